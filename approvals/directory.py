@@ -1,0 +1,281 @@
+"""The company directory: sites, people, roles, cost centers, suppliers, catalog.
+
+Routing reads it as plain data; it is loaded from a YAML file (see examples/company.yaml)
+and validated once, so every lookup after that is a dictionary access.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from approvals.errors import DirectoryInvalid
+
+ALL_SITES = "*"
+RiskTier = Literal["low", "medium", "high"]
+ContractStatus = Literal["active", "expiring", "expired", "none"]
+ItemType = Literal["stock", "non_stock", "mro", "capex", "services"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Site(_Frozen):
+    code: str
+    name: str
+    region: str
+    timezone: str = "America/Chicago"
+    country: str = "US"
+    subdivision: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+class RoleGrant(_Frozen):
+    """A role a person holds, at some sites or everywhere ("*")."""
+
+    role: str
+    sites: tuple[str, ...] = (ALL_SITES,)
+
+    def covers(self, site: str) -> bool:
+        return ALL_SITES in self.sites or site in self.sites
+
+
+class Person(_Frozen):
+    id: str
+    name: str
+    email: str
+    title: str = ""
+    site: str | None = None
+    manager: str | None = None
+    roles: tuple[RoleGrant, ...] = ()
+    approval_limit: Decimal = Decimal("0")
+    timezone: str | None = None
+    slack_user_id: str | None = None
+    teams_object_id: str | None = None
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _roles_shorthand(cls, value: object) -> object:
+        # "buyer" means everywhere; {"warehouse_manager": ["DAL"]} means at DAL only.
+        if not isinstance(value, list):
+            return value
+        grants = []
+        for item in value:
+            if isinstance(item, str):
+                grants.append({"role": item})
+            elif isinstance(item, dict) and "role" not in item and len(item) == 1:
+                (role, sites), = item.items()
+                sites = [sites] if isinstance(sites, str) else sites
+                grants.append({"role": role, "sites": tuple(sites)})
+            else:
+                grants.append(item)
+        return grants
+
+    def has_role(self, role: str, site: str | None = None) -> bool:
+        return any(g.role == role and (site is None or g.covers(site)) for g in self.roles)
+
+
+class Group(_Frozen):
+    id: str
+    name: str
+    members: tuple[str, ...]
+
+
+class Category(_Frozen):
+    code: str
+    name: str
+    manager: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+class CostCenter(_Frozen):
+    code: str
+    name: str
+    site: str | None = None
+    owner: str
+    budget: Decimal
+    spent: Decimal = Decimal("0")
+    hard_stop: bool = False
+
+
+class Supplier(_Frozen):
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    risk_tier: RiskTier = "medium"
+    contracted: bool = False
+    contract_status: ContractStatus = "none"
+    blocked: bool = False
+    block_reason: str | None = None
+    categories: tuple[str, ...] = ()
+    currency: str = "USD"
+
+
+class Item(_Frozen):
+    sku: str
+    name: str
+    category: str
+    item_type: ItemType = "stock"
+    unit: str = "each"
+    unit_price: Decimal | None = None
+    supplier: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+class Directory(_Frozen):
+    """Everything routing needs to know about the company, validated for consistency."""
+
+    company: str
+    currency: str = "USD"
+    sites: tuple[Site, ...]
+    people: tuple[Person, ...]
+    groups: tuple[Group, ...] = ()
+    categories: tuple[Category, ...]
+    cost_centers: tuple[CostCenter, ...]
+    suppliers: tuple[Supplier, ...]
+    items: tuple[Item, ...] = ()
+    source_hash: str = Field(default="", exclude=True)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> "Directory":
+        problems: list[str] = []
+        people = {p.id for p in self.people}
+        sites = {s.code for s in self.sites}
+        categories = {c.code for c in self.categories}
+        suppliers = {s.id for s in self.suppliers}
+        for kind, ids in (
+            ("person", [p.id for p in self.people]),
+            ("site", [s.code for s in self.sites]),
+            ("supplier", [s.id for s in self.suppliers]),
+            ("cost center", [c.code for c in self.cost_centers]),
+        ):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                problems.append(f"duplicate {kind} ids: {', '.join(dupes)}")
+        for p in self.people:
+            if p.manager and p.manager not in people:
+                problems.append(f"{p.id}: manager {p.manager!r} is not a person")
+            if p.site and p.site not in sites:
+                problems.append(f"{p.id}: site {p.site!r} is not a site")
+            for g in p.roles:
+                unknown = [s for s in g.sites if s != ALL_SITES and s not in sites]
+                if unknown:
+                    problems.append(f"{p.id}: role {g.role} names unknown sites {unknown}")
+        for grp in self.groups:
+            for m in grp.members:
+                if m not in people:
+                    problems.append(f"group {grp.id}: member {m!r} is not a person")
+        for c in self.categories:
+            if c.manager and c.manager not in people:
+                problems.append(f"category {c.code}: manager {c.manager!r} is not a person")
+        for cc in self.cost_centers:
+            if cc.owner not in people:
+                problems.append(f"cost center {cc.code}: owner {cc.owner!r} is not a person")
+            if cc.site and cc.site not in sites:
+                problems.append(f"cost center {cc.code}: site {cc.site!r} is not a site")
+        for it in self.items:
+            if it.category not in categories:
+                problems.append(f"item {it.sku}: category {it.category!r} is unknown")
+            if it.supplier and it.supplier not in suppliers:
+                problems.append(f"item {it.sku}: supplier {it.supplier!r} is unknown")
+        if problems:
+            raise DirectoryInvalid(problems)
+        return self
+
+    # Lookups are built once; the model is frozen so they never go stale.
+    @cached_property
+    def person_by_id(self) -> dict[str, Person]:
+        return {p.id: p for p in self.people}
+
+    @cached_property
+    def site_by_code(self) -> dict[str, Site]:
+        return {s.code: s for s in self.sites}
+
+    @cached_property
+    def supplier_by_id(self) -> dict[str, Supplier]:
+        return {s.id: s for s in self.suppliers}
+
+    @cached_property
+    def cost_center_by_code(self) -> dict[str, CostCenter]:
+        return {c.code: c for c in self.cost_centers}
+
+    @cached_property
+    def category_by_code(self) -> dict[str, Category]:
+        return {c.code: c for c in self.categories}
+
+    @cached_property
+    def group_by_id(self) -> dict[str, Group]:
+        return {g.id: g for g in self.groups}
+
+    @cached_property
+    def item_by_sku(self) -> dict[str, Item]:
+        return {i.sku: i for i in self.items}
+
+    @cached_property
+    def roles(self) -> set[str]:
+        return {g.role for p in self.people for g in p.roles}
+
+    def person(self, person_id: str) -> Person | None:
+        return self.person_by_id.get(person_id)
+
+    def people_with_role(self, role: str, site: str | None) -> list[Person]:
+        """People holding `role` at `site` (or anywhere when site is None), in file order."""
+        return [p for p in self.people if p.has_role(role, site)]
+
+    def manager_chain(self, person_id: str, limit: int = 32) -> list[str]:
+        """The person's managers, nearest first. Stops at a cycle instead of looping."""
+        chain: list[str] = []
+        seen = {person_id}
+        current = self.person_by_id.get(person_id)
+        while current and current.manager and len(chain) < limit:
+            if current.manager in seen:
+                break
+            chain.append(current.manager)
+            seen.add(current.manager)
+            current = self.person_by_id.get(current.manager)
+        return chain
+
+    def manager_cycles(self) -> list[list[str]]:
+        """Every loop in the reporting lines (A reports to B reports to A)."""
+        cycles: list[list[str]] = []
+        reported: set[frozenset[str]] = set()
+        for p in self.people:
+            path = [p.id]
+            current = p
+            while current.manager:
+                if current.manager in path:
+                    loop = path[path.index(current.manager):]
+                    key = frozenset(loop)
+                    if key not in reported:
+                        reported.add(key)
+                        cycles.append(loop + [current.manager])
+                    break
+                path.append(current.manager)
+                nxt = self.person_by_id.get(current.manager)
+                if nxt is None:
+                    break
+                current = nxt
+        return cycles
+
+
+def load_directory(path: str | Path) -> Directory:
+    """Read and validate a company directory YAML file."""
+    import hashlib
+
+    raw = Path(path).read_bytes()
+    data = yaml.safe_load(raw)
+    if not isinstance(data, dict):
+        raise DirectoryInvalid([f"{path}: expected a mapping at the top level"])
+    data["source_hash"] = hashlib.sha256(raw).hexdigest()
+    try:
+        return Directory.model_validate(data)
+    except DirectoryInvalid:
+        raise
+    except Exception as exc:  # pydantic.ValidationError: report it as a directory problem
+        raise DirectoryInvalid([f"{path}: {exc}"]) from exc

@@ -1,0 +1,369 @@
+"""Routing: facts + policy + directory (+ delegations) -> a route plan with its explanation.
+
+A pure, deterministic function. Every step in the plan names the rule that produced it and
+says in one line why that person was chosen, including every substitution made for approval
+limits, segregation of duties or delegation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Literal
+
+from approvals.delegation import DelegationWindow, resolve_delegate
+from approvals.directory import Directory, Person
+from approvals.policy.conditions import top_level_tests
+from approvals.policy.loader import CompiledRule, LoadedPolicy
+from approvals.policy.schema import ApproverSpec, RuleSpec, StageSpec
+
+Outcome = Literal["auto_approve", "approval", "stop"]
+_INDEX_FACTS = ("category", "site")
+_INDEX_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    approver: str
+    approver_name: str
+    resolved_via: str
+    explanation: str
+    acting: str  # who receives it now: the approver or their delegate
+    substitutions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    index: int
+    name: str
+    mode: str
+    required: int  # approvals needed to complete the stage
+    rule_id: str
+    explanation: str
+    sla_hours: Decimal
+    escalate_to: dict[str, Any] | None
+    escalation: str
+    steps: tuple[StepPlan, ...]
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    outcome: Outcome
+    policy_version: str
+    policy_hash: str
+    rule_id: str | None
+    explanation: str
+    stop_reason: str | None = None
+    stages: tuple[StagePlan, ...] = ()
+    overlays: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+    @property
+    def approvers(self) -> list[list[str]]:
+        return [[s.approver for s in stage.steps] for stage in self.stages]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def money(amount: Decimal, currency: str) -> str:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "C$"}.get(currency)
+    text = f"{amount:,.2f}".removesuffix(".00")
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_.]+)\}")
+
+
+def render_template(template: str, facts: dict[str, Any], currency: str) -> str:
+    """Fill `{fact}` placeholders; unknown placeholders are left as written."""
+
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in facts:
+            return m.group(0)
+        value = facts[key]
+        if isinstance(value, Decimal) and key.startswith(("amount", "budget")):
+            return money(value, currency)
+        if isinstance(value, frozenset):
+            return ", ".join(sorted(value))
+        return str(value)
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+class RuleIndex:
+    """Narrows the ordered rule list by category and site before full evaluation.
+
+    Only rules that definitely fail for this category/site are skipped: each rule's
+    conjunctive tests on those facts are necessary conditions, so order and results are
+    exactly those of a plain first-match scan.
+    """
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self._rules = rules
+        self._cache: dict[tuple[Any, ...], tuple[CompiledRule, ...]] = {}
+        self._needs: list[list[Any]] = []
+        for rule in rules:
+            needs = [t for t in top_level_tests(rule.condition) if t.fact in _INDEX_FACTS]
+            self._needs.append(needs)
+
+    def candidates(self, facts: dict[str, Any]) -> tuple[CompiledRule, ...]:
+        key = tuple(facts.get(f) for f in _INDEX_FACTS)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        probe = dict(zip(_INDEX_FACTS, key))
+        from approvals.policy.conditions import compile_condition
+
+        chosen = []
+        for rule, needs in zip(self._rules, self._needs):
+            if all(compile_condition(t)(probe) for t in needs):
+                chosen.append(rule)
+        result = tuple(chosen)
+        if len(self._cache) < _INDEX_LIMIT:
+            self._cache[key] = result
+        return result
+
+    def first_match(self, facts: dict[str, Any]) -> CompiledRule | None:
+        for rule in self.candidates(facts):
+            if rule.matches(facts):
+                return rule
+        return None
+
+
+def rule_index(policy: LoadedPolicy) -> RuleIndex:
+    index = getattr(policy, "_rule_index", None)
+    if index is None:
+        index = RuleIndex(policy.rules)
+        object.__setattr__(policy, "_rule_index", index)
+    return index
+
+
+def match_rule(facts: dict[str, Any], policy: LoadedPolicy) -> str | None:
+    """Which stop or rule decides these facts (the decision-table part of routing)."""
+    for stop in policy.stops:
+        if stop.matches(facts):
+            return stop.id
+    rule = rule_index(policy).first_match(facts)
+    return rule.id if rule else None
+
+
+def route(facts: dict[str, Any], policy: LoadedPolicy, directory: Directory,
+          delegations: tuple[DelegationWindow, ...] | list[DelegationWindow] = (),
+          at: datetime | None = None) -> RoutePlan:
+    """Decide the route for one requisition. Same inputs, same plan."""
+    at = at or datetime.now(timezone.utc)
+    version, content_hash, currency = policy.version, policy.content_hash, policy.currency
+
+    for stop in policy.stops:
+        if stop.matches(facts):
+            reason = render_template(stop.spec.reason, facts, currency)
+            return RoutePlan("stop", version, content_hash, stop.id, f"Stopped by {stop.id}: {reason}", reason)
+
+    base = rule_index(policy).first_match(facts)
+    if base is None:
+        reason = policy.spec.settings.unrouted_reason
+        return RoutePlan("stop", version, content_hash, None, reason, reason)
+    spec: RuleSpec = base.spec  # type: ignore[assignment]
+    rule_text = render_template(spec.description or spec.id, facts, currency)
+    if spec.stop is not None:
+        reason = render_template(spec.stop, facts, currency)
+        return RoutePlan("stop", version, content_hash, spec.id, f"{rule_text}: {reason}", reason)
+
+    staged: list[tuple[StageSpec, str, str]] = [(s, spec.id, rule_text) for s in (spec.stages or ())]
+    overlays: list[str] = []
+    for overlay in policy.overlays:
+        if overlay.matches(facts):
+            overlays.append(overlay.id)
+            text = render_template(overlay.spec.description or overlay.id, facts, currency)
+            staged.append((overlay.spec.stage, overlay.id, text))
+    # stable sort: explicit `order` first by value, unordered stages keep file order after them
+    staged.sort(key=lambda item: (item[0].order is None, item[0].order or 0))
+
+    if not staged:
+        return RoutePlan("auto_approve", version, content_hash, spec.id,
+                         f"{rule_text}: approved automatically within policy limits", overlays=tuple(overlays))
+
+    resolver = _StageResolver(facts, policy, directory, tuple(delegations), at)
+    stages = []
+    notes: list[str] = []
+    for index, (stage_spec, rule_id, text) in enumerate(staged):
+        stage, problem = resolver.resolve(index, stage_spec, rule_id, text)
+        if problem:
+            reason = f"Stage '{stage_spec.name}' ({rule_id}) has no eligible approver: {problem}. Procurement must fix the directory or policy."
+            return RoutePlan("stop", version, content_hash, spec.id, reason, reason, overlays=tuple(overlays),
+                             notes=tuple(notes))
+        assert stage is not None
+        stages.append(stage)
+        for step in stage.steps:
+            notes.extend(step.substitutions)
+    explanation = f"{rule_text} -> " + " then ".join(
+        f"{s.name} ({', '.join(step.approver_name for step in s.steps)})" for s in stages)
+    return RoutePlan("approval", version, content_hash, spec.id, explanation, None, tuple(stages),
+                     tuple(overlays), tuple(notes))
+
+
+@dataclass
+class _StageResolver:
+    facts: dict[str, Any]
+    policy: LoadedPolicy
+    directory: Directory
+    delegations: tuple[DelegationWindow, ...]
+    at: datetime
+    used: set[str] = field(default_factory=set)  # approvers of earlier stages
+
+    @property
+    def requester(self) -> str:
+        return self.facts["requester"]
+
+    def resolve(self, index: int, spec: StageSpec, rule_id: str, rule_text: str) -> tuple[StagePlan | None, str | None]:
+        settings = self.policy.spec.settings
+        steps: list[StepPlan] = []
+        chosen: set[str] = set()
+        missing: list[str] = []
+        for approver_spec in spec.approvers:
+            people = resolve_people(approver_spec, self.facts, self.directory)
+            if not people:
+                missing.append(f"nobody is {self._describe(approver_spec)}")
+                continue
+            for person in people:
+                step = self._eligible_step(person, approver_spec, spec, rule_text, chosen)
+                if step is None:
+                    missing.append(f"no eligible person above {person.name}")
+                    continue
+                if step.approver in chosen:
+                    continue
+                chosen.add(step.approver)
+                steps.append(step)
+        if not steps:
+            return None, "; ".join(missing) or "no approvers resolved"
+        required = {"any": 1, "all": len(steps), "quorum": spec.quorum or 1}[spec.mode]
+        if required > len(steps):
+            return None, f"quorum {required} but only {len(steps)} eligible approver(s)"
+        if not settings.same_approver_across_stages:
+            self.used.update(chosen)
+        explanation = spec.explain or ", ".join(self._describe(a) for a in spec.approvers)
+        return StagePlan(index, spec.name, spec.mode, required, rule_id,
+                         f"{rule_text} -> {explanation}",
+                         spec.sla_hours or settings.sla_hours,
+                         spec.escalate_to.model_dump(exclude_none=True) if spec.escalate_to else None,
+                         spec.escalation, tuple(steps)), None
+
+    def _describe(self, spec: ApproverSpec) -> str:
+        site = self.facts.get("site")
+        if spec.kind == "role":
+            return f"the {spec.label()} at {site}"
+        if spec.kind == "category_manager":
+            return f"the category manager for {self.facts.get('category')}"
+        if spec.kind == "budget_owner":
+            return f"the budget owner of {self.facts.get('cost_center')}"
+        if spec.kind == "person":
+            p = self.directory.person(spec.person or "")
+            return p.name if p else f"person {spec.person}"
+        return f"the {spec.label()}"
+
+    def _why_not(self, person: Person, check_limits: bool, taken: set[str]) -> str | None:
+        """Why this person may not take the step, or None if they may."""
+        amount: Decimal = self.facts["amount"]
+        if person.id == self.requester:
+            return f"{person.name} is the requester and cannot approve their own request"
+        if person.id in self.used:
+            return f"{person.name} already approves an earlier stage"
+        if person.id in taken:
+            return f"{person.name} is already an approver of this stage"
+        if (check_limits and self.policy.spec.settings.approval_limits == "escalate"
+                and person.approval_limit < amount):
+            cur = self.policy.currency
+            return (f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below "
+                    f"{money(amount, cur)}")
+        return None
+
+    def _eligible_step(self, person: Person, approver_spec: ApproverSpec, stage: StageSpec, rule_text: str,
+                       taken: set[str]) -> StepPlan | None:
+        substitutions: list[str] = []
+        candidate: Person | None = person
+        reason = self._why_not(person, stage.check_limits, taken)
+        if reason and person.id in taken:
+            # a second resolver naming someone already on this stage adds nobody
+            return StepPlan(person.id, person.name, approver_spec.kind, "", person.id)
+        if reason:
+            candidate = None
+            for manager_id in self.directory.manager_chain(person.id):
+                manager = self.directory.person_by_id[manager_id]
+                why = self._why_not(manager, stage.check_limits, taken)
+                if why is None:
+                    candidate = manager
+                    substitutions.append(f"{reason}, so it goes up to {manager.name}")
+                    break
+                reason = why
+            if candidate is None:
+                return None
+        assert candidate is not None
+        why = f"{rule_text} -> {stage.explain or self._describe(approver_spec)}"
+        if candidate.id != person.id:
+            why += f" ({substitutions[-1]})"
+        delegation = resolve_delegate(candidate.id, self.delegations, self.at,
+                                      category=self.facts.get("category"), amount=self.facts.get("amount"),
+                                      requester=self.requester)
+        if delegation.acting != candidate.id:
+            acting_name = self.directory.person_by_id[delegation.acting].name \
+                if delegation.acting in self.directory.person_by_id else delegation.acting
+            substitutions.append(f"{candidate.name} has delegated to {acting_name}")
+        if delegation.note:
+            substitutions.append(delegation.note)
+        return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, delegation.acting,
+                        tuple(substitutions))
+
+
+def resolve_people(spec: ApproverSpec, facts: dict[str, Any], directory: Directory,
+                   approver: str | None = None, escalations: dict[str, str] | None = None) -> list[Person]:
+    """Who a resolver names for these facts (before eligibility checks), in directory order."""
+    kind = spec.kind
+    people = directory.person_by_id
+    if kind == "manager":
+        chain = directory.manager_chain(facts["requester"])
+        return [people[chain[spec.manager - 1]]] if len(chain) >= (spec.manager or 1) else []
+    if kind == "approver_manager":
+        if not approver:
+            return []
+        chain = directory.manager_chain(approver)
+        n = spec.approver_manager or 1
+        return [people[chain[n - 1]]] if len(chain) >= n else []
+    if kind == "role":
+        return directory.people_with_role(spec.role or "", facts.get("site"))
+    if kind == "budget_owner":
+        owner = facts.get("budget.owner")
+        if owner is None:
+            cc = directory.cost_center_by_code.get(facts.get("cost_center", ""))
+            owner = cc.owner if cc else None
+        return [people[owner]] if owner in people else []
+    if kind == "category_manager":
+        cat = directory.category_by_code.get(facts.get("category", ""))
+        return [people[cat.manager]] if cat and cat.manager in people else []
+    if kind == "person":
+        return [people[spec.person]] if spec.person in people else []
+    if kind == "group":
+        group = directory.group_by_id.get(spec.group or "")
+        return [people[m] for m in group.members if m in people] if group else []
+    if kind == "next_level":
+        if not approver or not escalations:
+            return []
+        holder = people.get(approver)
+        for grant in holder.roles if holder else ():
+            if grant.role in escalations:
+                return directory.people_with_role(escalations[grant.role], facts.get("site"))
+        return []
+    return []

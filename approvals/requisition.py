@@ -1,0 +1,196 @@
+"""What a requester asks for, validated against the directory and policy, and the routing facts.
+
+Pure: no database. The workflow calls `validate_draft` before writing anything, then
+`build_facts` to hand routing exactly what the policy may test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from approvals.directory import Directory, ItemType
+from approvals.errors import FieldError
+from approvals.policy.loader import LoadedPolicy, rate_to_policy_currency
+
+MAX_LINES = 200
+MAX_TEXT = 4000
+MAX_DESCRIPTION = 300
+MAX_QUANTITY = Decimal("1000000")
+MAX_UNIT_PRICE = Decimal("100000000")
+CENT = Decimal("0.01")
+Urgency = Literal["standard", "urgent", "emergency"]
+
+_ITEM_TYPE_WEIGHT = {"capex": 4, "services": 3, "non_stock": 2, "mro": 1, "stock": 0}
+
+
+class LineDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    quantity: Decimal = Field(gt=0, le=MAX_QUANTITY)
+    unit_price: Decimal = Field(gt=0, le=MAX_UNIT_PRICE)
+    unit: str = Field(default="each", max_length=20)
+    sku: str | None = Field(default=None, max_length=60)
+    category: str | None = Field(default=None, max_length=40)
+    item_type: ItemType | None = None
+
+    @field_validator("quantity", "unit_price", mode="before")
+    @classmethod
+    def _plain_number(cls, value: Any) -> Any:
+        # bool is an int in Python; "true" units of stretch wrap is a typo, not a quantity
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        if isinstance(value, str):
+            text = value.strip().replace(",", "")
+            if not text:
+                raise ValueError("must be a number")
+            return text
+        return value
+
+    @property
+    def total(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
+
+
+class RequisitionDraft(BaseModel):
+    """The request as typed by the requester, before routing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requester: str = Field(min_length=1, max_length=80)
+    site: str = Field(min_length=1, max_length=20)
+    cost_center: str = Field(min_length=1, max_length=40)
+    supplier: str = Field(min_length=1, max_length=80)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    lines: list[LineDraft] = Field(min_length=1, max_length=MAX_LINES)
+    urgency: Urgency = "standard"
+    recurring: bool = False
+    need_by: date | None = None
+    justification: str = Field(default="", max_length=MAX_TEXT)
+    category: str | None = Field(default=None, max_length=40)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal(0))
+
+
+@dataclass(frozen=True)
+class ResolvedLine:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    unit: str
+    sku: str | None
+    category: str
+    item_type: str
+    total: Decimal
+
+
+def validate_draft(draft: RequisitionDraft, directory: Directory, policy: LoadedPolicy) -> list[FieldError]:
+    """Reference checks the schema cannot do: every name must exist in the directory/policy."""
+    errors: list[FieldError] = []
+    if draft.requester not in directory.person_by_id:
+        errors.append(FieldError("requester", f"unknown person {draft.requester!r}"))
+    if draft.site not in directory.site_by_code:
+        errors.append(FieldError("site", f"unknown site {draft.site!r}; sites are "
+                                 + ", ".join(directory.site_by_code)))
+    cc = directory.cost_center_by_code.get(draft.cost_center)
+    if cc is None:
+        errors.append(FieldError("cost_center", f"unknown cost center {draft.cost_center!r}"))
+    elif cc.site and cc.site != draft.site and draft.site in directory.site_by_code:
+        errors.append(FieldError("cost_center", f"cost center {cc.code} belongs to {cc.site}, not {draft.site}"))
+    if draft.supplier not in directory.supplier_by_id:
+        errors.append(FieldError("supplier", f"unknown supplier {draft.supplier!r}; ask procurement to add it "
+                                 "to the supplier master first"))
+    if rate_to_policy_currency(policy, draft.currency) is None:
+        known = ", ".join(sorted({policy.currency, *policy.spec.rates}))
+        errors.append(FieldError("currency", f"no exchange rate for {draft.currency}; use one of {known}"))
+    if draft.category and draft.category not in directory.category_by_code:
+        errors.append(FieldError("category", f"unknown category {draft.category!r}"))
+    for i, line in enumerate(draft.lines):
+        if line.sku and line.sku not in directory.item_by_sku:
+            errors.append(FieldError(f"lines[{i}].sku", f"unknown catalog item {line.sku!r}"))
+        if line.category and line.category not in directory.category_by_code:
+            errors.append(FieldError(f"lines[{i}].category", f"unknown category {line.category!r}"))
+    return errors
+
+
+def resolve_lines(draft: RequisitionDraft, directory: Directory) -> list[ResolvedLine]:
+    """Give every line a category and item type: catalog first, then what was typed, then the supplier."""
+    supplier = directory.supplier_by_id.get(draft.supplier)
+    fallback_category = draft.category or (supplier.categories[0] if supplier and supplier.categories else "general")
+    out = []
+    for line in draft.lines:
+        item = directory.item_by_sku.get(line.sku) if line.sku else None
+        category = (item.category if item else None) or line.category or fallback_category
+        item_type = (item.item_type if item else None) or line.item_type or "non_stock"
+        out.append(ResolvedLine(line.description, line.quantity, line.unit_price, line.unit, line.sku,
+                                category, item_type, line.total))
+    return out
+
+
+def dominant(lines: list[ResolvedLine]) -> tuple[str, str]:
+    """The requisition's category (largest spend) and item type (capex wins, else largest spend)."""
+    by_category: dict[str, Decimal] = {}
+    by_type: dict[str, Decimal] = {}
+    for line in lines:
+        by_category[line.category] = by_category.get(line.category, Decimal(0)) + line.total
+        by_type[line.item_type] = by_type.get(line.item_type, Decimal(0)) + line.total
+    category = max(by_category.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    item_type = max(by_type.items(), key=lambda kv: (kv[0] == "capex", kv[1], _ITEM_TYPE_WEIGHT.get(kv[0], 0)))[0]
+    return category, item_type
+
+
+def to_policy_currency(amount: Decimal, currency: str, policy: LoadedPolicy) -> Decimal:
+    rate = rate_to_policy_currency(policy, currency)
+    if rate is None:
+        raise ValueError(f"no rate for {currency}")
+    return (amount * rate).quantize(CENT, ROUND_HALF_UP)
+
+
+def build_facts(draft: RequisitionDraft, directory: Directory, policy: LoadedPolicy,
+                committed: Decimal = Decimal(0)) -> dict[str, Any]:
+    """The routing facts for a validated draft. `committed` is spend already approved on the cost center."""
+    lines = resolve_lines(draft, directory)
+    category, item_type = dominant(lines)
+    if draft.category:
+        category = draft.category
+    amount = to_policy_currency(draft.total, draft.currency, policy)
+    cc = directory.cost_center_by_code[draft.cost_center]
+    supplier = directory.supplier_by_id[draft.supplier]
+    site = directory.site_by_code[draft.site]
+    requester = directory.person_by_id[draft.requester]
+    remaining = cc.budget - cc.spent - committed
+    return {
+        "amount": amount,
+        "currency": draft.currency,
+        "amount_original": draft.total,
+        "category": category,
+        "site": site.code,
+        "region": site.region,
+        "cost_center": cc.code,
+        "budget.remaining": remaining,
+        "budget.remaining_after": remaining - amount,
+        "budget.over": remaining - amount < 0,
+        "budget.hard_stop": cc.hard_stop,
+        "budget.owner": cc.owner,
+        "supplier": supplier.id,
+        "supplier.name": supplier.name,
+        "supplier.risk_tier": supplier.risk_tier,
+        "supplier.contracted": supplier.contracted,
+        "supplier.blocked": supplier.blocked,
+        "supplier.block_reason": supplier.block_reason or "",
+        "contract_status": supplier.contract_status,
+        "urgency": draft.urgency,
+        "item_type": item_type,
+        "requester": requester.id,
+        "requester.name": requester.name,
+        "requester.role": frozenset(g.role for g in requester.roles if g.covers(site.code)),
+        "recurring": draft.recurring,
+        "line_count": Decimal(len(lines)),
+    }
