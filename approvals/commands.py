@@ -1,0 +1,114 @@
+"""Typed commands: one input model per operation. Surfaces build these; the core never sees a chat payload."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from approvals.requisition import LineDraft, RequisitionDraft
+
+Surface = Literal["api", "web", "slack", "teams", "cli", "scheduler", "email"]
+MAX_COMMENT = 2000
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    actor: str = Field(min_length=1, max_length=80)
+    surface: Surface = "api"
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class SubmitRequisition(_Command):
+    draft: RequisitionDraft
+    as_draft: bool = False  # keep it as a draft instead of submitting
+
+
+class SubmitDraft(_Command):
+    number: str
+
+
+class Approve(_Command):
+    number: str
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+
+
+class Reject(_Command):
+    number: str
+    reason: str = Field(min_length=1, max_length=MAX_COMMENT)
+
+    @model_validator(mode="after")
+    def _reason_not_blank(self) -> "Reject":
+        if not self.reason.strip():
+            raise ValueError("a rejection needs a reason the requester can act on")
+        return self
+
+
+class RequestInfo(_Command):
+    number: str
+    question: str = Field(min_length=1, max_length=MAX_COMMENT)
+
+
+class AnswerInfo(_Command):
+    number: str
+    answer: str = Field(min_length=1, max_length=MAX_COMMENT)
+
+
+class Withdraw(_Command):
+    number: str
+    reason: str | None = Field(default=None, max_length=MAX_COMMENT)
+
+
+class Reassign(_Command):
+    """An administrator moves a pending step from one approver to another."""
+
+    number: str
+    from_person: str
+    to_person: str
+    reason: str = Field(min_length=1, max_length=MAX_COMMENT)
+
+
+class Escalate(_Command):
+    """Escalate the pending steps of the current stage per the policy (or to a named person)."""
+
+    number: str
+    reason: str = Field(default="SLA exceeded", max_length=MAX_COMMENT)
+    to_person: str | None = None
+
+
+class Amend(_Command):
+    """The requester changes the lines (quantities, prices) of a requisition in flight or approved."""
+
+    number: str
+    lines: list[LineDraft] = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=MAX_COMMENT)
+
+
+class SetDelegation(_Command):
+    delegator: str
+    delegate: str
+    starts_at: datetime
+    ends_at: datetime
+    category: str | None = None
+    max_amount: Decimal | None = Field(default=None, gt=0)
+    reason: str = Field(default="", max_length=300)
+
+    @model_validator(mode="after")
+    def _window(self) -> "SetDelegation":
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("give times with a time zone (e.g. 2026-12-20T00:00:00-06:00)")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("the delegation must end after it starts")
+        if (self.ends_at - self.starts_at).days > 366:
+            raise ValueError("a delegation lasts at most one year; set a new one after that")
+        return self
+
+
+class CancelDelegation(_Command):
+    delegation_id: int
+
+
+Action = Literal["approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate", "submit"]

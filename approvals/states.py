@@ -1,0 +1,65 @@
+"""Requisition states and the legal moves between them, named in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from approvals.errors import IllegalTransition
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PENDING_APPROVAL = "pending_approval"
+    NEEDS_INFO = "needs_info"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    STOPPED = "stopped"
+    PO_PENDING = "po_pending"
+    PO_CREATED = "po_created"
+
+
+# action -> {from state: to state}
+TRANSITIONS: dict[str, dict[State, State]] = {
+    "submit": {State.DRAFT: State.SUBMITTED},
+    "route_to_approvers": {State.SUBMITTED: State.PENDING_APPROVAL},
+    "auto_approve": {State.SUBMITTED: State.APPROVED},
+    "stop": {State.SUBMITTED: State.STOPPED},
+    # an amendment beyond tolerance goes back through routing
+    "resubmit": {State.APPROVED: State.SUBMITTED, State.PENDING_APPROVAL: State.SUBMITTED},
+    "approve": {State.PENDING_APPROVAL: State.APPROVED},
+    "advance_stage": {State.PENDING_APPROVAL: State.PENDING_APPROVAL},
+    "reject": {State.PENDING_APPROVAL: State.REJECTED, State.NEEDS_INFO: State.REJECTED},
+    "request_info": {State.PENDING_APPROVAL: State.NEEDS_INFO},
+    "answer_info": {State.NEEDS_INFO: State.PENDING_APPROVAL},
+    "withdraw": {s: State.WITHDRAWN for s in (State.DRAFT, State.SUBMITTED, State.PENDING_APPROVAL,
+                                             State.NEEDS_INFO, State.APPROVED, State.STOPPED)},
+    "reassign": {State.PENDING_APPROVAL: State.PENDING_APPROVAL, State.NEEDS_INFO: State.NEEDS_INFO},
+    "escalate": {State.PENDING_APPROVAL: State.PENDING_APPROVAL, State.NEEDS_INFO: State.NEEDS_INFO},
+    "amend": {State.APPROVED: State.APPROVED, State.PENDING_APPROVAL: State.PENDING_APPROVAL},
+    "send_to_erp": {State.APPROVED: State.PO_PENDING},
+    "po_created": {State.PO_PENDING: State.PO_CREATED},
+}
+
+FINAL_STATES = frozenset({State.REJECTED, State.WITHDRAWN, State.PO_CREATED})
+OPEN_STATES = frozenset({State.DRAFT, State.SUBMITTED, State.PENDING_APPROVAL, State.NEEDS_INFO})
+
+# How actions read in a sentence ("it can: approve, reject, ...")
+_PEOPLE_ACTIONS = ("submit", "approve", "reject", "request_info", "answer_info", "withdraw", "reassign",
+                   "escalate", "amend")
+
+
+def allowed_actions(state: State | str) -> list[str]:
+    """What a person may do from this state, in plain words."""
+    s = State(state)
+    return [a.replace("_", " ") for a in _PEOPLE_ACTIONS if s in TRANSITIONS[a]]
+
+
+def next_state(state: State | str, action: str) -> State:
+    """The state after `action`, or IllegalTransition (nothing has changed yet)."""
+    s = State(state)
+    moves = TRANSITIONS.get(action)
+    if moves is None or s not in moves:
+        raise IllegalTransition(s.value, action.replace("_", " "), allowed_actions(s))
+    return moves[s]

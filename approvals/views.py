@@ -1,0 +1,154 @@
+"""Read models: what a requisition looks like to a person, an API client or a card."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from approvals.clock import as_utc
+from approvals.directory import Directory
+from approvals.models import ApprovalStep, Decision, InfoRequest, Requisition, RequisitionLine
+
+
+class LineView(BaseModel):
+    line_no: int
+    description: str
+    sku: str | None
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    total: Decimal
+    category: str
+    item_type: str
+
+
+class StepView(BaseModel):
+    id: int
+    stage_index: int
+    stage_name: str
+    mode: str
+    required: int
+    approver: str
+    approver_name: str
+    acting: str
+    state: str
+    explanation: str
+    rule_id: str
+    sla_hours: Decimal
+    activated_at: datetime | None
+    decided_at: datetime | None
+    decided_by: str | None
+    on_behalf_of: str | None
+    comment: str | None
+
+
+class DecisionView(BaseModel):
+    action: str
+    actor: str
+    actor_name: str
+    on_behalf_of: str | None
+    comment: str | None
+    surface: str
+    at: datetime
+
+
+class InfoRequestView(BaseModel):
+    id: int
+    asked_by: str
+    question: str
+    asked_at: datetime
+    answer: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    state: str
+
+
+class RequisitionView(BaseModel):
+    number: str
+    title: str
+    state: str
+    requester: str
+    requester_name: str
+    site: str
+    cost_center: str
+    supplier: str
+    supplier_name: str
+    currency: str
+    total: Decimal
+    amount: Decimal
+    policy_currency: str
+    category: str
+    item_type: str
+    urgency: str
+    recurring: bool
+    need_by: date | None
+    justification: str
+    policy_version: str
+    route_explanation: str
+    stop_reason: str | None
+    current_stage: int
+    round: int
+    waiting_on: list[str]
+    lines: list[LineView]
+    steps: list[StepView]
+    decisions: list[DecisionView]
+    info_requests: list[InfoRequestView]
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+
+
+def _name(directory: Directory, person_id: str | None) -> str:
+    if not person_id:
+        return ""
+    p = directory.person(person_id)
+    return p.name if p else person_id
+
+
+def build_view(session: Session, req: Requisition, directory: Directory) -> RequisitionView:
+    assert req.id is not None and req.number is not None
+    lines = session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)
+                         .order_by(RequisitionLine.line_no)).all()
+    steps = session.exec(select(ApprovalStep).where(ApprovalStep.requisition_id == req.id,
+                                                    ApprovalStep.round == req.round)
+                         .order_by(ApprovalStep.stage_index, ApprovalStep.id)).all()
+    decisions = session.exec(select(Decision).where(Decision.requisition_id == req.id)
+                             .order_by(Decision.id)).all()
+    infos = session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id)
+                         .order_by(InfoRequest.id)).all()
+    supplier = directory.supplier_by_id.get(req.supplier)
+    route: dict[str, Any] = req.route or {}
+    return RequisitionView(
+        number=req.number, title=req.title, state=req.state, requester=req.requester,
+        requester_name=_name(directory, req.requester), site=req.site, cost_center=req.cost_center,
+        supplier=req.supplier, supplier_name=supplier.name if supplier else req.supplier,
+        currency=req.currency, total=req.total, amount=req.amount,
+        policy_currency=route.get("policy_currency", directory.currency),
+        category=req.category, item_type=req.item_type, urgency=req.urgency, recurring=req.recurring,
+        need_by=req.need_by, justification=req.justification,
+        policy_version=route.get("policy_version", ""), route_explanation=route.get("explanation", ""),
+        stop_reason=route.get("stop_reason"), current_stage=req.current_stage, round=req.round,
+        waiting_on=sorted({s.acting for s in steps if s.state == "pending"}),
+        lines=[LineView(line_no=l.line_no, description=l.description, sku=l.sku, quantity=l.quantity,
+                        unit=l.unit, unit_price=l.unit_price, total=l.total, category=l.category,
+                        item_type=l.item_type) for l in lines],
+        steps=[StepView(id=s.id or 0, stage_index=s.stage_index, stage_name=s.stage_name, mode=s.mode,
+                        required=s.required, approver=s.approver, approver_name=_name(directory, s.approver),
+                        acting=s.acting, state=s.state, explanation=s.explanation, rule_id=s.rule_id,
+                        sla_hours=s.sla_hours, activated_at=as_utc(s.activated_at),
+                        decided_at=as_utc(s.decided_at), decided_by=s.decided_by,
+                        on_behalf_of=s.on_behalf_of, comment=s.comment) for s in steps],
+        decisions=[DecisionView(action=d.action, actor=d.actor, actor_name=_name(directory, d.actor),
+                                on_behalf_of=d.on_behalf_of, comment=d.comment, surface=d.surface,
+                                at=as_utc(d.created_at)) for d in decisions],  # type: ignore[arg-type]
+        info_requests=[InfoRequestView(id=i.id or 0, asked_by=i.asked_by, question=i.question,
+                                       asked_at=as_utc(i.asked_at), answer=i.answer,  # type: ignore[arg-type]
+                                       answered_by=i.answered_by, answered_at=as_utc(i.answered_at),
+                                       state=i.state) for i in infos],
+        created_at=as_utc(req.created_at), submitted_at=as_utc(req.submitted_at),  # type: ignore[arg-type]
+        decided_at=as_utc(req.decided_at),
+    )
