@@ -383,10 +383,16 @@ class _Checker:
         return set(self.space.domains[fact])
 
     # -- unknown references ------------------------------------------------------------------
-    def _unknown(self, what: str, value: str, known: set[str], path: tuple[Any, ...], where: str) -> None:
+    def _unknown(self, what: str, value: str, known: set[str], path: tuple[Any, ...], where: str,
+                 extra: str = "") -> None:
         close = get_close_matches(value, sorted(known), n=1)
-        hint = f"did you mean `{close[0]}`?" if close else f"known {what}s: {', '.join(sorted(known)) or 'none'}"
-        self.add("error", "unknown_reference", f"{where}: unknown {what} `{value}`", path, hint)
+        if close:
+            hint = f"did you mean `{close[0]}`?"
+        else:
+            names = sorted(known)
+            more = f", ... ({len(names) - 10} more)" if len(names) > 10 else ""
+            hint = f"known {what}s: {', '.join(names[:10]) or 'none'}{more}"
+        self.add("error", "unknown_reference", f"{where}: unknown {what} `{value}`{extra}", path, hint)
 
     def unknown_references(self) -> None:
         d = self.directory
@@ -397,7 +403,7 @@ class _Checker:
             for r in (role, target):
                 if r not in d.roles:
                     self._unknown("role", r, d.roles, ("escalations", role),
-                                  f"escalations map ({role} -> {target}); nobody holds it")
+                                  f"escalations map ({role} -> {target})", "; nobody in the directory holds it")
         for stage in self.stages():
             specs = [(("approvers", k), a) for k, a in enumerate(stage.spec.approvers)]
             if stage.spec.escalate_to:
@@ -405,7 +411,8 @@ class _Checker:
             for sub, spec in specs:
                 path = stage.path + sub + (spec.kind,)
                 if spec.kind == "role" and spec.role not in d.roles:
-                    self._unknown("role", spec.role or "", d.roles, path, f"{stage.label}: nobody holds it;")
+                    self._unknown("role", spec.role or "", d.roles, path, stage.label,
+                                  "; nobody in the directory holds it")
                     self.broken.add(stage.owner.id)
                 elif spec.kind == "person" and spec.person not in d.person_by_id:
                     self._unknown("person", spec.person or "", set(d.person_by_id), path, stage.label)
