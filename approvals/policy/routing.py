@@ -190,8 +190,11 @@ def route(facts: dict[str, Any], policy: LoadedPolicy, directory: Directory,
             overlays.append(overlay.id)
             text = render_template(overlay.spec.description or overlay.id, facts, currency)
             staged.append((overlay.spec.stage, overlay.id, text))
-    # stable sort: explicit `order` first by value, unordered stages keep file order after them
-    staged.sort(key=lambda item: (item[0].order is None, item[0].order or 0))
+    # A stage's position is its `order`, or else its place in the list (the rule's stages 0, 1, ...,
+    # then matching overlays in file order); ties keep list order. So `order: 50` on an overlay
+    # keeps it after the base route and orders overlays among themselves.
+    staged = [item for _, item in sorted(enumerate(staged),
+                                         key=lambda p: p[1][0].order if p[1][0].order is not None else p[0])]
 
     if not staged:
         return RoutePlan("auto_approve", version, content_hash, spec.id,
@@ -301,14 +304,15 @@ class _StageResolver:
             return StepPlan(person.id, person.name, approver_spec.kind, "", person.id)
         if reason:
             candidate = None
+            skipped = [reason]  # keep why the named approver was passed over, not only the last hop
             for manager_id in self.directory.manager_chain(person.id):
                 manager = self.directory.person_by_id[manager_id]
                 why = self._why_not(manager, stage.check_limits, taken)
                 if why is None:
                     candidate = manager
-                    substitutions.append(f"{reason}, so it goes up to {manager.name}")
+                    substitutions.append(f"{'; '.join(skipped)}, so it goes up to {manager.name}")
                     break
-                reason = why
+                skipped.append(why)
             if candidate is None:
                 return None
         assert candidate is not None
