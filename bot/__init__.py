@@ -1,0 +1,1 @@
+"""The edges people touch: the HTTP API, the command line, and (later) chat surfaces."""

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): /healthz, /readyz and /api/v1."""

@@ -1,0 +1,80 @@
+"""The FastAPI application: health, the v1 API, OpenAPI docs, size limits and JSON errors."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.api.errors import error_body, install_error_handlers
+from bot.api.routes import audit, delegations, health, policy, requisitions
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings, get_settings
+
+
+class BodySizeLimit:
+    """Refuse request bodies above the limit before they are read into memory (413, JSON)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> dict:  # type: ignore[type-arg]
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        import json
+
+        body = json.dumps(error_body("too_large", f"The request body is larger than {self.max_bytes} bytes; "
+                                     "send less text or fewer lines.")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. Pass a ready `runtime` in tests; otherwise it is built at start-up."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "runtime", None) is None:
+            app.state.runtime = build_runtime(settings)
+        yield
+        app.state.runtime.engine.dispose()
+
+    app = FastAPI(title="procurebot", version="0.1.0", lifespan=lifespan,
+                  description="Purchase requisitions, routed by a governed, versioned policy.")
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for module in (health, requisitions, delegations, policy, audit):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,88 @@
+"""Delegations: who approves for whom, when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from approvals import commands as c
+from approvals.clock import as_utc
+from approvals.errors import NotFound
+from approvals.models import Delegation
+from approvals.workflow import ApprovalService
+from bot.api.auth import READ, WRITE, Caller, require
+from bot.api.routes.requisitions import service
+
+router = APIRouter(prefix="/api/v1/delegations", tags=["delegations"])
+
+
+class DelegationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=80, description="Who sets it (the delegator, or an admin)")
+    delegator: str
+    delegate: str
+    starts_at: datetime
+    ends_at: datetime
+    category: str | None = None
+    max_amount: Decimal | None = Field(default=None, gt=0)
+    reason: str = Field(default="", max_length=300)
+    surface: c.Surface = "api"
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class DelegationOut(BaseModel):
+    id: int
+    delegator: str
+    delegate: str
+    starts_at: datetime
+    ends_at: datetime
+    category: str | None
+    max_amount: Decimal | None
+    reason: str
+    created_by: str
+    cancelled_at: datetime | None
+    active: bool
+
+
+def _out(row: Delegation, now: datetime) -> DelegationOut:
+    starts, ends = as_utc(row.starts_at), as_utc(row.ends_at)
+    return DelegationOut(id=row.id or 0, delegator=row.delegator, delegate=row.delegate, starts_at=starts,  # type: ignore[arg-type]
+                         ends_at=ends, category=row.category, max_amount=row.max_amount, reason=row.reason,  # type: ignore[arg-type]
+                         created_by=row.created_by, cancelled_at=as_utc(row.cancelled_at),
+                         active=row.cancelled_at is None and starts <= now < ends)  # type: ignore[operator]
+
+
+@router.get("", response_model=list[DelegationOut], summary="Current and upcoming delegations")
+def list_delegations(svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ)),
+                     person: str | None = None, include_ended: bool = Query(default=False)) -> list[DelegationOut]:
+    now = svc.clock()
+    return [_out(r, now) for r in svc.delegations(person=person, include_ended=include_ended)]
+
+
+@router.get("/{delegation_id}", response_model=DelegationOut)
+def get_delegation(delegation_id: int, svc: ApprovalService = Depends(service),
+                   caller: Caller = Depends(require(*READ))) -> DelegationOut:
+    for row in svc.delegations(include_ended=True):
+        if row.id == delegation_id:
+            return _out(row, svc.clock())
+    raise NotFound(f"There is no delegation {delegation_id}.")
+
+
+@router.post("", status_code=201, response_model=DelegationOut, summary="Set a delegation window")
+def create_delegation(body: DelegationIn, svc: ApprovalService = Depends(service),
+                      caller: Caller = Depends(require(*WRITE))) -> DelegationOut:
+    row = svc.set_delegation(c.SetDelegation(**body.model_dump()), as_admin=caller.is_admin)
+    return _out(row, svc.clock())
+
+
+@router.delete("/{delegation_id}", response_model=DelegationOut, summary="End a delegation now")
+def cancel_delegation(delegation_id: int, actor: str = Query(min_length=1, max_length=80),
+                      svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*WRITE))
+                      ) -> DelegationOut:
+    row = svc.cancel_delegation(c.CancelDelegation(actor=actor, delegation_id=delegation_id),
+                                as_admin=caller.is_admin)
+    return _out(row, svc.clock())

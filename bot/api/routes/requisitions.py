@@ -1,0 +1,121 @@
+"""Requisitions: create, read, list, and act on them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from approvals import commands as c
+from approvals.errors import NotAllowed
+from approvals.requisition import LineDraft, RequisitionDraft
+from approvals.views import RequisitionView
+from approvals.workflow import ActionResult, ApprovalService
+from bot.api.auth import ADMIN, READ, WRITE, Caller, require
+
+router = APIRouter(prefix="/api/v1/requisitions", tags=["requisitions"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def service(request: Request) -> ApprovalService:
+    return request.app.state.runtime.service
+
+
+class CreateRequisition(RequisitionDraft):
+    """A requisition as an API client submits it; `actor` is the requester acting through this client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str | None = Field(default=None, description="Defaults to the requester")
+    draft: bool = Field(default=False, description="Save as a draft instead of submitting")
+    surface: c.Surface = "api"
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate",
+                    "submit", "amend"]
+    actor: str = Field(min_length=1, max_length=80)
+    comment: str | None = Field(default=None, max_length=c.MAX_COMMENT,
+                                description="Approval note, rejection reason, question, answer or withdraw reason")
+    from_person: str | None = None
+    to_person: str | None = None
+    lines: list[LineDraft] | None = Field(default=None, max_length=200)
+    surface: c.Surface = "api"
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class ActionResponse(BaseModel):
+    number: str
+    outcome: str
+    message: str
+    replayed: bool
+    requisition: RequisitionView
+
+
+def _response(result: ActionResult) -> ActionResponse:
+    return ActionResponse(number=result.number, outcome=result.outcome, message=result.message,
+                          replayed=result.replayed, requisition=result.requisition)
+
+
+@router.post("", status_code=201, response_model=ActionResponse, summary="Create and submit a requisition")
+def create_requisition(body: CreateRequisition, svc: ApprovalService = Depends(service),
+                       caller: Caller = Depends(require(*WRITE)),
+                       idempotency_key: IdempotencyKey = None) -> ActionResponse:
+    draft = RequisitionDraft.model_validate(body.model_dump(exclude={"actor", "draft", "surface"}))
+    cmd = c.SubmitRequisition(actor=body.actor or body.requester, surface=body.surface, draft=draft,
+                              as_draft=body.draft, idempotency_key=idempotency_key)
+    return _response(svc.submit(cmd))
+
+
+@router.get("", response_model=list[RequisitionView], summary="List requisitions with filters")
+def list_requisitions(svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ)),
+                      state: str | None = None, requester: str | None = None, site: str | None = None,
+                      supplier: str | None = None, cost_center: str | None = None,
+                      waiting_on: str | None = Query(default=None, description="person id with a pending step"),
+                      limit: int = Query(default=50, ge=1, le=500), offset: int = Query(default=0, ge=0)
+                      ) -> list[RequisitionView]:
+    return svc.list(state=state, requester=requester, site=site, supplier=supplier, cost_center=cost_center,
+                    waiting_on=waiting_on, limit=limit, offset=offset)
+
+
+@router.get("/{number}", response_model=RequisitionView, summary="One requisition with its route and history")
+def get_requisition(number: str, svc: ApprovalService = Depends(service),
+                    caller: Caller = Depends(require(*READ))) -> RequisitionView:
+    return svc.get(number)
+
+
+@router.post("/{number}/actions", response_model=ActionResponse,
+             summary="Approve, reject, ask for info, answer, withdraw, amend, reassign or escalate")
+def act(number: str, body: ActionRequest, svc: ApprovalService = Depends(service),
+        caller: Caller = Depends(require(*WRITE)), idempotency_key: IdempotencyKey = None) -> ActionResponse:
+    key = idempotency_key or body.idempotency_key
+    common: dict[str, Any] = {"actor": body.actor, "surface": body.surface, "idempotency_key": key,
+                              "number": number}
+    comment = body.comment
+    if body.action == "reassign" and not caller.is_admin:
+        raise NotAllowed("Only an admin token can reassign approval steps.")
+    match body.action:
+        case "approve":
+            result = svc.approve(c.Approve(**common, comment=comment))
+        case "reject":
+            result = svc.reject(c.Reject(**common, reason=comment or ""))
+        case "request_info":
+            result = svc.request_info(c.RequestInfo(**common, question=comment or ""))
+        case "answer_info":
+            result = svc.answer_info(c.AnswerInfo(**common, answer=comment or ""))
+        case "withdraw":
+            result = svc.withdraw(c.Withdraw(**common, reason=comment), as_admin=caller.is_admin)
+        case "submit":
+            result = svc.submit_draft(c.SubmitDraft(**common))
+        case "amend":
+            result = svc.amend(c.Amend(**common, lines=body.lines or [], reason=comment or ""))
+        case "reassign":
+            result = svc.reassign(c.Reassign(**common, from_person=body.from_person or "",
+                                             to_person=body.to_person or "", reason=comment or ""))
+        case "escalate":
+            result = svc.escalate(c.Escalate(**common, reason=comment or "escalated on request",
+                                             to_person=body.to_person))
+    return _response(result)

@@ -1,0 +1,21 @@
+"""The `procurebot` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import audit as audit_commands
+from bot.cli import policy as policy_commands
+from bot.cli import server, tokens
+
+app = typer.Typer(help="procurebot: chat-based purchase approvals with a governed policy core.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.command("serve")(server.serve)
+app.add_typer(server.db_app, name="db")
+app.add_typer(policy_commands.app, name="policy")
+app.add_typer(audit_commands.app, name="audit")
+app.add_typer(tokens.app, name="token")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,66 @@
+"""Start-up wiring: database, directory, policy and the approval service, built once."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from approvals.db import make_engine, transaction, upgrade
+from approvals.directory import Directory, load_directory
+from approvals.models import ApiToken
+from approvals.policy import load_policy
+from approvals.policy_store import install_policy
+from approvals.workflow import ApprovalService
+from bot.api.tokens import create_token
+from bot.settings import Settings
+
+log = logging.getLogger("procurebot")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    directory: Directory
+    service: ApprovalService
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Migrate the database, load the directory and policy, and make the service. Fails fast and clearly."""
+    if settings.database_url.startswith("sqlite:///"):
+        db_path = settings.database_url.removeprefix("sqlite:///")
+        if db_path and db_path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(db_path)), exist_ok=True)
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    directory = load_directory(settings.directory_file)
+    policy = load_policy(settings.policy_file)
+    with transaction(engine) as session:
+        row, changed = install_policy(session, policy, actor="system", surface="cli")
+    log.info("policy %s %s", policy.label, "activated" if changed else "already active")
+    _ensure_admin_token(settings, engine)
+    return Runtime(settings, engine, directory, ApprovalService(engine, directory))
+
+
+def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
+    if settings.admin_token is not None:
+        create_token(engine, name="bootstrap-admin", role="admin", token=settings.admin_token.get_secret_value())
+        return
+    if not settings.dev:
+        return
+    with Session(engine) as session:
+        if session.exec(select(ApiToken).where(ApiToken.role == "admin")).first() is not None:
+            return
+    # Dev convenience: a local admin token, written to a private file, never logged.
+    token = create_token(engine, name="dev-admin", role="admin")
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.var_dir / "dev-admin-token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    log.warning("dev mode: an admin API token was written to %s", path)

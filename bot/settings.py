@@ -1,0 +1,54 @@
+"""Settings, read once at start-up from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO_ROOT / "examples"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROCUREBOT_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "production"] = "dev"
+    database_url: str = Field(default=f"sqlite:///{REPO_ROOT / 'var' / 'procurebot.db'}",
+                              validation_alias=AliasChoices("DATABASE_URL", "PROCUREBOT_DATABASE_URL"))
+    policy_file: Path = EXAMPLES / "policy.yaml"
+    directory_file: Path = EXAMPLES / "company.yaml"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # An admin API token to create at start-up (stored hashed). Dev mode makes one if none exists.
+    admin_token: SecretStr | None = None
+    max_body_bytes: int = Field(default=1_000_000, ge=10_000)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _production_is_configured(self) -> "Settings":
+        if self.env == "production":
+            problems = []
+            if self.database_url.startswith("sqlite"):
+                problems.append("DATABASE_URL must point at PostgreSQL in production (SQLite is for one laptop)")
+            if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 32:
+                problems.append("PROCUREBOT_ADMIN_TOKEN must be at least 32 random characters")
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def var_dir(self) -> Path:
+        return REPO_ROOT / "var"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
