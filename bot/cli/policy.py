@@ -1,0 +1,163 @@
+"""`procurebot policy ...`: check, route and test a policy file from the command line.
+
+Exit codes: 0 fine, 1 warnings only (check) or a failing case (test), 2 errors or invalid input.
+`simulate` (a what-if replay against stored history) belongs here too; it is built with the
+database and registers itself on this same `app`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Optional
+
+import typer
+from pydantic import ValidationError
+
+from approvals.directory import Directory, load_directory
+from approvals.errors import DirectoryInvalid, PolicyInvalid
+from approvals.policy.cases import CasesInvalid, run_cases
+from approvals.policy.checker import check_policy, exit_code, summary
+from approvals.policy.loader import LoadedPolicy, load_policy
+from approvals.policy.routing import route as route_request
+from approvals.requisition import RequisitionDraft, build_facts, validate_draft
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "examples" / "company.yaml"
+
+EXIT_OK, EXIT_WARNINGS, EXIT_FAILED, EXIT_ERRORS = 0, 1, 1, 2
+
+# --- messages: every user-facing string of this command group --------------------------------
+HELP_APP = "Check, route and test a policy file."
+HELP_CHECK = "Find problems in a policy: unknown names, shadowed rules, gaps, loops, steps nobody can take."
+HELP_ROUTE = "Show the route one request would take, as JSON."
+HELP_TEST = "Run the policy owner's cases (given this request, expect this route)."
+HELP_DIRECTORY = "Company directory YAML (default: the sample company)."
+HELP_JSON = "Print machine-readable JSON instead of text."
+HELP_REQUEST = "Requisition JSON: requester, site, cost_center, supplier, currency, lines, ..."
+HELP_COMMITTED = "Spend already approved on the cost center (policy currency)."
+HELP_AT = "Routing time, ISO 8601 (default: now, UTC)."
+HELP_CASES = "Cases YAML (see docs/policy.md, examples/policy-cases.yaml)."
+MSG_DIRECTORY_INVALID = "cannot use directory {path}: {problem}"
+MSG_REQUEST_UNREADABLE = "cannot read request {path}: {problem}"
+MSG_REQUEST_INVALID = "request refused; fix these fields and try again:"
+MSG_BAD_AMOUNT = "--committed must be a number, e.g. 12500"
+MSG_BAD_TIME = "--at must be an ISO 8601 time, e.g. 2026-12-01T15:00:00Z"
+MSG_FIELD = "  {field}: {message}"
+
+app = typer.Typer(help=HELP_APP, no_args_is_help=True)
+
+
+def _fail(message: str, code: int = EXIT_ERRORS) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _directory(path: Path) -> Directory:
+    try:
+        return load_directory(path)
+    except DirectoryInvalid as exc:
+        raise _fail(MSG_DIRECTORY_INVALID.format(path=path, problem="; ".join(exc.problems))) from None
+    except OSError as exc:
+        raise _fail(MSG_DIRECTORY_INVALID.format(path=path, problem=exc.strerror)) from None
+
+
+def _policy(path: Path) -> LoadedPolicy:
+    try:
+        return load_policy(path)
+    except PolicyInvalid as exc:
+        for issue in exc.issues:
+            typer.echo(issue.render(), err=True)
+        raise _fail(summary(exc.issues)) from None
+
+
+@app.command("check", help=HELP_CHECK)
+def check(file: Path = typer.Argument(..., help="Policy YAML"),
+          directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+          as_json: bool = typer.Option(False, "--json", help=HELP_JSON)) -> None:
+    company = _directory(directory)
+    policy: LoadedPolicy | None = None
+    try:
+        policy = load_policy(file)
+        issues = check_policy(policy, company)
+    except PolicyInvalid as exc:
+        issues = list(exc.issues)
+    code = exit_code(issues)
+    if as_json:
+        typer.echo(json.dumps({
+            "file": str(file),
+            "policy_version": policy.version if policy else None,
+            "policy_hash": policy.content_hash if policy else None,
+            "exit_code": code,
+            "summary": summary(issues),
+            "issues": [{"severity": i.severity, "kind": i.kind, "message": i.message, "file": i.file,
+                        "line": i.line, "hint": i.hint, "path": i.path} for i in issues],
+        }, indent=2))
+    else:
+        for issue in issues:
+            typer.echo(issue.render())
+        typer.echo(summary(issues) + (f" [{policy.label}]" if policy else ""))
+    raise typer.Exit(code)
+
+
+@app.command("route", help=HELP_ROUTE)
+def route(file: Path = typer.Argument(..., help="Policy YAML"),
+          request: Path = typer.Option(..., "--request", "-r", help=HELP_REQUEST),
+          directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+          committed: str = typer.Option("0", "--committed", help=HELP_COMMITTED),
+          at: Optional[str] = typer.Option(None, "--at", help=HELP_AT)) -> None:
+    try:
+        committed_amount = Decimal(committed)
+        if not committed_amount.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise _fail(MSG_BAD_AMOUNT) from None
+    when = _parse_time(at) if at else datetime.now(timezone.utc)
+    company = _directory(directory)
+    policy = _policy(file)
+    try:
+        raw = json.loads(request.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(MSG_REQUEST_UNREADABLE.format(path=request, problem=exc)) from None
+    try:
+        draft = RequisitionDraft.model_validate(raw)
+    except ValidationError as exc:
+        typer.echo(MSG_REQUEST_INVALID, err=True)
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "request"
+            typer.echo(MSG_FIELD.format(field=field, message=err["msg"]), err=True)
+        raise typer.Exit(EXIT_ERRORS) from None
+    problems = validate_draft(draft, company, policy)
+    if problems:
+        typer.echo(MSG_REQUEST_INVALID, err=True)
+        for p in problems:
+            typer.echo(MSG_FIELD.format(field=p.field, message=p.message), err=True)
+        raise typer.Exit(EXIT_ERRORS)
+    facts = build_facts(draft, company, policy, committed=committed_amount)
+    plan = route_request(facts, policy, company, at=when)
+    typer.echo(json.dumps(plan.to_dict(), indent=2))
+
+
+@app.command("test", help=HELP_TEST)
+def test(file: Path = typer.Argument(..., help="Policy YAML"),
+         cases: Path = typer.Option(..., "--cases", "-c", help=HELP_CASES),
+         directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY)) -> None:
+    company = _directory(directory)
+    policy = _policy(file)
+    try:
+        report = run_cases(policy, company, cases)
+    except CasesInvalid as exc:
+        for issue in exc.issues:
+            typer.echo(issue.render(), err=True)
+        raise typer.Exit(EXIT_ERRORS) from None
+    typer.echo(report.render())
+    raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(MSG_BAD_TIME) from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
