@@ -284,9 +284,10 @@ class ApprovalService:
                              f"{', '.join(self._name(p) for p in self._waiting_on(session, req)) or 'the approvers'}.")
         steps = self._stage_steps(session, req)
         windows = self._delegations(session, now)
-        mine = [s for s in steps if s.state == PENDING and (
-            actor in (s.approver, s.acting) or may_act_for(actor, s.approver, windows, now, category=req.category,
-                                                           amount=req.amount, requester=req.requester))]
+        # authority comes from being the approver or from a delegation active now; `acting` is only
+        # who was told, and may be out of date once a delegation ends
+        mine = [s for s in steps if s.state == PENDING and may_act_for(
+            actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester)]
         if mine:
             # prefer the actor's own step over one held for someone else
             mine.sort(key=lambda s: s.approver != actor)
@@ -689,6 +690,12 @@ class ApprovalService:
                 return row
             row.cancelled_at = now
             session.add(row)
+            # work the delegate was holding goes back to the delegator
+            for step in session.exec(select(ApprovalStep).where(ApprovalStep.approver == row.delegator,
+                                                                ApprovalStep.acting == row.delegate,
+                                                                ApprovalStep.state.in_((PENDING, WAITING)))).all():  # type: ignore[attr-defined]
+                step.acting = step.approver
+                session.add(step)
             audit.append_event(session, kind="delegation_cancelled", actor=cmd.actor, at=now, surface=cmd.surface,
                                before={"id": row.id, "delegator": row.delegator, "delegate": row.delegate})
             return row
