@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,12 @@ from approvals.views import RequisitionView, build_view
 
 COMMITTED_STATES = (State.APPROVED.value, State.PO_PENDING.value, State.PO_CREATED.value)
 PENDING, WAITING = "pending", "waiting"
+# The idempotency key of the command running in this context, re-checked under the row lock.
+_current_key: ContextVar[tuple[str, str, str] | None] = ContextVar("_current_key", default=None)
+
+
+class _AlreadyDone(Exception):
+    """Raised under the row lock when another process finished the same keyed command first."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class ApprovalService:
             replay = self._replay(key, name, fingerprint)
             if replay:
                 return replay
+        token = _current_key.set((key, name, fingerprint) if key else None)
         try:
             with transaction(self.engine) as session:
                 now = self.clock()
@@ -83,12 +91,14 @@ class ApprovalService:
                                            created_at=now))
                     session.flush()
                 view = build_view(session, req, self.directory)
-        except IntegrityError:
+        except (IntegrityError, _AlreadyDone):
             # Another process stored this key between our check and our commit: its result stands.
             replay = self._replay(key, name, fingerprint) if key else None
             if replay:
                 return replay
             raise
+        finally:
+            _current_key.reset(token)
         return ActionResult(view.number, outcome, message, view)
 
     def _replay(self, key: str, name: str, fingerprint: str) -> ActionResult | None:
@@ -109,6 +119,10 @@ class ApprovalService:
                            .with_for_update()).first()
         if req is None:
             raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
+        keyed = _current_key.get()
+        if keyed and session.get(CommandLog, keyed[0]) is not None:
+            # a retry of the same tap reached another replica, which acted while we waited for the lock
+            raise _AlreadyDone()
         return req
 
     def _name(self, person_id: str | None) -> str:
