@@ -155,7 +155,26 @@ def _parse_tests(fact: str, value: Any, path: tuple[Any, ...], problems: list[Co
 
 def _test_predicate(t: Test) -> Predicate:
     fact, value = t.fact, t.value
-    multi = fact in MULTI_VALUED
+    if fact not in MULTI_VALUED:
+        # one closure per test, not a check wrapped in a getter: routing calls these per request
+        if t.op == "eq":
+            return lambda f: f.get(fact) == value
+        if t.op == "ne":
+            return lambda f: f.get(fact) != value
+        if t.op == "in":
+            return lambda f: f.get(fact) in value
+        if t.op == "not_in":
+            return lambda f: f.get(fact) not in value
+        if t.op == "gt":
+            return lambda f: (v := f.get(fact)) is not None and v > value
+        if t.op == "gte":
+            return lambda f: (v := f.get(fact)) is not None and v >= value
+        if t.op == "lt":
+            return lambda f: (v := f.get(fact)) is not None and v < value
+        if t.op == "lte":
+            return lambda f: (v := f.get(fact)) is not None and v <= value
+        low, high = value
+        return lambda f: (v := f.get(fact)) is not None and low <= v <= high
     if t.op == "eq":
         check = lambda v: v == value  # noqa: E731
     elif t.op == "ne":
@@ -175,11 +194,9 @@ def _test_predicate(t: Test) -> Predicate:
     else:
         low, high = value
         check = lambda v: v is not None and low <= v <= high  # noqa: E731
-    if multi:
-        if t.op in ("ne", "not_in"):
-            return lambda f: all(check(v) for v in f.get(fact) or ())
-        return lambda f: any(check(v) for v in f.get(fact) or ())
-    return lambda f: check(f.get(fact))
+    if t.op in ("ne", "not_in"):
+        return lambda f: all(check(v) for v in f.get(fact) or ())
+    return lambda f: any(check(v) for v in f.get(fact) or ())
 
 
 def compile_condition(node: Node) -> Predicate:
@@ -195,7 +212,13 @@ def compile_condition(node: Node) -> Predicate:
             return lambda f: True
         if len(preds) == 1:
             return preds[0]
+        if len(preds) == 2:
+            a, b = preds
+            return lambda f: bool(a(f) and b(f))
         return lambda f: all(p(f) for p in preds)
+    if len(preds) == 2:
+        a, b = preds
+        return lambda f: bool(a(f) or b(f))
     return lambda f: any(p(f) for p in preds)
 
 

@@ -8,6 +8,7 @@ limits, segregation of duties or delegation.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -15,13 +16,13 @@ from typing import Any, Literal
 
 from approvals.delegation import DelegationWindow, resolve_delegate
 from approvals.directory import Directory, Person
-from approvals.policy.conditions import top_level_tests
+from approvals.policy.conditions import All, Node, Predicate, Test, compile_condition
+from approvals.policy.facts import FACTS, MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy
 from approvals.policy.schema import ApproverSpec, RuleSpec, StageSpec
 
 Outcome = Literal["auto_approve", "approval", "stop"]
-_INDEX_FACTS = ("category", "site")
-_INDEX_LIMIT = 4096
+_INDEX_LIMIT = 4096  # cached masks per fact; values beyond it are computed each time
 
 
 @dataclass(frozen=True)
@@ -105,43 +106,140 @@ def render_template(template: str, facts: dict[str, Any], currency: str) -> str:
 
 
 class RuleIndex:
-    """Narrows the ordered rule list by category and site before full evaluation.
+    """Finds the first matching rule without testing every rule in turn.
 
-    Only rules that definitely fail for this category/site are skipped: each rule's
-    conjunctive tests on those facts are necessary conditions, so order and results are
-    exactly those of a plain first-match scan.
+    Every single-valued fact a rule tests in its conjunctive part ("and" of plain tests) is
+    indexed: per fact value, a bitmask (bit i = rule i) of the rules whose tests on that fact
+    hold. Text and true/false facts are keyed by value; number facts by the interval between
+    the policy's thresholds the value falls in, since every test on the fact gives the same
+    answer for any two values in one interval. AND-ing the masks leaves exactly the rules
+    whose indexed tests all hold; the lowest such bit whose remaining condition (`any`, `not`,
+    multi-valued facts) holds is the first match, as a plain first-match scan would find.
+    Masks are built lazily and their caches are bounded; a value the index cannot key
+    (unhashable, not comparable, NaN) falls back to the plain scan.
     """
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self._rules = rules
-        self._cache: dict[tuple[Any, ...], tuple[CompiledRule, ...]] = {}
-        self._needs: list[list[Any]] = []
-        for rule in rules:
-            needs = [t for t in top_level_tests(rule.condition) if t.fact in _INDEX_FACTS]
-            self._needs.append(needs)
+        everyone = (1 << len(rules)) - 1
+        per_fact: dict[str, list[tuple[int, list[Test]]]] = {}
+        residuals: list[Predicate | None] = []
+        for i, rule in enumerate(rules):
+            tests, rest = _split_conjunction(rule.condition)
+            by_fact: dict[str, list[Test]] = {}
+            for t in tests:
+                if t.fact in MULTI_VALUED:
+                    rest.append(t)
+                else:
+                    by_fact.setdefault(t.fact, []).append(t)
+            for fact, fact_tests in by_fact.items():
+                per_fact.setdefault(fact, []).append((i, fact_tests))
+            residuals.append(None if not rest else compile_condition(rest[0] if len(rest) == 1 else All(tuple(rest))))
+        self._residuals = residuals
+        self._facts = [_FactIndex(fact, constrained, everyone) for fact, constrained in per_fact.items()]
+        self._everyone = everyone
+
+    def mask(self, facts: dict[str, Any]) -> int | None:
+        """Bits of the rules whose indexed tests all hold; None when a value cannot be indexed."""
+        mask = self._everyone
+        try:
+            for index in self._facts:
+                mask &= index.mask(facts.get(index.fact))
+                if not mask:
+                    break
+        except _Unindexable:
+            return None
+        return mask
 
     def candidates(self, facts: dict[str, Any]) -> tuple[CompiledRule, ...]:
-        key = tuple(facts.get(f) for f in _INDEX_FACTS)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        probe = dict(zip(_INDEX_FACTS, key))
-        from approvals.policy.conditions import compile_condition
-
-        chosen = []
-        for rule, needs in zip(self._rules, self._needs):
-            if all(compile_condition(t)(probe) for t in needs):
-                chosen.append(rule)
-        result = tuple(chosen)
-        if len(self._cache) < _INDEX_LIMIT:
-            self._cache[key] = result
-        return result
+        """Rules that may match, in policy order (their indexed tests hold)."""
+        mask = self.mask(facts)
+        if mask is None:
+            return tuple(self._rules)
+        return tuple(rule for i, rule in enumerate(self._rules) if mask >> i & 1)
 
     def first_match(self, facts: dict[str, Any]) -> CompiledRule | None:
-        for rule in self.candidates(facts):
-            if rule.matches(facts):
-                return rule
+        mask = self.mask(facts)
+        if mask is None:
+            return next((rule for rule in self._rules if rule.matches(facts)), None)
+        residuals = self._residuals
+        while mask:
+            low = mask & -mask
+            i = low.bit_length() - 1
+            residual = residuals[i]
+            if residual is None or residual(facts):
+                return self._rules[i]
+            mask ^= low
         return None
+
+
+class _Unindexable(Exception):
+    """A fact value the index cannot key; the caller scans instead."""
+
+
+class _FactIndex:
+    """Per-value masks for one fact (see RuleIndex)."""
+
+    def __init__(self, fact: str, constrained: list[tuple[int, list[Test]]], everyone: int) -> None:
+        self.fact = fact
+        self._checks = [(1 << i, tuple(compile_condition(t) for t in tests)) for i, tests in constrained]
+        self._free = everyone
+        for bit, _ in self._checks:
+            self._free &= ~bit
+        self._by_value: dict[Any, int] = {}
+        self._numeric = FACTS.get(fact, ("text",))[0] == "number"
+        if self._numeric:
+            points: set[Decimal] = set()
+            for _, tests in constrained:
+                for t in tests:
+                    values = t.value if isinstance(t.value, (frozenset, tuple)) else (t.value,)
+                    points.update(values)
+            self._thresholds = sorted(points)
+
+    def _compute(self, value: Any) -> int:
+        probe = {self.fact: value}
+        mask = self._free
+        for bit, checks in self._checks:
+            if all(check(probe) for check in checks):
+                mask |= bit
+        return mask
+
+    def mask(self, value: Any) -> int:
+        if self._numeric and value is not None:
+            try:
+                if value != value:  # NaN orders against nothing: intervals do not apply
+                    raise _Unindexable
+                thresholds = self._thresholds
+                i = bisect_left(thresholds, value)
+                key: Any = 2 * i + 1 if i < len(thresholds) and thresholds[i] == value else 2 * i
+            except (TypeError, ArithmeticError):
+                raise _Unindexable from None
+        else:
+            key = value
+        try:
+            hit = self._by_value.get(key)
+        except TypeError:
+            raise _Unindexable from None
+        if hit is None:
+            hit = self._compute(value)
+            if len(self._by_value) < _INDEX_LIMIT:
+                self._by_value[key] = hit
+        return hit
+
+
+def _split_conjunction(node: Node) -> tuple[list[Test], list[Node]]:
+    """A condition as (plain tests that must all hold, other parts that must all hold)."""
+    if isinstance(node, Test):
+        return [node], []
+    if isinstance(node, All):
+        tests: list[Test] = []
+        rest: list[Node] = []
+        for child in node.children:
+            t, r = _split_conjunction(child)
+            tests += t
+            rest += r
+        return tests, rest
+    return [], [node]
 
 
 def rule_index(policy: LoadedPolicy) -> RuleIndex:
