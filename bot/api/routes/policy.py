@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from approvals.errors import PolicyInvalid, PolicyIssue
+from approvals.policy.checker import check_policy
 from approvals.policy.loader import load_policy_text
 from approvals.policy_store import active_policy
 from bot.api.auth import READ, WRITE, Caller, require
@@ -73,13 +74,7 @@ async def validate_policy(request: Request, file: UploadFile, caller: Caller = D
         policy = load_policy_text(text, name)
     except PolicyInvalid as exc:
         return ValidationReport(valid=False, version=None, content_hash=None, findings=_findings(exc.issues))
-    issues: list[PolicyIssue] = []
-    try:
-        from approvals.policy.checker import check_policy
-    except ImportError:  # the checker module ships with the policy tools
-        check_policy = None  # type: ignore[assignment]
-    if check_policy is not None:
-        issues = check_policy(policy, request.app.state.runtime.directory)
+    issues = check_policy(policy, request.app.state.runtime.directory)
     errors = [i for i in issues if i.severity == "error"]
     return ValidationReport(valid=not errors, version=policy.version, content_hash=policy.content_hash,
                             findings=_findings(issues))
