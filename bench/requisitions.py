@@ -19,6 +19,8 @@ CENT = Decimal("0.01")
 ITEM_TYPES = ("stock", "non_stock", "mro", "capex", "services")
 URGENCY = (("standard", 80), ("urgent", 15), ("emergency", 5))
 LINE_COUNTS = ((1, 45), (2, 25), (3, 15), (4, 8), (5, 5), (8, 2))
+# people often buy at round figures, which is where policy thresholds sit: keep some on the edge
+ROUND_USD = (500, 1000, 2500, 5000, 10000, 20000, 25000, 50000, 100000)
 
 
 def _weighted(rng: random.Random, pairs: tuple[tuple[Any, int], ...]) -> Any:
@@ -91,7 +93,11 @@ def generate_drafts(directory: Directory, policy: LoadedPolicy, count: int, seed
             currency = policy.currency
         catalog = items_by_supplier.get(supplier.id, [])
         lines = []
-        for _ in range(_weighted(rng, LINE_COUNTS)):
+        if currency == policy.currency and rng.random() < 0.05:
+            lines.append(LineDraft(description="quoted job", quantity=Decimal(1),
+                                   unit_price=Decimal(rng.choice(ROUND_USD)), item_type=rng.choice(ITEM_TYPES),
+                                   category=rng.choice(supplier.categories) if supplier.categories else None))
+        for _ in range(0 if lines else _weighted(rng, LINE_COUNTS)):
             if catalog and rng.random() < 0.65:
                 lines.append(_catalog_line(rng, rng.choice(catalog), currency, policy))
             else:
