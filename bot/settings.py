@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     # An admin API token to create at start-up (stored hashed). Dev mode makes one if none exists.
     admin_token: SecretStr | None = None
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
+    var_dir: Path = REPO_ROOT / "var"  # local state of the embedded default (SQLite file, dev token)
     log_level: str = "info"
 
     @model_validator(mode="after")
@@ -43,10 +44,6 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.env == "dev"
-
-    @property
-    def var_dir(self) -> Path:
-        return REPO_ROOT / "var"
 
 
 @lru_cache(maxsize=1)

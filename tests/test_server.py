@@ -1,0 +1,85 @@
+"""The README's main job: `procurebot serve` on the embedded default, then the 60-second tour over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):  # type: ignore[no-untyped-def]
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
+                "PROCUREBOT_PORT": str(port), "PROCUREBOT_LOG_LEVEL": "warning"})
+    proc = subprocess.Popen([str(BIN / "procurebot"), "serve"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("server did not answer /healthz within 60 s")
+    yield base, tmp_path, env
+    proc.terminate()
+    proc.wait(15)
+
+
+def test_serve_with_nothing_configured_runs_the_tour(server):
+    """A newcomer starts the server, submits Jake's box order with the dev token, Maria approves, the audit verifies."""
+    base, var, env = server
+    token = (var / "dev-admin-token").read_text().strip()
+    assert oct((var / "dev-admin-token").stat().st_mode)[-3:] == "600"
+    h = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{base}/readyz").json()["database"] == "sqlite"
+    created = httpx.post(f"{base}/api/v1/requisitions", headers=h, json={
+        "requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
+        "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}]})
+    assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    assert created.json()["requisition"]["waiting_on"] == ["maria.lopez"]
+    approved = httpx.post(f"{base}/api/v1/requisitions/{number}/actions", headers={**h, "Idempotency-Key": "tap-1"},
+                          json={"action": "approve", "actor": "maria.lopez"})
+    assert approved.json()["requisition"]["state"] == "approved"
+    verify = subprocess.run([str(BIN / "procurebot"), "audit", "verify"], env=env, capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+    assert "audit chain intact" in verify.stdout
+    assert httpx.get(f"{base}/", follow_redirects=False).headers["location"] == "/docs"
+
+
+def test_tampering_makes_audit_verify_fail(server):
+    """After someone edits an audit row by hand, `procurebot audit verify` exits 1 and says which event."""
+    import sqlite3
+
+    base, var, env = server
+    token = (var / "dev-admin-token").read_text().strip()
+    httpx.post(f"{base}/api/v1/requisitions", headers={"Authorization": f"Bearer {token}"}, json={
+        "requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
+        "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}]})
+    with sqlite3.connect(var / "procurebot.db") as db:
+        db.execute("UPDATE audit_event SET actor = 'mallory' WHERE seq = 2")
+    verify = subprocess.run([str(BIN / "procurebot"), "audit", "verify"], env=env, capture_output=True, text=True)
+    assert verify.returncode == 1
+    assert "event 2" in verify.stderr and "edited" in verify.stderr
