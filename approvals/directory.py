@@ -224,9 +224,17 @@ class Directory(_Frozen):
     def person(self, person_id: str) -> Person | None:
         return self.person_by_id.get(person_id)
 
+    @cached_property
+    def _holders(self) -> dict[str, list[Person]]:
+        holders: dict[str, list[Person]] = {}
+        for p in self.people:
+            for role in {g.role for g in p.roles}:
+                holders.setdefault(role, []).append(p)
+        return holders
+
     def people_with_role(self, role: str, site: str | None) -> list[Person]:
         """People holding `role` at `site` (or anywhere when site is None), in file order."""
-        return [p for p in self.people if p.has_role(role, site)]
+        return [p for p in self._holders.get(role, ()) if p.has_role(role, site)]
 
     def manager_chain(self, person_id: str, limit: int = 32) -> list[str]:
         """The person's managers, nearest first. Stops at a cycle instead of looping."""

@@ -275,3 +275,29 @@ def test_same_request_same_plan_and_never_the_requester(sample_policy, company, 
     for stage in first.stages:
         for step in stage.steps:
             assert request["requester"] not in (step.approver, step.acting)
+
+
+def test_group_member_left_out_is_explained(company, sample_policy):
+    """Ten laptops: the AP analyst's limit is too low, so finance is the controller alone and the plan says why."""
+    from approvals.policy.routing import route
+    from approvals.requisition import RequisitionDraft, build_facts
+
+    draft = RequisitionDraft.model_validate({
+        "requester": "luis.garcia", "site": "CHI", "cost_center": "CORP-IT", "supplier": "cdw",
+        "lines": [{"description": "Laptops", "sku": "IT-LAP-14", "quantity": 10, "unit_price": 1400}]})
+    plan = route(build_facts(draft, company, sample_policy), sample_policy, company)
+    assert [s.approver for s in plan.stages[1].steps] == ["priya.nair"]
+    assert "so they are left out of 'Finance'" in plan.stages[1].notes[0]
+
+
+def test_quorum_that_cannot_be_met_stops_with_reason(company, sample_policy):
+    """The COO requests $120,000 of forklifts: too few executives remain for the quorum, so it stops and says why."""
+    from approvals.policy.routing import route
+    from approvals.requisition import RequisitionDraft, build_facts
+
+    draft = RequisitionDraft.model_validate({
+        "requester": "marcus.bell", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "grainger",
+        "lines": [{"description": "Electric forklift", "sku": "CAP-FLT-5K", "quantity": 4, "unit_price": 30000}]})
+    plan = route(build_facts(draft, company, sample_policy), sample_policy, company)
+    assert plan.outcome == "stop"
+    assert "Executive committee" in plan.stop_reason and "quorum 2" in plan.stop_reason

@@ -47,6 +47,7 @@ class StagePlan:
     escalate_to: dict[str, Any] | None
     escalation: str
     steps: tuple[StepPlan, ...]
+    notes: tuple[str, ...] = ()  # people a role or group named but who were left out, and why
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,7 @@ def route(facts: dict[str, Any], policy: LoadedPolicy, directory: Directory,
         stages.append(stage)
         for step in stage.steps:
             notes.extend(step.substitutions)
+        notes.extend(stage.notes)
     explanation = f"{rule_text} -> " + " then ".join(
         f"{s.name} ({', '.join(step.approver_name for step in s.steps)})" for s in stages)
     return RoutePlan("approval", version, content_hash, spec.id, explanation, None, tuple(stages),
@@ -335,11 +337,24 @@ class _StageResolver:
         steps: list[StepPlan] = []
         chosen: set[str] = set()
         missing: list[str] = []
+        dropped: list[str] = []
         for approver_spec in spec.approvers:
             people = resolve_people(approver_spec, self.facts, self.directory)
             if not people:
                 missing.append(f"nobody is {self._describe(approver_spec)}")
                 continue
+            if len(people) > 1:
+                # several people hold this role or group: leave out the ineligible ones (saying so)
+                # and only go up a manager chain when none of them may approve
+                eligible = [p for p in people if self._why_not(p, spec.check_limits, chosen) is None]
+                if eligible:
+                    for p in people:
+                        if p not in eligible:
+                            dropped.append(f"{self._why_not(p, spec.check_limits, chosen)}, so they are "
+                                           f"left out of '{spec.name}'")
+                    people = eligible
+                else:
+                    people = people[:1]
             for person in people:
                 step = self._eligible_step(person, approver_spec, spec, rule_text, chosen)
                 if step is None:
@@ -361,7 +376,7 @@ class _StageResolver:
                          f"{rule_text} -> {explanation}",
                          spec.sla_hours or settings.sla_hours,
                          spec.escalate_to.model_dump(exclude_none=True) if spec.escalate_to else None,
-                         spec.escalation, tuple(steps)), None
+                         spec.escalation, tuple(steps), tuple(dropped)), None
 
     def _describe(self, spec: ApproverSpec) -> str:
         site = self.facts.get("site")

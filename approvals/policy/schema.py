@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -42,8 +43,9 @@ class ApproverSpec(_Strict):
             )
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
+        # cached: routing asks for it on every step of every request
         return next(k for k in ESCALATION_KINDS if getattr(self, k) is not None)
 
     @property
