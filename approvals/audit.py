@@ -22,6 +22,7 @@ from approvals.clock import as_utc
 from approvals.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+_HELD_HEAD = "audit_head_locked"  # session.info key: (transaction, head) once the head row is locked
 EXPORT_FIELDS = ("seq", "at", "kind", "actor", "on_behalf_of", "surface", "requisition_number",
                  "policy_version", "before", "after", "prev_hash", "hash")
 
@@ -65,11 +66,16 @@ def event_hash(event: AuditEvent) -> str:
 
 def lock_chain(session: Session) -> AuditHead:
     """Take the chain's write lock (the head row) for the rest of the transaction."""
+    held = session.info.get(_HELD_HEAD)
+    if held is not None and held[0] is session.get_transaction():
+        # already locked in this transaction, and only we can have moved it since
+        return held[1]
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
         session.flush()
+    session.info[_HELD_HEAD] = (session.get_transaction(), head)
     return head
 
 

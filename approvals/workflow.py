@@ -297,11 +297,14 @@ class ApprovalService:
             raise NotAllowed(f"You requested {req.number}, so you cannot {verb} it. It waits for "
                              f"{', '.join(self._name(p) for p in self._waiting_on(session, req)) or 'the approvers'}.")
         steps = self._stage_steps(session, req)
-        windows = self._delegations(session, now)
         # authority comes from being the approver or from a delegation active now; `acting` is only
-        # who was told, and may be out of date once a delegation ends
-        mine = [s for s in steps if s.state == PENDING and may_act_for(
-            actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester)]
+        # who was told, and may be out of date once a delegation ends. The actor's own step wins
+        # over one held for someone else, so delegations are read only when they have none.
+        mine = [s for s in steps if s.state == PENDING and s.approver == actor]
+        if not mine:
+            windows = self._delegations(session, now)
+            mine = [s for s in steps if s.state == PENDING and may_act_for(
+                actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester)]
         if mine:
             # prefer the actor's own step over one held for someone else
             mine.sort(key=lambda s: s.approver != actor)
@@ -328,6 +331,8 @@ class ApprovalService:
         raise NotAllowed(f"You are not an approver of {req.number} at this stage; it waits for {waiting}.")
 
     def _check_separation(self, session: Session, req: Requisition, actor: str, step: ApprovalStep) -> None:
+        if step.stage_index == 0:
+            return  # no earlier stage to have approved in
         policy = self._pinned_policy(session, req)
         if policy.spec.settings.same_approver_across_stages:
             return
@@ -379,7 +384,14 @@ class ApprovalService:
 
     def _after_approval(self, session: Session, req: Requisition, step: ApprovalStep, actor: str, now: datetime,
                         surface: str) -> tuple[Requisition, str, str]:
-        steps = self._stage_steps(session, req)
+        # this stage and the next in one read; the row lock keeps both as they are, and nothing
+        # pending changes which rows match, so the flush can wait and send both audit events at once
+        with session.no_autoflush:
+            both = session.exec(select(ApprovalStep).where(
+                ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
+                ApprovalStep.stage_index.in_((req.current_stage, req.current_stage + 1)))  # type: ignore[attr-defined]
+                .order_by(ApprovalStep.id)).all()
+        steps = [s for s in both if s.stage_index == req.current_stage]
         approved = sum(1 for s in steps if s.state == "approved")
         if approved < step.required:
             left = step.required - approved
@@ -390,7 +402,7 @@ class ApprovalService:
             if other.state == PENDING:
                 other.state, other.decided_at = "not_needed", now
                 session.add(other)
-        nxt = self._stage_steps(session, req, req.current_stage + 1)
+        nxt = [s for s in both if s.stage_index == req.current_stage + 1]
         if nxt:
             before = req.current_stage
             self._move(req, "advance_stage", now)
