@@ -1,0 +1,199 @@
+"""Plumbing every workflow action shares: one transaction, the row lock, idempotency, audit.
+
+Every action locks the requisition row (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE
+on SQLite) before it reads the steps, so two approvers tapping at once on any number of
+processes give one decision; the other is told who acted. Every action may carry an
+idempotency key: the same key returns the stored result and never acts twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from approvals import audit
+from approvals.clock import Clock, as_utc, utcnow
+from approvals.db import transaction
+from approvals.delegation import DelegationWindow
+from approvals.directory import Directory
+from approvals.errors import (
+    ConflictingRetry,
+    NotFound,
+    ValidationFailed,
+)
+from approvals.models import (
+    ApprovalStep,
+    CommandLog,
+    Delegation,
+    InfoRequest,
+    Requisition,
+)
+from approvals.policy.loader import LoadedPolicy
+from approvals.policy_store import policy_by_id
+from approvals.requisition import (
+    RequisitionDraft,
+    validate_draft,
+)
+from approvals.states import State, next_state
+from approvals.views import RequisitionView, build_view
+
+COMMITTED_STATES = (State.APPROVED.value, State.PO_PENDING.value, State.PO_CREATED.value)
+PENDING, WAITING = "pending", "waiting"
+# The idempotency key of the command running in this context, re-checked under the row lock.
+_current_key: ContextVar[tuple[str, str, str] | None] = ContextVar("_current_key", default=None)
+
+
+class _AlreadyDone(Exception):
+    """Raised under the row lock when another process finished the same keyed command first."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    number: str
+    outcome: str
+    message: str
+    requisition: RequisitionView
+    replayed: bool = False
+
+
+def _fingerprint(command: Any) -> str:
+    payload = command.model_dump(mode="json", exclude={"idempotency_key"})
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+
+class ServiceBase:
+    """Shared plumbing for the approval service (see approvals.workflow.service)."""
+
+    def __init__(self, engine: Engine, directory: Directory, *, clock: Clock = utcnow) -> None:
+        self.engine = engine
+        self.directory = directory
+        self.clock = clock
+
+    def _run(self, command: Any, name: str, body: Callable[[Session, datetime], tuple[Requisition, str, str]]
+             ) -> ActionResult:
+        key = command.idempotency_key
+        fingerprint = _fingerprint(command)
+        if key:
+            replay = self._replay(key, name, fingerprint)
+            if replay:
+                return replay
+        token = _current_key.set((key, name, fingerprint) if key else None)
+        try:
+            with transaction(self.engine) as session:
+                now = self.clock()
+                req, outcome, message = body(session, now)
+                if key:
+                    session.add(CommandLog(key=key, command=name, fingerprint=fingerprint, requisition_id=req.id,
+                                           result={"number": req.number, "outcome": outcome, "message": message},
+                                           created_at=now))
+                    session.flush()
+                view = build_view(session, req, self.directory)
+        except (IntegrityError, _AlreadyDone):
+            # Another process stored this key between our check and our commit: its result stands.
+            replay = self._replay(key, name, fingerprint) if key else None
+            if replay:
+                return replay
+            raise
+        finally:
+            _current_key.reset(token)
+        return ActionResult(view.number, outcome, message, view)
+
+    def _replay(self, key: str, name: str, fingerprint: str) -> ActionResult | None:
+        with Session(self.engine) as session:
+            row = session.get(CommandLog, key)
+            if row is None:
+                return None
+            if row.command != name or row.fingerprint != fingerprint:
+                raise ConflictingRetry(f"Idempotency key {key!r} was already used for a different {row.command} "
+                                       "command; use a new key for a new action.")
+            req = session.get(Requisition, row.requisition_id)
+            assert req is not None
+            view = build_view(session, req, self.directory)
+            return ActionResult(view.number, row.result["outcome"], row.result["message"], view, replayed=True)
+
+    def _lock(self, session: Session, number: str) -> Requisition:
+        req = session.exec(select(Requisition).where(Requisition.number == number.strip().upper())
+                           .with_for_update()).first()
+        if req is None:
+            raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
+        keyed = _current_key.get()
+        if keyed and session.get(CommandLog, keyed[0]) is not None:
+            # a retry of the same tap reached another replica, which acted while we waited for the lock
+            raise _AlreadyDone()
+        return req
+
+    def _name(self, person_id: str | None) -> str:
+        p = self.directory.person(person_id or "")
+        return p.name if p else (person_id or "someone")
+
+    def _when(self, at: datetime | None) -> str:
+        at = as_utc(at)
+        return at.strftime("%Y-%m-%d %H:%M UTC") if at else "earlier"
+
+    def _delegations(self, session: Session, now: datetime) -> list[DelegationWindow]:
+        rows = session.exec(select(Delegation).where(Delegation.cancelled_at == None,  # noqa: E711
+                                                     Delegation.ends_at > now)).all()
+        return [DelegationWindow(r.delegator, r.delegate, as_utc(r.starts_at), as_utc(r.ends_at),  # type: ignore[arg-type]
+                                 r.category, r.max_amount, r.id) for r in rows]
+
+    def _audit(self, session: Session, req: Requisition, kind: str, actor: str, now: datetime, surface: str,
+               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+               on_behalf_of: str | None = None) -> None:
+        audit.append_event(session, kind=kind, actor=actor, at=now, surface=surface, on_behalf_of=on_behalf_of,
+                           requisition_number=req.number, policy_version=req.route.get("policy_label"),
+                           before=before, after=after)
+
+    def _move(self, req: Requisition, action: str, now: datetime) -> tuple[str, str]:
+        before = req.state
+        req.state = next_state(req.state, action).value
+        req.updated_at = now
+        req.version += 1
+        return before, req.state
+
+    def _pinned_policy(self, session: Session, req: Requisition) -> LoadedPolicy:
+        assert req.policy_version_id is not None
+        return policy_by_id(session, req.policy_version_id)[1]
+
+    def _check_draft(self, draft: RequisitionDraft, policy: LoadedPolicy) -> None:
+        errors = validate_draft(draft, self.directory, policy)
+        if errors:
+            raise ValidationFailed(errors)
+
+    def committed_spend(self, session: Session, cost_center: str, exclude_id: int | None = None) -> Decimal:
+        query = select(func.coalesce(func.sum(Requisition.amount), 0)).where(
+            Requisition.cost_center == cost_center, Requisition.state.in_(COMMITTED_STATES))  # type: ignore[attr-defined]
+        if exclude_id is not None:
+            query = query.where(Requisition.id != exclude_id)
+        return Decimal(str(session.exec(query).one()))
+
+    def _stage_steps(self, session: Session, req: Requisition, stage: int | None = None) -> list[ApprovalStep]:
+        stage = req.current_stage if stage is None else stage
+        return list(session.exec(select(ApprovalStep).where(
+            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
+            ApprovalStep.stage_index == stage).order_by(ApprovalStep.id)).all())
+
+    def _waiting_on(self, session: Session, req: Requisition) -> list[str]:
+        return [s.acting for s in self._stage_steps(session, req) if s.state == PENDING]
+
+    def _cancel_waiting(self, session: Session, req: Requisition, now: datetime) -> None:
+        for s in session.exec(select(ApprovalStep).where(ApprovalStep.requisition_id == req.id,
+                                                         ApprovalStep.round == req.round,
+                                                         ApprovalStep.state.in_((PENDING, WAITING)))).all():  # type: ignore[attr-defined]
+            s.state, s.decided_at = "cancelled", now
+            session.add(s)
+
+    def _close_info_requests(self, session: Session, req: Requisition, now: datetime) -> None:
+        for info in session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id,
+                                                           InfoRequest.state == "open")).all():
+            info.state, info.answered_at = "closed", now
+            session.add(info)

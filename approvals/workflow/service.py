@@ -1,0 +1,13 @@
+"""The approval service: the one entry point every surface (API, chats, CLI, scheduler) uses."""
+
+from __future__ import annotations
+
+from approvals.workflow.admin import AdminActions
+from approvals.workflow.decisions import DecisionActions
+from approvals.workflow.delegations import DelegationActions
+from approvals.workflow.intake import IntakeActions
+from approvals.workflow.reads import ReadActions
+
+
+class ApprovalService(IntakeActions, DecisionActions, AdminActions, DelegationActions, ReadActions):
+    """Every action is one transaction under the requisition's row lock, audited and idempotent."""
