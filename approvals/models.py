@@ -109,6 +109,7 @@ class ApprovalStep(SQLModel, table=True):
     sla_hours: Decimal = Field(sa_type=Money)
     escalate_to: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     escalation: str = Field(default="add", max_length=10)
+    check_limits: bool = True  # the stage's policy setting, applied again when escalating
     escalated_from: int | None = None
     activated_at: datetime | None = _ts(default=None)
     decided_at: datetime | None = _ts(default=None)

@@ -202,7 +202,9 @@ def test_reassign_and_escalate(service):
     with pytest.raises(NotAllowed):
         service.reassign(Reassign(actor="admin", number=number, from_person="frank.novak",
                                   to_person="jake.miller", reason="requester"))
-    escalated = service.escalate(Escalate(actor="scheduler", surface="scheduler", number=number))
+    with pytest.raises(NotAllowed):
+        service.escalate(Escalate(actor="jake.miller", number=number))
+    escalated = service.escalate(Escalate(actor="scheduler", surface="scheduler", number=number), as_admin=True)
     # standard-small escalates to the approver's manager: Frank reports to James
     assert "james.carter" in escalated.requisition.waiting_on
     assert service.approve(Approve(actor="james.carter", number=number)).requisition.state == "approved"

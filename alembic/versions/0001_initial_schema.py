@@ -143,6 +143,7 @@ def upgrade() -> None:
     sa.Column('sla_hours', sa.Numeric(precision=20, scale=4), nullable=False),
     sa.Column('escalate_to', sa.JSON(), nullable=True),
     sa.Column('escalation', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('check_limits', sa.Boolean(), nullable=False),
     sa.Column('escalated_from', sa.Integer(), nullable=True),
     sa.Column('activated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),

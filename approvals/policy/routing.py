@@ -48,6 +48,7 @@ class StagePlan:
     escalation: str
     steps: tuple[StepPlan, ...]
     notes: tuple[str, ...] = ()  # people a role or group named but who were left out, and why
+    check_limits: bool = True
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,15 @@ class _StageResolver:
                     continue
                 chosen.add(step.approver)
                 steps.append(step)
+        # one person acts once per stage: a delegate who also holds (or acts on) another step here
+        # does not take this one; it stays with its approver
+        for i, step in enumerate(steps):
+            others = [s for j, s in enumerate(steps) if j != i]
+            if step.acting != step.approver and any(step.acting in (s.approver, s.acting) for s in others):
+                steps[i] = StepPlan(step.approver, step.approver_name, step.resolved_via, step.explanation,
+                                    step.approver, step.substitutions + (
+                                        f"{self.directory.person_by_id[step.acting].name} already acts at "
+                                        f"'{spec.name}', so this step stays with {step.approver_name}",))
         if not steps:
             return None, "; ".join(missing) or "no approvers resolved"
         required = {"any": 1, "all": len(steps), "quorum": spec.quorum or 1}[spec.mode]
@@ -376,7 +386,7 @@ class _StageResolver:
                          f"{rule_text} -> {explanation}",
                          spec.sla_hours or settings.sla_hours,
                          spec.escalate_to.model_dump(exclude_none=True) if spec.escalate_to else None,
-                         spec.escalation, tuple(steps), tuple(dropped)), None
+                         spec.escalation, tuple(steps), tuple(dropped), spec.check_limits), None
 
     def _describe(self, spec: ApproverSpec) -> str:
         site = self.facts.get("site")

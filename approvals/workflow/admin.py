@@ -1,59 +1,72 @@
-"""Administrator and scheduler actions: reassign and escalate."""
+"""Administrator and scheduler actions: reassign and escalate.
+
+Both put a new person on a step, so both apply the same eligibility rules routing does:
+never the requester, never twice in one stage, never across stages unless the policy allows
+it, and never above the person's approval limit where the stage checks limits.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from approvals.commands import (
-    Escalate,
-    Reassign,
-)
-from approvals.errors import (
-    FieldError,
-    NotAllowed,
-    StaleAction,
-    ValidationFailed,
-)
-from approvals.models import (
-    ApprovalStep,
-    Requisition,
-)
+from approvals.commands import Escalate, Reassign
+from approvals.errors import FieldError, NotAllowed, StaleAction, ValidationFailed
+from approvals.models import ApprovalStep, Requisition
 from approvals.policy.loader import LoadedPolicy
-from approvals.policy.routing import resolve_people
+from approvals.policy.routing import money, resolve_people
 from approvals.policy.schema import ApproverSpec
-from approvals.workflow.base import (  # noqa: F401
-    COMMITTED_STATES,
-    PENDING,
-    WAITING,
-    ActionResult,
-    ServiceBase,
-    _fingerprint,
-)
+from approvals.workflow.base import PENDING, ActionResult, ServiceBase
 
 
 class AdminActions(ServiceBase):
     """Reassign and escalate."""
 
-    def _eligible_new_approver(self, session: Session, req: Requisition, person: str) -> None:
-        if person not in self.directory.person_by_id:
-            raise ValidationFailed([FieldError("to_person", f"unknown person {person!r}")])
-        if person == req.requester:
-            raise NotAllowed(f"{self._name(person)} is the requester of {req.number} and cannot approve it.")
+    def _why_not_approver(self, session: Session, req: Requisition, person_id: str, step: ApprovalStep,
+                          policy: LoadedPolicy) -> str | None:
+        """Why `person_id` may not take `step`, or None if they may."""
+        person = self.directory.person(person_id)
+        if person is None:
+            return f"{person_id!r} is not in the directory"
+        if person_id == req.requester:
+            return f"{person.name} is the requester"
+        same_stage = session.exec(select(ApprovalStep).where(
+            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
+            ApprovalStep.stage_index == step.stage_index, ApprovalStep.id != step.id)).all()
+        if any(person_id in (s.approver, s.decided_by) and s.state != "escalated" for s in same_stage):
+            return f"{person.name} already holds a step at stage '{step.stage_name}'"
+        if not policy.spec.settings.same_approver_across_stages:
+            # their authority counts whether they used it themselves or through a delegate
+            earlier = session.exec(select(ApprovalStep).where(
+                ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
+                ApprovalStep.stage_index != step.stage_index, ApprovalStep.state == "approved",
+                (ApprovalStep.decided_by == person_id) | (ApprovalStep.approver == person_id))).first()
+            if earlier is not None:
+                return f"{person.name} already approved stage '{earlier.stage_name}'"
+        if (step.check_limits and policy.spec.settings.approval_limits == "escalate"
+                and person.approval_limit < req.amount):
+            return (f"{person.name}'s approval limit {money(person.approval_limit, policy.currency)} is below "
+                    f"{money(req.amount, policy.currency)}")
+        return None
 
     def reassign(self, cmd: Reassign) -> ActionResult:
-        """Administrator action: move a pending step to another person (audited)."""
+        """Administrator action: move a pending step to another eligible person (audited)."""
 
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
             req = self._lock(session, cmd.number)
             self._move(req, "reassign", now)
-            self._eligible_new_approver(session, req, cmd.to_person)
+            if cmd.to_person not in self.directory.person_by_id:
+                raise ValidationFailed([FieldError("to_person", f"unknown person {cmd.to_person!r}")])
             steps = [s for s in self._stage_steps(session, req)
                      if s.state == PENDING and cmd.from_person in (s.approver, s.acting)]
             if not steps:
                 raise StaleAction(f"{self._name(cmd.from_person)} has no pending step on {req.number}.")
             step = steps[0]
+            why_not = self._why_not_approver(session, req, cmd.to_person, step, self._pinned_policy(session, req))
+            if why_not:
+                raise NotAllowed(f"Cannot reassign {req.number} to {self._name(cmd.to_person)}: {why_not}. "
+                                 "Pick someone else.")
             before = {"approver": step.approver, "acting": step.acting}
             step.approver = step.acting = cmd.to_person
             step.explanation = (f"Reassigned from {self._name(before['approver'])} by {self._name(cmd.actor)}: "
@@ -66,56 +79,74 @@ class AdminActions(ServiceBase):
 
         return self._run(cmd, "reassign", body)
 
-    def escalate(self, cmd: Escalate) -> ActionResult:
-        """Escalate every pending step of the current stage to its policy target (or a named person)."""
+    def escalate(self, cmd: Escalate, *, as_admin: bool = False) -> ActionResult:
+        """Escalate the pending steps of the current stage to their policy target (admins may name a person).
+
+        Only an administrator or the scheduler (which passes as_admin) may escalate: it hands
+        approval power to someone new.
+        """
+        if not as_admin:
+            raise NotAllowed("Only an administrator or the SLA scheduler can escalate a requisition.")
 
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
             req = self._lock(session, cmd.number)
             self._move(req, "escalate", now)
             policy = self._pinned_policy(session, req)
             moved: list[str] = []
+            notes: list[str] = []
             for step in [s for s in self._stage_steps(session, req) if s.state == PENDING]:
-                target = self._escalation_target(req, step, policy, cmd.to_person)
+                target, passed_over = self._escalation_target(session, req, step, policy, cmd.to_person)
+                notes.extend(passed_over)
                 if target is None:
                     continue
-                self._eligible_new_approver(session, req, target)
                 new = ApprovalStep(
                     requisition_id=req.id, round=req.round, stage_index=step.stage_index,  # type: ignore[arg-type]
                     stage_name=step.stage_name, mode=step.mode, required=step.required, approver=target,
                     acting=target, state=PENDING, rule_id=step.rule_id,
-                    explanation=(f"Escalated from {self._name(step.approver)}: {cmd.reason}. "
-                                 f"{step.explanation}")[:600],
+                    explanation=(f"Escalated from {self._name(step.approver)}: {cmd.reason}"
+                                 + (f" ({'; '.join(passed_over)})" if passed_over else "")
+                                 + f". {step.explanation}")[:600],
                     sla_hours=step.sla_hours, escalate_to=step.escalate_to, escalation=step.escalation,
-                    escalated_from=step.id, activated_at=now)
-                if step.escalation == "reassign" or step.mode == "all":
-                    # an all-of stage keeps its count right by replacing, not adding
+                    check_limits=step.check_limits, escalated_from=step.id, activated_at=now)
+                if step.escalation == "reassign" or step.mode != "any":
+                    # all-of and quorum stages keep their count right by replacing, not adding
                     step.state, step.decided_at = "escalated", now
                     session.add(step)
                 session.add(new)
+                session.flush()
                 moved.append(target)
                 self._audit(session, req, "escalated", cmd.actor, now, cmd.surface,
                             {"approver": step.approver, "step": step.id},
-                            {"approver": target, "mode": step.escalation, "reason": cmd.reason})
+                            {"approver": target, "mode": step.escalation, "reason": cmd.reason,
+                             "passed_over": passed_over})
             if not moved:
-                raise StaleAction(f"{req.number} has no step that can be escalated further; "
+                detail = f" ({'; '.join(notes)})" if notes else ""
+                raise StaleAction(f"{req.number} has no step that can be escalated further{detail}; "
                                   "ask an administrator to reassign it.")
             return req, "escalated", f"{req.number} is escalated to {', '.join(self._name(p) for p in moved)}."
 
         return self._run(cmd, "escalate", body)
 
-    def _escalation_target(self, req: Requisition, step: ApprovalStep, policy: LoadedPolicy,
-                           to_person: str | None) -> str | None:
+    def _escalation_target(self, session: Session, req: Requisition, step: ApprovalStep, policy: LoadedPolicy,
+                           to_person: str | None) -> tuple[str | None, list[str]]:
+        """The first eligible person for this step's escalation, and who was passed over and why."""
         if to_person:
-            return to_person
-        if not step.escalate_to:
-            chain = self.directory.manager_chain(step.approver)
-            candidates = chain
-        else:
+            candidates = [to_person]
+        elif step.escalate_to:
             spec = ApproverSpec.model_validate(step.escalate_to)
-            facts = dict(req.facts)
-            candidates = [p.id for p in resolve_people(spec, facts, self.directory, approver=step.approver,
+            candidates = [p.id for p in resolve_people(spec, dict(req.facts), self.directory, approver=step.approver,
                                                        escalations=policy.spec.escalations)]
+        else:
+            candidates = []
+        # with no eligible target, keep climbing the target's (or the approver's) manager chain
+        start = candidates[-1] if candidates else step.approver
+        candidates += [m for m in self.directory.manager_chain(start) if m not in candidates]
+        passed_over: list[str] = []
         for person in candidates:
-            if person not in (req.requester, step.approver):
-                return person
-        return None
+            if person == step.approver:
+                continue
+            why_not = self._why_not_approver(session, req, person, step, policy)
+            if why_not is None:
+                return person, passed_over
+            passed_over.append(why_not)
+        return None, passed_over

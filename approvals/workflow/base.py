@@ -36,17 +36,22 @@ from approvals.models import (
     Delegation,
     InfoRequest,
     Requisition,
+    RequisitionLine,
 )
 from approvals.policy.loader import LoadedPolicy
 from approvals.policy_store import policy_by_id
 from approvals.requisition import (
     RequisitionDraft,
+    ResolvedLine,
     validate_draft,
 )
 from approvals.states import State, next_state
 from approvals.views import RequisitionView, build_view
 
-COMMITTED_STATES = (State.APPROVED.value, State.PO_PENDING.value, State.PO_CREATED.value)
+# Spend that counts against a cost center's budget: approved, on its way to a PO, or still
+# awaiting approval (reserved, so two requests in flight cannot both use the last dollars).
+COMMITTED_STATES = (State.SUBMITTED.value, State.PENDING_APPROVAL.value, State.NEEDS_INFO.value,
+                    State.APPROVED.value, State.PO_PENDING.value, State.PO_CREATED.value)
 PENDING, WAITING = "pending", "waiting"
 # The idempotency key of the command running in this context, re-checked under the row lock.
 _current_key: ContextVar[tuple[str, str, str] | None] = ContextVar("_current_key", default=None)
@@ -169,7 +174,18 @@ class ServiceBase:
         if errors:
             raise ValidationFailed(errors)
 
+    def _write_lines(self, session: Session, req: Requisition, lines: list[ResolvedLine]) -> None:
+        for i, line in enumerate(lines, start=1):
+            session.add(RequisitionLine(requisition_id=req.id, line_no=i, description=line.description,  # type: ignore[arg-type]
+                                        sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
+                                        unit=line.unit, category=line.category, item_type=line.item_type,
+                                        total=line.total))
+
     def committed_spend(self, session: Session, cost_center: str, exclude_id: int | None = None) -> Decimal:
+        """Spend approved or in flight on the cost center, read under its lock so budget checks serialize."""
+        if session.get_bind().dialect.name == "postgresql":
+            # one cost center at a time across processes; SQLite's BEGIN IMMEDIATE already serializes
+            session.exec(select(func.pg_advisory_xact_lock(func.hashtext("budget:" + cost_center))))
         query = select(func.coalesce(func.sum(Requisition.amount), 0)).where(
             Requisition.cost_center == cost_center, Requisition.state.in_(COMMITTED_STATES))  # type: ignore[attr-defined]
         if exclude_id is not None:

@@ -54,6 +54,12 @@ class DecisionActions(ServiceBase):
             mine = [s for s in steps if s.state == PENDING and may_act_for(
                 actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester)]
         if mine:
+            done = next((s for s in steps if s.decided_by == actor and s.state in ("approved", "rejected")), None)
+            if done is not None:
+                # one person counts once in a stage, even when they hold a step for someone else too
+                raise StaleAction(f"You already {done.state} {req.number} at this stage "
+                                  f"({self._when(done.decided_at)}); it needs another approver.",
+                                  actor, as_utc(done.decided_at).isoformat())  # type: ignore[union-attr]
             # prefer the actor's own step over one held for someone else
             mine.sort(key=lambda s: s.approver != actor)
             step = mine[0]
@@ -84,12 +90,16 @@ class DecisionActions(ServiceBase):
         policy = self._pinned_policy(session, req)
         if policy.spec.settings.same_approver_across_stages:
             return
-        earlier = session.exec(select(ApprovalStep).where(
+        # a person's authority counts once per requisition, whether they used it themselves or
+        # through a delegate: neither the actor nor the person they act for may have approved before
+        identities = {actor, step.approver}
+        earlier = [s for s in session.exec(select(ApprovalStep).where(
             ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-            ApprovalStep.stage_index < step.stage_index, ApprovalStep.decided_by == actor,
-            ApprovalStep.state == "approved")).first()
-        if earlier is not None:
-            raise NotAllowed(f"You already approved {req.number} at stage '{earlier.stage_name}'; policy requires "
+            ApprovalStep.stage_index < step.stage_index, ApprovalStep.state == "approved")).all()
+            if s.decided_by in identities or s.approver in identities]
+        if earlier:
+            raise NotAllowed(f"{'You' if actor in (earlier[0].decided_by, earlier[0].approver) else self._name(step.approver)}"
+                             f" already approved {req.number} at stage '{earlier[0].stage_name}'; policy requires "
                              "a different person for each stage. Ask an administrator to reassign this step.")
 
     def _stale_if_final(self, session: Session, req: Requisition, verb: str) -> None:
@@ -137,7 +147,7 @@ class DecisionActions(ServiceBase):
                 ApprovalStep.stage_index.in_((req.current_stage, req.current_stage + 1)))  # type: ignore[attr-defined]
                 .order_by(ApprovalStep.id)).all()
         steps = [s for s in both if s.stage_index == req.current_stage]
-        approved = sum(1 for s in steps if s.state == "approved")
+        approved = len({s.decided_by for s in steps if s.state == "approved"})
         if approved < step.required:
             left = step.required - approved
             req.updated_at, req.version = now, req.version + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, select
@@ -89,11 +90,7 @@ class IntakeActions(ServiceBase):
         session.add(req)
         session.flush()
         req.number = f"PR-{1000 + (req.id or 0)}"
-        for i, line in enumerate(lines, start=1):
-            session.add(RequisitionLine(requisition_id=req.id, line_no=i, description=line.description,  # type: ignore[arg-type]
-                                        sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
-                                        unit=line.unit, category=line.category, item_type=line.item_type,
-                                        total=line.total))
+        self._write_lines(session, req, lines)
         return req
 
     def _draft_of(self, session: Session, req: Requisition, lines: list[Any] | None = None) -> RequisitionDraft:
@@ -157,7 +154,8 @@ class IntakeActions(ServiceBase):
                     mode=stage.mode, required=stage.required, approver=step.approver, acting=step.acting,
                     state=PENDING if stage.index == 0 else WAITING, rule_id=stage.rule_id,
                     explanation=step.explanation[:600], sla_hours=stage.sla_hours, escalate_to=stage.escalate_to,
-                    escalation=stage.escalation, activated_at=now if stage.index == 0 else None))
+                    escalation=stage.escalation, check_limits=stage.check_limits,
+                    activated_at=now if stage.index == 0 else None))
 
     def amend(self, cmd: Amend) -> ActionResult:
         """Change the lines; above the policy tolerance it goes back for approval under its pinned policy."""
@@ -171,21 +169,22 @@ class IntakeActions(ServiceBase):
             draft = self._draft_of(session, req, [line.model_dump() for line in cmd.lines])
             self._check_draft(draft, policy)
             facts = build_facts(draft, self.directory, policy, self.committed_spend(session, req.cost_center, req.id))
-            old_amount, new_amount = req.amount, facts["amount"]
+            # the tolerance is measured from the amount last routed and approved, so small amendments
+            # cannot add up past it; a different category or item type is a different request
+            routed = req.facts
+            old_amount, new_amount = Decimal(str(routed.get("amount", req.amount))), facts["amount"]
             tolerance = policy.spec.settings.amend_tolerance
             increase = new_amount - old_amount
-            needs_approval = (req.state == State.PENDING_APPROVAL.value or
+            changed_kind = (facts["category"], facts["item_type"]) != (routed.get("category"), routed.get("item_type"))
+            needs_approval = (req.state == State.PENDING_APPROVAL.value or changed_kind or
                               (increase > old_amount * tolerance.percent / 100 and increase > tolerance.amount))
             for old_line in session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)).all():
                 session.delete(old_line)
             session.flush()
-            for i, line in enumerate(resolve_lines(draft, self.directory), start=1):
-                session.add(RequisitionLine(requisition_id=req.id, line_no=i, description=line.description,  # type: ignore[arg-type]
-                                            sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
-                                            unit=line.unit, category=line.category, item_type=line.item_type,
-                                            total=line.total))
-            before = {"total": req.total, "amount": old_amount, "state": req.state}
+            self._write_lines(session, req, resolve_lines(draft, self.directory))
+            before = {"total": req.total, "amount": req.amount, "category": req.category, "state": req.state}
             req.total, req.amount = draft.total, new_amount
+            req.category, req.item_type = facts["category"], facts["item_type"]
             self._audit(session, req, "amended", cmd.actor, now, cmd.surface, before,
                         {"total": req.total, "amount": new_amount, "reason": cmd.reason})
             cur = policy.currency
@@ -199,8 +198,9 @@ class IntakeActions(ServiceBase):
             req.decided_at = None
             session.flush()
             req, outcome, message = self._route(session, req, policy, cmd.actor, now, cmd.surface)
+            why = ("its category or item type changed" if changed_kind else "beyond the tolerance")
             return req, f"reapproval_{outcome}", (f"{req.number} changed from {money(old_amount, cur)} to "
-                                                  f"{money(new_amount, cur)}, beyond the tolerance, so it goes back "
+                                                  f"{money(new_amount, cur)}, {why}, so it goes back "
                                                   f"for approval. {message}")
 
         return self._run(cmd, "amend", body)

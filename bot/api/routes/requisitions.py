@@ -12,7 +12,7 @@ from approvals.errors import NotAllowed
 from approvals.requisition import LineDraft, RequisitionDraft
 from approvals.views import RequisitionView
 from approvals.workflow import ActionResult, ApprovalService
-from bot.api.auth import ADMIN, READ, WRITE, Caller, require
+from bot.api.auth import READ, WRITE, Caller, require
 
 router = APIRouter(prefix="/api/v1/requisitions", tags=["requisitions"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -95,8 +95,8 @@ def act(number: str, body: ActionRequest, svc: ApprovalService = Depends(service
     common: dict[str, Any] = {"actor": body.actor, "surface": body.surface, "idempotency_key": key,
                               "number": number}
     comment = body.comment
-    if body.action == "reassign" and not caller.is_admin:
-        raise NotAllowed("Only an admin token can reassign approval steps.")
+    if body.action in ("reassign", "escalate") and not caller.is_admin:
+        raise NotAllowed(f"Only an admin token can {body.action} approval steps.")
     match body.action:
         case "approve":
             result = svc.approve(c.Approve(**common, comment=comment))
@@ -117,5 +117,5 @@ def act(number: str, body: ActionRequest, svc: ApprovalService = Depends(service
                                              to_person=body.to_person or "", reason=comment or ""))
         case "escalate":
             result = svc.escalate(c.Escalate(**common, reason=comment or "escalated on request",
-                                             to_person=body.to_person))
+                                             to_person=body.to_person), as_admin=True)
     return _response(result)
