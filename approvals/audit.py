@@ -129,6 +129,8 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
         expected_seq, prev_hash = event.seq + 1, event.hash
     head = session.get(AuditHead, 1)
     last_seq = expected_seq - 1
+    if head is None and count:
+        problems.append("the chain head is missing (deleted); events after the last one shown may be gone too")
     if head is not None and (head.seq != last_seq or head.hash != prev_hash) and count:
         if head.seq > last_seq:
             problems.append(f"the last {head.seq - last_seq} event(s) after {last_seq} were deleted")
@@ -145,7 +147,8 @@ def iter_events(session: Session, *, requisition_number: str | None = None,
     if requisition_number:
         query = query.where(AuditEvent.requisition_number == requisition_number)
     if since:
-        query = query.where(AuditEvent.at >= since)
+        # compare in UTC: SQLite keeps UTC wall-clock text and would ignore another offset
+        query = query.where(AuditEvent.at >= as_utc(since))
     yield from session.exec(query.execution_options(yield_per=batch))
 
 

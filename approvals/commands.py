@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from approvals.requisition import LineDraft, RequisitionDraft
+from approvals.text import refuse_nul
 
 Surface = Literal["api", "web", "slack", "teams", "cli", "scheduler", "email"]
 MAX_COMMENT = 2000
 
 
+def _sane_year(moment: datetime) -> None:
+    # far-away years overflow time-zone arithmetic and mean a typo anyway
+    if not 2000 <= moment.year <= 2100:
+        raise ValueError(f"{moment.year} is not a plausible year for a delegation")
+
+
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
     actor: str = Field(min_length=1, max_length=80)
     surface: Surface = "api"
@@ -93,13 +105,15 @@ class SetDelegation(_Command):
     starts_at: datetime
     ends_at: datetime
     category: str | None = None
-    max_amount: Decimal | None = Field(default=None, gt=0)
+    max_amount: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"))
     reason: str = Field(default="", max_length=300)
 
     @model_validator(mode="after")
     def _window(self) -> "SetDelegation":
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
             raise ValueError("give times with a time zone (e.g. 2026-12-20T00:00:00-06:00)")
+        _sane_year(self.starts_at)
+        _sane_year(self.ends_at)
         if self.ends_at <= self.starts_at:
             raise ValueError("the delegation must end after it starts")
         if (self.ends_at - self.starts_at).days > 366:
@@ -107,8 +121,20 @@ class SetDelegation(_Command):
         return self
 
 
+class ChangeDelegation(_Command):
+    delegation_id: int = Field(ge=1, le=2**31 - 1)
+    ends_at: datetime
+
+    @model_validator(mode="after")
+    def _aware(self) -> "ChangeDelegation":
+        if self.ends_at.tzinfo is None:
+            raise ValueError("give the time with a time zone (e.g. 2027-01-03T00:00:00-06:00)")
+        _sane_year(self.ends_at)
+        return self
+
+
 class CancelDelegation(_Command):
-    delegation_id: int
+    delegation_id: int = Field(ge=1, le=2**31 - 1)
 
 
 Action = Literal["approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate", "submit"]

@@ -65,8 +65,9 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 def upgrade(url: str) -> None:
     """Bring the database schema to the latest migration (alembic upgrade head)."""
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     cfg = Config()
     cfg.set_main_option("script_location", str(REPO_ROOT / "alembic"))

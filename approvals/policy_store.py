@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlmodel import Session, select
 
+from approvals import audit
 from approvals.audit import append_event
 from approvals.clock import utcnow
 from approvals.errors import NotFound
@@ -14,27 +17,36 @@ _cache: dict[str, LoadedPolicy] = {}
 
 
 def install_policy(session: Session, policy: LoadedPolicy, *, actor: str = "system",
-                   surface: str = "cli") -> tuple[PolicyVersion, bool]:
-    """Make `policy` the active version. Returns (row, changed). Idempotent by content hash."""
+                   surface: str = "cli", only_if_new: bool = False) -> tuple[PolicyVersion, bool]:
+    """Make `policy` the active version. Returns (row, changed). Idempotent by content hash.
+
+    With `only_if_new` (server start-up), a version already stored is left as it is: a restart
+    must not undo an administrator's later activation of another version.
+    """
+    # the audit chain lock also serializes activations across replicas starting together
+    audit.lock_chain(session)
     row = session.exec(select(PolicyVersion).where(PolicyVersion.content_hash == policy.content_hash)).first()
     active = session.exec(select(PolicyVersion).where(PolicyVersion.active == True)  # noqa: E712
                           .with_for_update()).all()
-    if row is not None and row.active and len(active) == 1:
+    if row is not None and ((row.active and len(active) == 1) or (only_if_new and active)):
         _cache[row.content_hash] = policy
         return row, False
     for old in active:
         old.active = False
         session.add(old)
     if row is None:
+        # only the file's name: the server's directory layout is nobody's business
         row = PolicyVersion(policy_id=policy.spec.policy.id, version=policy.version,
-                            content_hash=policy.content_hash, filename=policy.filename, source=policy.source)
+                            content_hash=policy.content_hash, filename=os.path.basename(policy.filename),
+                            source=policy.source)
     row.active = True
     session.add(row)
     session.flush()
     append_event(session, kind="policy_activated", actor=actor, at=utcnow(), surface=surface,
                  policy_version=policy.label,
                  before={"versions": [f"{o.version} (sha256:{o.content_hash[:12]})" for o in active]} if active else None,
-                 after={"version": policy.version, "content_hash": policy.content_hash, "file": policy.filename})
+                 after={"version": policy.version, "content_hash": policy.content_hash,
+                        "file": os.path.basename(policy.filename)})
     _cache[row.content_hash] = policy
     return row, True
 

@@ -6,16 +6,18 @@ Pure: no database. The workflow calls `validate_draft` before writing anything, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from approvals.directory import Directory, ItemType
 from approvals.errors import FieldError
 from approvals.policy.loader import LoadedPolicy, rate_to_policy_currency
+from approvals.text import refuse_nul
 
 MAX_LINES = 200
 MAX_TEXT = 4000
@@ -25,6 +27,7 @@ MAX_UNIT_PRICE = Decimal("100000000")
 CENT = Decimal("0.01")
 Urgency = Literal["standard", "urgent", "emergency"]
 
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 _ITEM_TYPE_WEIGHT = {"capex": 4, "services": 3, "non_stock": 2, "mro": 1, "stock": 0}
 
 
@@ -39,6 +42,11 @@ class LineDraft(BaseModel):
     category: str | None = Field(default=None, max_length=40)
     item_type: ItemType | None = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
     @field_validator("quantity", "unit_price", mode="before")
     @classmethod
     def _plain_number(cls, value: Any) -> Any:
@@ -46,10 +54,22 @@ class LineDraft(BaseModel):
         if isinstance(value, bool):
             raise ValueError("must be a number")
         if isinstance(value, str):
-            text = value.strip().replace(",", "")
+            text = value.strip()
+            if _THOUSANDS.match(text):
+                text = text.replace(",", "")
+            elif "," in text:
+                # "1,5" could mean one and a half or fifteen: ask rather than guess
+                raise ValueError(f"{value!r} is ambiguous; write it like 1500 or 1,500.00 (a dot for decimals)")
             if not text:
                 raise ValueError("must be a number")
             return text
+        return value
+
+    @field_validator("quantity", "unit_price")
+    @classmethod
+    def _four_decimals(cls, value: Decimal) -> Decimal:
+        if value.as_tuple().exponent < -4:  # type: ignore[operator]
+            raise ValueError("use at most 4 decimal places")
         return value
 
     @property
@@ -73,6 +93,17 @@ class RequisitionDraft(BaseModel):
     need_by: date | None = None
     justification: str = Field(default="", max_length=MAX_TEXT)
     category: str | None = Field(default=None, max_length=40)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
+    @model_validator(mode="after")
+    def _worth_something(self) -> "RequisitionDraft":
+        if self.total < CENT:
+            raise ValueError("the total is under one cent; check the quantities and prices")
+        return self
 
     @property
     def total(self) -> Decimal:

@@ -41,8 +41,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     directory = load_directory(settings.directory_file)
     policy = load_policy(settings.policy_file)
     with transaction(engine) as session:
-        row, changed = install_policy(session, policy, actor="system", surface="cli")
-    log.info("policy %s %s", policy.label, "activated" if changed else "already active")
+        row, changed = install_policy(session, policy, actor="system", surface="cli", only_if_new=True)
+    log.info("policy file %s: %s", policy.label,
+             "activated" if changed else "already known; the active version stays as it is")
     _ensure_admin_token(settings, engine)
     return Runtime(settings, engine, directory, ApprovalService(engine, directory))
 

@@ -91,3 +91,20 @@ def test_over_budget_removes_touchless(service):
     small = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS", lines=[boxes(2)]))
     assert small.outcome == "routed"
     assert [s.stage_name for s in small.requisition.steps] == ["Budget owner"]
+
+
+def test_restart_keeps_an_administrators_activation(db_url, tmp_path):
+    """An admin activates a new version; restarting the server with the old file does not switch back."""
+    from bot.runtime import build_runtime
+    from bot.settings import Settings
+
+    settings = Settings(database_url=db_url, var_dir=tmp_path, _env_file=None)
+    runtime = build_runtime(settings)
+    newer = (EXAMPLES / "policy.yaml").read_text().replace('version: "2026.11.1"', 'version: "2026.12.0"')
+    with transaction(runtime.engine) as session:
+        install_policy(session, load_policy_text(newer, "policy-v2.yaml"))
+    runtime.engine.dispose()
+    restarted = build_runtime(settings)
+    with Session(restarted.engine) as session:
+        assert active_policy(session)[0].version == "2026.12.0"
+    restarted.engine.dispose()

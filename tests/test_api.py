@@ -201,3 +201,59 @@ def test_openapi_lists_the_api(api):
     for path in ("/api/v1/requisitions", "/api/v1/requisitions/{number}/actions", "/api/v1/delegations",
                  "/api/v1/policy", "/api/v1/policy/validate", "/api/v1/audit/export"):
         assert path in paths
+
+
+@pytest.mark.parametrize("request_args", [
+    ("POST", "/api/v1/requisitions", {"json": new_request(justification="before\x00after")}),
+    ("GET", "/api/v1/requisitions?state=ap%00proved", {}),
+    ("GET", f"/api/v1/requisitions?offset={2**63}", {}),
+    ("DELETE", f"/api/v1/delegations/{2**63}?actor=maria.lopez", {}),
+    ("POST", "/api/v1/delegations", {"json": {"actor": "maria.lopez", "delegator": "maria.lopez",
+                                               "delegate": "frank.novak", "max_amount": "1e30",
+                                               "starts_at": "2026-11-23T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}}),
+    ("POST", "/api/v1/delegations", {"json": {"actor": "maria.lopez", "delegator": "maria.lopez",
+                                               "delegate": "frank.novak", "starts_at": "0001-01-01T00:00:00+14:00",
+                                               "ends_at": "9999-12-30T00:00:00-12:00"}}),
+    ("POST", "/api/v1/requisitions", {"json": new_request(lines=[{"description": "wrap", "quantity": "1,5",
+                                                                  "unit_price": 32}])}),
+    ("POST", "/api/v1/requisitions", {"json": new_request(lines=[{"description": "wrap", "quantity": "0.001",
+                                                                  "unit_price": "0.001"}])}),
+])
+def test_hostile_input_is_a_clear_422_never_a_500(api, request_args):
+    """NUL characters, 64-bit overflows, absurd amounts and years, ambiguous commas, sub-cent totals: 422 with a field."""
+    method, url, kwargs = request_args
+    response = api.request(method, url, headers=auth(api, "admin"), **kwargs)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_failed"
+    assert count_requisitions(api) == 0
+
+
+def test_ambiguous_decimal_comma_is_explained(api):
+    """'1,5' rolls could mean 1.5 or 15, so the requester is asked to write it unambiguously."""
+    response = api.post("/api/v1/requisitions", headers=auth(api, "service"), json=new_request(
+        lines=[{"description": "wrap", "quantity": "1,5", "unit_price": 32}]))
+    message = {f["field"]: f["message"] for f in response.json()["error"]["fields"]}["lines[0].quantity"]
+    assert "ambiguous" in message and "1,500.00" in message
+
+
+def test_delegation_end_can_be_moved(api, clock):
+    """Maria comes back early: she moves her delegation's end, and the audit records the change."""
+    body = {"actor": "maria.lopez", "delegator": "maria.lopez", "delegate": "frank.novak",
+            "starts_at": clock.now.isoformat(), "ends_at": "2026-12-31T00:00:00+00:00"}
+    delegation = api.post("/api/v1/delegations", json=body, headers=auth(api, "service")).json()
+    moved = api.patch(f"/api/v1/delegations/{delegation['id']}", headers=auth(api, "service"),
+                      json={"actor": "maria.lopez", "ends_at": "2026-11-30T00:00:00+00:00"})
+    assert moved.status_code == 200 and moved.json()["ends_at"].startswith("2026-11-30")
+    backwards = api.patch(f"/api/v1/delegations/{delegation['id']}", headers=auth(api, "service"),
+                          json={"actor": "maria.lopez", "ends_at": "2026-11-01T00:00:00+00:00"})
+    assert backwards.status_code == 422
+    stranger = api.patch(f"/api/v1/delegations/{delegation['id']}", headers=auth(api, "service"),
+                         json={"actor": "frank.novak", "ends_at": "2026-12-05T00:00:00+00:00"})
+    assert stranger.status_code == 403
+    kinds = [json.loads(line)["kind"] for line in api.get("/api/v1/audit/export", headers=auth(api, "auditor")).text.splitlines()]
+    assert "delegation_changed" in kinds
+
+
+def test_readiness_names_the_active_policy(api):
+    """/readyz reports the policy version it would route with."""
+    assert api.get("/readyz").json()["policy"].startswith("2026.11.1 (sha256:")

@@ -90,3 +90,25 @@ def test_export_jsonl_and_csv_carry_the_chain(service):
     assert records[1]["prev_hash"] == records[0]["hash"]
     assert len(rows) == len(records) and rows[-1]["hash"] == records[-1]["hash"]
     assert json.loads(rows[-1]["after"])["reason"] == "Use Chicago's surplus"
+
+
+def test_deleting_the_head_and_tail_is_detected(service):
+    """Deleting the last events and the chain head together is still reported."""
+    _story(service)
+    _sql(service, "DELETE FROM audit_event WHERE seq >= (SELECT MAX(seq) - 1 FROM audit_event)")
+    _sql(service, "DELETE FROM audit_head")
+    report = _verify(service)
+    assert any("head is missing" in p for p in report.problems)
+
+
+def test_export_since_means_the_same_instant_on_every_database(service, clock):
+    """`since` with a time-zone offset selects the same events on SQLite and PostgreSQL."""
+    from datetime import timedelta
+
+    _story(service)  # every event at 15:00 UTC
+    with Session(service.engine) as session:
+        earlier = list(audit.iter_events(session, since=(clock.now - timedelta(minutes=30)).astimezone(
+            __import__("zoneinfo").ZoneInfo("America/New_York"))))
+        later = list(audit.iter_events(session, since=(clock.now + timedelta(minutes=30)).astimezone(
+            __import__("zoneinfo").ZoneInfo("America/New_York"))))
+    assert len(earlier) >= 6 and later == []

@@ -8,6 +8,7 @@ from approvals import audit
 from approvals.clock import as_utc
 from approvals.commands import (
     CancelDelegation,
+    ChangeDelegation,
     SetDelegation,
 )
 from approvals.db import transaction
@@ -52,19 +53,19 @@ class DelegationActions(ServiceBase):
             raise ValidationFailed(errors)
         new = DelegationWindow(cmd.delegator, cmd.delegate, as_utc(cmd.starts_at), as_utc(cmd.ends_at),  # type: ignore[arg-type]
                                cmd.category, cmd.max_amount)
-        if cmd.idempotency_key:
-            with Session(self.engine) as session:
+        with transaction(self.engine) as session:
+            now = self.clock()
+            # the audit chain lock serializes delegation writers, so the loop check sees every window
+            # and a retried command sees the first one's row
+            audit.lock_chain(session)
+            if cmd.idempotency_key:
                 prior = session.get(CommandLog, cmd.idempotency_key)
                 if prior is not None:
-                    if prior.fingerprint != _fingerprint(cmd):
+                    if prior.command != "set_delegation" or prior.fingerprint != _fingerprint(cmd):
                         raise ConflictingRetry(f"Idempotency key {cmd.idempotency_key!r} was used for another command.")
                     row = session.get(Delegation, prior.result["delegation_id"])
                     assert row is not None
                     return row
-        with transaction(self.engine) as session:
-            now = self.clock()
-            # the audit chain lock serializes delegation writers, so the loop check sees every window
-            audit.lock_chain(session)
             existing = self._delegations(session, now)
             loop = would_create_loop(new, existing)
             if loop:
@@ -83,6 +84,35 @@ class DelegationActions(ServiceBase):
                 session.add(CommandLog(key=cmd.idempotency_key, command="set_delegation",
                                        fingerprint=_fingerprint(cmd), result={"delegation_id": row.id},
                                        created_at=now))
+            return row
+
+    def change_delegation(self, cmd: ChangeDelegation, *, as_admin: bool = False) -> Delegation:
+        """Move a delegation's end (come back early, or stay out longer)."""
+        with transaction(self.engine) as session:
+            now = self.clock()
+            audit.lock_chain(session)
+            row = session.exec(select(Delegation).where(Delegation.id == cmd.delegation_id).with_for_update()).first()
+            if row is None:
+                raise NotFound(f"There is no delegation {cmd.delegation_id}.")
+            if cmd.actor not in (row.delegator, row.created_by) and not as_admin:
+                raise NotAllowed("Only the person who delegated (or an administrator) can change this delegation.")
+            if row.cancelled_at is not None:
+                raise StaleAction(f"Delegation {row.id} was already ended; set a new one instead.")
+            starts, ends = as_utc(row.starts_at), as_utc(cmd.ends_at)
+            if ends <= starts:  # type: ignore[operator]
+                raise ValidationFailed([FieldError("ends_at", "the delegation must end after it starts")])
+            changed = DelegationWindow(row.delegator, row.delegate, starts, ends, row.category,  # type: ignore[arg-type]
+                                       row.max_amount, row.id)
+            others = [w for w in self._delegations(session, now) if w.id != row.id]
+            loop = would_create_loop(changed, others)
+            if loop:
+                raise ValidationFailed([FieldError("ends_at", "the longer window would make a delegation loop: "
+                                                   + " -> ".join(self._name(p) for p in loop))])
+            before = {"id": row.id, "ends_at": row.ends_at}
+            row.ends_at = ends  # type: ignore[assignment]
+            session.add(row)
+            audit.append_event(session, kind="delegation_changed", actor=cmd.actor, at=now, surface=cmd.surface,
+                               before=before, after={"id": row.id, "ends_at": ends})
             return row
 
     def cancel_delegation(self, cmd: CancelDelegation, *, as_admin: bool = False) -> Delegation:

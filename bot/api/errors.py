@@ -11,8 +11,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from approvals.errors import (ConflictingRetry, IllegalTransition, NotAllowed, NotFound, PolicyInvalid,
-                              ProcurebotError, StaleAction, ValidationFailed)
+from approvals.errors import (
+    ConflictingRetry,
+    IllegalTransition,
+    NotAllowed,
+    NotFound,
+    PolicyInvalid,
+    ProcurebotError,
+    StaleAction,
+    ValidationFailed,
+)
 
 log = logging.getLogger("procurebot.api")
 

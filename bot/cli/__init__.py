@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import audit as audit_commands
-from bot.cli import policy as policy_commands
-from bot.cli import policy_db, server, tokens  # noqa: F401  (policy_db adds simulate/activate to `policy`)
+from bot.cli import audit as audit_commands, policy as policy_commands, policy_db, server, tokens  # noqa: F401  (policy_db adds simulate/activate to `policy`)
 
 app = typer.Typer(help="procurebot: chat-based purchase approvals with a governed policy core.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

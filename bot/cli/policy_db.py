@@ -15,8 +15,8 @@ from approvals.errors import PolicyInvalid
 from approvals.models import Requisition
 from approvals.policy.checker import check_policy
 from approvals.policy.loader import load_policy
-from approvals.policy_store import install_policy
 from approvals.policy.simulate import StoredRoute, simulate
+from approvals.policy_store import install_policy
 from bot.cli.policy import app
 from bot.settings import get_settings
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals import commands as c
@@ -17,6 +18,7 @@ from bot.api.auth import READ, WRITE, Caller, require
 from bot.api.routes.requisitions import service
 
 router = APIRouter(prefix="/api/v1/delegations", tags=["delegations"])
+DelegationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class DelegationIn(BaseModel):
@@ -28,7 +30,7 @@ class DelegationIn(BaseModel):
     starts_at: datetime
     ends_at: datetime
     category: str | None = None
-    max_amount: Decimal | None = Field(default=None, gt=0)
+    max_amount: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"))
     reason: str = Field(default="", max_length=300)
     surface: c.Surface = "api"
     idempotency_key: str | None = Field(default=None, max_length=200)
@@ -58,13 +60,13 @@ def _out(row: Delegation, now: datetime) -> DelegationOut:
 
 @router.get("", response_model=list[DelegationOut], summary="Current and upcoming delegations")
 def list_delegations(svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ)),
-                     person: str | None = None, include_ended: bool = Query(default=False)) -> list[DelegationOut]:
+                     person: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None, include_ended: bool = Query(default=False)) -> list[DelegationOut]:
     now = svc.clock()
     return [_out(r, now) for r in svc.delegations(person=person, include_ended=include_ended)]
 
 
 @router.get("/{delegation_id}", response_model=DelegationOut)
-def get_delegation(delegation_id: int, svc: ApprovalService = Depends(service),
+def get_delegation(delegation_id: DelegationId, svc: ApprovalService = Depends(service),
                    caller: Caller = Depends(require(*READ))) -> DelegationOut:
     for row in svc.delegations(include_ended=True):
         if row.id == delegation_id:
@@ -80,9 +82,26 @@ def create_delegation(body: DelegationIn, svc: ApprovalService = Depends(service
 
 
 @router.delete("/{delegation_id}", response_model=DelegationOut, summary="End a delegation now")
-def cancel_delegation(delegation_id: int, actor: str = Query(min_length=1, max_length=80),
+def cancel_delegation(delegation_id: DelegationId, actor: str = Query(min_length=1, max_length=80),
                       svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*WRITE))
                       ) -> DelegationOut:
     row = svc.cancel_delegation(c.CancelDelegation(actor=actor, delegation_id=delegation_id),
+                                as_admin=caller.is_admin)
+    return _out(row, svc.clock())
+
+
+class DelegationChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=80)
+    ends_at: datetime
+    surface: c.Surface = "api"
+
+
+@router.patch("/{delegation_id}", response_model=DelegationOut, summary="Move a delegation's end")
+def change_delegation(delegation_id: DelegationId, body: DelegationChange, svc: ApprovalService = Depends(service),
+                      caller: Caller = Depends(require(*WRITE))) -> DelegationOut:
+    row = svc.change_delegation(c.ChangeDelegation(actor=body.actor, surface=body.surface,
+                                                   delegation_id=delegation_id, ends_at=body.ends_at),
                                 as_admin=caller.is_admin)
     return _out(row, svc.clock())

@@ -7,6 +7,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
+from approvals.errors import NotFound
+from approvals.policy_store import active_policy
+
 router = APIRouter(tags=["health"])
 
 
@@ -26,6 +29,9 @@ def readyz(request: Request) -> JSONResponse:
     try:
         with Session(runtime.engine) as session:
             session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            row, policy = active_policy(session)
+    except NotFound:
+        return JSONResponse({"status": "unavailable", "policy": "none active"}, status_code=503)
     except Exception:  # noqa: BLE001 - readiness reports, it does not raise
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ready", "database": runtime.engine.dialect.name})
+    return JSONResponse({"status": "ready", "database": runtime.engine.dialect.name, "policy": policy.label})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals import commands as c
@@ -15,6 +15,8 @@ from approvals.workflow import ActionResult, ApprovalService
 from bot.api.auth import READ, WRITE, Caller, require
 
 router = APIRouter(prefix="/api/v1/requisitions", tags=["requisitions"])
+NO_NUL = r"^[^\x00]*$"
+Filter = Annotated[str | None, Query(max_length=80, pattern=NO_NUL)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -72,24 +74,25 @@ def create_requisition(body: CreateRequisition, svc: ApprovalService = Depends(s
 
 @router.get("", response_model=list[RequisitionView], summary="List requisitions with filters")
 def list_requisitions(svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ)),
-                      state: str | None = None, requester: str | None = None, site: str | None = None,
-                      supplier: str | None = None, cost_center: str | None = None,
-                      waiting_on: str | None = Query(default=None, description="person id with a pending step"),
-                      limit: int = Query(default=50, ge=1, le=500), offset: int = Query(default=0, ge=0)
+                      state: Filter = None, requester: Filter = None, site: Filter = None,
+                      supplier: Filter = None, cost_center: Filter = None,
+                      waiting_on: Annotated[str | None, Query(description="person id with a pending step",
+                                                              max_length=80, pattern=NO_NUL)] = None,
+                      limit: int = Query(default=50, ge=1, le=500), offset: int = Query(default=0, ge=0, le=10_000_000)
                       ) -> list[RequisitionView]:
     return svc.list(state=state, requester=requester, site=site, supplier=supplier, cost_center=cost_center,
                     waiting_on=waiting_on, limit=limit, offset=offset)
 
 
 @router.get("/{number}", response_model=RequisitionView, summary="One requisition with its route and history")
-def get_requisition(number: str, svc: ApprovalService = Depends(service),
+def get_requisition(number: Annotated[str, Path(max_length=20, pattern=NO_NUL)], svc: ApprovalService = Depends(service),
                     caller: Caller = Depends(require(*READ))) -> RequisitionView:
     return svc.get(number)
 
 
 @router.post("/{number}/actions", response_model=ActionResponse,
              summary="Approve, reject, ask for info, answer, withdraw, amend, reassign or escalate")
-def act(number: str, body: ActionRequest, svc: ApprovalService = Depends(service),
+def act(number: Annotated[str, Path(max_length=20, pattern=NO_NUL)], body: ActionRequest, svc: ApprovalService = Depends(service),
         caller: Caller = Depends(require(*WRITE)), idempotency_key: IdempotencyKey = None) -> ActionResponse:
     key = idempotency_key or body.idempotency_key
     common: dict[str, Any] = {"actor": body.actor, "surface": body.surface, "idempotency_key": key,
