@@ -18,6 +18,7 @@ from approvals.errors import (
     FieldError,
     NotAllowed,
     NotFound,
+    StaleAction,
     ValidationFailed,
 )
 from approvals.models import (
