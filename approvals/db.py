@@ -72,4 +72,5 @@ def upgrade(url: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(REPO_ROOT / "alembic"))
     cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    # "heads": features may add independent migration branches off the same base
+    command.upgrade(cfg, "heads")

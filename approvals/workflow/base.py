@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from contextvars import ContextVar
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable
@@ -53,6 +55,7 @@ from approvals.views import RequisitionView, build_view
 COMMITTED_STATES = (State.SUBMITTED.value, State.PENDING_APPROVAL.value, State.NEEDS_INFO.value,
                     State.APPROVED.value, State.PO_PENDING.value, State.PO_CREATED.value)
 PENDING, WAITING = "pending", "waiting"
+log = logging.getLogger("procurebot.workflow")
 # The idempotency key of the command running in this context, re-checked under the row lock.
 _current_key: ContextVar[tuple[str, str, str] | None] = ContextVar("_current_key", default=None)
 
@@ -63,11 +66,35 @@ class _AlreadyDone(Exception):
 
 @dataclass(frozen=True)
 class ActionResult:
+    """What an action did. The requisition's full view is read on first use, after the commit."""
+
     number: str
     outcome: str
     message: str
-    requisition: RequisitionView
+    load_view: Callable[[], RequisitionView] = field(repr=False, compare=False)
     replayed: bool = False
+
+    @cached_property
+    def requisition(self) -> RequisitionView:
+        return self.load_view()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed action, for code that reacts to it (notifications, outbox, reminders)."""
+
+    number: str
+    requisition_id: int
+    command: str
+    outcome: str
+    actor: str
+    surface: str
+    state: str
+    at: datetime
+
+
+InTransactionHook = Callable[[Session, Requisition, Change], None]
+AfterCommitListener = Callable[[Change], None]
 
 
 def _fingerprint(command: Any) -> str:
@@ -83,12 +110,25 @@ class ServiceBase:
         self.engine = engine
         self.directory = directory
         self.clock = clock
+        # Work that must commit or roll back with the action (an outbox row, a reminder row)...
+        self.in_transaction: list[InTransactionHook] = []
+        # ...and work that reacts once it has committed (live card updates). Listeners never fail an action.
+        self.after_commit: list[AfterCommitListener] = []
+
+    def view(self, number: str) -> RequisitionView:
+        with Session(self.engine) as session:
+            req = session.exec(select(Requisition).where(Requisition.number == number)).first()
+            if req is None:
+                raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
+            return build_view(session, req, self.directory)
 
     def _run(self, command: Any, name: str, body: Callable[[Session, datetime], tuple[Requisition, str, str]]
              ) -> ActionResult:
         key = command.idempotency_key
         fingerprint = _fingerprint(command)
-        if key:
+        # A replay is found again under the row lock (see _lock); checking first as well spares a
+        # retried submit a wasted insert, and on SQLite spares a replay the database write lock.
+        if key and (name == "submit" or self.engine.dialect.name == "sqlite"):
             replay = self._replay(key, name, fingerprint)
             if replay:
                 return replay
@@ -97,12 +137,15 @@ class ServiceBase:
             with transaction(self.engine) as session:
                 now = self.clock()
                 req, outcome, message = body(session, now)
+                assert req.id is not None and req.number is not None
+                change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
+                for hook in self.in_transaction:
+                    hook(session, req, change)
                 if key:
                     session.add(CommandLog(key=key, command=name, fingerprint=fingerprint, requisition_id=req.id,
                                            result={"number": req.number, "outcome": outcome, "message": message},
                                            created_at=now))
                     session.flush()
-                view = build_view(session, req, self.directory)
         except (IntegrityError, _AlreadyDone):
             # Another process stored this key between our check and our commit: its result stands.
             replay = self._replay(key, name, fingerprint) if key else None
@@ -111,7 +154,13 @@ class ServiceBase:
             raise
         finally:
             _current_key.reset(token)
-        return ActionResult(view.number, outcome, message, view)
+        for listener in self.after_commit:
+            try:
+                listener(change)
+            except Exception:  # noqa: BLE001 - the action has committed; a listener must not undo the answer
+                log.exception("after-commit listener failed for %s %s", change.command, change.number)
+        number = change.number
+        return ActionResult(number, outcome, message, lambda: self.view(number))
 
     def _replay(self, key: str, name: str, fingerprint: str) -> ActionResult | None:
         with Session(self.engine) as session:
@@ -121,10 +170,9 @@ class ServiceBase:
             if row.command != name or row.fingerprint != fingerprint:
                 raise ConflictingRetry(f"Idempotency key {key!r} was already used for a different {row.command} "
                                        "command; use a new key for a new action.")
-            req = session.get(Requisition, row.requisition_id)
-            assert req is not None
-            view = build_view(session, req, self.directory)
-            return ActionResult(view.number, row.result["outcome"], row.result["message"], view, replayed=True)
+            number = row.result["number"]
+            return ActionResult(number, row.result["outcome"], row.result["message"], lambda: self.view(number),
+                                replayed=True)
 
     def _lock(self, session: Session, number: str) -> Requisition:
         req = session.exec(select(Requisition).where(Requisition.number == number.strip().upper())
