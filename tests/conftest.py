@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
-import approvals.models  # noqa: F401  (every table on SQLModel.metadata)
+import approvals.all_models  # noqa: F401  (every table on SQLModel.metadata)
 from approvals.db import make_engine, transaction, upgrade
 from approvals.directory import Directory, load_directory
 from approvals.policy import LoadedPolicy, load_policy

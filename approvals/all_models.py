@@ -1,0 +1,7 @@
+"""Imports every module that defines tables, so SQLModel.metadata knows them all.
+
+Alembic's env.py and the test fixtures import this. A feature that adds tables in its own
+module adds one import line here.
+"""
+
+import approvals.models  # noqa: F401
