@@ -5,3 +5,5 @@ module adds one import line here.
 """
 
 import approvals.models  # noqa: F401
+import approvals.jobqueue  # noqa: F401
+import approvals.scheduling.models  # noqa: F401

@@ -1,0 +1,255 @@
+"""A durable queue of due work in the database: reminders, escalations, ERP write-backs, digests.
+
+Every piece of work that must survive a crash and happen exactly once across replicas is one
+row in ``job``. The life of a row::
+
+    enqueue(session, kind=, key=, due_at=, payload=)   # inside the caller's transaction
+        -> due ──claim()──> claimed ──complete()──> done
+                               │  └──retry(error)──> failed (due again after a backoff) ... -> dead
+                               │  └──fail(error)───> dead (never retried; shown by status)
+                               └── lease expires (the claimer crashed) -> claimable again
+
+* ``key`` (``dedupe_key``) is unique: enqueueing the same key twice is a no-op, so a hook that
+  runs twice, or two replicas scheduling the same reminder, give one row.
+* ``claim`` takes due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (two
+  claimers never wait on or take each other's rows) and a compare-and-set ``UPDATE`` on
+  SQLite (whose writers are serialized anyway). A claim holds a lease; while a row is claimed
+  its ``due_at`` is the lease's end, so a crashed claimer's rows come back by themselves and
+  one index on ``due_at`` finds everything that needs attention.
+* ``attempts`` counts claims and is the fencing token: ``complete``/``retry``/``fail`` only
+  change a row still claimed by the same claim, so a claimer whose lease ran out cannot
+  overwrite the work of the one that took over (they return False instead).
+* ``sent_ref`` stores the external reference of what was sent (a chat message id, a PO
+  number). Call ``mark_sent`` right after the external call: a row that comes back after a
+  crash with ``sent_ref`` set was already sent, so the processor completes it without sending
+  again.
+
+Typical worker loop::
+
+    queue = JobQueue(engine, clock=clock, worker_id="web-1:4242")
+    for job in queue.claim(["reminder"], limit=100):
+        if job.sent_ref is None:
+            ref = notifier.send(...)
+            queue.mark_sent(job, ref)
+        queue.complete(job)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import JSON, Column, DateTime, Engine, Index, Text, and_, func, or_, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel, select
+
+from approvals.clock import Clock, as_utc, utcnow
+from approvals.db import transaction
+
+DUE, CLAIMED, DONE, FAILED, DEAD = "due", "claimed", "done", "failed", "dead"
+STATES = (DUE, CLAIMED, DONE, FAILED, DEAD)
+# States a claim may take: due work, work waiting for its retry, and claims whose lease ran out.
+ACTIVE = (DUE, FAILED, CLAIMED)
+_ACTIVE_SQL = "state IN ('due', 'failed', 'claimed')"
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **kw)
+
+
+class Job(SQLModel, table=True):
+    """One piece of due work. ``due_at`` is when it next needs attention (see the module docstring)."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        # Only live rows are indexed, so a claim costs what is due, not what has piled up or is done.
+        Index("ix_job_active_due", "kind", "due_at",
+              postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)),
+        Index("ix_job_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    due_at: datetime = _ts()
+    state: str = Field(default=DUE, max_length=10)
+    claimed_by: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _ts(default=None)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    sent_ref: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A claimed row as the claimer saw it; pass it back to complete/retry/fail."""
+
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int  # this claim's number, also its fencing token
+    worker_id: str
+    lease_until: datetime
+    sent_ref: str | None = None  # set when an earlier claim already sent it
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    counts: dict[str, int]  # per state, every state present (0 when none)
+    due_now: int  # due or failed rows whose time has come, and claims whose lease ran out
+    next_due: list[Job] = field(default_factory=list)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(session: Session, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None,
+            now: datetime | None = None) -> bool:
+    """Add a row in the caller's transaction unless one with ``key`` exists. True if added."""
+    now = now or utcnow()
+    values = dict(kind=kind, dedupe_key=key, payload=payload or {}, due_at=as_utc(due_at), state=DUE,
+                  attempts=0, created_at=now, updated_at=now)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Job.id)
+    return session.execute(stmt).first() is not None
+
+
+def reschedule(session: Session, *, key: str, due_at: datetime, payload: dict[str, Any] | None = None,
+               now: datetime | None = None) -> bool:
+    """Move a row that is not claimed and not finished to a new due time. True if moved."""
+    now = now or utcnow()
+    values: dict[str, Any] = {"due_at": as_utc(due_at), "updated_at": now}
+    if payload is not None:
+        values["payload"] = payload
+    result = session.execute(update(Job).where(Job.dedupe_key == key, Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
+                             .values(**values))
+    return bool(result.rowcount)
+
+
+def cancel(session: Session, *, keys: Iterable[str], reason: str = "cancelled",
+           now: datetime | None = None) -> int:
+    """Finish rows that are no longer needed (the step was decided) without running them."""
+    keys = list(keys)
+    if not keys:
+        return 0
+    now = now or utcnow()
+    result = session.execute(update(Job).where(Job.dedupe_key.in_(keys), Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
+                             .values(state=DONE, last_error=reason, updated_at=now))
+    return int(result.rowcount or 0)
+
+
+def get(session: Session, key: str) -> Job | None:
+    return session.exec(select(Job).where(Job.dedupe_key == key)).first()
+
+
+def backoff(attempts: int, *, base: timedelta = timedelta(seconds=30),
+            cap: timedelta = timedelta(hours=1)) -> timedelta:
+    """30 s, 1 min, 2 min, ... doubling per attempt, at most an hour."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+class JobQueue:
+    """Claims and finishes rows for one worker. Safe with any number of processes on one database."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow, worker_id: str | None = None,
+                 lease: timedelta = timedelta(minutes=5), max_attempts: int = 8) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.lease = lease
+        self.max_attempts = max_attempts
+
+    def claim(self, kinds: str | Sequence[str], *, limit: int = 100) -> list[ClaimedJob]:
+        """Take up to ``limit`` rows of ``kinds`` whose time has come, oldest first, in one short transaction."""
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        now = self.clock()
+        lease_until = now + self.lease
+        ready = and_(Job.kind.in_(kinds), Job.state.in_(ACTIVE), Job.due_at <= now)  # type: ignore[attr-defined]
+        pick = select(Job.id).where(ready).order_by(Job.due_at, Job.id).limit(limit)  # type: ignore[arg-type]
+        if self.engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+            guard = Job.id.in_(pick.scalar_subquery())  # type: ignore[union-attr]
+        else:
+            # compare-and-set: the row must still be ready when the UPDATE runs
+            guard = and_(Job.id.in_(pick.scalar_subquery()), ready)  # type: ignore[union-attr]
+        stmt = (update(Job).where(guard)
+                .values(state=CLAIMED, claimed_by=self.worker_id, lease_until=lease_until, due_at=lease_until,
+                        attempts=Job.attempts + 1, updated_at=now)
+                .returning(Job.id, Job.kind, Job.dedupe_key, Job.payload, Job.attempts, Job.sent_ref)
+                .execution_options(synchronize_session=False))
+        with transaction(self.engine) as session:
+            rows = session.execute(stmt).all()
+        jobs = [ClaimedJob(r.id, r.kind, r.dedupe_key, r.payload or {}, r.attempts, self.worker_id, lease_until,
+                           r.sent_ref) for r in rows]
+        return sorted(jobs, key=lambda j: j.id)
+
+    def _mine(self, job: ClaimedJob) -> Any:
+        return and_(Job.id == job.id, Job.state == CLAIMED, Job.claimed_by == job.worker_id,
+                    Job.attempts == job.attempts)
+
+    def _set(self, job: ClaimedJob, session: Session | None, **values: Any) -> bool:
+        values["updated_at"] = self.clock()
+        stmt = update(Job).where(self._mine(job)).values(**values).execution_options(synchronize_session=False)
+        if session is not None:
+            return bool(session.execute(stmt).rowcount)
+        with transaction(self.engine) as own:
+            return bool(own.execute(stmt).rowcount)
+
+    def mark_sent(self, job: ClaimedJob, ref: str, *, session: Session | None = None) -> bool:
+        """Record what was sent, so a later claim of the same row knows not to send it again."""
+        return self._set(job, session, sent_ref=ref[:200])
+
+    def complete(self, job: ClaimedJob, *, sent_ref: str | None = None, session: Session | None = None) -> bool:
+        """Finish the row. With ``session``, in the caller's transaction (e.g. with the next row's enqueue).
+
+        False when this claim no longer holds the row (its lease ran out and another claimer took it).
+        """
+        values: dict[str, Any] = {"state": DONE, "lease_until": None, "last_error": None}
+        if sent_ref is not None:
+            values["sent_ref"] = sent_ref[:200]
+        return self._set(job, session, **values)
+
+    def retry(self, job: ClaimedJob, error: str, *, delay: timedelta | None = None,
+              session: Session | None = None) -> str | None:
+        """Try again after a backoff; after ``max_attempts`` claims the row is dead. Returns the new state."""
+        if job.attempts >= self.max_attempts:
+            return DEAD if self._set(job, session, state=DEAD, lease_until=None, last_error=error[:2000]) else None
+        when = self.clock() + (delay if delay is not None else backoff(job.attempts))
+        ok = self._set(job, session, state=FAILED, due_at=when, lease_until=None, last_error=error[:2000])
+        return FAILED if ok else None
+
+    def fail(self, job: ClaimedJob, error: str, *, session: Session | None = None) -> bool:
+        """Give up on the row now (it cannot succeed); it stays visible as dead."""
+        return self._set(job, session, state=DEAD, lease_until=None, last_error=error[:2000])
+
+    def release(self, job: ClaimedJob, *, due_at: datetime | None = None, session: Session | None = None) -> bool:
+        """Hand the row back unfinished, due again at ``due_at`` (default now), not counting as a failure."""
+        return self._set(job, session, state=DUE, due_at=as_utc(due_at) or self.clock(), lease_until=None,
+                         claimed_by=None)
+
+    def stats(self, *, kinds: Sequence[str] | None = None, next_limit: int = 10) -> QueueStats:
+        """Counts per state, how many are ready now, and the next rows to come due."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            q = select(Job.state, func.count()).group_by(Job.state)
+            if kinds:
+                q = q.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
+            counts = {s: 0 for s in STATES}
+            counts.update({state: n for state, n in session.exec(q).all()})
+            ready = select(func.count()).select_from(Job).where(Job.state.in_(ACTIVE), Job.due_at <= now)  # type: ignore[attr-defined]
+            upcoming = select(Job).where(or_(Job.state.in_((DUE, FAILED)), Job.state == CLAIMED))  # type: ignore[attr-defined]
+            if kinds:
+                ready = ready.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
+                upcoming = upcoming.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
+            due_now = int(session.exec(ready).one())
+            nxt = list(session.exec(upcoming.order_by(Job.due_at).limit(next_limit)).all())  # type: ignore[arg-type]
+        return QueueStats(counts, due_now, nxt)

@@ -1,0 +1,1 @@
+"""Scheduled work of the approval core: business time, reminders, escalation, delegation windows, digests."""
