@@ -1,0 +1,611 @@
+"""Reading one free-text purchase message into facts, without guessing.
+
+"need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday, urgent"
+gives one line (40 roll, stretch wrap, PKG-SW-18, $32/roll), supplier uline, site DAL, need-by
+the coming Friday in the requester's time zone, urgency urgent. Each recognised span is blanked
+out of a working copy, so what is left is the item text; words that match nothing are reported
+back as unread instead of becoming facts. Pure: no database, no network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+import dateparser
+from rapidfuzz import fuzz, process
+
+from approvals.classify import CatalogClassifier, Classifier
+from approvals.directory import Directory
+
+FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
+MAX_QUANTITY = Decimal("1000000")
+
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
+                "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100, "a hundred": 100, "a couple of": 2,
+                "a couple": 2, "a pair of": 2, "a": 1, "an": 1}
+VAGUE = ("a lot of", "a lot", "lot of", "lots of", "lots", "a bunch of", "a bunch", "some", "several", "a few", "many",
+         "plenty of", "tons of", "loads of")
+UNITS = ("rolls", "roll", "boxes", "box", "bundles", "bundle", "cases", "case", "pallets", "pallet", "each", "ea",
+         "pcs", "pc", "pieces", "piece", "units", "unit", "dozen", "dz", "pairs", "pair", "packs", "pack",
+         "pails", "pail", "gallons", "gallon", "gal", "drums", "drum", "cartons", "carton", "bays", "bay",
+         "months", "month", "shipments", "shipment", "loads", "load", "sets", "set", "kits", "kit", "reams",
+         "ream", "spools", "spool", "bags", "bag", "lbs", "lb", "feet", "ft", "sheets", "sheet", "licenses",
+         "license", "seats", "seat", "tires", "tire")
+_UNIT_RE = "|".join(sorted(UNITS, key=len, reverse=True))
+_SINGULAR = {"boxes": "box", "pcs": "piece", "ea": "each", "dz": "dozen", "lbs": "lb", "gal": "gallon",
+             "ft": "foot", "feet": "foot", "pieces": "piece", "tires": "tire"}
+_NUM = r"\d[\d,]*(?:\.\d+)?"
+_CUR_WORD = r"usd|eur|gbp|cad|mxn|dollars?|bucks|euros?|pounds?"
+MONEY = re.compile(
+    rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn)\b\s?|[$€£])\s?(?P<n1>{_NUM})\s?(?P<k1>k|m)?\b"
+    rf"|\b(?P<n2>{_NUM})\s?(?P<k2>k|m)?\s?(?P<post>{_CUR_WORD})\b"
+    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_NUM})(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|\s+(?:by|for|from)\b)))")
+_PER = re.compile(rf"^\s*(?:/\s*|per\s+|an?\s+|each\b|ea\b|apiece\b)(?P<unit>{_UNIT_RE})?\b")
+_TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
+_TOTAL_BEFORE = re.compile(r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?)\s*(?:about|around|~|approx\.?|roughly)?\s*$")
+_CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "usd": "USD", "eur": "EUR", "gbp": "GBP", "cad": "CAD", "mxn": "MXN",
+             "dollar": "USD", "dollars": "USD", "bucks": "USD", "euro": "EUR", "euros": "EUR", "pound": "GBP",
+             "pounds": "GBP"}
+
+_WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+DATE = re.compile(
+    rf"\b(?P<lead>(?:need(?:ed)?\s+(?:it\s+)?|deliver(?:ed)?\s+|due\s+|arrive\s+)?(?:by|before|on|until|for|no later than|due)\s+|need(?:ed)?\s+)?"
+    rf"(?P<d>(?:next|this|coming|last)\s+{_WEEKDAY}|{_WEEKDAY}|today|tonight|tomorrow|tmrw|yesterday|eod|end of (?:the )?(?:day|week|month)"
+    rf"|next (?:week|month)|in \d+ (?:days?|weeks?)|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?(?:,? \d{{4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH}(?: \d{{4}})?|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?|\d{{4}}-\d{{2}}-\d{{2}})\b")
+URGENCY = re.compile(r"\b(?P<e>emergency|line(?: is)? down|critical|safety issue)\b|\b(?P<u>urgent(?:ly)?|asap|a\.s\.a\.p|"
+                     r"rush|expedite[d]?|right away|immediately|high priority)\b|\b(?P<s>no rush|not urgent|whenever|"
+                     r"standard|low priority)\b")
+JUSTIFY = re.compile(r"\b(?:because|since|so that|reason\s*:|justification\s*:|why\s*:)\s*(?P<j>[^.;,\n]{3,300})"
+                     r"|\b(?P<r>to replace [^.;,\n]{3,200})")
+CC = re.compile(r"\b(?:cost cent(?:er|re)\s*|cc\s*)?(?P<code>[a-z]{2,5}-[a-z]{2,6})\b")
+_STOP = r"(?!(?:for|to|at|in|by|on|from|about|around|via|and|with|because|since|@)\b)"
+# the name runs until the next preposition, so "from u-line for CHI" leaves "for CHI" to the site
+SUPPLIER_LEAD = re.compile(rf"\b(?:from|via|through|thru|supplier|vendor|order from|buy from)\s+"
+                           rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})")
+SITE_LEAD = re.compile(rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
+                       rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})")
+_PRONOUNS = {"them", "those", "these", "it", "of them", "each"}
+_SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas well as\b")
+_FILLER = re.compile(r"^(?:(?:hi|hey|hello|yo|bot|please|pls|plz|thanks|thx|i|we|also|need|needs|want|would like|"
+                     r"'d like|like|to|order|get|buy|purchase|request|requesting|can|could|you|me|us|some|the|"
+                     r"of|for|from|about|around|approx\.?|roughly|~|at|by|just|another|more|new|add|with|"
+                     r"and|it|is|are|urgently|asap)\b\s*)+")
+_TRAIL = re.compile(r"(?:\s*\b(?:for|from|at|by|to|of|the|please|pls|thanks|thx|about|around|each|ea|a|an|and|"
+                    r"with|on|in|total|roughly|approx)\b)+\s*$")
+QTY_LEAD = re.compile(rf"^(?P<q>{_NUM}|{'|'.join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))})"
+                      rf"(?:\s*x)?\s+(?:(?P<dz>dozen)\s+)?(?:(?P<unit>{_UNIT_RE})\b\s*)?(?:of\s+)?(?P<desc>.*)$")
+QTY_TRAIL = re.compile(rf"^(?P<desc>.+?)\s*(?:\bx|\bqty|\bquantity|:)\s*(?P<q>{_NUM})\s*(?P<unit>{_UNIT_RE})?$")
+VAGUE_LEAD = re.compile(rf"^(?P<v>{'|'.join(sorted((re.escape(v) for v in VAGUE), key=len, reverse=True))})\b\s*"
+                        rf"(?:(?P<unit>{_UNIT_RE})\b\s*)?(?:of\s+)?(?P<desc>.*)$")
+
+
+@dataclass
+class ExtractedLine:
+    description: str
+    quantity: Decimal | None = None
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    price_source: str | None = None  # "said" | "catalog" | "total" (a total divided by the quantity)
+    sku: str | None = None
+    category: str | None = None
+    category_source: str | None = None  # "catalog" | "supplier" | "keyword" | "llm"
+    start: int = 0
+
+
+@dataclass
+class Money:
+    amount: Decimal
+    currency: str
+    kind: str  # "unit" | "total" | "unsure"
+    start: int
+    unit: str | None = None
+    text: str = ""
+
+
+@dataclass
+class Extraction:
+    lines: list[ExtractedLine] = field(default_factory=list)
+    total: Decimal | None = None  # a total for the whole request that no single line could take
+    unsure_price: Money | None = None  # a price that could be per unit or the total: a question
+    currency: str | None = None
+    supplier: str | None = None
+    supplier_choices: list[str] = field(default_factory=list)
+    unknown_supplier: str | None = None
+    site: str | None = None
+    site_choices: list[str] = field(default_factory=list)
+    cost_center: str | None = None
+    need_by: date | None = None
+    need_by_text: str | None = None
+    need_by_past: bool = False
+    urgency: str | None = None
+    justification: str | None = None
+    problems: list[str] = field(default_factory=list)  # things said that could not be read, in plain words
+    unread: list[str] = field(default_factory=list)  # leftover words that matched nothing
+
+    def found_anything(self) -> bool:
+        return bool(self.lines or self.supplier or self.supplier_choices or self.unknown_supplier or self.site
+                    or self.site_choices or self.cost_center or self.need_by or self.need_by_past or self.urgency
+                    or self.total or self.unsure_price or self.problems)
+
+
+def _number(text: str) -> Decimal | None:
+    text = text.strip()
+    if "," in text:
+        if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
+            return None  # "1,5": one and a half or fifteen? the caller asks
+        text = text.replace(",", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _lower_same_length(text: str) -> str:
+    # str.lower() can change the length of some characters; positions must line up with the original
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+class _Work:
+    """The message, a lower-case copy, and a mask of spans already understood."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.low = _lower_same_length(text)
+        self.chars = list(self.low)
+
+    @property
+    def rest(self) -> str:
+        return "".join(self.chars)
+
+    def take(self, start: int, end: int) -> None:
+        for i in range(start, end):
+            if self.chars[i] != "\n":
+                self.chars[i] = " "
+
+
+class Extractor:
+    """Reads purchase messages against one company directory. Build once; `extract` is cheap."""
+
+    def __init__(self, directory: Directory, classifier: Classifier | None = None) -> None:
+        self.directory = directory
+        self.catalog = CatalogClassifier(directory)
+        self.classifier: Classifier = classifier or self.catalog
+        self._supplier_names: list[str] = []
+        self._supplier_ids: list[str] = []
+        for s in directory.suppliers:
+            for name in {s.id, s.name.lower(), *(a.lower() for a in s.aliases)}:
+                self._supplier_names.append(name)
+                self._supplier_ids.append(s.id)
+        self._site_names: list[str] = []
+        self._site_codes: list[str] = []
+        for site in directory.sites:
+            for name in {site.name.lower(), *(a.lower() for a in site.aliases)}:
+                self._site_names.append(name)
+                self._site_codes.append(site.code)
+        self._regions: dict[str, list[str]] = {}
+        for site in directory.sites:
+            self._regions.setdefault(site.region.lower(), []).append(site.code)
+        exact = sorted(zip(self._supplier_names, self._supplier_ids), key=lambda p: -len(p[0]))
+        self._supplier_exact = re.compile(r"\b(" + "|".join(re.escape(n) for n, _ in exact) + r")\b")
+        self._supplier_by_name = dict(exact)
+        site_exact = sorted(zip(self._site_names, self._site_codes), key=lambda p: -len(p[0]))
+        self._site_exact = re.compile(r"\b(" + "|".join(re.escape(n) for n, _ in site_exact) + r")\b")
+        self._site_by_name = dict(site_exact)
+        self._site_code = re.compile(r"\b(" + "|".join(re.escape(s.code) for s in directory.sites) + r")\b")
+
+    # ------------------------------------------------------------------ public
+    def extract(self, text: str, *, now: datetime, timezone: str = "America/Chicago") -> Extraction:
+        """Every fact the message states, plus what it said that could not be read."""
+        out = Extraction()
+        w = _Work(text)
+        self._cost_center(w, out)
+        money = self._money(w, out)
+        self._dates(w, out, now, timezone)
+        self._urgency(w, out)
+        self._justification(w, out)
+        self._supplier(w, out)
+        self._site(w, out)
+        self._items(w, out)
+        self._attach_prices(out, money)
+        self._categorize(out)
+        return out
+
+    def match_supplier(self, text: str) -> list[str]:
+        """Supplier ids a phrase may name, best first (one means sure)."""
+        phrase = text.lower().strip(" .,!?'\"")
+        if not phrase:
+            return []
+        if phrase in self._supplier_by_name:
+            return [self._supplier_by_name[phrase]]
+        hits = process.extract(phrase, self._supplier_names, scorer=fuzz.ratio, limit=6, score_cutoff=FUZZY_NAME)
+        return self._ranked(hits, self._supplier_ids)
+
+    def match_site(self, text: str) -> list[str]:
+        """Site codes a phrase may name, best first (several means ask which)."""
+        phrase = text.strip(" .,!?'\"")
+        if not phrase:
+            return []
+        if phrase.upper() in self.directory.site_by_code:
+            return [phrase.upper()]
+        low = phrase.lower()
+        if low in self._site_by_name:
+            return [self._site_by_name[low]]
+        if low in self._regions:
+            return list(self._regions[low])
+        hits = process.extract(low, self._site_names, scorer=fuzz.ratio, limit=6, score_cutoff=FUZZY_NAME)
+        return self._ranked(hits, self._site_codes)
+
+    # ------------------------------------------------------------------ pieces
+    @staticmethod
+    def _ranked(hits: list[tuple[str, float, int]], ids: list[str]) -> list[str]:
+        if not hits:
+            return []
+        best = hits[0][1]
+        out: list[str] = []
+        for _, score, index in hits:
+            if score >= best - 3 and ids[index] not in out:
+                out.append(ids[index])
+        return out
+
+    def _cost_center(self, w: _Work, out: Extraction) -> None:
+        for m in CC.finditer(w.rest):
+            code = m.group("code").upper()
+            if code in self.directory.cost_center_by_code:
+                out.cost_center = code
+                w.take(m.start(), m.end())
+
+    def _money(self, w: _Work, out: Extraction) -> list[Money]:
+        found: list[Money] = []
+        for m in MONEY.finditer(w.rest):
+            raw = m.group("n1") or m.group("n2") or m.group("n3")
+            amount = _number(raw)
+            if amount is None:
+                out.problems.append(f"I could not read the amount {m.group(0).strip()!r}; write it like 1500 or "
+                                    "1,500.00 (a dot for decimals).")
+                w.take(m.start(), m.end())
+                continue
+            k = (m.group("k1") or m.group("k2") or "").lower()
+            amount *= {"k": 1000, "m": 1000000}.get(k, 1)
+            sign = (m.group("pre") or m.group("post") or "$").strip().lower()
+            currency = _CURRENCY.get(sign, "USD")
+            if currency == "USD" and self.directory.currency != "USD" and sign in ("$", "dollars", "dollar", "bucks"):
+                currency = self.directory.currency
+            end = m.end()
+            after = w.rest[end:]
+            before = w.rest[max(0, m.start() - 30):m.start()]
+            kind, unit = "unsure", None
+            per = _PER.match(after)
+            if m.group("at") or per:
+                kind = "unit"
+                if per:
+                    unit = per.group("unit")
+                    end += per.end()
+            elif _TOTAL_AFTER.match(after):
+                kind = "total"
+                end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
+            elif _TOTAL_BEFORE.search(before):
+                kind = "total"
+            if amount <= 0:
+                out.problems.append(f"A price of {m.group(0).strip()} is not something I can submit; write what "
+                                    "it costs, like $32 a roll.")
+            else:
+                found.append(Money(amount, currency, kind, m.start(), unit, w.text[m.start():end].strip()))
+            w.take(m.start(), end)
+        currencies = {f.currency for f in found}
+        if len(currencies) > 1:
+            out.problems.append("That message mixes currencies (" + ", ".join(sorted(currencies)) + "); use one "
+                                "currency per request.")
+        if found:
+            out.currency = found[0].currency
+        for word in re.finditer(r"\b(?:a lot|lots|loads|cheap|expensive|a fortune|not much)\b(?= of money|\s*$|,)",
+                                w.rest):
+            if re.search(r"\b(?:cost|costs|price|for|about|around|spend)\s+$", w.rest[max(0, word.start() - 12):word.start()]):
+                out.problems.append(f"I can't use {word.group(0)!r} as an amount; write a number, like $32 a roll "
+                                    "or $1,200 in total.")
+                w.take(word.start(), word.end())
+        return found
+
+    def _dates(self, w: _Work, out: Extraction, now: datetime, tz: str) -> None:
+        for m in DATE.finditer(w.rest):
+            phrase = m.group("d")
+            # "12/3" after a digit or x is a size (20x12x12), not a date
+            if m.start("d") > 0 and w.rest[m.start("d") - 1] in "x0123456789":
+                continue
+            when = parse_date(phrase, now=now, timezone=tz)
+            if when is None:
+                continue
+            w.take(m.start(), m.end())
+            out.need_by_text = w.text[m.start("d"):m.end("d")]
+            today = now.astimezone(ZoneInfo(tz)).date()
+            if when < today:
+                out.need_by_past = True
+                out.need_by = None
+            else:
+                out.need_by, out.need_by_past = when, False
+            break
+
+    def _urgency(self, w: _Work, out: Extraction) -> None:
+        for m in URGENCY.finditer(w.rest):
+            level = "emergency" if m.group("e") else "urgent" if m.group("u") else "standard"
+            rank = {"standard": 0, "urgent": 1, "emergency": 2}
+            if out.urgency is None or rank[level] > rank[out.urgency]:
+                out.urgency = level
+            w.take(m.start(), m.end())
+
+    def _justification(self, w: _Work, out: Extraction) -> None:
+        m = JUSTIFY.search(w.rest)
+        if m:
+            start, end = (m.start("j"), m.end("j")) if m.group("j") else (m.start("r"), m.end("r"))
+            out.justification = w.text[start:end].strip()
+            w.take(m.start(), end)
+
+    def _supplier(self, w: _Work, out: Extraction) -> None:
+        for m in SUPPLIER_LEAD.finditer(w.rest):
+            alternatives = re.split(r"\s+or\s+", w.rest[m.start("x"):m.start("x") + 60].split(",")[0])
+            if len(alternatives) > 1:
+                ids = [i for alt in alternatives for i in self.match_supplier(alt)[:1]]
+                if len(ids) > 1:  # "from Dell or CDW": a choice for the person
+                    self._set_supplier(out, list(dict.fromkeys(ids)))
+                    w.take(m.start(), m.start("x") + len(" or ".join(alternatives)))
+                    return
+            words = m.group("x").split()
+            for n in range(min(4, len(words)), 0, -1):
+                phrase = " ".join(words[:n])
+                if self.match_site(phrase) and not self._supplier_by_name.get(phrase):
+                    break  # "from Dallas" is a place
+                ids = self.match_supplier(phrase)
+                if ids:
+                    self._set_supplier(out, ids)
+                    w.take(m.start(), m.start("x") + _span_of_words(m.group("x"), n))
+                    break
+            else:
+                if words and not self.match_site(words[0]) and not out.supplier:
+                    phrase = " ".join(words[:3]).strip(" .")
+                    if phrase and not re.match(r"^\d", phrase):
+                        out.unknown_supplier = phrase
+                        w.take(m.start(), m.end())
+        if out.supplier or out.supplier_choices:
+            return
+        named = []
+        for m in self._supplier_exact.finditer(w.rest):
+            sid = self._supplier_by_name[m.group(1)]
+            # "staples" and "tape" are items too: a bare name only counts when it is not the item itself
+            if sid not in named:
+                named.append(sid)
+            w.take(m.start(), m.end())
+        if not named:
+            for m in re.finditer(r"\b[a-z][a-z\-]{5,}\b", w.rest):
+                hit = process.extractOne(m.group(0), [n for n in self._supplier_names if len(n) >= 6],
+                                         scorer=fuzz.ratio, score_cutoff=88)
+                if hit:
+                    named.append(self._supplier_by_name[hit[0]])
+                    w.take(m.start(), m.end())
+                    break
+        if named:
+            self._set_supplier(out, named)
+            out.unknown_supplier = None
+
+    @staticmethod
+    def _set_supplier(out: Extraction, ids: list[str]) -> None:
+        if len(ids) == 1:
+            out.supplier, out.supplier_choices = ids[0], []
+        else:
+            out.supplier, out.supplier_choices = None, ids[:4]
+
+    def _site(self, w: _Work, out: Extraction) -> None:
+        found: list[str] = []
+        for m in SITE_LEAD.finditer(w.rest):
+            words = m.group("x").split()
+            for n in range(min(3, len(words)), 0, -1):
+                phrase = " ".join(words[:n])
+                codes = self.match_site(phrase)
+                if codes:
+                    found.extend(c for c in codes if c not in found)
+                    if len(codes) > 1:
+                        out.site_choices = codes
+                    w.take(m.start(), m.start("x") + _span_of_words(m.group("x"), n))
+                    break
+        for m in self._site_exact.finditer(w.rest):
+            code = self._site_by_name[m.group(1)]
+            if code not in found:
+                found.append(code)
+            w.take(m.start(), m.end())
+        for m in self._site_code.finditer(w.text):
+            if w.rest[m.start():m.end()].strip() and m.group(1) not in found:
+                found.append(m.group(1))
+                w.take(m.start(), m.end())
+        if out.site_choices and len(found) == len(out.site_choices):
+            return
+        if len(found) == 1:
+            out.site, out.site_choices = found[0], []
+        elif found:
+            out.site, out.site_choices = None, found
+
+    def _items(self, w: _Work, out: Extraction) -> None:
+        rest = w.rest
+        pos = 0
+        for part in _SPLIT.split(rest):
+            start = rest.find(part, pos)
+            pos = start + len(part)
+            seg = _FILLER.sub("", part.strip(" .!?:-\t"))
+            seg = _TRAIL.sub("", seg).strip(" .!?:-")
+            if not seg:
+                continue
+            offset = start + part.find(seg) if seg in part else start
+            line = self._line(seg, offset, w.text, out)
+            if line is not None and line.description.lower() in _PRONOUNS and out.lines:
+                # "laptops for phoenix, 3 of them": the number belongs to the line before
+                if out.lines[-1].quantity is None:
+                    out.lines[-1].quantity = line.quantity
+                continue
+            if line is not None:
+                out.lines.append(line)
+            elif re.search(r"[a-z0-9]", seg):
+                out.unread.append(w.text[offset:offset + len(seg)])
+        said_purchase = bool(out.supplier or out.supplier_choices or out.unknown_supplier or
+                             re.search(r"\b(?:need|want|order|buy|purchase|get)\b", w.low) or
+                             MONEY.search(w.low))
+        if not any(ln.description for ln in out.lines) and said_purchase and len(out.unread) == 1 \
+                and len(out.unread[0].split()) <= 6:
+            # the only thing asked for, in a purchase message: it is the item, even if the catalog does not know it
+            text = out.unread.pop()
+            out.lines.insert(0, ExtractedLine(text.strip(), None, None, start=w.low.find(text.lower())))
+
+    def _line(self, seg: str, offset: int, original: str, out: Extraction) -> ExtractedLine | None:
+        quantity: Decimal | None = None
+        unit: str | None = None
+        desc = seg
+        vague = VAGUE_LEAD.match(seg)
+        m = QTY_LEAD.match(seg)
+        if vague and not (m and m.group("q") in NUMBER_WORDS and len(m.group("q")) > 2):
+            desc, unit = vague.group("desc"), vague.group("unit")
+            if desc or unit:
+                out.problems.append(f"I can't tell how many from {vague.group('v')!r}; write a number, like 40.")
+        elif m:
+            q = m.group("q")
+            quantity = Decimal(NUMBER_WORDS[q]) if q in NUMBER_WORDS else _number(q)
+            desc = m.group("desc")
+            unit = m.group("unit")
+            if m.group("dz"):
+                unit = "dozen" if unit is None else unit
+                if q in ("a", "an"):
+                    quantity = Decimal(1)
+            if q in ("a", "an") and not m.group("dz") and not unit and not self.catalog.match_item(desc):
+                return None  # "a" before an unknown word is just an article
+            if quantity is None:
+                out.problems.append(f"I could not read the quantity {q!r}; write it like 1500 (no comma) or 1,500.")
+            elif quantity <= 0:
+                out.problems.append(f"A quantity of {q} is not something to order; how many do you need?")
+                quantity = None
+            elif quantity > MAX_QUANTITY:
+                out.problems.append(f"{q} is more than the {MAX_QUANTITY:,} a single line allows; check the quantity.")
+                quantity = None
+        else:
+            t = QTY_TRAIL.match(seg)
+            if t:
+                quantity, desc, unit = _number(t.group("q")), t.group("desc"), t.group("unit")
+        desc = _TRAIL.sub("", desc.strip()).strip(" .:-")
+        if not desc and unit:
+            desc, unit = unit, None  # "80 boxes": the unit word is the item
+        item = self.catalog.match_item(desc) if desc else None
+        if not desc:
+            if quantity is None:
+                return None
+            return ExtractedLine("", quantity, None, start=offset)  # "make it 50": a quantity on its own
+        if quantity is None and item is None and not (self.classifier.classify(desc) and len(desc.split()) <= 5):
+            return None  # unknown words are reported back, never turned into a line
+        start = original.lower().find(desc, offset) if desc else -1
+        description = original[start:start + len(desc)] if start >= 0 else desc
+        if unit:
+            unit = _SINGULAR.get(unit, unit.rstrip("s") if unit.endswith("s") and unit not in ("each",) else unit)
+        line = ExtractedLine(description.strip(), quantity, unit, start=offset)
+        if item is not None:
+            line.sku, line.category, line.category_source = item.sku, item.category, "catalog"
+            line.unit = line.unit or item.unit
+        return line
+
+    def _attach_prices(self, out: Extraction, money: list[Money]) -> None:
+        lines = [ln for ln in out.lines if ln.description]
+        prices = [m for m in money if m.kind != "total"]
+        if len(lines) > 1 and len(prices) == len(lines) and all(m.start > lines[-1].start for m in prices):
+            # "5 scanners and 2 label printers, $450 and $620": prices listed after the items, in order
+            for line, mon in zip(lines, prices):
+                mon.start = line.start
+        for mon in money:
+            if not lines:
+                if mon.kind == "total":
+                    out.total = mon.amount
+                else:
+                    out.unsure_price = mon if mon.kind == "unsure" else None
+                    if mon.kind == "unit":
+                        out.lines.append(ExtractedLine("", None, mon.unit, mon.amount, "said", start=mon.start))
+                continue
+            before = [ln for ln in lines if ln.start <= mon.start]
+            line = before[-1] if before else lines[0]
+            if mon.kind == "total" and len(lines) > 1:
+                out.total = mon.amount
+                continue
+            kind = mon.kind
+            if kind == "unsure":
+                kind = self._guess_kind(line, mon)
+            if kind == "unit":
+                line.unit_price, line.price_source = mon.amount, "said"
+                if mon.unit and not line.unit:
+                    line.unit = _SINGULAR.get(mon.unit, mon.unit)
+            elif kind == "total":
+                if line.quantity:
+                    line.unit_price, line.price_source = (mon.amount / line.quantity).quantize(Decimal("0.0001")), "total"
+                else:
+                    out.total = mon.amount
+            else:
+                out.unsure_price = mon
+        for line in lines:
+            if line.unit_price is None and line.sku:
+                item = self.directory.item_by_sku[line.sku]
+                if item.unit_price is not None and (line.unit in (None, item.unit)):
+                    line.unit_price, line.price_source = item.unit_price, "catalog"
+
+    def _guess_kind(self, line: ExtractedLine, mon: Money) -> str:
+        if line.quantity is None or line.quantity == 1:
+            return "unit"
+        item = self.directory.item_by_sku.get(line.sku or "")
+        if item is not None and item.unit_price:
+            per_unit = abs(mon.amount - item.unit_price)
+            as_total = abs(mon.amount / line.quantity - item.unit_price)
+            return "unit" if per_unit <= as_total else "total"
+        return "unsure"
+
+    def _categorize(self, out: Extraction) -> None:
+        supplier = self.directory.supplier_by_id.get(out.supplier or "")
+        for line in out.lines:
+            if line.category or not line.description:
+                continue
+            if supplier is not None and len(supplier.categories) == 1:
+                line.category, line.category_source = supplier.categories[0], "supplier"
+                continue
+            guess = self.classifier.classify(line.description)
+            if guess is not None and (supplier is None or guess.category in supplier.categories):
+                line.category, line.category_source = guess.category, guess.source
+                if guess.sku and not line.sku:
+                    line.sku = guess.sku
+
+
+def _span_of_words(text: str, n: int) -> int:
+    """How many characters the first n words of `text` take, spaces between them included."""
+    found = list(re.finditer(r"\S+", text))
+    return found[min(n, len(found)) - 1].end() if found else 0
+
+
+def parse_date(phrase: str, *, now: datetime, timezone: str) -> date | None:
+    """A need-by phrase ("Friday", "next Tue", "12/3", "end of month") as a date in the person's time zone."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    today = local.date()
+    p = phrase.lower().strip()
+    if p in ("today", "tonight", "eod", "end of day", "end of the day"):
+        return today
+    if p in ("tomorrow", "tmrw"):
+        return today + timedelta(days=1)
+    if p in ("end of week", "end of the week"):
+        return today + timedelta(days=(4 - today.weekday()) % 7)
+    if p in ("end of month", "end of the month"):
+        nxt = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        return nxt - timedelta(days=1)
+    explicit = bool(re.search(r"\d", p)) and not p.startswith("in ")
+    settings = {"RELATIVE_BASE": local.replace(tzinfo=None), "DATE_ORDER": "MDY",
+                "PREFER_DATES_FROM": "current_period" if explicit else "future",
+                "RETURN_AS_TIMEZONE_AWARE": False}
+    parsed = dateparser.parse(p.rstrip("."), languages=["en"], settings=settings)  # type: ignore[arg-type]
+    if parsed is None:
+        return None
+    result = parsed.date()
+    if explicit and not re.search(r"\d{4}", p) and result < today and (today - result).days > 90:
+        result = result.replace(year=result.year + 1)  # "1/3" in late November means next January
+    return result

@@ -1,0 +1,171 @@
+"""Everything the assistant says, in one place. Each refusal says what to write instead."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from approvals.directory import Directory
+
+EXAMPLE = "need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday"
+MAX_MESSAGE = 4000
+
+HELP = (
+    "Tell me what you need in your own words, for example:\n"
+    f"  \u2022 {EXAMPLE}\n"
+    "I ask only for what is missing, then show a summary to submit.\n"
+    "You can also say:\n"
+    "  \u2022 status PR-1042 \u2014 where a requisition is\n"
+    "  \u2022 my requests \u2014 your open requisitions\n"
+    "  \u2022 pending \u2014 what waits for your approval\n"
+    "  \u2022 delegate to Priya from Dec 20 to Jan 3 \u2014 someone approves for you while you are out\n"
+    "  \u2022 cancel my delegation\n"
+    "While we build a request: \"make it 50\", \"actually Grainger\", \"site CHI\", \"by next Friday\", \"cancel\"."
+)
+ASK_ITEMS = f"What do you need? Write the item and how many, like \u201c{EXAMPLE}\u201d."
+ASK_SITE = "Which site is it for?"
+NO_DATE = "No date"
+EMPTY = f"That message was empty. Tell me what you need, like \u201c{EXAMPLE}\u201d, or say \u201chelp\u201d."
+BINARY = ("That looks like binary data, not words. Type your request as plain text, like "
+          f"\u201c{EXAMPLE}\u201d.")
+EMOJI_ONLY = f"I can't read emoji on their own. Write what you need in words, like \u201c{EXAMPLE}\u201d."
+NOT_UNDERSTOOD = ("I didn't find a purchase in that. Write the item, how many, the supplier and the site, like "
+                  f"\u201c{EXAMPLE}\u201d, or say \u201chelp\u201d for everything I can do.")
+INSTRUCTIONS = ("I take purchase requests and the commands listed under \u201chelp\u201d; a message cannot change "
+                "how I work or approve anything. Approvals happen only when an approver taps Approve.")
+CANCELLED = "Cancelled. Nothing was submitted."
+NOTHING_TO_CANCEL = "There is no request in progress to cancel. Say \u201chelp\u201d to see what I can do."
+EDIT = ("What should change? For example \u201cmake it 50\u201d, \u201cactually Grainger\u201d, \u201csite CHI\u201d, "
+        "\u201c$30 a roll\u201d, \u201cby next Friday\u201d, or \u201cadd 5 cases of tape\u201d.")
+NO_DRAFT_TO_SUBMIT = "There is no request waiting to be submitted. Tell me what you need first."
+NOT_COMPLETE = "That request is not complete yet."
+NO_DELEGATION = "You have no delegation to cancel."
+DUPLICATE_SUBMITTED = "Submitted anyway, after the duplicate warning."
+STALE_DRAFT = "That summary is out of date; here is the request as it stands now."
+CROSSED = "Two of your messages crossed; here is the request as it stands now."
+PRODUCTION_OFF = ("The web chat picks who you are from a list, which is only safe on your own machine, so it is off "
+                  "in production mode. Use Slack or Teams, or the HTTP API with a token (see /docs).")
+
+
+def too_long(size: int) -> str:
+    return (f"That message is {size:,} characters; I read up to {MAX_MESSAGE:,}. Send a shorter one with the item, "
+            "quantity, supplier and site.")
+
+
+def money(amount: Decimal | None, currency: str = "USD") -> str:
+    if amount is None:
+        return "?"
+    symbol = {"USD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}.get(currency)
+    text = f"{amount:,.2f}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def qty(value: Decimal | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
+
+
+def ask_quantity(description: str, unit: str | None) -> str:
+    unit_word = f"{unit}s of " if unit and unit not in ("each",) else ""
+    return f"How many {unit_word}{description}? Write a number, like 40."
+
+
+def ask_price_kind(text: str, unit: str | None, quantity: Decimal | None) -> str:
+    return f"Is {text} the price per {unit or 'item'}, or the total for {qty(quantity)}?"
+
+
+def price_each(text: str, unit: str | None) -> str:
+    return f"{text} per {unit or 'item'}"
+
+
+def price_total(text: str, quantity: Decimal | None) -> str:
+    return f"{text} in total"
+
+
+def ask_price(description: str, unit: str | None, quantity: Decimal | None) -> str:
+    return (f"About how much is {description}, per {unit or 'item'}? For example \u201c$32 a {unit or 'item'}\u201d "
+            f"or \u201c$1,200 in total\u201d.")
+
+
+def ask_supplier(unknown: str | None) -> str:
+    if unknown:
+        return (f"I don't know a supplier called \u201c{unknown}\u201d. Which supplier? Pick one or type its name; "
+                "a new supplier has to be added to the supplier master by procurement first.")
+    return "Which supplier? Pick one or type its name."
+
+
+def ask_supplier_which() -> str:
+    return "Which supplier did you mean?"
+
+
+def supplier_blocked(name: str, reason: str) -> str:
+    return f"{name} is blocked ({reason}). Pick another supplier or ask procurement."
+
+
+def ask_site_which(codes: list[str], directory: "Directory") -> str:
+    return "Which site: " + " or ".join(codes) + "?"
+
+
+def ask_cost_center(site: str | None) -> str:
+    return f"Which cost center should pay for it at {site}?"
+
+
+def need_by_past(text: str) -> str:
+    return f"\u201c{text}\u201d is in the past. When do you need it by? (Or tap \u201cNo date\u201d.)"
+
+
+def ask_category(supplier: str) -> str:
+    return f"{supplier} sells more than one kind of thing. Which category is this?"
+
+
+def didnt_catch(question: str) -> str:
+    return f"I didn't catch that. {question}"
+
+
+def expired(title: str, hours: float) -> str:
+    return (f"Your draft request ({title}) expired after {hours:g} hours without an answer, so I discarded it. "
+            "Nothing was submitted; tell me again whenever you are ready.")
+
+
+def duplicate_warning(number: str, title: str, requester: str, state: str) -> str:
+    return (f"This looks like {number} ({title}, requested by {requester}, {state.replace('_', ' ')}). "
+            "Submit anyway only if it is really a second order.")
+
+
+def delegation_set(delegate: str, start: str, end: str) -> str:
+    return f"Done: {delegate} approves for you from {start} to {end}. It starts and ends by itself."
+
+
+def delegation_cancelled(delegate: str) -> str:
+    return f"Your delegation to {delegate} is cancelled; approvals come back to you."
+
+
+def delegation_help() -> str:
+    return ("Say it like \u201cdelegate to Priya from Dec 20 to Jan 3\u201d: who, and the first and last day you "
+            "are out.")
+
+
+def unknown_person(name: str) -> str:
+    return f"I don't know who \u201c{name}\u201d is. Use their full name as in the directory, like Priya Nair."
+
+
+def which_person(names: list[str]) -> str:
+    return "Which person: " + " or ".join(names) + "?"
+
+
+def status_missing(number: str) -> str:
+    return f"There is no requisition {number}. Check the number (it looks like PR-1042)."
+
+
+def queue_empty_pending() -> str:
+    return "Nothing is waiting for your approval."
+
+
+def queue_empty_mine() -> str:
+    return "You have no requisitions yet. Tell me what you need to start one."
+
+
+def need_reason(verb: str) -> str:
+    return f"To {verb}, write a reason the requester can act on."
