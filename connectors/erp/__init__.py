@@ -1,0 +1,1 @@
+"""ERP connectors: one module per ERP behind connectors.erp.base.ErpConnector."""

@@ -1,0 +1,93 @@
+"""ERP settings, read once from the environment (or .env), and the factory that builds the connector.
+
+Every variable is documented in docs/erp.md. Secrets are SecretStr so they never reach a log
+or a repr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
+
+from approvals.directory import Directory
+from connectors.erp.base import ErpConnector
+
+ConnectorName = Literal["sandbox", "business_central", "odoo", "netsuite", "webhook"]
+
+
+class ErpSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROCUREBOT_", env_file=".env", extra="ignore")
+
+    erp_connector: ConnectorName = "sandbox"
+    erp_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    erp_max_attempts: int = Field(default=8, ge=1, le=100)
+    erp_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    erp_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    erp_status_sync_minutes: float = Field(default=15.0, gt=0)
+    erp_master_sync_minutes: float = Field(default=60.0, gt=0)
+
+    erp_sandbox_latency_ms: float = Field(default=0.0, ge=0)
+    erp_sandbox_faults: str = ""
+    erp_sandbox_seed: int | None = None
+
+    bc_tenant_id: str = ""
+    bc_client_id: str = ""
+    bc_client_secret: SecretStr | None = None
+    bc_environment: str = "production"
+    bc_company_id: str = ""
+    bc_base_url: str = ""  # default: https://api.businesscentral.dynamics.com/v2.0/{tenant}/{environment}/api/v2.0
+    bc_authority_host: str = "https://login.microsoftonline.com"
+    bc_scope: str = "https://api.businesscentral.dynamics.com/.default"
+    bc_reference_field: str = "shipToContact"
+    bc_non_stock_account: str = ""
+    bc_ca_bundle: Path | None = None
+
+    odoo_url: str = ""
+    odoo_api_key: SecretStr | None = None
+    odoo_database: str = ""
+    odoo_generic_product: str = ""
+
+    netsuite_base_url: str = ""  # https://{account}.suitetalk.api.netsuite.com/services/rest
+    netsuite_access_token: SecretStr | None = None
+    netsuite_subsidiary: str = ""
+    netsuite_generic_item: str = ""
+
+    erp_webhook_url: str = ""
+    erp_webhook_secret: SecretStr | None = None
+
+
+def build_connector(settings: ErpSettings, engine: Engine, directory: Directory) -> ErpConnector:
+    """The configured connector, or a ValueError naming the missing variables."""
+    name = settings.erp_connector
+    if name == "sandbox":
+        from connectors.erp.sandbox import SandboxErp, SandboxFaults
+
+        faults = SandboxFaults.parse(settings.erp_sandbox_faults, settings.erp_sandbox_latency_ms,
+                                     settings.erp_sandbox_seed)
+        return SandboxErp(engine, directory, faults=faults)
+    if name == "business_central":
+        from connectors.erp.business_central import BusinessCentral
+
+        return BusinessCentral.from_settings(settings)
+    if name == "odoo":
+        from connectors.erp.odoo import Odoo
+
+        return Odoo.from_settings(settings)
+    if name == "netsuite":
+        from connectors.erp.netsuite import NetSuite
+
+        return NetSuite.from_settings(settings)
+    from connectors.erp.webhook import SignedWebhook
+
+    return SignedWebhook.from_settings(settings)
+
+
+def require(settings: ErpSettings, connector: str, *names: str) -> None:
+    """Fail fast, naming every missing variable at once."""
+    missing = [f"PROCUREBOT_{n.upper()}" for n in names if not getattr(settings, n)]
+    if missing:
+        raise ValueError(f"the {connector} connector needs {', '.join(missing)} (see docs/erp.md)")

@@ -1,0 +1,178 @@
+"""Odoo 19+ through its External JSON-2 API: `purchase.order` create, then confirm.
+
+Every call is `POST /json/2/<model>/<method>` with `Authorization: bearer <API key>` (and
+`X-Odoo-Database` when one server hosts several databases); each call is its own transaction
+in Odoo. Exactly once: the PO carries our requisition number in `origin` (Odoo's "source
+document"), so before creating we search for it; the header and its lines are created in one
+call (one transaction), its id is stored before the confirm call, and a retry that finds a
+draft PO confirms that one instead of creating another.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from connectors.erp.base import (
+    ErpBudget,
+    ErpItem,
+    ErpSupplier,
+    PermanentError,
+    PoCreated,
+    PoProgress,
+    PoStatus,
+    PurchaseOrderRequest,
+    TransientError,
+    classify_http,
+    guarded,
+    read_json,
+)
+from connectors.erp.config import ErpSettings, require
+
+WHAT = "Odoo"
+PO_FIELDS = ["id", "name", "state", "receipt_status", "origin"]
+
+
+class Odoo:
+    name = "odoo"
+
+    def __init__(self, *, url: str, api_key: str, database: str = "", generic_product: str = "",
+                 timeout: float = 15.0) -> None:
+        headers = {"Authorization": f"bearer {api_key}", "User-Agent": "procurebot",
+                   "Content-Type": "application/json; charset=utf-8"}
+        if database:
+            headers["X-Odoo-Database"] = database
+        self.generic_product = generic_product
+        self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, headers=headers)
+
+    @classmethod
+    def from_settings(cls, s: ErpSettings) -> "Odoo":
+        require(s, "odoo", "odoo_url", "odoo_api_key")
+        return cls(url=s.odoo_url, api_key=s.odoo_api_key.get_secret_value(),  # type: ignore[union-attr]
+                   database=s.odoo_database, generic_product=s.odoo_generic_product, timeout=s.erp_timeout_seconds)
+
+    # ------------------------------------------------------------------ ErpConnector
+    def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
+        po = self._read(int(progress.erp_id)) if progress and progress.erp_id else None
+        if po is None:
+            po = self._find(order.reference)
+        created = po is None
+        if po is None:
+            partner = self._partner(order.supplier)
+            products = self._products(order)
+            vals = {"partner_id": partner, "origin": order.reference,
+                    "order_line": [[0, 0, {"product_id": products[line.sku or self.generic_product],
+                                           "name": line.description, "product_qty": float(line.quantity),
+                                           "price_unit": float(line.unit_price)}] for line in order.lines]}
+            if order.need_by:
+                vals["date_planned"] = f"{order.need_by.isoformat()} 12:00:00"
+            ids = self._call("purchase.order", "create", vals_list=[vals])
+            if not isinstance(ids, list) or not ids or not isinstance(ids[0], int):
+                raise TransientError(f"{WHAT} answered create with {str(ids)[:60]!r} instead of a new id")
+            if progress:
+                progress.save(str(ids[0]))  # before confirming: a retry confirms this PO, never a new one
+            po = {"id": ids[0], "state": "draft", "name": ""}
+        if po.get("state") in ("draft", "sent", "to approve"):
+            self._call("purchase.order", "button_confirm", ids=[po["id"]])
+            po = self._read(int(po["id"])) or po
+        return PoCreated(order.reference, str(po["id"]), str(po.get("name") or ""), _status(po), created=created)
+
+    def get_po_status(self, reference: str, erp_id: str | None = None) -> PoStatus | None:
+        po = self._read(int(erp_id)) if erp_id else self._find(reference)
+        if po is None:
+            return None
+        status = _status(po)
+        fraction = {"received": Decimal("1"), "closed": Decimal("1"), "partially_received": Decimal("0.5")}.get(
+            status, Decimal("0"))
+        return PoStatus(reference, str(po["id"]), str(po.get("name") or ""), status, fraction)
+
+    def list_suppliers(self) -> list[ErpSupplier]:
+        rows = self._call("res.partner", "search_read", domain=[["supplier_rank", ">", 0]],
+                          fields=["id", "name", "ref", "active"]) or []
+        return [ErpSupplier(id=str(r.get("ref") or r["id"]).lower(), name=r.get("name") or "",
+                            blocked=not r.get("active", True), erp_key=str(r["id"])) for r in rows]
+
+    def list_items(self) -> list[ErpItem]:
+        rows = self._call("product.product", "search_read", domain=[["purchase_ok", "=", True]],
+                          fields=["id", "default_code", "name", "categ_id", "uom_id", "standard_price"]) or []
+        return [ErpItem(sku=str(r.get("default_code") or r["id"]), name=r.get("name") or "",
+                        category=_m2o_name(r.get("categ_id")), unit=_m2o_name(r.get("uom_id")),
+                        unit_price=Decimal(str(r["standard_price"])) if r.get("standard_price") is not None else None,
+                        erp_key=str(r["id"])) for r in rows]
+
+    def list_budgets(self) -> list[ErpBudget]:
+        return []  # budgets live in Odoo's optional budget app; not read yet (see docs/erp.md)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ calls
+    def _find(self, reference: str) -> dict[str, Any] | None:
+        rows = self._call("purchase.order", "search_read", domain=[["origin", "=", reference],
+                                                                   ["state", "!=", "cancel"]], fields=PO_FIELDS) or []
+        if len(rows) > 1:
+            raise PermanentError(f"{WHAT} already has {len(rows)} purchase orders for {reference} "
+                                 f"({', '.join(str(r.get('name')) for r in rows)}); a person must decide which stands")
+        return rows[0] if rows else None
+
+    def _read(self, po_id: int) -> dict[str, Any] | None:
+        rows = self._call("purchase.order", "read", ids=[po_id], fields=PO_FIELDS) or []
+        return rows[0] if rows else None
+
+    def _partner(self, supplier: str) -> int:
+        rows = self._call("res.partner", "search_read", domain=[["ref", "=", supplier]], fields=["id", "name"],
+                          limit=2) or []
+        if not rows:
+            raise PermanentError(f"{WHAT} has no vendor whose Reference is {supplier!r}; set it on the vendor's "
+                                 "contact in Odoo or correct the requisition's supplier")
+        return int(rows[0]["id"])
+
+    def _products(self, order: PurchaseOrderRequest) -> dict[str, int]:
+        codes = sorted({line.sku or self.generic_product for line in order.lines})
+        if "" in codes:
+            raise PermanentError("a line has no SKU and PROCUREBOT_ODOO_GENERIC_PRODUCT names no product for such lines")
+        rows = self._call("product.product", "search_read", domain=[["default_code", "in", codes]],
+                          fields=["id", "default_code"]) or []
+        found = {str(r["default_code"]): int(r["id"]) for r in rows}
+        missing = [c for c in codes if c not in found]
+        if missing:
+            raise PermanentError(f"{WHAT} has no product with internal reference {', '.join(missing)}; "
+                                 "create it in Odoo or correct the requisition's lines")
+        return found
+
+    def _call(self, model: str, method: str, **params: Any) -> Any:
+        response = guarded(lambda: self._http.post(f"/json/2/{model}/{method}", json=params), WHAT)
+        if response.status_code >= 400:
+            raise classify_http(response.status_code, _error_text(response), what=WHAT,
+                                retry_after=response.headers.get("Retry-After"))
+        return read_json(response, WHAT)
+
+
+def _status(po: dict[str, Any]) -> str:
+    state, receipt = po.get("state"), po.get("receipt_status")
+    if state == "cancel":
+        return "cancelled"
+    if state == "done":
+        return "closed"
+    if receipt == "full":
+        return "received"
+    if receipt == "partial":
+        return "partially_received"
+    return "open"
+
+
+def _m2o_name(value: Any) -> str | None:
+    return str(value[1]) if isinstance(value, list) and len(value) == 2 else None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        if isinstance(data, dict):
+            # the documented error object: name, message, arguments, context, debug (a traceback we never show)
+            return f"{data.get('message') or ''} ({str(data.get('name', '')).rsplit('.', 1)[-1]})"
+        return str(data)[:200]
+    except Exception:  # noqa: BLE001 - a non-JSON error page
+        return response.text[:200]

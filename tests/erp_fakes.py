@@ -1,0 +1,423 @@
+"""Small local HTTP servers that speak each ERP's documented protocol, for the connector tests.
+
+Each fake keeps a real little ledger, checks the auth header the ERP checks, answers errors in
+the ERP's documented error shape, and can be told to misbehave on coming requests:
+    fake.faults += ["500", "429", "drop", "timeout_after_commit", "garbage", "huge"]
+"drop" closes the connection before acting; "timeout_after_commit" acts, then holds the answer
+until the client gives up (the server waits on an event, released when the fake stops).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import re
+import ssl
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+Reply = tuple[int, dict[str, str], Any]
+
+
+class FakeServer:
+    """A threading HTTP(S) server on 127.0.0.1 with a random port; subclasses implement `handle`."""
+
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        self.faults: list[str] = []
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with fake._lock:
+                    fake.requests.append((self.command, self.path, headers, body))
+                    fault = fake.faults.pop(0) if fake.faults else None
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if fault in ("500", "429"):
+                    self._send(int(fault), {"Retry-After": "0"} if fault == "429" else {},
+                               fake.error_body(int(fault), "injected"))
+                    return
+                with fake._lock:
+                    status, extra, payload = fake.handle(self.command, self.path, headers, body)
+                if fault == "timeout_after_commit":
+                    fake._release.wait(10)  # the work is done; the answer never comes in time
+                    self.close_connection = True
+                    return
+                if fault == "garbage":
+                    self._send(200, {"Content-Type": "text/html"}, b"<html>Service Unavailable - Zero size object")
+                    return
+                if fault == "huge":
+                    self._send(200, {}, b'{"value": "' + b"x" * 2_100_000 + b'"}')
+                    return
+                self._send(status, extra, payload)
+
+            def _send(self, status: int, extra: dict[str, str], payload: Any) -> None:
+                if payload is None:
+                    raw = b""
+                elif isinstance(payload, bytes):
+                    raw = payload
+                else:
+                    raw = json.dumps(payload).encode()
+                self.send_response(status)
+                if raw and "Content-Type" not in extra:
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                for k, v in extra.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        scheme = "http"
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+
+    def __enter__(self) -> "FakeServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        raise NotImplementedError
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"error": message}
+
+
+def self_signed_cert(directory: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files (msal speaks only https)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+# ====================================================================== Microsoft Entra ID (token)
+
+class FakeEntra(FakeServer):
+    """OIDC discovery and the v2.0 token endpoint, client-credentials grant only."""
+
+    def __init__(self, tls: tuple[str, str], *, tenant: str, client_id: str, secret: str) -> None:
+        super().__init__(tls)
+        self.tenant, self.client_id, self.secret = tenant, client_id, secret
+        self.tokens_issued = 0
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        base = f"{self.url}/{self.tenant}"
+        if method == "GET" and path.startswith(f"/{self.tenant}/v2.0/.well-known/openid-configuration"):
+            return 200, {}, {"token_endpoint": f"{base}/oauth2/v2.0/token",
+                             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                             "issuer": f"{base}/v2.0", "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode"}
+        if method == "POST" and path == f"/{self.tenant}/oauth2/v2.0/token":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if form.get("grant_type") != "client_credentials" or not form.get("scope", "").endswith("/.default"):
+                return 400, {}, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant"}
+            if form.get("client_id") != self.client_id or form.get("client_secret") != self.secret:
+                return 401, {}, {"error": "invalid_client",
+                                 "error_description": "AADSTS7000215: Invalid client secret provided."}
+            self.tokens_issued += 1
+            return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "access_token": "bc-token-1"}
+        return 404, {}, {"error": "not_found"}
+
+
+# ====================================================================== Business Central API v2.0
+
+class FakeBusinessCentral(FakeServer):
+    """companies({id})/purchaseOrders, purchaseOrderLines, vendors, items; Bearer token; etags."""
+
+    def __init__(self, *, company: str, vendors: set[str], items: set[str], token: str = "bc-token-1") -> None:
+        super().__init__()
+        self.company, self.vendors, self.items, self.token = company, vendors, items, token
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.next_number = 106001
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"error": {"code": f"Fake_{status}", "message": message}}
+
+    def _etag(self, po: dict[str, Any]) -> None:
+        po["@odata.etag"] = f'W/"JzE5OzE{uuid.uuid4().hex[:10]}MDsn"'
+
+    def _full(self, po: dict[str, Any], expand: bool) -> dict[str, Any]:
+        out = {k: v for k, v in po.items() if k != "lines"}
+        if expand:
+            out["purchaseOrderLines"] = list(po["lines"])
+        return out
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {}, self.error_body(401, "The credentials provided are incorrect")
+        url = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        prefix = f"/companies({self.company})"
+        if not url.path.startswith(prefix):
+            return 404, {}, self.error_body(404, "BadRequest_NotFound: company")
+        rest = url.path[len(prefix):]
+        data = json.loads(body) if body else {}
+        expand = query.get("$expand") == "purchaseOrderLines"
+        if rest == "/purchaseOrders" and method == "GET":
+            m = re.fullmatch(r"(\w+) eq '((?:[^']|'')*)'", query.get("$filter", ""))
+            rows = list(self.orders.values())
+            if m:
+                rows = [po for po in rows if po.get(m.group(1)) == m.group(2).replace("''", "'")]
+            return 200, {}, {"value": [self._full(po, expand) for po in rows]}
+        if rest == "/purchaseOrders" and method == "POST":
+            if data.get("vendorNumber") not in self.vendors:
+                return 400, {}, self.error_body(400, f"The Vendor does not exist. Identification fields and values: "
+                                                     f"No.='{data.get('vendorNumber')}'")
+            po = {**data, "id": str(uuid.uuid4()), "number": str(self.next_number), "status": "Draft",
+                  "fullyReceived": False, "lines": []}
+            self.next_number += 1
+            self._etag(po)
+            self.orders[po["id"]] = po
+            return 201, {}, self._full(po, False)
+        m = re.fullmatch(r"/purchaseOrders\(([-0-9a-f]+)\)(/purchaseOrderLines)?", rest)
+        if m:
+            po = self.orders.get(m.group(1))
+            if po is None:
+                return 404, {}, self.error_body(404, "BadRequest_NotFound: The purchaseOrder does not exist.")
+            if m.group(2) and method == "POST":
+                if data.get("lineType") == "Item" and data.get("lineObjectNumber") not in self.items:
+                    return 400, {}, self.error_body(400, f"The Item does not exist. No.='{data.get('lineObjectNumber')}'")
+                line = {**data, "id": str(uuid.uuid4()), "documentId": po["id"], "receivedQuantity": 0}
+                po["lines"].append(line)
+                self._etag(po)
+                return 201, {}, line
+            if m.group(2):
+                return 200, {}, {"value": list(po["lines"])}
+            if method == "GET":
+                return 200, {}, self._full(po, expand)
+            if method == "PATCH":
+                if "if-match" not in headers:
+                    return 428, {}, self.error_body(428, "An If-Match header is required")
+                if headers["if-match"] not in ("*", po["@odata.etag"]):
+                    return 412, {}, self.error_body(412, "Another user has modified the record")
+                po.update(data)
+                self._etag(po)
+                return 200, {}, self._full(po, False)
+        if rest == "/vendors":
+            return 200, {}, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, v)), "number": v, "displayName": v.title(),
+                                        "blocked": " "} for v in sorted(self.vendors)]}
+        if rest == "/items":
+            return 200, {}, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, i)), "number": i, "displayName": i,
+                                        "baseUnitOfMeasureCode": "PCS", "unitCost": 1.5, "blocked": False}
+                                       for i in sorted(self.items)]}
+        return 404, {}, self.error_body(404, "BadRequest_MethodNotFound")
+
+
+# ====================================================================== Odoo JSON-2
+
+class FakeOdoo(FakeServer):
+    """POST /json/2/<model>/<method> with `Authorization: bearer <key>` and X-Odoo-Database."""
+
+    def __init__(self, *, api_key: str, database: str, partners: dict[str, int], products: dict[str, int]) -> None:
+        super().__init__()
+        self.api_key, self.database = api_key, database
+        self.partners, self.products = partners, products
+        self.orders: dict[int, dict[str, Any]] = {}
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"name": "werkzeug.exceptions.InternalServerError" if status >= 500 else "odoo.exceptions.UserError",
+                "message": message, "arguments": [message], "context": {},
+                "debug": "Traceback (most recent call last): ... (never shown to people)"}
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if headers.get("authorization") != f"bearer {self.api_key}":
+            return 401, {}, {"name": "werkzeug.exceptions.Unauthorized", "message": "Invalid apikey",
+                             "arguments": ["Invalid apikey", 401], "context": {}, "debug": "Traceback ..."}
+        if headers.get("x-odoo-database") != self.database:
+            return 404, {}, self.error_body(404, "database not found")
+        m = re.fullmatch(r"/json/2/([\w.]+)/(\w+)", path)
+        if method != "POST" or not m or not headers.get("content-type", "").startswith("application/json"):
+            return 404, {}, self.error_body(404, "Not Found")
+        model, meth = m.groups()
+        args = json.loads(body or b"{}")
+        if model == "purchase.order":
+            if meth == "search_read":
+                rows = [po for po in self.orders.values() if _match(po, args.get("domain", []))]
+                return 200, {}, [_pick(po, args.get("fields")) for po in rows]
+            if meth == "read":
+                return 200, {}, [_pick(self.orders[i], args.get("fields")) for i in args.get("ids", []) if i in self.orders]
+            if meth == "create":
+                ids = []
+                for vals in args["vals_list"]:
+                    if vals.get("partner_id") not in self.partners.values():
+                        return 422, {}, self.error_body(422, "Missing required field partner_id")
+                    for _, _, line in vals.get("order_line", []):
+                        if line.get("product_id") not in self.products.values():
+                            return 422, {}, self.error_body(422, f"Record does not exist: product {line.get('product_id')}")
+                    po_id = len(self.orders) + 1
+                    self.orders[po_id] = {**vals, "id": po_id, "name": f"P{po_id:05d}", "state": "draft",
+                                          "receipt_status": False}
+                    ids.append(po_id)
+                return 200, {}, ids
+            if meth == "button_confirm":
+                for i in args["ids"]:
+                    if self.orders[i]["state"] in ("draft", "sent"):
+                        self.orders[i]["state"] = "purchase"
+                        self.orders[i]["receipt_status"] = "pending"
+                return 200, {}, True
+        if model == "res.partner" and meth == "search_read":
+            rows = [{"id": i, "name": ref.title(), "ref": ref, "active": True, "supplier_rank": 1}
+                    for ref, i in self.partners.items()]
+            return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
+        if model == "product.product" and meth == "search_read":
+            rows = [{"id": i, "default_code": code, "name": code, "purchase_ok": True, "categ_id": [1, "All"],
+                     "uom_id": [1, "Units"], "standard_price": 2.0} for code, i in self.products.items()]
+            return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
+        return 404, {}, self.error_body(404, f"no method {meth} on {model}")
+
+
+def _match(row: dict[str, Any], domain: list[Any]) -> bool:
+    for field, op, value in domain:
+        have = row.get(field)
+        ops = {"=": lambda: have == value, "!=": lambda: have != value, "in": lambda: have in (value or []),
+               ">": lambda: (have or 0) > value}
+        ok = ops[op]()
+        if not ok:
+            return False
+    return True
+
+
+def _pick(row: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    return {k: row.get(k) for k in fields} if fields else dict(row)
+
+
+# ====================================================================== NetSuite REST
+
+class FakeNetSuite(FakeServer):
+    """record/v1/purchaseOrder with eid: upsert, and query/v1/suiteql; Bearer token."""
+
+    def __init__(self, *, token: str, vendors: set[str], items: set[str]) -> None:
+        super().__init__()
+        self.token, self.vendors, self.items = token, vendors, items
+        self.orders: dict[str, dict[str, Any]] = {}  # by external id
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15", "title": "Error", "status": status,
+                "o:errorDetails": [{"detail": message, "o:errorCode": "INVALID_CONTENT" if status < 500
+                                    else "UNEXPECTED_ERROR"}]}
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {}, {"type": "...", "title": "Unauthorized", "status": 401,
+                             "o:errorDetails": [{"detail": "Invalid login attempt. For more details, see the Login "
+                                                 "Audit Trail in the NetSuite UI", "o:errorCode": "INVALID_LOGIN"}]}
+        url = urlsplit(path)
+        m = re.fullmatch(r"/record/v1/purchaseOrder/eid:(.+)", url.path)
+        if m:
+            eid = unquote(m.group(1))
+            if method == "GET":
+                po = self.orders.get(eid)
+                if po is None:
+                    return 404, {}, self.error_body(404, f"The record instance does not exist. Provide a valid "
+                                                         f"record instance ID (eid:{eid}).")
+                return 200, {}, po
+            if method == "PUT":
+                data = json.loads(body)
+                vendor = data.get("entity", {}).get("externalId")
+                if vendor not in self.vendors:
+                    return 400, {}, self.error_body(400, f"Error while accessing a resource. Invalid reference "
+                                                         f"'{vendor}' for field entity.")
+                for line in data["item"]["items"]:
+                    if line["item"]["externalId"] not in self.items:
+                        return 400, {}, self.error_body(400, f"Invalid reference '{line['item']['externalId']}' for item.")
+                existing = self.orders.get(eid)
+                internal = existing["id"] if existing else str(1000 + len(self.orders))
+                self.orders[eid] = {**data, "id": internal, "externalId": eid, "tranId": f"PO{internal}",
+                                    "status": {"id": "B", "refName": "Pending Receipt"}}
+                return 204, {"Location": f"{self.url}/record/v1/purchaseOrder/{internal}"}, None
+        if url.path == "/query/v1/suiteql" and method == "POST":
+            if headers.get("prefer") != "transient":
+                return 400, {}, self.error_body(400, "Prefer: transient header is required")
+            q = json.loads(body)["q"]
+            if "FROM vendor" in q:
+                items = [{"id": str(i), "entityid": v, "companyname": v.title(), "externalid": v, "isinactive": "F"}
+                         for i, v in enumerate(sorted(self.vendors))]
+            else:
+                items = [{"id": str(i), "itemid": s, "displayname": s, "externalid": s, "isinactive": "F"}
+                         for i, s in enumerate(sorted(self.items))]
+            return 200, {}, {"items": items, "hasMore": False, "count": len(items), "offset": 0, "totalResults": len(items)}
+        return 404, {}, self.error_body(404, "Invalid URL")
+
+
+# ====================================================================== signed webhook receiver
+
+class FakeWebhookReceiver(FakeServer):
+    """An integration platform's endpoint: checks the signature, one PO per Idempotency-Key."""
+
+    def __init__(self, *, secret: str, vendors: set[str]) -> None:
+        super().__init__()
+        self.secret, self.vendors = secret, vendors
+        self.orders: dict[str, dict[str, Any]] = {}
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        from connectors.erp.webhook import verify_signature
+
+        if not verify_signature(self.secret, headers.get("x-procurebot-timestamp", ""), body,
+                                headers.get("x-procurebot-signature", "")):
+            return 401, {}, {"error": "signature does not match"}
+        data = json.loads(body)
+        if data.get("schema") != "procurebot.erp.v1":
+            return 400, {}, {"error": "unknown schema"}
+        if data["event"] == "purchase_order.create":
+            order = data["order"]
+            if headers.get("idempotency-key") != order["reference"]:
+                return 400, {}, {"error": "Idempotency-Key must be the requisition number"}
+            if order["supplier"] not in self.vendors:
+                return 422, {}, {"error": f"unknown vendor {order['supplier']}"}
+            if order["reference"] in self.orders:
+                return 200, {}, {**self.orders[order["reference"]], "created": False}
+            n = len(self.orders) + 1
+            self.orders[order["reference"]] = {"erp_id": str(n), "po_number": f"WH-{n:04d}", "status": "open"}
+            return 201, {}, {**self.orders[order["reference"]], "created": True}
+        if data["event"] == "purchase_order.status":
+            po = self.orders.get(data["reference"])
+            return (200, {}, po) if po else (404, {}, {"error": "no such purchase order"})
+        if data["event"] == "master_data.suppliers":
+            return 200, {}, {"suppliers": [{"id": v, "name": v.title()} for v in sorted(self.vendors)]}
+        return 501, {}, {"error": "not offered"}
