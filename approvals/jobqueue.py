@@ -16,9 +16,10 @@ row in ``job``. The life of a row::
   SQLite (whose writers are serialized anyway). A claim holds a lease; while a row is claimed
   its ``due_at`` is the lease's end, so a crashed claimer's rows come back by themselves and
   one index on ``due_at`` finds everything that needs attention.
-* ``attempts`` counts claims and is the fencing token: ``complete``/``retry``/``fail`` only
-  change a row still claimed by the same claim, so a claimer whose lease ran out cannot
-  overwrite the work of the one that took over (they return False instead).
+* ``attempts`` counts claims (since the row was last released) and, with ``claimed_by``, is the
+  fencing token: ``complete``/``retry``/``fail``/``release`` only change a row still held by the
+  same claim, so a claimer whose lease ran out cannot overwrite the work of the one that took
+  over (they return False instead).
 * ``sent_ref`` stores the external reference of what was sent (a chat message id, a PO
   number). Call ``mark_sent`` right after the external call: a row that comes back after a
   crash with ``sent_ref`` set was already sent, so the processor completes it without sending
@@ -231,10 +232,17 @@ class JobQueue:
         """Give up on the row now (it cannot succeed); it stays visible as dead."""
         return self._set(job, session, state=DEAD, lease_until=None, last_error=error[:2000])
 
-    def release(self, job: ClaimedJob, *, due_at: datetime | None = None, session: Session | None = None) -> bool:
-        """Hand the row back unfinished, due again at ``due_at`` (default now), not counting as a failure."""
-        return self._set(job, session, state=DUE, due_at=as_utc(due_at) or self.clock(), lease_until=None,
-                         claimed_by=None)
+    def release(self, job: ClaimedJob, *, due_at: datetime | None = None, payload: dict[str, Any] | None = None,
+                session: Session | None = None) -> bool:
+        """Hand the row back, due again at ``due_at`` (default now): work that waits (quiet hours) or
+        recurs (the next reminder of a chain, with its new ``payload``). Not a failure: the attempt
+        count starts again, and ``sent_ref`` is cleared because the next run sends a new message."""
+        values: dict[str, Any] = {"state": DUE, "due_at": as_utc(due_at) or self.clock(), "lease_until": None,
+                                  "claimed_by": None, "attempts": 0, "last_error": None}
+        if payload is not None:
+            values["payload"] = payload
+            values["sent_ref"] = None
+        return self._set(job, session, **values)
 
     def stats(self, *, kinds: Sequence[str] | None = None, next_limit: int = 10) -> QueueStats:
         """Counts per state, how many are ready now, and the next rows to come due."""

@@ -1,0 +1,168 @@
+"""What becomes due when an action commits: written in the action's own transaction.
+
+`Planner` is an in-transaction hook of the approval service. When an action leaves steps
+pending (routed, advanced to the next stage, escalated, reassigned, re-routed after an
+amendment) it writes, with the action, each step's reminder chain and the stage's escalation;
+an escalation also writes its notices; a question to the requester writes its expiry; a draft
+its expiry. The action and its due work commit together or not at all, and the dedupe keys
+make a replayed hook harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from approvals import jobqueue
+from approvals.clock import as_utc
+from approvals.directory import Directory
+from approvals.models import ApprovalStep, InfoRequest, Requisition
+from approvals.policy_store import policy_by_id
+from approvals.scheduling import text
+from approvals.scheduling.calendar import Calendars, WorkingHours
+
+# every kind of row the scheduler claims
+KINDS = ("remind", "escalate", "notify", "delegation_start", "delegation_end", "info_expire", "draft_expire",
+         "digest_plan", "digest")
+STEP_ACTIVATED = frozenset({"routed", "advanced", "escalated", "reassigned", "reapproval_routed"})
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    hours: WorkingHours = field(default_factory=WorkingHours)
+    batch: int = 500  # rows one tick claims at most
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 8
+    info_expire_hours: Decimal = Decimal(40)  # business hours a question may stay unanswered
+    draft_expire_days: int = 30
+
+
+def remind_key(step: ApprovalStep) -> str:
+    # a step activated again (reassigned) starts a new chain
+    return f"remind:{step.id}:{int(as_utc(step.activated_at).timestamp())}"  # type: ignore[union-attr]
+
+
+def escalate_key(req_id: int, round_: int, stage: int, level: int) -> str:
+    return f"escalate:{req_id}:{round_}:{stage}:{level}"
+
+
+def sla_deadline(calendars: Calendars, step: ApprovalStep) -> datetime:
+    """When the step's SLA runs out: its SLA in the approver's business hours from activation."""
+    return calendars.for_person(step.approver).add(as_utc(step.activated_at), step.sla_hours)  # type: ignore[arg-type]
+
+
+def enqueue_notice(session: Session, calendars: Calendars, *, key: str, person: str, kind: str, message: str,
+                   now: datetime, number: str | None = None, numbers: list[str] | None = None) -> bool:
+    """A notice as its own row, due when the person's quiet hours allow."""
+    due = calendars.for_person(person).next_not_quiet(now)
+    return jobqueue.enqueue(session, kind="notify", key=key, due_at=due, now=now,
+                            payload={"person": person, "kind": kind, "text": message, "number": number,
+                                     "numbers": numbers or []})
+
+
+def _depth(step: ApprovalStep, by_id: dict[int, ApprovalStep]) -> int:
+    depth, current = 0, step
+    while current.escalated_from is not None and depth < 50:
+        depth += 1
+        parent = by_id.get(current.escalated_from)
+        if parent is None:
+            break
+        current = parent
+    return depth
+
+
+class Planner:
+    """The service hook that writes due work with each action (see the module docstring)."""
+
+    def __init__(self, directory: Directory, calendars: Calendars | None = None,
+                 config: SchedulerConfig | None = None) -> None:
+        self.directory = directory
+        self.config = config or SchedulerConfig()
+        self.calendars = calendars or Calendars(directory, self.config.hours)
+
+    def __call__(self, session: Session, req: Requisition, change: Any) -> None:
+        if change.outcome in STEP_ACTIVATED:
+            self._pending_steps(session, req, change.at)
+        if change.outcome == "escalated":
+            self._escalation_notices(session, req, change.at)
+        if change.outcome == "info_requested":
+            self._info_expiry(session, req, change.at)
+        if change.outcome == "draft":
+            jobqueue.enqueue(session, kind="draft_expire", key=f"draft_expire:{req.id}", now=change.at,
+                             due_at=change.at + timedelta(days=self.config.draft_expire_days),
+                             payload={"req": req.id, "number": req.number, "days": self.config.draft_expire_days})
+
+    def _stage(self, session: Session, req: Requisition) -> list[ApprovalStep]:
+        return list(session.exec(select(ApprovalStep).where(
+            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
+            ApprovalStep.stage_index == req.current_stage)).all())
+
+    def _pending_steps(self, session: Session, req: Requisition, now: datetime) -> None:
+        stage = self._stage(session, req)
+        pending = [s for s in stage if s.state == "pending" and s.activated_at is not None]
+        if not pending or req.policy_version_id is None:
+            return
+        reminders = policy_by_id(session, req.policy_version_id)[1].spec.settings.reminders
+        for step in pending:
+            if reminders.max > 0:
+                due = self.calendars.for_person(step.acting).add(as_utc(step.activated_at), reminders.first_after_hours)  # type: ignore[arg-type]
+                jobqueue.enqueue(session, kind="remind", key=remind_key(step), due_at=due, now=now,
+                                 payload={"step": step.id, "n": 1, "max": reminders.max,
+                                          "every": str(reminders.every_hours)})
+        escalating = [s for s in pending if s.escalate_to]
+        if not escalating:
+            return
+        by_id = {s.id: s for s in stage if s.id is not None}
+        level = max(_depth(s, by_id) for s in escalating)
+        newest = [s for s in escalating if _depth(s, by_id) == level]
+        due = max(sla_deadline(self.calendars, s) for s in newest)
+        assert req.id is not None
+        jobqueue.enqueue(session, kind="escalate", key=escalate_key(req.id, req.round, req.current_stage, level + 1),
+                         due_at=due, now=now,
+                         payload={"req": req.id, "number": req.number, "round": req.round,
+                                  "stage": req.current_stage, "level": level + 1,
+                                  "steps": [s.id for s in newest], "sla_hours": str(newest[0].sla_hours)})
+
+    def _escalation_notices(self, session: Session, req: Requisition, now: datetime) -> None:
+        stage = self._stage(session, req)
+        by_id = {s.id: s for s in stage}
+        new = [s for s in stage if s.escalated_from is not None and as_utc(s.activated_at) == as_utc(now)]
+        name = self._name
+        for step in new:
+            original = by_id.get(step.escalated_from)
+            if original is None:
+                continue
+            prefix = f"Escalated from {name(original.approver)}: "
+            reason = step.explanation.removeprefix(prefix).removesuffix(f". {original.explanation}")[:300]
+            enqueue_notice(session, self.calendars, key=f"notify:escalated:{step.id}:{step.acting}",
+                           person=step.acting, kind="escalated", number=req.number, now=now,
+                           message=text.escalated_to_you(req.number or "", req.title, name(original.approver), reason))
+            enqueue_notice(session, self.calendars, key=f"notify:escalated:{step.id}:{original.acting}",
+                           person=original.acting, kind="escalated", number=req.number, now=now,
+                           message=text.escalated_from_you(req.number or "", name(step.acting), reason,
+                                                           original.state == "pending"))
+        if new:
+            people = ", ".join(name(s.acting) for s in new)
+            reason = new[0].explanation.split(": ", 1)[-1].split(". ", 1)[0][:300]
+            enqueue_notice(session, self.calendars, key=f"notify:escalated:{new[0].id}:{req.requester}",
+                           person=req.requester, kind="escalated", number=req.number, now=now,
+                           message=text.escalated_requester(req.number or "", people, reason))
+
+    def _info_expiry(self, session: Session, req: Requisition, now: datetime) -> None:
+        info = session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id,
+                                                      InfoRequest.state == "open")
+                            .order_by(InfoRequest.id.desc())).first()  # type: ignore[union-attr]
+        if info is None:
+            return
+        hours = self.config.info_expire_hours
+        due = self.calendars.for_person(req.requester).add(now, hours)
+        jobqueue.enqueue(session, kind="info_expire", key=f"info_expire:{info.id}", due_at=due, now=now,
+                         payload={"info": info.id, "req": req.id, "number": req.number, "hours": str(hours)})
+
+    def _name(self, person_id: str | None) -> str:
+        p = self.directory.person(person_id or "")
+        return p.name if p else (person_id or "someone")

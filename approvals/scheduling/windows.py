@@ -1,0 +1,145 @@
+"""Delegation windows that start and end by themselves.
+
+At the start, the delegator's pending (and waiting) steps are offered to the delegate: the
+step's ``acting`` follows the delegation chain, both people are told. At the end (or when the
+delegation is cancelled), steps go back to whoever the remaining windows say, and both are
+told. Authority never comes from ``acting`` (decisions check the windows at the moment of the
+tap); this only keeps who-is-asked right.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from approvals import audit, jobqueue
+from approvals.clock import as_utc
+from approvals.db import transaction
+from approvals.delegation import DelegationWindow, resolve_delegate
+from approvals.directory import Directory
+from approvals.jobqueue import Job
+from approvals.models import ApprovalStep, Delegation, Requisition
+from approvals.scheduling import text
+from approvals.scheduling.calendar import Calendars
+from approvals.scheduling.plan import enqueue_notice
+
+LOOK_BACK = timedelta(days=2)  # windows that ended this recently still get their end handled
+
+
+def _end(d: Delegation) -> datetime:
+    ends = as_utc(d.ends_at)
+    cancelled = as_utc(d.cancelled_at)
+    return min(ends, cancelled) if cancelled else ends  # type: ignore[type-var,return-value]
+
+
+def sweep(engine: Engine, now: datetime) -> None:
+    """Make every recent window's start and end a row in the queue; move an end that was changed."""
+    with Session(engine) as session:
+        rows = list(session.exec(select(Delegation).where(Delegation.ends_at > now - LOOK_BACK)).all())
+        if not rows:
+            return
+        keys = [f"delegation_{edge}:{d.id}" for d in rows for edge in ("start", "end")]
+        existing = {j.dedupe_key: j for j in session.exec(select(Job).where(Job.dedupe_key.in_(keys))).all()}  # type: ignore[attr-defined]
+    writes: list[tuple[str, str, datetime, int, bool]] = []
+    for d in rows:
+        assert d.id is not None
+        start_key, end_key = f"delegation_start:{d.id}", f"delegation_end:{d.id}"
+        end = _end(d)
+        if start_key not in existing:
+            if end <= now:
+                continue  # over before we ever saw it start: nothing to offer or route back
+            writes.append(("delegation_start", start_key, as_utc(d.starts_at), d.id, False))  # type: ignore[arg-type]
+        job = existing.get(end_key)
+        if job is None:
+            writes.append(("delegation_end", end_key, end, d.id, False))
+        elif job.state == "due" and as_utc(job.due_at) != end:
+            writes.append(("delegation_end", end_key, end, d.id, True))  # the end was moved or it was cancelled
+    if not writes:
+        return
+    with transaction(engine) as session:
+        for kind, key, due, delegation_id, move in writes:
+            if move:
+                jobqueue.reschedule(session, key=key, due_at=due, now=now)
+            else:
+                jobqueue.enqueue(session, kind=kind, key=key, due_at=due, now=now,
+                                 payload={"delegation": delegation_id})
+
+
+def _windows(session: Session, now: datetime) -> list[DelegationWindow]:
+    rows = session.exec(select(Delegation).where(Delegation.cancelled_at == None,  # noqa: E711
+                                                 Delegation.ends_at > now)).all()
+    return [DelegationWindow(r.delegator, r.delegate, as_utc(r.starts_at), as_utc(r.ends_at),  # type: ignore[arg-type]
+                             r.category, r.max_amount, r.id) for r in rows]
+
+
+def apply(session: Session, directory: Directory, calendars: Calendars, delegation_id: int, now: datetime, *,
+          starting: bool, job_key: str) -> datetime | bool | None:
+    """Re-point the affected steps and write the notices, in the caller's transaction.
+
+    Returns a datetime when it is not time yet (the row should wait until then), True when
+    done, None when there was nothing to do (the window was cancelled before it started).
+    """
+    d = session.get(Delegation, delegation_id)
+    if d is None:
+        return None
+    end = _end(d)
+    if starting:
+        if end <= now:
+            return None
+        if as_utc(d.starts_at) > now:  # type: ignore[operator]
+            return as_utc(d.starts_at)
+    elif end > now:
+        return end
+    active = _windows(session, now)
+    people = (d.delegator, d.delegate)
+    candidates = session.exec(
+        select(ApprovalStep, Requisition).join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+        .where(ApprovalStep.state.in_(("pending", "waiting")),  # type: ignore[attr-defined]
+               Requisition.state.in_(("pending_approval", "needs_info")),  # type: ignore[attr-defined]
+               (ApprovalStep.approver.in_(people)) | (ApprovalStep.acting.in_(people)))  # type: ignore[attr-defined]
+        .order_by(Requisition.id)).all()
+    moved: dict[str, str] = {}  # number -> new acting
+    locked: set[int] = set()
+    for step, req in candidates:
+        acting = resolve_delegate(step.approver, active, now, category=req.category, amount=req.amount,
+                                  requester=req.requester).acting
+        if acting == step.acting:
+            continue
+        if req.id not in locked:
+            # the same lock every decision takes, so a tap and the hand-over never cross
+            session.exec(select(Requisition.id).where(Requisition.id == req.id).with_for_update()).first()
+            locked.add(req.id)  # type: ignore[arg-type]
+        before = step.acting
+        step.acting = acting
+        session.add(step)
+        if step.state == "pending":
+            moved[req.number or ""] = acting
+        audit.append_event(session, kind="delegation_started" if starting else "delegation_ended", actor="scheduler",
+                           at=now, surface="scheduler", requisition_number=req.number,
+                           policy_version=req.route.get("policy_label"),
+                           before={"step": step.id, "acting": before},
+                           after={"step": step.id, "acting": acting, "delegation": d.id})
+    name = _namer(directory)
+    numbers = sorted(moved)
+    ends = text.local(as_utc(d.ends_at), calendars.for_person(d.delegate).tz)  # type: ignore[arg-type]
+    if starting:
+        to_delegate = [n for n in numbers if moved[n] == d.delegate]
+        notices = [(d.delegate, text.delegation_started_delegate(name(d.delegator), ends, to_delegate)),
+                   (d.delegator, text.delegation_started_delegator(name(d.delegate), ends, numbers))]
+    else:
+        notices = [(d.delegator, text.delegation_ended_delegator(name(d.delegate), numbers)),
+                   (d.delegate, text.delegation_ended_delegate(name(d.delegator), numbers))]
+    kind = "delegation_started" if starting else "delegation_ended"
+    for person, message in notices:
+        enqueue_notice(session, calendars, key=f"notify:{job_key}:{person}", person=person, kind=kind,
+                       message=message, now=now, numbers=numbers)
+    return True
+
+
+def _namer(directory: Directory):  # type: ignore[no-untyped-def]
+    def name(person_id: str) -> str:
+        p = directory.person(person_id)
+        return p.name if p else person_id
+    return name
