@@ -7,3 +7,6 @@ module adds one import line here.
 import approvals.models  # noqa: F401
 import approvals.jobqueue  # noqa: F401
 import approvals.scheduling.models  # noqa: F401
+import approvals.conversation  # noqa: F401
+import approvals.outbox  # noqa: F401
+import connectors.erp.sandbox  # noqa: F401  (the sandbox ERP's own ledger table)

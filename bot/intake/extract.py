@@ -76,7 +76,8 @@ _SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas w
 _FILLER = re.compile(r"^(?:(?:hi|hey|hello|yo|bot|please|pls|plz|thanks|thx|i|we|also|need|needs|want|would like|"
                      r"'d like|like|to|order|get|buy|purchase|request|requesting|can|could|you|me|us|some|the|"
                      r"of|for|from|about|around|approx\.?|roughly|~|at|by|just|another|more|new|add|with|"
-                     r"and|it|is|are|urgently|asap)\b\s*)+")
+                     r"and|it|is|are|urgently|asap|actually|instead|no|rather|switch|change|use|make|"
+                     r"let's|lets|go|ok|okay|so|then|that|this|one|ones)\b\s*)+")
 _TRAIL = re.compile(r"(?:\s*\b(?:for|from|at|by|to|of|the|please|pls|thanks|thx|about|around|each|ea|a|an|and|"
                     r"with|on|in|total|roughly|approx)\b)+\s*$")
 QTY_LEAD = re.compile(rf"^(?P<q>{_NUM}|{'|'.join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))})"

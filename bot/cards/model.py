@@ -1,0 +1,42 @@
+"""The card model every surface renders: title, facts, why-you, exceptions, status line, actions.
+
+It says nothing about HTML, Block Kit or Adaptive Cards. An action carries what the surface
+must send back when tapped (its id and value), and, when the action needs words from the
+person (a rejection reason, a question), the label of that text field.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+CardKind = Literal["requisition_summary", "question", "approval_request", "decision_result", "info_request",
+                   "status_answer", "queue", "delegation_confirmation"]
+Tone = Literal["info", "ok", "warn", "bad"]
+
+
+class Fact(BaseModel):
+    label: str
+    value: str
+
+
+class CardAction(BaseModel):
+    id: str  # approve | reject | request_info | answer_info | withdraw | submit | edit | cancel | choose | status | cancel_delegation
+    label: str
+    style: Literal["primary", "danger", "default"] = "default"
+    value: dict[str, str] = Field(default_factory=dict)
+    input_label: str | None = None  # the action needs text from the person (required)
+
+
+class Card(BaseModel):
+    kind: CardKind
+    title: str
+    number: str | None = None  # the requisition it shows; every copy re-renders when it changes
+    facts: list[Fact] = Field(default_factory=list)
+    lines: list[str] = Field(default_factory=list)  # item lines, one sentence each
+    why_you: str | None = None
+    exceptions: list[str] = Field(default_factory=list)
+    status: str = ""
+    tone: Tone = "info"
+    actions: list[CardAction] = Field(default_factory=list)

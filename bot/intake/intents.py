@@ -1,0 +1,63 @@
+"""Recognising the short commands people type besides purchase requests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.intake.extract import NUMBER_WORDS
+
+HELP = re.compile(r"^\s*(?:help|\?+|what can you do\??|commands|how does this work\??|menu)\s*[.!?]*\s*$", re.I)
+CANCEL = re.compile(r"^\s*(?:cancel|cancel (?:it|that|this|the request|my request)|never ?mind|nvm|forget (?:it|that)|"
+                    r"stop|abort|discard|scrap (?:it|that))\s*[.!]*\s*$", re.I)
+CANCEL_DELEGATION = re.compile(r"\b(?:cancel|end|stop|remove|delete)\b.{0,20}\bdelegation\b|^\s*i'?m back\b", re.I)
+DELEGATE = re.compile(r"^\s*(?:please\s+)?(?:delegate|i'?m out|i am out|out of office)\b", re.I)
+DELEGATE_PARTS = re.compile(r"\bto\s+(?P<who>[a-z][a-z.'\- ]{1,40}?)\s+(?:from\s+(?P<start>.+?)\s+(?:to|until|till|"
+                            r"through|thru|-)\s+(?P<end>.+?)|(?:until|till|through|thru)\s+(?P<until>.+?))\s*[.!]*$",
+                            re.I)
+STATUS = re.compile(r"\b(?P<number>PR-?\s?\d{1,9})\b", re.I)
+STATUS_WORDS = re.compile(r"^\s*(?:status|where(?:'s| is)|what about|check|show|open|how is|any news on)\b", re.I)
+MINE = re.compile(r"^\s*(?:(?:show |list )?my (?:requests|requisitions|orders|prs|purchases)|what did i (?:ask for|order)"
+                  r"|my stuff)\s*[.!?]*\s*$", re.I)
+PENDING = re.compile(r"^\s*(?:pending|my queue|queue|approvals|my approvals|inbox|(?:what(?:'s| is) )?(?:waiting|pending)"
+                     r"(?: (?:for|on) me)?|what do i need to approve|to approve)\s*[.!?]*\s*$", re.I)
+CONFIRM = re.compile(r"^\s*(?:submit|submit it|yes|yep|yeah|confirm|looks good|lgtm|send(?: it)?|go(?: ahead)?|ok|okay|"
+                     r"do it|correct)\s*[.!]*\s*$", re.I)
+EDIT = re.compile(r"^\s*(?:edit|change(?: it)?|no|nope|wait|modify)\s*[.!]*\s*$", re.I)
+INJECTION = re.compile(r"ignore (?:all |the |any )?(?:previous|prior|above|earlier) (?:instructions|rules|messages)|"
+                       r"system prompt|you are now|disregard (?:your|all|the) |approve (?:everything|all of them|it all)|"
+                       r"act as (?:an? )?(?:admin|administrator)", re.I)
+APPEND = re.compile(r"^\s*(?:also|add|plus|and also|and)\b", re.I)
+QUANTITY_FIX = re.compile(r"\b(?:make (?:it|that|them)|change (?:it|that|the quantity|the qty|qty|quantity) to|"
+                          r"actually|instead,?|no,?)\s+(?P<q>\d[\d,]*(?:\.\d+)?|"
+                          + "|".join(w for w in NUMBER_WORDS if len(w) > 2 and " " not in w)
+                          + r")\b(?!\s*(?:[$€£%]|usd|eur|dollars|bucks|each|per|a\s|/|pm|am))", re.I)
+NO_DATE = re.compile(r"^\s*(?:none|no date|no deadline|skip|whenever|no rush|doesn'?t matter|any ?time)\s*[.!]*\s*$", re.I)
+
+
+def quantity_fix(text: str) -> tuple[Decimal | None, str]:
+    """'make it 50' -> (50, the rest of the message)."""
+    m = QUANTITY_FIX.search(text)
+    if not m:
+        return None, text
+    q = m.group("q").lower().replace(",", "")
+    value = Decimal(NUMBER_WORDS[q]) if q in NUMBER_WORDS else Decimal(q)
+    return value, text[:m.start()] + " " + text[m.end():]
+
+
+def status_number(text: str) -> str | None:
+    m = STATUS.search(text)
+    if not m:
+        return None
+    digits = re.sub(r"\D", "", m.group("number"))
+    if STATUS_WORDS.search(text) or len(text.strip()) <= len(m.group(0)) + 2:
+        return f"PR-{int(digits)}"
+    return None
+
+
+@dataclass
+class DelegationAsk:
+    who: str
+    start: str | None
+    end: str
