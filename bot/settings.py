@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
     var_dir: Path = REPO_ROOT / "var"  # local state of the embedded default (SQLite file, dev token)
     log_level: str = "info"
+    chat_draft_ttl_hours: float = Field(default=24, gt=0, le=24 * 30)  # an unanswered chat draft expires
 
     @model_validator(mode="after")
     def _production_is_configured(self) -> "Settings":

@@ -66,7 +66,7 @@ def test_serve_with_nothing_configured_runs_the_tour(server):
     verify = subprocess.run([str(BIN / "procurebot"), "audit", "verify"], env=env, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stderr
     assert "audit chain intact" in verify.stdout
-    assert httpx.get(f"{base}/", follow_redirects=False).headers["location"] == "/docs"
+    assert httpx.get(f"{base}/", follow_redirects=False).headers["location"] == "/chat"
 
 
 def test_tampering_makes_audit_verify_fail(server):

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.api.errors import error_body, install_error_handlers
 from bot.api.routes import audit, delegations, health, policy, requisitions
+from bot.web import routes as web_chat
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, get_settings
 
@@ -76,5 +77,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     for module in (health, requisitions, delegations, policy, audit):
         app.include_router(module.router)
+    app.include_router(web_chat.router)  # the local web chat at /chat (dev mode)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -88,8 +88,13 @@ def _status_line(view: RequisitionView, directory: Directory) -> str:
         case "needs_info":
             info = next((i for i in reversed(view.info_requests) if i.state == "open"), None)
             return f"Waiting on {view.requester_name} to answer {_name(directory, info.asked_by) if info else 'a question'}."
-        case "approved":
-            return f"Approved{by}." if last and last.action != "auto_approve" else "Approved automatically by policy."
+        case "approved" | "po_pending" | "po_created":
+            ok = next((d for d in reversed(view.decisions) if d.action in ("approve", "auto_approve")), None)
+            text = ("Approved automatically by policy." if ok is None or ok.action == "auto_approve" else
+                    f"Approved by {ok.actor_name}" + (f" for {_name(directory, ok.on_behalf_of)}" if ok.on_behalf_of
+                                                      else "") + f" at {_when(ok.at)}.")
+            return text + {"approved": "", "po_pending": " The purchase order is being created in the ERP.",
+                           "po_created": " The purchase order exists in the ERP."}[view.state]
         case "rejected":
             return f"Rejected{by}: {last.comment if last else ''}"
         case "withdrawn":

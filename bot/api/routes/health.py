@@ -15,7 +15,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/", include_in_schema=False)
 def home() -> RedirectResponse:
-    return RedirectResponse("/docs")
+    return RedirectResponse("/chat")  # the web chat; it says so itself when production mode turns it off
 
 
 @router.get("/healthz", summary="The process is up")

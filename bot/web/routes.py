@@ -1,0 +1,166 @@
+"""HTTP routes of the web chat. They only translate: JSON in, the assistant's replies out as rendered cards.
+
+Identity here is the dev-only person picker, so every route refuses in production mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from approvals.errors import NotFound
+from bot.cards.html import render_card
+from bot.intake import texts
+from bot.intake.assistant import Assistant, Reply, UnknownPerson
+from bot.web.hub import LiveHub
+
+router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
+STATIC = Path(__file__).parent / "static"
+KEEPALIVE_SECONDS = 15.0
+_init_lock = threading.Lock()
+
+
+@dataclass
+class WebChat:
+    assistant: Assistant
+    hub: LiveHub
+
+
+def web_chat(request: Request) -> WebChat:
+    """The assistant and live hub for this app, made on first use (the service exists only after start-up)."""
+    runtime = request.app.state.runtime
+    if not runtime.settings.dev:
+        raise HTTPException(403, texts.PRODUCTION_OFF)
+    chat = getattr(request.app.state, "web_chat", None)
+    if chat is not None:
+        return chat
+    with _init_lock:
+        chat = getattr(request.app.state, "web_chat", None)
+        if chat is None:
+            ttl = timedelta(hours=runtime.settings.chat_draft_ttl_hours)
+            assistant = Assistant(runtime.service, runtime.directory, surface="web", draft_ttl=ttl)
+            hub = LiveHub(lambda number: _audience(assistant, number))
+            runtime.service.after_commit.append(hub.on_change)
+            chat = request.app.state.web_chat = WebChat(assistant, hub)
+    return chat
+
+
+def _audience(assistant: Assistant, number: str) -> list[str]:
+    """Everyone a change concerns: the requester, approvers (and who acts for them), anyone who decided."""
+    view = assistant.service.view(number)
+    people = {view.requester} | {s.acting for s in view.steps} | {s.approver for s in view.steps}
+    people |= {d.actor for d in view.decisions}
+    return sorted(p for p in people if p and p != "policy")
+
+
+class Hello(BaseModel):
+    person: str = Field(min_length=1, max_length=80)
+
+
+class Message(Hello):
+    text: str = Field(max_length=200_000)  # the assistant answers anything over its own limit in words
+
+
+class Tap(Hello):
+    action: str = Field(min_length=1, max_length=40)
+    value: dict[str, str] = Field(default_factory=dict)
+    text: str | None = Field(default=None, max_length=4000)
+
+
+def _out(replies: list[Reply]) -> dict[str, Any]:
+    return {"replies": [{"text": r.text, "html": render_card(r.card) if r.card else None,
+                         "number": r.card.number if r.card else None} for r in replies]}
+
+
+def _call(fn: Any, *args: Any) -> dict[str, Any]:
+    try:
+        return _out(fn(*args))
+    except UnknownPerson as exc:
+        raise HTTPException(404, exc.message) from exc
+
+
+@router.get("", response_class=HTMLResponse)
+def page(request: Request) -> HTMLResponse:
+    if not request.app.state.runtime.settings.dev:
+        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>procurebot</title>"
+                            f"<p>{texts.PRODUCTION_OFF}</p>", status_code=403)
+    return HTMLResponse((STATIC / "chat.html").read_text(encoding="utf-8"))
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    kinds = {"chat.js": "text/javascript", "chat.css": "text/css"}
+    if name not in kinds:
+        raise HTTPException(404, "No such file.")
+    return Response((STATIC / name).read_bytes(), media_type=kinds[name],
+                    headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/api/people")
+def people(request: Request) -> list[dict[str, str]]:
+    chat = web_chat(request)
+    return [{"id": p.id, "name": p.name, "title": p.title, "site": p.site or ""}
+            for p in chat.assistant.directory.people]
+
+
+@router.post("/api/hello")
+def hello(body: Hello, request: Request) -> dict[str, Any]:
+    return _call(web_chat(request).assistant.greet, body.person)
+
+
+@router.post("/api/messages")
+def message(body: Message, request: Request) -> dict[str, Any]:
+    return _call(web_chat(request).assistant.handle_message, body.person, body.text)
+
+
+@router.post("/api/actions")
+def tap(body: Tap, request: Request) -> dict[str, Any]:
+    return _call(web_chat(request).assistant.handle_action, body.person, body.action, body.value, body.text)
+
+
+@router.get("/api/cards/{number}")
+def card(number: str, request: Request, person: str = Query(min_length=1, max_length=80)) -> dict[str, Any]:
+    chat = web_chat(request)
+    try:
+        rendered = chat.assistant.card_for(number, person)
+    except (NotFound, UnknownPerson) as exc:
+        raise HTTPException(404, exc.message) from exc
+    return {"html": render_card(rendered), "number": rendered.number}
+
+
+@router.get("/api/events")
+async def events(request: Request, person: str = Query(min_length=1, max_length=80)) -> StreamingResponse:
+    """Server-sent events: which requisitions changed, and expired-draft notices, as they happen."""
+    chat = web_chat(request)
+    if chat.assistant.directory.person(person) is None:
+        raise HTTPException(404, f"There is nobody called {person!r} in the company directory.")
+    queue = chat.hub.subscribe(person)
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n: connected\n\n"
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+                except asyncio.TimeoutError:
+                    # the quiet moments are when abandoned drafts get their notice
+                    for who, reply in await run_in_threadpool(chat.assistant.expire_drafts):
+                        chat.hub.publish({"type": "notice", "text": reply.text}, only=who)
+                    yield ": keepalive\n\n"
+                    continue
+                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+        finally:
+            chat.hub.unsubscribe(queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
