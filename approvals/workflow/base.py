@@ -141,7 +141,7 @@ class ServiceBase:
                 change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
                 for hook in self.in_transaction:
                     hook(session, req, change)
-                if key:
+                if key and not session.info.pop("command_logged", False):
                     session.add(CommandLog(key=key, command=name, fingerprint=fingerprint, requisition_id=req.id,
                                            result={"number": req.number, "outcome": outcome, "message": message},
                                            created_at=now))
