@@ -13,6 +13,7 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(tokens.app, name="token")
+app.add_typer(__import__("bot.cli.erp", fromlist=["app"]).app, name="erp")
 
 
 def main() -> None:

@@ -1,0 +1,326 @@
+"""The ERP outbox: approval writes the "create PO" job in its own transaction; the dispatcher sends it.
+
+Built on the durable job queue (approvals/jobqueue.py), so claims, leases and SKIP LOCKED are
+the queue's; this module adds what is particular to purchase orders:
+
+* `install(service)` adds an in-transaction hook: when an action ends in a final approval
+  (approved, auto_approved, reapproval_auto_approved) the requisition moves approved ->
+  po_pending and an `erp.create_po` job with a snapshot of the order is enqueued, all in the
+  decision's transaction. A rolled-back approval leaves no job; a committed one always has one.
+* `record_po` commits, in one transaction fenced by the claim: po_pending -> po_created, the
+  PO's row, the audit event, the requester's notice, and the job's completion. A dispatcher
+  whose lease ran out cannot record a second time.
+* `retry_later` backs off exponentially with jitter (the ERP's Retry-After wins when longer);
+  after the configured number of attempts, or at once for a permanent error, `dead_letter`
+  parks the job and tells every buyer, with a retry action. `retry_dead` is that action.
+* Notices to people are jobs too (`erp.notify`), keyed per event, so a requester is told once
+  per PO event however often the dispatcher restarts.
+
+The core never imports a connector: the dispatcher (bot/erp_dispatcher.py) calls the ERP and
+translates its typed errors into these calls.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import Index, update
+from sqlmodel import Field, Session, SQLModel, select
+
+from approvals import audit, jobqueue
+from approvals.clock import Clock, utcnow
+from approvals.db import transaction
+from approvals.directory import Directory
+from approvals.errors import NotAllowed, NotFound, StaleAction
+from approvals.jobqueue import ClaimedJob, Job, JobQueue
+from approvals.models import Money, Requisition, RequisitionLine, _ts
+from approvals.states import State, next_state
+
+CREATE_PO, NOTIFY, SYNC_STATUS = "erp.create_po", "erp.notify", "erp.sync_status"
+FINAL_APPROVALS = ("approved", "auto_approved", "reapproval_auto_approved")
+OPEN_PO_STATUSES = ("open", "partially_received")
+BUYER_ROLE = "buyer"
+
+
+def create_key(number: str) -> str:
+    """The create job's dedupe key: one per requisition number."""
+    return f"{CREATE_PO}:{number}"
+
+
+class ErpPurchaseOrder(SQLModel, table=True):
+    """The ERP's purchase order for one of our requisitions, as last seen."""
+
+    __tablename__ = "erp_purchase_order"
+    __table_args__ = (Index("ix_erp_po_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    requisition_number: str = Field(max_length=20, unique=True)
+    connector: str = Field(max_length=30)
+    erp_id: str = Field(max_length=100)
+    po_number: str = Field(max_length=60)
+    status: str = Field(default="open", max_length=20)
+    received_fraction: Decimal = Field(default=Decimal("0"), sa_type=Money)
+    created_at: datetime = _ts(default_factory=utcnow)
+    status_at: datetime = _ts(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------------------------- the notifier port
+
+@dataclass(frozen=True)
+class ErpNotice:
+    """One message to one person. `key` is unique per message so a surface can drop a duplicate."""
+
+    kind: str  # po_created, po_received, erp_failed
+    text: str
+    key: str
+    number: str | None = None
+    actions: tuple[dict[str, str], ...] = field(default=())  # e.g. {"id": "erp.retry", "label": "Retry", "value": "PR-1042"}
+
+
+class Notifier(Protocol):
+    def send(self, person_id: str, notice: ErpNotice) -> str:
+        """Deliver; return the platform's message reference. Raise on failure (the notice job is retried)."""
+        ...
+
+
+# ---------------------------------------------------------------------------------- user-facing text
+
+def _po_created_text(number: str, po_number: str) -> str:
+    return f"{number} is now purchase order {po_number} in the ERP. You will hear when the goods are received."
+
+
+def _po_received_text(number: str, po_number: str, status: str) -> str:
+    if status == "partially_received":
+        return f"Part of purchase order {po_number} ({number}) has been received."
+    return f"The goods for {number} (purchase order {po_number}) have been received."
+
+
+def _dead_text(number: str, reason: str, attempts: int) -> str:
+    tries = "once" if attempts == 1 else f"{attempts} times"
+    return (f"{number} is approved but the ERP would not take its purchase order (tried {tries}): {reason} "
+            f"Fix the cause, then press Retry (or run `procurebot erp retry {number}`).")
+
+
+# ---------------------------------------------------------------------------------- writing the job
+
+def order_snapshot(session: Session, req: Requisition) -> dict[str, Any]:
+    """The PO request as the ERP will get it (connectors.erp.base.PurchaseOrderRequest.to_payload's shape)."""
+    lines = session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)
+                         .order_by(RequisitionLine.line_no)).all()
+    return {"reference": req.number, "supplier": req.supplier, "currency": req.currency, "site": req.site,
+            "cost_center": req.cost_center, "requester": req.requester,
+            "need_by": req.need_by.isoformat() if req.need_by else None, "notes": req.justification[:500],
+            "lines": [{"line_no": x.line_no, "description": x.description, "quantity": str(x.quantity),
+                       "unit_price": str(x.unit_price), "unit": x.unit, "sku": x.sku} for x in lines]}
+
+
+def on_final_approval(session: Session, req: Requisition, change: Any) -> None:
+    """In-transaction hook: a final approval moves the requisition to po_pending and writes the job."""
+    if change.outcome not in FINAL_APPROVALS or req.state != State.APPROVED.value:
+        return
+    before = req.state
+    req.state = next_state(req.state, "send_to_erp").value
+    req.version += 1
+    session.add(req)
+    jobqueue.enqueue(session, kind=CREATE_PO, key=create_key(req.number),  # type: ignore[arg-type]
+                     due_at=change.at, now=change.at, payload={"order": order_snapshot(session, req), "round": 0})
+    audit.append_event(session, kind="po_requested", actor="system", at=change.at, surface=change.surface,
+                       requisition_number=req.number, policy_version=req.route.get("policy_label"),
+                       before={"state": before}, after={"state": req.state})
+
+
+def install(service: Any) -> None:
+    """Wire the outbox into an approval service (idempotent)."""
+    if on_final_approval not in service.in_transaction:
+        service.in_transaction.append(on_final_approval)
+
+
+# ---------------------------------------------------------------------------------- the dispatcher's calls
+
+@dataclass
+class Outbox:
+    """What a dispatcher does with a claimed create job, in the core's terms."""
+
+    engine: Any
+    directory: Directory
+    queue: JobQueue
+    connector_name: str = "sandbox"
+    backoff_base: timedelta = timedelta(seconds=2)
+    backoff_max: timedelta = timedelta(minutes=15)
+    clock: Clock = utcnow
+    rng: random.Random = field(default_factory=random.Random)
+
+    def record_po(self, job: ClaimedJob, *, erp_id: str, po_number: str, status: str = "open") -> bool:
+        """PO exists in the ERP: po_created, its row, audit, the requester's notice, job done - one transaction.
+
+        False (nothing written) when this claim lost its lease; whoever holds the job records it.
+        """
+        number = job.payload["order"]["reference"]
+        now = self.clock()
+        try:
+            with transaction(self.engine) as session:
+                if not self.queue.complete(job, sent_ref=erp_id, session=session):
+                    raise _LostLease()
+                req = session.exec(select(Requisition).where(Requisition.number == number).with_for_update()).one()
+                if req.state == State.PO_PENDING.value:
+                    req.state = next_state(req.state, "po_created").value
+                    req.updated_at, req.version = now, req.version + 1
+                    session.add(req)
+                if session.exec(select(ErpPurchaseOrder).where(
+                        ErpPurchaseOrder.requisition_number == number)).first() is None:
+                    session.add(ErpPurchaseOrder(requisition_number=number, connector=self.connector_name,
+                                                 erp_id=erp_id[:100], po_number=po_number[:60], status=status,
+                                                 created_at=now, status_at=now))
+                audit.append_event(session, kind="po_created", actor="erp", at=now, surface="erp",
+                                   requisition_number=number, policy_version=req.route.get("policy_label"),
+                                   before={"state": State.PO_PENDING.value},
+                                   after={"state": req.state, "po_number": po_number, "connector": self.connector_name})
+                self._notify(session, [req.requester], ErpNotice("po_created", _po_created_text(number, po_number),
+                                                                 f"po_created:{number}", number), now)
+        except _LostLease:
+            return False
+        return True
+
+    def retry_later(self, job: ClaimedJob, reason: str, *, retry_after: float | None = None) -> str | None:
+        """A transient failure: due again after backoff with jitter, or dead after the last attempt."""
+        if job.attempts >= self.queue.max_attempts:
+            return jobqueue.DEAD if self.dead_letter(job, reason) else None
+        delay = self.backoff(job.attempts)
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=min(retry_after, self.backoff_max.total_seconds())))
+        return self.queue.retry(job, reason, delay=delay)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """base * 2^(attempts-1), capped, with "equal jitter": half fixed, half random, so replicas spread out."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** max(0, attempts - 1)))
+        return ceiling / 2 + ceiling / 2 * self.rng.random()
+
+    def dead_letter(self, job: ClaimedJob, reason: str) -> bool:
+        """Give up for now and tell every buyer, with a retry action; one transaction."""
+        number = job.payload["order"]["reference"]
+        now = self.clock()
+        try:
+            with transaction(self.engine) as session:
+                if not self.queue.fail(job, reason, session=session):
+                    raise _LostLease()
+                audit.append_event(session, kind="po_failed", actor="erp", at=now, surface="erp",
+                                   requisition_number=number, after={"reason": reason[:500], "attempts": job.attempts})
+                buyers = [p.id for p in self.directory.people_with_role(BUYER_ROLE, None)]
+                notice = ErpNotice("erp_failed", _dead_text(number, reason, job.attempts),
+                                   f"erp_failed:{number}:{job.payload.get('round', 0)}", number,
+                                   ({"id": "erp.retry", "label": "Retry", "value": number},))
+                self._notify(session, buyers, notice, now)
+        except _LostLease:
+            return False
+        return True
+
+    def _notify(self, session: Session, people: list[str], notice: ErpNotice, now: datetime) -> None:
+        for person in people:
+            jobqueue.enqueue(session, kind=NOTIFY, key=f"{NOTIFY}:{notice.key}:{person}", due_at=now, now=now,
+                             payload={"to": person, "kind": notice.kind, "text": notice.text, "key": notice.key,
+                                      "number": notice.number, "actions": list(notice.actions)})
+
+    # ------------------------------------------------------------------ status back
+    def record_status(self, number: str, status: str, received_fraction: Decimal) -> bool:
+        """Store the ERP's status; tell the requester when goods are (partly or fully) received. True if changed."""
+        now = self.clock()
+        with transaction(self.engine) as session:
+            po = session.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.requisition_number == number)
+                              .with_for_update()).first()
+            if po is None or po.status == status:
+                return False
+            before = po.status
+            po.status, po.received_fraction, po.status_at = status, received_fraction, now
+            session.add(po)
+            audit.append_event(session, kind="po_status", actor="erp", at=now, surface="erp",
+                               requisition_number=number, before={"status": before}, after={"status": status})
+            if status in ("partially_received", "received") and not (before == "received"):
+                req = session.exec(select(Requisition).where(Requisition.number == number)).one()
+                self._notify(session, [req.requester], ErpNotice(
+                    "po_received", _po_received_text(number, po.po_number, status), f"po_{status}:{number}", number), now)
+        return True
+
+
+class _LostLease(Exception):
+    """This claim no longer holds the job: write nothing."""
+
+
+def open_purchase_orders(engine: Any, limit: int = 500) -> list[ErpPurchaseOrder]:
+    """POs whose status may still change, least recently checked first."""
+    with Session(engine) as session:
+        return list(session.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.status.in_(OPEN_PO_STATUSES))  # type: ignore[attr-defined]
+                                 .order_by(ErpPurchaseOrder.status_at).limit(limit)).all())
+
+
+# ---------------------------------------------------------------------------------- people's actions and reads
+
+def retry_dead(engine: Any, directory: Directory, number: str, *, actor: str, as_admin: bool = False,
+               now: datetime | None = None) -> str:
+    """A buyer's "retry" on a dead-lettered PO: the job is due again with a fresh attempt count."""
+    number = number.strip().upper()
+    person = directory.person(actor)
+    if not as_admin and (person is None or not person.has_role(BUYER_ROLE)):
+        raise NotAllowed(f"Only buyers can retry sending {number} to the ERP; ask {_buyer_names(directory)}.")
+    now = now or utcnow()
+    with transaction(engine) as session:
+        job = session.exec(select(Job).where(Job.dedupe_key == create_key(number)).with_for_update()).first()
+        if job is None:
+            raise NotFound(f"{number} has never been sent to the ERP (it is not approved, or the number is wrong).")
+        if job.state != jobqueue.DEAD:
+            what = {"done": "already has its purchase order", "claimed": "is being sent right now"}.get(
+                job.state, "is waiting for its next automatic attempt")
+            raise StaleAction(f"{number} {what}; there is nothing to retry.")
+        payload = {**job.payload, "round": int(job.payload.get("round", 0)) + 1}
+        # the queue has no "revive" verb; a dead row is ours to hand back, fenced by its dead state
+        session.execute(update(Job).where(Job.id == job.id, Job.state == jobqueue.DEAD).values(
+            state=jobqueue.DUE, due_at=now, attempts=0, claimed_by=None, lease_until=None, payload=payload,
+            updated_at=now))
+        audit.append_event(session, kind="po_retry", actor=actor, at=now, surface="chat" if not as_admin else "cli",
+                           requisition_number=number, before={"error": job.last_error}, after={"state": "due"})
+    return f"{number} will be sent to the ERP again now."
+
+
+def _buyer_names(directory: Directory) -> str:
+    return ", ".join(p.name for p in directory.people_with_role(BUYER_ROLE, None)) or "a buyer"
+
+
+@dataclass(frozen=True)
+class ErpView:
+    """Our side of a requisition's journey to the ERP, for "status PR-1042" and `procurebot erp status`."""
+
+    number: str
+    state: str  # waiting, sending, retrying, failed, created
+    po_number: str | None
+    po_status: str | None
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+
+    def sentence(self) -> str:
+        if self.po_number:
+            status = (self.po_status or "open").replace("_", " ")
+            return f"{self.number} is purchase order {self.po_number} in the ERP ({status})."
+        if self.state == "failed":
+            return f"{self.number} could not be sent to the ERP: {self.last_error} A buyer can retry it."
+        if self.state == "retrying":
+            return (f"{self.number} is approved; the ERP did not take it yet ({self.last_error}); "
+                    "it is tried again automatically.")
+        return f"{self.number} is approved and on its way to the ERP."
+
+
+def erp_view(engine: Any, number: str) -> ErpView | None:
+    number = number.strip().upper()
+    with Session(engine) as session:
+        po = session.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.requisition_number == number)).first()
+        job = session.exec(select(Job).where(Job.dedupe_key == create_key(number))).first()
+    if po is None and job is None:
+        return None
+    state = {jobqueue.DUE: "waiting", jobqueue.CLAIMED: "sending", jobqueue.FAILED: "retrying",
+             jobqueue.DEAD: "failed", jobqueue.DONE: "created"}.get(job.state if job else "done", "created")
+    return ErpView(number, state, po.po_number if po else None, po.status if po else None,
+                   job.attempts if job else 0, job.last_error if job else None,
+                   job.due_at if job and job.state in (jobqueue.DUE, jobqueue.FAILED) else None)

@@ -1,0 +1,130 @@
+"""`procurebot erp status|retry|sync|dispatch|sandbox-move`: the ERP outbox from a terminal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import typer
+from sqlmodel import Session, func, select
+
+from approvals import jobqueue
+from approvals.db import make_engine
+from approvals.directory import load_directory
+from approvals.errors import ProcurebotError
+from approvals.jobqueue import Job, JobQueue
+from approvals.outbox import CREATE_PO, NOTIFY, ErpPurchaseOrder, erp_view, retry_dead
+from bot.settings import get_settings
+from connectors.erp.base import ErpError
+from connectors.erp.config import ErpSettings, build_connector
+
+app = typer.Typer(help="Purchase orders in the ERP: the outbox, retries, status sync.", no_args_is_help=True)
+
+
+def _context():  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    return settings, make_engine(settings.database_url), load_directory(settings.directory_file)
+
+
+def _notifier(settings):  # type: ignore[no-untyped-def]
+    from bot.erp_dispatcher import JsonlNotifier
+
+    return JsonlNotifier(settings.var_dir / "erp-notices.jsonl")
+
+
+@app.command("status")
+def status(number: str = typer.Argument(None, help="a requisition, e.g. PR-1042; none for the whole outbox")) -> None:
+    """Where one requisition is on its way to the ERP, or the outbox as a whole (failed ones with reasons)."""
+    settings, engine, _ = _context()
+    if number:
+        view = erp_view(engine, number)
+        if view is None:
+            typer.echo(f"{number.upper()} has not been sent to the ERP (it is not approved, or the number is wrong).")
+            raise typer.Exit(1)
+        typer.echo(view.sentence())
+        if view.attempts:
+            typer.echo(f"  attempts: {view.attempts}" + (f", next at {view.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+                                                        if view.next_attempt_at else ""))
+        return
+    stats = JobQueue(engine).stats(kinds=[CREATE_PO])
+    notices = JobQueue(engine).stats(kinds=[NOTIFY])
+    c = stats.counts
+    typer.echo(f"ERP connector: {ErpSettings().erp_connector}")
+    typer.echo(f"create PO jobs: {c['due']} waiting, {c['claimed']} sending, {c['failed']} retrying, "
+               f"{c['dead']} failed, {c['done']} done")
+    typer.echo(f"notices: {notices.counts['due'] + notices.counts['failed']} waiting, {notices.counts['dead']} undeliverable")
+    with Session(engine) as session:
+        by_status = session.exec(select(ErpPurchaseOrder.status, func.count()).group_by(ErpPurchaseOrder.status)).all()
+        dead = session.exec(select(Job).where(Job.kind == CREATE_PO, Job.state == jobqueue.DEAD)
+                            .order_by(Job.updated_at.desc()).limit(20)).all()  # type: ignore[attr-defined]
+    if by_status:
+        typer.echo("purchase orders: " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(by_status)))
+    for job in dead:
+        typer.echo(f"FAILED {job.dedupe_key.split(':', 1)[1]}: {job.last_error}")
+    if dead:
+        typer.echo("fix the cause, then: procurebot erp retry PR-XXXX")
+
+
+@app.command("retry")
+def retry(number: str = typer.Argument(..., help="the failed requisition, e.g. PR-1042")) -> None:
+    """Send a failed (dead-lettered) requisition to the ERP again, with a fresh set of attempts."""
+    _, engine, directory = _context()
+    try:
+        typer.echo(retry_dead(engine, directory, number, actor="cli", as_admin=True))
+    except ProcurebotError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("sync")
+def sync() -> None:
+    """Ask the ERP now for the status of every open purchase order; requesters hear of receipts."""
+    from bot.erp_dispatcher import ErpDispatcher
+
+    settings, engine, directory = _context()
+    erp_settings = ErpSettings()
+    try:
+        connector = build_connector(erp_settings, engine, directory)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    dispatcher = ErpDispatcher(engine, directory, connector, _notifier(settings), settings=erp_settings)
+    changed = dispatcher.sync_statuses()
+    typer.echo(f"{changed} purchase order(s) changed status")
+
+
+@app.command("dispatch")
+def dispatch(workers: int = typer.Option(1, min=1, max=64, help="worker threads in this process")) -> None:
+    """Run the dispatcher until stopped (Ctrl-C or SIGTERM). Run it on as many hosts as you like."""
+    from bot.erp_dispatcher import main_loop
+    from bot.runtime import build_runtime
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = build_runtime(settings)
+    erp_settings = ErpSettings()
+    try:
+        build_connector(erp_settings, runtime.engine, runtime.directory).close()
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    typer.echo(f"ERP dispatcher: {workers} worker(s), connector {erp_settings.erp_connector}")
+    main_loop(runtime.engine, runtime.directory, erp_settings, _notifier(settings), workers=workers, stop=stop)
+
+
+@app.command("sandbox-move")
+def sandbox_move(po_number: str = typer.Argument(..., help="a sandbox PO, e.g. PO-000001"),
+                 status: str = typer.Argument(..., help="partially_received, received, closed or cancelled")) -> None:
+    """Move a purchase order in the embedded sandbox ERP, as a warehouse or AP clerk would in a real one."""
+    from connectors.erp.sandbox import SandboxErp
+
+    _, engine, directory = _context()
+    try:
+        po = SandboxErp(engine, directory).move(po_number, status)
+    except ErpError as exc:
+        typer.echo(exc.reason, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{po.number} ({po.reference}) is now {po.status.replace('_', ' ')}; `procurebot erp sync` tells the requester")

@@ -1,0 +1,204 @@
+"""The ERP dispatcher: claims outbox jobs, calls the connector, and records what happened.
+
+Run any number of these (threads in one process, processes on many hosts): the job queue's
+lease and SKIP LOCKED hand each job to one of them at a time, a dispatcher that dies mid-call
+loses its lease and another picks the job up, and the connector's idempotency on our
+requisition number makes the repeated call harmless. This module only translates: connector
+errors in, outbox calls (approvals/outbox.py) out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from approvals import jobqueue
+from approvals.clock import Clock, utcnow
+from approvals.db import transaction
+from approvals.directory import Directory
+from approvals.jobqueue import ClaimedJob, JobQueue
+from approvals.outbox import (
+    CREATE_PO,
+    NOTIFY,
+    SYNC_STATUS,
+    ErpNotice,
+    Notifier,
+    Outbox,
+    open_purchase_orders,
+)
+from connectors.erp.base import ErpConnector, ErpError, PermanentError, PurchaseOrderRequest, TransientError
+from connectors.erp.config import ErpSettings
+
+log = logging.getLogger("procurebot.erp")
+
+
+class JsonlNotifier:
+    """Notices as JSON lines in a file: the embedded default until a chat surface is connected."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def send(self, person_id: str, notice: ErpNotice) -> str:
+        line = json.dumps({"to": person_id, "kind": notice.kind, "key": notice.key, "number": notice.number,
+                           "text": notice.text, "actions": list(notice.actions)})
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return f"file:{notice.key}"
+
+
+@dataclass
+class _JobProgress:
+    """Lets a connector store the ERP's id of a half-made PO on the job before it adds lines."""
+
+    queue: JobQueue
+    job: ClaimedJob
+
+    def __post_init__(self) -> None:
+        self.erp_id = self.job.sent_ref
+
+    def save(self, erp_id: str) -> None:
+        self.queue.mark_sent(self.job, erp_id)
+        self.erp_id = erp_id
+
+
+class ErpDispatcher:
+    """One worker: claim, send, record. `run_once` is one pass; `run` loops until stopped."""
+
+    def __init__(self, engine: Engine, directory: Directory, connector: ErpConnector, notifier: Notifier, *,
+                 settings: ErpSettings | None = None, clock: Clock = utcnow, worker_id: str | None = None,
+                 batch: int = 5, lease: timedelta = timedelta(minutes=5)) -> None:
+        s = settings or ErpSettings()
+        self.engine, self.connector, self.notifier, self.batch = engine, connector, notifier, batch
+        self.settings = s
+        self.clock = clock
+        self.queue = JobQueue(engine, clock=clock, worker_id=worker_id, lease=lease, max_attempts=s.erp_max_attempts)
+        self.outbox = Outbox(engine, directory, self.queue, connector_name=connector.name,
+                             backoff_base=timedelta(seconds=s.erp_backoff_base_seconds),
+                             backoff_max=timedelta(seconds=s.erp_backoff_max_seconds), clock=clock)
+
+    # ------------------------------------------------------------------ one pass
+    def run_once(self) -> int:
+        """Send due POs, then due notices, then the status sync when it is due. Returns jobs handled."""
+        done = 0
+        for job in self.queue.claim(CREATE_PO, limit=self.batch):
+            self._create(job)
+            done += 1
+        for job in self.queue.claim(NOTIFY, limit=self.batch * 4):
+            self._notify(job)
+            done += 1
+        for job in self.queue.claim(SYNC_STATUS, limit=1):
+            self.sync_statuses()
+            self.queue.release(job, due_at=self.clock() + timedelta(minutes=self.settings.erp_status_sync_minutes))
+            done += 1
+        return done
+
+    def run(self, stop: threading.Event, *, idle_seconds: float = 0.5) -> None:
+        schedule_status_sync(self.engine, self.clock)
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop; the lease protects the work
+                log.exception("ERP dispatcher pass failed; trying again")
+                busy = 0
+            if not busy:
+                stop.wait(idle_seconds)
+
+    # ------------------------------------------------------------------ jobs
+    def _create(self, job: ClaimedJob) -> None:
+        try:
+            order = PurchaseOrderRequest.from_payload(job.payload["order"])
+            po = self.connector.create_po(order, _JobProgress(self.queue, job))
+        except PermanentError as exc:
+            log.warning("ERP refused %s for good: %s", job.key, exc.reason)
+            self.outbox.dead_letter(job, exc.reason)
+        except TransientError as exc:
+            state = self.outbox.retry_later(job, exc.reason, retry_after=exc.retry_after)
+            log.info("ERP did not take %s (attempt %s, now %s): %s", job.key, job.attempts, state, exc.reason)
+        except (KeyError, ValueError, TypeError) as exc:
+            self.outbox.dead_letter(job, f"the stored purchase order is unreadable ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # noqa: BLE001 - a connector bug retries with backoff, never a crash loop
+            log.exception("unexpected error sending %s", job.key)
+            self.outbox.retry_later(job, f"unexpected error in the {self.connector.name} connector "
+                                         f"({type(exc).__name__}); see the dispatcher log")
+        else:
+            if not self.outbox.record_po(job, erp_id=po.erp_id, po_number=po.number, status=po.status):
+                log.info("lost the lease on %s; its new holder records PO %s", job.key, po.number)
+
+    def _notify(self, job: ClaimedJob) -> None:
+        p = job.payload
+        if job.sent_ref is None:
+            notice = ErpNotice(p["kind"], p["text"], p["key"], p.get("number"),
+                               tuple(p.get("actions") or ()))
+            try:
+                ref = self.notifier.send(p["to"], notice)
+            except Exception as exc:  # noqa: BLE001 - a chat outage: the notice waits and is retried
+                self.queue.retry(job, f"could not deliver ({type(exc).__name__}: {exc})"[:500])
+                return
+            self.queue.complete(job, sent_ref=ref or "sent")
+            return
+        self.queue.complete(job)
+
+    # ------------------------------------------------------------------ status back
+    def sync_statuses(self) -> int:
+        """Ask the ERP about every PO that is not finished; record changes. Returns how many changed."""
+        changed = 0
+        for po in open_purchase_orders(self.engine):
+            try:
+                status = self.connector.get_po_status(po.requisition_number, po.erp_id or None)
+            except ErpError as exc:
+                log.warning("status of %s: %s", po.requisition_number, exc.reason)
+                continue
+            if status is not None and self.outbox.record_status(po.requisition_number, status.status,
+                                                                status.received_fraction):
+                changed += 1
+        return changed
+
+
+def schedule_status_sync(engine: Engine, clock: Clock = utcnow) -> None:
+    """Make sure the recurring status-sync job exists (one row, whichever replica adds it first)."""
+    with transaction(engine) as session:
+        jobqueue.enqueue(session, kind=SYNC_STATUS, key=SYNC_STATUS, due_at=clock(), now=clock())
+
+
+def run_workers(build: Any, workers: int, stop: threading.Event) -> list[threading.Thread]:
+    """Start `workers` threads, each with its own dispatcher from `build(i)`; returns them started."""
+    threads = []
+    for i in range(workers):
+        dispatcher = build(i)
+        t = threading.Thread(target=dispatcher.run, args=(stop,), name=f"erp-dispatcher-{i}", daemon=True)
+        t.start()
+        threads.append(t)
+    return threads
+
+
+def main_loop(engine: Engine, directory: Directory, settings: ErpSettings, notifier: Notifier, *,
+              workers: int = 1, stop: threading.Event | None = None) -> None:
+    """The `procurebot erp dispatch` loop: N worker threads until SIGINT/SIGTERM."""
+    from connectors.erp.config import build_connector
+
+    stop = stop or threading.Event()
+    base = jobqueue.default_worker_id()
+
+    def build(i: int) -> ErpDispatcher:
+        return ErpDispatcher(engine, directory, build_connector(settings, engine, directory), notifier,
+                             settings=settings, worker_id=f"{base}:{i}")
+
+    threads = run_workers(build, workers, stop)
+    try:
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        stop.set()

@@ -1,0 +1,227 @@
+"""The ERP outbox end to end on the sandbox ERP: approval writes the job, the dispatcher makes the PO once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from approvals import jobqueue
+from approvals.errors import NotAllowed, StaleAction
+from approvals.jobqueue import Job
+from approvals.outbox import ErpPurchaseOrder, create_key, erp_view, install, retry_dead
+from bot.erp_dispatcher import ErpDispatcher
+from connectors.erp.base import PermanentError, TransientError
+from connectors.erp.config import ErpSettings
+from connectors.erp.sandbox import SandboxErp, SandboxFaults, SandboxPurchaseOrder
+from factories import submit
+
+WRAP = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 10, "unit_price": 32}
+
+
+class Inbox:
+    """A notifier that remembers every message, as a chat surface would show it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object]] = []
+
+    def send(self, person_id, notice):  # type: ignore[no-untyped-def]
+        self.sent.append((person_id, notice))
+        return f"msg-{len(self.sent)}"
+
+    def kinds(self, person: str | None = None) -> list[str]:
+        return [n.kind for p, n in self.sent if person in (None, p)]
+
+
+class Flaky:
+    """Wraps a connector and raises the given errors on the next calls."""
+
+    def __init__(self, inner, errors):  # type: ignore[no-untyped-def]
+        self.inner, self.errors, self.name = inner, list(errors), inner.name
+
+    def create_po(self, order, progress=None):  # type: ignore[no-untyped-def]
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.inner.create_po(order, progress)
+
+    def get_po_status(self, reference, erp_id=None):  # type: ignore[no-untyped-def]
+        return self.inner.get_po_status(reference, erp_id)
+
+
+def settings(**kw) -> ErpSettings:  # type: ignore[no-untyped-def]
+    return ErpSettings(_env_file=None, erp_max_attempts=kw.pop("attempts", 4), erp_backoff_base_seconds=2,
+                       erp_backoff_max_seconds=60, **kw)
+
+
+@pytest.fixture
+def erp(engine, directory):  # type: ignore[no-untyped-def]
+    return SandboxErp(engine, directory)
+
+
+def dispatcher(engine, directory, connector, inbox, clock, worker="w1", **kw):  # type: ignore[no-untyped-def]
+    return ErpDispatcher(engine, directory, connector, inbox, settings=settings(**kw), clock=clock, worker_id=worker)
+
+
+def approve_small(service, requester="jake.miller"):  # type: ignore[no-untyped-def]
+    install(service)
+    result = service.submit(submit(requester, lines=[WRAP]))
+    assert result.outcome == "auto_approved"
+    return result.number
+
+
+def test_touchless_approval_becomes_one_po_and_the_requester_hears_its_number(service, engine, directory, clock, erp):
+    """A small contracted stock order is auto-approved, the PO is created once, and Jake is told its number."""
+    number = approve_small(service)
+    assert service.view(number).state == "po_pending"
+    with Session(engine) as s:
+        job = s.exec(select(Job).where(Job.dedupe_key == create_key(number))).one()
+        assert job.payload["order"]["lines"][0]["sku"] == "PKG-SW-18"
+    inbox = Inbox()
+    d = dispatcher(engine, directory, erp, inbox, clock)
+    d.run_once()
+    d.run_once()
+    assert service.view(number).state == "po_created"
+    assert erp.count() == 1
+    assert inbox.kinds() == ["po_created"] and inbox.sent[0][0] == "jake.miller"
+    assert "PO-000001" in inbox.sent[0][1].text
+    assert erp_view(engine, number).sentence() == f"{number} is purchase order PO-000001 in the ERP (open)."
+
+
+def test_rejected_or_pending_requisitions_write_no_job(service, engine):
+    """Only a final approval writes the job: a requisition waiting for approvers has none."""
+    install(service)
+    result = service.submit(submit("jake.miller"))  # $1,280: needs a person
+    assert result.outcome == "routed"
+    with Session(engine) as s:
+        assert s.exec(select(Job).where(Job.kind == "erp.create_po")).all() == []
+
+
+def test_transient_errors_back_off_with_jitter_then_succeed(service, engine, directory, clock, erp):
+    """A 500 and a 429 are retried later, not at once; the third attempt creates the PO, only one."""
+    number = approve_small(service)
+    flaky = Flaky(erp, [TransientError("500 from ERP", status=500), TransientError("429", status=429, retry_after=30)])
+    d = dispatcher(engine, directory, flaky, Inbox(), clock)
+    d.run_once()
+    with Session(engine) as s:
+        job = s.exec(select(Job).where(Job.dedupe_key == create_key(number))).one()
+        first_wait = (jobqueue.as_utc(job.due_at) - clock.now).total_seconds()
+    assert job.state == "failed" and 1 <= first_wait <= 2  # base 2 s, equal jitter
+    assert d.run_once() == 0  # not due yet
+    clock.advance(seconds=2)
+    d.run_once()
+    with Session(engine) as s:
+        job = s.exec(select(Job).where(Job.dedupe_key == create_key(number))).one()
+        assert (jobqueue.as_utc(job.due_at) - clock.now).total_seconds() >= 30  # the ERP's Retry-After wins
+    clock.advance(seconds=30)
+    d.run_once()
+    assert service.view(number).state == "po_created" and erp.count() == 1
+
+
+def test_permanent_error_dead_letters_at_once_and_tells_every_buyer_with_retry(service, engine, directory, clock, erp):
+    """The ERP refuses the vendor: no retries, both buyers get the reason and a Retry button; a buyer's retry works."""
+    number = approve_small(service)
+    inbox = Inbox()
+    flaky = Flaky(erp, [PermanentError("the ERP has no vendor 'uline'; add the vendor in the ERP", status=422)])
+    d = dispatcher(engine, directory, flaky, inbox, clock)
+    d.run_once()
+    d.run_once()
+    assert sorted(p for p, _ in inbox.sent) == ["ben.turner", "grace.kim"]
+    notice = inbox.sent[0][1]
+    assert "no vendor 'uline'" in notice.text and notice.actions[0]["id"] == "erp.retry"
+    assert erp_view(engine, number).state == "failed"
+    with pytest.raises(NotAllowed, match="Only buyers"):
+        retry_dead(engine, directory, number, actor="jake.miller")
+    assert retry_dead(engine, directory, number, actor="ben.turner", now=clock.now).endswith("again now.")
+    with pytest.raises(StaleAction):
+        retry_dead(engine, directory, number, actor="ben.turner")
+    d.run_once()
+    d.run_once()
+    assert service.view(number).state == "po_created" and erp.count() == 1
+    assert inbox.kinds("jake.miller") == ["po_created"]
+
+
+def test_after_the_last_attempt_the_job_is_dead_and_buyers_are_told_once(service, engine, directory, clock, erp):
+    """An ERP that keeps timing out is tried four times, then dead-lettered with the last reason."""
+    number = approve_small(service)
+    inbox = Inbox()
+    flaky = Flaky(erp, [TransientError("no answer from the ERP (ReadTimeout)")] * 4)
+    d = dispatcher(engine, directory, flaky, inbox, clock, attempts=4)
+    for _ in range(6):
+        d.run_once()
+        clock.advance(minutes=2)
+    assert erp_view(engine, number).state == "failed" and "ReadTimeout" in erp_view(engine, number).last_error
+    assert sorted(inbox.kinds()) == ["erp_failed", "erp_failed"] and erp.count() == 0
+
+
+def test_timeout_after_commit_does_not_make_a_second_po(service, engine, directory, clock):
+    """The sandbox commits the PO but the answer is lost: the retry finds it; one PO, one message."""
+    erp = SandboxErp(engine, directory, faults=SandboxFaults(rates={"timeout_after_commit": 1.0}))
+    number = approve_small(service)
+    inbox = Inbox()
+    d = dispatcher(engine, directory, erp, inbox, clock)
+    d.run_once()
+    assert erp.count() == 1 and service.view(number).state == "po_pending"
+    erp.faults.rates.clear()
+    clock.advance(seconds=5)
+    d.run_once()
+    d.run_once()
+    assert erp.count() == 1 and service.view(number).state == "po_created" and inbox.kinds() == ["po_created"]
+
+
+def test_a_dispatcher_whose_lease_ran_out_records_nothing(service, engine, directory, clock, erp):
+    """Dispatcher A stalls past its lease; B takes the job and records the PO; A's late answer writes nothing."""
+    number = approve_small(service)
+    a = dispatcher(engine, directory, erp, Inbox(), clock, worker="a")
+    b = dispatcher(engine, directory, erp, Inbox(), clock, worker="b")
+    [job_a] = a.queue.claim("erp.create_po")
+    clock.advance(minutes=6)
+    b.run_once()
+    po = erp.create_po(__import__("connectors.erp.base", fromlist=["x"]).PurchaseOrderRequest.from_payload(
+        job_a.payload["order"]))
+    assert not po.created
+    assert a.outbox.record_po(job_a, erp_id=po.erp_id, po_number=po.number) is False
+    with Session(engine) as s:
+        assert len(s.exec(select(ErpPurchaseOrder)).all()) == 1
+    assert service.view(number).state == "po_created"
+
+
+def test_status_sync_tells_the_requester_when_goods_arrive(service, engine, directory, clock, erp):
+    """The ERP marks the PO partly then fully received: Jake hears each once, and status answers say so."""
+    number = approve_small(service)
+    inbox = Inbox()
+    d = dispatcher(engine, directory, erp, inbox, clock)
+    d.run_once()
+    assert d.sync_statuses() == 0
+    erp.move("PO-000001", "partially_received")
+    assert d.sync_statuses() == 1 and d.sync_statuses() == 0
+    erp.move("PO-000001", "received")
+    d.sync_statuses()
+    d.run_once()
+    d.run_once()
+    assert inbox.kinds("jake.miller") == ["po_created", "po_received", "po_received"]
+    assert "have been received" in inbox.sent[-1][1].text
+    assert erp_view(engine, number).sentence().endswith("(received).")
+    with pytest.raises(PermanentError, match="can move to closed"):
+        erp.move("PO-000001", "open")
+
+
+def test_bad_order_in_the_sandbox_is_a_clear_dead_letter(service, engine, directory, clock, erp):
+    """A SKU the ERP does not know dead-letters with a reason that names the SKU, with no retry loop."""
+    number = approve_small(service)
+    with Session(engine) as s:
+        job = s.exec(select(Job).where(Job.dedupe_key == create_key(number))).one()
+        job.payload = {**job.payload, "order": {**job.payload["order"], "lines": [
+            {**job.payload["order"]["lines"][0], "sku": "PKG-GHOST"}]}}
+        s.add(job)
+        s.commit()
+    inbox = Inbox()
+    d = dispatcher(engine, directory, erp, inbox, clock)
+    d.run_once()
+    d.run_once()
+    assert erp_view(engine, number).state == "failed" and "PKG-GHOST" in erp_view(engine, number).last_error
+    assert inbox.kinds() == ["erp_failed", "erp_failed"]
+    with Session(engine) as s:
+        assert s.exec(select(SandboxPurchaseOrder)).all() == []
+    clock.advance(hours=2)
+    assert d.run_once() == 0
