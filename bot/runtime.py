@@ -15,6 +15,7 @@ from approvals.models import ApiToken
 from approvals.policy import load_policy
 from approvals.policy_store import install_policy
 from approvals.workflow import ApprovalService
+from bot import scheduler
 from bot.api.tokens import create_token
 from bot.settings import Settings
 
@@ -45,7 +46,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     log.info("policy file %s: %s", policy.label,
              "activated" if changed else "already known; the active version stays as it is")
     _ensure_admin_token(settings, engine)
-    return Runtime(settings, engine, directory, ApprovalService(engine, directory))
+    runtime = Runtime(settings, engine, directory, ApprovalService(engine, directory))
+    scheduler.install(runtime)  # reminders, escalations, delegation windows: written with each action
+    return runtime
 
 
 def _ensure_admin_token(settings: Settings, engine: Engine) -> None:

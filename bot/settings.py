@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     var_dir: Path = REPO_ROOT / "var"  # local state of the embedded default (SQLite file, dev token)
     log_level: str = "info"
     chat_draft_ttl_hours: float = Field(default=24, gt=0, le=24 * 30)  # an unanswered chat draft expires
+    # The scheduler (reminders, SLA escalation, delegation windows, digests); None: on in dev, off in production
+    scheduler_enabled: bool | None = None
+    scheduler_interval_seconds: int = Field(default=30, ge=1, le=3600)
+    working_hours: str = "08:00-17:00"  # in each person's own time zone, Monday to Friday
+    quiet_hours: str = "20:00-07:00"
+    notify_url: str | None = None  # a chat API taking POST /messages; unset: notices are logged
 
     @model_validator(mode="after")
     def _production_is_configured(self) -> "Settings":
@@ -45,6 +51,10 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def scheduler_on(self) -> bool:
+        return self.dev if self.scheduler_enabled is None else self.scheduler_enabled
 
 
 @lru_cache(maxsize=1)

@@ -159,12 +159,13 @@ class Scheduler:
                                 .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
                                 .where(ApprovalStep.id.in_({j.payload["step"] for j in jobs}))).all()  # type: ignore[union-attr]
         found = {step.id: (step, req) for step, req in rows}
-        for job in jobs:
-            try:
-                self._remind(job, found.get(job.payload["step"]), report)
-            except Exception as exc:  # noqa: BLE001 - see tick()
-                log.exception("scheduler: reminder %s failed", job.key)
-                self._failed(job, f"{type(exc).__name__}: {exc}", report)
+        with self.queue.batch():
+            for job in jobs:
+                try:
+                    self._remind(job, found.get(job.payload["step"]), report)
+                except Exception as exc:  # noqa: BLE001 - see tick()
+                    log.exception("scheduler: reminder %s failed", job.key)
+                    self._failed(job, f"{type(exc).__name__}: {exc}", report)
 
     def _remind(self, job: ClaimedJob, found: tuple[ApprovalStep, Requisition] | None, report: TickReport) -> None:
         if (found is None or found[0].state != "pending" or found[1].state not in OPEN_FOR_APPROVAL

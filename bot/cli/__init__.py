@@ -14,6 +14,7 @@ app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(tokens.app, name="token")
 app.add_typer(__import__("bot.cli.erp", fromlist=["app"]).app, name="erp")
+app.add_typer(__import__("bot.cli.scheduler", fromlist=["app"]).app, name="scheduler")
 
 
 def main() -> None:
