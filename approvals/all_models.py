@@ -10,5 +10,3 @@ import approvals.scheduling.models  # noqa: F401
 import approvals.conversation  # noqa: F401
 import approvals.outbox  # noqa: F401
 import connectors.erp.sandbox  # noqa: F401  (the sandbox ERP's own ledger table)
-import approvals.outbox  # noqa: F401
-import connectors.erp.sandbox  # noqa: F401  (the sandbox ERP's own ledger table)

@@ -202,3 +202,28 @@ def main_loop(engine: Engine, directory: Directory, settings: ErpSettings, notif
             time.sleep(0.2)
     except KeyboardInterrupt:
         stop.set()
+
+
+def start_in_server(runtime: Any) -> threading.Event | None:
+    """Run the ERP dispatcher inside the server (the embedded default: the sandbox ERP).
+
+    Returns the event that stops the threads, or None when settings ask for no in-server dispatcher.
+    """
+    from connectors.erp.config import build_connector
+
+    threads_wanted = runtime.settings.erp_dispatcher_threads
+    if threads_wanted <= 0:
+        return None
+    settings = ErpSettings()
+    notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
+    base = jobqueue.default_worker_id()
+    stop = threading.Event()
+
+    def build(i: int) -> ErpDispatcher:
+        return ErpDispatcher(runtime.engine, runtime.directory,
+                             build_connector(settings, runtime.engine, runtime.directory), notifier,
+                             settings=settings, worker_id=f"{base}:server:{i}")
+
+    run_workers(build, threads_wanted, stop)
+    log.info("ERP dispatcher: %s thread(s) to the %s connector", threads_wanted, settings.erp_connector)
+    return stop

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from approvals import outbox
 from approvals.db import make_engine, transaction, upgrade
 from approvals.directory import Directory, load_directory
 from approvals.models import ApiToken
@@ -46,7 +47,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     log.info("policy file %s: %s", policy.label,
              "activated" if changed else "already known; the active version stays as it is")
     _ensure_admin_token(settings, engine)
-    runtime = Runtime(settings, engine, directory, ApprovalService(engine, directory))
+    service = ApprovalService(engine, directory)
+    outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
+    runtime = Runtime(settings, engine, directory, service)
     scheduler.install(runtime)  # reminders, escalations, delegation windows: written with each action
     return runtime
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # The scheduler (reminders, SLA escalation, delegation windows, digests); None: on in dev, off in production
     scheduler_enabled: bool | None = None
     scheduler_interval_seconds: int = Field(default=30, ge=1, le=3600)
+    # ERP dispatcher threads inside the server (the outbox -> ERP); None: one in dev, none in production,
+    # where `procurebot erp dispatch` runs them as their own processes
+    erp_dispatchers: int | None = Field(default=None, ge=0, le=32)
     working_hours: str = "08:00-17:00"  # in each person's own time zone, Monday to Friday
     quiet_hours: str = "20:00-07:00"
     notify_url: str | None = None  # a chat API taking POST /messages; unset: notices are logged
@@ -51,6 +54,10 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def erp_dispatcher_threads(self) -> int:
+        return (1 if self.dev else 0) if self.erp_dispatchers is None else self.erp_dispatchers
 
     @property
     def scheduler_on(self) -> bool:

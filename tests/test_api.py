@@ -78,7 +78,9 @@ def test_create_get_list_and_approve(api):
     approved = api.post(f"/api/v1/requisitions/{number}/actions", headers={**auth(api, "service"),
                                                                               "Idempotency-Key": "t-1"},
                         json={"action": "approve", "actor": "maria.lopez"})
-    assert approved.status_code == 200 and approved.json()["requisition"]["state"] == "approved"
+    # approved, and handed to the ERP outbox in the same transaction
+    assert approved.status_code == 200 and approved.json()["outcome"] == "approved"
+    assert approved.json()["requisition"]["state"] == "po_pending"
     replay = api.post(f"/api/v1/requisitions/{number}/actions", headers={**auth(api, "service"),
                                                                             "Idempotency-Key": "t-1"},
                       json={"action": "approve", "actor": "maria.lopez"})

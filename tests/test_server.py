@@ -48,7 +48,7 @@ def server(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_serve_with_nothing_configured_runs_the_tour(server):
-    """A newcomer starts the server, submits Jake's box order with the dev token, Maria approves, the audit verifies."""
+    """A newcomer starts the server, submits Jake's box order, Maria approves, the sandbox ERP makes the PO, the audit verifies."""
     base, var, env = server
     token = (var / "dev-admin-token").read_text().strip()
     assert oct((var / "dev-admin-token").stat().st_mode)[-3:] == "600"
@@ -62,7 +62,17 @@ def test_serve_with_nothing_configured_runs_the_tour(server):
     assert created.json()["requisition"]["waiting_on"] == ["maria.lopez"]
     approved = httpx.post(f"{base}/api/v1/requisitions/{number}/actions", headers={**h, "Idempotency-Key": "tap-1"},
                           json={"action": "approve", "actor": "maria.lopez"})
-    assert approved.json()["requisition"]["state"] == "approved"
+    assert approved.json()["outcome"] == "approved"
+    # the in-server dispatcher sends it to the sandbox ERP, which numbers the purchase order
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{base}/api/v1/requisitions/{number}", headers=h).json()["state"]
+        if state == "po_created":
+            break
+        time.sleep(0.2)
+    assert state == "po_created"
+    notices = (var / "erp-notices.jsonl").read_text()
+    assert number in notices and "jake.miller" in notices
     verify = subprocess.run([str(BIN / "procurebot"), "audit", "verify"], env=env, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stderr
     assert "audit chain intact" in verify.stdout

@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot import scheduler
+from bot import erp_dispatcher, scheduler
 from bot.api.errors import error_body, install_error_handlers
 from bot.api.routes import audit, delegations, health, policy, requisitions
 from bot.web import routes as web_chat
@@ -67,13 +67,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ticker = None
+        ticker, dispatch_stop = None, None
         if getattr(app.state, "runtime", None) is None:
             app.state.runtime = build_runtime(settings)
             ticker = scheduler.start(app.state.runtime)  # only the real server ticks, not a test's runtime
+            dispatch_stop = erp_dispatcher.start_in_server(app.state.runtime)
         yield
         if ticker is not None:
             ticker.shutdown()
+        if dispatch_stop is not None:
+            dispatch_stop.set()
         app.state.runtime.engine.dispose()
 
     app = FastAPI(title="procurebot", version="0.1.0", lifespan=lifespan,
