@@ -179,6 +179,7 @@ class Directory(_Frozen):
                 problems.append(f"cost center {cc.code}: owner {cc.owner!r} is not a person")
             if cc.site and cc.site not in sites:
                 problems.append(f"cost center {cc.code}: site {cc.site!r} is not a site")
+        problems.extend(self._calendar_problems())
         for it in self.items:
             if it.category not in categories:
                 problems.append(f"item {it.sku}: category {it.category!r} is unknown")
@@ -187,6 +188,26 @@ class Directory(_Frozen):
         if problems:
             raise DirectoryInvalid(problems)
         return self
+
+    def _calendar_problems(self) -> list[str]:
+        """Time zones and holiday calendars, checked at load so the scheduler never meets a bad one mid-tick."""
+        # imported here: the calendar module reads the directory, not the other way round
+        from approvals.scheduling.calendar import holiday_calendar, time_zone
+
+        problems: list[str] = []
+        for s in self.sites:
+            for check in (lambda: time_zone(s.timezone), lambda: holiday_calendar(s.country, s.subdivision)):
+                try:
+                    check()
+                except ValueError as exc:
+                    problems.append(f"site {s.code}: {exc}")
+        for p in self.people:
+            if p.timezone is not None:
+                try:
+                    time_zone(p.timezone)
+                except ValueError as exc:
+                    problems.append(f"person {p.id}: {exc}")
+        return problems
 
     # Lookups are built once; the model is frozen so they never go stale.
     @cached_property

@@ -70,7 +70,7 @@ def time_zone(name: str) -> ZoneInfo:
     """A time zone by its IANA name, or ValueError saying what a valid name looks like."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as America/Chicago") from None
 
 
