@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine
 
@@ -59,6 +59,20 @@ class JsonlNotifier:
         return f"file:{notice.key}"
 
 
+@dataclass(frozen=True)
+class ErpChange:
+    """What the dispatcher just committed about one requisition (po_created, po_status, erp_failed), or,
+    with `person`, a notice it delivered to that person. Lets open chats re-render without polling."""
+
+    number: str
+    kind: str
+    person: str | None = None
+    text: str | None = None
+
+
+ErpListener = Callable[[ErpChange], None]
+
+
 @dataclass
 class _JobProgress:
     """Lets a connector store the ERP's id of a half-made PO on the job before it adds lines."""
@@ -79,8 +93,10 @@ class ErpDispatcher:
 
     def __init__(self, engine: Engine, directory: Directory, connector: ErpConnector, notifier: Notifier, *,
                  settings: ErpSettings | None = None, clock: Clock = utcnow, worker_id: str | None = None,
-                 batch: int = 5, lease: timedelta = timedelta(minutes=5)) -> None:
+                 batch: int = 5, lease: timedelta = timedelta(minutes=5),
+                 on_change: ErpListener | None = None) -> None:
         s = settings or ErpSettings()
+        self.on_change = on_change
         self.engine, self.connector, self.notifier, self.batch = engine, connector, notifier, batch
         self.settings = s
         self.clock = clock
@@ -123,12 +139,16 @@ class ErpDispatcher:
             po = self.connector.create_po(order, _JobProgress(self.queue, job))
         except PermanentError as exc:
             log.warning("ERP refused %s for good: %s", job.key, exc.reason)
-            self.outbox.dead_letter(job, exc.reason)
+            if self.outbox.dead_letter(job, exc.reason):
+                self._changed(job, "erp_failed")
         except TransientError as exc:
             state = self.outbox.retry_later(job, exc.reason, retry_after=exc.retry_after)
             log.info("ERP did not take %s (attempt %s, now %s): %s", job.key, job.attempts, state, exc.reason)
+            if state == jobqueue.DEAD:
+                self._changed(job, "erp_failed")
         except (KeyError, ValueError, TypeError) as exc:
-            self.outbox.dead_letter(job, f"the stored purchase order is unreadable ({type(exc).__name__}: {exc})")
+            if self.outbox.dead_letter(job, f"the stored purchase order is unreadable ({type(exc).__name__}: {exc})"):
+                self._changed(job, "erp_failed")
         except Exception as exc:  # noqa: BLE001 - a connector bug retries with backoff, never a crash loop
             log.exception("unexpected error sending %s", job.key)
             self.outbox.retry_later(job, f"unexpected error in the {self.connector.name} connector "
@@ -136,6 +156,22 @@ class ErpDispatcher:
         else:
             if not self.outbox.record_po(job, erp_id=po.erp_id, po_number=po.number, status=po.status):
                 log.info("lost the lease on %s; its new holder records PO %s", job.key, po.number)
+            else:
+                self._changed(job, "po_created")
+
+    def _changed(self, job: ClaimedJob, kind: str) -> None:
+        number = (job.payload.get("order") or {}).get("reference")
+        if number:
+            self._tell(ErpChange(number, kind))
+
+    def _tell(self, change: ErpChange) -> None:
+        """Called after the commit; a listener's failure never undoes or repeats the ERP work."""
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(change)
+        except Exception:  # noqa: BLE001 - live updates are a courtesy; the state is already committed
+            log.exception("ERP change listener failed for %s", change.number)
 
     def _notify(self, job: ClaimedJob) -> None:
         p = job.payload
@@ -164,6 +200,7 @@ class ErpDispatcher:
             if status is not None and self.outbox.record_status(po.requisition_number, status.status,
                                                                 status.received_fraction):
                 changed += 1
+                self._tell(ErpChange(po.requisition_number, "po_status"))
         return changed
 
 

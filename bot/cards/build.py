@@ -76,7 +76,7 @@ def question_card(text: str, field: str, choices: list[tuple[str, str]]) -> Card
         CardAction(id="choose", label=label, value={"field": field, "value": value}) for label, value in choices])
 
 
-def _status_line(view: RequisitionView, directory: Directory) -> str:
+def _status_line(view: RequisitionView, directory: Directory, erp_line: str | None = None) -> str:
     names = ", ".join(_name(directory, p) for p in view.waiting_on)
     stage = next((s.stage_name for s in view.steps if s.state == "pending"), "")
     last = view.decisions[-1] if view.decisions else None
@@ -93,6 +93,8 @@ def _status_line(view: RequisitionView, directory: Directory) -> str:
             text = ("Approved automatically by policy." if ok is None or ok.action == "auto_approve" else
                     f"Approved by {ok.actor_name}" + (f" for {_name(directory, ok.on_behalf_of)}" if ok.on_behalf_of
                                                       else "") + f" at {_when(ok.at)}.")
+            if erp_line and view.state != "approved":  # what the ERP side knows beats the generic words
+                return f"{text} {erp_line}"
             return text + {"approved": "", "po_pending": " The purchase order is being created in the ERP.",
                            "po_created": " The purchase order exists in the ERP."}[view.state]
         case "rejected":
@@ -111,8 +113,8 @@ def _name(directory: Directory, person: str | None) -> str:
     return p.name if p else (person or "")
 
 
-def requisition_card(view: RequisitionView, viewer: str, directory: Directory) -> Card:
-    """The requisition as `viewer` should see it now, with the actions they may take."""
+def requisition_card(view: RequisitionView, viewer: str, directory: Directory, erp_line: str | None = None) -> Card:
+    """The requisition as `viewer` should see it now, with the actions they may take (and its PO, if known)."""
     supplier = directory.supplier_by_id.get(view.supplier)
     facts = [Fact(label="Requested by", value=view.requester_name),
              Fact(label="Total", value=texts.money(view.total, view.currency)
@@ -168,7 +170,7 @@ def requisition_card(view: RequisitionView, viewer: str, directory: Directory) -
                                   value={"number": view.number, "key": base_key + ":w"}))
     tone = FINAL.get(view.state, "warn" if view.state == "needs_info" else "info")
     return Card(kind=kind, title=f"{view.number}: {view.title}", number=view.number, facts=facts,  # type: ignore[arg-type]
-                lines=lines, why_you=why_you, exceptions=exceptions, status=_status_line(view, directory),
+                lines=lines, why_you=why_you, exceptions=exceptions, status=_status_line(view, directory, erp_line),
                 tone=tone, actions=actions)  # type: ignore[arg-type]
 
 

@@ -33,6 +33,7 @@ from approvals.commands import (
 from approvals.conversation import ChatConversation
 from approvals.directory import Directory, Person
 from approvals.errors import NotFound, ProcurebotError, StaleAction
+from approvals.outbox import retry_dead
 from approvals.workflow import ApprovalService
 from bot.cards.build import delegation_card, question_card, queue_card, requisition_card, summary_card
 from bot.cards.model import Card
@@ -40,6 +41,7 @@ from bot.intake import intents, texts
 from bot.intake.draft import DraftState, Question, fill_defaults, merge, next_question, to_requisition
 from bot.intake.duplicates import find_duplicate
 from bot.intake.extract import DATE, ExtractedLine, Extractor, parse_date
+from bot.intake.orders import match_orders, status_card
 from bot.intake.store import ConversationStore, Crossed
 
 DECISIONS = ("approve", "reject", "request_info", "answer_info", "withdraw")
@@ -116,6 +118,9 @@ class Assistant:
         number = intents.status_number(text)
         if number:
             return self._status(person, number)
+        order = intents.order_words(text)
+        if order:
+            return self._where_is(person, order)
         row = self._load(person.id)
         replies = self._take_notice(row)
         if intents.INJECTION.search(text):
@@ -137,6 +142,8 @@ class Assistant:
             return self._decide(person, action, value, text)
         if action == "status":
             return self._status(person, value.get("number", ""))
+        if action == "erp.retry":
+            return self._erp_retry(person, value.get("number", ""))
         if action == "cancel_delegation":
             return self._cancel_delegations(person, value.get("delegation_id"))
         row = self._load(person.id)
@@ -161,7 +168,7 @@ class Assistant:
     def card_for(self, number: str, viewer: str) -> Card:
         """The requisition card as `viewer` should see it now (every copy re-renders from this)."""
         self.person(viewer)
-        return requisition_card(self.service.view(number), viewer, self.directory)
+        return status_card(self.service.engine, self.service.view(number), viewer, self.directory)
 
     def expire_drafts(self) -> list[tuple[str, Reply]]:
         """Discard drafts idle longer than the time limit; each person gets a notice."""
@@ -381,7 +388,24 @@ class Assistant:
             view = self.service.get(number)
         except NotFound:
             return [Reply(texts.status_missing(number))]
-        return [Reply(card=requisition_card(view, person.id, self.directory))]
+        return [Reply(card=status_card(self.service.engine, view, person.id, self.directory))]
+
+    def _where_is(self, person: Person, words: str) -> list[Reply]:
+        """'where is my stretch wrap order?': the asker's own recent requisitions, matched by title and lines."""
+        found = match_orders(words, self.service.list(requester=person.id, limit=50))
+        if not found:
+            return [Reply(texts.no_order_found(words))]
+        if len(found) == 1:
+            return [Reply(card=status_card(self.service.engine, found[0], person.id, self.directory))]
+        return [Reply(card=queue_card(texts.which_order(words), found, self.directory, ""))]
+
+    def _erp_retry(self, person: Person, number: str) -> list[Reply]:
+        try:
+            message = retry_dead(self.service.engine, self.directory, number, actor=person.id,
+                                 now=self.service.clock())
+        except ProcurebotError as exc:
+            return self._with_card(exc.message, number, person)
+        return self._with_card(message, number, person)
 
     def _pending(self, person: Person) -> list[Reply]:
         views = self.service.list(waiting_on=person.id, limit=50)

@@ -61,3 +61,14 @@ class DelegationAsk:
     who: str
     start: str | None
     end: str
+
+
+WHERE_ORDER = re.compile(r"^\s*(?:where(?:['\u2019]s| is| are)|status of|any news on|what(?:['\u2019]s| is) happening "
+                         r"with)\s+(?:my|our|the)\s+(?P<words>.+?)\s+(?:order|orders|po|purchase order|request|"
+                         r"requisition|purchase)\s*[?.!]*\s*$", re.I)
+
+
+def order_words(text: str) -> str | None:
+    """'where is my stretch wrap order?' -> 'stretch wrap'."""
+    m = WHERE_ORDER.match(text)
+    return m.group("words").strip() if m else None

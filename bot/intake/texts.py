@@ -17,6 +17,7 @@ HELP = (
     "I ask only for what is missing, then show a summary to submit.\n"
     "You can also say:\n"
     "  \u2022 status PR-1042 \u2014 where a requisition is\n"
+    "  \u2022 where is my stretch wrap order? \u2014 the same, found by what you asked for\n"
     "  \u2022 my requests \u2014 your open requisitions\n"
     "  \u2022 pending \u2014 what waits for your approval\n"
     "  \u2022 delegate to Priya from Dec 20 to Jan 3 \u2014 someone approves for you while you are out\n"
@@ -169,3 +170,30 @@ def queue_empty_mine() -> str:
 
 def need_reason(verb: str) -> str:
     return f"To {verb}, write a reason the requester can act on."
+
+
+# ---------------------------------------------------------------------------------- the ERP side of a status answer
+PO_STATUS_WORDS = {"open": "open, nothing received yet", "partially_received": "partly received",
+                   "received": "goods received", "closed": "closed"}
+
+
+def erp_line(state: str, po_number: str | None, po_status: str | None, reason: str | None) -> str:
+    """One sentence on where the purchase order stands, from the outbox's view of it."""
+    if po_number:
+        status = PO_STATUS_WORDS.get(po_status or "open", (po_status or "open").replace("_", " "))
+        return f"Purchase order {po_number} in the ERP: {status}."
+    if state == "failed":
+        return (f"The ERP would not take its purchase order: {reason} The buyers were told and can press Retry "
+                "once the cause is fixed.")
+    if state == "retrying":
+        return f"The ERP has not taken the purchase order yet ({reason}); it is tried again automatically."
+    return "The purchase order is on its way to the ERP."
+
+
+def no_order_found(words: str) -> str:
+    return (f"None of your recent requests looks like \u201c{words}\u201d. Say \u201cmy requests\u201d to see them "
+            "all, or \u201cstatus PR-1042\u201d with the number.")
+
+
+def which_order(words: str) -> str:
+    return f"Several of your requests look like \u201c{words}\u201d. Which one?"
