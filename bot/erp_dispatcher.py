@@ -241,6 +241,32 @@ def main_loop(engine: Engine, directory: Directory, settings: ErpSettings, notif
         stop.set()
 
 
+class LiveNotifier:
+    """Writes each notice through `inner` (the durable record), then tells the live listeners who got what."""
+
+    def __init__(self, inner: Notifier, tell: ErpListener) -> None:
+        self.inner, self.tell = inner, tell
+
+    def send(self, person_id: str, notice: ErpNotice) -> str:
+        ref = self.inner.send(person_id, notice)
+        if notice.number:
+            self.tell(ErpChange(notice.number, notice.kind, person_id, notice.text))
+        return ref
+
+
+def fan_out(listeners: list[ErpListener]) -> ErpListener:
+    """One listener that calls each of `listeners` (read at call time, so late subscribers count)."""
+
+    def tell(change: ErpChange) -> None:
+        for listener in list(listeners):
+            try:
+                listener(change)
+            except Exception:  # noqa: BLE001 - one broken surface must not silence the others
+                log.exception("ERP change listener failed for %s", change.number)
+
+    return tell
+
+
 def start_in_server(runtime: Any) -> threading.Event | None:
     """Run the ERP dispatcher inside the server (the embedded default: the sandbox ERP).
 
@@ -252,14 +278,15 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     if threads_wanted <= 0:
         return None
     settings = ErpSettings()
-    notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
+    tell = fan_out(runtime.erp_listeners)
+    notifier = LiveNotifier(JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl"), tell)
     base = jobqueue.default_worker_id()
     stop = threading.Event()
 
     def build(i: int) -> ErpDispatcher:
         return ErpDispatcher(runtime.engine, runtime.directory,
                              build_connector(settings, runtime.engine, runtime.directory), notifier,
-                             settings=settings, worker_id=f"{base}:server:{i}")
+                             settings=settings, worker_id=f"{base}:server:{i}", on_change=tell)
 
     run_workers(build, threads_wanted, stop)
     log.info("ERP dispatcher: %s thread(s) to the %s connector", threads_wanted, settings.erp_connector)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -29,6 +30,8 @@ class Runtime:
     engine: Engine
     directory: Directory
     service: ApprovalService
+    # callables (bot.erp_dispatcher.ErpChange) told after the in-server ERP dispatcher commits; the web chat adds one
+    erp_listeners: list[Any] = field(default_factory=list)
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from factories import boxes, submit
+from fastapi.testclient import TestClient
 
 from approvals.outbox import install
-from bot.erp_dispatcher import ErpDispatcher
+from bot.api.app import create_app
+from bot.erp_dispatcher import ErpDispatcher, LiveNotifier, fan_out
 from bot.intake.assistant import Assistant
+from bot.runtime import build_runtime
+from bot.settings import Settings
 from connectors.erp.base import PermanentError
 from connectors.erp.config import ErpSettings
 from connectors.erp.sandbox import SandboxErp
@@ -134,3 +139,32 @@ def test_dispatcher_reports_each_erp_change_for_live_cards(service, engine, dire
     erp.move("PO-000001", "received")
     d.sync_statuses()
     assert [(c.number, c.kind) for c in changes] == [(number, "po_created"), (number, "po_status")]
+
+
+def test_open_web_chats_update_when_the_po_is_created(db_url, clock):
+    """Jake has the web chat open: when the dispatcher makes the PO, his card re-renders and he reads its number."""
+    settings = Settings(database_url=db_url, admin_token=None, env="dev", _env_file=None)
+    runtime = build_runtime(settings)
+    runtime.service.clock = clock
+    with TestClient(create_app(settings, runtime=runtime)) as client:
+        assert client.get("/chat/api/people").status_code == 200  # the web chat starts listening
+        hub = client.app.state.web_chat.hub
+        number = approved(runtime.service)
+        tell = fan_out(runtime.erp_listeners)
+        d = ErpDispatcher(runtime.engine, runtime.directory, SandboxErp(runtime.engine, runtime.directory),
+                          LiveNotifier(Inbox(), tell), settings=ErpSettings(_env_file=None), clock=clock,
+                          worker_id="t", on_change=tell)
+
+        async def scenario() -> list[dict]:
+            queue = hub.subscribe("jake.miller")
+            await asyncio.to_thread(d.run_once)
+            events = [await asyncio.wait_for(queue.get(), timeout=5) for _ in range(2)]
+            hub.unsubscribe(queue)
+            return events
+
+        change, notice = asyncio.run(scenario())
+        assert change["type"] == "change" and change["number"] == number and "jake.miller" in change["audience"]
+        assert notice["type"] == "notice" and "PO-000001" in notice["text"]
+        html_card = client.get(f"/chat/api/cards/{number}", params={"person": "jake.miller"}).json()["html"]
+        assert "PO-000001" in html_card
+    runtime.engine.dispose()

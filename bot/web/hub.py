@@ -52,6 +52,15 @@ class LiveHub:
             queue.get_nowait()
         queue.put_nowait(event)
 
+    def on_erp(self, change: Any) -> None:
+        """ERP listener (bot.erp_dispatcher.ErpChange): a notice goes to its person; a PO change re-renders cards."""
+        if change.person is not None:
+            self.publish({"type": "notice", "text": change.text or "", "number": change.number}, only=change.person)
+            return
+        audience = self._audience(change.number) if self._subscribers else []
+        self.publish({"type": "change", "number": change.number, "state": change.kind, "command": f"erp.{change.kind}",
+                      "actor": "erp", "audience": audience})
+
     def on_change(self, change: Change) -> None:
         """After-commit listener: tell every browser which requisition changed and whom it concerns."""
         audience = self._audience(change.number) if self._subscribers else []

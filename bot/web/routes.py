@@ -51,6 +51,7 @@ def web_chat(request: Request) -> WebChat:
             assistant = Assistant(runtime.service, runtime.directory, surface="web", draft_ttl=ttl)
             hub = LiveHub(lambda number: _audience(assistant, number))
             runtime.service.after_commit.append(hub.on_change)
+            runtime.erp_listeners.append(hub.on_erp)  # POs are recorded outside the service: no Change fires
             chat = request.app.state.web_chat = WebChat(assistant, hub)
     return chat
 
