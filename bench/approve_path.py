@@ -240,7 +240,20 @@ def profile(fn: Callable[[], Any], top: int) -> str:
     return out.getvalue()
 
 
-def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool) -> None:
+def install_production_hooks(service: ApprovalService, directory: Directory) -> None:
+    """What the server adds to every action: the reminder/SLA planner and the ERP outbox."""
+    from approvals import outbox
+    from approvals.scheduling.calendar import Calendars, WorkingHours
+    from approvals.scheduling.plan import Planner, SchedulerConfig
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None)
+    config = SchedulerConfig(hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours))
+    service.in_transaction.append(Planner(directory, Calendars(directory, config.hours), config))
+    outbox.install(service)
+
+
+def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_hooks: bool = False) -> None:
     directory = bench_directory()
     policy = load_policy(EXAMPLES / "policy.yaml")
     with ScratchDatabase(url) as scratch_url:
@@ -249,6 +262,8 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool) -> No
             with transaction(engine) as session:
                 install_policy(session, policy)
             service = ApprovalService(engine, directory)
+            if with_hooks:
+                install_production_hooks(service, directory)
             log = StatementLog(engine)
             profile_n = min(n, 300) if want_profile else 0
             total = WARMUP + rounds * n + 1 + profile_n
@@ -341,10 +356,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is reported")
     parser.add_argument("--profile", action="store_true", help="also cProfile a batch of approves")
     parser.add_argument("--show-sql", action="store_true", help="print every statement of one approve")
+    parser.add_argument("--with-hooks", action="store_true",
+                        help="also run what the server adds to each action (reminder planner, ERP outbox)")
     args = parser.parse_args(argv)
     if not normalize_url(args.url).startswith("postgresql"):
         parser.error("this bench measures PostgreSQL; give a postgresql:// URL")
-    run(args.url, args.n, max(1, args.rounds), args.profile, args.show_sql)
+    run(args.url, args.n, max(1, args.rounds), args.profile, args.show_sql, args.with_hooks)
     return 0
 
 

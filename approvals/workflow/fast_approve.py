@@ -138,6 +138,10 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
                         "VALUES (%s, 'approve', %s, %s, %s, %s)",
                         (cmd.idempotency_key, fingerprint, req_id,
                          Json({"number": number, "outcome": outcome, "message": message}), now))
+        if not service.in_transaction:
+            # nothing else has to join this transaction, so the COMMIT travels with the writes;
+            # the session's own commit afterwards finds no open transaction and sends nothing
+            conn.commit()
     session.info.pop(_HELD_HEAD, None)  # the head moved; a later append must lock and read it again
     session.info[COMMAND_LOGGED] = bool(cmd.idempotency_key)
     if service.in_transaction:
