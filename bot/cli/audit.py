@@ -10,8 +10,7 @@ import typer
 from sqlmodel import Session
 
 from approvals import audit
-from approvals.db import make_engine
-from bot.settings import get_settings
+from bot.cli.database import database_engine
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
@@ -19,7 +18,7 @@ app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 @app.command("verify")
 def verify() -> None:
     """Check the whole hash chain; exit 1 and list every break if anything was edited, deleted or reordered."""
-    engine = make_engine(get_settings().database_url)
+    engine = database_engine()
     with Session(engine) as session:
         report = audit.verify_chain(session)
     if report.ok:
@@ -41,7 +40,7 @@ def export(format: str = typer.Option("jsonl", "--format", "-f", help="jsonl or 
     if format not in ("jsonl", "csv"):
         typer.echo("format must be jsonl or csv", err=True)
         raise typer.Exit(2)
-    engine = make_engine(get_settings().database_url)
+    engine = database_engine()
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         with Session(engine) as session:

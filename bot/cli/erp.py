@@ -10,11 +10,11 @@ import typer
 from sqlmodel import Session, func, select
 
 from approvals import jobqueue
-from approvals.db import make_engine
 from approvals.directory import load_directory
 from approvals.errors import ProcurebotError
 from approvals.jobqueue import Job, JobQueue
 from approvals.outbox import CREATE_PO, NOTIFY, ErpPurchaseOrder, erp_view, retry_dead
+from bot.cli.database import database_engine
 from bot.settings import get_settings
 from connectors.erp.base import ErpError
 from connectors.erp.config import ErpSettings, build_connector
@@ -24,7 +24,7 @@ app = typer.Typer(help="Purchase orders in the ERP: the outbox, retries, status 
 
 def _context():  # type: ignore[no-untyped-def]
     settings = get_settings()
-    return settings, make_engine(settings.database_url), load_directory(settings.directory_file)
+    return settings, database_engine(), load_directory(settings.directory_file)
 
 
 def _notifier(settings):  # type: ignore[no-untyped-def]

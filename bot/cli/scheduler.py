@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.settings import get_settings
+from bot.cli.database import database_engine
 
 app = typer.Typer(help="Reminders, escalations and other due work.", no_args_is_help=True)
 
@@ -12,10 +12,9 @@ app = typer.Typer(help="Reminders, escalations and other due work.", no_args_is_
 @app.command("status")
 def status(limit: int = typer.Option(10, min=0, max=200, help="How many upcoming rows to list")) -> None:
     """Counts per state (due, claimed, failed, dead, done), what is ready now, and the next rows to come due."""
-    from approvals.db import make_engine
     from approvals.jobqueue import JobQueue
 
-    engine = make_engine(get_settings().database_url)
+    engine = database_engine()
     try:
         stats = JobQueue(engine).stats(next_limit=limit)
     finally:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from approvals.db import make_engine
 from bot.api.tokens import ROLES, create_token, list_tokens, revoke_token
-from bot.settings import get_settings
+from bot.cli.database import database_engine
 
 app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
@@ -18,17 +17,13 @@ def create(name: str = typer.Option(..., help="who or what uses it, e.g. erp-syn
     if role not in ROLES:
         typer.echo(f"role must be one of: {', '.join(ROLES)}", err=True)
         raise typer.Exit(2)
-    from approvals.db import upgrade
-
-    settings = get_settings()
-    upgrade(settings.database_url)
-    typer.echo(create_token(make_engine(settings.database_url), name=name, role=role))
+    typer.echo(create_token(database_engine(), name=name, role=role))
 
 
 @app.command("list")
 def list_() -> None:
     """Tokens with their role and state (never the token itself)."""
-    for t in list_tokens(make_engine(get_settings().database_url)):
+    for t in list_tokens(database_engine()):
         state = "revoked" if t.revoked_at else "active"
         typer.echo(f"{t.id}\t{t.name}\t{t.role}\t{state}\tlast used {t.last_used_at or 'never'}")
 
@@ -36,7 +31,7 @@ def list_() -> None:
 @app.command("revoke")
 def revoke(token_id: int) -> None:
     """Revoke a token by its id (see `token list`)."""
-    if not revoke_token(make_engine(get_settings().database_url), token_id):
+    if not revoke_token(database_engine(), token_id):
         typer.echo(f"no active token {token_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"token {token_id} revoked")

@@ -1,0 +1,24 @@
+"""The database every command works on: the configured one, migrated to the latest schema first.
+
+Commands may run before the server ever started (a fresh checkout), so each brings the schema
+up to date itself instead of failing on a missing table.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import Engine
+
+from approvals.db import make_engine, upgrade
+from bot.settings import get_settings
+
+
+def database_engine() -> Engine:
+    url = get_settings().database_url
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    upgrade(url)
+    return make_engine(url)
