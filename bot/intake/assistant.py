@@ -84,8 +84,7 @@ class Assistant:
         person = self.person(person_id)
         row = self._load(person_id)
         replies = self._take_notice(row)
-        replies.append(Reply(f"Hi {person.name.split()[0]}. " + texts.HELP.split("\n")[0]
-                             + " Say \u201chelp\u201d for everything I can do."))
+        replies.append(Reply(texts.GREETING.format(first_name=person.name.split()[0])))
         waiting = self.service.list(waiting_on=person_id, limit=20)
         for view in waiting[:5]:
             replies.append(Reply(card=requisition_card(view, person_id, self.directory)))

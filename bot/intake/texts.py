@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 EXAMPLE = "need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday"
 MAX_MESSAGE = 4000
 
+GREETING = ("Hi {first_name}. Tell me what you need in your own words, for example: \u201c" + EXAMPLE
+            + "\u201d. Say \u201chelp\u201d for everything I can do.")
+
 HELP = (
     "Tell me what you need in your own words, for example:\n"
     f"  \u2022 {EXAMPLE}\n"
