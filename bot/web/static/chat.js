@@ -101,7 +101,17 @@ async function act(el, text) {
   const card = el.closest(".card");
   card.querySelectorAll("button").forEach((b) => (b.disabled = true));
   const data = await post("/chat/api/actions", { person, action, value, text });
-  card.querySelectorAll("button").forEach((b) => (b.disabled = false));
+  // a submit that worked answers with the new requisition's number; a refused one asks again
+  const submitted = (data.replies || []).some((r) => /PR-\d+/.test((r.text || "") + (r.html || "")));
+  const draftDone = value.draft_id && ((action === "submit" && submitted) || action === "cancel");
+  if (draftDone) {
+    // the draft became a requisition (or was dropped): this summary is history, not a form
+    card.classList.add("done");
+    const status = card.querySelector(".status");
+    if (status) status.textContent = action === "submit" ? "Submitted." : "Cancelled.";
+  } else {
+    card.querySelectorAll("button").forEach((b) => (b.disabled = false));
+  }
   show(data);
   if (value.number) refresh(value.number, null);
 }
