@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Sequence
 
+from psycopg.types.json import Json
 from sqlalchemy import JSON, Column, Connection, DateTime, Engine, Index, Text, and_, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
@@ -56,6 +57,7 @@ STATES = (DUE, CLAIMED, DONE, FAILED, DEAD)
 # States a claim may take: due work, work waiting for its retry, and claims whose lease ran out.
 ACTIVE = (DUE, FAILED, CLAIMED)
 _ACTIVE_SQL = "state IN ('due', 'failed', 'claimed')"
+_PIPELINED: dict[tuple[str, ...], str] = {}  # finish statements by the columns they set
 
 
 def _ts(**kw: Any) -> Any:
@@ -202,6 +204,8 @@ class JobQueue:
 
     def _set(self, job: ClaimedJob, session: Session | None, **values: Any) -> bool:
         values["updated_at"] = self.clock()
+        if session is None and self._conn is not None and self._postgres:
+            return self._set_pipelined(job, values)
         stmt = update(Job).where(self._mine(job)).values(**values).execution_options(synchronize_session=False)
         if session is not None:
             return bool(session.execute(stmt).rowcount)
@@ -215,6 +219,35 @@ class JobQueue:
             return done
         with self.batch():
             return self._set(job, None, **values)
+
+    def _set_pipelined(self, job: ClaimedJob, values: dict[str, Any]) -> bool:
+        """The same fenced UPDATE and its COMMIT in one round trip (PostgreSQL, inside ``batch``).
+
+        A tick finishes its rows one by one, and each finish was a few hundred microseconds of statement
+        building plus two waits on the server (UPDATE, then COMMIT). Here the SQL is plain text,
+        built once per set of columns, and the UPDATE and COMMIT travel in one pipeline; the row is
+        still committed before the caller sends the next message, so what a crash can repeat is
+        unchanged: at most the one message whose answer was not yet recorded.
+        """
+        assert self._conn is not None
+        cols = tuple(sorted(values))
+        sql = _PIPELINED.get(cols)
+        if sql is None:
+            sets = ", ".join(f"{c} = %({c})s" for c in cols)
+            sql = _PIPELINED[cols] = (f"UPDATE job SET {sets} WHERE id = %(_id)s AND state = 'claimed' "
+                                      f"AND claimed_by = %(_by)s AND attempts = %(_attempts)s")
+        params = {c: (Json(v) if c == "payload" else v) for c, v in values.items()}
+        params.update(_id=job.id, _by=job.worker_id, _attempts=job.attempts)
+        raw = self._conn.connection.driver_connection
+        cur = raw.cursor()
+        try:
+            with raw.pipeline():
+                cur.execute(sql, params)
+                raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        return bool(cur.rowcount)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
