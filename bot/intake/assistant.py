@@ -34,6 +34,8 @@ from approvals.conversation import ChatConversation
 from approvals.directory import Directory, Person
 from approvals.errors import NotFound, ProcurebotError, StaleAction
 from approvals.outbox import retry_dead
+from approvals.scheduling.actions import SetDigest, Snooze, set_digest, snooze
+from approvals.scheduling.calendar import Calendars
 from approvals.workflow import ApprovalService
 from bot.cards.build import delegation_card, question_card, queue_card, requisition_card, summary_card
 from bot.cards.model import Card
@@ -61,13 +63,15 @@ class UnknownPerson(ProcurebotError):
 
 class Assistant:
     def __init__(self, service: ApprovalService, directory: Directory, *, surface: str = "web",
-                 classifier: Classifier | None = None, draft_ttl: timedelta = timedelta(hours=24)) -> None:
+                 classifier: Classifier | None = None, draft_ttl: timedelta = timedelta(hours=24),
+                 calendars: Calendars | None = None) -> None:
         self.service = service
         self.directory = directory
         self.surface = surface
         self.extractor = Extractor(directory, classifier)
         self.store = ConversationStore(service.engine, surface)
         self.draft_ttl = draft_ttl
+        self.calendars = calendars or Calendars(directory)
         self._first_names: dict[str, list[str]] = {}
         for p in directory.people:
             self._first_names.setdefault(p.name.split()[0].lower(), []).append(p.id)
@@ -114,6 +118,10 @@ class Assistant:
             return [Reply(card=queue_card("Your requests", views, self.directory, texts.queue_empty_mine()))]
         if intents.PENDING.match(text):
             return self._pending(person)
+        if intents.SNOOZE.match(text):
+            return self._snooze(person, text)
+        if intents.DIGEST_OFF.search(text) or intents.DIGEST_ON.search(text):
+            return self._digest(person, enabled=not intents.DIGEST_OFF.search(text))
         number = intents.status_number(text)
         if number:
             return self._status(person, number)
@@ -132,6 +140,31 @@ class Assistant:
         if row.state != "idle" and intents.EDIT.match(text):
             return replies + [Reply(texts.EDIT)]
         return replies + self._understand(row, draft, person, text)
+
+    def _snooze(self, person: Person, text: str) -> list[Reply]:
+        """"Remind me in 2 hours about PR-1042": the next reminder moves, never past the SLA."""
+        hours = intents.snooze_hours(text)
+        if hours is None or hours <= 0:
+            return [Reply(texts.SNOOZE_HOW)]
+        number = intents.STATUS.search(text)
+        if number:
+            target = f"PR-{int(re.sub(r'[^0-9]', '', number.group('number')))}"
+        else:
+            waiting = self.service.list(waiting_on=person.id, limit=3)
+            if len(waiting) != 1:
+                return [Reply(texts.SNOOZE_WHICH if waiting else texts.SNOOZE_NOTHING)]
+            target = waiting[0].number
+        try:
+            return [Reply(snooze(self.service.engine, self.calendars,
+                                 Snooze(actor=person.id, number=target, hours=min(hours, Decimal(72)),
+                                        surface=self.surface), clock=self.service.clock))]
+        except ProcurebotError as exc:
+            return [Reply(exc.message)]
+
+    def _digest(self, person: Person, *, enabled: bool) -> list[Reply]:
+        set_digest(self.service.engine, self.directory, SetDigest(actor=person.id, enabled=enabled,
+                                                                   surface=self.surface), clock=self.service.clock)
+        return [Reply(texts.DIGEST_ON if enabled else texts.DIGEST_OFF)]
 
     def handle_action(self, person_id: str, action: str, value: dict[str, str], text: str | None = None
                       ) -> list[Reply]:

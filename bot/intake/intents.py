@@ -8,6 +8,12 @@ from decimal import Decimal
 
 from bot.intake.extract import NUMBER_WORDS
 
+# "remind me in 2 hours (about PR-1042)", "snooze PR-1042 for 90 minutes"
+SNOOZE = re.compile(r"^\s*(?:remind me|snooze)\b(?P<rest>.*)$", re.I)
+SNOOZE_FOR = re.compile(r"\b(?:in|for)\s+(?P<n>\d+(?:\.\d+)?|an?|one|two|three|four)\s*"
+                        r"(?P<unit>h|hrs?|hours?|m|mins?|minutes?)\b", re.I)
+DIGEST_OFF = re.compile(r"\b(?:stop|no more|turn off|unsubscribe(?: from)?|disable|don'?t send)\b.*\bdigests?\b", re.I)
+DIGEST_ON = re.compile(r"\b(?:start|turn on|send me|enable|resume)\b.*\bdigests?\b", re.I)
 HELP = re.compile(r"^\s*(?:help|\?+|what can you do\??|commands|how does this work\??|menu)\s*[.!?]*\s*$", re.I)
 CANCEL = re.compile(r"^\s*(?:cancel|cancel (?:it|that|this|the request|my request)|never ?mind|nvm|forget (?:it|that)|"
                     r"stop|abort|discard|scrap (?:it|that))\s*[.!]*\s*$", re.I)
@@ -72,3 +78,16 @@ def order_words(text: str) -> str | None:
     """'where is my stretch wrap order?' -> 'stretch wrap'."""
     m = WHERE_ORDER.match(text)
     return m.group("words").strip() if m else None
+
+
+_SMALL = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+
+
+def snooze_hours(text: str) -> Decimal | None:
+    """How long "remind me in ..." asks for, in hours; None when it gives no duration."""
+    m = SNOOZE_FOR.search(text)
+    if not m:
+        return None
+    raw = m.group("n").lower()
+    amount = Decimal(_SMALL[raw]) if raw in _SMALL else Decimal(raw)
+    return amount / 60 if m.group("unit").lower().startswith("m") else amount

@@ -25,6 +25,8 @@ HELP = (
     "  \u2022 pending \u2014 what waits for your approval\n"
     "  \u2022 delegate to Priya from Dec 20 to Jan 3 \u2014 someone approves for you while you are out\n"
     "  \u2022 cancel my delegation\n"
+    "  \u2022 remind me in 2 hours about PR-1042 \u2014 move your next reminder (never past the deadline)\n"
+    "  \u2022 stop my daily digest / start my daily digest\n"
     "While we build a request: \"make it 50\", \"actually Grainger\", \"site CHI\", \"by next Friday\", \"cancel\"."
 )
 ASK_ITEMS = f"What do you need? Write the item and how many, like \u201c{EXAMPLE}\u201d."
@@ -200,3 +202,9 @@ def no_order_found(words: str) -> str:
 
 def which_order(words: str) -> str:
     return f"Several of your requests look like \u201c{words}\u201d. Which one?"
+
+SNOOZE_HOW = "Say how long, for example \u201cremind me in 2 hours about PR-1042\u201d (at most until the deadline)."
+SNOOZE_WHICH = "Several requests wait for you; say which one, for example \u201cremind me in 2 hours about PR-1042\u201d."
+SNOOZE_NOTHING = "Nothing waits for your approval, so there is no reminder to move."
+DIGEST_OFF = "Done: no daily digest for you any more. Say \u201cstart my digest\u201d to get it back."
+DIGEST_ON = "Done: you will get a daily digest of what waits for you, on working days."

@@ -48,7 +48,9 @@ def web_chat(request: Request) -> WebChat:
         chat = getattr(request.app.state, "web_chat", None)
         if chat is None:
             ttl = timedelta(hours=runtime.settings.chat_draft_ttl_hours)
-            assistant = Assistant(runtime.service, runtime.directory, surface="web", draft_ttl=ttl)
+            scheduler = getattr(runtime, "scheduler", None)  # its calendars know the configured working hours
+            assistant = Assistant(runtime.service, runtime.directory, surface="web", draft_ttl=ttl,
+                                  calendars=scheduler.calendars if scheduler else None)
             hub = LiveHub(lambda number: _audience(assistant, number))
             runtime.service.after_commit.append(hub.on_change)
             runtime.erp_listeners.append(hub.on_erp)  # POs are recorded outside the service: no Change fires
