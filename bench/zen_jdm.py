@@ -16,7 +16,7 @@ import json
 from decimal import Decimal
 from typing import Any, Iterable
 
-from approvals.policy.conditions import All, AnyOf, Node, Not, Test
+from approvals.policy.conditions import All, Node, Not, Test, split_conjunction
 from approvals.policy.facts import MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy
 
@@ -90,21 +90,6 @@ def full_expression(node: Node) -> str:
     return "(" + joiner.join(full_expression(c) for c in node.children) + ")"
 
 
-def split(node: Node) -> tuple[list[Test], list[Node]]:
-    """The conjunctive plain tests (for fact columns) and the rest (any / not), for one rule."""
-    if isinstance(node, Test):
-        return [node], []
-    if isinstance(node, All):
-        tests: list[Test] = []
-        rest: list[Node] = []
-        for child in node.children:
-            t, r = split(child)
-            tests += t
-            rest += r
-        return tests, rest
-    return [], [node]
-
-
 def decision_rules(policy: LoadedPolicy) -> list[CompiledRule]:
     """The rows in evaluation order: stops first, then rules (overlays are not part of the decision)."""
     return list(policy.stops) + list(policy.rules)
@@ -112,7 +97,7 @@ def decision_rules(policy: LoadedPolicy) -> list[CompiledRule]:
 
 def to_jdm(policy: LoadedPolicy) -> dict[str, Any]:
     """The JDM graph (a dict, ready for json.dumps) for the policy's decision."""
-    rows = [(r.id, *split(r.condition)) for r in decision_rules(policy)]
+    rows = [(r.id, *split_conjunction(r.condition)) for r in decision_rules(policy)]
     facts: list[str] = []
     for _, tests, _ in rows:
         for t in tests:

@@ -234,6 +234,21 @@ def top_level_tests(node: Node) -> list[Test]:
     return []
 
 
+def split_conjunction(node: Node) -> tuple[list[Test], list[Node]]:
+    """A condition as (plain tests that must all hold, other parts (any / not) that must all hold)."""
+    if isinstance(node, Test):
+        return [node], []
+    if isinstance(node, All):
+        tests: list[Test] = []
+        rest: list[Node] = []
+        for child in node.children:
+            t, r = split_conjunction(child)
+            tests += t
+            rest += r
+        return tests, rest
+    return [], [node]
+
+
 def is_conjunctive(node: Node) -> bool:
     """True when the condition is only an "and" of plain tests (no any / not)."""
     if isinstance(node, Test):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from approvals.delegation import DelegationWindow, resolve_delegate
 from approvals.directory import Directory, Person
-from approvals.policy.conditions import All, Node, Predicate, Test, compile_condition
+from approvals.policy.conditions import All, Predicate, Test, compile_condition, split_conjunction
 from approvals.policy.facts import FACTS, MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy
 from approvals.policy.schema import ApproverSpec, RuleSpec, StageSpec
@@ -127,7 +127,7 @@ class RuleIndex:
         per_fact: dict[str, list[tuple[int, list[Test]]]] = {}
         residuals: list[Predicate | None] = []
         for i, rule in enumerate(rules):
-            tests, rest = _split_conjunction(rule.condition)
+            tests, rest = split_conjunction(rule.condition)
             by_fact: dict[str, list[Test]] = {}
             for t in tests:
                 if t.fact in MULTI_VALUED:
@@ -227,21 +227,6 @@ class _FactIndex:
             if len(self._by_value) < _INDEX_LIMIT:
                 self._by_value[key] = hit
         return hit
-
-
-def _split_conjunction(node: Node) -> tuple[list[Test], list[Node]]:
-    """A condition as (plain tests that must all hold, other parts that must all hold)."""
-    if isinstance(node, Test):
-        return [node], []
-    if isinstance(node, All):
-        tests: list[Test] = []
-        rest: list[Node] = []
-        for child in node.children:
-            t, r = _split_conjunction(child)
-            tests += t
-            rest += r
-        return tests, rest
-    return [], [node]
 
 
 def rule_index(policy: LoadedPolicy) -> RuleIndex:
