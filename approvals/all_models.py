@@ -4,9 +4,10 @@ Alembic's env.py and the test fixtures import this. A feature that adds tables i
 module adds one import line here.
 """
 
-import approvals.models  # noqa: F401
-import approvals.jobqueue  # noqa: F401
-import approvals.scheduling.models  # noqa: F401
 import approvals.conversation  # noqa: F401
+import approvals.jobqueue  # noqa: F401
+import approvals.models  # noqa: F401
 import approvals.outbox  # noqa: F401
+import approvals.scheduling.models  # noqa: F401
+import bot.chat.models  # noqa: F401  (chat delivery: identities, addresses, card copies)
 import connectors.erp.sandbox  # noqa: F401  (the sandbox ERP's own ledger table)

@@ -279,7 +279,12 @@ def start_in_server(runtime: Any) -> threading.Event | None:
         return None
     settings = ErpSettings()
     tell = fan_out(runtime.erp_listeners)
-    notifier = LiveNotifier(JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl"), tell)
+    durable: Notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
+    if getattr(runtime, "chat", None) is not None:
+        from bot.chat.delivery import ChatNotifier
+
+        durable = ChatNotifier(runtime.chat, fallback=durable)  # Slack/Teams threads first
+    notifier = LiveNotifier(durable, tell)
     base = jobqueue.default_worker_id()
     stop = threading.Event()
 

@@ -32,6 +32,8 @@ class Runtime:
     service: ApprovalService
     # callables (bot.erp_dispatcher.ErpChange) told after the in-server ERP dispatcher commits; the web chat adds one
     erp_listeners: list[Any] = field(default_factory=list)
+    # chat platforms (Slack, Teams) register a surface here; it keeps every card copy true (bot/chat)
+    chat: Any = None
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -53,8 +55,21 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     service = ApprovalService(engine, directory)
     outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
     runtime = Runtime(settings, engine, directory, service)
+    runtime.chat = chat_delivery(engine, directory, service)
     scheduler.install(runtime)  # reminders, escalations, delegation windows: written with each action
     return runtime
+
+
+def chat_delivery(engine: Engine, directory: Directory, service: ApprovalService) -> Any:
+    """The platform-neutral card fan-out; it writes jobs only once a platform has registered."""
+    from bot.chat.delivery import ChatDelivery
+    from bot.intake.orders import status_card
+
+    chat = ChatDelivery(engine, directory, view=service.view,
+                        card_for=lambda view, viewer: status_card(engine, view, viewer, directory),
+                        clock=service.clock)
+    chat.install(service)
+    return chat
 
 
 def _ensure_admin_token(settings: Settings, engine: Engine) -> None:

@@ -53,6 +53,10 @@ def install(runtime) -> None:  # type: ignore[no-untyped-def]
     calendars = Calendars(runtime.directory, config.hours)
     runtime.service.in_transaction.append(Planner(runtime.directory, calendars, config))
     notifier = HttpNotifier(settings.notify_url) if settings.notify_url else LogNotifier()
+    if getattr(runtime, "chat", None) is not None:
+        from bot.chat.delivery import ChatNotifier
+
+        notifier = ChatNotifier(runtime.chat, fallback=notifier)  # Slack/Teams first, where the person is
     runtime.scheduler = Scheduler(runtime.service, notifier, config=config, calendars=calendars)
 
 

@@ -11,9 +11,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot import erp_dispatcher, scheduler
 from bot.api.errors import error_body, install_error_handlers
 from bot.api.routes import audit, delegations, health, policy, requisitions
-from bot.web import routes as web_chat
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, get_settings
+from bot.web import routes as web_chat
 
 
 class BodySizeLimit:
@@ -67,12 +67,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ticker, dispatch_stop = None, None
+        ticker, dispatch_stop, built = None, None, False
         if getattr(app.state, "runtime", None) is None:
+            built = True
             app.state.runtime = build_runtime(settings)
             ticker = scheduler.start(app.state.runtime)  # only the real server ticks, not a test's runtime
             dispatch_stop = erp_dispatcher.start_in_server(app.state.runtime)
+        chat = app.state.runtime.chat
+        # the card fan-out runs in the real server, or in a test that asks for it (autostart=True)
+        wanted = chat is not None and chat.surfaces and (chat.autostart or (chat.autostart is None and built))
+        chat_stop = chat.start() if wanted else None
         yield
+        if chat_stop is not None:
+            chat_stop()
         if ticker is not None:
             ticker.shutdown()
         if dispatch_stop is not None:

@@ -1,0 +1,275 @@
+"""Keeping every copy of a requisition's card true, on every chat platform, after any action anywhere.
+
+The flow (the outbox pattern, so nothing is lost in a crash):
+
+* each committed action writes one ``chat.sync`` job in its own transaction (an in-transaction
+  hook); a PO created or refused by the ERP writes one too;
+* a worker (a thread in the server, or ``drain()`` in tests and CLIs) claims the jobs and, per
+  platform: posts the card to approvers who now have to act and to the requester (whose card is
+  the root of the requisition's thread), updates every copy already posted (approver, co-approvers,
+  requester) in place, and posts the event's line in the requester's thread;
+* the event line is sent once (the job's ``sent_ref`` records it); card posts are recorded as
+  ``CardCopy`` rows, and updates are safe to repeat, so a retried job converges.
+
+Scheduler and ERP notices (reminders, escalations, "PO created") reach people through
+`ChatNotifier`, which implements both notifier ports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from approvals import jobqueue
+from approvals.clock import Clock, utcnow
+from approvals.db import transaction
+from approvals.directory import Directory
+from approvals.errors import NotFound
+from approvals.jobqueue import ClaimedJob, JobQueue
+from approvals.views import RequisitionView
+from approvals.workflow.base import Change
+from bot.cards.model import Card, CardAction
+from bot.chat.models import CardCopy
+from bot.chat.surface import Address, ChatSurface
+from bot.chat.texts import thread_line
+
+log = logging.getLogger("procurebot.chat")
+CHAT_SYNC = "chat.sync"
+APPROVER, REQUESTER = "approver", "requester"
+# States in which nobody is asked to act any more: copies are updated, none are posted.
+_CLOSED = {"draft", "withdrawn", "cancelled"}
+
+CardFor = Callable[[RequisitionView, str], Card]  # (view, viewer) -> the card as that person should see it now
+
+
+def fingerprint(card: Card) -> str:
+    return hashlib.sha256(json.dumps(card.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def headline(card: Card) -> str:
+    """The plain-text line a platform shows in notifications and for clients that cannot draw cards."""
+    return f"{card.title}: {card.status}" if card.status else card.title
+
+
+@dataclass
+class ChatDelivery:
+    engine: Engine
+    directory: Directory
+    view: Callable[[str], RequisitionView]
+    card_for: CardFor
+    surfaces: list[ChatSurface] = field(default_factory=list)
+    clock: Clock = utcnow
+    worker_id: str | None = None
+    autostart: bool | None = None  # None: the worker thread runs only in a server that built its own runtime
+    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    # ------------------------------------------------------------------ writing jobs
+
+    def install(self, service: Any) -> None:
+        """Write a sync job with every action (same transaction) and wake the worker after commit."""
+        if self.enqueue_for_change not in service.in_transaction:
+            service.in_transaction.append(self.enqueue_for_change)
+            service.after_commit.append(lambda _change: self._wake.set())
+
+    def enqueue_for_change(self, session: Session, req: Any, change: Change) -> None:
+        if not self.surfaces:
+            return  # no chat platform configured: the web chat re-renders live by itself
+        self._enqueue(session, change.at, {"number": change.number, "command": change.command,
+                                           "outcome": change.outcome, "actor": change.actor})
+
+    def enqueue_event(self, number: str, command: str, text: str | None = None) -> None:
+        """A change made outside the approval service (the ERP created or refused the PO)."""
+        if not self.surfaces:
+            return
+        with transaction(self.engine) as session:
+            self._enqueue(session, self.clock(), {"number": number, "command": command, "text": text})
+        self._wake.set()
+
+    def _enqueue(self, session: Session, at: Any, payload: dict[str, Any]) -> None:
+        jobqueue.enqueue(session, kind=CHAT_SYNC, key=f"chat:{payload['number']}:{uuid.uuid4().hex}",
+                         due_at=at, now=at, payload=payload)
+
+    # ------------------------------------------------------------------ doing them
+
+    def drain(self, *, limit: int = 100, rounds: int = 50) -> int:
+        """Process every due sync job now; returns how many were handled."""
+        queue = JobQueue(self.engine, clock=self.clock, worker_id=self.worker_id)
+        handled = 0
+        for _ in range(rounds):
+            jobs = queue.claim(CHAT_SYNC, limit=limit)
+            if not jobs:
+                break
+            for job in jobs:
+                self._run(queue, job)
+                handled += 1
+        return handled
+
+    def _run(self, queue: JobQueue, job: ClaimedJob) -> None:
+        try:
+            self.sync(job.payload, line_sent=job.sent_ref is not None,
+                      on_line_sent=lambda: queue.mark_sent(job, "line"))
+        except NotFound:
+            queue.fail(job, "the requisition no longer exists")
+        except Exception as exc:  # noqa: BLE001 - a platform outage: the job waits and is retried
+            log.warning("chat sync for %s failed (attempt %s): %s", job.payload.get("number"), job.attempts,
+                        type(exc).__name__)
+            if job.attempts >= 8:
+                queue.fail(job, f"{type(exc).__name__}: {exc}"[:500])
+            else:
+                queue.retry(job, f"{type(exc).__name__}: {exc}"[:500],
+                            delay=jobqueue.backoff(job.attempts, base=timedelta(seconds=5)))
+        else:
+            queue.complete(job)
+
+    def sync(self, event: dict[str, Any], *, line_sent: bool = False,
+             on_line_sent: Callable[[], Any] | None = None) -> None:
+        """Bring every platform's copies of the requisition in `event` up to date, and tell the requester."""
+        number = event["number"]
+        view = self.view(number)
+        targets = self._targets(view)
+        line = None if line_sent else thread_line(event, view, self._name)
+        for surface in self.surfaces:
+            self._sync_surface(surface, view, targets, line)
+        if line and on_line_sent:
+            on_line_sent()
+
+    def _targets(self, view: RequisitionView) -> list[tuple[str, str]]:
+        """Who should hold a card now: the requester, and everyone a pending step waits on."""
+        if view.state in _CLOSED and not view.decisions:
+            return []
+        targets = [(view.requester, REQUESTER)]
+        targets += [(person, APPROVER) for person in view.waiting_on if person != view.requester]
+        return targets
+
+    def _sync_surface(self, surface: ChatSurface, view: RequisitionView, targets: list[tuple[str, str]],
+                      line: str | None) -> None:
+        with Session(self.engine) as session:
+            copies = {(c.person_id, c.role): c for c in session.exec(
+                select(CardCopy).where(CardCopy.surface == surface.name, CardCopy.number == view.number)).all()}
+        wanted = list(targets) + [key for key in copies if key not in targets]
+        for person_id, role in wanted:
+            copy = copies.get((person_id, role))
+            card = self.card_for(view, person_id)
+            print_ = fingerprint(card)
+            if copy is not None:
+                if copy.fingerprint != print_:
+                    surface.update(copy.address, copy.ref, card, headline(card))
+                    self._save_fingerprint(copy, print_)
+                continue
+            person = self.directory.person(person_id)
+            address = surface.reach(person) if person else None
+            if address is None or view.state in _CLOSED:
+                continue
+            ref = surface.post(address, card, headline(card))
+            copies[(person_id, role)] = self._record(surface.name, view.number, person_id, role, address, ref, print_)
+        root = copies.get((view.requester, REQUESTER))
+        if line and root is not None:
+            surface.post(root.address, None, line, thread=root.ref)
+
+    def _record(self, surface: str, number: str, person_id: str, role: str, address: Address, ref: str,
+                print_: str) -> CardCopy:
+        row = CardCopy(surface=surface, number=number, person_id=person_id, role=role, address=address, ref=ref,
+                       fingerprint=print_, updated_at=self.clock())
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent sync posted it too; keep the first
+                session.rollback()
+                log.warning("a second %s card for %s reached %s; the first one is kept", surface, number, person_id)
+        return row
+
+    def _save_fingerprint(self, copy: CardCopy, print_: str) -> None:
+        with Session(self.engine) as session:
+            row = session.get(CardCopy, copy.id)
+            if row is not None:
+                row.fingerprint, row.updated_at = print_, self.clock()
+                session.add(row)
+                session.commit()
+        copy.fingerprint = print_
+
+    def _name(self, person_id: str) -> str:
+        person = self.directory.person(person_id)
+        return person.name if person else person_id
+
+    # ------------------------------------------------------------------ the worker thread
+
+    def start(self, *, poll_seconds: float = 1.0) -> Callable[[], None]:
+        """Run the sync worker in a daemon thread; returns a function that stops it."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    self.drain()
+                except Exception:  # noqa: BLE001 - the database blinked; the next round retries
+                    log.exception("chat delivery round failed")
+                self._wake.wait(poll_seconds)
+                self._wake.clear()
+
+        thread = threading.Thread(target=loop, name="chat-delivery", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            self._wake.set()
+            thread.join(timeout=5)
+
+        return halt
+
+
+@dataclass
+class ChatNotifier:
+    """Scheduler notices and ERP notices, delivered on every platform that reaches the person.
+
+    A notice about a requisition goes in that requisition's thread when the person is its
+    requester there; otherwise it is a direct message. When no platform reaches the person the
+    `fallback` notifier (the log, the web chat, an HTTP chat API) gets it, so nothing is dropped.
+    """
+
+    delivery: ChatDelivery
+    fallback: Any
+
+    def send(self, person_id: str, notice: Any) -> str:
+        person = self.delivery.directory.person(person_id)
+        refs = []
+        for surface in self.delivery.surfaces:
+            thread = self._thread(surface.name, person_id, getattr(notice, "number", None))
+            if thread is not None:
+                refs.append(f"{surface.name}:" + surface.post(thread.address, None, notice.text, thread=thread.ref))
+                continue
+            address = surface.reach(person) if person else None
+            if address is not None:
+                refs.append(f"{surface.name}:" + surface.post(address, _notice_card(notice), notice.text))
+        if getattr(notice, "kind", "") in ("po_created", "po_received", "erp_failed") and notice.number:
+            self.delivery.enqueue_event(notice.number, "erp")  # cards show the PO number / the failure
+        if refs:
+            return " ".join(refs)[:200]
+        return self.fallback.send(person_id, notice)
+
+    def _thread(self, surface: str, person_id: str, number: str | None) -> CardCopy | None:
+        if not number:
+            return None
+        with Session(self.delivery.engine) as session:
+            return session.exec(select(CardCopy).where(CardCopy.surface == surface, CardCopy.number == number,
+                                                       CardCopy.person_id == person_id,
+                                                       CardCopy.role == REQUESTER)).first()
+
+
+def _notice_card(notice: Any) -> Card | None:
+    actions = getattr(notice, "actions", ())
+    if not actions:
+        return None
+    return Card(kind="status_answer", title=notice.text, number=getattr(notice, "number", None),
+                actions=[CardAction(id=a["id"], label=a["label"], value={"number": a.get("value", "")})
+                         for a in actions])

@@ -1,0 +1,67 @@
+"""What the requester's thread says as a requisition moves (one line per event, platform-neutral)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from approvals.views import RequisitionView
+
+
+def _names(people: list[str], name: Callable[[str], str]) -> str:
+    names = [name(p) for p in people]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else (names[0] if names else "nobody")
+
+
+def _last_decision(view: RequisitionView, action: str) -> Any:
+    for decision in reversed(view.decisions):
+        if decision.action == action:
+            return decision
+    return None
+
+
+def _who(decision: Any) -> str:
+    if decision is None:
+        return "Someone"
+    if decision.on_behalf_of:
+        return f"{decision.actor_name} (on behalf of {decision.on_behalf_of})"
+    return decision.actor_name
+
+
+def thread_line(event: dict[str, Any], view: RequisitionView, name: Callable[[str], str]) -> str | None:
+    """The line to post under the requester's card for this event, or None when it says nothing new."""
+    command, outcome = event.get("command"), event.get("outcome")
+    waiting = _names(view.waiting_on, name) if view.waiting_on else ""
+    if command in ("submit", "submit_draft", "amend"):
+        if view.state in ("approved", "po_pending", "po_created"):
+            return f"Approved automatically under policy {view.policy_version}: {view.route_explanation}"
+        if view.state == "stopped" or view.stop_reason:
+            return f"Stopped by policy: {view.stop_reason}"
+        return f"Sent for approval to {waiting}." if waiting else None
+    if command == "approve":
+        who = _who(_last_decision(view, "approve"))
+        if outcome == "approved" or view.state in ("approved", "po_pending"):
+            return f"{who} approved. {view.number} is fully approved; the purchase order is on its way to the ERP."
+        if outcome == "advanced":
+            return f"{who} approved. Now with {waiting}."
+        return f"{who} approved; more approvals are needed on this step."
+    if command == "reject":
+        decision = _last_decision(view, "reject")
+        if view.state != "rejected":
+            return f"{_who(decision)} voted to reject; the step can still pass."
+        reason = f": {decision.comment}" if decision and decision.comment else "."
+        return f"{_who(decision)} rejected {view.number}{reason}"
+    if command == "request_info":
+        info = view.info_requests[-1] if view.info_requests else None
+        if info is None:
+            return None
+        asker = _who(_last_decision(view, "request_info"))
+        return f"{asker} asks: {info.question} (reply here or use Answer on the card)."
+    if command == "answer_info":
+        return f"Answer sent; back with {waiting}." if waiting else "Answer sent."
+    if command == "withdraw":
+        return f"{view.number} was withdrawn."
+    if command in ("reassign", "escalate"):
+        return f"Now with {waiting} ({'escalated' if command == 'escalate' else 'reassigned by an administrator'})."
+    if command == "erp":
+        return event.get("text") or None
+    return None
