@@ -94,7 +94,11 @@ class AdminActions(ServiceBase):
             policy = self._pinned_policy(session, req)
             moved: list[str] = []
             notes: list[str] = []
-            for step in [s for s in self._stage_steps(session, req) if s.state == PENDING]:
+            pending = [s for s in self._stage_steps(session, req) if s.state == PENDING]
+            # in "add" mode the original step stays open beside its escalation: only the newest link of
+            # each chain climbs further, or every level would escalate the first approver again
+            superseded = {s.escalated_from for s in pending if s.escalated_from}
+            for step in [s for s in pending if s.id not in superseded]:
                 target, passed_over = self._escalation_target(session, req, step, policy, cmd.to_person)
                 notes.extend(passed_over)
                 if target is None:
