@@ -9,5 +9,6 @@ import approvals.jobqueue  # noqa: F401
 import approvals.models  # noqa: F401
 import approvals.outbox  # noqa: F401
 import approvals.scheduling.models  # noqa: F401
+import approvals.suggestions  # noqa: F401  (category suggestions and exception summaries)
 import bot.chat.models  # noqa: F401  (chat delivery: identities, addresses, card copies)
 import connectors.erp.sandbox  # noqa: F401  (the sandbox ERP's own ledger table)

@@ -1,0 +1,56 @@
+"""The history the signals compare a requisition against: one thin query, plain data out.
+
+Past requisitions that share the requester, the supplier or an item with this one, over the last
+`days` days, as `approvals.signals.PastRequest` (ids, amounts and items; no names).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from approvals.clock import as_utc
+from approvals.models import Requisition, RequisitionLine
+from approvals.signals import PastLine, PastRequest
+
+HISTORY_DAYS = 180
+MAX_ROWS = 500
+
+
+def _past(req: Requisition, lines: list[RequisitionLine]) -> PastRequest:
+    route: dict[str, Any] = req.route or {}
+    return PastRequest(
+        number=req.number or "", requester=req.requester, supplier=req.supplier, site=req.site,
+        amount=Decimal(req.amount), currency=req.currency, created_at=as_utc(req.created_at),  # type: ignore[arg-type]
+        state=req.state, policy_currency=route.get("policy_currency", req.currency),
+        lines=tuple(PastLine(ln.description, Decimal(ln.quantity), Decimal(ln.unit_price), ln.unit, ln.sku)
+                    for ln in sorted(lines, key=lambda ln: ln.line_no)))
+
+
+def load_history(session: Session, number: str, *, days: int = HISTORY_DAYS
+                 ) -> tuple[PastRequest, dict[str, Any], list[PastRequest]] | None:
+    """The requisition `number` (with its routing facts) and its comparable history, or None if unknown."""
+    req = session.exec(select(Requisition).where(Requisition.number == number)).first()
+    if req is None or req.id is None:
+        return None
+    own = list(session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)).all())
+    current = _past(req, own)
+    since = as_utc(req.created_at) - timedelta(days=days)  # type: ignore[operator]
+    skus = sorted({ln.sku for ln in own if ln.sku})
+    related = or_(Requisition.requester == req.requester, Requisition.supplier == req.supplier)  # type: ignore[arg-type]
+    if skus:
+        with_skus = select(RequisitionLine.requisition_id).where(RequisitionLine.sku.in_(skus))  # type: ignore[union-attr]
+        related = or_(related, Requisition.id.in_(with_skus))  # type: ignore[union-attr]
+    rows = session.exec(select(Requisition).where(related, Requisition.id != req.id,
+                                                  Requisition.created_at >= since)  # type: ignore[operator]
+                        .order_by(Requisition.created_at.desc()).limit(MAX_ROWS)).all()  # type: ignore[attr-defined]
+    ids = [r.id for r in rows]
+    by_req: dict[int, list[RequisitionLine]] = {}
+    if ids:
+        for ln in session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id.in_(ids))).all():  # type: ignore[attr-defined]
+            by_req.setdefault(ln.requisition_id, []).append(ln)
+    return current, dict(req.facts or {}), [_past(r, by_req.get(r.id or 0, [])) for r in rows]

@@ -1,0 +1,146 @@
+"""The LLM connector: one structured call to any OpenAI-compatible server, logged, bounded, never trusted raw.
+
+Configured by `OPENAI_API_KEY`, `OPENAI_BASE_URL` (OpenAI, Azure OpenAI's v1 endpoint, vLLM,
+Ollama...) and `PROCUREBOT_LLM_MODEL`; with no model set, nothing here is used and the product
+runs on its deterministic paths. Retries belong to the openai client alone
+(`PROCUREBOT_LLM_MAX_RETRIES`, 0 by default: a failed call falls back at once, which is cheaper
+for the person than waiting); this module never loops. Every call logs the prompt version, the
+model, the latency, the token counts and the outcome; never the key, never the prompt text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+import openai
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.prompts import Prompt
+
+log = logging.getLogger("procurebot.llm")
+T = TypeVar("T", bound=BaseModel)
+Outcome = Literal["ok", "refused", "invalid", "timeout", "rate_limited", "server_error", "error", "off"]
+
+
+class LlmSettings(BaseSettings):
+    """Where the model is and how long to wait for it. Read once at start-up."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "api_key"))
+    base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "base_url"))
+    model: str | None = Field(default=None, validation_alias=AliasChoices("PROCUREBOT_LLM_MODEL", "model"))
+    # per attempt; the assistant never waits on it (the call runs off the chat's critical path)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60,
+                                   validation_alias=AliasChoices("PROCUREBOT_LLM_TIMEOUT_SECONDS", "timeout_seconds"))
+    max_retries: int = Field(default=0, ge=0, le=3,
+                             validation_alias=AliasChoices("PROCUREBOT_LLM_MAX_RETRIES", "max_retries"))
+    # below this the requester is asked to confirm the category instead of it being filled in
+    min_confidence: float = Field(default=0.75, ge=0, le=1,
+                                  validation_alias=AliasChoices("PROCUREBOT_LLM_MIN_CONFIDENCE", "min_confidence"))
+
+    @property
+    def configured(self) -> bool:
+        """A model name and either a key or a local server: both are needed to make any call."""
+        return bool(self.model) and (self.api_key is not None or bool(self.base_url))
+
+    def __repr__(self) -> str:  # the key never appears, even in a traceback
+        return f"LlmSettings(model={self.model!r}, base_url={self.base_url!r}, timeout={self.timeout_seconds})"
+
+
+@dataclass(frozen=True)
+class LlmResult(Generic[T]):
+    """What one call gave: the parsed answer (None unless outcome is "ok") and what it cost."""
+
+    outcome: Outcome
+    parsed: T | None
+    prompt_version: str
+    model: str
+    latency_ms: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok" and self.parsed is not None
+
+
+class LlmClient:
+    """A thin, synchronous wrapper around `openai.OpenAI` for structured answers."""
+
+    def __init__(self, settings: LlmSettings, *, client: openai.OpenAI | None = None) -> None:
+        if not settings.configured:
+            raise ValueError("the LLM is not configured: set PROCUREBOT_LLM_MODEL and OPENAI_API_KEY "
+                             "(or OPENAI_BASE_URL for a local server)")
+        self.settings = settings
+        self.model: str = settings.model  # type: ignore[assignment]
+        key = settings.api_key.get_secret_value() if settings.api_key else "no-key-needed"
+        self._client = client or openai.OpenAI(api_key=key, base_url=settings.base_url or None,
+                                               timeout=settings.timeout_seconds, max_retries=settings.max_retries)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def structured(self, prompt: Prompt, schema: type[T], *, task: str, **values: str) -> LlmResult[T]:
+        """Ask `prompt` (filled with `values`) for an answer shaped like `schema`. Never raises for the
+        model's or the network's failures: the outcome says what happened and the caller falls back."""
+        system, user = prompt.render(**values)
+        started = time.perf_counter()
+        outcome: Outcome = "error"
+        parsed: T | None = None
+        detail = ""
+        usage = None
+        try:
+            completion = self._client.chat.completions.parse(
+                model=self.model, response_format=schema, temperature=0,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
+            usage = completion.usage
+            message = completion.choices[0].message if completion.choices else None
+            if message is None:
+                outcome, detail = "invalid", "no choices"
+            elif message.refusal:
+                outcome, detail = "refused", "the model declined"
+            elif message.parsed is None:
+                outcome, detail = "invalid", "empty answer"
+            else:
+                outcome, parsed = "ok", message.parsed
+        except (ValidationError, ValueError) as exc:  # not JSON, or JSON of the wrong shape
+            outcome, detail = "invalid", type(exc).__name__
+        except openai.APITimeoutError:
+            outcome, detail = "timeout", f"no answer within {self.settings.timeout_seconds:g} s"
+        except openai.RateLimitError:
+            outcome, detail = "rate_limited", "429"
+        except openai.InternalServerError as exc:
+            outcome, detail = "server_error", str(exc.status_code)
+        except openai.ContentFilterFinishReasonError:
+            outcome, detail = "refused", "content filter"
+        except openai.LengthFinishReasonError:
+            outcome, detail = "invalid", "answer cut off at the token limit"
+        except openai.APIStatusError as exc:
+            outcome, detail = "error", str(exc.status_code)
+        except openai.OpenAIError as exc:  # connection refused, DNS, ...
+            outcome, detail = "error", type(exc).__name__
+        latency = (time.perf_counter() - started) * 1000
+        result = LlmResult(outcome, parsed, prompt.version, self.model, latency,
+                           getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0,
+                           detail)
+        log.info("llm call task=%s prompt=%s model=%s outcome=%s latency_ms=%.0f prompt_tokens=%d "
+                 "completion_tokens=%d%s", task, result.prompt_version, result.model, result.outcome,
+                 result.latency_ms, result.prompt_tokens, result.completion_tokens,
+                 f" detail={detail}" if detail else "",
+                 extra={"llm": {"task": task, "prompt_version": result.prompt_version, "model": result.model,
+                                "outcome": result.outcome, "latency_ms": round(result.latency_ms, 1),
+                                "prompt_tokens": result.prompt_tokens,
+                                "completion_tokens": result.completion_tokens}})
+        return result
+
+
+def make_client(settings: LlmSettings | None = None) -> LlmClient | None:
+    """The client for these settings, or None when no model is configured (the default)."""
+    settings = settings or LlmSettings()
+    return LlmClient(settings) if settings.configured else None
