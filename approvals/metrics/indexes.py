@@ -1,0 +1,30 @@
+"""Indexes the metrics need, declared on the tables they read (migration 0003_metrics creates them).
+
+Every dashboard query reads one time window, so each table it scans is indexed on the
+timestamp that defines the window; the rest are lookups of correlated rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+
+from approvals.models import ApprovalStep, AuditEvent, Requisition
+from approvals.outbox import ErpPurchaseOrder
+
+_req = Requisition.__table__  # type: ignore[attr-defined]
+_step = ApprovalStep.__table__  # type: ignore[attr-defined]
+_audit = AuditEvent.__table__  # type: ignore[attr-defined]
+_po = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
+
+# name -> (table, columns); the migration reads this too, so the two cannot drift apart
+METRIC_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ix_requisition_submitted_at": ("requisition", ("submitted_at",)),
+    "ix_requisition_commitments": ("requisition", ("state", "cost_center", "amount")),
+    "ix_step_decided_at": ("approval_step", ("decided_at",)),
+    "ix_step_escalated_from": ("approval_step", ("escalated_from",)),
+    "ix_audit_kind_at": ("audit_event", ("kind", "at")),
+    "ix_erp_po_created_at": ("erp_purchase_order", ("created_at",)),
+}
+
+_tables = {t.name: t for t in (_req, _step, _audit, _po)}
+INDEXES = [Index(name, *(_tables[table].c[c] for c in cols)) for name, (table, cols) in METRIC_INDEXES.items()]
