@@ -17,7 +17,7 @@ from approvals.models import ApiToken
 from approvals.policy import load_policy
 from approvals.policy_store import install_policy
 from approvals.workflow import ApprovalService
-from bot import scheduler
+from bot import llm_setup, scheduler
 from bot.api.tokens import create_token
 from bot.settings import Settings
 
@@ -34,6 +34,8 @@ class Runtime:
     erp_listeners: list[Any] = field(default_factory=list)
     # chat platforms (Slack, Teams) register a surface here; it keeps every card copy true (bot/chat)
     chat: Any = None
+    # the optional LLM helper and the approvers' exception summaries (bot.llm_setup.LlmParts)
+    llm: Any = None
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -57,6 +59,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     runtime = Runtime(settings, engine, directory, service)
     runtime.chat = chat_delivery(engine, directory, service)
     scheduler.install(runtime)  # reminders, escalations, delegation windows: written with each action
+    llm_setup.install(runtime, policy)  # exception summaries; LLM suggestions only when a model is configured
     return runtime
 
 

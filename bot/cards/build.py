@@ -47,9 +47,11 @@ def summary_card(draft: DraftState, directory: Directory, duplicate: Requisition
                   + (" \u2014 the site's operations budget" if draft.cost_center_source == "default" else ""))]
     categories = sorted({ln.category for ln in draft.lines if ln.category} | ({draft.category} if draft.category
                                                                                else set()))
+    suggested = any(ln.category_source == "llm" for ln in draft.lines)
     if categories:
         facts.append(Fact(label="Category", value=", ".join(directory.category_by_code[c].name for c in categories
-                                                            if c in directory.category_by_code)))
+                                                            if c in directory.category_by_code)
+                          + (texts.SUGGESTED_CATEGORY if suggested else "")))
     if draft.need_by:
         facts.append(Fact(label="Need by", value=draft.need_by.strftime("%a %b %d, %Y")))
     if draft.urgency != "standard":
@@ -68,6 +70,7 @@ def summary_card(draft: DraftState, directory: Directory, duplicate: Requisition
                 status="Not submitted yet. Nothing happens until you tap Submit.",
                 actions=[CardAction(id="submit", label="Submit", style="primary", value=key),
                          CardAction(id="edit", label="Edit", value=key),
+                         *([CardAction(id="change_category", label="Change category", value=key)] if suggested else []),
                          CardAction(id="cancel", label="Cancel", style="danger", value=key)])
 
 
@@ -113,8 +116,10 @@ def _name(directory: Directory, person: str | None) -> str:
     return p.name if p else (person or "")
 
 
-def requisition_card(view: RequisitionView, viewer: str, directory: Directory, erp_line: str | None = None) -> Card:
-    """The requisition as `viewer` should see it now, with the actions they may take (and its PO, if known)."""
+def requisition_card(view: RequisitionView, viewer: str, directory: Directory, erp_line: str | None = None,
+                     summary: str | None = None) -> Card:
+    """The requisition as `viewer` should see it now, with the actions they may take (and its PO, if known).
+    `summary`, the "what is unusual" note, is shown to the approver it waits on, first among the exceptions."""
     supplier = directory.supplier_by_id.get(view.supplier)
     facts = [Fact(label="Requested by", value=view.requester_name),
              Fact(label="Total", value=texts.money(view.total, view.currency)
@@ -153,6 +158,8 @@ def requisition_card(view: RequisitionView, viewer: str, directory: Directory, e
         kind = "approval_request"
         step = mine[0]
         why_you = step.explanation + (f" (you act for {step.approver_name})" if step.approver != viewer else "")
+        if summary:
+            exceptions.insert(0, texts.unusual(summary))
         value = {"number": view.number}
         actions = [CardAction(id="approve", label="Approve", style="primary", value={**value, "key": base_key + ":a"}),
                    CardAction(id="reject", label="Reject", style="danger", value={**value, "key": base_key + ":r"},

@@ -8,12 +8,14 @@ HTTP API does; nothing here decides who approves.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -36,6 +38,8 @@ from approvals.errors import NotFound, ProcurebotError, StaleAction
 from approvals.outbox import retry_dead
 from approvals.scheduling.actions import SetDigest, Snooze, set_digest, snooze
 from approvals.scheduling.calendar import Calendars
+from approvals.suggestions import CategorySuggestion, record_suggestions
+from approvals.views import RequisitionView
 from approvals.workflow import ApprovalService
 from bot.cards.build import delegation_card, question_card, queue_card, requisition_card, summary_card
 from bot.cards.model import Card
@@ -45,7 +49,9 @@ from bot.intake.duplicates import find_duplicate
 from bot.intake.extract import DATE, ExtractedLine, Extractor, parse_date
 from bot.intake.orders import match_orders, status_card
 from bot.intake.store import ConversationStore, Crossed
+from bot.intake.suggest import CategorySuggester
 
+log = logging.getLogger("procurebot.intake")
 DECISIONS = ("approve", "reject", "request_info", "answer_info", "withdraw")
 
 
@@ -64,8 +70,12 @@ class UnknownPerson(ProcurebotError):
 class Assistant:
     def __init__(self, service: ApprovalService, directory: Directory, *, surface: str = "web",
                  classifier: Classifier | None = None, draft_ttl: timedelta = timedelta(hours=24),
-                 calendars: Calendars | None = None) -> None:
+                 calendars: Calendars | None = None, suggester: CategorySuggester | None = None,
+                 summaries: Any = None) -> None:
         self.service = service
+        # optional: LLM category suggestions (off the reply path) and the approver's "what is unusual" note
+        self.suggester = suggester
+        self.summaries = summaries
         self.directory = directory
         self.surface = surface
         self.extractor = Extractor(directory, classifier)
@@ -91,7 +101,7 @@ class Assistant:
         replies.append(Reply(texts.GREETING.format(first_name=person.name.split()[0])))
         waiting = self.service.list(waiting_on=person_id, limit=20)
         for view in waiting[:5]:
-            replies.append(Reply(card=requisition_card(view, person_id, self.directory)))
+            replies.append(Reply(card=self._approver_card(view, person_id)))
         mine = [v for v in self.service.list(requester=person_id, limit=10)
                 if v.state in ("pending_approval", "needs_info")]
         for view in mine[:3]:
@@ -185,6 +195,13 @@ class Assistant:
             if row.state == "idle":
                 return replies + [Reply(texts.NO_DRAFT_TO_SUBMIT)]
             return replies + [Reply(texts.STALE_DRAFT)] + self._prompt(row, draft, person)
+        if action == "change_category":
+            if row.state == "idle" or value.get("draft_id") != draft.draft_id:
+                return replies + [Reply(texts.NO_DRAFT_TO_SUBMIT if row.state == "idle" else texts.STALE_DRAFT)]
+            shown = next((ln.category for ln in draft.lines if ln.category), None)
+            draft.confirm_category, draft.category = shown or "", None
+            row.state = "collecting"
+            return replies + self._prompt(row, draft, person, save=True)
         if action == "submit":
             return replies + self._submit(row, draft, person)
         if action == "edit":
@@ -200,7 +217,17 @@ class Assistant:
     def card_for(self, number: str, viewer: str) -> Card:
         """The requisition card as `viewer` should see it now (every copy re-renders from this)."""
         self.person(viewer)
-        return status_card(self.service.engine, self.service.view(number), viewer, self.directory)
+        view = self.service.view(number)
+        if view.state == "pending_approval" and viewer in view.waiting_on:
+            return self._approver_card(view, viewer)
+        return status_card(self.service.engine, view, viewer, self.directory)
+
+    def _approver_card(self, view: RequisitionView, viewer: str) -> Card:
+        """The card with the "what is unusual" note when `viewer` is one of the approvers it waits on."""
+        note = None
+        if self.summaries is not None and view.state == "pending_approval" and viewer in view.waiting_on:
+            note = self.summaries.note_for(view)
+        return requisition_card(view, viewer, self.directory, summary=note)
 
     def expire_drafts(self) -> list[tuple[str, Reply]]:
         """Discard drafts idle longer than the time limit; each person gets a notice."""
@@ -275,6 +302,7 @@ class Assistant:
         if not draft.draft_id:
             draft.draft_id = uuid.uuid4().hex
         fill_defaults(draft, person, self.directory)
+        self._ask_suggestions(draft)
         row.state = "collecting"
         replies = [Reply(n) for n in notes]
         return replies + self._prompt(row, draft, person, save=True)
@@ -340,9 +368,10 @@ class Assistant:
                 hit = process.extractOne(code, list(names), scorer=fuzz.partial_ratio, score_cutoff=80)
                 code = names[hit[0]] if hit else ""
             if code:
-                draft.category = code
+                confirming = draft.confirm_category is not None
+                draft.category, draft.confirm_category = code, None
                 for ln in draft.lines:
-                    if ln.category is None:
+                    if ln.category is None or (confirming and ln.category_source in ("keyword", "llm", "said")):
                         ln.category, ln.category_source = code, "said"
                 return True
             return False
@@ -364,6 +393,7 @@ class Assistant:
 
     def _prompt(self, row: ChatConversation, draft: DraftState, person: Person, save: bool = False) -> list[Reply]:
         """Ask the next question, or show the summary. Saves the conversation when asked to."""
+        self._take_suggestions(draft)
         question = next_question(draft, self.directory)
         replies: list[Reply] = []
         if question is not None:
@@ -401,6 +431,9 @@ class Assistant:
     def _submit(self, row: ChatConversation, draft: DraftState, person: Person) -> list[Reply]:
         if next_question(draft, self.directory) is not None:
             return [Reply(texts.NOT_COMPLETE)] + self._prompt(row, draft, person, save=True)
+        if self._take_suggestions(draft):
+            # the suggestion arrived after the summary was shown and says something else: the person confirms first
+            return [Reply(texts.CATEGORY_RECHECKED)] + self._prompt(row, draft, person, save=True)
         try:
             req = to_requisition(draft, person.id)
             # one key per draft: a double tap on Submit, or a retry, never makes two requisitions
@@ -412,7 +445,69 @@ class Assistant:
             return [Reply(exc.message)]
         row.state, row.draft, row.question = "idle", {}, None
         self._save(row)
+        if not result.replayed:
+            self._record_suggestions(draft, result.requisition)
         return [Reply(result.message, card=requisition_card(result.requisition, person.id, self.directory))]
+
+    # ------------------------------------------------------------------ category suggestions
+    def _ask_suggestions(self, draft: DraftState) -> None:
+        """Start an LLM suggestion for each line the catalog and the supplier could not place. Never waits."""
+        if self.suggester is None:
+            return
+        for line in draft.lines:
+            if line.description and line.suggestion is None and line.category_source in (None, "keyword"):
+                self.suggester.start(line.description)
+
+    def _take_suggestions(self, draft: DraftState) -> bool:
+        """Use the suggestions that have arrived. True when the category shown changed or needs confirming."""
+        if self.suggester is None:
+            return False
+        changed = False
+        supplier = self.directory.supplier_by_id.get(draft.supplier or "")
+        for line in draft.lines:
+            if line.suggestion is not None or not line.description or line.category_source not in (None, "keyword"):
+                continue
+            found = self.suggester.ready(line.description)
+            if found is None:
+                continue  # still on its way: the deterministic answer stands for now
+            guess = found.classification
+            line.suggestion = {"category": guess.category if guess else None,
+                               "confidence": guess.confidence if guess else 0.0,
+                               "source": guess.source if guess else "none", "outcome": found.outcome,
+                               "prompt_version": found.prompt_version, "model": found.model}
+            if guess is None or guess.source != "llm":
+                continue  # the LLM gave nothing usable: what the keywords said (or the usual question) stands
+            if supplier is not None and supplier.categories and guess.category not in supplier.categories:
+                continue  # this supplier does not sell that category: not a suggestion worth showing
+            if found.outcome == "ok":
+                changed = changed or line.category != guess.category
+                line.category, line.category_source = guess.category, "llm"
+            else:  # low confidence: the requester picks, the suggestion first
+                draft.confirm_category, draft.category = guess.category, None
+                changed = True
+        return changed
+
+    def _record_suggestions(self, draft: DraftState, view: RequisitionView) -> None:
+        """Keep each suggestion beside the category the requester confirmed (the one routing used)."""
+        rows = []
+        for i, (line, saved) in enumerate(zip(draft.lines, view.lines)):
+            hint = line.suggestion
+            if hint is None and line.category_source == "keyword":
+                guess = self.extractor.classifier.classify(line.description)
+                hint = {"category": guess.category, "confidence": guess.confidence, "source": "keyword"} if guess \
+                    else None
+            if not hint or not hint.get("category"):
+                continue
+            rows.append(CategorySuggestion(
+                requisition_number=view.number, line_no=saved.line_no, description=line.description[:300],
+                suggested=hint["category"], confidence=float(hint.get("confidence") or 0.0),
+                source=hint.get("source") or "llm", prompt_version=hint.get("prompt_version") or "",
+                model=(hint.get("model") or "")[:80], confirmed=saved.category,
+                accepted=hint["category"] == saved.category))
+        try:
+            record_suggestions(self.service.engine, rows)
+        except Exception:  # noqa: BLE001 - the requisition is submitted; losing the record must not say otherwise
+            log.exception("recording category suggestions for %s failed", view.number)
 
     # ------------------------------------------------------------------ everything else people say
     def _status(self, person: Person, number: str) -> list[Reply]:
@@ -443,7 +538,7 @@ class Assistant:
         views = self.service.list(waiting_on=person.id, limit=50)
         replies = [Reply(card=queue_card("Waiting for your approval", views, self.directory,
                                          texts.queue_empty_pending()))]
-        replies += [Reply(card=requisition_card(v, person.id, self.directory)) for v in views[:5]]
+        replies += [Reply(card=self._approver_card(v, person.id)) for v in views[:5]]
         return replies
 
     def _decide(self, person: Person, action: str, value: dict[str, str], text: str | None) -> list[Reply]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +30,8 @@ class DraftLine(BaseModel):
     sku: str | None = None
     category: str | None = None
     category_source: str | None = None
+    # the classifier's suggestion, shown to the requester and recorded at submit beside what they confirmed
+    suggestion: dict[str, Any] | None = None
 
     @property
     def total(self) -> Decimal | None:
@@ -77,6 +80,7 @@ class DraftState(BaseModel):
     category: str | None = None  # chosen by the person when the items did not say
     duplicate_of: str | None = None
     duplicate_checked: bool = False
+    confirm_category: str | None = None  # a suggested category code the requester is asked to confirm
 
     @property
     def grand_total(self) -> Decimal | None:
@@ -248,7 +252,21 @@ def next_question(draft: DraftState, directory: Directory) -> Question | None:
         return Question(field="category", text=texts.ask_category(supplier.name),
                         choices=[Choice(label=directory.category_by_code[c].name, value=c)
                                  for c in supplier.categories])
+    if draft.confirm_category is not None:
+        return confirm_category_question(draft, directory)
     return None
+
+
+def confirm_category_question(draft: DraftState, directory: Directory) -> Question:
+    """"Please confirm the category": the suggestion first, then the others this supplier sells (or all)."""
+    supplier = directory.supplier_by_id.get(draft.supplier or "")
+    codes = list(supplier.categories) if supplier and supplier.categories else [c.code for c in directory.categories]
+    suggested = draft.confirm_category if draft.confirm_category in directory.category_by_code else None
+    ordered = ([suggested] if suggested else []) + [c for c in codes if c != suggested]
+    item = next((ln.description for ln in draft.lines if ln.suggestion), draft.lines[0].description)
+    name = directory.category_by_code[suggested].name if suggested else None
+    return Question(field="category", text=texts.confirm_category(item, name),
+                    choices=[Choice(label=directory.category_by_code[c].name, value=c) for c in ordered[:8]])
 
 
 def suggest_suppliers(draft: DraftState, directory: Directory) -> list[str]:

@@ -126,6 +126,23 @@ def ask_category(supplier: str) -> str:
     return f"{supplier} sells more than one kind of thing. Which category is this?"
 
 
+SUGGESTED_CATEGORY = " (suggested from the item text; tap Change category if it is wrong)"
+CATEGORY_RECHECKED = ("Before you submit: a second look at the item text suggests a different category. "
+                      "Check it below, then submit.")
+
+
+def confirm_category(item: str, suggested: str | None) -> str:
+    if suggested:
+        return (f"I'm not sure about the category of \u201c{item}\u201d; it looks like {suggested}. "
+                "Please confirm the category.")
+    return f"Which category is \u201c{item}\u201d? Please confirm the category."
+
+
+def unusual(summary: str) -> str:
+    """The exception summary line on an approver's card."""
+    return f"What is unusual: {summary}"
+
+
 def didnt_catch(question: str) -> str:
     return f"I didn't catch that. {question}"
 

@@ -22,6 +22,7 @@ from approvals.errors import NotFound
 from bot.cards.html import render_card
 from bot.intake import texts
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
+from bot.llm_setup import card_refresher
 from bot.web.hub import LiveHub
 
 router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
@@ -49,10 +50,14 @@ def web_chat(request: Request) -> WebChat:
         if chat is None:
             ttl = timedelta(hours=runtime.settings.chat_draft_ttl_hours)
             scheduler = getattr(runtime, "scheduler", None)  # its calendars know the configured working hours
+            llm = getattr(runtime, "llm", None)  # LLM suggestions (when configured) and approvers' summaries
             assistant = Assistant(runtime.service, runtime.directory, surface="web", draft_ttl=ttl,
-                                  calendars=scheduler.calendars if scheduler else None)
+                                  calendars=scheduler.calendars if scheduler else None,
+                                  suggester=llm.suggester if llm else None, summaries=llm.summaries if llm else None)
             hub = LiveHub(lambda number: _audience(assistant, number))
             runtime.service.after_commit.append(hub.on_change)
+            if llm is not None:  # a summary written after submit re-renders the open cards
+                llm.summaries.listeners.append(card_refresher(runtime.service, hub.on_change))
             runtime.erp_listeners.append(hub.on_erp)  # POs are recorded outside the service: no Change fires
             chat = request.app.state.web_chat = WebChat(assistant, hub)
     return chat

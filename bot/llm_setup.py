@@ -1,0 +1,69 @@
+"""Wiring the optional LLM into a runtime: the category suggester for intake, the exception summaries.
+
+With no model configured (the default) there is no client and no suggester; the summaries still
+exist and are the deterministic ones, so approvers see what is unusual either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from approvals.policy.loader import LoadedPolicy
+from approvals.signals import amount_thresholds
+from approvals.workflow import ApprovalService
+from approvals.workflow.base import Change
+from bot.exception_summary import ExceptionSummaries
+from bot.intake.suggest import CategorySuggester
+from connectors.llm import LlmClient, LlmSettings, make_client
+from connectors.llm_tasks import LlmClassifier, LlmSummarizer
+
+
+@dataclass
+class LlmParts:
+    settings: LlmSettings
+    client: LlmClient | None
+    suggester: CategorySuggester | None
+    summaries: ExceptionSummaries
+
+    def close(self) -> None:
+        if self.suggester is not None:
+            self.suggester.close()
+        self.summaries.close()
+        if self.client is not None:
+            self.client.close()
+
+
+def thresholds_of(policy: LoadedPolicy | None, service: ApprovalService) -> list[Any]:
+    limits = [p.approval_limit for p in service.directory.people]
+    return amount_thresholds(policy.spec.model_dump(mode="json") if policy is not None else {}, limits)
+
+
+def build(service: ApprovalService, policy: LoadedPolicy | None = None, settings: LlmSettings | None = None,
+          *, client: LlmClient | None = None) -> LlmParts:
+    settings = settings or LlmSettings()
+    client = client or make_client(settings)
+    suggester = None
+    summarizer = None
+    if client is not None:
+        suggester = CategorySuggester(LlmClassifier(client, service.directory, min_confidence=settings.min_confidence))
+        summarizer = LlmSummarizer(client)
+    summaries = ExceptionSummaries(service.engine, service.directory, service.view,
+                                   thresholds=thresholds_of(policy, service), summarizer=summarizer)
+    service.after_commit.append(summaries.on_change)
+    return LlmParts(settings, client, suggester, summaries)
+
+
+def install(runtime: Any, policy: LoadedPolicy | None = None) -> LlmParts:
+    """Build the parts for `runtime` and keep them on it as `runtime.llm`."""
+    parts = build(runtime.service, policy)
+    runtime.llm = parts
+    return parts
+
+
+def card_refresher(service: ApprovalService, listener: Callable[[Change], None]) -> Callable[[str], None]:
+    """Turn "a summary was stored for PR-n" into the change notice live card copies already listen to."""
+    def refresh(number: str) -> None:
+        view = service.view(number)
+        listener(Change(number, 0, "summary", "summary", "system", "llm", view.state, service.clock()))
+    return refresh
