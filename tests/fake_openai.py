@@ -54,6 +54,7 @@ class FakeOpenAI:
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
+        self.gate: threading.Event | None = None  # when set, every answer waits until the test opens it
         self.script: list[Step] = []
         self.requests: list[dict[str, Any]] = []
         self.responders: dict[str, Callable[[str], dict[str, Any]]] = {
@@ -83,6 +84,8 @@ class FakeOpenAI:
                 if self.path != "/v1/chat/completions":
                     self._send(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
                     return
+                if fake.gate is not None:
+                    fake.gate.wait(30)
                 delay = fake.latency + (30.0 if step == "slow" else 0.0)
                 if delay:
                     fake._stop.wait(delay)
