@@ -247,13 +247,13 @@ def next_question(draft: DraftState, directory: Directory) -> Question | None:
     if draft.need_by_past:
         return Question(field="need_by", text=texts.need_by_past(draft.need_by_past),
                         choices=[Choice(label=texts.NO_DATE, value="none")])
+    if draft.confirm_category is not None:  # a suggestion to confirm replaces the plain category question
+        return confirm_category_question(draft, directory)
     supplier = directory.supplier_by_id[draft.supplier]
     if draft.category is None and any(ln.category is None for ln in draft.lines) and len(supplier.categories) > 1:
         return Question(field="category", text=texts.ask_category(supplier.name),
                         choices=[Choice(label=directory.category_by_code[c].name, value=c)
                                  for c in supplier.categories])
-    if draft.confirm_category is not None:
-        return confirm_category_question(draft, directory)
     return None
 
 
