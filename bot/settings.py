@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     working_hours: str = "08:00-17:00"  # in each person's own time zone, Monday to Friday
     quiet_hours: str = "20:00-07:00"
     notify_url: str | None = None  # a chat API taking POST /messages; unset: notices are logged
+    # signs the web console's session cookie; unset: a random key per process (sessions end at restart)
+    session_secret: SecretStr | None = None
 
     @model_validator(mode="after")
     def _production_is_configured(self) -> "Settings":

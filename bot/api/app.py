@@ -11,8 +11,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot import erp_dispatcher, scheduler
 from bot.api.errors import error_body, install_error_handlers
 from bot.api.routes import audit, delegations, health, policy, requisitions
+from bot.console.routes import router as console
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, get_settings
+from bot.slack import mount as slack_mount
+from bot.teams.settings import teams_settings
 from bot.web import routes as web_chat
 
 
@@ -73,13 +76,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             app.state.runtime = build_runtime(settings)
             ticker = scheduler.start(app.state.runtime)  # only the real server ticks, not a test's runtime
             dispatch_stop = erp_dispatcher.start_in_server(app.state.runtime)
+        teams = None
+        if teams_config is not None:  # Microsoft Teams: the bot and its surface need the runtime
+            from bot.teams.routes import start as start_teams
+
+            teams = start_teams(app, app.state.runtime, teams_config)
+        slack_stop = await slack_mount.start(app)  # registers the Slack surface before the fan-out starts
         chat = app.state.runtime.chat
         # the card fan-out runs in the real server, or in a test that asks for it (autostart=True)
         wanted = chat is not None and chat.surfaces and (chat.autostart or (chat.autostart is None and built))
         chat_stop = chat.start() if wanted else None
         yield
+        if slack_stop is not None:
+            await slack_stop()
         if chat_stop is not None:
             chat_stop()
+        if teams is not None:
+            teams.close()
         if ticker is not None:
             ticker.shutdown()
         if dispatch_stop is not None:
@@ -93,5 +106,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (health, requisitions, delegations, policy, audit):
         app.include_router(module.router)
     app.include_router(web_chat.router)  # the local web chat at /chat (dev mode)
+    slack_mount.install(app)  # /slack/events etc., only when SLACK_BOT_TOKEN or SLACK_CLIENT_ID is set
+    teams_config = teams_settings()
+    if teams_config is not None:  # Microsoft Teams at /api/messages, only when TEAMS_APP_ID is set
+        from bot.teams.routes import router as teams_router
+
+        app.include_router(teams_router)
+    app.include_router(console)  # the admin console at /console (admins and auditors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

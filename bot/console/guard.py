@@ -1,0 +1,31 @@
+"""Who may see a console page: every page calls `guard` first and returns its refusal if there is one."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot.console import html, texts
+from bot.console.session import COOKIE, Identity, csrf_ok, current
+
+
+def guard(request: Request, *, admin: bool = False) -> Identity | Response:
+    """The signed-in admin or auditor, or the response that refuses: sign-in redirect (303) or 403."""
+    who = current(request)
+    if who is None:
+        ended = "?ended=1" if request.cookies.get(COOKIE) else ""
+        return RedirectResponse(f"/console/login{ended}", status_code=303)
+    if admin and not who.is_admin:
+        return html.page("Not allowed", html.notice(texts.ADMIN_ONLY.format(name=who.name, role=who.role), "bad"),
+                         who=who, status=403)
+    return who
+
+
+def guard_form(request: Request, csrf: str | None, *, admin: bool = False) -> Identity | Response:
+    """`guard` for a form post, which must also carry this session's CSRF token."""
+    who = guard(request, admin=admin)
+    if isinstance(who, Response):
+        return who
+    if not csrf_ok(who, csrf):
+        return html.page("Form expired", html.notice(texts.BAD_CSRF, "bad"), who=who, status=403)
+    return who

@@ -1,0 +1,152 @@
+"""Requisition search, and one requisition's detail: facts, the steps with the why of each, every event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from approvals import audit
+from approvals.errors import NotFound
+from approvals.models import ApprovalStep, AuditEvent, Requisition
+from approvals.outbox import erp_view
+from approvals.states import State
+from bot.console import html, texts
+from bot.console.guard import guard
+from bot.console.html import esc
+
+router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+PAGE = 100
+EVENT_WORDS = {
+    "created": "Created", "submitted": "Submitted", "routed": "Routed to approvers",
+    "auto_approved": "Approved by policy", "stopped": "Stopped by policy", "approved_step": "Step approved",
+    "stage_completed": "Stage complete", "approved": "Approved", "rejected_step": "Step rejected",
+    "rejected": "Rejected", "info_requested": "Info requested",
+    "info_answered": "Info answered", "escalated": "Escalated", "reassigned": "Reassigned", "withdrawn": "Withdrawn",
+    "amended": "Amended", "po_requested": "Sent to the ERP", "po_created": "Purchase order created",
+    "po_failed": "ERP refused the PO", "po_retry": "ERP retry", "po_status": "PO status changed",
+}
+
+
+def search(engine: Any, text: str, state: str, site: str) -> list[tuple[Requisition, list[str]]]:
+    """Newest first; `text` matches a number exactly or part of a title."""
+    with Session(engine) as session:
+        query = select(Requisition).where(Requisition.state != State.DRAFT.value)
+        words = text.strip()
+        if words:
+            query = query.where(or_(Requisition.number == words.upper(),
+                                    func.lower(Requisition.title).contains(words.lower(), autoescape=True)))
+        if state:
+            query = query.where(Requisition.state == state)
+        if site:
+            query = query.where(Requisition.site == site)
+        rows = list(session.exec(query.order_by(Requisition.id.desc()).limit(PAGE)).all())  # type: ignore[union-attr]
+        waiting: dict[int, list[str]] = {}
+        if rows:
+            for req_id, acting in session.exec(select(ApprovalStep.requisition_id, ApprovalStep.acting).where(
+                    ApprovalStep.requisition_id.in_([r.id for r in rows]),  # type: ignore[attr-defined]
+                    ApprovalStep.state == "pending")).all():
+                waiting.setdefault(req_id, []).append(acting)
+    return [(r, sorted(waiting.get(r.id or 0, []))) for r in rows]
+
+
+@router.get("/requisitions")
+def search_page(request: Request, q: str = Query(default="", max_length=100),
+                state: str = Query(default="", max_length=20), site: str = Query(default="", max_length=20)
+                ) -> Response:
+    who = guard(request)
+    if isinstance(who, Response):
+        return who
+    runtime = request.app.state.runtime
+    directory = runtime.directory
+    states = "".join(f'<option value="{s.value}"{" selected" if s.value == state else ""}>{s.value.replace("_", " ")}'
+                     "</option>" for s in State if s != State.DRAFT)
+    sites = "".join(f'<option value="{esc(s.code)}"{" selected" if s.code == site else ""}>{esc(s.name)}</option>'
+                    for s in directory.sites)
+    form = (f'<form class="inline" method="get" action="/console/requisitions"><label>Number or title'
+            f'<input name="q" id="q" value="{esc(q)}" maxlength="100"></label>'
+            f'<label>State<select name="state"><option value="">any</option>{states}</select></label>'
+            f'<label>Site<select name="site"><option value="">any</option>{sites}</select></label>'
+            '<button type="submit" class="primary" id="search">Search</button></form>')
+    found = search(runtime.engine, q, state, site)
+    if not found:
+        return html.page("Requisitions", form + html.notice(texts.NO_MATCHES), who=who, active="requisitions")
+    rows = [(f'<a href="/console/requisitions/{esc(r.number)}">{esc(r.number)}</a>', esc(r.title), esc(r.site),
+             esc(r.state.replace("_", " ")), f"{r.amount:,.2f}", html.when(r.submitted_at),
+             esc(", ".join(_name(directory, p) for p in waiting))) for r, waiting in found]
+    table = html.table(["Number", "Title", "Site", "State", "Amount", "Submitted", "Waiting on"], rows, cls="results")
+    return html.page("Requisitions", form + table, who=who, active="requisitions")
+
+
+@router.get("/requisitions/{number}")
+def detail_page(request: Request, number: str) -> Response:
+    who = guard(request)
+    if isinstance(who, Response):
+        return who
+    runtime = request.app.state.runtime
+    try:
+        view = runtime.service.get(number[:20])
+    except NotFound:
+        return html.page("Not found", html.notice(texts.NOT_FOUND.format(number=number[:20]), "bad"), who=who,
+                         active="requisitions", status=404)
+    directory = runtime.directory
+    with Session(runtime.engine) as session:
+        events = list(audit.iter_events(session, requisition_number=view.number))
+    erp = erp_view(runtime.engine, view.number)
+    facts = [("State", view.state.replace("_", " ")), ("Requester", view.requester_name), ("Site", view.site),
+             ("Cost center", view.cost_center), ("Supplier", view.supplier_name), ("Category", view.category),
+             ("Amount", f"{view.total:,.2f} {view.currency} ({view.amount:,.2f} {view.policy_currency})"),
+             ("Urgency", view.urgency), ("Policy", view.policy_version), ("Route", view.route_explanation),
+             ("Waiting on", ", ".join(_name(directory, p) for p in view.waiting_on) or "nobody"),
+             ("ERP", erp.sentence() if erp else "not sent")]
+    if view.stop_reason:
+        facts.append(("Stopped because", view.stop_reason))
+    body = ['<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts) + "</dl>"]
+    body.append("<h2>Approval steps and why</h2>")
+    if view.steps:
+        body.append(html.table(["Stage", "Approver", "State", "Why", "SLA", "Activated", "Decided"], [
+            (esc(s.stage_name), esc(s.approver_name) + (f" <small>(acting: {esc(_name(directory, s.acting))})</small>"
+                                                        if s.acting != s.approver else ""),
+             esc(s.state.replace("_", " ")) + (f"<br><small>by {esc(_name(directory, s.decided_by))}"
+                                               + (f" for {esc(_name(directory, s.on_behalf_of))}" if s.on_behalf_of
+                                                  else "") + "</small>" if s.decided_by else ""),
+             f'<span class="why">{esc(s.explanation)}</span>', f"{s.sla_hours:g} h", html.when(s.activated_at),
+             html.when(s.decided_at)) for s in view.steps], cls="steps"))
+    else:
+        body.append(f'<p class="empty">{esc(view.route_explanation or "No approval steps.")}</p>')
+    body.append(f"<h2>Timeline ({len(events)} events)</h2>")
+    body.append('<ol class="timeline">' + "".join(_event(e, directory) for e in events) + "</ol>")
+    return html.page(f"{view.number}: {view.title}", "".join(body), who=who, active="requisitions")
+
+
+def _event(e: AuditEvent, directory: Any) -> str:
+    who = _name(directory, e.actor) + (f" for {_name(directory, e.on_behalf_of)}" if e.on_behalf_of else "")
+    detail = _change(e.before, e.after)
+    return (f'<li data-kind="{esc(e.kind)}"><span class="at">{html.when(e.at)}<br><small>#{e.seq} · {esc(e.surface)}'
+            f'</small></span><span><span class="kind">{esc(EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")))}</span>'
+            f' by {esc(who)}<div class="change">{esc(detail)}</div></span></li>')
+
+
+def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    after = dict(after or {})
+    parts = []
+    for key in ("explanation", "reason", "comment", "question", "answer"):
+        if after.get(key):
+            parts.append(str(after.pop(key)))
+    if before and "state" in before and "state" in after:
+        parts.append(f"{before['state']} → {after.pop('state')}")
+    rest = {k: v for k, v in after.items() if v not in (None, "", [], {})}
+    if rest:
+        parts.append(json.dumps(rest, ensure_ascii=False, default=str)[:400])
+    return " · ".join(parts)
+
+
+def _name(directory: Any, person_id: str | None) -> str:
+    if not person_id:
+        return ""
+    p = directory.person(person_id)
+    return p.name if p else person_id

@@ -1,0 +1,147 @@
+"""Console sign-in: who is looking, in a signed, HttpOnly session cookie, with a CSRF token per session.
+
+The cookie holds an `Identity` (signed with HMAC-SHA256, never encrypted: it carries no
+secret) and expires after `MAX_AGE`. Each request checks the signature, the expiry and the
+sign-in method's own rule: an API-token session ends as soon as its token is revoked. An OIDC
+sign-in would be a second method that makes the same `Identity` from the provider's claims
+(`via="oidc"`); the pages only ever see the `Identity`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from fastapi import Request, Response
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from approvals.models import ApiToken
+from bot.api.tokens import find_token
+
+COOKIE = "pb_console"
+MAX_AGE = 8 * 3600  # one working day
+CONSOLE_ROLES = ("admin", "auditor")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A signed-in console user."""
+
+    subject: str  # the token id for API-token sessions, the provider's subject for OIDC
+    name: str
+    role: str  # admin or auditor
+    via: str  # "token" (or "oidc")
+    csrf: str
+    expires: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class SignInMethod(Protocol):
+    def still_valid(self, engine: Engine, identity: Identity) -> bool:
+        """Whether the credential behind a session still holds (checked on every request)."""
+        ...
+
+
+class TokenSignIn:
+    """Sign in with an API token (admin or auditor); the session lives only as long as the token."""
+
+    def identify(self, engine: Engine, plain: str) -> ApiToken | None:
+        with Session(engine) as session:
+            return find_token(session, plain.strip())
+
+    def still_valid(self, engine: Engine, identity: Identity) -> bool:
+        with Session(engine) as session:
+            row = session.get(ApiToken, int(identity.subject))
+        return row is not None and row.revoked_at is None and row.role == identity.role
+
+
+METHODS: dict[str, SignInMethod] = {"token": TokenSignIn()}
+
+
+def secret_for(request: Request) -> bytes | None:
+    """The signing key: the configured secret, or (dev, unset) a random one kept for this process."""
+    settings = request.app.state.runtime.settings
+    configured = getattr(settings, "session_secret", None)
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    if not settings.dev:
+        return None  # production needs a shared key so every replica accepts the same sessions
+    key = getattr(request.app.state, "console_secret", None)
+    if key is None:
+        key = request.app.state.console_secret = secrets.token_bytes(32)
+    return key
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(key: bytes, body: str) -> str:
+    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+
+
+def encode(key: bytes, identity: Identity) -> str:
+    body = _b64(json.dumps(asdict(identity), separators=(",", ":")).encode())
+    return f"{body}.{_sign(key, body)}"
+
+
+def decode(key: bytes, value: str, now: float | None = None) -> Identity | None:
+    """The identity in a cookie value, or None if it is forged, damaged or expired."""
+    body, _, signature = value.partition(".")
+    if not body or not signature or not hmac.compare_digest(_sign(key, body), signature):
+        return None
+    try:
+        data: dict[str, Any] = json.loads(_unb64(body))
+        identity = Identity(**data)
+    except (ValueError, TypeError):
+        return None
+    if identity.expires <= (now or time.time()) or identity.role not in CONSOLE_ROLES:
+        return None
+    return identity
+
+
+def new_identity(token: ApiToken) -> Identity:
+    return Identity(subject=str(token.id), name=token.name, role=token.role, via="token",
+                    csrf=secrets.token_urlsafe(24), expires=int(time.time()) + MAX_AGE)
+
+
+def current(request: Request) -> Identity | None:
+    """The signed-in user of this request, re-checked against their credential."""
+    key = secret_for(request)
+    raw = request.cookies.get(COOKIE)
+    if key is None or not raw:
+        return None
+    identity = decode(key, raw)
+    if identity is None:
+        return None
+    method = METHODS.get(identity.via)
+    if method is None or not method.still_valid(request.app.state.runtime.engine, identity):
+        return None
+    return identity
+
+
+def set_cookie(request: Request, response: Response, identity: Identity, key: bytes) -> None:
+    response.set_cookie(COOKIE, encode(key, identity), max_age=MAX_AGE, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/console")
+
+
+def clear_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/console")
+
+
+def csrf_ok(identity: Identity, submitted: str | None) -> bool:
+    return bool(submitted) and hmac.compare_digest(identity.csrf, submitted or "")
