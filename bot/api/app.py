@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import erp_dispatcher, scheduler
+from bot.api import prometheus
 from bot.api.errors import error_body, install_error_handlers
 from bot.api.routes import audit, delegations, health, policy, requisitions
 from bot.console.routes import router as console
@@ -113,5 +114,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
         app.include_router(teams_router)
     app.include_router(console)  # the admin console at /console (admins and auditors)
+    prometheus.install(app)  # GET /metrics and request latency
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
