@@ -1,0 +1,273 @@
+"""The only module that imports the Teams SDK (microsoft-teams-apps). It only translates.
+
+Inbound: `process(body, headers)` checks the Bot Framework JWT with the SDK's validator (issuer,
+audience = our app id, RS256 signature against the Bot Framework JWKS, expiry, and the token's
+serviceurl claim against the activity's), reads the activity with the SDK's typed models, and
+runs it through the SDK App's pipeline, whose one handler hands an `Inbound` to our handler (in a
+worker thread: it talks to the database) and sends its replies with the SDK's connector client.
+
+Outbound: `send`/`update` post or replace a message in a conversation through the connector at
+its serviceUrl, with a bot token from msal client credentials (secret or certificate).
+
+The SDK is asyncio with an httpx client bound to one event loop, so all SDK work runs on one
+loop in its own thread; the FastAPI route awaits it and the chat delivery worker blocks on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import warnings
+from typing import Any, Callable, Coroutine, TypeVar
+
+import msal
+import requests
+from pydantic import ValidationError
+
+from bot.teams.activity import Inbound, Outcome
+from bot.teams.settings import ENTRA_LOGIN, TeamsSettings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the SDK announces its preview features (HTML widgets) on import
+    from microsoft_teams.api import (
+        ActivityTypeAdapter,
+        InvokeResponse,
+        JsonWebToken,
+        MessageActivityInput,
+    )
+    from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+    from microsoft_teams.apps import App
+    from microsoft_teams.apps.auth import InboundActivityTokenValidator
+    from microsoft_teams.apps.events import ActivityEvent, CoreActivity
+    from microsoft_teams.apps.http.adapter import HttpMethod, HttpRouteHandler
+    from microsoft_teams.common import ClientOptions
+
+log = logging.getLogger("procurebot.teams")
+T = TypeVar("T")
+HANDLED_INVOKES = {"adaptiveCard/action"}
+Handler = Callable[[Inbound, Callable[[], "str | None"]], Outcome]
+
+
+class Unauthorized(Exception):
+    """The request's Bot Framework token is missing or invalid."""
+
+
+class BadActivity(Exception):
+    """The body is not an activity the SDK can read."""
+
+
+class UnknownInvoke(Exception):
+    """An invoke procurebot does not handle (only Adaptive Card actions)."""
+
+
+class RefusedServiceUrl(Exception):
+    """The activity names a connector outside the allow-list."""
+
+
+class _Mounted:
+    """The SDK's HttpServerAdapter protocol, for an App mounted on someone else's server: the SDK
+    registers its route here and we ignore it, as our own FastAPI route calls `process`."""
+
+    def register_route(self, method: HttpMethod, path: str, handler: HttpRouteHandler) -> None:
+        return None
+
+    def serve_static(self, path: str, directory: str) -> None:
+        return None
+
+    async def start(self, port: int) -> None:
+        raise NotImplementedError("procurebot mounts Teams on its own FastAPI app")
+
+    async def stop(self) -> None:
+        return None
+
+
+class _MsalTokens:
+    """Bot tokens by msal client credentials, one confidential client per tenant (msal caches tokens)."""
+
+    def __init__(self, settings: TeamsSettings) -> None:
+        self.settings = settings
+        self._clients: dict[str, msal.ConfidentialClientApplication] = {}
+        self._lock = threading.Lock()
+        self._session = requests.Session()
+        if settings.token_ca_bundle:
+            self._session.verify = settings.token_ca_bundle
+            self._session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise override the session
+
+    def _credential(self) -> Any:
+        s = self.settings
+        if s.certificate_path is not None:
+            return {"private_key": s.certificate_path.read_text(), "thumbprint": s.certificate_thumbprint}
+        assert s.app_password is not None
+        return s.app_password.get_secret_value()
+
+    def _client(self, tenant: str) -> msal.ConfidentialClientApplication:
+        with self._lock:
+            client = self._clients.get(tenant)
+            if client is None:
+                host = self.settings.token_authority_host.rstrip("/")
+                client = msal.ConfidentialClientApplication(
+                    self.settings.app_id, client_credential=self._credential(), authority=f"{host}/{tenant}",
+                    http_client=self._session, timeout=self.settings.timeout_seconds,
+                    instance_discovery=host == ENTRA_LOGIN)
+                self._clients[tenant] = client
+            return client
+
+    def acquire(self, scope: str, tenant: str) -> str:
+        result = self._client(tenant).acquire_token_for_client(scopes=[scope])
+        if "access_token" in result:
+            return str(result["access_token"])
+        error = result.get("error", "unknown_error")
+        detail = str(result.get("error_description") or "").splitlines()[0][:200] if result.get(
+            "error_description") else ""
+        raise PermissionError(f"Microsoft Entra ID gave no bot token ({error}: {detail}); check TEAMS_APP_ID, "
+                              "TEAMS_APP_PASSWORD or the certificate, and TEAMS_TENANT_ID")
+
+    async def __call__(self, scope: str | list[str], tenant_id: str | None) -> str:
+        scope = scope[0] if isinstance(scope, list) else scope
+        return await asyncio.to_thread(self.acquire, scope, tenant_id or self.settings.tenant_id or "botframework.com")
+
+
+class TeamsAdapter:
+    def __init__(self, settings: TeamsSettings, handler: Handler) -> None:
+        if not settings.app_id:
+            raise ValueError("TEAMS_APP_ID is not set")
+        self.settings = settings
+        self.handler = handler
+        self.cloud = with_overrides(PUBLIC, openid_metadata_url=settings.openid_metadata_url,
+                                    login_endpoint=settings.token_authority_host.rstrip("/"))
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="teams-sdk", daemon=True)
+        self._thread.start()
+        self.tokens = _MsalTokens(settings)
+        self.app = self._run(self._build())
+
+    async def _build(self) -> App:
+        app = App(client_id=self.settings.app_id, tenant_id=self.settings.tenant_id, token=self.tokens,
+                  cloud=self.cloud, http_server_adapter=_Mounted(), messaging_endpoint="/api/messages",
+                  client=ClientOptions(timeout=self.settings.timeout_seconds))
+        app.on_activity(self._on_activity)
+        self._validator = InboundActivityTokenValidator(self.settings.app_id or "", cloud=self.cloud)
+        await app.initialize()
+        return app
+
+    # ------------------------------------------------------------------ running SDK coroutines
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run on the SDK loop and wait (from any thread but the loop's own)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout=self.settings.timeout_seconds * 4)
+
+    def close(self) -> None:
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+
+    # ------------------------------------------------------------------ inbound
+
+    async def process(self, body: dict[str, Any], authorization: str) -> tuple[int, Any]:
+        """Authenticate and handle one activity; (HTTP status, JSON body or None). Raises
+        Unauthorized, RefusedServiceUrl, UnknownInvoke or BadActivity before anything is handled."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._process(body, authorization),
+                                                                          self._loop))
+
+    async def _process(self, body: dict[str, Any], authorization: str) -> tuple[int, Any]:
+        if not authorization.startswith("Bearer "):
+            raise Unauthorized("no bearer token")
+        raw = authorization.removeprefix("Bearer ").strip()
+        service_url = body.get("serviceUrl")
+        try:
+            await self._validator.validate_token(raw, service_url if isinstance(service_url, str) else None)
+        except Exception as exc:  # noqa: BLE001 - pyjwt and the JWKS fetch raise many kinds; all mean 401
+            raise Unauthorized(type(exc).__name__) from exc
+        if not isinstance(service_url, str) or not self.settings.service_url_allowed(service_url):
+            raise RefusedServiceUrl(str(service_url)[:100])
+        if body.get("type") == "invoke" and body.get("name") not in HANDLED_INVOKES:
+            raise UnknownInvoke(str(body.get("name"))[:80])
+        body = _sdk_readable(body)
+        try:
+            activity = ActivityTypeAdapter.validate_python(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"][1:] if not str(p).startswith("tagged-union"))
+            raise BadActivity(f"{where or 'type'}: {first['msg']}"[:200]) from exc
+        if not activity.id or not activity.from_ or not activity.from_.id or not activity.conversation.id:
+            raise BadActivity("id, from.id and conversation.id are required")
+        event = ActivityEvent(body=CoreActivity.model_validate(body), token=JsonWebToken(raw))
+        assert self.app.server.on_request is not None
+        response = await self.app.server.on_request(event)
+        if isinstance(response, InvokeResponse):
+            return response.status, response.body
+        return 200, None
+
+    async def _on_activity(self, ctx: Any) -> InvokeResponse[Any]:
+        inbound = self._inbound(ctx.activity)
+        outcome = await asyncio.to_thread(self.handler, inbound, lambda: self._email_blocking(inbound))
+        for reply in outcome.replies:
+            await ctx.send(MessageActivityInput.model_validate(reply))
+        return InvokeResponse[Any](status=outcome.status, body=outcome.body)
+
+    @staticmethod
+    def _inbound(a: Any) -> Inbound:
+        conversation, user = a.conversation, a.from_
+        tenant = conversation.tenant_id or ""
+        if not tenant and getattr(a, "channel_data", None) is not None and a.channel_data.tenant is not None:
+            tenant = a.channel_data.tenant.id or ""
+        added = tuple(m.id for m in (getattr(a, "members_added", None) or []))
+        return Inbound(type=str(a.type), id=a.id, service_url=a.service_url, conversation_id=conversation.id,
+                       user_id=user.id, bot_id=a.recipient.id if a.recipient else "", tenant_id=tenant,
+                       conversation_type=conversation.conversation_type, aad_object_id=user.aad_object_id,
+                       user_name=user.name, name=getattr(a, "name", None), text=getattr(a, "text", None) or "",
+                       value=_plain(getattr(a, "value", None)), action=getattr(a, "action", None),
+                       members_added=added)
+
+    def _email_blocking(self, inbound: Inbound) -> str | None:
+        """The user's e-mail or UPN from the conversation roster (called from the handler's thread)."""
+        return self._run(self._email(inbound))
+
+    async def _email(self, inbound: Inbound) -> str | None:
+        api = self.app.api.clone(service_url=inbound.service_url)
+        try:
+            member = await api.conversations.get_member_by_id(inbound.conversation_id, inbound.user_id)
+        except Exception as exc:  # noqa: BLE001 - no roster answer: the person stays unknown, and is told so
+            log.warning("Teams roster lookup failed: %s", type(exc).__name__)
+            return None
+        return getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+
+    # ------------------------------------------------------------------ outbound
+
+    def send(self, address: dict[str, Any], activity: dict[str, Any]) -> str:
+        """Post a message activity into the conversation at `address`; returns the new activity id."""
+        return self._run(self._send(address, activity))
+
+    def update(self, address: dict[str, Any], activity_id: str, activity: dict[str, Any]) -> None:
+        """Replace the message `activity_id` in the conversation at `address`."""
+        self._run(self._send(address, {**activity, "id": activity_id}))
+
+    async def _send(self, address: dict[str, Any], activity: dict[str, Any]) -> str:
+        url = address.get("service_url", "")
+        if not self.settings.service_url_allowed(url):
+            raise RefusedServiceUrl(url[:100])
+        sent = await self.app.send(address["conversation_id"], MessageActivityInput.model_validate(activity),
+                                   service_url=url)
+        return str(sent.id)
+
+
+def _sdk_readable(body: dict[str, Any]) -> dict[str, Any]:
+    """The SDK (2.1) types an adaptiveCard/action's `trigger` as "manual" only, but Teams sends
+    "automatic" for a card's refresh; the handlers do not need the trigger (the verb says refresh)."""
+    value = body.get("value")
+    if body.get("name") == "adaptiveCard/action" and isinstance(value, dict) and value.get("trigger") == "automatic":
+        return {**body, "value": {**value, "trigger": "manual"}}
+    return body
+
+
+def _plain(value: Any) -> Any:
+    """An activity's value as plain JSON (the SDK parses adaptiveCard/action values into models)."""
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    dump: Callable[..., Any] | None = getattr(value, "model_dump", None)
+    return dump(by_alias=True, exclude_none=True) if dump else value
+
+
+__all__ = ["TeamsAdapter", "Unauthorized", "BadActivity", "RefusedServiceUrl"]

@@ -1,0 +1,197 @@
+"""Activities in, assistant calls and Teams answers out. No SDK types: the adapter hands an `Inbound`.
+
+* message (personal chat): the assistant's conversation; replies as messages with Adaptive Cards;
+* invoke adaptiveCard/action: a card button (Action.Execute) or Teams asking to refresh a card;
+  the answer is the card as it is now, with what happened on top;
+* conversationUpdate / installationUpdate: the app was added; remember the chat and say hello.
+
+Every activity first resolves the Teams user to a directory person (Entra object id, else the
+e-mail or UPN from the roster) and refreshes the stored conversation reference, so cards can be
+sent to them later. A platform retry of an activity already handled changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from datetime import timedelta
+from typing import Callable
+
+from approvals.directory import Person
+from approvals.errors import NotFound
+from bot.api.errors import error_body
+from bot.cards.model import Card
+from bot.chat.dedupe import first_time
+from bot.chat.identity import Addresses, Identities
+from bot.intake.assistant import Assistant, Reply, UnknownPerson
+from bot.teams import cards, texts
+from bot.teams.activity import Inbound, Outcome
+from bot.teams.settings import TeamsSettings
+
+log = logging.getLogger("procurebot.teams")
+SURFACE = "teams"
+CARD_ACTION = "adaptiveCard/action"
+_MENTION = re.compile(r"<at>.*?</at>", re.S)
+_TAGS = re.compile(r"<[^>]{1,200}>")
+
+
+class TeamsBot:
+    """The Teams side of procurebot, called by the adapter for every authenticated activity."""
+
+    def __init__(self, runtime: object, settings: TeamsSettings, *, assistant: Assistant | None = None) -> None:
+        service = runtime.service  # type: ignore[attr-defined]
+        self.engine = runtime.engine  # type: ignore[attr-defined]
+        self.directory = runtime.directory  # type: ignore[attr-defined]
+        if assistant is None:
+            app_settings = runtime.settings  # type: ignore[attr-defined]
+            scheduler = getattr(runtime, "scheduler", None)
+            assistant = Assistant(service, self.directory, surface=SURFACE,
+                                  draft_ttl=timedelta(hours=app_settings.chat_draft_ttl_hours),
+                                  calendars=scheduler.calendars if scheduler else None)
+        self.assistant = assistant
+        self.clock = service.clock
+        self.identities = Identities(self.engine, self.directory, clock=self.clock)
+        self.addresses = Addresses(self.engine, clock=self.clock)
+        self.secret = settings.card_key()
+
+    # ------------------------------------------------------------------ entry
+
+    def __call__(self, inbound: Inbound, email: Callable[[], str | None]) -> Outcome:
+        try:
+            return self._handle(inbound, email)
+        except Exception:  # noqa: BLE001 - one bad turn must not take the bot down; the person is told
+            log.exception("Teams %s activity failed", inbound.type)
+            if inbound.type == "invoke":
+                return Outcome(200, cards.invoke_error(texts.INTERNAL, status=500))
+            return Outcome(500, error_body("internal", texts.INTERNAL))
+
+    def _handle(self, inbound: Inbound, email: Callable[[], str | None]) -> Outcome:
+        if inbound.type == "invoke" and inbound.name != CARD_ACTION:
+            return Outcome(501, error_body("unknown_invoke", texts.UNKNOWN_INVOKE.format(name=inbound.name)))
+        if inbound.type not in ("message", "invoke", "conversationUpdate", "installationUpdate"):
+            return Outcome(200)  # typing, reactions, message edits: nothing to do
+        person = self.identities.person_for(SURFACE, inbound.aad_object_id or inbound.user_id,
+                                            tenant=inbound.tenant_id, email=email)
+        if person is None:
+            return self._stranger(inbound)
+        personal = inbound.conversation_type in (None, "personal")
+        if personal:
+            self.addresses.remember(SURFACE, person.id, inbound.address())
+        if inbound.type == "invoke":
+            return self._invoke(inbound, person)
+        if not first_time(self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}", clock=self.clock):
+            return Outcome(200)  # a platform retry: handled the first time
+        if inbound.type == "message":
+            if not personal:
+                return Outcome(200, replies=[_message(texts.NOT_PERSONAL)])
+            return Outcome(200, replies=self._activities(person, self.assistant.handle_message(
+                person.id, _plain_text(inbound.text))))
+        added = inbound.action == "add" or inbound.user_id in inbound.members_added or \
+            inbound.bot_id in inbound.members_added
+        if personal and added:
+            return Outcome(200, replies=self._activities(person, self.assistant.greet(person.id)))
+        return Outcome(200)
+
+    def _stranger(self, inbound: Inbound) -> Outcome:
+        text = texts.UNKNOWN_USER.format(who=inbound.user_name or "your Teams account")
+        if inbound.type == "invoke":
+            return Outcome(200, cards.invoke_message(text))
+        if inbound.type == "message" and first_time(self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}",
+                                                     clock=self.clock):
+            return Outcome(200, replies=[_message(text)])
+        return Outcome(200)
+
+    # ------------------------------------------------------------------ card buttons
+
+    def _invoke(self, inbound: Inbound, person: Person) -> Outcome:
+        action = inbound.value.get("action") if isinstance(inbound.value, dict) else None
+        verb = action.get("verb") if isinstance(action, dict) else None
+        if not isinstance(verb, str) or not verb:
+            return Outcome(200, cards.invoke_error(texts.BAD_ACTIVITY.format(problem="value.action.verb is missing")))
+        try:
+            value, typed, number = cards.read_action(self.secret, verb, action.get("data"))  # type: ignore[union-attr]
+        except cards.Tampered as exc:
+            log.warning("Teams card data with a bad signature from %s (verb %s)", person.id, verb[:40])
+            message = texts.TAMPERED.format(number=exc.number) if exc.number else texts.TAMPERED_NO_NUMBER
+            return Outcome(200, cards.invoke_error(message))
+        if verb == cards.REFRESH_VERB:
+            return Outcome(200, self._card_response(person, value.get("number", ""), None))
+        if not first_time(self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}", clock=self.clock):
+            return Outcome(200, self._card_response(person, number or "", None))  # a retry: show where it is now
+        if verb not in _VERBS:
+            return Outcome(200, cards.invoke_error(texts.UNKNOWN_VERB.format(verb=verb[:40])))
+        replies = self.assistant.handle_action(person.id, verb, value, typed)
+        return self._answer(inbound, person, number, replies)
+
+    def _answer(self, inbound: Inbound, person: Person, number: str | None, replies: list[Reply]) -> Outcome:
+        """The card to show in place of the tapped one (what happened on top); other cards go as messages."""
+        with_card = [r for r in replies if r.card is not None]
+        main = next((r for r in with_card if number and r.card and r.card.number == number),
+                    with_card[0] if with_card else None)
+        words = [r.text for r in replies if r.text and (r.card is None or r is main)]
+        if main is None or main.card is None:
+            if number:  # nothing changed: the same card again, with what to do on top
+                return Outcome(200, self._card_response(person, number, " ".join(words) or None))
+            return Outcome(200, cards.invoke_message("\n\n".join(words) or texts.RETRIED))
+        body = cards.invoke_card(self._render(person, main.card, banner=" ".join(words) or None))
+        return Outcome(200, body, replies=self._activities(person, [r for r in with_card if r is not main]))
+
+    def _card_response(self, person: Person, number: str, banner: str | None) -> dict:  # type: ignore[type-arg]
+        try:
+            card = self.assistant.card_for(number, person.id)
+        except (NotFound, UnknownPerson) as exc:
+            return cards.invoke_message(exc.message)
+        return cards.invoke_card(self._render(person, card, banner=banner))
+
+    # ------------------------------------------------------------------ rendering
+
+    def _activities(self, person: Person, replies: list[Reply]) -> list[dict]:  # type: ignore[type-arg]
+        out = []
+        for reply in replies:
+            if reply.card is None:
+                if reply.text:
+                    out.append(_message(reply.text))
+                continue
+            activity = {"type": "message", "attachments": [cards.attachment(self._render(person, reply.card))]}
+            if reply.text:
+                activity["text"] = reply.text
+            out.append(activity)
+        return out
+
+    def _render(self, person: Person, card: Card, *, banner: str | None = None, tone: str = "info") -> dict:  # type: ignore[type-arg]
+        return cards.render(card, secret=self.secret, refresh_user_ids=self.refresh_users(card, person.id),
+                            banner=banner, banner_tone=tone)
+
+    def refresh_users(self, card: Card, viewer: str) -> list[str]:
+        return refresh_users(self.addresses, self.assistant, card, viewer)
+
+
+def refresh_users(addresses: Addresses, assistant: Assistant, card: Card, viewer: str) -> list[str]:
+    """The Teams user ids that should see a requisition card refresh itself: its approvers now, and the viewer."""
+    if not card.number:
+        return []
+    try:
+        view = assistant.service.view(card.number)
+    except NotFound:
+        return []
+    people = [viewer, *view.waiting_on]
+    ids = []
+    for person_id in dict.fromkeys(people):
+        address = addresses.get(SURFACE, person_id)
+        if address and address.get("user_id"):
+            ids.append(address["user_id"])
+    return ids
+
+
+_VERBS = {"approve", "reject", "request_info", "answer_info", "withdraw", "submit", "edit", "cancel", "choose",
+          "status", "cancel_delegation", "erp.retry"}
+
+
+def _message(text: str) -> dict:  # type: ignore[type-arg]
+    return {"type": "message", "text": text}
+
+
+def _plain_text(text: str) -> str:
+    """What the person typed: without the @mention of the bot and any formatting markup."""
+    return html.unescape(_TAGS.sub("", _MENTION.sub("", text or ""))).strip()

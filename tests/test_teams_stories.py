@@ -1,0 +1,163 @@
+"""Whole stories in Microsoft Teams: personal-chat intake, proactive approval cards, Universal Actions."""
+
+from __future__ import annotations
+
+import pytest
+from fake_teams import APP_ID, card, execute_actions, texts_of
+from sqlmodel import Session, select
+from teams_harness import WRAP, Harness, only_card, running
+
+from approvals.models import Decision
+from bot.chat.models import ChatAddress
+
+
+@pytest.fixture
+def teams(db_url, clock, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    yield from running(db_url, clock, tmp_path, monkeypatch)
+
+
+def submitted(teams: Harness) -> str:
+    """Zoe (Jake's manager) has procurebot; Jake asks for stretch wrap in Teams and submits it."""
+    teams.install("zoe.martin")
+    summary = only_card(teams.say("jake.miller", WRAP))
+    res = teams.tap("jake.miller", summary, "submit")
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    number = next(line for line in texts_of(body["value"]).split() if line.startswith("PR-")).strip(":.")
+    assert teams.drain() >= 1
+    return number
+
+
+def test_requester_intake_in_personal_chat_puts_an_approval_card_in_the_approvers_chat(teams):  # type: ignore[no-untyped-def]
+    """Jake types his need in Teams and submits the summary; Zoe gets a card: Approve, Reject, Ask for info."""
+    greeting = teams.install("zoe.martin")
+    assert greeting and "Zoe" in greeting[0]["text"]
+    summary = only_card(teams.say("jake.miller", WRAP))
+    assert summary["version"] == "1.5" and summary["type"] == "AdaptiveCard"
+    assert set(execute_actions(summary)) == {"submit", "edit", "cancel"}
+    assert "Uline" in texts_of(summary)
+    res = teams.tap("jake.miller", summary, "submit")
+    number = res.json()["value"]["body"][0]["items"][0]["text"].split()[0]
+    assert number.startswith("PR-")
+    teams.drain()
+    zoe, jake = teams.user("zoe.martin"), teams.user("jake.miller")
+    (approval,) = teams.fake.bf.cards_to(zoe)
+    content = approval["card"]
+    assert set(execute_actions(content)) >= {"approve", "reject", "request_info"}
+    reject_form = next(a for a in content["actions"] if a["title"] == "Reject")
+    assert reject_form["type"] == "Action.ShowCard"
+    (field,) = reject_form["card"]["body"]
+    assert field["type"] == "Input.Text" and field["isRequired"] is True
+    assert content["refresh"]["action"]["verb"] == "refresh" and zoe.id in content["refresh"]["userIds"]
+    assert approval["activity"]["summary"].startswith(number)
+    assert "Why you" in texts_of(content)
+    root = [c for c in teams.fake.bf.cards_to(jake) if texts_of(c["card"]).startswith(number)]
+    assert root and not set(execute_actions(root[-1]["card"])) & {"approve", "reject"}
+    assert any("Sent for approval to Zoe Martin" in a.get("text", "") for a in teams.fake.bf.to(jake))
+    assert teams.fake.bf.refused == 0 and teams.fake.entra.issued == 1  # one msal token, reused
+
+
+def test_approver_approves_with_an_invoke_and_every_copy_updates(teams):  # type: ignore[no-untyped-def]
+    """Zoe taps Approve: the invoke answers with the updated card, and Jake's card changes in place."""
+    number = submitted(teams)
+    zoe, jake = teams.user("zoe.martin"), teams.user("jake.miller")
+    (approval,) = teams.fake.bf.cards_to(zoe)
+    res = teams.tap("zoe.martin", approval["card"], "approve")
+    assert res.status_code == 200
+    body = res.json()
+    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert body["value"]["version"] == "1.5"
+    assert "approve" not in execute_actions(body["value"])
+    assert "approved" in texts_of(body["value"]).lower()
+    assert teams.runtime.service.view(number).state in ("approved", "po_pending", "po_created")
+    teams.drain()
+    updated = teams.fake.bf.updates_of(approval["id"])
+    assert updated and "approve" not in execute_actions(updated[-1])
+    roots = [c for c in teams.fake.bf.cards_to(jake) if number in texts_of(c["card"])]
+    assert any(teams.fake.bf.updates_of(r["id"]) for r in roots)
+
+
+def test_a_stale_approve_answers_who_acted_and_when(teams):  # type: ignore[no-untyped-def]
+    """Zoe approves from one card, then taps Reject on an older copy: told it was already approved, by whom, when."""
+    number = submitted(teams)
+    (approval,) = teams.fake.bf.cards_to(teams.user("zoe.martin"))
+    assert teams.tap("zoe.martin", approval["card"], "approve").status_code == 200
+    res = teams.tap("zoe.martin", approval["card"], "reject", text="changed my mind")
+    assert res.status_code == 200
+    words = texts_of(res.json()["value"])
+    assert "already" in words and "Zoe Martin" in words or "You already approved" in words
+    with Session(teams.runtime.engine) as session:
+        decisions = session.exec(select(Decision).where(Decision.action == "reject")).all()
+    assert decisions == [] and teams.runtime.service.view(number).state != "rejected"
+
+
+def test_reject_needs_a_reason_and_then_the_requester_reads_it(teams):  # type: ignore[no-untyped-def]
+    """Reject without a reason does nothing and says what to write; with one, Jake's thread carries it."""
+    number = submitted(teams)
+    (approval,) = teams.fake.bf.cards_to(teams.user("zoe.martin"))
+    res = teams.tap("zoe.martin", approval["card"], "reject")
+    assert "reason" in texts_of(res.json()["value"]).lower()
+    assert teams.runtime.service.view(number).state == "pending_approval"
+    res = teams.tap("zoe.martin", approval["card"], "reject", text="Use the contracted supplier")
+    assert teams.runtime.service.view(number).state == "rejected"
+    teams.drain()
+    assert any("Use the contracted supplier" in t for t in teams.fake.bf.texts_to(teams.user("jake.miller")))
+
+
+def test_ask_for_info_and_answer_from_the_card(teams):  # type: ignore[no-untyped-def]
+    """Zoe asks a question from the card; Jake answers from his updated card; it goes back to Zoe."""
+    number = submitted(teams)
+    zoe, jake = teams.user("zoe.martin"), teams.user("jake.miller")
+    (approval,) = teams.fake.bf.cards_to(zoe)
+    teams.tap("zoe.martin", approval["card"], "request_info", text="Is this for the new dock?")
+    assert teams.runtime.service.view(number).state == "needs_info"
+    teams.drain()
+    roots = [c for c in teams.fake.bf.cards_to(jake) if number in texts_of(c["card"])]
+    latest = teams.fake.bf.updates_of(roots[0]["id"])[-1]
+    assert "answer_info" in execute_actions(latest)
+    teams.tap("jake.miller", latest, "answer_info", text="Yes, dock 4")
+    assert teams.runtime.service.view(number).state == "pending_approval"
+
+
+def test_refresh_shows_the_current_card_to_whoever_opens_it(teams):  # type: ignore[no-untyped-def]
+    """Teams asks for a refresh when Zoe opens her chat after approving on the web: she sees it approved, no buttons."""
+    from approvals.commands import Approve
+
+    number = submitted(teams)
+    zoe = teams.user("zoe.martin")
+    (approval,) = teams.fake.bf.cards_to(zoe)
+    teams.runtime.service.approve(Approve(actor="zoe.martin", number=number, surface="web"))
+    refresh = approval["card"]["refresh"]["action"]
+    res = teams.post(teams.fake.execute(zoe, "refresh", refresh["data"], trigger="automatic"))
+    assert res.status_code == 200
+    content = res.json()["value"]
+    assert "approve" not in execute_actions(content) and "approved" in texts_of(content).lower()
+
+
+def test_status_pending_delegation_and_help_in_personal_chat(teams):  # type: ignore[no-untyped-def]
+    """The same conversation as everywhere: help, status PR-…, pending, delegate, cancel delegation."""
+    number = submitted(teams)
+    assert "status PR-1042" in teams.say("jake.miller", "help")[0]["text"]
+    status = only_card(teams.say("jake.miller", f"status {number}"))
+    assert number in texts_of(status)
+    queue = card(teams.say("zoe.martin", "pending")[0])
+    assert number in texts_of(queue) and "status" in execute_actions(queue)
+    res = teams.tap("zoe.martin", queue, "status")
+    assert number in texts_of(res.json()["value"])
+    delegation = only_card(teams.say("zoe.martin", "delegate to Maria Lopez from Dec 1 to Dec 5"))
+    assert "cancel_delegation" in execute_actions(delegation)
+    res = teams.tap("zoe.martin", delegation, "cancel_delegation")
+    assert res.status_code == 200 and "cancel" in res.text.lower()
+
+
+def test_conversation_reference_is_remembered_for_proactive_cards(teams):  # type: ignore[no-untyped-def]
+    """Installing procurebot stores where to reach the person: service URL, conversation, tenant, bot, user."""
+    teams.install("zoe.martin")
+    zoe = teams.user("zoe.martin")
+    with Session(teams.runtime.engine) as session:
+        (row,) = session.exec(select(ChatAddress).where(ChatAddress.surface == "teams")).all()
+    assert row.person_id == "zoe.martin"
+    assert row.address["conversation_id"] == zoe.conversation and row.address["user_id"] == zoe.id
+    assert row.address["service_url"] == teams.fake.bf.service_url and row.address["aad_object_id"] == zoe.aad
+    assert APP_ID in row.address["bot_id"]
