@@ -1,0 +1,149 @@
+"""Block Kit rendering of the platform-neutral card, within Slack's limits.
+
+Limits (https://api.slack.com/reference/block-kit/blocks): 50 blocks per message (100 in a view),
+3,000 characters per section text, 2,000 per section field and button value, 10 fields per section,
+75 characters per button label, 150 per header. Content over a limit is cut and ends with a link to
+the requisition, so nothing is silently lost.
+
+Every interactive element's action_id is ``pb:<card action id>:<index>`` and its value is the JSON of
+the card action's value (ids only: number, idempotency key, draft id); the handlers never trust it
+beyond that, the core re-checks who may act.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from bot.cards.model import Card, CardAction
+from bot.slack import texts
+
+MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION = 3000
+MAX_FIELD = 2000
+MAX_FIELDS = 10
+MAX_BUTTONS = 25
+MAX_LABEL = 75
+MAX_HEADER = 150
+MAX_VALUE = 2000
+MAX_FALLBACK = 3000
+ACTION_PREFIX = "pb:"
+# values a card action may carry back; anything else in a payload is dropped
+VALUE_KEYS = {"number", "key", "draft_id", "delegation_id", "field", "value"}
+TONE_EMOJI = {"ok": ":white_check_mark:", "bad": ":no_entry:", "warn": ":warning:", "info": ":information_source:"}
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping: people's words can never become mentions (<!channel>) or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int, link: str | None) -> str:
+    if len(text) <= limit:
+        return text
+    tail = f"\u2026 <{link}|{texts.SEE_ALL}>" if link else "\u2026"
+    return text[: limit - len(tail)].rstrip() + tail
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    text = text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    return {"type": "plain_text", "text": text or " ", "emoji": True}
+
+
+def section(text: str, *, link: str | None = None) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION, link) or " "}}
+
+
+def action_id(action: CardAction, index: int) -> str:
+    return f"{ACTION_PREFIX}{action.id}:{index}"
+
+
+def button(action: CardAction, index: int) -> Block:
+    element: Block = {"type": "button", "action_id": action_id(action, index),
+                      "text": _plain(action.label, MAX_LABEL), "value": json.dumps(action.value)[:MAX_VALUE]}
+    if action.style in ("primary", "danger"):
+        element["style"] = action.style
+    return element
+
+
+def parse_action(action_id_: str, value: str | None) -> tuple[str, dict[str, str]] | None:
+    """(card action id, its value) from a tapped element, or None when it is not one of ours."""
+    if not action_id_.startswith(ACTION_PREFIX):
+        return None
+    name = action_id_[len(ACTION_PREFIX):].rsplit(":", 1)[0]
+    try:
+        raw = json.loads(value or "{}")
+    except ValueError:
+        raw = {}
+    if not isinstance(raw, dict):
+        raw = {}
+    return name, {k: str(v)[:200] for k, v in raw.items() if k in VALUE_KEYS and isinstance(v, (str, int))}
+
+
+def card_blocks(card: Card, *, link: Callable[[str], str] | None = None, max_blocks: int = MAX_BLOCKS,
+                with_actions: bool = True, note: str | None = None) -> list[Block]:
+    """The card as blocks: header, items, facts, why you, exceptions, status, buttons; never over `max_blocks`."""
+    url = link(card.number) if link and card.number else None
+    blocks: list[Block] = [{"type": "header", "text": _plain(card.title, MAX_HEADER)}]
+    if card.lines:
+        blocks.append(section("\n".join(f"\u2022 {escape(line)}" for line in card.lines), link=url))
+    facts = [f"*{escape(f.label)}*\n{_cut(escape(f.value), MAX_FIELD - len(f.label) - 8, url)}" for f in card.facts]
+    for start in range(0, len(facts), MAX_FIELDS):
+        fields = [{"type": "mrkdwn", "text": t} for t in facts[start:start + MAX_FIELDS]]
+        blocks.append({"type": "section", "fields": fields})
+    if card.why_you:
+        blocks.append(section(f":bust_in_silhouette: *Why you:* {escape(card.why_you)}", link=url))
+    if card.exceptions:
+        blocks.append(section("\n".join(f":warning: {escape(e)}" for e in card.exceptions), link=url))
+    tail: list[Block] = []
+    if card.status:
+        status = _cut(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}", MAX_SECTION, url)
+        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": status}]})
+    if note:
+        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(escape(note), MAX_SECTION, url)}]})
+    if with_actions and card.actions:
+        buttons = [button(a, i) for i, a in enumerate(card.actions)]
+        block_id = f"pb-actions-{card.number or card.kind}"
+        for start in range(0, len(buttons), MAX_BUTTONS):
+            tail.append({"type": "actions", "block_id": f"{block_id}-{start}"[:255],
+                         "elements": buttons[start:start + MAX_BUTTONS]})
+    room = max_blocks - len(tail)
+    if len(blocks) > room:  # keep the header, the first blocks and the buttons; say what was cut
+        blocks = blocks[: max(room - 1, 1)]
+        more = texts.TRUNCATED + (f" <{url}|{texts.SEE_ALL}>" if url else "")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return (blocks + tail)[:max_blocks]
+
+
+def fallback(card: Card | None, text: str) -> str:
+    """The notification / screen-reader text that goes with blocks."""
+    words = text or (card.title if card else "")
+    if card is not None and card.status and card.status not in words:
+        words = f"{words}: {card.status}" if words else card.status
+    return (words or " ")[:MAX_FALLBACK]
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Plain words as mrkdwn sections (split rather than cut: a long answer stays whole)."""
+    body = escape(text)
+    parts = [body[i:i + MAX_SECTION] for i in range(0, len(body), MAX_SECTION)] or [" "]
+    return [section(p) for p in parts[:MAX_BLOCKS]]
+
+
+def message_blocks(card: Card | None, text: str, *, link: Callable[[str], str] | None = None) -> list[Block]:
+    """A bot message: its words (if any) above its card (if any)."""
+    blocks = text_blocks(text) if text and card is None else ([section(escape(text))] if text else [])
+    if card is not None:
+        blocks += card_blocks(card, link=link, max_blocks=MAX_BLOCKS - len(blocks))
+    return blocks[:MAX_BLOCKS]
+
+
+def without_actions(blocks: list[Block], note: str | None = None) -> list[Block]:
+    """A posted message turned into history: the same blocks with the buttons gone (and a note)."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    if note:
+        kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)[:MAX_SECTION]}]})
+    return kept[:MAX_BLOCKS]

@@ -1,0 +1,185 @@
+"""What every Slack listener needs: who the Slack user is, the assistant, replies sent back, slow work in threads.
+
+Listeners (bot/slack/handlers) stay thin: they ack, pull ids out of the payload and call these
+methods. The synchronous work (the database, the assistant, Web API calls) runs in `background`,
+a small thread pool, so bolt's event loop only ever waits on the decision itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from approvals.directory import Person
+from bot.chat.dedupe import first_time
+from bot.chat.identity import Addresses, Identities
+from bot.intake.assistant import Assistant, Reply
+from bot.slack import blocks, texts
+from bot.slack.settings import SlackSettings
+from bot.slack.surface import SURFACE, SlackClients, SlackSurface
+
+log = logging.getLogger("procurebot.slack")
+
+
+class Background:
+    """A bounded thread pool for work done after Slack has its acknowledgement; `join()` waits for all of it."""
+
+    def __init__(self, workers: int = 16) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future = self.pool.submit(self._guard, fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    @staticmethod
+    def _guard(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            log.exception("Slack work %s failed", getattr(fn, "__name__", fn))
+            raise
+
+    def join(self, timeout: float = 30) -> None:
+        """Wait until nothing is left (work may start more work)."""
+        while True:
+            with self._lock:
+                pending = set(self._pending)
+            if not pending:
+                return
+            wait(pending, timeout=timeout)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=False)
+
+
+@dataclass
+class Where:
+    """Where a listener's reply goes: a channel (a DM, or a channel for ephemeral replies) and a thread."""
+
+    team: str | None
+    user: str
+    channel: str | None = None
+    thread: str | None = None
+    ephemeral: bool = False
+    message_ts: str | None = None  # the message whose button was tapped (it is updated in place)
+    message_blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SlackBot:
+    settings: SlackSettings
+    runtime: Any  # bot.runtime.Runtime
+    assistant: Assistant
+    identities: Identities
+    addresses: Addresses
+    clients: SlackClients
+    surface: SlackSurface
+    background: Background = field(default_factory=Background)
+    app: Any = None  # the slack_bolt AsyncApp, set by bot.slack.app.build_slack
+
+    @property
+    def engine(self) -> Any:
+        return self.runtime.engine
+
+    def client(self, team: str | None) -> WebClient:
+        return self.clients.client(team)
+
+    # ------------------------------------------------------------------ identity
+    def person(self, team: str | None, user: str) -> Person | None:
+        """The directory person behind a Slack user (by Slack id, else by their Slack e-mail; cached)."""
+
+        def email() -> str | None:
+            try:
+                found = self.client(team).users_info(user=user)
+            except SlackApiError as exc:
+                log.info("users.info for a Slack user failed: %s", exc.response.get("error"))
+                return None
+            return (found["user"].get("profile") or {}).get("email")
+
+        return self.identities.person_for(SURFACE, user, tenant=team or "", email=email)
+
+    def unknown(self, team: str | None, user: str) -> str:
+        """The polite words for someone who is in Slack but not in the company directory."""
+        try:
+            found = self.client(team).users_info(user=user)
+            address = (found["user"].get("profile") or {}).get("email")
+        except SlackApiError:
+            address = None
+        return texts.UNKNOWN_PERSON.format(email=address) if address else texts.UNKNOWN_PERSON_NO_EMAIL
+
+    def first_time(self, key: str) -> bool:
+        return first_time(self.engine, SURFACE, key, clock=self.runtime.service.clock)
+
+    def remember_dm(self, person: Person, team: str | None, user: str, channel: str) -> None:
+        self.addresses.remember(SURFACE, person.id, {"channel": channel, "user": user, "team": team})
+
+    # ------------------------------------------------------------------ replies
+    def dm_channel(self, person: Person | None, where: Where) -> str:
+        if person is not None:
+            address = self.surface.reach(person)
+            if address:
+                return str(address["channel"])
+        opened = self.client(where.team).conversations_open(users=where.user)
+        return str(opened["channel"]["id"])
+
+    def send(self, where: Where, replies: list[Reply], person: Person | None = None) -> None:
+        """Post each reply where the person spoke; ephemeral ones fall back to their DM when Slack refuses."""
+        client = self.client(where.team)
+        for reply in replies:
+            text = blocks.fallback(reply.card, reply.text)
+            body = blocks.message_blocks(reply.card, reply.text, link=self.settings.link)
+            if where.ephemeral and where.channel:
+                try:
+                    client.chat_postEphemeral(channel=where.channel, user=where.user, text=text, blocks=body)
+                    continue
+                except SlackApiError as exc:
+                    if exc.response.get("error") not in ("channel_not_found", "not_in_channel", "user_not_in_channel"):
+                        raise
+                    where = Where(where.team, where.user, self.dm_channel(person, where))
+            channel = where.channel or self.dm_channel(person, where)
+            client.chat_postMessage(channel=channel, text=text, blocks=body, thread_ts=where.thread,
+                                    unfurl_links=False, unfurl_media=False)
+
+    def say(self, where: Where, text: str, person: Person | None = None) -> None:
+        self.send(where, [Reply(text)], person)
+
+    def own_dm(self, person: Person | None, where: Where) -> bool:
+        """The tapped message is in this person's own DM with us (so redrawing it for them shows no one else)."""
+        if person is None or not where.channel:
+            return False
+        address = self.addresses.get(SURFACE, person.id)
+        return bool(address) and address.get("channel") == where.channel  # type: ignore[union-attr]
+
+    def refresh_message(self, where: Where, replies: list[Reply], note: str | None = None,
+                        person: Person | None = None) -> None:
+        """Redraw the message whose button was tapped: with the card as it is now, or as history (no buttons).
+        Only in the person's own DM: a card in someone else's view is never redrawn with this person's view."""
+        if not where.message_ts or not where.channel or where.ephemeral or not self.own_dm(person, where):
+            return
+        card = next((r.card for r in replies if r.card is not None and r.card.number), None)
+        if card is not None:
+            body = blocks.message_blocks(card, "", link=self.settings.link)
+            text = blocks.fallback(card, "")
+        elif where.message_blocks:
+            body, text = blocks.without_actions(where.message_blocks, note), note or " "
+        else:
+            return
+        try:
+            self.client(where.team).chat_update(channel=where.channel, ts=where.message_ts, text=text, blocks=body)
+        except SlackApiError as exc:  # the message may be gone; the reply still reaches the person
+            log.info("could not redraw a tapped Slack message: %s", exc.response.get("error"))

@@ -1,0 +1,181 @@
+"""Buttons on cards (Approve, Reject, Ask for info, Answer, Submit, ...): ids in, the assistant decides.
+
+A tap's payload is trusted for ids only (the requisition number, the card's idempotency key, the
+draft id); the assistant and the approval service re-check the person against the requisition as
+it is now, so an unassigned user or a stale card is refused with who acted and when.
+
+The decision is made before Slack gets its HTTP answer when it takes less than `DECIDE_BUDGET`
+seconds (a tap is then never acknowledged and lost); anything slower is acknowledged anyway and
+answered when it finishes. Web API calls (the ephemeral answer, redrawing the card) always come after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.intake.assistant import DECISIONS, Reply, UnknownPerson
+from bot.slack import blocks, texts, views
+from bot.slack.bot import SlackBot, Where
+
+log = logging.getLogger("procurebot.slack")
+DECIDE_BUDGET = 2.0  # seconds; Slack shows an error after 3
+NEEDS_WORDS = {"reject": "Reason (required)", "request_info": "Your question", "answer_info": "Your answer"}
+DRAFT_ACTIONS = {"submit", "cancel", "choose"}
+
+
+def where_from(body: dict[str, Any]) -> Where:
+    """Where a tapped element lives: a message (DM, channel, ephemeral) or a view (Home tab, modal)."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    user = (body.get("user") or {}).get("id", "")
+    if container.get("type") == "view":
+        return Where(team=team, user=user)
+    return Where(team=team, user=user, channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
+                 thread=message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None,
+                 ephemeral=bool(container.get("is_ephemeral")), message_ts=container.get("message_ts"),
+                 message_blocks=list(message.get("blocks") or []))
+
+
+def register(app: Any, bot: SlackBot) -> None:
+    import re
+
+    @app.action(re.compile(r"^pb:"))
+    async def on_card_action(ack: Any, body: dict[str, Any], client: Any) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        parsed = blocks.parse_action(action.get("action_id", ""), action.get("value"))
+        if parsed is None:
+            return
+        name, value = parsed
+        where = where_from(body)
+        from_home = (body.get("view") or {}).get("type") == "home"
+        if name in NEEDS_WORDS or name == "edit":
+            await _open_form(bot, client, body, where, name, value)
+            return
+        key = f"action:{where.team}:{where.user}:{action.get('action_ts') or body.get('trigger_id')}"
+        await decide_then_answer(bot, where, name, value, None, key=key, from_home=from_home)
+
+
+async def decide_then_answer(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None, *,
+                             key: str | None, from_home: bool = False) -> None:
+    """Run the action in a thread; wait for it up to the budget, then answer in Slack in the background."""
+    future = bot.background.submit(decide, bot, where, name, value, words, key)
+
+    def answer(done: Any) -> None:
+        if done.exception() is None and done.result() is not None:
+            bot.background.submit(deliver, bot, where, name, done.result(), from_home)
+
+    try:
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), DECIDE_BUDGET)
+    except asyncio.TimeoutError:
+        log.warning("a Slack %s took longer than %.1fs; acknowledged, answering when it finishes", name, DECIDE_BUDGET)
+    except Exception:  # noqa: BLE001 - logged by the pool; the person is told below
+        pass
+    if future.done() and future.exception() is not None:
+        bot.background.submit(bot.say, where, texts.FAILED)
+        return
+    future.add_done_callback(answer)
+
+
+def decide(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None,
+           key: str | None) -> tuple[Any, list[Reply]] | None:
+    """The action through the assistant (and so the core): (person, replies), or None for a repeat delivery."""
+    if key is not None and not bot.first_time(key):
+        return None
+    person = bot.person(where.team, where.user)
+    if person is None:
+        return None, [Reply(bot.unknown(where.team, where.user))]
+    try:
+        return person, bot.assistant.handle_action(person.id, name, value, words)
+    except UnknownPerson as exc:
+        return None, [Reply(exc.message)]
+
+
+def deliver(bot: SlackBot, where: Where, name: str, outcome: tuple[Any, list[Reply]], from_home: bool) -> None:
+    """Tell the person what happened and redraw the tapped message (or their Home tab)."""
+    person, replies = outcome
+    if name in DECISIONS or name in ("cancel_delegation", "erp.retry"):
+        # the tapped card is redrawn as it is now; the words go to the person alone
+        bot.refresh_message(where, replies, person=person)
+        words = [Reply(r.text) for r in replies if r.text] or [Reply(r.text, r.card) for r in replies]
+        bot.send(Where(where.team, where.user, where.channel, where.thread,
+                       ephemeral=where.channel is not None), words, person)
+    else:
+        if name in DRAFT_ACTIONS:
+            bot.refresh_message(where, [], note=texts.CARD_DONE.format(what=_label(where, name)), person=person)
+        if name == "submit":
+            # the requisition's card comes from the delivery layer as the root of its thread: one card, not two
+            replies = [Reply(r.text) if r.text and r.card is not None and r.card.number else r for r in replies]
+        bot.send(where, replies, person)
+    if from_home and person is not None:
+        from bot.slack.handlers.home import publish_home
+
+        publish_home(bot, where.team, where.user, person)
+
+
+def _label(where: Where, name: str) -> str:
+    for block in where.message_blocks:
+        for element in block.get("elements") or []:
+            if str(element.get("action_id", "")).startswith(f"{blocks.ACTION_PREFIX}{name}:"):
+                return (element.get("text") or {}).get("text", name)
+    return name
+
+
+async def _open_form(bot: SlackBot, client: Any, body: dict[str, Any], where: Where, name: str,
+                     value: dict[str, str]) -> None:
+    """Reject / Ask / Answer open a modal for the words; Edit opens the request form. Opened at once (the
+    trigger expires in 3 s), unless the card is already stale for this person: then they are told why."""
+    refusal = await asyncio.to_thread(_stale, bot, where, name, value)
+    if refusal is not None:
+        bot.background.submit(deliver, bot, where, name, refusal, False)
+        return
+    meta = {"c": where.channel, "t": where.message_ts, "team": where.team, "e": where.ephemeral,
+            "h": (body.get("view") or {}).get("type") == "home"}
+    if name == "edit":
+        form = await asyncio.to_thread(draft_form, bot, where)
+        if form is None:  # several items: the conversation edits them
+            await decide_then_answer(bot, where, name, value, None, key=None)
+            return
+        view = views.request_modal(bot.runtime.directory, form, {**meta, "draft_id": value.get("draft_id", "")})
+    else:
+        view = views.reason_modal(name, value, NEEDS_WORDS[name], meta)
+    await client.views_open(trigger_id=body.get("trigger_id"), view=view)
+
+
+def _stale(bot: SlackBot, where: Where, name: str, value: dict[str, str]) -> tuple[Any, list[Reply]] | None:
+    """When this person can no longer take `name` on the requisition: what it says now (the core's view)."""
+    if name == "edit":
+        return None
+    person = bot.person(where.team, where.user)
+    if person is None:
+        return None, [Reply(bot.unknown(where.team, where.user))]
+    try:
+        card = bot.assistant.card_for(value.get("number", ""), person.id)
+    except Exception:  # noqa: BLE001 - no such requisition: the assistant explains on submit
+        return None
+    if any(a.id == name for a in card.actions):
+        return None
+    return person, [Reply(card.status or "This card has changed; here it is as it is now.", card)]
+
+
+def draft_form(bot: SlackBot, where: Where) -> views.RequestForm | None:
+    """The request form filled from the person's draft, or None when the draft has several lines."""
+    from bot.intake.draft import DraftState
+
+    person = bot.person(where.team, where.user)
+    if person is None:
+        return views.RequestForm()
+    row = bot.assistant.store.load(person.id)
+    draft = DraftState.model_validate(row.draft) if row.state != "idle" else DraftState()
+    if len(draft.lines) > 1:
+        return None
+    line = draft.lines[0] if draft.lines else None
+    return views.RequestForm(description=line.description if line else "",
+                             quantity=str(line.quantity) if line and line.quantity is not None else "",
+                             unit_price=str(line.unit_price) if line and line.unit_price is not None else "",
+                             supplier=draft.supplier, site=draft.site,
+                             need_by=draft.need_by.isoformat() if draft.need_by else None,
+                             justification=draft.justification)

@@ -1,0 +1,71 @@
+"""Direct messages to the bot: the conversation, and answers typed in a requisition's thread."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.chat.delivery import REQUESTER
+from bot.chat.models import CardCopy
+from bot.intake.assistant import Reply
+from bot.slack.bot import SlackBot, Where
+from bot.slack.surface import SURFACE
+
+log = logging.getLogger("procurebot.slack")
+
+
+def register(app: Any, bot: SlackBot) -> None:
+    @app.event("message")
+    async def on_message(body: dict[str, Any], request: Any) -> None:
+        event = body.get("event") or {}
+        # only people writing to us directly; edits, joins and bots' own messages are not requests
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        retry = (request.headers.get("x-slack-retry-num") or [None])[0] if request is not None else None
+        bot.background.submit(handle_dm, bot, body, retry)
+
+
+def handle_dm(bot: SlackBot, body: dict[str, Any], retry: str | None = None) -> None:
+    event = body.get("event") or {}
+    key = f"event:{body.get('event_id') or event.get('client_msg_id') or event.get('ts')}"
+    if not bot.first_time(key):
+        log.info("Slack delivered event %s again (retry %s); it was handled already", key, retry or "-")
+        return
+    team, user, channel = body.get("team_id") or event.get("team"), event.get("user", ""), event.get("channel", "")
+    text = event.get("text") or ""
+    thread = event.get("thread_ts") if event.get("thread_ts") not in (None, event.get("ts")) else None
+    where = Where(team=team, user=user, channel=channel, thread=thread)
+    person = bot.person(team, user)
+    if person is None:
+        bot.say(where, bot.unknown(team, user))
+        return
+    bot.remember_dm(person, team, user, channel)
+    number = _thread_requisition(bot, person.id, thread) if thread else None
+    if number is not None:
+        replies = _answer_in_thread(bot, person.id, number, text, event.get("ts", ""))
+        if replies is not None:
+            bot.send(where, replies, person)
+            return
+    bot.send(where, bot.assistant.handle_message(person.id, text), person)
+
+
+def _thread_requisition(bot: SlackBot, person_id: str, thread: str) -> str | None:
+    """The requisition whose requester card is the root of this thread, if it is this person's."""
+    with Session(bot.engine) as session:
+        copy = session.exec(select(CardCopy).where(CardCopy.surface == SURFACE, CardCopy.ref == thread,
+                                                   CardCopy.person_id == person_id,
+                                                   CardCopy.role == REQUESTER)).first()
+        return copy.number if copy else None
+
+
+def _answer_in_thread(bot: SlackBot, person_id: str, number: str, text: str, ts: str) -> list[Reply] | None:
+    """A reply in the thread while a question is open is the answer; otherwise it is an ordinary message."""
+    view = bot.runtime.service.view(number)
+    if view.state != "needs_info" or view.requester != person_id:
+        return None
+    # the message's own ts makes the answer idempotent: a retried event never answers twice
+    replies = bot.assistant.handle_action(person_id, "answer_info", {"number": number, "key": f"slack:answer:{ts}"},
+                                          text)
+    return [Reply(r.text) for r in replies if r.text] or replies

@@ -1,0 +1,148 @@
+"""Slack as a chat surface of the delivery layer (bot/chat): reach a person, post a card, update it.
+
+Calls use slack_sdk's synchronous WebClient (the delivery worker and the listeners' slow work run
+in threads). Its RateLimitErrorRetryHandler is the one layer that retries a 429, sleeping for
+Slack's Retry-After; every other failure is raised, and the delivery job retries later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from approvals.directory import Person
+from bot.cards.model import Card
+from bot.chat.identity import Addresses, Identities
+from bot.chat.models import ChatIdentity
+from bot.chat.surface import Address
+from bot.slack import blocks
+from bot.slack.settings import SlackSettings
+
+log = logging.getLogger("procurebot.slack")
+SURFACE = "slack"
+# a DM channel we remembered is gone (the user left, the app was reinstalled): open it again once
+_GONE = {"channel_not_found", "is_archived", "not_in_channel"}
+
+
+class SlackClients:
+    """A WebClient per workspace: the one bot token, or the token stored for the team at install time."""
+
+    def __init__(self, settings: SlackSettings, installation_store: Any = None) -> None:
+        self.settings = settings
+        self.installation_store = installation_store
+        self._clients: dict[str, WebClient] = {}
+        self._lock = threading.Lock()
+
+    def token_for(self, team: str | None) -> str | None:
+        if self.settings.bot_token is not None:
+            return self.settings.bot_token.get_secret_value()
+        if self.installation_store is None or not team:
+            return None
+        bot = self.installation_store.find_bot(enterprise_id=None, team_id=team)
+        return bot.bot_token if bot is not None else None
+
+    def client(self, team: str | None = None, *, token: str | None = None) -> WebClient:
+        token = token or self.token_for(team)
+        if token is None:
+            raise LookupError(f"procurebot is not installed in the Slack workspace {team or '(unknown)'}")
+        with self._lock:
+            client = self._clients.get(token)
+            if client is None:
+                client = WebClient(token=token, base_url=self.settings.base_url, timeout=10)
+                client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+                self._clients[token] = client
+            return client
+
+
+class SlackSurface:
+    """The delivery layer's port to Slack. Addresses are ``{"channel": D.., "user": U.., "team": T..}``;
+    a message reference is its ``ts`` (the channel is in the address)."""
+
+    name = SURFACE
+
+    def __init__(self, engine: Engine, clients: SlackClients, identities: Identities, addresses: Addresses,
+                 settings: SlackSettings) -> None:
+        self.engine = engine
+        self.clients = clients
+        self.identities = identities
+        self.addresses = addresses
+        self.settings = settings
+
+    # ------------------------------------------------------------------ the port
+    def reach(self, person: Person) -> Address | None:
+        known = self.addresses.get(SURFACE, person.id)
+        if known and known.get("channel"):
+            return known
+        user, team = self._user_of(person)
+        if user is None:
+            return None
+        return self._open(person.id, user, team)
+
+    def post(self, address: Address, card: Card | None, text: str, *, thread: str | None = None) -> str:
+        try:
+            return self._post(address, card, text, thread)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in _GONE or not address.get("user") or thread:
+                raise
+            log.info("the Slack DM of %s is gone; opening it again", address.get("user"))
+            fresh = self._reopen(address)
+            return self._post(fresh, card, text, thread)
+
+    def update(self, address: Address, ref: str, card: Card, text: str) -> None:
+        client = self.clients.client(address.get("team"))
+        client.chat_update(channel=address["channel"], ts=ref, text=blocks.fallback(card, text),
+                           blocks=blocks.message_blocks(card, "", link=self.settings.link))
+
+    # ------------------------------------------------------------------ helpers
+    def _post(self, address: Address, card: Card | None, text: str, thread: str | None) -> str:
+        client = self.clients.client(address.get("team"))
+        response = client.chat_postMessage(channel=address["channel"], text=blocks.fallback(card, text),
+                                           blocks=blocks.message_blocks(card, "" if card else text,
+                                                                        link=self.settings.link),
+                                           thread_ts=thread, unfurl_links=False, unfurl_media=False)
+        return str(response["ts"])
+
+    def _user_of(self, person: Person) -> tuple[str | None, str | None]:
+        user = self.identities.external_id_for(SURFACE, person)
+        team = self._team_of(person.id)
+        if user is not None:
+            return user, team
+        if self.settings.oauth and team is None:
+            return None, None  # many workspaces: we cannot guess which one to search
+        try:
+            found = self.clients.client(team).users_lookupByEmail(email=person.email)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("users_not_found", "user_not_found"):
+                return None, None
+            raise
+        user = found["user"]["id"]
+        team = found["user"].get("team_id") or team
+        self.identities.person_for(SURFACE, user, tenant=team or "", email=lambda: person.email)  # cache it
+        return user, team
+
+    def _team_of(self, person_id: str) -> str | None:
+        with Session(self.engine) as session:
+            row = session.exec(select(ChatIdentity).where(ChatIdentity.surface == SURFACE,
+                                                          ChatIdentity.person_id == person_id)).first()
+            return (row.tenant or None) if row else None
+
+    def _open(self, person_id: str, user: str, team: str | None) -> Address:
+        opened = self.clients.client(team).conversations_open(users=user)
+        address = {"channel": opened["channel"]["id"], "user": user, "team": team}
+        self.addresses.remember(SURFACE, person_id, address)
+        return address
+
+    def _reopen(self, address: Address) -> Address:
+        opened = self.clients.client(address.get("team")).conversations_open(users=address["user"])
+        fresh = {**address, "channel": opened["channel"]["id"]}
+        person = self.identities.person_for(SURFACE, address["user"], tenant=address.get("team") or "")
+        if person is not None:
+            self.addresses.remember(SURFACE, person.id, fresh)
+        return fresh

@@ -1,0 +1,280 @@
+"""Block Kit views: the request modal, the reason modal (reject / ask / answer), and the App Home tab.
+
+Only building and reading views lives here; what a submission does is in bot/slack/handlers/modals.py.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from approvals.directory import Directory
+from bot.cards.model import Card
+from bot.slack import blocks, texts
+
+REQUEST_VIEW = "pb_request"
+REASON_VIEW = "pb_reason"
+HOME_NEW = "pb_home:new_request"
+HOME_DELEGATE = "pb_home:set_delegation"
+MAX_OPTIONS = 100  # a static_select holds at most 100 options
+MAX_REASON = 2000
+MAX_DESCRIPTION = 300
+MAX_JUSTIFICATION = 1000
+MAX_META = 3000
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+           hint: str | None = None) -> dict[str, Any]:
+    block = {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
+             "element": {**element, "action_id": "value"}, "optional": optional}
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
+
+
+def _select(options: list[tuple[str, str]], initial: str | None, placeholder: str) -> dict[str, Any]:
+    opts = [_option(label, value) for label, value in options[:MAX_OPTIONS]]
+    element: dict[str, Any] = {"type": "static_select", "options": opts,
+                               "placeholder": {"type": "plain_text", "text": placeholder}}
+    chosen = next((o for o in opts if o["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+    return element
+
+
+def _meta(data: dict[str, Any]) -> str:
+    return json.dumps(data)[:MAX_META]
+
+
+def read_meta(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+# ---------------------------------------------------------------------- the request modal
+@dataclass
+class RequestForm:
+    description: str = ""
+    quantity: str = ""
+    unit_price: str = ""
+    supplier: str | None = None
+    site: str | None = None
+    need_by: str | None = None  # YYYY-MM-DD
+    justification: str = ""
+
+
+def request_modal(directory: Directory, form: RequestForm, meta: dict[str, Any]) -> dict[str, Any]:
+    suppliers = [(s.name, s.id) for s in sorted(directory.suppliers, key=lambda s: s.name) if not s.blocked]
+    sites = [(f"{s.code} ({s.name})", s.code) for s in directory.sites]
+    text = {"type": "plain_text_input", "max_length": MAX_DESCRIPTION}
+    need_by: dict[str, Any] = {"type": "datepicker"}
+    if form.need_by:
+        need_by["initial_date"] = form.need_by
+    return {
+        "type": "modal", "callback_id": REQUEST_VIEW, "private_metadata": _meta(meta),
+        "title": {"type": "plain_text", "text": texts.REQUEST_TITLE},
+        "submit": {"type": "plain_text", "text": texts.REQUEST_SUBMIT},
+        "close": {"type": "plain_text", "text": texts.MODAL_CANCEL},
+        "blocks": [
+            _input("description", texts.FIELD_DESCRIPTION, {**text, **({"initial_value": form.description[:300]}
+                                                                     if form.description else {})},
+                   hint=texts.FIELD_DESCRIPTION_HINT),
+            _input("quantity", texts.FIELD_QUANTITY, {"type": "number_input", "is_decimal_allowed": True,
+                                                     **({"initial_value": form.quantity} if form.quantity else {})}),
+            _input("unit_price", texts.FIELD_UNIT_PRICE,
+                   {"type": "number_input", "is_decimal_allowed": True,
+                    **({"initial_value": form.unit_price} if form.unit_price else {})}),
+            _input("supplier", texts.FIELD_SUPPLIER, _select(suppliers, form.supplier, texts.FIELD_SUPPLIER)),
+            _input("site", texts.FIELD_SITE, _select(sites, form.site, texts.FIELD_SITE)),
+            _input("need_by", texts.FIELD_NEED_BY, need_by, optional=True),
+            _input("justification", texts.FIELD_JUSTIFICATION,
+                   {"type": "plain_text_input", "multiline": True, "max_length": MAX_JUSTIFICATION,
+                    **({"initial_value": form.justification[:MAX_JUSTIFICATION]} if form.justification else {})},
+                   optional=True),
+        ],
+    }
+
+
+def _value(values: dict[str, Any], block: str) -> Any:
+    element = (values.get(block) or {}).get("value") or {}
+    kind = element.get("type")
+    if kind == "static_select":
+        return (element.get("selected_option") or {}).get("value")
+    if kind == "datepicker":
+        return element.get("selected_date")
+    if kind == "users_select":
+        return element.get("selected_user")
+    return element.get("value")
+
+
+@dataclass
+class ParsedRequest:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    supplier: str
+    site: str
+    need_by: date | None
+    justification: str
+
+
+def read_request(view: dict[str, Any], directory: Directory,
+                 today: date) -> tuple[ParsedRequest | None, dict[str, str]]:
+    """The form's values, or the field errors Slack shows under each input (response_action: errors)."""
+    values = (view.get("state") or {}).get("values") or {}
+    errors: dict[str, str] = {}
+    description = (_value(values, "description") or "").strip()
+    if not description:
+        errors["description"] = texts.ERR_REQUIRED
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = texts.ERR_TOO_LONG.format(limit=MAX_DESCRIPTION)
+    numbers = {}
+    for block, message in (("quantity", texts.ERR_QUANTITY), ("unit_price", texts.ERR_PRICE)):
+        raw = (_value(values, block) or "").strip().lstrip("$").replace(",", "")
+        try:
+            number = Decimal(raw)
+        except (InvalidOperation, ValueError):
+            number = None
+        if number is None or not number.is_finite() or number <= 0 or number > Decimal("1e9"):
+            errors[block] = message
+        else:
+            numbers[block] = number
+    supplier = _value(values, "supplier")
+    if not supplier or supplier not in directory.supplier_by_id:
+        errors["supplier"] = texts.ERR_REQUIRED
+    site = _value(values, "site")
+    if not site or site not in directory.site_by_code:
+        errors["site"] = texts.ERR_REQUIRED
+    need_by = None
+    raw_date = _value(values, "need_by")
+    if raw_date:
+        try:
+            need_by = date.fromisoformat(raw_date)
+        except ValueError:
+            errors["need_by"] = texts.ERR_DATE_PAST
+        else:
+            if need_by < today:
+                errors["need_by"] = texts.ERR_DATE_PAST
+    justification = (_value(values, "justification") or "").strip()
+    if len(justification) > MAX_JUSTIFICATION:
+        errors["justification"] = texts.ERR_TOO_LONG.format(limit=MAX_JUSTIFICATION)
+    if errors:
+        return None, errors
+    return ParsedRequest(description, numbers["quantity"], numbers["unit_price"], supplier, site, need_by,
+                         justification), {}
+
+
+# ---------------------------------------------------------------------- the reason modal
+def reason_modal(action: str, value: dict[str, str], label: str, where: dict[str, Any]) -> dict[str, Any]:
+    number = value.get("number", "")
+    return {
+        "type": "modal", "callback_id": REASON_VIEW, "private_metadata": _meta({"a": action, "v": value, **where}),
+        "title": {"type": "plain_text", "text": texts.REASON_TITLES.get(action, "{number}").format(number=number)[:24]},
+        "submit": {"type": "plain_text", "text": texts.REASON_SUBMITS.get(action, texts.MODAL_SUBMIT)},
+        "close": {"type": "plain_text", "text": texts.MODAL_CANCEL},
+        "blocks": [_input("reason", label[:2000], {"type": "plain_text_input", "multiline": True,
+                                                   "max_length": MAX_REASON})],
+    }
+
+
+def read_reason(view: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    values = (view.get("state") or {}).get("values") or {}
+    words = (_value(values, "reason") or "").strip()
+    if not words:
+        return "", {"reason": texts.ERR_REQUIRED}
+    if len(words) > MAX_REASON:
+        return "", {"reason": texts.ERR_TOO_LONG.format(limit=MAX_REASON)}
+    return words, {}
+
+
+# ---------------------------------------------------------------------- App Home
+@dataclass
+class HomeData:
+    pending: list[Card]
+    mine: list[Card]
+    delegations: list[str]  # mrkdwn lines
+    end_delegation: list[tuple[str, str]]  # (label, delegation id) the person may end
+    people: list[tuple[str, str]]  # (name, person id) who could approve for them
+    activity: list[str]
+    notice: str | None = None
+    more_pending: int = 0
+
+
+def _compact(card: Card) -> list[dict[str, Any]]:
+    """A card in a few blocks for the Home tab: title with key facts, why you, status, buttons."""
+    facts = " \u00b7 ".join(blocks.escape(f.value) for f in card.facts[1:4])
+    body = [blocks.section(f"*{blocks.escape(card.title)}*\n{facts}")]
+    if card.why_you:
+        body.append({"type": "context", "elements": [{"type": "mrkdwn",
+                                                      "text": f"Why you: {blocks.escape(card.why_you)}"[:3000]}]})
+    elif card.status:
+        body.append({"type": "context", "elements": [{"type": "mrkdwn", "text": blocks.escape(card.status)[:3000]}]})
+    if card.actions:
+        body.append({"type": "actions", "block_id": f"pb-home-{card.number}",
+                     "elements": [blocks.button(a, i) for i, a in enumerate(card.actions)][:25]})
+    return body
+
+
+def home_view(data: HomeData) -> dict[str, Any]:
+    out: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_TITLE}},
+        blocks.section(texts.HOME_INTRO),
+        {"type": "actions", "block_id": "pb-home-top", "elements": [
+            {"type": "button", "action_id": HOME_NEW, "style": "primary",
+             "text": {"type": "plain_text", "text": texts.HOME_NEW}}]},
+    ]
+    if data.notice:
+        out.append(blocks.section(f":information_source: {blocks.escape(data.notice)}"))
+    out += [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_PENDING}}]
+    if not data.pending:
+        out.append(blocks.section(texts.HOME_PENDING_NONE))
+    for card in data.pending:
+        out += _compact(card)
+    if data.more_pending:
+        out.append(blocks.section(texts.HOME_MORE.format(count=data.more_pending)))
+    out += [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_MINE}}]
+    if not data.mine:
+        out.append(blocks.section(texts.HOME_MINE_NONE))
+    for card in data.mine:
+        out += _compact(card)
+    out += [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_DELEGATION}}]
+    out.append(blocks.section("\n".join(data.delegations) if data.delegations else texts.HOME_DELEGATION_NONE))
+    if data.end_delegation:
+        out.append({"type": "actions", "block_id": "pb-home-end-delegation", "elements": [
+            {"type": "button", "action_id": f"{blocks.ACTION_PREFIX}cancel_delegation:{i}", "style": "danger",
+             "text": {"type": "plain_text", "text": label[:75]}, "value": json.dumps({"delegation_id": ident})}
+            for i, (label, ident) in enumerate(data.end_delegation[:5])]})
+    out.append({"type": "actions", "block_id": "pb-home-delegate", "elements": [
+        {"type": "static_select", "action_id": "pb_home:delegate_who",
+         "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_WHO},
+         "options": [_option(name, pid) for name, pid in data.people[:MAX_OPTIONS]]},
+        {"type": "datepicker", "action_id": "pb_home:delegate_from",
+         "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_FROM}},
+        {"type": "datepicker", "action_id": "pb_home:delegate_to",
+         "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_TO}},
+        {"type": "button", "action_id": HOME_DELEGATE,
+         "text": {"type": "plain_text", "text": texts.HOME_DELEGATE_SAVE}},
+    ]})
+    out += [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_ACTIVITY}},
+            blocks.section("\n".join(data.activity) if data.activity else texts.HOME_ACTIVITY_NONE)]
+    return {"type": "home", "blocks": out[:blocks.MAX_VIEW_BLOCKS]}
+
+
+def read_delegation_form(view: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(delegate person id, first day, last day) from the Home tab's delegation row."""
+    values = ((view or {}).get("state") or {}).get("values") or {}
+    row = values.get("pb-home-delegate") or {}
+    who = (row.get("pb_home:delegate_who") or {}).get("selected_option") or {}
+    start = (row.get("pb_home:delegate_from") or {}).get("selected_date")
+    end = (row.get("pb_home:delegate_to") or {}).get("selected_date")
+    return who.get("value"), start, end

@@ -1,0 +1,220 @@
+"""A small stand-in for Slack's Web API on 127.0.0.1: records every call and answers like Slack.
+
+Reached through the real clients' base URL (SLACK_API_BASE_URL). Knows a few users (id -> e-mail),
+opens DM channels "D<user id>", hands out increasing message timestamps, and can be told to
+answer the next call of a method with an error (``channel_not_found``) or a 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TEAM = "T0PROCURE"
+BOT_USER = "UBOTPROCURE"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float
+    result: dict[str, Any] = field(default_factory=dict)  # what the fake answered
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, str] = field(default_factory=dict)  # Slack user id -> e-mail
+    calls: list[Call] = field(default_factory=list)
+    _errors: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: Any = field(default_factory=lambda: itertools.count(1))
+
+    # ------------------------------------------------------------------ scripting
+    def fail_next(self, method: str, error: str, *, times: int = 1) -> None:
+        """The next `times` calls of `method` answer {"ok": false, "error": error}."""
+        with self._lock:
+            self._errors.setdefault(method, []).extend([(200, {"ok": False, "error": error}, {})] * times)
+
+    def rate_limit_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls of `method` answer 429 with Retry-After, as Slack does past its rate tier."""
+        with self._lock:
+            self._errors.setdefault(method, []).extend(
+                [(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times)
+
+    # ------------------------------------------------------------------ reading what happened
+    def of(self, method: str, **match: Any) -> list[Call]:
+        with self._lock:
+            calls = list(self.calls)
+        return [c for c in calls if c.method == method and all(c.args.get(k) == v for k, v in match.items())]
+
+    def texts_to(self, channel: str) -> list[str]:
+        return [c.args.get("text", "") for c in self.of("chat.postMessage", channel=channel)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    # ------------------------------------------------------------------ answering
+    def answer(self, method: str, args: dict[str, Any],
+               token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        call = Call(method, args, token, time.monotonic())
+        with self._lock:
+            self.calls.append(call)
+            queued = self._errors.get(method)
+            if queued:
+                call.result = queued[0][1]
+                return queued.pop(0)
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if token is None and method not in ("oauth.v2.access",):
+            result = {"ok": False, "error": "not_authed"}
+        elif handler is None:
+            result = {"ok": False, "error": "unknown_method"}
+        else:
+            result = handler(args)
+        call.result = result
+        return 200, result, {}
+
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://procure.example.slack.com/", "team": "Lone Star", "user": "procurebot",
+                "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BPROCURE", "is_enterprise_install": False}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel", "")
+        if not channel or channel.startswith("CMISSING"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if blocks and len(blocks) > 50:
+            return {"ok": False, "error": "invalid_blocks", "errors": ["no more than 50 items allowed"]}
+        ts = self._next_ts()
+        return {"ok": True, "channel": channel, "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts, "blocks": blocks or [],
+                            "thread_ts": args.get("thread_ts")}}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("ts"):
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": args.get("channel"), "ts": args["ts"], "text": args.get("text", "")}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel", "")
+        if channel.startswith("CMISSING"):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = args.get("users", "")
+        if users not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "channel": {"id": "D" + users}}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = args.get("user", "")
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": {"id": user, "team_id": TEAM, "name": user.lower(),
+                                     "profile": {"email": self.users[user], "real_name": user}}}
+
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = (args.get("email") or "").lower()
+        for user, address in self.users.items():
+            if address.lower() == email:
+                return {"ok": True, "user": {"id": user, "team_id": TEAM, "profile": {"email": address}}}
+        return {"ok": False, "error": "users_not_found"}
+
+    def _view(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if view and len(view.get("blocks", [])) > 100:
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {**(view or {}), "id": "V" + self._next_ts().replace(".", "")}}
+
+    _views_open = _view
+    _views_update = _view
+    _views_publish = _view
+    _views_push = _view
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeSlack
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _args(self) -> dict[str, Any]:
+        parsed = urllib.parse.urlsplit(self.path)
+        args: dict[str, Any] = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        kind = self.headers.get("Content-Type", "")
+        if body and "json" in kind:
+            args.update(json.loads(body))
+        elif body:
+            args.update({k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()})
+        return args
+
+    def _serve(self) -> None:
+        method = urllib.parse.urlsplit(self.path).path.rsplit("/", 1)[-1]
+        auth = self.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or None
+        args = self._args()
+        token = token or args.pop("token", None)
+        status, body, headers = self.fake.answer(method, args, token)
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = _serve
+    do_POST = _serve
+
+
+class FakeSlackServer:
+    """Run a FakeSlack on 127.0.0.1 (a free port); `base_url` is what SLACK_API_BASE_URL gets."""
+
+    def __init__(self, fake: FakeSlack | None = None) -> None:
+        self.fake = fake or FakeSlack()
+        handler = type("Handler", (_Handler,), {"fake": self.fake})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-slack", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def __enter__(self) -> FakeSlack:
+        self.thread.start()
+        return self.fake
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a request: v0 HMAC-SHA256 of "v0:<timestamp>:<body>"."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
