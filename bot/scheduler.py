@@ -49,7 +49,8 @@ def install(runtime) -> None:  # type: ignore[no-untyped-def]
     from bot.notify import HttpNotifier, LogNotifier
 
     settings = runtime.settings
-    config = SchedulerConfig(hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours))
+    config = SchedulerConfig(hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours),
+                             weekly_summary=True)
     calendars = Calendars(runtime.directory, config.hours)
     runtime.service.in_transaction.append(Planner(runtime.directory, calendars, config))
     notifier = HttpNotifier(settings.notify_url) if settings.notify_url else LogNotifier()

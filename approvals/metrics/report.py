@@ -22,7 +22,8 @@ from approvals.metrics.queries import (
 )
 
 # Roles that see every site's figures; everyone else sees their site and the cost centers they own.
-COMPANY_WIDE_ROLES = ("procurement_director", "buyer", "finance_controller", "cfo", "coo", "ceo", "ap_analyst")
+COMPANY_WIDE_ROLES = ("procurement_director", "category_manager", "buyer", "finance_controller", "ap_analyst", "cfo",
+                      "coo", "ceo")
 PROCUREMENT_LEAD_ROLES = ("procurement_director",)
 
 

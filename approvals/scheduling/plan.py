@@ -27,7 +27,7 @@ from approvals.scheduling.calendar import Calendars, WorkingHours
 
 # every kind of row the scheduler claims
 KINDS = ("remind", "escalate", "notify", "delegation_start", "delegation_end", "info_expire", "draft_expire",
-         "digest_plan", "digest")
+         "digest_plan", "digest", "weekly_summary")
 STEP_ACTIVATED = frozenset({"routed", "advanced", "escalated", "reassigned", "reapproval_routed"})
 
 
@@ -39,6 +39,7 @@ class SchedulerConfig:
     max_attempts: int = 8
     info_expire_hours: Decimal = Decimal(40)  # business hours a question may stay unanswered
     draft_expire_days: int = 30
+    weekly_summary: bool = False  # last week's figures to procurement leads every Monday (the server turns it on)
 
 
 def remind_key(step: ApprovalStep) -> str:

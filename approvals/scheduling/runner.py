@@ -27,7 +27,7 @@ from approvals.db import transaction
 from approvals.errors import IllegalTransition, ProcurebotError, StaleAction
 from approvals.jobqueue import ClaimedJob, JobQueue
 from approvals.models import ApprovalStep, InfoRequest, Requisition
-from approvals.scheduling import text, windows
+from approvals.scheduling import text, weekly, windows
 from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.models import NotificationPreference
 from approvals.scheduling.notices import Notice, Notifier
@@ -69,6 +69,7 @@ class Scheduler:
             "escalate": self._escalate, "notify": self._notify, "info_expire": self._info_expire,
             "draft_expire": self._draft_expire, "digest_plan": self._digest_plan, "digest": self._digest,
             "delegation_start": self._delegation, "delegation_end": self._delegation,
+            "weekly_summary": self._weekly_summary,
         }
 
     # ------------------------------------------------------------------ the tick
@@ -117,6 +118,8 @@ class Scheduler:
         if not exists:
             with transaction(self.engine) as session:
                 jobqueue.enqueue(session, kind="digest_plan", key=key, due_at=now, now=now)
+        if self.config.weekly_summary:
+            weekly.sweep(self.engine, now)
         windows.sweep(self.engine, now)
 
     # ------------------------------------------------------------------ helpers
@@ -318,6 +321,14 @@ class Scheduler:
                                              numbers=tuple(i[0] for i in items)), report)
         if ref is not None:
             self._done(job, report, sent_ref=ref)
+
+    # ------------------------------------------------------------------ weekly summary
+    def _weekly_summary(self, job: ClaimedJob, report: TickReport) -> None:
+        """Monday: last week's figures to each procurement lead, as a notice (quiet hours respected)."""
+        message = weekly.summary(self.engine, job.payload)  # read before the write transaction opens
+        with transaction(self.engine) as session:
+            weekly.enqueue_notices(session, self.directory, self.calendars, job.payload, message, self.clock())
+            self._done(job, report, session=session)
 
     # ------------------------------------------------------------------ delegation windows
     def _delegation(self, job: ClaimedJob, report: TickReport) -> None:

@@ -43,7 +43,7 @@ from approvals.views import RequisitionView
 from approvals.workflow import ApprovalService
 from bot.cards.build import delegation_card, question_card, queue_card, requisition_card, summary_card
 from bot.cards.model import Card
-from bot.intake import intents, texts
+from bot.intake import intents, stats, texts
 from bot.intake.draft import DraftState, Question, fill_defaults, merge, next_question, to_requisition
 from bot.intake.duplicates import find_duplicate
 from bot.intake.extract import DATE, ExtractedLine, Extractor, parse_date
@@ -119,6 +119,8 @@ class Assistant:
         text = unicodedata.normalize("NFKC", text).strip()
         if intents.HELP.match(text):
             return [Reply(texts.HELP)]
+        if intents.STATS.match(text):
+            return [Reply(stats.answer(self.service.engine, self.directory, person, text, self.service.clock()))]
         if intents.CANCEL_DELEGATION.search(text):
             return self._cancel_delegations(person)
         if intents.DELEGATE.match(text):

@@ -14,6 +14,10 @@ SNOOZE_FOR = re.compile(r"\b(?:in|for)\s+(?P<n>\d+(?:\.\d+)?|an?|one|two|three|f
                         r"(?P<unit>h|hrs?|hours?|m|mins?|minutes?)\b", re.I)
 DIGEST_OFF = re.compile(r"\b(?:stop|no more|turn off|unsubscribe(?: from)?|disable|don'?t send)\b.*\bdigests?\b", re.I)
 DIGEST_ON = re.compile(r"\b(?:start|turn on|send me|enable|resume)\b.*\bdigests?\b", re.I)
+# "/purchase stats", "stats this month", "how are we doing this week?"
+STATS = re.compile(r"^\s*(?:/?purchase\s+)?(?:stats|statistics|metrics|numbers|kpis?)\b(?:\s+(?:this|last|for the)\s+"
+                   r"(?:week|month))?\s*[.!?]*\s*$|^\s*how (?:are|is|am) (?:we|i|my (?:team|site)|procurement|"
+                   r"purchasing) (?:doing|going|tracking)\b[^\n]{0,40}$", re.I)
 HELP = re.compile(r"^\s*(?:help|\?+|what can you do\??|commands|how does this work\??|menu)\s*[.!?]*\s*$", re.I)
 CANCEL = re.compile(r"^\s*(?:cancel|cancel (?:it|that|this|the request|my request)|never ?mind|nvm|forget (?:it|that)|"
                     r"stop|abort|discard|scrap (?:it|that))\s*[.!]*\s*$", re.I)

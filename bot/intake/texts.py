@@ -27,6 +27,7 @@ HELP = (
     "  \u2022 cancel my delegation\n"
     "  \u2022 remind me in 2 hours about PR-1042 \u2014 move your next reminder (never past the deadline)\n"
     "  \u2022 stop my daily digest / start my daily digest\n"
+    "  \u2022 stats \u2014 how we are doing this week (cycle time, touchless, SLA) for your site\n"
     "While we build a request: \"make it 50\", \"actually Grainger\", \"site CHI\", \"by next Friday\", \"cancel\"."
 )
 ASK_ITEMS = f"What do you need? Write the item and how many, like \u201c{EXAMPLE}\u201d."
@@ -225,3 +226,13 @@ SNOOZE_WHICH = "Several requests wait for you; say which one, for example \u201c
 SNOOZE_NOTHING = "Nothing waits for your approval, so there is no reminder to move."
 DIGEST_OFF = "Done: no daily digest for you any more. Say \u201cstart my digest\u201d to get it back."
 DIGEST_ON = "Done: you will get a daily digest of what waits for you, on working days."
+
+
+STATS_NO_SCOPE = ("I have no figures to show you: you are not linked to a site or a cost center. Ask an admin to "
+                  "add your site in the company directory, or look at the web console's dashboard.")
+
+
+def stats(days: int, scope: str, lines: list[str]) -> str:
+    """'/purchase stats': the key figures, one per line."""
+    return (f"The last {days} days for {scope}:\n" + "\n".join(f"  \u2022 {line}" for line in lines)
+            + "\nSay \u201cstats this month\u201d for 30 days.")
