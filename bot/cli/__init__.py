@@ -15,6 +15,7 @@ app.add_typer(audit_commands.app, name="audit")
 app.add_typer(tokens.app, name="token")
 app.add_typer(__import__("bot.cli.erp", fromlist=["app"]).app, name="erp")
 app.add_typer(__import__("bot.cli.scheduler", fromlist=["app"]).app, name="scheduler")
+app.add_typer(__import__("bot.teams.cli", fromlist=["app"]).app, name="teams")
 app.add_typer(__import__("bot.cli.llm", fromlist=["app"]).app, name="llm")
 
 
