@@ -123,7 +123,7 @@ def fallback(card: Card | None, text: str) -> str:
     words = text or (card.title if card else "")
     if card is not None and card.status and card.status not in words:
         words = f"{words}: {card.status}" if words else card.status
-    return (words or " ")[:MAX_FALLBACK]
+    return escape(words or " ")[:MAX_FALLBACK]  # the fallback is mrkdwn too: no mentions from people's words
 
 
 def text_blocks(text: str) -> list[Block]:

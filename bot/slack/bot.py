@@ -126,7 +126,8 @@ class SlackBot:
         return first_time(self.engine, SURFACE, key, clock=self.runtime.service.clock)
 
     def remember_dm(self, person: Person, team: str | None, user: str, channel: str) -> None:
-        self.addresses.remember(SURFACE, person.id, {"channel": channel, "user": user, "team": team})
+        address = {"channel": channel, "user": user, "team": team, "person": person.id}
+        self.addresses.remember(SURFACE, person.id, address)
 
     # ------------------------------------------------------------------ replies
     def dm_channel(self, person: Person | None, where: Where) -> str:
@@ -175,7 +176,7 @@ class SlackBot:
         if card is not None:
             body = blocks.message_blocks(card, "", link=self.settings.link)
             text = blocks.fallback(card, "")
-        elif where.message_blocks:
+        elif where.message_blocks or note:
             body, text = blocks.without_actions(where.message_blocks, note), note or " "
         else:
             return

@@ -62,7 +62,7 @@ class SlackClients:
 
 
 class SlackSurface:
-    """The delivery layer's port to Slack. Addresses are ``{"channel": D.., "user": U.., "team": T..}``;
+    """The delivery layer's port to Slack. Addresses are ``{"channel": D.., "user": U.., "team": T.., "person": id}``;
     a message reference is its ``ts`` (the channel is in the address)."""
 
     name = SURFACE
@@ -135,14 +135,17 @@ class SlackSurface:
 
     def _open(self, person_id: str, user: str, team: str | None) -> Address:
         opened = self.clients.client(team).conversations_open(users=user)
-        address = {"channel": opened["channel"]["id"], "user": user, "team": team}
+        address = {"channel": opened["channel"]["id"], "user": user, "team": team, "person": person_id}
         self.addresses.remember(SURFACE, person_id, address)
         return address
 
     def _reopen(self, address: Address) -> Address:
         opened = self.clients.client(address.get("team")).conversations_open(users=address["user"])
         fresh = {**address, "channel": opened["channel"]["id"]}
-        person = self.identities.person_for(SURFACE, address["user"], tenant=address.get("team") or "")
-        if person is not None:
-            self.addresses.remember(SURFACE, person.id, fresh)
+        person_id = address.get("person")
+        if person_id is None:
+            person = self.identities.person_for(SURFACE, address["user"], tenant=address.get("team") or "")
+            person_id = person.id if person else None
+        if person_id is not None:
+            self.addresses.remember(SURFACE, person_id, fresh)
         return fresh

@@ -61,7 +61,7 @@ def apply_request(bot: SlackBot, where: Where, form: views.ParsedRequest, meta: 
         return
     for _ in range(3):  # another message of theirs may land at the same moment: load again and redo
         try:
-            replies = _save_draft(bot, person, form, meta.get("draft_id") or "")
+            replies = _save_draft(bot, person, form)
             break
         except Crossed:
             continue
@@ -73,7 +73,7 @@ def apply_request(bot: SlackBot, where: Where, form: views.ParsedRequest, meta: 
     bot.send(target if target.channel else Where(where.team, where.user), replies, person)
 
 
-def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest, draft_id: str) -> list[Reply]:
+def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest) -> list[Reply]:
     assistant, directory, clock = bot.assistant, bot.runtime.directory, bot.runtime.service.clock
     site = directory.site_by_code.get(form.site)
     tz = person.timezone or (site.timezone if site else "America/Chicago")
@@ -86,7 +86,8 @@ def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest, draft_
                      category=known.category if known else None,
                      category_source=known.category_source if known else None)
     row = assistant.store.load(person.id)
-    draft = DraftState(draft_id=draft_id or uuid.uuid4().hex, lines=[line], supplier=supplier.id,
+    # a new draft id: Submit on the summary shown before the edit is stale and cannot submit what it did not show
+    draft = DraftState(draft_id=uuid.uuid4().hex, lines=[line], supplier=supplier.id,
                        site=form.site, site_source="said", currency=supplier.currency,
                        need_by=form.need_by, no_need_by=form.need_by is None,
                        justification=form.justification)

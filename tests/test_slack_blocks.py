@@ -1,0 +1,85 @@
+"""Block Kit rendering of cards stays within Slack's limits and never lets people's words become markup."""
+
+from __future__ import annotations
+
+import json
+
+from bot.cards.model import Card, CardAction, Fact
+from bot.slack import blocks
+
+
+def _link(number: str) -> str:
+    return f"https://procure.example/r/{number}"
+
+
+def _sections(rendered: list[dict]) -> list[str]:
+    out = []
+    for b in rendered:
+        if b.get("text", {}).get("type") == "mrkdwn":
+            out.append(b["text"]["text"])
+        out += [f["text"] for f in b.get("fields", [])]
+        out += [e.get("text", "") for e in b.get("elements", []) if b["type"] == "context"]
+    return out
+
+
+def test_approval_card_has_facts_why_you_exceptions_and_buttons():
+    """An approver's card shows the facts, why them, what is unusual, and Approve / Reject / Ask for info."""
+    card = Card(kind="approval_request", title="PR-1042: stretch wrap", number="PR-1042",
+                facts=[Fact(label="Total", value="$1,280.00"), Fact(label="Supplier", value="Uline")],
+                lines=["40 rolls x stretch wrap @ $32.00 = $1,280.00"], why_you="Manager of the requester",
+                exceptions=["Marked as an emergency."], status="Waiting on Zoe Martin (Manager).",
+                actions=[CardAction(id="approve", label="Approve", style="primary", value={"number": "PR-1042"}),
+                         CardAction(id="reject", label="Reject", style="danger", value={"number": "PR-1042"},
+                                    input_label="Reason")])
+    rendered = blocks.card_blocks(card, link=_link)
+    text = json.dumps(rendered)
+    assert rendered[0]["type"] == "header" and "Why you:" in text and "emergency" in text
+    (actions,) = [b for b in rendered if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["pb:approve:0", "pb:reject:1"]
+    assert actions["elements"][0]["style"] == "primary"
+    assert blocks.parse_action("pb:reject:1", actions["elements"][1]["value"]) == ("reject", {"number": "PR-1042"})
+
+
+def test_long_content_is_cut_to_slack_limits_with_a_link():
+    """A 400-line request with 30 facts renders in at most 50 blocks, 3,000 characters a section, with a link."""
+    card = Card(kind="status_answer", title="T" * 400, number="PR-7",
+                lines=[f"line {i} " + "x" * 200 for i in range(400)],
+                facts=[Fact(label=f"F{i}", value="v" * 2500) for i in range(30)],
+                exceptions=["e" * 5000], status="s" * 4000,
+                actions=[CardAction(id="status", label="Open " + "L" * 100, value={"number": "PR-7"})] * 30)
+    rendered = blocks.card_blocks(card, link=_link)
+    assert len(rendered) <= 50
+    assert len(rendered[0]["text"]["text"]) <= 150
+    assert all(len(t) <= 3000 for t in _sections(rendered))
+    assert all(len(f["text"]) <= 2000 for b in rendered for f in b.get("fields", []))
+    assert all(len(b.get("fields", [])) <= 10 for b in rendered)
+    assert all(len(b["elements"]) <= 25 for b in rendered if b["type"] == "actions")
+    assert all(len(e["text"]["text"]) <= 75 for b in rendered if b["type"] == "actions" for e in b["elements"])
+    assert "https://procure.example/r/PR-7|See the full requisition" in json.dumps(rendered)
+
+
+def test_many_blocks_are_cut_and_say_so():
+    """More facts than fit in 50 blocks: the card keeps its buttons and says it was cut short, with the link."""
+    card = Card(kind="queue", title="Queue", number="PR-9", facts=[Fact(label=str(i), value="x") for i in range(600)],
+                actions=[CardAction(id="approve", label="Approve", value={"number": "PR-9"})])
+    rendered = blocks.card_blocks(card, link=_link)
+    assert len(rendered) == 50 and rendered[-1]["type"] == "actions"
+    assert "Cut short" in json.dumps(rendered)
+
+
+def test_peoples_words_cannot_become_mentions_or_links():
+    """A justification with <!channel> and a fake link is shown as text, never as a mention or link."""
+    card = Card(kind="status_answer", title="<!channel>", facts=[Fact(label="Why", value="<!channel> <http://x|c>")])
+    rendered = blocks.card_blocks(card)
+    assert rendered[0]["text"]["type"] == "plain_text"  # the header never renders markup
+    mrkdwn = " ".join(_sections(rendered)) + blocks.fallback(card, "<!here> " + card.title)
+    assert "<!" not in mrkdwn and "&lt;!channel&gt;" in mrkdwn and "<http://x" not in mrkdwn
+
+
+def test_payload_values_are_reduced_to_known_ids():
+    """A tampered button value keeps only the ids the card could carry; junk is dropped, not trusted."""
+    name, value = blocks.parse_action("pb:approve:0", json.dumps({"number": "PR-1", "actor": "ceo", "key": "k",
+                                                                  "nested": {"a": 1}}))
+    assert name == "approve" and value == {"number": "PR-1", "key": "k"}
+    assert blocks.parse_action("other:thing", "{}") is None
+    assert blocks.parse_action("pb:approve:0", "not json") == ("approve", {})
