@@ -91,6 +91,14 @@ class FakeSlack:
         return {"ok": True, "url": "https://procure.example.slack.com/", "team": "Lone Star", "user": "procurebot",
                 "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BPROCURE", "is_enterprise_install": False}
 
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("code") != "good-code":
+            return {"ok": False, "error": "invalid_code"}
+        return {"ok": True, "app_id": "APROCURE", "authed_user": {"id": "UINSTALLER"}, "token_type": "bot",
+                "scope": "chat:write,commands,im:history", "access_token": f"xoxb-installed-{TEAM}",
+                "bot_user_id": BOT_USER, "team": {"id": TEAM, "name": "Lone Star"}, "enterprise": None,
+                "is_enterprise_install": False}
+
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")
         if not channel or channel.startswith("CMISSING"):
