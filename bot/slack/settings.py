@@ -22,7 +22,7 @@ class SlackSettings(BaseSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     state_secret: SecretStr | None = None
-    scopes: str = "chat:write,commands,im:history,im:read,im:write,users:read,users:read.email,app_mentions:read"
+    scopes: str = "chat:write,commands,im:history,im:read,im:write,users:read,users:read.email"
     api_base_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_API)  # GovSlack: https://slack-gov.com/api/
     # a link to a requisition in the web console, used when a card must be cut short ({number} is filled in)
     requisition_url: str = "http://127.0.0.1:8000/v1/requisitions/{number}"
