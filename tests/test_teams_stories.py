@@ -161,3 +161,45 @@ def test_conversation_reference_is_remembered_for_proactive_cards(teams):  # typ
     assert row.address["conversation_id"] == zoe.conversation and row.address["user_id"] == zoe.id
     assert row.address["service_url"] == teams.fake.bf.service_url and row.address["aad_object_id"] == zoe.aad
     assert APP_ID in row.address["bot_id"]
+
+
+def test_choices_come_as_card_buttons_and_a_tap_answers_the_question(teams):  # type: ignore[no-untyped-def]
+    """Asked which supplier, Jake taps Uline on the card instead of typing; the draft moves on."""
+    replies = teams.say("jake.miller", "need 40 rolls of stretch wrap")
+    question = only_card(replies)
+    choices = [a for a in question["actions"] if a["verb"] == "choose"]
+    assert {a["title"] for a in choices} >= {"Uline"}
+    uline = next(a for a in choices if a["title"] == "Uline")
+    res = teams.post(teams.fake.execute(teams.user("jake.miller"), "choose", uline["data"]))
+    assert res.status_code == 200
+    shown = texts_of(res.json()["value"])
+    assert "Uline" in shown and "Which supplier" not in shown
+
+
+def test_installing_greets_once_and_group_chats_are_pointed_to_the_personal_chat(teams):  # type: ignore[no-untyped-def]
+    """An install arrives twice (conversationUpdate, installationUpdate): one greeting; a group chat gets a pointer."""
+    zoe = teams.user("zoe.martin")
+    teams.post(teams.fake.activity(zoe, "conversationUpdate", membersAdded=[{"id": zoe.id}]))
+    teams.post(teams.fake.activity(zoe, "installationUpdate", action="add"))
+    assert [a["text"] for a in teams.fake.bf.to(zoe)] == [teams.fake.bf.to(zoe)[0]["text"]]
+    group = teams.fake.message(zoe, "pending")
+    group["conversation"] = {**group["conversation"], "id": "19:group", "conversationType": "groupChat"}
+    assert teams.post(group).status_code == 200
+    (pointer,) = [s["activity"] for s in teams.fake.bf.sent if s["conversation"] == "19:group"]
+    assert "personal chat" in pointer["text"]
+
+
+def test_connector_outage_is_retried_and_the_card_arrives_once(teams, clock):  # type: ignore[no-untyped-def]
+    """The Teams connector fails when Zoe's card is due: the delivery job retries and she gets exactly one card."""
+    teams.install("zoe.martin")
+    summary = only_card(teams.say("jake.miller", WRAP))
+    teams.fake.bf.faults += ["500"] * 3
+    teams.tap("jake.miller", summary, "submit")
+    teams.drain()
+    zoe = teams.user("zoe.martin")
+    for _ in range(4):
+        clock.advance(minutes=5)
+        teams.drain()
+    assert teams.fake.bf.faults == []  # the outage happened
+    cards_to_zoe = teams.fake.bf.cards_to(zoe)
+    assert len([c for c in cards_to_zoe if "approve" in execute_actions(c["card"])]) == 1

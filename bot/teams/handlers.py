@@ -87,9 +87,9 @@ class TeamsBot:
                 return Outcome(200, replies=[_message(texts.NOT_PERSONAL)])
             return Outcome(200, replies=self._activities(person, self.assistant.handle_message(
                 person.id, _plain_text(inbound.text))))
-        added = inbound.action == "add" or inbound.user_id in inbound.members_added or \
-            inbound.bot_id in inbound.members_added
-        if personal and added:
+        # Teams sends both a conversationUpdate (members added) and an installationUpdate when the app
+        # is added to a personal chat: the address is remembered from either, the greeting comes once
+        if personal and inbound.type == "installationUpdate" and inbound.action == "add":
             return Outcome(200, replies=self._activities(person, self.assistant.greet(person.id)))
         return Outcome(200)
 
