@@ -12,6 +12,7 @@ Bot Framework JWT for one, with knobs to forge, expire or mis-address it.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import time
@@ -132,6 +133,8 @@ class EntraTokens(FakeServer):
         super().__init__(tls)
         self.bf, self.secret = bot_framework, secret
         self.issued = 0
+        self.assertions_ok = 0
+        self.certificates: dict[str, Any] = {}  # x5t / x5t#S256 -> certificate
         self._key = _key()
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
@@ -144,8 +147,9 @@ class EntraTokens(FakeServer):
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             if form.get("grant_type") != "client_credentials" or form.get("scope") != f"{ISSUER}/.default":
                 return 400, {}, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant"}
-            if form.get("client_id") != APP_ID or form.get("client_secret") != self.secret:
-                return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"}
+            if form.get("client_id") != APP_ID or not (form.get("client_secret") == self.secret
+                                                       or self._assertion_ok(form, f"{base}/oauth2/v2.0/token")):
+                return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215: bad credential"}
             now = int(time.time())
             token = jwt.encode({"aud": ISSUER, "iss": f"{base}/v2.0", "appid": APP_ID, "tid": tenant,
                                 "iat": now, "nbf": now, "exp": now + 3600}, _pem(self._key), algorithm="RS256")
@@ -153,6 +157,51 @@ class EntraTokens(FakeServer):
             self.issued += 1
             return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
         return 404, {}, {"error": "not_found"}
+
+
+    def _assertion_ok(self, form: dict[str, str], endpoint: str) -> bool:
+        """A certificate credential: a JWT signed by a registered certificate's key, for this endpoint."""
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return False
+        assertion = form.get("client_assertion", "")
+        header = jwt.get_unverified_header(assertion)
+        cert = self.certificates.get(header.get("x5t#S256") or header.get("x5t") or "")
+        if cert is None:
+            return False
+        try:
+            claims = jwt.decode(assertion, cert.public_key(), algorithms=["PS256", "RS256"], audience=endpoint,
+                                issuer=APP_ID)
+        except jwt.InvalidTokenError:
+            return False
+        self.assertions_ok += claims.get("sub") == APP_ID
+        return claims.get("sub") == APP_ID
+
+    def register_certificate(self, cert: Any) -> None:
+        """Upload a certificate to the app registration (both thumbprints Entra accepts)."""
+        from cryptography.hazmat.primitives import hashes
+
+        for algorithm in (hashes.SHA256(), hashes.SHA1()):
+            encoded = base64.urlsafe_b64encode(cert.fingerprint(algorithm)).decode()
+            self.certificates[encoded] = self.certificates[encoded.rstrip("=")] = cert
+
+
+def certificate_pem(directory: Path) -> tuple[Path, Any]:
+    """A PEM file with a new private key and its self-signed certificate, as an Entra app would use."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = _key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "procurebot-teams-bot")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    path = directory / "teams-bot.pem"
+    path.write_bytes(_pem(key) + cert.public_bytes(serialization.Encoding.PEM))
+    return path, cert
 
 
 def card(activity: dict[str, Any]) -> dict[str, Any] | None:

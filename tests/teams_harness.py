@@ -59,11 +59,14 @@ class Harness:
         return self.runtime.chat.drain()
 
 
-def running(db_url, clock, tmp_path, monkeypatch) -> Iterator[Harness]:  # type: ignore[no-untyped-def]
-    """Use as `yield from running(...)` in a fixture: the server with Teams on, against the local fakes."""
+def running(db_url, clock, tmp_path, monkeypatch, prepare=None) -> Iterator[Harness]:  # type: ignore[no-untyped-def]
+    """Use as `yield from running(...)` in a fixture: the server with Teams on, against the local fakes.
+    `prepare(fake, monkeypatch)` may change the fakes or the environment before the server starts."""
     with FakeTeams(tmp_path) as fake:
         for key, value in fake.env().items():
             monkeypatch.setenv(key, value)
+        if prepare is not None:
+            prepare(fake, monkeypatch)
         settings = Settings(database_url=db_url, admin_token=None, env="dev", var_dir=tmp_path / "var",
                             _env_file=None)
         runtime = build_runtime(settings)

@@ -200,3 +200,20 @@ def test_settings_refuse_half_configured_credentials_and_test_overrides_in_produ
         overridden.check_production()
     TeamsSettings(app_id=APP_ID, app_password="x" * 20, _env_file=None).check_production()
     assert json.dumps(TeamsSettings(_env_file=None).configured) == "false"
+
+
+def test_a_certificate_credential_gets_the_bot_token(db_url, clock, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """With a certificate instead of a client secret, msal signs an assertion Entra accepts and cards still go out."""
+    from fake_teams import certificate_pem
+
+    def use_certificate(fake, env):  # type: ignore[no-untyped-def]
+        path, cert = certificate_pem(tmp_path)
+        fake.entra.register_certificate(cert)
+        env.delenv("TEAMS_APP_PASSWORD")
+        env.setenv("TEAMS_CERTIFICATE_PATH", str(path))
+        env.setenv("TEAMS_CARD_SECRET", "a-card-secret-for-the-certificate-test")
+
+    for teams in running(db_url, clock, tmp_path, monkeypatch, prepare=use_certificate):
+        number, approval = _approval(teams)
+        assert "approve" in execute_actions(approval)
+        assert teams.fake.entra.assertions_ok >= 1 and teams.fake.bf.refused == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import warnings
 from typing import Any, Callable, Coroutine, TypeVar
@@ -46,6 +47,7 @@ with warnings.catch_warnings():
 log = logging.getLogger("procurebot.teams")
 T = TypeVar("T")
 HANDLED_INVOKES = {"adaptiveCard/action"}
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.S)
 Handler = Callable[[Inbound, Callable[[], "str | None"]], Outcome]
 
 
@@ -97,7 +99,7 @@ class _MsalTokens:
     def _credential(self) -> Any:
         s = self.settings
         if s.certificate_path is not None:
-            return {"private_key": s.certificate_path.read_text(), "thumbprint": s.certificate_thumbprint}
+            return certificate_credential(s.certificate_path.read_text(), s.certificate_thumbprint)
         assert s.app_password is not None
         return s.app_password.get_secret_value()
 
@@ -126,6 +128,22 @@ class _MsalTokens:
     async def __call__(self, scope: str | list[str], tenant_id: str | None) -> str:
         scope = scope[0] if isinstance(scope, list) else scope
         return await asyncio.to_thread(self.acquire, scope, tenant_id or self.settings.tenant_id or "botframework.com")
+
+
+def certificate_credential(pem: str, thumbprint: str | None) -> dict[str, str]:
+    """msal's certificate credential from a PEM file: with the certificate in the file, msal signs its
+    assertion with PS256 and the SHA-256 thumbprint (what Entra recommends); a key alone needs the
+    SHA-1 thumbprint shown in Entra (RS256, the older way)."""
+    found = {m.group(1): m.group(0) for m in _PEM_BLOCK.finditer(pem)}
+    key = next((v for k, v in found.items() if k.endswith("PRIVATE KEY")), None)
+    if key is None:
+        raise ValueError(f"TEAMS_CERTIFICATE_PATH has no private key (found {', '.join(found) or 'no PEM blocks'})")
+    if "CERTIFICATE" in found:
+        return {"private_key": key, "public_certificate": found["CERTIFICATE"]}
+    if not thumbprint:
+        raise ValueError("TEAMS_CERTIFICATE_PATH holds only a private key: add the certificate to the file, or set "
+                         "TEAMS_CERTIFICATE_THUMBPRINT")
+    return {"private_key": key, "thumbprint": thumbprint}
 
 
 class TeamsAdapter:

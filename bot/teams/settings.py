@@ -27,8 +27,8 @@ class TeamsSettings(BaseSettings):
 
     app_id: str | None = None  # the bot's Microsoft App ID (Entra app registration, client id)
     app_password: SecretStr | None = None  # a client secret of that registration...
-    certificate_path: Path | None = None  # ...or a PEM file with the certificate's private key
-    certificate_thumbprint: str | None = None  # SHA-1 thumbprint of the certificate uploaded to Entra
+    certificate_path: Path | None = None  # ...or a PEM file with the private key and its certificate
+    certificate_thumbprint: str | None = None  # only for a key-only PEM: the SHA-1 thumbprint shown in Entra
     tenant_id: str | None = None  # the Entra tenant of a single-tenant bot (Azure Bot "SingleTenant")
     # HMAC key for the data on card buttons; unset: derived from the app password or certificate
     card_secret: SecretStr | None = None
@@ -57,9 +57,8 @@ class TeamsSettings(BaseSettings):
         if self.app_password is None and self.certificate_path is None:
             raise ValueError("TEAMS_APP_ID is set but neither TEAMS_APP_PASSWORD nor TEAMS_CERTIFICATE_PATH is: "
                              "give the bot's client secret or certificate from its Entra app registration")
-        if self.certificate_path is not None and not self.certificate_thumbprint:
-            raise ValueError("TEAMS_CERTIFICATE_PATH needs TEAMS_CERTIFICATE_THUMBPRINT (shown in Entra next to "
-                             "the uploaded certificate)")
+        if self.certificate_path is not None and not self.certificate_path.is_file():
+            raise ValueError(f"TEAMS_CERTIFICATE_PATH {self.certificate_path} is not a readable file")
         if self.app_password is not None and len(self.app_password.get_secret_value()) < 8:
             raise ValueError("TEAMS_APP_PASSWORD looks truncated; paste the whole client secret value")
         for name in ("openid_metadata_url", "token_authority_host"):
