@@ -203,3 +203,22 @@ def test_connector_outage_is_retried_and_the_card_arrives_once(teams, clock):  #
     assert teams.fake.bf.faults == []  # the outage happened
     cards_to_zoe = teams.fake.bf.cards_to(zoe)
     assert len([c for c in cards_to_zoe if "approve" in execute_actions(c["card"])]) == 1
+
+
+def test_the_active_delegate_approves_from_teams_on_behalf_of_the_approver(teams):  # type: ignore[no-untyped-def]
+    """Zoe is out and Maria approves for her: Maria gets the card in Teams, her Approve counts, on Zoe's behalf."""
+    teams.install("maria.lopez")
+    delegation = only_card(teams.say("zoe.martin", "delegate to Maria Lopez from today to Dec 5"))
+    assert "Maria Lopez" in texts_of(delegation)
+    summary = only_card(teams.say("jake.miller", WRAP))
+    number = texts_of(teams.tap("jake.miller", summary, "submit").json()["value"]).split()[0]
+    teams.drain()
+    maria = teams.user("maria.lopez")
+    cards_to_maria = [c for c in teams.fake.bf.cards_to(maria) if "approve" in execute_actions(c["card"])]
+    assert cards_to_maria, teams.fake.bf.to(maria)
+    res = teams.tap("maria.lopez", cards_to_maria[-1]["card"], "approve")
+    assert res.status_code == 200
+    view = teams.runtime.service.view(number)
+    assert view.state in ("approved", "po_pending", "po_created")
+    (decision,) = [d for d in view.decisions if d.action == "approve"]
+    assert decision.actor == "maria.lopez" and decision.on_behalf_of
