@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import time
 from datetime import timedelta
 from typing import Callable
 
@@ -34,6 +35,7 @@ SURFACE = "teams"
 CARD_ACTION = "adaptiveCard/action"
 _MENTION = re.compile(r"<at>.*?</at>", re.S)
 _TAGS = re.compile(r"<[^>]{1,200}>")
+_MEMORY_SECONDS = 300.0  # how long a process trusts its own memory of who a Teams user is
 
 
 class TeamsBot:
@@ -54,6 +56,8 @@ class TeamsBot:
         self.identities = Identities(self.engine, self.directory, clock=self.clock)
         self.addresses = Addresses(self.engine, clock=self.clock)
         self.secret = settings.card_key()
+        self._people: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._addresses: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ entry
 
@@ -71,13 +75,12 @@ class TeamsBot:
             return Outcome(501, error_body("unknown_invoke", texts.UNKNOWN_INVOKE.format(name=inbound.name)))
         if inbound.type not in ("message", "invoke", "conversationUpdate", "installationUpdate"):
             return Outcome(200)  # typing, reactions, message edits: nothing to do
-        person = self.identities.person_for(SURFACE, inbound.aad_object_id or inbound.user_id,
-                                            tenant=inbound.tenant_id, email=email)
+        person = self._person(inbound, email)
         if person is None:
             return self._stranger(inbound)
         personal = inbound.conversation_type in (None, "personal")
         if personal:
-            self.addresses.remember(SURFACE, person.id, inbound.address())
+            self._remember(person.id, inbound.address())
         if inbound.type == "invoke":
             return self._invoke(inbound, person)
         if not first_time(self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}", clock=self.clock):
@@ -92,6 +95,25 @@ class TeamsBot:
         if personal and inbound.type == "installationUpdate" and inbound.action == "add":
             return Outcome(200, replies=self._activities(person, self.assistant.greet(person.id)))
         return Outcome(200)
+
+    def _person(self, inbound: Inbound, email: Callable[[], str | None]) -> Person | None:
+        """The directory person behind the Teams user; a few minutes in memory saves a query per activity."""
+        key = (inbound.tenant_id, inbound.aad_object_id or inbound.user_id)
+        known = self._people.get(key)
+        now = time.monotonic()
+        if known is not None and now - known[1] < _MEMORY_SECONDS:
+            return self.directory.person(known[0]) if known[0] else None
+        person = self.identities.person_for(SURFACE, key[1], tenant=key[0], email=email)
+        if len(self._people) > 10_000:
+            self._people.clear()
+        self._people[key] = (person.id if person else None, now)
+        return person
+
+    def _remember(self, person_id: str, address: dict[str, str]) -> None:
+        """Store the conversation reference when it differs from the one this process stored last."""
+        if self._addresses.get(person_id) != address:
+            self.addresses.remember(SURFACE, person_id, address)
+            self._addresses[person_id] = address
 
     def _stranger(self, inbound: Inbound) -> Outcome:
         text = texts.UNKNOWN_USER.format(who=inbound.user_name or "your Teams account")
