@@ -58,6 +58,14 @@ STATES = (DUE, CLAIMED, DONE, FAILED, DEAD)
 ACTIVE = (DUE, FAILED, CLAIMED)
 _ACTIVE_SQL = "state IN ('due', 'failed', 'claimed')"
 _PIPELINED: dict[tuple[str, ...], str] = {}  # finish statements by the columns they set
+# claim() on the batch connection (PostgreSQL): the ORM claim's statement, written once
+_CLAIM_SQL = f"""
+UPDATE job SET state = 'claimed', claimed_by = %(by)s, lease_until = %(lease_until)s, due_at = %(lease_until)s,
+       attempts = attempts + 1, updated_at = %(now)s
+WHERE id IN (SELECT id FROM job WHERE kind = ANY(%(kinds)s) AND {_ACTIVE_SQL} AND due_at <= %(now)s
+             ORDER BY due_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING id, kind, dedupe_key, payload, attempts, sent_ref
+"""
 
 
 def _ts(**kw: Any) -> Any:
@@ -179,6 +187,8 @@ class JobQueue:
         kinds = [kinds] if isinstance(kinds, str) else list(kinds)
         now = self.clock()
         lease_until = now + self.lease
+        if self._conn is not None and self._postgres:
+            return self._claim_held(kinds, limit, now, lease_until)
         ready = and_(Job.kind.in_(kinds), Job.state.in_(ACTIVE), Job.due_at <= now)  # type: ignore[attr-defined]
         pick = select(Job.id).where(ready).order_by(Job.due_at, Job.id).limit(limit)  # type: ignore[arg-type]
         if self.engine.dialect.name == "postgresql":
@@ -197,6 +207,37 @@ class JobQueue:
         jobs = [ClaimedJob(r.id, r.kind, r.dedupe_key, r.payload or {}, r.attempts, self.worker_id, lease_until,
                            r.sent_ref) for r in rows]
         return sorted(jobs, key=lambda j: j.id)
+
+    def _claim_held(self, kinds: list[str], limit: int, now: datetime,
+                         lease_until: datetime) -> list[ClaimedJob]:
+        """The same claim as plain SQL, written once, on the connection ``batch`` holds: no pool checkout,
+        no statement building.
+
+        A claim is a lease, not a result: if the database lost this commit the rows would simply be
+        due again, so committing it without waiting for the WAL flush (``batch``) changes nothing
+        that a crash can repeat.
+        """
+        assert self._conn is not None
+        raw = self._conn.connection.driver_connection
+        cur = raw.cursor()
+        try:
+            cur.execute(_CLAIM_SQL, {"kinds": kinds, "now": now, "lease_until": lease_until, "limit": limit,
+                                     "by": self.worker_id})
+            rows = cur.fetchall()
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        return sorted((ClaimedJob(r[0], r[1], r[2], r[3] or {}, r[4], self.worker_id, lease_until, r[5])
+                       for r in rows), key=lambda j: j.id)
+
+    @property
+    def held_connection(self) -> Any | None:
+        """The psycopg connection ``batch`` holds on PostgreSQL, for a caller that sends its own
+        fenced writes on it (the ERP outbox's recording); None outside ``batch`` and on SQLite."""
+        if self._conn is None or not self._postgres:
+            return None
+        return self._conn.connection.driver_connection
 
     def _mine(self, job: ClaimedJob) -> Any:
         return and_(Job.id == job.id, Job.state == CLAIMED, Job.claimed_by == job.worker_id,

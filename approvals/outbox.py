@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import Index, update
 from sqlmodel import Field, Session, SQLModel, select
 
-from approvals import audit, jobqueue
+from approvals import audit, jobqueue, outbox_fast
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
@@ -78,7 +78,8 @@ class ErpNotice:
     text: str
     key: str
     number: str | None = None
-    actions: tuple[dict[str, str], ...] = field(default=())  # e.g. {"id": "erp.retry", "label": "Retry", "value": "PR-1042"}
+    # e.g. {"id": "erp.retry", "label": "Retry", "value": "PR-1042"}
+    actions: tuple[dict[str, str], ...] = field(default=())
 
 
 class Notifier(Protocol):
@@ -159,8 +160,23 @@ class Outbox:
 
         False (nothing written) when this claim lost its lease; whoever holds the job records it.
         """
+        return self.record(job, erp_id=erp_id, po_number=po_number, status=status)[0]
+
+    def record(self, job: ClaimedJob, *, erp_id: str, po_number: str, status: str = "open",
+               claim_notice: bool = False) -> tuple[bool, ClaimedJob | None]:
+        """`record_po`, and with `claim_notice` the requester's notice comes back claimed by this worker
+        (on PostgreSQL inside the queue's batch), for the caller to deliver now rather than claim later."""
         number = job.payload["order"]["reference"]
         now = self.clock()
+        conn = self.queue.held_connection
+        if conn is not None:
+            notice = ErpNotice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
+            done = outbox_fast.record_po(conn, job, number=number, connector=self.connector_name, erp_id=erp_id,
+                                         po_number=po_number, status=status, now=now, notice_kind=NOTIFY,
+                                         notice=_notice_payload(notice),
+                                         notice_lease=now + self.queue.lease if claim_notice else None)
+            if done is not None:
+                return done
         try:
             with transaction(self.engine) as session:
                 if not self.queue.complete(job, sent_ref=erp_id, session=session):
@@ -182,8 +198,8 @@ class Outbox:
                 self._notify(session, [req.requester], ErpNotice("po_created", _po_created_text(number, po_number),
                                                                  f"po_created:{number}", number), now)
         except _LostLease:
-            return False
-        return True
+            return False, None
+        return True, None
 
     def retry_later(self, job: ClaimedJob, reason: str, *, retry_after: float | None = None) -> str | None:
         """A transient failure: due again after backoff with jitter, or dead after the last attempt."""
@@ -221,8 +237,7 @@ class Outbox:
     def _notify(self, session: Session, people: list[str], notice: ErpNotice, now: datetime) -> None:
         for person in people:
             jobqueue.enqueue(session, kind=NOTIFY, key=f"{NOTIFY}:{notice.key}:{person}", due_at=now, now=now,
-                             payload={"to": person, "kind": notice.kind, "text": notice.text, "key": notice.key,
-                                      "number": notice.number, "actions": list(notice.actions)})
+                             payload={"to": person, **_notice_payload(notice)})
 
     # ------------------------------------------------------------------ status back
     def record_status(self, number: str, status: str, received_fraction: Decimal) -> bool:
@@ -240,9 +255,15 @@ class Outbox:
                                requisition_number=number, before={"status": before}, after={"status": status})
             if status in ("partially_received", "received") and not (before == "received"):
                 req = session.exec(select(Requisition).where(Requisition.number == number)).one()
-                self._notify(session, [req.requester], ErpNotice(
-                    "po_received", _po_received_text(number, po.po_number, status), f"po_{status}:{number}", number), now)
+                text = _po_received_text(number, po.po_number, status)
+                self._notify(session, [req.requester],
+                             ErpNotice("po_received", text, f"po_{status}:{number}", number), now)
         return True
+
+
+def _notice_payload(notice: ErpNotice) -> dict[str, Any]:
+    return {"kind": notice.kind, "text": notice.text, "key": notice.key, "number": notice.number,
+            "actions": list(notice.actions)}
 
 
 class _LostLease(Exception):

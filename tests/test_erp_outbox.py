@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
+from factories import submit
 from sqlmodel import Session, select
 
 from approvals import jobqueue
@@ -15,7 +14,6 @@ from bot.erp_dispatcher import ErpDispatcher
 from connectors.erp.base import PermanentError, TransientError
 from connectors.erp.config import ErpSettings
 from connectors.erp.sandbox import SandboxErp, SandboxFaults, SandboxPurchaseOrder
-from factories import submit
 
 WRAP = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 10, "unit_price": 32}
 
@@ -225,3 +223,49 @@ def test_bad_order_in_the_sandbox_is_a_clear_dead_letter(service, engine, direct
         assert s.exec(select(SandboxPurchaseOrder)).all() == []
     clock.advance(hours=2)
     assert d.run_once() == 0
+
+
+
+def test_recording_keeps_the_audit_chain_whole_and_a_stale_claim_writes_nothing(service, engine, directory, clock,
+                                                                               erp):
+    """Two POs recorded by the dispatcher (on PostgreSQL the two-statement path); then a stale claim of a
+    finished job tries to record again: nothing is written, one PO row each, and the audit chain verifies."""
+    from approvals.audit import verify_chain
+    from approvals.models import AuditEvent
+
+    first, second = approve_small(service), approve_small(service, "maria.lopez")
+    inbox = Inbox()
+    a = dispatcher(engine, directory, erp, inbox, clock, worker="a")
+    a.run_once()
+    with Session(engine) as s:
+        job = s.exec(select(Job).where(Job.dedupe_key == create_key(first))).one()
+    stale = jobqueue.ClaimedJob(job.id, job.kind, job.dedupe_key, job.payload, job.attempts, "a", clock.now)
+    with a.queue.batch():
+        assert a.outbox.record(stale, erp_id="1", po_number="PO-000001", claim_notice=True) == (False, None)
+    with Session(engine) as s:
+        assert len(s.exec(select(ErpPurchaseOrder)).all()) == 2
+        assert verify_chain(s).ok
+        events = s.exec(select(AuditEvent.requisition_number).where(AuditEvent.kind == "po_created")).all()
+    assert sorted(events) == sorted([first, second])
+    assert service.view(first).state == service.view(second).state == "po_created"
+    assert sorted(p for p, _ in inbox.sent) == ["jake.miller", "maria.lopez"]
+
+
+def test_a_notice_claimed_by_a_dispatcher_that_died_is_sent_once_after_its_lease(service, engine, directory, clock,
+                                                                                 erp):
+    """A dispatcher records the PO and dies before telling Jake: after its lease another dispatcher tells
+    him, once."""
+    number = approve_small(service)
+    dying = dispatcher(engine, directory, erp, Inbox(), clock, worker="dying")
+    [job] = dying.queue.claim("erp.create_po")
+    po = erp.create_po(__import__("connectors.erp.base", fromlist=["x"]).PurchaseOrderRequest.from_payload(
+        job.payload["order"]))
+    with dying.queue.batch():
+        recorded, _notice = dying.outbox.record(job, erp_id=po.erp_id, po_number=po.number, claim_notice=True)
+    assert recorded  # ... and the process dies here, the notice (claimed on PostgreSQL) never sent
+    inbox = Inbox()
+    other = dispatcher(engine, directory, erp, inbox, clock, worker="other")
+    clock.advance(minutes=6)
+    other.run_once()
+    other.run_once()
+    assert inbox.kinds("jake.miller") == ["po_created"] and number in inbox.sent[0][1].text
