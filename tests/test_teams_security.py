@@ -72,6 +72,16 @@ def test_a_service_url_outside_the_allow_list_is_refused(teams):  # type: ignore
     assert res.status_code == 403 and teams.fake.bf.sent == [] and _nothing_written(teams)
 
 
+def test_an_activity_from_another_tenant_is_refused(teams):  # type: ignore[no-untyped-def]
+    """A genuine token, but the conversation belongs to another organization's tenant: 403, nothing stored."""
+    activity = teams.fake.message(teams.user("jake.miller"), WRAP)
+    activity["conversation"] = {**activity["conversation"], "tenantId": "99999999-0000-4000-8000-000000000000"}
+    activity["channelData"] = {"tenant": {"id": "99999999-0000-4000-8000-000000000000"}}
+    res = teams.post(activity)
+    assert res.status_code == 403 and res.json()["error"]["code"] == "tenant_refused"
+    assert teams.fake.bf.sent == [] and _nothing_written(teams)
+
+
 def test_an_unassigned_users_execute_is_refused_and_nothing_is_decided(teams):  # type: ignore[no-untyped-def]
     """Emily replays Zoe's Approve button: the core refuses her, the card says why, no decision is recorded."""
     number, approval = _approval(teams)

@@ -222,3 +222,19 @@ def test_the_active_delegate_approves_from_teams_on_behalf_of_the_approver(teams
     assert view.state in ("approved", "po_pending", "po_created")
     (decision,) = [d for d in view.decisions if d.action == "approve"]
     assert decision.actor == "maria.lopez" and decision.on_behalf_of
+
+
+def test_an_approval_through_the_http_api_updates_the_teams_cards(teams):  # type: ignore[no-untyped-def]
+    """A purchasing system approves over the v1 API for Zoe: her Teams card loses its buttons, Jake's follows."""
+    from bot.api.tokens import create_token
+
+    number = submitted(teams)
+    token = create_token(teams.runtime.engine, name="erp-portal", role="service")
+    res = teams.client.post(f"/api/v1/requisitions/{number}/actions", headers={"Authorization": f"Bearer {token}"},
+                            json={"action": "approve", "actor": "zoe.martin"})
+    assert res.status_code == 200, res.text
+    teams.drain()
+    (approval,) = teams.fake.bf.cards_to(teams.user("zoe.martin"))
+    assert "approve" not in execute_actions(teams.fake.bf.updates_of(approval["id"])[-1])
+    roots = [c for c in teams.fake.bf.cards_to(teams.user("jake.miller")) if texts_of(c["card"]).startswith(number)]
+    assert "Zoe Martin" in texts_of(teams.fake.bf.updates_of(roots[0]["id"])[-1])

@@ -67,6 +67,10 @@ class RefusedServiceUrl(Exception):
     """The activity names a connector outside the allow-list."""
 
 
+class RefusedTenant(Exception):
+    """The activity comes from another Entra tenant than the single-tenant bot's."""
+
+
 class _Mounted:
     """The SDK's HttpServerAdapter protocol, for an App mounted on someone else's server: the SDK
     registers its route here and we ignore it, as our own FastAPI route calls `process`."""
@@ -185,7 +189,7 @@ class TeamsAdapter:
 
     async def process(self, body: dict[str, Any], authorization: str) -> tuple[int, Any]:
         """Authenticate and handle one activity; (HTTP status, JSON body or None). Raises
-        Unauthorized, RefusedServiceUrl, UnknownInvoke or BadActivity before anything is handled."""
+        Unauthorized, RefusedServiceUrl, RefusedTenant, UnknownInvoke or BadActivity before anything is handled."""
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._process(body, authorization),
                                                                           self._loop))
 
@@ -211,6 +215,9 @@ class TeamsAdapter:
             raise BadActivity(f"{where or 'type'}: {first['msg']}"[:200]) from exc
         if not activity.id or not activity.from_ or not activity.from_.id or not activity.conversation.id:
             raise BadActivity("id, from.id and conversation.id are required")
+        tenant = self._inbound(activity).tenant_id
+        if self.settings.tenant_id and tenant.lower() != self.settings.tenant_id.lower():
+            raise RefusedTenant(tenant[:64])
         event = ActivityEvent(body=CoreActivity.model_validate(body), token=JsonWebToken(raw))
         assert self.app.server.on_request is not None
         response = await self.app.server.on_request(event)

@@ -15,7 +15,14 @@ from fastapi.responses import JSONResponse, Response
 
 from bot.api.errors import error_body
 from bot.teams import texts
-from bot.teams.adapter import BadActivity, RefusedServiceUrl, TeamsAdapter, Unauthorized, UnknownInvoke
+from bot.teams.adapter import (
+    BadActivity,
+    RefusedServiceUrl,
+    RefusedTenant,
+    TeamsAdapter,
+    Unauthorized,
+    UnknownInvoke,
+)
 from bot.teams.handlers import TeamsBot
 from bot.teams.settings import TeamsSettings
 from bot.teams.surface import TeamsSurface
@@ -42,6 +49,9 @@ async def messages(request: Request) -> Response:
     except RefusedServiceUrl as exc:
         log.warning("Teams activity refused: serviceUrl %r is not allowed", str(exc))
         return JSONResponse(error_body("service_url_refused", texts.SERVICE_URL_REFUSED), status_code=403)
+    except RefusedTenant as exc:
+        log.warning("Teams activity refused: tenant %r is not this bot's", str(exc))
+        return JSONResponse(error_body("tenant_refused", texts.TENANT_REFUSED), status_code=403)
     except UnknownInvoke as exc:
         return JSONResponse(error_body("unknown_invoke", texts.UNKNOWN_INVOKE.format(name=str(exc))), status_code=501)
     except BadActivity as exc:

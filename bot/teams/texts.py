@@ -8,6 +8,7 @@ BAD_ACTIVITY = "This is not a Bot Framework activity procurebot can read: {probl
 NOT_JSON = "The request body must be one Bot Framework activity as a JSON object."
 UNAUTHORIZED = "The request has no valid Bot Framework token for this bot."
 SERVICE_URL_REFUSED = "The activity's serviceUrl is not a Microsoft Teams connector this bot talks to."
+TENANT_REFUSED = "This procurebot serves one Microsoft 365 organization, and this activity comes from another."
 UNKNOWN_INVOKE = ("procurebot does not handle the {name!r} invoke; it answers Adaptive Card actions "
                   "(adaptiveCard/action) only.")
 UNKNOWN_VERB = "This card button ({verb!r}) is not one procurebot knows; type \"help\" to see what I can do."
