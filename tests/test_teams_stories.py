@@ -238,3 +238,20 @@ def test_an_approval_through_the_http_api_updates_the_teams_cards(teams):  # typ
     assert "approve" not in execute_actions(teams.fake.bf.updates_of(approval["id"])[-1])
     roots = [c for c in teams.fake.bf.cards_to(teams.user("jake.miller")) if texts_of(c["card"]).startswith(number)]
     assert "Zoe Martin" in texts_of(teams.fake.bf.updates_of(roots[0]["id"])[-1])
+
+
+def test_a_reminder_reaches_the_approver_in_teams(teams, clock):  # type: ignore[no-untyped-def]
+    """Zoe leaves the card unanswered; the scheduler's reminder arrives in her Teams chat, not in a log."""
+    from approvals.scheduling.runner import Scheduler
+
+    number = submitted(teams)
+    live = teams.runtime.scheduler
+    scheduler = Scheduler(teams.runtime.service, live.notifier, config=live.config, clock=clock,
+                          calendars=live.calendars)
+    zoe = teams.user("zoe.martin")
+    before = len(teams.fake.bf.to(zoe))
+    for _ in range(6):
+        clock.advance(hours=8)
+        scheduler.tick()
+    news = teams.fake.bf.to(zoe)[before:]
+    assert any(number in (a.get("text") or a.get("summary") or "") for a in news), news
