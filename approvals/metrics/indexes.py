@@ -19,11 +19,15 @@ _po = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
 # name -> (table, columns); the migration reads this too, so the two cannot drift apart
 METRIC_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_requisition_submitted_at": ("requisition", ("submitted_at",)),
+    # covers the requisition side of cycle time (POs joined by number): index-only lookups
+    "ix_requisition_number_facts": ("requisition", ("number", "submitted_at", "site", "category", "supplier",
+                                                    "cost_center")),
     "ix_requisition_commitments": ("requisition", ("state", "cost_center", "amount")),
     "ix_step_decided_at": ("approval_step", ("decided_at",)),
     "ix_step_escalated_from": ("approval_step", ("escalated_from",)),
     "ix_audit_kind_at": ("audit_event", ("kind", "at")),
-    "ix_erp_po_created_at": ("erp_purchase_order", ("created_at",)),
+    # with the number, POs of a window are read from the index alone
+    "ix_erp_po_created_at": ("erp_purchase_order", ("created_at", "requisition_number")),
 }
 
 _tables = {t.name: t for t in (_req, _step, _audit, _po)}

@@ -18,7 +18,7 @@ from bot.console.session import CONSOLE_ROLES, TokenSignIn, clear_cookie, curren
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
-PERIODS = (7, 30, 90, 365)
+PERIODS = (7, 30, 90)  # a year is a report, not a dashboard: see bench/dashboard.py
 
 
 @router.get("/static/console.css")
@@ -104,7 +104,7 @@ def _render(board: Dashboard, days: int, directory) -> str:  # type: ignore[no-u
         html.figure("SLA adherence", html.pct(board.sla.value), f"{board.sla.numerator:,} of {board.sla.denominator:,} "
                     "steps decided before escalation", "sla"),
         html.figure("Escalated", html.pct(board.escalation.value),
-                    f"{board.escalation.numerator:,} of {board.escalation.denominator:,} sent to approvers",
+                    f"{board.escalation.numerator:,} of {board.escalation.denominator:,} submitted",
                     "escalation"),
         html.figure("Info requested", html.pct(board.info_requests.value),
                     f"{board.info_requests.numerator:,} asked the requester", "info"),
