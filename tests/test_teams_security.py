@@ -227,3 +227,14 @@ def test_a_certificate_credential_gets_the_bot_token(db_url, clock, tmp_path, mo
         number, approval = _approval(teams)
         assert "approve" in execute_actions(approval)
         assert teams.fake.entra.assertions_ok >= 1 and teams.fake.bf.refused == 0
+
+
+def test_unreachable_signing_keys_answer_503_so_teams_retries(teams):  # type: ignore[no-untyped-def]
+    """The Bot Framework keys cannot be fetched: 503 (Teams retries), nothing happens; the retry then works."""
+    activity = teams.fake.message(teams.user("jake.miller"), "help")
+    teams.fake.bf.faults.append("500")
+    res = teams.post(activity)
+    assert res.status_code == 503 and res.json()["error"]["code"] == "unavailable"
+    assert _nothing_written(teams)
+    assert teams.post(activity).status_code == 200
+    assert "status PR-1042" in teams.fake.bf.to(teams.user("jake.miller"))[-1]["text"]

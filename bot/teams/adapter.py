@@ -22,6 +22,7 @@ import threading
 import warnings
 from typing import Any, Callable, Coroutine, TypeVar
 
+import jwt
 import msal
 import requests
 from pydantic import ValidationError
@@ -57,6 +58,10 @@ class Unauthorized(Exception):
 
 class BadActivity(Exception):
     """The body is not an activity the SDK can read."""
+
+
+class KeysUnavailable(Exception):
+    """The Bot Framework signing keys could not be fetched: the platform should retry later."""
 
 
 class UnknownInvoke(Exception):
@@ -200,7 +205,9 @@ class TeamsAdapter:
         service_url = body.get("serviceUrl")
         try:
             await self._validator.validate_token(raw, service_url if isinstance(service_url, str) else None)
-        except Exception as exc:  # noqa: BLE001 - pyjwt and the JWKS fetch raise many kinds; all mean 401
+        except jwt.PyJWKClientConnectionError as exc:
+            raise KeysUnavailable(str(exc)[:200]) from exc
+        except Exception as exc:  # noqa: BLE001 - pyjwt raises many kinds; all mean the token is not good
             raise Unauthorized(type(exc).__name__) from exc
         if not isinstance(service_url, str) or not self.settings.service_url_allowed(service_url):
             raise RefusedServiceUrl(str(service_url)[:100])

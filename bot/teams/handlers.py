@@ -116,7 +116,7 @@ class TeamsBot:
             self._addresses[person_id] = address
 
     def _stranger(self, inbound: Inbound) -> Outcome:
-        text = texts.UNKNOWN_USER.format(who=inbound.user_name or "your Teams account")
+        text = texts.UNKNOWN_USER.format(who=inbound.user_name or "you")
         if inbound.type == "invoke":
             return Outcome(200, cards.invoke_message(text))
         if inbound.type == "message" and first_time(self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}",
@@ -134,7 +134,7 @@ class TeamsBot:
         try:
             value, typed, number = cards.read_action(self.secret, verb, action.get("data"))  # type: ignore[union-attr]
         except cards.Tampered as exc:
-            log.warning("Teams card data with a bad signature from %s (verb %s)", person.id, verb[:40])
+            log.warning("Teams card data with a bad signature from %s (verb %r)", person.id, verb[:40])
             message = texts.TAMPERED.format(number=exc.number) if exc.number else texts.TAMPERED_NO_NUMBER
             return Outcome(200, cards.invoke_error(message))
         if verb == cards.REFRESH_VERB:

@@ -17,6 +17,7 @@ from bot.api.errors import error_body
 from bot.teams import texts
 from bot.teams.adapter import (
     BadActivity,
+    KeysUnavailable,
     RefusedServiceUrl,
     RefusedTenant,
     TeamsAdapter,
@@ -43,6 +44,9 @@ async def messages(request: Request) -> Response:
         return JSONResponse(error_body("bad_activity", texts.NOT_JSON), status_code=400)
     try:
         status, payload = await adapter.process(body, request.headers.get("authorization", ""))
+    except KeysUnavailable as exc:
+        log.error("Teams request not checked: Bot Framework keys unreachable (%s)", exc)
+        return JSONResponse(error_body("unavailable", texts.UNAVAILABLE), status_code=503)
     except Unauthorized as exc:
         log.warning("Teams request refused: invalid token (%s)", exc)
         return JSONResponse(error_body("unauthorized", texts.UNAUTHORIZED), status_code=401)

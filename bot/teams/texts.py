@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-UNKNOWN_USER = ("I can't find you in the company directory, so I can't act for you. Ask your procurement "
-                "administrator to add your work e-mail ({who}) to the directory, then message me again.")
+UNKNOWN_USER = ("I can't find {who} in the company directory, so I can't act for you. Ask your procurement "
+                "administrator to add you (with the e-mail address you use in Teams), then message me again.")
+UNAVAILABLE = "procurebot cannot check Bot Framework tokens right now (the signing keys are unreachable); retry later."
 BAD_ACTIVITY = "This is not a Bot Framework activity procurebot can read: {problem}."
 NOT_JSON = "The request body must be one Bot Framework activity as a JSON object."
 UNAUTHORIZED = "The request has no valid Bot Framework token for this bot."
