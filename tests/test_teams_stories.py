@@ -255,3 +255,14 @@ def test_a_reminder_reaches_the_approver_in_teams(teams, clock):  # type: ignore
         scheduler.tick()
     news = teams.fake.bf.to(zoe)[before:]
     assert any(number in (a.get("text") or a.get("summary") or "") for a in news), news
+
+
+def test_a_reply_the_connector_refuses_does_not_undo_or_hide_the_action(teams):  # type: ignore[no-untyped-def]
+    """The connector fails while Jake's summary is being sent: the turn still answers 200 and the draft is kept."""
+    teams.say("jake.miller", "help")  # keys fetched and Jake known: the next fault hits the reply itself
+    teams.fake.bf.faults.append("500")
+    user = teams.user("jake.miller")
+    assert teams.post(teams.fake.message(user, WRAP)).status_code == 200
+    assert teams.fake.bf.faults == [] and not teams.fake.bf.cards_to(user)
+    bot = teams.client.app.state.teams_bot
+    assert bot.assistant.store.load("jake.miller").state == "confirming"

@@ -236,7 +236,11 @@ class TeamsAdapter:
         inbound = self._inbound(ctx.activity)
         outcome = await asyncio.to_thread(self.handler, inbound, lambda: self._email_blocking(inbound))
         for reply in outcome.replies:
-            await ctx.send(MessageActivityInput.model_validate(reply))
+            try:
+                await ctx.send(MessageActivityInput.model_validate(reply))
+            except Exception as exc:  # noqa: BLE001 - the action is committed; its answer must still go back
+                log.warning("Teams reply not delivered (%s); the person can ask again", type(exc).__name__)
+                break
         return InvokeResponse[Any](status=outcome.status, body=outcome.body)
 
     @staticmethod

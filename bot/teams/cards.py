@@ -119,7 +119,8 @@ def render(card: Card, *, secret: bytes, refresh_user_ids: Iterable[str] = (), b
     for extra in actions[VISIBLE_ACTIONS:]:
         extra["mode"] = "secondary"
     out: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5",
-                           "body": _body(card, banner, banner_tone), "msteams": {"width": "Full"}}
+                           "body": _body(card, banner, banner_tone), "msteams": {"width": "Full"},
+                           "fallbackText": f"{card.title}: {card.status}" if card.status else card.title}
     if actions:
         out["actions"] = actions
     users = sorted(set(u for u in refresh_user_ids if u))[:MAX_REFRESH_USERS]
