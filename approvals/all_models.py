@@ -6,6 +6,7 @@ module adds one import line here.
 
 import approvals.conversation  # noqa: F401
 import approvals.jobqueue  # noqa: F401
+import approvals.master_data  # noqa: F401  (suppliers, items, budgets pulled from the ERP)
 import approvals.metrics.indexes  # noqa: F401  (the dashboard's indexes on existing tables)
 import approvals.models  # noqa: F401
 import approvals.outbox  # noqa: F401

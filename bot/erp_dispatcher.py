@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from approvals import jobqueue
+from approvals import jobqueue, master_data
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
@@ -94,9 +94,10 @@ class ErpDispatcher:
     def __init__(self, engine: Engine, directory: Directory, connector: ErpConnector, notifier: Notifier, *,
                  settings: ErpSettings | None = None, clock: Clock = utcnow, worker_id: str | None = None,
                  batch: int = 5, lease: timedelta = timedelta(minutes=5),
-                 on_change: ErpListener | None = None) -> None:
+                 on_change: ErpListener | None = None, on_master_data: Callable[[], None] | None = None) -> None:
         s = settings or ErpSettings()
         self.on_change = on_change
+        self.on_master_data = on_master_data  # e.g. lay the fresh master data over the service's directory
         self.engine, self.connector, self.notifier, self.batch = engine, connector, notifier, batch
         self.settings = s
         self.clock = clock
@@ -124,13 +125,20 @@ class ErpDispatcher:
                 self.sync_statuses()
                 self.queue.release(job, due_at=self.clock() + timedelta(minutes=self.settings.erp_status_sync_minutes))
                 done += 1
+            for job in self.queue.claim(master_data.SYNC_MASTER, limit=1):
+                self.sync_master_data()
+                self.queue.release(job, due_at=self.clock() + timedelta(minutes=self.settings.erp_master_sync_minutes))
+                done += 1
         return done
 
-    def run(self, stop: threading.Event, *, idle_seconds: float = 0.5) -> None:
+    def run(self, stop: threading.Event, *, idle_seconds: float = 0.5, refresher: "MasterDataRefresher | None" = None
+            ) -> None:
         schedule_status_sync(self.engine, self.clock)
         while not stop.is_set():
             try:
                 busy = self.run_once()
+                if refresher is not None:
+                    refresher.refresh()
             except Exception:  # noqa: BLE001 - a database hiccup must not end the loop; the lease protects the work
                 log.exception("ERP dispatcher pass failed; trying again")
                 busy = 0
@@ -196,6 +204,20 @@ class ErpDispatcher:
             return
         self.queue.complete(job)
 
+    # ------------------------------------------------------------------ master data in
+    def sync_master_data(self) -> master_data.SyncCounts:
+        """Pull suppliers, items and budgets from the ERP into our tables (approvals/master_data.py)."""
+        counts = master_data.sync(self.engine, self.connector, now=self.clock())
+        log.info("%s", counts.sentence())
+        for problem in counts.problems:
+            log.warning("master data from %s: %s", self.connector.name, problem)
+        if self.on_master_data is not None:
+            try:
+                self.on_master_data()
+            except Exception:  # noqa: BLE001 - the data is stored; the next refresh tries again
+                log.exception("could not refresh the directory with the ERP's master data")
+        return counts
+
     # ------------------------------------------------------------------ status back
     def sync_statuses(self) -> int:
         """Ask the ERP about every PO that is not finished; record changes. Returns how many changed."""
@@ -214,17 +236,56 @@ class ErpDispatcher:
 
 
 def schedule_status_sync(engine: Engine, clock: Clock = utcnow) -> None:
-    """Make sure the recurring status-sync job exists (one row, whichever replica adds it first)."""
+    """Make sure the recurring status-sync and master-data jobs exist (one row each, whichever replica
+    adds it first)."""
     with transaction(engine) as session:
         jobqueue.enqueue(session, kind=SYNC_STATUS, key=SYNC_STATUS, due_at=clock(), now=clock())
+        jobqueue.enqueue(session, kind=master_data.SYNC_MASTER, key=master_data.SYNC_MASTER, due_at=clock(),
+                         now=clock())
 
 
-def run_workers(build: Any, workers: int, stop: threading.Event) -> list[threading.Thread]:
-    """Start `workers` threads, each with its own dispatcher from `build(i)`; returns them started."""
+class MasterDataRefresher:
+    """Keeps the approval service's directory = company directory + the ERP's stored master data.
+
+    Any replica (or `procurebot erp sync`) may run the pull; every server replica checks, at most
+    every `every`, whether the stored data changed, and swaps in a new directory if so. Routing
+    reads `service.directory` per action, so a request is routed on one directory, whole.
+    """
+
+    def __init__(self, runtime: Any, connector: str, *, every: timedelta = timedelta(seconds=30),
+                 clock: Clock = utcnow) -> None:
+        self.runtime, self.connector, self.every, self.clock = runtime, connector, every, clock
+        self._stamp: Any = None
+        self._checked: Any = None
+        self._lock = threading.Lock()
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Swap in the overlaid directory if the stored master data changed. True if swapped."""
+        with self._lock:
+            now = self.clock()
+            if not force and self._checked is not None and now - self._checked < self.every:
+                return False
+            self._checked = now
+            stamp = master_data.last_synced(self.runtime.engine, self.connector)
+            if stamp is None or (stamp == self._stamp and not force):
+                return False
+            data = master_data.load(self.runtime.engine, self.connector)
+            self.runtime.service.directory = master_data.overlay(self.runtime.directory, data)
+            self._stamp = stamp
+            log.info("directory refreshed with the ERP's master data (%s suppliers, %s items, %s budgets)",
+                     len(data.suppliers), len(data.items), len(data.budgets))
+            return True
+
+
+def run_workers(build: Any, workers: int, stop: threading.Event,
+                refresher: MasterDataRefresher | None = None) -> list[threading.Thread]:
+    """Start `workers` threads, each with its own dispatcher from `build(i)`; returns them started.
+    The first also keeps the service's directory fresh with the ERP's master data (`refresher`)."""
     threads = []
     for i in range(workers):
         dispatcher = build(i)
-        t = threading.Thread(target=dispatcher.run, args=(stop,), name=f"erp-dispatcher-{i}", daemon=True)
+        t = threading.Thread(target=dispatcher.run, args=(stop,), kwargs={"refresher": refresher if i == 0 else None},
+                             name=f"erp-dispatcher-{i}", daemon=True)
         t.start()
         threads.append(t)
     return threads
@@ -283,10 +344,15 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     """
     from connectors.erp.config import build_connector
 
+    settings = ErpSettings()
+    refresher = MasterDataRefresher(runtime, settings.erp_connector)
+    try:
+        refresher.refresh(force=True)  # master data a sync stored earlier counts from the first request
+    except Exception:  # noqa: BLE001 - the company directory alone still routes correctly
+        log.exception("could not lay the ERP's master data over the directory")
     threads_wanted = runtime.settings.erp_dispatcher_threads
     if threads_wanted <= 0:
         return None
-    settings = ErpSettings()
     tell = fan_out(runtime.erp_listeners)
     durable: Notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
     if getattr(runtime, "chat", None) is not None:
@@ -300,8 +366,9 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     def build(i: int) -> ErpDispatcher:
         return ErpDispatcher(runtime.engine, runtime.directory,
                              build_connector(settings, runtime.engine, runtime.directory), notifier,
-                             settings=settings, worker_id=f"{base}:server:{i}", on_change=tell)
+                             settings=settings, worker_id=f"{base}:server:{i}", on_change=tell,
+                             on_master_data=lambda: refresher.refresh(force=True))
 
-    run_workers(build, threads_wanted, stop)
+    run_workers(build, threads_wanted, stop, refresher=refresher)
     log.info("ERP dispatcher: %s thread(s) to the %s connector", threads_wanted, settings.erp_connector)
     return stop

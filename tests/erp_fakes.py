@@ -390,10 +390,14 @@ class FakeNetSuite(FakeServer):
 class FakeWebhookReceiver(FakeServer):
     """An integration platform's endpoint: checks the signature, one PO per Idempotency-Key."""
 
-    def __init__(self, *, secret: str, vendors: set[str]) -> None:
+    def __init__(self, *, secret: str, vendors: set[str],
+                 master: dict[str, list[dict[str, Any]]] | None = None) -> None:
         super().__init__()
         self.secret, self.vendors = secret, vendors
         self.orders: dict[str, dict[str, Any]] = {}
+        # master_data.<kind> answers: {"suppliers": [...], "items": [...], "budgets": [...]}; suppliers
+        # default to the vendors by name, a kind not given is "not offered" (501)
+        self.master = master or {}
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         from connectors.erp.webhook import verify_signature
@@ -418,6 +422,9 @@ class FakeWebhookReceiver(FakeServer):
         if data["event"] == "purchase_order.status":
             po = self.orders.get(data["reference"])
             return (200, {}, po) if po else (404, {}, {"error": "no such purchase order"})
-        if data["event"] == "master_data.suppliers":
+        kind = data["event"].removeprefix("master_data.")
+        if kind in self.master:
+            return 200, {}, {kind: self.master[kind]}
+        if kind == "suppliers":
             return 200, {}, {"suppliers": [{"id": v, "name": v.title()} for v in sorted(self.vendors)]}
         return 501, {}, {"error": "not offered"}

@@ -1,4 +1,4 @@
-"""`procurebot erp status|retry|sync|dispatch|sandbox-move`: the ERP outbox from a terminal."""
+"""`procurebot erp status|retry|sync|budgets|dispatch|sandbox-move`: the ERP outbox from a terminal."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def status(number: str = typer.Argument(None, help="a requisition, e.g. PR-1042;
     typer.echo(f"ERP connector: {ErpSettings().erp_connector}")
     typer.echo(f"create PO jobs: {c['due']} waiting, {c['claimed']} sending, {c['failed']} retrying, "
                f"{c['dead']} failed, {c['done']} done")
-    typer.echo(f"notices: {notices.counts['due'] + notices.counts['failed']} waiting, {notices.counts['dead']} undeliverable")
+    waiting = notices.counts["due"] + notices.counts["failed"]
+    typer.echo(f"notices: {waiting} waiting, {notices.counts['dead']} undeliverable")
     with Session(engine) as session:
         by_status = session.exec(select(ErpPurchaseOrder.status, func.count()).group_by(ErpPurchaseOrder.status)).all()
         dead = session.exec(select(Job).where(Job.kind == CREATE_PO, Job.state == jobqueue.DEAD)
@@ -78,10 +79,14 @@ def retry(number: str = typer.Argument(..., help="the failed requisition, e.g. P
 
 
 @app.command("sync")
-def sync() -> None:
-    """Ask the ERP now for the status of every open purchase order; requesters hear of receipts."""
+def sync(only: str = typer.Option("all", help="all, status (open POs) or master (suppliers, items, budgets)")) -> None:
+    """Pull from the configured ERP now: suppliers, items and budgets into our tables, and the status
+    of every open purchase order (requesters hear of receipts)."""
     from bot.erp_dispatcher import ErpDispatcher
 
+    if only not in ("all", "status", "master"):
+        typer.echo(f"--only must be all, status or master, not {only!r}", err=True)
+        raise typer.Exit(2)
     settings, engine, directory = _context()
     erp_settings = ErpSettings()
     try:
@@ -90,8 +95,33 @@ def sync() -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     dispatcher = ErpDispatcher(engine, directory, connector, _notifier(settings), settings=erp_settings)
-    changed = dispatcher.sync_statuses()
-    typer.echo(f"{changed} purchase order(s) changed status")
+    failed = False
+    try:
+        if only in ("all", "master"):
+            counts = dispatcher.sync_master_data()
+            typer.echo(counts.sentence())
+            for problem in counts.problems:
+                typer.echo(f"could not read {problem}", err=True)
+            failed = bool(counts.problems)
+        if only in ("all", "status"):
+            changed = dispatcher.sync_statuses()
+            typer.echo(f"{changed} purchase order(s) changed status")
+    finally:
+        connector.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("budgets")
+def budgets() -> None:
+    """Each cost center's budget, the ERP's booked spend, our committed (approved, not yet invoiced) spend."""
+    from approvals.master_data import budget_lines
+
+    _, engine, directory = _context()
+    typer.echo(f"{'cost center':<14}{'budget':>14}{'booked':>14}{'committed':>14}{'remaining':>14}  source")
+    for line in budget_lines(engine, directory, ErpSettings().erp_connector):
+        typer.echo(f"{line.cost_center:<14}{line.budget:>14,.2f}{line.booked:>14,.2f}{line.committed:>14,.2f}"
+                   f"{line.remaining:>14,.2f}  {line.source}")
 
 
 @app.command("dispatch")
@@ -127,4 +157,5 @@ def sandbox_move(po_number: str = typer.Argument(..., help="a sandbox PO, e.g. P
     except ErpError as exc:
         typer.echo(exc.reason, err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"{po.number} ({po.reference}) is now {po.status.replace('_', ' ')}; `procurebot erp sync` tells the requester")
+    typer.echo(f"{po.number} ({po.reference}) is now {po.status.replace('_', ' ')}; "
+               "`procurebot erp sync` tells the requester")
