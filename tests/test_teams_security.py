@@ -238,3 +238,18 @@ def test_unreachable_signing_keys_answer_503_so_teams_retries(teams):  # type: i
     assert _nothing_written(teams)
     assert teams.post(activity).status_code == 200
     assert "status PR-1042" in teams.fake.bf.to(teams.user("jake.miller"))[-1]["text"]
+
+
+def test_generic_sdk_variables_cannot_override_the_teams_settings(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A stray CLIENT_SECRET or TENANT_ID in the environment would steer the SDK: start-up refuses and says which."""
+    from bot.teams.adapter import TeamsAdapter
+    from bot.teams.settings import TeamsSettings
+
+    settings = TeamsSettings(app_id=APP_ID, app_password="x" * 20, tenant_id="t-1", _env_file=None)
+    for name, value in (("CLIENT_SECRET", "from-another-app"), ("TENANT_ID", "another-tenant")):
+        with monkeypatch.context() as env:
+            env.setenv(name, value)
+            if name == "TENANT_ID":
+                settings = TeamsSettings(app_id=APP_ID, app_password="x" * 20, _env_file=None)
+            with pytest.raises(ValueError, match="CLIENT_SECRET or TENANT_ID"):
+                TeamsAdapter(settings, lambda inbound, email: None)  # type: ignore[arg-type,return-value]

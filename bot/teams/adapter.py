@@ -39,6 +39,7 @@ with warnings.catch_warnings():
         MessageActivityInput,
     )
     from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+    from microsoft_teams.api.auth.credentials import TokenCredentials
     from microsoft_teams.apps import App
     from microsoft_teams.apps.auth import InboundActivityTokenValidator
     from microsoft_teams.apps.events import ActivityEvent, CoreActivity
@@ -167,12 +168,22 @@ class TeamsAdapter:
         self._thread = threading.Thread(target=self._loop.run_forever, name="teams-sdk", daemon=True)
         self._thread.start()
         self.tokens = _MsalTokens(settings)
-        self.app = self._run(self._build())
+        try:
+            self.app = self._run(self._build())
+        except BaseException:
+            self.close()
+            raise
 
     async def _build(self) -> App:
         app = App(client_id=self.settings.app_id, tenant_id=self.settings.tenant_id, token=self.tokens,
                   cloud=self.cloud, http_server_adapter=_Mounted(), messaging_endpoint="/api/messages",
                   client=ClientOptions(timeout=self.settings.timeout_seconds))
+        credentials = app.credentials
+        # the SDK also reads generic CLIENT_ID / CLIENT_SECRET / TENANT_ID variables; only TEAMS_* may decide
+        if not isinstance(credentials, TokenCredentials) or credentials.tenant_id != self.settings.tenant_id:
+            raise ValueError("CLIENT_SECRET or TENANT_ID is set in the environment and the Teams SDK would use it "
+                             "instead of the TEAMS_* settings; unset it (procurebot reads TEAMS_APP_PASSWORD and "
+                             "TEAMS_TENANT_ID)")
         app.on_activity(self._on_activity)
         self._validator = InboundActivityTokenValidator(self.settings.app_id or "", cloud=self.cloud)
         await app.initialize()
