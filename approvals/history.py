@@ -45,7 +45,8 @@ def load_history(session: Session, number: str, *, days: int = HISTORY_DAYS
     if skus:
         with_skus = select(RequisitionLine.requisition_id).where(RequisitionLine.sku.in_(skus))  # type: ignore[union-attr]
         related = or_(related, Requisition.id.in_(with_skus))  # type: ignore[union-attr]
-    rows = session.exec(select(Requisition).where(related, Requisition.id != req.id,
+    # what came before this one: a later request is not part of its history (ids grow with every insert)
+    rows = session.exec(select(Requisition).where(related, Requisition.id < req.id,
                                                   Requisition.created_at >= since)  # type: ignore[operator]
                         .order_by(Requisition.created_at.desc()).limit(MAX_ROWS)).all()  # type: ignore[attr-defined]
     ids = [r.id for r in rows]

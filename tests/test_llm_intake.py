@@ -295,3 +295,18 @@ def test_nothing_unusual_means_no_note(plain, service):
     """A plain request from a contracted supplier, first of its kind: the approver card has no note."""
     result = service.submit(submit(lines=[boxes(80)]))
     assert approver_note(plain.bot, result.number, result.requisition.waiting_on[0]) is None
+
+
+def test_split_purchase_shows_on_the_approver_card(plain, service):
+    """Three $2,400 box orders from Jake in two days, each under the $2,500 limit: the third card says so."""
+    numbers = []
+    for _ in range(3):
+        numbers.append(service.submit(submit(lines=[boxes(50)])).number)
+        service.clock.advance(hours=20)  # type: ignore[attr-defined]
+    third = service.view(numbers[2])
+    note = approver_note(plain.bot, third.number, third.waiting_on[0])
+    assert note is not None and note.startswith("What is unusual: Possible split purchase: 3 requests from the "
+                                                "same requester in 2 days, each just under $2,500.00, add up to "
+                                                "$7,200.00.")
+    first = service.view(numbers[0])
+    assert approver_note(plain.bot, first.number, first.waiting_on[0]) is None  # later requests are not its history
