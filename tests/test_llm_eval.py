@@ -46,7 +46,8 @@ def test_eval_with_a_model_prints_both_side_by_side():
 
 
 def test_eval_scores_each_classifier_on_its_own_answers(directory):
-    """A model that always says packaging scores 100% on packaging and 0% elsewhere; the fallback column differs."""
+    """A model that always says packaging scores 100% on packaging and 0% elsewhere; as in intake, the
+    LLM+fallback column keeps the catalog's category for a catalog item (laptops)."""
     cases = [{"text": "stretch wrap", "category": "packaging"}, {"text": "laptops", "category": "it"},
              {"text": "zzz unknown", "category": "office"}]
     with FakeOpenAI() as fake:
@@ -54,5 +55,6 @@ def test_eval_scores_each_classifier_on_its_own_answers(directory):
         client = LlmClient(LlmSettings(api_key="k", base_url=fake.base_url, model="m"))  # type: ignore[call-arg]
         report = evaluate(cases, directory, LlmClassifier(client, directory))
     assert report.per_category["packaging"].right == {"deterministic": 1, "LLM": 1, "LLM+fallback": 1}
-    assert report.per_category["it"].right == {"deterministic": 1, "LLM": 0, "LLM+fallback": 0}
+    assert report.per_category["it"].right == {"deterministic": 1, "LLM": 0, "LLM+fallback": 1}
+    assert report.per_category["office"].right == {"deterministic": 0, "LLM": 0, "LLM+fallback": 0}
     assert report.overall.silent["deterministic"] == 1 and report.outcomes == {"ok": 3}

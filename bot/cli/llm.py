@@ -2,8 +2,9 @@
 
 The deterministic classifier (catalog, then category keywords) always runs. When a model is
 configured (PROCUREBOT_LLM_MODEL, OPENAI_API_KEY / OPENAI_BASE_URL) the LLM runs too, side by side,
-with "LLM+fallback" being what intake actually does (the LLM's answer when it is valid, confident
-and in the list, else the deterministic one). "no answer" counts as wrong: the person is asked.
+with "LLM+fallback" being what intake actually does (a catalog item keeps its category; otherwise the
+LLM's answer when it is valid, confident and in the list; a low-confidence one is asked; anything
+else falls back to the deterministic one). "no answer" counts as wrong: the person is asked.
 """
 
 from __future__ import annotations
@@ -96,10 +97,17 @@ def evaluate(cases: list[dict[str, str]], directory: object, llm_classifier: obj
             outcome = suggestion.outcome  # type: ignore[attr-defined]
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             own = suggestion.llm_category if outcome in ("ok", "low_confidence") else None  # type: ignore[attr-defined]
-            used = suggestion.classification  # type: ignore[attr-defined]
             answers["LLM"] = own
-            answers["LLM+fallback"] = used.category if used is not None and outcome != "low_confidence" else (
-                answers["deterministic"] if outcome == "low_confidence" else None)
+            # as intake does it: a catalog item keeps its category; a confident LLM answer is used; a
+            # low-confidence one is a question for the person (no answer here); anything else falls back
+            if guess is not None and guess.source == "catalog":
+                answers["LLM+fallback"] = guess.category
+            elif outcome == "ok":
+                answers["LLM+fallback"] = own
+            elif outcome == "low_confidence":
+                answers["LLM+fallback"] = None
+            else:
+                answers["LLM+fallback"] = answers["deterministic"]
         scores = per.setdefault(label, Scores())
         for target in (scores, overall):
             target.total += 1
