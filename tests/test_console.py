@@ -193,3 +193,13 @@ def test_dashboard_audit_export_and_delegations(console):
     assert '"kind": "auto_approved"' in export.text
     assert "The chain is intact" in console.get("/console/audit", params={"verify": 1}).text
     assert "Delegations" in console.get("/console/delegations").text
+
+
+def test_production_without_a_session_secret_keeps_the_console_off(console):
+    """In production with no PROCUREBOT_SESSION_SECRET nobody can sign in, and the page says which setting to set."""
+    console.runtime.settings = console.runtime.settings.model_copy(update={"env": "production", "session_secret": None})
+    r = console.get("/console/login")
+    assert r.status_code == 503 and "PROCUREBOT_SESSION_SECRET" in r.text
+    r = console.post("/console/login", data={"token": console.tokens["admin"]}, follow_redirects=False)
+    assert r.status_code == 503 and COOKIE not in console.cookies
+    assert console.get("/console", follow_redirects=False).status_code == 303
