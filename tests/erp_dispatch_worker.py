@@ -1,6 +1,9 @@
 """A dispatcher process for the fault test: the sandbox ERP with random faults, notices to a file.
 
-Usage: python tests/erp_dispatch_worker.py DB_URL NOTICES_FILE SEED WORKERS
+Usage: python tests/erp_dispatch_worker.py DB_URL NOTICES_FILE SEED WORKERS [WEBHOOK_URL WEBHOOK_SECRET]
+
+With a webhook URL the ERP is another process (tests/erp_webhook_server.py) reached over HTTP
+through the signed-webhook connector instead of the in-process sandbox.
 """
 
 from __future__ import annotations
@@ -18,22 +21,28 @@ from approvals.directory import load_directory  # noqa: E402
 from bot.erp_dispatcher import ErpDispatcher, JsonlNotifier, run_workers  # noqa: E402
 from connectors.erp.config import ErpSettings  # noqa: E402
 from connectors.erp.sandbox import SandboxErp, SandboxFaults  # noqa: E402
+from connectors.erp.webhook import SignedWebhook  # noqa: E402
 
 FAULTS = "500:0.10,429:0.05,timeout_after_commit:0.05,drop:0.05"
 
 
 def main() -> None:
     url, notices, seed, workers = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    webhook = sys.argv[5:7]
     engine = make_engine(url, pool_size=workers + 2)
     directory = load_directory(Path(__file__).resolve().parents[1] / "examples" / "company.yaml")
-    settings = ErpSettings(_env_file=None, erp_max_attempts=60, erp_backoff_base_seconds=0.01,
+    # an ERP that is down for a while answers nothing: enough attempts, at most 0.2 s apart, to outlast it
+    settings = ErpSettings(_env_file=None, erp_max_attempts=100 if webhook else 60, erp_backoff_base_seconds=0.01,
                            erp_backoff_max_seconds=0.2)
     notifier = JsonlNotifier(notices)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     def build(i: int) -> ErpDispatcher:
-        erp = SandboxErp(engine, directory, faults=SandboxFaults.parse(FAULTS, seed=seed * 100 + i))
+        if webhook:
+            erp = SignedWebhook(url=webhook[0], secret=webhook[1], timeout=2.0)
+        else:
+            erp = SandboxErp(engine, directory, faults=SandboxFaults.parse(FAULTS, seed=seed * 100 + i))
         # a short lease so the jobs a killed process held come back within the test
         return ErpDispatcher(engine, directory, erp, notifier, settings=settings, worker_id=f"fault-{seed}-{i}",
                              batch=5, lease=timedelta(seconds=2))
