@@ -15,6 +15,7 @@ import json
 import re
 import ssl
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -332,10 +333,50 @@ def _pick(row: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
 class FakeNetSuite(FakeServer):
     """record/v1/purchaseOrder with eid: upsert, and query/v1/suiteql; Bearer token."""
 
-    def __init__(self, *, token: str, vendors: set[str], items: set[str]) -> None:
+    def __init__(self, *, token: str, vendors: set[str], items: set[str], client_id: str | None = None,
+                 certificate_id: str | None = None, public_key: Any = None) -> None:
         super().__init__()
         self.token, self.vendors, self.items = token, vendors, items
         self.orders: dict[str, dict[str, Any]] = {}  # by external id
+        # OAuth 2.0 client credentials (M2M): the integration's client id and the mapped certificate
+        self.client_id, self.certificate_id, self.public_key = client_id, certificate_id, public_key
+        self.issued: set[str] = set()
+        self.clock: Any = time.time
+        self.assertions: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (header, payload) as received
+
+    def revoke(self) -> None:
+        """Every access token issued so far stops working (an admin revoked them, or they expired early)."""
+        self.issued.clear()
+
+    def _token(self, body: bytes) -> Reply:
+        """POST /auth/oauth2/v1/token: the client credentials grant with a JWT assertion, checked as NetSuite does."""
+        import jwt
+
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if (form.get("grant_type") != "client_credentials" or form.get("client_assertion_type")
+                != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" or not form.get("client_assertion")):
+            return 400, {}, {"error": "invalid_request"}
+        try:
+            header = jwt.get_unverified_header(form["client_assertion"])
+            if header.get("kid") != self.certificate_id or header.get("typ") != "JWT":
+                return 400, {}, {"error": "invalid_client"}
+            if header.get("alg") not in ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512"):
+                return 400, {}, {"error": "invalid_request"}
+            payload = jwt.decode(form["client_assertion"], self.public_key, algorithms=[header["alg"]],
+                                 audience=f"{self.url}/auth/oauth2/v1/token", issuer=self.client_id,
+                                 options={"require": ["exp", "iat", "iss", "aud"], "verify_exp": False,
+                                          "verify_iat": False})
+        except jwt.PyJWTError:
+            return 400, {}, {"error": "invalid_client"}
+        now = self.clock()  # times are checked on the fake's clock, so a test can move it
+        if not (payload["iat"] - 60 <= now < payload["exp"]) or payload["exp"] - payload["iat"] > 3600:
+            return 400, {}, {"error": "invalid_grant", "error_description": "assertion expired or not yet valid"}
+        if "rest_webservices" not in str(payload.get("scope", "")).split(","):
+            return 400, {}, {"error": "invalid_request"}
+        self.assertions.append((header, payload))
+        token = f"ns-m2m-{len(self.assertions)}"
+        self.issued.add(token)
+        return 200, {}, {"access_token": token, "expires_in": "3600", "token_type": "bearer"}
 
     def error_body(self, status: int, message: str) -> Any:
         return {"type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15", "title": "Error", "status": status,
@@ -343,7 +384,10 @@ class FakeNetSuite(FakeServer):
                                     else "UNEXPECTED_ERROR"}]}
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        if headers.get("authorization") != f"Bearer {self.token}":
+        if method == "POST" and path == "/auth/oauth2/v1/token" and self.client_id:
+            return self._token(body)
+        bearer = headers.get("authorization", "").removeprefix("Bearer ")
+        if bearer != self.token and bearer not in self.issued:
             return 401, {}, {"type": "...", "title": "Unauthorized", "status": 401,
                              "o:errorDetails": [{"detail": "Invalid login attempt. For more details, see the Login "
                                                  "Audit Trail in the NetSuite UI", "o:errorCode": "INVALID_LOGIN"}]}

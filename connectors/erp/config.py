@@ -52,7 +52,13 @@ class ErpSettings(BaseSettings):
     odoo_generic_product: str = ""
 
     netsuite_base_url: str = ""  # https://{account}.suitetalk.api.netsuite.com/services/rest
-    netsuite_access_token: SecretStr | None = None
+    netsuite_client_id: str = ""  # OAuth 2.0 client credentials (M2M): the integration record's client id
+    netsuite_certificate_id: str = ""  # the certificate id NetSuite shows for the M2M mapping (the JWT's kid)
+    netsuite_private_key_file: Path | None = None  # PEM private key of that certificate
+    netsuite_jwt_algorithm: str = "PS256"  # PS256/384/512 for an RSA key, ES256/384/512 for an EC key
+    netsuite_scopes: str = "rest_webservices"
+    netsuite_token_url: str = ""  # default: {base_url}/auth/oauth2/v1/token
+    netsuite_access_token: SecretStr | None = None  # a fixed bearer token instead (tests, trials)
     netsuite_subsidiary: str = ""
     netsuite_generic_item: str = ""
 

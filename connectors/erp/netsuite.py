@@ -7,13 +7,25 @@ updates it otherwise, so a retry after a timeout can never make a second PO. We 
 rewrite its lines (`replace=item`) after receipts may have been booked against them.
 
 Vendors and items are referred to by their external ids (our supplier id and SKU). Master
-data is read with SuiteQL. Auth is an OAuth 2.0 bearer access token.
+data is read with SuiteQL.
+
+Auth is OAuth 2.0. In production, machine to machine (NetSuite's client credentials flow): we
+sign a short-lived JWT with the private key whose certificate is mapped to the integration in
+NetSuite (Setup > Integration > Manage Authentication > OAuth 2.0 Client Credentials (M2M)
+Setup), post it to the token endpoint as the client assertion, and use the access token it
+returns until shortly before it expires; a 401 on a call fetches a new one once and repeats
+the call. A fixed bearer token (PROCUREBOT_NETSUITE_ACCESS_TOKEN) is still accepted for tests and
+short trials.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, Generator
 from urllib.parse import quote
 
 import httpx
@@ -43,23 +55,151 @@ STATUS_NAMES = {"pending supervisor approval": "open", "pending receipt": "open"
                 "pending bill": "received", "fully billed": "closed", "closed": "closed"}
 
 
+JWT_ALGORITHMS = ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512")  # what NetSuite accepts
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+class ClientCredentials(httpx.Auth):
+    """OAuth 2.0 client credentials with a signed JWT assertion, as NetSuite documents it.
+
+    The assertion: header {alg, typ: JWT, kid: the certificate id of the mapping}, payload {iss:
+    the integration's client id, scope, aud: the token endpoint, iat, exp <= iat + 1 hour}. The
+    token is fetched on the first call and again shortly before `expires_in` runs out, or once
+    after a 401 (revoked early). Never logged; errors name what to check, not the key.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, *, token_url: str, client_id: str, certificate_id: str, private_key: Any,
+                 algorithm: str = "PS256", scopes: str = "rest_webservices", clock: Any = time.time) -> None:
+        if algorithm not in JWT_ALGORITHMS:
+            raise ValueError(f"PROCUREBOT_NETSUITE_JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}")
+        self.token_url, self.client_id, self.certificate_id = token_url, client_id, certificate_id
+        self.algorithm, self.scopes, self.clock = algorithm, scopes, clock
+        self._key = _check_key(private_key, algorithm)
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+        self.tokens_fetched = 0
+
+    def assertion(self) -> str:
+        import jwt
+
+        now = int(self.clock())
+        payload = {"iss": self.client_id, "scope": self.scopes, "aud": self.token_url, "iat": now,
+                   "exp": now + 300, "jti": uuid.uuid4().hex}
+        return jwt.encode(payload, self._key, algorithm=self.algorithm,
+                          headers={"typ": "JWT", "kid": self.certificate_id})
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        for fresh in (False, True):
+            token = self._valid_token(force=fresh)
+            if token is None:
+                response = yield self._token_request()
+                token = self._store(response)
+            request.headers["Authorization"] = f"Bearer {token}"
+            response = yield request
+            if response.status_code != 401 or fresh:
+                return
+
+    def _valid_token(self, *, force: bool) -> str | None:
+        with self._lock:
+            if force:
+                self._token = None
+            if self._token and self.clock() < self._expires:
+                return self._token
+            return None
+
+    def _token_request(self) -> httpx.Request:
+        form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": self.assertion()}
+        return httpx.Request("POST", self.token_url, data=form, headers={"Accept": "application/json"})
+
+    def _store(self, response: httpx.Response) -> str:
+        if response.status_code >= 400:
+            detail = _token_error(response)
+            if response.status_code in (400, 401, 403):
+                raise PermanentError(f"{WHAT} refused our client credentials ({response.status_code}: {detail}). Check "
+                                     "PROCUREBOT_NETSUITE_CLIENT_ID, PROCUREBOT_NETSUITE_CERTIFICATE_ID and that the "
+                                     "certificate for the private key is mapped (and not revoked or expired) under "
+                                     "OAuth 2.0 Client Credentials (M2M) Setup.", status=response.status_code)
+            raise classify_http(response.status_code, detail, what=f"{WHAT}'s token endpoint",
+                                retry_after=response.headers.get("Retry-After"))
+        data = read_json(response, f"{WHAT}'s token endpoint") or {}
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not token:
+            raise TransientError(f"{WHAT}'s token endpoint answered without an access_token")
+        try:
+            lifetime = float(data.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        with self._lock:
+            # renew a minute early (or at half-life for short tokens) so a call never carries a dying token
+            self._token, self._expires = str(token), self.clock() + max(1.0, lifetime - 60, lifetime / 2)
+            self.tokens_fetched += 1
+        return str(token)
+
+
+def _check_key(private_key: Any, algorithm: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    wanted = rsa.RSAPrivateKey if algorithm.startswith("PS") else ec.EllipticCurvePrivateKey
+    if not isinstance(private_key, wanted):
+        kind = "an RSA" if wanted is rsa.RSAPrivateKey else "an EC"
+        raise ValueError(f"{algorithm} needs {kind} private key; set PROCUREBOT_NETSUITE_JWT_ALGORITHM to match the "
+                         "key whose certificate is mapped in NetSuite")
+    return private_key
+
+
+def load_private_key(path: Path) -> Any:
+    """The PEM private key (unencrypted PKCS#8 or traditional), with a clear error instead of a traceback."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        return load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as exc:
+        raise ValueError(f"cannot read PROCUREBOT_NETSUITE_PRIVATE_KEY_FILE {path}: {exc.strerror}") from None
+    except (ValueError, TypeError):
+        raise ValueError(f"PROCUREBOT_NETSUITE_PRIVATE_KEY_FILE {path} is not an unencrypted PEM private key") from None
+
+
+def _token_error(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        return " ".join(str(data.get(k, "")) for k in ("error", "error_description")).strip() or "no details"
+    except Exception:  # noqa: BLE001 - a non-JSON error page
+        return response.text[:200]
+
+
 class NetSuite:
     name = "netsuite"
 
-    def __init__(self, *, base_url: str, access_token: str, subsidiary: str = "", generic_item: str = "",
-                 timeout: float = 15.0) -> None:
+    def __init__(self, *, base_url: str, access_token: str | None = None, auth: httpx.Auth | None = None,
+                 subsidiary: str = "", generic_item: str = "", timeout: float = 15.0) -> None:
+        if (access_token is None) == (auth is None):
+            raise ValueError("NetSuite needs either client credentials (auth) or an access token, not both")
         self.subsidiary = subsidiary
         self.generic_item = generic_item
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                  headers={"Authorization": f"Bearer {access_token}", "User-Agent": "procurebot",
-                                           "Accept": "application/json"})
+        headers = {"User-Agent": "procurebot", "Accept": "application/json"}
+        if access_token is not None:
+            headers["Authorization"] = f"Bearer {access_token}"
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers, auth=auth)
 
     @classmethod
     def from_settings(cls, s: ErpSettings) -> "NetSuite":
-        require(s, "netsuite", "netsuite_base_url", "netsuite_access_token")
-        return cls(base_url=s.netsuite_base_url, access_token=s.netsuite_access_token.get_secret_value(),  # type: ignore[union-attr]
-                   subsidiary=s.netsuite_subsidiary, generic_item=s.netsuite_generic_item,
-                   timeout=s.erp_timeout_seconds)
+        require(s, "netsuite", "netsuite_base_url")
+        common = dict(base_url=s.netsuite_base_url, subsidiary=s.netsuite_subsidiary,
+                      generic_item=s.netsuite_generic_item, timeout=s.erp_timeout_seconds)
+        if s.netsuite_access_token is not None and not s.netsuite_client_id:
+            return cls(access_token=s.netsuite_access_token.get_secret_value(), **common)  # type: ignore[arg-type]
+        require(s, "netsuite (OAuth 2.0 client credentials)", "netsuite_client_id", "netsuite_certificate_id",
+                "netsuite_private_key_file")
+        auth = ClientCredentials(
+            token_url=s.netsuite_token_url or s.netsuite_base_url.rstrip("/") + "/auth/oauth2/v1/token",
+            client_id=s.netsuite_client_id, certificate_id=s.netsuite_certificate_id,
+            private_key=load_private_key(s.netsuite_private_key_file),  # type: ignore[arg-type]
+            algorithm=s.netsuite_jwt_algorithm, scopes=s.netsuite_scopes)
+        return cls(auth=auth, **common)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ ErpConnector
     def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
