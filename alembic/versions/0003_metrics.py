@@ -13,13 +13,14 @@ branch_labels = None
 depends_on = "0002_erp"
 
 INDEXES = {
-    "ix_requisition_submitted_at": ("requisition", ["submitted_at"]),
+    "ix_requisition_submitted_at": ("requisition", ["submitted_at", "site", "cost_center", "state", "id", "number"]),
     "ix_requisition_number_facts": ("requisition", ["number", "submitted_at", "site", "category", "supplier",
                                                     "cost_center"]),
     "ix_requisition_commitments": ("requisition", ["state", "cost_center", "amount"]),
     "ix_step_decided_at": ("approval_step", ["decided_at"]),
-    "ix_step_escalated_from": ("approval_step", ["escalated_from"]),
-    "ix_audit_kind_at": ("audit_event", ["kind", "at"]),
+    "ix_step_escalated_from": ("approval_step", ["escalated_from", "requisition_id", "activated_at"]),
+    "ix_audit_kind_at": ("audit_event", ["kind", "at", "requisition_number"]),
+    "ix_info_request_asked_at": ("info_request", ["asked_at", "requisition_id"]),
     "ix_erp_po_created_at": ("erp_purchase_order", ["created_at", "requisition_number"]),
 }
 
