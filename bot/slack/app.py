@@ -20,7 +20,7 @@ from bot.slack.surface import SURFACE, SlackClients, SlackSurface
 log = logging.getLogger("procurebot.slack")
 
 
-def build_slack(runtime: Any, settings: SlackSettings, *, workers: int = 16) -> SlackBot:
+def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
     """The Slack app for this runtime. Registers the Slack surface, so every card copy in Slack stays true."""
     from bot.slack.oauth import installation_store, oauth_flow
 
@@ -34,20 +34,28 @@ def build_slack(runtime: Any, settings: SlackSettings, *, workers: int = 16) -> 
                           draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
                           calendars=scheduler.calendars if scheduler else None)
     bot = SlackBot(settings=settings, runtime=runtime, assistant=assistant, identities=identities,
-                   addresses=addresses, clients=clients, surface=surface, background=Background(workers))
+                   addresses=addresses, clients=clients, surface=surface,
+                   background=Background(settings.reply_threads, settings.decide_threads))
     token = settings.bot_token.get_secret_value() if settings.bot_token and not settings.oauth else None
     client = AsyncWebClient(token=token, base_url=settings.base_url, timeout=10)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
     # process_before_response: the HTTP answer goes when the listener returns; every listener acks first
     # and hands slow work to `bot.background`, so Slack never waits more than the decision itself.
-    app = AsyncApp(client=client, signing_secret=secret, process_before_response=True,
-                   request_verification_enabled=bool(secret),
-                   oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
-                   raise_error_for_unhandled_request=False, name="procurebot")
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    level, bolt_log.level = bolt_log.level, logging.ERROR  # bolt warns SLACK_BOT_TOKEN is unused: it is in `client`
+    try:
+        app = AsyncApp(client=client, signing_secret=secret, process_before_response=True,
+                       request_verification_enabled=bool(secret),
+                       oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
+                       raise_error_for_unhandled_request=False, name="procurebot")
+    finally:
+        bolt_log.level = level
     for module in (messages, commands, actions, modals, home, shortcuts):
         module.register(app, bot)
     bot.app = app
+    if bot.on_commit not in service.after_commit:
+        service.after_commit.append(bot.on_commit)  # a tap's HTTP answer waits for its commit, not its reply
     chat = getattr(runtime, "chat", None)
     if chat is not None:
         chat.surfaces[:] = [s for s in chat.surfaces if getattr(s, "name", None) != SURFACE] + [surface]

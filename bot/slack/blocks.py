@@ -29,6 +29,7 @@ MAX_HEADER = 150
 MAX_VALUE = 2000
 MAX_FALLBACK = 3000
 ACTION_PREFIX = "pb:"
+KEPT_PREFIX = "pb-kept-"  # the buttons' block_id on card copies the delivery layer posts and updates
 # values a card action may carry back; anything else in a payload is dropped
 VALUE_KEYS = {"number", "key", "draft_id", "delegation_id", "field", "value"}
 TONE_EMOJI = {"ok": ":white_check_mark:", "bad": ":no_entry:", "warn": ":warning:", "info": ":information_source:"}
@@ -84,8 +85,10 @@ def parse_action(action_id_: str, value: str | None) -> tuple[str, dict[str, str
 
 
 def card_blocks(card: Card, *, link: Callable[[str], str] | None = None, max_blocks: int = MAX_BLOCKS,
-                with_actions: bool = True, note: str | None = None) -> list[Block]:
-    """The card as blocks: header, items, facts, why you, exceptions, status, buttons; never over `max_blocks`."""
+                with_actions: bool = True, note: str | None = None, kept: bool = False) -> list[Block]:
+    """The card as blocks: header, items, facts, why you, exceptions, status, buttons; never over `max_blocks`.
+
+    `kept`: a copy the delivery layer keeps up to date (its buttons' block says so, see `is_kept_copy`)."""
     url = link(card.number) if link and card.number else None
     blocks: list[Block] = [{"type": "header", "text": _plain(card.title, MAX_HEADER)}]
     if card.lines:
@@ -106,7 +109,7 @@ def card_blocks(card: Card, *, link: Callable[[str], str] | None = None, max_blo
         tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(escape(note), MAX_SECTION, url)}]})
     if with_actions and card.actions:
         buttons = [button(a, i) for i, a in enumerate(card.actions)]
-        block_id = f"pb-actions-{card.number or card.kind}"
+        block_id = f"{KEPT_PREFIX if kept else 'pb-actions-'}{card.number or card.kind}"
         for start in range(0, len(buttons), MAX_BUTTONS):
             tail.append({"type": "actions", "block_id": f"{block_id}-{start}"[:255],
                          "elements": buttons[start:start + MAX_BUTTONS]})
@@ -133,12 +136,19 @@ def text_blocks(text: str) -> list[Block]:
     return [section(p) for p in parts[:MAX_BLOCKS]]
 
 
-def message_blocks(card: Card | None, text: str, *, link: Callable[[str], str] | None = None) -> list[Block]:
+def message_blocks(card: Card | None, text: str, *, link: Callable[[str], str] | None = None,
+                   kept: bool = False) -> list[Block]:
     """A bot message: its words (if any) above its card (if any)."""
     blocks = text_blocks(text) if text and card is None else ([section(escape(text))] if text else [])
     if card is not None:
-        blocks += card_blocks(card, link=link, max_blocks=MAX_BLOCKS - len(blocks))
+        blocks += card_blocks(card, link=link, max_blocks=MAX_BLOCKS - len(blocks), kept=kept)
     return blocks[:MAX_BLOCKS]
+
+
+def is_kept_copy(message_blocks: list[Block]) -> bool:
+    """A tapped message is a card copy the delivery layer keeps true (it redraws it after any change)."""
+    return any(b.get("type") == "actions" and str(b.get("block_id", "")).startswith(KEPT_PREFIX)
+               for b in message_blocks)
 
 
 def without_actions(blocks: list[Block], note: str | None = None) -> list[Block]:

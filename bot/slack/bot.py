@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -25,18 +26,24 @@ from bot.slack.settings import SlackSettings
 from bot.slack.surface import SURFACE, SlackClients, SlackSurface
 
 log = logging.getLogger("procurebot.slack")
+PERSON_TTL = 300.0  # seconds a Slack user -> person resolution is kept in memory
 
 
 class Background:
-    """A bounded thread pool for work done after Slack has its acknowledgement; `join()` waits for all of it."""
+    """Bounded thread pools for the work listeners hand off; `join()` waits for all of it.
 
-    def __init__(self, workers: int = 16) -> None:
+    Two lanes, so a burst of slow Web API calls (card redraws, replies) never delays a decision a
+    person is waiting on: ``decide`` for the core's work that Slack's answer waits for, the default
+    lane for everything after it."""
+
+    def __init__(self, workers: int = 16, deciders: int = 8) -> None:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
+        self.deciders = ThreadPoolExecutor(max_workers=deciders, thread_name_prefix="slack-decide")
         self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
-        future = self.pool.submit(self._guard, fn, *args, **kwargs)
+    def submit(self, fn: Callable[..., Any], *args: Any, decide: bool = False, **kwargs: Any) -> Future[Any]:
+        future = (self.deciders if decide else self.pool).submit(self._guard, fn, *args, **kwargs)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -64,6 +71,7 @@ class Background:
             wait(pending, timeout=timeout)
 
     def shutdown(self) -> None:
+        self.deciders.shutdown(wait=True, cancel_futures=False)
         self.pool.shutdown(wait=True, cancel_futures=False)
 
 
@@ -91,6 +99,18 @@ class SlackBot:
     surface: SlackSurface
     background: Background = field(default_factory=Background)
     app: Any = None  # the slack_bolt AsyncApp, set by bot.slack.app.build_slack
+    _people: dict[tuple[str, str], tuple[Person | None, float]] = field(default_factory=dict, repr=False)
+    _dms: dict[str, tuple[str | None, float]] = field(default_factory=dict, repr=False)
+    _committed: threading.local = field(default_factory=threading.local, repr=False)
+
+    def on_commit(self, change: Any) -> None:
+        """After-commit listener: tells a listener waiting in this thread that its decision is durable."""
+        signal = getattr(self._committed, "signal", None)
+        if signal is not None and not signal.done():
+            signal.set_result(change.command)
+
+    def expect_commit(self, signal: Future[Any] | None) -> None:
+        self._committed.signal = signal
 
     @property
     def engine(self) -> Any:
@@ -101,7 +121,22 @@ class SlackBot:
 
     # ------------------------------------------------------------------ identity
     def person(self, team: str | None, user: str) -> Person | None:
-        """The directory person behind a Slack user (by Slack id, else by their Slack e-mail; cached)."""
+        """The directory person behind a Slack user (by Slack id, else by their Slack e-mail; cached).
+
+        Resolutions are kept in memory for a few minutes on top of the shared table, so a busy
+        approver's taps do not each cost a query; a directory change shows within PERSON_TTL."""
+        key = (team or "", user)
+        now = time.monotonic()
+        hit = self._people.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        person = self._resolve(team, user)
+        if len(self._people) > 10_000:
+            self._people.clear()
+        self._people[key] = (person, now + PERSON_TTL)
+        return person
+
+    def _resolve(self, team: str | None, user: str) -> Person | None:
 
         def email() -> str | None:
             try:
@@ -127,7 +162,9 @@ class SlackBot:
 
     def remember_dm(self, person: Person, team: str | None, user: str, channel: str) -> None:
         address = {"channel": channel, "user": user, "team": team, "person": person.id}
-        self.addresses.remember(SURFACE, person.id, address)
+        if self.dm_of(person.id) != channel:
+            self.addresses.remember(SURFACE, person.id, address)
+            self._dms[person.id] = (channel, time.monotonic() + PERSON_TTL)
 
     # ------------------------------------------------------------------ replies
     def dm_channel(self, person: Person | None, where: Where) -> str:
@@ -163,8 +200,20 @@ class SlackBot:
         """The tapped message is in this person's own DM with us (so redrawing it for them shows no one else)."""
         if person is None or not where.channel:
             return False
-        address = self.addresses.get(SURFACE, person.id)
-        return bool(address) and address.get("channel") == where.channel  # type: ignore[union-attr]
+        return self.dm_of(person.id) == where.channel
+
+    def dm_of(self, person_id: str) -> str | None:
+        """The person's DM channel with us (remembered in the database; kept in memory for a few minutes)."""
+        now = time.monotonic()
+        hit = self._dms.get(person_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        address = self.addresses.get(SURFACE, person_id)
+        channel = str(address["channel"]) if address and address.get("channel") else None
+        if len(self._dms) > 10_000:
+            self._dms.clear()
+        self._dms[person_id] = (channel, now + PERSON_TTL)
+        return channel
 
     def refresh_message(self, where: Where, replies: list[Reply], note: str | None = None,
                         person: Person | None = None) -> None:

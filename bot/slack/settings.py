@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AnyHttpUrl, SecretStr, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API = "https://slack.com/api/"
@@ -24,6 +24,10 @@ class SlackSettings(BaseSettings):
     state_secret: SecretStr | None = None
     scopes: str = "chat:write,commands,im:history,im:read,im:write,users:read,users:read.email"
     api_base_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_API)  # GovSlack: https://slack-gov.com/api/
+    # threads that run decisions (the core serialises approvals on its audit chain, so a few are enough;
+    # more only make them queue on its lock while holding Python's) and threads for the slower Web API calls
+    decide_threads: int = Field(default=4, ge=1, le=64)
+    reply_threads: int = Field(default=16, ge=1, le=256)
     # a link to a requisition in the web console, used when a card must be cut short ({number} is filled in)
     requisition_url: str = "http://127.0.0.1:8000/v1/requisitions/{number}"
 

@@ -98,14 +98,14 @@ class SlackSurface:
     def update(self, address: Address, ref: str, card: Card, text: str) -> None:
         client = self.clients.client(address.get("team"))
         client.chat_update(channel=address["channel"], ts=ref, text=blocks.fallback(card, text),
-                           blocks=blocks.message_blocks(card, "", link=self.settings.link))
+                           blocks=blocks.message_blocks(card, "", link=self.settings.link, kept=True))
 
     # ------------------------------------------------------------------ helpers
     def _post(self, address: Address, card: Card | None, text: str, thread: str | None) -> str:
         client = self.clients.client(address.get("team"))
         response = client.chat_postMessage(channel=address["channel"], text=blocks.fallback(card, text),
                                            blocks=blocks.message_blocks(card, "" if card else text,
-                                                                        link=self.settings.link),
+                                                                        link=self.settings.link, kept=True),
                                            thread_ts=thread, unfurl_links=False, unfurl_media=False)
         return str(response["ts"])
 

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
+from approvals.directory import Person
+from approvals.errors import ProcurebotError
 from bot.intake.assistant import DECISIONS, Reply, UnknownPerson
-from bot.slack import blocks, texts, views
+from bot.slack import blocks, decisions, texts, views
 from bot.slack.bot import SlackBot, Where
+from bot.slack.decisions import Outcome
 
 log = logging.getLogger("procurebot.slack")
 DECIDE_BUDGET = 2.0  # seconds; Slack shows an error after 3
@@ -61,44 +66,76 @@ def register(app: Any, bot: SlackBot) -> None:
 
 async def decide_then_answer(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None, *,
                              key: str | None, from_home: bool = False) -> None:
-    """Run the action in a thread; wait for it up to the budget, then answer in Slack in the background."""
-    future = bot.background.submit(decide, bot, where, name, value, words, key)
+    """Run the action in a thread and wait until it has committed (or finished, or the budget is spent);
+    the replies and card redraws follow in the background."""
+    committed: Future[Any] = Future()
+    future = bot.background.submit(decide, bot, where, name, value, words, key, committed, decide=True)
 
     def answer(done: Any) -> None:
-        if done.exception() is None and done.result() is not None:
+        if done.exception() is not None:
+            bot.background.submit(bot.say, where, texts.FAILED)
+        elif done.result() is not None:
             bot.background.submit(deliver, bot, where, name, done.result(), from_home)
 
-    try:
-        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), DECIDE_BUDGET)
-    except asyncio.TimeoutError:
+    waiting = {asyncio.wrap_future(future), asyncio.wrap_future(committed)}
+    done, _ = await asyncio.wait(waiting, timeout=DECIDE_BUDGET, return_when=asyncio.FIRST_COMPLETED)
+    if not done:
         log.warning("a Slack %s took longer than %.1fs; acknowledged, answering when it finishes", name, DECIDE_BUDGET)
-    except Exception:  # noqa: BLE001 - logged by the pool; the person is told below
-        pass
-    if future.done() and future.exception() is not None:
-        bot.background.submit(bot.say, where, texts.FAILED)
-        return
     future.add_done_callback(answer)
 
 
+@dataclass
+class Tapped:
+    """What a tap did: who it was, what to tell them, and for a decision, the core's outcome."""
+
+    person: Person | None
+    replies: list[Reply]
+    outcome: Outcome | None = None
+
+
 def decide(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None,
-           key: str | None) -> tuple[Any, list[Reply]] | None:
-    """The action through the assistant (and so the core): (person, replies), or None for a repeat delivery."""
-    if key is not None and not bot.first_time(key):
+           key: str | None, committed: Future[Any] | None = None) -> Tapped | None:
+    """The action through the core (decisions) or the assistant (everything else); None for a repeat delivery.
+
+    A decision carrying the card's idempotency key is deduplicated by the core in its own transaction;
+    anything else is recorded once here, so a replayed payload is not answered twice."""
+    keyed = name in DECISIONS and bool(value.get("key"))
+    if key is not None and not keyed and not bot.first_time(key):
         return None
     person = bot.person(where.team, where.user)
     if person is None:
-        return None, [Reply(bot.unknown(where.team, where.user))]
+        return Tapped(None, [Reply(bot.unknown(where.team, where.user))])
+    bot.expect_commit(committed)
     try:
-        return person, bot.assistant.handle_action(person.id, name, value, words)
+        if name in DECISIONS:
+            outcome = decisions.decide(bot.runtime.service, person.id, name, value, words)
+            return Tapped(person, [Reply(outcome.message)], outcome)
+        return Tapped(person, bot.assistant.handle_action(person.id, name, value, words))
     except UnknownPerson as exc:
-        return None, [Reply(exc.message)]
+        return Tapped(None, [Reply(exc.message)])
+    finally:
+        bot.expect_commit(None)
 
 
-def deliver(bot: SlackBot, where: Where, name: str, outcome: tuple[Any, list[Reply]], from_home: bool) -> None:
+def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: bool) -> None:
     """Tell the person what happened and redraw the tapped message (or their Home tab)."""
-    person, replies = outcome
-    if name in DECISIONS or name in ("cancel_delegation", "erp.retry"):
-        # the tapped card is redrawn as it is now; the words go to the person alone
+    person, replies, outcome = tapped.person, tapped.replies, tapped.outcome
+    if outcome is not None:
+        if from_home:
+            if not outcome.recorded:
+                bot.send(Where(where.team, where.user), replies, person)
+        elif not (outcome.recorded and blocks.is_kept_copy(where.message_blocks)):
+            # a card the delivery layer posted is redrawn by it (every copy, once); anything else is
+            # redrawn here, and the words (a refusal says who acted and when) go to this person alone
+            if bot.own_dm(person, where) and outcome.number:
+                try:
+                    replies = [replies[0], Reply(card=bot.assistant.card_for(outcome.number, person.id))]
+                except ProcurebotError:
+                    pass
+            bot.refresh_message(where, replies, person=person)
+            bot.send(Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
+                     replies[:1], person)
+    elif name in ("cancel_delegation", "erp.retry"):
         bot.refresh_message(where, replies, person=person)
         words = [Reply(r.text) for r in replies if r.text] or [Reply(r.text, r.card) for r in replies]
         bot.send(Where(where.team, where.user, where.channel, where.thread,
@@ -145,20 +182,21 @@ async def _open_form(bot: SlackBot, client: Any, body: dict[str, Any], where: Wh
     await client.views_open(trigger_id=body.get("trigger_id"), view=view)
 
 
-def _stale(bot: SlackBot, where: Where, name: str, value: dict[str, str]) -> tuple[Any, list[Reply]] | None:
+def _stale(bot: SlackBot, where: Where, name: str, value: dict[str, str]) -> Tapped | None:
     """When this person can no longer take `name` on the requisition: what it says now (the core's view)."""
     if name == "edit":
         return None
     person = bot.person(where.team, where.user)
     if person is None:
-        return None, [Reply(bot.unknown(where.team, where.user))]
+        return Tapped(None, [Reply(bot.unknown(where.team, where.user))])
     try:
         card = bot.assistant.card_for(value.get("number", ""), person.id)
     except Exception:  # noqa: BLE001 - no such requisition: the assistant explains on submit
         return None
     if any(a.id == name for a in card.actions):
         return None
-    return person, [Reply(card.status or "This card has changed; here it is as it is now.", card)]
+    return Tapped(person, [Reply(card.status or texts.CARD_CHANGED)],
+                  Outcome(card.status or texts.CARD_CHANGED, card.number or "", False))
 
 
 def draft_form(bot: SlackBot, where: Where) -> views.RequestForm | None:
