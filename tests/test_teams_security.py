@@ -253,3 +253,14 @@ def test_generic_sdk_variables_cannot_override_the_teams_settings(tmp_path, monk
                 settings = TeamsSettings(app_id=APP_ID, app_password="x" * 20, _env_file=None)
             with pytest.raises(ValueError, match="CLIENT_SECRET or TENANT_ID"):
                 TeamsAdapter(settings, lambda inbound, email: None)  # type: ignore[arg-type,return-value]
+
+
+def test_an_email_on_the_activity_identifies_the_person_without_the_roster(teams):  # type: ignore[no-untyped-def]
+    """When Teams puts the user's e-mail on the activity, it is enough: no roster call is made."""
+    user = teams.user("jake.miller")
+    teams.fake.bf.members.clear()
+    activity = teams.fake.message(user, "help")
+    activity["from"] = {**activity["from"], "email": "Jake.Miller@lonestar.example"}
+    assert teams.post(activity).status_code == 200
+    assert "status PR-1042" in teams.fake.bf.to(user)[-1]["text"]
+    assert not [r for r in teams.fake.bf.requests if "/members/" in r[1]]

@@ -20,6 +20,7 @@ class Inbound:
     conversation_type: str | None = None  # personal | groupChat | channel
     aad_object_id: str | None = None  # the Entra object id of the user
     user_name: str | None = None
+    user_email: str | None = None  # when the activity carries it (from.email); else the roster is asked
     name: str | None = None  # an invoke's name ("adaptiveCard/action")
     text: str = ""
     value: Any = None

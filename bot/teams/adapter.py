@@ -264,13 +264,14 @@ class TeamsAdapter:
         return Inbound(type=str(a.type), id=a.id, service_url=a.service_url, conversation_id=conversation.id,
                        user_id=user.id, bot_id=a.recipient.id if a.recipient else "", tenant_id=tenant,
                        conversation_type=conversation.conversation_type, aad_object_id=user.aad_object_id,
-                       user_name=user.name, name=getattr(a, "name", None), text=getattr(a, "text", None) or "",
+                       user_name=user.name, user_email=getattr(user, "email", None), name=getattr(a, "name", None),
+                       text=getattr(a, "text", None) or "",
                        value=_plain(getattr(a, "value", None)), action=getattr(a, "action", None),
                        members_added=added)
 
     def _email_blocking(self, inbound: Inbound) -> str | None:
-        """The user's e-mail or UPN from the conversation roster (called from the handler's thread)."""
-        return self._run(self._email(inbound))
+        """The user's e-mail: from the activity, else e-mail or UPN from the roster (from the handler's thread)."""
+        return inbound.user_email or self._run(self._email(inbound))
 
     async def _email(self, inbound: Inbound) -> str | None:
         api = self.app.api.clone(service_url=inbound.service_url)
