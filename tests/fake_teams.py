@@ -74,6 +74,7 @@ class BotFramework(FakeServer):
         self.sent: list[dict[str, Any]] = []  # {"conversation", "id", "activity"}
         self.updated: list[dict[str, Any]] = []
         self.refused = 0
+        self.deleted: set[str] = set()  # activity ids a person deleted in Teams
         self._ids = itertools.count(1)
 
     @property
@@ -106,6 +107,8 @@ class BotFramework(FakeServer):
             self.sent.append({"conversation": conversation, "id": activity_id, "activity": activity})
             return 200, {}, {"id": activity_id}
         if method == "PUT" and len(parts) == 3 and parts[1] == "activities":
+            if parts[2] in self.deleted:
+                return 404, {}, {"error": {"code": "NotFound", "message": "The activity was deleted"}}
             self.updated.append({"conversation": conversation, "id": parts[2], "activity": activity})
             return 200, {}, {"id": parts[2]}
         return 404, {}, {"error": {"code": "NotFound", "message": path}}

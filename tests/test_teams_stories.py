@@ -266,3 +266,16 @@ def test_a_reply_the_connector_refuses_does_not_undo_or_hide_the_action(teams): 
     assert teams.fake.bf.faults == [] and not teams.fake.bf.cards_to(user)
     bot = teams.client.app.state.teams_bot
     assert bot.assistant.store.load("jake.miller").state == "confirming"
+
+
+def test_a_card_deleted_in_teams_does_not_stop_the_other_copies_updating(teams):  # type: ignore[no-untyped-def]
+    """Jake deleted his card in Teams; when Zoe approves, her own card still updates and Jake's thread is told."""
+    number = submitted(teams)
+    zoe, jake = teams.user("zoe.martin"), teams.user("jake.miller")
+    roots = [c for c in teams.fake.bf.cards_to(jake) if texts_of(c["card"]).startswith(number)]
+    teams.fake.bf.deleted.update(r["id"] for r in roots)
+    (approval,) = teams.fake.bf.cards_to(zoe)
+    teams.tap("zoe.martin", approval["card"], "approve")
+    assert teams.drain() == 1
+    assert "approve" not in execute_actions(teams.fake.bf.updates_of(approval["id"])[-1])
+    assert any("Zoe Martin approved" in t for t in teams.fake.bf.texts_to(jake))

@@ -22,6 +22,7 @@ import threading
 import warnings
 from typing import Any, Callable, Coroutine, TypeVar
 
+import httpx
 import jwt
 import msal
 import requests
@@ -288,9 +289,17 @@ class TeamsAdapter:
         """Post a message activity into the conversation at `address`; returns the new activity id."""
         return self._run(self._send(address, activity))
 
-    def update(self, address: dict[str, Any], activity_id: str, activity: dict[str, Any]) -> None:
-        """Replace the message `activity_id` in the conversation at `address`."""
-        self._run(self._send(address, {**activity, "id": activity_id}))
+    def update(self, address: dict[str, Any], activity_id: str, activity: dict[str, Any]) -> bool:
+        """Replace the message `activity_id` in the conversation at `address`. False when Teams no longer
+        has it (deleted by the person, or the chat removed): there is nothing left to keep true."""
+        try:
+            self._run(self._send(address, {**activity, "id": activity_id}))
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code in (403, 404):
+                log.info("Teams message %s is gone (%s); not updated", activity_id[:40], exc.response.status_code)
+                return False
+            raise
+        return True
 
     async def _send(self, address: dict[str, Any], activity: dict[str, Any]) -> str:
         url = address.get("service_url", "")
