@@ -91,6 +91,13 @@ class FakeSlack:
         return {"ok": True, "url": "https://procure.example.slack.com/", "team": "Lone Star", "user": "procurebot",
                 "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BPROCURE", "is_enterprise_install": False}
 
+    socket_url: str = ""  # where apps.connections.open sends Socket Mode (a FakeSocketMode)
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_url:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_url}
+
     def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("code") != "good-code":
             return {"ok": False, "error": "invalid_code"}
@@ -226,3 +233,70 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, st
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+class FakeSocketMode:
+    """Slack's Socket Mode end on 127.0.0.1: says hello to the app's WebSocket, sends envelopes, records acks."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self.acks: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self.acked = threading.Condition()
+        self._socket: Any = None
+        self.url = ""
+        self.thread = threading.Thread(target=self.loop.run_forever, name="fake-socket-mode", daemon=True)
+
+    def __enter__(self) -> "FakeSocketMode":
+        import asyncio
+
+        from aiohttp import web
+
+        async def link(request: web.Request) -> web.WebSocketResponse:
+            socket = web.WebSocketResponse()
+            await socket.prepare(request)
+            self._socket = socket
+            await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"},
+                                    "connection_info": {"app_id": "APROCURE"}})
+            self.connected.set()
+            async for message in socket:
+                data = json.loads(message.data)
+                with self.acked:
+                    self.acks.append(data)
+                    self.acked.notify_all()
+            return socket
+
+        async def start() -> str:
+            app = web.Application()
+            app.router.add_get("/link", link)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            self._runner = runner
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            return f"ws://127.0.0.1:{port}/link"
+
+        self.thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        return self
+
+    def send(self, envelope: dict[str, Any], *, wait: float = 10) -> dict[str, Any] | None:
+        """Send one envelope and wait for the app's acknowledgement of it (None if none came)."""
+        import asyncio
+
+        assert self.connected.wait(wait), "the app never connected"
+        asyncio.run_coroutine_threadsafe(self._socket.send_json(envelope), self.loop).result(wait)
+        with self.acked:
+            self.acked.wait_for(lambda: any(a.get("envelope_id") == envelope["envelope_id"] for a in self.acks),
+                                timeout=wait)
+            return next((a for a in self.acks if a.get("envelope_id") == envelope["envelope_id"]), None)
+
+    def __exit__(self, *exc: Any) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)

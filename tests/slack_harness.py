@@ -177,9 +177,10 @@ def number_in(call: Call) -> str:
 
 
 @contextmanager
-def running(db_url: str, clock: Any, directory: Any, **slack_settings: Any) -> Iterator[Slack]:
+def running(db_url: str, clock: Any, directory: Any, *, socket_url: str = "", **slack_settings: Any) -> Iterator[Slack]:
     """The real app with Slack configured against a fake Slack Web API, for the test's database and clock."""
     server = FakeSlackServer()
+    server.fake.socket_url = socket_url
     server.fake.users = {slack_id(p.id): p.email for p in directory.people}
     server.fake.users[STRANGER] = "stranger@elsewhere.example"
     with server as fake:
