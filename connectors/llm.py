@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 import openai
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.prompts import Prompt
@@ -42,6 +42,19 @@ class LlmSettings(BaseSettings):
     # below this the requester is asked to confirm the category instead of it being filled in
     min_confidence: float = Field(default=0.75, ge=0, le=1,
                                   validation_alias=AliasChoices("PROCUREBOT_LLM_MIN_CONFIDENCE", "min_confidence"))
+
+    @field_validator("api_key", "base_url", "model", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _usable_or_off(self) -> "LlmSettings":
+        # a model name with nowhere to send it is a half-done configuration: say so at start-up
+        if self.model and self.api_key is None and not self.base_url:
+            raise ValueError("PROCUREBOT_LLM_MODEL is set but OPENAI_API_KEY is not: set the key (or OPENAI_BASE_URL "
+                             "for a local server), or unset PROCUREBOT_LLM_MODEL to run without the LLM")
+        return self
 
     @property
     def configured(self) -> bool:

@@ -51,6 +51,15 @@ def test_settings_come_from_the_openai_variables(monkeypatch):
     assert SECRET not in repr(s) and SECRET not in str(s)
 
 
+def test_a_model_without_a_key_fails_at_start_up(monkeypatch):
+    """PROCUREBOT_LLM_MODEL set but no key and no local server: start-up says what to set instead of running half-on."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("PROCUREBOT_LLM_MODEL", "gpt-test")
+    with pytest.raises(ValueError, match="OPENAI_API_KEY is not"):
+        LlmSettings(_env_file=None)  # type: ignore[call-arg]
+
+
 def test_good_structured_output_is_used_and_logged_without_the_key(fake, directory, caplog):
     """A good answer becomes an LLM suggestion; the log has prompt version, model, latency, tokens, outcome, no key."""
     fake.script.append({"category": "facilities", "confidence": 0.92, "reason": "mop buckets are janitorial"})
