@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from slack_harness import WRAP, has_button, number_in, running, slack_id, text_of
+from slack_harness import WRAP, blocks_of, has_button, number_in, running, slack_id, text_of
 
 
 @pytest.fixture
@@ -167,3 +169,26 @@ def test_slash_command_in_a_channel_the_bot_cannot_post_to_falls_back_to_dm(slac
     slack.fake.fail_next("chat.postEphemeral", "channel_not_found")
     slack.command("jake.miller", "pending", channel="CPRIVATE")
     assert any("Your requests" in text_of(c) or "Waiting" in text_of(c) for c in slack.posts_to("jake.miller"))
+
+
+def test_po_created_by_the_erp_is_told_in_the_requesters_thread(slack):  # type: ignore[no-untyped-def]
+    """After Zoe approves, the sandbox ERP makes the PO: Jake's thread gets its number and his card shows it."""
+    from bot.chat.delivery import ChatNotifier
+    from bot.erp_dispatcher import ErpDispatcher
+    from bot.notify import RecordingNotifier
+    from connectors.erp.config import ErpSettings
+    from connectors.erp.sandbox import SandboxErp
+
+    number = _submit(slack)
+    slack.tap("zoe.martin", slack.card_to("zoe.martin", "approve"), "approve")
+    runtime = slack.runtime
+    notifier = ChatNotifier(runtime.chat, fallback=RecordingNotifier())
+    dispatcher = ErpDispatcher(runtime.engine, runtime.directory, SandboxErp(runtime.engine, runtime.directory),
+                               notifier, settings=ErpSettings(_env_file=None), clock=slack.clock, worker_id="t")
+    dispatcher.run_once()
+    slack.settle()
+    view = runtime.service.view(number)
+    assert view.state == "po_created"
+    root = slack.root("jake.miller", number)
+    assert f"{number} is now purchase order PO-" in slack.thread(root)[-1]
+    assert "Purchase order PO-" in json.dumps(blocks_of(slack.current(root)))
