@@ -29,7 +29,7 @@ class SlackSettings(BaseSettings):
     decide_threads: int = Field(default=4, ge=1, le=64)
     reply_threads: int = Field(default=16, ge=1, le=256)
     # a link to a requisition in the web console, used when a card must be cut short ({number} is filled in)
-    requisition_url: str = "http://127.0.0.1:8000/v1/requisitions/{number}"
+    requisition_url: str = "http://127.0.0.1:8000/console/requisitions/{number}"
 
     @model_validator(mode="after")
     def _complete(self) -> "SlackSettings":
