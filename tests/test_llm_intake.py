@@ -238,6 +238,8 @@ def test_submit_is_acknowledged_before_the_summary_is_written(rig, service):
     deterministic one on the approver's card afterwards."""
     rig.fake.script.append({"summary": "Acme Pallet Co. is a high-risk supplier with no contract; the request "
                                        "totals $1,400.00."})
+    told: list[str] = []
+    rig.parts.summaries.listeners.append(told.append)  # the web chat re-renders open cards from this
     summary = cards(rig.bot.handle_message("jake.miller", PALLETS), "requisition_summary")[0]
     card = submitted(act(rig.bot, "jake.miller", summary, "submit"))
     view = service.view(card.number)
@@ -247,6 +249,7 @@ def test_submit_is_acknowledged_before_the_summary_is_written(rig, service):
         "What is unusual: Acme Pallet Co.: risk tier high, no contract."
     rig.settle()
     row = stored_summary(service.engine, card.number, view.round)
+    assert told == [card.number]
     assert row is not None and (row.source, row.prompt_version, row.model) == ("llm", "exception_summary.v1",
                                                                                "fake-model")
     assert approver_note(rig.bot, card.number, approver) == ("What is unusual: Acme Pallet Co. is a high-risk "
