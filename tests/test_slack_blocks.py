@@ -83,3 +83,12 @@ def test_payload_values_are_reduced_to_known_ids():
     assert name == "approve" and value == {"number": "PR-1", "key": "k"}
     assert blocks.parse_action("other:thing", "{}") is None
     assert blocks.parse_action("pb:approve:0", "not json") == ("approve", {})
+
+
+def test_slack_markup_in_what_people_type_is_undone_before_the_assistant_reads_it():
+    """"delegate to <@U1> &amp; co" reaches the conversation as "delegate to Priya Nair & co"; links keep their label."""
+    names = {"U1": "Priya Nair"}
+    assert blocks.plain("delegate to <@U1> &amp; co", names.get) == "delegate to Priya Nair & co"
+    assert blocks.plain("see <https://x.example/q|the quote> in <#C9|purchasing>", names.get) == \
+        "see the quote in #purchasing"
+    assert blocks.plain("<@U404|sam> needs 3 &lt; 4 boxes", names.get) == "sam needs 3 < 4 boxes"

@@ -95,8 +95,8 @@ def test_ask_for_info_answered_in_the_thread_and_by_button(slack):  # type: igno
 
 
 def test_delegate_sees_the_card_and_acts_for_the_absent_approver(slack):  # type: ignore[no-untyped-def]
-    """Zoe says she is out and Priya approves for her: Jake's request goes to Priya, who approves on Zoe's behalf."""
-    slack.dm("zoe.martin", "delegate to Priya Nair from today to Dec 4")
+    """Zoe says "delegate to @Priya": Jake's request goes to Priya, who approves on Zoe's behalf."""
+    slack.dm("zoe.martin", f"delegate to <@{slack_id('priya.nair')}> from today to Dec 4")  # an @mention
     assert any("Delegation set" in text_of(c) for c in slack.posts_to("zoe.martin"))
     slack.dm("jake.miller", WRAP)
     slack.tap("jake.miller", slack.card_to("jake.miller", "submit"), "submit")

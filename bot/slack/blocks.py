@@ -13,6 +13,7 @@ beyond that, the core re-checks who may act.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from bot.cards.model import Card, CardAction
@@ -40,6 +41,26 @@ Block = dict[str, Any]
 def escape(text: str) -> str:
     """Slack mrkdwn escaping: people's words can never become mentions (<!channel>) or links."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MENTION = re.compile(r"<(?P<kind>[@#!])(?P<id>[A-Z0-9^a-z_-]+)(?:\|(?P<label>[^>]*))?>")
+_LINK = re.compile(r"<(?P<url>[a-z]+://[^|>]+)(?:\|(?P<label>[^>]*))?>")
+
+
+def plain(text: str, name_of: Callable[[str], str | None]) -> str:
+    """A message as the person typed it: Slack's <@U123> mentions become names (for "delegate to @Priya"),
+    <#C1|ops> becomes #ops, links their label or address, and &amp; &lt; &gt; their characters."""
+
+    def mention(m: re.Match[str]) -> str:
+        if m.group("kind") == "@":
+            return name_of(m.group("id")) or m.group("label") or "someone"
+        if m.group("kind") == "#":
+            return "#" + (m.group("label") or m.group("id"))
+        return m.group("label") or m.group("id").split("^")[0]
+
+    text = _MENTION.sub(mention, text or "")
+    text = _LINK.sub(lambda m: m.group("label") or m.group("url"), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _cut(text: str, limit: int, link: str | None) -> str:

@@ -148,6 +148,15 @@ class SlackBot:
 
         return self.identities.person_for(SURFACE, user, tenant=team or "", email=email)
 
+    def plain(self, team: str | None, text: str) -> str:
+        """What a person typed, with Slack's markup undone and @mentions turned into directory names."""
+
+        def name_of(user: str) -> str | None:
+            person = self.person(team, user)
+            return person.name if person else None
+
+        return blocks.plain(text, name_of)
+
     def unknown(self, team: str | None, user: str) -> str:
         """The polite words for someone who is in Slack but not in the company directory."""
         try:

@@ -9,6 +9,7 @@ UNKNOWN_PERSON_NO_EMAIL = ("Hi! I can't find you in the company directory, so I 
 NEED_QUESTION = "Write the question you want the requester to answer."
 NEED_ANSWER = "Write your answer first."
 NEED_WORDS = "Write a few words first."
+FORM_FAILED = "Slack could not open the form just now; tap the button again."
 CARD_CHANGED = "This card has changed; here it is as it is now."
 SLOW = "Still working on that; I'll reply here as soon as it's done."
 FAILED = ("Something went wrong on my side and nothing was changed. Try again in a minute; "

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from approvals.directory import Person
 from approvals.errors import ProcurebotError
@@ -45,8 +48,6 @@ def where_from(body: dict[str, Any]) -> Where:
 
 
 def register(app: Any, bot: SlackBot) -> None:
-    import re
-
     @app.action(re.compile(r"^pb:"))
     async def on_card_action(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
@@ -179,7 +180,11 @@ async def _open_form(bot: SlackBot, client: Any, body: dict[str, Any], where: Wh
         view = views.request_modal(bot.runtime.directory, form, {**meta, "draft_id": value.get("draft_id", "")})
     else:
         view = views.reason_modal(name, value, NEEDS_WORDS[name], meta)
-    await client.views_open(trigger_id=body.get("trigger_id"), view=view)
+    try:
+        await client.views_open(trigger_id=body.get("trigger_id"), view=view)
+    except SlackApiError as exc:  # the trigger expired (over 3 s) or Slack refused the view
+        log.warning("could not open a Slack modal: %s", exc.response.get("error"))
+        bot.background.submit(bot.say, where, texts.FORM_FAILED)
 
 
 def _stale(bot: SlackBot, where: Where, name: str, value: dict[str, str]) -> Tapped | None:

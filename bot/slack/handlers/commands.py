@@ -18,7 +18,7 @@ def register(app: Any, bot: SlackBot) -> None:
 def handle_command(bot: SlackBot, body: dict[str, Any]) -> None:
     team, user = body.get("team_id"), body.get("user_id", "")
     channel = body.get("channel_id") or None
-    text = (body.get("text") or "").strip()
+    text = bot.plain(team, body.get("text") or "").strip()
     in_dm = bool(channel and channel.startswith("D"))
     # in a channel only the person sees the answer; in our DM it is an ordinary message
     where = Where(team=team, user=user, channel=channel, ephemeral=not in_dm)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +40,7 @@ def register(app: Any, bot: SlackBot) -> None:
         await client.views_open(trigger_id=body.get("trigger_id"),
                                 view=views.request_modal(bot.runtime.directory, views.RequestForm(), meta))
 
-    @app.action({"action_id": __import__("re").compile(r"^pb_home:delegate_")})
+    @app.action({"action_id": re.compile(r"^pb_home:delegate_")})
     async def on_pick(ack: Any) -> None:
         await ack()  # picking a person or a date changes nothing until Set delegation is tapped
 
