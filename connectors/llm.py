@@ -107,12 +107,13 @@ class LlmClient:
         outcome: Outcome = "error"
         parsed: T | None = None
         detail = ""
-        usage = None
+        usage: dict[str, int] = {}
         try:
-            completion = self._client.chat.completions.parse(
+            raw = self._client.chat.completions.with_raw_response.parse(
                 model=self.model, response_format=schema, temperature=0,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
-            usage = completion.usage
+            usage = _usage(raw.http_response)  # read first: an answer that fails to parse still cost tokens
+            completion = raw.parse()
             message = completion.choices[0].message if completion.choices else None
             if message is None:
                 outcome, detail = "invalid", "no choices"
@@ -140,8 +141,7 @@ class LlmClient:
             outcome, detail = "error", type(exc).__name__
         latency = (time.perf_counter() - started) * 1000
         result = LlmResult(outcome, parsed, prompt.version, self.model, latency,
-                           getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0,
-                           detail)
+                           usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), detail)
         log.info("llm call task=%s prompt=%s model=%s outcome=%s latency_ms=%.0f prompt_tokens=%d "
                  "completion_tokens=%d%s", task, result.prompt_version, result.model, result.outcome,
                  result.latency_ms, result.prompt_tokens, result.completion_tokens,
@@ -151,6 +151,14 @@ class LlmClient:
                                 "prompt_tokens": result.prompt_tokens,
                                 "completion_tokens": result.completion_tokens}})
         return result
+
+
+def _usage(response: object) -> dict[str, int]:
+    try:
+        data = response.json().get("usage") or {}  # type: ignore[attr-defined]
+        return {k: int(data.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")}
+    except Exception:  # noqa: BLE001 - counts are for the log; a strange body must not fail the call
+        return {}
 
 
 def make_client(settings: LlmSettings | None = None) -> LlmClient | None:

@@ -92,6 +92,15 @@ def test_every_failure_falls_back_to_the_deterministic_classifier(fake, director
     assert len(fake.requests) == 1  # one attempt: with max_retries=0 nobody retries
 
 
+def test_an_answer_that_fails_to_parse_still_logs_its_tokens(fake, directory, caplog):
+    """Invalid JSON cost tokens too: the log line counts them, with the outcome 'invalid'."""
+    fake.script.append("invalid_json")
+    with caplog.at_level(logging.INFO, logger="procurebot.llm"):
+        classifier(fake, directory).suggest("stretch wrap")
+    record = next(r for r in caplog.records if hasattr(r, "llm"))
+    assert record.llm["outcome"] == "invalid" and record.llm["prompt_tokens"] > 0  # type: ignore[attr-defined]
+
+
 def test_the_client_is_the_only_retry_layer(fake, directory):
     """With PROCUREBOT_LLM_MAX_RETRIES=1 the openai client retries a 429 itself; our code never loops."""
     fake.script.append("429")
