@@ -86,7 +86,7 @@ def test_payload_values_are_reduced_to_known_ids():
 
 
 def test_slack_markup_in_what_people_type_is_undone_before_the_assistant_reads_it():
-    """"delegate to <@U1> &amp; co" reaches the conversation as "delegate to Priya Nair & co"; links keep their label."""
+    """"delegate to <@U1> &amp; co" reaches the assistant as "delegate to Priya Nair & co"; links keep labels."""
     names = {"U1": "Priya Nair"}
     assert blocks.plain("delegate to <@U1> &amp; co", names.get) == "delegate to Priya Nair & co"
     assert blocks.plain("see <https://x.example/q|the quote> in <#C9|purchasing>", names.get) == \
