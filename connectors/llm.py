@@ -39,6 +39,9 @@ class LlmSettings(BaseSettings):
                                    validation_alias=AliasChoices("PROCUREBOT_LLM_TIMEOUT_SECONDS", "timeout_seconds"))
     max_retries: int = Field(default=0, ge=0, le=3,
                              validation_alias=AliasChoices("PROCUREBOT_LLM_MAX_RETRIES", "max_retries"))
+    # sent only when set: some models (reasoning ones) refuse any temperature but their default
+    temperature: float | None = Field(default=None, ge=0, le=2,
+                                      validation_alias=AliasChoices("PROCUREBOT_LLM_TEMPERATURE", "temperature"))
     # below this the requester is asked to confirm the category instead of it being filled in
     min_confidence: float = Field(default=0.75, ge=0, le=1,
                                   validation_alias=AliasChoices("PROCUREBOT_LLM_MIN_CONFIDENCE", "min_confidence"))
@@ -109,9 +112,10 @@ class LlmClient:
         detail = ""
         usage: dict[str, int] = {}
         try:
+            extra = {"temperature": self.settings.temperature} if self.settings.temperature is not None else {}
             raw = self._client.chat.completions.with_raw_response.parse(
-                model=self.model, response_format=schema, temperature=0,
-                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
+                model=self.model, response_format=schema,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}], **extra)
             usage = _usage(raw.http_response)  # read first: an answer that fails to parse still cost tokens
             completion = raw.parse()
             message = completion.choices[0].message if completion.choices else None

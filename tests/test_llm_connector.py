@@ -75,6 +75,7 @@ def test_good_structured_output_is_used_and_logged_without_the_key(fake, directo
     assert SECRET not in caplog.text and "mop buckets" not in caplog.text
     body = fake.requests[0]["body"]
     assert body["response_format"]["type"] == "json_schema"  # structured output, not free text
+    assert "temperature" not in body  # the model's default unless PROCUREBOT_LLM_TEMPERATURE says otherwise
     assert fake.requests[0]["headers"]["authorization"] == f"Bearer {SECRET}"
 
 
@@ -99,6 +100,12 @@ def test_an_answer_that_fails_to_parse_still_logs_its_tokens(fake, directory, ca
         classifier(fake, directory).suggest("stretch wrap")
     record = next(r for r in caplog.records if hasattr(r, "llm"))
     assert record.llm["outcome"] == "invalid" and record.llm["prompt_tokens"] > 0  # type: ignore[attr-defined]
+
+
+def test_temperature_is_sent_only_when_set(fake, directory):
+    """PROCUREBOT_LLM_TEMPERATURE=0 makes evaluations repeatable; unset, nothing is sent."""
+    classifier(fake, directory, temperature=0.0).suggest("stretch wrap")
+    assert fake.requests[0]["body"]["temperature"] == 0
 
 
 def test_the_client_is_the_only_retry_layer(fake, directory):
