@@ -313,3 +313,15 @@ def test_split_purchase_shows_on_the_approver_card(plain, service):
                                                 "$7,200.00.")
     first = service.view(numbers[0])
     assert approver_note(plain.bot, first.number, first.waiting_on[0]) is None  # later requests are not its history
+
+
+def test_a_suggestion_the_supplier_does_not_sell_gives_way_to_the_supplier(rig, service):
+    """MRO suggested before the supplier was named; Cintas sells only Facilities: Facilities is routed."""
+    rig.fake.script.append({"category": "mro", "confidence": 0.9, "reason": "buckets"})
+    rig.bot.handle_message("jake.miller", "need 6 mop buckets for Dallas at $25 each")
+    rig.settle()
+    rig.bot.handle_message("jake.miller", "by Friday")
+    summary = cards(rig.bot.handle_message("jake.miller", "from Cintas"), "requisition_summary")[0]
+    assert fact(summary, "Category") == "Facilities"
+    card = submitted(act(rig.bot, "jake.miller", summary, "submit"))
+    assert service.view(card.number).category == "facilities"

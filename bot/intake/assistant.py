@@ -466,6 +466,12 @@ class Assistant:
             return False
         changed = False
         supplier = self.directory.supplier_by_id.get(draft.supplier or "")
+        if supplier is not None and supplier.categories:
+            for line in draft.lines:  # a suggestion taken before the supplier was known must still fit it
+                if line.category_source == "llm" and line.category not in supplier.categories:
+                    one = supplier.categories[0] if len(supplier.categories) == 1 else None
+                    line.category, line.category_source = one, ("supplier" if one else None)
+                    changed = True
         for line in draft.lines:
             if line.suggestion is not None or not line.description or line.category_source not in (None, "keyword"):
                 continue
