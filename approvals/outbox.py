@@ -166,17 +166,34 @@ class Outbox:
                claim_notice: bool = False) -> tuple[bool, ClaimedJob | None]:
         """`record_po`, and with `claim_notice` the requester's notice comes back claimed by this worker
         (on PostgreSQL inside the queue's batch), for the caller to deliver now rather than claim later."""
+        return self.record_batch([(job, erp_id, po_number, status)], claim_notice=claim_notice)[0]
+
+    def record_batch(self, created: list[tuple[ClaimedJob, str, str, str]], *,
+                     claim_notice: bool = False) -> list[tuple[bool, ClaimedJob | None]]:
+        """Record several created POs, (job, erp_id, po_number, status) each; results in the same order.
+
+        On PostgreSQL inside the queue's batch: one transaction for all (approvals/outbox_fast.py), so
+        the audit chain's head is locked once per batch. Elsewhere: one general-path transaction each.
+        """
+        conn = self.queue.held_connection
+        if conn is not None and created:
+            now = self.clock()
+            items = []
+            for job, erp_id, po_number, po_status in created:
+                number = job.payload["order"]["reference"]
+                notice = ErpNotice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
+                items.append(outbox_fast.Recording(job, number, erp_id, po_number, po_status, _notice_payload(notice)))
+            done = outbox_fast.record_many(conn, items, connector=self.connector_name, now=now, notice_kind=NOTIFY,
+                                           notice_lease=now + self.queue.lease if claim_notice else None)
+            if done is not None:
+                return [done[job.id] for job, *_ in created]
+        return [self._record_one(job, erp_id=erp_id, po_number=po_number, status=status)
+                for job, erp_id, po_number, status in created]
+
+    def _record_one(self, job: ClaimedJob, *, erp_id: str, po_number: str,
+                    status: str) -> tuple[bool, ClaimedJob | None]:
         number = job.payload["order"]["reference"]
         now = self.clock()
-        conn = self.queue.held_connection
-        if conn is not None:
-            notice = ErpNotice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
-            done = outbox_fast.record_po(conn, job, number=number, connector=self.connector_name, erp_id=erp_id,
-                                         po_number=po_number, status=status, now=now, notice_kind=NOTIFY,
-                                         notice=_notice_payload(notice),
-                                         notice_lease=now + self.queue.lease if claim_notice else None)
-            if done is not None:
-                return done
         try:
             with transaction(self.engine) as session:
                 if not self.queue.complete(job, sent_ref=erp_id, session=session):

@@ -35,7 +35,14 @@ from approvals.outbox import (
     Outbox,
     open_purchase_orders,
 )
-from connectors.erp.base import ErpConnector, ErpError, PermanentError, PurchaseOrderRequest, TransientError
+from connectors.erp.base import (
+    ErpConnector,
+    ErpError,
+    PermanentError,
+    PoCreated,
+    PurchaseOrderRequest,
+    TransientError,
+)
 from connectors.erp.config import ErpSettings
 
 log = logging.getLogger("procurebot.erp")
@@ -115,9 +122,13 @@ class ErpDispatcher:
         """
         done = 0
         with self.queue.batch():
+            created = []
             for job in self.queue.claim(CREATE_PO, limit=self.batch):
-                self._create(job)
+                po = self._create(job)
+                if po is not None:
+                    created.append((job, po))
                 done += 1
+            self._record(created)
             for job in self.queue.claim(NOTIFY, limit=self.batch * 4):
                 self._notify(job)
                 done += 1
@@ -146,7 +157,8 @@ class ErpDispatcher:
                 stop.wait(idle_seconds)
 
     # ------------------------------------------------------------------ jobs
-    def _create(self, job: ClaimedJob) -> None:
+    def _create(self, job: ClaimedJob) -> PoCreated | None:
+        """Send one job to the ERP; the PO it made (recorded by `_record`), or None when the job failed."""
         try:
             order = PurchaseOrderRequest.from_payload(job.payload["order"])
             po = self.connector.create_po(order, _JobProgress(self.queue, job))
@@ -167,11 +179,19 @@ class ErpDispatcher:
             self.outbox.retry_later(job, f"unexpected error in the {self.connector.name} connector "
                                          f"({type(exc).__name__}); see the dispatcher log")
         else:
-            recorded, notice = self.outbox.record(job, erp_id=po.erp_id, po_number=po.number, status=po.status,
-                                                  claim_notice=True)
+            return po
+        return None
+
+    def _record(self, created: list[tuple[ClaimedJob, PoCreated]]) -> None:
+        """Record the batch's POs (on PostgreSQL in one transaction), then tell listeners and requesters."""
+        if not created:
+            return
+        results = self.outbox.record_batch([(job, po.erp_id, po.number, po.status) for job, po in created],
+                                           claim_notice=True)
+        for (job, po), (recorded, notice) in zip(created, results):
             if not recorded:
                 log.info("lost the lease on %s; its new holder records PO %s", job.key, po.number)
-                return
+                continue
             self._changed(job, "po_created")
             if notice is not None:
                 self._notify(notice)  # written claimed by us: delivered now, no second claim

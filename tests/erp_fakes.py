@@ -153,7 +153,8 @@ class FakeEntra(FakeServer):
         if method == "GET" and path.startswith(f"/{self.tenant}/v2.0/.well-known/openid-configuration"):
             return 200, {}, {"token_endpoint": f"{base}/oauth2/v2.0/token",
                              "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                             "issuer": f"{base}/v2.0", "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode"}
+                             "issuer": f"{base}/v2.0",
+                             "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode"}
         if method == "POST" and path == f"/{self.tenant}/oauth2/v2.0/token":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             if form.get("grant_type") != "client_credentials" or not form.get("scope", "").endswith("/.default"):
@@ -223,7 +224,8 @@ class FakeBusinessCentral(FakeServer):
                 return 404, {}, self.error_body(404, "BadRequest_NotFound: The purchaseOrder does not exist.")
             if m.group(2) and method == "POST":
                 if data.get("lineType") == "Item" and data.get("lineObjectNumber") not in self.items:
-                    return 400, {}, self.error_body(400, f"The Item does not exist. No.='{data.get('lineObjectNumber')}'")
+                    missing = data.get("lineObjectNumber")
+                    return 400, {}, self.error_body(400, f"The Item does not exist. No.='{missing}'")
                 line = {**data, "id": str(uuid.uuid4()), "documentId": po["id"], "receivedQuantity": 0}
                 po["lines"].append(line)
                 self._etag(po)
@@ -241,7 +243,8 @@ class FakeBusinessCentral(FakeServer):
                 self._etag(po)
                 return 200, {}, self._full(po, False)
         if rest == "/vendors":
-            return 200, {}, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, v)), "number": v, "displayName": v.title(),
+            return 200, {}, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, v)), "number": v,
+                                        "displayName": v.title(),
                                         "blocked": " "} for v in sorted(self.vendors)]}
         if rest == "/items":
             return 200, {}, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, i)), "number": i, "displayName": i,
@@ -282,7 +285,8 @@ class FakeOdoo(FakeServer):
                 rows = [po for po in self.orders.values() if _match(po, args.get("domain", []))]
                 return 200, {}, [_pick(po, args.get("fields")) for po in rows]
             if meth == "read":
-                return 200, {}, [_pick(self.orders[i], args.get("fields")) for i in args.get("ids", []) if i in self.orders]
+                return 200, {}, [_pick(self.orders[i], args.get("fields")) for i in args.get("ids", [])
+                                 if i in self.orders]
             if meth == "create":
                 ids = []
                 for vals in args["vals_list"]:
@@ -290,7 +294,8 @@ class FakeOdoo(FakeServer):
                         return 422, {}, self.error_body(422, "Missing required field partner_id")
                     for _, _, line in vals.get("order_line", []):
                         if line.get("product_id") not in self.products.values():
-                            return 422, {}, self.error_body(422, f"Record does not exist: product {line.get('product_id')}")
+                            missing = line.get("product_id")
+                            return 422, {}, self.error_body(422, f"Record does not exist: product {missing}")
                     po_id = len(self.orders) + 1
                     self.orders[po_id] = {**vals, "id": po_id, "name": f"P{po_id:05d}", "state": "draft",
                                           "receipt_status": False}
@@ -409,7 +414,8 @@ class FakeNetSuite(FakeServer):
                                                          f"'{vendor}' for field entity.")
                 for line in data["item"]["items"]:
                     if line["item"]["externalId"] not in self.items:
-                        return 400, {}, self.error_body(400, f"Invalid reference '{line['item']['externalId']}' for item.")
+                        missing = line["item"]["externalId"]
+                        return 400, {}, self.error_body(400, f"Invalid reference '{missing}' for item.")
                 existing = self.orders.get(eid)
                 internal = existing["id"] if existing else str(1000 + len(self.orders))
                 self.orders[eid] = {**data, "id": internal, "externalId": eid, "tranId": f"PO{internal}",
@@ -425,7 +431,8 @@ class FakeNetSuite(FakeServer):
             else:
                 items = [{"id": str(i), "itemid": s, "displayname": s, "externalid": s, "isinactive": "F"}
                          for i, s in enumerate(sorted(self.items))]
-            return 200, {}, {"items": items, "hasMore": False, "count": len(items), "offset": 0, "totalResults": len(items)}
+            return 200, {}, {"items": items, "hasMore": False, "count": len(items), "offset": 0,
+                             "totalResults": len(items)}
         return 404, {}, self.error_body(404, "Invalid URL")
 
 

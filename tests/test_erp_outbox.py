@@ -269,3 +269,26 @@ def test_a_notice_claimed_by_a_dispatcher_that_died_is_sent_once_after_its_lease
     other.run_once()
     other.run_once()
     assert inbox.kinds("jake.miller") == ["po_created"] and number in inbox.sent[0][1].text
+
+
+def test_a_batch_records_the_jobs_it_still_holds_and_skips_the_one_it_lost(service, engine, directory, clock, erp):
+    """Two POs made in one pass, but the claim on the first was lost meanwhile: the second is recorded
+    with its notice, the first is left for its new holder, and the audit chain still verifies."""
+    from dataclasses import replace
+
+    from approvals.audit import verify_chain
+    from connectors.erp.base import PurchaseOrderRequest
+
+    first, second = approve_small(service), approve_small(service, "maria.lopez")
+    a = dispatcher(engine, directory, erp, Inbox(), clock, worker="a")
+    jobs = a.queue.claim("erp.create_po", limit=5)
+    pos = [erp.create_po(PurchaseOrderRequest.from_payload(j.payload["order"])) for j in jobs]
+    stale = replace(jobs[0], attempts=jobs[0].attempts + 7)  # as if another claim had taken the row since
+    with a.queue.batch():
+        results = a.outbox.record_batch([(stale, pos[0].erp_id, pos[0].number, "open"),
+                                         (jobs[1], pos[1].erp_id, pos[1].number, "open")], claim_notice=True)
+    assert [r[0] for r in results] == [False, True]
+    assert service.view(first).state == "po_pending" and service.view(second).state == "po_created"
+    with Session(engine) as s:
+        assert [p.requisition_number for p in s.exec(select(ErpPurchaseOrder)).all()] == [second]
+        assert verify_chain(s).ok

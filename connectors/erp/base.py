@@ -192,7 +192,8 @@ def classify_http(status: int, detail: str, *, retry_after: str | None = None, w
         return TransientError(f"{what} is rate limiting us (429): {detail}", status=status,
                               retry_after=_seconds(retry_after))
     if status in (408, 425) or status >= 500:
-        return TransientError(f"{what} failed with {status}: {detail}", status=status, retry_after=_seconds(retry_after))
+        return TransientError(f"{what} failed with {status}: {detail}", status=status,
+                              retry_after=_seconds(retry_after))
     if status in (401, 403):
         return PermanentError(f"{what} refused our credentials ({status}): {detail}. Check the connector's "
                               "client id, secret or API key.", status=status)

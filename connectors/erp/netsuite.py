@@ -228,7 +228,8 @@ class NetSuite:
         return [ErpSupplier(id=str(r.get("externalid") or r.get("entityid") or r["id"]).lower(),
                             name=str(r.get("companyname") or r.get("entityid") or ""),
                             blocked=str(r.get("isinactive", "F")).upper() == "T",
-                            block_reason="inactive in NetSuite" if str(r.get("isinactive", "F")).upper() == "T" else None,
+                            block_reason=("inactive in NetSuite" if str(r.get("isinactive", "F")).upper() == "T"
+                                          else None),
                             erp_key=str(r["id"])) for r in rows]
 
     def list_items(self) -> list[ErpItem]:

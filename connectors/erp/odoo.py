@@ -132,7 +132,8 @@ class Odoo:
     def _products(self, order: PurchaseOrderRequest) -> dict[str, int]:
         codes = sorted({line.sku or self.generic_product for line in order.lines})
         if "" in codes:
-            raise PermanentError("a line has no SKU and PROCUREBOT_ODOO_GENERIC_PRODUCT names no product for such lines")
+            raise PermanentError("a line has no SKU and PROCUREBOT_ODOO_GENERIC_PRODUCT names no product "
+                                 "for such lines")
         rows = self._call("product.product", "search_read", domain=[["default_code", "in", codes]],
                           fields=["id", "default_code"]) or []
         found = {str(r["default_code"]): int(r["id"]) for r in rows}

@@ -98,7 +98,8 @@ class SignedWebhook:
     def list_suppliers(self) -> list[ErpSupplier]:
         return [ErpSupplier(id=str(r["id"]), name=str(r.get("name") or r["id"]), blocked=bool(r.get("blocked")),
                             block_reason=r.get("block_reason"), risk_tier=r.get("risk_tier"),
-                            contracted=r.get("contracted"), currency=r.get("currency"), erp_key=str(r.get("erp_key") or r["id"]))
+                            contracted=r.get("contracted"), currency=r.get("currency"),
+                            erp_key=str(r.get("erp_key") or r["id"]))
                 for r in self._master("suppliers")]
 
     def list_items(self) -> list[ErpItem]:
@@ -149,6 +150,8 @@ def _status(value: Any) -> str:
 def _error_text(response: httpx.Response) -> str:
     try:
         data = response.json()
-        return str(data.get("error") or data.get("message") or data)[:200] if isinstance(data, dict) else str(data)[:200]
+        if isinstance(data, dict):
+            return str(data.get("error") or data.get("message") or data)[:200]
+        return str(data)[:200]
     except Exception:  # noqa: BLE001 - a non-JSON error page
         return response.text[:200]
