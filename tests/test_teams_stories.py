@@ -169,6 +169,9 @@ def test_choices_come_as_card_buttons_and_a_tap_answers_the_question(teams):  # 
     question = only_card(replies)
     choices = [a for a in question["actions"] if a["verb"] == "choose"]
     assert {a["title"] for a in choices} >= {"Uline"}
+    (asked,) = [a for a in replies if a.get("attachments")]
+    chips = asked["suggestedActions"]["actions"]
+    assert chips[0] == {"type": "imBack", "title": "Uline", "value": "uline"} and len(chips) <= 3
     uline = next(a for a in choices if a["title"] == "Uline")
     res = teams.post(teams.fake.execute(teams.user("jake.miller"), "choose", uline["data"]))
     assert res.status_code == 200
@@ -279,3 +282,13 @@ def test_a_card_deleted_in_teams_does_not_stop_the_other_copies_updating(teams):
     assert teams.drain() == 1
     assert "approve" not in execute_actions(teams.fake.bf.updates_of(approval["id"])[-1])
     assert any("Zoe Martin approved" in t for t in teams.fake.bf.texts_to(jake))
+
+
+def test_a_suggested_action_answers_the_question_like_typing(teams):  # type: ignore[no-untyped-def]
+    """Asked which site, Ben taps the suggested DAL chip (Teams sends it as his message); the summary follows."""
+    replies = teams.say("ben.turner", "need 40 rolls of stretch wrap from Uline about $32 a roll")
+    (asked,) = [a for a in replies if a.get("suggestedActions")]
+    chip = asked["suggestedActions"]["actions"][0]
+    assert chip["type"] == "imBack" and chip["value"] == "DAL"
+    summary = only_card(teams.say("ben.turner", chip["value"]))
+    assert "submit" in execute_actions(summary) and "DAL" in texts_of(summary)

@@ -89,7 +89,7 @@ class TeamsBot:
             if not personal:
                 return Outcome(200, replies=[_message(texts.NOT_PERSONAL)])
             return Outcome(200, replies=self._activities(person, self.assistant.handle_message(
-                person.id, _plain_text(inbound.text))))
+                person.id, _plain_text(inbound.text)), to=inbound.user_id))
         # Teams sends both a conversationUpdate (members added) and an installationUpdate when the app
         # is added to a personal chat: the address is remembered from either, the greeting comes once
         if personal and inbound.type == "installationUpdate" and inbound.action == "add":
@@ -157,7 +157,8 @@ class TeamsBot:
                 return Outcome(200, self._card_response(person, number, " ".join(words) or None))
             return Outcome(200, cards.invoke_message("\n\n".join(words) or texts.RETRIED))
         body = cards.invoke_card(self._render(person, main.card, banner=" ".join(words) or None))
-        return Outcome(200, body, replies=self._activities(person, [r for r in with_card if r is not main]))
+        return Outcome(200, body, replies=self._activities(person, [r for r in with_card if r is not main],
+                                                           to=inbound.user_id))
 
     def _card_response(self, person: Person, number: str, banner: str | None) -> dict:  # type: ignore[type-arg]
         try:
@@ -168,7 +169,7 @@ class TeamsBot:
 
     # ------------------------------------------------------------------ rendering
 
-    def _activities(self, person: Person, replies: list[Reply]) -> list[dict]:  # type: ignore[type-arg]
+    def _activities(self, person: Person, replies: list[Reply], to: str = "") -> list[dict]:  # type: ignore[type-arg]
         out = []
         for reply in replies:
             if reply.card is None:
@@ -178,6 +179,9 @@ class TeamsBot:
             activity = {"type": "message", "attachments": [cards.attachment(self._render(person, reply.card))]}
             if reply.text:
                 activity["text"] = reply.text
+            chips = _suggested(reply.card, to)
+            if chips:
+                activity["suggestedActions"] = chips
             out.append(activity)
         return out
 
@@ -208,6 +212,22 @@ def refresh_users(addresses: Addresses, assistant: Assistant, card: Card, viewer
 
 _VERBS = {"approve", "reject", "request_info", "answer_info", "withdraw", "submit", "edit", "cancel", "choose",
           "status", "cancel_delegation", "erp.retry"}
+
+
+def _suggested(card: Card, to: str) -> dict | None:  # type: ignore[type-arg]
+    """Suggested actions under a question, for answers the conversation reads when typed (Teams shows three).
+
+    Each chip sends the choice's value as the person's message (imBack), which the assistant reads as
+    the answer to the question it asked; the card's buttons stay for the other choices.
+    """
+    if card.kind != "question" or not to:
+        return None
+    chips = [{"type": "imBack", "title": a.label[:40], "value": a.value["value"]} for a in card.actions
+             if a.id == "choose" and a.value.get("field") in _TYPED_FIELDS and a.value.get("value")]
+    return {"to": [to], "actions": chips[:3]} if chips else None
+
+
+_TYPED_FIELDS = {"supplier", "site", "price_kind"}  # typed values the assistant understands as the answer
 
 
 def _message(text: str) -> dict:  # type: ignore[type-arg]
