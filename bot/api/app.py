@@ -15,7 +15,6 @@ from bot.api.routes import audit, delegations, health, policy, requisitions
 from bot.console.routes import router as console
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, get_settings
-from bot.teams.settings import teams_settings
 from bot.slack import mount as slack_mount
 from bot.teams.settings import teams_settings
 from bot.web import routes as web_chat
@@ -84,11 +83,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
             teams = start_teams(app, app.state.runtime, teams_config)
         slack_stop = await slack_mount.start(app)  # registers the Slack surface before the fan-out starts
-        teams = None
-        if teams_config is not None:  # Microsoft Teams: the bot and its surface need the runtime
-            from bot.teams.routes import start as start_teams
-
-            teams = start_teams(app, app.state.runtime, teams_config)
         chat = app.state.runtime.chat
         # the card fan-out runs in the real server, or in a test that asks for it (autostart=True)
         wanted = chat is not None and chat.surfaces and (chat.autostart or (chat.autostart is None and built))
@@ -98,8 +92,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await slack_stop()
         if chat_stop is not None:
             chat_stop()
-        if teams is not None:
-            teams.close()
         if teams is not None:
             teams.close()
         if ticker is not None:
@@ -115,11 +107,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (health, requisitions, delegations, policy, audit):
         app.include_router(module.router)
     app.include_router(web_chat.router)  # the local web chat at /chat (dev mode)
-    teams_config = teams_settings()
-    if teams_config is not None:  # Microsoft Teams at /api/messages, only when TEAMS_APP_ID is set
-        from bot.teams.routes import router as teams_router
-
-        app.include_router(teams_router)
     slack_mount.install(app)  # /slack/events etc., only when SLACK_BOT_TOKEN or SLACK_CLIENT_ID is set
     teams_config = teams_settings()
     if teams_config is not None:  # Microsoft Teams at /api/messages, only when TEAMS_APP_ID is set
