@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from decimal import Decimal
 from typing import Any, Callable, Iterable
@@ -25,6 +26,7 @@ from approvals.signals import all_signals
 from approvals.suggestions import ExceptionSummary, save_summary, stored_summary
 from approvals.summary import SummaryFacts, deterministic_summary, exception_facts
 from approvals.views import RequisitionView
+from bot.intake.suggest import START_DELAY
 from connectors.llm_tasks import LlmSummarizer
 
 log = logging.getLogger("procurebot.llm")
@@ -75,6 +77,7 @@ class ExceptionSummaries:
             self._pending = [f for f in self._pending if not f.done()] + [future]
 
     def _write(self, number: str) -> None:
+        time.sleep(START_DELAY)  # let the submit reply go out before the queries and the request compete with it
         try:
             view = self.view(number)
             if stored_summary(self.engine, number, view.round) is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
@@ -17,6 +18,9 @@ from connectors.llm_tasks import LlmClassifier, Suggestion
 
 log = logging.getLogger("procurebot.llm")
 MAX_REMEMBERED = 512
+# The worker lets the reply that asked for the suggestion go out first: building the request is CPU work
+# that would otherwise compete with it for the interpreter. Small next to any model's round trip.
+START_DELAY = 0.05
 
 
 class CategorySuggester:
@@ -46,6 +50,7 @@ class CategorySuggester:
                 self._futures.popitem(last=False)
 
     def _run(self, text: str, allowed: tuple[str, ...] | None) -> Suggestion:
+        time.sleep(START_DELAY)
         try:
             return self.classifier.suggest(text, allowed)
         except Exception as exc:  # noqa: BLE001 - a bug here must cost a suggestion, never a chat reply
