@@ -29,22 +29,24 @@ Outcome = Literal["ok", "refused", "invalid", "timeout", "rate_limited", "server
 class LlmSettings(BaseSettings):
     """Where the model is and how long to wait for it. Read once at start-up."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # the prefix keeps bare names (API_KEY, MODEL) from other software out; the OPENAI_* names are aliases
+    model_config = SettingsConfigDict(env_prefix="PROCUREBOT_LLM_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
-    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "api_key"))
-    base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "base_url"))
-    model: str | None = Field(default=None, validation_alias=AliasChoices("PROCUREBOT_LLM_MODEL", "model"))
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    model: str | None = Field(default=None, validation_alias=AliasChoices("PROCUREBOT_LLM_MODEL"))
     # per attempt; the assistant never waits on it (the call runs off the chat's critical path)
     timeout_seconds: float = Field(default=5.0, gt=0, le=60,
-                                   validation_alias=AliasChoices("PROCUREBOT_LLM_TIMEOUT_SECONDS", "timeout_seconds"))
+                                   validation_alias=AliasChoices("PROCUREBOT_LLM_TIMEOUT_SECONDS"))
     max_retries: int = Field(default=0, ge=0, le=3,
-                             validation_alias=AliasChoices("PROCUREBOT_LLM_MAX_RETRIES", "max_retries"))
+                             validation_alias=AliasChoices("PROCUREBOT_LLM_MAX_RETRIES"))
     # sent only when set: some models (reasoning ones) refuse any temperature but their default
     temperature: float | None = Field(default=None, ge=0, le=2,
-                                      validation_alias=AliasChoices("PROCUREBOT_LLM_TEMPERATURE", "temperature"))
+                                      validation_alias=AliasChoices("PROCUREBOT_LLM_TEMPERATURE"))
     # below this the requester is asked to confirm the category instead of it being filled in
     min_confidence: float = Field(default=0.75, ge=0, le=1,
-                                  validation_alias=AliasChoices("PROCUREBOT_LLM_MIN_CONFIDENCE", "min_confidence"))
+                                  validation_alias=AliasChoices("PROCUREBOT_LLM_MIN_CONFIDENCE"))
 
     @field_validator("api_key", "base_url", "model", mode="before")
     @classmethod

@@ -51,6 +51,17 @@ def test_settings_come_from_the_openai_variables(monkeypatch):
     assert SECRET not in repr(s) and SECRET not in str(s)
 
 
+def test_other_softwares_bare_variables_are_ignored(monkeypatch):
+    """API_KEY, MODEL or TEMPERATURE set for some other tool never switch the LLM on or change it."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROCUREBOT_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("API_KEY", "someone-elses")
+    monkeypatch.setenv("MODEL", "gpt-other")
+    monkeypatch.setenv("TEMPERATURE", "1")
+    s = LlmSettings(_env_file=None)  # type: ignore[call-arg]
+    assert (s.api_key, s.model, s.temperature, s.configured) == (None, None, None, False)
+
+
 def test_a_model_without_a_key_fails_at_start_up(monkeypatch):
     """PROCUREBOT_LLM_MODEL set but no key and no local server: start-up says what to set instead of running half-on."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
