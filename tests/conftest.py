@@ -45,6 +45,16 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_llm_from_the_environment() -> Iterator[None]:
+    """Tests never reach a real model: a developer's OPENAI_* / PROCUREBOT_LLM_MODEL (env or .env) is blanked;
+    the LLM tests configure the local fake server themselves."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("PROCUREBOT_LLM_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            mp.setenv(name, "")
+        yield
+
+
 @pytest.fixture(scope="session")
 def directory() -> Directory:
     return load_directory(EXAMPLES / "company.yaml")

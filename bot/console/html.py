@@ -90,11 +90,11 @@ def bars(title: str, items: Sequence[tuple[str, float, float]], fmt=hours, *, le
     if not items:
         return f'<section class="chart"><h3>{esc(title)}</h3><p class="empty">{texts.EMPTY_WINDOW}</p></section>'
     top = max(max(a, b) for _, a, b in items) or 1
-    row, label_w, width = 22, 130, 520
+    row, label_w, width = 22, 110, 330
     parts = []
     for i, (label, a, b) in enumerate(items):
         y = i * row
-        wa, wb = (width - label_w - 90) * a / top, (width - label_w - 90) * b / top
+        wa, wb = (width - label_w - 95) * a / top, (width - label_w - 95) * b / top
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{esc(label[:20])}</text>'
                      f'<rect class="b" x="{label_w}" y="{y + 3}" width="{wb:.1f}" height="15"/>'
                      f'<rect class="a" x="{label_w}" y="{y + 3}" width="{wa:.1f}" height="15"/>'
@@ -102,7 +102,8 @@ def bars(title: str, items: Sequence[tuple[str, float, float]], fmt=hours, *, le
     h = row * len(items) + 4
     return (f'<section class="chart"><h3>{esc(title)} <small><span class="key a"></span>{legend[0]} '
             f'<span class="key b"></span>{legend[1]}</small></h3>'
-            f'<svg viewBox="0 0 {width} {h}" width="100%" role="img" aria-label="{esc(title)}">{"".join(parts)}</svg>'
+            f'<svg viewBox="0 0 {width} {h}" width="{width}" height="{h}" role="img" aria-label="{esc(title)}">'
+            f'{"".join(parts)}</svg>'
             f'</section>')
 
 
@@ -120,8 +121,8 @@ def columns(title: str, items: Sequence[tuple[str, float]], fmt=hours) -> str:
                      f'<text x="{x + (col - 16) / 2}" y="{height - 24 - hgt:.1f}" text-anchor="middle">{esc(fmt(v))}'
                      f'</text><text x="{x + (col - 16) / 2}" y="{height - 5}" text-anchor="middle">{esc(label)}</text>')
     width = max(col * len(items) + 16, 200)
-    return (f'<section class="chart"><h3>{esc(title)}</h3><svg viewBox="0 0 {width} {height}" width="100%"'
-            f'  role="img" aria-label="{esc(title)}">{"".join(parts)}</svg></section>')
+    return (f'<section class="chart"><h3>{esc(title)}</h3><svg viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" role="img" aria-label="{esc(title)}">{"".join(parts)}</svg></section>')
 
 
 def meter(used: float) -> str:

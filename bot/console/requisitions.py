@@ -114,8 +114,8 @@ def detail_page(request: Request, number: str) -> Response:
              esc(s.state.replace("_", " ")) + (f"<br><small>by {esc(_name(directory, s.decided_by))}"
                                                + (f" for {esc(_name(directory, s.on_behalf_of))}" if s.on_behalf_of
                                                   else "") + "</small>" if s.decided_by else ""),
-             f'<span class="why">{esc(s.explanation)}</span>', f"{s.sla_hours:g} h", html.when(s.activated_at),
-             html.when(s.decided_at)) for s in view.steps], cls="steps"))
+             f'<span class="why">{esc(s.explanation)}</span>', f"{s.sla_hours.normalize():f} h",
+             html.when(s.activated_at), html.when(s.decided_at)) for s in view.steps], cls="steps"))
     else:
         body.append(f'<p class="empty">{esc(view.route_explanation or "No approval steps.")}</p>')
     body.append(f"<h2>Timeline ({len(events)} events)</h2>")
