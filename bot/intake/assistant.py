@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -51,6 +51,9 @@ from bot.intake.orders import match_orders, status_card
 from bot.intake.store import ConversationStore, Crossed
 from bot.intake.suggest import CategorySuggester
 
+if TYPE_CHECKING:
+    from bot.exception_summary import ExceptionSummaries
+
 log = logging.getLogger("procurebot.intake")
 DECISIONS = ("approve", "reject", "request_info", "answer_info", "withdraw")
 
@@ -71,7 +74,7 @@ class Assistant:
     def __init__(self, service: ApprovalService, directory: Directory, *, surface: str = "web",
                  classifier: Classifier | None = None, draft_ttl: timedelta = timedelta(hours=24),
                  calendars: Calendars | None = None, suggester: CategorySuggester | None = None,
-                 summaries: Any = None) -> None:
+                 summaries: ExceptionSummaries | None = None) -> None:
         self.service = service
         # optional: LLM category suggestions (off the reply path) and the approver's "what is unusual" note
         self.suggester = suggester
