@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from decimal import Decimal
 from typing import Any, Callable, Iterable
@@ -31,6 +32,7 @@ from connectors.llm_tasks import LlmSummarizer
 
 log = logging.getLogger("procurebot.llm")
 SUMMARIZE_ON = ("submit", "amend", "answer_info")
+MAX_CACHED = 2048
 
 
 class ExceptionSummaries:
@@ -46,6 +48,7 @@ class ExceptionSummaries:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-summary") if summarizer else None
         self._pending: list[Future[None]] = []
         self._lock = threading.Lock()
+        self._notes: OrderedDict[tuple[str, int], str | None] = OrderedDict()  # deterministic notes, per round
 
     # ------------------------------------------------------------------ facts
     def facts(self, view: RequisitionView) -> SummaryFacts:
@@ -57,15 +60,27 @@ class ExceptionSummaries:
         return exception_facts(view, self.directory, all_signals(current, history, self.thresholds), routing_facts)
 
     def note_for(self, view: RequisitionView) -> str | None:
-        """The summary for this round: the stored one, else the deterministic one computed now."""
+        """The summary for this round: the stored one, else the deterministic one (computed once per round:
+        its history is what came before the request, which later requests do not change)."""
+        key = (view.number, view.round)
         try:
-            row = stored_summary(self.engine, view.number, view.round)
-            if row is not None:
-                return row.text
-            return deterministic_summary(self.facts(view))
+            if self.summarizer is not None:
+                row = stored_summary(self.engine, view.number, view.round)
+                if row is not None:
+                    return row.text
+            with self._lock:
+                if key in self._notes:
+                    self._notes.move_to_end(key)
+                    return self._notes[key]
+            note = deterministic_summary(self.facts(view))
         except Exception:  # noqa: BLE001 - a card without its note beats no card
             log.exception("exception summary for %s failed", view.number)
             return None
+        with self._lock:
+            self._notes[key] = note
+            while len(self._notes) > MAX_CACHED:
+                self._notes.popitem(last=False)
+        return note
 
     # ------------------------------------------------------------------ the LLM, off the critical path
     def on_change(self, change: Any) -> None:
