@@ -24,6 +24,7 @@ from connectors.llm import LlmClient
 from connectors.prompts import load_prompt
 
 MAX_ITEM_TEXT = 300
+MAX_EXAMPLES = 8
 
 
 class CategoryAnswer(BaseModel):
@@ -64,7 +65,10 @@ class LlmClassifier:
         self.fallback: Classifier = fallback or CatalogClassifier(directory)
         self.min_confidence = min_confidence
         self.prompt = load_prompt("classify")
-        self._categories = json.dumps([{"code": c.code, "name": c.name, "keywords": list(c.keywords)}
+        # the catalog as context: each category's keywords and a few of its catalog items' names
+        self._categories = json.dumps([{"code": c.code, "name": c.name, "keywords": list(c.keywords),
+                                        "catalog_examples": [i.name for i in directory.items
+                                                             if i.category == c.code][:MAX_EXAMPLES]}
                                        for c in directory.categories])
 
     def suggest(self, text: str, allowed: tuple[str, ...] | None = None) -> Suggestion:

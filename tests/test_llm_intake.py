@@ -325,3 +325,13 @@ def test_a_suggestion_the_supplier_does_not_sell_gives_way_to_the_supplier(rig, 
     assert fact(summary, "Category") == "Facilities"
     card = submitted(act(rig.bot, "jake.miller", summary, "submit"))
     assert service.view(card.number).category == "facilities"
+
+
+def test_over_budget_and_emergency_are_in_the_note(plain, service):
+    """Seattle's operations budget has $1,500 left; a $3,840 emergency order says both, with the numbers."""
+    result = service.submit(submit(site="SEA", cost_center="SEA-OPS", lines=[boxes(80)], urgency="emergency"))
+    view = result.requisition
+    assert view.state == "pending_approval"
+    note = approver_note(plain.bot, view.number, view.waiting_on[0])
+    assert note == ("What is unusual: Over budget: cost center SEA-OPS had $1,500.00 left before this $3,840.00 "
+                    "request. Marked as an emergency.")
