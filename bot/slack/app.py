@@ -20,6 +20,17 @@ from bot.slack.surface import SURFACE, SlackClients, SlackSurface
 log = logging.getLogger("procurebot.slack")
 
 
+class _KnownNoise(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN itself and warns that the token in our client wins; it does, on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
+BOLT_LOG = logging.getLogger("procurebot.slack.bolt")
+BOLT_LOG.addFilter(_KnownNoise())
+
+
 def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
     """The Slack app for this runtime. Registers the Slack surface, so every card copy in Slack stays true."""
     from bot.slack.oauth import installation_store, oauth_flow
@@ -42,15 +53,10 @@ def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
     # process_before_response: the HTTP answer goes when the listener returns; every listener acks first
     # and hands slow work to `bot.background`, so Slack never waits more than the decision itself.
-    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
-    level, bolt_log.level = bolt_log.level, logging.ERROR  # bolt warns SLACK_BOT_TOKEN is unused: it is in `client`
-    try:
-        app = AsyncApp(client=client, signing_secret=secret, process_before_response=True,
-                       request_verification_enabled=bool(secret),
-                       oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
-                       raise_error_for_unhandled_request=False, name="procurebot")
-    finally:
-        bolt_log.level = level
+    app = AsyncApp(client=client, signing_secret=secret, process_before_response=True,
+                   request_verification_enabled=bool(secret), logger=BOLT_LOG,
+                   oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
+                   raise_error_for_unhandled_request=False, name="procurebot")
     for module in (messages, commands, actions, modals, home, shortcuts):
         module.register(app, bot)
     bot.app = app
