@@ -127,6 +127,20 @@ def test_slack_retry_of_the_same_event_is_handled_once(slack):  # type: ignore[n
     assert res.status_code == 200 and len(slack.posts_to("jake.miller")) == before == 1
 
 
+def test_records_of_handled_events_are_pruned_after_a_day(slack):  # type: ignore[no-untyped-def]
+    """Handled-event records older than a day (far past Slack's retry window) are dropped as new events come."""
+    from sqlmodel import Session, select
+
+    from bot.chat.models import InboundEvent
+
+    slack.dm("jake.miller", "help", event_id="EvOLD")
+    slack.clock.advance(days=2)
+    slack.dm("jake.miller", "help", event_id="EvNEW")
+    with Session(slack.runtime.engine) as session:
+        keys = {e.key for e in session.exec(select(InboundEvent)).all()}
+    assert keys == {"event:EvNEW"}
+
+
 def test_two_approvers_tap_at_once_on_an_any_of_step(slack):  # type: ignore[no-untyped-def]
     """Priya and Olivia tap Approve at the same moment on the finance step: one decision, the other sees who acted."""
     from concurrent.futures import ThreadPoolExecutor

@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from approvals.directory import Person
-from bot.chat.dedupe import first_time
+from bot.chat.dedupe import first_time, forget_before
 from bot.chat.identity import Addresses, Identities
 from bot.intake.assistant import Assistant, Reply
 from bot.slack import blocks, texts
@@ -27,6 +27,7 @@ from bot.slack.surface import SURFACE, SlackClients, SlackSurface
 
 log = logging.getLogger("procurebot.slack")
 PERSON_TTL = 300.0  # seconds a Slack user -> person resolution is kept in memory
+PRUNE_SECONDS = 3600.0  # how often handled-event records older than a day are dropped
 
 
 class Background:
@@ -102,6 +103,7 @@ class SlackBot:
     _people: dict[tuple[str, str], tuple[Person | None, float]] = field(default_factory=dict, repr=False)
     _dms: dict[str, tuple[str | None, float]] = field(default_factory=dict, repr=False)
     _committed: threading.local = field(default_factory=threading.local, repr=False)
+    _pruned_at: Any = field(default=None, repr=False)
 
     def on_commit(self, change: Any) -> None:
         """After-commit listener: tells a listener waiting in this thread that its decision is durable."""
@@ -167,6 +169,12 @@ class SlackBot:
         return texts.UNKNOWN_PERSON.format(email=address) if address else texts.UNKNOWN_PERSON_NO_EMAIL
 
     def first_time(self, key: str) -> bool:
+        """True the first time Slack delivers this event/action; the records of handled events are pruned
+        hourly (older than a day: Slack retries within minutes), so the table stays small."""
+        now = self.runtime.service.clock()
+        if self._pruned_at is None or (now - self._pruned_at).total_seconds() >= PRUNE_SECONDS:
+            self._pruned_at = now
+            self.background.submit(forget_before, self.engine, clock=self.runtime.service.clock)
         return first_time(self.engine, SURFACE, key, clock=self.runtime.service.clock)
 
     def remember_dm(self, person: Person, team: str | None, user: str, channel: str) -> None:
