@@ -206,3 +206,23 @@ def test_po_created_by_the_erp_is_told_in_the_requesters_thread(slack):  # type:
     root = slack.root("jake.miller", number)
     assert f"{number} is now purchase order PO-" in slack.thread(root)[-1]
     assert "Purchase order PO-" in json.dumps(blocks_of(slack.current(root)))
+
+
+def test_reject_on_a_card_someone_already_approved_opens_no_modal_and_says_who(slack):  # type: ignore[no-untyped-def]
+    """Olivia taps Reject after Priya approved the finance step: no reason is asked for; she is told Priya approved."""
+    from factories import submit
+
+    from approvals.commands import Approve
+
+    laptops = {"description": "Laptop 14in", "sku": "IT-LAP-14", "quantity": 5, "unit_price": 1400}
+    service = slack.runtime.service
+    number = service.submit(submit(requester="emily.davis", cost_center="CORP-IT", supplier="cdw",
+                                   lines=[laptops])).number
+    service.approve(Approve(actor="raj.patel", number=number))
+    slack.settle()
+    olivia = slack.card_to("olivia.grant", "reject", number)
+    slack.tap("priya.nair", slack.card_to("priya.nair", "approve", number), "approve")
+    slack.tap("olivia.grant", olivia, "reject")
+    assert slack.fake.of("views.open") == []
+    (told,) = slack.ephemerals_to("olivia.grant")
+    assert "Priya Nair" in told
