@@ -99,3 +99,16 @@ def test_edit_opens_the_form_with_the_draft_and_replaces_it(slack):  # type: ign
     assert slack.runtime.service.list(requester="jake.miller") == []
     slack.tap("jake.miller", latest, "submit")
     assert len(slack.runtime.service.list(requester="jake.miller")) == 1
+
+
+def test_home_new_request_button_opens_the_form(slack):  # type: ignore[no-untyped-def]
+    """'New purchase request' on the Home tab opens the same request form."""
+    home = {"type": "home", "blocks": []}
+    slack.interact({"type": "block_actions", "team": {"id": TEAM}, "user": {"id": slack_id("jake.miller"),
+                                                                             "team_id": TEAM},
+                    "api_app_id": "A", "trigger_id": "trig-3", "container": {"type": "view", "view_id": "VH"},
+                    "view": {**home, "id": "VH", "state": {"values": {}}},
+                    "actions": [{"type": "button", "action_id": "pb_home:new_request", "action_ts": "1.1",
+                                 "block_id": "pb-home-top"}]})
+    form = _opened(slack)
+    assert form["callback_id"] == "pb_request" and form["type"] == "modal"

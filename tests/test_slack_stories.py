@@ -226,3 +226,12 @@ def test_reject_on_a_card_someone_already_approved_opens_no_modal_and_says_who(s
     assert slack.fake.of("views.open") == []
     (told,) = slack.ephemerals_to("olivia.grant")
     assert "Priya Nair" in told
+
+
+def test_slash_command_sets_and_ends_a_delegation(slack):  # type: ignore[no-untyped-def]
+    """/purchase delegate to Priya Nair from today to Dec 4 sets it; /purchase cancel my delegation ends it."""
+    slack.command("zoe.martin", "delegate to Priya Nair from today to Dec 4")
+    (row,) = slack.runtime.service.delegations(person="zoe.martin")
+    assert row.delegate == "priya.nair"
+    slack.command("zoe.martin", "cancel my delegation")
+    assert slack.runtime.service.delegations(person="zoe.martin") == []
