@@ -57,20 +57,26 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     service = ApprovalService(engine, directory)
     outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
     runtime = Runtime(settings, engine, directory, service)
-    runtime.chat = chat_delivery(engine, directory, service)
+    runtime.chat = chat_delivery(engine, directory, service, runtime)
     scheduler.install(runtime)  # reminders, escalations, delegation windows: written with each action
-    llm_setup.install(runtime, policy)  # exception summaries; LLM suggestions only when a model is configured
+    llm = llm_setup.install(runtime, policy)  # exception summaries; LLM suggestions only when a model is configured
+    llm.summaries.listeners.append(lambda number: runtime.chat.enqueue_event(number, "summary"))
     return runtime
 
 
-def chat_delivery(engine: Engine, directory: Directory, service: ApprovalService) -> Any:
-    """The platform-neutral card fan-out; it writes jobs only once a platform has registered."""
-    from bot.chat.delivery import ChatDelivery
-    from bot.intake.orders import status_card
+def chat_delivery(engine: Engine, directory: Directory, service: ApprovalService, runtime: Any = None) -> Any:
+    """The platform-neutral card fan-out; it writes jobs only once a platform has registered.
 
-    chat = ChatDelivery(engine, directory, view=service.view,
-                        card_for=lambda view, viewer: status_card(engine, view, viewer, directory),
-                        clock=service.clock)
+    With `runtime`, approver cards carry the "what is unusual" note of `runtime.llm` once it is installed,
+    and a note written after submit re-renders every copy."""
+    from bot.chat.delivery import ChatDelivery
+    from bot.intake.orders import viewer_card
+
+    def card_for(view: Any, viewer: str) -> Any:
+        llm = getattr(runtime, "llm", None) if runtime is not None else None
+        return viewer_card(engine, view, viewer, directory, llm.summaries if llm else None)
+
+    chat = ChatDelivery(engine, directory, view=service.view, card_for=card_for, clock=service.clock)
     chat.install(service)
     return chat
 

@@ -47,7 +47,7 @@ from bot.intake import intents, stats, texts
 from bot.intake.draft import DraftState, Question, fill_defaults, merge, next_question, to_requisition
 from bot.intake.duplicates import find_duplicate
 from bot.intake.extract import DATE, ExtractedLine, Extractor, parse_date
-from bot.intake.orders import match_orders, status_card
+from bot.intake.orders import match_orders, status_card, viewer_card
 from bot.intake.store import ConversationStore, Crossed
 from bot.intake.suggest import CategorySuggester
 
@@ -222,17 +222,11 @@ class Assistant:
     def card_for(self, number: str, viewer: str) -> Card:
         """The requisition card as `viewer` should see it now (every copy re-renders from this)."""
         self.person(viewer)
-        view = self.service.view(number)
-        if view.state == "pending_approval" and viewer in view.waiting_on:
-            return self._approver_card(view, viewer)
-        return status_card(self.service.engine, view, viewer, self.directory)
+        return viewer_card(self.service.engine, self.service.view(number), viewer, self.directory, self.summaries)
 
     def _approver_card(self, view: RequisitionView, viewer: str) -> Card:
         """The card with the "what is unusual" note when `viewer` is one of the approvers it waits on."""
-        note = None
-        if self.summaries is not None and view.state == "pending_approval" and viewer in view.waiting_on:
-            note = self.summaries.note_for(view)
-        return requisition_card(view, viewer, self.directory, summary=note)
+        return viewer_card(self.service.engine, view, viewer, self.directory, self.summaries)
 
     def expire_drafts(self) -> list[tuple[str, Reply]]:
         """Discard drafts idle longer than the time limit; each person gets a notice."""

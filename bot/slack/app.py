@@ -41,9 +41,11 @@ def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
     clients = SlackClients(settings, installation_store(settings, engine) if settings.oauth else None)
     surface = SlackSurface(engine, clients, identities, addresses, settings)
     scheduler = getattr(runtime, "scheduler", None)
+    llm = getattr(runtime, "llm", None)  # LLM category suggestions (when configured), approvers' notes
     assistant = Assistant(service, directory, surface=SURFACE,
                           draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
-                          calendars=scheduler.calendars if scheduler else None)
+                          calendars=scheduler.calendars if scheduler else None,
+                          suggester=llm.suggester if llm else None, summaries=llm.summaries if llm else None)
     bot = SlackBot(settings=settings, runtime=runtime, assistant=assistant, identities=identities,
                    addresses=addresses, clients=clients, surface=surface,
                    background=Background(settings.reply_threads, settings.decide_threads))

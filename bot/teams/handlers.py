@@ -48,9 +48,12 @@ class TeamsBot:
         if assistant is None:
             app_settings = runtime.settings  # type: ignore[attr-defined]
             scheduler = getattr(runtime, "scheduler", None)
+            llm = getattr(runtime, "llm", None)  # LLM category suggestions (when configured), approvers' notes
             assistant = Assistant(service, self.directory, surface=SURFACE,
                                   draft_ttl=timedelta(hours=app_settings.chat_draft_ttl_hours),
-                                  calendars=scheduler.calendars if scheduler else None)
+                                  calendars=scheduler.calendars if scheduler else None,
+                                  suggester=llm.suggester if llm else None,
+                                  summaries=llm.summaries if llm else None)
         self.assistant = assistant
         self.clock = service.clock
         self.identities = Identities(self.engine, self.directory, clock=self.clock)
