@@ -85,8 +85,9 @@ def outbox_rate(engine, directory, latency_ms: float, n: int, workers: int, pref
     remaining = threading.Event()
 
     def work(d: ErpDispatcher) -> None:
+        # as ErpDispatcher.run does while there is work: passes on one held connection until one finds none
         while not remaining.is_set():
-            if d.run_once() == 0:
+            if d.drain() == 0:
                 remaining.set()
 
     start = time.perf_counter()

@@ -128,7 +128,7 @@ class ErpDispatcher:
                 if po is not None:
                     created.append((job, po))
                 done += 1
-            self._record(created)
+            done += self._record(created)
             for job in self.queue.claim(NOTIFY, limit=self.batch * 4):
                 self._notify(job)
                 done += 1
@@ -142,12 +142,24 @@ class ErpDispatcher:
                 done += 1
         return done
 
+    def drain(self, *, max_passes: int = 50, stop: threading.Event | None = None) -> int:
+        """Passes until one finds nothing due (at most `max_passes`), all on one held connection, so a busy
+        dispatcher does not check a connection out, set it up and hand it back for every pass."""
+        total = 0
+        with self.queue.batch():
+            for _ in range(max_passes):
+                handled = self.run_once()
+                total += handled
+                if not handled or (stop is not None and stop.is_set()):
+                    break
+        return total
+
     def run(self, stop: threading.Event, *, idle_seconds: float = 0.5, refresher: "MasterDataRefresher | None" = None
             ) -> None:
         schedule_status_sync(self.engine, self.clock)
         while not stop.is_set():
             try:
-                busy = self.run_once()
+                busy = self.drain(stop=stop)
                 if refresher is not None:
                     refresher.refresh()
             except Exception:  # noqa: BLE001 - a database hiccup must not end the loop; the lease protects the work
@@ -182,10 +194,12 @@ class ErpDispatcher:
             return po
         return None
 
-    def _record(self, created: list[tuple[ClaimedJob, PoCreated]]) -> None:
-        """Record the batch's POs (on PostgreSQL in one transaction), then tell listeners and requesters."""
+    def _record(self, created: list[tuple[ClaimedJob, PoCreated]]) -> int:
+        """Record the batch's POs (on PostgreSQL in one transaction), then tell listeners and requesters.
+        Returns the notices delivered here (jobs handled without a claim of their own)."""
         if not created:
-            return
+            return 0
+        delivered = 0
         results = self.outbox.record_batch([(job, po.erp_id, po.number, po.status) for job, po in created],
                                            claim_notice=True)
         for (job, po), (recorded, notice) in zip(created, results):
@@ -195,6 +209,8 @@ class ErpDispatcher:
             self._changed(job, "po_created")
             if notice is not None:
                 self._notify(notice)  # written claimed by us: delivered now, no second claim
+                delivered += 1
+        return delivered
 
     def _changed(self, job: ClaimedJob, kind: str) -> None:
         number = (job.payload.get("order") or {}).get("reference")

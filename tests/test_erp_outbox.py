@@ -292,3 +292,16 @@ def test_a_batch_records_the_jobs_it_still_holds_and_skips_the_one_it_lost(servi
     with Session(engine) as s:
         assert [p.requisition_number for p in s.exec(select(ErpPurchaseOrder)).all()] == [second]
         assert verify_chain(s).ok
+
+
+def test_drain_sends_everything_due_in_passes_on_one_connection_and_stops_when_idle(service, engine, directory,
+                                                                                    clock, erp):
+    """Twelve approvals with a batch of five: one drain makes all twelve POs and tells each requester, then a
+    second drain finds nothing to do."""
+    numbers = [approve_small(service, ["jake.miller", "maria.lopez"][i % 2]) for i in range(12)]
+    inbox = Inbox()
+    d = dispatcher(engine, directory, erp, inbox, clock)
+    assert d.drain() == 24  # 12 create jobs and 12 notices
+    assert {service.view(n).state for n in numbers} == {"po_created"} and erp.count() == 12
+    assert sorted(inbox.kinds()) == ["po_created"] * 12
+    assert d.drain() == 0
