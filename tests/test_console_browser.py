@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +9,7 @@ import pytest
 from approvals.commands import Approve
 from bot.api.tokens import create_token
 from tests.factories import boxes, submit
+from tests.live import serving
 from tests.test_console import good_policy_text
 from tests.test_web_browser import browser, chromium  # noqa: F401  (the shared Chromium fixtures)
 
@@ -21,8 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def console_server(tmp_path):  # type: ignore[no-untyped-def]
     """The real app on a free local port with a little history, and an admin, an auditor and a service token."""
-    import uvicorn
-
     from bot.api.app import create_app
     from bot.runtime import build_runtime
     from bot.settings import Settings
@@ -36,21 +32,8 @@ def console_server(tmp_path):  # type: ignore[no-untyped-def]
     svc.approve(Approve(actor=routed.requisition.waiting_on[0], number=routed.number))
     tokens = {role: create_token(runtime.engine, name=f"{role}-person", role=role)
               for role in ("admin", "auditor", "service")}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=runtime), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start within 30 s")
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "tokens": tokens, "number": routed.number}
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, runtime=runtime)) as base:
+        yield {"base": base, "tokens": tokens, "number": routed.number}
     runtime.engine.dispose()
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 WRAP = "need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday, urgent"
@@ -41,29 +40,14 @@ def chromium() -> str:
 @pytest.fixture
 def live_server(tmp_path):  # type: ignore[no-untyped-def]
     """The real app on a free local port, in this process, on a fresh SQLite database."""
-    import uvicorn
-
     from bot.api.app import create_app
     from bot.runtime import build_runtime
     from bot.settings import Settings
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'chat.db'}", env="dev", var_dir=tmp_path, _env_file=None)
     runtime = build_runtime(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=runtime), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, runtime=runtime)) as base:
+        yield base
     runtime.engine.dispose()
 
 
