@@ -2,7 +2,8 @@
 
 Reached through the real clients' base URL (SLACK_API_BASE_URL). Knows a few users (id -> e-mail),
 opens DM channels "D<user id>", hands out increasing message timestamps, and can be told to
-answer the next call of a method with an error (``channel_not_found``) or a 429 with Retry-After.
+answer the next call of a method with an error (``channel_not_found``) or a 429 with Retry-After,
+and can refuse a token for good (``refuse``: the app was uninstalled, the token revoked).
 """
 
 from __future__ import annotations
@@ -38,12 +39,18 @@ class FakeSlack:
     _errors: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
+    refused: dict[str, str] = field(default_factory=dict)  # token -> the error every call with it gets
 
     # ------------------------------------------------------------------ scripting
     def fail_next(self, method: str, error: str, *, times: int = 1) -> None:
         """The next `times` calls of `method` answer {"ok": false, "error": error}."""
         with self._lock:
             self._errors.setdefault(method, []).extend([(200, {"ok": False, "error": error}, {})] * times)
+
+    def refuse(self, token: str, error: str = "token_revoked") -> None:
+        """Every later call with `token` answers {"ok": false, "error": error}, as after an uninstall."""
+        with self._lock:
+            self.refused[token] = error
 
     def rate_limit_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
         """The next `times` calls of `method` answer 429 with Retry-After, as Slack does past its rate tier."""
@@ -70,6 +77,9 @@ class FakeSlack:
         call = Call(method, args, token, time.monotonic())
         with self._lock:
             self.calls.append(call)
+            if token in self.refused:
+                call.result = {"ok": False, "error": self.refused[token]}
+                return 200, call.result, {}
             queued = self._errors.get(method)
             if queued:
                 call.result = queued[0][1]

@@ -6,20 +6,21 @@ from pathlib import Path
 
 import yaml
 
-from bot.slack.handlers import shortcuts
+from bot.slack.handlers import shortcuts, uninstall
 from bot.slack.settings import SlackSettings
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest" / "slack.yaml"
 
 
 def test_manifest_matches_the_code():
-    """Every shortcut, the /purchase command, both events, the scopes and the URLs line up with the handlers."""
+    """Every shortcut, the /purchase command, the events, the scopes and the URLs line up with the handlers."""
     doc = yaml.safe_load(MANIFEST.read_text())
     features, settings = doc["features"], doc["settings"]
     assert {s["callback_id"] for s in features["shortcuts"]} == {shortcuts.GLOBAL, shortcuts.FROM_MESSAGE}
     assert [c["command"] for c in features["slash_commands"]] == ["/purchase"]
     assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im",
+                                                                    *uninstall.EVENTS}
     assert set(doc["oauth_config"]["scopes"]["bot"]) == set(SlackSettings(_env_file=None).scopes.split(","))
     urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"],
             features["slash_commands"][0]["url"]]

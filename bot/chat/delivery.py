@@ -52,6 +52,11 @@ _CLOSED = {"draft", "withdrawn", "cancelled"}
 CardFor = Callable[[RequisitionView, str], Card]  # (view, viewer) -> the card as that person should see it now
 
 
+class Unreachable(Exception):
+    """Raised by a surface for an address it can never reach again (the workspace uninstalled the app, its
+    token was revoked): that copy is skipped, not retried, and the rest of the sync goes on."""
+
+
 def fingerprint(card: Card) -> str:
     return hashlib.sha256(json.dumps(card.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
@@ -163,18 +168,29 @@ class ChatDelivery:
             print_ = fingerprint(card)
             if copy is not None:
                 if copy.fingerprint != print_:
-                    surface.update(copy.address, copy.ref, card, headline(card))
+                    try:
+                        surface.update(copy.address, copy.ref, card, headline(card))
+                    except Unreachable as exc:
+                        log.info("%s copy of %s for %s not updated: %s", surface.name, view.number, person_id, exc)
+                        continue
                     self._save_fingerprint(copy, print_)
                 continue
             person = self.directory.person(person_id)
             address = surface.reach(person) if person else None
             if address is None or view.state in _CLOSED:
                 continue
-            ref = surface.post(address, card, headline(card))
+            try:
+                ref = surface.post(address, card, headline(card))
+            except Unreachable as exc:
+                log.info("%s card of %s for %s not posted: %s", surface.name, view.number, person_id, exc)
+                continue
             copies[(person_id, role)] = self._record(surface.name, view.number, person_id, role, address, ref, print_)
         root = copies.get((view.requester, REQUESTER))
         if line and root is not None:
-            surface.post(root.address, None, line, thread=root.ref)
+            try:
+                surface.post(root.address, None, line, thread=root.ref)
+            except Unreachable as exc:
+                log.info("%s thread line of %s not posted: %s", surface.name, view.number, exc)
 
     def _record(self, surface: str, number: str, person_id: str, role: str, address: Address, ref: str,
                 print_: str) -> CardCopy:
@@ -245,12 +261,15 @@ class ChatNotifier:
         refs = []
         for surface in self.delivery.surfaces:
             thread = self._thread(surface.name, person_id, getattr(notice, "number", None))
-            if thread is not None:
-                refs.append(f"{surface.name}:" + surface.post(thread.address, None, notice.text, thread=thread.ref))
-                continue
-            address = surface.reach(person) if person else None
-            if address is not None:
-                refs.append(f"{surface.name}:" + surface.post(address, _notice_card(notice), notice.text))
+            try:
+                if thread is not None:
+                    refs.append(f"{surface.name}:" + surface.post(thread.address, None, notice.text, thread=thread.ref))
+                    continue
+                address = surface.reach(person) if person else None
+                if address is not None:
+                    refs.append(f"{surface.name}:" + surface.post(address, _notice_card(notice), notice.text))
+            except Unreachable as exc:
+                log.info("%s notice for %s not sent: %s", surface.name, person_id, exc)
         if getattr(notice, "kind", "") in ("po_created", "po_received", "erp_failed") and notice.number:
             self.delivery.enqueue_event(notice.number, "erp")  # cards show the PO number / the failure
         if refs:

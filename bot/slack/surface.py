@@ -2,14 +2,17 @@
 
 Calls use slack_sdk's synchronous WebClient (the delivery worker and the listeners' slow work run
 in threads). Its RateLimitErrorRetryHandler is the one layer that retries a 429, sleeping for
-Slack's Retry-After; every other failure is raised, and the delivery job retries later.
+Slack's Retry-After; every other failure is raised, and the delivery job retries later, except a
+workspace that is gone (uninstalled, token revoked): that is `WorkspaceGone`, which the delivery
+layer skips for good instead of retrying.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,6 +22,7 @@ from sqlmodel import Session, select
 
 from approvals.directory import Person
 from bot.cards.model import Card
+from bot.chat.delivery import Unreachable
 from bot.chat.identity import Addresses, Identities
 from bot.chat.models import ChatIdentity
 from bot.chat.surface import Address
@@ -29,6 +33,12 @@ log = logging.getLogger("procurebot.slack")
 SURFACE = "slack"
 # a DM channel we remembered is gone (the user left, the app was reinstalled): open it again once
 _GONE = {"channel_not_found", "is_archived", "not_in_channel"}
+# the token no longer works: the app was uninstalled, the token revoked, the workspace deleted
+REFUSED = {"account_inactive", "token_revoked", "invalid_auth"}
+
+
+class WorkspaceGone(Unreachable, LookupError):
+    """procurebot has no working token for a Slack workspace: nothing is posted there until it is installed again."""
 
 
 class SlackClients:
@@ -38,7 +48,13 @@ class SlackClients:
         self.settings = settings
         self.installation_store = installation_store
         self._clients: dict[str, WebClient] = {}
+        self._refused: set[str] = set()  # tokens Slack refused for good (kept in memory, never logged)
         self._lock = threading.Lock()
+
+    @property
+    def single(self) -> bool:
+        """One workspace, one bot token from SLACK_BOT_TOKEN (no installations in our database)."""
+        return self.settings.bot_token is not None
 
     def token_for(self, team: str | None) -> str | None:
         if self.settings.bot_token is not None:
@@ -51,7 +67,9 @@ class SlackClients:
     def client(self, team: str | None = None, *, token: str | None = None) -> WebClient:
         token = token or self.token_for(team)
         if token is None:
-            raise LookupError(f"procurebot is not installed in the Slack workspace {team or '(unknown)'}")
+            raise WorkspaceGone(f"procurebot is not installed in the Slack workspace {team or '(unknown)'}")
+        if token in self._refused:
+            raise WorkspaceGone(f"Slack refused procurebot's token for the workspace {team or '(unknown)'}")
         with self._lock:
             client = self._clients.get(token)
             if client is None:
@@ -59,6 +77,20 @@ class SlackClients:
                 client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
                 self._clients[token] = client
             return client
+
+    def refuse(self, token: str | None, team: str | None, why: str) -> None:
+        """Slack will not take this token any more: stop using it (a new install brings a new token)."""
+        if token is None or token in self._refused:
+            return
+        with self._lock:
+            self._refused.add(token)
+            self._clients.pop(token, None)
+        if self.single:
+            log.error("Slack %s for the workspace %s: procurebot stops posting to Slack. Reinstall the app, put its "
+                      "new bot token in SLACK_BOT_TOKEN and restart procurebot.", why, team or "(SLACK_BOT_TOKEN)")
+        else:
+            log.warning("Slack %s for the workspace %s: nothing is posted there until it installs procurebot again",
+                        why, team or "(unknown)")
 
 
 class SlackSurface:
@@ -80,27 +112,45 @@ class SlackSurface:
         known = self.addresses.get(SURFACE, person.id)
         if known and known.get("channel"):
             return known
-        user, team = self._user_of(person)
-        if user is None:
-            return None
-        return self._open(person.id, user, team)
+        try:
+            user, team = self._user_of(person)
+            if user is None:
+                return None
+            with self._refusals(team):
+                return self._open(person.id, user, team)
+        except WorkspaceGone:
+            return None  # not reachable on Slack any more; the other platforms still are
 
     def post(self, address: Address, card: Card | None, text: str, *, thread: str | None = None) -> str:
-        try:
-            return self._post(address, card, text, thread)
-        except SlackApiError as exc:
-            if exc.response.get("error") not in _GONE or not address.get("user") or thread:
-                raise
-            log.info("the Slack DM of %s is gone; opening it again", address.get("user"))
-            fresh = self._reopen(address)
-            return self._post(fresh, card, text, thread)
+        with self._refusals(address.get("team")):
+            try:
+                return self._post(address, card, text, thread)
+            except SlackApiError as exc:
+                if exc.response.get("error") not in _GONE or not address.get("user") or thread:
+                    raise
+                log.info("the Slack DM of %s is gone; opening it again", address.get("user"))
+                fresh = self._reopen(address)
+                return self._post(fresh, card, text, thread)
 
     def update(self, address: Address, ref: str, card: Card, text: str) -> None:
-        client = self.clients.client(address.get("team"))
-        client.chat_update(channel=address["channel"], ts=ref, text=blocks.fallback(card, text),
-                           blocks=blocks.message_blocks(card, "", link=self.settings.link, kept=True))
+        with self._refusals(address.get("team")):
+            client = self.clients.client(address.get("team"))
+            client.chat_update(channel=address["channel"], ts=ref, text=blocks.fallback(card, text),
+                               blocks=blocks.message_blocks(card, "", link=self.settings.link, kept=True))
 
     # ------------------------------------------------------------------ helpers
+    @contextmanager
+    def _refusals(self, team: str | None) -> Iterator[None]:
+        """A token Slack refuses for good (uninstalled, revoked) becomes `WorkspaceGone`: skipped, never retried."""
+        try:
+            yield
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in REFUSED:
+                raise
+            self.clients.refuse(self.clients.token_for(team), team, f"answered {error}")
+            raise WorkspaceGone(f"Slack answered {error} for the workspace {team or '(unknown)'}") from exc
+
     def _post(self, address: Address, card: Card | None, text: str, thread: str | None) -> str:
         client = self.clients.client(address.get("team"))
         response = client.chat_postMessage(channel=address["channel"], text=blocks.fallback(card, text),
@@ -117,7 +167,8 @@ class SlackSurface:
         if self.settings.oauth and team is None:
             return None, None  # many workspaces: we cannot guess which one to search
         try:
-            found = self.clients.client(team).users_lookupByEmail(email=person.email)
+            with self._refusals(team):
+                found = self.clients.client(team).users_lookupByEmail(email=person.email)
         except SlackApiError as exc:
             if exc.response.get("error") in ("users_not_found", "user_not_found"):
                 return None, None
