@@ -23,6 +23,7 @@ def test_manifest_matches_the_code():
                                                                     *uninstall.EVENTS}
     assert set(doc["oauth_config"]["scopes"]["bot"]) == set(SlackSettings(_env_file=None).scopes.split(","))
     urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"],
+            settings["interactivity"]["message_menu_options_url"],
             features["slash_commands"][0]["url"]]
     assert all(u.endswith("/slack/events") for u in urls)
     assert doc["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")

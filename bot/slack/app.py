@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.identity import Addresses, Identities
 from bot.intake.assistant import Assistant
 from bot.slack.bot import Background, SlackBot
-from bot.slack.handlers import actions, commands, home, messages, modals, shortcuts, uninstall
+from bot.slack.handlers import actions, commands, home, messages, modals, options, shortcuts, uninstall
 from bot.slack.settings import SlackSettings
 from bot.slack.surface import SURFACE, SlackClients, SlackSurface
 
@@ -59,7 +59,7 @@ def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
                    request_verification_enabled=bool(secret), logger=BOLT_LOG,
                    oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
                    raise_error_for_unhandled_request=False, name="procurebot")
-    for module in (messages, commands, actions, modals, home, shortcuts, uninstall):
+    for module in (messages, commands, actions, modals, options, home, shortcuts, uninstall):
         module.register(app, bot)
     bot.app = app
     if bot.on_commit not in service.after_commit:

@@ -11,6 +11,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
+
 from approvals.directory import Directory
 from bot.cards.model import Card
 from bot.slack import blocks, texts
@@ -19,7 +22,9 @@ REQUEST_VIEW = "pb_request"
 REASON_VIEW = "pb_reason"
 HOME_NEW = "pb_home:new_request"
 HOME_DELEGATE = "pb_home:set_delegation"
-MAX_OPTIONS = 100  # a static_select holds at most 100 options
+MAX_OPTIONS = 100  # a static_select holds at most 100 options, and an options answer at most 100 too
+SEARCH_ACTION = "pb_search:"  # + the block id: a select whose options come from our options handler, as typed
+SEARCH_SCORE = 60  # rapidfuzz WRatio below which a choice is not offered for what was typed
 MAX_REASON = 2000
 MAX_DESCRIPTION = 300
 MAX_JUSTIFICATION = 1000
@@ -29,7 +34,7 @@ MAX_META = 3000
 def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
            hint: str | None = None) -> dict[str, Any]:
     block = {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
-             "element": {**element, "action_id": "value"}, "optional": optional}
+             "element": {"action_id": "value", **element}, "optional": optional}
     if hint:
         block["hint"] = {"type": "plain_text", "text": hint}
     return block
@@ -39,14 +44,58 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
 
 
-def _select(options: list[tuple[str, str]], initial: str | None, placeholder: str) -> dict[str, Any]:
-    opts = [_option(label, value) for label, value in options[:MAX_OPTIONS]]
-    element: dict[str, Any] = {"type": "static_select", "options": opts,
-                               "placeholder": {"type": "plain_text", "text": placeholder}}
-    chosen = next((o for o in opts if o["value"] == initial), None)
+def _select(block: str, options: list[tuple[str, str]], initial: str | None, placeholder: str) -> dict[str, Any]:
+    """All the choices in the select when they fit (up to 100: nothing to configure, Slack filters as you type);
+    more than that, an external_select whose options our options handler finds for what is typed."""
+    chosen = next((_option(label, value) for label, value in options if value == initial), None)
+    element: dict[str, Any]
+    if len(options) <= MAX_OPTIONS:
+        element = {"type": "static_select", "options": [_option(label, value) for label, value in options]}
+    else:
+        element = {"type": "external_select", "action_id": SEARCH_ACTION + block, "min_query_length": 1}
+        placeholder = texts.SEARCH_PLACEHOLDER.format(count=len(options))
+    element["placeholder"] = {"type": "plain_text", "text": placeholder[:150]}
     if chosen is not None:
         element["initial_option"] = chosen
     return element
+
+
+def supplier_choices(directory: Directory) -> list[tuple[str, str]]:
+    """(label, supplier id) of every supplier one may order from, by name."""
+    return [(s.name, s.id) for s in sorted(directory.suppliers, key=lambda s: s.name) if not s.blocked]
+
+
+def site_choices(directory: Directory) -> list[tuple[str, str]]:
+    return [(f"{s.code} ({s.name})", s.code) for s in directory.sites]
+
+
+def search_options(directory: Directory, block: str, typed: str) -> list[dict[str, Any]]:
+    """The options an external select shows for what the person typed (at most 100, best first).
+
+    A label or alias that starts with the words comes first, then one that contains them, then
+    rapidfuzz's WRatio (typos, word order: "uline", "ULine", "lines u"), then the name."""
+    if block == "supplier":
+        usable = [s for s in directory.suppliers if not s.blocked]
+        choices = [(s.name, s.id, [s.name, s.id, *s.aliases]) for s in usable]
+    elif block == "site":
+        choices = [(f"{s.code} ({s.name})", s.code, [s.code, s.name, *s.aliases]) for s in directory.sites]
+    else:
+        return []
+    query = default_process(typed or "")
+    if not query:
+        ranked = sorted(choices, key=lambda c: c[0].lower())
+        return [_option(label, value) for label, value, _ in ranked[:MAX_OPTIONS]]
+    scored = []
+    for label, value, names in choices:
+        words = [default_process(n) for n in names]
+        place = 0 if any(w.startswith(query) for w in words) else 1 if any(query in w for w in words) else 2
+        scored.append((place, label, value))
+    hay = {i: " ".join(names) for i, (_, _, names) in enumerate(choices)}
+    fuzzy = {i: score for _, score, i in process.extract(query, hay, scorer=fuzz.WRatio, processor=default_process,
+                                                          limit=None, score_cutoff=SEARCH_SCORE)}
+    kept = [(place, -fuzzy.get(i, 0.0), label.lower(), label, value) for i, (place, label, value) in enumerate(scored)
+            if place < 2 or i in fuzzy]
+    return [_option(label, value) for *_, label, value in sorted(kept)[:MAX_OPTIONS]]
 
 
 def _meta(data: dict[str, Any]) -> str:
@@ -74,8 +123,7 @@ class RequestForm:
 
 
 def request_modal(directory: Directory, form: RequestForm, meta: dict[str, Any]) -> dict[str, Any]:
-    suppliers = [(s.name, s.id) for s in sorted(directory.suppliers, key=lambda s: s.name) if not s.blocked]
-    sites = [(f"{s.code} ({s.name})", s.code) for s in directory.sites]
+    suppliers, sites = supplier_choices(directory), site_choices(directory)
     text = {"type": "plain_text_input", "max_length": MAX_DESCRIPTION}
     need_by: dict[str, Any] = {"type": "datepicker"}
     if form.need_by:
@@ -94,8 +142,9 @@ def request_modal(directory: Directory, form: RequestForm, meta: dict[str, Any])
             _input("unit_price", texts.FIELD_UNIT_PRICE,
                    {"type": "number_input", "is_decimal_allowed": True,
                     **({"initial_value": form.unit_price} if form.unit_price else {})}),
-            _input("supplier", texts.FIELD_SUPPLIER, _select(suppliers, form.supplier, texts.FIELD_SUPPLIER)),
-            _input("site", texts.FIELD_SITE, _select(sites, form.site, texts.FIELD_SITE)),
+            _input("supplier", texts.FIELD_SUPPLIER, _select("supplier", suppliers, form.supplier,
+                                                             texts.FIELD_SUPPLIER)),
+            _input("site", texts.FIELD_SITE, _select("site", sites, form.site, texts.FIELD_SITE)),
             _input("need_by", texts.FIELD_NEED_BY, need_by, optional=True),
             _input("justification", texts.FIELD_JUSTIFICATION,
                    {"type": "plain_text_input", "multiline": True, "max_length": MAX_JUSTIFICATION,
@@ -106,9 +155,9 @@ def request_modal(directory: Directory, form: RequestForm, meta: dict[str, Any])
 
 
 def _value(values: dict[str, Any], block: str) -> Any:
-    element = (values.get(block) or {}).get("value") or {}
+    element = next(iter((values.get(block) or {}).values()), None) or {}  # an input block holds one element
     kind = element.get("type")
-    if kind == "static_select":
+    if kind in ("static_select", "external_select"):
         return (element.get("selected_option") or {}).get("value")
     if kind == "datepicker":
         return element.get("selected_date")

@@ -177,7 +177,7 @@ async def _open_form(bot: SlackBot, client: Any, body: dict[str, Any], where: Wh
         if form is None:  # several items: the conversation edits them
             await decide_then_answer(bot, where, name, value, None, key=None)
             return
-        view = views.request_modal(bot.runtime.directory, form, {**meta, "draft_id": value.get("draft_id", "")})
+        view = views.request_modal(bot.runtime.service.directory, form, {**meta, "draft_id": value.get("draft_id", "")})
     else:
         view = views.reason_modal(name, value, NEEDS_WORDS[name], meta)
     try:

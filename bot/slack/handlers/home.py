@@ -38,7 +38,7 @@ def register(app: Any, bot: SlackBot) -> None:
         await ack()
         meta = {"team": (body.get("team") or {}).get("id"), "h": True}
         await client.views_open(trigger_id=body.get("trigger_id"),
-                                view=views.request_modal(bot.runtime.directory, views.RequestForm(), meta))
+                                view=views.request_modal(bot.runtime.service.directory, views.RequestForm(), meta))
 
     @app.action({"action_id": re.compile(r"^pb_home:delegate_")})
     async def on_pick(ack: Any) -> None:

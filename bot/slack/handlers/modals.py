@@ -37,7 +37,7 @@ def register(app: Any, bot: SlackBot) -> None:
     @app.view(views.REQUEST_VIEW)
     async def on_request(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         today = bot.runtime.service.clock().date()
-        parsed, errors = views.read_request(view, bot.runtime.directory, today)
+        parsed, errors = views.read_request(view, bot.runtime.service.directory, today)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -74,7 +74,7 @@ def apply_request(bot: SlackBot, where: Where, form: views.ParsedRequest, meta: 
 
 
 def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest) -> list[Reply]:
-    assistant, directory, clock = bot.assistant, bot.runtime.directory, bot.runtime.service.clock
+    assistant, directory, clock = bot.assistant, bot.runtime.service.directory, bot.runtime.service.clock
     site = directory.site_by_code.get(form.site)
     tz = person.timezone or (site.timezone if site else "America/Chicago")
     # the extractor knows the catalog: it finds the item's category (and SKU) from the words

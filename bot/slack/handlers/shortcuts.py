@@ -18,7 +18,7 @@ def register(app: Any, bot: SlackBot) -> None:
         await ack()
         meta = {"team": (body.get("team") or {}).get("id")}
         await client.views_open(trigger_id=body.get("trigger_id"),
-                                view=views.request_modal(bot.runtime.directory, views.RequestForm(), meta))
+                                view=views.request_modal(bot.runtime.service.directory, views.RequestForm(), meta))
 
     @app.shortcut(FROM_MESSAGE)
     async def on_message(ack: Any, body: dict[str, Any], client: Any) -> None:
@@ -27,7 +27,7 @@ def register(app: Any, bot: SlackBot) -> None:
         form = prefill(bot, message.get("text") or "", message.get("user") or "")
         meta = {"team": (body.get("team") or {}).get("id")}
         await client.views_open(trigger_id=body.get("trigger_id"),
-                                view=views.request_modal(bot.runtime.directory, form, meta))
+                                view=views.request_modal(bot.runtime.service.directory, form, meta))
 
 
 def prefill(bot: SlackBot, text: str, author: str) -> views.RequestForm:
