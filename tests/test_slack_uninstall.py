@@ -53,7 +53,7 @@ def test_app_uninstalled_deletes_the_installation_and_stops_delivery(db_url, clo
         _approve_outside_slack(slack, number)
         clock.advance(hours=2)
         slack.settle()
-        assert slack.runtime.service.view(number).state != "pending"
+        assert slack.runtime.service.view(number).state in ("approved", "po_pending", "po_created")
         assert slack.fake.calls[calls:] == []
         assert _sync_jobs(slack) and all(state == "done" for state, _ in _sync_jobs(slack))
 
