@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.cards.model import Card, CardAction, Fact
-from bot.slack import blocks
-
-
-def _link(number: str) -> str:
-    return f"https://procure.example/r/{number}"
+from bot.slack import blocks, views
 
 
 def _sections(rendered: list[dict]) -> list[str]:
@@ -31,7 +27,7 @@ def test_approval_card_has_facts_why_you_exceptions_and_buttons():
                 actions=[CardAction(id="approve", label="Approve", style="primary", value={"number": "PR-1042"}),
                          CardAction(id="reject", label="Reject", style="danger", value={"number": "PR-1042"},
                                     input_label="Reason")])
-    rendered = blocks.card_blocks(card, link=_link)
+    rendered = blocks.card_blocks(card)
     text = json.dumps(rendered)
     assert rendered[0]["type"] == "header" and "Why you:" in text and "emergency" in text
     (actions,) = [b for b in rendered if b["type"] == "actions"]
@@ -40,14 +36,15 @@ def test_approval_card_has_facts_why_you_exceptions_and_buttons():
     assert blocks.parse_action("pb:reject:1", actions["elements"][1]["value"]) == ("reject", {"number": "PR-1042"})
 
 
-def test_long_content_is_cut_to_slack_limits_with_a_link():
-    """A 400-line request with 30 facts renders in at most 50 blocks, 3,000 characters a section, with a link."""
+def test_long_content_is_cut_to_slack_limits_with_a_see_everything_button():
+    """A 400-line request with 30 facts renders in at most 50 blocks, 3,000 characters a section, and offers
+    'See the full requisition' as a button anyone can tap, not a link to a page only admins can open."""
     card = Card(kind="status_answer", title="T" * 400, number="PR-7",
                 lines=[f"line {i} " + "x" * 200 for i in range(400)],
                 facts=[Fact(label=f"F{i}", value="v" * 2500) for i in range(30)],
                 exceptions=["e" * 5000], status="s" * 4000,
                 actions=[CardAction(id="status", label="Open " + "L" * 100, value={"number": "PR-7"})] * 30)
-    rendered = blocks.card_blocks(card, link=_link)
+    rendered = blocks.card_blocks(card)
     assert len(rendered) <= 50
     assert len(rendered[0]["text"]["text"]) <= 150
     assert all(len(t) <= 3000 for t in _sections(rendered))
@@ -55,16 +52,41 @@ def test_long_content_is_cut_to_slack_limits_with_a_link():
     assert all(len(b.get("fields", [])) <= 10 for b in rendered)
     assert all(len(b["elements"]) <= 25 for b in rendered if b["type"] == "actions")
     assert all(len(e["text"]["text"]) <= 75 for b in rendered if b["type"] == "actions" for e in b["elements"])
-    assert "https://procure.example/r/PR-7|See the full requisition" in json.dumps(rendered)
+    full = [e for b in rendered if b["type"] == "actions" for e in b["elements"]
+            if e["action_id"].startswith("pb:full:")]
+    assert len(full) == 1
+    assert blocks.parse_action(full[0]["action_id"], full[0]["value"]) == ("full", {"number": "PR-7"})
+    assert "http" not in json.dumps(rendered) and "console" not in json.dumps(rendered)
+
+
+def test_a_card_that_fits_has_no_see_everything_button():
+    """A short card is shown whole: no 'See the full requisition' button, nothing said about cutting."""
+    card = Card(kind="status_answer", title="PR-8: tape", number="PR-8", lines=["2 cases x tape"],
+                facts=[Fact(label="Total", value="$130.00")])
+    rendered = json.dumps(blocks.card_blocks(card))
+    assert "pb:full:" not in rendered and "Cut short" not in rendered
+
+
+def test_the_full_requisition_modal_holds_what_the_card_had_to_cut():
+    """The modal behind the button has every line and the whole of each long fact, split over sections."""
+    card = Card(kind="status_answer", title="PR-7: many things", number="PR-7",
+                lines=[f"line {i} " + "x" * 100 for i in range(200)],
+                facts=[Fact(label="Justification", value="j" * 5000)])
+    modal = views.full_modal(card)
+    text = json.dumps(modal)
+    assert len(modal["blocks"]) <= 100 and all(len(t) <= 3000 for t in _sections(modal["blocks"]))
+    assert all(f"line {i} " in text for i in range(200)) and text.count("j") >= 5000
+    assert modal["title"]["text"] == "PR-7" and "submit" not in modal
 
 
 def test_many_blocks_are_cut_and_say_so():
-    """More facts than fit in 50 blocks: the card keeps its buttons and says it was cut short, with the link."""
+    """More facts than fit in 50 blocks: the card keeps its buttons, says it was cut short and adds the button."""
     card = Card(kind="queue", title="Queue", number="PR-9", facts=[Fact(label=str(i), value="x") for i in range(600)],
                 actions=[CardAction(id="approve", label="Approve", value={"number": "PR-9"})])
-    rendered = blocks.card_blocks(card, link=_link)
+    rendered = blocks.card_blocks(card)
     assert len(rendered) == 50 and rendered[-1]["type"] == "actions"
     assert "Cut short" in json.dumps(rendered)
+    assert [e["action_id"] for e in rendered[-1]["elements"]] == ["pb:approve:0", "pb:full:1"]
 
 
 def test_peoples_words_cannot_become_mentions_or_links():

@@ -2,8 +2,10 @@
 
 Limits (https://api.slack.com/reference/block-kit/blocks): 50 blocks per message (100 in a view),
 3,000 characters per section text, 2,000 per section field and button value, 10 fields per section,
-75 characters per button label, 150 per header. Content over a limit is cut and ends with a link to
-the requisition, so nothing is silently lost.
+75 characters per button label, 150 per header. Content over a limit is cut (an ellipsis, and "Cut
+short" when whole blocks had to go) and the card gets a *See the full requisition* button, which opens
+the whole requisition in a modal (100 blocks, text split rather than cut) for whoever taps it:
+requester, approver or delegate alike, with no page to log in to. Nothing is silently lost.
 
 Every interactive element's action_id is ``pb:<card action id>:<index>`` and its value is the JSON of
 the card action's value (ids only: number, idempotency key, draft id); the handlers never trust it
@@ -30,6 +32,7 @@ MAX_HEADER = 150
 MAX_VALUE = 2000
 MAX_FALLBACK = 3000
 ACTION_PREFIX = "pb:"
+FULL = "full"  # the card action that opens the whole requisition in a modal (handlers/actions.py)
 KEPT_PREFIX = "pb-kept-"  # the buttons' block_id on card copies the delivery layer posts and updates
 # values a card action may carry back; anything else in a payload is dropped
 VALUE_KEYS = {"number", "key", "draft_id", "delegation_id", "field", "value"}
@@ -63,11 +66,17 @@ def plain(text: str, name_of: Callable[[str], str | None]) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _cut(text: str, limit: int, link: str | None) -> str:
-    if len(text) <= limit:
-        return text
-    tail = f"\u2026 <{link}|{texts.SEE_ALL}>" if link else "\u2026"
-    return text[: limit - len(tail)].rstrip() + tail
+class _Fit:
+    """Cuts text to a limit and remembers whether anything of the card was cut."""
+
+    def __init__(self) -> None:
+        self.cut = False
+
+    def __call__(self, text: str, limit: int) -> str:
+        if len(text) <= limit:
+            return text
+        self.cut = True
+        return text[: limit - 1].rstrip() + "\u2026"
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
@@ -75,8 +84,8 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": text or " ", "emoji": True}
 
 
-def section(text: str, *, link: str | None = None) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION, link) or " "}}
+def section(text: str, *, fit: Callable[[str, int], str] | None = None) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": (fit or _Fit())(text, MAX_SECTION) or " "}}
 
 
 def action_id(action: CardAction, index: int) -> str:
@@ -105,41 +114,67 @@ def parse_action(action_id_: str, value: str | None) -> tuple[str, dict[str, str
     return name, {k: str(v)[:200] for k, v in raw.items() if k in VALUE_KEYS and isinstance(v, (str, int))}
 
 
-def card_blocks(card: Card, *, link: Callable[[str], str] | None = None, max_blocks: int = MAX_BLOCKS,
-                with_actions: bool = True, note: str | None = None, kept: bool = False) -> list[Block]:
+def card_blocks(card: Card, *, max_blocks: int = MAX_BLOCKS, with_actions: bool = True, note: str | None = None,
+                kept: bool = False) -> list[Block]:
     """The card as blocks: header, items, facts, why you, exceptions, status, buttons; never over `max_blocks`.
+    A requisition's card that had to be cut gets the *See the full requisition* button (`full_modal`).
 
     `kept`: a copy the delivery layer keeps up to date (its buttons' block says so, see `is_kept_copy`)."""
-    url = link(card.number) if link and card.number else None
+    fit = _Fit()
     blocks: list[Block] = [{"type": "header", "text": _plain(card.title, MAX_HEADER)}]
     if card.lines:
-        blocks.append(section("\n".join(f"\u2022 {escape(line)}" for line in card.lines), link=url))
-    facts = [f"*{escape(f.label)}*\n{_cut(escape(f.value), MAX_FIELD - len(f.label) - 8, url)}" for f in card.facts]
+        blocks.append(section("\n".join(f"\u2022 {escape(line)}" for line in card.lines), fit=fit))
+    facts = [f"*{escape(f.label)}*\n{fit(escape(f.value), MAX_FIELD - len(f.label) - 8)}" for f in card.facts]
     for start in range(0, len(facts), MAX_FIELDS):
         fields = [{"type": "mrkdwn", "text": t} for t in facts[start:start + MAX_FIELDS]]
         blocks.append({"type": "section", "fields": fields})
     if card.why_you:
-        blocks.append(section(f":bust_in_silhouette: *Why you:* {escape(card.why_you)}", link=url))
+        blocks.append(section(f":bust_in_silhouette: *Why you:* {escape(card.why_you)}", fit=fit))
     if card.exceptions:
-        blocks.append(section("\n".join(f":warning: {escape(e)}" for e in card.exceptions), link=url))
-    tail: list[Block] = []
+        blocks.append(section("\n".join(f":warning: {escape(e)}" for e in card.exceptions), fit=fit))
+    notes: list[Block] = []
     if card.status:
-        status = _cut(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}", MAX_SECTION, url)
-        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": status}]})
+        status = fit(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}", MAX_SECTION)
+        notes.append({"type": "context", "elements": [{"type": "mrkdwn", "text": status}]})
     if note:
-        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(escape(note), MAX_SECTION, url)}]})
-    if with_actions and card.actions:
-        buttons = [button(a, i) for i, a in enumerate(card.actions)]
-        block_id = f"{KEPT_PREFIX if kept else 'pb-actions-'}{card.number or card.kind}"
-        for start in range(0, len(buttons), MAX_BUTTONS):
-            tail.append({"type": "actions", "block_id": f"{block_id}-{start}"[:255],
-                         "elements": buttons[start:start + MAX_BUTTONS]})
+        notes.append({"type": "context", "elements": [{"type": "mrkdwn", "text": fit(escape(note), MAX_SECTION)}]})
+    actions = list(card.actions) if with_actions else []
+    tail = notes + _action_blocks(card, actions, kept)
+    if card.number and (fit.cut or len(blocks) + len(tail) > max_blocks):
+        full = CardAction(id=FULL, label=texts.SEE_ALL, value={"number": card.number})
+        tail = notes + _action_blocks(card, actions + [full], kept)
     room = max_blocks - len(tail)
     if len(blocks) > room:  # keep the header, the first blocks and the buttons; say what was cut
         blocks = blocks[: max(room - 1, 1)]
-        more = texts.TRUNCATED + (f" <{url}|{texts.SEE_ALL}>" if url else "")
+        more = texts.TRUNCATED + (" " + texts.SEE_ALL_HINT if card.number else "")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     return (blocks + tail)[:max_blocks]
+
+
+def _action_blocks(card: Card, actions: list[CardAction], kept: bool) -> list[Block]:
+    buttons = [button(a, i) for i, a in enumerate(actions)]
+    block_id = f"{KEPT_PREFIX if kept else 'pb-actions-'}{card.number or card.kind}"
+    return [{"type": "actions", "block_id": f"{block_id}-{start}"[:255], "elements": buttons[start:start + MAX_BUTTONS]}
+            for start in range(0, len(buttons), MAX_BUTTONS)]
+
+
+def full_blocks(card: Card, *, max_blocks: int = MAX_VIEW_BLOCKS) -> list[Block]:
+    """Everything the card says, for a modal: long text is split over sections rather than cut, no buttons."""
+    parts = []
+    if card.lines:
+        parts.append("\n".join(f"\u2022 {escape(line)}" for line in card.lines))
+    parts += [f"*{escape(f.label)}*: {escape(f.value)}" for f in card.facts]
+    if card.why_you:
+        parts.append(f":bust_in_silhouette: *Why you:* {escape(card.why_you)}")
+    parts += [f":warning: {escape(e)}" for e in card.exceptions]
+    if card.status:
+        parts.append(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}")
+    out: list[Block] = []
+    for part in parts:
+        out += [section(part[i:i + MAX_SECTION]) for i in range(0, len(part), MAX_SECTION)]
+    if len(out) > max_blocks:
+        out = out[: max_blocks - 1] + [{"type": "context", "elements": [{"type": "mrkdwn", "text": texts.TRUNCATED}]}]
+    return out or [section(" ")]
 
 
 def fallback(card: Card | None, text: str) -> str:
@@ -157,12 +192,11 @@ def text_blocks(text: str) -> list[Block]:
     return [section(p) for p in parts[:MAX_BLOCKS]]
 
 
-def message_blocks(card: Card | None, text: str, *, link: Callable[[str], str] | None = None,
-                   kept: bool = False) -> list[Block]:
+def message_blocks(card: Card | None, text: str, *, kept: bool = False) -> list[Block]:
     """A bot message: its words (if any) above its card (if any)."""
     blocks = text_blocks(text) if text and card is None else ([section(escape(text))] if text else [])
     if card is not None:
-        blocks += card_blocks(card, link=link, max_blocks=MAX_BLOCKS - len(blocks), kept=kept)
+        blocks += card_blocks(card, max_blocks=MAX_BLOCKS - len(blocks), kept=kept)
     return blocks[:MAX_BLOCKS]
 
 

@@ -197,7 +197,7 @@ class SlackBot:
         client = self.client(where.team)
         for reply in replies:
             text = blocks.fallback(reply.card, reply.text)
-            body = blocks.message_blocks(reply.card, reply.text, link=self.settings.link)
+            body = blocks.message_blocks(reply.card, reply.text)
             if where.ephemeral and where.channel:
                 try:
                     client.chat_postEphemeral(channel=where.channel, user=where.user, text=text, blocks=body)
@@ -240,7 +240,7 @@ class SlackBot:
             return
         card = next((r.card for r in replies if r.card is not None and r.card.number), None)
         if card is not None:
-            body = blocks.message_blocks(card, "", link=self.settings.link)
+            body = blocks.message_blocks(card, "")
             text = blocks.fallback(card, "")
         elif where.message_blocks or note:
             body, text = blocks.without_actions(where.message_blocks, note), note or " "

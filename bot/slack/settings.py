@@ -28,8 +28,6 @@ class SlackSettings(BaseSettings):
     # more only make them queue on its lock while holding Python's) and threads for the slower Web API calls
     decide_threads: int = Field(default=4, ge=1, le=64)
     reply_threads: int = Field(default=16, ge=1, le=256)
-    # a link to a requisition in the web console, used when a card must be cut short ({number} is filled in)
-    requisition_url: str = "http://127.0.0.1:8000/console/requisitions/{number}"
 
     @model_validator(mode="after")
     def _complete(self) -> "SlackSettings":
@@ -61,9 +59,6 @@ class SlackSettings(BaseSettings):
     def base_url(self) -> str:
         url = str(self.api_base_url)
         return url if url.endswith("/") else url + "/"
-
-    def link(self, number: str) -> str:
-        return self.requisition_url.format(number=number)
 
 
 @lru_cache(maxsize=1)

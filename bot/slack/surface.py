@@ -136,7 +136,7 @@ class SlackSurface:
         with self._refusals(address.get("team")):
             client = self.clients.client(address.get("team"))
             client.chat_update(channel=address["channel"], ts=ref, text=blocks.fallback(card, text),
-                               blocks=blocks.message_blocks(card, "", link=self.settings.link, kept=True))
+                               blocks=blocks.message_blocks(card, "", kept=True))
 
     # ------------------------------------------------------------------ helpers
     @contextmanager
@@ -154,8 +154,7 @@ class SlackSurface:
     def _post(self, address: Address, card: Card | None, text: str, thread: str | None) -> str:
         client = self.clients.client(address.get("team"))
         response = client.chat_postMessage(channel=address["channel"], text=blocks.fallback(card, text),
-                                           blocks=blocks.message_blocks(card, "" if card else text,
-                                                                        link=self.settings.link, kept=True),
+                                           blocks=blocks.message_blocks(card, "" if card else text, kept=True),
                                            thread_ts=thread, unfurl_links=False, unfurl_media=False)
         return str(response["ts"])
 

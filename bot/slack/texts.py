@@ -17,6 +17,8 @@ FAILED = ("Something went wrong on my side and nothing was changed. Try again in
 REPLIED_IN_DM = "I've answered in our direct messages."
 TRUNCATED = "Cut short to fit in Slack."
 SEE_ALL = "See the full requisition"
+SEE_ALL_HINT = "Tap *See the full requisition* below for everything."
+FULL_CLOSE = "Close"
 MORE_LINES = "{count} more line(s) not shown."
 CARD_DONE = "Done: {what}"
 

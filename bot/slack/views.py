@@ -223,6 +223,15 @@ def read_request(view: dict[str, Any], directory: Directory,
                          justification), {}
 
 
+# ---------------------------------------------------------------------- the whole requisition
+def full_modal(card: Card) -> dict[str, Any]:
+    """A card that was cut to fit a message, whole: what *See the full requisition* opens, for any reader."""
+    return {"type": "modal", "title": {"type": "plain_text", "text": (card.number or texts.SEE_ALL)[:24]},
+            "close": {"type": "plain_text", "text": texts.FULL_CLOSE},
+            "blocks": [{"type": "header", "text": {"type": "plain_text", "text": card.title[:150] or " "}},
+                       *blocks.full_blocks(card, max_blocks=blocks.MAX_VIEW_BLOCKS - 1)]}
+
+
 # ---------------------------------------------------------------------- the reason modal
 def reason_modal(action: str, value: dict[str, str], label: str, where: dict[str, Any]) -> dict[str, Any]:
     number = value.get("number", "")

@@ -58,6 +58,9 @@ def register(app: Any, bot: SlackBot) -> None:
         name, value = parsed
         where = where_from(body)
         from_home = (body.get("view") or {}).get("type") == "home"
+        if name == blocks.FULL:
+            await _show_full(bot, client, body, where, value.get("number", ""))
+            return
         if name in NEEDS_WORDS or name == "edit":
             await _open_form(bot, client, body, where, name, value)
             return
@@ -185,6 +188,31 @@ async def _open_form(bot: SlackBot, client: Any, body: dict[str, Any], where: Wh
     except SlackApiError as exc:  # the trigger expired (over 3 s) or Slack refused the view
         log.warning("could not open a Slack modal: %s", exc.response.get("error"))
         bot.background.submit(bot.say, where, texts.FORM_FAILED)
+
+
+async def _show_full(bot: SlackBot, client: Any, body: dict[str, Any], where: Where, number: str) -> None:
+    """*See the full requisition* on a card cut to fit: the whole card, as this person may see it now, in a modal.
+    Anyone the card reaches can open it (requester, approver, delegate); no page or login is involved."""
+    card, refusal = await asyncio.to_thread(_full_card, bot, where, number)
+    if card is not None:
+        try:
+            await client.views_open(trigger_id=body.get("trigger_id"), view=views.full_modal(card))
+            return
+        except SlackApiError as exc:  # the trigger expired (over 3 s) or Slack refused the view
+            log.warning("could not open the full requisition in Slack: %s", exc.response.get("error"))
+            refusal = texts.FORM_FAILED
+    bot.background.submit(bot.say, Where(where.team, where.user, where.channel, where.thread,
+                                         ephemeral=where.channel is not None), refusal or texts.FAILED)
+
+
+def _full_card(bot: SlackBot, where: Where, number: str) -> tuple[Any, str | None]:
+    person = bot.person(where.team, where.user)
+    if person is None:
+        return None, bot.unknown(where.team, where.user)
+    try:
+        return bot.assistant.card_for(number, person.id), None
+    except ProcurebotError as exc:
+        return None, exc.message
 
 
 def _stale(bot: SlackBot, where: Where, name: str, value: dict[str, str]) -> Tapped | None:
