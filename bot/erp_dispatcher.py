@@ -45,25 +45,61 @@ from connectors.erp.base import (
 )
 from connectors.erp.config import ErpSettings
 
+try:
+    import fcntl
+except ImportError:  # Windows: the in-process lock still keeps one process's notices single
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("procurebot.erp")
 
 
 class JsonlNotifier:
-    """Notices as JSON lines in a file: the embedded default until a chat surface is connected."""
+    """Notices as JSON lines in a file: the embedded default until a chat surface is connected.
+
+    Each notice reaches the file once per person (its key): a process killed after writing a line but
+    before finishing the notice's job delivers the job again after restart, and that repeat finds its line
+    already there. Processes on one host share the file under an exclusive lock.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._written: set[tuple[str, str]] = set()  # (person, notice key) of every line read so far
+        self._read_to = 0  # bytes of the file already read into _written
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def send(self, person_id: str, notice: ErpNotice) -> str:
         line = json.dumps({"to": person_id, "kind": notice.kind, "key": notice.key, "number": notice.number,
                            "text": notice.text, "actions": list(notice.actions)})
-        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        with self._lock, open(self.path, "ab+") as fh:
+            if fcntl is not None:
+                fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes
+            torn = self._catch_up(fh)
+            if (person_id, notice.key) not in self._written:
+                fh.write((b"\n" if torn else b"") + line.encode() + b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+                self._written.add((person_id, notice.key))
+                self._read_to = fh.tell()
         return f"file:{notice.key}"
+
+    def _catch_up(self, fh: Any) -> bool:
+        """Read the lines written since the last look (by any process). True when the file ends in a line
+        torn by a process killed mid-write (that notice was never finished, so it is written again)."""
+        size = fh.seek(0, os.SEEK_END)
+        if size < self._read_to:  # the file was rotated or emptied: read it from the start
+            self._written.clear()
+            self._read_to = 0
+        fh.seek(self._read_to)
+        data = fh.read()
+        self._read_to = size
+        for raw in data.split(b"\n"):
+            try:
+                row = json.loads(raw)
+                self._written.add((row["to"], row["key"]))
+            except (ValueError, TypeError, KeyError):
+                continue  # blank, torn, or not a notice
+        return bool(data) and not data.endswith(b"\n")
 
 
 @dataclass(frozen=True)
@@ -337,7 +373,8 @@ def main_loop(engine: Engine, directory: Directory, settings: ErpSettings, notif
 
     def build(i: int) -> ErpDispatcher:
         return ErpDispatcher(engine, directory, build_connector(settings, engine, directory), notifier,
-                             settings=settings, worker_id=f"{base}:{i}")
+                             settings=settings, worker_id=f"{base}:{i}",
+                             lease=timedelta(seconds=settings.erp_lease_seconds))
 
     threads = run_workers(build, workers, stop)
     try:
@@ -403,7 +440,8 @@ def start_in_server(runtime: Any) -> threading.Event | None:
         return ErpDispatcher(runtime.engine, runtime.directory,
                              build_connector(settings, runtime.engine, runtime.directory), notifier,
                              settings=settings, worker_id=f"{base}:server:{i}", on_change=tell,
-                             on_master_data=lambda: refresher.refresh(force=True))
+                             on_master_data=lambda: refresher.refresh(force=True),
+                             lease=timedelta(seconds=settings.erp_lease_seconds))
 
     run_workers(build, threads_wanted, stop, refresher=refresher)
     log.info("ERP dispatcher: %s thread(s) to the %s connector", threads_wanted, settings.erp_connector)

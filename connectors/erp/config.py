@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
@@ -29,6 +29,8 @@ class ErpSettings(BaseSettings):
     erp_backoff_max_seconds: float = Field(default=900.0, gt=0)
     erp_status_sync_minutes: float = Field(default=15.0, gt=0)
     erp_master_sync_minutes: float = Field(default=60.0, gt=0)
+    # how long a dispatcher holds a claimed job: a killed process's jobs are taken over once it has passed
+    erp_lease_seconds: float = Field(default=300.0, gt=0, le=3600)
 
     erp_sandbox_latency_ms: float = Field(default=0.0, ge=0)
     erp_sandbox_faults: str = ""
@@ -65,6 +67,17 @@ class ErpSettings(BaseSettings):
     erp_webhook_url: str = ""
     erp_webhook_secret: SecretStr | None = None
 
+    @model_validator(mode="after")
+    def _lease_outlasts_a_call(self) -> "ErpSettings":
+        # a lease shorter than one call hands a job still in flight to a second dispatcher
+        if self.erp_lease_seconds <= self.erp_timeout_seconds:
+            raise ValueError(
+                f"PROCUREBOT_ERP_LEASE_SECONDS ({self.erp_lease_seconds:g}) must be longer than "
+                f"PROCUREBOT_ERP_TIMEOUT_SECONDS ({self.erp_timeout_seconds:g}), so a job is never "
+                "handed to a second dispatcher while the first is still waiting for the ERP"
+            )
+        return self
+
 
 def build_connector(settings: ErpSettings, engine: Engine, directory: Directory) -> ErpConnector:
     """The configured connector, or a ValueError naming the missing variables."""
@@ -72,8 +85,9 @@ def build_connector(settings: ErpSettings, engine: Engine, directory: Directory)
     if name == "sandbox":
         from connectors.erp.sandbox import SandboxErp, SandboxFaults
 
-        faults = SandboxFaults.parse(settings.erp_sandbox_faults, settings.erp_sandbox_latency_ms,
-                                     settings.erp_sandbox_seed)
+        faults = SandboxFaults.parse(
+            settings.erp_sandbox_faults, settings.erp_sandbox_latency_ms, settings.erp_sandbox_seed
+        )
         return SandboxErp(engine, directory, faults=faults)
     if name == "business_central":
         from connectors.erp.business_central import BusinessCentral

@@ -1,0 +1,235 @@
+"""The ERP side of `procurebot serve`: the real server process (its lifespan starts the ERP dispatcher, the
+scheduler and the chat delivery worker) killed and restarted while the ERP fails at random; notices written
+once across a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+import httpx
+import pytest
+from factories import submit
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from approvals.clock import utcnow
+from approvals.jobqueue import Job
+from approvals.models import Requisition
+from approvals.outbox import NOTIFY, ErpPurchaseOrder, install
+from bot.erp_dispatcher import ErpDispatcher, JsonlNotifier
+from connectors.erp.config import ErpSettings
+from connectors.erp.sandbox import SandboxErp, SandboxPurchaseOrder
+
+N = 1000
+REQUESTERS = ["jake.miller", "maria.lopez", "ben.turner", "grace.kim"]
+ONE_ROLL = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 1, "unit_price": 32}
+FAULTS = "500:0.10,429:0.05,timeout_after_commit:0.05,drop:0.05"
+KILL_AT = (150, 400, 650)  # POs recorded when each of three server processes is killed
+PROCUREBOT = Path(sys.executable).parent / "procurebot"
+# the embedded ERP failing at random, retried quickly, and a killed server's jobs taken over within seconds
+SERVE_ENV = {
+    "PROCUREBOT_ERP_CONNECTOR": "sandbox",
+    "PROCUREBOT_ERP_SANDBOX_FAULTS": FAULTS,
+    "PROCUREBOT_ERP_DISPATCHERS": "4",
+    "PROCUREBOT_ERP_MAX_ATTEMPTS": "60",
+    "PROCUREBOT_ERP_BACKOFF_BASE_SECONDS": "0.01",
+    "PROCUREBOT_ERP_BACKOFF_MAX_SECONDS": "0.2",
+    "PROCUREBOT_ERP_TIMEOUT_SECONDS": "1",
+    "PROCUREBOT_ERP_LEASE_SECONDS": "3",
+    "PROCUREBOT_LOG_LEVEL": "warning",
+}
+
+
+def _count(engine, model) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+def _unfinished_notices(engine) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        query = select(func.count()).select_from(Job).where(Job.kind == NOTIFY, Job.state != "done")
+        return int(s.exec(query).one())
+
+
+def _wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    server: subprocess.Popen | None = None,
+    log: Path | None = None,
+    limit: float = 240.0,
+) -> None:
+    """Wait for the server to reach a state (an event we observe, not a time we assume)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if server is not None and server.poll() is not None:
+            pytest.fail(f"the server exited ({server.returncode}) before {what}:\n{log.read_text() if log else ''}")
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(db_url: str, var_dir: Path, seed: int) -> tuple[subprocess.Popen, Path]:
+    """`procurebot serve` on a free local port against the test's database; returns once it answers /healthz."""
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_", "OPENAI_"))
+    }
+    env.update(SERVE_ENV)
+    env.update(
+        {
+            "DATABASE_URL": db_url,
+            "PROCUREBOT_VAR_DIR": str(var_dir),
+            "PROCUREBOT_PORT": str(port),
+            "PROCUREBOT_ERP_SANDBOX_SEED": str(seed),
+        }
+    )
+    log = var_dir / f"server-{seed}.log"
+    with open(log, "w") as out:  # a file, not a pipe nobody reads: the server never blocks on its output
+        proc = subprocess.Popen([str(PROCUREBOT), "serve"], env=env, cwd=var_dir, stdout=out, stderr=subprocess.STDOUT)
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    _wait_until(up, "/healthz answered", proc, log, limit=60)
+    return proc, log
+
+
+def test_the_served_app_killed_three_times_makes_every_po_once_and_tells_every_requester_once(
+    service, engine, db_url, tmp_path, clock
+):
+    """1,000 approved requisitions; `procurebot serve` sends them to an ERP that answers 500, 429, times out after
+    committing and drops connections, and is killed (SIGKILL) three times mid-run and restarted: exactly 1,000
+    POs in the ERP, none twice, none lost, and each requester reads one 'PO created' line per requisition."""
+    clock.now = utcnow()  # the server runs on the real clock: the jobs must be due for it
+    install(service)
+    numbers = []
+    for i in range(N):
+        result = service.submit(submit(REQUESTERS[i % 4], lines=[ONE_ROLL]))
+        assert result.outcome == "auto_approved", result.message
+        numbers.append(result.number)
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+
+    def created() -> int:
+        return _count(engine, ErpPurchaseOrder)
+
+    killed_at = []
+    server = None
+    try:
+        for seed, kill_at in enumerate(KILL_AT, start=1):
+            server, log = _serve(db_url, var_dir, seed)
+            _wait_until(lambda: created() >= kill_at, f"{kill_at} POs", server, log)
+            server.send_signal(signal.SIGKILL)  # no shutdown: leases held, ERP calls and notices in flight
+            server.wait()
+            killed_at.append(created())
+        server, log = _serve(db_url, var_dir, len(KILL_AT) + 1)
+        _wait_until(lambda: created() == N, "every PO", server, log)
+        _wait_until(lambda: _unfinished_notices(engine) == 0, "every notice", server, log)
+    finally:
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+
+    with Session(engine) as s:
+        in_erp = s.exec(select(SandboxPurchaseOrder.reference)).all()
+        states = Counter(s.exec(select(Requisition.state)).all())
+        attempts = s.exec(select(func.sum(Job.attempts)).where(Job.kind == "erp.create_po")).one()
+        dead = s.exec(select(func.count()).select_from(Job).where(Job.state == "dead")).one()
+        requester_of = dict(s.exec(select(Requisition.number, Requisition.requester)).all())
+    assert all(0 < at < N for at in killed_at)  # each kill landed mid-run
+    assert len(in_erp) == N and sorted(in_erp) == sorted(numbers)  # none lost, none twice in the ERP's ledger
+    assert _count(engine, ErpPurchaseOrder) == N and states == {"po_created": N} and dead == 0
+    assert attempts > N  # the faults really happened and were retried
+    lines = [json.loads(x) for x in (var_dir / "erp-notices.jsonl").read_text().splitlines()]
+    told = Counter((x["to"], x["number"]) for x in lines if x["kind"] == "po_created")
+    assert set(told) == {(requester_of[x], x) for x in numbers}  # every requester told about each of their POs
+    assert set(told.values()) == {1}  # and only once, through three kills
+    print(
+        f"\nserved app on {engine.dialect.name}: {N} POs, {attempts} ERP attempts, killed at {killed_at}, "
+        f"{len(lines)} notices",
+        file=sys.stderr,
+    )
+
+
+class _KilledAfterWriting(BaseException):
+    """Stands for SIGKILL between a notice reaching the file and its job being marked done."""
+
+
+class _DiesAfterWriting(JsonlNotifier):
+    def send(self, person_id, notice):  # type: ignore[no-untyped-def]
+        super().send(person_id, notice)
+        raise _KilledAfterWriting
+
+
+def test_a_notice_written_just_before_a_crash_is_not_written_again(service, engine, directory, clock, tmp_path):
+    """A dispatcher dies right after writing Jake's 'PO created' line, before marking the notice sent; the one
+    that takes the notice over after the lease finds the line already there, so Jake reads it once."""
+    install(service)
+    number = service.submit(submit("jake.miller", lines=[ONE_ROLL])).number
+    notices = tmp_path / "erp-notices.jsonl"
+    settings = ErpSettings(_env_file=None)
+    erp = SandboxErp(engine, directory)
+    dying = ErpDispatcher(
+        engine,
+        directory,
+        erp,
+        _DiesAfterWriting(notices),
+        settings=settings,
+        clock=clock,
+        worker_id="dies",
+        lease=timedelta(minutes=1),
+    )
+    with pytest.raises(_KilledAfterWriting):
+        dying.run_once()
+    assert _unfinished_notices(engine) == 1  # the line is written, the job still held by the dead worker
+    clock.advance(minutes=2)  # its lease runs out
+    # a new process: its own notifier on the same file
+    after = ErpDispatcher(
+        engine, directory, erp, JsonlNotifier(notices), settings=settings, clock=clock, worker_id="after"
+    )
+    after.run_once()
+    assert _unfinished_notices(engine) == 0
+    lines = [json.loads(x) for x in notices.read_text().splitlines()]
+    assert [(x["to"], x["number"], x["kind"]) for x in lines] == [("jake.miller", number, "po_created")]
+
+
+def test_a_line_torn_by_a_kill_mid_write_is_written_whole_on_the_next_delivery(tmp_path):
+    """A process killed halfway through writing a notice leaves half a line; the retried delivery writes the
+    notice whole on a line of its own, and the lines before it still read."""
+    from approvals.outbox import ErpNotice
+
+    notices = tmp_path / "erp-notices.jsonl"
+    first = ErpNotice("po_created", "PR-1 is now purchase order PO-000001", "po_created:PR-1", "PR-1")
+    second = ErpNotice("po_created", "PR-2 is now purchase order PO-000002", "po_created:PR-2", "PR-2")
+    JsonlNotifier(notices).send("jake.miller", first)
+    with open(notices, "a") as fh:
+        fh.write('{"to": "jake.miller", "kind": "po_cre')  # killed here
+    JsonlNotifier(notices).send("jake.miller", second)
+    JsonlNotifier(notices).send("jake.miller", first)  # a repeat of a finished line changes nothing
+    readable = []
+    for raw in notices.read_text().splitlines():
+        try:
+            readable.append(json.loads(raw)["number"])
+        except ValueError:
+            continue
+    assert readable == ["PR-1", "PR-2"]
