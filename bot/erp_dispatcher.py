@@ -413,19 +413,21 @@ def fan_out(listeners: list[ErpListener]) -> ErpListener:
 def start_in_server(runtime: Any) -> threading.Event | None:
     """Run the ERP dispatcher inside the server (the embedded default: the sandbox ERP).
 
-    Returns the event that stops the threads, or None when settings ask for no in-server dispatcher.
+    Returns the event that stops the threads. With no in-server dispatcher (settings ask for none: they
+    run as `procurebot erp dispatch`), one thread still re-reads the master data they store.
     """
     from connectors.erp.config import build_connector
 
     settings = ErpSettings()
-    refresher = MasterDataRefresher(runtime, settings.erp_connector)
+    refresher = MasterDataRefresher(runtime, settings.erp_connector,
+                                    every=timedelta(seconds=settings.erp_master_refresh_seconds))
     try:
         refresher.refresh(force=True)  # master data a sync stored earlier counts from the first request
     except Exception:  # noqa: BLE001 - the company directory alone still routes correctly
         log.exception("could not lay the ERP's master data over the directory")
     threads_wanted = runtime.settings.erp_dispatcher_threads
     if threads_wanted <= 0:
-        return None
+        return keep_fresh(refresher, threading.Event())
     tell = fan_out(runtime.erp_listeners)
     durable: Notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
     if getattr(runtime, "chat", None) is not None:
@@ -445,4 +447,19 @@ def start_in_server(runtime: Any) -> threading.Event | None:
 
     run_workers(build, threads_wanted, stop, refresher=refresher)
     log.info("ERP dispatcher: %s thread(s) to the %s connector", threads_wanted, settings.erp_connector)
+    return stop
+
+
+def keep_fresh(refresher: MasterDataRefresher, stop: threading.Event) -> threading.Event:
+    """Re-read the stored master data every `refresher.every` until `stop` is set (a server whose dispatchers,
+    and so whose master-data pulls, run in other processes). Returns `stop`."""
+
+    def loop() -> None:
+        while not stop.wait(refresher.every.total_seconds()):
+            try:
+                refresher.refresh()
+            except Exception:  # noqa: BLE001 - the database blinked; the directory in use stays valid
+                log.exception("could not re-read the ERP's master data")
+
+    threading.Thread(target=loop, name="erp-master-data", daemon=True).start()
     return stop

@@ -1,6 +1,6 @@
 """The ERP side of `procurebot serve`: the real server process (its lifespan starts the ERP dispatcher, the
 scheduler and the chat delivery worker) killed and restarted while the ERP fails at random; notices written
-once across a crash."""
+once across a crash; master data re-read by a server that runs no dispatcher."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import httpx
@@ -22,11 +23,14 @@ from factories import submit
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from approvals import master_data
 from approvals.clock import utcnow
 from approvals.jobqueue import Job
 from approvals.models import Requisition
 from approvals.outbox import NOTIFY, ErpPurchaseOrder, install
-from bot.erp_dispatcher import ErpDispatcher, JsonlNotifier
+from bot.erp_dispatcher import ErpDispatcher, JsonlNotifier, start_in_server
+from bot.settings import Settings
+from connectors.erp.base import ErpSupplier
 from connectors.erp.config import ErpSettings
 from connectors.erp.sandbox import SandboxErp, SandboxPurchaseOrder
 
@@ -233,3 +237,30 @@ def test_a_line_torn_by_a_kill_mid_write_is_written_whole_on_the_next_delivery(t
         except ValueError:
             continue
     assert readable == ["PR-1", "PR-2"]
+
+
+class _ErpBlocksUline(SandboxErp):
+    def list_suppliers(self) -> list[ErpSupplier]:
+        blocked = ErpSupplier(id="uline", name="Uline", blocked=True, block_reason="unpaid invoices", erp_key="uline")
+        return [blocked if s.id == "uline" else s for s in super().list_suppliers()]
+
+
+def test_a_server_without_dispatchers_still_picks_up_master_data_another_process_pulled(
+    service, engine, directory, db_url, clock, monkeypatch
+):
+    """Production runs the dispatchers (and so the master-data pulls) as their own processes; when one of them
+    stores that the ERP now blocks Uline, a web replica with no dispatcher routes on it without a restart."""
+    monkeypatch.setenv("PROCUREBOT_ERP_MASTER_REFRESH_SECONDS", "0.05")
+    monkeypatch.setenv("PROCUREBOT_ERP_CONNECTOR", "sandbox")
+    settings = Settings(_env_file=None, database_url=db_url, erp_dispatchers=0)
+    replica = SimpleNamespace(settings=settings, engine=engine, directory=directory, service=service)
+    stop = start_in_server(replica)
+    assert stop is not None
+    try:
+        assert not service.directory.supplier_by_id["uline"].blocked
+        master_data.sync(engine, _ErpBlocksUline(engine, directory))  # `procurebot erp dispatch` elsewhere
+        _wait_until(
+            lambda: service.directory.supplier_by_id["uline"].blocked, "the replica to re-read master data", limit=30
+        )
+    finally:
+        stop.set()

@@ -31,6 +31,8 @@ class ErpSettings(BaseSettings):
     erp_master_sync_minutes: float = Field(default=60.0, gt=0)
     # how long a dispatcher holds a claimed job: a killed process's jobs are taken over once it has passed
     erp_lease_seconds: float = Field(default=300.0, gt=0, le=3600)
+    # how often each server re-reads the master data a sync stored (any replica or `procurebot erp sync`)
+    erp_master_refresh_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     erp_sandbox_latency_ms: float = Field(default=0.0, ge=0)
     erp_sandbox_faults: str = ""
