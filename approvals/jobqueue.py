@@ -211,23 +211,18 @@ class JobQueue:
     def _claim_held(self, kinds: list[str], limit: int, now: datetime,
                          lease_until: datetime) -> list[ClaimedJob]:
         """The same claim as plain SQL, written once, on the connection ``batch`` holds: no pool checkout,
-        no statement building.
+        no statement building, and one round trip (the connection is in autocommit, so the UPDATE is
+        its own transaction: no BEGIN and COMMIT to wait for).
 
         A claim is a lease, not a result: if the database lost this commit the rows would simply be
         due again, so committing it without waiting for the WAL flush (``batch``) changes nothing
         that a crash can repeat.
         """
         assert self._conn is not None
-        raw = self._conn.connection.driver_connection
-        cur = raw.cursor()
-        try:
-            cur.execute(_CLAIM_SQL, {"kinds": kinds, "now": now, "lease_until": lease_until, "limit": limit,
-                                     "by": self.worker_id})
-            rows = cur.fetchall()
-            raw.commit()
-        except BaseException:
-            raw.rollback()
-            raise
+        cur = self._conn.connection.driver_connection.cursor()
+        cur.execute(_CLAIM_SQL, {"kinds": kinds, "now": now, "lease_until": lease_until, "limit": limit,
+                                 "by": self.worker_id})
+        rows = cur.fetchall()
         return sorted((ClaimedJob(r[0], r[1], r[2], r[3] or {}, r[4], self.worker_id, lease_until, r[5])
                        for r in rows), key=lambda j: j.id)
 
@@ -246,7 +241,7 @@ class JobQueue:
     def _set(self, job: ClaimedJob, session: Session | None, **values: Any) -> bool:
         values["updated_at"] = self.clock()
         if session is None and self._conn is not None and self._postgres:
-            return self._set_pipelined(job, values)
+            return self._set_held(job, values)
         stmt = update(Job).where(self._mine(job)).values(**values).execution_options(synchronize_session=False)
         if session is not None:
             return bool(session.execute(stmt).rowcount)
@@ -261,14 +256,14 @@ class JobQueue:
         with self.batch():
             return self._set(job, None, **values)
 
-    def _set_pipelined(self, job: ClaimedJob, values: dict[str, Any]) -> bool:
-        """The same fenced UPDATE and its COMMIT in one round trip (PostgreSQL, inside ``batch``).
+    def _set_held(self, job: ClaimedJob, values: dict[str, Any]) -> bool:
+        """The same fenced UPDATE, committed, in one round trip (PostgreSQL, inside ``batch``).
 
         A tick finishes its rows one by one, and each finish was a few hundred microseconds of statement
-        building plus two waits on the server (UPDATE, then COMMIT). Here the SQL is plain text,
-        built once per set of columns, and the UPDATE and COMMIT travel in one pipeline; the row is
-        still committed before the caller sends the next message, so what a crash can repeat is
-        unchanged: at most the one message whose answer was not yet recorded.
+        building plus waits on the server for BEGIN, UPDATE and COMMIT. Here the SQL is plain text,
+        built once per set of columns, and the held connection is in autocommit, so the UPDATE is its
+        own transaction; the row is still committed before the caller sends the next message, so what
+        a crash can repeat is unchanged: at most the one message whose answer was not yet recorded.
         """
         assert self._conn is not None
         cols = tuple(sorted(values))
@@ -279,31 +274,27 @@ class JobQueue:
                                       f"AND claimed_by = %(_by)s AND attempts = %(_attempts)s")
         params = {c: (Json(v) if c == "payload" else v) for c, v in values.items()}
         params.update(_id=job.id, _by=job.worker_id, _attempts=job.attempts)
-        raw = self._conn.connection.driver_connection
-        cur = raw.cursor()
-        try:
-            with raw.pipeline():
-                cur.execute(sql, params)
-                raw.commit()
-        except BaseException:
-            raw.rollback()
-            raise
+        cur = self._conn.connection.driver_connection.cursor()
+        cur.execute(sql, params)
         return bool(cur.rowcount)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Finish many rows on one connection (a tick's batch); each row still commits on its own.
 
-        On PostgreSQL these short commits do not wait for the WAL flush: a finished row is visible
-        to every replica at once, and only a crash of the database server itself could lose the last
-        instant of them (at worst a repeated message). The setting is reset before the connection
-        goes back to the pool.
+        On PostgreSQL the connection is in autocommit (each claim and finish is one statement, its own
+        transaction, one round trip; a caller that needs several statements in one transaction, such
+        as the ERP outbox's record, sends its own BEGIN), and these short commits do not wait for the
+        WAL flush: a finished row is visible to every replica at once, and only a crash of the database
+        server itself could lose the last instant of them (at worst a repeated message). Both settings
+        are reset before the connection goes back to the pool.
         """
         if self._conn is not None:
             yield
             return
         with self.engine.connect() as conn:
             if self._postgres:
+                conn.execution_options(isolation_level="AUTOCOMMIT")  # SQLAlchemy restores it at check-in
                 conn.exec_driver_sql("SET synchronous_commit TO OFF")
                 conn.commit()
             self._conn = conn

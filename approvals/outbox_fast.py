@@ -8,8 +8,8 @@ flush) caps the whole system's rate. Here a dispatcher records the POs of its cl
 together, writing exactly what the general path writes, under the same locks in the same order,
 each job behind its own fence, on the connection the dispatcher's batch already holds:
 
-1. one pipeline: the fenced job UPDATEs (which of our claims still hold their rows?), the
-   requisitions' row locks (in id order), the audit chain's head lock;
+1. one pipeline: BEGIN, the fenced job UPDATEs (which of our claims still hold their rows?),
+   the requisitions' row locks (in id order), the audit chain's head lock;
 2. one pipeline: po_pending -> po_created, the PO rows, the audit events, the head, the
    requesters' notice jobs, and the COMMIT, waiting for the WAL flush like any decision; the
    server commits as soon as the writes are done, without another wait on us.
@@ -85,9 +85,10 @@ def record_many(conn: Any, items: list[Recording], *, connector: str, now: datet
     """Record `items` in one transaction: {job id: (recorded, claimed notice or None)}, or None (nothing
     written) for the general path. `False` means that job's claim was lost and nothing was written for it.
 
-    `conn` is a psycopg connection with no transaction open. With `notice_lease` each requester's
-    notice is written already claimed by the recording worker until then and returned, so the
-    dispatcher delivers it at once; if it dies first, the lease runs out and any dispatcher sends it.
+    `conn` is a psycopg connection with no transaction open (the queue's batch holds it in autocommit).
+    With `notice_lease` each requester's notice is written already claimed by the recording worker until
+    then and returned, so the dispatcher delivers it at once; if it dies first, the lease runs out and any
+    dispatcher sends it.
     """
     if not items:
         return {}
@@ -95,6 +96,8 @@ def record_many(conn: Any, items: list[Recording], *, connector: str, now: datet
     fence, lock, head = conn.cursor(), conn.cursor(), conn.cursor()
     try:
         with conn.pipeline():
+            if conn.autocommit:  # the queue's batch: one transaction for the batch, begun in this round trip
+                fence.execute("BEGIN")
             fence.execute(_FENCE, {"now": now, "by": worker, "ids": [i.job.id for i in items],
                                    "attempts": [i.job.attempts for i in items],
                                    "refs": [i.erp_id[:200] for i in items]})

@@ -305,3 +305,71 @@ def test_drain_sends_everything_due_in_passes_on_one_connection_and_stops_when_i
     assert {service.view(n).state for n in numbers} == {"po_created"} and erp.count() == 12
     assert sorted(inbox.kinds()) == ["po_created"] * 12
     assert d.drain() == 0
+
+
+class Counting:
+    """Wraps a connector and counts the create calls per requisition, from any thread."""
+
+    def __init__(self, inner):  # type: ignore[no-untyped-def]
+        import threading
+        from collections import Counter
+
+        self.inner, self.name, self.calls, self._lock = inner, inner.name, Counter(), threading.Lock()
+
+    def create_po(self, order, progress=None):  # type: ignore[no-untyped-def]
+        with self._lock:
+            self.calls[order.reference] += 1
+        return self.inner.create_po(order, progress)
+
+    def get_po_status(self, reference, erp_id=None):  # type: ignore[no-untyped-def]
+        return self.inner.get_po_status(reference, erp_id)
+
+
+def test_four_dispatchers_draining_at_once_never_send_one_job_twice(service, engine, directory, clock, erp):
+    """Four dispatchers claim batches from the same backlog of thirty approvals at once: the ERP is asked for
+    each PO exactly once, each requester hears once per PO, and the audit chain verifies."""
+    import threading
+    from collections import Counter
+
+    from approvals.audit import verify_chain
+
+    numbers = [approve_small(service, ["jake.miller", "maria.lopez"][i % 2]) for i in range(30)]
+    erp_calls, inbox = Counting(erp), Inbox()
+    workers = [dispatcher(engine, directory, erp_calls, inbox, clock, worker=f"w{i}") for i in range(4)]
+    barrier = threading.Barrier(4)
+
+    def work(d: ErpDispatcher) -> None:
+        barrier.wait()
+        while d.drain():
+            pass
+
+    threads = [threading.Thread(target=work, args=(d,)) for d in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert erp_calls.calls == Counter({n: 1 for n in numbers})
+    assert {service.view(n).state for n in numbers} == {"po_created"} and erp.count() == 30
+    told = Counter((person, notice.number) for person, notice in inbox.sent)
+    assert len(told) == 30 and set(told.values()) == {1}
+    with Session(engine) as s:
+        assert verify_chain(s).ok
+
+
+def test_a_dispatchers_connection_goes_back_to_the_pool_as_the_rest_of_the_app_expects(service, engine, directory,
+                                                                                        clock, erp):
+    """After a busy drain, every pooled PostgreSQL connection is transactional again and waits for the WAL flush
+    on commit, so an approval that borrows it next is as durable as ever."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL holds the dispatcher's connection in autocommit")
+    approve_small(service)
+    assert dispatcher(engine, directory, erp, Inbox(), clock).drain() == 2
+    pooled = [engine.connect() for _ in range(engine.pool.checkedin())]
+    try:
+        assert pooled
+        for conn in pooled:
+            assert conn.connection.driver_connection.autocommit is False
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    finally:
+        for conn in pooled:
+            conn.close()
