@@ -352,9 +352,13 @@ class ErpView:
 
 def erp_view(engine: Any, number: str) -> ErpView | None:
     number = number.strip().upper()
-    with Session(engine) as session:
-        po = session.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.requisition_number == number)).first()
-        job = session.exec(select(Job).where(Job.dedupe_key == create_key(number))).first()
+    # plain Core reads on one connection: every card of a requisition on its way to the ERP asks this
+    po_table, job_table = ErpPurchaseOrder.__table__, Job.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        po = conn.execute(select(po_table.c.po_number, po_table.c.status)
+                          .where(po_table.c.requisition_number == number).limit(1)).first()
+        job = conn.execute(select(job_table.c.state, job_table.c.attempts, job_table.c.last_error, job_table.c.due_at)
+                           .where(job_table.c.dedupe_key == create_key(number))).first()
     if po is None and job is None:
         return None
     state = {jobqueue.DUE: "waiting", jobqueue.CLAIMED: "sending", jobqueue.FAILED: "retrying",

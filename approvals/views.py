@@ -111,15 +111,21 @@ def _name(directory: Directory, person_id: str | None) -> str:
 
 def build_view(session: Session, req: Requisition, directory: Directory) -> RequisitionView:
     assert req.id is not None and req.number is not None
-    lines = session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)
-                         .order_by(RequisitionLine.line_no)).all()
-    steps = session.exec(select(ApprovalStep).where(ApprovalStep.requisition_id == req.id,
-                                                    ApprovalStep.round == req.round)
-                         .order_by(ApprovalStep.stage_index, ApprovalStep.id)).all()
-    decisions = session.exec(select(Decision).where(Decision.requisition_id == req.id)
-                             .order_by(Decision.id)).all()
-    infos = session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id)
-                         .order_by(InfoRequest.id)).all()
+    # Plain rows, not ORM instances: a view is read far more often than anything is written, and
+    # building table models costs more than the queries. Pending changes are flushed first, so the
+    # view shows what this session has done (as the ORM's autoflush would).
+    session.flush()
+    conn = session.connection()
+    lines_t, steps_t, decisions_t, infos_t = (m.__table__ for m in (  # type: ignore[attr-defined]
+        RequisitionLine, ApprovalStep, Decision, InfoRequest))
+    lines = conn.execute(select(lines_t).where(lines_t.c.requisition_id == req.id)
+                         .order_by(lines_t.c.line_no)).all()
+    steps = conn.execute(select(steps_t).where(steps_t.c.requisition_id == req.id, steps_t.c.round == req.round)
+                         .order_by(steps_t.c.stage_index, steps_t.c.id)).all()
+    decisions = conn.execute(select(decisions_t).where(decisions_t.c.requisition_id == req.id)
+                             .order_by(decisions_t.c.id)).all()
+    infos = conn.execute(select(infos_t).where(infos_t.c.requisition_id == req.id)
+                         .order_by(infos_t.c.id)).all()
     supplier = directory.supplier_by_id.get(req.supplier)
     route: dict[str, Any] = req.route or {}
     return RequisitionView(
@@ -133,9 +139,9 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         policy_version=route.get("policy_version", ""), route_explanation=route.get("explanation", ""),
         stop_reason=route.get("stop_reason"), current_stage=req.current_stage, round=req.round,
         waiting_on=sorted({s.acting for s in steps if s.state == "pending"}),
-        lines=[LineView(line_no=l.line_no, description=l.description, sku=l.sku, quantity=l.quantity,
-                        unit=l.unit, unit_price=l.unit_price, total=l.total, category=l.category,
-                        item_type=l.item_type) for l in lines],
+        lines=[LineView(line_no=ln.line_no, description=ln.description, sku=ln.sku, quantity=ln.quantity,
+                        unit=ln.unit, unit_price=ln.unit_price, total=ln.total, category=ln.category,
+                        item_type=ln.item_type) for ln in lines],
         steps=[StepView(id=s.id or 0, stage_index=s.stage_index, stage_name=s.stage_name, mode=s.mode,
                         required=s.required, approver=s.approver, approver_name=_name(directory, s.approver),
                         acting=s.acting, state=s.state, explanation=s.explanation, rule_id=s.rule_id,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -49,12 +49,24 @@ APPROVER, REQUESTER = "approver", "requester"
 # States in which nobody is asked to act any more: copies are updated, none are posted.
 _CLOSED = {"draft", "withdrawn", "cancelled"}
 
+_COPIES = CardCopy.__table__  # type: ignore[attr-defined]
+LINE_PREFIX = "line:"  # a job's sent_ref: the platforms whose thread has the event's line
+
 CardFor = Callable[[RequisitionView, str], Card]  # (view, viewer) -> the card as that person should see it now
 
 
 class Unreachable(Exception):
     """Raised by a surface for an address it can never reach again (the workspace uninstalled the app, its
     token was revoked): that copy is skipped, not retried, and the rest of the sync goes on."""
+
+
+def lines_sent(sent_ref: str | None, surfaces: list[str]) -> set[str]:
+    """The platforms an earlier attempt of a job already posted the thread line on."""
+    if not sent_ref:
+        return set()
+    if not sent_ref.startswith(LINE_PREFIX):
+        return set(surfaces)  # written before lines were tracked per platform: it went out everywhere
+    return {name for name in sent_ref[len(LINE_PREFIX):].split(",") if name}
 
 
 def fingerprint(card: Card) -> str:
@@ -107,46 +119,56 @@ class ChatDelivery:
     # ------------------------------------------------------------------ doing them
 
     def drain(self, *, limit: int = 100, rounds: int = 50) -> int:
-        """Process every due sync job now; returns how many were handled."""
+        """Process every due sync job now; returns how many were handled.
+
+        The round runs on one held connection (``JobQueue.batch``): claims and finishes are plain SQL
+        without a pool checkout each. Card posts are recorded on their own, durably, before the job
+        is finished, so what a crash can repeat is at most one thread line."""
         queue = JobQueue(self.engine, clock=self.clock, worker_id=self.worker_id)
         handled = 0
-        for _ in range(rounds):
-            jobs = queue.claim(CHAT_SYNC, limit=limit)
-            if not jobs:
-                break
-            for job in jobs:
-                self._run(queue, job)
-                handled += 1
+        with queue.batch():
+            for _ in range(rounds):
+                jobs = queue.claim(CHAT_SYNC, limit=limit)
+                if not jobs:
+                    break
+                for job in jobs:
+                    self._run(queue, job)
+                    handled += 1
         return handled
 
     def _run(self, queue: JobQueue, job: ClaimedJob) -> None:
+        earlier = lines_sent(job.sent_ref, [s.name for s in self.surfaces])
+        sent = set(earlier)
         try:
-            self.sync(job.payload, line_sent=job.sent_ref is not None,
-                      on_line_sent=lambda: queue.mark_sent(job, "line"))
+            self.sync(job.payload, lines_sent=sent)
         except NotFound:
             queue.fail(job, "the requisition no longer exists")
         except Exception as exc:  # noqa: BLE001 - a platform outage: the job waits and is retried
             log.warning("chat sync for %s failed (attempt %s): %s", job.payload.get("number"), job.attempts,
                         type(exc).__name__)
+            if sent != earlier:  # the line went out on some platforms: the retry must not repeat it there
+                queue.mark_sent(job, LINE_PREFIX + ",".join(sorted(sent)))
             if job.attempts >= 8:
                 queue.fail(job, f"{type(exc).__name__}: {exc}"[:500])
             else:
                 queue.retry(job, f"{type(exc).__name__}: {exc}"[:500],
                             delay=jobqueue.backoff(job.attempts, base=timedelta(seconds=5)))
         else:
-            queue.complete(job)
+            queue.complete(job)  # finishing the job is what records the line as sent
 
-    def sync(self, event: dict[str, Any], *, line_sent: bool = False,
-             on_line_sent: Callable[[], Any] | None = None) -> None:
-        """Bring every platform's copies of the requisition in `event` up to date, and tell the requester."""
+    def sync(self, event: dict[str, Any], *, lines_sent: set[str] | None = None) -> None:
+        """Bring every platform's copies of the requisition in `event` up to date, and tell the requester.
+
+        `lines_sent` names the platforms whose thread already has this event's line (an earlier
+        attempt); each platform this call posts the line on is added to it."""
         number = event["number"]
         view = self.view(number)
         targets = self._targets(view)
-        line = None if line_sent else thread_line(event, view, self._name)
+        sent = lines_sent if lines_sent is not None else set()
+        line = thread_line(event, view, self._name) if len(sent) < len(self.surfaces) else None
         for surface in self.surfaces:
-            self._sync_surface(surface, view, targets, line)
-        if line and on_line_sent:
-            on_line_sent()
+            if self._sync_surface(surface, view, targets, None if surface.name in sent else line):
+                sent.add(surface.name)
 
     def _targets(self, view: RequisitionView) -> list[tuple[str, str]]:
         """Who should hold a card now: the requester, and everyone a pending step waits on."""
@@ -157,7 +179,8 @@ class ChatDelivery:
         return targets
 
     def _sync_surface(self, surface: ChatSurface, view: RequisitionView, targets: list[tuple[str, str]],
-                      line: str | None) -> None:
+                      line: str | None) -> bool:
+        """Update or post every copy on `surface`; True when `line` was posted in the requester's thread."""
         with Session(self.engine) as session:
             copies = {(c.person_id, c.role): c for c in session.exec(
                 select(CardCopy).where(CardCopy.surface == surface.name, CardCopy.number == view.number)).all()}
@@ -196,22 +219,19 @@ class ChatDelivery:
                 print_: str) -> CardCopy:
         row = CardCopy(surface=surface, number=number, person_id=person_id, role=role, address=address, ref=ref,
                        fingerprint=print_, updated_at=self.clock())
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:  # a concurrent sync posted it too; keep the first
-                session.rollback()
-                log.warning("a second %s card for %s reached %s; the first one is kept", surface, number, person_id)
+        values = row.model_dump(exclude={"id"})
+        try:
+            # plain Core: one INSERT and its COMMIT, recorded before the job can finish
+            with self.engine.begin() as conn:
+                row.id = conn.execute(insert(_COPIES).values(**values).returning(_COPIES.c.id)).scalar_one()
+        except IntegrityError:  # a concurrent sync posted it too; keep the first
+            log.warning("a second %s card for %s reached %s; the first one is kept", surface, number, person_id)
         return row
 
     def _save_fingerprint(self, copy: CardCopy, print_: str) -> None:
-        with Session(self.engine) as session:
-            row = session.get(CardCopy, copy.id)
-            if row is not None:
-                row.fingerprint, row.updated_at = print_, self.clock()
-                session.add(row)
-                session.commit()
+        with self.engine.begin() as conn:
+            conn.execute(update(_COPIES).where(_COPIES.c.id == copy.id)
+                         .values(fingerprint=print_, updated_at=self.clock()))
         copy.fingerprint = print_
 
     def _name(self, person_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -80,20 +81,35 @@ class Identities:
 
 
 class Addresses:
-    """Direct-conversation addresses per (surface, person), remembered from inbound traffic."""
+    """Direct-conversation addresses per (surface, person), remembered from inbound traffic.
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+    Addresses found are cached in memory for `ttl` seconds: every card post needs one, and it changes
+    rarely (a DM reopened, a new conversation reference). A stale one heals itself: the post fails
+    with "channel not found", the surface opens the conversation again and remembers it. A miss is
+    not cached, so a person who installs the app on another replica is reached at once."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow, ttl: float = 300.0) -> None:
         self.engine = engine
         self.clock = clock
+        self.ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
     def get(self, surface: str, person_id: str) -> dict[str, Any] | None:
+        cached = self._cache.get((surface, person_id))
+        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+            return dict(cached[1])
         with Session(self.engine) as session:
             row = session.exec(select(ChatAddress).where(ChatAddress.surface == surface,
                                                          ChatAddress.person_id == person_id)).first()
-            return dict(row.address) if row else None
+            if row is None:
+                return None
+            address = dict(row.address)
+        self._cache[(surface, person_id)] = (time.monotonic(), address)
+        return dict(address)
 
     def remember(self, surface: str, person_id: str, address: dict[str, Any]) -> None:
         """Store (or refresh) where `person_id` talks to us on `surface`; a no-op when unchanged."""
+        self._cache.pop((surface, person_id), None)
         with Session(self.engine) as session:
             row = session.exec(select(ChatAddress).where(ChatAddress.surface == surface,
                                                          ChatAddress.person_id == person_id)).first()
