@@ -17,7 +17,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 TEAM = "T0PROCURE"
 BOT_USER = "UBOTPROCURE"
@@ -36,16 +36,20 @@ class Call:
 class FakeSlack:
     users: dict[str, str] = field(default_factory=dict)  # Slack user id -> e-mail
     calls: list[Call] = field(default_factory=list)
-    _errors: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(default_factory=dict)
+    # per method: (which calls it applies to, status, body, headers), answered in order
+    _errors: dict[str, list[tuple[Callable[[dict[str, Any]], bool], int, dict[str, Any], dict[str, str]]]] = field(
+        default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     refused: dict[str, str] = field(default_factory=dict)  # token -> the error every call with it gets
 
     # ------------------------------------------------------------------ scripting
-    def fail_next(self, method: str, error: str, *, times: int = 1) -> None:
-        """The next `times` calls of `method` answer {"ok": false, "error": error}."""
+    def fail_next(self, method: str, error: str, *, times: int = 1,
+                  when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """The next `times` calls of `method` (those `when` accepts, given the call's arguments) answer
+        {"ok": false, "error": error}; nothing is posted for them."""
         with self._lock:
-            self._errors.setdefault(method, []).extend([(200, {"ok": False, "error": error}, {})] * times)
+            self._errors.setdefault(method, []).extend([(when or _any, 200, {"ok": False, "error": error}, {})] * times)
 
     def refuse(self, token: str, error: str = "token_revoked") -> None:
         """Every later call with `token` answers {"ok": false, "error": error}, as after an uninstall."""
@@ -56,13 +60,17 @@ class FakeSlack:
         """The next `times` calls of `method` answer 429 with Retry-After, as Slack does past its rate tier."""
         with self._lock:
             self._errors.setdefault(method, []).extend(
-                [(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times)
+                [(_any, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times)
 
     # ------------------------------------------------------------------ reading what happened
     def of(self, method: str, **match: Any) -> list[Call]:
         with self._lock:
             calls = list(self.calls)
         return [c for c in calls if c.method == method and all(c.args.get(k) == v for k, v in match.items())]
+
+    def delivered(self, method: str, **match: Any) -> list[Call]:
+        """The calls of `method` Slack carried out (answered ok): a failed chat.postMessage posted nothing."""
+        return [c for c in self.of(method, **match) if c.result.get("ok")]
 
     def texts_to(self, channel: str) -> list[str]:
         return [c.args.get("text", "") for c in self.of("chat.postMessage", channel=channel)]
@@ -80,10 +88,12 @@ class FakeSlack:
             if token in self.refused:
                 call.result = {"ok": False, "error": self.refused[token]}
                 return 200, call.result, {}
-            queued = self._errors.get(method)
-            if queued:
-                call.result = queued[0][1]
-                return queued.pop(0)
+            queued = self._errors.get(method) or []
+            hit = next((i for i, entry in enumerate(queued) if entry[0](args)), None)
+            if hit is not None:
+                _, status, body, headers = queued.pop(hit)
+                call.result = body
+                return status, body, headers
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if token is None and method not in ("oauth.v2.access",):
             result = {"ok": False, "error": "not_authed"}
@@ -175,6 +185,10 @@ class FakeSlack:
     _views_update = _view
     _views_publish = _view
     _views_push = _view
+
+
+def _any(args: dict[str, Any]) -> bool:
+    return True
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -73,19 +73,29 @@ async def decide_then_answer(bot: SlackBot, where: Where, name: str, value: dict
     """Run the action in a thread and wait until it has committed (or finished, or the budget is spent);
     the replies and card redraws follow in the background."""
     committed: Future[Any] = Future()
-    future = bot.background.submit(decide, bot, where, name, value, words, key, committed, decide=True)
-
-    def answer(done: Any) -> None:
-        if done.exception() is not None:
-            bot.background.submit(bot.say, where, texts.FAILED)
-        elif done.result() is not None:
-            bot.background.submit(deliver, bot, where, name, done.result(), from_home)
-
+    future = bot.background.submit(decide_and_answer, bot, where, name, value, words, key, committed, from_home,
+                                   decide=True)
     waiting = {asyncio.wrap_future(future), asyncio.wrap_future(committed)}
     done, _ = await asyncio.wait(waiting, timeout=DECIDE_BUDGET, return_when=asyncio.FIRST_COMPLETED)
     if not done:
         log.warning("a Slack %s took longer than %.1fs; acknowledged, answering when it finishes", name, DECIDE_BUDGET)
-    future.add_done_callback(answer)
+
+
+def decide_and_answer(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None,
+                      key: str | None, committed: Future[Any], from_home: bool) -> Tapped | None:
+    """`decide`, then hand the reply and the redraw to the default lane from inside this same task.
+
+    Handing it over from a done-callback instead left a moment when the decision was finished and its
+    answer not yet queued, in which `Background.join` saw nothing pending (the tests' settle then ran
+    the card fan-out before the reply, or alongside it)."""
+    try:
+        tapped = decide(bot, where, name, value, words, key, committed)
+    except Exception:
+        bot.background.submit(bot.say, where, texts.FAILED)
+        raise
+    if tapped is not None:
+        bot.background.submit(deliver, bot, where, name, tapped, from_home)
+    return tapped
 
 
 @dataclass
