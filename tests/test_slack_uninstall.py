@@ -111,3 +111,22 @@ def test_uninstall_event_in_one_workspace_mode_stops_posting(db_url, clock, dire
         _approve_outside_slack(slack, number)
         assert slack.fake.calls[calls:] == []
         assert all(state == "done" for state, _ in _sync_jobs(slack))
+
+
+def test_reminder_for_a_gone_workspace_goes_to_the_fallback(db_url, clock, directory):  # type: ignore[no-untyped-def]
+    """Slack refuses the token; a reminder for Zoe and a notice in Jake's thread are not retried against Slack:
+    they reach the fallback notifier (the log, the web chat) instead, as for anyone not on chat."""
+    from approvals.scheduling.notices import Notice
+    from bot.chat.delivery import ChatNotifier
+    from bot.notify import RecordingNotifier
+
+    with running(db_url, clock, directory) as slack:
+        number = _submit(slack)
+        slack.fake.refuse(TOKEN, "account_inactive")
+        fallback = RecordingNotifier()
+        notifier = ChatNotifier(slack.runtime.chat, fallback=fallback)
+        notifier.send("zoe.martin", Notice(kind="reminder", text=f"{number} waits for you", key="r1", number=number))
+        notifier.send("jake.miller", Notice(kind="info", text=f"{number} moved", key="r2", number=number))
+        assert [n.key for n in fallback.to("zoe.martin")] == ["r1"]
+        assert [n.key for n in fallback.to("jake.miller")] == ["r2"]
+        assert len([c for c in slack.fake.calls if c.token == TOKEN and not c.result.get("ok")]) == 1
