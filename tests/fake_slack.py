@@ -38,14 +38,16 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     # per method: (which calls it applies to, status, body, headers), answered in order
     _errors: dict[str, list[tuple[Callable[[dict[str, Any]], bool], int, dict[str, Any], dict[str, str]]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     refused: dict[str, str] = field(default_factory=dict)  # token -> the error every call with it gets
 
     # ------------------------------------------------------------------ scripting
-    def fail_next(self, method: str, error: str, *, times: int = 1,
-                  when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    def fail_next(
+        self, method: str, error: str, *, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
         """The next `times` calls of `method` (those `when` accepts, given the call's arguments) answer
         {"ok": false, "error": error}; nothing is posted for them."""
         with self._lock:
@@ -60,7 +62,8 @@ class FakeSlack:
         """The next `times` calls of `method` answer 429 with Retry-After, as Slack does past its rate tier."""
         with self._lock:
             self._errors.setdefault(method, []).extend(
-                [(_any, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times)
+                [(_any, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times
+            )
 
     # ------------------------------------------------------------------ reading what happened
     def of(self, method: str, **match: Any) -> list[Call]:
@@ -80,8 +83,9 @@ class FakeSlack:
             self.calls.clear()
 
     # ------------------------------------------------------------------ answering
-    def answer(self, method: str, args: dict[str, Any],
-               token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         call = Call(method, args, token, time.monotonic())
         with self._lock:
             self.calls.append(call)
@@ -108,8 +112,16 @@ class FakeSlack:
         return f"{1_700_000_000 + next(self._ts)}.000100"
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://procure.example.slack.com/", "team": "Lone Star", "user": "procurebot",
-                "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BPROCURE", "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://procure.example.slack.com/",
+            "team": "Lone Star",
+            "user": "procurebot",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": "BPROCURE",
+            "is_enterprise_install": False,
+        }
 
     socket_url: str = ""  # where apps.connections.open sends Socket Mode (a FakeSocketMode)
 
@@ -121,10 +133,18 @@ class FakeSlack:
     def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("code") != "good-code":
             return {"ok": False, "error": "invalid_code"}
-        return {"ok": True, "app_id": "APROCURE", "authed_user": {"id": "UINSTALLER"}, "token_type": "bot",
-                "scope": "chat:write,commands,im:history", "access_token": f"xoxb-installed-{TEAM}",
-                "bot_user_id": BOT_USER, "team": {"id": TEAM, "name": "Lone Star"}, "enterprise": None,
-                "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "app_id": "APROCURE",
+            "authed_user": {"id": "UINSTALLER"},
+            "token_type": "bot",
+            "scope": "chat:write,commands,im:history",
+            "access_token": f"xoxb-installed-{TEAM}",
+            "bot_user_id": BOT_USER,
+            "team": {"id": TEAM, "name": "Lone Star"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel", "")
@@ -138,9 +158,12 @@ class FakeSlack:
         if blocks and len(blocks) > 50:
             return {"ok": False, "error": "invalid_blocks", "errors": ["no more than 50 items allowed"]}
         ts = self._next_ts()
-        return {"ok": True, "channel": channel, "ts": ts,
-                "message": {"text": args.get("text"), "ts": ts, "blocks": blocks or [],
-                            "thread_ts": args.get("thread_ts")}}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "message": {"text": args.get("text"), "ts": ts, "blocks": blocks or [], "thread_ts": args.get("thread_ts")},
+        }
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("ts"):
@@ -163,8 +186,15 @@ class FakeSlack:
         user = args.get("user", "")
         if user not in self.users:
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": {"id": user, "team_id": TEAM, "name": user.lower(),
-                                     "profile": {"email": self.users[user], "real_name": user}}}
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": TEAM,
+                "name": user.lower(),
+                "profile": {"email": self.users[user], "real_name": user},
+            },
+        }
 
     def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         email = (args.get("email") or "").lower()
@@ -282,8 +312,14 @@ class FakeSocketMode:
             socket = web.WebSocketResponse()
             await socket.prepare(request)
             self._socket = socket
-            await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"},
-                                    "connection_info": {"app_id": "APROCURE"}})
+            await socket.send_json(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "debug_info": {"host": "fake"},
+                    "connection_info": {"app_id": "APROCURE"},
+                }
+            )
             self.connected.set()
             async for message in socket:
                 data = json.loads(message.data)
@@ -314,8 +350,9 @@ class FakeSocketMode:
         assert self.connected.wait(wait), "the app never connected"
         asyncio.run_coroutine_threadsafe(self._socket.send_json(envelope), self.loop).result(wait)
         with self.acked:
-            self.acked.wait_for(lambda: any(a.get("envelope_id") == envelope["envelope_id"] for a in self.acks),
-                                timeout=wait)
+            self.acked.wait_for(
+                lambda: any(a.get("envelope_id") == envelope["envelope_id"] for a in self.acks), timeout=wait
+            )
             return next((a for a in self.acks if a.get("envelope_id") == envelope["envelope_id"]), None)
 
     def __exit__(self, *exc: Any) -> None:

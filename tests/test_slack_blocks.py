@@ -20,13 +20,20 @@ def _sections(rendered: list[dict]) -> list[str]:
 
 def test_approval_card_has_facts_why_you_exceptions_and_buttons():
     """An approver's card shows the facts, why them, what is unusual, and Approve / Reject / Ask for info."""
-    card = Card(kind="approval_request", title="PR-1042: stretch wrap", number="PR-1042",
-                facts=[Fact(label="Total", value="$1,280.00"), Fact(label="Supplier", value="Uline")],
-                lines=["40 rolls x stretch wrap @ $32.00 = $1,280.00"], why_you="Manager of the requester",
-                exceptions=["Marked as an emergency."], status="Waiting on Zoe Martin (Manager).",
-                actions=[CardAction(id="approve", label="Approve", style="primary", value={"number": "PR-1042"}),
-                         CardAction(id="reject", label="Reject", style="danger", value={"number": "PR-1042"},
-                                    input_label="Reason")])
+    card = Card(
+        kind="approval_request",
+        title="PR-1042: stretch wrap",
+        number="PR-1042",
+        facts=[Fact(label="Total", value="$1,280.00"), Fact(label="Supplier", value="Uline")],
+        lines=["40 rolls x stretch wrap @ $32.00 = $1,280.00"],
+        why_you="Manager of the requester",
+        exceptions=["Marked as an emergency."],
+        status="Waiting on Zoe Martin (Manager).",
+        actions=[
+            CardAction(id="approve", label="Approve", style="primary", value={"number": "PR-1042"}),
+            CardAction(id="reject", label="Reject", style="danger", value={"number": "PR-1042"}, input_label="Reason"),
+        ],
+    )
     rendered = blocks.card_blocks(card)
     text = json.dumps(rendered)
     assert rendered[0]["type"] == "header" and "Why you:" in text and "emergency" in text
@@ -39,11 +46,16 @@ def test_approval_card_has_facts_why_you_exceptions_and_buttons():
 def test_long_content_is_cut_to_slack_limits_with_a_see_everything_button():
     """A 400-line request with 30 facts renders in at most 50 blocks, 3,000 characters a section, and offers
     'See the full requisition' as a button anyone can tap, not a link to a page only admins can open."""
-    card = Card(kind="status_answer", title="T" * 400, number="PR-7",
-                lines=[f"line {i} " + "x" * 200 for i in range(400)],
-                facts=[Fact(label=f"F{i}", value="v" * 2500) for i in range(30)],
-                exceptions=["e" * 5000], status="s" * 4000,
-                actions=[CardAction(id="status", label="Open " + "L" * 100, value={"number": "PR-7"})] * 30)
+    card = Card(
+        kind="status_answer",
+        title="T" * 400,
+        number="PR-7",
+        lines=[f"line {i} " + "x" * 200 for i in range(400)],
+        facts=[Fact(label=f"F{i}", value="v" * 2500) for i in range(30)],
+        exceptions=["e" * 5000],
+        status="s" * 4000,
+        actions=[CardAction(id="status", label="Open " + "L" * 100, value={"number": "PR-7"})] * 30,
+    )
     rendered = blocks.card_blocks(card)
     assert len(rendered) <= 50
     assert len(rendered[0]["text"]["text"]) <= 150
@@ -52,8 +64,9 @@ def test_long_content_is_cut_to_slack_limits_with_a_see_everything_button():
     assert all(len(b.get("fields", [])) <= 10 for b in rendered)
     assert all(len(b["elements"]) <= 25 for b in rendered if b["type"] == "actions")
     assert all(len(e["text"]["text"]) <= 75 for b in rendered if b["type"] == "actions" for e in b["elements"])
-    full = [e for b in rendered if b["type"] == "actions" for e in b["elements"]
-            if e["action_id"].startswith("pb:full:")]
+    full = [
+        e for b in rendered if b["type"] == "actions" for e in b["elements"] if e["action_id"].startswith("pb:full:")
+    ]
     assert len(full) == 1
     assert blocks.parse_action(full[0]["action_id"], full[0]["value"]) == ("full", {"number": "PR-7"})
     assert "http" not in json.dumps(rendered) and "console" not in json.dumps(rendered)
@@ -61,17 +74,26 @@ def test_long_content_is_cut_to_slack_limits_with_a_see_everything_button():
 
 def test_a_card_that_fits_has_no_see_everything_button():
     """A short card is shown whole: no 'See the full requisition' button, nothing said about cutting."""
-    card = Card(kind="status_answer", title="PR-8: tape", number="PR-8", lines=["2 cases x tape"],
-                facts=[Fact(label="Total", value="$130.00")])
+    card = Card(
+        kind="status_answer",
+        title="PR-8: tape",
+        number="PR-8",
+        lines=["2 cases x tape"],
+        facts=[Fact(label="Total", value="$130.00")],
+    )
     rendered = json.dumps(blocks.card_blocks(card))
     assert "pb:full:" not in rendered and "Cut short" not in rendered
 
 
 def test_the_full_requisition_modal_holds_what_the_card_had_to_cut():
     """The modal behind the button has every line and the whole of each long fact, split over sections."""
-    card = Card(kind="status_answer", title="PR-7: many things", number="PR-7",
-                lines=[f"line {i} " + "x" * 100 for i in range(200)],
-                facts=[Fact(label="Justification", value="j" * 5000)])
+    card = Card(
+        kind="status_answer",
+        title="PR-7: many things",
+        number="PR-7",
+        lines=[f"line {i} " + "x" * 100 for i in range(200)],
+        facts=[Fact(label="Justification", value="j" * 5000)],
+    )
     modal = views.full_modal(card)
     text = json.dumps(modal)
     assert len(modal["blocks"]) <= 100 and all(len(t) <= 3000 for t in _sections(modal["blocks"]))
@@ -81,8 +103,13 @@ def test_the_full_requisition_modal_holds_what_the_card_had_to_cut():
 
 def test_many_blocks_are_cut_and_say_so():
     """More facts than fit in 50 blocks: the card keeps its buttons, says it was cut short and adds the button."""
-    card = Card(kind="queue", title="Queue", number="PR-9", facts=[Fact(label=str(i), value="x") for i in range(600)],
-                actions=[CardAction(id="approve", label="Approve", value={"number": "PR-9"})])
+    card = Card(
+        kind="queue",
+        title="Queue",
+        number="PR-9",
+        facts=[Fact(label=str(i), value="x") for i in range(600)],
+        actions=[CardAction(id="approve", label="Approve", value={"number": "PR-9"})],
+    )
     rendered = blocks.card_blocks(card)
     assert len(rendered) == 50 and rendered[-1]["type"] == "actions"
     assert "Cut short" in json.dumps(rendered)
@@ -100,17 +127,20 @@ def test_peoples_words_cannot_become_mentions_or_links():
 
 def test_payload_values_are_reduced_to_known_ids():
     """A tampered button value keeps only the ids the card could carry; junk is dropped, not trusted."""
-    name, value = blocks.parse_action("pb:approve:0", json.dumps({"number": "PR-1", "actor": "ceo", "key": "k",
-                                                                  "nested": {"a": 1}}))
+    name, value = blocks.parse_action(
+        "pb:approve:0", json.dumps({"number": "PR-1", "actor": "ceo", "key": "k", "nested": {"a": 1}})
+    )
     assert name == "approve" and value == {"number": "PR-1", "key": "k"}
     assert blocks.parse_action("other:thing", "{}") is None
     assert blocks.parse_action("pb:approve:0", "not json") == ("approve", {})
 
 
 def test_slack_markup_in_what_people_type_is_undone_before_the_assistant_reads_it():
-    """"delegate to <@U1> &amp; co" reaches the assistant as "delegate to Priya Nair & co"; links keep labels."""
+    """ "delegate to <@U1> &amp; co" reaches the assistant as "delegate to Priya Nair & co"; links keep labels."""
     names = {"U1": "Priya Nair"}
     assert blocks.plain("delegate to <@U1> &amp; co", names.get) == "delegate to Priya Nair & co"
-    assert blocks.plain("see <https://x.example/q|the quote> in <#C9|purchasing>", names.get) == \
-        "see the quote in #purchasing"
+    assert (
+        blocks.plain("see <https://x.example/q|the quote> in <#C9|purchasing>", names.get)
+        == "see the quote in #purchasing"
+    )
     assert blocks.plain("<@U404|sam> needs 3 &lt; 4 boxes", names.get) == "sam needs 3 < 4 boxes"

@@ -27,8 +27,13 @@ def test_rate_limited_post_is_retried_after_retry_after(slack):  # type: ignore[
     limited = [c for c in slack.fake.of("chat.postMessage") if c.result.get("error") == "ratelimited"]
     assert len(limited) == 1
     first = limited[0]
-    retried = [c for c in slack.fake.of("chat.postMessage") if c.at > first.at
-               and c.args["channel"] == first.args["channel"] and c.args.get("text") == first.args.get("text")]
+    retried = [
+        c
+        for c in slack.fake.of("chat.postMessage")
+        if c.at > first.at
+        and c.args["channel"] == first.args["channel"]
+        and c.args.get("text") == first.args.get("text")
+    ]
     assert retried and retried[0].result.get("ok") is True
     assert len([c for c in slack.posts_to("zoe.martin") if has_button(c, "approve")]) == 1
 
@@ -62,8 +67,11 @@ def test_slack_outage_is_retried_by_the_delivery_job(slack):  # type: ignore[no-
     slack.settle()
     assert len([c for c in slack.fake.delivered("chat.postMessage", channel=zoe) if has_button(c, "approve")]) == 1
     jake = "D" + slack_id("jake.miller")
-    jake_cards = [c for c in slack.fake.delivered("chat.postMessage", channel=jake)
-                  if has_button(c, "withdraw") and not c.args.get("thread_ts")]
+    jake_cards = [
+        c
+        for c in slack.fake.delivered("chat.postMessage", channel=jake)
+        if has_button(c, "withdraw") and not c.args.get("thread_ts")
+    ]
     assert len(jake_cards) == 1
     assert len([t for t in slack.thread(jake_cards[0]) if t.startswith("Sent for approval")]) == 1
 
@@ -76,13 +84,17 @@ def test_failed_requester_card_is_posted_once_by_the_retry(slack):  # type: igno
     slack.tap("jake.miller", slack.card_to("jake.miller", "submit"), "submit")
     jake, zoe = "D" + slack_id("jake.miller"), "D" + slack_id("zoe.martin")
     assert [c.result.get("error") for c in slack.posts_to("jake.miller") if has_button(c, "withdraw")] == [
-        "internal_error"]
+        "internal_error"
+    ]
     slack.clock.advance(minutes=5)
     slack.settle()
     slack.clock.advance(minutes=5)
     slack.settle()
-    roots = [c for c in slack.fake.delivered("chat.postMessage", channel=jake)
-             if has_button(c, "withdraw") and not c.args.get("thread_ts")]
+    roots = [
+        c
+        for c in slack.fake.delivered("chat.postMessage", channel=jake)
+        if has_button(c, "withdraw") and not c.args.get("thread_ts")
+    ]
     assert len(roots) == 1
     assert len([c for c in slack.fake.delivered("chat.postMessage", channel=zoe) if has_button(c, "approve")]) == 1
     assert len([t for t in slack.thread(roots[0]) if t.startswith("Sent for approval")]) == 1

@@ -19,12 +19,14 @@ def test_manifest_matches_the_code():
     assert {s["callback_id"] for s in features["shortcuts"]} == {shortcuts.GLOBAL, shortcuts.FROM_MESSAGE}
     assert [c["command"] for c in features["slash_commands"]] == ["/purchase"]
     assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im",
-                                                                    *uninstall.EVENTS}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im", *uninstall.EVENTS}
     assert set(doc["oauth_config"]["scopes"]["bot"]) == set(SlackSettings(_env_file=None).scopes.split(","))
-    urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"],
-            settings["interactivity"]["message_menu_options_url"],
-            features["slash_commands"][0]["url"]]
+    urls = [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+        settings["interactivity"]["message_menu_options_url"],
+        features["slash_commands"][0]["url"],
+    ]
     assert all(u.endswith("/slack/events") for u in urls)
     assert doc["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
     assert len(doc["display_information"]["long_description"]) >= 174  # Slack refuses shorter ones

@@ -93,8 +93,12 @@ def action_id(action: CardAction, index: int) -> str:
 
 
 def button(action: CardAction, index: int) -> Block:
-    element: Block = {"type": "button", "action_id": action_id(action, index),
-                      "text": _plain(action.label, MAX_LABEL), "value": json.dumps(action.value)[:MAX_VALUE]}
+    element: Block = {
+        "type": "button",
+        "action_id": action_id(action, index),
+        "text": _plain(action.label, MAX_LABEL),
+        "value": json.dumps(action.value)[:MAX_VALUE],
+    }
     if action.style in ("primary", "danger"):
         element["style"] = action.style
     return element
@@ -104,7 +108,7 @@ def parse_action(action_id_: str, value: str | None) -> tuple[str, dict[str, str
     """(card action id, its value) from a tapped element, or None when it is not one of ours."""
     if not action_id_.startswith(ACTION_PREFIX):
         return None
-    name = action_id_[len(ACTION_PREFIX):].rsplit(":", 1)[0]
+    name = action_id_[len(ACTION_PREFIX) :].rsplit(":", 1)[0]
     try:
         raw = json.loads(value or "{}")
     except ValueError:
@@ -114,8 +118,9 @@ def parse_action(action_id_: str, value: str | None) -> tuple[str, dict[str, str
     return name, {k: str(v)[:200] for k, v in raw.items() if k in VALUE_KEYS and isinstance(v, (str, int))}
 
 
-def card_blocks(card: Card, *, max_blocks: int = MAX_BLOCKS, with_actions: bool = True, note: str | None = None,
-                kept: bool = False) -> list[Block]:
+def card_blocks(
+    card: Card, *, max_blocks: int = MAX_BLOCKS, with_actions: bool = True, note: str | None = None, kept: bool = False
+) -> list[Block]:
     """The card as blocks: header, items, facts, why you, exceptions, status, buttons; never over `max_blocks`.
     A requisition's card that had to be cut gets the *See the full requisition* button (`full_modal`).
 
@@ -126,7 +131,7 @@ def card_blocks(card: Card, *, max_blocks: int = MAX_BLOCKS, with_actions: bool 
         blocks.append(section("\n".join(f"\u2022 {escape(line)}" for line in card.lines), fit=fit))
     facts = [f"*{escape(f.label)}*\n{fit(escape(f.value), MAX_FIELD - len(f.label) - 8)}" for f in card.facts]
     for start in range(0, len(facts), MAX_FIELDS):
-        fields = [{"type": "mrkdwn", "text": t} for t in facts[start:start + MAX_FIELDS]]
+        fields = [{"type": "mrkdwn", "text": t} for t in facts[start : start + MAX_FIELDS]]
         blocks.append({"type": "section", "fields": fields})
     if card.why_you:
         blocks.append(section(f":bust_in_silhouette: *Why you:* {escape(card.why_you)}", fit=fit))
@@ -154,8 +159,10 @@ def card_blocks(card: Card, *, max_blocks: int = MAX_BLOCKS, with_actions: bool 
 def _action_blocks(card: Card, actions: list[CardAction], kept: bool) -> list[Block]:
     buttons = [button(a, i) for i, a in enumerate(actions)]
     block_id = f"{KEPT_PREFIX if kept else 'pb-actions-'}{card.number or card.kind}"
-    return [{"type": "actions", "block_id": f"{block_id}-{start}"[:255], "elements": buttons[start:start + MAX_BUTTONS]}
-            for start in range(0, len(buttons), MAX_BUTTONS)]
+    return [
+        {"type": "actions", "block_id": f"{block_id}-{start}"[:255], "elements": buttons[start : start + MAX_BUTTONS]}
+        for start in range(0, len(buttons), MAX_BUTTONS)
+    ]
 
 
 def full_blocks(card: Card, *, max_blocks: int = MAX_VIEW_BLOCKS) -> list[Block]:
@@ -171,7 +178,7 @@ def full_blocks(card: Card, *, max_blocks: int = MAX_VIEW_BLOCKS) -> list[Block]
         parts.append(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}")
     out: list[Block] = []
     for part in parts:
-        out += [section(part[i:i + MAX_SECTION]) for i in range(0, len(part), MAX_SECTION)]
+        out += [section(part[i : i + MAX_SECTION]) for i in range(0, len(part), MAX_SECTION)]
     if len(out) > max_blocks:
         out = out[: max_blocks - 1] + [{"type": "context", "elements": [{"type": "mrkdwn", "text": texts.TRUNCATED}]}]
     return out or [section(" ")]
@@ -188,7 +195,7 @@ def fallback(card: Card | None, text: str) -> str:
 def text_blocks(text: str) -> list[Block]:
     """Plain words as mrkdwn sections (split rather than cut: a long answer stays whole)."""
     body = escape(text)
-    parts = [body[i:i + MAX_SECTION] for i in range(0, len(body), MAX_SECTION)] or [" "]
+    parts = [body[i : i + MAX_SECTION] for i in range(0, len(body), MAX_SECTION)] or [" "]
     return [section(p) for p in parts[:MAX_BLOCKS]]
 
 
@@ -202,8 +209,9 @@ def message_blocks(card: Card | None, text: str, *, kept: bool = False) -> list[
 
 def is_kept_copy(message_blocks: list[Block]) -> bool:
     """A tapped message is a card copy the delivery layer keeps true (it redraws it after any change)."""
-    return any(b.get("type") == "actions" and str(b.get("block_id", "")).startswith(KEPT_PREFIX)
-               for b in message_blocks)
+    return any(
+        b.get("type") == "actions" and str(b.get("block_id", "")).startswith(KEPT_PREFIX) for b in message_blocks
+    )
 
 
 def without_actions(blocks: list[Block], note: str | None = None) -> list[Block]:

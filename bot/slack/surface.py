@@ -86,11 +86,18 @@ class SlackClients:
             self._refused.add(token)
             self._clients.pop(token, None)
         if self.single:
-            log.error("Slack %s for the workspace %s: procurebot stops posting to Slack. Reinstall the app, put its "
-                      "new bot token in SLACK_BOT_TOKEN and restart procurebot.", why, team or "(SLACK_BOT_TOKEN)")
+            log.error(
+                "Slack %s for the workspace %s: procurebot stops posting to Slack. Reinstall the app, put its "
+                "new bot token in SLACK_BOT_TOKEN and restart procurebot.",
+                why,
+                team or "(SLACK_BOT_TOKEN)",
+            )
         else:
-            log.warning("Slack %s for the workspace %s: nothing is posted there until it installs procurebot again",
-                        why, team or "(unknown)")
+            log.warning(
+                "Slack %s for the workspace %s: nothing is posted there until it installs procurebot again",
+                why,
+                team or "(unknown)",
+            )
 
 
 class SlackSurface:
@@ -99,8 +106,14 @@ class SlackSurface:
 
     name = SURFACE
 
-    def __init__(self, engine: Engine, clients: SlackClients, identities: Identities, addresses: Addresses,
-                 settings: SlackSettings) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clients: SlackClients,
+        identities: Identities,
+        addresses: Addresses,
+        settings: SlackSettings,
+    ) -> None:
         self.engine = engine
         self.clients = clients
         self.identities = identities
@@ -135,8 +148,12 @@ class SlackSurface:
     def update(self, address: Address, ref: str, card: Card, text: str) -> None:
         with self._refusals(address.get("team")):
             client = self.clients.client(address.get("team"))
-            client.chat_update(channel=address["channel"], ts=ref, text=blocks.fallback(card, text),
-                               blocks=blocks.message_blocks(card, "", kept=True))
+            client.chat_update(
+                channel=address["channel"],
+                ts=ref,
+                text=blocks.fallback(card, text),
+                blocks=blocks.message_blocks(card, "", kept=True),
+            )
 
     # ------------------------------------------------------------------ helpers
     @contextmanager
@@ -153,9 +170,14 @@ class SlackSurface:
 
     def _post(self, address: Address, card: Card | None, text: str, thread: str | None) -> str:
         client = self.clients.client(address.get("team"))
-        response = client.chat_postMessage(channel=address["channel"], text=blocks.fallback(card, text),
-                                           blocks=blocks.message_blocks(card, "" if card else text, kept=True),
-                                           thread_ts=thread, unfurl_links=False, unfurl_media=False)
+        response = client.chat_postMessage(
+            channel=address["channel"],
+            text=blocks.fallback(card, text),
+            blocks=blocks.message_blocks(card, "" if card else text, kept=True),
+            thread_ts=thread,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         return str(response["ts"])
 
     def _user_of(self, person: Person) -> tuple[str | None, str | None]:
@@ -179,8 +201,9 @@ class SlackSurface:
 
     def _team_of(self, person_id: str) -> str | None:
         with Session(self.engine) as session:
-            row = session.exec(select(ChatIdentity).where(ChatIdentity.surface == SURFACE,
-                                                          ChatIdentity.person_id == person_id)).first()
+            row = session.exec(
+                select(ChatIdentity).where(ChatIdentity.surface == SURFACE, ChatIdentity.person_id == person_id)
+            ).first()
             return (row.tenant or None) if row else None
 
     def _open(self, person_id: str, user: str, team: str | None) -> Address:

@@ -31,10 +31,16 @@ MAX_JUSTIFICATION = 1000
 MAX_META = 3000
 
 
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-           hint: str | None = None) -> dict[str, Any]:
-    block = {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
-             "element": {"action_id": "value", **element}, "optional": optional}
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
+) -> dict[str, Any]:
+    block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"action_id": "value", **element},
+        "optional": optional,
+    }
     if hint:
         block["hint"] = {"type": "plain_text", "text": hint}
     return block
@@ -91,10 +97,17 @@ def search_options(directory: Directory, block: str, typed: str) -> list[dict[st
         place = 0 if any(w.startswith(query) for w in words) else 1 if any(query in w for w in words) else 2
         scored.append((place, label, value))
     hay = {i: " ".join(names) for i, (_, _, names) in enumerate(choices)}
-    fuzzy = {i: score for _, score, i in process.extract(query, hay, scorer=fuzz.WRatio, processor=default_process,
-                                                          limit=None, score_cutoff=SEARCH_SCORE)}
-    kept = [(place, -fuzzy.get(i, 0.0), label.lower(), label, value) for i, (place, label, value) in enumerate(scored)
-            if place < 2 or i in fuzzy]
+    fuzzy = {
+        i: score
+        for _, score, i in process.extract(
+            query, hay, scorer=fuzz.WRatio, processor=default_process, limit=None, score_cutoff=SEARCH_SCORE
+        )
+    }
+    kept = [
+        (place, -fuzzy.get(i, 0.0), label.lower(), label, value)
+        for i, (place, label, value) in enumerate(scored)
+        if place < 2 or i in fuzzy
+    ]
     return [_option(label, value) for *_, label, value in sorted(kept)[:MAX_OPTIONS]]
 
 
@@ -129,27 +142,53 @@ def request_modal(directory: Directory, form: RequestForm, meta: dict[str, Any])
     if form.need_by:
         need_by["initial_date"] = form.need_by
     return {
-        "type": "modal", "callback_id": REQUEST_VIEW, "private_metadata": _meta(meta),
+        "type": "modal",
+        "callback_id": REQUEST_VIEW,
+        "private_metadata": _meta(meta),
         "title": {"type": "plain_text", "text": texts.REQUEST_TITLE},
         "submit": {"type": "plain_text", "text": texts.REQUEST_SUBMIT},
         "close": {"type": "plain_text", "text": texts.MODAL_CANCEL},
         "blocks": [
-            _input("description", texts.FIELD_DESCRIPTION, {**text, **({"initial_value": form.description[:300]}
-                                                                     if form.description else {})},
-                   hint=texts.FIELD_DESCRIPTION_HINT),
-            _input("quantity", texts.FIELD_QUANTITY, {"type": "number_input", "is_decimal_allowed": True,
-                                                     **({"initial_value": form.quantity} if form.quantity else {})}),
-            _input("unit_price", texts.FIELD_UNIT_PRICE,
-                   {"type": "number_input", "is_decimal_allowed": True,
-                    **({"initial_value": form.unit_price} if form.unit_price else {})}),
-            _input("supplier", texts.FIELD_SUPPLIER, _select("supplier", suppliers, form.supplier,
-                                                             texts.FIELD_SUPPLIER)),
+            _input(
+                "description",
+                texts.FIELD_DESCRIPTION,
+                {**text, **({"initial_value": form.description[:300]} if form.description else {})},
+                hint=texts.FIELD_DESCRIPTION_HINT,
+            ),
+            _input(
+                "quantity",
+                texts.FIELD_QUANTITY,
+                {
+                    "type": "number_input",
+                    "is_decimal_allowed": True,
+                    **({"initial_value": form.quantity} if form.quantity else {}),
+                },
+            ),
+            _input(
+                "unit_price",
+                texts.FIELD_UNIT_PRICE,
+                {
+                    "type": "number_input",
+                    "is_decimal_allowed": True,
+                    **({"initial_value": form.unit_price} if form.unit_price else {}),
+                },
+            ),
+            _input(
+                "supplier", texts.FIELD_SUPPLIER, _select("supplier", suppliers, form.supplier, texts.FIELD_SUPPLIER)
+            ),
             _input("site", texts.FIELD_SITE, _select("site", sites, form.site, texts.FIELD_SITE)),
             _input("need_by", texts.FIELD_NEED_BY, need_by, optional=True),
-            _input("justification", texts.FIELD_JUSTIFICATION,
-                   {"type": "plain_text_input", "multiline": True, "max_length": MAX_JUSTIFICATION,
-                    **({"initial_value": form.justification[:MAX_JUSTIFICATION]} if form.justification else {})},
-                   optional=True),
+            _input(
+                "justification",
+                texts.FIELD_JUSTIFICATION,
+                {
+                    "type": "plain_text_input",
+                    "multiline": True,
+                    "max_length": MAX_JUSTIFICATION,
+                    **({"initial_value": form.justification[:MAX_JUSTIFICATION]} if form.justification else {}),
+                },
+                optional=True,
+            ),
         ],
     }
 
@@ -177,8 +216,9 @@ class ParsedRequest:
     justification: str
 
 
-def read_request(view: dict[str, Any], directory: Directory,
-                 today: date) -> tuple[ParsedRequest | None, dict[str, str]]:
+def read_request(
+    view: dict[str, Any], directory: Directory, today: date
+) -> tuple[ParsedRequest | None, dict[str, str]]:
     """The form's values, or the field errors Slack shows under each input (response_action: errors)."""
     values = (view.get("state") or {}).get("values") or {}
     errors: dict[str, str] = {}
@@ -219,29 +259,38 @@ def read_request(view: dict[str, Any], directory: Directory,
         errors["justification"] = texts.ERR_TOO_LONG.format(limit=MAX_JUSTIFICATION)
     if errors:
         return None, errors
-    return ParsedRequest(description, numbers["quantity"], numbers["unit_price"], supplier, site, need_by,
-                         justification), {}
+    return ParsedRequest(
+        description, numbers["quantity"], numbers["unit_price"], supplier, site, need_by, justification
+    ), {}
 
 
 # ---------------------------------------------------------------------- the whole requisition
 def full_modal(card: Card) -> dict[str, Any]:
     """A card that was cut to fit a message, whole: what *See the full requisition* opens, for any reader."""
-    return {"type": "modal", "title": {"type": "plain_text", "text": (card.number or texts.SEE_ALL)[:24]},
-            "close": {"type": "plain_text", "text": texts.FULL_CLOSE},
-            "blocks": [{"type": "header", "text": {"type": "plain_text", "text": card.title[:150] or " "}},
-                       *blocks.full_blocks(card, max_blocks=blocks.MAX_VIEW_BLOCKS - 1)]}
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": (card.number or texts.SEE_ALL)[:24]},
+        "close": {"type": "plain_text", "text": texts.FULL_CLOSE},
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": card.title[:150] or " "}},
+            *blocks.full_blocks(card, max_blocks=blocks.MAX_VIEW_BLOCKS - 1),
+        ],
+    }
 
 
 # ---------------------------------------------------------------------- the reason modal
 def reason_modal(action: str, value: dict[str, str], label: str, where: dict[str, Any]) -> dict[str, Any]:
     number = value.get("number", "")
     return {
-        "type": "modal", "callback_id": REASON_VIEW, "private_metadata": _meta({"a": action, "v": value, **where}),
+        "type": "modal",
+        "callback_id": REASON_VIEW,
+        "private_metadata": _meta({"a": action, "v": value, **where}),
         "title": {"type": "plain_text", "text": texts.REASON_TITLES.get(action, "{number}").format(number=number)[:24]},
         "submit": {"type": "plain_text", "text": texts.REASON_SUBMITS.get(action, texts.MODAL_SUBMIT)},
         "close": {"type": "plain_text", "text": texts.MODAL_CANCEL},
-        "blocks": [_input("reason", label[:2000], {"type": "plain_text_input", "multiline": True,
-                                                   "max_length": MAX_REASON})],
+        "blocks": [
+            _input("reason", label[:2000], {"type": "plain_text_input", "multiline": True, "max_length": MAX_REASON})
+        ],
     }
 
 
@@ -273,13 +322,22 @@ def _compact(card: Card) -> list[dict[str, Any]]:
     facts = " \u00b7 ".join(blocks.escape(f.value) for f in card.facts[1:4])
     body = [blocks.section(f"*{blocks.escape(card.title)}*\n{facts}")]
     if card.why_you:
-        body.append({"type": "context", "elements": [{"type": "mrkdwn",
-                                                      "text": f"Why you: {blocks.escape(card.why_you)}"[:3000]}]})
+        body.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"Why you: {blocks.escape(card.why_you)}"[:3000]}],
+            }
+        )
     elif card.status:
         body.append({"type": "context", "elements": [{"type": "mrkdwn", "text": blocks.escape(card.status)[:3000]}]})
     if card.actions:
-        body.append({"type": "actions", "block_id": f"pb-home-{card.number}",
-                     "elements": [blocks.button(a, i) for i, a in enumerate(card.actions)][:25]})
+        body.append(
+            {
+                "type": "actions",
+                "block_id": f"pb-home-{card.number}",
+                "elements": [blocks.button(a, i) for i, a in enumerate(card.actions)][:25],
+            }
+        )
     return body
 
 
@@ -287,9 +345,18 @@ def home_view(data: HomeData) -> dict[str, Any]:
     out: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_TITLE}},
         blocks.section(texts.HOME_INTRO),
-        {"type": "actions", "block_id": "pb-home-top", "elements": [
-            {"type": "button", "action_id": HOME_NEW, "style": "primary",
-             "text": {"type": "plain_text", "text": texts.HOME_NEW}}]},
+        {
+            "type": "actions",
+            "block_id": "pb-home-top",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": HOME_NEW,
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": texts.HOME_NEW},
+                }
+            ],
+        },
     ]
     if data.notice:
         out.append(blocks.section(f":information_source: {blocks.escape(data.notice)}"))
@@ -308,24 +375,57 @@ def home_view(data: HomeData) -> dict[str, Any]:
     out += [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_DELEGATION}}]
     out.append(blocks.section("\n".join(data.delegations) if data.delegations else texts.HOME_DELEGATION_NONE))
     if data.end_delegation:
-        out.append({"type": "actions", "block_id": "pb-home-end-delegation", "elements": [
-            {"type": "button", "action_id": f"{blocks.ACTION_PREFIX}cancel_delegation:{i}", "style": "danger",
-             "text": {"type": "plain_text", "text": label[:75]}, "value": json.dumps({"delegation_id": ident})}
-            for i, (label, ident) in enumerate(data.end_delegation[:5])]})
-    out.append({"type": "actions", "block_id": "pb-home-delegate", "elements": [
-        {"type": "static_select", "action_id": "pb_home:delegate_who",
-         "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_WHO},
-         "options": [_option(name, pid) for name, pid in data.people[:MAX_OPTIONS]]},
-        {"type": "datepicker", "action_id": "pb_home:delegate_from",
-         "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_FROM}},
-        {"type": "datepicker", "action_id": "pb_home:delegate_to",
-         "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_TO}},
-        {"type": "button", "action_id": HOME_DELEGATE,
-         "text": {"type": "plain_text", "text": texts.HOME_DELEGATE_SAVE}},
-    ]})
-    out += [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_ACTIVITY}},
-            blocks.section("\n".join(data.activity) if data.activity else texts.HOME_ACTIVITY_NONE)]
-    return {"type": "home", "blocks": out[:blocks.MAX_VIEW_BLOCKS]}
+        out.append(
+            {
+                "type": "actions",
+                "block_id": "pb-home-end-delegation",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"{blocks.ACTION_PREFIX}cancel_delegation:{i}",
+                        "style": "danger",
+                        "text": {"type": "plain_text", "text": label[:75]},
+                        "value": json.dumps({"delegation_id": ident}),
+                    }
+                    for i, (label, ident) in enumerate(data.end_delegation[:5])
+                ],
+            }
+        )
+    out.append(
+        {
+            "type": "actions",
+            "block_id": "pb-home-delegate",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": "pb_home:delegate_who",
+                    "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_WHO},
+                    "options": [_option(name, pid) for name, pid in data.people[:MAX_OPTIONS]],
+                },
+                {
+                    "type": "datepicker",
+                    "action_id": "pb_home:delegate_from",
+                    "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_FROM},
+                },
+                {
+                    "type": "datepicker",
+                    "action_id": "pb_home:delegate_to",
+                    "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_TO},
+                },
+                {
+                    "type": "button",
+                    "action_id": HOME_DELEGATE,
+                    "text": {"type": "plain_text", "text": texts.HOME_DELEGATE_SAVE},
+                },
+            ],
+        }
+    )
+    out += [
+        {"type": "divider"},
+        {"type": "header", "text": {"type": "plain_text", "text": texts.HOME_ACTIVITY}},
+        blocks.section("\n".join(data.activity) if data.activity else texts.HOME_ACTIVITY_NONE),
+    ]
+    return {"type": "home", "blocks": out[: blocks.MAX_VIEW_BLOCKS]}
 
 
 def read_delegation_form(view: dict[str, Any]) -> tuple[str | None, str | None, str | None]:

@@ -41,10 +41,15 @@ def where_from(body: dict[str, Any]) -> Where:
     user = (body.get("user") or {}).get("id", "")
     if container.get("type") == "view":
         return Where(team=team, user=user)
-    return Where(team=team, user=user, channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
-                 thread=message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None,
-                 ephemeral=bool(container.get("is_ephemeral")), message_ts=container.get("message_ts"),
-                 message_blocks=list(message.get("blocks") or []))
+    return Where(
+        team=team,
+        user=user,
+        channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
+        thread=message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None,
+        ephemeral=bool(container.get("is_ephemeral")),
+        message_ts=container.get("message_ts"),
+        message_blocks=list(message.get("blocks") or []),
+    )
 
 
 def register(app: Any, bot: SlackBot) -> None:
@@ -68,21 +73,38 @@ def register(app: Any, bot: SlackBot) -> None:
         await decide_then_answer(bot, where, name, value, None, key=key, from_home=from_home)
 
 
-async def decide_then_answer(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None, *,
-                             key: str | None, from_home: bool = False) -> None:
+async def decide_then_answer(
+    bot: SlackBot,
+    where: Where,
+    name: str,
+    value: dict[str, str],
+    words: str | None,
+    *,
+    key: str | None,
+    from_home: bool = False,
+) -> None:
     """Run the action in a thread and wait until it has committed (or finished, or the budget is spent);
     the replies and card redraws follow in the background."""
     committed: Future[Any] = Future()
-    future = bot.background.submit(decide_and_answer, bot, where, name, value, words, key, committed, from_home,
-                                   decide=True)
+    future = bot.background.submit(
+        decide_and_answer, bot, where, name, value, words, key, committed, from_home, decide=True
+    )
     waiting = {asyncio.wrap_future(future), asyncio.wrap_future(committed)}
     done, _ = await asyncio.wait(waiting, timeout=DECIDE_BUDGET, return_when=asyncio.FIRST_COMPLETED)
     if not done:
         log.warning("a Slack %s took longer than %.1fs; acknowledged, answering when it finishes", name, DECIDE_BUDGET)
 
 
-def decide_and_answer(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None,
-                      key: str | None, committed: Future[Any], from_home: bool) -> Tapped | None:
+def decide_and_answer(
+    bot: SlackBot,
+    where: Where,
+    name: str,
+    value: dict[str, str],
+    words: str | None,
+    key: str | None,
+    committed: Future[Any],
+    from_home: bool,
+) -> Tapped | None:
     """`decide`, then hand the reply and the redraw to the default lane from inside this same task.
 
     Handing it over from a done-callback instead left a moment when the decision was finished and its
@@ -107,8 +129,15 @@ class Tapped:
     outcome: Outcome | None = None
 
 
-def decide(bot: SlackBot, where: Where, name: str, value: dict[str, str], words: str | None,
-           key: str | None, committed: Future[Any] | None = None) -> Tapped | None:
+def decide(
+    bot: SlackBot,
+    where: Where,
+    name: str,
+    value: dict[str, str],
+    words: str | None,
+    key: str | None,
+    committed: Future[Any] | None = None,
+) -> Tapped | None:
     """The action through the core (decisions) or the assistant (everything else); None for a repeat delivery.
 
     A decision carrying the card's idempotency key is deduplicated by the core in its own transaction;
@@ -147,13 +176,19 @@ def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: b
                 except ProcurebotError:
                     pass
             bot.refresh_message(where, replies, person=person)
-            bot.send(Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
-                     replies[:1], person)
+            bot.send(
+                Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
+                replies[:1],
+                person,
+            )
     elif name in ("cancel_delegation", "erp.retry"):
         bot.refresh_message(where, replies, person=person)
         words = [Reply(r.text) for r in replies if r.text] or [Reply(r.text, r.card) for r in replies]
-        bot.send(Where(where.team, where.user, where.channel, where.thread,
-                       ephemeral=where.channel is not None), words, person)
+        bot.send(
+            Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
+            words,
+            person,
+        )
     else:
         if name in DRAFT_ACTIONS:
             bot.refresh_message(where, [], note=texts.CARD_DONE.format(what=_label(where, name)), person=person)
@@ -175,16 +210,22 @@ def _label(where: Where, name: str) -> str:
     return name
 
 
-async def _open_form(bot: SlackBot, client: Any, body: dict[str, Any], where: Where, name: str,
-                     value: dict[str, str]) -> None:
+async def _open_form(
+    bot: SlackBot, client: Any, body: dict[str, Any], where: Where, name: str, value: dict[str, str]
+) -> None:
     """Reject / Ask / Answer open a modal for the words; Edit opens the request form. Opened at once (the
     trigger expires in 3 s), unless the card is already stale for this person: then they are told why."""
     refusal = await asyncio.to_thread(_stale, bot, where, name, value)
     if refusal is not None:
         bot.background.submit(deliver, bot, where, name, refusal, False)
         return
-    meta = {"c": where.channel, "t": where.message_ts, "team": where.team, "e": where.ephemeral,
-            "h": (body.get("view") or {}).get("type") == "home"}
+    meta = {
+        "c": where.channel,
+        "t": where.message_ts,
+        "team": where.team,
+        "e": where.ephemeral,
+        "h": (body.get("view") or {}).get("type") == "home",
+    }
     if name == "edit":
         form = await asyncio.to_thread(draft_form, bot, where)
         if form is None:  # several items: the conversation edits them
@@ -211,8 +252,11 @@ async def _show_full(bot: SlackBot, client: Any, body: dict[str, Any], where: Wh
         except SlackApiError as exc:  # the trigger expired (over 3 s) or Slack refused the view
             log.warning("could not open the full requisition in Slack: %s", exc.response.get("error"))
             refusal = texts.FORM_FAILED
-    bot.background.submit(bot.say, Where(where.team, where.user, where.channel, where.thread,
-                                         ephemeral=where.channel is not None), refusal or texts.FAILED)
+    bot.background.submit(
+        bot.say,
+        Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
+        refusal or texts.FAILED,
+    )
 
 
 def _full_card(bot: SlackBot, where: Where, number: str) -> tuple[Any, str | None]:
@@ -238,8 +282,11 @@ def _stale(bot: SlackBot, where: Where, name: str, value: dict[str, str]) -> Tap
         return None
     if any(a.id == name for a in card.actions):
         return None
-    return Tapped(person, [Reply(card.status or texts.CARD_CHANGED)],
-                  Outcome(card.status or texts.CARD_CHANGED, card.number or "", False))
+    return Tapped(
+        person,
+        [Reply(card.status or texts.CARD_CHANGED)],
+        Outcome(card.status or texts.CARD_CHANGED, card.number or "", False),
+    )
 
 
 def draft_form(bot: SlackBot, where: Where) -> views.RequestForm | None:
@@ -254,9 +301,12 @@ def draft_form(bot: SlackBot, where: Where) -> views.RequestForm | None:
     if len(draft.lines) > 1:
         return None
     line = draft.lines[0] if draft.lines else None
-    return views.RequestForm(description=line.description if line else "",
-                             quantity=str(line.quantity) if line and line.quantity is not None else "",
-                             unit_price=str(line.unit_price) if line and line.unit_price is not None else "",
-                             supplier=draft.supplier, site=draft.site,
-                             need_by=draft.need_by.isoformat() if draft.need_by else None,
-                             justification=draft.justification)
+    return views.RequestForm(
+        description=line.description if line else "",
+        quantity=str(line.quantity) if line and line.quantity is not None else "",
+        unit_price=str(line.unit_price) if line and line.unit_price is not None else "",
+        supplier=draft.supplier,
+        site=draft.site,
+        need_by=draft.need_by.isoformat() if draft.need_by else None,
+        justification=draft.justification,
+    )

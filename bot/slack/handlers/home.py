@@ -37,16 +37,19 @@ def register(app: Any, bot: SlackBot) -> None:
     async def on_new(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
         meta = {"team": (body.get("team") or {}).get("id"), "h": True}
-        await client.views_open(trigger_id=body.get("trigger_id"),
-                                view=views.request_modal(bot.runtime.service.directory, views.RequestForm(), meta))
+        await client.views_open(
+            trigger_id=body.get("trigger_id"),
+            view=views.request_modal(bot.runtime.service.directory, views.RequestForm(), meta),
+        )
 
     @app.action({"action_id": re.compile(r"^pb_home:delegate_")})
     async def on_pick(ack: Any) -> None:
         await ack()  # picking a person or a date changes nothing until Set delegation is tapped
 
 
-def publish_home(bot: SlackBot, team: str | None, user: str, person: Person | None = None,
-                 notice: str | None = None) -> None:
+def publish_home(
+    bot: SlackBot, team: str | None, user: str, person: Person | None = None, notice: str | None = None
+) -> None:
     person = person or bot.person(team, user)
     client = bot.client(team)
     if person is None:
@@ -67,19 +70,31 @@ def home_data(bot: SlackBot, person: Person, notice: str | None = None) -> views
         if d.delegator == person.id:
             delegate = directory.person(d.delegate)
             name = delegate.name if delegate else d.delegate
-            lines.append(texts.HOME_DELEGATION_ROW.format(delegate=blocks.escape(name),
-                                                          start=_day(d.starts_at, person, directory), end=end))
+            lines.append(
+                texts.HOME_DELEGATION_ROW.format(
+                    delegate=blocks.escape(name), start=_day(d.starts_at, person, directory), end=end
+                )
+            )
             ends.append((f"{texts.HOME_DELEGATE_END} ({name})", str(d.id)))
         else:
             delegator = directory.person(d.delegator)
-            lines.append(texts.HOME_DELEGATION_FOR.format(delegator=blocks.escape(delegator.name if delegator
-                                                                                    else d.delegator), end=end))
+            lines.append(
+                texts.HOME_DELEGATION_FOR.format(
+                    delegator=blocks.escape(delegator.name if delegator else d.delegator), end=end
+                )
+            )
     activity = [f"*{v.number}* {blocks.escape(v.title)} \u2014 {v.state.replace('_', ' ')}" for v in mine[:5]]
     people = sorted(((p.name, p.id) for p in directory.people if p.id != person.id), key=lambda x: x[0])
-    return views.HomeData(pending=[card(v.number, person.id) for v in pending[:SHOWN]],
-                          mine=[card(v.number, person.id) for v in open_mine[:SHOWN]],
-                          delegations=lines, end_delegation=ends, people=people, activity=activity, notice=notice,
-                          more_pending=max(len(pending) - SHOWN, 0))
+    return views.HomeData(
+        pending=[card(v.number, person.id) for v in pending[:SHOWN]],
+        mine=[card(v.number, person.id) for v in open_mine[:SHOWN]],
+        delegations=lines,
+        end_delegation=ends,
+        people=people,
+        activity=activity,
+        notice=notice,
+        more_pending=max(len(pending) - SHOWN, 0),
+    )
 
 
 def _zone(person: Person, directory: Any) -> ZoneInfo:
@@ -120,12 +135,16 @@ def _delegate(bot: SlackBot, person: Person, who: str | None, start: str | None,
     if ends <= now:
         return texts.ERR_DATE_PAST
     try:
-        row = service.set_delegation(SetDelegation(actor=person.id, delegator=person.id, delegate=who,
-                                                   starts_at=starts, ends_at=ends, surface="slack"))
+        row = service.set_delegation(
+            SetDelegation(
+                actor=person.id, delegator=person.id, delegate=who, starts_at=starts, ends_at=ends, surface="slack"
+            )
+        )
     except ValidationError as exc:
         return "; ".join(e["msg"] for e in exc.errors())
     except ProcurebotError as exc:
         return exc.message
     delegate = directory.person(row.delegate)
-    return "\u2713 " + texts.HOME_DELEGATION_ROW.format(delegate=delegate.name if delegate else row.delegate,
-                                                        start=f"{first:%a %b %d}", end=f"{last:%a %b %d}")
+    return "\u2713 " + texts.HOME_DELEGATION_ROW.format(
+        delegate=delegate.name if delegate else row.delegate, start=f"{first:%a %b %d}", end=f"{last:%a %b %d}"
+    )

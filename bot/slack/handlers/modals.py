@@ -31,8 +31,15 @@ def register(app: Any, bot: SlackBot) -> None:
         meta = views.read_meta(view)
         where = _where(body, meta)
         value = {k: str(v) for k, v in (meta.get("v") or {}).items()}
-        await decide_then_answer(bot, where, str(meta.get("a", "")), value, words,
-                                 key=f"view:{view.get('id')}:{view.get('hash')}", from_home=bool(meta.get("h")))
+        await decide_then_answer(
+            bot,
+            where,
+            str(meta.get("a", "")),
+            value,
+            words,
+            key=f"view:{view.get('id')}:{view.get('hash')}",
+            from_home=bool(meta.get("h")),
+        )
 
     @app.view(views.REQUEST_VIEW)
     async def on_request(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -49,8 +56,13 @@ def register(app: Any, bot: SlackBot) -> None:
 def _where(body: dict[str, Any], meta: dict[str, Any]) -> Where:
     user = (body.get("user") or {}).get("id", "")
     team = meta.get("team") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-    return Where(team=team, user=user, channel=meta.get("c") or None, message_ts=meta.get("t") or None,
-                 ephemeral=bool(meta.get("e")))
+    return Where(
+        team=team,
+        user=user,
+        channel=meta.get("c") or None,
+        message_ts=meta.get("t") or None,
+        ephemeral=bool(meta.get("e")),
+    )
 
 
 def apply_request(bot: SlackBot, where: Where, form: views.ParsedRequest, meta: dict[str, Any]) -> None:
@@ -81,23 +93,38 @@ def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest) -> lis
     found = assistant.extractor.extract(f"{form.quantity} {form.description}", now=clock(), timezone=tz)
     known = next((ln for ln in found.lines if ln.description), None)
     supplier = directory.supplier_by_id[form.supplier]
-    line = DraftLine(description=form.description, quantity=form.quantity, unit=known.unit if known else None,
-                     unit_price=form.unit_price, price_source="said", sku=known.sku if known else None,
-                     category=known.category if known else None,
-                     category_source=known.category_source if known else None)
+    line = DraftLine(
+        description=form.description,
+        quantity=form.quantity,
+        unit=known.unit if known else None,
+        unit_price=form.unit_price,
+        price_source="said",
+        sku=known.sku if known else None,
+        category=known.category if known else None,
+        category_source=known.category_source if known else None,
+    )
     row = assistant.store.load(person.id)
     # a new draft id: Submit on the summary shown before the edit is stale and cannot submit what it did not show
-    draft = DraftState(draft_id=uuid.uuid4().hex, lines=[line], supplier=supplier.id,
-                       site=form.site, site_source="said", currency=supplier.currency,
-                       need_by=form.need_by, no_need_by=form.need_by is None,
-                       justification=form.justification)
+    draft = DraftState(
+        draft_id=uuid.uuid4().hex,
+        lines=[line],
+        supplier=supplier.id,
+        site=form.site,
+        site_source="said",
+        currency=supplier.currency,
+        need_by=form.need_by,
+        no_need_by=form.need_by is None,
+        justification=form.justification,
+    )
     fill_defaults(draft, person, directory)
     question = next_question(draft, directory)
     if question is not None:
         row.state, row.question = "collecting", question.model_dump(mode="json")
-        replies = [Reply(card=question_card(question.text, question.field, [(c.label, c.value)
-                                                                          for c in question.choices]))
-                   if question.choices else Reply(question.text)]
+        replies = [
+            Reply(card=question_card(question.text, question.field, [(c.label, c.value) for c in question.choices]))
+            if question.choices
+            else Reply(question.text)
+        ]
     else:
         duplicate = find_duplicate(assistant.service, draft, now=clock())
         draft.duplicate_of, draft.duplicate_checked = (duplicate.number if duplicate else None), True
@@ -106,4 +133,3 @@ def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest) -> lis
     row.draft = draft.model_dump(mode="json")
     assistant.store.save(row, now=clock(), ttl=assistant.draft_ttl)
     return replies
-

@@ -17,8 +17,10 @@ def register(app: Any, bot: SlackBot) -> None:
     async def on_global(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
         meta = {"team": (body.get("team") or {}).get("id")}
-        await client.views_open(trigger_id=body.get("trigger_id"),
-                                view=views.request_modal(bot.runtime.service.directory, views.RequestForm(), meta))
+        await client.views_open(
+            trigger_id=body.get("trigger_id"),
+            view=views.request_modal(bot.runtime.service.directory, views.RequestForm(), meta),
+        )
 
     @app.shortcut(FROM_MESSAGE)
     async def on_message(ack: Any, body: dict[str, Any], client: Any) -> None:
@@ -26,8 +28,9 @@ def register(app: Any, bot: SlackBot) -> None:
         message = body.get("message") or {}
         form = prefill(bot, message.get("text") or "", message.get("user") or "")
         meta = {"team": (body.get("team") or {}).get("id")}
-        await client.views_open(trigger_id=body.get("trigger_id"),
-                                view=views.request_modal(bot.runtime.service.directory, form, meta))
+        await client.views_open(
+            trigger_id=body.get("trigger_id"), view=views.request_modal(bot.runtime.service.directory, form, meta)
+        )
 
 
 def prefill(bot: SlackBot, text: str, author: str) -> views.RequestForm:
@@ -39,6 +42,8 @@ def prefill(bot: SlackBot, text: str, author: str) -> views.RequestForm:
         description=(line.description if line else text.strip())[:300],
         quantity=str(line.quantity) if line and line.quantity is not None else "",
         unit_price=str(line.unit_price) if line and line.unit_price is not None else "",
-        supplier=found.supplier, site=found.site,
+        supplier=found.supplier,
+        site=found.site,
         need_by=found.need_by.isoformat() if found.need_by else None,
-        justification=f"{texts.MESSAGE_SHORTCUT_PREFILL.format(author=who)} {text.strip()}"[:1000])
+        justification=f"{texts.MESSAGE_SHORTCUT_PREFILL.format(author=who)} {text.strip()}"[:1000],
+    )
