@@ -39,6 +39,7 @@ from approvals.errors import NotAllowed, NotFound, StaleAction
 from approvals.jobqueue import ClaimedJob, Job, JobQueue
 from approvals.models import Money, Requisition, RequisitionLine, _ts
 from approvals.states import State, next_state
+from approvals.workflow.base import FastWork
 
 CREATE_PO, NOTIFY, SYNC_STATUS = "erp.create_po", "erp.notify", "erp.sync_status"
 FINAL_APPROVALS = ("approved", "auto_approved", "reapproval_auto_approved")
@@ -112,11 +113,16 @@ def order_snapshot(session: Session, req: Requisition) -> dict[str, Any]:
     """The PO request as the ERP will get it (connectors.erp.base.PurchaseOrderRequest.to_payload's shape)."""
     lines = session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)
                          .order_by(RequisitionLine.line_no)).all()
-    return {"reference": req.number, "supplier": req.supplier, "currency": req.currency, "site": req.site,
-            "cost_center": req.cost_center, "requester": req.requester,
-            "need_by": req.need_by.isoformat() if req.need_by else None, "notes": req.justification[:500],
-            "lines": [{"line_no": x.line_no, "description": x.description, "quantity": str(x.quantity),
-                       "unit_price": str(x.unit_price), "unit": x.unit, "sku": x.sku} for x in lines]}
+    return _snapshot(req.model_dump(), [x.model_dump() for x in lines])
+
+
+def _snapshot(req: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    need_by = req.get("need_by")
+    return {"reference": req["number"], "supplier": req["supplier"], "currency": req["currency"], "site": req["site"],
+            "cost_center": req["cost_center"], "requester": req["requester"],
+            "need_by": need_by.isoformat() if need_by else None, "notes": (req.get("justification") or "")[:500],
+            "lines": [{"line_no": x["line_no"], "description": x["description"], "quantity": str(x["quantity"]),
+                       "unit_price": str(x["unit_price"]), "unit": x["unit"], "sku": x["sku"]} for x in lines]}
 
 
 def on_final_approval(session: Session, req: Requisition, change: Any) -> None:
@@ -134,10 +140,24 @@ def on_final_approval(session: Session, req: Requisition, change: Any) -> None:
                        before={"state": before}, after={"state": req.state})
 
 
+def on_final_approval_fast(work: FastWork) -> bool:
+    """The same, as part of the approve hot path's pipeline (see approvals.workflow.base.FastWork)."""
+    if work.change.outcome not in FINAL_APPROVALS or work.state != State.APPROVED.value:
+        return True
+    before = work.state
+    work.state = next_state(work.state, "send_to_erp").value
+    work.version += 1
+    work.jobs.append({"kind": CREATE_PO, "key": create_key(work.change.number), "due_at": work.change.at,
+                      "payload": {"order": _snapshot(work.requisition, work.lines()), "round": 0}})
+    work.audits.append(("po_requested", "system", {"state": before}, {"state": work.state}))
+    return True
+
+
 def install(service: Any) -> None:
     """Wire the outbox into an approval service (idempotent)."""
     if on_final_approval not in service.in_transaction:
         service.in_transaction.append(on_final_approval)
+        service.fast_hooks[on_final_approval] = on_final_approval_fast
 
 
 # ---------------------------------------------------------------------------------- the dispatcher's calls

@@ -52,7 +52,9 @@ def install(runtime) -> None:  # type: ignore[no-untyped-def]
     config = SchedulerConfig(hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours),
                              weekly_summary=True)
     calendars = Calendars(runtime.directory, config.hours)
-    runtime.service.in_transaction.append(Planner(runtime.directory, calendars, config))
+    planner = Planner(runtime.directory, calendars, config)
+    runtime.service.in_transaction.append(planner)
+    runtime.service.fast_hooks[planner] = planner.fast
     notifier = HttpNotifier(settings.notify_url) if settings.notify_url else LogNotifier()
     if getattr(runtime, "chat", None) is not None:
         from bot.chat.delivery import ChatNotifier

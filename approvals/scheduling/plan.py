@@ -97,6 +97,11 @@ class Planner:
                              due_at=change.at + timedelta(days=self.config.draft_expire_days),
                              payload={"req": req.id, "number": req.number, "days": self.config.draft_expire_days})
 
+    def fast(self, work: Any) -> bool:
+        """The approve hot path's counterpart (approvals.workflow.base.FastWork): an approval that activates
+        no step (recorded, or final) plans nothing; anything else is left to `__call__`."""
+        return work.change.outcome not in STEP_ACTIVATED | {"escalated", "info_requested", "draft"}
+
     def _stage(self, session: Session, req: Requisition) -> list[ApprovalStep]:
         return list(session.exec(select(ApprovalStep).where(
             ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,

@@ -18,9 +18,11 @@ from psycopg.types.json import Json
 from sqlmodel import Session
 
 from approvals.audit import _HELD_HEAD, event_hash, jsonable
+from approvals.clock import as_utc
 from approvals.commands import Approve
 from approvals.models import Requisition
 from approvals.states import State, next_state
+from approvals.workflow.base import HOOKS_DONE, Change, FastWork
 
 if TYPE_CHECKING:
     from approvals.workflow.base import ServiceBase
@@ -28,8 +30,17 @@ if TYPE_CHECKING:
 _LOCK = """
 SELECT r.id, r.number, r.state, r.requester, r.current_stage, r.round, r.version,
        r.route ->> 'policy_label', r.route ->> 'policy_version', r.policy_version_id,
-       EXISTS (SELECT 1 FROM command_log c WHERE c.key = %(key)s)
+       EXISTS (SELECT 1 FROM command_log c WHERE c.key = %(key)s),
+       r.supplier, r.currency, r.site, r.cost_center, r.need_by, r.justification
 FROM requisition r WHERE r.number = %(number)s FOR UPDATE OF r
+"""
+_LINES = """
+SELECT line_no, description, quantity, unit_price, unit, sku FROM requisition_line
+WHERE requisition_id = %s ORDER BY line_no
+"""
+_JOB = """
+INSERT INTO job (kind, dedupe_key, payload, due_at, state, attempts, created_at, updated_at)
+VALUES (%s, %s, %s, %s, 'due', 0, %s, %s) ON CONFLICT (dedupe_key) DO NOTHING
 """
 _STEPS = """
 SELECT id, stage_index, stage_name, required, approver, acting, state, decided_by
@@ -52,7 +63,7 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
     if row is None:
         return None
     (req_id, number, state, requester, stage, round_, version, policy_label, policy_version, policy_id,
-     replayed) = row
+     replayed, supplier, currency, site, cost_center, need_by, justification) = row
     if replayed or state != State.PENDING_APPROVAL.value or cmd.actor == requester:
         return None
     heads = conn.cursor()
@@ -77,11 +88,11 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
     seq, prev_hash = heads.fetchone()
     events: list[SimpleNamespace] = []
 
-    def audit(kind: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    def audit(kind: str, before: dict[str, Any], after: dict[str, Any], actor: str = cmd.actor) -> None:
         nonlocal seq, prev_hash
         # a plain record, not a table model: event_hash only reads the fields, and building
         # SQLModel instances costs more than everything else this path does in Python
-        event = SimpleNamespace(seq=seq + 1, at=now, kind=kind, actor=cmd.actor, on_behalf_of=None,
+        event = SimpleNamespace(seq=seq + 1, at=now, kind=kind, actor=actor, on_behalf_of=None,
                                 surface=cmd.surface, requisition_number=number, policy_version=policy_label,
                                 before=jsonable(before), after=jsonable(after), prev_hash=prev_hash, hash="")
         event.hash = event_hash(event)  # type: ignore[arg-type]
@@ -112,6 +123,21 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
             audit("approved", {"state": state}, {"state": new_state})
             outcome, message = "approved", f"{number} is approved."
 
+    # The in-transaction hooks (the ERP outbox, the chat fan-out, reminders) join this pipeline when
+    # each has a fast counterpart for what this decision needs; otherwise they run as usual afterwards.
+    work = None
+    if service.in_transaction:
+        fields = {"number": number, "requester": requester, "supplier": supplier, "currency": currency,
+                  "site": site, "cost_center": cost_center, "need_by": need_by, "justification": justification,
+                  "policy_label": policy_label}
+        work = _join_hooks(service, FastWork(Change(number, req_id, "approve", outcome, cmd.actor, cmd.surface,
+                                                    new_state, now), fields, lambda: _lines(conn, req_id),
+                                             new_state, version + 1))
+    if work is not None:
+        new_state, version = work.state, work.version - 1
+        for kind, actor, before, after in work.audits:
+            audit(kind, before, after, actor)
+
     with conn.pipeline():
         cur.execute("UPDATE approval_step SET state = 'approved', decided_by = %s, on_behalf_of = NULL, "
                     "decided_at = %s, comment = %s WHERE id = %s", (cmd.actor, now, cmd.comment, step["id"]))
@@ -138,16 +164,36 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
                         "VALUES (%s, 'approve', %s, %s, %s, %s)",
                         (cmd.idempotency_key, fingerprint, req_id,
                          Json({"number": number, "outcome": outcome, "message": message}), now))
-        if not service.in_transaction:
+        if work is not None and work.jobs:
+            cur.executemany(_JOB, [(j["kind"], j["key"], Json(j.get("payload") or {}), as_utc(j["due_at"]), now, now)
+                                   for j in work.jobs])
+        if not service.in_transaction or work is not None:
             # nothing else has to join this transaction, so the COMMIT travels with the writes;
             # the session's own commit afterwards finds no open transaction and sends nothing
             conn.commit()
     session.info.pop(_HELD_HEAD, None)  # the head moved; a later append must lock and read it again
     session.info[COMMAND_LOGGED] = bool(cmd.idempotency_key)
-    if service.in_transaction:
+    session.info[HOOKS_DONE] = work is not None
+    if service.in_transaction and work is None:
         # hooks work with the real row (and may change it through the ORM)
         req = session.get(Requisition, req_id)
         assert req is not None
     else:
         req = SimpleNamespace(id=req_id, number=number, state=new_state)  # all _run reads
     return req, outcome, message  # type: ignore[return-value]
+
+
+def _join_hooks(service: "ServiceBase", work: FastWork) -> FastWork | None:
+    """The work of every in-transaction hook, written by this path; None when one of them cannot."""
+    for hook in service.in_transaction:
+        fast = service.fast_hooks.get(hook)
+        if fast is None or not fast(work):
+            return None
+    return work
+
+
+def _lines(conn: Any, req_id: int) -> list[dict[str, Any]]:
+    cur = conn.cursor()
+    cur.execute(_LINES, (req_id,))
+    names = ("line_no", "description", "quantity", "unit_price", "unit", "sku")
+    return [dict(zip(names, r)) for r in cur.fetchall()]
