@@ -58,6 +58,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
     runtime = Runtime(settings, engine, directory, service)
     runtime.chat = chat_delivery(engine, directory, service, runtime)
+    runtime.chat.workers = settings.chat_delivery_workers
     scheduler.install(runtime)  # reminders, escalations, delegation windows: written with each action
     llm = llm_setup.install(runtime, policy)  # exception summaries; LLM suggestions only when a model is configured
     llm.summaries.listeners.append(lambda number: runtime.chat.enqueue_event(number, "summary"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 from factories import boxes, submit
@@ -196,3 +197,73 @@ def test_approver_card_on_a_platform_carries_the_what_is_unusual_note(engine, di
     assert any(e.startswith("What is unusual:") for e in card["card"].exceptions)
     (root,) = slack.cards_to("jake.miller")
     assert not any(e.startswith("What is unusual:") for e in root["card"].exceptions)
+
+
+class SlowSurface(FakeSurface):
+    """A platform that takes a moment per call and notices two calls about one requisition at once."""
+
+    def __init__(self, name: str, reachable: set[str]) -> None:
+        super().__init__(name, reachable)
+        self.busy: set[str] = set()
+        self.overlaps = 0
+
+    def _call(self, number: str | None, call):  # type: ignore[no-untyped-def]
+        if number in self.busy:
+            self.overlaps += 1
+        self.busy.add(number or "")
+        try:
+            time.sleep(0.002)
+            return call()
+        finally:
+            self.busy.discard(number or "")
+
+    def post(self, address, card, text, *, thread=None):  # type: ignore[no-untyped-def]
+        number = card.number if card is not None else self.numbers.get(thread)
+        ref = self._call(number, lambda: super(SlowSurface, self).post(address, card, text, thread=thread))
+        if card is not None:
+            self.numbers[ref] = card.number
+        return ref
+
+    def update(self, address, ref, card, text):  # type: ignore[no-untyped-def]
+        return self._call(card.number, lambda: super(SlowSurface, self).update(address, ref, card, text))
+
+    numbers: dict[str, str] = {}
+
+
+def test_workers_side_by_side_post_each_card_once_and_keep_each_thread_in_order(chat, service):  # type: ignore[no-untyped-def]
+    """Twelve requisitions submitted and approved before the worker runs, synced four at a time: one card per
+    person per requisition, the lines of each thread in the order things happened, never two calls about
+    one requisition at once."""
+    slack = SlowSurface("slack", {p.id for p in chat.directory.people})
+    slack.numbers = {}
+    chat.surfaces.append(slack)
+    numbers = [service.submit(submit(lines=[boxes(30 + i)])).number for i in range(12)]
+    for number in numbers:
+        service.approve(Approve(actor=_approver(service, number), number=number))
+    assert chat.drain(workers=4) == 24
+    assert slack.overlaps == 0
+    for number in numbers:
+        roots = [p for p in slack.cards_to("jake.miller") if p["card"].number == number]
+        assert len(roots) == 1
+        lines = slack.lines_in(roots[0]["ref"])
+        # each line tells its own event, though both were posted after the approval
+        assert len(lines) == 2 and lines[0].startswith("Sent for approval to ") and "fully approved" in lines[1]
+
+
+def test_a_line_posted_on_one_platform_is_not_repeated_there_when_another_fails(chat, service, clock):  # type: ignore[no-untyped-def]
+    """Slack takes the approval's thread line, Teams is down: the retry posts the line on Teams only."""
+    everyone = {p.id for p in chat.directory.people}
+    slack, teams = FakeSurface("slack", everyone), FakeSurface("teams", everyone)
+    chat.surfaces.extend([slack, teams])
+    number = service.submit(submit(lines=[boxes(30)])).number
+    chat.drain()
+    teams.fail = True
+    service.approve(Approve(actor=_approver(service, number), number=number))
+    chat.drain()
+    teams.fail = False
+    clock.advance(minutes=10)
+    chat.drain()
+    for platform in (slack, teams):
+        (root,) = platform.cards_to("jake.miller")
+        lines = platform.lines_in(root["ref"])
+        assert len(lines) == 2 and "approved" in lines[-1]

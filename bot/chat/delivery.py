@@ -22,6 +22,7 @@ import json
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
@@ -88,6 +89,9 @@ class ChatDelivery:
     clock: Clock = utcnow
     worker_id: str | None = None
     autostart: bool | None = None  # None: the worker thread runs only in a server that built its own runtime
+    workers: int = 4  # requisitions the server's worker syncs side by side (see drain)
+    _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _executor_size: int = field(default=0, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     # ------------------------------------------------------------------ writing jobs
@@ -128,43 +132,66 @@ class ChatDelivery:
 
     # ------------------------------------------------------------------ doing them
 
-    def drain(self, *, limit: int = 100, rounds: int = 50) -> int:
+    def drain(self, *, limit: int = 100, rounds: int = 50, workers: int = 1) -> int:
         """Process every due sync job now; returns how many were handled.
 
         The round runs on one held connection (``JobQueue.batch``): claims and finishes are plain SQL
         without a pool checkout each. Card posts are recorded on their own, durably, before the job
-        is finished, so what a crash can repeat is at most one thread line."""
+        is finished, so what a crash can repeat is at most one thread line per worker.
+
+        With `workers` > 1, requisitions are synced side by side (most of a sync is waiting on the
+        platform and the database); one requisition's jobs always run one after another, in order,
+        so two copies of its card are never posted at once and an older view never overwrites a newer."""
         queue = JobQueue(self.engine, clock=self.clock, worker_id=self.worker_id)
         handled = 0
+        finishing = threading.Lock()  # the held connection finishes one job at a time
         with queue.batch():
             for _ in range(rounds):
                 jobs = queue.claim(CHAT_SYNC, limit=limit)
                 if not jobs:
                     break
+                groups: dict[str, list[ClaimedJob]] = {}
                 for job in jobs:
-                    self._run(queue, job)
-                    handled += 1
+                    groups.setdefault(str(job.payload.get("number")), []).append(job)
+                if workers > 1 and len(groups) > 1:
+                    list(self._pool(workers).map(lambda group: [self._run(queue, j, finishing) for j in group],
+                                                 groups.values()))
+                else:
+                    for job in jobs:
+                        self._run(queue, job, finishing)
+                handled += len(jobs)
         return handled
 
-    def _run(self, queue: JobQueue, job: ClaimedJob) -> None:
+    def _pool(self, workers: int) -> ThreadPoolExecutor:
+        if self._executor is None or self._executor_size != workers:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+            self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-sync")
+            self._executor_size = workers
+        return self._executor
+
+    def _run(self, queue: JobQueue, job: ClaimedJob, finishing: threading.Lock) -> None:
         earlier = lines_sent(job.sent_ref, [s.name for s in self.surfaces])
         sent = set(earlier)
         try:
             self.sync(job.payload, lines_sent=sent)
         except NotFound:
-            queue.fail(job, "the requisition no longer exists")
+            with finishing:
+                queue.fail(job, "the requisition no longer exists")
         except Exception as exc:  # noqa: BLE001 - a platform outage: the job waits and is retried
             log.warning("chat sync for %s failed (attempt %s): %s", job.payload.get("number"), job.attempts,
                         type(exc).__name__)
-            if sent != earlier:  # the line went out on some platforms: the retry must not repeat it there
-                queue.mark_sent(job, LINE_PREFIX + ",".join(sorted(sent)))
-            if job.attempts >= 8:
-                queue.fail(job, f"{type(exc).__name__}: {exc}"[:500])
-            else:
-                queue.retry(job, f"{type(exc).__name__}: {exc}"[:500],
-                            delay=jobqueue.backoff(job.attempts, base=timedelta(seconds=5)))
+            with finishing:
+                if sent != earlier:  # the line went out on some platforms: the retry must not repeat it there
+                    queue.mark_sent(job, LINE_PREFIX + ",".join(sorted(sent)))
+                if job.attempts >= 8:
+                    queue.fail(job, f"{type(exc).__name__}: {exc}"[:500])
+                else:
+                    queue.retry(job, f"{type(exc).__name__}: {exc}"[:500],
+                                delay=jobqueue.backoff(job.attempts, base=timedelta(seconds=5)))
         else:
-            queue.complete(job)  # finishing the job is what records the line as sent
+            with finishing:
+                queue.complete(job)  # finishing the job is what records the line as sent
 
     def sync(self, event: dict[str, Any], *, lines_sent: set[str] | None = None) -> None:
         """Bring every platform's copies of the requisition in `event` up to date, and tell the requester.
@@ -224,6 +251,9 @@ class ChatDelivery:
                 surface.post(root.address, None, line, thread=root.ref)
             except Unreachable as exc:
                 log.info("%s thread line of %s not posted: %s", surface.name, view.number, exc)
+                return False
+            return True
+        return False
 
     def _record(self, surface: str, number: str, person_id: str, role: str, address: Address, ref: str,
                 print_: str) -> CardCopy:
@@ -257,7 +287,7 @@ class ChatDelivery:
         def loop() -> None:
             while not stop.is_set():
                 try:
-                    self.drain()
+                    self.drain(workers=self.workers)
                 except Exception:  # noqa: BLE001 - the database blinked; the next round retries
                     log.exception("chat delivery round failed")
                 self._wake.wait(poll_seconds)
@@ -270,6 +300,9 @@ class ChatDelivery:
             stop.set()
             self._wake.set()
             thread.join(timeout=5)
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
 
         return halt
 

@@ -12,11 +12,16 @@ def _names(people: list[str], name: Callable[[str], str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else (names[0] if names else "nobody")
 
 
-def _last_decision(view: RequisitionView, action: str) -> Any:
+def _last_decision(view: RequisitionView, action: str, actor: str | None = None) -> Any:
+    """The newest decision of this kind (by `actor` when the event names one: a late line tells its own)."""
     for decision in reversed(view.decisions):
-        if decision.action == action:
+        if decision.action == action and actor in (None, decision.actor):
             return decision
     return None
+
+
+def _first_stage(view: RequisitionView) -> list[str]:
+    return list(dict.fromkeys(s.acting for s in view.steps if s.stage_index == 0))
 
 
 def _who(decision: Any) -> str:
@@ -29,23 +34,31 @@ def _who(decision: Any) -> str:
 
 def thread_line(event: dict[str, Any], view: RequisitionView, name: Callable[[str], str]) -> str | None:
     """The line to post under the requester's card for this event, or None when it says nothing new."""
-    command, outcome = event.get("command"), event.get("outcome")
+    # The event's own outcome decides what the line says: a line posted late (the platform was down,
+    # the worker was busy) still tells what happened then, not what the requisition looks like now.
+    command, outcome, actor = event.get("command"), event.get("outcome"), event.get("actor")
     waiting = _names(view.waiting_on, name) if view.waiting_on else ""
     if command in ("submit", "submit_draft", "amend"):
-        if view.state in ("approved", "po_pending", "po_created"):
+        if outcome == "amended":
+            return "Amended within the tolerance; it stays approved."
+        auto = outcome in ("auto_approved", "reapproval_auto_approved") if outcome else \
+            view.state in ("approved", "po_pending", "po_created")
+        if auto:
             return f"Approved automatically under policy {view.policy_version}: {view.route_explanation}"
-        if view.state == "stopped" or view.stop_reason:
+        if outcome == "stopped" or (not outcome and (view.state == "stopped" or view.stop_reason)):
             return f"Stopped by policy: {view.stop_reason}"
+        if outcome in ("routed", "reapproval_routed") and _first_stage(view):
+            return f"Sent for approval to {_names(_first_stage(view), name)}."
         return f"Sent for approval to {waiting}." if waiting else None
     if command == "approve":
-        who = _who(_last_decision(view, "approve"))
-        if outcome == "approved" or view.state in ("approved", "po_pending"):
+        who = _who(_last_decision(view, "approve", actor))
+        if outcome == "approved" or (not outcome and view.state in ("approved", "po_pending")):
             return f"{who} approved. {view.number} is fully approved; the purchase order is on its way to the ERP."
         if outcome == "advanced":
             return f"{who} approved. Now with {waiting}."
         return f"{who} approved; more approvals are needed on this step."
     if command == "reject":
-        decision = _last_decision(view, "reject")
+        decision = _last_decision(view, "reject", actor)
         if view.state != "rejected":
             return f"{_who(decision)} voted to reject; the step can still pass."
         reason = f": {decision.comment}" if decision and decision.comment else "."
@@ -54,7 +67,7 @@ def thread_line(event: dict[str, Any], view: RequisitionView, name: Callable[[st
         info = view.info_requests[-1] if view.info_requests else None
         if info is None:
             return None
-        asker = _who(_last_decision(view, "request_info"))
+        asker = _who(_last_decision(view, "request_info", actor))
         return f"{asker} asks: {info.question} (reply here or use Answer on the card)."
     if command == "answer_info":
         return f"Answer sent; back with {waiting}." if waiting else "Answer sent."
