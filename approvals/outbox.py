@@ -23,12 +23,13 @@ translates its typed errors into these calls.
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Index, update
+from sqlalchemy import Engine, Index, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from approvals import audit, jobqueue, outbox_fast
@@ -370,11 +371,12 @@ class ErpView:
         return f"{self.number} is approved and on its way to the ERP."
 
 
-def erp_view(engine: Any, number: str) -> ErpView | None:
+def erp_view(bind: Any, number: str) -> ErpView | None:
+    """Our side of the requisition's way to the ERP; `bind` is an engine, or a connection already in use."""
     number = number.strip().upper()
     # plain Core reads on one connection: every card of a requisition on its way to the ERP asks this
     po_table, job_table = ErpPurchaseOrder.__table__, Job.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
+    with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as conn:
         po = conn.execute(select(po_table.c.po_number, po_table.c.status)
                           .where(po_table.c.requisition_number == number).limit(1)).first()
         job = conn.execute(select(job_table.c.state, job_table.c.attempts, job_table.c.last_error, job_table.c.due_at)

@@ -73,11 +73,11 @@ def chat_delivery(engine: Engine, directory: Directory, service: ApprovalService
     from bot.chat.delivery import ChatDelivery
     from bot.intake.orders import viewer_card
 
-    def card_for(view: Any, viewer: str) -> Any:
+    def card_for(view: Any, viewer: str, conn: Any) -> Any:
         llm = getattr(runtime, "llm", None) if runtime is not None else None
-        return viewer_card(engine, view, viewer, directory, llm.summaries if llm else None)
+        return viewer_card(conn, view, viewer, directory, llm.summaries if llm else None)
 
-    chat = ChatDelivery(engine, directory, view=service.view, card_for=card_for, clock=service.clock)
+    chat = ChatDelivery(engine, directory, view=service.view_in, card_for=card_for, clock=service.clock)
     chat.install(service)
     return chat
 

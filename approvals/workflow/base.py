@@ -143,10 +143,14 @@ class ServiceBase:
 
     def view(self, number: str) -> RequisitionView:
         with Session(self.engine) as session:
-            req = session.exec(select(Requisition).where(Requisition.number == number)).first()
-            if req is None:
-                raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
-            return build_view(session, req, self.directory)
+            return self.view_in(session, number)
+
+    def view_in(self, session: Session, number: str) -> RequisitionView:
+        """The requisition's view, read in the caller's session (which may go on to read more)."""
+        req = session.exec(select(Requisition).where(Requisition.number == number)).first()
+        if req is None:
+            raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
+        return build_view(session, req, self.directory)
 
     def _run(self, command: Any, name: str, body: Callable[[Session, datetime], tuple[Requisition, str, str]]
              ) -> ActionResult:

@@ -25,9 +25,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any, Callable
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -51,9 +52,11 @@ APPROVER, REQUESTER = "approver", "requester"
 _CLOSED = {"draft", "withdrawn", "cancelled"}
 
 _COPIES = CardCopy.__table__  # type: ignore[attr-defined]
+_COPIES_OF = select(_COPIES).where(_COPIES.c.number == bindparam("number"))
 LINE_PREFIX = "line:"  # a job's sent_ref: the platforms whose thread has the event's line
 
-CardFor = Callable[[RequisitionView, str], Card]  # (view, viewer) -> the card as that person should see it now
+# (view, viewer, connection for any further reads) -> the card as that person should see it now
+CardFor = Callable[[RequisitionView, str, Any], Card]
 
 
 class Unreachable(Exception):
@@ -83,7 +86,7 @@ def headline(card: Card) -> str:
 class ChatDelivery:
     engine: Engine
     directory: Directory
-    view: Callable[[str], RequisitionView]
+    view: Callable[[Session, str], RequisitionView]  # the requisition's view, read in the given session
     card_for: CardFor
     surfaces: list[ChatSurface] = field(default_factory=list)
     clock: Clock = utcnow
@@ -199,12 +202,28 @@ class ChatDelivery:
         `lines_sent` names the platforms whose thread already has this event's line (an earlier
         attempt); each platform this call posts the line on is added to it."""
         number = event["number"]
-        view = self.view(number)
-        targets = self._targets(view)
+        # Everything read first, on one connection (the view, every platform's copies, each person's
+        # card once); no connection is held while the platforms are called.
+        with Session(self.engine) as session:
+            view = self.view(session, number)
+            conn = session.connection()
+            copies: dict[str, dict[tuple[str, str], Any]] = {}
+            for row in conn.execute(_COPIES_OF, {"number": view.number}):
+                # a plain record: this sync reads and updates it, nothing else does
+                copies.setdefault(row.surface, {})[(row.person_id, row.role)] = SimpleNamespace(**row._mapping)
+            targets = self._targets(view)
+            people = dict.fromkeys([p for p, _ in targets] + [p for c in copies.values() for p, _ in c])
+            # On SQLite every transaction holds the write lock (BEGIN IMMEDIATE), and drawing an
+            # approver's card may store its "what is unusual" note: there the cards are drawn after.
+            shared = self.engine.dialect.name != "sqlite"
+            cards = {person: self.card_for(view, person, conn) for person in people} if shared else {}
+        if not shared:
+            cards = {person: self.card_for(view, person, self.engine) for person in people}
         sent = lines_sent if lines_sent is not None else set()
         line = thread_line(event, view, self._name) if len(sent) < len(self.surfaces) else None
         for surface in self.surfaces:
-            if self._sync_surface(surface, view, targets, None if surface.name in sent else line):
+            if self._sync_surface(surface, view, targets, copies.get(surface.name, {}), cards,
+                                  None if surface.name in sent else line):
                 sent.add(surface.name)
 
     def _targets(self, view: RequisitionView) -> list[tuple[str, str]]:
@@ -216,15 +235,12 @@ class ChatDelivery:
         return targets
 
     def _sync_surface(self, surface: ChatSurface, view: RequisitionView, targets: list[tuple[str, str]],
-                      line: str | None) -> bool:
+                      copies: dict[tuple[str, str], Any], cards: dict[str, Card], line: str | None) -> bool:
         """Update or post every copy on `surface`; True when `line` was posted in the requester's thread."""
-        with Session(self.engine) as session:
-            copies = {(c.person_id, c.role): c for c in session.exec(
-                select(CardCopy).where(CardCopy.surface == surface.name, CardCopy.number == view.number)).all()}
         wanted = list(targets) + [key for key in copies if key not in targets]
         for person_id, role in wanted:
             copy = copies.get((person_id, role))
-            card = self.card_for(view, person_id)
+            card = cards[person_id]
             print_ = fingerprint(card)
             if copy is not None:
                 if copy.fingerprint != print_:
@@ -268,7 +284,7 @@ class ChatDelivery:
             log.warning("a second %s card for %s reached %s; the first one is kept", surface, number, person_id)
         return row
 
-    def _save_fingerprint(self, copy: CardCopy, print_: str) -> None:
+    def _save_fingerprint(self, copy: Any, print_: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(_COPIES).where(_COPIES.c.id == copy.id)
                          .values(fingerprint=print_, updated_at=self.clock()))

@@ -23,18 +23,19 @@ MATCH_CUTOFF = 80  # below this "wrap" starts matching "tape"
 NEAR_BEST = 10  # matches this close to the best are all offered, not silently dropped
 
 
-def viewer_card(engine: Any, view: RequisitionView, viewer: str, directory: Directory, summaries: Any = None) -> Card:
+def viewer_card(bind: Any, view: RequisitionView, viewer: str, directory: Directory, summaries: Any = None) -> Card:
     """The requisition card as `viewer` should see it now, on any surface: an approver it waits on gets
-    the "what is unusual" note (when `summaries` is given); everyone else the status card."""
+    the "what is unusual" note (when `summaries` is given); everyone else the status card. `bind` (an
+    engine, or a connection in use) reads the ERP's side."""
     if view.state == "pending_approval" and viewer in view.waiting_on:
         note = summaries.note_for(view) if summaries is not None else None
         return requisition_card(view, viewer, directory, summary=note)
-    return status_card(engine, view, viewer, directory)
+    return status_card(bind, view, viewer, directory)
 
 
-def status_card(engine: Any, view: RequisitionView, viewer: str, directory: Directory) -> Card:
+def status_card(bind: Any, view: RequisitionView, viewer: str, directory: Directory) -> Card:
     """The requisition card with the ERP's side: PO number and status, or why it is not there yet."""
-    erp = erp_view(engine, view.number) if view.state in ERP_STATES else None
+    erp = erp_view(bind, view.number) if view.state in ERP_STATES else None
     if erp is None:
         return requisition_card(view, viewer, directory)
     line = texts.erp_line(erp.state, erp.po_number, erp.po_status, erp.last_error)
