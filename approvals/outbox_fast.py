@@ -80,8 +80,15 @@ class Recording:
     notice: dict[str, Any]
 
 
-def record_many(conn: Any, items: list[Recording], *, connector: str, now: datetime, notice_kind: str,
-                notice_lease: datetime | None = None) -> dict[int, tuple[bool, ClaimedJob | None]] | None:
+def record_many(
+    conn: Any,
+    items: list[Recording],
+    *,
+    connector: str,
+    now: datetime,
+    notice_kind: str,
+    notice_lease: datetime | None = None,
+) -> dict[int, tuple[bool, ClaimedJob | None]] | None:
     """Record `items` in one transaction: {job id: (recorded, claimed notice or None)}, or None (nothing
     written) for the general path. `False` means that job's claim was lost and nothing was written for it.
 
@@ -98,9 +105,16 @@ def record_many(conn: Any, items: list[Recording], *, connector: str, now: datet
         with conn.pipeline():
             if conn.autocommit:  # the queue's batch: one transaction for the batch, begun in this round trip
                 fence.execute("BEGIN")
-            fence.execute(_FENCE, {"now": now, "by": worker, "ids": [i.job.id for i in items],
-                                   "attempts": [i.job.attempts for i in items],
-                                   "refs": [i.erp_id[:200] for i in items]})
+            fence.execute(
+                _FENCE,
+                {
+                    "now": now,
+                    "by": worker,
+                    "ids": [i.job.id for i in items],
+                    "attempts": [i.job.attempts for i in items],
+                    "refs": [i.erp_id[:200] for i in items],
+                },
+            )
             lock.execute(_LOCK, {"numbers": [i.number for i in items]})
             head.execute(_HEAD)
         fenced = {r[0] for r in fence.fetchall()}
@@ -119,26 +133,60 @@ def record_many(conn: Any, items: list[Recording], *, connector: str, now: datet
             if state == State.PO_PENDING.value:
                 move.append(req_id)
                 state = _PO_CREATED  # the UPDATE moves only a po_pending row, as the general path does
-            event = SimpleNamespace(seq=seq + 1, at=now, kind="po_created", actor="erp", on_behalf_of=None,
-                                    surface="erp", requisition_number=item.number, policy_version=label,
-                                    before=jsonable({"state": State.PO_PENDING.value}),
-                                    after=jsonable({"state": state, "po_number": item.po_number,
-                                                    "connector": connector}), prev_hash=prev, hash="")
+            event = SimpleNamespace(
+                seq=seq + 1,
+                at=now,
+                kind="po_created",
+                actor="erp",
+                on_behalf_of=None,
+                surface="erp",
+                requisition_number=item.number,
+                policy_version=label,
+                before=jsonable({"state": State.PO_PENDING.value}),
+                after=jsonable({"state": state, "po_number": item.po_number, "connector": connector}),
+                prev_hash=prev,
+                hash="",
+            )
             event.hash = event_hash(event)  # type: ignore[arg-type]
             seq, prev = event.seq, event.hash
             key = f"{notice_kind}:{item.notice['key']}:{requester}"
             keys[key] = (item, {"to": requester, **item.notice})
-            rows.append({"n": item.number, "e": item.erp_id[:100], "p": item.po_number[:60], "s": item.status,
-                         "q": event.seq, "l": label, "b": event.before, "a": event.after, "ph": event.prev_hash,
-                         "h": event.hash, "k": key, "np": keys[key][1]})
+            rows.append(
+                {
+                    "n": item.number,
+                    "e": item.erp_id[:100],
+                    "p": item.po_number[:60],
+                    "s": item.status,
+                    "q": event.seq,
+                    "l": label,
+                    "b": event.before,
+                    "a": event.after,
+                    "ph": event.prev_hash,
+                    "h": event.hash,
+                    "k": key,
+                    "np": keys[key][1],
+                }
+            )
         write = conn.cursor()
         with conn.pipeline():
-            write.execute(_WRITE, {"rows": json.dumps(rows), "to_state": _PO_CREATED, "now": now, "move": move,
-                                   "connector": connector, "last_seq": seq, "last_hash": prev,
-                                   "notice_kind": notice_kind, "notice_due": notice_lease or now,
-                                   "notice_state": "claimed" if notice_lease else "due",
-                                   "notice_by": worker if notice_lease else None, "notice_lease": notice_lease,
-                                   "notice_attempts": 1 if notice_lease else 0})
+            write.execute(
+                _WRITE,
+                {
+                    "rows": json.dumps(rows),
+                    "to_state": _PO_CREATED,
+                    "now": now,
+                    "move": move,
+                    "connector": connector,
+                    "last_seq": seq,
+                    "last_hash": prev,
+                    "notice_kind": notice_kind,
+                    "notice_due": notice_lease or now,
+                    "notice_state": "claimed" if notice_lease else "due",
+                    "notice_by": worker if notice_lease else None,
+                    "notice_lease": notice_lease,
+                    "notice_attempts": 1 if notice_lease else 0,
+                },
+            )
             conn.commit()
         written = write.fetchone()[1] or []
     except BaseException:
