@@ -12,6 +12,7 @@ Goal: the outbox costs under 20% of the raw rate at the same concurrency.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -46,9 +47,15 @@ class NullNotifier:
 def order(ref: str) -> PurchaseOrderRequest:
     from decimal import Decimal
 
-    return PurchaseOrderRequest(reference=ref, supplier="uline", currency="USD", site="DAL", cost_center="DAL-OPS",
-                                requester="jake.miller", lines=(PoLine(1, "Stretch wrap", Decimal(1), Decimal(32),
-                                                                       "roll", "PKG-SW-18"),))
+    return PurchaseOrderRequest(
+        reference=ref,
+        supplier="uline",
+        currency="USD",
+        site="DAL",
+        cost_center="DAL-OPS",
+        requester="jake.miller",
+        lines=(PoLine(1, "Stretch wrap", Decimal(1), Decimal(32), "roll", "PKG-SW-18"),),
+    )
 
 
 def seed_requisitions(engine, prefix: str, n: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -59,11 +66,31 @@ def seed_requisitions(engine, prefix: str, n: int) -> list[str]:  # type: ignore
     now = utcnow()
     with transaction(engine) as s:
         for number in numbers:
-            s.add(Requisition(number=number, requester="jake.miller", site="DAL", cost_center="DAL-OPS",
-                              supplier="uline", currency="USD", total=32, amount=32, category="packaging",
-                              item_type="stock", state="po_pending", route={}, facts={}))
-            enqueue(s, kind=CREATE_PO, key=create_key(number), due_at=now, now=now,
-                    payload={"order": order(number).to_payload(), "round": 0})
+            s.add(
+                Requisition(
+                    number=number,
+                    requester="jake.miller",
+                    site="DAL",
+                    cost_center="DAL-OPS",
+                    supplier="uline",
+                    currency="USD",
+                    total=32,
+                    amount=32,
+                    category="packaging",
+                    item_type="stock",
+                    state="po_pending",
+                    route={},
+                    facts={},
+                )
+            )
+            enqueue(
+                s,
+                kind=CREATE_PO,
+                key=create_key(number),
+                due_at=now,
+                now=now,
+                payload={"order": order(number).to_payload(), "round": 0},
+            )
     return numbers
 
 
@@ -78,10 +105,19 @@ def raw_rate(erp: SandboxErp, n: int, threads: int) -> float:
 def outbox_rate(engine, directory, latency_ms: float, n: int, workers: int, prefix: str) -> float:  # type: ignore[no-untyped-def]
     seed_requisitions(engine, prefix, n)
     settings = ErpSettings(_env_file=None)
-    dispatchers = [ErpDispatcher(engine, directory, SandboxErp(engine, directory,
-                                                              faults=SandboxFaults(latency_ms=latency_ms)),
-                                 NullNotifier(), settings=settings, worker_id=f"bench-{prefix}-{i}", batch=5,
-                                 lease=timedelta(minutes=5)) for i in range(workers)]
+    dispatchers = [
+        ErpDispatcher(
+            engine,
+            directory,
+            SandboxErp(engine, directory, faults=SandboxFaults(latency_ms=latency_ms)),
+            NullNotifier(),
+            settings=settings,
+            worker_id=f"bench-{prefix}-{i}",
+            batch=5,
+            lease=timedelta(minutes=5),
+        )
+        for i in range(workers)
+    ]
     remaining = threading.Event()
 
     def work(d: ErpDispatcher) -> None:
@@ -98,8 +134,9 @@ def outbox_rate(engine, directory, latency_ms: float, n: int, workers: int, pref
         t.join()
     elapsed = time.perf_counter() - start
     with engine.connect() as conn:
-        done = conn.execute(text("SELECT count(*) FROM erp_purchase_order WHERE requisition_number LIKE :p"),
-                            {"p": prefix + "%"}).scalar()
+        done = conn.execute(
+            text("SELECT count(*) FROM erp_purchase_order WHERE requisition_number LIKE :p"), {"p": prefix + "%"}
+        ).scalar()
     assert done == n, f"only {done} of {n} recorded"
     return n / elapsed
 
@@ -121,8 +158,9 @@ def main() -> None:
         engine = make_engine(url, pool_size=12)
         directory = load_directory(ROOT / "examples" / "company.yaml")
         erp = SandboxErp(engine, directory, faults=SandboxFaults(latency_ms=args.latency_ms))
-        print(f"sandbox ERP with {args.latency_ms:g} ms latency, {args.n} POs per run, {args.rounds} rounds, "
-              "PostgreSQL")
+        print(
+            f"sandbox ERP with {args.latency_ms:g} ms latency, {args.n} POs per run, {args.rounds} rounds, PostgreSQL"
+        )
         for workers in (1, 4):
             raws, outs = [], []
             for r in range(args.rounds):
@@ -130,9 +168,19 @@ def main() -> None:
                 raws.append(raw_rate(erp, args.n, workers))
                 outs.append(outbox_rate(engine, directory, args.latency_ms, args.n, workers, f"B{workers}{r}-"))
             raw, out = statistics.median(raws), statistics.median(outs)
-            print(f"{workers} worker(s): raw connector {raw:7.1f} POs/s   outbox {out:7.1f} POs/s   "
-                  f"outbox cost {100 * (1 - out / raw):5.1f}% of raw   (medians; rounds: "
-                  + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(raws, outs)) + ")")
+            print(
+                f"{workers} worker(s): raw connector {raw:7.1f} POs/s   outbox {out:7.1f} POs/s   "
+                f"outbox cost {100 * (1 - out / raw):5.1f}% of raw   (medians; rounds: "
+                + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(raws, outs))
+                + ")"
+            )
+            # each round's raw and outbox runs are neighbours in time, so their ratio is the least disturbed
+            # by other work on the machine; shown so a reader sees the spread, not only the medians
+            print(
+                "    cost per round: "
+                + ", ".join(f"{100 * (1 - b / a):.1f}%" for a, b in zip(raws, outs))
+                + f"   load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            )
         engine.dispose()
     finally:
         with admin.connect() as conn:
