@@ -1,4 +1,4 @@
-"""The approve hot path on PostgreSQL: the same decision with four reads and one pipeline of writes.
+"""The approve hot path on PostgreSQL: the same decision in four round trips, two of reads, two of writes.
 
 Approving is what approvers do all day, and through an ORM one approval costs a dozen round
 trips and milliseconds of Python. This path covers the common case only: the actor holds a
@@ -38,6 +38,7 @@ _LINES = """
 SELECT line_no, description, quantity, unit_price, unit, sku FROM requisition_line
 WHERE requisition_id = %s ORDER BY line_no
 """
+_LINE_FIELDS = ("line_no", "description", "quantity", "unit_price", "unit", "sku")
 _JOB = """
 INSERT INTO job (kind, dedupe_key, payload, due_at, state, attempts, created_at, updated_at)
 VALUES (%s, %s, %s, %s, 'due', 0, %s, %s) ON CONFLICT (dedupe_key) DO NOTHING
@@ -66,12 +67,10 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
      replayed, supplier, currency, site, cost_center, need_by, justification) = row
     if replayed or state != State.PENDING_APPROVAL.value or cmd.actor == requester:
         return None
-    heads = conn.cursor()
+    lines = conn.cursor()
     with conn.pipeline():
         cur.execute(_STEPS, (req_id, round_, stage + 1))
-        # taken now, before we know we will use it: only this transaction holds it, briefly, and
-        # the general path (if we hand over) would take it anyway
-        heads.execute(_HEAD)
+        lines.execute(_LINES, (req_id,))  # for a hook that needs them (the PO's order); costs no extra wait
     steps = [dict(zip(("id", "stage_index", "stage_name", "required", "approver", "acting", "state",
                        "decided_by"), r)) for r in cur.fetchall()]
     current = [s for s in steps if s["stage_index"] == stage]
@@ -85,19 +84,12 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
     step = mine[0]
     approvers = {s["decided_by"] for s in current if s["state"] == "approved"} | {cmd.actor}
 
-    seq, prev_hash = heads.fetchone()
-    events: list[SimpleNamespace] = []
+    # Audit events are chained once the head is locked, as late as possible: every approval in the
+    # company waits on that lock, so it is held only for the last round trip (see _write).
+    audits: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
 
     def audit(kind: str, before: dict[str, Any], after: dict[str, Any], actor: str = cmd.actor) -> None:
-        nonlocal seq, prev_hash
-        # a plain record, not a table model: event_hash only reads the fields, and building
-        # SQLModel instances costs more than everything else this path does in Python
-        event = SimpleNamespace(seq=seq + 1, at=now, kind=kind, actor=actor, on_behalf_of=None,
-                                surface=cmd.surface, requisition_number=number, policy_version=policy_label,
-                                before=jsonable(before), after=jsonable(after), prev_hash=prev_hash, hash="")
-        event.hash = event_hash(event)  # type: ignore[arg-type]
-        events.append(event)
-        seq, prev_hash = event.seq, event.hash
+        audits.append((kind, actor, before, after))
 
     audit("approved_step", {"step": step["id"], "state": "pending"},
           {"step": step["id"], "state": "approved", "stage": step["stage_name"], "comment": cmd.comment})
@@ -130,14 +122,16 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
         fields = {"number": number, "requester": requester, "supplier": supplier, "currency": currency,
                   "site": site, "cost_center": cost_center, "need_by": need_by, "justification": justification,
                   "policy_label": policy_label}
+        rows = [dict(zip(_LINE_FIELDS, r)) for r in lines.fetchall()]
         work = _join_hooks(service, FastWork(Change(number, req_id, "approve", outcome, cmd.actor, cmd.surface,
-                                                    new_state, now), fields, lambda: _lines(conn, req_id),
-                                             new_state, version + 1))
+                                                    new_state, now), fields, lambda: rows, new_state, version + 1))
     if work is not None:
         new_state, version = work.state, work.version - 1
         for kind, actor, before, after in work.audits:
             audit(kind, before, after, actor)
 
+    # First every write that does not depend on the audit chain, ending with the chain's lock...
+    heads = conn.cursor()
     with conn.pipeline():
         cur.execute("UPDATE approval_step SET state = 'approved', decided_by = %s, on_behalf_of = NULL, "
                     "decided_at = %s, comment = %s WHERE id = %s", (cmd.actor, now, cmd.comment, step["id"]))
@@ -153,12 +147,6 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
         cur.execute("UPDATE requisition SET state = %s, current_stage = %s, version = %s, updated_at = %s, "
                     "decided_at = COALESCE(%s, decided_at) WHERE id = %s",
                     (new_state, new_stage, version + 1, now, decided_at, req_id))
-        cur.executemany("INSERT INTO audit_event (seq, at, kind, actor, on_behalf_of, surface, requisition_number, "
-                        "policy_version, before, after, prev_hash, hash) VALUES "
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        [(e.seq, e.at, e.kind, e.actor, e.on_behalf_of, e.surface, e.requisition_number,
-                          e.policy_version, Json(e.before), Json(e.after), e.prev_hash, e.hash) for e in events])
-        cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, prev_hash))
         if cmd.idempotency_key:
             cur.execute("INSERT INTO command_log (key, command, fingerprint, requisition_id, result, created_at) "
                         "VALUES (%s, 'approve', %s, %s, %s, %s)",
@@ -167,6 +155,27 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
         if work is not None and work.jobs:
             cur.executemany(_JOB, [(j["kind"], j["key"], Json(j.get("payload") or {}), as_utc(j["due_at"]), now, now)
                                    for j in work.jobs])
+        heads.execute(_HEAD)
+    seq, prev_hash = heads.fetchone()
+    # ...then the events chained onto the head, the head moved on and (when nothing else joins this
+    # transaction) the COMMIT, in one round trip.
+    events = []
+    for kind, actor, before, after in audits:
+        # a plain record, not a table model: event_hash only reads the fields, and building
+        # SQLModel instances costs more than everything else this path does in Python
+        event = SimpleNamespace(seq=seq + 1, at=now, kind=kind, actor=actor, on_behalf_of=None,
+                                surface=cmd.surface, requisition_number=number, policy_version=policy_label,
+                                before=jsonable(before), after=jsonable(after), prev_hash=prev_hash, hash="")
+        event.hash = event_hash(event)  # type: ignore[arg-type]
+        events.append(event)
+        seq, prev_hash = event.seq, event.hash
+    with conn.pipeline():
+        cur.executemany("INSERT INTO audit_event (seq, at, kind, actor, on_behalf_of, surface, requisition_number, "
+                        "policy_version, before, after, prev_hash, hash) VALUES "
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        [(e.seq, e.at, e.kind, e.actor, e.on_behalf_of, e.surface, e.requisition_number,
+                          e.policy_version, Json(e.before), Json(e.after), e.prev_hash, e.hash) for e in events])
+        cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, prev_hash))
         if not service.in_transaction or work is not None:
             # nothing else has to join this transaction, so the COMMIT travels with the writes;
             # the session's own commit afterwards finds no open transaction and sends nothing
@@ -190,10 +199,3 @@ def _join_hooks(service: "ServiceBase", work: FastWork) -> FastWork | None:
         if fast is None or not fast(work):
             return None
     return work
-
-
-def _lines(conn: Any, req_id: int) -> list[dict[str, Any]]:
-    cur = conn.cursor()
-    cur.execute(_LINES, (req_id,))
-    names = ("line_no", "description", "quantity", "unit_price", "unit", "sku")
-    return [dict(zip(names, r)) for r in cur.fetchall()]
