@@ -29,8 +29,9 @@ class Settings(BaseSettings):
     var_dir: Path = REPO_ROOT / "var"  # local state of the embedded default (SQLite file, dev token)
     log_level: str = "info"
     chat_draft_ttl_hours: float = Field(default=24, gt=0, le=24 * 30)  # an unanswered chat draft expires
-    # requisitions whose Slack/Teams cards the server's delivery worker updates side by side
-    chat_delivery_workers: int = Field(default=4, ge=1, le=32)
+    # requisitions whose Slack/Teams cards the server's delivery worker updates side by side; 0: this
+    # process posts no cards, a `procurebot worker` process does (taps then keep the server to themselves)
+    chat_delivery_workers: int = Field(default=4, ge=0, le=32)
     # The scheduler (reminders, SLA escalation, delegation windows, digests); None: on in dev, off in production
     scheduler_enabled: bool | None = None
     scheduler_interval_seconds: int = Field(default=30, ge=1, le=3600)

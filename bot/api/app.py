@@ -85,7 +85,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         slack_stop = await slack_mount.start(app)  # registers the Slack surface before the fan-out starts
         chat = app.state.runtime.chat
         # the card fan-out runs in the real server, or in a test that asks for it (autostart=True)
-        wanted = chat is not None and chat.surfaces and (chat.autostart or (chat.autostart is None and built))
+        wanted = chat is not None and chat.surfaces and chat.workers > 0 and (
+            chat.autostart or (chat.autostart is None and built))
         chat_stop = chat.start() if wanted else None
         yield
         if slack_stop is not None:

@@ -9,6 +9,7 @@ from bot.cli import audit as audit_commands, policy as policy_commands, policy_d
 app = typer.Typer(help="procurebot: chat-based purchase approvals with a governed policy core.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.command("serve")(server.serve)
+app.command("worker")(server.worker)
 app.add_typer(server.db_app, name="db")
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit_commands.app, name="audit")
