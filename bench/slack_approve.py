@@ -242,6 +242,11 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
         for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
             env.pop(name, None)
         command = [sys.executable, __file__, "--serve", str(port)] + (["--deferred"] if fanout == "deferred" else [])
+        worker = None
+        if fanout == "worker":  # the fan-out in its own process: `procurebot worker` beside a server that posts none
+            worker = subprocess.Popen([str(Path(sys.executable).parent / "procurebot"), "worker"], env=env,
+                                      cwd=str(ROOT), stdout=subprocess.DEVNULL)
+            env = {**env, "PROCUREBOT_CHAT_DELIVERY_WORKERS": "0"}
         proc = subprocess.Popen(command, env=env, cwd=str(ROOT))
         base = f"http://127.0.0.1:{port}"
         try:
@@ -259,16 +264,19 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
             taps_reqs = [("/slack/events", tap_body(n, warmup + i), slack_hdr)
                          for i, n in enumerate(numbers[warmup:])]
             cpu, client_cpu = server_cpu(proc.pid), time.process_time()
+            w_cpu = server_cpu(worker.pid) if worker else 0.0
             s_lat, s_wall, s_err = asyncio.run(drive(base, taps_reqs, clients))
             s_cpu, s_client = server_cpu(proc.pid) - cpu, time.process_time() - client_cpu
             start = time.perf_counter()
             jobs = settle(base, fanout, db_url)
             fan_wall = time.perf_counter() - start
-            s_cpu_all = server_cpu(proc.pid) - cpu
+            s_cpu_all = server_cpu(proc.pid) - cpu + (server_cpu(worker.pid) - w_cpu if worker else 0.0)
             decided = approved(db_url)
         finally:
-            proc.terminate()
-            proc.wait(20)
+            for child in (proc, worker):
+                if child is not None:
+                    child.terminate()
+                    child.wait(20)
         calls = {m: len(fake.of(m)) for m in ("chat.update", "chat.postEphemeral", "chat.postMessage")}
 
     b_tput, s_tput = baseline_n / b_wall, taps / s_wall
@@ -284,7 +292,9 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
         print(f"card fan-out: deferred; afterwards {jobs} delivery jobs ran in {fan_wall:.1f} s "
               f"({jobs / fan_wall:.0f} jobs/s)")
     else:
-        print(f"card fan-out: live (the delivery worker runs during the taps, as in production); every card and "
+        where = ("in its own process (`procurebot worker`), the server posting none" if fanout == "worker" else
+                 "live (the delivery worker runs in the server during the taps, the default)")
+        print(f"card fan-out: {where}; every card and "
               f"thread line was out {fan_wall:.1f} s after the last tap's answer"
               + (f" ({jobs} jobs still due after 600 s)" if jobs else "")
               + f": {taps / (s_wall + fan_wall):.0f} taps/s with every copy updated")
@@ -339,9 +349,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--baseline", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--fanout", choices=("live", "deferred"), default="live",
-                        help="live: the delivery worker runs during the taps (production); deferred: it runs "
-                             "after them, so the tap path and the fan-out are measured apart")
+    parser.add_argument("--fanout", choices=("live", "worker", "deferred"), default="live",
+                        help="live: the delivery worker runs in the server during the taps (the default setup); "
+                             "worker: it runs in a `procurebot worker` process beside the server; deferred: it "
+                             "runs after the taps, so the tap path and the fan-out are measured apart")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--deferred", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
