@@ -267,3 +267,24 @@ def test_a_line_posted_on_one_platform_is_not_repeated_there_when_another_fails(
         (root,) = platform.cards_to("jake.miller")
         lines = platform.lines_in(root["ref"])
         assert len(lines) == 2 and "approved" in lines[-1]
+
+
+def test_a_requisition_another_process_is_syncing_waits_its_turn(chat, service, engine, clock):  # type: ignore[no-untyped-def]
+    """Another server or worker holds the requisition's sync lock: this one posts nothing and takes the job
+    back a moment later; once the lock is free the cards go out once."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the lock between processes is PostgreSQL's; SQLite serves one process")
+    from sqlalchemy import text
+
+    slack = FakeSurface("slack", {p.id for p in chat.directory.people})
+    chat.surfaces.append(slack)
+    number = service.submit(submit(lines=[boxes(30)])).number
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
+        other.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), {"k": f"chat.sync:{number}"})
+        assert chat.drain() == 1
+        assert slack.posts == []
+    clock.advance(seconds=1)
+    assert chat.drain() == 0  # not due yet
+    clock.advance(seconds=2)
+    assert chat.drain() == 1
+    assert len(slack.cards_to("jake.miller")) == 1 and len(slack.cards_to(_approver(service, number))) == 1

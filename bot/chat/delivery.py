@@ -23,12 +23,13 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Connection, Engine, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -52,6 +53,9 @@ APPROVER, REQUESTER = "approver", "requester"
 _CLOSED = {"draft", "withdrawn", "cancelled"}
 
 _COPIES = CardCopy.__table__  # type: ignore[attr-defined]
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))")
+_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))")
+BUSY_WAIT = timedelta(seconds=2)  # a requisition another process is syncing: its job comes back this much later
 _COPIES_OF = select(_COPIES).where(_COPIES.c.number == bindparam("number"))
 LINE_PREFIX = "line:"  # a job's sent_ref: the platforms whose thread has the event's line
 
@@ -157,11 +161,11 @@ class ChatDelivery:
                 for job in jobs:
                     groups.setdefault(str(job.payload.get("number")), []).append(job)
                 if workers > 1 and len(groups) > 1:
-                    list(self._pool(workers).map(lambda group: [self._run(queue, j, finishing) for j in group],
+                    list(self._pool(workers).map(lambda group: self._run_group(queue, group, finishing),
                                                  groups.values()))
                 else:
-                    for job in jobs:
-                        self._run(queue, job, finishing)
+                    for group in groups.values():
+                        self._run_group(queue, group, finishing)
                 handled += len(jobs)
         return handled
 
@@ -173,11 +177,41 @@ class ChatDelivery:
             self._executor_size = workers
         return self._executor
 
-    def _run(self, queue: JobQueue, job: ClaimedJob, finishing: threading.Lock) -> None:
+    def _run_group(self, queue: JobQueue, group: list[ClaimedJob], finishing: threading.Lock) -> None:
+        """One requisition's jobs, in order, while no other process syncs it (else they wait a moment)."""
+        with self._exclusive(str(group[0].payload.get("number"))) as (mine, conn):
+            if not mine:
+                with finishing:
+                    for job in group:
+                        queue.release(job, due_at=self.clock() + BUSY_WAIT)
+                return
+            for job in group:
+                self._run(queue, job, finishing, conn)
+
+    @contextmanager
+    def _exclusive(self, number: str) -> Iterator[tuple[bool, Connection | None]]:
+        """On PostgreSQL, a session advisory lock on the requisition for the length of its sync: servers and
+        workers share the queue, and two of them posting a card that does not exist yet would post two.
+        The syncs read on the lock's connection. (SQLite serves one process, where a requisition's jobs
+        already run one after another.)"""
+        if self.engine.dialect.name != "postgresql":
+            yield True, None
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            key = {"key": f"chat.sync:{number}"}
+            mine = bool(conn.execute(_TRY_LOCK, key).scalar())
+            try:
+                yield mine, conn
+            finally:
+                if mine:
+                    conn.execute(_UNLOCK, key)
+
+    def _run(self, queue: JobQueue, job: ClaimedJob, finishing: threading.Lock, conn: Connection | None = None
+             ) -> None:
         earlier = lines_sent(job.sent_ref, [s.name for s in self.surfaces])
         sent = set(earlier)
         try:
-            self.sync(job.payload, lines_sent=sent)
+            self.sync(job.payload, lines_sent=sent, conn=conn)
         except NotFound:
             with finishing:
                 queue.fail(job, "the requisition no longer exists")
@@ -196,19 +230,20 @@ class ChatDelivery:
             with finishing:
                 queue.complete(job)  # finishing the job is what records the line as sent
 
-    def sync(self, event: dict[str, Any], *, lines_sent: set[str] | None = None) -> None:
+    def sync(self, event: dict[str, Any], *, lines_sent: set[str] | None = None,
+             conn: Connection | None = None) -> None:
         """Bring every platform's copies of the requisition in `event` up to date, and tell the requester.
 
         `lines_sent` names the platforms whose thread already has this event's line (an earlier
-        attempt); each platform this call posts the line on is added to it."""
+        attempt); each platform this call posts the line on is added to it. `conn`: read on it."""
         number = event["number"]
         # Everything read first, on one connection (the view, every platform's copies, each person's
-        # card once); no connection is held while the platforms are called.
-        with Session(self.engine) as session:
+        # card once); no transaction is held while the platforms are called.
+        with Session(conn if conn is not None else self.engine) as session:
             view = self.view(session, number)
-            conn = session.connection()
+            reads = session.connection()
             copies: dict[str, dict[tuple[str, str], Any]] = {}
-            for row in conn.execute(_COPIES_OF, {"number": view.number}):
+            for row in reads.execute(_COPIES_OF, {"number": view.number}):
                 # a plain record: this sync reads and updates it, nothing else does
                 copies.setdefault(row.surface, {})[(row.person_id, row.role)] = SimpleNamespace(**row._mapping)
             targets = self._targets(view)
@@ -216,7 +251,7 @@ class ChatDelivery:
             # On SQLite every transaction holds the write lock (BEGIN IMMEDIATE), and drawing an
             # approver's card may store its "what is unusual" note: there the cards are drawn after.
             shared = self.engine.dialect.name != "sqlite"
-            cards = {person: self.card_for(view, person, conn) for person in people} if shared else {}
+            cards = {person: self.card_for(view, person, reads) for person in people} if shared else {}
         if not shared:
             cards = {person: self.card_for(view, person, self.engine) for person in people}
         sent = lines_sent if lines_sent is not None else set()
