@@ -373,3 +373,35 @@ def test_a_dispatchers_connection_goes_back_to_the_pool_as_the_rest_of_the_app_e
     finally:
         for conn in pooled:
             conn.close()
+
+
+def test_a_pass_runs_the_due_status_and_master_data_syncs_beside_the_notices(service, engine, directory, clock, erp):
+    """The recurring status and master-data syncs are picked up in the same pass as the requesters' notices,
+    each runs once and comes back after its own interval; when goods arrive, the next due status sync tells
+    Jake."""
+    from datetime import timedelta
+
+    from approvals import master_data
+    from approvals.jobqueue import as_utc
+    from approvals.outbox import SYNC_STATUS
+    from bot.erp_dispatcher import schedule_status_sync
+
+    schedule_status_sync(engine, clock)
+    number = approve_small(service)
+    inbox = Inbox()
+    d = dispatcher(engine, directory, erp, inbox, clock)
+    d.run_once()
+    assert service.view(number).state == "po_created" and inbox.kinds("jake.miller") == ["po_created"]
+    assert master_data.last_synced(engine, "sandbox") is not None
+    with Session(engine) as s:
+        syncs = s.exec(select(Job).where(Job.kind.in_([SYNC_STATUS, master_data.SYNC_MASTER]))).all()  # type: ignore[attr-defined]
+        due = {j.kind: (j.state, as_utc(j.due_at) - clock.now) for j in syncs}
+    every = (d.settings.erp_status_sync_minutes, d.settings.erp_master_sync_minutes)
+    assert due == {SYNC_STATUS: ("due", timedelta(minutes=every[0])),
+                   master_data.SYNC_MASTER: ("due", timedelta(minutes=every[1]))}
+    erp.move("PO-000001", "received")
+    assert d.run_once() == 0  # nothing is due before the status sync's interval has passed
+    clock.advance(minutes=every[0])
+    d.run_once()
+    d.run_once()
+    assert inbox.kinds("jake.miller") == ["po_created", "po_received"]
