@@ -7,6 +7,8 @@ Same run, same database, same sandbox latency:
   outbox     approved requisitions' jobs sent by 1 dispatcher worker, then by 4: claim, ERP call,
              record (po_created + PO row + audit + notice job + completion), notices delivered
 Goal: the outbox costs under 20% of the raw rate at the same concurrency.
+Last, the outbox's own Python CPU per PO with an ERP that answers at once: a figure that other work
+on a shared machine hardly moves, for comparing two versions of the code.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from approvals.directory import load_directory  # noqa: E402
 from approvals.jobqueue import enqueue  # noqa: E402
 from approvals.outbox import CREATE_PO, create_key  # noqa: E402
 from bot.erp_dispatcher import ErpDispatcher  # noqa: E402
-from connectors.erp.base import PoLine, PurchaseOrderRequest  # noqa: E402
+from connectors.erp.base import PoCreated, PoLine, PurchaseOrderRequest  # noqa: E402
 from connectors.erp.config import ErpSettings  # noqa: E402
 from connectors.erp.sandbox import SandboxErp, SandboxFaults  # noqa: E402
 
@@ -141,6 +143,43 @@ def outbox_rate(engine, directory, latency_ms: float, n: int, workers: int, pref
     return n / elapsed
 
 
+class InstantErp:
+    """Answers every create_po at once with a new PO: what is left to time is the outbox's own work."""
+
+    name = "sandbox"
+
+    def __init__(self) -> None:
+        self._made = 0
+
+    def create_po(self, order: PurchaseOrderRequest, progress: object = None) -> PoCreated:
+        self._made += 1
+        return PoCreated(order.reference, f"I{self._made}", f"PO-I{self._made:06d}", "open", created=True)
+
+    def get_po_status(self, reference: str, erp_id: str | None = None) -> None:
+        return None
+
+
+def outbox_cpu(engine, directory, n: int, prefix: str) -> float:  # type: ignore[no-untyped-def]
+    """Microseconds of the dispatcher thread's CPU per PO, one worker, the ERP answering at once: the
+    outbox's own Python work (claims, the record, the notices), which other load on the machine hardly
+    changes. PostgreSQL's share is not in it."""
+    seed_requisitions(engine, prefix, n)
+    d = ErpDispatcher(
+        engine,
+        directory,
+        InstantErp(),
+        NullNotifier(),
+        settings=ErpSettings(_env_file=None),
+        worker_id=f"bench-{prefix}",
+        batch=5,
+        lease=timedelta(minutes=5),
+    )
+    start = time.thread_time()
+    while d.drain():
+        pass
+    return 1e6 * (time.thread_time() - start) / n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=400)
@@ -181,6 +220,11 @@ def main() -> None:
                 + ", ".join(f"{100 * (1 - b / a):.1f}%" for a, b in zip(raws, outs))
                 + f"   load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
             )
+        alone = [outbox_cpu(engine, directory, args.n, f"C{r}-") for r in range(args.rounds)]
+        print(
+            f"outbox's own work: {statistics.median(alone):.0f} us of Python CPU per PO (median; ERP answering "
+            "at once, 1 worker, PostgreSQL's CPU not included)"
+        )
         engine.dispose()
     finally:
         with admin.connect() as conn:
