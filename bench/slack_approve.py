@@ -188,6 +188,31 @@ async def drive(base: str, requests: list[tuple[str, bytes | None, dict[str, str
     return latencies, time.perf_counter() - start, errors
 
 
+async def drive_at(base: str, requests: list[tuple[str, bytes | None, dict[str, str]]], rate: float
+                   ) -> tuple[list[float], float, int]:
+    """Send `requests` at `rate` per second whatever the answers (an open loop, as people tap), from a pool
+    of connections; (latencies s, wall s, errors). Latency counts from the moment a request was due, so a
+    server that falls behind shows it."""
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=200)) as http:
+        start = time.perf_counter()
+
+        async def one(i: int, path: str, body: bytes | None, headers: dict[str, str]) -> None:
+            nonlocal errors
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            if body is not None and "X-Slack-Signature" in headers:
+                headers = signed(body)
+            res = await http.post(path, content=body, headers=headers)
+            latencies.append(time.perf_counter() - due)
+            if res.status_code != 200:
+                errors += 1
+
+        await asyncio.gather(*(one(i, *req) for i, req in enumerate(requests)))
+        return latencies, time.perf_counter() - start, errors
+
+
 def server_cpu(pid: int) -> float:
     """User + system CPU seconds the server process has used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -224,7 +249,8 @@ def approved(url: str) -> int:
     return int(count or 0)
 
 
-def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout: str) -> int:
+def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout: str, rate: float | None = None
+        ) -> int:
     from fake_slack import FakeSlackServer
 
     from approvals.directory import load_directory
@@ -259,13 +285,14 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
 
             base_reqs = [(f"/bench/baseline?id={i % 1000 + 1}", None, {}) for i in range(baseline_n)]
             cpu, client_cpu = server_cpu(proc.pid), time.process_time()
-            b_lat, b_wall, b_err = asyncio.run(drive(base, base_reqs, clients))
+            load = (lambda reqs: drive_at(base, reqs, rate)) if rate else (lambda reqs: drive(base, reqs, clients))
+            b_lat, b_wall, b_err = asyncio.run(load(base_reqs))
             b_cpu, b_client = server_cpu(proc.pid) - cpu, time.process_time() - client_cpu
             taps_reqs = [("/slack/events", tap_body(n, warmup + i), slack_hdr)
                          for i, n in enumerate(numbers[warmup:])]
             cpu, client_cpu = server_cpu(proc.pid), time.process_time()
             w_cpu = server_cpu(worker.pid) if worker else 0.0
-            s_lat, s_wall, s_err = asyncio.run(drive(base, taps_reqs, clients))
+            s_lat, s_wall, s_err = asyncio.run(load(taps_reqs))
             s_cpu, s_client = server_cpu(proc.pid) - cpu, time.process_time() - client_cpu
             start = time.perf_counter()
             jobs = settle(base, fanout, db_url)
@@ -302,7 +329,8 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
           f"{s_cpu / taps * 1000:.1f} ms while answering, {s_cpu_all / taps * 1000:.1f} ms with replies and fan-out")
     print(f"client+fake Slack CPU per request: baseline {b_client / baseline_n * 1000:.1f} ms; "
           f"Slack tap {s_client / taps * 1000:.1f} ms")
-    print(f"clients: {clients}; approvals recorded: {decided} of {taps + warmup} taps (warm-up {warmup} included)")
+    print(f"load: {f'{rate:g} requests/s arriving whatever the answers (open loop)' if rate else f'{clients} clients'}"
+          f"; approvals recorded: {decided} of {taps + warmup} taps (warm-up {warmup} included)")
     print(f"Slack Web API calls answered by the fake during the whole run: {calls}")
     ratio = s_tput / b_tput
     ok_p99, ok_ratio = s_p99 < GOAL_P99_MS, ratio >= GOAL_RATIO
@@ -353,13 +381,15 @@ def main() -> None:
                         help="live: the delivery worker runs in the server during the taps (the default setup); "
                              "worker: it runs in a `procurebot worker` process beside the server; deferred: it "
                              "runs after the taps, so the tap path and the fan-out are measured apart")
+    parser.add_argument("--rate", type=float, help="instead of --clients: requests arriving at this rate per "
+                        "second whatever the answers (an open loop, as taps come from people), for both runs")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--deferred", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.deferred)
         return
-    sys.exit(run(args.url, args.taps, args.clients, args.baseline, args.warmup, args.fanout))
+    sys.exit(run(args.url, args.taps, args.clients, args.baseline, args.warmup, args.fanout, args.rate))
 
 
 if __name__ == "__main__":
