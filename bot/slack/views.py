@@ -22,6 +22,7 @@ REQUEST_VIEW = "pb_request"
 REASON_VIEW = "pb_reason"
 HOME_NEW = "pb_home:new_request"
 HOME_DELEGATE = "pb_home:set_delegation"
+HOME_DELEGATE_WHO = "pb_home:delegate_who"  # a static_select, or an external_select past 100 people
 MAX_OPTIONS = 100  # a static_select holds at most 100 options, and an options answer at most 100 too
 SEARCH_ACTION = "pb_search:"  # + the block id: a select whose options come from our options handler, as typed
 SEARCH_SCORE = 60  # rapidfuzz WRatio below which a choice is not offered for what was typed
@@ -75,16 +76,20 @@ def site_choices(directory: Directory) -> list[tuple[str, str]]:
     return [(f"{s.code} ({s.name})", s.code) for s in directory.sites]
 
 
-def search_options(directory: Directory, block: str, typed: str) -> list[dict[str, Any]]:
+def search_options(directory: Directory, block: str, typed: str, *, viewer: str | None = None) -> list[dict[str, Any]]:
     """The options an external select shows for what the person typed (at most 100, best first).
 
-    A label or alias that starts with the words comes first, then one that contains them, then
-    rapidfuzz's WRatio (typos, word order: "uline", "ULine", "lines u"), then the name."""
+    `block` is "supplier", "site" or "person" (the Home tab's delegate: by name, person id or e-mail,
+    never `viewer`, the person searching). A label or alias that starts with the words comes first,
+    then one that contains them, then rapidfuzz's WRatio (typos, word order: "uline", "ULine",
+    "lines u"), then the name."""
     if block == "supplier":
         usable = [s for s in directory.suppliers if not s.blocked]
         choices = [(s.name, s.id, [s.name, s.id, *s.aliases]) for s in usable]
     elif block == "site":
         choices = [(f"{s.code} ({s.name})", s.code, [s.code, s.name, *s.aliases]) for s in directory.sites]
+    elif block == "person":
+        choices = [(p.name, p.id, [p.name, p.id, p.email]) for p in directory.people if p.id != viewer]
     else:
         return []
     query = default_process(typed or "")
@@ -396,12 +401,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
             "type": "actions",
             "block_id": "pb-home-delegate",
             "elements": [
-                {
-                    "type": "static_select",
-                    "action_id": "pb_home:delegate_who",
-                    "placeholder": {"type": "plain_text", "text": texts.HOME_DELEGATE_WHO},
-                    "options": [_option(name, pid) for name, pid in data.people[:MAX_OPTIONS]],
-                },
+                # all the people in the select up to 100, else searched as typed (handlers/options.py)
+                {**_select("person", data.people, None, texts.HOME_DELEGATE_WHO), "action_id": HOME_DELEGATE_WHO},
                 {
                     "type": "datepicker",
                     "action_id": "pb_home:delegate_from",
@@ -432,7 +433,7 @@ def read_delegation_form(view: dict[str, Any]) -> tuple[str | None, str | None, 
     """(delegate person id, first day, last day) from the Home tab's delegation row."""
     values = ((view or {}).get("state") or {}).get("values") or {}
     row = values.get("pb-home-delegate") or {}
-    who = (row.get("pb_home:delegate_who") or {}).get("selected_option") or {}
+    who = (row.get(HOME_DELEGATE_WHO) or {}).get("selected_option") or {}  # static or external: the same
     start = (row.get("pb_home:delegate_from") or {}).get("selected_date")
     end = (row.get("pb_home:delegate_to") or {}).get("selected_date")
     return who.get("value"), start, end
