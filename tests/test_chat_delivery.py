@@ -288,3 +288,23 @@ def test_a_requisition_another_process_is_syncing_waits_its_turn(chat, service, 
     clock.advance(seconds=2)
     assert chat.drain() == 1
     assert len(slack.cards_to("jake.miller")) == 1 and len(slack.cards_to(_approver(service, number))) == 1
+
+
+def test_a_po_notice_waits_for_the_approval_line_so_the_thread_reads_in_order(chat, service):  # type: ignore[no-untyped-def]
+    """The ERP is faster than the card worker: "is now purchase order PO-…" still comes after "fully approved"."""
+    import threading
+
+    slack = FakeSurface("slack", {p.id for p in chat.directory.people})
+    chat.surfaces.append(slack)
+    number = service.submit(submit(lines=[boxes(30)])).number
+    chat.drain()
+    service.approve(Approve(actor=_approver(service, number), number=number))
+    late = threading.Timer(0.3, chat.drain)  # the worker gets to the approval a moment later
+    late.start()
+    ChatNotifier(chat, fallback=RecordingNotifier()).send(
+        "jake.miller", Notice(kind="po_created", text=f"{number} is now purchase order PO-000001", key="n1",
+                              number=number))
+    late.join()
+    (root,) = slack.cards_to("jake.miller")
+    lines = slack.lines_in(root["ref"])
+    assert "fully approved" in lines[-2] and lines[-1].endswith("PO-000001")

@@ -79,7 +79,8 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
 
         _eventually(up, "answered /healthz")
         try:
-            yield base, fake, lambda: spawn("worker", "--chat-workers", "2")
+            # the worker also runs an ERP dispatcher thread (the sandbox ERP), as production would
+            yield base, fake, lambda: spawn("worker", "--chat-workers", "2", PROCUREBOT_ERP_DISPATCHERS="1")
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
@@ -92,7 +93,8 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
 
 def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # type: ignore[no-untyped-def]
     """A request is made over HTTP: the server posts no card; once the worker runs, the approver's card and
-    Jake's card with its thread line arrive, once each; the approval over HTTP then updates both cards."""
+    Jake's card with its thread line arrive, once each; the approval over HTTP then updates both cards, and
+    the worker's ERP thread makes the PO and tells Jake its number in his thread."""
     base, fake, start_worker = stack
     auth = {"Authorization": f"Bearer {ADMIN}"}
     body = {"requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
@@ -123,7 +125,11 @@ def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # 
     assert approved.status_code == 200, approved.text
     updates = _eventually(delivered("chat.update", 2), "updated both cards after the approval")
     assert {c.args["channel"] for c in updates} == {jake, maria}
-    posts = _eventually(delivered("chat.postMessage", 4), "posted the approval's thread line")
-    lines = [c.args["text"] for c in posts if c.args["channel"] == jake and c.args.get("thread_ts")]
-    assert len(lines) == 2 and lines[0].startswith("Sent for approval to ") and "fully approved" in lines[1]
-    assert len(posts) == 4
+    def thread() -> list[str]:
+        return [c.args["text"] for c in delivered("chat.postMessage", 0)()
+                if c.args["channel"] == jake and c.args.get("thread_ts")]
+
+    lines = _eventually(lambda: [t for t in thread() if "PO-" in t] and thread(), "told Jake the PO number")
+    assert lines[0].startswith("Sent for approval to ") and "fully approved" in lines[1]
+    assert len([t for t in lines if "fully approved" in t]) == 1
+    assert len([c for c in delivered("chat.postMessage", 0)() if c.args["channel"] == maria]) == 1

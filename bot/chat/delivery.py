@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,6 +57,8 @@ _COPIES = CardCopy.__table__  # type: ignore[attr-defined]
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))")
 _UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))")
 BUSY_WAIT = timedelta(seconds=2)  # a requisition another process is syncing: its job comes back this much later
+_LIVE = ", ".join(f"'{state}'" for state in jobqueue.ACTIVE)  # the live-rows index: still to run, not history
+_PENDING_OF = text(f"SELECT count(*) FROM job WHERE kind = 'chat.sync' AND state IN ({_LIVE}) AND dedupe_key LIKE :key")
 _COPIES_OF = select(_COPIES).where(_COPIES.c.number == bindparam("number"))
 LINE_PREFIX = "line:"  # a job's sent_ref: the platforms whose thread has the event's line
 
@@ -325,6 +328,18 @@ class ChatDelivery:
                          .values(fingerprint=print_, updated_at=self.clock()))
         copy.fingerprint = print_
 
+    def wait_for_lines(self, number: str, seconds: float) -> bool:
+        """Wait (at most `seconds`) until no sync job of `number` is left to run; True when none is."""
+        deadline = time.monotonic() + seconds
+        while True:
+            with self.engine.connect() as conn:
+                left = conn.execute(_PENDING_OF, {"key": f"chat:{number}:%"}).scalar()
+            if not left:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
     def _name(self, person_id: str) -> str:
         person = self.directory.person(person_id)
         return person.name if person else person_id
@@ -370,11 +385,18 @@ class ChatNotifier:
     delivery: ChatDelivery
     fallback: Any
 
+    settle_seconds: float = 5.0  # how long a thread notice waits for the requisition's own lines to go out
+
     def send(self, person_id: str, notice: Any) -> str:
         person = self.delivery.directory.person(person_id)
         refs = []
+        number = getattr(notice, "number", None)
+        threads = {surface.name: self._thread(surface.name, person_id, number) for surface in self.delivery.surfaces}
+        if number and any(threads.values()):
+            # "PR-1042 is now purchase order PO-…" must not come before "… is fully approved" in the thread
+            self.delivery.wait_for_lines(number, self.settle_seconds)
         for surface in self.delivery.surfaces:
-            thread = self._thread(surface.name, person_id, getattr(notice, "number", None))
+            thread = threads[surface.name]
             try:
                 if thread is not None:
                     refs.append(f"{surface.name}:" + surface.post(thread.address, None, notice.text, thread=thread.ref))
