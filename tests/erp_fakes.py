@@ -53,8 +53,11 @@ class FakeServer:
                     self.connection.shutdown(2)
                     return
                 if fault in ("500", "429"):
-                    self._send(int(fault), {"Retry-After": "0"} if fault == "429" else {},
-                               fake.error_body(int(fault), "injected"))
+                    self._send(
+                        int(fault),
+                        {"Retry-After": "0"} if fault == "429" else {},
+                        fake.error_body(int(fault), "injected"),
+                    )
                     return
                 with fake._lock:
                     status, extra, payload = fake.handle(self.command, self.path, headers, body)
@@ -125,20 +128,28 @@ def self_signed_cert(directory: Path) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 
 # ====================================================================== Microsoft Entra ID (token)
+
 
 class FakeEntra(FakeServer):
     """OIDC discovery and the v2.0 token endpoint, client-credentials grant only."""
@@ -151,23 +162,33 @@ class FakeEntra(FakeServer):
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         base = f"{self.url}/{self.tenant}"
         if method == "GET" and path.startswith(f"/{self.tenant}/v2.0/.well-known/openid-configuration"):
-            return 200, {}, {"token_endpoint": f"{base}/oauth2/v2.0/token",
-                             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                             "issuer": f"{base}/v2.0",
-                             "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode"}
+            return (
+                200,
+                {},
+                {
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "issuer": f"{base}/v2.0",
+                    "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                },
+            )
         if method == "POST" and path == f"/{self.tenant}/oauth2/v2.0/token":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             if form.get("grant_type") != "client_credentials" or not form.get("scope", "").endswith("/.default"):
                 return 400, {}, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant"}
             if form.get("client_id") != self.client_id or form.get("client_secret") != self.secret:
-                return 401, {}, {"error": "invalid_client",
-                                 "error_description": "AADSTS7000215: Invalid client secret provided."}
+                return (
+                    401,
+                    {},
+                    {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
+                )
             self.tokens_issued += 1
             return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "access_token": "bc-token-1"}
         return 404, {}, {"error": "not_found"}
 
 
 # ====================================================================== Business Central API v2.0
+
 
 class FakeBusinessCentral(FakeServer):
     """companies({id})/purchaseOrders, purchaseOrderLines, vendors, items; Bearer token; etags."""
@@ -198,7 +219,7 @@ class FakeBusinessCentral(FakeServer):
         prefix = f"/companies({self.company})"
         if not url.path.startswith(prefix):
             return 404, {}, self.error_body(404, "BadRequest_NotFound: company")
-        rest = url.path[len(prefix):]
+        rest = url.path[len(prefix) :]
         data = json.loads(body) if body else {}
         expand = query.get("$expand") == "purchaseOrderLines"
         if rest == "/purchaseOrders" and method == "GET":
@@ -209,10 +230,23 @@ class FakeBusinessCentral(FakeServer):
             return 200, {}, {"value": [self._full(po, expand) for po in rows]}
         if rest == "/purchaseOrders" and method == "POST":
             if data.get("vendorNumber") not in self.vendors:
-                return 400, {}, self.error_body(400, f"The Vendor does not exist. Identification fields and values: "
-                                                     f"No.='{data.get('vendorNumber')}'")
-            po = {**data, "id": str(uuid.uuid4()), "number": str(self.next_number), "status": "Draft",
-                  "fullyReceived": False, "lines": []}
+                return (
+                    400,
+                    {},
+                    self.error_body(
+                        400,
+                        f"The Vendor does not exist. Identification fields and values: "
+                        f"No.='{data.get('vendorNumber')}'",
+                    ),
+                )
+            po = {
+                **data,
+                "id": str(uuid.uuid4()),
+                "number": str(self.next_number),
+                "status": "Draft",
+                "fullyReceived": False,
+                "lines": [],
+            }
             self.next_number += 1
             self._etag(po)
             self.orders[po["id"]] = po
@@ -243,17 +277,44 @@ class FakeBusinessCentral(FakeServer):
                 self._etag(po)
                 return 200, {}, self._full(po, False)
         if rest == "/vendors":
-            return 200, {}, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, v)), "number": v,
-                                        "displayName": v.title(),
-                                        "blocked": " "} for v in sorted(self.vendors)]}
+            return (
+                200,
+                {},
+                {
+                    "value": [
+                        {
+                            "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, v)),
+                            "number": v,
+                            "displayName": v.title(),
+                            "blocked": " ",
+                        }
+                        for v in sorted(self.vendors)
+                    ]
+                },
+            )
         if rest == "/items":
-            return 200, {}, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, i)), "number": i, "displayName": i,
-                                        "baseUnitOfMeasureCode": "PCS", "unitCost": 1.5, "blocked": False}
-                                       for i in sorted(self.items)]}
+            return (
+                200,
+                {},
+                {
+                    "value": [
+                        {
+                            "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, i)),
+                            "number": i,
+                            "displayName": i,
+                            "baseUnitOfMeasureCode": "PCS",
+                            "unitCost": 1.5,
+                            "blocked": False,
+                        }
+                        for i in sorted(self.items)
+                    ]
+                },
+            )
         return 404, {}, self.error_body(404, "BadRequest_MethodNotFound")
 
 
 # ====================================================================== Odoo JSON-2
+
 
 class FakeOdoo(FakeServer):
     """POST /json/2/<model>/<method> with `Authorization: bearer <key>` and X-Odoo-Database."""
@@ -265,14 +326,27 @@ class FakeOdoo(FakeServer):
         self.orders: dict[int, dict[str, Any]] = {}
 
     def error_body(self, status: int, message: str) -> Any:
-        return {"name": "werkzeug.exceptions.InternalServerError" if status >= 500 else "odoo.exceptions.UserError",
-                "message": message, "arguments": [message], "context": {},
-                "debug": "Traceback (most recent call last): ... (never shown to people)"}
+        return {
+            "name": "werkzeug.exceptions.InternalServerError" if status >= 500 else "odoo.exceptions.UserError",
+            "message": message,
+            "arguments": [message],
+            "context": {},
+            "debug": "Traceback (most recent call last): ... (never shown to people)",
+        }
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("authorization") != f"bearer {self.api_key}":
-            return 401, {}, {"name": "werkzeug.exceptions.Unauthorized", "message": "Invalid apikey",
-                             "arguments": ["Invalid apikey", 401], "context": {}, "debug": "Traceback ..."}
+            return (
+                401,
+                {},
+                {
+                    "name": "werkzeug.exceptions.Unauthorized",
+                    "message": "Invalid apikey",
+                    "arguments": ["Invalid apikey", 401],
+                    "context": {},
+                    "debug": "Traceback ...",
+                },
+            )
         if headers.get("x-odoo-database") != self.database:
             return 404, {}, self.error_body(404, "database not found")
         m = re.fullmatch(r"/json/2/([\w.]+)/(\w+)", path)
@@ -285,8 +359,11 @@ class FakeOdoo(FakeServer):
                 rows = [po for po in self.orders.values() if _match(po, args.get("domain", []))]
                 return 200, {}, [_pick(po, args.get("fields")) for po in rows]
             if meth == "read":
-                return 200, {}, [_pick(self.orders[i], args.get("fields")) for i in args.get("ids", [])
-                                 if i in self.orders]
+                return (
+                    200,
+                    {},
+                    [_pick(self.orders[i], args.get("fields")) for i in args.get("ids", []) if i in self.orders],
+                )
             if meth == "create":
                 ids = []
                 for vals in args["vals_list"]:
@@ -297,8 +374,13 @@ class FakeOdoo(FakeServer):
                             missing = line.get("product_id")
                             return 422, {}, self.error_body(422, f"Record does not exist: product {missing}")
                     po_id = len(self.orders) + 1
-                    self.orders[po_id] = {**vals, "id": po_id, "name": f"P{po_id:05d}", "state": "draft",
-                                          "receipt_status": False}
+                    self.orders[po_id] = {
+                        **vals,
+                        "id": po_id,
+                        "name": f"P{po_id:05d}",
+                        "state": "draft",
+                        "receipt_status": False,
+                    }
                     ids.append(po_id)
                 return 200, {}, ids
             if meth == "button_confirm":
@@ -308,12 +390,24 @@ class FakeOdoo(FakeServer):
                         self.orders[i]["receipt_status"] = "pending"
                 return 200, {}, True
         if model == "res.partner" and meth == "search_read":
-            rows = [{"id": i, "name": ref.title(), "ref": ref, "active": True, "supplier_rank": 1}
-                    for ref, i in self.partners.items()]
+            rows = [
+                {"id": i, "name": ref.title(), "ref": ref, "active": True, "supplier_rank": 1}
+                for ref, i in self.partners.items()
+            ]
             return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
         if model == "product.product" and meth == "search_read":
-            rows = [{"id": i, "default_code": code, "name": code, "purchase_ok": True, "categ_id": [1, "All"],
-                     "uom_id": [1, "Units"], "standard_price": 2.0} for code, i in self.products.items()]
+            rows = [
+                {
+                    "id": i,
+                    "default_code": code,
+                    "name": code,
+                    "purchase_ok": True,
+                    "categ_id": [1, "All"],
+                    "uom_id": [1, "Units"],
+                    "standard_price": 2.0,
+                }
+                for code, i in self.products.items()
+            ]
             return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
         return 404, {}, self.error_body(404, f"no method {meth} on {model}")
 
@@ -321,8 +415,12 @@ class FakeOdoo(FakeServer):
 def _match(row: dict[str, Any], domain: list[Any]) -> bool:
     for field, op, value in domain:
         have = row.get(field)
-        ops = {"=": lambda: have == value, "!=": lambda: have != value, "in": lambda: have in (value or []),
-               ">": lambda: (have or 0) > value}
+        ops = {
+            "=": lambda: have == value,
+            "!=": lambda: have != value,
+            "in": lambda: have in (value or []),
+            ">": lambda: (have or 0) > value,
+        }
         ok = ops[op]()
         if not ok:
             return False
@@ -335,11 +433,20 @@ def _pick(row: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
 
 # ====================================================================== NetSuite REST
 
+
 class FakeNetSuite(FakeServer):
     """record/v1/purchaseOrder with eid: upsert, and query/v1/suiteql; Bearer token."""
 
-    def __init__(self, *, token: str, vendors: set[str], items: set[str], client_id: str | None = None,
-                 certificate_id: str | None = None, public_key: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        vendors: set[str],
+        items: set[str],
+        client_id: str | None = None,
+        certificate_id: str | None = None,
+        public_key: Any = None,
+    ) -> None:
         super().__init__()
         self.token, self.vendors, self.items = token, vendors, items
         self.orders: dict[str, dict[str, Any]] = {}  # by external id
@@ -358,8 +465,11 @@ class FakeNetSuite(FakeServer):
         import jwt
 
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-        if (form.get("grant_type") != "client_credentials" or form.get("client_assertion_type")
-                != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" or not form.get("client_assertion")):
+        if (
+            form.get("grant_type") != "client_credentials"
+            or form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            or not form.get("client_assertion")
+        ):
             return 400, {}, {"error": "invalid_request"}
         try:
             header = jwt.get_unverified_header(form["client_assertion"])
@@ -367,10 +477,14 @@ class FakeNetSuite(FakeServer):
                 return 400, {}, {"error": "invalid_client"}
             if header.get("alg") not in ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512"):
                 return 400, {}, {"error": "invalid_request"}
-            payload = jwt.decode(form["client_assertion"], self.public_key, algorithms=[header["alg"]],
-                                 audience=f"{self.url}/auth/oauth2/v1/token", issuer=self.client_id,
-                                 options={"require": ["exp", "iat", "iss", "aud"], "verify_exp": False,
-                                          "verify_iat": False})
+            payload = jwt.decode(
+                form["client_assertion"],
+                self.public_key,
+                algorithms=[header["alg"]],
+                audience=f"{self.url}/auth/oauth2/v1/token",
+                issuer=self.client_id,
+                options={"require": ["exp", "iat", "iss", "aud"], "verify_exp": False, "verify_iat": False},
+            )
         except jwt.PyJWTError:
             return 400, {}, {"error": "invalid_client"}
         now = self.clock()  # times are checked on the fake's clock, so a test can move it
@@ -384,18 +498,36 @@ class FakeNetSuite(FakeServer):
         return 200, {}, {"access_token": token, "expires_in": "3600", "token_type": "bearer"}
 
     def error_body(self, status: int, message: str) -> Any:
-        return {"type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15", "title": "Error", "status": status,
-                "o:errorDetails": [{"detail": message, "o:errorCode": "INVALID_CONTENT" if status < 500
-                                    else "UNEXPECTED_ERROR"}]}
+        return {
+            "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15",
+            "title": "Error",
+            "status": status,
+            "o:errorDetails": [
+                {"detail": message, "o:errorCode": "INVALID_CONTENT" if status < 500 else "UNEXPECTED_ERROR"}
+            ],
+        }
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if method == "POST" and path == "/auth/oauth2/v1/token" and self.client_id:
             return self._token(body)
         bearer = headers.get("authorization", "").removeprefix("Bearer ")
         if bearer != self.token and bearer not in self.issued:
-            return 401, {}, {"type": "...", "title": "Unauthorized", "status": 401,
-                             "o:errorDetails": [{"detail": "Invalid login attempt. For more details, see the Login "
-                                                 "Audit Trail in the NetSuite UI", "o:errorCode": "INVALID_LOGIN"}]}
+            return (
+                401,
+                {},
+                {
+                    "type": "...",
+                    "title": "Unauthorized",
+                    "status": 401,
+                    "o:errorDetails": [
+                        {
+                            "detail": "Invalid login attempt. For more details, see the Login "
+                            "Audit Trail in the NetSuite UI",
+                            "o:errorCode": "INVALID_LOGIN",
+                        }
+                    ],
+                },
+            )
         url = urlsplit(path)
         m = re.fullmatch(r"/record/v1/purchaseOrder/eid:(.+)", url.path)
         if m:
@@ -403,46 +535,70 @@ class FakeNetSuite(FakeServer):
             if method == "GET":
                 po = self.orders.get(eid)
                 if po is None:
-                    return 404, {}, self.error_body(404, f"The record instance does not exist. Provide a valid "
-                                                         f"record instance ID (eid:{eid}).")
+                    return (
+                        404,
+                        {},
+                        self.error_body(
+                            404, f"The record instance does not exist. Provide a valid record instance ID (eid:{eid})."
+                        ),
+                    )
                 return 200, {}, po
             if method == "PUT":
                 data = json.loads(body)
                 vendor = data.get("entity", {}).get("externalId")
                 if vendor not in self.vendors:
-                    return 400, {}, self.error_body(400, f"Error while accessing a resource. Invalid reference "
-                                                         f"'{vendor}' for field entity.")
+                    return (
+                        400,
+                        {},
+                        self.error_body(
+                            400, f"Error while accessing a resource. Invalid reference '{vendor}' for field entity."
+                        ),
+                    )
                 for line in data["item"]["items"]:
                     if line["item"]["externalId"] not in self.items:
                         missing = line["item"]["externalId"]
                         return 400, {}, self.error_body(400, f"Invalid reference '{missing}' for item.")
                 existing = self.orders.get(eid)
                 internal = existing["id"] if existing else str(1000 + len(self.orders))
-                self.orders[eid] = {**data, "id": internal, "externalId": eid, "tranId": f"PO{internal}",
-                                    "status": {"id": "B", "refName": "Pending Receipt"}}
+                self.orders[eid] = {
+                    **data,
+                    "id": internal,
+                    "externalId": eid,
+                    "tranId": f"PO{internal}",
+                    "status": {"id": "B", "refName": "Pending Receipt"},
+                }
                 return 204, {"Location": f"{self.url}/record/v1/purchaseOrder/{internal}"}, None
         if url.path == "/query/v1/suiteql" and method == "POST":
             if headers.get("prefer") != "transient":
                 return 400, {}, self.error_body(400, "Prefer: transient header is required")
             q = json.loads(body)["q"]
             if "FROM vendor" in q:
-                items = [{"id": str(i), "entityid": v, "companyname": v.title(), "externalid": v, "isinactive": "F"}
-                         for i, v in enumerate(sorted(self.vendors))]
+                items = [
+                    {"id": str(i), "entityid": v, "companyname": v.title(), "externalid": v, "isinactive": "F"}
+                    for i, v in enumerate(sorted(self.vendors))
+                ]
             else:
-                items = [{"id": str(i), "itemid": s, "displayname": s, "externalid": s, "isinactive": "F"}
-                         for i, s in enumerate(sorted(self.items))]
-            return 200, {}, {"items": items, "hasMore": False, "count": len(items), "offset": 0,
-                             "totalResults": len(items)}
+                items = [
+                    {"id": str(i), "itemid": s, "displayname": s, "externalid": s, "isinactive": "F"}
+                    for i, s in enumerate(sorted(self.items))
+                ]
+            return (
+                200,
+                {},
+                {"items": items, "hasMore": False, "count": len(items), "offset": 0, "totalResults": len(items)},
+            )
         return 404, {}, self.error_body(404, "Invalid URL")
 
 
 # ====================================================================== signed webhook receiver
 
+
 class FakeWebhookReceiver(FakeServer):
     """An integration platform's endpoint: checks the signature, one PO per Idempotency-Key."""
 
-    def __init__(self, *, secret: str, vendors: set[str],
-                 master: dict[str, list[dict[str, Any]]] | None = None) -> None:
+    def __init__(
+        self, *, secret: str, vendors: set[str], master: dict[str, list[dict[str, Any]]] | None = None
+    ) -> None:
         super().__init__()
         self.secret, self.vendors = secret, vendors
         self.orders: dict[str, dict[str, Any]] = {}
@@ -453,8 +609,9 @@ class FakeWebhookReceiver(FakeServer):
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         from connectors.erp.webhook import verify_signature
 
-        if not verify_signature(self.secret, headers.get("x-procurebot-timestamp", ""), body,
-                                headers.get("x-procurebot-signature", "")):
+        if not verify_signature(
+            self.secret, headers.get("x-procurebot-timestamp", ""), body, headers.get("x-procurebot-signature", "")
+        ):
             return 401, {}, {"error": "signature does not match"}
         data = json.loads(body)
         if data.get("schema") != "procurebot.erp.v1":

@@ -47,27 +47,49 @@ def _odata_str(value: str) -> str:
 class BusinessCentral:
     name = "business_central"
 
-    def __init__(self, *, base_url: str, company_id: str, token_provider: Any, reference_field: str = "shipToContact",
-                 non_stock_account: str = "", timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        company_id: str,
+        token_provider: Any,
+        reference_field: str = "shipToContact",
+        non_stock_account: str = "",
+        timeout: float = 15.0,
+    ) -> None:
         self.company_id = company_id
         self.reference_field = reference_field
         self.non_stock_account = non_stock_account
         self._token = token_provider
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                  headers={"User-Agent": "procurebot", "Accept": "application/json"})
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            headers={"User-Agent": "procurebot", "Accept": "application/json"},
+        )
 
     @classmethod
     def from_settings(cls, s: ErpSettings) -> "BusinessCentral":
         require(s, "business_central", "bc_tenant_id", "bc_client_id", "bc_client_secret", "bc_company_id")
-        base = s.bc_base_url or (f"https://api.businesscentral.dynamics.com/v2.0/{s.bc_tenant_id}/"
-                                 f"{s.bc_environment}/api/v2.0")
-        tokens = MsalTokens(tenant=s.bc_tenant_id, client_id=s.bc_client_id,
-                            secret=s.bc_client_secret.get_secret_value(),  # type: ignore[union-attr]
-                            authority_host=s.bc_authority_host, scope=s.bc_scope,
-                            ca_bundle=str(s.bc_ca_bundle) if s.bc_ca_bundle else None, timeout=s.erp_timeout_seconds)
-        return cls(base_url=base, company_id=s.bc_company_id, token_provider=tokens,
-                   reference_field=s.bc_reference_field, non_stock_account=s.bc_non_stock_account,
-                   timeout=s.erp_timeout_seconds)
+        base = s.bc_base_url or (
+            f"https://api.businesscentral.dynamics.com/v2.0/{s.bc_tenant_id}/{s.bc_environment}/api/v2.0"
+        )
+        tokens = MsalTokens(
+            tenant=s.bc_tenant_id,
+            client_id=s.bc_client_id,
+            secret=s.bc_client_secret.get_secret_value(),  # type: ignore[union-attr]
+            authority_host=s.bc_authority_host,
+            scope=s.bc_scope,
+            ca_bundle=str(s.bc_ca_bundle) if s.bc_ca_bundle else None,
+            timeout=s.erp_timeout_seconds,
+        )
+        return cls(
+            base_url=base,
+            company_id=s.bc_company_id,
+            token_provider=tokens,
+            reference_field=s.bc_reference_field,
+            non_stock_account=s.bc_non_stock_account,
+            timeout=s.erp_timeout_seconds,
+        )
 
     # ------------------------------------------------------------------ ErpConnector
     def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
@@ -87,8 +109,11 @@ class BusinessCentral:
             sequence = line.line_no * 10000
             if sequence in existing:
                 continue
-            self._request("POST", self._company(f"/purchaseOrders({po_id})/purchaseOrderLines"),
-                          json=self._line_body(line, sequence))
+            self._request(
+                "POST",
+                self._company(f"/purchaseOrders({po_id})/purchaseOrderLines"),
+                json=self._line_body(line, sequence),
+            )
         want_date = order.need_by.isoformat() if order.need_by else None
         if not created and want_date and header.get("requestedReceiptDate") != want_date:
             header = self._patch(po_id, {"requestedReceiptDate": want_date}, header)
@@ -106,19 +131,33 @@ class BusinessCentral:
         return PoStatus(reference, str(header["id"]), str(header.get("number") or ""), _status(header, lines), fraction)
 
     def list_suppliers(self) -> list[ErpSupplier]:
-        return [ErpSupplier(id=str(v.get("number", "")).lower(), name=v.get("displayName") or "",
-                            blocked=(v.get("blocked") or " ").strip() not in ("", "_x0020_"),
-                            block_reason=f"blocked in Business Central ({v.get('blocked')})"
-                            if (v.get("blocked") or " ").strip() not in ("", "_x0020_") else None,
-                            currency=v.get("currencyCode") or None, erp_key=str(v.get("id", "")))
-                for v in self._all(self._company("/vendors"))]
+        return [
+            ErpSupplier(
+                id=str(v.get("number", "")).lower(),
+                name=v.get("displayName") or "",
+                blocked=(v.get("blocked") or " ").strip() not in ("", "_x0020_"),
+                block_reason=f"blocked in Business Central ({v.get('blocked')})"
+                if (v.get("blocked") or " ").strip() not in ("", "_x0020_")
+                else None,
+                currency=v.get("currencyCode") or None,
+                erp_key=str(v.get("id", "")),
+            )
+            for v in self._all(self._company("/vendors"))
+        ]
 
     def list_items(self) -> list[ErpItem]:
-        return [ErpItem(sku=str(i.get("number", "")), name=i.get("displayName") or "",
-                        category=(i.get("itemCategoryCode") or None), unit=i.get("baseUnitOfMeasureCode") or None,
-                        unit_price=Decimal(str(i["unitCost"])) if i.get("unitCost") is not None else None,
-                        blocked=bool(i.get("blocked")), erp_key=str(i.get("id", "")))
-                for i in self._all(self._company("/items"))]
+        return [
+            ErpItem(
+                sku=str(i.get("number", "")),
+                name=i.get("displayName") or "",
+                category=(i.get("itemCategoryCode") or None),
+                unit=i.get("baseUnitOfMeasureCode") or None,
+                unit_price=Decimal(str(i["unitCost"])) if i.get("unitCost") is not None else None,
+                blocked=bool(i.get("blocked")),
+                erp_key=str(i.get("id", "")),
+            )
+            for i in self._all(self._company("/items"))
+        ]
 
     def list_budgets(self) -> list[ErpBudget]:
         # API v2.0 has no budget entity; budgets come from our directory until a custom API page exists
@@ -133,19 +172,25 @@ class BusinessCentral:
 
     def _find(self, reference: str) -> dict[str, Any] | None:
         flt = f"{self.reference_field} eq {_odata_str(reference)}"
-        data = self._request("GET", self._company("/purchaseOrders"),
-                             params={"$filter": flt, "$expand": "purchaseOrderLines"})
+        data = self._request(
+            "GET", self._company("/purchaseOrders"), params={"$filter": flt, "$expand": "purchaseOrderLines"}
+        )
         rows = (data or {}).get("value") or []
         if len(rows) > 1:
             numbers = ", ".join(str(r.get("number")) for r in rows)
-            raise PermanentError(f"{WHAT} already has {len(rows)} purchase orders for {reference} ({numbers}); "
-                                 "a person must decide which one stands")
+            raise PermanentError(
+                f"{WHAT} already has {len(rows)} purchase orders for {reference} ({numbers}); "
+                "a person must decide which one stands"
+            )
         return rows[0] if rows else None
 
     def _get(self, po_id: str, expand: bool = True) -> dict[str, Any] | None:
         try:
-            return self._request("GET", self._company(f"/purchaseOrders({po_id})"),
-                                 params={"$expand": "purchaseOrderLines"} if expand else None)
+            return self._request(
+                "GET",
+                self._company(f"/purchaseOrders({po_id})"),
+                params={"$expand": "purchaseOrderLines"} if expand else None,
+            )
         except PermanentError as exc:
             if exc.status == 404:
                 return None
@@ -160,8 +205,9 @@ class BusinessCentral:
         for attempt in range(2):
             etag = header.get("@odata.etag") or "*"
             try:
-                return self._request("PATCH", self._company(f"/purchaseOrders({po_id})"), json=body,
-                                     headers={"If-Match": etag})
+                return self._request(
+                    "PATCH", self._company(f"/purchaseOrders({po_id})"), json=body, headers={"If-Match": etag}
+                )
             except PermanentError as exc:
                 if exc.status != 412 or attempt:
                     raise
@@ -185,27 +231,37 @@ class BusinessCentral:
         headers = {"Authorization": f"Bearer {self._token()}", **kw.pop("headers", {})}
         response = guarded(lambda: self._http.request(method, url, headers=headers, **kw), WHAT)
         if response.status_code >= 400:
-            raise classify_http(response.status_code, _error_text(response), what=WHAT,
-                                retry_after=response.headers.get("Retry-After"))
+            raise classify_http(
+                response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
+            )
         return read_json(response, WHAT)
 
     def _header_body(self, order: PurchaseOrderRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"vendorNumber": order.supplier.upper(), "currencyCode": order.currency,
-                                self.reference_field: order.reference}
+        body: dict[str, Any] = {
+            "vendorNumber": order.supplier.upper(),
+            "currencyCode": order.currency,
+            self.reference_field: order.reference,
+        }
         if order.need_by:
             body["requestedReceiptDate"] = order.need_by.isoformat()
         return body
 
     def _line_body(self, line: Any, sequence: int) -> dict[str, Any]:
-        body: dict[str, Any] = {"sequence": sequence, "description": line.description[:100],
-                                "quantity": float(line.quantity), "directUnitCost": float(line.unit_price)}
+        body: dict[str, Any] = {
+            "sequence": sequence,
+            "description": line.description[:100],
+            "quantity": float(line.quantity),
+            "directUnitCost": float(line.unit_price),
+        }
         if line.sku:
             body.update(lineType="Item", lineObjectNumber=line.sku)
         elif self.non_stock_account:
             body.update(lineType="Account", lineObjectNumber=self.non_stock_account)
         else:
-            raise PermanentError(f"line {line.line_no} ({line.description[:40]}) has no SKU, and "
-                                 "PROCUREBOT_BC_NON_STOCK_ACCOUNT names no G/L account for lines without one")
+            raise PermanentError(
+                f"line {line.line_no} ({line.description[:40]}) has no SKU, and "
+                "PROCUREBOT_BC_NON_STOCK_ACCOUNT names no G/L account for lines without one"
+            )
         return body
 
 
@@ -229,8 +285,17 @@ def _error_text(response: httpx.Response) -> str:
 class MsalTokens:
     """Client-credentials tokens from Microsoft Entra ID through msal, cached until they expire."""
 
-    def __init__(self, *, tenant: str, client_id: str, secret: str, authority_host: str, scope: str,
-                 ca_bundle: str | None = None, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        client_id: str,
+        secret: str,
+        authority_host: str,
+        scope: str,
+        ca_bundle: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
         import msal
         import requests
 
@@ -242,9 +307,13 @@ class MsalTokens:
             session.trust_env = False
         self.scope = scope
         self._app = msal.ConfidentialClientApplication(
-            client_id, client_credential=secret, authority=f"{authority_host.rstrip('/')}/{tenant}",
-            http_client=session, timeout=timeout,
-            instance_discovery=authority_host.rstrip("/") == "https://login.microsoftonline.com")
+            client_id,
+            client_credential=secret,
+            authority=f"{authority_host.rstrip('/')}/{tenant}",
+            http_client=session,
+            timeout=timeout,
+            instance_discovery=authority_host.rstrip("/") == "https://login.microsoftonline.com",
+        )
         self._lock = __import__("threading").Lock()
 
     def __call__(self) -> str:
@@ -258,6 +327,8 @@ class MsalTokens:
         error = result.get("error", "unknown_error")
         text = str(result.get("error_description", "")).splitlines()[0][:200] if result.get("error_description") else ""
         if error in ("invalid_client", "unauthorized_client", "invalid_scope", "invalid_request", "invalid_grant"):
-            raise PermanentError(f"Microsoft Entra ID refused the Business Central app credentials ({error}: {text}). "
-                                 "Check PROCUREBOT_BC_TENANT_ID, PROCUREBOT_BC_CLIENT_ID and the client secret.")
+            raise PermanentError(
+                f"Microsoft Entra ID refused the Business Central app credentials ({error}: {text}). "
+                "Check PROCUREBOT_BC_TENANT_ID, PROCUREBOT_BC_CLIENT_ID and the client secret."
+            )
         raise TransientError(f"Microsoft Entra ID did not give a token ({error}: {text})")

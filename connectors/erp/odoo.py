@@ -38,10 +38,14 @@ PO_FIELDS = ["id", "name", "state", "receipt_status", "origin"]
 class Odoo:
     name = "odoo"
 
-    def __init__(self, *, url: str, api_key: str, database: str = "", generic_product: str = "",
-                 timeout: float = 15.0) -> None:
-        headers = {"Authorization": f"bearer {api_key}", "User-Agent": "procurebot",
-                   "Content-Type": "application/json; charset=utf-8"}
+    def __init__(
+        self, *, url: str, api_key: str, database: str = "", generic_product: str = "", timeout: float = 15.0
+    ) -> None:
+        headers = {
+            "Authorization": f"bearer {api_key}",
+            "User-Agent": "procurebot",
+            "Content-Type": "application/json; charset=utf-8",
+        }
         if database:
             headers["X-Odoo-Database"] = database
         self.generic_product = generic_product
@@ -50,8 +54,13 @@ class Odoo:
     @classmethod
     def from_settings(cls, s: ErpSettings) -> "Odoo":
         require(s, "odoo", "odoo_url", "odoo_api_key")
-        return cls(url=s.odoo_url, api_key=s.odoo_api_key.get_secret_value(),  # type: ignore[union-attr]
-                   database=s.odoo_database, generic_product=s.odoo_generic_product, timeout=s.erp_timeout_seconds)
+        return cls(
+            url=s.odoo_url,
+            api_key=s.odoo_api_key.get_secret_value(),  # type: ignore[union-attr]
+            database=s.odoo_database,
+            generic_product=s.odoo_generic_product,
+            timeout=s.erp_timeout_seconds,
+        )
 
     # ------------------------------------------------------------------ ErpConnector
     def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
@@ -62,10 +71,23 @@ class Odoo:
         if po is None:
             partner = self._partner(order.supplier)
             products = self._products(order)
-            vals = {"partner_id": partner, "origin": order.reference,
-                    "order_line": [[0, 0, {"product_id": products[line.sku or self.generic_product],
-                                           "name": line.description, "product_qty": float(line.quantity),
-                                           "price_unit": float(line.unit_price)}] for line in order.lines]}
+            vals = {
+                "partner_id": partner,
+                "origin": order.reference,
+                "order_line": [
+                    [
+                        0,
+                        0,
+                        {
+                            "product_id": products[line.sku or self.generic_product],
+                            "name": line.description,
+                            "product_qty": float(line.quantity),
+                            "price_unit": float(line.unit_price),
+                        },
+                    ]
+                    for line in order.lines
+                ],
+            }
             if order.need_by:
                 vals["date_planned"] = f"{order.need_by.isoformat()} 12:00:00"
             ids = self._call("purchase.order", "create", vals_list=[vals])
@@ -85,22 +107,48 @@ class Odoo:
             return None
         status = _status(po)
         fraction = {"received": Decimal("1"), "closed": Decimal("1"), "partially_received": Decimal("0.5")}.get(
-            status, Decimal("0"))
+            status, Decimal("0")
+        )
         return PoStatus(reference, str(po["id"]), str(po.get("name") or ""), status, fraction)
 
     def list_suppliers(self) -> list[ErpSupplier]:
-        rows = self._call("res.partner", "search_read", domain=[["supplier_rank", ">", 0]],
-                          fields=["id", "name", "ref", "active"]) or []
-        return [ErpSupplier(id=str(r.get("ref") or r["id"]).lower(), name=r.get("name") or "",
-                            blocked=not r.get("active", True), erp_key=str(r["id"])) for r in rows]
+        rows = (
+            self._call(
+                "res.partner", "search_read", domain=[["supplier_rank", ">", 0]], fields=["id", "name", "ref", "active"]
+            )
+            or []
+        )
+        return [
+            ErpSupplier(
+                id=str(r.get("ref") or r["id"]).lower(),
+                name=r.get("name") or "",
+                blocked=not r.get("active", True),
+                erp_key=str(r["id"]),
+            )
+            for r in rows
+        ]
 
     def list_items(self) -> list[ErpItem]:
-        rows = self._call("product.product", "search_read", domain=[["purchase_ok", "=", True]],
-                          fields=["id", "default_code", "name", "categ_id", "uom_id", "standard_price"]) or []
-        return [ErpItem(sku=str(r.get("default_code") or r["id"]), name=r.get("name") or "",
-                        category=_m2o_name(r.get("categ_id")), unit=_m2o_name(r.get("uom_id")),
-                        unit_price=Decimal(str(r["standard_price"])) if r.get("standard_price") is not None else None,
-                        erp_key=str(r["id"])) for r in rows]
+        rows = (
+            self._call(
+                "product.product",
+                "search_read",
+                domain=[["purchase_ok", "=", True]],
+                fields=["id", "default_code", "name", "categ_id", "uom_id", "standard_price"],
+            )
+            or []
+        )
+        return [
+            ErpItem(
+                sku=str(r.get("default_code") or r["id"]),
+                name=r.get("name") or "",
+                category=_m2o_name(r.get("categ_id")),
+                unit=_m2o_name(r.get("uom_id")),
+                unit_price=Decimal(str(r["standard_price"])) if r.get("standard_price") is not None else None,
+                erp_key=str(r["id"]),
+            )
+            for r in rows
+        ]
 
     def list_budgets(self) -> list[ErpBudget]:
         return []  # budgets live in Odoo's optional budget app; not read yet (see docs/erp.md)
@@ -110,11 +158,20 @@ class Odoo:
 
     # ------------------------------------------------------------------ calls
     def _find(self, reference: str) -> dict[str, Any] | None:
-        rows = self._call("purchase.order", "search_read", domain=[["origin", "=", reference],
-                                                                   ["state", "!=", "cancel"]], fields=PO_FIELDS) or []
+        rows = (
+            self._call(
+                "purchase.order",
+                "search_read",
+                domain=[["origin", "=", reference], ["state", "!=", "cancel"]],
+                fields=PO_FIELDS,
+            )
+            or []
+        )
         if len(rows) > 1:
-            raise PermanentError(f"{WHAT} already has {len(rows)} purchase orders for {reference} "
-                                 f"({', '.join(str(r.get('name')) for r in rows)}); a person must decide which stands")
+            raise PermanentError(
+                f"{WHAT} already has {len(rows)} purchase orders for {reference} "
+                f"({', '.join(str(r.get('name')) for r in rows)}); a person must decide which stands"
+            )
         return rows[0] if rows else None
 
     def _read(self, po_id: int) -> dict[str, Any] | None:
@@ -122,32 +179,44 @@ class Odoo:
         return rows[0] if rows else None
 
     def _partner(self, supplier: str) -> int:
-        rows = self._call("res.partner", "search_read", domain=[["ref", "=", supplier]], fields=["id", "name"],
-                          limit=2) or []
+        rows = (
+            self._call("res.partner", "search_read", domain=[["ref", "=", supplier]], fields=["id", "name"], limit=2)
+            or []
+        )
         if not rows:
-            raise PermanentError(f"{WHAT} has no vendor whose Reference is {supplier!r}; set it on the vendor's "
-                                 "contact in Odoo or correct the requisition's supplier")
+            raise PermanentError(
+                f"{WHAT} has no vendor whose Reference is {supplier!r}; set it on the vendor's "
+                "contact in Odoo or correct the requisition's supplier"
+            )
         return int(rows[0]["id"])
 
     def _products(self, order: PurchaseOrderRequest) -> dict[str, int]:
         codes = sorted({line.sku or self.generic_product for line in order.lines})
         if "" in codes:
-            raise PermanentError("a line has no SKU and PROCUREBOT_ODOO_GENERIC_PRODUCT names no product "
-                                 "for such lines")
-        rows = self._call("product.product", "search_read", domain=[["default_code", "in", codes]],
-                          fields=["id", "default_code"]) or []
+            raise PermanentError(
+                "a line has no SKU and PROCUREBOT_ODOO_GENERIC_PRODUCT names no product for such lines"
+            )
+        rows = (
+            self._call(
+                "product.product", "search_read", domain=[["default_code", "in", codes]], fields=["id", "default_code"]
+            )
+            or []
+        )
         found = {str(r["default_code"]): int(r["id"]) for r in rows}
         missing = [c for c in codes if c not in found]
         if missing:
-            raise PermanentError(f"{WHAT} has no product with internal reference {', '.join(missing)}; "
-                                 "create it in Odoo or correct the requisition's lines")
+            raise PermanentError(
+                f"{WHAT} has no product with internal reference {', '.join(missing)}; "
+                "create it in Odoo or correct the requisition's lines"
+            )
         return found
 
     def _call(self, model: str, method: str, **params: Any) -> Any:
         response = guarded(lambda: self._http.post(f"/json/2/{model}/{method}", json=params), WHAT)
         if response.status_code >= 400:
-            raise classify_http(response.status_code, _error_text(response), what=WHAT,
-                                retry_after=response.headers.get("Retry-After"))
+            raise classify_http(
+                response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
+            )
         return read_json(response, WHAT)
 
 
