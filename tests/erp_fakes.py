@@ -317,13 +317,29 @@ class FakeBusinessCentral(FakeServer):
 
 
 class FakeOdoo(FakeServer):
-    """POST /json/2/<model>/<method> with `Authorization: bearer <key>` and X-Odoo-Database."""
+    """POST /json/2/<model>/<method> with `Authorization: bearer <key>` and X-Odoo-Database.
 
-    def __init__(self, *, api_key: str, database: str, partners: dict[str, int], products: dict[str, int]) -> None:
+    The Budget app is installed when `budget_lines` is given: `budget.line` rows as search_read returns
+    them (`account_id` a [id, display name] pair or False, the budget's state and type under the field
+    paths a domain names) and `account.analytic.account` rows by id. Without it, `budget.line` is an
+    unknown model: 404 NotFound, as Odoo's JSON-2 controller answers.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        database: str,
+        partners: dict[str, int],
+        products: dict[str, int],
+        budget_lines: list[dict[str, Any]] | None = None,
+        analytic_accounts: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.api_key, self.database = api_key, database
         self.partners, self.products = partners, products
         self.orders: dict[int, dict[str, Any]] = {}
+        self.budget_lines, self.analytic_accounts = budget_lines, analytic_accounts or {}
 
     def error_body(self, status: int, message: str) -> Any:
         return {
@@ -409,6 +425,18 @@ class FakeOdoo(FakeServer):
                 for code, i in self.products.items()
             ]
             return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
+        if model == "budget.line" and meth == "search_read" and self.budget_lines is not None:
+            rows = [r for r in self.budget_lines if _match(r, args.get("domain", []))]
+            return 200, {}, [_pick(r, args.get("fields")) for r in rows]
+        if model == "account.analytic.account" and meth == "search_read" and self.budget_lines is not None:
+            rows = [{"id": i, **a} for i, a in self.analytic_accounts.items()]
+            return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
+        if model not in ("purchase.order", "res.partner", "product.product"):
+            return (
+                404,
+                {},
+                {**self.error_body(404, f"the model {model!r} does not exist"), "name": "werkzeug.exceptions.NotFound"},
+            )
         return 404, {}, self.error_body(404, f"no method {meth} on {model}")
 
 
@@ -420,6 +448,8 @@ def _match(row: dict[str, Any], domain: list[Any]) -> bool:
             "!=": lambda: have != value,
             "in": lambda: have in (value or []),
             ">": lambda: (have or 0) > value,
+            "<=": lambda: have is not None and have <= value,
+            ">=": lambda: have is not None and have >= value,
         }
         ok = ops[op]()
         if not ok:

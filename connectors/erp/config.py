@@ -54,6 +54,8 @@ class ErpSettings(BaseSettings):
     odoo_api_key: SecretStr | None = None
     odoo_database: str = ""
     odoo_generic_product: str = ""
+    # which field of the budget line's analytic account holds our cost-center code
+    odoo_budget_key: Literal["code", "name"] = "code"
 
     netsuite_base_url: str = ""  # https://{account}.suitetalk.api.netsuite.com/services/rest
     netsuite_client_id: str = ""  # OAuth 2.0 client credentials (M2M): the integration record's client id

@@ -6,10 +6,18 @@ in Odoo. Exactly once: the PO carries our requisition number in `origin` (Odoo's
 document"), so before creating we search for it; the header and its lines are created in one
 call (one transaction), its id is stored before the confirm call, and a retry that finds a
 draft PO confirms that one instead of creating another.
+
+Budgets come from Odoo's Budget app (`account_budget`): the lines (`budget.line`) of open
+(`confirmed`) expense budgets whose period holds today, per analytic account (`account_id`,
+the project plan), with the budgeted amount (`budget_amount`) and what was billed against it
+(`achieved_amount`). The analytic account's `code` (or `name`, PROCUREBOT_ODOO_BUDGET_KEY) is
+our cost-center code. Without the Budget app Odoo answers 404 for `budget.line`: no budgets.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +40,8 @@ from connectors.erp.base import (
 from connectors.erp.config import ErpSettings, require
 
 WHAT = "Odoo"
+BUDGET_LINE_FIELDS = ["id", "account_id", "budget_amount", "achieved_amount", "date_from", "date_to"]
+log = logging.getLogger(__name__)
 PO_FIELDS = ["id", "name", "state", "receipt_status", "origin"]
 
 
@@ -39,7 +49,15 @@ class Odoo:
     name = "odoo"
 
     def __init__(
-        self, *, url: str, api_key: str, database: str = "", generic_product: str = "", timeout: float = 15.0
+        self,
+        *,
+        url: str,
+        api_key: str,
+        database: str = "",
+        generic_product: str = "",
+        budget_key: str = "code",
+        timeout: float = 15.0,
+        today: Any = date.today,
     ) -> None:
         headers = {
             "Authorization": f"bearer {api_key}",
@@ -49,6 +67,8 @@ class Odoo:
         if database:
             headers["X-Odoo-Database"] = database
         self.generic_product = generic_product
+        self.budget_key = budget_key
+        self.today = today
         self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, headers=headers)
 
     @classmethod
@@ -59,6 +79,7 @@ class Odoo:
             api_key=s.odoo_api_key.get_secret_value(),  # type: ignore[union-attr]
             database=s.odoo_database,
             generic_product=s.odoo_generic_product,
+            budget_key=s.odoo_budget_key,
             timeout=s.erp_timeout_seconds,
         )
 
@@ -151,7 +172,62 @@ class Odoo:
         ]
 
     def list_budgets(self) -> list[ErpBudget]:
-        return []  # budgets live in Odoo's optional budget app; not read yet (see docs/erp.md)
+        """Open expense budgets running today, summed per analytic account whose code (or name) is our cost center."""
+        today = self.today().isoformat()
+        try:
+            lines = (
+                self._call(
+                    "budget.line",
+                    "search_read",
+                    fields=BUDGET_LINE_FIELDS,
+                    domain=[
+                        ["budget_analytic_state", "=", "confirmed"],
+                        ["budget_analytic_id.budget_type", "!=", "revenue"],
+                        ["date_from", "<=", today],
+                        ["date_to", ">=", today],
+                    ],
+                )
+                or []
+            )
+        except PermanentError as exc:
+            if exc.status != 404 or "budget.line" not in exc.reason:
+                raise
+            log.info("%s has no budget.line model (the Budget app is not installed): no budgets read", WHAT)
+            return []
+        ids = sorted({int(x["account_id"][0]) for x in lines if _m2o_name(x.get("account_id"))})
+        accounts: list[dict[str, Any]] = []
+        if ids:
+            accounts = (
+                self._call(
+                    "account.analytic.account", "search_read", domain=[["id", "in", ids]], fields=["id", "code", "name"]
+                )
+                or []
+            )
+        keys = {int(a["id"]): str(a.get(self.budget_key) or "").strip() for a in accounts}
+        sums: dict[str, list[Decimal]] = {}
+        periods: dict[str, str] = {}
+        for line in lines:
+            account = line.get("account_id")
+            code = keys.get(int(account[0])) if _m2o_name(account) else None
+            if not code:
+                log.warning(
+                    "%s budget line %s skipped: %s; set the analytic account's %s to our cost-center code",
+                    WHAT,
+                    line.get("id"),
+                    f"analytic account {account[1]!r} has no {self.budget_key}"
+                    if _m2o_name(account)
+                    else "it has no analytic account",
+                    self.budget_key,
+                )
+                continue
+            total = sums.setdefault(code, [Decimal(0), Decimal(0)])
+            total[0] += Decimal(str(line.get("budget_amount") or 0))
+            total[1] += Decimal(str(line.get("achieved_amount") or 0))
+            periods.setdefault(code, f"{str(line.get('date_from'))[:7]}..{str(line.get('date_to'))[:7]}")
+        return [
+            ErpBudget(cost_center=code, budget=b, spent=a, period=periods[code])
+            for code, (b, a) in sorted(sums.items())
+        ]
 
     def close(self) -> None:
         self._http.close()

@@ -1,0 +1,116 @@
+"""Cost-center budgets read from the ERPs' own budget stores, mapped to our cost centers, used by routing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from decimal import Decimal
+
+from erp_fakes import FakeOdoo
+from factories import submit
+from sqlmodel import Session, select
+
+from approvals import master_data
+from approvals.master_data import ErpBudgetRecord, overlay
+from connectors.erp.odoo import Odoo
+
+KEY = "k" * 40
+TODAY = date(2026, 11, 22)
+WRAP = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 10, "unit_price": 32}
+
+
+def _line(i: int, account: list | bool, budget: float, achieved: float, **extra) -> dict:  # type: ignore[type-arg]
+    row = {
+        "id": i,
+        "account_id": account,
+        "budget_amount": budget,
+        "achieved_amount": achieved,
+        "date_from": "2026-01-01",
+        "date_to": "2026-12-31",
+        "budget_analytic_state": "confirmed",
+        "budget_analytic_id.budget_type": "expense",
+    }
+    return {**row, **extra}
+
+
+ACCOUNTS = {
+    11: {"code": "PHX-OPS", "name": "Phoenix operations"},
+    12: {"code": False, "name": "Marketing"},
+    13: {"code": "ZZZ-9", "name": "A cost center we do not have"},
+}
+LINES = [
+    _line(1, [11, "PHX-OPS Phoenix operations"], 100000, 96000),
+    _line(2, [11, "PHX-OPS Phoenix operations"], 46100, 50000),  # two lines of one account add up
+    _line(3, [11, "PHX-OPS Phoenix operations"], 900000, 0, budget_analytic_state="draft"),
+    _line(4, [11, "PHX-OPS Phoenix operations"], 800000, 0, **{"budget_analytic_id.budget_type": "revenue"}),
+    _line(5, [11, "PHX-OPS Phoenix operations"], 700000, 0, date_from="2025-01-01", date_to="2025-12-31"),
+    _line(6, [12, "Marketing"], 5000, 100),  # no code: cannot be mapped
+    _line(7, False, 6000, 0),  # a line on another analytic plan only
+    _line(8, [13, "ZZZ-9 A cost center we do not have"], 1000, 10),
+]
+
+
+def test_odoo_budget_lines_become_our_cost_center_budgets_and_stop_an_overspend(service, engine, directory, caplog):
+    """Odoo's open Phoenix expense budget has $100 left: after a sync a $320 Phoenix request is stopped by the
+    cost center's hard stop; draft, revenue and last year's budgets are not counted, and lines whose analytic
+    account has no code are skipped with a log line naming it."""
+    rosa = submit("rosa.silva", site="PHX", cost_center="PHX-OPS", lines=[WRAP])
+    assert service.submit(rosa).outcome != "stopped"  # the directory's figures: $4,000 left
+    with FakeOdoo(
+        api_key=KEY,
+        database="lonestar",
+        partners={"uline": 7},
+        products={"PKG-SW-18": 31},
+        budget_lines=LINES,
+        analytic_accounts=ACCOUNTS,
+    ) as odoo:
+        with caplog.at_level(logging.INFO, logger="connectors.erp.odoo"):
+            counts = master_data.sync(engine, Odoo(url=odoo.url, api_key=KEY, database="lonestar", today=lambda: TODAY))
+        sent = [(p, h, json.loads(b)) for m, p, h, b in odoo.requests if "budget" in p]
+    assert counts.budgets == 2 and not counts.problems
+    path, headers, payload = sent[0]
+    assert path == "/json/2/budget.line/search_read" and headers["authorization"] == f"bearer {KEY}"
+    assert ["budget_analytic_state", "=", "confirmed"] in payload["domain"]
+    assert ["date_from", "<=", "2026-11-22"] in payload["domain"] and "achieved_amount" in payload["fields"]
+    assert "analytic account 'Marketing' has no code" in caplog.text and "has no analytic account" in caplog.text
+    with Session(engine) as s:
+        phx = s.exec(
+            select(ErpBudgetRecord).where(ErpBudgetRecord.connector == "odoo", ErpBudgetRecord.cost_center == "PHX-OPS")
+        ).one()
+    assert (phx.budget, phx.spent, phx.period) == (Decimal("146100"), Decimal("146000"), "2026-01..2026-12")
+    service.directory = overlay(directory, master_data.load(engine, "odoo"))
+    stopped = service.submit(submit("rosa.silva", site="PHX", cost_center="PHX-OPS", lines=[WRAP]))
+    assert stopped.outcome == "stopped" and "PHX-OPS" in stopped.message
+    # a code we have no cost center for changes nothing we route on
+    assert "ZZZ-9" not in service.directory.cost_center_by_code
+    assert service.directory.cost_center_by_code["DAL-OPS"] == directory.cost_center_by_code["DAL-OPS"]
+
+
+def test_odoo_without_the_budget_app_gives_no_budgets_and_the_rest_still_syncs(engine, caplog):
+    """Odoo without the Budget app answers 404 for budget.line: vendors and products still land, budgets are
+    reported as not offered, nothing is called a failure, and the log says why."""
+    with FakeOdoo(api_key=KEY, database="lonestar", partners={"uline": 7}, products={"PKG-SW-18": 31}) as odoo:
+        with caplog.at_level(logging.INFO, logger="connectors.erp.odoo"):
+            counts = master_data.sync(engine, Odoo(url=odoo.url, api_key=KEY, database="lonestar"))
+        answered = [p for m, p, h, b in odoo.requests]
+    assert (counts.suppliers, counts.items, counts.budgets, counts.problems) == (1, 1, None, ())
+    assert "/json/2/budget.line/search_read" in answered
+    assert "Budget app is not installed" in caplog.text
+
+
+def test_odoo_budgets_keyed_by_analytic_account_name_when_configured(engine):
+    """With PROCUREBOT_ODOO_BUDGET_KEY=name, the analytic account's name is the cost-center code."""
+    accounts = {21: {"code": "4711", "name": "CHI-OPS"}}
+    with FakeOdoo(
+        api_key=KEY,
+        database="lonestar",
+        partners={},
+        products={},
+        budget_lines=[_line(1, [21, "4711 CHI-OPS"], 230000, 91000)],
+        analytic_accounts=accounts,
+    ) as odoo:
+        rows = Odoo(
+            url=odoo.url, api_key=KEY, database="lonestar", budget_key="name", today=lambda: TODAY
+        ).list_budgets()
+    assert [(b.cost_center, b.budget, b.spent) for b in rows] == [("CHI-OPS", Decimal("230000"), Decimal("91000"))]
