@@ -191,13 +191,39 @@ class FakeEntra(FakeServer):
 
 
 class FakeBusinessCentral(FakeServer):
-    """companies({id})/purchaseOrders, purchaseOrderLines, vendors, items; Bearer token; etags."""
+    """companies({id})/purchaseOrders, purchaseOrderLines, vendors, items; Bearer token; etags.
 
-    def __init__(self, *, company: str, vendors: set[str], items: set[str], token: str = "bc-token-1") -> None:
+    Served at the root or under /api/v2.0. A custom API page is served when `budget_api`
+    ("publisher/group/v1.0/entitySet") is given: GET /api/<publisher>/<group>/<version>/companies({id})/
+    <entitySet> answers `budgets` two rows a page, with @odata.nextLink; an API page not published
+    answers 404 as Business Central does.
+    """
+
+    def __init__(
+        self,
+        *,
+        company: str,
+        vendors: set[str],
+        items: set[str],
+        token: str = "bc-token-1",
+        budget_api: str = "",
+        budgets: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.company, self.vendors, self.items, self.token = company, vendors, items, token
         self.orders: dict[str, dict[str, Any]] = {}
         self.next_number = 106001
+        self.budget_api, self.budgets = budget_api, budgets or []
+
+    def _custom_api(self, method: str, path: str, query: dict[str, str]) -> Reply:
+        publisher, group, version, entity_set = (self.budget_api or "///").split("/")
+        if method == "GET" and path == f"/api/{publisher}/{group}/{version}/companies({self.company})/{entity_set}":
+            start = int(query.get("$skiptoken") or 0)
+            page: dict[str, Any] = {"value": self.budgets[start : start + 2]}
+            if start + 2 < len(self.budgets):
+                page["@odata.nextLink"] = f"{self.url}{path}?$skiptoken={start + 2}"
+            return 200, {}, page
+        return 404, {}, self.error_body(404, "No HTTP resource was found that matches the request URI")
 
     def error_body(self, status: int, message: str) -> Any:
         return {"error": {"code": f"Fake_{status}", "message": message}}
@@ -216,10 +242,13 @@ class FakeBusinessCentral(FakeServer):
             return 401, {}, self.error_body(401, "The credentials provided are incorrect")
         url = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path.startswith("/api/") and not url.path.startswith("/api/v2.0/"):
+            return self._custom_api(method, url.path, query)
         prefix = f"/companies({self.company})"
-        if not url.path.startswith(prefix):
+        api_path = url.path.removeprefix("/api/v2.0")
+        if not api_path.startswith(prefix):
             return 404, {}, self.error_body(404, "BadRequest_NotFound: company")
-        rest = url.path[len(prefix) :]
+        rest = api_path[len(prefix) :]
         data = json.loads(body) if body else {}
         expand = query.get("$expand") == "purchaseOrderLines"
         if rest == "/purchaseOrders" and method == "GET":

@@ -7,12 +7,14 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from erp_fakes import FakeOdoo
+import pytest
+from erp_fakes import FakeBusinessCentral, FakeOdoo
 from factories import submit
 from sqlmodel import Session, select
 
 from approvals import master_data
 from approvals.master_data import ErpBudgetRecord, overlay
+from connectors.erp.business_central import BusinessCentral
 from connectors.erp.odoo import Odoo
 
 KEY = "k" * 40
@@ -114,3 +116,73 @@ def test_odoo_budgets_keyed_by_analytic_account_name_when_configured(engine):
             url=odoo.url, api_key=KEY, database="lonestar", budget_key="name", today=lambda: TODAY
         ).list_budgets()
     assert [(b.cost_center, b.budget, b.spent) for b in rows] == [("CHI-OPS", Decimal("230000"), Decimal("91000"))]
+
+
+# ---------------------------------------------------------------------------------- Business Central
+
+COMPANY = "8a1f7a6c-0000-4000-8000-000000000001"
+BUDGET_API = "lonestar/finance/v1.0/costCenterBudgets"
+BC_ROWS = [
+    {"id": "e1", "costCenterCode": "PHX-OPS", "budgetAmount": 100000, "actualAmount": 96000},
+    {"id": "e2", "costCenterCode": "", "budgetAmount": 5000, "actualAmount": 0},  # no dimension value
+    {"id": "e3", "costCenterCode": "PHX-OPS", "budgetAmount": 46100, "actualAmount": 50000},
+    {"id": "e4", "costCenterCode": "ZZZ-9", "budgetAmount": 1000, "actualAmount": 10},
+    {"id": "e5", "costCenterCode": "CHI-OPS", "budgetAmount": 230000, "actualAmount": 91000},
+]
+
+
+def _bc(fake: FakeBusinessCentral, budget_api: str = BUDGET_API) -> BusinessCentral:
+    return BusinessCentral(
+        base_url=f"{fake.url}/api/v2.0", company_id=COMPANY, token_provider=lambda: "bc-token-1", budget_api=budget_api
+    )
+
+
+def test_bc_custom_budget_page_rows_become_our_cost_center_budgets(service, engine, directory, caplog):
+    """Business Central's custom budget API page (three pages of rows) gives Phoenix $100 left: after a sync a
+    $320 Phoenix request is stopped, Chicago's ERP figures are used, and a row with no cost-center code is
+    skipped with a log line."""
+    with FakeBusinessCentral(
+        company=COMPANY, vendors={"ULINE"}, items={"PKG-SW-18"}, budget_api=BUDGET_API, budgets=BC_ROWS
+    ) as bc:
+        with caplog.at_level(logging.WARNING, logger="connectors.erp.business_central"):
+            counts = master_data.sync(engine, _bc(bc))
+        asked = [(p, h["authorization"]) for m, p, h, b in bc.requests if "costCenterBudgets" in p]
+    assert counts.budgets == 3 and not counts.problems
+    assert asked[0] == (f"/api/lonestar/finance/v1.0/companies({COMPANY})/costCenterBudgets", "Bearer bc-token-1")
+    assert len(asked) == 3  # followed @odata.nextLink
+    assert "budget row e2 skipped: it has no costCenterCode" in caplog.text
+    service.directory = overlay(directory, master_data.load(engine, "business_central"))
+    phx, chi = (service.directory.cost_center_by_code[c] for c in ("PHX-OPS", "CHI-OPS"))
+    assert (phx.budget, phx.spent, chi.budget, chi.spent) == (146100, 146000, 230000, 91000)
+    stopped = service.submit(submit("rosa.silva", site="PHX", cost_center="PHX-OPS", lines=[WRAP]))
+    assert stopped.outcome == "stopped" and "PHX-OPS" in stopped.message
+    assert "ZZZ-9" not in service.directory.cost_center_by_code
+
+
+def test_bc_without_a_budget_page_keeps_the_directory_budgets_and_syncs_the_rest(engine):
+    """Not configured, Business Central offers no budgets and vendors still land; configured but not published
+    in BC (404), the sync says so for budgets only and still stores vendors and items."""
+    with FakeBusinessCentral(company=COMPANY, vendors={"ULINE"}, items={"PKG-SW-18"}) as bc:
+        plain = master_data.sync(
+            engine,
+            BusinessCentral(base_url=f"{bc.url}/api/v2.0", company_id=COMPANY, token_provider=lambda: "bc-token-1"),
+        )
+        missing = master_data.sync(engine, _bc(bc))
+        asked = [p for m, p, h, b in bc.requests]
+    assert (plain.suppliers, plain.items, plain.budgets, plain.problems) == (1, 1, None, ())
+    assert sum("costCenterBudgets" in p for p in asked) == 1  # only the configured connector asked
+    assert (missing.suppliers, missing.items, missing.budgets) == (1, 1, None)
+    assert len(missing.problems) == 1 and missing.problems[0].startswith("budgets:") and "404" in missing.problems[0]
+    with Session(engine) as s:
+        assert s.exec(select(ErpBudgetRecord)).all() == []
+
+
+def test_bc_budget_api_setting_is_checked_at_start_up():
+    """A malformed PROCUREBOT_BC_BUDGET_API is refused with the expected shape, before any call."""
+    with pytest.raises(ValueError, match="publisher/group/version/entitySet"):
+        BusinessCentral(
+            base_url="https://bc.example/api/v2.0",
+            company_id=COMPANY,
+            token_provider=lambda: "t",
+            budget_api="costCenterBudgets",
+        )

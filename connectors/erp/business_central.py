@@ -12,11 +12,19 @@ API.ReadWrite.All application permission). Exactly once:
    that are not there yet (lines are keyed by `sequence`, so a retry never doubles one).
 Updates (a changed requested receipt date on a retry) send the PO's etag in If-Match and,
 if someone changed the PO in between (412), read it again before trying once more.
+
+Budgets: API v2.0 has no budget entity. When PROCUREBOT_BC_BUDGET_API names a custom API page
+("publisher/group/v1.0/entitySet", e.g. one published on G/L Budget Entry), its rows are read
+from `.../api/<publisher>/<group>/<version>/companies(<id>)/<entitySet>` and summed per
+`costCenterCode` (our cost-center code, the dimension value) into `budgetAmount` and
+`actualAmount`. Without it, budgets come from our directory.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import logging
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -38,6 +46,8 @@ from connectors.erp.base import (
 from connectors.erp.config import ErpSettings, require
 
 WHAT = "Business Central"
+BUDGET_API = re.compile(r"[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/v\d+\.\d+/[A-Za-z0-9_]+")
+log = logging.getLogger(__name__)
 
 
 def _odata_str(value: str) -> str:
@@ -55,11 +65,13 @@ class BusinessCentral:
         token_provider: Any,
         reference_field: str = "shipToContact",
         non_stock_account: str = "",
+        budget_api: str = "",
         timeout: float = 15.0,
     ) -> None:
         self.company_id = company_id
         self.reference_field = reference_field
         self.non_stock_account = non_stock_account
+        self.budget_url = _budget_url(base_url.rstrip("/"), company_id, budget_api) if budget_api else ""
         self._token = token_provider
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -88,6 +100,7 @@ class BusinessCentral:
             token_provider=tokens,
             reference_field=s.bc_reference_field,
             non_stock_account=s.bc_non_stock_account,
+            budget_api=s.bc_budget_api,
             timeout=s.erp_timeout_seconds,
         )
 
@@ -160,8 +173,29 @@ class BusinessCentral:
         ]
 
     def list_budgets(self) -> list[ErpBudget]:
-        # API v2.0 has no budget entity; budgets come from our directory until a custom API page exists
-        return []
+        """The custom budget API page's rows summed per cost center, or none (the directory's) without one."""
+        if not self.budget_url:
+            return []
+        sums: dict[str, tuple[Decimal, Decimal]] = {}
+        for row in self._all(self.budget_url):
+            code = str(row.get("costCenterCode") or "").strip()
+            budget: Decimal | None = None
+            try:
+                budget, actual = Decimal(str(row["budgetAmount"])), Decimal(str(row.get("actualAmount") or 0))
+            except (KeyError, InvalidOperation):
+                pass
+            if not code or budget is None:
+                log.warning(
+                    "%s budget row %s skipped: it has no %s; the custom API page must give costCenterCode and "
+                    "budgetAmount",
+                    WHAT,
+                    row.get("id") or "?",
+                    "costCenterCode" if not code else "numeric budgetAmount",
+                )
+                continue
+            had = sums.get(code, (Decimal(0), Decimal(0)))
+            sums[code] = (had[0] + budget, had[1] + actual)
+        return [ErpBudget(cost_center=code, budget=b, spent=a) for code, (b, a) in sorted(sums.items())]
 
     def close(self) -> None:
         self._http.close()
@@ -263,6 +297,24 @@ class BusinessCentral:
                 "PROCUREBOT_BC_NON_STOCK_ACCOUNT names no G/L account for lines without one"
             )
         return body
+
+
+def _budget_url(base_url: str, company_id: str, budget_api: str) -> str:
+    """The custom API page's address beside API v2.0: .../api/<publisher>/<group>/<version>/companies(id)/<set>."""
+    if not BUDGET_API.fullmatch(budget_api):
+        raise ValueError(
+            f"PROCUREBOT_BC_BUDGET_API {budget_api!r} must be publisher/group/version/entitySet as the custom API "
+            "page declares them (APIPublisher, APIGroup, APIVersion, EntitySetName), e.g. contoso/finance/v1.0/"
+            "costCenterBudgets"
+        )
+    if not base_url.endswith("/api/v2.0"):
+        raise ValueError(
+            "PROCUREBOT_BC_BUDGET_API needs PROCUREBOT_BC_BASE_URL to end in /api/v2.0, so the custom API "
+            "page's address can be derived from it"
+        )
+    publisher, group, version, entity_set = budget_api.split("/")
+    root = base_url.removesuffix("/v2.0")
+    return f"{root}/{publisher}/{group}/{version}/companies({company_id})/{entity_set}"
 
 
 def _status(header: dict[str, Any], lines: list[dict[str, Any]]) -> str:

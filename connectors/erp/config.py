@@ -49,6 +49,8 @@ class ErpSettings(BaseSettings):
     bc_reference_field: str = "shipToContact"
     bc_non_stock_account: str = ""
     bc_ca_bundle: Path | None = None
+    # a custom API page serving cost-center budgets: "publisher/group/v1.0/entitySet" (empty: the directory's)
+    bc_budget_api: str = ""
 
     odoo_url: str = ""
     odoo_api_key: SecretStr | None = None
