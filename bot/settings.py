@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     chat_draft_ttl_hours: float = Field(default=24, gt=0, le=24 * 30)  # an unanswered chat draft expires
     # requisitions whose Slack/Teams cards the server's delivery worker updates side by side; 0: this
     # process posts no cards, a `procurebot worker` process does (taps then keep the server to themselves)
-    chat_delivery_workers: int = Field(default=4, ge=0, le=32)
+    chat_delivery_workers: int = Field(default=2, ge=0, le=32)
     # The scheduler (reminders, SLA escalation, delegation windows, digests); None: on in dev, off in production
     scheduler_enabled: bool | None = None
     scheduler_interval_seconds: int = Field(default=30, ge=1, le=3600)

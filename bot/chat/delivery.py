@@ -99,7 +99,7 @@ class ChatDelivery:
     clock: Clock = utcnow
     worker_id: str | None = None
     autostart: bool | None = None  # None: the worker thread runs only in a server that built its own runtime
-    workers: int = 4  # requisitions the server's worker syncs side by side (see drain)
+    workers: int = 2  # requisitions the server's worker syncs side by side (see drain)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
     _executor_size: int = field(default=0, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
