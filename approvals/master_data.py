@@ -22,6 +22,7 @@ figure rather than count them twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +37,9 @@ from approvals.directory import CostCenter, Directory, Item, Supplier
 from approvals.models import Money, Requisition, _ts
 from approvals.outbox import ErpPurchaseOrder
 from approvals.workflow.base import COMMITTED_STATES  # spend that counts against a budget
+
+log = logging.getLogger("procurebot.erp")
+_WARNED_CENTERS: set[str] = set()
 
 SYNC_MASTER = "erp.sync_master"
 RISK_TIERS = ("low", "medium", "high")
@@ -271,9 +275,18 @@ def overlay(directory: Directory, data: MasterData) -> Directory:
               if sku not in known_items and r.category in categories and not r.blocked]
     centers = [_budget(c, data.budgets.get(c.code), data.invoiced.get(c.code, Decimal(0)))
                for c in directory.cost_centers]
+    _warn_unknown_cost_centers(set(data.budgets) - {c.code for c in directory.cost_centers})
     values = {**{k: getattr(directory, k) for k in type(directory).model_fields},
               "suppliers": tuple(suppliers), "items": tuple(items), "cost_centers": tuple(centers)}
     return Directory.model_validate(values)
+
+
+def _warn_unknown_cost_centers(codes: set[str]) -> None:
+    """Once per code and process: an ERP budget no cost center of ours carries is not used (the mapping is off)."""
+    for code in sorted(codes - _WARNED_CENTERS):
+        _WARNED_CENTERS.add(code)
+        log.warning("the ERP has a budget for cost center %r, which the company directory does not know; it is "
+                    "not used (check the ERP field mapped to our cost-center codes, see docs/erp.md)", code)
 
 
 def _supplier(s: Supplier, r: ErpSupplierRecord | None) -> Supplier:

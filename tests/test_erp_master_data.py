@@ -177,3 +177,18 @@ def test_erp_sync_and_budgets_commands_on_a_fresh_database(tmp_path, monkeypatch
         assert result.exit_code == 2 and "--only must be" in result.output
     finally:
         get_settings.cache_clear()
+
+
+def test_a_budget_for_a_cost_center_we_do_not_know_is_named_once_in_the_log(directory, caplog):
+    """The ERP's budget carries a code no cost center of ours has: it is not used, and the log says so once."""
+    import logging
+
+    from approvals.master_data import MasterData
+
+    data = MasterData(budgets={"ZZ-NOWHERE": ErpBudgetRecord(connector="erp", cost_center="ZZ-NOWHERE",
+                                                             budget=Decimal("5000"))})
+    with caplog.at_level(logging.WARNING, logger="procurebot.erp"):
+        laid = overlay(directory, data)
+        overlay(directory, data)
+    assert [c.code for c in laid.cost_centers] == [c.code for c in directory.cost_centers]
+    assert len([r for r in caplog.records if "ZZ-NOWHERE" in r.getMessage()]) == 1
