@@ -48,11 +48,26 @@ from connectors.erp.config import ErpSettings, require
 
 WHAT = "NetSuite"
 # purchase order status ids (https://.../purchaseOrder status field) -> ours
-STATUS = {"A": "open", "B": "open", "C": "cancelled", "D": "partially_received", "E": "partially_received",
-          "F": "received", "G": "closed", "H": "closed"}
-STATUS_NAMES = {"pending supervisor approval": "open", "pending receipt": "open", "rejected": "cancelled",
-                "partially received": "partially_received", "pending billing/partially received": "partially_received",
-                "pending bill": "received", "fully billed": "closed", "closed": "closed"}
+STATUS = {
+    "A": "open",
+    "B": "open",
+    "C": "cancelled",
+    "D": "partially_received",
+    "E": "partially_received",
+    "F": "received",
+    "G": "closed",
+    "H": "closed",
+}
+STATUS_NAMES = {
+    "pending supervisor approval": "open",
+    "pending receipt": "open",
+    "rejected": "cancelled",
+    "partially received": "partially_received",
+    "pending billing/partially received": "partially_received",
+    "pending bill": "received",
+    "fully billed": "closed",
+    "closed": "closed",
+}
 
 
 JWT_ALGORITHMS = ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512")  # what NetSuite accepts
@@ -70,8 +85,17 @@ class ClientCredentials(httpx.Auth):
 
     requires_response_body = True
 
-    def __init__(self, *, token_url: str, client_id: str, certificate_id: str, private_key: Any,
-                 algorithm: str = "PS256", scopes: str = "rest_webservices", clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        certificate_id: str,
+        private_key: Any,
+        algorithm: str = "PS256",
+        scopes: str = "rest_webservices",
+        clock: Any = time.time,
+    ) -> None:
         if algorithm not in JWT_ALGORITHMS:
             raise ValueError(f"PROCUREBOT_NETSUITE_JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}")
         self.token_url, self.client_id, self.certificate_id = token_url, client_id, certificate_id
@@ -86,10 +110,17 @@ class ClientCredentials(httpx.Auth):
         import jwt
 
         now = int(self.clock())
-        payload = {"iss": self.client_id, "scope": self.scopes, "aud": self.token_url, "iat": now,
-                   "exp": now + 300, "jti": uuid.uuid4().hex}
-        return jwt.encode(payload, self._key, algorithm=self.algorithm,
-                          headers={"typ": "JWT", "kid": self.certificate_id})
+        payload = {
+            "iss": self.client_id,
+            "scope": self.scopes,
+            "aud": self.token_url,
+            "iat": now,
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(
+            payload, self._key, algorithm=self.algorithm, headers={"typ": "JWT", "kid": self.certificate_id}
+        )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         for fresh in (False, True):
@@ -111,20 +142,30 @@ class ClientCredentials(httpx.Auth):
             return None
 
     def _token_request(self) -> httpx.Request:
-        form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": self.assertion()}
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": self.assertion(),
+        }
         return httpx.Request("POST", self.token_url, data=form, headers={"Accept": "application/json"})
 
     def _store(self, response: httpx.Response) -> str:
         if response.status_code >= 400:
             detail = _token_error(response)
             if response.status_code in (400, 401, 403):
-                raise PermanentError(f"{WHAT} refused our client credentials ({response.status_code}: {detail}). Check "
-                                     "PROCUREBOT_NETSUITE_CLIENT_ID, PROCUREBOT_NETSUITE_CERTIFICATE_ID and that the "
-                                     "certificate for the private key is mapped (and not revoked or expired) under "
-                                     "OAuth 2.0 Client Credentials (M2M) Setup.", status=response.status_code)
-            raise classify_http(response.status_code, detail, what=f"{WHAT}'s token endpoint",
-                                retry_after=response.headers.get("Retry-After"))
+                raise PermanentError(
+                    f"{WHAT} refused our client credentials ({response.status_code}: {detail}). Check "
+                    "PROCUREBOT_NETSUITE_CLIENT_ID, PROCUREBOT_NETSUITE_CERTIFICATE_ID and that the "
+                    "certificate for the private key is mapped (and not revoked or expired) under "
+                    "OAuth 2.0 Client Credentials (M2M) Setup.",
+                    status=response.status_code,
+                )
+            raise classify_http(
+                response.status_code,
+                detail,
+                what=f"{WHAT}'s token endpoint",
+                retry_after=response.headers.get("Retry-After"),
+            )
         data = read_json(response, f"{WHAT}'s token endpoint") or {}
         token = data.get("access_token") if isinstance(data, dict) else None
         if not token:
@@ -146,8 +187,10 @@ def _check_key(private_key: Any, algorithm: str) -> Any:
     wanted = rsa.RSAPrivateKey if algorithm.startswith("PS") else ec.EllipticCurvePrivateKey
     if not isinstance(private_key, wanted):
         kind = "an RSA" if wanted is rsa.RSAPrivateKey else "an EC"
-        raise ValueError(f"{algorithm} needs {kind} private key; set PROCUREBOT_NETSUITE_JWT_ALGORITHM to match the "
-                         "key whose certificate is mapped in NetSuite")
+        raise ValueError(
+            f"{algorithm} needs {kind} private key; set PROCUREBOT_NETSUITE_JWT_ALGORITHM to match the "
+            "key whose certificate is mapped in NetSuite"
+        )
     return private_key
 
 
@@ -174,8 +217,16 @@ def _token_error(response: httpx.Response) -> str:
 class NetSuite:
     name = "netsuite"
 
-    def __init__(self, *, base_url: str, access_token: str | None = None, auth: httpx.Auth | None = None,
-                 subsidiary: str = "", generic_item: str = "", timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str | None = None,
+        auth: httpx.Auth | None = None,
+        subsidiary: str = "",
+        generic_item: str = "",
+        timeout: float = 15.0,
+    ) -> None:
         if (access_token is None) == (auth is None):
             raise ValueError("NetSuite needs either client credentials (auth) or an access token, not both")
         self.subsidiary = subsidiary
@@ -188,27 +239,44 @@ class NetSuite:
     @classmethod
     def from_settings(cls, s: ErpSettings) -> "NetSuite":
         require(s, "netsuite", "netsuite_base_url")
-        common = dict(base_url=s.netsuite_base_url, subsidiary=s.netsuite_subsidiary,
-                      generic_item=s.netsuite_generic_item, timeout=s.erp_timeout_seconds)
+        common = dict(
+            base_url=s.netsuite_base_url,
+            subsidiary=s.netsuite_subsidiary,
+            generic_item=s.netsuite_generic_item,
+            timeout=s.erp_timeout_seconds,
+        )
         if s.netsuite_access_token is not None and not s.netsuite_client_id:
             return cls(access_token=s.netsuite_access_token.get_secret_value(), **common)  # type: ignore[arg-type]
-        require(s, "netsuite (OAuth 2.0 client credentials)", "netsuite_client_id", "netsuite_certificate_id",
-                "netsuite_private_key_file")
+        require(
+            s,
+            "netsuite (OAuth 2.0 client credentials)",
+            "netsuite_client_id",
+            "netsuite_certificate_id",
+            "netsuite_private_key_file",
+        )
         auth = ClientCredentials(
             token_url=s.netsuite_token_url or s.netsuite_base_url.rstrip("/") + "/auth/oauth2/v1/token",
-            client_id=s.netsuite_client_id, certificate_id=s.netsuite_certificate_id,
+            client_id=s.netsuite_client_id,
+            certificate_id=s.netsuite_certificate_id,
             private_key=load_private_key(s.netsuite_private_key_file),  # type: ignore[arg-type]
-            algorithm=s.netsuite_jwt_algorithm, scopes=s.netsuite_scopes)
+            algorithm=s.netsuite_jwt_algorithm,
+            scopes=s.netsuite_scopes,
+        )
         return cls(auth=auth, **common)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ ErpConnector
     def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
         found = self._get(order.reference)
         if found is not None:
-            return PoCreated(order.reference, str(found.get("id", "")), str(found.get("tranId") or ""),
-                             _status(found), created=False)
-        self._request("PUT", f"/record/v1/purchaseOrder/{_eid(order.reference)}", params={"replace": "item"},
-                      json=self._body(order))
+            return PoCreated(
+                order.reference, str(found.get("id", "")), str(found.get("tranId") or ""), _status(found), created=False
+            )
+        self._request(
+            "PUT",
+            f"/record/v1/purchaseOrder/{_eid(order.reference)}",
+            params={"replace": "item"},
+            json=self._body(order),
+        )
         po = self._get(order.reference)
         if po is None:
             raise TransientError(f"{WHAT} accepted the purchase order for {order.reference} but does not show it yet")
@@ -220,23 +288,34 @@ class NetSuite:
             return None
         status = _status(po)
         fraction = {"received": Decimal("1"), "closed": Decimal("1"), "partially_received": Decimal("0.5")}.get(
-            status, Decimal("0"))
+            status, Decimal("0")
+        )
         return PoStatus(reference, str(po.get("id", "")), str(po.get("tranId") or ""), status, fraction)
 
     def list_suppliers(self) -> list[ErpSupplier]:
         rows = self._suiteql("SELECT id, entityid, companyname, externalid, isinactive FROM vendor")
-        return [ErpSupplier(id=str(r.get("externalid") or r.get("entityid") or r["id"]).lower(),
-                            name=str(r.get("companyname") or r.get("entityid") or ""),
-                            blocked=str(r.get("isinactive", "F")).upper() == "T",
-                            block_reason=("inactive in NetSuite" if str(r.get("isinactive", "F")).upper() == "T"
-                                          else None),
-                            erp_key=str(r["id"])) for r in rows]
+        return [
+            ErpSupplier(
+                id=str(r.get("externalid") or r.get("entityid") or r["id"]).lower(),
+                name=str(r.get("companyname") or r.get("entityid") or ""),
+                blocked=str(r.get("isinactive", "F")).upper() == "T",
+                block_reason=("inactive in NetSuite" if str(r.get("isinactive", "F")).upper() == "T" else None),
+                erp_key=str(r["id"]),
+            )
+            for r in rows
+        ]
 
     def list_items(self) -> list[ErpItem]:
         rows = self._suiteql("SELECT id, itemid, displayname, externalid, isinactive FROM item")
-        return [ErpItem(sku=str(r.get("externalid") or r.get("itemid") or r["id"]),
-                        name=str(r.get("displayname") or r.get("itemid") or ""),
-                        blocked=str(r.get("isinactive", "F")).upper() == "T", erp_key=str(r["id"])) for r in rows]
+        return [
+            ErpItem(
+                sku=str(r.get("externalid") or r.get("itemid") or r["id"]),
+                name=str(r.get("displayname") or r.get("itemid") or ""),
+                blocked=str(r.get("isinactive", "F")).upper() == "T",
+                erp_key=str(r["id"]),
+            )
+            for r in rows
+        ]
 
     def list_budgets(self) -> list[ErpBudget]:
         return []  # NetSuite budgets need the Budgets feature and a saved search; not read yet (docs/erp.md)
@@ -250,12 +329,23 @@ class NetSuite:
         for line in order.lines:
             code = line.sku or self.generic_item
             if not code:
-                raise PermanentError(f"line {line.line_no} has no SKU and PROCUREBOT_NETSUITE_GENERIC_ITEM names no "
-                                     "item for such lines")
-            items.append({"item": {"externalId": code}, "description": line.description[:999],
-                          "quantity": float(line.quantity), "rate": float(line.unit_price)})
-        body: dict[str, Any] = {"entity": {"externalId": order.supplier}, "memo": f"Requisition {order.reference}",
-                                "currency": {"refName": order.currency}, "item": {"items": items}}
+                raise PermanentError(
+                    f"line {line.line_no} has no SKU and PROCUREBOT_NETSUITE_GENERIC_ITEM names no item for such lines"
+                )
+            items.append(
+                {
+                    "item": {"externalId": code},
+                    "description": line.description[:999],
+                    "quantity": float(line.quantity),
+                    "rate": float(line.unit_price),
+                }
+            )
+        body: dict[str, Any] = {
+            "entity": {"externalId": order.supplier},
+            "memo": f"Requisition {order.reference}",
+            "currency": {"refName": order.currency},
+            "item": {"items": items},
+        }
         if self.subsidiary:
             body["subsidiary"] = {"id": self.subsidiary}
         if order.need_by:
@@ -274,8 +364,16 @@ class NetSuite:
         rows: list[dict[str, Any]] = []
         offset = 0
         while True:
-            data = self._request("POST", "/query/v1/suiteql", params={"limit": 1000, "offset": offset},
-                                 json={"q": query}, headers={"Prefer": "transient"}) or {}
+            data = (
+                self._request(
+                    "POST",
+                    "/query/v1/suiteql",
+                    params={"limit": 1000, "offset": offset},
+                    json={"q": query},
+                    headers={"Prefer": "transient"},
+                )
+                or {}
+            )
             rows.extend(data.get("items") or [])
             if not data.get("hasMore"):
                 return rows
@@ -284,8 +382,9 @@ class NetSuite:
     def _request(self, method: str, url: str, **kw: Any) -> Any:
         response = guarded(lambda: self._http.request(method, url, **kw), WHAT)
         if response.status_code >= 400:
-            raise classify_http(response.status_code, _error_text(response), what=WHAT,
-                                retry_after=response.headers.get("Retry-After"))
+            raise classify_http(
+                response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
+            )
         return read_json(response, WHAT)
 
 
@@ -307,6 +406,7 @@ def _error_text(response: httpx.Response) -> str:
         data = response.json()
         details = data.get("o:errorDetails") or []
         return "; ".join(f"{d.get('detail', '')} ({d.get('o:errorCode', '')})" for d in details[:3]) or data.get(
-            "title", "")
+            "title", ""
+        )
     except Exception:  # noqa: BLE001 - a non-JSON error page
         return response.text[:200]
