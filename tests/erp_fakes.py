@@ -494,7 +494,11 @@ def _pick(row: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
 
 
 class FakeNetSuite(FakeServer):
-    """record/v1/purchaseOrder with eid: upsert, and query/v1/suiteql; Bearer token."""
+    """record/v1/purchaseOrder with eid: upsert, and query/v1/suiteql (paged by limit/offset); Bearer token.
+
+    SuiteQL knows the vendor and item queries and, when given, one budget query answered with
+    `budget_rows`; any other query is refused with 400 as NetSuite refuses a table it does not have.
+    """
 
     def __init__(
         self,
@@ -505,9 +509,12 @@ class FakeNetSuite(FakeServer):
         client_id: str | None = None,
         certificate_id: str | None = None,
         public_key: Any = None,
+        budget_query: str | None = None,
+        budget_rows: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         self.token, self.vendors, self.items = token, vendors, items
+        self.budget_query, self.budget_rows = budget_query, budget_rows or []
         self.orders: dict[str, dict[str, Any]] = {}  # by external id
         # OAuth 2.0 client credentials (M2M): the integration's client id and the mapped certificate
         self.client_id, self.certificate_id, self.public_key = client_id, certificate_id, public_key
@@ -630,23 +637,52 @@ class FakeNetSuite(FakeServer):
         if url.path == "/query/v1/suiteql" and method == "POST":
             if headers.get("prefer") != "transient":
                 return 400, {}, self.error_body(400, "Prefer: transient header is required")
-            q = json.loads(body)["q"]
-            if "FROM vendor" in q:
-                items = [
-                    {"id": str(i), "entityid": v, "companyname": v.title(), "externalid": v, "isinactive": "F"}
-                    for i, v in enumerate(sorted(self.vendors))
-                ]
-            else:
-                items = [
-                    {"id": str(i), "itemid": s, "displayname": s, "externalid": s, "isinactive": "F"}
-                    for i, s in enumerate(sorted(self.items))
-                ]
-            return (
-                200,
-                {},
-                {"items": items, "hasMore": False, "count": len(items), "offset": 0, "totalResults": len(items)},
-            )
+            return self._suiteql(parse_qs(url.query), json.loads(body)["q"])
         return 404, {}, self.error_body(404, "Invalid URL")
+
+    def _suiteql(self, query: dict[str, list[str]], q: str) -> Reply:
+        """One page of a query's rows: `limit` (1-1000, default 1000) from `offset`, and whether more follow."""
+        try:
+            limit, offset = int(query.get("limit", ["1000"])[0]), int(query.get("offset", ["0"])[0])
+        except ValueError:
+            return 400, {}, self.error_body(400, "Invalid value for the query parameter limit or offset.")
+        if not (1 <= limit <= 1000 and offset >= 0):
+            return 400, {}, self.error_body(400, "Invalid value for the query parameter limit or offset.")
+        if self.budget_query is not None and q == self.budget_query:
+            rows = self.budget_rows
+        elif "FROM vendor" in q:
+            rows = [
+                {"id": str(i), "entityid": v, "companyname": v.title(), "externalid": v, "isinactive": "F"}
+                for i, v in enumerate(sorted(self.vendors))
+            ]
+        elif "FROM item" in q:
+            rows = [
+                {"id": str(i), "itemid": s, "displayname": s, "externalid": s, "isinactive": "F"}
+                for i, s in enumerate(sorted(self.items))
+            ]
+        else:
+            return (
+                400,
+                {},
+                self.error_body(
+                    400,
+                    "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
+                    "Record 'budget' was not found.",
+                ),
+            )
+        page = [{"links": [], **row} for row in rows[offset : offset + limit]]
+        return (
+            200,
+            {},
+            {
+                "links": [],
+                "count": len(page),
+                "hasMore": offset + limit < len(rows),
+                "items": page,
+                "offset": offset,
+                "totalResults": len(rows),
+            },
+        )
 
 
 # ====================================================================== signed webhook receiver

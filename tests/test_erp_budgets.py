@@ -8,13 +8,15 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from erp_fakes import FakeBusinessCentral, FakeOdoo
+from erp_fakes import FakeBusinessCentral, FakeNetSuite, FakeOdoo
 from factories import submit
 from sqlmodel import Session, select
 
 from approvals import master_data
 from approvals.master_data import ErpBudgetRecord, overlay
 from connectors.erp.business_central import BusinessCentral
+from connectors.erp.config import ErpSettings
+from connectors.erp.netsuite import NetSuite
 from connectors.erp.odoo import Odoo
 
 KEY = "k" * 40
@@ -186,3 +188,130 @@ def test_bc_budget_api_setting_is_checked_at_start_up():
             token_provider=lambda: "t",
             budget_api="costCenterBudgets",
         )
+
+
+# ---------------------------------------------------------------------------------- NetSuite
+
+# what an administrator writes for their account: a custom record of theirs, not a table we guess; the ';' and
+# '--' inside the literal are data, not a second statement or a comment
+NS_QUERY = (
+    "SELECT cc.custrecord_code AS cost_center, SUM(b.custrecord_amount) AS budget, SUM(b.custrecord_actual) AS spent "
+    "FROM customrecord_lonestar_budget b JOIN customrecord_lonestar_cc cc ON cc.id = b.custrecord_cc "
+    "WHERE b.custrecord_status <> 'draft; -- not in force' GROUP BY cc.custrecord_code"
+)
+NS_ROWS = [
+    {"cost_center": "PHX-OPS", "budget": "100000", "spent": "96000"},  # NetSuite may send numbers as text
+    {"cost_center": None, "budget": 5000, "spent": 0},  # no cost-center code
+    {"cost_center": "PHX-OPS", "budget": 46100, "spent": 50000},
+    {"cost_center": "SEA-OPS", "budget": "n/a", "spent": 0},  # not a number
+    {"cost_center": "CHI-OPS", "budget": 230000},  # spent is optional
+    {"cost_center": "ZZZ-9", "budget": 1000, "spent": 10},
+]
+
+
+def _suiteql_calls(fake: FakeNetSuite) -> list[tuple[dict, dict, dict]]:  # type: ignore[type-arg]
+    """(query-string parameters, headers, body) of each SuiteQL request the fake answered."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return [
+        (parse_qs(urlsplit(p).query), h, json.loads(b))
+        for m, p, h, b in fake.requests
+        if m == "POST" and urlsplit(p).path == "/query/v1/suiteql"
+    ]
+
+
+def test_netsuite_budget_query_rows_become_our_cost_center_budgets_and_stop_an_overspend(
+    service, engine, directory, caplog
+):
+    """The administrator's budget query gives Phoenix $100 left in NetSuite: after a sync a $320 Phoenix request
+    is stopped by the cost center's hard stop, Chicago's NetSuite budget is used, and rows without a code or with a
+    non-numeric budget are skipped with a log line (Seattle keeps the directory's figures)."""
+    with FakeNetSuite(
+        token="ns-token", vendors={"uline"}, items={"PKG-SW-18"}, budget_query=NS_QUERY, budget_rows=NS_ROWS
+    ) as ns:
+        with caplog.at_level(logging.WARNING, logger="connectors.erp.netsuite"):
+            counts = master_data.sync(engine, NetSuite(base_url=ns.url, access_token="ns-token", budget_query=NS_QUERY))
+        calls = [c for c in _suiteql_calls(ns) if c[2]["q"] == NS_QUERY]
+    assert (counts.suppliers, counts.items, counts.budgets, counts.problems) == (1, 1, 3, ())
+    params, headers, _ = calls[0]
+    assert len(calls) == 1 and params == {"limit": ["1000"], "offset": ["0"]}
+    assert headers["prefer"] == "transient" and headers["authorization"] == "Bearer ns-token"
+    assert "budget row 2 skipped: it has no cost_center" in caplog.text
+    assert "budget row 4 skipped: cost_center 'SEA-OPS' has a non-numeric budget" in caplog.text
+    service.directory = overlay(directory, master_data.load(engine, "netsuite"))
+    phx, chi, sea = (service.directory.cost_center_by_code[c] for c in ("PHX-OPS", "CHI-OPS", "SEA-OPS"))
+    assert (phx.budget, phx.spent, chi.budget, chi.spent) == (146100, 146000, 230000, 0)
+    assert sea == directory.cost_center_by_code["SEA-OPS"]
+    stopped = service.submit(submit("rosa.silva", site="PHX", cost_center="PHX-OPS", lines=[WRAP]))
+    assert stopped.outcome == "stopped" and "PHX-OPS" in stopped.message
+    assert "ZZZ-9" not in service.directory.cost_center_by_code
+
+
+def test_netsuite_budget_query_is_read_across_pages(engine):
+    """A budget query answering 1,500 rows is read in two pages (offset 0 and 1000) and every row counts, the
+    last one on the second page included."""
+    rows = [{"cost_center": "CHI-OPS", "budget": 100, "spent": 40}] * 1499
+    rows.append({"cost_center": "DAL-MAINT", "budget": "9000.50", "spent": "1"})
+    with FakeNetSuite(token="ns-token", vendors=set(), items=set(), budget_query=NS_QUERY, budget_rows=rows) as ns:
+        counts = master_data.sync(engine, NetSuite(base_url=ns.url, access_token="ns-token", budget_query=NS_QUERY))
+        pages = [p for p, h, b in _suiteql_calls(ns) if b["q"] == NS_QUERY]
+    assert counts.budgets == 2 and not counts.problems
+    assert [(p["offset"], p["limit"]) for p in pages] == [(["0"], ["1000"]), (["1000"], ["1000"])]
+    with Session(engine) as s:
+        stored = {
+            r.cost_center: (r.budget, r.spent)
+            for r in s.exec(select(ErpBudgetRecord).where(ErpBudgetRecord.connector == "netsuite"))
+        }
+    assert stored == {"CHI-OPS": (149900, 59960), "DAL-MAINT": (Decimal("9000.50"), 1)}
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("DELETE FROM customrecord_lonestar_budget", "must be one SuiteQL SELECT statement; it starts with 'DELETE'"),
+        (NS_QUERY + "; DELETE FROM customrecord_lonestar_budget", "single SELECT statement: remove the ';'"),
+        ("SELECT cost_center, budget INTO customrecord_copy FROM customrecord_lonestar_budget", "may only read"),
+        ("SELECT name, amount FROM customrecord_lonestar_budget", "must return columns named cost_center and budget"),
+        ("SELECT 'x AS cost_center, amount AS budget FROM customrecord_lonestar_budget", "not closed"),
+    ],
+    ids=["not-a-select", "second-statement", "select-into", "contract-columns-missing", "open-string"],
+)
+def test_netsuite_budget_query_setting_is_checked_at_start_up(query, says):
+    """A PROCUREBOT_NETSUITE_BUDGET_QUERY that is not one reading SELECT returning cost_center and budget is
+    refused when the connector is built from the settings, before anything is sent with the integration's
+    credentials, and the message names the setting and what to change."""
+    settings = ErpSettings(
+        erp_connector="netsuite",
+        netsuite_base_url="https://127.0.0.1:9/services/rest",
+        netsuite_access_token="ns-token",
+        netsuite_budget_query=query,
+    )
+    with pytest.raises(ValueError, match="PROCUREBOT_NETSUITE_BUDGET_QUERY") as refused:
+        NetSuite.from_settings(settings)
+    assert says in str(refused.value)
+
+
+def test_netsuite_failing_budget_query_is_a_budgets_problem_and_the_rest_still_syncs(engine):
+    """Unset, NetSuite offers no budgets and sends no budget query. Configured, budgets land; when NetSuite later
+    refuses the query (400, e.g. a field renamed in the account), the sync reports it for budgets only with
+    NetSuite's reason, vendors and items still land, and the budgets stored before stay."""
+    rows = [{"cost_center": "PHX-OPS", "budget": 150000, "spent": 1000}]
+    with FakeNetSuite(
+        token="ns-token", vendors={"uline", "grainger"}, items={"PKG-SW-18"}, budget_query=NS_QUERY, budget_rows=rows
+    ) as ns:
+        plain = master_data.sync(engine, NetSuite(base_url=ns.url, access_token="ns-token"))
+        asked_unset = len(_suiteql_calls(ns))
+        configured = NetSuite(base_url=ns.url, access_token="ns-token", budget_query=NS_QUERY)
+        first = master_data.sync(engine, configured)
+        ns.budget_query = None  # the account no longer answers the query
+        broken = master_data.sync(engine, configured)
+    assert (plain.suppliers, plain.items, plain.budgets, plain.problems) == (2, 1, None, ())
+    assert asked_unset == 2  # vendors and items only
+    assert first.budgets == 1 and not first.problems
+    assert (broken.suppliers, broken.items, broken.budgets) == (2, 1, None) and len(broken.problems) == 1
+    problem = broken.problems[0]
+    assert problem.startswith("budgets: NetSuite refused PROCUREBOT_NETSUITE_BUDGET_QUERY (400)")
+    assert "Record 'budget' was not found" in problem and "Records Catalog" in problem
+    with Session(engine) as s:
+        kept = s.exec(select(ErpBudgetRecord).where(ErpBudgetRecord.connector == "netsuite")).one()
+    assert (kept.cost_center, kept.budget, kept.spent) == ("PHX-OPS", 150000, 1000)

@@ -69,6 +69,9 @@ class ErpSettings(BaseSettings):
     netsuite_access_token: SecretStr | None = None  # a fixed bearer token instead (tests, trials)
     netsuite_subsidiary: str = ""
     netsuite_generic_item: str = ""
+    # one SuiteQL SELECT giving cost_center, budget (and optional spent) per row, written for the account from its
+    # Records Catalog (empty: the directory's budgets); checked at start-up, see docs/erp.md
+    netsuite_budget_query: str = ""
 
     erp_webhook_url: str = ""
     erp_webhook_secret: SecretStr | None = None

@@ -9,6 +9,13 @@ rewrite its lines (`replace=item`) after receipts may have been booked against t
 Vendors and items are referred to by their external ids (our supplier id and SKU). Master
 data is read with SuiteQL.
 
+Budgets: Oracle's documentation does not confirm a SuiteQL table for budgets; we guess none.
+When PROCUREBOT_NETSUITE_BUDGET_QUERY holds a SELECT the account's administrator wrote from its
+Records Catalog, returning `cost_center` (our code), `budget` and optionally `spent`, its rows
+are read through the same SuiteQL endpoint and summed per cost center. It runs with the
+integration's credentials, so only a single SELECT is accepted, checked at start-up. Without
+it, budgets come from our directory.
+
 Auth is OAuth 2.0. In production, machine to machine (NetSuite's client credentials flow): we
 sign a short-lived JWT with the private key whose certificate is mapped to the integration in
 NetSuite (Setup > Integration > Manage Authentication > OAuth 2.0 Client Credentials (M2M)
@@ -20,10 +27,12 @@ short trials.
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Generator
 from urllib.parse import quote
@@ -46,7 +55,22 @@ from connectors.erp.base import (
 )
 from connectors.erp.config import ErpSettings, require
 
+log = logging.getLogger(__name__)
+
 WHAT = "NetSuite"
+PAGE = 1000  # rows per SuiteQL request: NetSuite's default page size (Collection Paging)
+BUDGET_SETTING = "PROCUREBOT_NETSUITE_BUDGET_QUERY"
+BUDGET_COLUMNS = ("cost_center", "budget")  # required result columns; "spent" is optional
+# string literals and comments, blanked before the budget query is checked, so a ';' or a keyword inside
+# them neither refuses a good query nor hides a bad one
+_LITERALS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
+# the query runs with the integration's role: refuse any word of a statement that writes (INTO too: SELECT ... INTO
+# makes a table in some SQL dialects), whatever SuiteQL itself would allow
+_NOT_READING = re.compile(
+    r"\b(insert|into|update|delete|merge|upsert|drop|alter|create|truncate|grant|revoke|exec|execute|call|"
+    r"commit|rollback)\b",
+    re.I,
+)
 # purchase order status ids (https://.../purchaseOrder status field) -> ours
 STATUS = {
     "A": "open",
@@ -225,10 +249,12 @@ class NetSuite:
         auth: httpx.Auth | None = None,
         subsidiary: str = "",
         generic_item: str = "",
+        budget_query: str = "",
         timeout: float = 15.0,
     ) -> None:
         if (access_token is None) == (auth is None):
             raise ValueError("NetSuite needs either client credentials (auth) or an access token, not both")
+        self.budget_query = check_budget_query(budget_query) if budget_query.strip() else ""
         self.subsidiary = subsidiary
         self.generic_item = generic_item
         headers = {"User-Agent": "procurebot", "Accept": "application/json"}
@@ -243,6 +269,7 @@ class NetSuite:
             base_url=s.netsuite_base_url,
             subsidiary=s.netsuite_subsidiary,
             generic_item=s.netsuite_generic_item,
+            budget_query=s.netsuite_budget_query,
             timeout=s.erp_timeout_seconds,
         )
         if s.netsuite_access_token is not None and not s.netsuite_client_id:
@@ -318,7 +345,29 @@ class NetSuite:
         ]
 
     def list_budgets(self) -> list[ErpBudget]:
-        return []  # NetSuite budgets need the Budgets feature and a saved search; not read yet (docs/erp.md)
+        """The configured budget query's rows summed per cost center, or none (the directory's) without one."""
+        if not self.budget_query:
+            return []
+        rows = self._suiteql(self.budget_query, refused=f"{WHAT} refused {BUDGET_SETTING}")
+        sums: dict[str, tuple[Decimal, Decimal]] = {}
+        for n, raw in enumerate(rows, 1):
+            row = {str(k).lower(): v for k, v in raw.items()}  # the contract's column names, in any case
+            code = str(row.get("cost_center") or "").strip()
+            budget, spent = _amount(row.get("budget")), _amount(row.get("spent") or 0)
+            if not code or budget is None or spent is None:
+                log.warning(
+                    "%s budget row %d skipped: %s; %s must return cost_center, a numeric budget and optionally spent",
+                    WHAT,
+                    n,
+                    "it has no cost_center"
+                    if not code
+                    else f"cost_center {code!r} has a non-numeric {'budget' if budget is None else 'spent'}",
+                    BUDGET_SETTING,
+                )
+                continue
+            had = sums.get(code, (Decimal(0), Decimal(0)))
+            sums[code] = (had[0] + budget, had[1] + spent)
+        return [ErpBudget(cost_center=code, budget=b, spent=a) for code, (b, a) in sorted(sums.items())]
 
     def close(self) -> None:
         self._http.close()
@@ -360,7 +409,7 @@ class NetSuite:
                 return None
             raise
 
-    def _suiteql(self, query: str) -> list[dict[str, Any]]:
+    def _suiteql(self, query: str, *, refused: str = "") -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         offset = 0
         while True:
@@ -368,24 +417,75 @@ class NetSuite:
                 self._request(
                     "POST",
                     "/query/v1/suiteql",
-                    params={"limit": 1000, "offset": offset},
+                    params={"limit": PAGE, "offset": offset},
                     json={"q": query},
                     headers={"Prefer": "transient"},
+                    refused=refused,
                 )
                 or {}
             )
-            rows.extend(data.get("items") or [])
-            if not data.get("hasMore"):
+            items = data.get("items") or []
+            rows.extend(items)
+            if not data.get("hasMore") or not items:  # an empty page claiming more would loop forever
                 return rows
-            offset += 1000
+            offset += PAGE
 
-    def _request(self, method: str, url: str, **kw: Any) -> Any:
+    def _request(self, method: str, url: str, *, refused: str = "", **kw: Any) -> Any:
+        """One call; `refused` names what a 400 refused (default: the purchase order)."""
         response = guarded(lambda: self._http.request(method, url, **kw), WHAT)
+        if response.status_code == 400 and refused:
+            detail = " ".join(_error_text(response).split())[:300] or "no details given"
+            raise PermanentError(
+                f"{refused} (400): {detail}. Check its table and field names in the account's "
+                "Records Catalog and that the integration's role may read them",
+                status=400,
+            )
         if response.status_code >= 400:
             raise classify_http(
                 response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
             )
         return read_json(response, WHAT)
+
+
+def check_budget_query(query: str) -> str:
+    """The budget query, stripped, if it is one SELECT naming cost_center and budget; else a ValueError saying why."""
+    text = query.strip()
+    skeleton = _LITERALS_AND_COMMENTS.sub(lambda m: "''" if m.group(0).startswith("'") else " ", text)
+    if "'" in skeleton.replace("''", "") or "/*" in skeleton:
+        raise ValueError(f"{BUDGET_SETTING} has a string or comment that is not closed")
+    words = skeleton.split()
+    if not words or words[0].lower() != "select":
+        first = words[0][:20] if words else "nothing"
+        raise ValueError(f"{BUDGET_SETTING} must be one SuiteQL SELECT statement; it starts with {first!r}")
+    if ";" in skeleton:
+        raise ValueError(
+            f"{BUDGET_SETTING} must be a single SELECT statement: remove the ';' (it is run with the "
+            "integration's credentials, so nothing may follow the SELECT)"
+        )
+    writing = _NOT_READING.search(skeleton)
+    if writing:
+        raise ValueError(
+            f"{BUDGET_SETTING} may only read: it contains {writing.group(0).upper()}, and it is run with "
+            "the integration's credentials"
+        )
+    missing = [c for c in BUDGET_COLUMNS if not re.search(rf"\b{c}\b", skeleton, re.I)]
+    if missing:
+        raise ValueError(
+            f"{BUDGET_SETTING} must return columns named cost_center and budget (spent optional), e.g. "
+            f"'SELECT ... AS cost_center, SUM(...) AS budget ...'; it does not name {', '.join(missing)}"
+        )
+    return text
+
+
+def _amount(value: Any) -> Decimal | None:
+    """A finite number from a SuiteQL cell (NetSuite may send numbers as strings), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
 
 
 def _eid(reference: str) -> str:
