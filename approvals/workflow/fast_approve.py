@@ -57,7 +57,8 @@ def try_fast_approve(service: "ServiceBase", session: Session, cmd: Approve, now
     conn = session.connection().connection.driver_connection
     cur = conn.cursor()
     # Round trips are most of the cost, so statements that do not depend on each other travel
-    # together: the transaction's BEGIN with the row lock, then the steps with the chain lock.
+    # together: the transaction's BEGIN with the row lock, then the steps with the lines; the
+    # writes with the audit chain's lock, then the chained events with the COMMIT.
     with conn.pipeline():
         cur.execute(_LOCK, {"key": cmd.idempotency_key or "", "number": cmd.number.strip().upper()})
     row = cur.fetchone()
