@@ -1,4 +1,5 @@
-"""The real app served by uvicorn on a free local port in this process, for browser tests."""
+"""Serving the app for tests: a free local port, the real app under uvicorn in this process (browser tests),
+and waiting for what another process does."""
 
 from __future__ import annotations
 
@@ -6,9 +7,27 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def eventually(found: Callable[[], Any], what: str, limit: float = 30) -> Any:
+    """Another process works on its own: wait until `found()` is truthy (and return it), or fail naming `what`."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"never {what}")
 
 
 @contextmanager
@@ -16,9 +35,7 @@ def serving(app: Any) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 at a free port until the block ends; yields its base URL."""
     import uvicorn
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

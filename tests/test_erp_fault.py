@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from factories import submit
+from live import free_port
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -108,12 +108,6 @@ def test_a_thousand_pos_exactly_once_through_faults_and_killed_dispatchers(servi
           f"{len(sent)} notices, {repeats} repeated", file=sys.stderr)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_erp(port: int, ledger: Path) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, str(ERP_SERVER), str(port), str(ledger), SECRET],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -140,7 +134,7 @@ def test_the_erp_server_killed_mid_run_comes_back_with_every_po_exactly_once(ser
         result = service.submit(submit(REQUESTERS[i % 4], lines=[ONE_ROLL]))
         assert result.outcome == "auto_approved", result.message
         numbers.append(result.number)
-    notices, ledger, port = tmp_path / "notices.jsonl", tmp_path / "erp-ledger.db", _free_port()
+    notices, ledger, port = tmp_path / "notices.jsonl", tmp_path / "erp-ledger.db", free_port()
     hook = (f"http://127.0.0.1:{port}/procurebot", SECRET)
 
     def created() -> int:

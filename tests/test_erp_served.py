@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Callable
 import httpx
 import pytest
 from factories import submit
+from live import free_port
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -81,15 +81,9 @@ def _wait_until(
         time.sleep(0.05)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(db_url: str, var_dir: Path, seed: int) -> tuple[subprocess.Popen, Path]:
     """`procurebot serve` on a free local port against the test's database; returns once it answers /healthz."""
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()

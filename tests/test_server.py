@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,19 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live import free_port
 
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL"))}
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
                 "PROCUREBOT_PORT": str(port), "PROCUREBOT_LOG_LEVEL": "warning"})

@@ -4,42 +4,24 @@ loop, against the local fake Bot Framework, from install to an approval updating
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
 from fake_teams import FakeTeams, execute_actions, texts_of
+from live import eventually, free_port
 from teams_harness import WRAP
 
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _eventually(found: Callable[[], Any], what: str) -> Any:
-    """The server's delivery worker runs on its own: wait until it has done `what` (or give up)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"the server never {what}")
-
-
 @pytest.fixture
 def served(tmp_path):  # type: ignore[no-untyped-def]
     with FakeTeams(tmp_path) as fake:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL", "TEAMS_"))}
         env.update(fake.env())
         env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
@@ -57,7 +39,7 @@ def served(tmp_path):  # type: ignore[no-untyped-def]
             except httpx.HTTPError:
                 return False
 
-        _eventually(up, "answered /healthz")
+        eventually(up, "answered /healthz")
         try:
             yield base, fake
         finally:
@@ -80,12 +62,12 @@ def test_serve_with_teams_from_install_to_approval(served):  # type: ignore[no-u
     submitted = post(fake.execute(jake, "submit", execute_actions(summary["card"])["submit"]["data"]))
     assert submitted.status_code == 200
     number = texts_of(submitted.json()["value"]).split()[0]
-    approval = _eventually(lambda: [c for c in fake.bf.cards_to(zoe) if "approve" in execute_actions(c["card"])],
+    approval = eventually(lambda: [c for c in fake.bf.cards_to(zoe) if "approve" in execute_actions(c["card"])],
                            "posted Zoe's approval card")[-1]
     approved = post(fake.execute(zoe, "approve", execute_actions(approval["card"])["approve"]["data"]))
     assert approved.status_code == 200 and f"{number} is approved" in texts_of(approved.json()["value"])
     root = next(c for c in fake.bf.cards_to(jake) if texts_of(c["card"]).startswith(number))
-    now = _eventually(lambda: fake.bf.updates_of(root["id"]), "updated Jake's card")[-1]
+    now = eventually(lambda: fake.bf.updates_of(root["id"]), "updated Jake's card")[-1]
     assert "Zoe Martin" in texts_of(now)
     assert post(fake.message(jake, "help"), forged=True).status_code == 401
     assert fake.entra.issued == 1 and fake.bf.refused == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 from fake_slack import FakeSlackServer
+from live import eventually, free_port
 from slack_harness import slack_id
 
 from approvals.directory import load_directory
@@ -25,23 +25,6 @@ BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "worker-test-admin-token-" + "x" * 24
 SECRET = "worker-test-signing-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _eventually(found: Callable[[], Any], what: str, limit: float = 30) -> Any:
-    """The other processes run on their own: wait until `what` has happened (or give up)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"never {what}")
 
 
 @pytest.fixture
@@ -77,7 +60,7 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
             except httpx.HTTPError:
                 return False
 
-        _eventually(up, "answered /healthz")
+        eventually(up, "answered /healthz")
         try:
             # the worker also runs an ERP dispatcher thread (the sandbox ERP), as production would
             yield base, fake, lambda: spawn("worker", "--chat-workers", "2", PROCUREBOT_ERP_DISPATCHERS="1")
@@ -115,7 +98,7 @@ def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # 
             return calls if len(calls) >= count else []
         return found
 
-    posts = _eventually(delivered("chat.postMessage", 3), "posted both cards and the first thread line")
+    posts = eventually(delivered("chat.postMessage", 3), "posted both cards and the first thread line")
     jake, maria = "D" + slack_id("jake.miller"), "D" + slack_id(approver)
     assert [c.args.get("thread_ts") is None for c in posts if c.args["channel"] == maria] == [True]
     assert len([c for c in posts if c.args["channel"] == jake and not c.args.get("thread_ts")]) == 1
@@ -123,13 +106,13 @@ def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # 
     approved = httpx.post(f"{base}/api/v1/requisitions/{number}/actions", json={"action": "approve", "actor": approver},
                           headers={**auth, "Idempotency-Key": "worker-test-1"}, timeout=30)
     assert approved.status_code == 200, approved.text
-    updates = _eventually(delivered("chat.update", 2), "updated both cards after the approval")
+    updates = eventually(delivered("chat.update", 2), "updated both cards after the approval")
     assert {c.args["channel"] for c in updates} == {jake, maria}
     def thread() -> list[str]:
         return [c.args["text"] for c in delivered("chat.postMessage", 0)()
                 if c.args["channel"] == jake and c.args.get("thread_ts")]
 
-    lines = _eventually(lambda: [t for t in thread() if "PO-" in t] and thread(), "told Jake the PO number")
+    lines = eventually(lambda: [t for t in thread() if "PO-" in t] and thread(), "told Jake the PO number")
     assert lines[0].startswith("Sent for approval to ") and "fully approved" in lines[1]
     assert len([t for t in lines if "fully approved" in t]) == 1
     assert len([c for c in delivered("chat.postMessage", 0)() if c.args["channel"] == maria]) == 1
