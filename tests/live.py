@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+import httpx
 import pytest
 
 
@@ -28,6 +29,20 @@ def eventually(found: Callable[[], Any], what: str, limit: float = 30) -> Any:
             return value
         time.sleep(0.1)
     pytest.fail(f"never {what}")
+
+
+def until_healthy(proc: Any, base: str, limit: float = 30) -> None:
+    """Wait until the server process `proc` answers `base`/healthz; fail with its output if it exits first."""
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    eventually(up, "answered /healthz", limit)
 
 
 @contextmanager

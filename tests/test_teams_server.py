@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fake_teams import FakeTeams, execute_actions, texts_of
-from live import eventually, free_port
+from live import eventually, free_port, until_healthy
 from teams_harness import WRAP
 
 BIN = Path(sys.executable).parent
@@ -31,15 +31,7 @@ def served(tmp_path):  # type: ignore[no-untyped-def]
                                 stderr=subprocess.STDOUT, text=True)
         base = f"http://127.0.0.1:{port}"
 
-        def up() -> bool:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        eventually(up, "answered /healthz")
+        until_healthy(proc, base)
         try:
             yield base, fake
         finally:

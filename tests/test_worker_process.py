@@ -16,7 +16,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 from fake_slack import FakeSlackServer
-from live import eventually, free_port
+from live import eventually, free_port, until_healthy
 from slack_harness import slack_id
 
 from approvals.directory import load_directory
@@ -52,15 +52,7 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
         serving = spawn("serve", PROCUREBOT_CHAT_DELIVERY_WORKERS="0")
         base = f"http://127.0.0.1:{port}"
 
-        def up() -> bool:
-            if serving.poll() is not None:
-                pytest.fail(f"server exited early:\n{serving.stdout.read() if serving.stdout else ''}")
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        eventually(up, "answered /healthz")
+        until_healthy(serving, base)
         try:
             # the worker also runs an ERP dispatcher thread (the sandbox ERP), as production would
             yield base, fake, lambda: spawn("worker", "--chat-workers", "2", PROCUREBOT_ERP_DISPATCHERS="1")
