@@ -25,3 +25,17 @@ def submit(requester: str = "jake.miller", key: str | None = None, **overrides: 
 def boxes(quantity: int, **extra: Any) -> dict[str, Any]:
     """Corrugated boxes at $48 a bundle: quantity sets the amount."""
     return {"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": quantity, "unit_price": 48, **extra}
+
+
+ONE_ROLL = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 1, "unit_price": 32}
+REQUESTERS = ["jake.miller", "maria.lopez", "ben.turner", "grace.kim"]
+
+
+def auto_approved(service: Any, count: int) -> list[str]:
+    """`count` one-roll orders from four requesters in turn, each approved automatically (for the ERP fault tests)."""
+    numbers = []
+    for i in range(count):
+        result = service.submit(submit(REQUESTERS[i % len(REQUESTERS)], lines=[ONE_ROLL]))
+        assert result.outcome == "auto_approved", result.message
+        numbers.append(result.number)
+    return numbers

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from factories import submit
+from factories import auto_approved
 from live import free_port
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -24,8 +24,6 @@ from approvals.outbox import ErpPurchaseOrder, install
 from connectors.erp.sandbox import SandboxPurchaseOrder
 
 N = 1000
-REQUESTERS = ["jake.miller", "maria.lopez", "ben.turner", "grace.kim"]
-ONE_ROLL = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 1, "unit_price": 32}
 WORKER = Path(__file__).with_name("erp_dispatch_worker.py")
 ERP_SERVER = Path(__file__).with_name("erp_webhook_server.py")
 SECRET = "fault-test-webhook-secret"
@@ -62,11 +60,7 @@ def test_a_thousand_pos_exactly_once_through_faults_and_killed_dispatchers(servi
     exactly 1,000 POs, none twice, none lost, every requester told about each of their POs."""
     clock.now = utcnow()  # the dispatcher processes run on the real clock; the jobs must be due for them
     install(service)
-    numbers = []
-    for i in range(N):
-        result = service.submit(submit(REQUESTERS[i % 4], lines=[ONE_ROLL]))
-        assert result.outcome == "auto_approved", result.message
-        numbers.append(result.number)
+    numbers = auto_approved(service, N)
     notices = tmp_path / "notices.jsonl"
 
     def created() -> int:
@@ -129,11 +123,7 @@ def test_the_erp_server_killed_mid_run_comes_back_with_every_po_exactly_once(ser
     n = 400
     clock.now = utcnow()
     install(service)
-    numbers = []
-    for i in range(n):
-        result = service.submit(submit(REQUESTERS[i % 4], lines=[ONE_ROLL]))
-        assert result.outcome == "auto_approved", result.message
-        numbers.append(result.number)
+    numbers = auto_approved(service, n)
     notices, ledger, port = tmp_path / "notices.jsonl", tmp_path / "erp-ledger.db", free_port()
     hook = (f"http://127.0.0.1:{port}/procurebot", SECRET)
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 import httpx
 import pytest
-from factories import submit
+from factories import ONE_ROLL, auto_approved, submit
 from live import free_port
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -35,8 +35,6 @@ from connectors.erp.config import ErpSettings
 from connectors.erp.sandbox import SandboxErp, SandboxPurchaseOrder
 
 N = 1000
-REQUESTERS = ["jake.miller", "maria.lopez", "ben.turner", "grace.kim"]
-ONE_ROLL = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 1, "unit_price": 32}
 FAULTS = "500:0.10,429:0.05,timeout_after_commit:0.05,drop:0.05"
 KILL_AT = (150, 400, 650)  # POs recorded when each of three server processes is killed
 PROCUREBOT = Path(sys.executable).parent / "procurebot"
@@ -120,11 +118,7 @@ def test_the_served_app_killed_three_times_makes_every_po_once_and_tells_every_r
     POs in the ERP, none twice, none lost, and each requester reads one 'PO created' line per requisition."""
     clock.now = utcnow()  # the server runs on the real clock: the jobs must be due for it
     install(service)
-    numbers = []
-    for i in range(N):
-        result = service.submit(submit(REQUESTERS[i % 4], lines=[ONE_ROLL]))
-        assert result.outcome == "auto_approved", result.message
-        numbers.append(result.number)
+    numbers = auto_approved(service, N)
     var_dir = tmp_path / "var"
     var_dir.mkdir()
 
