@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from approvals import audit
 from approvals.audit import append_event
-from approvals.clock import utcnow
 from approvals.errors import NotFound
 from approvals.models import PolicyVersion
 from approvals.policy.loader import LoadedPolicy, load_policy_text
@@ -16,9 +16,10 @@ from approvals.policy.loader import LoadedPolicy, load_policy_text
 _cache: dict[str, LoadedPolicy] = {}
 
 
-def install_policy(session: Session, policy: LoadedPolicy, *, actor: str = "system",
+def install_policy(session: Session, policy: LoadedPolicy, *, at: datetime, actor: str = "system",
                    surface: str = "cli", only_if_new: bool = False) -> tuple[PolicyVersion, bool]:
-    """Make `policy` the active version. Returns (row, changed). Idempotent by content hash.
+    """Make `policy` the active version at instant `at` (the caller's clock). Returns (row, changed).
+    Idempotent by content hash.
 
     With `only_if_new` (server start-up), a version already stored is left as it is: a restart
     must not undo an administrator's later activation of another version.
@@ -38,11 +39,11 @@ def install_policy(session: Session, policy: LoadedPolicy, *, actor: str = "syst
         # only the file's name: the server's directory layout is nobody's business
         row = PolicyVersion(policy_id=policy.spec.policy.id, version=policy.version,
                             content_hash=policy.content_hash, filename=os.path.basename(policy.filename),
-                            source=policy.source)
+                            source=policy.source, loaded_at=at)
     row.active = True
     session.add(row)
     session.flush()
-    append_event(session, kind="policy_activated", actor=actor, at=utcnow(), surface=surface,
+    append_event(session, kind="policy_activated", actor=actor, at=at, surface=surface,
                  policy_version=policy.label,
                  before={"versions": [f"{o.version} (sha256:{o.content_hash[:12]})" for o in active]} if active else None,
                  after={"version": policy.version, "content_hash": policy.content_hash,

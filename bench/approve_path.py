@@ -38,6 +38,7 @@ from sqlmodel import Session  # noqa: E402
 
 from approvals.audit import verify_chain  # noqa: E402
 from approvals.commands import Approve, SubmitRequisition  # noqa: E402
+from approvals.clock import utcnow
 from approvals.db import make_engine, normalize_url, transaction, upgrade  # noqa: E402
 from approvals.directory import Directory  # noqa: E402
 from approvals.policy import load_policy  # noqa: E402
@@ -260,7 +261,7 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_
         engine = make_engine(scratch_url)
         try:
             with transaction(engine) as session:
-                install_policy(session, policy)
+                install_policy(session, policy, at=utcnow())
             service = ApprovalService(engine, directory)
             if with_hooks:
                 install_production_hooks(service, directory)

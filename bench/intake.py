@@ -90,7 +90,8 @@ def bench_parse(repeat: int) -> None:
 
 
 def bench_assistant(messages, repeat: int) -> None:  # type: ignore[no-untyped-def]
-    from approvals.db import make_engine, transaction, upgrade
+    from approvals.clock import utcnow
+from approvals.db import make_engine, transaction, upgrade
     from approvals.policy import load_policy
     from approvals.policy_store import install_policy
     from approvals.workflow import ApprovalService
@@ -101,7 +102,7 @@ def bench_assistant(messages, repeat: int) -> None:  # type: ignore[no-untyped-d
         upgrade(url)
         engine = make_engine(url)
         with transaction(engine) as session:
-            install_policy(session, load_policy(ROOT / "examples" / "policy.yaml"))
+            install_policy(session, load_policy(ROOT / "examples" / "policy.yaml"), at=utcnow())
         service = ApprovalService(engine, load_directory(ROOT / "examples" / "company.yaml"), clock=lambda: NOW)
         bot = Assistant(service, service.directory)
         samples = []

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from approvals.clock import utcnow
 from approvals.db import make_engine, transaction, upgrade  # noqa: E402
 from approvals.directory import load_directory  # noqa: E402
 from approvals.policy import load_policy  # noqa: E402
@@ -75,7 +76,7 @@ class Setup:
         directory = load_directory(ROOT / "examples" / "company.yaml")
         policy = load_policy(ROOT / "examples" / "policy.yaml")
         with transaction(self.engine) as session:
-            install_policy(session, policy)
+            install_policy(session, policy, at=utcnow())
         self.service = ApprovalService(self.engine, directory, clock=lambda: NOW)
         if fake is not None:
             settings = LlmSettings(api_key="sk-bench", base_url=fake.base_url, model="fake-model",  # type: ignore[call-arg]

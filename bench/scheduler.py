@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from approvals.clock import utcnow
 from approvals.db import make_engine, normalize_url, transaction  # noqa: E402
 from approvals.directory import load_directory  # noqa: E402
 from approvals.jobqueue import Job, JobQueue  # noqa: E402
@@ -107,7 +108,7 @@ def run(url: str, sizes: list[int], due: int, rounds: int) -> None:
     with ScratchDatabase(url) as scratch:
         engine = make_engine(scratch, pool_size=2)
         with transaction(engine) as session:
-            install_policy(session, load_policy(EXAMPLES / "policy.yaml"))
+            install_policy(session, load_policy(EXAMPLES / "policy.yaml"), at=utcnow())
         service = ApprovalService(engine, directory, clock=lambda: NOW)
         results: dict[int, tuple[float, float]] = {}
         for pending in sizes:

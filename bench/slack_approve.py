@@ -111,14 +111,15 @@ def directory_file(tmp: Path) -> Path:
 def pending(url: str, count: int) -> list[str]:
     """`count` requisitions each waiting on Maria Lopez alone (made before the server starts; not timed)."""
     from approvals.commands import SubmitRequisition
-    from approvals.db import make_engine, transaction
+    from approvals.clock import utcnow
+from approvals.db import make_engine, transaction
     from approvals.policy import load_policy
     from approvals.policy_store import install_policy
     from approvals.workflow import ApprovalService
 
     engine = make_engine(url)
     with transaction(engine) as session:
-        install_policy(session, load_policy(EXAMPLES / "policy.yaml"), only_if_new=True)
+        install_policy(session, load_policy(EXAMPLES / "policy.yaml"), at=utcnow(), only_if_new=True)
     service = ApprovalService(engine, bench_directory())
     numbers = []
     for i in range(count):

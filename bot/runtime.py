@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from approvals import outbox
+from approvals.clock import Clock, utcnow
 from approvals.db import make_engine, transaction, upgrade
 from approvals.directory import Directory, load_directory
 from approvals.models import ApiToken
@@ -38,8 +39,11 @@ class Runtime:
     llm: Any = None
 
 
-def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    """Migrate the database, load the directory and policy, and make the service. Fails fast and clearly."""
+def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:
+    """Migrate the database, load the directory and policy, and make the service. Fails fast and clearly.
+
+    `clock` is the one clock of this process: the policy activation, the service and everything it
+    writes read it."""
     if settings.database_url.startswith("sqlite:///"):
         db_path = settings.database_url.removeprefix("sqlite:///")
         if db_path and db_path != ":memory:":
@@ -50,11 +54,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     directory = load_directory(settings.directory_file)
     policy = load_policy(settings.policy_file)
     with transaction(engine) as session:
-        row, changed = install_policy(session, policy, actor="system", surface="cli", only_if_new=True)
+        row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli", only_if_new=True)
     log.info("policy file %s: %s", policy.label,
              "activated" if changed else "already known; the active version stays as it is")
     _ensure_admin_token(settings, engine)
-    service = ApprovalService(engine, directory)
+    service = ApprovalService(engine, directory, clock=clock)
     outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
     runtime = Runtime(settings, engine, directory, service)
     runtime.chat = chat_delivery(engine, directory, service, runtime)

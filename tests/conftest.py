@@ -149,5 +149,5 @@ def clock() -> FakeClock:
 @pytest.fixture
 def service(engine, directory: Directory, policy: LoadedPolicy, clock: FakeClock) -> ApprovalService:  # type: ignore[no-untyped-def]
     with transaction(engine) as session:
-        install_policy(session, policy)
+        install_policy(session, policy, at=clock())
     return ApprovalService(engine, directory, clock=clock)

@@ -48,7 +48,7 @@ def test_in_flight_request_stays_on_its_policy_version(service, engine, director
         "      - {name: Manager, approvers: [{role: regional_ops_director}]")
     assert stricter != text
     with transaction(engine) as session:
-        install_policy(session, load_policy_text(stricter, "policy-v2.yaml"))
+        install_policy(session, load_policy_text(stricter, "policy-v2.yaml"), at=service.clock())
     new = service.submit(submit(lines=[boxes(81)]))
     assert new.requisition.policy_version == "2026.12.0"
     assert new.requisition.waiting_on == ["james.carter"]
@@ -62,7 +62,7 @@ def test_in_flight_request_stays_on_its_policy_version(service, engine, director
 def test_reinstalling_same_policy_is_a_no_op(service, engine, policy):
     """Starting the server twice with the same file does not create a second version."""
     with transaction(engine) as session:
-        _, changed = install_policy(session, policy)
+        _, changed = install_policy(session, policy, at=service.clock())
     assert changed is False
 
 
@@ -102,7 +102,7 @@ def test_restart_keeps_an_administrators_activation(db_url, tmp_path):
     runtime = build_runtime(settings)
     newer = (EXAMPLES / "policy.yaml").read_text().replace('version: "2026.11.1"', 'version: "2026.12.0"')
     with transaction(runtime.engine) as session:
-        install_policy(session, load_policy_text(newer, "policy-v2.yaml"))
+        install_policy(session, load_policy_text(newer, "policy-v2.yaml"), at=runtime.service.clock())
     runtime.engine.dispose()
     restarted = build_runtime(settings)
     with Session(restarted.engine) as session:

@@ -11,7 +11,7 @@ from approvals.errors import PolicyIssue
 from approvals.policy import load_policy_text
 from approvals.policy.checker import check_policy, check_policy_file, exit_code
 from approvals.policy.routing import route
-from policy_fixtures import (COMPANY_FILE, POLICIES, company, facts_for, line_of, one_stage,  # noqa: F401
+from policy_fixtures import (AT, COMPANY_FILE, POLICIES, company, facts_for, line_of, one_stage,  # noqa: F401
                              sample_policy, small_policy)
 
 
@@ -84,7 +84,7 @@ def test_shadow_names_the_earlier_rule_and_is_real(company):
     for amount in (1001, 1800, 2500):
         facts = facts_for(policy, company, category="mro",
                           lines=[{"description": "parts", "quantity": 1, "unit_price": amount, "category": "mro"}])
-        assert route(facts, policy, company).rule_id == "standard-small"
+        assert route(facts, policy, company, (), AT).rule_id == "standard-small"
 
 
 def test_gap_is_reported_as_a_readable_range_and_is_real(company):
@@ -94,7 +94,7 @@ def test_gap_is_reported_as_a_readable_range_and_is_real(company):
     assert "packaging" in message and "(25000, +inf)" in message and "any site" in message
     facts = facts_for(policy, company, lines=[{"description": "cartons", "sku": "PKG-BOX-2012",
                                                "quantity": 600, "unit_price": 48}])
-    plan = route(facts, policy, company)
+    plan = route(facts, policy, company, (), AT)
     assert plan.outcome == "stop" and plan.rule_id is None
 
 
@@ -106,7 +106,7 @@ def test_unresolvable_role_names_the_empty_sites_and_routing_agrees(company):
     assert sorted(named) == sorted(empty) and "DAL" not in named
     facts = facts_for(policy, company, requester="luis.garcia", site="CHI", cost_center="CHI-OPS",
                       lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 200, "unit_price": 48}])
-    assert route(facts, policy, company).outcome == "stop"
+    assert route(facts, policy, company, (), AT).outcome == "stop"
 
 
 def test_escalation_cycle_names_the_loop(company):

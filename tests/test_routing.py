@@ -236,7 +236,7 @@ def test_euro_request_is_converted_before_routing(sample_policy, company):
     rate = sample_policy.spec.rates["EUR"]
     assert facts["amount"] == (Decimal(8000) * rate).quantize(Decimal("0.01"))
     assert facts["amount_original"] == Decimal(8000) and facts["currency"] == "EUR"
-    assert route(facts, sample_policy, company, at=AT).rule_id == "standard-medium"
+    assert route(facts, sample_policy, company, (), AT).rule_id == "standard-medium"
 
 
 # --- properties ---------------------------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def test_group_member_left_out_is_explained(company, sample_policy):
     draft = RequisitionDraft.model_validate({
         "requester": "luis.garcia", "site": "CHI", "cost_center": "CORP-IT", "supplier": "cdw",
         "lines": [{"description": "Laptops", "sku": "IT-LAP-14", "quantity": 10, "unit_price": 1400}]})
-    plan = route(build_facts(draft, company, sample_policy), sample_policy, company)
+    plan = route(build_facts(draft, company, sample_policy), sample_policy, company, (), AT)
     assert [s.approver for s in plan.stages[1].steps] == ["priya.nair"]
     assert "so they are left out of 'Finance'" in plan.stages[1].notes[0]
 
@@ -298,6 +298,6 @@ def test_quorum_that_cannot_be_met_stops_with_reason(company, sample_policy):
     draft = RequisitionDraft.model_validate({
         "requester": "marcus.bell", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "grainger",
         "lines": [{"description": "Electric forklift", "sku": "CAP-FLT-5K", "quantity": 4, "unit_price": 30000}]})
-    plan = route(build_facts(draft, company, sample_policy), sample_policy, company)
+    plan = route(build_facts(draft, company, sample_policy), sample_policy, company, (), AT)
     assert plan.outcome == "stop"
     assert "Executive committee" in plan.stop_reason and "quorum 2" in plan.stop_reason

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from approvals.clock import Clock, utcnow
 from approvals.delegation import DelegationWindow
 from approvals.directory import Directory
 from approvals.errors import PolicyIssue, ProcurebotError
@@ -196,8 +197,9 @@ def load_cases(text: str, filename: str = "<cases>", policy: LoadedPolicy | None
     return [(case, lines.get(("cases", i))) for i, case in enumerate(parsed.cases)]
 
 
-def run_case(case: Case, policy: LoadedPolicy, directory: Directory, line: int | None = None) -> CaseResult:
-    """Route one case's request and compare with what it expects."""
+def run_case(case: Case, policy: LoadedPolicy, directory: Directory, line: int | None = None, *,
+             clock: Clock = utcnow) -> CaseResult:
+    """Route one case's request and compare with what it expects; a case without `at` is routed at `clock()`."""
     draft = case.request
     errors = validate_draft(draft, directory, policy)
     if errors:
@@ -205,7 +207,7 @@ def run_case(case: Case, policy: LoadedPolicy, directory: Directory, line: int |
     facts = build_facts(draft, directory, policy, committed=case.committed)
     windows = tuple(DelegationWindow(d.delegator, d.delegate, _aware(d.starts_at), _aware(d.ends_at), d.category,
                                      d.max_amount) for d in case.delegations)
-    at = _aware(case.at) if case.at else datetime.now(timezone.utc)
+    at = _aware(case.at) if case.at else clock()
     plan = route(facts, policy, directory, windows, at)
     diffs = compare(case.expect, plan)
     return CaseResult(case.name, line, not diffs, diffs, plan)
@@ -249,7 +251,7 @@ def compare(expect: Expect, plan: RoutePlan) -> list[Difference]:
     return diffs
 
 
-def run_cases(policy: LoadedPolicy, directory: Directory, cases: str | Path) -> CasesReport:
+def run_cases(policy: LoadedPolicy, directory: Directory, cases: str | Path, *, clock: Clock = utcnow) -> CasesReport:
     """Run every case in a cases file (a path, or the YAML text itself) against a policy."""
     filename = "<cases>"
     if isinstance(cases, Path) or ("\n" not in cases and Path(cases).is_file()):
@@ -261,4 +263,4 @@ def run_cases(policy: LoadedPolicy, directory: Directory, cases: str | Path) -> 
     else:
         text = str(cases)
     loaded = load_cases(text, filename, policy)
-    return CasesReport(filename, [run_case(case, policy, directory, line) for case, line in loaded])
+    return CasesReport(filename, [run_case(case, policy, directory, line, clock=clock) for case, line in loaded])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -247,10 +247,10 @@ def match_rule(facts: dict[str, Any], policy: LoadedPolicy) -> str | None:
 
 
 def route(facts: dict[str, Any], policy: LoadedPolicy, directory: Directory,
-          delegations: tuple[DelegationWindow, ...] | list[DelegationWindow] = (),
-          at: datetime | None = None) -> RoutePlan:
-    """Decide the route for one requisition. Same inputs, same plan."""
-    at = at or datetime.now(timezone.utc)
+          delegations: tuple[DelegationWindow, ...] | list[DelegationWindow],
+          at: datetime) -> RoutePlan:
+    """Decide the route for one requisition at instant `at` (delegation windows are read at it).
+    Same inputs, same plan."""
     version, content_hash, currency = policy.version, policy.content_hash, policy.currency
 
     for stop in policy.stops:

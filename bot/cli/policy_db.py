@@ -92,7 +92,7 @@ def activate_command(file: Path = typer.Argument(..., help="The policy YAML to m
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:
-            _, changed = install_policy(session, policy, actor=actor, surface="cli")
+            _, changed = install_policy(session, policy, at=utcnow(), actor=actor, surface="cli")
     finally:
         engine.dispose()
     typer.echo(f"policy {policy.label} {'is now active' if changed else 'was already active'}")

@@ -166,6 +166,7 @@ def activate(request: Request, csrf: str = Form(default=""), source: str = Form(
     if any(i.severity == "error" for i in issues):
         return _result(who, html.notice(texts.UPLOAD_ERRORS, "bad") + _findings(issues), 422)
     with transaction(runtime.engine) as session:
-        _, changed = install_policy(session, policy, actor=f"console:{who.name}"[:80], surface="console")
+        _, changed = install_policy(session, policy, at=runtime.service.clock(), actor=f"console:{who.name}"[:80],
+                                    surface="console")
     message = (texts.ACTIVATED if changed else texts.ALREADY_ACTIVE).format(label=policy.label)
     return _result(who, html.notice(message, "ok"), 200)
