@@ -14,7 +14,7 @@ from approvals.scheduling.weekly import week_of
 from bot.intake import stats
 from bot.intake.assistant import Assistant
 from tests.factories import boxes, submit
-from tests.test_scheduling import at, notifier  # noqa: F401  (fixtures)
+from tests.core.test_scheduling import at, notifier  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from bot.cli import app
 from bot.settings import get_settings
 from tests.factories import boxes, submit
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RAISED_TOUCHLESS = (EXAMPLES / "policy.yaml").read_text().replace(
     'version: "2026.11.1"', 'version: "2026.12.0"').replace(
     "description: Contracted stock or MRO up to $1,000\n    when:\n      amount: {lte: 1000}",

@@ -14,7 +14,7 @@ from approvals.classify import CatalogClassifier, Classification
 from bot.intake.draft import DraftState, fill_defaults, merge, next_question
 from bot.intake.extract import Extractor, parse_date
 
-TABLE = yaml.safe_load((Path(__file__).parent / "data" / "intake_messages.yaml").read_text())
+TABLE = yaml.safe_load((Path(__file__).parents[1] / "data" / "intake_messages.yaml").read_text())
 MONDAY = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # 9:00 in Dallas
 
 

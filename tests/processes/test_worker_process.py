@@ -21,8 +21,10 @@ from slack_harness import slack_id
 
 from approvals.directory import load_directory
 
+pytestmark = pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
+
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "worker-test-admin-token-" + "x" * 24
 SECRET = "worker-test-signing-secret"
 

@@ -8,12 +8,12 @@ import pytest
 
 from approvals.commands import Approve
 from bot.api.tokens import create_token
+from tests.edges.test_console import good_policy_text
 from tests.factories import boxes, submit
 from tests.live import serving
-from tests.test_console import good_policy_text
-from tests.test_web_browser import browser, chromium  # noqa: F401  (the shared Chromium fixtures)
+from tests.processes.test_web_browser import browser, chromium  # noqa: F401  (the shared Chromium fixtures)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
+import pytest
 from sqlmodel import Session, select
 
 from approvals.commands import Approve
 from approvals.models import Decision, Requisition
 from tests.concurrency_worker import approve_when_told
 from tests.factories import submit
+
+pytestmark = pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
 
 # $7,000 of IT: over $5,000 adds the finance stage (any of Priya, Olivia), within both their limits
 LAPTOPS = {"description": "Laptop 14in", "sku": "IT-LAP-14", "quantity": 5, "unit_price": 1400}

@@ -110,6 +110,7 @@ def _serve(db_url: str, var_dir: Path, seed: int) -> tuple[subprocess.Popen, Pat
     return proc, log
 
 
+@pytest.mark.multiprocess
 def test_the_served_app_killed_three_times_makes_every_po_once_and_tells_every_requester_once(
     service, engine, db_url, tmp_path, clock
 ):

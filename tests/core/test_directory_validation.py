@@ -10,7 +10,7 @@ import yaml
 from approvals.directory import load_directory
 from approvals.errors import DirectoryInvalid
 
-COMPANY_FILE = Path(__file__).resolve().parents[1] / "examples" / "company.yaml"
+COMPANY_FILE = Path(__file__).resolve().parents[2] / "examples" / "company.yaml"
 
 
 def _load_with(tmp_path: Path, change) -> DirectoryInvalid:  # type: ignore[no-untyped-def]

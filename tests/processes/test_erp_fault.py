@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from factories import auto_approved
 from live import free_port
 from sqlalchemy import func
@@ -23,9 +24,11 @@ from approvals.models import Requisition
 from approvals.outbox import ErpPurchaseOrder, install
 from connectors.erp.sandbox import SandboxPurchaseOrder
 
+pytestmark = pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
+
 N = 1000
-WORKER = Path(__file__).with_name("erp_dispatch_worker.py")
-ERP_SERVER = Path(__file__).with_name("erp_webhook_server.py")
+WORKER = Path(__file__).parents[1] / "erp_dispatch_worker.py"
+ERP_SERVER = Path(__file__).parents[1] / "erp_webhook_server.py"
 SECRET = "fault-test-webhook-secret"
 
 

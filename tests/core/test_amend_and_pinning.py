@@ -12,7 +12,7 @@ from approvals.policy import load_policy_text
 from approvals.policy_store import active_policy, install_policy
 from tests.factories import boxes, submit
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_amend_within_tolerance_stays_approved(service):

@@ -19,7 +19,7 @@ from bot.runtime import build_runtime
 from bot.settings import Settings
 from tests.factories import boxes, submit
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PAGES = ("/console", "/console/requisitions", "/console/policy", "/console/audit", "/console/delegations")
 
 

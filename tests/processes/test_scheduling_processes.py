@@ -31,6 +31,8 @@ from bot.notify import HttpNotifier
 from tests.conftest import EXAMPLES, FakeClock
 from tests.scheduling_worker import tick_until_idle
 
+pytestmark = pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
+
 NOW = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)  # Monday: working hours from New York to Seattle
 APPROVERS = ["zoe.martin", "maria.lopez", "frank.novak", "denise.washington", "carlos.mendoza", "hannah.berg"]
 SLOW = "/slow"  # the path prefix the fake answers only `answer_first` times, then holds

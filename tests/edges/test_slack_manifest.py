@@ -9,7 +9,7 @@ import yaml
 from bot.slack.handlers import shortcuts, uninstall
 from bot.slack.settings import SlackSettings
 
-MANIFEST = Path(__file__).resolve().parents[1] / "manifest" / "slack.yaml"
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest" / "slack.yaml"
 
 
 def test_manifest_matches_the_code():
