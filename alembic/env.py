@@ -1,12 +1,16 @@
-"""Alembic environment: migrations run against the URL procurebot passes in (see approvals/db.py)."""
+"""Alembic environment: migrations run against the URL procurebot passes in (see approvals/db.py).
+
+On PostgreSQL, approvals/db.py passes the connection that holds the start-up advisory lock as
+`config.attributes["connection"]`; the migrations then run on that connection, so no other process can
+migrate meanwhile. Without one (SQLite, or alembic run by hand) a connection is made from the URL."""
 
 from __future__ import annotations
 
-from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import approvals.all_models  # noqa: F401  (registers every table on SQLModel.metadata)
+from alembic import context
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -20,9 +24,9 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connectable = config.attributes.get("connection")
-    if connectable is not None:
-        context.configure(connection=connectable, target_metadata=target_metadata, render_as_batch=True)
+    connection = config.attributes.get("connection")
+    if connection is not None:  # the caller's, under its lock; it commits what is still open when we return
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
         return

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event, pool, text
 from sqlmodel import Session, create_engine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The PostgreSQL advisory lock every process takes around its start-up writes (the migrations first), so replicas
+# started together take turns on one database. Any fixed 64-bit number works; this one spells "procbot1".
+STARTUP_LOCK_KEY = 0x70726F63626F7431
+
+log = logging.getLogger("procurebot")
 
 
 def normalize_url(url: str) -> str:
@@ -63,14 +69,53 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def upgrade(url: str) -> None:
-    """Bring the database schema to the latest migration (alembic upgrade head)."""
+@contextmanager
+def startup_lock(url: str) -> Iterator[Connection | None]:
+    """Take turns with every other process starting on this database: on PostgreSQL, a session advisory lock held
+    on one connection (yielded, for the migrations to run on) until the block ends. SQLite yields None: one
+    process serves a SQLite file, and BEGIN IMMEDIATE already serializes its writers."""
+    url = normalize_url(url)
+    if not url.startswith("postgresql"):
+        yield None
+        return
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY}).scalar():
+                log.info("another process is migrating or starting on this database; waiting for it to finish "
+                         "(PostgreSQL advisory lock %s)", STARTUP_LOCK_KEY)
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+            conn.commit()  # the lock is the session's, not the transaction's: it outlives this commit
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str, connection: Connection | None = None) -> None:
+    """Bring the database schema to the latest migration (alembic upgrade head).
+
+    On PostgreSQL the migrations run under the start-up advisory lock (see `startup_lock`), on `connection` when
+    the caller already holds it, so processes starting together on an empty database do not race to create the
+    same tables: the first migrates, the others wait and then find the schema at head."""
     from alembic.config import Config
 
     from alembic import command
 
+    if connection is None and normalize_url(url).startswith("postgresql"):
+        with startup_lock(url) as locked:
+            upgrade(url, locked)
+        return
     cfg = Config()
     cfg.set_main_option("script_location", str(REPO_ROOT / "alembic"))
     cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection  # alembic/env.py migrates on it
     # "heads": features may add independent migration branches off the same base
     command.upgrade(cfg, "heads")
+    if connection is not None and connection.in_transaction():
+        connection.commit()

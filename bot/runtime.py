@@ -12,14 +12,14 @@ from sqlmodel import Session, select
 
 from approvals import outbox
 from approvals.clock import Clock, utcnow
-from approvals.db import make_engine, transaction, upgrade
+from approvals.db import make_engine, startup_lock, transaction, upgrade
 from approvals.directory import Directory, load_directory
 from approvals.models import ApiToken
 from approvals.policy import load_policy
 from approvals.policy_store import install_policy
 from approvals.workflow import ApprovalService
 from bot import llm_setup, scheduler
-from bot.api.tokens import create_token
+from bot.api.tokens import create_token, find_token
 from bot.settings import Settings
 
 log = logging.getLogger("procurebot")
@@ -48,16 +48,20 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         db_path = settings.database_url.removeprefix("sqlite:///")
         if db_path and db_path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(db_path)), exist_ok=True)
-    if migrate:
-        upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
     directory = load_directory(settings.directory_file)
     policy = load_policy(settings.policy_file)
-    with transaction(engine) as session:
-        row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli", only_if_new=True)
+    # Replicas starting together take turns here (a PostgreSQL advisory lock): the first migrates, activates the
+    # policy and makes the admin token; the others then find them done.
+    with startup_lock(settings.database_url) as locked:
+        if migrate:
+            upgrade(settings.database_url, locked)
+        engine = make_engine(settings.database_url)
+        with transaction(engine) as session:
+            row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli",
+                                          only_if_new=True)
+        _ensure_admin_token(settings, engine)
     log.info("policy file %s: %s", policy.label,
              "activated" if changed else "already known; the active version stays as it is")
-    _ensure_admin_token(settings, engine)
     service = ApprovalService(engine, directory, clock=clock)
     outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
     runtime = Runtime(settings, engine, directory, service)
@@ -92,14 +96,25 @@ def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
         return
     if not settings.dev:
         return
+    path = settings.var_dir / "dev-admin-token"
+    written = path.read_text().strip() if path.is_file() else None
     with Session(engine) as session:
-        if session.exec(select(ApiToken).where(ApiToken.role == "admin")).first() is not None:
+        if written is not None:
+            row = find_token(session, written) if written else None
+            if row is not None and row.role == "admin":
+                return
+        elif session.exec(select(ApiToken).where(ApiToken.role == "admin")).first() is not None:
             return
     # Dev convenience: a local admin token, written to a private file, never logged.
     token = create_token(engine, name="dev-admin", role="admin")
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.var_dir / "dev-admin-token"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
-    log.warning("dev mode: an admin API token was written to %s", path)
+    os.replace(scratch, path)  # whole or not at all, for anyone reading it meanwhile
+    if written is None:
+        log.warning("dev mode: an admin API token was written to %s", path)
+    else:
+        log.warning("dev mode: %s held a token this database does not know (left from another database?); "
+                    "a new admin API token was written there", path)
