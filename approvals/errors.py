@@ -47,13 +47,13 @@ class IllegalTransition(ProcurebotError):
 
     code = "illegal_transition"
 
-    def __init__(self, current: str, attempted: str, allowed: list[str]) -> None:
-        self.current = current
+    def __init__(self, current: str, attempted: str, allowed: list[str], current_label: str | None = None) -> None:
+        self.current = current  # the state's name, for programs
         self.attempted = attempted
         self.allowed = allowed
         allowed_text = ", ".join(allowed) if allowed else "nothing (it is final)"
         super().__init__(
-            f"Cannot {attempted} a requisition that is {current.replace('_', ' ')}; "
+            f"Cannot {attempted} a requisition that is {current_label or current.replace('_', ' ')}; "
             f"from here it can: {allowed_text}."
         )
 

@@ -42,6 +42,27 @@ TRANSITIONS: dict[str, dict[State, State]] = {
     "po_created": {State.PO_PENDING: State.PO_CREATED},
 }
 
+# Each state as a person reads it ("PR-1042 is now awaiting the purchase order", a card's status line, the
+# console): the internal names above never reach people.
+LABELS: dict[State, str] = {
+    State.DRAFT: "a draft",
+    State.SUBMITTED: "submitted, being routed",
+    State.PENDING_APPROVAL: "awaiting approval",
+    State.NEEDS_INFO: "waiting for the requester's answer",
+    State.APPROVED: "approved",
+    State.REJECTED: "rejected",
+    State.WITHDRAWN: "withdrawn",
+    State.STOPPED: "stopped by policy",
+    State.PO_PENDING: "awaiting the purchase order",
+    State.PO_CREATED: "ordered (purchase order created)",
+}
+
+
+def label(state: State | str) -> str:
+    """The state in plain words, for people."""
+    return LABELS[State(state)]
+
+
 FINAL_STATES = frozenset({State.REJECTED, State.WITHDRAWN, State.PO_CREATED})
 OPEN_STATES = frozenset({State.DRAFT, State.SUBMITTED, State.PENDING_APPROVAL, State.NEEDS_INFO})
 
@@ -61,5 +82,5 @@ def next_state(state: State | str, action: str) -> State:
     s = State(state)
     moves = TRANSITIONS.get(action)
     if moves is None or s not in moves:
-        raise IllegalTransition(s.value, action.replace("_", " "), allowed_actions(s))
+        raise IllegalTransition(s.value, action.replace("_", " "), allowed_actions(s), label(s))
     return moves[s]

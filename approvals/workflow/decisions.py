@@ -25,7 +25,7 @@ from approvals.models import (
     InfoRequest,
     Requisition,
 )
-from approvals.states import State
+from approvals.states import State, label
 from approvals.workflow.base import (  # noqa: F401
     COMMITTED_STATES,
     PENDING,
@@ -36,6 +36,9 @@ from approvals.workflow.base import (  # noqa: F401
     _fingerprint,
 )
 from approvals.workflow.fast_approve import try_fast_approve
+
+# the last decision on a requisition that is no longer open, as a past participle ("rejected by Maria Lopez")
+_DONE = {"approve": "approved", "auto_approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
 
 
 class DecisionActions(ServiceBase):
@@ -100,8 +103,8 @@ class DecisionActions(ServiceBase):
             ApprovalStep.stage_index < step.stage_index, ApprovalStep.state == "approved")).all()
             if s.decided_by in identities or s.approver in identities]
         if earlier:
-            raise NotAllowed(f"{'You' if actor in (earlier[0].decided_by, earlier[0].approver) else self._name(step.approver)}"
-                             f" already approved {req.number} at stage '{earlier[0].stage_name}'; policy requires "
+            who = "You" if actor in (earlier[0].decided_by, earlier[0].approver) else self._name(step.approver)
+            raise NotAllowed(f"{who} already approved {req.number} at stage '{earlier[0].stage_name}'; policy requires "
                              "a different person for each stage. Ask an administrator to reassign this step.")
 
     def _stale_if_final(self, session: Session, req: Requisition, verb: str) -> None:
@@ -109,8 +112,16 @@ class DecisionActions(ServiceBase):
             return
         last = session.exec(select(Decision).where(Decision.requisition_id == req.id)
                             .order_by(Decision.id.desc())).first()  # type: ignore[union-attr]
-        who = f" by {self._name(last.actor)} at {self._when(last.created_at)}" if last else ""
-        raise StaleAction(f"{req.number} is already {req.state.replace('_', ' ')}{who}; you cannot {verb} it now.",
+        state = label(req.state)
+        done = _DONE.get(last.action, "last acted on") if last else ""
+        who = f"{done} by {self._name(last.actor)} at {self._when(last.created_at)}" if last else ""
+        if not last:
+            what = f"is already {state}"
+        elif done == state:  # "is already rejected by Maria Lopez at ..."
+            what = f"is already {who}"
+        else:  # "was approved by Zoe Martin at ... and is now awaiting the purchase order"
+            what = f"was {who} and is now {state}"
+        raise StaleAction(f"{req.number} {what}; you cannot {verb} it now.",
                           last.actor if last else None, as_utc(last.created_at).isoformat() if last else None)  # type: ignore[union-attr]
 
     def approve(self, cmd: Approve) -> ActionResult:
@@ -177,7 +188,8 @@ class DecisionActions(ServiceBase):
             self._audit(session, req, "stage_completed", actor, now, surface, {"stage": before},
                         {"stage": req.current_stage, "waiting_on": [s.acting for s in nxt]})
             names = ", ".join(self._name(s.acting) for s in nxt)
-            return req, "advanced", f"{req.number} passed '{step.stage_name}' and is now with {names} ({nxt[0].stage_name})."
+            return req, "advanced", (f"{req.number} passed '{step.stage_name}' and is now with {names} "
+                                     f"({nxt[0].stage_name}).")
         before_state, _ = self._move(req, "approve", now)
         req.decided_at = now
         self._audit(session, req, "approved", actor, now, surface, {"state": before_state}, {"state": req.state})
@@ -238,12 +250,13 @@ class DecisionActions(ServiceBase):
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
             req = self._lock(session, cmd.number)
             if cmd.actor != req.requester:
-                raise NotAllowed(f"Only the requester, {self._name(req.requester)}, can answer questions on {req.number}.")
+                raise NotAllowed(f"Only the requester, {self._name(req.requester)}, can answer questions on "
+                                 f"{req.number}.")
             info = session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id,
                                                           InfoRequest.state == "open")
                                 .order_by(InfoRequest.id.desc())).first()  # type: ignore[union-attr]
             if info is None:
-                raise StaleAction(f"There is no open question on {req.number}; it is {req.state.replace('_', ' ')}.")
+                raise StaleAction(f"There is no open question on {req.number}; it is {label(req.state)}.")
             before, _ = self._move(req, "answer_info", now)
             info.answer, info.answered_by, info.answered_at, info.state = cmd.answer, cmd.actor, now, "answered"
             session.add(info)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from approvals import states
 from approvals.clock import as_utc
 from approvals.directory import Directory
 from approvals.models import Delegation
@@ -90,7 +91,8 @@ def _status_line(view: RequisitionView, directory: Directory, erp_line: str | No
             return f"Waiting on {names} ({stage})."
         case "needs_info":
             info = next((i for i in reversed(view.info_requests) if i.state == "open"), None)
-            return f"Waiting on {view.requester_name} to answer {_name(directory, info.asked_by) if info else 'a question'}."
+            asked = _name(directory, info.asked_by) if info else "a question"
+            return f"Waiting on {view.requester_name} to answer {asked}."
         case "approved" | "po_pending" | "po_created":
             ok = next((d for d in reversed(view.decisions) if d.action in ("approve", "auto_approve")), None)
             text = ("Approved automatically by policy." if ok is None or ok.action == "auto_approve" else
@@ -108,7 +110,7 @@ def _status_line(view: RequisitionView, directory: Directory, erp_line: str | No
             return f"Stopped by policy: {view.stop_reason}"
         case "draft":
             return "Saved as a draft."
-    return view.state.replace("_", " ").capitalize() + "."
+    return states.label(view.state).capitalize() + "."
 
 
 def _name(directory: Directory, person: str | None) -> str:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from approvals import audit
+from approvals import audit, states
 from approvals.errors import NotFound
 from approvals.models import ApprovalStep, AuditEvent, Requisition
 from approvals.outbox import erp_view
@@ -63,20 +63,20 @@ def search_page(request: Request, q: str = Query(default="", max_length=100),
         return who
     runtime = request.app.state.runtime
     directory = runtime.directory
-    states = "".join(f'<option value="{s.value}"{" selected" if s.value == state else ""}>{s.value.replace("_", " ")}'
+    options = "".join(f'<option value="{s.value}"{" selected" if s.value == state else ""}>{esc(states.label(s))}'
                      "</option>" for s in State if s != State.DRAFT)
     sites = "".join(f'<option value="{esc(s.code)}"{" selected" if s.code == site else ""}>{esc(s.name)}</option>'
                     for s in directory.sites)
     form = (f'<form class="inline" method="get" action="/console/requisitions"><label>Number or title'
             f'<input name="q" id="q" value="{esc(q)}" maxlength="100"></label>'
-            f'<label>State<select name="state"><option value="">any</option>{states}</select></label>'
+            f'<label>State<select name="state"><option value="">any</option>{options}</select></label>'
             f'<label>Site<select name="site"><option value="">any</option>{sites}</select></label>'
             '<button type="submit" class="primary" id="search">Search</button></form>')
     found = search(runtime.engine, q, state, site)
     if not found:
         return html.page("Requisitions", form + html.notice(texts.NO_MATCHES), who=who, active="requisitions")
     rows = [(f'<a href="/console/requisitions/{esc(r.number)}">{esc(r.number)}</a>', esc(r.title), esc(r.site),
-             esc(r.state.replace("_", " ")), f"{r.amount:,.2f}", html.when(r.submitted_at),
+             esc(states.label(r.state)), f"{r.amount:,.2f}", html.when(r.submitted_at),
              esc(", ".join(_name(directory, p) for p in waiting))) for r, waiting in found]
     table = html.table(["Number", "Title", "Site", "State", "Amount", "Submitted", "Waiting on"], rows, cls="results")
     return html.page("Requisitions", form + table, who=who, active="requisitions")
@@ -97,7 +97,7 @@ def detail_page(request: Request, number: str) -> Response:
     with Session(runtime.engine) as session:
         events = list(audit.iter_events(session, requisition_number=view.number))
     erp = erp_view(runtime.engine, view.number)
-    facts = [("State", view.state.replace("_", " ")), ("Requester", view.requester_name), ("Site", view.site),
+    facts = [("State", states.label(view.state)), ("Requester", view.requester_name), ("Site", view.site),
              ("Cost center", view.cost_center), ("Supplier", view.supplier_name), ("Category", view.category),
              ("Amount", f"{view.total:,.2f} {view.currency} ({view.amount:,.2f} {view.policy_currency})"),
              ("Urgency", view.urgency), ("Policy", view.policy_version), ("Route", view.route_explanation),

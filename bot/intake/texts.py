@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from approvals import states
+
 if TYPE_CHECKING:
     from approvals.directory import Directory
 
@@ -154,7 +156,7 @@ def expired(title: str, hours: float) -> str:
 
 
 def duplicate_warning(number: str, title: str, requester: str, state: str) -> str:
-    return (f"This looks like {number} ({title}, requested by {requester}, {state.replace('_', ' ')}). "
+    return (f"This looks like {number} ({title}, requested by {requester}, {states.label(state)}). "
             "Submit anyway only if it is really a second order.")
 
 
@@ -222,7 +224,8 @@ def which_order(words: str) -> str:
     return f"Several of your requests look like \u201c{words}\u201d. Which one?"
 
 SNOOZE_HOW = "Say how long, for example \u201cremind me in 2 hours about PR-1042\u201d (at most until the deadline)."
-SNOOZE_WHICH = "Several requests wait for you; say which one, for example \u201cremind me in 2 hours about PR-1042\u201d."
+SNOOZE_WHICH = ("Several requests wait for you; say which one, for example \u201cremind me in 2 hours about "
+                "PR-1042\u201d.")
 SNOOZE_NOTHING = "Nothing waits for your approval, so there is no reminder to move."
 DIGEST_OFF = "Done: no daily digest for you any more. Say \u201cstart my digest\u201d to get it back."
 DIGEST_ON = "Done: you will get a daily digest of what waits for you, on working days."

@@ -86,7 +86,8 @@ def test_a_stale_approve_answers_who_acted_and_when(teams):  # type: ignore[no-u
     res = teams.tap("zoe.martin", approval["card"], "reject", text="changed my mind")
     assert res.status_code == 200
     words = texts_of(res.json()["value"])
-    assert f"{number} is already" in words and "by Zoe Martin at 2026-11-23 15:00 UTC" in words
+    assert (f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the purchase order; "
+            "you cannot reject it now.") in words
     with Session(teams.runtime.engine) as session:
         decisions = session.exec(select(Decision).where(Decision.action == "reject")).all()
     assert decisions == [] and teams.runtime.service.view(number).state != "rejected"

@@ -68,7 +68,7 @@ def test_home_is_the_web_chat(web):
 
 
 def test_story_request_route_approve(web):
-    """Jake asks in one message, submits; Zoe's card has Approve/Reject/Ask and why her; she approves; both cards agree."""
+    """Jake asks in one message, submits; Zoe's card has Approve/Reject/Ask and why her; she approves; cards agree."""
     summary = say(web, "jake.miller", WRAP)[0]["html"]
     assert "Ready to submit?" in summary and buttons(summary) == ["submit", "edit", "cancel"]
     submitted = tap(web, "jake.miller", summary, "submit")[0]
@@ -88,12 +88,13 @@ def test_story_request_route_approve(web):
         assert "Approved by Zoe Martin at 2026-11-23 15:00 UTC." in now and "tone-ok" in now
         assert "approve" not in buttons(now)
     stale = tap(web, "zoe.martin", zoe.replace(":a&", ":again&"), "approve")[0]
-    assert "is already" in stale["text"] and "by Zoe Martin at 2026-11-23 15:00 UTC" in stale["text"]
+    assert stale["text"] == (f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the "
+                             "purchase order; you cannot approve it now.")
     assert [c.command for c in web.changes] == ["submit", "approve"]
 
 
 def test_story_ask_info_answer_then_reject(web):
-    """Zoe asks why; Jake's card turns into a question with Answer; he answers; Zoe rejects with a reason; all cards follow."""
+    """Zoe asks why; Jake's card becomes a question with Answer; he answers; Zoe rejects with a reason; cards follow."""
     summary = say(web, "jake.miller", WRAP)[0]["html"]
     number = tap(web, "jake.miller", summary, "submit")[0]["number"]
     asked = tap(web, "zoe.martin", card(web, number, "zoe.martin"), "request_info", "Why urgent?")[0]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from approvals import states
 from approvals.commands import SetDelegation
 from approvals.directory import Person
 from approvals.errors import ProcurebotError
@@ -83,7 +84,7 @@ def home_data(bot: SlackBot, person: Person, notice: str | None = None) -> views
                     delegator=blocks.escape(delegator.name if delegator else d.delegator), end=end
                 )
             )
-    activity = [f"*{v.number}* {blocks.escape(v.title)} \u2014 {v.state.replace('_', ' ')}" for v in mine[:5]]
+    activity = [f"*{v.number}* {blocks.escape(v.title)} \u2014 {states.label(v.state)}" for v in mine[:5]]
     people = sorted(((p.name, p.id) for p in directory.people if p.id != person.id), key=lambda x: x[0])
     return views.HomeData(
         pending=[card(v.number, person.id) for v in pending[:SHOWN]],
