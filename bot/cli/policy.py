@@ -135,7 +135,7 @@ def route(file: Path = typer.Argument(..., help="Policy YAML"),
             typer.echo(MSG_FIELD.format(field=p.field, message=p.message), err=True)
         raise typer.Exit(EXIT_ERRORS)
     facts = build_facts(draft, company, policy, committed=committed_amount)
-    plan = route_request(facts, policy, company, at=when)
+    plan = route_request(facts, policy, company, (), at=when)
     typer.echo(json.dumps(plan.to_dict(), indent=2))
 
 
