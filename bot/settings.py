@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class Settings(BaseSettings):
@@ -43,6 +44,14 @@ class Settings(BaseSettings):
     notify_url: str | None = None  # a chat API taking POST /messages; unset: notices are logged
     # signs the web console's session cookie; unset: a random key per process (sessions end at restart)
     session_secret: SecretStr | None = None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        # uvicorn and logging both take it: one of the names they share, in lower case
+        if value.strip().lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.strip().lower()
 
     @model_validator(mode="after")
     def _production_is_configured(self) -> "Settings":
