@@ -118,6 +118,21 @@ class FakeServer:
         return {"error": message}
 
 
+def _both_clocks() -> tuple[dt.datetime, dt.datetime]:
+    """The earlier and the later of Python's wall clock and the system time. OpenSSL checks a certificate's
+    validity against the system time, which `pytest --clock-ahead` does not move; the certificate must hold
+    on both."""
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        from time_machine import escape_hatch
+    except ImportError:
+        return now, now
+    if not escape_hatch.is_travelling():
+        return now, now
+    system = dt.datetime.fromtimestamp(escape_hatch.time.time(), dt.timezone.utc)
+    return min(now, system), max(now, system)
+
+
 def self_signed_cert(directory: Path) -> tuple[str, str]:
     """A certificate for 127.0.0.1 and its key, as PEM files (msal speaks only https)."""
     from cryptography import x509
@@ -127,15 +142,15 @@ def self_signed_cert(directory: Path) -> tuple[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    earliest, latest = _both_clocks()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(earliest - dt.timedelta(days=1))
+        .not_valid_after(latest + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
