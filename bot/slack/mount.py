@@ -58,6 +58,8 @@ async def start(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
 
     bot = build_slack(app.state.runtime, settings)
     app.state.slack = bot
+    log.info("Slack is on at /slack/events (%s)", "many workspaces: installs at /slack/install" if settings.oauth
+             else "one workspace")
     app.state.slack_handler = AsyncSlackRequestHandler(bot.app)
     socket: Any = None
     if settings.app_token is not None:
