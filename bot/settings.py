@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     # signs the web console's session cookie; unset: a random key per process (sessions end at restart)
     session_secret: SecretStr | None = None
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_we_run_on(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].split("+", 1)[0].lower() if "://" in value else ""
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL (the two databases procurebot runs on)")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
