@@ -132,10 +132,26 @@ def _explain(exc: BaseException, settings: Any) -> str:
         first = exc.issues[0].render().splitlines()[0] if exc.issues else _first_line(exc)
         more = texts.POLICY_ALSO.format(count=len(exc.issues) - 1) if len(exc.issues) > 1 else ""
         return texts.POLICY_INVALID.format(problem=first + more, path=getattr(settings, "policy_file", "FILE"))
+    directory = getattr(settings, "directory_file", None)
     if isinstance(exc, DirectoryInvalid):
-        return texts.DIRECTORY_INVALID.format(path=getattr(settings, "directory_file", "?"),
-                                              problem=exc.problems[0] if exc.problems else _first_line(exc))
+        return texts.DIRECTORY_INVALID.format(path=directory, problem=_directory_problem(exc))
+    if isinstance(exc, OSError) and exc.filename is not None:
+        if directory is not None and str(exc.filename) == str(directory):
+            return texts.DIRECTORY_INVALID.format(path=directory, problem=_reason(exc))
+        return texts.FILE_UNUSABLE.format(path=exc.filename, reason=_reason(exc))
     return texts.STARTUP_FAILED.format(problem=f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _directory_problem(exc: Any) -> str:
+    """The first thing wrong with the directory file, where it is, and how many more there are."""
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError) and cause.errors():
+        problems = cause.errors(include_url=False)
+        first = f"{'.'.join(str(part) for part in problems[0]['loc']) or 'file'}: {problems[0]['msg']}"
+    else:
+        problems = list(exc.problems) or [_first_line(exc)]
+        first = str(problems[0]).splitlines()[0]
+    return first + (texts.DIRECTORY_ALSO.format(count=len(problems) - 1) if len(problems) > 1 else "")
 
 
 def _settings_model(title: str) -> type[BaseSettings] | None:
@@ -163,7 +179,11 @@ def _settings_line(exc: ValidationError, model: type[BaseSettings]) -> str:
     field = str(first["loc"][0])
     name = env_name(model, field)
     value = first.get("input")
-    shown = f"={value!r}" if isinstance(value, (str, int, float)) and not _secret(model, field) else ""
+    shown = ""
+    if isinstance(value, str) and "url" in field.lower():
+        shown = f"={masked_url(value)!r}"
+    elif isinstance(value, (str, int, float)) and not _secret(model, field):
+        shown = f"={value!r}"
     line = texts.SETTING_INVALID.format(name=name, value=shown, problem=message)
     others = sorted({env_name(model, str(p["loc"][0])) if p["loc"] else "settings" for p in problems[1:]} - {name})
     if others:
@@ -188,7 +208,7 @@ def env_name(model: type[BaseSettings], field: str) -> str:
 
 def _secret(model: type[BaseSettings], field: str) -> bool:
     info = model.model_fields.get(field)
-    words = ("secret", "token", "password", "key", "url")
+    words = ("secret", "token", "password", "key")
     return any(w in field.lower() for w in words) or (info is not None and "Secret" in repr(info.annotation))
 
 

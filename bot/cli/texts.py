@@ -27,7 +27,9 @@ POLICY_INVALID = ("the policy file cannot be used: {problem}; see `procurebot po
 POLICY_ALSO = " (and {count} more)"
 DIRECTORY_INVALID = ("the company directory {path} cannot be used: {problem}; fix it, or set PROCUREBOT_DIRECTORY_FILE "
                      "to another file")
+DIRECTORY_ALSO = " (and {count} more)"
 
+FILE_UNUSABLE = "cannot use {path}: {reason}; check that it exists and that this user may read and write there"
 STARTUP_FAILED = "could not start: {problem}; run again with --debug to see where it failed"
 
 SERVING = "procurebot on http://{host}:{port}  (API docs at /docs; database {database})"

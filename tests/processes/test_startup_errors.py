@@ -80,11 +80,15 @@ def test_an_unreachable_database_is_named_without_its_password(tmp_path):
 
 
 def test_debug_shows_the_traceback_as_well(tmp_path):
-    """The same bad port with --debug: the traceback is shown for the developer, and the one line still ends it."""
+    """With --debug, or the log level at debug, the developer sees the traceback too, and the one line still ends it."""
     run = _serve(tmp_path, "--debug", PROCUREBOT_PORT="abc")
     assert run.returncode == 1
     assert "Traceback" in run.stderr
     assert run.stderr.strip().splitlines()[-1].startswith("procurebot: PROCUREBOT_PORT='abc' is not valid")
+    run = _serve(tmp_path, DATABASE_URL="postgresql://u:secret@127.0.0.1:1/x", PROCUREBOT_LOG_LEVEL="debug")
+    assert run.returncode == 1
+    assert "Traceback" in run.stderr and "OperationalError" in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("procurebot: cannot use the database at postgresql://u:***@")
 
 
 def test_a_dev_token_left_from_another_database_is_replaced(tmp_path):
