@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from approvals import outbox
 from approvals.clock import Clock, utcnow
 from approvals.db import make_engine, startup_lock, transaction, upgrade
 from approvals.directory import Directory, load_directory
-from approvals.models import ApiToken
 from approvals.policy import load_policy
 from approvals.policy_store import install_policy
 from approvals.workflow import ApprovalService
@@ -98,13 +97,12 @@ def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
         return
     path = settings.var_dir / "dev-admin-token"
     written = path.read_text().strip() if path.is_file() else None
-    with Session(engine) as session:
-        if written is not None:
-            row = find_token(session, written) if written else None
+    # a missing file gets a token too: the README's tour reads it, whatever tokens the database already holds
+    if written:
+        with Session(engine) as session:
+            row = find_token(session, written)
             if row is not None and row.role == "admin":
                 return
-        elif session.exec(select(ApiToken).where(ApiToken.role == "admin")).first() is not None:
-            return
     # Dev convenience: a local admin token, written to a private file, never logged.
     token = create_token(engine, name="dev-admin", role="admin")
     settings.var_dir.mkdir(parents=True, exist_ok=True)

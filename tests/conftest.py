@@ -95,6 +95,12 @@ def _no_llm_from_the_environment() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _var_dir_of_its_own(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test's server state (dev token, notices) goes to a folder of its own, never to the checkout's var/."""
+    monkeypatch.setenv("PROCUREBOT_VAR_DIR", str(tmp_path_factory.mktemp("var")))
+
+
 @pytest.fixture(scope="session")
 def directory() -> Directory:
     return load_directory(EXAMPLES / "company.yaml")
