@@ -3,6 +3,7 @@ and waiting for what another process does."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -18,6 +19,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def child_env(*dropped: str) -> dict[str, str]:
+    """This process's environment for a server or worker a test starts, without the variables whose names
+    start with one of `dropped` (the settings the test gives it itself), but always with the test session's
+    PROCUREBOT_TEST_* ones: with `pytest --clock-ahead` they move the child's wall clock like the test's own."""
+    return {k: v for k, v in os.environ.items() if k.startswith("PROCUREBOT_TEST_") or not k.startswith(dropped)}
 
 
 def eventually(found: Callable[[], Any], what: str, limit: float = 30) -> Any:

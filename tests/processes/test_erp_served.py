@@ -5,7 +5,6 @@ once across a crash; master data re-read by a server that runs no dispatcher."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from typing import Callable
 import httpx
 import pytest
 from factories import ONE_ROLL, auto_approved, submit
-from live import free_port
+from live import child_env, free_port
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -82,11 +81,7 @@ def _wait_until(
 def _serve(db_url: str, var_dir: Path, seed: int) -> tuple[subprocess.Popen, Path]:
     """`procurebot serve` on a free local port against the test's database; returns once it answers /healthz."""
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_", "OPENAI_"))
-    }
+    env = child_env("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_", "OPENAI_")
     env.update(SERVE_ENV)
     env.update(
         {
@@ -117,7 +112,7 @@ def test_the_served_app_killed_three_times_makes_every_po_once_and_tells_every_r
     """1,000 approved requisitions; `procurebot serve` sends them to an ERP that answers 500, 429, times out after
     committing and drops connections, and is killed (SIGKILL) three times mid-run and restarted: exactly 1,000
     POs in the ERP, none twice, none lost, and each requester reads one 'PO created' line per requisition."""
-    clock.now = utcnow()  # the server runs on the real clock: the jobs must be due for it
+    clock.now = utcnow()  # the server reads the wall clock (moved too by --clock-ahead): the jobs must be due for it
     install(service)
     numbers = auto_approved(service, N)
     var_dir = tmp_path / "var"

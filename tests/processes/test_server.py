@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import free_port
+from live import child_env, free_port
 
 BIN = Path(sys.executable).parent
 
@@ -18,7 +17,7 @@ BIN = Path(sys.executable).parent
 @pytest.fixture
 def server(tmp_path):  # type: ignore[no-untyped-def]
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL"))}
+    env = child_env("PROCUREBOT_", "DATABASE_URL")
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
                 "PROCUREBOT_PORT": str(port), "PROCUREBOT_LOG_LEVEL": "warning"})
     proc = subprocess.Popen([str(BIN / "procurebot"), "serve"], env=env, stdout=subprocess.PIPE,

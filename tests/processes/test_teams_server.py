@@ -3,7 +3,6 @@ loop, against the local fake Bot Framework, from install to an approval updating
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fake_teams import FakeTeams, execute_actions, texts_of
-from live import eventually, free_port, until_healthy
+from live import child_env, eventually, free_port, until_healthy
 from teams_harness import WRAP
 
 BIN = Path(sys.executable).parent
@@ -22,7 +21,7 @@ BIN = Path(sys.executable).parent
 def served(tmp_path):  # type: ignore[no-untyped-def]
     with FakeTeams(tmp_path) as fake:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL", "TEAMS_"))}
+        env = child_env("PROCUREBOT_", "DATABASE_URL", "TEAMS_")
         env.update(fake.env())
         env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
                     "PROCUREBOT_PORT": str(port), "PROCUREBOT_LOG_LEVEL": "warning",

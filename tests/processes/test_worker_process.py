@@ -5,7 +5,6 @@ requisition is made and approved through the HTTP API, as an integration would."
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 from fake_slack import FakeSlackServer
-from live import eventually, free_port, until_healthy
+from live import child_env, eventually, free_port, until_healthy
 from slack_harness import slack_id
 
 from approvals.directory import load_directory
@@ -36,8 +35,7 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
     server.fake.users = {slack_id(p.id): p.email for p in load_directory(ROOT / "examples" / "company.yaml").people}
     with server as fake:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL", "SLACK_",
-                                                                          "TEAMS_"))}
+        env = child_env("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_")
         env.update({"DATABASE_URL": db_url, "PROCUREBOT_VAR_DIR": str(tmp_path), "PROCUREBOT_PORT": str(port),
                     "PROCUREBOT_LOG_LEVEL": "warning", "PROCUREBOT_SCHEDULER_ENABLED": "false",
                     "PROCUREBOT_ERP_DISPATCHERS": "0", "PROCUREBOT_ADMIN_TOKEN": ADMIN,
