@@ -494,7 +494,7 @@ class Assistant:
 
     def _record_suggestions(self, draft: DraftState, view: RequisitionView) -> None:
         """Keep each suggestion beside the category the requester confirmed (the one routing used)."""
-        rows = []
+        rows, now = [], self.service.clock()
         for i, (line, saved) in enumerate(zip(draft.lines, view.lines)):
             hint = line.suggestion
             if hint is None and line.category_source == "keyword":
@@ -508,7 +508,7 @@ class Assistant:
                 suggested=hint["category"], confidence=float(hint.get("confidence") or 0.0),
                 source=hint.get("source") or "llm", prompt_version=hint.get("prompt_version") or "",
                 model=(hint.get("model") or "")[:80], confirmed=saved.category,
-                accepted=hint["category"] == saved.category))
+                accepted=hint["category"] == saved.category, created_at=now))
         try:
             record_suggestions(self.service.engine, rows)
         except Exception:  # noqa: BLE001 - the requisition is submitted; losing the record must not say otherwise
