@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from approvals.clock import Clock, utcnow
 from approvals.directory import Directory
 from approvals.history import load_history
 from approvals.signals import all_signals
@@ -37,8 +38,10 @@ MAX_CACHED = 2048
 
 class ExceptionSummaries:
     def __init__(self, engine: Engine, directory: Directory, view: Callable[[str], RequisitionView], *,
-                 thresholds: Iterable[Decimal] = (), summarizer: LlmSummarizer | None = None) -> None:
+                 thresholds: Iterable[Decimal] = (), summarizer: LlmSummarizer | None = None,
+                 clock: Clock = utcnow) -> None:
         self.engine = engine
+        self.clock = clock  # the service's: a stored summary carries its time
         self.directory = directory
         self.view = view
         self.thresholds = sorted(set(thresholds))
@@ -106,7 +109,7 @@ class ExceptionSummaries:
                 log.info("exception summary for %s: deterministic (%s)", number, outcome)
             stored = save_summary(self.engine, ExceptionSummary(
                 requisition_number=number, round=view.round, text=text, source=source,
-                prompt_version=prompt_version, model=model, outcome=outcome))
+                prompt_version=prompt_version, model=model, outcome=outcome, created_at=self.clock()))
         except Exception:  # noqa: BLE001 - the deterministic note still shows
             log.exception("exception summary for %s failed", number)
             return

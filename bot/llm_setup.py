@@ -48,8 +48,10 @@ def build(service: ApprovalService, policy: LoadedPolicy | None = None, settings
     if client is not None:
         suggester = CategorySuggester(LlmClassifier(client, service.directory, min_confidence=settings.min_confidence))
         summarizer = LlmSummarizer(client)
+    # the service's clock, read each time a summary is stored, so a clock set on the service later counts
     summaries = ExceptionSummaries(service.engine, service.directory, service.view,
-                                   thresholds=thresholds_of(policy, service), summarizer=summarizer)
+                                   thresholds=thresholds_of(policy, service), summarizer=summarizer,
+                                   clock=lambda: service.clock())
     service.after_commit.append(summaries.on_change)
     return LlmParts(settings, client, suggester, summaries)
 
