@@ -447,11 +447,12 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     notifier = LiveNotifier(durable, tell)
     base = jobqueue.default_worker_id()
     stop = threading.Event()
+    clock = runtime.service.clock  # the runtime's one clock: its POs, notices, syncs and master data carry its time
 
     def build(i: int) -> ErpDispatcher:
         return ErpDispatcher(runtime.engine, runtime.directory,
                              build_connector(settings, runtime.engine, runtime.directory), notifier,
-                             settings=settings, worker_id=f"{base}:server:{i}", on_change=tell,
+                             settings=settings, clock=clock, worker_id=f"{base}:server:{i}", on_change=tell,
                              on_master_data=lambda: refresher.refresh(force=True),
                              lease=timedelta(seconds=settings.erp_lease_seconds))
 
