@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from approvals.clock import utcnow
 from approvals.metrics import Dashboard, Scope, dashboard, last_days
 from bot.console import html, texts
 from bot.console.guard import guard, guard_form
@@ -78,8 +77,8 @@ async def dashboard_page(request: Request, days: int = Query(default=30)) -> Res
         return who
     days = days if days in PERIODS else 30
     runtime = request.app.state.runtime
-    board = await run_in_threadpool(dashboard, runtime.engine, runtime.directory, last_days(utcnow(), days),
-                                    Scope.all())
+    period = last_days(runtime.service.clock(), days)  # the service's clock: the days its actions were stamped in
+    board = await run_in_threadpool(dashboard, runtime.engine, runtime.directory, period, Scope.all())
     return html.page("Dashboard", _render(board, days, runtime.directory), who=who, active="dashboard")
 
 

@@ -17,7 +17,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
-from approvals.clock import utcnow
 from approvals.db import transaction
 from approvals.errors import NotFound, PolicyInvalid, PolicyIssue
 from approvals.models import Requisition
@@ -111,7 +110,7 @@ def _simulate(runtime, policy: LoadedPolicy) -> SimulationReport:  # type: ignor
         rows = session.exec(select(Requisition).where(Requisition.submitted_at != None)  # noqa: E711
                             .order_by(Requisition.id.desc()).limit(HISTORY)).all()  # type: ignore[union-attr]
         history = [StoredRoute(r.number or "", r.state, dict(r.facts), dict(r.route)) for r in rows if r.route]
-    return simulate(history, policy, runtime.directory, utcnow())
+    return simulate(history, policy, runtime.directory, runtime.service.clock())
 
 
 def _report(report: SimulationReport, directory) -> str:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session, select
 
 from approvals import audit
-from approvals.clock import as_utc, utcnow
+from approvals.clock import as_utc
 from approvals.metrics import Scope, Window
 from approvals.metrics.queries import delegation_usage
 from approvals.models import Delegation
@@ -83,7 +83,7 @@ def delegations_page(request: Request) -> Response:
         return who
     runtime = request.app.state.runtime
     directory = runtime.directory
-    now = utcnow()
+    now = runtime.service.clock()  # the service's: it set and ends these delegations
 
     def name(person_id: str | None) -> str:
         p = directory.person(person_id or "")

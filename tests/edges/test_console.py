@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from approvals.commands import Approve
+from approvals.commands import Approve, SetDelegation
 from approvals.models import AuditEvent, PolicyVersion
 from bot.api.app import create_app
 from bot.api.tokens import create_token, revoke_token
@@ -186,13 +187,20 @@ def test_dashboard_audit_export_and_delegations(console):
     svc = console.runtime.service
     svc.submit(submit(lines=[boxes(1)]))
     sign_in(console, "auditor")
+    svc.clock.advance(hours=2)  # the auditor looks later that day
     page = console.get("/console", params={"days": 7}).text
     assert 'data-figure="touchless"' in page and "<svg" in page and "Open commitments" in page
+    # the last 7 days of the service's clock, which stamped the submit: whatever today's date, it is counted
+    assert '<div class="label">Requisitions submitted</div><div class="value">1</div>' in page
     export = console.get("/console/audit/export", params={"format": "jsonl"})
     assert export.status_code == 200 and export.headers["content-type"].startswith("application/x-ndjson")
     assert '"kind": "auto_approved"' in export.text
     assert "The chain is intact" in console.get("/console/audit", params={"verify": 1}).text
-    assert "Delegations" in console.get("/console/delegations").text
+    away = svc.set_delegation(SetDelegation(actor="maria.lopez", delegator="maria.lopez", delegate="frank.novak",
+                                            starts_at=svc.clock(), ends_at=svc.clock() + timedelta(days=3)))
+    delegations = console.get("/console/delegations").text
+    assert "Delegations" in delegations
+    assert "<tr><td>active</td><td>Maria Lopez</td>" in delegations, away  # active on the clock that set it
 
 
 def test_production_without_a_session_secret_keeps_the_console_off(console):
