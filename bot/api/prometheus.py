@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from approvals import jobqueue
-from approvals.clock import as_utc, utcnow
+from approvals.clock import Clock, as_utc, utcnow
 from approvals.jobqueue import Job
 from approvals.outbox import CREATE_PO
 from bot.api.auth import READ, Caller, require
@@ -38,11 +38,12 @@ router = APIRouter(tags=["operations"])
 class QueueCollector(Collector):
     """Job-queue depth per kind and state, and how late the oldest ready row of each kind is."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utcnow) -> None:
         self.engine = engine
+        self.clock = clock  # the clock the queue's rows were made due by
 
     def snapshot(self) -> tuple[dict[tuple[str, str], int], dict[str, float]]:
-        now = utcnow()
+        now = self.clock()
         job = Job.__table__  # type: ignore[attr-defined]
         q = (select(job.c.kind, job.c.state, func.count(), func.min(job.c.due_at))
              .where(job.c.state.in_(LIVE_STATES)).group_by(job.c.kind, job.c.state))
@@ -120,7 +121,8 @@ def _registry(request: Request) -> CollectorRegistry:
     registry: CollectorRegistry = request.app.state.prometheus
     if not getattr(request.app.state, "prometheus_queue", False):
         # the engine exists only once the app has started, so the queue collector joins on first scrape
-        registry.register(QueueCollector(request.app.state.runtime.engine))
+        runtime = request.app.state.runtime
+        registry.register(QueueCollector(runtime.engine, clock=lambda: runtime.service.clock()))
         request.app.state.prometheus_queue = True
     return registry
 

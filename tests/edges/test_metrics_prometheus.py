@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from approvals import jobqueue
-from approvals.clock import utcnow
 from approvals.db import transaction
 from approvals.outbox import CREATE_PO
 from bot.api.app import create_app
@@ -19,9 +18,9 @@ from bot.settings import Settings
 
 
 @pytest.fixture
-def app(db_url, tmp_path):  # type: ignore[no-untyped-def]
+def app(db_url, tmp_path, clock):  # type: ignore[no-untyped-def]
     settings = Settings(database_url=db_url, admin_token=None, env="dev", var_dir=tmp_path, _env_file=None)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock=clock)
     with TestClient(create_app(settings, runtime=runtime), raise_server_exceptions=False) as client:
         client.token = create_token(runtime.engine, name="prometheus", role="service")  # type: ignore[attr-defined]
         client.runtime = runtime  # type: ignore[attr-defined]
@@ -43,7 +42,7 @@ def test_scrape_needs_a_token(app):
 
 def test_queue_depths_and_lags_come_from_the_job_table(app):
     """A reminder 10 minutes overdue, a PO job 5 minutes overdue, one dead PO job and a future one show as they are."""
-    now = utcnow()
+    now = app.runtime.service.clock()  # lag is measured on the clock that makes the rows due, whatever today is
     with transaction(app.runtime.engine) as s:
         jobqueue.enqueue(s, kind="remind", key="remind:t1", due_at=now - timedelta(minutes=10), now=now)
         jobqueue.enqueue(s, kind="remind", key="remind:t2", due_at=now + timedelta(hours=3), now=now)
