@@ -9,14 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from approvals.clock import utcnow
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **kw)
+from approvals.columns import timestamp_field
 
 
 class ChatConversation(SQLModel, table=True):
@@ -34,5 +31,5 @@ class ChatConversation(SQLModel, table=True):
     question: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     notice: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # shown on the next visit
     version: int = 0  # two messages from one person at once: the second sees a changed version
-    updated_at: datetime = _ts(default_factory=utcnow)
-    expires_at: datetime | None = _ts(default=None)
+    updated_at: datetime = timestamp_field(default_factory=utcnow)
+    expires_at: datetime | None = timestamp_field(default=None)

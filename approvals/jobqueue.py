@@ -45,11 +45,12 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Sequence
 
 from psycopg.types.json import Json
-from sqlalchemy import JSON, Column, Connection, DateTime, Engine, Index, Text, and_, func, or_, text, update
+from sqlalchemy import JSON, Column, Connection, Engine, Index, Text, and_, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
 from approvals.clock import Clock, as_utc, utcnow
+from approvals.columns import timestamp_field
 from approvals.db import transaction
 
 DUE, CLAIMED, DONE, FAILED, DEAD = "due", "claimed", "done", "failed", "dead"
@@ -68,10 +69,6 @@ RETURNING id, kind, dedupe_key, payload, attempts, sent_ref
 """
 
 
-def _ts(**kw: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **kw)
-
-
 class Job(SQLModel, table=True):
     """One piece of due work. ``due_at`` is when it next needs attention (see the module docstring)."""
 
@@ -87,15 +84,15 @@ class Job(SQLModel, table=True):
     kind: str = Field(max_length=40)
     dedupe_key: str = Field(max_length=200, unique=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    due_at: datetime = _ts()
+    due_at: datetime = timestamp_field()
     state: str = Field(default=DUE, max_length=10)
     claimed_by: str | None = Field(default=None, max_length=120)
-    lease_until: datetime | None = _ts(default=None)
+    lease_until: datetime | None = timestamp_field(default=None)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     sent_ref: str | None = Field(default=None, max_length=200)
-    created_at: datetime = _ts(default_factory=utcnow)
-    updated_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    updated_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,10 @@ from sqlalchemy import Engine, UniqueConstraint, delete, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from approvals.clock import utcnow
+from approvals.columns import timestamp_field
 from approvals.db import transaction
 from approvals.directory import CostCenter, Directory, Item, Supplier
-from approvals.models import Money, Requisition, _ts
+from approvals.models import Money, Requisition
 from approvals.outbox import ErpPurchaseOrder
 from approvals.workflow.base import COMMITTED_STATES  # spend that counts against a budget
 
@@ -62,7 +63,7 @@ class ErpSupplierRecord(SQLModel, table=True):
     contracted: bool | None = None
     currency: str | None = Field(default=None, max_length=3)
     erp_key: str = Field(default="", max_length=100)
-    synced_at: datetime = _ts(default_factory=utcnow)
+    synced_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 class ErpItemRecord(SQLModel, table=True):
@@ -80,7 +81,7 @@ class ErpItemRecord(SQLModel, table=True):
     unit_price: Decimal | None = Field(default=None, sa_type=Money)
     blocked: bool = False
     erp_key: str = Field(default="", max_length=100)
-    synced_at: datetime = _ts(default_factory=utcnow)
+    synced_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 class ErpBudgetRecord(SQLModel, table=True):
@@ -95,7 +96,7 @@ class ErpBudgetRecord(SQLModel, table=True):
     period: str = Field(default="", max_length=20)
     budget: Decimal = Field(sa_type=Money)
     spent: Decimal = Field(default=Decimal("0"), sa_type=Money)
-    synced_at: datetime = _ts(default_factory=utcnow)
+    synced_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 class MasterDataSource(Protocol):

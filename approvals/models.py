@@ -6,16 +6,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from approvals.clock import utcnow
+from approvals.columns import timestamp_field
 
 Money = Numeric(20, 4, asdecimal=True)
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **kw)
+# approvals/outbox.py still imports the column helper by its old name from here; the line goes when it imports
+# approvals.columns.timestamp_field itself
+_ts = timestamp_field
 
 
 class PolicyVersion(SQLModel, table=True):
@@ -27,7 +27,7 @@ class PolicyVersion(SQLModel, table=True):
     content_hash: str = Field(max_length=64, unique=True)
     filename: str = Field(default="", max_length=300)
     source: str = Field(sa_column=Column(Text, nullable=False))
-    loaded_at: datetime = _ts(default_factory=utcnow)
+    loaded_at: datetime = timestamp_field(default_factory=utcnow)
     active: bool = Field(default=False)
 
 
@@ -63,10 +63,10 @@ class Requisition(SQLModel, table=True):
     round: int = 0  # bumps when an amendment sends it back for approval
     version: int = 0  # optimistic check for writers that do not hold the row lock
     surface: str = Field(default="api", max_length=20)
-    created_at: datetime = _ts(default_factory=utcnow)
-    updated_at: datetime = _ts(default_factory=utcnow)
-    submitted_at: datetime | None = _ts(default=None)
-    decided_at: datetime | None = _ts(default=None)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    updated_at: datetime = timestamp_field(default_factory=utcnow)
+    submitted_at: datetime | None = timestamp_field(default=None)
+    decided_at: datetime | None = timestamp_field(default=None)
 
 
 class RequisitionLine(SQLModel, table=True):
@@ -111,8 +111,8 @@ class ApprovalStep(SQLModel, table=True):
     escalation: str = Field(default="add", max_length=10)
     check_limits: bool = True  # the stage's policy setting, applied again when escalating
     escalated_from: int | None = None
-    activated_at: datetime | None = _ts(default=None)
-    decided_at: datetime | None = _ts(default=None)
+    activated_at: datetime | None = timestamp_field(default=None)
+    decided_at: datetime | None = timestamp_field(default=None)
     decided_by: str | None = Field(default=None, max_length=80)
     on_behalf_of: str | None = Field(default=None, max_length=80)
     comment: str | None = Field(default=None, sa_column=Column(Text))
@@ -130,7 +130,7 @@ class Decision(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text))
     surface: str = Field(default="api", max_length=20)
     policy_version: str = Field(default="", max_length=40)
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 class InfoRequest(SQLModel, table=True):
@@ -141,10 +141,10 @@ class InfoRequest(SQLModel, table=True):
     step_id: int | None = Field(default=None, foreign_key="approval_step.id")
     asked_by: str = Field(max_length=80)
     question: str = Field(sa_column=Column(Text, nullable=False))
-    asked_at: datetime = _ts(default_factory=utcnow)
+    asked_at: datetime = timestamp_field(default_factory=utcnow)
     answer: str | None = Field(default=None, sa_column=Column(Text))
     answered_by: str | None = Field(default=None, max_length=80)
-    answered_at: datetime | None = _ts(default=None)
+    answered_at: datetime | None = timestamp_field(default=None)
     state: str = Field(default="open", max_length=10)
 
 
@@ -155,14 +155,14 @@ class Delegation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delegator: str = Field(max_length=80)
     delegate: str = Field(max_length=80)
-    starts_at: datetime = _ts()
-    ends_at: datetime = _ts()
+    starts_at: datetime = timestamp_field()
+    ends_at: datetime = timestamp_field()
     category: str | None = Field(default=None, max_length=40)
     max_amount: Decimal | None = Field(default=None, sa_type=Money)
     reason: str = Field(default="", max_length=300)
     created_by: str = Field(max_length=80)
-    created_at: datetime = _ts(default_factory=utcnow)
-    cancelled_at: datetime | None = _ts(default=None)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    cancelled_at: datetime | None = timestamp_field(default=None)
 
 
 class CommandLog(SQLModel, table=True):
@@ -175,7 +175,7 @@ class CommandLog(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     requisition_id: int | None = None
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -185,7 +185,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (Index("ix_audit_requisition", "requisition_number"),)
 
     seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
-    at: datetime = _ts()
+    at: datetime = timestamp_field()
     kind: str = Field(max_length=40)
     actor: str = Field(max_length=80)
     on_behalf_of: str | None = Field(default=None, max_length=80)
@@ -216,6 +216,6 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(max_length=80)
     token_hash: str = Field(max_length=64)
     role: str = Field(max_length=20)  # admin, auditor, service
-    created_at: datetime = _ts(default_factory=utcnow)
-    revoked_at: datetime | None = _ts(default=None)
-    last_used_at: datetime | None = _ts(default=None)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    revoked_at: datetime | None = timestamp_field(default=None)
+    last_used_at: datetime | None = timestamp_field(default=None)

@@ -12,16 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from approvals.clock import utcnow
+from approvals.columns import timestamp_field
 from approvals.db import transaction
-
-
-def _ts(**kw: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **kw)
 
 
 class CategorySuggestion(SQLModel, table=True):
@@ -39,7 +36,7 @@ class CategorySuggestion(SQLModel, table=True):
     model: str = Field(default="", max_length=80)
     confirmed: str = Field(max_length=40)  # what the requester submitted; routing used this
     accepted: bool
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 class ExceptionSummary(SQLModel, table=True):
@@ -54,7 +51,7 @@ class ExceptionSummary(SQLModel, table=True):
     prompt_version: str = Field(default="", max_length=40)
     model: str = Field(default="", max_length=80)
     outcome: str = Field(default="", max_length=80)  # why the LLM's was not used, when it was not
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 def record_suggestions(engine: Any, rows: list[CategorySuggestion]) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def _ts(**kw: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+from approvals.columns import timestamp_field
 
 
 class ChatIdentity(SQLModel, table=True):
@@ -24,7 +22,7 @@ class ChatIdentity(SQLModel, table=True):
     tenant: str = Field(default="", max_length=120)  # Slack team id, Entra tenant id
     external_id: str = Field(max_length=200)
     person_id: str | None = Field(default=None, max_length=80)  # None: looked up, nobody in the directory
-    resolved_at: datetime = _ts(nullable=False)
+    resolved_at: datetime = timestamp_field(nullable=False)
 
 
 class ChatAddress(SQLModel, table=True):
@@ -37,7 +35,7 @@ class ChatAddress(SQLModel, table=True):
     surface: str = Field(max_length=20)
     person_id: str = Field(max_length=80)
     address: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = _ts(nullable=False)
+    updated_at: datetime = timestamp_field(nullable=False)
 
 
 class CardCopy(SQLModel, table=True):
@@ -58,7 +56,7 @@ class CardCopy(SQLModel, table=True):
     address: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     ref: str = Field(max_length=200)  # the platform's message id (Slack ts, Teams activity id)
     fingerprint: str = Field(default="", max_length=64)  # of the last rendered card: unchanged -> no call
-    updated_at: datetime = _ts(nullable=False)
+    updated_at: datetime = timestamp_field(nullable=False)
 
 
 class InboundEvent(SQLModel, table=True):
@@ -70,4 +68,4 @@ class InboundEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     surface: str = Field(max_length=20)
     key: str = Field(max_length=200)
-    received_at: datetime = _ts(nullable=False, index=True)
+    received_at: datetime = timestamp_field(nullable=False, index=True)

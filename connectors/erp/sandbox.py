@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from approvals.clock import utcnow
+from approvals.columns import timestamp_field
 from approvals.db import transaction
 from approvals.directory import Directory
-from approvals.models import Money, _ts
+from approvals.models import Money
 from connectors.erp.base import (
     ErpBudget,
     ErpItem,
@@ -71,8 +72,8 @@ class SandboxPurchaseOrder(SQLModel, table=True):
     status: str = Field(default="open", max_length=20)
     need_by: date | None = None
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = _ts(default_factory=utcnow)
-    updated_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    updated_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 @dataclass
