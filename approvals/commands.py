@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from approvals.requisition import LineDraft, RequisitionDraft
-from approvals.text import refuse_nul
+from approvals.validation import refuse_nul
 
 Surface = Literal["api", "web", "slack", "teams", "cli", "scheduler", "email"]
 MAX_COMMENT = 2000

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from approvals.directory import Directory, ItemType
 from approvals.errors import FieldError
 from approvals.policy.loader import LoadedPolicy, rate_to_policy_currency
-from approvals.text import refuse_nul
+from approvals.validation import refuse_nul
 
 MAX_LINES = 200
 MAX_TEXT = 4000

@@ -1,4 +1,4 @@
-"""Small text rules shared by every input model."""
+"""Input validation rules shared by every input model (commands, requisitions)."""
 
 from __future__ import annotations
 
