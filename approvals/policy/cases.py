@@ -30,7 +30,7 @@ from approvals.clock import Clock, utcnow
 from approvals.delegation import DelegationWindow
 from approvals.directory import Directory
 from approvals.errors import PolicyIssue, ProcurebotError
-from approvals.policy.loader import _HINTS, LoadedPolicy, _human_loc, _line_map
+from approvals.policy.loader import SCHEMA_HINTS, LoadedPolicy, human_loc, line_map
 from approvals.policy.routing import RoutePlan, route
 from approvals.requisition import RequisitionDraft, build_facts, validate_draft
 
@@ -145,10 +145,11 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def load_cases(text: str, filename: str = "<cases>", policy: LoadedPolicy | None = None) -> list[tuple[Case, int | None]]:
+def load_cases(text: str, filename: str = "<cases>",
+               policy: LoadedPolicy | None = None) -> list[tuple[Case, int | None]]:
     """Parse and validate a cases file; raises CasesInvalid with file:line for every problem."""
     try:
-        lines, duplicates = _line_map(text)
+        lines, duplicates = line_map(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -175,8 +176,8 @@ def load_cases(text: str, filename: str = "<cases>", policy: LoadedPolicy | None
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key `{loc[-1]}`"
-            issues.append(PolicyIssue("error", "schema", f"{_human_loc(loc)}: {msg}", filename, line_for(loc),
-                                      _HINTS.get(err["type"], ""), _human_loc(loc)))
+            issues.append(PolicyIssue("error", "schema", f"{human_loc(loc)}: {msg}", filename, line_for(loc),
+                                      SCHEMA_HINTS.get(err["type"], ""), human_loc(loc)))
         raise CasesInvalid(issues) from None
     if policy is not None:
         known = {r.id for r in policy.stops} | {r.id for r in policy.rules}

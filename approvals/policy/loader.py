@@ -74,7 +74,8 @@ class _LineLoader(yaml.SafeLoader):
     """A safe loader that also records duplicate keys (plain PyYAML keeps the last silently)."""
 
 
-def _line_map(text: str) -> tuple[dict[Path_, int], list[tuple[Path_, int, str]]]:
+def line_map(text: str) -> tuple[dict[Path_, int], list[tuple[Path_, int, str]]]:
+    """The line of every key and item of a YAML text, and the keys that appear twice (with their lines)."""
     root = yaml.compose(text, Loader=_LineLoader)
     lines: dict[Path_, int] = {}
     duplicates: list[tuple[Path_, int, str]] = []
@@ -100,7 +101,8 @@ def _line_map(text: str) -> tuple[dict[Path_, int], list[tuple[Path_, int, str]]
     return lines, duplicates
 
 
-_HINTS = {
+# what to do about a schema error, by pydantic error type (policy files and cases files)
+SCHEMA_HINTS = {
     "extra_forbidden": "remove it or check the spelling; docs/policy.md lists every key",
     "missing": "add this key; docs/policy.md shows an example",
     "literal_error": "use one of the listed values",
@@ -115,7 +117,8 @@ _HINTS = {
 }
 
 
-def _human_loc(loc: Path_) -> str:
+def human_loc(loc: Path_) -> str:
+    """A location in the YAML as people write it: rules[2].when.amount."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -128,14 +131,15 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
         raise PolicyInvalid([PolicyIssue("error", "schema", f"policy file is larger than {MAX_POLICY_BYTES} bytes",
                                          filename, None, "split comments out or simplify the rules")])
     try:
-        lines, duplicates = _line_map(text)
+        lines, duplicates = line_map(text)
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyInvalid([PolicyIssue("error", "yaml", f"not valid YAML: {problem}", filename, line,
-                                          "check indentation (spaces, not tabs) and that every `key:` has a value")]) from None
+        hint = "check indentation (spaces, not tabs) and that every `key:` has a value"
+        issue = PolicyIssue("error", "yaml", f"not valid YAML: {problem}", filename, line, hint)
+        raise PolicyInvalid([issue]) from None
 
     issues = [PolicyIssue("error", "schema", f"key `{key}` appears twice", filename, line,
                           "keep one; with two, only the last would count") for _, line, key in duplicates]
@@ -158,8 +162,8 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key `{loc[-1]}`" if loc else msg
-            issues.append(PolicyIssue("error", "schema", f"{_human_loc(loc)}: {msg}", filename, line_for(loc),
-                                      _HINTS.get(err["type"], ""), _human_loc(loc)))
+            issues.append(PolicyIssue("error", "schema", f"{human_loc(loc)}: {msg}", filename, line_for(loc),
+                                      SCHEMA_HINTS.get(err["type"], ""), human_loc(loc)))
         raise PolicyInvalid(issues) from None
 
     problems: list[ConditionProblem] = []
@@ -175,8 +179,8 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
     rules = compiled("rules", spec.rules)
     overlays = compiled("overlays", spec.overlays)
     for p in problems:
-        issues.append(PolicyIssue("error", "condition", f"{_human_loc(p.path)}: {p.message}", filename,
-                                  line_for(p.path), p.hint, _human_loc(p.path)))
+        issues.append(PolicyIssue("error", "condition", f"{human_loc(p.path)}: {p.message}", filename,
+                                  line_for(p.path), p.hint, human_loc(p.path)))
     if issues:
         raise PolicyInvalid(issues)
 
