@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -129,27 +130,33 @@ def _postgres_reachable() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test process, dropped at the end."""
+@contextmanager
+def new_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped at the end; skipped or failed when unreachable."""
     problem = _postgres_reachable()
     if problem:
         message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable ({problem})"
         if REQUIRE_POSTGRES:
             pytest.fail(message + "; PROCUREBOT_REQUIRE_POSTGRES=1 forbids skipping", pytrace=False)
         pytest.skip(message)
-    name = f"procurebot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
     try:
-        yield url
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test process, dropped at the end."""
+    with new_postgres_database("procurebot_test") as url:
+        upgrade(url)
+        yield url
 
 
 # One round trip resets the database between tests: only the tables a test wrote to are emptied (truncating

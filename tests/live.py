@@ -4,7 +4,9 @@ and waiting for what another process does."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -39,18 +41,31 @@ def eventually(found: Callable[[], Any], what: str, limit: float = 30) -> Any:
     pytest.fail(f"never {what}")
 
 
-def until_healthy(proc: Any, base: str, limit: float = 30) -> None:
-    """Wait until the server process `proc` answers `base`/healthz; fail with its output if it exits first."""
+def until_healthy(proc: Any, base: str, limit: float = 30, output: Callable[[], str] | None = None) -> None:
+    """Wait until the server process `proc` answers `base`/healthz; fail with its output (its stdout, or what
+    `output()` reads) if it exits first."""
 
     def up() -> bool:
         if proc.poll() is not None:
-            pytest.fail(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            said = output() if output else (proc.stdout.read() if proc.stdout else "")
+            pytest.fail(f"server exited early:\n{said}")
         try:
             return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
     eventually(up, "answered /healthz", limit)
+
+
+def stop_all(procs: list[Any], grace: float = 15) -> None:
+    """SIGTERM every process, then wait for each; one that has not stopped after `grace` seconds is killed."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @contextmanager

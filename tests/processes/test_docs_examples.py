@@ -29,7 +29,7 @@ import pytest
 import yaml
 from fake_openai import FakeOpenAI
 from fake_slack import FakeSlackServer, FakeSocketMode, sign
-from live import eventually, free_port
+from live import eventually, free_port, until_healthy
 
 from approvals.directory import load_directory
 from approvals.errors import PolicyInvalid
@@ -189,16 +189,7 @@ class Machine:
         """Run an example that starts the server; yields once it answers /healthz."""
         base = f"http://127.0.0.1:{self.port}"
         with self.background(text, env) as (proc, log):
-
-            def up() -> bool:
-                if proc.poll() is not None:
-                    pytest.fail(f"the server exited early:\n{log.read_text()}")
-                try:
-                    return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            eventually(up, f"answered {base}/healthz", 90)
+            until_healthy(proc, base, 90, output=log.read_text)
             yield Served(base, log)
 
 

@@ -7,17 +7,15 @@ database holds everything once."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
-from conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, _postgres_reachable
-from live import free_port, until_healthy
+from conftest import new_postgres_database
+from live import free_port, stop_all, until_healthy
 from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
@@ -31,22 +29,8 @@ ADMIN = "replicas-test-admin-token-" + "x" * 24
 @pytest.fixture
 def empty_database() -> Iterator[str]:
     """A new PostgreSQL database with no tables at all, dropped at the end."""
-    problem = _postgres_reachable()
-    if problem:
-        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable ({problem})"
-        if REQUIRE_POSTGRES:
-            pytest.fail(message + "; PROCUREBOT_REQUIRE_POSTGRES=1 forbids skipping", pytrace=False)
-        pytest.skip(message)
-    name = f"procurebot_replicas_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres_database("procurebot_replicas") as url:
+        yield url
 
 
 def _applied_and_all(current: list[str]) -> tuple[set[str], set[str]]:
@@ -86,13 +70,7 @@ def test_three_servers_started_together_on_an_empty_database_all_come_up(empty_d
                              headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
             assert mine.status_code == 200, mine.text
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
     db = create_engine(empty_database)
     try:
         with db.connect() as conn:

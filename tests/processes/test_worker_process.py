@@ -5,7 +5,6 @@ requisition is made and approved through the HTTP API, as an integration would."
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 from fake_slack import FakeSlackServer
-from live import child_env, eventually, free_port, until_healthy
+from live import child_env, eventually, free_port, stop_all, until_healthy
 from slack_harness import slack_id
 
 from approvals.directory import load_directory
@@ -57,13 +56,7 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
             # the worker also runs an ERP dispatcher thread (the sandbox ERP), as production would
             yield base, fake, lambda: spawn("worker", "--chat-workers", "2", PROCUREBOT_ERP_DISPATCHERS="1")
         finally:
-            for proc in procs:
-                proc.send_signal(signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_all(procs)
 
 
 def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # type: ignore[no-untyped-def]
