@@ -7,9 +7,10 @@ and validated once, so every lookup after that is a dictionary access.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,6 +21,34 @@ ALL_SITES = "*"
 RiskTier = Literal["low", "medium", "high"]
 ContractStatus = Literal["active", "expiring", "expired", "none"]
 ItemType = Literal["stock", "non_stock", "mro", "capex", "services"]
+
+
+# Sites and people name their time zone and holiday calendar; the directory checks the names at load, and the
+# business calendars (approvals/scheduling/calendar.py) use them.
+@lru_cache(maxsize=256)
+def holiday_calendar(country: str, subdivision: str | None) -> Any:
+    """The public holidays of a country (and subdivision), from the `holidays` package.
+
+    Raises ValueError with what to fix for an unknown country or subdivision.
+    """
+    import holidays
+
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError:
+        if country not in holidays.list_supported_countries():
+            raise ValueError(f"no public holiday calendar for country {country!r}; use an ISO 3166 code "
+                             "such as US, CA, MX, GB, DE") from None
+        known = ", ".join(holidays.list_supported_countries()[country][:12])
+        raise ValueError(f"country {country} has no subdivision {subdivision!r}; known: {known} ...") from None
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """A time zone by its IANA name, or ValueError saying what a valid name looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as America/Chicago") from None
 
 
 class _Frozen(BaseModel):
@@ -191,9 +220,6 @@ class Directory(_Frozen):
 
     def _calendar_problems(self) -> list[str]:
         """Time zones and holiday calendars, checked at load so the scheduler never meets a bad one mid-tick."""
-        # imported here: the calendar module reads the directory, not the other way round
-        from approvals.scheduling.calendar import holiday_calendar, time_zone
-
         problems: list[str] = []
         for s in self.sites:
             for check in (lambda: time_zone(s.timezone), lambda: holiday_calendar(s.country, s.subdivision)):

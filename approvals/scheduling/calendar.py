@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from approvals.directory import Directory
+from approvals.directory import Directory, holiday_calendar, time_zone
 
 MAX_DAYS_SEARCHED = 800  # a calendar with no working day in two years is a configuration error
 
@@ -46,32 +45,6 @@ def _span(text: str, what: str) -> tuple[time, time]:
     except ValueError:
         raise ValueError(f"{what} must look like 08:00-17:00, not {text!r}") from None
     return a, b
-
-
-@lru_cache(maxsize=256)
-def holiday_calendar(country: str, subdivision: str | None) -> Any:
-    """The public holidays of a country (and subdivision), from the `holidays` package.
-
-    Raises ValueError with what to fix for an unknown country or subdivision.
-    """
-    import holidays
-
-    try:
-        return holidays.country_holidays(country, subdiv=subdivision)
-    except NotImplementedError:
-        if country not in holidays.list_supported_countries():
-            raise ValueError(f"no public holiday calendar for country {country!r}; use an ISO 3166 code "
-                             "such as US, CA, MX, GB, DE") from None
-        known = ", ".join(holidays.list_supported_countries()[country][:12])
-        raise ValueError(f"country {country} has no subdivision {subdivision!r}; known: {known} ...") from None
-
-
-def time_zone(name: str) -> ZoneInfo:
-    """A time zone by its IANA name, or ValueError saying what a valid name looks like."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as America/Chicago") from None
 
 
 @dataclass(frozen=True)
