@@ -44,6 +44,7 @@ from connectors.erp.base import (
     TransientError,
 )
 from connectors.erp.config import ErpSettings
+from connectors.erp.factory import build_connector
 
 try:
     import fcntl
@@ -376,8 +377,6 @@ def run_workers(build: Any, workers: int, stop: threading.Event,
 def main_loop(engine: Engine, directory: Directory, settings: ErpSettings, notifier: Notifier, *,
               workers: int = 1, stop: threading.Event | None = None) -> None:
     """The `procurebot erp dispatch` loop: N worker threads until SIGINT/SIGTERM."""
-    from connectors.erp.config import build_connector
-
     stop = stop or threading.Event()
     base = jobqueue.default_worker_id()
 
@@ -426,8 +425,6 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     Returns the event that stops the threads. With no in-server dispatcher (settings ask for none: they
     run as `procurebot erp dispatch`), one thread still re-reads the master data they store.
     """
-    from connectors.erp.config import build_connector
-
     settings = ErpSettings()
     refresher = MasterDataRefresher(runtime, settings.erp_connector,
                                     every=timedelta(seconds=settings.erp_master_refresh_seconds))

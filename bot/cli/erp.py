@@ -17,7 +17,8 @@ from approvals.outbox import CREATE_PO, NOTIFY, ErpPurchaseOrder, erp_view, retr
 from bot.cli.database import database_engine
 from bot.settings import get_settings
 from connectors.erp.base import ErpError
-from connectors.erp.config import ErpSettings, build_connector
+from connectors.erp.config import ErpSettings
+from connectors.erp.factory import build_connector
 
 app = typer.Typer(help="Purchase orders in the ERP: the outbox, retries, status sync.", no_args_is_help=True)
 

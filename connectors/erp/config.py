@@ -1,4 +1,4 @@
-"""ERP settings, read once from the environment (or .env), and the factory that builds the connector.
+"""ERP settings, read once from the environment (or .env); connectors/erp/factory.py builds the connector.
 
 Every variable is documented in docs/erp.md. Secrets are SecretStr so they never reach a log
 or a repr.
@@ -11,10 +11,6 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine
-
-from approvals.directory import Directory
-from connectors.erp.base import ErpConnector
 
 ConnectorName = Literal["sandbox", "business_central", "odoo", "netsuite", "webhook"]
 
@@ -86,33 +82,6 @@ class ErpSettings(BaseSettings):
                 "handed to a second dispatcher while the first is still waiting for the ERP"
             )
         return self
-
-
-def build_connector(settings: ErpSettings, engine: Engine, directory: Directory) -> ErpConnector:
-    """The configured connector, or a ValueError naming the missing variables."""
-    name = settings.erp_connector
-    if name == "sandbox":
-        from connectors.erp.sandbox import SandboxErp, SandboxFaults
-
-        faults = SandboxFaults.parse(
-            settings.erp_sandbox_faults, settings.erp_sandbox_latency_ms, settings.erp_sandbox_seed
-        )
-        return SandboxErp(engine, directory, faults=faults)
-    if name == "business_central":
-        from connectors.erp.business_central import BusinessCentral
-
-        return BusinessCentral.from_settings(settings)
-    if name == "odoo":
-        from connectors.erp.odoo import Odoo
-
-        return Odoo.from_settings(settings)
-    if name == "netsuite":
-        from connectors.erp.netsuite import NetSuite
-
-        return NetSuite.from_settings(settings)
-    from connectors.erp.webhook import SignedWebhook
-
-    return SignedWebhook.from_settings(settings)
 
 
 def require(settings: ErpSettings, connector: str, *names: str) -> None:
