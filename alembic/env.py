@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import approvals.all_models  # noqa: F401  (registers every table on SQLModel.metadata)
+import bot.all_models  # noqa: F401  (registers every table on SQLModel.metadata)
 from alembic import context
 
 config = context.config

@@ -24,7 +24,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-import approvals.all_models  # noqa: F401  (every table on SQLModel.metadata)
+import bot.all_models  # noqa: F401  (every table on SQLModel.metadata)
 from approvals.db import make_engine, transaction, upgrade
 from approvals.directory import Directory, load_directory
 from approvals.policy import LoadedPolicy, load_policy

@@ -1,7 +1,7 @@
 """The tables slack_sdk's SQLAlchemy installation and OAuth state stores use, declared on our metadata.
 
 They are built by slack_sdk's own table builders, so the migration (0003_slack_oauth), the models
-and the stores agree column for column; approvals/all_models.py imports this module so the
+and the stores agree column for column; bot/all_models.py imports this module so the
 schema test compares them like every other table.
 """
 

@@ -1,7 +1,8 @@
 """Imports every module that defines tables, so SQLModel.metadata knows them all.
 
-Alembic's env.py and the test fixtures import this. A feature that adds tables in its own
-module adds one import line here.
+Alembic's env.py and the test fixtures import this. It lives on the composition side, since the tables come
+from every layer: the core's, the chat platforms' (bot/) and the sandbox ERP's (connectors/). A feature that adds
+tables in its own module adds one import line here.
 """
 
 import approvals.conversation  # noqa: F401
