@@ -41,9 +41,9 @@ from approvals.scheduling.calendar import Calendars
 from approvals.suggestions import CategorySuggestion, record_suggestions
 from approvals.views import RequisitionView
 from approvals.workflow import ApprovalService
-from bot.cards.build import delegation_card, question_card, queue_card, requisition_card, summary_card
 from bot.cards.model import Card
 from bot.intake import intents, stats, texts
+from bot.intake.cards import delegation_card, question_card, queue_card, requisition_card, summary_card
 from bot.intake.draft import DraftState, Question, fill_defaults, merge, next_question, to_requisition
 from bot.intake.duplicates import find_duplicate
 from bot.intake.extract import DATE, ExtractedLine, Extractor, parse_date

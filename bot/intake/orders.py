@@ -14,9 +14,9 @@ from rapidfuzz.utils import default_process
 from approvals.directory import Directory
 from approvals.outbox import BUYER_ROLE, erp_view
 from approvals.views import RequisitionView
-from bot.cards.build import requisition_card
 from bot.cards.model import Card, CardAction
 from bot.intake import texts
+from bot.intake.cards import requisition_card
 
 ERP_STATES = ("po_pending", "po_created")
 MATCH_CUTOFF = 80  # below this "wrap" starts matching "tape"

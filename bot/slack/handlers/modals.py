@@ -10,8 +10,8 @@ import uuid
 from typing import Any
 
 from approvals.directory import Person
-from bot.cards.build import question_card, summary_card
 from bot.intake.assistant import Reply
+from bot.intake.cards import question_card, summary_card
 from bot.intake.draft import DraftLine, DraftState, fill_defaults, next_question
 from bot.intake.duplicates import find_duplicate
 from bot.intake.store import Crossed

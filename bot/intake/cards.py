@@ -1,6 +1,8 @@
-"""Building cards from the core's read models. A requisition card depends on who looks at it:
-the approver it waits on gets Approve / Reject / Ask; the requester asked a question gets Answer;
-everyone else gets the status. Every copy is rebuilt from `service.view(number)` after a change.
+"""Building cards (bot/cards/model.py) from the core's read models and the conversation's drafts.
+
+A requisition card depends on who looks at it: the approver it waits on gets Approve / Reject / Ask;
+the requester asked a question gets Answer; everyone else gets the status. Every copy is rebuilt from
+`service.view(number)` after a change.
 """
 
 from __future__ import annotations
