@@ -18,8 +18,8 @@ from approvals.policy import load_policy
 from approvals.policy_store import install_policy
 from approvals.workflow import ApprovalService
 from bot import llm_setup, scheduler
-from bot.api.tokens import create_token, find_token
 from bot.settings import Settings
+from bot.tokens import create_token, find_token
 
 log = logging.getLogger("procurebot")
 

@@ -10,9 +10,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import erp_dispatcher, scheduler
 from bot.api import prometheus
-from bot.api.errors import error_body, install_error_handlers
+from bot.api.errors import install_error_handlers
 from bot.api.routes import audit, delegations, health, policy, requisitions
 from bot.console.routes import router as console
+from bot.http_errors import error_body
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, get_settings
 from bot.slack import mount as slack_mount

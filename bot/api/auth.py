@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from approvals.clock import as_utc, utcnow
-from bot.api.tokens import find_token
+from bot.tokens import find_token
 
 _bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer pb_...`")
 

@@ -21,6 +21,7 @@ from approvals.errors import (
     StaleAction,
     ValidationFailed,
 )
+from bot.http_errors import error_body
 
 log = logging.getLogger("procurebot.api")
 
@@ -28,16 +29,6 @@ STATUS = {
     ValidationFailed: 422, PolicyInvalid: 422, NotFound: 404, NotAllowed: 403, IllegalTransition: 409,
     StaleAction: 409, ConflictingRetry: 409,
 }
-
-
-def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    if extra:
-        body.update(extra)
-    return {"error": body}
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -75,8 +66,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PydanticValidationError)
     async def _command_invalid(_: Request, exc: PydanticValidationError) -> JSONResponse:
         # raised when a typed command is built from an otherwise well-formed request
-        fields = [{"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid").removeprefix("Value error, ")}
-                  for e in exc.errors()]
+        fields = [{"field": _field_path(tuple(e.get("loc", ()))),
+                   "message": e.get("msg", "invalid").removeprefix("Value error, ")} for e in exc.errors()]
         return JSONResponse(error_body("validation_failed", "The request has invalid fields; see `fields`.", fields),
                             status_code=422)
 

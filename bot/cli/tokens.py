@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from bot.api.tokens import ROLES, create_token, list_tokens, revoke_token
 from bot.cli.database import database_engine
+from bot.tokens import ROLES, create_token, list_tokens, revoke_token
 
 app = typer.Typer(help="API tokens.", no_args_is_help=True)
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from approvals.models import ApiToken
-from bot.api.tokens import find_token
+from bot.tokens import find_token
 
 COOKIE = "pb_console"
 MAX_AGE = 8 * 3600  # one working day

@@ -21,10 +21,10 @@ from typing import Callable
 
 from approvals.directory import Person
 from approvals.errors import NotFound
-from bot.api.errors import error_body
 from bot.cards.model import Card
 from bot.chat.dedupe import first_time
 from bot.chat.identity import Addresses, Identities
+from bot.http_errors import error_body
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
 from bot.teams import cards, texts
 from bot.teams.activity import Inbound, Outcome

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from bot.api.errors import error_body
+from bot.http_errors import error_body
 from bot.teams import texts
 from bot.teams.adapter import (
     BadActivity,

@@ -10,9 +10,9 @@ from sqlmodel import Session, func, select
 
 from approvals.models import Requisition
 from bot.api.app import create_app
-from bot.api.tokens import create_token
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.tokens import create_token
 from tests.factories import STRETCH_WRAP, boxes
 
 EXAMPLES_POLICY = "examples/policy.yaml"
@@ -212,7 +212,8 @@ def test_openapi_lists_the_api(api):
     ("DELETE", f"/api/v1/delegations/{2**63}?actor=maria.lopez", {}),
     ("POST", "/api/v1/delegations", {"json": {"actor": "maria.lopez", "delegator": "maria.lopez",
                                                "delegate": "frank.novak", "max_amount": "1e30",
-                                               "starts_at": "2026-11-23T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}}),
+                                               "starts_at": "2026-11-23T00:00:00Z",
+                                               "ends_at": "2026-12-01T00:00:00Z"}}),
     ("POST", "/api/v1/delegations", {"json": {"actor": "maria.lopez", "delegator": "maria.lopez",
                                                "delegate": "frank.novak", "starts_at": "0001-01-01T00:00:00+14:00",
                                                "ends_at": "9999-12-30T00:00:00-12:00"}}),
@@ -222,7 +223,7 @@ def test_openapi_lists_the_api(api):
                                                                   "unit_price": "0.001"}])}),
 ])
 def test_hostile_input_is_a_clear_422_never_a_500(api, request_args):
-    """NUL characters, 64-bit overflows, absurd amounts and years, ambiguous commas, sub-cent totals: 422 with a field."""
+    """NUL characters, 64-bit overflows, absurd amounts and years, ambiguous commas, sub-cent totals: 422, a field."""
     method, url, kwargs = request_args
     response = api.request(method, url, headers=auth(api, "admin"), **kwargs)
     assert response.status_code == 422, response.text
@@ -252,7 +253,8 @@ def test_delegation_end_can_be_moved(api, clock):
     stranger = api.patch(f"/api/v1/delegations/{delegation['id']}", headers=auth(api, "service"),
                          json={"actor": "frank.novak", "ends_at": "2026-12-05T00:00:00+00:00"})
     assert stranger.status_code == 403
-    kinds = [json.loads(line)["kind"] for line in api.get("/api/v1/audit/export", headers=auth(api, "auditor")).text.splitlines()]
+    export = api.get("/api/v1/audit/export", headers=auth(api, "auditor"))
+    kinds = [json.loads(line)["kind"] for line in export.text.splitlines()]
     assert "delegation_changed" in kinds
 
 

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 from approvals.commands import Approve, SetDelegation
 from approvals.models import AuditEvent, PolicyVersion
 from bot.api.app import create_app
-from bot.api.tokens import create_token, revoke_token
 from bot.console.session import COOKIE, Identity, decode, encode
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.tokens import create_token, revoke_token
 from tests.factories import boxes, submit
 
 REPO = Path(__file__).resolve().parents[2]

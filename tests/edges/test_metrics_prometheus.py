@@ -12,9 +12,9 @@ from approvals import jobqueue
 from approvals.db import transaction
 from approvals.outbox import CREATE_PO
 from bot.api.app import create_app
-from bot.api.tokens import create_token
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.tokens import create_token
 
 
 @pytest.fixture

@@ -230,7 +230,7 @@ def test_the_active_delegate_approves_from_teams_on_behalf_of_the_approver(teams
 
 def test_an_approval_through_the_http_api_updates_the_teams_cards(teams):  # type: ignore[no-untyped-def]
     """A purchasing system approves over the v1 API for Zoe: her Teams card loses its buttons, Jake's follows."""
-    from bot.api.tokens import create_token
+    from bot.tokens import create_token
 
     number = submitted(teams)
     token = create_token(teams.runtime.engine, name="erp-portal", role="service")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from approvals.commands import Approve
-from bot.api.tokens import create_token
+from bot.tokens import create_token
 from tests.edges.test_console import good_policy_text
 from tests.factories import boxes, submit
 from tests.live import serving
