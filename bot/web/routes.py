@@ -23,10 +23,13 @@ from bot.cards.html import render_card
 from bot.intake import texts
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
 from bot.llm_setup import card_refresher
+from bot.templating import environment
+from bot.web import texts as page_texts
 from bot.web.hub import LiveHub
 
 router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
+TEMPLATES = environment("bot.web")
 KEEPALIVE_SECONDS = 15.0
 _init_lock = threading.Lock()
 
@@ -100,9 +103,9 @@ def _call(fn: Any, *args: Any) -> dict[str, Any]:
 @router.get("", response_class=HTMLResponse)
 def page(request: Request) -> HTMLResponse:
     if not request.app.state.runtime.settings.dev:
-        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>procurebot</title>"
-                            f"<p>{texts.PRODUCTION_OFF}</p>", status_code=403)
-    return HTMLResponse((STATIC / "chat.html").read_text(encoding="utf-8"))
+        off = TEMPLATES.get_template("off.html").render(title=page_texts.OFF_TITLE, message=texts.PRODUCTION_OFF)
+        return HTMLResponse(off, status_code=403)
+    return HTMLResponse(TEMPLATES.get_template("chat.html").render(title=page_texts.TITLE, texts=page_texts))
 
 
 @router.get("/static/{name}")
