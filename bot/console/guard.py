@@ -16,8 +16,8 @@ def guard(request: Request, *, admin: bool = False) -> Identity | Response:
         ended = "?ended=1" if request.cookies.get(COOKIE) else ""
         return RedirectResponse(f"/console/login{ended}", status_code=303)
     if admin and not who.is_admin:
-        return html.page("Not allowed", html.notice(texts.ADMIN_ONLY.format(name=who.name, role=who.role), "bad"),
-                         who=who, status=403)
+        return html.message("Not allowed", texts.ADMIN_ONLY.format(name=who.name, role=who.role), "bad", who=who,
+                            status=403)
     return who
 
 
@@ -27,5 +27,5 @@ def guard_form(request: Request, csrf: str | None, *, admin: bool = False) -> Id
     if isinstance(who, Response):
         return who
     if not csrf_ok(who, csrf):
-        return html.page("Form expired", html.notice(texts.BAD_CSRF, "bad"), who=who, status=403)
+        return html.message("Form expired", texts.BAD_CSRF, "bad", who=who, status=403)
     return who

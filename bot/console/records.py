@@ -15,9 +15,9 @@ from approvals.clock import as_utc
 from approvals.metrics import Scope, Window
 from approvals.metrics.queries import delegation_usage
 from approvals.models import Delegation
-from bot.console import html
+from bot.console import html, texts
+from bot.console.formats import when
 from bot.console.guard import guard
-from bot.console.html import esc
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
@@ -27,27 +27,14 @@ async def audit_page(request: Request, verify: int = 0) -> Response:
     who = guard(request)
     if isinstance(who, Response):
         return who
-    body = ['<form class="inline" method="get" action="/console/audit/export">'
-            '<label>Format<select name="format"><option value="jsonl">JSON Lines</option>'
-            '<option value="csv">CSV</option></select></label>'
-            '<label>Only requisition<input name="requisition" placeholder="PR-1042" maxlength="20"></label>'
-            '<label>Since (UTC)<input name="since" type="date"></label>'
-            '<button type="submit" class="primary" id="export">Export</button></form>']
+    report = None
     if verify:
         def check() -> audit.VerifyReport:
             with Session(request.app.state.runtime.engine) as session:
                 return audit.verify_chain(session)
 
         report = await run_in_threadpool(check)
-        if report.ok:
-            body.append(html.notice(f"The chain is intact: {report.events:,} events, every link checks.", "ok"))
-        else:
-            body.append(html.notice("The chain is broken; each problem below names the event where it starts.", "bad"))
-            body.append("<ul>" + "".join(f"<li>{esc(p)}</li>" for p in report.problems[:100]) + "</ul>")
-    else:
-        body.append('<p><a href="/console/audit?verify=1" id="verify">Verify the hash chain now</a> '
-                    '(reads every event).</p>')
-    return html.page("Audit trail", "".join(body), who=who, active="audit")
+    return html.page("audit.html", "Audit trail", who=who, active="audit", report=report)
 
 
 @router.get("/audit/export")
@@ -63,8 +50,7 @@ def audit_export(request: Request, format: Literal["jsonl", "csv"] = "jsonl",
         try:
             start = as_utc(datetime.fromisoformat(since))
         except ValueError:
-            return html.page("Audit trail", html.notice("Give the date as YYYY-MM-DD.", "bad"), who=who,
-                             active="audit", status=400)
+            return html.message("Audit trail", texts.BAD_DATE, "bad", who=who, active="audit", status=400)
 
     def rows() -> Iterator[str]:
         with Session(engine) as session:
@@ -98,14 +84,9 @@ def delegations_page(request: Request) -> Response:
         starts, ends = as_utc(d.starts_at), as_utc(d.ends_at)
         return "active" if starts <= now < ends else ("upcoming" if now < starts else "ended")  # type: ignore[operator]
 
-    table = html.table(["Status", "Approver", "Delegate", "From", "Until", "Limited to", "Reason", "Set by"], [
-        (status(d), esc(name(d.delegator)), esc(name(d.delegate)), html.when(d.starts_at), html.when(d.ends_at),
-         esc(", ".join(x for x in (d.category or "", f"up to {d.max_amount:,.0f}" if d.max_amount else "") if x)
-             or "everything"), esc(d.reason), esc(name(d.created_by))) for d in rows], cls="delegations")
+    current = [(status(d), name(d.delegator), name(d.delegate), when(d.starts_at), when(d.ends_at),
+                ", ".join(x for x in (d.category or "", f"up to {d.max_amount:,.0f}" if d.max_amount else "") if x)
+                or "everything", d.reason, name(d.created_by)) for d in rows]
     usage = delegation_usage(runtime.engine, Window(now - timedelta(days=30), now), Scope.all())
-    used = html.table(["Approver", "Delegate", "Steps decided for them"], [
-        (esc(name(a)), esc(name(b)), f"{n:,}") for a, b, n in usage.by_pair])
-    body = (f"<h2>Current, upcoming and recent (ended in the last 30 days)</h2>{table}"
-            f"<h2>Used in the last 30 days</h2><p>{usage.on_behalf:,} of {usage.decided:,} decided steps were "
-            f"decided by a delegate.</p>{used}")
-    return html.page("Delegations", body, who=who, active="delegations")
+    return html.page("delegations.html", "Delegations", who=who, active="delegations", current=current, usage=usage,
+                     pairs=[(name(a), name(b), f"{n:,}") for a, b, n in usage.by_pair])

@@ -12,12 +12,11 @@ from sqlmodel import Session, select
 
 from approvals import audit, states
 from approvals.errors import NotFound
-from approvals.models import ApprovalStep, AuditEvent, Requisition
+from approvals.models import ApprovalStep, Requisition
 from approvals.outbox import erp_view
 from approvals.states import State
 from bot.console import html, texts
 from bot.console.guard import guard
-from bot.console.html import esc
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PAGE = 100
@@ -63,23 +62,11 @@ def search_page(request: Request, q: str = Query(default="", max_length=100),
         return who
     runtime = request.app.state.runtime
     directory = runtime.directory
-    options = "".join(f'<option value="{s.value}"{" selected" if s.value == state else ""}>{esc(states.label(s))}'
-                     "</option>" for s in State if s != State.DRAFT)
-    sites = "".join(f'<option value="{esc(s.code)}"{" selected" if s.code == site else ""}>{esc(s.name)}</option>'
-                    for s in directory.sites)
-    form = (f'<form class="inline" method="get" action="/console/requisitions"><label>Number or title'
-            f'<input name="q" id="q" value="{esc(q)}" maxlength="100"></label>'
-            f'<label>State<select name="state"><option value="">any</option>{options}</select></label>'
-            f'<label>Site<select name="site"><option value="">any</option>{sites}</select></label>'
-            '<button type="submit" class="primary" id="search">Search</button></form>')
-    found = search(runtime.engine, q, state, site)
-    if not found:
-        return html.page("Requisitions", form + html.notice(texts.NO_MATCHES), who=who, active="requisitions")
-    rows = [(f'<a href="/console/requisitions/{esc(r.number)}">{esc(r.number)}</a>', esc(r.title), esc(r.site),
-             esc(states.label(r.state)), f"{r.amount:,.2f}", html.when(r.submitted_at),
-             esc(", ".join(_name(directory, p) for p in waiting))) for r, waiting in found]
-    table = html.table(["Number", "Title", "Site", "State", "Amount", "Submitted", "Waiting on"], rows, cls="results")
-    return html.page("Requisitions", form + table, who=who, active="requisitions")
+    found = [(r, states.label(r.state), ", ".join(_name(directory, p) for p in waiting))
+             for r, waiting in search(runtime.engine, q, state, site)]
+    return html.page("requisitions.html", "Requisitions", who=who, active="requisitions", q=q, state=state, site=site,
+                     states=[(s.value, states.label(s)) for s in State if s != State.DRAFT], sites=directory.sites,
+                     found=found)
 
 
 @router.get("/requisitions/{number}")
@@ -91,8 +78,8 @@ def detail_page(request: Request, number: str) -> Response:
     try:
         view = runtime.service.get(number[:20])
     except NotFound:
-        return html.page("Not found", html.notice(texts.NOT_FOUND.format(number=number[:20]), "bad"), who=who,
-                         active="requisitions", status=404)
+        return html.message("Not found", texts.NOT_FOUND.format(number=number[:20]), "bad", who=who,
+                            active="requisitions", status=404)
     directory = runtime.directory
     with Session(runtime.engine) as session:
         events = list(audit.iter_events(session, requisition_number=view.number))
@@ -105,30 +92,11 @@ def detail_page(request: Request, number: str) -> Response:
              ("ERP", erp.sentence() if erp else "not sent")]
     if view.stop_reason:
         facts.append(("Stopped because", view.stop_reason))
-    body = ['<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts) + "</dl>"]
-    body.append("<h2>Approval steps and why</h2>")
-    if view.steps:
-        body.append(html.table(["Stage", "Approver", "State", "Why", "SLA", "Activated", "Decided"], [
-            (esc(s.stage_name), esc(s.approver_name) + (f" <small>(acting: {esc(_name(directory, s.acting))})</small>"
-                                                        if s.acting != s.approver else ""),
-             esc(s.state.replace("_", " ")) + (f"<br><small>by {esc(_name(directory, s.decided_by))}"
-                                               + (f" for {esc(_name(directory, s.on_behalf_of))}" if s.on_behalf_of
-                                                  else "") + "</small>" if s.decided_by else ""),
-             f'<span class="why">{esc(s.explanation)}</span>', f"{s.sla_hours.normalize():f} h",
-             html.when(s.activated_at), html.when(s.decided_at)) for s in view.steps], cls="steps"))
-    else:
-        body.append(f'<p class="empty">{esc(view.route_explanation or "No approval steps.")}</p>')
-    body.append(f"<h2>Timeline ({len(events)} events)</h2>")
-    body.append('<ol class="timeline">' + "".join(_event(e, directory) for e in events) + "</ol>")
-    return html.page(f"{view.number}: {view.title}", "".join(body), who=who, active="requisitions")
-
-
-def _event(e: AuditEvent, directory: Any) -> str:
-    who = _name(directory, e.actor) + (f" for {_name(directory, e.on_behalf_of)}" if e.on_behalf_of else "")
-    detail = _change(e.before, e.after)
-    return (f'<li data-kind="{esc(e.kind)}"><span class="at">{html.when(e.at)}<br><small>#{e.seq} · {esc(e.surface)}'
-            f'</small></span><span><span class="kind">{esc(EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")))}</span>'
-            f' by {esc(who)}<div class="change">{esc(detail)}</div></span></li>')
+    timeline = [(e, EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
+                 _name(directory, e.actor) + (f" for {_name(directory, e.on_behalf_of)}" if e.on_behalf_of else ""),
+                 _change(e.before, e.after)) for e in events]
+    return html.page("requisition.html", f"{view.number}: {view.title}", who=who, active="requisitions", view=view,
+                     facts=facts, timeline=timeline, name=lambda person_id: _name(directory, person_id))
 
 
 def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:

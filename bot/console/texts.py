@@ -1,4 +1,5 @@
-"""Everything the console says, in one place. Refusals say what to do instead."""
+"""Everything the console says in sentences, in one place (labels and headings are in templates/). Refusals say
+what to do instead."""
 
 from __future__ import annotations
 
@@ -30,3 +31,10 @@ ALREADY_ACTIVE = "Policy {label} was already the active version."
 CHANGED_SINCE = "The uploaded text does not match what was checked. Upload the file again."
 NO_MATCHES = "No requisition matches. Try a number like PR-1042, part of a title, or clear the filters."
 EMPTY_WINDOW = "Nothing in this period yet."
+NO_STEPS = "No approval steps."
+NO_FINDINGS = "No findings: no gaps, shadowed rules or unknown names."
+MORE_CHANGES = "… and {count:,} more."
+CHAIN_INTACT = "The chain is intact: {events:,} events, every link checks."
+CHAIN_BROKEN = "The chain is broken; each problem below names the event where it starts."
+BAD_DATE = "Give the date as YYYY-MM-DD."
+DELEGATED_SHARE = "{on_behalf:,} of {decided:,} decided steps were decided by a delegate."
