@@ -91,7 +91,7 @@ def bench_parse(repeat: int) -> None:
 
 def bench_assistant(messages, repeat: int) -> None:  # type: ignore[no-untyped-def]
     from approvals.clock import utcnow
-from approvals.db import make_engine, transaction, upgrade
+    from approvals.db import make_engine, transaction, upgrade
     from approvals.policy import load_policy
     from approvals.policy_store import install_policy
     from approvals.workflow import ApprovalService
