@@ -14,17 +14,27 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
 from approvals.clock import as_utc
 from approvals.models import AuditEvent, AuditHead
+from approvals.wire import CoreWire, Sent, Wire
 
 GENESIS = "0" * 64
-_HELD_HEAD = "audit_head_locked"  # session.info key: (transaction, head) once the head row is locked
 EXPORT_FIELDS = ("seq", "at", "kind", "actor", "on_behalf_of", "surface", "requisition_number",
                  "policy_version", "before", "after", "prev_hash", "hash")
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+# The chain's write lock is its head row: it serializes appenders across processes on PostgreSQL (SQLite's
+# BEGIN IMMEDIATE already holds the database's write lock). Everything that extends the chain goes through
+# `write` below, whichever wire carries it.
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_NEW_HEAD = insert(_HEAD).inline().values(id=1, seq=0, hash=GENESIS)
+_INSERT = insert(_EVENTS).inline().values({c.name: bindparam(c.name) for c in _EVENTS.c})
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
 
 
 def jsonable(value: Any) -> Any:
@@ -43,61 +53,78 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _canonical(event: AuditEvent) -> bytes:
-    body = {
-        "seq": event.seq,
-        "at": as_utc(event.at).isoformat(),  # type: ignore[union-attr]
-        "kind": event.kind,
-        "actor": event.actor,
-        "on_behalf_of": event.on_behalf_of,
-        "surface": event.surface,
-        "requisition_number": event.requisition_number,
-        "policy_version": event.policy_version,
-        "before": event.before,
-        "after": event.after,
-        "prev_hash": event.prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def _digest(record: dict[str, Any]) -> str:
+    """The hash of an event: its content and the previous event's hash, as canonical JSON."""
+    body = {k: record[k] for k in EXPORT_FIELDS[:-1]}
+    body["at"] = as_utc(body["at"]).isoformat()  # type: ignore[union-attr]
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
 
 
 def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
+    return _digest({k: getattr(event, k) for k in EXPORT_FIELDS[:-1]})
 
 
-def lock_chain(session: Session) -> AuditHead:
-    """Take the chain's write lock (the head row) for the rest of the transaction."""
-    held = session.info.get(_HELD_HEAD)
-    if held is not None and held[0] is session.get_transaction():
-        # already locked in this transaction, and only we can have moved it since
-        return held[1]
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
-    session.info[_HELD_HEAD] = (session.get_transaction(), head)
-    return head
+@dataclass(slots=True)
+class Event:
+    """An event to append: everything but its place in the chain (seq and hashes), given when it is written."""
+
+    kind: str
+    actor: str
+    at: datetime
+    surface: str = "api"
+    on_behalf_of: str | None = None
+    requisition_number: str | None = None
+    policy_version: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+def lock_head(wire: Wire, *, after: Sequence[tuple[Any, dict[str, Any]]] = ()) -> Sent:
+    """Ask for the chain's head under its lock, sent together with the writes `after` (approvals.wire);
+    `write` reads the answer, which on a pipeline is when the wire waits."""
+    return wire.send_together(after, _LOCK_HEAD)  # type: ignore[return-value]
+
+
+def write(wire: Wire, head: Sent, events: list[Event], *,
+          after: Sequence[tuple[Any, dict[str, Any]]] = ()) -> list[dict[str, Any]]:
+    """Chain `events` after the head `lock_head` asked for, and write them and the head moved on, together
+    with the writes `after` (approvals.wire)."""
+    row = head.first()
+    if row is None:  # a database whose head row is gone: start it again (verify_chain reports the loss)
+        wire.send(_NEW_HEAD)
+        seq, prev = 0, GENESIS
+    else:
+        seq, prev = row
+    records = []
+    for event in events:
+        seq += 1
+        record = {"seq": seq, "at": as_utc(event.at), "kind": event.kind, "actor": event.actor,
+                  "on_behalf_of": event.on_behalf_of, "surface": event.surface,
+                  "requisition_number": event.requisition_number, "policy_version": event.policy_version,
+                  "before": jsonable(event.before) if event.before is not None else None,
+                  "after": jsonable(event.after) if event.after is not None else None, "prev_hash": prev}
+        record["hash"] = prev = _digest(record)
+        records.append(record)
+    wire.send_together([*after, *((_INSERT, r) for r in records)], _MOVE_HEAD, {"seq": seq, "hash": prev})
+    return records
+
+
+def lock_chain(session: Session) -> None:
+    """Take the chain's write lock (the head row) for the rest of the caller's transaction."""
+    wire = CoreWire(session.connection())
+    if lock_head(wire).first() is None:
+        wire.send(_NEW_HEAD)
 
 
 def append_event(session: Session, *, kind: str, actor: str, at: datetime, surface: str = "api",
                  on_behalf_of: str | None = None, requisition_number: str | None = None,
                  policy_version: str | None = None, before: dict[str, Any] | None = None,
-                 after: dict[str, Any] | None = None) -> AuditEvent:
-    """Add one event to the chain inside the caller's transaction."""
-    # The head row lock serializes appenders across processes (PostgreSQL); SQLite's
-    # BEGIN IMMEDIATE already holds the database write lock.
-    head = lock_chain(session)
-    event = AuditEvent(
-        seq=head.seq + 1, at=as_utc(at), kind=kind, actor=actor,  # type: ignore[union-attr]
-        on_behalf_of=on_behalf_of, surface=surface, requisition_number=requisition_number,
-        policy_version=policy_version, before=jsonable(before) if before is not None else None,
-        after=jsonable(after) if after is not None else None, prev_hash=head.hash, hash="",
-    )
-    event.hash = event_hash(event)
-    session.add(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.add(head)
-    return event
+                 after: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Add one event to the chain inside the caller's transaction; the event's record comes back."""
+    wire = CoreWire(session.connection())
+    event = Event(kind, actor, at, surface, on_behalf_of, requisition_number, policy_version, before, after)
+    return write(wire, lock_head(wire), [event])[0]
 
 
 @dataclass

@@ -42,31 +42,41 @@ import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
-from psycopg.types.json import Json
-from sqlalchemy import JSON, Column, Connection, Engine, Index, Text, and_, func, or_, text, update
+import psycopg
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
+from approvals import wire
 from approvals.clock import Clock, as_utc, utcnow
 from approvals.columns import timestamp_field
-from approvals.db import transaction
+from approvals.wire import CoreWire, PgWire, Sent, Wire
 
 DUE, CLAIMED, DONE, FAILED, DEAD = "due", "claimed", "done", "failed", "dead"
 STATES = (DUE, CLAIMED, DONE, FAILED, DEAD)
 # States a claim may take: due work, work waiting for its retry, and claims whose lease ran out.
 ACTIVE = (DUE, FAILED, CLAIMED)
 _ACTIVE_SQL = "state IN ('due', 'failed', 'claimed')"
-_PIPELINED: dict[tuple[str, ...], str] = {}  # finish statements by the columns they set
-# claim() on the batch connection (PostgreSQL): the ORM claim's statement, written once
-_CLAIM_SQL = f"""
-UPDATE job SET state = 'claimed', claimed_by = %(by)s, lease_until = %(lease_until)s, due_at = %(lease_until)s,
-       attempts = attempts + 1, updated_at = %(now)s
-WHERE id IN (SELECT id FROM job WHERE kind = ANY(%(kinds)s) AND {_ACTIVE_SQL} AND due_at <= %(now)s
-             ORDER BY due_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, dedupe_key, payload, attempts, sent_ref
-"""
+_DURABLE = select(func.set_config("synchronous_commit", "on", True))
+T = TypeVar("T")
 
 
 class Job(SQLModel, table=True):
@@ -120,16 +130,87 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Every statement that writes rows of the queue, defined once and carried by approvals.wire: through SQLAlchemy
+# in a caller's session or on SQLite, on the batch's held psycopg connection or an action's pipeline on PostgreSQL.
+_INSERT_COLUMNS = ("kind", "dedupe_key", "payload", "due_at", "state", "claimed_by", "lease_until", "attempts",
+                   "created_at", "updated_at")
+_STATEMENTS: dict[Any, Any] = {}
+
+
+def insert_statement(dialect: str, *, returning: bool = False) -> Any:
+    """INSERT a job (the columns of `row`) unless its key exists; with `returning`, the new row's id comes back."""
+    stmt = _STATEMENTS.get(("insert", dialect, returning))
+    if stmt is None:
+        table = Job.__table__  # type: ignore[attr-defined]
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(table).values({c: bindparam(c) for c in _INSERT_COLUMNS}).on_conflict_do_nothing(
+            index_elements=["dedupe_key"])
+        stmt = _STATEMENTS[("insert", dialect, returning)] = stmt.returning(table.c.id) if returning else stmt.inline()
+    return stmt
+
+
+def row(*, kind: str, key: str, due_at: datetime | None, now: datetime, payload: dict[str, Any] | None = None,
+        claimed_by: str | None = None, lease_until: datetime | None = None) -> dict[str, Any]:
+    """A new job's columns for `insert_statement`: due at `due_at`, or already claimed by `claimed_by` until
+    `lease_until` (its first attempt, for a writer that goes on to do the work itself)."""
+    if claimed_by is not None:
+        return {"kind": kind, "dedupe_key": key, "payload": payload or {}, "due_at": lease_until, "state": CLAIMED,
+                "claimed_by": claimed_by, "lease_until": lease_until, "attempts": 1, "created_at": now,
+                "updated_at": now}
+    return {"kind": kind, "dedupe_key": key, "payload": payload or {}, "due_at": as_utc(due_at), "state": DUE,
+            "claimed_by": None, "lease_until": None, "attempts": 0, "created_at": now, "updated_at": now}
+
+
 def enqueue(session: Session, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None,
             now: datetime | None = None) -> bool:
     """Add a row in the caller's transaction unless one with ``key`` exists. True if added."""
-    now = now or utcnow()
-    values = dict(kind=kind, dedupe_key=key, payload=payload or {}, due_at=as_utc(due_at), state=DUE,
-                  attempts=0, created_at=now, updated_at=now)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Job.id)
-    return session.execute(stmt).first() is not None
+    values = row(kind=kind, key=key, due_at=due_at, now=now or utcnow(), payload=payload)
+    stmt = insert_statement(session.get_bind().dialect.name, returning=True)
+    return CoreWire(session.connection()).send(stmt, values).first() is not None
+
+
+def _finish_statement(columns: tuple[str, ...], returning: bool) -> Any:
+    """UPDATE `columns` of a row still held by one claim (`_id`, `_by`, `_attempts`: its fencing token)."""
+    stmt = _STATEMENTS.get((columns, returning))
+    if stmt is None:
+        table = Job.__table__  # type: ignore[attr-defined]
+        stmt = (update(table).where(table.c.id == bindparam("_id"), table.c.state == CLAIMED,
+                                    table.c.claimed_by == bindparam("_by"), table.c.attempts == bindparam("_attempts"))
+                .values({c: bindparam(c) for c in columns}))
+        stmt = _STATEMENTS[(columns, returning)] = stmt.returning(table.c.id) if returning else stmt
+    return stmt
+
+
+def finish(wire: Wire, job: ClaimedJob, values: dict[str, Any], *, returning: bool = False) -> Sent:
+    """Send the fenced UPDATE of `values` for `job`: its rowcount is 1 while the claim held, else 0; with
+    `returning`, its row is the job's id (which a pipeline reads without waiting for each job apart)."""
+    return wire.send(_finish_statement(tuple(sorted(values)), returning),
+                     {**values, "_id": job.id, "_by": job.worker_id, "_attempts": job.attempts})
+
+
+def _claim_statement(dialect: str) -> Any:
+    """Take due rows, oldest first: PostgreSQL skips rows another claimer holds locked; on SQLite (writers are
+    serialized) the UPDATE re-checks that each row is still ready (compare-and-set)."""
+    stmt = _STATEMENTS.get(("claim", dialect))
+    if stmt is None:
+        table = Job.__table__  # type: ignore[attr-defined]
+        if dialect == "postgresql":
+            kinds = table.c.kind == any_(bindparam("kinds", type_=ARRAY(String)))
+        else:
+            kinds = table.c.kind.in_(bindparam("kinds", expanding=True))
+        ready = and_(kinds, text(_ACTIVE_SQL), table.c.due_at <= bindparam("now"))
+        pick = select(table.c.id).where(ready).order_by(table.c.due_at, table.c.id).limit(bindparam("limit"))
+        if dialect == "postgresql":
+            guard = table.c.id.in_(pick.with_for_update(skip_locked=True).scalar_subquery())
+        else:
+            guard = and_(table.c.id.in_(pick.scalar_subquery()), ready)
+        stmt = _STATEMENTS[("claim", dialect)] = (
+            update(table).where(guard)
+            .values(state=CLAIMED, claimed_by=bindparam("by"), lease_until=bindparam("lease"),
+                    due_at=bindparam("lease"), attempts=table.c.attempts + 1, updated_at=bindparam("now"))
+            .returning(table.c.id, table.c.kind, table.c.dedupe_key, table.c.payload, table.c.attempts,
+                       table.c.sent_ref))
+    return stmt
 
 
 def reschedule(session: Session, *, key: str, due_at: datetime, payload: dict[str, Any] | None = None,
@@ -177,103 +258,85 @@ class JobQueue:
         self.lease = lease
         self.max_attempts = max_attempts
         self._postgres = engine.dialect.name == "postgresql"
+        # a transaction of the caller's own (``transaction``) travels in one psycopg pipeline on PostgreSQL, or
+        # (False) through SQLAlchemy statement by statement, as on SQLite
+        self.pipelined = self._postgres
         self._conn: Connection | None = None
 
     def claim(self, kinds: str | Sequence[str], *, limit: int = 100) -> list[ClaimedJob]:
-        """Take up to ``limit`` rows of ``kinds`` whose time has come, oldest first, in one short transaction."""
+        """Take up to ``limit`` rows of ``kinds`` whose time has come, oldest first, in one short transaction.
+
+        Inside ``batch`` on PostgreSQL the claim is one statement on the held connection, which is in autocommit:
+        no pool checkout, no BEGIN and COMMIT to wait for. A claim is a lease, not a result: if the database lost
+        this commit the rows would simply be due again, so not waiting for the WAL flush changes nothing that a
+        crash can repeat."""
         kinds = [kinds] if isinstance(kinds, str) else list(kinds)
         now = self.clock()
-        lease_until = now + self.lease
-        if self._conn is not None and self._postgres:
-            return self._claim_held(kinds, limit, now, lease_until)
-        ready = and_(Job.kind.in_(kinds), Job.state.in_(ACTIVE), Job.due_at <= now)  # type: ignore[attr-defined]
-        pick = select(Job.id).where(ready).order_by(Job.due_at, Job.id).limit(limit)  # type: ignore[arg-type]
-        if self.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-            guard = Job.id.in_(pick.scalar_subquery())  # type: ignore[union-attr]
+        lease = now + self.lease
+        stmt = _claim_statement(self.engine.dialect.name)
+        params = {"kinds": kinds, "now": now, "lease": lease, "limit": limit, "by": self.worker_id}
+        if self._conn is not None:
+            rows = self._held(lambda w: w.send(stmt, params).all())
         else:
-            # compare-and-set: the row must still be ready when the UPDATE runs
-            guard = and_(Job.id.in_(pick.scalar_subquery()), ready)  # type: ignore[union-attr]
-        stmt = (update(Job).where(guard)
-                .values(state=CLAIMED, claimed_by=self.worker_id, lease_until=lease_until, due_at=lease_until,
-                        attempts=Job.attempts + 1, updated_at=now)
-                .returning(Job.id, Job.kind, Job.dedupe_key, Job.payload, Job.attempts, Job.sent_ref)
-                .execution_options(synchronize_session=False))
-        with transaction(self.engine) as session:
-            rows = session.execute(stmt).all()
-        jobs = [ClaimedJob(r.id, r.kind, r.dedupe_key, r.payload or {}, r.attempts, self.worker_id, lease_until,
-                           r.sent_ref) for r in rows]
-        return sorted(jobs, key=lambda j: j.id)
+            with wire.begin(self.engine) as w:
+                rows = w.send(stmt, params).all()
+                w.commit()
+        return sorted((ClaimedJob(r[0], r[1], r[2], r[3] or {}, r[4], self.worker_id, lease, r[5]) for r in rows),
+                      key=lambda j: j.id)
 
-    def _claim_held(self, kinds: list[str], limit: int, now: datetime,
-                         lease_until: datetime) -> list[ClaimedJob]:
-        """The same claim as plain SQL, written once, on the connection ``batch`` holds: no pool checkout,
-        no statement building, and one round trip (the connection is in autocommit, so the UPDATE is
-        its own transaction: no BEGIN and COMMIT to wait for).
-
-        A claim is a lease, not a result: if the database lost this commit the rows would simply be
-        due again, so committing it without waiting for the WAL flush (``batch``) changes nothing
-        that a crash can repeat.
-        """
+    def _held(self, work: Callable[[Wire], T]) -> T:
+        """`work` on the connection ``batch`` holds, committed (PostgreSQL: each statement in autocommit)."""
         assert self._conn is not None
-        cur = self._conn.connection.driver_connection.cursor()
-        cur.execute(_CLAIM_SQL, {"kinds": kinds, "now": now, "lease_until": lease_until, "limit": limit,
-                                 "by": self.worker_id})
-        rows = cur.fetchall()
-        return sorted((ClaimedJob(r[0], r[1], r[2], r[3] or {}, r[4], self.worker_id, lease_until, r[5])
-                       for r in rows), key=lambda j: j.id)
+        if self._postgres:
+            return work(PgWire(self._conn.connection.driver_connection))
+        try:
+            done = work(CoreWire(self._conn))
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        return done
 
-    @property
-    def held_connection(self) -> Any | None:
-        """The psycopg connection ``batch`` holds on PostgreSQL, for a caller that sends its own
-        fenced writes on it (the ERP outbox's recording); None outside ``batch`` and on SQLite."""
-        if self._conn is None or not self._postgres:
-            return None
-        return self._conn.connection.driver_connection
-
-    def _mine(self, job: ClaimedJob) -> Any:
-        return and_(Job.id == job.id, Job.state == CLAIMED, Job.claimed_by == job.worker_id,
-                    Job.attempts == job.attempts)
+    @contextmanager
+    def transaction(self) -> Iterator[Wire]:
+        """A transaction of the caller's own beside this queue's work (the ERP outbox records its POs in one),
+        durable like any decision's; commit with ``wire.commit()``. Inside ``batch`` it runs on the held
+        connection (no pool checkout), on PostgreSQL as one pipeline; otherwise on a connection of its own."""
+        if self._conn is None or (self._postgres and not self.pipelined):
+            with wire.begin(self.engine, core=not self.pipelined) as w:
+                yield w
+            return
+        if not self._postgres:
+            try:
+                yield CoreWire(self._conn)
+            finally:
+                self._conn.rollback()  # nothing, once the caller committed
+            return
+        conn = self._conn.connection.driver_connection
+        conn.autocommit = False  # psycopg begins the transaction in the pipeline's first round trip
+        try:
+            with PgWire(conn).errors(), conn.pipeline() as pipeline:
+                w = PgWire(conn, pipeline)
+                w.send(_DURABLE)  # the held connection's own commits do not wait for the WAL flush; this one does
+                yield w
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                conn.rollback()
+            conn.autocommit = True
 
     def _set(self, job: ClaimedJob, session: Session | None, **values: Any) -> bool:
+        """The fenced UPDATE of a finish: in the caller's transaction, on the held connection (committed at once;
+        a tick finishes its rows one by one, each before it sends the next message), or in a batch of its own."""
         values["updated_at"] = self.clock()
-        if session is None and self._conn is not None and self._postgres:
-            return self._set_held(job, values)
-        stmt = update(Job).where(self._mine(job)).values(**values).execution_options(synchronize_session=False)
         if session is not None:
-            return bool(session.execute(stmt).rowcount)
+            return bool(finish(CoreWire(session.connection()), job, values).rowcount)
         if self._conn is not None:
-            try:
-                done = bool(self._conn.execute(stmt).rowcount)
-                self._conn.commit()
-            except BaseException:
-                self._conn.rollback()
-                raise
-            return done
+            return self._held(lambda w: bool(finish(w, job, values).rowcount))
         with self.batch():
             return self._set(job, None, **values)
-
-    def _set_held(self, job: ClaimedJob, values: dict[str, Any]) -> bool:
-        """The same fenced UPDATE, committed, in one round trip (PostgreSQL, inside ``batch``).
-
-        A tick finishes its rows one by one, and each finish was a few hundred microseconds of statement
-        building plus waits on the server for BEGIN, UPDATE and COMMIT. Here the SQL is plain text,
-        built once per set of columns, and the held connection is in autocommit, so the UPDATE is its
-        own transaction; the row is still committed before the caller sends the next message, so what
-        a crash can repeat is unchanged: at most the one message whose answer was not yet recorded.
-        """
-        assert self._conn is not None
-        cols = tuple(sorted(values))
-        sql = _PIPELINED.get(cols)
-        if sql is None:
-            sets = ", ".join(f"{c} = %({c})s" for c in cols)
-            sql = _PIPELINED[cols] = (f"UPDATE job SET {sets} WHERE id = %(_id)s AND state = 'claimed' "
-                                      f"AND claimed_by = %(_by)s AND attempts = %(_attempts)s")
-        params = {c: (Json(v) if c == "payload" else v) for c, v in values.items()}
-        params.update(_id=job.id, _by=job.worker_id, _attempts=job.attempts)
-        cur = self._conn.connection.driver_connection.cursor()
-        cur.execute(sql, params)
-        return bool(cur.rowcount)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -281,7 +344,7 @@ class JobQueue:
 
         On PostgreSQL the connection is in autocommit (each claim and finish is one statement, its own
         transaction, one round trip; a caller that needs several statements in one transaction, such
-        as the ERP outbox's record, sends its own BEGIN), and these short commits do not wait for the
+        as the ERP outbox's record, asks for ``transaction``), and these short commits do not wait for the
         WAL flush: a finished row is visible to every replica at once, and only a crash of the database
         server itself could lose the last instant of them (at worst a repeated message). Both settings
         are reset before the connection goes back to the pool.

@@ -27,20 +27,20 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
-from sqlalchemy import Engine, Index, update
+from sqlalchemy import Engine, Index, bindparam, insert, update
 from sqlmodel import Field, Session, SQLModel, select
 
-from approvals import audit, jobqueue, outbox_fast
+from approvals import audit, jobqueue, snapshot
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
 from approvals.errors import NotAllowed, NotFound, StaleAction
 from approvals.jobqueue import ClaimedJob, Job, JobQueue
-from approvals.models import Money, Requisition, RequisitionLine, _ts
-from approvals.states import State, next_state
-from approvals.workflow.base import FastWork
+from approvals.models import Money, Requisition, _ts
+from approvals.plan import Plan, flush
+from approvals.states import State
 
 CREATE_PO, NOTIFY, SYNC_STATUS = "erp.create_po", "erp.notify", "erp.sync_status"
 FINAL_APPROVALS = ("approved", "auto_approved", "reapproval_auto_approved")
@@ -68,6 +68,13 @@ class ErpPurchaseOrder(SQLModel, table=True):
     received_fraction: Decimal = Field(default=Decimal("0"), sa_type=Money)
     created_at: datetime = _ts(default_factory=utcnow)
     status_at: datetime = _ts(default_factory=utcnow)
+
+
+_POS = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
+_PO_OF = select(_POS.c.id).where(_POS.c.requisition_number == bindparam("number"))
+_NEW_PO = insert(_POS).inline().values({c: bindparam(c) for c in (
+    "requisition_number", "connector", "erp_id", "po_number", "status", "received_fraction", "created_at",
+    "status_at")})
 
 
 # ---------------------------------------------------------------------------------- the notifier port
@@ -110,55 +117,30 @@ def _dead_text(number: str, reason: str, attempts: int) -> str:
 
 # ---------------------------------------------------------------------------------- writing the job
 
-def order_snapshot(session: Session, req: Requisition) -> dict[str, Any]:
+def order_snapshot(req: Any, lines: Sequence[Any]) -> dict[str, Any]:
     """The PO request as the ERP will get it (connectors.erp.base.PurchaseOrderRequest.to_payload's shape)."""
-    lines = session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)
-                         .order_by(RequisitionLine.line_no)).all()
-    return _snapshot(req.model_dump(), [x.model_dump() for x in lines])
+    need_by = req.need_by
+    return {"reference": req.number, "supplier": req.supplier, "currency": req.currency, "site": req.site,
+            "cost_center": req.cost_center, "requester": req.requester,
+            "need_by": need_by.isoformat() if need_by else None, "notes": (req.justification or "")[:500],
+            "lines": [{"line_no": x.line_no, "description": x.description, "quantity": str(x.quantity),
+                       "unit_price": str(x.unit_price), "unit": x.unit, "sku": x.sku} for x in lines]}
 
 
-def _snapshot(req: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
-    need_by = req.get("need_by")
-    return {"reference": req["number"], "supplier": req["supplier"], "currency": req["currency"], "site": req["site"],
-            "cost_center": req["cost_center"], "requester": req["requester"],
-            "need_by": need_by.isoformat() if need_by else None, "notes": (req.get("justification") or "")[:500],
-            "lines": [{"line_no": x["line_no"], "description": x["description"], "quantity": str(x["quantity"]),
-                       "unit_price": str(x["unit_price"]), "unit": x["unit"], "sku": x["sku"]} for x in lines]}
-
-
-def on_final_approval(session: Session, req: Requisition, change: Any) -> None:
+def on_final_approval(plan: Plan) -> None:
     """In-transaction hook: a final approval moves the requisition to po_pending and writes the job."""
-    if change.outcome not in FINAL_APPROVALS or req.state != State.APPROVED.value:
+    if plan.change.outcome not in FINAL_APPROVALS or plan.req.state != State.APPROVED.value:
         return
-    before = req.state
-    req.state = next_state(req.state, "send_to_erp").value
-    req.version += 1
-    session.add(req)
-    jobqueue.enqueue(session, kind=CREATE_PO, key=create_key(req.number),  # type: ignore[arg-type]
-                     due_at=change.at, now=change.at, payload={"order": order_snapshot(session, req), "round": 0})
-    audit.append_event(session, kind="po_requested", actor="system", at=change.at, surface=change.surface,
-                       requisition_number=req.number, policy_version=req.route.get("policy_label"),
-                       before={"state": before}, after={"state": req.state})
-
-
-def on_final_approval_fast(work: FastWork) -> bool:
-    """The same, as part of the approve hot path's pipeline (see approvals.workflow.base.FastWork)."""
-    if work.change.outcome not in FINAL_APPROVALS or work.state != State.APPROVED.value:
-        return True
-    before = work.state
-    work.state = next_state(work.state, "send_to_erp").value
-    work.version += 1
-    work.jobs.append({"kind": CREATE_PO, "key": create_key(work.change.number), "due_at": work.change.at,
-                      "payload": {"order": _snapshot(work.requisition, work.lines()), "round": 0}})
-    work.audits.append(("po_requested", "system", {"state": before}, {"state": work.state}))
-    return True
+    before = plan.move("send_to_erp")
+    plan.enqueue(kind=CREATE_PO, key=create_key(plan.req.number),
+                 payload={"order": order_snapshot(plan.req, plan.reads.lines()), "round": 0})
+    plan.audit("po_requested", "system", {"state": before}, {"state": plan.req.state})
 
 
 def install(service: Any) -> None:
     """Wire the outbox into an approval service (idempotent)."""
     if on_final_approval not in service.in_transaction:
         service.in_transaction.append(on_final_approval)
-        service.fast_hooks[on_final_approval] = on_final_approval_fast
 
 
 # ---------------------------------------------------------------------------------- the dispatcher's calls
@@ -193,51 +175,65 @@ class Outbox:
                      claim_notice: bool = False) -> list[tuple[bool, ClaimedJob | None]]:
         """Record several created POs, (job, erp_id, po_number, status) each; results in the same order.
 
-        On PostgreSQL inside the queue's batch: one transaction for all (approvals/outbox_fast.py), so
-        the audit chain's head is locked once per batch. Elsewhere: one general-path transaction each.
+        One transaction for the batch (inside the queue's batch, on its held connection; on PostgreSQL in two
+        round trips). First each job is completed, fenced by its claim, the requisitions are locked (in number
+        order) and the audit chain's head, once for the batch; then, for each job whose claim still held, one
+        plan: po_pending -> po_created, the PO's row, the audit event and the requester's notice, all written
+        with the COMMIT. A job whose claim was lost gets (False, None) and nothing written: its new holder
+        records it. The notice comes back claimed by this worker when `claim_notice` (see `record`).
         """
-        conn = self.queue.held_connection
-        if conn is not None and created:
-            now = self.clock()
-            items = []
-            for job, erp_id, po_number, po_status in created:
-                number = job.payload["order"]["reference"]
-                notice = ErpNotice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
-                items.append(outbox_fast.Recording(job, number, erp_id, po_number, po_status, _notice_payload(notice)))
-            done = outbox_fast.record_many(conn, items, connector=self.connector_name, now=now, notice_kind=NOTIFY,
-                                           notice_lease=now + self.queue.lease if claim_notice else None)
-            if done is not None:
-                return [done[job.id] for job, *_ in created]
-        return [self._record_one(job, erp_id=erp_id, po_number=po_number, status=status)
-                for job, erp_id, po_number, status in created]
-
-    def _record_one(self, job: ClaimedJob, *, erp_id: str, po_number: str,
-                    status: str) -> tuple[bool, ClaimedJob | None]:
-        number = job.payload["order"]["reference"]
+        if not created:
+            return []
         now = self.clock()
-        try:
-            with transaction(self.engine) as session:
-                if not self.queue.complete(job, sent_ref=erp_id, session=session):
-                    raise _LostLease()
-                req = session.exec(select(Requisition).where(Requisition.number == number).with_for_update()).one()
-                if req.state == State.PO_PENDING.value:
-                    req.state = next_state(req.state, "po_created").value
-                    req.updated_at, req.version = now, req.version + 1
-                    session.add(req)
-                if session.exec(select(ErpPurchaseOrder).where(
-                        ErpPurchaseOrder.requisition_number == number)).first() is None:
-                    session.add(ErpPurchaseOrder(requisition_number=number, connector=self.connector_name,
-                                                 erp_id=erp_id[:100], po_number=po_number[:60], status=status,
-                                                 created_at=now, status_at=now))
-                audit.append_event(session, kind="po_created", actor="erp", at=now, surface="erp",
-                                   requisition_number=number, policy_version=req.route.get("policy_label"),
-                                   before={"state": State.PO_PENDING.value},
-                                   after={"state": req.state, "po_number": po_number, "connector": self.connector_name})
-                self._notify(session, [req.requester], ErpNotice("po_created", _po_created_text(number, po_number),
-                                                                 f"po_created:{number}", number), now)
-        except _LostLease:
-            return False, None
-        return True, None
+        lease = now + self.queue.lease if claim_notice else None
+        done = {"state": jobqueue.DONE, "lease_until": None, "last_error": None, "updated_at": now}
+        with self.queue.transaction() as w:
+            fenced = [jobqueue.finish(w, job, {**done, "sent_ref": erp_id[:200]}, returning=True)
+                      for job, erp_id, _, _ in created]
+            numbers = [job.payload["order"]["reference"] for job, *_ in created]
+            locked = {n: (snapshot.lock(w, n), w.send(_PO_OF, {"number": n})) for n in sorted(set(numbers))}
+            head = audit.lock_head(w)  # once for the batch, in the same round trip
+            plans, results = [], []
+            for (job, erp_id, po_number, status), number, fence in zip(created, numbers, fenced):
+                if fence.first() is None:
+                    results.append(None)
+                    continue
+                row, po = locked[number][0].first(), locked[number][1].first()
+                if row is None:
+                    raise NotFound(f"{number} has a purchase order in the ERP but no requisition here.")
+                plan = Plan(snapshot.req_row(row), now, "erp", _NO_READS)
+                if plan.req.state == State.PO_PENDING.value:
+                    plan.move("po_created", updated_at=now)
+                if po is None:
+                    plan.insert(_NEW_PO, {"requisition_number": number, "connector": self.connector_name,
+                                          "erp_id": erp_id[:100], "po_number": po_number[:60], "status": status,
+                                          "received_fraction": Decimal(0), "created_at": now, "status_at": now})
+                plan.audit("po_created", "erp", {"state": State.PO_PENDING.value},
+                           {"state": plan.req.state, "po_number": po_number, "connector": self.connector_name})
+                notice = ErpNotice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
+                requester = plan.req.requester
+                plan.enqueue(kind=NOTIFY, key=f"{NOTIFY}:{notice.key}:{requester}",
+                             payload={"to": requester, **_notice_payload(notice)},
+                             claimed_by=self.queue.worker_id if claim_notice else None, lease_until=lease)
+                plans.append(plan)
+                results.append(plan)
+            if plans:
+                flush(w, plans, head=head)
+                w.commit()
+        out: list[tuple[bool, ClaimedJob | None]] = []
+        for plan in results:
+            if plan is None:
+                out.append((False, None))
+                continue
+            notice_job = None
+            for key, sent in plan.claims.items():
+                notice_id = sent.scalar()  # None: the notice was written before (a retried record)
+                if notice_id is not None:
+                    job_row = next(j for j in plan.jobs if j["dedupe_key"] == key)
+                    notice_job = ClaimedJob(notice_id, NOTIFY, key, job_row["payload"], 1, self.queue.worker_id,
+                                            lease)  # type: ignore[arg-type]
+            out.append((True, notice_job))
+        return out
 
     def retry_later(self, job: ClaimedJob, reason: str, *, retry_after: float | None = None) -> str | None:
         """A transient failure: due again after backoff with jitter, or dead after the last attempt."""
@@ -302,6 +298,18 @@ class Outbox:
 def _notice_payload(notice: ErpNotice) -> dict[str, Any]:
     return {"kind": notice.kind, "text": notice.text, "key": notice.key, "number": notice.number,
             "actions": list(notice.actions)}
+
+
+class _NoReads:
+    """A PO's plan has no hooks to read for."""
+
+    def lines(self) -> list[Any]:
+        raise NotImplementedError
+
+    stage_steps = open_info = policy = lines
+
+
+_NO_READS = _NoReads()
 
 
 class _LostLease(Exception):

@@ -37,8 +37,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from approvals.audit import verify_chain  # noqa: E402
+from approvals.clock import utcnow  # noqa: E402
 from approvals.commands import Approve, SubmitRequisition  # noqa: E402
-from approvals.clock import utcnow
 from approvals.db import make_engine, normalize_url, transaction, upgrade  # noqa: E402
 from approvals.directory import Directory  # noqa: E402
 from approvals.policy import load_policy  # noqa: E402
@@ -332,9 +332,9 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_
     print(f"SQL statements per approve through SQLAlchemy: {len(statements)} (before_cursor_execute during one "
           f"approve; the baseline sends 1)")
     if not statements:
-        print("  the PostgreSQL approve path (approvals/workflow/fast_approve.py) uses the driver directly, in "
-              "four round trips:\n  BEGIN + row lock; steps + audit-chain lock; one pipeline of 6-8 writes; COMMIT "
-              "(plus the pool's pre-ping)")
+        print("  on PostgreSQL an action's statements travel in one psycopg pipeline (approvals/wire.py), in three "
+              "round trips:\n  BEGIN + row lock + steps; the writes as one statement with the audit-chain lock; "
+              "the chained events with the COMMIT (plus the pool's pre-ping)")
     for what, count in Counter(_summary(s) for s in statements).most_common():
         print(f"  {count:>3} x {what}")
     print(f"plus transaction control and pool checkouts, ~1 round trip each: "

@@ -155,7 +155,7 @@ class ErpDispatcher:
         """Send due POs, then due notices, then the status sync when it is due. Returns jobs handled.
 
         The pass holds one connection (the queue's batch): on PostgreSQL a pass makes two claims of one
-        round trip each, records its POs in two (approvals/outbox_fast.py) and finishes each notice in one.
+        round trip each, records its POs in two (Outbox.record_batch) and finishes each notice in one.
         """
         done = 0
         with self.queue.batch():

@@ -54,7 +54,6 @@ def install(runtime) -> None:  # type: ignore[no-untyped-def]
     calendars = Calendars(runtime.directory, config.hours)
     planner = Planner(runtime.directory, calendars, config)
     runtime.service.in_transaction.append(planner)
-    runtime.service.fast_hooks[planner] = planner.fast
     notifier = HttpNotifier(settings.notify_url) if settings.notify_url else LogNotifier()
     if getattr(runtime, "chat", None) is not None:
         from bot.chat.delivery import ChatNotifier

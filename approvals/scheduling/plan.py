@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from approvals import jobqueue
 from approvals.clock import as_utc
 from approvals.directory import Directory
-from approvals.models import ApprovalStep, InfoRequest, Requisition
-from approvals.policy_store import policy_by_id
+from approvals.models import ApprovalStep
+from approvals.plan import Plan
 from approvals.scheduling import text
 from approvals.scheduling.calendar import Calendars, WorkingHours
 
@@ -56,13 +56,19 @@ def sla_deadline(calendars: Calendars, step: ApprovalStep) -> datetime:
     return calendars.for_person(step.approver).add(as_utc(step.activated_at), step.sla_hours)  # type: ignore[arg-type]
 
 
+def notice(calendars: Calendars, *, key: str, person: str, kind: str, message: str, now: datetime,
+           number: str | None = None, numbers: list[str] | None = None) -> dict[str, Any]:
+    """A notice as its own job (the keywords of jobqueue.enqueue and Plan.enqueue), due when the person's quiet
+    hours allow."""
+    return {"kind": "notify", "key": key, "due_at": calendars.for_person(person).next_not_quiet(now),
+            "payload": {"person": person, "kind": kind, "text": message, "number": number, "numbers": numbers or []}}
+
+
 def enqueue_notice(session: Session, calendars: Calendars, *, key: str, person: str, kind: str, message: str,
                    now: datetime, number: str | None = None, numbers: list[str] | None = None) -> bool:
-    """A notice as its own row, due when the person's quiet hours allow."""
-    due = calendars.for_person(person).next_not_quiet(now)
-    return jobqueue.enqueue(session, kind="notify", key=key, due_at=due, now=now,
-                            payload={"person": person, "kind": kind, "text": message, "number": number,
-                                     "numbers": numbers or []})
+    """`notice`, written in the caller's transaction."""
+    return jobqueue.enqueue(session, now=now, **notice(calendars, key=key, person=person, kind=kind,
+                                                        message=message, now=now, number=number, numbers=numbers))
 
 
 def _depth(step: ApprovalStep, by_id: dict[int, ApprovalStep]) -> int:
@@ -85,40 +91,33 @@ class Planner:
         self.config = config or SchedulerConfig()
         self.calendars = calendars or Calendars(directory, self.config.hours)
 
-    def __call__(self, session: Session, req: Requisition, change: Any) -> None:
-        if change.outcome in STEP_ACTIVATED:
-            self._pending_steps(session, req, change.at)
-        if change.outcome == "escalated":
-            self._escalation_notices(session, req, change.at)
-        if change.outcome == "info_requested":
-            self._info_expiry(session, req, change.at)
-        if change.outcome == "draft":
-            jobqueue.enqueue(session, kind="draft_expire", key=f"draft_expire:{req.id}", now=change.at,
-                             due_at=change.at + timedelta(days=self.config.draft_expire_days),
-                             payload={"req": req.id, "number": req.number, "days": self.config.draft_expire_days})
+    def __call__(self, plan: Plan) -> None:
+        """In-transaction hook: the due work of the action (approvals.plan), added to its plan."""
+        outcome, now = plan.change.outcome, plan.at
+        if outcome in STEP_ACTIVATED:
+            self._pending_steps(plan, now)
+        if outcome == "escalated":
+            self._escalation_notices(plan, now)
+        if outcome == "info_requested":
+            self._info_expiry(plan, now)
+        if outcome == "draft":
+            req = plan.req
+            plan.enqueue(kind="draft_expire", key=f"draft_expire:{req.id}",
+                         due_at=now + timedelta(days=self.config.draft_expire_days),
+                         payload={"req": req.id, "number": req.number, "days": self.config.draft_expire_days})
 
-    def fast(self, work: Any) -> bool:
-        """The approve hot path's counterpart (approvals.workflow.base.FastWork): an approval that activates
-        no step (recorded, or final) plans nothing; anything else is left to `__call__`."""
-        return work.change.outcome not in STEP_ACTIVATED | {"escalated", "info_requested", "draft"}
-
-    def _stage(self, session: Session, req: Requisition) -> list[ApprovalStep]:
-        return list(session.exec(select(ApprovalStep).where(
-            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-            ApprovalStep.stage_index == req.current_stage)).all())
-
-    def _pending_steps(self, session: Session, req: Requisition, now: datetime) -> None:
-        stage = self._stage(session, req)
+    def _pending_steps(self, plan: Plan, now: datetime) -> None:
+        req, stage = plan.req, plan.reads.stage_steps()
         pending = [s for s in stage if s.state == "pending" and s.activated_at is not None]
         if not pending or req.policy_version_id is None:
             return
-        reminders = policy_by_id(session, req.policy_version_id)[1].spec.settings.reminders
+        reminders = plan.reads.policy().spec.settings.reminders
         for step in pending:
             if reminders.max > 0:
                 due = self.calendars.for_person(step.acting).add(as_utc(step.activated_at), reminders.first_after_hours)  # type: ignore[arg-type]
-                jobqueue.enqueue(session, kind="remind", key=remind_key(step), due_at=due, now=now,
-                                 payload={"step": step.id, "n": 1, "max": reminders.max,
-                                          "every": str(reminders.every_hours)})
+                plan.enqueue(kind="remind", key=remind_key(step), due_at=due,
+                             payload={"step": step.id, "n": 1, "max": reminders.max,
+                                      "every": str(reminders.every_hours)})
         escalating = [s for s in pending if s.escalate_to]
         if not escalating:
             return
@@ -126,15 +125,13 @@ class Planner:
         level = max(_depth(s, by_id) for s in escalating)
         newest = [s for s in escalating if _depth(s, by_id) == level]
         due = max(sla_deadline(self.calendars, s) for s in newest)
-        assert req.id is not None
-        jobqueue.enqueue(session, kind="escalate", key=escalate_key(req.id, req.round, req.current_stage, level + 1),
-                         due_at=due, now=now,
-                         payload={"req": req.id, "number": req.number, "round": req.round,
-                                  "stage": req.current_stage, "level": level + 1,
-                                  "steps": [s.id for s in newest], "sla_hours": str(newest[0].sla_hours)})
+        plan.enqueue(kind="escalate", key=escalate_key(req.id, req.round, req.current_stage, level + 1), due_at=due,
+                     payload={"req": req.id, "number": req.number, "round": req.round, "stage": req.current_stage,
+                              "level": level + 1, "steps": [s.id for s in newest],
+                              "sla_hours": str(newest[0].sla_hours)})
 
-    def _escalation_notices(self, session: Session, req: Requisition, now: datetime) -> None:
-        stage = self._stage(session, req)
+    def _escalation_notices(self, plan: Plan, now: datetime) -> None:
+        req, stage = plan.req, plan.reads.stage_steps()
         by_id = {s.id: s for s in stage}
         new = [s for s in stage if s.escalated_from is not None and as_utc(s.activated_at) == as_utc(now)]
         name = self._name
@@ -144,30 +141,29 @@ class Planner:
                 continue
             prefix = f"Escalated from {name(original.approver)}: "
             reason = step.explanation.removeprefix(prefix).removesuffix(f". {original.explanation}")[:300]
-            enqueue_notice(session, self.calendars, key=f"notify:escalated:{step.id}:{step.acting}",
-                           person=step.acting, kind="escalated", number=req.number, now=now,
-                           message=text.escalated_to_you(req.number or "", req.title, name(original.approver), reason))
-            enqueue_notice(session, self.calendars, key=f"notify:escalated:{step.id}:{original.acting}",
-                           person=original.acting, kind="escalated", number=req.number, now=now,
-                           message=text.escalated_from_you(req.number or "", name(step.acting), reason,
-                                                           original.state == "pending"))
+            plan.enqueue(**notice(self.calendars, key=f"notify:escalated:{step.id}:{step.acting}",
+                                  person=step.acting, kind="escalated", number=req.number, now=now,
+                                  message=text.escalated_to_you(req.number, req.title, name(original.approver),
+                                                                reason)))
+            plan.enqueue(**notice(self.calendars, key=f"notify:escalated:{step.id}:{original.acting}",
+                                  person=original.acting, kind="escalated", number=req.number, now=now,
+                                  message=text.escalated_from_you(req.number, name(step.acting), reason,
+                                                                  original.state == "pending")))
         if new:
             people = ", ".join(name(s.acting) for s in new)
             reason = new[0].explanation.split(": ", 1)[-1].split(". ", 1)[0][:300]
-            enqueue_notice(session, self.calendars, key=f"notify:escalated:{new[0].id}:{req.requester}",
-                           person=req.requester, kind="escalated", number=req.number, now=now,
-                           message=text.escalated_requester(req.number or "", people, reason))
+            plan.enqueue(**notice(self.calendars, key=f"notify:escalated:{new[0].id}:{req.requester}",
+                                  person=req.requester, kind="escalated", number=req.number, now=now,
+                                  message=text.escalated_requester(req.number, people, reason)))
 
-    def _info_expiry(self, session: Session, req: Requisition, now: datetime) -> None:
-        info = session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id,
-                                                      InfoRequest.state == "open")
-                            .order_by(InfoRequest.id.desc())).first()  # type: ignore[union-attr]
+    def _info_expiry(self, plan: Plan, now: datetime) -> None:
+        req, info = plan.req, plan.reads.open_info()
         if info is None:
             return
         hours = self.config.info_expire_hours
         due = self.calendars.for_person(req.requester).add(now, hours)
-        jobqueue.enqueue(session, kind="info_expire", key=f"info_expire:{info.id}", due_at=due, now=now,
-                         payload={"info": info.id, "req": req.id, "number": req.number, "hours": str(hours)})
+        plan.enqueue(kind="info_expire", key=f"info_expire:{info.id}", due_at=due,
+                     payload={"info": info.id, "req": req.id, "number": req.number, "hours": str(hours)})
 
     def _name(self, person_id: str | None) -> str:
         p = self.directory.person(person_id or "")

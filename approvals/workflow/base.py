@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from approvals import audit
+from approvals import audit, wire
 from approvals.clock import Clock, as_utc, utcnow
 from approvals.db import transaction
 from approvals.delegation import DelegationWindow
@@ -40,6 +40,7 @@ from approvals.models import (
     Requisition,
     RequisitionLine,
 )
+from approvals.plan import Plan, ReqRow, flush
 from approvals.policy.loader import LoadedPolicy
 from approvals.policy_store import policy_by_id
 from approvals.requisition import (
@@ -47,8 +48,10 @@ from approvals.requisition import (
     ResolvedLine,
     validate_draft,
 )
+from approvals.snapshot import AlreadyDone, Snapshot, fetch
 from approvals.states import State, next_state
 from approvals.views import RequisitionView, build_view
+from approvals.wire import CoreWire
 
 # Spend that counts against a cost center's budget: approved, on its way to a PO, or still
 # awaiting approval (reserved, so two requests in flight cannot both use the last dollars).
@@ -58,10 +61,6 @@ PENDING, WAITING = "pending", "waiting"
 log = logging.getLogger("procurebot.workflow")
 # The idempotency key of the command running in this context, re-checked under the row lock.
 _current_key: ContextVar[tuple[str, str, str] | None] = ContextVar("_current_key", default=None)
-
-
-class _AlreadyDone(Exception):
-    """Raised under the row lock when another process finished the same keyed command first."""
 
 
 @dataclass(frozen=True)
@@ -93,32 +92,36 @@ class Change:
     at: datetime
 
 
-HOOKS_DONE = "in_transaction_hooks_done"  # session.info key set by the approve hot path
-InTransactionHook = Callable[[Session, Requisition, Change], None]
+# Work that must commit or roll back with an action (an outbox row, reminders): it reads the action's plan
+# and adds its own writes to it (approvals.plan).
+InTransactionHook = Callable[[Plan], None]
 AfterCommitListener = Callable[[Change], None]
 
 
-@dataclass
-class FastWork:
-    """An approval the PostgreSQL hot path (fast_approve) is about to write, offered to the in-transaction
-    hooks so their work travels in the same pipeline instead of through the ORM afterwards.
+class SessionReads:
+    """A plan's reads for the actions that write through the ORM (submit, amend, reassign, escalate, ask):
+    what they have written so far is flushed before each read."""
 
-    A hook's fast counterpart reads `change` and `requisition`, and only adds to this record: a new
-    `state` (and `version`), rows for the job queue, audit events (chained after the decision's). It
-    returns False, having added nothing, when it cannot do its work this way; then no hook's fast
-    counterpart is used and every hook runs as usual."""
+    def __init__(self, session: Session, req: Requisition) -> None:
+        self.session, self.req = session, req
 
-    change: Change  # the decision as the hooks would see it (its state: right after the decision)
-    requisition: dict[str, Any]  # the requisition's columns as the path read them
-    lines: Callable[[], list[dict[str, Any]]]  # its lines, read when first asked for
-    state: str  # where the requisition ends up; a hook may move it on (approved -> po_pending)
-    version: int
-    jobs: list[dict[str, Any]] = field(default_factory=list)  # jobqueue.enqueue's keyword arguments
-    # audit events as (kind, actor, before, after), chained after the decision's own
-    audits: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    def lines(self) -> list[RequisitionLine]:
+        return list(self.session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == self.req.id)
+                                      .order_by(RequisitionLine.line_no)).all())  # type: ignore[arg-type]
 
+    def stage_steps(self) -> list[ApprovalStep]:
+        return list(self.session.exec(select(ApprovalStep).where(
+            ApprovalStep.requisition_id == self.req.id, ApprovalStep.round == self.req.round,
+            ApprovalStep.stage_index == self.req.current_stage).order_by(ApprovalStep.id)).all())  # type: ignore[arg-type]
 
-FastHook = Callable[[FastWork], bool]
+    def open_info(self) -> InfoRequest | None:
+        return self.session.exec(select(InfoRequest).where(InfoRequest.requisition_id == self.req.id,
+                                                           InfoRequest.state == "open")
+                                 .order_by(InfoRequest.id.desc())).first()  # type: ignore[union-attr]
+
+    def policy(self) -> LoadedPolicy:
+        assert self.req.policy_version_id is not None
+        return policy_by_id(self.session, self.req.policy_version_id)[1]
 
 
 def _fingerprint(command: Any) -> str:
@@ -138,8 +141,9 @@ class ServiceBase:
         self.in_transaction: list[InTransactionHook] = []
         # ...and work that reacts once it has committed (live card updates). Listeners never fail an action.
         self.after_commit: list[AfterCommitListener] = []
-        # The approve hot path's counterpart of an in-transaction hook (see FastWork), keyed by the hook.
-        self.fast_hooks: dict[Any, FastHook] = {}
+        # How a decision's statements travel on PostgreSQL: in one psycopg pipeline, or (False) one by one
+        # through SQLAlchemy as on SQLite; both write the same rows (tests/core/test_plan_flushers.py).
+        self.pipelined = engine.dialect.name == "postgresql"
 
     def view(self, number: str) -> RequisitionView:
         with Session(self.engine) as session:
@@ -169,15 +173,11 @@ class ServiceBase:
                 req, outcome, message = body(session, now)
                 assert req.id is not None and req.number is not None
                 change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
-                if not session.info.pop(HOOKS_DONE, False):  # the hot path may have done their work already
-                    for hook in self.in_transaction:
-                        hook(session, req, change)
-                if key and not session.info.pop("command_logged", False):
-                    session.add(CommandLog(key=key, command=name, fingerprint=fingerprint, requisition_id=req.id,
-                                           result={"number": req.number, "outcome": outcome, "message": message},
-                                           created_at=now))
-                    session.flush()
-        except (IntegrityError, _AlreadyDone):
+                plan = Plan(ReqRow.of(req), now, command.surface, SessionReads(session, req), change)
+                self._finish(plan, key, name, fingerprint, outcome, message)
+                session.flush()  # the ORM's writes first: the plan's may update the same rows
+                flush(CoreWire(session.connection()), [plan])
+        except (IntegrityError, AlreadyDone):
             # Another process stored this key between our check and our commit: its result stands.
             replay = self._replay(key, name, fingerprint) if key else None
             if replay:
@@ -185,13 +185,55 @@ class ServiceBase:
             raise
         finally:
             _current_key.reset(token)
+        return self._committed(change, message)
+
+    def _act(self, command: Any, name: str, decide: Callable[[Snapshot, Plan, datetime], tuple[str, str]], *,
+             lines: bool = False, info: bool = False) -> ActionResult:
+        """An action decided on a snapshot (approvals.snapshot) into a plan (approvals.plan), in one
+        transaction: fetch under the row lock, `decide` (which raises the user's refusal, or adds its writes to
+        the plan and returns outcome and message), the hooks, the flush, the commit. On PostgreSQL that is three
+        round trips; `lines`/`info` read the requisition's lines or open question with the lock."""
+        key = command.idempotency_key
+        fingerprint = _fingerprint(command) if key else ""
+        if key and self.engine.dialect.name == "sqlite":
+            # on SQLite a replay is spared the database's write lock; elsewhere it is found under the row lock
+            replay = self._replay(key, name, fingerprint)
+            if replay:
+                return replay
+        try:
+            with wire.begin(self.engine, core=not self.pipelined) as w:
+                now = self.clock()
+                snap = fetch(w, command.number, key=key, lines=lines and bool(self.in_transaction), info=info)
+                plan = Plan(snap.req, now, command.surface, snap)
+                outcome, message = decide(snap, plan, now)
+                req = snap.req
+                plan.change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state,
+                                     now)
+                self._finish(plan, key, name, fingerprint, outcome, message)
+                flush(w, [plan])
+                w.commit()
+        except (IntegrityError, AlreadyDone):
+            replay = self._replay(key, name, fingerprint) if key else None
+            if replay:
+                return replay
+            raise
+        return self._committed(plan.change, message)
+
+    def _finish(self, plan: Plan, key: str | None, name: str, fingerprint: str, outcome: str, message: str) -> None:
+        """What every action's plan gets once decided: the hooks' work, and its idempotency record."""
+        for hook in self.in_transaction:
+            hook(plan)
+        if key:
+            plan.log_command(key, name, fingerprint, outcome, message)
+
+    def _committed(self, change: Change, message: str) -> ActionResult:
         for listener in self.after_commit:
             try:
                 listener(change)
             except Exception:  # noqa: BLE001 - the action has committed; a listener must not undo the answer
                 log.exception("after-commit listener failed for %s %s", change.command, change.number)
         number = change.number
-        return ActionResult(number, outcome, message, lambda: self.view(number))
+        return ActionResult(number, change.outcome, message, lambda: self.view(number))
 
     def _replay(self, key: str, name: str, fingerprint: str) -> ActionResult | None:
         with Session(self.engine) as session:
@@ -213,7 +255,7 @@ class ServiceBase:
         keyed = _current_key.get()
         if keyed and session.get(CommandLog, keyed[0]) is not None:
             # a retry of the same tap reached another replica, which acted while we waited for the lock
-            raise _AlreadyDone()
+            raise AlreadyDone()
         return req
 
     def _name(self, person_id: str | None) -> str:

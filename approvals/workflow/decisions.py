@@ -1,10 +1,15 @@
-"""Approver and requester decisions: approve, reject, ask and answer, withdraw."""
+"""Approver and requester decisions: approve, reject, ask and answer, withdraw.
+
+Each is decided once, here, on a snapshot read under the requisition's row lock (approvals/snapshot.py),
+into a plan of its writes (approvals/plan.py) that the service's hooks add to and one flush writes
+(ServiceBase._act). The words people see when an action is refused live here only.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, insert
 
 from approvals.clock import as_utc
 from approvals.commands import (
@@ -19,12 +24,9 @@ from approvals.errors import (
     NotAllowed,
     StaleAction,
 )
-from approvals.models import (
-    ApprovalStep,
-    Decision,
-    InfoRequest,
-    Requisition,
-)
+from approvals.models import InfoRequest
+from approvals.plan import Plan, StepRow
+from approvals.snapshot import Snapshot
 from approvals.states import State, label
 from approvals.workflow.base import (  # noqa: F401
     COMMITTED_STATES,
@@ -32,30 +34,32 @@ from approvals.workflow.base import (  # noqa: F401
     WAITING,
     ActionResult,
     ServiceBase,
-    _current_key,
     _fingerprint,
 )
-from approvals.workflow.fast_approve import try_fast_approve
 
 # the last decision on a requisition that is no longer open, as a past participle ("rejected by Maria Lopez")
 _DONE = {"approve": "approved", "auto_approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
+_INFO_COLUMNS = ("id", "requisition_id", "step_id", "asked_by", "question", "asked_at", "answer", "answered_by",
+                 "answered_at", "state")
+_NEW_INFO = insert(InfoRequest.__table__).inline().values({c: bindparam(c) for c in _INFO_COLUMNS})  # type: ignore[attr-defined]
 
 
 class DecisionActions(ServiceBase):
     """Decisions on the current stage."""
 
-    def _actor_step(self, session: Session, req: Requisition, actor: str, now: datetime, verb: str) -> ApprovalStep:
+    def _actor_step(self, snap: Snapshot, actor: str, now: datetime, verb: str) -> StepRow:
         """The pending step this actor may decide, or a clear refusal (stale, not yours, SoD)."""
+        req = snap.req
+        steps = snap.stage_steps()
         if actor == req.requester:
             raise NotAllowed(f"You requested {req.number}, so you cannot {verb} it. It waits for "
-                             f"{', '.join(self._name(p) for p in self._waiting_on(session, req)) or 'the approvers'}.")
-        steps = self._stage_steps(session, req)
+                             f"{', '.join(self._name(p) for p in _waiting_on(steps)) or 'the approvers'}.")
         # authority comes from being the approver or from a delegation active now; `acting` is only
         # who was told, and may be out of date once a delegation ends. The actor's own step wins
         # over one held for someone else, so delegations are read only when they have none.
         mine = [s for s in steps if s.state == PENDING and s.approver == actor]
         if not mine:
-            windows = self._delegations(session, now)
+            windows = snap.delegations(now)
             mine = [s for s in steps if s.state == PENDING and may_act_for(
                 actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester)]
         if mine:
@@ -68,7 +72,7 @@ class DecisionActions(ServiceBase):
             # prefer the actor's own step over one held for someone else
             mine.sort(key=lambda s: s.approver != actor)
             step = mine[0]
-            self._check_separation(session, req, actor, step)
+            self._check_separation(snap, actor, step)
             return step
         decided = [s for s in steps if s.state not in (PENDING, WAITING) and s.decided_by]
         involved = [s for s in steps if actor in (s.approver, s.acting, s.decided_by)]
@@ -79,42 +83,35 @@ class DecisionActions(ServiceBase):
                     f"{req.number} was already {last.state.replace('_', ' ')} by {self._name(last.decided_by)} "
                     f"at {self._when(last.decided_at)}; nothing more is needed from you at this stage.",
                     last.decided_by, as_utc(last.decided_at).isoformat())  # type: ignore[union-attr]
-        waiting = ", ".join(self._name(p) for p in self._waiting_on(session, req)) or "nobody"
-        mine_before = session.exec(select(ApprovalStep).where(
-            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-            ApprovalStep.stage_index < req.current_stage, ApprovalStep.decided_by == actor)).first()
+        waiting = ", ".join(self._name(p) for p in _waiting_on(steps)) or "nobody"
+        mine_before = next((s for s in snap.steps if s.stage_index < req.current_stage and s.decided_by == actor),
+                           None)
         if mine_before is not None:
             raise StaleAction(f"You already {mine_before.state.replace('_', ' ')} {req.number} at stage "
                               f"'{mine_before.stage_name}' ({self._when(mine_before.decided_at)}); it now waits "
                               f"for {waiting}.", actor, as_utc(mine_before.decided_at).isoformat())  # type: ignore[union-attr]
         raise NotAllowed(f"You are not an approver of {req.number} at this stage; it waits for {waiting}.")
 
-    def _check_separation(self, session: Session, req: Requisition, actor: str, step: ApprovalStep) -> None:
-        if step.stage_index == 0:
-            return  # no earlier stage to have approved in
-        policy = self._pinned_policy(session, req)
-        if policy.spec.settings.same_approver_across_stages:
-            return
+    def _check_separation(self, snap: Snapshot, actor: str, step: StepRow) -> None:
         # a person's authority counts once per requisition, whether they used it themselves or
         # through a delegate: neither the actor nor the person they act for may have approved before
         identities = {actor, step.approver}
-        earlier = [s for s in session.exec(select(ApprovalStep).where(
-            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-            ApprovalStep.stage_index < step.stage_index, ApprovalStep.state == "approved")).all()
-            if s.decided_by in identities or s.approver in identities]
-        if earlier:
-            who = "You" if actor in (earlier[0].decided_by, earlier[0].approver) else self._name(step.approver)
-            raise NotAllowed(f"{who} already approved {req.number} at stage '{earlier[0].stage_name}'; policy requires "
-                             "a different person for each stage. Ask an administrator to reassign this step.")
+        earlier = [s for s in snap.steps if s.stage_index < step.stage_index and s.state == "approved"
+                   and (s.decided_by in identities or s.approver in identities)]
+        if not earlier or snap.policy().spec.settings.same_approver_across_stages:
+            return
+        who = "You" if actor in (earlier[0].decided_by, earlier[0].approver) else self._name(step.approver)
+        raise NotAllowed(f"{who} already approved {snap.req.number} at stage '{earlier[0].stage_name}'; policy "
+                         "requires a different person for each stage. Ask an administrator to reassign this step.")
 
-    def _stale_if_final(self, session: Session, req: Requisition, verb: str) -> None:
+    def _stale_if_final(self, snap: Snapshot, verb: str) -> None:
+        req = snap.req
         if req.state in (State.PENDING_APPROVAL.value, State.NEEDS_INFO.value):
             return
-        last = session.exec(select(Decision).where(Decision.requisition_id == req.id)
-                            .order_by(Decision.id.desc())).first()  # type: ignore[union-attr]
+        last = snap.last_decision()  # (action, actor, created_at)
         state = label(req.state)
-        done = _DONE.get(last.action, "last acted on") if last else ""
-        who = f"{done} by {self._name(last.actor)} at {self._when(last.created_at)}" if last else ""
+        done = _DONE.get(last[0], "last acted on") if last else ""
+        who = f"{done} by {self._name(last[1])} at {self._when(last[2])}" if last else ""
         if not last:
             what = f"is already {state}"
         elif done == state:  # "is already rejected by Maria Lopez at ..."
@@ -122,167 +119,140 @@ class DecisionActions(ServiceBase):
         else:  # "was approved by Zoe Martin at ... and is now awaiting the purchase order"
             what = f"was {who} and is now {state}"
         raise StaleAction(f"{req.number} {what}; you cannot {verb} it now.",
-                          last.actor if last else None, as_utc(last.created_at).isoformat() if last else None)  # type: ignore[union-attr]
+                          last[1] if last else None, as_utc(last[2]).isoformat() if last else None)  # type: ignore[union-attr]
 
     def approve(self, cmd: Approve) -> ActionResult:
-        postgres = self.engine.dialect.name == "postgresql"
-
-        def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
-            if postgres:
-                keyed = _current_key.get()
-                fast = try_fast_approve(self, session, cmd, now, keyed[2] if keyed else "")
-                if fast is not None:
-                    return fast
-            req = self._lock(session, cmd.number)
-            self._stale_if_final(session, req, "approve")
+        def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
+            req = snap.req
+            self._stale_if_final(snap, "approve")
             if req.state == State.NEEDS_INFO.value:
                 raise StaleAction(f"{req.number} is waiting for the requester's answer to a question; "
                                   "approve it once they have answered.")
-            step = self._actor_step(session, req, cmd.actor, now, "approve")
+            step = self._actor_step(snap, cmd.actor, now, "approve")
             on_behalf = step.approver if cmd.actor != step.approver else None
-            self._decide_step(step, "approved", cmd.actor, on_behalf, cmd.comment, now)
-            session.add(Decision(requisition_id=req.id, step_id=step.id, action="approve", actor=cmd.actor,  # type: ignore[arg-type]
-                                 on_behalf_of=on_behalf, comment=cmd.comment, surface=cmd.surface,
-                                 policy_version=req.route.get("policy_version", ""), created_at=now))
-            self._audit(session, req, "approved_step", cmd.actor, now, cmd.surface,
-                        {"step": step.id, "state": "pending"},
-                        {"step": step.id, "state": "approved", "stage": step.stage_name, "comment": cmd.comment},
-                        on_behalf_of=on_behalf)
-            return self._after_approval(session, req, step, cmd.actor, now, cmd.surface)
+            plan.set_step(step, state="approved", decided_by=cmd.actor, on_behalf_of=on_behalf, decided_at=now,
+                          comment=cmd.comment)
+            plan.decision("approve", cmd.actor, step_id=step.id, on_behalf_of=on_behalf, comment=cmd.comment)
+            plan.audit("approved_step", cmd.actor, {"step": step.id, "state": "pending"},
+                       {"step": step.id, "state": "approved", "stage": step.stage_name, "comment": cmd.comment},
+                       on_behalf_of=on_behalf)
+            stage = snap.stage_steps()
+            approved = len({s.decided_by for s in stage if s.state == "approved"})
+            if approved < step.required:
+                plan.set(updated_at=now, version=req.version + 1)
+                return "recorded", (f"Your approval of {req.number} is recorded; {step.required - approved} more "
+                                    f"approval(s) needed at stage '{step.stage_name}'.")
+            for other in stage:
+                if other.state == PENDING:
+                    plan.set_step(other, state="not_needed", decided_at=now)
+            nxt = snap.stage_steps(req.current_stage + 1)
+            if nxt:
+                before = req.current_stage
+                plan.move("advance_stage", updated_at=now, current_stage=before + 1)
+                for s in nxt:
+                    plan.set_step(s, state=PENDING, activated_at=now)
+                plan.audit("stage_completed", cmd.actor, {"stage": before},
+                           {"stage": req.current_stage, "waiting_on": [s.acting for s in nxt]})
+                names = ", ".join(self._name(s.acting) for s in nxt)
+                return "advanced", (f"{req.number} passed '{step.stage_name}' and is now with {names} "
+                                    f"({nxt[0].stage_name}).")
+            before_state = plan.move("approve", updated_at=now, decided_at=now)
+            plan.audit("approved", cmd.actor, {"state": before_state}, {"state": req.state})
+            return "approved", f"{req.number} is approved."
 
-        return self._run(cmd, "approve", body)
-
-    def _decide_step(self, step: ApprovalStep, state: str, actor: str, on_behalf: str | None,
-                     comment: str | None, now: datetime) -> None:
-        step.state, step.decided_by, step.on_behalf_of = state, actor, on_behalf
-        step.decided_at, step.comment = now, comment
-
-    def _after_approval(self, session: Session, req: Requisition, step: ApprovalStep, actor: str, now: datetime,
-                        surface: str) -> tuple[Requisition, str, str]:
-        # this stage and the next in one read; the row lock keeps both as they are, and nothing
-        # pending changes which rows match, so the flush can wait and send both audit events at once
-        with session.no_autoflush:
-            both = session.exec(select(ApprovalStep).where(
-                ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-                ApprovalStep.stage_index.in_((req.current_stage, req.current_stage + 1)))  # type: ignore[attr-defined]
-                .order_by(ApprovalStep.id)).all()
-        steps = [s for s in both if s.stage_index == req.current_stage]
-        approved = len({s.decided_by for s in steps if s.state == "approved"})
-        if approved < step.required:
-            left = step.required - approved
-            req.updated_at, req.version = now, req.version + 1
-            return req, "recorded", (f"Your approval of {req.number} is recorded; {left} more approval(s) needed "
-                                     f"at stage '{step.stage_name}'.")
-        for other in steps:
-            if other.state == PENDING:
-                other.state, other.decided_at = "not_needed", now
-                session.add(other)
-        nxt = [s for s in both if s.stage_index == req.current_stage + 1]
-        if nxt:
-            before = req.current_stage
-            self._move(req, "advance_stage", now)
-            req.current_stage += 1
-            for s in nxt:
-                s.state, s.activated_at = PENDING, now
-                session.add(s)
-            self._audit(session, req, "stage_completed", actor, now, surface, {"stage": before},
-                        {"stage": req.current_stage, "waiting_on": [s.acting for s in nxt]})
-            names = ", ".join(self._name(s.acting) for s in nxt)
-            return req, "advanced", (f"{req.number} passed '{step.stage_name}' and is now with {names} "
-                                     f"({nxt[0].stage_name}).")
-        before_state, _ = self._move(req, "approve", now)
-        req.decided_at = now
-        self._audit(session, req, "approved", actor, now, surface, {"state": before_state}, {"state": req.state})
-        return req, "approved", f"{req.number} is approved."
+        return self._act(cmd, "approve", decide, lines=True)
 
     def reject(self, cmd: Reject) -> ActionResult:
-        def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
-            req = self._lock(session, cmd.number)
-            self._stale_if_final(session, req, "reject")
-            step = self._actor_step(session, req, cmd.actor, now, "reject")
+        def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
+            req = snap.req
+            self._stale_if_final(snap, "reject")
+            step = self._actor_step(snap, cmd.actor, now, "reject")
             on_behalf = step.approver if cmd.actor != step.approver else None
-            self._decide_step(step, "rejected", cmd.actor, on_behalf, cmd.reason, now)
-            session.add(Decision(requisition_id=req.id, step_id=step.id, action="reject", actor=cmd.actor,  # type: ignore[arg-type]
-                                 on_behalf_of=on_behalf, comment=cmd.reason, surface=cmd.surface,
-                                 policy_version=req.route.get("policy_version", ""), created_at=now))
-            steps = self._stage_steps(session, req)
-            still_possible = sum(1 for s in steps if s.state in ("approved", PENDING))
+            plan.set_step(step, state="rejected", decided_by=cmd.actor, on_behalf_of=on_behalf, decided_at=now,
+                          comment=cmd.reason)
+            plan.decision("reject", cmd.actor, step_id=step.id, on_behalf_of=on_behalf, comment=cmd.reason)
+            stage = snap.stage_steps()
+            still_possible = sum(1 for s in stage if s.state in ("approved", PENDING))
             if step.mode == "quorum" and still_possible >= step.required:
-                req.updated_at, req.version = now, req.version + 1
-                self._audit(session, req, "rejected_step", cmd.actor, now, cmd.surface, {"step": step.id},
-                            {"step": step.id, "state": "rejected", "reason": cmd.reason}, on_behalf_of=on_behalf)
-                return req, "recorded", f"Your rejection of {req.number} is recorded; the quorum can still approve it."
-            for other in steps:
+                plan.set(updated_at=now, version=req.version + 1)
+                plan.audit("rejected_step", cmd.actor, {"step": step.id},
+                           {"step": step.id, "state": "rejected", "reason": cmd.reason}, on_behalf_of=on_behalf)
+                return "recorded", f"Your rejection of {req.number} is recorded; the quorum can still approve it."
+            for other in stage:
                 if other.state == PENDING:
-                    other.state, other.decided_at = "not_needed", now
-                    session.add(other)
-            self._cancel_waiting(session, req, now)
-            before, _ = self._move(req, "reject", now)
-            req.decided_at = now
-            self._close_info_requests(session, req, now)
-            self._audit(session, req, "rejected", cmd.actor, now, cmd.surface, {"state": before},
-                        {"state": req.state, "reason": cmd.reason, "stage": step.stage_name}, on_behalf_of=on_behalf)
-            return req, "rejected", f"{req.number} is rejected by {self._name(cmd.actor)}: {cmd.reason}"
+                    plan.set_step(other, state="not_needed", decided_at=now)
+            _cancel_waiting(snap, plan, now)
+            before = plan.move("reject", updated_at=now, decided_at=now)
+            _close_info_requests(snap, plan, now)
+            plan.audit("rejected", cmd.actor, {"state": before},
+                       {"state": req.state, "reason": cmd.reason, "stage": step.stage_name}, on_behalf_of=on_behalf)
+            return "rejected", f"{req.number} is rejected by {self._name(cmd.actor)}: {cmd.reason}"
 
-        return self._run(cmd, "reject", body)
+        return self._act(cmd, "reject", decide, info=True)
 
     # ---------------------------------------------------------------- info requests
     def request_info(self, cmd: RequestInfo) -> ActionResult:
-        def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
-            req = self._lock(session, cmd.number)
-            self._stale_if_final(session, req, "ask about")
-            step = self._actor_step(session, req, cmd.actor, now, "ask about")
-            before, _ = self._move(req, "request_info", now)
-            info = InfoRequest(requisition_id=req.id, step_id=step.id, asked_by=cmd.actor,  # type: ignore[arg-type]
-                               question=cmd.question, asked_at=now)
-            session.add(info)
-            session.add(Decision(requisition_id=req.id, step_id=step.id, action="request_info", actor=cmd.actor,  # type: ignore[arg-type]
-                                 on_behalf_of=step.approver if cmd.actor != step.approver else None,
-                                 comment=cmd.question, surface=cmd.surface,
-                                 policy_version=req.route.get("policy_version", ""), created_at=now))
-            self._audit(session, req, "info_requested", cmd.actor, now, cmd.surface, {"state": before},
-                        {"state": req.state, "question": cmd.question, "step": step.id})
-            return req, "info_requested", (f"{self._name(cmd.actor)} asked about {req.number}: {cmd.question}")
+        def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
+            req = snap.req
+            self._stale_if_final(snap, "ask about")
+            step = self._actor_step(snap, cmd.actor, now, "ask about")
+            before = plan.move("request_info", updated_at=now)
+            info = snap.ask(step.id, cmd.actor)
+            plan.insert(_NEW_INFO, {"id": info.id, "requisition_id": req.id, "step_id": step.id,
+                                    "asked_by": cmd.actor, "question": cmd.question, "asked_at": now, "answer": None,
+                                    "answered_by": None, "answered_at": None, "state": "open"})
+            plan.decision("request_info", cmd.actor, step_id=step.id,
+                          on_behalf_of=step.approver if cmd.actor != step.approver else None, comment=cmd.question)
+            plan.audit("info_requested", cmd.actor, {"state": before},
+                       {"state": req.state, "question": cmd.question, "step": step.id})
+            return "info_requested", f"{self._name(cmd.actor)} asked about {req.number}: {cmd.question}"
 
-        return self._run(cmd, "request_info", body)
+        return self._act(cmd, "request_info", decide)
 
     def answer_info(self, cmd: AnswerInfo) -> ActionResult:
-        def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
-            req = self._lock(session, cmd.number)
+        def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
+            req = snap.req
             if cmd.actor != req.requester:
                 raise NotAllowed(f"Only the requester, {self._name(req.requester)}, can answer questions on "
                                  f"{req.number}.")
-            info = session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id,
-                                                          InfoRequest.state == "open")
-                                .order_by(InfoRequest.id.desc())).first()  # type: ignore[union-attr]
+            info = snap.open_info()
             if info is None:
                 raise StaleAction(f"There is no open question on {req.number}; it is {label(req.state)}.")
-            before, _ = self._move(req, "answer_info", now)
-            info.answer, info.answered_by, info.answered_at, info.state = cmd.answer, cmd.actor, now, "answered"
-            session.add(info)
-            session.add(Decision(requisition_id=req.id, step_id=info.step_id, action="answer_info", actor=cmd.actor,  # type: ignore[arg-type]
-                                 comment=cmd.answer, surface=cmd.surface,
-                                 policy_version=req.route.get("policy_version", ""), created_at=now))
-            self._audit(session, req, "info_answered", cmd.actor, now, cmd.surface, {"state": before},
-                        {"state": req.state, "answer": cmd.answer})
-            return req, "answered", f"{req.number} is back with {self._name(info.asked_by)} with your answer."
+            before = plan.move("answer_info", updated_at=now)
+            plan.set_info(info.id, answer=cmd.answer, answered_by=cmd.actor, answered_at=now, state="answered")
+            plan.decision("answer_info", cmd.actor, step_id=info.step_id, comment=cmd.answer)
+            plan.audit("info_answered", cmd.actor, {"state": before}, {"state": req.state, "answer": cmd.answer})
+            return "answered", f"{req.number} is back with {self._name(info.asked_by)} with your answer."
 
-        return self._run(cmd, "answer_info", body)
+        return self._act(cmd, "answer_info", decide, info=True)
 
     def withdraw(self, cmd: Withdraw, *, as_admin: bool = False) -> ActionResult:
-        def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
-            req = self._lock(session, cmd.number)
+        def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
+            req = snap.req
             if cmd.actor != req.requester and not as_admin:
                 raise NotAllowed(f"Only {self._name(req.requester)} (the requester) can withdraw {req.number}.")
-            before, _ = self._move(req, "withdraw", now)
-            self._cancel_waiting(session, req, now)
-            self._close_info_requests(session, req, now)
-            req.decided_at = now
-            session.add(Decision(requisition_id=req.id, action="withdraw", actor=cmd.actor, comment=cmd.reason,  # type: ignore[arg-type]
-                                 surface=cmd.surface, policy_version=req.route.get("policy_version", ""),
-                                 created_at=now))
-            self._audit(session, req, "withdrawn", cmd.actor, now, cmd.surface, {"state": before},
-                        {"state": req.state, "reason": cmd.reason})
-            return req, "withdrawn", f"{req.number} is withdrawn."
+            before = plan.move("withdraw", updated_at=now)
+            _cancel_waiting(snap, plan, now)
+            _close_info_requests(snap, plan, now)
+            plan.set(decided_at=now)
+            plan.decision("withdraw", cmd.actor, comment=cmd.reason)
+            plan.audit("withdrawn", cmd.actor, {"state": before}, {"state": req.state, "reason": cmd.reason})
+            return "withdrawn", f"{req.number} is withdrawn."
 
-        return self._run(cmd, "withdraw", body)
+        return self._act(cmd, "withdraw", decide, info=True)
+
+
+def _waiting_on(steps: list[StepRow]) -> list[str]:
+    return [s.acting for s in steps if s.state == PENDING]
+
+
+def _cancel_waiting(snap: Snapshot, plan: Plan, now: datetime) -> None:
+    """Every step of the round still to decide is cancelled (the requisition is closed)."""
+    for s in snap.steps:
+        if s.state in (PENDING, WAITING):
+            plan.set_step(s, state="cancelled", decided_at=now)
+
+
+def _close_info_requests(snap: Snapshot, plan: Plan, now: datetime) -> None:
+    for info in snap.open_infos():
+        plan.set_info(info.id, state="closed", answered_at=now)

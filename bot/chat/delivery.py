@@ -40,8 +40,8 @@ from approvals.db import transaction
 from approvals.directory import Directory
 from approvals.errors import NotFound
 from approvals.jobqueue import ClaimedJob, JobQueue
+from approvals.plan import Plan
 from approvals.views import RequisitionView
-from approvals.workflow.base import Change, FastWork
 from bot.cards.model import Card, CardAction
 from bot.chat.models import CardCopy
 from bot.chat.surface import Address, ChatSurface
@@ -110,23 +110,16 @@ class ChatDelivery:
         """Write a sync job with every action (same transaction) and wake the worker after commit."""
         if self.enqueue_for_change not in service.in_transaction:
             service.in_transaction.append(self.enqueue_for_change)
-            service.fast_hooks[self.enqueue_for_change] = self.enqueue_fast
             service.after_commit.append(lambda _change: self._wake.set())
 
-    def enqueue_for_change(self, session: Session, req: Any, change: Change) -> None:
+    def enqueue_for_change(self, plan: Plan) -> None:
+        """In-transaction hook: one sync job with the action (approvals.plan)."""
         if not self.surfaces:
             return  # no chat platform configured: the web chat re-renders live by itself
-        self._enqueue(session, change.at, {"number": change.number, "command": change.command,
-                                           "outcome": change.outcome, "actor": change.actor})
-
-    def enqueue_fast(self, work: FastWork) -> bool:
-        """The same job, written by the approve hot path in its own pipeline."""
-        if self.surfaces:
-            change = work.change
-            work.jobs.append({"kind": CHAT_SYNC, "key": f"chat:{change.number}:{uuid.uuid4().hex}", "due_at": change.at,
-                              "payload": {"number": change.number, "command": change.command,
-                                          "outcome": change.outcome, "actor": change.actor}})
-        return True
+        change = plan.change
+        plan.enqueue(kind=CHAT_SYNC, key=f"chat:{change.number}:{uuid.uuid4().hex}",
+                     payload={"number": change.number, "command": change.command, "outcome": change.outcome,
+                              "actor": change.actor})
 
     def enqueue_event(self, number: str, command: str, text: str | None = None) -> None:
         """A change made outside the approval service (the ERP created or refused the PO)."""
