@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -135,6 +135,38 @@ class ChangeDelegation(_Command):
 
 class CancelDelegation(_Command):
     delegation_id: int = Field(ge=1, le=2**31 - 1)
+
+
+DecisionAction = Literal["approve", "reject", "request_info", "answer_info", "withdraw"]
+DECISIONS: tuple[DecisionAction, ...] = get_args(DecisionAction)
+NEEDS_WORDS: frozenset[DecisionAction] = frozenset({"reject", "request_info", "answer_info"})
+
+
+class Decide(_Command):
+    """One decision on a requisition, the same from every surface: the action names it, `comment` carries its
+    words (the approval note, the rejection reason, the question, the answer or the withdraw reason).
+
+    `command()` is the typed command the service takes for it; approvals.decide.decide sends it."""
+
+    action: DecisionAction
+    number: str
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+
+    def command(self) -> Approve | Reject | RequestInfo | AnswerInfo | Withdraw:
+        """The typed command; a missing reason, question or answer is refused by its own field's rules."""
+        common: dict[str, Any] = {"actor": self.actor, "surface": self.surface, "number": self.number,
+                                  "idempotency_key": self.idempotency_key}
+        match self.action:
+            case "approve":
+                return Approve(**common, comment=self.comment)
+            case "reject":
+                return Reject(**common, reason=self.comment or "")
+            case "request_info":
+                return RequestInfo(**common, question=self.comment or "")
+            case "answer_info":
+                return AnswerInfo(**common, answer=self.comment or "")
+            case "withdraw":
+                return Withdraw(**common, reason=self.comment)
 
 
 Action = Literal["approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate", "submit"]

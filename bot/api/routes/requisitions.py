@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals import commands as c
+from approvals.decide import decide
 from approvals.errors import NotAllowed
 from approvals.requisition import LineDraft, RequisitionDraft
 from approvals.views import RequisitionView
@@ -17,6 +18,7 @@ from bot.api.auth import READ, WRITE, Caller, require
 router = APIRouter(prefix="/api/v1/requisitions", tags=["requisitions"])
 NO_NUL = r"^[^\x00]*$"
 Filter = Annotated[str | None, Query(max_length=80, pattern=NO_NUL)]
+Number = Annotated[str, Path(max_length=20, pattern=NO_NUL)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -85,14 +87,14 @@ def list_requisitions(svc: ApprovalService = Depends(service), caller: Caller = 
 
 
 @router.get("/{number}", response_model=RequisitionView, summary="One requisition with its route and history")
-def get_requisition(number: Annotated[str, Path(max_length=20, pattern=NO_NUL)], svc: ApprovalService = Depends(service),
+def get_requisition(number: Number, svc: ApprovalService = Depends(service),
                     caller: Caller = Depends(require(*READ))) -> RequisitionView:
     return svc.get(number)
 
 
 @router.post("/{number}/actions", response_model=ActionResponse,
              summary="Approve, reject, ask for info, answer, withdraw, amend, reassign or escalate")
-def act(number: Annotated[str, Path(max_length=20, pattern=NO_NUL)], body: ActionRequest, svc: ApprovalService = Depends(service),
+def act(number: Number, body: ActionRequest, svc: ApprovalService = Depends(service),
         caller: Caller = Depends(require(*WRITE)), idempotency_key: IdempotencyKey = None) -> ActionResponse:
     key = idempotency_key or body.idempotency_key
     common: dict[str, Any] = {"actor": body.actor, "surface": body.surface, "idempotency_key": key,
@@ -101,16 +103,8 @@ def act(number: Annotated[str, Path(max_length=20, pattern=NO_NUL)], body: Actio
     if body.action in ("reassign", "escalate") and not caller.is_admin:
         raise NotAllowed(f"Only an admin token can {body.action} approval steps.")
     match body.action:
-        case "approve":
-            result = svc.approve(c.Approve(**common, comment=comment))
-        case "reject":
-            result = svc.reject(c.Reject(**common, reason=comment or ""))
-        case "request_info":
-            result = svc.request_info(c.RequestInfo(**common, question=comment or ""))
-        case "answer_info":
-            result = svc.answer_info(c.AnswerInfo(**common, answer=comment or ""))
-        case "withdraw":
-            result = svc.withdraw(c.Withdraw(**common, reason=comment), as_admin=caller.is_admin)
+        case "approve" | "reject" | "request_info" | "answer_info" | "withdraw":
+            result = decide(svc, c.Decide(**common, action=body.action, comment=comment), as_admin=caller.is_admin)
         case "submit":
             result = svc.submit_draft(c.SubmitDraft(**common))
         case "amend":
