@@ -6,7 +6,6 @@ database holds everything once."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Iterator
 import httpx
 import pytest
 from conftest import new_postgres_database
-from live import free_port, stop_all, until_healthy
+from live import child_env, free_port, stop_all, until_healthy
 from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
@@ -48,8 +47,7 @@ def _applied_and_all(current: list[str]) -> tuple[set[str], set[str]]:
 def test_three_servers_started_together_on_an_empty_database_all_come_up(empty_database, tmp_path):
     """Three servers of one company start at the same moment on a brand-new database: all three serve, and the
     schema, the policy and the admin token are there once."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL", "SLACK_",
-                                                                      "TEAMS_"))}
+    env = child_env("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_")
     env.update({"DATABASE_URL": empty_database, "PROCUREBOT_LOG_LEVEL": "warning", "PROCUREBOT_ADMIN_TOKEN": ADMIN})
     ports = [free_port() for _ in range(REPLICAS)]
     procs = []

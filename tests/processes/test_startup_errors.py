@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import socket
@@ -12,15 +11,14 @@ import sys
 from pathlib import Path
 
 import httpx
-from live import free_port, until_healthy
+from live import child_env, free_port, until_healthy
 
 BIN = Path(sys.executable).parent
 
 
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     """The embedded default in `tmp_path`, with nothing inherited from the developer's own settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_",
-                                                                      "OPENAI_"))}
+    env = child_env("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_", "OPENAI_")
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
                 "PROCUREBOT_PORT": str(free_port())})
     env.update(settings)
