@@ -197,6 +197,10 @@ def need_reason(verb: str) -> str:
     return f"To {verb}, write a reason the requester can act on."
 
 
+NEED_QUESTION = "Write the question you want the requester to answer."
+NEED_ANSWER = "Write your answer first."
+
+
 # ---------------------------------------------------------------------------------- the ERP side of a status answer
 PO_STATUS_WORDS = {"open": "open, nothing received yet", "partially_received": "partly received",
                    "received": "goods received", "closed": "closed"}

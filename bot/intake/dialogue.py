@@ -1,0 +1,181 @@
+"""The draft dialogue: collect what a person needs, ask for the one thing missing, show the summary, submit.
+
+A message is read through `Understanding` (bot/intake/understand.py) and merged into the person's draft,
+or read as the answer to the question last asked (bot/intake/answers.py); the next question, or the
+summary with a duplicate check, goes back. The draft lives in the stored conversation between messages,
+with an optimistic version check: two messages that cross are told so, never merged blind.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import ValidationError
+
+from approvals.commands import SubmitRequisition
+from approvals.conversation import ChatConversation
+from approvals.directory import Person
+from approvals.errors import ProcurebotError
+from bot.cards.model import Card
+from bot.intake import intents, texts
+from bot.intake.answers import read_answer
+from bot.intake.cards import question_card, requisition_card, summary_card
+from bot.intake.categories import CategoryHints
+from bot.intake.context import Chat, draft_title
+from bot.intake.draft import DraftState, Question, fill_defaults, merge, next_question, to_requisition
+from bot.intake.duplicates import find_duplicate
+from bot.intake.reply import Reply
+from bot.intake.store import Crossed
+from bot.intake.understand import Understanding
+
+DRAFT_ACTIONS = ("submit", "edit", "cancel")
+
+
+class Dialogue:
+    def __init__(self, chat: Chat, understanding: Understanding, hints: CategoryHints) -> None:
+        self.chat = chat
+        self.understanding = understanding
+        self.hints = hints
+
+    # ------------------------------------------------------------------ entry points
+    def message(self, person: Person, text: str) -> list[Reply]:
+        """A message that is none of the short commands: about the draft, or the start of one."""
+        row = self.chat.load(person.id)
+        replies = self.chat.take_notice(row)
+        if intents.INJECTION.search(text):
+            return replies + [Reply(texts.INSTRUCTIONS)]
+        if intents.CANCEL.match(text):
+            return replies + self._cancel(row)
+        draft = _draft(row)
+        if row.state == "confirming" and intents.CONFIRM.match(text):
+            return replies + self._submit(row, draft, person)
+        if row.state != "idle" and intents.EDIT.match(text):
+            return replies + [Reply(texts.EDIT)]
+        return replies + self._collect(row, draft, person, text)
+
+    def action(self, person: Person, action: str, value: dict[str, str]) -> list[Reply]:
+        """A button on a draft's card: Submit, Edit, Cancel, Change category, or one of a question's choices."""
+        row = self.chat.load(person.id)
+        replies = self.chat.take_notice(row)
+        draft = _draft(row)
+        current = row.state != "idle" and value.get("draft_id") == draft.draft_id
+        if action in DRAFT_ACTIONS and not current:
+            if row.state == "idle":
+                return replies + [Reply(texts.NO_DRAFT_TO_SUBMIT)]
+            return replies + [Reply(texts.STALE_DRAFT)] + self.prompt(row, draft, person)
+        if action == "change_category":
+            if not current:
+                return replies + [Reply(texts.NO_DRAFT_TO_SUBMIT if row.state == "idle" else texts.STALE_DRAFT)]
+            shown = next((ln.category for ln in draft.lines if ln.category), None)
+            draft.confirm_category, draft.category = shown or "", None
+            row.state = "collecting"
+            return replies + self.prompt(row, draft, person, save=True)
+        if action == "submit":
+            return replies + self._submit(row, draft, person)
+        if action == "edit":
+            return replies + [Reply(texts.EDIT)]
+        if action == "cancel":
+            return replies + self._cancel(row)
+        if action == "choose":
+            if row.state == "idle":
+                return replies + [Reply(texts.NO_DRAFT_TO_SUBMIT)]
+            return replies + self._collect(row, draft, person, value.get("value", ""), field=value.get("field"))
+        return replies + [Reply(f"I don't know the action {action!r}.")]
+
+    def resume(self, row: ChatConversation, person: Person) -> list[Reply]:
+        """The draft in progress, where it stands (the question it waits on, or its summary)."""
+        return self.prompt(row, DraftState.model_validate(row.draft), person) if row.state != "idle" else []
+
+    def expire(self) -> list[tuple[str, Reply]]:
+        """Discard drafts idle longer than the time limit; each person gets a notice."""
+        hours = self.chat.draft_ttl.total_seconds() / 3600
+        due = self.chat.store.expire_due(self.chat.now(), lambda row: texts.expired(draft_title(row), hours))
+        return [(p, Reply(t)) for p, t in due]
+
+    # ------------------------------------------------------------------ collecting
+    def _collect(self, row: ChatConversation, draft: DraftState, person: Person, text: str,
+                 field: str | None = None) -> list[Reply]:
+        notes: list[str] = []
+        asked = Question.model_validate(row.question) if row.question else None
+        field = field or (asked.field if asked else None)
+        now, timezone = self.chat.now(), self.chat.timezone(person)
+        answered = read_answer(draft, field, asked, text, understanding=self.understanding,
+                               directory=self.chat.directory, now=now, timezone=timezone) if field else False
+        if not answered:
+            found = self.understanding.read(text, editing=bool(draft.lines), now=now, timezone=timezone)
+            if not found.found_anything():
+                if row.state == "idle":
+                    return [Reply(texts.NOT_UNDERSTOOD)]
+                question = next_question(draft, self.chat.directory)
+                return [Reply(texts.didnt_catch(question.text if question else texts.EDIT))] + \
+                    ([Reply(card=_question_card(question))] if question and question.choices else [])
+            merge(draft, found, append=bool(intents.APPEND.match(text)) and row.state != "idle")
+            notes.extend(found.problems)
+        if not draft.draft_id:
+            draft.draft_id = uuid.uuid4().hex
+        fill_defaults(draft, person, self.chat.directory)
+        self.hints.ask(draft)
+        row.state = "collecting"
+        return [Reply(n) for n in notes] + self.prompt(row, draft, person, save=True)
+
+    def prompt(self, row: ChatConversation, draft: DraftState, person: Person, save: bool = False) -> list[Reply]:
+        """Ask the next question, or show the summary. Saves the conversation when asked to."""
+        self.hints.take(draft)
+        question = next_question(draft, self.chat.directory)
+        replies: list[Reply] = []
+        if question is not None:
+            row.state, row.question = "collecting", question.model_dump(mode="json")
+            replies.append(Reply(card=_question_card(question)) if question.choices else Reply(question.text))
+        else:
+            duplicate = None
+            if not draft.duplicate_checked or draft.duplicate_of:
+                duplicate = find_duplicate(self.chat.service, draft, now=self.chat.now())
+                draft.duplicate_of, draft.duplicate_checked = (duplicate.number if duplicate else None), True
+            row.state, row.question = "confirming", None
+            replies.append(Reply(card=summary_card(draft, self.chat.directory, duplicate)))
+        row.draft = draft.model_dump(mode="json")
+        if save:
+            try:
+                self.chat.save(row)
+            except Crossed:
+                fresh = self.chat.load(person.id)
+                return [Reply(texts.CROSSED)] + self.resume(fresh, person)
+        return replies
+
+    # ------------------------------------------------------------------ ending
+    def _cancel(self, row: ChatConversation) -> list[Reply]:
+        if row.state == "idle":
+            return [Reply(texts.NOTHING_TO_CANCEL)]
+        row.state, row.draft, row.question = "idle", {}, None
+        self.chat.save(row)
+        return [Reply(texts.CANCELLED)]
+
+    def _submit(self, row: ChatConversation, draft: DraftState, person: Person) -> list[Reply]:
+        if next_question(draft, self.chat.directory) is not None:
+            return [Reply(texts.NOT_COMPLETE)] + self.prompt(row, draft, person, save=True)
+        if self.hints.take(draft):
+            # the suggestion arrived after the summary was shown and says something else: the person confirms first
+            return [Reply(texts.CATEGORY_RECHECKED)] + self.prompt(row, draft, person, save=True)
+        surface = self.chat.surface
+        try:
+            req = to_requisition(draft, person.id)
+            # one key per draft: a double tap on Submit, or a retry, never makes two requisitions
+            result = self.chat.service.submit(SubmitRequisition(actor=person.id, draft=req, surface=surface,
+                                                                idempotency_key=f"{surface}:{person.id}:{draft.draft_id}"))
+        except ValidationError as exc:
+            return [Reply("I can't submit that yet: " + "; ".join(e["msg"] for e in exc.errors()))]
+        except ProcurebotError as exc:
+            return [Reply(exc.message)]
+        row.state, row.draft, row.question = "idle", {}, None
+        self.chat.save(row)
+        if not result.replayed:
+            self.hints.record(draft, result.requisition)
+        return [Reply(result.message, card=requisition_card(result.requisition, person.id, self.chat.directory))]
+
+
+def _draft(row: ChatConversation) -> DraftState:
+    return DraftState.model_validate(row.draft) if row.state != "idle" else DraftState()
+
+
+def _question_card(question: Question) -> Card:
+    return question_card(question.text, question.field, [(c.label, c.value) for c in question.choices])
