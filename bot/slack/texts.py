@@ -6,9 +6,6 @@ UNKNOWN_PERSON = ("Hi! I can't find you in the company directory, so I can't rai
                   "for you yet. Ask your procurement team to add your work e-mail ({email}) to the directory.")
 UNKNOWN_PERSON_NO_EMAIL = ("Hi! I can't find you in the company directory, so I can't raise or approve purchases "
                            "for you yet. Ask your procurement team to add you (with your work e-mail).")
-NEED_QUESTION = "Write the question you want the requester to answer."
-NEED_ANSWER = "Write your answer first."
-NEED_WORDS = "Write a few words first."
 FORM_FAILED = "Slack could not open the form just now; tap the button again."
 CARD_CHANGED = "This card has changed; here it is as it is now."
 SLOW = "Still working on that; I'll reply here as soon as it's done."

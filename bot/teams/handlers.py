@@ -19,6 +19,7 @@ import time
 from datetime import timedelta
 from typing import Callable
 
+from approvals.commands import DECISIONS
 from approvals.directory import Person
 from approvals.errors import NotFound
 from bot.cards.model import Card
@@ -213,8 +214,7 @@ def refresh_users(addresses: Addresses, assistant: Assistant, card: Card, viewer
     return ids
 
 
-_VERBS = {"approve", "reject", "request_info", "answer_info", "withdraw", "submit", "edit", "cancel", "choose",
-          "status", "cancel_delegation", "erp.retry"}
+_VERBS = {*DECISIONS, "submit", "edit", "cancel", "choose", "status", "cancel_delegation", "erp.retry"}
 
 
 def _suggested(card: Card, to: str) -> dict | None:  # type: ignore[type-arg]

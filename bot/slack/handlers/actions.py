@@ -20,12 +20,14 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from approvals.commands import DECISIONS
 from approvals.directory import Person
 from approvals.errors import ProcurebotError
-from bot.intake.assistant import DECISIONS, Reply, UnknownPerson
-from bot.slack import blocks, decisions, texts, views
+from bot.intake import decisions
+from bot.intake.decisions import Decided
+from bot.intake.reply import Reply, UnknownPerson
+from bot.slack import blocks, texts, views
 from bot.slack.bot import SlackBot, Where
-from bot.slack.decisions import Outcome
 
 log = logging.getLogger("procurebot.slack")
 DECIDE_BUDGET = 2.0  # seconds; Slack shows an error after 3
@@ -70,10 +72,10 @@ def register(app: Any, bot: SlackBot) -> None:
             await _open_form(bot, client, body, where, name, value)
             return
         key = f"action:{where.team}:{where.user}:{action.get('action_ts') or body.get('trigger_id')}"
-        await decide_then_answer(bot, where, name, value, None, key=key, from_home=from_home)
+        await answer_tap(bot, where, name, value, None, key=key, from_home=from_home)
 
 
-async def decide_then_answer(
+async def answer_tap(
     bot: SlackBot,
     where: Where,
     name: str,
@@ -86,16 +88,23 @@ async def decide_then_answer(
     """Run the action in a thread and wait until it has committed (or finished, or the budget is spent);
     the replies and card redraws follow in the background."""
     committed: Future[Any] = Future()
-    future = bot.background.submit(
-        decide_and_answer, bot, where, name, value, words, key, committed, from_home, decide=True
-    )
+    future = bot.background.submit(run_tap, bot, where, name, value, words, key, committed, from_home, decide=True)
     waiting = {asyncio.wrap_future(future), asyncio.wrap_future(committed)}
     done, _ = await asyncio.wait(waiting, timeout=DECIDE_BUDGET, return_when=asyncio.FIRST_COMPLETED)
     if not done:
         log.warning("a Slack %s took longer than %.1fs; acknowledged, answering when it finishes", name, DECIDE_BUDGET)
 
 
-def decide_and_answer(
+@dataclass
+class Tapped:
+    """What a tap did: who it was, what to tell them, and for a decision, the core's outcome."""
+
+    person: Person | None
+    replies: list[Reply]
+    outcome: Decided | None = None
+
+
+def run_tap(
     bot: SlackBot,
     where: Where,
     name: str,
@@ -105,59 +114,38 @@ def decide_and_answer(
     committed: Future[Any],
     from_home: bool,
 ) -> Tapped | None:
-    """`decide`, then hand the reply and the redraw to the default lane from inside this same task.
+    """The action through the core (a decision) or the assistant (everything else), then its reply and redraw
+    handed to the default lane from inside this same task; None for a repeat delivery.
 
-    Handing it over from a done-callback instead left a moment when the decision was finished and its
-    answer not yet queued, in which `Background.join` saw nothing pending (the tests' settle then ran
-    the card fan-out before the reply, or alongside it)."""
+    A decision carrying the card's idempotency key is deduplicated by the core in its own transaction;
+    anything else is recorded once here, so a replayed payload is not answered twice. Handing the reply over
+    from a done-callback instead left a moment when the decision was finished and its answer not yet queued,
+    in which `Background.join` saw nothing pending (the tests' settle then ran the card fan-out before the
+    reply, or alongside it)."""
     try:
-        tapped = decide(bot, where, name, value, words, key, committed)
+        keyed = name in DECISIONS and bool(value.get("key"))
+        if key is not None and not keyed and not bot.first_time(key):
+            return None
+        person = bot.person(where.team, where.user)
+        if person is None:
+            tapped = Tapped(None, [Reply(bot.unknown(where.team, where.user))])
+        else:
+            bot.expect_commit(committed)
+            try:
+                if name in DECISIONS:
+                    outcome = decisions.decide(bot.assistant.chat, person.id, name, value, words)  # type: ignore[arg-type]
+                    tapped = Tapped(person, [Reply(outcome.message)], outcome)
+                else:
+                    tapped = Tapped(person, bot.assistant.handle_action(person.id, name, value, words))
+            except UnknownPerson as exc:
+                tapped = Tapped(None, [Reply(exc.message)])
+            finally:
+                bot.expect_commit(None)
     except Exception:
         bot.background.submit(bot.say, where, texts.FAILED)
         raise
-    if tapped is not None:
-        bot.background.submit(deliver, bot, where, name, tapped, from_home)
+    bot.background.submit(deliver, bot, where, name, tapped, from_home)
     return tapped
-
-
-@dataclass
-class Tapped:
-    """What a tap did: who it was, what to tell them, and for a decision, the core's outcome."""
-
-    person: Person | None
-    replies: list[Reply]
-    outcome: Outcome | None = None
-
-
-def decide(
-    bot: SlackBot,
-    where: Where,
-    name: str,
-    value: dict[str, str],
-    words: str | None,
-    key: str | None,
-    committed: Future[Any] | None = None,
-) -> Tapped | None:
-    """The action through the core (decisions) or the assistant (everything else); None for a repeat delivery.
-
-    A decision carrying the card's idempotency key is deduplicated by the core in its own transaction;
-    anything else is recorded once here, so a replayed payload is not answered twice."""
-    keyed = name in DECISIONS and bool(value.get("key"))
-    if key is not None and not keyed and not bot.first_time(key):
-        return None
-    person = bot.person(where.team, where.user)
-    if person is None:
-        return Tapped(None, [Reply(bot.unknown(where.team, where.user))])
-    bot.expect_commit(committed)
-    try:
-        if name in DECISIONS:
-            outcome = decisions.decide(bot.runtime.service, person.id, name, value, words)
-            return Tapped(person, [Reply(outcome.message)], outcome)
-        return Tapped(person, bot.assistant.handle_action(person.id, name, value, words))
-    except UnknownPerson as exc:
-        return Tapped(None, [Reply(exc.message)])
-    finally:
-        bot.expect_commit(None)
 
 
 def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: bool) -> None:
@@ -229,7 +217,7 @@ async def _open_form(
     if name == "edit":
         form = await asyncio.to_thread(draft_form, bot, where)
         if form is None:  # several items: the conversation edits them
-            await decide_then_answer(bot, where, name, value, None, key=None)
+            await answer_tap(bot, where, name, value, None, key=None)
             return
         view = views.request_modal(bot.runtime.service.directory, form, {**meta, "draft_id": value.get("draft_id", "")})
     else:
@@ -285,7 +273,7 @@ def _stale(bot: SlackBot, where: Where, name: str, value: dict[str, str]) -> Tap
     return Tapped(
         person,
         [Reply(card.status or texts.CARD_CHANGED)],
-        Outcome(card.status or texts.CARD_CHANGED, card.number or "", False),
+        Decided(card.status or texts.CARD_CHANGED, card.number or ""),
     )
 
 

@@ -10,14 +10,14 @@ import uuid
 from typing import Any
 
 from approvals.directory import Person
-from bot.intake.assistant import Reply
 from bot.intake.cards import question_card, summary_card
 from bot.intake.draft import DraftLine, DraftState, fill_defaults, next_question
 from bot.intake.duplicates import find_duplicate
+from bot.intake.reply import Reply
 from bot.intake.store import Crossed
 from bot.slack import views
 from bot.slack.bot import SlackBot, Where
-from bot.slack.handlers.actions import decide_then_answer
+from bot.slack.handlers.actions import answer_tap
 
 
 def register(app: Any, bot: SlackBot) -> None:
@@ -31,7 +31,7 @@ def register(app: Any, bot: SlackBot) -> None:
         meta = views.read_meta(view)
         where = _where(body, meta)
         value = {k: str(v) for k, v in (meta.get("v") or {}).items()}
-        await decide_then_answer(
+        await answer_tap(
             bot,
             where,
             str(meta.get("a", "")),
@@ -89,8 +89,8 @@ def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest) -> lis
     assistant, directory, clock = bot.assistant, bot.runtime.service.directory, bot.runtime.service.clock
     site = directory.site_by_code.get(form.site)
     tz = person.timezone or (site.timezone if site else "America/Chicago")
-    # the extractor knows the catalog: it finds the item's category (and SKU) from the words
-    found = assistant.extractor.extract(f"{form.quantity} {form.description}", now=clock(), timezone=tz)
+    # read like a message: the catalog gives the item's category (and SKU) from the words
+    found = assistant.understanding.read(f"{form.quantity} {form.description}", editing=False, now=clock(), timezone=tz)
     known = next((ln for ln in found.lines if ln.description), None)
     supplier = directory.supplier_by_id[form.supplier]
     line = DraftLine(

@@ -1,10 +1,11 @@
 """Shortcuts: "New purchase request" (global) opens the form; "Create purchase request" on any message
-opens it filled in with what the message says (read by the same extractor as the conversation)."""
+opens it filled in with what the message says (read the same way as the conversation reads messages)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot.intake.context import DEFAULT_TIMEZONE
 from bot.slack import texts, views
 from bot.slack.bot import SlackBot
 
@@ -35,7 +36,8 @@ def register(app: Any, bot: SlackBot) -> None:
 
 def prefill(bot: SlackBot, text: str, author: str) -> views.RequestForm:
     """What the message says, as form values the person checks before anything is drafted."""
-    found = bot.assistant.extractor.extract(text[:2000], now=bot.runtime.service.clock())
+    found = bot.assistant.understanding.read(text[:2000], editing=False, now=bot.runtime.service.clock(),
+                                             timezone=DEFAULT_TIMEZONE)
     line = next((ln for ln in found.lines if ln.description), None)
     who = f"<@{author}>" if author else "someone"
     return views.RequestForm(
