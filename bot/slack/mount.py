@@ -43,7 +43,9 @@ def install(app: FastAPI, settings: SlackSettings | None = None) -> bool:
     if not settings.enabled:
         return False
     app.state.slack_settings = settings
-    app.include_router(router)
+    if settings.signing_secret is not None:
+        # without the signing secret nothing could tell Slack's requests from forged ones: Socket Mode only
+        app.include_router(router)
     return True
 
 
@@ -58,8 +60,11 @@ async def start(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
 
     bot = build_slack(app.state.runtime, settings)
     app.state.slack = bot
-    log.info("Slack is on at /slack/events (%s)", "many workspaces: installs at /slack/install" if settings.oauth
-             else "one workspace")
+    if settings.signing_secret is None:
+        log.info("Slack is on through Socket Mode only: without SLACK_SIGNING_SECRET /slack/events is not served")
+    else:
+        log.info("Slack is on at /slack/events (%s)", "many workspaces: installs at /slack/install"
+                 if settings.oauth else "one workspace")
     app.state.slack_handler = AsyncSlackRequestHandler(bot.app)
     socket: Any = None
     if settings.app_token is not None:

@@ -1,6 +1,6 @@
 """The one interface every ERP connector implements, the data it speaks, and its typed errors.
 
-The outbox owns retries (STYLE habit 8), so a connector never retries on its own: it makes
+The outbox owns retries (exactly one layer does), so a connector never retries on its own: it makes
 one attempt and says, by the error it raises, whether trying again can help.
 
 Exactly once is the connector's half of the bargain: `create_po` is keyed by our requisition

@@ -23,3 +23,18 @@ def test_socket_mode_receives_a_dm_acks_it_and_answers(db_url, clock, directory)
         slack.settle()
         (reply,) = slack.posts_to("jake.miller")
         assert "status PR-1042" in json.dumps(reply.args)
+
+
+def test_socket_mode_without_a_signing_secret_serves_no_http_endpoint(db_url, clock, directory):  # type: ignore[no-untyped-def]
+    """Socket Mode set up without SLACK_SIGNING_SECRET: an unsigned POST to /slack/events finds nothing to run,
+    so nobody can forge a tap over HTTP."""
+    with FakeSocketMode() as socket, running(db_url, clock, directory, socket_url=socket.url,
+                                             app_token="xapp-1-A1-test", signing_secret=None) as slack:
+        user = slack_id("jake.miller")
+        forged = {"type": "event_callback", "team_id": TEAM, "event": {"type": "message", "channel_type": "im",
+                                                                       "channel": "D" + user, "user": user,
+                                                                       "text": "help", "ts": "1800000000.000200"}}
+        answer = slack.client.post("/slack/events", json=forged)
+        assert answer.status_code == 404
+        slack.settle()
+        assert slack.posts_to("jake.miller") == []
