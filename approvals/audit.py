@@ -34,11 +34,14 @@ _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _NEW_HEAD = insert(_HEAD).inline().values(id=1, seq=0, hash=GENESIS)
 _INSERT = insert(_EVENTS).inline().values({c.name: bindparam(c.name) for c in _EVENTS.c})
+_PLAIN = frozenset({str, int, float, bool})
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
 
 
 def jsonable(value: Any) -> Any:
     """Plain JSON types only, so what we hash is exactly what the database gives back."""
+    if value is None or type(value) in _PLAIN:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -110,6 +113,11 @@ def write(wire: Wire, head: Sent, events: list[Event], *,
     return records
 
 
+def append(wire: Wire, events: list[Event]) -> list[dict[str, Any]]:
+    """Lock the head and write `events` after it, in the wire's transaction."""
+    return write(wire, lock_head(wire), events)
+
+
 def lock_chain(session: Session) -> None:
     """Take the chain's write lock (the head row) for the rest of the caller's transaction."""
     wire = CoreWire(session.connection())
@@ -122,9 +130,8 @@ def append_event(session: Session, *, kind: str, actor: str, at: datetime, surfa
                  policy_version: str | None = None, before: dict[str, Any] | None = None,
                  after: dict[str, Any] | None = None) -> dict[str, Any]:
     """Add one event to the chain inside the caller's transaction; the event's record comes back."""
-    wire = CoreWire(session.connection())
     event = Event(kind, actor, at, surface, on_behalf_of, requisition_number, policy_version, before, after)
-    return write(wire, lock_head(wire), [event])[0]
+    return append(CoreWire(session.connection()), [event])[0]
 
 
 @dataclass

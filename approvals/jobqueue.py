@@ -188,6 +188,14 @@ def finish(wire: Wire, job: ClaimedJob, values: dict[str, Any], *, returning: bo
                      {**values, "_id": job.id, "_by": job.worker_id, "_attempts": job.attempts})
 
 
+def finish_each(wire: Wire, jobs: Sequence[ClaimedJob], values: Sequence[dict[str, Any]]) -> list[Sent]:
+    """`finish` for several jobs (the same columns for each), as one statement's rows: each answer is the job's
+    id while its claim held, or no row."""
+    stmt = _finish_statement(tuple(sorted(values[0])), True) if values else None
+    return wire.send_each(stmt, [{**v, "_id": j.id, "_by": j.worker_id, "_attempts": j.attempts}
+                                 for j, v in zip(jobs, values)])
+
+
 def _claim_statement(dialect: str) -> Any:
     """Take due rows, oldest first: PostgreSQL skips rows another claimer holds locked; on SQLite (writers are
     serialized) the UPDATE re-checks that each row is still ready (compare-and-set)."""
@@ -278,7 +286,7 @@ class JobQueue:
         if self._conn is not None:
             rows = self._held(lambda w: w.send(stmt, params).all())
         else:
-            with wire.begin(self.engine) as w:
+            with wire.begin(self.engine, core=not self.pipelined) as w:
                 rows = w.send(stmt, params).all()
                 w.commit()
         return sorted((ClaimedJob(r[0], r[1], r[2], r[3] or {}, r[4], self.worker_id, lease, r[5]) for r in rows),

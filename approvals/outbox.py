@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, Sequence
 
-from sqlalchemy import Engine, Index, bindparam, insert, update
+from sqlalchemy import Engine, Index, bindparam, exists, insert, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from approvals import audit, jobqueue, snapshot
@@ -71,7 +71,8 @@ class ErpPurchaseOrder(SQLModel, table=True):
 
 
 _POS = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
-_PO_OF = select(_POS.c.id).where(_POS.c.requisition_number == bindparam("number"))
+# the requisition's row lock, and whether its PO is recorded already (its last column)
+_LOCK_WITH_PO = snapshot.lock_statement(exists().where(_POS.c.requisition_number == bindparam("number")))
 _NEW_PO = insert(_POS).inline().values({c: bindparam(c) for c in (
     "requisition_number", "connector", "erp_id", "po_number", "status", "received_fraction", "created_at",
     "status_at")})
@@ -188,23 +189,24 @@ class Outbox:
         lease = now + self.queue.lease if claim_notice else None
         done = {"state": jobqueue.DONE, "lease_until": None, "last_error": None, "updated_at": now}
         with self.queue.transaction() as w:
-            fenced = [jobqueue.finish(w, job, {**done, "sent_ref": erp_id[:200]}, returning=True)
-                      for job, erp_id, _, _ in created]
+            fenced = jobqueue.finish_each(w, [job for job, *_ in created],
+                                          [{**done, "sent_ref": erp_id[:200]} for _, erp_id, _, _ in created])
             numbers = [job.payload["order"]["reference"] for job, *_ in created]
-            locked = {n: (snapshot.lock(w, n), w.send(_PO_OF, {"number": n})) for n in sorted(set(numbers))}
+            ordered = sorted(set(numbers))
+            locked = dict(zip(ordered, w.send_each(_LOCK_WITH_PO, [{"number": n, "key": None} for n in ordered])))
             head = audit.lock_head(w)  # once for the batch, in the same round trip
             plans, results = [], []
             for (job, erp_id, po_number, status), number, fence in zip(created, numbers, fenced):
                 if fence.first() is None:
                     results.append(None)
                     continue
-                row, po = locked[number][0].first(), locked[number][1].first()
+                row = locked[number].first()
                 if row is None:
                     raise NotFound(f"{number} has a purchase order in the ERP but no requisition here.")
                 plan = Plan(snapshot.req_row(row), now, "erp", _NO_READS)
                 if plan.req.state == State.PO_PENDING.value:
                     plan.move("po_created", updated_at=now)
-                if po is None:
+                if not row[-1]:
                     plan.insert(_NEW_PO, {"requisition_number": number, "connector": self.connector_name,
                                           "erp_id": erp_id[:100], "po_number": po_number[:60], "status": status,
                                           "received_fraction": Decimal(0), "created_at": now, "status_at": now})

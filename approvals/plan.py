@@ -216,6 +216,7 @@ def flush(wire: Wire, plans: Sequence[Plan], *, head: Sent | None = None) -> lis
         if plan.req_values:
             writes.append((_update(_REQS, tuple(plan.req_values)), {**plan.req_values, "_id": plan.req.id}))
     keys: set[str] = set()
+    claimed: list[tuple[Plan, dict[str, Any]]] = []
     for plan in plans:
         for job in plan.jobs:
             if job["dedupe_key"] in keys:
@@ -224,8 +225,11 @@ def flush(wire: Wire, plans: Sequence[Plan], *, head: Sent | None = None) -> lis
             if job["claimed_by"] is None:
                 writes.append((jobqueue.insert_statement(wire.dialect), job))
             else:  # its writer goes on to do it, and needs its id
-                plan.claims[job["dedupe_key"]] = wire.send(jobqueue.insert_statement(wire.dialect, returning=True),
-                                                           job)
+                claimed.append((plan, job))
+    if claimed:
+        ids = wire.send_each(jobqueue.insert_statement(wire.dialect, returning=True), [job for _, job in claimed])
+        for (plan, job), sent in zip(claimed, ids):
+            plan.claims[job["dedupe_key"]] = sent
     events = [event for plan in plans for event in plan.events]
     if not events:
         wire.send_together(writes)

@@ -38,13 +38,21 @@ D = Delegation.__table__  # type: ignore[attr-defined]
 PV = PolicyVersion.__table__  # type: ignore[attr-defined]
 C = CommandLog.__table__  # type: ignore[attr-defined]
 _NUMBER = bindparam("number")
-_LOCK = (select(R.c.id, R.c.number, R.c.state, R.c.requester, R.c.current_stage, R.c.round, R.c.version,
-                R.c.policy_version_id, R.c.route["policy_label"].as_string(), R.c.route["policy_version"].as_string(),
-                R.c.title, R.c.category, R.c.amount, R.c.supplier, R.c.currency, R.c.site, R.c.cost_center,
-                R.c.need_by, R.c.justification,
-                select(PV.c.content_hash).where(PV.c.id == R.c.policy_version_id).scalar_subquery(),
-                exists().where(C.c.key == bindparam("key")))
-         .where(R.c.number == _NUMBER).with_for_update(of=R))
+
+
+def lock_statement(*extra: Any) -> Any:
+    """The requisition's row lock: a ReqRow's columns, its policy's content hash, whether the command's key
+    (`key`) is logged already, and `extra` columns of the caller's."""
+    return (select(R.c.id, R.c.number, R.c.state, R.c.requester, R.c.current_stage, R.c.round, R.c.version,
+                   R.c.policy_version_id, R.c.route["policy_label"].as_string(),
+                   R.c.route["policy_version"].as_string(), R.c.title, R.c.category, R.c.amount, R.c.supplier,
+                   R.c.currency, R.c.site, R.c.cost_center, R.c.need_by, R.c.justification,
+                   select(PV.c.content_hash).where(PV.c.id == R.c.policy_version_id).scalar_subquery(),
+                   exists().where(C.c.key == bindparam("key")), *extra)
+            .where(R.c.number == _NUMBER).with_for_update(of=R))
+
+
+_LOCK = lock_statement()
 _REQ_COLUMNS = 19  # the lock's first columns are a ReqRow's; then the policy's content hash, then "key logged"
 # sent right after the lock, so they read the requisition as the lock holder sees it
 _STEPS = (select(S.c.id, S.c.stage_index, S.c.stage_name, S.c.mode, S.c.required, S.c.approver, S.c.acting,
@@ -149,9 +157,10 @@ class Snapshot:
                 for r in self.wire.send(_DELEGATIONS, {"now": now}).all()]
 
 
-def lock(wire: Wire, number: str, key: str | None = None) -> Sent:
-    """Send the requisition's row lock; `req_row` makes its row a ReqRow (None: no such requisition)."""
-    return wire.send(_LOCK, {"number": number, "key": key})
+def lock(wire: Wire, number: str, key: str | None = None, *, stmt: Any = _LOCK) -> Sent:
+    """Send the requisition's row lock (`stmt`, from lock_statement); `req_row` makes its row a ReqRow (None: no
+    such requisition)."""
+    return wire.send(stmt, {"number": number, "key": key})
 
 
 def req_row(row: Any) -> ReqRow:

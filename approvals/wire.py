@@ -6,9 +6,11 @@ them inside one transaction:
 
 * `CoreWire` executes each through SQLAlchemy on a Connection, one after another (SQLite, and
   PostgreSQL when asked to, e.g. to compare the two);
-* `PgWire` sends them on the psycopg connection underneath, each compiled to SQL once per process.
+* `PgWire` sends them on the psycopg connection underneath, each compiled once per process to SQL
+  with PostgreSQL's own $n placeholders (psycopg's raw cursor: nothing to rewrite per execution).
   Inside a psycopg pipeline they travel together and the wire waits only when a result is read, so
-  an action costs a round trip per thing it must know before going on, not one per statement.
+  an action costs a round trip per thing it must know before going on, not one per statement; and
+  writes sent together become one statement (`send_together`).
 
 `send` returns a `Sent`, whose rows are read with `all`, `first` or `scalar` (on a pipeline, that
 is when the wire waits). A statement's rows are plain tuples in its column order on both wires.
@@ -16,45 +18,54 @@ is when the wire waits). A statement's rows are plain tuples in its column order
 
 from __future__ import annotations
 
+import json
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 import psycopg
-from psycopg.types.json import Json
 from sqlalchemy import JSON, Connection, Engine
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
-_PG = pg_psycopg.dialect(paramstyle="format")
+_PG = pg_psycopg.dialect(paramstyle="numeric_dollar")
+_PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
 class _Compiled:
-    """A statement as PostgreSQL SQL with positional parameters, and how to fill them from a row of values."""
+    """A statement as PostgreSQL SQL ($1, $2 ...), and how to fill its parameters from a row of values."""
 
     __slots__ = ("stmt", "sql", "names", "json", "constants")
 
     def __init__(self, stmt: ClauseElement) -> None:
         compiled = stmt.compile(dialect=_PG)
-        self.stmt, self.sql = stmt, str(compiled)  # the statement is kept so its id stays its own
-        self.names = tuple(compiled.positiontup or ())
+        self.stmt, self.sql = stmt, str(compiled)  # the statement is kept, so its id stays its own
+        self.names = tuple(compiled.positiontup or ())  # the name of $1, $2 ...
         json_names, self.constants = set(), {}
         for bind, name in compiled.bind_names.items():
             if isinstance(bind.type, JSON):
                 json_names.add(name)
             if not bind.required:
                 self.constants[name] = bind.effective_value
-        self.json = frozenset(i for i, name in enumerate(self.names) if name in json_names)
+        self.json = tuple(i for i, name in enumerate(self.names) if name in json_names)
 
     def args(self, params: dict[str, Any] | None) -> list[Any]:
         values = {**self.constants, **params} if self.constants and params else (params or self.constants)
         args = [values[name] for name in self.names]
         for i in self.json:
-            args[i] = Json(args[i])
+            # as JSON text: the SQL casts it (::JSON), and psycopg sends text as it is; None is JSON's null, as
+            # SQLAlchemy writes it
+            args[i] = json.dumps(args[i])
         return args
+
+    def shifted(self, offset: int) -> str:
+        """The SQL with its placeholders numbered from offset + 1 (a part of a larger statement)."""
+        return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", self.sql) if offset else self.sql
 
 
 _COMPILED: dict[int, _Compiled] = {}
+_TOGETHER: dict[tuple[int, ...], str] = {}  # statements sent as one (PgWire.send_together), by their ids
 
 
 def _compiled(stmt: ClauseElement) -> _Compiled:
@@ -95,14 +106,47 @@ class _PgSent(Sent):
         self._cursor, self._wire = cursor, wire
 
     def all(self) -> list[Any]:
-        with self._wire.errors():
+        try:
             return self._cursor.fetchall()  # on a pipeline: waits for this statement's result
+        except psycopg.Error as exc:
+            raise _translated(exc) from exc
 
     @property
     def rowcount(self) -> int:
-        with self._wire.errors():
+        try:
             self._wire.sync()
+        except psycopg.Error as exc:
+            raise _translated(exc) from exc
         return self._cursor.rowcount
+
+
+class _Gathered:
+    """The answers of several statements sent as one (PgWire.send_each), each row tagged with its statement."""
+
+    def __init__(self, sent: Sent, count: int) -> None:
+        self.sent, self.rows = sent, None
+        self.sents = [_Answer(self, i) for i in range(count)]
+
+    def get(self, i: int) -> list[Any]:
+        if self.rows is None:
+            self.rows = [[] for _ in self.sents]
+            for row in self.sent.all():
+                self.rows[row[0]].append(row[1:])
+        return self.rows[i]
+
+
+class _Answer(Sent):
+    __slots__ = ("_answers", "_i")
+
+    def __init__(self, answers: _Gathered, i: int) -> None:
+        self._answers, self._i = answers, i
+
+    def all(self) -> list[Any]:
+        return self._answers.get(self._i)
+
+    @property
+    def rowcount(self) -> int:
+        return len(self.all())
 
 
 class CoreWire:
@@ -117,9 +161,9 @@ class CoreWire:
         rows = [tuple(r) for r in result.all()] if result.returns_rows else None
         return Sent(rows, result.rowcount)
 
-    def send_many(self, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(stmt, list(rows))
+    def send_each(self, stmt: Any, rows: Sequence[dict[str, Any]]) -> list[Sent]:
+        """`stmt` once per row, each answer apart."""
+        return [self.send(stmt, row) for row in rows]
 
     def send_together(self, writes: Sequence[tuple[Any, dict[str, Any]]], last: Any = None,
                       params: dict[str, Any] | None = None) -> Sent | None:
@@ -142,52 +186,65 @@ class PgWire:
         self.pipeline = pipeline
         self.pipelined = pipeline is not None
 
-    def send(self, stmt: Any, params: dict[str, Any] | None = None) -> Sent:
-        compiled = _compiled(stmt)
-        cursor = self.conn.cursor()
+    def _execute(self, sql: str, args: list[Any]) -> Sent:
+        cursor = psycopg.RawCursor(self.conn)
         try:
-            cursor.execute(compiled.sql, compiled.args(params))
+            cursor.execute(sql, args)
         except psycopg.Error as exc:
             raise _translated(exc) from exc
         return _PgSent(cursor, self)
 
-    def send_many(self, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            compiled = _compiled(stmt)
-            try:
-                self.conn.cursor().executemany(compiled.sql, [compiled.args(row) for row in rows])
-            except psycopg.Error as exc:
-                raise _translated(exc) from exc
+    def send(self, stmt: Any, params: dict[str, Any] | None = None) -> Sent:
+        compiled = _compiled(stmt)
+        return self._execute(compiled.sql, compiled.args(params))
+
+    def send_each(self, stmt: Any, rows: Sequence[dict[str, Any]]) -> list[Sent]:
+        """`stmt` once per row, each answer apart, as one statement: each a WITH query, their rows gathered in
+        order (so row locks are taken, and new rows numbered, in the order of `rows`)."""
+        if len(rows) <= 1:
+            return [self.send(stmt, row) for row in rows]
+        compiled = _compiled(stmt)
+        shape = (-1, id(compiled), len(rows))
+        sql = _TOGETHER.get(shape)
+        if sql is None:
+            size = len(compiled.names)
+            sql = _TOGETHER[shape] = (
+                "WITH " + ", ".join(f"q{k} AS ({compiled.shifted(k * size)})" for k in range(len(rows))) + " "
+                + " UNION ALL ".join(f"SELECT {k} AS q, q{k}.* FROM q{k}" for k in range(len(rows))))
+        args: list[Any] = []
+        for row in rows:
+            args.extend(compiled.args(row))
+        return _Gathered(self._execute(sql, args), len(rows)).sents
 
     def send_together(self, writes: Sequence[tuple[Any, dict[str, Any]]], last: Any = None,
                       params: dict[str, Any] | None = None) -> Sent | None:
         """`writes` and then `last` as one statement: one to parse, plan and answer instead of one per write.
 
         The writes become data-modifying WITH queries, which all run once, at the same snapshot (a plan never
-        writes one row twice). PostgreSQL runs the main statement first, then the WITH queries from the last to
-        the first, so they are listed backwards and new rows get their ids in the order written."""
-        if last is None:
-            if not writes:
-                return None
-            (last, params), writes = writes[0], writes[1:]
-        main = _compiled(last)
-        if not writes:
-            sql, args = main.sql, main.args(params)
-        else:
-            parts, args = [], []
-            for i in range(len(writes) - 1, -1, -1):
-                stmt, row = writes[i]
-                compiled = _compiled(stmt)
-                parts.append(f"w{i} AS ({compiled.sql})")
-                args.extend(compiled.args(row))
-            args.extend(main.args(params))
-            sql = f"WITH {', '.join(parts)} {main.sql}"
-        cursor = self.conn.cursor()
-        try:
-            cursor.execute(sql, args)
-        except psycopg.Error as exc:
-            raise _translated(exc) from exc
-        return _PgSent(cursor, self)
+        writes one row twice). PostgreSQL runs a statement's main part first, then its WITH queries from the
+        last to the first; so the main part is `last` (which adds no rows) or else the first write, and the
+        others are listed backwards: new rows get their ids in the order written."""
+        items = [(_compiled(stmt), row) for stmt, row in writes]
+        if last is not None:
+            items.append((_compiled(last), params))
+        if not items:
+            return None
+        main = len(items) - 1 if last is not None else 0
+        order = [*(i for i in range(len(items) - 1, -1, -1) if i != main), main]  # WITH queries, then the main part
+        args: list[Any] = []
+        for i in order:
+            args.extend(items[i][0].args(items[i][1]))
+        shape = (main, *(id(compiled) for compiled, _ in items))
+        sql = _TOGETHER.get(shape)
+        if sql is None:
+            parts, offset = [], 0
+            for i in order:
+                parts.append(items[i][0].shifted(offset))
+                offset += len(items[i][0].names)
+            *ctes, body = parts
+            sql = ("WITH " + ", ".join(f"w{n} AS ({cte})" for n, cte in enumerate(ctes)) + " " + body) if ctes else body
+            _TOGETHER[shape] = sql
+        return self._execute(sql, args)
 
     def sync(self) -> None:
         if self.pipeline is not None:

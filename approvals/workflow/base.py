@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from approvals import audit, wire
+from approvals.audit import Event
 from approvals.clock import Clock, as_utc, utcnow
 from approvals.db import transaction
 from approvals.delegation import DelegationWindow
@@ -61,6 +62,8 @@ PENDING, WAITING = "pending", "waiting"
 log = logging.getLogger("procurebot.workflow")
 # The idempotency key of the command running in this context, re-checked under the row lock.
 _current_key: ContextVar[tuple[str, str, str] | None] = ContextVar("_current_key", default=None)
+# The audit events of the action running in this context through the ORM (`_audit`), for its plan.
+_events: ContextVar[list[Event] | None] = ContextVar("_events", default=None)
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,8 @@ AfterCommitListener = Callable[[Change], None]
 
 
 class SessionReads:
-    """A plan's reads for the actions that write through the ORM (submit, amend, reassign, escalate, ask):
-    what they have written so far is flushed before each read."""
+    """A plan's reads for the actions that write through the ORM (submit, amend, reassign, escalate): what
+    they have written so far is flushed before each read."""
 
     def __init__(self, session: Session, req: Requisition) -> None:
         self.session, self.req = session, req
@@ -167,13 +170,15 @@ class ServiceBase:
             if replay:
                 return replay
         token = _current_key.set((key, name, fingerprint) if key else None)
+        events = _events.set([])
         try:
             with transaction(self.engine) as session:
                 now = self.clock()
                 req, outcome, message = body(session, now)
                 assert req.id is not None and req.number is not None
                 change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
-                plan = Plan(ReqRow.of(req), now, command.surface, SessionReads(session, req), change)
+                plan = Plan(ReqRow.of(req), now, command.surface, SessionReads(session, req), change,
+                            events=list(_events.get() or ()))
                 self._finish(plan, key, name, fingerprint, outcome, message)
                 session.flush()  # the ORM's writes first: the plan's may update the same rows
                 flush(CoreWire(session.connection()), [plan])
@@ -185,6 +190,7 @@ class ServiceBase:
             raise
         finally:
             _current_key.reset(token)
+            _events.reset(events)
         return self._committed(change, message)
 
     def _act(self, command: Any, name: str, decide: Callable[[Snapshot, Plan, datetime], tuple[str, str]], *,
@@ -275,9 +281,13 @@ class ServiceBase:
     def _audit(self, session: Session, req: Requisition, kind: str, actor: str, now: datetime, surface: str,
                before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
                on_behalf_of: str | None = None) -> None:
-        audit.append_event(session, kind=kind, actor=actor, at=now, surface=surface, on_behalf_of=on_behalf_of,
-                           requisition_number=req.number, policy_version=req.route.get("policy_label"),
-                           before=before, after=after)
+        """An audit event of the running action (`_run`): chained, with the plan's, when the plan is written."""
+        event = Event(kind, actor, now, surface, on_behalf_of, req.number, req.route.get("policy_label"), before, after)
+        pending = _events.get()
+        if pending is None:  # outside an action: written at once
+            audit.append(CoreWire(session.connection()), [event])
+        else:
+            pending.append(event)
 
     def _move(self, req: Requisition, action: str, now: datetime) -> tuple[str, str]:
         before = req.state
