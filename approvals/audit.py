@@ -49,6 +49,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
+        if all(type(k) is str and (v is None or type(v) in _PLAIN) for k, v in value.items()):
+            return dict(value)  # the common case: flat and plain already
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [jsonable(v) for v in value]
@@ -57,9 +59,9 @@ def jsonable(value: Any) -> Any:
 
 
 def _digest(record: dict[str, Any]) -> str:
-    """The hash of an event: its content and the previous event's hash, as canonical JSON."""
-    body = {k: record[k] for k in EXPORT_FIELDS[:-1]}
-    body["at"] = as_utc(body["at"]).isoformat()  # type: ignore[union-attr]
+    """The hash of an event (`record`: every field but the hash): its content and the previous event's hash,
+    as canonical JSON."""
+    body = {**record, "at": as_utc(record["at"]).isoformat()}  # type: ignore[union-attr]
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
                           .encode("utf-8")).hexdigest()
 
