@@ -303,10 +303,10 @@ def _notice_payload(notice: ErpNotice) -> dict[str, Any]:
 
 
 class _NoReads:
-    """A PO's plan has no hooks to read for."""
+    """A PO's plan has no hooks that read the requisition; a read here is a wiring mistake, said plainly."""
 
     def lines(self) -> list[Any]:
-        raise NotImplementedError
+        raise RuntimeError("recording a purchase order runs no hook that reads the requisition's steps or lines")
 
     stage_steps = open_info = policy = lines
 
