@@ -45,7 +45,8 @@ def install_policy(session: Session, policy: LoadedPolicy, *, at: datetime, acto
     session.flush()
     append_event(session, kind="policy_activated", actor=actor, at=at, surface=surface,
                  policy_version=policy.label,
-                 before={"versions": [f"{o.version} (sha256:{o.content_hash[:12]})" for o in active]} if active else None,
+                 before={"versions": [f"{o.version} (sha256:{o.content_hash[:12]})" for o in active]}
+                 if active else None,
                  after={"version": policy.version, "content_hash": policy.content_hash,
                         "file": os.path.basename(policy.filename)})
     _cache[row.content_hash] = policy

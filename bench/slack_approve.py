@@ -110,8 +110,8 @@ def directory_file(tmp: Path) -> Path:
 
 def pending(url: str, count: int) -> list[str]:
     """`count` requisitions each waiting on Maria Lopez alone (made before the server starts; not timed)."""
-    from approvals.commands import SubmitRequisition
     from approvals.clock import utcnow
+    from approvals.commands import SubmitRequisition
     from approvals.db import make_engine, transaction
     from approvals.policy import load_policy
     from approvals.policy_store import install_policy

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from policy_fixtures import CASES_FILE, company, line_of, sample_policy  # noqa: F401
 
 from approvals.policy.cases import CasesInvalid, run_cases
-from policy_fixtures import CASES_FILE, company, line_of, sample_policy  # noqa: F401
 
 ONE_CASE = """\
 cases:

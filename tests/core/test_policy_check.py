@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
+from policy_fixtures import (  # noqa: F401
+    AT,
+    COMPANY_FILE,
+    POLICIES,
+    company,
+    facts_for,
+    line_of,
+    one_stage,
+    sample_policy,
+    small_policy,
+)
 
 from approvals.directory import Directory
 from approvals.errors import PolicyIssue
 from approvals.policy import load_policy_text
 from approvals.policy.checker import check_policy, check_policy_file, exit_code
 from approvals.policy.routing import route
-from policy_fixtures import (AT, COMPANY_FILE, POLICIES, company, facts_for, line_of, one_stage,  # noqa: F401
-                             sample_policy, small_policy)
 
 
 def _only(issues: list[PolicyIssue], kind: str) -> list[PolicyIssue]:

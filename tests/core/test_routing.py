@@ -6,12 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
+from policy_fixtures import AT, company, facts_for, one_stage, plan_for, sample_policy, small_policy  # noqa: F401
 
 from approvals.delegation import DelegationWindow
 from approvals.policy.routing import route
-from policy_fixtures import AT, company, facts_for, one_stage, plan_for, sample_policy, small_policy  # noqa: F401
 
 WRAP = [{"description": "stretch wrap", "sku": "PKG-SW-18", "quantity": 40, "unit_price": 32}]  # $1,280
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, func, select
 
-from approvals.commands import (AnswerInfo, Approve, Escalate, Reassign, Reject, RequestInfo, SubmitDraft,
-                                Withdraw)
+from approvals.commands import AnswerInfo, Approve, Escalate, Reassign, Reject, RequestInfo, SubmitDraft, Withdraw
 from approvals.errors import IllegalTransition, NotAllowed, NotFound, StaleAction, ValidationFailed
 from approvals.models import Decision, Requisition
 from tests.factories import boxes, submit

@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from approvals.scheduling.models import NotificationPreference
 from bot.intake.assistant import Assistant
-from tests.factories import submit
 from tests.core.test_scheduling import _reminders, at, dallas, notifier, scheduler  # noqa: F401  (fixtures)
+from tests.factories import submit
 
 
 def _texts(replies) -> str:  # type: ignore[no-untyped-def]

@@ -13,8 +13,8 @@ from approvals.scheduling.runner import Scheduler
 from approvals.scheduling.weekly import week_of
 from bot.intake import stats
 from bot.intake.assistant import Assistant
-from tests.factories import boxes, submit
 from tests.core.test_scheduling import at, notifier  # noqa: F401  (fixtures)
+from tests.factories import boxes, submit
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import json
 
 import pytest
 import yaml
+from policy_fixtures import CASES_FILE, COMPANY_FILE, POLICIES, POLICY_FILE
 from typer.testing import CliRunner
 
 from bot.cli import app
-from policy_fixtures import CASES_FILE, COMPANY_FILE, POLICIES, POLICY_FILE
 
 runner = CliRunner()
 REQUEST = {"requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
