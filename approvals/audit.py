@@ -24,8 +24,20 @@ from approvals.models import AuditEvent, AuditHead
 from approvals.wire import CoreWire, Sent, Wire
 
 GENESIS = "0" * 64
-EXPORT_FIELDS = ("seq", "at", "kind", "actor", "on_behalf_of", "surface", "requisition_number",
-                 "policy_version", "before", "after", "prev_hash", "hash")
+EXPORT_FIELDS = (
+    "seq",
+    "at",
+    "kind",
+    "actor",
+    "on_behalf_of",
+    "surface",
+    "requisition_number",
+    "policy_version",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+)
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 # The chain's write lock is its head row: it serializes appenders across processes on PostgreSQL (SQLite's
@@ -62,8 +74,9 @@ def _digest(record: dict[str, Any]) -> str:
     """The hash of an event (`record`: every field but the hash): its content and the previous event's hash,
     as canonical JSON."""
     body = {**record, "at": as_utc(record["at"]).isoformat()}  # type: ignore[union-attr]
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                          .encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -91,8 +104,9 @@ def lock_head(wire: Wire, *, after: Sequence[tuple[Any, dict[str, Any]]] = ()) -
     return wire.send_together(after, _LOCK_HEAD)  # type: ignore[return-value]
 
 
-def write(wire: Wire, head: Sent, events: list[Event], *,
-          after: Sequence[tuple[Any, dict[str, Any]]] = ()) -> list[dict[str, Any]]:
+def write(
+    wire: Wire, head: Sent, events: list[Event], *, after: Sequence[tuple[Any, dict[str, Any]]] = ()
+) -> list[dict[str, Any]]:
     """Chain `events` after the head `lock_head` asked for, and write them and the head moved on, together
     with the writes `after` (approvals.wire)."""
     row = head.first()
@@ -104,11 +118,19 @@ def write(wire: Wire, head: Sent, events: list[Event], *,
     records = []
     for event in events:
         seq += 1
-        record = {"seq": seq, "at": as_utc(event.at), "kind": event.kind, "actor": event.actor,
-                  "on_behalf_of": event.on_behalf_of, "surface": event.surface,
-                  "requisition_number": event.requisition_number, "policy_version": event.policy_version,
-                  "before": jsonable(event.before) if event.before is not None else None,
-                  "after": jsonable(event.after) if event.after is not None else None, "prev_hash": prev}
+        record = {
+            "seq": seq,
+            "at": as_utc(event.at),
+            "kind": event.kind,
+            "actor": event.actor,
+            "on_behalf_of": event.on_behalf_of,
+            "surface": event.surface,
+            "requisition_number": event.requisition_number,
+            "policy_version": event.policy_version,
+            "before": jsonable(event.before) if event.before is not None else None,
+            "after": jsonable(event.after) if event.after is not None else None,
+            "prev_hash": prev,
+        }
         record["hash"] = prev = _digest(record)
         records.append(record)
     wire.send_together([*after, *((_INSERT, r) for r in records)], _MOVE_HEAD, {"seq": seq, "hash": prev})
@@ -127,10 +149,19 @@ def lock_chain(session: Session) -> None:
         wire.send(_NEW_HEAD)
 
 
-def append_event(session: Session, *, kind: str, actor: str, at: datetime, surface: str = "api",
-                 on_behalf_of: str | None = None, requisition_number: str | None = None,
-                 policy_version: str | None = None, before: dict[str, Any] | None = None,
-                 after: dict[str, Any] | None = None) -> dict[str, Any]:
+def append_event(
+    session: Session,
+    *,
+    kind: str,
+    actor: str,
+    at: datetime,
+    surface: str = "api",
+    on_behalf_of: str | None = None,
+    requisition_number: str | None = None,
+    policy_version: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Add one event to the chain inside the caller's transaction; the event's record comes back."""
     event = Event(kind, actor, at, surface, on_behalf_of, requisition_number, policy_version, before, after)
     return append(CoreWire(session.connection()), [event])[0]
@@ -158,8 +189,10 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
             else:
                 problems.append(f"event {event.seq} appears out of order")
         if event.prev_hash != prev_hash:
-            problems.append(f"event {event.seq} does not follow the event before it "
-                            "(an earlier event was deleted, edited or reordered)")
+            problems.append(
+                f"event {event.seq} does not follow the event before it "
+                "(an earlier event was deleted, edited or reordered)"
+            )
         if event_hash(event) != event.hash:
             problems.append(f"event {event.seq} ({event.kind} by {event.actor}) was edited after it was written")
         expected_seq, prev_hash = event.seq + 1, event.hash
@@ -177,8 +210,9 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
     return VerifyReport(count, problems)
 
 
-def iter_events(session: Session, *, requisition_number: str | None = None,
-                since: datetime | None = None, batch: int = 2000) -> Iterator[AuditEvent]:
+def iter_events(
+    session: Session, *, requisition_number: str | None = None, since: datetime | None = None, batch: int = 2000
+) -> Iterator[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.seq)
     if requisition_number:
         query = query.where(AuditEvent.requisition_number == requisition_number)
@@ -190,10 +224,18 @@ def iter_events(session: Session, *, requisition_number: str | None = None,
 
 def event_record(event: AuditEvent) -> dict[str, Any]:
     return {
-        "seq": event.seq, "at": as_utc(event.at).isoformat(), "kind": event.kind,  # type: ignore[union-attr]
-        "actor": event.actor, "on_behalf_of": event.on_behalf_of, "surface": event.surface,
-        "requisition_number": event.requisition_number, "policy_version": event.policy_version,
-        "before": event.before, "after": event.after, "prev_hash": event.prev_hash, "hash": event.hash,
+        "seq": event.seq,
+        "at": as_utc(event.at).isoformat(),
+        "kind": event.kind,  # type: ignore[union-attr]
+        "actor": event.actor,
+        "on_behalf_of": event.on_behalf_of,
+        "surface": event.surface,
+        "requisition_number": event.requisition_number,
+        "policy_version": event.policy_version,
+        "before": event.before,
+        "after": event.after,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
 
 

@@ -78,8 +78,9 @@ class CatalogClassifier:
         for phrase, item in self._phrases:
             if f" {phrase} " in padded:
                 return item
-        for phrase, _, index in process.extract(lowered, self._choices, scorer=fuzz.partial_ratio, limit=3,
-                                                score_cutoff=CATALOG_SCORE):
+        for phrase, _, index in process.extract(
+            lowered, self._choices, scorer=fuzz.partial_ratio, limit=3, score_cutoff=CATALOG_SCORE
+        ):
             # a short phrase inside a long text matches too easily; ask for most of its letters in one word run
             if len(phrase) >= 4 and fuzz.token_set_ratio(lowered, phrase) >= 70:
                 return self._phrases[index][1]
@@ -100,5 +101,10 @@ class CatalogClassifier:
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
             return None  # a tie is a question for the person, not a coin toss
         code, count = ranked[0]
-        return Classification(code, min(0.5 + 0.2 * count, 0.9), "keyword", None,
-                              f"the words point to {self.directory.category_by_code[code].name}")
+        return Classification(
+            code,
+            min(0.5 + 0.2 * count, 0.9),
+            "keyword",
+            None,
+            f"the words point to {self.directory.category_by_code[code].name}",
+        )

@@ -154,8 +154,12 @@ class Decide(_Command):
 
     def command(self) -> Approve | Reject | RequestInfo | AnswerInfo | Withdraw:
         """The typed command; a missing reason, question or answer is refused by its own field's rules."""
-        common: dict[str, Any] = {"actor": self.actor, "surface": self.surface, "number": self.number,
-                                  "idempotency_key": self.idempotency_key}
+        common: dict[str, Any] = {
+            "actor": self.actor,
+            "surface": self.surface,
+            "number": self.number,
+            "idempotency_key": self.idempotency_key,
+        }
         match self.action:
             case "approve":
                 return Approve(**common, comment=self.comment)

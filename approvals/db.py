@@ -21,9 +21,9 @@ log = logging.getLogger("procurebot")
 def normalize_url(url: str) -> str:
     """Accept the common spellings and use psycopg 3 for PostgreSQL."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -82,8 +82,11 @@ def startup_lock(url: str) -> Iterator[Connection | None]:
     try:
         with engine.connect() as conn:
             if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY}).scalar():
-                log.info("another process is migrating or starting on this database; waiting for it to finish "
-                         "(PostgreSQL advisory lock %s)", STARTUP_LOCK_KEY)
+                log.info(
+                    "another process is migrating or starting on this database; waiting for it to finish "
+                    "(PostgreSQL advisory lock %s)",
+                    STARTUP_LOCK_KEY,
+                )
                 conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
             conn.commit()  # the lock is the session's, not the transaction's: it outlives this commit
             try:

@@ -39,9 +39,15 @@ class DelegateResolution:
     note: str = ""
 
 
-def resolve_delegate(principal: str, windows: list[DelegationWindow] | tuple[DelegationWindow, ...],
-                     at: datetime, *, category: str | None = None, amount: Decimal | None = None,
-                     requester: str | None = None) -> DelegateResolution:
+def resolve_delegate(
+    principal: str,
+    windows: list[DelegationWindow] | tuple[DelegationWindow, ...],
+    at: datetime,
+    *,
+    category: str | None = None,
+    amount: Decimal | None = None,
+    requester: str | None = None,
+) -> DelegateResolution:
     """Follow active delegations from `principal` (A -> B -> C); stop before a loop or the requester.
 
     A delegate can never be the requester: the chain stops at the last eligible person and the
@@ -70,9 +76,16 @@ def resolve_delegate(principal: str, windows: list[DelegationWindow] | tuple[Del
     return DelegateResolution(chain[-1], tuple(chain), note)
 
 
-def may_act_for(actor: str, principal: str, windows: list[DelegationWindow] | tuple[DelegationWindow, ...],
-                at: datetime, *, category: str | None = None, amount: Decimal | None = None,
-                requester: str | None = None) -> bool:
+def may_act_for(
+    actor: str,
+    principal: str,
+    windows: list[DelegationWindow] | tuple[DelegationWindow, ...],
+    at: datetime,
+    *,
+    category: str | None = None,
+    amount: Decimal | None = None,
+    requester: str | None = None,
+) -> bool:
     """True if `actor` is the principal or someone in the principal's active delegation chain."""
     if actor == principal:
         return True
@@ -84,8 +97,7 @@ def would_create_loop(new: DelegationWindow, existing: list[DelegationWindow]) -
     """The loop a new delegation would close (A -> B -> ... -> A) during its window, or None."""
     if new.delegate == new.delegator:
         return [new.delegator, new.delegator]
-    overlapping = [w for w in existing
-                   if w.starts_at < new.ends_at and new.starts_at < w.ends_at]
+    overlapping = [w for w in existing if w.starts_at < new.ends_at and new.starts_at < w.ends_at]
     edges: dict[str, list[str]] = {}
     for w in overlapping + [new]:
         edges.setdefault(w.delegator, []).append(w.delegate)

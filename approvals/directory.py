@@ -37,8 +37,9 @@ def holiday_calendar(country: str, subdivision: str | None) -> Any:
         return holidays.country_holidays(country, subdiv=subdivision)
     except NotImplementedError:
         if country not in holidays.list_supported_countries():
-            raise ValueError(f"no public holiday calendar for country {country!r}; use an ISO 3166 code "
-                             "such as US, CA, MX, GB, DE") from None
+            raise ValueError(
+                f"no public holiday calendar for country {country!r}; use an ISO 3166 code such as US, CA, MX, GB, DE"
+            ) from None
         known = ", ".join(holidays.list_supported_countries()[country][:12])
         raise ValueError(f"country {country} has no subdivision {subdivision!r}; known: {known} ...") from None
 
@@ -99,7 +100,7 @@ class Person(_Frozen):
             if isinstance(item, str):
                 grants.append({"role": item})
             elif isinstance(item, dict) and "role" not in item and len(item) == 1:
-                (role, sites), = item.items()
+                ((role, sites),) = item.items()
                 sites = [sites] if isinstance(sites, str) else sites
                 grants.append({"role": role, "sites": tuple(sites)})
             else:
@@ -305,7 +306,7 @@ class Directory(_Frozen):
             current = p
             while current.manager:
                 if current.manager in path:
-                    loop = path[path.index(current.manager):]
+                    loop = path[path.index(current.manager) :]
                     key = frozenset(loop)
                     if key not in reported:
                         reported.add(key)

@@ -24,15 +24,25 @@ MAX_ROWS = 500
 def _past(req: Requisition, lines: list[RequisitionLine]) -> PastRequest:
     route: dict[str, Any] = req.route or {}
     return PastRequest(
-        number=req.number or "", requester=req.requester, supplier=req.supplier, site=req.site,
-        amount=Decimal(req.amount), currency=req.currency, created_at=as_utc(req.created_at),  # type: ignore[arg-type]
-        state=req.state, policy_currency=route.get("policy_currency", req.currency),
-        lines=tuple(PastLine(ln.description, Decimal(ln.quantity), Decimal(ln.unit_price), ln.unit, ln.sku)
-                    for ln in sorted(lines, key=lambda ln: ln.line_no)))
+        number=req.number or "",
+        requester=req.requester,
+        supplier=req.supplier,
+        site=req.site,
+        amount=Decimal(req.amount),
+        currency=req.currency,
+        created_at=as_utc(req.created_at),  # type: ignore[arg-type]
+        state=req.state,
+        policy_currency=route.get("policy_currency", req.currency),
+        lines=tuple(
+            PastLine(ln.description, Decimal(ln.quantity), Decimal(ln.unit_price), ln.unit, ln.sku)
+            for ln in sorted(lines, key=lambda ln: ln.line_no)
+        ),
+    )
 
 
-def load_history(session: Session, number: str, *, days: int = HISTORY_DAYS
-                 ) -> tuple[PastRequest, dict[str, Any], list[PastRequest]] | None:
+def load_history(
+    session: Session, number: str, *, days: int = HISTORY_DAYS
+) -> tuple[PastRequest, dict[str, Any], list[PastRequest]] | None:
     """The requisition `number` (with its routing facts) and its comparable history, or None if unknown."""
     req = session.exec(select(Requisition).where(Requisition.number == number)).first()
     if req is None or req.id is None:
@@ -46,9 +56,12 @@ def load_history(session: Session, number: str, *, days: int = HISTORY_DAYS
         with_skus = select(RequisitionLine.requisition_id).where(RequisitionLine.sku.in_(skus))  # type: ignore[union-attr]
         related = or_(related, Requisition.id.in_(with_skus))  # type: ignore[union-attr]
     # what came before this one: a later request is not part of its history (ids grow with every insert)
-    rows = session.exec(select(Requisition).where(related, Requisition.id < req.id,
-                                                  Requisition.created_at >= since)  # type: ignore[operator]
-                        .order_by(Requisition.created_at.desc()).limit(MAX_ROWS)).all()  # type: ignore[attr-defined]
+    rows = session.exec(
+        select(Requisition)
+        .where(related, Requisition.id < req.id, Requisition.created_at >= since)  # type: ignore[operator]
+        .order_by(Requisition.created_at.desc())
+        .limit(MAX_ROWS)
+    ).all()  # type: ignore[attr-defined]
     ids = [r.id for r in rows]
     by_req: dict[int, list[RequisitionLine]] = {}
     if ids:

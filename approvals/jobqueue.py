@@ -85,8 +85,9 @@ class Job(SQLModel, table=True):
     __tablename__ = "job"
     __table_args__ = (
         # Only live rows are indexed, so a claim costs what is due, not what has piled up or is done.
-        Index("ix_job_active_due", "kind", "due_at",
-              postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)),
+        Index(
+            "ix_job_active_due", "kind", "due_at", postgresql_where=text(_ACTIVE_SQL), sqlite_where=text(_ACTIVE_SQL)
+        ),
         Index("ix_job_state_due", "state", "due_at"),
     )
 
@@ -132,8 +133,18 @@ def default_worker_id() -> str:
 
 # Every statement that writes rows of the queue, defined once and carried by approvals.wire: through SQLAlchemy
 # in a caller's session or on SQLite, on the batch's held psycopg connection or an action's pipeline on PostgreSQL.
-_INSERT_COLUMNS = ("kind", "dedupe_key", "payload", "due_at", "state", "claimed_by", "lease_until", "attempts",
-                   "created_at", "updated_at")
+_INSERT_COLUMNS = (
+    "kind",
+    "dedupe_key",
+    "payload",
+    "due_at",
+    "state",
+    "claimed_by",
+    "lease_until",
+    "attempts",
+    "created_at",
+    "updated_at",
+)
 _STATEMENTS: dict[Any, Any] = {}
 
 
@@ -143,26 +154,63 @@ def insert_statement(dialect: str, *, returning: bool = False) -> Any:
     if stmt is None:
         table = Job.__table__  # type: ignore[attr-defined]
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(table).values({c: bindparam(c) for c in _INSERT_COLUMNS}).on_conflict_do_nothing(
-            index_elements=["dedupe_key"])
+        stmt = (
+            insert(table)
+            .values({c: bindparam(c) for c in _INSERT_COLUMNS})
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
         stmt = _STATEMENTS[("insert", dialect, returning)] = stmt.returning(table.c.id) if returning else stmt.inline()
     return stmt
 
 
-def row(*, kind: str, key: str, due_at: datetime | None, now: datetime, payload: dict[str, Any] | None = None,
-        claimed_by: str | None = None, lease_until: datetime | None = None) -> dict[str, Any]:
+def row(
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime | None,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    claimed_by: str | None = None,
+    lease_until: datetime | None = None,
+) -> dict[str, Any]:
     """A new job's columns for `insert_statement`: due at `due_at`, or already claimed by `claimed_by` until
     `lease_until` (its first attempt, for a writer that goes on to do the work itself)."""
     if claimed_by is not None:
-        return {"kind": kind, "dedupe_key": key, "payload": payload or {}, "due_at": lease_until, "state": CLAIMED,
-                "claimed_by": claimed_by, "lease_until": lease_until, "attempts": 1, "created_at": now,
-                "updated_at": now}
-    return {"kind": kind, "dedupe_key": key, "payload": payload or {}, "due_at": as_utc(due_at), "state": DUE,
-            "claimed_by": None, "lease_until": None, "attempts": 0, "created_at": now, "updated_at": now}
+        return {
+            "kind": kind,
+            "dedupe_key": key,
+            "payload": payload or {},
+            "due_at": lease_until,
+            "state": CLAIMED,
+            "claimed_by": claimed_by,
+            "lease_until": lease_until,
+            "attempts": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+    return {
+        "kind": kind,
+        "dedupe_key": key,
+        "payload": payload or {},
+        "due_at": as_utc(due_at),
+        "state": DUE,
+        "claimed_by": None,
+        "lease_until": None,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
-def enqueue(session: Session, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None,
-            now: datetime | None = None) -> bool:
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
     """Add a row in the caller's transaction unless one with ``key`` exists. True if added."""
     values = row(kind=kind, key=key, due_at=due_at, now=now or utcnow(), payload=payload)
     stmt = insert_statement(session.get_bind().dialect.name, returning=True)
@@ -174,9 +222,16 @@ def _finish_statement(columns: tuple[str, ...], returning: bool) -> Any:
     stmt = _STATEMENTS.get((columns, returning))
     if stmt is None:
         table = Job.__table__  # type: ignore[attr-defined]
-        stmt = (update(table).where(table.c.id == bindparam("_id"), table.c.state == CLAIMED,
-                                    table.c.claimed_by == bindparam("_by"), table.c.attempts == bindparam("_attempts"))
-                .values({c: bindparam(c) for c in columns}))
+        stmt = (
+            update(table)
+            .where(
+                table.c.id == bindparam("_id"),
+                table.c.state == CLAIMED,
+                table.c.claimed_by == bindparam("_by"),
+                table.c.attempts == bindparam("_attempts"),
+            )
+            .values({c: bindparam(c) for c in columns})
+        )
         stmt = _STATEMENTS[(columns, returning)] = stmt.returning(table.c.id) if returning else stmt
     return stmt
 
@@ -184,16 +239,19 @@ def _finish_statement(columns: tuple[str, ...], returning: bool) -> Any:
 def finish(wire: Wire, job: ClaimedJob, values: dict[str, Any], *, returning: bool = False) -> Sent:
     """Send the fenced UPDATE of `values` for `job`: its rowcount is 1 while the claim held, else 0; with
     `returning`, its row is the job's id (which a pipeline reads without waiting for each job apart)."""
-    return wire.send(_finish_statement(tuple(sorted(values)), returning),
-                     {**values, "_id": job.id, "_by": job.worker_id, "_attempts": job.attempts})
+    return wire.send(
+        _finish_statement(tuple(sorted(values)), returning),
+        {**values, "_id": job.id, "_by": job.worker_id, "_attempts": job.attempts},
+    )
 
 
 def finish_each(wire: Wire, jobs: Sequence[ClaimedJob], values: Sequence[dict[str, Any]]) -> list[Sent]:
     """`finish` for several jobs (the same columns for each), as one statement's rows: each answer is the job's
     id while its claim held, or no row."""
     stmt = _finish_statement(tuple(sorted(values[0])), True) if values else None
-    return wire.send_each(stmt, [{**v, "_id": j.id, "_by": j.worker_id, "_attempts": j.attempts}
-                                 for j, v in zip(jobs, values)])
+    return wire.send_each(
+        stmt, [{**v, "_id": j.id, "_by": j.worker_id, "_attempts": j.attempts} for j, v in zip(jobs, values)]
+    )
 
 
 def _claim_statement(dialect: str) -> Any:
@@ -213,35 +271,50 @@ def _claim_statement(dialect: str) -> Any:
         else:
             guard = and_(table.c.id.in_(pick.scalar_subquery()), ready)
         stmt = _STATEMENTS[("claim", dialect)] = (
-            update(table).where(guard)
-            .values(state=CLAIMED, claimed_by=bindparam("by"), lease_until=bindparam("lease"),
-                    due_at=bindparam("lease"), attempts=table.c.attempts + 1, updated_at=bindparam("now"))
-            .returning(table.c.id, table.c.kind, table.c.dedupe_key, table.c.payload, table.c.attempts,
-                       table.c.sent_ref))
+            update(table)
+            .where(guard)
+            .values(
+                state=CLAIMED,
+                claimed_by=bindparam("by"),
+                lease_until=bindparam("lease"),
+                due_at=bindparam("lease"),
+                attempts=table.c.attempts + 1,
+                updated_at=bindparam("now"),
+            )
+            .returning(
+                table.c.id, table.c.kind, table.c.dedupe_key, table.c.payload, table.c.attempts, table.c.sent_ref
+            )
+        )
     return stmt
 
 
-def reschedule(session: Session, *, key: str, due_at: datetime, payload: dict[str, Any] | None = None,
-               now: datetime | None = None) -> bool:
+def reschedule(
+    session: Session, *, key: str, due_at: datetime, payload: dict[str, Any] | None = None, now: datetime | None = None
+) -> bool:
     """Move a row that is not claimed and not finished to a new due time. True if moved."""
     now = now or utcnow()
     values: dict[str, Any] = {"due_at": as_utc(due_at), "updated_at": now}
     if payload is not None:
         values["payload"] = payload
-    result = session.execute(update(Job).where(Job.dedupe_key == key, Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
-                             .values(**values))
+    result = session.execute(
+        update(Job)
+        .where(Job.dedupe_key == key, Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
+        .values(**values)
+    )
     return bool(result.rowcount)
 
 
-def cancel(session: Session, *, keys: Iterable[str], reason: str = "cancelled",
-           now: datetime | None = None) -> int:
+def cancel(session: Session, *, keys: Iterable[str], reason: str = "cancelled", now: datetime | None = None) -> int:
     """Finish rows that are no longer needed (the step was decided) without running them."""
     keys = list(keys)
     if not keys:
         return 0
     now = now or utcnow()
-    result = session.execute(update(Job).where(Job.dedupe_key.in_(keys), Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
-                             .values(state=DONE, last_error=reason, updated_at=now))
+    result = session.execute(
+        update(Job)
+        .where(Job.dedupe_key.in_(keys), Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
+        .values(state=DONE, last_error=reason, updated_at=now)
+    )
     return int(result.rowcount or 0)
 
 
@@ -249,8 +322,9 @@ def get(session: Session, key: str) -> Job | None:
     return session.exec(select(Job).where(Job.dedupe_key == key)).first()
 
 
-def backoff(attempts: int, *, base: timedelta = timedelta(seconds=30),
-            cap: timedelta = timedelta(hours=1)) -> timedelta:
+def backoff(
+    attempts: int, *, base: timedelta = timedelta(seconds=30), cap: timedelta = timedelta(hours=1)
+) -> timedelta:
     """30 s, 1 min, 2 min, ... doubling per attempt, at most an hour."""
     return min(cap, base * (2 ** max(0, attempts - 1)))
 
@@ -258,8 +332,15 @@ def backoff(attempts: int, *, base: timedelta = timedelta(seconds=30),
 class JobQueue:
     """Claims and finishes rows for one worker. Safe with any number of processes on one database."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow, worker_id: str | None = None,
-                 lease: timedelta = timedelta(minutes=5), max_attempts: int = 8) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = utcnow,
+        worker_id: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        max_attempts: int = 8,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -289,8 +370,10 @@ class JobQueue:
             with wire.begin(self.engine, core=not self.pipelined) as w:
                 rows = w.send(stmt, params).all()
                 w.commit()
-        return sorted((ClaimedJob(r[0], r[1], r[2], r[3] or {}, r[4], self.worker_id, lease, r[5]) for r in rows),
-                      key=lambda j: j.id)
+        return sorted(
+            (ClaimedJob(r[0], r[1], r[2], r[3] or {}, r[4], self.worker_id, lease, r[5]) for r in rows),
+            key=lambda j: j.id,
+        )
 
     def _held(self, work: Callable[[Wire], T]) -> T:
         """`work` on the connection ``batch`` holds, committed (PostgreSQL: each statement in autocommit)."""
@@ -389,8 +472,9 @@ class JobQueue:
             values["sent_ref"] = sent_ref[:200]
         return self._set(job, session, **values)
 
-    def retry(self, job: ClaimedJob, error: str, *, delay: timedelta | None = None,
-              session: Session | None = None) -> str | None:
+    def retry(
+        self, job: ClaimedJob, error: str, *, delay: timedelta | None = None, session: Session | None = None
+    ) -> str | None:
         """Try again after a backoff; after ``max_attempts`` claims the row is dead. Returns the new state."""
         if job.attempts >= self.max_attempts:
             return DEAD if self._set(job, session, state=DEAD, lease_until=None, last_error=error[:2000]) else None
@@ -402,13 +486,25 @@ class JobQueue:
         """Give up on the row now (it cannot succeed); it stays visible as dead."""
         return self._set(job, session, state=DEAD, lease_until=None, last_error=error[:2000])
 
-    def release(self, job: ClaimedJob, *, due_at: datetime | None = None, payload: dict[str, Any] | None = None,
-                session: Session | None = None) -> bool:
+    def release(
+        self,
+        job: ClaimedJob,
+        *,
+        due_at: datetime | None = None,
+        payload: dict[str, Any] | None = None,
+        session: Session | None = None,
+    ) -> bool:
         """Hand the row back, due again at ``due_at`` (default now): work that waits (quiet hours) or
         recurs (the next reminder of a chain, with its new ``payload``). Not a failure: the attempt
         count starts again, and ``sent_ref`` is cleared because the next run sends a new message."""
-        values: dict[str, Any] = {"state": DUE, "due_at": as_utc(due_at) or self.clock(), "lease_until": None,
-                                  "claimed_by": None, "attempts": 0, "last_error": None}
+        values: dict[str, Any] = {
+            "state": DUE,
+            "due_at": as_utc(due_at) or self.clock(),
+            "lease_until": None,
+            "claimed_by": None,
+            "attempts": 0,
+            "last_error": None,
+        }
         if payload is not None:
             values["payload"] = payload
             values["sent_ref"] = None

@@ -122,11 +122,15 @@ class SyncCounts:
     problems: tuple[str, ...] = ()
 
     def sentence(self) -> str:
-        parts = [f"{n} {what}" for what, n in (("suppliers", self.suppliers), ("items", self.items),
-                                                 ("budgets", self.budgets)) if n is not None]
+        parts = [
+            f"{n} {what}"
+            for what, n in (("suppliers", self.suppliers), ("items", self.items), ("budgets", self.budgets))
+            if n is not None
+        ]
         got = ", ".join(parts) if parts else "nothing"
-        skipped = [w for w, n in (("suppliers", self.suppliers), ("items", self.items), ("budgets", self.budgets))
-                   if n is None]
+        skipped = [
+            w for w, n in (("suppliers", self.suppliers), ("items", self.items), ("budgets", self.budgets)) if n is None
+        ]
         out = f"master data from {self.connector}: {got}"
         if skipped:
             out += f" (the ERP offered no {', '.join(skipped)}; the directory's stand)"
@@ -149,6 +153,7 @@ class MasterData:
 
 # ---------------------------------------------------------------------------------- storing a pull
 
+
 def sync(engine: Engine, source: MasterDataSource, *, now: datetime | None = None) -> SyncCounts:
     """Pull every list from `source` and store it. A list that fails is reported; the others still land.
 
@@ -157,9 +162,11 @@ def sync(engine: Engine, source: MasterDataSource, *, now: datetime | None = Non
     now = now or utcnow()
     counts: dict[str, int | None] = {}
     problems: list[str] = []
-    for kind, pull, put in (("suppliers", source.list_suppliers, _put_suppliers),
-                            ("items", source.list_items, _put_items),
-                            ("budgets", source.list_budgets, _put_budgets)):
+    for kind, pull, put in (
+        ("suppliers", source.list_suppliers, _put_suppliers),
+        ("items", source.list_items, _put_items),
+        ("budgets", source.list_budgets, _put_budgets),
+    ):
         try:
             rows = list(pull())
         except Exception as exc:  # noqa: BLE001 - one list failing must not stop the others
@@ -174,8 +181,9 @@ def sync(engine: Engine, source: MasterDataSource, *, now: datetime | None = Non
     return SyncCounts(source.name, counts["suppliers"], counts["items"], counts["budgets"], tuple(problems))
 
 
-def _replace(session: Session, model: Any, key: str, connector: str, rows: dict[str, dict[str, Any]],
-             now: datetime) -> int:
+def _replace(
+    session: Session, model: Any, key: str, connector: str, rows: dict[str, dict[str, Any]], now: datetime
+) -> int:
     """Upsert `rows` (by our id) for `connector` and delete that connector's rows the ERP no longer has."""
     existing = {getattr(r, key): r for r in session.exec(select(model).where(model.connector == connector)).all()}
     for code, values in rows.items():
@@ -196,11 +204,15 @@ def _put_suppliers(session: Session, connector: str, rows: Iterable[Any], now: d
         if not s.id:
             continue
         risk = s.risk_tier if s.risk_tier in RISK_TIERS else None
-        data[str(s.id)[:80]] = {"name": (s.name or s.id)[:200], "blocked": bool(s.blocked),
-                                "block_reason": (s.block_reason or None) and str(s.block_reason)[:300],
-                                "risk_tier": risk, "contracted": s.contracted,
-                                "currency": (s.currency or None) and str(s.currency)[:3].upper(),
-                                "erp_key": str(s.erp_key or "")[:100]}
+        data[str(s.id)[:80]] = {
+            "name": (s.name or s.id)[:200],
+            "blocked": bool(s.blocked),
+            "block_reason": (s.block_reason or None) and str(s.block_reason)[:300],
+            "risk_tier": risk,
+            "contracted": s.contracted,
+            "currency": (s.currency or None) and str(s.currency)[:3].upper(),
+            "erp_key": str(s.erp_key or "")[:100],
+        }
     return _replace(session, ErpSupplierRecord, "supplier_id", connector, data, now)
 
 
@@ -209,30 +221,47 @@ def _put_items(session: Session, connector: str, rows: Iterable[Any], now: datet
     for i in rows:
         if not i.sku:
             continue
-        data[str(i.sku)[:80]] = {"name": (i.name or i.sku)[:200],
-                                 "category": (i.category or None) and str(i.category)[:60],
-                                 "unit": (i.unit or None) and str(i.unit)[:20], "unit_price": i.unit_price,
-                                 "blocked": bool(i.blocked), "erp_key": str(i.erp_key or "")[:100]}
+        data[str(i.sku)[:80]] = {
+            "name": (i.name or i.sku)[:200],
+            "category": (i.category or None) and str(i.category)[:60],
+            "unit": (i.unit or None) and str(i.unit)[:20],
+            "unit_price": i.unit_price,
+            "blocked": bool(i.blocked),
+            "erp_key": str(i.erp_key or "")[:100],
+        }
     return _replace(session, ErpItemRecord, "sku", connector, data, now)
 
 
 def _put_budgets(session: Session, connector: str, rows: Iterable[Any], now: datetime) -> int:
-    data = {str(b.cost_center)[:40]: {"budget": Decimal(b.budget), "spent": Decimal(b.spent or 0),
-                                       "period": str(b.period or "")[:20]} for b in rows if b.cost_center}
+    data = {
+        str(b.cost_center)[:40]: {
+            "budget": Decimal(b.budget),
+            "spent": Decimal(b.spent or 0),
+            "period": str(b.period or "")[:20],
+        }
+        for b in rows
+        if b.cost_center
+    }
     return _replace(session, ErpBudgetRecord, "cost_center", connector, data, now)
 
 
 # ---------------------------------------------------------------------------------- reading it back
 
+
 def load(engine: Engine, connector: str) -> MasterData:
     """The stored master data of `connector`, with our invoiced commitments per cost center."""
     with Session(engine) as session:
-        suppliers = {r.supplier_id: r for r in session.exec(
-            select(ErpSupplierRecord).where(ErpSupplierRecord.connector == connector)).all()}
-        items = {r.sku: r for r in session.exec(
-            select(ErpItemRecord).where(ErpItemRecord.connector == connector)).all()}
-        budgets = {r.cost_center: r for r in session.exec(
-            select(ErpBudgetRecord).where(ErpBudgetRecord.connector == connector)).all()}
+        suppliers = {
+            r.supplier_id: r
+            for r in session.exec(select(ErpSupplierRecord).where(ErpSupplierRecord.connector == connector)).all()
+        }
+        items = {
+            r.sku: r for r in session.exec(select(ErpItemRecord).where(ErpItemRecord.connector == connector)).all()
+        }
+        budgets = {
+            r.cost_center: r
+            for r in session.exec(select(ErpBudgetRecord).where(ErpBudgetRecord.connector == connector)).all()
+        }
         invoiced = invoiced_commitments(session) if budgets else {}
     return MasterData(suppliers, items, budgets, invoiced)
 
@@ -240,23 +269,30 @@ def load(engine: Engine, connector: str) -> MasterData:
 def last_synced(engine: Engine, connector: str) -> datetime | None:
     """When this connector's master data last changed, or None if it never synced (cheap: three max())."""
     with Session(engine) as session:
-        stamps = [session.exec(select(func.max(m.synced_at)).where(m.connector == connector)).one()
-                  for m in (ErpSupplierRecord, ErpItemRecord, ErpBudgetRecord)]
+        stamps = [
+            session.exec(select(func.max(m.synced_at)).where(m.connector == connector)).one()
+            for m in (ErpSupplierRecord, ErpItemRecord, ErpBudgetRecord)
+        ]
     stamps = [s for s in stamps if s is not None]
     return max(stamps) if stamps else None
 
 
 def invoiced_commitments(session: Session) -> dict[str, Decimal]:
     """Per cost center: committed requisitions whose PO the ERP reports invoiced (in its booked spend)."""
-    rows = session.exec(select(Requisition.cost_center, func.sum(Requisition.amount))
-                        .join(ErpPurchaseOrder, ErpPurchaseOrder.requisition_number == Requisition.number)  # type: ignore[arg-type]
-                        .where(Requisition.state.in_(COMMITTED_STATES),  # type: ignore[attr-defined]
-                               ErpPurchaseOrder.status.in_(INVOICED_PO_STATUSES))  # type: ignore[attr-defined]
-                        .group_by(Requisition.cost_center)).all()
+    rows = session.exec(
+        select(Requisition.cost_center, func.sum(Requisition.amount))
+        .join(ErpPurchaseOrder, ErpPurchaseOrder.requisition_number == Requisition.number)  # type: ignore[arg-type]
+        .where(
+            Requisition.state.in_(COMMITTED_STATES),  # type: ignore[attr-defined]
+            ErpPurchaseOrder.status.in_(INVOICED_PO_STATUSES),
+        )  # type: ignore[attr-defined]
+        .group_by(Requisition.cost_center)
+    ).all()
     return {cc: Decimal(str(total)) for cc, total in rows}
 
 
 # ---------------------------------------------------------------------------------- the facts routing sees
+
 
 def overlay(directory: Directory, data: MasterData) -> Directory:
     """The directory with the ERP's master data laid over it (pure: same inputs, same directory)."""
@@ -264,21 +300,37 @@ def overlay(directory: Directory, data: MasterData) -> Directory:
         return directory
     suppliers = [_supplier(s, data.suppliers.get(s.id)) for s in directory.suppliers]
     known = {s.id for s in directory.suppliers}
-    suppliers += [Supplier(id=r.supplier_id, name=r.name, blocked=r.blocked, block_reason=r.block_reason,
-                           risk_tier=r.risk_tier or "medium", contracted=bool(r.contracted),
-                           currency=r.currency or directory.currency)
-                  for code, r in sorted(data.suppliers.items()) if code not in known]
+    suppliers += [
+        Supplier(
+            id=r.supplier_id,
+            name=r.name,
+            blocked=r.blocked,
+            block_reason=r.block_reason,
+            risk_tier=r.risk_tier or "medium",
+            contracted=bool(r.contracted),
+            currency=r.currency or directory.currency,
+        )
+        for code, r in sorted(data.suppliers.items())
+        if code not in known
+    ]
     categories = {c.code for c in directory.categories}
     items = [_item(i, data.items.get(i.sku), categories) for i in directory.items]
     known_items = {i.sku for i in directory.items}
-    items += [Item(sku=r.sku, name=r.name, category=r.category, unit=r.unit or "each", unit_price=r.unit_price)
-              for sku, r in sorted(data.items.items())
-              if sku not in known_items and r.category in categories and not r.blocked]
-    centers = [_budget(c, data.budgets.get(c.code), data.invoiced.get(c.code, Decimal(0)))
-               for c in directory.cost_centers]
+    items += [
+        Item(sku=r.sku, name=r.name, category=r.category, unit=r.unit or "each", unit_price=r.unit_price)
+        for sku, r in sorted(data.items.items())
+        if sku not in known_items and r.category in categories and not r.blocked
+    ]
+    centers = [
+        _budget(c, data.budgets.get(c.code), data.invoiced.get(c.code, Decimal(0))) for c in directory.cost_centers
+    ]
     _warn_unknown_cost_centers(set(data.budgets) - {c.code for c in directory.cost_centers})
-    values = {**{k: getattr(directory, k) for k in type(directory).model_fields},
-              "suppliers": tuple(suppliers), "items": tuple(items), "cost_centers": tuple(centers)}
+    values = {
+        **{k: getattr(directory, k) for k in type(directory).model_fields},
+        "suppliers": tuple(suppliers),
+        "items": tuple(items),
+        "cost_centers": tuple(centers),
+    }
     return Directory.model_validate(values)
 
 
@@ -286,8 +338,11 @@ def _warn_unknown_cost_centers(codes: set[str]) -> None:
     """Once per code and process: an ERP budget no cost center of ours carries is not used (the mapping is off)."""
     for code in sorted(codes - _WARNED_CENTERS):
         _WARNED_CENTERS.add(code)
-        log.warning("the ERP has a budget for cost center %r, which the company directory does not know; it is "
-                    "not used (check the ERP field mapped to our cost-center codes, see docs/erp.md)", code)
+        log.warning(
+            "the ERP has a budget for cost center %r, which the company directory does not know; it is "
+            "not used (check the ERP field mapped to our cost-center codes, see docs/erp.md)",
+            code,
+        )
 
 
 def _supplier(s: Supplier, r: ErpSupplierRecord | None) -> Supplier:
@@ -323,6 +378,7 @@ def _budget(c: CostCenter, r: ErpBudgetRecord | None, invoiced: Decimal) -> Cost
 
 # ---------------------------------------------------------------------------------- budgets for people
 
+
 @dataclass(frozen=True)
 class BudgetLine:
     cost_center: str
@@ -340,9 +396,13 @@ def budget_lines(engine: Engine, directory: Directory, connector: str) -> list[B
     """Committed spend against each cost center's budget, from the ERP where it has one."""
     data = load(engine, connector)
     with Session(engine) as session:
-        committed = dict(session.exec(select(Requisition.cost_center, func.sum(Requisition.amount))
-                                      .where(Requisition.state.in_(COMMITTED_STATES))  # type: ignore[attr-defined]
-                                      .group_by(Requisition.cost_center)).all())
+        committed = dict(
+            session.exec(
+                select(Requisition.cost_center, func.sum(Requisition.amount))
+                .where(Requisition.state.in_(COMMITTED_STATES))  # type: ignore[attr-defined]
+                .group_by(Requisition.cost_center)
+            ).all()
+        )
         invoiced = invoiced_commitments(session)
     out = []
     for c in directory.cost_centers:

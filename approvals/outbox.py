@@ -73,12 +73,29 @@ class ErpPurchaseOrder(SQLModel, table=True):
 _POS = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
 # the requisition's row lock, and whether its PO is recorded already (its last column)
 _LOCK_WITH_PO = snapshot.lock_statement(exists().where(_POS.c.requisition_number == bindparam("number")))
-_NEW_PO = insert(_POS).inline().values({c: bindparam(c) for c in (
-    "requisition_number", "connector", "erp_id", "po_number", "status", "received_fraction", "created_at",
-    "status_at")})
+_NEW_PO = (
+    insert(_POS)
+    .inline()
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "requisition_number",
+                "connector",
+                "erp_id",
+                "po_number",
+                "status",
+                "received_fraction",
+                "created_at",
+                "status_at",
+            )
+        }
+    )
+)
 
 
 # ---------------------------------------------------------------------------------- the notifier port
+
 
 @dataclass(frozen=True)
 class ErpNotice:
@@ -100,6 +117,7 @@ class Notifier(Protocol):
 
 # ---------------------------------------------------------------------------------- user-facing text
 
+
 def _po_created_text(number: str, po_number: str) -> str:
     return f"{number} is now purchase order {po_number} in the ERP. You will hear when the goods are received."
 
@@ -112,20 +130,39 @@ def _po_received_text(number: str, po_number: str, status: str) -> str:
 
 def _dead_text(number: str, reason: str, attempts: int) -> str:
     tries = "once" if attempts == 1 else f"{attempts} times"
-    return (f"{number} is approved but the ERP would not take its purchase order (tried {tries}): {reason} "
-            f"Fix the cause, then press Retry (or run `procurebot erp retry {number}`).")
+    return (
+        f"{number} is approved but the ERP would not take its purchase order (tried {tries}): {reason} "
+        f"Fix the cause, then press Retry (or run `procurebot erp retry {number}`)."
+    )
 
 
 # ---------------------------------------------------------------------------------- writing the job
 
+
 def order_snapshot(req: Any, lines: Sequence[Any]) -> dict[str, Any]:
     """The PO request as the ERP will get it (connectors.erp.base.PurchaseOrderRequest.to_payload's shape)."""
     need_by = req.need_by
-    return {"reference": req.number, "supplier": req.supplier, "currency": req.currency, "site": req.site,
-            "cost_center": req.cost_center, "requester": req.requester,
-            "need_by": need_by.isoformat() if need_by else None, "notes": (req.justification or "")[:500],
-            "lines": [{"line_no": x.line_no, "description": x.description, "quantity": str(x.quantity),
-                       "unit_price": str(x.unit_price), "unit": x.unit, "sku": x.sku} for x in lines]}
+    return {
+        "reference": req.number,
+        "supplier": req.supplier,
+        "currency": req.currency,
+        "site": req.site,
+        "cost_center": req.cost_center,
+        "requester": req.requester,
+        "need_by": need_by.isoformat() if need_by else None,
+        "notes": (req.justification or "")[:500],
+        "lines": [
+            {
+                "line_no": x.line_no,
+                "description": x.description,
+                "quantity": str(x.quantity),
+                "unit_price": str(x.unit_price),
+                "unit": x.unit,
+                "sku": x.sku,
+            }
+            for x in lines
+        ],
+    }
 
 
 def on_final_approval(plan: Plan) -> None:
@@ -133,8 +170,11 @@ def on_final_approval(plan: Plan) -> None:
     if plan.change.outcome not in FINAL_APPROVALS or plan.req.state != State.APPROVED.value:
         return
     before = plan.move("send_to_erp")
-    plan.enqueue(kind=CREATE_PO, key=create_key(plan.req.number),
-                 payload={"order": order_snapshot(plan.req, plan.reads.lines()), "round": 0})
+    plan.enqueue(
+        kind=CREATE_PO,
+        key=create_key(plan.req.number),
+        payload={"order": order_snapshot(plan.req, plan.reads.lines()), "round": 0},
+    )
     plan.audit("po_requested", "system", {"state": before}, {"state": plan.req.state})
 
 
@@ -145,6 +185,7 @@ def install(service: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------- the dispatcher's calls
+
 
 @dataclass
 class Outbox:
@@ -166,14 +207,16 @@ class Outbox:
         """
         return self.record(job, erp_id=erp_id, po_number=po_number, status=status)[0]
 
-    def record(self, job: ClaimedJob, *, erp_id: str, po_number: str, status: str = "open",
-               claim_notice: bool = False) -> tuple[bool, ClaimedJob | None]:
+    def record(
+        self, job: ClaimedJob, *, erp_id: str, po_number: str, status: str = "open", claim_notice: bool = False
+    ) -> tuple[bool, ClaimedJob | None]:
         """`record_po`, and with `claim_notice` the requester's notice comes back claimed by this worker
         (on PostgreSQL inside the queue's batch), for the caller to deliver now rather than claim later."""
         return self.record_batch([(job, erp_id, po_number, status)], claim_notice=claim_notice)[0]
 
-    def record_batch(self, created: list[tuple[ClaimedJob, str, str, str]], *,
-                     claim_notice: bool = False) -> list[tuple[bool, ClaimedJob | None]]:
+    def record_batch(
+        self, created: list[tuple[ClaimedJob, str, str, str]], *, claim_notice: bool = False
+    ) -> list[tuple[bool, ClaimedJob | None]]:
         """Record several created POs, (job, erp_id, po_number, status) each; results in the same order.
 
         One transaction for the batch (inside the queue's batch, on its held connection; on PostgreSQL in two
@@ -189,8 +232,9 @@ class Outbox:
         lease = now + self.queue.lease if claim_notice else None
         done = {"state": jobqueue.DONE, "lease_until": None, "last_error": None, "updated_at": now}
         with self.queue.transaction() as w:
-            fenced = jobqueue.finish_each(w, [job for job, *_ in created],
-                                          [{**done, "sent_ref": erp_id[:200]} for _, erp_id, _, _ in created])
+            fenced = jobqueue.finish_each(
+                w, [job for job, *_ in created], [{**done, "sent_ref": erp_id[:200]} for _, erp_id, _, _ in created]
+            )
             numbers = [job.payload["order"]["reference"] for job, *_ in created]
             ordered = sorted(set(numbers))
             locked = dict(zip(ordered, w.send_each(_LOCK_WITH_PO, [{"number": n, "key": None} for n in ordered])))
@@ -207,16 +251,34 @@ class Outbox:
                 if plan.req.state == State.PO_PENDING.value:
                     plan.move("po_created", updated_at=now)
                 if not row[-1]:
-                    plan.insert(_NEW_PO, {"requisition_number": number, "connector": self.connector_name,
-                                          "erp_id": erp_id[:100], "po_number": po_number[:60], "status": status,
-                                          "received_fraction": Decimal(0), "created_at": now, "status_at": now})
-                plan.audit("po_created", "erp", {"state": State.PO_PENDING.value},
-                           {"state": plan.req.state, "po_number": po_number, "connector": self.connector_name})
+                    plan.insert(
+                        _NEW_PO,
+                        {
+                            "requisition_number": number,
+                            "connector": self.connector_name,
+                            "erp_id": erp_id[:100],
+                            "po_number": po_number[:60],
+                            "status": status,
+                            "received_fraction": Decimal(0),
+                            "created_at": now,
+                            "status_at": now,
+                        },
+                    )
+                plan.audit(
+                    "po_created",
+                    "erp",
+                    {"state": State.PO_PENDING.value},
+                    {"state": plan.req.state, "po_number": po_number, "connector": self.connector_name},
+                )
                 notice = ErpNotice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
                 requester = plan.req.requester
-                plan.enqueue(kind=NOTIFY, key=f"{NOTIFY}:{notice.key}:{requester}",
-                             payload={"to": requester, **_notice_payload(notice)},
-                             claimed_by=self.queue.worker_id if claim_notice else None, lease_until=lease)
+                plan.enqueue(
+                    kind=NOTIFY,
+                    key=f"{NOTIFY}:{notice.key}:{requester}",
+                    payload={"to": requester, **_notice_payload(notice)},
+                    claimed_by=self.queue.worker_id if claim_notice else None,
+                    lease_until=lease,
+                )
                 plans.append(plan)
                 results.append(plan)
             if plans:
@@ -232,8 +294,7 @@ class Outbox:
                 notice_id = sent.scalar()  # None: the notice was written before (a retried record)
                 if notice_id is not None:
                     job_row = next(j for j in plan.jobs if j["dedupe_key"] == key)
-                    notice_job = ClaimedJob(notice_id, NOTIFY, key, job_row["payload"], 1, self.queue.worker_id,
-                                            lease)  # type: ignore[arg-type]
+                    notice_job = ClaimedJob(notice_id, NOTIFY, key, job_row["payload"], 1, self.queue.worker_id, lease)  # type: ignore[arg-type]
             out.append((True, notice_job))
         return out
 
@@ -259,12 +320,23 @@ class Outbox:
             with transaction(self.engine) as session:
                 if not self.queue.fail(job, reason, session=session):
                     raise _LostLease()
-                audit.append_event(session, kind="po_failed", actor="erp", at=now, surface="erp",
-                                   requisition_number=number, after={"reason": reason[:500], "attempts": job.attempts})
+                audit.append_event(
+                    session,
+                    kind="po_failed",
+                    actor="erp",
+                    at=now,
+                    surface="erp",
+                    requisition_number=number,
+                    after={"reason": reason[:500], "attempts": job.attempts},
+                )
                 buyers = [p.id for p in self.directory.people_with_role(BUYER_ROLE, None)]
-                notice = ErpNotice("erp_failed", _dead_text(number, reason, job.attempts),
-                                   f"erp_failed:{number}:{job.payload.get('round', 0)}", number,
-                                   ({"id": "erp.retry", "label": "Retry", "value": number},))
+                notice = ErpNotice(
+                    "erp_failed",
+                    _dead_text(number, reason, job.attempts),
+                    f"erp_failed:{number}:{job.payload.get('round', 0)}",
+                    number,
+                    ({"id": "erp.retry", "label": "Retry", "value": number},),
+                )
                 self._notify(session, buyers, notice, now)
         except _LostLease:
             return False
@@ -272,34 +344,55 @@ class Outbox:
 
     def _notify(self, session: Session, people: list[str], notice: ErpNotice, now: datetime) -> None:
         for person in people:
-            jobqueue.enqueue(session, kind=NOTIFY, key=f"{NOTIFY}:{notice.key}:{person}", due_at=now, now=now,
-                             payload={"to": person, **_notice_payload(notice)})
+            jobqueue.enqueue(
+                session,
+                kind=NOTIFY,
+                key=f"{NOTIFY}:{notice.key}:{person}",
+                due_at=now,
+                now=now,
+                payload={"to": person, **_notice_payload(notice)},
+            )
 
     # ------------------------------------------------------------------ status back
     def record_status(self, number: str, status: str, received_fraction: Decimal) -> bool:
         """Store the ERP's status; tell the requester when goods are (partly or fully) received. True if changed."""
         now = self.clock()
         with transaction(self.engine) as session:
-            po = session.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.requisition_number == number)
-                              .with_for_update()).first()
+            po = session.exec(
+                select(ErpPurchaseOrder).where(ErpPurchaseOrder.requisition_number == number).with_for_update()
+            ).first()
             if po is None or po.status == status:
                 return False
             before = po.status
             po.status, po.received_fraction, po.status_at = status, received_fraction, now
             session.add(po)
-            audit.append_event(session, kind="po_status", actor="erp", at=now, surface="erp",
-                               requisition_number=number, before={"status": before}, after={"status": status})
+            audit.append_event(
+                session,
+                kind="po_status",
+                actor="erp",
+                at=now,
+                surface="erp",
+                requisition_number=number,
+                before={"status": before},
+                after={"status": status},
+            )
             if status in ("partially_received", "received") and not (before == "received"):
                 req = session.exec(select(Requisition).where(Requisition.number == number)).one()
                 text = _po_received_text(number, po.po_number, status)
-                self._notify(session, [req.requester],
-                             ErpNotice("po_received", text, f"po_{status}:{number}", number), now)
+                self._notify(
+                    session, [req.requester], ErpNotice("po_received", text, f"po_{status}:{number}", number), now
+                )
         return True
 
 
 def _notice_payload(notice: ErpNotice) -> dict[str, Any]:
-    return {"kind": notice.kind, "text": notice.text, "key": notice.key, "number": notice.number,
-            "actions": list(notice.actions)}
+    return {
+        "kind": notice.kind,
+        "text": notice.text,
+        "key": notice.key,
+        "number": notice.number,
+        "actions": list(notice.actions),
+    }
 
 
 class _NoReads:
@@ -321,14 +414,22 @@ class _LostLease(Exception):
 def open_purchase_orders(engine: Any, limit: int = 500) -> list[ErpPurchaseOrder]:
     """POs whose status may still change, least recently checked first."""
     with Session(engine) as session:
-        return list(session.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.status.in_(OPEN_PO_STATUSES))  # type: ignore[attr-defined]
-                                 .order_by(ErpPurchaseOrder.status_at).limit(limit)).all())
+        return list(
+            session.exec(
+                select(ErpPurchaseOrder)
+                .where(ErpPurchaseOrder.status.in_(OPEN_PO_STATUSES))  # type: ignore[attr-defined]
+                .order_by(ErpPurchaseOrder.status_at)
+                .limit(limit)
+            ).all()
+        )
 
 
 # ---------------------------------------------------------------------------------- people's actions and reads
 
-def retry_dead(engine: Any, directory: Directory, number: str, *, actor: str, as_admin: bool = False,
-               now: datetime | None = None) -> str:
+
+def retry_dead(
+    engine: Any, directory: Directory, number: str, *, actor: str, as_admin: bool = False, now: datetime | None = None
+) -> str:
     """A buyer's "retry" on a dead-lettered PO: the job is due again with a fresh attempt count."""
     number = number.strip().upper()
     person = directory.person(actor)
@@ -341,15 +442,34 @@ def retry_dead(engine: Any, directory: Directory, number: str, *, actor: str, as
             raise NotFound(f"{number} has never been sent to the ERP (it is not approved, or the number is wrong).")
         if job.state != jobqueue.DEAD:
             what = {"done": "already has its purchase order", "claimed": "is being sent right now"}.get(
-                job.state, "is waiting for its next automatic attempt")
+                job.state, "is waiting for its next automatic attempt"
+            )
             raise StaleAction(f"{number} {what}; there is nothing to retry.")
         payload = {**job.payload, "round": int(job.payload.get("round", 0)) + 1}
         # the queue has no "revive" verb; a dead row is ours to hand back, fenced by its dead state
-        session.execute(update(Job).where(Job.id == job.id, Job.state == jobqueue.DEAD).values(
-            state=jobqueue.DUE, due_at=now, attempts=0, claimed_by=None, lease_until=None, payload=payload,
-            updated_at=now))
-        audit.append_event(session, kind="po_retry", actor=actor, at=now, surface="chat" if not as_admin else "cli",
-                           requisition_number=number, before={"error": job.last_error}, after={"state": "due"})
+        session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.state == jobqueue.DEAD)
+            .values(
+                state=jobqueue.DUE,
+                due_at=now,
+                attempts=0,
+                claimed_by=None,
+                lease_until=None,
+                payload=payload,
+                updated_at=now,
+            )
+        )
+        audit.append_event(
+            session,
+            kind="po_retry",
+            actor=actor,
+            at=now,
+            surface="chat" if not as_admin else "cli",
+            requisition_number=number,
+            before={"error": job.last_error},
+            after={"state": "due"},
+        )
     return f"{number} will be sent to the ERP again now."
 
 
@@ -376,8 +496,10 @@ class ErpView:
         if self.state == "failed":
             return f"{self.number} could not be sent to the ERP: {self.last_error} A buyer can retry it."
         if self.state == "retrying":
-            return (f"{self.number} is approved; the ERP did not take it yet ({self.last_error}); "
-                    "it is tried again automatically.")
+            return (
+                f"{self.number} is approved; the ERP did not take it yet ({self.last_error}); "
+                "it is tried again automatically."
+            )
         return f"{self.number} is approved and on its way to the ERP."
 
 
@@ -387,14 +509,29 @@ def erp_view(bind: Any, number: str) -> ErpView | None:
     # plain Core reads on one connection: every card of a requisition on its way to the ERP asks this
     po_table, job_table = ErpPurchaseOrder.__table__, Job.__table__  # type: ignore[attr-defined]
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as conn:
-        po = conn.execute(select(po_table.c.po_number, po_table.c.status)
-                          .where(po_table.c.requisition_number == number).limit(1)).first()
-        job = conn.execute(select(job_table.c.state, job_table.c.attempts, job_table.c.last_error, job_table.c.due_at)
-                           .where(job_table.c.dedupe_key == create_key(number))).first()
+        po = conn.execute(
+            select(po_table.c.po_number, po_table.c.status).where(po_table.c.requisition_number == number).limit(1)
+        ).first()
+        job = conn.execute(
+            select(job_table.c.state, job_table.c.attempts, job_table.c.last_error, job_table.c.due_at).where(
+                job_table.c.dedupe_key == create_key(number)
+            )
+        ).first()
     if po is None and job is None:
         return None
-    state = {jobqueue.DUE: "waiting", jobqueue.CLAIMED: "sending", jobqueue.FAILED: "retrying",
-             jobqueue.DEAD: "failed", jobqueue.DONE: "created"}.get(job.state if job else "done", "created")
-    return ErpView(number, state, po.po_number if po else None, po.status if po else None,
-                   job.attempts if job else 0, job.last_error if job else None,
-                   job.due_at if job and job.state in (jobqueue.DUE, jobqueue.FAILED) else None)
+    state = {
+        jobqueue.DUE: "waiting",
+        jobqueue.CLAIMED: "sending",
+        jobqueue.FAILED: "retrying",
+        jobqueue.DEAD: "failed",
+        jobqueue.DONE: "created",
+    }.get(job.state if job else "done", "created")
+    return ErpView(
+        number,
+        state,
+        po.po_number if po else None,
+        po.status if po else None,
+        job.attempts if job else 0,
+        job.last_error if job else None,
+        job.due_at if job and job.state in (jobqueue.DUE, jobqueue.FAILED) else None,
+    )

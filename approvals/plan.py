@@ -55,10 +55,29 @@ class ReqRow:
     @classmethod
     def of(cls, req: Requisition) -> "ReqRow":
         assert req.id is not None and req.number is not None
-        return cls(req.id, req.number, req.state, req.requester, req.current_stage, req.round, req.version,
-                   req.policy_version_id, req.route.get("policy_label"), req.route.get("policy_version") or "",
-                   req.title, req.category, req.amount, req.supplier, req.currency, req.site, req.cost_center,
-                   req.need_by, req.justification, req.updated_at, req.decided_at)
+        return cls(
+            req.id,
+            req.number,
+            req.state,
+            req.requester,
+            req.current_stage,
+            req.round,
+            req.version,
+            req.policy_version_id,
+            req.route.get("policy_label"),
+            req.route.get("policy_version") or "",
+            req.title,
+            req.category,
+            req.amount,
+            req.supplier,
+            req.currency,
+            req.site,
+            req.cost_center,
+            req.need_by,
+            req.justification,
+            req.updated_at,
+            req.decided_at,
+        )
 
 
 @dataclass(slots=True, eq=False)
@@ -118,8 +137,17 @@ class Reads(Protocol):
 _REQS = Requisition.__table__  # type: ignore[attr-defined]
 _STEPS = ApprovalStep.__table__  # type: ignore[attr-defined]
 _INFOS = InfoRequest.__table__  # type: ignore[attr-defined]
-_DECISION_COLUMNS = ("requisition_id", "step_id", "action", "actor", "on_behalf_of", "comment", "surface",
-                     "policy_version", "created_at")
+_DECISION_COLUMNS = (
+    "requisition_id",
+    "step_id",
+    "action",
+    "actor",
+    "on_behalf_of",
+    "comment",
+    "surface",
+    "policy_version",
+    "created_at",
+)
 DECISION = insert(Decision.__table__).inline().values({c: bindparam(c) for c in _DECISION_COLUMNS})  # type: ignore[attr-defined]
 _COMMAND_COLUMNS = ("key", "command", "fingerprint", "requisition_id", "result", "created_at")
 COMMAND = insert(CommandLog.__table__).inline().values({c: bindparam(c) for c in _COMMAND_COLUMNS})  # type: ignore[attr-defined]
@@ -130,8 +158,9 @@ def _update(table: Any, columns: tuple[str, ...]) -> Any:
     """UPDATE `columns` of one row of `table` by id (`_id`); one statement per set of columns, built once."""
     stmt = _UPDATES.get((table, columns))
     if stmt is None:
-        stmt = _UPDATES[(table, columns)] = (update(table).where(table.c.id == bindparam("_id"))
-                                             .values({c: bindparam(c) for c in columns}))
+        stmt = _UPDATES[(table, columns)] = (
+            update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+        )
     return stmt
 
 
@@ -175,29 +204,85 @@ class Plan:
     def insert(self, stmt: Any, row: dict[str, Any]) -> None:
         self.rows.append((stmt, row))
 
-    def decision(self, action: str, actor: str, *, step_id: int | None = None, on_behalf_of: str | None = None,
-                 comment: str | None = None) -> None:
-        self.rows.append((DECISION, {"requisition_id": self.req.id, "step_id": step_id, "action": action,
-                                     "actor": actor, "on_behalf_of": on_behalf_of, "comment": comment,
-                                     "surface": self.surface, "policy_version": self.req.policy_version,
-                                     "created_at": self.at}))
+    def decision(
+        self,
+        action: str,
+        actor: str,
+        *,
+        step_id: int | None = None,
+        on_behalf_of: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        self.rows.append(
+            (
+                DECISION,
+                {
+                    "requisition_id": self.req.id,
+                    "step_id": step_id,
+                    "action": action,
+                    "actor": actor,
+                    "on_behalf_of": on_behalf_of,
+                    "comment": comment,
+                    "surface": self.surface,
+                    "policy_version": self.req.policy_version,
+                    "created_at": self.at,
+                },
+            )
+        )
 
-    def enqueue(self, *, kind: str, key: str, due_at: datetime | None = None, payload: dict[str, Any] | None = None,
-                claimed_by: str | None = None, lease_until: datetime | None = None) -> None:
+    def enqueue(
+        self,
+        *,
+        kind: str,
+        key: str,
+        due_at: datetime | None = None,
+        payload: dict[str, Any] | None = None,
+        claimed_by: str | None = None,
+        lease_until: datetime | None = None,
+    ) -> None:
         """A job (unless one with `key` exists), due at `due_at` (default: the action's instant)."""
-        self.jobs.append(jobqueue.row(kind=kind, key=key, due_at=due_at or self.at, now=self.at, payload=payload,
-                                      claimed_by=claimed_by, lease_until=lease_until))
+        self.jobs.append(
+            jobqueue.row(
+                kind=kind,
+                key=key,
+                due_at=due_at or self.at,
+                now=self.at,
+                payload=payload,
+                claimed_by=claimed_by,
+                lease_until=lease_until,
+            )
+        )
 
-    def audit(self, kind: str, actor: str, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
-              *, on_behalf_of: str | None = None) -> None:
-        self.events.append(Event(kind, actor, self.at, self.surface, on_behalf_of, self.req.number,
-                                 self.req.policy_label, before, after))
+    def audit(
+        self,
+        kind: str,
+        actor: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        *,
+        on_behalf_of: str | None = None,
+    ) -> None:
+        self.events.append(
+            Event(
+                kind, actor, self.at, self.surface, on_behalf_of, self.req.number, self.req.policy_label, before, after
+            )
+        )
 
     def log_command(self, key: str, command: str, fingerprint: str, outcome: str, message: str) -> None:
         """The idempotency record: the same key returns this result and never acts again."""
-        self.rows.append((COMMAND, {"key": key, "command": command, "fingerprint": fingerprint,
-                                    "requisition_id": self.req.id, "created_at": self.at,
-                                    "result": {"number": self.req.number, "outcome": outcome, "message": message}}))
+        self.rows.append(
+            (
+                COMMAND,
+                {
+                    "key": key,
+                    "command": command,
+                    "fingerprint": fingerprint,
+                    "requisition_id": self.req.id,
+                    "created_at": self.at,
+                    "result": {"number": self.req.number, "outcome": outcome, "message": message},
+                },
+            )
+        )
 
 
 def flush(wire: Wire, plans: Sequence[Plan], *, head: Sent | None = None) -> list[dict[str, Any]]:

@@ -16,8 +16,15 @@ from approvals.policy.loader import LoadedPolicy, load_policy_text
 _cache: dict[str, LoadedPolicy] = {}
 
 
-def install_policy(session: Session, policy: LoadedPolicy, *, at: datetime, actor: str = "system",
-                   surface: str = "cli", only_if_new: bool = False) -> tuple[PolicyVersion, bool]:
+def install_policy(
+    session: Session,
+    policy: LoadedPolicy,
+    *,
+    at: datetime,
+    actor: str = "system",
+    surface: str = "cli",
+    only_if_new: bool = False,
+) -> tuple[PolicyVersion, bool]:
     """Make `policy` the active version at instant `at` (the caller's clock). Returns (row, changed).
     Idempotent by content hash.
 
@@ -27,8 +34,11 @@ def install_policy(session: Session, policy: LoadedPolicy, *, at: datetime, acto
     # the audit chain lock also serializes activations across replicas starting together
     audit.lock_chain(session)
     row = session.exec(select(PolicyVersion).where(PolicyVersion.content_hash == policy.content_hash)).first()
-    active = session.exec(select(PolicyVersion).where(PolicyVersion.active == True)  # noqa: E712
-                          .with_for_update()).all()
+    active = session.exec(
+        select(PolicyVersion)
+        .where(PolicyVersion.active == True)  # noqa: E712
+        .with_for_update()
+    ).all()
     if row is not None and ((row.active and len(active) == 1) or (only_if_new and active)):
         _cache[row.content_hash] = policy
         return row, False
@@ -37,18 +47,31 @@ def install_policy(session: Session, policy: LoadedPolicy, *, at: datetime, acto
         session.add(old)
     if row is None:
         # only the file's name: the server's directory layout is nobody's business
-        row = PolicyVersion(policy_id=policy.spec.policy.id, version=policy.version,
-                            content_hash=policy.content_hash, filename=os.path.basename(policy.filename),
-                            source=policy.source, loaded_at=at)
+        row = PolicyVersion(
+            policy_id=policy.spec.policy.id,
+            version=policy.version,
+            content_hash=policy.content_hash,
+            filename=os.path.basename(policy.filename),
+            source=policy.source,
+            loaded_at=at,
+        )
     row.active = True
     session.add(row)
     session.flush()
-    append_event(session, kind="policy_activated", actor=actor, at=at, surface=surface,
-                 policy_version=policy.label,
-                 before={"versions": [f"{o.version} (sha256:{o.content_hash[:12]})" for o in active]}
-                 if active else None,
-                 after={"version": policy.version, "content_hash": policy.content_hash,
-                        "file": os.path.basename(policy.filename)})
+    append_event(
+        session,
+        kind="policy_activated",
+        actor=actor,
+        at=at,
+        surface=surface,
+        policy_version=policy.label,
+        before={"versions": [f"{o.version} (sha256:{o.content_hash[:12]})" for o in active]} if active else None,
+        after={
+            "version": policy.version,
+            "content_hash": policy.content_hash,
+            "file": os.path.basename(policy.filename),
+        },
+    )
     _cache[row.content_hash] = policy
     return row, True
 

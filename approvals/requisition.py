@@ -128,16 +128,21 @@ def validate_draft(draft: RequisitionDraft, directory: Directory, policy: Loaded
     if draft.requester not in directory.person_by_id:
         errors.append(FieldError("requester", f"unknown person {draft.requester!r}"))
     if draft.site not in directory.site_by_code:
-        errors.append(FieldError("site", f"unknown site {draft.site!r}; sites are "
-                                 + ", ".join(directory.site_by_code)))
+        errors.append(
+            FieldError("site", f"unknown site {draft.site!r}; sites are " + ", ".join(directory.site_by_code))
+        )
     cc = directory.cost_center_by_code.get(draft.cost_center)
     if cc is None:
         errors.append(FieldError("cost_center", f"unknown cost center {draft.cost_center!r}"))
     elif cc.site and cc.site != draft.site and draft.site in directory.site_by_code:
         errors.append(FieldError("cost_center", f"cost center {cc.code} belongs to {cc.site}, not {draft.site}"))
     if draft.supplier not in directory.supplier_by_id:
-        errors.append(FieldError("supplier", f"unknown supplier {draft.supplier!r}; ask procurement to add it "
-                                 "to the supplier master first"))
+        errors.append(
+            FieldError(
+                "supplier",
+                f"unknown supplier {draft.supplier!r}; ask procurement to add it to the supplier master first",
+            )
+        )
     if rate_to_policy_currency(policy, draft.currency) is None:
         known = ", ".join(sorted({policy.currency, *policy.spec.rates}))
         errors.append(FieldError("currency", f"no exchange rate for {draft.currency}; use one of {known}"))
@@ -160,8 +165,11 @@ def resolve_lines(draft: RequisitionDraft, directory: Directory) -> list[Resolve
         item = directory.item_by_sku.get(line.sku) if line.sku else None
         category = (item.category if item else None) or line.category or fallback_category
         item_type = (item.item_type if item else None) or line.item_type or "non_stock"
-        out.append(ResolvedLine(line.description, line.quantity, line.unit_price, line.unit, line.sku,
-                                category, item_type, line.total))
+        out.append(
+            ResolvedLine(
+                line.description, line.quantity, line.unit_price, line.unit, line.sku, category, item_type, line.total
+            )
+        )
     return out
 
 
@@ -184,8 +192,9 @@ def to_policy_currency(amount: Decimal, currency: str, policy: LoadedPolicy) -> 
     return (amount * rate).quantize(CENT, ROUND_HALF_UP)
 
 
-def build_facts(draft: RequisitionDraft, directory: Directory, policy: LoadedPolicy,
-                committed: Decimal = Decimal(0)) -> dict[str, Any]:
+def build_facts(
+    draft: RequisitionDraft, directory: Directory, policy: LoadedPolicy, committed: Decimal = Decimal(0)
+) -> dict[str, Any]:
     """The routing facts for a validated draft. `committed` is spend already approved on the cost center."""
     # the catalog decides a line's category; the requisition's own category only fills in
     # lines the catalog does not know (resolve_lines), so routing and storage always agree

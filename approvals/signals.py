@@ -94,16 +94,19 @@ def _median(values: list[Decimal]) -> Decimal:
     return Decimal(statistics.median(values))
 
 
-def price_signals(current: PastRequest, history: Sequence[PastRequest], *, band: Decimal = PRICE_BAND,
-                  min_points: int = MIN_POINTS) -> list[Signal]:
+def price_signals(
+    current: PastRequest, history: Sequence[PastRequest], *, band: Decimal = PRICE_BAND, min_points: int = MIN_POINTS
+) -> list[Signal]:
     """Unit prices far from this item's usual price (all suppliers) or this supplier's usual price for it."""
     out: list[Signal] = []
     past = _live(history, current)
     for line in current.lines:
         key = item_key(line)
         same = [(p, ln) for p in past for ln in p.lines if item_key(ln) == key and ln.unit == line.unit]
-        for scope, points in (("item", [ln.unit_price for _, ln in same]),
-                              ("supplier", [ln.unit_price for p, ln in same if p.supplier == current.supplier])):
+        for scope, points in (
+            ("item", [ln.unit_price for _, ln in same]),
+            ("supplier", [ln.unit_price for p, ln in same if p.supplier == current.supplier]),
+        ):
             if len(points) < min_points:
                 continue
             usual = _median(points)
@@ -116,17 +119,30 @@ def price_signals(current: PastRequest, history: Sequence[PastRequest], *, band:
             unit = f" a {line.unit}" if line.unit and line.unit != "each" else " each"
             where = "this item's" if scope == "item" else "this supplier's"
             kind: SignalKind = "price_high" if off > 0 else "price_low"
-            text = (f"{line.description}: {money(line.unit_price, current.currency)}{unit} is {pct}% "
-                    f"{'above' if off > 0 else 'below'} {where} usual {money(usual, current.currency)} "
-                    f"({len(points)} past requests).")
-            out.append(Signal(kind, text, (line.unit_price, Decimal(pct), usual, Decimal(len(points))),
-                              details={"scope": scope, "sku": line.sku}))
+            text = (
+                f"{line.description}: {money(line.unit_price, current.currency)}{unit} is {pct}% "
+                f"{'above' if off > 0 else 'below'} {where} usual {money(usual, current.currency)} "
+                f"({len(points)} past requests)."
+            )
+            out.append(
+                Signal(
+                    kind,
+                    text,
+                    (line.unit_price, Decimal(pct), usual, Decimal(len(points))),
+                    details={"scope": scope, "sku": line.sku},
+                )
+            )
             break  # the item-wide comparison says it; the supplier's would repeat it
     return out
 
 
-def quantity_signals(current: PastRequest, history: Sequence[PastRequest], *, factor: Decimal = QUANTITY_FACTOR,
-                     min_points: int = MIN_POINTS) -> list[Signal]:
+def quantity_signals(
+    current: PastRequest,
+    history: Sequence[PastRequest],
+    *,
+    factor: Decimal = QUANTITY_FACTOR,
+    min_points: int = MIN_POINTS,
+) -> list[Signal]:
     """Quantities several times this item's usual order."""
     out: list[Signal] = []
     past = _live(history, current)
@@ -139,15 +155,25 @@ def quantity_signals(current: PastRequest, history: Sequence[PastRequest], *, fa
         if usual <= 0 or line.quantity < factor * usual:
             continue
         times = (line.quantity / usual).quantize(Decimal("0.1"), ROUND_HALF_UP).normalize()
-        text = (f"{line.description}: {_qty(line.quantity)} is {_qty(times)} times the usual quantity of "
-                f"{_qty(usual)} ({len(points)} past requests).")
-        out.append(Signal("quantity_high", text, (line.quantity, times, usual, Decimal(len(points))),
-                          details={"sku": line.sku}))
+        text = (
+            f"{line.description}: {_qty(line.quantity)} is {_qty(times)} times the usual quantity of "
+            f"{_qty(usual)} ({len(points)} past requests)."
+        )
+        out.append(
+            Signal(
+                "quantity_high", text, (line.quantity, times, usual, Decimal(len(points))), details={"sku": line.sku}
+            )
+        )
     return out
 
 
-def near_duplicates(current: PastRequest, history: Sequence[PastRequest], *, window: timedelta = DUPLICATE_WINDOW,
-                    tolerance: Decimal = DUPLICATE_AMOUNT) -> list[Signal]:
+def near_duplicates(
+    current: PastRequest,
+    history: Sequence[PastRequest],
+    *,
+    window: timedelta = DUPLICATE_WINDOW,
+    tolerance: Decimal = DUPLICATE_AMOUNT,
+) -> list[Signal]:
     """Recent requests for the same items from the same supplier to the same site, at a close amount."""
     words = " ".join(ln.description for ln in current.lines).lower()
     skus = {ln.sku for ln in current.lines if ln.sku}
@@ -159,8 +185,10 @@ def near_duplicates(current: PastRequest, history: Sequence[PastRequest], *, win
             continue
         if abs(p.amount - current.amount) > tolerance * max(p.amount, current.amount):
             continue
-        if skus & {ln.sku for ln in p.lines if ln.sku} or fuzz.token_set_ratio(
-                words, " ".join(ln.description for ln in p.lines).lower()) >= 80:
+        if (
+            skus & {ln.sku for ln in p.lines if ln.sku}
+            or fuzz.token_set_ratio(words, " ".join(ln.description for ln in p.lines).lower()) >= 80
+        ):
             found.append(p)
     if not found:
         return []
@@ -169,14 +197,22 @@ def near_duplicates(current: PastRequest, history: Sequence[PastRequest], *, win
     days = max(0, (current.created_at - latest.created_at).days)
     when = "today" if days == 0 else ("1 day earlier" if days == 1 else f"{days} days earlier")
     others = f" ({len(found)} similar in {window.days} days)" if len(found) > 1 else ""
-    text = (f"Looks like a repeat of {latest.number}: same supplier, site and items, "
-            f"{money(latest.amount, current.policy_currency)}, {when}{others}.")
+    text = (
+        f"Looks like a repeat of {latest.number}: same supplier, site and items, "
+        f"{money(latest.amount, current.policy_currency)}, {when}{others}."
+    )
     numbers = (latest.amount, Decimal(days), Decimal(len(found)), Decimal(window.days))
     return [Signal("duplicate", text, numbers, tuple(p.number for p in found))]
 
 
-def split_purchases(current: PastRequest, history: Sequence[PastRequest], thresholds: Iterable[Decimal], *,
-                    window: timedelta = SPLIT_WINDOW, band: Decimal = SPLIT_BAND) -> list[Signal]:
+def split_purchases(
+    current: PastRequest,
+    history: Sequence[PastRequest],
+    thresholds: Iterable[Decimal],
+    *,
+    window: timedelta = SPLIT_WINDOW,
+    band: Decimal = SPLIT_BAND,
+) -> list[Signal]:
     """Several requests just under one threshold, from one requester or to one supplier at one site, in a short
     time, that together pass it: the pattern of a purchase split to stay under an approval limit."""
     past = [p for p in _live(history, current) if abs(current.created_at - p.created_at) <= window]
@@ -184,9 +220,13 @@ def split_purchases(current: PastRequest, history: Sequence[PastRequest], thresh
         if threshold <= 0 or not (threshold * (1 - band) <= current.amount < threshold):
             continue
         near = [p for p in past if threshold * (1 - band) <= p.amount < threshold]
-        for who, group in (("the same requester", [p for p in near if p.requester == current.requester]),
-                           ("the same supplier and site", [p for p in near if p.supplier == current.supplier
-                                                           and p.site == current.site])):
+        for who, group in (
+            ("the same requester", [p for p in near if p.requester == current.requester]),
+            (
+                "the same supplier and site",
+                [p for p in near if p.supplier == current.supplier and p.site == current.site],
+            ),
+        ):
             if not group:
                 continue
             together = current.amount + sum((p.amount for p in group), Decimal(0))
@@ -196,10 +236,19 @@ def split_purchases(current: PastRequest, history: Sequence[PastRequest], thresh
             span = max(abs(current.created_at - p.created_at) for p in group)
             days = max(1, span.days + (1 if span.seconds else 0))
             cur = current.policy_currency
-            text = (f"Possible split purchase: {count} requests from {who} in {days} days, each just under "
-                    f"{money(threshold, cur)}, add up to {money(together, cur)}.")
-            return [Signal("split_purchase", text, (Decimal(count), Decimal(days), threshold, together),
-                           tuple(sorted(p.number for p in group)), details={"threshold": str(threshold)})]
+            text = (
+                f"Possible split purchase: {count} requests from {who} in {days} days, each just under "
+                f"{money(threshold, cur)}, add up to {money(together, cur)}."
+            )
+            return [
+                Signal(
+                    "split_purchase",
+                    text,
+                    (Decimal(count), Decimal(days), threshold, together),
+                    tuple(sorted(p.number for p in group)),
+                    details={"threshold": str(threshold)},
+                )
+            ]
     return []
 
 
@@ -223,8 +272,13 @@ def amount_thresholds(policy_data: Any, limits: Iterable[Decimal] = ()) -> list[
     return sorted(found)
 
 
-def all_signals(current: PastRequest, history: Sequence[PastRequest], thresholds: Iterable[Decimal] = ()
-                ) -> list[Signal]:
+def all_signals(
+    current: PastRequest, history: Sequence[PastRequest], thresholds: Iterable[Decimal] = ()
+) -> list[Signal]:
     """Every signal for `current`, most telling first: split purchase, duplicate, price, quantity."""
-    return (split_purchases(current, history, thresholds) + near_duplicates(current, history)
-            + price_signals(current, history) + quantity_signals(current, history))
+    return (
+        split_purchases(current, history, thresholds)
+        + near_duplicates(current, history)
+        + price_signals(current, history)
+        + quantity_signals(current, history)
+    )

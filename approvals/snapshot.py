@@ -43,37 +43,94 @@ _NUMBER = bindparam("number")
 def lock_statement(*extra: Any) -> Any:
     """The requisition's row lock: a ReqRow's columns, its policy's content hash, whether the command's key
     (`key`) is logged already, and `extra` columns of the caller's."""
-    return (select(R.c.id, R.c.number, R.c.state, R.c.requester, R.c.current_stage, R.c.round, R.c.version,
-                   R.c.policy_version_id, R.c.route["policy_label"].as_string(),
-                   R.c.route["policy_version"].as_string(), R.c.title, R.c.category, R.c.amount, R.c.supplier,
-                   R.c.currency, R.c.site, R.c.cost_center, R.c.need_by, R.c.justification,
-                   select(PV.c.content_hash).where(PV.c.id == R.c.policy_version_id).scalar_subquery(),
-                   exists().where(C.c.key == bindparam("key")), *extra)
-            .where(R.c.number == _NUMBER).with_for_update(of=R))
+    return (
+        select(
+            R.c.id,
+            R.c.number,
+            R.c.state,
+            R.c.requester,
+            R.c.current_stage,
+            R.c.round,
+            R.c.version,
+            R.c.policy_version_id,
+            R.c.route["policy_label"].as_string(),
+            R.c.route["policy_version"].as_string(),
+            R.c.title,
+            R.c.category,
+            R.c.amount,
+            R.c.supplier,
+            R.c.currency,
+            R.c.site,
+            R.c.cost_center,
+            R.c.need_by,
+            R.c.justification,
+            select(PV.c.content_hash).where(PV.c.id == R.c.policy_version_id).scalar_subquery(),
+            exists().where(C.c.key == bindparam("key")),
+            *extra,
+        )
+        .where(R.c.number == _NUMBER)
+        .with_for_update(of=R)
+    )
 
 
 _LOCK = lock_statement()
 _REQ_COLUMNS = 19  # the lock's first columns are a ReqRow's; then the policy's content hash, then "key logged"
 # sent right after the lock, so they read the requisition as the lock holder sees it
-_STEPS = (select(S.c.id, S.c.stage_index, S.c.stage_name, S.c.mode, S.c.required, S.c.approver, S.c.acting,
-                 S.c.state, S.c.decided_by, S.c.decided_at, S.c.activated_at, S.c.escalate_to, S.c.escalated_from,
-                 S.c.sla_hours, S.c.explanation, S.c.on_behalf_of, S.c.comment)
-          .select_from(S.join(R, and_(R.c.id == S.c.requisition_id, R.c.round == S.c.round)))
-          .where(R.c.number == _NUMBER).order_by(S.c.id))
-_LINES = (select(L.c.line_no, L.c.description, L.c.quantity, L.c.unit_price, L.c.unit, L.c.sku)
-          .select_from(L.join(R, R.c.id == L.c.requisition_id)).where(R.c.number == _NUMBER).order_by(L.c.line_no))
-_OPEN_INFO = (select(I.c.id, I.c.step_id, I.c.asked_by).select_from(I.join(R, R.c.id == I.c.requisition_id))
-              .where(R.c.number == _NUMBER, I.c.state == "open").order_by(I.c.id.desc()))
+_STEPS = (
+    select(
+        S.c.id,
+        S.c.stage_index,
+        S.c.stage_name,
+        S.c.mode,
+        S.c.required,
+        S.c.approver,
+        S.c.acting,
+        S.c.state,
+        S.c.decided_by,
+        S.c.decided_at,
+        S.c.activated_at,
+        S.c.escalate_to,
+        S.c.escalated_from,
+        S.c.sla_hours,
+        S.c.explanation,
+        S.c.on_behalf_of,
+        S.c.comment,
+    )
+    .select_from(S.join(R, and_(R.c.id == S.c.requisition_id, R.c.round == S.c.round)))
+    .where(R.c.number == _NUMBER)
+    .order_by(S.c.id)
+)
+_LINES = (
+    select(L.c.line_no, L.c.description, L.c.quantity, L.c.unit_price, L.c.unit, L.c.sku)
+    .select_from(L.join(R, R.c.id == L.c.requisition_id))
+    .where(R.c.number == _NUMBER)
+    .order_by(L.c.line_no)
+)
+_OPEN_INFO = (
+    select(I.c.id, I.c.step_id, I.c.asked_by)
+    .select_from(I.join(R, R.c.id == I.c.requisition_id))
+    .where(R.c.number == _NUMBER, I.c.state == "open")
+    .order_by(I.c.id.desc())
+)
 # the id the next question will have: drawn from PostgreSQL's sequence, or SQLite's next rowid (its writers are
 # serialized, so nobody else takes it meanwhile), so hooks can refer to it before it is written
-_NEXT_INFO_ID = {"postgresql": select(func.nextval(func.pg_get_serial_sequence("info_request", "id"))),
-                 "sqlite": select(func.coalesce(func.max(I.c.id), 0) + 1)}
-_LAST_DECISION = (select(Decision.__table__.c.action, Decision.__table__.c.actor,  # type: ignore[attr-defined]
-                         Decision.__table__.c.created_at)  # type: ignore[attr-defined]
-                  .where(Decision.__table__.c.requisition_id == bindparam("rid"))  # type: ignore[attr-defined]
-                  .order_by(Decision.__table__.c.id.desc()).limit(1))  # type: ignore[attr-defined]
-_DELEGATIONS = select(D.c.delegator, D.c.delegate, D.c.starts_at, D.c.ends_at, D.c.category, D.c.max_amount,
-                      D.c.id).where(D.c.cancelled_at.is_(None), D.c.ends_at > bindparam("now"))
+_NEXT_INFO_ID = {
+    "postgresql": select(func.nextval(func.pg_get_serial_sequence("info_request", "id"))),
+    "sqlite": select(func.coalesce(func.max(I.c.id), 0) + 1),
+}
+_LAST_DECISION = (
+    select(
+        Decision.__table__.c.action,
+        Decision.__table__.c.actor,  # type: ignore[attr-defined]
+        Decision.__table__.c.created_at,
+    )  # type: ignore[attr-defined]
+    .where(Decision.__table__.c.requisition_id == bindparam("rid"))  # type: ignore[attr-defined]
+    .order_by(Decision.__table__.c.id.desc())
+    .limit(1)
+)  # type: ignore[attr-defined]
+_DELEGATIONS = select(
+    D.c.delegator, D.c.delegate, D.c.starts_at, D.c.ends_at, D.c.category, D.c.max_amount, D.c.id
+).where(D.c.cancelled_at.is_(None), D.c.ends_at > bindparam("now"))
 _POLICY = select(PV.c.source, PV.c.filename, PV.c.version).where(PV.c.id == bindparam("id"))
 
 
@@ -108,8 +165,15 @@ class Snapshot:
     """The requisition as locked, the steps of its round (updated in place as the plan decides them), and the
     rest on demand. It is the plan's `reads` (approvals.plan.Reads)."""
 
-    def __init__(self, wire: Wire, req: ReqRow, steps: list[StepRow], content_hash: str | None,
-                 lines: Sent | None, info: Sent | None) -> None:
+    def __init__(
+        self,
+        wire: Wire,
+        req: ReqRow,
+        steps: list[StepRow],
+        content_hash: str | None,
+        lines: Sent | None,
+        info: Sent | None,
+    ) -> None:
         self.wire, self.req, self.steps = wire, req, steps
         self._content_hash, self._lines, self._info = content_hash, lines, info
         self._policy: Any = None
@@ -144,8 +208,13 @@ class Snapshot:
     def policy(self) -> Any:
         if self._policy is None:
             assert self.req.policy_version_id is not None and self._content_hash is not None
-            self._policy = policy_for(_StoredPolicy(self.wire, self.req.policy_version_id,  # type: ignore[arg-type]
-                                                    self._content_hash))
+            self._policy = policy_for(
+                _StoredPolicy(
+                    self.wire,
+                    self.req.policy_version_id,  # type: ignore[arg-type]
+                    self._content_hash,
+                )
+            )
         return self._policy
 
     def last_decision(self) -> Any | None:
@@ -153,8 +222,10 @@ class Snapshot:
         return self.wire.send(_LAST_DECISION, {"rid": self.req.id}).first()
 
     def delegations(self, now: datetime) -> list[DelegationWindow]:
-        return [DelegationWindow(r[0], r[1], as_utc(r[2]), as_utc(r[3]), r[4], r[5], r[6])  # type: ignore[arg-type]
-                for r in self.wire.send(_DELEGATIONS, {"now": now}).all()]
+        return [
+            DelegationWindow(r[0], r[1], as_utc(r[2]), as_utc(r[3]), r[4], r[5], r[6])  # type: ignore[arg-type]
+            for r in self.wire.send(_DELEGATIONS, {"now": now}).all()
+        ]
 
 
 def lock(wire: Wire, number: str, key: str | None = None, *, stmt: Any = _LOCK) -> Sent:

@@ -33,8 +33,10 @@ TRANSITIONS: dict[str, dict[State, State]] = {
     "reject": {State.PENDING_APPROVAL: State.REJECTED, State.NEEDS_INFO: State.REJECTED},
     "request_info": {State.PENDING_APPROVAL: State.NEEDS_INFO},
     "answer_info": {State.NEEDS_INFO: State.PENDING_APPROVAL},
-    "withdraw": {s: State.WITHDRAWN for s in (State.DRAFT, State.SUBMITTED, State.PENDING_APPROVAL,
-                                             State.NEEDS_INFO, State.APPROVED, State.STOPPED)},
+    "withdraw": {
+        s: State.WITHDRAWN
+        for s in (State.DRAFT, State.SUBMITTED, State.PENDING_APPROVAL, State.NEEDS_INFO, State.APPROVED, State.STOPPED)
+    },
     "reassign": {State.PENDING_APPROVAL: State.PENDING_APPROVAL, State.NEEDS_INFO: State.NEEDS_INFO},
     "escalate": {State.PENDING_APPROVAL: State.PENDING_APPROVAL, State.NEEDS_INFO: State.NEEDS_INFO},
     "amend": {State.APPROVED: State.APPROVED, State.PENDING_APPROVAL: State.PENDING_APPROVAL},
@@ -67,8 +69,17 @@ FINAL_STATES = frozenset({State.REJECTED, State.WITHDRAWN, State.PO_CREATED})
 OPEN_STATES = frozenset({State.DRAFT, State.SUBMITTED, State.PENDING_APPROVAL, State.NEEDS_INFO})
 
 # How actions read in a sentence ("it can: approve, reject, ...")
-_PEOPLE_ACTIONS = ("submit", "approve", "reject", "request_info", "answer_info", "withdraw", "reassign",
-                   "escalate", "amend")
+_PEOPLE_ACTIONS = (
+    "submit",
+    "approve",
+    "reject",
+    "request_info",
+    "answer_info",
+    "withdraw",
+    "reassign",
+    "escalate",
+    "amend",
+)
 
 
 def allowed_actions(state: State | str) -> list[str]:

@@ -74,8 +74,11 @@ def save_summary(engine: Any, row: ExceptionSummary) -> bool:
 
 def stored_summary(engine: Any, number: str, round_: int) -> ExceptionSummary | None:
     with Session(engine, expire_on_commit=False) as session:
-        row = session.exec(select(ExceptionSummary).where(ExceptionSummary.requisition_number == number,
-                                                          ExceptionSummary.round == round_)).first()
+        row = session.exec(
+            select(ExceptionSummary).where(
+                ExceptionSummary.requisition_number == number, ExceptionSummary.round == round_
+            )
+        ).first()
         if row is not None:
             session.expunge(row)
         return row
@@ -83,8 +86,13 @@ def stored_summary(engine: Any, number: str, round_: int) -> ExceptionSummary | 
 
 def suggestions_for(engine: Any, number: str) -> list[CategorySuggestion]:
     with Session(engine, expire_on_commit=False) as session:
-        rows = list(session.exec(select(CategorySuggestion).where(CategorySuggestion.requisition_number == number)
-                                 .order_by(CategorySuggestion.line_no)).all())
+        rows = list(
+            session.exec(
+                select(CategorySuggestion)
+                .where(CategorySuggestion.requisition_number == number)
+                .order_by(CategorySuggestion.line_no)
+            ).all()
+        )
         for row in rows:
             session.expunge(row)
         return rows

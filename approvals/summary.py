@@ -23,8 +23,11 @@ MAX_CHARS = 600
 MAX_SENTENCES = 3
 # a number as people write it: $1,234.50, 28%, 3.5, 1,500 (a trailing sentence dot is not a decimal point)
 _NUMBER = re.compile(r"(?<![\w.])[$\u20ac\u00a3]?\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\d,]*\d)")
-_DECISION = re.compile(r"\b(?:approv(?:e|ed|es|ing)|reject(?:ed|s|ing)?|auto-?approv\w*|deny|denied|"
-                       r"sign(?:ed)? off)\b", re.I)
+_DECISION = re.compile(
+    r"\b(?:approv(?:e|ed|es|ing)|reject(?:ed|s|ing)?|auto-?approv\w*|deny|denied|"
+    r"sign(?:ed)? off)\b",
+    re.I,
+)
 _LINKS = re.compile(r"https?://|www\.|@\w+\.\w+")
 
 
@@ -55,10 +58,18 @@ class SummaryFacts:
 
     def to_prompt(self) -> dict[str, Any]:
         """The JSON the summary prompt receives."""
-        return {"requisition": {"total": self.total, "category": self.category, "item_type": self.item_type,
-                                "urgency": self.urgency, "supplier": self.supplier,
-                                "supplier_risk_tier": self.supplier_risk, "lines": list(self.lines)},
-                "exceptions": [{"kind": f.kind, "text": f.text} for f in self.findings]}
+        return {
+            "requisition": {
+                "total": self.total,
+                "category": self.category,
+                "item_type": self.item_type,
+                "urgency": self.urgency,
+                "supplier": self.supplier,
+                "supplier_risk_tier": self.supplier_risk,
+                "lines": list(self.lines),
+            },
+            "exceptions": [{"kind": f.kind, "text": f.text} for f in self.findings],
+        }
 
     def numbers(self) -> set[Decimal]:
         """Every number the facts state, as the check compares them."""
@@ -87,8 +98,9 @@ def numbers_in(text: str) -> set[Decimal]:
     return out
 
 
-def exception_facts(view: RequisitionView, directory: Directory, signals: Sequence[Signal],
-                    routing_facts: dict[str, Any] | None = None) -> SummaryFacts:
+def exception_facts(
+    view: RequisitionView, directory: Directory, signals: Sequence[Signal], routing_facts: dict[str, Any] | None = None
+) -> SummaryFacts:
     """What is unusual about this requisition, most important first."""
     facts = routing_facts or {}
     supplier = directory.supplier_by_id.get(view.supplier)
@@ -99,9 +111,14 @@ def exception_facts(view: RequisitionView, directory: Directory, signals: Sequen
     if over:
         remaining = _decimal(str(facts.get("budget.remaining", "")))
         if remaining is not None:
-            findings.append(Finding("over_budget", f"Over budget: cost center {view.cost_center} had "
-                                    f"{money(remaining, view.policy_currency)} left before this "
-                                    f"{money(view.amount, view.policy_currency)} request."))
+            findings.append(
+                Finding(
+                    "over_budget",
+                    f"Over budget: cost center {view.cost_center} had "
+                    f"{money(remaining, view.policy_currency)} left before this "
+                    f"{money(view.amount, view.policy_currency)} request.",
+                )
+            )
         else:
             findings.append(Finding("over_budget", f"Over budget on cost center {view.cost_center}."))
     if view.urgency == "emergency":
@@ -109,8 +126,7 @@ def exception_facts(view: RequisitionView, directory: Directory, signals: Sequen
     if supplier is not None:
         if supplier.blocked:
             findings.append(Finding("blocked_supplier", f"{supplier.name} is blocked."))
-        elif supplier.risk_tier == "high" or not supplier.contracted or supplier.contract_status in ("none",
-                                                                                                    "expired"):
+        elif supplier.risk_tier == "high" or not supplier.contracted or supplier.contract_status in ("none", "expired"):
             what = [f"risk tier {supplier.risk_tier}"]
             if not supplier.contracted or supplier.contract_status == "none":
                 what.append("no contract")
@@ -119,13 +135,25 @@ def exception_facts(view: RequisitionView, directory: Directory, signals: Sequen
             findings.append(Finding("supplier", f"{supplier.name}: {', '.join(what)}."))
     findings.extend(Finding(s.kind, s.text) for s in signals)
     return SummaryFacts(
-        number=view.number, total=money(view.total, view.currency), category=view.category,
-        item_type=view.item_type, urgency=view.urgency, supplier=view.supplier_name,
+        number=view.number,
+        total=money(view.total, view.currency),
+        category=view.category,
+        item_type=view.item_type,
+        urgency=view.urgency,
+        supplier=view.supplier_name,
         supplier_risk=supplier.risk_tier if supplier else "unknown",
-        lines=tuple({"item": ln.description, "quantity": f"{ln.quantity.normalize():f}", "unit": ln.unit,
-                     "unit_price": money(ln.unit_price, view.currency)} for ln in view.lines[:10]),
+        lines=tuple(
+            {
+                "item": ln.description,
+                "quantity": f"{ln.quantity.normalize():f}",
+                "unit": ln.unit,
+                "unit_price": money(ln.unit_price, view.currency),
+            }
+            for ln in view.lines[:10]
+        ),
         findings=tuple(findings),
-        extra_numbers=tuple(n for s in signals for n in s.numbers))
+        extra_numbers=tuple(n for s in signals for n in s.numbers),
+    )
 
 
 def deterministic_summary(facts: SummaryFacts) -> str | None:

@@ -116,45 +116,115 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
     # view shows what this session has done (as the ORM's autoflush would).
     session.flush()
     conn = session.connection()
-    lines_t, steps_t, decisions_t, infos_t = (m.__table__ for m in (  # type: ignore[attr-defined]
-        RequisitionLine, ApprovalStep, Decision, InfoRequest))
-    lines = conn.execute(select(lines_t).where(lines_t.c.requisition_id == req.id)
-                         .order_by(lines_t.c.line_no)).all()
-    steps = conn.execute(select(steps_t).where(steps_t.c.requisition_id == req.id, steps_t.c.round == req.round)
-                         .order_by(steps_t.c.stage_index, steps_t.c.id)).all()
-    decisions = conn.execute(select(decisions_t).where(decisions_t.c.requisition_id == req.id)
-                             .order_by(decisions_t.c.id)).all()
-    infos = conn.execute(select(infos_t).where(infos_t.c.requisition_id == req.id)
-                         .order_by(infos_t.c.id)).all()
+    lines_t, steps_t, decisions_t, infos_t = (
+        m.__table__
+        for m in (  # type: ignore[attr-defined]
+            RequisitionLine,
+            ApprovalStep,
+            Decision,
+            InfoRequest,
+        )
+    )
+    lines = conn.execute(select(lines_t).where(lines_t.c.requisition_id == req.id).order_by(lines_t.c.line_no)).all()
+    steps = conn.execute(
+        select(steps_t)
+        .where(steps_t.c.requisition_id == req.id, steps_t.c.round == req.round)
+        .order_by(steps_t.c.stage_index, steps_t.c.id)
+    ).all()
+    decisions = conn.execute(
+        select(decisions_t).where(decisions_t.c.requisition_id == req.id).order_by(decisions_t.c.id)
+    ).all()
+    infos = conn.execute(select(infos_t).where(infos_t.c.requisition_id == req.id).order_by(infos_t.c.id)).all()
     supplier = directory.supplier_by_id.get(req.supplier)
     route: dict[str, Any] = req.route or {}
     return RequisitionView(
-        number=req.number, title=req.title, state=req.state, requester=req.requester,
-        requester_name=_name(directory, req.requester), site=req.site, cost_center=req.cost_center,
-        supplier=req.supplier, supplier_name=supplier.name if supplier else req.supplier,
-        currency=req.currency, total=req.total, amount=req.amount,
+        number=req.number,
+        title=req.title,
+        state=req.state,
+        requester=req.requester,
+        requester_name=_name(directory, req.requester),
+        site=req.site,
+        cost_center=req.cost_center,
+        supplier=req.supplier,
+        supplier_name=supplier.name if supplier else req.supplier,
+        currency=req.currency,
+        total=req.total,
+        amount=req.amount,
         policy_currency=route.get("policy_currency", directory.currency),
-        category=req.category, item_type=req.item_type, urgency=req.urgency, recurring=req.recurring,
-        need_by=req.need_by, justification=req.justification,
-        policy_version=route.get("policy_version", ""), route_explanation=route.get("explanation", ""),
-        stop_reason=route.get("stop_reason"), current_stage=req.current_stage, round=req.round,
+        category=req.category,
+        item_type=req.item_type,
+        urgency=req.urgency,
+        recurring=req.recurring,
+        need_by=req.need_by,
+        justification=req.justification,
+        policy_version=route.get("policy_version", ""),
+        route_explanation=route.get("explanation", ""),
+        stop_reason=route.get("stop_reason"),
+        current_stage=req.current_stage,
+        round=req.round,
         waiting_on=sorted({s.acting for s in steps if s.state == "pending"}),
-        lines=[LineView(line_no=ln.line_no, description=ln.description, sku=ln.sku, quantity=ln.quantity,
-                        unit=ln.unit, unit_price=ln.unit_price, total=ln.total, category=ln.category,
-                        item_type=ln.item_type) for ln in lines],
-        steps=[StepView(id=s.id or 0, stage_index=s.stage_index, stage_name=s.stage_name, mode=s.mode,
-                        required=s.required, approver=s.approver, approver_name=_name(directory, s.approver),
-                        acting=s.acting, state=s.state, explanation=s.explanation, rule_id=s.rule_id,
-                        sla_hours=s.sla_hours, activated_at=as_utc(s.activated_at),
-                        decided_at=as_utc(s.decided_at), decided_by=s.decided_by,
-                        on_behalf_of=s.on_behalf_of, comment=s.comment) for s in steps],
-        decisions=[DecisionView(action=d.action, actor=d.actor, actor_name=_name(directory, d.actor),
-                                on_behalf_of=d.on_behalf_of, comment=d.comment, surface=d.surface,
-                                at=as_utc(d.created_at)) for d in decisions],  # type: ignore[arg-type]
-        info_requests=[InfoRequestView(id=i.id or 0, asked_by=i.asked_by, question=i.question,
-                                       asked_at=as_utc(i.asked_at), answer=i.answer,  # type: ignore[arg-type]
-                                       answered_by=i.answered_by, answered_at=as_utc(i.answered_at),
-                                       state=i.state) for i in infos],
-        created_at=as_utc(req.created_at), submitted_at=as_utc(req.submitted_at),  # type: ignore[arg-type]
+        lines=[
+            LineView(
+                line_no=ln.line_no,
+                description=ln.description,
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit=ln.unit,
+                unit_price=ln.unit_price,
+                total=ln.total,
+                category=ln.category,
+                item_type=ln.item_type,
+            )
+            for ln in lines
+        ],
+        steps=[
+            StepView(
+                id=s.id or 0,
+                stage_index=s.stage_index,
+                stage_name=s.stage_name,
+                mode=s.mode,
+                required=s.required,
+                approver=s.approver,
+                approver_name=_name(directory, s.approver),
+                acting=s.acting,
+                state=s.state,
+                explanation=s.explanation,
+                rule_id=s.rule_id,
+                sla_hours=s.sla_hours,
+                activated_at=as_utc(s.activated_at),
+                decided_at=as_utc(s.decided_at),
+                decided_by=s.decided_by,
+                on_behalf_of=s.on_behalf_of,
+                comment=s.comment,
+            )
+            for s in steps
+        ],
+        decisions=[
+            DecisionView(
+                action=d.action,
+                actor=d.actor,
+                actor_name=_name(directory, d.actor),
+                on_behalf_of=d.on_behalf_of,
+                comment=d.comment,
+                surface=d.surface,
+                at=as_utc(d.created_at),
+            )
+            for d in decisions
+        ],  # type: ignore[arg-type]
+        info_requests=[
+            InfoRequestView(
+                id=i.id or 0,
+                asked_by=i.asked_by,
+                question=i.question,
+                asked_at=as_utc(i.asked_at),
+                answer=i.answer,  # type: ignore[arg-type]
+                answered_by=i.answered_by,
+                answered_at=as_utc(i.answered_at),
+                state=i.state,
+            )
+            for i in infos
+        ],
+        created_at=as_utc(req.created_at),
+        submitted_at=as_utc(req.submitted_at),  # type: ignore[arg-type]
         decided_at=as_utc(req.decided_at),
     )

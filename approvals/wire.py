@@ -165,8 +165,9 @@ class CoreWire:
         """`stmt` once per row, each answer apart."""
         return [self.send(stmt, row) for row in rows]
 
-    def send_together(self, writes: Sequence[tuple[Any, dict[str, Any]]], last: Any = None,
-                      params: dict[str, Any] | None = None) -> Sent | None:
+    def send_together(
+        self, writes: Sequence[tuple[Any, dict[str, Any]]], last: Any = None, params: dict[str, Any] | None = None
+    ) -> Sent | None:
         """`writes` (statements that return nothing), then `last` with `params`, whose rows come back."""
         for stmt, row in writes:
             self.conn.execute(stmt, row)
@@ -209,15 +210,19 @@ class PgWire:
         if sql is None:
             size = len(compiled.names)
             sql = _TOGETHER[shape] = (
-                "WITH " + ", ".join(f"q{k} AS ({compiled.shifted(k * size)})" for k in range(len(rows))) + " "
-                + " UNION ALL ".join(f"SELECT {k} AS q, q{k}.* FROM q{k}" for k in range(len(rows))))
+                "WITH "
+                + ", ".join(f"q{k} AS ({compiled.shifted(k * size)})" for k in range(len(rows)))
+                + " "
+                + " UNION ALL ".join(f"SELECT {k} AS q, q{k}.* FROM q{k}" for k in range(len(rows)))
+            )
         args: list[Any] = []
         for row in rows:
             args.extend(compiled.args(row))
         return _Gathered(self._execute(sql, args), len(rows)).sents
 
-    def send_together(self, writes: Sequence[tuple[Any, dict[str, Any]]], last: Any = None,
-                      params: dict[str, Any] | None = None) -> Sent | None:
+    def send_together(
+        self, writes: Sequence[tuple[Any, dict[str, Any]]], last: Any = None, params: dict[str, Any] | None = None
+    ) -> Sent | None:
         """`writes` and then `last` as one statement: one to parse, plan and answer instead of one per write.
 
         The writes become data-modifying WITH queries, which all run once, at the same snapshot (a plan never

@@ -52,9 +52,15 @@ APPROVER = "maria.lopez"
 GOAL = 1 / 3
 WARMUP = 50
 # 80 bundles x $48 = $3,840 of DAL packaging: one stage, Maria Lopez (the DAL warehouse manager).
-DRAFT = RequisitionDraft.model_validate({
-    "requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
-    "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}]})
+DRAFT = RequisitionDraft.model_validate(
+    {
+        "requester": "jake.miller",
+        "site": "DAL",
+        "cost_center": "DAL-OPS",
+        "supplier": "uline",
+        "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}],
+    }
+)
 
 
 def bench_directory() -> Directory:
@@ -67,7 +73,7 @@ def bench_directory() -> Directory:
     data = yaml.safe_load(path.read_text())
     for cc in data["cost_centers"]:
         if cc["code"] == DRAFT.cost_center:
-            cc["budget"] = 10 ** 12
+            cc["budget"] = 10**12
     data["source_hash"] = "bench-" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return Directory.model_validate(data)
 
@@ -162,12 +168,15 @@ def submit_pending(service: ApprovalService, count: int) -> list[str]:
     """`count` requisitions that each wait on one approval by Maria Lopez (not timed)."""
     numbers = []
     for i in range(count):
-        result = service.submit(SubmitRequisition(actor=DRAFT.requester, draft=DRAFT,
-                                                  idempotency_key=f"bench-submit-{i}"))
+        result = service.submit(
+            SubmitRequisition(actor=DRAFT.requester, draft=DRAFT, idempotency_key=f"bench-submit-{i}")
+        )
         view = result.requisition
         if result.outcome != "routed" or view.waiting_on != [APPROVER] or len(view.steps) != 1:
-            raise SystemExit(f"setup: {view.number} routed as {result.outcome} to {view.waiting_on} "
-                             f"with {len(view.steps)} steps; the bench needs exactly one step for {APPROVER}")
+            raise SystemExit(
+                f"setup: {view.number} routed as {result.outcome} to {view.waiting_on} "
+                f"with {len(view.steps)} steps; the bench needs exactly one step for {APPROVER}"
+            )
         numbers.append(view.number)
     return numbers
 
@@ -180,8 +189,9 @@ def approve_all(service: ApprovalService, numbers: list[str], tag: str) -> tuple
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     for cmd, result in zip(commands, results):
         if result.outcome != "approved" or result.replayed:
-            raise SystemExit(f"{cmd.number}: expected a fresh approval, got {result.outcome} "
-                             f"(replayed={result.replayed})")
+            raise SystemExit(
+                f"{cmd.number}: expected a fresh approval, got {result.outcome} (replayed={result.replayed})"
+            )
     return wall, cpu
 
 
@@ -215,13 +225,15 @@ def counter_session_per_op(engine: Engine, n: int) -> tuple[float, float]:
 
 # ---------------------------------------------------------------- report
 def _row(name: str, ops: int, seconds: float, cpu: float, ratio: str, what: str) -> str:
-    return (f"{name:<22} {ops:>6} {seconds:>8.3f} {ops / seconds:>8,.0f} {1000 * seconds / ops:>7.3f} "
-            f"{1000 * cpu / ops:>7.3f} {ratio:>8}  {what}")
+    return (
+        f"{name:<22} {ops:>6} {seconds:>8.3f} {ops / seconds:>8,.0f} {1000 * seconds / ops:>7.3f} "
+        f"{1000 * cpu / ops:>7.3f} {ratio:>8}  {what}"
+    )
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def best(times: list[tuple[float, float]]) -> tuple[float, float]:
@@ -268,8 +280,10 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_
             log = StatementLog(engine)
             profile_n = min(n, 300) if want_profile else 0
             total = WARMUP + rounds * n + 1 + profile_n
-            print(f"scratch database {make_url(scratch_url).database}; submitting {total:,} requisitions "
-                  f"(not timed) ...", flush=True)
+            print(
+                f"scratch database {make_url(scratch_url).database}; submitting {total:,} requisitions (not timed) ...",
+                flush=True,
+            )
             t0 = time.perf_counter()
             numbers = submit_pending(service, total)
             print(f"  setup took {time.perf_counter() - t0:.1f}s", flush=True)
@@ -309,37 +323,75 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_
     session_s, session_cpu = best(session_times)
     ratio = (n / approve_s) / (n / base_s)
     print()
-    print(f"PostgreSQL {make_url(url).host}:{make_url(url).port}, psycopg 3 via approvals.db.make_engine, "
-          f"one thread, in-process; best of {rounds} interleaved rounds of {n:,} ops each "
-          f"(each approve round uses {n:,} fresh requisitions), after a warm-up.")
+    print(
+        f"PostgreSQL {make_url(url).host}:{make_url(url).port}, psycopg 3 via approvals.db.make_engine, "
+        f"one thread, in-process; best of {rounds} interleaved rounds of {n:,} ops each "
+        f"(each approve round uses {n:,} fresh requisitions), after a warm-up."
+    )
     print()
-    print(f"{'workload':<22} {'ops':>6} {'seconds':>8} {'ops/s':>8} {'ms/op':>7} {'cpu ms':>7} {'vs base':>8}"
-          "  what is timed")
-    print(_row("baseline UPDATE+COMMIT", n, base_s, base_cpu, "1.00",
-               "UPDATE bench_counter SET n = n + 1 WHERE id = :id; COMMIT (one held connection)"))
-    print(_row("  same, Session per op", n, session_s, session_cpu, f"{base_s / session_s:.2f}",
-               "same UPDATE in approvals.db.transaction() (pool checkout + pre-ping per op)"))
-    print(_row("approve", n, approve_s, approve_cpu, f"{ratio:.2f}",
-               "ApprovalService.approve(): replay check, lock, step, decision, state, audit, command log, view"))
+    print(
+        f"{'workload':<22} {'ops':>6} {'seconds':>8} {'ops/s':>8} {'ms/op':>7} {'cpu ms':>7} {'vs base':>8}"
+        "  what is timed"
+    )
+    print(
+        _row(
+            "baseline UPDATE+COMMIT",
+            n,
+            base_s,
+            base_cpu,
+            "1.00",
+            "UPDATE bench_counter SET n = n + 1 WHERE id = :id; COMMIT (one held connection)",
+        )
+    )
+    print(
+        _row(
+            "  same, Session per op",
+            n,
+            session_s,
+            session_cpu,
+            f"{base_s / session_s:.2f}",
+            "same UPDATE in approvals.db.transaction() (pool checkout + pre-ping per op)",
+        )
+    )
+    print(
+        _row(
+            "approve",
+            n,
+            approve_s,
+            approve_cpu,
+            f"{ratio:.2f}",
+            "ApprovalService.approve(): replay check, lock, step, decision, state, audit, command log, view",
+        )
+    )
     print(f"{'':<22} cpu ms = this Python process's CPU per op (the rest of ms/op is waiting on PostgreSQL)")
     print()
-    print(f"all rounds (wall s): approve {', '.join(f'{t:.3f}' for t, _ in approve_times)}; "
-          f"baseline {', '.join(f'{t:.3f}' for t, _ in base_times)}; "
-          f"session/op {', '.join(f'{t:.3f}' for t, _ in session_times)}")
-    print(f"goal: approve throughput >= 1/3 of baseline (ratio >= {GOAL:.2f}); ratio = {ratio:.2f} -> "
-          f"{'PASS' if ratio >= GOAL else 'BELOW GOAL'}")
+    print(
+        f"all rounds (wall s): approve {', '.join(f'{t:.3f}' for t, _ in approve_times)}; "
+        f"baseline {', '.join(f'{t:.3f}' for t, _ in base_times)}; "
+        f"session/op {', '.join(f'{t:.3f}' for t, _ in session_times)}"
+    )
+    print(
+        f"goal: approve throughput >= 1/3 of baseline (ratio >= {GOAL:.2f}); ratio = {ratio:.2f} -> "
+        f"{'PASS' if ratio >= GOAL else 'BELOW GOAL'}"
+    )
     print()
-    print(f"SQL statements per approve through SQLAlchemy: {len(statements)} (before_cursor_execute during one "
-          f"approve; the baseline sends 1)")
+    print(
+        f"SQL statements per approve through SQLAlchemy: {len(statements)} (before_cursor_execute during one "
+        f"approve; the baseline sends 1)"
+    )
     if not statements:
-        print("  on PostgreSQL an action's statements travel in one psycopg pipeline (approvals/wire.py), in three "
-              "round trips:\n  BEGIN + row lock + steps; the writes as one statement with the audit-chain lock; "
-              "the chained events with the COMMIT (plus the pool's pre-ping)")
+        print(
+            "  on PostgreSQL an action's statements travel in one psycopg pipeline (approvals/wire.py), in three "
+            "round trips:\n  BEGIN + row lock + steps; the writes as one statement with the audit-chain lock; "
+            "the chained events with the COMMIT (plus the pool's pre-ping)"
+        )
     for what, count in Counter(_summary(s) for s in statements).most_common():
         print(f"  {count:>3} x {what}")
-    print(f"plus transaction control and pool checkouts, ~1 round trip each: "
-          f"{', '.join(f'{c} x {k}' for k, c in sorted(control.items()))} "
-          f"(~{len(statements) + sum(control.values())} round trips; the baseline needs 2)")
+    print(
+        f"plus transaction control and pool checkouts, ~1 round trip each: "
+        f"{', '.join(f'{c} x {k}' for k, c in sorted(control.items()))} "
+        f"(~{len(statements) + sum(control.values())} round trips; the baseline needs 2)"
+    )
     if show_sql:
         print()
         for i, s in enumerate(statements, 1):
@@ -357,8 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is reported")
     parser.add_argument("--profile", action="store_true", help="also cProfile a batch of approves")
     parser.add_argument("--show-sql", action="store_true", help="print every statement of one approve")
-    parser.add_argument("--with-hooks", action="store_true",
-                        help="also run what the server adds to each action (reminder planner, ERP outbox)")
+    parser.add_argument(
+        "--with-hooks",
+        action="store_true",
+        help="also run what the server adds to each action (reminder planner, ERP outbox)",
+    )
     args = parser.parse_args(argv)
     if not normalize_url(args.url).startswith("postgresql"):
         parser.error("this bench measures PostgreSQL; give a postgresql:// URL")

@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     directory = load_directory(ROOT / "examples" / "company.yaml")
     sample = load_policy(ROOT / "examples" / "policy.yaml")
-    policies = [sample] + [load_policy_text(generate_policy(directory, sample, n, s), f"<generated {n}/{s}>")
-                           for n, s in ((300, args.seed), (300, args.seed + 4), (60, args.seed + 1))]
+    policies = [sample] + [
+        load_policy_text(generate_policy(directory, sample, n, s), f"<generated {n}/{s}>")
+        for n, s in ((300, args.seed), (300, args.seed + 4), (60, args.seed + 1))
+    ]
     facts = generate_facts(directory, sample, args.requests, args.seed)
     rng = random.Random(args.seed)
     requests = facts + [mangle(f, rng) for f in facts[: args.requests // 2]]
@@ -77,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                 mismatches += 1
                 if mismatches <= 5:
                     print(f"MISMATCH {policy.filename}: index={got.id if got else None} scan={want} facts={f}")
-    print(f"{checked} checked over {len(policies)} policies, {skipped} skipped (plain scan raised), "
-          f"{mismatches} mismatches")
+    print(
+        f"{checked} checked over {len(policies)} policies, {skipped} skipped (plain scan raised), "
+        f"{mismatches} mismatches"
+    )
     return 1 if mismatches else 0
 
 

@@ -187,8 +187,10 @@ def main() -> int:
                 conn.execute(text(statement), {"n": args.n, "step": step})
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
-            sizes = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                     for t in ("requisition", "approval_step", "erp_purchase_order", "audit_event", "info_request")}
+            sizes = {
+                t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("requisition", "approval_step", "erp_purchase_order", "audit_event", "info_request")
+            }
         print(f"loaded in {time.perf_counter() - started:.0f} s: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
 
         def count_all() -> int:
@@ -196,14 +198,18 @@ def main() -> int:
                 return int(conn.execute(text("SELECT count(*) FROM requisition")).scalar_one())
 
         baseline, baseline_best = timed(count_all, args.repeat)
-        print(f"\nbaseline: SELECT count(*) FROM requisition ({args.n:,} rows): {baseline:.1f} ms "
-              f"(best {baseline_best:.1f}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+        print(
+            f"\nbaseline: SELECT count(*) FROM requisition ({args.n:,} rows): {baseline:.1f} ms "
+            f"(best {baseline_best:.1f}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n"
+        )
         print("each cell: median ms (best ms), median / count(*); ! marks a median at or over the goal\n")
         directory = load_directory(ROOT / "examples" / "company.yaml")
         worst: list[tuple[float, str]] = []
         print(f"{'query':<30}" + "".join(f"{f'{d} days':>28}" for d in args.days))
-        results = {d: dict((label, timed(call, args.repeat)) for label, call in queries(engine, directory, d))
-                   for d in args.days}
+        results = {
+            d: dict((label, timed(call, args.repeat)) for label, call in queries(engine, directory, d))
+            for d in args.days
+        }
         for label in results[args.days[0]]:
             cells = []
             for d in args.days:
@@ -215,9 +221,11 @@ def main() -> int:
         slow = [w for w in judged if w[0] >= GOAL_MS]
         top = max(judged) if judged else max(worst)
         print(f"load average now {os.getloadavg()[0]:.1f}")
-        print(f"\nslowest over the console's periods ({', '.join(f'{d} days' for d in PERIODS)}): {top[1]} "
-              f"{top[0]:.1f} ms ({top[0] / baseline:.2f}x count(*)); goal: each under {GOAL_MS:.0f} ms -> "
-              f"{'met' if not slow else f'missed by {len(slow)} (marked !)'}")
+        print(
+            f"\nslowest over the console's periods ({', '.join(f'{d} days' for d in PERIODS)}): {top[1]} "
+            f"{top[0]:.1f} ms ({top[0] / baseline:.2f}x count(*)); goal: each under {GOAL_MS:.0f} ms -> "
+            f"{'met' if not slow else f'missed by {len(slow)} (marked !)'}"
+        )
         beyond = [d for d in args.days if d not in PERIODS]
         if beyond:
             print(f"periods the console does not offer ({', '.join(map(str, beyond))} days) are shown for scale only")

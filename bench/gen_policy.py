@@ -25,8 +25,19 @@ from approvals.directory import Directory  # noqa: E402
 from approvals.policy.loader import LoadedPolicy  # noqa: E402
 
 BANDS = ((0, 1000), (1000, 5000), (5000, 25000), (25000, 100000), (100000, None))
-TEMPLATES = ("band", "band", "band", "emergency", "contracted", "capex", "uncontracted", "any", "not", "role",
-             "services")
+TEMPLATES = (
+    "band",
+    "band",
+    "band",
+    "emergency",
+    "contracted",
+    "capex",
+    "uncontracted",
+    "any",
+    "not",
+    "role",
+    "services",
+)
 
 
 def _amount(low: int, high: int | None) -> dict[str, Any]:
@@ -41,8 +52,11 @@ class _Resolvers:
 
     def __init__(self, directory: Directory) -> None:
         sites = [s.code for s in directory.sites]
-        roles = sorted(r for r in directory.roles
-                       if all(directory.people_with_role(r, s) for s in sites) and r != "category_manager")
+        roles = sorted(
+            r
+            for r in directory.roles
+            if all(directory.people_with_role(r, s) for s in sites) and r != "category_manager"
+        )
         self.pool: list[dict[str, Any]] = [{"manager": 1}, {"category_manager": True}, {"budget_owner": True}]
         self.pool += [{"role": r} for r in roles]
         self.pool += [{"group": g.id} for g in directory.groups]
@@ -52,7 +66,11 @@ class _Resolvers:
         chosen = rng.sample(self.pool, k=min(count, len(self.pool)))
         out = []
         for i, approver in enumerate(chosen):
-            stage: dict[str, Any] = {"name": f"Stage {i + 1}", "approvers": [dict(approver)], "sla_hours": rng.choice([8, 16, 24, 48])}
+            stage: dict[str, Any] = {
+                "name": f"Stage {i + 1}",
+                "approvers": [dict(approver)],
+                "sla_hours": rng.choice([8, 16, 24, 48]),
+            }
             if "group" in approver and rng.random() < 0.3:
                 stage["mode"] = "all"
             if rng.random() < 0.4:
@@ -63,8 +81,9 @@ class _Resolvers:
         return out
 
 
-def _rule(rng: random.Random, template: str, where: dict[str, Any], band: tuple[int, int | None],
-          roles: list[str]) -> tuple[dict[str, Any], int]:
+def _rule(
+    rng: random.Random, template: str, where: dict[str, Any], band: tuple[int, int | None], roles: list[str]
+) -> tuple[dict[str, Any], int]:
     """The `when` for one template and how many stages it wants (0 = auto-approve)."""
     low, high = band
     when = dict(where)
@@ -75,8 +94,14 @@ def _rule(rng: random.Random, template: str, where: dict[str, Any], band: tuple[
         when.update(urgency="emergency", amount={"lte": rng.choice([1000, 2500, 5000])})
         return when, 0 if rng.random() < 0.5 else 1
     if template == "contracted":
-        when.update({"amount": {"lte": rng.choice([500, 1000, 2500])}, "supplier.contracted": True,
-                     "item_type": ["stock", "mro"], "contract_status": ["active", "expiring"]})
+        when.update(
+            {
+                "amount": {"lte": rng.choice([500, 1000, 2500])},
+                "supplier.contracted": True,
+                "item_type": ["stock", "mro"],
+                "contract_status": ["active", "expiring"],
+            }
+        )
         return when, 0
     if template == "capex":
         when.update(item_type="capex", amount={"gt": rng.choice([10000, 25000, 50000])})
@@ -86,8 +111,11 @@ def _rule(rng: random.Random, template: str, where: dict[str, Any], band: tuple[
         return when, 2
     if template == "any":
         when["amount"] = _amount(low, high)
-        when["any"] = [{"urgency": ["urgent", "emergency"]}, {"supplier.risk_tier": "high"},
-                       {"recurring": True, "line_count": {"gte": 3}}]
+        when["any"] = [
+            {"urgency": ["urgent", "emergency"]},
+            {"supplier.risk_tier": "high"},
+            {"recurring": True, "line_count": {"gte": 3}},
+        ]
         return when, 2
     if template == "not":
         when["amount"] = {"gt": low}
@@ -98,8 +126,13 @@ def _rule(rng: random.Random, template: str, where: dict[str, Any], band: tuple[
         when["amount"] = {"lte": rng.choice([2500, 5000, 10000])}
         return when, 1
     # services
-    when.update({"item_type": {"in": ["services"]}, "urgency": {"ne": "emergency"},
-                 "amount": {"gt": rng.choice([5000, 10000, 20000])}})
+    when.update(
+        {
+            "item_type": {"in": ["services"]},
+            "urgency": {"ne": "emergency"},
+            "amount": {"gt": rng.choice([5000, 10000, 20000])},
+        }
+    )
     return when, 2
 
 
@@ -114,13 +147,28 @@ def generate_policy(directory: Directory, base: LoadedPolicy, rules: int = 300, 
 
     catch_alls: list[dict[str, Any]] = []
     for cat in categories:
-        catch_alls.append({"id": f"catch-{cat}-large", "when": {"category": cat, "amount": {"gt": 25000}},
-                           "stages": resolvers.stages(rng, 2)})
+        catch_alls.append(
+            {
+                "id": f"catch-{cat}-large",
+                "when": {"category": cat, "amount": {"gt": 25000}},
+                "stages": resolvers.stages(rng, 2),
+            }
+        )
     for low, high in BANDS:
-        catch_alls.append({"id": f"catch-amount-{low}", "when": {"amount": _amount(low, high)},
-                           "stages": resolvers.stages(rng, 1 + (low >= 5000) + (low >= 25000))})
-    catch_alls.append({"id": "catch-all", "description": "Anything else",
-                       "stages": [{"name": "Procurement", "approvers": [{"role": "procurement_director"}]}]})
+        catch_alls.append(
+            {
+                "id": f"catch-amount-{low}",
+                "when": {"amount": _amount(low, high)},
+                "stages": resolvers.stages(rng, 1 + (low >= 5000) + (low >= 25000)),
+            }
+        )
+    catch_alls.append(
+        {
+            "id": "catch-all",
+            "description": "Anything else",
+            "stages": [{"name": "Procurement", "approvers": [{"role": "procurement_director"}]}],
+        }
+    )
 
     specific: list[dict[str, Any]] = []
     pairs = [(c, s) for c in categories for s in sites]
@@ -148,16 +196,26 @@ def generate_policy(directory: Directory, base: LoadedPolicy, rules: int = 300, 
         i += 1
 
     doc = {
-        "policy": {"id": "generated-benchmark", "version": f"bench.{seed}", "currency": base.currency,
-                   "description": f"{rules} generated rules for the routing benchmark"},
+        "policy": {
+            "id": "generated-benchmark",
+            "version": f"bench.{seed}",
+            "currency": base.currency,
+            "description": f"{rules} generated rules for the routing benchmark",
+        },
         "rates": {k: float(v) for k, v in base.spec.rates.items()},
         "escalations": dict(base.spec.escalations),
         "stops": [
             {"id": "blocked-supplier", "when": {"supplier.blocked": True}, "reason": "{supplier.name} is blocked."},
-            {"id": "hard-budget-stop", "when": {"budget.hard_stop": True, "budget.over": True},
-             "reason": "Cost center {cost_center} does not allow overspend."},
-            {"id": "high-risk-huge", "when": {"supplier.risk_tier": "high", "amount": {"gt": 250000}},
-             "reason": "High-risk supplier over $250,000: source it through procurement."},
+            {
+                "id": "hard-budget-stop",
+                "when": {"budget.hard_stop": True, "budget.over": True},
+                "reason": "Cost center {cost_center} does not allow overspend.",
+            },
+            {
+                "id": "high-risk-huge",
+                "when": {"supplier.risk_tier": "high", "amount": {"gt": 250000}},
+                "reason": "High-risk supplier over $250,000: source it through procurement.",
+            },
         ],
         "rules": specific + catch_alls,
     }

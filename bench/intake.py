@@ -46,8 +46,10 @@ def pct(values: list[float], q: float) -> float:
 def line(name: str, samples: list[float], baseline: float | None = None) -> None:
     med = statistics.median(samples)
     ratio = f"  {med / baseline:8.1f}x baseline" if baseline else ""
-    print(f"{name:<12} median {med:7.3f} ms   p90 {pct(samples, .9):7.3f} ms   max {max(samples):7.3f} ms   "
-          f"{1000 / med:9.0f} msg/s{ratio}")
+    print(
+        f"{name:<12} median {med:7.3f} ms   p90 {pct(samples, 0.9):7.3f} ms   max {max(samples):7.3f} ms   "
+        f"{1000 / med:9.0f} msg/s{ratio}"
+    )
 
 
 def bench_parse(repeat: int) -> None:
@@ -55,8 +57,11 @@ def bench_parse(repeat: int) -> None:
     extractor = Extractor(directory)
     table = yaml.safe_load((ROOT / "tests" / "data" / "intake_messages.yaml").read_text())
     messages = [(c["text"], directory.person(c.get("person", "jake.miller"))) for c in table]
-    words = {kw.lower() for item in directory.items for kw in item.keywords} | \
-        {s.id for s in directory.suppliers} | {a.lower() for s in directory.sites for a in s.aliases}
+    words = (
+        {kw.lower() for item in directory.items for kw in item.keywords}
+        | {s.id for s in directory.suppliers}
+        | {a.lower() for s in directory.sites for a in s.aliases}
+    )
     splitter = re.compile(r"[a-z0-9$€.,/-]+")
 
     def parse(text: str, person) -> None:  # type: ignore[no-untyped-def]
@@ -133,25 +138,36 @@ def bench_browser() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=runtime), host="127.0.0.1", port=port,
-                                               log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings, runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
+        )
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
         base = f"http://127.0.0.1:{port}"
-        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+        args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ]
         paints, updates = [], []
         with sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(tempfile.mkdtemp(), executable_path="/usr/bin/chromium",
-                                                       headless=True, args=args)
+            ctx = p.chromium.launch_persistent_context(
+                tempfile.mkdtemp(), executable_path="/usr/bin/chromium", headless=True, args=args
+            )
             for i in range(5):
                 jake, zoe = ctx.new_page(), ctx.new_page()
                 for page, who in ((jake, "jake.miller"), (zoe, "zoe.martin")):
                     page.goto(base + "/")
                     page.wait_for_function("performance.getEntriesByType('paint').length > 0")
-                    paints.append(page.evaluate("Math.min(...performance.getEntriesByType('paint')"
-                                                ".map(e => e.startTime))"))
+                    paints.append(
+                        page.evaluate("Math.min(...performance.getEntriesByType('paint').map(e => e.startTime))")
+                    )
                     page.wait_for_selector(f'#person option[value="{who}"]', state="attached")
                     page.select_option("#person", who)
                     page.wait_for_selector("body[data-live='1']")
@@ -161,14 +177,17 @@ def bench_browser() -> None:
                 number = jake.wait_for_selector(".card[data-number]").get_attribute("data-number")
                 zoe.fill("#text", "pending")
                 zoe.click("#send")
-                button = zoe.wait_for_selector(f".kind-approval_request[data-number='{number}'] "
-                                               "button[data-action='approve']")
+                button = zoe.wait_for_selector(
+                    f".kind-approval_request[data-number='{number}'] button[data-action='approve']"
+                )
                 # timed inside the pages (same machine clock): a background tab's polling is throttled,
                 # a MutationObserver is not, so this is when the requester's card really changed
-                jake.evaluate("window.__seen = null; new MutationObserver(() => { if (!window.__seen && "
-                              "[...document.querySelectorAll('.card .status')].some(s => s.textContent"
-                              ".includes('Approved'))) window.__seen = Date.now(); })"
-                              ".observe(document.getElementById('log'), {subtree: true, childList: true})")
+                jake.evaluate(
+                    "window.__seen = null; new MutationObserver(() => { if (!window.__seen && "
+                    "[...document.querySelectorAll('.card .status')].some(s => s.textContent"
+                    ".includes('Approved'))) window.__seen = Date.now(); })"
+                    ".observe(document.getElementById('log'), {subtree: true, childList: true})"
+                )
                 start = zoe.evaluate("Date.now()")
                 button.click()
                 jake.wait_for_function("window.__seen !== null")
@@ -179,8 +198,10 @@ def bench_browser() -> None:
         server.should_exit = True
         runtime.engine.dispose()
     print(f"first paint of /: median {statistics.median(paints):.0f} ms (n={len(paints)})")
-    print(f"tap Approve -> requester's card updated: median {statistics.median(updates):.0f} ms, "
-          f"max {max(updates):.0f} ms (n={len(updates)})")
+    print(
+        f"tap Approve -> requester's card updated: median {statistics.median(updates):.0f} ms, "
+        f"max {max(updates):.0f} ms (n={len(updates)})"
+    )
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from approvals.clock import utcnow
+from approvals.clock import utcnow  # noqa: E402
 from approvals.db import make_engine, transaction, upgrade  # noqa: E402
 from approvals.directory import load_directory  # noqa: E402
 from approvals.policy import load_policy  # noqa: E402
@@ -44,15 +44,21 @@ from tests.fake_openai import FakeOpenAI  # noqa: E402
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
 # first messages whose item the catalog and the supplier cannot place: each starts one LLM call
 UNPLACED = [
-    "need 6 mop buckets from Grainger at $25 each", "need 4 floor scrubber pads for Dallas at $30 each",
-    "need 10 dock bumpers from Grainger at $85 each", "need 3 wet floor signs from Grainger at $18 each",
-    "need 12 hi-vis vests for Dallas at $9 each", "need 2 pressure washers from Grainger at $640 each",
-    "need 20 wiping rag bales from Grainger at $22 each", "need 5 extension cords for Dallas at $35 each",
+    "need 6 mop buckets from Grainger at $25 each",
+    "need 4 floor scrubber pads for Dallas at $30 each",
+    "need 10 dock bumpers from Grainger at $85 each",
+    "need 3 wet floor signs from Grainger at $18 each",
+    "need 12 hi-vis vests for Dallas at $9 each",
+    "need 2 pressure washers from Grainger at $640 each",
+    "need 20 wiping rag bales from Grainger at $22 each",
+    "need 5 extension cords for Dallas at $35 each",
 ]
 # complete requests off the happy path (high-risk, non-contracted suppliers): each submit queues one summary
 EXCEPTIONAL = [
-    "need 100 pallets from acme for Dallas at $14 each", "need 150 pallets from acme for Dallas at $14 each",
-    "need 200 pallets from acme for Dallas at $14 each", "need 120 pallets from acme for Dallas at $15 each",
+    "need 100 pallets from acme for Dallas at $14 each",
+    "need 150 pallets from acme for Dallas at $14 each",
+    "need 200 pallets from acme for Dallas at $14 each",
+    "need 120 pallets from acme for Dallas at $15 each",
 ]
 
 
@@ -64,8 +70,7 @@ def pct(values: list[float], q: float) -> float:
 def row(name: str, samples: list[float], baseline: list[float] | None = None) -> str:
     med = statistics.median(samples)
     ratio = f"   {med / statistics.median(baseline):5.2f}x baseline" if baseline else ""
-    return (f"  {name:<24} median {med:8.2f} ms   p90 {pct(samples, .9):8.2f} ms   max {max(samples):8.2f} ms"
-            f"{ratio}")
+    return f"  {name:<24} median {med:8.2f} ms   p90 {pct(samples, 0.9):8.2f} ms   max {max(samples):8.2f} ms{ratio}"
 
 
 class Setup:
@@ -79,8 +84,12 @@ class Setup:
             install_policy(session, policy, at=utcnow())
         self.service = ApprovalService(self.engine, directory, clock=lambda: NOW)
         if fake is not None:
-            settings = LlmSettings(api_key="sk-bench", base_url=fake.base_url, model="fake-model",  # type: ignore[call-arg]
-                                   timeout_seconds=5)
+            settings = LlmSettings(
+                api_key="sk-bench",
+                base_url=fake.base_url,
+                model="fake-model",  # type: ignore[call-arg]
+                timeout_seconds=5,
+            )
             self.parts = llm_setup.build(self.service, policy, settings, client=LlmClient(settings))
         else:
             self.parts = llm_setup.build(self.service, policy, LlmSettings(_env_file=None))  # type: ignore[call-arg]
@@ -144,8 +153,9 @@ def main() -> None:
                             if stored_summary(s.engine, number, 0) is not None:
                                 summary_after.append((time.perf_counter() - replied) * 1000)
             calls = len(fake.requests)
-            classify_calls = sum(1 for r in fake.requests
-                                 if "Categories (JSON):" in r["body"]["messages"][-1]["content"])
+            classify_calls = sum(
+                1 for r in fake.requests if "Categories (JSON):" in r["body"]["messages"][-1]["content"]
+            )
         finally:
             base.close()
             llm.close()
@@ -160,8 +170,10 @@ def main() -> None:
     print(row("suggestion ready after", ready_after))
     print(row("summary stored after", summary_after))
     expected = len(UNPLACED) * args.repeat + len(EXCEPTIONAL) * args.repeat
-    print(f"LLM calls: {calls} ({classify_calls} classify, {calls - classify_calls} summary); "
-          f"at most one per unplaced item and one per exceptional submit: {expected}")
+    print(
+        f"LLM calls: {calls} ({classify_calls} classify, {calls - classify_calls} summary); "
+        f"at most one per unplaced item and one per exceptional submit: {expected}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,13 @@ def _price(usd: Decimal, currency: str, policy: LoadedPolicy) -> Decimal:
 def _catalog_line(rng: random.Random, item: Item, currency: str, policy: LoadedPolicy) -> LineDraft:
     usd = item.unit_price or Decimal(100)
     qty = rng.randint(1, 3) if item.item_type == "capex" else max(1, round(_log_uniform(rng, 1, 400)))
-    return LineDraft(description=item.name, quantity=Decimal(qty), unit_price=_price(usd, currency, policy),
-                     unit=item.unit, sku=item.sku)
+    return LineDraft(
+        description=item.name,
+        quantity=Decimal(qty),
+        unit_price=_price(usd, currency, policy),
+        unit=item.unit,
+        sku=item.sku,
+    )
 
 
 def _free_line(rng: random.Random, supplier: Supplier, currency: str, policy: LoadedPolicy) -> LineDraft:
@@ -57,8 +62,13 @@ def _free_line(rng: random.Random, supplier: Supplier, currency: str, policy: Lo
     high = 250_000 if item_type == "capex" else 20_000
     usd = Decimal(str(round(_log_uniform(rng, 5, high), 2)))
     qty = Decimal(max(1, round(_log_uniform(rng, 1, 60))))
-    return LineDraft(description=f"{item_type.replace('_', ' ')} purchase", quantity=qty,
-                     unit_price=_price(usd, currency, policy), category=category, item_type=item_type)
+    return LineDraft(
+        description=f"{item_type.replace('_', ' ')} purchase",
+        quantity=qty,
+        unit_price=_price(usd, currency, policy),
+        category=category,
+        item_type=item_type,
+    )
 
 
 def generate_drafts(directory: Directory, policy: LoadedPolicy, count: int, seed: int) -> list[RequisitionDraft]:
@@ -94,17 +104,28 @@ def generate_drafts(directory: Directory, policy: LoadedPolicy, count: int, seed
         catalog = items_by_supplier.get(supplier.id, [])
         lines = []
         if currency == policy.currency and rng.random() < 0.05:
-            lines.append(LineDraft(description="quoted job", quantity=Decimal(1),
-                                   unit_price=Decimal(rng.choice(ROUND_USD)), item_type=rng.choice(ITEM_TYPES),
-                                   category=rng.choice(supplier.categories) if supplier.categories else None))
+            lines.append(
+                LineDraft(
+                    description="quoted job",
+                    quantity=Decimal(1),
+                    unit_price=Decimal(rng.choice(ROUND_USD)),
+                    item_type=rng.choice(ITEM_TYPES),
+                    category=rng.choice(supplier.categories) if supplier.categories else None,
+                )
+            )
         for _ in range(0 if lines else _weighted(rng, LINE_COUNTS)):
             if catalog and rng.random() < 0.65:
                 lines.append(_catalog_line(rng, rng.choice(catalog), currency, policy))
             else:
                 lines.append(_free_line(rng, supplier, currency, policy))
         draft = RequisitionDraft(
-            requester=person.id, site=site, cost_center=cost_center, supplier=supplier.id,
-            currency=currency, lines=lines, urgency=_weighted(rng, URGENCY),
+            requester=person.id,
+            site=site,
+            cost_center=cost_center,
+            supplier=supplier.id,
+            currency=currency,
+            lines=lines,
+            urgency=_weighted(rng, URGENCY),
             recurring=rng.random() < 0.2,
             category=rng.choice(supplier.categories) if supplier.categories and rng.random() < 0.1 else None,
         )

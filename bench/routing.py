@@ -65,8 +65,9 @@ def best_of(repeat: int, run: Callable[[], Any]) -> float:
     return best
 
 
-def bench_policy(name: str, policy: LoadedPolicy, directory: Directory, facts: list[dict[str, Any]],
-                 repeat: int) -> tuple[list[Row], int, Counter[str], Counter[str]]:
+def bench_policy(
+    name: str, policy: LoadedPolicy, directory: Directory, facts: list[dict[str, Any]], repeat: int
+) -> tuple[list[Row], int, Counter[str], Counter[str]]:
     n = len(facts)
     graph = to_jdm(policy)
     engine = zen.ZenEngine({"loader": {"type": "static", "content": {"policy": graph}}})
@@ -79,12 +80,15 @@ def bench_policy(name: str, policy: LoadedPolicy, directory: Directory, facts: l
     # correctness first, untimed: every path must pick the same stop/rule for every request
     ours = [match_rule(f, policy) for f in facts]
     others = {
-        "plain first-match scan": [next((r.id for r in [*policy.stops, *policy.rules] if r.matches(f)), None)
-                                   for f in facts],
+        "plain first-match scan": [
+            next((r.id for r in [*policy.stops, *policy.rules] if r.matches(f)), None) for f in facts
+        ],
         "zen engine.evaluate": [engine.evaluate("policy", c)["result"].get("id") for c in ctx_tested],
         "zen decision.evaluate": [decision.evaluate(c)["result"].get("id") for c in ctx_tested],
-        "zen evaluate_batch": [r["data"]["result"].get("id") if r.get("success") else f"error: {r.get('error')}"
-                               for r in engine.evaluate_batch(batch)],
+        "zen evaluate_batch": [
+            r["data"]["result"].get("id") if r.get("success") else f"error: {r.get('error')}"
+            for r in engine.evaluate_batch(batch)
+        ],
     }
     disagreements = 0
     for label, ids in others.items():
@@ -92,8 +96,10 @@ def bench_policy(name: str, policy: LoadedPolicy, directory: Directory, facts: l
         disagreements += len(wrong)
         if wrong:
             i = wrong[0]
-            print(f"  DISAGREE [{name}] {label}: {len(wrong)} requests, e.g. ours={ours[i]} theirs={ids[i]} "
-                  f"facts={ {k: str(v) for k, v in facts[i].items()} }")
+            print(
+                f"  DISAGREE [{name}] {label}: {len(wrong)} requests, e.g. ours={ours[i]} theirs={ids[i]} "
+                f"facts={ {k: str(v) for k, v in facts[i].items()} }"
+            )
     outcomes = Counter(route(f, policy, directory, (), AT).outcome for f in facts)
     deciders = Counter(str(i) for i in ours)
 
@@ -110,6 +116,7 @@ def bench_policy(name: str, policy: LoadedPolicy, directory: Directory, facts: l
             evaluate = engine.evaluate
             for c in contexts:
                 evaluate("policy", c)
+
         return run
 
     def zen_decision_eval() -> None:
@@ -127,20 +134,48 @@ def bench_policy(name: str, policy: LoadedPolicy, directory: Directory, facts: l
 
     rows = [
         Row("ours", name, "match_rule(): which stop/rule decides", n, best_of(repeat, ours_decide), True),
-        Row("zen", name, "engine.evaluate(key, ctx) sync, static loader, tested facts", n,
-            best_of(repeat, zen_engine_eval(ctx_tested)), True),
-        Row("zen", name, "engine.evaluate(key, ctx) sync, static loader, all facts", n,
-            best_of(repeat, zen_engine_eval(ctx_all)), True),
-        Row("zen", name, "create_decision() once, decision.evaluate(ctx) sync", n, best_of(repeat, zen_decision_eval), True),
-        Row("zen", name, f"engine.evaluate_batch(all), tested facts, ~{batch_cores:.1f} cores busy", n,
-            best_of(repeat, zen_batch), True),
+        Row(
+            "zen",
+            name,
+            "engine.evaluate(key, ctx) sync, static loader, tested facts",
+            n,
+            best_of(repeat, zen_engine_eval(ctx_tested)),
+            True,
+        ),
+        Row(
+            "zen",
+            name,
+            "engine.evaluate(key, ctx) sync, static loader, all facts",
+            n,
+            best_of(repeat, zen_engine_eval(ctx_all)),
+            True,
+        ),
+        Row(
+            "zen",
+            name,
+            "create_decision() once, decision.evaluate(ctx) sync",
+            n,
+            best_of(repeat, zen_decision_eval),
+            True,
+        ),
+        Row(
+            "zen",
+            name,
+            f"engine.evaluate_batch(all), tested facts, ~{batch_cores:.1f} cores busy",
+            n,
+            best_of(repeat, zen_batch),
+            True,
+        ),
         Row("ours", name, "route(): decision + overlays + approvers resolved", n, best_of(repeat, ours_route), False),
     ]
     return rows, disagreements, outcomes, deciders
 
 
 def print_table(rows: list[Row]) -> None:
-    header = f"{'engine':<6} {'policy':<16} {'requests':>8} {'total s':>8} {'evals/s':>10} {'µs/eval':>8} {'ours/zen':>8}  what is timed"
+    header = (
+        f"{'engine':<6} {'policy':<16} {'requests':>8} {'total s':>8} {'evals/s':>10} {'µs/eval':>8} {'ours/zen':>8}"
+        "  what is timed"
+    )
     print(header)
     print("-" * len(header) + "-" * 40)
     for policy in dict.fromkeys(r.policy for r in rows):
@@ -148,12 +183,16 @@ def print_table(rows: list[Row]) -> None:
         ours = next(r for r in group if r.engine == "ours" and r.decision)
         for r in group:
             ratio = f"{ours.per_second / r.per_second:8.2f}" if r.engine == "zen" else f"{'':>8}"
-            print(f"{r.engine:<6} {r.policy:<16} {r.requests:>8} {r.seconds:>8.3f} {r.per_second:>10,.0f} "
-                  f"{r.micros:>8.2f} {ratio}  {r.measures}")
+            print(
+                f"{r.engine:<6} {r.policy:<16} {r.requests:>8} {r.seconds:>8.3f} {r.per_second:>10,.0f} "
+                f"{r.micros:>8.2f} {ratio}  {r.measures}"
+            )
         fastest_zen = min((r for r in group if r.engine == "zen"), key=lambda r: r.seconds)
         verdict = "ours faster" if ours.seconds <= fastest_zen.seconds else "ZEN FASTER"
-        print(f"{'':<6} {policy:<16} decision: ours/zen throughput vs fastest zen path = "
-              f"{ours.per_second / fastest_zen.per_second:.2f}x ({verdict})")
+        print(
+            f"{'':<6} {policy:<16} decision: ours/zen throughput vs fastest zen path = "
+            f"{ours.per_second / fastest_zen.per_second:.2f}x ({verdict})"
+        )
         print()
 
 
@@ -183,12 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     facts = generate_facts(directory, sample, args.requests, args.seed)
     built = time.perf_counter() - t0
     eur = sum(f["currency"] == "EUR" for f in facts)
-    print(f"{len(facts)} requisitions (seed {args.seed}), validated and turned into facts in {built:.2f}s; "
-          f"{eur} priced in EUR, {sum(f['currency'] not in ('USD', 'EUR') for f in facts)} in other currencies")
-    print(f"zen-engine (module `zen`), policies: sample = examples/policy.yaml "
-          f"({len(sample.stops)} stops + {len(sample.rules)} rules), generated = "
-          f"{len(big.stops)} stops + {len(big.rules)} rules (bench/gen_policy.py, seed {args.seed})")
-    print(f"each figure: 1 warm-up pass, then best of {args.repeat} passes over all requests, wall clock, one process\n")
+    print(
+        f"{len(facts)} requisitions (seed {args.seed}), validated and turned into facts in {built:.2f}s; "
+        f"{eur} priced in EUR, {sum(f['currency'] not in ('USD', 'EUR') for f in facts)} in other currencies"
+    )
+    print(
+        f"zen-engine (module `zen`), policies: sample = examples/policy.yaml "
+        f"({len(sample.stops)} stops + {len(sample.rules)} rules), generated = "
+        f"{len(big.stops)} stops + {len(big.rules)} rules (bench/gen_policy.py, seed {args.seed})"
+    )
+    print(
+        f"each figure: 1 warm-up pass, then best of {args.repeat} passes over all requests, wall clock, one process\n"
+    )
 
     rows: list[Row] = []
     failed = 0
@@ -197,10 +242,12 @@ def main(argv: list[str] | None = None) -> int:
         rows += policy_rows
         failed += disagreements
         top = ", ".join(f"{k} {v}" for k, v in deciders.most_common(4))
-        print(f"[{name}] same decider as ours: {len(facts) * 4 - disagreements}/{len(facts) * 4} "
-              f"(plain first-match scan, zen engine.evaluate, decision.evaluate, evaluate_batch); "
-              f"disagreements: {disagreements}; "
-              f"{len(deciders)} distinct deciders (top: {top}); route outcomes: {dict(outcomes)}")
+        print(
+            f"[{name}] same decider as ours: {len(facts) * 4 - disagreements}/{len(facts) * 4} "
+            f"(plain first-match scan, zen engine.evaluate, decision.evaluate, evaluate_batch); "
+            f"disagreements: {disagreements}; "
+            f"{len(deciders)} distinct deciders (top: {top}); route outcomes: {dict(outcomes)}"
+        )
         if args.profile:
             profile_ours(policy, facts)
     print()

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from approvals.clock import utcnow
+from approvals.clock import utcnow  # noqa: E402
 from approvals.db import make_engine, normalize_url, transaction  # noqa: E402
 from approvals.directory import load_directory  # noqa: E402
 from approvals.jobqueue import Job, JobQueue  # noqa: E402
@@ -51,27 +51,80 @@ def fill(engine: Any, pending: int, due: int) -> None:
     """`pending` requisitions with one pending step and a reminder row each; `due` of them due now."""
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE job, approval_step, requisition RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO job (kind, dedupe_key, payload, due_at, state, attempts, created_at, "
-                          "updated_at) VALUES ('digest_plan', :k, '{}', :t, 'done', 0, :t, :t)"),
-                     {"k": f"digest_plan:{NOW.date().isoformat()}", "t": NOW})
+        conn.execute(
+            text(
+                "INSERT INTO job (kind, dedupe_key, payload, due_at, state, attempts, created_at, "
+                "updated_at) VALUES ('digest_plan', :k, '{}', :t, 'done', 0, :t, :t)"
+            ),
+            {"k": f"digest_plan:{NOW.date().isoformat()}", "t": NOW},
+        )
     activated = NOW - timedelta(hours=5)
     chunk = 10_000
     for start in range(0, pending, chunk):
         ids = range(start + 1, min(pending, start + chunk) + 1)
-        reqs = [dict(id=i, number=f"PR-{100000 + i}", title="Stretch wrap", requester="jake.miller", site="DAL",
-                     cost_center="DAL-OPS", supplier="uline", currency="USD", total=Decimal("1280"),
-                     amount=Decimal("1280"), category="packaging", item_type="stock", urgency="standard",
-                     recurring=False, justification="", state="pending_approval", route={}, facts={},
-                     current_stage=0, round=0, version=1, surface="api", created_at=NOW, updated_at=NOW)
-                for i in ids]
-        steps = [dict(id=i, requisition_id=i, round=0, stage_index=0, stage_name="Manager", mode="any", required=1,
-                      approver=APPROVERS[i % len(APPROVERS)], acting=APPROVERS[i % len(APPROVERS)],
-                      state="pending", rule_id="standard-small", explanation="", sla_hours=Decimal(24),
-                      escalation="add", check_limits=True, activated_at=activated) for i in ids]
-        jobs = [dict(kind="remind", dedupe_key=f"remind:{i}:{int(activated.timestamp())}", state="due", attempts=0,
-                     payload={"step": i, "n": 1, "max": 3, "every": "8"}, created_at=NOW, updated_at=NOW,
-                     due_at=NOW - timedelta(seconds=i) if i <= due else NOW + timedelta(minutes=10 + i % 40_000))
-                for i in ids]
+        reqs = [
+            dict(
+                id=i,
+                number=f"PR-{100000 + i}",
+                title="Stretch wrap",
+                requester="jake.miller",
+                site="DAL",
+                cost_center="DAL-OPS",
+                supplier="uline",
+                currency="USD",
+                total=Decimal("1280"),
+                amount=Decimal("1280"),
+                category="packaging",
+                item_type="stock",
+                urgency="standard",
+                recurring=False,
+                justification="",
+                state="pending_approval",
+                route={},
+                facts={},
+                current_stage=0,
+                round=0,
+                version=1,
+                surface="api",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            for i in ids
+        ]
+        steps = [
+            dict(
+                id=i,
+                requisition_id=i,
+                round=0,
+                stage_index=0,
+                stage_name="Manager",
+                mode="any",
+                required=1,
+                approver=APPROVERS[i % len(APPROVERS)],
+                acting=APPROVERS[i % len(APPROVERS)],
+                state="pending",
+                rule_id="standard-small",
+                explanation="",
+                sla_hours=Decimal(24),
+                escalation="add",
+                check_limits=True,
+                activated_at=activated,
+            )
+            for i in ids
+        ]
+        jobs = [
+            dict(
+                kind="remind",
+                dedupe_key=f"remind:{i}:{int(activated.timestamp())}",
+                state="due",
+                attempts=0,
+                payload={"step": i, "n": 1, "max": 3, "every": "8"},
+                created_at=NOW,
+                updated_at=NOW,
+                due_at=NOW - timedelta(seconds=i) if i <= due else NOW + timedelta(minutes=10 + i % 40_000),
+            )
+            for i in ids
+        ]
         with engine.begin() as conn:
             conn.execute(insert(Requisition), reqs)
             conn.execute(insert(ApprovalStep), steps)
@@ -91,8 +144,10 @@ def one_tick(service: ApprovalService, due: int) -> tuple[float, float, int]:
     claimed = claim_only.claim("remind", limit=due)
     claim_s = time.perf_counter() - t0
     with service.engine.begin() as conn:
-        conn.execute(text("UPDATE job SET state='due', due_at=:t, claimed_by=NULL, attempts=0 "
-                          "WHERE claimed_by='bench-claim'"), {"t": NOW - timedelta(seconds=1)})
+        conn.execute(
+            text("UPDATE job SET state='due', due_at=:t, claimed_by=NULL, attempts=0 WHERE claimed_by='bench-claim'"),
+            {"t": NOW - timedelta(seconds=1)},
+        )
     assert len(claimed) == due, (len(claimed), due)
     scheduler = Scheduler(service, notifier, config=config, clock=lambda: NOW, worker_id="bench")
     t0 = time.perf_counter()
@@ -120,10 +175,17 @@ def run(url: str, sizes: list[int], due: int, rounds: int) -> None:
                 best_claim, best_tick = min(best_claim, claim_s), min(best_tick, tick_s)
             results[pending] = (best_claim, best_tick)
             with Session(engine) as s:
-                plan = "\n".join(r[0] for r in s.execute(text(
-                    "EXPLAIN SELECT id FROM job WHERE kind IN ('remind') AND state IN ('due','failed','claimed') "
-                    "AND due_at <= :t ORDER BY due_at, id LIMIT :n FOR UPDATE SKIP LOCKED"),
-                    {"t": NOW, "n": due}).all())
+                plan = "\n".join(
+                    r[0]
+                    for r in s.execute(
+                        text(
+                            "EXPLAIN SELECT id FROM job WHERE kind IN ('remind') "
+                            "AND state IN ('due','failed','claimed') "
+                            "AND due_at <= :t ORDER BY due_at, id LIMIT :n FOR UPDATE SKIP LOCKED"
+                        ),
+                        {"t": NOW, "n": due},
+                    ).all()
+                )
             print(f"\nclaim plan at {pending:,} pending:\n{plan}")
         engine.dispose()
     base = sizes[0]
@@ -131,11 +193,15 @@ def run(url: str, sizes: list[int], due: int, rounds: int) -> None:
     vs = f"tick vs {base:,}"
     print(f"{'pending':>10} {'due':>6} {'claim ms':>9} {'tick ms':>9} {'us/due row':>11} {vs:>14}")
     for pending, (claim_s, tick_s) in results.items():
-        print(f"{pending:>10,} {due:>6,} {claim_s * 1e3:>9.1f} {tick_s * 1e3:>9.1f} {tick_s / due * 1e6:>11.0f} "
-              f"{tick_s / results[base][1]:>13.2f}x")
+        print(
+            f"{pending:>10,} {due:>6,} {claim_s * 1e3:>9.1f} {tick_s * 1e3:>9.1f} {tick_s / due * 1e6:>11.0f} "
+            f"{tick_s / results[base][1]:>13.2f}x"
+        )
     biggest = results[sizes[-1]][1]
-    print(f"\npending grew {sizes[-1] / base:.0f}x; the tick grew {biggest / results[base][1]:.2f}x; "
-          f"one tick for {due:,} due: {biggest:.2f} s (goal < 1 s)")
+    print(
+        f"\npending grew {sizes[-1] / base:.0f}x; the tick grew {biggest / results[base][1]:.2f}x; "
+        f"one tick for {due:,} due: {biggest:.2f} s (goal < 1 s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

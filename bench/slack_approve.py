@@ -72,7 +72,7 @@ def serve(port: int, deferred: bool) -> None:
     from bot.chat.delivery import ChatDelivery
 
     if deferred:
-        ChatDelivery.start = lambda self, **kw: (lambda: None)  # type: ignore[method-assign]
+        ChatDelivery.start = lambda self, **kw: lambda: None  # type: ignore[method-assign]
     app = create_app()
 
     @app.post("/bench/drain")
@@ -102,7 +102,7 @@ def directory_file(tmp: Path) -> Path:
     data = yaml.safe_load((EXAMPLES / "company.yaml").read_text())
     for cc in data["cost_centers"]:
         if cc["code"] == DRAFT.cost_center:
-            cc["budget"] = 10 ** 12
+            cc["budget"] = 10**12
     path = tmp / "company.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -123,11 +123,13 @@ def pending(url: str, count: int) -> list[str]:
     service = ApprovalService(engine, bench_directory())
     numbers = []
     for i in range(count):
-        view = service.submit(SubmitRequisition(actor=DRAFT.requester, draft=DRAFT,
-                                                idempotency_key=f"bench-slack-{i}")).requisition
+        view = service.submit(
+            SubmitRequisition(actor=DRAFT.requester, draft=DRAFT, idempotency_key=f"bench-slack-{i}")
+        ).requisition
         if view.waiting_on != [APPROVER] or len(view.steps) != 1:
-            raise SystemExit(f"setup: {view.number} waits on {view.waiting_on}; "
-                             f"the bench needs one step for {APPROVER}")
+            raise SystemExit(
+                f"setup: {view.number} waits on {view.waiting_on}; the bench needs one step for {APPROVER}"
+            )
         numbers.append(view.number)
     make_counter(engine, 1000)
     engine.dispose()
@@ -137,30 +139,51 @@ def pending(url: str, count: int) -> list[str]:
 def tap_body(number: str, seq: int) -> bytes:
     """The block_actions payload Slack sends when Maria taps Approve on the card for `number`."""
     user = slack_id(APPROVER)
-    payload = {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": user, "team_id": TEAM},
-               "api_app_id": "APROCURE", "trigger_id": f"bench.{seq}",
-               "container": {"type": "message", "message_ts": f"1700000000.{seq:06d}", "channel_id": "D" + user,
-                             "is_ephemeral": False},
-               "channel": {"id": "D" + user},
-               # the approver's card as the delivery layer posted it (it redraws it after the decision)
-               "message": {"ts": f"1700000000.{seq:06d}", "blocks": [
-                   {"type": "actions", "block_id": f"pb-kept-{number}-0", "elements": []}]},
-               "actions": [{"type": "button", "action_id": "pb:approve:0", "block_id": f"pb-kept-{number}-0",
-                            "value": json.dumps({"number": number, "key": f"{number}:0:0:{APPROVER}:a"}),
-                            "action_ts": f"{time.time():.6f}"}]}
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": user, "team_id": TEAM},
+        "api_app_id": "APROCURE",
+        "trigger_id": f"bench.{seq}",
+        "container": {
+            "type": "message",
+            "message_ts": f"1700000000.{seq:06d}",
+            "channel_id": "D" + user,
+            "is_ephemeral": False,
+        },
+        "channel": {"id": "D" + user},
+        # the approver's card as the delivery layer posted it (it redraws it after the decision)
+        "message": {
+            "ts": f"1700000000.{seq:06d}",
+            "blocks": [{"type": "actions", "block_id": f"pb-kept-{number}-0", "elements": []}],
+        },
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "pb:approve:0",
+                "block_id": f"pb-kept-{number}-0",
+                "value": json.dumps({"number": number, "key": f"{number}:0:0:{APPROVER}:a"}),
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
 
 
 def signed(body: bytes) -> dict[str, str]:
     ts = str(int(time.time()))
     digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/x-www-form-urlencoded"}
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 # ---------------------------------------------------------------- load
-async def drive(base: str, requests: list[tuple[str, bytes | None, dict[str, str]]], clients: int
-                ) -> tuple[list[float], float, int]:
+async def drive(
+    base: str, requests: list[tuple[str, bytes | None, dict[str, str]]], clients: int
+) -> tuple[list[float], float, int]:
     """Send `requests` (path, body, headers) from `clients` concurrent clients; (latencies s, wall s, errors)."""
     queue: asyncio.Queue[tuple[str, bytes | None, dict[str, str]]] = asyncio.Queue()
     for item in requests:
@@ -189,8 +212,9 @@ async def drive(base: str, requests: list[tuple[str, bytes | None, dict[str, str
     return latencies, time.perf_counter() - start, errors
 
 
-async def drive_at(base: str, requests: list[tuple[str, bytes | None, dict[str, str]]], rate: float
-                   ) -> tuple[list[float], float, int]:
+async def drive_at(
+    base: str, requests: list[tuple[str, bytes | None, dict[str, str]]], rate: float
+) -> tuple[list[float], float, int]:
     """Send `requests` at `rate` per second whatever the answers (an open loop, as people tap), from a pool
     of connections; (latencies s, wall s, errors). Latency counts from the moment a request was due, so a
     server that falls behind shows it."""
@@ -250,8 +274,7 @@ def approved(url: str) -> int:
     return int(count or 0)
 
 
-def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout: str, rate: float | None = None
-        ) -> int:
+def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout: str, rate: float | None = None) -> int:
     from fake_slack import FakeSlackServer
 
     from approvals.directory import load_directory
@@ -262,17 +285,29 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
         print(f"setting up {taps + warmup} pending requisitions in a scratch database ...", flush=True)
         numbers = pending(db_url, taps + warmup)
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": db_url, "PROCUREBOT_ENV": "production", "PROCUREBOT_ADMIN_TOKEN": ADMIN,
-               "PROCUREBOT_DIRECTORY_FILE": str(directory_file(Path(tmp))), "PROCUREBOT_VAR_DIR": tmp,
-               "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_BASE_URL": server.base_url,
-               "PROCUREBOT_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "PROCUREBOT_ENV": "production",
+            "PROCUREBOT_ADMIN_TOKEN": ADMIN,
+            "PROCUREBOT_DIRECTORY_FILE": str(directory_file(Path(tmp))),
+            "PROCUREBOT_VAR_DIR": tmp,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_BASE_URL": server.base_url,
+            "PROCUREBOT_LOG_LEVEL": "warning",
+        }
         for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
             env.pop(name, None)
         command = [sys.executable, __file__, "--serve", str(port)] + (["--deferred"] if fanout == "deferred" else [])
         worker = None
         if fanout == "worker":  # the fan-out in its own process: `procurebot worker` beside a server that posts none
-            worker = subprocess.Popen([str(Path(sys.executable).parent / "procurebot"), "worker"], env=env,
-                                      cwd=str(ROOT), stdout=subprocess.DEVNULL)
+            worker = subprocess.Popen(
+                [str(Path(sys.executable).parent / "procurebot"), "worker"],
+                env=env,
+                cwd=str(ROOT),
+                stdout=subprocess.DEVNULL,
+            )
             env = {**env, "PROCUREBOT_CHAT_DELIVERY_WORKERS": "0"}
         proc = subprocess.Popen(command, env=env, cwd=str(ROOT))
         base = f"http://127.0.0.1:{port}"
@@ -289,8 +324,7 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
             load = (lambda reqs: drive_at(base, reqs, rate)) if rate else (lambda reqs: drive(base, reqs, clients))
             b_lat, b_wall, b_err = asyncio.run(load(base_reqs))
             b_cpu, b_client = server_cpu(proc.pid) - cpu, time.process_time() - client_cpu
-            taps_reqs = [("/slack/events", tap_body(n, warmup + i), slack_hdr)
-                         for i, n in enumerate(numbers[warmup:])]
+            taps_reqs = [("/slack/events", tap_body(n, warmup + i), slack_hdr) for i, n in enumerate(numbers[warmup:])]
             cpu, client_cpu = server_cpu(proc.pid), time.process_time()
             w_cpu = server_cpu(worker.pid) if worker else 0.0
             s_lat, s_wall, s_err = asyncio.run(load(taps_reqs))
@@ -308,37 +342,57 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
         calls = {m: len(fake.of(m)) for m in ("chat.update", "chat.postEphemeral", "chat.postMessage")}
 
     b_tput, s_tput = baseline_n / b_wall, taps / s_wall
-    s_p50, s_p99, b_p50, b_p99 = pct(s_lat, .5), pct(s_lat, .99), pct(b_lat, .5), pct(b_lat, .99)
+    s_p50, s_p99, b_p50, b_p99 = pct(s_lat, 0.5), pct(s_lat, 0.99), pct(b_lat, 0.5), pct(b_lat, 0.99)
     print()
     print(f"{'':34}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'req/s':>9}{'errors':>8}")
-    print(f"{'baseline UPDATE+COMMIT endpoint':34}{baseline_n:>9}{b_p50:>9.1f}{b_p99:>9.1f}"
-          f"{statistics.mean(b_lat) * 1000:>9.1f}{b_tput:>9.0f}{b_err:>8}")
-    print(f"{'Slack Approve tap (signed)':34}{taps:>9}{s_p50:>9.1f}{s_p99:>9.1f}"
-          f"{statistics.mean(s_lat) * 1000:>9.1f}{s_tput:>9.0f}{s_err:>8}")
+    print(
+        f"{'baseline UPDATE+COMMIT endpoint':34}{baseline_n:>9}{b_p50:>9.1f}{b_p99:>9.1f}"
+        f"{statistics.mean(b_lat) * 1000:>9.1f}{b_tput:>9.0f}{b_err:>8}"
+    )
+    print(
+        f"{'Slack Approve tap (signed)':34}{taps:>9}{s_p50:>9.1f}{s_p99:>9.1f}"
+        f"{statistics.mean(s_lat) * 1000:>9.1f}{s_tput:>9.0f}{s_err:>8}"
+    )
     print()
     if fanout == "deferred":
-        print(f"card fan-out: deferred; afterwards {jobs} delivery jobs ran in {fan_wall:.1f} s "
-              f"({jobs / fan_wall:.0f} jobs/s)")
+        print(
+            f"card fan-out: deferred; afterwards {jobs} delivery jobs ran in {fan_wall:.1f} s "
+            f"({jobs / fan_wall:.0f} jobs/s)"
+        )
     else:
-        where = ("in its own process (`procurebot worker`), the server posting none" if fanout == "worker" else
-                 "live (the delivery worker runs in the server during the taps, the default)")
-        print(f"card fan-out: {where}; every card and "
-              f"thread line was out {fan_wall:.1f} s after the last tap's answer"
-              + (f" ({jobs} jobs still due after 600 s)" if jobs else "")
-              + f": {taps / (s_wall + fan_wall):.0f} taps/s with every copy updated")
-    print(f"server CPU per request: baseline {b_cpu / baseline_n * 1000:.1f} ms; Slack tap "
-          f"{s_cpu / taps * 1000:.1f} ms while answering, {s_cpu_all / taps * 1000:.1f} ms with replies and fan-out")
-    print(f"client+fake Slack CPU per request: baseline {b_client / baseline_n * 1000:.1f} ms; "
-          f"Slack tap {s_client / taps * 1000:.1f} ms")
-    print(f"load: {f'{rate:g} requests/s arriving whatever the answers (open loop)' if rate else f'{clients} clients'}"
-          f"; approvals recorded: {decided} of {taps + warmup} taps (warm-up {warmup} included)")
+        where = (
+            "in its own process (`procurebot worker`), the server posting none"
+            if fanout == "worker"
+            else "live (the delivery worker runs in the server during the taps, the default)"
+        )
+        print(
+            f"card fan-out: {where}; every card and "
+            f"thread line was out {fan_wall:.1f} s after the last tap's answer"
+            + (f" ({jobs} jobs still due after 600 s)" if jobs else "")
+            + f": {taps / (s_wall + fan_wall):.0f} taps/s with every copy updated"
+        )
+    print(
+        f"server CPU per request: baseline {b_cpu / baseline_n * 1000:.1f} ms; Slack tap "
+        f"{s_cpu / taps * 1000:.1f} ms while answering, {s_cpu_all / taps * 1000:.1f} ms with replies and fan-out"
+    )
+    print(
+        f"client+fake Slack CPU per request: baseline {b_client / baseline_n * 1000:.1f} ms; "
+        f"Slack tap {s_client / taps * 1000:.1f} ms"
+    )
+    print(
+        f"load: {f'{rate:g} requests/s arriving whatever the answers (open loop)' if rate else f'{clients} clients'}"
+        f"; approvals recorded: {decided} of {taps + warmup} taps (warm-up {warmup} included)"
+    )
     print(f"Slack Web API calls answered by the fake during the whole run: {calls}")
     ratio = s_tput / b_tput
     ok_p99, ok_ratio = s_p99 < GOAL_P99_MS, ratio >= GOAL_RATIO
-    print(f"throughput ratio Slack/baseline: {ratio:.2f} "
-          f"(goal >= {GOAL_RATIO:.2f}: {'met' if ok_ratio else 'NOT met'})")
-    print(f"Slack p99 {s_p99:.1f} ms (goal < {GOAL_P99_MS:.0f} ms: {'met' if ok_p99 else 'NOT met'}); "
-          f"p99 ratio Slack/baseline: {s_p99 / b_p99:.1f}x")
+    print(
+        f"throughput ratio Slack/baseline: {ratio:.2f} (goal >= {GOAL_RATIO:.2f}: {'met' if ok_ratio else 'NOT met'})"
+    )
+    print(
+        f"Slack p99 {s_p99:.1f} ms (goal < {GOAL_P99_MS:.0f} ms: {'met' if ok_p99 else 'NOT met'}); "
+        f"p99 ratio Slack/baseline: {s_p99 / b_p99:.1f}x"
+    )
     if decided != taps + warmup or s_err or b_err:
         print("FAILED: every tap must record exactly one approval and every request must answer 200")
         return 1
@@ -378,12 +432,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--baseline", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--fanout", choices=("live", "worker", "deferred"), default="live",
-                        help="live: the delivery worker runs in the server during the taps (the default setup); "
-                             "worker: it runs in a `procurebot worker` process beside the server; deferred: it "
-                             "runs after the taps, so the tap path and the fan-out are measured apart")
-    parser.add_argument("--rate", type=float, help="instead of --clients: requests arriving at this rate per "
-                        "second whatever the answers (an open loop, as taps come from people), for both runs")
+    parser.add_argument(
+        "--fanout",
+        choices=("live", "worker", "deferred"),
+        default="live",
+        help="live: the delivery worker runs in the server during the taps (the default setup); "
+        "worker: it runs in a `procurebot worker` process beside the server; deferred: it "
+        "runs after the taps, so the tap path and the fan-out are measured apart",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="instead of --clients: requests arriving at this rate per "
+        "second whatever the answers (an open loop, as taps come from people), for both runs",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--deferred", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -72,8 +72,9 @@ def main() -> None:
         with TestClient(create_app(settings, runtime=runtime)) as client:
             bot = client.app.state.teams_bot  # type: ignore[attr-defined]
             zoe = fake.add_user("Zoe Martin", "zoe.martin@lonestar.example")
-            client.post("/api/messages", json=fake.activity(zoe, "installationUpdate", action="add"),
-                        headers=fake.headers())
+            client.post(
+                "/api/messages", json=fake.activity(zoe, "installationUpdate", action="add"), headers=fake.headers()
+            )
             numbers = [runtime.service.submit(submit(lines=[boxes(30 + i % 5)])).number for i in range(2 * args.n)]
             assert runtime.service.view(numbers[0]).waiting_on == [APPROVER]
             teams_ms, web_ms = [], []
@@ -96,8 +97,12 @@ def main() -> None:
                 status_web.append(_timed(lambda: _ok(client.post("/chat/api/messages", json=payload))))
         runtime.engine.dispose()
     print(f"database: {url.split(':')[0]}; {args.n} approvals per path; sequential, in-process")
-    for name, ms in (("Approve, Teams invoke", teams_ms), ("Approve, web chat (baseline)", web_ms),
-                     ("status PR-…, Teams message", status_teams), ("status PR-…, web chat (baseline)", status_web)):
+    for name, ms in (
+        ("Approve, Teams invoke", teams_ms),
+        ("Approve, web chat (baseline)", web_ms),
+        ("status PR-…, Teams message", status_teams),
+        ("status PR-…, web chat (baseline)", status_web),
+    ):
         print(_line(name, ms))
     print(f"ratio Teams/web, Approve p50: {statistics.median(teams_ms) / statistics.median(web_ms):.2f}")
     print(f"ratio Teams/web, status p50:  {statistics.median(status_teams) / statistics.median(status_web):.2f}")

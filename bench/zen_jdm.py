@@ -123,11 +123,18 @@ def to_jdm(policy: LoadedPolicy) -> dict[str, Any]:
         "contentType": "application/vnd.gorules.decision",
         "nodes": [
             {"id": "request", "type": "inputNode", "name": "Request", "position": {"x": 0, "y": 0}},
-            {"id": "decide", "type": "decisionTableNode", "name": f"{policy.spec.policy.id} {policy.version}",
-             "position": {"x": 300, "y": 0},
-             "content": {"hitPolicy": "first", "inputs": inputs,
-                         "outputs": [{"id": OUTPUT_COLUMN, "name": "Decided by", "field": "id"}],
-                         "rules": table_rules}},
+            {
+                "id": "decide",
+                "type": "decisionTableNode",
+                "name": f"{policy.spec.policy.id} {policy.version}",
+                "position": {"x": 300, "y": 0},
+                "content": {
+                    "hitPolicy": "first",
+                    "inputs": inputs,
+                    "outputs": [{"id": OUTPUT_COLUMN, "name": "Decided by", "field": "id"}],
+                    "rules": table_rules,
+                },
+            },
             {"id": "response", "type": "outputNode", "name": "Response", "position": {"x": 600, "y": 0}},
         ],
         "edges": [

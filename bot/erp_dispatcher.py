@@ -70,8 +70,16 @@ class JsonlNotifier:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def send(self, person_id: str, notice: ErpNotice) -> str:
-        line = json.dumps({"to": person_id, "kind": notice.kind, "key": notice.key, "number": notice.number,
-                           "text": notice.text, "actions": list(notice.actions)})
+        line = json.dumps(
+            {
+                "to": person_id,
+                "kind": notice.kind,
+                "key": notice.key,
+                "number": notice.number,
+                "text": notice.text,
+                "actions": list(notice.actions),
+            }
+        )
         with self._lock, open(self.path, "ab+") as fh:
             if fcntl is not None:
                 fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes
@@ -135,10 +143,21 @@ class _JobProgress:
 class ErpDispatcher:
     """One worker: claim, send, record. `run_once` is one pass; `run` loops until stopped."""
 
-    def __init__(self, engine: Engine, directory: Directory, connector: ErpConnector, notifier: Notifier, *,
-                 settings: ErpSettings | None = None, clock: Clock = utcnow, worker_id: str | None = None,
-                 batch: int = 5, lease: timedelta = timedelta(minutes=5),
-                 on_change: ErpListener | None = None, on_master_data: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        directory: Directory,
+        connector: ErpConnector,
+        notifier: Notifier,
+        *,
+        settings: ErpSettings | None = None,
+        clock: Clock = utcnow,
+        worker_id: str | None = None,
+        batch: int = 5,
+        lease: timedelta = timedelta(minutes=5),
+        on_change: ErpListener | None = None,
+        on_master_data: Callable[[], None] | None = None,
+    ) -> None:
         s = settings or ErpSettings()
         self.on_change = on_change
         self.on_master_data = on_master_data  # e.g. lay the fresh master data over the service's directory
@@ -146,9 +165,15 @@ class ErpDispatcher:
         self.settings = s
         self.clock = clock
         self.queue = JobQueue(engine, clock=clock, worker_id=worker_id, lease=lease, max_attempts=s.erp_max_attempts)
-        self.outbox = Outbox(engine, directory, self.queue, connector_name=connector.name,
-                             backoff_base=timedelta(seconds=s.erp_backoff_base_seconds),
-                             backoff_max=timedelta(seconds=s.erp_backoff_max_seconds), clock=clock)
+        self.outbox = Outbox(
+            engine,
+            directory,
+            self.queue,
+            connector_name=connector.name,
+            backoff_base=timedelta(seconds=s.erp_backoff_base_seconds),
+            backoff_max=timedelta(seconds=s.erp_backoff_max_seconds),
+            clock=clock,
+        )
 
     # ------------------------------------------------------------------ one pass
     def run_once(self) -> int:
@@ -191,8 +216,9 @@ class ErpDispatcher:
                     break
         return total
 
-    def run(self, stop: threading.Event, *, idle_seconds: float = 0.5, refresher: "MasterDataRefresher | None" = None
-            ) -> None:
+    def run(
+        self, stop: threading.Event, *, idle_seconds: float = 0.5, refresher: "MasterDataRefresher | None" = None
+    ) -> None:
         schedule_status_sync(self.engine, self.clock)
         while not stop.is_set():
             try:
@@ -225,8 +251,11 @@ class ErpDispatcher:
                 self._changed(job, "erp_failed")
         except Exception as exc:  # noqa: BLE001 - a connector bug retries with backoff, never a crash loop
             log.exception("unexpected error sending %s", job.key)
-            self.outbox.retry_later(job, f"unexpected error in the {self.connector.name} connector "
-                                         f"({type(exc).__name__}); see the dispatcher log")
+            self.outbox.retry_later(
+                job,
+                f"unexpected error in the {self.connector.name} connector "
+                f"({type(exc).__name__}); see the dispatcher log",
+            )
         else:
             return po
         return None
@@ -237,8 +266,9 @@ class ErpDispatcher:
         if not created:
             return 0
         delivered = 0
-        results = self.outbox.record_batch([(job, po.erp_id, po.number, po.status) for job, po in created],
-                                           claim_notice=True)
+        results = self.outbox.record_batch(
+            [(job, po.erp_id, po.number, po.status) for job, po in created], claim_notice=True
+        )
         for (job, po), (recorded, notice) in zip(created, results):
             if not recorded:
                 log.info("lost the lease on %s; its new holder records PO %s", job.key, po.number)
@@ -266,8 +296,7 @@ class ErpDispatcher:
     def _notify(self, job: ClaimedJob) -> None:
         p = job.payload
         if job.sent_ref is None:
-            notice = ErpNotice(p["kind"], p["text"], p["key"], p.get("number"),
-                               tuple(p.get("actions") or ()))
+            notice = ErpNotice(p["kind"], p["text"], p["key"], p.get("number"), tuple(p.get("actions") or ()))
             try:
                 ref = self.notifier.send(p["to"], notice)
             except Exception as exc:  # noqa: BLE001 - a chat outage: the notice waits and is retried
@@ -311,8 +340,9 @@ class ErpDispatcher:
             except ErpError as exc:
                 log.warning("status of %s: %s", po.requisition_number, exc.reason)
                 continue
-            if status is not None and self.outbox.record_status(po.requisition_number, status.status,
-                                                                status.received_fraction):
+            if status is not None and self.outbox.record_status(
+                po.requisition_number, status.status, status.received_fraction
+            ):
                 changed += 1
                 self._tell(ErpChange(po.requisition_number, "po_status"))
         return changed
@@ -323,8 +353,9 @@ def schedule_status_sync(engine: Engine, clock: Clock = utcnow) -> None:
     adds it first)."""
     with transaction(engine) as session:
         jobqueue.enqueue(session, kind=SYNC_STATUS, key=SYNC_STATUS, due_at=clock(), now=clock())
-        jobqueue.enqueue(session, kind=master_data.SYNC_MASTER, key=master_data.SYNC_MASTER, due_at=clock(),
-                         now=clock())
+        jobqueue.enqueue(
+            session, kind=master_data.SYNC_MASTER, key=master_data.SYNC_MASTER, due_at=clock(), now=clock()
+        )
 
 
 class MasterDataRefresher:
@@ -335,8 +366,9 @@ class MasterDataRefresher:
     reads `service.directory` per action, so a request is routed on one directory, whole.
     """
 
-    def __init__(self, runtime: Any, connector: str, *, every: timedelta = timedelta(seconds=30),
-                 clock: Clock = utcnow) -> None:
+    def __init__(
+        self, runtime: Any, connector: str, *, every: timedelta = timedelta(seconds=30), clock: Clock = utcnow
+    ) -> None:
         self.runtime, self.connector, self.every, self.clock = runtime, connector, every, clock
         self._stamp: Any = None
         self._checked: Any = None
@@ -355,35 +387,58 @@ class MasterDataRefresher:
             data = master_data.load(self.runtime.engine, self.connector)
             self.runtime.service.directory = master_data.overlay(self.runtime.directory, data)
             self._stamp = stamp
-            log.info("directory refreshed with the ERP's master data (%s suppliers, %s items, %s budgets)",
-                     len(data.suppliers), len(data.items), len(data.budgets))
+            log.info(
+                "directory refreshed with the ERP's master data (%s suppliers, %s items, %s budgets)",
+                len(data.suppliers),
+                len(data.items),
+                len(data.budgets),
+            )
             return True
 
 
-def run_workers(build: Any, workers: int, stop: threading.Event,
-                refresher: MasterDataRefresher | None = None) -> list[threading.Thread]:
+def run_workers(
+    build: Any, workers: int, stop: threading.Event, refresher: MasterDataRefresher | None = None
+) -> list[threading.Thread]:
     """Start `workers` threads, each with its own dispatcher from `build(i)`; returns them started.
     The first also keeps the service's directory fresh with the ERP's master data (`refresher`)."""
     threads = []
     for i in range(workers):
         dispatcher = build(i)
-        t = threading.Thread(target=dispatcher.run, args=(stop,), kwargs={"refresher": refresher if i == 0 else None},
-                             name=f"erp-dispatcher-{i}", daemon=True)
+        t = threading.Thread(
+            target=dispatcher.run,
+            args=(stop,),
+            kwargs={"refresher": refresher if i == 0 else None},
+            name=f"erp-dispatcher-{i}",
+            daemon=True,
+        )
         t.start()
         threads.append(t)
     return threads
 
 
-def main_loop(engine: Engine, directory: Directory, settings: ErpSettings, notifier: Notifier, *,
-              workers: int = 1, stop: threading.Event | None = None) -> None:
+def main_loop(
+    engine: Engine,
+    directory: Directory,
+    settings: ErpSettings,
+    notifier: Notifier,
+    *,
+    workers: int = 1,
+    stop: threading.Event | None = None,
+) -> None:
     """The `procurebot erp dispatch` loop: N worker threads until SIGINT/SIGTERM."""
     stop = stop or threading.Event()
     base = jobqueue.default_worker_id()
 
     def build(i: int) -> ErpDispatcher:
-        return ErpDispatcher(engine, directory, build_connector(settings, engine, directory), notifier,
-                             settings=settings, worker_id=f"{base}:{i}",
-                             lease=timedelta(seconds=settings.erp_lease_seconds))
+        return ErpDispatcher(
+            engine,
+            directory,
+            build_connector(settings, engine, directory),
+            notifier,
+            settings=settings,
+            worker_id=f"{base}:{i}",
+            lease=timedelta(seconds=settings.erp_lease_seconds),
+        )
 
     threads = run_workers(build, workers, stop)
     try:
@@ -426,8 +481,9 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     run as `procurebot erp dispatch`), one thread still re-reads the master data they store.
     """
     settings = ErpSettings()
-    refresher = MasterDataRefresher(runtime, settings.erp_connector,
-                                    every=timedelta(seconds=settings.erp_master_refresh_seconds))
+    refresher = MasterDataRefresher(
+        runtime, settings.erp_connector, every=timedelta(seconds=settings.erp_master_refresh_seconds)
+    )
     try:
         refresher.refresh(force=True)  # master data a sync stored earlier counts from the first request
     except Exception:  # noqa: BLE001 - the company directory alone still routes correctly
@@ -447,11 +503,18 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     clock = runtime.service.clock  # the runtime's one clock: its POs, notices, syncs and master data carry its time
 
     def build(i: int) -> ErpDispatcher:
-        return ErpDispatcher(runtime.engine, runtime.directory,
-                             build_connector(settings, runtime.engine, runtime.directory), notifier,
-                             settings=settings, clock=clock, worker_id=f"{base}:server:{i}", on_change=tell,
-                             on_master_data=lambda: refresher.refresh(force=True),
-                             lease=timedelta(seconds=settings.erp_lease_seconds))
+        return ErpDispatcher(
+            runtime.engine,
+            runtime.directory,
+            build_connector(settings, runtime.engine, runtime.directory),
+            notifier,
+            settings=settings,
+            clock=clock,
+            worker_id=f"{base}:server:{i}",
+            on_change=tell,
+            on_master_data=lambda: refresher.refresh(force=True),
+            lease=timedelta(seconds=settings.erp_lease_seconds),
+        )
 
     run_workers(build, threads_wanted, stop, refresher=refresher)
     log.info("ERP dispatcher: %s thread(s) to the %s connector", threads_wanted, settings.erp_connector)

@@ -37,9 +37,16 @@ MAX_CACHED = 2048
 
 
 class ExceptionSummaries:
-    def __init__(self, engine: Engine, directory: Directory, view: Callable[[str], RequisitionView], *,
-                 thresholds: Iterable[Decimal] = (), summarizer: LlmSummarizer | None = None,
-                 clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        directory: Directory,
+        view: Callable[[str], RequisitionView],
+        *,
+        thresholds: Iterable[Decimal] = (),
+        summarizer: LlmSummarizer | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self.engine = engine
         self.clock = clock  # the service's: a stored summary carries its time
         self.directory = directory
@@ -107,9 +114,19 @@ class ExceptionSummaries:
             text, source, outcome, prompt_version, model = answer
             if source != "llm":
                 log.info("exception summary for %s: deterministic (%s)", number, outcome)
-            stored = save_summary(self.engine, ExceptionSummary(
-                requisition_number=number, round=view.round, text=text, source=source,
-                prompt_version=prompt_version, model=model, outcome=outcome, created_at=self.clock()))
+            stored = save_summary(
+                self.engine,
+                ExceptionSummary(
+                    requisition_number=number,
+                    round=view.round,
+                    text=text,
+                    source=source,
+                    prompt_version=prompt_version,
+                    model=model,
+                    outcome=outcome,
+                    created_at=self.clock(),
+                ),
+            )
         except Exception:  # noqa: BLE001 - the deterministic note still shows
             log.exception("exception summary for %s failed", number)
             return

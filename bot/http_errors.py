@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, fields: list[dict[str, str]] | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields

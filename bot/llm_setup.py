@@ -39,8 +39,13 @@ def thresholds_of(policy: LoadedPolicy | None, service: ApprovalService) -> list
     return amount_thresholds(policy.spec.model_dump(mode="json") if policy is not None else {}, limits)
 
 
-def build(service: ApprovalService, policy: LoadedPolicy | None = None, settings: LlmSettings | None = None,
-          *, client: LlmClient | None = None) -> LlmParts:
+def build(
+    service: ApprovalService,
+    policy: LoadedPolicy | None = None,
+    settings: LlmSettings | None = None,
+    *,
+    client: LlmClient | None = None,
+) -> LlmParts:
     settings = settings or LlmSettings()
     client = client or make_client(settings)
     suggester = None
@@ -49,9 +54,14 @@ def build(service: ApprovalService, policy: LoadedPolicy | None = None, settings
         suggester = CategorySuggester(LlmClassifier(client, service.directory, min_confidence=settings.min_confidence))
         summarizer = LlmSummarizer(client)
     # the service's clock, read each time a summary is stored, so a clock set on the service later counts
-    summaries = ExceptionSummaries(service.engine, service.directory, service.view,
-                                   thresholds=thresholds_of(policy, service), summarizer=summarizer,
-                                   clock=lambda: service.clock())
+    summaries = ExceptionSummaries(
+        service.engine,
+        service.directory,
+        service.view,
+        thresholds=thresholds_of(policy, service),
+        summarizer=summarizer,
+        clock=lambda: service.clock(),
+    )
     service.after_commit.append(summaries.on_change)
     return LlmParts(settings, client, suggester, summaries)
 
@@ -65,7 +75,9 @@ def install(runtime: Any, policy: LoadedPolicy | None = None) -> LlmParts:
 
 def card_refresher(service: ApprovalService, listener: Callable[[Change], None]) -> Callable[[str], None]:
     """Turn "a summary was stored for PR-n" into the change notice live card copies already listen to."""
+
     def refresh(number: str) -> None:
         view = service.view(number)
         listener(Change(number, 0, "summary", "summary", "system", "llm", view.state, service.clock()))
+
     return refresh

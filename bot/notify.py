@@ -59,15 +59,24 @@ class HttpNotifier:
     duplicate; a non-2xx answer raises, and the scheduler retries the row later.
     """
 
-    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0,
-                 client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, token: str | None = None, timeout: float = 10.0, client: httpx.Client | None = None
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
     def send(self, person_id: str, notice: Notice) -> str:
-        response = self.client.post("/messages", headers={"Idempotency-Key": notice.key},
-                                    json={"to": person_id, "kind": notice.kind, "text": notice.text,
-                                          "number": notice.number, "numbers": list(notice.numbers)})
+        response = self.client.post(
+            "/messages",
+            headers={"Idempotency-Key": notice.key},
+            json={
+                "to": person_id,
+                "kind": notice.kind,
+                "text": notice.text,
+                "number": notice.number,
+                "numbers": list(notice.numbers),
+            },
+        )
         response.raise_for_status()
         return str(response.json()["ref"])
 

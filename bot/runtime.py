@@ -56,11 +56,13 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
             upgrade(settings.database_url, locked)
         engine = make_engine(settings.database_url)
         with transaction(engine) as session:
-            row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli",
-                                          only_if_new=True)
+            row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli", only_if_new=True)
         _ensure_admin_token(settings, engine)
-    log.info("policy file %s: %s", policy.label,
-             "activated" if changed else "already known; the active version stays as it is")
+    log.info(
+        "policy file %s: %s",
+        policy.label,
+        "activated" if changed else "already known; the active version stays as it is",
+    )
     service = ApprovalService(engine, directory, clock=clock)
     outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
     runtime = Runtime(settings, engine, directory, service)
@@ -114,5 +116,8 @@ def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
     if written is None:
         log.warning("dev mode: an admin API token was written to %s", path)
     else:
-        log.warning("dev mode: %s held a token this database does not know (left from another database?); "
-                    "a new admin API token was written there", path)
+        log.warning(
+            "dev mode: %s held a token this database does not know (left from another database?); "
+            "a new admin API token was written there",
+            path,
+        )

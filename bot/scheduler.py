@@ -29,8 +29,13 @@ class Ticker:
             log.exception("scheduler tick failed")
             return
         if report.claimed:
-            log.info("scheduler tick: %s claimed, %s sent, %s deferred, %s failed",
-                     report.claimed, report.sent, report.deferred, report.failed)
+            log.info(
+                "scheduler tick: %s claimed, %s sent, %s deferred, %s failed",
+                report.claimed,
+                report.sent,
+                report.deferred,
+                report.failed,
+            )
 
     def start(self) -> None:
         self._aps.start()
@@ -49,8 +54,9 @@ def install(runtime) -> None:  # type: ignore[no-untyped-def]
     from bot.notify import HttpNotifier, LogNotifier
 
     settings = runtime.settings
-    config = SchedulerConfig(hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours),
-                             weekly_summary=True)
+    config = SchedulerConfig(
+        hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours), weekly_summary=True
+    )
     calendars = Calendars(runtime.directory, config.hours)
     planner = Planner(runtime.directory, calendars, config)
     runtime.service.in_transaction.append(planner)

@@ -18,8 +18,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROCUREBOT_", env_file=".env", extra="ignore")
 
     env: Literal["dev", "production"] = "dev"
-    database_url: str = Field(default=f"sqlite:///{REPO_ROOT / 'var' / 'procurebot.db'}",
-                              validation_alias=AliasChoices("DATABASE_URL", "PROCUREBOT_DATABASE_URL"))
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'var' / 'procurebot.db'}",
+        validation_alias=AliasChoices("DATABASE_URL", "PROCUREBOT_DATABASE_URL"),
+    )
     policy_file: Path = EXAMPLES / "policy.yaml"
     directory_file: Path = EXAMPLES / "company.yaml"
     host: str = "127.0.0.1"

@@ -15,7 +15,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 def environment(package: str, **filters: Callable[..., Any]) -> Environment:
     """The template environment of one surface: `package`'s templates/, plus the filters its pages format with."""
-    env = Environment(loader=PackageLoader(package, "templates"), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(filters)
     return env

@@ -30,23 +30,26 @@ class LlmSettings(BaseSettings):
     """Where the model is and how long to wait for it. Read once at start-up."""
 
     # the prefix keeps bare names (API_KEY, MODEL) from other software out; the OPENAI_* names are aliases
-    model_config = SettingsConfigDict(env_prefix="PROCUREBOT_LLM_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PROCUREBOT_LLM_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
     model: str | None = Field(default=None, validation_alias=AliasChoices("PROCUREBOT_LLM_MODEL"))
     # per attempt; the assistant never waits on it (the call runs off the chat's critical path)
-    timeout_seconds: float = Field(default=5.0, gt=0, le=60,
-                                   validation_alias=AliasChoices("PROCUREBOT_LLM_TIMEOUT_SECONDS"))
-    max_retries: int = Field(default=0, ge=0, le=3,
-                             validation_alias=AliasChoices("PROCUREBOT_LLM_MAX_RETRIES"))
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, validation_alias=AliasChoices("PROCUREBOT_LLM_TIMEOUT_SECONDS")
+    )
+    max_retries: int = Field(default=0, ge=0, le=3, validation_alias=AliasChoices("PROCUREBOT_LLM_MAX_RETRIES"))
     # sent only when set: some models (reasoning ones) refuse any temperature but their default
-    temperature: float | None = Field(default=None, ge=0, le=2,
-                                      validation_alias=AliasChoices("PROCUREBOT_LLM_TEMPERATURE"))
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, validation_alias=AliasChoices("PROCUREBOT_LLM_TEMPERATURE")
+    )
     # below this the requester is asked to confirm the category instead of it being filled in
-    min_confidence: float = Field(default=0.75, ge=0, le=1,
-                                  validation_alias=AliasChoices("PROCUREBOT_LLM_MIN_CONFIDENCE"))
+    min_confidence: float = Field(
+        default=0.75, ge=0, le=1, validation_alias=AliasChoices("PROCUREBOT_LLM_MIN_CONFIDENCE")
+    )
 
     @field_validator("api_key", "base_url", "model", mode="before")
     @classmethod
@@ -57,8 +60,10 @@ class LlmSettings(BaseSettings):
     def _usable_or_off(self) -> "LlmSettings":
         # a model name with nowhere to send it is a half-done configuration: say so at start-up
         if self.model and self.api_key is None and not self.base_url:
-            raise ValueError("PROCUREBOT_LLM_MODEL is set but OPENAI_API_KEY is not: set the key (or OPENAI_BASE_URL "
-                             "for a local server), or unset PROCUREBOT_LLM_MODEL to run without the LLM")
+            raise ValueError(
+                "PROCUREBOT_LLM_MODEL is set but OPENAI_API_KEY is not: set the key (or OPENAI_BASE_URL "
+                "for a local server), or unset PROCUREBOT_LLM_MODEL to run without the LLM"
+            )
         return self
 
     @property
@@ -93,13 +98,19 @@ class LlmClient:
 
     def __init__(self, settings: LlmSettings, *, client: openai.OpenAI | None = None) -> None:
         if not settings.configured:
-            raise ValueError("the LLM is not configured: set PROCUREBOT_LLM_MODEL and OPENAI_API_KEY "
-                             "(or OPENAI_BASE_URL for a local server)")
+            raise ValueError(
+                "the LLM is not configured: set PROCUREBOT_LLM_MODEL and OPENAI_API_KEY "
+                "(or OPENAI_BASE_URL for a local server)"
+            )
         self.settings = settings
         self.model: str = settings.model  # type: ignore[assignment]
         key = settings.api_key.get_secret_value() if settings.api_key else "no-key-needed"
-        self._client = client or openai.OpenAI(api_key=key, base_url=settings.base_url or None,
-                                               timeout=settings.timeout_seconds, max_retries=settings.max_retries)
+        self._client = client or openai.OpenAI(
+            api_key=key,
+            base_url=settings.base_url or None,
+            timeout=settings.timeout_seconds,
+            max_retries=settings.max_retries,
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -116,8 +127,11 @@ class LlmClient:
         try:
             extra = {"temperature": self.settings.temperature} if self.settings.temperature is not None else {}
             raw = self._client.chat.completions.with_raw_response.parse(
-                model=self.model, response_format=schema,
-                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}], **extra)
+                model=self.model,
+                response_format=schema,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                **extra,
+            )
             usage = _usage(raw.http_response)  # read first: an answer that fails to parse still cost tokens
             completion = raw.parse()
             message = completion.choices[0].message if completion.choices else None
@@ -146,16 +160,38 @@ class LlmClient:
         except openai.OpenAIError as exc:  # connection refused, DNS, ...
             outcome, detail = "error", type(exc).__name__
         latency = (time.perf_counter() - started) * 1000
-        result = LlmResult(outcome, parsed, prompt.version, self.model, latency,
-                           usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), detail)
-        log.info("llm call task=%s prompt=%s model=%s outcome=%s latency_ms=%.0f prompt_tokens=%d "
-                 "completion_tokens=%d%s", task, result.prompt_version, result.model, result.outcome,
-                 result.latency_ms, result.prompt_tokens, result.completion_tokens,
-                 f" detail={detail}" if detail else "",
-                 extra={"llm": {"task": task, "prompt_version": result.prompt_version, "model": result.model,
-                                "outcome": result.outcome, "latency_ms": round(result.latency_ms, 1),
-                                "prompt_tokens": result.prompt_tokens,
-                                "completion_tokens": result.completion_tokens}})
+        result = LlmResult(
+            outcome,
+            parsed,
+            prompt.version,
+            self.model,
+            latency,
+            usage.get("prompt_tokens", 0),
+            usage.get("completion_tokens", 0),
+            detail,
+        )
+        log.info(
+            "llm call task=%s prompt=%s model=%s outcome=%s latency_ms=%.0f prompt_tokens=%d completion_tokens=%d%s",
+            task,
+            result.prompt_version,
+            result.model,
+            result.outcome,
+            result.latency_ms,
+            result.prompt_tokens,
+            result.completion_tokens,
+            f" detail={detail}" if detail else "",
+            extra={
+                "llm": {
+                    "task": task,
+                    "prompt_version": result.prompt_version,
+                    "model": result.model,
+                    "outcome": result.outcome,
+                    "latency_ms": round(result.latency_ms, 1),
+                    "prompt_tokens": result.prompt_tokens,
+                    "completion_tokens": result.completion_tokens,
+                }
+            },
+        )
         return result
 
 

@@ -58,25 +58,38 @@ class Suggestion:
 class LlmClassifier:
     """LLM first, deterministic classifier as the fallback; `min_confidence` separates fill-in from ask."""
 
-    def __init__(self, llm: LlmClient, directory: Directory, *, fallback: Classifier | None = None,
-                 min_confidence: float = 0.75) -> None:
+    def __init__(
+        self, llm: LlmClient, directory: Directory, *, fallback: Classifier | None = None, min_confidence: float = 0.75
+    ) -> None:
         self.llm = llm
         self.directory = directory
         self.fallback: Classifier = fallback or CatalogClassifier(directory)
         self.min_confidence = min_confidence
         self.prompt = load_prompt("classify")
         # the catalog as context: each category's keywords and a few of its catalog items' names
-        self._categories = json.dumps([{"code": c.code, "name": c.name, "keywords": list(c.keywords),
-                                        "catalog_examples": [i.name for i in directory.items
-                                                             if i.category == c.code][:MAX_EXAMPLES]}
-                                       for c in directory.categories])
+        self._categories = json.dumps(
+            [
+                {
+                    "code": c.code,
+                    "name": c.name,
+                    "keywords": list(c.keywords),
+                    "catalog_examples": [i.name for i in directory.items if i.category == c.code][:MAX_EXAMPLES],
+                }
+                for c in directory.categories
+            ]
+        )
 
     def suggest(self, text: str, allowed: tuple[str, ...] | None = None) -> Suggestion:
         """The LLM's suggestion for `text` (limited to `allowed` codes, e.g. what the supplier sells),
         or the deterministic one, with why."""
         codes = set(allowed or self.directory.category_by_code)
-        result = self.llm.structured(self.prompt, CategoryAnswer, task="classify", categories=self._categories,
-                                     item=json.dumps(text[:MAX_ITEM_TEXT]))
+        result = self.llm.structured(
+            self.prompt,
+            CategoryAnswer,
+            task="classify",
+            categories=self._categories,
+            item=json.dumps(text[:MAX_ITEM_TEXT]),
+        )
         meta = {"prompt_version": result.prompt_version, "model": result.model}
         answer = result.parsed
         if not result.ok or answer is None:
@@ -92,8 +105,9 @@ class LlmClassifier:
             return Suggestion(guess, "low_confidence", llm_category=code, **meta)
         return Suggestion(guess, "ok", llm_category=code, **meta)
 
-    def _fallback(self, text: str, codes: set[str], outcome: str, llm_category: str | None = None,
-                  **meta: str) -> Suggestion:
+    def _fallback(
+        self, text: str, codes: set[str], outcome: str, llm_category: str | None = None, **meta: str
+    ) -> Suggestion:
         guess = self.fallback.classify(text)
         if guess is not None and guess.category not in codes:
             guess = None
@@ -117,8 +131,12 @@ class LlmSummarizer:
         fallback = deterministic_summary(facts)
         if fallback is None:
             return None
-        result = self.llm.structured(self.prompt, SummaryAnswer, task="exception_summary",
-                                     facts=json.dumps(facts.to_prompt(), ensure_ascii=False))
+        result = self.llm.structured(
+            self.prompt,
+            SummaryAnswer,
+            task="exception_summary",
+            facts=json.dumps(facts.to_prompt(), ensure_ascii=False),
+        )
         if not result.ok or result.parsed is None:
             return fallback, "deterministic", result.outcome, result.prompt_version, result.model
         text = " ".join(result.parsed.summary.split())

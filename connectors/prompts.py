@@ -31,12 +31,15 @@ class Prompt:
 
     def render(self, **values: str) -> tuple[str, str]:
         """The system and user messages with every placeholder filled; a missing value is an error."""
+
         def fill(text: str) -> str:
             def one(m: re.Match[str]) -> str:
                 if m.group(1) not in values:
                     raise PromptError(f"prompt {self.version}: no value for {{{{{m.group(1)}}}}}")
                 return values[m.group(1)]
+
             return _PLACEHOLDER.sub(one, text)
+
         return fill(self.system), fill(self.user)
 
 

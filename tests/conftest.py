@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from policy_fixtures import company, sample_policy  # noqa: F401  (shared fixtures, registered here)
 from sqlalchemy import Engine, create_engine, text
 
 import bot.all_models  # noqa: F401  (every table on SQLModel.metadata)
@@ -30,11 +31,11 @@ from approvals.directory import Directory, load_directory
 from approvals.policy import LoadedPolicy, load_policy
 from approvals.policy_store import install_policy
 from approvals.workflow import ApprovalService
+from tests.scheduling_support import notifier, scheduler  # noqa: F401  (shared fixtures, registered here)
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-POSTGRES_ADMIN_URL = os.environ.get("PROCUREBOT_TEST_POSTGRES_URL",
-                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get("PROCUREBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PROCUREBOT_REQUIRE_POSTGRES") == "1"
 
 
@@ -42,8 +43,13 @@ CLOCK_AHEAD_ENV = "PROCUREBOT_TEST_CLOCK_AHEAD_DAYS"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--clock-ahead", type=float, default=0, metavar="DAYS",
-                     help="run with the wall clock moved DAYS ahead (this process and the processes it starts)")
+    parser.addoption(
+        "--clock-ahead",
+        type=float,
+        default=0,
+        metavar="DAYS",
+        help="run with the wall clock moved DAYS ahead (this process and the processes it starts)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -32,8 +32,12 @@ def main() -> None:
     engine = make_engine(url, pool_size=workers + 2)
     directory = load_directory(Path(__file__).resolve().parents[1] / "examples" / "company.yaml")
     # an ERP that is down for a while answers nothing: enough attempts, at most 0.2 s apart, to outlast it
-    settings = ErpSettings(_env_file=None, erp_max_attempts=100 if webhook else 60, erp_backoff_base_seconds=0.01,
-                           erp_backoff_max_seconds=0.2)
+    settings = ErpSettings(
+        _env_file=None,
+        erp_max_attempts=100 if webhook else 60,
+        erp_backoff_base_seconds=0.01,
+        erp_backoff_max_seconds=0.2,
+    )
     notifier = JsonlNotifier(notices)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -44,8 +48,16 @@ def main() -> None:
         else:
             erp = SandboxErp(engine, directory, faults=SandboxFaults.parse(FAULTS, seed=seed * 100 + i))
         # a short lease so the jobs a killed process held come back within the test
-        return ErpDispatcher(engine, directory, erp, notifier, settings=settings, worker_id=f"fault-{seed}-{i}",
-                             batch=5, lease=timedelta(seconds=2))
+        return ErpDispatcher(
+            engine,
+            directory,
+            erp,
+            notifier,
+            settings=settings,
+            worker_id=f"fault-{seed}-{i}",
+            batch=5,
+            lease=timedelta(seconds=2),
+        )
 
     threads = run_workers(build, workers, stop)
     print("ready", flush=True)

@@ -36,8 +36,12 @@ def main() -> None:
 
         def do_POST(self) -> None:  # noqa: N802 - the http.server API
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if not verify_signature(secret, self.headers.get("X-Procurebot-Timestamp", ""), body,
-                                    self.headers.get("X-Procurebot-Signature", "")):
+            if not verify_signature(
+                secret,
+                self.headers.get("X-Procurebot-Timestamp", ""),
+                body,
+                self.headers.get("X-Procurebot-Signature", ""),
+            ):
                 return self._send(401, {"error": "signature does not match"})
             data = json.loads(body)
             if data.get("event") == "purchase_order.create":
@@ -47,8 +51,10 @@ def main() -> None:
                 with lock:
                     created = db.execute("INSERT OR IGNORE INTO po (reference) VALUES (?)", (reference,)).rowcount
                     (po_id,) = db.execute("SELECT id FROM po WHERE reference = ?", (reference,)).fetchone()
-                return self._send(201 if created else 200, {"erp_id": str(po_id), "po_number": f"WH-{po_id:06d}",
-                                                            "status": "open", "created": bool(created)})
+                return self._send(
+                    201 if created else 200,
+                    {"erp_id": str(po_id), "po_number": f"WH-{po_id:06d}", "status": "open", "created": bool(created)},
+                )
             if data.get("event") == "purchase_order.status":
                 with lock:
                     row = db.execute("SELECT id FROM po WHERE reference = ?", (data["reference"],)).fetchone()

@@ -11,8 +11,13 @@ STRETCH_WRAP = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantit
 
 
 def draft(**overrides: Any) -> RequisitionDraft:
-    data: dict[str, Any] = {"requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS",
-                            "supplier": "uline", "lines": [STRETCH_WRAP]}
+    data: dict[str, Any] = {
+        "requester": "jake.miller",
+        "site": "DAL",
+        "cost_center": "DAL-OPS",
+        "supplier": "uline",
+        "lines": [STRETCH_WRAP],
+    }
     data.update(overrides)
     return RequisitionDraft.model_validate(data)
 

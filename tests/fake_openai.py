@@ -58,7 +58,9 @@ class FakeOpenAI:
         self.script: list[Step] = []
         self.requests: list[dict[str, Any]] = []
         self.responders: dict[str, Callable[[str], dict[str, Any]]] = {
-            "classify": sensible_classify, "summary": sensible_summary}
+            "classify": sensible_classify,
+            "summary": sensible_summary,
+        }
         self._lock = threading.Lock()
         self._stop = threading.Event()
         fake = self
@@ -78,8 +80,9 @@ class FakeOpenAI:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:
-                    fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": body})
+                    fake.requests.append(
+                        {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                    )
                     step = fake.script.pop(0) if fake.script else None
                 if self.path != "/v1/chat/completions":
                     self._send(404, {"error": {"message": "no such route", "type": "invalid_request_error"}})
@@ -91,9 +94,17 @@ class FakeOpenAI:
                     fake._stop.wait(delay)
                 if step in ("429", "500"):
                     code = int(step)  # type: ignore[arg-type]
-                    self._send(code, {"error": {"message": "injected", "type": "rate_limit_exceeded" if code == 429
-                                                else "server_error", "code": None}},
-                               {"retry-after-ms": "10"} if code == 429 else {})
+                    self._send(
+                        code,
+                        {
+                            "error": {
+                                "message": "injected",
+                                "type": "rate_limit_exceeded" if code == 429 else "server_error",
+                                "code": None,
+                            }
+                        },
+                        {"retry-after-ms": "10"} if code == 429 else {},
+                    )
                     return
                 self._send(200, fake.completion(body, step))
 
@@ -147,10 +158,22 @@ class FakeOpenAI:
         prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
         completion_tokens = max(1, len(content or refusal or "") // 4)
         return {
-            "id": f"chatcmpl-fake{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "fake"), "system_fingerprint": "fake",
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": content, "refusal": refusal}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "id": f"chatcmpl-fake{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "system_fingerprint": "fake",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                    "message": {"role": "assistant", "content": content, "refusal": refusal},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }

@@ -45,8 +45,9 @@ def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
 
 
 def _pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,15 @@ class BotFramework(FakeServer):
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if path == "/v1/.well-known/openidconfiguration":
-            return 200, {}, {"issuer": ISSUER, "jwks_uri": f"{self.url}/v1/.well-known/keys",
-                             "id_token_signing_alg_values_supported": ["RS256"]}
+            return (
+                200,
+                {},
+                {
+                    "issuer": ISSUER,
+                    "jwks_uri": f"{self.url}/v1/.well-known/keys",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                },
+            )
         if path == "/v1/.well-known/keys":
             return 200, {}, {"keys": [_jwk(self.key, self.kid)]}
         if not path.startswith("/teams/v3/conversations/"):
@@ -119,8 +127,11 @@ class BotFramework(FakeServer):
         return [s["activity"] for s in self.sent if s["conversation"] == user.conversation]
 
     def cards_to(self, user: TeamsUser) -> list[dict[str, Any]]:
-        return [dict(s, card=card(s["activity"])) for s in self.sent
-                if s["conversation"] == user.conversation and card(s["activity"])]
+        return [
+            dict(s, card=card(s["activity"]))
+            for s in self.sent
+            if s["conversation"] == user.conversation and card(s["activity"])
+        ]
 
     def texts_to(self, user: TeamsUser) -> list[str]:
         return [a.get("text", "") for a in self.to(user)]
@@ -144,23 +155,41 @@ class EntraTokens(FakeServer):
         tenant = path.split("/")[1]
         base = f"{self.url}/{tenant}"
         if method == "GET" and "/v2.0/.well-known/openid-configuration" in path:
-            return 200, {}, {"token_endpoint": f"{base}/oauth2/v2.0/token", "issuer": f"{base}/v2.0",
-                             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize"}
+            return (
+                200,
+                {},
+                {
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                    "issuer": f"{base}/v2.0",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                },
+            )
         if method == "POST" and path == f"/{tenant}/oauth2/v2.0/token":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             if form.get("grant_type") != "client_credentials" or form.get("scope") != f"{ISSUER}/.default":
                 return 400, {}, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant"}
-            if form.get("client_id") != APP_ID or not (form.get("client_secret") == self.secret
-                                                       or self._assertion_ok(form, f"{base}/oauth2/v2.0/token")):
+            if form.get("client_id") != APP_ID or not (
+                form.get("client_secret") == self.secret or self._assertion_ok(form, f"{base}/oauth2/v2.0/token")
+            ):
                 return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215: bad credential"}
             now = int(time.time())
-            token = jwt.encode({"aud": ISSUER, "iss": f"{base}/v2.0", "appid": APP_ID, "tid": tenant,
-                                "iat": now, "nbf": now, "exp": now + 3600}, _pem(self._key), algorithm="RS256")
+            token = jwt.encode(
+                {
+                    "aud": ISSUER,
+                    "iss": f"{base}/v2.0",
+                    "appid": APP_ID,
+                    "tid": tenant,
+                    "iat": now,
+                    "nbf": now,
+                    "exp": now + 3600,
+                },
+                _pem(self._key),
+                algorithm="RS256",
+            )
             self.bf.valid_bot_tokens.add(token)
             self.issued += 1
             return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
         return 404, {}, {"error": "not_found"}
-
 
     def _assertion_ok(self, form: dict[str, str], endpoint: str) -> bool:
         """A certificate credential: a JWT signed by a registered certificate's key, for this endpoint."""
@@ -172,8 +201,9 @@ class EntraTokens(FakeServer):
         if cert is None:
             return False
         try:
-            claims = jwt.decode(assertion, cert.public_key(), algorithms=["PS256", "RS256"], audience=endpoint,
-                                issuer=APP_ID)
+            claims = jwt.decode(
+                assertion, cert.public_key(), algorithms=["PS256", "RS256"], audience=endpoint, issuer=APP_ID
+            )
         except jwt.InvalidTokenError:
             return False
         self.assertions_ok += claims.get("sub") == APP_ID
@@ -199,9 +229,16 @@ def certificate_pem(directory: Path) -> tuple[Path, Any]:
     key = _key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "procurebot-teams-bot")])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
     path = directory / "teams-bot.pem"
     path.write_bytes(_pem(key) + cert.public_bytes(serialization.Encoding.PEM))
     return path, cert
@@ -234,24 +271,48 @@ class FakeTeams:
         self.bf.__exit__(*exc)
 
     def env(self) -> dict[str, str]:
-        return {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": APP_PASSWORD, "TEAMS_TENANT_ID": TENANT,
-                "TEAMS_OPENID_METADATA_URL": self.bf.openid_url, "TEAMS_TOKEN_AUTHORITY_HOST": self.entra.url,
-                "TEAMS_TOKEN_CA_BUNDLE": self.cert[0],
-                "TEAMS_SERVICE_URL_ALLOW": json.dumps([r"http://127\.0\.0\.1:\d+/teams/"])}
+        return {
+            "TEAMS_APP_ID": APP_ID,
+            "TEAMS_APP_PASSWORD": APP_PASSWORD,
+            "TEAMS_TENANT_ID": TENANT,
+            "TEAMS_OPENID_METADATA_URL": self.bf.openid_url,
+            "TEAMS_TOKEN_AUTHORITY_HOST": self.entra.url,
+            "TEAMS_TOKEN_CA_BUNDLE": self.cert[0],
+            "TEAMS_SERVICE_URL_ALLOW": json.dumps([r"http://127\.0\.0\.1:\d+/teams/"]),
+        }
 
     def add_user(self, name: str, email: str) -> TeamsUser:
         user = TeamsUser.make(name, email)
-        self.bf.members[user.id] = {"id": user.id, "aadObjectId": user.aad, "name": name, "email": email,
-                                    "userPrincipalName": email, "tenantId": TENANT}
+        self.bf.members[user.id] = {
+            "id": user.id,
+            "aadObjectId": user.aad,
+            "name": name,
+            "email": email,
+            "userPrincipalName": email,
+            "tenantId": TENANT,
+        }
         return user
 
     # ------------------------------------------------------------------ inbound
 
-    def token(self, *, aud: str = APP_ID, expires_in: int = 3600, forged: bool = False,
-              service_url: str | None = None, iss: str = ISSUER) -> str:
+    def token(
+        self,
+        *,
+        aud: str = APP_ID,
+        expires_in: int = 3600,
+        forged: bool = False,
+        service_url: str | None = None,
+        iss: str = ISSUER,
+    ) -> str:
         now = int(time.time())
-        claims = {"iss": iss, "aud": aud, "iat": now - 10, "nbf": now - 10, "exp": now + expires_in,
-                  "serviceurl": service_url or self.bf.service_url}
+        claims = {
+            "iss": iss,
+            "aud": aud,
+            "iat": now - 10,
+            "nbf": now - 10,
+            "exp": now + expires_in,
+            "serviceurl": service_url or self.bf.service_url,
+        }
         key = self.forger if forged else self.bf.key
         return jwt.encode(claims, _pem(key), algorithm="RS256", headers={"kid": self.bf.kid})
 
@@ -259,21 +320,29 @@ class FakeTeams:
         return {"Authorization": f"Bearer {self.token(**token)}"}
 
     def activity(self, user: TeamsUser, type_: str = "message", **extra: Any) -> dict[str, Any]:
-        return {"type": type_, "id": f"1{next(self._ids):012d}", "channelId": "msteams",
-                "serviceUrl": self.bf.service_url, "timestamp": "2026-11-23T15:00:00.000Z",
-                "from": {"id": user.id, "name": user.name, "aadObjectId": user.aad},
-                "conversation": {"id": user.conversation, "conversationType": "personal", "tenantId": TENANT},
-                "recipient": {"id": BOT_ID, "name": "procurebot"},
-                "channelData": {"tenant": {"id": TENANT}}, **extra}
+        return {
+            "type": type_,
+            "id": f"1{next(self._ids):012d}",
+            "channelId": "msteams",
+            "serviceUrl": self.bf.service_url,
+            "timestamp": "2026-11-23T15:00:00.000Z",
+            "from": {"id": user.id, "name": user.name, "aadObjectId": user.aad},
+            "conversation": {"id": user.conversation, "conversationType": "personal", "tenantId": TENANT},
+            "recipient": {"id": BOT_ID, "name": "procurebot"},
+            "channelData": {"tenant": {"id": TENANT}},
+            **extra,
+        }
 
     def message(self, user: TeamsUser, text: str) -> dict[str, Any]:
         return self.activity(user, "message", text=text, textFormat="plain")
 
-    def execute(self, user: TeamsUser, verb: str, data: dict[str, Any], *, trigger: str = "manual"
-                ) -> dict[str, Any]:
-        return self.activity(user, "invoke", name="adaptiveCard/action",
-                             value={"action": {"type": "Action.Execute", "verb": verb, "data": data},
-                                    "trigger": trigger})
+    def execute(self, user: TeamsUser, verb: str, data: dict[str, Any], *, trigger: str = "manual") -> dict[str, Any]:
+        return self.activity(
+            user,
+            "invoke",
+            name="adaptiveCard/action",
+            value={"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": trigger},
+        )
 
 
 def execute_actions(content: dict[str, Any]) -> dict[str, dict[str, Any]]:

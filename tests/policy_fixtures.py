@@ -41,31 +41,50 @@ def sample_policy() -> LoadedPolicy:
 def draft(**overrides: Any) -> RequisitionDraft:
     """A Dallas stretch-wrap request ($1,280 from Uline by Jake Miller), changed by `overrides`."""
     data: dict[str, Any] = {
-        "requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
+        "requester": "jake.miller",
+        "site": "DAL",
+        "cost_center": "DAL-OPS",
+        "supplier": "uline",
         "lines": [{"description": "stretch wrap", "sku": "PKG-SW-18", "quantity": 40, "unit_price": 32}],
     }
     data.update(overrides)
     return RequisitionDraft.model_validate(data)
 
 
-def facts_for(policy: LoadedPolicy, directory: Directory, committed: Decimal | int = 0, **overrides: Any) -> dict[str, Any]:
+def facts_for(
+    policy: LoadedPolicy, directory: Directory, committed: Decimal | int = 0, **overrides: Any
+) -> dict[str, Any]:
     d = draft(**overrides)
     errors = validate_draft(d, directory, policy)
     assert not errors, errors
     return build_facts(d, directory, policy, committed=Decimal(committed))
 
 
-def plan_for(policy: LoadedPolicy, directory: Directory, *, committed: Decimal | int = 0,
-             delegations: tuple[DelegationWindow, ...] = (), at: datetime = AT, **overrides: Any) -> RoutePlan:
+def plan_for(
+    policy: LoadedPolicy,
+    directory: Directory,
+    *,
+    committed: Decimal | int = 0,
+    delegations: tuple[DelegationWindow, ...] = (),
+    at: datetime = AT,
+    **overrides: Any,
+) -> RoutePlan:
     """Route a request built by `draft(**overrides)` the way a submission would."""
     return route(facts_for(policy, directory, committed, **overrides), policy, directory, delegations, at)
 
 
-def small_policy(rules: list[dict[str, Any]], settings: dict[str, Any] | None = None,
-                 overlays: list[dict[str, Any]] | None = None, escalations: dict[str, str] | None = None) -> LoadedPolicy:
+def small_policy(
+    rules: list[dict[str, Any]],
+    settings: dict[str, Any] | None = None,
+    overlays: list[dict[str, Any]] | None = None,
+    escalations: dict[str, str] | None = None,
+) -> LoadedPolicy:
     """A policy built in the test from rules given as data."""
-    doc: dict[str, Any] = {"policy": {"id": "test", "version": "1", "currency": "USD"},
-                           "rates": {"EUR": 1.08}, "rules": rules}
+    doc: dict[str, Any] = {
+        "policy": {"id": "test", "version": "1", "currency": "USD"},
+        "rates": {"EUR": 1.08},
+        "rules": rules,
+    }
     if settings:
         doc["settings"] = settings
     if overlays:

@@ -29,8 +29,9 @@ def tick_until_idle(url: str, chat_url: str, now_iso: str, worker_id: str, batch
         conn.execute(text("SELECT 1"))
     notifier = HttpNotifier(chat_url)
     service = ApprovalService(engine, load_directory(EXAMPLES / "company.yaml"), clock=lambda: now)
-    scheduler = Scheduler(service, notifier, config=SchedulerConfig(batch=batch), clock=lambda: now,
-                          worker_id=worker_id)
+    scheduler = Scheduler(
+        service, notifier, config=SchedulerConfig(batch=batch), clock=lambda: now, worker_id=worker_id
+    )
     claimed = sent = failed = 0
     try:
         if start is not None:

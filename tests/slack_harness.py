@@ -43,15 +43,30 @@ class Slack:
         return self.client.app.state.slack  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ sending like Slack
-    def send(self, body: bytes, content_type: str, *, headers: dict[str, str] | None = None,
-             timestamp: int | None = None, secret: str = SECRET) -> Any:
+    def send(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+    ) -> Any:
         all_headers = {"Content-Type": content_type, **sign(secret, body, timestamp), **(headers or {})}
         return self.client.post("/slack/events", content=body, headers=all_headers)
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None,
-              settle: bool = True) -> Any:
-        body = {"token": "unused", "team_id": TEAM, "api_app_id": "APROCURE", "type": "event_callback",
-                "event_id": event_id or f"Ev{next(self._ts)}", "event_time": int(time.time()), "event": event}
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None, settle: bool = True
+    ) -> Any:
+        body = {
+            "token": "unused",
+            "team_id": TEAM,
+            "api_app_id": "APROCURE",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._ts)}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
         res = self.send(json.dumps(body).encode(), "application/json", headers=headers)
         if settle:
@@ -61,8 +76,16 @@ class Slack:
     def dm(self, person: str, text: str, *, thread: str | None = None, **kw: Any) -> Any:
         user = person if person.startswith("U") else slack_id(person)
         ts = f"{1_800_000_000 + next(self._ts)}.000200"
-        event = {"type": "message", "channel_type": "im", "channel": "D" + user, "user": user, "text": text,
-                 "ts": ts, "event_ts": ts, "team": TEAM}
+        event = {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D" + user,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "team": TEAM,
+        }
         if thread:
             event["thread_ts"] = thread
         return self.event(event, **kw)
@@ -76,9 +99,16 @@ class Slack:
 
     def command(self, person: str, text: str, *, channel: str | None = None) -> Any:
         user = slack_id(person)
-        form = {"token": "unused", "team_id": TEAM, "user_id": user, "command": "/purchase", "text": text,
-                "channel_id": channel or "D" + user, "trigger_id": f"trig{next(self._ts)}",
-                "response_url": "http://127.0.0.1:9/unused"}
+        form = {
+            "token": "unused",
+            "team_id": TEAM,
+            "user_id": user,
+            "command": "/purchase",
+            "text": text,
+            "channel_id": channel or "D" + user,
+            "trigger_id": f"trig{next(self._ts)}",
+            "response_url": "http://127.0.0.1:9/unused",
+        }
         res = self.send(urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
         self.settle()
         return res
@@ -89,20 +119,37 @@ class Slack:
         element = button(message, action)
         channel = message.args["channel"]
         ts = message.result.get("ts") or message.result.get("message_ts")
-        payload = {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": user, "team_id": TEAM},
-                   "api_app_id": "APROCURE", "trigger_id": f"trig{next(self._ts)}",
-                   "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-                   "channel": {"id": channel}, "message": {"ts": ts, "blocks": blocks_of(message)},
-                   "actions": [{"type": "button", "action_id": element["action_id"], "block_id": "b",
-                                "value": element.get("value", ""), "action_ts": f"{time.time():.6f}{next(self._ts)}"}]}
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "APROCURE",
+            "trigger_id": f"trig{next(self._ts)}",
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "channel": {"id": channel},
+            "message": {"ts": ts, "blocks": blocks_of(message)},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": element["action_id"],
+                    "block_id": "b",
+                    "value": element.get("value", ""),
+                    "action_ts": f"{time.time():.6f}{next(self._ts)}",
+                }
+            ],
+        }
         return self.interact(payload, settle=settle, **kw)
 
     def submit_view(self, person: str, view: dict[str, Any], values: dict[str, Any]) -> Any:
         user = slack_id(person)
-        payload = {"type": "view_submission", "team": {"id": TEAM}, "user": {"id": user, "team_id": TEAM},
-                   "api_app_id": "APROCURE", "trigger_id": f"trig{next(self._ts)}",
-                   "view": {**view, "id": f"V{next(self._ts)}", "hash": f"h{next(self._ts)}",
-                            "state": {"values": values}}}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "APROCURE",
+            "trigger_id": f"trig{next(self._ts)}",
+            "view": {**view, "id": f"V{next(self._ts)}", "hash": f"h{next(self._ts)}", "state": {"values": values}},
+        }
         return self.interact(payload)
 
     def settle(self) -> None:
@@ -121,20 +168,31 @@ class Slack:
         updates = self.updates_of(message)
         if not updates:
             return message
-        return Call(message.method, {**message.args, "blocks": updates[-1].args.get("blocks")}, message.token,
-                    updates[-1].at, message.result)
+        return Call(
+            message.method,
+            {**message.args, "blocks": updates[-1].args.get("blocks")},
+            message.token,
+            updates[-1].at,
+            message.result,
+        )
 
     def card_to(self, person: str, action: str, number: str | None = None) -> Call:
         """The last message in the person's DM that carries the button `action` now (for the requisition)."""
-        found = [c for c in map(self.current, self.posts_to(person)) if has_button(c, action)
-                 and (number is None or number in json.dumps(blocks_of(c)))]
+        found = [
+            c
+            for c in map(self.current, self.posts_to(person))
+            if has_button(c, action) and (number is None or number in json.dumps(blocks_of(c)))
+        ]
         assert found, f"no {action} button in {person}'s DM: {[c.args.get('text') for c in self.posts_to(person)]}"
         return found[-1]
 
     def root(self, person: str, number: str) -> Call:
         """The requester's card for the requisition: the root of its thread in their DM."""
-        return next(c for c in self.posts_to(person) if not c.args.get("thread_ts") and has_button(c, "withdraw")
-                    and number in json.dumps(blocks_of(c)))
+        return next(
+            c
+            for c in self.posts_to(person)
+            if not c.args.get("thread_ts") and has_button(c, "withdraw") and number in json.dumps(blocks_of(c))
+        )
 
     def thread(self, root: Call) -> list[str]:
         return [c.args["text"] for c in self.fake.of("chat.postMessage", thread_ts=root.result["ts"])]

@@ -67,8 +67,7 @@ def running(db_url, clock, tmp_path, monkeypatch, prepare=None) -> Iterator[Harn
             monkeypatch.setenv(key, value)
         if prepare is not None:
             prepare(fake, monkeypatch)
-        settings = Settings(database_url=db_url, admin_token=None, env="dev", var_dir=tmp_path / "var",
-                            _env_file=None)
+        settings = Settings(database_url=db_url, admin_token=None, env="dev", var_dir=tmp_path / "var", _env_file=None)
         runtime = build_runtime(settings)
         runtime.service.clock = clock
         runtime.chat.clock = clock

@@ -4,8 +4,10 @@ Revision ID: 0002_chat
 Revises: 0001
 Create Date: 2026-11-23
 """
+
 import sqlalchemy as sa
 import sqlmodel
+
 from alembic import op
 
 revision = "0002_chat"

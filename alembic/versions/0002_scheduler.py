@@ -4,6 +4,7 @@ Revision ID: 0002_scheduler
 Revises: 0001
 Create Date: 2026-11-23
 """
+
 import sqlalchemy as sa
 import sqlmodel
 
@@ -38,8 +39,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("job", schema=None) as batch_op:
         # only live rows: a claim's cost follows what is due, not what is pending far ahead or done
-        batch_op.create_index("ix_job_active_due", ["kind", "due_at"], unique=False,
-                              postgresql_where=sa.text(ACTIVE), sqlite_where=sa.text(ACTIVE))
+        batch_op.create_index(
+            "ix_job_active_due",
+            ["kind", "due_at"],
+            unique=False,
+            postgresql_where=sa.text(ACTIVE),
+            sqlite_where=sa.text(ACTIVE),
+        )
         batch_op.create_index("ix_job_state_due", ["state", "due_at"], unique=False)
     op.create_table(
         "notification_preference",

@@ -4,6 +4,7 @@ Revision ID: 0003_metrics
 Revises: 0001
 Create Date: 2026-11-22
 """
+
 from alembic import op
 
 revision = "0003_metrics"
@@ -14,8 +15,10 @@ depends_on = "0002_erp"
 
 INDEXES = {
     "ix_requisition_submitted_at": ("requisition", ["submitted_at", "site", "cost_center", "state", "id", "number"]),
-    "ix_requisition_number_facts": ("requisition", ["number", "submitted_at", "site", "category", "supplier",
-                                                    "cost_center"]),
+    "ix_requisition_number_facts": (
+        "requisition",
+        ["number", "submitted_at", "site", "category", "supplier", "cost_center"],
+    ),
     "ix_requisition_commitments": ("requisition", ["state", "cost_center", "amount"]),
     "ix_step_decided_at": ("approval_step", ["decided_at"]),
     "ix_step_escalated_from": ("approval_step", ["escalated_from", "requisition_id", "activated_at"]),

@@ -8,6 +8,7 @@ The columns are slack_sdk's own (SQLAlchemyInstallationStore / SQLAlchemyOAuthSt
 written out here so this migration never changes when the library does; the schema test compares
 them with bot/slack/oauth_models.py, which builds them with the library's builders.
 """
+
 import sqlalchemy as sa
 
 from alembic import op
@@ -61,8 +62,11 @@ def upgrade() -> None:
         sa.Column("installed_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("slack_installations_idx", "slack_installations",
-                    ["client_id", "enterprise_id", "team_id", "user_id", "installed_at"])
+    op.create_index(
+        "slack_installations_idx",
+        "slack_installations",
+        ["client_id", "enterprise_id", "team_id", "user_id", "installed_at"],
+    )
     op.create_table(
         "slack_bots",
         *_common(),

@@ -8,5 +8,15 @@ from approvals.metrics import indexes  # noqa: F401  (the indexes join the table
 from approvals.metrics.queries import Distribution, Rate, Scope, Window
 from approvals.metrics.report import Dashboard, WeekFigures, dashboard, last_days, scope_for, week_figures
 
-__all__ = ["Dashboard", "Distribution", "Rate", "Scope", "WeekFigures", "Window", "dashboard", "last_days",
-           "scope_for", "week_figures"]
+__all__ = [
+    "Dashboard",
+    "Distribution",
+    "Rate",
+    "Scope",
+    "WeekFigures",
+    "Window",
+    "dashboard",
+    "last_days",
+    "scope_for",
+    "week_figures",
+]

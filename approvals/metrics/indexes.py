@@ -22,8 +22,10 @@ METRIC_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     # the window of submitted requisitions, with what the rates and exceptions read: index-only scans
     "ix_requisition_submitted_at": ("requisition", ("submitted_at", "site", "cost_center", "state", "id", "number")),
     # covers the requisition side of cycle time (POs joined by number): index-only lookups
-    "ix_requisition_number_facts": ("requisition", ("number", "submitted_at", "site", "category", "supplier",
-                                                    "cost_center")),
+    "ix_requisition_number_facts": (
+        "requisition",
+        ("number", "submitted_at", "site", "category", "supplier", "cost_center"),
+    ),
     "ix_requisition_commitments": ("requisition", ("state", "cost_center", "amount")),
     "ix_step_decided_at": ("approval_step", ("decided_at",)),
     "ix_step_escalated_from": ("approval_step", ("escalated_from", "requisition_id", "activated_at")),

@@ -184,12 +184,16 @@ def _rows(engine: Engine, query: Any) -> list[Any]:
 
 def _distributions(engine: Engine, base: Any, keys: list[str]) -> list[Distribution]:
     q = percentiles(base, keys, "seconds", _dialect(engine))
-    out = [Distribution(str(r[0]) if keys else "all", as_int(r.n), as_int(r.p50), as_int(r.p90))
-           for r in _rows(engine, q) if r.n]
+    out = [
+        Distribution(str(r[0]) if keys else "all", as_int(r.n), as_int(r.p50), as_int(r.p90))
+        for r in _rows(engine, q)
+        if r.n
+    ]
     return sorted(out, key=lambda d: d.key)
 
 
 # ---------------------------------------------------------------------------------- durations
+
 
 def _requisition_of_each_po(dialect: str) -> tuple[Any, Any]:
     """POs joined to their requisition's facts, looked up one by one through the covering index.
@@ -209,13 +213,19 @@ def _requisition_of_each_po(dialect: str) -> tuple[Any, Any]:
 def cycle_time(engine: Engine, window: Window, scope: Scope, by: CycleBy = "all") -> list[Distribution]:
     """Submitted -> PO created, for POs created in the window, per group."""
     joined, req = _requisition_of_each_po(_dialect(engine))
-    key = {"site": req.c.site, "category": req.c.category, "supplier": req.c.supplier,
-           "month": month_of(PO.c.created_at)}.get(by)
+    key = {
+        "site": req.c.site,
+        "category": req.c.category,
+        "supplier": req.c.supplier,
+        "month": month_of(PO.c.created_at),
+    }.get(by)
     cols = [key.label("key")] if key is not None else []
-    base = (select(*cols, elapsed_seconds(PO.c.created_at, req.c.submitted_at).label("seconds"))
-            .select_from(joined)
-            .where(between(PO.c.created_at, window.start, window.end), req.c.submitted_at.is_not(None),
-                   scope.where(req)).subquery("cycle"))
+    base = (
+        select(*cols, elapsed_seconds(PO.c.created_at, req.c.submitted_at).label("seconds"))
+        .select_from(joined)
+        .where(between(PO.c.created_at, window.start, window.end), req.c.submitted_at.is_not(None), scope.where(req))
+        .subquery("cycle")
+    )
     return _distributions(engine, base, ["key"] if cols else [])
 
 
@@ -223,15 +233,23 @@ def step_turnaround(engine: Engine, window: Window, scope: Scope, by: StepBy = "
     """Activated -> decided, for steps a person approved or rejected in the window."""
     key = {"stage": S.c.stage_name, "approver": S.c.decided_by}.get(by)
     cols = [key.label("key")] if key is not None else []
-    base = (select(*cols, elapsed_seconds(S.c.decided_at, S.c.activated_at).label("seconds"))
-            .select_from(scope.steps())
-            .where(between(S.c.decided_at, window.start, window.end), S.c.state.in_(DECIDED_BY_PERSON),
-                   S.c.activated_at.is_not(None), S.c.decided_by.is_not(None), scope.where())
-            .subquery("turnaround"))
+    base = (
+        select(*cols, elapsed_seconds(S.c.decided_at, S.c.activated_at).label("seconds"))
+        .select_from(scope.steps())
+        .where(
+            between(S.c.decided_at, window.start, window.end),
+            S.c.state.in_(DECIDED_BY_PERSON),
+            S.c.activated_at.is_not(None),
+            S.c.decided_by.is_not(None),
+            scope.where(),
+        )
+        .subquery("turnaround")
+    )
     return _distributions(engine, base, ["key"] if cols else [])
 
 
 # ---------------------------------------------------------------------------------- rates
+
 
 def _submitted(window: Window, scope: Scope) -> ColumnElement[bool]:
     return and_(between(R.c.submitted_at, window.start, window.end), scope.where())
@@ -270,15 +288,21 @@ def sla_adherence(engine: Engine, window: Window, scope: Scope, by: StepBy = "al
     cols = [key] if key is not None else []
     late = or_(S.c.state == "escalated", _escalated_from())
     common = (S.c.activated_at.is_not(None), _has_escalation_target(), scope.where())
-    decided = (select(*cols, func.count(), func.sum(case((late, 0), else_=1))).select_from(scope.steps())
-               .where(between(S.c.decided_at, window.start, window.end),
-                      or_(S.c.state.in_(FINISHED_STEP), late), *common))
+    decided = (
+        select(*cols, func.count(), func.sum(case((late, 0), else_=1)))
+        .select_from(scope.steps())
+        .where(between(S.c.decided_at, window.start, window.end), or_(S.c.state.in_(FINISHED_STEP), late), *common)
+    )
     # escalations are few: start from those in the window, then look at the step each came from
     later = S.alias("later")
     escalated_in_window = select(later.c.escalated_from).where(
-        later.c.escalated_from.is_not(None), between(later.c.activated_at, window.start, window.end))
-    still_open = (select(*cols, func.count(), literal(0)).select_from(scope.steps())
-                  .where(S.c.state == "pending", S.c.id.in_(escalated_in_window), *common))
+        later.c.escalated_from.is_not(None), between(later.c.activated_at, window.start, window.end)
+    )
+    still_open = (
+        select(*cols, func.count(), literal(0))
+        .select_from(scope.steps())
+        .where(S.c.state == "pending", S.c.id.in_(escalated_in_window), *common)
+    )
     totals: dict[str, list[int]] = {}
     for query in (decided, still_open):
         if cols:
@@ -295,9 +319,14 @@ def sla_adherence(engine: Engine, window: Window, scope: Scope, by: StepBy = "al
 # since `start` only escalations, questions and ERP failures since `start` can concern them: each
 # set below is read from an index range, not from all of history.
 
+
 def _escalated_ids(start: datetime) -> Any:
-    return (select(S.c.requisition_id.label("id"))
-            .where(S.c.escalated_from.is_not(None), S.c.activated_at >= start).distinct().subquery("esc"))
+    return (
+        select(S.c.requisition_id.label("id"))
+        .where(S.c.escalated_from.is_not(None), S.c.activated_at >= start)
+        .distinct()
+        .subquery("esc")
+    )
 
 
 def _asked_ids(start: datetime) -> Any:
@@ -305,8 +334,12 @@ def _asked_ids(start: datetime) -> Any:
 
 
 def _erp_failed_numbers(start: datetime) -> Any:
-    return (select(A.c.requisition_number.label("number")).where(A.c.kind == "po_failed", A.c.at >= start)
-            .distinct().subquery("erp_failed"))
+    return (
+        select(A.c.requisition_number.label("number"))
+        .where(A.c.kind == "po_failed", A.c.at >= start)
+        .distinct()
+        .subquery("erp_failed")
+    )
 
 
 def escalation_and_info_rates(engine: Engine, window: Window, scope: Scope) -> tuple[Rate, Rate]:
@@ -314,67 +347,111 @@ def escalation_and_info_rates(engine: Engine, window: Window, scope: Scope) -> t
     # escalations and questions are a few percent of all requisitions: their distinct ids are joined
     # once (a hash on PostgreSQL), instead of one index probe per requisition in the window
     esc, asked = _escalated_ids(window.start), _asked_ids(window.start)
-    q = (select(func.count(), func.count(esc.c.id), func.count(asked.c.id))
-         .select_from(R.outerjoin(esc, esc.c.id == R.c.id).outerjoin(asked, asked.c.id == R.c.id))
-         .where(_submitted(window, scope)))
+    q = (
+        select(func.count(), func.count(esc.c.id), func.count(asked.c.id))
+        .select_from(R.outerjoin(esc, esc.c.id == R.c.id).outerjoin(asked, asked.c.id == R.c.id))
+        .where(_submitted(window, scope))
+    )
     total, esc, info = _rows(engine, q)[0]
     return Rate(as_int(esc), as_int(total)), Rate(as_int(info), as_int(total))
 
 
 # ---------------------------------------------------------------------------------- exceptions
 
+
 def exceptions(engine: Engine, window: Window, scope: Scope) -> list[ExceptionCount]:
     """Per site, requisitions submitted in the window that left the happy path, by kind (one can count twice)."""
     stop_rule = R.c.route["rule_id"].as_string()
     esc, asked, failed = _escalated_ids(window.start), _asked_ids(window.start), _erp_failed_numbers(window.start)
-    flags = {"rejected": R.c.state == "rejected", "info_requested": asked.c.id.is_not(None),
-             "escalated": esc.c.id.is_not(None), "erp_failed": failed.c.number.is_not(None)}
-    joined = (R.outerjoin(esc, esc.c.id == R.c.id).outerjoin(asked, asked.c.id == R.c.id)
-              .outerjoin(failed, failed.c.number == R.c.number))
-    q = (select(R.c.site, *(func.coalesce(func.sum(case((test, 1), else_=0)), 0).label(name)
-                            for name, test in flags.items()))
-         .select_from(joined).where(_submitted(window, scope)).group_by(R.c.site))
-    stops = (select(R.c.site, func.coalesce(stop_rule, "policy"), func.count())
-             .where(_submitted(window, scope), R.c.state == "stopped").group_by(R.c.site, stop_rule))
-    out = [ExceptionCount(name, r.site, as_int(getattr(r, name))) for r in _rows(engine, q) for name in flags
-           if as_int(getattr(r, name))]
+    flags = {
+        "rejected": R.c.state == "rejected",
+        "info_requested": asked.c.id.is_not(None),
+        "escalated": esc.c.id.is_not(None),
+        "erp_failed": failed.c.number.is_not(None),
+    }
+    joined = (
+        R.outerjoin(esc, esc.c.id == R.c.id)
+        .outerjoin(asked, asked.c.id == R.c.id)
+        .outerjoin(failed, failed.c.number == R.c.number)
+    )
+    q = (
+        select(
+            R.c.site,
+            *(func.coalesce(func.sum(case((test, 1), else_=0)), 0).label(name) for name, test in flags.items()),
+        )
+        .select_from(joined)
+        .where(_submitted(window, scope))
+        .group_by(R.c.site)
+    )
+    stops = (
+        select(R.c.site, func.coalesce(stop_rule, "policy"), func.count())
+        .where(_submitted(window, scope), R.c.state == "stopped")
+        .group_by(R.c.site, stop_rule)
+    )
+    out = [
+        ExceptionCount(name, r.site, as_int(getattr(r, name)))
+        for r in _rows(engine, q)
+        for name in flags
+        if as_int(getattr(r, name))
+    ]
     out += [ExceptionCount(f"stopped:{rule}", site, as_int(n)) for site, rule, n in _rows(engine, stops)]
     return sorted(out, key=lambda e: (e.kind, e.site))
 
 
 def erp_recovery(engine: Engine, window: Window, scope: Scope) -> ErpRecovery:
     """Dead-lettered POs in the window, whether and how fast they got their PO."""
-    first = (select(A.c.requisition_number.label("number"), func.min(A.c.at).label("failed_at"))
-             .where(A.c.kind == "po_failed", between(A.c.at, window.start, window.end))
-             .group_by(A.c.requisition_number).subquery("first_failure"))
-    scoped = (select(first.c.number, first.c.failed_at).select_from(first.join(R, R.c.number == first.c.number))
-              .where(scope.where()).subquery("scoped"))
+    first = (
+        select(A.c.requisition_number.label("number"), func.min(A.c.at).label("failed_at"))
+        .where(A.c.kind == "po_failed", between(A.c.at, window.start, window.end))
+        .group_by(A.c.requisition_number)
+        .subquery("first_failure")
+    )
+    scoped = (
+        select(first.c.number, first.c.failed_at)
+        .select_from(first.join(R, R.c.number == first.c.number))
+        .where(scope.where())
+        .subquery("scoped")
+    )
     counts = select(func.count(), func.count(PO.c.id)).select_from(
-        scoped.outerjoin(PO, PO.c.requisition_number == scoped.c.number))
+        scoped.outerjoin(PO, PO.c.requisition_number == scoped.c.number)
+    )
     failed, recovered = _rows(engine, counts)[0]
-    base = (select(elapsed_seconds(PO.c.created_at, scoped.c.failed_at).label("seconds"))
-            .select_from(scoped.join(PO, PO.c.requisition_number == scoped.c.number))
-            .where(PO.c.created_at >= scoped.c.failed_at).subquery("recovery"))
+    base = (
+        select(elapsed_seconds(PO.c.created_at, scoped.c.failed_at).label("seconds"))
+        .select_from(scoped.join(PO, PO.c.requisition_number == scoped.c.number))
+        .where(PO.c.created_at >= scoped.c.failed_at)
+        .subquery("recovery")
+    )
     dist = _distributions(engine, base, [])
-    now_failing = select(func.count()).where(JOB.c.kind == CREATE_PO,
-                                             JOB.c.state.in_((jobqueue.DEAD, jobqueue.FAILED)))
-    return ErpRecovery(as_int(failed), as_int(recovered), dist[0] if dist else None,
-                       as_int(_rows(engine, now_failing)[0][0]))
+    now_failing = select(func.count()).where(JOB.c.kind == CREATE_PO, JOB.c.state.in_((jobqueue.DEAD, jobqueue.FAILED)))
+    return ErpRecovery(
+        as_int(failed), as_int(recovered), dist[0] if dist else None, as_int(_rows(engine, now_failing)[0][0])
+    )
 
 
 # ---------------------------------------------------------------------------------- delegation and budget
 
+
 def delegation_usage(engine: Engine, window: Window, scope: Scope) -> DelegationUsage:
     """Steps decided in the window, and those decided by a delegate, per (delegator, delegate)."""
-    where = and_(between(S.c.decided_at, window.start, window.end), S.c.state.in_(DECIDED_BY_PERSON),
-                 S.c.decided_by.is_not(None), scope.where())
+    where = and_(
+        between(S.c.decided_at, window.start, window.end),
+        S.c.state.in_(DECIDED_BY_PERSON),
+        S.c.decided_by.is_not(None),
+        scope.where(),
+    )
     joined = scope.steps()
     totals = select(func.count(), func.count(S.c.on_behalf_of)).select_from(joined).where(where)
     decided, on_behalf = _rows(engine, totals)[0]
-    pairs = (select(S.c.on_behalf_of, S.c.decided_by, func.count()).select_from(joined)
-             .where(where, S.c.on_behalf_of.is_not(None)).group_by(S.c.on_behalf_of, S.c.decided_by))
-    active = select(func.count()).where(DELEG.c.cancelled_at.is_(None), DELEG.c.starts_at <= window.end,
-                                        DELEG.c.ends_at > window.end)
+    pairs = (
+        select(S.c.on_behalf_of, S.c.decided_by, func.count())
+        .select_from(joined)
+        .where(where, S.c.on_behalf_of.is_not(None))
+        .group_by(S.c.on_behalf_of, S.c.decided_by)
+    )
+    active = select(func.count()).where(
+        DELEG.c.cancelled_at.is_(None), DELEG.c.starts_at <= window.end, DELEG.c.ends_at > window.end
+    )
     by_pair = sorted(((a, b, as_int(n)) for a, b, n in _rows(engine, pairs)), key=lambda p: (-p[2], p[0], p[1]))
     return DelegationUsage(as_int(decided), as_int(on_behalf), by_pair, as_int(_rows(engine, active)[0][0]))
 
@@ -383,8 +460,11 @@ def open_commitments(engine: Engine, scope: Scope) -> list[Commitment]:
     """Spend in approval, approved but not ordered, and ordered, per cost center (policy currency)."""
     # grouped by (state, cost_center), the order of ix_requisition_commitments: an index-only scan
     # that aggregates as it reads, no per-row CASE; the three buckets are added up here
-    q = (select(R.c.state, R.c.cost_center, func.sum(R.c.amount))
-         .where(R.c.state.in_(IN_APPROVAL + APPROVED_STATES), scope.where()).group_by(R.c.state, R.c.cost_center))
+    q = (
+        select(R.c.state, R.c.cost_center, func.sum(R.c.amount))
+        .where(R.c.state.in_(IN_APPROVAL + APPROVED_STATES), scope.where())
+        .group_by(R.c.state, R.c.cost_center)
+    )
     buckets: dict[str, list[Decimal]] = {}
     for state, cc, amount in _rows(engine, q):
         parts = buckets.setdefault(cc, [Decimal(0), Decimal(0), Decimal(0)])

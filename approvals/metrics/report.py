@@ -22,8 +22,16 @@ from approvals.metrics.queries import (
 )
 
 # Roles that see every site's figures; everyone else sees their site and the cost centers they own.
-COMPANY_WIDE_ROLES = ("procurement_director", "category_manager", "buyer", "finance_controller", "ap_analyst", "cfo",
-                      "coo", "ceo")
+COMPANY_WIDE_ROLES = (
+    "procurement_director",
+    "category_manager",
+    "buyer",
+    "finance_controller",
+    "ap_analyst",
+    "cfo",
+    "coo",
+    "ceo",
+)
 PROCUREMENT_LEAD_ROLES = ("procurement_director",)
 
 
@@ -78,8 +86,9 @@ def budgets(engine: Engine, directory: Directory, scope: Scope) -> list[BudgetLi
         if not (scope.everything or cc.code in scope.cost_centers or (cc.site in scope.sites)):
             continue
         zero = Decimal(0)
-        out.append(BudgetLine(cc.code, cc.name, cc.budget, cc.spent,
-                              found.pop(cc.code, Commitment(cc.code, zero, zero, zero))))
+        out.append(
+            BudgetLine(cc.code, cc.name, cc.budget, cc.spent, found.pop(cc.code, Commitment(cc.code, zero, zero, zero)))
+        )
     # cost centers no longer in the directory still show their spend
     out += [BudgetLine(code, code, Decimal(0), Decimal(0), c) for code, c in sorted(found.items())]
     return out
@@ -91,7 +100,9 @@ def dashboard(engine: Engine, directory: Directory, window: Window, scope: Scope
     sla = q.sla_adherence(engine, window, scope)
     esc, info = q.escalation_and_info_rates(engine, window, scope)
     return Dashboard(
-        window=window, scope=scope, cycle_all=overall[0] if overall else None,
+        window=window,
+        scope=scope,
+        cycle_all=overall[0] if overall else None,
         cycle_by_site=q.cycle_time(engine, window, scope, "site"),
         cycle_by_category=q.cycle_time(engine, window, scope, "category"),
         cycle_by_supplier=q.cycle_time(engine, window, scope, "supplier"),
@@ -99,10 +110,15 @@ def dashboard(engine: Engine, directory: Directory, window: Window, scope: Scope
         step_by_stage=q.step_turnaround(engine, window, scope, "stage"),
         step_by_approver=q.step_turnaround(engine, window, scope, "approver"),
         touchless=q.touchless(engine, window, scope),
-        sla=sla[0][1] if sla else Rate(0, 0), sla_by_stage=q.sla_adherence(engine, window, scope, "stage"),
-        escalation=esc, info_requests=info, exceptions=q.exceptions(engine, window, scope),
-        erp=q.erp_recovery(engine, window, scope), delegation=q.delegation_usage(engine, window, scope),
-        budgets=budgets(engine, directory, scope))
+        sla=sla[0][1] if sla else Rate(0, 0),
+        sla_by_stage=q.sla_adherence(engine, window, scope, "stage"),
+        escalation=esc,
+        info_requests=info,
+        exceptions=q.exceptions(engine, window, scope),
+        erp=q.erp_recovery(engine, window, scope),
+        delegation=q.delegation_usage(engine, window, scope),
+        budgets=budgets(engine, directory, scope),
+    )
 
 
 def scope_for(person: Person, directory: Directory) -> Scope:
@@ -138,6 +154,15 @@ def week_figures(engine: Engine, window: Window, scope: Scope) -> WeekFigures:
     stages = q.step_turnaround(engine, window, scope, "stage")
     slowest = max(stages, key=lambda d: d.median_seconds) if stages else None
     touch = q.touchless(engine, window, scope)
-    return WeekFigures(scope, window, touch.denominator, cycle[0] if cycle else None, touch,
-                       sla[0][1] if sla else Rate(0, 0), esc, slowest, q.erp_recovery(engine, window, scope),
-                       sum(e.count for e in q.exceptions(engine, window, scope)))
+    return WeekFigures(
+        scope,
+        window,
+        touch.denominator,
+        cycle[0] if cycle else None,
+        touch,
+        sla[0][1] if sla else Rate(0, 0),
+        esc,
+        slowest,
+        q.erp_recovery(engine, window, scope),
+        sum(e.count for e in q.exceptions(engine, window, scope)),
+    )

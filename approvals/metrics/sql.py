@@ -32,15 +32,19 @@ class elapsed_seconds(FunctionElement[int]):  # noqa: N801 - reads like the SQL 
 @compiles(elapsed_seconds, "postgresql")
 def _elapsed_pg(element: elapsed_seconds, compiler: Any, **kw: Any) -> str:
     later, earlier = list(element.clauses)
-    return (f"CAST(round(extract(epoch FROM ({compiler.process(later, **kw)} - "
-            f"{compiler.process(earlier, **kw)}))) AS BIGINT)")
+    return (
+        f"CAST(round(extract(epoch FROM ({compiler.process(later, **kw)} - "
+        f"{compiler.process(earlier, **kw)}))) AS BIGINT)"
+    )
 
 
 @compiles(elapsed_seconds, "sqlite")
 def _elapsed_sqlite(element: elapsed_seconds, compiler: Any, **kw: Any) -> str:
     later, earlier = list(element.clauses)
-    return (f"CAST(round((julianday({compiler.process(later, **kw)}) - "
-            f"julianday({compiler.process(earlier, **kw)})) * 86400.0) AS INTEGER)")
+    return (
+        f"CAST(round((julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)})) * 86400.0) AS INTEGER)"
+    )
 
 
 class month_of(FunctionElement[str]):  # noqa: N801
@@ -72,8 +76,12 @@ def percentiles(base: Subquery, keys: Sequence[str], value: str, dialect: str) -
     size = func.count().over(partition_by=group or None).label("cnt")
     ranked = select(*group, v.label("v"), rank, size).subquery("ranked")
     rgroup = [ranked.c[k] for k in keys]
-    cols = [func.min(case((cast(ranked.c.rn, Float) >= literal(q, Float) * ranked.c.cnt, ranked.c.v)))
-            .label(f"p{int(q * 100)}") for q in QUANTILES]
+    cols = [
+        func.min(case((cast(ranked.c.rn, Float) >= literal(q, Float) * ranked.c.cnt, ranked.c.v))).label(
+            f"p{int(q * 100)}"
+        )
+        for q in QUANTILES
+    ]
     return select(*rgroup, func.max(ranked.c.cnt).label("n"), *cols).group_by(*rgroup)
 
 

@@ -145,17 +145,27 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def load_cases(text: str, filename: str = "<cases>",
-               policy: LoadedPolicy | None = None) -> list[tuple[Case, int | None]]:
+def load_cases(
+    text: str, filename: str = "<cases>", policy: LoadedPolicy | None = None
+) -> list[tuple[Case, int | None]]:
     """Parse and validate a cases file; raises CasesInvalid with file:line for every problem."""
     try:
         lines, duplicates = line_map(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise CasesInvalid([PolicyIssue("error", "yaml", f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                                        filename, mark.line + 1 if mark else None,
-                                        "check indentation (spaces, not tabs)")]) from None
+        raise CasesInvalid(
+            [
+                PolicyIssue(
+                    "error",
+                    "yaml",
+                    f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                    filename,
+                    mark.line + 1 if mark else None,
+                    "check indentation (spaces, not tabs)",
+                )
+            ]
+        ) from None
 
     def line_for(loc: tuple[Any, ...]) -> int | None:
         for n in range(len(loc), -1, -1):
@@ -163,11 +173,24 @@ def load_cases(text: str, filename: str = "<cases>",
                 return lines[tuple(loc[:n])]
         return None
 
-    issues = [PolicyIssue("error", "schema", f"key `{key}` appears twice", filename, line, "keep one")
-              for _, line, key in duplicates]
+    issues = [
+        PolicyIssue("error", "schema", f"key `{key}` appears twice", filename, line, "keep one")
+        for _, line, key in duplicates
+    ]
     if not isinstance(data, dict):
-        raise CasesInvalid(issues + [PolicyIssue("error", "schema", "a cases file is a mapping with `cases:`",
-                                                 filename, 1, "start from examples/policy-cases.yaml")])
+        raise CasesInvalid(
+            issues
+            + [
+                PolicyIssue(
+                    "error",
+                    "schema",
+                    "a cases file is a mapping with `cases:`",
+                    filename,
+                    1,
+                    "start from examples/policy-cases.yaml",
+                )
+            ]
+        )
     try:
         parsed = CasesFile.model_validate(data)
     except ValidationError as exc:
@@ -176,8 +199,17 @@ def load_cases(text: str, filename: str = "<cases>",
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key `{loc[-1]}`"
-            issues.append(PolicyIssue("error", "schema", f"{human_loc(loc)}: {msg}", filename, line_for(loc),
-                                      SCHEMA_HINTS.get(err["type"], ""), human_loc(loc)))
+            issues.append(
+                PolicyIssue(
+                    "error",
+                    "schema",
+                    f"{human_loc(loc)}: {msg}",
+                    filename,
+                    line_for(loc),
+                    SCHEMA_HINTS.get(err["type"], ""),
+                    human_loc(loc),
+                )
+            )
         raise CasesInvalid(issues) from None
     if policy is not None:
         known = {r.id for r in policy.stops} | {r.id for r in policy.rules}
@@ -185,29 +217,46 @@ def load_cases(text: str, filename: str = "<cases>",
         for i, case in enumerate(parsed.cases):
             rule = case.expect.rule
             if rule is not None and rule not in known:
-                issues.append(PolicyIssue("error", "schema", f"case {case.name!r}: rule `{rule}` is not in the policy",
-                                          filename, line_for(("cases", i, "expect", "rule")),
-                                          "use the id of a stop or rule"))
+                issues.append(
+                    PolicyIssue(
+                        "error",
+                        "schema",
+                        f"case {case.name!r}: rule `{rule}` is not in the policy",
+                        filename,
+                        line_for(("cases", i, "expect", "rule")),
+                        "use the id of a stop or rule",
+                    )
+                )
             for name in case.expect.overlays or ():
                 if name not in overlays:
-                    issues.append(PolicyIssue("error", "schema",
-                                              f"case {case.name!r}: overlay `{name}` is not in the policy", filename,
-                                              line_for(("cases", i, "expect", "overlays")), "use an overlay id"))
+                    issues.append(
+                        PolicyIssue(
+                            "error",
+                            "schema",
+                            f"case {case.name!r}: overlay `{name}` is not in the policy",
+                            filename,
+                            line_for(("cases", i, "expect", "overlays")),
+                            "use an overlay id",
+                        )
+                    )
     if issues:
         raise CasesInvalid(issues)
     return [(case, lines.get(("cases", i))) for i, case in enumerate(parsed.cases)]
 
 
-def run_case(case: Case, policy: LoadedPolicy, directory: Directory, line: int | None = None, *,
-             clock: Clock = utcnow) -> CaseResult:
+def run_case(
+    case: Case, policy: LoadedPolicy, directory: Directory, line: int | None = None, *, clock: Clock = utcnow
+) -> CaseResult:
     """Route one case's request and compare with what it expects; a case without `at` is routed at `clock()`."""
     draft = case.request
     errors = validate_draft(draft, directory, policy)
     if errors:
         return CaseResult(case.name, line, False, refused=[f"{e.field}: {e.message}" for e in errors])
     facts = build_facts(draft, directory, policy, committed=case.committed)
-    windows = tuple(DelegationWindow(d.delegator, d.delegate, _aware(d.starts_at), _aware(d.ends_at), d.category,
-                                     d.max_amount) for d in case.delegations)
+    windows = tuple(
+        DelegationWindow(d.delegator, d.delegate, _aware(d.starts_at), _aware(d.ends_at), d.category, d.max_amount)
+        for d in case.delegations
+    )
     at = _aware(case.at) if case.at else clock()
     plan = route(facts, policy, directory, windows, at)
     diffs = compare(case.expect, plan)
@@ -226,10 +275,13 @@ def compare(expect: Expect, plan: RoutePlan) -> list[Difference]:
         got_ids, got_names = plan.approvers, [s.name for s in plan.stages]
         same = len(expect.stages) == len(plan.stages) and all(
             (want == got_names[i]) if isinstance(want, str) else sorted(want) == sorted(got_ids[i])
-            for i, want in enumerate(expect.stages))
+            for i, want in enumerate(expect.stages)
+        )
         if not same:
-            shown = [got_names[i] if i < len(expect.stages) and isinstance(expect.stages[i], str) else got_ids[i]
-                     for i in range(len(plan.stages))]
+            shown = [
+                got_names[i] if i < len(expect.stages) and isinstance(expect.stages[i], str) else got_ids[i]
+                for i in range(len(plan.stages))
+            ]
             diffs.append(Difference("stages", expect.stages, shown))
     if expect.approvers is not None:
         got = sorted({a for stage in plan.approvers for a in stage})

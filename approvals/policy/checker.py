@@ -137,14 +137,21 @@ class Space:
         # Correlations every real request obeys (a site fixes its region and usable cost centers;
         # a supplier fixes its risk tier, contract and block status).
         self.site_boxes = [
-            {"site": frozenset({s.code}), "region": frozenset({s.region}),
-             "cost_center": frozenset(c.code for c in directory.cost_centers if c.site in (None, s.code))}
+            {
+                "site": frozenset({s.code}),
+                "region": frozenset({s.region}),
+                "cost_center": frozenset(c.code for c in directory.cost_centers if c.site in (None, s.code)),
+            }
             for s in directory.sites
         ]
         self.supplier_boxes = [
-            {"supplier": frozenset({s.id}), "supplier.risk_tier": frozenset({s.risk_tier}),
-             "supplier.contracted": frozenset({s.contracted}), "supplier.blocked": frozenset({s.blocked}),
-             "contract_status": frozenset({s.contract_status})}
+            {
+                "supplier": frozenset({s.id}),
+                "supplier.risk_tier": frozenset({s.risk_tier}),
+                "supplier.contracted": frozenset({s.contracted}),
+                "supplier.blocked": frozenset({s.blocked}),
+                "contract_status": frozenset({s.contract_status}),
+            }
             for s in directory.suppliers
         ]
 
@@ -323,8 +330,7 @@ def _facts_in(boxes: list[Box]) -> set[str]:
 # The checks
 # ---------------------------------------------------------------------------------------
 
-_REFERENCE_FACTS = ("site", "category", "supplier", "cost_center", "requester", "region", "requester.role",
-                    "currency")
+_REFERENCE_FACTS = ("site", "category", "supplier", "cost_center", "requester", "region", "requester.role", "currency")
 
 
 @dataclass
@@ -372,8 +378,11 @@ class _Checker:
             yield _Stage(overlay.spec.stage, ("overlays", i, "stage"), overlay)  # type: ignore[union-attr]
 
     def _section_items(self) -> Iterator[tuple[str, int, CompiledRule]]:
-        for section, items in (("stops", self.policy.stops), ("rules", self.policy.rules),
-                               ("overlays", self.policy.overlays)):
+        for section, items in (
+            ("stops", self.policy.stops),
+            ("rules", self.policy.rules),
+            ("overlays", self.policy.overlays),
+        ):
             for i, item in enumerate(items):
                 yield section, i, item
 
@@ -383,8 +392,9 @@ class _Checker:
         return set(self.space.domains[fact])
 
     # -- unknown references ------------------------------------------------------------------
-    def _unknown(self, what: str, value: str, known: set[str], path: tuple[Any, ...], where: str,
-                 extra: str = "") -> None:
+    def _unknown(
+        self, what: str, value: str, known: set[str], path: tuple[Any, ...], where: str, extra: str = ""
+    ) -> None:
         close = get_close_matches(value, sorted(known), n=1)
         if close:
             hint = f"did you mean `{close[0]}`?"
@@ -402,8 +412,14 @@ class _Checker:
         for role, target in self.policy.spec.escalations.items():
             for r in (role, target):
                 if r not in d.roles:
-                    self._unknown("role", r, d.roles, ("escalations", role),
-                                  f"escalations map ({role} -> {target})", "; nobody in the directory holds it")
+                    self._unknown(
+                        "role",
+                        r,
+                        d.roles,
+                        ("escalations", role),
+                        f"escalations map ({role} -> {target})",
+                        "; nobody in the directory holds it",
+                    )
         for stage in self.stages():
             specs = [(("approvers", k), a) for k, a in enumerate(stage.spec.approvers)]
             if stage.spec.escalate_to:
@@ -411,8 +427,9 @@ class _Checker:
             for sub, spec in specs:
                 path = stage.path + sub + (spec.kind,)
                 if spec.kind == "role" and spec.role not in d.roles:
-                    self._unknown("role", spec.role or "", d.roles, path, stage.label,
-                                  "; nobody in the directory holds it")
+                    self._unknown(
+                        "role", spec.role or "", d.roles, path, stage.label, "; nobody in the directory holds it"
+                    )
                     self.broken.add(stage.owner.id)
                 elif spec.kind == "person" and spec.person not in d.person_by_id:
                     self._unknown("person", spec.person or "", set(d.person_by_id), path, stage.label)
@@ -429,12 +446,21 @@ class _Checker:
                     if str(value) not in known:
                         self.broken.add(item.id)
                         if fact == "currency":
-                            self.add("error", "unknown_reference",
-                                     f"{item.id}: currency `{value}` has no rate in `rates:`", path,
-                                     f"add `{value}: <{self.policy.currency} per 1 {value}>` under `rates:`")
+                            self.add(
+                                "error",
+                                "unknown_reference",
+                                f"{item.id}: currency `{value}` has no rate in `rates:`",
+                                path,
+                                f"add `{value}: <{self.policy.currency} per 1 {value}>` under `rates:`",
+                            )
                         else:
-                            self._unknown(fact.replace("_", " ").replace(".", " "), str(value), known, path,
-                                          f"{item.id}: condition on {fact}")
+                            self._unknown(
+                                fact.replace("_", " ").replace(".", " "),
+                                str(value),
+                                known,
+                                path,
+                                f"{item.id}: condition on {fact}",
+                            )
 
     # -- can never match -----------------------------------------------------------------------
     def unsatisfiable(self) -> None:
@@ -443,10 +469,14 @@ class _Checker:
             if region is None or item.id in self.broken:
                 continue
             if not self.space.realistic(region, _facts_in(region)):
-                self.add("warning", "unsatisfiable",
-                         f"{item.id} can never match: its conditions contradict each other", (section, i, "when"),
-                         "check the comparisons (e.g. gt 5000 with lt 1000) and that the sites, regions and "
-                         "suppliers named can occur together")
+                self.add(
+                    "warning",
+                    "unsatisfiable",
+                    f"{item.id} can never match: its conditions contradict each other",
+                    (section, i, "when"),
+                    "check the comparisons (e.g. gt 5000 with lt 1000) and that the sites, regions and "
+                    "suppliers named can occur together",
+                )
 
     # -- shadowed rules ------------------------------------------------------------------------
     def shadowed(self) -> None:
@@ -472,20 +502,27 @@ class _Checker:
             if region is not None and is_conjunctive(rule.condition):
                 earlier.append(("rule", rule, region))
 
-    def _report_shadow(self, i: int, rule: CompiledRule, pieces: list[Box],
-                       earlier: list[tuple[str, CompiledRule, list[Box]]]) -> None:
-        alone = [(kind, e) for kind, e, r in earlier
-                 if all(self.space.uncovered(p, r) == [] for p in pieces)]
+    def _report_shadow(
+        self, i: int, rule: CompiledRule, pieces: list[Box], earlier: list[tuple[str, CompiledRule, list[Box]]]
+    ) -> None:
+        alone = [(kind, e) for kind, e, r in earlier if all(self.space.uncovered(p, r) == [] for p in pieces)]
         if alone:
             culprits = alone[:1]
         else:
-            culprits = [(kind, e) for kind, e, r in earlier
-                        if any(self.space.intersect(p, b) is not None for p in pieces for b in r)]
+            culprits = [
+                (kind, e)
+                for kind, e, r in earlier
+                if any(self.space.intersect(p, b) is not None for p in pieces for b in r)
+            ]
         names = " and ".join(f"{kind} {e.id} (line {e.line})" for kind, e in culprits)
         together = "" if len(culprits) == 1 else " together"
-        self.add("error", "shadowed",
-                 f"rule {rule.id} can never be reached: every request it matches is already decided by {names}{together}",
-                 ("rules", i), f"move {rule.id} above {culprits[0][1].id}, narrow the earlier condition, or delete {rule.id}")
+        self.add(
+            "error",
+            "shadowed",
+            f"rule {rule.id} can never be reached: every request it matches is already decided by {names}{together}",
+            ("rules", i),
+            f"move {rule.id} above {culprits[0][1].id}, narrow the earlier condition, or delete {rule.id}",
+        )
 
     # -- gaps ----------------------------------------------------------------------------------
     def gaps(self) -> None:
@@ -518,8 +555,10 @@ class _Checker:
             amounts = "any amount" if rng == "[0, +inf)" else f"amounts in {rng}"
             findings.append(f"no rule covers {', '.join(categories)} at {where} for {amounts}")
         path = ("rules",)
-        hint = ("add a rule for it (or widen a neighbour's condition) so these requests are routed; "
-                "otherwise they stop with settings.unrouted_reason. Stops do not count as cover.")
+        hint = (
+            "add a rule for it (or widen a neighbour's condition) so these requests are routed; "
+            "otherwise they stop with settings.unrouted_reason. Stops do not count as cover."
+        )
         for text in findings[:MAX_GAPS_REPORTED]:
             self.add("warning", "gap", text, path, hint)
         if len(findings) > MAX_GAPS_REPORTED:
@@ -533,12 +572,16 @@ class _Checker:
             path, current = [start], esc.get(start)
             while current is not None:
                 if current in path:
-                    loop = path[path.index(current):] + [current]
+                    loop = path[path.index(current) :] + [current]
                     if frozenset(loop) not in reported:
                         reported.add(frozenset(loop))
-                        self.add("error", "escalation_cycle", "escalations loop: " + " -> ".join(loop),
-                                 ("escalations", loop[0]),
-                                 "end the chain at a role that does not escalate further (e.g. coo)")
+                        self.add(
+                            "error",
+                            "escalation_cycle",
+                            "escalations loop: " + " -> ".join(loop),
+                            ("escalations", loop[0]),
+                            "end the chain at a role that does not escalate further (e.g. coo)",
+                        )
                     break
                 path.append(current)
                 current = esc.get(current)
@@ -553,10 +596,14 @@ class _Checker:
                 self._stage_cycle(stage)
         if uses_managers:
             for loop in self.directory.manager_cycles():
-                self.add("error", "escalation_cycle",
-                         f"the company directory's reporting lines loop: {' -> '.join(loop)}; "
-                         f"{uses_managers[0].label} follows managers",
-                         uses_managers[0].path, "fix the `manager:` of one of these people in the directory")
+                self.add(
+                    "error",
+                    "escalation_cycle",
+                    f"the company directory's reporting lines loop: {' -> '.join(loop)}; "
+                    f"{uses_managers[0].label} follows managers",
+                    uses_managers[0].path,
+                    "fix the `manager:` of one of these people in the directory",
+                )
 
     def _stage_cycle(self, stage: _Stage) -> None:
         target = stage.spec.escalate_to
@@ -568,8 +615,12 @@ class _Checker:
             facts = {"site": site, "category": category}
             if target.kind in ("next_level", "approver_manager"):
                 for person in on_stage:
-                    up = {p.id for p in resolve_people(target, facts, self.directory, approver=person,
-                                                        escalations=self.policy.spec.escalations)}
+                    up = {
+                        p.id
+                        for p in resolve_people(
+                            target, facts, self.directory, approver=person, escalations=self.policy.spec.escalations
+                        )
+                    }
                     if up and up <= on_stage:
                         self._cycle(stage, f"escalates from {person} back to {', '.join(sorted(up))} at {site}")
                         return
@@ -580,8 +631,13 @@ class _Checker:
                 return
 
     def _cycle(self, stage: _Stage, text: str) -> None:
-        self.add("error", "escalation_cycle", f"{stage.label} {text}", stage.path + ("escalate_to",),
-                 "escalate to someone above the stage's approvers, e.g. {approver_manager: 1}")
+        self.add(
+            "error",
+            "escalation_cycle",
+            f"{stage.label} {text}",
+            stage.path + ("escalate_to",),
+            "escalate to someone above the stage's approvers, e.g. {approver_manager: 1}",
+        )
 
     # -- steps that resolve to nobody -----------------------------------------------------------
     def _contexts(self, owner: CompiledRule) -> list[tuple[str, str]]:
@@ -614,30 +670,49 @@ class _Checker:
             for k, spec in enumerate(stage.spec.approvers):
                 path = stage.path + ("approvers", k, spec.kind)
                 if spec.kind == "role" and spec.role in d.roles:
-                    sites = _ordered({s for s, c in contexts if not d.people_with_role(spec.role or "", s)},
-                                     list(d.site_by_code))
+                    sites = _ordered(
+                        {s for s, c in contexts if not d.people_with_role(spec.role or "", s)}, list(d.site_by_code)
+                    )
                     if sites:
-                        self.add("error", "unresolvable",
-                                 f"{stage.label}: nobody holds role {spec.role} at {', '.join(sites)}", path,
-                                 f"grant {spec.role} at those sites in the directory, or limit {stage.owner.id} "
-                                 f"with `site: [...]`")
+                        self.add(
+                            "error",
+                            "unresolvable",
+                            f"{stage.label}: nobody holds role {spec.role} at {', '.join(sites)}",
+                            path,
+                            f"grant {spec.role} at those sites in the directory, or limit {stage.owner.id} "
+                            f"with `site: [...]`",
+                        )
                 elif spec.kind == "category_manager":
                     cats = sorted({c for s, c in contexts if not resolve_people(spec, {"category": c}, d)})
                     if cats:
-                        self.add("error", "unresolvable",
-                                 f"{stage.label}: no category manager for {', '.join(cats)}", path,
-                                 "set `manager:` on those categories in the directory")
+                        self.add(
+                            "error",
+                            "unresolvable",
+                            f"{stage.label}: no category manager for {', '.join(cats)}",
+                            path,
+                            "set `manager:` on those categories in the directory",
+                        )
                 elif spec.kind == "group" and spec.group in d.group_by_id and not d.group_by_id[spec.group].members:
-                    self.add("error", "unresolvable", f"{stage.label}: group {spec.group} has no members", path,
-                             "add members to the group in the directory")
+                    self.add(
+                        "error",
+                        "unresolvable",
+                        f"{stage.label}: group {spec.group} has no members",
+                        path,
+                        "add members to the group in the directory",
+                    )
                 elif spec.kind == "manager":
                     short = [p.id for p in d.people if p.manager and len(d.manager_chain(p.id)) < (spec.manager or 1)]
                     if short:
                         more = f" and {len(short) - 5} more" if len(short) > 5 else ""
-                        self.add("warning", "unresolvable",
-                                 f"{stage.label}: {', '.join(short[:5])}{more} have fewer than {spec.manager} "
-                                 f"levels of managers above them, so this step would resolve to nobody for their "
-                                 f"requests", path, "use {manager: 1} or a role for people near the top of the org")
+                        self.add(
+                            "warning",
+                            "unresolvable",
+                            f"{stage.label}: {', '.join(short[:5])}{more} have fewer than {spec.manager} "
+                            f"levels of managers above them, so this step would resolve to nobody for their "
+                            f"requests",
+                            path,
+                            "use {manager: 1} or a role for people near the top of the org",
+                        )
             if stage.spec.mode == "quorum":
                 self._quorum(stage, contexts)
 
@@ -658,9 +733,13 @@ class _Checker:
                 short[site] = min(short.get(site, size), size)
         if short:
             where = ", ".join(f"{s} ({n})" for s, n in short.items())
-            self.add("error", "unresolvable",
-                     f"{stage.label}: quorum {need} is more than the approvers it can name at {where}",
-                     stage.path + ("quorum",), "lower the quorum or add approvers to the stage")
+            self.add(
+                "error",
+                "unresolvable",
+                f"{stage.label}: quorum {need} is more than the approvers it can name at {where}",
+                stage.path + ("quorum",),
+                "lower the quorum or add approvers to the stage",
+            )
 
 
 def _ordered(values: set[str], order: list[str]) -> list[str]:

@@ -90,8 +90,13 @@ def parse_condition(raw: Any, path: tuple[Any, ...], problems: list[ConditionPro
     if raw is None:
         return ALWAYS
     if not isinstance(raw, dict):
-        problems.append(ConditionProblem(path, "a condition must be a mapping of fact: test",
-                                         "write e.g. `when: {category: mro, amount: {gt: 5000}}`"))
+        problems.append(
+            ConditionProblem(
+                path,
+                "a condition must be a mapping of fact: test",
+                "write e.g. `when: {category: mro, amount: {gt: 5000}}`",
+            )
+        )
         return ALWAYS
     children: list[Node] = []
     for key, value in raw.items():
@@ -124,8 +129,9 @@ def _parse_tests(fact: str, value: Any, path: tuple[Any, ...], problems: list[Co
         tests = []
         for op, operand in value.items():
             if op not in OPERATORS:
-                problems.append(ConditionProblem(path + (op,), f"unknown operator `{op}`",
-                                                 "use one of " + ", ".join(OPERATORS)))
+                problems.append(
+                    ConditionProblem(path + (op,), f"unknown operator `{op}`", "use one of " + ", ".join(OPERATORS))
+                )
                 continue
             if op in COMPARISONS:
                 if FACTS[fact][0] != "number":
@@ -141,8 +147,9 @@ def _parse_tests(fact: str, value: Any, path: tuple[Any, ...], problems: list[Co
                     continue
                 low, high = _number(operand[0]), _number(operand[1])
                 if low > high:
-                    problems.append(ConditionProblem(path + (op,), f"`between` low {low} is above high {high}",
-                                                     "write [low, high]"))
+                    problems.append(
+                        ConditionProblem(path + (op,), f"`between` low {low} is above high {high}", "write [low, high]")
+                    )
                     continue
                 tests.append(Test(fact, "between", (low, high)))
             else:
@@ -266,8 +273,17 @@ def describe(node: Node) -> str:
             v = "{" + ", ".join(sorted(map(str, v))) + "}"
         elif isinstance(v, tuple):
             v = f"{v[0]}..{v[1]}"
-        symbol = {"eq": "=", "ne": "!=", "in": "in", "not_in": "not in", "gt": ">", "gte": ">=",
-                  "lt": "<", "lte": "<=", "between": "in"}[node.op]
+        symbol = {
+            "eq": "=",
+            "ne": "!=",
+            "in": "in",
+            "not_in": "not in",
+            "gt": ">",
+            "gte": ">=",
+            "lt": "<",
+            "lte": "<=",
+            "between": "in",
+        }[node.op]
         return f"{node.fact} {symbol} {v}"
     if isinstance(node, Not):
         return f"not ({describe(node.child)})"

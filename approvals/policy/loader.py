@@ -128,8 +128,18 @@ def human_loc(loc: Path_) -> str:
 def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
     """Validate and compile policy text. Raises PolicyInvalid listing every problem found."""
     if len(text.encode("utf-8", "replace")) > MAX_POLICY_BYTES:
-        raise PolicyInvalid([PolicyIssue("error", "schema", f"policy file is larger than {MAX_POLICY_BYTES} bytes",
-                                         filename, None, "split comments out or simplify the rules")])
+        raise PolicyInvalid(
+            [
+                PolicyIssue(
+                    "error",
+                    "schema",
+                    f"policy file is larger than {MAX_POLICY_BYTES} bytes",
+                    filename,
+                    None,
+                    "split comments out or simplify the rules",
+                )
+            ]
+        )
     try:
         lines, duplicates = line_map(text)
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
@@ -141,11 +151,28 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
         issue = PolicyIssue("error", "yaml", f"not valid YAML: {problem}", filename, line, hint)
         raise PolicyInvalid([issue]) from None
 
-    issues = [PolicyIssue("error", "schema", f"key `{key}` appears twice", filename, line,
-                          "keep one; with two, only the last would count") for _, line, key in duplicates]
+    issues = [
+        PolicyIssue(
+            "error",
+            "schema",
+            f"key `{key}` appears twice",
+            filename,
+            line,
+            "keep one; with two, only the last would count",
+        )
+        for _, line, key in duplicates
+    ]
     if not isinstance(data, dict):
-        issues.append(PolicyIssue("error", "schema", "a policy file is a mapping with `policy:` and `rules:`",
-                                  filename, 1, "start from examples/policy.yaml"))
+        issues.append(
+            PolicyIssue(
+                "error",
+                "schema",
+                "a policy file is a mapping with `policy:` and `rules:`",
+                filename,
+                1,
+                "start from examples/policy.yaml",
+            )
+        )
         raise PolicyInvalid(issues)
 
     def line_for(loc: Path_) -> int | None:
@@ -162,8 +189,17 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key `{loc[-1]}`" if loc else msg
-            issues.append(PolicyIssue("error", "schema", f"{human_loc(loc)}: {msg}", filename, line_for(loc),
-                                      SCHEMA_HINTS.get(err["type"], ""), human_loc(loc)))
+            issues.append(
+                PolicyIssue(
+                    "error",
+                    "schema",
+                    f"{human_loc(loc)}: {msg}",
+                    filename,
+                    line_for(loc),
+                    SCHEMA_HINTS.get(err["type"], ""),
+                    human_loc(loc),
+                )
+            )
         raise PolicyInvalid(issues) from None
 
     problems: list[ConditionProblem] = []
@@ -179,8 +215,17 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
     rules = compiled("rules", spec.rules)
     overlays = compiled("overlays", spec.overlays)
     for p in problems:
-        issues.append(PolicyIssue("error", "condition", f"{human_loc(p.path)}: {p.message}", filename,
-                                  line_for(p.path), p.hint, human_loc(p.path)))
+        issues.append(
+            PolicyIssue(
+                "error",
+                "condition",
+                f"{human_loc(p.path)}: {p.message}",
+                filename,
+                line_for(p.path),
+                p.hint,
+                human_loc(p.path),
+            )
+        )
     if issues:
         raise PolicyInvalid(issues)
 
@@ -198,8 +243,9 @@ def load_policy(path: str | Path) -> LoadedPolicy:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise PolicyInvalid([PolicyIssue("error", "file", "policy is not UTF-8 text", str(p),
-                                         hint="save the file as UTF-8")]) from None
+        raise PolicyInvalid(
+            [PolicyIssue("error", "file", "policy is not UTF-8 text", str(p), hint="save the file as UTF-8")]
+        ) from None
     return load_policy_text(text, str(p))
 
 

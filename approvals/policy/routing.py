@@ -246,9 +246,13 @@ def match_rule(facts: dict[str, Any], policy: LoadedPolicy) -> str | None:
     return rule.id if rule else None
 
 
-def route(facts: dict[str, Any], policy: LoadedPolicy, directory: Directory,
-          delegations: tuple[DelegationWindow, ...] | list[DelegationWindow],
-          at: datetime) -> RoutePlan:
+def route(
+    facts: dict[str, Any],
+    policy: LoadedPolicy,
+    directory: Directory,
+    delegations: tuple[DelegationWindow, ...] | list[DelegationWindow],
+    at: datetime,
+) -> RoutePlan:
     """Decide the route for one requisition at instant `at` (delegation windows are read at it).
     Same inputs, same plan."""
     version, content_hash, currency = policy.version, policy.content_hash, policy.currency
@@ -278,12 +282,20 @@ def route(facts: dict[str, Any], policy: LoadedPolicy, directory: Directory,
     # A stage's position is its `order`, or else its place in the list (the rule's stages 0, 1, ...,
     # then matching overlays in file order); ties keep list order. So `order: 50` on an overlay
     # keeps it after the base route and orders overlays among themselves.
-    staged = [item for _, item in sorted(enumerate(staged),
-                                         key=lambda p: p[1][0].order if p[1][0].order is not None else p[0])]
+    staged = [
+        item
+        for _, item in sorted(enumerate(staged), key=lambda p: p[1][0].order if p[1][0].order is not None else p[0])
+    ]
 
     if not staged:
-        return RoutePlan("auto_approve", version, content_hash, spec.id,
-                         f"{rule_text}: approved automatically within policy limits", overlays=tuple(overlays))
+        return RoutePlan(
+            "auto_approve",
+            version,
+            content_hash,
+            spec.id,
+            f"{rule_text}: approved automatically within policy limits",
+            overlays=tuple(overlays),
+        )
 
     resolver = _StageResolver(facts, policy, directory, tuple(delegations), at)
     stages = []
@@ -291,18 +303,24 @@ def route(facts: dict[str, Any], policy: LoadedPolicy, directory: Directory,
     for index, (stage_spec, rule_id, text) in enumerate(staged):
         stage, problem = resolver.resolve(index, stage_spec, rule_id, text)
         if problem:
-            reason = f"Stage '{stage_spec.name}' ({rule_id}) has no eligible approver: {problem}. Procurement must fix the directory or policy."
-            return RoutePlan("stop", version, content_hash, spec.id, reason, reason, overlays=tuple(overlays),
-                             notes=tuple(notes))
+            reason = (
+                f"Stage '{stage_spec.name}' ({rule_id}) has no eligible approver: {problem}. "
+                "Procurement must fix the directory or policy."
+            )
+            return RoutePlan(
+                "stop", version, content_hash, spec.id, reason, reason, overlays=tuple(overlays), notes=tuple(notes)
+            )
         assert stage is not None
         stages.append(stage)
         for step in stage.steps:
             notes.extend(step.substitutions)
         notes.extend(stage.notes)
     explanation = f"{rule_text} -> " + " then ".join(
-        f"{s.name} ({', '.join(step.approver_name for step in s.steps)})" for s in stages)
-    return RoutePlan("approval", version, content_hash, spec.id, explanation, None, tuple(stages),
-                     tuple(overlays), tuple(notes))
+        f"{s.name} ({', '.join(step.approver_name for step in s.steps)})" for s in stages
+    )
+    return RoutePlan(
+        "approval", version, content_hash, spec.id, explanation, None, tuple(stages), tuple(overlays), tuple(notes)
+    )
 
 
 @dataclass
@@ -336,8 +354,9 @@ class _StageResolver:
                 if eligible:
                     for p in people:
                         if p not in eligible:
-                            dropped.append(f"{self._why_not(p, spec.check_limits, chosen)}, so they are "
-                                           f"left out of '{spec.name}'")
+                            dropped.append(
+                                f"{self._why_not(p, spec.check_limits, chosen)}, so they are left out of '{spec.name}'"
+                            )
                     people = eligible
                 else:
                     people = people[:1]
@@ -355,10 +374,18 @@ class _StageResolver:
         for i, step in enumerate(steps):
             others = [s for j, s in enumerate(steps) if j != i]
             if step.acting != step.approver and any(step.acting in (s.approver, s.acting) for s in others):
-                steps[i] = StepPlan(step.approver, step.approver_name, step.resolved_via, step.explanation,
-                                    step.approver, step.substitutions + (
-                                        f"{self.directory.person_by_id[step.acting].name} already acts at "
-                                        f"'{spec.name}', so this step stays with {step.approver_name}",))
+                steps[i] = StepPlan(
+                    step.approver,
+                    step.approver_name,
+                    step.resolved_via,
+                    step.explanation,
+                    step.approver,
+                    step.substitutions
+                    + (
+                        f"{self.directory.person_by_id[step.acting].name} already acts at "
+                        f"'{spec.name}', so this step stays with {step.approver_name}",
+                    ),
+                )
         if not steps:
             return None, "; ".join(missing) or "no approvers resolved"
         required = {"any": 1, "all": len(steps), "quorum": spec.quorum or 1}[spec.mode]
@@ -367,11 +394,20 @@ class _StageResolver:
         if not settings.same_approver_across_stages:
             self.used.update(chosen)
         explanation = spec.explain or ", ".join(self._describe(a) for a in spec.approvers)
-        return StagePlan(index, spec.name, spec.mode, required, rule_id,
-                         f"{rule_text} -> {explanation}",
-                         spec.sla_hours or settings.sla_hours,
-                         spec.escalate_to.model_dump(exclude_none=True) if spec.escalate_to else None,
-                         spec.escalation, tuple(steps), tuple(dropped), spec.check_limits), None
+        return StagePlan(
+            index,
+            spec.name,
+            spec.mode,
+            required,
+            rule_id,
+            f"{rule_text} -> {explanation}",
+            spec.sla_hours or settings.sla_hours,
+            spec.escalate_to.model_dump(exclude_none=True) if spec.escalate_to else None,
+            spec.escalation,
+            tuple(steps),
+            tuple(dropped),
+            spec.check_limits,
+        ), None
 
     def _describe(self, spec: ApproverSpec) -> str:
         site = self.facts.get("site")
@@ -395,15 +431,14 @@ class _StageResolver:
             return f"{person.name} already approves an earlier stage"
         if person.id in taken:
             return f"{person.name} is already an approver of this stage"
-        if (check_limits and self.policy.spec.settings.approval_limits == "escalate"
-                and person.approval_limit < amount):
+        if check_limits and self.policy.spec.settings.approval_limits == "escalate" and person.approval_limit < amount:
             cur = self.policy.currency
-            return (f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below "
-                    f"{money(amount, cur)}")
+            return f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below {money(amount, cur)}"
         return None
 
-    def _eligible_step(self, person: Person, approver_spec: ApproverSpec, stage: StageSpec, rule_text: str,
-                       taken: set[str]) -> StepPlan | None:
+    def _eligible_step(
+        self, person: Person, approver_spec: ApproverSpec, stage: StageSpec, rule_text: str, taken: set[str]
+    ) -> StepPlan | None:
         substitutions: list[str] = []
         candidate: Person | None = person
         reason = self._why_not(person, stage.check_limits, taken)
@@ -427,21 +462,33 @@ class _StageResolver:
         why = f"{rule_text} -> {stage.explain or self._describe(approver_spec)}"
         if candidate.id != person.id:
             why += f" ({substitutions[-1]})"
-        delegation = resolve_delegate(candidate.id, self.delegations, self.at,
-                                      category=self.facts.get("category"), amount=self.facts.get("amount"),
-                                      requester=self.requester)
+        delegation = resolve_delegate(
+            candidate.id,
+            self.delegations,
+            self.at,
+            category=self.facts.get("category"),
+            amount=self.facts.get("amount"),
+            requester=self.requester,
+        )
         if delegation.acting != candidate.id:
-            acting_name = self.directory.person_by_id[delegation.acting].name \
-                if delegation.acting in self.directory.person_by_id else delegation.acting
+            acting_name = (
+                self.directory.person_by_id[delegation.acting].name
+                if delegation.acting in self.directory.person_by_id
+                else delegation.acting
+            )
             substitutions.append(f"{candidate.name} has delegated to {acting_name}")
         if delegation.note:
             substitutions.append(delegation.note)
-        return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, delegation.acting,
-                        tuple(substitutions))
+        return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, delegation.acting, tuple(substitutions))
 
 
-def resolve_people(spec: ApproverSpec, facts: dict[str, Any], directory: Directory,
-                   approver: str | None = None, escalations: dict[str, str] | None = None) -> list[Person]:
+def resolve_people(
+    spec: ApproverSpec,
+    facts: dict[str, Any],
+    directory: Directory,
+    approver: str | None = None,
+    escalations: dict[str, str] | None = None,
+) -> list[Person]:
     """Who a resolver names for these facts (before eligibility checks), in directory order."""
     kind = spec.kind
     people = directory.person_by_id

@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ApproverKind = Literal["manager", "role", "budget_owner", "category_manager", "person", "group",
-                       "approver_manager", "next_level"]
-APPROVER_KINDS: tuple[str, ...] = ("manager", "role", "budget_owner", "category_manager", "person",
-                                   "group")
+ApproverKind = Literal[
+    "manager", "role", "budget_owner", "category_manager", "person", "group", "approver_manager", "next_level"
+]
+APPROVER_KINDS: tuple[str, ...] = ("manager", "role", "budget_owner", "category_manager", "person", "group")
 ESCALATION_KINDS: tuple[str, ...] = APPROVER_KINDS + ("approver_manager", "next_level")
 
 
@@ -100,8 +100,10 @@ class RuleSpec(_Strict):
     def _one_outcome(self) -> "RuleSpec":
         outcomes = [n for n in ("auto_approve", "stop", "stages") if getattr(self, n) is not None]
         if len(outcomes) != 1:
-            raise ValueError("a rule has exactly one outcome: `auto_approve: true`, `stop: <reason>` "
-                             f"or `stages: [...]`; got {', '.join(outcomes) or 'none'}")
+            raise ValueError(
+                "a rule has exactly one outcome: `auto_approve: true`, `stop: <reason>` "
+                f"or `stages: [...]`; got {', '.join(outcomes) or 'none'}"
+            )
         return self
 
 

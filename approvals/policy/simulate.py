@@ -55,11 +55,15 @@ class SimulationReport:
     def to_dict(self) -> dict[str, Any]:
         people = sorted(set(self.load_before) | set(self.load_after))
         return {
-            "old_versions": self.old_versions, "new_version": self.new_version, "requisitions": self.total,
+            "old_versions": self.old_versions,
+            "new_version": self.new_version,
+            "requisitions": self.total,
             "routes_changed": len(self.changed),
             "changes": [{"number": c.number, "before": c.before, "after": c.after} for c in self.changed],
-            "touchless_rate": {"before": round(self.rate(self.touchless_before), 4),
-                               "after": round(self.rate(self.touchless_after), 4)},
+            "touchless_rate": {
+                "before": round(self.rate(self.touchless_before), 4),
+                "after": round(self.rate(self.touchless_after), 4),
+            },
             "stopped": {"before": self.stopped_before, "after": self.stopped_after},
             "approver_load": {p: {"before": self.load_before[p], "after": self.load_after[p]} for p in people},
         }
@@ -91,8 +95,9 @@ def _stored_stages(plan: dict[str, Any]) -> list[list[str]]:
     return [[step["approver"] for step in stage.get("steps", [])] for stage in plan.get("stages", [])]
 
 
-def simulate(records: Iterable[StoredRoute], new_policy: LoadedPolicy, directory: Directory,
-             at: datetime) -> SimulationReport:
+def simulate(
+    records: Iterable[StoredRoute], new_policy: LoadedPolicy, directory: Directory, at: datetime
+) -> SimulationReport:
     """Route every record under `new_policy`; compare with the route it actually got."""
     old_versions: set[str] = set()
     report = SimulationReport([], new_policy.label)

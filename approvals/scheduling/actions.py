@@ -23,7 +23,7 @@ from approvals.scheduling.plan import remind_key, sla_deadline
 
 
 class Snooze(BaseModel):
-    """"Remind me in 2 hours" on a reminder: never later than the step's SLA."""
+    """ "Remind me in 2 hours" on a reminder: never later than the step's SLA."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     actor: str = Field(min_length=1, max_length=80)
@@ -46,10 +46,15 @@ def snooze(engine: Engine, calendars: Calendars, cmd: Snooze, *, clock: Clock = 
         req = session.exec(select(Requisition).where(Requisition.number == cmd.number.strip().upper())).first()
         if req is None:
             raise NotFound(f"There is no requisition {cmd.number}. Check the number (it looks like PR-1042).")
-        step = session.exec(select(ApprovalStep).where(
-            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-            ApprovalStep.stage_index == req.current_stage, ApprovalStep.state == "pending",
-            (ApprovalStep.acting == cmd.actor) | (ApprovalStep.approver == cmd.actor))).first()
+        step = session.exec(
+            select(ApprovalStep).where(
+                ApprovalStep.requisition_id == req.id,
+                ApprovalStep.round == req.round,
+                ApprovalStep.stage_index == req.current_stage,
+                ApprovalStep.state == "pending",
+                (ApprovalStep.acting == cmd.actor) | (ApprovalStep.approver == cmd.actor),
+            )
+        ).first()
         if step is None or step.activated_at is None:
             raise NotAllowed(f"Nothing on {req.number} waits for you, so there is no reminder to snooze.")
         deadline = sla_deadline(calendars, step)
@@ -63,8 +68,14 @@ def snooze(engine: Engine, calendars: Calendars, cmd: Snooze, *, clock: Clock = 
             chain = jobqueue.get(session, key)
             payload = dict(chain.payload) if chain else {"step": step.id, "n": 1, "max": 1, "every": "8"}
             payload["n"] = payload["max"]
-            jobqueue.enqueue(session, kind="remind", key=f"{key}:snooze:{int(as_utc(until).timestamp())}",  # type: ignore[union-attr]
-                             due_at=until, now=now, payload=payload)
+            jobqueue.enqueue(
+                session,
+                kind="remind",
+                key=f"{key}:snooze:{int(as_utc(until).timestamp())}",  # type: ignore[union-attr]
+                due_at=until,
+                now=now,
+                payload=payload,
+            )
         return text.snoozed(req.number or "", until, calendars.for_person(cmd.actor).tz, clamped)
 
 

@@ -26,8 +26,18 @@ from approvals.scheduling import text
 from approvals.scheduling.calendar import Calendars, WorkingHours
 
 # every kind of row the scheduler claims
-KINDS = ("remind", "escalate", "notify", "delegation_start", "delegation_end", "info_expire", "draft_expire",
-         "digest_plan", "digest", "weekly_summary")
+KINDS = (
+    "remind",
+    "escalate",
+    "notify",
+    "delegation_start",
+    "delegation_end",
+    "info_expire",
+    "draft_expire",
+    "digest_plan",
+    "digest",
+    "weekly_summary",
+)
 STEP_ACTIVATED = frozenset({"routed", "advanced", "escalated", "reassigned", "reapproval_routed"})
 
 
@@ -56,19 +66,47 @@ def sla_deadline(calendars: Calendars, step: ApprovalStep) -> datetime:
     return calendars.for_person(step.approver).add(as_utc(step.activated_at), step.sla_hours)  # type: ignore[arg-type]
 
 
-def notice(calendars: Calendars, *, key: str, person: str, kind: str, message: str, now: datetime,
-           number: str | None = None, numbers: list[str] | None = None) -> dict[str, Any]:
+def notice(
+    calendars: Calendars,
+    *,
+    key: str,
+    person: str,
+    kind: str,
+    message: str,
+    now: datetime,
+    number: str | None = None,
+    numbers: list[str] | None = None,
+) -> dict[str, Any]:
     """A notice as its own job (the keywords of jobqueue.enqueue and Plan.enqueue), due when the person's quiet
     hours allow."""
-    return {"kind": "notify", "key": key, "due_at": calendars.for_person(person).next_not_quiet(now),
-            "payload": {"person": person, "kind": kind, "text": message, "number": number, "numbers": numbers or []}}
+    return {
+        "kind": "notify",
+        "key": key,
+        "due_at": calendars.for_person(person).next_not_quiet(now),
+        "payload": {"person": person, "kind": kind, "text": message, "number": number, "numbers": numbers or []},
+    }
 
 
-def enqueue_notice(session: Session, calendars: Calendars, *, key: str, person: str, kind: str, message: str,
-                   now: datetime, number: str | None = None, numbers: list[str] | None = None) -> bool:
+def enqueue_notice(
+    session: Session,
+    calendars: Calendars,
+    *,
+    key: str,
+    person: str,
+    kind: str,
+    message: str,
+    now: datetime,
+    number: str | None = None,
+    numbers: list[str] | None = None,
+) -> bool:
     """`notice`, written in the caller's transaction."""
-    return jobqueue.enqueue(session, now=now, **notice(calendars, key=key, person=person, kind=kind,
-                                                        message=message, now=now, number=number, numbers=numbers))
+    return jobqueue.enqueue(
+        session,
+        now=now,
+        **notice(
+            calendars, key=key, person=person, kind=kind, message=message, now=now, number=number, numbers=numbers
+        ),
+    )
 
 
 def _depth(step: ApprovalStep, by_id: dict[int, ApprovalStep]) -> int:
@@ -85,8 +123,9 @@ def _depth(step: ApprovalStep, by_id: dict[int, ApprovalStep]) -> int:
 class Planner:
     """The service hook that writes due work with each action (see the module docstring)."""
 
-    def __init__(self, directory: Directory, calendars: Calendars | None = None,
-                 config: SchedulerConfig | None = None) -> None:
+    def __init__(
+        self, directory: Directory, calendars: Calendars | None = None, config: SchedulerConfig | None = None
+    ) -> None:
         self.directory = directory
         self.config = config or SchedulerConfig()
         self.calendars = calendars or Calendars(directory, self.config.hours)
@@ -102,9 +141,12 @@ class Planner:
             self._info_expiry(plan, now)
         if outcome == "draft":
             req = plan.req
-            plan.enqueue(kind="draft_expire", key=f"draft_expire:{req.id}",
-                         due_at=now + timedelta(days=self.config.draft_expire_days),
-                         payload={"req": req.id, "number": req.number, "days": self.config.draft_expire_days})
+            plan.enqueue(
+                kind="draft_expire",
+                key=f"draft_expire:{req.id}",
+                due_at=now + timedelta(days=self.config.draft_expire_days),
+                payload={"req": req.id, "number": req.number, "days": self.config.draft_expire_days},
+            )
 
     def _pending_steps(self, plan: Plan, now: datetime) -> None:
         req, stage = plan.req, plan.reads.stage_steps()
@@ -115,9 +157,12 @@ class Planner:
         for step in pending:
             if reminders.max > 0:
                 due = self.calendars.for_person(step.acting).add(as_utc(step.activated_at), reminders.first_after_hours)  # type: ignore[arg-type]
-                plan.enqueue(kind="remind", key=remind_key(step), due_at=due,
-                             payload={"step": step.id, "n": 1, "max": reminders.max,
-                                      "every": str(reminders.every_hours)})
+                plan.enqueue(
+                    kind="remind",
+                    key=remind_key(step),
+                    due_at=due,
+                    payload={"step": step.id, "n": 1, "max": reminders.max, "every": str(reminders.every_hours)},
+                )
         escalating = [s for s in pending if s.escalate_to]
         if not escalating:
             return
@@ -125,10 +170,20 @@ class Planner:
         level = max(_depth(s, by_id) for s in escalating)
         newest = [s for s in escalating if _depth(s, by_id) == level]
         due = max(sla_deadline(self.calendars, s) for s in newest)
-        plan.enqueue(kind="escalate", key=escalate_key(req.id, req.round, req.current_stage, level + 1), due_at=due,
-                     payload={"req": req.id, "number": req.number, "round": req.round, "stage": req.current_stage,
-                              "level": level + 1, "steps": [s.id for s in newest],
-                              "sla_hours": str(newest[0].sla_hours)})
+        plan.enqueue(
+            kind="escalate",
+            key=escalate_key(req.id, req.round, req.current_stage, level + 1),
+            due_at=due,
+            payload={
+                "req": req.id,
+                "number": req.number,
+                "round": req.round,
+                "stage": req.current_stage,
+                "level": level + 1,
+                "steps": [s.id for s in newest],
+                "sla_hours": str(newest[0].sla_hours),
+            },
+        )
 
     def _escalation_notices(self, plan: Plan, now: datetime) -> None:
         req, stage = plan.req, plan.reads.stage_steps()
@@ -141,20 +196,42 @@ class Planner:
                 continue
             prefix = f"Escalated from {name(original.approver)}: "
             reason = step.explanation.removeprefix(prefix).removesuffix(f". {original.explanation}")[:300]
-            plan.enqueue(**notice(self.calendars, key=f"notify:escalated:{step.id}:{step.acting}",
-                                  person=step.acting, kind="escalated", number=req.number, now=now,
-                                  message=text.escalated_to_you(req.number, req.title, name(original.approver),
-                                                                reason)))
-            plan.enqueue(**notice(self.calendars, key=f"notify:escalated:{step.id}:{original.acting}",
-                                  person=original.acting, kind="escalated", number=req.number, now=now,
-                                  message=text.escalated_from_you(req.number, name(step.acting), reason,
-                                                                  original.state == "pending")))
+            plan.enqueue(
+                **notice(
+                    self.calendars,
+                    key=f"notify:escalated:{step.id}:{step.acting}",
+                    person=step.acting,
+                    kind="escalated",
+                    number=req.number,
+                    now=now,
+                    message=text.escalated_to_you(req.number, req.title, name(original.approver), reason),
+                )
+            )
+            plan.enqueue(
+                **notice(
+                    self.calendars,
+                    key=f"notify:escalated:{step.id}:{original.acting}",
+                    person=original.acting,
+                    kind="escalated",
+                    number=req.number,
+                    now=now,
+                    message=text.escalated_from_you(req.number, name(step.acting), reason, original.state == "pending"),
+                )
+            )
         if new:
             people = ", ".join(name(s.acting) for s in new)
             reason = new[0].explanation.split(": ", 1)[-1].split(". ", 1)[0][:300]
-            plan.enqueue(**notice(self.calendars, key=f"notify:escalated:{new[0].id}:{req.requester}",
-                                  person=req.requester, kind="escalated", number=req.number, now=now,
-                                  message=text.escalated_requester(req.number, people, reason)))
+            plan.enqueue(
+                **notice(
+                    self.calendars,
+                    key=f"notify:escalated:{new[0].id}:{req.requester}",
+                    person=req.requester,
+                    kind="escalated",
+                    number=req.number,
+                    now=now,
+                    message=text.escalated_requester(req.number, people, reason),
+                )
+            )
 
     def _info_expiry(self, plan: Plan, now: datetime) -> None:
         req, info = plan.req, plan.reads.open_info()
@@ -162,8 +239,12 @@ class Planner:
             return
         hours = self.config.info_expire_hours
         due = self.calendars.for_person(req.requester).add(now, hours)
-        plan.enqueue(kind="info_expire", key=f"info_expire:{info.id}", due_at=due,
-                     payload={"info": info.id, "req": req.id, "number": req.number, "hours": str(hours)})
+        plan.enqueue(
+            kind="info_expire",
+            key=f"info_expire:{info.id}",
+            due_at=due,
+            payload={"info": info.id, "req": req.id, "number": req.number, "hours": str(hours)},
+        )
 
     def _name(self, person_id: str | None) -> str:
         p = self.directory.person(person_id or "")

@@ -53,9 +53,16 @@ class TickReport:
 class Scheduler:
     """Processes the due rows of the job queue for the approval core."""
 
-    def __init__(self, service: ApprovalService, notifier: Notifier, *, config: SchedulerConfig | None = None,
-                 clock: Clock | None = None, worker_id: str | None = None,
-                 calendars: Calendars | None = None) -> None:
+    def __init__(
+        self,
+        service: ApprovalService,
+        notifier: Notifier,
+        *,
+        config: SchedulerConfig | None = None,
+        clock: Clock | None = None,
+        worker_id: str | None = None,
+        calendars: Calendars | None = None,
+    ) -> None:
         self.service = service
         self.engine = service.engine
         self.directory = service.directory
@@ -63,12 +70,22 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self.clock = clock or service.clock
         self.calendars = calendars or Calendars(self.directory, self.config.hours)
-        self.queue = JobQueue(self.engine, clock=self.clock, worker_id=worker_id, lease=self.config.lease,
-                              max_attempts=self.config.max_attempts)
+        self.queue = JobQueue(
+            self.engine,
+            clock=self.clock,
+            worker_id=worker_id,
+            lease=self.config.lease,
+            max_attempts=self.config.max_attempts,
+        )
         self._handlers: dict[str, Callable[[ClaimedJob, TickReport], None]] = {
-            "escalate": self._escalate, "notify": self._notify, "info_expire": self._info_expire,
-            "draft_expire": self._draft_expire, "digest_plan": self._digest_plan, "digest": self._digest,
-            "delegation_start": self._delegation, "delegation_end": self._delegation,
+            "escalate": self._escalate,
+            "notify": self._notify,
+            "info_expire": self._info_expire,
+            "draft_expire": self._draft_expire,
+            "digest_plan": self._digest_plan,
+            "digest": self._digest,
+            "delegation_start": self._delegation,
+            "delegation_end": self._delegation,
             "weekly_summary": self._weekly_summary,
         }
 
@@ -139,8 +156,15 @@ class Scheduler:
         report.failed += 1
         self.queue.retry(job, error)
 
-    def _done(self, job: ClaimedJob, report: TickReport, *, sent_ref: str | None = None,
-              session: Session | None = None, skipped: bool = False) -> None:
+    def _done(
+        self,
+        job: ClaimedJob,
+        report: TickReport,
+        *,
+        sent_ref: str | None = None,
+        session: Session | None = None,
+        skipped: bool = False,
+    ) -> None:
         self.queue.complete(job, sent_ref=sent_ref, session=session)
         report.done += 1
         report.skipped += int(skipped)
@@ -158,9 +182,11 @@ class Scheduler:
         if not jobs:
             return
         with Session(self.engine) as session:
-            rows = session.exec(select(ApprovalStep, Requisition)
-                                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
-                                .where(ApprovalStep.id.in_({j.payload["step"] for j in jobs}))).all()  # type: ignore[union-attr]
+            rows = session.exec(
+                select(ApprovalStep, Requisition)
+                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+                .where(ApprovalStep.id.in_({j.payload["step"] for j in jobs}))
+            ).all()  # type: ignore[union-attr]
         found = {step.id: (step, req) for step, req in rows}
         with self.queue.batch():
             for job in jobs:
@@ -171,8 +197,12 @@ class Scheduler:
                     self._failed(job, f"{type(exc).__name__}: {exc}", report)
 
     def _remind(self, job: ClaimedJob, found: tuple[ApprovalStep, Requisition] | None, report: TickReport) -> None:
-        if (found is None or found[0].state != "pending" or found[1].state not in OPEN_FOR_APPROVAL
-                or not job.key.startswith(remind_key(found[0]))):
+        if (
+            found is None
+            or found[0].state != "pending"
+            or found[1].state not in OPEN_FOR_APPROVAL
+            or not job.key.startswith(remind_key(found[0]))
+        ):
             # decided, withdrawn, escalated away, or reassigned (a new chain runs): nothing to remind
             self._done(job, report, skipped=True)
             return
@@ -188,8 +218,12 @@ class Scheduler:
             return
         deadline = sla_deadline(self.calendars, step)
         on_behalf = self._name(step.approver) if step.acting != step.approver else None
-        notice = Notice("reminder", text.reminder(req.number or "", req.title, n, most, deadline, cal.tz, on_behalf),
-                        key=f"{job.key}:{n}", number=req.number)
+        notice = Notice(
+            "reminder",
+            text.reminder(req.number or "", req.title, n, most, deadline, cal.tz, on_behalf),
+            key=f"{job.key}:{n}",
+            number=req.number,
+        )
         ref = self._send(job, step.acting, notice, report)
         if ref is None:
             return
@@ -206,17 +240,35 @@ class Scheduler:
         p = job.payload
         with Session(self.engine) as session:
             req = session.get(Requisition, p["req"])
-            pending = [] if req is None else session.exec(select(ApprovalStep.id).where(
-                ApprovalStep.requisition_id == req.id, ApprovalStep.round == p["round"],
-                ApprovalStep.stage_index == p["stage"], ApprovalStep.state == "pending")).all()
-        if (req is None or req.state not in OPEN_FOR_APPROVAL or req.round != p["round"]
-                or req.current_stage != p["stage"] or not set(pending) & set(p["steps"])):
+            pending = (
+                []
+                if req is None
+                else session.exec(
+                    select(ApprovalStep.id).where(
+                        ApprovalStep.requisition_id == req.id,
+                        ApprovalStep.round == p["round"],
+                        ApprovalStep.stage_index == p["stage"],
+                        ApprovalStep.state == "pending",
+                    )
+                ).all()
+            )
+        if (
+            req is None
+            or req.state not in OPEN_FOR_APPROVAL
+            or req.round != p["round"]
+            or req.current_stage != p["stage"]
+            or not set(pending) & set(p["steps"])
+        ):
             self._done(job, report, skipped=True)  # someone acted in time
             return
         reason = text.sla_reason(Decimal(p["sla_hours"]))
         try:
-            result = self.service.escalate(Escalate(actor=ACTOR, surface="scheduler", number=req.number or "",
-                                                    reason=reason, idempotency_key=job.key), as_admin=True)
+            result = self.service.escalate(
+                Escalate(
+                    actor=ACTOR, surface="scheduler", number=req.number or "", reason=reason, idempotency_key=job.key
+                ),
+                as_admin=True,
+            )
         except StaleAction as exc:
             # nobody eligible is left to escalate to: park it where `scheduler status` shows it
             self.queue.fail(job, exc.message)
@@ -232,8 +284,9 @@ class Scheduler:
         if cal.is_quiet(now) and job.sent_ref is None:
             self._defer(job, cal.next_not_quiet(now), report)
             return
-        notice = Notice(p["kind"], p["text"], key=job.key, number=p.get("number"),
-                        numbers=tuple(p.get("numbers") or ()))
+        notice = Notice(
+            p["kind"], p["text"], key=job.key, number=p.get("number"), numbers=tuple(p.get("numbers") or ())
+        )
         ref = self._send(job, p["person"], notice, report)
         if ref is not None:
             self._done(job, report, sent_ref=ref)
@@ -242,8 +295,10 @@ class Scheduler:
     def _close(self, job: ClaimedJob, number: str, reason: str) -> bool:
         """Withdraw on the requester's behalf; False when it moved on meanwhile."""
         try:
-            self.service.withdraw(Withdraw(actor=ACTOR, surface="scheduler", number=number, reason=reason,
-                                           idempotency_key=job.key), as_admin=True)
+            self.service.withdraw(
+                Withdraw(actor=ACTOR, surface="scheduler", number=number, reason=reason, idempotency_key=job.key),
+                as_admin=True,
+            )
         except (IllegalTransition, StaleAction):
             return False
         return True
@@ -262,12 +317,26 @@ class Scheduler:
             return
         now = self.clock()
         with transaction(self.engine) as session:
-            enqueue_notice(session, self.calendars, key=f"notify:info_expired:{info.id}:{req.requester}",
-                           person=req.requester, kind="info_expired", number=req.number, now=now,
-                           message=text.info_expired_requester(p["number"], self._name(info.asked_by), hours))
-            enqueue_notice(session, self.calendars, key=f"notify:info_expired:{info.id}:{info.asked_by}",
-                           person=info.asked_by, kind="info_expired", number=req.number, now=now,
-                           message=text.info_expired_asker(p["number"], self._name(req.requester)))
+            enqueue_notice(
+                session,
+                self.calendars,
+                key=f"notify:info_expired:{info.id}:{req.requester}",
+                person=req.requester,
+                kind="info_expired",
+                number=req.number,
+                now=now,
+                message=text.info_expired_requester(p["number"], self._name(info.asked_by), hours),
+            )
+            enqueue_notice(
+                session,
+                self.calendars,
+                key=f"notify:info_expired:{info.id}:{info.asked_by}",
+                person=info.asked_by,
+                kind="info_expired",
+                number=req.number,
+                now=now,
+                message=text.info_expired_asker(p["number"], self._name(req.requester)),
+            )
             self._done(job, report, session=session)
 
     def _draft_expire(self, job: ClaimedJob, report: TickReport) -> None:
@@ -278,9 +347,16 @@ class Scheduler:
             self._done(job, report, skipped=True)
             return
         with transaction(self.engine) as session:
-            enqueue_notice(session, self.calendars, key=f"notify:draft_expired:{req.id}", person=req.requester,
-                           kind="draft_expired", number=req.number, now=self.clock(),
-                           message=text.draft_expired(p["number"], int(p["days"])))
+            enqueue_notice(
+                session,
+                self.calendars,
+                key=f"notify:draft_expired:{req.id}",
+                person=req.requester,
+                kind="draft_expired",
+                number=req.number,
+                now=self.clock(),
+                message=text.draft_expired(p["number"], int(p["days"])),
+            )
             self._done(job, report, session=session)
 
     # ------------------------------------------------------------------ digest
@@ -288,37 +364,54 @@ class Scheduler:
         """Once a day: a digest row per person something waits for, due at the start of their working day."""
         now = self.clock()
         with Session(self.engine) as session:
-            people = session.exec(select(ApprovalStep.acting).distinct()
-                                  .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
-                                  .where(ApprovalStep.state == "pending",
-                                         Requisition.state == "pending_approval")).all()
-            off = set(session.exec(select(NotificationPreference.person_id)
-                                   .where(NotificationPreference.digest == False)).all())  # noqa: E712
+            people = session.exec(
+                select(ApprovalStep.acting)
+                .distinct()
+                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+                .where(ApprovalStep.state == "pending", Requisition.state == "pending_approval")
+            ).all()
+            off = set(
+                session.exec(
+                    select(NotificationPreference.person_id).where(NotificationPreference.digest.is_(False))
+                ).all()
+            )  # noqa: E712
         with transaction(self.engine) as session:
             for person in sorted(set(people) - off):
                 when = self.calendars.for_person(person).next_day_start(now)
                 day = when.astimezone(self.calendars.for_person(person).tz).date().isoformat()
-                jobqueue.enqueue(session, kind="digest", key=f"digest:{person}:{day}", due_at=when, now=now,
-                                 payload={"person": person})
+                jobqueue.enqueue(
+                    session,
+                    kind="digest",
+                    key=f"digest:{person}:{day}",
+                    due_at=when,
+                    now=now,
+                    payload={"person": person},
+                )
             self._done(job, report, session=session)
 
     def _digest(self, job: ClaimedJob, report: TickReport) -> None:
         person = job.payload["person"]
         with Session(self.engine) as session:
             pref = session.get(NotificationPreference, person)
-            rows = session.exec(select(Requisition.number, Requisition.title, func.min(ApprovalStep.activated_at))
-                                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
-                                .where(ApprovalStep.acting == person, ApprovalStep.state == "pending",
-                                       Requisition.state == "pending_approval")
-                                .group_by(Requisition.number, Requisition.title)
-                                .order_by(Requisition.number)).all()
+            rows = session.exec(
+                select(Requisition.number, Requisition.title, func.min(ApprovalStep.activated_at))
+                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+                .where(
+                    ApprovalStep.acting == person,
+                    ApprovalStep.state == "pending",
+                    Requisition.state == "pending_approval",
+                )
+                .group_by(Requisition.number, Requisition.title)
+                .order_by(Requisition.number)
+            ).all()
         if (pref is not None and not pref.digest) or not rows:
             self._done(job, report, skipped=True)
             return
         tz = self.calendars.for_person(person).tz
         items = [(n or "", t, text.local(as_utc(since) or self.clock(), tz)) for n, t, since in rows]
-        ref = self._send(job, person, Notice("digest", text.digest(items), key=job.key,
-                                             numbers=tuple(i[0] for i in items)), report)
+        ref = self._send(
+            job, person, Notice("digest", text.digest(items), key=job.key, numbers=tuple(i[0] for i in items)), report
+        )
         if ref is not None:
             self._done(job, report, sent_ref=ref)
 
@@ -335,8 +428,9 @@ class Scheduler:
         now = self.clock()
         start = job.kind == "delegation_start"
         with transaction(self.engine) as session:
-            outcome = windows.apply(session, self.directory, self.calendars, job.payload["delegation"], now,
-                                    starting=start, job_key=job.key)
+            outcome = windows.apply(
+                session, self.directory, self.calendars, job.payload["delegation"], now, starting=start, job_key=job.key
+            )
             if isinstance(outcome, datetime):
                 pass  # not yet: released below, outside this transaction
             else:

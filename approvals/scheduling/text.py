@@ -16,12 +16,15 @@ def local(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%a %b %d %H:%M %Z")
 
 
-def reminder(number: str, title: str, n: int, of: int, deadline: datetime, tz: ZoneInfo,
-             on_behalf_of: str | None) -> str:
+def reminder(
+    number: str, title: str, n: int, of: int, deadline: datetime, tz: ZoneInfo, on_behalf_of: str | None
+) -> str:
     who = f" (for {on_behalf_of})" if on_behalf_of else ""
-    return (f"Reminder {n} of {of}: {number} \"{title}\" waits for your approval{who}. "
-            f"It escalates {local(deadline, tz)} if nobody acts. Approve, reject, ask for info, "
-            "or snooze this reminder.")
+    return (
+        f'Reminder {n} of {of}: {number} "{title}" waits for your approval{who}. '
+        f"It escalates {local(deadline, tz)} if nobody acts. Approve, reject, ask for info, "
+        "or snooze this reminder."
+    )
 
 
 def sla_reason(hours: Decimal) -> str:
@@ -29,8 +32,7 @@ def sla_reason(hours: Decimal) -> str:
 
 
 def escalated_to_you(number: str, title: str, original: str, reason: str) -> str:
-    return (f"{number} \"{title}\" is escalated to you from {original}: {reason}. "
-            "Please approve, reject or ask for info.")
+    return f'{number} "{title}" is escalated to you from {original}: {reason}. Please approve, reject or ask for info.'
 
 
 def escalated_from_you(number: str, new_people: str, reason: str, kept: bool) -> str:
@@ -45,8 +47,7 @@ def escalated_requester(number: str, new_people: str, reason: str) -> str:
 def delegation_started_delegate(delegator: str, ends: str, numbers: list[str]) -> str:
     if not numbers:
         return f"{delegator} is out until {ends}; new approvals for them come to you."
-    return (f"{delegator} is out until {ends}; these wait for your approval on their behalf: "
-            f"{', '.join(numbers)}.")
+    return f"{delegator} is out until {ends}; these wait for your approval on their behalf: {', '.join(numbers)}."
 
 
 def delegation_started_delegator(delegate: str, ends: str, numbers: list[str]) -> str:
@@ -65,8 +66,10 @@ def delegation_ended_delegate(delegator: str, numbers: list[str]) -> str:
 
 
 def info_expired_requester(number: str, asker: str, hours: Decimal) -> str:
-    return (f"{number} is closed: {asker}'s question had no answer within {_hours(hours)}. "
-            "Submit it again with the answer if you still need it.")
+    return (
+        f"{number} is closed: {asker}'s question had no answer within {_hours(hours)}. "
+        "Submit it again with the answer if you still need it."
+    )
 
 
 def info_expired_asker(number: str, requester: str) -> str:

@@ -26,8 +26,9 @@ from approvals.scheduling.plan import enqueue_notice
 def week_of(now: datetime) -> tuple[str, datetime]:
     """The ISO week label of `now` and the Monday 00:00 UTC that starts it."""
     year, week, weekday = now.astimezone(timezone.utc).isocalendar()
-    monday = datetime.combine(now.astimezone(timezone.utc).date() - timedelta(days=weekday - 1), time(0),
-                              tzinfo=timezone.utc)
+    monday = datetime.combine(
+        now.astimezone(timezone.utc).date() - timedelta(days=weekday - 1), time(0), tzinfo=timezone.utc
+    )
     return f"{year}-W{week:02d}", monday
 
 
@@ -39,8 +40,14 @@ def sweep(engine: Engine, now: datetime) -> None:
         if jobqueue.get(session, key) is not None:
             return
     with transaction(engine) as session:
-        jobqueue.enqueue(session, kind="weekly_summary", key=key, due_at=now, now=now,
-                         payload={"week": label, "starts": monday.isoformat()})
+        jobqueue.enqueue(
+            session,
+            kind="weekly_summary",
+            key=key,
+            due_at=now,
+            now=now,
+            payload={"week": label, "starts": monday.isoformat()},
+        )
 
 
 def summary(engine: Engine, payload: dict[str, Any]) -> str:
@@ -49,11 +56,19 @@ def summary(engine: Engine, payload: dict[str, Any]) -> str:
     return weekly_summary(week_figures(engine, Window(monday - timedelta(days=7), monday), Scope.all()))
 
 
-def enqueue_notices(session: Session, directory: Directory, calendars: Calendars, payload: dict[str, Any],
-                    message: str, now: datetime) -> list[str]:
+def enqueue_notices(
+    session: Session, directory: Directory, calendars: Calendars, payload: dict[str, Any], message: str, now: datetime
+) -> list[str]:
     """One notice per procurement lead, in the caller's transaction. Returns who gets one."""
     leads = sorted({p.id for role in PROCUREMENT_LEAD_ROLES for p in directory.people_with_role(role, None)})
     for person in leads:
-        enqueue_notice(session, calendars, key=f"notify:weekly_summary:{payload['week']}:{person}", person=person,
-                       kind="weekly_summary", message=message, now=now)
+        enqueue_notice(
+            session,
+            calendars,
+            key=f"notify:weekly_summary:{payload['week']}:{person}",
+            person=person,
+            kind="weekly_summary",
+            message=message,
+            now=now,
+        )
     return leads

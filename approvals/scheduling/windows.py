@@ -63,19 +63,42 @@ def sweep(engine: Engine, now: datetime) -> None:
             if move:
                 jobqueue.reschedule(session, key=key, due_at=due, now=now)
             else:
-                jobqueue.enqueue(session, kind=kind, key=key, due_at=due, now=now,
-                                 payload={"delegation": delegation_id})
+                jobqueue.enqueue(
+                    session, kind=kind, key=key, due_at=due, now=now, payload={"delegation": delegation_id}
+                )
 
 
 def _windows(session: Session, now: datetime) -> list[DelegationWindow]:
-    rows = session.exec(select(Delegation).where(Delegation.cancelled_at == None,  # noqa: E711
-                                                 Delegation.ends_at > now)).all()
-    return [DelegationWindow(r.delegator, r.delegate, as_utc(r.starts_at), as_utc(r.ends_at),  # type: ignore[arg-type]
-                             r.category, r.max_amount, r.id) for r in rows]
+    rows = session.exec(
+        select(Delegation).where(
+            Delegation.cancelled_at == None,  # noqa: E711
+            Delegation.ends_at > now,
+        )
+    ).all()
+    return [
+        DelegationWindow(
+            r.delegator,
+            r.delegate,
+            as_utc(r.starts_at),
+            as_utc(r.ends_at),  # type: ignore[arg-type]
+            r.category,
+            r.max_amount,
+            r.id,
+        )
+        for r in rows
+    ]
 
 
-def apply(session: Session, directory: Directory, calendars: Calendars, delegation_id: int, now: datetime, *,
-          starting: bool, job_key: str) -> datetime | bool | None:
+def apply(
+    session: Session,
+    directory: Directory,
+    calendars: Calendars,
+    delegation_id: int,
+    now: datetime,
+    *,
+    starting: bool,
+    job_key: str,
+) -> datetime | bool | None:
     """Re-point the affected steps and write the notices, in the caller's transaction.
 
     Returns a datetime when it is not time yet (the row should wait until then), True when
@@ -95,16 +118,21 @@ def apply(session: Session, directory: Directory, calendars: Calendars, delegati
     active = _windows(session, now)
     people = (d.delegator, d.delegate)
     candidates = session.exec(
-        select(ApprovalStep, Requisition).join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
-        .where(ApprovalStep.state.in_(("pending", "waiting")),  # type: ignore[attr-defined]
-               Requisition.state.in_(("pending_approval", "needs_info")),  # type: ignore[attr-defined]
-               (ApprovalStep.approver.in_(people)) | (ApprovalStep.acting.in_(people)))  # type: ignore[attr-defined]
-        .order_by(Requisition.id)).all()
+        select(ApprovalStep, Requisition)
+        .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+        .where(
+            ApprovalStep.state.in_(("pending", "waiting")),  # type: ignore[attr-defined]
+            Requisition.state.in_(("pending_approval", "needs_info")),  # type: ignore[attr-defined]
+            (ApprovalStep.approver.in_(people)) | (ApprovalStep.acting.in_(people)),
+        )  # type: ignore[attr-defined]
+        .order_by(Requisition.id)
+    ).all()
     moved: dict[str, str] = {}  # number -> new acting
     locked: set[int] = set()
     for step, req in candidates:
-        acting = resolve_delegate(step.approver, active, now, category=req.category, amount=req.amount,
-                                  requester=req.requester).acting
+        acting = resolve_delegate(
+            step.approver, active, now, category=req.category, amount=req.amount, requester=req.requester
+        ).acting
         if acting == step.acting:
             continue
         if req.id not in locked:
@@ -116,25 +144,43 @@ def apply(session: Session, directory: Directory, calendars: Calendars, delegati
         session.add(step)
         if step.state == "pending":
             moved[req.number or ""] = acting
-        audit.append_event(session, kind="delegation_started" if starting else "delegation_ended", actor="scheduler",
-                           at=now, surface="scheduler", requisition_number=req.number,
-                           policy_version=req.route.get("policy_label"),
-                           before={"step": step.id, "acting": before},
-                           after={"step": step.id, "acting": acting, "delegation": d.id})
+        audit.append_event(
+            session,
+            kind="delegation_started" if starting else "delegation_ended",
+            actor="scheduler",
+            at=now,
+            surface="scheduler",
+            requisition_number=req.number,
+            policy_version=req.route.get("policy_label"),
+            before={"step": step.id, "acting": before},
+            after={"step": step.id, "acting": acting, "delegation": d.id},
+        )
     name = _namer(directory)
     numbers = sorted(moved)
     ends = text.local(as_utc(d.ends_at), calendars.for_person(d.delegate).tz)  # type: ignore[arg-type]
     if starting:
         to_delegate = [n for n in numbers if moved[n] == d.delegate]
-        notices = [(d.delegate, text.delegation_started_delegate(name(d.delegator), ends, to_delegate)),
-                   (d.delegator, text.delegation_started_delegator(name(d.delegate), ends, numbers))]
+        notices = [
+            (d.delegate, text.delegation_started_delegate(name(d.delegator), ends, to_delegate)),
+            (d.delegator, text.delegation_started_delegator(name(d.delegate), ends, numbers)),
+        ]
     else:
-        notices = [(d.delegator, text.delegation_ended_delegator(name(d.delegate), numbers)),
-                   (d.delegate, text.delegation_ended_delegate(name(d.delegator), numbers))]
+        notices = [
+            (d.delegator, text.delegation_ended_delegator(name(d.delegate), numbers)),
+            (d.delegate, text.delegation_ended_delegate(name(d.delegator), numbers)),
+        ]
     kind = "delegation_started" if starting else "delegation_ended"
     for person, message in notices:
-        enqueue_notice(session, calendars, key=f"notify:{job_key}:{person}", person=person, kind=kind,
-                       message=message, now=now, numbers=numbers)
+        enqueue_notice(
+            session,
+            calendars,
+            key=f"notify:{job_key}:{person}",
+            person=person,
+            kind=kind,
+            message=message,
+            now=now,
+            numbers=numbers,
+        )
     return True
 
 
@@ -142,4 +188,5 @@ def _namer(directory: Directory):  # type: ignore[no-untyped-def]
     def name(person_id: str) -> str:
         p = directory.person(person_id)
         return p.name if p else person_id
+
     return name

@@ -23,31 +23,47 @@ from approvals.workflow.base import PENDING, ActionResult, ServiceBase
 class AdminActions(ServiceBase):
     """Reassign and escalate."""
 
-    def _why_not_approver(self, session: Session, req: Requisition, person_id: str, step: ApprovalStep,
-                          policy: LoadedPolicy) -> str | None:
+    def _why_not_approver(
+        self, session: Session, req: Requisition, person_id: str, step: ApprovalStep, policy: LoadedPolicy
+    ) -> str | None:
         """Why `person_id` may not take `step`, or None if they may."""
         person = self.directory.person(person_id)
         if person is None:
             return f"{person_id!r} is not in the directory"
         if person_id == req.requester:
             return f"{person.name} is the requester"
-        same_stage = session.exec(select(ApprovalStep).where(
-            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-            ApprovalStep.stage_index == step.stage_index, ApprovalStep.id != step.id)).all()
+        same_stage = session.exec(
+            select(ApprovalStep).where(
+                ApprovalStep.requisition_id == req.id,
+                ApprovalStep.round == req.round,
+                ApprovalStep.stage_index == step.stage_index,
+                ApprovalStep.id != step.id,
+            )
+        ).all()
         if any(person_id in (s.approver, s.decided_by) and s.state != "escalated" for s in same_stage):
             return f"{person.name} already holds a step at stage '{step.stage_name}'"
         if not policy.spec.settings.same_approver_across_stages:
             # their authority counts whether they used it themselves or through a delegate
-            earlier = session.exec(select(ApprovalStep).where(
-                ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-                ApprovalStep.stage_index != step.stage_index, ApprovalStep.state == "approved",
-                (ApprovalStep.decided_by == person_id) | (ApprovalStep.approver == person_id))).first()
+            earlier = session.exec(
+                select(ApprovalStep).where(
+                    ApprovalStep.requisition_id == req.id,
+                    ApprovalStep.round == req.round,
+                    ApprovalStep.stage_index != step.stage_index,
+                    ApprovalStep.state == "approved",
+                    (ApprovalStep.decided_by == person_id) | (ApprovalStep.approver == person_id),
+                )
+            ).first()
             if earlier is not None:
                 return f"{person.name} already approved stage '{earlier.stage_name}'"
-        if (step.check_limits and policy.spec.settings.approval_limits == "escalate"
-                and person.approval_limit < req.amount):
-            return (f"{person.name}'s approval limit {money(person.approval_limit, policy.currency)} is below "
-                    f"{money(req.amount, policy.currency)}")
+        if (
+            step.check_limits
+            and policy.spec.settings.approval_limits == "escalate"
+            and person.approval_limit < req.amount
+        ):
+            return (
+                f"{person.name}'s approval limit {money(person.approval_limit, policy.currency)} is below "
+                f"{money(req.amount, policy.currency)}"
+            )
         return None
 
     def reassign(self, cmd: Reassign) -> ActionResult:
@@ -58,23 +74,36 @@ class AdminActions(ServiceBase):
             self._move(req, "reassign", now)
             if cmd.to_person not in self.directory.person_by_id:
                 raise ValidationFailed([FieldError("to_person", f"unknown person {cmd.to_person!r}")])
-            steps = [s for s in self._stage_steps(session, req)
-                     if s.state == PENDING and cmd.from_person in (s.approver, s.acting)]
+            steps = [
+                s
+                for s in self._stage_steps(session, req)
+                if s.state == PENDING and cmd.from_person in (s.approver, s.acting)
+            ]
             if not steps:
                 raise StaleAction(f"{self._name(cmd.from_person)} has no pending step on {req.number}.")
             step = steps[0]
             why_not = self._why_not_approver(session, req, cmd.to_person, step, self._pinned_policy(session, req))
             if why_not:
-                raise NotAllowed(f"Cannot reassign {req.number} to {self._name(cmd.to_person)}: {why_not}. "
-                                 "Pick someone else.")
+                raise NotAllowed(
+                    f"Cannot reassign {req.number} to {self._name(cmd.to_person)}: {why_not}. Pick someone else."
+                )
             before = {"approver": step.approver, "acting": step.acting}
             step.approver = step.acting = cmd.to_person
-            step.explanation = (f"Reassigned from {self._name(before['approver'])} by {self._name(cmd.actor)}: "
-                                f"{cmd.reason}")[:600]
+            step.explanation = (
+                f"Reassigned from {self._name(before['approver'])} by {self._name(cmd.actor)}: {cmd.reason}"
+            )[:600]
             step.activated_at = now
             session.add(step)
-            self._audit(session, req, "reassigned", cmd.actor, now, cmd.surface, before,
-                        {"approver": cmd.to_person, "reason": cmd.reason, "step": step.id})
+            self._audit(
+                session,
+                req,
+                "reassigned",
+                cmd.actor,
+                now,
+                cmd.surface,
+                before,
+                {"approver": cmd.to_person, "reason": cmd.reason, "step": step.id},
+            )
             return req, "reassigned", f"{req.number} is now with {self._name(cmd.to_person)}."
 
         return self._run(cmd, "reassign", body)
@@ -104,14 +133,28 @@ class AdminActions(ServiceBase):
                 if target is None:
                     continue
                 new = ApprovalStep(
-                    requisition_id=req.id, round=req.round, stage_index=step.stage_index,  # type: ignore[arg-type]
-                    stage_name=step.stage_name, mode=step.mode, required=step.required, approver=target,
-                    acting=target, state=PENDING, rule_id=step.rule_id,
-                    explanation=(f"Escalated from {self._name(step.approver)}: {cmd.reason}"
-                                 + (f" ({'; '.join(passed_over)})" if passed_over else "")
-                                 + f". {step.explanation}")[:600],
-                    sla_hours=step.sla_hours, escalate_to=step.escalate_to, escalation=step.escalation,
-                    check_limits=step.check_limits, escalated_from=step.id, activated_at=now)
+                    requisition_id=req.id,
+                    round=req.round,
+                    stage_index=step.stage_index,  # type: ignore[arg-type]
+                    stage_name=step.stage_name,
+                    mode=step.mode,
+                    required=step.required,
+                    approver=target,
+                    acting=target,
+                    state=PENDING,
+                    rule_id=step.rule_id,
+                    explanation=(
+                        f"Escalated from {self._name(step.approver)}: {cmd.reason}"
+                        + (f" ({'; '.join(passed_over)})" if passed_over else "")
+                        + f". {step.explanation}"
+                    )[:600],
+                    sla_hours=step.sla_hours,
+                    escalate_to=step.escalate_to,
+                    escalation=step.escalation,
+                    check_limits=step.check_limits,
+                    escalated_from=step.id,
+                    activated_at=now,
+                )
                 if step.escalation == "reassign" or step.mode != "any":
                     # all-of and quorum stages keep their count right by replacing, not adding
                     step.state, step.decided_at = "escalated", now
@@ -119,27 +162,40 @@ class AdminActions(ServiceBase):
                 session.add(new)
                 session.flush()
                 moved.append(target)
-                self._audit(session, req, "escalated", cmd.actor, now, cmd.surface,
-                            {"approver": step.approver, "step": step.id},
-                            {"approver": target, "mode": step.escalation, "reason": cmd.reason,
-                             "passed_over": passed_over})
+                self._audit(
+                    session,
+                    req,
+                    "escalated",
+                    cmd.actor,
+                    now,
+                    cmd.surface,
+                    {"approver": step.approver, "step": step.id},
+                    {"approver": target, "mode": step.escalation, "reason": cmd.reason, "passed_over": passed_over},
+                )
             if not moved:
                 detail = f" ({'; '.join(notes)})" if notes else ""
-                raise StaleAction(f"{req.number} has no step that can be escalated further{detail}; "
-                                  "ask an administrator to reassign it.")
+                raise StaleAction(
+                    f"{req.number} has no step that can be escalated further{detail}; "
+                    "ask an administrator to reassign it."
+                )
             return req, "escalated", f"{req.number} is escalated to {', '.join(self._name(p) for p in moved)}."
 
         return self._run(cmd, "escalate", body)
 
-    def _escalation_target(self, session: Session, req: Requisition, step: ApprovalStep, policy: LoadedPolicy,
-                           to_person: str | None) -> tuple[str | None, list[str]]:
+    def _escalation_target(
+        self, session: Session, req: Requisition, step: ApprovalStep, policy: LoadedPolicy, to_person: str | None
+    ) -> tuple[str | None, list[str]]:
         """The first eligible person for this step's escalation, and who was passed over and why."""
         if to_person:
             candidates = [to_person]
         elif step.escalate_to:
             spec = ApproverSpec.model_validate(step.escalate_to)
-            candidates = [p.id for p in resolve_people(spec, dict(req.facts), self.directory, approver=step.approver,
-                                                       escalations=policy.spec.escalations)]
+            candidates = [
+                p.id
+                for p in resolve_people(
+                    spec, dict(req.facts), self.directory, approver=step.approver, escalations=policy.spec.escalations
+                )
+            ]
         else:
             candidates = []
         # with no eligible target, keep climbing the target's (or the approver's) manager chain

@@ -56,8 +56,14 @@ from approvals.wire import CoreWire
 
 # Spend that counts against a cost center's budget: approved, on its way to a PO, or still
 # awaiting approval (reserved, so two requests in flight cannot both use the last dollars).
-COMMITTED_STATES = (State.SUBMITTED.value, State.PENDING_APPROVAL.value, State.NEEDS_INFO.value,
-                    State.APPROVED.value, State.PO_PENDING.value, State.PO_CREATED.value)
+COMMITTED_STATES = (
+    State.SUBMITTED.value,
+    State.PENDING_APPROVAL.value,
+    State.NEEDS_INFO.value,
+    State.APPROVED.value,
+    State.PO_PENDING.value,
+    State.PO_CREATED.value,
+)
 PENDING, WAITING = "pending", "waiting"
 log = logging.getLogger("procurebot.workflow")
 # The idempotency key of the command running in this context, re-checked under the row lock.
@@ -109,18 +115,33 @@ class SessionReads:
         self.session, self.req = session, req
 
     def lines(self) -> list[RequisitionLine]:
-        return list(self.session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == self.req.id)
-                                      .order_by(RequisitionLine.line_no)).all())  # type: ignore[arg-type]
+        return list(
+            self.session.exec(
+                select(RequisitionLine)
+                .where(RequisitionLine.requisition_id == self.req.id)
+                .order_by(RequisitionLine.line_no)
+            ).all()
+        )  # type: ignore[arg-type]
 
     def stage_steps(self) -> list[ApprovalStep]:
-        return list(self.session.exec(select(ApprovalStep).where(
-            ApprovalStep.requisition_id == self.req.id, ApprovalStep.round == self.req.round,
-            ApprovalStep.stage_index == self.req.current_stage).order_by(ApprovalStep.id)).all())  # type: ignore[arg-type]
+        return list(
+            self.session.exec(
+                select(ApprovalStep)
+                .where(
+                    ApprovalStep.requisition_id == self.req.id,
+                    ApprovalStep.round == self.req.round,
+                    ApprovalStep.stage_index == self.req.current_stage,
+                )
+                .order_by(ApprovalStep.id)
+            ).all()
+        )  # type: ignore[arg-type]
 
     def open_info(self) -> InfoRequest | None:
-        return self.session.exec(select(InfoRequest).where(InfoRequest.requisition_id == self.req.id,
-                                                           InfoRequest.state == "open")
-                                 .order_by(InfoRequest.id.desc())).first()  # type: ignore[union-attr]
+        return self.session.exec(
+            select(InfoRequest)
+            .where(InfoRequest.requisition_id == self.req.id, InfoRequest.state == "open")
+            .order_by(InfoRequest.id.desc())
+        ).first()  # type: ignore[union-attr]
 
     def policy(self) -> LoadedPolicy:
         assert self.req.policy_version_id is not None
@@ -130,7 +151,6 @@ class SessionReads:
 def _fingerprint(command: Any) -> str:
     payload = command.model_dump(mode="json", exclude={"idempotency_key"})
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
 
 
 class ServiceBase:
@@ -159,8 +179,9 @@ class ServiceBase:
             raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
         return build_view(session, req, self.directory)
 
-    def _run(self, command: Any, name: str, body: Callable[[Session, datetime], tuple[Requisition, str, str]]
-             ) -> ActionResult:
+    def _run(
+        self, command: Any, name: str, body: Callable[[Session, datetime], tuple[Requisition, str, str]]
+    ) -> ActionResult:
         key = command.idempotency_key
         fingerprint = _fingerprint(command)
         # A replay is found again under the row lock (see _lock); checking first as well spares a
@@ -177,8 +198,14 @@ class ServiceBase:
                 req, outcome, message = body(session, now)
                 assert req.id is not None and req.number is not None
                 change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
-                plan = Plan(ReqRow.of(req), now, command.surface, SessionReads(session, req), change,
-                            events=list(_events.get() or ()))
+                plan = Plan(
+                    ReqRow.of(req),
+                    now,
+                    command.surface,
+                    SessionReads(session, req),
+                    change,
+                    events=list(_events.get() or ()),
+                )
                 self._finish(plan, key, name, fingerprint, outcome, message)
                 session.flush()  # the ORM's writes first: the plan's may update the same rows
                 flush(CoreWire(session.connection()), [plan])
@@ -193,8 +220,15 @@ class ServiceBase:
             _events.reset(events)
         return self._committed(change, message)
 
-    def _act(self, command: Any, name: str, decide: Callable[[Snapshot, Plan, datetime], tuple[str, str]], *,
-             lines: bool = False, info: bool = False) -> ActionResult:
+    def _act(
+        self,
+        command: Any,
+        name: str,
+        decide: Callable[[Snapshot, Plan, datetime], tuple[str, str]],
+        *,
+        lines: bool = False,
+        info: bool = False,
+    ) -> ActionResult:
         """An action decided on a snapshot (approvals.snapshot) into a plan (approvals.plan), in one
         transaction: fetch under the row lock, `decide` (which raises the user's refusal, or adds its writes to
         the plan and returns outcome and message), the hooks, the flush, the commit. On PostgreSQL that is three
@@ -213,8 +247,7 @@ class ServiceBase:
                 plan = Plan(snap.req, now, command.surface, snap)
                 outcome, message = decide(snap, plan, now)
                 req = snap.req
-                plan.change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state,
-                                     now)
+                plan.change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
                 self._finish(plan, key, name, fingerprint, outcome, message)
                 flush(w, [plan])
                 w.commit()
@@ -247,15 +280,19 @@ class ServiceBase:
             if row is None:
                 return None
             if row.command != name or row.fingerprint != fingerprint:
-                raise ConflictingRetry(f"Idempotency key {key!r} was already used for a different {row.command} "
-                                       "command; use a new key for a new action.")
+                raise ConflictingRetry(
+                    f"Idempotency key {key!r} was already used for a different {row.command} "
+                    "command; use a new key for a new action."
+                )
             number = row.result["number"]
-            return ActionResult(number, row.result["outcome"], row.result["message"], lambda: self.view(number),
-                                replayed=True)
+            return ActionResult(
+                number, row.result["outcome"], row.result["message"], lambda: self.view(number), replayed=True
+            )
 
     def _lock(self, session: Session, number: str) -> Requisition:
-        req = session.exec(select(Requisition).where(Requisition.number == number.strip().upper())
-                           .with_for_update()).first()
+        req = session.exec(
+            select(Requisition).where(Requisition.number == number.strip().upper()).with_for_update()
+        ).first()
         if req is None:
             raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
         keyed = _current_key.get()
@@ -273,14 +310,37 @@ class ServiceBase:
         return at.strftime("%Y-%m-%d %H:%M UTC") if at else "earlier"
 
     def _delegations(self, session: Session, now: datetime) -> list[DelegationWindow]:
-        rows = session.exec(select(Delegation).where(Delegation.cancelled_at == None,  # noqa: E711
-                                                     Delegation.ends_at > now)).all()
-        return [DelegationWindow(r.delegator, r.delegate, as_utc(r.starts_at), as_utc(r.ends_at),  # type: ignore[arg-type]
-                                 r.category, r.max_amount, r.id) for r in rows]
+        rows = session.exec(
+            select(Delegation).where(
+                Delegation.cancelled_at == None,  # noqa: E711
+                Delegation.ends_at > now,
+            )
+        ).all()
+        return [
+            DelegationWindow(
+                r.delegator,
+                r.delegate,
+                as_utc(r.starts_at),
+                as_utc(r.ends_at),  # type: ignore[arg-type]
+                r.category,
+                r.max_amount,
+                r.id,
+            )
+            for r in rows
+        ]
 
-    def _audit(self, session: Session, req: Requisition, kind: str, actor: str, now: datetime, surface: str,
-               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
-               on_behalf_of: str | None = None) -> None:
+    def _audit(
+        self,
+        session: Session,
+        req: Requisition,
+        kind: str,
+        actor: str,
+        now: datetime,
+        surface: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        on_behalf_of: str | None = None,
+    ) -> None:
         """An audit event of the running action (`_run`): chained, with the plan's, when the plan is written."""
         event = Event(kind, actor, now, surface, on_behalf_of, req.number, req.route.get("policy_label"), before, after)
         pending = _events.get()
@@ -307,10 +367,20 @@ class ServiceBase:
 
     def _write_lines(self, session: Session, req: Requisition, lines: list[ResolvedLine]) -> None:
         for i, line in enumerate(lines, start=1):
-            session.add(RequisitionLine(requisition_id=req.id, line_no=i, description=line.description,  # type: ignore[arg-type]
-                                        sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
-                                        unit=line.unit, category=line.category, item_type=line.item_type,
-                                        total=line.total))
+            session.add(
+                RequisitionLine(
+                    requisition_id=req.id,
+                    line_no=i,
+                    description=line.description,  # type: ignore[arg-type]
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    unit=line.unit,
+                    category=line.category,
+                    item_type=line.item_type,
+                    total=line.total,
+                )
+            )
 
     def committed_spend(self, session: Session, cost_center: str, exclude_id: int | None = None) -> Decimal:
         """Spend approved or in flight on the cost center, read under its lock so budget checks serialize."""
@@ -318,29 +388,43 @@ class ServiceBase:
             # one cost center at a time across processes; SQLite's BEGIN IMMEDIATE already serializes
             session.exec(select(func.pg_advisory_xact_lock(func.hashtext("budget:" + cost_center))))
         query = select(func.coalesce(func.sum(Requisition.amount), 0)).where(
-            Requisition.cost_center == cost_center, Requisition.state.in_(COMMITTED_STATES))  # type: ignore[attr-defined]
+            Requisition.cost_center == cost_center, Requisition.state.in_(COMMITTED_STATES)
+        )  # type: ignore[attr-defined]
         if exclude_id is not None:
             query = query.where(Requisition.id != exclude_id)
         return Decimal(str(session.exec(query).one()))
 
     def _stage_steps(self, session: Session, req: Requisition, stage: int | None = None) -> list[ApprovalStep]:
         stage = req.current_stage if stage is None else stage
-        return list(session.exec(select(ApprovalStep).where(
-            ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round,
-            ApprovalStep.stage_index == stage).order_by(ApprovalStep.id)).all())
+        return list(
+            session.exec(
+                select(ApprovalStep)
+                .where(
+                    ApprovalStep.requisition_id == req.id,
+                    ApprovalStep.round == req.round,
+                    ApprovalStep.stage_index == stage,
+                )
+                .order_by(ApprovalStep.id)
+            ).all()
+        )
 
     def _waiting_on(self, session: Session, req: Requisition) -> list[str]:
         return [s.acting for s in self._stage_steps(session, req) if s.state == PENDING]
 
     def _cancel_waiting(self, session: Session, req: Requisition, now: datetime) -> None:
-        for s in session.exec(select(ApprovalStep).where(ApprovalStep.requisition_id == req.id,
-                                                         ApprovalStep.round == req.round,
-                                                         ApprovalStep.state.in_((PENDING, WAITING)))).all():  # type: ignore[attr-defined]
+        for s in session.exec(
+            select(ApprovalStep).where(
+                ApprovalStep.requisition_id == req.id,
+                ApprovalStep.round == req.round,
+                ApprovalStep.state.in_((PENDING, WAITING)),
+            )
+        ).all():  # type: ignore[attr-defined]
             s.state, s.decided_at = "cancelled", now
             session.add(s)
 
     def _close_info_requests(self, session: Session, req: Requisition, now: datetime) -> None:
-        for info in session.exec(select(InfoRequest).where(InfoRequest.requisition_id == req.id,
-                                                           InfoRequest.state == "open")).all():
+        for info in session.exec(
+            select(InfoRequest).where(InfoRequest.requisition_id == req.id, InfoRequest.state == "open")
+        ).all():
             info.state, info.answered_at = "closed", now
             session.add(info)

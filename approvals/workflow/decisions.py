@@ -39,8 +39,18 @@ from approvals.workflow.base import (  # noqa: F401
 
 # the last decision on a requisition that is no longer open, as a past participle ("rejected by Maria Lopez")
 _DONE = {"approve": "approved", "auto_approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
-_INFO_COLUMNS = ("id", "requisition_id", "step_id", "asked_by", "question", "asked_at", "answer", "answered_by",
-                 "answered_at", "state")
+_INFO_COLUMNS = (
+    "id",
+    "requisition_id",
+    "step_id",
+    "asked_by",
+    "question",
+    "asked_at",
+    "answer",
+    "answered_by",
+    "answered_at",
+    "state",
+)
 _NEW_INFO = insert(InfoRequest.__table__).inline().values({c: bindparam(c) for c in _INFO_COLUMNS})  # type: ignore[attr-defined]
 
 
@@ -52,23 +62,34 @@ class DecisionActions(ServiceBase):
         req = snap.req
         steps = snap.stage_steps()
         if actor == req.requester:
-            raise NotAllowed(f"You requested {req.number}, so you cannot {verb} it. It waits for "
-                             f"{', '.join(self._name(p) for p in _waiting_on(steps)) or 'the approvers'}.")
+            raise NotAllowed(
+                f"You requested {req.number}, so you cannot {verb} it. It waits for "
+                f"{', '.join(self._name(p) for p in _waiting_on(steps)) or 'the approvers'}."
+            )
         # authority comes from being the approver or from a delegation active now; `acting` is only
         # who was told, and may be out of date once a delegation ends. The actor's own step wins
         # over one held for someone else, so delegations are read only when they have none.
         mine = [s for s in steps if s.state == PENDING and s.approver == actor]
         if not mine:
             windows = snap.delegations(now)
-            mine = [s for s in steps if s.state == PENDING and may_act_for(
-                actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester)]
+            mine = [
+                s
+                for s in steps
+                if s.state == PENDING
+                and may_act_for(
+                    actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester
+                )
+            ]
         if mine:
             done = next((s for s in steps if s.decided_by == actor and s.state in ("approved", "rejected")), None)
             if done is not None:
                 # one person counts once in a stage, even when they hold a step for someone else too
-                raise StaleAction(f"You already {done.state} {req.number} at this stage "
-                                  f"({self._when(done.decided_at)}); it needs another approver.",
-                                  actor, as_utc(done.decided_at).isoformat())  # type: ignore[union-attr]
+                raise StaleAction(
+                    f"You already {done.state} {req.number} at this stage "
+                    f"({self._when(done.decided_at)}); it needs another approver.",
+                    actor,
+                    as_utc(done.decided_at).isoformat(),
+                )  # type: ignore[union-attr]
             # prefer the actor's own step over one held for someone else
             mine.sort(key=lambda s: s.approver != actor)
             step = mine[0]
@@ -82,27 +103,39 @@ class DecisionActions(ServiceBase):
                 raise StaleAction(
                     f"{req.number} was already {last.state.replace('_', ' ')} by {self._name(last.decided_by)} "
                     f"at {self._when(last.decided_at)}; nothing more is needed from you at this stage.",
-                    last.decided_by, as_utc(last.decided_at).isoformat())  # type: ignore[union-attr]
+                    last.decided_by,
+                    as_utc(last.decided_at).isoformat(),
+                )  # type: ignore[union-attr]
         waiting = ", ".join(self._name(p) for p in _waiting_on(steps)) or "nobody"
-        mine_before = next((s for s in snap.steps if s.stage_index < req.current_stage and s.decided_by == actor),
-                           None)
+        mine_before = next((s for s in snap.steps if s.stage_index < req.current_stage and s.decided_by == actor), None)
         if mine_before is not None:
-            raise StaleAction(f"You already {mine_before.state.replace('_', ' ')} {req.number} at stage "
-                              f"'{mine_before.stage_name}' ({self._when(mine_before.decided_at)}); it now waits "
-                              f"for {waiting}.", actor, as_utc(mine_before.decided_at).isoformat())  # type: ignore[union-attr]
+            raise StaleAction(
+                f"You already {mine_before.state.replace('_', ' ')} {req.number} at stage "
+                f"'{mine_before.stage_name}' ({self._when(mine_before.decided_at)}); it now waits "
+                f"for {waiting}.",
+                actor,
+                as_utc(mine_before.decided_at).isoformat(),
+            )  # type: ignore[union-attr]
         raise NotAllowed(f"You are not an approver of {req.number} at this stage; it waits for {waiting}.")
 
     def _check_separation(self, snap: Snapshot, actor: str, step: StepRow) -> None:
         # a person's authority counts once per requisition, whether they used it themselves or
         # through a delegate: neither the actor nor the person they act for may have approved before
         identities = {actor, step.approver}
-        earlier = [s for s in snap.steps if s.stage_index < step.stage_index and s.state == "approved"
-                   and (s.decided_by in identities or s.approver in identities)]
+        earlier = [
+            s
+            for s in snap.steps
+            if s.stage_index < step.stage_index
+            and s.state == "approved"
+            and (s.decided_by in identities or s.approver in identities)
+        ]
         if not earlier or snap.policy().spec.settings.same_approver_across_stages:
             return
         who = "You" if actor in (earlier[0].decided_by, earlier[0].approver) else self._name(step.approver)
-        raise NotAllowed(f"{who} already approved {snap.req.number} at stage '{earlier[0].stage_name}'; policy "
-                         "requires a different person for each stage. Ask an administrator to reassign this step.")
+        raise NotAllowed(
+            f"{who} already approved {snap.req.number} at stage '{earlier[0].stage_name}'; policy "
+            "requires a different person for each stage. Ask an administrator to reassign this step."
+        )
 
     def _stale_if_final(self, snap: Snapshot, verb: str) -> None:
         req = snap.req
@@ -118,30 +151,47 @@ class DecisionActions(ServiceBase):
             what = f"is already {who}"
         else:  # "was approved by Zoe Martin at ... and is now awaiting the purchase order"
             what = f"was {who} and is now {state}"
-        raise StaleAction(f"{req.number} {what}; you cannot {verb} it now.",
-                          last[1] if last else None, as_utc(last[2]).isoformat() if last else None)  # type: ignore[union-attr]
+        raise StaleAction(
+            f"{req.number} {what}; you cannot {verb} it now.",
+            last[1] if last else None,
+            as_utc(last[2]).isoformat() if last else None,
+        )  # type: ignore[union-attr]
 
     def approve(self, cmd: Approve) -> ActionResult:
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
             req = snap.req
             self._stale_if_final(snap, "approve")
             if req.state == State.NEEDS_INFO.value:
-                raise StaleAction(f"{req.number} is waiting for the requester's answer to a question; "
-                                  "approve it once they have answered.")
+                raise StaleAction(
+                    f"{req.number} is waiting for the requester's answer to a question; "
+                    "approve it once they have answered."
+                )
             step = self._actor_step(snap, cmd.actor, now, "approve")
             on_behalf = step.approver if cmd.actor != step.approver else None
-            plan.set_step(step, state="approved", decided_by=cmd.actor, on_behalf_of=on_behalf, decided_at=now,
-                          comment=cmd.comment)
+            plan.set_step(
+                step,
+                state="approved",
+                decided_by=cmd.actor,
+                on_behalf_of=on_behalf,
+                decided_at=now,
+                comment=cmd.comment,
+            )
             plan.decision("approve", cmd.actor, step_id=step.id, on_behalf_of=on_behalf, comment=cmd.comment)
-            plan.audit("approved_step", cmd.actor, {"step": step.id, "state": "pending"},
-                       {"step": step.id, "state": "approved", "stage": step.stage_name, "comment": cmd.comment},
-                       on_behalf_of=on_behalf)
+            plan.audit(
+                "approved_step",
+                cmd.actor,
+                {"step": step.id, "state": "pending"},
+                {"step": step.id, "state": "approved", "stage": step.stage_name, "comment": cmd.comment},
+                on_behalf_of=on_behalf,
+            )
             stage = snap.stage_steps()
             approved = len({s.decided_by for s in stage if s.state == "approved"})
             if approved < step.required:
                 plan.set(updated_at=now, version=req.version + 1)
-                return "recorded", (f"Your approval of {req.number} is recorded; {step.required - approved} more "
-                                    f"approval(s) needed at stage '{step.stage_name}'.")
+                return "recorded", (
+                    f"Your approval of {req.number} is recorded; {step.required - approved} more "
+                    f"approval(s) needed at stage '{step.stage_name}'."
+                )
             for other in stage:
                 if other.state == PENDING:
                     plan.set_step(other, state="not_needed", decided_at=now)
@@ -151,11 +201,16 @@ class DecisionActions(ServiceBase):
                 plan.move("advance_stage", updated_at=now, current_stage=before + 1)
                 for s in nxt:
                     plan.set_step(s, state=PENDING, activated_at=now)
-                plan.audit("stage_completed", cmd.actor, {"stage": before},
-                           {"stage": req.current_stage, "waiting_on": [s.acting for s in nxt]})
+                plan.audit(
+                    "stage_completed",
+                    cmd.actor,
+                    {"stage": before},
+                    {"stage": req.current_stage, "waiting_on": [s.acting for s in nxt]},
+                )
                 names = ", ".join(self._name(s.acting) for s in nxt)
-                return "advanced", (f"{req.number} passed '{step.stage_name}' and is now with {names} "
-                                    f"({nxt[0].stage_name}).")
+                return "advanced", (
+                    f"{req.number} passed '{step.stage_name}' and is now with {names} ({nxt[0].stage_name})."
+                )
             before_state = plan.move("approve", updated_at=now, decided_at=now)
             plan.audit("approved", cmd.actor, {"state": before_state}, {"state": req.state})
             return "approved", f"{req.number} is approved."
@@ -168,15 +223,21 @@ class DecisionActions(ServiceBase):
             self._stale_if_final(snap, "reject")
             step = self._actor_step(snap, cmd.actor, now, "reject")
             on_behalf = step.approver if cmd.actor != step.approver else None
-            plan.set_step(step, state="rejected", decided_by=cmd.actor, on_behalf_of=on_behalf, decided_at=now,
-                          comment=cmd.reason)
+            plan.set_step(
+                step, state="rejected", decided_by=cmd.actor, on_behalf_of=on_behalf, decided_at=now, comment=cmd.reason
+            )
             plan.decision("reject", cmd.actor, step_id=step.id, on_behalf_of=on_behalf, comment=cmd.reason)
             stage = snap.stage_steps()
             still_possible = sum(1 for s in stage if s.state in ("approved", PENDING))
             if step.mode == "quorum" and still_possible >= step.required:
                 plan.set(updated_at=now, version=req.version + 1)
-                plan.audit("rejected_step", cmd.actor, {"step": step.id},
-                           {"step": step.id, "state": "rejected", "reason": cmd.reason}, on_behalf_of=on_behalf)
+                plan.audit(
+                    "rejected_step",
+                    cmd.actor,
+                    {"step": step.id},
+                    {"step": step.id, "state": "rejected", "reason": cmd.reason},
+                    on_behalf_of=on_behalf,
+                )
                 return "recorded", f"Your rejection of {req.number} is recorded; the quorum can still approve it."
             for other in stage:
                 if other.state == PENDING:
@@ -184,8 +245,13 @@ class DecisionActions(ServiceBase):
             _cancel_waiting(snap, plan, now)
             before = plan.move("reject", updated_at=now, decided_at=now)
             _close_info_requests(snap, plan, now)
-            plan.audit("rejected", cmd.actor, {"state": before},
-                       {"state": req.state, "reason": cmd.reason, "stage": step.stage_name}, on_behalf_of=on_behalf)
+            plan.audit(
+                "rejected",
+                cmd.actor,
+                {"state": before},
+                {"state": req.state, "reason": cmd.reason, "stage": step.stage_name},
+                on_behalf_of=on_behalf,
+            )
             return "rejected", f"{req.number} is rejected by {self._name(cmd.actor)}: {cmd.reason}"
 
         return self._act(cmd, "reject", decide, info=True)
@@ -198,13 +264,34 @@ class DecisionActions(ServiceBase):
             step = self._actor_step(snap, cmd.actor, now, "ask about")
             before = plan.move("request_info", updated_at=now)
             info = snap.ask(step.id, cmd.actor)
-            plan.insert(_NEW_INFO, {"id": info.id, "requisition_id": req.id, "step_id": step.id,
-                                    "asked_by": cmd.actor, "question": cmd.question, "asked_at": now, "answer": None,
-                                    "answered_by": None, "answered_at": None, "state": "open"})
-            plan.decision("request_info", cmd.actor, step_id=step.id,
-                          on_behalf_of=step.approver if cmd.actor != step.approver else None, comment=cmd.question)
-            plan.audit("info_requested", cmd.actor, {"state": before},
-                       {"state": req.state, "question": cmd.question, "step": step.id})
+            plan.insert(
+                _NEW_INFO,
+                {
+                    "id": info.id,
+                    "requisition_id": req.id,
+                    "step_id": step.id,
+                    "asked_by": cmd.actor,
+                    "question": cmd.question,
+                    "asked_at": now,
+                    "answer": None,
+                    "answered_by": None,
+                    "answered_at": None,
+                    "state": "open",
+                },
+            )
+            plan.decision(
+                "request_info",
+                cmd.actor,
+                step_id=step.id,
+                on_behalf_of=step.approver if cmd.actor != step.approver else None,
+                comment=cmd.question,
+            )
+            plan.audit(
+                "info_requested",
+                cmd.actor,
+                {"state": before},
+                {"state": req.state, "question": cmd.question, "step": step.id},
+            )
             return "info_requested", f"{self._name(cmd.actor)} asked about {req.number}: {cmd.question}"
 
         return self._act(cmd, "request_info", decide)
@@ -213,8 +300,9 @@ class DecisionActions(ServiceBase):
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
             req = snap.req
             if cmd.actor != req.requester:
-                raise NotAllowed(f"Only the requester, {self._name(req.requester)}, can answer questions on "
-                                 f"{req.number}.")
+                raise NotAllowed(
+                    f"Only the requester, {self._name(req.requester)}, can answer questions on {req.number}."
+                )
             info = snap.open_info()
             if info is None:
                 raise StaleAction(f"There is no open question on {req.number}; it is {label(req.state)}.")

@@ -52,8 +52,14 @@ class DelegationActions(ServiceBase):
             errors.append(FieldError("category", f"unknown category {cmd.category!r}"))
         if errors:
             raise ValidationFailed(errors)
-        new = DelegationWindow(cmd.delegator, cmd.delegate, as_utc(cmd.starts_at), as_utc(cmd.ends_at),  # type: ignore[arg-type]
-                               cmd.category, cmd.max_amount)
+        new = DelegationWindow(
+            cmd.delegator,
+            cmd.delegate,
+            as_utc(cmd.starts_at),
+            as_utc(cmd.ends_at),  # type: ignore[arg-type]
+            cmd.category,
+            cmd.max_amount,
+        )
         with transaction(self.engine) as session:
             now = self.clock()
             # the audit chain lock serializes delegation writers, so the loop check sees every window
@@ -70,21 +76,52 @@ class DelegationActions(ServiceBase):
             existing = self._delegations(session, now)
             loop = would_create_loop(new, existing)
             if loop:
-                raise ValidationFailed([FieldError("delegate", "this would make a delegation loop: "
-                                                   + " -> ".join(self._name(p) for p in loop))])
-            row = Delegation(delegator=cmd.delegator, delegate=cmd.delegate, starts_at=new.starts_at,
-                             ends_at=new.ends_at, category=cmd.category, max_amount=cmd.max_amount,
-                             reason=cmd.reason, created_by=cmd.actor, created_at=now)
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "delegate", "this would make a delegation loop: " + " -> ".join(self._name(p) for p in loop)
+                        )
+                    ]
+                )
+            row = Delegation(
+                delegator=cmd.delegator,
+                delegate=cmd.delegate,
+                starts_at=new.starts_at,
+                ends_at=new.ends_at,
+                category=cmd.category,
+                max_amount=cmd.max_amount,
+                reason=cmd.reason,
+                created_by=cmd.actor,
+                created_at=now,
+            )
             session.add(row)
             session.flush()
-            audit.append_event(session, kind="delegation_set", actor=cmd.actor, at=now, surface=cmd.surface,
-                               after={"id": row.id, "delegator": row.delegator, "delegate": row.delegate,
-                                      "starts_at": row.starts_at, "ends_at": row.ends_at,
-                                      "category": row.category, "max_amount": row.max_amount})
+            audit.append_event(
+                session,
+                kind="delegation_set",
+                actor=cmd.actor,
+                at=now,
+                surface=cmd.surface,
+                after={
+                    "id": row.id,
+                    "delegator": row.delegator,
+                    "delegate": row.delegate,
+                    "starts_at": row.starts_at,
+                    "ends_at": row.ends_at,
+                    "category": row.category,
+                    "max_amount": row.max_amount,
+                },
+            )
             if cmd.idempotency_key:
-                session.add(CommandLog(key=cmd.idempotency_key, command="set_delegation",
-                                       fingerprint=_fingerprint(cmd), result={"delegation_id": row.id},
-                                       created_at=now))
+                session.add(
+                    CommandLog(
+                        key=cmd.idempotency_key,
+                        command="set_delegation",
+                        fingerprint=_fingerprint(cmd),
+                        result={"delegation_id": row.id},
+                        created_at=now,
+                    )
+                )
             return row
 
     def change_delegation(self, cmd: ChangeDelegation, *, as_admin: bool = False) -> Delegation:
@@ -102,18 +139,39 @@ class DelegationActions(ServiceBase):
             starts, ends = as_utc(row.starts_at), as_utc(cmd.ends_at)
             if ends <= starts:  # type: ignore[operator]
                 raise ValidationFailed([FieldError("ends_at", "the delegation must end after it starts")])
-            changed = DelegationWindow(row.delegator, row.delegate, starts, ends, row.category,  # type: ignore[arg-type]
-                                       row.max_amount, row.id)
+            changed = DelegationWindow(
+                row.delegator,
+                row.delegate,
+                starts,
+                ends,
+                row.category,  # type: ignore[arg-type]
+                row.max_amount,
+                row.id,
+            )
             others = [w for w in self._delegations(session, now) if w.id != row.id]
             loop = would_create_loop(changed, others)
             if loop:
-                raise ValidationFailed([FieldError("ends_at", "the longer window would make a delegation loop: "
-                                                   + " -> ".join(self._name(p) for p in loop))])
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "ends_at",
+                            "the longer window would make a delegation loop: "
+                            + " -> ".join(self._name(p) for p in loop),
+                        )
+                    ]
+                )
             before = {"id": row.id, "ends_at": row.ends_at}
             row.ends_at = ends  # type: ignore[assignment]
             session.add(row)
-            audit.append_event(session, kind="delegation_changed", actor=cmd.actor, at=now, surface=cmd.surface,
-                               before=before, after={"id": row.id, "ends_at": ends})
+            audit.append_event(
+                session,
+                kind="delegation_changed",
+                actor=cmd.actor,
+                at=now,
+                surface=cmd.surface,
+                before=before,
+                after={"id": row.id, "ends_at": ends},
+            )
             return row
 
     def cancel_delegation(self, cmd: CancelDelegation, *, as_admin: bool = False) -> Delegation:
@@ -129,13 +187,23 @@ class DelegationActions(ServiceBase):
             row.cancelled_at = now
             session.add(row)
             # work the delegate was holding goes back to the delegator
-            for step in session.exec(select(ApprovalStep).where(ApprovalStep.approver == row.delegator,
-                                                                ApprovalStep.acting == row.delegate,
-                                                                ApprovalStep.state.in_((PENDING, WAITING)))).all():  # type: ignore[attr-defined]
+            for step in session.exec(
+                select(ApprovalStep).where(
+                    ApprovalStep.approver == row.delegator,
+                    ApprovalStep.acting == row.delegate,
+                    ApprovalStep.state.in_((PENDING, WAITING)),
+                )
+            ).all():  # type: ignore[attr-defined]
                 step.acting = step.approver
                 session.add(step)
-            audit.append_event(session, kind="delegation_cancelled", actor=cmd.actor, at=now, surface=cmd.surface,
-                               before={"id": row.id, "delegator": row.delegator, "delegate": row.delegate})
+            audit.append_event(
+                session,
+                kind="delegation_cancelled",
+                actor=cmd.actor,
+                at=now,
+                surface=cmd.surface,
+                before={"id": row.id, "delegator": row.delegator, "delegate": row.delegate},
+            )
             return row
 
     def delegations(self, *, person: str | None = None, include_ended: bool = False) -> list[Delegation]:

@@ -57,9 +57,22 @@ class IntakeActions(ServiceBase):
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
             version_row, policy = active_policy(session)
             req = self._create(session, cmd.draft, policy, version_row, now, cmd.surface)
-            self._audit(session, req, "created", cmd.actor, now, cmd.surface,
-                        after={"state": req.state, "total": req.total, "currency": req.currency,
-                               "supplier": req.supplier, "site": req.site, "cost_center": req.cost_center})
+            self._audit(
+                session,
+                req,
+                "created",
+                cmd.actor,
+                now,
+                cmd.surface,
+                after={
+                    "state": req.state,
+                    "total": req.total,
+                    "currency": req.currency,
+                    "supplier": req.supplier,
+                    "site": req.site,
+                    "cost_center": req.cost_center,
+                },
+            )
             if cmd.as_draft:
                 return req, "draft", f"{req.number} is saved as a draft."
             return self._submit_and_route(session, req, policy, version_row, cmd.actor, now, cmd.surface)
@@ -76,17 +89,39 @@ class IntakeActions(ServiceBase):
 
         return self._run(cmd, "submit_draft", body)
 
-    def _create(self, session: Session, draft: RequisitionDraft, policy: LoadedPolicy,
-                version_row: PolicyVersion, now: datetime, surface: str) -> Requisition:
+    def _create(
+        self,
+        session: Session,
+        draft: RequisitionDraft,
+        policy: LoadedPolicy,
+        version_row: PolicyVersion,
+        now: datetime,
+        surface: str,
+    ) -> Requisition:
         lines = resolve_lines(draft, self.directory)
         facts = build_facts(draft, self.directory, policy)
         title = lines[0].description if len(lines) == 1 else f"{lines[0].description} and {len(lines) - 1} more"
-        req = Requisition(title=title[:200], requester=draft.requester, site=draft.site,
-                          cost_center=draft.cost_center, supplier=draft.supplier, currency=draft.currency,
-                          total=draft.total, amount=facts["amount"], category=facts["category"],
-                          item_type=facts["item_type"], urgency=draft.urgency, recurring=draft.recurring,
-                          need_by=draft.need_by, justification=draft.justification, state=State.DRAFT.value,
-                          policy_version_id=version_row.id, surface=surface, created_at=now, updated_at=now)
+        req = Requisition(
+            title=title[:200],
+            requester=draft.requester,
+            site=draft.site,
+            cost_center=draft.cost_center,
+            supplier=draft.supplier,
+            currency=draft.currency,
+            total=draft.total,
+            amount=facts["amount"],
+            category=facts["category"],
+            item_type=facts["item_type"],
+            urgency=draft.urgency,
+            recurring=draft.recurring,
+            need_by=draft.need_by,
+            justification=draft.justification,
+            state=State.DRAFT.value,
+            policy_version_id=version_row.id,
+            surface=surface,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(req)
         session.flush()
         req.number = f"PR-{1000 + (req.id or 0)}"
@@ -95,25 +130,55 @@ class IntakeActions(ServiceBase):
 
     def _draft_of(self, session: Session, req: Requisition, lines: list[Any] | None = None) -> RequisitionDraft:
         if lines is None:
-            rows = session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)
-                                .order_by(RequisitionLine.line_no)).all()
-            lines = [{"description": r.description, "quantity": r.quantity, "unit_price": r.unit_price,
-                      "unit": r.unit, "sku": r.sku, "category": r.category, "item_type": r.item_type} for r in rows]
-        return RequisitionDraft(requester=req.requester, site=req.site, cost_center=req.cost_center,
-                                supplier=req.supplier, currency=req.currency, lines=lines, urgency=req.urgency,  # type: ignore[arg-type]
-                                recurring=req.recurring, need_by=req.need_by, justification=req.justification)
+            rows = session.exec(
+                select(RequisitionLine)
+                .where(RequisitionLine.requisition_id == req.id)
+                .order_by(RequisitionLine.line_no)
+            ).all()
+            lines = [
+                {
+                    "description": r.description,
+                    "quantity": r.quantity,
+                    "unit_price": r.unit_price,
+                    "unit": r.unit,
+                    "sku": r.sku,
+                    "category": r.category,
+                    "item_type": r.item_type,
+                }
+                for r in rows
+            ]
+        return RequisitionDraft(
+            requester=req.requester,
+            site=req.site,
+            cost_center=req.cost_center,
+            supplier=req.supplier,
+            currency=req.currency,
+            lines=lines,
+            urgency=req.urgency,  # type: ignore[arg-type]
+            recurring=req.recurring,
+            need_by=req.need_by,
+            justification=req.justification,
+        )
 
-    def _submit_and_route(self, session: Session, req: Requisition, policy: LoadedPolicy,
-                          version_row: PolicyVersion, actor: str, now: datetime, surface: str
-                          ) -> tuple[Requisition, str, str]:
+    def _submit_and_route(
+        self,
+        session: Session,
+        req: Requisition,
+        policy: LoadedPolicy,
+        version_row: PolicyVersion,
+        actor: str,
+        now: datetime,
+        surface: str,
+    ) -> tuple[Requisition, str, str]:
         before, _ = self._move(req, "submit", now)
         req.submitted_at = now
         req.policy_version_id = version_row.id
         self._audit(session, req, "submitted", actor, now, surface, {"state": before}, {"state": req.state})
         return self._route(session, req, policy, actor, now, surface)
 
-    def _route(self, session: Session, req: Requisition, policy: LoadedPolicy, actor: str, now: datetime,
-               surface: str) -> tuple[Requisition, str, str]:
+    def _route(
+        self, session: Session, req: Requisition, policy: LoadedPolicy, actor: str, now: datetime, surface: str
+    ) -> tuple[Requisition, str, str]:
         draft = self._draft_of(session, req)
         facts = build_facts(draft, self.directory, policy, self.committed_spend(session, req.cost_center, req.id))
         plan = route(facts, policy, self.directory, self._delegations(session, now), now)
@@ -125,37 +190,87 @@ class IntakeActions(ServiceBase):
         if plan.outcome == "stop":
             self._move(req, "stop", now)
             req.decided_at = now
-            self._audit(session, req, "stopped", "policy", now, surface, {"state": before},
-                        {"state": req.state, "rule": plan.rule_id, "reason": plan.stop_reason})
+            self._audit(
+                session,
+                req,
+                "stopped",
+                "policy",
+                now,
+                surface,
+                {"state": before},
+                {"state": req.state, "rule": plan.rule_id, "reason": plan.stop_reason},
+            )
             return req, "stopped", f"{req.number} cannot go ahead: {plan.stop_reason}"
         if plan.outcome == "auto_approve":
             self._move(req, "auto_approve", now)
             req.decided_at = now
-            session.add(Decision(requisition_id=req.id, action="auto_approve", actor="policy",  # type: ignore[arg-type]
-                                 comment=plan.explanation, surface=surface, policy_version=policy.version,
-                                 created_at=now))
-            self._audit(session, req, "auto_approved", "policy", now, surface, {"state": before},
-                        {"state": req.state, "rule": plan.rule_id, "explanation": plan.explanation})
+            session.add(
+                Decision(
+                    requisition_id=req.id,
+                    action="auto_approve",
+                    actor="policy",  # type: ignore[arg-type]
+                    comment=plan.explanation,
+                    surface=surface,
+                    policy_version=policy.version,
+                    created_at=now,
+                )
+            )
+            self._audit(
+                session,
+                req,
+                "auto_approved",
+                "policy",
+                now,
+                surface,
+                {"state": before},
+                {"state": req.state, "rule": plan.rule_id, "explanation": plan.explanation},
+            )
             return req, "auto_approved", f"{req.number} is approved automatically: {plan.explanation}."
         self._move(req, "route_to_approvers", now)
         self._create_steps(session, req, plan.stages, now)
         first = plan.stages[0]
         names = ", ".join(self._name(s.acting) for s in first.steps)
-        self._audit(session, req, "routed", "policy", now, surface, {"state": before},
-                    {"state": req.state, "rule": plan.rule_id, "stages": plan.approvers,
-                     "explanation": plan.explanation, "notes": list(plan.notes)})
+        self._audit(
+            session,
+            req,
+            "routed",
+            "policy",
+            now,
+            surface,
+            {"state": before},
+            {
+                "state": req.state,
+                "rule": plan.rule_id,
+                "stages": plan.approvers,
+                "explanation": plan.explanation,
+                "notes": list(plan.notes),
+            },
+        )
         return req, "routed", f"{req.number} is with {names} ({first.name})."
 
     def _create_steps(self, session: Session, req: Requisition, stages: tuple[StagePlan, ...], now: datetime) -> None:
         for stage in stages:
             for step in stage.steps:
-                session.add(ApprovalStep(
-                    requisition_id=req.id, round=req.round, stage_index=stage.index, stage_name=stage.name,  # type: ignore[arg-type]
-                    mode=stage.mode, required=stage.required, approver=step.approver, acting=step.acting,
-                    state=PENDING if stage.index == 0 else WAITING, rule_id=stage.rule_id,
-                    explanation=step.explanation[:600], sla_hours=stage.sla_hours, escalate_to=stage.escalate_to,
-                    escalation=stage.escalation, check_limits=stage.check_limits,
-                    activated_at=now if stage.index == 0 else None))
+                session.add(
+                    ApprovalStep(
+                        requisition_id=req.id,
+                        round=req.round,
+                        stage_index=stage.index,
+                        stage_name=stage.name,  # type: ignore[arg-type]
+                        mode=stage.mode,
+                        required=stage.required,
+                        approver=step.approver,
+                        acting=step.acting,
+                        state=PENDING if stage.index == 0 else WAITING,
+                        rule_id=stage.rule_id,
+                        explanation=step.explanation[:600],
+                        sla_hours=stage.sla_hours,
+                        escalate_to=stage.escalate_to,
+                        escalation=stage.escalation,
+                        check_limits=stage.check_limits,
+                        activated_at=now if stage.index == 0 else None,
+                    )
+                )
 
     def amend(self, cmd: Amend) -> ActionResult:
         """Change the lines; above the policy tolerance it goes back for approval under its pinned policy."""
@@ -176,8 +291,11 @@ class IntakeActions(ServiceBase):
             tolerance = policy.spec.settings.amend_tolerance
             increase = new_amount - old_amount
             changed_kind = (facts["category"], facts["item_type"]) != (routed.get("category"), routed.get("item_type"))
-            needs_approval = (req.state == State.PENDING_APPROVAL.value or changed_kind or
-                              (increase > old_amount * tolerance.percent / 100 and increase > tolerance.amount))
+            needs_approval = (
+                req.state == State.PENDING_APPROVAL.value
+                or changed_kind
+                or (increase > old_amount * tolerance.percent / 100 and increase > tolerance.amount)
+            )
             for old_line in session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)).all():
                 session.delete(old_line)
             session.flush()
@@ -185,12 +303,26 @@ class IntakeActions(ServiceBase):
             before = {"total": req.total, "amount": req.amount, "category": req.category, "state": req.state}
             req.total, req.amount = draft.total, new_amount
             req.category, req.item_type = facts["category"], facts["item_type"]
-            self._audit(session, req, "amended", cmd.actor, now, cmd.surface, before,
-                        {"total": req.total, "amount": new_amount, "reason": cmd.reason})
+            self._audit(
+                session,
+                req,
+                "amended",
+                cmd.actor,
+                now,
+                cmd.surface,
+                before,
+                {"total": req.total, "amount": new_amount, "reason": cmd.reason},
+            )
             cur = policy.currency
             if not needs_approval:
-                return req, "amended", (f"{req.number} is amended to {money(new_amount, cur)}; within the "
-                                        "tolerance, so it stays approved.")
+                return (
+                    req,
+                    "amended",
+                    (
+                        f"{req.number} is amended to {money(new_amount, cur)}; within the "
+                        "tolerance, so it stays approved."
+                    ),
+                )
             self._cancel_waiting(session, req, now)
             self._close_info_requests(session, req, now)
             self._move(req, "resubmit", now)
@@ -198,9 +330,15 @@ class IntakeActions(ServiceBase):
             req.decided_at = None
             session.flush()
             req, outcome, message = self._route(session, req, policy, cmd.actor, now, cmd.surface)
-            why = ("its category or item type changed" if changed_kind else "beyond the tolerance")
-            return req, f"reapproval_{outcome}", (f"{req.number} changed from {money(old_amount, cur)} to "
-                                                  f"{money(new_amount, cur)}, {why}, so it goes back "
-                                                  f"for approval. {message}")
+            why = "its category or item type changed" if changed_kind else "beyond the tolerance"
+            return (
+                req,
+                f"reapproval_{outcome}",
+                (
+                    f"{req.number} changed from {money(old_amount, cur)} to "
+                    f"{money(new_amount, cur)}, {why}, so it goes back "
+                    f"for approval. {message}"
+                ),
+            )
 
         return self._run(cmd, "amend", body)

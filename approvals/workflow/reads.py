@@ -32,19 +32,33 @@ class ReadActions(ServiceBase):
                 raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
             return build_view(session, req, self.directory)
 
-    def list(self, *, state: str | None = None, requester: str | None = None, site: str | None = None,
-             supplier: str | None = None, cost_center: str | None = None, waiting_on: str | None = None,
-             limit: int = 50, offset: int = 0) -> list[RequisitionView]:
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        requester: str | None = None,
+        site: str | None = None,
+        supplier: str | None = None,
+        cost_center: str | None = None,
+        waiting_on: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[RequisitionView]:
         with Session(self.engine) as session:
             query = select(Requisition)
-            for column, value in ((Requisition.state, state), (Requisition.requester, requester),
-                                  (Requisition.site, site), (Requisition.supplier, supplier),
-                                  (Requisition.cost_center, cost_center)):
+            for column, value in (
+                (Requisition.state, state),
+                (Requisition.requester, requester),
+                (Requisition.site, site),
+                (Requisition.supplier, supplier),
+                (Requisition.cost_center, cost_center),
+            ):
                 if value:
                     query = query.where(column == value)
             if waiting_on:
-                sub = select(ApprovalStep.requisition_id).where(ApprovalStep.acting == waiting_on,
-                                                                ApprovalStep.state == PENDING)
+                sub = select(ApprovalStep.requisition_id).where(
+                    ApprovalStep.acting == waiting_on, ApprovalStep.state == PENDING
+                )
                 query = query.where(Requisition.id.in_(sub))  # type: ignore[union-attr]
             query = query.order_by(Requisition.id.desc()).offset(offset).limit(min(limit, 500))  # type: ignore[union-attr]
             return [build_view(session, r, self.directory) for r in session.exec(query).all()]

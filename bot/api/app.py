@@ -55,10 +55,18 @@ class BodySizeLimit:
     async def _refuse(self, send: Send) -> None:
         import json
 
-        body = json.dumps(error_body("too_large", f"The request body is larger than {self.max_bytes} bytes; "
-                                     "send less text or fewer lines.")).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            error_body(
+                "too_large", f"The request body is larger than {self.max_bytes} bytes; send less text or fewer lines."
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -86,8 +94,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         slack_stop = await slack_mount.start(app)  # registers the Slack surface before the fan-out starts
         chat = app.state.runtime.chat
         # the card fan-out runs in the real server, or in a test that asks for it (autostart=True)
-        wanted = chat is not None and chat.surfaces and chat.workers > 0 and (
-            chat.autostart or (chat.autostart is None and built))
+        wanted = (
+            chat is not None
+            and chat.surfaces
+            and chat.workers > 0
+            and (chat.autostart or (chat.autostart is None and built))
+        )
         chat_stop = chat.start() if wanted else None
         yield
         if slack_stop is not None:
@@ -102,8 +114,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             dispatch_stop.set()
         app.state.runtime.engine.dispose()
 
-    app = FastAPI(title="procurebot", version="0.1.0", lifespan=lifespan,
-                  description="Purchase requisitions, routed by a governed, versioned policy.")
+    app = FastAPI(
+        title="procurebot",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Purchase requisitions, routed by a governed, versioned policy.",
+    )
     app.state.runtime = runtime
     install_error_handlers(app)
     for module in (health, requisitions, delegations, policy, audit):

@@ -30,17 +30,18 @@ class Caller:
 def require(*roles: str) -> Callable[..., Caller]:
     """A dependency that admits only tokens with one of `roles` (401 without a valid token, 403 wrong role)."""
 
-    def dependency(request: Request,
-                   credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+    def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-            raise HTTPException(401, "Send an API token: `Authorization: Bearer <token>`.",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "Send an API token: `Authorization: Bearer <token>`.", headers={"WWW-Authenticate": "Bearer"}
+            )
         engine = request.app.state.runtime.engine
         with Session(engine) as session:
             token = find_token(session, credentials.credentials)
             if token is None:
-                raise HTTPException(401, "This API token is not valid or has been revoked.",
-                                    headers={"WWW-Authenticate": "Bearer"})
+                raise HTTPException(
+                    401, "This API token is not valid or has been revoked.", headers={"WWW-Authenticate": "Bearer"}
+                )
             if token.role not in roles:
                 raise HTTPException(403, f"A {token.role} token cannot do this; it needs one of: {', '.join(roles)}.")
             now = utcnow()

@@ -45,8 +45,11 @@ class QueueCollector(Collector):
     def snapshot(self) -> tuple[dict[tuple[str, str], int], dict[str, float]]:
         now = self.clock()
         job = Job.__table__  # type: ignore[attr-defined]
-        q = (select(job.c.kind, job.c.state, func.count(), func.min(job.c.due_at))
-             .where(job.c.state.in_(LIVE_STATES)).group_by(job.c.kind, job.c.state))
+        q = (
+            select(job.c.kind, job.c.state, func.count(), func.min(job.c.due_at))
+            .where(job.c.state.in_(LIVE_STATES))
+            .group_by(job.c.kind, job.c.state)
+        )
         depth: dict[tuple[str, str], int] = {}
         lag: dict[str, float] = {}
         with self.engine.connect() as conn:
@@ -63,20 +66,29 @@ class QueueCollector(Collector):
         for (kind, state), n in sorted(depth.items()):
             g.add_metric([kind, state], n)
         yield g
-        lag_g = GaugeMetricFamily("procurebot_queue_lag_seconds",
-                                  "How long the oldest ready row of each kind has been due (0: on time)",
-                                  labels=["kind"])
+        lag_g = GaugeMetricFamily(
+            "procurebot_queue_lag_seconds",
+            "How long the oldest ready row of each kind has been due (0: on time)",
+            labels=["kind"],
+        )
         for kind, seconds in sorted(lag.items()):
             lag_g.add_metric([kind], seconds)
         yield lag_g
-        yield GaugeMetricFamily("procurebot_outbox_lag_seconds",
-                                "How long the oldest ready ERP create-PO job has waited past its due time",
-                                value=lag.get(CREATE_PO, 0.0))
-        yield GaugeMetricFamily("procurebot_reminder_lag_seconds",
-                                "How long the oldest ready reminder has waited past its due time",
-                                value=lag.get("remind", 0.0))
-        yield GaugeMetricFamily("procurebot_outbox_dead", "ERP create-PO jobs dead-lettered, waiting for a buyer",
-                                value=depth.get((CREATE_PO, jobqueue.DEAD), 0))
+        yield GaugeMetricFamily(
+            "procurebot_outbox_lag_seconds",
+            "How long the oldest ready ERP create-PO job has waited past its due time",
+            value=lag.get(CREATE_PO, 0.0),
+        )
+        yield GaugeMetricFamily(
+            "procurebot_reminder_lag_seconds",
+            "How long the oldest ready reminder has waited past its due time",
+            value=lag.get("remind", 0.0),
+        )
+        yield GaugeMetricFamily(
+            "procurebot_outbox_dead",
+            "ERP create-PO jobs dead-lettered, waiting for a buyer",
+            value=depth.get((CREATE_PO, jobqueue.DEAD), 0),
+        )
 
 
 class LatencyMiddleware:
@@ -104,14 +116,20 @@ class LatencyMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             self.histogram.labels(scope.get("method", ""), template, f"{status['code'] // 100}xx").observe(
-                time.perf_counter() - started)
+                time.perf_counter() - started
+            )
 
 
 def install(app: FastAPI) -> None:
     """Add the latency middleware and GET /metrics to `app`, with the app's own registry."""
     registry = CollectorRegistry()
-    histogram = Histogram("procurebot_http_request_duration_seconds", "HTTP request latency",
-                          ["method", "route", "status"], buckets=BUCKETS, registry=registry)
+    histogram = Histogram(
+        "procurebot_http_request_duration_seconds",
+        "HTTP request latency",
+        ["method", "route", "status"],
+        buckets=BUCKETS,
+        registry=registry,
+    )
     app.state.prometheus = registry
     app.add_middleware(LatencyMiddleware, histogram=histogram)
     app.include_router(router)

@@ -11,8 +11,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-CardKind = Literal["requisition_summary", "question", "approval_request", "decision_result", "info_request",
-                   "status_answer", "queue", "delegation_confirmation"]
+CardKind = Literal[
+    "requisition_summary",
+    "question",
+    "approval_request",
+    "decision_result",
+    "info_request",
+    "status_answer",
+    "queue",
+    "delegation_confirmation",
+]
 Tone = Literal["info", "ok", "warn", "bad"]
 
 
@@ -22,7 +30,9 @@ class Fact(BaseModel):
 
 
 class CardAction(BaseModel):
-    id: str  # approve | reject | request_info | answer_info | withdraw | submit | edit | cancel | choose | status | cancel_delegation
+    # approve | reject | request_info | answer_info | withdraw | submit | edit | cancel | choose | status
+    # | cancel_delegation
+    id: str
     label: str
     style: Literal["primary", "danger", "default"] = "default"
     value: dict[str, str] = Field(default_factory=dict)

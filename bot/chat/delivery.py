@@ -77,7 +77,7 @@ def lines_sent(sent_ref: str | None, surfaces: list[str]) -> set[str]:
         return set()
     if not sent_ref.startswith(LINE_PREFIX):
         return set(surfaces)  # written before lines were tracked per platform: it went out everywhere
-    return {name for name in sent_ref[len(LINE_PREFIX):].split(",") if name}
+    return {name for name in sent_ref[len(LINE_PREFIX) :].split(",") if name}
 
 
 def fingerprint(card: Card) -> str:
@@ -117,9 +117,16 @@ class ChatDelivery:
         if not self.surfaces:
             return  # no chat platform configured: the web chat re-renders live by itself
         change = plan.change
-        plan.enqueue(kind=CHAT_SYNC, key=f"chat:{change.number}:{uuid.uuid4().hex}",
-                     payload={"number": change.number, "command": change.command, "outcome": change.outcome,
-                              "actor": change.actor})
+        plan.enqueue(
+            kind=CHAT_SYNC,
+            key=f"chat:{change.number}:{uuid.uuid4().hex}",
+            payload={
+                "number": change.number,
+                "command": change.command,
+                "outcome": change.outcome,
+                "actor": change.actor,
+            },
+        )
 
     def enqueue_event(self, number: str, command: str, text: str | None = None) -> None:
         """A change made outside the approval service (the ERP created or refused the PO)."""
@@ -130,8 +137,14 @@ class ChatDelivery:
         self._wake.set()
 
     def _enqueue(self, session: Session, at: Any, payload: dict[str, Any]) -> None:
-        jobqueue.enqueue(session, kind=CHAT_SYNC, key=f"chat:{payload['number']}:{uuid.uuid4().hex}",
-                         due_at=at, now=at, payload=payload)
+        jobqueue.enqueue(
+            session,
+            kind=CHAT_SYNC,
+            key=f"chat:{payload['number']}:{uuid.uuid4().hex}",
+            due_at=at,
+            now=at,
+            payload=payload,
+        )
 
     # ------------------------------------------------------------------ doing them
 
@@ -157,8 +170,9 @@ class ChatDelivery:
                 for job in jobs:
                     groups.setdefault(str(job.payload.get("number")), []).append(job)
                 if workers > 1 and len(groups) > 1:
-                    list(self._pool(workers).map(lambda group: self._run_group(queue, group, finishing),
-                                                 groups.values()))
+                    list(
+                        self._pool(workers).map(lambda group: self._run_group(queue, group, finishing), groups.values())
+                    )
                 else:
                     for group in groups.values():
                         self._run_group(queue, group, finishing)
@@ -202,8 +216,7 @@ class ChatDelivery:
                 if mine:
                     conn.execute(_UNLOCK, key)
 
-    def _run(self, queue: JobQueue, job: ClaimedJob, finishing: threading.Lock, conn: Connection | None = None
-             ) -> None:
+    def _run(self, queue: JobQueue, job: ClaimedJob, finishing: threading.Lock, conn: Connection | None = None) -> None:
         earlier = lines_sent(job.sent_ref, [s.name for s in self.surfaces])
         sent = set(earlier)
         try:
@@ -212,22 +225,27 @@ class ChatDelivery:
             with finishing:
                 queue.fail(job, "the requisition no longer exists")
         except Exception as exc:  # noqa: BLE001 - a platform outage: the job waits and is retried
-            log.warning("chat sync for %s failed (attempt %s): %s", job.payload.get("number"), job.attempts,
-                        type(exc).__name__)
+            log.warning(
+                "chat sync for %s failed (attempt %s): %s", job.payload.get("number"), job.attempts, type(exc).__name__
+            )
             with finishing:
                 if sent != earlier:  # the line went out on some platforms: the retry must not repeat it there
                     queue.mark_sent(job, LINE_PREFIX + ",".join(sorted(sent)))
                 if job.attempts >= 8:
                     queue.fail(job, f"{type(exc).__name__}: {exc}"[:500])
                 else:
-                    queue.retry(job, f"{type(exc).__name__}: {exc}"[:500],
-                                delay=jobqueue.backoff(job.attempts, base=timedelta(seconds=5)))
+                    queue.retry(
+                        job,
+                        f"{type(exc).__name__}: {exc}"[:500],
+                        delay=jobqueue.backoff(job.attempts, base=timedelta(seconds=5)),
+                    )
         else:
             with finishing:
                 queue.complete(job)  # finishing the job is what records the line as sent
 
-    def sync(self, event: dict[str, Any], *, lines_sent: set[str] | None = None,
-             conn: Connection | None = None) -> None:
+    def sync(
+        self, event: dict[str, Any], *, lines_sent: set[str] | None = None, conn: Connection | None = None
+    ) -> None:
         """Bring every platform's copies of the requisition in `event` up to date, and tell the requester.
 
         `lines_sent` names the platforms whose thread already has this event's line (an earlier
@@ -253,8 +271,9 @@ class ChatDelivery:
         sent = lines_sent if lines_sent is not None else set()
         line = thread_line(event, view, self._name) if len(sent) < len(self.surfaces) else None
         for surface in self.surfaces:
-            if self._sync_surface(surface, view, targets, copies.get(surface.name, {}), cards,
-                                  None if surface.name in sent else line):
+            if self._sync_surface(
+                surface, view, targets, copies.get(surface.name, {}), cards, None if surface.name in sent else line
+            ):
                 sent.add(surface.name)
 
     def _targets(self, view: RequisitionView) -> list[tuple[str, str]]:
@@ -265,8 +284,15 @@ class ChatDelivery:
         targets += [(person, APPROVER) for person in view.waiting_on if person != view.requester]
         return targets
 
-    def _sync_surface(self, surface: ChatSurface, view: RequisitionView, targets: list[tuple[str, str]],
-                      copies: dict[tuple[str, str], Any], cards: dict[str, Card], line: str | None) -> bool:
+    def _sync_surface(
+        self,
+        surface: ChatSurface,
+        view: RequisitionView,
+        targets: list[tuple[str, str]],
+        copies: dict[tuple[str, str], Any],
+        cards: dict[str, Card],
+        line: str | None,
+    ) -> bool:
         """Update or post every copy on `surface`; True when `line` was posted in the requester's thread."""
         wanted = list(targets) + [key for key in copies if key not in targets]
         for person_id, role in wanted:
@@ -302,10 +328,19 @@ class ChatDelivery:
             return True
         return False
 
-    def _record(self, surface: str, number: str, person_id: str, role: str, address: Address, ref: str,
-                print_: str) -> CardCopy:
-        row = CardCopy(surface=surface, number=number, person_id=person_id, role=role, address=address, ref=ref,
-                       fingerprint=print_, updated_at=self.clock())
+    def _record(
+        self, surface: str, number: str, person_id: str, role: str, address: Address, ref: str, print_: str
+    ) -> CardCopy:
+        row = CardCopy(
+            surface=surface,
+            number=number,
+            person_id=person_id,
+            role=role,
+            address=address,
+            ref=ref,
+            fingerprint=print_,
+            updated_at=self.clock(),
+        )
         values = row.model_dump(exclude={"id"})
         try:
             # plain Core: one INSERT and its COMMIT, recorded before the job can finish
@@ -317,8 +352,9 @@ class ChatDelivery:
 
     def _save_fingerprint(self, copy: Any, print_: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(_COPIES).where(_COPIES.c.id == copy.id)
-                         .values(fingerprint=print_, updated_at=self.clock()))
+            conn.execute(
+                update(_COPIES).where(_COPIES.c.id == copy.id).values(fingerprint=print_, updated_at=self.clock())
+            )
         copy.fingerprint = print_
 
     def wait_for_lines(self, number: str, seconds: float) -> bool:
@@ -409,15 +445,23 @@ class ChatNotifier:
         if not number:
             return None
         with Session(self.delivery.engine) as session:
-            return session.exec(select(CardCopy).where(CardCopy.surface == surface, CardCopy.number == number,
-                                                       CardCopy.person_id == person_id,
-                                                       CardCopy.role == REQUESTER)).first()
+            return session.exec(
+                select(CardCopy).where(
+                    CardCopy.surface == surface,
+                    CardCopy.number == number,
+                    CardCopy.person_id == person_id,
+                    CardCopy.role == REQUESTER,
+                )
+            ).first()
 
 
 def _notice_card(notice: Any) -> Card | None:
     actions = getattr(notice, "actions", ())
     if not actions:
         return None
-    return Card(kind="status_answer", title=notice.text, number=getattr(notice, "number", None),
-                actions=[CardAction(id=a["id"], label=a["label"], value={"number": a.get("value", "")})
-                         for a in actions])
+    return Card(
+        kind="status_answer",
+        title=notice.text,
+        number=getattr(notice, "number", None),
+        actions=[CardAction(id=a["id"], label=a["label"], value={"number": a.get("value", "")}) for a in actions],
+    )

@@ -26,26 +26,34 @@ class Identities:
     call). A miss is cached too, so an unknown user does not cost a lookup on every message.
     """
 
-    def __init__(self, engine: Engine, directory: Directory, *, ttl: timedelta = timedelta(hours=12),
-                 clock: Clock = utcnow) -> None:
+    def __init__(
+        self, engine: Engine, directory: Directory, *, ttl: timedelta = timedelta(hours=12), clock: Clock = utcnow
+    ) -> None:
         self.engine = engine
         self.directory = directory
         self.ttl = ttl
         self.clock = clock
-        field = {name: {getattr(p, attr): p for p in directory.people if getattr(p, attr)}
-                 for name, attr in _ID_FIELDS.items()}
+        field = {
+            name: {getattr(p, attr): p for p in directory.people if getattr(p, attr)}
+            for name, attr in _ID_FIELDS.items()
+        }
         self._by_platform_id: dict[str, dict[str, Person]] = field
         self._by_email = {p.email.lower(): p for p in directory.people if p.email}
 
-    def person_for(self, surface: str, external_id: str, *, tenant: str = "",
-                   email: Callable[[], str | None] | None = None) -> Person | None:
+    def person_for(
+        self, surface: str, external_id: str, *, tenant: str = "", email: Callable[[], str | None] | None = None
+    ) -> Person | None:
         known = self._by_platform_id.get(surface, {}).get(external_id)
         if known is not None:
             return known
         with Session(self.engine) as session:
-            row = session.exec(select(ChatIdentity).where(ChatIdentity.surface == surface,
-                                                          ChatIdentity.tenant == tenant,
-                                                          ChatIdentity.external_id == external_id)).first()
+            row = session.exec(
+                select(ChatIdentity).where(
+                    ChatIdentity.surface == surface,
+                    ChatIdentity.tenant == tenant,
+                    ChatIdentity.external_id == external_id,
+                )
+            ).first()
             if row is not None and as_utc(row.resolved_at) > self.clock() - self.ttl:
                 return self.directory.person(row.person_id) if row.person_id else None
         address = (email() or "").strip().lower() if email else ""
@@ -59,19 +67,26 @@ class Identities:
         if attr and getattr(person, attr, None):
             return str(getattr(person, attr))
         with Session(self.engine) as session:
-            row = session.exec(select(ChatIdentity).where(ChatIdentity.surface == surface,
-                                                          ChatIdentity.person_id == person.id)
-                               .order_by(ChatIdentity.resolved_at.desc())).first()  # type: ignore[attr-defined]
+            row = session.exec(
+                select(ChatIdentity)
+                .where(ChatIdentity.surface == surface, ChatIdentity.person_id == person.id)
+                .order_by(ChatIdentity.resolved_at.desc())
+            ).first()  # type: ignore[attr-defined]
             return row.external_id if row else None
 
     def _remember(self, surface: str, tenant: str, external_id: str, person_id: str | None) -> None:
         with Session(self.engine) as session:
-            row = session.exec(select(ChatIdentity).where(ChatIdentity.surface == surface,
-                                                          ChatIdentity.tenant == tenant,
-                                                          ChatIdentity.external_id == external_id)).first()
+            row = session.exec(
+                select(ChatIdentity).where(
+                    ChatIdentity.surface == surface,
+                    ChatIdentity.tenant == tenant,
+                    ChatIdentity.external_id == external_id,
+                )
+            ).first()
             if row is None:
-                row = ChatIdentity(surface=surface, tenant=tenant, external_id=external_id[:200],
-                                   resolved_at=self.clock())
+                row = ChatIdentity(
+                    surface=surface, tenant=tenant, external_id=external_id[:200], resolved_at=self.clock()
+                )
             row.person_id, row.resolved_at = person_id, self.clock()
             session.add(row)
             try:
@@ -99,8 +114,9 @@ class Addresses:
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return dict(cached[1])
         with Session(self.engine) as session:
-            row = session.exec(select(ChatAddress).where(ChatAddress.surface == surface,
-                                                         ChatAddress.person_id == person_id)).first()
+            row = session.exec(
+                select(ChatAddress).where(ChatAddress.surface == surface, ChatAddress.person_id == person_id)
+            ).first()
             if row is None:
                 return None
             address = dict(row.address)
@@ -111,8 +127,9 @@ class Addresses:
         """Store (or refresh) where `person_id` talks to us on `surface`; a no-op when unchanged."""
         self._cache.pop((surface, person_id), None)
         with Session(self.engine) as session:
-            row = session.exec(select(ChatAddress).where(ChatAddress.surface == surface,
-                                                         ChatAddress.person_id == person_id)).first()
+            row = session.exec(
+                select(ChatAddress).where(ChatAddress.surface == surface, ChatAddress.person_id == person_id)
+            ).first()
             if row is not None and row.address == address:
                 return
             if row is None:

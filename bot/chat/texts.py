@@ -41,8 +41,11 @@ def thread_line(event: dict[str, Any], view: RequisitionView, name: Callable[[st
     if command in ("submit", "submit_draft", "amend"):
         if outcome == "amended":
             return "Amended within the tolerance; it stays approved."
-        auto = outcome in ("auto_approved", "reapproval_auto_approved") if outcome else \
-            view.state in ("approved", "po_pending", "po_created")
+        auto = (
+            outcome in ("auto_approved", "reapproval_auto_approved")
+            if outcome
+            else view.state in ("approved", "po_pending", "po_created")
+        )
         if auto:
             return f"Approved automatically under policy {view.policy_version}: {view.route_explanation}"
         if outcome == "stopped" or (not outcome and (view.state == "stopped" or view.stop_reason)):

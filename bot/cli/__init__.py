@@ -6,8 +6,11 @@ import typer
 
 from bot.cli import audit as audit_commands, policy as policy_commands, policy_db, server, tokens  # noqa: F401  (policy_db adds simulate/activate to `policy`)
 
-app = typer.Typer(help="procurebot: chat-based purchase approvals with a governed policy core.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="procurebot: chat-based purchase approvals with a governed policy core.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.add_typer(server.db_app, name="db")

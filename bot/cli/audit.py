@@ -31,11 +31,16 @@ def verify() -> None:
 
 
 @app.command("export")
-def export(format: str = typer.Option("jsonl", "--format", "-f", help="jsonl or csv"),
-           output: Path = typer.Option(None, "--output", "-o", help="file to write (default: standard output)"),
-           requisition: str = typer.Option(None, help="only this requisition, e.g. PR-1042"),
-           since: datetime = typer.Option(None, help="only events at or after this time (ISO 8601, UTC if no zone)",
-                                          formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])) -> None:
+def export(
+    format: str = typer.Option("jsonl", "--format", "-f", help="jsonl or csv"),
+    output: Path = typer.Option(None, "--output", "-o", help="file to write (default: standard output)"),
+    requisition: str = typer.Option(None, help="only this requisition, e.g. PR-1042"),
+    since: datetime = typer.Option(
+        None,
+        help="only events at or after this time (ISO 8601, UTC if no zone)",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+    ),
+) -> None:
     """Write audit events as JSON Lines or CSV."""
     if format not in ("jsonl", "csv"):
         typer.echo("format must be jsonl or csv", err=True)
@@ -45,7 +50,7 @@ def export(format: str = typer.Option("jsonl", "--format", "-f", help="jsonl or 
     try:
         with Session(engine) as session:
             events = audit.iter_events(session, requisition_number=requisition, since=since)
-            for chunk in (audit.export_jsonl(events) if format == "jsonl" else audit.export_csv(events)):
+            for chunk in audit.export_jsonl(events) if format == "jsonl" else audit.export_csv(events):
                 out.write(chunk)
     finally:
         if output:

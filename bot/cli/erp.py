@@ -45,21 +45,29 @@ def status(number: str = typer.Argument(None, help="a requisition, e.g. PR-1042;
             raise typer.Exit(1)
         typer.echo(view.sentence())
         if view.attempts:
-            typer.echo(f"  attempts: {view.attempts}" + (f", next at {view.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
-                                                        if view.next_attempt_at else ""))
+            typer.echo(
+                f"  attempts: {view.attempts}"
+                + (f", next at {view.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC" if view.next_attempt_at else "")
+            )
         return
     stats = JobQueue(engine).stats(kinds=[CREATE_PO])
     notices = JobQueue(engine).stats(kinds=[NOTIFY])
     c = stats.counts
     typer.echo(f"ERP connector: {ErpSettings().erp_connector}")
-    typer.echo(f"create PO jobs: {c['due']} waiting, {c['claimed']} sending, {c['failed']} retrying, "
-               f"{c['dead']} failed, {c['done']} done")
+    typer.echo(
+        f"create PO jobs: {c['due']} waiting, {c['claimed']} sending, {c['failed']} retrying, "
+        f"{c['dead']} failed, {c['done']} done"
+    )
     waiting = notices.counts["due"] + notices.counts["failed"]
     typer.echo(f"notices: {waiting} waiting, {notices.counts['dead']} undeliverable")
     with Session(engine) as session:
         by_status = session.exec(select(ErpPurchaseOrder.status, func.count()).group_by(ErpPurchaseOrder.status)).all()
-        dead = session.exec(select(Job).where(Job.kind == CREATE_PO, Job.state == jobqueue.DEAD)
-                            .order_by(Job.updated_at.desc()).limit(20)).all()  # type: ignore[attr-defined]
+        dead = session.exec(
+            select(Job)
+            .where(Job.kind == CREATE_PO, Job.state == jobqueue.DEAD)
+            .order_by(Job.updated_at.desc())
+            .limit(20)
+        ).all()  # type: ignore[attr-defined]
     if by_status:
         typer.echo("purchase orders: " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(by_status)))
     for job in dead:
@@ -121,8 +129,10 @@ def budgets() -> None:
     _, engine, directory = _context()
     typer.echo(f"{'cost center':<14}{'budget':>14}{'booked':>14}{'committed':>14}{'remaining':>14}  source")
     for line in budget_lines(engine, directory, ErpSettings().erp_connector):
-        typer.echo(f"{line.cost_center:<14}{line.budget:>14,.2f}{line.booked:>14,.2f}{line.committed:>14,.2f}"
-                   f"{line.remaining:>14,.2f}  {line.source}")
+        typer.echo(
+            f"{line.cost_center:<14}{line.budget:>14,.2f}{line.booked:>14,.2f}{line.committed:>14,.2f}"
+            f"{line.remaining:>14,.2f}  {line.source}"
+        )
 
 
 @app.command("dispatch")
@@ -147,8 +157,10 @@ def dispatch(workers: int = typer.Option(1, min=1, max=64, help="worker threads 
 
 
 @app.command("sandbox-move")
-def sandbox_move(po_number: str = typer.Argument(..., help="a sandbox PO, e.g. PO-000001"),
-                 status: str = typer.Argument(..., help="partially_received, received, closed or cancelled")) -> None:
+def sandbox_move(
+    po_number: str = typer.Argument(..., help="a sandbox PO, e.g. PO-000001"),
+    status: str = typer.Argument(..., help="partially_received, received, closed or cancelled"),
+) -> None:
     """Move a purchase order in the embedded sandbox ERP, as a warehouse or AP clerk would in a real one."""
     from connectors.erp.sandbox import SandboxErp
 
@@ -158,5 +170,6 @@ def sandbox_move(po_number: str = typer.Argument(..., help="a sandbox PO, e.g. P
     except ErpError as exc:
         typer.echo(exc.reason, err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"{po.number} ({po.reference}) is now {po.status.replace('_', ' ')}; "
-               "`procurebot erp sync` tells the requester")
+    typer.echo(
+        f"{po.number} ({po.reference}) is now {po.status.replace('_', ' ')}; `procurebot erp sync` tells the requester"
+    )

@@ -60,13 +60,16 @@ class Report:
         if self.outcomes:
             out.append("LLM outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())))
         if self.latencies_ms:
-            out.append(f"LLM latency: median {statistics.median(self.latencies_ms):.0f} ms, "
-                       f"max {max(self.latencies_ms):.0f} ms over {len(self.latencies_ms)} calls")
+            out.append(
+                f"LLM latency: median {statistics.median(self.latencies_ms):.0f} ms, "
+                f"max {max(self.latencies_ms):.0f} ms over {len(self.latencies_ms)} calls"
+            )
         return out
 
 
-def evaluate(cases: list[dict[str, str]], directory: object, llm_classifier: object | None = None,
-             workers: int = 4) -> Report:
+def evaluate(
+    cases: list[dict[str, str]], directory: object, llm_classifier: object | None = None, workers: int = 4
+) -> Report:
     """Run the deterministic classifier (and the LLM's, if given) on every labelled case."""
     from approvals.classify import CatalogClassifier
 
@@ -119,11 +122,13 @@ def evaluate(cases: list[dict[str, str]], directory: object, llm_classifier: obj
 
 
 @app.command("eval")
-def eval_command(data: Path = typer.Option(DEFAULT_SET, help="Labelled item texts (YAML list of text/category)"),
-                 directory_file: Path = typer.Option(EXAMPLES / "company.yaml", "--directory",
-                                                     help="The company directory whose categories are the labels"),
-                 show_misses: bool = typer.Option(False, "--misses", help="List every text some classifier got wrong")
-                 ) -> None:
+def eval_command(
+    data: Path = typer.Option(DEFAULT_SET, help="Labelled item texts (YAML list of text/category)"),
+    directory_file: Path = typer.Option(
+        EXAMPLES / "company.yaml", "--directory", help="The company directory whose categories are the labels"
+    ),
+    show_misses: bool = typer.Option(False, "--misses", help="List every text some classifier got wrong"),
+) -> None:
     """Accuracy per category: the deterministic classifier, and the LLM side by side when a model is configured."""
     from approvals.directory import load_directory
     from connectors.llm import LlmSettings, make_client
@@ -140,9 +145,12 @@ def eval_command(data: Path = typer.Option(DEFAULT_SET, help="Labelled item text
     client = make_client(settings)
     llm = LlmClassifier(client, directory, min_confidence=settings.min_confidence) if client else None
     typer.echo(f"{len(cases)} labelled texts from {data}")
-    typer.echo(f"LLM: {settings.model} at {settings.base_url or 'the OpenAI API'} (prompt {llm.prompt.version})"
-               if llm else "LLM: not configured (set PROCUREBOT_LLM_MODEL and OPENAI_API_KEY or OPENAI_BASE_URL "
-                           "to compare); deterministic only")
+    typer.echo(
+        f"LLM: {settings.model} at {settings.base_url or 'the OpenAI API'} (prompt {llm.prompt.version})"
+        if llm
+        else "LLM: not configured (set PROCUREBOT_LLM_MODEL and OPENAI_API_KEY or OPENAI_BASE_URL "
+        "to compare); deterministic only"
+    )
     try:
         report = evaluate(cases, directory, llm)
     finally:

@@ -73,9 +73,11 @@ def _policy(path: Path) -> LoadedPolicy:
 
 
 @app.command("check", help=HELP_CHECK)
-def check(file: Path = typer.Argument(..., help="Policy YAML"),
-          directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
-          as_json: bool = typer.Option(False, "--json", help=HELP_JSON)) -> None:
+def check(
+    file: Path = typer.Argument(..., help="Policy YAML"),
+    directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+    as_json: bool = typer.Option(False, "--json", help=HELP_JSON),
+) -> None:
     company = _directory(directory)
     policy: LoadedPolicy | None = None
     try:
@@ -85,15 +87,30 @@ def check(file: Path = typer.Argument(..., help="Policy YAML"),
         issues = list(exc.issues)
     code = exit_code(issues)
     if as_json:
-        typer.echo(json.dumps({
-            "file": str(file),
-            "policy_version": policy.version if policy else None,
-            "policy_hash": policy.content_hash if policy else None,
-            "exit_code": code,
-            "summary": summary(issues),
-            "issues": [{"severity": i.severity, "kind": i.kind, "message": i.message, "file": i.file,
-                        "line": i.line, "hint": i.hint, "path": i.path} for i in issues],
-        }, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "file": str(file),
+                    "policy_version": policy.version if policy else None,
+                    "policy_hash": policy.content_hash if policy else None,
+                    "exit_code": code,
+                    "summary": summary(issues),
+                    "issues": [
+                        {
+                            "severity": i.severity,
+                            "kind": i.kind,
+                            "message": i.message,
+                            "file": i.file,
+                            "line": i.line,
+                            "hint": i.hint,
+                            "path": i.path,
+                        }
+                        for i in issues
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         for issue in issues:
             typer.echo(issue.render())
@@ -102,11 +119,13 @@ def check(file: Path = typer.Argument(..., help="Policy YAML"),
 
 
 @app.command("route", help=HELP_ROUTE)
-def route(file: Path = typer.Argument(..., help="Policy YAML"),
-          request: Path = typer.Option(..., "--request", "-r", help=HELP_REQUEST),
-          directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
-          committed: str = typer.Option("0", "--committed", help=HELP_COMMITTED),
-          at: Optional[str] = typer.Option(None, "--at", help=HELP_AT)) -> None:
+def route(
+    file: Path = typer.Argument(..., help="Policy YAML"),
+    request: Path = typer.Option(..., "--request", "-r", help=HELP_REQUEST),
+    directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+    committed: str = typer.Option("0", "--committed", help=HELP_COMMITTED),
+    at: Optional[str] = typer.Option(None, "--at", help=HELP_AT),
+) -> None:
     try:
         committed_amount = Decimal(committed)
         if not committed_amount.is_finite():
@@ -140,9 +159,11 @@ def route(file: Path = typer.Argument(..., help="Policy YAML"),
 
 
 @app.command("test", help=HELP_TEST)
-def test(file: Path = typer.Argument(..., help="Policy YAML"),
-         cases: Path = typer.Option(..., "--cases", "-c", help=HELP_CASES),
-         directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY)) -> None:
+def test(
+    file: Path = typer.Argument(..., help="Policy YAML"),
+    cases: Path = typer.Option(..., "--cases", "-c", help=HELP_CASES),
+    directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+) -> None:
     company = _directory(directory)
     policy = _policy(file)
     try:

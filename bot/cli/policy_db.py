@@ -25,18 +25,24 @@ def load_history(url: str, limit: int) -> list[StoredRoute]:
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            rows = session.exec(select(Requisition).where(Requisition.submitted_at != None)  # noqa: E711
-                                .order_by(Requisition.id.desc()).limit(limit)).all()  # type: ignore[union-attr]
+            rows = session.exec(
+                select(Requisition)
+                .where(Requisition.submitted_at != None)  # noqa: E711
+                .order_by(Requisition.id.desc())
+                .limit(limit)
+            ).all()  # type: ignore[union-attr]
             return [StoredRoute(r.number or "", r.state, dict(r.facts), dict(r.route)) for r in rows if r.route]
     finally:
         engine.dispose()
 
 
 @app.command("simulate")
-def simulate_command(new_file: Path = typer.Argument(..., help="The candidate policy YAML"),
-                     limit: int = typer.Option(10_000, help="How many recent requisitions to replay"),
-                     show: int = typer.Option(20, help="How many changed routes to list"),
-                     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON")) -> None:
+def simulate_command(
+    new_file: Path = typer.Argument(..., help="The candidate policy YAML"),
+    limit: int = typer.Option(10_000, help="How many recent requisitions to replay"),
+    show: int = typer.Option(20, help="How many changed routes to list"),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
+) -> None:
     """What-if: route stored requisitions under NEW_FILE and report what would change. Nothing is written."""
     settings = get_settings()
     try:
@@ -51,18 +57,23 @@ def simulate_command(new_file: Path = typer.Argument(..., help="The candidate po
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
-    typer.echo(f"Replayed {report.total} stored requisitions (routed under {', '.join(report.old_versions) or '-'}) "
-               f"under {report.new_version}.")
+    typer.echo(
+        f"Replayed {report.total} stored requisitions (routed under {', '.join(report.old_versions) or '-'}) "
+        f"under {report.new_version}."
+    )
     typer.echo(f"Routes changed: {len(report.changed)} of {report.total}")
-    typer.echo(f"Touchless rate: {report.rate(report.touchless_before):.1%} -> {report.rate(report.touchless_after):.1%}")
+    typer.echo(
+        f"Touchless rate: {report.rate(report.touchless_before):.1%} -> {report.rate(report.touchless_after):.1%}"
+    )
     typer.echo(f"Stopped:        {report.stopped_before} -> {report.stopped_after}")
     for change in report.changed[:show]:
         typer.echo(f"  {change.number}: {change.before}\n  {' ' * len(change.number)}  now {change.after}")
     if len(report.changed) > show:
         typer.echo(f"  ... and {len(report.changed) - show} more (use --json for all)")
     typer.echo("Approver load (steps before -> after):")
-    people = sorted(set(report.load_before) | set(report.load_after),
-                    key=lambda p: -(report.load_after[p] - report.load_before[p]))
+    people = sorted(
+        set(report.load_before) | set(report.load_after), key=lambda p: -(report.load_after[p] - report.load_before[p])
+    )
     for person in people:
         b, a = report.load_before[person], report.load_after[person]
         if a != b:
@@ -71,9 +82,10 @@ def simulate_command(new_file: Path = typer.Argument(..., help="The candidate po
 
 
 @app.command("activate")
-def activate_command(file: Path = typer.Argument(..., help="The policy YAML to make active"),
-                     actor: str = typer.Option("admin", help="Who is activating it (recorded in the audit trail)")
-                     ) -> None:
+def activate_command(
+    file: Path = typer.Argument(..., help="The policy YAML to make active"),
+    actor: str = typer.Option("admin", help="Who is activating it (recorded in the audit trail)"),
+) -> None:
     """Check FILE and make it the active policy for new requisitions; ones in flight keep their version."""
     settings = get_settings()
     try:

@@ -19,9 +19,11 @@ def _logging(settings: Any) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def serve(host: str = typer.Option(None, help="Interface to bind (default from settings: 127.0.0.1)"),
-          port: int = typer.Option(None, help="Port (default from settings: 8000)"),
-          debug: bool = typer.Option(False, "--debug", help=texts.HELP_DEBUG)) -> None:
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (default from settings: 127.0.0.1)"),
+    port: int = typer.Option(None, help="Port (default from settings: 8000)"),
+    debug: bool = typer.Option(False, "--debug", help=texts.HELP_DEBUG),
+) -> None:
     """Run the server: migrates the database, loads the directory and policy, serves the API.
 
     The port is taken first, then the start-up work runs (the app's lifespan, here rather than inside uvicorn, so a
@@ -78,8 +80,10 @@ def upgrade(debug: bool = typer.Option(False, "--debug", help=texts.HELP_DEBUG))
     typer.echo("database is at the latest schema")
 
 
-def worker(chat_workers: int = typer.Option(4, min=1, max=32, help="requisitions whose cards are updated side by side"),
-           debug: bool = typer.Option(False, "--debug", help=texts.HELP_DEBUG)) -> None:
+def worker(
+    chat_workers: int = typer.Option(4, min=1, max=32, help="requisitions whose cards are updated side by side"),
+    debug: bool = typer.Option(False, "--debug", help=texts.HELP_DEBUG),
+) -> None:
     """Run the background work without serving HTTP: the Slack / Teams card fan-out, and the scheduler and ERP
     dispatcher threads as the settings ask. Pair it with servers started with PROCUREBOT_CHAT_DELIVERY_WORKERS=0,
     so approval taps keep the servers to themselves; run as many workers as you like."""
@@ -101,8 +105,10 @@ def worker(chat_workers: int = typer.Option(4, min=1, max=32, help="requisitions
                 guard.started = True
                 chat = app.state.runtime.chat
                 platforms = ", ".join(s.name for s in chat.surfaces) if chat is not None else ""
-                typer.echo(f"procurebot worker: card fan-out on {platforms or 'no chat platform (none configured)'}, "
-                           f"{chat_workers} at a time; stop with Ctrl-C or SIGTERM")
+                typer.echo(
+                    f"procurebot worker: card fan-out on {platforms or 'no chat platform (none configured)'}, "
+                    f"{chat_workers} at a time; stop with Ctrl-C or SIGTERM"
+                )
                 await stop.wait()
 
         asyncio.run(run())

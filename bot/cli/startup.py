@@ -85,8 +85,7 @@ class StartupGuard:
     def __enter__(self) -> "StartupGuard":
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-                 ) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
         if exc is None or self.started or not isinstance(exc, Exception) or isinstance(exc, typer.Exit):
             return False
         if self._debugging():

@@ -11,8 +11,10 @@ app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
 
 @app.command("create")
-def create(name: str = typer.Option(..., help="who or what uses it, e.g. erp-sync"),
-           role: str = typer.Option("service", help="admin, auditor or service")) -> None:
+def create(
+    name: str = typer.Option(..., help="who or what uses it, e.g. erp-sync"),
+    role: str = typer.Option("service", help="admin, auditor or service"),
+) -> None:
     """Create a token and print it once; only its hash is stored."""
     if role not in ROLES:
         typer.echo(f"role must be one of: {', '.join(ROLES)}", err=True)

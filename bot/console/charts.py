@@ -57,8 +57,13 @@ class ColumnChart:
         return max(COL * len(self.columns) + 16, 200)
 
 
-def bars(title: str, items: Sequence[tuple[str, float, float]], fmt: Callable[[float], str] = hours, *,
-         legend: tuple[str, str] = ("median", "p90")) -> BarChart:
+def bars(
+    title: str,
+    items: Sequence[tuple[str, float, float]],
+    fmt: Callable[[float], str] = hours,
+    *,
+    legend: tuple[str, str] = ("median", "p90"),
+) -> BarChart:
     """A horizontal bar chart: per label a solid bar (first value) over a pale one (second)."""
     top = max((max(a, b) for _, a, b in items), default=0) or 1
     span = WIDTH - LABEL_W - 95

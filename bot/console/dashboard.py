@@ -21,8 +21,11 @@ PERIODS = (7, 30, 90)  # a year is a report, not a dashboard: see bench/dashboar
 
 @router.get("/static/console.css")
 def stylesheet() -> Response:
-    return Response((STATIC / "console.css").read_bytes(), media_type="text/css",
-                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        (STATIC / "console.css").read_bytes(),
+        media_type="text/css",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _sign_in_page(message: str = "", tone: str = "bad", status: int = 200) -> Response:
@@ -73,12 +76,23 @@ async def dashboard_page(request: Request, days: int = Query(default=30)) -> Res
     period = last_days(runtime.service.clock(), days)  # the service's clock: the days its actions were stamped in
     board = await run_in_threadpool(dashboard, runtime.engine, runtime.directory, period, Scope.all())
     slowest = sorted(board.step_by_approver, key=lambda a: -a.median_seconds)[:25]
-    return html.page("dashboard.html", "Dashboard", who=who, active="dashboard", periods=PERIODS, days=days,
-                     board=board, approvers=[(_name(runtime.directory, a.key), a) for a in slowest],
-                     by_site=_dist_rows(board.cycle_by_site), by_category=_dist_rows(board.cycle_by_category),
-                     by_supplier=_dist_rows(board.cycle_by_supplier), by_stage=_dist_rows(board.step_by_stage),
-                     by_month=[(m.key, m.median_seconds) for m in board.cycle_by_month],
-                     sla_by_stage=dict(board.sla_by_stage), exceptions=_exceptions(board))
+    return html.page(
+        "dashboard.html",
+        "Dashboard",
+        who=who,
+        active="dashboard",
+        periods=PERIODS,
+        days=days,
+        board=board,
+        approvers=[(_name(runtime.directory, a.key), a) for a in slowest],
+        by_site=_dist_rows(board.cycle_by_site),
+        by_category=_dist_rows(board.cycle_by_category),
+        by_supplier=_dist_rows(board.cycle_by_supplier),
+        by_stage=_dist_rows(board.step_by_stage),
+        by_month=[(m.key, m.median_seconds) for m in board.cycle_by_month],
+        sla_by_stage=dict(board.sla_by_stage),
+        exceptions=_exceptions(board),
+    )
 
 
 def _dist_rows(items, limit: int = 12):  # type: ignore[no-untyped-def]
@@ -92,8 +106,14 @@ def _exceptions(board: Dashboard) -> tuple[list[str], list[tuple[str, ...]]]:
     for e in board.exceptions:
         grid[e.kind][e.site] = e.count
     sites = sorted({e.site for e in board.exceptions})
-    rows = [(kind.replace("_", " ").replace("stopped:", "stopped: "), *(f"{grid[kind].get(s, 0):,}" for s in sites),
-             f"{sum(grid[kind].values()):,}") for kind in sorted(grid)]
+    rows = [
+        (
+            kind.replace("_", " ").replace("stopped:", "stopped: "),
+            *(f"{grid[kind].get(s, 0):,}" for s in sites),
+            f"{sum(grid[kind].values()):,}",
+        )
+        for kind in sorted(grid)
+    ]
     return sites, rows
 
 

@@ -46,5 +46,12 @@ def plain(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-FILTERS = {"when": when, "hours": hours, "pct": pct, "thousands": thousands, "money": money, "amount": amount,
-           "plain": plain}
+FILTERS = {
+    "when": when,
+    "hours": hours,
+    "pct": pct,
+    "thousands": thousands,
+    "money": money,
+    "amount": amount,
+    "plain": plain,
+}

@@ -16,8 +16,9 @@ def guard(request: Request, *, admin: bool = False) -> Identity | Response:
         ended = "?ended=1" if request.cookies.get(COOKIE) else ""
         return RedirectResponse(f"/console/login{ended}", status_code=303)
     if admin and not who.is_admin:
-        return html.message("Not allowed", texts.ADMIN_ONLY.format(name=who.name, role=who.role), "bad", who=who,
-                            status=403)
+        return html.message(
+            "Not allowed", texts.ADMIN_ONLY.format(name=who.name, role=who.role), "bad", who=who, status=403
+        )
     return who
 
 

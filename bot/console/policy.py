@@ -47,11 +47,18 @@ def policy_page(request: Request) -> Response:
             row, policy = active_policy(session)
     except NotFound:
         return html.page("policy.html", "Policy", who=who, active="policy", facts=None, issues=None)
-    facts = [("Version", policy.label), ("File", row.filename), ("Active since", when(row.loaded_at)),
-             ("Currency", policy.currency), ("Routing rules", len(policy.rules)), ("Hard stops", len(policy.stops)),
-             ("Overlays", len(policy.overlays))]
-    return html.page("policy.html", "Policy", who=who, active="policy", facts=facts,
-                     issues=check_policy(policy, runtime.directory))
+    facts = [
+        ("Version", policy.label),
+        ("File", row.filename),
+        ("Active since", when(row.loaded_at)),
+        ("Currency", policy.currency),
+        ("Routing rules", len(policy.rules)),
+        ("Hard stops", len(policy.stops)),
+        ("Overlays", len(policy.overlays)),
+    ]
+    return html.page(
+        "policy.html", "Policy", who=who, active="policy", facts=facts, issues=check_policy(policy, runtime.directory)
+    )
 
 
 @router.post("/policy/upload")
@@ -78,44 +85,88 @@ async def upload(request: Request, file: UploadFile | None = None, csrf: str = F
     if any(i.severity == "error" for i in issues):
         return _result(who, texts.UPLOAD_ERRORS, "bad", 422, errors=issues)
     report = await run_in_threadpool(_simulate, runtime, policy)
-    activate = {"source": base64.b64encode(text.encode("utf-8")).decode(), "filename": name,
-                "content_hash": policy.content_hash, "label": policy.label}
-    return _result(who, texts.UPLOAD_OK, "ok", 200, issues=issues, replay=_replay(report, runtime.directory),
-                   activate=activate)
+    activate = {
+        "source": base64.b64encode(text.encode("utf-8")).decode(),
+        "filename": name,
+        "content_hash": policy.content_hash,
+        "label": policy.label,
+    }
+    return _result(
+        who, texts.UPLOAD_OK, "ok", 200, issues=issues, replay=_replay(report, runtime.directory), activate=activate
+    )
 
 
-def _result(who: Identity, text: str, tone: str, status: int, *, errors: list[PolicyIssue] | None = None,
-            issues: list[PolicyIssue] | None = None, replay: dict[str, Any] | None = None,
-            activate: dict[str, str] | None = None) -> Response:
+def _result(
+    who: Identity,
+    text: str,
+    tone: str,
+    status: int,
+    *,
+    errors: list[PolicyIssue] | None = None,
+    issues: list[PolicyIssue] | None = None,
+    replay: dict[str, Any] | None = None,
+    activate: dict[str, str] | None = None,
+) -> Response:
     """The page after an upload or activation: what happened, and the findings, what-if replay and activate form
     when there are any (`errors` are findings that stop the policy; `issues` those of a policy that passed)."""
-    return html.page("policy_result.html", "Policy upload", who=who, active="policy", status=status, text=text,
-                     tone=tone, errors=errors, issues=issues, replay=replay, activate=activate)
+    return html.page(
+        "policy_result.html",
+        "Policy upload",
+        who=who,
+        active="policy",
+        status=status,
+        text=text,
+        tone=tone,
+        errors=errors,
+        issues=issues,
+        replay=replay,
+        activate=activate,
+    )
 
 
 def _simulate(runtime, policy: LoadedPolicy) -> SimulationReport:  # type: ignore[no-untyped-def]
     with Session(runtime.engine) as session:
-        rows = session.exec(select(Requisition).where(Requisition.submitted_at != None)  # noqa: E711
-                            .order_by(Requisition.id.desc()).limit(HISTORY)).all()  # type: ignore[union-attr]
+        rows = session.exec(
+            select(Requisition)
+            .where(Requisition.submitted_at != None)  # noqa: E711
+            .order_by(Requisition.id.desc())
+            .limit(HISTORY)
+        ).all()  # type: ignore[union-attr]
         history = [StoredRoute(r.number or "", r.state, dict(r.facts), dict(r.route)) for r in rows if r.route]
     return simulate(history, policy, runtime.directory, runtime.service.clock())
 
 
 def _replay(report: SimulationReport, directory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The what-if report with its tables' rows: the first changed routes, and each approver whose load changes."""
-    people = sorted(set(report.load_before) | set(report.load_after),
-                    key=lambda p: -(report.load_after[p] - report.load_before[p]))
-    load = [(directory.person(p).name if directory.person(p) else p, f"{report.load_before[p]:,}",
-             f"{report.load_after[p]:,}", f"{report.load_after[p] - report.load_before[p]:+,}")
-            for p in people if report.load_after[p] != report.load_before[p]]
-    return {"report": report, "changes": [(c.number, c.before, c.after) for c in report.changed[:SHOW_CHANGES]],
-            "more": max(len(report.changed) - SHOW_CHANGES, 0), "load": load}
+    people = sorted(
+        set(report.load_before) | set(report.load_after), key=lambda p: -(report.load_after[p] - report.load_before[p])
+    )
+    load = [
+        (
+            directory.person(p).name if directory.person(p) else p,
+            f"{report.load_before[p]:,}",
+            f"{report.load_after[p]:,}",
+            f"{report.load_after[p] - report.load_before[p]:+,}",
+        )
+        for p in people
+        if report.load_after[p] != report.load_before[p]
+    ]
+    return {
+        "report": report,
+        "changes": [(c.number, c.before, c.after) for c in report.changed[:SHOW_CHANGES]],
+        "more": max(len(report.changed) - SHOW_CHANGES, 0),
+        "load": load,
+    }
 
 
 @router.post("/policy/activate")
-def activate(request: Request, csrf: str = Form(default=""), source: str = Form(default="", max_length=3_000_000),
-             filename: str = Form(default="upload.yaml", max_length=200),
-             content_hash: str = Form(default="", max_length=64)) -> Response:
+def activate(
+    request: Request,
+    csrf: str = Form(default=""),
+    source: str = Form(default="", max_length=3_000_000),
+    filename: str = Form(default="upload.yaml", max_length=200),
+    content_hash: str = Form(default="", max_length=64),
+) -> Response:
     who = guard_form(request, csrf, admin=True)
     if isinstance(who, Response):
         return who
@@ -131,7 +182,8 @@ def activate(request: Request, csrf: str = Form(default=""), source: str = Form(
     if any(i.severity == "error" for i in issues):
         return _result(who, texts.UPLOAD_ERRORS, "bad", 422, errors=issues)
     with transaction(runtime.engine) as session:
-        _, changed = install_policy(session, policy, at=runtime.service.clock(), actor=f"console:{who.name}"[:80],
-                                    surface="console")
+        _, changed = install_policy(
+            session, policy, at=runtime.service.clock(), actor=f"console:{who.name}"[:80], surface="console"
+        )
     message = (texts.ACTIVATED if changed else texts.ALREADY_ACTIVE).format(label=policy.label)
     return _result(who, message, "ok", 200)

@@ -29,6 +29,7 @@ async def audit_page(request: Request, verify: int = 0) -> Response:
         return who
     report = None
     if verify:
+
         def check() -> audit.VerifyReport:
             with Session(request.app.state.runtime.engine) as session:
                 return audit.verify_chain(session)
@@ -38,9 +39,12 @@ async def audit_page(request: Request, verify: int = 0) -> Response:
 
 
 @router.get("/audit/export")
-def audit_export(request: Request, format: Literal["jsonl", "csv"] = "jsonl",
-                 requisition: str = Query(default="", max_length=20), since: str = Query(default="", max_length=30)
-                 ) -> Response:
+def audit_export(
+    request: Request,
+    format: Literal["jsonl", "csv"] = "jsonl",
+    requisition: str = Query(default="", max_length=20),
+    since: str = Query(default="", max_length=30),
+) -> Response:
     who = guard(request)
     if isinstance(who, Response):
         return who
@@ -58,8 +62,11 @@ def audit_export(request: Request, format: Literal["jsonl", "csv"] = "jsonl",
             yield from (audit.export_jsonl(events) if format == "jsonl" else audit.export_csv(events))
 
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
-    return StreamingResponse(rows(), media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="audit.{format}"', "Cache-Control": "no-store"})
+    return StreamingResponse(
+        rows(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="audit.{format}"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/delegations")
@@ -76,17 +83,37 @@ def delegations_page(request: Request) -> Response:
         return p.name if p else (person_id or "")
 
     with Session(runtime.engine) as session:
-        rows = session.exec(select(Delegation).where(Delegation.ends_at > now - timedelta(days=30))
-                            .order_by(Delegation.starts_at)).all()
+        rows = session.exec(
+            select(Delegation).where(Delegation.ends_at > now - timedelta(days=30)).order_by(Delegation.starts_at)
+        ).all()
+
     def status(d: Delegation) -> str:
         if d.cancelled_at is not None:
             return "cancelled"
         starts, ends = as_utc(d.starts_at), as_utc(d.ends_at)
         return "active" if starts <= now < ends else ("upcoming" if now < starts else "ended")  # type: ignore[operator]
 
-    current = [(status(d), name(d.delegator), name(d.delegate), when(d.starts_at), when(d.ends_at),
-                ", ".join(x for x in (d.category or "", f"up to {d.max_amount:,.0f}" if d.max_amount else "") if x)
-                or "everything", d.reason, name(d.created_by)) for d in rows]
+    current = [
+        (
+            status(d),
+            name(d.delegator),
+            name(d.delegate),
+            when(d.starts_at),
+            when(d.ends_at),
+            ", ".join(x for x in (d.category or "", f"up to {d.max_amount:,.0f}" if d.max_amount else "") if x)
+            or "everything",
+            d.reason,
+            name(d.created_by),
+        )
+        for d in rows
+    ]
     usage = delegation_usage(runtime.engine, Window(now - timedelta(days=30), now), Scope.all())
-    return html.page("delegations.html", "Delegations", who=who, active="delegations", current=current, usage=usage,
-                     pairs=[(name(a), name(b), f"{n:,}") for a, b, n in usage.by_pair])
+    return html.page(
+        "delegations.html",
+        "Delegations",
+        who=who,
+        active="delegations",
+        current=current,
+        usage=usage,
+        pairs=[(name(a), name(b), f"{n:,}") for a, b, n in usage.by_pair],
+    )

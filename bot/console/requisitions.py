@@ -21,13 +21,27 @@ from bot.console.guard import guard
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PAGE = 100
 EVENT_WORDS = {
-    "created": "Created", "submitted": "Submitted", "routed": "Routed to approvers",
-    "auto_approved": "Approved by policy", "stopped": "Stopped by policy", "approved_step": "Step approved",
-    "stage_completed": "Stage complete", "approved": "Approved", "rejected_step": "Step rejected",
-    "rejected": "Rejected", "info_requested": "Info requested",
-    "info_answered": "Info answered", "escalated": "Escalated", "reassigned": "Reassigned", "withdrawn": "Withdrawn",
-    "amended": "Amended", "po_requested": "Sent to the ERP", "po_created": "Purchase order created",
-    "po_failed": "ERP refused the PO", "po_retry": "ERP retry", "po_status": "PO status changed",
+    "created": "Created",
+    "submitted": "Submitted",
+    "routed": "Routed to approvers",
+    "auto_approved": "Approved by policy",
+    "stopped": "Stopped by policy",
+    "approved_step": "Step approved",
+    "stage_completed": "Stage complete",
+    "approved": "Approved",
+    "rejected_step": "Step rejected",
+    "rejected": "Rejected",
+    "info_requested": "Info requested",
+    "info_answered": "Info answered",
+    "escalated": "Escalated",
+    "reassigned": "Reassigned",
+    "withdrawn": "Withdrawn",
+    "amended": "Amended",
+    "po_requested": "Sent to the ERP",
+    "po_created": "Purchase order created",
+    "po_failed": "ERP refused the PO",
+    "po_retry": "ERP retry",
+    "po_status": "PO status changed",
 }
 
 
@@ -37,8 +51,12 @@ def search(engine: Any, text: str, state: str, site: str) -> list[tuple[Requisit
         query = select(Requisition).where(Requisition.state != State.DRAFT.value)
         words = text.strip()
         if words:
-            query = query.where(or_(Requisition.number == words.upper(),
-                                    func.lower(Requisition.title).contains(words.lower(), autoescape=True)))
+            query = query.where(
+                or_(
+                    Requisition.number == words.upper(),
+                    func.lower(Requisition.title).contains(words.lower(), autoescape=True),
+                )
+            )
         if state:
             query = query.where(Requisition.state == state)
         if site:
@@ -46,27 +64,44 @@ def search(engine: Any, text: str, state: str, site: str) -> list[tuple[Requisit
         rows = list(session.exec(query.order_by(Requisition.id.desc()).limit(PAGE)).all())  # type: ignore[union-attr]
         waiting: dict[int, list[str]] = {}
         if rows:
-            for req_id, acting in session.exec(select(ApprovalStep.requisition_id, ApprovalStep.acting).where(
+            for req_id, acting in session.exec(
+                select(ApprovalStep.requisition_id, ApprovalStep.acting).where(
                     ApprovalStep.requisition_id.in_([r.id for r in rows]),  # type: ignore[attr-defined]
-                    ApprovalStep.state == "pending")).all():
+                    ApprovalStep.state == "pending",
+                )
+            ).all():
                 waiting.setdefault(req_id, []).append(acting)
     return [(r, sorted(waiting.get(r.id or 0, []))) for r in rows]
 
 
 @router.get("/requisitions")
-def search_page(request: Request, q: str = Query(default="", max_length=100),
-                state: str = Query(default="", max_length=20), site: str = Query(default="", max_length=20)
-                ) -> Response:
+def search_page(
+    request: Request,
+    q: str = Query(default="", max_length=100),
+    state: str = Query(default="", max_length=20),
+    site: str = Query(default="", max_length=20),
+) -> Response:
     who = guard(request)
     if isinstance(who, Response):
         return who
     runtime = request.app.state.runtime
     directory = runtime.directory
-    found = [(r, states.label(r.state), ", ".join(_name(directory, p) for p in waiting))
-             for r, waiting in search(runtime.engine, q, state, site)]
-    return html.page("requisitions.html", "Requisitions", who=who, active="requisitions", q=q, state=state, site=site,
-                     states=[(s.value, states.label(s)) for s in State if s != State.DRAFT], sites=directory.sites,
-                     found=found)
+    found = [
+        (r, states.label(r.state), ", ".join(_name(directory, p) for p in waiting))
+        for r, waiting in search(runtime.engine, q, state, site)
+    ]
+    return html.page(
+        "requisitions.html",
+        "Requisitions",
+        who=who,
+        active="requisitions",
+        q=q,
+        state=state,
+        site=site,
+        states=[(s.value, states.label(s)) for s in State if s != State.DRAFT],
+        sites=directory.sites,
+        found=found,
+    )
 
 
 @router.get("/requisitions/{number}")
@@ -78,25 +113,48 @@ def detail_page(request: Request, number: str) -> Response:
     try:
         view = runtime.service.get(number[:20])
     except NotFound:
-        return html.message("Not found", texts.NOT_FOUND.format(number=number[:20]), "bad", who=who,
-                            active="requisitions", status=404)
+        return html.message(
+            "Not found", texts.NOT_FOUND.format(number=number[:20]), "bad", who=who, active="requisitions", status=404
+        )
     directory = runtime.directory
     with Session(runtime.engine) as session:
         events = list(audit.iter_events(session, requisition_number=view.number))
     erp = erp_view(runtime.engine, view.number)
-    facts = [("State", states.label(view.state)), ("Requester", view.requester_name), ("Site", view.site),
-             ("Cost center", view.cost_center), ("Supplier", view.supplier_name), ("Category", view.category),
-             ("Amount", f"{view.total:,.2f} {view.currency} ({view.amount:,.2f} {view.policy_currency})"),
-             ("Urgency", view.urgency), ("Policy", view.policy_version), ("Route", view.route_explanation),
-             ("Waiting on", ", ".join(_name(directory, p) for p in view.waiting_on) or "nobody"),
-             ("ERP", erp.sentence() if erp else "not sent")]
+    facts = [
+        ("State", states.label(view.state)),
+        ("Requester", view.requester_name),
+        ("Site", view.site),
+        ("Cost center", view.cost_center),
+        ("Supplier", view.supplier_name),
+        ("Category", view.category),
+        ("Amount", f"{view.total:,.2f} {view.currency} ({view.amount:,.2f} {view.policy_currency})"),
+        ("Urgency", view.urgency),
+        ("Policy", view.policy_version),
+        ("Route", view.route_explanation),
+        ("Waiting on", ", ".join(_name(directory, p) for p in view.waiting_on) or "nobody"),
+        ("ERP", erp.sentence() if erp else "not sent"),
+    ]
     if view.stop_reason:
         facts.append(("Stopped because", view.stop_reason))
-    timeline = [(e, EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
-                 _name(directory, e.actor) + (f" for {_name(directory, e.on_behalf_of)}" if e.on_behalf_of else ""),
-                 _change(e.before, e.after)) for e in events]
-    return html.page("requisition.html", f"{view.number}: {view.title}", who=who, active="requisitions", view=view,
-                     facts=facts, timeline=timeline, name=lambda person_id: _name(directory, person_id))
+    timeline = [
+        (
+            e,
+            EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
+            _name(directory, e.actor) + (f" for {_name(directory, e.on_behalf_of)}" if e.on_behalf_of else ""),
+            _change(e.before, e.after),
+        )
+        for e in events
+    ]
+    return html.page(
+        "requisition.html",
+        f"{view.number}: {view.title}",
+        who=who,
+        active="requisitions",
+        view=view,
+        facts=facts,
+        timeline=timeline,
+        name=lambda person_id: _name(directory, person_id),
+    )
 
 
 def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:

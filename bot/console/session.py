@@ -115,8 +115,14 @@ def decode(key: bytes, value: str, now: float | None = None) -> Identity | None:
 
 
 def new_identity(token: ApiToken) -> Identity:
-    return Identity(subject=str(token.id), name=token.name, role=token.role, via="token",
-                    csrf=secrets.token_urlsafe(24), expires=int(time.time()) + MAX_AGE)
+    return Identity(
+        subject=str(token.id),
+        name=token.name,
+        role=token.role,
+        via="token",
+        csrf=secrets.token_urlsafe(24),
+        expires=int(time.time()) + MAX_AGE,
+    )
 
 
 def current(request: Request) -> Identity | None:
@@ -135,8 +141,15 @@ def current(request: Request) -> Identity | None:
 
 
 def set_cookie(request: Request, response: Response, identity: Identity, key: bytes) -> None:
-    response.set_cookie(COOKIE, encode(key, identity), max_age=MAX_AGE, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/console")
+    response.set_cookie(
+        COOKIE,
+        encode(key, identity),
+        max_age=MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/console",
+    )
 
 
 def clear_cookie(response: Response) -> None:

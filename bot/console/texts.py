@@ -4,28 +4,38 @@ what to do instead."""
 from __future__ import annotations
 
 TITLE = "procurebot console"
-SIGN_IN_HELP = ("Paste an admin or auditor API token. Create one with "
-                "`procurebot token create --name you --role auditor`; in dev mode the admin token is in "
-                "var/dev-admin-token.")
+SIGN_IN_HELP = (
+    "Paste an admin or auditor API token. Create one with "
+    "`procurebot token create --name you --role auditor`; in dev mode the admin token is in "
+    "var/dev-admin-token."
+)
 BAD_TOKEN = "That token is not valid or has been revoked. Check it, or create a new one with `procurebot token create`."
-WRONG_ROLE = ("A {role} token cannot sign in to the console; it needs an admin or auditor token "
-              "(`procurebot token create --role auditor`).")
-NO_SECRET = ("The console is off: set PROCUREBOT_SESSION_SECRET (32 or more random characters, the same on every "
-             "server) so sessions can be signed.")
+WRONG_ROLE = (
+    "A {role} token cannot sign in to the console; it needs an admin or auditor token "
+    "(`procurebot token create --role auditor`)."
+)
+NO_SECRET = (
+    "The console is off: set PROCUREBOT_SESSION_SECRET (32 or more random characters, the same on every "
+    "server) so sessions can be signed."
+)
 SIGNED_OUT = "You are signed out."
 SESSION_ENDED = "Your session has ended. Sign in again."
-ADMIN_ONLY = ("Only an admin can do this. You are signed in as {name} ({role}); ask an admin, or sign in with an "
-              "admin token.")
+ADMIN_ONLY = (
+    "Only an admin can do this. You are signed in as {name} ({role}); ask an admin, or sign in with an admin token."
+)
 BAD_CSRF = "This form is out of date (or came from another site). Reload the page and try again."
 NOT_FOUND = "There is no requisition {number}. Check the number (it looks like PR-1042) or search for it."
 NO_POLICY = "No policy is active yet. Upload one below, or run `procurebot policy activate FILE`."
 UPLOAD_EMPTY = "Choose a policy file (YAML) to upload."
-UPLOAD_TOO_LARGE = ("The file is larger than {limit:,} bytes; a policy file is much smaller. "
-                    "Check you chose the right file.")
+UPLOAD_TOO_LARGE = (
+    "The file is larger than {limit:,} bytes; a policy file is much smaller. Check you chose the right file."
+)
 UPLOAD_NOT_TEXT = "The file is not UTF-8 text. Save it as UTF-8 and upload it again."
 UPLOAD_ERRORS = "This policy cannot be activated: fix the errors below and upload it again. Nothing has changed."
-UPLOAD_OK = ("This policy passes its checks. Below is what would change if it had routed the stored requisitions; "
-             "nothing has changed yet. Activate it to route new requisitions with it.")
+UPLOAD_OK = (
+    "This policy passes its checks. Below is what would change if it had routed the stored requisitions; "
+    "nothing has changed yet. Activate it to route new requisitions with it."
+)
 ACTIVATED = "Policy {label} is now active for new requisitions; requisitions in flight keep their version."
 ALREADY_ACTIVE = "Policy {label} was already the active version."
 CHANGED_SINCE = "The uploaded text does not match what was checked. Upload the file again."

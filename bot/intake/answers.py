@@ -24,12 +24,24 @@ TOTAL_WORDS = re.compile(r"\btotal|all|altogether\b", re.I)
 BARE_PRICE = re.compile(r"[$€£]?\s?(\d[\d,]*(?:\.\d+)?)\s*(?:each|ea|per \w+|a \w+|/\w+)?", re.I)
 
 
-def read_answer(draft: DraftState, field: str, asked: Question | None, text: str, *, understanding: Understanding,
-                directory: Directory, now: datetime, timezone: str) -> bool:
+def read_answer(
+    draft: DraftState,
+    field: str,
+    asked: Question | None,
+    text: str,
+    *,
+    understanding: Understanding,
+    directory: Directory,
+    now: datetime,
+    timezone: str,
+) -> bool:
     """Read `text` as the answer to the question about `field`. False when it is not one."""
     value = text.strip()
-    line = draft.lines[asked.line] if asked and asked.line is not None and asked.line < len(draft.lines) else (
-        draft.lines[-1] if draft.lines else None)
+    line = (
+        draft.lines[asked.line]
+        if asked and asked.line is not None and asked.line < len(draft.lines)
+        else (draft.lines[-1] if draft.lines else None)
+    )
     if field in ("quantity", "price_kind", "price"):
         return line is not None and _line_answer(draft, line, field, value)
     if field == "supplier":

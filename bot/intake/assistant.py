@@ -45,16 +45,26 @@ __all__ = ["DECISIONS", "Assistant", "Reply", "UnknownPerson"]
 
 
 class Assistant:
-    def __init__(self, service: ApprovalService, directory: Directory, *, surface: str = "web",
-                 classifier: Classifier | None = None, draft_ttl: timedelta = timedelta(hours=24),
-                 calendars: Calendars | None = None, suggester: CategorySuggester | None = None,
-                 summaries: ExceptionSummaries | None = None, understanding: Understanding | None = None) -> None:
+    def __init__(
+        self,
+        service: ApprovalService,
+        directory: Directory,
+        *,
+        surface: str = "web",
+        classifier: Classifier | None = None,
+        draft_ttl: timedelta = timedelta(hours=24),
+        calendars: Calendars | None = None,
+        suggester: CategorySuggester | None = None,
+        summaries: ExceptionSummaries | None = None,
+        understanding: Understanding | None = None,
+    ) -> None:
         # optional: LLM category suggestions (off the reply path) and the approver's "what is unusual" note
         self.chat = Chat(service, directory, surface=surface, draft_ttl=draft_ttl, summaries=summaries)
         self.extractor = Extractor(directory, classifier)
         self.understanding: Understanding = understanding or RuleBased(self.extractor)
-        self.dialogue = Dialogue(self.chat, self.understanding,
-                                 CategoryHints(service, directory, self.extractor.classifier, suggester))
+        self.dialogue = Dialogue(
+            self.chat, self.understanding, CategoryHints(service, directory, self.extractor.classifier, suggester)
+        )
         self.delegations = Delegations(self.chat)
         self.reminders = Reminders(self.chat, calendars or Calendars(directory))
         self.status = Status(self.chat)
@@ -91,8 +101,9 @@ class Assistant:
         replies.append(Reply(texts.GREETING.format(first_name=person.name.split()[0])))
         waiting = self.service.list(waiting_on=person_id, limit=20)
         replies += [Reply(card=self.chat.approver_card(view, person_id)) for view in waiting[:5]]
-        mine = [v for v in self.service.list(requester=person_id, limit=10)
-                if v.state in ("pending_approval", "needs_info")]
+        mine = [
+            v for v in self.service.list(requester=person_id, limit=10) if v.state in ("pending_approval", "needs_info")
+        ]
         replies += [Reply(card=requisition_card(view, person_id, self.directory)) for view in mine[:3]]
         return replies + self.dialogue.resume(row, person)
 
@@ -127,8 +138,7 @@ class Assistant:
                 return self.status.where_is(person, to.words)
         return self.dialogue.message(person, text)
 
-    def handle_action(self, person_id: str, action: str, value: dict[str, str], text: str | None = None
-                      ) -> list[Reply]:
+    def handle_action(self, person_id: str, action: str, value: dict[str, str], text: str | None = None) -> list[Reply]:
         """A button tapped by `person_id` on a card (with the words it asked for, if any)."""
         person = self.person(person_id)
         number = value.get("number", "")

@@ -18,8 +18,14 @@ from bot.cards.model import Card, CardAction, Fact
 from bot.intake import texts
 from bot.intake.draft import DraftState
 
-FINAL = {"approved": "ok", "po_pending": "ok", "po_created": "ok", "rejected": "bad", "withdrawn": "warn",
-         "stopped": "bad"}
+FINAL = {
+    "approved": "ok",
+    "po_pending": "ok",
+    "po_created": "ok",
+    "rejected": "bad",
+    "withdrawn": "warn",
+    "stopped": "bad",
+}
 
 
 def _when(at: datetime | None) -> str:
@@ -27,11 +33,14 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
 
 
-def _line_text(description: str, quantity: object, unit: str | None, price: object, total: object,
-               currency: str) -> str:
+def _line_text(
+    description: str, quantity: object, unit: str | None, price: object, total: object, currency: str
+) -> str:
     unit_word = f" {unit}" if unit and unit != "each" else ""
-    return (f"{texts.qty(quantity)}{unit_word} \u00d7 {description or 'item'} @ "  # type: ignore[arg-type]
-            f"{texts.money(price, currency)} = {texts.money(total, currency)}")  # type: ignore[arg-type]
+    return (
+        f"{texts.qty(quantity)}{unit_word} \u00d7 {description or 'item'} @ "  # type: ignore[arg-type]
+        f"{texts.money(price, currency)} = {texts.money(total, currency)}"
+    )  # type: ignore[arg-type]
 
 
 def summary_card(draft: DraftState, directory: Directory, duplicate: RequisitionView | None = None) -> Card:
@@ -39,22 +48,40 @@ def summary_card(draft: DraftState, directory: Directory, duplicate: Requisition
     cur = draft.currency or directory.currency
     supplier = directory.supplier_by_id.get(draft.supplier or "")
     notes = {"catalog": " (catalog price)", "total": " (from the total)", "said": ""}
-    lines = [_line_text(ln.description, ln.quantity, ln.unit, ln.unit_price, ln.total, cur)
-             + notes.get(ln.price_source or "", "") for ln in draft.lines]
+    lines = [
+        _line_text(ln.description, ln.quantity, ln.unit, ln.unit_price, ln.total, cur)
+        + notes.get(ln.price_source or "", "")
+        for ln in draft.lines
+    ]
     site = directory.site_by_code.get(draft.site or "")
-    facts = [Fact(label="Total", value=texts.money(draft.grand_total, cur)),
-             Fact(label="Supplier", value=supplier.name if supplier else "?"),
-             Fact(label="Site", value=(f"{site.code} ({site.name})" if site else "?")
-                  + (" \u2014 your site" if draft.site_source == "home" else "")),
-             Fact(label="Cost center", value=(draft.cost_center or "?")
-                  + (" \u2014 the site's operations budget" if draft.cost_center_source == "default" else ""))]
-    categories = sorted({ln.category for ln in draft.lines if ln.category} | ({draft.category} if draft.category
-                                                                               else set()))
+    facts = [
+        Fact(label="Total", value=texts.money(draft.grand_total, cur)),
+        Fact(label="Supplier", value=supplier.name if supplier else "?"),
+        Fact(
+            label="Site",
+            value=(f"{site.code} ({site.name})" if site else "?")
+            + (" \u2014 your site" if draft.site_source == "home" else ""),
+        ),
+        Fact(
+            label="Cost center",
+            value=(draft.cost_center or "?")
+            + (" \u2014 the site's operations budget" if draft.cost_center_source == "default" else ""),
+        ),
+    ]
+    categories = sorted(
+        {ln.category for ln in draft.lines if ln.category} | ({draft.category} if draft.category else set())
+    )
     suggested = any(ln.category_source == "llm" for ln in draft.lines)
     if categories:
-        facts.append(Fact(label="Category", value=", ".join(directory.category_by_code[c].name for c in categories
-                                                            if c in directory.category_by_code)
-                          + (texts.SUGGESTED_CATEGORY if suggested else "")))
+        facts.append(
+            Fact(
+                label="Category",
+                value=", ".join(
+                    directory.category_by_code[c].name for c in categories if c in directory.category_by_code
+                )
+                + (texts.SUGGESTED_CATEGORY if suggested else ""),
+            )
+        )
     if draft.need_by:
         facts.append(Fact(label="Need by", value=draft.need_by.strftime("%a %b %d, %Y")))
     if draft.urgency != "standard":
@@ -65,29 +92,48 @@ def summary_card(draft: DraftState, directory: Directory, duplicate: Requisition
     if supplier is not None and (not supplier.contracted or supplier.contract_status in ("expired", "none")):
         exceptions.append(f"{supplier.name} has no active contract (risk: {supplier.risk_tier}).")
     if duplicate is not None:
-        exceptions.append(texts.duplicate_warning(duplicate.number, duplicate.title, duplicate.requester_name,
-                                                  duplicate.state))
+        exceptions.append(
+            texts.duplicate_warning(duplicate.number, duplicate.title, duplicate.requester_name, duplicate.state)
+        )
     key = {"draft_id": draft.draft_id}
-    return Card(kind="requisition_summary", title="Ready to submit?", facts=facts, lines=lines,
-                exceptions=exceptions, tone="warn" if duplicate else "info",
-                status="Not submitted yet. Nothing happens until you tap Submit.",
-                actions=[CardAction(id="submit", label="Submit", style="primary", value=key),
-                         CardAction(id="edit", label="Edit", value=key),
-                         *([CardAction(id="change_category", label="Change category", value=key)] if suggested else []),
-                         CardAction(id="cancel", label="Cancel", style="danger", value=key)])
+    return Card(
+        kind="requisition_summary",
+        title="Ready to submit?",
+        facts=facts,
+        lines=lines,
+        exceptions=exceptions,
+        tone="warn" if duplicate else "info",
+        status="Not submitted yet. Nothing happens until you tap Submit.",
+        actions=[
+            CardAction(id="submit", label="Submit", style="primary", value=key),
+            CardAction(id="edit", label="Edit", value=key),
+            *([CardAction(id="change_category", label="Change category", value=key)] if suggested else []),
+            CardAction(id="cancel", label="Cancel", style="danger", value=key),
+        ],
+    )
 
 
 def question_card(text: str, field: str, choices: list[tuple[str, str]]) -> Card:
-    return Card(kind="question", title=text, actions=[
-        CardAction(id="choose", label=label, value={"field": field, "value": value}) for label, value in choices])
+    return Card(
+        kind="question",
+        title=text,
+        actions=[
+            CardAction(id="choose", label=label, value={"field": field, "value": value}) for label, value in choices
+        ],
+    )
 
 
 def _status_line(view: RequisitionView, directory: Directory, erp_line: str | None = None) -> str:
     names = ", ".join(_name(directory, p) for p in view.waiting_on)
     stage = next((s.stage_name for s in view.steps if s.state == "pending"), "")
     last = view.decisions[-1] if view.decisions else None
-    by = f" by {last.actor_name}" + (f" for {_name(directory, last.on_behalf_of)}" if last and last.on_behalf_of
-                                     else "") + f" at {_when(last.at)}" if last else ""
+    by = (
+        f" by {last.actor_name}"
+        + (f" for {_name(directory, last.on_behalf_of)}" if last and last.on_behalf_of else "")
+        + f" at {_when(last.at)}"
+        if last
+        else ""
+    )
     match view.state:
         case "pending_approval":
             return f"Waiting on {names} ({stage})."
@@ -97,13 +143,23 @@ def _status_line(view: RequisitionView, directory: Directory, erp_line: str | No
             return f"Waiting on {view.requester_name} to answer {asked}."
         case "approved" | "po_pending" | "po_created":
             ok = next((d for d in reversed(view.decisions) if d.action in ("approve", "auto_approve")), None)
-            text = ("Approved automatically by policy." if ok is None or ok.action == "auto_approve" else
-                    f"Approved by {ok.actor_name}" + (f" for {_name(directory, ok.on_behalf_of)}" if ok.on_behalf_of
-                                                      else "") + f" at {_when(ok.at)}.")
+            text = (
+                "Approved automatically by policy."
+                if ok is None or ok.action == "auto_approve"
+                else f"Approved by {ok.actor_name}"
+                + (f" for {_name(directory, ok.on_behalf_of)}" if ok.on_behalf_of else "")
+                + f" at {_when(ok.at)}."
+            )
             if erp_line and view.state != "approved":  # what the ERP side knows beats the generic words
                 return f"{text} {erp_line}"
-            return text + {"approved": "", "po_pending": " The purchase order is being created in the ERP.",
-                           "po_created": " The purchase order exists in the ERP."}[view.state]
+            return (
+                text
+                + {
+                    "approved": "",
+                    "po_pending": " The purchase order is being created in the ERP.",
+                    "po_created": " The purchase order exists in the ERP.",
+                }[view.state]
+            )
         case "rejected":
             return f"Rejected{by}: {last.comment if last else ''}"
         case "withdrawn":
@@ -120,39 +176,48 @@ def _name(directory: Directory, person: str | None) -> str:
     return p.name if p else (person or "")
 
 
-def requisition_card(view: RequisitionView, viewer: str, directory: Directory, erp_line: str | None = None,
-                     summary: str | None = None) -> Card:
+def requisition_card(
+    view: RequisitionView, viewer: str, directory: Directory, erp_line: str | None = None, summary: str | None = None
+) -> Card:
     """The requisition as `viewer` should see it now, with the actions they may take (and its PO, if known).
     `summary`, the "what is unusual" note, is shown to the approver it waits on, first among the exceptions."""
     supplier = directory.supplier_by_id.get(view.supplier)
-    facts = [Fact(label="Requested by", value=view.requester_name),
-             Fact(label="Total", value=texts.money(view.total, view.currency)
-                  + (f" ({texts.money(view.amount, view.policy_currency)})" if view.currency != view.policy_currency
-                     else "")),
-             Fact(label="Supplier", value=view.supplier_name),
-             Fact(label="Site / cost center", value=f"{view.site} / {view.cost_center}"),
-             Fact(label="Category", value=f"{view.category}, {view.item_type.replace('_', ' ')}")]
+    facts = [
+        Fact(label="Requested by", value=view.requester_name),
+        Fact(
+            label="Total",
+            value=texts.money(view.total, view.currency)
+            + (f" ({texts.money(view.amount, view.policy_currency)})" if view.currency != view.policy_currency else ""),
+        ),
+        Fact(label="Supplier", value=view.supplier_name),
+        Fact(label="Site / cost center", value=f"{view.site} / {view.cost_center}"),
+        Fact(label="Category", value=f"{view.category}, {view.item_type.replace('_', ' ')}"),
+    ]
     if view.need_by:
         facts.append(Fact(label="Need by", value=view.need_by.strftime("%a %b %d, %Y")))
     if view.urgency != "standard":
         facts.append(Fact(label="Urgency", value=view.urgency))
     if view.justification:
         facts.append(Fact(label="Why", value=view.justification))
-    lines = [_line_text(ln.description, ln.quantity, ln.unit, ln.unit_price, ln.total, view.currency)
-             for ln in view.lines]
+    lines = [
+        _line_text(ln.description, ln.quantity, ln.unit, ln.unit_price, ln.total, view.currency) for ln in view.lines
+    ]
     exceptions = []
     if view.stop_reason:
         exceptions.append(view.stop_reason)
     if supplier is not None and supplier.risk_tier == "high":
-        exceptions.append(f"{supplier.name} is a high-risk supplier"
-                          + ("" if supplier.contracted else " with no contract") + ".")
+        exceptions.append(
+            f"{supplier.name} is a high-risk supplier" + ("" if supplier.contracted else " with no contract") + "."
+        )
     elif supplier is not None and supplier.contract_status in ("expired", "expiring"):
         exceptions.append(f"{supplier.name}'s contract is {supplier.contract_status}.")
     if view.urgency == "emergency":
         exceptions.append("Marked as an emergency.")
     for info in view.info_requests:
-        exceptions.append(f"{_name(directory, info.asked_by)} asked: {info.question}"
-                          + (f" \u2014 {view.requester_name} answered: {info.answer}" if info.answer else ""))
+        exceptions.append(
+            f"{_name(directory, info.asked_by)} asked: {info.question}"
+            + (f" \u2014 {view.requester_name} answered: {info.answer}" if info.answer else "")
+        )
     mine = [s for s in view.steps if s.state == "pending" and s.acting == viewer]
     base_key = f"{view.number}:{view.round}:{len(view.decisions)}:{viewer}"
     actions: list[CardAction] = []
@@ -165,40 +230,89 @@ def requisition_card(view: RequisitionView, viewer: str, directory: Directory, e
         if summary:
             exceptions.insert(0, texts.unusual(summary))
         value = {"number": view.number}
-        actions = [CardAction(id="approve", label="Approve", style="primary", value={**value, "key": base_key + ":a"}),
-                   CardAction(id="reject", label="Reject", style="danger", value={**value, "key": base_key + ":r"},
-                              input_label="Reason (required)"),
-                   CardAction(id="request_info", label="Ask for info", value={**value, "key": base_key + ":q"},
-                              input_label="Your question")]
+        actions = [
+            CardAction(id="approve", label="Approve", style="primary", value={**value, "key": base_key + ":a"}),
+            CardAction(
+                id="reject",
+                label="Reject",
+                style="danger",
+                value={**value, "key": base_key + ":r"},
+                input_label="Reason (required)",
+            ),
+            CardAction(
+                id="request_info",
+                label="Ask for info",
+                value={**value, "key": base_key + ":q"},
+                input_label="Your question",
+            ),
+        ]
     elif view.state == "needs_info" and viewer == view.requester:
         kind = "info_request"
-        actions = [CardAction(id="answer_info", label="Answer", style="primary",
-                              value={"number": view.number, "key": base_key + ":ans"}, input_label="Your answer")]
+        actions = [
+            CardAction(
+                id="answer_info",
+                label="Answer",
+                style="primary",
+                value={"number": view.number, "key": base_key + ":ans"},
+                input_label="Your answer",
+            )
+        ]
     elif view.state in FINAL:
         kind = "decision_result"
     if viewer == view.requester and view.state in ("pending_approval", "needs_info", "draft", "approved"):
-        actions.append(CardAction(id="withdraw", label="Withdraw", style="danger",
-                                  value={"number": view.number, "key": base_key + ":w"}))
+        actions.append(
+            CardAction(
+                id="withdraw", label="Withdraw", style="danger", value={"number": view.number, "key": base_key + ":w"}
+            )
+        )
     tone = FINAL.get(view.state, "warn" if view.state == "needs_info" else "info")
-    return Card(kind=kind, title=f"{view.number}: {view.title}", number=view.number, facts=facts,  # type: ignore[arg-type]
-                lines=lines, why_you=why_you, exceptions=exceptions, status=_status_line(view, directory, erp_line),
-                tone=tone, actions=actions)  # type: ignore[arg-type]
+    return Card(
+        kind=kind,
+        title=f"{view.number}: {view.title}",
+        number=view.number,
+        facts=facts,  # type: ignore[arg-type]
+        lines=lines,
+        why_you=why_you,
+        exceptions=exceptions,
+        status=_status_line(view, directory, erp_line),
+        tone=tone,
+        actions=actions,
+    )  # type: ignore[arg-type]
 
 
 def queue_card(title: str, views: list[RequisitionView], directory: Directory, empty: str) -> Card:
     """A short list (an approver's queue, a requester's requests); each row opens the full card."""
-    facts = [Fact(label=v.number, value=f"{v.title} \u2014 {texts.money(v.total, v.currency)} \u2014 "
-                  + _status_line(v, directory)) for v in views[:10]]
+    facts = [
+        Fact(
+            label=v.number,
+            value=f"{v.title} \u2014 {texts.money(v.total, v.currency)} \u2014 " + _status_line(v, directory),
+        )
+        for v in views[:10]
+    ]
     more = f" ({len(views) - 10} more not shown)" if len(views) > 10 else ""
-    return Card(kind="queue", title=title, facts=facts, status=(f"{len(views)} in all{more}." if views else empty),
-                actions=[CardAction(id="status", label=f"Open {v.number}", value={"number": v.number})
-                         for v in views[:10]])
+    return Card(
+        kind="queue",
+        title=title,
+        facts=facts,
+        status=(f"{len(views)} in all{more}." if views else empty),
+        actions=[CardAction(id="status", label=f"Open {v.number}", value={"number": v.number}) for v in views[:10]],
+    )
 
 
 def delegation_card(row: Delegation, directory: Directory, start: str, end: str) -> Card:
-    return Card(kind="delegation_confirmation", title="Delegation set", tone="ok",
-                facts=[Fact(label="Approves for you", value=_name(directory, row.delegate)),
-                       Fact(label="From", value=start), Fact(label="Until", value=end)],
-                status=texts.delegation_set(_name(directory, row.delegate), start, end),
-                actions=[CardAction(id="cancel_delegation", label="Cancel delegation", style="danger",
-                                    value={"delegation_id": str(row.id)})])
+    return Card(
+        kind="delegation_confirmation",
+        title="Delegation set",
+        tone="ok",
+        facts=[
+            Fact(label="Approves for you", value=_name(directory, row.delegate)),
+            Fact(label="From", value=start),
+            Fact(label="Until", value=end),
+        ],
+        status=texts.delegation_set(_name(directory, row.delegate), start, end),
+        actions=[
+            CardAction(
+                id="cancel_delegation", label="Cancel delegation", style="danger", value={"delegation_id": str(row.id)}
+            )
+        ],
+    )

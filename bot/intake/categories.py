@@ -21,8 +21,13 @@ log = logging.getLogger("procurebot.intake")
 
 
 class CategoryHints:
-    def __init__(self, service: ApprovalService, directory: Directory, classifier: Classifier,
-                 suggester: CategorySuggester | None) -> None:
+    def __init__(
+        self,
+        service: ApprovalService,
+        directory: Directory,
+        classifier: Classifier,
+        suggester: CategorySuggester | None,
+    ) -> None:
         self.service = service
         self.directory = directory
         self.classifier = classifier  # the keyword classifier the reader used, for the record
@@ -55,10 +60,14 @@ class CategoryHints:
             if found is None:
                 continue  # still on its way: the deterministic answer stands for now
             guess = found.classification
-            line.suggestion = {"category": guess.category if guess else None,
-                               "confidence": guess.confidence if guess else 0.0,
-                               "source": guess.source if guess else "none", "outcome": found.outcome,
-                               "prompt_version": found.prompt_version, "model": found.model}
+            line.suggestion = {
+                "category": guess.category if guess else None,
+                "confidence": guess.confidence if guess else 0.0,
+                "source": guess.source if guess else "none",
+                "outcome": found.outcome,
+                "prompt_version": found.prompt_version,
+                "model": found.model,
+            }
             if guess is None or guess.source != "llm":
                 continue  # the LLM gave nothing usable: what the keywords said (or the usual question) stands
             if supplier is not None and supplier.categories and guess.category not in supplier.categories:
@@ -78,16 +87,26 @@ class CategoryHints:
             hint = line.suggestion
             if hint is None and line.category_source == "keyword":
                 guess = self.classifier.classify(line.description)
-                hint = {"category": guess.category, "confidence": guess.confidence, "source": "keyword"} if guess \
-                    else None
+                hint = (
+                    {"category": guess.category, "confidence": guess.confidence, "source": "keyword"} if guess else None
+                )
             if not hint or not hint.get("category"):
                 continue
-            rows.append(CategorySuggestion(
-                requisition_number=view.number, line_no=saved.line_no, description=line.description[:300],
-                suggested=hint["category"], confidence=float(hint.get("confidence") or 0.0),
-                source=hint.get("source") or "llm", prompt_version=hint.get("prompt_version") or "",
-                model=(hint.get("model") or "")[:80], confirmed=saved.category,
-                accepted=hint["category"] == saved.category, created_at=now))
+            rows.append(
+                CategorySuggestion(
+                    requisition_number=view.number,
+                    line_no=saved.line_no,
+                    description=line.description[:300],
+                    suggested=hint["category"],
+                    confidence=float(hint.get("confidence") or 0.0),
+                    source=hint.get("source") or "llm",
+                    prompt_version=hint.get("prompt_version") or "",
+                    model=(hint.get("model") or "")[:80],
+                    confirmed=saved.category,
+                    accepted=hint["category"] == saved.category,
+                    created_at=now,
+                )
+            )
         try:
             record_suggestions(self.service.engine, rows)
         except Exception:  # noqa: BLE001 - the requisition is submitted; losing the record must not say otherwise

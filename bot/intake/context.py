@@ -26,8 +26,15 @@ DEFAULT_TIMEZONE = "America/Chicago"
 
 
 class Chat:
-    def __init__(self, service: ApprovalService, directory: Directory, *, surface: str, draft_ttl: timedelta,
-                 summaries: ExceptionSummaries | None = None) -> None:
+    def __init__(
+        self,
+        service: ApprovalService,
+        directory: Directory,
+        *,
+        surface: str,
+        draft_ttl: timedelta,
+        summaries: ExceptionSummaries | None = None,
+    ) -> None:
         self.service = service
         self.directory = directory
         self.surface = surface

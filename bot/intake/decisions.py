@@ -24,8 +24,11 @@ from bot.intake.cards import requisition_card
 from bot.intake.context import Chat
 from bot.intake.reply import Reply
 
-MISSING_WORDS = {"reject": texts.need_reason("reject"), "request_info": texts.NEED_QUESTION,
-                 "answer_info": texts.NEED_ANSWER}
+MISSING_WORDS = {
+    "reject": texts.need_reason("reject"),
+    "request_info": texts.NEED_QUESTION,
+    "answer_info": texts.NEED_ANSWER,
+}
 
 
 @dataclass
@@ -43,17 +46,24 @@ class Decided:
         return self.result is not None and not self.result.replayed
 
 
-def decide(chat: Chat, person_id: str, action: DecisionAction, value: dict[str, str], words: str | None
-           ) -> Decided:
+def decide(chat: Chat, person_id: str, action: DecisionAction, value: dict[str, str], words: str | None) -> Decided:
     """`action` on the card's requisition (`value`: its number and idempotency key) as `person_id`."""
     number = value.get("number", "")
     text = (words or "").strip()
     if action in NEEDS_WORDS and not text:
         return Decided(MISSING_WORDS[action], number)
     try:
-        result = decide_in_core(chat.service, Decide(action=action, actor=person_id, surface=chat.surface,
-                                                     number=number, idempotency_key=value.get("key") or None,
-                                                     comment=text or None))
+        result = decide_in_core(
+            chat.service,
+            Decide(
+                action=action,
+                actor=person_id,
+                surface=chat.surface,
+                number=number,
+                idempotency_key=value.get("key") or None,
+                comment=text or None,
+            ),
+        )
     except ValidationError as exc:
         return Decided("; ".join(e["msg"] for e in exc.errors()), number)
     except ProcurebotError as exc:

@@ -50,9 +50,16 @@ class Delegations:
             return [Reply(f"{end:%b %d} is in the past; give a last day from today on.")]
         starts_at, ends_at = _window(start, end, local_today, now, ZoneInfo(tz))
         try:
-            row = self.chat.service.set_delegation(SetDelegation(actor=person.id, delegator=person.id, delegate=ids[0],
-                                                                 starts_at=starts_at, ends_at=ends_at,
-                                                                 surface=self.chat.surface))
+            row = self.chat.service.set_delegation(
+                SetDelegation(
+                    actor=person.id,
+                    delegator=person.id,
+                    delegate=ids[0],
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    surface=self.chat.surface,
+                )
+            )
         except ValidationError as exc:
             return [Reply("; ".join(e["msg"] for e in exc.errors()))]
         except ProcurebotError as exc:
@@ -62,15 +69,23 @@ class Delegations:
 
     def cancel(self, person: Person, delegation_id: str | None = None) -> list[Reply]:
         """End the person's delegations (the one `delegation_id` names, from a card's button)."""
-        rows = [d for d in self.chat.service.delegations(person=person.id) if d.delegator == person.id
-                and (delegation_id is None or str(d.id) == delegation_id)]
+        rows = [
+            d
+            for d in self.chat.service.delegations(person=person.id)
+            if d.delegator == person.id and (delegation_id is None or str(d.id) == delegation_id)
+        ]
         if not rows:
             return [Reply(texts.NO_DELEGATION)]
         replies = []
         for row in rows:
             try:
-                self.chat.service.cancel_delegation(CancelDelegation(actor=person.id, delegation_id=row.id,  # type: ignore[arg-type]
-                                                                     surface=self.chat.surface))
+                self.chat.service.cancel_delegation(
+                    CancelDelegation(
+                        actor=person.id,
+                        delegation_id=row.id,  # type: ignore[arg-type]
+                        surface=self.chat.surface,
+                    )
+                )
             except ProcurebotError as exc:
                 replies.append(Reply(exc.message))
                 continue
@@ -92,6 +107,9 @@ class Delegations:
 
 def _window(start: date, end: date, local_today: date, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """From the first day (from now, when that is today or earlier) through the whole last day."""
-    starts_at = max(datetime.combine(start, time(0), zone), now.astimezone(zone)) if start <= local_today else \
-        datetime.combine(start, time(0), zone)
+    starts_at = (
+        max(datetime.combine(start, time(0), zone), now.astimezone(zone))
+        if start <= local_today
+        else datetime.combine(start, time(0), zone)
+    )
     return starts_at, datetime.combine(end + timedelta(days=1), time(0), zone)

@@ -93,22 +93,36 @@ class Dialogue:
         return [(p, Reply(t)) for p, t in due]
 
     # ------------------------------------------------------------------ collecting
-    def _collect(self, row: ChatConversation, draft: DraftState, person: Person, text: str,
-                 field: str | None = None) -> list[Reply]:
+    def _collect(
+        self, row: ChatConversation, draft: DraftState, person: Person, text: str, field: str | None = None
+    ) -> list[Reply]:
         notes: list[str] = []
         asked = Question.model_validate(row.question) if row.question else None
         field = field or (asked.field if asked else None)
         now, timezone = self.chat.now(), self.chat.timezone(person)
-        answered = read_answer(draft, field, asked, text, understanding=self.understanding,
-                               directory=self.chat.directory, now=now, timezone=timezone) if field else False
+        answered = (
+            read_answer(
+                draft,
+                field,
+                asked,
+                text,
+                understanding=self.understanding,
+                directory=self.chat.directory,
+                now=now,
+                timezone=timezone,
+            )
+            if field
+            else False
+        )
         if not answered:
             found = self.understanding.read(text, editing=bool(draft.lines), now=now, timezone=timezone)
             if not found.found_anything():
                 if row.state == "idle":
                     return [Reply(texts.NOT_UNDERSTOOD)]
                 question = next_question(draft, self.chat.directory)
-                return [Reply(texts.didnt_catch(question.text if question else texts.EDIT))] + \
-                    ([Reply(card=_question_card(question))] if question and question.choices else [])
+                return [Reply(texts.didnt_catch(question.text if question else texts.EDIT))] + (
+                    [Reply(card=_question_card(question))] if question and question.choices else []
+                )
             merge(draft, found, append=bool(intents.APPEND.match(text)) and row.state != "idle")
             notes.extend(found.problems)
         if not draft.draft_id:
@@ -160,8 +174,14 @@ class Dialogue:
         try:
             req = to_requisition(draft, person.id)
             # one key per draft: a double tap on Submit, or a retry, never makes two requisitions
-            result = self.chat.service.submit(SubmitRequisition(actor=person.id, draft=req, surface=surface,
-                                                                idempotency_key=f"{surface}:{person.id}:{draft.draft_id}"))
+            result = self.chat.service.submit(
+                SubmitRequisition(
+                    actor=person.id,
+                    draft=req,
+                    surface=surface,
+                    idempotency_key=f"{surface}:{person.id}:{draft.draft_id}",
+                )
+            )
         except ValidationError as exc:
             return [Reply("I can't submit that yet: " + "; ".join(e["msg"] for e in exc.errors()))]
         except ProcurebotError as exc:

@@ -29,8 +29,10 @@ def find_duplicate(service: ApprovalService, draft: DraftState, *, now: datetime
             continue
         if abs(view.total - total) > CLOSE * max(view.total, total):
             continue
-        same_items = bool(skus & {ln.sku for ln in view.lines if ln.sku}) or fuzz.token_set_ratio(
-            words, " ".join(ln.description for ln in view.lines).lower()) >= 80
+        same_items = (
+            bool(skus & {ln.sku for ln in view.lines if ln.sku})
+            or fuzz.token_set_ratio(words, " ".join(ln.description for ln in view.lines).lower()) >= 80
+        )
         if same_items:
             return view
     return None

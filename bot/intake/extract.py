@@ -24,67 +24,207 @@ from approvals.directory import Directory
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
 MAX_QUANTITY = Decimal("1000000")
 
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
-                "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100, "a hundred": 100, "a couple of": 2,
-                "a couple": 2, "a pair of": 2, "a": 1, "an": 1}
-VAGUE = ("a lot of", "a lot", "lot of", "lots of", "lots", "a bunch of", "a bunch", "some", "several", "a few", "many",
-         "plenty of", "tons of", "loads of")
-UNITS = ("rolls", "roll", "boxes", "box", "bundles", "bundle", "cases", "case", "pallets", "pallet", "each", "ea",
-         "pcs", "pc", "pieces", "piece", "units", "unit", "dozen", "dz", "pairs", "pair", "packs", "pack",
-         "pails", "pail", "gallons", "gallon", "gal", "drums", "drum", "cartons", "carton", "bays", "bay",
-         "months", "month", "shipments", "shipment", "loads", "load", "sets", "set", "kits", "kit", "reams",
-         "ream", "spools", "spool", "bags", "bag", "lbs", "lb", "feet", "ft", "sheets", "sheet", "licenses",
-         "license", "seats", "seat", "tires", "tire")
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "hundred": 100,
+    "a hundred": 100,
+    "a couple of": 2,
+    "a couple": 2,
+    "a pair of": 2,
+    "a": 1,
+    "an": 1,
+}
+VAGUE = (
+    "a lot of",
+    "a lot",
+    "lot of",
+    "lots of",
+    "lots",
+    "a bunch of",
+    "a bunch",
+    "some",
+    "several",
+    "a few",
+    "many",
+    "plenty of",
+    "tons of",
+    "loads of",
+)
+UNITS = (
+    "rolls",
+    "roll",
+    "boxes",
+    "box",
+    "bundles",
+    "bundle",
+    "cases",
+    "case",
+    "pallets",
+    "pallet",
+    "each",
+    "ea",
+    "pcs",
+    "pc",
+    "pieces",
+    "piece",
+    "units",
+    "unit",
+    "dozen",
+    "dz",
+    "pairs",
+    "pair",
+    "packs",
+    "pack",
+    "pails",
+    "pail",
+    "gallons",
+    "gallon",
+    "gal",
+    "drums",
+    "drum",
+    "cartons",
+    "carton",
+    "bays",
+    "bay",
+    "months",
+    "month",
+    "shipments",
+    "shipment",
+    "loads",
+    "load",
+    "sets",
+    "set",
+    "kits",
+    "kit",
+    "reams",
+    "ream",
+    "spools",
+    "spool",
+    "bags",
+    "bag",
+    "lbs",
+    "lb",
+    "feet",
+    "ft",
+    "sheets",
+    "sheet",
+    "licenses",
+    "license",
+    "seats",
+    "seat",
+    "tires",
+    "tire",
+)
 _UNIT_RE = "|".join(sorted(UNITS, key=len, reverse=True))
-_SINGULAR = {"boxes": "box", "pcs": "piece", "ea": "each", "dz": "dozen", "lbs": "lb", "gal": "gallon",
-             "ft": "foot", "feet": "foot", "pieces": "piece", "tires": "tire"}
+_SINGULAR = {
+    "boxes": "box",
+    "pcs": "piece",
+    "ea": "each",
+    "dz": "dozen",
+    "lbs": "lb",
+    "gal": "gallon",
+    "ft": "foot",
+    "feet": "foot",
+    "pieces": "piece",
+    "tires": "tire",
+}
 _NUM = r"\d[\d,]*(?:\.\d+)?"
 _CUR_WORD = r"usd|eur|gbp|cad|mxn|dollars?|bucks|euros?|pounds?"
 MONEY = re.compile(
     rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn)\b\s?|[$€£])\s?(?P<n1>{_NUM})\s?(?P<k1>k|m)?\b"
     rf"|\b(?P<n2>{_NUM})\s?(?P<k2>k|m)?\s?(?P<post>{_CUR_WORD})\b"
-    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_NUM})(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|\s+(?:by|for|from)\b)))")
+    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_NUM})(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|\s+(?:by|for|from)\b)))"
+)
 _PER = re.compile(rf"^\s*(?:/\s*|per\s+|an?\s+|each\b|ea\b|apiece\b)(?P<unit>{_UNIT_RE})?\b")
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
-_TOTAL_BEFORE = re.compile(r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?)\s*(?:about|around|~|approx\.?|roughly)?\s*$")
-_CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "usd": "USD", "eur": "EUR", "gbp": "GBP", "cad": "CAD", "mxn": "MXN",
-             "dollar": "USD", "dollars": "USD", "bucks": "USD", "euro": "EUR", "euros": "EUR", "pound": "GBP",
-             "pounds": "GBP"}
+_TOTAL_BEFORE = re.compile(
+    r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?)\s*(?:about|around|~|approx\.?|roughly)?\s*$"
+)
+_CURRENCY = {
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "usd": "USD",
+    "eur": "EUR",
+    "gbp": "GBP",
+    "cad": "CAD",
+    "mxn": "MXN",
+    "dollar": "USD",
+    "dollars": "USD",
+    "bucks": "USD",
+    "euro": "EUR",
+    "euros": "EUR",
+    "pound": "GBP",
+    "pounds": "GBP",
+}
 
 _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday|rsday)?"
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 DATE = re.compile(
-    rf"\b(?P<lead>(?:need(?:ed)?\s+(?:it\s+)?|deliver(?:ed)?\s+|due\s+|arrive\s+)?(?:by|before|on|until|for|no later than|due)\s+|need(?:ed)?\s+)?"
-    rf"(?P<d>(?:next|this|coming|last)\s+{_WEEKDAY}|{_WEEKDAY}|today|tonight|tomorrow|tmrw|yesterday|eod|end of (?:the )?(?:day|week|month)"
+    rf"\b(?P<lead>(?:need(?:ed)?\s+(?:it\s+)?|deliver(?:ed)?\s+|due\s+|arrive\s+)?(?:by|before|on|until|for|no later than|due)\s+|need(?:ed)?\s+)?"  # noqa: E501
+    rf"(?P<d>(?:next|this|coming|last)\s+{_WEEKDAY}|{_WEEKDAY}|today|tonight|tomorrow|tmrw|yesterday|eod|end of (?:the )?(?:day|week|month)"  # noqa: E501
     rf"|next (?:week|month)|in \d+ (?:days?|weeks?)|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?(?:,? \d{{4}})?"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH}(?: \d{{4}})?|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?|\d{{4}}-\d{{2}}-\d{{2}})\b")
-URGENCY = re.compile(r"\b(?P<e>emergency|line(?: is)? down|critical|safety issue)\b|\b(?P<u>urgent(?:ly)?|asap|a\.s\.a\.p|"
-                     r"rush|expedite[d]?|right away|immediately|high priority)\b|\b(?P<s>no rush|not urgent|whenever|"
-                     r"standard|low priority)\b")
-JUSTIFY = re.compile(r"\b(?:because|since|so that|reason\s*:|justification\s*:|why\s*:)\s*(?P<j>[^.;,\n]{3,300})"
-                     r"|\b(?P<r>to replace [^.;,\n]{3,200})")
+    rf"|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH}(?: \d{{4}})?|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?|\d{{4}}-\d{{2}}-\d{{2}})\b"  # noqa: E501
+)
+URGENCY = re.compile(
+    r"\b(?P<e>emergency|line(?: is)? down|critical|safety issue)\b|\b(?P<u>urgent(?:ly)?|asap|a\.s\.a\.p|"
+    r"rush|expedite[d]?|right away|immediately|high priority)\b|\b(?P<s>no rush|not urgent|whenever|"
+    r"standard|low priority)\b"
+)
+JUSTIFY = re.compile(
+    r"\b(?:because|since|so that|reason\s*:|justification\s*:|why\s*:)\s*(?P<j>[^.;,\n]{3,300})"
+    r"|\b(?P<r>to replace [^.;,\n]{3,200})"
+)
 CC = re.compile(r"\b(?:cost cent(?:er|re)\s*|cc\s*)?(?P<code>[a-z]{2,5}-[a-z]{2,6})\b")
 _STOP = r"(?!(?:for|to|at|in|by|on|from|about|around|via|and|with|because|since|@)\b)"
 # the name runs until the next preposition, so "from u-line for CHI" leaves "for CHI" to the site
-SUPPLIER_LEAD = re.compile(rf"\b(?:from|via|through|thru|supplier|vendor|order from|buy from)\s+"
-                           rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})")
-SITE_LEAD = re.compile(rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
-                       rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})")
+SUPPLIER_LEAD = re.compile(
+    rf"\b(?:from|via|through|thru|supplier|vendor|order from|buy from)\s+"
+    rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})"
+)
+SITE_LEAD = re.compile(
+    rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
+    rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})"
+)
 _PRONOUNS = {"them", "those", "these", "it", "of them", "each"}
 _SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas well as\b")
-_FILLER = re.compile(r"^(?:(?:hi|hey|hello|yo|bot|please|pls|plz|thanks|thx|i|we|also|need|needs|want|would like|"
-                     r"'d like|like|to|order|get|buy|purchase|request|requesting|can|could|you|me|us|some|the|"
-                     r"of|for|from|about|around|approx\.?|roughly|~|at|by|just|another|more|new|add|with|"
-                     r"and|it|is|are|urgently|asap|actually|instead|no|rather|switch|change|use|make|"
-                     r"let's|lets|go|ok|okay|so|then|that|this|one|ones)\b\s*)+")
-_TRAIL = re.compile(r"(?:\s*\b(?:for|from|at|by|to|of|the|please|pls|thanks|thx|about|around|each|ea|a|an|and|"
-                    r"with|on|in|total|roughly|approx)\b)+\s*$")
-QTY_LEAD = re.compile(rf"^(?P<q>{_NUM}|{'|'.join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))})"
-                      rf"(?:\s*x)?\s+(?:(?P<dz>dozen)\s+)?(?:(?P<unit>{_UNIT_RE})\b\s*)?(?:of\s+)?(?P<desc>.*)$")
+_FILLER = re.compile(
+    r"^(?:(?:hi|hey|hello|yo|bot|please|pls|plz|thanks|thx|i|we|also|need|needs|want|would like|"
+    r"'d like|like|to|order|get|buy|purchase|request|requesting|can|could|you|me|us|some|the|"
+    r"of|for|from|about|around|approx\.?|roughly|~|at|by|just|another|more|new|add|with|"
+    r"and|it|is|are|urgently|asap|actually|instead|no|rather|switch|change|use|make|"
+    r"let's|lets|go|ok|okay|so|then|that|this|one|ones)\b\s*)+"
+)
+_TRAIL = re.compile(
+    r"(?:\s*\b(?:for|from|at|by|to|of|the|please|pls|thanks|thx|about|around|each|ea|a|an|and|"
+    r"with|on|in|total|roughly|approx)\b)+\s*$"
+)
+QTY_LEAD = re.compile(
+    rf"^(?P<q>{_NUM}|{'|'.join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))})"
+    rf"(?:\s*x)?\s+(?:(?P<dz>dozen)\s+)?(?:(?P<unit>{_UNIT_RE})\b\s*)?(?:of\s+)?(?P<desc>.*)$"
+)
 QTY_TRAIL = re.compile(rf"^(?P<desc>.+?)\s*(?:\bx|\bqty|\bquantity|:)\s*(?P<q>{_NUM})\s*(?P<unit>{_UNIT_RE})?$")
-VAGUE_LEAD = re.compile(rf"^(?P<v>{'|'.join(sorted((re.escape(v) for v in VAGUE), key=len, reverse=True))})\b\s*"
-                        rf"(?:(?P<unit>{_UNIT_RE})\b\s*)?(?:of\s+)?(?P<desc>.*)$")
+VAGUE_LEAD = re.compile(
+    rf"^(?P<v>{'|'.join(sorted((re.escape(v) for v in VAGUE), key=len, reverse=True))})\b\s*"
+    rf"(?:(?P<unit>{_UNIT_RE})\b\s*)?(?:of\s+)?(?P<desc>.*)$"
+)
 
 
 @dataclass
@@ -131,9 +271,21 @@ class Extraction:
     unread: list[str] = field(default_factory=list)  # leftover words that matched nothing
 
     def found_anything(self) -> bool:
-        return bool(self.lines or self.supplier or self.supplier_choices or self.unknown_supplier or self.site
-                    or self.site_choices or self.cost_center or self.need_by or self.need_by_past or self.urgency
-                    or self.total or self.unsure_price or self.problems)
+        return bool(
+            self.lines
+            or self.supplier
+            or self.supplier_choices
+            or self.unknown_supplier
+            or self.site
+            or self.site_choices
+            or self.cost_center
+            or self.need_by
+            or self.need_by_past
+            or self.urgency
+            or self.total
+            or self.unsure_price
+            or self.problems
+        )
 
 
 def _number(text: str) -> Decimal | None:
@@ -268,8 +420,10 @@ class Extractor:
             raw = m.group("n1") or m.group("n2") or m.group("n3")
             amount = _number(raw)
             if amount is None:
-                out.problems.append(f"I could not read the amount {m.group(0).strip()!r}; write it like 1500 or "
-                                    "1,500.00 (a dot for decimals).")
+                out.problems.append(
+                    f"I could not read the amount {m.group(0).strip()!r}; write it like 1500 or "
+                    "1,500.00 (a dot for decimals)."
+                )
                 w.take(m.start(), m.end())
                 continue
             k = (m.group("k1") or m.group("k2") or "").lower()
@@ -280,7 +434,7 @@ class Extractor:
                 currency = self.directory.currency
             end = m.end()
             after = w.rest[end:]
-            before = w.rest[max(0, m.start() - 30):m.start()]
+            before = w.rest[max(0, m.start() - 30) : m.start()]
             kind, unit = "unsure", None
             per = _PER.match(after)
             if m.group("at") or per:
@@ -294,22 +448,29 @@ class Extractor:
             elif _TOTAL_BEFORE.search(before):
                 kind = "total"
             if amount <= 0:
-                out.problems.append(f"A price of {m.group(0).strip()} is not something I can submit; write what "
-                                    "it costs, like $32 a roll.")
+                out.problems.append(
+                    f"A price of {m.group(0).strip()} is not something I can submit; write what "
+                    "it costs, like $32 a roll."
+                )
             else:
-                found.append(Money(amount, currency, kind, m.start(), unit, w.text[m.start():end].strip()))
+                found.append(Money(amount, currency, kind, m.start(), unit, w.text[m.start() : end].strip()))
             w.take(m.start(), end)
         currencies = {f.currency for f in found}
         if len(currencies) > 1:
-            out.problems.append("That message mixes currencies (" + ", ".join(sorted(currencies)) + "); use one "
-                                "currency per request.")
+            out.problems.append(
+                "That message mixes currencies (" + ", ".join(sorted(currencies)) + "); use one currency per request."
+            )
         if found:
             out.currency = found[0].currency
-        for word in re.finditer(r"\b(?:a lot|lots|loads|cheap|expensive|a fortune|not much)\b(?= of money|\s*$|,)",
-                                w.rest):
-            if re.search(r"\b(?:cost|costs|price|for|about|around|spend)\s+$", w.rest[max(0, word.start() - 12):word.start()]):
-                out.problems.append(f"I can't use {word.group(0)!r} as an amount; write a number, like $32 a roll "
-                                    "or $1,200 in total.")
+        for word in re.finditer(
+            r"\b(?:a lot|lots|loads|cheap|expensive|a fortune|not much)\b(?= of money|\s*$|,)", w.rest
+        ):
+            if re.search(
+                r"\b(?:cost|costs|price|for|about|around|spend)\s+$", w.rest[max(0, word.start() - 12) : word.start()]
+            ):
+                out.problems.append(
+                    f"I can't use {word.group(0)!r} as an amount; write a number, like $32 a roll or $1,200 in total."
+                )
                 w.take(word.start(), word.end())
         return found
 
@@ -323,7 +484,7 @@ class Extractor:
             if when is None:
                 continue
             w.take(m.start(), m.end())
-            out.need_by_text = w.text[m.start("d"):m.end("d")]
+            out.need_by_text = w.text[m.start("d") : m.end("d")]
             today = now.astimezone(ZoneInfo(tz)).date()
             if when < today:
                 out.need_by_past = True
@@ -349,7 +510,7 @@ class Extractor:
 
     def _supplier(self, w: _Work, out: Extraction) -> None:
         for m in SUPPLIER_LEAD.finditer(w.rest):
-            alternatives = re.split(r"\s+or\s+", w.rest[m.start("x"):m.start("x") + 60].split(",")[0])
+            alternatives = re.split(r"\s+or\s+", w.rest[m.start("x") : m.start("x") + 60].split(",")[0])
             if len(alternatives) > 1:
                 ids = [i for alt in alternatives for i in self.match_supplier(alt)[:1]]
                 if len(ids) > 1:  # "from Dell or CDW": a choice for the person
@@ -383,8 +544,9 @@ class Extractor:
             w.take(m.start(), m.end())
         if not named:
             for m in re.finditer(r"\b[a-z][a-z\-]{5,}\b", w.rest):
-                hit = process.extractOne(m.group(0), [n for n in self._supplier_names if len(n) >= 6],
-                                         scorer=fuzz.ratio, score_cutoff=88)
+                hit = process.extractOne(
+                    m.group(0), [n for n in self._supplier_names if len(n) >= 6], scorer=fuzz.ratio, score_cutoff=88
+                )
                 if hit:
                     named.append(self._supplier_by_name[hit[0]])
                     w.take(m.start(), m.end())
@@ -419,7 +581,7 @@ class Extractor:
                 found.append(code)
             w.take(m.start(), m.end())
         for m in self._site_code.finditer(w.text):
-            if w.rest[m.start():m.end()].strip() and m.group(1) not in found:
+            if w.rest[m.start() : m.end()].strip() and m.group(1) not in found:
                 found.append(m.group(1))
                 w.take(m.start(), m.end())
         if out.site_choices and len(found) == len(out.site_choices):
@@ -449,12 +611,20 @@ class Extractor:
             if line is not None:
                 out.lines.append(line)
             elif re.search(r"[a-z0-9]", seg):
-                out.unread.append(w.text[offset:offset + len(seg)])
-        said_purchase = bool(out.supplier or out.supplier_choices or out.unknown_supplier or
-                             re.search(r"\b(?:need|want|order|buy|purchase|get)\b", w.low) or
-                             MONEY.search(w.low))
-        if not any(ln.description for ln in out.lines) and said_purchase and len(out.unread) == 1 \
-                and len(out.unread[0].split()) <= 6:
+                out.unread.append(w.text[offset : offset + len(seg)])
+        said_purchase = bool(
+            out.supplier
+            or out.supplier_choices
+            or out.unknown_supplier
+            or re.search(r"\b(?:need|want|order|buy|purchase|get)\b", w.low)
+            or MONEY.search(w.low)
+        )
+        if (
+            not any(ln.description for ln in out.lines)
+            and said_purchase
+            and len(out.unread) == 1
+            and len(out.unread[0].split()) <= 6
+        ):
             # the only thing asked for, in a purchase message: it is the item, even if the catalog does not know it
             text = out.unread.pop()
             out.lines.insert(0, ExtractedLine(text.strip(), None, None, start=w.low.find(text.lower())))
@@ -503,7 +673,7 @@ class Extractor:
         if quantity is None and item is None and not (self.classifier.classify(desc) and len(desc.split()) <= 5):
             return None  # unknown words are reported back, never turned into a line
         start = original.lower().find(desc, offset) if desc else -1
-        description = original[start:start + len(desc)] if start >= 0 else desc
+        description = original[start : start + len(desc)] if start >= 0 else desc
         if unit:
             unit = _SINGULAR.get(unit, unit.rstrip("s") if unit.endswith("s") and unit not in ("each",) else unit)
         line = ExtractedLine(description.strip(), quantity, unit, start=offset)
@@ -542,7 +712,10 @@ class Extractor:
                     line.unit = _SINGULAR.get(mon.unit, mon.unit)
             elif kind == "total":
                 if line.quantity:
-                    line.unit_price, line.price_source = (mon.amount / line.quantity).quantize(Decimal("0.0001")), "total"
+                    line.unit_price, line.price_source = (
+                        (mon.amount / line.quantity).quantize(Decimal("0.0001")),
+                        "total",
+                    )
                 else:
                     out.total = mon.amount
             else:
@@ -600,9 +773,12 @@ def parse_date(phrase: str, *, now: datetime, timezone: str) -> date | None:
         nxt = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
         return nxt - timedelta(days=1)
     explicit = bool(re.search(r"\d", p)) and not p.startswith("in ")
-    settings = {"RELATIVE_BASE": local.replace(tzinfo=None), "DATE_ORDER": "MDY",
-                "PREFER_DATES_FROM": "current_period" if explicit else "future",
-                "RETURN_AS_TIMEZONE_AWARE": False}
+    settings = {
+        "RELATIVE_BASE": local.replace(tzinfo=None),
+        "DATE_ORDER": "MDY",
+        "PREFER_DATES_FROM": "current_period" if explicit else "future",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
     parsed = dateparser.parse(p.rstrip("."), languages=["en"], settings=settings)  # type: ignore[arg-type]
     if parsed is None:
         return None

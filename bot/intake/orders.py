@@ -45,15 +45,22 @@ def status_card(bind: Any, view: RequisitionView, viewer: str, directory: Direct
         person = directory.person(viewer)
         if person is not None and person.has_role(BUYER_ROLE):
             # the same action id the dead-letter notice carries, so either button works
-            card.actions.append(CardAction(id="erp.retry", label="Retry", style="primary",
-                                           value={"number": view.number}))
+            card.actions.append(
+                CardAction(id="erp.retry", label="Retry", style="primary", value={"number": view.number})
+            )
     return card
 
 
 def _score(words: str, view: RequisitionView) -> float:
     texts_ = [view.title] + [ln.description for ln in view.lines]
-    return max(max(fuzz.partial_ratio(words, t, processor=default_process),
-                   fuzz.token_set_ratio(words, t, processor=default_process)) for t in texts_ if t)
+    return max(
+        max(
+            fuzz.partial_ratio(words, t, processor=default_process),
+            fuzz.token_set_ratio(words, t, processor=default_process),
+        )
+        for t in texts_
+        if t
+    )
 
 
 def match_orders(words: str, views: list[RequisitionView]) -> list[RequisitionView]:

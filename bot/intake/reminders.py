@@ -23,7 +23,7 @@ class Reminders:
         self.calendars = calendars
 
     def snooze(self, person: Person, text: str) -> list[Reply]:
-        """"Remind me in 2 hours about PR-1042": the next reminder moves, never past the SLA."""
+        """ "Remind me in 2 hours about PR-1042": the next reminder moves, never past the SLA."""
         hours = intents.snooze_hours(text)
         if hours is None or hours <= 0:
             return [Reply(texts.SNOOZE_HOW)]

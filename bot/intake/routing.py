@@ -14,8 +14,20 @@ from typing import Literal
 from approvals.commands import DECISIONS
 from bot.intake import intents, texts
 
-Handler = Literal["help", "stats", "cancel_delegation", "delegate", "mine", "pending", "snooze", "digest_on",
-                  "digest_off", "status", "where_is", "dialogue"]
+Handler = Literal[
+    "help",
+    "stats",
+    "cancel_delegation",
+    "delegate",
+    "mine",
+    "pending",
+    "snooze",
+    "digest_on",
+    "digest_off",
+    "status",
+    "where_is",
+    "dialogue",
+]
 ActionHandler = Literal["decision", "status", "erp.retry", "cancel_delegation", "dialogue"]
 
 
@@ -77,5 +89,8 @@ def route_action(action: str) -> ActionHandler:
     return "decision" if action in DECISIONS else _ACTIONS.get(action, "dialogue")
 
 
-_ACTIONS: dict[str, ActionHandler] = {"status": "status", "erp.retry": "erp.retry",
-                                      "cancel_delegation": "cancel_delegation"}
+_ACTIONS: dict[str, ActionHandler] = {
+    "status": "status",
+    "erp.retry": "erp.retry",
+    "cancel_delegation": "cancel_delegation",
+}

@@ -41,15 +41,17 @@ class Status:
 
     def pending(self, person: Person) -> list[Reply]:
         views = self.chat.service.list(waiting_on=person.id, limit=50)
-        replies = [Reply(card=queue_card("Waiting for your approval", views, self.chat.directory,
-                                         texts.queue_empty_pending()))]
+        replies = [
+            Reply(card=queue_card("Waiting for your approval", views, self.chat.directory, texts.queue_empty_pending()))
+        ]
         return replies + [Reply(card=self.chat.approver_card(v, person.id)) for v in views[:5]]
 
     def erp_retry(self, person: Person, number: str) -> list[Reply]:
         """A buyer's Retry on a purchase order the ERP refused for good: it is queued again."""
         try:
-            message = retry_dead(self.chat.service.engine, self.chat.directory, number, actor=person.id,
-                                 now=self.chat.now())
+            message = retry_dead(
+                self.chat.service.engine, self.chat.directory, number, actor=person.id, now=self.chat.now()
+            )
         except ProcurebotError as exc:
             message = exc.message
         return self.chat.with_card(message, number, person)

@@ -24,8 +24,11 @@ class ConversationStore:
 
     def load(self, person: str) -> ChatConversation:
         with Session(self.engine, expire_on_commit=False) as session:
-            row = session.exec(select(ChatConversation).where(ChatConversation.surface == self.surface,
-                                                              ChatConversation.person == person)).first()
+            row = session.exec(
+                select(ChatConversation).where(
+                    ChatConversation.surface == self.surface, ChatConversation.person == person
+                )
+            ).first()
             if row is not None:
                 session.expunge(row)
                 return row
@@ -34,8 +37,14 @@ class ConversationStore:
     def save(self, row: ChatConversation, *, now: datetime, ttl: timedelta) -> None:
         """Write the row if nobody changed it since it was loaded; raise Crossed otherwise."""
         expires = now + ttl if row.state != "idle" else None
-        values = {"state": row.state, "draft": row.draft, "question": row.question, "notice": row.notice,
-                  "updated_at": now, "expires_at": expires}
+        values = {
+            "state": row.state,
+            "draft": row.draft,
+            "question": row.question,
+            "notice": row.notice,
+            "updated_at": now,
+            "expires_at": expires,
+        }
         with transaction(self.engine) as session:
             if row.version < 0:
                 fresh = ChatConversation(surface=self.surface, person=row.person, version=0, **values)
@@ -46,22 +55,32 @@ class ConversationStore:
                     raise Crossed() from exc
                 row.id, row.version = fresh.id, 0
             else:
-                done = session.execute(update(ChatConversation)
-                                       .where(ChatConversation.id == row.id,  # type: ignore[arg-type]
-                                              ChatConversation.version == row.version)  # type: ignore[arg-type]
-                                       .values(version=row.version + 1, **values))
+                done = session.execute(
+                    update(ChatConversation)
+                    .where(
+                        ChatConversation.id == row.id,  # type: ignore[arg-type]
+                        ChatConversation.version == row.version,
+                    )  # type: ignore[arg-type]
+                    .values(version=row.version + 1, **values)
+                )
                 if done.rowcount != 1:  # type: ignore[attr-defined]
                     raise Crossed()
                 row.version += 1
         row.expires_at = expires
 
     def expire_due(self, now: datetime, notice_for: "callable") -> list[tuple[str, str]]:  # type: ignore[valid-type]
-        """Discard drafts nobody answered in time; each person gets a notice (returned, and kept for their next visit)."""
+        """Discard drafts nobody answered in time; each owner gets a notice, returned and kept for their next visit."""
         out: list[tuple[str, str]] = []
         with transaction(self.engine) as session:
-            rows = session.exec(select(ChatConversation).where(
-                ChatConversation.surface == self.surface, ChatConversation.state != "idle",
-                ChatConversation.expires_at <= now).with_for_update()).all()  # type: ignore[operator]
+            rows = session.exec(
+                select(ChatConversation)
+                .where(
+                    ChatConversation.surface == self.surface,
+                    ChatConversation.state != "idle",
+                    ChatConversation.expires_at <= now,
+                )
+                .with_for_update()
+            ).all()  # type: ignore[operator]
             for row in rows:
                 text = notice_for(row)
                 row.state, row.draft, row.question, row.notice = "idle", {}, None, text

@@ -13,8 +13,11 @@ if TYPE_CHECKING:
 EXAMPLE = "need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday"
 MAX_MESSAGE = 4000
 
-GREETING = ("Hi {first_name}. Tell me what you need in your own words, for example: \u201c" + EXAMPLE
-            + "\u201d. Say \u201chelp\u201d for everything I can do.")
+GREETING = (
+    "Hi {first_name}. Tell me what you need in your own words, for example: \u201c"
+    + EXAMPLE
+    + "\u201d. Say \u201chelp\u201d for everything I can do."
+)
 
 HELP = (
     "Tell me what you need in your own words, for example:\n"
@@ -30,36 +33,45 @@ HELP = (
     "  \u2022 remind me in 2 hours about PR-1042 \u2014 move your next reminder (never past the deadline)\n"
     "  \u2022 stop my daily digest / start my daily digest\n"
     "  \u2022 stats \u2014 how we are doing this week (cycle time, touchless, SLA) for your site\n"
-    "While we build a request: \"make it 50\", \"actually Grainger\", \"site CHI\", \"by next Friday\", \"cancel\"."
+    'While we build a request: "make it 50", "actually Grainger", "site CHI", "by next Friday", "cancel".'
 )
 ASK_ITEMS = f"What do you need? Write the item and how many, like \u201c{EXAMPLE}\u201d."
 ASK_SITE = "Which site is it for?"
 NO_DATE = "No date"
 EMPTY = f"That message was empty. Tell me what you need, like \u201c{EXAMPLE}\u201d, or say \u201chelp\u201d."
-BINARY = ("That looks like binary data, not words. Type your request as plain text, like "
-          f"\u201c{EXAMPLE}\u201d.")
+BINARY = f"That looks like binary data, not words. Type your request as plain text, like \u201c{EXAMPLE}\u201d."
 EMOJI_ONLY = f"I can't read emoji on their own. Write what you need in words, like \u201c{EXAMPLE}\u201d."
-NOT_UNDERSTOOD = ("I didn't find a purchase in that. Write the item, how many, the supplier and the site, like "
-                  f"\u201c{EXAMPLE}\u201d, or say \u201chelp\u201d for everything I can do.")
-INSTRUCTIONS = ("I take purchase requests and the commands listed under \u201chelp\u201d; a message cannot change "
-                "how I work or approve anything. Approvals happen only when an approver taps Approve.")
+NOT_UNDERSTOOD = (
+    "I didn't find a purchase in that. Write the item, how many, the supplier and the site, like "
+    f"\u201c{EXAMPLE}\u201d, or say \u201chelp\u201d for everything I can do."
+)
+INSTRUCTIONS = (
+    "I take purchase requests and the commands listed under \u201chelp\u201d; a message cannot change "
+    "how I work or approve anything. Approvals happen only when an approver taps Approve."
+)
 CANCELLED = "Cancelled. Nothing was submitted."
 NOTHING_TO_CANCEL = "There is no request in progress to cancel. Say \u201chelp\u201d to see what I can do."
-EDIT = ("What should change? For example \u201cmake it 50\u201d, \u201cactually Grainger\u201d, \u201csite CHI\u201d, "
-        "\u201c$30 a roll\u201d, \u201cby next Friday\u201d, or \u201cadd 5 cases of tape\u201d.")
+EDIT = (
+    "What should change? For example \u201cmake it 50\u201d, \u201cactually Grainger\u201d, \u201csite CHI\u201d, "
+    "\u201c$30 a roll\u201d, \u201cby next Friday\u201d, or \u201cadd 5 cases of tape\u201d."
+)
 NO_DRAFT_TO_SUBMIT = "There is no request waiting to be submitted. Tell me what you need first."
 NOT_COMPLETE = "That request is not complete yet."
 NO_DELEGATION = "You have no delegation to cancel."
 DUPLICATE_SUBMITTED = "Submitted anyway, after the duplicate warning."
 STALE_DRAFT = "That summary is out of date; here is the request as it stands now."
 CROSSED = "Two of your messages crossed; here is the request as it stands now."
-PRODUCTION_OFF = ("The web chat picks who you are from a list, which is only safe on your own machine, so it is off "
-                  "in production mode. Use Slack or Teams, or the HTTP API with a token (see /docs).")
+PRODUCTION_OFF = (
+    "The web chat picks who you are from a list, which is only safe on your own machine, so it is off "
+    "in production mode. Use Slack or Teams, or the HTTP API with a token (see /docs)."
+)
 
 
 def too_long(size: int) -> str:
-    return (f"That message is {size:,} characters; I read up to {MAX_MESSAGE:,}. Send a shorter one with the item, "
-            "quantity, supplier and site.")
+    return (
+        f"That message is {size:,} characters; I read up to {MAX_MESSAGE:,}. Send a shorter one with the item, "
+        "quantity, supplier and site."
+    )
 
 
 def money(amount: Decimal | None, currency: str = "USD") -> str:
@@ -94,14 +106,18 @@ def price_total(text: str, quantity: Decimal | None) -> str:
 
 
 def ask_price(description: str, unit: str | None, quantity: Decimal | None) -> str:
-    return (f"About how much is {description}, per {unit or 'item'}? For example \u201c$32 a {unit or 'item'}\u201d "
-            f"or \u201c$1,200 in total\u201d.")
+    return (
+        f"About how much is {description}, per {unit or 'item'}? For example \u201c$32 a {unit or 'item'}\u201d "
+        f"or \u201c$1,200 in total\u201d."
+    )
 
 
 def ask_supplier(unknown: str | None) -> str:
     if unknown:
-        return (f"I don't know a supplier called \u201c{unknown}\u201d. Which supplier? Pick one or type its name; "
-                "a new supplier has to be added to the supplier master by procurement first.")
+        return (
+            f"I don't know a supplier called \u201c{unknown}\u201d. Which supplier? Pick one or type its name; "
+            "a new supplier has to be added to the supplier master by procurement first."
+        )
     return "Which supplier? Pick one or type its name."
 
 
@@ -130,14 +146,17 @@ def ask_category(supplier: str) -> str:
 
 
 SUGGESTED_CATEGORY = " (suggested from the item text; tap Change category if it is wrong)"
-CATEGORY_RECHECKED = ("Before you submit: a second look at the item text suggests a different category. "
-                      "Check it below, then submit.")
+CATEGORY_RECHECKED = (
+    "Before you submit: a second look at the item text suggests a different category. Check it below, then submit."
+)
 
 
 def confirm_category(item: str, suggested: str | None) -> str:
     if suggested:
-        return (f"I'm not sure about the category of \u201c{item}\u201d; it looks like {suggested}. "
-                "Please confirm the category.")
+        return (
+            f"I'm not sure about the category of \u201c{item}\u201d; it looks like {suggested}. "
+            "Please confirm the category."
+        )
     return f"Which category is \u201c{item}\u201d? Please confirm the category."
 
 
@@ -151,13 +170,17 @@ def didnt_catch(question: str) -> str:
 
 
 def expired(title: str, hours: float) -> str:
-    return (f"Your draft request ({title}) expired after {hours:g} hours without an answer, so I discarded it. "
-            "Nothing was submitted; tell me again whenever you are ready.")
+    return (
+        f"Your draft request ({title}) expired after {hours:g} hours without an answer, so I discarded it. "
+        "Nothing was submitted; tell me again whenever you are ready."
+    )
 
 
 def duplicate_warning(number: str, title: str, requester: str, state: str) -> str:
-    return (f"This looks like {number} ({title}, requested by {requester}, {states.label(state)}). "
-            "Submit anyway only if it is really a second order.")
+    return (
+        f"This looks like {number} ({title}, requested by {requester}, {states.label(state)}). "
+        "Submit anyway only if it is really a second order."
+    )
 
 
 def delegation_set(delegate: str, start: str, end: str) -> str:
@@ -169,8 +192,9 @@ def delegation_cancelled(delegate: str) -> str:
 
 
 def delegation_help() -> str:
-    return ("Say it like \u201cdelegate to Priya from Dec 20 to Jan 3\u201d: who, and the first and last day you "
-            "are out.")
+    return (
+        "Say it like \u201cdelegate to Priya from Dec 20 to Jan 3\u201d: who, and the first and last day you are out."
+    )
 
 
 def unknown_person(name: str) -> str:
@@ -202,8 +226,12 @@ NEED_ANSWER = "Write your answer first."
 
 
 # ---------------------------------------------------------------------------------- the ERP side of a status answer
-PO_STATUS_WORDS = {"open": "open, nothing received yet", "partially_received": "partly received",
-                   "received": "goods received", "closed": "closed"}
+PO_STATUS_WORDS = {
+    "open": "open, nothing received yet",
+    "partially_received": "partly received",
+    "received": "goods received",
+    "closed": "closed",
+}
 
 
 def erp_line(state: str, po_number: str | None, po_status: str | None, reason: str | None) -> str:
@@ -212,34 +240,45 @@ def erp_line(state: str, po_number: str | None, po_status: str | None, reason: s
         status = PO_STATUS_WORDS.get(po_status or "open", (po_status or "open").replace("_", " "))
         return f"Purchase order {po_number} in the ERP: {status}."
     if state == "failed":
-        return (f"The ERP would not take its purchase order: {reason} The buyers were told and can press Retry "
-                "once the cause is fixed.")
+        return (
+            f"The ERP would not take its purchase order: {reason} The buyers were told and can press Retry "
+            "once the cause is fixed."
+        )
     if state == "retrying":
         return f"The ERP has not taken the purchase order yet ({reason}); it is tried again automatically."
     return "The purchase order is on its way to the ERP."
 
 
 def no_order_found(words: str) -> str:
-    return (f"None of your recent requests looks like \u201c{words}\u201d. Say \u201cmy requests\u201d to see them "
-            "all, or \u201cstatus PR-1042\u201d with the number.")
+    return (
+        f"None of your recent requests looks like \u201c{words}\u201d. Say \u201cmy requests\u201d to see them "
+        "all, or \u201cstatus PR-1042\u201d with the number."
+    )
 
 
 def which_order(words: str) -> str:
     return f"Several of your requests look like \u201c{words}\u201d. Which one?"
 
+
 SNOOZE_HOW = "Say how long, for example \u201cremind me in 2 hours about PR-1042\u201d (at most until the deadline)."
-SNOOZE_WHICH = ("Several requests wait for you; say which one, for example \u201cremind me in 2 hours about "
-                "PR-1042\u201d.")
+SNOOZE_WHICH = (
+    "Several requests wait for you; say which one, for example \u201cremind me in 2 hours about PR-1042\u201d."
+)
 SNOOZE_NOTHING = "Nothing waits for your approval, so there is no reminder to move."
 DIGEST_OFF = "Done: no daily digest for you any more. Say \u201cstart my digest\u201d to get it back."
 DIGEST_ON = "Done: you will get a daily digest of what waits for you, on working days."
 
 
-STATS_NO_SCOPE = ("I have no figures to show you: you are not linked to a site or a cost center. Ask an admin to "
-                  "add your site in the company directory, or look at the web console's dashboard.")
+STATS_NO_SCOPE = (
+    "I have no figures to show you: you are not linked to a site or a cost center. Ask an admin to "
+    "add your site in the company directory, or look at the web console's dashboard."
+)
 
 
 def stats(days: int, scope: str, lines: list[str]) -> str:
     """'/purchase stats': the key figures, one per line."""
-    return (f"The last {days} days for {scope}:\n" + "\n".join(f"  \u2022 {line}" for line in lines)
-            + "\nSay \u201cstats this month\u201d for 30 days.")
+    return (
+        f"The last {days} days for {scope}:\n"
+        + "\n".join(f"  \u2022 {line}" for line in lines)
+        + "\nSay \u201cstats this month\u201d for 30 days."
+    )

@@ -42,23 +42,41 @@ def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
     surface = SlackSurface(engine, clients, identities, addresses, settings)
     scheduler = getattr(runtime, "scheduler", None)
     llm = getattr(runtime, "llm", None)  # LLM category suggestions (when configured), approvers' notes
-    assistant = Assistant(service, directory, surface=SURFACE,
-                          draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
-                          calendars=scheduler.calendars if scheduler else None,
-                          suggester=llm.suggester if llm else None, summaries=llm.summaries if llm else None)
-    bot = SlackBot(settings=settings, runtime=runtime, assistant=assistant, identities=identities,
-                   addresses=addresses, clients=clients, surface=surface,
-                   background=Background(settings.reply_threads, settings.decide_threads))
+    assistant = Assistant(
+        service,
+        directory,
+        surface=SURFACE,
+        draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
+        calendars=scheduler.calendars if scheduler else None,
+        suggester=llm.suggester if llm else None,
+        summaries=llm.summaries if llm else None,
+    )
+    bot = SlackBot(
+        settings=settings,
+        runtime=runtime,
+        assistant=assistant,
+        identities=identities,
+        addresses=addresses,
+        clients=clients,
+        surface=surface,
+        background=Background(settings.reply_threads, settings.decide_threads),
+    )
     token = settings.bot_token.get_secret_value() if settings.bot_token and not settings.oauth else None
     client = AsyncWebClient(token=token, base_url=settings.base_url, timeout=10)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
     # process_before_response: the HTTP answer goes when the listener returns; every listener acks first
     # and hands slow work to `bot.background`, so Slack never waits more than the decision itself.
-    app = AsyncApp(client=client, signing_secret=secret, process_before_response=True,
-                   request_verification_enabled=bool(secret), logger=BOLT_LOG,
-                   oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
-                   raise_error_for_unhandled_request=False, name="procurebot")
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        process_before_response=True,
+        request_verification_enabled=bool(secret),
+        logger=BOLT_LOG,
+        oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
+        raise_error_for_unhandled_request=False,
+        name="procurebot",
+    )
     for module in (messages, commands, actions, modals, options, home, shortcuts, uninstall):
         module.register(app, bot)
     bot.app = app

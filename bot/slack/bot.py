@@ -207,8 +207,9 @@ class SlackBot:
                         raise
                     where = Where(where.team, where.user, self.dm_channel(person, where))
             channel = where.channel or self.dm_channel(person, where)
-            client.chat_postMessage(channel=channel, text=text, blocks=body, thread_ts=where.thread,
-                                    unfurl_links=False, unfurl_media=False)
+            client.chat_postMessage(
+                channel=channel, text=text, blocks=body, thread_ts=where.thread, unfurl_links=False, unfurl_media=False
+            )
 
     def say(self, where: Where, text: str, person: Person | None = None) -> None:
         self.send(where, [Reply(text)], person)
@@ -232,8 +233,9 @@ class SlackBot:
         self._dms[person_id] = (channel, now + PERSON_TTL)
         return channel
 
-    def refresh_message(self, where: Where, replies: list[Reply], note: str | None = None,
-                        person: Person | None = None) -> None:
+    def refresh_message(
+        self, where: Where, replies: list[Reply], note: str | None = None, person: Person | None = None
+    ) -> None:
         """Redraw the message whose button was tapped: with the card as it is now, or as history (no buttons).
         Only in the person's own DM: a card in someone else's view is never redrawn with this person's view."""
         if not where.message_ts or not where.channel or where.ephemeral or not self.own_dm(person, where):

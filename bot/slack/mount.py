@@ -63,8 +63,10 @@ async def start(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
     if settings.signing_secret is None:
         log.info("Slack is on through Socket Mode only: without SLACK_SIGNING_SECRET /slack/events is not served")
     else:
-        log.info("Slack is on at /slack/events (%s)", "many workspaces: installs at /slack/install"
-                 if settings.oauth else "one workspace")
+        log.info(
+            "Slack is on at /slack/events (%s)",
+            "many workspaces: installs at /slack/install" if settings.oauth else "one workspace",
+        )
     app.state.slack_handler = AsyncSlackRequestHandler(bot.app)
     socket: Any = None
     if settings.app_token is not None:

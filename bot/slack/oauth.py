@@ -29,8 +29,9 @@ STATE_SECONDS = 600
 
 
 def installation_store(settings: SlackSettings, engine: Engine) -> SQLAlchemyInstallationStore:
-    return SQLAlchemyInstallationStore(client_id=settings.client_id or "", engine=engine,
-                                       installations_table_name=INSTALLATIONS, bots_table_name=BOTS)
+    return SQLAlchemyInstallationStore(
+        client_id=settings.client_id or "", engine=engine, installations_table_name=INSTALLATIONS, bots_table_name=BOTS
+    )
 
 
 class ThreadedInstallationStore(AsyncInstallationStore):
@@ -49,24 +50,41 @@ class ThreadedInstallationStore(AsyncInstallationStore):
     async def async_save_bot(self, bot: Bot) -> None:
         await asyncio.to_thread(self.store.save_bot, bot)
 
-    async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
-                             is_enterprise_install: bool | None = False) -> Bot | None:
-        return await asyncio.to_thread(self.store.find_bot, enterprise_id=enterprise_id, team_id=team_id,
-                                       is_enterprise_install=is_enterprise_install)
+    async def async_find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
+        return await asyncio.to_thread(
+            self.store.find_bot,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
 
-    async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
-                                      user_id: str | None = None, is_enterprise_install: bool | None = False
-                                      ) -> Installation | None:
-        return await asyncio.to_thread(self.store.find_installation, enterprise_id=enterprise_id, team_id=team_id,
-                                       user_id=user_id, is_enterprise_install=is_enterprise_install)
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        return await asyncio.to_thread(
+            self.store.find_installation,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await asyncio.to_thread(self.store.delete_bot, enterprise_id=enterprise_id, team_id=team_id)
 
-    async def async_delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
-                                        user_id: str | None = None) -> None:
-        await asyncio.to_thread(self.store.delete_installation, enterprise_id=enterprise_id, team_id=team_id,
-                                user_id=user_id)
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        await asyncio.to_thread(
+            self.store.delete_installation, enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+        )
 
 
 class SignedStateStore(AsyncOAuthStateStore):
@@ -98,9 +116,16 @@ def oauth_flow(settings: SlackSettings, engine: Engine, client: AsyncWebClient) 
     """/slack/install and /slack/oauth_redirect, storing each workspace's bot token in our database."""
     assert settings.client_secret is not None and settings.state_secret is not None  # checked by SlackSettings
     store = ThreadedInstallationStore(installation_store(settings, engine))
-    return AsyncOAuthFlow(client=client, settings=AsyncOAuthSettings(
-        client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value(),
-        scopes=settings.scopes.split(","), installation_store=store, installation_store_bot_only=True,
-        state_store=SignedStateStore(engine, settings.state_secret.get_secret_value()),
-        install_path="/slack/install", redirect_uri_path="/slack/oauth_redirect"))
-
+    return AsyncOAuthFlow(
+        client=client,
+        settings=AsyncOAuthSettings(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            scopes=settings.scopes.split(","),
+            installation_store=store,
+            installation_store_bot_only=True,
+            state_store=SignedStateStore(engine, settings.state_secret.get_secret_value()),
+            install_path="/slack/install",
+            redirect_uri_path="/slack/oauth_redirect",
+        ),
+    )

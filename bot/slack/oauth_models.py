@@ -19,9 +19,11 @@ STATES = "slack_oauth_states"
 
 def build_tables(metadata: MetaData) -> list[Table]:
     """The three tables on `metadata` (ours, or a migration's scratch metadata)."""
-    return [SQLAlchemyInstallationStore.build_installations_table(metadata, INSTALLATIONS),
-            SQLAlchemyInstallationStore.build_bots_table(metadata, BOTS),
-            SQLAlchemyOAuthStateStore.build_oauth_states_table(metadata, STATES)]
+    return [
+        SQLAlchemyInstallationStore.build_installations_table(metadata, INSTALLATIONS),
+        SQLAlchemyInstallationStore.build_bots_table(metadata, BOTS),
+        SQLAlchemyOAuthStateStore.build_oauth_states_table(metadata, STATES),
+    ]
 
 
 installations_table, bots_table, oauth_states_table = build_tables(SQLModel.metadata)

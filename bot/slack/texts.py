@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-UNKNOWN_PERSON = ("Hi! I can't find you in the company directory, so I can't raise or approve purchases "
-                  "for you yet. Ask your procurement team to add your work e-mail ({email}) to the directory.")
-UNKNOWN_PERSON_NO_EMAIL = ("Hi! I can't find you in the company directory, so I can't raise or approve purchases "
-                           "for you yet. Ask your procurement team to add you (with your work e-mail).")
+UNKNOWN_PERSON = (
+    "Hi! I can't find you in the company directory, so I can't raise or approve purchases "
+    "for you yet. Ask your procurement team to add your work e-mail ({email}) to the directory."
+)
+UNKNOWN_PERSON_NO_EMAIL = (
+    "Hi! I can't find you in the company directory, so I can't raise or approve purchases "
+    "for you yet. Ask your procurement team to add you (with your work e-mail)."
+)
 FORM_FAILED = "Slack could not open the form just now; tap the button again."
 CARD_CHANGED = "This card has changed; here it is as it is now."
 SLOW = "Still working on that; I'll reply here as soon as it's done."
-FAILED = ("Something went wrong on my side and nothing was changed. Try again in a minute; "
-          "if it keeps happening, tell your procurement team.")
+FAILED = (
+    "Something went wrong on my side and nothing was changed. Try again in a minute; "
+    "if it keeps happening, tell your procurement team."
+)
 REPLIED_IN_DM = "I've answered in our direct messages."
 TRUNCATED = "Cut short to fit in Slack."
 SEE_ALL = "See the full requisition"
@@ -40,15 +46,21 @@ ERR_DATE_PAST = "Pick today or a later date."
 ERR_TOO_LONG = "Keep this under {limit} characters."
 ERR_DELEGATE_SELF = "Pick someone other than yourself."
 ERR_DATE_ORDER = "The last day must be on or after the first day."
-REASON_TITLES = {"reject": "Reject {number}", "request_info": "Ask about {number}", "answer_info": "Answer on {number}",
-                 "withdraw": "Withdraw {number}"}
+REASON_TITLES = {
+    "reject": "Reject {number}",
+    "request_info": "Ask about {number}",
+    "answer_info": "Answer on {number}",
+    "withdraw": "Withdraw {number}",
+}
 REASON_SUBMITS = {"reject": "Reject", "request_info": "Ask", "answer_info": "Send answer", "withdraw": "Withdraw"}
 MESSAGE_SHORTCUT_PREFILL = "From a message by {author}:"
 
 # App Home
 HOME_TITLE = "Purchasing"
-HOME_INTRO = ("Ask me for anything you need to buy in a direct message, or use `/purchase`. "
-              "Approvals waiting for you show up here and in our messages.")
+HOME_INTRO = (
+    "Ask me for anything you need to buy in a direct message, or use `/purchase`. "
+    "Approvals waiting for you show up here and in our messages."
+)
 HOME_NEW = "New purchase request"
 HOME_PENDING = "Waiting for your approval"
 HOME_PENDING_NONE = "Nothing is waiting for your approval."
@@ -69,10 +81,12 @@ HOME_ACTIVITY_NONE = "Nothing yet."
 HOME_MORE = "{count} more not shown; type `pending` in our messages to see them all."
 HOME_UNKNOWN = UNKNOWN_PERSON_NO_EMAIL
 
-COMMAND_HELP = ("*/purchase* what you need, e.g. "
-                "`/purchase 40 rolls of stretch wrap for Dallas from Uline, $32 a roll`\n"
-                "`/purchase status PR-1042` · `/purchase pending` · `/purchase mine` · "
-                "`/purchase delegate to Priya from Dec 20 to Jan 3` · `/purchase help`")
+COMMAND_HELP = (
+    "*/purchase* what you need, e.g. "
+    "`/purchase 40 rolls of stretch wrap for Dallas from Uline, $32 a roll`\n"
+    "`/purchase status PR-1042` · `/purchase pending` · `/purchase mine` · "
+    "`/purchase delegate to Priya from Dec 20 to Jan 3` · `/purchase help`"
+)
 
 OAUTH_DONE = "procurebot is installed. Open Slack and send it a direct message to raise your first request."
 OAUTH_FAILED = "The installation did not complete ({reason}). Start again from the install page."

@@ -29,9 +29,14 @@ class Inbound:
 
     def address(self) -> dict[str, str]:
         """The conversation reference procurebot keeps to message this person later."""
-        return {"service_url": self.service_url, "conversation_id": self.conversation_id,
-                "tenant_id": self.tenant_id, "bot_id": self.bot_id, "user_id": self.user_id,
-                "aad_object_id": self.aad_object_id or ""}
+        return {
+            "service_url": self.service_url,
+            "conversation_id": self.conversation_id,
+            "tenant_id": self.tenant_id,
+            "bot_id": self.bot_id,
+            "user_id": self.user_id,
+            "aad_object_id": self.aad_object_id or "",
+        }
 
 
 @dataclass

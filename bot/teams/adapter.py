@@ -120,9 +120,13 @@ class _MsalTokens:
             if client is None:
                 host = self.settings.token_authority_host.rstrip("/")
                 client = msal.ConfidentialClientApplication(
-                    self.settings.app_id, client_credential=self._credential(), authority=f"{host}/{tenant}",
-                    http_client=self._session, timeout=self.settings.timeout_seconds,
-                    instance_discovery=host == ENTRA_LOGIN)
+                    self.settings.app_id,
+                    client_credential=self._credential(),
+                    authority=f"{host}/{tenant}",
+                    http_client=self._session,
+                    timeout=self.settings.timeout_seconds,
+                    instance_discovery=host == ENTRA_LOGIN,
+                )
                 self._clients[tenant] = client
             return client
 
@@ -131,10 +135,13 @@ class _MsalTokens:
         if "access_token" in result:
             return str(result["access_token"])
         error = result.get("error", "unknown_error")
-        detail = str(result.get("error_description") or "").splitlines()[0][:200] if result.get(
-            "error_description") else ""
-        raise PermissionError(f"Microsoft Entra ID gave no bot token ({error}: {detail}); check TEAMS_APP_ID, "
-                              "TEAMS_APP_PASSWORD or the certificate, and TEAMS_TENANT_ID")
+        detail = (
+            str(result.get("error_description") or "").splitlines()[0][:200] if result.get("error_description") else ""
+        )
+        raise PermissionError(
+            f"Microsoft Entra ID gave no bot token ({error}: {detail}); check TEAMS_APP_ID, "
+            "TEAMS_APP_PASSWORD or the certificate, and TEAMS_TENANT_ID"
+        )
 
     async def __call__(self, scope: str | list[str], tenant_id: str | None) -> str:
         scope = scope[0] if isinstance(scope, list) else scope
@@ -152,8 +159,10 @@ def certificate_credential(pem: str, thumbprint: str | None) -> dict[str, str]:
     if "CERTIFICATE" in found:
         return {"private_key": key, "public_certificate": found["CERTIFICATE"]}
     if not thumbprint:
-        raise ValueError("TEAMS_CERTIFICATE_PATH holds only a private key: add the certificate to the file, or set "
-                         "TEAMS_CERTIFICATE_THUMBPRINT")
+        raise ValueError(
+            "TEAMS_CERTIFICATE_PATH holds only a private key: add the certificate to the file, or set "
+            "TEAMS_CERTIFICATE_THUMBPRINT"
+        )
     return {"private_key": key, "thumbprint": thumbprint}
 
 
@@ -163,8 +172,11 @@ class TeamsAdapter:
             raise ValueError("TEAMS_APP_ID is not set")
         self.settings = settings
         self.handler = handler
-        self.cloud = with_overrides(PUBLIC, openid_metadata_url=settings.openid_metadata_url,
-                                    login_endpoint=settings.token_authority_host.rstrip("/"))
+        self.cloud = with_overrides(
+            PUBLIC,
+            openid_metadata_url=settings.openid_metadata_url,
+            login_endpoint=settings.token_authority_host.rstrip("/"),
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="teams-sdk", daemon=True)
         self._thread.start()
@@ -176,15 +188,23 @@ class TeamsAdapter:
             raise
 
     async def _build(self) -> App:
-        app = App(client_id=self.settings.app_id, tenant_id=self.settings.tenant_id, token=self.tokens,
-                  cloud=self.cloud, http_server_adapter=_Mounted(), messaging_endpoint="/api/messages",
-                  client=ClientOptions(timeout=self.settings.timeout_seconds))
+        app = App(
+            client_id=self.settings.app_id,
+            tenant_id=self.settings.tenant_id,
+            token=self.tokens,
+            cloud=self.cloud,
+            http_server_adapter=_Mounted(),
+            messaging_endpoint="/api/messages",
+            client=ClientOptions(timeout=self.settings.timeout_seconds),
+        )
         credentials = app.credentials
         # the SDK also reads generic CLIENT_ID / CLIENT_SECRET / TENANT_ID variables; only TEAMS_* may decide
         if not isinstance(credentials, TokenCredentials) or credentials.tenant_id != self.settings.tenant_id:
-            raise ValueError("CLIENT_SECRET or TENANT_ID is set in the environment and the Teams SDK would use it "
-                             "instead of the TEAMS_* settings; unset it (procurebot reads TEAMS_APP_PASSWORD and "
-                             "TEAMS_TENANT_ID)")
+            raise ValueError(
+                "CLIENT_SECRET or TENANT_ID is set in the environment and the Teams SDK would use it "
+                "instead of the TEAMS_* settings; unset it (procurebot reads TEAMS_APP_PASSWORD and "
+                "TEAMS_TENANT_ID)"
+            )
         app.on_activity(self._on_activity)
         self._validator = InboundActivityTokenValidator(self.settings.app_id or "", cloud=self.cloud)
         await app.initialize()
@@ -207,8 +227,9 @@ class TeamsAdapter:
     async def process(self, body: dict[str, Any], authorization: str) -> tuple[int, Any]:
         """Authenticate and handle one activity; (HTTP status, JSON body or None). Raises
         Unauthorized, RefusedServiceUrl, RefusedTenant, UnknownInvoke or BadActivity before anything is handled."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._process(body, authorization),
-                                                                          self._loop))
+        return await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(self._process(body, authorization), self._loop)
+        )
 
     async def _process(self, body: dict[str, Any], authorization: str) -> tuple[int, Any]:
         if not authorization.startswith("Bearer "):
@@ -262,13 +283,24 @@ class TeamsAdapter:
         if not tenant and getattr(a, "channel_data", None) is not None and a.channel_data.tenant is not None:
             tenant = a.channel_data.tenant.id or ""
         added = tuple(m.id for m in (getattr(a, "members_added", None) or []))
-        return Inbound(type=str(a.type), id=a.id, service_url=a.service_url, conversation_id=conversation.id,
-                       user_id=user.id, bot_id=a.recipient.id if a.recipient else "", tenant_id=tenant,
-                       conversation_type=conversation.conversation_type, aad_object_id=user.aad_object_id,
-                       user_name=user.name, user_email=getattr(user, "email", None), name=getattr(a, "name", None),
-                       text=getattr(a, "text", None) or "",
-                       value=_plain(getattr(a, "value", None)), action=getattr(a, "action", None),
-                       members_added=added)
+        return Inbound(
+            type=str(a.type),
+            id=a.id,
+            service_url=a.service_url,
+            conversation_id=conversation.id,
+            user_id=user.id,
+            bot_id=a.recipient.id if a.recipient else "",
+            tenant_id=tenant,
+            conversation_type=conversation.conversation_type,
+            aad_object_id=user.aad_object_id,
+            user_name=user.name,
+            user_email=getattr(user, "email", None),
+            name=getattr(a, "name", None),
+            text=getattr(a, "text", None) or "",
+            value=_plain(getattr(a, "value", None)),
+            action=getattr(a, "action", None),
+            members_added=added,
+        )
 
     def _email_blocking(self, inbound: Inbound) -> str | None:
         """The user's e-mail: from the activity, else e-mail or UPN from the roster (from the handler's thread)."""
@@ -305,8 +337,9 @@ class TeamsAdapter:
         url = address.get("service_url", "")
         if not self.settings.service_url_allowed(url):
             raise RefusedServiceUrl(url[:100])
-        sent = await self.app.send(address["conversation_id"], MessageActivityInput.model_validate(activity),
-                                   service_url=url)
+        sent = await self.app.send(
+            address["conversation_id"], MessageActivityInput.model_validate(activity), service_url=url
+        )
         return str(sent.id)
 
 

@@ -78,8 +78,14 @@ def _text(text: str, **extra: Any) -> dict[str, Any]:
 def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, Any]]:
     body: list[dict[str, Any]] = []
     if banner:
-        body.append({"type": "Container", "style": "emphasis", "bleed": True,
-                     "items": [_text(banner, color=_COLOR.get(banner_tone, "Default"), weight="Bolder")]})
+        body.append(
+            {
+                "type": "Container",
+                "style": "emphasis",
+                "bleed": True,
+                "items": [_text(banner, color=_COLOR.get(banner_tone, "Default"), weight="Bolder")],
+            }
+        )
     body.append(_text(card.title, size="Medium", weight="Bolder", style="heading"))
     if card.status:
         body.append(_text(card.status, color=_COLOR.get(card.tone, "Default"), spacing="Small"))
@@ -89,46 +95,78 @@ def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, An
     if card.why_you:
         body.append(_text(texts.FOOTER_WHY.format(why=card.why_you), isSubtle=True, size="Small"))
     if card.exceptions:
-        body.append({"type": "Container", "style": "warning",
-                     "items": [_text(f"⚠ {e}", size="Small") for e in card.exceptions]})
+        body.append(
+            {"type": "Container", "style": "warning", "items": [_text(f"⚠ {e}", size="Small") for e in card.exceptions]}
+        )
     return body
 
 
 def _execute(secret: bytes, action: CardAction, number: str | None, version: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "Action.Execute", "title": action.label, "verb": action.id,
-            "data": action_data(secret, action.id, action.value, number, version),
-            "style": _STYLE[action.style], **extra}
+    return {
+        "type": "Action.Execute",
+        "title": action.label,
+        "verb": action.id,
+        "data": action_data(secret, action.id, action.value, number, version),
+        "style": _STYLE[action.style],
+        **extra,
+    }
 
 
 def _action(secret: bytes, action: CardAction, number: str | None, version: str) -> dict[str, Any]:
     if not action.input_label:
         return _execute(secret, action, number, version, associatedInputs="none")
-    form = {"type": "AdaptiveCard",
-            "body": [{"type": "Input.Text", "id": INPUT_ID, "label": action.input_label, "isRequired": True,
-                      "isMultiline": True, "maxLength": 1000,
-                      "errorMessage": texts.NEED_TEXT.format(button=action.label)}],
-            "actions": [_execute(secret, action, number, version, associatedInputs="auto")]}
+    form = {
+        "type": "AdaptiveCard",
+        "body": [
+            {
+                "type": "Input.Text",
+                "id": INPUT_ID,
+                "label": action.input_label,
+                "isRequired": True,
+                "isMultiline": True,
+                "maxLength": 1000,
+                "errorMessage": texts.NEED_TEXT.format(button=action.label),
+            }
+        ],
+        "actions": [_execute(secret, action, number, version, associatedInputs="auto")],
+    }
     return {"type": "Action.ShowCard", "title": action.label, "card": form}
 
 
-def render(card: Card, *, secret: bytes, refresh_user_ids: Iterable[str] = (), banner: str | None = None,
-           banner_tone: str = "info") -> dict[str, Any]:
+def render(
+    card: Card,
+    *,
+    secret: bytes,
+    refresh_user_ids: Iterable[str] = (),
+    banner: str | None = None,
+    banner_tone: str = "info",
+) -> dict[str, Any]:
     """The Adaptive Card for `card`; `refresh_user_ids` (Teams user ids) get the live refresh."""
     version = version_of(card)
     actions = [_action(secret, a, card.number, version) for a in card.actions]
     for extra in actions[VISIBLE_ACTIONS:]:
         extra["mode"] = "secondary"
-    out: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": "1.5",
-                           "body": _body(card, banner, banner_tone), "msteams": {"width": "Full"},
-                           "fallbackText": f"{card.title}: {card.status}" if card.status else card.title}
+    out: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": "1.5",
+        "body": _body(card, banner, banner_tone),
+        "msteams": {"width": "Full"},
+        "fallbackText": f"{card.title}: {card.status}" if card.status else card.title,
+    }
     if actions:
         out["actions"] = actions
     users = sorted(set(u for u in refresh_user_ids if u))[:MAX_REFRESH_USERS]
     if card.number and users:
-        out["refresh"] = {"action": {"type": "Action.Execute", "title": texts.REFRESH, "verb": REFRESH_VERB,
-                                     "data": action_data(secret, REFRESH_VERB, {"number": card.number},
-                                                         card.number, version)},
-                          "userIds": users}
+        out["refresh"] = {
+            "action": {
+                "type": "Action.Execute",
+                "title": texts.REFRESH,
+                "verb": REFRESH_VERB,
+                "data": action_data(secret, REFRESH_VERB, {"number": card.number}, card.number, version),
+            },
+            "userIds": users,
+        }
     return out
 
 
@@ -146,5 +184,8 @@ def invoke_message(text: str) -> dict[str, Any]:
 
 
 def invoke_error(message: str, *, status: int = 400) -> dict[str, Any]:
-    return {"statusCode": status, "type": "application/vnd.microsoft.error",
-            "value": {"code": "BadRequest" if status == 400 else "InternalError", "message": message}}
+    return {
+        "statusCode": status,
+        "type": "application/vnd.microsoft.error",
+        "value": {"code": "BadRequest" if status == 400 else "InternalError", "message": message},
+    }

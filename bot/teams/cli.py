@@ -14,8 +14,9 @@ app = typer.Typer(help="Microsoft Teams: the app package for upload.", no_args_i
 
 @app.command("package")
 def package(
-    website: str = typer.Option(..., help="An https page about procurebot at your company; /privacy and /terms "
-                                          "are linked under it in Teams."),
+    website: str = typer.Option(
+        ..., help="An https page about procurebot at your company; /privacy and /terms are linked under it in Teams."
+    ),
     company: str = typer.Option("Procurement", help="Shown in Teams as the app's developer."),
     app_id: str = typer.Option(None, help="The bot's Microsoft App ID; default: TEAMS_APP_ID."),
     out: Path = typer.Option(None, help="The zip to write; default: var/procurebot-teams.zip."),
@@ -33,5 +34,7 @@ def package(
     except PackageError as exc:
         typer.echo(f"The Teams package was not written: {exc}.", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"Wrote {path}. Upload it in Teams (Apps > Manage your apps > Upload an app) or in the Teams "
-               "admin center; docs/teams.md has the steps.")
+    typer.echo(
+        f"Wrote {path}. Upload it in Teams (Apps > Manage your apps > Upload an app) or in the Teams "
+        "admin center; docs/teams.md has the steps."
+    )

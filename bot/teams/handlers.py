@@ -50,11 +50,15 @@ class TeamsBot:
             app_settings = runtime.settings  # type: ignore[attr-defined]
             scheduler = getattr(runtime, "scheduler", None)
             llm = getattr(runtime, "llm", None)  # LLM category suggestions (when configured), approvers' notes
-            assistant = Assistant(service, self.directory, surface=SURFACE,
-                                  draft_ttl=timedelta(hours=app_settings.chat_draft_ttl_hours),
-                                  calendars=scheduler.calendars if scheduler else None,
-                                  suggester=llm.suggester if llm else None,
-                                  summaries=llm.summaries if llm else None)
+            assistant = Assistant(
+                service,
+                self.directory,
+                surface=SURFACE,
+                draft_ttl=timedelta(hours=app_settings.chat_draft_ttl_hours),
+                calendars=scheduler.calendars if scheduler else None,
+                suggester=llm.suggester if llm else None,
+                summaries=llm.summaries if llm else None,
+            )
         self.assistant = assistant
         self.clock = service.clock
         self.identities = Identities(self.engine, self.directory, clock=self.clock)
@@ -92,8 +96,12 @@ class TeamsBot:
         if inbound.type == "message":
             if not personal:
                 return Outcome(200, replies=[_message(texts.NOT_PERSONAL)])
-            return Outcome(200, replies=self._activities(person, self.assistant.handle_message(
-                person.id, _plain_text(inbound.text)), to=inbound.user_id))
+            return Outcome(
+                200,
+                replies=self._activities(
+                    person, self.assistant.handle_message(person.id, _plain_text(inbound.text)), to=inbound.user_id
+                ),
+            )
         # Teams sends both a conversationUpdate (members added) and an installationUpdate when the app
         # is added to a personal chat: the address is remembered from either, the greeting comes once
         if personal and inbound.type == "installationUpdate" and inbound.action == "add":
@@ -123,8 +131,9 @@ class TeamsBot:
         text = texts.UNKNOWN_USER.format(who=inbound.user_name or "you")
         if inbound.type == "invoke":
             return Outcome(200, cards.invoke_message(text))
-        if inbound.type == "message" and first_time(self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}",
-                                                     clock=self.clock):
+        if inbound.type == "message" and first_time(
+            self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}", clock=self.clock
+        ):
             return Outcome(200, replies=[_message(text)])
         return Outcome(200)
 
@@ -153,16 +162,18 @@ class TeamsBot:
     def _answer(self, inbound: Inbound, person: Person, number: str | None, replies: list[Reply]) -> Outcome:
         """The card to show in place of the tapped one (what happened on top); other cards go as messages."""
         with_card = [r for r in replies if r.card is not None]
-        main = next((r for r in with_card if number and r.card and r.card.number == number),
-                    with_card[0] if with_card else None)
+        main = next(
+            (r for r in with_card if number and r.card and r.card.number == number), with_card[0] if with_card else None
+        )
         words = [r.text for r in replies if r.text and (r.card is None or r is main)]
         if main is None or main.card is None:
             if number:  # nothing changed: the same card again, with what to do on top
                 return Outcome(200, self._card_response(person, number, " ".join(words) or None))
             return Outcome(200, cards.invoke_message("\n\n".join(words) or texts.RETRIED))
         body = cards.invoke_card(self._render(person, main.card, banner=" ".join(words) or None))
-        return Outcome(200, body, replies=self._activities(person, [r for r in with_card if r is not main],
-                                                           to=inbound.user_id))
+        return Outcome(
+            200, body, replies=self._activities(person, [r for r in with_card if r is not main], to=inbound.user_id)
+        )
 
     def _card_response(self, person: Person, number: str, banner: str | None) -> dict:  # type: ignore[type-arg]
         try:
@@ -190,8 +201,13 @@ class TeamsBot:
         return out
 
     def _render(self, person: Person, card: Card, *, banner: str | None = None, tone: str = "info") -> dict:  # type: ignore[type-arg]
-        return cards.render(card, secret=self.secret, refresh_user_ids=self.refresh_users(card, person.id),
-                            banner=banner, banner_tone=tone)
+        return cards.render(
+            card,
+            secret=self.secret,
+            refresh_user_ids=self.refresh_users(card, person.id),
+            banner=banner,
+            banner_tone=tone,
+        )
 
     def refresh_users(self, card: Card, viewer: str) -> list[str]:
         return refresh_users(self.addresses, self.assistant, card, viewer)
@@ -225,8 +241,11 @@ def _suggested(card: Card, to: str) -> dict | None:  # type: ignore[type-arg]
     """
     if card.kind != "question" or not to:
         return None
-    chips = [{"type": "imBack", "title": a.label[:40], "value": a.value["value"]} for a in card.actions
-             if a.id == "choose" and a.value.get("field") in _TYPED_FIELDS and a.value.get("value")]
+    chips = [
+        {"type": "imBack", "title": a.label[:40], "value": a.value["value"]}
+        for a in card.actions
+        if a.id == "choose" and a.value.get("field") in _TYPED_FIELDS and a.value.get("value")
+    ]
     return {"to": [to], "actions": chips[:3]} if chips else None
 
 

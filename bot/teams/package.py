@@ -35,8 +35,9 @@ def render(app_id: str, website: str, company: str, source: Path = SOURCE) -> di
     try:
         uuid.UUID(app_id)
     except ValueError as exc:
-        raise PackageError(f"the Teams app id {app_id!r} is not a GUID; use the bot's Microsoft App ID "
-                           "(TEAMS_APP_ID)") from exc
+        raise PackageError(
+            f"the Teams app id {app_id!r} is not a GUID; use the bot's Microsoft App ID (TEAMS_APP_ID)"
+        ) from exc
     if not website.startswith("https://"):
         raise PackageError(f"--website must be an https address (Teams shows it to people), not {website!r}")
     text = (source / "manifest.json").read_text(encoding="utf-8")

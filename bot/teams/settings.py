@@ -17,9 +17,11 @@ BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconf
 ENTRA_LOGIN = "https://login.microsoftonline.com"
 # Where Teams' Bot Framework connector lives (public cloud, GCC, GCC High, DoD); activities from
 # anywhere else are refused and nothing is ever sent there.
-SERVICE_URLS = (r"https://smba\.trafficmanager\.net/[^\s]*",
-                r"https://smba\.infra\.(gcc|gov|dod)\.teams\.microsoft\.(com|us)/[^\s]*",
-                r"https://[a-z0-9.-]+\.botframework\.(com|us|azure\.us)/[^\s]*")
+SERVICE_URLS = (
+    r"https://smba\.trafficmanager\.net/[^\s]*",
+    r"https://smba\.infra\.(gcc|gov|dod)\.teams\.microsoft\.(com|us)/[^\s]*",
+    r"https://[a-z0-9.-]+\.botframework\.(com|us|azure\.us)/[^\s]*",
+)
 
 
 class TeamsSettings(BaseSettings):
@@ -55,8 +57,10 @@ class TeamsSettings(BaseSettings):
         if not self.app_id:
             return self
         if self.app_password is None and self.certificate_path is None:
-            raise ValueError("TEAMS_APP_ID is set but neither TEAMS_APP_PASSWORD nor TEAMS_CERTIFICATE_PATH is: "
-                             "give the bot's client secret or certificate from its Entra app registration")
+            raise ValueError(
+                "TEAMS_APP_ID is set but neither TEAMS_APP_PASSWORD nor TEAMS_CERTIFICATE_PATH is: "
+                "give the bot's client secret or certificate from its Entra app registration"
+            )
         if self.certificate_path is not None and not self.certificate_path.is_file():
             raise ValueError(f"TEAMS_CERTIFICATE_PATH {self.certificate_path} is not a readable file")
         if self.app_password is not None and len(self.app_password.get_secret_value()) < 8:
@@ -86,8 +90,10 @@ class TeamsSettings(BaseSettings):
         """Fail fast when test-only overrides reach a production server."""
         names = self.overridden()
         if names:
-            raise ValueError(f"{', '.join(names)} are for tests against a local fake Bot Framework; unset them in "
-                             "production so tokens are checked against the real Bot Framework keys")
+            raise ValueError(
+                f"{', '.join(names)} are for tests against a local fake Bot Framework; unset them in "
+                "production so tokens are checked against the real Bot Framework keys"
+            )
 
     def service_url_allowed(self, url: str) -> bool:
         return any(re.fullmatch(p, url) for p in self.service_url_allow)
@@ -99,8 +105,13 @@ class TeamsSettings(BaseSettings):
 
         if self.card_secret is not None:
             return self.card_secret.get_secret_value().encode()
-        base = (self.app_password.get_secret_value().encode() if self.app_password is not None else
-                self.certificate_path.read_bytes() if self.certificate_path is not None else b"")
+        base = (
+            self.app_password.get_secret_value().encode()
+            if self.app_password is not None
+            else self.certificate_path.read_bytes()
+            if self.certificate_path is not None
+            else b""
+        )
         return hmac.new(base, b"procurebot teams card data", hashlib.sha256).digest()
 
 

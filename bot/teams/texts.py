@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-UNKNOWN_USER = ("I can't find {who} in the company directory, so I can't act for you. Ask your procurement "
-                "administrator to add you (with the e-mail address you use in Teams), then message me again.")
+UNKNOWN_USER = (
+    "I can't find {who} in the company directory, so I can't act for you. Ask your procurement "
+    "administrator to add you (with the e-mail address you use in Teams), then message me again."
+)
 UNAVAILABLE = "procurebot cannot check Bot Framework tokens right now (the signing keys are unreachable); retry later."
 BAD_ACTIVITY = "This is not a Bot Framework activity procurebot can read: {problem}."
 NOT_JSON = "The request body must be one Bot Framework activity as a JSON object."
 UNAUTHORIZED = "The request has no valid Bot Framework token for this bot."
 SERVICE_URL_REFUSED = "The activity's serviceUrl is not a Microsoft Teams connector this bot talks to."
 TENANT_REFUSED = "This procurebot serves one Microsoft 365 organization, and this activity comes from another."
-UNKNOWN_INVOKE = ("procurebot does not handle the {name!r} invoke; it answers Adaptive Card actions "
-                  "(adaptiveCard/action) only.")
-UNKNOWN_VERB = "This card button ({verb!r}) is not one procurebot knows; type \"help\" to see what I can do."
-TAMPERED = ("This card's data does not match what procurebot sent, so nothing was done. Type "
-            "\"status {number}\" for a fresh card.")
-TAMPERED_NO_NUMBER = "This card's data does not match what procurebot sent, so nothing was done. Type \"help\"."
+UNKNOWN_INVOKE = (
+    "procurebot does not handle the {name!r} invoke; it answers Adaptive Card actions (adaptiveCard/action) only."
+)
+UNKNOWN_VERB = 'This card button ({verb!r}) is not one procurebot knows; type "help" to see what I can do.'
+TAMPERED = (
+    "This card's data does not match what procurebot sent, so nothing was done. Type "
+    '"status {number}" for a fresh card.'
+)
+TAMPERED_NO_NUMBER = 'This card\'s data does not match what procurebot sent, so nothing was done. Type "help".'
 NEED_TEXT = "Write this first, then press {button}."
-NOT_PERSONAL = ("I work in a personal chat: open procurebot from the Apps bar and message me there.")
+NOT_PERSONAL = "I work in a personal chat: open procurebot from the Apps bar and message me there."
 INTERNAL = "Something went wrong on our side and nothing was changed; try again in a minute."
 REFRESH = "Refresh"
 FOOTER_WHY = "Why you: {why}"

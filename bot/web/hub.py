@@ -58,11 +58,27 @@ class LiveHub:
             self.publish({"type": "notice", "text": change.text or "", "number": change.number}, only=change.person)
             return
         audience = self._audience(change.number) if self._subscribers else []
-        self.publish({"type": "change", "number": change.number, "state": change.kind, "command": f"erp.{change.kind}",
-                      "actor": "erp", "audience": audience})
+        self.publish(
+            {
+                "type": "change",
+                "number": change.number,
+                "state": change.kind,
+                "command": f"erp.{change.kind}",
+                "actor": "erp",
+                "audience": audience,
+            }
+        )
 
     def on_change(self, change: Change) -> None:
         """After-commit listener: tell every browser which requisition changed and whom it concerns."""
         audience = self._audience(change.number) if self._subscribers else []
-        self.publish({"type": "change", "number": change.number, "state": change.state,
-                      "command": change.command, "actor": change.actor, "audience": audience})
+        self.publish(
+            {
+                "type": "change",
+                "number": change.number,
+                "state": change.state,
+                "command": change.command,
+                "actor": change.actor,
+                "audience": audience,
+            }
+        )

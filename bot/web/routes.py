@@ -54,9 +54,15 @@ def web_chat(request: Request) -> WebChat:
             ttl = timedelta(hours=runtime.settings.chat_draft_ttl_hours)
             scheduler = getattr(runtime, "scheduler", None)  # its calendars know the configured working hours
             llm = getattr(runtime, "llm", None)  # LLM suggestions (when configured) and approvers' summaries
-            assistant = Assistant(runtime.service, runtime.directory, surface="web", draft_ttl=ttl,
-                                  calendars=scheduler.calendars if scheduler else None,
-                                  suggester=llm.suggester if llm else None, summaries=llm.summaries if llm else None)
+            assistant = Assistant(
+                runtime.service,
+                runtime.directory,
+                surface="web",
+                draft_ttl=ttl,
+                calendars=scheduler.calendars if scheduler else None,
+                suggester=llm.suggester if llm else None,
+                summaries=llm.summaries if llm else None,
+            )
             hub = LiveHub(lambda number: _audience(assistant, number))
             runtime.service.after_commit.append(hub.on_change)
             if llm is not None:  # a summary written after submit re-renders the open cards
@@ -89,8 +95,16 @@ class Tap(Hello):
 
 
 def _out(replies: list[Reply]) -> dict[str, Any]:
-    return {"replies": [{"text": r.text, "html": render_card(r.card) if r.card else None,
-                         "number": r.card.number if r.card else None} for r in replies]}
+    return {
+        "replies": [
+            {
+                "text": r.text,
+                "html": render_card(r.card) if r.card else None,
+                "number": r.card.number if r.card else None,
+            }
+            for r in replies
+        ]
+    }
 
 
 def _call(fn: Any, *args: Any) -> dict[str, Any]:
@@ -113,15 +127,15 @@ def static(name: str) -> Response:
     kinds = {"chat.js": "text/javascript", "chat.css": "text/css"}
     if name not in kinds:
         raise HTTPException(404, "No such file.")
-    return Response((STATIC / name).read_bytes(), media_type=kinds[name],
-                    headers={"Cache-Control": "no-cache"})
+    return Response((STATIC / name).read_bytes(), media_type=kinds[name], headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/api/people")
 def people(request: Request) -> list[dict[str, str]]:
     chat = web_chat(request)
-    return [{"id": p.id, "name": p.name, "title": p.title, "site": p.site or ""}
-            for p in chat.assistant.directory.people]
+    return [
+        {"id": p.id, "name": p.name, "title": p.title, "site": p.site or ""} for p in chat.assistant.directory.people
+    ]
 
 
 @router.post("/api/hello")
@@ -173,5 +187,6 @@ async def events(request: Request, person: str = Query(min_length=1, max_length=
         finally:
             chat.hub.unsubscribe(queue)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

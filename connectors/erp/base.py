@@ -84,19 +84,36 @@ class PurchaseOrderRequest:
         """JSON-safe form, as stored in the outbox job."""
         data = asdict(self)
         data["need_by"] = self.need_by.isoformat() if self.need_by else None
-        data["lines"] = [{**asdict(line), "quantity": str(line.quantity), "unit_price": str(line.unit_price)}
-                         for line in self.lines]
+        data["lines"] = [
+            {**asdict(line), "quantity": str(line.quantity), "unit_price": str(line.unit_price)} for line in self.lines
+        ]
         return data
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> "PurchaseOrderRequest":
-        lines = tuple(PoLine(line_no=int(x["line_no"]), description=str(x["description"]),
-                             quantity=Decimal(str(x["quantity"])), unit_price=Decimal(str(x["unit_price"])),
-                             unit=str(x.get("unit") or "each"), sku=x.get("sku")) for x in data["lines"])
+        lines = tuple(
+            PoLine(
+                line_no=int(x["line_no"]),
+                description=str(x["description"]),
+                quantity=Decimal(str(x["quantity"])),
+                unit_price=Decimal(str(x["unit_price"])),
+                unit=str(x.get("unit") or "each"),
+                sku=x.get("sku"),
+            )
+            for x in data["lines"]
+        )
         need_by = date.fromisoformat(data["need_by"]) if data.get("need_by") else None
-        return cls(reference=data["reference"], supplier=data["supplier"], currency=data["currency"],
-                   site=data["site"], cost_center=data["cost_center"], requester=data["requester"],
-                   lines=lines, need_by=need_by, notes=data.get("notes") or "")
+        return cls(
+            reference=data["reference"],
+            supplier=data["supplier"],
+            currency=data["currency"],
+            site=data["site"],
+            cost_center=data["cost_center"],
+            requester=data["requester"],
+            lines=lines,
+            need_by=need_by,
+            notes=data.get("notes") or "",
+        )
 
 
 @dataclass(frozen=True)
@@ -185,18 +202,23 @@ class ErpConnector(Protocol):
 
 # ----------------------------------------------------------------- HTTP helpers shared by connectors
 
+
 def classify_http(status: int, detail: str, *, retry_after: str | None = None, what: str = "the ERP") -> ErpError:
     """The typed error for an HTTP failure: 429 and 5xx are transient, other 4xx permanent."""
     detail = " ".join(detail.split())[:300] or "no details given"
     if status == 429:
-        return TransientError(f"{what} is rate limiting us (429): {detail}", status=status,
-                              retry_after=_seconds(retry_after))
+        return TransientError(
+            f"{what} is rate limiting us (429): {detail}", status=status, retry_after=_seconds(retry_after)
+        )
     if status in (408, 425) or status >= 500:
-        return TransientError(f"{what} failed with {status}: {detail}", status=status,
-                              retry_after=_seconds(retry_after))
+        return TransientError(
+            f"{what} failed with {status}: {detail}", status=status, retry_after=_seconds(retry_after)
+        )
     if status in (401, 403):
-        return PermanentError(f"{what} refused our credentials ({status}): {detail}. Check the connector's "
-                              "client id, secret or API key.", status=status)
+        return PermanentError(
+            f"{what} refused our credentials ({status}): {detail}. Check the connector's client id, secret or API key.",
+            status=status,
+        )
     if status == 404:
         return PermanentError(f"{what} does not know something we referred to (404): {detail}", status=status)
     return PermanentError(f"{what} refused the purchase order ({status}): {detail}", status=status)
@@ -213,23 +235,28 @@ def read_json(response: Any, what: str = "the ERP") -> Any:
     """The JSON body of an httpx response, refusing huge or unparseable answers as transient garbage."""
     body = response.content
     if len(body) > MAX_RESPONSE_BYTES:
-        raise TransientError(f"{what} sent an answer of {len(body):,} bytes, far more than a purchase order; "
-                             "ask its administrator what is in front of the API")
+        raise TransientError(
+            f"{what} sent an answer of {len(body):,} bytes, far more than a purchase order; "
+            "ask its administrator what is in front of the API"
+        )
     if not body:
         return None
     try:
         return json.loads(body)
     except ValueError:
         snippet = body[:80].decode("utf-8", "replace")
-        raise TransientError(f"{what} answered something that is not JSON ({snippet!r}...); "
-                             "it may be a proxy or maintenance page") from None
+        raise TransientError(
+            f"{what} answered something that is not JSON ({snippet!r}...); it may be a proxy or maintenance page"
+        ) from None
 
 
 def transport_error(exc: Exception, what: str = "the ERP") -> TransientError:
     """A timeout or a dropped connection: the ERP may or may not have acted, so try again (idempotently)."""
     kind = type(exc).__name__
-    return TransientError(f"no answer from {what} ({kind}); it may have acted, so the retry looks "
-                          "for the purchase order before creating one")
+    return TransientError(
+        f"no answer from {what} ({kind}); it may have acted, so the retry looks "
+        "for the purchase order before creating one"
+    )
 
 
 def guarded(call: Callable[[], Any], what: str) -> Any:
@@ -240,4 +267,3 @@ def guarded(call: Callable[[], Any], what: str) -> Any:
         return call()
     except httpx.TransportError as exc:
         raise transport_error(exc, what) from exc
-

@@ -150,13 +150,25 @@ class SandboxErp:
             return PoStatus(reference, str(po.id), po.number or "", po.status, fraction)
 
     def list_suppliers(self) -> list[ErpSupplier]:
-        return [ErpSupplier(id=s.id, name=s.name, blocked=s.blocked, block_reason=s.block_reason,
-                            risk_tier=s.risk_tier, contracted=s.contracted, currency=s.currency, erp_key=s.id)
-                for s in self.directory.suppliers]
+        return [
+            ErpSupplier(
+                id=s.id,
+                name=s.name,
+                blocked=s.blocked,
+                block_reason=s.block_reason,
+                risk_tier=s.risk_tier,
+                contracted=s.contracted,
+                currency=s.currency,
+                erp_key=s.id,
+            )
+            for s in self.directory.suppliers
+        ]
 
     def list_items(self) -> list[ErpItem]:
-        return [ErpItem(sku=i.sku, name=i.name, category=i.category, unit=i.unit, unit_price=i.unit_price,
-                        erp_key=i.sku) for i in self.directory.items]
+        return [
+            ErpItem(sku=i.sku, name=i.name, category=i.category, unit=i.unit, unit_price=i.unit_price, erp_key=i.sku)
+            for i in self.directory.items
+        ]
 
     def list_budgets(self) -> list[ErpBudget]:
         return [ErpBudget(cost_center=c.code, budget=c.budget, spent=c.spent) for c in self.directory.cost_centers]
@@ -168,8 +180,9 @@ class SandboxErp:
     def move(self, number: str, status: str, *, received: Decimal | None = None) -> PoStatus:
         """Move a PO to `status` (open, partially_received, received, closed, cancelled) as the ERP would."""
         with transaction(self.engine) as session:
-            po = session.exec(select(SandboxPurchaseOrder).where(SandboxPurchaseOrder.number == number.upper())
-                              .with_for_update()).first()
+            po = session.exec(
+                select(SandboxPurchaseOrder).where(SandboxPurchaseOrder.number == number.upper()).with_for_update()
+            ).first()
             if po is None:
                 raise PermanentError(f"the sandbox ERP has no purchase order {number}")
             if status not in MOVES.get(po.status, ()):
@@ -195,18 +208,27 @@ class SandboxErp:
     def _validate(self, order: PurchaseOrderRequest) -> None:
         supplier = self.directory.supplier_by_id.get(order.supplier)
         if supplier is None:
-            raise PermanentError(f"the sandbox ERP has no vendor {order.supplier!r}; add the vendor in the ERP "
-                                 "or correct the requisition's supplier", status=422)
+            raise PermanentError(
+                f"the sandbox ERP has no vendor {order.supplier!r}; add the vendor in the ERP "
+                "or correct the requisition's supplier",
+                status=422,
+            )
         if supplier.blocked:
-            raise PermanentError(f"vendor {supplier.name} is blocked in the sandbox ERP "
-                                 f"({supplier.block_reason or 'no reason given'})", status=422)
+            raise PermanentError(
+                f"vendor {supplier.name} is blocked in the sandbox ERP ({supplier.block_reason or 'no reason given'})",
+                status=422,
+            )
         for line in order.lines:
             if line.sku and line.sku not in self.directory.item_by_sku:
-                raise PermanentError(f"the sandbox ERP has no item {line.sku!r} (line {line.line_no}); "
-                                     "create the item or remove the SKU from the line", status=422)
+                raise PermanentError(
+                    f"the sandbox ERP has no item {line.sku!r} (line {line.line_no}); "
+                    "create the item or remove the SKU from the line",
+                    status=422,
+                )
             if line.quantity <= 0:
-                raise PermanentError(f"line {line.line_no} has quantity {line.quantity}; it must be positive",
-                                     status=422)
+                raise PermanentError(
+                    f"line {line.line_no} has quantity {line.quantity}; it must be positive", status=422
+                )
         if not order.lines:
             raise PermanentError("a purchase order needs at least one line", status=422)
 
@@ -216,9 +238,16 @@ class SandboxErp:
             return existing
         try:
             with transaction(self.engine) as session:
-                po = SandboxPurchaseOrder(reference=order.reference, supplier=order.supplier, currency=order.currency,
-                                          site=order.site, cost_center=order.cost_center, total=order.total,
-                                          need_by=order.need_by, lines=order.to_payload()["lines"])
+                po = SandboxPurchaseOrder(
+                    reference=order.reference,
+                    supplier=order.supplier,
+                    currency=order.currency,
+                    site=order.site,
+                    cost_center=order.cost_center,
+                    total=order.total,
+                    need_by=order.need_by,
+                    lines=order.to_payload()["lines"],
+                )
                 session.add(po)
                 session.flush()
                 po.number = f"PO-{po.id:06d}"

@@ -49,8 +49,9 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None,
-                     tolerance_seconds: int = 300) -> bool:
+def verify_signature(
+    secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None, tolerance_seconds: int = 300
+) -> bool:
     """True when `signature` is ours for this body and the timestamp is recent (replays are refused)."""
     try:
         age = abs((now if now is not None else time.time()) - int(timestamp))
@@ -72,16 +73,24 @@ class SignedWebhook:
     @classmethod
     def from_settings(cls, s: ErpSettings) -> "SignedWebhook":
         require(s, "webhook", "erp_webhook_url", "erp_webhook_secret")
-        return cls(url=s.erp_webhook_url, secret=s.erp_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
-                   timeout=s.erp_timeout_seconds)
+        return cls(
+            url=s.erp_webhook_url,
+            secret=s.erp_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+            timeout=s.erp_timeout_seconds,
+        )
 
     # ------------------------------------------------------------------ ErpConnector
     def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
         data = self._post("purchase_order.create", {"order": order.to_payload()}, key=order.reference)
         if not isinstance(data, dict) or not data.get("po_number"):
             raise TransientError(f"{WHAT} answered without a po_number; expected the schema in docs/erp.md")
-        return PoCreated(order.reference, str(data.get("erp_id") or data["po_number"]), str(data["po_number"]),
-                         _status(data.get("status")), created=bool(data.get("created", True)))
+        return PoCreated(
+            order.reference,
+            str(data.get("erp_id") or data["po_number"]),
+            str(data["po_number"]),
+            _status(data.get("status")),
+            created=bool(data.get("created", True)),
+        )
 
     def get_po_status(self, reference: str, erp_id: str | None = None) -> PoStatus | None:
         try:
@@ -92,26 +101,53 @@ class SignedWebhook:
             raise
         if not isinstance(data, dict):
             raise TransientError(f"{WHAT} answered the status call with something other than an object")
-        return PoStatus(reference, str(data.get("erp_id") or erp_id or ""), str(data.get("po_number") or ""),
-                        _status(data.get("status")), Decimal(str(data.get("received_fraction") or 0)))
+        return PoStatus(
+            reference,
+            str(data.get("erp_id") or erp_id or ""),
+            str(data.get("po_number") or ""),
+            _status(data.get("status")),
+            Decimal(str(data.get("received_fraction") or 0)),
+        )
 
     def list_suppliers(self) -> list[ErpSupplier]:
-        return [ErpSupplier(id=str(r["id"]), name=str(r.get("name") or r["id"]), blocked=bool(r.get("blocked")),
-                            block_reason=r.get("block_reason"), risk_tier=r.get("risk_tier"),
-                            contracted=r.get("contracted"), currency=r.get("currency"),
-                            erp_key=str(r.get("erp_key") or r["id"]))
-                for r in self._master("suppliers")]
+        return [
+            ErpSupplier(
+                id=str(r["id"]),
+                name=str(r.get("name") or r["id"]),
+                blocked=bool(r.get("blocked")),
+                block_reason=r.get("block_reason"),
+                risk_tier=r.get("risk_tier"),
+                contracted=r.get("contracted"),
+                currency=r.get("currency"),
+                erp_key=str(r.get("erp_key") or r["id"]),
+            )
+            for r in self._master("suppliers")
+        ]
 
     def list_items(self) -> list[ErpItem]:
-        return [ErpItem(sku=str(r["sku"]), name=str(r.get("name") or r["sku"]), category=r.get("category"),
-                        unit=r.get("unit"), unit_price=Decimal(str(r["unit_price"])) if r.get("unit_price") is not None
-                        else None, blocked=bool(r.get("blocked")), erp_key=str(r.get("erp_key") or r["sku"]))
-                for r in self._master("items")]
+        return [
+            ErpItem(
+                sku=str(r["sku"]),
+                name=str(r.get("name") or r["sku"]),
+                category=r.get("category"),
+                unit=r.get("unit"),
+                unit_price=Decimal(str(r["unit_price"])) if r.get("unit_price") is not None else None,
+                blocked=bool(r.get("blocked")),
+                erp_key=str(r.get("erp_key") or r["sku"]),
+            )
+            for r in self._master("items")
+        ]
 
     def list_budgets(self) -> list[ErpBudget]:
-        return [ErpBudget(cost_center=str(r["cost_center"]), budget=Decimal(str(r["budget"])),
-                          spent=Decimal(str(r.get("spent") or 0)), period=str(r.get("period") or ""))
-                for r in self._master("budgets")]
+        return [
+            ErpBudget(
+                cost_center=str(r["cost_center"]),
+                budget=Decimal(str(r["budget"])),
+                spent=Decimal(str(r.get("spent") or 0)),
+                period=str(r.get("period") or ""),
+            )
+            for r in self._master("budgets")
+        ]
 
     def close(self) -> None:
         self._http.close()
@@ -130,16 +166,21 @@ class SignedWebhook:
     def _post(self, event: str, fields: dict[str, Any], key: str | None = None) -> Any:
         body = json.dumps({"schema": SCHEMA, "event": event, **fields}, separators=(",", ":"), sort_keys=True).encode()
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Procurebot-Event": event,
-                   "X-Procurebot-Timestamp": timestamp, "X-Procurebot-Signature": sign(self._secret, timestamp, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Procurebot-Event": event,
+            "X-Procurebot-Timestamp": timestamp,
+            "X-Procurebot-Signature": sign(self._secret, timestamp, body),
+        }
         if key:
             headers["Idempotency-Key"] = key
         response = guarded(lambda: self._http.post(self.url, content=body, headers=headers), WHAT)
         if response.status_code == 409 and event == "purchase_order.create":
             return read_json(response, WHAT)  # "already exists": the body describes the existing PO
         if response.status_code >= 400:
-            raise classify_http(response.status_code, _error_text(response), what=WHAT,
-                                retry_after=response.headers.get("Retry-After"))
+            raise classify_http(
+                response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
+            )
         return read_json(response, WHAT)
 
 

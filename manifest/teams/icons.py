@@ -35,8 +35,13 @@ def _mark(size: int, x: float, y: float) -> float:
     """Coverage (0..1) of the mark at pixel (x, y): a page outline and a check mark, in unit coordinates."""
     u, v = x / size, y / size
     stroke = 0.065
-    page = [((0.26, 0.16), (0.62, 0.16)), ((0.62, 0.16), (0.74, 0.28)), ((0.74, 0.28), (0.74, 0.84)),
-            ((0.74, 0.84), (0.26, 0.84)), ((0.26, 0.84), (0.26, 0.16))]
+    page = [
+        ((0.26, 0.16), (0.62, 0.16)),
+        ((0.62, 0.16), (0.74, 0.28)),
+        ((0.74, 0.28), (0.74, 0.84)),
+        ((0.74, 0.84), (0.26, 0.84)),
+        ((0.26, 0.84), (0.26, 0.16)),
+    ]
     check = [((0.36, 0.52), (0.47, 0.64)), ((0.47, 0.64), (0.66, 0.40))]
     d = min(_segment_distance(u, v, a, b) for a, b in page + check)
     edge = 1.0 / size

@@ -26,11 +26,19 @@ class Progress:
 
 
 def order(ref: str = "PR-1042", supplier: str = "uline", sku: str = "PKG-SW-18") -> PurchaseOrderRequest:
-    return PurchaseOrderRequest(reference=ref, supplier=supplier, currency="USD", site="DAL", cost_center="DAL-OPS",
-                                requester="jake.miller", need_by=date(2026, 12, 4),
-                                lines=(PoLine(1, "Stretch wrap 18in", Decimal("40"), Decimal("32"), "roll", sku),
-                                       PoLine(2, "Corrugated boxes", Decimal("10"), Decimal("48"), "bundle",
-                                              "PKG-BOX-2012")))
+    return PurchaseOrderRequest(
+        reference=ref,
+        supplier=supplier,
+        currency="USD",
+        site="DAL",
+        cost_center="DAL-OPS",
+        requester="jake.miller",
+        need_by=date(2026, 12, 4),
+        lines=(
+            PoLine(1, "Stretch wrap 18in", Decimal("40"), Decimal("32"), "roll", sku),
+            PoLine(2, "Corrugated boxes", Decimal("10"), Decimal("48"), "bundle", "PKG-BOX-2012"),
+        ),
+    )
 
 
 @pytest.fixture
@@ -46,9 +54,14 @@ def bc():
 
 
 def connector(entra, bc, tmp_path, secret="s3cret-value", timeout=5.0) -> BusinessCentral:
-    tokens = MsalTokens(tenant=TENANT, client_id="app-1", secret=secret, authority_host=entra.url,
-                        scope="https://api.businesscentral.dynamics.com/.default",
-                        ca_bundle=str(tmp_path / "cert.pem"))
+    tokens = MsalTokens(
+        tenant=TENANT,
+        client_id="app-1",
+        secret=secret,
+        authority_host=entra.url,
+        scope="https://api.businesscentral.dynamics.com/.default",
+        ca_bundle=str(tmp_path / "cert.pem"),
+    )
     return BusinessCentral(base_url=bc.url, company_id=COMPANY, token_provider=tokens, timeout=timeout)
 
 
@@ -61,7 +74,9 @@ def test_creates_header_then_lines_with_a_token_from_entra(entra, bc, tmp_path):
     assert stored["vendorNumber"] == "ULINE" and stored["shipToContact"] == "PR-1042"
     assert stored["requestedReceiptDate"] == "2026-12-04"
     assert [(x["sequence"], x["lineObjectNumber"], x["quantity"]) for x in stored["lines"]] == [
-        (10000, "PKG-SW-18", 40.0), (20000, "PKG-BOX-2012", 10.0)]
+        (10000, "PKG-SW-18", 40.0),
+        (20000, "PKG-BOX-2012", 10.0),
+    ]
     token_requests = [r for r in entra.requests if r[1].endswith("/token")]
     assert len(token_requests) == 1  # msal caches the token for every later call
     assert all(h.get("authorization") == "Bearer bc-token-1" for _, _, h, _ in bc.requests)

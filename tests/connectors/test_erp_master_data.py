@@ -39,8 +39,11 @@ def test_sandbox_sync_stores_every_supplier_item_and_budget_once(engine, directo
     """The embedded ERP's vendors, catalog and budgets land in our tables; a second pull changes no counts."""
     erp = SandboxErp(engine, directory)
     counts = master_data.sync(engine, erp)
-    assert (counts.suppliers, counts.items, counts.budgets) == (len(directory.suppliers), len(directory.items),
-                                                                 len(directory.cost_centers))
+    assert (counts.suppliers, counts.items, counts.budgets) == (
+        len(directory.suppliers),
+        len(directory.items),
+        len(directory.cost_centers),
+    )
     again = master_data.sync(engine, erp)
     assert again == counts and _count(engine, ErpSupplierRecord) == len(directory.suppliers)
     assert _count(engine, ErpItemRecord) == len(directory.items)
@@ -53,12 +56,22 @@ def test_sandbox_sync_stores_every_supplier_item_and_budget_once(engine, directo
 @pytest.fixture
 def webhook_erp():  # type: ignore[no-untyped-def]
     master = {
-        "suppliers": [{"id": "uline", "name": "Uline", "blocked": True, "block_reason": "on credit hold",
-                       "risk_tier": "low", "contracted": True},
-                      {"id": "grainger", "name": "W.W. Grainger", "risk_tier": "high", "contracted": False},
-                      {"id": "newco", "name": "NewCo Packaging", "risk_tier": "medium"}],
-        "items": [{"sku": "PKG-SW-18", "name": "Stretch wrap 18in (ERP)", "category": "packaging", "unit_price": 30},
-                  {"sku": "PKG-NEW-1", "name": "Void fill", "category": "packaging", "unit": "bag"}],
+        "suppliers": [
+            {
+                "id": "uline",
+                "name": "Uline",
+                "blocked": True,
+                "block_reason": "on credit hold",
+                "risk_tier": "low",
+                "contracted": True,
+            },
+            {"id": "grainger", "name": "W.W. Grainger", "risk_tier": "high", "contracted": False},
+            {"id": "newco", "name": "NewCo Packaging", "risk_tier": "medium"},
+        ],
+        "items": [
+            {"sku": "PKG-SW-18", "name": "Stretch wrap 18in (ERP)", "category": "packaging", "unit_price": 30},
+            {"sku": "PKG-NEW-1", "name": "Void fill", "category": "packaging", "unit": "bag"},
+        ],
         "budgets": [{"cost_center": "DAL-OPS", "budget": "200000", "spent": "199900", "period": "FY26"}],
     }
     with FakeWebhookReceiver(secret=SECRET, vendors={"uline", "grainger", "newco"}, master=master) as fake:
@@ -110,9 +123,12 @@ def test_committed_spend_counts_until_the_erp_invoices_the_po(service, engine, d
 def test_netsuite_and_odoo_master_data_land_per_connector(engine):
     """NetSuite's vendors and items (SuiteQL) and Odoo's partners and products are stored under their own
     connector; neither offers budgets, so none are stored and the directory's stand."""
-    with FakeNetSuite(token="ns-token", vendors={"uline", "grainger"}, items={"PKG-SW-18"}) as ns, \
-            FakeOdoo(api_key="k" * 40, database="lonestar", partners={"uline": 7},
-                     products={"PKG-SW-18": 31, "PKG-BOX-2012": 32}) as odoo:
+    with (
+        FakeNetSuite(token="ns-token", vendors={"uline", "grainger"}, items={"PKG-SW-18"}) as ns,
+        FakeOdoo(
+            api_key="k" * 40, database="lonestar", partners={"uline": 7}, products={"PKG-SW-18": 31, "PKG-BOX-2012": 32}
+        ) as odoo,
+    ):
         a = master_data.sync(engine, NetSuite(base_url=ns.url, access_token="ns-token"))
         b = master_data.sync(engine, Odoo(url=odoo.url, api_key="k" * 40, database="lonestar"))
     assert (a.suppliers, a.items, a.budgets) == (2, 1, None) and (b.suppliers, b.items, b.budgets) == (1, 2, None)
@@ -185,8 +201,9 @@ def test_a_budget_for_a_cost_center_we_do_not_know_is_named_once_in_the_log(dire
 
     from approvals.master_data import MasterData
 
-    data = MasterData(budgets={"ZZ-NOWHERE": ErpBudgetRecord(connector="erp", cost_center="ZZ-NOWHERE",
-                                                             budget=Decimal("5000"))})
+    data = MasterData(
+        budgets={"ZZ-NOWHERE": ErpBudgetRecord(connector="erp", cost_center="ZZ-NOWHERE", budget=Decimal("5000"))}
+    )
     with caplog.at_level(logging.WARNING, logger="procurebot.erp"):
         laid = overlay(directory, data)
         overlay(directory, data)

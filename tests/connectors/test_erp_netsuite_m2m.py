@@ -26,14 +26,25 @@ def rsa_key():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def netsuite(rsa_key):  # type: ignore[no-untyped-def]
-    with FakeNetSuite(token="not-used-" + "x" * 20, vendors={"uline"}, items=SKUS, client_id=CLIENT_ID,
-                      certificate_id=CERT_ID, public_key=rsa_key.public_key()) as fake:
+    with FakeNetSuite(
+        token="not-used-" + "x" * 20,
+        vendors={"uline"},
+        items=SKUS,
+        client_id=CLIENT_ID,
+        certificate_id=CERT_ID,
+        public_key=rsa_key.public_key(),
+    ) as fake:
         yield fake
 
 
 def connector(fake, key, *, algorithm="PS256", certificate_id=CERT_ID) -> NetSuite:  # type: ignore[no-untyped-def]
-    auth = ClientCredentials(token_url=f"{fake.url}/auth/oauth2/v1/token", client_id=CLIENT_ID,
-                             certificate_id=certificate_id, private_key=key, algorithm=algorithm)
+    auth = ClientCredentials(
+        token_url=f"{fake.url}/auth/oauth2/v1/token",
+        client_id=CLIENT_ID,
+        certificate_id=certificate_id,
+        private_key=key,
+        algorithm=algorithm,
+    )
     return NetSuite(base_url=fake.url, auth=auth, timeout=5.0)
 
 
@@ -58,8 +69,14 @@ def test_m2m_token_from_a_signed_assertion_then_the_po_is_upserted(netsuite, rsa
 def test_an_ec_key_signs_with_es256(rsa_key):
     """A certificate with an EC key works the same way, signed ES256."""
     key = ec.generate_private_key(ec.SECP256R1())
-    with FakeNetSuite(token="unused-" + "y" * 20, vendors={"uline"}, items=SKUS, client_id=CLIENT_ID,
-                      certificate_id=CERT_ID, public_key=key.public_key()) as fake:
+    with FakeNetSuite(
+        token="unused-" + "y" * 20,
+        vendors={"uline"},
+        items=SKUS,
+        client_id=CLIENT_ID,
+        certificate_id=CERT_ID,
+        public_key=key.public_key(),
+    ) as fake:
         erp = connector(fake, key, algorithm="ES256")
         assert erp.create_po(order()).created
         assert fake.assertions[0][0]["alg"] == "ES256"
@@ -79,8 +96,13 @@ def test_the_token_is_renewed_before_it_expires(netsuite, rsa_key):
     """An hour-long token is used until a minute before its end, then a new assertion gets a new one."""
     now = [1_800_000_000.0]
     netsuite.clock = lambda: now[0]
-    auth = ClientCredentials(token_url=f"{netsuite.url}/auth/oauth2/v1/token", client_id=CLIENT_ID,
-                             certificate_id=CERT_ID, private_key=rsa_key, clock=lambda: now[0])
+    auth = ClientCredentials(
+        token_url=f"{netsuite.url}/auth/oauth2/v1/token",
+        client_id=CLIENT_ID,
+        certificate_id=CERT_ID,
+        private_key=rsa_key,
+        clock=lambda: now[0],
+    )
     erp = NetSuite(base_url=netsuite.url, auth=auth, timeout=5.0)
     erp.get_po_status("PR-1")
     now[0] += 3000
@@ -109,8 +131,9 @@ def test_a_token_endpoint_outage_is_transient(netsuite, rsa_key):
 
 
 def _pem(key, path: Path) -> Path:  # type: ignore[no-untyped-def]
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return path
 
 
@@ -118,8 +141,14 @@ def test_settings_build_the_m2m_connector_and_refuse_a_key_that_does_not_fit(net
     """From environment settings: client id, certificate id and key file make the M2M connector; a missing
     one is named; an RSA key with ES256 or a file that is not a key fails at start with what to change."""
     key_file = _pem(rsa_key, tmp_path / "netsuite.pem")
-    s = ErpSettings(_env_file=None, erp_connector="netsuite", netsuite_base_url=netsuite.url,
-                    netsuite_client_id=CLIENT_ID, netsuite_certificate_id=CERT_ID, netsuite_private_key_file=key_file)
+    s = ErpSettings(
+        _env_file=None,
+        erp_connector="netsuite",
+        netsuite_base_url=netsuite.url,
+        netsuite_client_id=CLIENT_ID,
+        netsuite_certificate_id=CERT_ID,
+        netsuite_private_key_file=key_file,
+    )
     assert NetSuite.from_settings(s).create_po(order()).created
     with pytest.raises(ValueError, match="PROCUREBOT_NETSUITE_CERTIFICATE_ID"):
         NetSuite.from_settings(s.model_copy(update={"netsuite_certificate_id": ""}))

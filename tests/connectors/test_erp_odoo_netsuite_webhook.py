@@ -18,10 +18,12 @@ SKUS = {"PKG-SW-18", "PKG-BOX-2012"}
 
 # ---------------------------------------------------------------- Odoo
 
+
 @pytest.fixture
 def odoo():
-    with FakeOdoo(api_key="k" * 40, database="lonestar", partners={"uline": 7},
-                  products={"PKG-SW-18": 31, "PKG-BOX-2012": 32}) as fake:
+    with FakeOdoo(
+        api_key="k" * 40, database="lonestar", partners={"uline": 7}, products={"PKG-SW-18": 31, "PKG-BOX-2012": 32}
+    ) as fake:
         yield fake
 
 
@@ -38,10 +40,14 @@ def test_odoo_creates_and_confirms_one_purchase_order(odoo):
     assert stored["origin"] == "PR-1042" and stored["partner_id"] == 7 and stored["state"] == "purchase"
     assert [line[2]["product_id"] for line in stored["order_line"]] == [31, 32]
     methods = [r[1] for r in odoo.requests]
-    assert methods[-3:] == ["/json/2/purchase.order/create", "/json/2/purchase.order/button_confirm",
-                            "/json/2/purchase.order/read"]
-    assert all(r[2]["authorization"] == "bearer " + "k" * 40 and r[2]["x-odoo-database"] == "lonestar"
-               for r in odoo.requests)
+    assert methods[-3:] == [
+        "/json/2/purchase.order/create",
+        "/json/2/purchase.order/button_confirm",
+        "/json/2/purchase.order/read",
+    ]
+    assert all(
+        r[2]["authorization"] == "bearer " + "k" * 40 and r[2]["x-odoo-database"] == "lonestar" for r in odoo.requests
+    )
 
 
 def test_odoo_timeout_after_create_confirms_the_existing_draft_instead_of_creating_another(odoo):
@@ -83,6 +89,7 @@ def test_odoo_status_and_master_data(odoo):
 
 
 # ---------------------------------------------------------------- NetSuite
+
 
 @pytest.fixture
 def netsuite():

@@ -90,9 +90,17 @@ def test_good_structured_output_is_used_and_logged_without_the_key(fake, directo
     assert fake.requests[0]["headers"]["authorization"] == f"Bearer {SECRET}"
 
 
-@pytest.mark.parametrize("step,outcome", [("invalid_json", "invalid"), ("wrong_shape", "invalid"),
-                                          ("refusal", "refused"), ("429", "rate_limited"),
-                                          ("500", "server_error"), ("slow", "timeout")])
+@pytest.mark.parametrize(
+    "step,outcome",
+    [
+        ("invalid_json", "invalid"),
+        ("wrong_shape", "invalid"),
+        ("refusal", "refused"),
+        ("429", "rate_limited"),
+        ("500", "server_error"),
+        ("slow", "timeout"),
+    ],
+)
 def test_every_failure_falls_back_to_the_deterministic_classifier(fake, directory, step, outcome):
     """Invalid JSON, a refusal, a 429, a 500 or a slow answer each give the keyword/catalog answer instead."""
     fake.script.append(step)

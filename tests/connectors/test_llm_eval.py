@@ -30,8 +30,15 @@ def test_eval_without_a_model_prints_the_deterministic_column(monkeypatch):
     assert result.exit_code == 0, result.output
     assert "LLM: not configured" in result.output
     rows = [ln.split() for ln in result.output.splitlines()]
-    assert {r[0] for r in rows if len(r) == 3 and r[2].endswith("%")} >= {"mro", "packaging", "it", "freight",
-                                                                         "facilities", "office", "all"}
+    assert {r[0] for r in rows if len(r) == 3 and r[2].endswith("%")} >= {
+        "mro",
+        "packaging",
+        "it",
+        "freight",
+        "facilities",
+        "office",
+        "all",
+    }
 
 
 def test_eval_with_a_model_prints_both_side_by_side():
@@ -48,8 +55,11 @@ def test_eval_with_a_model_prints_both_side_by_side():
 def test_eval_scores_each_classifier_on_its_own_answers(directory):
     """A model that always says packaging scores 100% on packaging and 0% elsewhere; as in intake, the
     LLM+fallback column keeps the catalog's category for a catalog item (laptops)."""
-    cases = [{"text": "stretch wrap", "category": "packaging"}, {"text": "laptops", "category": "it"},
-             {"text": "zzz unknown", "category": "office"}]
+    cases = [
+        {"text": "stretch wrap", "category": "packaging"},
+        {"text": "laptops", "category": "it"},
+        {"text": "zzz unknown", "category": "office"},
+    ]
     with FakeOpenAI() as fake:
         fake.responders["classify"] = lambda user: {"category": "packaging", "confidence": 0.9, "reason": "x"}
         client = LlmClient(LlmSettings(api_key="k", base_url=fake.base_url, model="m"))  # type: ignore[call-arg]

@@ -45,7 +45,8 @@ def test_in_flight_request_stays_on_its_policy_version(service, engine, director
         "- id: standard-small\n    description: Up to $5,000\n    when: {amount: {lte: 5000}}\n    stages:\n"
         "      - {name: Manager, approvers: [{manager: 1}]",
         "- id: standard-small\n    description: Up to $5,000\n    when: {amount: {lte: 5000}}\n    stages:\n"
-        "      - {name: Manager, approvers: [{role: regional_ops_director}]")
+        "      - {name: Manager, approvers: [{role: regional_ops_director}]",
+    )
     assert stricter != text
     with transaction(engine) as session:
         install_policy(session, load_policy_text(stricter, "policy-v2.yaml"), at=service.clock())
@@ -68,25 +69,21 @@ def test_reinstalling_same_policy_is_a_no_op(service, engine, policy):
 
 def test_committed_spend_reduces_budget_and_triggers_overlay(service):
     """Approved spend counts against Seattle's budget, so the next request adds the budget owner stage."""
-    first = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS",
-                                  lines=[boxes(25)]))
+    first = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS", lines=[boxes(25)]))
     # $1,200 of $1,500 left: within budget, manager approves
     assert [s.stage_name for s in first.requisition.steps] == ["Manager"]
     service.approve(Approve(actor="hannah.berg", number=first.number))
-    second = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS",
-                                   lines=[boxes(30)]))
+    second = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS", lines=[boxes(30)]))
     # only $300 left now, so $1,440 goes over budget: the budget owner is added after the manager;
     # Hannah is both, so the budget stage goes up to her manager (one person, one stage)
     steps = second.requisition.steps
-    assert [(s.stage_name, s.approver) for s in steps] == [("Manager", "hannah.berg"),
-                                                           ("Budget owner", "kevin.nguyen")]
+    assert [(s.stage_name, s.approver) for s in steps] == [("Manager", "hannah.berg"), ("Budget owner", "kevin.nguyen")]
     assert "already approves an earlier stage" in steps[1].explanation
 
 
 def test_over_budget_removes_touchless(service):
     """A small contracted order that would be touchless needs the budget owner once the budget is spent."""
-    result = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS",
-                                   lines=[boxes(30)]))
+    result = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS", lines=[boxes(30)]))
     service.approve(Approve(actor="hannah.berg", number=result.number))
     small = service.submit(submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS", lines=[boxes(2)]))
     assert small.outcome == "routed"

@@ -107,8 +107,20 @@ def test_export_since_means_the_same_instant_on_every_database(service, clock):
 
     _story(service)  # every event at 15:00 UTC
     with Session(service.engine) as session:
-        earlier = list(audit.iter_events(session, since=(clock.now - timedelta(minutes=30)).astimezone(
-            __import__("zoneinfo").ZoneInfo("America/New_York"))))
-        later = list(audit.iter_events(session, since=(clock.now + timedelta(minutes=30)).astimezone(
-            __import__("zoneinfo").ZoneInfo("America/New_York"))))
+        earlier = list(
+            audit.iter_events(
+                session,
+                since=(clock.now - timedelta(minutes=30)).astimezone(
+                    __import__("zoneinfo").ZoneInfo("America/New_York")
+                ),
+            )
+        )
+        later = list(
+            audit.iter_events(
+                session,
+                since=(clock.now + timedelta(minutes=30)).astimezone(
+                    __import__("zoneinfo").ZoneInfo("America/New_York")
+                ),
+            )
+        )
     assert len(earlier) >= 6 and later == []

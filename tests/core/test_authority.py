@@ -14,7 +14,7 @@ JANITORIAL = {"description": "Janitorial service", "sku": "SVC-JAN-MO", "quantit
 
 
 def test_escalation_is_for_admins_and_targets_must_be_eligible(service):
-    """A requester cannot escalate; an admin escalating to a planner with no limit goes up to someone who may approve."""
+    """A requester cannot escalate; an admin escalating to a planner with no limit reaches someone who may."""
     number = service.submit(submit(lines=[boxes(80)])).number
     with pytest.raises(NotAllowed):
         service.escalate(Escalate(actor="jake.miller", number=number, to_person="emily.davis"))
@@ -28,14 +28,22 @@ def test_reassign_refuses_someone_below_the_limit(service):
     """An admin cannot hand a $3,840 approval to a buyer whose approval limit is $0."""
     number = service.submit(submit(lines=[boxes(80)])).number
     with pytest.raises(NotAllowed, match="approval limit"):
-        service.reassign(Reassign(actor="admin", number=number, from_person="maria.lopez", to_person="ben.turner",
-                                  reason="cover"))
+        service.reassign(
+            Reassign(actor="admin", number=number, from_person="maria.lopez", to_person="ben.turner", reason="cover")
+        )
 
 
 def test_one_person_counts_once_in_an_all_of_stage(service, clock):
     """Maria delegates to Nina, who is also the other approver of the all-of stage: Nina cannot pass it alone."""
-    service.set_delegation(SetDelegation(actor="maria.lopez", delegator="maria.lopez", delegate="nina.kowalski",
-                                         starts_at=clock.now, ends_at=clock.now + timedelta(days=7)))
+    service.set_delegation(
+        SetDelegation(
+            actor="maria.lopez",
+            delegator="maria.lopez",
+            delegate="nina.kowalski",
+            starts_at=clock.now,
+            ends_at=clock.now + timedelta(days=7),
+        )
+    )
     result = service.submit(submit(cost_center="DAL-OPS", supplier="cintas", lines=[JANITORIAL]))
     stage = [s for s in result.requisition.steps if s.stage_index == 0]
     assert {s.approver for s in stage} == {"maria.lopez", "nina.kowalski"}
@@ -50,14 +58,35 @@ def test_one_person_counts_once_in_an_all_of_stage(service, clock):
 def test_delegate_and_principal_cannot_split_two_stages(service, clock):
     """Frank approves stage one for James; James himself may not then approve a later stage."""
     number = service.submit(submit(requester="maria.lopez", lines=[boxes(180)])).number  # James, then Marcus
-    service.set_delegation(SetDelegation(actor="james.carter", delegator="james.carter", delegate="frank.novak",
-                                         starts_at=clock.now, ends_at=clock.now + timedelta(days=7)))
+    service.set_delegation(
+        SetDelegation(
+            actor="james.carter",
+            delegator="james.carter",
+            delegate="frank.novak",
+            starts_at=clock.now,
+            ends_at=clock.now + timedelta(days=7),
+        )
+    )
     service.approve(Approve(actor="frank.novak", number=number))
-    service.reassign(Reassign(actor="admin", number=number, from_person="marcus.bell", to_person="angela.brooks",
-                              reason="Marcus is travelling"))
+    service.reassign(
+        Reassign(
+            actor="admin",
+            number=number,
+            from_person="marcus.bell",
+            to_person="angela.brooks",
+            reason="Marcus is travelling",
+        )
+    )
     with pytest.raises(NotAllowed):
-        service.reassign(Reassign(actor="admin", number=number, from_person="angela.brooks",
-                                  to_person="james.carter", reason="try to reuse James"))
+        service.reassign(
+            Reassign(
+                actor="admin",
+                number=number,
+                from_person="angela.brooks",
+                to_person="james.carter",
+                reason="try to reuse James",
+            )
+        )
 
 
 def test_small_amendments_cannot_add_up_past_the_tolerance(service):

@@ -11,21 +11,34 @@ from approvals.errors import NotAllowed
 from tests.factories import boxes, submit
 
 
-@pytest.mark.parametrize("action, command, field", [
-    ("approve", Approve, "comment"), ("reject", Reject, "reason"), ("request_info", RequestInfo, "question"),
-    ("answer_info", AnswerInfo, "answer"), ("withdraw", Withdraw, "reason"),
-])
+@pytest.mark.parametrize(
+    "action, command, field",
+    [
+        ("approve", Approve, "comment"),
+        ("reject", Reject, "reason"),
+        ("request_info", RequestInfo, "question"),
+        ("answer_info", AnswerInfo, "answer"),
+        ("withdraw", Withdraw, "reason"),
+    ],
+)
 def test_each_action_becomes_the_services_own_command_with_its_words_in_place(action, command, field):
     """Each decision turns into the command its service call takes, the words in the field that command names."""
-    typed = Decide(action=action, actor="maria.lopez", surface="slack", number="PR-7", idempotency_key="k1",
-                   comment="see the quote").command()
+    typed = Decide(
+        action=action,
+        actor="maria.lopez",
+        surface="slack",
+        number="PR-7",
+        idempotency_key="k1",
+        comment="see the quote",
+    ).command()
     assert type(typed) is command and getattr(typed, field) == "see the quote"
     assert (typed.actor, typed.surface, typed.number, typed.idempotency_key) == ("maria.lopez", "slack", "PR-7", "k1")
     assert action in DECISIONS
 
 
-@pytest.mark.parametrize("action, field", [("reject", "reason"), ("request_info", "question"),
-                                           ("answer_info", "answer")])
+@pytest.mark.parametrize(
+    "action, field", [("reject", "reason"), ("request_info", "question"), ("answer_info", "answer")]
+)
 def test_missing_words_are_refused_by_the_commands_own_field(action, field):
     """A rejection, question or answer without words fails on the typed command's field, as the API reports it."""
     with pytest.raises(ValidationError) as failed:

@@ -14,8 +14,16 @@ from tests.factories import boxes, submit
 
 def delegate(service, clock, delegator, to, days=14, start_in_days=0, **extra):
     start = clock.now + timedelta(days=start_in_days)
-    return service.set_delegation(SetDelegation(actor=delegator, delegator=delegator, delegate=to,
-                                                starts_at=start, ends_at=start + timedelta(days=days), **extra))
+    return service.set_delegation(
+        SetDelegation(
+            actor=delegator,
+            delegator=delegator,
+            delegate=to,
+            starts_at=start,
+            ends_at=start + timedelta(days=days),
+            **extra,
+        )
+    )
 
 
 def test_delegate_receives_and_approves_on_behalf(service, clock):
@@ -82,8 +90,15 @@ def test_scoped_delegation_respects_amount_limit(service, clock):
 def test_only_self_or_admin_sets_delegation_and_cancel_ends_it(service, clock):
     """Nobody sets a delegation for someone else; cancelling ends the delegate's power at once."""
     with pytest.raises(NotAllowed):
-        service.set_delegation(SetDelegation(actor="frank.novak", delegator="maria.lopez", delegate="frank.novak",
-                                             starts_at=clock.now, ends_at=clock.now + timedelta(days=1)))
+        service.set_delegation(
+            SetDelegation(
+                actor="frank.novak",
+                delegator="maria.lopez",
+                delegate="frank.novak",
+                starts_at=clock.now,
+                ends_at=clock.now + timedelta(days=1),
+            )
+        )
     row = delegate(service, clock, "maria.lopez", "frank.novak")
     number = service.submit(submit(lines=[boxes(80)])).number
     service.cancel_delegation(CancelDelegation(actor="maria.lopez", delegation_id=row.id))
@@ -98,5 +113,10 @@ def test_bad_delegation_input(service, clock):
     with pytest.raises(ValidationFailed, match="unknown person"):
         delegate(service, clock, "maria.lopez", "nobody.here")
     with pytest.raises(ValueError, match="end after it starts"):
-        SetDelegation(actor="maria.lopez", delegator="maria.lopez", delegate="frank.novak",
-                      starts_at=clock.now, ends_at=clock.now - timedelta(hours=1))
+        SetDelegation(
+            actor="maria.lopez",
+            delegator="maria.lopez",
+            delegate="frank.novak",
+            starts_at=clock.now,
+            ends_at=clock.now - timedelta(hours=1),
+        )

@@ -39,8 +39,9 @@ def test_the_sample_company_loads():
 def test_a_person_with_an_unknown_time_zone_is_refused(tmp_path):
     """Maria's time zone is misspelled: loading stops and says whose zone and what a valid one looks like."""
     error = _load_with(tmp_path, lambda d: _person(d, "maria.lopez").update(timezone="America/Dalas"))
-    assert error.problems == ["person maria.lopez: unknown time zone 'America/Dalas'; "
-                              "use an IANA name such as America/Chicago"]
+    assert error.problems == [
+        "person maria.lopez: unknown time zone 'America/Dalas'; use an IANA name such as America/Chicago"
+    ]
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "America", "", "../../etc/passwd"])
@@ -68,6 +69,7 @@ def test_a_site_with_an_unknown_subdivision_is_refused(tmp_path):
 
 def test_every_calendar_problem_is_reported_at_once(tmp_path):
     """Three bad values in one file: all three are listed, so one edit fixes the file."""
+
     def change(d: dict) -> None:
         _person(d, "jake.miller").update(timezone="Central")
         _site(d, "ATL").update(timezone="Eastern")

@@ -48,8 +48,13 @@ class Flaky:
 
 
 def settings(**kw) -> ErpSettings:  # type: ignore[no-untyped-def]
-    return ErpSettings(_env_file=None, erp_max_attempts=kw.pop("attempts", 4), erp_backoff_base_seconds=2,
-                       erp_backoff_max_seconds=60, **kw)
+    return ErpSettings(
+        _env_file=None,
+        erp_max_attempts=kw.pop("attempts", 4),
+        erp_backoff_base_seconds=2,
+        erp_backoff_max_seconds=60,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -175,8 +180,9 @@ def test_a_dispatcher_whose_lease_ran_out_records_nothing(service, engine, direc
     [job_a] = a.queue.claim("erp.create_po")
     clock.advance(minutes=6)
     b.run_once()
-    po = erp.create_po(__import__("connectors.erp.base", fromlist=["x"]).PurchaseOrderRequest.from_payload(
-        job_a.payload["order"]))
+    po = erp.create_po(
+        __import__("connectors.erp.base", fromlist=["x"]).PurchaseOrderRequest.from_payload(job_a.payload["order"])
+    )
     assert not po.created
     assert a.outbox.record_po(job_a, erp_id=po.erp_id, po_number=po.number) is False
     with Session(engine) as s:
@@ -209,8 +215,10 @@ def test_bad_order_in_the_sandbox_is_a_clear_dead_letter(service, engine, direct
     number = approve_small(service)
     with Session(engine) as s:
         job = s.exec(select(Job).where(Job.dedupe_key == create_key(number))).one()
-        job.payload = {**job.payload, "order": {**job.payload["order"], "lines": [
-            {**job.payload["order"]["lines"][0], "sku": "PKG-GHOST"}]}}
+        job.payload = {
+            **job.payload,
+            "order": {**job.payload["order"], "lines": [{**job.payload["order"]["lines"][0], "sku": "PKG-GHOST"}]},
+        }
         s.add(job)
         s.commit()
     inbox = Inbox()
@@ -225,9 +233,7 @@ def test_bad_order_in_the_sandbox_is_a_clear_dead_letter(service, engine, direct
     assert d.run_once() == 0
 
 
-
-def test_recording_keeps_the_audit_chain_whole_and_a_stale_claim_writes_nothing(service, engine, directory, clock,
-                                                                               erp):
+def test_recording_keeps_the_audit_chain_whole_and_a_stale_claim_writes_nothing(service, engine, directory, clock, erp):
     """Two POs recorded by the dispatcher (on PostgreSQL the two-statement path); then a stale claim of a
     finished job tries to record again: nothing is written, one PO row each, and the audit chain verifies."""
     from approvals.audit import verify_chain
@@ -251,15 +257,17 @@ def test_recording_keeps_the_audit_chain_whole_and_a_stale_claim_writes_nothing(
     assert sorted(p for p, _ in inbox.sent) == ["jake.miller", "maria.lopez"]
 
 
-def test_a_notice_claimed_by_a_dispatcher_that_died_is_sent_once_after_its_lease(service, engine, directory, clock,
-                                                                                 erp):
+def test_a_notice_claimed_by_a_dispatcher_that_died_is_sent_once_after_its_lease(
+    service, engine, directory, clock, erp
+):
     """A dispatcher records the PO and dies before telling Jake: after its lease another dispatcher tells
     him, once."""
     number = approve_small(service)
     dying = dispatcher(engine, directory, erp, Inbox(), clock, worker="dying")
     [job] = dying.queue.claim("erp.create_po")
-    po = erp.create_po(__import__("connectors.erp.base", fromlist=["x"]).PurchaseOrderRequest.from_payload(
-        job.payload["order"]))
+    po = erp.create_po(
+        __import__("connectors.erp.base", fromlist=["x"]).PurchaseOrderRequest.from_payload(job.payload["order"])
+    )
     with dying.queue.batch():
         recorded, _notice = dying.outbox.record(job, erp_id=po.erp_id, po_number=po.number, claim_notice=True)
     assert recorded  # ... and the process dies here, the notice (claimed on PostgreSQL) never sent
@@ -285,8 +293,10 @@ def test_a_batch_records_the_jobs_it_still_holds_and_skips_the_one_it_lost(servi
     pos = [erp.create_po(PurchaseOrderRequest.from_payload(j.payload["order"])) for j in jobs]
     stale = replace(jobs[0], attempts=jobs[0].attempts + 7)  # as if another claim had taken the row since
     with a.queue.batch():
-        results = a.outbox.record_batch([(stale, pos[0].erp_id, pos[0].number, "open"),
-                                         (jobs[1], pos[1].erp_id, pos[1].number, "open")], claim_notice=True)
+        results = a.outbox.record_batch(
+            [(stale, pos[0].erp_id, pos[0].number, "open"), (jobs[1], pos[1].erp_id, pos[1].number, "open")],
+            claim_notice=True,
+        )
     assert [r[0] for r in results] == [False, True]
     assert service.view(first).state == "po_pending" and service.view(second).state == "po_created"
     with Session(engine) as s:
@@ -294,8 +304,9 @@ def test_a_batch_records_the_jobs_it_still_holds_and_skips_the_one_it_lost(servi
         assert verify_chain(s).ok
 
 
-def test_drain_sends_everything_due_in_passes_on_one_connection_and_stops_when_idle(service, engine, directory,
-                                                                                    clock, erp):
+def test_drain_sends_everything_due_in_passes_on_one_connection_and_stops_when_idle(
+    service, engine, directory, clock, erp
+):
     """Twelve approvals with a batch of five: one drain makes all twelve POs and tells each requester, then a
     second drain finds nothing to do."""
     numbers = [approve_small(service, ["jake.miller", "maria.lopez"][i % 2]) for i in range(12)]
@@ -356,8 +367,9 @@ def test_four_dispatchers_draining_at_once_never_send_one_job_twice(service, eng
         assert verify_chain(s).ok
 
 
-def test_a_dispatchers_connection_goes_back_to_the_pool_as_the_rest_of_the_app_expects(service, engine, directory,
-                                                                                        clock, erp):
+def test_a_dispatchers_connection_goes_back_to_the_pool_as_the_rest_of_the_app_expects(
+    service, engine, directory, clock, erp
+):
     """After a busy drain, every pooled PostgreSQL connection is transactional again and waits for the WAL flush
     on commit, so an approval that borrows it next is as durable as ever."""
     if engine.dialect.name != "postgresql":
@@ -397,8 +409,10 @@ def test_a_pass_runs_the_due_status_and_master_data_syncs_beside_the_notices(ser
         syncs = s.exec(select(Job).where(Job.kind.in_([SYNC_STATUS, master_data.SYNC_MASTER]))).all()  # type: ignore[attr-defined]
         due = {j.kind: (j.state, as_utc(j.due_at) - clock.now) for j in syncs}
     every = (d.settings.erp_status_sync_minutes, d.settings.erp_master_sync_minutes)
-    assert due == {SYNC_STATUS: ("due", timedelta(minutes=every[0])),
-                   master_data.SYNC_MASTER: ("due", timedelta(minutes=every[1]))}
+    assert due == {
+        SYNC_STATUS: ("due", timedelta(minutes=every[0])),
+        master_data.SYNC_MASTER: ("due", timedelta(minutes=every[1])),
+    }
     erp.move("PO-000001", "received")
     assert d.run_once() == 0  # nothing is due before the status sync's interval has passed
     clock.advance(minutes=every[0])

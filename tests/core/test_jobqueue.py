@@ -16,8 +16,7 @@ from approvals.jobqueue import Job, JobQueue
 def _add(engine, clock, n: int, *, kind: str = "reminder", due_in: timedelta = timedelta(0), prefix: str = "r") -> None:
     with transaction(engine) as s:
         for i in range(n):
-            jobqueue.enqueue(s, kind=kind, key=f"{prefix}:{i}", due_at=clock() + due_in, payload={"i": i},
-                             now=clock())
+            jobqueue.enqueue(s, kind=kind, key=f"{prefix}:{i}", due_at=clock() + due_in, payload={"i": i}, now=clock())
 
 
 def _states(engine) -> dict[str, str]:

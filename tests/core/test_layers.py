@@ -17,22 +17,39 @@ PACKAGES = ("approvals", "bot", "connectors")
 # What the governed core never imports: the edges, the systems we do not own, and the SDKs and frameworks
 # the edges use. No exceptions.
 CORE_FORBIDDEN = (
-    "bot", "connectors",
-    "slack_sdk", "slack_bolt", "slack",  # `slack` is slack_sdk's old name for itself
-    "microsoft_teams", "fastapi", "starlette", "uvicorn", "httpx", "requests", "aiohttp", "openai", "msal",
-    "jwt", "typer",
+    "bot",
+    "connectors",
+    "slack_sdk",
+    "slack_bolt",
+    "slack",  # `slack` is slack_sdk's old name for itself
+    "microsoft_teams",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "requests",
+    "aiohttp",
+    "openai",
+    "msal",
+    "jwt",
+    "typer",
 )
 
 # bot/ from the bottom up: (layer, the packages or modules in it, whether its members are independent).
 # A module may import its own package or module, anything in a lower layer and, unless the layer is
 # independent, the rest of its own layer; never a higher layer.
 BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
-    ("foundation: settings, API tokens, the JSON error body, templates, the neutral card model",
-     ("bot.settings", "bot.tokens", "bot.http_errors", "bot.templating", "bot.cards"), False),
+    (
+        "foundation: settings, API tokens, the JSON error body, templates, the neutral card model",
+        ("bot.settings", "bot.tokens", "bot.http_errors", "bot.templating", "bot.cards"),
+        False,
+    ),
     ("chat delivery, shared by every chat platform", ("bot.chat",), False),
-    ("the conversation and the work behind the surfaces",
-     ("bot.intake", "bot.exception_summary", "bot.llm_setup", "bot.notify", "bot.scheduler", "bot.erp_dispatcher"),
-     False),
+    (
+        "the conversation and the work behind the surfaces",
+        ("bot.intake", "bot.exception_summary", "bot.llm_setup", "bot.notify", "bot.scheduler", "bot.erp_dispatcher"),
+        False,
+    ),
     ("start-up wiring", ("bot.runtime",), False),
     ("surfaces people touch; none imports another", ("bot.slack", "bot.teams", "bot.web", "bot.console"), True),
     ("the HTTP app: the API, and the server that mounts the surfaces", ("bot.api",), False),
@@ -59,8 +76,12 @@ def project_modules() -> dict[str, Path]:
     return {module_name(p): p for package in PACKAGES for p in sorted((REPO / package).rglob("*.py"))}
 
 
-def imports_in(source: str, module: str, is_package: bool, known: set[str] | frozenset[str] = frozenset(),
-               ) -> list[Import]:
+def imports_in(
+    source: str,
+    module: str,
+    is_package: bool,
+    known: set[str] | frozenset[str] = frozenset(),
+) -> list[Import]:
     """Every import in one file's AST. `from a import b` names a.b when that is a module of ours (in `known`)."""
     found: list[Import] = []
     for node in ast.walk(ast.parse(source)):
@@ -70,15 +91,23 @@ def imports_in(source: str, module: str, is_package: bool, known: set[str] | fro
             base = node.module or ""
             if node.level:
                 here = module.split(".") if is_package else module.split(".")[:-1]
-                here = here[:len(here) - (node.level - 1)]
+                here = here[: len(here) - (node.level - 1)]
                 base = ".".join(here + ([node.module] if node.module else []))
             for alias in node.names:
                 child = f"{base}.{alias.name}"
                 found.append(Import(module, child if child in known else base, node.lineno))
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)
-              and (isinstance(node.func, ast.Name) and node.func.id == "__import__"
-                   or isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and (
+                isinstance(node.func, ast.Name)
+                and node.func.id == "__import__"
+                or isinstance(node.func, ast.Attribute)
+                and node.func.attr == "import_module"
+            )
+        ):
             found.append(Import(module, node.args[0].value, node.lineno))
     return found
 
@@ -86,8 +115,11 @@ def imports_in(source: str, module: str, is_package: bool, known: set[str] | fro
 def all_imports() -> list[Import]:
     modules = project_modules()
     known = set(modules)
-    found = [imp for name, path in modules.items()
-             for imp in imports_in(path.read_text(encoding="utf-8"), name, path.name == "__init__.py", known)]
+    found = [
+        imp
+        for name, path in modules.items()
+        for imp in imports_in(path.read_text(encoding="utf-8"), name, path.name == "__init__.py", known)
+    ]
     return list(dict.fromkeys(found))  # `from a import b, c` of one module is one import
 
 
@@ -164,15 +196,21 @@ def bot_group(module: str) -> tuple[int, str] | None:
 
 def test_the_core_imports_no_edge_no_connector_and_no_sdk():
     """A module under approvals/ that imports bot/, connectors/ or an edge SDK, even inside a function, fails."""
-    bad = [str(imp) for imp in all_imports()
-           if imp.importer.split(".")[0] == "approvals" and imp.target.split(".")[0] in CORE_FORBIDDEN]
+    bad = [
+        str(imp)
+        for imp in all_imports()
+        if imp.importer.split(".")[0] == "approvals" and imp.target.split(".")[0] in CORE_FORBIDDEN
+    ]
     assert not bad, "the core must not import edges, connectors or SDKs:\n" + "\n".join(bad)
 
 
 def test_connectors_import_nothing_from_bot():
     """A connector that imports anything from bot/ fails: the systems we do not own know nothing of our edges."""
-    bad = [str(imp) for imp in all_imports()
-           if imp.importer.split(".")[0] == "connectors" and imp.target.split(".")[0] == "bot"]
+    bad = [
+        str(imp)
+        for imp in all_imports()
+        if imp.importer.split(".")[0] == "connectors" and imp.target.split(".")[0] == "bot"
+    ]
     assert not bad, "connectors must not import bot/:\n" + "\n".join(bad)
 
 
@@ -184,9 +222,15 @@ def test_no_import_cycles():
     report = []
     for component in found:
         members = set(component)
-        report.append(" <-> ".join(component) + "\n" + "\n".join(
-            f"    {imp}" for imp in imports
-            if imp.importer in members and own_module(imp.target, modules) in members - {imp.importer}))
+        report.append(
+            " <-> ".join(component)
+            + "\n"
+            + "\n".join(
+                f"    {imp}"
+                for imp in imports
+                if imp.importer in members and own_module(imp.target, modules) in members - {imp.importer}
+            )
+        )
     assert not found, f"{len(found)} import cycle(s):\n" + "\n".join(report)
 
 

@@ -20,8 +20,17 @@ from approvals.summary import Finding, SummaryFacts, check_summary, deterministi
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
 
 
-def req(number: str, amount: str, *, days: float = 0, requester: str = "jake.miller", supplier: str = "uline",
-        site: str = "DAL", lines: tuple[PastLine, ...] = (), state: str = "approved") -> PastRequest:
+def req(
+    number: str,
+    amount: str,
+    *,
+    days: float = 0,
+    requester: str = "jake.miller",
+    supplier: str = "uline",
+    site: str = "DAL",
+    lines: tuple[PastLine, ...] = (),
+    state: str = "approved",
+) -> PastRequest:
     return PastRequest(number, requester, supplier, site, D(amount), "USD", T0 + timedelta(days=days), state, lines)
 
 
@@ -85,8 +94,10 @@ def test_thresholds_come_from_the_policy_and_the_limits(policy, directory):
     """Every amount the policy compares against, plus the people's approval limits, is a threshold."""
     found = amount_thresholds(policy.spec.model_dump(mode="json"), [p.approval_limit for p in directory.people])
     assert D(2500) in found and D(5000) in found
-    assert amount_thresholds({"rules": [{"when": {"amount": {"gt": 750, "lte": "1200"}, "line_count": 3}}]}) == \
-        [D(750), D(1200)]
+    assert amount_thresholds({"rules": [{"when": {"amount": {"gt": 750, "lte": "1200"}, "line_count": 3}}]}) == [
+        D(750),
+        D(1200),
+    ]
 
 
 def test_all_signals_puts_the_split_first():
@@ -96,16 +107,28 @@ def test_all_signals_puts_the_split_first():
     assert [s.kind for s in found][:2] == ["split_purchase", "duplicate"]
 
 
-FACTS = SummaryFacts(number="PR-1000", total="$7,250.00", category="mro", item_type="mro", urgency="standard",
-                     supplier="Acme", supplier_risk="high", lines=({"item": "Gloves", "quantity": "40",
-                                                                      "unit_price": "$54.00"},),
-                     findings=(Finding("split_purchase", "Possible split purchase: 3 requests from the same "
-                                       "requester in 3 days, each just under $2,500.00, add up to $7,250.00."),
-                               Finding("supplier", "Acme: risk tier high, no contract.")))
+FACTS = SummaryFacts(
+    number="PR-1000",
+    total="$7,250.00",
+    category="mro",
+    item_type="mro",
+    urgency="standard",
+    supplier="Acme",
+    supplier_risk="high",
+    lines=({"item": "Gloves", "quantity": "40", "unit_price": "$54.00"},),
+    findings=(
+        Finding(
+            "split_purchase",
+            "Possible split purchase: 3 requests from the same "
+            "requester in 3 days, each just under $2,500.00, add up to $7,250.00.",
+        ),
+        Finding("supplier", "Acme: risk tier high, no contract."),
+    ),
+)
 
 
 def test_a_summary_with_our_numbers_passes_in_any_spelling():
-    """"$2,500" and "$2,500.00" are the same number; a grounded summary is accepted."""
+    """ "$2,500" and "$2,500.00" are the same number; a grounded summary is accepted."""
     text = "Three requests in 3 days each came in just under $2,500, together $7,250. Acme has no contract."
     assert check_summary(text, FACTS) is None
     assert numbers_in("$2,500.00 and 28% of 1,500 units, PR-1042.") == {D(2500), D(28), D(1500), D(1042)}

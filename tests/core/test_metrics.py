@@ -74,7 +74,9 @@ def test_touchless_sla_escalation_and_info_request_rates(engine, history):
     """Touchless is approved with no step; SLA met is never escalated; rates are over every submitted requisition."""
     touch = q.touchless(engine, WINDOW, ALL)
     assert (touch.numerator, touch.denominator) == (
-        sum(1 for s in history if s.state == "po_created" and not s.steps), 1000)
+        sum(1 for s in history if s.state == "po_created" and not s.steps),
+        1000,
+    )
     enforced = [st for s in history for st in s.steps if st["escalate_to"] and st["decided"]]
     [(key, sla)] = q.sla_adherence(engine, WINDOW, ALL)
     assert key == "all" and sla.denominator == len(enforced) > 0
@@ -112,7 +114,10 @@ def test_erp_failures_and_time_to_recover(engine, history):
     assert (erp.failed, erp.recovered, erp.failing_now) == (len(failed), len(failed), 0)
     assert erp.time_to_recover is not None
     assert (erp.time_to_recover.count, erp.time_to_recover.median_seconds, erp.time_to_recover.p90_seconds) == (
-        len(waits), h.nearest_rank(waits, 0.5), h.nearest_rank(waits, 0.9))
+        len(waits),
+        h.nearest_rank(waits, 0.5),
+        h.nearest_rank(waits, 0.9),
+    )
 
 
 def test_delegation_usage_and_open_commitments(engine, history, directory):
@@ -135,7 +140,9 @@ def test_delegation_usage_and_open_commitments(engine, history, directory):
     dal = next(b for b in budgets(engine, directory, Scope(sites=frozenset({"DAL"}))) if b.cost_center == "DAL-OPS")
     assert dal.remaining == dal.budget - dal.spent_before - in_approval["DAL-OPS"] - ordered["DAL-OPS"]
     assert {b.cost_center for b in budgets(engine, directory, Scope(sites=frozenset({"DAL"})))} == {
-        "DAL-OPS", "DAL-MAINT"}
+        "DAL-OPS",
+        "DAL-MAINT",
+    }
 
 
 def test_scope_limits_every_figure_to_the_sites_and_cost_centers_given(engine, history, directory):
@@ -143,8 +150,9 @@ def test_scope_limits_every_figure_to_the_sites_and_cost_centers_given(engine, h
     dal = Scope(sites=frozenset({"DAL"}))
     board = dashboard(engine, directory, WINDOW, dal)
     assert board.cycle_all is not None
-    assert (board.cycle_all.count, board.cycle_all.median_seconds) == _cycles(
-        [s for s in history if s.site == "DAL"])["all"][:2]
+    assert (board.cycle_all.count, board.cycle_all.median_seconds) == _cycles([s for s in history if s.site == "DAL"])[
+        "all"
+    ][:2]
     assert board.touchless.denominator == sum(1 for s in history if s.site == "DAL")
     assert {e.site for e in board.exceptions} == {"DAL"}
     assert [d.key for d in board.cycle_by_site] == ["DAL"]
@@ -175,8 +183,10 @@ def test_metrics_read_what_the_workflow_writes(service, clock, engine):
     service.approve(Approve(actor=waiting_on[0], number=routed.number))
     late = service.submit(submit(lines=[boxes(80)]))
     clock.advance(hours=30)
-    service.escalate(Escalate(actor="scheduler", number=late.number, reason="SLA of 24 h ran out",
-                              surface="scheduler"), as_admin=True)
+    service.escalate(
+        Escalate(actor="scheduler", number=late.number, reason="SLA of 24 h ran out", surface="scheduler"),
+        as_admin=True,
+    )
     window = Window(start, clock() + timedelta(seconds=1))
     assert q.touchless(engine, window, ALL).numerator == 1
     assert q.touchless(engine, window, ALL).denominator == 3

@@ -37,8 +37,15 @@ NOT_OURS = {"api_token", "erp_sandbox_po"}
 def runtime(db_url, tmp_path, clock):  # type: ignore[no-untyped-def]
     """The server's wiring (start-up, the service and its hooks, one in-server ERP dispatcher) on a clock at FAR."""
     clock.now = STARTED
-    settings = Settings(database_url=db_url, admin_token=None, env="dev", var_dir=tmp_path, scheduler_enabled=False,
-                        erp_dispatchers=1, _env_file=None)
+    settings = Settings(
+        database_url=db_url,
+        admin_token=None,
+        env="dev",
+        var_dir=tmp_path,
+        scheduler_enabled=False,
+        erp_dispatchers=1,
+        _env_file=None,
+    )
     rt = build_runtime(settings, clock=clock)
     yield rt
     rt.engine.dispose()
@@ -57,9 +64,14 @@ def _ordered(runtime, clock) -> str:  # type: ignore[no-untyped-def]
     stop = start_in_server(runtime)
     assert stop is not None
     try:
-        eventually(lambda: _rows(runtime, ErpPurchaseOrder) and _rows(runtime, ErpSupplierRecord)
-                   and not [j for j in _jobs(runtime) if j.kind == NOTIFY and j.state != "done"],
-                   "made the PO, told Jake and synced the master data")
+        eventually(
+            lambda: (
+                _rows(runtime, ErpPurchaseOrder)
+                and _rows(runtime, ErpSupplierRecord)
+                and not [j for j in _jobs(runtime) if j.kind == NOTIFY and j.state != "done"]
+            ),
+            "made the PO, told Jake and synced the master data",
+        )
     finally:
         stop.set()
         for thread in threading.enumerate():
@@ -118,9 +130,18 @@ def test_no_row_the_service_or_its_runtime_wrote_carries_the_wall_clock(runtime,
                 if isinstance(column.type, DateTime):
                     values = conn.execute(select(column).where(column.is_not(None))).scalars().all()
                     stamps += [(table.name, column.name, as_utc(v)) for v in values]
-    assert {name for name, _, _ in stamps} >= {"audit_event", "job", "requisition", "erp_purchase_order",
-                                               "erp_supplier", "category_suggestion",
-                                               "chat_conversation"}
-    away = {f"{table}.{column}": str(at) for table, column, at in stamps
-            if not STARTED <= at <= STARTED + timedelta(days=30)}
+    assert {name for name, _, _ in stamps} >= {
+        "audit_event",
+        "job",
+        "requisition",
+        "erp_purchase_order",
+        "erp_supplier",
+        "category_suggestion",
+        "chat_conversation",
+    }
+    away = {
+        f"{table}.{column}": str(at)
+        for table, column, at in stamps
+        if not STARTED <= at <= STARTED + timedelta(days=30)
+    }
     assert not away, f"stamped by another clock: {away}"

@@ -27,12 +27,27 @@ from approvals.workflow import ApprovalService
 from bot.runtime import chat_delivery
 from tests.factories import boxes, submit
 
-TABLES = ("requisition", "approval_step", "decision", "info_request", "command_log", "job", "audit_event",
-          "audit_head", "erp_purchase_order", "delegation")
+TABLES = (
+    "requisition",
+    "approval_step",
+    "decision",
+    "info_request",
+    "command_log",
+    "job",
+    "audit_event",
+    "audit_head",
+    "erp_purchase_order",
+    "delegation",
+)
 # $13,200 of janitorial service: Site and category (both Eric's site manager and the category manager), then
 # Procurement
-JANITORIAL = {"requester": "eric.larsen", "site": "SEA", "cost_center": "CORP-FAC", "supplier": "cintas",
-              "lines": [{"description": "janitorial", "sku": "SVC-JAN-MO", "quantity": 6, "unit_price": 2200}]}
+JANITORIAL = {
+    "requester": "eric.larsen",
+    "site": "SEA",
+    "cost_center": "CORP-FAC",
+    "supplier": "cintas",
+    "lines": [{"description": "janitorial", "sku": "SVC-JAN-MO", "quantity": 6, "unit_price": 2200}],
+}
 
 
 class Surface:
@@ -60,8 +75,9 @@ def _run(url: str, directory: Any, policy: Any, pipelined: bool, scenario: Scena
         config = SchedulerConfig()
         service.in_transaction.append(Planner(directory, Calendars(directory, config.hours), config))
         answers: list = []
-        original = {name: getattr(service, name) for name in ("approve", "reject", "request_info", "answer_info",
-                                                              "withdraw")}
+        original = {
+            name: getattr(service, name) for name in ("approve", "reject", "request_info", "answer_info", "withdraw")
+        }
         for name, action in original.items():
             setattr(service, name, _recording(action, answers))
         scenario(service, clock)
@@ -81,6 +97,7 @@ def _recording(action: Callable[..., Any], answers: list) -> Callable[..., Any]:
             return None
         answers.append((result.outcome, result.message, result.replayed))
         return result
+
     return act
 
 
@@ -112,6 +129,7 @@ def _kinds(rows: dict, table: str, column: str) -> list:
 
 def test_an_approval_that_needs_another_is_recorded(both):
     """The first of two approvals a stage needs is recorded: the step, the decision, the version, no new jobs."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(**JANITORIAL)).number
         first = service.get(number).waiting_on[0]
@@ -124,6 +142,7 @@ def test_an_approval_that_needs_another_is_recorded(both):
 
 def test_an_approval_that_completes_a_stage_moves_it_on(both):
     """The second approval completes the stage: the next stage's step is activated, reminded and escalated."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(**JANITORIAL)).number
         for person in service.get(number).waiting_on:
@@ -137,6 +156,7 @@ def test_an_approval_that_completes_a_stage_moves_it_on(both):
 
 def test_the_last_approval_asks_the_erp_for_the_purchase_order(both):
     """The final approval moves the requisition on to po_pending with the create-PO job and its order snapshot."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(lines=[boxes(80)])).number
         service.approve(Approve(actor="maria.lopez", number=number, surface="slack", idempotency_key="tap-1"))
@@ -151,6 +171,7 @@ def test_the_last_approval_asks_the_erp_for_the_purchase_order(both):
 
 def test_a_rejection_ends_the_requisition(both):
     """A rejection: the step rejected, the rest of the round cancelled, the requisition rejected."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(requester="maria.lopez", lines=[boxes(180)])).number
         service.reject(Reject(actor="james.carter", number=number, reason="use the Chicago stock"))
@@ -162,6 +183,7 @@ def test_a_rejection_ends_the_requisition(both):
 
 def test_a_question_and_its_answer(both):
     """An approver asks, the requester answers: the question's row, its expiry job, then back to pending."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(lines=[boxes(80)])).number
         service.request_info(RequestInfo(actor="maria.lopez", number=number, question="Why 80 bundles?"))
@@ -177,6 +199,7 @@ def test_a_question_and_its_answer(both):
 
 def test_stale_and_refused_taps_write_nothing(both):
     """Taps after the fact, by the requester, by a stranger and on a closed requisition: the same words, no rows."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(requester="maria.lopez", lines=[boxes(180)])).number
         service.approve(Approve(actor="james.carter", number=number))
@@ -188,12 +211,20 @@ def test_stale_and_refused_taps_write_nothing(both):
         service.withdraw(Withdraw(actor="maria.lopez", number=number))  # too late
 
     answers, rows = both(scenario)
-    assert [a[0] for a in answers] == ["advanced", "StaleAction", "NotAllowed", "NotAllowed", "approved",
-                                       "StaleAction", "IllegalTransition"]
+    assert [a[0] for a in answers] == [
+        "advanced",
+        "StaleAction",
+        "NotAllowed",
+        "NotAllowed",
+        "approved",
+        "StaleAction",
+        "IllegalTransition",
+    ]
 
 
 def test_a_replayed_tap_returns_the_first_answer(both):
     """The same idempotency key twice: one decision, the stored answer replayed; another command's key refused."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(lines=[boxes(80)])).number
         service.approve(Approve(actor="maria.lopez", number=number, idempotency_key="tap-1"))
@@ -207,10 +238,18 @@ def test_a_replayed_tap_returns_the_first_answer(both):
 
 def test_a_delegate_approves_on_behalf_of_the_approver(both):
     """Frank approves for Maria while she is away: the step and decision say on behalf of Maria."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(lines=[boxes(80)])).number
-        service.set_delegation(SetDelegation(actor="maria.lopez", delegator="maria.lopez", delegate="frank.novak",
-                                             starts_at=clock.now, ends_at=clock.now + timedelta(days=7)))
+        service.set_delegation(
+            SetDelegation(
+                actor="maria.lopez",
+                delegator="maria.lopez",
+                delegate="frank.novak",
+                starts_at=clock.now,
+                ends_at=clock.now + timedelta(days=7),
+            )
+        )
         service.approve(Approve(actor="frank.novak", number=number))
 
     answers, rows = both(scenario)
@@ -220,6 +259,7 @@ def test_a_delegate_approves_on_behalf_of_the_approver(both):
 
 def test_a_withdrawal_cancels_what_is_waiting(both):
     """The requester withdraws a requisition with an open question: its steps cancelled, the question closed."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         number = service.submit(submit(requester="maria.lopez", lines=[boxes(180)])).number
         service.request_info(RequestInfo(actor="james.carter", number=number, question="Which site?"))
@@ -233,6 +273,7 @@ def test_a_withdrawal_cancels_what_is_waiting(both):
 def test_recording_the_purchase_order(both):
     """The dispatcher records a created PO (and a claim whose lease ran out records nothing): po_created, the PO's
     row, its audit event, the requester's notice written claimed by the recorder, the job done."""
+
     def scenario(service: ApprovalService, clock: FakeClock) -> None:
         numbers = [service.submit(submit(lines=[boxes(80)])).number for _ in range(2)]
         for number in numbers:
@@ -242,8 +283,9 @@ def test_recording_the_purchase_order(both):
         jobs = queue.claim(outbox.CREATE_PO)
         stale = jobs[1].__class__(**{**jobs[1].__dict__, "attempts": jobs[1].attempts + 1})
         box = outbox.Outbox(service.engine, service.directory, queue, clock=clock)
-        results = box.record_batch([(jobs[0], "E-1", "PO-000001", "open"), (stale, "E-2", "PO-000002", "open")],
-                                   claim_notice=True)
+        results = box.record_batch(
+            [(jobs[0], "E-1", "PO-000001", "open"), (stale, "E-2", "PO-000002", "open")], claim_notice=True
+        )
         assert [r[0] for r in results] == [True, False] and results[0][1] is not None
         assert results[0][1].payload["to"] == "jake.miller"
 
@@ -251,4 +293,7 @@ def test_recording_the_purchase_order(both):
     assert _kinds(rows, "requisition", "state") == ["po_created", "po_pending"]
     assert _kinds(rows, "erp_purchase_order", "po_number") == ["PO-000001"]
     assert [(j["kind"], j["state"]) for j in rows["job"] if j["kind"].startswith("erp.")] == [
-        ("erp.create_po", "done"), ("erp.create_po", "claimed"), ("erp.notify", "claimed")]
+        ("erp.create_po", "done"),
+        ("erp.create_po", "claimed"),
+        ("erp.notify", "claimed"),
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from policy_fixtures import CASES_FILE, company, line_of, sample_policy  # noqa: F401
+from policy_fixtures import CASES_FILE, line_of
 
 from approvals.policy.cases import CasesInvalid, run_cases
 
@@ -73,8 +73,7 @@ def test_wrong_rule_is_a_difference(sample_policy, company):
 def test_unknown_key_in_a_case_is_located(sample_policy, company, tmp_path):
     """A misspelt key in the cases file is refused with its file:line before any case runs."""
     path = tmp_path / "cases.yaml"
-    path.write_text(ONE_CASE.replace("RULE", "standard-small").replace("STAGES", "[]")
-                    + "    expected_by: tomorrow\n")
+    path.write_text(ONE_CASE.replace("RULE", "standard-small").replace("STAGES", "[]") + "    expected_by: tomorrow\n")
     with pytest.raises(CasesInvalid) as caught:
         run_cases(sample_policy, company, path)
     issue = caught.value.issues[0]

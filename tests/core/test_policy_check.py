@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from policy_fixtures import (  # noqa: F401
-    AT,
-    COMPANY_FILE,
-    POLICIES,
-    company,
-    facts_for,
-    line_of,
-    one_stage,
-    sample_policy,
-    small_policy,
-)
+from policy_fixtures import AT, COMPANY_FILE, POLICIES, facts_for, line_of, one_stage, small_policy
 
 from approvals.directory import Directory
 from approvals.errors import PolicyIssue
@@ -90,8 +80,12 @@ def test_shadow_names_the_earlier_rule_and_is_real(company):
     assert "standard-small" in issues[0].message
     assert f"line {line_of(path, 'id: standard-small')}" in issues[0].message
     for amount in (1001, 1800, 2500):
-        facts = facts_for(policy, company, category="mro",
-                          lines=[{"description": "parts", "quantity": 1, "unit_price": amount, "category": "mro"}])
+        facts = facts_for(
+            policy,
+            company,
+            category="mro",
+            lines=[{"description": "parts", "quantity": 1, "unit_price": amount, "category": "mro"}],
+        )
         assert route(facts, policy, company, (), AT).rule_id == "standard-small"
 
 
@@ -100,8 +94,9 @@ def test_gap_is_reported_as_a_readable_range_and_is_real(company):
     policy, issues = check_policy_file(POLICIES / "amount_gap.yaml", company)
     message = issues[0].message
     assert "packaging" in message and "(25000, +inf)" in message and "any site" in message
-    facts = facts_for(policy, company, lines=[{"description": "cartons", "sku": "PKG-BOX-2012",
-                                               "quantity": 600, "unit_price": 48}])
+    facts = facts_for(
+        policy, company, lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 600, "unit_price": 48}]
+    )
     plan = route(facts, policy, company, (), AT)
     assert plan.outcome == "stop" and plan.rule_id is None
 
@@ -112,8 +107,14 @@ def test_unresolvable_role_names_the_empty_sites_and_routing_agrees(company):
     named = issues[0].message.split(" at ")[-1].split(", ")
     empty = [s.code for s in company.sites if not company.people_with_role("shift_supervisor", s.code)]
     assert sorted(named) == sorted(empty) and "DAL" not in named
-    facts = facts_for(policy, company, requester="luis.garcia", site="CHI", cost_center="CHI-OPS",
-                      lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 200, "unit_price": 48}])
+    facts = facts_for(
+        policy,
+        company,
+        requester="luis.garcia",
+        site="CHI",
+        cost_center="CHI-OPS",
+        lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 200, "unit_price": 48}],
+    )
     assert route(facts, policy, company, (), AT).outcome == "stop"
 
 
@@ -132,36 +133,47 @@ def test_schema_error_keeps_the_loader_message(company):
 
 # --- reasoning: no false shadows, union shadows --------------------------------------------------
 
+
 def _kinds(policy, company) -> list[str]:
     return [i.kind for i in check_policy(policy, company)]
 
 
 def test_a_wider_later_rule_is_not_shadowed(company):
     """An earlier MRO-only rule does not hide a later rule for all categories."""
-    policy = small_policy([
-        {"id": "mro", "when": {"category": "mro", "amount": {"lte": 5000}}, "auto_approve": True},
-        {"id": "small", "when": {"amount": {"lte": 2500}}, "auto_approve": True},
-        {"id": "rest", "auto_approve": True},
-    ])
+    policy = small_policy(
+        [
+            {"id": "mro", "when": {"category": "mro", "amount": {"lte": 5000}}, "auto_approve": True},
+            {"id": "small", "when": {"amount": {"lte": 2500}}, "auto_approve": True},
+            {"id": "rest", "auto_approve": True},
+        ]
+    )
     assert "shadowed" not in _kinds(policy, company)
 
 
 def test_an_any_rule_never_shadows(company):
     """An earlier rule with `any:` is not used to claim a shadow, even when it would cover the later one."""
-    policy = small_policy([
-        {"id": "either", "when": {"any": [{"amount": {"lte": 5000}}, {"amount": {"gt": 5000}}]}, "auto_approve": True},
-        {"id": "rest", "auto_approve": True},
-    ])
+    policy = small_policy(
+        [
+            {
+                "id": "either",
+                "when": {"any": [{"amount": {"lte": 5000}}, {"amount": {"gt": 5000}}]},
+                "auto_approve": True,
+            },
+            {"id": "rest", "auto_approve": True},
+        ]
+    )
     assert "shadowed" not in _kinds(policy, company)
 
 
 def test_two_earlier_rules_together_shadow_a_catch_all(company):
     """Up to $5,000 and over $5,000 together leave nothing for a later catch-all rule."""
-    policy = small_policy([
-        {"id": "low", "when": {"amount": {"lte": 5000}}, "auto_approve": True},
-        {"id": "high", "when": {"amount": {"gt": 5000}}, "auto_approve": True},
-        {"id": "rest", "auto_approve": True},
-    ])
+    policy = small_policy(
+        [
+            {"id": "low", "when": {"amount": {"lte": 5000}}, "auto_approve": True},
+            {"id": "high", "when": {"amount": {"gt": 5000}}, "auto_approve": True},
+            {"id": "rest", "auto_approve": True},
+        ]
+    )
     shadows = _only(check_policy(policy, company), "shadowed")
     assert len(shadows) == 1 and "rest" in shadows[0].message
     assert "low" in shadows[0].message and "high" in shadows[0].message
@@ -170,36 +182,46 @@ def test_two_earlier_rules_together_shadow_a_catch_all(company):
 def test_all_sites_listed_explicitly_shadows_via_directory_values(company):
     """Naming every site of the company is the same as naming none, so a later rule is hidden."""
     every_site = [s.code for s in company.sites]
-    policy = small_policy([
-        {"id": "everywhere", "when": {"site": every_site}, "auto_approve": True},
-        {"id": "dallas", "when": {"site": "DAL", "amount": {"gt": 100}}, "auto_approve": True},
-    ])
+    policy = small_policy(
+        [
+            {"id": "everywhere", "when": {"site": every_site}, "auto_approve": True},
+            {"id": "dallas", "when": {"site": "DAL", "amount": {"gt": 100}}, "auto_approve": True},
+        ]
+    )
     assert _kinds(policy, company) == ["shadowed"]
 
 
 def test_region_implied_by_site_shadows(company):
     """A rule for the central region hides a later Dallas rule, because Dallas is in central."""
-    policy = small_policy([
-        {"id": "central", "when": {"region": "central"}, "auto_approve": True},
-        {"id": "dallas", "when": {"site": "DAL"}, "auto_approve": True},
-        {"id": "rest", "auto_approve": True},
-    ])
+    policy = small_policy(
+        [
+            {"id": "central", "when": {"region": "central"}, "auto_approve": True},
+            {"id": "dallas", "when": {"site": "DAL"}, "auto_approve": True},
+            {"id": "rest", "auto_approve": True},
+        ]
+    )
     assert [i.message.split()[1] for i in _only(check_policy(policy, company), "shadowed")] == ["dallas"]
 
 
 def test_a_stop_shadows_a_rule_that_only_matches_stopped_requests(company):
     """A rule for blocked suppliers can never run because the blocked-supplier stop comes first."""
-    text = yaml.safe_dump({
-        "policy": {"id": "t", "version": "1", "currency": "USD"},
-        "stops": [{"id": "blocked", "when": {"supplier.blocked": True}, "reason": "blocked"}],
-        "rules": [{"id": "blocked-review", "when": {"supplier.blocked": True}, "auto_approve": True},
-                  {"id": "rest", "auto_approve": True}],
-    }, sort_keys=False)
+    text = yaml.safe_dump(
+        {
+            "policy": {"id": "t", "version": "1", "currency": "USD"},
+            "stops": [{"id": "blocked", "when": {"supplier.blocked": True}, "reason": "blocked"}],
+            "rules": [
+                {"id": "blocked-review", "when": {"supplier.blocked": True}, "auto_approve": True},
+                {"id": "rest", "auto_approve": True},
+            ],
+        },
+        sort_keys=False,
+    )
     issues = check_policy(load_policy_text(text), company)
     assert [i.kind for i in issues] == ["shadowed"] and "stop blocked" in issues[0].message
 
 
 # --- more defects -------------------------------------------------------------------------------
+
 
 def test_escalating_to_the_stage_only_approver_is_a_cycle(company):
     """A stage that escalates from Priya to Priya goes nowhere."""
@@ -210,8 +232,10 @@ def test_escalating_to_the_stage_only_approver_is_a_cycle(company):
 
 def test_next_level_from_a_role_mapped_to_itself_is_a_cycle(company):
     """escalations: {warehouse_manager: warehouse_manager} with next_level is reported."""
-    policy = small_policy([one_stage({"role": "warehouse_manager"}, escalate_to={"next_level": True})],
-                          escalations={"warehouse_manager": "warehouse_manager"})
+    policy = small_policy(
+        [one_stage({"role": "warehouse_manager"}, escalate_to={"next_level": True})],
+        escalations={"warehouse_manager": "warehouse_manager"},
+    )
     assert "escalation_cycle" in _kinds(policy, company)
 
 
@@ -249,11 +273,16 @@ def test_manager_levels_beyond_the_chain_warn_with_the_people(company):
 
 def test_unknown_group_owner_and_currency_are_errors(company):
     """An unknown group, an unknown policy owner and a currency without a rate are each reported."""
-    text = yaml.safe_dump({
-        "policy": {"id": "t", "version": "1", "currency": "USD", "owner": "nobody.here"},
-        "rules": [{"id": "yen", "when": {"currency": "JPY"}, "auto_approve": True},
-                  one_stage({"group": "purchasing_council"})],
-    }, sort_keys=False)
+    text = yaml.safe_dump(
+        {
+            "policy": {"id": "t", "version": "1", "currency": "USD", "owner": "nobody.here"},
+            "rules": [
+                {"id": "yen", "when": {"currency": "JPY"}, "auto_approve": True},
+                one_stage({"group": "purchasing_council"}),
+            ],
+        },
+        sort_keys=False,
+    )
     messages = [i.message for i in check_policy(load_policy_text(text), company) if i.kind == "unknown_reference"]
     assert any("nobody.here" in m for m in messages)
     assert any("JPY" in m for m in messages)
@@ -272,10 +301,17 @@ def test_gaps_are_capped_and_summarised(company):
     """A policy with a different small limit per site and category reports a few gaps and a count of the rest."""
     from approvals.policy.checker import MAX_GAPS_REPORTED
 
-    policy = small_policy([{"id": f"{c.code}-{s.code.lower()}",
-                            "when": {"category": c.code, "site": s.code, "amount": {"lte": 1000 * (i + 1) + j}},
-                            "auto_approve": True}
-                           for i, s in enumerate(company.sites) for j, c in enumerate(company.categories[:2])])
+    policy = small_policy(
+        [
+            {
+                "id": f"{c.code}-{s.code.lower()}",
+                "when": {"category": c.code, "site": s.code, "amount": {"lte": 1000 * (i + 1) + j}},
+                "auto_approve": True,
+            }
+            for i, s in enumerate(company.sites)
+            for j, c in enumerate(company.categories[:2])
+        ]
+    )
     gaps = _only(check_policy(policy, company), "gap")
     assert len(gaps) == MAX_GAPS_REPORTED + 1
     assert "more gaps" in gaps[-1].message
@@ -290,6 +326,10 @@ def test_exit_codes_follow_severity():
 
 def test_budget_facts_do_not_create_false_gaps(company):
     """Rules split only by amount cover every category and site whatever the budget says."""
-    policy = small_policy([{"id": "low", "when": {"amount": {"lte": 5000}, "budget.over": [True, False]}, "auto_approve": True},
-                           {"id": "high", "when": {"amount": {"gt": 5000}}, "auto_approve": True}])
+    policy = small_policy(
+        [
+            {"id": "low", "when": {"amount": {"lte": 5000}, "budget.over": [True, False]}, "auto_approve": True},
+            {"id": "high", "when": {"amount": {"gt": 5000}}, "auto_approve": True},
+        ]
+    )
     assert check_policy(policy, company) == []

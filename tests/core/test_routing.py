@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from policy_fixtures import AT, company, facts_for, one_stage, plan_for, sample_policy, small_policy  # noqa: F401
+from policy_fixtures import AT, facts_for, one_stage, plan_for, small_policy
 
 from approvals.delegation import DelegationWindow
 from approvals.policy.routing import route
@@ -21,6 +21,7 @@ def window(delegator: str, delegate: str, **kw) -> DelegationWindow:
 
 # --- outcomes ---------------------------------------------------------------------------------
 
+
 def test_small_contracted_stock_is_auto_approved(sample_policy, company):
     """20 rolls of stretch wrap from Uline ($640) are approved with no human step."""
     plan = plan_for(sample_policy, company, lines=[{**WRAP[0], "quantity": 20}])
@@ -29,8 +30,12 @@ def test_small_contracted_stock_is_auto_approved(sample_policy, company):
 
 def test_blocked_supplier_is_a_hard_stop_with_reason(sample_policy, company):
     """Any order from a blocked supplier stops, saying why it is blocked."""
-    plan = plan_for(sample_policy, company, supplier="shady-surplus",
-                    lines=[{"description": "pallets", "quantity": 5, "unit_price": 10, "category": "packaging"}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        supplier="shady-surplus",
+        lines=[{"description": "pallets", "quantity": 5, "unit_price": 10, "category": "packaging"}],
+    )
     supplier = company.supplier_by_id["shady-surplus"]
     assert plan.outcome == "stop" and plan.rule_id == "blocked-supplier"
     assert supplier.block_reason in plan.stop_reason
@@ -40,31 +45,56 @@ def test_hard_budget_stop_refuses_overspend(sample_policy, company):
     """Phoenix's cost center refuses spend beyond what is left, and says how much is left."""
     cc = company.cost_center_by_code["PHX-OPS"]
     left = cc.budget - cc.spent
-    plan = plan_for(sample_policy, company, requester="rosa.silva", site="PHX", cost_center="PHX-OPS",
-                    lines=[{"description": "wrap", "quantity": 1, "unit_price": str(left + 1)}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        requester="rosa.silva",
+        site="PHX",
+        cost_center="PHX-OPS",
+        lines=[{"description": "wrap", "quantity": 1, "unit_price": str(left + 1)}],
+    )
     assert plan.outcome == "stop" and plan.rule_id == "hard-budget-stop"
     assert f"{left:,}" in plan.stop_reason
 
 
 def test_within_hard_budget_is_not_stopped(sample_policy, company):
     """The same Phoenix cost center accepts an order that fits in what is left."""
-    plan = plan_for(sample_policy, company, requester="rosa.silva", site="PHX", cost_center="PHX-OPS",
-                    lines=[{"description": "wrap", "quantity": 1, "unit_price": 1500}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        requester="rosa.silva",
+        site="PHX",
+        cost_center="PHX-OPS",
+        lines=[{"description": "wrap", "quantity": 1, "unit_price": 1500}],
+    )
     assert plan.outcome == "approval"
 
 
 # --- stages and modes ---------------------------------------------------------------------------
 
+
 def test_any_mode_needs_one_all_mode_needs_everyone_quorum_needs_n(sample_policy, company):
     """Janitorial services need site AND category (all); capex over $100k needs 2 of the executive committee."""
-    services = plan_for(sample_policy, company, requester="eric.larsen", site="SEA", cost_center="CORP-FAC",
-                        supplier="cintas", lines=[{"description": "janitorial", "sku": "SVC-JAN-MO",
-                                                   "quantity": 6, "unit_price": 2200}])
+    services = plan_for(
+        sample_policy,
+        company,
+        requester="eric.larsen",
+        site="SEA",
+        cost_center="CORP-FAC",
+        supplier="cintas",
+        lines=[{"description": "janitorial", "sku": "SVC-JAN-MO", "quantity": 6, "unit_price": 2200}],
+    )
     first = services.stages[0]
     assert first.mode == "all" and first.required == len(first.steps) == 2
     assert services.stages[1].mode == "any" and services.stages[1].required == 1
-    capex = plan_for(sample_policy, company, requester="maria.lopez", cost_center="CORP-FAC", supplier="grainger",
-                     lines=[{"description": "forklifts", "sku": "CAP-FLT-5K", "quantity": 3, "unit_price": 38000}])
+    capex = plan_for(
+        sample_policy,
+        company,
+        requester="maria.lopez",
+        cost_center="CORP-FAC",
+        supplier="grainger",
+        lines=[{"description": "forklifts", "sku": "CAP-FLT-5K", "quantity": 3, "unit_price": 38000}],
+    )
     committee = capex.stages[1]
     assert committee.mode == "quorum" and committee.required == 2 and len(committee.steps) >= 2
 
@@ -78,11 +108,19 @@ def test_stages_carry_sla_and_escalation(sample_policy, company):
 
 # --- overlays ---------------------------------------------------------------------------------------
 
+
 def test_over_budget_overlay_adds_the_budget_owner_after_the_base_route(sample_policy, company):
     """An order that takes Atlanta over budget adds the cost center owner as an extra stage after the manager."""
-    plan = plan_for(sample_policy, company, requester="tasha.reed", site="ATL", cost_center="ATL-OPS",
-                    supplier="grainger", committed=48000,
-                    lines=[{"description": "lights", "sku": "FAC-LED-HB", "quantity": 20, "unit_price": 180}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        requester="tasha.reed",
+        site="ATL",
+        cost_center="ATL-OPS",
+        supplier="grainger",
+        committed=48000,
+        lines=[{"description": "lights", "sku": "FAC-LED-HB", "quantity": 20, "unit_price": 180}],
+    )
     assert plan.overlays == ("over-budget",)
     assert [s.name for s in plan.stages] == ["Manager", "Budget owner"]
     assert [s.rule_id for s in plan.stages] == ["standard-small", "over-budget"]
@@ -90,32 +128,49 @@ def test_over_budget_overlay_adds_the_budget_owner_after_the_base_route(sample_p
 
 def test_risky_supplier_overlay_adds_procurement(sample_policy, company):
     """High-risk Acme pallets over $2,500 add the procurement director's supplier-risk stage."""
-    plan = plan_for(sample_policy, company, requester="tasha.reed", site="ATL", cost_center="ATL-OPS",
-                    supplier="acme-pallets",
-                    lines=[{"description": "pallets", "sku": "PKG-PAL-4840", "quantity": 300, "unit_price": 14}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        requester="tasha.reed",
+        site="ATL",
+        cost_center="ATL-OPS",
+        supplier="acme-pallets",
+        lines=[{"description": "pallets", "sku": "PKG-PAL-4840", "quantity": 300, "unit_price": 14}],
+    )
     assert plan.overlays == ("risky-supplier",)
     assert plan.approvers[-1] == [p.id for p in company.people_with_role("procurement_director", "ATL")]
 
 
 def test_risky_supplier_under_threshold_adds_nothing(sample_policy, company):
     """The same supplier for $1,400 adds no supplier-risk stage."""
-    plan = plan_for(sample_policy, company, requester="tasha.reed", site="ATL", cost_center="ATL-OPS",
-                    supplier="acme-pallets",
-                    lines=[{"description": "pallets", "sku": "PKG-PAL-4840", "quantity": 100, "unit_price": 14}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        requester="tasha.reed",
+        site="ATL",
+        cost_center="ATL-OPS",
+        supplier="acme-pallets",
+        lines=[{"description": "pallets", "sku": "PKG-PAL-4840", "quantity": 100, "unit_price": 14}],
+    )
     assert plan.overlays == ()
 
 
 # --- each resolver ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("approver,expected", [
-    ({"manager": 1}, lambda d: [d.person("jake.miller").manager]),
-    ({"manager": 2}, lambda d: [d.manager_chain("jake.miller")[1]]),
-    ({"role": "warehouse_manager"}, lambda d: [p.id for p in d.people_with_role("warehouse_manager", "DAL")]),
-    ({"budget_owner": True}, lambda d: [d.cost_center_by_code["DAL-OPS"].owner]),
-    ({"category_manager": True}, lambda d: [d.category_by_code["packaging"].manager]),
-    ({"person": "priya.nair"}, lambda d: ["priya.nair"]),
-    ({"group": "buyers"}, lambda d: list(d.group_by_id["buyers"].members)),
-], ids=["manager", "manager-2", "role-at-site", "budget-owner", "category-manager", "person", "group"])
+
+@pytest.mark.parametrize(
+    "approver,expected",
+    [
+        ({"manager": 1}, lambda d: [d.person("jake.miller").manager]),
+        ({"manager": 2}, lambda d: [d.manager_chain("jake.miller")[1]]),
+        ({"role": "warehouse_manager"}, lambda d: [p.id for p in d.people_with_role("warehouse_manager", "DAL")]),
+        ({"budget_owner": True}, lambda d: [d.cost_center_by_code["DAL-OPS"].owner]),
+        ({"category_manager": True}, lambda d: [d.category_by_code["packaging"].manager]),
+        ({"person": "priya.nair"}, lambda d: ["priya.nair"]),
+        ({"group": "buyers"}, lambda d: list(d.group_by_id["buyers"].members)),
+    ],
+    ids=["manager", "manager-2", "role-at-site", "budget-owner", "category-manager", "person", "group"],
+)
 def test_each_resolver_names_the_right_people(company, approver, expected):
     """Each way of naming an approver resolves to the people the directory says, for a Dallas packaging order."""
     policy = small_policy([one_stage(approver, check_limits=False, mode="all")])
@@ -140,6 +195,7 @@ def test_role_nobody_holds_at_the_site_stops_with_a_reason(company):
 
 # --- approval limits ---------------------------------------------------------------------------------
 
+
 def test_approval_limit_escalates_upward_with_a_note(company):
     """Zoe's $2,500 limit is below a $3,200 order, so it goes to her manager and the note says so."""
     policy = small_policy([one_stage({"manager": 1})])
@@ -151,8 +207,11 @@ def test_approval_limit_escalates_upward_with_a_note(company):
     assert "approval limit" in plan.stages[0].steps[0].explanation
 
 
-@pytest.mark.parametrize("settings_, stage", [({"approval_limits": "ignore"}, {}), ({}, {"check_limits": False})],
-                         ids=["policy-ignores-limits", "stage-skips-limits"])
+@pytest.mark.parametrize(
+    "settings_, stage",
+    [({"approval_limits": "ignore"}, {}), ({}, {"check_limits": False})],
+    ids=["policy-ignores-limits", "stage-skips-limits"],
+)
 def test_limits_can_be_switched_off(company, settings_, stage):
     """With limits ignored (policy-wide or for the stage) Zoe gets the $3,200 order herself."""
     policy = small_policy([one_stage({"manager": 1}, **stage)], settings=settings_)
@@ -162,18 +221,27 @@ def test_limits_can_be_switched_off(company, settings_, stage):
 
 # --- segregation of duties -------------------------------------------------------------------------------
 
+
 def test_requester_never_approves_their_own_request(sample_policy, company):
     """Maria, Dallas's warehouse manager, asks for cartons: the warehouse-manager step goes above her."""
-    plan = plan_for(sample_policy, company, requester="maria.lopez",
-                    lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 200, "unit_price": 48}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        requester="maria.lopez",
+        lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 200, "unit_price": 48}],
+    )
     assert "maria.lopez" not in [a for stage in plan.approvers for a in stage]
     assert any("Maria Lopez is the requester" in n for n in plan.notes)
 
 
 def test_one_person_is_not_on_two_stages(sample_policy, company):
     """James would be on both stages of Maria's request, so the second goes to the next eligible person, explained."""
-    plan = plan_for(sample_policy, company, requester="maria.lopez",
-                    lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 200, "unit_price": 48}])
+    plan = plan_for(
+        sample_policy,
+        company,
+        requester="maria.lopez",
+        lines=[{"description": "cartons", "sku": "PKG-BOX-2012", "quantity": 200, "unit_price": 48}],
+    )
     flat = [a for stage in plan.approvers for a in stage]
     assert len(flat) == len(set(flat))
     second = plan.stages[1].steps[0]
@@ -183,8 +251,13 @@ def test_one_person_is_not_on_two_stages(sample_policy, company):
 
 def test_same_person_on_two_stages_is_allowed_when_policy_says_so(company):
     """With same_approver_across_stages: true, Priya can approve both stages."""
-    rule = {"id": "two", "stages": [{"name": "A", "approvers": [{"person": "priya.nair"}]},
-                                    {"name": "B", "approvers": [{"person": "priya.nair"}]}]}
+    rule = {
+        "id": "two",
+        "stages": [
+            {"name": "A", "approvers": [{"person": "priya.nair"}]},
+            {"name": "B", "approvers": [{"person": "priya.nair"}]},
+        ],
+    }
     allowed = small_policy([rule], settings={"same_approver_across_stages": True})
     assert plan_for(allowed, company).approvers == [["priya.nair"], ["priya.nair"]]
     refused = small_policy([rule])
@@ -192,6 +265,7 @@ def test_same_person_on_two_stages_is_allowed_when_policy_says_so(company):
 
 
 # --- delegation ---------------------------------------------------------------------------------------------
+
 
 def test_delegate_receives_the_step(company):
     """Zoe is out and Maria covers: the step stays Zoe's but Maria receives it, and the note says so."""
@@ -220,18 +294,26 @@ def test_delegate_who_is_the_requester_is_refused(company):
 def test_delegation_loop_is_cut(company):
     """Zoe -> Frank -> Zoe is a loop: the step lands on the last person before the loop, noted."""
     policy = small_policy([one_stage({"manager": 1})])
-    plan = plan_for(policy, company, delegations=(window("zoe.martin", "frank.novak"),
-                                                  window("frank.novak", "zoe.martin")))
+    plan = plan_for(
+        policy, company, delegations=(window("zoe.martin", "frank.novak"), window("frank.novak", "zoe.martin"))
+    )
     assert plan.stages[0].steps[0].acting == "frank.novak"
     assert any("loop" in n for n in plan.notes)
 
 
 # --- currency ------------------------------------------------------------------------------------------------
 
+
 def test_euro_request_is_converted_before_routing(sample_policy, company):
     """A conveyor priced at EUR 8,000 routes as $8,640 (the policy rate), so it needs the medium route."""
-    facts = facts_for(sample_policy, company, supplier="euro-conveyor", currency="EUR", cost_center="DAL-MAINT",
-                      lines=[{"description": "conveyor", "quantity": 2, "unit_price": 4000}])
+    facts = facts_for(
+        sample_policy,
+        company,
+        supplier="euro-conveyor",
+        currency="EUR",
+        cost_center="DAL-MAINT",
+        lines=[{"description": "conveyor", "quantity": 2, "unit_price": 4000}],
+    )
     rate = sample_policy.spec.rates["EUR"]
     assert facts["amount"] == (Decimal(8000) * rate).quantize(Decimal("0.01"))
     assert facts["amount_original"] == Decimal(8000) and facts["currency"] == "EUR"
@@ -239,6 +321,7 @@ def test_euro_request_is_converted_before_routing(sample_policy, company):
 
 
 # --- properties ---------------------------------------------------------------------------------------------
+
 
 def _requests(directory):
     sites = [s.code for s in directory.sites]
@@ -250,13 +333,20 @@ def _requests(directory):
         site = draw(st.sampled_from(sites))
         ccs = [c.code for c in directory.cost_centers if c.site in (None, site)]
         return {
-            "requester": draw(st.sampled_from(people)), "site": site, "cost_center": draw(st.sampled_from(ccs)),
+            "requester": draw(st.sampled_from(people)),
+            "site": site,
+            "cost_center": draw(st.sampled_from(ccs)),
             "supplier": draw(st.sampled_from(suppliers)),
             "urgency": draw(st.sampled_from(["standard", "urgent", "emergency"])),
-            "lines": [{"description": "item", "quantity": draw(st.integers(1, 500)),
-                       "unit_price": str(draw(st.decimals(min_value=Decimal("0.5"), max_value=Decimal(3000),
-                                                          places=2)))}],
+            "lines": [
+                {
+                    "description": "item",
+                    "quantity": draw(st.integers(1, 500)),
+                    "unit_price": str(draw(st.decimals(min_value=Decimal("0.5"), max_value=Decimal(3000), places=2))),
+                }
+            ],
         }
+
     return build()
 
 
@@ -265,9 +355,18 @@ def _requests(directory):
 def test_same_request_same_plan_and_never_the_requester(sample_policy, company, data):
     """Any request routes to the same plan twice, and the requester is never an approver or acting for one."""
     request = data.draw(_requests(company))
-    delegations = tuple(data.draw(st.lists(st.builds(
-        window, st.sampled_from([p.id for p in company.people]), st.sampled_from([p.id for p in company.people])),
-        max_size=3)))
+    delegations = tuple(
+        data.draw(
+            st.lists(
+                st.builds(
+                    window,
+                    st.sampled_from([p.id for p in company.people]),
+                    st.sampled_from([p.id for p in company.people]),
+                ),
+                max_size=3,
+            )
+        )
+    )
     first = plan_for(sample_policy, company, delegations=delegations, **request)
     second = plan_for(sample_policy, company, delegations=delegations, **request)
     assert first == second and first.to_dict() == second.to_dict()
@@ -281,9 +380,15 @@ def test_group_member_left_out_is_explained(company, sample_policy):
     from approvals.policy.routing import route
     from approvals.requisition import RequisitionDraft, build_facts
 
-    draft = RequisitionDraft.model_validate({
-        "requester": "luis.garcia", "site": "CHI", "cost_center": "CORP-IT", "supplier": "cdw",
-        "lines": [{"description": "Laptops", "sku": "IT-LAP-14", "quantity": 10, "unit_price": 1400}]})
+    draft = RequisitionDraft.model_validate(
+        {
+            "requester": "luis.garcia",
+            "site": "CHI",
+            "cost_center": "CORP-IT",
+            "supplier": "cdw",
+            "lines": [{"description": "Laptops", "sku": "IT-LAP-14", "quantity": 10, "unit_price": 1400}],
+        }
+    )
     plan = route(build_facts(draft, company, sample_policy), sample_policy, company, (), AT)
     assert [s.approver for s in plan.stages[1].steps] == ["priya.nair"]
     assert "so they are left out of 'Finance'" in plan.stages[1].notes[0]
@@ -294,9 +399,15 @@ def test_quorum_that_cannot_be_met_stops_with_reason(company, sample_policy):
     from approvals.policy.routing import route
     from approvals.requisition import RequisitionDraft, build_facts
 
-    draft = RequisitionDraft.model_validate({
-        "requester": "marcus.bell", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "grainger",
-        "lines": [{"description": "Electric forklift", "sku": "CAP-FLT-5K", "quantity": 4, "unit_price": 30000}]})
+    draft = RequisitionDraft.model_validate(
+        {
+            "requester": "marcus.bell",
+            "site": "DAL",
+            "cost_center": "DAL-OPS",
+            "supplier": "grainger",
+            "lines": [{"description": "Electric forklift", "sku": "CAP-FLT-5K", "quantity": 4, "unit_price": 30000}],
+        }
+    )
     plan = route(build_facts(draft, company, sample_policy), sample_policy, company, (), AT)
     assert plan.outcome == "stop"
     assert "Executive committee" in plan.stop_reason and "quorum 2" in plan.stop_reason

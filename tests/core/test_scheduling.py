@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
@@ -14,39 +13,8 @@ from approvals.errors import NotAllowed, StaleAction
 from approvals.jobqueue import Job
 from approvals.models import ApprovalStep, AuditEvent
 from approvals.scheduling.actions import SetDigest, Snooze, set_digest, snooze
-from approvals.scheduling.calendar import Calendars
-from approvals.scheduling.plan import Planner, SchedulerConfig
-from approvals.scheduling.runner import Scheduler
-from bot.notify import RecordingNotifier
 from tests.factories import submit
-
-CHICAGO = ZoneInfo("America/Chicago")
-
-
-def dallas(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CHICAGO).astimezone(timezone.utc)
-
-
-@pytest.fixture
-def notifier() -> RecordingNotifier:
-    return RecordingNotifier()
-
-
-@pytest.fixture
-def scheduler(service, clock, notifier, directory) -> Scheduler:  # type: ignore[no-untyped-def]
-    config = SchedulerConfig()
-    calendars = Calendars(directory, config.hours)
-    service.in_transaction.append(Planner(directory, calendars, config))
-    return Scheduler(service, notifier, config=config, clock=clock, worker_id="test", calendars=calendars)
-
-
-def at(clock, scheduler: Scheduler, moment: datetime):  # type: ignore[no-untyped-def]
-    clock.now = moment
-    return scheduler.run_until_idle()
-
-
-def _reminders(notifier: RecordingNotifier, person: str) -> list[str]:
-    return [n.text for n in notifier.to(person, "reminder")]
+from tests.scheduling_support import _reminders, at, dallas
 
 
 def _job(service, prefix: str) -> Job:
@@ -93,7 +61,9 @@ def test_sla_escalates_to_the_approvers_manager_and_then_the_next_level(service,
     with Session(service.engine) as s:
         events = s.exec(select(AuditEvent).where(AuditEvent.kind == "escalated")).all()
     assert [(e.before["approver"], e.after["approver"]) for e in events] == [
-        ("zoe.martin", "maria.lopez"), ("maria.lopez", "james.carter")]  # Zoe's step is not escalated twice
+        ("zoe.martin", "maria.lopez"),
+        ("maria.lopez", "james.carter"),
+    ]  # Zoe's step is not escalated twice
     assert {(e.actor, e.surface) for e in events} == {("scheduler", "scheduler")}
     assert sorted(service.get(number).waiting_on) == ["james.carter", "maria.lopez", "zoe.martin"]
 
@@ -133,8 +103,15 @@ def test_notices_respect_quiet_hours_in_two_time_zones(service, clock, scheduler
     clock.now = datetime(2026, 11, 24, 1, 30, tzinfo=timezone.utc)  # Mon 20:30 EST, 18:30 MST
     with transaction(service.engine) as s:
         for person in ("denise.washington", "carlos.mendoza"):
-            enqueue_notice(s, scheduler.calendars, key=f"notify:test:{person}", person=person, kind="escalated",
-                           message="PR-1 is escalated to you", now=clock())
+            enqueue_notice(
+                s,
+                scheduler.calendars,
+                key=f"notify:test:{person}",
+                person=person,
+                kind="escalated",
+                message="PR-1 is escalated to you",
+                now=clock(),
+            )
     scheduler.run_until_idle()
     assert [p for p, _ in notifier.sent] == ["carlos.mendoza"]
     clock.now = datetime(2026, 11, 24, 11, 59, tzinfo=timezone.utc)  # 06:59 in New York
@@ -149,8 +126,15 @@ def test_delegation_starting_and_ending_mid_sla(service, clock, scheduler, notif
     """Zoe is out Tuesday noon to Wednesday noon: Frank is offered her step and reminded; then it is hers again."""
     clock.now = dallas(2026, 11, 23, 9, 0)
     number = service.submit(submit()).number
-    service.set_delegation(SetDelegation(actor="zoe.martin", delegator="zoe.martin", delegate="frank.novak",
-                                         starts_at=dallas(2026, 11, 24, 12, 0), ends_at=dallas(2026, 11, 25, 12, 0)))
+    service.set_delegation(
+        SetDelegation(
+            actor="zoe.martin",
+            delegator="zoe.martin",
+            delegate="frank.novak",
+            starts_at=dallas(2026, 11, 24, 12, 0),
+            ends_at=dallas(2026, 11, 25, 12, 0),
+        )
+    )
     at(clock, scheduler, dallas(2026, 11, 23, 13, 0))  # reminder 1, to Zoe
     at(clock, scheduler, dallas(2026, 11, 24, 11, 0))
     assert service.get(number).waiting_on == ["zoe.martin"]
@@ -171,9 +155,15 @@ def test_a_cancelled_delegation_is_announced_once(service, clock, scheduler, not
     """Zoe comes back early and cancels: both are told once, even with two ticks."""
     clock.now = dallas(2026, 11, 23, 9, 0)
     service.submit(submit())
-    row = service.set_delegation(SetDelegation(actor="zoe.martin", delegator="zoe.martin", delegate="frank.novak",
-                                               starts_at=dallas(2026, 11, 23, 10, 0),
-                                               ends_at=dallas(2026, 11, 30, 9, 0)))
+    row = service.set_delegation(
+        SetDelegation(
+            actor="zoe.martin",
+            delegator="zoe.martin",
+            delegate="frank.novak",
+            starts_at=dallas(2026, 11, 23, 10, 0),
+            ends_at=dallas(2026, 11, 30, 9, 0),
+        )
+    )
     at(clock, scheduler, dallas(2026, 11, 23, 10, 0))
     clock.now = dallas(2026, 11, 23, 11, 0)
     service.cancel_delegation(CancelDelegation(actor="zoe.martin", delegation_id=row.id))
@@ -187,16 +177,18 @@ def test_snooze_moves_the_next_reminder_but_never_past_the_sla(service, clock, s
     clock.now = dallas(2026, 11, 23, 9, 0)
     number = service.submit(submit()).number
     at(clock, scheduler, dallas(2026, 11, 23, 13, 0))
-    message = snooze(service.engine, scheduler.calendars, Snooze(actor="zoe.martin", number=number, hours=2),
-                     clock=clock)
+    message = snooze(
+        service.engine, scheduler.calendars, Snooze(actor="zoe.martin", number=number, hours=2), clock=clock
+    )
     assert "15:00" in message
     at(clock, scheduler, dallas(2026, 11, 23, 14, 59))
     assert len(_reminders(notifier, "zoe.martin")) == 1
     at(clock, scheduler, dallas(2026, 11, 23, 15, 0))
     assert len(_reminders(notifier, "zoe.martin")) == 2
     clock.now = dallas(2026, 11, 25, 10, 0)
-    message = snooze(service.engine, scheduler.calendars, Snooze(actor="zoe.martin", number=number,
-                                                                  hours=Decimal(72)), clock=clock)
+    message = snooze(
+        service.engine, scheduler.calendars, Snooze(actor="zoe.martin", number=number, hours=Decimal(72)), clock=clock
+    )
     assert "that is when it escalates" in message
     with pytest.raises(NotAllowed):
         snooze(service.engine, scheduler.calendars, Snooze(actor="maria.lopez", number=number, hours=2), clock=clock)
@@ -253,8 +245,15 @@ def test_reassigned_step_starts_a_new_reminder_chain(service, clock, scheduler, 
     clock.now = dallas(2026, 11, 23, 9, 0)
     number = service.submit(submit()).number
     clock.now = dallas(2026, 11, 23, 10, 0)
-    service.reassign(Reassign(actor="sofia.alvarez", number=number, from_person="zoe.martin",
-                              to_person="maria.lopez", reason="Zoe is on leave"))
+    service.reassign(
+        Reassign(
+            actor="sofia.alvarez",
+            number=number,
+            from_person="zoe.martin",
+            to_person="maria.lopez",
+            reason="Zoe is on leave",
+        )
+    )
     at(clock, scheduler, dallas(2026, 11, 23, 14, 0))
     assert len(_reminders(notifier, "maria.lopez")) == 1
     assert _reminders(notifier, "zoe.martin") == []

@@ -14,10 +14,15 @@ from bot.settings import get_settings
 from tests.factories import boxes, submit
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-RAISED_TOUCHLESS = (EXAMPLES / "policy.yaml").read_text().replace(
-    'version: "2026.11.1"', 'version: "2026.12.0"').replace(
-    "description: Contracted stock or MRO up to $1,000\n    when:\n      amount: {lte: 1000}",
-    "description: Contracted stock or MRO up to $5,000\n    when:\n      amount: {lte: 5000}")
+RAISED_TOUCHLESS = (
+    (EXAMPLES / "policy.yaml")
+    .read_text()
+    .replace('version: "2026.11.1"', 'version: "2026.12.0"')
+    .replace(
+        "description: Contracted stock or MRO up to $1,000\n    when:\n      amount: {lte: 1000}",
+        "description: Contracted stock or MRO up to $5,000\n    when:\n      amount: {lte: 5000}",
+    )
+)
 
 
 def _history(service) -> list[str]:
@@ -37,7 +42,7 @@ def _stored(service, numbers) -> list[StoredRoute]:
 
 
 def test_raising_touchless_limit_shows_what_changes(service, directory, clock):
-    """Raising the touchless limit to $5,000 turns two manager approvals into auto-approvals and shows Zoe and Maria each lose one step."""
+    """Raising the touchless limit to $5,000 makes two manager approvals automatic; Zoe and Maria each lose one step."""
     numbers = _history(service)
     assert RAISED_TOUCHLESS.count("5,000") > (EXAMPLES / "policy.yaml").read_text().count("5,000")
     candidate = load_policy_text(RAISED_TOUCHLESS, "candidate.yaml")

@@ -182,8 +182,9 @@ def test_unknown_requisition_number(service):
 def test_invalid_request_writes_nothing(service):
     """An unknown supplier, site and currency are all reported by field and no row is written."""
     bad = submit(lines=[boxes(2)])
-    bad = bad.model_copy(update={"draft": bad.draft.model_copy(update={
-        "supplier": "nobody-inc", "site": "XYZ", "currency": "JPY"})})
+    bad = bad.model_copy(
+        update={"draft": bad.draft.model_copy(update={"supplier": "nobody-inc", "site": "XYZ", "currency": "JPY"})}
+    )
     with pytest.raises(ValidationFailed) as err:
         service.submit(bad)
     fields = {e.field for e in err.value.errors}
@@ -195,12 +196,22 @@ def test_invalid_request_writes_nothing(service):
 def test_reassign_and_escalate(service):
     """An admin reassigns a step; a stuck step escalates to the approver's manager per policy."""
     number = service.submit(submit(lines=[boxes(80)])).number
-    moved = service.reassign(Reassign(actor="admin", number=number, from_person="maria.lopez",
-                                      to_person="frank.novak", reason="Maria is at the Chicago DC this week"))
+    moved = service.reassign(
+        Reassign(
+            actor="admin",
+            number=number,
+            from_person="maria.lopez",
+            to_person="frank.novak",
+            reason="Maria is at the Chicago DC this week",
+        )
+    )
     assert moved.requisition.waiting_on == ["frank.novak"]
     with pytest.raises(NotAllowed):
-        service.reassign(Reassign(actor="admin", number=number, from_person="frank.novak",
-                                  to_person="jake.miller", reason="requester"))
+        service.reassign(
+            Reassign(
+                actor="admin", number=number, from_person="frank.novak", to_person="jake.miller", reason="requester"
+            )
+        )
     with pytest.raises(NotAllowed):
         service.escalate(Escalate(actor="jake.miller", number=number))
     escalated = service.escalate(Escalate(actor="scheduler", surface="scheduler", number=number), as_admin=True)

@@ -25,8 +25,10 @@ def api(db_url, tmp_path, clock):  # type: ignore[no-untyped-def]
     runtime.service.clock = clock
     app = create_app(settings, runtime=runtime)
     with TestClient(app, raise_server_exceptions=False) as client:
-        client.tokens = {role: create_token(runtime.engine, name=f"test-{role}", role=role)  # type: ignore[attr-defined]
-                         for role in ("admin", "auditor", "service")}
+        client.tokens = {
+            role: create_token(runtime.engine, name=f"test-{role}", role=role)  # type: ignore[attr-defined]
+            for role in ("admin", "auditor", "service")
+        }
         client.runtime = runtime  # type: ignore[attr-defined]
         yield client
     runtime.engine.dispose()
@@ -37,8 +39,13 @@ def auth(client, role: str) -> dict[str, str]:
 
 
 def new_request(**overrides):
-    body = {"requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
-            "lines": [boxes(80)]}
+    body = {
+        "requester": "jake.miller",
+        "site": "DAL",
+        "cost_center": "DAL-OPS",
+        "supplier": "uline",
+        "lines": [boxes(80)],
+    }
     body.update(overrides)
     return body
 
@@ -75,39 +82,55 @@ def test_create_get_list_and_approve(api):
     assert got["state"] == "pending_approval" and got["steps"][0]["explanation"]
     queue = api.get("/api/v1/requisitions", params={"waiting_on": "maria.lopez"}, headers=auth(api, "service"))
     assert [r["number"] for r in queue.json()] == [number]
-    approved = api.post(f"/api/v1/requisitions/{number}/actions", headers={**auth(api, "service"),
-                                                                              "Idempotency-Key": "t-1"},
-                        json={"action": "approve", "actor": "maria.lopez"})
+    approved = api.post(
+        f"/api/v1/requisitions/{number}/actions",
+        headers={**auth(api, "service"), "Idempotency-Key": "t-1"},
+        json={"action": "approve", "actor": "maria.lopez"},
+    )
     # approved, and handed to the ERP outbox in the same transaction
     assert approved.status_code == 200 and approved.json()["outcome"] == "approved"
     assert approved.json()["requisition"]["state"] == "po_pending"
-    replay = api.post(f"/api/v1/requisitions/{number}/actions", headers={**auth(api, "service"),
-                                                                            "Idempotency-Key": "t-1"},
-                      json={"action": "approve", "actor": "maria.lopez"})
+    replay = api.post(
+        f"/api/v1/requisitions/{number}/actions",
+        headers={**auth(api, "service"), "Idempotency-Key": "t-1"},
+        json={"action": "approve", "actor": "maria.lopez"},
+    )
     assert replay.json()["replayed"] is True
 
 
 def test_stale_and_illegal_actions_are_409_with_who(api):
     """A second tap after a decision is 409 naming who acted; reject without reason is 422."""
     number = api.post("/api/v1/requisitions", json=new_request(), headers=auth(api, "service")).json()["number"]
-    no_reason = api.post(f"/api/v1/requisitions/{number}/actions", headers=auth(api, "service"),
-                         json={"action": "reject", "actor": "maria.lopez"})
+    no_reason = api.post(
+        f"/api/v1/requisitions/{number}/actions",
+        headers=auth(api, "service"),
+        json={"action": "reject", "actor": "maria.lopez"},
+    )
     assert no_reason.status_code == 422
-    api.post(f"/api/v1/requisitions/{number}/actions", headers=auth(api, "service"),
-             json={"action": "approve", "actor": "maria.lopez"})
-    stale = api.post(f"/api/v1/requisitions/{number}/actions", headers=auth(api, "service"),
-                     json={"action": "approve", "actor": "maria.lopez"})
+    api.post(
+        f"/api/v1/requisitions/{number}/actions",
+        headers=auth(api, "service"),
+        json={"action": "approve", "actor": "maria.lopez"},
+    )
+    stale = api.post(
+        f"/api/v1/requisitions/{number}/actions",
+        headers=auth(api, "service"),
+        json={"action": "approve", "actor": "maria.lopez"},
+    )
     assert stale.status_code == 409
     assert stale.json()["error"]["decided_by"] == "maria.lopez"
 
 
-@pytest.mark.parametrize("line, field", [
-    ({"description": "wrap", "quantity": "a lot", "unit_price": 32}, "lines[0].quantity"),
-    ({"description": "wrap", "quantity": -5, "unit_price": 32}, "lines[0].quantity"),
-    ({"description": "wrap", "quantity": 0, "unit_price": 32}, "lines[0].quantity"),
-    ({"description": "wrap", "quantity": 3, "unit_price": 0}, "lines[0].unit_price"),
-    ({"description": "wrap", "quantity": 3, "unit_price": "thirty"}, "lines[0].unit_price"),
-])
+@pytest.mark.parametrize(
+    "line, field",
+    [
+        ({"description": "wrap", "quantity": "a lot", "unit_price": 32}, "lines[0].quantity"),
+        ({"description": "wrap", "quantity": -5, "unit_price": 32}, "lines[0].quantity"),
+        ({"description": "wrap", "quantity": 0, "unit_price": 32}, "lines[0].quantity"),
+        ({"description": "wrap", "quantity": 3, "unit_price": 0}, "lines[0].unit_price"),
+        ({"description": "wrap", "quantity": 3, "unit_price": "thirty"}, "lines[0].unit_price"),
+    ],
+)
 def test_bad_numbers_get_field_errors_and_nothing_is_written(api, line, field):
     """Non-numeric, negative or zero quantities and prices are refused per field; no requisition exists after."""
     response = api.post("/api/v1/requisitions", json=new_request(lines=[line]), headers=auth(api, "service"))
@@ -118,8 +141,11 @@ def test_bad_numbers_get_field_errors_and_nothing_is_written(api, line, field):
 
 def test_unknown_references_are_field_errors(api):
     """An unknown supplier, site and currency each get their own actionable message."""
-    response = api.post("/api/v1/requisitions", json=new_request(supplier="acme-unknown", site="ZZZ", currency="JPY"),
-                        headers=auth(api, "service"))
+    response = api.post(
+        "/api/v1/requisitions",
+        json=new_request(supplier="acme-unknown", site="ZZZ", currency="JPY"),
+        headers=auth(api, "service"),
+    )
     assert response.status_code == 422
     fields = {f["field"]: f["message"] for f in response.json()["error"]["fields"]}
     assert "supplier master" in fields["supplier"]
@@ -130,40 +156,54 @@ def test_unknown_references_are_field_errors(api):
 
 def test_absurd_sizes_are_refused(api):
     """Ten megabytes of text is 413; ten thousand lines is a 422 on `lines`; nothing is written."""
-    huge = api.post("/api/v1/requisitions", headers={**auth(api, "service"), "Content-Type": "application/json"},
-                    content=json.dumps(new_request(justification="x" * 10_000_000)))
+    huge = api.post(
+        "/api/v1/requisitions",
+        headers={**auth(api, "service"), "Content-Type": "application/json"},
+        content=json.dumps(new_request(justification="x" * 10_000_000)),
+    )
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"
-    many = api.post("/api/v1/requisitions", json=new_request(lines=[STRETCH_WRAP] * 10_000),
-                    headers=auth(api, "service"))
+    many = api.post(
+        "/api/v1/requisitions", json=new_request(lines=[STRETCH_WRAP] * 10_000), headers=auth(api, "service")
+    )
     assert many.status_code in (413, 422)
     if many.status_code == 422:
         assert "lines" in [f["field"] for f in many.json()["error"]["fields"]]
-    long_text = api.post("/api/v1/requisitions", json=new_request(justification="y" * 5000),
-                         headers=auth(api, "service"))
+    long_text = api.post(
+        "/api/v1/requisitions", json=new_request(justification="y" * 5000), headers=auth(api, "service")
+    )
     assert long_text.status_code == 422
     assert count_requisitions(api) == 0
 
 
 def test_malformed_json_is_a_clear_422(api):
     """A body that is not JSON gets a JSON error, never a stack trace."""
-    response = api.post("/api/v1/requisitions", content=b"{not json", headers={**auth(api, "service"),
-                                                                              "Content-Type": "application/json"})
+    response = api.post(
+        "/api/v1/requisitions",
+        content=b"{not json",
+        headers={**auth(api, "service"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 422
     assert "Traceback" not in response.text and response.json()["error"]["code"] == "validation_failed"
 
 
 def test_delegations_crud(api, clock):
     """A manager sets a delegation, it is listed as active, and ending it removes it from the list."""
-    body = {"actor": "maria.lopez", "delegator": "maria.lopez", "delegate": "frank.novak",
-            "starts_at": clock.now.isoformat(), "ends_at": "2026-12-31T00:00:00+00:00"}
+    body = {
+        "actor": "maria.lopez",
+        "delegator": "maria.lopez",
+        "delegate": "frank.novak",
+        "starts_at": clock.now.isoformat(),
+        "ends_at": "2026-12-31T00:00:00+00:00",
+    }
     created = api.post("/api/v1/delegations", json=body, headers=auth(api, "service"))
     assert created.status_code == 201, created.text
     delegation = created.json()
     assert delegation["active"] is True
     listed = api.get("/api/v1/delegations", params={"person": "maria.lopez"}, headers=auth(api, "auditor")).json()
     assert [d["id"] for d in listed] == [delegation["id"]]
-    ended = api.delete(f"/api/v1/delegations/{delegation['id']}", params={"actor": "maria.lopez"},
-                       headers=auth(api, "service"))
+    ended = api.delete(
+        f"/api/v1/delegations/{delegation['id']}", params={"actor": "maria.lopez"}, headers=auth(api, "service")
+    )
     assert ended.status_code == 200 and ended.json()["cancelled_at"]
     assert api.get("/api/v1/delegations", headers=auth(api, "admin")).json() == []
     someone_else = api.post("/api/v1/delegations", json={**body, "actor": "frank.novak"}, headers=auth(api, "service"))
@@ -175,8 +215,9 @@ def test_policy_current_and_validate_upload(api):
     current = api.get("/api/v1/policy", headers=auth(api, "auditor")).json()
     assert current["version"] == "2026.11.1" and len(current["content_hash"]) == 64
     broken = "policy: {id: x, version: '1', currency: USD}\nrules:\n  - id: r1\n    auto_approve: yes please\n"
-    report = api.post("/api/v1/policy/validate", files={"file": ("broken.yaml", broken)},
-                      headers=auth(api, "admin")).json()
+    report = api.post(
+        "/api/v1/policy/validate", files={"file": ("broken.yaml", broken)}, headers=auth(api, "admin")
+    ).json()
     assert report["valid"] is False
     assert report["findings"][0]["line"] == 4
     good = open(EXAMPLES_POLICY, encoding="utf-8").read()
@@ -200,28 +241,63 @@ def test_audit_export_and_verify_need_auditor(api):
 def test_openapi_lists_the_api(api):
     """The OpenAPI document describes requisitions, actions, delegations, policy and audit."""
     paths = api.get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/requisitions", "/api/v1/requisitions/{number}/actions", "/api/v1/delegations",
-                 "/api/v1/policy", "/api/v1/policy/validate", "/api/v1/audit/export"):
+    for path in (
+        "/api/v1/requisitions",
+        "/api/v1/requisitions/{number}/actions",
+        "/api/v1/delegations",
+        "/api/v1/policy",
+        "/api/v1/policy/validate",
+        "/api/v1/audit/export",
+    ):
         assert path in paths
 
 
-@pytest.mark.parametrize("request_args", [
-    ("POST", "/api/v1/requisitions", {"json": new_request(justification="before\x00after")}),
-    ("GET", "/api/v1/requisitions?state=ap%00proved", {}),
-    ("GET", f"/api/v1/requisitions?offset={2**63}", {}),
-    ("DELETE", f"/api/v1/delegations/{2**63}?actor=maria.lopez", {}),
-    ("POST", "/api/v1/delegations", {"json": {"actor": "maria.lopez", "delegator": "maria.lopez",
-                                               "delegate": "frank.novak", "max_amount": "1e30",
-                                               "starts_at": "2026-11-23T00:00:00Z",
-                                               "ends_at": "2026-12-01T00:00:00Z"}}),
-    ("POST", "/api/v1/delegations", {"json": {"actor": "maria.lopez", "delegator": "maria.lopez",
-                                               "delegate": "frank.novak", "starts_at": "0001-01-01T00:00:00+14:00",
-                                               "ends_at": "9999-12-30T00:00:00-12:00"}}),
-    ("POST", "/api/v1/requisitions", {"json": new_request(lines=[{"description": "wrap", "quantity": "1,5",
-                                                                  "unit_price": 32}])}),
-    ("POST", "/api/v1/requisitions", {"json": new_request(lines=[{"description": "wrap", "quantity": "0.001",
-                                                                  "unit_price": "0.001"}])}),
-])
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        ("POST", "/api/v1/requisitions", {"json": new_request(justification="before\x00after")}),
+        ("GET", "/api/v1/requisitions?state=ap%00proved", {}),
+        ("GET", f"/api/v1/requisitions?offset={2**63}", {}),
+        ("DELETE", f"/api/v1/delegations/{2**63}?actor=maria.lopez", {}),
+        (
+            "POST",
+            "/api/v1/delegations",
+            {
+                "json": {
+                    "actor": "maria.lopez",
+                    "delegator": "maria.lopez",
+                    "delegate": "frank.novak",
+                    "max_amount": "1e30",
+                    "starts_at": "2026-11-23T00:00:00Z",
+                    "ends_at": "2026-12-01T00:00:00Z",
+                }
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/delegations",
+            {
+                "json": {
+                    "actor": "maria.lopez",
+                    "delegator": "maria.lopez",
+                    "delegate": "frank.novak",
+                    "starts_at": "0001-01-01T00:00:00+14:00",
+                    "ends_at": "9999-12-30T00:00:00-12:00",
+                }
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/requisitions",
+            {"json": new_request(lines=[{"description": "wrap", "quantity": "1,5", "unit_price": 32}])},
+        ),
+        (
+            "POST",
+            "/api/v1/requisitions",
+            {"json": new_request(lines=[{"description": "wrap", "quantity": "0.001", "unit_price": "0.001"}])},
+        ),
+    ],
+)
 def test_hostile_input_is_a_clear_422_never_a_500(api, request_args):
     """NUL characters, 64-bit overflows, absurd amounts and years, ambiguous commas, sub-cent totals: 422, a field."""
     method, url, kwargs = request_args
@@ -233,25 +309,42 @@ def test_hostile_input_is_a_clear_422_never_a_500(api, request_args):
 
 def test_ambiguous_decimal_comma_is_explained(api):
     """'1,5' rolls could mean 1.5 or 15, so the requester is asked to write it unambiguously."""
-    response = api.post("/api/v1/requisitions", headers=auth(api, "service"), json=new_request(
-        lines=[{"description": "wrap", "quantity": "1,5", "unit_price": 32}]))
+    response = api.post(
+        "/api/v1/requisitions",
+        headers=auth(api, "service"),
+        json=new_request(lines=[{"description": "wrap", "quantity": "1,5", "unit_price": 32}]),
+    )
     message = {f["field"]: f["message"] for f in response.json()["error"]["fields"]}["lines[0].quantity"]
     assert "ambiguous" in message and "1,500.00" in message
 
 
 def test_delegation_end_can_be_moved(api, clock):
     """Maria comes back early: she moves her delegation's end, and the audit records the change."""
-    body = {"actor": "maria.lopez", "delegator": "maria.lopez", "delegate": "frank.novak",
-            "starts_at": clock.now.isoformat(), "ends_at": "2026-12-31T00:00:00+00:00"}
+    body = {
+        "actor": "maria.lopez",
+        "delegator": "maria.lopez",
+        "delegate": "frank.novak",
+        "starts_at": clock.now.isoformat(),
+        "ends_at": "2026-12-31T00:00:00+00:00",
+    }
     delegation = api.post("/api/v1/delegations", json=body, headers=auth(api, "service")).json()
-    moved = api.patch(f"/api/v1/delegations/{delegation['id']}", headers=auth(api, "service"),
-                      json={"actor": "maria.lopez", "ends_at": "2026-11-30T00:00:00+00:00"})
+    moved = api.patch(
+        f"/api/v1/delegations/{delegation['id']}",
+        headers=auth(api, "service"),
+        json={"actor": "maria.lopez", "ends_at": "2026-11-30T00:00:00+00:00"},
+    )
     assert moved.status_code == 200 and moved.json()["ends_at"].startswith("2026-11-30")
-    backwards = api.patch(f"/api/v1/delegations/{delegation['id']}", headers=auth(api, "service"),
-                          json={"actor": "maria.lopez", "ends_at": "2026-11-01T00:00:00+00:00"})
+    backwards = api.patch(
+        f"/api/v1/delegations/{delegation['id']}",
+        headers=auth(api, "service"),
+        json={"actor": "maria.lopez", "ends_at": "2026-11-01T00:00:00+00:00"},
+    )
     assert backwards.status_code == 422
-    stranger = api.patch(f"/api/v1/delegations/{delegation['id']}", headers=auth(api, "service"),
-                         json={"actor": "frank.novak", "ends_at": "2026-12-05T00:00:00+00:00"})
+    stranger = api.patch(
+        f"/api/v1/delegations/{delegation['id']}",
+        headers=auth(api, "service"),
+        json={"actor": "frank.novak", "ends_at": "2026-12-05T00:00:00+00:00"},
+    )
     assert stranger.status_code == 403
     export = api.get("/api/v1/audit/export", headers=auth(api, "auditor"))
     kinds = [json.loads(line)["kind"] for line in export.text.splitlines()]

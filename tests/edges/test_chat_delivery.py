@@ -302,8 +302,9 @@ def test_a_po_notice_waits_for_the_approval_line_so_the_thread_reads_in_order(ch
     late = threading.Timer(0.3, chat.drain)  # the worker gets to the approval a moment later
     late.start()
     ChatNotifier(chat, fallback=RecordingNotifier()).send(
-        "jake.miller", Notice(kind="po_created", text=f"{number} is now purchase order PO-000001", key="n1",
-                              number=number))
+        "jake.miller",
+        Notice(kind="po_created", text=f"{number} is now purchase order PO-000001", key="n1", number=number),
+    )
     late.join()
     (root,) = slack.cards_to("jake.miller")
     lines = slack.lines_in(root["ref"])

@@ -56,8 +56,16 @@ def bot(service, directory):  # type: ignore[no-untyped-def]
 
 def dispatch(engine, directory, connector, clock, changes=None):  # type: ignore[no-untyped-def]
     settings = ErpSettings(_env_file=None, erp_max_attempts=4, erp_backoff_base_seconds=2, erp_backoff_max_seconds=60)
-    return ErpDispatcher(engine, directory, connector, Inbox(), settings=settings, clock=clock, worker_id="t",
-                         on_change=changes.append if changes is not None else None)
+    return ErpDispatcher(
+        engine,
+        directory,
+        connector,
+        Inbox(),
+        settings=settings,
+        clock=clock,
+        worker_id="t",
+        on_change=changes.append if changes is not None else None,
+    )
 
 
 def approved(service, *lines, requester="jake.miller"):  # type: ignore[no-untyped-def]
@@ -81,8 +89,9 @@ def test_status_shows_the_po_number_once_the_erp_has_it(bot, service, engine, di
     assert "PO-000001" in bot.card_for(number, "maria.lopez").status  # every copy re-renders with it
 
 
-def test_dead_letter_says_the_buyers_were_told_and_a_buyer_can_retry_from_the_card(bot, service, engine,
-                                                                                  directory, clock):
+def test_dead_letter_says_the_buyers_were_told_and_a_buyer_can_retry_from_the_card(
+    bot, service, engine, directory, clock
+):
     """The ERP refuses the vendor: Jake reads that the buyers were told; Ben (a buyer) taps Retry and the PO is made."""
     number = approved(service)
     erp = SandboxErp(engine, directory)
@@ -151,9 +160,16 @@ def test_open_web_chats_update_when_the_po_is_created(db_url, clock):
         hub = client.app.state.web_chat.hub
         number = approved(runtime.service)
         tell = fan_out(runtime.erp_listeners)
-        d = ErpDispatcher(runtime.engine, runtime.directory, SandboxErp(runtime.engine, runtime.directory),
-                          LiveNotifier(Inbox(), tell), settings=ErpSettings(_env_file=None), clock=clock,
-                          worker_id="t", on_change=tell)
+        d = ErpDispatcher(
+            runtime.engine,
+            runtime.directory,
+            SandboxErp(runtime.engine, runtime.directory),
+            LiveNotifier(Inbox(), tell),
+            settings=ErpSettings(_env_file=None),
+            clock=clock,
+            worker_id="t",
+            on_change=tell,
+        )
 
         async def scenario() -> list[dict]:
             queue = hub.subscribe("jake.miller")

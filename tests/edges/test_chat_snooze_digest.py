@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from approvals.scheduling.models import NotificationPreference
 from bot.intake.assistant import Assistant
-from tests.core.test_scheduling import _reminders, at, dallas, notifier, scheduler  # noqa: F401  (fixtures)
 from tests.factories import submit
+from tests.scheduling_support import _reminders, at, dallas
 
 
 def _texts(replies) -> str:  # type: ignore[no-untyped-def]
@@ -18,8 +18,9 @@ def _texts(replies) -> str:  # type: ignore[no-untyped-def]
 
 def test_remind_me_in_two_hours_moves_the_next_reminder(service, clock, scheduler, notifier, directory):
     """Zoe says "remind me in 2 hours about PR-…" after her first reminder: the next one comes 2 hours later."""
-    assistant = Assistant(service, directory, surface="web", draft_ttl=timedelta(hours=24),
-                          calendars=scheduler.calendars)
+    assistant = Assistant(
+        service, directory, surface="web", draft_ttl=timedelta(hours=24), calendars=scheduler.calendars
+    )
     clock.now = dallas(2026, 11, 23, 9, 0)
     number = service.submit(submit()).number
     at(clock, scheduler, dallas(2026, 11, 23, 13, 0))
@@ -33,7 +34,7 @@ def test_remind_me_in_two_hours_moves_the_next_reminder(service, clock, schedule
 
 
 def test_snooze_without_a_duration_or_a_match_asks_plainly(service, clock, scheduler, directory):
-    """"Remind me later" asks for a duration; someone with nothing waiting is told there is nothing to move."""
+    """ "Remind me later" asks for a duration; someone with nothing waiting is told there is nothing to move."""
     assistant = Assistant(service, directory, surface="web", calendars=scheduler.calendars)
     clock.now = dallas(2026, 11, 23, 9, 0)
     service.submit(submit())
@@ -45,7 +46,7 @@ def test_snooze_without_a_duration_or_a_match_asks_plainly(service, clock, sched
 
 
 def test_digest_off_and_on_in_words(service, directory):
-    """"Stop my daily digest" opts the person out; "start my digest" opts them back in."""
+    """ "Stop my daily digest" opts the person out; "start my digest" opts them back in."""
     assistant = Assistant(service, directory, surface="web")
     assert "no daily digest" in _texts(assistant.handle_message("maria.lopez", "stop my daily digest"))
     with Session(service.engine) as s:

@@ -17,14 +17,17 @@ def fresh_database(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("command, expected", [
-    (["audit", "verify"], "audit chain intact: 0 events"),
-    (["erp", "status"], "create PO jobs: 0 waiting"),
-    (["scheduler", "status"], "due 0"),
-    (["token", "list"], ""),
-])
+@pytest.mark.parametrize(
+    "command, expected",
+    [
+        (["audit", "verify"], "audit chain intact: 0 events"),
+        (["erp", "status"], "create PO jobs: 0 waiting"),
+        (["scheduler", "status"], "due 0"),
+        (["token", "list"], ""),
+    ],
+)
 def test_commands_work_on_a_database_that_does_not_exist_yet(fresh_database, command, expected):
-    """`procurebot audit verify`, `erp status`, `scheduler status` and `token list` on a fresh checkout answer plainly."""
+    """`audit verify`, `erp status`, `scheduler status` and `token list` answer plainly on a fresh checkout."""
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 0, result.output
     assert expected in result.output

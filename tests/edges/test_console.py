@@ -28,18 +28,22 @@ def good_policy_text() -> str:
     """The sample policy as a new version whose touchless limit is $5,000 instead of $1,000."""
     text = (REPO / "examples/policy.yaml").read_text()
     return text.replace('version: "2026.11.1"', 'version: "2026.12.1"').replace(
-        "amount: {lte: 1000}\n      item_type: [stock, mro]", "amount: {lte: 5000}\n      item_type: [stock, mro]")
+        "amount: {lte: 1000}\n      item_type: [stock, mro]", "amount: {lte: 5000}\n      item_type: [stock, mro]"
+    )
 
 
 @pytest.fixture
 def console(db_url, clock, tmp_path):  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=db_url, admin_token=None, env="dev", session_secret="s" * 40, var_dir=tmp_path,
-                        _env_file=None)
+    settings = Settings(
+        database_url=db_url, admin_token=None, env="dev", session_secret="s" * 40, var_dir=tmp_path, _env_file=None
+    )
     runtime = build_runtime(settings)
     runtime.service.clock = clock
     with TestClient(create_app(settings, runtime=runtime), raise_server_exceptions=False) as client:
-        client.tokens = {role: create_token(runtime.engine, name=f"test-{role}", role=role)  # type: ignore[attr-defined]
-                         for role in ("admin", "auditor", "service")}
+        client.tokens = {
+            role: create_token(runtime.engine, name=f"test-{role}", role=role)  # type: ignore[attr-defined]
+            for role in ("admin", "auditor", "service")
+        }
         client.runtime = runtime  # type: ignore[attr-defined]
         yield client
     runtime.engine.dispose()
@@ -105,21 +109,24 @@ def test_auditor_reads_everything_but_cannot_upload_or_activate(console):
     page = console.get("/console/policy").text
     assert 'id="upload"' not in page and "Only an admin" in page
     token = csrf(console)
-    r = console.post("/console/policy/upload", data={"csrf": token},
-                     files={"file": ("p.yaml", good_policy_text(), "text/yaml")})
+    r = console.post(
+        "/console/policy/upload", data={"csrf": token}, files={"file": ("p.yaml", good_policy_text(), "text/yaml")}
+    )
     assert r.status_code == 403 and "Only an admin" in r.text
     r = console.post("/console/policy/activate", data={"csrf": token, "source": "", "content_hash": "x"})
     assert r.status_code == 403
     with Session(console.runtime.engine) as s:
         assert [p.version for p in s.exec(select(PolicyVersion).where(PolicyVersion.active == True))] == [  # noqa: E712
-            "2026.11.1"]
+            "2026.11.1"
+        ]
 
 
 def test_forms_without_the_sessions_csrf_token_are_refused(console):
     """An upload or sign-out posted without this session's CSRF token does nothing and says to reload."""
     sign_in(console, "admin")
-    r = console.post("/console/policy/upload", data={"csrf": "guess"},
-                     files={"file": ("p.yaml", good_policy_text(), "text/yaml")})
+    r = console.post(
+        "/console/policy/upload", data={"csrf": "guess"}, files={"file": ("p.yaml", good_policy_text(), "text/yaml")}
+    )
     assert r.status_code == 403 and "Reload the page" in r.text
     assert console.post("/console/logout", data={}).status_code == 403
     assert console.get("/console").status_code == 200
@@ -164,8 +171,9 @@ def test_good_policy_shows_the_simulate_report_then_activates(console):
         svc.submit(submit(lines=[boxes(60)]))
     sign_in(console, "admin")
     token = csrf(console, "/console/policy")
-    r = console.post("/console/policy/upload", data={"csrf": token},
-                     files={"file": ("policy.yaml", good_policy_text(), "text/yaml")})
+    r = console.post(
+        "/console/policy/upload", data={"csrf": token}, files={"file": ("policy.yaml", good_policy_text(), "text/yaml")}
+    )
     assert r.status_code == 200 and 'id="simulate-report"' in r.text
     assert re.search(r'data-figure="replayed".*?<div class="value">3</div>', r.text, re.S)
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', r.text))
@@ -175,8 +183,9 @@ def test_good_policy_shows_the_simulate_report_then_activates(console):
     assert done.status_code == 200 and "is now active" in done.text
     with Session(console.runtime.engine) as s:
         active = s.exec(select(PolicyVersion).where(PolicyVersion.active == True)).one()  # noqa: E712
-        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "policy_activated")
-                       .order_by(AuditEvent.seq.desc())).first()
+        event = s.exec(
+            select(AuditEvent).where(AuditEvent.kind == "policy_activated").order_by(AuditEvent.seq.desc())
+        ).first()
     assert active.version == "2026.12.1"
     assert event.actor == "console:test-admin" and event.surface == "console"
     assert "2026.12.1" in console.get("/console/policy").text
@@ -196,8 +205,15 @@ def test_dashboard_audit_export_and_delegations(console):
     assert export.status_code == 200 and export.headers["content-type"].startswith("application/x-ndjson")
     assert '"kind": "auto_approved"' in export.text
     assert "The chain is intact" in console.get("/console/audit", params={"verify": 1}).text
-    away = svc.set_delegation(SetDelegation(actor="maria.lopez", delegator="maria.lopez", delegate="frank.novak",
-                                            starts_at=svc.clock(), ends_at=svc.clock() + timedelta(days=3)))
+    away = svc.set_delegation(
+        SetDelegation(
+            actor="maria.lopez",
+            delegator="maria.lopez",
+            delegate="frank.novak",
+            starts_at=svc.clock(),
+            ends_at=svc.clock() + timedelta(days=3),
+        )
+    )
     delegations = console.get("/console/delegations").text
     assert "Delegations" in delegations
     assert "<tr><td>active</td><td>Maria Lopez</td>" in delegations, away  # active on the clock that set it

@@ -72,8 +72,15 @@ def console(db_url, clock, tmp_path):  # type: ignore[no-untyped-def]
     company = company.replace("name: Uline,", f"name: {json.dumps(HOSTILE)},")
     company = company.replace("name: Dallas operations,", f"name: {json.dumps(HOSTILE)},")
     (tmp_path / "company.yaml").write_text(company)
-    settings = Settings(database_url=db_url, admin_token=None, env="dev", session_secret="s" * 40, var_dir=tmp_path,
-                        directory_file=tmp_path / "company.yaml", _env_file=None)
+    settings = Settings(
+        database_url=db_url,
+        admin_token=None,
+        env="dev",
+        session_secret="s" * 40,
+        var_dir=tmp_path,
+        directory_file=tmp_path / "company.yaml",
+        _env_file=None,
+    )
     runtime = build_runtime(settings)
     runtime.service.clock = clock
     with TestClient(create_app(settings, runtime=runtime), raise_server_exceptions=False) as client:
@@ -81,9 +88,16 @@ def console(db_url, clock, tmp_path):  # type: ignore[no-untyped-def]
         svc = runtime.service
         client.routed = svc.submit(submit(lines=[boxes(80, description=HOSTILE)], justification=HOSTILE))  # type: ignore[attr-defined]
         assert client.routed.requisition.waiting_on  # type: ignore[attr-defined]
-        svc.set_delegation(SetDelegation(actor="maria.lopez", delegator="maria.lopez", delegate="frank.novak",
-                                         starts_at=svc.clock(), ends_at=svc.clock() + timedelta(days=3),
-                                         reason=HOSTILE))
+        svc.set_delegation(
+            SetDelegation(
+                actor="maria.lopez",
+                delegator="maria.lopez",
+                delegate="frank.novak",
+                starts_at=svc.clock(),
+                ends_at=svc.clock() + timedelta(days=3),
+                reason=HOSTILE,
+            )
+        )
         token = (tmp_path / "dev-admin-token").read_text().strip()  # dev mode's admin token
         assert client.post("/console/login", data={"token": token}, follow_redirects=False).status_code == 303
         yield client
@@ -122,8 +136,11 @@ def test_policy_page_and_what_if_show_policy_file_names_as_text(console):
         install_policy(session, load_policy_text(good_policy_text(), POLICY_FILE), at=svc.clock())
     shows_text(console.get("/console/policy").text, POLICY_FILE)
     text = good_policy_text().replace('version: "2026.12.1"', 'version: "2026.12.2"')
-    r = console.post("/console/policy/upload", data={"csrf": csrf(console, "/console/policy")},
-                     files={"file": (POLICY_FILE, text, "text/yaml")})
+    r = console.post(
+        "/console/policy/upload",
+        data={"csrf": csrf(console, "/console/policy")},
+        files={"file": (POLICY_FILE, text, "text/yaml")},
+    )
     assert r.status_code == 200 and 'id="simulate-report"' in r.text
     sent = runs_nothing(r.text).field("filename")  # the activate form carries the name as the server received it
     assert sent == POLICY_FILE.replace('"', "%22")  # a quote in a file name is sent as %22, as browsers send it

@@ -41,8 +41,9 @@ def _check_line(got, want: dict[str, Any], where: str) -> None:  # type: ignore[
         elif value is None or isinstance(value, str):
             assert actual == value, f"{where}: {attr} is {actual!r}, expected {value!r}"
         else:
-            assert actual is not None and Decimal(str(actual)) == Decimal(str(value)), \
+            assert actual is not None and Decimal(str(actual)) == Decimal(str(value)), (
                 f"{where}: {attr} is {actual!r}, expected {value!r}"
+            )
 
 
 @pytest.mark.parametrize("case", TABLE, ids=[c["text"][:50] for c in TABLE])
@@ -67,7 +68,7 @@ def test_message_table(case, extractor, directory):  # type: ignore[no-untyped-d
     if "question" in want:
         assert (question.field if question else None) == want["question"], f"{where}: asked {question}"
     if "choices" in want:
-        assert [c.value for c in question.choices][:len(want["choices"])] == want["choices"]
+        assert [c.value for c in question.choices][: len(want["choices"])] == want["choices"]
 
 
 def test_table_is_big_enough():

@@ -14,15 +14,24 @@ from bot.intake.understand import RuleBased
 WRAP = "need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("help", Route("help")), ("stats this month", Route("stats")), ("cancel my delegation", Route("cancel_delegation")),
-    ("delegate to Priya until Friday", Route("delegate")), ("my requests", Route("mine")),
-    ("pending", Route("pending")),
-    ("remind me in 2 hours", Route("snooze")), ("stop my daily digest", Route("digest_off")),
-    ("start my digest", Route("digest_on")), ("status PR-1042", Route("status", "PR-1042")),
-    ("where is my stretch wrap order?", Route("where_is", "stretch wrap")), ("cancel", Route("dialogue")),
-    (WRAP, Route("dialogue")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("help", Route("help")),
+        ("stats this month", Route("stats")),
+        ("cancel my delegation", Route("cancel_delegation")),
+        ("delegate to Priya until Friday", Route("delegate")),
+        ("my requests", Route("mine")),
+        ("pending", Route("pending")),
+        ("remind me in 2 hours", Route("snooze")),
+        ("stop my daily digest", Route("digest_off")),
+        ("start my digest", Route("digest_on")),
+        ("status PR-1042", Route("status", "PR-1042")),
+        ("where is my stretch wrap order?", Route("where_is", "stretch wrap")),
+        ("cancel", Route("dialogue")),
+        (WRAP, Route("dialogue")),
+    ],
+)
 def test_each_message_goes_to_one_handler(text, expected):
     """Short commands reach their own handler in a fixed order; a plain "cancel" and a request go to the dialogue."""
     assert route(text) == expected
@@ -30,8 +39,14 @@ def test_each_message_goes_to_one_handler(text, expected):
 
 def test_each_tap_goes_to_one_handler():
     """Decisions, status, ERP retry and delegation taps have their handlers; draft buttons go to the dialogue."""
-    assert [route_action(a) for a in ("approve", "withdraw", "status", "erp.retry", "cancel_delegation", "submit")] \
-        == ["decision", "decision", "status", "erp.retry", "cancel_delegation", "dialogue"]
+    assert [route_action(a) for a in ("approve", "withdraw", "status", "erp.retry", "cancel_delegation", "submit")] == [
+        "decision",
+        "decision",
+        "status",
+        "erp.retry",
+        "cancel_delegation",
+        "dialogue",
+    ]
 
 
 class Shorthand:

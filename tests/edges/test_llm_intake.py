@@ -25,14 +25,25 @@ class Rig:
     def __init__(self, service, policy, fake: FakeOpenAI | None, **settings: object) -> None:  # type: ignore[no-untyped-def]
         self.fake = fake
         if fake is not None:
-            values = {"api_key": "sk-test", "base_url": fake.base_url, "model": "fake-model", "timeout_seconds": 2.0,
-                      **settings}
+            values = {
+                "api_key": "sk-test",
+                "base_url": fake.base_url,
+                "model": "fake-model",
+                "timeout_seconds": 2.0,
+                **settings,
+            }
             s = LlmSettings(**values)  # type: ignore[arg-type]
             self.parts = llm_setup.build(service, policy, s, client=LlmClient(s))
         else:
             self.parts = llm_setup.build(service, policy, LlmSettings(_env_file=None))  # type: ignore[call-arg]
-        self.bot = Assistant(service, service.directory, surface="web", draft_ttl=timedelta(hours=24),
-                             suggester=self.parts.suggester, summaries=self.parts.summaries)
+        self.bot = Assistant(
+            service,
+            service.directory,
+            surface="web",
+            draft_ttl=timedelta(hours=24),
+            suggester=self.parts.suggester,
+            summaries=self.parts.summaries,
+        )
 
     def settle(self) -> None:
         """Let the model answer everything asked so far (the chat itself never waits for it)."""
@@ -115,8 +126,9 @@ def test_low_confidence_asks_to_confirm_and_routing_uses_the_answer(rig, service
     question = cards(rig.bot.handle_message("jake.miller", "by Friday"), "question")[0]
     assert "please confirm the category" in question.title.lower()
     assert question.actions[0].label == "Facilities"
-    summary = cards(choose(rig.bot, "jake.miller", question, "MRO (maintenance, repair, operations)"),
-                    "requisition_summary")[0]
+    summary = cards(
+        choose(rig.bot, "jake.miller", question, "MRO (maintenance, repair, operations)"), "requisition_summary"
+    )[0]
     assert fact(summary, "Category") == "MRO (maintenance, repair, operations)"
     card = submitted(act(rig.bot, "jake.miller", summary, "submit"))
     assert service.view(card.number).category == "mro"
@@ -160,8 +172,9 @@ def test_a_slow_model_never_holds_the_reply(service, policy):
 def test_a_late_suggestion_that_disagrees_is_confirmed_before_submit(rig, service):
     """Safety mats read as MRO by keyword; the model, arriving later, says Facilities: Submit shows it first."""
     rig.fake.script.append({"category": "facilities", "confidence": 0.9, "reason": "floor mats"})
-    summary = cards(rig.bot.handle_message("jake.miller", "need 5 safety mats from Grainger at $60 each"),
-                    "requisition_summary")[0]
+    summary = cards(
+        rig.bot.handle_message("jake.miller", "need 5 safety mats from Grainger at $60 each"), "requisition_summary"
+    )[0]
     assert fact(summary, "Category").startswith("MRO")
     rig.settle()
     again = act(rig.bot, "jake.miller", summary, "submit")
@@ -180,8 +193,9 @@ def test_change_category_lets_the_requester_overrule_the_suggestion(rig, service
     summary = cards(rig.bot.handle_message("jake.miller", "by Friday"), "requisition_summary")[0]
     question = cards(act(rig.bot, "jake.miller", summary, "change_category"), "question")[0]
     assert question.actions[0].label == "Facilities"
-    summary = cards(choose(rig.bot, "jake.miller", question, "MRO (maintenance, repair, operations)"),
-                    "requisition_summary")[0]
+    summary = cards(
+        choose(rig.bot, "jake.miller", question, "MRO (maintenance, repair, operations)"), "requisition_summary"
+    )[0]
     card = submitted(act(rig.bot, "jake.miller", summary, "submit"))
     assert service.view(card.number).category == "mro"
 
@@ -211,13 +225,20 @@ def test_prompt_injection_changes_nothing(service, policy, plain):
         finally:
             rig.close()
     a, b = service.view(before.number), service.view(after.number)
-    assert (a.category, a.state, a.amount) == (b.category, b.state, b.amount) == ("facilities", "pending_approval",
-                                                                                 a.amount)
-    assert [(s.rule_id, s.approver, s.stage_name) for s in a.steps] == [(s.rule_id, s.approver, s.stage_name)
-                                                                         for s in b.steps]
+    assert (
+        (a.category, a.state, a.amount)
+        == (b.category, b.state, b.amount)
+        == ("facilities", "pending_approval", a.amount)
+    )
+    assert [(s.rule_id, s.approver, s.stage_name) for s in a.steps] == [
+        (s.rule_id, s.approver, s.stage_name) for s in b.steps
+    ]
     approver = a.waiting_on[0]
-    assert [x.id for x in plain.bot.card_for(a.number, approver).actions] == \
-        [x.id for x in plain.bot.card_for(b.number, approver).actions] == ["approve", "reject", "request_info"]
+    assert (
+        [x.id for x in plain.bot.card_for(a.number, approver).actions]
+        == [x.id for x in plain.bot.card_for(b.number, approver).actions]
+        == ["approve", "reject", "request_info"]
+    )
 
 
 def test_injection_in_a_message_never_reaches_the_model(rig):
@@ -236,8 +257,9 @@ def approver_note(bot, number: str, approver: str) -> str | None:  # type: ignor
 def test_submit_is_acknowledged_before_the_summary_is_written(rig, service):
     """A high-risk supplier: Submit answers while the model is held; the LLM's checked note replaces the
     deterministic one on the approver's card afterwards."""
-    rig.fake.script.append({"summary": "Acme Pallet Co. is a high-risk supplier with no contract; the request "
-                                       "totals $1,400.00."})
+    rig.fake.script.append(
+        {"summary": "Acme Pallet Co. is a high-risk supplier with no contract; the request totals $1,400.00."}
+    )
     told: list[str] = []
     rig.parts.summaries.listeners.append(told.append)  # the web chat re-renders open cards from this
     summary = cards(rig.bot.handle_message("jake.miller", PALLETS), "requisition_summary")[0]
@@ -245,15 +267,21 @@ def test_submit_is_acknowledged_before_the_summary_is_written(rig, service):
     view = service.view(card.number)
     assert stored_summary(service.engine, card.number, view.round) is None  # the model has not answered yet
     approver = view.waiting_on[0]
-    assert approver_note(rig.bot, card.number, approver) == \
-        "What is unusual: Acme Pallet Co.: risk tier high, no contract."
+    assert (
+        approver_note(rig.bot, card.number, approver)
+        == "What is unusual: Acme Pallet Co.: risk tier high, no contract."
+    )
     rig.settle()
     row = stored_summary(service.engine, card.number, view.round)
     assert told == [card.number]
-    assert row is not None and (row.source, row.prompt_version, row.model) == ("llm", "exception_summary.v1",
-                                                                               "fake-model")
-    assert approver_note(rig.bot, card.number, approver) == ("What is unusual: Acme Pallet Co. is a high-risk "
-                                                             "supplier with no contract; the request totals $1,400.00.")
+    assert row is not None and (row.source, row.prompt_version, row.model) == (
+        "llm",
+        "exception_summary.v1",
+        "fake-model",
+    )
+    assert approver_note(rig.bot, card.number, approver) == (
+        "What is unusual: Acme Pallet Co. is a high-risk supplier with no contract; the request totals $1,400.00."
+    )
     assert approver_note(rig.bot, card.number, "jake.miller") is None  # the requester's card has no note
     prompt = rig.fake.requests[-1]["body"]["messages"][-1]["content"]
     people = service.directory.people
@@ -308,9 +336,11 @@ def test_split_purchase_shows_on_the_approver_card(plain, service):
         service.clock.advance(hours=20)  # type: ignore[attr-defined]
     third = service.view(numbers[2])
     note = approver_note(plain.bot, third.number, third.waiting_on[0])
-    assert note is not None and note.startswith("What is unusual: Possible split purchase: 3 requests from the "
-                                                "same requester in 2 days, each just under $2,500.00, add up to "
-                                                "$7,200.00.")
+    assert note is not None and note.startswith(
+        "What is unusual: Possible split purchase: 3 requests from the "
+        "same requester in 2 days, each just under $2,500.00, add up to "
+        "$7,200.00."
+    )
     first = service.view(numbers[0])
     assert approver_note(plain.bot, first.number, first.waiting_on[0]) is None  # later requests are not its history
 
@@ -333,5 +363,7 @@ def test_over_budget_and_emergency_are_in_the_note(plain, service):
     view = result.requisition
     assert view.state == "pending_approval"
     note = approver_note(plain.bot, view.number, view.waiting_on[0])
-    assert note == ("What is unusual: Over budget: cost center SEA-OPS had $1,500.00 left before this $3,840.00 "
-                    "request. Marked as an emergency.")
+    assert note == (
+        "What is unusual: Over budget: cost center SEA-OPS had $1,500.00 left before this $3,840.00 "
+        "request. Marked as an emergency."
+    )

@@ -68,13 +68,15 @@ def test_served_web_chat_uses_the_llm_off_the_reply_path(web, fake):
     approver's card carries the model's checked note and the requester's summary the suggested category."""
     runtime = web.runtime
     assert runtime.llm.client is not None
-    summary = next(r["html"] for r in say(web, "jake.miller", "need 100 pallets from acme for Dallas at $14 each")
-                   if r["html"])
+    summary = next(
+        r["html"] for r in say(web, "jake.miller", "need 100 pallets from acme for Dallas at $14 each") if r["html"]
+    )
     number = next(r["number"] for r in tap(web, "jake.miller", summary, "submit") if r["number"])
     approver = runtime.service.view(number).waiting_on[0]
     assert "What is unusual: Acme Pallet Co.: risk tier high, no contract." in card(web, number, approver)
-    question = next(r["html"] for r in say(web, "jake.miller", "need 6 mop buckets from Grainger at $25 each")
-                    if r["html"])
+    question = next(
+        r["html"] for r in say(web, "jake.miller", "need 6 mop buckets from Grainger at $25 each") if r["html"]
+    )
     assert "sells more than one kind" in html.unescape(question)
     fake.gate.set()  # the model answers now
     runtime.llm.suggester.wait_idle(10)

@@ -13,12 +13,12 @@ from approvals.scheduling.runner import Scheduler
 from approvals.scheduling.weekly import week_of
 from bot.intake import stats
 from bot.intake.assistant import Assistant
-from tests.core.test_scheduling import at, notifier  # noqa: F401  (fixtures)
 from tests.factories import boxes, submit
+from tests.scheduling_support import at
 
 
 @pytest.fixture
-def scheduler(service, clock, notifier, directory) -> Scheduler:  # type: ignore[no-untyped-def]  # noqa: F811
+def scheduler(service, clock, notifier, directory) -> Scheduler:  # type: ignore[no-untyped-def]
     """The scheduler as the server builds it: with the weekly summary on."""
     config = SchedulerConfig(weekly_summary=True)
     calendars = Calendars(directory, config.hours)

@@ -67,8 +67,14 @@ def test_request_latency_is_labelled_by_route_template(app):
     app.get("/api/v1/requisitions/PR-2", headers=headers)
     app.get("/healthz")
     text = app.get("/metrics", headers=headers).text
-    assert value(text, 'procurebot_http_request_duration_seconds_count'
-                       '{method="GET",route="/api/v1/requisitions/{number}",status="4xx"}') == 2
+    assert (
+        value(
+            text,
+            "procurebot_http_request_duration_seconds_count"
+            '{method="GET",route="/api/v1/requisitions/{number}",status="4xx"}',
+        )
+        == 2
+    )
     health = 'procurebot_http_request_duration_seconds_count{method="GET",route="/healthz",status="2xx"}'
     assert value(text, health) == 1
     assert "PR-1" not in text

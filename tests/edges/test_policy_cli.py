@@ -12,8 +12,13 @@ from typer.testing import CliRunner
 from bot.cli import app
 
 runner = CliRunner()
-REQUEST = {"requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
-           "lines": [{"description": "stretch wrap", "sku": "PKG-SW-18", "quantity": 40, "unit_price": 32}]}
+REQUEST = {
+    "requester": "jake.miller",
+    "site": "DAL",
+    "cost_center": "DAL-OPS",
+    "supplier": "uline",
+    "lines": [{"description": "stretch wrap", "sku": "PKG-SW-18", "quantity": 40, "unit_price": 32}],
+}
 
 
 def run(*args: str):
@@ -27,10 +32,17 @@ def test_check_sample_policy_exits_0():
     assert "no problems found" in result.output
 
 
-@pytest.mark.parametrize("fixture,code", [
-    ("amount_gap.yaml", 1), ("unsatisfiable.yaml", 1),
-    ("shadowed_rule.yaml", 2), ("unknown_role.yaml", 2), ("bad_yaml.yaml", 2), ("schema_error.yaml", 2),
-])
+@pytest.mark.parametrize(
+    "fixture,code",
+    [
+        ("amount_gap.yaml", 1),
+        ("unsatisfiable.yaml", 1),
+        ("shadowed_rule.yaml", 2),
+        ("unknown_role.yaml", 2),
+        ("bad_yaml.yaml", 2),
+        ("schema_error.yaml", 2),
+    ],
+)
 def test_check_exit_code_follows_the_worst_finding(fixture, code):
     """Warnings only exit 1; any error (including a file that does not load) exits 2; findings are printed."""
     path = POLICIES / fixture
@@ -51,8 +63,9 @@ def test_check_uses_the_directory_given(tmp_path):
     """With --directory pointing at a company without regional directors, the shipped policy has errors."""
     data = yaml.safe_load(COMPANY_FILE.read_text())
     for person in data["people"]:
-        person["roles"] = [r for r in person.get("roles", [])
-                           if not (isinstance(r, dict) and "regional_ops_director" in r)]
+        person["roles"] = [
+            r for r in person.get("roles", []) if not (isinstance(r, dict) and "regional_ops_director" in r)
+        ]
     other = tmp_path / "company.yaml"
     other.write_text(yaml.safe_dump(data))
     result = run("check", POLICY_FILE, "--directory", other)
@@ -79,11 +92,14 @@ def test_route_committed_spend_changes_the_route(tmp_path):
     assert json.loads(result.output)["overlays"] == ["over-budget"]
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"requester": "nobody.here"}, "requester"),
-    ({"lines": [{"description": "wrap", "quantity": 0, "unit_price": 32}]}, "quantity"),
-    ({"currency": "JPY"}, "currency"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"requester": "nobody.here"}, "requester"),
+        ({"lines": [{"description": "wrap", "quantity": 0, "unit_price": 32}]}, "quantity"),
+        ({"currency": "JPY"}, "currency"),
+    ],
+)
 def test_route_invalid_request_prints_field_errors_and_exits_2(tmp_path, change, field):
     """A request that fails validation names the field to fix and exits 2."""
     request = tmp_path / "req.json"

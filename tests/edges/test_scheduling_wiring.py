@@ -42,8 +42,9 @@ def test_the_ticker_runs_only_when_enabled(db_url, tmp_path):
     runtime = build_runtime(Settings(database_url=db_url, var_dir=tmp_path, scheduler_enabled=False, _env_file=None))
     try:
         assert ticking.start(runtime) is None
-        runtime.settings = Settings(database_url=db_url, var_dir=tmp_path, scheduler_interval_seconds=3600,
-                                    _env_file=None)
+        runtime.settings = Settings(
+            database_url=db_url, var_dir=tmp_path, scheduler_interval_seconds=3600, _env_file=None
+        )
         ticker = ticking.start(runtime)
         assert ticker is not None
         ticker.shutdown()

@@ -19,8 +19,15 @@ def _opened(slack) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(view) if isinstance(view, str) else view
 
 
-def _values(description="Stretch wrap 18in", quantity="40", price="32", supplier="uline", site="DAL",
-            need_by="2026-11-27", why=""):  # type: ignore[no-untyped-def]
+def _values(
+    description="Stretch wrap 18in",
+    quantity="40",
+    price="32",
+    supplier="uline",
+    site="DAL",
+    need_by="2026-11-27",
+    why="",
+):  # type: ignore[no-untyped-def]
     def text(v):  # type: ignore[no-untyped-def]
         return {"value": {"type": "plain_text_input", "value": v}}
 
@@ -30,14 +37,28 @@ def _values(description="Stretch wrap 18in", quantity="40", price="32", supplier
     def select(v):  # type: ignore[no-untyped-def]
         return {"value": {"type": "static_select", "selected_option": {"value": v} if v else None}}
 
-    return {"description": text(description), "quantity": number(quantity), "unit_price": number(price),
-            "supplier": select(supplier), "site": select(site),
-            "need_by": {"value": {"type": "datepicker", "selected_date": need_by}}, "justification": text(why)}
+    return {
+        "description": text(description),
+        "quantity": number(quantity),
+        "unit_price": number(price),
+        "supplier": select(supplier),
+        "site": select(site),
+        "need_by": {"value": {"type": "datepicker", "selected_date": need_by}},
+        "justification": text(why),
+    }
 
 
 def _shortcut(slack, person: str = "jake.miller") -> dict:  # type: ignore[no-untyped-def]
-    slack.interact({"type": "shortcut", "callback_id": "pb_new_request", "team": {"id": TEAM},
-                    "user": {"id": slack_id(person), "team_id": TEAM}, "trigger_id": "trig-1", "api_app_id": "A"})
+    slack.interact(
+        {
+            "type": "shortcut",
+            "callback_id": "pb_new_request",
+            "team": {"id": TEAM},
+            "user": {"id": slack_id(person), "team_id": TEAM},
+            "trigger_id": "trig-1",
+            "api_app_id": "A",
+        }
+    )
     return _opened(slack)
 
 
@@ -70,11 +91,23 @@ def test_form_field_errors_come_back_under_each_field(slack):  # type: ignore[no
 
 def test_message_shortcut_prefills_the_form_from_the_message(slack):  # type: ignore[no-untyped-def]
     """'Create purchase request' on a colleague's message opens the form filled with what the message says."""
-    slack.interact({"type": "message_action", "callback_id": "pb_request_from_message", "team": {"id": TEAM},
-                    "user": {"id": slack_id("jake.miller"), "team_id": TEAM}, "trigger_id": "trig-2",
-                    "channel": {"id": "COPS"}, "api_app_id": "A",
-                    "message": {"type": "message", "user": slack_id("maria.lopez"), "ts": "1.1",
-                                "text": "we need 40 rolls of stretch wrap from Uline at $32 a roll for Dallas"}})
+    slack.interact(
+        {
+            "type": "message_action",
+            "callback_id": "pb_request_from_message",
+            "team": {"id": TEAM},
+            "user": {"id": slack_id("jake.miller"), "team_id": TEAM},
+            "trigger_id": "trig-2",
+            "channel": {"id": "COPS"},
+            "api_app_id": "A",
+            "message": {
+                "type": "message",
+                "user": slack_id("maria.lopez"),
+                "ts": "1.1",
+                "text": "we need 40 rolls of stretch wrap from Uline at $32 a roll for Dallas",
+            },
+        }
+    )
     form = _opened(slack)
     initial = {b["block_id"]: b["element"] for b in form["blocks"]}
     assert initial["quantity"].get("initial_value") == "40"
@@ -104,11 +137,19 @@ def test_edit_opens_the_form_with_the_draft_and_replaces_it(slack):  # type: ign
 def test_home_new_request_button_opens_the_form(slack):  # type: ignore[no-untyped-def]
     """'New purchase request' on the Home tab opens the same request form."""
     home = {"type": "home", "blocks": []}
-    slack.interact({"type": "block_actions", "team": {"id": TEAM}, "user": {"id": slack_id("jake.miller"),
-                                                                             "team_id": TEAM},
-                    "api_app_id": "A", "trigger_id": "trig-3", "container": {"type": "view", "view_id": "VH"},
-                    "view": {**home, "id": "VH", "state": {"values": {}}},
-                    "actions": [{"type": "button", "action_id": "pb_home:new_request", "action_ts": "1.1",
-                                 "block_id": "pb-home-top"}]})
+    slack.interact(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": slack_id("jake.miller"), "team_id": TEAM},
+            "api_app_id": "A",
+            "trigger_id": "trig-3",
+            "container": {"type": "view", "view_id": "VH"},
+            "view": {**home, "id": "VH", "state": {"values": {}}},
+            "actions": [
+                {"type": "button", "action_id": "pb_home:new_request", "action_ts": "1.1", "block_id": "pb-home-top"}
+            ],
+        }
+    )
     form = _opened(slack)
     assert form["callback_id"] == "pb_request" and form["type"] == "modal"

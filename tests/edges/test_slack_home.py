@@ -25,13 +25,33 @@ def _published(slack, person: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 def _home_tap(slack, person: str, home: dict, action_id: str, values: dict | None = None) -> None:  # type: ignore[no-untyped-def]
-    element = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
-                   if e.get("action_id", "").startswith(action_id))
-    slack.interact({"type": "block_actions", "team": {"id": TEAM}, "user": {"id": slack_id(person), "team_id": TEAM},
-                    "api_app_id": "A", "trigger_id": "trig-h", "container": {"type": "view", "view_id": "VHOME"},
-                    "view": {**home, "id": "VHOME", "state": {"values": values or {}}},
-                    "actions": [{"type": element["type"], "action_id": element["action_id"],
-                                 "value": element.get("value", ""), "action_ts": "1.5", "block_id": "b"}]})
+    element = next(
+        e
+        for b in home["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id", "").startswith(action_id)
+    )
+    slack.interact(
+        {
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": slack_id(person), "team_id": TEAM},
+            "api_app_id": "A",
+            "trigger_id": "trig-h",
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {**home, "id": "VHOME", "state": {"values": values or {}}},
+            "actions": [
+                {
+                    "type": element["type"],
+                    "action_id": element["action_id"],
+                    "value": element.get("value", ""),
+                    "action_ts": "1.5",
+                    "block_id": "b",
+                }
+            ],
+        }
+    )
 
 
 def test_home_shows_pending_approvals_with_buttons_and_approving_there_updates_it(slack):  # type: ignore[no-untyped-def]
@@ -57,10 +77,13 @@ def test_delegation_set_and_ended_from_home(slack):  # type: ignore[no-untyped-d
     """Zoe picks Priya and her days away on the Home tab; it is set through the core, shown, and ends with a tap."""
     home = _open_home(slack, "zoe.martin")
     assert "Nobody approves for you right now" in json.dumps(home)
-    values = {"pb-home-delegate": {
-        "pb_home:delegate_who": {"type": "static_select", "selected_option": {"value": "priya.nair"}},
-        "pb_home:delegate_from": {"type": "datepicker", "selected_date": "2026-11-23"},
-        "pb_home:delegate_to": {"type": "datepicker", "selected_date": "2026-12-04"}}}
+    values = {
+        "pb-home-delegate": {
+            "pb_home:delegate_who": {"type": "static_select", "selected_option": {"value": "priya.nair"}},
+            "pb_home:delegate_from": {"type": "datepicker", "selected_date": "2026-11-23"},
+            "pb_home:delegate_to": {"type": "datepicker", "selected_date": "2026-12-04"},
+        }
+    }
     _home_tap(slack, "zoe.martin", home, "pb_home:set_delegation", values)
     (row,) = slack.runtime.service.delegations(person="zoe.martin")
     assert row.delegate == "priya.nair"
@@ -76,10 +99,13 @@ def test_delegation_form_problems_are_explained_on_the_tab(slack):  # type: igno
     home = _open_home(slack, "zoe.martin")
     _home_tap(slack, "zoe.martin", home, "pb_home:set_delegation", {})
     assert "Pick who approves for you and both dates" in json.dumps(_published(slack, "zoe.martin"))
-    values = {"pb-home-delegate": {
-        "pb_home:delegate_who": {"type": "static_select", "selected_option": {"value": "zoe.martin"}},
-        "pb_home:delegate_from": {"type": "datepicker", "selected_date": "2026-11-23"},
-        "pb_home:delegate_to": {"type": "datepicker", "selected_date": "2026-11-24"}}}
+    values = {
+        "pb-home-delegate": {
+            "pb_home:delegate_who": {"type": "static_select", "selected_option": {"value": "zoe.martin"}},
+            "pb_home:delegate_from": {"type": "datepicker", "selected_date": "2026-11-23"},
+            "pb_home:delegate_to": {"type": "datepicker", "selected_date": "2026-11-24"},
+        }
+    }
     _home_tap(slack, "zoe.martin", home, "pb_home:set_delegation", values)
     assert "other than yourself" in json.dumps(_published(slack, "zoe.martin"))
     assert slack.runtime.service.delegations(person="zoe.martin") == []

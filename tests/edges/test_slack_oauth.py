@@ -11,8 +11,12 @@ from sqlalchemy import text
 
 from bot.slack.settings import SlackSettings
 
-OAUTH = {"bot_token": None, "client_id": "1111.2222", "client_secret": "client-secret-value",
-         "state_secret": "state-secret-value-0123456789"}
+OAUTH = {
+    "bot_token": None,
+    "client_id": "1111.2222",
+    "client_secret": "client-secret-value",
+    "state_secret": "state-secret-value-0123456789",
+}
 
 
 @pytest.fixture
@@ -68,5 +72,9 @@ def test_settings_fail_fast_with_clear_messages():
     with pytest.raises(ValueError, match="xapp-"):
         SlackSettings(bot_token="xoxb-1", signing_secret="s", app_token="xoxb-wrong", _env_file=None)
     assert not SlackSettings(_env_file=None).enabled
-    assert SlackSettings(bot_token="xoxb-1", signing_secret="s", api_base_url="https://slack-gov.com/api",
-                         _env_file=None).base_url == "https://slack-gov.com/api/"
+    assert (
+        SlackSettings(
+            bot_token="xoxb-1", signing_secret="s", api_base_url="https://slack-gov.com/api", _env_file=None
+        ).base_url
+        == "https://slack-gov.com/api/"
+    )

@@ -16,9 +16,21 @@ def slack(db_url, clock, directory):  # type: ignore[no-untyped-def]
 
 
 def _body() -> bytes:
-    return json.dumps({"type": "event_callback", "team_id": "T0PROCURE", "event_id": "EvX",
-                       "event": {"type": "message", "channel_type": "im", "channel": "DX", "user": "UX",
-                                 "text": "hi", "ts": "1.2"}}).encode()
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0PROCURE",
+            "event_id": "EvX",
+            "event": {
+                "type": "message",
+                "channel_type": "im",
+                "channel": "DX",
+                "user": "UX",
+                "text": "hi",
+                "ts": "1.2",
+            },
+        }
+    ).encode()
 
 
 def test_forged_signature_is_refused_with_401(slack):  # type: ignore[no-untyped-def]

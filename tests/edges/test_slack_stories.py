@@ -151,8 +151,9 @@ def test_two_approvers_tap_at_once_on_an_any_of_step(slack):  # type: ignore[no-
 
     laptops = {"description": "Laptop 14in", "sku": "IT-LAP-14", "quantity": 5, "unit_price": 1400}
     service = slack.runtime.service
-    number = service.submit(submit(requester="emily.davis", cost_center="CORP-IT", supplier="cdw",
-                                   lines=[laptops])).number
+    number = service.submit(
+        submit(requester="emily.davis", cost_center="CORP-IT", supplier="cdw", lines=[laptops])
+    ).number
     service.approve(Approve(actor="raj.patel", number=number))
     slack.settle()
     cards = {p: slack.card_to(p, "approve", number) for p in ("priya.nair", "olivia.grant")}
@@ -197,8 +198,15 @@ def test_po_created_by_the_erp_is_told_in_the_requesters_thread(slack):  # type:
     slack.tap("zoe.martin", slack.card_to("zoe.martin", "approve"), "approve")
     runtime = slack.runtime
     notifier = ChatNotifier(runtime.chat, fallback=RecordingNotifier())
-    dispatcher = ErpDispatcher(runtime.engine, runtime.directory, SandboxErp(runtime.engine, runtime.directory),
-                               notifier, settings=ErpSettings(_env_file=None), clock=slack.clock, worker_id="t")
+    dispatcher = ErpDispatcher(
+        runtime.engine,
+        runtime.directory,
+        SandboxErp(runtime.engine, runtime.directory),
+        notifier,
+        settings=ErpSettings(_env_file=None),
+        clock=slack.clock,
+        worker_id="t",
+    )
     dispatcher.run_once()
     slack.settle()
     view = runtime.service.view(number)
@@ -216,8 +224,9 @@ def test_reject_on_a_card_someone_already_approved_opens_no_modal_and_says_who(s
 
     laptops = {"description": "Laptop 14in", "sku": "IT-LAP-14", "quantity": 5, "unit_price": 1400}
     service = slack.runtime.service
-    number = service.submit(submit(requester="emily.davis", cost_center="CORP-IT", supplier="cdw",
-                                   lines=[laptops])).number
+    number = service.submit(
+        submit(requester="emily.davis", cost_center="CORP-IT", supplier="cdw", lines=[laptops])
+    ).number
     service.approve(Approve(actor="raj.patel", number=number))
     slack.settle()
     olivia = slack.card_to("olivia.grant", "reject", number)

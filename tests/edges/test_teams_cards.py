@@ -11,13 +11,29 @@ KEY = b"k" * 32
 
 
 def _card(actions: list[CardAction] | None = None) -> Card:
-    return Card(kind="approval_request", title="PR-1042: stretch wrap", number="PR-1042", status="Waiting on you.",
-                facts=[Fact(label="Total", value="$1,280.00")], lines=["40 roll x stretch wrap"],
-                why_you="Up to $5,000 -> the requester's manager", exceptions=["Urgent"], tone="warn",
-                actions=actions if actions is not None else [
-                    CardAction(id="approve", label="Approve", style="primary", value={"number": "PR-1042", "key": "a"}),
-                    CardAction(id="reject", label="Reject", style="danger", value={"number": "PR-1042", "key": "r"},
-                               input_label="Reason (required)")])
+    return Card(
+        kind="approval_request",
+        title="PR-1042: stretch wrap",
+        number="PR-1042",
+        status="Waiting on you.",
+        facts=[Fact(label="Total", value="$1,280.00")],
+        lines=["40 roll x stretch wrap"],
+        why_you="Up to $5,000 -> the requester's manager",
+        exceptions=["Urgent"],
+        tone="warn",
+        actions=actions
+        if actions is not None
+        else [
+            CardAction(id="approve", label="Approve", style="primary", value={"number": "PR-1042", "key": "a"}),
+            CardAction(
+                id="reject",
+                label="Reject",
+                style="danger",
+                value={"number": "PR-1042", "key": "r"},
+                input_label="Reason (required)",
+            ),
+        ],
+    )
 
 
 def test_card_is_adaptive_1_5_with_execute_actions_forms_and_refresh():  # type: ignore[no-untyped-def]
@@ -42,10 +58,15 @@ def test_signed_data_reads_back_and_any_change_is_refused():  # type: ignore[no-
     data = cards.render(_card(), secret=KEY)["actions"][0]["data"]
     value, typed, number = cards.read_action(KEY, "approve", {**data, cards.INPUT_ID: "looks fine"})
     assert value == {"number": "PR-1042", "key": "a"} and typed == "looks fine" and number == "PR-1042"
-    for verb, forged, key in [("approve", {**data, "number": "PR-1"}, KEY), ("reject", data, KEY),
-                              ("approve", data, b"other-key"), ("approve", {**data, "extra": "x"}, KEY),
-                              ("approve", {k: v for k, v in data.items() if k != "pb_sig"}, KEY),
-                              ("approve", {**data, "number": ["PR-1042"]}, KEY), ("approve", "PR-1042", KEY)]:
+    for verb, forged, key in [
+        ("approve", {**data, "number": "PR-1"}, KEY),
+        ("reject", data, KEY),
+        ("approve", data, b"other-key"),
+        ("approve", {**data, "extra": "x"}, KEY),
+        ("approve", {k: v for k, v in data.items() if k != "pb_sig"}, KEY),
+        ("approve", {**data, "number": ["PR-1042"]}, KEY),
+        ("approve", "PR-1042", KEY),
+    ]:
         with pytest.raises(cards.Tampered):
             cards.read_action(key, verb, forged)
 
@@ -61,7 +82,10 @@ def test_many_actions_overflow_and_refresh_is_capped_at_sixty_users():  # type: 
 
 def test_a_card_without_a_requisition_has_no_refresh():  # type: ignore[no-untyped-def]
     """A question or help card is not tied to a requisition: no refresh, even with users given."""
-    question = Card(kind="question", title="Which supplier?",
-                    actions=[CardAction(id="choose", label="Uline", value={"field": "supplier", "value": "uline"})])
+    question = Card(
+        kind="question",
+        title="Which supplier?",
+        actions=[CardAction(id="choose", label="Uline", value={"field": "supplier", "value": "uline"})],
+    )
     content = cards.render(question, secret=KEY, refresh_user_ids=["29:a"])
     assert "refresh" not in content and content["actions"][0]["data"]["value"] == "uline"

@@ -30,14 +30,14 @@ def both(db_url, clock, directory, tmp_path, monkeypatch) -> Iterator[tuple[Harn
     with server as slack_api, FakeTeams(tmp_path) as teams_api:
         for key, value in teams_api.env().items():
             monkeypatch.setenv(key, value)
-        settings = Settings(database_url=db_url, admin_token=None, env="dev", var_dir=tmp_path / "var",
-                            _env_file=None)
+        settings = Settings(database_url=db_url, admin_token=None, env="dev", var_dir=tmp_path / "var", _env_file=None)
         runtime = build_runtime(settings)
         runtime.service.clock = clock
         runtime.chat.clock = clock
         app = create_app(settings, runtime=runtime)
-        slack_mount.install(app, SlackSettings(api_base_url=server.base_url, bot_token=TOKEN, signing_secret=SECRET,
-                                               _env_file=None))
+        slack_mount.install(
+            app, SlackSettings(api_base_url=server.base_url, bot_token=TOKEN, signing_secret=SECRET, _env_file=None)
+        )
         with TestClient(app) as client:
             assert {s.name for s in runtime.chat.surfaces} == {"slack", "teams"}
             yield Harness(client, teams_api, runtime), Slack(client, slack_api, runtime, clock, itertools.count(1))

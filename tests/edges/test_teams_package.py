@@ -19,8 +19,21 @@ APP_ID = "00000000-aaaa-4bbb-8ccc-000000000001"
 def test_package_command_writes_a_zip_ready_for_upload(tmp_path):  # type: ignore[no-untyped-def]
     """`procurebot teams package` fills in the app id and website and zips the manifest with its two icons."""
     out = tmp_path / "teams.zip"
-    result = CliRunner().invoke(cli, ["teams", "package", "--website", "https://procure.lonestar.example",
-                                      "--company", "Lone Star Supply Co.", "--app-id", APP_ID, "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "teams",
+            "package",
+            "--website",
+            "https://procure.lonestar.example",
+            "--company",
+            "Lone Star Supply Co.",
+            "--app-id",
+            APP_ID,
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as archive:
         assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
@@ -49,6 +62,8 @@ def test_package_refuses_what_teams_would_refuse(tmp_path):  # type: ignore[no-u
     with pytest.raises(PackageError, match="192x192"):
         build(tmp_path / "c.zip", app_id=APP_ID, website="https://x.example", company="X", source=source)
     assert not list(tmp_path.glob("*.zip"))
-    result = CliRunner().invoke(cli, ["teams", "package", "--website", "https://x.example", "--app-id", "nope",
-                                      "--out", str(tmp_path / "d.zip")])
+    result = CliRunner().invoke(
+        cli,
+        ["teams", "package", "--website", "https://x.example", "--app-id", "nope", "--out", str(tmp_path / "d.zip")],
+    )
     assert result.exit_code == 1 and "not a GUID" in result.output

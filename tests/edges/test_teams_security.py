@@ -39,13 +39,17 @@ def _approval(teams: Harness) -> tuple[str, dict]:  # type: ignore[type-arg]
     return number, approval["card"]
 
 
-@pytest.mark.parametrize("token", [
-    {"forged": True},
-    {"expires_in": -900},
-    {"aud": "some-other-bot"},
-    {"iss": "https://login.example.com"},
-    {"service_url": "http://127.0.0.1:1/other/"},
-], ids=["forged-signature", "expired", "wrong-audience", "wrong-issuer", "other-service-url"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        {"forged": True},
+        {"expires_in": -900},
+        {"aud": "some-other-bot"},
+        {"iss": "https://login.example.com"},
+        {"service_url": "http://127.0.0.1:1/other/"},
+    ],
+    ids=["forged-signature", "expired", "wrong-audience", "wrong-issuer", "other-service-url"],
+)
 def test_bad_tokens_get_401_and_nothing_is_written(teams, token):  # type: ignore[no-untyped-def]
     """A forged, expired, wrong-audience, wrong-issuer or other-connector token is refused with 401; nothing happens."""
     user = teams.user("jake.miller")
@@ -93,8 +97,9 @@ def test_an_unassigned_users_execute_is_refused_and_nothing_is_decided(teams):  
     words = texts_of(shown)
     assert f"You are not an approver of {number}" in words and "Zoe Martin" in words
     assert teams.runtime.service.view(number).state == "pending_approval"
-    assert _count(teams, Decision) == 0 or all(d.actor != "emily.davis" for d in teams.runtime.service.view(
-        number).decisions)
+    assert _count(teams, Decision) == 0 or all(
+        d.actor != "emily.davis" for d in teams.runtime.service.view(number).decisions
+    )
 
 
 def test_a_retried_message_is_answered_once(teams):  # type: ignore[no-untyped-def]
@@ -122,9 +127,13 @@ def test_tampered_card_data_is_refused_before_anything_happens(teams):  # type: 
     number, approval = _approval(teams)
     zoe = teams.user("zoe.martin")
     data = execute_actions(approval)["approve"]["data"]
-    forgeries = [("approve", {**data, "number": "PR-9999"}), ("approve", {**data, "key": "other"}),
-                 ("reject", data), ("approve", {k: v for k, v in data.items() if k != "pb_sig"}),
-                 ("approve", {**data, "number": {"$ne": ""}})]
+    forgeries = [
+        ("approve", {**data, "number": "PR-9999"}),
+        ("approve", {**data, "key": "other"}),
+        ("reject", data),
+        ("approve", {k: v for k, v in data.items() if k != "pb_sig"}),
+        ("approve", {**data, "number": {"$ne": ""}}),
+    ]
     for shapeless in ("PR-1001", None, ["approve"]):  # not an object at all: not a card action the SDK can read
         res = teams.post(teams.fake.execute(zoe, "approve", shapeless))  # type: ignore[arg-type]
         assert res.status_code == 400 and res.json()["error"]["code"] == "bad_activity"
@@ -136,7 +145,8 @@ def test_tampered_card_data_is_refused_before_anything_happens(teams):  # type: 
         assert "nothing was done" in body["value"]["message"]
     assert teams.runtime.service.view(number).state == "pending_approval"
     assert teams.runtime.service.view(number).decisions == [] or all(
-        d.action == "submit" for d in teams.runtime.service.view(number).decisions)
+        d.action == "submit" for d in teams.runtime.service.view(number).decisions
+    )
 
 
 def test_malformed_activities_get_a_clear_400_and_nothing_is_written(teams):  # type: ignore[no-untyped-def]
@@ -146,11 +156,13 @@ def test_malformed_activities_get_a_clear_400_and_nothing_is_written(teams):  # 
     headers = teams.fake.headers()
     assert teams.client.post("/api/messages", content=b"{nope", headers=headers).status_code == 400
     assert teams.client.post("/api/messages", json=[good], headers=headers).status_code == 400
-    for broken in ({k: v for k, v in good.items() if k != "from"},
-                   {k: v for k, v in good.items() if k != "conversation"},
-                   {**good, "type": "definitely-not-an-activity"},
-                   {**good, "from": "jake"},
-                   {**good, "id": None}):
+    for broken in (
+        {k: v for k, v in good.items() if k != "from"},
+        {k: v for k, v in good.items() if k != "conversation"},
+        {**good, "type": "definitely-not-an-activity"},
+        {**good, "from": "jake"},
+        {**good, "id": None},
+    ):
         res = teams.client.post("/api/messages", json=broken, headers=headers)
         assert res.status_code == 400, broken
         assert res.json()["error"]["code"] == "bad_activity"
@@ -164,8 +176,11 @@ def test_unknown_invoke_names_and_verbs_are_answered_clearly(teams):  # type: ig
     for name in ("composeExtension/query", "task/fetch", "made/up"):
         res = teams.post(teams.fake.activity(user, "invoke", name=name, value={}))
         assert res.status_code == 501 and name in res.json()["error"]["message"]
-    res = teams.post(teams.fake.activity(user, "invoke", name="adaptiveCard/action",
-                                         value={"action": {"type": "Action.Execute", "data": {}}}))
+    res = teams.post(
+        teams.fake.activity(
+            user, "invoke", name="adaptiveCard/action", value={"action": {"type": "Action.Execute", "data": {}}}
+        )
+    )
     assert res.status_code in (200, 400)
     if res.status_code == 200:
         assert res.json()["statusCode"] == 400
@@ -202,10 +217,12 @@ def test_settings_refuse_half_configured_credentials_and_test_overrides_in_produ
     with pytest.raises(ValidationError, match="TEAMS_APP_PASSWORD"):
         TeamsSettings(app_id=APP_ID, _env_file=None)
     with pytest.raises(ValidationError, match="must be https"):
-        TeamsSettings(app_id=APP_ID, app_password="x" * 20, openid_metadata_url="http://bf.example/openid",
-                      _env_file=None)
-    overridden = TeamsSettings(app_id=APP_ID, app_password="x" * 20, _env_file=None,
-                               service_url_allow=[r"http://127\.0\.0\.1:\d+/teams/"])
+        TeamsSettings(
+            app_id=APP_ID, app_password="x" * 20, openid_metadata_url="http://bf.example/openid", _env_file=None
+        )
+    overridden = TeamsSettings(
+        app_id=APP_ID, app_password="x" * 20, _env_file=None, service_url_allow=[r"http://127\.0\.0\.1:\d+/teams/"]
+    )
     with pytest.raises(ValueError, match="TEAMS_SERVICE_URL_ALLOW"):
         overridden.check_production()
     TeamsSettings(app_id=APP_ID, app_password="x" * 20, _env_file=None).check_production()

@@ -86,8 +86,10 @@ def test_a_stale_approve_answers_who_acted_and_when(teams):  # type: ignore[no-u
     res = teams.tap("zoe.martin", approval["card"], "reject", text="changed my mind")
     assert res.status_code == 200
     words = texts_of(res.json()["value"])
-    assert (f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the purchase order; "
-            "you cannot reject it now.") in words
+    assert (
+        f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the purchase order; "
+        "you cannot reject it now."
+    ) in words
     with Session(teams.runtime.engine) as session:
         decisions = session.exec(select(Decision).where(Decision.action == "reject")).all()
     assert decisions == [] and teams.runtime.service.view(number).state != "rejected"
@@ -234,8 +236,11 @@ def test_an_approval_through_the_http_api_updates_the_teams_cards(teams):  # typ
 
     number = submitted(teams)
     token = create_token(teams.runtime.engine, name="erp-portal", role="service")
-    res = teams.client.post(f"/api/v1/requisitions/{number}/actions", headers={"Authorization": f"Bearer {token}"},
-                            json={"action": "approve", "actor": "zoe.martin"})
+    res = teams.client.post(
+        f"/api/v1/requisitions/{number}/actions",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"action": "approve", "actor": "zoe.martin"},
+    )
     assert res.status_code == 200, res.text
     teams.drain()
     (approval,) = teams.fake.bf.cards_to(teams.user("zoe.martin"))
@@ -250,8 +255,9 @@ def test_a_reminder_reaches_the_approver_in_teams(teams, clock):  # type: ignore
 
     number = submitted(teams)
     live = teams.runtime.scheduler
-    scheduler = Scheduler(teams.runtime.service, live.notifier, config=live.config, clock=clock,
-                          calendars=live.calendars)
+    scheduler = Scheduler(
+        teams.runtime.service, live.notifier, config=live.config, clock=clock, calendars=live.calendars
+    )
     zoe = teams.user("zoe.martin")
     before = len(teams.fake.bf.to(zoe))
     for _ in range(6):

@@ -60,7 +60,7 @@ def buttons(card_html: str) -> list[str]:
 def test_home_is_the_web_chat(web):
     """A newcomer opening / lands on the chat page, which lists the sample company's people."""
     res = web.get("/", follow_redirects=True)
-    assert res.status_code == 200 and "<select id=\"person\"" in res.text
+    assert res.status_code == 200 and '<select id="person"' in res.text
     people = web.get("/chat/api/people").json()
     assert {"id": "jake.miller", "name": "Jake Miller", "title": "Maintenance Technician", "site": "DAL"} in people
     assert web.get("/chat/static/chat.js").headers["content-type"].startswith("text/javascript")
@@ -88,8 +88,10 @@ def test_story_request_route_approve(web):
         assert "Approved by Zoe Martin at 2026-11-23 15:00 UTC." in now and "tone-ok" in now
         assert "approve" not in buttons(now)
     stale = tap(web, "zoe.martin", zoe.replace(":a&", ":again&"), "approve")[0]
-    assert stale["text"] == (f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the "
-                             "purchase order; you cannot approve it now.")
+    assert stale["text"] == (
+        f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the "
+        "purchase order; you cannot approve it now."
+    )
     assert [c.command for c in web.changes] == ["submit", "approve"]
 
 
@@ -153,8 +155,16 @@ def test_off_in_production(db_url):
 def test_hub_delivers_changes_from_worker_threads():
     """An action committed on a worker thread reaches a browser's queue on the server loop, with who it concerns."""
     hub = LiveHub(lambda number: ["jake.miller", "zoe.martin"])
-    change = Change("PR-1001", 1, "approve", "approved", "zoe.martin", "web", "approved",
-                    datetime(2026, 11, 23, tzinfo=timezone.utc))
+    change = Change(
+        "PR-1001",
+        1,
+        "approve",
+        "approved",
+        "zoe.martin",
+        "web",
+        "approved",
+        datetime(2026, 11, 23, tzinfo=timezone.utc),
+    )
 
     async def scenario() -> dict:
         queue = hub.subscribe("jake.miller")
@@ -164,6 +174,12 @@ def test_hub_delivers_changes_from_worker_threads():
         return event
 
     event = asyncio.run(scenario())
-    assert event == {"type": "change", "number": "PR-1001", "state": "approved", "command": "approve",
-                     "actor": "zoe.martin", "audience": ["jake.miller", "zoe.martin"]}
+    assert event == {
+        "type": "change",
+        "number": "PR-1001",
+        "state": "approved",
+        "command": "approve",
+        "actor": "zoe.martin",
+        "audience": ["jake.miller", "zoe.martin"],
+    }
     assert hub.connected == 0

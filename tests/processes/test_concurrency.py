@@ -21,8 +21,9 @@ LAPTOPS = {"description": "Laptop 14in", "sku": "IT-LAP-14", "quantity": 5, "uni
 def _race(db_url: str, number: str, actors: list[str], keys: list[str | None]) -> list[tuple]:
     ctx = mp.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=approve_when_told, args=(db_url, number, a, k, start, results))
-             for a, k in zip(actors, keys)]
+    procs = [
+        ctx.Process(target=approve_when_told, args=(db_url, number, a, k, start, results)) for a, k in zip(actors, keys)
+    ]
     for p in procs:
         p.start()
     start.set()
@@ -35,8 +36,9 @@ def _race(db_url: str, number: str, actors: list[str], keys: list[str | None]) -
 def _approvals(service, number: str) -> list[Decision]:
     with Session(service.engine) as s:
         req = s.exec(select(Requisition).where(Requisition.number == number)).one()
-        return list(s.exec(select(Decision).where(Decision.requisition_id == req.id,
-                                                  Decision.action == "approve")).all())
+        return list(
+            s.exec(select(Decision).where(Decision.requisition_id == req.id, Decision.action == "approve")).all()
+        )
 
 
 def test_two_approvers_tap_at_once_on_any_of_stage(service, db_url):
@@ -58,8 +60,9 @@ def test_two_approvers_tap_at_once_on_any_of_stage(service, db_url):
 
 def test_same_key_from_four_processes_records_one_decision(service, db_url):
     """A chat platform delivers the same tap four times to four replicas: one decision, four identical answers."""
-    number = service.submit(submit(lines=[{"description": "Corrugated boxes", "sku": "PKG-BOX-2012",
-                                           "quantity": 80, "unit_price": 48}])).number
+    number = service.submit(
+        submit(lines=[{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}])
+    ).number
     outcomes = _race(db_url, number, ["maria.lopez"] * 4, ["slack-action-123"] * 4)
     assert all(o[1] == "ok" and o[2] == "approved" for o in outcomes), outcomes
     assert sum(1 for o in outcomes if not o[3]) == 1  # exactly one did the work, the rest replayed

@@ -23,15 +23,21 @@ def console_server(tmp_path):  # type: ignore[no-untyped-def]
     from bot.runtime import build_runtime
     from bot.settings import Settings
 
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'console.db'}", env="dev", var_dir=tmp_path,
-                        session_secret="k" * 40, _env_file=None)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'console.db'}",
+        env="dev",
+        var_dir=tmp_path,
+        session_secret="k" * 40,
+        _env_file=None,
+    )
     runtime = build_runtime(settings)
     svc = runtime.service
     svc.submit(submit(lines=[boxes(1)]))
     routed = svc.submit(submit(lines=[boxes(80)], justification="Peak season"))
     svc.approve(Approve(actor=routed.requisition.waiting_on[0], number=routed.number))
-    tokens = {role: create_token(runtime.engine, name=f"{role}-person", role=role)
-              for role in ("admin", "auditor", "service")}
+    tokens = {
+        role: create_token(runtime.engine, name=f"{role}-person", role=role) for role in ("admin", "auditor", "service")
+    }
     with serving(create_app(settings, runtime=runtime)) as base:
         yield {"base": base, "tokens": tokens, "number": routed.number}
     runtime.engine.dispose()

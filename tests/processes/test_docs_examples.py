@@ -70,6 +70,7 @@ RUN = {
 
 # -- reading the examples ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Block:
     file: str  # relative to the repository
@@ -96,11 +97,12 @@ def blocks(path: Path) -> list[Block]:
         start, indent, body = i, fence["indent"], []
         i += 1
         while i < len(lines) and lines[i].strip() != "```":
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i].lstrip())
+            body.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i].lstrip())
             i += 1
         note = next((line.strip() for line in reversed(lines[:start]) if line.strip()), "")
-        found.append(Block(path.relative_to(REPO).as_posix(), start + 1, fence["language"], "\n".join(body) + "\n",
-                           note))
+        found.append(
+            Block(path.relative_to(REPO).as_posix(), start + 1, fence["language"], "\n".join(body) + "\n", note)
+        )
         i += 1
     return found
 
@@ -123,12 +125,17 @@ def block_after(block: Block) -> Block:
 
 # -- a reader's machine ------------------------------------------------------------------------
 
+
 def _not_ours(name: str) -> bool:
     """Settings from the developer's environment that a newcomer's machine would not have."""
     if name.startswith("PROCUREBOT_TEST_"):  # the test session's clock, passed on to every process it starts
         return False
     return name.startswith(("PROCUREBOT_", "SLACK_", "TEAMS_", "OPENAI_")) or name in (
-        "DATABASE_URL", "CLIENT_ID", "CLIENT_SECRET", "TENANT_ID")
+        "DATABASE_URL",
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "TENANT_ID",
+    )
 
 
 @dataclass
@@ -150,20 +157,31 @@ class Machine:
         (home / "examples").symlink_to(REPO / "examples")
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not _not_ours(k)}
-        self.env.update({"PROCUREBOT_VAR_DIR": str(home / "var"),
-                         "DATABASE_URL": f"sqlite:///{home / 'var' / 'procurebot.db'}",
-                         "PROCUREBOT_PORT": str(self.port),
-                         # `procurebot` alone, as in docs that assume the virtual environment is active
-                         "PATH": f"{home / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"})
+        self.env.update(
+            {
+                "PROCUREBOT_VAR_DIR": str(home / "var"),
+                "DATABASE_URL": f"sqlite:///{home / 'var' / 'procurebot.db'}",
+                "PROCUREBOT_PORT": str(self.port),
+                # `procurebot` alone, as in docs that assume the virtual environment is active
+                "PATH": f"{home / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+        )
         self._logs = 0
 
     def script(self, text: str) -> list[str]:
         return ["bash", "-c", "set -eo pipefail\n" + text.replace("127.0.0.1:8000", f"127.0.0.1:{self.port}")]
 
-    def run(self, text: str, env: dict[str, str] | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.script(text), cwd=self.home, env={**self.env, **(env or {})}, capture_output=True,
-                              text=True, timeout=timeout)
+    def run(
+        self, text: str, env: dict[str, str] | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.script(text),
+            cwd=self.home,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     @contextmanager
     def background(self, text: str, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[str], Path]]:
@@ -171,8 +189,15 @@ class Machine:
         self._logs += 1
         log = self.home / f"background-{self._logs}.log"
         with log.open("w") as out:
-            proc = subprocess.Popen(self.script(text), cwd=self.home, env={**self.env, **(env or {})}, stdout=out,
-                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            proc = subprocess.Popen(
+                self.script(text),
+                cwd=self.home,
+                env={**self.env, **(env or {})},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
         try:
             yield proc, log
         finally:
@@ -207,6 +232,7 @@ def _token(machine: Machine) -> dict[str, str]:
 
 # -- every example is accounted for --------------------------------------------------------------
 
+
 def test_every_example_is_run_or_says_why_not():
     """Nobody finds an example in the README or docs/ that no test runs and nothing explains."""
     problems = []
@@ -220,9 +246,11 @@ def test_every_example_is_run_or_says_why_not():
         if not b.language:
             problems.append(f"{where}: a command block without a language; label it ```sh")
         if len(runs) + bool(marked) + by_ci != 1:
-            problems.append(f"{where}: run by {runs or 'no test'}, marked: {bool(marked)}, run by .ci/run: {by_ci}; "
-                            "run it in tests/processes/test_docs_examples.py or put "
-                            "'<!-- example: not run (why) -->' on the line before it")
+            problems.append(
+                f"{where}: run by {runs or 'no test'}, marked: {bool(marked)}, run by .ci/run: {by_ci}; "
+                "run it in tests/processes/test_docs_examples.py or put "
+                "'<!-- example: not run (why) -->' on the line before it"
+            )
         if by_ci:
             marker = b.note.removeprefix("<!-- ").removesuffix(" -->")
             assert f"readme_block {marker}" in (REPO / ".ci" / "run").read_text(), f"{where}: .ci/run does not run it"
@@ -247,6 +275,7 @@ def test_every_file_the_docs_name_exists():
 
 # -- the README's tour, and docs/chat.md's server and worker ----------------------------------
 
+
 def _play_in_the_browser(base: str) -> str:
     """The README's browser step through the web chat's own routes: Jake asks and submits, Zoe approves."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
@@ -254,8 +283,10 @@ def _play_in_the_browser(base: str) -> str:
 
     def tap(person: str, card_html: str, action: str) -> dict[str, Any]:
         value = re.search(rf'data-action="{action}" data-value="([^"]*)"', card_html).group(1)  # type: ignore[union-attr]
-        res = httpx.post(f"{base}/chat/api/actions", json={"person": person, "action": action,
-                                                           "value": json.loads(html.unescape(value))})
+        res = httpx.post(
+            f"{base}/chat/api/actions",
+            json={"person": person, "action": action, "value": json.loads(html.unescape(value))},
+        )
         assert res.status_code == 200, res.text
         return res.json()["replies"][0]
 
@@ -282,8 +313,10 @@ def _tour_kept_its_word(out: str, base: str, headers: dict[str, str]) -> str:
     assert {e["requisition_number"] for e in events} == {number}
     assert {"submitted", "approved"} <= {e["kind"] for e in events}
     assert "audit chain intact" in out
-    eventually(lambda: httpx.get(f"{base}/api/v1/requisitions/{number}", headers=headers).json()["state"]
-               == "po_created", f"{number} got its purchase order")
+    eventually(
+        lambda: httpx.get(f"{base}/api/v1/requisitions/{number}", headers=headers).json()["state"] == "po_created",
+        f"{number} got its purchase order",
+    )
     return number
 
 
@@ -315,14 +348,16 @@ def test_the_chat_worker_starts_beside_the_server(served):
     """An operator starts `procurebot worker` next to the server as docs/chat.md shows; it runs until stopped."""
     machine, _ = served
     with machine.background(the_block("docs/chat.md", "procurebot worker").text) as (proc, log):
-        eventually(lambda: "procurebot worker: card fan-out" in log.read_text() or proc.poll() is not None,
-                   "said it runs", 60)
+        eventually(
+            lambda: "procurebot worker: card fan-out" in log.read_text() or proc.poll() is not None, "said it runs", 60
+        )
         assert proc.poll() is None, log.read_text()
         assert "4 at a time" in log.read_text()
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
 # -- policy reference (docs/policy.md) ----------------------------------------------------------
+
 
 def _sample() -> dict[str, Any]:
     return yaml.safe_load((REPO / "examples" / "policy.yaml").read_text(encoding="utf-8"))
@@ -347,9 +382,11 @@ def test_policy_reference_snippets_load_and_check(tmp_path):
     rules = yaml.safe_load(the_block("docs/policy.md", "id: mro-dal-large").text)["rules"]
     overlays = yaml.safe_load(the_block("docs/policy.md", "id: over-budget").text)["overlays"]
     (stage,) = yaml.safe_load(the_block("docs/policy.md", "- name: Regional operations").text)
-    for name, edit in [("stops", lambda p: p.update(stops=[*stops, *p["stops"][len(stops):]])),
-                       ("rules", lambda p: p.update(rules=_replace(p["rules"], rules[0]))),
-                       ("overlays", lambda p: p.update(overlays=_replace(p["overlays"], overlays[0])))]:
+    for name, edit in [
+        ("stops", lambda p: p.update(stops=[*stops, *p["stops"][len(stops) :]])),
+        ("rules", lambda p: p.update(rules=_replace(p["rules"], rules[0]))),
+        ("overlays", lambda p: p.update(overlays=_replace(p["overlays"], overlays[0]))),
+    ]:
         policy = _sample()
         edit(policy)
         assert _errors(policy, tmp_path, name) == [], name
@@ -365,8 +402,9 @@ def test_policy_reference_snippets_load_and_check(tmp_path):
     assert len(forms) >= 9
     for n, when in enumerate(forms):
         policy = _sample()
-        policy["rules"].insert(0, {"id": f"condition-{n}", "description": "a condition form", "when": when,
-                                   "auto_approve": True})
+        policy["rules"].insert(
+            0, {"id": f"condition-{n}", "description": "a condition form", "when": when, "auto_approve": True}
+        )
         try:
             load_policy_text(yaml.safe_dump(policy, sort_keys=False), f"condition-{n}.yaml")
         except PolicyInvalid as exc:
@@ -395,6 +433,7 @@ def test_policy_route_examples_give_the_documented_plans(tmp_path):
 
 # -- the LLM helper (docs/llm.md) ----------------------------------------------------------------
 
+
 def test_llm_eval_prints_the_documented_table(tmp_path):
     """Without a model, `procurebot llm eval` prints exactly the deterministic table docs/llm.md shows."""
     machine = Machine(tmp_path / "procurebot")
@@ -406,8 +445,11 @@ def test_llm_eval_prints_the_documented_table(tmp_path):
 
 def test_each_llm_configuration_reaches_its_model(tmp_path):
     """Each configuration line in docs/llm.md starts a server whose category suggestions go to that model."""
-    lines = [line for line in the_block("docs/llm.md", "PROCUREBOT_LLM_MODEL=gpt-4o-mini").text.splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line
+        for line in the_block("docs/llm.md", "PROCUREBOT_LLM_MODEL=gpt-4o-mini").text.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert len(lines) == 3
     for n, line in enumerate(lines):
         model = re.search(r"PROCUREBOT_LLM_MODEL=(\S+)", line).group(1)  # type: ignore[union-attr]
@@ -417,8 +459,10 @@ def test_each_llm_configuration_reaches_its_model(tmp_path):
             # the model's address is the fake's; where the line names none (OpenAI itself) the environment does
             command = re.sub(r"OPENAI_BASE_URL=\S+", f"OPENAI_BASE_URL={fake.base_url}", line)
             with machine.serving(command, env={"OPENAI_BASE_URL": fake.base_url}) as server:
-                said = httpx.post(f"{server.base}/chat/api/messages", json={
-                    "person": "jake.miller", "text": "need 6 mop buckets from Grainger at $25 each"})
+                said = httpx.post(
+                    f"{server.base}/chat/api/messages",
+                    json={"person": "jake.miller", "text": "need 6 mop buckets from Grainger at $25 each"},
+                )
                 assert said.status_code == 200, said.text
                 asked = eventually(lambda: fake.requests, f"asked the model ({line})")
         assert asked[0]["body"]["model"] == model, line
@@ -426,6 +470,7 @@ def test_each_llm_configuration_reaches_its_model(tmp_path):
 
 
 # -- Slack (docs/slack.md) ----------------------------------------------------------------------
+
 
 def test_slack_one_workspace_with_socket_mode(tmp_path):
     """An admin sets the bot token, the signing secret and the app token: Slack answers over HTTP and Socket Mode."""
@@ -435,13 +480,17 @@ def test_slack_one_workspace_with_socket_mode(tmp_path):
     api = FakeSlackServer()
     with api as slack, FakeSocketMode() as socket:
         slack.socket_url = socket.url
-        with machine.serving(settings + socket_mode + ".venv/bin/procurebot serve",
-                             env={"SLACK_API_BASE_URL": api.base_url}) as server:
+        with machine.serving(
+            settings + socket_mode + ".venv/bin/procurebot serve", env={"SLACK_API_BASE_URL": api.base_url}
+        ) as server:
             assert socket.connected.wait(30), server.said()
             body = json.dumps({"type": "url_verification", "token": "x", "challenge": "c-42"}).encode()
             secret = re.search(r"SLACK_SIGNING_SECRET=(\S+)", settings).group(1)  # type: ignore[union-attr]
-            answer = httpx.post(f"{server.base}/slack/events", content=body,
-                                headers={"Content-Type": "application/json", **sign(secret, body)})
+            answer = httpx.post(
+                f"{server.base}/slack/events",
+                content=body,
+                headers={"Content-Type": "application/json", **sign(secret, body)},
+            )
             assert answer.status_code == 200 and answer.json() == {"challenge": "c-42"}, answer.text
             eventually(lambda: "Slack Socket Mode connected" in server.said(), "said Socket Mode is connected")
             assert "Slack is on at /slack/events (one workspace)" in server.said()
@@ -462,12 +511,16 @@ def test_slack_oauth_for_many_workspaces(tmp_path):
 
 # -- Teams (docs/teams.md) ----------------------------------------------------------------------
 
+
 def test_the_teams_package_is_written(tmp_path):
     """With the Teams settings of docs/teams.md step 3, the package command writes the zip to upload."""
     machine = Machine(tmp_path / "procurebot")
     app_id = "8a1c2f0e-5b7d-4c3e-9f21-0d6b4a7e3c55"
-    step3 = {"TEAMS_APP_ID": app_id, "TEAMS_APP_PASSWORD": "a-client-secret-value",
-             "TEAMS_TENANT_ID": "1f0e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}
+    step3 = {
+        "TEAMS_APP_ID": app_id,
+        "TEAMS_APP_PASSWORD": "a-client-secret-value",
+        "TEAMS_TENANT_ID": "1f0e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+    }
     packaged = machine.run(the_block("docs/teams.md", "procurebot teams package").text, env=step3)
     assert packaged.returncode == 0, packaged.stderr
     with zipfile.ZipFile(machine.home / "var" / "procurebot-teams.zip") as package:
@@ -475,4 +528,3 @@ def test_the_teams_package_is_written(tmp_path):
         assert len(package.namelist()) == 3  # manifest.json and both icons
     assert manifest["id"] == app_id and manifest["developer"]["name"] == "Lone Star Supply Co."
     assert manifest["developer"]["websiteUrl"] == "https://procure.example.com"
-

@@ -39,8 +39,9 @@ def _count(engine, model) -> int:  # type: ignore[no-untyped-def]
 
 def _pending_notices(engine) -> int:  # type: ignore[no-untyped-def]
     with Session(engine) as s:
-        return int(s.exec(select(func.count()).select_from(Job).where(Job.kind == "erp.notify",
-                                                                      Job.state != "done")).one())
+        return int(
+            s.exec(select(func.count()).select_from(Job).where(Job.kind == "erp.notify", Job.state != "done")).one()
+        )
 
 
 def _wait_until(condition, what: str, limit: float = 240.0) -> None:  # type: ignore[no-untyped-def]
@@ -52,8 +53,12 @@ def _wait_until(condition, what: str, limit: float = 240.0) -> None:  # type: ig
 
 
 def _start(db_url: str, notices: Path, seed: int, *erp: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, str(WORKER), db_url, str(notices), str(seed), "4", *erp],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), db_url, str(notices), str(seed), "4", *erp],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -101,25 +106,36 @@ def test_a_thousand_pos_exactly_once_through_faults_and_killed_dispatchers(servi
     # a process killed between handing a message to chat and recording it can repeat at most its in-flight
     # messages (4 workers, 20 each); the message key lets the chat surface drop such a repeat
     assert repeats <= kills * 4 * 20
-    print(f"\nfault run on {engine.dialect.name}: {N} POs, {attempts} attempts, {kills} kills, "
-          f"{len(sent)} notices, {repeats} repeated", file=sys.stderr)
+    print(
+        f"\nfault run on {engine.dialect.name}: {N} POs, {attempts} attempts, {kills} kills, "
+        f"{len(sent)} notices, {repeats} repeated",
+        file=sys.stderr,
+    )
 
 
 def _start_erp(port: int, ledger: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, str(ERP_SERVER), str(port), str(ledger), SECRET],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ERP_SERVER), str(port), str(ledger), SECRET],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
 
 def _refused_while_down(engine) -> int:  # type: ignore[no-untyped-def]
     with Session(engine) as s:
-        return int(s.exec(select(func.count()).select_from(Job).where(
-            Job.kind == "erp.create_po", Job.state == "failed", Job.last_error.like("no answer%"))).one())  # type: ignore[union-attr]
+        return int(
+            s.exec(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.kind == "erp.create_po", Job.state == "failed", Job.last_error.like("no answer%"))
+            ).one()
+        )  # type: ignore[union-attr]
 
 
-def test_the_erp_server_killed_mid_run_comes_back_with_every_po_exactly_once(service, engine, db_url, tmp_path,
-                                                                            clock):
+def test_the_erp_server_killed_mid_run_comes_back_with_every_po_exactly_once(service, engine, db_url, tmp_path, clock):
     """The ERP itself (a signed-webhook ERP in its own process, with its own ledger) is killed mid-run, and
     the dispatcher with it while the ERP is down; both come back: every PO exists once in the ERP, our
     record of each carries the ERP's number for it, and every requester is told."""
@@ -169,6 +185,8 @@ def test_the_erp_server_killed_mid_run_comes_back_with_every_po_exactly_once(ser
     per_po = Counter((x["to"], x["number"]) for x in sent if x["kind"] == "po_created")
     assert set(per_po) == {(requester_of[x], x) for x in numbers}
     assert sum(c - 1 for c in per_po.values()) <= 4 * 20  # at most the killed dispatcher's in-flight messages
-    print(f"\nERP killed at {down_at} of {n} POs on {engine.dialect.name} ({ahead} made but not yet recorded "
-          f"by us); all {n} in its ledger once",
-          file=sys.stderr)
+    print(
+        f"\nERP killed at {down_at} of {n} POs on {engine.dialect.name} ({ahead} made but not yet recorded "
+        f"by us); all {n} in its ledger once",
+        file=sys.stderr,
+    )

@@ -40,8 +40,10 @@ def _applied_and_all(current: list[str]) -> tuple[set[str], set[str]]:
     config = Config()
     config.set_main_option("script_location", str(ROOT / "alembic"))
     script = ScriptDirectory.from_config(config)
-    return ({r.revision for r in script.iterate_revisions(tuple(current), "base")},
-            {r.revision for r in script.walk_revisions()})
+    return (
+        {r.revision for r in script.iterate_revisions(tuple(current), "base")},
+        {r.revision for r in script.walk_revisions()},
+    )
 
 
 def test_three_servers_started_together_on_an_empty_database_all_come_up(empty_database, tmp_path):
@@ -54,9 +56,16 @@ def test_three_servers_started_together_on_an_empty_database_all_come_up(empty_d
     for i, port in enumerate(ports):
         var = tmp_path / f"replica-{i}"
         var.mkdir()
-        procs.append(subprocess.Popen([str(BIN / "procurebot"), "serve"], cwd=var, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True,
-                                      env={**env, "PROCUREBOT_PORT": str(port), "PROCUREBOT_VAR_DIR": str(var)}))
+        procs.append(
+            subprocess.Popen(
+                [str(BIN / "procurebot"), "serve"],
+                cwd=var,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**env, "PROCUREBOT_PORT": str(port), "PROCUREBOT_VAR_DIR": str(var)},
+            )
+        )
     try:
         for proc, port in zip(procs, ports):
             until_healthy(proc, f"http://127.0.0.1:{port}", limit=90)
@@ -64,8 +73,9 @@ def test_three_servers_started_together_on_an_empty_database_all_come_up(empty_d
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
             assert ready.status_code == 200, ready.text
             assert ready.json()["database"] == "postgresql"
-            mine = httpx.get(f"http://127.0.0.1:{port}/api/v1/requisitions",
-                             headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+            mine = httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/requisitions", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+            )
             assert mine.status_code == 200, mine.text
     finally:
         stop_all(procs)
@@ -74,8 +84,9 @@ def test_three_servers_started_together_on_an_empty_database_all_come_up(empty_d
         with db.connect() as conn:
             versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
             policies = conn.execute(text("SELECT count(*) FROM policy_version")).scalar()
-            activations = conn.execute(text("SELECT count(*) FROM audit_event WHERE kind = 'policy_activated'")
-                                       ).scalar()
+            activations = conn.execute(
+                text("SELECT count(*) FROM audit_event WHERE kind = 'policy_activated'")
+            ).scalar()
             tokens = conn.execute(text("SELECT count(*) FROM api_token WHERE name = 'bootstrap-admin'")).scalar()
     finally:
         db.dispose()

@@ -116,22 +116,83 @@ def due_reminders(engine, count: int) -> dict[str, str]:  # type: ignore[no-unty
     activated = NOW - timedelta(hours=5)
     stamp = int(activated.timestamp())
     ids = range(1, count + 1)
-    reqs = [dict(id=i, number=f"PR-{100000 + i}", title="Stretch wrap", requester="jake.miller", site="DAL",
-                 cost_center="DAL-OPS", supplier="uline", currency="USD", total=Decimal("1280"),
-                 amount=Decimal("1280"), category="packaging", item_type="stock", urgency="standard",
-                 recurring=False, justification="", state="pending_approval", route={}, facts={},
-                 current_stage=0, round=0, version=1, surface="api", created_at=NOW, updated_at=NOW) for i in ids]
-    steps = [dict(id=i, requisition_id=i, round=0, stage_index=0, stage_name="Manager", mode="any", required=1,
-                  approver=APPROVERS[i % len(APPROVERS)], acting=APPROVERS[i % len(APPROVERS)], state="pending",
-                  rule_id="standard-small", explanation="", sla_hours=Decimal(24), escalation="add",
-                  check_limits=True, activated_at=activated) for i in ids]
+    reqs = [
+        dict(
+            id=i,
+            number=f"PR-{100000 + i}",
+            title="Stretch wrap",
+            requester="jake.miller",
+            site="DAL",
+            cost_center="DAL-OPS",
+            supplier="uline",
+            currency="USD",
+            total=Decimal("1280"),
+            amount=Decimal("1280"),
+            category="packaging",
+            item_type="stock",
+            urgency="standard",
+            recurring=False,
+            justification="",
+            state="pending_approval",
+            route={},
+            facts={},
+            current_stage=0,
+            round=0,
+            version=1,
+            surface="api",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        for i in ids
+    ]
+    steps = [
+        dict(
+            id=i,
+            requisition_id=i,
+            round=0,
+            stage_index=0,
+            stage_name="Manager",
+            mode="any",
+            required=1,
+            approver=APPROVERS[i % len(APPROVERS)],
+            acting=APPROVERS[i % len(APPROVERS)],
+            state="pending",
+            rule_id="standard-small",
+            explanation="",
+            sla_hours=Decimal(24),
+            escalation="add",
+            check_limits=True,
+            activated_at=activated,
+        )
+        for i in ids
+    ]
     # "max": 1 - one reminder per step, so every row ends done after exactly one message
-    jobs = [dict(kind="remind", dedupe_key=f"remind:{i}:{stamp}", state="due", attempts=0,
-                 payload={"step": i, "n": 1, "max": 1, "every": "8"}, created_at=NOW, updated_at=NOW,
-                 due_at=NOW - timedelta(seconds=i)) for i in ids]
+    jobs = [
+        dict(
+            kind="remind",
+            dedupe_key=f"remind:{i}:{stamp}",
+            state="due",
+            attempts=0,
+            payload={"step": i, "n": 1, "max": 1, "every": "8"},
+            created_at=NOW,
+            updated_at=NOW,
+            due_at=NOW - timedelta(seconds=i),
+        )
+        for i in ids
+    ]
     # today's digest plan already ran, so the ticks below handle reminders only
-    jobs.append(dict(kind="digest_plan", dedupe_key=f"digest_plan:{NOW.date().isoformat()}", state=DONE,
-                     attempts=0, payload={}, created_at=NOW, updated_at=NOW, due_at=NOW))
+    jobs.append(
+        dict(
+            kind="digest_plan",
+            dedupe_key=f"digest_plan:{NOW.date().isoformat()}",
+            state=DONE,
+            attempts=0,
+            payload={},
+            created_at=NOW,
+            updated_at=NOW,
+            due_at=NOW,
+        )
+    )
     with engine.begin() as conn:
         conn.execute(insert(Requisition), reqs)
         conn.execute(insert(ApprovalStep), steps)
@@ -150,8 +211,12 @@ def test_two_server_processes_send_each_of_1000_due_reminders_exactly_once(engin
     ctx = mp.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
     # small batches, so the two replicas claim hundreds of times each and their claims really collide
-    procs = [ctx.Process(target=tick_until_idle, args=(db_url, chat.url, NOW.isoformat(), f"replica-{n}", 10,
-                                                        start, results)) for n in (1, 2)]
+    procs = [
+        ctx.Process(
+            target=tick_until_idle, args=(db_url, chat.url, NOW.isoformat(), f"replica-{n}", 10, start, results)
+        )
+        for n in (1, 2)
+    ]
     for p in procs:
         p.start()
     start.set()
@@ -190,8 +255,9 @@ def test_a_claimer_killed_mid_batch_has_its_rows_sent_once_after_the_lease(engin
     chat.answer_first = 10
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
-    doomed = ctx.Process(target=tick_until_idle, args=(db_url, chat.url + SLOW, NOW.isoformat(), "doomed", 30,
-                                                       None, results))
+    doomed = ctx.Process(
+        target=tick_until_idle, args=(db_url, chat.url + SLOW, NOW.isoformat(), "doomed", 30, None, results)
+    )
     doomed.start()
     try:
         assert chat.holding.wait(120), "the replica never reached the held request"

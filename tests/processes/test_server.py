@@ -18,10 +18,17 @@ BIN = Path(sys.executable).parent
 def server(tmp_path):  # type: ignore[no-untyped-def]
     port = free_port()
     env = child_env("PROCUREBOT_", "DATABASE_URL")
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
-                "PROCUREBOT_PORT": str(port), "PROCUREBOT_LOG_LEVEL": "warning"})
-    proc = subprocess.Popen([str(BIN / "procurebot"), "serve"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}",
+            "PROCUREBOT_VAR_DIR": str(tmp_path),
+            "PROCUREBOT_PORT": str(port),
+            "PROCUREBOT_LOG_LEVEL": "warning",
+        }
+    )
+    proc = subprocess.Popen(
+        [str(BIN / "procurebot"), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -41,20 +48,31 @@ def server(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_serve_with_nothing_configured_runs_the_tour(server):
-    """A newcomer starts the server, submits Jake's box order, Maria approves, the sandbox ERP makes the PO, the audit verifies."""
+    """A newcomer starts the server, sends Jake's order, Maria approves, the sandbox makes the PO, audit verifies."""
     base, var, env = server
     token = (var / "dev-admin-token").read_text().strip()
     assert oct((var / "dev-admin-token").stat().st_mode)[-3:] == "600"
     h = {"Authorization": f"Bearer {token}"}
     assert httpx.get(f"{base}/readyz").json()["database"] == "sqlite"
-    created = httpx.post(f"{base}/api/v1/requisitions", headers=h, json={
-        "requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
-        "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}]})
+    created = httpx.post(
+        f"{base}/api/v1/requisitions",
+        headers=h,
+        json={
+            "requester": "jake.miller",
+            "site": "DAL",
+            "cost_center": "DAL-OPS",
+            "supplier": "uline",
+            "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}],
+        },
+    )
     assert created.status_code == 201, created.text
     number = created.json()["number"]
     assert created.json()["requisition"]["waiting_on"] == ["maria.lopez"]
-    approved = httpx.post(f"{base}/api/v1/requisitions/{number}/actions", headers={**h, "Idempotency-Key": "tap-1"},
-                          json={"action": "approve", "actor": "maria.lopez"})
+    approved = httpx.post(
+        f"{base}/api/v1/requisitions/{number}/actions",
+        headers={**h, "Idempotency-Key": "tap-1"},
+        json={"action": "approve", "actor": "maria.lopez"},
+    )
     assert approved.json()["outcome"] == "approved"
     # the in-server dispatcher sends it to the sandbox ERP, which numbers the purchase order
     deadline = time.monotonic() + 30
@@ -78,9 +96,17 @@ def test_tampering_makes_audit_verify_fail(server):
 
     base, var, env = server
     token = (var / "dev-admin-token").read_text().strip()
-    httpx.post(f"{base}/api/v1/requisitions", headers={"Authorization": f"Bearer {token}"}, json={
-        "requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
-        "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}]})
+    httpx.post(
+        f"{base}/api/v1/requisitions",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "requester": "jake.miller",
+            "site": "DAL",
+            "cost_center": "DAL-OPS",
+            "supplier": "uline",
+            "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}],
+        },
+    )
     with sqlite3.connect(var / "procurebot.db") as db:
         db.execute("UPDATE audit_event SET actor = 'mallory' WHERE seq = 2")
     verify = subprocess.run([str(BIN / "procurebot"), "audit", "verify"], env=env, capture_output=True, text=True)

@@ -19,15 +19,26 @@ BIN = Path(sys.executable).parent
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     """The embedded default in `tmp_path`, with nothing inherited from the developer's own settings."""
     env = child_env("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_", "OPENAI_")
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}", "PROCUREBOT_VAR_DIR": str(tmp_path),
-                "PROCUREBOT_PORT": str(free_port())})
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'procurebot.db'}",
+            "PROCUREBOT_VAR_DIR": str(tmp_path),
+            "PROCUREBOT_PORT": str(free_port()),
+        }
+    )
     env.update(settings)
     return env
 
 
 def _serve(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "procurebot"), "serve", *args], env=_env(tmp_path, **settings), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(BIN / "procurebot"), "serve", *args],
+        env=_env(tmp_path, **settings),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _the_line(run: subprocess.CompletedProcess[str]) -> str:
@@ -93,13 +104,25 @@ def test_a_dev_token_left_from_another_database_is_replaced(tmp_path):
     """var/dev-admin-token holds a token this database never issued: the server writes a working one there, says
     so in one warning line, and never shows the token."""
     env = _env(tmp_path)
-    made = subprocess.run([str(BIN / "procurebot"), "token", "create", "--name", "ops", "--role", "admin"], env=env,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    made = subprocess.run(
+        [str(BIN / "procurebot"), "token", "create", "--name", "ops", "--role", "admin"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert made.returncode == 0, made.stderr  # this database has an admin token, just not the one in the file
     stale = "pb_" + secrets.token_urlsafe(32)
     (tmp_path / "dev-admin-token").write_text(stale + "\n")
-    proc = subprocess.Popen([str(BIN / "procurebot"), "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / "procurebot"), "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{env['PROCUREBOT_PORT']}"
     try:
         until_healthy(proc, base, limit=90)

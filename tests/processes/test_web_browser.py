@@ -1,4 +1,4 @@
-"""The web chat in a real headless Chromium: a requester submits, an approver approves, the requester's card updates live."""
+"""The web chat in a real headless Chromium: a requester submits, an approver approves, the card updates live."""
 
 from __future__ import annotations
 
@@ -14,8 +14,16 @@ from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 WRAP = "need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday, urgent"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _must_have_browser() -> bool:
@@ -26,11 +34,18 @@ def _must_have_browser() -> bool:
 def chromium() -> str:
     """Debian's chromium, installed on first use if missing (we never download a browser build of our own)."""
     if not Path(CHROMIUM).exists():
-        done = subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True,
-                              capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            "apt-get update -qq && apt-get install -y -qq chromium",
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if done.returncode != 0 or not Path(CHROMIUM).exists():
-            message = (f"{CHROMIUM} is missing and `apt-get install chromium` failed "
-                       f"({(done.stderr or done.stdout).strip()[-300:]}); install Debian's chromium package")
+            message = (
+                f"{CHROMIUM} is missing and `apt-get install chromium` failed "
+                f"({(done.stderr or done.stdout).strip()[-300:]}); install Debian's chromium package"
+            )
             if _must_have_browser():
                 pytest.fail(message + " (CI or PROCUREBOT_REQUIRE_BROWSER=1 forbids skipping)", pytrace=False)
             pytest.skip(message)
@@ -58,8 +73,9 @@ def browser(chromium):  # type: ignore[no-untyped-def]
 
     profile = tempfile.mkdtemp(prefix="procurebot-chromium-")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(profile, executable_path=chromium, headless=True, args=ARGS,
-                                                       viewport={"width": 390, "height": 800})
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=chromium, headless=True, args=ARGS, viewport={"width": 390, "height": 800}
+        )
         yield context
         context.close()
     shutil.rmtree(profile, ignore_errors=True)
@@ -75,7 +91,7 @@ def open_as(browser, base: str, person: str):  # type: ignore[no-untyped-def]
 
 
 def test_requester_submits_approver_approves_requester_card_updates(live_server, browser):
-    """Jake submits in the browser; Zoe, in another browser, taps Approve; Jake's card turns to Approved without a reload."""
+    """Jake submits in the browser; Zoe, in another browser, approves; Jake's card shows Approved without a reload."""
     jake = open_as(browser, live_server, "jake.miller")
     jake.fill("#text", WRAP)
     jake.click("#send")
@@ -88,9 +104,14 @@ def test_requester_submits_approver_approves_requester_card_updates(live_server,
     approval = zoe.wait_for_selector(f".kind-approval_request[data-number='{number}']")
     assert "Why you:" in approval.inner_text()
     approval.query_selector("button[data-action='approve']").click()
-    zoe.wait_for_function(f"document.querySelector(\".card[data-number='{number}'] .status\")"
-                          ".textContent.includes('Approved by Zoe Martin')")
+    zoe.wait_for_function(
+        f"document.querySelector(\".card[data-number='{number}'] .status\")"
+        ".textContent.includes('Approved by Zoe Martin')"
+    )
 
-    jake.wait_for_function(f"[...document.querySelectorAll(\".card[data-number='{number}'] .status\")]"
-                           ".every(s => s.textContent.includes('Approved by Zoe Martin'))", timeout=10_000)
+    jake.wait_for_function(
+        f"[...document.querySelectorAll(\".card[data-number='{number}'] .status\")]"
+        ".every(s => s.textContent.includes('Approved by Zoe Martin'))",
+        timeout=10_000,
+    )
     assert jake.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")  # no sideways scroll on a phone

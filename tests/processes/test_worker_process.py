@@ -35,16 +35,31 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
     with server as fake:
         port = free_port()
         env = child_env("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_")
-        env.update({"DATABASE_URL": db_url, "PROCUREBOT_VAR_DIR": str(tmp_path), "PROCUREBOT_PORT": str(port),
-                    "PROCUREBOT_LOG_LEVEL": "warning", "PROCUREBOT_SCHEDULER_ENABLED": "false",
-                    "PROCUREBOT_ERP_DISPATCHERS": "0", "PROCUREBOT_ADMIN_TOKEN": ADMIN,
-                    "SLACK_BOT_TOKEN": "xoxb-worker-test", "SLACK_SIGNING_SECRET": SECRET,
-                    "SLACK_API_BASE_URL": server.base_url})
+        env.update(
+            {
+                "DATABASE_URL": db_url,
+                "PROCUREBOT_VAR_DIR": str(tmp_path),
+                "PROCUREBOT_PORT": str(port),
+                "PROCUREBOT_LOG_LEVEL": "warning",
+                "PROCUREBOT_SCHEDULER_ENABLED": "false",
+                "PROCUREBOT_ERP_DISPATCHERS": "0",
+                "PROCUREBOT_ADMIN_TOKEN": ADMIN,
+                "SLACK_BOT_TOKEN": "xoxb-worker-test",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_BASE_URL": server.base_url,
+            }
+        )
         procs: list[subprocess.Popen[str]] = []
 
         def spawn(*args: str, **extra: str) -> subprocess.Popen[str]:
-            proc = subprocess.Popen([str(BIN / "procurebot"), *args], env={**env, **extra}, cwd=tmp_path,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.Popen(
+                [str(BIN / "procurebot"), *args],
+                env={**env, **extra},
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             procs.append(proc)
             return proc
 
@@ -65,8 +80,13 @@ def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # 
     the worker's ERP thread makes the PO and tells Jake its number in his thread."""
     base, fake, start_worker = stack
     auth = {"Authorization": f"Bearer {ADMIN}"}
-    body = {"requester": "jake.miller", "site": "DAL", "cost_center": "DAL-OPS", "supplier": "uline",
-            "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}]}
+    body = {
+        "requester": "jake.miller",
+        "site": "DAL",
+        "cost_center": "DAL-OPS",
+        "supplier": "uline",
+        "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}],
+    }
     created = httpx.post(f"{base}/api/v1/requisitions", json=body, headers=auth, timeout=30)
     assert created.status_code == 201, created.text
     number, approver = created.json()["number"], created.json()["requisition"]["waiting_on"][0]
@@ -81,6 +101,7 @@ def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # 
                 pytest.fail(f"worker exited early:\n{worker.stdout.read() if worker.stdout else ''}")
             calls = [c for c in fake.of(method) if c.result.get("ok")]
             return calls if len(calls) >= count else []
+
         return found
 
     posts = eventually(delivered("chat.postMessage", 3), "posted both cards and the first thread line")
@@ -88,14 +109,22 @@ def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # 
     assert [c.args.get("thread_ts") is None for c in posts if c.args["channel"] == maria] == [True]
     assert len([c for c in posts if c.args["channel"] == jake and not c.args.get("thread_ts")]) == 1
 
-    approved = httpx.post(f"{base}/api/v1/requisitions/{number}/actions", json={"action": "approve", "actor": approver},
-                          headers={**auth, "Idempotency-Key": "worker-test-1"}, timeout=30)
+    approved = httpx.post(
+        f"{base}/api/v1/requisitions/{number}/actions",
+        json={"action": "approve", "actor": approver},
+        headers={**auth, "Idempotency-Key": "worker-test-1"},
+        timeout=30,
+    )
     assert approved.status_code == 200, approved.text
     updates = eventually(delivered("chat.update", 2), "updated both cards after the approval")
     assert {c.args["channel"] for c in updates} == {jake, maria}
+
     def thread() -> list[str]:
-        return [c.args["text"] for c in delivered("chat.postMessage", 0)()
-                if c.args["channel"] == jake and c.args.get("thread_ts")]
+        return [
+            c.args["text"]
+            for c in delivered("chat.postMessage", 0)()
+            if c.args["channel"] == jake and c.args.get("thread_ts")
+        ]
 
     lines = eventually(lambda: [t for t in thread() if "PO-" in t] and thread(), "told Jake the PO number")
     assert lines[0].startswith("Sent for approval to ") and "fully approved" in lines[1]

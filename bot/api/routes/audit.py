@@ -17,10 +17,13 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
 @router.get("/export", summary="Audit events as JSON Lines or CSV", response_class=StreamingResponse)
-def export(request: Request, caller: Caller = Depends(require(*AUDIT)),
-           format: Literal["jsonl", "csv"] = Query(default="jsonl"),
-           requisition: str | None = Query(default=None, description="only this requisition, e.g. PR-1042"),
-           since: datetime | None = None) -> StreamingResponse:
+def export(
+    request: Request,
+    caller: Caller = Depends(require(*AUDIT)),
+    format: Literal["jsonl", "csv"] = Query(default="jsonl"),
+    requisition: str | None = Query(default=None, description="only this requisition, e.g. PR-1042"),
+    since: datetime | None = None,
+) -> StreamingResponse:
     engine = request.app.state.runtime.engine
 
     def rows() -> Iterator[str]:
@@ -29,8 +32,9 @@ def export(request: Request, caller: Caller = Depends(require(*AUDIT)),
             yield from (audit.export_jsonl(events) if format == "jsonl" else audit.export_csv(events))
 
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
-    return StreamingResponse(rows(), media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="audit.{format}"'})
+    return StreamingResponse(
+        rows(), media_type=media, headers={"Content-Disposition": f'attachment; filename="audit.{format}"'}
+    )
 
 
 class VerifyOut(BaseModel):

@@ -52,22 +52,36 @@ class DelegationOut(BaseModel):
 
 def _out(row: Delegation, now: datetime) -> DelegationOut:
     starts, ends = as_utc(row.starts_at), as_utc(row.ends_at)
-    return DelegationOut(id=row.id or 0, delegator=row.delegator, delegate=row.delegate, starts_at=starts,  # type: ignore[arg-type]
-                         ends_at=ends, category=row.category, max_amount=row.max_amount, reason=row.reason,  # type: ignore[arg-type]
-                         created_by=row.created_by, cancelled_at=as_utc(row.cancelled_at),
-                         active=row.cancelled_at is None and starts <= now < ends)  # type: ignore[operator]
+    return DelegationOut(
+        id=row.id or 0,
+        delegator=row.delegator,
+        delegate=row.delegate,
+        starts_at=starts,  # type: ignore[arg-type]
+        ends_at=ends,
+        category=row.category,
+        max_amount=row.max_amount,
+        reason=row.reason,  # type: ignore[arg-type]
+        created_by=row.created_by,
+        cancelled_at=as_utc(row.cancelled_at),
+        active=row.cancelled_at is None and starts <= now < ends,
+    )  # type: ignore[operator]
 
 
 @router.get("", response_model=list[DelegationOut], summary="Current and upcoming delegations")
-def list_delegations(svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ)),
-                     person: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None, include_ended: bool = Query(default=False)) -> list[DelegationOut]:
+def list_delegations(
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*READ)),
+    person: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
+    include_ended: bool = Query(default=False),
+) -> list[DelegationOut]:
     now = svc.clock()
     return [_out(r, now) for r in svc.delegations(person=person, include_ended=include_ended)]
 
 
 @router.get("/{delegation_id}", response_model=DelegationOut)
-def get_delegation(delegation_id: DelegationId, svc: ApprovalService = Depends(service),
-                   caller: Caller = Depends(require(*READ))) -> DelegationOut:
+def get_delegation(
+    delegation_id: DelegationId, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ))
+) -> DelegationOut:
     for row in svc.delegations(include_ended=True):
         if row.id == delegation_id:
             return _out(row, svc.clock())
@@ -75,18 +89,21 @@ def get_delegation(delegation_id: DelegationId, svc: ApprovalService = Depends(s
 
 
 @router.post("", status_code=201, response_model=DelegationOut, summary="Set a delegation window")
-def create_delegation(body: DelegationIn, svc: ApprovalService = Depends(service),
-                      caller: Caller = Depends(require(*WRITE))) -> DelegationOut:
+def create_delegation(
+    body: DelegationIn, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*WRITE))
+) -> DelegationOut:
     row = svc.set_delegation(c.SetDelegation(**body.model_dump()), as_admin=caller.is_admin)
     return _out(row, svc.clock())
 
 
 @router.delete("/{delegation_id}", response_model=DelegationOut, summary="End a delegation now")
-def cancel_delegation(delegation_id: DelegationId, actor: str = Query(min_length=1, max_length=80),
-                      svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*WRITE))
-                      ) -> DelegationOut:
-    row = svc.cancel_delegation(c.CancelDelegation(actor=actor, delegation_id=delegation_id),
-                                as_admin=caller.is_admin)
+def cancel_delegation(
+    delegation_id: DelegationId,
+    actor: str = Query(min_length=1, max_length=80),
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*WRITE)),
+) -> DelegationOut:
+    row = svc.cancel_delegation(c.CancelDelegation(actor=actor, delegation_id=delegation_id), as_admin=caller.is_admin)
     return _out(row, svc.clock())
 
 
@@ -99,9 +116,14 @@ class DelegationChange(BaseModel):
 
 
 @router.patch("/{delegation_id}", response_model=DelegationOut, summary="Move a delegation's end")
-def change_delegation(delegation_id: DelegationId, body: DelegationChange, svc: ApprovalService = Depends(service),
-                      caller: Caller = Depends(require(*WRITE))) -> DelegationOut:
-    row = svc.change_delegation(c.ChangeDelegation(actor=body.actor, surface=body.surface,
-                                                   delegation_id=delegation_id, ends_at=body.ends_at),
-                                as_admin=caller.is_admin)
+def change_delegation(
+    delegation_id: DelegationId,
+    body: DelegationChange,
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*WRITE)),
+) -> DelegationOut:
+    row = svc.change_delegation(
+        c.ChangeDelegation(actor=body.actor, surface=body.surface, delegation_id=delegation_id, ends_at=body.ends_at),
+        as_admin=caller.is_admin,
+    )
     return _out(row, svc.clock())

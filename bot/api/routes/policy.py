@@ -47,34 +47,57 @@ class ValidationReport(BaseModel):
 def current_policy(request: Request, caller: Caller = Depends(require(*READ))) -> PolicyVersionOut:
     with Session(request.app.state.runtime.engine) as session:
         row, policy = active_policy(session)
-    return PolicyVersionOut(policy_id=row.policy_id, version=row.version, content_hash=row.content_hash,
-                            label=policy.label, filename=row.filename, currency=policy.currency,
-                            rules=len(policy.rules), stops=len(policy.stops), overlays=len(policy.overlays))
+    return PolicyVersionOut(
+        policy_id=row.policy_id,
+        version=row.version,
+        content_hash=row.content_hash,
+        label=policy.label,
+        filename=row.filename,
+        currency=policy.currency,
+        rules=len(policy.rules),
+        stops=len(policy.stops),
+        overlays=len(policy.overlays),
+    )
 
 
 def _findings(issues: list[PolicyIssue]) -> list[Finding]:
     return [Finding(severity=i.severity, kind=i.kind, message=i.message, line=i.line, hint=i.hint) for i in issues]
 
 
-@router.post("/validate", response_model=ValidationReport,
-             summary="Check an uploaded policy file against the directory; nothing is activated")
-async def validate_policy(request: Request, file: UploadFile, caller: Caller = Depends(require(*WRITE))
-                          ) -> ValidationReport:
+@router.post(
+    "/validate",
+    response_model=ValidationReport,
+    summary="Check an uploaded policy file against the directory; nothing is activated",
+)
+async def validate_policy(
+    request: Request, file: UploadFile, caller: Caller = Depends(require(*WRITE))
+) -> ValidationReport:
     raw = await file.read(MAX_UPLOAD + 1)
     name = file.filename or "upload.yaml"
     if len(raw) > MAX_UPLOAD:
-        return ValidationReport(valid=False, version=None, content_hash=None, findings=_findings(
-            [PolicyIssue("error", "file", f"the file is larger than {MAX_UPLOAD} bytes", name)]))
+        return ValidationReport(
+            valid=False,
+            version=None,
+            content_hash=None,
+            findings=_findings([PolicyIssue("error", "file", f"the file is larger than {MAX_UPLOAD} bytes", name)]),
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return ValidationReport(valid=False, version=None, content_hash=None, findings=_findings(
-            [PolicyIssue("error", "file", "the file is not UTF-8 text", name, hint="save it as UTF-8")]))
+        return ValidationReport(
+            valid=False,
+            version=None,
+            content_hash=None,
+            findings=_findings(
+                [PolicyIssue("error", "file", "the file is not UTF-8 text", name, hint="save it as UTF-8")]
+            ),
+        )
     try:
         policy = load_policy_text(text, name)
     except PolicyInvalid as exc:
         return ValidationReport(valid=False, version=None, content_hash=None, findings=_findings(exc.issues))
     issues = check_policy(policy, request.app.state.runtime.directory)
     errors = [i for i in issues if i.severity == "error"]
-    return ValidationReport(valid=not errors, version=policy.version, content_hash=policy.content_hash,
-                            findings=_findings(issues))
+    return ValidationReport(
+        valid=not errors, version=policy.version, content_hash=policy.content_hash, findings=_findings(issues)
+    )

@@ -39,11 +39,15 @@ class CreateRequisition(RequisitionDraft):
 class ActionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate",
-                    "submit", "amend"]
+    action: Literal[
+        "approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate", "submit", "amend"
+    ]
     actor: str = Field(min_length=1, max_length=80)
-    comment: str | None = Field(default=None, max_length=c.MAX_COMMENT,
-                                description="Approval note, rejection reason, question, answer or withdraw reason")
+    comment: str | None = Field(
+        default=None,
+        max_length=c.MAX_COMMENT,
+        description="Approval note, rejection reason, question, answer or withdraw reason",
+    )
     from_person: str | None = None
     to_person: str | None = None
     lines: list[LineDraft] | None = Field(default=None, max_length=200)
@@ -60,45 +64,81 @@ class ActionResponse(BaseModel):
 
 
 def _response(result: ActionResult) -> ActionResponse:
-    return ActionResponse(number=result.number, outcome=result.outcome, message=result.message,
-                          replayed=result.replayed, requisition=result.requisition)
+    return ActionResponse(
+        number=result.number,
+        outcome=result.outcome,
+        message=result.message,
+        replayed=result.replayed,
+        requisition=result.requisition,
+    )
 
 
 @router.post("", status_code=201, response_model=ActionResponse, summary="Create and submit a requisition")
-def create_requisition(body: CreateRequisition, svc: ApprovalService = Depends(service),
-                       caller: Caller = Depends(require(*WRITE)),
-                       idempotency_key: IdempotencyKey = None) -> ActionResponse:
+def create_requisition(
+    body: CreateRequisition,
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*WRITE)),
+    idempotency_key: IdempotencyKey = None,
+) -> ActionResponse:
     draft = RequisitionDraft.model_validate(body.model_dump(exclude={"actor", "draft", "surface"}))
-    cmd = c.SubmitRequisition(actor=body.actor or body.requester, surface=body.surface, draft=draft,
-                              as_draft=body.draft, idempotency_key=idempotency_key)
+    cmd = c.SubmitRequisition(
+        actor=body.actor or body.requester,
+        surface=body.surface,
+        draft=draft,
+        as_draft=body.draft,
+        idempotency_key=idempotency_key,
+    )
     return _response(svc.submit(cmd))
 
 
 @router.get("", response_model=list[RequisitionView], summary="List requisitions with filters")
-def list_requisitions(svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ)),
-                      state: Filter = None, requester: Filter = None, site: Filter = None,
-                      supplier: Filter = None, cost_center: Filter = None,
-                      waiting_on: Annotated[str | None, Query(description="person id with a pending step",
-                                                              max_length=80, pattern=NO_NUL)] = None,
-                      limit: int = Query(default=50, ge=1, le=500), offset: int = Query(default=0, ge=0, le=10_000_000)
-                      ) -> list[RequisitionView]:
-    return svc.list(state=state, requester=requester, site=site, supplier=supplier, cost_center=cost_center,
-                    waiting_on=waiting_on, limit=limit, offset=offset)
+def list_requisitions(
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*READ)),
+    state: Filter = None,
+    requester: Filter = None,
+    site: Filter = None,
+    supplier: Filter = None,
+    cost_center: Filter = None,
+    waiting_on: Annotated[
+        str | None, Query(description="person id with a pending step", max_length=80, pattern=NO_NUL)
+    ] = None,
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0, le=10_000_000),
+) -> list[RequisitionView]:
+    return svc.list(
+        state=state,
+        requester=requester,
+        site=site,
+        supplier=supplier,
+        cost_center=cost_center,
+        waiting_on=waiting_on,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/{number}", response_model=RequisitionView, summary="One requisition with its route and history")
-def get_requisition(number: Number, svc: ApprovalService = Depends(service),
-                    caller: Caller = Depends(require(*READ))) -> RequisitionView:
+def get_requisition(
+    number: Number, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ))
+) -> RequisitionView:
     return svc.get(number)
 
 
-@router.post("/{number}/actions", response_model=ActionResponse,
-             summary="Approve, reject, ask for info, answer, withdraw, amend, reassign or escalate")
-def act(number: Number, body: ActionRequest, svc: ApprovalService = Depends(service),
-        caller: Caller = Depends(require(*WRITE)), idempotency_key: IdempotencyKey = None) -> ActionResponse:
+@router.post(
+    "/{number}/actions",
+    response_model=ActionResponse,
+    summary="Approve, reject, ask for info, answer, withdraw, amend, reassign or escalate",
+)
+def act(
+    number: Number,
+    body: ActionRequest,
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*WRITE)),
+    idempotency_key: IdempotencyKey = None,
+) -> ActionResponse:
     key = idempotency_key or body.idempotency_key
-    common: dict[str, Any] = {"actor": body.actor, "surface": body.surface, "idempotency_key": key,
-                              "number": number}
+    common: dict[str, Any] = {"actor": body.actor, "surface": body.surface, "idempotency_key": key, "number": number}
     comment = body.comment
     if body.action in ("reassign", "escalate") and not caller.is_admin:
         raise NotAllowed(f"Only an admin token can {body.action} approval steps.")
@@ -110,9 +150,13 @@ def act(number: Number, body: ActionRequest, svc: ApprovalService = Depends(serv
         case "amend":
             result = svc.amend(c.Amend(**common, lines=body.lines or [], reason=comment or ""))
         case "reassign":
-            result = svc.reassign(c.Reassign(**common, from_person=body.from_person or "",
-                                             to_person=body.to_person or "", reason=comment or ""))
+            result = svc.reassign(
+                c.Reassign(
+                    **common, from_person=body.from_person or "", to_person=body.to_person or "", reason=comment or ""
+                )
+            )
         case "escalate":
-            result = svc.escalate(c.Escalate(**common, reason=comment or "escalated on request",
-                                             to_person=body.to_person), as_admin=True)
+            result = svc.escalate(
+                c.Escalate(**common, reason=comment or "escalated on request", to_person=body.to_person), as_admin=True
+            )
     return _response(result)

@@ -54,9 +54,14 @@ def handle_dm(bot: SlackBot, body: dict[str, Any], retry: str | None = None) -> 
 def _thread_requisition(bot: SlackBot, person_id: str, thread: str) -> str | None:
     """The requisition whose requester card is the root of this thread, if it is this person's."""
     with Session(bot.engine) as session:
-        copy = session.exec(select(CardCopy).where(CardCopy.surface == SURFACE, CardCopy.ref == thread,
-                                                   CardCopy.person_id == person_id,
-                                                   CardCopy.role == REQUESTER)).first()
+        copy = session.exec(
+            select(CardCopy).where(
+                CardCopy.surface == SURFACE,
+                CardCopy.ref == thread,
+                CardCopy.person_id == person_id,
+                CardCopy.role == REQUESTER,
+            )
+        ).first()
         return copy.number if copy else None
 
 
@@ -66,6 +71,7 @@ def _answer_in_thread(bot: SlackBot, person_id: str, number: str, text: str, ts:
     if view.state != "needs_info" or view.requester != person_id:
         return None
     # the message's own ts makes the answer idempotent: a retried event never answers twice
-    replies = bot.assistant.handle_action(person_id, "answer_info", {"number": number, "key": f"slack:answer:{ts}"},
-                                          text)
+    replies = bot.assistant.handle_action(
+        person_id, "answer_info", {"number": number, "key": f"slack:answer:{ts}"}, text
+    )
     return [Reply(r.text) for r in replies if r.text] or replies

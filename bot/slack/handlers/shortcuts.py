@@ -36,8 +36,9 @@ def register(app: Any, bot: SlackBot) -> None:
 
 def prefill(bot: SlackBot, text: str, author: str) -> views.RequestForm:
     """What the message says, as form values the person checks before anything is drafted."""
-    found = bot.assistant.understanding.read(text[:2000], editing=False, now=bot.runtime.service.clock(),
-                                             timezone=DEFAULT_TIMEZONE)
+    found = bot.assistant.understanding.read(
+        text[:2000], editing=False, now=bot.runtime.service.clock(), timezone=DEFAULT_TIMEZONE
+    )
     line = next((ln for ln in found.lines if ln.description), None)
     who = f"<@{author}>" if author else "someone"
     return views.RequestForm(
