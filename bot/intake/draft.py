@@ -91,9 +91,16 @@ class DraftState(BaseModel):
 
 
 def _line(ex: ExtractedLine) -> DraftLine:
-    return DraftLine(description=ex.description, quantity=ex.quantity, unit=ex.unit, unit_price=ex.unit_price,
-                     price_source=ex.price_source, sku=ex.sku, category=ex.category,
-                     category_source=ex.category_source)
+    return DraftLine(
+        description=ex.description,
+        quantity=ex.quantity,
+        unit=ex.unit,
+        unit_price=ex.unit_price,
+        price_source=ex.price_source,
+        sku=ex.sku,
+        category=ex.category,
+        category_source=ex.category_source,
+    )
 
 
 def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[str]:
@@ -106,8 +113,14 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[st
             draft.lines.extend(_line(ln) for ln in new_lines)
         else:
             for ln in new_lines:
-                same = next((d for d in draft.lines if (ln.sku and d.sku == ln.sku) or
-                             d.description.lower() == ln.description.lower()), None)
+                same = next(
+                    (
+                        d
+                        for d in draft.lines
+                        if (ln.sku and d.sku == ln.sku) or d.description.lower() == ln.description.lower()
+                    ),
+                    None,
+                )
                 if same is not None:
                     for name in ("quantity", "unit", "unit_price", "price_source"):
                         if getattr(ln, name) is not None:
@@ -154,8 +167,9 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[st
         draft.total = ex.total
         changed.append("price")
     if ex.unsure_price is not None:
-        draft.unsure_price = UnsurePrice(amount=ex.unsure_price.amount, currency=ex.unsure_price.currency,
-                                         text=ex.unsure_price.text)
+        draft.unsure_price = UnsurePrice(
+            amount=ex.unsure_price.amount, currency=ex.unsure_price.currency, text=ex.unsure_price.text
+        )
         changed.append("price")
     if ex.need_by is not None:
         draft.need_by, draft.need_by_past, draft.no_need_by = ex.need_by, None, False
@@ -202,7 +216,15 @@ def fill_defaults(draft: DraftState, person: Person | None, directory: Directory
 def _names(ids: list[str], directory: Directory, kind: str) -> list[Choice]:
     if kind == "supplier":
         return [Choice(label=directory.supplier_by_id[i].name, value=i) for i in ids if i in directory.supplier_by_id]
-    return [Choice(label=f"{i} ({directory.site_by_code[i].name})", value=i) for i in ids if i in directory.site_by_code]
+    return [
+        Choice(label=f"{i} ({directory.site_by_code[i].name})", value=i) for i in ids if i in directory.site_by_code
+    ]
+
+
+def questions(draft: DraftState, directory: Directory) -> list[Question]:
+    """Everything still to ask about the draft, in the order it is asked; empty when it can be summarised."""
+    question = next_question(draft, directory)
+    return [] if question is None else [question]
 
 
 def next_question(draft: DraftState, directory: Directory) -> Question | None:
@@ -217,56 +239,85 @@ def next_question(draft: DraftState, directory: Directory) -> Question | None:
     if draft.unsure_price is not None:
         line = draft.lines[-1]
         p = draft.unsure_price
-        return Question(field="price_kind", line=len(draft.lines) - 1,
-                        text=texts.ask_price_kind(p.text, line.unit, line.quantity),
-                        choices=[Choice(label=texts.price_each(p.text, line.unit), value="unit"),
-                                 Choice(label=texts.price_total(p.text, line.quantity), value="total")])
+        return Question(
+            field="price_kind",
+            line=len(draft.lines) - 1,
+            text=texts.ask_price_kind(p.text, line.unit, line.quantity),
+            choices=[
+                Choice(label=texts.price_each(p.text, line.unit), value="unit"),
+                Choice(label=texts.price_total(p.text, line.quantity), value="total"),
+            ],
+        )
     for i, line in enumerate(draft.lines):
         if line.unit_price is None:
             return Question(field="price", line=i, text=texts.ask_price(line.description, line.unit, line.quantity))
     if draft.supplier_choices:
-        return Question(field="supplier", text=texts.ask_supplier_which(),
-                        choices=_names(draft.supplier_choices, directory, "supplier"))
+        return Question(
+            field="supplier",
+            text=texts.ask_supplier_which(),
+            choices=_names(draft.supplier_choices, directory, "supplier"),
+        )
     if draft.supplier is None:
-        return Question(field="supplier", text=texts.ask_supplier(draft.unknown_supplier),
-                        choices=_names(suggest_suppliers(draft, directory), directory, "supplier"))
+        return Question(
+            field="supplier",
+            text=texts.ask_supplier(draft.unknown_supplier),
+            choices=_names(suggest_suppliers(draft, directory), directory, "supplier"),
+        )
     if directory.supplier_by_id[draft.supplier].blocked:
         s = directory.supplier_by_id[draft.supplier]
-        return Question(field="supplier", text=texts.supplier_blocked(s.name, s.block_reason or ""),
-                        choices=_names(suggest_suppliers(draft, directory), directory, "supplier"))
+        return Question(
+            field="supplier",
+            text=texts.supplier_blocked(s.name, s.block_reason or ""),
+            choices=_names(suggest_suppliers(draft, directory), directory, "supplier"),
+        )
     if draft.site_choices:
-        return Question(field="site", text=texts.ask_site_which(draft.site_choices, directory),
-                        choices=_names(draft.site_choices, directory, "site"))
+        return Question(
+            field="site",
+            text=texts.ask_site_which(draft.site_choices, directory),
+            choices=_names(draft.site_choices, directory, "site"),
+        )
     if draft.site is None:
-        return Question(field="site", text=texts.ASK_SITE,
-                        choices=_names([s.code for s in directory.sites], directory, "site"))
+        return Question(
+            field="site", text=texts.ASK_SITE, choices=_names([s.code for s in directory.sites], directory, "site")
+        )
     if draft.cost_center is None:
         centers = [c for c in directory.cost_centers if c.site in (draft.site, None)]
-        return Question(field="cost_center", text=texts.ask_cost_center(draft.site),
-                        choices=[Choice(label=f"{c.code} ({c.name})", value=c.code) for c in centers][:6])
+        return Question(
+            field="cost_center",
+            text=texts.ask_cost_center(draft.site),
+            choices=[Choice(label=f"{c.code} ({c.name})", value=c.code) for c in centers][:6],
+        )
     if draft.need_by_past:
-        return Question(field="need_by", text=texts.need_by_past(draft.need_by_past),
-                        choices=[Choice(label=texts.NO_DATE, value="none")])
+        return Question(
+            field="need_by",
+            text=texts.need_by_past(draft.need_by_past),
+            choices=[Choice(label=texts.NO_DATE, value="none")],
+        )
     if draft.confirm_category is not None:  # a suggestion to confirm replaces the plain category question
         return confirm_category_question(draft, directory)
     supplier = directory.supplier_by_id[draft.supplier]
     if draft.category is None and any(ln.category is None for ln in draft.lines) and len(supplier.categories) > 1:
-        return Question(field="category", text=texts.ask_category(supplier.name),
-                        choices=[Choice(label=directory.category_by_code[c].name, value=c)
-                                 for c in supplier.categories])
+        return Question(
+            field="category",
+            text=texts.ask_category(supplier.name),
+            choices=[Choice(label=directory.category_by_code[c].name, value=c) for c in supplier.categories],
+        )
     return None
 
 
 def confirm_category_question(draft: DraftState, directory: Directory) -> Question:
-    """"Please confirm the category": the suggestion first, then the others this supplier sells (or all)."""
+    """ "Please confirm the category": the suggestion first, then the others this supplier sells (or all)."""
     supplier = directory.supplier_by_id.get(draft.supplier or "")
     codes = list(supplier.categories) if supplier and supplier.categories else [c.code for c in directory.categories]
     suggested = draft.confirm_category if draft.confirm_category in directory.category_by_code else None
     ordered = ([suggested] if suggested else []) + [c for c in codes if c != suggested]
     item = next((ln.description for ln in draft.lines if ln.suggestion), draft.lines[0].description)
     name = directory.category_by_code[suggested].name if suggested else None
-    return Question(field="category", text=texts.confirm_category(item, name),
-                    choices=[Choice(label=directory.category_by_code[c].name, value=c) for c in ordered[:8]])
+    return Question(
+        field="category",
+        text=texts.confirm_category(item, name),
+        choices=[Choice(label=directory.category_by_code[c].name, value=c) for c in ordered[:8]],
+    )
 
 
 def suggest_suppliers(draft: DraftState, directory: Directory) -> list[str]:
@@ -285,10 +336,27 @@ def suggest_suppliers(draft: DraftState, directory: Directory) -> list[str]:
 
 def to_requisition(draft: DraftState, requester: str) -> RequisitionDraft:
     """The core's typed draft (validated by pydantic; the service checks references again)."""
-    return RequisitionDraft.model_validate({
-        "requester": requester, "site": draft.site, "cost_center": draft.cost_center, "supplier": draft.supplier,
-        "currency": draft.currency or "USD", "urgency": draft.urgency, "need_by": draft.need_by,
-        "justification": draft.justification, "category": draft.category,
-        "lines": [{"description": (ln.description or "item")[:300], "quantity": ln.quantity,
-                   "unit_price": ln.unit_price, "unit": (ln.unit or "each")[:20], "sku": ln.sku,
-                   "category": ln.category} for ln in draft.lines]})
+    return RequisitionDraft.model_validate(
+        {
+            "requester": requester,
+            "site": draft.site,
+            "cost_center": draft.cost_center,
+            "supplier": draft.supplier,
+            "currency": draft.currency or "USD",
+            "urgency": draft.urgency,
+            "need_by": draft.need_by,
+            "justification": draft.justification,
+            "category": draft.category,
+            "lines": [
+                {
+                    "description": (ln.description or "item")[:300],
+                    "quantity": ln.quantity,
+                    "unit_price": ln.unit_price,
+                    "unit": (ln.unit or "each")[:20],
+                    "sku": ln.sku,
+                    "category": ln.category,
+                }
+                for ln in draft.lines
+            ],
+        }
+    )
