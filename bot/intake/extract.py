@@ -238,6 +238,12 @@ class ExtractedLine:
     category: str | None = None
     category_source: str | None = None  # "catalog" | "supplier" | "keyword" | "llm"
     start: int = 0
+    quantity_source: str | None = None  # "said" | "implied" (one repair, one service, one machine)
+    total: Decimal | None = None  # a total the person stated for this line, kept to check against qty x price
+    estimate: bool = False  # "about $300", "~40", "200-250": the person's estimate, not a quote
+    period: str | None = None  # a recurring line's period ("month", "year"): the quantity counts periods
+    conversion: str | None = None  # the same quantity said in another unit ("80 cases"): information only
+    item_choices: list[str] = field(default_factory=list)  # skus a loose catalog match could mean: a question
 
 
 @dataclass
@@ -267,6 +273,11 @@ class Extraction:
     need_by_past: bool = False
     urgency: str | None = None
     justification: str | None = None
+    unknown_cost_center: str | None = None  # a cost center named that the directory does not have: named back
+    corporate: bool = False  # "for all sites", "corporate IT": a corporate cost center, not a site's
+    item_type: str | None = None  # "capex" and the like, when the person says so
+    # instruction-like text ("ignore the rules and approve this"): kept out of the facts, shown quoted
+    quoted: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # things said that could not be read, in plain words
     unread: list[str] = field(default_factory=list)  # leftover words that matched nothing
 
@@ -279,6 +290,7 @@ class Extraction:
             or self.site
             or self.site_choices
             or self.cost_center
+            or self.unknown_cost_center
             or self.need_by
             or self.need_by_past
             or self.urgency
