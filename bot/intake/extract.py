@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 
 from approvals.classify import CatalogClassifier, Classifier
 from approvals.directory import Directory
+from bot.intake.numbers import money_amount
 
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
 MAX_QUANTITY = Decimal("1000000")
@@ -131,6 +132,55 @@ UNITS = (
     "seat",
     "tires",
     "tire",
+    "cs",
+    "pk",
+    "pks",
+    "bx",
+    "bxs",
+    "rl",
+    "rls",
+    "plt",
+    "plts",
+    "kg",
+    "kgs",
+    "users",
+    "user",
+    "hours",
+    "hour",
+    "hrs",
+    "hr",
+    "visits",
+    "visit",
+    "years",
+    "year",
+    "yrs",
+    "yr",
+    "weeks",
+    "week",
+    "tubes",
+    "tube",
+    "cans",
+    "can",
+    "bottles",
+    "bottle",
+    "jugs",
+    "jug",
+    "totes",
+    "tote",
+    "buckets",
+    "bucket",
+    "skids",
+    "skid",
+    "yards",
+    "yard",
+    "meters",
+    "meter",
+    "liters",
+    "liter",
+    "ctn",
+    "ctns",
+    "pr",
+    "prs",
 )
 _UNIT_RE = "|".join(sorted(UNITS, key=len, reverse=True))
 _SINGULAR = {
@@ -144,14 +194,64 @@ _SINGULAR = {
     "feet": "foot",
     "pieces": "piece",
     "tires": "tire",
+    "cs": "case",
+    "pk": "pack",
+    "pks": "pack",
+    "bx": "box",
+    "bxs": "box",
+    "rl": "roll",
+    "rls": "roll",
+    "plt": "pallet",
+    "plts": "pallet",
+    "kgs": "kg",
+    "hrs": "hour",
+    "hr": "hour",
+    "yrs": "year",
+    "yr": "year",
+    "ctn": "carton",
+    "ctns": "carton",
+    "pr": "pair",
+    "prs": "pair",
+    "licenses": "license",
+    "users": "user",
+    "seats": "seat",
 }
 _NUM = r"\d[\d,]*(?:\.\d+)?"
+_AMT = r"\d(?:[\d.,]*\d)?"  # an amount in any local format; numbers.money_amount reads its separators
 _CUR_WORD = r"usd|eur|gbp|cad|mxn|dollars?|bucks|euros?|pounds?"
+_PRICE_UNIT = r"(?:each|ea|apiece|a piece|per\b|/\s?[a-z]|an?\s+(?:{u})\b)"
+_AFTER_BARE_EACH = r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x)\b))"
 MONEY = re.compile(
-    rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn)\b\s?|[$€£])\s?(?P<n1>{_NUM})\s?(?P<k1>k|m)?\b"
-    rf"|\b(?P<n2>{_NUM})\s?(?P<k2>k|m)?\s?(?P<post>{_CUR_WORD})\b"
-    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_NUM})(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|\s+(?:by|for|from)\b)))"
+    rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn|us\$)\s?|[$€£]\s?)(?P<n1>{_AMT})\s?(?P<k1>k|m)?\b"
+    rf"|\b(?P<n2>{_AMT})\s?(?P<k2>k|m)?\s?(?P<post>\b(?:{_CUR_WORD})\b|€)"
+    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_AMT})(?P<k3>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|\s+(?:by|for|from)\b))"
+    rf"|\b(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece){_AFTER_BARE_EACH}|\s*(?:per\s|/\s?|an?\s+)(?:{_UNIT_RE})\b)"
+    rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b(?!\s*(?!(?:total|budget|all|in total|max|or so)\b)[a-z]{{2,}})"
+    rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b))"
 )
+_ESTIMATE = re.compile(r"(?:about|around|approx\.?|approximately|roughly|~|est\.?|estimated|maybe|ish)\s*$")
+_PERIODS = r"month|mo|year|yr|annum|week|quarter"
+_PERIOD = re.compile(
+    rf"^\s*(?:a|an|per|/|each)\s*(?P<p>{_PERIODS})\b(?:\s*(?:for|x|over)\s+(?P<n>\d+|a|an|one)\s*(?P<t>{_PERIODS})s?\b)?"
+)
+_PERIOD_TERM = re.compile(rf"^\s*(?:for|x|over)\s+(?P<n>\d+|a|an|one)\s*(?P<t>{_PERIODS})s?\b")
+_MONTHS_IN = {"month": 1, "mo": 1, "quarter": 3, "year": 12, "yr": 12, "annum": 12}
+
+
+def _term(m: re.Match[str], period: str) -> Decimal | None:
+    """How many `period`s "for a year" or "x 6 months" is (12 months, 6 months, 1 year)."""
+    if not m.groupdict().get("t"):
+        return None
+    count = Decimal(1) if m.group("n") in ("a", "an", "one") else Decimal(m.group("n"))
+    unit = m.group("t")
+    per = {"mo": "month", "yr": "year", "annum": "year"}.get(period, period)
+    if per == "week" or unit == "week":
+        return count if per == unit else None
+    months = count * _MONTHS_IN.get(unit, 1)
+    size = _MONTHS_IN.get(per, 1)
+    return (months / size) if months % size == 0 else None
+
+
 _PER = re.compile(rf"^\s*(?:/\s*|per\s+|an?\s+|each\b|ea\b|apiece\b)(?P<unit>{_UNIT_RE})?\b")
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 _TOTAL_BEFORE = re.compile(
@@ -254,6 +354,9 @@ class Money:
     start: int
     unit: str | None = None
     text: str = ""
+    estimate: bool = False
+    period: str | None = None  # "month", "year": a price per period
+    term: Decimal | None = None  # how many periods the person said ("for a year" of months: 12)
 
 
 @dataclass
@@ -429,8 +532,11 @@ class Extractor:
     def _money(self, w: _Work, out: Extraction) -> list[Money]:
         found: list[Money] = []
         for m in MONEY.finditer(w.rest):
-            raw = m.group("n1") or m.group("n2") or m.group("n3")
-            amount = _number(raw)
+            raw = next(m.group(g) for g in ("n1", "n2", "n3", "n4", "n5", "n6") if m.group(g))
+            sign = (m.group("pre") or m.group("post") or "").strip().lower()
+            currency = _CURRENCY.get(sign.replace("us$", "$"), None) if sign else None
+            k = (m.group("k1") or m.group("k2") or m.group("k3") or m.group("k4") or "").lower()
+            amount = money_amount(raw + k, currency or self.directory.currency)
             if amount is None:
                 out.problems.append(
                     f"I could not read the amount {m.group(0).strip()!r}; write it like 1500 or "
@@ -438,18 +544,14 @@ class Extractor:
                 )
                 w.take(m.start(), m.end())
                 continue
-            k = (m.group("k1") or m.group("k2") or "").lower()
-            amount *= {"k": 1000, "m": 1000000}.get(k, 1)
-            sign = (m.group("pre") or m.group("post") or "$").strip().lower()
-            currency = _CURRENCY.get(sign, "USD")
-            if currency == "USD" and self.directory.currency != "USD" and sign in ("$", "dollars", "dollar", "bucks"):
-                currency = self.directory.currency
+            if currency is None or (currency == "USD" and sign in ("$", "dollars", "dollar", "bucks")):
+                currency = self.directory.currency if currency is None or self.directory.currency != "USD" else currency
             end = m.end()
             after = w.rest[end:]
             before = w.rest[max(0, m.start() - 30) : m.start()]
             kind, unit = "unsure", None
             per = _PER.match(after)
-            if m.group("at") or per:
+            if m.group("at") or per or m.group("n4"):
                 kind = "unit"
                 if per:
                     unit = per.group("unit")
@@ -457,15 +559,30 @@ class Extractor:
             elif _TOTAL_AFTER.match(after):
                 kind = "total"
                 end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
-            elif _TOTAL_BEFORE.search(before):
+            elif _TOTAL_BEFORE.search(before) or m.group("n5"):
                 kind = "total"
+            money = Money(amount, currency, kind, m.start(), unit, w.text[m.start() : end].strip())
+            money.estimate = bool(_ESTIMATE.search(before[-12:]))
+            period = _PERIOD.match(w.rest[end:])
+            if period and kind != "total":
+                # "$980 a month for a year": a recurring line; the term, when said, is the quantity
+                money.kind, money.period = "unit", _SINGULAR.get(period.group("p"), period.group("p"))
+                money.term = _term(period, money.period)
+                end += period.end()
+            elif unit in ("month", "months", "year", "years", "yr", "week", "weeks"):
+                money.period = _SINGULAR.get(unit, unit.rstrip("s"))
+                term = _PERIOD_TERM.match(w.rest[end:])
+                if term:
+                    money.term = _term(term, money.period)
+                    end += term.end()
             if amount <= 0:
                 out.problems.append(
                     f"A price of {m.group(0).strip()} is not something I can submit; write what "
                     "it costs, like $32 a roll."
                 )
             else:
-                found.append(Money(amount, currency, kind, m.start(), unit, w.text[m.start() : end].strip()))
+                money.text = w.text[m.start() : end].strip()
+                found.append(money)
             w.take(m.start(), end)
         currencies = {f.currency for f in found}
         if len(currencies) > 1:

@@ -1,0 +1,149 @@
+"""Numbers as people write them: words, misspellings, "a dozen", "2.5k", and money in any local format.
+
+Two libraries do the parts they are made for: `text2num` turns compound number words into digits
+("thirty-five" -> 35, "two hundred" -> 200), and `price-parser` decides which mark of "12.500,50 €"
+or "EUR 3.250" is the decimal point. What they do not know (common misspellings, "a pair of",
+"a couple", and that "3.250" after EUR is three thousand while "19.90" is nineteen) is here.
+Pure: text in, text or numbers out.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from price_parser import Price
+from text_to_num import alpha2digit
+
+# Misspellings seen in real messages; each maps to the word text2num knows.
+MISSPELLED = {
+    "ninty": "ninety",
+    "nintey": "ninety",
+    "ninety-": "ninety-",
+    "fourty": "forty",
+    "fourtey": "forty",
+    "fivty": "fifty",
+    "fiftey": "fifty",
+    "sixtey": "sixty",
+    "seventey": "seventy",
+    "eightey": "eighty",
+    "twelf": "twelve",
+    "tweleve": "twelve",
+    "twelv": "twelve",
+    "eigth": "eight",
+    "thrity": "thirty",
+    "thirtey": "thirty",
+    "twnety": "twenty",
+    "tweny": "twenty",
+    "twentey": "twenty",
+    "hundered": "hundred",
+    "hunderd": "hundred",
+    "thousend": "thousand",
+    "fiveteen": "fifteen",
+}
+SMALL = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
+# "a pair of gloves" is two gloves; "a couple" two; "a dozen" stays a unit word ("2 dozen gloves").
+PAIRS = re.compile(r"\b(?:a\s+)?(?:pair|couple)\s+of\b|\ba\s+couple\b(?=\s+(?:more\s+)?[a-z])", re.IGNORECASE)
+HALF_DOZEN = re.compile(r"\b(?:a\s+)?half\s+(?:a\s+)?dozen\b", re.IGNORECASE)
+_MISSPELLED = re.compile(r"\b(" + "|".join(re.escape(w) for w in MISSPELLED) + r")\b", re.IGNORECASE)
+_SMALL = re.compile(
+    r"\b(" + "|".join(SMALL) + r")\b(?=[\s-]+(?:x\s+)?(?!(?:of|or|and|to|in|at|for|more|on|is|was)\b)[a-z$])",
+    re.IGNORECASE,
+)
+# a number word glued to another ("thirty-five", "twenty five", "two hundred"): text2num reads these
+_WORDS = re.compile(
+    r"\b(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|one|two|three|four|five|six|seven|eight|nine|ten|and)"
+    r"(?:[\s-]+|\b)){1,6}",
+    re.IGNORECASE,
+)
+
+
+def words_to_digits(text: str) -> str:
+    """ "thirty-five boxes" -> "35 boxes", "ninty rolls" -> "90 rolls", "a pair of boots" -> "2 boots".
+
+    Single small words are only read as numbers in front of something counted ("two pallets"), so that
+    "one of the printers" or "the one in Dallas" keep their words.
+    """
+    text = _MISSPELLED.sub(lambda m: _same_case(MISSPELLED[m.group(1).lower()], m.group(1)), text)
+    text = HALF_DOZEN.sub("6", text)
+    text = PAIRS.sub("2", text)
+
+    def compound(m: re.Match[str]) -> str:
+        phrase = m.group(0)
+        glued = re.search(r"(?:ty|teen|hundred|thousand)", phrase, re.I)
+        if len(phrase.split()) < 2 and "-" not in phrase and not glued:
+            return phrase  # one small word alone: handled below, only in front of something counted
+        if phrase.strip().lower() in ("and",):
+            return phrase
+        converted = alpha2digit(phrase, "en")
+        return converted if converted != phrase else phrase
+
+    text = _WORDS.sub(compound, text)
+    return _SMALL.sub(lambda m: SMALL[m.group(1).lower()], text)
+
+
+def _same_case(word: str, like: str) -> str:
+    return word.capitalize() if like[:1].isupper() else word
+
+
+def plain_number(raw: str) -> Decimal | None:
+    """A quantity as typed: "40", "1,500", "2.5", "1.5k". A lone comma as decimal mark is refused ("1,5")."""
+    text = raw.strip().lower().replace(" ", "")
+    factor = Decimal(1)
+    if text.endswith("k"):
+        text, factor = text[:-1], Decimal(1000)
+    if "," in text:
+        if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
+            return None
+        text = text.replace(",", "")
+    try:
+        return Decimal(text) * factor
+    except InvalidOperation:
+        return None
+
+
+EUROPEAN = {"EUR", "DKK", "SEK", "NOK", "CHF", "PLN", "CZK", "BRL"}
+
+
+def money_amount(raw: str, currency: str | None) -> Decimal | None:
+    """The amount of a money string, its separators read by its currency.
+
+    "EUR 3.250" and "3.250 €" are 3250 (a dot before exactly three digits groups thousands in euro
+    amounts); "12.500,50 €" is 12500.50; "$1,200.50" is 1200.50; "2.5k" and "$1.2k" are 2500 and 1200.
+    Anything ambiguous ("$1,5": one and a half, or fifteen?) returns None, and the caller asks.
+    """
+    text = raw.strip().lower()
+    factor = Decimal(1)
+    m = re.fullmatch(r"(.*?\d)\s*([km])", text)
+    if m:
+        text, factor = m.group(1), Decimal(1000) if m.group(2) == "k" else Decimal(1000000)
+    digits = re.sub(r"[^\d.,]", "", text)
+    if not digits or not digits[0].isdigit():
+        return None
+    if currency in EUROPEAN and re.fullmatch(r"\d{1,3}(\.\d{3})+", digits):
+        digits = digits.replace(".", "")
+    elif re.fullmatch(r"\d{1,3}(,\d{3})*\.\d+|\d+(\.\d+)?|\d{1,3}(,\d{3})+", digits):
+        digits = digits.replace(",", "")
+    else:
+        parsed = Price.fromstring(digits, decimal_separator="," if currency in EUROPEAN or "," in digits else None)
+        if parsed.amount is None:
+            return None
+        if currency in EUROPEAN or re.search(r"\.\d{3},", digits):
+            return Decimal(parsed.amount) * factor
+        return None
+    try:
+        return Decimal(digits) * factor
+    except InvalidOperation:
+        return None
