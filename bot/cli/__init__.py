@@ -21,6 +21,7 @@ app.add_typer(__import__("bot.cli.erp", fromlist=["app"]).app, name="erp")
 app.add_typer(__import__("bot.cli.scheduler", fromlist=["app"]).app, name="scheduler")
 app.add_typer(__import__("bot.teams.cli", fromlist=["app"]).app, name="teams")
 app.add_typer(__import__("bot.cli.llm", fromlist=["app"]).app, name="llm")
+app.add_typer(__import__("bot.cli.intake", fromlist=["app"]).app, name="intake")
 
 
 def main() -> None:
