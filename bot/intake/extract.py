@@ -19,11 +19,13 @@ import dateparser
 from rapidfuzz import fuzz, process
 
 from approvals.classify import CatalogClassifier, Classifier
-from approvals.directory import Directory
-from bot.intake.numbers import money_amount
+from approvals.directory import Directory, Item
+from bot.intake.lines import PERIOD_UNITS, SERVICE, canonical_unit, read_lines
+from bot.intake.numbers import money_amount, words_to_digits
 
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
 MAX_QUANTITY = Decimal("1000000")
+_EXACT = Decimal("0.000001")  # a unit price from a stated total: qty x price gives the total back to the cent
 
 NUMBER_WORDS = {
     "one": 1,
@@ -227,7 +229,14 @@ MONEY = re.compile(
     rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_AMT})(?P<k3>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|\s+(?:by|for|from)\b))"
     rf"|\b(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece){_AFTER_BARE_EACH}|\s*(?:per\s|/\s?|an?\s+)(?:{_UNIT_RE})\b)"
     rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b(?!\s*(?!(?:total|budget|all|in total|max|or so)\b)[a-z]{{2,}})"
-    rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b))"
+    rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
+    # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
+    rf"|\b(?P<lead7>for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
+    rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?)\s+"
+    rf"(?:of\s+|is\s+|about\s+|"
+    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/-]|{_UNIT_RE}|[a-z]{{3,}}(?<!total)"
+    rf"(?<!quoted)(?<!grand)(?<!bucks)))(?!\w)"
+    rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?P<g>grand|quoted|all in|all-in|out the door)\b)"
 )
 _ESTIMATE = re.compile(r"(?:about|around|approx\.?|approximately|roughly|~|est\.?|estimated|maybe|ish)\s*$")
 _PERIODS = r"month|mo|year|yr|annum|week|quarter"
@@ -303,6 +312,7 @@ SITE_LEAD = re.compile(
     rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
     rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})"
 )
+_NOT_HEAD = {"new", "replacement", "spare", "more", "extra", "the", "of", "and", "some", "our", "my", "x"}
 _PRONOUNS = {"them", "those", "these", "it", "of them", "each"}
 _SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas well as\b")
 _FILLER = re.compile(
@@ -466,13 +476,17 @@ class Extractor:
         site_exact = sorted(zip(self._site_names, self._site_codes), key=lambda p: -len(p[0]))
         self._site_exact = re.compile(r"\b(" + "|".join(re.escape(n) for n, _ in site_exact) + r")\b")
         self._site_by_name = dict(site_exact)
+        # numbers that name a product ("6205" bearings), never a quantity
+        self._spec_numbers = frozenset(
+            n for item in directory.items for n in re.findall(r"\d{4,}", f"{item.name} {' '.join(item.keywords)}")
+        )
         self._site_code = re.compile(r"\b(" + "|".join(re.escape(s.code) for s in directory.sites) + r")\b")
 
     # ------------------------------------------------------------------ public
     def extract(self, text: str, *, now: datetime, timezone: str = "America/Chicago") -> Extraction:
         """Every fact the message states, plus what it said that could not be read."""
         out = Extraction()
-        w = _Work(text)
+        w = _Work(words_to_digits(text))
         self._cost_center(w, out)
         money = self._money(w, out)
         self._dates(w, out, now, timezone)
@@ -480,7 +494,7 @@ class Extractor:
         self._justification(w, out)
         self._supplier(w, out)
         self._site(w, out)
-        self._items(w, out)
+        self._items(w, out, money)
         self._attach_prices(out, money)
         self._categorize(out)
         return out
@@ -532,10 +546,19 @@ class Extractor:
     def _money(self, w: _Work, out: Extraction) -> list[Money]:
         found: list[Money] = []
         for m in MONEY.finditer(w.rest):
-            raw = next(m.group(g) for g in ("n1", "n2", "n3", "n4", "n5", "n6") if m.group(g))
+            raw = next(m.group(g) for g in ("n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8") if m.group(g))
+            start = m.start("n7") if m.group("n7") else m.start()
             sign = (m.group("pre") or m.group("post") or "").strip().lower()
             currency = _CURRENCY.get(sign.replace("us$", "$"), None) if sign else None
-            k = (m.group("k1") or m.group("k2") or m.group("k3") or m.group("k4") or "").lower()
+            k = (m.group("k1") or m.group("k2") or m.group("k3") or m.group("k4") or m.group("k7") or "").lower()
+            if m.group("g") == "grand":
+                k = "k"
+            if (
+                m.group("n7")
+                and m.group("lead7") in ("at", "is", "of", "was")
+                and not re.search(r"\b(?:repair|service|fix|quoted|inspection|job|labor|install)", w.rest)
+            ):
+                continue  # "at 3" or "is 40" outside a priced job is not a price
             amount = money_amount(raw + k, currency or self.directory.currency)
             if amount is None:
                 out.problems.append(
@@ -561,7 +584,13 @@ class Extractor:
                 end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
             elif _TOTAL_BEFORE.search(before) or m.group("n5"):
                 kind = "total"
-            money = Money(amount, currency, kind, m.start(), unit, w.text[m.start() : end].strip())
+            elif (m.group("lead7") or "").startswith(("total", "came", "comes", "budget")) or m.group("g") in (
+                "all in",
+                "all-in",
+                "out the door",
+            ):
+                kind = "total"
+            money = Money(amount, currency, kind, start, unit, w.text[start:end].strip())
             money.estimate = bool(_ESTIMATE.search(before[-12:]))
             period = _PERIOD.match(w.rest[end:])
             if period and kind != "total":
@@ -720,96 +749,82 @@ class Extractor:
         elif found:
             out.site, out.site_choices = None, found
 
-    def _items(self, w: _Work, out: Extraction) -> None:
-        rest = w.rest
-        pos = 0
-        for part in _SPLIT.split(rest):
-            start = rest.find(part, pos)
-            pos = start + len(part)
-            seg = _FILLER.sub("", part.strip(" .!?:-\t"))
-            seg = _TRAIL.sub("", seg).strip(" .!?:-")
-            if not seg:
-                continue
-            offset = start + part.find(seg) if seg in part else start
-            line = self._line(seg, offset, w.text, out)
-            if line is not None and line.description.lower() in _PRONOUNS and out.lines:
-                # "laptops for phoenix, 3 of them": the number belongs to the line before
-                if out.lines[-1].quantity is None:
-                    out.lines[-1].quantity = line.quantity
-                continue
-            if line is not None:
-                out.lines.append(line)
-            elif re.search(r"[a-z0-9]", seg):
-                out.unread.append(w.text[offset : offset + len(seg)])
+    def _items(self, w: _Work, out: Extraction, money: list[Money]) -> None:
         said_purchase = bool(
             out.supplier
             or out.supplier_choices
             or out.unknown_supplier
-            or re.search(r"\b(?:need|want|order|buy|purchase|get)\b", w.low)
-            or MONEY.search(w.low)
+            or re.search(r"\b(?:need|want|order|buy|purchase|get|requesting|request)\b", w.low)
+            or money
         )
-        if (
-            not any(ln.description for ln in out.lines)
-            and said_purchase
-            and len(out.unread) == 1
-            and len(out.unread[0].split()) <= 6
-        ):
-            # the only thing asked for, in a purchase message: it is the item, even if the catalog does not know it
-            text = out.unread.pop()
-            out.lines.insert(0, ExtractedLine(text.strip(), None, None, start=w.low.find(text.lower())))
+        read = read_lines(w.rest, w.text, self._spec_numbers)
+        described = [t for t in read if t.description]
+        service_message = bool(SERVICE.search(w.low))
+        for t in read:
+            out.problems.extend(t.problems)
+            if not t.description:
+                if t.quantity is not None:
+                    out.lines.append(ExtractedLine("", t.quantity, t.unit, start=t.start, quantity_source="said"))
+                continue
+            item, strong = self._catalog_match(t.description)
+            line = ExtractedLine(t.description, t.quantity, t.unit, start=t.start, conversion=t.conversion)
+            line.quantity_source = "said" if t.quantity is not None else None
+            if item is not None and strong:
+                line.sku, line.category, line.category_source = item.sku, item.category, "catalog"
+                if t.dozen and item.unit == "dozen":
+                    line.quantity, line.unit = Decimal(1), "dozen"
+                line.unit = line.unit or (item.unit if line.quantity is None or t.unit is None else None)
+            elif item is not None:
+                line.item_choices = [item.sku]
+            if t.bare and not money and t.quantity is not None and _looks_like_price(t, w.low):
+                # "pallet jack, grainger 449", "inspection, cintas, 640": no price was said any other way
+                line.quantity, line.quantity_source = None, None
+                money.append(Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity)))
+            known = item is not None or self.classifier.classify(t.description) is not None
+            is_service = bool(SERVICE.search(t.description))
+            if t.quantity is None and not known and not is_service and len(described) > 1:
+                others = [x for x in read if x is not t and x.description and x.quantity is not None]
+                if others or not said_purchase or len(t.description.split()) > 8:
+                    out.unread.append(t.description)
+                    continue
+            if t.quantity is None and not known and not is_service and not said_purchase:
+                out.unread.append(t.description)
+                continue
+            out.lines.append(line)
+        items = [ln for ln in out.lines if ln.description]
+        if service_message and len(items) > 1 and not any(ln.quantity for ln in items) and len(money) <= 1:
+            # "forklift repair - mast chain + hydraulic leak on #7, 2.5k": one job, described in parts
+            first = items[0]
+            first.description = ", ".join(ln.description for ln in items)
+            out.lines = [ln for ln in out.lines if ln is first or not ln.description]
+        for ln in out.lines:
+            if ln.description and ln.quantity is None and SERVICE.search(ln.description + " " + w.low):
+                if len([x for x in out.lines if x.description]) == 1 or SERVICE.search(ln.description):
+                    unit = ln.unit
+                    ln.quantity, ln.quantity_source = Decimal(1), "implied"
+                    ln.unit = unit if unit in PERIOD_UNITS else (unit or "service")
 
-    def _line(self, seg: str, offset: int, original: str, out: Extraction) -> ExtractedLine | None:
-        quantity: Decimal | None = None
-        unit: str | None = None
-        desc = seg
-        vague = VAGUE_LEAD.match(seg)
-        m = QTY_LEAD.match(seg)
-        if vague and not (m and m.group("q") in NUMBER_WORDS and len(m.group("q")) > 2):
-            desc, unit = vague.group("desc"), vague.group("unit")
-            if desc or unit:
-                out.problems.append(f"I can't tell how many from {vague.group('v')!r}; write a number, like 40.")
-        elif m:
-            q = m.group("q")
-            quantity = Decimal(NUMBER_WORDS[q]) if q in NUMBER_WORDS else _number(q)
-            desc = m.group("desc")
-            unit = m.group("unit")
-            if m.group("dz"):
-                unit = "dozen" if unit is None else unit
-                if q in ("a", "an"):
-                    quantity = Decimal(1)
-            if q in ("a", "an") and not m.group("dz") and not unit and not self.catalog.match_item(desc):
-                return None  # "a" before an unknown word is just an article
-            if quantity is None:
-                out.problems.append(f"I could not read the quantity {q!r}; write it like 1500 (no comma) or 1,500.")
-            elif quantity <= 0:
-                out.problems.append(f"A quantity of {q} is not something to order; how many do you need?")
-                quantity = None
-            elif quantity > MAX_QUANTITY:
-                out.problems.append(f"{q} is more than the {MAX_QUANTITY:,} a single line allows; check the quantity.")
-                quantity = None
-        else:
-            t = QTY_TRAIL.match(seg)
-            if t:
-                quantity, desc, unit = _number(t.group("q")), t.group("desc"), t.group("unit")
-        desc = _TRAIL.sub("", desc.strip()).strip(" .:-")
-        if not desc and unit:
-            desc, unit = unit, None  # "80 boxes": the unit word is the item
-        item = self.catalog.match_item(desc) if desc else None
-        if not desc:
-            if quantity is None:
-                return None
-            return ExtractedLine("", quantity, None, start=offset)  # "make it 50": a quantity on its own
-        if quantity is None and item is None and not (self.classifier.classify(desc) and len(desc.split()) <= 5):
-            return None  # unknown words are reported back, never turned into a line
-        start = original.lower().find(desc, offset) if desc else -1
-        description = original[start : start + len(desc)] if start >= 0 else desc
-        if unit:
-            unit = _SINGULAR.get(unit, unit.rstrip("s") if unit.endswith("s") and unit not in ("each",) else unit)
-        line = ExtractedLine(description.strip(), quantity, unit, start=offset)
-        if item is not None:
-            line.sku, line.category, line.category_source = item.sku, item.category, "catalog"
-            line.unit = line.unit or item.unit
-        return line
+    def _catalog_match(self, description: str) -> tuple[Item | None, bool]:
+        """The catalog item a description names, and whether the match is strong enough to take its price.
+
+        Strong: the description's head word (its last noun, specs and trailing phrases aside) is a word of
+        the item's name or keywords. "forklift seat" loosely matches the forklift, and is not priced as one."""
+        item = self.catalog.match_item(description)
+        if item is None:
+            return None, False
+        words = [
+            w for w in re.findall(r"[a-z]+", re.split(r"\b(?:for|from|to|with|on|at|in)\b", description.lower())[0])
+        ]
+        words = [w for w in words if w not in _NOT_HEAD and len(w) > 1]
+        if not words:
+            return item, False
+        head = words[-1]
+        vocabulary = {
+            x for phrase in (item.name, *item.keywords, item.unit or "") for x in re.findall(r"[a-z]+", phrase.lower())
+        }
+        forms = {head, head.rstrip("s"), head[:-2] if head.endswith("es") else head, head + "s"}
+        strong = any(f in vocabulary for f in forms) or any(fuzz.ratio(head, v) >= 85 for v in vocabulary)
+        return item, strong
 
     def _attach_prices(self, out: Extraction, money: list[Money]) -> None:
         lines = [ln for ln in out.lines if ln.description]
@@ -829,6 +844,7 @@ class Extractor:
                 continue
             before = [ln for ln in lines if ln.start <= mon.start]
             line = before[-1] if before else lines[0]
+            line.estimate = line.estimate or mon.estimate
             if mon.kind == "total" and len(lines) > 1:
                 out.total = mon.amount
                 continue
@@ -838,22 +854,31 @@ class Extractor:
             if kind == "unit":
                 line.unit_price, line.price_source = mon.amount, "said"
                 if mon.unit and not line.unit:
-                    line.unit = _SINGULAR.get(mon.unit, mon.unit)
+                    line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
+                if mon.period:
+                    line.period = mon.period
+                    if mon.term is not None and (line.quantity is None or line.quantity_source == "implied"):
+                        line.quantity, line.unit, line.quantity_source = mon.term, mon.period, "said"
+                    elif line.quantity_source == "implied":
+                        line.quantity, line.quantity_source = None, None  # "$980 a month": for how many months?
+                    if line.unit in (None, "service"):
+                        line.unit = mon.period if line.quantity is None or line.quantity_source == "said" else line.unit
             elif kind == "total":
+                line.total = mon.amount
                 if line.quantity:
-                    line.unit_price, line.price_source = (
-                        (mon.amount / line.quantity).quantize(Decimal("0.0001")),
-                        "total",
-                    )
+                    line.unit_price, line.price_source = (mon.amount / line.quantity).quantize(_EXACT), "total"
                 else:
                     out.total = mon.amount
             else:
                 out.unsure_price = mon
-        for line in lines:
-            if line.unit_price is None and line.sku:
-                item = self.directory.item_by_sku[line.sku]
-                if item.unit_price is not None and (line.unit in (None, item.unit)):
-                    line.unit_price, line.price_source = item.unit_price, "catalog"
+        if out.total is not None and len(lines) == 1 and lines[0].quantity:
+            line = lines[0]
+            line.total, line.unit_price, line.price_source = (
+                out.total,
+                (out.total / line.quantity).quantize(_EXACT),
+                "total",
+            )
+            out.total = None
 
     def _guess_kind(self, line: ExtractedLine, mon: Money) -> str:
         if line.quantity is None or line.quantity == 1:
@@ -878,6 +903,17 @@ class Extractor:
                 line.category, line.category_source = guess.category, guess.source
                 if guess.sku and not line.sku:
                     line.sku = guess.sku
+
+
+def _looks_like_price(line: object, text: str) -> bool:
+    """A bare number with no unit, in a message that said no price: a price for a job or a single thing."""
+    quantity = getattr(line, "quantity")
+    description = getattr(line, "description")
+    if quantity is None or getattr(line, "quantity_at") < getattr(line, "start"):
+        return False  # "3 laptops": a number before the item counts it
+    if quantity != quantity.to_integral_value() or quantity >= 100:
+        return True
+    return bool(SERVICE.search(description)) or bool(re.search(r"\b(?:quoted|quote|for|costs?|flat)\b", text))
 
 
 def _span_of_words(text: str, n: int) -> int:

@@ -52,6 +52,8 @@ SMALL = {
     "eight": "8",
     "nine": "9",
     "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
 }
 # "a pair of gloves" is two gloves; "a couple" two; "a dozen" stays a unit word ("2 dozen gloves").
 PAIRS = re.compile(r"\b(?:a\s+)?(?:pair|couple)\s+of\b|\ba\s+couple\b(?=\s+(?:more\s+)?[a-z])", re.IGNORECASE)

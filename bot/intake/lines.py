@@ -1,0 +1,319 @@
+"""The item lines of a message: what is wanted, how many, in which unit, and nothing else.
+
+The reader (bot/intake/extract.py) has already blanked out what it understood elsewhere (money,
+dates, suppliers, sites, cost centers, urgency), so what is left is item text, quantities and
+chatter. Each clause ("..., 40 rolls", "and 5 bx of ear plugs") is read for one quantity; sizes and
+specs (3/4", 20in x 1000ft, 48x40, 60 gauge, 5hp, door 4, #7) are never quantities; a clause that is
+only a quantity gives it to the item next to it; "actually make it 50" and "40 not 30" correct the
+line before; "(thats 2 pallets)" restates a quantity and is kept as information, never a second line.
+Descriptions keep the person's own words and case, without filler or runs of spaces. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from bot.intake.numbers import plain_number
+
+UNIT_WORDS = (
+    "rolls roll rls rl boxes box bxs bx bundles bundle cases case cs pallets pallet plts plt skids skid each ea "
+    "pcs pc pieces piece units unit dozen dz pairs pair prs pr packs pack pks pk pails pail gallons gallon gal "
+    "drums drum cartons carton ctns ctn bays bay months month shipments shipment loads load sets set kits kit "
+    "reams ream spools spool bags bag lbs lb kgs kg feet foot ft sheets sheet licenses license licences licence "
+    "seats seat users user tires tire hours hour hrs hr visits visit years year yrs yr weeks week tubes tube "
+    "cans can bottles bottle jugs jug totes tote buckets bucket yards yard meters meter liters liter"
+).split()
+CANONICAL = {
+    "rls": "roll",
+    "rl": "roll",
+    "bxs": "box",
+    "bx": "box",
+    "boxes": "box",
+    "cs": "case",
+    "plts": "pallet",
+    "plt": "pallet",
+    "ea": "each",
+    "pcs": "piece",
+    "pc": "piece",
+    "pieces": "piece",
+    "dz": "dozen",
+    "prs": "pair",
+    "pr": "pair",
+    "pks": "pack",
+    "pk": "pack",
+    "gal": "gallon",
+    "ctns": "carton",
+    "ctn": "carton",
+    "lbs": "lb",
+    "kgs": "kg",
+    "feet": "foot",
+    "ft": "foot",
+    "licences": "license",
+    "licence": "license",
+    "hrs": "hour",
+    "hr": "hour",
+    "yrs": "year",
+    "yr": "year",
+}
+# units that are measures: "60 gal unit", "5 lb bag" are specs when a noun follows, quantities at the end
+MEASURES = {"gal", "gallon", "gallons", "lb", "lbs", "kg", "kgs", "ft", "feet", "foot", "yard", "yards", "meter"}
+_UNIT = "|".join(sorted(UNIT_WORDS, key=len, reverse=True))
+
+
+def canonical_unit(word: str | None) -> str | None:
+    if not word:
+        return None
+    w = word.lower().rstrip(".")
+    if w in CANONICAL:
+        return CANONICAL[w]
+    if w.endswith("ies"):
+        return w[:-3] + "y"
+    if w.endswith("es") and w[:-2] in ("box", "bus"):
+        return w[:-2]
+    return w[:-1] if w.endswith("s") and len(w) > 3 and w != "each" else w
+
+
+# sizes, specs and identifiers: blanked before quantities are looked for
+SIZE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch(?:es)?\b|mm\b|cm\b|ga\b|gauge\b|hp\b|v\b|volts?\b|amps?\b|w\b|oz\b|"
+    r"mil\b|psi\b|cfm\b|btu\b|ton\b|tb\b|gb\b|mb\b|ghz\b|mp\b|k\b(?=\s*(?:lb|capacity)))"
+    r"|\d+(?:\.\d+)?\s*(?:\"|in|ft|')?\s*[x×*]\s*\d+(?:\.\d+)?(?:\s*(?:\"|in|ft|'))?(?:\s*[x×*]\s*\d+(?:\.\d+)?)?"
+    r"(?:\s*(?:\"|in\b|inch(?:es)?\b|ft\b|mm\b|'))?"
+    r"|\b\d+/\d+(?:-\d+)?\"?"
+    r"|#\s?\d+"
+    r"|\b(?:door|dock|aisle|line|truck|forklift|lift|lane|zone|building|bldg|row|gate|model|part|sku|po|pr|"
+    r"rack|station|room|suite|conveyor|belt|motor|no\.?|number|size)"
+    r"\s*#?\s*[a-z]?\d+[a-z]?\b(?!\s*(?:x\b|" + _UNIT + r"))"
+    r"|\b(?:ticket|quote|ref|order|invoice|unit)\s*(?:#|no\.?)\s*\d+\b"
+    r"|\b\d+(?:\.\d+)?(?:lb|lbs|gal|kg|ft|oz|l)\b(?!\s+of\b)"  # "50lb bags", "5gal pails": a size
+    r"|\b\d+[a-z]+\d+[a-z\d-]*\b"  # model numbers: 2rs1, 3m8210
+    r"|\b(?!x\d)[a-z]+\d+[a-z\d-]*\b"  # aw32, n95, 6205-2rs's tail
+    r"|\b\d{3,}-\d+[a-z\d-]*\b"
+    r"|\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
+    r"|\b\d+(?:st|nd|rd|th)\b",
+    re.IGNORECASE,
+)
+QTY = re.compile(
+    rf"\b(?:qty|quantity|count)\s*[:=.]?\s*(?P<a>\d[\d,]*)\b(?:\s*(?P<ua>{_UNIT})\b)?"
+    rf"|(?<![\w.])[x×]\s?(?P<b>\d[\d,]*)\b(?:\s*(?P<ub>{_UNIT})\b)?"
+    rf"|(?<![\w.$€£])(?P<c>\d[\d,]*)\s?[x×](?![\w\d])"
+    rf"|(?<![\w.$€£/#-])(?P<neg>-\s?)?(?P<d>\d[\d,]*(?:\.\d+)?)(?![\d/])(?:\s*(?P<dz>dozen|dz)\b)?"
+    rf"(?:\s*(?P<ud>{_UNIT})\b(?:\.|s\b)?)?",
+    re.IGNORECASE,
+)
+VAGUE = re.compile(
+    r"\b(?:a lot of|a lot|lots of|a bunch of|a bunch|several|a few|many|plenty of|tons of|loads of|some more|"
+    r"lots)\b",
+    re.IGNORECASE,
+)
+A_DOZEN = re.compile(r"\b(?:a|one)\s+dozen\b", re.IGNORECASE)
+ARTICLE = re.compile(r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", re.IGNORECASE)
+CLAUSE = re.compile(
+    r"<[^>]{0,200}>|\n|;|,(?!\d{3}\b)|\.(?=\s|$)|!|\?|\s[-–—]+\s|:\s|\s\+\s|\+|&|\(|\)|\band\b|\bplus\b|\balso\b|"
+    r"\bas well as\b|\bthen\b|\bbut\b",
+    re.IGNORECASE,
+)
+CORRECTION = re.compile(
+    r"^\s*(?:actually|sorry|oops|correction|wait|scratch that|no|nope|make (?:it|that)|change (?:it|that) to|"
+    r"instead|update)\b",
+    re.IGNORECASE,
+)
+NOT_INSTEAD = re.compile(r"^\s*(?P<q>\d[\d,]*)\s*(?P<u>[a-z]+\s+)?not\s+\d", re.IGNORECASE)
+RESTATED = re.compile(
+    r"^\s*(?:that'?s|thats|which is|=|i\.?e\.?|about|approx\.?|~|or)\b", re.IGNORECASE
+)  # "(thats 2 pallets)", "= 98 bags"
+FILLER_START = re.compile(
+    r"^(?:(?:hi|hey|hello|yo|good morning|morning|team|bot|please|pls|plz|kindly|thanks|thank you|thx|ty|"
+    r"i|i'd|id|i'm|im|we|we'd|we're|were|our|my|also|need|needs|needed|want|would like|'d like|like|to|order|"
+    r"ordering|get|got|grab|buy|purchase|request|requesting|can|could|you|u|me|us|some|the|a|an|of|for|from|"
+    r"about|around|approx\.?|roughly|~|at|by|just|another|more|new|add|with|and|it|is|are|urgently|asap|"
+    r"actually|instead|no|rather|switch|change|use|make|let's|lets|go|ok|okay|so|then|that|this|these|those|"
+    r"one|ones|quick|quickly|please order|put in|putting in|place|placing|an order|ordered|looking|for|"
+    r"almost|out|running|low|on|ran|go ahead|and|re|up|send|sending|ship|shipping|total|each|ea|per|"
+    r"x|qty|quantity|pcs?|units?|has|have|thats|that's|both|want|came|flat|grand|charge|they|said|somewhere|"
+    r"between|here|there|pasting|below|above|whatever|nothing fancy)\b\s*)+",
+    re.IGNORECASE,
+)
+FILLER_END = re.compile(
+    r"(?:\s*\b(?:for|from|at|by|to|of|the|please|pls|plz|thanks|thx|ty|about|around|each|ea|a|an|and|with|on|"
+    r"in|total|roughly|approx|quoted|quote|asap|needed|need|is|are|it|them|those|these|more|too|as well|"
+    r"again|please order|thank you|so|per|x|qty|each one|apiece|also|warehouse|dc|site|branch|location|"
+    r"facility|building|bldg|region|office|plant)\b)+\s*$",
+    re.IGNORECASE,
+)
+CHATTER = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|died|broke|broken|snapped|stuck|shot|leaking|dead|down|went|going|"
+    r"gone|ran|run|said|says|quoted|can|could|will|would|should|think|thinks|sent|send|told|called|"
+    r"asked|needs?|fixed|fine|ok|okay|thanks|thank|hi|hello|hey|please)\b",
+    re.IGNORECASE,
+)
+SERVICE = re.compile(
+    r"\b(?:repairs?|repaired|fix|fixed|fixing|service|servicing|serviced|inspections?|inspect|renewals?|renew|"
+    r"subscriptions?|maintenance|install|installation|installed|calibrat\w*|labou?r|tech visit|visit|"
+    r"overhaul|rebuild|replace(?:ment)? of|swap|pickup|pick-up|pick up|haul|hauling|freight|lane|delivery|"
+    r"consult\w*|training|cleaning|pest control|janitorial|removal|rental|rent|lease|support|audit|"
+    r"certification|recharge|pm)\b",
+    re.IGNORECASE,
+)
+PERIOD_UNITS = {"month", "year", "week", "quarter"}
+
+
+@dataclass
+class LineText:
+    """One line as read: the description's span in the message, and its quantity and unit."""
+
+    description: str
+    quantity: Decimal | None = None
+    unit: str | None = None
+    start: int = 0
+    end: int = 0
+    quantity_said: str | None = None  # the words the quantity came from
+    dozen: bool = False  # "a dozen" with no other number: 12, or one dozen of a dozen-packed item
+    bare: bool = False  # a number with no unit, "x" or "qty": in a message with no price it may be the price
+    quantity_at: int = -1  # where the quantity was said
+    conversion: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for i in range(start, end):
+        if chars[i] != "\n":
+            chars[i] = " "
+
+
+def _clean(original: str, rest: str, start: int, end: int) -> tuple[str, int]:
+    """The kept words of rest[start:end], in the original's case, filler trimmed; and where they start."""
+    seg = rest[start:end]
+    cut = len(seg) - len(seg.lstrip())
+    lead = FILLER_START.match(seg, cut)
+    cut = lead.end() if lead else cut
+    tail = FILLER_END.search(seg[cut:])
+    stop = cut + tail.start() if tail else len(seg)
+    kept = "".join(original[start + i] if rest[start + i] != " " else " " for i in range(cut, stop))
+    kept = re.sub(r"\s+", " ", kept).strip(" .,:;!?-–—'\"()[]/")
+    kept = re.sub(r"^(?:of|for|x)\s+", "", kept, flags=re.IGNORECASE)
+    return kept, start + cut
+
+
+def _number(raw: str) -> Decimal | None:
+    try:
+        return plain_number(raw)
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozenset()) -> list[LineText]:
+    """Lines from the leftover text of a message (same length as `original`, understood spans blanked).
+
+    `spec_numbers` are numbers that name a product rather than count it ("6205" bearings)."""
+    chars = list(rest)
+    for m in SIZE.finditer(rest):
+        _blank(chars, m.start(), m.end())
+    for m in re.finditer(r"\b\d{4,}\b", rest):
+        if m.group(0) in spec_numbers:
+            _blank(chars, m.start(), m.end())
+    no_specs = "".join(chars)
+
+    clauses: list[tuple[int, int]] = []
+    pos = 0
+    for m in CLAUSE.finditer(rest):
+        clauses.append((pos, m.start()))
+        pos = m.end()
+    clauses.append((pos, len(rest)))
+
+    lines: list[LineText] = []
+    pending_qty: LineText | None = None  # a clause that was only a quantity, waiting for its item
+    for start, end in clauses:
+        seg = no_specs[start:end]
+        if not seg.strip():
+            continue
+        correction = bool(CORRECTION.match(rest[start:end])) or bool(NOT_INSTEAD.match(seg))
+        restated = bool(RESTATED.match(rest[start:end]))
+        quantity, unit, said, dozen, problems, bare, quantity_at = None, None, None, False, [], False, -1
+        work = list(seg)
+        dz = A_DOZEN.search(seg)
+        vague = VAGUE.search(seg)
+        if vague:
+            problems.append(f"I can't tell how many from {vague.group(0).strip()!r}; write a number, like 40.")
+            work[vague.start() : vague.end()] = " " * (vague.end() - vague.start())
+        elif dz:
+            quantity, unit, said, dozen = Decimal(12), None, dz.group(0), True
+            work[dz.start() : dz.end()] = " " * (dz.end() - dz.start())
+        else:
+            m = QTY.search(seg)
+            if m:
+                raw = m.group("a") or m.group("b") or m.group("c") or m.group("d")
+                unit = m.group("ua") or m.group("ub") or m.group("ud")
+                if m.group("dz"):
+                    unit = "dozen"
+                value = _number(raw)
+                said = m.group(0).strip()
+                bare = bool(m.group("d")) and not unit and not m.group("dz")
+                quantity_at = start + m.start()
+                if value is None:
+                    problems.append(f"I could not read the quantity {raw!r}; write it like 1500 or 1,500.")
+                elif m.group("neg"):
+                    problems.append(f"A quantity of -{raw} is not something to order; how many do you need?")
+                elif value <= 0:
+                    problems.append(f"A quantity of {raw} is not something to order; how many do you need?")
+                elif value > Decimal(1000000):
+                    problems.append(f"{raw} is more than the 1,000,000 a single line allows; check the quantity.")
+                else:
+                    quantity = value
+                work[m.start() : m.end()] = " " * (m.end() - m.start())
+        left = "".join(work)
+        description, desc_start = _clean(original, rest[:start] + left + rest[end:], start, end)
+        if NOT_INSTEAD.match(seg):
+            description = ""
+        unit = canonical_unit(unit)
+        if description and quantity is None and CHATTER.search(description) and not SERVICE.search(description):
+            continue  # "the door is stuck open": context, not an item
+        if not description:
+            if quantity is None and unit and problems:
+                # "0 boxes": the unit word is the item, and the quantity is asked again
+                lines.append(LineText(canonical_unit(unit) or unit, None, None, start, end, problems=problems))
+                continue
+            if quantity is None:
+                continue
+            if unit is None and rest[max(0, start - 1) : start] == "(" and rest[end : end + 1] == ")":
+                continue  # "(1)": a numbered note, not a quantity
+            if restated and lines and lines[-1].quantity is not None:
+                lines[-1].conversion = f"{quantity.normalize():f} {unit or ''}".strip()
+                continue
+            if correction and lines:
+                lines[-1].quantity, lines[-1].quantity_said = quantity, said
+                if unit:
+                    lines[-1].unit = unit
+                continue
+            if lines and lines[-1].quantity is None and lines[-1].description:
+                lines[-1].quantity, lines[-1].unit, lines[-1].quantity_said = quantity, unit or lines[-1].unit, said
+                lines[-1].bare, lines[-1].quantity_at = bare, quantity_at
+                continue
+            if lines and lines[-1].description and lines[-1].quantity is not None and unit and not lines[-1].unit:
+                lines[-1].conversion = f"{quantity.normalize():f} {unit}"
+                continue
+            pending_qty = LineText("", quantity, unit, start, end, said, problems=problems)
+            lines.append(pending_qty)
+            continue
+        line = LineText(description, quantity, unit, desc_start, end, said, dozen, problems=problems, bare=bare)
+        line.quantity_at = quantity_at
+        if quantity is None and lines and not lines[-1].description and lines[-1] is pending_qty:
+            # "40 rolls, stretch wrap": the quantity came first, in a clause of its own
+            pending_qty.description, pending_qty.start = description, desc_start
+            pending_qty = None
+            continue
+        if quantity is None and not vague and ARTICLE.search(original[max(0, desc_start - 20) : desc_start]):
+            line.quantity, line.quantity_said = Decimal(1), "a"
+        lines.append(line)
+    for line in lines:
+        if not line.description and line.unit and line.unit not in ("each", "piece", "unit", "dozen", "pair"):
+            # "80 boxes" with nothing else: the unit word is the item
+            line.description, line.unit = _unit_as_item(original, line), None
+    return lines
+
+
+def _unit_as_item(original: str, line: LineText) -> str:
+    m = re.search(r"[a-z]+\.?$", (line.quantity_said or "").lower())
+    return m.group(0).rstrip(".") if m else line.unit or ""
