@@ -15,8 +15,8 @@ from approvals.directory import Directory
 from approvals.models import Delegation
 from approvals.views import RequisitionView
 from bot.cards.model import Card, CardAction, Fact
-from bot.intake import texts
-from bot.intake.draft import DraftState
+from bot.intake import checks, texts
+from bot.intake.draft import DraftLine, DraftState
 
 FINAL = {
     "approved": "ok",
@@ -43,29 +43,67 @@ def _line_text(
     )  # type: ignore[arg-type]
 
 
-def summary_card(draft: DraftState, directory: Directory, duplicate: RequisitionView | None = None) -> Card:
-    """The request as understood, before anything is submitted: Submit / Edit / Cancel."""
+def _marks(line: DraftLine) -> str:
+    """Where a value came from when it was not the person's words, so they can see it and change it."""
+    marks = []
+    if line.quantity_source == "implied":
+        marks.append(texts.MARK_ASSUMED)
+    if line.price_source == "catalog":
+        marks.append(texts.MARK_CATALOG)
+    elif line.price_source == "total":
+        marks.append(texts.MARK_TOTAL)
+    if line.estimate:
+        marks.append(texts.MARK_ESTIMATE)
+    if line.conversion:
+        marks.append(line.conversion)
+    return f" ({', '.join(marks)})" if marks else ""
+
+
+def _summary_line(line: DraftLine, currency: str) -> str:
+    if line.period and line.quantity is not None:
+        text = texts.recurring_line(
+            line.description or "item",
+            texts.qty(line.quantity),
+            line.period,
+            texts.amount(line.unit_price, currency),
+            texts.amount(line.total, currency),
+        )
+    else:
+        text = _line_text(line.description, line.quantity, line.unit, line.unit_price, line.total, currency)
+    return text + _marks(line)
+
+
+def summary_card(
+    draft: DraftState,
+    directory: Directory,
+    duplicate: RequisitionView | None = None,
+    *,
+    stop: str | None = None,
+) -> Card:
+    """The request as understood, before anything is submitted: Submit / Edit / Cancel. Every value that did
+    not come from the person's words is marked; an unusual amount, a policy stop, a duplicate are shown here."""
     cur = draft.currency or directory.currency
     supplier = directory.supplier_by_id.get(draft.supplier or "")
-    notes = {"catalog": " (catalog price)", "total": " (from the total)", "said": ""}
-    lines = [
-        _line_text(ln.description, ln.quantity, ln.unit, ln.unit_price, ln.total, cur)
-        + notes.get(ln.price_source or "", "")
-        for ln in draft.lines
-    ]
+    lines = [_summary_line(ln, cur) for ln in draft.lines]
     site = directory.site_by_code.get(draft.site or "")
+    site_mark = {"home": texts.MARK_HOME, "cost_center": texts.MARK_CC_SITE}.get(draft.site_source or "")
+    if supplier is not None:
+        supplier_text = supplier.name
+    elif draft.new_supplier:
+        supplier_text = texts.new_supplier_fact(draft.new_supplier)
+    else:
+        supplier_text = "?"
     facts = [
         Fact(label="Total", value=texts.money(draft.grand_total, cur)),
-        Fact(label="Supplier", value=supplier.name if supplier else "?"),
+        Fact(label="Supplier", value=supplier_text),
         Fact(
             label="Site",
-            value=(f"{site.code} ({site.name})" if site else "?")
-            + (" \u2014 your site" if draft.site_source == "home" else ""),
+            value=(f"{site.code} ({site.name})" if site else "?") + (f" \u2014 {site_mark}" if site_mark else ""),
         ),
         Fact(
             label="Cost center",
             value=(draft.cost_center or "?")
-            + (" \u2014 the site's operations budget" if draft.cost_center_source == "default" else ""),
+            + (f" \u2014 {texts.MARK_DEFAULT_CC}" if draft.cost_center_source == "default" else ""),
         ),
     ]
     categories = sorted(
@@ -82,30 +120,50 @@ def summary_card(draft: DraftState, directory: Directory, duplicate: Requisition
                 + (texts.SUGGESTED_CATEGORY if suggested else ""),
             )
         )
+    if draft.item_type:
+        facts.append(Fact(label="Item type", value=draft.item_type.replace("_", " ")))
     if draft.need_by:
         facts.append(Fact(label="Need by", value=draft.need_by.strftime("%a %b %d, %Y")))
     if draft.urgency != "standard":
         facts.append(Fact(label="Urgency", value=draft.urgency))
     if draft.justification:
         facts.append(Fact(label="Why", value=draft.justification))
+    if draft.quoted:
+        facts.append(Fact(label=texts.QUOTED_LABEL, value="; ".join(f"\u201c{w}\u201d" for w in draft.quoted)))
     exceptions = []
+    flags = checks.amount_flags(draft, directory)
+    confirm = bool(flags) and draft.confirmed_total != draft.grand_total
+    exceptions.extend(flags if confirm else [])
+    empty = checks.nothing_to_pay(draft)
+    if empty:
+        exceptions.append(texts.NOTHING_TO_PAY)
+    if stop:
+        exceptions.append(texts.policy_stop(stop))
     if supplier is not None and (not supplier.contracted or supplier.contract_status in ("expired", "none")):
         exceptions.append(f"{supplier.name} has no active contract (risk: {supplier.risk_tier}).")
+    if supplier is None and draft.new_supplier:
+        exceptions.append(texts.new_supplier_first(draft.new_supplier))
     if duplicate is not None:
         exceptions.append(
             texts.duplicate_warning(duplicate.number, duplicate.title, duplicate.requester_name, duplicate.state)
         )
     key = {"draft_id": draft.draft_id}
+    if supplier is None or empty:
+        first: list[CardAction] = []  # nothing that could be submitted: Edit or Cancel
+    elif confirm:
+        first = [CardAction(id="confirm_amount", label=texts.AMOUNT_IS_RIGHT, style="primary", value=key)]
+    else:
+        first = [CardAction(id="submit", label="Submit", style="primary", value=key)]
     return Card(
         kind="requisition_summary",
         title="Ready to submit?",
         facts=facts,
         lines=lines,
         exceptions=exceptions,
-        tone="warn" if duplicate else "info",
+        tone="warn" if (duplicate or confirm or stop or empty or supplier is None) else "info",
         status="Not submitted yet. Nothing happens until you tap Submit.",
         actions=[
-            CardAction(id="submit", label="Submit", style="primary", value=key),
+            *first,
             CardAction(id="edit", label="Edit", value=key),
             *([CardAction(id="change_category", label="Change category", value=key)] if suggested else []),
             CardAction(id="cancel", label="Cancel", style="danger", value=key),

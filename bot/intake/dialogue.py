@@ -1,9 +1,12 @@
-"""The draft dialogue: collect what a person needs, ask for the one thing missing, show the summary, submit.
+"""The draft dialogue: collect what a person needs, ask everything missing at once, show the summary, submit.
 
 A message is read through `Understanding` (bot/intake/understand.py) and merged into the person's draft,
-or read as the answer to the question last asked (bot/intake/answers.py); the next question, or the
-summary with a duplicate check, goes back. The draft lives in the stored conversation between messages,
-with an optimistic version check: two messages that cross are told so, never merged blind.
+or read as the answer to the first open question (bot/intake/answers.py), and the rest of what it says is
+merged too, so several questions can be answered in one message. Every open question goes back in
+one reply, or the summary with its checks (duplicate, unusual amount, a policy stop). Words never
+decide anything: instruction-like text is kept as the person's own, quoted; the request goes ahead.
+The draft lives in the stored conversation between messages, with an optimistic version check: two
+messages that cross are told so, never merged blind.
 """
 
 from __future__ import annotations
@@ -17,18 +20,28 @@ from approvals.conversation import ChatConversation
 from approvals.directory import Person
 from approvals.errors import ProcurebotError
 from bot.cards.model import Card
-from bot.intake import intents, texts
+from bot.intake import checks, intents, texts
 from bot.intake.answers import read_answer
 from bot.intake.cards import question_card, requisition_card, summary_card
 from bot.intake.categories import CategoryHints
 from bot.intake.context import Chat, draft_title
-from bot.intake.draft import DraftState, Question, fill_defaults, merge, next_question, to_requisition
+from bot.intake.draft import (
+    DraftState,
+    Question,
+    fill_defaults,
+    merge,
+    questions,
+    refuse_non_positive,
+    to_requisition,
+)
 from bot.intake.duplicates import find_duplicate
+from bot.intake.extract import Extraction
 from bot.intake.reply import Reply
 from bot.intake.store import Crossed
 from bot.intake.understand import Understanding
 
-DRAFT_ACTIONS = ("submit", "edit", "cancel")
+DRAFT_ACTIONS = ("submit", "edit", "cancel", "confirm_amount")
+LINE_WORDS = ("quantity", "price", "price_kind", "item_choice")
 
 
 class Dialogue:
@@ -42,8 +55,6 @@ class Dialogue:
         """A message that is none of the short commands: about the draft, or the start of one."""
         row = self.chat.load(person.id)
         replies = self.chat.take_notice(row)
-        if intents.INJECTION.search(text):
-            return replies + [Reply(texts.INSTRUCTIONS)]
         if intents.CANCEL.match(text):
             return replies + self._cancel(row)
         draft = _draft(row)
@@ -69,6 +80,9 @@ class Dialogue:
             shown = next((ln.category for ln in draft.lines if ln.category), None)
             draft.confirm_category, draft.category = shown or "", None
             row.state = "collecting"
+            return replies + self.prompt(row, draft, person, save=True)
+        if action == "confirm_amount":
+            draft.confirmed_total = draft.grand_total
             return replies + self.prompt(row, draft, person, save=True)
         if action == "submit":
             return replies + self._submit(row, draft, person)
@@ -98,7 +112,10 @@ class Dialogue:
     ) -> list[Reply]:
         notes: list[str] = []
         asked = Question.model_validate(row.question) if row.question else None
+        tapped = field is not None  # a button: its value answers its own question, nothing else
         field = field or (asked.field if asked else None)
+        if tapped and asked is not None and asked.field != field:
+            asked = next((q for q in questions(draft, self.chat.directory) if q.field == field), None)
         now, timezone = self.chat.now(), self.chat.timezone(person)
         answered = (
             read_answer(
@@ -114,16 +131,22 @@ class Dialogue:
             if field
             else False
         )
-        if not answered:
+        if not tapped:
             found = self.understanding.read(text, editing=bool(draft.lines), now=now, timezone=timezone)
-            if not found.found_anything():
+            if answered:
+                # the rest of the message may answer the other open questions ("40, from Uline, by Friday")
+                _keep_the_rest(found, field or "")
+            elif not _about_the_request(found, draft):
                 if row.state == "idle":
-                    return [Reply(texts.NOT_UNDERSTOOD)]
-                question = next_question(draft, self.chat.directory)
+                    return [Reply(texts.INSTRUCTIONS if found.quoted else texts.NOT_UNDERSTOOD)]
+                open_now = questions(draft, self.chat.directory)
+                question = open_now[0] if open_now else None
                 return [Reply(texts.didnt_catch(question.text if question else texts.EDIT))] + (
                     [Reply(card=_question_card(question))] if question and question.choices else []
                 )
-            merge(draft, found, append=bool(intents.APPEND.match(text)) and row.state != "idle")
+            notes.extend(refuse_non_positive(found))
+            line = asked.line if asked is not None and asked.field in LINE_WORDS else None
+            merge(draft, found, append=bool(intents.APPEND.match(text)) and row.state != "idle", line=line)
             notes.extend(found.problems)
         if not draft.draft_id:
             draft.draft_id = uuid.uuid4().hex
@@ -133,20 +156,28 @@ class Dialogue:
         return [Reply(n) for n in notes] + self.prompt(row, draft, person, save=True)
 
     def prompt(self, row: ChatConversation, draft: DraftState, person: Person, save: bool = False) -> list[Reply]:
-        """Ask the next question, or show the summary. Saves the conversation when asked to."""
+        """Ask every open question in one reply, or show the summary. Saves the conversation when asked to."""
         self.hints.take(draft)
-        question = next_question(draft, self.chat.directory)
+        open_now = questions(draft, self.chat.directory)
         replies: list[Reply] = []
-        if question is not None:
-            row.state, row.question = "collecting", question.model_dump(mode="json")
-            replies.append(Reply(card=_question_card(question)) if question.choices else Reply(question.text))
+        if open_now:
+            # a bare answer goes to the first; buttons for the first that has choices
+            row.state, row.question = "collecting", open_now[0].model_dump(mode="json")
+            with_buttons = next((q for q in open_now if q.choices), None)
+            if len(open_now) == 1:
+                replies.append(Reply(card=_question_card(with_buttons)) if with_buttons else Reply(open_now[0].text))
+            else:
+                replies.append(Reply(texts.several_questions([q.text for q in open_now])))
+                if with_buttons is not None:
+                    replies.append(Reply(card=_question_card(with_buttons)))
         else:
             duplicate = None
             if not draft.duplicate_checked or draft.duplicate_of:
                 duplicate = find_duplicate(self.chat.service, draft, now=self.chat.now())
                 draft.duplicate_of, draft.duplicate_checked = (duplicate.number if duplicate else None), True
+            stop = checks.policy_stop(self.chat.service, draft, person.id, self.chat.now())
             row.state, row.question = "confirming", None
-            replies.append(Reply(card=summary_card(draft, self.chat.directory, duplicate)))
+            replies.append(Reply(card=summary_card(draft, self.chat.directory, duplicate, stop=stop)))
         row.draft = draft.model_dump(mode="json")
         if save:
             try:
@@ -165,8 +196,15 @@ class Dialogue:
         return [Reply(texts.CANCELLED)]
 
     def _submit(self, row: ChatConversation, draft: DraftState, person: Person) -> list[Reply]:
-        if next_question(draft, self.chat.directory) is not None:
+        if questions(draft, self.chat.directory):
             return [Reply(texts.NOT_COMPLETE)] + self.prompt(row, draft, person, save=True)
+        if draft.supplier is None and draft.new_supplier:
+            # no supplier id is ever invented: the draft stays until procurement adds the new one
+            return [Reply(texts.new_supplier_first(draft.new_supplier))]
+        if checks.nothing_to_pay(draft):
+            return [Reply(texts.NOTHING_TO_PAY)]
+        if checks.needs_amount_confirmation(draft, self.chat.directory):
+            return [Reply(texts.CONFIRM_AMOUNT_FIRST)] + self.prompt(row, draft, person, save=True)
         if self.hints.take(draft):
             # the suggestion arrived after the summary was shown and says something else: the person confirms first
             return [Reply(texts.CATEGORY_RECHECKED)] + self.prompt(row, draft, person, save=True)
@@ -195,6 +233,31 @@ class Dialogue:
 
 def _draft(row: ChatConversation) -> DraftState:
     return DraftState.model_validate(row.draft) if row.state != "idle" else DraftState()
+
+
+def _about_the_request(found: Extraction, draft: DraftState) -> bool:
+    """Whether a message says anything about a request: a bare number with no draft to apply it to does not."""
+    if not draft.lines and found.lines and all(not ln.description for ln in found.lines):
+        found.lines = []
+    return found.found_anything()
+
+
+def _keep_the_rest(found: Extraction, field: str) -> None:
+    """After a typed answer to `field`, what else the message says still counts, except what the answer already
+    took: a bare "32" answering the price must not also become a quantity of 32."""
+    found.lines = [ln for ln in found.lines if not ln.description]  # the item was the answer's context
+    if field == "quantity":
+        for ln in found.lines:
+            ln.quantity = None  # "40, $32 a roll": the 40 was the answer, the price still counts
+        found.lines = [ln for ln in found.lines if ln.unit_price is not None or ln.total is not None]
+    elif field in ("price", "price_kind"):
+        found.lines, found.total, found.unsure_price = [], None, None
+    elif field == "supplier":
+        found.supplier, found.supplier_choices, found.unknown_supplier = None, [], None
+    elif field in ("site", "site_or_cost_center", "cost_center"):
+        found.site, found.site_choices, found.cost_center, found.unknown_cost_center = None, [], None, None
+    elif field == "need_by":
+        found.need_by, found.need_by_past = None, False
 
 
 def _question_card(question: Question) -> Card:

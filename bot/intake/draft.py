@@ -1,8 +1,10 @@
 """The requisition a conversation is building: what was said, what was filled in and why, what is missing.
 
-It is stored as JSON on the conversation row, so a restart loses nothing. `next_question`
-decides the one thing to ask next (or None: show the summary); `to_requisition` turns a
-complete draft into the core's typed `RequisitionDraft`.
+It is stored as JSON on the conversation row, so a restart loses nothing. What the person said wins:
+a value the company fills in (a catalog price, the home site, the default cost center, an assumed
+quantity of one) is marked with where it came from, and a catalog price never replaces a said price
+or total. `questions` lists everything still to ask, each once (empty: show the summary);
+`to_requisition` turns a complete draft into the core's typed `RequisitionDraft`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
+from rapidfuzz import fuzz, process
 
 from approvals.directory import Directory, Person
 from approvals.requisition import RequisitionDraft
@@ -19,14 +22,64 @@ from bot.intake import texts
 from bot.intake.extract import ExtractedLine, Extraction
 
 CENT = Decimal("0.01")
+STEP = Decimal("0.0001")  # the core keeps unit prices to four decimals
+ITEM_TYPES = ("stock", "non_stock", "mro", "capex", "services")
+_UNIT_SYNONYMS = {
+    "cs": "case",
+    "cases": "case",
+    "pk": "pack",
+    "packs": "pack",
+    "ea": "each",
+    "pc": "each",
+    "pcs": "each",
+    "piece": "each",
+    "pieces": "each",
+    "bx": "box",
+    "boxes": "box",
+    "rolls": "roll",
+    "gal": "gallon",
+    "gallons": "gallon",
+    "dz": "dozen",
+    "mo": "month",
+    "months": "month",
+    "yr": "year",
+    "years": "year",
+}
+
+
+def same_unit(a: str | None, b: str | None) -> bool:
+    """ "cs" and "case" are one unit; used before a catalog price (per its own unit) may fill a line."""
+
+    def norm(u: str) -> str:
+        u = u.strip().lower()
+        return _UNIT_SYNONYMS.get(u, u)
+
+    return a is None or b is None or norm(a) == norm(b)
+
+
+def unit_price_from_total(total: Decimal, quantity: Decimal) -> Decimal:
+    """The four-decimal unit price whose quantity x price rounds to `total` to the cent (the core's rounding),
+    so a stated total is what gets submitted; the nearest one when no four-decimal price can."""
+    first = (total / quantity).quantize(STEP, ROUND_HALF_UP)
+    for k in range(0, 200):
+        for candidate in (first + k * STEP, first - k * STEP):
+            if candidate > 0 and (quantity * candidate).quantize(CENT, ROUND_HALF_UP) == total:
+                return candidate
+    return first
 
 
 class DraftLine(BaseModel):
     description: str
     quantity: Decimal | None = None
+    quantity_source: str | None = None  # "said" | "implied" (one repair, one service): marked "assumed 1"
     unit: str | None = None
     unit_price: Decimal | None = None
-    price_source: str | None = None
+    price_source: str | None = None  # "said" | "catalog" | "total" (the person's total over the quantity)
+    stated_total: Decimal | None = None  # the line total the person said: it wins, and must match a said price
+    estimate: bool = False
+    period: str | None = None  # a recurring line: the quantity counts periods ("12 months x $980")
+    conversion: str | None = None  # the same quantity in another unit, shown as information
+    item_choices: list[str] = Field(default_factory=list)  # a loose catalog match: asked, never assumed
     sku: str | None = None
     category: str | None = None
     category_source: str | None = None
@@ -38,6 +91,16 @@ class DraftLine(BaseModel):
         if self.quantity is None or self.unit_price is None:
             return None
         return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
+
+    @property
+    def price_conflict(self) -> bool:
+        """A said unit price and a said total that disagree by more than a cent: the person is asked which."""
+        return (
+            self.price_source == "said"
+            and self.stated_total is not None
+            and self.total is not None
+            and abs(self.total - self.stated_total) > CENT
+        )
 
 
 class UnsurePrice(BaseModel):
@@ -64,11 +127,16 @@ class DraftState(BaseModel):
     supplier: str | None = None
     supplier_choices: list[str] = Field(default_factory=list)
     unknown_supplier: str | None = None
+    new_supplier: str | None = None  # a supplier the person asked procurement to add: kept for the buyer
     site: str | None = None
-    site_source: str | None = None  # "said" | "home"
+    site_source: str | None = None  # "said" | "home" | "cost_center" (the cost center's own site)
     site_choices: list[str] = Field(default_factory=list)
     cost_center: str | None = None
     cost_center_source: str | None = None  # "said" | "default"
+    unknown_cost_center: str | None = None  # named, but not in the directory: named back with the nearest
+    corporate: bool = False  # "for all sites", "corporate IT": a corporate cost center, asked when not said
+    item_type: str | None = None  # "capex" when the person says so
+    quoted: list[str] = Field(default_factory=list)  # instruction-like words: shown as the person's own, in quotes
     currency: str | None = None
     total: Decimal | None = None
     unsure_price: UnsurePrice | None = None
@@ -81,6 +149,7 @@ class DraftState(BaseModel):
     duplicate_of: str | None = None
     duplicate_checked: bool = False
     confirm_category: str | None = None  # a suggested category code the requester is asked to confirm
+    confirmed_total: Decimal | None = None  # the unusual total the person confirmed (a new total asks again)
 
     @property
     def grand_total(self) -> Decimal | None:
@@ -89,22 +158,70 @@ class DraftState(BaseModel):
             return None
         return sum(totals, Decimal(0))  # type: ignore[arg-type]
 
+    @property
+    def recurring(self) -> bool:
+        return any(ln.period for ln in self.lines)
+
 
 def _line(ex: ExtractedLine) -> DraftLine:
+    said_price = ex.price_source != "catalog"  # a catalog price is the draft's to give, under its own rules
     return DraftLine(
         description=ex.description,
         quantity=ex.quantity,
-        unit=ex.unit,
-        unit_price=ex.unit_price,
-        price_source=ex.price_source,
+        quantity_source=ex.quantity_source or ("said" if ex.quantity is not None else None),
+        unit=ex.unit or ex.period,
+        unit_price=ex.unit_price if said_price else None,
+        price_source=ex.price_source if said_price and ex.unit_price is not None else None,
+        stated_total=ex.total,
+        estimate=ex.estimate,
+        period=ex.period,
+        conversion=ex.conversion,
+        item_choices=list(ex.item_choices),
         sku=ex.sku,
         category=ex.category,
         category_source=ex.category_source,
     )
 
 
-def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[str]:
-    """Apply what a message said to the draft (a first message or a correction). Returns what changed."""
+def refuse_non_positive(ex: Extraction) -> list[str]:
+    """Zero and negative quantities, prices and totals are never taken: each is dropped (so it is asked again)
+    and named back. Returns what to tell the person."""
+    said: list[str] = []
+    for ln in ex.lines:
+        if ln.quantity is not None and ln.quantity <= 0:
+            said.append(texts.not_positive("quantity", ln.quantity))
+            ln.quantity, ln.quantity_source = None, None
+        if ln.unit_price is not None and ln.unit_price <= 0:
+            said.append(texts.not_positive("price", ln.unit_price))
+            ln.unit_price, ln.price_source = None, None
+        if ln.total is not None and ln.total <= 0:
+            said.append(texts.not_positive("total", ln.total))
+            ln.total = None
+    if ex.total is not None and ex.total <= 0:
+        said.append(texts.not_positive("total", ex.total))
+        ex.total = None
+    if ex.unsure_price is not None and ex.unsure_price.amount <= 0:
+        said.append(texts.not_positive("price", ex.unsure_price.amount))
+        ex.unsure_price = None
+    # the reader may have said it already ("a quantity of 0"): say it once
+    return [s for s in said if not any(s.split(":")[0].lower() in p.lower() for p in ex.problems)]
+
+
+LINE_FIELDS = (
+    "quantity",
+    "quantity_source",
+    "unit",
+    "unit_price",
+    "price_source",
+    "stated_total",
+    "estimate",
+    "period",
+)
+
+
+def merge(draft: DraftState, ex: Extraction, *, append: bool = False, line: int | None = None) -> list[str]:
+    """Apply what a message said to the draft (a first message or a correction). Returns what changed.
+    `line`: the line a bare number or price is about (the one asked about), else the last."""
     changed: list[str] = []
     new_lines = [ln for ln in ex.lines if ln.description]
     bare = [ln for ln in ex.lines if not ln.description]
@@ -122,9 +239,10 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[st
                     None,
                 )
                 if same is not None:
-                    for name in ("quantity", "unit", "unit_price", "price_source"):
-                        if getattr(ln, name) is not None:
-                            setattr(same, name, getattr(ln, name))
+                    fresh = _line(ln)
+                    for name in LINE_FIELDS:
+                        if getattr(fresh, name) not in (None, False):
+                            setattr(same, name, getattr(fresh, name))
                 else:
                     draft.lines = [_line(x) for x in new_lines]
                     break
@@ -132,23 +250,33 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[st
         changed.append("items")
     for ln in bare:
         # "make it 50" / "$30 each" with no item: it is about the line the person is looking at
-        target = draft.lines[-1] if draft.lines else None
+        target = draft.lines[line] if line is not None and line < len(draft.lines) else None
+        target = target or (draft.lines[-1] if draft.lines else None)
         if target is None:
             continue
         if ln.quantity is not None:
-            target.quantity = ln.quantity
+            target.quantity, target.quantity_source = ln.quantity, "said"
             changed.append("quantity")
-        if ln.unit_price is not None:
-            target.unit_price, target.price_source = ln.unit_price, "said"
+        if ln.unit_price is not None and ln.price_source != "catalog":
+            # a new price is a correction: it replaces an earlier total as well
+            target.unit_price, target.price_source, target.stated_total = ln.unit_price, "said", None
+            target.estimate = ln.estimate
+            changed.append("price")
+        if ln.total is not None:
+            target.stated_total = ln.total
+            if target.price_source != "said":
+                target.unit_price = target.price_source = None
             changed.append("price")
     if ex.supplier:
         draft.supplier, draft.supplier_choices, draft.unknown_supplier = ex.supplier, [], None
+        draft.new_supplier = None
         changed.append("supplier")
     elif ex.supplier_choices:
         draft.supplier, draft.supplier_choices, draft.unknown_supplier = None, ex.supplier_choices, None
         changed.append("supplier")
     elif ex.unknown_supplier:
         draft.supplier, draft.supplier_choices, draft.unknown_supplier = None, [], ex.unknown_supplier
+        draft.new_supplier = None
         changed.append("supplier")
     if ex.site:
         draft.site, draft.site_source, draft.site_choices = ex.site, "said", []
@@ -159,8 +287,24 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[st
         draft.site, draft.site_source, draft.site_choices = None, None, ex.site_choices
         changed.append("site")
     if ex.cost_center:
-        draft.cost_center, draft.cost_center_source = ex.cost_center, "said"
+        draft.cost_center, draft.cost_center_source, draft.unknown_cost_center = ex.cost_center, "said", None
+        if draft.site_source in ("home", "cost_center"):
+            draft.site = draft.site_source = None  # the cost center's own site, filled again below
         changed.append("cost_center")
+    elif ex.unknown_cost_center:
+        draft.unknown_cost_center = ex.unknown_cost_center
+        if draft.cost_center_source != "said":
+            draft.cost_center = draft.cost_center_source = None
+        changed.append("cost_center")
+    if ex.corporate:
+        draft.corporate = True
+        if draft.site_source == "home" and draft.cost_center_source != "said":
+            draft.site = draft.site_source = draft.cost_center = draft.cost_center_source = None
+    if ex.item_type in ITEM_TYPES:
+        draft.item_type = ex.item_type
+    for words in ex.quoted:
+        if words and words not in draft.quoted:
+            draft.quoted.append(words)
     if ex.currency:
         draft.currency = ex.currency
     if ex.total is not None:
@@ -183,19 +327,40 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False) -> list[st
     if ex.justification:
         draft.justification = ex.justification
         changed.append("justification")
-    if draft.total is not None and len(draft.lines) == 1 and draft.lines[0].quantity:
-        line = draft.lines[0]
-        line.unit_price, line.price_source = (draft.total / line.quantity).quantize(Decimal("0.0001")), "total"
-        draft.total = None
+    if draft.total is not None and len(draft.lines) == 1:
+        # a total for the whole request with one line is that line's total
+        draft.lines[0].stated_total, draft.total = draft.total, None
+        if draft.lines[0].price_source != "said":
+            draft.lines[0].unit_price = draft.lines[0].price_source = None
+    settle_prices(draft)
     return changed
+
+
+def settle_prices(draft: DraftState) -> None:
+    """A stated total with a known quantity gives the unit price (so the submitted total is the said one)."""
+    for line in draft.lines:
+        if line.stated_total is None or not line.quantity:
+            continue
+        if line.unit_price is None or line.price_source in ("total", "catalog"):
+            line.unit_price = unit_price_from_total(line.stated_total, line.quantity)
+            line.price_source = "total"
 
 
 def fill_defaults(draft: DraftState, person: Person | None, directory: Directory) -> None:
     """Fill what the company already knows: the person's own site, the site's operations cost center,
-    the category a single-category supplier sells. Each is marked so the summary says where it came from."""
-    if draft.site is None and not draft.site_choices and person is not None and person.site:
-        draft.site, draft.site_source = person.site, "home"
-    if draft.site and draft.cost_center is None:
+    the category a single-category supplier sells, a catalog price for an unmistakable item the person gave
+    no price for. Each is marked so the summary says where it came from."""
+    settle_prices(draft)
+    home = person.site if person is not None else None
+    center = directory.cost_center_by_code.get(draft.cost_center or "")
+    if draft.site is None and not draft.site_choices:
+        if center is not None and center.site:
+            draft.site, draft.site_source = center.site, "cost_center"
+        elif center is not None and home:
+            draft.site, draft.site_source = home, "home"  # a corporate cost center: the core still wants a site
+        elif center is None and home and not draft.corporate:
+            draft.site, draft.site_source = home, "home"
+    if draft.site and draft.cost_center is None and not draft.unknown_cost_center and not draft.corporate:
         centers = [c.code for c in directory.cost_centers if c.site == draft.site]
         preferred = f"{draft.site}-OPS"
         if len(centers) == 1 or preferred in centers:
@@ -205,12 +370,24 @@ def fill_defaults(draft: DraftState, person: Person | None, directory: Directory
     for line in draft.lines:
         if line.category is None and supplier is not None and len(supplier.categories) == 1:
             line.category, line.category_source = supplier.categories[0], "supplier"
-        if line.unit_price is None and line.sku and not draft.unsure_price:
-            item = directory.item_by_sku[line.sku]
-            if item.unit_price is not None and line.unit in (None, item.unit):
-                line.unit_price, line.price_source = item.unit_price, "catalog"
-        if line.unit is None and line.sku:
-            line.unit = directory.item_by_sku[line.sku].unit
+        catalog_price(draft, line, directory)
+
+
+def catalog_price(draft: DraftState, line: DraftLine, directory: Directory) -> None:
+    """The catalog's price, only for a strong match (a sku, no open choice) in the catalog's own unit, and only
+    when the person said no price and no total for it."""
+    item = directory.item_by_sku.get(line.sku or "")
+    if item is None or line.item_choices:
+        return
+    if line.unit is None:
+        line.unit = item.unit
+    said = line.unit_price is not None and line.price_source != "catalog"
+    if said or line.stated_total is not None or draft.unsure_price is not None or draft.total is not None:
+        return
+    if item.unit_price is not None and same_unit(line.unit, item.unit):
+        line.unit_price, line.price_source = item.unit_price, "catalog"
+    elif line.price_source == "catalog":
+        line.unit_price = line.price_source = None  # the unit changed: that price was for another unit
 
 
 def _names(ids: list[str], directory: Directory, kind: str) -> list[Choice]:
@@ -222,87 +399,200 @@ def _names(ids: list[str], directory: Directory, kind: str) -> list[Choice]:
 
 
 def questions(draft: DraftState, directory: Directory) -> list[Question]:
-    """Everything still to ask about the draft, in the order it is asked; empty when it can be summarised."""
-    question = next_question(draft, directory)
-    return [] if question is None else [question]
+    """Everything still to ask about the draft, each once, in the order it is asked; empty when it can be
+    summarised. A question that depends on another's answer (the category a supplier sells) waits for it."""
+    out: list[Question] = []
+    if not draft.lines or any(not ln.description for ln in draft.lines):
+        out.append(Question(field="items", text=texts.ASK_ITEMS))
+    for i, line in enumerate(draft.lines):
+        if line.description and line.quantity is None:
+            out.append(Question(field="quantity", line=i, text=texts.ask_quantity(line.description, line.unit)))
+    for i, line in enumerate(draft.lines):
+        if line.item_choices:
+            out.append(item_choice_question(i, line, directory))
+    unsure_line = len(draft.lines) - 1 if draft.unsure_price is not None else None
+    if draft.unsure_price is not None and draft.lines:
+        line = draft.lines[-1]
+        p = draft.unsure_price
+        out.append(
+            Question(
+                field="price_kind",
+                line=unsure_line,
+                text=texts.ask_price_kind(p.text, line.unit, line.quantity),
+                choices=[
+                    Choice(label=texts.price_each(p.text, line.unit), value="unit"),
+                    Choice(label=texts.price_total(p.text, line.quantity), value="total"),
+                ],
+            )
+        )
+    cur = draft.currency or directory.currency
+    for i, line in enumerate(draft.lines):
+        if line.price_conflict:
+            assert line.unit_price is not None and line.stated_total is not None and line.quantity is not None
+            from_total = unit_price_from_total(line.stated_total, line.quantity)
+            out.append(
+                Question(
+                    field="price_kind",
+                    line=i,
+                    text=texts.ask_price_conflict(line.description, line.unit_price, line.stated_total, cur),
+                    choices=[
+                        Choice(label=texts.conflict_unit(line.unit_price, line.total, line.unit, cur), value="unit"),
+                        Choice(
+                            label=texts.conflict_total(line.stated_total, from_total, line.unit, cur), value="total"
+                        ),
+                    ],
+                )
+            )
+    for i, line in enumerate(draft.lines):
+        # a total waiting for its quantity, or a price that could be either, is not asked again
+        waiting = line.stated_total is not None or i == unsure_line
+        if line.description and line.unit_price is None and not waiting:
+            out.append(
+                Question(field="price", line=i, text=texts.ask_price(line.description, line.unit, line.quantity))
+            )
+    supplier_question = _supplier_question(draft, directory)
+    if supplier_question is not None:
+        out.append(supplier_question)
+    out.extend(_place_questions(draft, directory))
+    if draft.need_by_past:
+        out.append(
+            Question(
+                field="need_by",
+                text=texts.need_by_past(draft.need_by_past),
+                choices=[Choice(label=texts.NO_DATE, value="none")],
+            )
+        )
+    if draft.confirm_category is not None and draft.lines:  # a suggestion to confirm replaces the plain question
+        out.append(confirm_category_question(draft, directory))
+    elif draft.supplier in directory.supplier_by_id and supplier_question is None:
+        supplier = directory.supplier_by_id[draft.supplier]
+        if draft.category is None and any(ln.category is None for ln in draft.lines) and len(supplier.categories) > 1:
+            out.append(
+                Question(
+                    field="category",
+                    text=texts.ask_category(supplier.name),
+                    choices=[Choice(label=directory.category_by_code[c].name, value=c) for c in supplier.categories],
+                )
+            )
+    return out
 
 
 def next_question(draft: DraftState, directory: Directory) -> Question | None:
-    """The one thing to ask next, with buttons when there are few answers; None when it can be summarised."""
-    if not draft.lines:
-        return Question(field="items", text=texts.ASK_ITEMS)
-    for i, line in enumerate(draft.lines):
-        if not line.description:
-            return Question(field="items", text=texts.ASK_ITEMS)
-        if line.quantity is None:
-            return Question(field="quantity", line=i, text=texts.ask_quantity(line.description, line.unit))
-    if draft.unsure_price is not None:
-        line = draft.lines[-1]
-        p = draft.unsure_price
-        return Question(
-            field="price_kind",
-            line=len(draft.lines) - 1,
-            text=texts.ask_price_kind(p.text, line.unit, line.quantity),
-            choices=[
-                Choice(label=texts.price_each(p.text, line.unit), value="unit"),
-                Choice(label=texts.price_total(p.text, line.quantity), value="total"),
-            ],
-        )
-    for i, line in enumerate(draft.lines):
-        if line.unit_price is None:
-            return Question(field="price", line=i, text=texts.ask_price(line.description, line.unit, line.quantity))
+    """The first open question (the one a bare answer goes to); None when the draft can be summarised."""
+    found = questions(draft, directory)
+    return found[0] if found else None
+
+
+def item_choice_question(i: int, line: DraftLine, directory: Directory) -> Question:
+    """ "Did you mean the Stretch wrap 18in x 1500ft (PKG-SW-18, $32.00/roll) or something else?" """
+    items = [directory.item_by_sku[s] for s in line.item_choices if s in directory.item_by_sku]
+    named = [texts.catalog_item(it.name, it.sku, it.unit_price, it.unit, directory.currency) for it in items]
+    return Question(
+        field="item_choice",
+        line=i,
+        text=texts.ask_item_choice(line.description, named),
+        choices=[Choice(label=f"{it.name} ({it.sku})", value=it.sku) for it in items]
+        + [Choice(label=texts.SOMETHING_ELSE, value="other")],
+    )
+
+
+def _supplier_question(draft: DraftState, directory: Directory) -> Question | None:
     if draft.supplier_choices:
         return Question(
             field="supplier",
             text=texts.ask_supplier_which(),
             choices=_names(draft.supplier_choices, directory, "supplier"),
         )
+    if draft.supplier is None and draft.new_supplier:
+        return None  # procurement adds it; the summary says so and Submit waits for it
     if draft.supplier is None:
+        choices = _names(suggest_suppliers(draft, directory), directory, "supplier")
+        if draft.unknown_supplier:
+            choices.append(Choice(label=texts.ask_procurement_to_add(draft.unknown_supplier), value="new"))
+        return Question(field="supplier", text=texts.ask_supplier(draft.unknown_supplier), choices=choices)
+    supplier = directory.supplier_by_id.get(draft.supplier)
+    if supplier is not None and supplier.blocked:
         return Question(
             field="supplier",
-            text=texts.ask_supplier(draft.unknown_supplier),
+            text=texts.supplier_blocked(supplier.name, supplier.block_reason or ""),
             choices=_names(suggest_suppliers(draft, directory), directory, "supplier"),
-        )
-    if directory.supplier_by_id[draft.supplier].blocked:
-        s = directory.supplier_by_id[draft.supplier]
-        return Question(
-            field="supplier",
-            text=texts.supplier_blocked(s.name, s.block_reason or ""),
-            choices=_names(suggest_suppliers(draft, directory), directory, "supplier"),
-        )
-    if draft.site_choices:
-        return Question(
-            field="site",
-            text=texts.ask_site_which(draft.site_choices, directory),
-            choices=_names(draft.site_choices, directory, "site"),
-        )
-    if draft.site is None:
-        return Question(
-            field="site", text=texts.ASK_SITE, choices=_names([s.code for s in directory.sites], directory, "site")
-        )
-    if draft.cost_center is None:
-        centers = [c for c in directory.cost_centers if c.site in (draft.site, None)]
-        return Question(
-            field="cost_center",
-            text=texts.ask_cost_center(draft.site),
-            choices=[Choice(label=f"{c.code} ({c.name})", value=c.code) for c in centers][:6],
-        )
-    if draft.need_by_past:
-        return Question(
-            field="need_by",
-            text=texts.need_by_past(draft.need_by_past),
-            choices=[Choice(label=texts.NO_DATE, value="none")],
-        )
-    if draft.confirm_category is not None:  # a suggestion to confirm replaces the plain category question
-        return confirm_category_question(draft, directory)
-    supplier = directory.supplier_by_id[draft.supplier]
-    if draft.category is None and any(ln.category is None for ln in draft.lines) and len(supplier.categories) > 1:
-        return Question(
-            field="category",
-            text=texts.ask_category(supplier.name),
-            choices=[Choice(label=directory.category_by_code[c].name, value=c) for c in supplier.categories],
         )
     return None
+
+
+def corporate_centers(directory: Directory) -> list[str]:
+    """Cost centers that belong to no site (CORP-IT, CORP-FAC, ...): where corporate purchases are charged."""
+    return [c.code for c in directory.cost_centers if c.site is None]
+
+
+def nearest_cost_centers(code: str, directory: Directory, site: str | None = None) -> list[str]:
+    """The valid codes closest to a code the directory does not have ("DAL-IT" -> DAL-OPS, DAL-MAINT)."""
+    codes = [c.code for c in directory.cost_centers]
+    prefix = code.split("-")[0].upper()
+    same_prefix = [c for c in codes if c.split("-")[0] == prefix]
+    scored = process.extract(code.upper(), codes, scorer=fuzz.ratio, limit=len(codes))
+    ranked = same_prefix + [c for c, _, _ in scored if c not in same_prefix]
+    if site:
+        ranked = [c for c in ranked if directory.cost_center_by_code[c].site in (site, None)] or ranked
+    return ranked[:3]
+
+
+def _place_questions(draft: DraftState, directory: Directory) -> list[Question]:
+    out: list[Question] = []
+    if draft.site_choices:
+        out.append(
+            Question(
+                field="site",
+                text=texts.ask_site_which(draft.site_choices, directory),
+                choices=_names(draft.site_choices, directory, "site"),
+            )
+        )
+    if draft.unknown_cost_center and draft.cost_center is None:
+        near = nearest_cost_centers(draft.unknown_cost_center, directory, draft.site if draft.site_source else None)
+        out.append(
+            Question(
+                field="cost_center",
+                text=texts.unknown_cost_center(draft.unknown_cost_center, near),
+                choices=_centers(near, directory),
+            )
+        )
+        return out
+    if draft.site_choices:
+        return out
+    if draft.site is None and draft.cost_center is None:
+        corp = corporate_centers(directory)
+        sites = [s.code for s in directory.sites]
+        out.append(
+            Question(
+                field="site_or_cost_center",
+                text=texts.ask_site_or_cost_center(draft.corporate),
+                choices=_centers(corp, directory) + ([] if draft.corporate else _names(sites, directory, "site")),
+            )
+        )
+    elif draft.site is None:
+        out.append(
+            Question(
+                field="site", text=texts.ASK_SITE, choices=_names([s.code for s in directory.sites], directory, "site")
+            )
+        )
+    elif draft.cost_center is None:
+        centers = [c.code for c in directory.cost_centers if c.site in (draft.site, None)]
+        if draft.corporate:
+            centers = [c for c in centers if directory.cost_center_by_code[c].site is None] or centers
+        out.append(
+            Question(
+                field="cost_center", text=texts.ask_cost_center(draft.site), choices=_centers(centers, directory)[:6]
+            )
+        )
+    return out
+
+
+def _centers(codes: list[str], directory: Directory) -> list[Choice]:
+    return [
+        Choice(label=f"{c} ({directory.cost_center_by_code[c].name})", value=c)
+        for c in codes
+        if c in directory.cost_center_by_code
+    ]
 
 
 def confirm_category_question(draft: DraftState, directory: Directory) -> Question:
@@ -335,7 +625,11 @@ def suggest_suppliers(draft: DraftState, directory: Directory) -> list[str]:
 
 
 def to_requisition(draft: DraftState, requester: str) -> RequisitionDraft:
-    """The core's typed draft (validated by pydantic; the service checks references again)."""
+    """The core's typed draft (validated by pydantic; the service checks references again). The person's own
+    quoted words go into the justification in quotes, as theirs, never as a field an approver reads as fact."""
+    justification = draft.justification
+    if draft.quoted:
+        justification = (justification + " " if justification else "") + texts.quoted_words(draft.quoted)
     return RequisitionDraft.model_validate(
         {
             "requester": requester,
@@ -344,17 +638,19 @@ def to_requisition(draft: DraftState, requester: str) -> RequisitionDraft:
             "supplier": draft.supplier,
             "currency": draft.currency or "USD",
             "urgency": draft.urgency,
+            "recurring": draft.recurring,
             "need_by": draft.need_by,
-            "justification": draft.justification,
+            "justification": justification[:4000],
             "category": draft.category,
             "lines": [
                 {
                     "description": (ln.description or "item")[:300],
                     "quantity": ln.quantity,
                     "unit_price": ln.unit_price,
-                    "unit": (ln.unit or "each")[:20],
+                    "unit": (ln.unit or ln.period or "each")[:20],
                     "sku": ln.sku,
                     "category": ln.category,
+                    **({"item_type": draft.item_type} if draft.item_type in ITEM_TYPES else {}),
                 }
                 for ln in draft.lines
             ],

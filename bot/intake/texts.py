@@ -46,8 +46,8 @@ NOT_UNDERSTOOD = (
     f"\u201c{EXAMPLE}\u201d, or say \u201chelp\u201d for everything I can do."
 )
 INSTRUCTIONS = (
-    "I take purchase requests and the commands listed under \u201chelp\u201d; a message cannot change "
-    "how I work or approve anything. Approvals happen only when an approver taps Approve."
+    "I didn't find a purchase in that. I take purchase requests and the commands listed under \u201chelp\u201d; "
+    "a message cannot change how I work or approve anything. Approvals happen only when an approver taps Approve."
 )
 CANCELLED = "Cancelled. Nothing was submitted."
 NOTHING_TO_CANCEL = "There is no request in progress to cancel. Say \u201chelp\u201d to see what I can do."
@@ -72,6 +72,12 @@ def too_long(size: int) -> str:
         f"That message is {size:,} characters; I read up to {MAX_MESSAGE:,}. Send a shorter one with the item, "
         "quantity, supplier and site."
     )
+
+
+def amount(value: Decimal | None, currency: str = "USD") -> str:
+    """Money without cents when whole ("$11,760"), for the short recurring sums."""
+    text = money(value, currency)
+    return text.replace(".00", "", 1) if value is not None and value == value.to_integral() else text
 
 
 def money(amount: Decimal | None, currency: str = "USD") -> str:
@@ -115,10 +121,26 @@ def ask_price(description: str, unit: str | None, quantity: Decimal | None) -> s
 def ask_supplier(unknown: str | None) -> str:
     if unknown:
         return (
-            f"I don't know a supplier called \u201c{unknown}\u201d. Which supplier? Pick one or type its name; "
-            "a new supplier has to be added to the supplier master by procurement first."
+            f"I don't know {unknown} yet. Pick a supplier we already use for this, or ask procurement to add "
+            f"{unknown}: I keep the name on the request for the buyer."
         )
     return "Which supplier? Pick one or type its name."
+
+
+def ask_procurement_to_add(name: str) -> str:
+    return f"Ask procurement to add {name}"
+
+
+def new_supplier_first(name: str) -> str:
+    return (
+        f"{name} is not in the supplier list yet, so this cannot be submitted: procurement must add it first. "
+        "I kept your request as a draft; pick a known supplier instead with \u201cactually Grainger\u201d, "
+        "or come back once it is added."
+    )
+
+
+def new_supplier_fact(name: str) -> str:
+    return f"{name} \u2014 new: procurement must add it before this can be submitted"
 
 
 def ask_supplier_which() -> str:
@@ -135,6 +157,101 @@ def ask_site_which(codes: list[str], directory: "Directory") -> str:
 
 def ask_cost_center(site: str | None) -> str:
     return f"Which cost center should pay for it at {site}?"
+
+
+def unknown_cost_center(code: str, nearest: list[str]) -> str:
+    near = " or ".join(nearest)
+    return f"I don't know cost center {code}; did you mean {near}?" if near else f"I don't know cost center {code}."
+
+
+def ask_site_or_cost_center(corporate: bool) -> str:
+    if corporate:
+        return "Which corporate cost center pays for it?"
+    return "Which site is it for, or which corporate cost center pays for it?"
+
+
+def not_positive(what: str, value: Decimal) -> str:
+    return (
+        f"A {what} of {qty(value)} can't be ordered: it has to be more than zero. "
+        f"I left the {what} open; write the right one."
+    )
+
+
+def ask_price_conflict(description: str, unit_price: Decimal, total: Decimal, currency: str) -> str:
+    return (
+        f"For {description} you said {money(unit_price, currency)} each and {money(total, currency)} in total, "
+        "which don't match. Which is right?"
+    )
+
+
+def conflict_unit(unit_price: Decimal, total: Decimal | None, unit: str | None, currency: str) -> str:
+    return f"{money(unit_price, currency)} per {unit or 'item'} (= {money(total, currency)})"
+
+
+def conflict_total(total: Decimal, unit_price: Decimal, unit: str | None, currency: str) -> str:
+    return f"{money(total, currency)} in total (= {money(unit_price, currency)} per {unit or 'item'})"
+
+
+SOMETHING_ELSE = "Something else"
+
+
+def catalog_item(name: str, sku: str, price: Decimal | None, unit: str, currency: str) -> str:
+    return f"the {name} ({sku}, {money(price, currency)}/{unit})" if price is not None else f"the {name} ({sku})"
+
+
+def ask_item_choice(description: str, named: list[str]) -> str:
+    return f"For \u201c{description}\u201d, did you mean " + " or ".join(named) + " or something else?"
+
+
+def several_questions(questions: list[str]) -> str:
+    """All that is missing, in one message; the person may answer them together."""
+    return (
+        "A few things before I can show the summary:\n"
+        + "\n".join(f"{i}. {q}" for i, q in enumerate(questions, 1))
+        + "\nAnswer in one message if you like, for example \u201c40, from Uline, by Friday\u201d."
+    )
+
+
+def quoted_words(words: list[str]) -> str:
+    """Instruction-like words kept as the requester's own, in quotes, never as a fact."""
+    return "Requester's own words: " + "; ".join(f"\u201c{w}\u201d" for w in words)
+
+
+QUOTED_LABEL = "In your words (not instructions)"
+MARK_CATALOG = "catalog price"
+MARK_TOTAL = "from your total"
+MARK_ASSUMED = "assumed 1"
+MARK_ESTIMATE = "estimate"
+MARK_HOME = "your home site"
+MARK_CC_SITE = "the cost center's site"
+MARK_DEFAULT_CC = "default cost center"
+
+
+def recurring_line(description: str, count: str, period: str, price: str, total: str) -> str:
+    return f"{description}: {count} {period}s x {price} = {total}"
+
+
+def unusual_amount(description: str, total: str, reason: str) -> str:
+    return f"Check the amount: {description} comes to {total}, {reason}. Tap \u201cThe amount is right\u201d to go on."
+
+
+def vs_catalog(times: str, expected: str) -> str:
+    return f"{times} the catalog price x quantity ({expected})"
+
+
+def vs_category(category: str) -> str:
+    return f"over 100 times a typical {category} line"
+
+
+AMOUNT_IS_RIGHT = "The amount is right"
+CONFIRM_AMOUNT_FIRST = (
+    "Before submitting, check the amount flagged on the summary and tap \u201cThe amount is right\u201d."
+)
+NOTHING_TO_PAY = "The total is zero or less, so there is nothing to submit. Check the quantities and prices."
+
+
+def policy_stop(reason: str) -> str:
+    return f"If you submit this, the policy stops it: {reason}"
 
 
 def need_by_past(text: str) -> str:
