@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from sqlalchemy import Engine
 
@@ -35,6 +35,9 @@ from approvals.outbox import (
     Outbox,
     open_purchase_orders,
 )
+from approvals.workflow import ApprovalService
+from bot.chat.delivery import ChatDelivery, ChatNotifier
+from bot.settings import Settings
 from connectors.erp.base import (
     ErpConnector,
     ErpError,
@@ -150,7 +153,7 @@ class ErpDispatcher:
         connector: ErpConnector,
         notifier: Notifier,
         *,
-        settings: ErpSettings | None = None,
+        settings: ErpSettings,
         clock: Clock = utcnow,
         worker_id: str | None = None,
         batch: int = 5,
@@ -158,7 +161,7 @@ class ErpDispatcher:
         on_change: ErpListener | None = None,
         on_master_data: Callable[[], None] | None = None,
     ) -> None:
-        s = settings or ErpSettings()
+        s = settings
         self.on_change = on_change
         self.on_master_data = on_master_data  # e.g. lay the fresh master data over the service's directory
         self.engine, self.connector, self.notifier, self.batch = engine, connector, notifier, batch
@@ -358,6 +361,17 @@ def schedule_status_sync(engine: Engine, clock: Clock = utcnow) -> None:
         )
 
 
+class ServerRuntime(Protocol):
+    """What `start_in_server` reads of the runtime (bot/runtime.py's `Runtime`, which sits above this module)."""
+
+    settings: Settings
+    engine: Engine
+    directory: Directory
+    service: ApprovalService
+    chat: ChatDelivery
+    erp_listeners: list[ErpListener]
+
+
 class MasterDataRefresher:
     """Keeps the approval service's directory = company directory + the ERP's stored master data.
 
@@ -367,7 +381,7 @@ class MasterDataRefresher:
     """
 
     def __init__(
-        self, runtime: Any, connector: str, *, every: timedelta = timedelta(seconds=30), clock: Clock = utcnow
+        self, runtime: ServerRuntime, connector: str, *, every: timedelta = timedelta(seconds=30), clock: Clock = utcnow
     ) -> None:
         self.runtime, self.connector, self.every, self.clock = runtime, connector, every, clock
         self._stamp: Any = None
@@ -474,13 +488,13 @@ def fan_out(listeners: list[ErpListener]) -> ErpListener:
     return tell
 
 
-def start_in_server(runtime: Any) -> threading.Event | None:
+def start_in_server(runtime: ServerRuntime) -> threading.Event | None:
     """Run the ERP dispatcher inside the server (the embedded default: the sandbox ERP).
 
     Returns the event that stops the threads. With no in-server dispatcher (settings ask for none: they
     run as `procurebot erp dispatch`), one thread still re-reads the master data they store.
     """
-    settings = ErpSettings()
+    settings = runtime.settings.erp
     refresher = MasterDataRefresher(
         runtime, settings.erp_connector, every=timedelta(seconds=settings.erp_master_refresh_seconds)
     )
@@ -492,11 +506,8 @@ def start_in_server(runtime: Any) -> threading.Event | None:
     if threads_wanted <= 0:
         return keep_fresh(refresher, threading.Event())
     tell = fan_out(runtime.erp_listeners)
-    durable: Notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
-    if getattr(runtime, "chat", None) is not None:
-        from bot.chat.delivery import ChatNotifier
-
-        durable = ChatNotifier(runtime.chat, fallback=durable)  # Slack/Teams threads first
+    fallback: Notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
+    durable = ChatNotifier(runtime.chat, fallback=fallback)  # Slack/Teams threads first
     notifier = LiveNotifier(durable, tell)
     base = jobqueue.default_worker_id()
     stop = threading.Event()

@@ -15,7 +15,8 @@ from approvals.workflow import ApprovalService
 from approvals.workflow.base import Change
 from bot.exception_summary import ExceptionSummaries
 from bot.intake.suggest import CategorySuggester
-from connectors.llm import LlmClient, LlmSettings, make_client
+from connectors.llm import LlmClient, make_client
+from connectors.llm_config import LlmSettings
 from connectors.llm_tasks import LlmClassifier, LlmSummarizer
 
 
@@ -39,14 +40,15 @@ def thresholds_of(policy: LoadedPolicy | None, service: ApprovalService) -> list
     return amount_thresholds(policy.spec.model_dump(mode="json") if policy is not None else {}, limits)
 
 
-def build(
+def parts(
     service: ApprovalService,
-    policy: LoadedPolicy | None = None,
-    settings: LlmSettings | None = None,
+    policy: LoadedPolicy | None,
+    settings: LlmSettings,
     *,
     client: LlmClient | None = None,
 ) -> LlmParts:
-    settings = settings or LlmSettings()
+    """The suggester and the summaries for `service`, from the `llm` section of the settings; not yet told of any
+    action (bot/runtime.py wires `summaries.on_change` in its place among the after-commit listeners)."""
     client = client or make_client(settings)
     suggester = None
     summarizer = None
@@ -62,15 +64,20 @@ def build(
         summarizer=summarizer,
         clock=lambda: service.clock(),
     )
-    service.after_commit.append(summaries.on_change)
     return LlmParts(settings, client, suggester, summaries)
 
 
-def install(runtime: Any, policy: LoadedPolicy | None = None) -> LlmParts:
-    """Build the parts for `runtime` and keep them on it as `runtime.llm`."""
-    parts = build(runtime.service, policy)
-    runtime.llm = parts
-    return parts
+def build(
+    service: ApprovalService,
+    policy: LoadedPolicy | None,
+    settings: LlmSettings,
+    *,
+    client: LlmClient | None = None,
+) -> LlmParts:
+    """`parts` for a service wired by hand (tests, benches): the summaries also listen to its commits."""
+    built = parts(service, policy, settings, client=client)
+    service.after_commit.append(built.summaries.on_change)
+    return built
 
 
 def card_refresher(service: ApprovalService, listener: Callable[[Change], None]) -> Callable[[str], None]:

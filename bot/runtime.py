@@ -1,11 +1,17 @@
-"""Start-up wiring: database, directory, policy and the approval service, built once."""
+"""The composition root: one `Settings` in, one typed `Runtime` out, every hook and listener in one declared order.
+
+`build_runtime` makes the service and the parts around it (chat delivery, the scheduler's planner, the LLM parts)
+and `_wire` installs what runs with every action, in the order written there. Surfaces, which start later (Slack
+at start-up, the web chat on first use), add their listeners to the runtime's lists, which run at their place in
+that order; they never append to the service.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -16,8 +22,17 @@ from approvals.db import make_engine, startup_lock, transaction, upgrade
 from approvals.directory import Directory, load_directory
 from approvals.policy import load_policy
 from approvals.policy_store import install_policy
+from approvals.scheduling.runner import Scheduler
+from approvals.views import RequisitionView
 from approvals.workflow import ApprovalService
+from approvals.workflow.base import AfterCommitListener, InTransactionHook
 from bot import llm_setup, scheduler
+from bot.cards.model import Card
+from bot.chat.delivery import ChatDelivery
+from bot.erp_dispatcher import ErpListener
+from bot.exception_summary import ExceptionSummaries
+from bot.intake.orders import viewer_card
+from bot.llm_setup import LlmParts
 from bot.settings import Settings
 from bot.tokens import create_token, find_token
 
@@ -30,16 +45,24 @@ class Runtime:
     engine: Engine
     directory: Directory
     service: ApprovalService
-    # callables (bot.erp_dispatcher.ErpChange) told after the in-server ERP dispatcher commits; the web chat adds one
-    erp_listeners: list[Any] = field(default_factory=list)
-    # chat platforms (Slack, Teams) register a surface here; it keeps every card copy true (bot/chat)
-    chat: Any = None
-    # the optional LLM helper and the approvers' exception summaries (bot.llm_setup.LlmParts)
-    llm: Any = None
+    # the card fan-out; chat platforms (Slack, Teams) register a surface on it, which keeps every card copy true
+    chat: ChatDelivery
+    # reminders, escalations, delegation windows, digests (its calendars know the configured working hours)
+    scheduler: Scheduler
+    # the optional LLM helper and the approvers' exception summaries
+    llm: LlmParts
+    # What surfaces add as they start, each list run at its place in `_wire`'s order:
+    # told after every action commits (Slack's tap answers, the web chat's live hub)...
+    commit_listeners: list[AfterCommitListener] = field(default_factory=list)
+    # ...when an approver's note is stored after submit (the web chat re-renders open cards)...
+    summary_listeners: list[Callable[[str], None]] = field(default_factory=list)
+    # ...and after the in-server ERP dispatcher commits (POs are recorded outside the service: no Change fires)
+    erp_listeners: list[ErpListener] = field(default_factory=list)
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:
-    """Migrate the database, load the directory and policy, and make the service. Fails fast and clearly.
+    """Migrate the database, load the directory and policy, and make the service and its parts. Fails fast and
+    clearly.
 
     `clock` is the one clock of this process: the policy activation, the service and everything it
     writes read it."""
@@ -49,12 +72,13 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
             os.makedirs(os.path.dirname(os.path.abspath(db_path)), exist_ok=True)
     directory = load_directory(settings.directory_file)
     policy = load_policy(settings.policy_file)
+    url = settings.connect_url
     # Replicas starting together take turns here (a PostgreSQL advisory lock): the first migrates, activates the
     # policy and makes the admin token; the others then find them done.
-    with startup_lock(settings.database_url) as locked:
+    with startup_lock(url) as locked:
         if migrate:
-            upgrade(settings.database_url, locked)
-        engine = make_engine(settings.database_url)
+            upgrade(url, locked)
+        engine = make_engine(url)
         with transaction(engine) as session:
             row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli", only_if_new=True)
         _ensure_admin_token(settings, engine)
@@ -64,29 +88,67 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         "activated" if changed else "already known; the active version stays as it is",
     )
     service = ApprovalService(engine, directory, clock=clock)
-    outbox.install(service)  # a final approval writes the ERP "create PO" job in its own transaction
-    runtime = Runtime(settings, engine, directory, service)
-    runtime.chat = chat_delivery(engine, directory, service, runtime)
-    runtime.chat.workers = settings.chat_delivery_workers
-    scheduler.install(runtime)  # reminders, escalations, delegation windows: written with each action
-    llm = llm_setup.install(runtime, policy)  # exception summaries; LLM suggestions only when a model is configured
-    llm.summaries.listeners.append(lambda number: runtime.chat.enqueue_event(number, "summary"))
+    # exception summaries always; LLM suggestions only when a model is configured
+    llm = llm_setup.parts(service, policy, settings.llm)
+    chat = ChatDelivery(
+        engine,
+        directory,
+        view=service.view_in,
+        card_for=card_for(directory, llm.summaries),
+        clock=service.clock,
+        workers=settings.chat_delivery_workers,
+    )
+    planner, jobs = scheduler.build(settings, directory, service, chat)
+    runtime = Runtime(settings, engine, directory, service, chat=chat, scheduler=jobs, llm=llm)
+    _wire(runtime, planner)
     return runtime
 
 
-def chat_delivery(engine: Engine, directory: Directory, service: ApprovalService, runtime: Any = None) -> Any:
-    """The platform-neutral card fan-out; it writes jobs only once a platform has registered.
+def _wire(runtime: Runtime, planner: InTransactionHook) -> None:
+    """Install every hook and listener of the runtime, in the one order they run."""
+    service, chat, summaries = runtime.service, runtime.chat, runtime.llm.summaries
+    # In the action's transaction, each adds to its plan. The outbox goes first: on a final approval it moves the
+    # requisition from approved to po_pending and writes its audit event right after the decision's, so every
+    # later hook sees the state that commits, and the hash chain reads decision, then PO request. The other two
+    # only add jobs (a chat.sync, then reminders and escalations); their order fixes the jobs' ids.
+    service.in_transaction[:] = [outbox.on_final_approval, chat.enqueue_for_change, planner]
+    # After commit, none can fail the action and each returns at once (a flag, a queued task): the delivery
+    # worker wakes, the note for approvers is queued, then the surfaces' own listeners run.
+    service.after_commit[:] = [chat.wake, summaries.on_change, _each(runtime.commit_listeners)]
+    # A note stored after submit re-renders every chat copy (a job), then whatever the surfaces show.
+    summaries.listeners[:] = [lambda number: chat.enqueue_event(number, "summary"), _each(runtime.summary_listeners)]
 
-    With `runtime`, approver cards carry the "what is unusual" note of `runtime.llm` once it is installed,
-    and a note written after submit re-renders every copy."""
-    from bot.chat.delivery import ChatDelivery
-    from bot.intake.orders import viewer_card
 
-    def card_for(view: Any, viewer: str, conn: Any) -> Any:
-        llm = getattr(runtime, "llm", None) if runtime is not None else None
-        return viewer_card(conn, view, viewer, directory, llm.summaries if llm else None)
+def _each(listeners: list[Callable[[Any], None]]) -> Callable[[Any], None]:
+    """One listener telling each of `listeners` (read when called, so surfaces may add theirs later)."""
 
-    chat = ChatDelivery(engine, directory, view=service.view_in, card_for=card_for, clock=service.clock)
+    def tell(event: Any) -> None:
+        for listener in list(listeners):
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - one broken surface must not silence the others
+                log.exception("listener %r failed", listener)
+
+    return tell
+
+
+def card_for(directory: Directory, summaries: ExceptionSummaries | None) -> Callable[[RequisitionView, str, Any], Card]:
+    """How chat delivery draws a requisition for one viewer: approvers' cards carry the "what is unusual" note."""
+
+    def draw(view: RequisitionView, viewer: str, conn: Any) -> Card:
+        return viewer_card(conn, view, viewer, directory, summaries)
+
+    return draw
+
+
+def chat_delivery(
+    engine: Engine, directory: Directory, service: ApprovalService, summaries: ExceptionSummaries | None = None
+) -> ChatDelivery:
+    """Chat delivery for a service wired by hand (tests): its hook and wake-up appended to the service's lists.
+    A runtime's is built and wired by `build_runtime`."""
+    chat = ChatDelivery(
+        engine, directory, view=service.view_in, card_for=card_for(directory, summaries), clock=service.clock
+    )
     chat.install(service)
     return chat
 

@@ -11,7 +11,15 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from approvals.directory import Directory
+from approvals.scheduling.calendar import Calendars, WorkingHours
+from approvals.scheduling.notices import Notifier
+from approvals.scheduling.plan import Planner, SchedulerConfig
 from approvals.scheduling.runner import Scheduler
+from approvals.workflow import ApprovalService
+from bot.chat.delivery import ChatDelivery, ChatNotifier
+from bot.notify import HttpNotifier, LogNotifier
+from bot.settings import Settings
 
 log = logging.getLogger("procurebot.scheduler")
 
@@ -44,35 +52,26 @@ class Ticker:
         self._aps.shutdown(wait=True)
 
 
-def install(runtime) -> None:  # type: ignore[no-untyped-def]
-    """Write due work with every action (the planner hook) and build this process's scheduler.
+def build(
+    settings: Settings, directory: Directory, service: ApprovalService, chat: ChatDelivery
+) -> tuple[Planner, Scheduler]:
+    """The planner hook (due work written with every action) and this process's scheduler.
 
-    The hook is installed whether or not this process ticks: another replica may do the ticking.
-    """
-    from approvals.scheduling.calendar import Calendars, WorkingHours
-    from approvals.scheduling.plan import Planner, SchedulerConfig
-    from bot.notify import HttpNotifier, LogNotifier
-
-    settings = runtime.settings
+    The hook is wired whether or not this process ticks: another replica may do the ticking."""
     config = SchedulerConfig(
         hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours), weekly_summary=True
     )
-    calendars = Calendars(runtime.directory, config.hours)
-    planner = Planner(runtime.directory, calendars, config)
-    runtime.service.in_transaction.append(planner)
-    notifier = HttpNotifier(settings.notify_url) if settings.notify_url else LogNotifier()
-    if getattr(runtime, "chat", None) is not None:
-        from bot.chat.delivery import ChatNotifier
-
-        notifier = ChatNotifier(runtime.chat, fallback=notifier)  # Slack/Teams first, where the person is
-    runtime.scheduler = Scheduler(runtime.service, notifier, config=config, calendars=calendars)
+    calendars = Calendars(directory, config.hours)
+    planner = Planner(directory, calendars, config)
+    fallback: Notifier = HttpNotifier(settings.notify_url) if settings.notify_url else LogNotifier()
+    notifier = ChatNotifier(chat, fallback=fallback)  # Slack/Teams first, where the person is
+    return planner, Scheduler(service, notifier, config=config, calendars=calendars)
 
 
-def start(runtime) -> Ticker | None:  # type: ignore[no-untyped-def]
+def start(scheduler: Scheduler, settings: Settings) -> Ticker | None:
     """Start ticking if the settings say so (on by default in dev); None otherwise."""
-    scheduler = getattr(runtime, "scheduler", None)
-    if scheduler is None or not runtime.settings.scheduler_on:
+    if not settings.scheduler_on:
         return None
-    ticker = Ticker(scheduler, interval_seconds=runtime.settings.scheduler_interval_seconds)
+    ticker = Ticker(scheduler, interval_seconds=settings.scheduler_interval_seconds)
     ticker.start()
     return ticker

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from bot.api.app import create_app
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.settings.slack import SlackSettings
 from bot.slack import mount as slack_mount
-from bot.slack.settings import SlackSettings
 
 SECRET = "test-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-test-0000-procurebot"

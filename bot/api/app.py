@@ -17,7 +17,6 @@ from bot.http_errors import error_body
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, get_settings
 from bot.slack import mount as slack_mount
-from bot.teams.settings import teams_settings
 from bot.web import routes as web_chat
 
 
@@ -74,8 +73,11 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app. Pass a ready `runtime` in tests; otherwise it is built at start-up."""
+def create_app(
+    settings: Settings | None = None, runtime: Runtime | None = None, *, socket_mode: bool = True
+) -> FastAPI:
+    """Build the app. Pass a ready `runtime` in tests; otherwise it is built at start-up. `socket_mode=False` (the
+    worker, which runs background jobs only) never connects Slack's Socket Mode, even with SLACK_APP_TOKEN set."""
     settings = settings or (runtime.settings if runtime else get_settings())
 
     @asynccontextmanager
@@ -84,14 +86,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if getattr(app.state, "runtime", None) is None:
             built = True
             app.state.runtime = build_runtime(settings)
-            ticker = scheduler.start(app.state.runtime)  # only the real server ticks, not a test's runtime
+            ticker = scheduler.start(app.state.runtime.scheduler, settings)  # only the real server ticks, not a test's
             dispatch_stop = erp_dispatcher.start_in_server(app.state.runtime)
         teams = None
         if teams_config is not None:  # Microsoft Teams: the bot and its surface need the runtime
             from bot.teams.routes import start as start_teams
 
             teams = start_teams(app, app.state.runtime, teams_config)
-        slack_stop = await slack_mount.start(app)  # registers the Slack surface before the fan-out starts
+        # registers the Slack surface before the fan-out starts
+        slack_stop = await slack_mount.start(app, socket_mode=socket_mode)
         chat = app.state.runtime.chat
         # the card fan-out runs in the real server, or in a test that asks for it (autostart=True)
         wanted = (
@@ -125,8 +128,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (health, requisitions, delegations, policy, audit):
         app.include_router(module.router)
     app.include_router(web_chat.router)  # the local web chat at /chat (dev mode)
-    slack_mount.install(app)  # /slack/events etc., only when SLACK_BOT_TOKEN or SLACK_CLIENT_ID is set
-    teams_config = teams_settings()
+    slack_mount.install(app, settings.slack)  # /slack/events etc., only when SLACK_BOT_TOKEN or SLACK_CLIENT_ID is set
+    teams_config = settings.teams if settings.teams.configured else None
     if teams_config is not None:  # Microsoft Teams at /api/messages, only when TEAMS_APP_ID is set
         from bot.teams.routes import router as teams_router
 

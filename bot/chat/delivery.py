@@ -107,10 +107,15 @@ class ChatDelivery:
     # ------------------------------------------------------------------ writing jobs
 
     def install(self, service: Any) -> None:
-        """Write a sync job with every action (same transaction) and wake the worker after commit."""
+        """Write a sync job with every action (same transaction) and wake the worker after commit: for a service
+        wired by hand (tests); a runtime's order is declared in bot/runtime.py."""
         if self.enqueue_for_change not in service.in_transaction:
             service.in_transaction.append(self.enqueue_for_change)
-            service.after_commit.append(lambda _change: self._wake.set())
+            service.after_commit.append(self.wake)
+
+    def wake(self, _change: Any = None) -> None:
+        """After-commit listener: the worker looks for new jobs now rather than at its next poll."""
+        self._wake.set()
 
     def enqueue_for_change(self, plan: Plan) -> None:
         """In-transaction hook: one sync job with the action (approvals.plan)."""

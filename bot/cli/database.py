@@ -15,7 +15,7 @@ from bot.settings import get_settings
 
 
 def database_engine() -> Engine:
-    url = get_settings().database_url
+    url = get_settings().connect_url
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":

@@ -17,7 +17,6 @@ from approvals.outbox import CREATE_PO, NOTIFY, ErpPurchaseOrder, erp_view, retr
 from bot.cli.database import database_engine
 from bot.settings import get_settings
 from connectors.erp.base import ErpError
-from connectors.erp.config import ErpSettings
 from connectors.erp.factory import build_connector
 
 app = typer.Typer(help="Purchase orders in the ERP: the outbox, retries, status sync.", no_args_is_help=True)
@@ -53,7 +52,7 @@ def status(number: str = typer.Argument(None, help="a requisition, e.g. PR-1042;
     stats = JobQueue(engine).stats(kinds=[CREATE_PO])
     notices = JobQueue(engine).stats(kinds=[NOTIFY])
     c = stats.counts
-    typer.echo(f"ERP connector: {ErpSettings().erp_connector}")
+    typer.echo(f"ERP connector: {settings.erp.erp_connector}")
     typer.echo(
         f"create PO jobs: {c['due']} waiting, {c['claimed']} sending, {c['failed']} retrying, "
         f"{c['dead']} failed, {c['done']} done"
@@ -97,7 +96,7 @@ def sync(only: str = typer.Option("all", help="all, status (open POs) or master 
         typer.echo(f"--only must be all, status or master, not {only!r}", err=True)
         raise typer.Exit(2)
     settings, engine, directory = _context()
-    erp_settings = ErpSettings()
+    erp_settings = settings.erp
     try:
         connector = build_connector(erp_settings, engine, directory)
     except ValueError as exc:
@@ -126,9 +125,9 @@ def budgets() -> None:
     """Each cost center's budget, the ERP's booked spend, our committed (approved, not yet invoiced) spend."""
     from approvals.master_data import budget_lines
 
-    _, engine, directory = _context()
+    settings, engine, directory = _context()
     typer.echo(f"{'cost center':<14}{'budget':>14}{'booked':>14}{'committed':>14}{'remaining':>14}  source")
-    for line in budget_lines(engine, directory, ErpSettings().erp_connector):
+    for line in budget_lines(engine, directory, settings.erp.erp_connector):
         typer.echo(
             f"{line.cost_center:<14}{line.budget:>14,.2f}{line.booked:>14,.2f}{line.committed:>14,.2f}"
             f"{line.remaining:>14,.2f}  {line.source}"
@@ -144,7 +143,7 @@ def dispatch(workers: int = typer.Option(1, min=1, max=64, help="worker threads 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = build_runtime(settings)
-    erp_settings = ErpSettings()
+    erp_settings = settings.erp
     try:
         build_connector(erp_settings, runtime.engine, runtime.directory).close()
     except ValueError as exc:

@@ -131,7 +131,8 @@ def eval_command(
 ) -> None:
     """Accuracy per category: the deterministic classifier, and the LLM side by side when a model is configured."""
     from approvals.directory import load_directory
-    from connectors.llm import LlmSettings, make_client
+    from bot.settings import get_settings
+    from connectors.llm import make_client
     from connectors.llm_tasks import LlmClassifier
 
     cases = yaml.safe_load(data.read_text(encoding="utf-8"))
@@ -141,7 +142,7 @@ def eval_command(
     unknown = sorted({c["category"] for c in cases} - set(directory.category_by_code))
     if unknown:
         raise typer.BadParameter(f"{data}: categories not in the directory: {', '.join(unknown)}")
-    settings = LlmSettings()
+    settings = get_settings().llm
     client = make_client(settings)
     llm = LlmClassifier(client, directory, min_confidence=settings.min_confidence) if client else None
     typer.echo(f"{len(cases)} labelled texts from {data}")

@@ -52,7 +52,7 @@ def simulate_command(
             typer.echo(issue.render(), err=True)
         raise typer.Exit(2)
     directory = load_directory(settings.directory_file)
-    history = load_history(settings.database_url, limit)
+    history = load_history(settings.connect_url, limit)
     report = simulate(history, policy, directory, utcnow())
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
@@ -100,8 +100,8 @@ def activate_command(
             typer.echo(issue.render(), err=True)
         typer.echo("not activated: fix the errors above (see `procurebot policy check`)", err=True)
         raise typer.Exit(2)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    upgrade(settings.connect_url)
+    engine = make_engine(settings.connect_url)
     try:
         with transaction(engine) as session:
             _, changed = install_policy(session, policy, at=utcnow(), actor=actor, surface="cli")

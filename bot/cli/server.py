@@ -76,7 +76,7 @@ def upgrade(debug: bool = typer.Option(False, "--debug", help=texts.HELP_DEBUG))
 
     with StartupGuard(debug) as guard:
         settings = guard.settings = get_settings()
-        run_upgrade(settings.database_url)
+        run_upgrade(settings.connect_url)
     typer.echo("database is at the latest schema")
 
 
@@ -94,7 +94,7 @@ def worker(
     with StartupGuard(debug) as guard:
         settings = guard.settings = read_settings().model_copy(update={"chat_delivery_workers": chat_workers})
         _logging(settings)
-        app = create_app(settings)
+        app = create_app(settings, socket_mode=False)  # events are the servers' to take, never a worker's
 
         async def run() -> None:
             stop = asyncio.Event()

@@ -22,6 +22,7 @@ from pydantic import AliasChoices, ValidationError
 from pydantic_settings import BaseSettings
 
 from bot.cli import texts
+from bot.settings import Settings
 
 EXIT_FAILED = 1
 
@@ -50,17 +51,12 @@ def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
     return sock
 
 
-def read_settings() -> Any:
-    """The server's settings, with every other group (ERP, LLM) read too, so a malformed one is told before any
-    start-up work. (Slack's and Teams' are read by create_app, also before it.)"""
+def read_settings() -> Settings:
+    """The server's settings, every section (ERP, LLM, Slack, Teams) read with them, so a malformed one is told
+    before any start-up work."""
     from bot.settings import get_settings
-    from connectors.erp.config import ErpSettings
-    from connectors.llm import LlmSettings
 
-    settings = get_settings()
-    ErpSettings()
-    LlmSettings()
-    return settings
+    return get_settings()
 
 
 def masked_url(url: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -12,9 +11,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.identity import Addresses, Identities
 from bot.intake.assistant import Assistant
+from bot.runtime import Runtime
+from bot.settings.slack import SlackSettings
 from bot.slack.bot import Background, SlackBot
 from bot.slack.handlers import actions, commands, home, messages, modals, options, shortcuts, uninstall
-from bot.slack.settings import SlackSettings
 from bot.slack.surface import SURFACE, SlackClients, SlackSurface
 
 log = logging.getLogger("procurebot.slack")
@@ -31,7 +31,7 @@ BOLT_LOG = logging.getLogger("procurebot.slack.bolt")
 BOLT_LOG.addFilter(_KnownNoise())
 
 
-def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
+def build_slack(runtime: Runtime, settings: SlackSettings) -> SlackBot:
     """The Slack app for this runtime. Registers the Slack surface, so every card copy in Slack stays true."""
     from bot.slack.oauth import installation_store, oauth_flow
 
@@ -40,16 +40,14 @@ def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
     addresses = Addresses(engine, clock=service.clock)
     clients = SlackClients(settings, installation_store(settings, engine) if settings.oauth else None)
     surface = SlackSurface(engine, clients, identities, addresses, settings)
-    scheduler = getattr(runtime, "scheduler", None)
-    llm = getattr(runtime, "llm", None)  # LLM category suggestions (when configured), approvers' notes
     assistant = Assistant(
         service,
         directory,
         surface=SURFACE,
         draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
-        calendars=scheduler.calendars if scheduler else None,
-        suggester=llm.suggester if llm else None,
-        summaries=llm.summaries if llm else None,
+        calendars=runtime.scheduler.calendars,
+        suggester=runtime.llm.suggester,  # LLM category suggestions, when a model is configured
+        summaries=runtime.llm.summaries,  # approvers' notes
     )
     bot = SlackBot(
         settings=settings,
@@ -80,9 +78,8 @@ def build_slack(runtime: Any, settings: SlackSettings) -> SlackBot:
     for module in (messages, commands, actions, modals, options, home, shortcuts, uninstall):
         module.register(app, bot)
     bot.app = app
-    if bot.on_commit not in service.after_commit:
-        service.after_commit.append(bot.on_commit)  # a tap's HTTP answer waits for its commit, not its reply
-    chat = getattr(runtime, "chat", None)
-    if chat is not None:
-        chat.surfaces[:] = [s for s in chat.surfaces if getattr(s, "name", None) != SURFACE] + [surface]
+    if bot.on_commit not in runtime.commit_listeners:
+        runtime.commit_listeners.append(bot.on_commit)  # a tap's HTTP answer waits for its commit, not its reply
+    chat = runtime.chat
+    chat.surfaces[:] = [s for s in chat.surfaces if getattr(s, "name", None) != SURFACE] + [surface]
     return bot

@@ -21,8 +21,8 @@ from approvals.directory import Person
 from bot.chat.dedupe import first_time, forget_before
 from bot.chat.identity import Addresses, Identities
 from bot.intake.assistant import Assistant, Reply
+from bot.settings.slack import SlackSettings
 from bot.slack import blocks, texts
-from bot.slack.settings import SlackSettings
 from bot.slack.surface import SURFACE, SlackClients, SlackSurface
 
 log = logging.getLogger("procurebot.slack")

@@ -9,7 +9,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from bot.slack.settings import SlackSettings, get_slack_settings
+from bot.settings.slack import SlackSettings
 
 log = logging.getLogger("procurebot.slack")
 router = APIRouter(prefix="/slack", tags=["slack"], include_in_schema=False)
@@ -37,9 +37,8 @@ async def oauth_redirect(request: Request) -> Response:
     return await _handle(request)
 
 
-def install(app: FastAPI, settings: SlackSettings | None = None) -> bool:
-    """Add the Slack routes when Slack is configured (settings from the environment unless given)."""
-    settings = settings or get_slack_settings()
+def install(app: FastAPI, settings: SlackSettings) -> bool:
+    """Add the Slack routes when Slack is configured (the `slack` section of the settings)."""
     if not settings.enabled:
         return False
     app.state.slack_settings = settings
@@ -49,8 +48,9 @@ def install(app: FastAPI, settings: SlackSettings | None = None) -> bool:
     return True
 
 
-async def start(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
-    """At start-up: build the Slack app on the runtime, and connect Socket Mode if asked. Returns the stopper."""
+async def start(app: FastAPI, *, socket_mode: bool = True) -> Callable[[], Awaitable[None]] | None:
+    """At start-up: build the Slack app on the runtime, and connect Socket Mode if SLACK_APP_TOKEN asks for it and
+    `socket_mode` allows it (a worker posts cards but takes no events). Returns the stopper."""
     settings: SlackSettings | None = getattr(app.state, "slack_settings", None)
     if settings is None:
         return None
@@ -69,7 +69,7 @@ async def start(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
         )
     app.state.slack_handler = AsyncSlackRequestHandler(bot.app)
     socket: Any = None
-    if settings.app_token is not None:
+    if settings.app_token is not None and socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         socket = AsyncSocketModeHandler(bot.app, settings.app_token.get_secret_value())

@@ -22,8 +22,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
+from bot.settings.slack import SlackSettings
 from bot.slack.oauth_models import BOTS, INSTALLATIONS, STATES
-from bot.slack.settings import SlackSettings
 
 STATE_SECONDS = 600
 

@@ -26,8 +26,8 @@ from bot.chat.delivery import Unreachable
 from bot.chat.identity import Addresses, Identities
 from bot.chat.models import ChatIdentity
 from bot.chat.surface import Address
+from bot.settings.slack import SlackSettings
 from bot.slack import blocks
-from bot.slack.settings import SlackSettings
 
 log = logging.getLogger("procurebot.slack")
 SURFACE = "slack"

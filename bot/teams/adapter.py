@@ -28,8 +28,8 @@ import msal
 import requests
 from pydantic import ValidationError
 
+from bot.settings.teams import ENTRA_LOGIN, TeamsSettings
 from bot.teams.activity import Inbound, Outcome
-from bot.teams.settings import ENTRA_LOGIN, TeamsSettings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the SDK announces its preview features (HTML widgets) on import

@@ -22,13 +22,12 @@ def package(
     out: Path = typer.Option(None, help="The zip to write; default: var/procurebot-teams.zip."),
 ) -> None:
     """Fill manifest/teams/manifest.json for this deployment, check it, and zip it with its icons."""
-    from bot.teams.settings import TeamsSettings
-
-    app_id = app_id or TeamsSettings().app_id or ""
+    settings = get_settings()
+    app_id = app_id or settings.teams.app_id or ""
     if not app_id:
         typer.echo("Give --app-id or set TEAMS_APP_ID (the Microsoft App ID of the Azure Bot).", err=True)
         raise typer.Exit(2)
-    target = out or get_settings().var_dir / "procurebot-teams.zip"
+    target = out or settings.var_dir / "procurebot-teams.zip"
     try:
         path = build(target, app_id=app_id, website=website, company=company)
     except PackageError as exc:

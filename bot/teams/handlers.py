@@ -27,9 +27,10 @@ from bot.chat.dedupe import first_time
 from bot.chat.identity import Addresses, Identities
 from bot.http_errors import error_body
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
+from bot.runtime import Runtime
+from bot.settings.teams import TeamsSettings
 from bot.teams import cards, texts
 from bot.teams.activity import Inbound, Outcome
-from bot.teams.settings import TeamsSettings
 
 log = logging.getLogger("procurebot.teams")
 SURFACE = "teams"
@@ -42,22 +43,19 @@ _MEMORY_SECONDS = 300.0  # how long a process trusts its own memory of who a Tea
 class TeamsBot:
     """The Teams side of procurebot, called by the adapter for every authenticated activity."""
 
-    def __init__(self, runtime: object, settings: TeamsSettings, *, assistant: Assistant | None = None) -> None:
-        service = runtime.service  # type: ignore[attr-defined]
-        self.engine = runtime.engine  # type: ignore[attr-defined]
-        self.directory = runtime.directory  # type: ignore[attr-defined]
+    def __init__(self, runtime: Runtime, settings: TeamsSettings, *, assistant: Assistant | None = None) -> None:
+        service = runtime.service
+        self.engine = runtime.engine
+        self.directory = runtime.directory
         if assistant is None:
-            app_settings = runtime.settings  # type: ignore[attr-defined]
-            scheduler = getattr(runtime, "scheduler", None)
-            llm = getattr(runtime, "llm", None)  # LLM category suggestions (when configured), approvers' notes
             assistant = Assistant(
                 service,
                 self.directory,
                 surface=SURFACE,
-                draft_ttl=timedelta(hours=app_settings.chat_draft_ttl_hours),
-                calendars=scheduler.calendars if scheduler else None,
-                suggester=llm.suggester if llm else None,
-                summaries=llm.summaries if llm else None,
+                draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
+                calendars=runtime.scheduler.calendars,
+                suggester=runtime.llm.suggester,  # LLM category suggestions, when a model is configured
+                summaries=runtime.llm.summaries,  # approvers' notes
             )
         self.assistant = assistant
         self.clock = service.clock

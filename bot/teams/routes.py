@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from bot.http_errors import error_body
+from bot.runtime import Runtime
+from bot.settings.teams import TeamsSettings
 from bot.teams import texts
 from bot.teams.adapter import (
     BadActivity,
@@ -25,7 +26,6 @@ from bot.teams.adapter import (
     UnknownInvoke,
 )
 from bot.teams.handlers import TeamsBot
-from bot.teams.settings import TeamsSettings
 from bot.teams.surface import TeamsSurface
 
 log = logging.getLogger("procurebot.teams")
@@ -65,7 +65,7 @@ async def messages(request: Request) -> Response:
     return JSONResponse(payload, status_code=status)
 
 
-def start(app: FastAPI, runtime: Any, settings: TeamsSettings) -> TeamsAdapter:
+def start(app: FastAPI, runtime: Runtime, settings: TeamsSettings) -> TeamsAdapter:
     """Make the bot and its SDK adapter for this app's runtime and register the Teams surface."""
     if not runtime.settings.dev:
         settings.check_production()
@@ -73,6 +73,6 @@ def start(app: FastAPI, runtime: Any, settings: TeamsSettings) -> TeamsAdapter:
     adapter = TeamsAdapter(settings, bot)
     app.state.teams = adapter
     app.state.teams_bot = bot
-    if runtime.chat is not None and not any(s.name == "teams" for s in runtime.chat.surfaces):
+    if not any(s.name == "teams" for s in runtime.chat.surfaces):
         runtime.chat.surfaces.append(TeamsSurface(adapter, bot))
     return adapter

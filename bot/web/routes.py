@@ -23,6 +23,7 @@ from bot.cards.html import render_card
 from bot.intake import texts
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
 from bot.llm_setup import card_refresher
+from bot.runtime import Runtime
 from bot.templating import environment
 from bot.web import texts as page_texts
 from bot.web.hub import LiveHub
@@ -42,7 +43,7 @@ class WebChat:
 
 def web_chat(request: Request) -> WebChat:
     """The assistant and live hub for this app, made on first use (the service exists only after start-up)."""
-    runtime = request.app.state.runtime
+    runtime: Runtime = request.app.state.runtime
     if not runtime.settings.dev:
         raise HTTPException(403, texts.PRODUCTION_OFF)
     chat = getattr(request.app.state, "web_chat", None)
@@ -52,22 +53,20 @@ def web_chat(request: Request) -> WebChat:
         chat = getattr(request.app.state, "web_chat", None)
         if chat is None:
             ttl = timedelta(hours=runtime.settings.chat_draft_ttl_hours)
-            scheduler = getattr(runtime, "scheduler", None)  # its calendars know the configured working hours
-            llm = getattr(runtime, "llm", None)  # LLM suggestions (when configured) and approvers' summaries
             assistant = Assistant(
                 runtime.service,
                 runtime.directory,
                 surface="web",
                 draft_ttl=ttl,
-                calendars=scheduler.calendars if scheduler else None,
-                suggester=llm.suggester if llm else None,
-                summaries=llm.summaries if llm else None,
+                calendars=runtime.scheduler.calendars,  # they know the configured working hours
+                suggester=runtime.llm.suggester,  # LLM suggestions, when a model is configured
+                summaries=runtime.llm.summaries,  # approvers' summaries
             )
             hub = LiveHub(lambda number: _audience(assistant, number))
-            runtime.service.after_commit.append(hub.on_change)
-            if llm is not None:  # a summary written after submit re-renders the open cards
-                llm.summaries.listeners.append(card_refresher(runtime.service, hub.on_change))
-            runtime.erp_listeners.append(hub.on_erp)  # POs are recorded outside the service: no Change fires
+            # the hub tells open browsers of every commit, of a summary written after submit, of a PO recorded
+            runtime.commit_listeners.append(hub.on_change)
+            runtime.summary_listeners.append(card_refresher(runtime.service, hub.on_change))
+            runtime.erp_listeners.append(hub.on_erp)
             chat = request.app.state.web_chat = WebChat(assistant, hub)
     return chat
 

@@ -182,13 +182,11 @@ def test_inbound_event_is_handled_once(engine):  # type: ignore[no-untyped-def]
 
 def test_approver_card_on_a_platform_carries_the_what_is_unusual_note(engine, directory, service, policy):  # type: ignore[no-untyped-def]
     """An emergency request's card in the approver's Slack DM says what is unusual, as the web chat's does."""
-    from types import SimpleNamespace
-
     from bot import llm_setup
     from connectors.llm import LlmSettings
 
-    runtime = SimpleNamespace(llm=llm_setup.build(service, policy, LlmSettings(PROCUREBOT_LLM_MODEL=None)))
-    chat = chat_delivery(engine, directory, service, runtime)
+    llm = llm_setup.build(service, policy, LlmSettings(PROCUREBOT_LLM_MODEL=None))
+    chat = chat_delivery(engine, directory, service, llm.summaries)
     slack = FakeSurface("slack", {p.id for p in directory.people})
     chat.surfaces.append(slack)
     number = service.submit(submit(lines=[boxes(30)], urgency="emergency", justification="Line down")).number

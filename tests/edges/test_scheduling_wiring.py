@@ -26,7 +26,6 @@ def test_a_submission_through_the_runtime_schedules_its_reminder_and_escalation(
         stats = JobQueue(runtime.engine).stats()
         kinds = sorted(j.kind for j in stats.next_due)
         assert kinds == ["escalate", "remind"]
-        assert runtime.scheduler is not None
     finally:
         runtime.engine.dispose()
 
@@ -41,11 +40,9 @@ def test_the_ticker_runs_only_when_enabled(db_url, tmp_path):
 
     runtime = build_runtime(Settings(database_url=db_url, var_dir=tmp_path, scheduler_enabled=False, _env_file=None))
     try:
-        assert ticking.start(runtime) is None
-        runtime.settings = Settings(
-            database_url=db_url, var_dir=tmp_path, scheduler_interval_seconds=3600, _env_file=None
-        )
-        ticker = ticking.start(runtime)
+        assert ticking.start(runtime.scheduler, runtime.settings) is None
+        ticking_on = Settings(database_url=db_url, var_dir=tmp_path, scheduler_interval_seconds=3600, _env_file=None)
+        ticker = ticking.start(runtime.scheduler, ticking_on)
         assert ticker is not None
         ticker.shutdown()
     finally:

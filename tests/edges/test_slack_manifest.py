@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.settings.slack import SlackSettings
 from bot.slack.handlers import shortcuts, uninstall
-from bot.slack.settings import SlackSettings
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest" / "slack.yaml"
 

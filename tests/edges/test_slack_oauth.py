@@ -9,7 +9,7 @@ from fake_slack import TEAM
 from slack_harness import WRAP, running
 from sqlalchemy import text
 
-from bot.slack.settings import SlackSettings
+from bot.settings.slack import SlackSettings
 
 OAUTH = {
     "bot_token": None,

@@ -16,8 +16,8 @@ from teams_harness import WRAP, Harness, only_card
 from bot.api.app import create_app
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.settings.slack import SlackSettings
 from bot.slack import mount as slack_mount
-from bot.slack.settings import SlackSettings
 
 IN_TEAMS = {"jake.miller", "maria.lopez"}  # everyone else is in Slack
 

@@ -212,7 +212,7 @@ def test_settings_refuse_half_configured_credentials_and_test_overrides_in_produ
     """An app id without a secret or certificate fails fast; a production server refuses the test-only overrides."""
     from pydantic import ValidationError
 
-    from bot.teams.settings import TeamsSettings
+    from bot.settings.teams import TeamsSettings
 
     with pytest.raises(ValidationError, match="TEAMS_APP_PASSWORD"):
         TeamsSettings(app_id=APP_ID, _env_file=None)
@@ -259,8 +259,8 @@ def test_unreachable_signing_keys_answer_503_so_teams_retries(teams):  # type: i
 
 def test_generic_sdk_variables_cannot_override_the_teams_settings(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """A stray CLIENT_SECRET or TENANT_ID in the environment would steer the SDK: start-up refuses and says which."""
+    from bot.settings.teams import TeamsSettings
     from bot.teams.adapter import TeamsAdapter
-    from bot.teams.settings import TeamsSettings
 
     settings = TeamsSettings(app_id=APP_ID, app_password="x" * 20, tenant_id="t-1", _env_file=None)
     for name, value in (("CLIENT_SECRET", "from-another-app"), ("TENANT_ID", "another-tenant")):

@@ -1,21 +1,53 @@
-"""Settings, read once at start-up from the environment (and an optional .env file)."""
+"""The one `Settings`, read once at start-up from the environment (and an optional .env file).
+
+The server's own variables (`PROCUREBOT_*`, `DATABASE_URL`) are its fields; each part that talks to something
+else reads its own section, under the names that system's docs use: `erp` (`connectors/erp/config.py`), `llm`
+(`connectors/llm.py`), `slack` (`bot/settings/slack.py`), `teams` (`bot/settings/teams.py`). The connectors'
+sections live with the connectors, which import nothing from bot/. The composition root builds one
+`Settings` and hands each part its section.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from bot.settings.slack import SlackSettings
+from bot.settings.teams import TeamsSettings
+from connectors.erp.config import ErpSettings
+from connectors.llm_config import LlmSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# How long a connection to PostgreSQL may take before it fails; without it an address that swallows packets keeps
+# start-up waiting forever. A DATABASE_URL that sets its own `connect_timeout` keeps it.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+# Each section is its own BaseSettings with its own prefix and aliases, so every variable keeps its name and a
+# section can still be made alone (tests, benches); a bad value is told under the section's class name.
+SECTIONS: dict[str, type[BaseSettings]] = {
+    "erp": ErpSettings,
+    "llm": LlmSettings,
+    "slack": SlackSettings,
+    "teams": TeamsSettings,
+}
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROCUREBOT_", env_file=".env", extra="ignore")
+
+    # The sections, each read by its own class from the same environment and .env file as the fields below
+    # (see __init__). NoDecode: a variable that happens to be named PROCUREBOT_ERP (etc.) is never parsed.
+    erp: Annotated[ErpSettings, NoDecode] = Field(default_factory=ErpSettings)
+    llm: Annotated[LlmSettings, NoDecode] = Field(default_factory=LlmSettings)
+    slack: Annotated[SlackSettings, NoDecode] = Field(default_factory=SlackSettings)
+    teams: Annotated[TeamsSettings, NoDecode] = Field(default_factory=TeamsSettings)
 
     env: Literal["dev", "production"] = "dev"
     database_url: str = Field(
@@ -46,6 +78,14 @@ class Settings(BaseSettings):
     notify_url: str | None = None  # a chat API taking POST /messages; unset: notices are logged
     # signs the web console's session cookie; unset: a random key per process (sessions end at restart)
     session_secret: SecretStr | None = None
+
+    def __init__(self, **values: Any) -> None:
+        # a section not given is read here, from the .env file the whole is told to read (`_env_file=None`: none)
+        source = {key: values[key] for key in ("_env_file",) if key in values}
+        for name, section in SECTIONS.items():
+            if name not in values:
+                values[name] = section(**source)
+        super().__init__(**values)
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +118,20 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def connect_url(self) -> str:
+        """The URL every connection is made with: `database_url`, on PostgreSQL with a `connect_timeout` unless it
+        names one, so an unreachable database fails start-up in seconds with the one line of bot/cli/startup.py."""
+        if self.database_url.startswith("sqlite"):
+            return self.database_url
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if "connect_timeout" in url.query:
+            return self.database_url
+        with_timeout = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_SECONDS)})
+        return with_timeout.render_as_string(hide_password=False)
 
     @property
     def erp_dispatcher_threads(self) -> int:

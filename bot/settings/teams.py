@@ -1,4 +1,4 @@
-"""Teams settings, read once at start-up from TEAMS_* environment variables (and .env).
+"""The Teams section of the settings (`Settings.teams`), read from TEAMS_* environment variables (and .env).
 
 The overrides at the bottom exist for tests (a local fake Bot Framework on 127.0.0.1); in
 production they must keep their defaults, and `check_production` says so at start-up.
@@ -113,9 +113,3 @@ class TeamsSettings(BaseSettings):
             else b""
         )
         return hmac.new(base, b"procurebot teams card data", hashlib.sha256).digest()
-
-
-def teams_settings() -> TeamsSettings | None:
-    """The Teams settings when TEAMS_APP_ID is set, else None (Teams stays off)."""
-    settings = TeamsSettings()
-    return settings if settings.configured else None

@@ -1,8 +1,6 @@
-"""Slack settings, read once at start-up from the environment (names as Slack's own docs use them)."""
+"""The Slack section of the settings (`Settings.slack`), read from SLACK_* (names as Slack's own docs use them)."""
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,8 +57,3 @@ class SlackSettings(BaseSettings):
     def base_url(self) -> str:
         url = str(self.api_base_url)
         return url if url.endswith("/") else url + "/"
-
-
-@lru_cache(maxsize=1)
-def get_slack_settings() -> SlackSettings:
-    return SlackSettings()
