@@ -88,6 +88,24 @@ def test_an_unreachable_database_is_named_without_its_password(tmp_path):
     assert "secret" not in run.stdout + run.stderr
 
 
+def test_a_database_that_never_answers_fails_start_up_in_seconds(tmp_path):
+    """DATABASE_URL points at an address that takes the connection and never speaks: serve gives up after the
+    connect timeout and names the database in one line, instead of waiting forever."""
+    import time
+
+    from bot.settings import CONNECT_TIMEOUT_SECONDS
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the handshake; nobody ever answers PostgreSQL's start-up message
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        line = _the_line(_serve(tmp_path, DATABASE_URL=f"postgresql://u:secret@127.0.0.1:{port}/x"))
+    assert time.monotonic() - started < CONNECT_TIMEOUT_SECONDS + 30
+    assert f"cannot use the database at postgresql://u:***@127.0.0.1:{port}/x: " in line
+    assert "timeout" in line.lower() and "DATABASE_URL" in line
+
+
 def test_debug_shows_the_traceback_as_well(tmp_path):
     """With --debug, or the log level at debug, the developer sees the traceback too, and the one line still ends it."""
     run = _serve(tmp_path, "--debug", PROCUREBOT_PORT="abc")

@@ -13,13 +13,11 @@ from typing import Any, Callable
 
 import httpx
 import pytest
-from fake_slack import FakeSlackServer
+from fake_slack import FakeSlackServer, FakeSocketMode
 from live import child_env, eventually, free_port, stop_all, until_healthy
 from slack_harness import slack_id
 
 from approvals.directory import load_directory
-
-pytestmark = pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +72,7 @@ def stack(db_url, tmp_path):  # type: ignore[no-untyped-def]
             stop_all(procs)
 
 
+@pytest.mark.multiprocess  # several processes on one database: PostgreSQL only
 def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # type: ignore[no-untyped-def]
     """A request is made over HTTP: the server posts no card; once the worker runs, the approver's card and
     Jake's card with its thread line arrive, once each; the approval over HTTP then updates both cards, and
@@ -130,3 +129,35 @@ def test_cards_come_from_the_worker_process_and_none_from_the_server(stack):  # 
     assert lines[0].startswith("Sent for approval to ") and "fully approved" in lines[1]
     assert len([t for t in lines if "fully approved" in t]) == 1
     assert len([c for c in delivered("chat.postMessage", 0)() if c.args["channel"] == maria]) == 1
+
+
+def test_a_worker_never_opens_socket_mode(db_url, tmp_path):  # type: ignore[no-untyped-def]
+    """SLACK_APP_TOKEN is set for the servers' Socket Mode: a worker started with the same settings posts cards
+    but never connects to Slack's Socket Mode, so events are never delivered to a process that does not take them."""
+    server = FakeSlackServer()
+    with server as fake, FakeSocketMode() as socket:
+        fake.socket_url = socket.url
+        env = child_env("PROCUREBOT_", "DATABASE_URL", "SLACK_", "TEAMS_")
+        env.update(
+            {
+                "DATABASE_URL": db_url,
+                "PROCUREBOT_VAR_DIR": str(tmp_path),
+                "PROCUREBOT_SCHEDULER_ENABLED": "false",
+                "PROCUREBOT_ERP_DISPATCHERS": "0",
+                "SLACK_BOT_TOKEN": "xoxb-worker-test",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_APP_TOKEN": "xapp-1-A1-worker-test",
+                "SLACK_API_BASE_URL": server.base_url,
+            }
+        )
+        worker = subprocess.Popen(
+            [str(BIN / "procurebot"), "worker"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert worker.stdout is not None
+            banner = worker.stdout.readline()  # written once start-up is done, Slack included
+            assert banner.startswith("procurebot worker: card fan-out on slack"), banner
+            assert fake.of("apps.connections.open") == []
+            assert not socket.connected.is_set()
+        finally:
+            stop_all([worker])
