@@ -30,7 +30,6 @@ HELP_JSON = "Print one JSON object instead of the table."
 HELP_MISSES = "Also list every message that lost a point: what was expected and what was read."
 HELP_NOW = "Today, ISO 8601; without a zone it is read in each requester's time zone (default 2026-12-07T10:00)."
 MSG_PREFIX = "procurebot intake eval: "
-MSG_CORPUS = "{path}: {problem}"
 MSG_DIRECTORY = "cannot use directory {path}: {problem}; fix it or give another with --directory"
 MSG_POLICY = "cannot use the sample policy {path}: {problem}"
 MSG_NOW = "--now must be an ISO 8601 time such as 2026-12-07T10:00, not {value!r}"
@@ -91,7 +90,7 @@ def evaluate(
     try:
         cases = read_corpus(data, directory)
     except CorpusError as exc:
-        raise _fail(MSG_CORPUS.format(path=data, problem=exc)) from None
+        raise _fail(str(exc)) from None
     policy_file = EXAMPLES / "policy.yaml"
     try:
         policy = load_policy(policy_file)

@@ -175,10 +175,13 @@ def read_corpus(path: Path, directory: Directory) -> list[Case]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise CorpusError(f"{path} does not exist; give the corpus file with --data FILE.jsonl") from None
+        raise CorpusError(f"{path} does not exist; give the corpus file with --data") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"cannot read {path}: {exc}") from None
-    cases = [parse_case(raw, n, directory) for n, raw in enumerate(lines, 1) if raw.strip()]
+    try:
+        cases = [parse_case(raw, n, directory) for n, raw in enumerate(lines, 1) if raw.strip()]
+    except CorpusError as exc:
+        raise CorpusError(f"{path} {exc}") from None
     if not cases:
         raise CorpusError(f"{path} has no messages; write one JSON object per line")
     return cases

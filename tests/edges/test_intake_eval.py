@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -97,7 +99,7 @@ def test_today_comes_from_now_not_the_wall_clock(tmp_path):
 @pytest.mark.parametrize(
     "lines, says",
     [
-        ((json.dumps({"text": WRAP}), "{not json"), "line 2: not JSON"),
+        ((json.dumps({"text": WRAP}), "{not json"), "corpus.jsonl line 2: not JSON"),
         (({"text": WRAP, "expect": {"lines": [{"qtty": 4}]}},), "line 1: unknown key 'qtty' in expect.lines[1]"),
         (({"text": WRAP, "colour": "red"},), "line 1: unknown key 'colour' in the line"),
         (({"text": WRAP, "requester": "nobody"},), "line 1: requester 'nobody' is not a person"),
@@ -114,9 +116,17 @@ def test_a_malformed_corpus_gets_one_clear_line_and_exit_2(tmp_path, lines, says
 
 
 def test_a_missing_file_or_a_bad_now_is_refused(tmp_path):
-    """--data naming no file, or --now that is not a time, gives one line saying what to give instead, exit 2."""
-    result = run("--data", str(tmp_path / "nope.jsonl"))
-    assert result.exit_code == 2 and "does not exist; give the corpus file with --data" in result.stderr
+    """`procurebot intake eval` with --data naming no file, or --now that is not a time, gives one line saying
+    what to give instead, exit 2."""
+    missing = tmp_path / "nope.jsonl"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "procurebot"), "intake", "eval", "--data", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"procurebot intake eval: {missing} does not exist; give the corpus file with --data\n"
     result = run("--data", str(SAMPLE), "--now", "next tuesday")
     assert result.exit_code == 2 and "--now must be an ISO 8601 time" in result.stderr
 
