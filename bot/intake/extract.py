@@ -183,6 +183,12 @@ UNITS = (
     "ctns",
     "pr",
     "prs",
+    "mo",
+    "mos",
+    "wk",
+    "wks",
+    "coils",
+    "coil",
 )
 _UNIT_RE = "|".join(sorted(UNITS, key=len, reverse=True))
 _SINGULAR = {
@@ -217,25 +223,29 @@ _SINGULAR = {
     "licenses": "license",
     "users": "user",
     "seats": "seat",
+    "mo": "month",
+    "mos": "month",
+    "wk": "week",
+    "wks": "week",
 }
 _NUM = r"\d[\d,]*(?:\.\d+)?"
-_AMT = r"\d(?:[\d.,]*\d)?"  # an amount in any local format; numbers.money_amount reads its separators
+_AMT = r"(?:\d(?:[\d.,]*\d)?|\.\d\d?\b)"  # an amount in any local format; numbers.money_amount reads its separators
 _CUR_WORD = r"usd|eur|gbp|cad|mxn|dollars?|bucks|euros?|pounds?"
 _PRICE_UNIT = r"(?:each|ea|apiece|a piece|per\b|/\s?[a-z]|an?\s+(?:{u})\b)"
 _AFTER_BARE_EACH = r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x)\b))"
 MONEY = re.compile(
     rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn|us\$)\s?|[$€£]\s?)(?P<n1>{_AMT})\s?(?P<k1>k|m)?\b"
     rf"|\b(?P<n2>{_AMT})\s?(?P<k2>k|m)?\s?(?P<post>\b(?:{_CUR_WORD})\b|€)"
-    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_AMT})(?P<k3>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|\s+(?:by|for|from)\b))"
-    rf"|\b(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece){_AFTER_BARE_EACH}|\s*(?:per\s|/\s?|an?\s+)(?:{_UNIT_RE})\b)"
+    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_AMT})(?P<k3>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|[.!?](?:\s|$)|\)|\s+(?:by|for|from|and|plus|w|with)\b))"
+    rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece){_AFTER_BARE_EACH}|\s*(?:per\s|/\s?|an?\s+)(?:{_UNIT_RE})\b)"
     rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b(?!\s*(?!(?:total|budget|all|in total|max|or so)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
     # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
     rf"|\b(?P<lead7>for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
     rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
-    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/-]|{_UNIT_RE}|[a-z]{{3,}}(?<!total)"
-    rf"(?<!quoted)(?<!grand)(?<!bucks)))(?!\w)"
+    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/-]|(?:{_UNIT_RE})\b|"
+    rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for)\b)[a-z]{{3,}}))(?!\w)"
     rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?P<g>grand|quoted|all in|all-in|out the door)\b)"
 )
 _ESTIMATE = re.compile(r"(?:about|around|approx\.?|approximately|roughly|~|est\.?|estimated|maybe|ish)\s*$")
@@ -769,13 +779,16 @@ class Extractor:
             item, strong = self._catalog_match(t.description)
             line = ExtractedLine(t.description, t.quantity, t.unit, start=t.start, conversion=t.conversion)
             line.quantity_source = "said" if t.quantity is not None else None
-            if item is not None and strong:
+            if item is not None and strong and _conflicting_spec(t.description, item):
+                # "3in tape" is not the 2in packing tape: the person chooses, the catalog is never assumed
+                line.item_choices, item = [item.sku], None
+            elif item is not None and strong:
                 line.sku, line.category, line.category_source = item.sku, item.category, "catalog"
                 if t.dozen and item.unit == "dozen":
                     line.quantity, line.unit = Decimal(1), "dozen"
                 line.unit = line.unit or (item.unit if line.quantity is None or t.unit is None else None)
             elif item is not None:
-                line.item_choices = [item.sku]
+                item = None  # "forklift fuses" share a word with the forklift and are not it
             if t.bare and not money and t.quantity is not None and _looks_like_price(t, w.low):
                 # "pallet jack, grainger 449", "inspection, cintas, 640": no price was said any other way
                 line.quantity, line.quantity_source = None, None
@@ -901,8 +914,16 @@ class Extractor:
             guess = self.classifier.classify(line.description)
             if guess is not None and (supplier is None or guess.category in supplier.categories):
                 line.category, line.category_source = guess.category, guess.source
-                if guess.sku and not line.sku:
-                    line.sku = guess.sku
+
+
+def _conflicting_spec(description: str, item: Item) -> bool:
+    """A size or spec in the description that the catalog item does not have ("3in" against "2in")."""
+    said = set(re.findall(r"\d+(?:\.\d+)?(?:\s?(?:in|inch|ft|v|gal|lb|mm|\"))?", description.lower()))
+    said = {re.sub(r"\s|inch|\"", lambda m: "in" if m.group(0) in ("inch", '"') else "", x) for x in said}
+    if not said:
+        return False
+    known = " ".join((item.name, *item.keywords)).lower().replace(" ", "")
+    return any(x not in known for x in said)
 
 
 def _looks_like_price(line: object, text: str) -> bool:

@@ -24,6 +24,7 @@ UNIT_WORDS = (
     "reams ream spools spool bags bag lbs lb kgs kg feet foot ft sheets sheet licenses license licences licence "
     "seats seat users user tires tire hours hour hrs hr visits visit years year yrs yr weeks week tubes tube "
     "cans can bottles bottle jugs jug totes tote buckets bucket yards yard meters meter liters liter"
+    " mo mos wk wks coils coil"
 ).split()
 CANONICAL = {
     "rls": "roll",
@@ -55,6 +56,10 @@ CANONICAL = {
     "hrs": "hour",
     "hr": "hour",
     "yrs": "year",
+    "mo": "month",
+    "mos": "month",
+    "wk": "week",
+    "wks": "week",
     "yr": "year",
 }
 # units that are measures: "60 gal unit", "5 lb bag" are specs when a noun follows, quantities at the end
@@ -112,7 +117,7 @@ A_DOZEN = re.compile(r"\b(?:a|one)\s+dozen\b", re.IGNORECASE)
 ARTICLE = re.compile(r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", re.IGNORECASE)
 CLAUSE = re.compile(
     r"<[^>]{0,200}>|\n|;|,(?!\d{3}\b)|\.(?=\s|$)|!|\?|\s[-–—]+\s|:\s|\s\+\s|\+|&|\(|\)|\band\b|\bplus\b|\balso\b|"
-    r"\bas well as\b|\bthen\b|\bbut\b",
+    r"\bas well as\b|\bthen\b|\bbut\b|(?=\b(?:actually|sorry|oops|correction|make (?:it|that))\b)",
     re.IGNORECASE,
 )
 CORRECTION = re.compile(
@@ -187,8 +192,8 @@ def _clean(original: str, rest: str, start: int, end: int) -> tuple[str, int]:
     """The kept words of rest[start:end], in the original's case, filler trimmed; and where they start."""
     seg = rest[start:end]
     cut = len(seg) - len(seg.lstrip())
-    lead = FILLER_START.match(seg, cut)
-    cut = lead.end() if lead else cut
+    lead = FILLER_START.match(seg[cut:])
+    cut += lead.end() if lead else 0
     tail = FILLER_END.search(seg[cut:])
     stop = cut + tail.start() if tail else len(seg)
     kept = "".join(original[start + i] if rest[start + i] != " " else " " for i in range(cut, stop))

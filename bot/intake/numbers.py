@@ -56,7 +56,10 @@ SMALL = {
     "twelve": "12",
 }
 # "a pair of gloves" is two gloves; "a couple" two; "a dozen" stays a unit word ("2 dozen gloves").
-PAIRS = re.compile(r"\b(?:a\s+)?(?:pair|couple)\s+of\b|\ba\s+couple\b(?=\s+(?:more\s+)?[a-z])", re.IGNORECASE)
+PAIRS = re.compile(
+    r"\b(?:a\s+)?(?:pair|couple)\s+of\b|\b(?:a\s+)?couple\b(?=\s+(?:more\s+)?(?!of\b|days?\b|weeks?\b)[a-z])",
+    re.IGNORECASE,
+)
 HALF_DOZEN = re.compile(r"\b(?:a\s+)?half\s+(?:a\s+)?dozen\b", re.IGNORECASE)
 _MISSPELLED = re.compile(r"\b(" + "|".join(re.escape(w) for w in MISSPELLED) + r")\b", re.IGNORECASE)
 _SMALL = re.compile(
@@ -132,6 +135,8 @@ def money_amount(raw: str, currency: str | None) -> Decimal | None:
     if m:
         text, factor = m.group(1), Decimal(1000) if m.group(2) == "k" else Decimal(1000000)
     digits = re.sub(r"[^\d.,]", "", text)
+    if digits.startswith(".") and re.fullmatch(r"\.\d{1,2}", digits):
+        digits = "0" + digits  # ".12 ea"
     if not digits or not digits[0].isdigit():
         return None
     if currency in EUROPEAN and re.fullmatch(r"\d{1,3}(\.\d{3})+", digits):
