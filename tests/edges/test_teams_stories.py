@@ -293,7 +293,9 @@ def test_a_card_deleted_in_teams_does_not_stop_the_other_copies_updating(teams):
 
 def test_a_suggested_action_answers_the_question_like_typing(teams):  # type: ignore[no-untyped-def]
     """Asked which site, Ben taps the suggested DAL chip (Teams sends it as his message); the summary follows."""
-    replies = teams.say("ben.turner", "need 40 rolls of stretch wrap from Uline about $32 a roll")
+    # "for central" is Dallas or Chicago: a site question (with no site at all, Ben, who has no home site, is
+    # asked for a site or a corporate cost center in one question)
+    replies = teams.say("ben.turner", "need 40 rolls of stretch wrap for central from Uline about $32 a roll")
     (asked,) = [a for a in replies if a.get("suggestedActions")]
     chip = asked["suggestedActions"]["actions"][0]
     assert chip["type"] == "imBack" and chip["value"] == "DAL"
