@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import DateTime
-from sqlmodel import Field
+from sqlalchemy import DateTime, Table
+from sqlmodel import Field, SQLModel
 
 
 def timestamp_field(**kw: Any) -> Any:
@@ -13,3 +13,13 @@ def timestamp_field(**kw: Any) -> Any:
 
     `kw` goes to sqlmodel's Field: a default or default_factory, nullable, index."""
     return Field(sa_type=DateTime(timezone=True), **kw)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for statements written in SQLAlchemy Core.
+
+    SQLAlchemy sets `__table__` on the class when it maps it; SQLModel does not declare it, so the type
+    checker is told here, once, what it is."""
+    table = getattr(model, "__table__", None)
+    assert isinstance(table, Table), f"{model.__name__} is not a table model (table=True)"
+    return table

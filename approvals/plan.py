@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, insert, update
 
 from approvals import audit, jobqueue
 from approvals.audit import Event
+from approvals.columns import table_of
 from approvals.models import ApprovalStep, CommandLog, Decision, InfoRequest, Requisition
 from approvals.states import next_state
 from approvals.wire import Sent, Wire
@@ -134,9 +135,9 @@ class Reads(Protocol):
         ...
 
 
-_REQS = Requisition.__table__  # type: ignore[attr-defined]
-_STEPS = ApprovalStep.__table__  # type: ignore[attr-defined]
-_INFOS = InfoRequest.__table__  # type: ignore[attr-defined]
+_REQS = table_of(Requisition)
+_STEPS = table_of(ApprovalStep)
+_INFOS = table_of(InfoRequest)
 _DECISION_COLUMNS = (
     "requisition_id",
     "step_id",
@@ -148,9 +149,9 @@ _DECISION_COLUMNS = (
     "policy_version",
     "created_at",
 )
-DECISION = insert(Decision.__table__).inline().values({c: bindparam(c) for c in _DECISION_COLUMNS})  # type: ignore[attr-defined]
+DECISION = insert(table_of(Decision)).inline().values({c: bindparam(c) for c in _DECISION_COLUMNS})
 _COMMAND_COLUMNS = ("key", "command", "fingerprint", "requisition_id", "result", "created_at")
-COMMAND = insert(CommandLog.__table__).inline().values({c: bindparam(c) for c in _COMMAND_COLUMNS})  # type: ignore[attr-defined]
+COMMAND = insert(table_of(CommandLog)).inline().values({c: bindparam(c) for c in _COMMAND_COLUMNS})
 _UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
 

@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlalchemy import select
+from sqlmodel import Session
 
 from approvals.clock import as_utc
+from approvals.columns import table_of
 from approvals.directory import Directory
 from approvals.models import ApprovalStep, Decision, InfoRequest, Requisition, RequisitionLine
 
@@ -117,8 +119,8 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
     session.flush()
     conn = session.connection()
     lines_t, steps_t, decisions_t, infos_t = (
-        m.__table__
-        for m in (  # type: ignore[attr-defined]
+        table_of(m)
+        for m in (
             RequisitionLine,
             ApprovalStep,
             Decision,
@@ -210,14 +212,14 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
                 at=as_utc(d.created_at),
             )
             for d in decisions
-        ],  # type: ignore[arg-type]
+        ],
         info_requests=[
             InfoRequestView(
                 id=i.id or 0,
                 asked_by=i.asked_by,
                 question=i.question,
                 asked_at=as_utc(i.asked_at),
-                answer=i.answer,  # type: ignore[arg-type]
+                answer=i.answer,
                 answered_by=i.answered_by,
                 answered_at=as_utc(i.answered_at),
                 state=i.state,
@@ -225,6 +227,6 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
             for i in infos
         ],
         created_at=as_utc(req.created_at),
-        submitted_at=as_utc(req.submitted_at),  # type: ignore[arg-type]
+        submitted_at=as_utc(req.submitted_at),
         decided_at=as_utc(req.decided_at),
     )

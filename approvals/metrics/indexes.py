@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy import Index
 
+from approvals.columns import table_of
 from approvals.models import ApprovalStep, AuditEvent, InfoRequest, Requisition
 from approvals.outbox import ErpPurchaseOrder
 
-_req = Requisition.__table__  # type: ignore[attr-defined]
-_step = ApprovalStep.__table__  # type: ignore[attr-defined]
-_audit = AuditEvent.__table__  # type: ignore[attr-defined]
-_po = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
-_info = InfoRequest.__table__  # type: ignore[attr-defined]
+_req = table_of(Requisition)
+_step = table_of(ApprovalStep)
+_audit = table_of(AuditEvent)
+_po = table_of(ErpPurchaseOrder)
+_info = table_of(InfoRequest)
 
 # name -> (table, columns); the migration reads this too, so the two cannot drift apart
 METRIC_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -33,17 +33,18 @@ from sqlalchemy import Engine, String, and_, case, cast, exists, func, literal, 
 from sqlalchemy.sql.expression import ColumnElement
 
 from approvals import jobqueue
+from approvals.columns import table_of
 from approvals.metrics.sql import as_int, between, elapsed_seconds, month_of, percentiles
 from approvals.models import ApprovalStep, AuditEvent, Delegation, InfoRequest, Requisition
 from approvals.outbox import CREATE_PO, ErpPurchaseOrder
 
-R = Requisition.__table__  # type: ignore[attr-defined]
-S = ApprovalStep.__table__  # type: ignore[attr-defined]
-A = AuditEvent.__table__  # type: ignore[attr-defined]
-PO = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
-INFO = InfoRequest.__table__  # type: ignore[attr-defined]
-DELEG = Delegation.__table__  # type: ignore[attr-defined]
-JOB = jobqueue.Job.__table__  # type: ignore[attr-defined]
+R = table_of(Requisition)
+S = table_of(ApprovalStep)
+A = table_of(AuditEvent)
+PO = table_of(ErpPurchaseOrder)
+INFO = table_of(InfoRequest)
+DELEG = table_of(Delegation)
+JOB = table_of(jobqueue.Job)
 
 APPROVED_STATES = ("approved", "po_pending", "po_created")
 IN_APPROVAL = ("submitted", "pending_approval", "needs_info")
