@@ -49,7 +49,9 @@ from sqlalchemy import (
     ARRAY,
     JSON,
     Column,
+    ColumnElement,
     Connection,
+    CursorResult,
     Engine,
     Index,
     String,
@@ -63,11 +65,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals import wire
 from approvals.clock import Clock, as_utc, utcnow
-from approvals.columns import timestamp_field
+from approvals.columns import table_of, timestamp_field
 from approvals.wire import CoreWire, PgWire, Sent, Wire
 
 DUE, CLAIMED, DONE, FAILED, DEAD = "due", "claimed", "done", "failed", "dead"
@@ -152,7 +154,7 @@ def insert_statement(dialect: str, *, returning: bool = False) -> Any:
     """INSERT a job (the columns of `row`) unless its key exists; with `returning`, the new row's id comes back."""
     stmt = _STATEMENTS.get(("insert", dialect, returning))
     if stmt is None:
-        table = Job.__table__  # type: ignore[attr-defined]
+        table = table_of(Job)
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = (
             insert(table)
@@ -221,7 +223,7 @@ def _finish_statement(columns: tuple[str, ...], returning: bool) -> Any:
     """UPDATE `columns` of a row still held by one claim (`_id`, `_by`, `_attempts`: its fencing token)."""
     stmt = _STATEMENTS.get((columns, returning))
     if stmt is None:
-        table = Job.__table__  # type: ignore[attr-defined]
+        table = table_of(Job)
         stmt = (
             update(table)
             .where(
@@ -259,13 +261,15 @@ def _claim_statement(dialect: str) -> Any:
     serialized) the UPDATE re-checks that each row is still ready (compare-and-set)."""
     stmt = _STATEMENTS.get(("claim", dialect))
     if stmt is None:
-        table = Job.__table__  # type: ignore[attr-defined]
+        table = table_of(Job)
+        kinds: ColumnElement[bool]
         if dialect == "postgresql":
             kinds = table.c.kind == any_(bindparam("kinds", type_=ARRAY(String)))
         else:
             kinds = table.c.kind.in_(bindparam("kinds", expanding=True))
         ready = and_(kinds, text(_ACTIVE_SQL), table.c.due_at <= bindparam("now"))
         pick = select(table.c.id).where(ready).order_by(table.c.due_at, table.c.id).limit(bindparam("limit"))
+        guard: ColumnElement[bool]
         if dialect == "postgresql":
             guard = table.c.id.in_(pick.with_for_update(skip_locked=True).scalar_subquery())
         else:
@@ -297,10 +301,9 @@ def reschedule(
     if payload is not None:
         values["payload"] = payload
     result = session.execute(
-        update(Job)
-        .where(Job.dedupe_key == key, Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
-        .values(**values)
+        update(Job).where(col(Job.dedupe_key) == key, col(Job.state).in_((DUE, FAILED))).values(**values)
     )
+    assert isinstance(result, CursorResult), "an UPDATE's result counts the rows it changed"
     return bool(result.rowcount)
 
 
@@ -312,9 +315,10 @@ def cancel(session: Session, *, keys: Iterable[str], reason: str = "cancelled", 
     now = now or utcnow()
     result = session.execute(
         update(Job)
-        .where(Job.dedupe_key.in_(keys), Job.state.in_((DUE, FAILED)))  # type: ignore[attr-defined]
+        .where(col(Job.dedupe_key).in_(keys), col(Job.state).in_((DUE, FAILED)))
         .values(state=DONE, last_error=reason, updated_at=now)
     )
+    assert isinstance(result, CursorResult), "an UPDATE's result counts the rows it changed"
     return int(result.rowcount or 0)
 
 
@@ -379,7 +383,7 @@ class JobQueue:
         """`work` on the connection ``batch`` holds, committed (PostgreSQL: each statement in autocommit)."""
         assert self._conn is not None
         if self._postgres:
-            return work(PgWire(self._conn.connection.driver_connection))
+            return work(PgWire(wire.driver(self._conn.connection)))
         try:
             done = work(CoreWire(self._conn))
             self._conn.commit()
@@ -403,7 +407,7 @@ class JobQueue:
             finally:
                 self._conn.rollback()  # nothing, once the caller committed
             return
-        conn = self._conn.connection.driver_connection
+        conn = wire.driver(self._conn.connection)
         conn.autocommit = False  # psycopg begins the transaction in the pipeline's first round trip
         try:
             with PgWire(conn).errors(), conn.pipeline() as pipeline:
@@ -516,14 +520,14 @@ class JobQueue:
         with Session(self.engine) as session:
             q = select(Job.state, func.count()).group_by(Job.state)
             if kinds:
-                q = q.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
+                q = q.where(col(Job.kind).in_(kinds))
             counts = {s: 0 for s in STATES}
             counts.update({state: n for state, n in session.exec(q).all()})
-            ready = select(func.count()).select_from(Job).where(Job.state.in_(ACTIVE), Job.due_at <= now)  # type: ignore[attr-defined]
-            upcoming = select(Job).where(or_(Job.state.in_((DUE, FAILED)), Job.state == CLAIMED))  # type: ignore[attr-defined]
+            ready = select(func.count()).select_from(Job).where(col(Job.state).in_(ACTIVE), Job.due_at <= now)
+            upcoming = select(Job).where(or_(col(Job.state).in_((DUE, FAILED)), col(Job.state) == CLAIMED))
             if kinds:
-                ready = ready.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
-                upcoming = upcoming.where(Job.kind.in_(kinds))  # type: ignore[attr-defined]
+                ready = ready.where(col(Job.kind).in_(kinds))
+                upcoming = upcoming.where(col(Job.kind).in_(kinds))
             due_now = int(session.exec(ready).one())
-            nxt = list(session.exec(upcoming.order_by(Job.due_at).limit(next_limit)).all())  # type: ignore[arg-type]
+            nxt = list(session.exec(upcoming.order_by(col(Job.due_at)).limit(next_limit)).all())
         return QueueStats(counts, due_now, nxt)

@@ -24,10 +24,11 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 import psycopg
-from sqlalchemy import JSON, Connection, Engine
+from sqlalchemy import JSON, Connection, Engine, PoolProxiedConnection
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 _PG = pg_psycopg.dialect(paramstyle="numeric_dollar")
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -40,9 +41,11 @@ class _Compiled:
 
     def __init__(self, stmt: ClauseElement) -> None:
         compiled = stmt.compile(dialect=_PG)
+        assert isinstance(compiled, SQLCompiler), "a wire carries DML and SELECT statements, never DDL"
         self.stmt, self.sql = stmt, str(compiled)  # the statement is kept, so its id stays its own
         self.names = tuple(compiled.positiontup or ())  # the name of $1, $2 ...
-        json_names, self.constants = set(), {}
+        json_names: set[str] = set()
+        self.constants: dict[str, Any] = {}
         for bind, name in compiled.bind_names.items():
             if isinstance(bind.type, JSON):
                 json_names.add(name)
@@ -124,8 +127,9 @@ class _Gathered:
     """The answers of several statements sent as one (PgWire.send_each), each row tagged with its statement."""
 
     def __init__(self, sent: Sent, count: int) -> None:
-        self.sent, self.rows = sent, None
-        self.sents = [_Answer(self, i) for i in range(count)]
+        self.sent = sent
+        self.rows: list[list[Any]] | None = None
+        self.sents: list[Sent] = [_Answer(self, i) for i in range(count)]
 
     def get(self, i: int) -> list[Any]:
         if self.rows is None:
@@ -229,7 +233,7 @@ class PgWire:
         writes one row twice). PostgreSQL runs a statement's main part first, then its WITH queries from the
         last to the first; so the main part is `last` (which adds no rows) or else the first write, and the
         others are listed backwards: new rows get their ids in the order written."""
-        items = [(_compiled(stmt), row) for stmt, row in writes]
+        items: list[tuple[_Compiled, dict[str, Any] | None]] = [(_compiled(stmt), row) for stmt, row in writes]
         if last is not None:
             items.append((_compiled(last), params))
         if not items:
@@ -268,11 +272,18 @@ class PgWire:
             raise _translated(exc) from exc
 
 
-def _translated(exc: psycopg.Error) -> DBAPIError:
+def _translated(exc: psycopg.Error) -> StatementError:
     return DBAPIError.instance(None, None, exc, psycopg.Error)
 
 
 Wire = CoreWire | PgWire
+
+
+def driver(pooled: PoolProxiedConnection) -> psycopg.Connection[Any]:
+    """The psycopg connection under a pooled PostgreSQL one (approvals.db makes every PostgreSQL engine psycopg 3)."""
+    conn = pooled.driver_connection
+    assert isinstance(conn, psycopg.Connection), f"a PostgreSQL connection through psycopg 3, not {type(conn)}"
+    return conn
 
 
 @contextmanager
@@ -285,14 +296,14 @@ def begin(engine: Engine, *, core: bool = False) -> Iterator[Wire]:
             yield CoreWire(conn)
         return
     fairy = engine.raw_connection()
-    conn = fairy.driver_connection
+    pg = driver(fairy)
     try:
-        with PgWire(conn).errors():
-            with conn.pipeline() as pipeline:
-                yield PgWire(conn, pipeline)
+        with PgWire(pg).errors():
+            with pg.pipeline() as pipeline:
+                yield PgWire(pg, pipeline)
     except BaseException:
-        if not conn.closed:
-            conn.rollback()
+        if not pg.closed:
+            pg.rollback()
         raise
     finally:
         fairy.close()
