@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from approvals.directory import Directory
 from approvals.errors import PolicyInvalid, PolicyIssue
@@ -136,7 +136,7 @@ class Space:
             self.domains[fact] = frozenset(values)
         # Correlations every real request obeys (a site fixes its region and usable cost centers;
         # a supplier fixes its risk tier, contract and block status).
-        self.site_boxes = [
+        self.site_boxes: list[Box] = [
             {
                 "site": frozenset({s.code}),
                 "region": frozenset({s.region}),
@@ -144,7 +144,7 @@ class Space:
             }
             for s in directory.sites
         ]
-        self.supplier_boxes = [
+        self.supplier_boxes: list[Box] = [
             {
                 "supplier": frozenset({s.id}),
                 "supplier.risk_tier": frozenset({s.risk_tier}),
@@ -292,7 +292,7 @@ class Space:
     def realistic(self, boxes: list[Box], facts: set[str] | None = None) -> list[Box]:
         """Split boxes by site and supplier, keeping only combinations a real request can have."""
         facts = facts if facts is not None else set(FACTS)
-        groups = []
+        groups: list[list[Box]] = []
         if facts & {"site", "region", "cost_center"}:
             groups.append(self.site_boxes)
         if facts & {"supplier", "supplier.risk_tier", "supplier.contracted", "supplier.blocked", "contract_status"}:
@@ -352,7 +352,8 @@ class _Checker:
         self.issues: list[PolicyIssue] = []
         self.broken: set[str] = set()  # rules with unknown references: not also called unsatisfiable
         self.regions: dict[str, list[Box] | None] = {}
-        for item in [*policy.stops, *policy.rules, *policy.overlays]:
+        items: list[CompiledRule[Any]] = [*policy.stops, *policy.rules, *policy.overlays]
+        for item in items:
             self.regions[item.id] = self.space.region(item.condition)
 
     def add(self, severity: str, kind: str, message: str, path: tuple[Any, ...], hint: str = "") -> None:
@@ -372,17 +373,18 @@ class _Checker:
     # -- iteration helpers -------------------------------------------------------------------
     def stages(self) -> Iterator[_Stage]:
         for i, rule in enumerate(self.policy.rules):
-            for j, stage in enumerate(rule.spec.stages or ()):  # type: ignore[union-attr]
+            for j, stage in enumerate(rule.spec.stages or ()):
                 yield _Stage(stage, ("rules", i, "stages", j), rule)
         for i, overlay in enumerate(self.policy.overlays):
-            yield _Stage(overlay.spec.stage, ("overlays", i, "stage"), overlay)  # type: ignore[union-attr]
+            yield _Stage(overlay.spec.stage, ("overlays", i, "stage"), overlay)
 
-    def _section_items(self) -> Iterator[tuple[str, int, CompiledRule]]:
-        for section, items in (
+    def _section_items(self) -> Iterator[tuple[str, int, CompiledRule[Any]]]:
+        sections: tuple[tuple[str, Sequence[CompiledRule[Any]]], ...] = (
             ("stops", self.policy.stops),
             ("rules", self.policy.rules),
             ("overlays", self.policy.overlays),
-        ):
+        )
+        for section, items in sections:
             for i, item in enumerate(items):
                 yield section, i, item
 
@@ -421,7 +423,9 @@ class _Checker:
                         "; nobody in the directory holds it",
                     )
         for stage in self.stages():
-            specs = [(("approvers", k), a) for k, a in enumerate(stage.spec.approvers)]
+            specs: list[tuple[tuple[Any, ...], ApproverSpec]] = [
+                (("approvers", k), a) for k, a in enumerate(stage.spec.approvers)
+            ]
             if stage.spec.escalate_to:
                 specs.append((("escalate_to",), stage.spec.escalate_to))
             for sub, spec in specs:
@@ -546,13 +550,13 @@ class _Checker:
                     found.setdefault((rng.render(), category), []).append(site)
         # fold categories with the same sites and range into one finding
         folded: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-        for (rng, category), sites in found.items():
-            folded.setdefault((rng, tuple(sites)), []).append(category)
+        for (span, category), sites in found.items():
+            folded.setdefault((span, tuple(sites)), []).append(category)
         all_sites = tuple(self.directory.site_by_code)
         findings = []
-        for (rng, sites), categories in folded.items():
-            where = "any site" if sites == all_sites else ", ".join(sites)
-            amounts = "any amount" if rng == "[0, +inf)" else f"amounts in {rng}"
+        for (span, at_sites), categories in folded.items():
+            where = "any site" if at_sites == all_sites else ", ".join(at_sites)
+            amounts = "any amount" if span == "[0, +inf)" else f"amounts in {span}"
             findings.append(f"no rule covers {', '.join(categories)} at {where} for {amounts}")
         path = ("rules",)
         hint = (

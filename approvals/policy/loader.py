@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -23,10 +23,13 @@ MAX_POLICY_BYTES = 2_000_000
 
 Path_ = tuple[Any, ...]
 
+# what a compiled rule holds: a stop, a routing rule or an overlay, as the section it came from says
+SpecT = TypeVar("SpecT", bound=RuleSpec | StopSpec | OverlaySpec)
+
 
 @dataclass(frozen=True)
-class CompiledRule:
-    spec: RuleSpec | StopSpec | OverlaySpec
+class CompiledRule(Generic[SpecT]):
+    spec: SpecT
     condition: Node
     matches: Predicate
     line: int | None
@@ -44,9 +47,9 @@ class LoadedPolicy:
     content_hash: str
     source: str
     filename: str
-    stops: list[CompiledRule]
-    rules: list[CompiledRule]
-    overlays: list[CompiledRule]
+    stops: list[CompiledRule[StopSpec]]
+    rules: list[CompiledRule[RuleSpec]]
+    overlays: list[CompiledRule[OverlaySpec]]
     lines: dict[Path_, int] = field(repr=False, default_factory=dict)
 
     @property
@@ -204,8 +207,8 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
 
     problems: list[ConditionProblem] = []
 
-    def compiled(section: str, items: tuple[Any, ...]) -> list[CompiledRule]:
-        out = []
+    def compiled(section: str, items: tuple[SpecT, ...]) -> list[CompiledRule[SpecT]]:
+        out: list[CompiledRule[SpecT]] = []
         for i, item in enumerate(items):
             node = parse_condition(item.when, (section, i, "when"), problems)
             out.append(CompiledRule(item, node, compile_condition(node), lines.get((section, i))))

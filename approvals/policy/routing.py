@@ -121,7 +121,7 @@ class RuleIndex:
     (unhashable, not comparable, NaN) falls back to the plain scan.
     """
 
-    def __init__(self, rules: list[CompiledRule]) -> None:
+    def __init__(self, rules: list[CompiledRule[RuleSpec]]) -> None:
         self._rules = rules
         everyone = (1 << len(rules)) - 1
         per_fact: dict[str, list[tuple[int, list[Test]]]] = {}
@@ -153,14 +153,14 @@ class RuleIndex:
             return None
         return mask
 
-    def candidates(self, facts: dict[str, Any]) -> tuple[CompiledRule, ...]:
+    def candidates(self, facts: dict[str, Any]) -> tuple[CompiledRule[RuleSpec], ...]:
         """Rules that may match, in policy order (their indexed tests hold)."""
         mask = self.mask(facts)
         if mask is None:
             return tuple(self._rules)
         return tuple(rule for i, rule in enumerate(self._rules) if mask >> i & 1)
 
-    def first_match(self, facts: dict[str, Any]) -> CompiledRule | None:
+    def first_match(self, facts: dict[str, Any]) -> CompiledRule[RuleSpec] | None:
         mask = self.mask(facts)
         if mask is None:
             return next((rule for rule in self._rules if rule.matches(facts)), None)
@@ -266,7 +266,7 @@ def route(
     if base is None:
         reason = policy.spec.settings.unrouted_reason
         return RoutePlan("stop", version, content_hash, None, reason, reason)
-    spec: RuleSpec = base.spec  # type: ignore[assignment]
+    spec: RuleSpec = base.spec
     rule_text = render_template(spec.description or spec.id, facts, currency)
     if spec.stop is not None:
         reason = render_template(spec.stop, facts, currency)
@@ -494,7 +494,8 @@ def resolve_people(
     people = directory.person_by_id
     if kind == "manager":
         chain = directory.manager_chain(facts["requester"])
-        return [people[chain[spec.manager - 1]]] if len(chain) >= (spec.manager or 1) else []
+        level = spec.manager or 1  # kind "manager" is {manager: n}, so n is always there
+        return [people[chain[level - 1]]] if len(chain) >= level else []
     if kind == "approver_manager":
         if not approver:
             return []
