@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, select
 
@@ -14,6 +15,20 @@ from approvals.models import PolicyVersion
 from approvals.policy.loader import LoadedPolicy, load_policy_text
 
 _cache: dict[str, LoadedPolicy] = {}
+
+
+class StoredPolicy(Protocol):
+    """What policy_for reads of a stored version: its hash always, its text and names only to compile it
+    (a PolicyVersion row, or approvals.snapshot's stand-in that reads the text only when asked)."""
+
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def version(self) -> str: ...
 
 
 def install_policy(
@@ -90,7 +105,7 @@ def policy_by_id(session: Session, policy_version_id: int) -> tuple[PolicyVersio
     return row, policy_for(row)
 
 
-def policy_for(row: PolicyVersion) -> LoadedPolicy:
+def policy_for(row: StoredPolicy) -> LoadedPolicy:
     """The compiled policy for a stored version (compiled once per process)."""
     cached = _cache.get(row.content_hash)
     if cached is None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy import BindParameter, and_, bindparam, exists, func, select
 
 from approvals.clock import as_utc
+from approvals.columns import table_of
 from approvals.delegation import DelegationWindow
 from approvals.errors import NotFound
 from approvals.models import (
@@ -30,14 +31,15 @@ from approvals.plan import LineRow, ReqRow, StepRow
 from approvals.policy_store import policy_for
 from approvals.wire import Sent, Wire
 
-R = Requisition.__table__  # type: ignore[attr-defined]
-S = ApprovalStep.__table__  # type: ignore[attr-defined]
-L = RequisitionLine.__table__  # type: ignore[attr-defined]
-I = InfoRequest.__table__  # type: ignore[attr-defined]  # noqa: E741
-D = Delegation.__table__  # type: ignore[attr-defined]
-PV = PolicyVersion.__table__  # type: ignore[attr-defined]
-C = CommandLog.__table__  # type: ignore[attr-defined]
-_NUMBER = bindparam("number")
+R = table_of(Requisition)
+S = table_of(ApprovalStep)
+L = table_of(RequisitionLine)
+I = table_of(InfoRequest)  # noqa: E741
+D = table_of(Delegation)
+PV = table_of(PolicyVersion)
+C = table_of(CommandLog)
+DEC = table_of(Decision)
+_NUMBER: BindParameter[str] = bindparam("number")
 
 
 def lock_statement(*extra: Any) -> Any:
@@ -120,14 +122,14 @@ _NEXT_INFO_ID = {
 }
 _LAST_DECISION = (
     select(
-        Decision.__table__.c.action,
-        Decision.__table__.c.actor,  # type: ignore[attr-defined]
-        Decision.__table__.c.created_at,
-    )  # type: ignore[attr-defined]
-    .where(Decision.__table__.c.requisition_id == bindparam("rid"))  # type: ignore[attr-defined]
-    .order_by(Decision.__table__.c.id.desc())
+        DEC.c.action,
+        DEC.c.actor,
+        DEC.c.created_at,
+    )
+    .where(DEC.c.requisition_id == bindparam("rid"))
+    .order_by(DEC.c.id.desc())
     .limit(1)
-)  # type: ignore[attr-defined]
+)
 _DELEGATIONS = select(
     D.c.delegator, D.c.delegate, D.c.starts_at, D.c.ends_at, D.c.category, D.c.max_amount, D.c.id
 ).where(D.c.cancelled_at.is_(None), D.c.ends_at > bindparam("now"))
@@ -156,9 +158,17 @@ class _StoredPolicy:
             self._row = self.wire.send(_POLICY, {"id": self.id}).first()
         return self._row[i]
 
-    source = property(lambda self: self._read(0))
-    filename = property(lambda self: self._read(1))
-    version = property(lambda self: self._read(2))
+    @property
+    def source(self) -> str:
+        return self._read(0)
+
+    @property
+    def filename(self) -> str:
+        return self._read(1)
+
+    @property
+    def version(self) -> str:
+        return self._read(2)
 
 
 class Snapshot:
@@ -211,7 +221,7 @@ class Snapshot:
             self._policy = policy_for(
                 _StoredPolicy(
                     self.wire,
-                    self.req.policy_version_id,  # type: ignore[arg-type]
+                    self.req.policy_version_id,
                     self._content_hash,
                 )
             )
@@ -223,7 +233,7 @@ class Snapshot:
 
     def delegations(self, now: datetime) -> list[DelegationWindow]:
         return [
-            DelegationWindow(r[0], r[1], as_utc(r[2]), as_utc(r[3]), r[4], r[5], r[6])  # type: ignore[arg-type]
+            DelegationWindow(r[0], r[1], as_utc(r[2]), as_utc(r[3]), r[4], r[5], r[6])
             for r in self.wire.send(_DELEGATIONS, {"now": now}).all()
         ]
 
