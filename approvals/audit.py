@@ -17,9 +17,10 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import bindparam, insert, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals.clock import as_utc
+from approvals.columns import table_of
 from approvals.models import AuditEvent, AuditHead
 from approvals.wire import CoreWire, Sent, Wire
 
@@ -38,8 +39,8 @@ EXPORT_FIELDS = (
     "prev_hash",
     "hash",
 )
-_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-_HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+_EVENTS = table_of(AuditEvent)
+_HEAD = table_of(AuditHead)
 # The chain's write lock is its head row: it serializes appenders across processes on PostgreSQL (SQLite's
 # BEGIN IMMEDIATE already holds the database's write lock). Everything that extends the chain goes through
 # `write` below, whichever wire carries it.
@@ -57,7 +58,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return as_utc(value).isoformat()  # type: ignore[union-attr]
+        return as_utc(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -73,7 +74,7 @@ def jsonable(value: Any) -> Any:
 def _digest(record: dict[str, Any]) -> str:
     """The hash of an event (`record`: every field but the hash): its content and the previous event's hash,
     as canonical JSON."""
-    body = {**record, "at": as_utc(record["at"]).isoformat()}  # type: ignore[union-attr]
+    body = {**record, "at": as_utc(record["at"]).isoformat()}
     return hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     ).hexdigest()
@@ -101,7 +102,9 @@ class Event:
 def lock_head(wire: Wire, *, after: Sequence[tuple[Any, dict[str, Any]]] = ()) -> Sent:
     """Ask for the chain's head under its lock, sent together with the writes `after` (approvals.wire);
     `write` reads the answer, which on a pipeline is when the wire waits."""
-    return wire.send_together(after, _LOCK_HEAD)  # type: ignore[return-value]
+    head = wire.send_together(after, _LOCK_HEAD)
+    assert head is not None, "send_together answers whenever it is given a last statement"
+    return head
 
 
 def write(
@@ -181,7 +184,7 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
     """Walk the whole chain; report every edited, missing or out-of-order event."""
     problems: list[str] = []
     expected_seq, prev_hash, count = 1, GENESIS, 0
-    for event in session.exec(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)):
+    for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=batch)):
         count += 1
         if event.seq != expected_seq:
             if event.seq > expected_seq:
@@ -213,7 +216,7 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
 def iter_events(
     session: Session, *, requisition_number: str | None = None, since: datetime | None = None, batch: int = 2000
 ) -> Iterator[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.seq)
+    query = select(AuditEvent).order_by(col(AuditEvent.seq))
     if requisition_number:
         query = query.where(AuditEvent.requisition_number == requisition_number)
     if since:
@@ -226,7 +229,7 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
     return {
         "seq": event.seq,
         "at": as_utc(event.at).isoformat(),
-        "kind": event.kind,  # type: ignore[union-attr]
+        "kind": event.kind,
         "actor": event.actor,
         "on_behalf_of": event.on_behalf_of,
         "surface": event.surface,

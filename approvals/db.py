@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, event, pool, text
 from sqlmodel import Session, create_engine
@@ -40,7 +41,7 @@ def _sqlite_serialize_writers(engine: Engine) -> None:
     # pysqlite's deferred BEGIN lets two writers both read and then deadlock on upgrade;
     # BEGIN IMMEDIATE takes the write lock up front, which is what our row locks mean on SQLite.
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -49,7 +50,7 @@ def _sqlite_serialize_writers(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):  # type: ignore[no-untyped-def]
+    def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -59,8 +59,8 @@ def resolve_delegate(
     for w in windows:
         if w.covers(at, category, amount):
             # the most recently started window wins when several overlap
-            current = by_delegator.get(w.delegator)
-            if current is None or w.starts_at > current.starts_at:
+            held = by_delegator.get(w.delegator)
+            if held is None or w.starts_at > held.starts_at:
                 by_delegator[w.delegator] = w
     current = principal
     while current in by_delegator and len(chain) <= MAX_CHAIN:

@@ -95,7 +95,7 @@ class Person(_Frozen):
         # "buyer" means everywhere; {"warehouse_manager": ["DAL"]} means at DAL only.
         if not isinstance(value, list):
             return value
-        grants = []
+        grants: list[dict[str, Any]] = []
         for item in value:
             if isinstance(item, str):
                 grants.append({"role": item})

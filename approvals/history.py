@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals.clock import as_utc
 from approvals.models import Requisition, RequisitionLine
@@ -30,7 +30,7 @@ def _past(req: Requisition, lines: list[RequisitionLine]) -> PastRequest:
         site=req.site,
         amount=Decimal(req.amount),
         currency=req.currency,
-        created_at=as_utc(req.created_at),  # type: ignore[arg-type]
+        created_at=as_utc(req.created_at),
         state=req.state,
         policy_currency=route.get("policy_currency", req.currency),
         lines=tuple(
@@ -49,22 +49,22 @@ def load_history(
         return None
     own = list(session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id == req.id)).all())
     current = _past(req, own)
-    since = as_utc(req.created_at) - timedelta(days=days)  # type: ignore[operator]
+    since = as_utc(req.created_at) - timedelta(days=days)
     skus = sorted({ln.sku for ln in own if ln.sku})
-    related = or_(Requisition.requester == req.requester, Requisition.supplier == req.supplier)  # type: ignore[arg-type]
+    related = or_(col(Requisition.requester) == req.requester, col(Requisition.supplier) == req.supplier)
     if skus:
-        with_skus = select(RequisitionLine.requisition_id).where(RequisitionLine.sku.in_(skus))  # type: ignore[union-attr]
-        related = or_(related, Requisition.id.in_(with_skus))  # type: ignore[union-attr]
+        with_skus = select(RequisitionLine.requisition_id).where(col(RequisitionLine.sku).in_(skus))
+        related = or_(related, col(Requisition.id).in_(with_skus))
     # what came before this one: a later request is not part of its history (ids grow with every insert)
     rows = session.exec(
         select(Requisition)
-        .where(related, Requisition.id < req.id, Requisition.created_at >= since)  # type: ignore[operator]
-        .order_by(Requisition.created_at.desc())
+        .where(related, col(Requisition.id) < req.id, col(Requisition.created_at) >= since)
+        .order_by(col(Requisition.created_at).desc())
         .limit(MAX_ROWS)
-    ).all()  # type: ignore[attr-defined]
+    ).all()
     ids = [r.id for r in rows]
     by_req: dict[int, list[RequisitionLine]] = {}
     if ids:
-        for ln in session.exec(select(RequisitionLine).where(RequisitionLine.requisition_id.in_(ids))).all():  # type: ignore[attr-defined]
+        for ln in session.exec(select(RequisitionLine).where(col(RequisitionLine.requisition_id).in_(ids))).all():
             by_req.setdefault(ln.requisition_id, []).append(ln)
     return current, dict(req.facts or {}), [_past(r, by_req.get(r.id or 0, [])) for r in rows]

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Protocol
 
 from sqlalchemy import Engine, UniqueConstraint, delete, func
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.clock import utcnow
 from approvals.columns import timestamp_field
@@ -281,11 +281,11 @@ def invoiced_commitments(session: Session) -> dict[str, Decimal]:
     """Per cost center: committed requisitions whose PO the ERP reports invoiced (in its booked spend)."""
     rows = session.exec(
         select(Requisition.cost_center, func.sum(Requisition.amount))
-        .join(ErpPurchaseOrder, ErpPurchaseOrder.requisition_number == Requisition.number)  # type: ignore[arg-type]
+        .join(ErpPurchaseOrder, col(ErpPurchaseOrder.requisition_number) == col(Requisition.number))
         .where(
-            Requisition.state.in_(COMMITTED_STATES),  # type: ignore[attr-defined]
-            ErpPurchaseOrder.status.in_(INVOICED_PO_STATUSES),
-        )  # type: ignore[attr-defined]
+            col(Requisition.state).in_(COMMITTED_STATES),
+            col(ErpPurchaseOrder.status).in_(INVOICED_PO_STATUSES),
+        )
         .group_by(Requisition.cost_center)
     ).all()
     return {cc: Decimal(str(total)) for cc, total in rows}
@@ -399,7 +399,7 @@ def budget_lines(engine: Engine, directory: Directory, connector: str) -> list[B
         committed = dict(
             session.exec(
                 select(Requisition.cost_center, func.sum(Requisition.amount))
-                .where(Requisition.state.in_(COMMITTED_STATES))  # type: ignore[attr-defined]
+                .where(col(Requisition.state).in_(COMMITTED_STATES))
                 .group_by(Requisition.cost_center)
             ).all()
         )

@@ -30,10 +30,11 @@ from decimal import Decimal
 from typing import Any, Protocol, Sequence
 
 from sqlalchemy import Engine, Index, bindparam, exists, insert, update
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals import audit, jobqueue, snapshot
 from approvals.clock import Clock, utcnow
+from approvals.columns import table_of
 from approvals.db import transaction
 from approvals.directory import Directory
 from approvals.errors import NotAllowed, NotFound, StaleAction
@@ -70,7 +71,7 @@ class ErpPurchaseOrder(SQLModel, table=True):
     status_at: datetime = _ts(default_factory=utcnow)
 
 
-_POS = ErpPurchaseOrder.__table__  # type: ignore[attr-defined]
+_POS = table_of(ErpPurchaseOrder)
 # the requisition's row lock, and whether its PO is recorded already (its last column)
 _LOCK_WITH_PO = snapshot.lock_statement(exists().where(_POS.c.requisition_number == bindparam("number")))
 _NEW_PO = (
@@ -239,7 +240,8 @@ class Outbox:
             ordered = sorted(set(numbers))
             locked = dict(zip(ordered, w.send_each(_LOCK_WITH_PO, [{"number": n, "key": None} for n in ordered])))
             head = audit.lock_head(w)  # once for the batch, in the same round trip
-            plans, results = [], []
+            plans: list[Plan] = []
+            results: list[Plan | None] = []  # None: another claim finished this job first
             for (job, erp_id, po_number, status), number, fence in zip(created, numbers, fenced):
                 if fence.first() is None:
                     results.append(None)
@@ -285,16 +287,17 @@ class Outbox:
                 flush(w, plans, head=head)
                 w.commit()
         out: list[tuple[bool, ClaimedJob | None]] = []
-        for plan in results:
-            if plan is None:
+        for recorded in results:
+            if recorded is None:
                 out.append((False, None))
                 continue
             notice_job = None
-            for key, sent in plan.claims.items():
+            for key, sent in recorded.claims.items():
                 notice_id = sent.scalar()  # None: the notice was written before (a retried record)
                 if notice_id is not None:
-                    job_row = next(j for j in plan.jobs if j["dedupe_key"] == key)
-                    notice_job = ClaimedJob(notice_id, NOTIFY, key, job_row["payload"], 1, self.queue.worker_id, lease)  # type: ignore[arg-type]
+                    job_row = next(j for j in recorded.jobs if j["dedupe_key"] == key)
+                    assert lease is not None, "a notice is written claimed only with claim_notice, which sets its lease"
+                    notice_job = ClaimedJob(notice_id, NOTIFY, key, job_row["payload"], 1, self.queue.worker_id, lease)
             out.append((True, notice_job))
         return out
 
@@ -417,8 +420,8 @@ def open_purchase_orders(engine: Any, limit: int = 500) -> list[ErpPurchaseOrder
         return list(
             session.exec(
                 select(ErpPurchaseOrder)
-                .where(ErpPurchaseOrder.status.in_(OPEN_PO_STATUSES))  # type: ignore[attr-defined]
-                .order_by(ErpPurchaseOrder.status_at)
+                .where(col(ErpPurchaseOrder.status).in_(OPEN_PO_STATUSES))
+                .order_by(col(ErpPurchaseOrder.status_at))
                 .limit(limit)
             ).all()
         )
@@ -449,7 +452,7 @@ def retry_dead(
         # the queue has no "revive" verb; a dead row is ours to hand back, fenced by its dead state
         session.execute(
             update(Job)
-            .where(Job.id == job.id, Job.state == jobqueue.DEAD)
+            .where(col(Job.id) == job.id, col(Job.state) == jobqueue.DEAD)
             .values(
                 state=jobqueue.DUE,
                 due_at=now,
@@ -507,7 +510,7 @@ def erp_view(bind: Any, number: str) -> ErpView | None:
     """Our side of the requisition's way to the ERP; `bind` is an engine, or a connection already in use."""
     number = number.strip().upper()
     # plain Core reads on one connection: every card of a requisition on its way to the ERP asks this
-    po_table, job_table = ErpPurchaseOrder.__table__, Job.__table__  # type: ignore[attr-defined]
+    po_table, job_table = table_of(ErpPurchaseOrder), table_of(Job)
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as conn:
         po = conn.execute(
             select(po_table.c.po_number, po_table.c.status).where(po_table.c.requisition_number == number).limit(1)

@@ -68,7 +68,9 @@ class LineDraft(BaseModel):
     @field_validator("quantity", "unit_price")
     @classmethod
     def _four_decimals(cls, value: Decimal) -> Decimal:
-        if value.as_tuple().exponent < -4:  # type: ignore[operator]
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int), "the bounds (gt, le) refused NaN and infinity before this runs"
+        if exponent < -4:
             raise ValueError("use at most 4 decimal places")
         return value
 

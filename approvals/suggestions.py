@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.clock import utcnow
 from approvals.columns import timestamp_field
@@ -90,7 +90,7 @@ def suggestions_for(engine: Any, number: str) -> list[CategorySuggestion]:
             session.exec(
                 select(CategorySuggestion)
                 .where(CategorySuggestion.requisition_number == number)
-                .order_by(CategorySuggestion.line_no)
+                .order_by(col(CategorySuggestion.line_no))
             ).all()
         )
         for row in rows:

@@ -71,7 +71,7 @@ def snooze(engine: Engine, calendars: Calendars, cmd: Snooze, *, clock: Clock = 
             jobqueue.enqueue(
                 session,
                 kind="remind",
-                key=f"{key}:snooze:{int(as_utc(until).timestamp())}",  # type: ignore[union-attr]
+                key=f"{key}:snooze:{int(as_utc(until).timestamp())}",
                 due_at=until,
                 now=now,
                 payload=payload,

@@ -52,9 +52,15 @@ class SchedulerConfig:
     weekly_summary: bool = False  # last week's figures to procurement leads every Monday (the server turns it on)
 
 
+def _activated_at(step: ApprovalStep) -> datetime:
+    """When the step became active: reminders, escalations and SLAs are only ever scheduled for an active step."""
+    assert step.activated_at is not None, f"step {step.id} was never active, so it has no reminder or SLA"
+    return as_utc(step.activated_at)
+
+
 def remind_key(step: ApprovalStep) -> str:
     # a step activated again (reassigned) starts a new chain
-    return f"remind:{step.id}:{int(as_utc(step.activated_at).timestamp())}"  # type: ignore[union-attr]
+    return f"remind:{step.id}:{int(_activated_at(step).timestamp())}"
 
 
 def escalate_key(req_id: int, round_: int, stage: int, level: int) -> str:
@@ -63,7 +69,7 @@ def escalate_key(req_id: int, round_: int, stage: int, level: int) -> str:
 
 def sla_deadline(calendars: Calendars, step: ApprovalStep) -> datetime:
     """When the step's SLA runs out: its SLA in the approver's business hours from activation."""
-    return calendars.for_person(step.approver).add(as_utc(step.activated_at), step.sla_hours)  # type: ignore[arg-type]
+    return calendars.for_person(step.approver).add(_activated_at(step), step.sla_hours)
 
 
 def notice(
@@ -156,7 +162,7 @@ class Planner:
         reminders = plan.reads.policy().spec.settings.reminders
         for step in pending:
             if reminders.max > 0:
-                due = self.calendars.for_person(step.acting).add(as_utc(step.activated_at), reminders.first_after_hours)  # type: ignore[arg-type]
+                due = self.calendars.for_person(step.acting).add(_activated_at(step), reminders.first_after_hours)
                 plan.enqueue(
                     kind="remind",
                     key=remind_key(step),

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals import jobqueue
 from approvals.clock import Clock, as_utc
@@ -184,9 +184,9 @@ class Scheduler:
         with Session(self.engine) as session:
             rows = session.exec(
                 select(ApprovalStep, Requisition)
-                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
-                .where(ApprovalStep.id.in_({j.payload["step"] for j in jobs}))
-            ).all()  # type: ignore[union-attr]
+                .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
+                .where(col(ApprovalStep.id).in_({j.payload["step"] for j in jobs}))
+            ).all()
         found = {step.id: (step, req) for step, req in rows}
         with self.queue.batch():
             for job in jobs:
@@ -367,12 +367,12 @@ class Scheduler:
             people = session.exec(
                 select(ApprovalStep.acting)
                 .distinct()
-                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+                .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
                 .where(ApprovalStep.state == "pending", Requisition.state == "pending_approval")
             ).all()
             off = set(
                 session.exec(
-                    select(NotificationPreference.person_id).where(NotificationPreference.digest.is_(False))
+                    select(NotificationPreference.person_id).where(col(NotificationPreference.digest).is_(False))
                 ).all()
             )  # noqa: E712
         with transaction(self.engine) as session:
@@ -395,7 +395,7 @@ class Scheduler:
             pref = session.get(NotificationPreference, person)
             rows = session.exec(
                 select(Requisition.number, Requisition.title, func.min(ApprovalStep.activated_at))
-                .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+                .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
                 .where(
                     ApprovalStep.acting == person,
                     ApprovalStep.state == "pending",

@@ -10,9 +10,10 @@ tap); this only keeps who-is-asked right.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals import audit, jobqueue
 from approvals.clock import as_utc
@@ -31,7 +32,7 @@ LOOK_BACK = timedelta(days=2)  # windows that ended this recently still get thei
 def _end(d: Delegation) -> datetime:
     ends = as_utc(d.ends_at)
     cancelled = as_utc(d.cancelled_at)
-    return min(ends, cancelled) if cancelled else ends  # type: ignore[type-var,return-value]
+    return min(ends, cancelled) if cancelled else ends
 
 
 def sweep(engine: Engine, now: datetime) -> None:
@@ -41,7 +42,7 @@ def sweep(engine: Engine, now: datetime) -> None:
         if not rows:
             return
         keys = [f"delegation_{edge}:{d.id}" for d in rows for edge in ("start", "end")]
-        existing = {j.dedupe_key: j for j in session.exec(select(Job).where(Job.dedupe_key.in_(keys))).all()}  # type: ignore[attr-defined]
+        existing = {j.dedupe_key: j for j in session.exec(select(Job).where(col(Job.dedupe_key).in_(keys))).all()}
     writes: list[tuple[str, str, datetime, int, bool]] = []
     for d in rows:
         assert d.id is not None
@@ -50,7 +51,7 @@ def sweep(engine: Engine, now: datetime) -> None:
         if start_key not in existing:
             if end <= now:
                 continue  # over before we ever saw it start: nothing to offer or route back
-            writes.append(("delegation_start", start_key, as_utc(d.starts_at), d.id, False))  # type: ignore[arg-type]
+            writes.append(("delegation_start", start_key, as_utc(d.starts_at), d.id, False))
         job = existing.get(end_key)
         if job is None:
             writes.append(("delegation_end", end_key, end, d.id, False))
@@ -80,7 +81,7 @@ def _windows(session: Session, now: datetime) -> list[DelegationWindow]:
             r.delegator,
             r.delegate,
             as_utc(r.starts_at),
-            as_utc(r.ends_at),  # type: ignore[arg-type]
+            as_utc(r.ends_at),
             r.category,
             r.max_amount,
             r.id,
@@ -111,7 +112,7 @@ def apply(
     if starting:
         if end <= now:
             return None
-        if as_utc(d.starts_at) > now:  # type: ignore[operator]
+        if as_utc(d.starts_at) > now:
             return as_utc(d.starts_at)
     elif end > now:
         return end
@@ -119,13 +120,13 @@ def apply(
     people = (d.delegator, d.delegate)
     candidates = session.exec(
         select(ApprovalStep, Requisition)
-        .join(Requisition, Requisition.id == ApprovalStep.requisition_id)  # type: ignore[arg-type]
+        .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
         .where(
-            ApprovalStep.state.in_(("pending", "waiting")),  # type: ignore[attr-defined]
-            Requisition.state.in_(("pending_approval", "needs_info")),  # type: ignore[attr-defined]
-            (ApprovalStep.approver.in_(people)) | (ApprovalStep.acting.in_(people)),
-        )  # type: ignore[attr-defined]
-        .order_by(Requisition.id)
+            col(ApprovalStep.state).in_(("pending", "waiting")),
+            col(Requisition.state).in_(("pending_approval", "needs_info")),
+            (col(ApprovalStep.approver).in_(people)) | (col(ApprovalStep.acting).in_(people)),
+        )
+        .order_by(col(Requisition.id))
     ).all()
     moved: dict[str, str] = {}  # number -> new acting
     locked: set[int] = set()
@@ -135,10 +136,11 @@ def apply(
         ).acting
         if acting == step.acting:
             continue
+        assert req.id is not None, "a requisition read from the database has its id"
         if req.id not in locked:
             # the same lock every decision takes, so a tap and the hand-over never cross
             session.exec(select(Requisition.id).where(Requisition.id == req.id).with_for_update()).first()
-            locked.add(req.id)  # type: ignore[arg-type]
+            locked.add(req.id)
         before = step.acting
         step.acting = acting
         session.add(step)
@@ -157,7 +159,7 @@ def apply(
         )
     name = _namer(directory)
     numbers = sorted(moved)
-    ends = text.local(as_utc(d.ends_at), calendars.for_person(d.delegate).tz)  # type: ignore[arg-type]
+    ends = text.local(as_utc(d.ends_at), calendars.for_person(d.delegate).tz)
     if starting:
         to_delegate = [n for n in numbers if moved[n] == d.delegate]
         notices = [
@@ -184,7 +186,7 @@ def apply(
     return True
 
 
-def _namer(directory: Directory):  # type: ignore[no-untyped-def]
+def _namer(directory: Directory) -> Callable[[str], str]:
     def name(person_id: str) -> str:
         p = directory.person(person_id)
         return p.name if p else person_id

@@ -119,6 +119,7 @@ class AdminActions(ServiceBase):
 
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
             req = self._lock(session, cmd.number)
+            assert req.id is not None, "a locked requisition is a stored row"
             self._move(req, "escalate", now)
             policy = self._pinned_policy(session, req)
             moved: list[str] = []
@@ -135,7 +136,7 @@ class AdminActions(ServiceBase):
                 new = ApprovalStep(
                     requisition_id=req.id,
                     round=req.round,
-                    stage_index=step.stage_index,  # type: ignore[arg-type]
+                    stage_index=step.stage_index,
                     stage_name=step.stage_name,
                     mode=step.mode,
                     required=step.required,

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals import audit, wire
 from approvals.audit import Event
@@ -119,9 +119,9 @@ class SessionReads:
             self.session.exec(
                 select(RequisitionLine)
                 .where(RequisitionLine.requisition_id == self.req.id)
-                .order_by(RequisitionLine.line_no)
+                .order_by(col(RequisitionLine.line_no))
             ).all()
-        )  # type: ignore[arg-type]
+        )
 
     def stage_steps(self) -> list[ApprovalStep]:
         return list(
@@ -132,16 +132,16 @@ class SessionReads:
                     ApprovalStep.round == self.req.round,
                     ApprovalStep.stage_index == self.req.current_stage,
                 )
-                .order_by(ApprovalStep.id)
+                .order_by(col(ApprovalStep.id))
             ).all()
-        )  # type: ignore[arg-type]
+        )
 
     def open_info(self) -> InfoRequest | None:
         return self.session.exec(
             select(InfoRequest)
             .where(InfoRequest.requisition_id == self.req.id, InfoRequest.state == "open")
-            .order_by(InfoRequest.id.desc())
-        ).first()  # type: ignore[union-attr]
+            .order_by(col(InfoRequest.id).desc())
+        ).first()
 
     def policy(self) -> LoadedPolicy:
         assert self.req.policy_version_id is not None
@@ -321,7 +321,7 @@ class ServiceBase:
                 r.delegator,
                 r.delegate,
                 as_utc(r.starts_at),
-                as_utc(r.ends_at),  # type: ignore[arg-type]
+                as_utc(r.ends_at),
                 r.category,
                 r.max_amount,
                 r.id,
@@ -366,12 +366,13 @@ class ServiceBase:
             raise ValidationFailed(errors)
 
     def _write_lines(self, session: Session, req: Requisition, lines: list[ResolvedLine]) -> None:
+        assert req.id is not None, "lines are written for a stored (flushed) requisition"
         for i, line in enumerate(lines, start=1):
             session.add(
                 RequisitionLine(
                     requisition_id=req.id,
                     line_no=i,
-                    description=line.description,  # type: ignore[arg-type]
+                    description=line.description,
                     sku=line.sku,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
@@ -388,8 +389,8 @@ class ServiceBase:
             # one cost center at a time across processes; SQLite's BEGIN IMMEDIATE already serializes
             session.exec(select(func.pg_advisory_xact_lock(func.hashtext("budget:" + cost_center))))
         query = select(func.coalesce(func.sum(Requisition.amount), 0)).where(
-            Requisition.cost_center == cost_center, Requisition.state.in_(COMMITTED_STATES)
-        )  # type: ignore[attr-defined]
+            Requisition.cost_center == cost_center, col(Requisition.state).in_(COMMITTED_STATES)
+        )
         if exclude_id is not None:
             query = query.where(Requisition.id != exclude_id)
         return Decimal(str(session.exec(query).one()))
@@ -404,7 +405,7 @@ class ServiceBase:
                     ApprovalStep.round == req.round,
                     ApprovalStep.stage_index == stage,
                 )
-                .order_by(ApprovalStep.id)
+                .order_by(col(ApprovalStep.id))
             ).all()
         )
 
@@ -416,9 +417,9 @@ class ServiceBase:
             select(ApprovalStep).where(
                 ApprovalStep.requisition_id == req.id,
                 ApprovalStep.round == req.round,
-                ApprovalStep.state.in_((PENDING, WAITING)),
+                col(ApprovalStep.state).in_((PENDING, WAITING)),
             )
-        ).all():  # type: ignore[attr-defined]
+        ).all():
             s.state, s.decided_at = "cancelled", now
             session.add(s)
 

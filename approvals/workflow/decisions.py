@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert
 
 from approvals.clock import as_utc
+from approvals.columns import table_of
 from approvals.commands import (
     AnswerInfo,
     Approve,
@@ -51,7 +52,7 @@ _INFO_COLUMNS = (
     "answered_at",
     "state",
 )
-_NEW_INFO = insert(InfoRequest.__table__).inline().values({c: bindparam(c) for c in _INFO_COLUMNS})  # type: ignore[attr-defined]
+_NEW_INFO = insert(table_of(InfoRequest)).inline().values({c: bindparam(c) for c in _INFO_COLUMNS})
 
 
 class DecisionActions(ServiceBase):
@@ -88,8 +89,8 @@ class DecisionActions(ServiceBase):
                     f"You already {done.state} {req.number} at this stage "
                     f"({self._when(done.decided_at)}); it needs another approver.",
                     actor,
-                    as_utc(done.decided_at).isoformat(),
-                )  # type: ignore[union-attr]
+                    _decided_at(done).isoformat(),
+                )
             # prefer the actor's own step over one held for someone else
             mine.sort(key=lambda s: s.approver != actor)
             step = mine[0]
@@ -98,14 +99,14 @@ class DecisionActions(ServiceBase):
         decided = [s for s in steps if s.state not in (PENDING, WAITING) and s.decided_by]
         involved = [s for s in steps if actor in (s.approver, s.acting, s.decided_by)]
         if involved or decided:
-            last = max(decided, key=lambda s: as_utc(s.decided_at)) if decided else None  # type: ignore[arg-type,return-value]
+            last = max(decided, key=_decided_at) if decided else None
             if last is not None:
                 raise StaleAction(
                     f"{req.number} was already {last.state.replace('_', ' ')} by {self._name(last.decided_by)} "
                     f"at {self._when(last.decided_at)}; nothing more is needed from you at this stage.",
                     last.decided_by,
-                    as_utc(last.decided_at).isoformat(),
-                )  # type: ignore[union-attr]
+                    _decided_at(last).isoformat(),
+                )
         waiting = ", ".join(self._name(p) for p in _waiting_on(steps)) or "nobody"
         mine_before = next((s for s in snap.steps if s.stage_index < req.current_stage and s.decided_by == actor), None)
         if mine_before is not None:
@@ -114,8 +115,8 @@ class DecisionActions(ServiceBase):
                 f"'{mine_before.stage_name}' ({self._when(mine_before.decided_at)}); it now waits "
                 f"for {waiting}.",
                 actor,
-                as_utc(mine_before.decided_at).isoformat(),
-            )  # type: ignore[union-attr]
+                _decided_at(mine_before).isoformat(),
+            )
         raise NotAllowed(f"You are not an approver of {req.number} at this stage; it waits for {waiting}.")
 
     def _check_separation(self, snap: Snapshot, actor: str, step: StepRow) -> None:
@@ -155,7 +156,7 @@ class DecisionActions(ServiceBase):
             f"{req.number} {what}; you cannot {verb} it now.",
             last[1] if last else None,
             as_utc(last[2]).isoformat() if last else None,
-        )  # type: ignore[union-attr]
+        )
 
     def approve(self, cmd: Approve) -> ActionResult:
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
@@ -328,6 +329,12 @@ class DecisionActions(ServiceBase):
             return "withdrawn", f"{req.number} is withdrawn."
 
         return self._act(cmd, "withdraw", decide, info=True)
+
+
+def _decided_at(step: StepRow) -> datetime:
+    """When a decided step was decided: every decision (approve, reject, escalate, not needed) stamps the time."""
+    assert step.decided_at is not None, f"step {step.id} is {step.state} without a time"
+    return as_utc(step.decided_at)
 
 
 def _waiting_on(steps: list[StepRow]) -> list[str]:

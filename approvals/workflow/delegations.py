@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals import audit
 from approvals.clock import as_utc
@@ -56,7 +56,7 @@ class DelegationActions(ServiceBase):
             cmd.delegator,
             cmd.delegate,
             as_utc(cmd.starts_at),
-            as_utc(cmd.ends_at),  # type: ignore[arg-type]
+            as_utc(cmd.ends_at),
             cmd.category,
             cmd.max_amount,
         )
@@ -137,14 +137,14 @@ class DelegationActions(ServiceBase):
             if row.cancelled_at is not None:
                 raise StaleAction(f"Delegation {row.id} was already ended; set a new one instead.")
             starts, ends = as_utc(row.starts_at), as_utc(cmd.ends_at)
-            if ends <= starts:  # type: ignore[operator]
+            if ends <= starts:
                 raise ValidationFailed([FieldError("ends_at", "the delegation must end after it starts")])
             changed = DelegationWindow(
                 row.delegator,
                 row.delegate,
                 starts,
                 ends,
-                row.category,  # type: ignore[arg-type]
+                row.category,
                 row.max_amount,
                 row.id,
             )
@@ -161,7 +161,7 @@ class DelegationActions(ServiceBase):
                     ]
                 )
             before = {"id": row.id, "ends_at": row.ends_at}
-            row.ends_at = ends  # type: ignore[assignment]
+            row.ends_at = ends
             session.add(row)
             audit.append_event(
                 session,
@@ -191,9 +191,9 @@ class DelegationActions(ServiceBase):
                 select(ApprovalStep).where(
                     ApprovalStep.approver == row.delegator,
                     ApprovalStep.acting == row.delegate,
-                    ApprovalStep.state.in_((PENDING, WAITING)),
+                    col(ApprovalStep.state).in_((PENDING, WAITING)),
                 )
-            ).all():  # type: ignore[attr-defined]
+            ).all():
                 step.acting = step.approver
                 session.add(step)
             audit.append_event(
@@ -208,7 +208,7 @@ class DelegationActions(ServiceBase):
 
     def delegations(self, *, person: str | None = None, include_ended: bool = False) -> list[Delegation]:
         with Session(self.engine) as session:
-            query = select(Delegation).order_by(Delegation.starts_at)
+            query = select(Delegation).order_by(col(Delegation.starts_at))
             if person:
                 query = query.where((Delegation.delegator == person) | (Delegation.delegate == person))
             if not include_ended:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals import audit
 from approvals.commands import (
@@ -133,7 +133,7 @@ class IntakeActions(ServiceBase):
             rows = session.exec(
                 select(RequisitionLine)
                 .where(RequisitionLine.requisition_id == req.id)
-                .order_by(RequisitionLine.line_no)
+                .order_by(col(RequisitionLine.line_no))
             ).all()
             lines = [
                 {
@@ -154,7 +154,7 @@ class IntakeActions(ServiceBase):
             supplier=req.supplier,
             currency=req.currency,
             lines=lines,
-            urgency=req.urgency,  # type: ignore[arg-type]
+            urgency=req.urgency,
             recurring=req.recurring,
             need_by=req.need_by,
             justification=req.justification,
@@ -202,13 +202,14 @@ class IntakeActions(ServiceBase):
             )
             return req, "stopped", f"{req.number} cannot go ahead: {plan.stop_reason}"
         if plan.outcome == "auto_approve":
+            assert req.id is not None, "a requisition is routed once it is stored"
             self._move(req, "auto_approve", now)
             req.decided_at = now
             session.add(
                 Decision(
                     requisition_id=req.id,
                     action="auto_approve",
-                    actor="policy",  # type: ignore[arg-type]
+                    actor="policy",
                     comment=plan.explanation,
                     surface=surface,
                     policy_version=policy.version,
@@ -249,6 +250,7 @@ class IntakeActions(ServiceBase):
         return req, "routed", f"{req.number} is with {names} ({first.name})."
 
     def _create_steps(self, session: Session, req: Requisition, stages: tuple[StagePlan, ...], now: datetime) -> None:
+        assert req.id is not None, "steps are created for a stored requisition"
         for stage in stages:
             for step in stage.steps:
                 session.add(
@@ -256,7 +258,7 @@ class IntakeActions(ServiceBase):
                         requisition_id=req.id,
                         round=req.round,
                         stage_index=stage.index,
-                        stage_name=stage.name,  # type: ignore[arg-type]
+                        stage_name=stage.name,
                         mode=stage.mode,
                         required=stage.required,
                         approver=step.approver,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from approvals.errors import (
     NotFound,
@@ -59,6 +59,6 @@ class ReadActions(ServiceBase):
                 sub = select(ApprovalStep.requisition_id).where(
                     ApprovalStep.acting == waiting_on, ApprovalStep.state == PENDING
                 )
-                query = query.where(Requisition.id.in_(sub))  # type: ignore[union-attr]
-            query = query.order_by(Requisition.id.desc()).offset(offset).limit(min(limit, 500))  # type: ignore[union-attr]
+                query = query.where(col(Requisition.id).in_(sub))
+            query = query.order_by(col(Requisition.id).desc()).offset(offset).limit(min(limit, 500))
             return [build_view(session, r, self.directory) for r in session.exec(query).all()]
