@@ -795,9 +795,14 @@ class Extractor:
                 money.append(Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity)))
             known = item is not None or self.classifier.classify(t.description) is not None
             is_service = bool(SERVICE.search(t.description))
-            if t.quantity is None and not known and not is_service and len(described) > 1:
+            if t.quantity is None and not is_service and len(described) > 1:
                 others = [x for x in read if x is not t and x.description and x.quantity is not None]
-                if others or not said_purchase or len(t.description.split()) > 8:
+                catalog_item = item is not None and strong
+                if (
+                    (others and (not catalog_item or t.heading))
+                    or (not known and not said_purchase)
+                    or (not known and len(t.description.split()) > 8)
+                ):
                     out.unread.append(t.description)
                     continue
             if t.quantity is None and not known and not is_service and not said_purchase:
@@ -866,6 +871,7 @@ class Extractor:
                 kind = self._guess_kind(line, mon)
             if kind == "unit":
                 line.unit_price, line.price_source = mon.amount, "said"
+                _price_unit_follows_conversion(line, mon)
                 if mon.unit and not line.unit:
                     line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
                 if mon.period:
@@ -914,6 +920,17 @@ class Extractor:
             guess = self.classifier.classify(line.description)
             if guess is not None and (supplier is None or guess.category in supplier.categories):
                 line.category, line.category_source = guess.category, guess.source
+
+
+def _price_unit_follows_conversion(line: ExtractedLine, mon: Money) -> None:
+    """ "2 plt of ice melt (thats 98 bags), 11 a bag": the price is per bag, so the line counts bags."""
+    unit = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit))
+    if not unit or not line.conversion or unit == canonical_unit(line.unit):
+        return
+    amount, _, said_unit = line.conversion.partition(" ")
+    if canonical_unit(said_unit) == unit:
+        before = f"{line.quantity.normalize():f} {line.unit or ''}".strip() if line.quantity else None
+        line.quantity, line.unit, line.conversion = Decimal(amount), unit, before
 
 
 def _conflicting_spec(description: str, item: Item) -> bool:

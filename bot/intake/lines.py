@@ -89,7 +89,8 @@ SIZE = re.compile(
     r"|\b\d+/\d+(?:-\d+)?\"?"
     r"|#\s?\d+"
     r"|\b(?:door|dock|aisle|line|truck|forklift|lift|lane|zone|building|bldg|row|gate|model|part|sku|po|pr|"
-    r"rack|station|room|suite|conveyor|belt|motor|no\.?|number|size)"
+    r"rack|station|room|suite|conveyor|belt|motor|no\.?|number|size|grade|class|type|schedule|sch|series|gen|rev|"
+    r"version|mk|level|phase|tier|cat|revision|step|floor|store|route|shift|site)"
     r"\s*#?\s*[a-z]?\d+[a-z]?\b(?!\s*(?:x\b|" + _UNIT + r"))"
     r"|\b(?:ticket|quote|ref|order|invoice|unit)\s*(?:#|no\.?)\s*\d+\b"
     r"|\b\d+(?:\.\d+)?(?:lb|lbs|gal|kg|ft|oz|l)\b(?!\s+of\b)"  # "50lb bags", "5gal pails": a size
@@ -116,7 +117,10 @@ VAGUE = re.compile(
 A_DOZEN = re.compile(r"\b(?:a|one)\s+dozen\b", re.IGNORECASE)
 ARTICLE = re.compile(r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", re.IGNORECASE)
 CLAUSE = re.compile(
-    r"<[^>]{0,200}>|\n|;|,(?!\d{3}\b)|\.(?=\s|$)|!|\?|\s[-–—]+\s|:\s|\s\+\s|\+|&|\(|\)|\band\b|\bplus\b|\balso\b|"
+    r"<[^>]{0,200}>|\n|;|,(?!\d{3}\b)|\.(?=\s|$)|!|\?|\s[-–—]+\s|:\s|\s\+\s|\+|&|\band\b|\bplus\b|\balso\b|"
+    r"\((?=\s*(?:that'?s|thats|which|=|i\.?e|about|approx|~|or\b|\d))|(?<=\d)\s*\)|"
+    + "|".join(rf"(?<=\d [a-z]{{{n}}})\)" for n in range(2, 9))  # "(thats 98 bags)" ends its clause
+    + r"|"
     r"\bas well as\b|\bthen\b|\bbut\b|(?=\b(?:actually|sorry|oops|correction|make (?:it|that))\b)",
     re.IGNORECASE,
 )
@@ -129,16 +133,17 @@ NOT_INSTEAD = re.compile(r"^\s*(?P<q>\d[\d,]*)\s*(?P<u>[a-z]+\s+)?not\s+\d", re.
 RESTATED = re.compile(
     r"^\s*(?:that'?s|thats|which is|=|i\.?e\.?|about|approx\.?|~|or)\b", re.IGNORECASE
 )  # "(thats 2 pallets)", "= 98 bags"
+# longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
-    r"^(?:(?:hi|hey|hello|yo|good morning|morning|team|bot|please|pls|plz|kindly|thanks|thank you|thx|ty|"
-    r"i|i'd|id|i'm|im|we|we'd|we're|were|our|my|also|need|needs|needed|want|would like|'d like|like|to|order|"
-    r"ordering|get|got|grab|buy|purchase|request|requesting|can|could|you|u|me|us|some|the|a|an|of|for|from|"
-    r"about|around|approx\.?|roughly|~|at|by|just|another|more|new|add|with|and|it|is|are|urgently|asap|"
-    r"actually|instead|no|rather|switch|change|use|make|let's|lets|go|ok|okay|so|then|that|this|these|those|"
-    r"one|ones|quick|quickly|please order|put in|putting in|place|placing|an order|ordered|looking|for|"
-    r"almost|out|running|low|on|ran|go ahead|and|re|up|send|sending|ship|shipping|total|each|ea|per|"
-    r"x|qty|quantity|pcs?|units?|has|have|thats|that's|both|want|came|flat|grand|charge|they|said|somewhere|"
-    r"between|here|there|pasting|below|above|whatever|nothing fancy)\b\s*)+",
+    r"^(?:(?:nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
+    r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
+    r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
+    r"sending|almost|around|change|charge|kindly|let me|needed|please|put in|rather|spares|switch|thanks|"
+    r"that's|units?|you'll|about|above|below|could|grand|hello|let's|needs|order|place|quick|thats|there|"
+    r"these|those|total|we'll|we're|also|asap|both|came|each|flat|from|grab|have|here|i'll|just|lets|like|"
+    r"make|more|need|okay|ones|pcs?|said|send|ship|some|team|that|then|they|this|want|we'd|were|with|add|and|"
+    r"are|bot|buy|can|for|get|got|has|hey|i'd|i'm|low|new|one|our|out|per|pls|plz|qty|ran|the|thx|use|you|an|"
+    r"at|by|ea|go|hi|id|im|is|it|me|my|no|of|ok|on|re|so|to|ty|up|us|we|yo|a|i|u|x|~)\b\s*)+",
     re.IGNORECASE,
 )
 FILLER_END = re.compile(
@@ -178,6 +183,7 @@ class LineText:
     dozen: bool = False  # "a dozen" with no other number: 12, or one dozen of a dozen-packed item
     bare: bool = False  # a number with no unit, "x" or "qty": in a message with no price it may be the price
     quantity_at: int = -1  # where the quantity was said
+    heading: bool = False  # "label stock for Phoenix:" introduces the lines after it
     conversion: str | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -304,6 +310,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             continue
         line = LineText(description, quantity, unit, desc_start, end, said, dozen, problems=problems, bare=bare)
         line.quantity_at = quantity_at
+        line.heading = rest[end : end + 1] == ":"
         if quantity is None and lines and not lines[-1].description and lines[-1] is pending_qty:
             # "40 rolls, stretch wrap": the quantity came first, in a clause of its own
             pending_qty.description, pending_qty.start = description, desc_start

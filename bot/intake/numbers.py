@@ -57,7 +57,7 @@ SMALL = {
 }
 # "a pair of gloves" is two gloves; "a couple" two; "a dozen" stays a unit word ("2 dozen gloves").
 PAIRS = re.compile(
-    r"\b(?:a\s+)?(?:pair|couple)\s+of\b|\b(?:a\s+)?couple\b(?=\s+(?:more\s+)?(?!of\b|days?\b|weeks?\b)[a-z])",
+    r"\b(?:a\s+)?(?:pair|couple)\s+of\b|\b(?:a\s+)?couple\b(?=\s+(?:more\s+)?(?!of\b|days?\b|weeks?\b|hours?\b)[a-z0-9])",
     re.IGNORECASE,
 )
 HALF_DOZEN = re.compile(r"\b(?:a\s+)?half\s+(?:a\s+)?dozen\b", re.IGNORECASE)
