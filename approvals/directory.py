@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from approvals.bounded_yaml import DIRECTORY, YamlRefused, check_bounds
 from approvals.errors import DirectoryInvalid
 
 ALL_SITES = "*"
@@ -325,7 +326,14 @@ def load_directory(path: str | Path) -> Directory:
     import hashlib
 
     raw = Path(path).read_bytes()
-    data = yaml.safe_load(raw)
+    try:
+        check_bounds(raw, DIRECTORY, "directory file")  # before anything is built: see approvals/bounded_yaml.py
+        data = yaml.safe_load(raw)
+    except YamlRefused as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise DirectoryInvalid([f"{where}: {exc.message} ({exc.hint})"]) from None
+    except yaml.YAMLError as exc:
+        raise DirectoryInvalid([f"{path}: not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):
         raise DirectoryInvalid([f"{path}: expected a mapping at the top level"])
     data["source_hash"] = hashlib.sha256(raw).hexdigest()

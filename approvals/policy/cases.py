@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from approvals.bounded_yaml import POLICY, YamlRefused, check_bounds
 from approvals.clock import Clock, utcnow
 from approvals.delegation import DelegationWindow
 from approvals.directory import Directory
@@ -150,8 +151,11 @@ def load_cases(
 ) -> list[tuple[Case, int | None]]:
     """Parse and validate a cases file; raises CasesInvalid with file:line for every problem."""
     try:
+        check_bounds(text, POLICY, "cases file")  # before anything is built: see approvals/bounded_yaml.py
         lines, duplicates = line_map(text)
         data = yaml.safe_load(text)
+    except YamlRefused as exc:
+        raise CasesInvalid([PolicyIssue("error", "yaml", exc.message, filename, exc.line, exc.hint)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CasesInvalid(

@@ -15,11 +15,12 @@ from typing import Any, Generic, TypeVar
 import yaml
 from pydantic import ValidationError
 
+from approvals.bounded_yaml import POLICY, YamlRefused, check_bounds
 from approvals.errors import PolicyInvalid, PolicyIssue
 from approvals.policy.conditions import ConditionProblem, Node, Predicate, compile_condition, parse_condition
 from approvals.policy.schema import OverlaySpec, PolicyFile, RuleSpec, StopSpec
 
-MAX_POLICY_BYTES = 2_000_000
+MAX_POLICY_BYTES = POLICY.max_bytes
 
 Path_ = tuple[Any, ...]
 
@@ -130,22 +131,12 @@ def human_loc(loc: Path_) -> str:
 
 def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
     """Validate and compile policy text. Raises PolicyInvalid listing every problem found."""
-    if len(text.encode("utf-8", "replace")) > MAX_POLICY_BYTES:
-        raise PolicyInvalid(
-            [
-                PolicyIssue(
-                    "error",
-                    "schema",
-                    f"policy file is larger than {MAX_POLICY_BYTES} bytes",
-                    filename,
-                    None,
-                    "split comments out or simplify the rules",
-                )
-            ]
-        )
     try:
+        check_bounds(text, POLICY, "policy file")  # before anything is built: see approvals/bounded_yaml.py
         lines, duplicates = line_map(text)
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+    except YamlRefused as exc:
+        raise PolicyInvalid([PolicyIssue("error", "yaml", exc.message, filename, exc.line, exc.hint)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
