@@ -109,7 +109,7 @@ def summary_card(
     categories = sorted(
         {ln.category for ln in draft.lines if ln.category} | ({draft.category} if draft.category else set())
     )
-    suggested = any(ln.category_source == "llm" for ln in draft.lines)
+    suggested = any(ln.category_source in ("llm", "supplier_main") for ln in draft.lines)
     if categories:
         facts.append(
             Fact(
@@ -117,7 +117,13 @@ def summary_card(
                 value=", ".join(
                     directory.category_by_code[c].name for c in categories if c in directory.category_by_code
                 )
-                + (texts.SUGGESTED_CATEGORY if suggested else ""),
+                + (
+                    texts.SUPPLIER_MAIN_CATEGORY
+                    if any(ln.category_source == "supplier_main" for ln in draft.lines)
+                    else texts.SUGGESTED_CATEGORY
+                    if suggested
+                    else ""
+                ),
             )
         )
     if draft.item_type:

@@ -14,7 +14,7 @@ from approvals.directory import Directory
 from approvals.suggestions import CategorySuggestion, record_suggestions
 from approvals.views import RequisitionView
 from approvals.workflow import ApprovalService
-from bot.intake.draft import DraftState
+from bot.intake.draft import DraftState, supplier_main_category
 from bot.intake.suggest import CategorySuggester
 
 log = logging.getLogger("procurebot.intake")
@@ -34,8 +34,10 @@ class CategoryHints:
         self.suggester = suggester
 
     def ask(self, draft: DraftState) -> None:
-        """Start an LLM suggestion for each line the catalog and the supplier could not place. Never waits."""
+        """Start an LLM suggestion for each line the catalog and the supplier could not place. Never waits.
+        Without a suggester, the supplier's main category stands in, marked for the requester to change."""
         if self.suggester is None:
+            supplier_main_category(draft, self.directory)
             return
         for line in draft.lines:
             if line.description and line.suggestion is None and line.category_source in (None, "keyword"):

@@ -373,6 +373,17 @@ def fill_defaults(draft: DraftState, person: Person | None, directory: Directory
         catalog_price(draft, line, directory)
 
 
+def supplier_main_category(draft: DraftState, directory: Directory) -> None:
+    """Without a category suggester: a line of a supplier that sells several categories takes the supplier's
+    main one, marked on the summary with Change category, instead of a question people rarely can answer."""
+    supplier = directory.supplier_by_id.get(draft.supplier or "")
+    if supplier is None or not supplier.categories or draft.category is not None:
+        return
+    for line in draft.lines:
+        if line.category is None and line.description:
+            line.category, line.category_source = supplier.categories[0], "supplier_main"
+
+
 def catalog_price(draft: DraftState, line: DraftLine, directory: Directory) -> None:
     """The catalog's price, only for a strong match (a sku, no open choice) in the catalog's own unit, and only
     when the person said no price and no total for it."""

@@ -263,6 +263,7 @@ def ask_category(supplier: str) -> str:
 
 
 SUGGESTED_CATEGORY = " (suggested from the item text; tap Change category if it is wrong)"
+SUPPLIER_MAIN_CATEGORY = " (the supplier's main category; tap Change category if it is wrong)"
 CATEGORY_RECHECKED = (
     "Before you submit: a second look at the item text suggests a different category. Check it below, then submit."
 )
