@@ -3,15 +3,23 @@
 Each event's hash covers its own content and the previous event's hash, and `seq` is dense,
 so editing, deleting or reordering any event breaks the chain where it happened. The head
 row (last seq + hash) is updated in the same transaction, so a deleted tail is caught too.
+
+Two hash schemes, told apart per event by which one its hash matches: events written before the
+chain was keyed carry a plain SHA-256 (anyone can recompute it); events written with the audit
+key (`use_key`, set at start-up from the settings) carry an HMAC-SHA-256 under that key, which
+does not live in the database. Once an event is keyed, every later one must be too: a plain hash
+after a keyed event is a rewrite by someone without the key. The signed checkpoints of
+approvals/audit_checkpoint.py pin the head outside the database. Threat model: docs/audit.md.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
@@ -71,17 +79,57 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _digest(record: dict[str, Any]) -> str:
-    """The hash of an event (`record`: every field but the hash): its content and the previous event's hash,
-    as canonical JSON."""
+# The key new events are chained with (None: plain hashes, as before keying). One per process, set at start-up
+# by whoever builds the process (bot/runtime.py, the command line) from the settings; never stored in the database.
+_chain_key: bytes | None = None
+KEYED_MARKER = "audit.keyed"  # the event that opens a keyed segment (written at start-up, see `seal`)
+
+
+def use_key(key: bytes | None) -> None:
+    """Chain every event this process writes from now on with `key` (HMAC-SHA-256); None: plain SHA-256."""
+    global _chain_key
+    _chain_key = key
+
+
+def current_key() -> bytes | None:
+    return _chain_key
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key (so a checkpoint or an event can say which key), not the key."""
+    return hashlib.sha256(b"procurebot audit key id\0" + key).hexdigest()[:16]
+
+
+def _canonical(record: dict[str, Any]) -> bytes:
     body = {**record, "at": as_utc(record["at"]).isoformat()}
-    return hashlib.sha256(
-        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    ).hexdigest()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def event_hash(event: AuditEvent) -> str:
-    return _digest({k: getattr(event, k) for k in EXPORT_FIELDS[:-1]})
+def _digest(record: dict[str, Any], key: bytes | None = None) -> str:
+    """The hash of an event (`record`: every field but the hash): its content and the previous event's hash,
+    as canonical JSON; keyed with `key` (HMAC-SHA-256) when given, plain SHA-256 otherwise."""
+    if key is None:
+        return hashlib.sha256(_canonical(record)).hexdigest()
+    return hmac.new(key, _canonical(record), hashlib.sha256).hexdigest()
+
+
+def _record_of(event: AuditEvent) -> dict[str, Any]:
+    return {k: getattr(event, k) for k in EXPORT_FIELDS[:-1]}
+
+
+def event_hash(event: AuditEvent, key: bytes | None = None) -> str:
+    """The hash `event` should carry: plain, or keyed with `key`."""
+    return _digest(_record_of(event), key)
+
+
+def scheme_of(event: AuditEvent, key: bytes | None) -> str | None:
+    """Which scheme the event's hash matches: "hmac-sha256" (with `key`), "sha256", or None (edited)."""
+    record = _record_of(event)
+    if key is not None and hmac.compare_digest(_digest(record, key), event.hash):
+        return "hmac-sha256"
+    if hmac.compare_digest(_digest(record), event.hash):
+        return "sha256"
+    return None
 
 
 @dataclass(slots=True)
@@ -113,6 +161,7 @@ def write(
     """Chain `events` after the head `lock_head` asked for, and write them and the head moved on, together
     with the writes `after` (approvals.wire)."""
     row = head.first()
+    key = _chain_key
     if row is None:  # a database whose head row is gone: start it again (verify_chain reports the loss)
         wire.send(_NEW_HEAD)
         seq, prev = 0, GENESIS
@@ -134,7 +183,7 @@ def write(
             "after": jsonable(event.after) if event.after is not None else None,
             "prev_hash": prev,
         }
-        record["hash"] = prev = _digest(record)
+        record["hash"] = prev = _digest(record, key)
         records.append(record)
     wire.send_together([*after, *((_INSERT, r) for r in records)], _MOVE_HEAD, {"seq": seq, "hash": prev})
     return records
@@ -174,16 +223,29 @@ def append_event(
 class VerifyReport:
     events: int
     problems: list[str]
+    keyed: int = 0  # events whose keyed hash was checked with the key
+    plain: int = 0  # events with a plain hash (written before the chain was keyed)
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    notes: list[str] = field(default_factory=list)  # what the verifier could not vouch for (not a break)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
-    """Walk the whole chain; report every edited, missing or out-of-order event."""
+_DEFAULT: Any = object()
+
+
+def verify_chain(session: Session, batch: int = 2000, *, key: bytes | None = _DEFAULT) -> VerifyReport:
+    """Walk the whole chain; report every edited, missing or out-of-order event. With the audit key (this
+    process's, unless `key` is given) keyed events are checked too, and a plain hash after a keyed one, or a
+    chain that ends in plain hashes, is reported: that is what a rewrite by someone without the key looks like."""
+    key = _chain_key if key is _DEFAULT else key
     problems: list[str] = []
-    expected_seq, prev_hash, count = 1, GENESIS, 0
+    expected_seq, prev_hash, count, keyed, plain = 1, GENESIS, 0, 0, 0
+    last_scheme: str | None = None
+    unverifiable, marked = 0, False
     for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=batch)):
         count += 1
         if event.seq != expected_seq:
@@ -196,8 +258,22 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
                 f"event {event.seq} does not follow the event before it "
                 "(an earlier event was deleted, edited or reordered)"
             )
-        if event_hash(event) != event.hash:
+        scheme = scheme_of(event, key)
+        marked = marked or event.kind == KEYED_MARKER
+        if scheme == "hmac-sha256":
+            keyed += 1
+        elif scheme == "sha256":
+            plain += 1
+            if keyed:
+                problems.append(
+                    f"event {event.seq} ({event.kind} by {event.actor}) carries a plain hash after keyed events: "
+                    "it was rewritten by someone without the audit key"
+                )
+        elif key is None and marked:
+            unverifiable += 1  # from the first `audit.keyed` on, events are keyed, or edited: only the key can tell
+        else:
             problems.append(f"event {event.seq} ({event.kind} by {event.actor}) was edited after it was written")
+        last_scheme = scheme
         expected_seq, prev_hash = event.seq + 1, event.hash
     head = session.get(AuditHead, 1)
     last_seq = expected_seq - 1
@@ -210,7 +286,44 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyReport:
             problems.append("the chain head does not match the last event (events added outside procurebot)")
     elif head is not None and head.seq and not count:
         problems.append(f"all {head.seq} events were deleted")
-    return VerifyReport(count, problems)
+    notes: list[str] = []
+    if key is not None and count and last_scheme == "sha256" and not keyed:
+        problems.append(
+            f"no event is keyed with this audit key, though every server start seals the chain with it: the keyed "
+            f"events were rewritten with plain hashes by someone without the key (or the key is not this "
+            f"database's: key id {key_id(key)})"
+        )
+    if key is not None and plain and keyed:
+        notes.append(f"{plain} event(s) written before the chain was keyed are vouched for by the first keyed event")
+    if unverifiable:
+        problems.append(
+            f"{unverifiable} keyed event(s) cannot be checked without the audit key (PROCUREBOT_AUDIT_KEY or the key "
+            "file): run the verification where the key is"
+        )
+    return VerifyReport(count, problems, keyed, plain, last_seq, prev_hash, notes)
+
+
+def seal(session: Session, *, at: datetime, actor: str = "system") -> bool:
+    """Start a keyed segment if the chain does not end in one under this process's key: an `audit.keyed` event
+    (after every plain one), so the plain events before it are vouched for by the key from now on and a chain
+    that ends in plain hashes is a rewrite. Returns whether an event was written. Call it at start-up, under the
+    start-up lock, after the policy is installed."""
+    key = _chain_key
+    if key is None:
+        return False
+    lock_chain(session)
+    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    if last is not None and scheme_of(last, key) == "hmac-sha256":
+        return False
+    append_event(
+        session,
+        kind=KEYED_MARKER,
+        actor=actor,
+        at=at,
+        surface="cli",
+        after={"scheme": "hmac-sha256", "key_id": key_id(key)},
+    )
+    return True
 
 
 def iter_events(

@@ -8,9 +8,14 @@ skipped (max_instances=1, coalesce), never doubled.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from approvals import audit, audit_checkpoint
+from approvals.clock import utcnow
 from approvals.directory import Directory
 from approvals.scheduling.calendar import Calendars, WorkingHours
 from approvals.scheduling.notices import Notifier
@@ -75,3 +80,50 @@ def start(scheduler: Scheduler, settings: Settings) -> Ticker | None:
     ticker = Ticker(scheduler, interval_seconds=settings.scheduler_interval_seconds)
     ticker.start()
     return ticker
+
+
+class AuditCheckpoints:
+    """Writes a signed checkpoint of the audit chain's head to a folder every few minutes (when the chain grew),
+    so a copy of the head lives outside the database even if nobody runs `procurebot audit checkpoint`."""
+
+    def __init__(self, engine: Engine, key: bytes, folder: Path, minutes: int) -> None:
+        self.engine, self.key, self.folder = engine, key, folder
+        self.last_seq: int | None = None
+        self._aps = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        self._aps.add_job(self.run_once, "interval", minutes=minutes, id="procurebot-audit-checkpoint")
+
+    def run_once(self) -> Path | None:
+        """Write one checkpoint now (None: the chain has not moved since the last one, or does not verify)."""
+        try:
+            with Session(self.engine) as session:
+                mark = audit_checkpoint.take(session, self.key, utcnow())
+        except audit_checkpoint.CheckpointRefused as exc:
+            log.error("audit checkpoint not written: %s", exc)
+            return None
+        except Exception:  # noqa: BLE001 - the next run tries again
+            log.exception("audit checkpoint failed")
+            return None
+        if mark.seq == self.last_seq:
+            return None
+        path = audit_checkpoint.write(self.folder / audit_checkpoint.file_name(mark), mark, self.key)
+        self.last_seq = mark.seq
+        log.info("audit checkpoint of event %s written to %s", mark.seq, path)
+        return path
+
+    def start(self) -> None:
+        self._aps.start()
+
+    def shutdown(self) -> None:
+        self._aps.shutdown(wait=False)
+
+
+def start_checkpoints(engine: Engine, settings: Settings) -> AuditCheckpoints | None:
+    """Write audit checkpoints on the schedule the settings give (PROCUREBOT_AUDIT_CHECKPOINT_MINUTES; 0: off)."""
+    key = audit.current_key()
+    if key is None or settings.audit.checkpoint_minutes == 0:
+        return None
+    checkpoints = AuditCheckpoints(
+        engine, key, settings.audit.checkpoints(settings.var_dir), settings.audit.checkpoint_minutes
+    )
+    checkpoints.start()
+    return checkpoints

@@ -82,12 +82,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ticker, dispatch_stop, built = None, None, False
+        ticker, dispatch_stop, checkpoints, built = None, None, None, False
         if getattr(app.state, "runtime", None) is None:
             built = True
             app.state.runtime = build_runtime(settings)
             ticker = scheduler.start(app.state.runtime.scheduler, settings)  # only the real server ticks, not a test's
             dispatch_stop = erp_dispatcher.start_in_server(app.state.runtime)
+            checkpoints = scheduler.start_checkpoints(app.state.runtime.engine, settings)
         teams = None
         if teams_config is not None:  # Microsoft Teams: the bot and its surface need the runtime
             from bot.teams.routes import start as start_teams
@@ -113,6 +114,8 @@ def create_app(
             teams.close()
         if ticker is not None:
             ticker.shutdown()
+        if checkpoints is not None:
+            checkpoints.shutdown()
         if dispatch_stop is not None:
             dispatch_stop.set()
         app.state.runtime.engine.dispose()

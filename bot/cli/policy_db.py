@@ -9,7 +9,7 @@ import typer
 from sqlmodel import Session, select
 
 from approvals.clock import utcnow
-from approvals.db import make_engine, transaction, upgrade
+from approvals.db import make_engine, transaction
 from approvals.directory import load_directory
 from approvals.errors import PolicyInvalid
 from approvals.models import Requisition
@@ -17,6 +17,7 @@ from approvals.policy.checker import check_policy
 from approvals.policy.loader import load_policy
 from approvals.policy.simulate import StoredRoute, simulate
 from approvals.policy_store import install_policy
+from bot.cli.database import database_engine
 from bot.cli.policy import app
 from bot.settings import get_settings
 
@@ -100,8 +101,7 @@ def activate_command(
             typer.echo(issue.render(), err=True)
         typer.echo("not activated: fix the errors above (see `procurebot policy check`)", err=True)
         raise typer.Exit(2)
-    upgrade(settings.connect_url)
-    engine = make_engine(settings.connect_url)
+    engine = database_engine()  # migrated, and the activation's audit event keyed
     try:
         with transaction(engine) as session:
             _, changed = install_policy(session, policy, at=utcnow(), actor=actor, surface="cli")
