@@ -322,6 +322,52 @@ SITE_LEAD = re.compile(
     rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
     rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})"
 )
+# "zoro has them", "mcmaster sells it", "amazon.com": a seller named without "from"
+_SELLER = re.compile(
+    r"(?:^|[.,;:!?(]\s*|\b(?:and|but|because|since|cuz)\s+)(?P<x>[a-z][a-z0-9&'\-]{2,}(?:\.com)?"
+    r"(?:\s+[a-z][a-z0-9&'\-]{2,})?)\s+(?:has|have|had|sells|carries|carry|stocks|quoted|can get|can do|"
+    r"is cheaper|are cheaper|offers)\b"
+    r"|\b(?P<y>[a-z][a-z0-9\-]{2,}\.com)\b"
+)
+_NOT_SELLERS = {
+    "they",
+    "it",
+    "he",
+    "she",
+    "we",
+    "i",
+    "you",
+    "who",
+    "that",
+    "this",
+    "the shop",
+    "the vendor",
+    "vendor",
+    "supplier",
+    "the supplier",
+    "nobody",
+    "everyone",
+    "someone",
+    "one",
+    "which",
+    "what",
+    "she",
+    "he",
+    "tech",
+    "the tech",
+    "guy",
+    "the guy",
+    "store",
+    "the store",
+    "our vendor",
+    "our supplier",
+    "the usual",
+    "usual",
+    "the price",
+    "price",
+    "quote",
+    "the quote",
+}
 _NOT_HEAD = {"new", "replacement", "spare", "more", "extra", "the", "of", "and", "some", "our", "my", "x"}
 _PRONOUNS = {"them", "those", "these", "it", "of them", "each"}
 _SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas well as\b")
@@ -468,7 +514,9 @@ class Extractor:
         self._supplier_names: list[str] = []
         self._supplier_ids: list[str] = []
         for s in directory.suppliers:
-            for name in {s.id, s.name.lower(), *(a.lower() for a in s.aliases)}:
+            words = re.findall(r"[a-z0-9&'-]+", s.name.lower())
+            short = {" ".join(words[:2])} if len(words) >= 3 else set()  # "shady surplus" for Shady Surplus Traders
+            for name in {s.id, s.name.lower(), *(a.lower() for a in s.aliases), *short}:
                 self._supplier_names.append(name)
                 self._supplier_ids.append(s.id)
         self._site_names: list[str] = []
@@ -552,6 +600,25 @@ class Extractor:
             if code in self.directory.cost_center_by_code:
                 out.cost_center = code
                 w.take(m.start(), m.end())
+            elif self._cost_center_like(code, w.rest[max(0, m.start() - 20) : m.start()]):
+                out.unknown_cost_center = code  # named back with the nearest real ones, never replaced silently
+                w.take(m.start(), m.end())
+        if out.cost_center is None and out.unknown_cost_center is None:
+            for center in self.directory.cost_centers:
+                m = re.search(rf"\b{re.escape(center.name.lower())}\b", w.rest)
+                if m and (center.site is None or re.search(r"\b(?:charge|cost cent|cc|bill)", w.rest)):
+                    out.cost_center = center.code  # "charge corporate IT", "for corporate facilities"
+                    w.take(m.start(), m.end())
+                    break
+
+    def _cost_center_like(self, code: str, before: str) -> bool:
+        """ "DAL-IT" after "charge", or a code whose prefix is a site or CORP: a cost center the directory lacks."""
+        prefix = code.split("-")[0]
+        if re.search(
+            r"\b(?:charge|charged|cost cent(?:er|re)|cc|bill|budget|acct|account)\b[\s:]*(?:it\s+)?(?:to\s+)?$", before
+        ):
+            return True
+        return prefix in self.directory.site_by_code or prefix == "CORP"
 
     def _money(self, w: _Work, out: Extraction) -> list[Money]:
         found: list[Money] = []
@@ -703,6 +770,16 @@ class Extractor:
                         w.take(m.start(), m.end())
         if out.supplier or out.supplier_choices:
             return
+        if not out.unknown_supplier:
+            for m in _SELLER.finditer(w.rest):
+                group = "x" if m.group("x") else "y"
+                phrase = m.group(group).strip()
+                if phrase in _NOT_SELLERS or self.match_site(phrase) or self.catalog.match_item(phrase):
+                    continue
+                if not self.match_supplier(phrase):
+                    out.unknown_supplier = w.text[m.start(group) : m.end(group)].strip()
+                    w.take(m.start(group), m.end(group))
+                    break
         named = []
         for m in self._supplier_exact.finditer(w.rest):
             sid = self._supplier_by_name[m.group(1)]
