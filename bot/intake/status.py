@@ -1,6 +1,10 @@
-"""Where things stand, asked in chat: one requisition ("status PR-1042"), an order found by what was asked
-for ("where is my stretch wrap order?"), the person's own requests and approvals queue, and a buyer's
-retry of a purchase order the ERP would not take. The ERP side is read from the outbox; chat never calls an ERP.
+"""Where things stand, asked in chat: one requisition ("status PR-1042", "has PR-1005 been approved yet?"),
+an order found by what was asked for ("where are my boxes?"), the person's open requisitions ("where is my
+order?"), their own requests and approvals queue, and a buyer's retry of a purchase order the ERP would not
+take. The ERP side is read from the outbox; chat never calls an ERP.
+
+A requisition is shown only to someone who may see it (bot/intake/lookup.py); anyone else hears the same
+"there is no requisition" as for a number that does not exist, so a guess never learns that one does.
 """
 
 from __future__ import annotations
@@ -8,10 +12,11 @@ from __future__ import annotations
 from approvals.directory import Person
 from approvals.errors import NotFound, ProcurebotError
 from approvals.outbox import retry_dead
-from bot.intake import texts
+from approvals.views import RequisitionView
+from bot.intake import intent_texts, lookup, texts
 from bot.intake.cards import queue_card
 from bot.intake.context import Chat
-from bot.intake.orders import match_orders, status_card
+from bot.intake.orders import status_card
 from bot.intake.reply import Reply
 
 
@@ -24,16 +29,28 @@ class Status:
             view = self.chat.service.get(number)
         except NotFound:
             return [Reply(texts.status_missing(number))]
+        if not lookup.may_see(person, view):
+            return [Reply(texts.status_missing(number))]
         return [Reply(card=status_card(self.chat.service.engine, view, person.id, self.chat.directory))]
 
     def where_is(self, person: Person, words: str) -> list[Reply]:
-        """'where is my stretch wrap order?': the asker's own recent requisitions, matched by title and lines."""
-        found = match_orders(words, self.chat.service.list(requester=person.id, limit=50))
+        """'where are my boxes?': the asker's own requisitions whose lines look like the item."""
+        found = lookup.by_item(words, self.chat.service.list(requester=person.id, limit=100), self.chat.directory)
         if not found:
-            return [Reply(texts.no_order_found(words))]
+            return [Reply(intent_texts.no_item_found(words))]
+        return self._answer(person, found, intent_texts.which_order(words), "")
+
+    def open(self, person: Person) -> list[Reply]:
+        """'where is my order?': the asker's requisitions still on their way."""
+        found = lookup.open_ones(self.chat.service.list(requester=person.id, limit=100), self.chat.now())
+        if not found:
+            return [Reply(intent_texts.NO_OPEN)]
+        return self._answer(person, found, intent_texts.OPEN_TITLE, intent_texts.NO_OPEN)
+
+    def _answer(self, person: Person, found: list[RequisitionView], title: str, empty: str) -> list[Reply]:
         if len(found) == 1:
             return [Reply(card=status_card(self.chat.service.engine, found[0], person.id, self.chat.directory))]
-        return [Reply(card=queue_card(texts.which_order(words), found, self.chat.directory, ""))]
+        return [Reply(card=queue_card(title, found, self.chat.directory, empty))]
 
     def mine(self, person: Person) -> list[Reply]:
         views = self.chat.service.list(requester=person.id, limit=50)
