@@ -24,7 +24,7 @@ from approvals.directory import Directory, Person
 from approvals.scheduling.calendar import Calendars
 from approvals.workflow import ApprovalService
 from bot.cards.model import Card
-from bot.intake import decisions, routing, stats, texts
+from bot.intake import decisions, intent_texts, routing, stats, texts
 from bot.intake.cards import requisition_card
 from bot.intake.categories import CategoryHints
 from bot.intake.context import Chat
@@ -124,6 +124,10 @@ class Assistant:
                 return self.delegations.cancel(person)
             case "delegate":
                 return self.delegations.delegate(person, text)
+            case "delegations":
+                return self.delegations.listing(person)
+            case "out_of_office":
+                return self.delegations.out_of_office(person, text)
             case "mine":
                 return self.status.mine(person)
             case "pending":
@@ -136,13 +140,18 @@ class Assistant:
                 return self.status.one(person, to.words)
             case "where_is":
                 return self.status.where_is(person, to.words)
+            case "open":
+                return self.status.open(person)
+            case "question" if self.chat.load(person.id).state == "idle":
+                # a question never starts a purchase; one asked during a draft is the draft's to read
+                return [Reply(intent_texts.QUESTION)]
         return self.dialogue.message(person, text)
 
     def handle_action(self, person_id: str, action: str, value: dict[str, str], text: str | None = None) -> list[Reply]:
         """A button tapped by `person_id` on a card (with the words it asked for, if any)."""
         person = self.person(person_id)
         number = value.get("number", "")
-        match routing.route_action(action):
+        match routing.route_action(action, value):
             case "decision":
                 decided = decisions.decide(self.chat, person.id, action, value, text)  # type: ignore[arg-type]
                 return decisions.replies(self.chat, person, decided)
@@ -152,6 +161,8 @@ class Assistant:
                 return self.status.erp_retry(person, number)
             case "cancel_delegation":
                 return self.delegations.cancel(person, value.get("delegation_id"))
+            case "delegation":
+                return self.delegations.action(person, value)
         return self.dialogue.action(person, action, value)
 
     def card_for(self, number: str, viewer: str) -> Card:

@@ -1,8 +1,11 @@
 """Which part of the conversation a message or a tap goes to. Pure: no database, no service.
 
 A typed message is checked (empty, too long, binary, emoji only), normalised, and matched against the short
-commands in a fixed order; anything else belongs to the draft dialogue. A tapped action is a decision,
-a status or ERP retry, the end of a delegation, or something about the draft.
+commands in a fixed order, read the way people write them (bot/intake/intents.py: padding, shorthand, close
+misspellings): help, stats, delegations, out-of-office sentences, queues, snooze, the digest, status
+questions with a number, an item or neither. A question that is not a purchase (bot/intake/questions.py) is
+answered, never drafted; anything else belongs to the draft dialogue. A tapped action is a decision, a status
+or ERP retry, the end of a delegation, a delegation proposal's buttons, or something about the draft.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from approvals.commands import DECISIONS
-from bot.intake import intents, texts
+from bot.intake import absence, intents, questions, texts
 
 Handler = Literal[
     "help",
@@ -26,9 +29,13 @@ Handler = Literal[
     "digest_off",
     "status",
     "where_is",
+    "open",
+    "delegations",
+    "out_of_office",
+    "question",
     "dialogue",
 ]
-ActionHandler = Literal["decision", "status", "erp.retry", "cancel_delegation", "dialogue"]
+ActionHandler = Literal["decision", "status", "erp.retry", "cancel_delegation", "delegation", "dialogue"]
 
 
 @dataclass(frozen=True)
@@ -57,35 +64,52 @@ def normalise(text: str) -> str:
 
 def route(text: str) -> Route:
     """The handler for a normalised message; the order matters ("cancel my delegation" is not "cancel")."""
-    if intents.HELP.match(text):
+    said = intents.form(text)
+    if intents.HELP.match(text) or intents.HELP.match(said):
         return Route("help")
     if intents.STATS.match(text):
         return Route("stats")
     if intents.CANCEL_DELEGATION.search(text):
         return Route("cancel_delegation")
-    if intents.DELEGATE.match(text):
+    if intents.DELEGATIONS.match(said):
+        return Route("delegations")
+    if intents.DELEGATE.match(said):
         return Route("delegate")
+    if out_of_office(said):
+        return Route("out_of_office")
     if intents.MINE.match(text):
         return Route("mine")
     if intents.PENDING.match(text):
         return Route("pending")
     if intents.SNOOZE.match(text):
         return Route("snooze")
-    if intents.DIGEST_OFF.search(text):
-        return Route("digest_off")
-    if intents.DIGEST_ON.search(text):
-        return Route("digest_on")
-    number = intents.status_number(text)
-    if number:
-        return Route("status", number)
-    order = intents.order_words(text)
-    if order:
-        return Route("where_is", order)
+    digest = intents.digest_switch(said)
+    if digest is not None:
+        return Route("digest_on" if digest else "digest_off")
+    ask = intents.status_ask(said)
+    if ask is not None:
+        if ask.number:
+            return Route("status", ask.number)
+        return Route("where_is", ask.words) if ask.words else Route("open")
+    if questions.not_a_purchase(text):
+        return Route("question")
     return Route("dialogue")
 
 
-def route_action(action: str) -> ActionHandler:
-    """The handler for a tapped action."""
+def out_of_office(said: str) -> bool:
+    """Away, and who covers or when ("ooo dec 21-jan 3, priya will approve for me"); never a purchase that
+    only mentions being away ("I'm out of boxes, need 20 by friday")."""
+    if not intents.OUT_OF_OFFICE.search(said):
+        return False
+    if intents.COVER.search(said):
+        return True
+    return absence.mentions_days(said) and not questions.is_purchase(said)
+
+
+def route_action(action: str, value: dict[str, str] | None = None) -> ActionHandler:
+    """The handler for a tapped action (a "choose" on a delegation proposal is the proposal's, not the draft's)."""
+    if action == "choose" and (value or {}).get("field", "").startswith("delegation."):
+        return "delegation"
     return "decision" if action in DECISIONS else _ACTIONS.get(action, "dialogue")
 
 
