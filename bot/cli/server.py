@@ -13,6 +13,10 @@ from bot.cli.startup import StartupGuard, listen, masked_url, read_settings
 from bot.settings import get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+# The most a request's line and headers may take before the server answers 431/400 and closes. httptools (uvicorn's
+# faster parser) has no limit at all, so the server runs h11, whose buffer is capped here: an 8 MB header is refused
+# after 32 KiB instead of being read whole. A Teams bearer token is about 2 KiB.
+MAX_HEADER_BYTES = 32 * 1024
 
 
 def _logging(settings: Any) -> None:
@@ -46,7 +50,13 @@ def _run(app: Any, sock: Any, log_level: str, guard: StartupGuard, banner: str) 
 
     import uvicorn
 
-    config = uvicorn.Config(app, lifespan="off", log_level=log_level)  # the lifespan is run here, around uvicorn
+    config = uvicorn.Config(
+        app,
+        lifespan="off",  # the lifespan is run here, around uvicorn
+        log_level=log_level,
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )
     server = uvicorn.Server(config)
 
     def on_signal(signum: int, _frame: Any) -> None:

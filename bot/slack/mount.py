@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Awaitable, Callable
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from slack_sdk.signature import SignatureVerifier
 
 from bot.settings.slack import SlackSettings
 
@@ -24,7 +27,48 @@ async def _handle(request: Request) -> Response:
 
 @router.post("/events")
 async def events(request: Request) -> Response:
-    return await _handle(request)
+    refused = await _refuse_junk(request)
+    return refused if refused is not None else await _handle(request)
+
+
+def _refusal(status: int, error: str, message: str) -> Response:
+    return JSONResponse({"error": error, "message": message}, status)
+
+
+async def _refuse_junk(request: Request) -> Response | None:
+    """Check the signature and the body's shape before bolt sees the request: bolt parses the body first and turns a
+    malformed one (or a timestamp that is not a number) into a 500 with a traceback in the log. Unsigned or
+    wrongly signed: 401; signed but unreadable: 400. One warning line either way."""
+    settings: SlackSettings | None = getattr(request.app.state, "slack_settings", None)
+    secret = settings.signing_secret.get_secret_value() if settings and settings.signing_secret else ""
+    body = await request.body()  # starlette keeps it: bolt reads the same bytes
+    if secret:
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+            log.warning("Slack request refused: X-Slack-Request-Timestamp is missing or not a number")
+            return _refusal(401, "invalid_request", "X-Slack-Request-Timestamp must be a Unix time in seconds.")
+        if not SignatureVerifier(secret).is_valid(body, timestamp, signature):
+            log.warning("Slack request refused: missing, wrong or expired X-Slack-Signature")
+            return _refusal(401, "invalid_signature", "The request is not signed with this app's signing secret.")
+    if not _readable(body, request.headers.get("content-type", "")):
+        log.warning("Slack request refused: the body is not a form or JSON that Slack sends")
+        return _refusal(400, "bad_request", "The body must be a form (optionally with a JSON payload=) or JSON.")
+    return None
+
+
+def _readable(body: bytes, content_type: str) -> bool:
+    """Whether bolt can parse `body` as Slack sends it: JSON (an object), or a form whose payload=, if any, is a
+    JSON object."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json") or text.startswith("{"):
+            return isinstance(json.loads(text), dict)
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+        payload = form.get("payload")
+        return payload is None or (len(payload) == 1 and isinstance(json.loads(payload[0]), dict))
+    except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors too
+        return False
 
 
 @router.get("/install")

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import re
 import threading
+import time
 import warnings
 from typing import Any, Callable, Coroutine, TypeVar
 
@@ -56,6 +57,29 @@ Handler = Callable[[Inbound, Callable[[], "str | None"]], Outcome]
 
 class Unauthorized(Exception):
     """The request's Bot Framework token is missing or invalid."""
+
+
+CLOCK_SKEW_SECONDS = 60  # the SDK allows five minutes either way; a token not yet valid a minute from now is refused
+MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600  # Bot Framework tokens live about an hour
+
+
+def stricter(claims: dict[str, Any], *, issuer: str, audience: str, now: float) -> None:
+    """What the SDK's validator lets through and we do not (it checks exp and nbf only when present, allows five
+    minutes of skew, and takes Entra-issued tokens meant for agents): a Bot Framework token must expire within a
+    day, already be valid, and name exactly the Bot Framework as issuer and this bot as audience."""
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        raise Unauthorized("token without exp")
+    if exp - (iat if isinstance(iat, (int, float)) else now) > MAX_TOKEN_LIFETIME_SECONDS:
+        raise Unauthorized("token valid for longer than a day")
+    for name, value in (("nbf", nbf), ("iat", iat)):
+        if value is not None and (not isinstance(value, (int, float)) or value > now + CLOCK_SKEW_SECONDS):
+            raise Unauthorized(f"token {name} in the future")
+    if claims.get("iss") != issuer:
+        raise Unauthorized("unexpected issuer")
+    aud = claims.get("aud")
+    if (aud if isinstance(aud, str) else aud[0] if isinstance(aud, list) and len(aud) == 1 else None) != audience:
+        raise Unauthorized("unexpected audience")
 
 
 class BadActivity(Exception):
@@ -237,11 +261,12 @@ class TeamsAdapter:
         raw = authorization.removeprefix("Bearer ").strip()
         service_url = body.get("serviceUrl")
         try:
-            await self._validator.validate_token(raw, service_url if isinstance(service_url, str) else None)
+            claims = await self._validator.validate_token(raw, service_url if isinstance(service_url, str) else None)
         except jwt.PyJWKClientConnectionError as exc:
             raise KeysUnavailable(str(exc)[:200]) from exc
         except Exception as exc:  # noqa: BLE001 - pyjwt raises many kinds; all mean the token is not good
             raise Unauthorized(type(exc).__name__) from exc
+        stricter(claims, issuer=self.cloud.token_issuer, audience=self.settings.app_id or "", now=time.time())
         if not isinstance(service_url, str) or not self.settings.service_url_allowed(service_url):
             raise RefusedServiceUrl(str(service_url)[:100])
         if body.get("type") == "invoke" and body.get("name") not in HANDLED_INVOKES:

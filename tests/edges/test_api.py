@@ -352,5 +352,6 @@ def test_delegation_end_can_be_moved(api, clock):
 
 
 def test_readiness_names_the_active_policy(api):
-    """/readyz reports the policy version it would route with."""
-    assert api.get("/readyz").json()["policy"].startswith("2026.11.1 (sha256:")
+    """/readyz reports the policy version it would route with to a caller with a token, and only to them."""
+    assert api.get("/readyz", headers=auth(api, "service")).json()["policy"].startswith("2026.11.1 (sha256:")
+    assert api.get("/readyz").json() == {"status": "ready"}

@@ -70,7 +70,9 @@ def test_three_servers_started_together_on_an_empty_database_all_come_up(empty_d
         for proc, port in zip(procs, ports):
             until_healthy(proc, f"http://127.0.0.1:{port}", limit=90)
         for port in ports:
-            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+            ready = httpx.get(
+                f"http://127.0.0.1:{port}/readyz", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10
+            )
             assert ready.status_code == 200, ready.text
             assert ready.json()["database"] == "postgresql"
             mine = httpx.get(

@@ -53,7 +53,7 @@ def test_serve_with_nothing_configured_runs_the_tour(server):
     token = (var / "dev-admin-token").read_text().strip()
     assert oct((var / "dev-admin-token").stat().st_mode)[-3:] == "600"
     h = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(f"{base}/readyz").json()["database"] == "sqlite"
+    assert httpx.get(f"{base}/readyz", headers=h).json()["database"] == "sqlite"
     created = httpx.post(
         f"{base}/api/v1/requisitions",
         headers=h,

@@ -11,9 +11,29 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from approvals import audit
+from approvals.clock import as_utc
+from approvals.errors import FieldError, ValidationFailed
 from bot.api.auth import AUDIT, Caller, require
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+# a requisition number as the service writes them (PR-1042); the column holds 20 characters
+NUMBER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$"
+EARLIEST, LATEST = 1970, 9998
+
+
+def _since_utc(since: datetime | None) -> datetime | None:
+    """`since` in UTC, refused (422, before any byte is streamed) when it cannot be compared with stored times."""
+    if since is None:
+        return None
+    try:
+        moment = as_utc(since)
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or not EARLIEST <= moment.year <= LATEST:
+        raise ValidationFailed(
+            [FieldError("since", f"give a time between {EARLIEST} and {LATEST}, e.g. 2026-11-01 or 2026-11-01T09:00Z")]
+        )
+    return moment
 
 
 @router.get("/export", summary="Audit events as JSON Lines or CSV", response_class=StreamingResponse)
@@ -21,10 +41,13 @@ def export(
     request: Request,
     caller: Caller = Depends(require(*AUDIT)),
     format: Literal["jsonl", "csv"] = Query(default="jsonl"),
-    requisition: str | None = Query(default=None, description="only this requisition, e.g. PR-1042"),
-    since: datetime | None = None,
+    requisition: str | None = Query(
+        default=None, description="only this requisition, e.g. PR-1042", max_length=20, pattern=NUMBER
+    ),
+    since: datetime | None = Query(default=None, description="only events at or after this time (ISO 8601)"),
 ) -> StreamingResponse:
     engine = request.app.state.runtime.engine
+    since = _since_utc(since)  # every parameter is checked before the response starts: a stream cannot turn 422
 
     def rows() -> Iterator[str]:
         with Session(engine) as session:
