@@ -322,6 +322,9 @@ SITE_LEAD = re.compile(
     rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
     rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})"
 )
+# shop-floor shorthand, read before the catalog is searched
+_ABBREVIATIONS = {"hyd": "hydraulic", "hydr": "hydraulic", "flt": "forklift", "f/l": "forklift", "lbl": "label"}
+_ABBREVIATION = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")\b", re.IGNORECASE)
 # "zoro has them", "mcmaster sells it", "amazon.com": a seller named without "from"
 _SELLER = re.compile(
     r"(?:^|[.,;:!?(]\s*|\b(?:and|but|because|since|cuz)\s+)(?P<x>[a-z][a-z0-9&'\-]{2,}(?:\.com)?"
@@ -675,8 +678,8 @@ class Extractor:
                 money.kind, money.period = "unit", _SINGULAR.get(period.group("p"), period.group("p"))
                 money.term = _term(period, money.period)
                 end += period.end()
-            elif unit in ("month", "months", "year", "years", "yr", "week", "weeks"):
-                money.period = _SINGULAR.get(unit, unit.rstrip("s"))
+            elif unit in ("month", "months", "mo", "mos", "year", "years", "yr", "week", "weeks", "wk", "wks"):
+                money.period = canonical_unit(_SINGULAR.get(unit, unit))
                 term = _PERIOD_TERM.match(w.rest[end:])
                 if term:
                     money.term = _term(term, money.period)
@@ -712,8 +715,13 @@ class Extractor:
     def _dates(self, w: _Work, out: Extraction, now: datetime, tz: str) -> None:
         for m in DATE.finditer(w.rest):
             phrase = m.group("d")
-            # "12/3" after a digit or x is a size (20x12x12), not a date
+            # "12/3" after a digit or x is a size (20x12x12), not a date; so is 3/4" or 1/2-13
             if m.start("d") > 0 and w.rest[m.start("d") - 1] in "x0123456789":
+                continue
+            if re.match(
+                r"\s*(?:\"|''|in\b|inch|-\d|\s*(?:drive|npt|od|id|thread|shaft|hose|pipe|bolt|x)\b)",
+                w.rest[m.end("d") :],
+            ):
                 continue
             when = parse_date(phrase, now=now, timezone=tz)
             if when is None:
@@ -904,6 +912,7 @@ class Extractor:
 
         Strong: the description's head word (its last noun, specs and trailing phrases aside) is a word of
         the item's name or keywords. "forklift seat" loosely matches the forklift, and is not priced as one."""
+        description = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(0).lower()], description)
         item = self.catalog.match_item(description)
         if item is None:
             return None, False

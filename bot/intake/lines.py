@@ -243,7 +243,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
         correction = bool(CORRECTION.match(rest[start:end])) or bool(NOT_INSTEAD.match(seg))
         restated = bool(RESTATED.match(rest[start:end]))
         quantity, unit, said, dozen, problems, bare, quantity_at = None, None, None, False, [], False, -1
-        work = list(seg)
+        work = list(rest[start:end])  # the description keeps sizes and specs; only the quantity is taken out
         dz = A_DOZEN.search(seg)
         vague = VAGUE.search(seg)
         if vague:

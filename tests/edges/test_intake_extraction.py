@@ -38,7 +38,7 @@ def _check_line(got, want: dict[str, Any], where: str) -> None:  # type: ignore[
         actual = getattr(got, attr)
         if key == "desc":
             assert value.lower() in actual.lower(), f"{where}: description {actual!r} lacks {value!r}"
-        elif value is None or isinstance(value, str):
+        elif value is None or isinstance(value, (str, list)):
             assert actual == value, f"{where}: {attr} is {actual!r}, expected {value!r}"
         else:
             assert actual is not None and Decimal(str(actual)) == Decimal(str(value)), (
