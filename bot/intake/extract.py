@@ -236,7 +236,9 @@ _AFTER_BARE_EACH = r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total
 MONEY = re.compile(
     rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn|us\$)\s?|[$€£]\s?)(?P<n1>{_AMT})\s?(?P<k1>k|m)?\b"
     rf"|\b(?P<n2>{_AMT})\s?(?P<k2>k|m)?\s?(?P<post>\b(?:{_CUR_WORD})\b|€)"
-    rf"|(?P<at>@|\bat\b)\s?(?P<n3>{_AMT})(?P<k3>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|[.!?](?:\s|$)|\)|\s+(?:by|for|from|and|plus|w|with)\b))"
+    rf"|(?P<at>@)\s?(?P<n3>{_AMT})(?P<k3>k)?(?![\d.,])"
+    rf"|(?P<atw>\bat\b)\s?(?P<n9>{_AMT})(?P<k9>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|"
+    rf"[.!?](?:\s|$)|\)|\s+(?:by|for|from|and|plus|w|with)\b))"
     rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece){_AFTER_BARE_EACH}|\s*(?:per\s|/\s?|an?\s+)(?:{_UNIT_RE})\b)"
     rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b(?!\s*(?!(?:total|budget|all|in total|max|or so)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
@@ -248,6 +250,7 @@ MONEY = re.compile(
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for)\b)[a-z]{{3,}}))(?!\w)"
     rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?P<g>grand|quoted|all in|all-in|out the door)\b)"
 )
+_PRICE_LEAD = re.compile(r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?)|@|=|~)\s*$")
 _ESTIMATE = re.compile(r"(?:about|around|approx\.?|approximately|roughly|~|est\.?|estimated|maybe|ish)\s*$")
 _PERIODS = r"month|mo|year|yr|annum|week|quarter"
 _PERIOD = re.compile(
@@ -274,7 +277,8 @@ def _term(m: re.Match[str], period: str) -> Decimal | None:
 _PER = re.compile(rf"^\s*(?:/\s*|per\s+|an?\s+|each\b|ea\b|apiece\b)(?P<unit>{_UNIT_RE})?\b")
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 _TOTAL_BEFORE = re.compile(
-    r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?)\s*(?:about|around|~|approx\.?|roughly)?\s*$"
+    r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=)\s*"
+    r"(?:about|around|~|approx\.?|roughly)?\s*$"
 )
 _CURRENCY = {
     "$": "USD",
@@ -626,11 +630,11 @@ class Extractor:
     def _money(self, w: _Work, out: Extraction) -> list[Money]:
         found: list[Money] = []
         for m in MONEY.finditer(w.rest):
-            raw = next(m.group(g) for g in ("n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8") if m.group(g))
+            raw = next(m.group(g) for g in ("n1", "n2", "n3", "n9", "n4", "n5", "n6", "n7", "n8") if m.group(g))
             start = m.start("n7") if m.group("n7") else m.start()
             sign = (m.group("pre") or m.group("post") or "").strip().lower()
             currency = _CURRENCY.get(sign.replace("us$", "$"), None) if sign else None
-            k = (m.group("k1") or m.group("k2") or m.group("k3") or m.group("k4") or m.group("k7") or "").lower()
+            k = next((m.group(g) for g in ("k1", "k2", "k3", "k9", "k4", "k7") if m.group(g)), "").lower()
             if m.group("g") == "grand":
                 k = "k"
             if (
@@ -654,7 +658,7 @@ class Extractor:
             before = w.rest[max(0, m.start() - 30) : m.start()]
             kind, unit = "unsure", None
             per = _PER.match(after)
-            if m.group("at") or per or m.group("n4"):
+            if m.group("at") or m.group("atw") or per or m.group("n4"):
                 kind = "unit"
                 if per:
                     unit = per.group("unit")
@@ -692,7 +696,8 @@ class Extractor:
             else:
                 money.text = w.text[m.start() : end].strip()
                 found.append(money)
-            w.take(m.start(), end)
+            lead = _PRICE_LEAD.search(w.rest[: m.start()])
+            w.take(lead.start() if lead else m.start(), end)
         currencies = {f.currency for f in found}
         if len(currencies) > 1:
             out.problems.append(
@@ -858,8 +863,19 @@ class Extractor:
         for t in read:
             out.problems.extend(t.problems)
             if not t.description:
-                if t.quantity is not None:
-                    out.lines.append(ExtractedLine("", t.quantity, t.unit, start=t.start, quantity_source="said"))
+                if t.quantity is None:
+                    continue
+                if t.bare and described:
+                    # "dock plate 48x72, uline 2,150": a number on its own after the item is its price when no
+                    # price was said; otherwise it is left unread, never taken as a new quantity
+                    if not money and _looks_like_price(described[-1], w.low, t.quantity):
+                        money.append(
+                            Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity))
+                        )
+                    else:
+                        out.unread.append(str(t.quantity))
+                    continue
+                out.lines.append(ExtractedLine("", t.quantity, t.unit, start=t.start, quantity_source="said"))
                 continue
             item, strong = self._catalog_match(t.description)
             line = ExtractedLine(t.description, t.quantity, t.unit, start=t.start, conversion=t.conversion)
@@ -906,6 +922,16 @@ class Extractor:
                     unit = ln.unit
                     ln.quantity, ln.quantity_source = Decimal(1), "implied"
                     ln.unit = unit if unit in PERIOD_UNITS else (unit or "service")
+        items = [ln for ln in out.lines if ln.description]
+        if (
+            len(items) == 1
+            and items[0].quantity is None
+            and _singular(items[0].description)
+            and money
+            and all(m.kind == "unsure" and not m.unit and not m.period for m in money)
+        ):
+            # "pallet jack for kent, grainger 449": one thing with one price; shown as "assumed 1"
+            items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
 
     def _catalog_match(self, description: str) -> tuple[Item | None, bool]:
         """The catalog item a description names, and whether the match is strong enough to take its price.
@@ -1008,6 +1034,16 @@ class Extractor:
                 line.category, line.category_source = guess.category, guess.source
 
 
+def _singular(description: str) -> bool:
+    """Whether a description names one thing: its head word is not a plural ("pallet jack", not "pallet jacks")."""
+    head = re.split(r"\b(?:for|from|to|with|on|at|in|of)\b", description.lower())[0]
+    words = [x for x in re.findall(r"[a-z]+", head) if x not in _NOT_HEAD]
+    if not words:
+        return False
+    last = words[-1]
+    return not last.endswith("s") or last.endswith(("ss", "us", "is", "ics"))
+
+
 def _price_unit_follows_conversion(line: ExtractedLine, mon: Money) -> None:
     """ "2 plt of ice melt (thats 98 bags), 11 a bag": the price is per bag, so the line counts bags."""
     unit = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit))
@@ -1029,11 +1065,12 @@ def _conflicting_spec(description: str, item: Item) -> bool:
     return any(x not in known for x in said)
 
 
-def _looks_like_price(line: object, text: str) -> bool:
-    """A bare number with no unit, in a message that said no price: a price for a job or a single thing."""
-    quantity = getattr(line, "quantity")
+def _looks_like_price(line: object, text: str, number: Decimal | None = None) -> bool:
+    """A bare number with no unit, in a message that said no price: a price for a job or a single thing.
+    `number` is a number said on its own after the line; without it, the line's own trailing number."""
+    quantity = number if number is not None else getattr(line, "quantity")
     description = getattr(line, "description")
-    if quantity is None or getattr(line, "quantity_at") < getattr(line, "start"):
+    if quantity is None or (number is None and getattr(line, "quantity_at") < getattr(line, "start")):
         return False  # "3 laptops": a number before the item counts it
     if quantity != quantity.to_integral_value() or quantity >= 100:
         return True

@@ -135,7 +135,8 @@ RESTATED = re.compile(
 )  # "(thats 2 pallets)", "= 98 bags"
 # longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
-    r"^(?:(?:nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
+    r"^(?:(?:correction|sorry|oops|wait|"
+    r"nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
     r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
     r"sending|almost|around|change|charge|kindly|let me|needed|please|put in|rather|spares|switch|thanks|"
@@ -203,7 +204,7 @@ def _clean(original: str, rest: str, start: int, end: int) -> tuple[str, int]:
     tail = FILLER_END.search(seg[cut:])
     stop = cut + tail.start() if tail else len(seg)
     kept = "".join(original[start + i] if rest[start + i] != " " else " " for i in range(cut, stop))
-    kept = re.sub(r"\s+", " ", kept).strip(" .,:;!?-–—'\"()[]/")
+    kept = re.sub(r"\s+", " ", kept).strip(" .,:;!?-–—'\"()[]/=@~")
     kept = re.sub(r"^(?:of|for|x)\s+", "", kept, flags=re.IGNORECASE)
     return kept, start + cut
 
@@ -220,11 +221,12 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
 
     `spec_numbers` are numbers that name a product rather than count it ("6205" bearings)."""
     chars = list(rest)
-    for m in SIZE.finditer(rest):
-        _blank(chars, m.start(), m.end())
-    for m in re.finditer(r"\b\d{4,}\b", rest):
-        if m.group(0) in spec_numbers:
+    for m in re.finditer(r"\b\d{4,}(?:-[a-z0-9]+)?\b", rest):
+        if m.group(0).split("-")[0] in spec_numbers:  # "100 x 6205 bearing": 6205 names the bearing
             _blank(chars, m.start(), m.end())
+    specless = "".join(chars)
+    for m in SIZE.finditer(specless):
+        _blank(chars, m.start(), m.end())
     no_specs = "".join(chars)
 
     clauses: list[tuple[int, int]] = []
@@ -305,7 +307,8 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             if lines and lines[-1].description and lines[-1].quantity is not None and unit and not lines[-1].unit:
                 lines[-1].conversion = f"{quantity.normalize():f} {unit}"
                 continue
-            pending_qty = LineText("", quantity, unit, start, end, said, problems=problems)
+            pending_qty = LineText("", quantity, unit, start, end, said, problems=problems, bare=bare)
+            pending_qty.quantity_at = quantity_at
             lines.append(pending_qty)
             continue
         line = LineText(description, quantity, unit, desc_start, end, said, dozen, problems=problems, bare=bare)
