@@ -219,3 +219,9 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = timestamp_field(default_factory=utcnow)
     revoked_at: datetime | None = timestamp_field(default=None)
     last_used_at: datetime | None = timestamp_field(default=None)
+    # the person this token is (its own identity), and its permission to act as others: off unless granted;
+    # granted, limited to these sites / people when listed (comma-separated; empty: no limit)
+    person: str | None = Field(default=None, max_length=80)
+    act_as: bool = Field(default=False)
+    act_as_sites: str = Field(default="", max_length=400)
+    act_as_people: str = Field(default="", max_length=2000)

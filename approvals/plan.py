@@ -19,7 +19,7 @@ from typing import Any, Protocol, Sequence
 
 from sqlalchemy import bindparam, insert, update
 
-from approvals import audit, jobqueue
+from approvals import audit, credentials, jobqueue
 from approvals.audit import Event
 from approvals.columns import table_of
 from approvals.models import ApprovalStep, CommandLog, Decision, InfoRequest, Requisition
@@ -265,7 +265,15 @@ class Plan:
     ) -> None:
         self.events.append(
             Event(
-                kind, actor, self.at, self.surface, on_behalf_of, self.req.number, self.req.policy_label, before, after
+                kind,
+                actor,
+                self.at,
+                self.surface,
+                on_behalf_of,
+                self.req.number,
+                self.req.policy_label,
+                before,
+                credentials.stamp(after),
             )
         )
 

@@ -14,5 +14,6 @@ import approvals.outbox  # noqa: F401
 import approvals.scheduling.models  # noqa: F401
 import approvals.suggestions  # noqa: F401  (category suggestions and exception summaries)
 import bot.chat.models  # noqa: F401  (chat delivery: identities, addresses, card copies)
+import bot.console.models  # noqa: F401  (console sign-in sessions)
 import bot.slack.oauth_models  # noqa: F401  (Slack workspace installations and OAuth states, slack_sdk's)
 import connectors.erp.sandbox  # noqa: F401  (the sandbox ERP's own ledger table)

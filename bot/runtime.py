@@ -16,7 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from approvals import audit, outbox
+from approvals import outbox
 from approvals.clock import Clock, utcnow
 from approvals.db import make_engine, startup_lock, transaction, upgrade
 from approvals.directory import Directory, load_directory
@@ -34,9 +34,7 @@ from bot.exception_summary import ExceptionSummaries
 from bot.intake.orders import viewer_card
 from bot.llm_setup import LlmParts
 from bot.settings import Settings
-from bot.settings.audit import audit_key
-from bot.settings.private import private_database, read_private
-from bot.tokens import create_token, find_token
+from bot.tokens import create_token, find_token, revoke_bootstrap_except
 
 log = logging.getLogger("procurebot")
 
@@ -75,8 +73,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     directory = load_directory(settings.directory_file)
     policy = load_policy(settings.policy_file)
     url = settings.connect_url
-    private_database(url)  # a SQLite file is made 0600 before SQLite makes it with the umask's mode
-    audit.use_key(audit_key(settings.audit, settings.var_dir))  # every event this process writes is keyed
     # Replicas starting together take turns here (a PostgreSQL advisory lock): the first migrates, activates the
     # policy and makes the admin token; the others then find them done.
     with startup_lock(url) as locked:
@@ -85,9 +81,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         engine = make_engine(url)
         with transaction(engine) as session:
             row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli", only_if_new=True)
-        with transaction(engine) as session:
-            if audit.seal(session, at=clock()):  # the chain ends in a keyed event from here on: see docs/audit.md
-                log.info("audit chain: a keyed segment starts (key id %s)", audit.key_id(audit.current_key() or b""))
         _ensure_admin_token(settings, engine)
     log.info(
         "policy file %s: %s",
@@ -162,12 +155,17 @@ def chat_delivery(
 
 def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
     if settings.admin_token is not None:
-        create_token(engine, name="bootstrap-admin", role="admin", token=settings.admin_token.get_secret_value())
+        plain = settings.admin_token.get_secret_value()
+        # dev is one laptop with the sample company: its admin token may act as anyone, as the README's tour does
+        create_token(engine, name="bootstrap-admin", role="admin", token=plain, act_as=settings.dev)
+        revoked = revoke_bootstrap_except(engine, name="bootstrap-admin", keep=plain)
+        if revoked:
+            log.warning("PROCUREBOT_ADMIN_TOKEN changed: the previous bootstrap admin token was revoked")
         return
     if not settings.dev:
         return
     path = settings.var_dir / "dev-admin-token"
-    written = (read_private(path) or "").strip() or None  # an older 0644 file is tightened to 0600
+    written = path.read_text().strip() if path.is_file() else None
     # a missing file gets a token too: the README's tour reads it, whatever tokens the database already holds
     if written:
         with Session(engine) as session:
@@ -175,7 +173,7 @@ def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
             if row is not None and row.role == "admin":
                 return
     # Dev convenience: a local admin token, written to a private file, never logged.
-    token = create_token(engine, name="dev-admin", role="admin")
+    token = create_token(engine, name="dev-admin", role="admin", act_as=True)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

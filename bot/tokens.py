@@ -1,4 +1,5 @@
-"""API tokens: random, shown once, stored only as a SHA-256 hash, each with one role."""
+"""API tokens: random, shown once, stored only as a SHA-256 hash, each with one role, optionally its own person
+and a scoped permission to act as others (approvals.credentials)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from approvals.clock import utcnow
+from approvals.credentials import ActAs, Credential
 from approvals.db import transaction
 from approvals.models import ApiToken
 
@@ -22,16 +24,76 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(engine: Engine, *, name: str, role: str, token: str | None = None) -> str:
-    """Store a new token (hashed) and return its only plain copy."""
+def _listed(values: list[str] | tuple[str, ...] | None) -> str:
+    return ",".join(sorted({v.strip() for v in values or () if v.strip()}))
+
+
+def create_token(
+    engine: Engine,
+    *,
+    name: str,
+    role: str,
+    token: str | None = None,
+    person: str | None = None,
+    act_as: bool = False,
+    act_as_sites: list[str] | tuple[str, ...] | None = None,
+    act_as_people: list[str] | tuple[str, ...] | None = None,
+) -> str:
+    """Store a new token (hashed) and return its only plain copy. `person` is the token's own identity;
+    `act_as` lets it name other people as the actor (only at `act_as_sites` / as `act_as_people` if given)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if (act_as_sites or act_as_people) and not act_as:
+        raise ValueError("--act-as-sites and --act-as-people limit --act-as; give --act-as too")
     plain = token or PREFIX + secrets.token_urlsafe(32)
     with transaction(engine) as session:
         digest = hash_token(plain)
         if session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first() is None:
-            session.add(ApiToken(name=name, token_hash=digest, role=role))
+            session.add(
+                ApiToken(
+                    name=name,
+                    token_hash=digest,
+                    role=role,
+                    person=person or None,
+                    act_as=act_as,
+                    act_as_sites=_listed(act_as_sites),
+                    act_as_people=_listed(act_as_people),
+                )
+            )
     return plain
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v for v in value.split(",") if v)
+
+
+def credential_of(row: ApiToken) -> Credential:
+    """The credential a stored token stands for: its id and name, its person, its act-as grant."""
+    grant = ActAs(sites=_split(row.act_as_sites), people=_split(row.act_as_people)) if row.act_as else None
+    return Credential(
+        kind="api_token", id=str(row.id or 0), name=row.name, person=row.person, act_as=grant, extra={"role": row.role}
+    )
+
+
+def act_as_text(row: ApiToken) -> str:
+    """How `token list` shows a token's permission to act as others."""
+    if not row.act_as:
+        return "act-as: no"
+    return "act-as: " + ActAs(sites=_split(row.act_as_sites), people=_split(row.act_as_people)).describe()
+
+
+def revoke_bootstrap_except(engine: Engine, *, name: str, keep: str) -> int:
+    """Revoke every active token called `name` but the one whose plain text is `keep` (admin token rotation:
+    the previous bootstrap token stops working when the setting changes). Returns how many were revoked."""
+    digest = hash_token(keep)
+    with transaction(engine) as session:
+        rows = session.exec(
+            select(ApiToken).where(ApiToken.name == name, ApiToken.token_hash != digest, ApiToken.revoked_at == None)  # noqa: E711
+        ).all()
+        for row in rows:
+            row.revoked_at = utcnow()
+            session.add(row)
+        return len(rows)
 
 
 def find_token(session: Session, plain: str) -> ApiToken | None:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from approvals import audit, wire
+from approvals import audit, credentials, wire
 from approvals.audit import Event
 from approvals.clock import Clock, as_utc, utcnow
 from approvals.db import transaction
@@ -197,11 +197,12 @@ class ServiceBase:
                 now = self.clock()
                 req, outcome, message = body(session, now)
                 assert req.id is not None and req.number is not None
-                change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
+                surface = credentials.surface_for(command.surface)
+                change = Change(req.number, req.id, name, outcome, command.actor, surface, req.state, now)
                 plan = Plan(
                     ReqRow.of(req),
                     now,
-                    command.surface,
+                    surface,
                     SessionReads(session, req),
                     change,
                     events=list(_events.get() or ()),
@@ -244,10 +245,11 @@ class ServiceBase:
             with wire.begin(self.engine, core=not self.pipelined) as w:
                 now = self.clock()
                 snap = fetch(w, command.number, key=key, lines=lines and bool(self.in_transaction), info=info)
-                plan = Plan(snap.req, now, command.surface, snap)
+                surface = credentials.surface_for(command.surface)
+                plan = Plan(snap.req, now, surface, snap)
                 outcome, message = decide(snap, plan, now)
                 req = snap.req
-                plan.change = Change(req.number, req.id, name, outcome, command.actor, command.surface, req.state, now)
+                plan.change = Change(req.number, req.id, name, outcome, command.actor, surface, req.state, now)
                 self._finish(plan, key, name, fingerprint, outcome, message)
                 flush(w, [plan])
                 w.commit()
@@ -342,7 +344,17 @@ class ServiceBase:
         on_behalf_of: str | None = None,
     ) -> None:
         """An audit event of the running action (`_run`): chained, with the plan's, when the plan is written."""
-        event = Event(kind, actor, now, surface, on_behalf_of, req.number, req.route.get("policy_label"), before, after)
+        event = Event(
+            kind,
+            actor,
+            now,
+            credentials.surface_for(surface),
+            on_behalf_of,
+            req.number,
+            req.route.get("policy_label"),
+            before,
+            credentials.stamp(after),
+        )
         pending = _events.get()
         if pending is None:  # outside an action: written at once
             audit.append(CoreWire(session.connection()), [event])

@@ -117,7 +117,40 @@ class DecisionActions(ServiceBase):
                 actor,
                 _decided_at(mine_before).isoformat(),
             )
+        self._stale_if_stage_passed(snap, actor, now, waiting)
         raise NotAllowed(f"You are not an approver of {req.number} at this stage; it waits for {waiting}.")
+
+    def _stale_if_stage_passed(self, snap: Snapshot, actor: str, now: datetime, waiting: str) -> None:
+        """The loser of a race on an earlier stage (an any-of or quorum stage someone else completed, so the
+        requisition moved on): say who acted and when, not that they are no approver."""
+        req = snap.req
+        windows = snap.delegations(now)
+        held = [
+            s
+            for s in snap.steps
+            if s.stage_index < req.current_stage
+            and (
+                actor in (s.approver, s.acting)
+                or may_act_for(
+                    actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester
+                )
+            )
+        ]
+        if not held:
+            return
+        stage = max(s.stage_index for s in held)
+        deciders = [
+            s for s in snap.steps if s.stage_index == stage and s.decided_by and s.state in ("approved", "rejected")
+        ]
+        if not deciders:
+            return
+        last = max(deciders, key=_decided_at)
+        raise StaleAction(
+            f"{req.number} was already {last.state} by {self._name(last.decided_by)} at {self._when(last.decided_at)} "
+            f"at stage '{last.stage_name}'; nothing more is needed from you. It now waits for {waiting}.",
+            last.decided_by,
+            _decided_at(last).isoformat(),
+        )
 
     def _check_separation(self, snap: Snapshot, actor: str, step: StepRow) -> None:
         # a person's authority counts once per requisition, whether they used it themselves or

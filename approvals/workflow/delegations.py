@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from approvals import audit
+from approvals import audit, credentials
 from approvals.clock import as_utc
 from approvals.commands import (
     CancelDelegation,
@@ -101,16 +101,18 @@ class DelegationActions(ServiceBase):
                 kind="delegation_set",
                 actor=cmd.actor,
                 at=now,
-                surface=cmd.surface,
-                after={
-                    "id": row.id,
-                    "delegator": row.delegator,
-                    "delegate": row.delegate,
-                    "starts_at": row.starts_at,
-                    "ends_at": row.ends_at,
-                    "category": row.category,
-                    "max_amount": row.max_amount,
-                },
+                surface=credentials.surface_for(cmd.surface),
+                after=credentials.stamp(
+                    {
+                        "id": row.id,
+                        "delegator": row.delegator,
+                        "delegate": row.delegate,
+                        "starts_at": row.starts_at,
+                        "ends_at": row.ends_at,
+                        "category": row.category,
+                        "max_amount": row.max_amount,
+                    }
+                ),
             )
             if cmd.idempotency_key:
                 session.add(
@@ -168,9 +170,9 @@ class DelegationActions(ServiceBase):
                 kind="delegation_changed",
                 actor=cmd.actor,
                 at=now,
-                surface=cmd.surface,
+                surface=credentials.surface_for(cmd.surface),
                 before=before,
-                after={"id": row.id, "ends_at": ends},
+                after=credentials.stamp({"id": row.id, "ends_at": ends}),
             )
             return row
 
@@ -201,8 +203,9 @@ class DelegationActions(ServiceBase):
                 kind="delegation_cancelled",
                 actor=cmd.actor,
                 at=now,
-                surface=cmd.surface,
+                surface=credentials.surface_for(cmd.surface),
                 before={"id": row.id, "delegator": row.delegator, "delegate": row.delegate},
+                after=credentials.stamp(None),
             )
             return row
 

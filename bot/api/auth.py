@@ -1,4 +1,8 @@
-"""Bearer-token authentication with roles; every endpoint names the roles it accepts."""
+"""Bearer-token authentication with roles; every endpoint names the roles it accepts.
+
+The token is the caller's credential (approvals.credentials): it decides the surface ("api"), its own person,
+and whether it may name other people as the actor. Failed attempts are limited per source (bot/ratelimit.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from approvals.clock import as_utc, utcnow
-from bot.tokens import find_token
+from approvals.credentials import Credential
+from bot.ratelimit import limiter_for, source_of
+from bot.tokens import credential_of, find_token
 
 _bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer pb_...`")
 
@@ -21,16 +27,35 @@ class Caller:
     token_id: int
     name: str
     role: str
+    credential: Credential | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def sees_everything(self) -> bool:
+        """Admin and auditor tokens read every requisition (their roles cover them all)."""
+        return self.role in ("admin", "auditor")
+
+
+def _too_many(wait: int) -> HTTPException:
+    return HTTPException(
+        429,
+        f"Too many failed sign-ins from this address; try again in {wait} seconds.",
+        headers={"Retry-After": str(wait)},
+    )
+
 
 def require(*roles: str) -> Callable[..., Caller]:
-    """A dependency that admits only tokens with one of `roles` (401 without a valid token, 403 wrong role)."""
+    """A dependency that admits only tokens with one of `roles` (401 without a valid token, 403 wrong role,
+    429 after too many failed attempts from the same address)."""
 
     def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+        limiter, source = limiter_for(request.app.state), source_of(request.client)
+        wait = limiter.retry_after(source)
+        if wait:
+            raise _too_many(wait)
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise HTTPException(
                 401, "Send an API token: `Authorization: Bearer <token>`.", headers={"WWW-Authenticate": "Bearer"}
@@ -39,6 +64,7 @@ def require(*roles: str) -> Callable[..., Caller]:
         with Session(engine) as session:
             token = find_token(session, credentials.credentials)
             if token is None:
+                limiter.failed(source)
                 raise HTTPException(
                     401, "This API token is not valid or has been revoked.", headers={"WWW-Authenticate": "Bearer"}
                 )
@@ -51,7 +77,7 @@ def require(*roles: str) -> Callable[..., Caller]:
                 token.last_used_at = now
                 session.add(token)
                 session.commit()
-            return Caller(token.id or 0, token.name, token.role)
+            return Caller(token.id or 0, token.name, token.role, credential_of(token))
 
     return dependency
 

@@ -12,7 +12,21 @@ from fastapi.responses import RedirectResponse, Response
 from approvals.metrics import Dashboard, Scope, dashboard, last_days
 from bot.console import html, texts
 from bot.console.guard import guard, guard_form
-from bot.console.session import CONSOLE_ROLES, TokenSignIn, clear_cookie, current, new_identity, secret_for, set_cookie
+from bot.console.session import (
+    CONSOLE_ROLES,
+    TokenSignIn,
+    clear_cookie,
+    current,
+    end_session,
+    login_form_ok,
+    login_form_token,
+    new_identity,
+    open_session,
+    same_origin,
+    secret_for,
+    set_cookie,
+)
+from bot.ratelimit import limiter_for, source_of
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -28,31 +42,58 @@ def stylesheet() -> Response:
     )
 
 
-def _sign_in_page(message: str = "", tone: str = "bad", status: int = 200) -> Response:
-    return html.page("sign_in.html", "Sign in", status=status, message=message, tone=tone)
+def _sign_in_page(message: str = "", tone: str = "bad", status: int = 200, login_csrf: str = "") -> Response:
+    return html.page("sign_in.html", "Sign in", status=status, message=message, tone=tone, login_csrf=login_csrf)
+
+
+def _sign_in_form(request: Request, key: bytes, message: str = "", tone: str = "bad", status: int = 200) -> Response:
+    """The sign-in page with its CSRF token, and the browser's sign-in cookie if it has none yet."""
+    cookies = Response()
+    token = login_form_token(request, cookies, key)
+    page = _sign_in_page(message, tone, status, login_csrf=token)
+    for value in cookies.headers.getlist("set-cookie"):
+        page.headers.append("set-cookie", value)
+    return page
 
 
 @router.get("/login")
 def login_page(request: Request, ended: int = 0) -> Response:
-    if secret_for(request) is None:
-        return _sign_in_page(texts.NO_SECRET, status=503)
-    if current(request) is not None:
-        return RedirectResponse("/console", status_code=303)
-    return _sign_in_page(texts.SESSION_ENDED if ended else "", tone="warn")
-
-
-@router.post("/login")
-def login(request: Request, token: str = Form(default="", max_length=200)) -> Response:
     key = secret_for(request)
     if key is None:
         return _sign_in_page(texts.NO_SECRET, status=503)
+    if current(request) is not None:
+        return RedirectResponse("/console", status_code=303)
+    return _sign_in_form(request, key, texts.SESSION_ENDED if ended else "", tone="warn")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    token: str = Form(default="", max_length=200),
+    login_csrf: str = Form(default="", max_length=200),
+) -> Response:
+    key = secret_for(request)
+    if key is None:
+        return _sign_in_page(texts.NO_SECRET, status=503)
+    if not same_origin(request) or not login_form_ok(request, key, login_csrf):
+        # login CSRF: another site must not sign a browser in as the attacker's token
+        return _sign_in_form(request, key, texts.BAD_CSRF, status=403)
+    limiter, source = limiter_for(request.app.state), source_of(request.client)
+    wait = limiter.retry_after(source)
+    if wait:
+        page = _sign_in_page(texts.TOO_MANY_TRIES.format(seconds=wait), status=429)
+        page.headers["Retry-After"] = str(wait)
+        return page
     row = TokenSignIn().identify(request.app.state.runtime.engine, token) if token.strip() else None
     if row is None:
-        return _sign_in_page(texts.BAD_TOKEN, status=401)
+        limiter.failed(source)
+        return _sign_in_form(request, key, texts.BAD_TOKEN, status=401)
     if row.role not in CONSOLE_ROLES:
-        return _sign_in_page(texts.WRONG_ROLE.format(role=row.role), status=403)
+        return _sign_in_form(request, key, texts.WRONG_ROLE.format(role=row.role), status=403)
     response = RedirectResponse("/console", status_code=303)
-    set_cookie(request, response, new_identity(row), key)
+    identity = new_identity(row)
+    open_session(request.app.state.runtime.engine, identity)
+    set_cookie(request, response, identity, key)
     return response
 
 
@@ -61,6 +102,7 @@ def logout(request: Request, csrf: str = Form(default="")) -> Response:
     who = guard_form(request, csrf)
     if isinstance(who, Response):
         return who
+    end_session(request.app.state.runtime.engine, who)  # every copy of the cookie is worthless from now on
     response = html.page("signed_out.html", "Signed out")
     clear_cookie(response)
     return response

@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.console import html, texts
-from bot.console.session import COOKIE, Identity, csrf_ok, current
+from bot.console.session import COOKIE, Identity, csrf_ok, current, same_origin
 
 
 def guard(request: Request, *, admin: bool = False) -> Identity | Response:
@@ -27,6 +27,6 @@ def guard_form(request: Request, csrf: str | None, *, admin: bool = False) -> Id
     who = guard(request, admin=admin)
     if isinstance(who, Response):
         return who
-    if not csrf_ok(who, csrf):
+    if not same_origin(request) or not csrf_ok(who, csrf):
         return html.message("Form expired", texts.BAD_CSRF, "bad", who=who, status=403)
     return who

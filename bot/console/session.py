@@ -1,8 +1,11 @@
 """Console sign-in: who is looking, in a signed, HttpOnly session cookie, with a CSRF token per session.
 
 The cookie holds an `Identity` (signed with HMAC-SHA256, never encrypted: it carries no
-secret) and expires after `MAX_AGE`. Each request checks the signature, the expiry and the
-sign-in method's own rule: an API-token session ends as soon as its token is revoked. An OIDC
+secret) and expires after `MAX_AGE`. Each request checks the signature, the expiry, the
+session's row (`console_session`: signing out ends it on every server, whoever kept a copy of
+the cookie) and the sign-in method's own rule: an API-token session ends as soon as its token is
+revoked. The sign-in form carries its own CSRF token (a signed double-submit of a cookie), and
+every form post must come from the console's own origin. An OIDC
 sign-in would be a second method that makes the same `Identity` from the provider's claims
 (`via="oidc"`); the pages only ever see the `Identity`.
 """
@@ -16,16 +19,21 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from approvals.clock import as_utc, utcnow
 from approvals.models import ApiToken
+from bot.console.models import ConsoleSession
 from bot.tokens import find_token
 
 COOKIE = "pb_console"
+LOGIN_COOKIE = "pb_console_login"  # the sign-in form's double-submit nonce (before there is a session)
 MAX_AGE = 8 * 3600  # one working day
 CONSOLE_ROLES = ("admin", "auditor")
 
@@ -40,6 +48,7 @@ class Identity:
     via: str  # "token" (or "oidc")
     csrf: str
     expires: int
+    sid: str = ""  # the session's id; its row says whether it was ended (a cookie without one is refused)
 
     @property
     def is_admin(self) -> bool:
@@ -122,7 +131,45 @@ def new_identity(token: ApiToken) -> Identity:
         via="token",
         csrf=secrets.token_urlsafe(24),
         expires=int(time.time()) + MAX_AGE,
+        sid=secrets.token_urlsafe(32),
     )
+
+
+def _row_id(identity: Identity) -> str:
+    return hashlib.sha256(identity.sid.encode()).hexdigest()
+
+
+def open_session(engine: Engine, identity: Identity) -> None:
+    """Record a new sign-in, so it can be ended server-side."""
+    with Session(engine) as session:
+        session.add(
+            ConsoleSession(
+                id=_row_id(identity),
+                subject=identity.subject,
+                created_at=utcnow(),
+                expires_at=datetime.fromtimestamp(identity.expires, timezone.utc),
+            )
+        )
+        session.commit()
+
+
+def end_session(engine: Engine, identity: Identity) -> None:
+    """Sign out: the session ends for every copy of its cookie, on every server."""
+    with Session(engine) as session:
+        row = session.get(ConsoleSession, _row_id(identity))
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            session.add(row)
+            session.commit()
+
+
+def _live(engine: Engine, identity: Identity) -> bool:
+    if not identity.sid:
+        return False
+    with Session(engine) as session:
+        row = session.get(ConsoleSession, _row_id(identity))
+    expires = as_utc(row.expires_at) if row is not None else None
+    return row is not None and row.ended_at is None and expires is not None and expires > utcnow()
 
 
 def current(request: Request) -> Identity | None:
@@ -135,7 +182,8 @@ def current(request: Request) -> Identity | None:
     if identity is None:
         return None
     method = METHODS.get(identity.via)
-    if method is None or not method.still_valid(request.app.state.runtime.engine, identity):
+    engine = request.app.state.runtime.engine
+    if method is None or not method.still_valid(engine, identity) or not _live(engine, identity):
         return None
     return identity
 
@@ -158,3 +206,40 @@ def clear_cookie(response: Response) -> None:
 
 def csrf_ok(identity: Identity, submitted: str | None) -> bool:
     return bool(submitted) and hmac.compare_digest(identity.csrf, submitted or "")
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a form post comes from the console's own pages: its Origin (sent by every browser on a POST) names
+    this host, and the browser does not call it cross-site. A client that sends neither (curl) is let through to
+    the CSRF token check."""
+    origin = request.headers.get("origin")
+    if origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host", "")):
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+def _login_signature(key: bytes, nonce: str) -> str:
+    return _sign(key, "sign-in form:" + nonce)
+
+
+def login_form_token(request: Request, response: Response, key: bytes) -> str:
+    """The sign-in form's CSRF token, for the nonce in this browser's sign-in cookie (set on `response` if the
+    browser has none yet). Another site can post the form but can neither read nor set that cookie."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
+    if len(nonce) < 20:
+        nonce = secrets.token_urlsafe(24)
+        response.set_cookie(
+            LOGIN_COOKIE,
+            nonce,
+            max_age=MAX_AGE,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/console/login",
+        )
+    return _login_signature(key, nonce)
+
+
+def login_form_ok(request: Request, key: bytes, submitted: str | None) -> bool:
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
+    return len(nonce) >= 20 and bool(submitted) and hmac.compare_digest(_login_signature(key, nonce), submitted or "")

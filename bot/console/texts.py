@@ -10,6 +10,7 @@ SIGN_IN_HELP = (
     "var/dev-admin-token."
 )
 BAD_TOKEN = "That token is not valid or has been revoked. Check it, or create a new one with `procurebot token create`."
+TOO_MANY_TRIES = "Too many failed sign-ins from this address. Try again in {seconds} seconds."
 WRONG_ROLE = (
     "A {role} token cannot sign in to the console; it needs an admin or auditor token "
     "(`procurebot token create --role auditor`)."

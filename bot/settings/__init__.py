@@ -2,14 +2,15 @@
 
 The server's own variables (`PROCUREBOT_*`, `DATABASE_URL`) are its fields; each part that talks to something
 else reads its own section, under the names that system's docs use: `erp` (`connectors/erp/config.py`), `llm`
-(`connectors/llm.py`), `slack` (`bot/settings/slack.py`), `teams` (`bot/settings/teams.py`), `audit`
-(`bot/settings/audit.py`, the audit key and checkpoints). The connectors'
+(`connectors/llm.py`), `slack` (`bot/settings/slack.py`), `teams` (`bot/settings/teams.py`). The connectors'
 sections live with the connectors, which import nothing from bot/. The composition root builds one
 `Settings` and hands each part its section.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,7 +18,6 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.settings.audit import AuditSettings
 from bot.settings.slack import SlackSettings
 from bot.settings.teams import TeamsSettings
 from connectors.erp.config import ErpSettings
@@ -38,7 +38,6 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "llm": LlmSettings,
     "slack": SlackSettings,
     "teams": TeamsSettings,
-    "audit": AuditSettings,
 }
 
 
@@ -51,7 +50,6 @@ class Settings(BaseSettings):
     llm: Annotated[LlmSettings, NoDecode] = Field(default_factory=LlmSettings)
     slack: Annotated[SlackSettings, NoDecode] = Field(default_factory=SlackSettings)
     teams: Annotated[TeamsSettings, NoDecode] = Field(default_factory=TeamsSettings)
-    audit: Annotated[AuditSettings, NoDecode] = Field(default_factory=AuditSettings)
 
     env: Literal["dev", "production"] = "dev"
     database_url: str = Field(
@@ -113,8 +111,11 @@ class Settings(BaseSettings):
             problems = []
             if self.database_url.startswith("sqlite"):
                 problems.append("DATABASE_URL must point at PostgreSQL in production (SQLite is for one laptop)")
-            if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 32:
-                problems.append("PROCUREBOT_ADMIN_TOKEN must be at least 32 random characters")
+            if self.admin_token is not None and not strong_secret(self.admin_token.get_secret_value()):
+                problems.append(
+                    "PROCUREBOT_ADMIN_TOKEN must be at least 32 random characters "
+                    "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                )
             if problems:
                 raise ValueError("; ".join(problems))
         return self
@@ -144,6 +145,21 @@ class Settings(BaseSettings):
     @property
     def scheduler_on(self) -> bool:
         return self.dev if self.scheduler_enabled is None else self.scheduler_enabled
+
+
+MIN_SECRET_BITS = 100
+
+
+def strong_secret(value: str) -> bool:
+    """At least 32 characters that look random: the characters' spread over the value gives an estimate of
+    its entropy, which must reach MIN_SECRET_BITS; "a" * 32, a short pattern repeated, or a word padded
+    with one character all fall short."""
+    if len(value) < 32:
+        return False
+    counts = Counter(value)
+    per_char = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    repeated = any(len(value) % size == 0 and value == value[:size] * (len(value) // size) for size in range(1, 17))
+    return not repeated and per_char * len(value) >= MIN_SECRET_BITS
 
 
 @lru_cache(maxsize=1)

@@ -41,7 +41,7 @@ CORE_FORBIDDEN = (
 BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     (
         "foundation: settings, API tokens, the JSON error body, templates, the neutral card model",
-        ("bot.settings", "bot.tokens", "bot.http_errors", "bot.templating", "bot.cards"),
+        ("bot.settings", "bot.tokens", "bot.ratelimit", "bot.http_errors", "bot.templating", "bot.cards"),
         False,
     ),
     ("chat delivery, shared by every chat platform", ("bot.chat",), False),

@@ -26,7 +26,7 @@ def api(db_url, tmp_path, clock):  # type: ignore[no-untyped-def]
     app = create_app(settings, runtime=runtime)
     with TestClient(app, raise_server_exceptions=False) as client:
         client.tokens = {
-            role: create_token(runtime.engine, name=f"test-{role}", role=role)  # type: ignore[attr-defined]
+            role: create_token(runtime.engine, name=f"test-{role}", role=role, act_as=True)  # type: ignore[attr-defined]
             for role in ("admin", "auditor", "service")
         }
         client.runtime = runtime  # type: ignore[attr-defined]

@@ -49,8 +49,15 @@ def console(db_url, clock, tmp_path):  # type: ignore[no-untyped-def]
     runtime.engine.dispose()
 
 
+def login_form(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The sign-in form's hidden fields, as a browser gets them (its sign-in cookie kept by the client)."""
+    page = client.get("/console/login").text
+    return {"login_csrf": re.search(r'name="login_csrf" value="([^"]*)"', page).group(1)}  # type: ignore[union-attr]
+
+
 def sign_in(client, role: str):  # type: ignore[no-untyped-def]
-    response = client.post("/console/login", data={"token": client.tokens[role]}, follow_redirects=False)
+    data = {"token": client.tokens[role], **login_form(client)}
+    response = client.post("/console/login", data=data, follow_redirects=False)
     assert response.status_code == 303, response.text
     return response
 
@@ -74,9 +81,9 @@ def test_every_page_needs_a_session_and_the_cookie_is_httponly_and_strict(consol
 
 def test_bad_token_and_service_token_are_refused(console):
     """A wrong token and a service token cannot sign in, and each refusal says what to do."""
-    r = console.post("/console/login", data={"token": "pb_not-a-token"})
+    r = console.post("/console/login", data={"token": "pb_not-a-token", **login_form(console)})
     assert r.status_code == 401 and "procurebot token create" in r.text
-    r = console.post("/console/login", data={"token": console.tokens["service"]})
+    r = console.post("/console/login", data={"token": console.tokens["service"], **login_form(console)})
     assert r.status_code == 403 and "admin or auditor" in r.text
     assert COOKIE not in console.cookies
 

@@ -4,6 +4,7 @@ console page and web chat card that displays it, so it never runs in the browser
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -99,7 +100,9 @@ def console(db_url, clock, tmp_path):  # type: ignore[no-untyped-def]
             )
         )
         token = (tmp_path / "dev-admin-token").read_text().strip()  # dev mode's admin token
-        assert client.post("/console/login", data={"token": token}, follow_redirects=False).status_code == 303
+        page = client.get("/console/login").text
+        form = {"token": token, "login_csrf": re.search(r'name="login_csrf" value="([^"]*)"', page).group(1)}
+        assert client.post("/console/login", data=form, follow_redirects=False).status_code == 303
         yield client
     runtime.engine.dispose()
 

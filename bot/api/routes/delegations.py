@@ -6,14 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals import commands as c
 from approvals.clock import as_utc
+from approvals.credentials import acting
 from approvals.errors import NotFound
 from approvals.models import Delegation
 from approvals.workflow import ApprovalService
+from bot.api.acting import scoped_key, vet_actor
 from bot.api.auth import READ, WRITE, Caller, require
 from bot.api.routes.requisitions import service
 
@@ -32,7 +34,7 @@ class DelegationIn(BaseModel):
     category: str | None = None
     max_amount: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"))
     reason: str = Field(default="", max_length=300)
-    surface: c.Surface = "api"
+    surface: c.Surface = Field(default="api", description="Ignored: the server records the surface (`api`).")
     idempotency_key: str | None = Field(default=None, max_length=200)
 
 
@@ -90,20 +92,39 @@ def get_delegation(
 
 @router.post("", status_code=201, response_model=DelegationOut, summary="Set a delegation window")
 def create_delegation(
-    body: DelegationIn, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*WRITE))
+    request: Request,
+    body: DelegationIn,
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*WRITE)),
 ) -> DelegationOut:
-    row = svc.set_delegation(c.SetDelegation(**body.model_dump()), as_admin=caller.is_admin)
+    vet_actor(request, caller, actor=body.actor, action="set_delegation", site=_site(svc, body.delegator))
+    values = {**body.model_dump(), "surface": "api"}
+    if body.idempotency_key:
+        values["idempotency_key"] = scoped_key(caller, body.idempotency_key)
+    with acting(caller.credential):
+        row = svc.set_delegation(c.SetDelegation(**values), as_admin=caller.is_admin)
     return _out(row, svc.clock())
+
+
+def _site(svc: ApprovalService, person: str) -> str | None:
+    """A delegation has no site of its own: an act-as grant limited to sites is read against the person's."""
+    p = svc.directory.person(person)
+    return p.site if p else None
 
 
 @router.delete("/{delegation_id}", response_model=DelegationOut, summary="End a delegation now")
 def cancel_delegation(
+    request: Request,
     delegation_id: DelegationId,
     actor: str = Query(min_length=1, max_length=80),
     svc: ApprovalService = Depends(service),
     caller: Caller = Depends(require(*WRITE)),
 ) -> DelegationOut:
-    row = svc.cancel_delegation(c.CancelDelegation(actor=actor, delegation_id=delegation_id), as_admin=caller.is_admin)
+    vet_actor(request, caller, actor=actor, action="cancel_delegation", site=_site(svc, actor))
+    with acting(caller.credential):
+        row = svc.cancel_delegation(
+            c.CancelDelegation(actor=actor, delegation_id=delegation_id), as_admin=caller.is_admin
+        )
     return _out(row, svc.clock())
 
 
@@ -112,18 +133,21 @@ class DelegationChange(BaseModel):
 
     actor: str = Field(min_length=1, max_length=80)
     ends_at: datetime
-    surface: c.Surface = "api"
+    surface: c.Surface = Field(default="api", description="Ignored: the server records the surface (`api`).")
 
 
 @router.patch("/{delegation_id}", response_model=DelegationOut, summary="Move a delegation's end")
 def change_delegation(
+    request: Request,
     delegation_id: DelegationId,
     body: DelegationChange,
     svc: ApprovalService = Depends(service),
     caller: Caller = Depends(require(*WRITE)),
 ) -> DelegationOut:
-    row = svc.change_delegation(
-        c.ChangeDelegation(actor=body.actor, surface=body.surface, delegation_id=delegation_id, ends_at=body.ends_at),
-        as_admin=caller.is_admin,
-    )
+    vet_actor(request, caller, actor=body.actor, action="change_delegation", site=_site(svc, body.actor))
+    with acting(caller.credential):
+        row = svc.change_delegation(
+            c.ChangeDelegation(actor=body.actor, surface="api", delegation_id=delegation_id, ends_at=body.ends_at),
+            as_admin=caller.is_admin,
+        )
     return _out(row, svc.clock())

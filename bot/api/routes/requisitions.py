@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from approvals import commands as c
+from approvals.credentials import acting
 from approvals.decide import decide
 from approvals.errors import NotAllowed
 from approvals.requisition import LineDraft, RequisitionDraft
 from approvals.views import RequisitionView
 from approvals.workflow import ActionResult, ApprovalService
+from bot.api.acting import reader, scoped_key, vet_actor, visible
 from bot.api.auth import READ, WRITE, Caller, require
 
 router = APIRouter(prefix="/api/v1/requisitions", tags=["requisitions"])
@@ -20,6 +22,7 @@ NO_NUL = r"^[^\x00]*$"
 Filter = Annotated[str | None, Query(max_length=80, pattern=NO_NUL)]
 Number = Annotated[str, Path(max_length=20, pattern=NO_NUL)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IGNORED_SURFACE = "Ignored: the server records the surface from the credential (an API token is `api`)."
 
 
 def service(request: Request) -> ApprovalService:
@@ -33,7 +36,7 @@ class CreateRequisition(RequisitionDraft):
 
     actor: str | None = Field(default=None, description="Defaults to the requester")
     draft: bool = Field(default=False, description="Save as a draft instead of submitting")
-    surface: c.Surface = "api"
+    surface: c.Surface = Field(default="api", description=IGNORED_SURFACE, deprecated=True)
 
 
 class ActionRequest(BaseModel):
@@ -51,7 +54,7 @@ class ActionRequest(BaseModel):
     from_person: str | None = None
     to_person: str | None = None
     lines: list[LineDraft] | None = Field(default=None, max_length=200)
-    surface: c.Surface = "api"
+    surface: c.Surface = Field(default="api", description=IGNORED_SURFACE, deprecated=True)
     idempotency_key: str | None = Field(default=None, max_length=200)
 
 
@@ -75,23 +78,29 @@ def _response(result: ActionResult) -> ActionResponse:
 
 @router.post("", status_code=201, response_model=ActionResponse, summary="Create and submit a requisition")
 def create_requisition(
+    request: Request,
     body: CreateRequisition,
     svc: ApprovalService = Depends(service),
     caller: Caller = Depends(require(*WRITE)),
     idempotency_key: IdempotencyKey = None,
 ) -> ActionResponse:
+    actor = body.actor or body.requester
+    for person in dict.fromkeys((actor, body.requester)):
+        vet_actor(request, caller, actor=person, action="submit", site=body.site)
     draft = RequisitionDraft.model_validate(body.model_dump(exclude={"actor", "draft", "surface"}))
     cmd = c.SubmitRequisition(
-        actor=body.actor or body.requester,
-        surface=body.surface,
+        actor=actor,
+        surface="api",
         draft=draft,
         as_draft=body.draft,
-        idempotency_key=idempotency_key,
+        idempotency_key=scoped_key(caller, idempotency_key),
     )
-    return _response(svc.submit(cmd))
+    with acting(caller.credential):
+        result = svc.submit(cmd)
+    return _response(result)
 
 
-@router.get("", response_model=list[RequisitionView], summary="List requisitions with filters")
+@router.get("", response_model=list[RequisitionView], summary="List requisitions with filters (those you may see)")
 def list_requisitions(
     svc: ApprovalService = Depends(service),
     caller: Caller = Depends(require(*READ)),
@@ -106,23 +115,40 @@ def list_requisitions(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=10_000_000),
 ) -> list[RequisitionView]:
-    return svc.list(
-        state=state,
-        requester=requester,
-        site=site,
-        supplier=supplier,
-        cost_center=cost_center,
-        waiting_on=waiting_on,
-        limit=limit,
-        offset=offset,
-    )
+    filters: dict[str, Any] = {
+        "state": state,
+        "requester": requester,
+        "site": site,
+        "supplier": supplier,
+        "cost_center": cost_center,
+        "waiting_on": waiting_on,
+    }
+    if caller.sees_everything:
+        return svc.list(**filters, limit=limit, offset=offset)
+    # offset and limit count the requisitions this token may see, so pages read through the hidden ones
+    sees, found, skipped, at = reader(svc, caller), [], 0, 0
+    while len(found) < limit:
+        batch = svc.list(**filters, limit=500, offset=at)
+        for view in batch:
+            if not sees(view):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            found.append(view)
+            if len(found) == limit:
+                break
+        if len(batch) < 500:
+            break
+        at += 500
+    return found
 
 
 @router.get("/{number}", response_model=RequisitionView, summary="One requisition with its route and history")
 def get_requisition(
     number: Number, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ))
 ) -> RequisitionView:
-    return svc.get(number)
+    return visible(svc, caller, number)
 
 
 @router.post(
@@ -131,32 +157,40 @@ def get_requisition(
     summary="Approve, reject, ask for info, answer, withdraw, amend, reassign or escalate",
 )
 def act(
+    request: Request,
     number: Number,
     body: ActionRequest,
     svc: ApprovalService = Depends(service),
     caller: Caller = Depends(require(*WRITE)),
     idempotency_key: IdempotencyKey = None,
 ) -> ActionResponse:
-    key = idempotency_key or body.idempotency_key
-    common: dict[str, Any] = {"actor": body.actor, "surface": body.surface, "idempotency_key": key, "number": number}
+    view = visible(svc, caller, number)
+    vet_actor(request, caller, actor=body.actor, action=body.action, site=view.site, number=view.number)
+    key = scoped_key(caller, idempotency_key or body.idempotency_key)
+    common: dict[str, Any] = {"actor": body.actor, "surface": "api", "idempotency_key": key, "number": number}
     comment = body.comment
     if body.action in ("reassign", "escalate") and not caller.is_admin:
         raise NotAllowed(f"Only an admin token can {body.action} approval steps.")
-    match body.action:
-        case "approve" | "reject" | "request_info" | "answer_info" | "withdraw":
-            result = decide(svc, c.Decide(**common, action=body.action, comment=comment), as_admin=caller.is_admin)
-        case "submit":
-            result = svc.submit_draft(c.SubmitDraft(**common))
-        case "amend":
-            result = svc.amend(c.Amend(**common, lines=body.lines or [], reason=comment or ""))
-        case "reassign":
-            result = svc.reassign(
-                c.Reassign(
-                    **common, from_person=body.from_person or "", to_person=body.to_person or "", reason=comment or ""
+    with acting(caller.credential):
+        match body.action:
+            case "approve" | "reject" | "request_info" | "answer_info" | "withdraw":
+                result = decide(svc, c.Decide(**common, action=body.action, comment=comment), as_admin=caller.is_admin)
+            case "submit":
+                result = svc.submit_draft(c.SubmitDraft(**common))
+            case "amend":
+                result = svc.amend(c.Amend(**common, lines=body.lines or [], reason=comment or ""))
+            case "reassign":
+                result = svc.reassign(
+                    c.Reassign(
+                        **common,
+                        from_person=body.from_person or "",
+                        to_person=body.to_person or "",
+                        reason=comment or "",
+                    )
                 )
-            )
-        case "escalate":
-            result = svc.escalate(
-                c.Escalate(**common, reason=comment or "escalated on request", to_person=body.to_person), as_admin=True
-            )
-    return _response(result)
+            case "escalate":
+                result = svc.escalate(
+                    c.Escalate(**common, reason=comment or "escalated on request", to_person=body.to_person),
+                    as_admin=True,
+                )
+        return _response(result)
