@@ -16,7 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from approvals import outbox
+from approvals import audit, outbox
 from approvals.clock import Clock, utcnow
 from approvals.db import make_engine, startup_lock, transaction, upgrade
 from approvals.directory import Directory, load_directory
@@ -34,6 +34,8 @@ from bot.exception_summary import ExceptionSummaries
 from bot.intake.orders import viewer_card
 from bot.llm_setup import LlmParts
 from bot.settings import Settings
+from bot.settings.audit import audit_key
+from bot.settings.private import private_database, read_private
 from bot.tokens import create_token, find_token, revoke_bootstrap_except
 
 log = logging.getLogger("procurebot")
@@ -73,6 +75,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     directory = load_directory(settings.directory_file)
     policy = load_policy(settings.policy_file)
     url = settings.connect_url
+    private_database(url)  # a SQLite file is made 0600 before SQLite makes it with the umask's mode
+    audit.use_key(audit_key(settings.audit, settings.var_dir))  # every event this process writes is keyed
     # Replicas starting together take turns here (a PostgreSQL advisory lock): the first migrates, activates the
     # policy and makes the admin token; the others then find them done.
     with startup_lock(url) as locked:
@@ -81,6 +85,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         engine = make_engine(url)
         with transaction(engine) as session:
             row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli", only_if_new=True)
+        with transaction(engine) as session:
+            if audit.seal(session, at=clock()):  # the chain ends in a keyed event from here on: see docs/audit.md
+                log.info("audit chain: a keyed segment starts (key id %s)", audit.key_id(audit.current_key() or b""))
         _ensure_admin_token(settings, engine)
     log.info(
         "policy file %s: %s",
@@ -165,7 +172,7 @@ def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
     if not settings.dev:
         return
     path = settings.var_dir / "dev-admin-token"
-    written = path.read_text().strip() if path.is_file() else None
+    written = (read_private(path) or "").strip() or None  # an older 0644 file is tightened to 0600
     # a missing file gets a token too: the README's tour reads it, whatever tokens the database already holds
     if written:
         with Session(engine) as session:

@@ -2,7 +2,8 @@
 
 The server's own variables (`PROCUREBOT_*`, `DATABASE_URL`) are its fields; each part that talks to something
 else reads its own section, under the names that system's docs use: `erp` (`connectors/erp/config.py`), `llm`
-(`connectors/llm.py`), `slack` (`bot/settings/slack.py`), `teams` (`bot/settings/teams.py`). The connectors'
+(`connectors/llm.py`), `slack` (`bot/settings/slack.py`), `teams` (`bot/settings/teams.py`), `audit`
+(`bot/settings/audit.py`, the audit key and checkpoints). The connectors'
 sections live with the connectors, which import nothing from bot/. The composition root builds one
 `Settings` and hands each part its section.
 """
@@ -18,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.settings.audit import AuditSettings
 from bot.settings.slack import SlackSettings
 from bot.settings.teams import TeamsSettings
 from connectors.erp.config import ErpSettings
@@ -38,6 +40,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "llm": LlmSettings,
     "slack": SlackSettings,
     "teams": TeamsSettings,
+    "audit": AuditSettings,
 }
 
 
@@ -50,6 +53,7 @@ class Settings(BaseSettings):
     llm: Annotated[LlmSettings, NoDecode] = Field(default_factory=LlmSettings)
     slack: Annotated[SlackSettings, NoDecode] = Field(default_factory=SlackSettings)
     teams: Annotated[TeamsSettings, NoDecode] = Field(default_factory=TeamsSettings)
+    audit: Annotated[AuditSettings, NoDecode] = Field(default_factory=AuditSettings)
 
     env: Literal["dev", "production"] = "dev"
     database_url: str = Field(
