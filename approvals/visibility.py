@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from approvals.clock import as_utc
 from approvals.delegation import DelegationWindow
 from approvals.directory import Directory
 
@@ -66,6 +67,16 @@ class Viewable(Protocol):
     def steps(self) -> Sequence[_Step]: ...
     @property
     def decisions(self) -> Sequence[_Decision]: ...
+
+
+def active_windows(rows: Iterable[Any], at: datetime) -> list[DelegationWindow]:
+    """The delegation windows of stored rows (approvals.models.Delegation) active at `at`."""
+    out = []
+    for r in rows:
+        starts, ends = as_utc(r.starts_at), as_utc(r.ends_at)
+        if r.cancelled_at is None and starts <= at < ends:
+            out.append(DelegationWindow(r.delegator, r.delegate, starts, ends, r.category, r.max_amount, r.id))
+    return out
 
 
 def participants(view: Viewable) -> set[str]:

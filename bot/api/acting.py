@@ -13,12 +13,11 @@ from collections.abc import Callable
 
 from fastapi import HTTPException, Request
 
-from approvals.clock import as_utc
 from approvals.delegation import DelegationWindow
 from approvals.errors import NotFound
 from approvals.refusals import record_refusal
 from approvals.views import RequisitionView
-from approvals.visibility import can_see
+from approvals.visibility import active_windows, can_see
 from approvals.workflow import ApprovalService
 from bot.api.auth import Caller
 
@@ -64,14 +63,7 @@ def vet_actor(
 
 def windows(svc: ApprovalService) -> list[DelegationWindow]:
     """The delegation windows active now, for the visibility check."""
-    now = svc.clock()
-    return [
-        DelegationWindow(
-            r.delegator, r.delegate, as_utc(r.starts_at), as_utc(r.ends_at), r.category, r.max_amount, r.id
-        )
-        for r in svc.delegations()
-        if as_utc(r.starts_at) <= now < as_utc(r.ends_at)
-    ]
+    return active_windows(svc.delegations(), svc.clock())
 
 
 def reader(svc: ApprovalService, caller: Caller) -> Callable[[RequisitionView], bool]:

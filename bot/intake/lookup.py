@@ -7,41 +7,29 @@ the words of the lines, the title, the supplier and the catalog item's keywords,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
 
 from approvals.clock import as_utc
+from approvals.delegation import DelegationWindow
 from approvals.directory import Directory, Person
 from approvals.views import RequisitionView
+from approvals.visibility import can_see
 
-# who reads every requisition: procurement, finance, administrators
-SEE_ALL_ROLES = frozenset(
-    {
-        "buyer",
-        "procurement_director",
-        "category_manager",
-        "finance_controller",
-        "ap_analyst",
-        "cfo",
-        "admin",
-        "auditor",
-    }
-)
 CLOSED = frozenset({"rejected", "withdrawn", "stopped"})
 ORDERED_RECENTLY = timedelta(days=30)  # an order placed this long ago still counts as "where is my order"
 WORD_MATCH = 80  # "laptp" is a laptop and "glvoes" are gloves; "box" is no "fox"
 MIN_SHARE = 0.5  # at least half the words asked about must be found
 
 
-def may_see(person: Person, view: RequisitionView) -> bool:
-    """The requester, anyone on its approval route (or acting for them), or procurement, finance and admins."""
-    if person.id == view.requester or person.id in view.waiting_on:
-        return True
-    for step in view.steps:
-        if person.id in (step.approver, step.acting, step.decided_by, step.on_behalf_of):
-            return True
-    return any(g.role in SEE_ALL_ROLES for g in person.roles)
+def may_see(
+    person: Person, view: RequisitionView, directory: Directory, delegations: Iterable[DelegationWindow] = ()
+) -> bool:
+    """The one visibility check (approvals.visibility.can_see): the requester, anyone on its route or acting
+    for them, and the roles that cover it (procurement, finance, the site's managers, auditors, admins)."""
+    return can_see(person.id, view, directory, delegations)
 
 
 def open_ones(views: list[RequisitionView], now: datetime) -> list[RequisitionView]:

@@ -13,6 +13,7 @@ from approvals.directory import Person
 from approvals.errors import NotFound, ProcurebotError
 from approvals.outbox import retry_dead
 from approvals.views import RequisitionView
+from approvals.visibility import active_windows
 from bot.intake import intent_texts, lookup, texts
 from bot.intake.cards import queue_card
 from bot.intake.context import Chat
@@ -29,7 +30,10 @@ class Status:
             view = self.chat.service.get(number)
         except NotFound:
             return [Reply(texts.status_missing(number))]
-        if not lookup.may_see(person, view):
+        service = self.chat.service
+        if not lookup.may_see(
+            person, view, self.chat.directory, active_windows(service.delegations(), self.chat.now())
+        ):
             return [Reply(texts.status_missing(number))]
         return [Reply(card=status_card(self.chat.service.engine, view, person.id, self.chat.directory))]
 
