@@ -209,11 +209,13 @@ def csrf_ok(identity: Identity, submitted: str | None) -> bool:
 
 
 def same_origin(request: Request) -> bool:
-    """Whether a form post comes from the console's own pages: its Origin (sent by every browser on a POST) names
-    this host, and the browser does not call it cross-site. A client that sends neither (curl) is let through to
-    the CSRF token check."""
+    """Whether a form post comes from the console's own pages: its Origin, when the browser names one, is this host,
+    and the browser does not call the request cross-site. A client that sends neither (curl) is let through to the
+    CSRF token check."""
     origin = request.headers.get("origin")
-    if origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host", "")):
+    # "null": the console's pages send no referrer (Referrer-Policy: no-referrer), and a browser then sends an
+    # opaque Origin even from our own page; Sec-Fetch-Site still tells same-origin from cross-site
+    if origin not in (None, "null") and urlsplit(origin).netloc != request.headers.get("host", ""):
         return False
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 

@@ -70,6 +70,8 @@ def test_sign_in_from_another_origin_is_refused_even_with_the_token(served: Serv
         assert evil.status_code == 403 and COOKIE not in browser.cookies
         cross = browser.post("/console/login", data=form, headers={"Sec-Fetch-Site": "cross-site"})
         assert cross.status_code == 403 and COOKIE not in browser.cookies
+        hidden = browser.post("/console/login", data=form, headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"})
+        assert hidden.status_code == 403 and COOKIE not in browser.cookies
         own = browser.post("/console/login", data=form, headers={"Origin": served.base})
         assert own.status_code == 303 and COOKIE in browser.cookies
 
