@@ -561,6 +561,7 @@ class Extractor:
         self._site(w, out)
         self._items(w, out, money)
         self._attach_prices(out, money)
+        self._drop_leftovers(out)
         self._categorize(out)
         return out
 
@@ -916,9 +917,13 @@ class Extractor:
             first = items[0]
             first.description = ", ".join(ln.description for ln in items)
             out.lines = [ln for ln in out.lines if ln is first or not ln.description]
+        first = next((x for x in out.lines if x.description), None)
         for ln in out.lines:
             if ln.description and ln.quantity is None and SERVICE.search(ln.description + " " + w.low):
-                if len([x for x in out.lines if x.description]) == 1 or SERVICE.search(ln.description):
+                # the job is the first thing named; "installed" or "labor" later on describe it
+                if len([x for x in out.lines if x.description]) == 1 or (
+                    ln is first and SERVICE.search(ln.description)
+                ):
                     unit = ln.unit
                     ln.quantity, ln.quantity_source = Decimal(1), "implied"
                     ln.unit = unit if unit in PERIOD_UNITS else (unit or "service")
@@ -932,6 +937,22 @@ class Extractor:
         ):
             # "pallet jack for kent, grainger 449": one thing with one price; shown as "assumed 1"
             items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
+
+    @staticmethod
+    def _drop_leftovers(out: Extraction) -> None:
+        """Words after the first item that got no quantity, no price and no catalog item ("installed", "oh wait",
+        "short for peak") are not a line of their own; they are reported back as unread instead."""
+        items = [ln for ln in out.lines if ln.description]
+        for ln in items[1:]:
+            if (
+                ln.quantity is None
+                and ln.unit_price is None
+                and ln.total is None
+                and not ln.sku
+                and not ln.item_choices
+            ):
+                out.lines.remove(ln)
+                out.unread.append(ln.description)
 
     def _catalog_match(self, description: str) -> tuple[Item | None, bool]:
         """The catalog item a description names, and whether the match is strong enough to take its price.

@@ -135,7 +135,8 @@ RESTATED = re.compile(
 )  # "(thats 2 pallets)", "= 98 bags"
 # longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
-    r"^(?:(?:correction|sorry|oops|wait|"
+    r"^(?:(?:correction|sorry|oops|wait|oh wait|please raise|raise it|raise a pr|raise a requisition|raise|"
+    r"put that in|put that|put it in|put it through|log|book|could i get|can i get|"
     r"nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
     r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
@@ -242,6 +243,8 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
         seg = no_specs[start:end]
         if not seg.strip():
             continue
+        if re.match(r"\s*not\s+\d", seg):
+            continue  # "make that 12 bundles, not 10": the number that was replaced
         correction = bool(CORRECTION.match(rest[start:end])) or bool(NOT_INSTEAD.match(seg))
         restated = bool(RESTATED.match(rest[start:end]))
         quantity, unit, said, dozen, problems, bare, quantity_at = None, None, None, False, [], False, -1
