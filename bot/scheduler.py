@@ -8,6 +8,7 @@ skipped (max_instances=1, coalesce), never doubled.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -90,7 +91,11 @@ class AuditCheckpoints:
         self.engine, self.key, self.folder = engine, key, folder
         self.last_seq: int | None = None
         self._aps = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-        self._aps.add_job(self.run_once, "interval", minutes=minutes, id="procurebot-audit-checkpoint")
+        # the first one at start-up, so a server that never runs an hour still leaves one
+        first = datetime.now(timezone.utc)
+        self._aps.add_job(
+            self.run_once, "interval", minutes=minutes, id="procurebot-audit-checkpoint", next_run_time=first
+        )
 
     def run_once(self) -> Path | None:
         """Write one checkpoint now (None: the chain has not moved since the last one, or does not verify)."""

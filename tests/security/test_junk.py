@@ -5,6 +5,7 @@ strangers nothing; secrets and the database are private files."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ import jwt
 import pytest
 from fake_slack import sign
 from fake_teams import APP_ID, ISSUER
-from security_served import SIGNING_SECRET, Served
+from security_served import BIN, SIGNING_SECRET, Served
 
 
 def _slack(served: Served, body: bytes, content_type: str, headers: dict[str, str]) -> httpx.Response:
@@ -157,3 +158,22 @@ def test_secrets_and_the_database_are_private_files(served: Served):
     for name in ("dev-admin-token", "audit-key", "procurebot.db"):
         mode = (served.var / name).stat().st_mode & 0o777
         assert mode == 0o600, f"{name} is {oct(mode)}"
+
+
+def test_the_server_writes_a_signed_checkpoint_that_verifies(served: Served):
+    """A server started with the audit key leaves a signed checkpoint in its checkpoint folder at start-up, which
+    `procurebot audit verify --checkpoint` accepts."""
+    folder = served.var / "audit-checkpoints"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list(folder.glob("audit-checkpoint-*.json")):
+        time.sleep(0.2)
+    checkpoints = sorted(folder.glob("audit-checkpoint-*.json"))
+    assert checkpoints, "no checkpoint was written"
+    verify = subprocess.run(
+        [str(BIN / "procurebot"), "audit", "verify", "--checkpoint", str(checkpoints[0])],
+        env=served.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0 and "agrees with the checkpoint" in verify.stdout, verify.stderr
