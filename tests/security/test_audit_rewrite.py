@@ -93,8 +93,7 @@ def test_rewrite_of_only_the_newest_events_is_caught_by_the_key(service, keyed):
 
 
 def test_checkpoint_catches_a_full_recomputation_and_a_deletion_of_everything(service, keyed, tmp_path: Path):
-    """An auditor keeps a signed checkpoint; a rewrite with recomputed hashes, or deleting every event and resetting
-    the head, is reported against it."""
+    """An auditor's signed checkpoint catches a rewrite with recomputed hashes, and the deletion of every event."""
     _story(service)
     with Session(service.engine) as session:
         mark = audit_checkpoint.take(session, KEY, service.clock())
@@ -134,8 +133,7 @@ def test_a_forged_or_edited_checkpoint_is_refused(service, keyed, tmp_path: Path
 
 
 def test_events_from_before_the_key_still_verify_and_are_sealed(service):
-    """An existing chain written without a key keeps verifying after the upgrade; the first start with the key
-    seals it, and from then on the key vouches for the old events too."""
+    """Events from before the key still verify; once sealed, the key vouches for them too."""
     before = audit.current_key()
     audit.use_key(None)
     try:
@@ -158,8 +156,7 @@ def test_events_from_before_the_key_still_verify_and_are_sealed(service):
 
 
 def test_checkpoint_and_verify_commands_on_a_served_database(tmp_path: Path):
-    """An operator runs `procurebot audit checkpoint`; a database administrator rewrites an event and recomputes the
-    hashes; `procurebot audit verify --checkpoint` (and plain `audit verify`, which has the key) exit 1."""
+    """A DBA rewrites an event and recomputes every hash: `audit verify` and `--checkpoint` both exit 1."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCUREBOT_", "DATABASE_URL"))}
     db = tmp_path / "procurebot.db"
     env.update({"DATABASE_URL": f"sqlite:///{db}", "PROCUREBOT_VAR_DIR": str(tmp_path)})

@@ -49,8 +49,7 @@ def test_sign_out_ends_the_session_for_every_copy_of_the_cookie(served: Served):
 
 
 def test_sign_in_without_the_forms_token_is_refused(served: Served):
-    """Another site posts the sign-in form with its own (valid) admin token, to sign a visitor in as the attacker:
-    without the form's token from this browser's sign-in cookie it is 403 and no session cookie is set."""
+    """Another site posts the sign-in form with its own admin token: without the form's token, 403."""
     with _browser(served) as victim:
         answer = victim.post("/console/login", data={"token": served.token})
         assert answer.status_code == 403 and COOKIE not in victim.cookies
@@ -62,8 +61,7 @@ def test_sign_in_without_the_forms_token_is_refused(served: Served):
 
 
 def test_sign_in_from_another_origin_is_refused_even_with_the_token(served: Served):
-    """A page on another origin makes the browser post the sign-in form (cookie and field included): the Origin
-    header gives it away, 403; the same post from the console's own page signs in."""
+    """A sign-in posted from another origin is 403 even with the form's token; from our own page it works."""
     with _browser(served) as browser:
         form = {"token": served.token, **_form(browser)}
         evil = browser.post("/console/login", data=form, headers={"Origin": "https://evil.example"})
@@ -77,8 +75,7 @@ def test_sign_in_from_another_origin_is_refused_even_with_the_token(served: Serv
 
 
 def test_a_signed_in_form_post_from_another_origin_is_refused(served: Served):
-    """A signed-in admin visits a hostile page that posts the sign-out form with a leaked CSRF token: refused by
-    Origin, and the session lives on."""
+    """A hostile page posts sign-out with a leaked CSRF token: refused by Origin, the session lives on."""
     with _browser(served) as browser:
         _sign_in(browser, served)
         csrf = _csrf(browser)

@@ -86,8 +86,7 @@ def _teams_token(served: Served, **claims: Any) -> str:
     ids=["no-exp", "nbf-in-the-future", "iat-in-the-future", "audience-list-with-another-bot", "valid-for-a-month"],
 )
 def test_teams_tokens_the_sdk_lets_through_are_refused(served: Served, claims: dict[str, Any]):
-    """A Bot Framework token signed with the right key but without exp, not valid yet, or meant for more than this
-    bot is refused with 401; the same activity with a proper token is taken."""
+    """A Teams token without exp, not yet valid or for more than this bot is 401; a proper one is taken."""
     user = served.teams.add_user("Zoe Martin", "zoe.martin@lonestar.example")
     activity = served.teams.message(user, "help")
     good = httpx.post(
@@ -119,8 +118,7 @@ def test_teams_tokens_the_sdk_lets_through_are_refused(served: Served, claims: d
 )
 @pytest.mark.parametrize("format", ["csv", "jsonl"])
 def test_audit_export_refuses_bad_parameters_with_422_before_streaming(served: Served, query: str, format: str):
-    """An auditor asks for an export with a NUL number or an impossible time: 422 naming the field, not a 200
-    whose body stops after the header."""
+    """An export with a NUL number or an impossible time is a 422, not a 200 cut after the header."""
     answer = httpx.get(f"{served.base}/api/v1/audit/export?format={format}&{query}", headers=served.auth, timeout=30)
     assert answer.status_code == 422, (answer.status_code, answer.text[:300])
     assert answer.json()["error"]["fields"][0]["field"] in ("requisition", "since")
@@ -161,8 +159,7 @@ def test_secrets_and_the_database_are_private_files(served: Served):
 
 
 def test_the_server_writes_a_signed_checkpoint_that_verifies(served: Served):
-    """A server started with the audit key leaves a signed checkpoint in its checkpoint folder at start-up, which
-    `procurebot audit verify --checkpoint` accepts."""
+    """A server leaves a signed checkpoint at start-up that `audit verify --checkpoint` accepts."""
     folder = served.var / "audit-checkpoints"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not list(folder.glob("audit-checkpoint-*.json")):

@@ -25,8 +25,7 @@ def _start(tmp_path: Path) -> None:
 
 
 def test_first_start_makes_the_token_the_key_and_the_database_private(tmp_path: Path):
-    """A newcomer starts procurebot under a permissive umask: the dev token, the audit key and the SQLite file are
-    all 0600."""
+    """A first start under umask 022 makes the dev token, the audit key and the SQLite file 0600."""
     old = os.umask(0o022)
     try:
         _start(tmp_path)
@@ -37,8 +36,7 @@ def test_first_start_makes_the_token_the_key_and_the_database_private(tmp_path: 
 
 
 def test_files_left_readable_by_an_older_version_are_tightened(tmp_path: Path):
-    """An install from before this rule has a 0644 dev token, audit key and database: the next start makes each
-    0600 and keeps using them."""
+    """A 0644 dev token, audit key and database left by an older version become 0600 and are kept."""
     _start(tmp_path)
     token = (tmp_path / "dev-admin-token").read_text()
     key = (tmp_path / "audit-key").read_text()

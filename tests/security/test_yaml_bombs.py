@@ -101,8 +101,7 @@ def test_an_anchor_is_refused_with_its_line_and_what_to_do():
 
 @pytest.mark.parametrize("bomb", sorted(BOMBS))
 def test_validate_endpoint_answers_the_bomb_cheaply_on_a_real_server(served: Served, bomb):
-    """A service client posts the bomb to /api/v1/policy/validate: a findings report, in milliseconds of the
-    server's CPU and without its memory growing by more than a few MB."""
+    """The bomb posted to /api/v1/policy/validate costs the server milliseconds of CPU and no memory."""
     post_file(served, "/api/v1/policy/validate", b"policy: {}\n")  # warm the route up: first-call imports
     cpu, peak = served.cpu_seconds(), served.memory_kb("VmHWM")
     started = time.monotonic()
