@@ -11,6 +11,16 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _fresh_settings() -> None:
+    """Each command reads the environment it is started in (in one process, a test runs many commands)."""
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+
+
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.add_typer(server.db_app, name="db")
