@@ -127,6 +127,9 @@ def card_blocks(
     `kept`: a copy the delivery layer keeps up to date (its buttons' block says so, see `is_kept_copy`)."""
     fit = _Fit()
     blocks: list[Block] = [{"type": "header", "text": _plain(card.title, MAX_HEADER)}]
+    if card.kind == "question" and len(card.title) > MAX_HEADER:
+        # a question is its title ("did you mean ... or something else?"): a section holds it whole
+        blocks = [section(f"*{escape(card.title)}*", fit=fit)]
     if card.lines:
         blocks.append(section("\n".join(f"\u2022 {escape(line)}" for line in card.lines), fit=fit))
     facts = [f"*{escape(f.label)}*\n{fit(escape(f.value), MAX_FIELD - len(f.label) - 8)}" for f in card.facts]

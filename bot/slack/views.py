@@ -30,6 +30,7 @@ MAX_REASON = 2000
 MAX_DESCRIPTION = 300
 MAX_JUSTIFICATION = 1000
 MAX_META = 3000
+META_MESSAGE = "m"  # the message a form was opened from: what it says beyond the form's fields is kept
 
 
 def _input(
@@ -118,6 +119,14 @@ def search_options(directory: Directory, block: str, typed: str, *, viewer: str 
 
 def _meta(data: dict[str, Any]) -> str:
     return json.dumps(data)[:MAX_META]
+
+
+def with_message(meta: dict[str, Any], text: str) -> dict[str, Any]:
+    """`meta` and as much of the message `text` as fits in the view's private_metadata (3,000 characters)."""
+    room = MAX_META - len(_meta({**meta, META_MESSAGE: ""}))
+    while text and len(json.dumps(text)) - 2 > room:  # escapes (quotes, non-ASCII) take more than one character
+        text = text[: len(text) - max(len(json.dumps(text)) - 2 - room, 1)]
+    return {**meta, META_MESSAGE: text}
 
 
 def read_meta(view: dict[str, Any]) -> dict[str, Any]:

@@ -10,9 +10,7 @@ import uuid
 from typing import Any
 
 from approvals.directory import Person
-from bot.intake.cards import question_card, summary_card
-from bot.intake.draft import DraftLine, DraftState, fill_defaults, next_question
-from bot.intake.duplicates import find_duplicate
+from bot.intake.draft import DraftLine, DraftState, fill_defaults, merge
 from bot.intake.reply import Reply
 from bot.intake.store import Crossed
 from bot.slack import views
@@ -73,7 +71,7 @@ def apply_request(bot: SlackBot, where: Where, form: views.ParsedRequest, meta: 
         return
     for _ in range(3):  # another message of theirs may land at the same moment: load again and redo
         try:
-            replies = _save_draft(bot, person, form)
+            replies = _save_draft(bot, person, form, meta)
             break
         except Crossed:
             continue
@@ -85,51 +83,59 @@ def apply_request(bot: SlackBot, where: Where, form: views.ParsedRequest, meta: 
     bot.send(target if target.channel else Where(where.team, where.user), replies, person)
 
 
-def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest) -> list[Reply]:
+def _save_draft(bot: SlackBot, person: Person, form: views.ParsedRequest, meta: dict[str, Any]) -> list[Reply]:
     assistant, directory, clock = bot.assistant, bot.runtime.service.directory, bot.runtime.service.clock
     site = directory.site_by_code.get(form.site)
     tz = person.timezone or (site.timezone if site else "America/Chicago")
-    # read like a message: the catalog gives the item's category (and SKU) from the words
+    row = assistant.store.load(person.id)
+    draft = _starting_point(bot, row, meta, tz)
+    # read like a message: the catalog gives the item's category (and SKU) from the words, and a loose match
+    # is asked like in the conversation, never assumed
     found = assistant.understanding.read(f"{form.quantity} {form.description}", editing=False, now=clock(), timezone=tz)
     known = next((ln for ln in found.lines if ln.description), None)
     supplier = directory.supplier_by_id[form.supplier]
-    line = DraftLine(
-        description=form.description,
-        quantity=form.quantity,
-        unit=known.unit if known else None,
-        unit_price=form.unit_price,
-        price_source="said",
-        sku=known.sku if known else None,
-        category=known.category if known else None,
-        category_source=known.category_source if known else None,
-    )
-    row = assistant.store.load(person.id)
+    draft.lines = [
+        DraftLine(
+            description=form.description,
+            quantity=form.quantity,
+            unit=known.unit if known else None,
+            unit_price=form.unit_price,
+            price_source="said",
+            sku=known.sku if known else None,
+            item_choices=list(known.item_choices) if known else [],
+            category=known.category if known else None,
+            category_source=known.category_source if known else None,
+        )
+    ]
+    # the form's fields are what the person checked: they replace whatever the draft or the message said
+    draft.supplier, draft.supplier_choices, draft.unknown_supplier, draft.new_supplier = supplier.id, [], None, None
+    if draft.site != form.site and draft.cost_center_source != "said":
+        draft.cost_center = draft.cost_center_source = None  # the old site's default does not follow
+    draft.site, draft.site_source, draft.site_choices = form.site, "said", []
+    draft.currency, draft.total, draft.unsure_price = supplier.currency, None, None
+    draft.need_by, draft.need_by_past, draft.no_need_by = form.need_by, None, form.need_by is None
+    draft.justification = form.justification
+    draft.duplicate_of, draft.duplicate_checked = None, False
     # a new draft id: Submit on the summary shown before the edit is stale and cannot submit what it did not show
-    draft = DraftState(
-        draft_id=uuid.uuid4().hex,
-        lines=[line],
-        supplier=supplier.id,
-        site=form.site,
-        site_source="said",
-        currency=supplier.currency,
-        need_by=form.need_by,
-        no_need_by=form.need_by is None,
-        justification=form.justification,
-    )
+    draft.draft_id = uuid.uuid4().hex
     fill_defaults(draft, person, directory)
-    question = next_question(draft, directory)
-    if question is not None:
-        row.state, row.question = "collecting", question.model_dump(mode="json")
-        replies = [
-            Reply(card=question_card(question.text, question.field, [(c.label, c.value) for c in question.choices]))
-            if question.choices
-            else Reply(question.text)
-        ]
-    else:
-        duplicate = find_duplicate(assistant.service, draft, now=clock())
-        draft.duplicate_of, draft.duplicate_checked = (duplicate.number if duplicate else None), True
-        row.state, row.question = "confirming", None
-        replies = [Reply(card=summary_card(draft, directory, duplicate))]
-    row.draft = draft.model_dump(mode="json")
+    assistant.dialogue.hints.ask(draft)
+    # the conversation's own prompt: every open question in one reply, or the summary with its checks
+    replies = assistant.dialogue.prompt(row, draft, person)
     assistant.store.save(row, now=clock(), ttl=assistant.draft_ttl)
     return replies
+
+
+def _starting_point(bot: SlackBot, row: Any, meta: dict[str, Any], tz: str) -> DraftState:
+    """What the form has no field for: the draft being edited (its cost center, quoted words, urgency...), or
+    what the message the form was opened from says, read by the conversation's reader."""
+    if row.state != "idle" and meta.get("draft_id"):
+        current = DraftState.model_validate(row.draft)
+        if current.draft_id == meta["draft_id"]:
+            return current
+    draft = DraftState()
+    said = str(meta.get(views.META_MESSAGE) or "")
+    if said:
+        clock = bot.runtime.service.clock
+        merge(draft, bot.assistant.understanding.read(said, editing=False, now=clock(), timezone=tz))
+    return draft

@@ -28,7 +28,9 @@ def register(app: Any, bot: SlackBot) -> None:
         await ack()
         message = body.get("message") or {}
         form = prefill(bot, message.get("text") or "", message.get("user") or "")
-        meta = {"team": (body.get("team") or {}).get("id")}
+        # the message goes with the form: what it says that the form has no field for (a cost center, a loose
+        # catalog match, instruction-like words) is read again when the form comes back, as the chat would
+        meta = views.with_message({"team": (body.get("team") or {}).get("id")}, (message.get("text") or "")[:2000])
         await client.views_open(
             trigger_id=body.get("trigger_id"), view=views.request_modal(bot.runtime.service.directory, form, meta)
         )
@@ -41,6 +43,9 @@ def prefill(bot: SlackBot, text: str, author: str) -> views.RequestForm:
     )
     line = next((ln for ln in found.lines if ln.description), None)
     who = f"<@{author}>" if author else "someone"
+    said = text.strip()
+    for words in found.quoted:  # instruction-like words stay out of the justification: shown quoted on the summary
+        said = " ".join(said.replace(words, " ").split())
     return views.RequestForm(
         description=(line.description if line else text.strip())[:300],
         quantity=str(line.quantity) if line and line.quantity is not None else "",
@@ -48,5 +53,5 @@ def prefill(bot: SlackBot, text: str, author: str) -> views.RequestForm:
         supplier=found.supplier,
         site=found.site,
         need_by=found.need_by.isoformat() if found.need_by else None,
-        justification=f"{texts.MESSAGE_SHORTCUT_PREFILL.format(author=who)} {text.strip()}"[:1000],
+        justification=f"{texts.MESSAGE_SHORTCUT_PREFILL.format(author=who)} {said}"[:1000],
     )
