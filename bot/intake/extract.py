@@ -247,9 +247,12 @@ MONEY = re.compile(
     rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
     rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/-]|(?:{_UNIT_RE})\b|"
-    rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for)\b)[a-z]{{3,}}))(?!\w)"
+    rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|"
+    rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
+    rf"[a-z]{{3,}}))(?!\w)"
     rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?P<g>grand|quoted|all in|all-in|out the door)\b)"
 )
+_LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\))(?=[ \t]+\S)")
 _PRICE_LEAD = re.compile(r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?)|@|=|~)\s*$")
 _ESTIMATE = re.compile(r"(?:about|around|approx\.?|approximately|roughly|~|est\.?|estimated|maybe|ish)\s*$")
 _PERIODS = r"month|mo|year|yr|annum|week|quarter"
@@ -274,7 +277,9 @@ def _term(m: re.Match[str], period: str) -> Decimal | None:
     return (months / size) if months % size == 0 else None
 
 
-_PER = re.compile(rf"^\s*(?:/\s*|per\s+|an?\s+|each\b|ea\b|apiece\b)(?P<unit>{_UNIT_RE})?\b")
+_PER = re.compile(
+    rf"^\s*(?:/\s*|per\s+|an?\s+|each\b|ea\b|apiece\b)(?P<unit>{_UNIT_RE})?\b(?:\s+of\s+(?P<pack>\d[\d,]*)\b)?"
+)
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 _TOTAL_BEFORE = re.compile(
     r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=)\s*"
@@ -430,6 +435,7 @@ class Money:
     estimate: bool = False
     period: str | None = None  # "month", "year": a price per period
     term: Decimal | None = None  # how many periods the person said ("for a year" of months: 12)
+    pack: Decimal | None = None  # "$11 per box of 100": pieces in the unit the price is for
 
 
 @dataclass
@@ -552,6 +558,8 @@ class Extractor:
         """Every fact the message states, plus what it said that could not be read."""
         out = Extraction()
         w = _Work(words_to_digits(text))
+        for m in _LIST_MARKER.finditer(w.low):
+            w.take(m.start("m"), m.end("m"))  # "1." or "-" starting a listed line is not a quantity
         self._cost_center(w, out)
         money = self._money(w, out)
         self._dates(w, out, now, timezone)
@@ -657,13 +665,14 @@ class Extractor:
             end = m.end()
             after = w.rest[end:]
             before = w.rest[max(0, m.start() - 30) : m.start()]
-            kind, unit = "unsure", None
+            kind, unit, pack = "unsure", None, None
             per = _PER.match(after)
             if m.group("at") or m.group("atw") or per or m.group("n4"):
                 kind = "unit"
                 if per:
                     unit = per.group("unit")
                     end += per.end()
+                    pack = per.group("pack")
             elif _TOTAL_AFTER.match(after):
                 kind = "total"
                 end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
@@ -677,6 +686,7 @@ class Extractor:
                 kind = "total"
             money = Money(amount, currency, kind, start, unit, w.text[start:end].strip())
             money.estimate = bool(_ESTIMATE.search(before[-12:]))
+            money.pack = Decimal(pack.replace(",", "")) if pack else None
             period = _PERIOD.match(w.rest[end:])
             if period and kind != "total":
                 # "$980 a month for a year": a recurring line; the term, when said, is the quantity
@@ -1005,6 +1015,7 @@ class Extractor:
             if kind == "unit":
                 line.unit_price, line.price_source = mon.amount, "said"
                 _price_unit_follows_conversion(line, mon)
+                _pieces_to_packs(line, mon)
                 if mon.unit and not line.unit:
                     line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
                 if mon.period:
@@ -1053,6 +1064,20 @@ class Extractor:
             guess = self.classifier.classify(line.description)
             if guess is not None and (supplier is None or guess.category in supplier.categories):
                 line.category, line.category_source = guess.category, guess.source
+
+
+def _pieces_to_packs(line: ExtractedLine, mon: Money) -> None:
+    """ "$11 per box of 100, need 2000 gloves": 20 boxes at $11, the 2000 gloves kept as information.
+    A count that is not whole packs is left as said, and the price stays a question of its unit."""
+    if mon.pack is None or not line.quantity or not mon.unit:
+        return
+    unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
+    if canonical_unit(line.unit) == unit:
+        return
+    packs = line.quantity / mon.pack
+    if packs == packs.to_integral_value() and packs > 0:
+        line.conversion = f"{line.quantity.normalize():f} {line.unit or 'pieces'}".strip()
+        line.quantity, line.unit = packs, unit
 
 
 def _singular(description: str) -> bool:

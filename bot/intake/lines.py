@@ -95,6 +95,7 @@ SIZE = re.compile(
     r"|\b(?:ticket|quote|ref|order|invoice|unit)\s*(?:#|no\.?)\s*\d+\b"
     r"|\b\d+(?:\.\d+)?(?:lb|lbs|gal|kg|ft|oz|l)\b(?!\s+of\b)"  # "50lb bags", "5gal pails": a size
     r"|\b\d+[a-z]+\d+[a-z\d-]*\b"  # model numbers: 2rs1, 3m8210
+    r"|\b\d{2,}[a-jl-wyz]\b"  # toner 26a, belt 5m
     r"|\b(?!x\d)[a-z]+\d+[a-z\d-]*\b"  # aw32, n95, 6205-2rs's tail
     r"|\b\d{3,}-\d+[a-z\d-]*\b"
     r"|\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
