@@ -159,6 +159,7 @@ def detail_page(request: Request, number: str) -> Response:
 
 def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     after = dict(after or {})
+    credential = after.pop("credential", None)
     parts = []
     for key in ("explanation", "reason", "comment", "question", "answer"):
         if after.get(key):
@@ -168,6 +169,8 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     rest = {k: v for k, v in after.items() if v not in (None, "", [], {})}
     if rest:
         parts.append(json.dumps(rest, ensure_ascii=False, default=str)[:400])
+    if isinstance(credential, dict):
+        parts.append(f"via {credential.get('kind', '?')} {credential.get('name', credential.get('id', ''))}")
     return " · ".join(parts)
 
 

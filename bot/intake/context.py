@@ -11,6 +11,7 @@ from approvals.conversation import ChatConversation
 from approvals.directory import Directory, Person
 from approvals.errors import NotFound
 from approvals.views import RequisitionView
+from approvals.visibility import active_windows, can_see
 from approvals.workflow import ApprovalService
 from bot.cards.model import Card
 from bot.intake import texts
@@ -78,7 +79,15 @@ class Chat:
     def card_for(self, number: str, viewer: str) -> Card:
         """The requisition card as `viewer` should see it now (every copy re-renders from this)."""
         self.person(viewer)
-        return self.approver_card(self.service.view(number), viewer)
+        view = self.service.view(number)
+        if not self.may_see(viewer, view):
+            # the very words of a number that does not exist, so a guess learns nothing
+            raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
+        return self.approver_card(view, viewer)
+
+    def may_see(self, person_id: str, view: RequisitionView) -> bool:
+        """The one visibility check (approvals.visibility), with the delegations active now."""
+        return can_see(person_id, view, self.directory, active_windows(self.service.delegations(), self.now()))
 
     def approver_card(self, view: RequisitionView, viewer: str) -> Card:
         """The card with the "what is unusual" note when `viewer` is one of the approvers it waits on."""

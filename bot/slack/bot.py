@@ -17,6 +17,7 @@ from typing import Any, Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from approvals.credentials import Credential
 from approvals.directory import Person
 from bot.chat.dedupe import first_time, forget_before
 from bot.chat.identity import Addresses, Identities
@@ -252,3 +253,8 @@ class SlackBot:
             self.client(where.team).chat_update(channel=where.channel, ts=where.message_ts, text=text, blocks=body)
         except SlackApiError as exc:  # the message may be gone; the reply still reaches the person
             log.info("could not redraw a tapped Slack message: %s", exc.response.get("error"))
+
+
+def slack_credential(team: str | None, user: str, person_id: str) -> Credential:
+    """The credential of a verified Slack request: the workspace and the user it came from, as the audit keeps it."""
+    return Credential(kind="slack", id=f"{team or '-'}:{user}", name=f"Slack {team or '-'}/{user}", person=person_id)

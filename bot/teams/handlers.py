@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Callable
 
 from approvals.commands import DECISIONS
+from approvals.credentials import Credential, acting
 from approvals.directory import Person
 from approvals.errors import NotFound
 from bot.cards.model import Card
@@ -84,6 +85,17 @@ class TeamsBot:
         person = self._person(inbound, email)
         if person is None:
             return self._stranger(inbound)
+        # every action this turn takes is recorded under the Teams tenant and user that sent it
+        credential = Credential(
+            kind="teams",
+            id=f"{inbound.tenant_id or '-'}:{inbound.aad_object_id or inbound.user_id}",
+            name=inbound.user_name or person.name,
+            person=person.id,
+        )
+        with acting(credential):
+            return self._turn(inbound, person)
+
+    def _turn(self, inbound: Inbound, person: Person) -> Outcome:
         personal = inbound.conversation_type in (None, "personal")
         if personal:
             self._remember(person.id, inbound.address())

@@ -235,7 +235,7 @@ def test_an_approval_through_the_http_api_updates_the_teams_cards(teams):  # typ
     from bot.tokens import create_token
 
     number = submitted(teams)
-    token = create_token(teams.runtime.engine, name="erp-portal", role="service")
+    token = create_token(teams.runtime.engine, name="erp-portal", role="service", act_as=True)
     res = teams.client.post(
         f"/api/v1/requisitions/{number}/actions",
         headers={"Authorization": f"Bearer {token}"},

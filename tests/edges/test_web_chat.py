@@ -79,11 +79,13 @@ def test_story_request_route_approve(web):
     zoe = card(web, number, "zoe.martin")
     assert buttons(zoe) == ["approve", "reject", "request_info"] and "Why you:" in zoe
     assert buttons(card(web, number, "jake.miller")) == ["withdraw"]
-    assert buttons(card(web, number, "emily.davis")) == []
+    # Maria manages the Dallas site: she sees its requests, with no buttons; Emily, a planner there, does not
+    assert buttons(card(web, number, "maria.lopez")) == []
+    assert web.get(f"/chat/api/cards/{number}", params={"person": "emily.davis"}).status_code == 404
 
     approved = tap(web, "zoe.martin", zoe, "approve")[0]
     assert approved["text"] == f"{number} is approved."
-    for person in ("jake.miller", "zoe.martin", "emily.davis"):
+    for person in ("jake.miller", "zoe.martin", "maria.lopez"):
         now = card(web, number, person)
         assert "Approved by Zoe Martin at 2026-11-23 15:00 UTC." in now and "tone-ok" in now
         assert "approve" not in buttons(now)

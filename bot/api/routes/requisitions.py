@@ -164,6 +164,9 @@ def act(
     caller: Caller = Depends(require(*WRITE)),
     idempotency_key: IdempotencyKey = None,
 ) -> ActionResponse:
+    if caller.credential is not None and caller.credential.act_as is None:
+        # no grant at all: refused the same way whatever the number, so the refusal says nothing of it
+        vet_actor(request, caller, actor=body.actor, action=body.action, site=None, number=number)
     view = visible(svc, caller, number)
     vet_actor(request, caller, actor=body.actor, action=body.action, site=view.site, number=view.number)
     key = scoped_key(caller, idempotency_key or body.idempotency_key)

@@ -21,13 +21,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from approvals.commands import DECISIONS
+from approvals.credentials import acting
 from approvals.directory import Person
 from approvals.errors import ProcurebotError
 from bot.intake import decisions
 from bot.intake.decisions import Decided
 from bot.intake.reply import Reply, UnknownPerson
 from bot.slack import blocks, texts, views
-from bot.slack.bot import SlackBot, Where
+from bot.slack.bot import SlackBot, Where, slack_credential
 
 log = logging.getLogger("procurebot.slack")
 DECIDE_BUDGET = 2.0  # seconds; Slack shows an error after 3
@@ -132,11 +133,8 @@ def run_tap(
         else:
             bot.expect_commit(committed)
             try:
-                if name in DECISIONS:
-                    outcome = decisions.decide(bot.assistant.chat, person.id, name, value, words)  # type: ignore[arg-type]
-                    tapped = Tapped(person, [Reply(outcome.message)], outcome)
-                else:
-                    tapped = Tapped(person, bot.assistant.handle_action(person.id, name, value, words))
+                with acting(slack_credential(where.team, where.user, person.id)):
+                    tapped = _act(bot, person, name, value, words)
             except UnknownPerson as exc:
                 tapped = Tapped(None, [Reply(exc.message)])
             finally:
@@ -146,6 +144,13 @@ def run_tap(
         raise
     bot.background.submit(deliver, bot, where, name, tapped, from_home)
     return tapped
+
+
+def _act(bot: SlackBot, person: Person, name: str, value: dict[str, Any], words: str | None) -> Tapped:
+    if name in DECISIONS:
+        outcome = decisions.decide(bot.assistant.chat, person.id, name, value, words)  # type: ignore[arg-type]
+        return Tapped(person, [Reply(outcome.message)], outcome)
+    return Tapped(person, bot.assistant.handle_action(person.id, name, value, words))
 
 
 def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: bool) -> None:

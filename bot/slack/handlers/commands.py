@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from approvals.credentials import acting
 from bot.slack import texts
-from bot.slack.bot import SlackBot, Where
+from bot.slack.bot import SlackBot, Where, slack_credential
 
 
 def register(app: Any, bot: SlackBot) -> None:
@@ -31,4 +32,6 @@ def handle_command(bot: SlackBot, body: dict[str, Any]) -> None:
     if not text or text.lower() in ("help", "?"):
         bot.say(where, texts.COMMAND_HELP, person)
         return
-    bot.send(where, bot.assistant.handle_message(person.id, text), person)
+    with acting(slack_credential(team, user, person.id)):
+        replies = bot.assistant.handle_message(person.id, text)
+    bot.send(where, replies, person)

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from approvals.credentials import acting
 from bot.chat.delivery import REQUESTER
 from bot.chat.models import CardCopy
 from bot.intake.assistant import Reply
-from bot.slack.bot import SlackBot, Where
+from bot.slack.bot import SlackBot, Where, slack_credential
 from bot.slack.surface import SURFACE
 
 log = logging.getLogger("procurebot.slack")
@@ -42,6 +43,11 @@ def handle_dm(bot: SlackBot, body: dict[str, Any], retry: str | None = None) -> 
         bot.say(where, bot.unknown(team, user))
         return
     bot.remember_dm(person, team, user, channel)
+    with acting(slack_credential(team, user, person.id)):
+        _dm(bot, where, person, text, thread, event)
+
+
+def _dm(bot: SlackBot, where: Where, person: Any, text: str, thread: str | None, event: dict[str, Any]) -> None:
     number = _thread_requisition(bot, person.id, thread) if thread else None
     if number is not None:
         replies = _answer_in_thread(bot, person.id, number, text, event.get("ts", ""))
