@@ -236,7 +236,7 @@ _AFTER_BARE_EACH = r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total
 MONEY = re.compile(
     rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn|us\$)\s?|[$€£]\s?)(?P<n1>{_AMT})\s?(?P<k1>k|m)?\b"
     rf"|\b(?P<n2>{_AMT})\s?(?P<k2>k|m)?\s?(?P<post>\b(?:{_CUR_WORD})\b|€)"
-    rf"|(?P<at>@)\s?(?P<n3>{_AMT})(?P<k3>k)?(?![\d.,])"
+    rf"|(?P<at>@)\s?(?P<n3>{_AMT})(?P<k3>k)?(?!\d|[.,]\d)"
     rf"|(?P<atw>\bat\b)\s?(?P<n9>{_AMT})(?P<k9>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|"
     rf"[.!?](?:\s|$)|\)|\s+(?:by|for|from|and|plus|w|with)\b))"
     rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece){_AFTER_BARE_EACH}|\s*(?:per\s|/\s?|an?\s+)(?:{_UNIT_RE})\b)"
@@ -667,7 +667,7 @@ class Extractor:
             before = w.rest[max(0, m.start() - 30) : m.start()]
             kind, unit, pack = "unsure", None, None
             per = _PER.match(after)
-            if m.group("at") or m.group("atw") or per or m.group("n4"):
+            if m.group("at") or m.group("atw") or per or m.group("n4") or re.search(r"(?:@|\bat)\s*$", before):
                 kind = "unit"
                 if per:
                     unit = per.group("unit")

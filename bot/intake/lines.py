@@ -284,6 +284,9 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
         description, desc_start = _clean(original, rest[:start] + left + rest[end:], start, end)
         if NOT_INSTEAD.match(seg):
             description = ""
+        if description and unit and not re.search(r"[a-z]{3,}", SIZE.sub(" ", description.lower())):
+            # "200 pallets 48x40": the unit word is what is counted, the size describes it
+            description = f"{_unit_said(said, unit)} {description}"
         unit = canonical_unit(unit)
         if description and quantity is None and CHATTER.search(description) and not SERVICE.search(description):
             continue  # "the door is stuck open": context, not an item
@@ -331,6 +334,11 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             # "80 boxes" with nothing else: the unit word is the item
             line.description, line.unit = _unit_as_item(original, line), None
     return lines
+
+
+def _unit_said(said: str | None, unit: str) -> str:
+    m = re.search(r"[a-z]+\.?$", (said or "").lower())
+    return m.group(0).rstrip(".") if m else unit
 
 
 def _unit_as_item(original: str, line: LineText) -> str:

@@ -83,7 +83,12 @@ def words_to_digits(text: str) -> str:
     """
     text = _MISSPELLED.sub(lambda m: _same_case(MISSPELLED[m.group(1).lower()], m.group(1)), text)
     text = HALF_DOZEN.sub("6", text)
+    text = _HALF_GRAND.sub("$500", text)
+    text = _A_GRAND.sub("$1000", text)
+    text = _SPOKEN_PRICE.sub(_spoken_price, text)
     text = PAIRS.sub("2", text)
+    # "2 hundred" (from "a couple hundred"): the multiplier on a number already in digits
+    text = _TIMES.sub(lambda m: str(int(m.group(1)) * (100 if m.group(2).lower() == "hundred" else 1000)), text)
 
     def compound(m: re.Match[str]) -> str:
         phrase = m.group(0)
@@ -97,6 +102,26 @@ def words_to_digits(text: str) -> str:
 
     text = _WORDS.sub(compound, text)
     return _SMALL.sub(lambda m: SMALL[m.group(1).lower()], text)
+
+
+def _spoken_price(m: re.Match[str]) -> str:
+    value = _ONES[m.group("h").lower()] * 100 + _TENS[m.group("t").lower()] + _ONES.get((m.group("o") or "").lower(), 0)
+    return f"{m.group('lead') or ''}{value}"
+
+
+_ONES = {w: i for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+_TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_HALF_GRAND = re.compile(r"\bhalf\s+a\s+grand\b", re.IGNORECASE)
+_A_GRAND = re.compile(r"\ba\s+grand\b(?!\s+total)", re.IGNORECASE)
+_TIMES = re.compile(r"\b(\d{1,3})\s+(hundred|thousand)\b", re.IGNORECASE)
+# "four-fifty a pop", "quoted six-twenty": how prices are said aloud, read only beside a price word
+_SPOKEN_PRICE = re.compile(
+    r"(?P<lead>\b(?:for|quoted|costs?|at|@|price(?:d)?(?: at)?|runs?)\s+)?"
+    r"\b(?P<h>one|two|three|four|five|six|seven|eight|nine)[- ](?P<t>twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+    r"ninety)(?:[- ](?P<o>one|two|three|four|five|six|seven|eight|nine))?\b"
+    r"(?(lead)|(?=\s+(?:a pop|each|apiece|ea|bucks|dollars|per|a piece|total)\b))",
+    re.IGNORECASE,
+)
 
 
 def _same_case(word: str, like: str) -> str:
