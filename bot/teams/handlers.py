@@ -204,11 +204,19 @@ class TeamsBot:
             activity = {"type": "message", "attachments": [cards.attachment(self._render(person, reply.card))]}
             if reply.text:
                 activity["text"] = reply.text
-            chips = _suggested(reply.card, to)
+            chips = _suggested(reply.card, to, self._typed_answer_goes_to(person, reply.card))
             if chips:
                 activity["suggestedActions"] = chips
             out.append(activity)
         return out
+
+    def _typed_answer_goes_to(self, person: Person, card: Card) -> str | None:
+        """The field a typed reply answers now (the conversation's first open question), for a question card:
+        a chip types its value, so it is offered only under the question that value answers."""
+        if card.kind != "question":
+            return None
+        question = self.assistant.store.load(person.id).question or {}
+        return question.get("field")
 
     def _render(self, person: Person, card: Card, *, banner: str | None = None, tone: str = "info") -> dict:  # type: ignore[type-arg]
         return cards.render(
@@ -240,10 +248,14 @@ def refresh_users(addresses: Addresses, assistant: Assistant, card: Card, viewer
     return ids
 
 
-_VERBS = {*DECISIONS, "submit", "edit", "cancel", "choose", "status", "cancel_delegation", "erp.retry"}
+_VERBS = {
+    *DECISIONS,
+    *("submit", "edit", "cancel", "confirm_amount", "change_category", "choose"),  # the draft's buttons
+    *("status", "cancel_delegation", "erp.retry"),
+}
 
 
-def _suggested(card: Card, to: str) -> dict | None:  # type: ignore[type-arg]
+def _suggested(card: Card, to: str, asked: str | None) -> dict | None:  # type: ignore[type-arg]
     """Suggested actions under a question, for answers the conversation reads when typed (Teams shows three).
 
     Each chip sends the choice's value as the person's message (imBack), which the assistant reads as
@@ -254,12 +266,16 @@ def _suggested(card: Card, to: str) -> dict | None:  # type: ignore[type-arg]
     chips = [
         {"type": "imBack", "title": a.label[:40], "value": a.value["value"]}
         for a in card.actions
-        if a.id == "choose" and a.value.get("field") in _TYPED_FIELDS and a.value.get("value")
+        if a.id == "choose"
+        and a.value.get("field") in _TYPED_FIELDS
+        and a.value.get("field") == asked
+        and a.value.get("value")
     ]
     return {"to": [to], "actions": chips[:3]} if chips else None
 
 
-_TYPED_FIELDS = {"supplier", "site", "price_kind"}  # typed values the assistant understands as the answer
+# typed values the assistant understands as the answer to a question about these fields
+_TYPED_FIELDS = {"supplier", "site", "price_kind", "site_or_cost_center", "cost_center", "item_choice"}
 
 
 def _message(text: str) -> dict:  # type: ignore[type-arg]
