@@ -23,6 +23,7 @@ from typing import Iterator
 
 import pytest
 from policy_fixtures import company, sample_policy  # noqa: F401  (shared fixtures, registered here)
+from security_served import served  # noqa: F401  (tests/security's real server, registered here)
 from sqlalchemy import Engine, create_engine, text
 
 import bot.all_models  # noqa: F401  (every table on SQLModel.metadata)
