@@ -37,11 +37,17 @@ class Chat:
         summaries: ExceptionSummaries | None = None,
     ) -> None:
         self.service = service
-        self.directory = directory
+        self._directory = directory
         self.surface = surface
         self.draft_ttl = draft_ttl
         self.summaries = summaries  # optional: the approver's "what is unusual" note on their cards
         self.store = ConversationStore(service.engine, surface)
+
+    @property
+    def directory(self) -> Directory:
+        """The service's directory as it is now: an ERP master-data refresh replaces it (bot/erp_dispatcher.py), and
+        a supplier the request form offers from it must be one the summary knows."""
+        return getattr(self.service, "directory", None) or self._directory
 
     def now(self) -> datetime:
         return self.service.clock()
