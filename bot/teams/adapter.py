@@ -261,6 +261,13 @@ class TeamsAdapter:
         raw = authorization.removeprefix("Bearer ").strip()
         service_url = body.get("serviceUrl")
         try:
+            # only Bot Framework tokens: an Entra issuer would send the SDK to fetch that tenant's keys first
+            issuer = jwt.decode(raw, options={"verify_signature": False}).get("iss")
+        except Exception as exc:  # noqa: BLE001 - not a JWT at all
+            raise Unauthorized(type(exc).__name__) from exc
+        if issuer != self.cloud.token_issuer:
+            raise Unauthorized("unexpected issuer")
+        try:
             claims = await self._validator.validate_token(raw, service_url if isinstance(service_url, str) else None)
         except jwt.PyJWKClientConnectionError as exc:
             raise KeysUnavailable(str(exc)[:200]) from exc

@@ -83,7 +83,13 @@ def _teams_token(served: Served, **claims: Any) -> str:
         {"aud": [APP_ID, "some-other-bot"]},
         {"exp": int(time.time()) + 30 * 24 * 3600},
     ],
-    ids=["no-exp", "nbf-in-the-future", "iat-in-the-future", "audience-list-with-another-bot", "valid-for-a-month"],
+    ids=[
+        "no-exp",
+        "nbf-in-the-future",
+        "iat-in-the-future",
+        "audience-list-with-another-bot",
+        "valid-for-a-month",
+    ],
 )
 def test_teams_tokens_the_sdk_lets_through_are_refused(served: Served, claims: dict[str, Any]):
     """A Teams token without exp, not yet valid or for more than this bot is 401; a proper one is taken."""
