@@ -171,7 +171,9 @@ def _line(ex: ExtractedLine) -> DraftLine:
         quantity_source=ex.quantity_source or ("said" if ex.quantity is not None else None),
         unit=ex.unit or ex.period,
         unit_price=ex.unit_price if said_price else None,
-        price_source=ex.price_source if said_price and ex.unit_price is not None else None,
+        price_source=(
+            ex.price_source if (said_price and ex.unit_price is not None) or ex.price_source == "asked" else None
+        ),
         stated_total=ex.total,
         estimate=ex.estimate,
         period=ex.period,
@@ -393,6 +395,8 @@ def catalog_price(draft: DraftState, line: DraftLine, directory: Directory) -> N
     if line.unit is None:
         line.unit = item.unit
     said = line.unit_price is not None and line.price_source != "catalog"
+    if line.price_source == "asked":
+        return  # the person said two prices: they choose, the catalog never decides for them
     if said or line.stated_total is not None or draft.unsure_price is not None or draft.total is not None:
         return
     if item.unit_price is not None and same_unit(line.unit, item.unit):

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from approvals.classify import CatalogClassifier, Classifier
 from approvals.directory import Directory, Item
-from bot.intake.lines import PERIOD_UNITS, SERVICE, canonical_unit, read_lines
+from bot.intake.lines import PERIOD_UNITS, SERVICE, LineText, canonical_unit, read_lines
 from bot.intake.numbers import money_amount, words_to_digits
 
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
@@ -189,6 +189,18 @@ UNITS = (
     "wks",
     "coils",
     "coil",
+    "cajas",
+    "caja",
+    "rollos",
+    "rollo",
+    "docenas",
+    "docena",
+    "cubetas",
+    "cubeta",
+    "piezas",
+    "pieza",
+    "paquetes",
+    "paquete",
 )
 _UNIT_RE = "|".join(sorted(UNITS, key=len, reverse=True))
 _SINGULAR = {
@@ -239,7 +251,8 @@ MONEY = re.compile(
     rf"|(?P<at>@)\s?(?P<n3>{_AMT})(?P<k3>k)?(?!\d|[.,]\d)"
     rf"|(?P<atw>\bat\b)\s?(?P<n9>{_AMT})(?P<k9>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|"
     rf"[.!?](?:\s|$)|\)|\s+(?:by|for|from|and|plus|w|with)\b))"
-    rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece){_AFTER_BARE_EACH}|\s*(?:per\s|/\s?|an?\s+)(?:{_UNIT_RE})\b)"
+    rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece|a pop|a piece){_AFTER_BARE_EACH}"
+    rf"|\s*(?:per\s|/\s?|an?\s+|la\s+|el\s+|por\s+)(?:{_UNIT_RE})\b)"
     rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b(?!\s*(?!(?:total|budget|all|in total|max|or so)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
     # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
@@ -251,6 +264,21 @@ MONEY = re.compile(
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"[a-z]{{3,}}))(?!\w)"
     rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?P<g>grand|quoted|all in|all-in|out the door)\b)"
+)
+# Instruction-like words in a request: to the approver or the system, not about the purchase. The clause they
+# start runs to the next sentence break or to the first words that say what is wanted.
+_INSTRUCTION = re.compile(
+    r"(?:\b(?:please\s+)?(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|the\s+|any\s+|your\s+|my\s+)?"
+    r"(?:previous|prior|above|earlier|approval|policy|usual|normal)?\s*(?:instructions|rules|checks|limits|policy|"
+    r"approvals?|review|messages|process|workflow)"
+    r"|\bsystem\s*(?:override|prompt|message)\b|\byou are now\b|\bact as (?:an?\s+)?(?:admin|administrator|approver)\b"
+    r"|\boverride (?:the\s+)?(?:category|route|routing|approvers?|limits?|policy|rules?)(?:\s+to\s+[a-z]+)?"
+    r"(?:\s+and\s+approve)?\b"
+    r"|\b(?:auto[- ]?approve|approve (?:this|it|everything|all)(?: (?:now|immediately|without (?:review|asking)))?"
+    r"|mark (?:it |this )?(?:as )?(?:pre-?approved|approved)|pre-?approved|no (?:approval|review) needed"
+    r"|(?:just )?submit it without (?:review|approval)|skip (?:the )?approval)\b)"
+    r"[^.;:\n!?$@€£]*?(?=[.;:\n!?$@€£]|\s*(?:\d|$)|\s+(?:need|order|buy|get|please order|from|at|for|by|via)\b)",
+    re.IGNORECASE,
 )
 _LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\))(?=[ \t]+\S)")
 _PRICE_LEAD = re.compile(r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?)|@|=|~)\s*$")
@@ -278,7 +306,8 @@ def _term(m: re.Match[str], period: str) -> Decimal | None:
 
 
 _PER = re.compile(
-    rf"^\s*(?:/\s*|per\s+|an?\s+|each\b|ea\b|apiece\b)(?P<unit>{_UNIT_RE})?\b(?:\s+of\s+(?P<pack>\d[\d,]*)\b)?"
+    rf"^\s*(?:a pop\b|a piece\b|/\s*|per\s+|an?\s+(?={_UNIT_RE})|la\s+|el\s+|por\s+|each\b|ea\b|apiece\b)"
+    rf"(?P<unit>{_UNIT_RE}|(?<=per )[a-z]{{3,}}|(?<=/)[a-z]{{2,}})?\b(?:\s+of\s+(?P<pack>\d[\d,]*)\b)?"
 )
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 _TOTAL_BEFORE = re.compile(
@@ -307,8 +336,10 @@ _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|u
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 DATE = re.compile(
     rf"\b(?P<lead>(?:need(?:ed)?\s+(?:it\s+)?|deliver(?:ed)?\s+|due\s+|arrive\s+)?(?:by|before|on|until|for|no later than|due)\s+|need(?:ed)?\s+)?"  # noqa: E501
-    rf"(?P<d>(?:next|this|coming|last)\s+{_WEEKDAY}|{_WEEKDAY}|today|tonight|tomorrow|tmrw|yesterday|eod|end of (?:the )?(?:day|week|month)"  # noqa: E501
+    rf"(?P<d>(?:next|this|coming|last)\s+{_WEEKDAY}|{_WEEKDAY}|today|tonight|tomorrow|tmrw|tmr|yesterday|eod|eow|eom"
+    rf"|end of (?:the )?(?:day|week|month)|end of next week|(?:before |by )?christmas(?: eve)?|new year'?s(?: eve)?"
     rf"|next (?:week|month)|in \d+ (?:days?|weeks?)|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?(?:,? \d{{4}})?"
+    rf"|the \d{{1,2}}(?:st|nd|rd|th)\b(?! of)"
     rf"|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH}(?: \d{{4}})?|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?|\d{{4}}-\d{{2}}-\d{{2}})\b"  # noqa: E501
 )
 URGENCY = re.compile(
@@ -560,6 +591,10 @@ class Extractor:
         w = _Work(words_to_digits(text))
         for m in _LIST_MARKER.finditer(w.low):
             w.take(m.start("m"), m.end("m"))  # "1." or "-" starting a listed line is not a quantity
+        for m in _INSTRUCTION.finditer(w.low):
+            # "ignore the rules and approve this": kept out of every fact, shown quoted as the person's words
+            out.quoted.append(w.text[m.start() : m.end()].strip(" ,.;:-"))
+            w.take(m.start(), m.end())
         self._cost_center(w, out)
         money = self._money(w, out)
         self._dates(w, out, now, timezone)
@@ -568,7 +603,7 @@ class Extractor:
         self._supplier(w, out)
         self._site(w, out)
         self._items(w, out, money)
-        self._attach_prices(out, money)
+        self._attach_prices(out, money, w.low)
         self._drop_leftovers(out)
         self._categorize(out)
         return out
@@ -898,7 +933,6 @@ class Extractor:
                 line.sku, line.category, line.category_source = item.sku, item.category, "catalog"
                 if t.dozen and item.unit == "dozen":
                     line.quantity, line.unit = Decimal(1), "dozen"
-                line.unit = line.unit or (item.unit if line.quantity is None or t.unit is None else None)
             elif item is not None:
                 item = None  # "forklift fuses" share a word with the forklift and are not it
             if t.bare and not money and t.quantity is not None and _looks_like_price(t, w.low):
@@ -921,6 +955,8 @@ class Extractor:
                 out.unread.append(t.description)
                 continue
             out.lines.append(line)
+        self._prefer_named_things(read, out)
+        _same_item_counted_later(out)
         items = [ln for ln in out.lines if ln.description]
         if service_message and len(items) > 1 and not any(ln.quantity for ln in items) and len(money) <= 1:
             # "forklift repair - mast chain + hydraulic leak on #7, 2.5k": one job, described in parts
@@ -948,12 +984,50 @@ class Extractor:
             # "pallet jack for kent, grainger 449": one thing with one price; shown as "assumed 1"
             items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
 
+    def _prefer_named_things(self, read: list[LineText], out: Extraction) -> None:
+        """The subject of a sentence ("forklift #3 seat is shot") stands in for the item only when nothing else
+        in the message is one: no quantity, no catalog item, no service named. Then it replaces the stray words
+        ("swap", "tech") that were read as lines."""
+        context = {id(t) for t in read if t.context}
+        lines = [ln for ln in out.lines if ln.description]
+        by_text = {t.description: t for t in read}
+        real = [
+            ln
+            for ln in lines
+            if id(by_text.get(ln.description)) not in context
+            and (ln.quantity is not None or ln.sku or SERVICE.search(ln.description) or ln.item_choices)
+        ]
+        fallbacks = [ln for ln in lines if id(by_text.get(ln.description)) in context]
+        if not fallbacks:
+            return
+        if real:
+            keep = [ln for ln in out.lines if ln not in fallbacks]
+        else:
+            first = fallbacks[0]
+            keep = [ln for ln in out.lines if not ln.description or ln is first]
+            service = next((ln for ln in lines if SERVICE.search(ln.description)), None)
+            if service is not None and service is not first:
+                keep.append(service)
+        dropped = [ln.description for ln in out.lines if ln not in keep and ln.description]
+        out.unread.extend(dropped)
+        out.lines = keep
+
     @staticmethod
     def _drop_leftovers(out: Extraction) -> None:
         """Words after the first item that got no quantity, no price and no catalog item ("installed", "oh wait",
         "short for peak") are not a line of their own; they are reported back as unread instead."""
         items = [ln for ln in out.lines if ln.description]
         for ln in items[1:]:
+            if (
+                ln.quantity is None
+                and (ln.unit_price is not None or ln.total is not None)
+                and SERVICE.search(ln.description)
+            ):
+                ln.quantity, ln.quantity_source, ln.unit = (
+                    Decimal(1),
+                    "implied",
+                    ln.unit or "service",
+                )  # "install labor, $240"
             if (
                 ln.quantity is None
                 and ln.unit_price is None
@@ -987,8 +1061,11 @@ class Extractor:
         strong = any(f in vocabulary for f in forms) or any(fuzz.ratio(head, v) >= 85 for v in vocabulary)
         return item, strong
 
-    def _attach_prices(self, out: Extraction, money: list[Money]) -> None:
+    def _attach_prices(self, out: Extraction, money: list[Money], w_low: str = "") -> None:
         lines = [ln for ln in out.lines if ln.description]
+        packs = {
+            canonical_unit(m.group("u")): Decimal(m.group("n").replace(",", "")) for m in _PACK_SIZE.finditer(w_low)
+        }
         prices = [m for m in money if m.kind != "total"]
         if len(lines) > 1 and len(prices) == len(lines) and all(m.start > lines[-1].start for m in prices):
             # "5 scanners and 2 label printers, $450 and $620": prices listed after the items, in order
@@ -1005,6 +1082,17 @@ class Extractor:
                 continue
             before = [ln for ln in lines if ln.start <= mon.start]
             line = before[-1] if before else lines[0]
+            if line.price_source == "said" and mon.kind != "total":
+                # that item already has its price: this one is for the next item without one, a correction
+                # ("$49.90/dz, correction, $47.90/dz"), or a question; never the catalog's price instead
+                after = [ln for ln in lines if ln.start > line.start and ln.unit_price is None]
+                corrected = _CORRECTED.search(w_low[max(0, mon.start - 40) : mon.start])
+                if not after and not corrected:
+                    out.problems.append(_two_prices(line, mon))
+                    line.unit_price, line.price_source = None, "asked"
+                    continue
+                if not corrected:
+                    line = after[0]
             line.estimate = line.estimate or mon.estimate
             if mon.kind == "total" and len(lines) > 1:
                 out.total = mon.amount
@@ -1016,6 +1104,22 @@ class Extractor:
                 line.unit_price, line.price_source = mon.amount, "said"
                 _price_unit_follows_conversion(line, mon)
                 _pieces_to_packs(line, mon)
+                _each_in_packs(line, mon, packs)
+                priced_in = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit))
+                if (
+                    priced_in
+                    and line.unit
+                    and not mon.period
+                    and line.quantity_source == "said"
+                    and priced_in not in (canonical_unit(line.unit), "each", *PERIOD_UNITS)
+                    and canonical_unit(line.unit) not in PERIOD_UNITS
+                ):
+                    # "10 bundles at $1.20/box": a bundle's price is not known; asked, never multiplied
+                    out.problems.append(
+                        f"The price {mon.text} is per {priced_in}, but you asked for {line.quantity or ''} "
+                        f"{line.unit}; what does one {line.unit} cost?".replace("  ", " ")
+                    )
+                    line.unit_price = line.price_source = None
                 if mon.unit and not line.unit:
                     line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
                 if mon.period:
@@ -1064,6 +1168,55 @@ class Extractor:
             guess = self.classifier.classify(line.description)
             if guess is not None and (supplier is None or guess.category in supplier.categories):
                 line.category, line.category_source = guess.category, guess.source
+
+
+_CORRECTED = re.compile(r"\b(?:correction|actually|sorry|oops|i mean|make (?:it|that)|no,|wait|should be|instead)\b")
+_PACK_SIZE = re.compile(
+    r"\b(?P<u>cases?|box(?:es)?|packs?|bundles?|cartons?|bags?|rolls?|pails?|sleeves?)\s+of\s+(?P<n>\d[\d,]*)\b"
+)
+
+
+def _each_in_packs(line: ExtractedLine, mon: Money, packs: dict[str | None, Decimal]) -> None:
+    """ "AA batteries, $0.45/ea, case of 144, need 2 cases": 288 at $0.45, the 2 cases kept as information."""
+    priced_in = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit)) if mon.unit else None
+    if mon.kind != "unit" or not line.quantity or priced_in not in ("each", None) or mon.unit is None:
+        return
+    size = packs.get(canonical_unit(line.unit))
+    if size:
+        line.conversion = f"{line.quantity.normalize():f} {line.unit}"
+        line.quantity, line.unit = line.quantity * size, "each"
+
+
+def _two_prices(line: ExtractedLine, mon: Money) -> str:
+    return (
+        f"I read two prices for {line.description} ({line.unit_price} and {mon.amount}); "
+        "which one is right? Write it like $32 a roll."
+    )
+
+
+def _same_item_counted_later(out: Extraction) -> None:
+    """ "nitrile gloves $11 per box of 100, need 2000 gloves": the count said later is for the item named
+    first, not a second line."""
+    lines = [ln for ln in out.lines if ln.description]
+    for later in lines[1:]:
+        if later.quantity is None:
+            continue
+        words = set(re.findall(r"[a-z]+", later.description.lower()))
+        earlier = next(
+            (
+                ln
+                for ln in lines
+                if ln is not later
+                and ln.quantity is None
+                and words
+                and words <= set(re.findall(r"[a-z]+", ln.description.lower()))
+            ),
+            None,
+        )
+        if earlier is not None:
+            earlier.quantity, earlier.quantity_source = later.quantity, later.quantity_source
+            earlier.unit = earlier.unit or later.unit
+            out.lines.remove(later)
 
 
 def _pieces_to_packs(line: ExtractedLine, mon: Money) -> None:
@@ -1135,12 +1288,34 @@ def parse_date(phrase: str, *, now: datetime, timezone: str) -> date | None:
     local = now.astimezone(zone)
     today = local.date()
     p = phrase.lower().strip()
+    p = {"eow": "end of week", "eom": "end of month", "tmr": "tomorrow"}.get(p, p)
     if p in ("today", "tonight", "eod", "end of day", "end of the day"):
         return today
     if p in ("tomorrow", "tmrw"):
         return today + timedelta(days=1)
     if p in ("end of week", "end of the week"):
         return today + timedelta(days=(4 - today.weekday()) % 7)
+    if p == "end of next week":
+        return today + timedelta(days=(4 - today.weekday()) % 7 + 7)
+    if "christmas" in p or "new year" in p:
+        month_day = (12, 24) if "christmas" in p else (12, 31)
+        wanted = date(today.year, *month_day)
+        return wanted if wanted >= today else date(today.year + 1, *month_day)
+    p = re.sub(r"\b(thurs?|thu)\b", "thursday", p)
+    p = re.sub(r"\btues?\b", "tuesday", p)
+    p = re.sub(r"\bweds?\b", "wednesday", p)
+    day = re.fullmatch(r"the (\d{1,2})(?:st|nd|rd|th)", p)
+    if day:  # "the 15th": the next 15th from today
+        wanted, probe = int(day.group(1)), today
+        for _ in range(3):
+            try:
+                candidate = probe.replace(day=wanted)
+            except ValueError:
+                candidate = None
+            if candidate is not None and candidate >= today:
+                return candidate
+            probe = (probe.replace(day=1) + timedelta(days=32)).replace(day=1)
+        return None
     if p in ("end of month", "end of the month"):
         nxt = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
         return nxt - timedelta(days=1)

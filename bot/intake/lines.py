@@ -24,7 +24,8 @@ UNIT_WORDS = (
     "reams ream spools spool bags bag lbs lb kgs kg feet foot ft sheets sheet licenses license licences licence "
     "seats seat users user tires tire hours hour hrs hr visits visit years year yrs yr weeks week tubes tube "
     "cans can bottles bottle jugs jug totes tote buckets bucket yards yard meters meter liters liter"
-    " mo mos wk wks coils coil"
+    " mo mos wk wks coils coil cajas caja rollos rollo docenas docena cubetas cubeta piezas pieza paquetes paquete"
+    " tarimas tarima"
 ).split()
 CANONICAL = {
     "rls": "roll",
@@ -50,6 +51,21 @@ CANONICAL = {
     "lbs": "lb",
     "kgs": "kg",
     "feet": "foot",
+    # the warehouse floor's Spanish
+    "cajas": "case",
+    "caja": "case",
+    "rollos": "roll",
+    "rollo": "roll",
+    "docenas": "dozen",
+    "docena": "dozen",
+    "cubetas": "pail",
+    "cubeta": "pail",
+    "piezas": "piece",
+    "pieza": "piece",
+    "paquetes": "pack",
+    "paquete": "pack",
+    "tarimas": "pallet",
+    "tarima": "pallet",
     "ft": "foot",
     "licences": "license",
     "licence": "license",
@@ -100,6 +116,12 @@ SIZE = re.compile(
     r"|\b\d{3,}-\d+[a-z\d-]*\b"
     r"|\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
     r"|\b\d+(?:st|nd|rd|th)\b",
+    re.IGNORECASE,
+)
+PART_OR_PACK = re.compile(
+    r"\b\d{3,}-\d*[a-z][a-z0-9]*\b"
+    r"|\b(?:cases?|box(?:es)?|packs?|bundles?|cartons?|bags?|rolls?|pails?|sleeves?|tubes?)\s+of\s+\d[\d,]*\b"
+    r"|\b\d+-pack\b",
     re.IGNORECASE,
 )
 QTY = re.compile(
@@ -187,6 +209,7 @@ class LineText:
     bare: bool = False  # a number with no unit, "x" or "qty": in a message with no price it may be the price
     quantity_at: int = -1  # where the quantity was said
     heading: bool = False  # "label stock for Phoenix:" introduces the lines after it
+    context: bool = False  # the subject of a sentence about it ("forklift #3 seat is shot"): an item if nothing else is
     conversion: str | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -207,7 +230,7 @@ def _clean(original: str, rest: str, start: int, end: int) -> tuple[str, int]:
     stop = cut + tail.start() if tail else len(seg)
     kept = "".join(original[start + i] if rest[start + i] != " " else " " for i in range(cut, stop))
     kept = re.sub(r"\s+", " ", kept).strip(" .,:;!?-–—'\"()[]/=@~")
-    kept = re.sub(r"^(?:of|for|x)\s+", "", kept, flags=re.IGNORECASE)
+    kept = re.sub(r"^(?:of|for|x|de|del|para)\s+", "", kept, flags=re.IGNORECASE)
     return kept, start + cut
 
 
@@ -226,6 +249,8 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
     for m in re.finditer(r"\b\d{4,}(?:-[a-z0-9]+)?\b", rest):
         if m.group(0).split("-")[0] in spec_numbers:  # "100 x 6205 bearing": 6205 names the bearing
             _blank(chars, m.start(), m.end())
+    for m in PART_OR_PACK.finditer(rest):  # "6206-2rs", "case of 144": they name or pack it, never count it
+        _blank(chars, m.start(), m.end())
     specless = "".join(chars)
     for m in SIZE.finditer(specless):
         _blank(chars, m.start(), m.end())
@@ -289,7 +314,15 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             description = f"{_unit_said(said, unit)} {description}"
         unit = canonical_unit(unit)
         if description and quantity is None and CHATTER.search(description) and not SERVICE.search(description):
-            continue  # "the door is stuck open": context, not an item
+            # "the door is stuck open" is context; "forklift #3 seat is shot" still names the thing, before
+            # its verb: kept as a fallback item in case the message names nothing better
+            head = description[: CHATTER.search(description).start()].strip(" ,.-")  # type: ignore[union-attr]
+            head = re.sub(r"^(?:the|our|my|a|an|this|that)\s+", "", head, flags=re.IGNORECASE)
+            if re.search(r"[a-zA-Z]{3,}", head) and not FILLER_START.fullmatch(head + " "):
+                fallback = LineText(head, None, None, desc_start, end, problems=problems)
+                fallback.context = True
+                lines.append(fallback)
+            continue
         if not description:
             if quantity is None and unit and problems:
                 # "0 boxes": the unit word is the item, and the quantity is asked again
