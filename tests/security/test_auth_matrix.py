@@ -39,6 +39,14 @@ ROLES: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/v1/audit/verify"): AUDIT,
     ("GET", "/metrics"): READ,
 }
+# the routes whose body or query names the person acting
+NAMES_A_PERSON = {
+    ("POST", "/api/v1/requisitions"),
+    ("POST", "/api/v1/requisitions/{number}/actions"),
+    ("POST", "/api/v1/delegations"),
+    ("DELETE", "/api/v1/delegations/{delegation_id}"),
+    ("PATCH", "/api/v1/delegations/{delegation_id}"),
+}
 _sources = itertools.count(2)
 
 
@@ -143,14 +151,11 @@ def routes(served: Served) -> list[tuple[str, str, bool]]:
     return [(m.upper(), p, bool(op.get("security"))) for p, ops in spec["paths"].items() for m, op in ops.items()]
 
 
-def test_every_route_is_known(served, world):
-    """Every route the server publishes has its admitted roles written down here, so none is forgotten."""
-    published = {(m, p) for m, p, _ in routes(served)}
-    assert published == set(ROLES), published ^ set(ROLES)
-
-
 def test_auth_matrix_over_every_route(served, world):
-    """Every route, five ways: no token, garbage, revoked (401), each role (403 outside its roles, never else)."""
+    """Every route the server publishes: no token, garbage, revoked (401); each role (403 outside its roles, never
+    else); a token without act-as naming Maria (403 wherever a person is named)."""
+    published = {(m, p) for m, p, _ in routes(served)}
+    assert published == set(ROLES), f"routes whose roles this test does not know: {published ^ set(ROLES)}"
     number = world.submit().json()["number"]
     failures, checked = [], 0
     for method, path, secured in routes(served):
@@ -175,8 +180,13 @@ def test_auth_matrix_over_every_route(served, world):
                     failures.append(f"{method} {path} {role}: {res.status_code} {res.text[:120]}")
                 if not allowed and res.status_code != 403:
                     failures.append(f"{method} {path} {role} (not admitted): {res.status_code}")
+            if (method, path) in NAMES_A_PERSON:
+                res = _call(c, served.base, method, path, number, world.h("plain-service"))
+                checked += 1
+                if res.status_code != 403:
+                    failures.append(f"{method} {path} as maria.lopez without act-as: {res.status_code}")
     assert not failures, "\n".join(failures)
-    assert checked == 6 * len(ROLES)
+    assert checked == 6 * len(ROLES) + len(NAMES_A_PERSON)
 
 
 def test_a_token_without_act_as_cannot_approve_as_someone_else(served, world):

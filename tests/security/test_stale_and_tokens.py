@@ -38,12 +38,7 @@ def test_loser_on_an_earlier_stage_hears_who_acted(service, clock):
     assert f"{number} was already approved by Zoe Martin at 2026-11-23 15:00 UTC" in stale.value.message
     assert "not an approver" not in stale.value.message
     assert stale.value.decided_by == "zoe.martin" and stale.value.decided_at.startswith("2026-11-23T15:00")
-
-
-def test_someone_never_on_the_route_is_still_not_an_approver(service):
-    """A person who never held a step is not told about anyone's decision: still 'not an approver'."""
-    number = service.submit(submit(lines=[boxes(200)])).number
-    service.approve(Approve(actor="maria.lopez", number=number))
+    # someone never on the route is still only told they are not an approver
     with pytest.raises(Exception) as refused:
         service.approve(Approve(actor="hannah.berg", number=number))
     assert not isinstance(refused.value, StaleAction)
@@ -56,15 +51,10 @@ def test_production_refuses_weak_admin_tokens(weak):
         Settings(env="production", database_url="postgresql://db/p", admin_token=weak, _env_file=None)
 
 
-def test_production_takes_a_random_admin_token():
-    """A token made the way the docs say (secrets.token_urlsafe(32)) is accepted in production."""
-    token = secrets.token_urlsafe(32)
-    assert Settings(env="production", database_url="postgresql://db/p", admin_token=token, _env_file=None)
-
-
 def test_rotating_the_admin_token_revokes_the_previous_one(db_url, tmp_path):
     """The operator changes PROCUREBOT_ADMIN_TOKEN and restarts: the new token works, the old one no longer does."""
     old, new = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    assert Settings(env="production", database_url="postgresql://db/p", admin_token=new, _env_file=None)
     for token in (old, new):
         runtime = build_runtime(
             Settings(database_url=db_url, admin_token=token, env="dev", var_dir=tmp_path, _env_file=None)
