@@ -35,7 +35,7 @@ from bot.intake.orders import viewer_card
 from bot.llm_setup import LlmParts
 from bot.settings import Settings
 from bot.settings.audit import audit_key
-from bot.settings.private import private_database, read_private
+from bot.settings.private import private_database, tighten
 from bot.tokens import create_token, find_token, revoke_bootstrap_except
 
 log = logging.getLogger("procurebot")
@@ -172,12 +172,13 @@ def _ensure_admin_token(settings: Settings, engine: Engine) -> None:
     if not settings.dev:
         return
     path = settings.var_dir / "dev-admin-token"
-    written = (read_private(path) or "").strip() or None  # an older 0644 file is tightened to 0600
+    written = path.read_text().strip() if path.is_file() else None
     # a missing file gets a token too: the README's tour reads it, whatever tokens the database already holds
     if written:
         with Session(engine) as session:
             row = find_token(session, written)
             if row is not None and row.role == "admin":
+                tighten(path)  # kept: one an older version left 0644 becomes 0600 (a replaced one is new and 0600)
                 return
     # Dev convenience: a local admin token, written to a private file, never logged.
     token = create_token(engine, name="dev-admin", role="admin", act_as=True)
