@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from approvals.classify import CatalogClassifier, Classifier
 from approvals.directory import Directory, Item
-from bot.intake.lines import PERIOD_UNITS, SERVICE, LineText, canonical_unit, read_lines
+from bot.intake.lines import PERIOD_UNITS, REFERENCE, SERVICE, LineText, canonical_unit, read_lines
 from bot.intake.numbers import money_amount, words_to_digits
 
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
@@ -586,7 +586,19 @@ class Extractor:
 
     # ------------------------------------------------------------------ public
     def extract(self, text: str, *, now: datetime, timezone: str = "America/Chicago") -> Extraction:
-        """Every fact the message states, plus what it said that could not be read."""
+        """Every fact the message states, plus what it said that could not be read.
+
+        A forwarded message ("> Order #S-77120: Copy paper, 10 cases @ $44.00") is read in two parts: the
+        person's own words win, and the quoted part only fills what they did not say ("the same thing but
+        15 cases": the item and price from the quote, the quantity from the person)."""
+        own, quoted = _split_quoted(text)
+        if not quoted.strip() or not own.strip():
+            return self._extract(text, now=now, timezone=timezone)
+        mine = self._extract(own, now=now, timezone=timezone)
+        theirs = self._extract(quoted, now=now, timezone=timezone)
+        return _own_words_win(mine, theirs)
+
+    def _extract(self, text: str, *, now: datetime, timezone: str) -> Extraction:
         out = Extraction()
         w = _Work(words_to_digits(text))
         for m in _LIST_MARKER.finditer(w.low):
@@ -603,6 +615,9 @@ class Extractor:
         self._supplier(w, out)
         self._site(w, out)
         self._items(w, out, money)
+        if not any(ln.description for ln in out.lines) and REFERENCE.search(w.low):
+            # "same as last time but 20", "more of the usual": which order is meant is not in the words
+            out.problems.append(texts_reference(REFERENCE.search(w.low).group(0)))  # type: ignore[union-attr]
         self._attach_prices(out, money, w.low)
         self._drop_leftovers(out)
         self._categorize(out)
@@ -1185,6 +1200,63 @@ def _each_in_packs(line: ExtractedLine, mon: Money, packs: dict[str | None, Deci
     if size:
         line.conversion = f"{line.quantity.normalize():f} {line.unit}"
         line.quantity, line.unit = line.quantity * size, "each"
+
+
+_QUOTED_LINE = re.compile(r"^\s*>")
+_FORWARD_HEADER = re.compile(r"^\s*(?:-{2,}\s*(?:original message|forwarded message)\s*-{2,}|from:\s.+@)", re.I)
+
+
+def _split_quoted(text: str) -> tuple[str, str]:
+    """The person's own lines, and the lines they quoted or forwarded below them."""
+    own: list[str] = []
+    quoted: list[str] = []
+    forwarding = False
+    for line in text.splitlines():
+        forwarding = forwarding or bool(_FORWARD_HEADER.match(line))
+        (quoted if forwarding or _QUOTED_LINE.match(line) else own).append(line)
+    return "\n".join(own), "\n".join(quoted)
+
+
+def _only_a_unit(description: str) -> bool:
+    return bool(re.fullmatch(rf"(?:{_UNIT_RE})", description.strip().lower()))
+
+
+def _own_words_win(mine: Extraction, theirs: Extraction) -> Extraction:
+    # the person's own lines count when they say what and how many or how much; "fwd, see below" does not
+    items = [
+        ln
+        for ln in mine.lines
+        if ln.description
+        and not _only_a_unit(ln.description)  # "15 cases": a count, the quoted order says of what
+        and (ln.quantity_source == "said" or ln.sku or ln.unit_price or ln.total)
+    ]
+    bare = [ln for ln in mine.lines if ln.quantity is not None and (not ln.description or ln not in items)]
+    bare = [ln for ln in mine.lines if not ln.description and ln.quantity is not None] or bare
+    if not items and theirs.lines:
+        mine.unread.extend(ln.description for ln in mine.lines if ln.description)
+        mine.lines = [ln for ln in theirs.lines if ln.description]
+        if bare and len(mine.lines) == 1:
+            line = mine.lines[0]  # "the same thing but 15 cases": the person's quantity for the quoted item
+            line.quantity, line.quantity_source = bare[-1].quantity, "said"
+            said_unit = bare[-1].unit or (bare[-1].description if _only_a_unit(bare[-1].description) else None)
+            line.unit = canonical_unit(said_unit) or line.unit
+            if line.total is not None and line.unit_price is not None:
+                # the quote's total was for its own quantity; its unit price is what was quoted
+                line.total, line.price_source = None, "said"
+    for name in ("supplier", "site", "cost_center", "currency", "need_by", "urgency", "justification"):
+        if getattr(mine, name) is None and getattr(theirs, name) is not None:
+            setattr(mine, name, getattr(theirs, name))
+    if mine.supplier is None and not mine.supplier_choices and not mine.unknown_supplier:
+        mine.supplier_choices, mine.unknown_supplier = theirs.supplier_choices, theirs.unknown_supplier
+    mine.quoted.extend(theirs.quoted)
+    return mine
+
+
+def texts_reference(said: str) -> str:
+    return (
+        f"I can't see which order {said.strip()!r} means; what do you need? "
+        "Name the item, like 40 rolls of stretch wrap."
+    )
 
 
 def _two_prices(line: ExtractedLine, mon: Money) -> str:

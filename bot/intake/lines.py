@@ -118,6 +118,12 @@ SIZE = re.compile(
     r"|\b\d+(?:st|nd|rd|th)\b",
     re.IGNORECASE,
 )
+REPLACED = re.compile(r"\b(?:instead of|rather than|not)\s+(?:the\s+)?\d[\d,]*(?:\s+[a-z]+)?\b", re.IGNORECASE)
+# the thing named by pointing at an earlier order: the order it points at says what it is
+REFERENCE = re.compile(
+    r"\b(?:the\s+)?(?:same\s+(?:thing|stuff|order|items?|as\s+(?:last\s+time|before|always|below|above))|the\s+usual)\b",
+    re.IGNORECASE,
+)
 PART_OR_PACK = re.compile(
     r"\b\d{3,}-\d*[a-z][a-z0-9]*\b"
     r"|\b(?:cases?|box(?:es)?|packs?|bundles?|cartons?|bags?|rolls?|pails?|sleeves?|tubes?)\s+of\s+\d[\d,]*\b"
@@ -158,7 +164,8 @@ RESTATED = re.compile(
 )  # "(thats 2 pallets)", "= 98 bags"
 # longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
-    r"^(?:(?:correction|sorry|oops|wait|oh wait|please raise|raise it|raise a pr|raise a requisition|raise|"
+    r"^(?:(?:correction|sorry|oops|wait|oh wait|reorder|re-order|see below|see attached|see thread|fwd|fw|your|"
+    r"please raise|raise it|raise a pr|raise a requisition|raise|"
     r"put that in|put that|put it in|put it through|log|book|could i get|can i get|"
     r"nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
@@ -245,12 +252,17 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
     """Lines from the leftover text of a message (same length as `original`, understood spans blanked).
 
     `spec_numbers` are numbers that name a product rather than count it ("6205" bearings)."""
+    # "15 cases instead of 10" (the 10 is what it replaces) and "the same thing" (an earlier order says what)
+    said_rest = rest  # corrections are read from what was said ("24 not 20")
+    for pattern in (REPLACED, REFERENCE):
+        rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
     chars = list(rest)
     for m in re.finditer(r"\b\d{4,}(?:-[a-z0-9]+)?\b", rest):
         if m.group(0).split("-")[0] in spec_numbers:  # "100 x 6205 bearing": 6205 names the bearing
             _blank(chars, m.start(), m.end())
     for m in PART_OR_PACK.finditer(rest):  # "6206-2rs", "case of 144": they name or pack it, never count it
         _blank(chars, m.start(), m.end())
+
     specless = "".join(chars)
     for m in SIZE.finditer(specless):
         _blank(chars, m.start(), m.end())
@@ -271,7 +283,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             continue
         if re.match(r"\s*not\s+\d", seg):
             continue  # "make that 12 bundles, not 10": the number that was replaced
-        correction = bool(CORRECTION.match(rest[start:end])) or bool(NOT_INSTEAD.match(seg))
+        correction = bool(CORRECTION.match(rest[start:end])) or bool(NOT_INSTEAD.match(said_rest[start:end]))
         restated = bool(RESTATED.match(rest[start:end]))
         quantity, unit, said, dozen, problems, bare, quantity_at = None, None, None, False, [], False, -1
         work = list(rest[start:end])  # the description keeps sizes and specs; only the quantity is taken out
