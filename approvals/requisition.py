@@ -195,12 +195,18 @@ def to_policy_currency(amount: Decimal, currency: str, policy: LoadedPolicy) -> 
 
 
 def build_facts(
-    draft: RequisitionDraft, directory: Directory, policy: LoadedPolicy, committed: Decimal = Decimal(0)
+    draft: RequisitionDraft,
+    directory: Directory,
+    policy: LoadedPolicy,
+    committed: Decimal = Decimal(0),
+    lines: list[ResolvedLine] | None = None,
 ) -> dict[str, Any]:
-    """The routing facts for a validated draft. `committed` is spend already approved on the cost center."""
+    """The routing facts for a validated draft. `committed` is spend already approved on the cost center;
+    `lines` are the draft's lines already resolved (resolve_lines), when the caller has them."""
     # the catalog decides a line's category; the requisition's own category only fills in
     # lines the catalog does not know (resolve_lines), so routing and storage always agree
-    lines = resolve_lines(draft, directory)
+    if lines is None:
+        lines = resolve_lines(draft, directory)
     category, item_type = dominant(lines)
     amount = to_policy_currency(draft.total, draft.currency, policy)
     cc = directory.cost_center_by_code[draft.cost_center]

@@ -29,8 +29,11 @@ from approvals.policy.routing import StagePlan, money, route
 from approvals.policy_store import active_policy
 from approvals.requisition import (
     RequisitionDraft,
+    ResolvedLine,
     build_facts,
+    dominant,
     resolve_lines,
+    to_policy_currency,
 )
 from approvals.states import State
 from approvals.workflow.base import (  # noqa: F401
@@ -56,7 +59,7 @@ class IntakeActions(ServiceBase):
 
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
             version_row, policy = active_policy(session)
-            req = self._create(session, cmd.draft, policy, version_row, now, cmd.surface)
+            req, lines = self._create(session, cmd.draft, policy, version_row, now, cmd.surface)
             self._audit(
                 session,
                 req,
@@ -75,7 +78,9 @@ class IntakeActions(ServiceBase):
             )
             if cmd.as_draft:
                 return req, "draft", f"{req.number} is saved as a draft."
-            return self._submit_and_route(session, req, policy, version_row, cmd.actor, now, cmd.surface)
+            return self._submit_and_route(
+                session, req, policy, version_row, cmd.actor, now, cmd.surface, known=(cmd.draft, lines)
+            )
 
         return self._run(cmd, "submit", body)
 
@@ -97,9 +102,10 @@ class IntakeActions(ServiceBase):
         version_row: PolicyVersion,
         now: datetime,
         surface: str,
-    ) -> Requisition:
+    ) -> tuple[Requisition, list[ResolvedLine]]:
+        """The stored requisition and its resolved lines; the routing facts are built once, when it is routed."""
         lines = resolve_lines(draft, self.directory)
-        facts = build_facts(draft, self.directory, policy)
+        category, item_type = dominant(lines)
         title = lines[0].description if len(lines) == 1 else f"{lines[0].description} and {len(lines) - 1} more"
         req = Requisition(
             title=title[:200],
@@ -109,9 +115,9 @@ class IntakeActions(ServiceBase):
             supplier=draft.supplier,
             currency=draft.currency,
             total=draft.total,
-            amount=facts["amount"],
-            category=facts["category"],
-            item_type=facts["item_type"],
+            amount=to_policy_currency(draft.total, draft.currency, policy),
+            category=category,
+            item_type=item_type,
             urgency=draft.urgency,
             recurring=draft.recurring,
             need_by=draft.need_by,
@@ -126,7 +132,7 @@ class IntakeActions(ServiceBase):
         session.flush()
         req.number = f"PR-{1000 + (req.id or 0)}"
         self._write_lines(session, req, lines)
-        return req
+        return req, lines
 
     def _draft_of(self, session: Session, req: Requisition, lines: list[Any] | None = None) -> RequisitionDraft:
         if lines is None:
@@ -169,18 +175,29 @@ class IntakeActions(ServiceBase):
         actor: str,
         now: datetime,
         surface: str,
+        known: tuple[RequisitionDraft, list[ResolvedLine]] | None = None,
     ) -> tuple[Requisition, str, str]:
         before, _ = self._move(req, "submit", now)
         req.submitted_at = now
         req.policy_version_id = version_row.id
         self._audit(session, req, "submitted", actor, now, surface, {"state": before}, {"state": req.state})
-        return self._route(session, req, policy, actor, now, surface)
+        return self._route(session, req, policy, actor, now, surface, known)
 
     def _route(
-        self, session: Session, req: Requisition, policy: LoadedPolicy, actor: str, now: datetime, surface: str
+        self,
+        session: Session,
+        req: Requisition,
+        policy: LoadedPolicy,
+        actor: str,
+        now: datetime,
+        surface: str,
+        known: tuple[RequisitionDraft, list[ResolvedLine]] | None = None,
     ) -> tuple[Requisition, str, str]:
-        draft = self._draft_of(session, req)
-        facts = build_facts(draft, self.directory, policy, self.committed_spend(session, req.cost_center, req.id))
+        """Route a stored requisition. `known`: the draft and resolved lines it was just created from, so a
+        submit neither reads its lines back nor resolves them twice."""
+        draft, lines = known if known is not None else (self._draft_of(session, req), None)
+        committed = self.committed_spend(session, req.cost_center, req.id)
+        facts = build_facts(draft, self.directory, policy, committed, lines)
         plan = route(facts, policy, self.directory, self._delegations(session, now), now)
         req.facts = audit.jsonable({k: v for k, v in facts.items()})
         req.amount = facts["amount"]
