@@ -1,4 +1,4 @@
-"""Requisition states and the legal moves between them, named in one place."""
+"""Requisition states and the legal moves between them, and the states of an approval step, named in one place."""
 
 from __future__ import annotations
 
@@ -95,3 +95,30 @@ def next_state(state: State | str, action: str) -> State:
     if moves is None or s not in moves:
         raise IllegalTransition(s.value, action.replace("_", " "), allowed_actions(s), label(s))
     return moves[s]
+
+
+class StepState(StrEnum):
+    """Where one approver's step stands. A requisition's stages are made of steps; only `pending` ones wait on
+    someone now."""
+
+    WAITING = "waiting"  # a later stage: not yet anyone's turn
+    PENDING = "pending"  # this person's turn now
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    NOT_NEEDED = "not_needed"  # the stage was decided by others (any-of, or a rejection)
+    CANCELLED = "cancelled"  # the requisition was withdrawn or re-routed
+    ESCALATED = "escalated"  # moved up to someone else; their own step carries on
+
+
+OPEN_STEPS = (StepState.PENDING, StepState.WAITING)
+DECIDED_STEPS = (StepState.APPROVED, StepState.REJECTED)
+
+STEP_LABELS: dict[StepState, str] = {
+    StepState.WAITING: "waiting for an earlier stage",
+    StepState.PENDING: "waiting for a decision",
+    StepState.APPROVED: "approved",
+    StepState.REJECTED: "rejected",
+    StepState.NOT_NEEDED: "not needed",
+    StepState.CANCELLED: "cancelled",
+    StepState.ESCALATED: "escalated",
+}

@@ -14,6 +14,7 @@ from approvals.clock import as_utc
 from approvals.columns import table_of
 from approvals.directory import Directory
 from approvals.models import ApprovalStep, Decision, InfoRequest, Requisition, RequisitionLine
+from approvals.states import StepState
 
 
 class LineView(BaseModel):
@@ -164,7 +165,7 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         stop_reason=route.get("stop_reason"),
         current_stage=req.current_stage,
         round=req.round,
-        waiting_on=sorted({s.acting for s in steps if s.state == "pending"}),
+        waiting_on=sorted({s.acting for s in steps if s.state == StepState.PENDING}),
         lines=[
             LineView(
                 line_no=ln.line_no,

@@ -37,6 +37,7 @@ from approvals.columns import table_of
 from approvals.metrics.sql import as_int, between, elapsed_seconds, month_of, percentiles
 from approvals.models import ApprovalStep, AuditEvent, Delegation, InfoRequest, Requisition
 from approvals.outbox import CREATE_PO, ErpPurchaseOrder
+from approvals.states import StepState
 
 R = table_of(Requisition)
 S = table_of(ApprovalStep)
@@ -50,7 +51,7 @@ APPROVED_STATES = ("approved", "po_pending", "po_created")
 IN_APPROVAL = ("submitted", "pending_approval", "needs_info")
 APPROVED_NOT_ORDERED = ("approved", "po_pending")
 DECIDED_BY_PERSON = ("approved", "rejected")
-FINISHED_STEP = ("approved", "rejected", "escalated")
+FINISHED_STEP = (StepState.APPROVED, StepState.REJECTED, StepState.ESCALATED)
 CycleBy = Literal["all", "site", "category", "supplier", "month"]
 StepBy = Literal["all", "stage", "approver"]
 
@@ -287,7 +288,7 @@ def sla_adherence(engine: Engine, window: Window, scope: Scope, by: StepBy = "al
     """
     key = {"stage": S.c.stage_name, "approver": S.c.approver}.get(by)
     cols = [key] if key is not None else []
-    late = or_(S.c.state == "escalated", _escalated_from())
+    late = or_(S.c.state == StepState.ESCALATED, _escalated_from())
     common = (S.c.activated_at.is_not(None), _has_escalation_target(), scope.where())
     decided = (
         select(*cols, func.count(), func.sum(case((late, 0), else_=1)))
@@ -302,7 +303,7 @@ def sla_adherence(engine: Engine, window: Window, scope: Scope, by: StepBy = "al
     still_open = (
         select(*cols, func.count(), literal(0))
         .select_from(scope.steps())
-        .where(S.c.state == "pending", S.c.id.in_(escalated_in_window), *common)
+        .where(S.c.state == StepState.PENDING, S.c.id.in_(escalated_in_window), *common)
     )
     totals: dict[str, list[int]] = {}
     for query in (decided, still_open):

@@ -20,6 +20,7 @@ from approvals.scheduling import text
 from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.models import NotificationPreference
 from approvals.scheduling.plan import remind_key, sla_deadline
+from approvals.states import StepState
 
 
 class Snooze(BaseModel):
@@ -51,7 +52,7 @@ def snooze(engine: Engine, calendars: Calendars, cmd: Snooze, *, clock: Clock = 
                 ApprovalStep.requisition_id == req.id,
                 ApprovalStep.round == req.round,
                 ApprovalStep.stage_index == req.current_stage,
-                ApprovalStep.state == "pending",
+                ApprovalStep.state == StepState.PENDING,
                 (ApprovalStep.acting == cmd.actor) | (ApprovalStep.approver == cmd.actor),
             )
         ).first()

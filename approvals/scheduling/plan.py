@@ -24,6 +24,7 @@ from approvals.models import ApprovalStep
 from approvals.plan import Plan
 from approvals.scheduling import text
 from approvals.scheduling.calendar import Calendars, WorkingHours
+from approvals.states import StepState
 
 # every kind of row the scheduler claims
 KINDS = (
@@ -156,7 +157,7 @@ class Planner:
 
     def _pending_steps(self, plan: Plan, now: datetime) -> None:
         req, stage = plan.req, plan.reads.stage_steps()
-        pending = [s for s in stage if s.state == "pending" and s.activated_at is not None]
+        pending = [s for s in stage if s.state == StepState.PENDING and s.activated_at is not None]
         if not pending or req.policy_version_id is None:
             return
         reminders = plan.reads.policy().spec.settings.reminders
@@ -221,7 +222,9 @@ class Planner:
                     kind="escalated",
                     number=req.number,
                     now=now,
-                    message=text.escalated_from_you(req.number, name(step.acting), reason, original.state == "pending"),
+                    message=text.escalated_from_you(
+                        req.number, name(step.acting), reason, original.state == StepState.PENDING
+                    ),
                 )
             )
         if new:

@@ -32,6 +32,7 @@ from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.models import NotificationPreference
 from approvals.scheduling.notices import Notice, Notifier
 from approvals.scheduling.plan import KINDS, SchedulerConfig, enqueue_notice, remind_key, sla_deadline
+from approvals.states import StepState
 from approvals.workflow import ApprovalService
 
 log = logging.getLogger("procurebot.scheduler")
@@ -199,7 +200,7 @@ class Scheduler:
     def _remind(self, job: ClaimedJob, found: tuple[ApprovalStep, Requisition] | None, report: TickReport) -> None:
         if (
             found is None
-            or found[0].state != "pending"
+            or found[0].state != StepState.PENDING
             or found[1].state not in OPEN_FOR_APPROVAL
             or not job.key.startswith(remind_key(found[0]))
         ):
@@ -248,7 +249,7 @@ class Scheduler:
                         ApprovalStep.requisition_id == req.id,
                         ApprovalStep.round == p["round"],
                         ApprovalStep.stage_index == p["stage"],
-                        ApprovalStep.state == "pending",
+                        ApprovalStep.state == StepState.PENDING,
                     )
                 ).all()
             )
@@ -368,7 +369,7 @@ class Scheduler:
                 select(ApprovalStep.acting)
                 .distinct()
                 .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
-                .where(ApprovalStep.state == "pending", Requisition.state == "pending_approval")
+                .where(ApprovalStep.state == StepState.PENDING, Requisition.state == "pending_approval")
             ).all()
             off = set(
                 session.exec(
@@ -398,7 +399,7 @@ class Scheduler:
                 .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
                 .where(
                     ApprovalStep.acting == person,
-                    ApprovalStep.state == "pending",
+                    ApprovalStep.state == StepState.PENDING,
                     Requisition.state == "pending_approval",
                 )
                 .group_by(Requisition.number, Requisition.title)

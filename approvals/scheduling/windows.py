@@ -25,6 +25,7 @@ from approvals.models import ApprovalStep, Delegation, Requisition
 from approvals.scheduling import text
 from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.plan import enqueue_notice
+from approvals.states import OPEN_STEPS, StepState
 
 LOOK_BACK = timedelta(days=2)  # windows that ended this recently still get their end handled
 
@@ -122,7 +123,7 @@ def apply(
         select(ApprovalStep, Requisition)
         .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
         .where(
-            col(ApprovalStep.state).in_(("pending", "waiting")),
+            col(ApprovalStep.state).in_(OPEN_STEPS),
             col(Requisition.state).in_(("pending_approval", "needs_info")),
             (col(ApprovalStep.approver).in_(people)) | (col(ApprovalStep.acting).in_(people)),
         )
@@ -144,7 +145,7 @@ def apply(
         before = step.acting
         step.acting = acting
         session.add(step)
-        if step.state == "pending":
+        if step.state == StepState.PENDING:
             moved[req.number or ""] = acting
         audit.append_event(
             session,

@@ -17,6 +17,7 @@ from approvals.models import ApprovalStep, Requisition
 from approvals.policy.loader import LoadedPolicy
 from approvals.policy.routing import money, resolve_people
 from approvals.policy.schema import ApproverSpec
+from approvals.states import StepState
 from approvals.workflow.base import PENDING, ActionResult, ServiceBase
 
 
@@ -40,7 +41,7 @@ class AdminActions(ServiceBase):
                 ApprovalStep.id != step.id,
             )
         ).all()
-        if any(person_id in (s.approver, s.decided_by) and s.state != "escalated" for s in same_stage):
+        if any(person_id in (s.approver, s.decided_by) and s.state != StepState.ESCALATED for s in same_stage):
             return f"{person.name} already holds a step at stage '{step.stage_name}'"
         if not policy.spec.settings.same_approver_across_stages:
             # their authority counts whether they used it themselves or through a delegate
@@ -49,7 +50,7 @@ class AdminActions(ServiceBase):
                     ApprovalStep.requisition_id == req.id,
                     ApprovalStep.round == req.round,
                     ApprovalStep.stage_index != step.stage_index,
-                    ApprovalStep.state == "approved",
+                    ApprovalStep.state == StepState.APPROVED,
                     (ApprovalStep.decided_by == person_id) | (ApprovalStep.approver == person_id),
                 )
             ).first()
@@ -158,7 +159,7 @@ class AdminActions(ServiceBase):
                 )
                 if step.escalation == "reassign" or step.mode != "any":
                     # all-of and quorum stages keep their count right by replacing, not adding
-                    step.state, step.decided_at = "escalated", now
+                    step.state, step.decided_at = StepState.ESCALATED, now
                     session.add(step)
                 session.add(new)
                 session.flush()

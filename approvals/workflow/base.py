@@ -50,7 +50,7 @@ from approvals.requisition import (
     validate_draft,
 )
 from approvals.snapshot import AlreadyDone, Snapshot, fetch
-from approvals.states import State, next_state
+from approvals.states import State, StepState, next_state
 from approvals.views import RequisitionView, build_view
 from approvals.wire import CoreWire
 
@@ -64,7 +64,7 @@ COMMITTED_STATES = (
     State.PO_PENDING.value,
     State.PO_CREATED.value,
 )
-PENDING, WAITING = "pending", "waiting"
+PENDING, WAITING = StepState.PENDING, StepState.WAITING
 log = logging.getLogger("procurebot.workflow")
 # The idempotency key of the command running in this context, re-checked under the row lock.
 _current_key: ContextVar[tuple[str, str, str] | None] = ContextVar("_current_key", default=None)

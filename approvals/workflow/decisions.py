@@ -28,7 +28,7 @@ from approvals.errors import (
 from approvals.models import InfoRequest
 from approvals.plan import Plan, StepRow
 from approvals.snapshot import Snapshot
-from approvals.states import State, label
+from approvals.states import DECIDED_STEPS, State, StepState, label
 from approvals.workflow.base import (  # noqa: F401
     COMMITTED_STATES,
     PENDING,
@@ -82,7 +82,7 @@ class DecisionActions(ServiceBase):
                 )
             ]
         if mine:
-            done = next((s for s in steps if s.decided_by == actor and s.state in ("approved", "rejected")), None)
+            done = next((s for s in steps if s.decided_by == actor and s.state in DECIDED_STEPS), None)
             if done is not None:
                 # one person counts once in a stage, even when they hold a step for someone else too
                 raise StaleAction(
@@ -139,9 +139,7 @@ class DecisionActions(ServiceBase):
         if not held:
             return
         stage = max(s.stage_index for s in held)
-        deciders = [
-            s for s in snap.steps if s.stage_index == stage and s.decided_by and s.state in ("approved", "rejected")
-        ]
+        deciders = [s for s in snap.steps if s.stage_index == stage and s.decided_by and s.state in DECIDED_STEPS]
         if not deciders:
             return
         last = max(deciders, key=_decided_at)
@@ -160,7 +158,7 @@ class DecisionActions(ServiceBase):
             s
             for s in snap.steps
             if s.stage_index < step.stage_index
-            and s.state == "approved"
+            and s.state == StepState.APPROVED
             and (s.decided_by in identities or s.approver in identities)
         ]
         if not earlier or snap.policy().spec.settings.same_approver_across_stages:
@@ -204,7 +202,7 @@ class DecisionActions(ServiceBase):
             on_behalf = step.approver if cmd.actor != step.approver else None
             plan.set_step(
                 step,
-                state="approved",
+                state=StepState.APPROVED,
                 decided_by=cmd.actor,
                 on_behalf_of=on_behalf,
                 decided_at=now,
@@ -219,7 +217,7 @@ class DecisionActions(ServiceBase):
                 on_behalf_of=on_behalf,
             )
             stage = snap.stage_steps()
-            approved = len({s.decided_by for s in stage if s.state == "approved"})
+            approved = len({s.decided_by for s in stage if s.state == StepState.APPROVED})
             if approved < step.required:
                 plan.set(updated_at=now, version=req.version + 1)
                 return "recorded", (
@@ -228,7 +226,7 @@ class DecisionActions(ServiceBase):
                 )
             for other in stage:
                 if other.state == PENDING:
-                    plan.set_step(other, state="not_needed", decided_at=now)
+                    plan.set_step(other, state=StepState.NOT_NEEDED, decided_at=now)
             nxt = snap.stage_steps(req.current_stage + 1)
             if nxt:
                 before = req.current_stage
@@ -258,11 +256,16 @@ class DecisionActions(ServiceBase):
             step = self._actor_step(snap, cmd.actor, now, "reject")
             on_behalf = step.approver if cmd.actor != step.approver else None
             plan.set_step(
-                step, state="rejected", decided_by=cmd.actor, on_behalf_of=on_behalf, decided_at=now, comment=cmd.reason
+                step,
+                state=StepState.REJECTED,
+                decided_by=cmd.actor,
+                on_behalf_of=on_behalf,
+                decided_at=now,
+                comment=cmd.reason,
             )
             plan.decision("reject", cmd.actor, step_id=step.id, on_behalf_of=on_behalf, comment=cmd.reason)
             stage = snap.stage_steps()
-            still_possible = sum(1 for s in stage if s.state in ("approved", PENDING))
+            still_possible = sum(1 for s in stage if s.state in (StepState.APPROVED, PENDING))
             if step.mode == "quorum" and still_possible >= step.required:
                 plan.set(updated_at=now, version=req.version + 1)
                 plan.audit(
@@ -275,7 +278,7 @@ class DecisionActions(ServiceBase):
                 return "recorded", f"Your rejection of {req.number} is recorded; the quorum can still approve it."
             for other in stage:
                 if other.state == PENDING:
-                    plan.set_step(other, state="not_needed", decided_at=now)
+                    plan.set_step(other, state=StepState.NOT_NEEDED, decided_at=now)
             _cancel_waiting(snap, plan, now)
             before = plan.move("reject", updated_at=now, decided_at=now)
             _close_info_requests(snap, plan, now)
@@ -378,7 +381,7 @@ def _cancel_waiting(snap: Snapshot, plan: Plan, now: datetime) -> None:
     """Every step of the round still to decide is cancelled (the requisition is closed)."""
     for s in snap.steps:
         if s.state in (PENDING, WAITING):
-            plan.set_step(s, state="cancelled", decided_at=now)
+            plan.set_step(s, state=StepState.CANCELLED, decided_at=now)
 
 
 def _close_info_requests(snap: Snapshot, plan: Plan, now: datetime) -> None:

@@ -14,7 +14,7 @@ from approvals import audit, states
 from approvals.errors import NotFound
 from approvals.models import ApprovalStep, Requisition
 from approvals.outbox import erp_view
-from approvals.states import State
+from approvals.states import State, StepState
 from bot.console import html, texts
 from bot.console.guard import guard
 
@@ -67,7 +67,7 @@ def search(engine: Any, text: str, state: str, site: str) -> list[tuple[Requisit
             for req_id, acting in session.exec(
                 select(ApprovalStep.requisition_id, ApprovalStep.acting).where(
                     ApprovalStep.requisition_id.in_([r.id for r in rows]),  # type: ignore[attr-defined]
-                    ApprovalStep.state == "pending",
+                    ApprovalStep.state == StepState.PENDING,
                 )
             ).all():
                 waiting.setdefault(req_id, []).append(acting)

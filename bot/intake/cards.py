@@ -13,6 +13,7 @@ from approvals import states
 from approvals.clock import as_utc
 from approvals.directory import Directory
 from approvals.models import Delegation
+from approvals.states import StepState
 from approvals.views import RequisitionView
 from bot.cards.model import Card, CardAction, Fact
 from bot.intake import checks, texts
@@ -189,7 +190,7 @@ def question_card(text: str, field: str, choices: list[tuple[str, str]]) -> Card
 
 def _status_line(view: RequisitionView, directory: Directory, erp_line: str | None = None) -> str:
     names = ", ".join(_name(directory, p) for p in view.waiting_on)
-    stage = next((s.stage_name for s in view.steps if s.state == "pending"), "")
+    stage = next((s.stage_name for s in view.steps if s.state == StepState.PENDING), "")
     last = view.decisions[-1] if view.decisions else None
     by = (
         f" by {last.actor_name}"
@@ -282,7 +283,7 @@ def requisition_card(
             f"{_name(directory, info.asked_by)} asked: {info.question}"
             + (f" \u2014 {view.requester_name} answered: {info.answer}" if info.answer else "")
         )
-    mine = [s for s in view.steps if s.state == "pending" and s.acting == viewer]
+    mine = [s for s in view.steps if s.state == StepState.PENDING and s.acting == viewer]
     base_key = f"{view.number}:{view.round}:{len(view.decisions)}:{viewer}"
     actions: list[CardAction] = []
     why_you = None
