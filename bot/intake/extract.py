@@ -20,8 +20,18 @@ from rapidfuzz import fuzz, process
 
 from approvals.classify import CatalogClassifier, Classifier
 from approvals.directory import Directory, Item
-from bot.intake.lines import PERIOD_UNITS, REFERENCE, SERVICE, LineText, canonical_unit, read_lines
+from bot.intake.lines import (
+    CANONICAL,
+    PERIOD_UNITS,
+    REFERENCE,
+    SERVICE,
+    UNIT_WORDS,
+    LineText,
+    canonical_unit,
+    read_lines,
+)
 from bot.intake.numbers import money_amount, words_to_digits
+from bot.intake.packs import convert, nests
 
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
 MAX_QUANTITY = Decimal("1000000")
@@ -244,7 +254,10 @@ _NUM = r"\d[\d,]*(?:\.\d+)?"
 _AMT = r"(?:\d(?:[\d.,]*\d)?|\.\d\d?\b)"  # an amount in any local format; numbers.money_amount reads its separators
 _CUR_WORD = r"usd|eur|gbp|cad|mxn|dollars?|bucks|euros?|pounds?"
 _PRICE_UNIT = r"(?:each|ea|apiece|a piece|per\b|/\s?[a-z]|an?\s+(?:{u})\b)"
-_AFTER_BARE_EACH = r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x)\b))"
+_AFTER_BARE_EACH = (
+    r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x|need|want|qty|"
+    r"i need|we need|please|pls)\b))"
+)
 MONEY = re.compile(
     rf"(?:(?P<pre>\b(?:usd|eur|gbp|cad|mxn|us\$)\s?|[$€£]\s?)(?P<n1>{_AMT})\s?(?P<k1>k|m)?\b"
     rf"|\b(?P<n2>{_AMT})\s?(?P<k2>k|m)?\s?(?P<post>\b(?:{_CUR_WORD})\b|€)"
@@ -282,12 +295,17 @@ _INSTRUCTION = re.compile(
 )
 _LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\))(?=[ \t]+\S)")
 _PRICE_LEAD = re.compile(r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?)|@|=|~)\s*$")
+_PRICED_UNIT_BEFORE = re.compile(
+    rf"\b(?:\d+-)?(?P<u>{_UNIT_RE})(?:\s+of\s+\d[\d,]*(?:\s+[a-z]+)?)?\s+(?:is|for|at|costs?|=|runs?|goes for)\s*$"
+)
 _ESTIMATE = re.compile(r"(?:about|around|approx\.?|approximately|roughly|~|est\.?|estimated|maybe|ish)\s*$")
 _PERIODS = r"month|mo|year|yr|annum|week|quarter"
 _PERIOD = re.compile(
-    rf"^\s*(?:a|an|per|/|each)\s*(?P<p>{_PERIODS})\b(?:\s*(?:for|x|over)\s+(?P<n>\d+|a|an|one)\s*(?P<t>{_PERIODS})s?\b)?"
+    rf"^\s*(?:(?:a|an|per|/|each)\s*(?P<p>{_PERIODS})|(?P<adv>monthly|weekly|yearly|annually|quarterly))\b"
+    rf"(?:\s*(?:for|x|over|,)\s*(?P<n>\d+|a|an|one)[\s-]*(?P<t>{_PERIODS})s?\b)?"
 )
-_PERIOD_TERM = re.compile(rf"^\s*(?:for|x|over)\s+(?P<n>\d+|a|an|one)\s*(?P<t>{_PERIODS})s?\b")
+_PERIOD_TERM = re.compile(rf"^\s*(?:for|x|over|,)\s*(?P<n>\d+|a|an|one)[\s-]*(?P<t>{_PERIODS})s?\b")
+_ADVERB_PERIOD = {"monthly": "month", "weekly": "week", "yearly": "year", "annually": "year", "quarterly": "quarter"}
 _MONTHS_IN = {"month": 1, "mo": 1, "quarter": 3, "year": 12, "yr": 12, "annum": 12}
 
 
@@ -306,8 +324,11 @@ def _term(m: re.Match[str], period: str) -> Decimal | None:
 
 
 _PER = re.compile(
-    rf"^\s*(?:a pop\b|a piece\b|/\s*|per\s+|an?\s+(?={_UNIT_RE})|la\s+|el\s+|por\s+|each\b|ea\b|apiece\b)"
-    rf"(?P<unit>{_UNIT_RE}|(?<=per )[a-z]{{3,}}|(?<=/)[a-z]{{2,}})?\b(?:\s+of\s+(?P<pack>\d[\d,]*)\b)?"
+    rf"^\s*(?:a pop\b|a piece\b|/\s*|per\s+|an?\s+(?={_UNIT_RE}|[a-z]{{3,}}\s*(?:$|[,.;)]))"
+    rf"|for (?:a|one|each|the)\s+(?={_UNIT_RE})|la\s+|el\s+"
+    rf"|por\s+|each\b|ea\b|apiece\b)"
+    rf"(?P<unit>{_UNIT_RE}|(?<=per )[a-z]{{3,}}|(?<=/)[a-z]{{2,}}|(?<=\ba )[a-z]{{3,}}(?=\s*(?:$|[,.;)])))?\b"
+    rf"(?:\s+of\s+(?P<pack>\d[\d,]*)\b(?:\s+(?P<inner>{_UNIT_RE})\b)?)?"
 )
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 _TOTAL_BEFORE = re.compile(
@@ -467,6 +488,7 @@ class Money:
     period: str | None = None  # "month", "year": a price per period
     term: Decimal | None = None  # how many periods the person said ("for a year" of months: 12)
     pack: Decimal | None = None  # "$11 per box of 100": pieces in the unit the price is for
+    pack_of: str | None = None  # "$84 for a case of 12 packs": what the pack holds (pieces when not said)
 
 
 @dataclass
@@ -618,7 +640,7 @@ class Extractor:
         if not any(ln.description for ln in out.lines) and REFERENCE.search(w.low):
             # "same as last time but 20", "more of the usual": which order is meant is not in the words
             out.problems.append(texts_reference(REFERENCE.search(w.low).group(0)))  # type: ignore[union-attr]
-        self._attach_prices(out, money, w.low)
+        self._attach_prices(out, money, w.low, w.rest)
         self._drop_leftovers(out)
         self._categorize(out)
         return out
@@ -696,6 +718,9 @@ class Extractor:
             k = next((m.group(g) for g in ("k1", "k2", "k3", "k9", "k4", "k7") if m.group(g)), "").lower()
             if m.group("g") == "grand":
                 k = "k"
+            if re.search(r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]):
+                w.take(m.start(), m.end())  # "$310 not $315", "$42 instead of $45": the replaced amount
+                continue
             if (
                 m.group("n7")
                 and m.group("lead7") in ("at", "is", "of", "was")
@@ -734,13 +759,19 @@ class Extractor:
                 "out the door",
             ):
                 kind = "total"
+            if kind == "unsure":
+                lead = _PRICED_UNIT_BEFORE.search(before)
+                if lead:
+                    kind, unit = "unit", lead.group("u")
             money = Money(amount, currency, kind, start, unit, w.text[start:end].strip())
             money.estimate = bool(_ESTIMATE.search(before[-12:]))
             money.pack = Decimal(pack.replace(",", "")) if pack else None
+            money.pack_of = per.group("inner") if per and pack else None
             period = _PERIOD.match(w.rest[end:])
             if period and kind != "total":
                 # "$980 a month for a year": a recurring line; the term, when said, is the quantity
-                money.kind, money.period = "unit", _SINGULAR.get(period.group("p"), period.group("p"))
+                said_period = period.group("p") or _ADVERB_PERIOD[period.group("adv")]
+                money.kind, money.period = "unit", _SINGULAR.get(said_period, said_period)
                 money.term = _term(period, money.period)
                 end += period.end()
             elif unit in ("month", "months", "mo", "mos", "year", "years", "yr", "week", "weeks", "wk", "wks"):
@@ -1076,11 +1107,15 @@ class Extractor:
         strong = any(f in vocabulary for f in forms) or any(fuzz.ratio(head, v) >= 85 for v in vocabulary)
         return item, strong
 
-    def _attach_prices(self, out: Extraction, money: list[Money], w_low: str = "") -> None:
+    def _attach_prices(self, out: Extraction, money: list[Money], w_low: str = "", w_rest: str = "") -> None:
         lines = [ln for ln in out.lines if ln.description]
-        packs = {
-            canonical_unit(m.group("u")): Decimal(m.group("n").replace(",", "")) for m in _PACK_SIZE.finditer(w_low)
-        }
+        nested = nests(w_rest or w_low)
+        for mon in money:  # "$11 per box of 100": the nesting was said inside the price
+            if mon.pack and mon.unit:
+                inner = canonical_unit(mon.pack_of) if mon.pack_of else "each"
+                nested.setdefault(
+                    (canonical_unit(_SINGULAR.get(mon.unit, mon.unit)) or mon.unit, inner or "each"), mon.pack
+                )
         prices = [m for m in money if m.kind != "total"]
         if len(lines) > 1 and len(prices) == len(lines) and all(m.start > lines[-1].start for m in prices):
             # "5 scanners and 2 label printers, $450 and $620": prices listed after the items, in order
@@ -1097,6 +1132,7 @@ class Extractor:
                 continue
             before = [ln for ln in lines if ln.start <= mon.start]
             line = before[-1] if before else lines[0]
+            corrects_a_price = False
             if line.price_source == "said" and mon.kind != "total":
                 # that item already has its price: this one is for the next item without one, a correction
                 # ("$49.90/dz, correction, $47.90/dz"), or a question; never the catalog's price instead
@@ -1108,33 +1144,23 @@ class Extractor:
                     continue
                 if not corrected:
                     line = after[0]
+                else:
+                    corrects_a_price = True  # "$45 each - sorry, $42": the same kind of price, corrected
             line.estimate = line.estimate or mon.estimate
             if mon.kind == "total" and len(lines) > 1:
                 out.total = mon.amount
                 continue
             kind = mon.kind
             if kind == "unsure":
-                kind = self._guess_kind(line, mon)
+                kind = "unit" if corrects_a_price else self._guess_kind(line, mon)
             if kind == "unit":
                 line.unit_price, line.price_source = mon.amount, "said"
                 _price_unit_follows_conversion(line, mon)
-                _pieces_to_packs(line, mon)
-                _each_in_packs(line, mon, packs)
-                priced_in = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit))
-                if (
-                    priced_in
-                    and line.unit
-                    and not mon.period
-                    and line.quantity_source == "said"
-                    and priced_in not in (canonical_unit(line.unit), "each", *PERIOD_UNITS)
-                    and canonical_unit(line.unit) not in PERIOD_UNITS
-                ):
-                    # "10 bundles at $1.20/box": a bundle's price is not known; asked, never multiplied
-                    out.problems.append(
-                        f"The price {mon.text} is per {priced_in}, but you asked for {line.quantity or ''} "
-                        f"{line.unit}; what does one {line.unit} cost?".replace("  ", " ")
-                    )
-                    line.unit_price = line.price_source = None
+                if not _count_in_price_unit(line, mon, nested):
+                    # "10 bundles at $1.20/box" and nothing says how many boxes make a bundle: asked, never
+                    # multiplied
+                    out.problems.append(_other_unit(line, mon))
+                    line.unit_price, line.price_source = None, "asked"
                 if mon.unit and not line.unit:
                     line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
                 if mon.period:
@@ -1185,10 +1211,46 @@ class Extractor:
                 line.category, line.category_source = guess.category, guess.source
 
 
-_CORRECTED = re.compile(r"\b(?:correction|actually|sorry|oops|i mean|make (?:it|that)|no,|wait|should be|instead)\b")
+_CORRECTED = re.compile(
+    r"\b(?:correction|actually|sorry|oops|i mean|make (?:it|that)|no,|wait|should be|instead|revised|updated|"
+    r"typo|edit|new price|now)\b"
+)
 _PACK_SIZE = re.compile(
     r"\b(?P<u>cases?|box(?:es)?|packs?|bundles?|cartons?|bags?|rolls?|pails?|sleeves?)\s+of\s+(?P<n>\d[\d,]*)\b"
 )
+
+
+def _count_in_price_unit(line: ExtractedLine, mon: Money, nested: dict[tuple[str, str], Decimal]) -> bool:
+    """Count the line in the unit its price is for, through how the message says the units nest ("2 pallets,
+    40 cases each" at "$5.75 a case" is 80 cases; "need 60 pens" at "$9.60 a dozen" is 5 dozen). False when
+    the units differ and nothing says how they nest."""
+    priced_in = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit)) if mon.unit else None
+    if priced_in is None or mon.period or priced_in in PERIOD_UNITS or line.quantity is None:
+        return True
+    if line.quantity_source != "said":
+        return True
+    if priced_in not in UNIT_WORDS and priced_in not in CANONICAL.values():
+        priced_in = "each"  # "$11.20 a bearing": one of the things counted
+    if line.unit is None and (priced_in, "each") not in nested:
+        return True  # "40x stretch wrap, $32/roll": the price names what was counted
+    counted = canonical_unit(line.unit) or "each"
+    if counted in PERIOD_UNITS or priced_in == counted or (priced_in in ("piece", "unit") and counted == "each"):
+        return True
+    converted = convert(line.quantity, counted, priced_in, nested)
+    if converted is None:
+        # "40 rolls at $5 each": each of what was counted, unless the message says what one holds
+        return priced_in == "each" and not any(outer == counted for outer, _ in nested)
+    line.conversion = f"{line.quantity.normalize():f} {line.unit or 'pieces'}"
+    line.quantity, line.unit = converted, priced_in
+    return True
+
+
+def _other_unit(line: ExtractedLine, mon: Money) -> str:
+    counted = f"{line.quantity.normalize():f} {line.unit or ''}".strip() if line.quantity else line.unit or "it"
+    return (
+        f"The price {mon.text} is per {canonical_unit(mon.unit)}, but you asked for {counted}; "
+        f"what does one {line.unit or 'item'} cost?"
+    )
 
 
 def _each_in_packs(line: ExtractedLine, mon: Money, packs: dict[str | None, Decimal]) -> None:

@@ -25,7 +25,7 @@ UNIT_WORDS = (
     "seats seat users user tires tire hours hour hrs hr visits visit years year yrs yr weeks week tubes tube "
     "cans can bottles bottle jugs jug totes tote buckets bucket yards yard meters meter liters liter"
     " mo mos wk wks coils coil cajas caja rollos rollo docenas docena cubetas cubeta piezas pieza paquetes paquete"
-    " tarimas tarima"
+    " tarimas tarima days day"
 ).split()
 CANONICAL = {
     "rls": "roll",
@@ -99,7 +99,7 @@ def canonical_unit(word: str | None) -> str | None:
 # sizes, specs and identifiers: blanked before quantities are looked for
 SIZE = re.compile(
     r"\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch(?:es)?\b|mm\b|cm\b|ga\b|gauge\b|hp\b|v\b|volts?\b|amps?\b|w\b|oz\b|"
-    r"mil\b|psi\b|cfm\b|btu\b|ton\b|tb\b|gb\b|mb\b|ghz\b|mp\b|k\b(?=\s*(?:lb|capacity)))"
+    r"mil\b|psi\b|cfm\b|btu\b|ton\b|tb\b|gb\b|mb\b|ghz\b|mp\b|kw\b|kva\b|w\b|m\b(?!\s*[a-z])|k\b(?=\s*(?:lb|capacity)))"
     r"|\d+(?:\.\d+)?\s*(?:\"|in|ft|')?\s*[x×*]\s*\d+(?:\.\d+)?(?:\s*(?:\"|in|ft|'))?(?:\s*[x×*]\s*\d+(?:\.\d+)?)?"
     r"(?:\s*(?:\"|in\b|inch(?:es)?\b|ft\b|mm\b|'))?"
     r"|\b\d+/\d+(?:-\d+)?\"?"
@@ -126,15 +126,23 @@ REFERENCE = re.compile(
 )
 PART_OR_PACK = re.compile(
     r"\b\d{3,}-\d*[a-z][a-z0-9]*\b"
-    r"|\b(?:cases?|box(?:es)?|packs?|bundles?|cartons?|bags?|rolls?|pails?|sleeves?|tubes?)\s+of\s+\d[\d,]*\b"
-    r"|\b\d+-pack\b",
+    r"|\b\d+-(?:pack|pk|case|box|bag)\b",
+    re.IGNORECASE,
+)
+# how units nest ("cases of 36 rolls", "40 cases each", "4 rolls per case"): read by bot/intake/packs.py,
+# never a count of their own; only the nesting words are blanked, so "5 cases of 36 rolls" still counts 5 cases
+NESTING = re.compile(
+    rf"(?<=[a-z] )of\s+\d[\d,]*(?![\d,]|[a-z\"'])(?:\s+(?!for\b|at\b)[a-z]+)?"
+    rf"|(?<=,)\s*\d[\d,]*\s*(?:{_UNIT})\s+each\b"
+    rf"|\b\d[\d,]*\s*(?:(?:{_UNIT})\s+)?(?:per|in a|in each|to a|to the)\s+(?:{_UNIT})\b"
+    rf"|\b\d[\d,]*\s*(?:{_UNIT})\s+an?\s+(?:{_UNIT})\b",
     re.IGNORECASE,
 )
 QTY = re.compile(
     rf"\b(?:qty|quantity|count)\s*[:=.]?\s*(?P<a>\d[\d,]*)\b(?:\s*(?P<ua>{_UNIT})\b)?"
     rf"|(?<![\w.])[x×]\s?(?P<b>\d[\d,]*)\b(?:\s*(?P<ub>{_UNIT})\b)?"
     rf"|(?<![\w.$€£])(?P<c>\d[\d,]*)\s?[x×](?![\w\d])"
-    rf"|(?<![\w.$€£/#-])(?P<neg>-\s?)?(?P<d>\d[\d,]*(?:\.\d+)?)(?![\d/])(?:\s*(?P<dz>dozen|dz)\b)?"
+    rf"|(?<![\w.,$€£/#-])(?P<neg>-\s?)?(?P<d>\d[\d,]*(?:\.\d+)?)(?![\d/]|,\d{{1,2}}\b)(?:\s*(?P<dz>dozen|dz)\b)?"
     rf"(?:\s*(?P<ud>{_UNIT})\b(?:\.|s\b)?)?",
     re.IGNORECASE,
 )
@@ -150,12 +158,12 @@ CLAUSE = re.compile(
     r"\((?=\s*(?:that'?s|thats|which|=|i\.?e|about|approx|~|or\b|\d))|(?<=\d)\s*\)|"
     + "|".join(rf"(?<=\d [a-z]{{{n}}})\)" for n in range(2, 9))  # "(thats 98 bags)" ends its clause
     + r"|"
-    r"\bas well as\b|\bthen\b|\bbut\b|(?=\b(?:actually|sorry|oops|correction|make (?:it|that))\b)",
+    r"\bas well as\b|\bthen\b|\bbut\b|(?=\b(?:actually|sorry|oops|correction|make (?:it|that)|edit:|update:)(?:\b|\s))",
     re.IGNORECASE,
 )
 CORRECTION = re.compile(
     r"^\s*(?:actually|sorry|oops|correction|wait|scratch that|no|nope|make (?:it|that)|change (?:it|that) to|"
-    r"instead|update)\b",
+    r"instead|update|edit|revised|typo)\b",
     re.IGNORECASE,
 )
 NOT_INSTEAD = re.compile(r"^\s*(?P<q>\d[\d,]*)\s*(?P<u>[a-z]+\s+)?not\s+\d", re.IGNORECASE)
@@ -221,6 +229,18 @@ class LineText:
     problems: list[str] = field(default_factory=list)
 
 
+def _same_thing(a: str, b: str) -> bool:
+    """Whether two descriptions name the same thing: the same head word, plural or not."""
+    heads = [re.findall(r"[a-z]+", x.lower())[-1:] for x in (a, b)]
+    return bool(heads[0] and heads[1]) and heads[0][0].rstrip("s") == heads[1][0].rstrip("s")
+
+
+def _nesting_blank(text: str, m: re.Match[str]) -> str:
+    if m.group(0).lower().startswith("of") and not re.search(rf"(?:{_UNIT})\s+$", text[: m.start()]):
+        return m.group(0)  # "a couple of 5 gal pails": not a nesting
+    return " " * len(m.group(0))
+
+
 def _blank(chars: list[str], start: int, end: int) -> None:
     for i in range(start, end):
         if chars[i] != "\n":
@@ -256,11 +276,12 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
     said_rest = rest  # corrections are read from what was said ("24 not 20")
     for pattern in (REPLACED, REFERENCE):
         rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
+    rest = NESTING.sub(lambda m: _nesting_blank(rest, m), rest)
     chars = list(rest)
     for m in re.finditer(r"\b\d{4,}(?:-[a-z0-9]+)?\b", rest):
         if m.group(0).split("-")[0] in spec_numbers:  # "100 x 6205 bearing": 6205 names the bearing
             _blank(chars, m.start(), m.end())
-    for m in PART_OR_PACK.finditer(rest):  # "6206-2rs", "case of 144": they name or pack it, never count it
+    for m in PART_OR_PACK.finditer(rest):  # "6206-2rs", "24-pack": they name or pack it, never count it
         _blank(chars, m.start(), m.end())
 
     specless = "".join(chars)
@@ -277,13 +298,24 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
 
     lines: list[LineText] = []
     pending_qty: LineText | None = None  # a clause that was only a quantity, waiting for its item
+    after_correction_word = False  # "Edit: 9 scanners": the clause after the word corrects
     for start, end in clauses:
         seg = no_specs[start:end]
         if not seg.strip():
             continue
+        corrected_by_word, after_correction_word = (
+            after_correction_word,
+            bool(
+                re.fullmatch(r"\s*(?:edit|update|correction|sorry|actually|wait|oops|typo)\W*", rest[start:end], re.I)
+            ),
+        )
         if re.match(r"\s*not\s+\d", seg):
             continue  # "make that 12 bundles, not 10": the number that was replaced
-        correction = bool(CORRECTION.match(rest[start:end])) or bool(NOT_INSTEAD.match(said_rest[start:end]))
+        correction = (
+            corrected_by_word
+            or bool(CORRECTION.match(rest[start:end]))
+            or bool(NOT_INSTEAD.match(said_rest[start:end]))
+        )
         restated = bool(RESTATED.match(rest[start:end]))
         quantity, unit, said, dozen, problems, bare, quantity_at = None, None, None, False, [], False, -1
         work = list(rest[start:end])  # the description keeps sizes and specs; only the quantity is taken out
@@ -363,6 +395,13 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             pending_qty.quantity_at = quantity_at
             lines.append(pending_qty)
             continue
+        if correction and quantity is not None:
+            again = next(
+                (x for x in reversed(lines) if x.description and _same_thing(x.description, description)), None
+            )
+            if again is not None:
+                again.quantity, again.quantity_said, again.unit = quantity, said, unit or again.unit
+                continue
         line = LineText(description, quantity, unit, desc_start, end, said, dozen, problems=problems, bare=bare)
         line.quantity_at = quantity_at
         line.heading = rest[end : end + 1] == ":"
