@@ -296,7 +296,8 @@ _INSTRUCTION = re.compile(
 _LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\))(?=[ \t]+\S)")
 _PRICE_LEAD = re.compile(r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?)|@|=|~)\s*$")
 _PRICED_UNIT_BEFORE = re.compile(
-    rf"\b(?:\d+-)?(?P<u>{_UNIT_RE})(?:\s+of\s+\d[\d,]*(?:\s+[a-z]+)?)?\s+(?:is|for|at|costs?|=|runs?|goes for)\s*$"
+    rf"\b(?:\d+-)?(?P<u>{_UNIT_RE})(?:\s+of\s+\d[\d,]*(?:\s+[a-z]+)?)?"
+    rf"\s+(?:is|are|for|at|costs?|runs?|go for|goes for)\s*$"
 )
 _ESTIMATE = re.compile(r"(?:about|around|approx\.?|approximately|roughly|~|est\.?|estimated|maybe|ish)\s*$")
 _PERIODS = r"month|mo|year|yr|annum|week|quarter"
@@ -748,6 +749,8 @@ class Extractor:
                     unit = per.group("unit")
                     end += per.end()
                     pack = per.group("pack")
+            elif _PRICED_UNIT_BEFORE.search(before):
+                kind, unit = "unit", _PRICED_UNIT_BEFORE.search(before).group("u")  # type: ignore[union-attr]
             elif _TOTAL_AFTER.match(after):
                 kind = "total"
                 end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
@@ -1231,9 +1234,11 @@ def _count_in_price_unit(line: ExtractedLine, mon: Money, nested: dict[tuple[str
         return True
     if priced_in not in UNIT_WORDS and priced_in not in CANONICAL.values():
         priced_in = "each"  # "$11.20 a bearing": one of the things counted
-    if line.unit is None and (priced_in, "each") not in nested:
+    # "3 boxes of 10 bearings": the word counted is a unit even when it is also all that names the item
+    unit_said = line.unit or (line.description if _only_a_unit(line.description) else None)
+    if unit_said is None and (priced_in, "each") not in nested:
         return True  # "40x stretch wrap, $32/roll": the price names what was counted
-    counted = canonical_unit(line.unit) or "each"
+    counted = canonical_unit(unit_said) or "each"
     if counted in PERIOD_UNITS or priced_in == counted or (priced_in in ("piece", "unit") and counted == "each"):
         return True
     converted = convert(line.quantity, counted, priced_in, nested)

@@ -25,7 +25,7 @@ UNIT_WORDS = (
     "seats seat users user tires tire hours hour hrs hr visits visit years year yrs yr weeks week tubes tube "
     "cans can bottles bottle jugs jug totes tote buckets bucket yards yard meters meter liters liter"
     " mo mos wk wks coils coil cajas caja rollos rollo docenas docena cubetas cubeta piezas pieza paquetes paquete"
-    " tarimas tarima days day"
+    " tarimas tarima days day count ct"
 ).split()
 CANONICAL = {
     "rls": "roll",
@@ -66,6 +66,8 @@ CANONICAL = {
     "paquete": "pack",
     "tarimas": "pallet",
     "tarima": "pallet",
+    "count": "each",
+    "ct": "each",
     "ft": "foot",
     "licences": "license",
     "licence": "license",
@@ -81,6 +83,7 @@ CANONICAL = {
 # units that are measures: "60 gal unit", "5 lb bag" are specs when a noun follows, quantities at the end
 MEASURES = {"gal", "gallon", "gallons", "lb", "lbs", "kg", "kgs", "ft", "feet", "foot", "yard", "yards", "meter"}
 _UNIT = "|".join(sorted(UNIT_WORDS, key=len, reverse=True))
+_UNIT_SET = frozenset(canonical for canonical in (*UNIT_WORDS, *CANONICAL.values()))
 
 
 def canonical_unit(word: str | None) -> str | None:
@@ -135,7 +138,8 @@ NESTING = re.compile(
     rf"(?<=[a-z] )of\s+\d[\d,]*(?![\d,]|[a-z\"'])(?:\s+(?!for\b|at\b)[a-z]+)?"
     rf"|(?<=,)\s*\d[\d,]*\s*(?:{_UNIT})\s+each\b"
     rf"|\b\d[\d,]*\s*(?:(?:{_UNIT})\s+)?(?:per|in a|in each|to a|to the)\s+(?:{_UNIT})\b"
-    rf"|\b\d[\d,]*\s*(?:{_UNIT})\s+an?\s+(?:{_UNIT})\b",
+    rf"|\b\d[\d,]*\s*(?:{_UNIT})\s+an?\s+(?:{_UNIT})\b"
+    rf"|(?<=[a-z])\s*(?:=|x)\s*\d[\d,]*\s*(?:{_UNIT})\b",
     re.IGNORECASE,
 )
 QTY = re.compile(
@@ -158,7 +162,8 @@ CLAUSE = re.compile(
     r"\((?=\s*(?:that'?s|thats|which|=|i\.?e|about|approx|~|or\b|\d))|(?<=\d)\s*\)|"
     + "|".join(rf"(?<=\d [a-z]{{{n}}})\)" for n in range(2, 9))  # "(thats 98 bags)" ends its clause
     + r"|"
-    r"\bas well as\b|\bthen\b|\bbut\b|(?=\b(?:actually|sorry|oops|correction|make (?:it|that)|edit:|update:)(?:\b|\s))",
+    r"\bas well as\b|\bthen\b|\bbut\b"
+    r"|(?=\b(?:actually|sorry|oops|wait|correction|make (?:it|that)|edit:|update:)(?:\b|\s))",
     re.IGNORECASE,
 )
 CORRECTION = re.compile(
@@ -376,6 +381,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
                 continue
             if unit is None and rest[max(0, start - 1) : start] == "(" and rest[end : end + 1] == ")":
                 continue  # "(1)": a numbered note, not a quantity
+            restated = restated or (rest[max(0, start - 1) : start] == "(" and unit is not None)
             if restated and lines and lines[-1].quantity is not None:
                 lines[-1].conversion = f"{quantity.normalize():f} {unit or ''}".strip()
                 continue
@@ -402,6 +408,8 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             if again is not None:
                 again.quantity, again.quantity_said, again.unit = quantity, said, unit or again.unit
                 continue
+        if quantity is None and canonical_unit(description) in _UNIT_SET and any(x.description for x in lines):
+            continue  # "wire connectors, bag of 250 for $27.80": the unit the price is for, not another item
         line = LineText(description, quantity, unit, desc_start, end, said, dozen, problems=problems, bare=bare)
         line.quantity_at = quantity_at
         line.heading = rest[end : end + 1] == ":"
