@@ -260,3 +260,32 @@ def test_slack_actions_record_the_workspace_and_user(slack):
     }
     approved = [c for k, s, c in events if c and c["person"] == "zoe.martin"]
     assert approved and all(c["id"] == f"{TEAM}:{slack_id('zoe.martin')}" for c in approved)
+
+
+def test_api_delegations_are_read_by_the_people_in_them(api):
+    """Denise hands her approvals to Frank: both read the window, an auditor does too; Jake's token lists none
+    of it and gets the same 404 for its id as for a made-up one."""
+    now = datetime.now(timezone.utc)
+    body = {
+        "actor": "denise.washington",
+        "delegator": "denise.washington",
+        "delegate": "frank.novak",
+        "starts_at": (now + timedelta(days=30)).isoformat(),
+        "ends_at": (now + timedelta(days=37)).isoformat(),
+    }
+    made = httpx.post(f"{api.base}/api/v1/delegations", headers=api.h(api.portal), json=body, timeout=30)
+    assert made.status_code == 201, made.text
+    window = made.json()["id"]
+
+    def ids(token: str) -> list[int]:
+        res = httpx.get(f"{api.base}/api/v1/delegations", headers=api.h(token), timeout=30)
+        assert res.status_code == 200, res.text
+        return [d["id"] for d in res.json()]
+
+    assert window in ids(api.people["denise.washington"]) and window in ids(api.people["frank.novak"])
+    assert window in ids(api.auditor)
+    assert window not in ids(api.people["jake.miller"])
+    hidden = httpx.get(f"{api.base}/api/v1/delegations/{window}", headers=api.h(api.people["jake.miller"]), timeout=30)
+    missing = httpx.get(f"{api.base}/api/v1/delegations/999999", headers=api.h(api.people["jake.miller"]), timeout=30)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"]["message"].replace(str(window), "999999") == missing.json()["error"]["message"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,7 +77,19 @@ def list_delegations(
     include_ended: bool = Query(default=False),
 ) -> list[DelegationOut]:
     now = svc.clock()
-    return [_out(r, now) for r in svc.delegations(person=person, include_ended=include_ended)]
+    rows = svc.delegations(person=person, include_ended=include_ended)
+    return [_out(r, now) for r in rows if _may_read(caller, svc, r)]
+
+
+def _may_read(caller: Caller, svc: ApprovalService, row: Any) -> bool:
+    """A delegation is read by the two people in it, by a token that may act for one of them, and by the
+    admin and auditor roles; to anyone else it does not exist."""
+    if caller.sees_everything:
+        return True
+    credential = caller.credential
+    if credential is None:
+        return False
+    return any(credential.may_act_as(p, _site(svc, p)) for p in (row.delegator, row.delegate))
 
 
 @router.get("/{delegation_id}", response_model=DelegationOut)
@@ -85,7 +97,7 @@ def get_delegation(
     delegation_id: DelegationId, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ))
 ) -> DelegationOut:
     for row in svc.delegations(include_ended=True):
-        if row.id == delegation_id:
+        if row.id == delegation_id and _may_read(caller, svc, row):
             return _out(row, svc.clock())
     raise NotFound(f"There is no delegation {delegation_id}.")
 
