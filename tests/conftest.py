@@ -109,6 +109,17 @@ def _var_dir_of_its_own(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("PROCUREBOT_VAR_DIR", str(tmp_path_factory.mktemp("var")))
 
 
+@pytest.fixture(autouse=True)
+def _unkeyed_audit_chain() -> Iterator[None]:
+    """The audit chain key is per process (set when a runtime is built): each test starts and ends without
+    one, so a test that built a server in-process leaves no key behind for the next."""
+    from approvals import audit
+
+    audit.use_key(None)
+    yield
+    audit.use_key(None)
+
+
 @pytest.fixture(scope="session")
 def directory() -> Directory:
     return load_directory(EXAMPLES / "company.yaml")
