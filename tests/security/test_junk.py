@@ -55,8 +55,19 @@ def test_signed_but_malformed_slack_bodies_get_400(served: Served, body: bytes, 
     assert "Traceback" not in served.output()
 
 
+class _FromNow(int):
+    """A claim given as seconds from the moment the token is made."""
+
+    def __add__(self, seconds: int) -> "_FromNow":  # type: ignore[override]
+        return _FromNow(int(self) + seconds)
+
+
+FROM_NOW = _FromNow(0)
+
+
 def _teams_token(served: Served, **claims: Any) -> str:
     now = int(time.time())
+    claims = {k: now + int(v) if isinstance(v, _FromNow) else v for k, v in claims.items()}
     base = {
         "iss": ISSUER,
         "aud": APP_ID,
@@ -73,11 +84,12 @@ def _teams_token(served: Served, **claims: Any) -> str:
 @pytest.mark.parametrize(
     "claims",
     [
+        # times are offsets from when the test runs, not from when the module was collected minutes before
         {"exp": None},
-        {"nbf": int(time.time()) + 200},
-        {"iat": int(time.time()) + 200},
+        {"nbf": FROM_NOW + 200},
+        {"iat": FROM_NOW + 200},
         {"aud": [APP_ID, "some-other-bot"]},
-        {"exp": int(time.time()) + 30 * 24 * 3600},
+        {"exp": FROM_NOW + 30 * 24 * 3600},
     ],
     ids=[
         "no-exp",
