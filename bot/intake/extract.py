@@ -264,7 +264,7 @@ MONEY = re.compile(
     rf"|(?P<at>@)\s?(?P<n3>{_AMT})(?P<k3>k)?(?!\d|[.,]\d)"
     rf"|(?P<atw>\bat\b)\s?(?P<n9>{_AMT})(?P<k9>k)?(?=\s*(?:/|per\b|a\b|an\b|each\b|ea\b|apiece\b|$|,|;|"
     rf"[.!?](?:\s|$)|\)|\s+(?:by|for|from|and|plus|w|with)\b))"
-    rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece|a pop|a piece){_AFTER_BARE_EACH}"
+    rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece|a pop|a piece|cada un[oa]|c/u){_AFTER_BARE_EACH}"
     rf"|\s*(?:per\s|/\s?|an?\s+|la\s+|el\s+|por\s+)(?:{_UNIT_RE})\b)"
     rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b(?!\s*(?!(?:total|budget|all|in total|max|or so)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
@@ -293,6 +293,31 @@ _INSTRUCTION = re.compile(
     r"[^.;:\n!?$@€£]*?(?=[.;:\n!?$@€£]|\s*(?:\d|$)|\s+(?:need|order|buy|get|please order|from|at|for|by|via)\b)",
     re.IGNORECASE,
 )
+# where an item's name ends and what it is for begins ("copy paper de la impresora" is copy paper)
+_HEAD_ENDS = r"\b(?:for|from|to|with|on|at|in|de|del|para|con|por)\b"
+_DIAS = {
+    "lunes": "monday",
+    "martes": "tuesday",
+    "miercoles": "wednesday",
+    "miércoles": "wednesday",
+    "jueves": "thursday",
+    "viernes": "friday",
+    "sabado": "saturday",
+    "sábado": "saturday",
+}
+
+
+def _spanish_dates(text: str) -> str:
+    """ "para el 18", "para el viernes": the floor's Spanish need-by dates, in the words the date reader knows."""
+    text = re.sub(r"\bpara el (\d{1,2})(?![\d/:.,]|\s*(?:de|del)\s+\d)", r"by the \1th", text, flags=re.IGNORECASE)
+    return re.sub(
+        r"\bpara el (" + "|".join(_DIAS) + r")\b",
+        lambda m: "by " + _DIAS[m.group(1).lower()],
+        text,
+        flags=re.IGNORECASE,
+    )
+
+
 _LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\))(?=[ \t]+\S)")
 _PRICE_LEAD = re.compile(r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?)|@|=|~)\s*$")
 _PRICED_UNIT_BEFORE = re.compile(
@@ -327,7 +352,7 @@ def _term(m: re.Match[str], period: str) -> Decimal | None:
 _PER = re.compile(
     rf"^\s*(?:a pop\b|a piece\b|/\s*|per\s+|an?\s+(?={_UNIT_RE}|[a-z]{{3,}}\s*(?:$|[,.;)]))"
     rf"|for (?:a|one|each|the)\s+(?={_UNIT_RE})|la\s+|el\s+"
-    rf"|por\s+|each\b|ea\b|apiece\b)"
+    rf"|por\s+|each\b|ea\b|apiece\b|cada un[oa]\b|c/u\b)"
     rf"(?P<unit>{_UNIT_RE}|(?<=per )[a-z]{{3,}}|(?<=/)[a-z]{{2,}}|(?<=\ba )[a-z]{{3,}}(?=\s*(?:$|[,.;)])))?\b"
     rf"(?:\s+of\s+(?P<pack>\d[\d,]*)\b(?:\s+(?P<inner>{_UNIT_RE})\b)?)?"
 )
@@ -623,7 +648,7 @@ class Extractor:
 
     def _extract(self, text: str, *, now: datetime, timezone: str) -> Extraction:
         out = Extraction()
-        w = _Work(words_to_digits(text))
+        w = _Work(_spanish_dates(words_to_digits(text)))
         for m in _LIST_MARKER.finditer(w.low):
             w.take(m.start("m"), m.end("m"))  # "1." or "-" starting a listed line is not a quantity
         for m in _INSTRUCTION.finditer(w.low):
@@ -1096,9 +1121,7 @@ class Extractor:
         item = self.catalog.match_item(description)
         if item is None:
             return None, False
-        words = [
-            w for w in re.findall(r"[a-z]+", re.split(r"\b(?:for|from|to|with|on|at|in)\b", description.lower())[0])
-        ]
+        words = [w for w in re.findall(r"[a-z]+", re.split(_HEAD_ENDS, description.lower())[0])]
         words = [w for w in words if w not in _NOT_HEAD and len(w) > 1]
         if not words:
             return item, False
@@ -1374,7 +1397,7 @@ def _pieces_to_packs(line: ExtractedLine, mon: Money) -> None:
 
 def _singular(description: str) -> bool:
     """Whether a description names one thing: its head word is not a plural ("pallet jack", not "pallet jacks")."""
-    head = re.split(r"\b(?:for|from|to|with|on|at|in|of)\b", description.lower())[0]
+    head = re.split(_HEAD_ENDS + r"|\bof\b", description.lower())[0]
     words = [x for x in re.findall(r"[a-z]+", head) if x not in _NOT_HEAD]
     if not words:
         return False

@@ -178,6 +178,8 @@ RESTATED = re.compile(
 # longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
     r"^(?:(?:correction|sorry|oops|wait|oh wait|reorder|re-order|see below|see attached|see thread|fwd|fw|your|"
+    r"mándame|mandame|mándanos|pide|pídeme|pideme|necesito|necesitamos|porfa|por favor|se acabó|se acabo|"
+    r"un pr para|un pr|una|un|el|la|los|las|de|para|y|"
     r"please raise|raise it|raise a pr|raise a requisition|raise|"
     r"put that in|put that|put it in|put it through|log|book|could i get|can i get|"
     r"nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
@@ -195,7 +197,7 @@ FILLER_END = re.compile(
     r"(?:\s*\b(?:for|from|at|by|to|of|the|please|pls|plz|thanks|thx|ty|about|around|each|ea|a|an|and|with|on|"
     r"in|total|roughly|approx|quoted|quote|asap|needed|need|is|are|it|them|those|these|more|too|as well|"
     r"again|please order|thank you|so|per|x|qty|each one|apiece|also|warehouse|dc|site|branch|location|"
-    r"facility|building|bldg|region|office|plant)\b)+\s*$",
+    r"facility|building|bldg|region|office|plant|de|del|para|por|porfa|y|con)\b)+\s*$",
     re.IGNORECASE,
 )
 CHATTER = re.compile(
@@ -232,6 +234,51 @@ class LineText:
     context: bool = False  # the subject of a sentence about it ("forklift #3 seat is shot"): an item if nothing else is
     conversion: str | None = None
     problems: list[str] = field(default_factory=list)
+
+
+_ABBREVIATED = {
+    "cs",
+    "pk",
+    "ea",
+    "bx",
+    "rl",
+    "plt",
+    "dz",
+    "pr",
+    "gal",
+    "ft",
+    "lb",
+    "kg",
+    "pc",
+    "ct",
+    "mo",
+    "wk",
+    "hr",
+    "yr",
+}
+
+
+def _names_the_item(unit_word: str, count: Decimal | None, after: str) -> bool:
+    """Whether a unit word after a count is part of the item's name: singular after a count above one, and
+    followed by a noun ("2 pallet jacks"), not by "of", a price word or the end ("40 rolls stretch wrap" counts)."""
+    word = unit_word.lower().rstrip(".")
+    if count is None or count <= 1 or word in _ABBREVIATED or word.endswith("s"):
+        return False
+    nxt = re.match(r"\s+([a-z]+)", after, re.IGNORECASE)
+    return bool(nxt) and nxt.group(1).lower().rstrip("s") in _COMPOUNDS.get(word, ())  # type: ignore[union-attr]
+
+
+# things named after a unit word: "pallet jack", "box cutter", "drum pump"
+_COMPOUNDS = {
+    "pallet": {"jack", "truck", "rack", "racking", "wrapper", "scale", "inverter", "dispenser", "label", "puller"},
+    "box": {"cutter", "truck", "fan", "knife", "opener"},
+    "case": {"sealer", "erector", "packer", "cutter"},
+    "roll": {"cage", "holder", "dispenser"},
+    "drum": {"pump", "dolly", "heater", "truck", "lifter"},
+    "bag": {"sealer", "holder", "stand"},
+    "tube": {"cutter", "bender"},
+    "bay": {"light", "door"},
+}
 
 
 def _same_thing(a: str, b: str) -> bool:
@@ -353,7 +400,12 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
                     problems.append(f"{raw} is more than the 1,000,000 a single line allows; check the quantity.")
                 else:
                     quantity = value
-                work[m.start() : m.end()] = " " * (m.end() - m.start())
+                taken_end = m.end()
+                if m.group("ud") and _names_the_item(m.group("ud"), value, seg[m.end() :]):
+                    # "2 pallet jacks", "3 box cutters": a singular unit word before a noun is part of the name
+                    unit, bare, taken_end = None, True, m.start("ud")
+                    said = seg[m.start() : taken_end].strip()
+                work[m.start() : taken_end] = " " * (taken_end - m.start())
         left = "".join(work)
         description, desc_start = _clean(original, rest[:start] + left + rest[end:], start, end)
         if NOT_INSTEAD.match(seg):
