@@ -8,7 +8,6 @@ skipped (max_instances=1, coalesce), never doubled.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -92,7 +91,7 @@ class AuditCheckpoints:
         self.last_seq: int | None = None
         self._aps = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
         # the first one at start-up, so a server that never runs an hour still leaves one
-        first = datetime.now(timezone.utc)
+        first = utcnow()
         self._aps.add_job(
             self.run_once, "interval", minutes=minutes, id="procurebot-audit-checkpoint", next_run_time=first
         )

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -118,7 +117,7 @@ def decode(key: bytes, value: str, now: float | None = None) -> Identity | None:
         identity = Identity(**data)
     except (ValueError, TypeError):
         return None
-    if identity.expires <= (now or time.time()) or identity.role not in CONSOLE_ROLES:
+    if identity.expires <= (now or utcnow().timestamp()) or identity.role not in CONSOLE_ROLES:
         return None
     return identity
 
@@ -130,7 +129,7 @@ def new_identity(token: ApiToken) -> Identity:
         role=token.role,
         via="token",
         csrf=secrets.token_urlsafe(24),
-        expires=int(time.time()) + MAX_AGE,
+        expires=int(utcnow().timestamp()) + MAX_AGE,
         sid=secrets.token_urlsafe(32),
     )
 

@@ -19,7 +19,6 @@ import asyncio
 import logging
 import re
 import threading
-import time
 import warnings
 from typing import Any, Callable, Coroutine, TypeVar
 
@@ -29,6 +28,7 @@ import msal
 import requests
 from pydantic import ValidationError
 
+from approvals.clock import utcnow
 from bot.settings.teams import ENTRA_LOGIN, TeamsSettings
 from bot.teams.activity import Inbound, Outcome
 
@@ -273,7 +273,7 @@ class TeamsAdapter:
             raise KeysUnavailable(str(exc)[:200]) from exc
         except Exception as exc:  # noqa: BLE001 - pyjwt raises many kinds; all mean the token is not good
             raise Unauthorized(type(exc).__name__) from exc
-        stricter(claims, issuer=self.cloud.token_issuer, audience=self.settings.app_id or "", now=time.time())
+        stricter(claims, issuer=self.cloud.token_issuer, audience=self.settings.app_id or "", now=utcnow().timestamp())
         if not isinstance(service_url, str) or not self.settings.service_url_allowed(service_url):
             raise RefusedServiceUrl(str(service_url)[:100])
         if body.get("type") == "invoke" and body.get("name") not in HANDLED_INVOKES:
