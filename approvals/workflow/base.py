@@ -31,6 +31,7 @@ from approvals.directory import Directory
 from approvals.errors import (
     ConflictingRetry,
     NotFound,
+    ProcurebotError,
     ValidationFailed,
 )
 from approvals.models import (
@@ -186,7 +187,7 @@ class ServiceBase:
         fingerprint = _fingerprint(command)
         # A replay is found again under the row lock (see _lock); checking first as well spares a
         # retried submit a wasted insert, and on SQLite spares a replay the database write lock.
-        if key and (name == "submit" or self.engine.dialect.name == "sqlite"):
+        if key and self._replay_before_lock(name):
             replay = self._replay(key, name, fingerprint)
             if replay:
                 return replay
@@ -210,8 +211,9 @@ class ServiceBase:
                 self._finish(plan, key, name, fingerprint, outcome, message)
                 session.flush()  # the ORM's writes first: the plan's may update the same rows
                 flush(CoreWire(session.connection()), [plan])
-        except (IntegrityError, AlreadyDone):
-            # Another process stored this key between our check and our commit: its result stands.
+        except (IntegrityError, AlreadyDone, ProcurebotError):
+            # Another process stored this key between our check and our commit, or acted under this key while
+            # we waited for the lock and left us a refusal to decide: its result stands (see _act).
             replay = self._replay(key, name, fingerprint) if key else None
             if replay:
                 return replay
@@ -236,8 +238,7 @@ class ServiceBase:
         round trips; `lines`/`info` read the requisition's lines or open question with the lock."""
         key = command.idempotency_key
         fingerprint = _fingerprint(command) if key else ""
-        if key and self.engine.dialect.name == "sqlite":
-            # on SQLite a replay is spared the database's write lock; elsewhere it is found under the row lock
+        if key and self._replay_before_lock(name):
             replay = self._replay(key, name, fingerprint)
             if replay:
                 return replay
@@ -253,12 +254,23 @@ class ServiceBase:
                 self._finish(plan, key, name, fingerprint, outcome, message)
                 flush(w, [plan])
                 w.commit()
-        except (IntegrityError, AlreadyDone):
+        except (IntegrityError, AlreadyDone, ProcurebotError):
+            # The lock statement reads the requisition's row as the winner of the lock left it, but on
+            # PostgreSQL's read committed it sees the command log as of the moment it started: a retry of the
+            # same tap that waited for the lock finds the step decided and its own key not yet logged, and
+            # would answer "already approved". A refusal under a key is therefore re-checked against the
+            # log in a fresh transaction; only a refusal with no logged twin reaches the person.
             replay = self._replay(key, name, fingerprint) if key else None
             if replay:
                 return replay
             raise
         return self._committed(plan.change, message)
+
+    def _replay_before_lock(self, name: str) -> bool:
+        """Whether to look a keyed command up before taking any lock: a retried submit is spared a wasted insert,
+        and on SQLite a replay is spared the database's write lock. Elsewhere the replay is found under the row
+        lock, in the same round trip."""
+        return name == "submit" or self.engine.dialect.name == "sqlite"
 
     def _finish(self, plan: Plan, key: str | None, name: str, fingerprint: str, outcome: str, message: str) -> None:
         """What every action's plan gets once decided: the hooks' work, and its idempotency record."""

@@ -146,6 +146,24 @@ def test_same_idempotency_key_gives_same_result_once(service):
     assert len(decisions(service, number)) == 1
 
 
+def test_retry_that_waited_for_the_lock_replays_instead_of_refusing(service, monkeypatch):
+    """A retried tap that took the row lock after its twin committed, on a lock read that could not yet see the twin's
+    logged key, answers with the twin's result, not "already approved"."""
+    import approvals.workflow.base as base
+
+    number = service.submit(submit(lines=[boxes(80)])).number
+    first = service.approve(Approve(actor="maria.lopez", number=number, idempotency_key="tap-9"))
+    real_fetch = base.fetch
+    # the lock statement's view of the command log is older than the row it locked (read committed, waited on the lock)
+    monkeypatch.setattr(base, "fetch", lambda w, n, *, key=None, **kw: real_fetch(w, n, key=None, **kw))
+    monkeypatch.setattr(service, "_replay_before_lock", lambda name: False)  # SQLite too takes PostgreSQL's path
+    again = service.approve(Approve(actor="maria.lopez", number=number, idempotency_key="tap-9"))
+    assert again.replayed and again.outcome == first.outcome == "approved"
+    assert len(decisions(service, number)) == 1
+    with pytest.raises(StaleAction):  # without a key the refusal stands: someone acting on a decided step
+        service.approve(Approve(actor="maria.lopez", number=number))
+
+
 def test_submit_retry_with_same_key_creates_one_requisition(service):
     """A chat retry of the same submission (same key) never creates a second requisition."""
     a = service.submit(submit(lines=[boxes(80)], key="msg-77"))
