@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, event, pool, text
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +36,51 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_serialize_writers(engine)
         return engine
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection back in the pool for less than this is handed out again without a ping: a
+# connection in steady use is alive, and pinging it on every checkout cost each action a round trip of three.
+# One idle longer, or any returned before a connection was found dead, is pinged first and replaced if the
+# server has gone (a restart, an idle timeout). A connection the server drops within this window is found on
+# first use: an action retries on a new connection (approvals.workflow.base, `_act`), and the failure makes
+# every other pooled connection be pinged before its next use.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    # monotonic, not the injected clock: this measures the process's own waits, never a business time
+    dead_since = [float("-inf")]
+
+    def _lost(*_args: Any) -> None:
+        dead_since[0] = time.monotonic()
+
+    @event.listens_for(engine.pool, "connect")
+    def _connected(_dbapi: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(dbapi: Any, record: Any) -> None:
+        if dbapi is None or getattr(dbapi, "closed", False) or getattr(dbapi, "broken", False):
+            _lost()
+            record.info.pop("returned_at", None)
+        else:
+            record.info["returned_at"] = time.monotonic()
+
+    event.listen(engine.pool, "invalidate", _lost)
+    event.listen(engine.pool, "soft_invalidate", _lost)
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is not None and returned > dead_since[0] and time.monotonic() - returned < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except Exception as exc:  # noqa: BLE001 - any failure to answer means: replace this connection
+            raise DisconnectionError("the pooled connection did not answer a ping; connecting again") from exc
 
 
 def _sqlite_serialize_writers(engine: Engine) -> None:

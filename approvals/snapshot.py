@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import BindParameter, and_, bindparam, exists, func, select
 
+from approvals import audit
 from approvals.clock import as_utc
 from approvals.columns import table_of
 from approvals.delegation import DelegationWindow
@@ -183,9 +184,12 @@ class Snapshot:
         content_hash: str | None,
         lines: Sent | None,
         info: Sent | None,
+        head: Sent | None = None,
     ) -> None:
         self.wire, self.req, self.steps = wire, req, steps
         self._content_hash, self._lines, self._info = content_hash, lines, info
+        # the audit chain's head, locked with the row when the caller asked (fetch's `chain`), for flush
+        self.head = head
         self._policy: Any = None
         self._infos: list[Info] | None = None
 
@@ -250,8 +254,15 @@ def req_row(row: Any) -> ReqRow:
     return req
 
 
-def fetch(wire: Wire, number: str, *, key: str | None = None, lines: bool = False, info: bool = False) -> Snapshot:
+def fetch(
+    wire: Wire, number: str, *, key: str | None = None, lines: bool = False, info: bool = False, chain: bool = False
+) -> Snapshot:
     """Lock the requisition `number` and read what deciding on it needs (see the module docstring).
+
+    With `chain`, the audit chain's head is locked too, after the row and in the same round trip, so that the
+    action's writes, its chained events and the COMMIT can then travel together (approvals.plan.flush): one
+    round trip fewer, for a head held no longer than the action's own deciding. Row first, head second: the
+    order every writer of the chain takes them in.
 
     NotFound when there is no such requisition; AlreadyDone when `key` is already logged."""
     params = {"number": number.strip().upper()}
@@ -259,9 +270,12 @@ def fetch(wire: Wire, number: str, *, key: str | None = None, lines: bool = Fals
     steps = wire.send(_STEPS, params)
     line_rows = wire.send(_LINES, params) if lines else None
     open_info = wire.send(_OPEN_INFO, params) if info else None
+    head = audit.lock_head(wire) if chain else None
     row = locked.first()
     if row is None:
         raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
     if row[_REQ_COLUMNS + 1]:
         raise AlreadyDone()
-    return Snapshot(wire, req_row(row), [StepRow(*s) for s in steps.all()], row[_REQ_COLUMNS], line_rows, open_info)
+    return Snapshot(
+        wire, req_row(row), [StepRow(*s) for s in steps.all()], row[_REQ_COLUMNS], line_rows, open_info, head
+    )

@@ -26,7 +26,7 @@ from typing import Any, Iterator, Sequence
 import psycopg
 from sqlalchemy import JSON, Connection, Engine, PoolProxiedConnection
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -277,6 +277,29 @@ def _translated(exc: psycopg.Error) -> StatementError:
 
 
 Wire = CoreWire | PgWire
+
+
+class ConnectionLost(Exception):
+    """The connection was found dead on a transaction's first round trip, which only locks and reads: nothing it
+    sent can have lasted, so the caller may do the whole transaction again on a new connection."""
+
+
+@contextmanager
+def lost_on_first_trip(wire: Wire, *, enabled: bool = True) -> Iterator[None]:
+    """Around a transaction's first round trip: a dead connection (the server restarted, or dropped it while it
+    sat in the pool) becomes ConnectionLost; any other error, or every error when not `enabled`, passes."""
+    try:
+        yield
+    except OperationalError as exc:
+        if enabled and _dead(wire, exc):
+            raise ConnectionLost() from exc
+        raise
+
+
+def _dead(wire: Wire, exc: OperationalError) -> bool:
+    if isinstance(wire, PgWire):
+        return bool(wire.conn.broken or wire.conn.closed)
+    return bool(exc.connection_invalidated)  # SQLAlchemy's own judgement, which also invalidates the pool
 
 
 def driver(pooled: PoolProxiedConnection) -> psycopg.Connection[Any]:

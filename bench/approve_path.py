@@ -3,7 +3,7 @@
 Approve path: ApprovalService.approve() on a requisition that waits on exactly one approver
 (lock the row, check the step, write the decision, the step and state change, one audit event,
 the command log), in-process, one thread. Baseline: a one-row UPDATE + COMMIT through the same
-engine (approvals.db.make_engine, psycopg 3). Goal: approve throughput >= 1/3 of the baseline.
+engine (approvals.db.make_engine, psycopg 3). Goal: approve throughput >= 1/2 of the baseline.
 
     .venv/bin/python bench/approve_path.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
                                            [--n 2000] [--rounds 3] [--profile] [--show-sql]
@@ -49,7 +49,7 @@ from approvals.workflow import ApprovalService  # noqa: E402
 EXAMPLES = ROOT / "examples"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APPROVER = "maria.lopez"
-GOAL = 1 / 3
+GOAL = 0.5
 WARMUP = 50
 # 80 bundles x $48 = $3,840 of DAL packaging: one stage, Maria Lopez (the DAL warehouse manager).
 DRAFT = RequisitionDraft.model_validate(
@@ -116,8 +116,8 @@ class StatementLog:
         event.listen(engine, "before_cursor_execute", self._seen)
         for name in ("begin", "commit", "rollback"):
             event.listen(engine, name, self._control(name))
-        # with pool_pre_ping (make_engine sets it) every checkout pings the server first
-        event.listen(engine.pool, "checkout", lambda *a: self._count("checkout (pre-ping)"))
+        # a checkout pings the server only for a connection idle longer than approvals.db.IDLE_PING_SECONDS
+        event.listen(engine.pool, "checkout", lambda *a: self._count("checkout"))
 
     def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if self._on:
@@ -350,7 +350,7 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_
             session_s,
             session_cpu,
             f"{base_s / session_s:.2f}",
-            "same UPDATE in approvals.db.transaction() (pool checkout + pre-ping per op)",
+            "same UPDATE in approvals.db.transaction() (pool checkout and ORM session per op)",
         )
     )
     print(
@@ -371,7 +371,7 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_
         f"session/op {', '.join(f'{t:.3f}' for t, _ in session_times)}"
     )
     print(
-        f"goal: approve throughput >= 1/3 of baseline (ratio >= {GOAL:.2f}); ratio = {ratio:.2f} -> "
+        f"goal: approve throughput >= 1/2 of baseline (ratio >= {GOAL:.2f}); ratio = {ratio:.2f} -> "
         f"{'PASS' if ratio >= GOAL else 'BELOW GOAL'}"
     )
     print()
@@ -381,16 +381,15 @@ def run(url: str, n: int, rounds: int, want_profile: bool, show_sql: bool, with_
     )
     if not statements:
         print(
-            "  on PostgreSQL an action's statements travel in one psycopg pipeline (approvals/wire.py), in three "
-            "round trips:\n  BEGIN + row lock + steps; the writes as one statement with the audit-chain lock; "
-            "the chained events with the COMMIT (plus the pool's pre-ping)"
+            "  on PostgreSQL an action's statements travel in one psycopg pipeline (approvals/wire.py), in two "
+            "round trips:\n  BEGIN + row lock + steps + the audit chain's head lock; the writes, the chained events "
+            "and the COMMIT (a pool checkout pings only a connection idle over approvals.db.IDLE_PING_SECONDS)"
         )
     for what, count in Counter(_summary(s) for s in statements).most_common():
         print(f"  {count:>3} x {what}")
     print(
-        f"plus transaction control and pool checkouts, ~1 round trip each: "
-        f"{', '.join(f'{c} x {k}' for k, c in sorted(control.items()))} "
-        f"(~{len(statements) + sum(control.values())} round trips; the baseline needs 2)"
+        f"plus transaction control and pool checkouts: "
+        f"{', '.join(f'{c} x {k}' for k, c in sorted(control.items()))} (the baseline needs 2 round trips)"
     )
     if show_sql:
         print()

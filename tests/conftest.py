@@ -55,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "multiprocess: races several processes on one database (PostgreSQL only)")
+    config.addinivalue_line("markers", "server_database: needs a database server's behaviour (PostgreSQL only)")
     days = config.getoption("--clock-ahead") or float(os.environ.get(CLOCK_AHEAD_ENV) or 0)
     already = getattr(sys.modules.get("sitecustomize"), "TRAVELLED", False)  # a worker started by this session
     if days and not already:
@@ -68,12 +69,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Several processes on one SQLite file is not a supported deployment: race tests run on PostgreSQL only."""
+    """Several processes on one SQLite file is not a supported deployment: race tests run on PostgreSQL only, as
+    do tests of what only a database server does (dropping a connection)."""
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_sqlite = callspec is not None and callspec.params.get("db_url") == "sqlite"
-        (dropped if on_sqlite and item.get_closest_marker("multiprocess") else kept).append(item)
+        server_only = item.get_closest_marker("multiprocess") or item.get_closest_marker("server_database")
+        (dropped if on_sqlite and server_only else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -234,8 +234,9 @@ class ServiceBase:
     ) -> ActionResult:
         """An action decided on a snapshot (approvals.snapshot) into a plan (approvals.plan), in one
         transaction: fetch under the row lock, `decide` (which raises the user's refusal, or adds its writes to
-        the plan and returns outcome and message), the hooks, the flush, the commit. On PostgreSQL that is three
-        round trips; `lines`/`info` read the requisition's lines or open question with the lock."""
+        the plan and returns outcome and message), the hooks, the flush, the commit. On PostgreSQL that is two
+        round trips (the row and the audit chain's head locked and read; then every write, the chained events
+        and the COMMIT); `lines`/`info` read the requisition's lines or open question with the lock."""
         key = command.idempotency_key
         fingerprint = _fingerprint(command) if key else ""
         if key and self._replay_before_lock(name):
@@ -243,17 +244,15 @@ class ServiceBase:
             if replay:
                 return replay
         try:
-            with wire.begin(self.engine, core=not self.pipelined) as w:
-                now = self.clock()
-                snap = fetch(w, command.number, key=key, lines=lines and bool(self.in_transaction), info=info)
-                surface = credentials.surface_for(command.surface)
-                plan = Plan(snap.req, now, surface, snap)
-                outcome, message = decide(snap, plan, now)
-                req = snap.req
-                plan.change = Change(req.number, req.id, name, outcome, command.actor, surface, req.state, now)
-                self._finish(plan, key, name, fingerprint, outcome, message)
-                flush(w, [plan])
-                w.commit()
+            try:
+                plan, message = self._decide_and_write(command, name, decide, key, fingerprint, lines, info)
+            except wire.ConnectionLost:
+                # the pooled connection was dead before anything was sent on it that could have been kept
+                # (approvals.db, IDLE_PING_SECONDS): act once more, on a new one
+                log.warning("the database connection for %s %s was gone; acting on a new one", name, command.number)
+                plan, message = self._decide_and_write(
+                    command, name, decide, key, fingerprint, lines, info, retry_lost=False
+                )
         except (IntegrityError, AlreadyDone, ProcurebotError):
             # The lock statement reads the requisition's row as the winner of the lock left it, but on
             # PostgreSQL's read committed it sees the command log as of the moment it started: a retry of the
@@ -264,7 +263,38 @@ class ServiceBase:
             if replay:
                 return replay
             raise
+        assert plan.change is not None
         return self._committed(plan.change, message)
+
+    def _decide_and_write(
+        self,
+        command: Any,
+        name: str,
+        decide: Callable[[Snapshot, Plan, datetime], tuple[str, str]],
+        key: str | None,
+        fingerprint: str,
+        lines: bool,
+        info: bool,
+        *,
+        retry_lost: bool = True,
+    ) -> tuple[Plan, str]:
+        """`_act`'s one transaction. wire.ConnectionLost (when `retry_lost`) if the connection was found dead on
+        the first round trip, which only locks and reads."""
+        with wire.begin(self.engine, core=not self.pipelined) as w:
+            now = self.clock()
+            with wire.lost_on_first_trip(w, enabled=retry_lost):
+                snap = fetch(
+                    w, command.number, key=key, lines=lines and bool(self.in_transaction), info=info, chain=True
+                )
+            surface = credentials.surface_for(command.surface)
+            plan = Plan(snap.req, now, surface, snap)
+            outcome, message = decide(snap, plan, now)
+            req = snap.req
+            plan.change = Change(req.number, req.id, name, outcome, command.actor, surface, req.state, now)
+            self._finish(plan, key, name, fingerprint, outcome, message)
+            flush(w, [plan], head=snap.head)
+            w.commit()
+        return plan, message
 
     def _replay_before_lock(self, name: str) -> bool:
         """Whether to look a keyed command up before taking any lock: a retried submit is spared a wasted insert,
