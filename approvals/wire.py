@@ -260,8 +260,14 @@ class PgWire:
             self.pipeline.sync()
 
     def commit(self) -> None:
+        if self.pipeline is not None:
+            # Queued, not synced: the COMMIT travels with the writes still queued and the Sync that ends the
+            # pipeline (`begin`), whose answer says whether it held. psycopg's own commit() would sync here, and
+            # leaving the pipeline would then cost one more round trip for a Sync with nothing before it.
+            self._execute("COMMIT", [])
+            return
         with self.errors():
-            self.conn.commit()  # in a pipeline: the COMMIT travels with whatever is still queued
+            self.conn.commit()
 
     @contextmanager
     def errors(self) -> Iterator[None]:
