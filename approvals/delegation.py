@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Callable
+
+# Why a person may not take a step over (their approval limit, another stage they hold ...), or None if they may:
+# the caller's controls, applied at every hop of a delegation chain (approvals.eligibility).
+Barrier = Callable[[str], str | None]
 
 MAX_CHAIN = 10
 
@@ -37,6 +42,31 @@ class DelegateResolution:
     acting: str  # who actually receives the work (the end of the chain)
     chain: tuple[str, ...]  # principal first, acting last
     note: str = ""
+    windows: tuple[DelegationWindow, ...] = ()  # the window behind each hop of the chain, in order
+
+    def window_ids(self) -> list[int]:
+        """The delegations used, for the audit: exactly these windows put the step with `acting`."""
+        return [w.id for w in self.windows if w.id is not None]
+
+
+def in_force(
+    windows: list[DelegationWindow] | tuple[DelegationWindow, ...],
+    at: datetime,
+    *,
+    category: str | None = None,
+    amount: Decimal | None = None,
+) -> dict[str, DelegationWindow]:
+    """The one window in force for each delegator. When several cover the moment (and the category and amount),
+    the one that started last wins, and of two that started together the one made last (the higher id): a
+    person who sets a new delegation over an older one means the new one."""
+    chosen: dict[str, DelegationWindow] = {}
+    for w in windows:
+        if not w.covers(at, category, amount):
+            continue
+        held = chosen.get(w.delegator)
+        if held is None or (w.starts_at, w.id or 0) > (held.starts_at, held.id or 0):
+            chosen[w.delegator] = w
+    return chosen
 
 
 def resolve_delegate(
@@ -47,33 +77,60 @@ def resolve_delegate(
     category: str | None = None,
     amount: Decimal | None = None,
     requester: str | None = None,
+    barrier: Barrier | None = None,
+    name: Callable[[str], str] = str,
 ) -> DelegateResolution:
-    """Follow active delegations from `principal` (A -> B -> C); stop before a loop or the requester.
+    """Follow active delegations from `principal` (A -> B -> C); stop before a loop, the requester, or anyone
+    `barrier` names a reason for (a delegation never lends authority a control would refuse).
 
-    A delegate can never be the requester: the chain stops at the last eligible person and the
-    note says why.
+    The chain stops at the last eligible person and the note says why (people named by `name`).
     """
     chain = [principal]
+    used: list[DelegationWindow] = []
     note = ""
-    by_delegator: dict[str, DelegationWindow] = {}
-    for w in windows:
-        if w.covers(at, category, amount):
-            # the most recently started window wins when several overlap
-            held = by_delegator.get(w.delegator)
-            if held is None or w.starts_at > held.starts_at:
-                by_delegator[w.delegator] = w
+    by_delegator = in_force(windows, at, category=category, amount=amount)
     current = principal
     while current in by_delegator and len(chain) <= MAX_CHAIN:
-        nxt = by_delegator[current].delegate
+        window = by_delegator[current]
+        nxt = window.delegate
         if nxt in chain:
-            note = f"delegation loop at {nxt} ignored"
+            note = f"delegation loop at {name(nxt)} ignored"
             break
         if requester and nxt == requester:
-            note = f"{nxt} is the requester and cannot approve their own request, so it stays with {current}"
+            note = (
+                f"{name(nxt)} is the requester and cannot approve their own request, so it stays with {name(current)}"
+            )
+            break
+        reason = barrier(nxt) if barrier else None
+        if reason:
+            note = f"{reason}, so it stays with {name(current)}"
             break
         chain.append(nxt)
+        used.append(window)
         current = nxt
-    return DelegateResolution(chain[-1], tuple(chain), note)
+    return DelegateResolution(chain[-1], tuple(chain), note, tuple(used))
+
+
+def acting_for(
+    actor: str,
+    principal: str,
+    windows: list[DelegationWindow] | tuple[DelegationWindow, ...],
+    at: datetime,
+    *,
+    category: str | None = None,
+    amount: Decimal | None = None,
+    requester: str | None = None,
+    barrier: Barrier | None = None,
+) -> DelegateResolution | None:
+    """How `actor` may act for `principal` now: the chain up to the actor (its windows name the delegations
+    used), or None when no delegation in force, within the controls, reaches them."""
+    resolution = resolve_delegate(
+        principal, windows, at, category=category, amount=amount, requester=requester, barrier=barrier
+    )
+    if actor not in resolution.chain[1:]:
+        return None
+    hops = resolution.chain.index(actor)
+    return DelegateResolution(actor, resolution.chain[: hops + 1], "", resolution.windows[:hops])
 
 
 def may_act_for(
@@ -85,12 +142,15 @@ def may_act_for(
     category: str | None = None,
     amount: Decimal | None = None,
     requester: str | None = None,
+    barrier: Barrier | None = None,
 ) -> bool:
     """True if `actor` is the principal or someone in the principal's active delegation chain."""
     if actor == principal:
         return True
-    resolution = resolve_delegate(principal, windows, at, category=category, amount=amount, requester=requester)
-    return actor in resolution.chain[1:]
+    found = acting_for(
+        actor, principal, windows, at, category=category, amount=amount, requester=requester, barrier=barrier
+    )
+    return found is not None
 
 
 def would_create_loop(new: DelegationWindow, existing: list[DelegationWindow]) -> list[str] | None:

@@ -102,6 +102,7 @@ class StepRow:
     explanation: str
     on_behalf_of: str | None
     comment: str | None
+    check_limits: bool = True  # the stage's policy setting: whoever decides must be within their approval limit
 
 
 @dataclass(slots=True, frozen=True)

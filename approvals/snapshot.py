@@ -98,6 +98,7 @@ _STEPS = (
         S.c.explanation,
         S.c.on_behalf_of,
         S.c.comment,
+        S.c.check_limits,
     )
     .select_from(S.join(R, and_(R.c.id == S.c.requisition_id, R.c.round == S.c.round)))
     .where(R.c.number == _NUMBER)

@@ -92,6 +92,8 @@ class RequisitionView(BaseModel):
     justification: str
     policy_version: str
     route_explanation: str
+    # why the route is shaped as it is where people were passed over (a delegate's limit, a manager gone up to)
+    route_notes: list[str] = []
     stop_reason: str | None
     current_stage: int
     round: int
@@ -162,6 +164,7 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         justification=req.justification,
         policy_version=route.get("policy_version", ""),
         route_explanation=route.get("explanation", ""),
+        route_notes=list(route.get("notes") or ()),
         stop_reason=route.get("stop_reason"),
         current_stage=req.current_stage,
         round=req.round,

@@ -392,7 +392,9 @@ class _StageResolver:
         if required > len(steps):
             return None, f"quorum {required} but only {len(steps)} eligible approver(s)"
         if not settings.same_approver_across_stages:
-            self.used.update(chosen)
+            # a delegate who acts on this stage has used their authority here, like an approver: a later stage
+            # that names them goes past them by the same rule (and its plan says so)
+            self.used.update(chosen, (s.acting for s in steps))
         explanation = spec.explain or ", ".join(self._describe(a) for a in spec.approvers)
         return StagePlan(
             index,
@@ -436,6 +438,16 @@ class _StageResolver:
             return f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below {money(amount, cur)}"
         return None
 
+    def _name(self, person_id: str) -> str:
+        person = self.directory.person(person_id)
+        return person.name if person else person_id
+
+    def _why_not_delegate(self, person_id: str, check_limits: bool, taken: set[str]) -> str | None:
+        person = self.directory.person(person_id)
+        if person is None:
+            return f"{person_id} is not in the directory"
+        return self._why_not(person, check_limits, taken)
+
     def _eligible_step(
         self, person: Person, approver_spec: ApproverSpec, stage: StageSpec, rule_text: str, taken: set[str]
     ) -> StepPlan | None:
@@ -469,6 +481,9 @@ class _StageResolver:
             category=self.facts.get("category"),
             amount=self.facts.get("amount"),
             requester=self.requester,
+            # a delegate passes the controls the approver passed: their own limit, not already on a stage
+            barrier=lambda person_id: self._why_not_delegate(person_id, stage.check_limits, taken),
+            name=self._name,
         )
         if delegation.acting != candidate.id:
             acting_name = (

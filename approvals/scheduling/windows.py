@@ -18,10 +18,13 @@ from sqlmodel import Session, col, select
 from approvals import audit, jobqueue
 from approvals.clock import as_utc
 from approvals.db import transaction
-from approvals.delegation import DelegationWindow, resolve_delegate
+from approvals.delegation import Barrier, DelegationWindow, resolve_delegate
 from approvals.directory import Directory
+from approvals.eligibility import why_not_hold
 from approvals.jobqueue import Job
 from approvals.models import ApprovalStep, Delegation, Requisition
+from approvals.policy.routing import money
+from approvals.policy_store import policy_by_id
 from approvals.scheduling import text
 from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.plan import enqueue_notice
@@ -131,13 +134,27 @@ def apply(
     ).all()
     moved: dict[str, str] = {}  # number -> new acting
     locked: set[int] = set()
+    round_steps: dict[int, list[ApprovalStep]] = {}
     for step, req in candidates:
-        acting = resolve_delegate(
-            step.approver, active, now, category=req.category, amount=req.amount, requester=req.requester
-        ).acting
+        assert req.id is not None, "a requisition read from the database has its id"
+        if req.id not in round_steps:
+            round_steps[req.id] = list(
+                session.exec(
+                    select(ApprovalStep).where(ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round)
+                ).all()
+            )
+        resolution = resolve_delegate(
+            step.approver,
+            active,
+            now,
+            category=req.category,
+            amount=req.amount,
+            requester=req.requester,
+            barrier=_barrier(session, directory, req, step, round_steps[req.id]),
+        )
+        acting = resolution.acting
         if acting == step.acting:
             continue
-        assert req.id is not None, "a requisition read from the database has its id"
         if req.id not in locked:
             # the same lock every decision takes, so a tap and the hand-over never cross
             session.exec(select(Requisition.id).where(Requisition.id == req.id).with_for_update()).first()
@@ -156,7 +173,9 @@ def apply(
             requisition_number=req.number,
             policy_version=req.route.get("policy_label"),
             before={"step": step.id, "acting": before},
-            after={"step": step.id, "acting": acting, "delegation": d.id},
+            # the window that started or ended, and the ones that now put the step where it is (overlapping
+            # windows resolve by approvals.delegation.in_force)
+            after={"step": step.id, "acting": acting, "delegation": d.id, "delegations": resolution.window_ids()},
         )
     name = _namer(directory)
     numbers = sorted(moved)
@@ -185,6 +204,31 @@ def apply(
             numbers=numbers,
         )
     return True
+
+
+def _barrier(
+    session: Session, directory: Directory, req: Requisition, step: ApprovalStep, steps: list[ApprovalStep]
+) -> Barrier:
+    """The controls a delegate must pass to take `step` over (approvals.eligibility), under the requisition's
+    pinned policy."""
+    assert req.policy_version_id is not None, "a routed requisition has its policy version"
+    policy = policy_by_id(session, req.policy_version_id)[1]
+    settings = policy.spec.settings
+
+    def why(person_id: str) -> str | None:
+        return why_not_hold(
+            directory.person(person_id),
+            person_id,
+            stage_index=step.stage_index,
+            steps=steps,
+            requester=req.requester,
+            amount=req.amount,
+            limits=step.check_limits and settings.approval_limits == "escalate",
+            one_stage_each=not settings.same_approver_across_stages,
+            money=lambda amount: money(amount, policy.currency),
+        )
+
+    return why
 
 
 def _namer(directory: Directory) -> Callable[[str], str]:

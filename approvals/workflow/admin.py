@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from approvals.commands import Escalate, Reassign
+from approvals.eligibility import other_stage
 from approvals.errors import FieldError, NotAllowed, StaleAction, ValidationFailed
 from approvals.models import ApprovalStep, Requisition
 from approvals.policy.loader import LoadedPolicy
@@ -44,18 +45,16 @@ class AdminActions(ServiceBase):
         if any(person_id in (s.approver, s.decided_by) and s.state != StepState.ESCALATED for s in same_stage):
             return f"{person.name} already holds a step at stage '{step.stage_name}'"
         if not policy.spec.settings.same_approver_across_stages:
-            # their authority counts whether they used it themselves or through a delegate
-            earlier = session.exec(
-                select(ApprovalStep).where(
-                    ApprovalStep.requisition_id == req.id,
-                    ApprovalStep.round == req.round,
-                    ApprovalStep.stage_index != step.stage_index,
-                    ApprovalStep.state == StepState.APPROVED,
-                    (ApprovalStep.decided_by == person_id) | (ApprovalStep.approver == person_id),
-                )
-            ).first()
-            if earlier is not None:
-                return f"{person.name} already approved stage '{earlier.stage_name}'"
+            # their authority counts whether they used it themselves or through a delegate, and a step they hold at
+            # another stage would make them approve twice (or leave that stage stuck waiting on them)
+            round_steps = session.exec(
+                select(ApprovalStep).where(ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round)
+            ).all()
+            held = other_stage(person_id, step.stage_index, round_steps)
+            if held is not None:
+                if held.state == StepState.APPROVED:
+                    return f"{person.name} already approved stage '{held.stage_name}'"
+                return f"{person.name} is already an approver at stage '{held.stage_name}'"
         if (
             step.check_limits
             and policy.spec.settings.approval_limits == "escalate"

@@ -20,13 +20,15 @@ from approvals.commands import (
     RequestInfo,
     Withdraw,
 )
-from approvals.delegation import may_act_for
+from approvals.delegation import Barrier, acting_for, may_act_for, resolve_delegate
+from approvals.eligibility import why_not_hold
 from approvals.errors import (
     NotAllowed,
     StaleAction,
 )
 from approvals.models import InfoRequest
 from approvals.plan import Plan, StepRow
+from approvals.policy.routing import money
 from approvals.snapshot import Snapshot
 from approvals.states import DECIDED_STEPS, State, StepState, label
 from approvals.workflow.base import (  # noqa: F401
@@ -58,8 +60,32 @@ _NEW_INFO = insert(table_of(InfoRequest)).inline().values({c: bindparam(c) for c
 class DecisionActions(ServiceBase):
     """Decisions on the current stage."""
 
-    def _actor_step(self, snap: Snapshot, actor: str, now: datetime, verb: str) -> StepRow:
-        """The pending step this actor may decide, or a clear refusal (stale, not yours, SoD)."""
+    def _delegate_barrier(self, snap: Snapshot, step: StepRow) -> Barrier:
+        """Why someone may not take `step` over as a delegate: the controls the step's own approver had to pass
+        (approvals.eligibility), applied to the delegate themselves."""
+        req = snap.req
+        settings = snap.policy().spec.settings
+        currency = snap.policy().currency
+        limits = step.check_limits and settings.approval_limits == "escalate"
+
+        def why(person_id: str) -> str | None:
+            return why_not_hold(
+                self.directory.person(person_id),
+                person_id,
+                stage_index=step.stage_index,
+                steps=snap.steps,
+                requester=req.requester,
+                amount=req.amount,
+                limits=limits,
+                one_stage_each=not settings.same_approver_across_stages,
+                money=lambda amount: money(amount, currency),
+            )
+
+        return why
+
+    def _actor_step(self, snap: Snapshot, actor: str, now: datetime, verb: str) -> tuple[StepRow, list[int]]:
+        """The pending step this actor may decide and the delegations that let them (none for their own step), or
+        a clear refusal (stale, not yours, a delegation a control stops, SoD)."""
         req = snap.req
         steps = snap.stage_steps()
         if actor == req.requester:
@@ -71,16 +97,35 @@ class DecisionActions(ServiceBase):
         # who was told, and may be out of date once a delegation ends. The actor's own step wins
         # over one held for someone else, so delegations are read only when they have none.
         mine = [s for s in steps if s.state == PENDING and s.approver == actor]
+        through: dict[int, list[int]] = {}  # step id -> the delegations that let the actor take it
         if not mine:
             windows = snap.delegations(now)
-            mine = [
-                s
-                for s in steps
-                if s.state == PENDING
-                and may_act_for(
+            for s in steps:
+                if s.state != PENDING:
+                    continue
+                barrier = self._delegate_barrier(snap, s)
+                found = acting_for(
                     actor, s.approver, windows, now, category=req.category, amount=req.amount, requester=req.requester
                 )
-            ]
+                reason = next((r for p in found.chain[1:] if (r := barrier(p))), None) if found else None
+                if found is not None and reason is None:
+                    mine.append(s)
+                    through[s.id] = found.window_ids()
+                elif found is not None:
+                    # a delegation reaches the actor, but a control the approver had to pass stops it
+                    stays = resolve_delegate(
+                        s.approver,
+                        windows,
+                        now,
+                        category=req.category,
+                        amount=req.amount,
+                        requester=req.requester,
+                        barrier=barrier,
+                    ).acting
+                    raise NotAllowed(
+                        f"You cannot {verb} {req.number} for {self._name(s.approver)}: {reason}. "
+                        f"It stays with {self._name(stays)}."
+                    )
         if mine:
             done = next((s for s in steps if s.decided_by == actor and s.state in DECIDED_STEPS), None)
             if done is not None:
@@ -95,7 +140,7 @@ class DecisionActions(ServiceBase):
             mine.sort(key=lambda s: s.approver != actor)
             step = mine[0]
             self._check_separation(snap, actor, step)
-            return step
+            return step, through.get(step.id, [])
         decided = [s for s in steps if s.state not in (PENDING, WAITING) and s.decided_by]
         involved = [s for s in steps if actor in (s.approver, s.acting, s.decided_by)]
         if involved or decided:
@@ -198,7 +243,7 @@ class DecisionActions(ServiceBase):
                     f"{req.number} is waiting for the requester's answer to a question; "
                     "approve it once they have answered."
                 )
-            step = self._actor_step(snap, cmd.actor, now, "approve")
+            step, through = self._actor_step(snap, cmd.actor, now, "approve")
             on_behalf = step.approver if cmd.actor != step.approver else None
             plan.set_step(
                 step,
@@ -213,7 +258,8 @@ class DecisionActions(ServiceBase):
                 "approved_step",
                 cmd.actor,
                 {"step": step.id, "state": "pending"},
-                {"step": step.id, "state": "approved", "stage": step.stage_name, "comment": cmd.comment},
+                {"step": step.id, "state": "approved", "stage": step.stage_name, "comment": cmd.comment}
+                | _delegations(through),
                 on_behalf_of=on_behalf,
             )
             stage = snap.stage_steps()
@@ -253,7 +299,7 @@ class DecisionActions(ServiceBase):
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
             req = snap.req
             self._stale_if_final(snap, "reject")
-            step = self._actor_step(snap, cmd.actor, now, "reject")
+            step, through = self._actor_step(snap, cmd.actor, now, "reject")
             on_behalf = step.approver if cmd.actor != step.approver else None
             plan.set_step(
                 step,
@@ -272,7 +318,7 @@ class DecisionActions(ServiceBase):
                     "rejected_step",
                     cmd.actor,
                     {"step": step.id},
-                    {"step": step.id, "state": "rejected", "reason": cmd.reason},
+                    {"step": step.id, "state": "rejected", "reason": cmd.reason} | _delegations(through),
                     on_behalf_of=on_behalf,
                 )
                 return "recorded", f"Your rejection of {req.number} is recorded; the quorum can still approve it."
@@ -286,7 +332,7 @@ class DecisionActions(ServiceBase):
                 "rejected",
                 cmd.actor,
                 {"state": before},
-                {"state": req.state, "reason": cmd.reason, "stage": step.stage_name},
+                {"state": req.state, "reason": cmd.reason, "stage": step.stage_name} | _delegations(through),
                 on_behalf_of=on_behalf,
             )
             return "rejected", f"{req.number} is rejected by {self._name(cmd.actor)}: {cmd.reason}"
@@ -298,7 +344,7 @@ class DecisionActions(ServiceBase):
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
             req = snap.req
             self._stale_if_final(snap, "ask about")
-            step = self._actor_step(snap, cmd.actor, now, "ask about")
+            step, through = self._actor_step(snap, cmd.actor, now, "ask about")
             before = plan.move("request_info", updated_at=now)
             info = snap.ask(step.id, cmd.actor)
             plan.insert(
@@ -327,7 +373,7 @@ class DecisionActions(ServiceBase):
                 "info_requested",
                 cmd.actor,
                 {"state": before},
-                {"state": req.state, "question": cmd.question, "step": step.id},
+                {"state": req.state, "question": cmd.question, "step": step.id} | _delegations(through),
             )
             return "info_requested", f"{self._name(cmd.actor)} asked about {req.number}: {cmd.question}"
 
@@ -387,3 +433,8 @@ def _cancel_waiting(snap: Snapshot, plan: Plan, now: datetime) -> None:
 def _close_info_requests(snap: Snapshot, plan: Plan, now: datetime) -> None:
     for info in snap.open_infos():
         plan.set_info(info.id, state="closed", answered_at=now)
+
+
+def _delegations(ids: list[int]) -> dict[str, list[int]]:
+    """For an audit event: the exact delegations an actor acted through, when they acted for someone else."""
+    return {"delegations": ids} if ids else {}

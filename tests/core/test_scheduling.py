@@ -151,6 +151,25 @@ def test_delegation_starting_and_ending_mid_sla(service, clock, scheduler, notif
     assert "maria.lopez" in service.get(number).waiting_on
 
 
+def test_a_window_that_starts_does_not_hand_a_step_to_a_delegate_over_their_limit(service, clock, scheduler, notifier):
+    """Zoe's window to Ben (a $0 limit) starts while Jake's request waits: it stays with Zoe, and Ben cannot approve."""
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    number = service.submit(submit()).number
+    service.set_delegation(
+        SetDelegation(
+            actor="zoe.martin",
+            delegator="zoe.martin",
+            delegate="ben.turner",
+            starts_at=dallas(2026, 11, 23, 10, 0),
+            ends_at=dallas(2026, 11, 30, 9, 0),
+        )
+    )
+    at(clock, scheduler, dallas(2026, 11, 23, 10, 0))
+    assert service.get(number).waiting_on == ["zoe.martin"]
+    with pytest.raises(NotAllowed, match="Ben Turner's approval limit"):
+        service.approve(Approve(actor="ben.turner", number=number))
+
+
 def test_a_cancelled_delegation_is_announced_once(service, clock, scheduler, notifier):
     """Zoe comes back early and cancels: both are told once, even with two ticks."""
     clock.now = dallas(2026, 11, 23, 9, 0)
