@@ -83,6 +83,14 @@ class Reassign(_Command):
     reason: str = Field(min_length=1, max_length=MAX_COMMENT)
 
 
+class MoveFromLeaver(_Command):
+    """Move an open step off someone who has left the directory (approvals.workflow.admin)."""
+
+    number: str
+    step_id: int
+    leaver: str
+
+
 class Escalate(_Command):
     """Escalate the pending steps of the current stage per the policy (or to a named person)."""
 

@@ -89,6 +89,9 @@ class Person(_Frozen):
     timezone: str | None = None
     slack_user_id: str | None = None
     teams_object_id: str | None = None
+    # False: has left or is disabled. Kept so names in history and reporting lines still resolve; never given
+    # a step, and their open steps move on (approvals.leavers)
+    active: bool = True
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -283,7 +286,7 @@ class Directory(_Frozen):
 
     def people_with_role(self, role: str, site: str | None) -> list[Person]:
         """People holding `role` at `site` (or anywhere when site is None), in file order."""
-        return [p for p in self._holders.get(role, ()) if p.has_role(role, site)]
+        return [p for p in self._holders.get(role, ()) if p.active and p.has_role(role, site)]
 
     def manager_chain(self, person_id: str, limit: int = 32) -> list[str]:
         """The person's managers, nearest first. Stops at a cycle instead of looping."""

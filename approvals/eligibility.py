@@ -61,6 +61,8 @@ def why_not_hold(
     """
     if person is None:
         return f"{person_id} is not in the directory"
+    if not person.active:
+        return f"{person.name} has left"
     if person_id == requester:
         return f"{person.name} is the requester and cannot approve their own request"
     if one_stage_each:

@@ -108,6 +108,14 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     planner, jobs = scheduler.build(settings, directory, service, chat)
     runtime = Runtime(settings, engine, directory, service, chat=chat, scheduler=jobs, llm=llm)
     _wire(runtime, planner)
+    # People who left since the last start (gone from the file, or `active: false`): their open steps move on
+    # now, through the wired service, so the new holders get their cards and reminders. Replicas starting
+    # together each find what is left to move (a step moved by another is skipped).
+    for line in service.move_from_leavers():
+        if line.startswith("NOT MOVED"):
+            log.error("directory: %s", line)
+        else:
+            log.warning("directory: %s", line)
     return runtime
 
 

@@ -427,6 +427,8 @@ class _StageResolver:
     def _why_not(self, person: Person, check_limits: bool, taken: set[str]) -> str | None:
         """Why this person may not take the step, or None if they may."""
         amount: Decimal = self.facts["amount"]
+        if not person.active:
+            return f"{person.name} has left"
         if person.id == self.requester:
             return f"{person.name} is the requester and cannot approve their own request"
         if person.id in self.used:

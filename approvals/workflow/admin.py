@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from approvals.commands import Escalate, Reassign
+from approvals.commands import Escalate, MoveFromLeaver, Reassign
 from approvals.eligibility import other_stage
 from approvals.errors import FieldError, NotAllowed, StaleAction, ValidationFailed
 from approvals.models import ApprovalStep, Requisition
 from approvals.policy.loader import LoadedPolicy
 from approvals.policy.routing import money, resolve_people
 from approvals.policy.schema import ApproverSpec
-from approvals.states import StepState
+from approvals.states import OPEN_STEPS, State, StepState
 from approvals.workflow.base import PENDING, ActionResult, ServiceBase
+
+# who takes a leaver's step when nobody above them in the reporting line may
+LEAVER_FALLBACK_ROLE = "procurement_director"
 
 
 class AdminActions(ServiceBase):
@@ -32,6 +35,8 @@ class AdminActions(ServiceBase):
         person = self.directory.person(person_id)
         if person is None:
             return f"{person_id!r} is not in the directory"
+        if not person.active:
+            return f"{person.name} has left"
         if person_id == req.requester:
             return f"{person.name} is the requester"
         same_stage = session.exec(
@@ -107,6 +112,117 @@ class AdminActions(ServiceBase):
             return req, "reassigned", f"{req.number} is now with {self._name(cmd.to_person)}."
 
         return self._run(cmd, "reassign", body)
+
+    # ---------------------------------------------------------------- people who have left
+    def has_left(self, person_id: str) -> bool:
+        """Gone from the directory, or kept in it with `active: false`."""
+        person = self.directory.person(person_id)
+        return person is None or not person.active
+
+    def stranded_steps(self) -> list[tuple[str, int, str]]:
+        """(number, step id, who left) for every open step of an open requisition held by someone who has left:
+        its approver, or the delegate acting on it."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Requisition.number, ApprovalStep.id, ApprovalStep.approver, ApprovalStep.acting)
+                .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
+                .where(
+                    col(ApprovalStep.state).in_(OPEN_STEPS),
+                    col(Requisition.state).in_((State.PENDING_APPROVAL.value, State.NEEDS_INFO.value)),
+                    ApprovalStep.round == Requisition.round,
+                )
+                .order_by(col(Requisition.id), col(ApprovalStep.id))
+            ).all()
+        out: list[tuple[str, int, str]] = []
+        for number, step_id, approver, acting in rows:
+            assert number is not None and step_id is not None
+            if self.has_left(approver):
+                out.append((number, step_id, approver))
+            elif self.has_left(acting):
+                out.append((number, step_id, acting))
+        return out
+
+    def leaver_target(
+        self, session: Session, req: Requisition, step: ApprovalStep, leaver: str
+    ) -> tuple[str | None, str]:
+        """Who takes `leaver`'s step, and how to say why; (None, what was tried) when nobody may.
+
+        A delegate who left hands the step back to its approver. An approver who left passes it to the nearest
+        manager above them who may take it (routing's own rule: approvals.eligibility), else to the procurement
+        director (LEAVER_FALLBACK_ROLE)."""
+        gone = self._name(leaver)
+        if leaver != step.approver:
+            return step.approver, f"{gone}, who was acting for {self._name(step.approver)}, has left"
+        policy = self._pinned_policy(session, req)
+        tried: list[str] = []
+        chain = [
+            (m, "their manager" if i == 0 else "higher up their reporting line")
+            for i, m in enumerate(self.directory.manager_chain(leaver))
+        ]
+        fallback = [
+            (p.id, "the procurement director") for p in self.directory.people_with_role(LEAVER_FALLBACK_ROLE, None)
+        ]
+        for person_id, relation in chain + fallback:
+            why_not = self._why_not_approver(session, req, person_id, step, policy)
+            if why_not is None:
+                return person_id, f"{gone} has left; the step moved to {self._name(person_id)} ({relation})"
+            tried.append(why_not)
+        return None, f"{gone} has left and nobody may take the step: " + ("; ".join(tried) or "no manager on record")
+
+    def move_from_leaver(self, cmd: MoveFromLeaver) -> ActionResult:
+        """Move one open step off someone who has left, audited as a reassignment; StaleAction when it no longer
+        needs moving (another process moved it), NotAllowed when nobody may take it."""
+
+        def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
+            req = self._lock(session, cmd.number)
+            step = session.get(ApprovalStep, cmd.step_id)
+            if (
+                step is None
+                or step.requisition_id != req.id
+                or step.state not in OPEN_STEPS
+                or cmd.leaver not in (step.approver, step.acting)
+                or not self.has_left(cmd.leaver)
+            ):
+                raise StaleAction(f"{req.number} has no open step left with {self._name(cmd.leaver)}.")
+            target, why = self.leaver_target(session, req, step, cmd.leaver)
+            if target is None:
+                raise NotAllowed(f"{req.number}: {why}. Reassign it by hand, or fix the directory.")
+            self._move(req, "reassign", now)
+            before = {"approver": step.approver, "acting": step.acting}
+            step.approver = step.acting = target
+            step.explanation = why[:600]
+            if step.state == PENDING:
+                step.activated_at = now  # a new holder: reminders and the SLA start again for them
+            session.add(step)
+            self._audit(
+                session,
+                req,
+                "reassigned",
+                cmd.actor,
+                now,
+                cmd.surface,
+                before,
+                {"approver": target, "reason": why, "step": step.id, "left": cmd.leaver},
+            )
+            return req, "reassigned", f"{req.number}: {why}."
+
+        return self._run(cmd, "reassign", body)
+
+    def move_from_leavers(self, *, actor: str = "directory") -> list[str]:
+        """Every step stranded on someone who has left moves on (move_from_leaver); one line each for the log,
+        saying where it went or why it could not."""
+        report: list[str] = []
+        for number, step_id, leaver in self.stranded_steps():
+            try:
+                result = self.move_from_leaver(
+                    MoveFromLeaver(actor=actor, surface="scheduler", number=number, step_id=step_id, leaver=leaver)
+                )
+                report.append(result.message)
+            except StaleAction:
+                continue  # another replica moved it first
+            except NotAllowed as exc:
+                report.append(f"NOT MOVED: {exc.message}")
+        return report
 
     def escalate(self, cmd: Escalate, *, as_admin: bool = False) -> ActionResult:
         """Escalate the pending steps of the current stage to their policy target (admins may name a person).

@@ -77,7 +77,13 @@ def thread_line(event: dict[str, Any], view: RequisitionView, name: Callable[[st
     if command == "withdraw":
         return f"{view.number} was withdrawn."
     if command in ("reassign", "escalate"):
-        return f"Now with {waiting} ({'escalated' if command == 'escalate' else 'reassigned by an administrator'})."
+        if command == "escalate":
+            why = "escalated"
+        elif actor == "directory":  # approvals.workflow.admin.move_from_leaver
+            why = "the previous approver has left"
+        else:
+            why = "reassigned by an administrator"
+        return f"Now with {waiting} ({why})."
     if command == "erp":
         return event.get("text") or None
     return None

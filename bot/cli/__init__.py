@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import audit as audit_commands, policy as policy_commands, policy_db, server, tokens  # noqa: F401  (policy_db adds simulate/activate to `policy`)
+from bot.cli import (  # noqa: F401  (policy_db adds simulate/activate to `policy`)
+    audit as audit_commands,
+    directory,
+    erp,
+    intake,
+    llm,
+    policy as policy_commands,
+    policy_db,
+    scheduler,
+    server,
+    tokens,
+)
+from bot.teams import cli as teams_cli
 
 app = typer.Typer(
     help="procurebot: chat-based purchase approvals with a governed policy core.",
@@ -27,11 +39,12 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(tokens.app, name="token")
-app.add_typer(__import__("bot.cli.erp", fromlist=["app"]).app, name="erp")
-app.add_typer(__import__("bot.cli.scheduler", fromlist=["app"]).app, name="scheduler")
-app.add_typer(__import__("bot.teams.cli", fromlist=["app"]).app, name="teams")
-app.add_typer(__import__("bot.cli.llm", fromlist=["app"]).app, name="llm")
-app.add_typer(__import__("bot.cli.intake", fromlist=["app"]).app, name="intake")
+app.add_typer(erp.app, name="erp")
+app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(teams_cli.app, name="teams")
+app.add_typer(llm.app, name="llm")
+app.add_typer(intake.app, name="intake")
+app.add_typer(directory.app, name="directory")
 
 
 def main() -> None:
