@@ -43,6 +43,14 @@ class Identities:
     def person_for(
         self, surface: str, external_id: str, *, tenant: str = "", email: Callable[[], str | None] | None = None
     ) -> Person | None:
+        """The directory person behind a platform user; None for someone unknown or who has left (`active: false`):
+        a leaver's chat account that still works must not request or approve as them."""
+        person = self._resolve(surface, external_id, tenant, email)
+        return person if person is not None and person.active else None
+
+    def _resolve(
+        self, surface: str, external_id: str, tenant: str, email: Callable[[], str | None] | None
+    ) -> Person | None:
         known = self._by_platform_id.get(surface, {}).get(external_id)
         if known is not None:
             return known

@@ -114,3 +114,12 @@ def test_the_new_holder_gets_the_card_and_the_requester_is_told_why(engine, cloc
     assert cards and {a.id for a in cards[0]["card"].actions} >= {"approve", "reject"}
     lines = [p["text"] for p in dms.posts if p["to"] == "eric.larsen" and p["thread"]]
     assert any("Now with Marcus Bell (the previous approver has left)" in line for line in lines), lines
+
+
+def test_a_leavers_chat_account_is_not_taken_for_them(engine, tmp_path):
+    """Hannah's Slack account still works after she left: her messages are not taken as hers."""
+    from bot.chat.identity import Identities
+
+    ids = Identities(engine, load_directory(_without_hannah(tmp_path)))
+    assert ids.person_for("slack", "U-HANNAH", tenant="T1", email=lambda: "hannah.berg@lonestar.example") is None
+    assert ids.person_for("slack", "U-ERIC", tenant="T1", email=lambda: "eric.larsen@lonestar.example") is not None
