@@ -17,6 +17,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from approvals import correlation
+
 Kind = Literal["api_token", "slack", "teams", "console", "web", "cli"]
 # the surface each kind of credential speaks through; the request body never chooses it
 SURFACE: dict[str, str] = {
@@ -115,8 +117,15 @@ def surface_for(claimed: str) -> str:
 
 
 def stamp(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An audit event's data with the running credential added under "credential" (unchanged without one)."""
+    """An audit event's data with the running credential added under "credential", and the id of the request it
+    came from under "request_id" (unchanged without either)."""
     credential = _current.get()
-    if credential is None:
+    request_id = correlation.current()
+    if credential is None and request_id is None:
         return data
-    return {**(data or {}), "credential": credential.record()}
+    out = dict(data or {})
+    if credential is not None:
+        out["credential"] = credential.record()
+    if request_id is not None:
+        out[correlation.PAYLOAD_KEY] = request_id
+    return out

@@ -67,7 +67,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from approvals import wire
+from approvals import correlation, wire
 from approvals.clock import Clock, as_utc, utcnow
 from approvals.columns import table_of, timestamp_field
 from approvals.wire import CoreWire, PgWire, Sent, Wire
@@ -176,7 +176,9 @@ def row(
     lease_until: datetime | None = None,
 ) -> dict[str, Any]:
     """A new job's columns for `insert_statement`: due at `due_at`, or already claimed by `claimed_by` until
-    `lease_until` (its first attempt, for a writer that goes on to do the work itself)."""
+    `lease_until` (its first attempt, for a writer that goes on to do the work itself). The payload carries the
+    id of the request that made the job, when there is one (approvals.correlation)."""
+    payload = correlation.with_request(payload)
     if claimed_by is not None:
         return {
             "kind": kind,

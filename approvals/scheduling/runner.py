@@ -20,7 +20,7 @@ from typing import Callable
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from approvals import jobqueue
+from approvals import correlation, jobqueue
 from approvals.clock import Clock, as_utc
 from approvals.commands import Escalate, Withdraw
 from approvals.db import transaction
@@ -108,11 +108,13 @@ class Scheduler:
 
     def _run_each(self, jobs: list[ClaimedJob], report: TickReport) -> None:
         for job in jobs:
-            try:
-                self._handlers[job.kind](job, report)
-            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others; it is retried
-                log.exception("scheduler: %s %s failed", job.kind, job.key)
-                self._failed(job, f"{type(exc).__name__}: {exc}", report)
+            # the request that made the job (a tap, a submit): its id is on this work's log lines and events
+            with correlation.bound(correlation.of_job(job.payload)):
+                try:
+                    self._handlers[job.kind](job, report)
+                except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others; it is retried
+                    log.exception("scheduler: %s %s failed", job.kind, job.key)
+                    self._failed(job, f"{type(exc).__name__}: {exc}", report)
 
     def run_until_idle(self, *, max_ticks: int = 1000) -> TickReport:
         """Tick until nothing is due (tests, the CLI)."""
@@ -191,11 +193,12 @@ class Scheduler:
         found = {step.id: (step, req) for step, req in rows}
         with self.queue.batch():
             for job in jobs:
-                try:
-                    self._remind(job, found.get(job.payload["step"]), report)
-                except Exception as exc:  # noqa: BLE001 - see tick()
-                    log.exception("scheduler: reminder %s failed", job.key)
-                    self._failed(job, f"{type(exc).__name__}: {exc}", report)
+                with correlation.bound(correlation.of_job(job.payload)):
+                    try:
+                        self._remind(job, found.get(job.payload["step"]), report)
+                    except Exception as exc:  # noqa: BLE001 - see tick()
+                        log.exception("scheduler: reminder %s failed", job.key)
+                        self._failed(job, f"{type(exc).__name__}: {exc}", report)
 
     def _remind(self, job: ClaimedJob, found: tuple[ApprovalStep, Requisition] | None, report: TickReport) -> None:
         if (

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot import erp_dispatcher, scheduler
 from bot.api import prometheus
 from bot.api.errors import install_error_handlers
+from bot.api.request_ids import RequestIdMiddleware
 from bot.api.routes import audit, delegations, health, policy, requisitions
 from bot.console.routes import router as console
 from bot.http_errors import error_body
@@ -140,4 +141,5 @@ def create_app(
     app.include_router(console)  # the admin console at /console (admins and auditors)
     prometheus.install(app)  # GET /metrics and request latency
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # added last: the outermost, so every line of a request has its id
     return app

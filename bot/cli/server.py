@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 from typing import Any
 
@@ -20,7 +19,9 @@ MAX_HEADER_BYTES = 32 * 1024
 
 
 def _logging(settings: Any) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(settings.log_level, settings.log_kind)
 
 
 def serve(
@@ -41,11 +42,15 @@ def serve(
         sock = listen(bind_host, bind_port)
         app = create_app(settings)
         banner = texts.SERVING.format(host=bind_host, port=bind_port, database=masked_url(settings.database_url))
-        _run(app, sock, settings.log_level, guard, banner)
+        _run(app, sock, settings.log_level, guard, banner, settings.shutdown_timeout_seconds)
 
 
-def _run(app: Any, sock: Any, log_level: str, guard: StartupGuard, banner: str) -> None:
-    """Start the app (its lifespan), then serve it with uvicorn on `sock` until SIGINT/SIGTERM, then stop the app."""
+def _run(app: Any, sock: Any, log_level: str, guard: StartupGuard, banner: str, shutdown_timeout: float) -> None:
+    """Start the app (its lifespan), then serve it with uvicorn on `sock` until SIGINT/SIGTERM, then stop the app.
+
+    On SIGTERM uvicorn stops accepting, lets requests in flight finish for at most `shutdown_timeout` seconds
+    (an open event stream is cut then, and the browser reconnects to another replica), then the app stops its
+    background threads."""
     import asyncio
 
     import uvicorn
@@ -54,8 +59,10 @@ def _run(app: Any, sock: Any, log_level: str, guard: StartupGuard, banner: str) 
         app,
         lifespan="off",  # the lifespan is run here, around uvicorn
         log_level=log_level,
+        log_config=None,  # uvicorn's lines go through the process's own handler (bot/logs.py)
         http="h11",
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_graceful_shutdown=shutdown_timeout,
     )
     server = uvicorn.Server(config)
 

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
     var_dir: Path = REPO_ROOT / "var"  # local state of the embedded default (SQLite file, dev token)
     log_level: str = "info"
+    # "json": one JSON object per line (for a log shipper); "text": readable lines; "auto": JSON in production
+    log_format: Literal["auto", "json", "text"] = "auto"
+    # how long a stopping server lets requests in flight finish (and event streams close) before it cuts them
+    shutdown_timeout_seconds: float = Field(default=10, ge=0, le=600)
     chat_draft_ttl_hours: float = Field(default=24, gt=0, le=24 * 30)  # an unanswered chat draft expires
     # requisitions whose Slack/Teams cards the server's delivery worker updates side by side; 0: this
     # process posts no cards, a `procurebot worker` process does (taps then keep the server to themselves)
@@ -127,6 +131,13 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def log_kind(self) -> str:
+        """The log format this process writes: "json" or "text"."""
+        if self.log_format == "auto":
+            return "json" if self.env == "production" else "text"
+        return self.log_format
 
     @property
     def connect_url(self) -> str:

@@ -40,8 +40,8 @@ CORE_FORBIDDEN = (
 # independent, the rest of its own layer; never a higher layer.
 BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     (
-        "foundation: settings, API tokens, the JSON error body, templates, the neutral card model",
-        ("bot.settings", "bot.tokens", "bot.ratelimit", "bot.http_errors", "bot.templating", "bot.cards"),
+        "foundation: settings, API tokens, the JSON error body, templates, the neutral card model, log lines",
+        ("bot.settings", "bot.tokens", "bot.ratelimit", "bot.http_errors", "bot.templating", "bot.cards", "bot.logs"),
         False,
     ),
     ("chat delivery, shared by every chat platform", ("bot.chat",), False),
