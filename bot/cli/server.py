@@ -42,15 +42,15 @@ def serve(
         sock = listen(bind_host, bind_port)
         app = create_app(settings)
         banner = texts.SERVING.format(host=bind_host, port=bind_port, database=masked_url(settings.database_url))
-        _run(app, sock, settings.log_level, guard, banner, settings.shutdown_timeout_seconds)
+        _run(app, sock, settings, guard, banner)
 
 
-def _run(app: Any, sock: Any, log_level: str, guard: StartupGuard, banner: str, shutdown_timeout: float) -> None:
+def _run(app: Any, sock: Any, settings: Any, guard: StartupGuard, banner: str) -> None:
     """Start the app (its lifespan), then serve it with uvicorn on `sock` until SIGINT/SIGTERM, then stop the app.
 
-    On SIGTERM uvicorn stops accepting, lets requests in flight finish for at most `shutdown_timeout` seconds
+    On SIGTERM uvicorn stops accepting, lets requests in flight finish for at most `shutdown_timeout_seconds`
     (an open event stream is cut then, and the browser reconnects to another replica), then the app stops its
-    background threads."""
+    background threads. Forwarded headers are believed from `forwarded_allow_ips` only."""
     import asyncio
 
     import uvicorn
@@ -58,11 +58,13 @@ def _run(app: Any, sock: Any, log_level: str, guard: StartupGuard, banner: str, 
     config = uvicorn.Config(
         app,
         lifespan="off",  # the lifespan is run here, around uvicorn
-        log_level=log_level,
+        log_level=settings.log_level,
         log_config=None,  # uvicorn's lines go through the process's own handler (bot/logs.py)
         http="h11",
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        timeout_graceful_shutdown=shutdown_timeout,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
 

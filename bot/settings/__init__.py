@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = "auto"
     # how long a stopping server lets requests in flight finish (and event streams close) before it cuts them
     shutdown_timeout_seconds: float = Field(default=10, ge=0, le=600)
+    # the reverse proxies whose X-Forwarded-Proto/-For are believed (comma-separated addresses, or "*"): behind a
+    # proxy that terminates TLS, the console's cookie is marked Secure only when the proxy is listed here
+    forwarded_allow_ips: str = "127.0.0.1"
     chat_draft_ttl_hours: float = Field(default=24, gt=0, le=24 * 30)  # an unanswered chat draft expires
     # requisitions whose Slack/Teams cards the server's delivery worker updates side by side; 0: this
     # process posts no cards, a `procurebot worker` process does (taps then keep the server to themselves)
