@@ -7,11 +7,14 @@ written while one is bound carries it in its payload, and an audit event records
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 _request_id: ContextVar[str | None] = ContextVar("procurebot_request_id", default=None)
 # what a caller's own X-Request-ID may look like to be kept (anything else is replaced, never logged as given)
@@ -52,3 +55,14 @@ def with_request(payload: dict[str, Any] | None) -> dict[str, Any]:
 def of_job(payload: dict[str, Any] | None) -> str | None:
     value = (payload or {}).get(PAYLOAD_KEY)
     return value if isinstance(value, str) else None
+
+
+def for_job(method: Callable[..., T]) -> Callable[..., T]:
+    """A job handler (`self, job, ...`) that runs under the id of the request that made the job."""
+
+    @functools.wraps(method)
+    def run(self: Any, job: Any, *args: Any, **kwargs: Any) -> T:
+        with bound(of_job(job.payload)):
+            return method(self, job, *args, **kwargs)
+
+    return run

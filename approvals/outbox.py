@@ -32,7 +32,7 @@ from typing import Any, Protocol, Sequence
 from sqlalchemy import Engine, Index, bindparam, exists, insert, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from approvals import audit, jobqueue, snapshot
+from approvals import audit, correlation, jobqueue, snapshot
 from approvals.clock import Clock, utcnow
 from approvals.columns import table_of
 from approvals.db import transaction
@@ -266,21 +266,25 @@ class Outbox:
                             "status_at": now,
                         },
                     )
-                plan.audit(
-                    "po_created",
-                    "erp",
-                    {"state": State.PO_PENDING.value},
-                    {"state": plan.req.state, "po_number": po_number, "connector": self.connector_name},
-                )
-                notice = ErpNotice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
-                requester = plan.req.requester
-                plan.enqueue(
-                    kind=NOTIFY,
-                    key=f"{NOTIFY}:{notice.key}:{requester}",
-                    payload={"to": requester, **_notice_payload(notice)},
-                    claimed_by=self.queue.worker_id if claim_notice else None,
-                    lease_until=lease,
-                )
+                # the event and the notice carry the id of the request whose approval asked for this PO
+                with correlation.bound(correlation.of_job(job.payload)):
+                    plan.audit(
+                        "po_created",
+                        "erp",
+                        {"state": State.PO_PENDING.value},
+                        {"state": plan.req.state, "po_number": po_number, "connector": self.connector_name},
+                    )
+                    notice = ErpNotice(
+                        "po_created", _po_created_text(number, po_number), f"po_created:{number}", number
+                    )
+                    requester = plan.req.requester
+                    plan.enqueue(
+                        kind=NOTIFY,
+                        key=f"{NOTIFY}:{notice.key}:{requester}",
+                        payload={"to": requester, **_notice_payload(notice)},
+                        claimed_by=self.queue.worker_id if claim_notice else None,
+                        lease_until=lease,
+                    )
                 plans.append(plan)
                 results.append(plan)
             if plans:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Protocol
 
 from sqlalchemy import Engine
 
-from approvals import jobqueue, master_data
+from approvals import correlation, jobqueue, master_data
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
@@ -235,6 +235,7 @@ class ErpDispatcher:
                 stop.wait(idle_seconds)
 
     # ------------------------------------------------------------------ jobs
+    @correlation.for_job  # the approval's request id on this work's log lines
     def _create(self, job: ClaimedJob) -> PoCreated | None:
         """Send one job to the ERP; the PO it made (recorded by `_record`), or None when the job failed."""
         try:
@@ -296,6 +297,7 @@ class ErpDispatcher:
         except Exception:  # noqa: BLE001 - live updates are a courtesy; the state is already committed
             log.exception("ERP change listener failed for %s", change.number)
 
+    @correlation.for_job
     def _notify(self, job: ClaimedJob) -> None:
         p = job.payload
         if job.sent_ref is None:

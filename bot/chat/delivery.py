@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from approvals import jobqueue
+from approvals import correlation, jobqueue
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
@@ -222,6 +222,12 @@ class ChatDelivery:
                     conn.execute(_UNLOCK, key)
 
     def _run(self, queue: JobQueue, job: ClaimedJob, finishing: threading.Lock, conn: Connection | None = None) -> None:
+        with correlation.bound(correlation.of_job(job.payload)):  # the tap's request id on this work's lines
+            self._sync_job(queue, job, finishing, conn)
+
+    def _sync_job(
+        self, queue: JobQueue, job: ClaimedJob, finishing: threading.Lock, conn: Connection | None = None
+    ) -> None:
         earlier = lines_sent(job.sent_ref, [s.name for s in self.surfaces])
         sent = set(earlier)
         try:

@@ -35,3 +35,37 @@ def test_only_a_plain_token_is_kept_as_a_callers_request_id():
     for bad in ("has spaces", "<script>", "x" * 500, "short", None):
         replaced = correlation.accept(bad)
         assert replaced != bad and len(replaced) == 32
+
+
+def test_the_purchase_order_and_its_notice_carry_the_approvals_request_id(service, engine, directory, clock):
+    """Jake's touchless order arrives under request r-po-0001: the PO's job, its audit event and his notice carry it."""
+    from approvals.outbox import create_key, install
+    from bot.erp_dispatcher import ErpDispatcher
+    from connectors.erp.config import ErpSettings
+    from connectors.erp.sandbox import SandboxErp
+
+    install(service)
+    wrap = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 10, "unit_price": 32}
+    with correlation.bound("r-po-0001"):
+        number = service.submit(submit(lines=[wrap])).number
+    sent: list[tuple[str, object]] = []
+
+    class Inbox:
+        def send(self, person_id, notice):  # type: ignore[no-untyped-def]
+            sent.append((person_id, correlation.current()))
+            return "ref"
+
+    erp = SandboxErp(engine, directory)
+    dispatcher = ErpDispatcher(
+        engine, directory, erp, Inbox(), settings=ErpSettings(_env_file=None), clock=clock, worker_id="w1"
+    )
+    dispatcher.run_once()
+    dispatcher.run_once()
+    with Session(engine) as s:
+        job = s.exec(select(Job).where(Job.dedupe_key == create_key(number))).one()
+        made = s.exec(
+            select(AuditEvent).where(AuditEvent.requisition_number == number, AuditEvent.kind == "po_created")
+        ).one()
+    assert job.payload["request_id"] == "r-po-0001"
+    assert (made.after or {})["request_id"] == "r-po-0001"
+    assert sent == [("jake.miller", "r-po-0001")]  # the notice was sent under the same id
