@@ -3,8 +3,15 @@
 Every button's data is the action's value plus the card it came from (number and version) and
 an HMAC over all of it, so an invoke whose data was edited on the way is refused before anything
 happens. Actions that need words (reject, ask for info, answer) open a small form (Action.ShowCard)
-with a required Input.Text and their own Action.Execute. A requisition card carries a `refresh`
+with a required Input.Text and their own Action.Execute; each form's input has an id of its own
+(`pb_text_<verb>`), as ids must be unique across the whole card. A requisition card carries a `refresh`
 for its approvers: Teams asks for the current card whenever one of them opens the chat.
+
+Teams refuses a bot message over about 100 KB, counted on the whole activity encoded as UTF-16
+(413 MessageSizeTooBig; https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages,
+which recommends staying within 80 KB). A card over `BUDGET_BYTES` is cut: long texts are shortened,
+item lines dropped from the end with a note saying so, and a requisition's card gets *See the full
+requisition* (verb `full`), which sends the whole requisition to whoever taps it, as Slack's modal does.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from bot.cards.model import Card, CardAction
 from bot.chat.delivery import fingerprint
@@ -20,7 +27,7 @@ from bot.teams import texts
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
-INPUT_ID = "pb_text"  # the Input.Text of a form; Teams merges it into the action's data
+INPUT_ID = "pb_text"  # the Input.Text of a form is INPUT_ID_<verb>; Teams merges it into the action's data
 REFRESH_VERB = "refresh"
 _CARD, _VERSION, _SIG = "pb_card", "pb_v", "pb_sig"
 _MARKS = (_CARD, _VERSION, _SIG, INPUT_ID)
@@ -28,14 +35,23 @@ _COLOR = {"info": "Default", "ok": "Good", "warn": "Warning", "bad": "Attention"
 _STYLE = {"primary": "positive", "danger": "destructive", "default": "default"}
 MAX_REFRESH_USERS = 60  # Teams' limit for refresh.userIds
 VISIBLE_ACTIONS = 5  # more go to the card's overflow menu
+FULL_VERB = "full"  # the action that sends the whole of a requisition whose card had to be cut
+BUDGET_BYTES = 80_000  # a card's message in UTF-16 stays under this (Teams refuses about 100 KB, advises 80)
+ENVELOPE_BYTES = 4_000  # what the activity adds around the card: summary line, addresses, ids
+MAX_TEXT = 2_000  # characters of one fact, item line or note on a card that had to be cut
 
 
 def version_of(card: Card) -> str:
     return fingerprint(card)[:16]
 
 
+def _is_input(key: str) -> bool:
+    """A form's text (cards from before per-form ids carried `pb_text` itself, and may still be tapped)."""
+    return key == INPUT_ID or key.startswith(INPUT_ID + "_")
+
+
 def _signature(secret: bytes, verb: str, data: dict[str, Any]) -> str:
-    plain = {k: v for k, v in data.items() if k not in (_SIG, INPUT_ID)}
+    plain = {k: v for k, v in data.items() if k != _SIG and not _is_input(k)}
     message = json.dumps({"verb": verb, "data": plain}, sort_keys=True, separators=(",", ":")).encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
@@ -67,8 +83,9 @@ def read_action(secret: bytes, verb: str, data: Any) -> tuple[dict[str, str], st
     sig = data.get(_SIG, "")
     if not sig or not hmac.compare_digest(sig, _signature(secret, verb, data)):
         raise Tampered(number)
-    value = {k: v for k, v in data.items() if k not in _MARKS}
-    return value, data.get(INPUT_ID), number or None
+    value = {k: v for k, v in data.items() if k not in _MARKS and not _is_input(k)}
+    typed = next((v for k, v in data.items() if _is_input(k) and v), None)
+    return value, typed, number or None
 
 
 def _text(text: str, **extra: Any) -> dict[str, Any]:
@@ -112,7 +129,18 @@ def _execute(secret: bytes, action: CardAction, number: str | None, version: str
     }
 
 
-def _action(secret: bytes, action: CardAction, number: str | None, version: str) -> dict[str, Any]:
+def input_id(verb: str, taken: set[str]) -> str:
+    """The id of a form's text field: named after its verb, and unique across the card."""
+    base = f"{INPUT_ID}_{verb}"
+    found, n = base, 1
+    while found in taken:
+        n += 1
+        found = f"{base}_{n}"
+    taken.add(found)
+    return found
+
+
+def _action(secret: bytes, action: CardAction, number: str | None, version: str, taken: set[str]) -> dict[str, Any]:
     if not action.input_label:
         return _execute(secret, action, number, version, associatedInputs="none")
     form = {
@@ -120,7 +148,7 @@ def _action(secret: bytes, action: CardAction, number: str | None, version: str)
         "body": [
             {
                 "type": "Input.Text",
-                "id": INPUT_ID,
+                "id": input_id(action.id, taken),
                 "label": action.input_label,
                 "isRequired": True,
                 "isMultiline": True,
@@ -141,9 +169,29 @@ def render(
     banner: str | None = None,
     banner_tone: str = "info",
 ) -> dict[str, Any]:
-    """The Adaptive Card for `card`; `refresh_user_ids` (Teams user ids) get the live refresh."""
-    version = version_of(card)
-    actions = [_action(secret, a, card.number, version) for a in card.actions]
+    """The Adaptive Card for `card`, cut to fit a Teams message (`fit`); `refresh_user_ids` (Teams user ids)
+    get the live refresh."""
+    version = version_of(card)  # the whole card's, also when cut: the signed data names what the card shows
+
+    def draw(shown: Card) -> dict[str, Any]:
+        return _render(shown, secret, refresh_user_ids, banner, banner_tone, version)
+
+    out = draw(card)
+    if message_bytes(out) <= BUDGET_BYTES - ENVELOPE_BYTES:
+        return out
+    return draw(fit(card, lambda shown: message_bytes(draw(shown)) <= BUDGET_BYTES - ENVELOPE_BYTES))
+
+
+def _render(
+    card: Card,
+    secret: bytes,
+    refresh_user_ids: Iterable[str],
+    banner: str | None,
+    banner_tone: str,
+    version: str,
+) -> dict[str, Any]:
+    taken: set[str] = set()
+    actions = [_action(secret, a, card.number, version, taken) for a in card.actions]
     for extra in actions[VISIBLE_ACTIONS:]:
         extra["mode"] = "secondary"
     out: dict[str, Any] = {
@@ -151,7 +199,7 @@ def render(
         "$schema": SCHEMA,
         "version": "1.5",
         "body": _body(card, banner, banner_tone),
-        "msteams": {"width": "Full"},
+        "msteams": {"width": "full"},  # the Teams SDK's TeamsCardWidth: "full" is its one value
         "fallbackText": f"{card.title}: {card.status}" if card.status else card.title,
     }
     if actions:
@@ -168,6 +216,71 @@ def render(
             "userIds": users,
         }
     return out
+
+
+def message_bytes(payload: Any) -> int:
+    """A payload's size as Teams counts it against its message limit: its JSON text in UTF-16."""
+    return len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-16-le"))
+
+
+def _short(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def fit(card: Card, fits: Callable[[Card], bool]) -> Card:
+    """`card` cut until `fits` says yes: long texts shortened, then item lines dropped from the end (a line
+    says how many), and for a requisition a *See the full requisition* action. The title, status and actions
+    stay, so whoever reads it can still act."""
+    shortened = card.model_copy(
+        update={
+            "facts": [f.model_copy(update={"value": _short(f.value)}) for f in card.facts],
+            "lines": [_short(line) for line in card.lines],
+            "exceptions": [_short(e) for e in card.exceptions],
+            "why_you": _short(card.why_you) if card.why_you else None,
+            "actions": card.actions
+            + ([CardAction(id=FULL_VERB, label=texts.SEE_ALL, value={"number": card.number})] if card.number else []),
+        }
+    )
+
+    def keeping(count: int) -> Card:
+        if count >= len(shortened.lines):
+            return shortened
+        left = len(shortened.lines) - count
+        return shortened.model_copy(update={"lines": shortened.lines[:count] + [texts.LINES_CUT.format(count=left)]})
+
+    if fits(keeping(len(shortened.lines))):
+        return keeping(len(shortened.lines))
+    low, high = 0, len(shortened.lines) - 1  # the most lines that fit, by halving
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(keeping(middle)):
+            low = middle
+        else:
+            high = middle - 1
+    return keeping(low)
+
+
+def full_text(card: Card, limit: int) -> list[str]:
+    """Everything a card says, as plain messages of at most `limit` characters each (split between lines)."""
+    parts = [card.title]
+    parts += [f"{f.label}: {f.value}" for f in card.facts]
+    parts += [f"\u2022 {line}" for line in card.lines]
+    if card.why_you:
+        parts.append(texts.FOOTER_WHY.format(why=card.why_you))
+    parts += [f"\u26a0 {e}" for e in card.exceptions]
+    if card.status:
+        parts.append(card.status)
+    messages: list[str] = []
+    current = ""
+    for part in parts:
+        for piece in [part[i : i + limit] for i in range(0, len(part), limit)] or [""]:
+            if current and len(current) + 2 + len(piece) > limit:
+                messages.append(current)
+                current = ""
+            current = f"{current}\n\n{piece}" if current else piece
+    if current:
+        messages.append(current)
+    return messages
 
 
 def attachment(content: dict[str, Any]) -> dict[str, Any]:

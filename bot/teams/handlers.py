@@ -164,6 +164,8 @@ class TeamsBot:
             return Outcome(200, self._card_response(person, value.get("number", ""), None))
         if not first_time(self.engine, SURFACE, f"{inbound.conversation_id}|{inbound.id}", clock=self.clock):
             return Outcome(200, self._card_response(person, number or "", None))  # a retry: show where it is now
+        if verb == cards.FULL_VERB:
+            return self._full(person, value.get("number", ""))
         if verb not in _VERBS:
             return Outcome(200, cards.invoke_error(texts.UNKNOWN_VERB.format(verb=verb[:40])))
         replies = self.assistant.handle_action(person.id, verb, value, typed)
@@ -184,6 +186,16 @@ class TeamsBot:
         return Outcome(
             200, body, replies=self._activities(person, [r for r in with_card if r is not main], to=inbound.user_id)
         )
+
+    def _full(self, person: Person, number: str) -> Outcome:
+        """*See the full requisition* on a card cut to fit: the whole of it, as that person may see it, in messages
+        that each fit in Teams; the card stays as it is. Looking changes nothing."""
+        try:
+            card = self.assistant.card_for(number, person.id)
+        except (NotFound, UnknownPerson) as exc:
+            return Outcome(200, cards.invoke_message(exc.message))
+        replies = [_message(text) for text in cards.full_text(card, FULL_MESSAGE_CHARS)]
+        return Outcome(200, cards.invoke_message(texts.FULL_SENT.format(number=number)), replies=replies)
 
     def _card_response(self, person: Person, number: str, banner: str | None) -> dict:  # type: ignore[type-arg]
         try:
@@ -247,6 +259,8 @@ def refresh_users(addresses: Addresses, assistant: Assistant, card: Card, viewer
             ids.append(address["user_id"])
     return ids
 
+
+FULL_MESSAGE_CHARS = 30_000  # one message of the full requisition: 60 KB in UTF-16, under Teams' limit
 
 _VERBS = {
     *DECISIONS,

@@ -27,3 +27,6 @@ INTERNAL = "Something went wrong on our side and nothing was changed; try again 
 REFRESH = "Refresh"
 FOOTER_WHY = "Why you: {why}"
 RETRIED = "Already handled."
+SEE_ALL = "See the full requisition"
+LINES_CUT = "… and {count} more lines, cut to fit in Teams: press See the full requisition."
+FULL_SENT = "The full requisition {number} is in the messages below."

@@ -46,7 +46,7 @@ def test_card_is_adaptive_1_5_with_execute_actions_forms_and_refresh():  # type:
     assert approve["associatedInputs"] == "none"
     assert reject["type"] == "Action.ShowCard"
     (field,) = reject["card"]["body"]
-    assert field == {**field, "type": "Input.Text", "id": cards.INPUT_ID, "isRequired": True}
+    assert field == {**field, "type": "Input.Text", "id": "pb_text_reject", "isRequired": True}
     (submit,) = reject["card"]["actions"]
     assert submit["verb"] == "reject" and submit["style"] == "destructive" and submit["associatedInputs"] == "auto"
     assert content["refresh"]["userIds"] == ["29:zoe"] and content["refresh"]["action"]["verb"] == "refresh"
