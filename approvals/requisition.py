@@ -200,9 +200,11 @@ def build_facts(
     policy: LoadedPolicy,
     committed: Decimal = Decimal(0),
     lines: list[ResolvedLine] | None = None,
+    history: dict[str, Decimal] | None = None,
 ) -> dict[str, Any]:
     """The routing facts for a validated draft. `committed` is spend already approved on the cost center;
-    `lines` are the draft's lines already resolved (resolve_lines), when the caller has them."""
+    `lines` are the draft's lines already resolved (resolve_lines), when the caller has them; `history`
+    is what is known of the requester's recent orders (`avg_qty`, `avg_amount`); unknown ones are left out."""
     # the catalog decides a line's category; the requisition's own category only fills in
     # lines the catalog does not know (resolve_lines), so routing and storage always agree
     if lines is None:
@@ -239,6 +241,9 @@ def build_facts(
         "requester": requester.id,
         "requester.name": requester.name,
         "requester.role": frozenset(g.role for g in requester.roles if g.covers(site.code)),
+        "requester.limit": requester.approval_limit,
         "recurring": draft.recurring,
         "line_count": Decimal(len(lines)),
+        "quantity": sum((line.quantity for line in lines), Decimal(0)),
+        **{f"history.{k}": Decimal(v) for k, v in (history or {}).items() if k in ("avg_qty", "avg_amount")},
     }

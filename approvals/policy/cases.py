@@ -77,6 +77,9 @@ class Case(_Strict):
     name: str = Field(min_length=1, max_length=200)
     request: RequisitionDraft
     committed: Decimal = Decimal(0)
+    history: dict[Literal["avg_qty", "avg_amount"], Decimal] = Field(
+        default_factory=dict
+    )  # the requester's recent orders
     at: datetime | None = None
     delegations: list[DelegationCase] = Field(default_factory=list)
     expect: Expect
@@ -256,7 +259,9 @@ def run_case(
     errors = validate_draft(draft, directory, policy)
     if errors:
         return CaseResult(case.name, line, False, refused=[f"{e.field}: {e.message}" for e in errors])
-    facts = build_facts(draft, directory, policy, committed=case.committed)
+    facts = build_facts(
+        draft, directory, policy, committed=case.committed, history={str(k): v for k, v in case.history.items()}
+    )
     windows = tuple(
         DelegationWindow(d.delegator, d.delegate, _aware(d.starts_at), _aware(d.ends_at), d.category, d.max_amount)
         for d in case.delegations

@@ -24,6 +24,7 @@ from typing import Any, Iterator, Sequence
 from approvals.directory import Directory
 from approvals.errors import PolicyInvalid, PolicyIssue
 from approvals.policy.conditions import All, AnyOf, Node, Not, Test, is_conjunctive, top_level_tests
+from approvals.policy.expressions import Expr
 from approvals.policy.facts import ENUMS, FACTS, MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy, load_policy
 from approvals.policy.routing import resolve_people
@@ -309,6 +310,8 @@ def _push_not(node: Node, negate: bool = False) -> Node:
     """Negation normal form: `not` moved onto plain tests and flipped there."""
     if isinstance(node, Not):
         return _push_not(node.child, not negate)
+    if isinstance(node, Expr):
+        return Not(node) if negate else node  # an expression is opaque to the box reasoning
     if isinstance(node, Test):
         if not negate:
             return node
@@ -796,6 +799,8 @@ def _amount_pieces(policy: LoadedPolicy) -> list[Interval]:
 def _all_tests(node: Node) -> Iterator[Test]:
     if isinstance(node, Test):
         yield node
+    elif isinstance(node, Expr):
+        return
     elif isinstance(node, Not):
         yield from _all_tests(node.child)
     else:

@@ -9,6 +9,7 @@ Forms (a mapping is an implicit "all of its entries"):
     any: [{urgency: emergency}, {amount: {lt: 500}}]
     all: [...]
     not: {supplier.risk_tier: high}
+    expr: "amount > 1.2 * budget.remaining"   # an expression over facts (approvals/policy/expressions.py)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from approvals.policy.expressions import Expr, ExpressionError, compile_expression
 from approvals.policy.facts import ENUMS, FACTS, MULTI_VALUED
 
 Facts = dict[str, Any]
@@ -48,7 +50,7 @@ class Not:
     child: "Node"
 
 
-Node = Test | All | AnyOf | Not
+Node = Test | All | AnyOf | Not | Expr
 ALWAYS = All(())
 
 
@@ -109,12 +111,23 @@ def parse_condition(raw: Any, path: tuple[Any, ...], problems: list[ConditionPro
             children.append(All(parts) if key == "all" else AnyOf(parts))
         elif key == "not":
             children.append(Not(parse_condition(value, here, problems)))
+        elif key == "expr":
+            texts = value if isinstance(value, list) else [value]
+            for i, text in enumerate(texts):
+                where = here + (i,) if isinstance(value, list) else here
+                try:
+                    children.append(compile_expression(text))
+                except ExpressionError as exc:
+                    shown = text if isinstance(text, str) else repr(text)
+                    problems.append(
+                        ConditionProblem(where, f"expression {shown!r}, at character {exc.at + 1}: {exc}", exc.hint)
+                    )
         elif key in FACTS:
             children.extend(_parse_tests(key, value, here, problems))
         else:
             from difflib import get_close_matches
 
-            close = get_close_matches(str(key), list(FACTS) + ["all", "any", "not"], n=1)
+            close = get_close_matches(str(key), list(FACTS) + ["all", "any", "not", "expr"], n=1)
             hint = f"did you mean `{close[0]}`?" if close else "known facts: " + ", ".join(FACTS)
             problems.append(ConditionProblem(here, f"unknown fact `{key}`", hint))
     return children[0] if len(children) == 1 else All(tuple(children))
@@ -210,6 +223,8 @@ def compile_condition(node: Node) -> Predicate:
     """Turn a parsed condition into a fast predicate over a facts dict."""
     if isinstance(node, Test):
         return _test_predicate(node)
+    if isinstance(node, Expr):
+        return node.holds
     if isinstance(node, Not):
         inner = compile_condition(node.child)
         return lambda f: not inner(f)
@@ -285,6 +300,8 @@ def describe(node: Node) -> str:
             "between": "in",
         }[node.op]
         return f"{node.fact} {symbol} {v}"
+    if isinstance(node, Expr):
+        return node.source
     if isinstance(node, Not):
         return f"not ({describe(node.child)})"
     if not node.children:

@@ -31,8 +31,12 @@ FACTS: dict[str, tuple[FactKind, str]] = {
     "item_type": ("text", "stock, non_stock, mro, capex or services"),
     "requester": ("text", "person id of the requester"),
     "requester.role": ("text", "any role the requester holds at the site"),
+    "requester.limit": ("number", "the requester's own approval limit (policy currency)"),
     "recurring": ("bool", "a repeat purchase"),
     "line_count": ("number", "number of lines"),
+    "quantity": ("number", "total quantity over all lines"),
+    "history.avg_qty": ("number", "average total quantity of the requester's recent orders (when known)"),
+    "history.avg_amount": ("number", "average amount of the requester's recent orders (when known)"),
 }
 
 ENUMS: dict[str, tuple[str, ...]] = {
