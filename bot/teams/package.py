@@ -1,7 +1,9 @@
 """The Teams app package: manifest/teams/manifest.json with this deployment's values, and its icons, zipped.
 
-The manifest keeps placeholders ({{TEAMS_APP_ID}}, {{WEBSITE}}, {{COMPANY}}) so one file serves
-every deployment; `build` fills them, checks what Teams would refuse at upload, and writes the zip.
+The manifest keeps placeholders ({{TEAMS_APP_ID}}, {{WEBSITE}}, {{COMPANY}}, {{VERSION}}) so one file
+serves every deployment; `build` fills them, checks what Teams would refuse at upload, and writes the zip.
+The app's version is procurebot's own unless given: Teams takes an updated package only with a higher
+version than the one it has.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 import struct
 import uuid
 import zipfile
+from importlib.metadata import PackageNotFoundError, version as installed_version
 from pathlib import Path
 
 from bot.settings import REPO_ROOT
@@ -18,6 +21,15 @@ from bot.settings import REPO_ROOT
 SOURCE = REPO_ROOT / "manifest" / "teams"
 ICON_SIZES = {"color": 192, "outline": 32}
 _PLACEHOLDER = re.compile(r"\{\{[A-Z_]+\}\}")
+_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")  # what Teams takes: MAJOR.MINOR.PATCH
+
+
+def project_version() -> str:
+    """procurebot's version as installed (pyproject.toml's), the app version a package gets by default."""
+    try:
+        return installed_version("procurebot")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0.0.0"
 
 
 class PackageError(ValueError):
@@ -30,8 +42,11 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def render(app_id: str, website: str, company: str, source: Path = SOURCE) -> dict:  # type: ignore[type-arg]
-    """The manifest with this deployment's values, checked."""
+def render(app_id: str, website: str, company: str, source: Path = SOURCE, *, version: str | None = None) -> dict:  # type: ignore[type-arg]
+    """The manifest with this deployment's values, checked; `version` is the app's (default: procurebot's)."""
+    version = version or project_version()
+    if not _VERSION.match(version):
+        raise PackageError(f"the app version {version!r} must be three numbers, MAJOR.MINOR.PATCH (e.g. 1.4.0)")
     try:
         uuid.UUID(app_id)
     except ValueError as exc:
@@ -42,7 +57,7 @@ def render(app_id: str, website: str, company: str, source: Path = SOURCE) -> di
         raise PackageError(f"--website must be an https address (Teams shows it to people), not {website!r}")
     text = (source / "manifest.json").read_text(encoding="utf-8")
     text = text.replace("{{TEAMS_APP_ID}}", app_id).replace("{{WEBSITE}}", website.rstrip("/"))
-    text = text.replace("{{COMPANY}}", json.dumps(company)[1:-1])
+    text = text.replace("{{COMPANY}}", json.dumps(company)[1:-1]).replace("{{VERSION}}", version)
     left = _PLACEHOLDER.findall(text)
     if left:
         raise PackageError(f"manifest.json still has placeholders: {', '.join(sorted(set(left)))}")
@@ -67,9 +82,11 @@ def render(app_id: str, website: str, company: str, source: Path = SOURCE) -> di
     return manifest
 
 
-def build(out: Path, *, app_id: str, website: str, company: str, source: Path = SOURCE) -> Path:
+def build(
+    out: Path, *, app_id: str, website: str, company: str, source: Path = SOURCE, version: str | None = None
+) -> Path:
     """Write the zip Teams accepts for upload (manifest.json and both icons at its root)."""
-    manifest = render(app_id, website, company, source)
+    manifest = render(app_id, website, company, source, version=version)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
