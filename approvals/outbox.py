@@ -27,7 +27,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import Engine, Index, bindparam, exists, insert, update
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -40,6 +40,7 @@ from approvals.directory import Directory
 from approvals.errors import NotAllowed, NotFound, StaleAction
 from approvals.jobqueue import ClaimedJob, Job, JobQueue
 from approvals.models import Money, Requisition, _ts
+from approvals.notices import Notice
 from approvals.plan import Plan, flush
 from approvals.states import State
 
@@ -93,27 +94,6 @@ _NEW_PO = (
         }
     )
 )
-
-
-# ---------------------------------------------------------------------------------- the notifier port
-
-
-@dataclass(frozen=True)
-class ErpNotice:
-    """One message to one person. `key` is unique per message so a surface can drop a duplicate."""
-
-    kind: str  # po_created, po_received, erp_failed
-    text: str
-    key: str
-    number: str | None = None
-    # e.g. {"id": "erp.retry", "label": "Retry", "value": "PR-1042"}
-    actions: tuple[dict[str, str], ...] = field(default=())
-
-
-class Notifier(Protocol):
-    def send(self, person_id: str, notice: ErpNotice) -> str:
-        """Deliver; return the platform's message reference. Raise on failure (the notice job is retried)."""
-        ...
 
 
 # ---------------------------------------------------------------------------------- user-facing text
@@ -274,14 +254,12 @@ class Outbox:
                         {"state": State.PO_PENDING.value},
                         {"state": plan.req.state, "po_number": po_number, "connector": self.connector_name},
                     )
-                    notice = ErpNotice(
-                        "po_created", _po_created_text(number, po_number), f"po_created:{number}", number
-                    )
+                    notice = Notice("po_created", _po_created_text(number, po_number), f"po_created:{number}", number)
                     requester = plan.req.requester
                     plan.enqueue(
                         kind=NOTIFY,
                         key=f"{NOTIFY}:{notice.key}:{requester}",
-                        payload={"to": requester, **_notice_payload(notice)},
+                        payload={"to": requester, **notice.payload()},
                         claimed_by=self.queue.worker_id if claim_notice else None,
                         lease_until=lease,
                     )
@@ -337,19 +315,19 @@ class Outbox:
                     after={"reason": reason[:500], "attempts": job.attempts},
                 )
                 buyers = [p.id for p in self.directory.people_with_role(BUYER_ROLE, None)]
-                notice = ErpNotice(
+                notice = Notice(
                     "erp_failed",
                     _dead_text(number, reason, job.attempts),
                     f"erp_failed:{number}:{job.payload.get('round', 0)}",
                     number,
-                    ({"id": "erp.retry", "label": "Retry", "value": number},),
+                    actions=({"id": "erp.retry", "label": "Retry", "value": number},),
                 )
                 self._notify(session, buyers, notice, now)
         except _LostLease:
             return False
         return True
 
-    def _notify(self, session: Session, people: list[str], notice: ErpNotice, now: datetime) -> None:
+    def _notify(self, session: Session, people: list[str], notice: Notice, now: datetime) -> None:
         for person in people:
             jobqueue.enqueue(
                 session,
@@ -357,7 +335,7 @@ class Outbox:
                 key=f"{NOTIFY}:{notice.key}:{person}",
                 due_at=now,
                 now=now,
-                payload={"to": person, **_notice_payload(notice)},
+                payload={"to": person, **notice.payload()},
             )
 
     # ------------------------------------------------------------------ status back
@@ -387,19 +365,9 @@ class Outbox:
                 req = session.exec(select(Requisition).where(Requisition.number == number)).one()
                 text = _po_received_text(number, po.po_number, status)
                 self._notify(
-                    session, [req.requester], ErpNotice("po_received", text, f"po_{status}:{number}", number), now
+                    session, [req.requester], Notice("po_received", text, f"po_{status}:{number}", number), now
                 )
         return True
-
-
-def _notice_payload(notice: ErpNotice) -> dict[str, Any]:
-    return {
-        "kind": notice.kind,
-        "text": notice.text,
-        "key": notice.key,
-        "number": notice.number,
-        "actions": list(notice.actions),
-    }
 
 
 class _NoReads:

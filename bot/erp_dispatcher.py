@@ -26,15 +26,8 @@ from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
 from approvals.jobqueue import ClaimedJob, JobQueue
-from approvals.outbox import (
-    CREATE_PO,
-    NOTIFY,
-    SYNC_STATUS,
-    ErpNotice,
-    Notifier,
-    Outbox,
-    open_purchase_orders,
-)
+from approvals.notices import Notice, Notifier
+from approvals.outbox import CREATE_PO, NOTIFY, SYNC_STATUS, Outbox, open_purchase_orders
 from approvals.workflow import ApprovalService
 from bot.chat.delivery import ChatDelivery, ChatNotifier
 from bot.settings import Settings
@@ -72,7 +65,7 @@ class JsonlNotifier:
         self._read_to = 0  # bytes of the file already read into _written
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def send(self, person_id: str, notice: ErpNotice) -> str:
+    def send(self, person_id: str, notice: Notice) -> str:
         line = json.dumps(
             {
                 "to": person_id,
@@ -301,7 +294,7 @@ class ErpDispatcher:
     def _notify(self, job: ClaimedJob) -> None:
         p = job.payload
         if job.sent_ref is None:
-            notice = ErpNotice(p["kind"], p["text"], p["key"], p.get("number"), tuple(p.get("actions") or ()))
+            notice = Notice.from_payload(p)
             try:
                 ref = self.notifier.send(p["to"], notice)
             except Exception as exc:  # noqa: BLE001 - a chat outage: the notice waits and is retried
@@ -470,7 +463,7 @@ class LiveNotifier:
     def __init__(self, inner: Notifier, tell: ErpListener) -> None:
         self.inner, self.tell = inner, tell
 
-    def send(self, person_id: str, notice: ErpNotice) -> str:
+    def send(self, person_id: str, notice: Notice) -> str:
         ref = self.inner.send(person_id, notice)
         if notice.number:
             self.tell(ErpChange(notice.number, notice.kind, person_id, notice.text))

@@ -1,8 +1,8 @@
-"""Notifiers: how scheduled notices leave the core (reminders, escalations, delegation windows, digests).
+"""Notifiers: how notices leave the core (reminders, escalations, delegation windows, digests, ERP notices).
 
-`Notifier` is the core's port (approvals.scheduling.notices). Here are its edge implementations:
-an in-memory recorder (tests, and the dev default that logs), and a small HTTP client for a chat
-API that takes one JSON message per call and answers with a message reference.
+`Notifier` is the core's one port (approvals.notices). Here are its plain edge implementations: an
+in-memory recorder (tests), and a small HTTP client for a chat API that takes one JSON message per call
+and answers with a message reference. Chat platforms deliver through `ChatNotifier` (bot/chat/delivery.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from approvals.scheduling.notices import Notice, Notifier
+from approvals.notices import Notice
 
-__all__ = ["Notice", "Notifier", "RecordingNotifier", "LogNotifier", "HttpNotifier"]
+__all__ = ["RecordingNotifier", "LogNotifier", "HttpNotifier"]
 log = logging.getLogger("procurebot.notify")
 
 

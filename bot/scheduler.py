@@ -17,8 +17,8 @@ from sqlmodel import Session
 from approvals import audit, audit_checkpoint
 from approvals.clock import utcnow
 from approvals.directory import Directory
+from approvals.notices import Notifier
 from approvals.scheduling.calendar import Calendars, WorkingHours
-from approvals.scheduling.notices import Notifier
 from approvals.scheduling.plan import Planner, SchedulerConfig
 from approvals.scheduling.runner import Scheduler
 from approvals.workflow import ApprovalService

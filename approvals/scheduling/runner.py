@@ -27,10 +27,10 @@ from approvals.db import transaction
 from approvals.errors import IllegalTransition, ProcurebotError, StaleAction
 from approvals.jobqueue import ClaimedJob, JobQueue
 from approvals.models import ApprovalStep, InfoRequest, Requisition
+from approvals.notices import Notice, Notifier
 from approvals.scheduling import text, weekly, windows
 from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.models import NotificationPreference
-from approvals.scheduling.notices import Notice, Notifier
 from approvals.scheduling.plan import KINDS, SchedulerConfig, enqueue_notice, remind_key, sla_deadline
 from approvals.states import StepState
 from approvals.workflow import ApprovalService

@@ -12,7 +12,7 @@ The flow (the outbox pattern, so nothing is lost in a crash):
   ``CardCopy`` rows, and updates are safe to repeat, so a retried job converges.
 
 Scheduler and ERP notices (reminders, escalations, "PO created") reach people through
-`ChatNotifier`, which implements both notifier ports.
+`ChatNotifier`, which implements the core's one `Notifier` port (approvals/notices.py).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from approvals.db import transaction
 from approvals.directory import Directory
 from approvals.errors import NotFound
 from approvals.jobqueue import ClaimedJob, JobQueue
+from approvals.notices import Notice, Notifier
 from approvals.plan import Plan
 from approvals.views import RequisitionView
 from bot.cards.model import Card, CardAction
@@ -423,14 +424,14 @@ class ChatNotifier:
     """
 
     delivery: ChatDelivery
-    fallback: Any
+    fallback: Notifier
 
     settle_seconds: float = 5.0  # how long a thread notice waits for the requisition's own lines to go out
 
-    def send(self, person_id: str, notice: Any) -> str:
+    def send(self, person_id: str, notice: Notice) -> str:
         person = self.delivery.directory.person(person_id)
         refs = []
-        number = getattr(notice, "number", None)
+        number = notice.number
         threads = {surface.name: self._thread(surface.name, person_id, number) for surface in self.delivery.surfaces}
         if number and any(threads.values()):
             # "PR-1042 is now purchase order PO-…" must not come before "… is fully approved" in the thread
@@ -443,10 +444,10 @@ class ChatNotifier:
                     continue
                 address = surface.reach(person) if person else None
                 if address is not None:
-                    refs.append(f"{surface.name}:" + surface.post(address, _notice_card(notice), notice.text))
+                    refs.append(f"{surface.name}:" + surface.post(address, notice_card(notice), notice.text))
             except Unreachable as exc:
                 log.info("%s notice for %s not sent: %s", surface.name, person_id, exc)
-        if getattr(notice, "kind", "") in ("po_created", "po_received", "erp_failed") and notice.number:
+        if notice.kind in ("po_created", "po_received", "erp_failed") and notice.number:
             self.delivery.enqueue_event(notice.number, "erp")  # cards show the PO number / the failure
         if refs:
             return " ".join(refs)[:200]
@@ -466,13 +467,14 @@ class ChatNotifier:
             ).first()
 
 
-def _notice_card(notice: Any) -> Card | None:
-    actions = getattr(notice, "actions", ())
+def notice_card(notice: Notice) -> Card | None:
+    """A notice with buttons (the ERP's Retry) as a card; None for a notice that is only words."""
+    actions = notice.actions
     if not actions:
         return None
     return Card(
         kind="status_answer",
         title=notice.text,
-        number=getattr(notice, "number", None),
+        number=notice.number,
         actions=[CardAction(id=a["id"], label=a["label"], value={"number": a.get("value", "")}) for a in actions],
     )

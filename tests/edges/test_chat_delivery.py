@@ -9,7 +9,7 @@ import pytest
 from factories import boxes, submit
 
 from approvals.commands import Approve, Reject
-from approvals.scheduling.notices import Notice
+from approvals.notices import Notice
 from bot.chat.dedupe import first_time
 from bot.chat.delivery import ChatNotifier
 from bot.chat.identity import Identities

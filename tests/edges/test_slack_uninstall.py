@@ -116,7 +116,7 @@ def test_uninstall_event_in_one_workspace_mode_stops_posting(db_url, clock, dire
 def test_reminder_for_a_gone_workspace_goes_to_the_fallback(db_url, clock, directory):  # type: ignore[no-untyped-def]
     """Slack refuses the token; a reminder for Zoe and a notice in Jake's thread are not retried against Slack:
     they reach the fallback notifier (the log, the web chat) instead, as for anyone not on chat."""
-    from approvals.scheduling.notices import Notice
+    from approvals.notices import Notice
     from bot.chat.delivery import ChatNotifier
     from bot.notify import RecordingNotifier
 

@@ -204,11 +204,11 @@ def test_a_notice_written_just_before_a_crash_is_not_written_again(service, engi
 def test_a_line_torn_by_a_kill_mid_write_is_written_whole_on_the_next_delivery(tmp_path):
     """A process killed halfway through writing a notice leaves half a line; the retried delivery writes the
     notice whole on a line of its own, and the lines before it still read."""
-    from approvals.outbox import ErpNotice
+    from approvals.notices import Notice
 
     notices = tmp_path / "erp-notices.jsonl"
-    first = ErpNotice("po_created", "PR-1 is now purchase order PO-000001", "po_created:PR-1", "PR-1")
-    second = ErpNotice("po_created", "PR-2 is now purchase order PO-000002", "po_created:PR-2", "PR-2")
+    first = Notice("po_created", "PR-1 is now purchase order PO-000001", "po_created:PR-1", "PR-1")
+    second = Notice("po_created", "PR-2 is now purchase order PO-000002", "po_created:PR-2", "PR-2")
     JsonlNotifier(notices).send("jake.miller", first)
     with open(notices, "a") as fh:
         fh.write('{"to": "jake.miller", "kind": "po_cre')  # killed here
