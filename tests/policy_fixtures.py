@@ -78,6 +78,7 @@ def small_policy(
     settings: dict[str, Any] | None = None,
     overlays: list[dict[str, Any]] | None = None,
     escalations: dict[str, str] | None = None,
+    service_levels: list[dict[str, Any]] | None = None,
 ) -> LoadedPolicy:
     """A policy built in the test from rules given as data."""
     doc: dict[str, Any] = {
@@ -91,6 +92,8 @@ def small_policy(
         doc["overlays"] = overlays
     if escalations:
         doc["escalations"] = escalations
+    if service_levels:
+        doc["service_levels"] = service_levels
     return load_policy_text(yaml.safe_dump(doc, sort_keys=False), "<test>")
 
 

@@ -355,7 +355,7 @@ class _Checker:
         self.issues: list[PolicyIssue] = []
         self.broken: set[str] = set()  # rules with unknown references: not also called unsatisfiable
         self.regions: dict[str, list[Box] | None] = {}
-        items: list[CompiledRule[Any]] = [*policy.stops, *policy.rules, *policy.overlays]
+        items: list[CompiledRule[Any]] = [*policy.stops, *policy.rules, *policy.overlays, *policy.service_levels]
         for item in items:
             self.regions[item.id] = self.space.region(item.condition)
 
@@ -386,6 +386,7 @@ class _Checker:
             ("stops", self.policy.stops),
             ("rules", self.policy.rules),
             ("overlays", self.policy.overlays),
+            ("service_levels", self.policy.service_levels),
         )
         for section, items in sections:
             for i, item in enumerate(items):
@@ -431,19 +432,51 @@ class _Checker:
             ]
             if stage.spec.escalate_to:
                 specs.append((("escalate_to",), stage.spec.escalate_to))
-            for sub, spec in specs:
-                path = stage.path + sub + (spec.kind,)
-                if spec.kind == "role" and spec.role not in d.roles:
-                    self._unknown(
-                        "role", spec.role or "", d.roles, path, stage.label, "; nobody in the directory holds it"
+            specs += [(("informed", k), a) for k, a in enumerate(stage.spec.informed)]
+            self._check_specs(stage, specs)
+        others: list[tuple[tuple[Any, ...], ApproverSpec, str, str]] = []
+        for i, rule in enumerate(self.policy.rules):
+            others += [
+                (("rules", i, "informed", k), a, f"rule {rule.id}", rule.id) for k, a in enumerate(rule.spec.informed)
+            ]
+        for i, overlay in enumerate(self.policy.overlays):
+            others += [
+                (("overlays", i, "informed", k), a, f"overlay {overlay.id}", overlay.id)
+                for k, a in enumerate(overlay.spec.informed)
+            ]
+        for i, level in enumerate(self.policy.service_levels):
+            if level.spec.escalate_to:
+                others.append(
+                    (
+                        ("service_levels", i, "escalate_to"),
+                        level.spec.escalate_to,
+                        f"service level {level.id}",
+                        level.id,
                     )
-                    self.broken.add(stage.owner.id)
-                elif spec.kind == "person" and spec.person not in d.person_by_id:
-                    self._unknown("person", spec.person or "", set(d.person_by_id), path, stage.label)
-                    self.broken.add(stage.owner.id)
-                elif spec.kind == "group" and spec.group not in d.group_by_id:
-                    self._unknown("group", spec.group or "", set(d.group_by_id), path, stage.label)
-                    self.broken.add(stage.owner.id)
+                )
+        if self.policy.spec.settings.escalate_to:
+            others.append((("settings", "escalate_to"), self.policy.spec.settings.escalate_to, "settings", ""))
+        for path, spec, where, owner in others:
+            self._check_spec(path + (spec.kind,), spec, where, owner)
+        self._check_conditions()
+
+    def _check_specs(self, stage: _Stage, specs: list[tuple[tuple[Any, ...], ApproverSpec]]) -> None:
+        for sub, spec in specs:
+            self._check_spec(stage.path + sub + (spec.kind,), spec, stage.label, stage.owner.id)
+
+    def _check_spec(self, path: tuple[Any, ...], spec: ApproverSpec, where: str, owner: str) -> None:
+        d = self.directory
+        if spec.kind == "role" and spec.role not in d.roles:
+            self._unknown("role", spec.role or "", d.roles, path, where, "; nobody in the directory holds it")
+            self.broken.add(owner)
+        elif spec.kind == "person" and spec.person not in d.person_by_id:
+            self._unknown("person", spec.person or "", set(d.person_by_id), path, where)
+            self.broken.add(owner)
+        elif spec.kind == "group" and spec.group not in d.group_by_id:
+            self._unknown("group", spec.group or "", set(d.group_by_id), path, where)
+            self.broken.add(owner)
+
+    def _check_conditions(self) -> None:
         for section, i, item in self._section_items():
             for path, fact, values in _raw_tests(item.spec.when, (section, i, "when")):
                 if fact not in _REFERENCE_FACTS:

@@ -18,14 +18,14 @@ from pydantic import ValidationError
 from approvals.bounded_yaml import POLICY, YamlRefused, check_bounds
 from approvals.errors import PolicyInvalid, PolicyIssue
 from approvals.policy.conditions import ConditionProblem, Node, Predicate, compile_condition, parse_condition
-from approvals.policy.schema import OverlaySpec, PolicyFile, RuleSpec, StopSpec
+from approvals.policy.schema import OverlaySpec, PolicyFile, RuleSpec, ServiceLevelSpec, StopSpec
 
 MAX_POLICY_BYTES = POLICY.max_bytes
 
 Path_ = tuple[Any, ...]
 
 # what a compiled rule holds: a stop, a routing rule or an overlay, as the section it came from says
-SpecT = TypeVar("SpecT", bound=RuleSpec | StopSpec | OverlaySpec)
+SpecT = TypeVar("SpecT", bound=RuleSpec | StopSpec | OverlaySpec | ServiceLevelSpec)
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class LoadedPolicy:
     rules: list[CompiledRule[RuleSpec]]
     overlays: list[CompiledRule[OverlaySpec]]
     lines: dict[Path_, int] = field(repr=False, default_factory=dict)
+    service_levels: list[CompiledRule[ServiceLevelSpec]] = field(default_factory=list)
 
     @property
     def version(self) -> str:
@@ -208,6 +209,7 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
     stops = compiled("stops", spec.stops)
     rules = compiled("rules", spec.rules)
     overlays = compiled("overlays", spec.overlays)
+    service_levels = compiled("service_levels", spec.service_levels)
     for p in problems:
         issues.append(
             PolicyIssue(
@@ -224,7 +226,7 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
         raise PolicyInvalid(issues)
 
     content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return LoadedPolicy(spec, content_hash, text, filename, stops, rules, overlays, lines)
+    return LoadedPolicy(spec, content_hash, text, filename, stops, rules, overlays, lines, service_levels)
 
 
 def load_policy(path: str | Path) -> LoadedPolicy:

@@ -19,7 +19,7 @@ from approvals.directory import Directory, Person
 from approvals.policy.conditions import All, Predicate, Test, compile_condition, split_conjunction
 from approvals.policy.facts import FACTS, MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy
-from approvals.policy.schema import ApproverSpec, RuleSpec, StageSpec
+from approvals.policy.schema import ApproverSpec, RuleSpec, ServiceLevelSpec, StageSpec
 
 Outcome = Literal["auto_approve", "approval", "stop"]
 _INDEX_LIMIT = 4096  # cached masks per fact; values beyond it are computed each time
@@ -49,6 +49,9 @@ class StagePlan:
     steps: tuple[StepPlan, ...]
     notes: tuple[str, ...] = ()  # people a role or group named but who were left out, and why
     check_limits: bool = True
+    reminders: dict[str, Any] | None = None  # first_after_hours, every_hours, max for this stage's steps
+    informed: tuple[str, ...] = ()  # people told when the stage starts; they never act on it
+    service_level: str | None = None  # the service level that set SLA / reminders / escalation, if any
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class RoutePlan:
     stages: tuple[StagePlan, ...] = ()
     overlays: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    informed: tuple[str, ...] = ()  # everyone informed on the route (stages and an automatic approval)
+    service_level: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -272,13 +277,18 @@ def route(
         reason = render_template(spec.stop, facts, currency)
         return RoutePlan("stop", version, content_hash, spec.id, f"{rule_text}: {reason}", reason)
 
-    staged: list[tuple[StageSpec, str, str]] = [(s, spec.id, rule_text) for s in (spec.stages or ())]
+    staged: list[tuple[StageSpec, str, str, tuple[ApproverSpec, ...]]] = [
+        (s, spec.id, rule_text, spec.informed if i == 0 else ()) for i, s in enumerate(spec.stages or ())
+    ]
     overlays: list[str] = []
+    touchless = spec.auto_approve is True
     for overlay in policy.overlays:
+        if touchless and overlay.spec.applies_to == "approval":
+            continue
         if overlay.matches(facts):
             overlays.append(overlay.id)
             text = render_template(overlay.spec.description or overlay.id, facts, currency)
-            staged.append((overlay.spec.stage, overlay.id, text))
+            staged.append((overlay.spec.stage, overlay.id, text, overlay.spec.informed))
     # A stage's position is its `order`, or else its place in the list (the rule's stages 0, 1, ...,
     # then matching overlays in file order); ties keep list order. So `order: 50` on an overlay
     # keeps it after the base route and orders overlays among themselves.
@@ -287,21 +297,27 @@ def route(
         for _, item in sorted(enumerate(staged), key=lambda p: p[1][0].order if p[1][0].order is not None else p[0])
     ]
 
+    level = next((sl for sl in policy.service_levels if sl.matches(facts)), None)
+    resolver = _StageResolver(facts, policy, directory, tuple(delegations), at, level.spec if level else None)
     if not staged:
+        told = resolver.informed(spec.informed, set())
+        explanation = f"{rule_text}: approved automatically within policy limits"
+        if told:
+            explanation += f"; informed: {', '.join(resolver._name(p) for p in told)}"
         return RoutePlan(
             "auto_approve",
             version,
             content_hash,
             spec.id,
-            f"{rule_text}: approved automatically within policy limits",
+            explanation,
             overlays=tuple(overlays),
+            informed=told,
         )
 
-    resolver = _StageResolver(facts, policy, directory, tuple(delegations), at)
     stages = []
     notes: list[str] = []
-    for index, (stage_spec, rule_id, text) in enumerate(staged):
-        stage, problem = resolver.resolve(index, stage_spec, rule_id, text)
+    for index, (stage_spec, rule_id, text, extra_informed) in enumerate(staged):
+        stage, problem = resolver.resolve(index, stage_spec, rule_id, text, extra_informed)
         if problem:
             reason = (
                 f"Stage '{stage_spec.name}' ({rule_id}) has no eligible approver: {problem}. "
@@ -316,10 +332,26 @@ def route(
             notes.extend(step.substitutions)
         notes.extend(stage.notes)
     explanation = f"{rule_text} -> " + " then ".join(
-        f"{s.name} ({', '.join(step.approver_name for step in s.steps)})" for s in stages
+        f"{s.name} ({', '.join(step.approver_name for step in s.steps)}"
+        + (f"; informed: {', '.join(resolver._name(p) for p in s.informed)}" if s.informed else "")
+        + ")"
+        for s in stages
     )
+    if level is not None:
+        explanation += f" [service level {level.id}]"
+    informed = tuple(dict.fromkeys(p for s in stages for p in s.informed))
     return RoutePlan(
-        "approval", version, content_hash, spec.id, explanation, None, tuple(stages), tuple(overlays), tuple(notes)
+        "approval",
+        version,
+        content_hash,
+        spec.id,
+        explanation,
+        None,
+        tuple(stages),
+        tuple(overlays),
+        tuple(notes),
+        informed,
+        level.id if level else None,
     )
 
 
@@ -330,13 +362,36 @@ class _StageResolver:
     directory: Directory
     delegations: tuple[DelegationWindow, ...]
     at: datetime
+    level: ServiceLevelSpec | None = None  # the service level that holds for this request
     used: set[str] = field(default_factory=set)  # approvers of earlier stages
 
     @property
     def requester(self) -> str:
         return self.facts["requester"]
 
-    def resolve(self, index: int, spec: StageSpec, rule_id: str, rule_text: str) -> tuple[StagePlan | None, str | None]:
+    def informed(self, specs: tuple[ApproverSpec, ...], acting: set[str]) -> tuple[str, ...]:
+        """Who these resolvers name to be told, leaving out the requester, leavers and whoever acts here."""
+        out: list[str] = []
+        for spec in specs:
+            for person in resolve_people(spec, self.facts, self.directory):
+                if person.active and person.id != self.requester and person.id not in acting and person.id not in out:
+                    out.append(person.id)
+        return tuple(out)
+
+    def service(self, spec: StageSpec) -> tuple[Decimal, dict[str, Any] | None, str, dict[str, Any]]:
+        """SLA, escalation target, escalation kind and reminders: service level, then stage, then settings."""
+        settings, level = self.policy.spec.settings, self.level
+        sla = (level.sla_hours if level else None) or spec.sla_hours or settings.sla_hours
+        target = (level.escalate_to if level else None) or spec.escalate_to or settings.escalate_to
+        kind = (level.escalation if level else None) or spec.escalation or settings.escalation
+        reminders = settings.reminders.model_dump()
+        if level and level.reminders:
+            reminders.update(level.reminders.model_dump(exclude_none=True))
+        return sla, target.model_dump(exclude_none=True) if target else None, kind, reminders
+
+    def resolve(
+        self, index: int, spec: StageSpec, rule_id: str, rule_text: str, extra_informed: tuple[ApproverSpec, ...] = ()
+    ) -> tuple[StagePlan | None, str | None]:
         settings = self.policy.spec.settings
         steps: list[StepPlan] = []
         chosen: set[str] = set()
@@ -396,6 +451,8 @@ class _StageResolver:
             # that names them goes past them by the same rule (and its plan says so)
             self.used.update(chosen, (s.acting for s in steps))
         explanation = spec.explain or ", ".join(self._describe(a) for a in spec.approvers)
+        sla, escalate_to, escalation, reminders = self.service(spec)
+        told = self.informed(extra_informed + spec.informed, chosen | {s.acting for s in steps})
         return StagePlan(
             index,
             spec.name,
@@ -403,12 +460,15 @@ class _StageResolver:
             required,
             rule_id,
             f"{rule_text} -> {explanation}",
-            spec.sla_hours or settings.sla_hours,
-            spec.escalate_to.model_dump(exclude_none=True) if spec.escalate_to else None,
-            spec.escalation,
+            sla,
+            escalate_to,
+            escalation,
             tuple(steps),
             tuple(dropped),
             spec.check_limits,
+            reminders,
+            told,
+            self.level.id if self.level else None,
         ), None
 
     def _describe(self, spec: ApproverSpec) -> str:

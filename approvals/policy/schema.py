@@ -70,12 +70,13 @@ class StageSpec(_Strict):
     mode: Literal["any", "all", "quorum"] = "any"
     quorum: int | None = Field(default=None, ge=1)
     approvers: tuple[ApproverSpec, ...] = Field(min_length=1)
-    sla_hours: Decimal | None = Field(default=None, gt=0, le=24 * 30)
-    escalate_to: ApproverSpec | None = None
-    escalation: Literal["add", "reassign"] = "add"
+    sla_hours: Decimal | None = Field(default=None, gt=0, le=24 * 30)  # default: service level, then settings
+    escalate_to: ApproverSpec | None = None  # default: service level, then settings.escalate_to
+    escalation: Literal["add", "reassign"] | None = None  # default: settings.escalation (add)
     check_limits: bool = True
     explain: str | None = Field(default=None, max_length=200)
     order: int | None = None
+    informed: tuple[ApproverSpec, ...] = ()  # told when the stage starts; never asked, never able to act
 
     @model_validator(mode="after")
     def _quorum_fits(self) -> "StageSpec":
@@ -95,6 +96,7 @@ class RuleSpec(_Strict):
     auto_approve: Literal[True] | None = None
     stop: str | None = None
     stages: tuple[StageSpec, ...] | None = None
+    informed: tuple[ApproverSpec, ...] = ()  # told with the rule's first stage (or of the automatic approval)
 
     @model_validator(mode="after")
     def _one_outcome(self) -> "RuleSpec":
@@ -116,18 +118,51 @@ class StopSpec(_Strict):
 
 
 class OverlaySpec(_Strict):
-    """An extra stage added on top of the base route whenever its `when` holds."""
+    """An extra stage added on top of the base route whenever its `when` holds.
+
+    `applies_to: all` (the default, and the behaviour before the key existed) also adds it to a
+    request its rule approves automatically, which then needs that approval; `applies_to:
+    approval` adds it only when the base rule already asks someone."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)
     description: str | None = None
     when: dict[str, Any]
+    applies_to: Literal["approval", "all"] = "all"
     stage: StageSpec
+    informed: tuple[ApproverSpec, ...] = ()  # told when the overlay's stage starts
 
 
 class RemindersSpec(_Strict):
     first_after_hours: Decimal = Field(default=Decimal(4), gt=0, le=24 * 14)
     every_hours: Decimal = Field(default=Decimal(8), gt=0, le=24 * 14)
     max: int = Field(default=3, ge=0, le=20)
+
+
+class ReminderOverride(_Strict):
+    """Reminders for the stages a service level covers; what is left out keeps settings.reminders."""
+
+    first_after_hours: Decimal | None = Field(default=None, gt=0, le=24 * 14)
+    every_hours: Decimal | None = Field(default=None, gt=0, le=24 * 14)
+    max: int | None = Field(default=None, ge=0, le=20)
+
+
+class ServiceLevelSpec(_Strict):
+    """Service levels by condition: the first whose `when` holds sets SLA, reminders and escalation on
+    every stage of the route, over the stage's own values and the settings' defaults."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)
+    description: str | None = None
+    when: dict[str, Any]
+    sla_hours: Decimal | None = Field(default=None, gt=0, le=24 * 30)
+    reminders: ReminderOverride | None = None
+    escalate_to: ApproverSpec | None = None
+    escalation: Literal["add", "reassign"] | None = None
+
+    @model_validator(mode="after")
+    def _sets_something(self) -> "ServiceLevelSpec":
+        if all(getattr(self, k) is None for k in ("sla_hours", "reminders", "escalate_to", "escalation")):
+            raise ValueError("a service level sets at least one of sla_hours, reminders, escalate_to, escalation")
+        return self
 
 
 class ToleranceSpec(_Strict):
@@ -140,6 +175,8 @@ class SettingsSpec(_Strict):
     approval_limits: Literal["escalate", "ignore"] = "escalate"
     sla_hours: Decimal = Field(default=Decimal(24), gt=0, le=24 * 30)
     reminders: RemindersSpec = RemindersSpec()
+    escalate_to: ApproverSpec | None = None  # where a stuck step escalates when its stage says nothing
+    escalation: Literal["add", "reassign"] = "add"
     amend_tolerance: ToleranceSpec = ToleranceSpec()
     unrouted_reason: str = "No policy rule covers this request; procurement has been asked to route it."
 
@@ -160,13 +197,17 @@ class PolicyFile(_Strict):
     stops: tuple[StopSpec, ...] = ()
     rules: tuple[RuleSpec, ...] = Field(min_length=1)
     overlays: tuple[OverlaySpec, ...] = ()
+    service_levels: tuple[ServiceLevelSpec, ...] = ()
 
     @model_validator(mode="after")
     def _ids_unique(self) -> "PolicyFile":
         ids = [s.id for s in self.stops] + [r.id for r in self.rules] + [o.id for o in self.overlays]
+        ids += [s.id for s in self.service_levels]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"ids must be unique across stops, rules and overlays; repeated: {', '.join(dupes)}")
+            raise ValueError(
+                f"ids must be unique across stops, rules, overlays and service levels; repeated: {', '.join(dupes)}"
+            )
         for code, rate in self.rates.items():
             if rate <= 0:
                 raise ValueError(f"rate for {code} must be positive")
