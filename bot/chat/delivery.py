@@ -72,6 +72,12 @@ class Unreachable(Exception):
     token was revoked): that copy is skipped, not retried, and the rest of the sync goes on."""
 
 
+class Refused(Unreachable):
+    """Raised by a surface when the platform refuses the message itself for good (Teams' 413
+    MessageSizeTooBig): the same message can never go through, so it is skipped like an unreachable
+    address, never retried as an outage. The surface logs what it was refused and why."""
+
+
 def lines_sent(sent_ref: str | None, surfaces: list[str]) -> set[str]:
     """The platforms an earlier attempt of a job already posted the thread line on."""
     if not sent_ref:

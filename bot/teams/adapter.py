@@ -98,6 +98,10 @@ class RefusedServiceUrl(Exception):
     """The activity names a connector outside the allow-list."""
 
 
+class MessageTooLarge(Exception):
+    """Teams refused a message for its size (413, MessageSizeTooBig): sending it again cannot help."""
+
+
 class RefusedTenant(Exception):
     """The activity comes from another Entra tenant than the single-tenant bot's."""
 
@@ -358,6 +362,8 @@ class TeamsAdapter:
         has it (deleted by the person, or the chat removed): there is nothing left to keep true."""
         try:
             self._run(self._send(address, {**activity, "id": activity_id}))
+        except MessageTooLarge:
+            raise
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code in (403, 404):
                 log.info("Teams message %s is gone (%s); not updated", activity_id[:40], exc.response.status_code)
@@ -369,9 +375,14 @@ class TeamsAdapter:
         url = address.get("service_url", "")
         if not self.settings.service_url_allowed(url):
             raise RefusedServiceUrl(url[:100])
-        sent = await self.app.send(
-            address["conversation_id"], MessageActivityInput.model_validate(activity), service_url=url
-        )
+        try:
+            sent = await self.app.send(
+                address["conversation_id"], MessageActivityInput.model_validate(activity), service_url=url
+            )
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 413:
+                raise MessageTooLarge(exc.response.text[:200]) from exc
+            raise
         return str(sent.id)
 
 
