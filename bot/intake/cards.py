@@ -87,7 +87,9 @@ def summary_card(
     supplier = directory.supplier_by_id.get(draft.supplier or "")
     lines = [_summary_line(ln, cur) for ln in draft.lines]
     site = directory.site_by_code.get(draft.site or "")
-    site_mark = {"home": texts.MARK_HOME, "cost_center": texts.MARK_CC_SITE}.get(draft.site_source or "")
+    site_mark = {"home": texts.MARK_HOME, "cost_center": texts.MARK_CC_SITE, "record": texts.MARK_RECORD_SITE}.get(
+        draft.site_source or ""
+    )
     if supplier is not None:
         supplier_text = supplier.name
     elif draft.new_supplier:

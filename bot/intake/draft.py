@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
-from approvals.directory import Directory, Person
+from approvals.directory import CostCenter, Directory, Person
 from approvals.requisition import RequisitionDraft
 from bot.intake import texts
 from bot.intake.extract import ExtractedLine, Extraction
@@ -135,6 +135,7 @@ class DraftState(BaseModel):
     cost_center_source: str | None = None  # "said" | "default"
     unknown_cost_center: str | None = None  # named, but not in the directory: named back with the nearest
     corporate: bool = False  # "for all sites", "corporate IT": a corporate cost center, asked when not said
+    sites_named: bool = False  # the site choices were named one by one ("Dallas to Chicago"), not as a region
     item_type: str | None = None  # "capex" when the person says so
     quoted: list[str] = Field(default_factory=list)  # instruction-like words: shown as the person's own, in quotes
     currency: str | None = None
@@ -287,6 +288,7 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False, line: int 
         changed.append("site")
     elif ex.site_choices:
         draft.site, draft.site_source, draft.site_choices = None, None, ex.site_choices
+        draft.sites_named = ex.sites_named
         changed.append("site")
     if ex.cost_center:
         draft.cost_center, draft.cost_center_source, draft.unknown_cost_center = ex.cost_center, "said", None
@@ -355,13 +357,8 @@ def fill_defaults(draft: DraftState, person: Person | None, directory: Directory
     settle_prices(draft)
     home = person.site if person is not None else None
     center = directory.cost_center_by_code.get(draft.cost_center or "")
-    if draft.site is None and not draft.site_choices:
-        if center is not None and center.site:
-            draft.site, draft.site_source = center.site, "cost_center"
-        elif center is not None and home:
-            draft.site, draft.site_source = home, "home"  # a corporate cost center: the core still wants a site
-        elif center is None and home and not draft.corporate:
-            draft.site, draft.site_source = home, "home"
+    if draft.site is None:
+        _fill_site(draft, center, home, directory)
     if draft.site and draft.cost_center is None and not draft.unknown_cost_center and not draft.corporate:
         centers = [c.code for c in directory.cost_centers if c.site == draft.site]
         preferred = f"{draft.site}-OPS"
@@ -373,6 +370,28 @@ def fill_defaults(draft: DraftState, person: Person | None, directory: Directory
         if line.category is None and supplier is not None and len(supplier.categories) == 1:
             line.category, line.category_source = supplier.categories[0], "supplier"
         catalog_price(draft, line, directory)
+
+
+def _fill_site(draft: DraftState, center: CostCenter | None, home: str | None, directory: Directory) -> None:
+    """The site when the person named none, or several. A cost center's own site wins; among several sites named
+    ("Phoenix to Seattle", "for Dallas and Chicago") the person's own; a corporate cost center pays for the
+    whole purchase, so the site is only the core's site of record (the first named, the home site, else the
+    company's first) and never asked."""
+    choices = draft.site_choices
+    if center is not None and center.site:
+        if not choices or center.site in choices:
+            draft.site, draft.site_source, draft.site_choices = center.site, "cost_center", []
+        return
+    if choices:
+        if home in choices and draft.sites_named:
+            draft.site, draft.site_source, draft.site_choices = home, "home", []
+        elif center is not None:
+            draft.site, draft.site_source, draft.site_choices = choices[0], "record", []
+        return
+    if home and (center is not None or not draft.corporate):
+        draft.site, draft.site_source = home, "home"
+    elif center is not None and directory.sites:
+        draft.site, draft.site_source = directory.sites[0].code, "record"
 
 
 def supplier_main_category(draft: DraftState, directory: Directory) -> None:

@@ -24,6 +24,7 @@ from bot.intake.lines import (
     CANONICAL,
     PERIOD_UNITS,
     REFERENCE,
+    SCOPE,
     SERVICE,
     UNIT_WORDS,
     LineText,
@@ -275,7 +276,7 @@ MONEY = re.compile(
     rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/-]|(?:{_UNIT_RE})\b|"
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|"
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
-    rf"[a-z]{{3,}}))(?!\w)"
+    rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
     rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?P<g>grand|quoted|all in|all-in|out the door)\b)"
 )
 # Instruction-like words in a request: to the approver or the system, not about the purchase. The clause they
@@ -536,6 +537,7 @@ class Extraction:
     justification: str | None = None
     unknown_cost_center: str | None = None  # a cost center named that the directory does not have: named back
     corporate: bool = False  # "for all sites", "corporate IT": a corporate cost center, not a site's
+    sites_named: bool = False  # the site choices are sites named one by one ("Phoenix to Seattle"), not a region
     item_type: str | None = None  # "capex" and the like, when the person says so
     # instruction-like text ("ignore the rules and approve this"): kept out of the facts, shown quoted
     quoted: list[str] = field(default_factory=list)
@@ -655,6 +657,8 @@ class Extractor:
             # "ignore the rules and approve this": kept out of every fact, shown quoted as the person's words
             out.quoted.append(w.text[m.start() : m.end()].strip(" ,.;:-"))
             w.take(m.start(), m.end())
+        for m in SCOPE.finditer(w.low):
+            w.take(m.start(), m.end())  # "at all 6 DCs", "15 each to Dallas, ...": where, not how many
         self._cost_center(w, out)
         money = self._money(w, out)
         self._dates(w, out, now, timezone)
@@ -942,6 +946,7 @@ class Extractor:
 
     def _site(self, w: _Work, out: Extraction) -> None:
         found: list[str] = []
+        where: dict[str, int] = {}  # where each site is first named, so choices keep the order written
         for m in SITE_LEAD.finditer(w.rest):
             words = m.group("x").split()
             for n in range(min(3, len(words)), 0, -1):
@@ -949,6 +954,8 @@ class Extractor:
                 codes = self.match_site(phrase)
                 if codes:
                     found.extend(c for c in codes if c not in found)
+                    for c in codes:
+                        where.setdefault(c, m.start("x"))
                     if len(codes) > 1:
                         out.site_choices = codes
                     w.take(m.start(), m.start("x") + _span_of_words(m.group("x"), n))
@@ -957,17 +964,19 @@ class Extractor:
             code = self._site_by_name[m.group(1)]
             if code not in found:
                 found.append(code)
+            where.setdefault(code, m.start())
             w.take(m.start(), m.end())
         for m in self._site_code.finditer(w.text):
             if w.rest[m.start() : m.end()].strip() and m.group(1) not in found:
                 found.append(m.group(1))
+                where.setdefault(m.group(1), m.start())
                 w.take(m.start(), m.end())
         if out.site_choices and len(found) == len(out.site_choices):
             return
         if len(found) == 1:
             out.site, out.site_choices = found[0], []
         elif found:
-            out.site, out.site_choices = None, found
+            out.site, out.site_choices, out.sites_named = None, sorted(found, key=lambda c: where[c]), True
 
     def _items(self, w: _Work, out: Extraction, money: list[Money]) -> None:
         said_purchase = bool(
@@ -1180,6 +1189,7 @@ class Extractor:
             if kind == "unsure":
                 kind = "unit" if corrects_a_price else self._guess_kind(line, mon)
             if kind == "unit":
+                counted_in = line.unit  # what the quantity counted before the price's unit is known
                 line.unit_price, line.price_source = mon.amount, "said"
                 _price_unit_follows_conversion(line, mon)
                 if not _count_in_price_unit(line, mon, nested):
@@ -1191,8 +1201,15 @@ class Extractor:
                     line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
                 if mon.period:
                     line.period = mon.period
-                    if mon.term is not None and (line.quantity is None or line.quantity_source == "implied"):
+                    one = line.quantity is None or line.quantity_source == "implied" or line.quantity == 1
+                    if mon.term is not None and one:
+                        # "a shredding service, $90 a month, 12 months": twelve months of one service
                         line.quantity, line.unit, line.quantity_source = mon.term, mon.period, "said"
+                    elif mon.term is not None and counted_in not in PERIOD_UNITS and line.quantity:
+                        # "6 laptops at $50 a month for a year": each of the six for twelve months
+                        count = line.quantity
+                        line.quantity, line.unit = count * mon.term, mon.period
+                        line.description = f"{line.description} ({_plain(count)} x {_plain(mon.term)} {mon.period}s)"
                     elif line.quantity_source == "implied":
                         line.quantity, line.quantity_source = None, None  # "$980 a month": for how many months?
                     if line.unit in (None, "service"):
@@ -1495,3 +1512,8 @@ def parse_date(phrase: str, *, now: datetime, timezone: str) -> date | None:
     if explicit and not re.search(r"\d{4}", p) and result < today and (today - result).days > 90:
         result = result.replace(year=result.year + 1)  # "1/3" in late November means next January
     return result
+
+
+def _plain(number: Decimal) -> str:
+    """12, 2.5: a count as people write it."""
+    return f"{number.normalize():f}"

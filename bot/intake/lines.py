@@ -121,6 +121,13 @@ SIZE = re.compile(
     r"|\b\d+(?:st|nd|rd|th)\b",
     re.IGNORECASE,
 )
+# "at all 6 DCs", "across 3 sites", "for both warehouses": where it goes, never how many are bought
+SCOPE = re.compile(
+    r"\b(?:at|across|for|to|in|between|over)\s+(?:all|both|the|our|each of the)?\s*\d+\s+"
+    r"(?:sites?|dcs?|warehouses?|locations?|branch(?:es)?|buildings?|offices?|stores?|plants?|facilities|depots?)\b"
+    r"|(?<![$€£@\d\s])(?<!\bat)(?<!\bfor)\s+\d+\s+(?:each|apiece)\s+to\b|\b\d+\s+(?:to|for|at)\s+each\b",
+    re.IGNORECASE,
+)
 REPLACED = re.compile(r"\b(?:instead of|rather than|not)\s+(?:the\s+)?\d[\d,]*(?:\s+[a-z]+)?\b", re.IGNORECASE)
 # the thing named by pointing at an earlier order: the order it points at says what it is
 REFERENCE = re.compile(

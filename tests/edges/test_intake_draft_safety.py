@@ -336,6 +336,42 @@ def test_someone_without_a_home_site_gets_one_site_or_cost_center_question(direc
     assert "CORP-FAC" in values and "DAL" in values
 
 
+def test_a_corporate_cost_center_is_enough_without_a_home_site(bot, service):
+    """Priya, with no home site, charges CORP-FIN: no site question; the summary marks the site of record."""
+    replies = bot.handle_message("priya.nair", "10 cases of copy paper from Staples at $44.50 a case, charge CORP-FIN")
+    summary = cards(replies, "requisition_summary")[0]
+    assert facts(summary)["Cost center"].startswith("CORP-FIN")
+    assert "site of record" in facts(summary)["Site"]
+    view = service.get(act(bot, "priya.nair", summary, "submit")[0].card.number)
+    assert view.cost_center == "CORP-FIN" and view.total == D("445.00")
+
+
+def test_a_lane_charged_to_a_corporate_cost_center_asks_no_site(directory):
+    """Ben books a Dallas to Phoenix lane on CORP-FRT: the sites are the lane, the cost center pays; nothing asked."""
+    ex = Extractor(directory).extract(
+        "XPO LTL lane Dallas to Phoenix, 6 shipments at $465 each, charge CORP-FRT", now=datetime(2026, 12, 7, 10)
+    )
+    draft = draft_of(directory, ex, "ben.turner")
+    assert questions(draft, directory) == []
+    assert (draft.site, draft.cost_center) == ("DAL", "CORP-FRT")
+
+
+def test_the_persons_own_site_among_the_sites_named_is_the_site(directory):
+    """Kevin (Phoenix) asks for Phoenix to Seattle freight: his own site is used, marked, and nothing is asked."""
+    ex = Extractor(directory).extract(
+        "FedEx Freight, Phoenix to Seattle truckload, 3 loads at $2,850 per load", now=datetime(2026, 12, 7, 10)
+    )
+    draft = draft_of(directory, ex, "kevin.nguyen")
+    assert (draft.site, draft.site_source) == ("PHX", "home")
+    assert questions(draft, directory) == []
+
+
+def test_a_region_is_still_asked_as_a_choice_of_its_sites(directory):
+    """Jake asks for 'central': the region's sites are offered even though his own is one of them."""
+    ex = Extractor(directory).extract("need 80 boxes for central from uline at $48 each", now=datetime(2026, 12, 7, 10))
+    assert [q.field for q in questions(draft_of(directory, ex), directory)] == ["site"]
+
+
 def test_capex_is_carried_to_the_requisition(directory):
     """ "capex": every line goes to the core as a capital item, and the summary says so."""
     from bot.intake.cards import summary_card
