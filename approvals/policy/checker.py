@@ -369,8 +369,12 @@ class _Checker:
         self.unsatisfiable()
         self.shadowed()
         self.gaps()
+        self.boundary_slips()
+        self.duplicate_stages()
+        self.missing_rates()
         self.escalation_cycles()
         self.unresolvable()
+        self.missing_limits()
         return sorted(self.issues, key=lambda i: (i.line is None, i.line or 0, i.kind))
 
     # -- iteration helpers -------------------------------------------------------------------
@@ -576,14 +580,17 @@ class _Checker:
         found: dict[tuple[str, str], list[str]] = {}  # (range text, category) -> sites
         for category in sorted(self.directory.category_by_code):
             for site in self.directory.site_by_code:
-                uncovered: list[Interval] = []
+                uncovered: dict[str, list[Interval]] = {}  # "when ..." (the other facts that make the gap) -> pieces
                 for piece in pieces:
                     cell = {"category": frozenset({category}), "site": frozenset({site}), "amount": piece}
                     parts = self.space.realistic([cell], facts | {"site"})
-                    if any(self.space.uncovered(p, cover) not in ([], None) for p in parts):
-                        uncovered.append(piece)
-                for rng in _merge(uncovered):
-                    found.setdefault((rng.render(), category), []).append(site)
+                    left = [self.space.uncovered(p, cover) for p in parts]
+                    if any(part not in ([], None) for part in left):
+                        boxes = [b for part in left if part for b in part]
+                        uncovered.setdefault(self._gap_dimensions(boxes), []).append(piece)
+                for when, spans in uncovered.items():
+                    for rng in _merge(spans):
+                        found.setdefault((rng.render(), category + when), []).append(site)
         # fold categories with the same sites and range into one finding
         folded: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         for (span, category), sites in found.items():
@@ -603,6 +610,181 @@ class _Checker:
             self.add("warning", "gap", text, path, hint)
         if len(findings) > MAX_GAPS_REPORTED:
             self.add("warning", "gap", f"... and {len(findings) - MAX_GAPS_REPORTED} more gaps like these", path, hint)
+
+    _NOT_DIMENSIONS = frozenset(
+        {"category", "site", "region", "cost_center", "amount", "supplier", "requester", "supplier.blocked"}
+    )
+
+    def _gap_dimensions(self, boxes: list[Box]) -> str:
+        """' when urgency is emergency': the facts every uncovered piece is narrowed by, said in words."""
+        if not boxes:
+            return ""
+        said = []
+        for fact in sorted(set(boxes[0]) - self._NOT_DIMENSIONS):
+            if fact in MULTI_VALUED or FACTS[fact][0] == "number":
+                continue
+            full = self.space.full(fact)
+            values: set[Any] = set()
+            for box in boxes:
+                value = box.get(fact, full)
+                if value == full:
+                    break
+                values |= set(value)
+            else:
+                if values and values != set(full):
+                    shown = " or ".join(str(v).lower() for v in sorted(values, key=str))
+                    said.append(f"{fact} is {shown}")
+        return f" when {' and '.join(said)}" if said else ""
+
+    # -- amount bands that miss their boundary ----------------------------------------------------
+    def boundary_slips(self) -> None:
+        """`lt 5000` then `gt 5000` leaves exactly 5000 to whatever rule comes later (often a catch-all)."""
+        banded = [
+            r
+            for r in self.policy.rules
+            if self.regions[r.id] is not None and any(t.fact == "amount" for t in top_level_tests(r.condition))
+        ]
+        if not banded:
+            return
+        cover = [b for r in banded for b in self.regions[r.id] or []]
+        facts = _facts_in(cover) | {"site"}
+        pieces = _amount_pieces(self.policy)
+        for i, point in enumerate(pieces):
+            if i == 0 or i + 1 >= len(pieces) or point.lo != point.hi or point.lo is None:
+                continue
+            for category in sorted(self.directory.category_by_code):
+                hit = self._slip_at(category, pieces[i - 1], point, pieces[i + 1], cover, facts)
+                if hit:
+                    self._report_slip(point.lo, banded, hit)
+                    break
+
+    def _slip_at(
+        self, category: str, below: Interval, point: Interval, above: Interval, cover: list[Box], facts: set[str]
+    ) -> CompiledRule | None:
+        for site in self.directory.site_by_code:
+
+            def covered(piece: Interval) -> bool:
+                cell = {"category": frozenset({category}), "site": frozenset({site}), "amount": piece}
+                return all(self.space.uncovered(p, cover) == [] for p in self.space.realistic([cell], facts))
+
+            if covered(below) and covered(above) and not covered(point):
+                cell = {"category": frozenset({category}), "site": frozenset({site}), "amount": point}
+                for rule in self.policy.rules:
+                    region = self.regions[rule.id]
+                    if region and any(self.space.intersect(cell, b) is not None for b in region):
+                        return rule
+        return None
+
+    def _report_slip(self, at: Decimal, banded: list[CompiledRule], catcher: CompiledRule) -> None:
+        ends = [(r, t) for r in banded for t in top_level_tests(r.condition) if t.fact == "amount" and t.value == at]
+        if not ends:
+            return
+        named = " and ".join(f"{r.id} ({t.op} {_num(at)})" for r, t in ends)
+        first = ends[-1][0]
+        index = self.policy.rules.index(first)
+        self.add(
+            "warning",
+            "boundary",
+            f"an amount of exactly {_num(at)} is in no amount band ({named}); it is routed by {catcher.id} instead",
+            ("rules", index, "when", "amount"),
+            f"make one band include {_num(at)}: e.g. `lte: {_num(at)}` below and `gt: {_num(at)}` above",
+        )
+
+    # -- two copies of one stage at a band boundary ----------------------------------------------
+    def duplicate_stages(self) -> None:
+        """Two sources (a rule and an overlay, or two overlays) adding the same stage where their amount bands
+        touch: at that amount the request gets the stage twice."""
+        sources: list[tuple[str, CompiledRule, StageSpec, tuple[Any, ...]]] = []
+        for i, rule in enumerate(self.policy.rules):
+            for j, stage in enumerate(rule.spec.stages or ()):
+                sources.append(("rule", rule, stage, ("rules", i, "stages", j)))
+        for i, overlay in enumerate(self.policy.overlays):
+            sources.append(("overlay", overlay, overlay.spec.stage, ("overlays", i, "stage")))
+        reported: set[tuple[str, str]] = set()
+        for a, (kind_a, src_a, stage_a, _) in enumerate(sources):
+            for kind_b, src_b, stage_b, path_b in sources[a + 1 :]:
+                if kind_b != "overlay" or src_a.id == src_b.id or (src_a.id, src_b.id) in reported:
+                    continue
+                if stage_a.approvers != stage_b.approvers:
+                    continue
+                ra, rb = self.regions[src_a.id], self.regions[src_b.id]
+                if not ra or not rb:
+                    continue
+                both = [m for x in ra for y in rb if (m := self.space.intersect(x, y)) is not None]
+                both = self.space.realistic(both, _facts_in(both))
+                amounts = {b.get("amount") for b in both}
+                points = [i for i in amounts if isinstance(i, Interval) and i.lo is not None and i.lo == i.hi]
+                if not both or len(points) != len(amounts):
+                    continue  # they overlap on a range, by design; only a shared boundary is a slip
+                reported.add((src_a.id, src_b.id))
+                at = ", ".join(sorted(_num(p.lo) for p in points if p.lo is not None))
+                self.add(
+                    "error",
+                    "duplicate_stage",
+                    f"at an amount of exactly {at}, {kind_a} {src_a.id} and overlay {src_b.id} both add stage "
+                    f"'{stage_b.name}' with the same approvers: the request would get it twice",
+                    path_b,
+                    "make the amount bands meet without overlapping: `lte: X` on one and `gt: X` on the other",
+                )
+
+    # -- currencies without a rate -----------------------------------------------------------------
+    def missing_rates(self) -> None:
+        known = {self.policy.currency, *self.policy.spec.rates}
+        used: dict[str, list[str]] = {}
+        if self.directory.currency not in known:
+            used.setdefault(self.directory.currency, []).append("the company's currency")
+        for supplier in self.directory.suppliers:
+            if supplier.currency not in known:
+                used.setdefault(supplier.currency, []).append(f"supplier {supplier.id}")
+        for code, who in sorted(used.items()):
+            more = f" and {len(who) - 3} more" if len(who) > 3 else ""
+            self.add(
+                "error",
+                "missing_rate",
+                f"currency {code} is used ({', '.join(who[:3])}{more}) but has no rate: a request priced in it "
+                f"cannot be converted to {self.policy.currency}",
+                ("rates",) if self.policy.spec.rates else ("policy", "currency"),
+                f"add `{code}: <{self.policy.currency} per 1 {code}>` under `rates:`",
+            )
+
+    # -- approvers with no limit on a limit-checked stage -----------------------------------------
+    def missing_limits(self) -> None:
+        if self.policy.spec.settings.approval_limits != "escalate":
+            return
+        d = self.directory
+        unlimited = {p.id for p in d.people if p.active and "approval_limit" not in p.model_fields_set}
+        if not unlimited:
+            return
+        for stage in self.stages():
+            if not stage.spec.check_limits:
+                continue
+            for k, spec in enumerate(stage.spec.approvers):
+                named = self._may_name(spec, stage) & unlimited
+                if named:
+                    people = sorted(named)
+                    more = f" and {len(people) - 5} more" if len(people) > 5 else ""
+                    self.add(
+                        "error",
+                        "missing_limit",
+                        f"{stage.label}: {', '.join(people[:5])}{more} have no approval_limit in the directory, "
+                        "so on this limit-checked stage every request would pass them by as over a $0 limit",
+                        stage.path + ("approvers", k, spec.kind),
+                        "set `approval_limit:` for them in the directory (0 if they may approve nothing), "
+                        "or `check_limits: false` on the stage",
+                    )
+
+    def _may_name(self, spec: ApproverSpec, stage: _Stage) -> set[str]:
+        """Everyone a resolver may name for some request this stage can see."""
+        d = self.directory
+        if spec.kind == "manager":
+            n = spec.manager or 1
+            return {chain[n - 1] for p in d.people if len(chain := d.manager_chain(p.id)) >= n}
+        if spec.kind == "budget_owner":
+            return {c.owner for c in d.cost_centers if c.owner}
+        out: set[str] = set()
+        for site, category in self._contexts(stage.owner):
+            out |= self._static_people((spec,), site, category) or set()
+        return out
 
     # -- escalation cycles ---------------------------------------------------------------------
     def escalation_cycles(self) -> None:
@@ -654,21 +836,42 @@ class _Checker:
                 continue
             facts = {"site": site, "category": category}
             if target.kind in ("next_level", "approver_manager"):
-                for person in on_stage:
-                    up = {
-                        p.id
-                        for p in resolve_people(
-                            target, facts, self.directory, approver=person, escalations=self.policy.spec.escalations
-                        )
-                    }
-                    if up and up <= on_stage:
-                        self._cycle(stage, f"escalates from {person} back to {', '.join(sorted(up))} at {site}")
+                # A step escalates from whoever holds it, and again from whoever it reached: it only loops
+                # when following it from a member never gets past the stage's own people. (One member
+                # escalating to another member of an any-of group whose escalation goes further is fine:
+                # runtime escalation carries on from them.)
+                for person in sorted(on_stage):
+                    loop = self._confined(target, facts, person, on_stage)
+                    if loop:
+                        self._cycle(stage, f"escalates from {person} back to {', '.join(loop)} at {site}")
                         return
                 continue
             up_people = self._static_people((target,), site, category)
             if up_people and up_people <= on_stage:
                 self._cycle(stage, f"escalates back to its own approver(s) {', '.join(sorted(up_people))} at {site}")
                 return
+
+    def _confined(self, target: ApproverSpec, facts: dict[str, Any], start: str, on_stage: set[str]) -> list[str]:
+        """The stage members escalation from `start` keeps returning to, or [] when it leaves the stage or ends."""
+        seen: set[str] = set()
+        frontier = {start}
+        while frontier:
+            nxt: set[str] = set()
+            for person in frontier:
+                up = {
+                    p.id
+                    for p in resolve_people(
+                        target, facts, self.directory, approver=person, escalations=self.policy.spec.escalations
+                    )
+                }
+                if up - on_stage:
+                    return []
+                nxt |= up
+            seen |= frontier
+            frontier = nxt - seen
+            if not frontier and nxt:
+                return sorted(nxt)
+        return []
 
     def _cycle(self, stage: _Stage, text: str) -> None:
         self.add(

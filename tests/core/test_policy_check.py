@@ -208,6 +208,7 @@ def test_a_stop_shadows_a_rule_that_only_matches_stopped_requests(company):
     text = yaml.safe_dump(
         {
             "policy": {"id": "t", "version": "1", "currency": "USD"},
+            "rates": {"EUR": 1.08},
             "stops": [{"id": "blocked", "when": {"supplier.blocked": True}, "reason": "blocked"}],
             "rules": [
                 {"id": "blocked-review", "when": {"supplier.blocked": True}, "auto_approve": True},

@@ -13,6 +13,7 @@ runner = CliRunner()
 # The clean minimal policy with both SLA places written out: the default (settings) and one stage's.
 POLICY = """\
 policy: {{id: fixture, version: "1", currency: USD, owner: sofia.alvarez}}
+rates: {{EUR: 1.08}}
 settings:
   sla_hours: {default}
 rules:
