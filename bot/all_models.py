@@ -6,6 +6,7 @@ tables in its own module adds one import line here.
 """
 
 import approvals.conversation  # noqa: F401
+import approvals.inbox  # noqa: F401  (notices kept for people no chat platform reaches)
 import approvals.jobqueue  # noqa: F401
 import approvals.master_data  # noqa: F401  (suppliers, items, budgets pulled from the ERP)
 import approvals.metrics.indexes  # noqa: F401  (the dashboard's indexes on existing tables)

@@ -9,14 +9,11 @@ errors in, outbox calls (approvals/outbox.py) out.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from sqlalchemy import Engine
@@ -30,6 +27,7 @@ from approvals.notices import Notice, Notifier
 from approvals.outbox import CREATE_PO, NOTIFY, SYNC_STATUS, Outbox, open_purchase_orders
 from approvals.workflow import ApprovalService
 from bot.chat.delivery import ChatDelivery, ChatNotifier
+from bot.notify import InboxNotifier
 from bot.settings import Settings
 from connectors.erp.base import (
     ErpConnector,
@@ -42,69 +40,7 @@ from connectors.erp.base import (
 from connectors.erp.config import ErpSettings
 from connectors.erp.factory import build_connector
 
-try:
-    import fcntl
-except ImportError:  # Windows: the in-process lock still keeps one process's notices single
-    fcntl = None  # type: ignore[assignment]
-
 log = logging.getLogger("procurebot.erp")
-
-
-class JsonlNotifier:
-    """Notices as JSON lines in a file: the embedded default until a chat surface is connected.
-
-    Each notice reaches the file once per person (its key): a process killed after writing a line but
-    before finishing the notice's job delivers the job again after restart, and that repeat finds its line
-    already there. Processes on one host share the file under an exclusive lock.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._written: set[tuple[str, str]] = set()  # (person, notice key) of every line read so far
-        self._read_to = 0  # bytes of the file already read into _written
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def send(self, person_id: str, notice: Notice) -> str:
-        line = json.dumps(
-            {
-                "to": person_id,
-                "kind": notice.kind,
-                "key": notice.key,
-                "number": notice.number,
-                "text": notice.text,
-                "actions": list(notice.actions),
-            }
-        )
-        with self._lock, open(self.path, "ab+") as fh:
-            if fcntl is not None:
-                fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes
-            torn = self._catch_up(fh)
-            if (person_id, notice.key) not in self._written:
-                fh.write((b"\n" if torn else b"") + line.encode() + b"\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-                self._written.add((person_id, notice.key))
-                self._read_to = fh.tell()
-        return f"file:{notice.key}"
-
-    def _catch_up(self, fh: Any) -> bool:
-        """Read the lines written since the last look (by any process). True when the file ends in a line
-        torn by a process killed mid-write (that notice was never finished, so it is written again)."""
-        size = fh.seek(0, os.SEEK_END)
-        if size < self._read_to:  # the file was rotated or emptied: read it from the start
-            self._written.clear()
-            self._read_to = 0
-        fh.seek(self._read_to)
-        data = fh.read()
-        self._read_to = size
-        for raw in data.split(b"\n"):
-            try:
-                row = json.loads(raw)
-                self._written.add((row["to"], row["key"]))
-            except (ValueError, TypeError, KeyError):
-                continue  # blank, torn, or not a notice
-        return bool(data) and not data.endswith(b"\n")
 
 
 @dataclass(frozen=True)
@@ -458,7 +394,8 @@ def main_loop(
 
 
 class LiveNotifier:
-    """Writes each notice through `inner` (the durable record), then tells the live listeners who got what."""
+    """Writes each notice through `inner` (the durable record), then tells the live listeners who got what
+    (the web chat's open streams then show it from the inbox at once, without waiting for their next look)."""
 
     def __init__(self, inner: Notifier, tell: ErpListener) -> None:
         self.inner, self.tell = inner, tell
@@ -468,6 +405,12 @@ class LiveNotifier:
         if notice.number:
             self.tell(ErpChange(notice.number, notice.kind, person_id, notice.text))
         return ref
+
+
+def durable_notifier(chat: ChatDelivery, engine: Engine, clock: Clock = utcnow) -> Notifier:
+    """Where ERP notices go: the person's Slack or Teams thread, else the database's inbox the web chat shows
+    (never a file of one host: every replica and worker writes, and every replica shows, the same rows)."""
+    return ChatNotifier(chat, fallback=InboxNotifier(engine, clock))
 
 
 def fan_out(listeners: list[ErpListener]) -> ErpListener:
@@ -501,12 +444,10 @@ def start_in_server(runtime: ServerRuntime) -> threading.Event | None:
     if threads_wanted <= 0:
         return keep_fresh(refresher, threading.Event())
     tell = fan_out(runtime.erp_listeners)
-    fallback: Notifier = JsonlNotifier(runtime.settings.var_dir / "erp-notices.jsonl")
-    durable = ChatNotifier(runtime.chat, fallback=fallback)  # Slack/Teams threads first
-    notifier = LiveNotifier(durable, tell)
+    clock = runtime.service.clock  # the runtime's one clock: its POs, notices, syncs and master data carry its time
+    notifier = LiveNotifier(durable_notifier(runtime.chat, runtime.engine, clock), tell)
     base = jobqueue.default_worker_id()
     stop = threading.Event()
-    clock = runtime.service.clock  # the runtime's one clock: its POs, notices, syncs and master data carry its time
 
     def build(i: int) -> ErpDispatcher:
         return ErpDispatcher(

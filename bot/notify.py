@@ -1,8 +1,9 @@
 """Notifiers: how notices leave the core (reminders, escalations, delegation windows, digests, ERP notices).
 
 `Notifier` is the core's one port (approvals.notices). Here are its plain edge implementations: an
-in-memory recorder (tests), and a small HTTP client for a chat API that takes one JSON message per call
-and answers with a message reference. Chat platforms deliver through `ChatNotifier` (bot/chat/delivery.py).
+in-memory recorder (tests), the inbox (the database, shown by the web chat: where a notice goes when no chat
+platform reaches the person) and a small HTTP client for a chat API that takes one JSON message per call and
+answers with a message reference. Chat platforms deliver through `ChatNotifier` (bot/chat/delivery.py).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import threading
 from dataclasses import dataclass, field
 
 import httpx
+from sqlalchemy import Engine
 
+from approvals import inbox
+from approvals.clock import Clock, utcnow
 from approvals.notices import Notice
 
-__all__ = ["RecordingNotifier", "LogNotifier", "HttpNotifier"]
+__all__ = ["RecordingNotifier", "InboxNotifier", "HttpNotifier"]
 log = logging.getLogger("procurebot.notify")
 
 
@@ -43,13 +47,18 @@ class RecordingNotifier:
         return [(p, n.kind) for p, n in self.sent]
 
 
-class LogNotifier(RecordingNotifier):
-    """The dev default when no chat API is configured: records and logs who was told what kind of thing."""
+@dataclass
+class InboxNotifier:
+    """Keeps each notice in the database's inbox (approvals/inbox.py), once per person and notice key, for the
+    web chat to show when the person next connects or on their open stream, whichever replica serves them."""
+
+    engine: Engine
+    clock: Clock = utcnow
 
     def send(self, person_id: str, notice: Notice) -> str:
-        ref = super().send(person_id, notice)
+        row = inbox.deliver(self.engine, person_id=person_id, notice=notice, now=self.clock())
         log.info("notice %s to %s about %s", notice.kind, person_id, notice.number or ", ".join(notice.numbers))
-        return ref
+        return f"inbox:{row}"
 
 
 class HttpNotifier:

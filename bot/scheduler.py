@@ -23,7 +23,7 @@ from approvals.scheduling.plan import Planner, SchedulerConfig
 from approvals.scheduling.runner import Scheduler
 from approvals.workflow import ApprovalService
 from bot.chat.delivery import ChatDelivery, ChatNotifier
-from bot.notify import HttpNotifier, LogNotifier
+from bot.notify import HttpNotifier, InboxNotifier
 from bot.settings import Settings
 
 log = logging.getLogger("procurebot.scheduler")
@@ -68,8 +68,11 @@ def build(
     )
     calendars = Calendars(directory, config.hours)
     planner = Planner(directory, calendars, config)
-    fallback: Notifier = HttpNotifier(settings.notify_url) if settings.notify_url else LogNotifier()
-    notifier = ChatNotifier(chat, fallback=fallback)  # Slack/Teams first, where the person is
+    # Slack/Teams first, where the person is; else the chat API the settings name, else the inbox the web chat shows
+    fallback: Notifier = (
+        HttpNotifier(settings.notify_url) if settings.notify_url else InboxNotifier(service.engine, service.clock)
+    )
+    notifier = ChatNotifier(chat, fallback=fallback)
     return planner, Scheduler(service, notifier, config=config, calendars=calendars)
 
 

@@ -27,10 +27,10 @@ def _context():  # type: ignore[no-untyped-def]
     return settings, database_engine(), load_directory(settings.directory_file)
 
 
-def _notifier(settings):  # type: ignore[no-untyped-def]
-    from bot.erp_dispatcher import JsonlNotifier
+def _notifier(engine):  # type: ignore[no-untyped-def]
+    from bot.notify import InboxNotifier
 
-    return JsonlNotifier(settings.var_dir / "erp-notices.jsonl")
+    return InboxNotifier(engine)  # the database's inbox, shown by the web chat on any replica
 
 
 @app.command("status")
@@ -102,7 +102,7 @@ def sync(only: str = typer.Option("all", help="all, status (open POs) or master 
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    dispatcher = ErpDispatcher(engine, directory, connector, _notifier(settings), settings=erp_settings)
+    dispatcher = ErpDispatcher(engine, directory, connector, _notifier(engine), settings=erp_settings)
     failed = False
     try:
         if only in ("all", "master"):
@@ -137,7 +137,7 @@ def budgets() -> None:
 @app.command("dispatch")
 def dispatch(workers: int = typer.Option(1, min=1, max=64, help="worker threads in this process")) -> None:
     """Run the dispatcher until stopped (Ctrl-C or SIGTERM). Run it on as many hosts as you like."""
-    from bot.erp_dispatcher import main_loop
+    from bot.erp_dispatcher import durable_notifier, main_loop
     from bot.runtime import build_runtime
 
     settings = get_settings()
@@ -152,7 +152,8 @@ def dispatch(workers: int = typer.Option(1, min=1, max=64, help="worker threads 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     typer.echo(f"ERP dispatcher: {workers} worker(s), connector {erp_settings.erp_connector}")
-    main_loop(runtime.engine, runtime.directory, erp_settings, _notifier(settings), workers=workers, stop=stop)
+    notifier = durable_notifier(runtime.chat, runtime.engine, runtime.service.clock)  # as the server's dispatchers
+    main_loop(runtime.engine, runtime.directory, erp_settings, notifier, workers=workers, stop=stop)
 
 
 @app.command("sandbox-move")

@@ -15,6 +15,8 @@ from approvals.workflow.base import Change
 
 log = logging.getLogger("procurebot.web")
 MAX_QUEUED = 200  # a browser that stopped reading loses old events, never the server's memory
+# not sent to browsers: tells a person's streams that a notice was just kept for them (approvals/inbox.py)
+LOOK_IN_INBOX: dict[str, Any] = {"type": "inbox"}
 
 
 class LiveHub:
@@ -53,9 +55,10 @@ class LiveHub:
         queue.put_nowait(event)
 
     def on_erp(self, change: Any) -> None:
-        """ERP listener (bot.erp_dispatcher.ErpChange): a notice goes to its person; a PO change re-renders cards."""
+        """ERP listener (bot.erp_dispatcher.ErpChange): a notice delivered to a person has their open streams look
+        in the inbox now (the inbox shows it, once); a PO change re-renders cards."""
         if change.person is not None:
-            self.publish({"type": "notice", "text": change.text or "", "number": change.number}, only=change.person)
+            self.publish(LOOK_IN_INBOX, only=change.person)
             return
         audience = self._audience(change.number) if self._subscribers else []
         self.publish(

@@ -18,21 +18,25 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from approvals import inbox
 from approvals.credentials import Credential, acting
 from approvals.errors import NotFound
 from bot.cards.html import render_card
+from bot.chat.delivery import notice_card
 from bot.intake import texts
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
 from bot.llm_setup import card_refresher
 from bot.runtime import Runtime
 from bot.templating import environment
 from bot.web import texts as page_texts
-from bot.web.hub import LiveHub
+from bot.web.hub import LOOK_IN_INBOX, LiveHub
 
 router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = environment("bot.web")
 KEEPALIVE_SECONDS = 15.0
+# how often an open stream looks for notices another process kept for its person (this process's tell it at once)
+INBOX_POLL_SECONDS = 2.0
 _init_lock = threading.Lock()
 
 
@@ -40,6 +44,18 @@ _init_lock = threading.Lock()
 class WebChat:
     assistant: Assistant
     hub: LiveHub
+    runtime: Runtime
+
+    def notices(self, person: str) -> list[dict[str, Any]]:
+        """The person's notices no chat platform delivered (reminders, PO created, ...), each shown once: as replies
+        in the web chat's shape, a notice with buttons as its card."""
+        taken = inbox.take_unshown(self.runtime.engine, person_id=person, now=self.runtime.service.clock())
+        out = []
+        for notice in taken:
+            card = notice_card(notice)
+            html = render_card(card) if card else None
+            out.append({"text": None if html else notice.text, "html": html, "number": notice.number})
+        return out
 
 
 def web_chat(request: Request) -> WebChat:
@@ -68,7 +84,7 @@ def web_chat(request: Request) -> WebChat:
             runtime.commit_listeners.append(hub.on_change)
             runtime.summary_listeners.append(card_refresher(runtime.service, hub.on_change))
             runtime.erp_listeners.append(hub.on_erp)
-            chat = request.app.state.web_chat = WebChat(assistant, hub)
+            chat = request.app.state.web_chat = WebChat(assistant, hub, runtime)
     return chat
 
 
@@ -143,7 +159,10 @@ def people(request: Request) -> list[dict[str, str]]:
 
 @router.post("/api/hello")
 def hello(body: Hello, request: Request) -> dict[str, Any]:
-    return _call(web_chat(request).assistant.greet, body.person)
+    """The greeting, after what was kept for the person while they were away (reminders, PO notices)."""
+    chat = web_chat(request)
+    greeting = _call(chat.assistant.greet, body.person)  # refuses an unknown person before the inbox is read
+    return {"replies": chat.notices(body.person) + greeting["replies"]}
 
 
 @router.post("/api/messages")
@@ -168,28 +187,51 @@ def card(number: str, request: Request, person: str = Query(min_length=1, max_le
 
 @router.get("/api/events")
 async def events(request: Request, person: str = Query(min_length=1, max_length=80)) -> StreamingResponse:
-    """Server-sent events: which requisitions changed, and expired-draft notices, as they happen."""
+    """Server-sent events: which requisitions changed, the person's notices (kept in the inbox, by any process),
+    and expired-draft notices, as they happen."""
     chat = web_chat(request)
     if chat.assistant.directory.person(person) is None:
         raise HTTPException(404, f"There is nobody called {person!r} in the company directory.")
     queue = chat.hub.subscribe(person)
+    polls_per_keepalive = max(1, round(KEEPALIVE_SECONDS / INBOX_POLL_SECONDS))
+
+    async def from_inbox() -> AsyncIterator[str]:
+        for notice in await run_in_threadpool(chat.notices, person):
+            yield _sse({"type": "notice", **notice})
 
     async def stream() -> AsyncIterator[str]:
+        quiet = 0
         try:
             yield "retry: 2000\n: connected\n\n"
+            async for line in from_inbox():  # what was kept while the person was away
+                yield line
             while not await request.is_disconnected():
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+                    event = await asyncio.wait_for(queue.get(), timeout=INBOX_POLL_SECONDS)
                 except asyncio.TimeoutError:
+                    async for line in from_inbox():  # kept by another replica or a worker
+                        yield line
+                    quiet += 1
+                    if quiet < polls_per_keepalive:
+                        continue
+                    quiet = 0
                     # the quiet moments are when abandoned drafts get their notice
                     for who, reply in await run_in_threadpool(chat.assistant.expire_drafts):
                         chat.hub.publish({"type": "notice", "text": reply.text}, only=who)
                     yield ": keepalive\n\n"
                     continue
-                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+                if event is LOOK_IN_INBOX:
+                    async for line in from_inbox():
+                        yield line
+                    continue
+                yield _sse(event)
         finally:
             chat.hub.unsubscribe(queue)
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
+
+
+def _sse(event: dict[str, Any]) -> str:
+    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"

@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 
 from approvals.outbox import install
 from bot.api.app import create_app
-from bot.erp_dispatcher import ErpDispatcher, LiveNotifier, fan_out
+from bot.erp_dispatcher import ErpDispatcher, LiveNotifier, durable_notifier, fan_out
 from bot.intake.assistant import Assistant
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.web.hub import LOOK_IN_INBOX
 from connectors.erp.base import PermanentError
 from connectors.erp.config import ErpSettings
 from connectors.erp.sandbox import SandboxErp
@@ -151,20 +152,21 @@ def test_dispatcher_reports_each_erp_change_for_live_cards(service, engine, dire
 
 
 def test_open_web_chats_update_when_the_po_is_created(db_url, clock):
-    """Jake has the web chat open: when the dispatcher makes the PO, his card re-renders and he reads its number."""
+    """Jake has the web chat open: when the dispatcher makes the PO, his card re-renders, his stream is told to look
+    in his inbox, and he reads the PO's number there, once."""
     settings = Settings(database_url=db_url, admin_token=None, env="dev", _env_file=None)
     runtime = build_runtime(settings)
     runtime.service.clock = clock
     with TestClient(create_app(settings, runtime=runtime)) as client:
         assert client.get("/chat/api/people").status_code == 200  # the web chat starts listening
-        hub = client.app.state.web_chat.hub
+        chat = client.app.state.web_chat
         number = approved(runtime.service)
         tell = fan_out(runtime.erp_listeners)
         d = ErpDispatcher(
             runtime.engine,
             runtime.directory,
             SandboxErp(runtime.engine, runtime.directory),
-            LiveNotifier(Inbox(), tell),
+            LiveNotifier(durable_notifier(runtime.chat, runtime.engine, clock), tell),
             settings=ErpSettings(_env_file=None),
             clock=clock,
             worker_id="t",
@@ -172,15 +174,18 @@ def test_open_web_chats_update_when_the_po_is_created(db_url, clock):
         )
 
         async def scenario() -> list[dict]:
-            queue = hub.subscribe("jake.miller")
+            queue = chat.hub.subscribe("jake.miller")
             await asyncio.to_thread(d.run_once)
             events = [await asyncio.wait_for(queue.get(), timeout=5) for _ in range(2)]
-            hub.unsubscribe(queue)
+            chat.hub.unsubscribe(queue)
             return events
 
-        change, notice = asyncio.run(scenario())
+        change, look = asyncio.run(scenario())
         assert change["type"] == "change" and change["number"] == number and "jake.miller" in change["audience"]
-        assert notice["type"] == "notice" and "PO-000001" in notice["text"]
+        assert look is LOOK_IN_INBOX
+        [notice] = chat.notices("jake.miller")
+        assert "PO-000001" in notice["text"] and notice["number"] == number
+        assert chat.notices("jake.miller") == []  # shown once
         html_card = client.get(f"/chat/api/cards/{number}", params={"person": "jake.miller"}).json()["html"]
         assert "PO-000001" in html_card
     runtime.engine.dispose()

@@ -1,10 +1,9 @@
 """The ERP side of `procurebot serve`: the real server process (its lifespan starts the ERP dispatcher, the
-scheduler and the chat delivery worker) killed and restarted while the ERP fails at random; notices written
-once across a crash; master data re-read by a server that runs no dispatcher."""
+scheduler and the chat delivery worker) killed and restarted while the ERP fails at random; notices kept in the
+database's inbox once across a crash; master data re-read by a server that runs no dispatcher."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -24,10 +23,13 @@ from sqlmodel import Session, select
 
 from approvals import master_data
 from approvals.clock import utcnow
+from approvals.db import make_engine
+from approvals.inbox import InboxNotice
 from approvals.jobqueue import Job
 from approvals.models import Requisition
 from approvals.outbox import NOTIFY, ErpPurchaseOrder, install
-from bot.erp_dispatcher import ErpDispatcher, JsonlNotifier, start_in_server
+from bot.erp_dispatcher import ErpDispatcher, start_in_server
+from bot.notify import InboxNotifier
 from bot.settings import Settings
 from connectors.erp.base import ErpSupplier
 from connectors.erp.config import ErpSettings
@@ -54,6 +56,11 @@ SERVE_ENV = {
 def _count(engine, model) -> int:  # type: ignore[no-untyped-def]
     with Session(engine) as s:
         return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+def _kept(engine) -> list[InboxNotice]:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return list(s.exec(select(InboxNotice)).all())
 
 
 def _unfinished_notices(engine) -> int:  # type: ignore[no-untyped-def]
@@ -148,40 +155,41 @@ def test_the_served_app_killed_three_times_makes_every_po_once_and_tells_every_r
     assert len(in_erp) == N and sorted(in_erp) == sorted(numbers)  # none lost, none twice in the ERP's ledger
     assert _count(engine, ErpPurchaseOrder) == N and states == {"po_created": N} and dead == 0
     assert attempts > N  # the faults really happened and were retried
-    lines = [json.loads(x) for x in (var_dir / "erp-notices.jsonl").read_text().splitlines()]
-    told = Counter((x["to"], x["number"]) for x in lines if x["kind"] == "po_created")
+    kept = _kept(engine)
+    told = Counter((x.person_id, x.number) for x in kept if x.kind == "po_created")
     assert set(told) == {(requester_of[x], x) for x in numbers}  # every requester told about each of their POs
     assert set(told.values()) == {1}  # and only once, through three kills
+    assert not (var_dir / "erp-notices.jsonl").exists()  # nothing kept in one host's file
     print(
         f"\nserved app on {engine.dialect.name}: {N} POs, {attempts} ERP attempts, killed at {killed_at}, "
-        f"{len(lines)} notices",
+        f"{len(kept)} notices",
         file=sys.stderr,
     )
 
 
 class _KilledAfterWriting(BaseException):
-    """Stands for SIGKILL between a notice reaching the file and its job being marked done."""
+    """Stands for SIGKILL between a notice reaching the inbox and its job being marked done."""
 
 
-class _DiesAfterWriting(JsonlNotifier):
+class _DiesAfterWriting(InboxNotifier):
     def send(self, person_id, notice):  # type: ignore[no-untyped-def]
         super().send(person_id, notice)
         raise _KilledAfterWriting
 
 
-def test_a_notice_written_just_before_a_crash_is_not_written_again(service, engine, directory, clock, tmp_path):
-    """A dispatcher dies right after writing Jake's 'PO created' line, before marking the notice sent; the one
-    that takes the notice over after the lease finds the line already there, so Jake reads it once."""
+def test_a_notice_written_just_before_a_crash_is_not_written_again(service, engine, db_url, directory, clock):
+    """A dispatcher dies right after keeping Jake's 'PO created' in the inbox, before marking the notice sent; the
+    one that takes the notice over after the lease (another process: its own engine) finds it kept, so Jake reads
+    it once."""
     install(service)
     number = service.submit(submit("jake.miller", lines=[ONE_ROLL])).number
-    notices = tmp_path / "erp-notices.jsonl"
     settings = ErpSettings(_env_file=None)
     erp = SandboxErp(engine, directory)
     dying = ErpDispatcher(
         engine,
         directory,
         erp,
-        _DiesAfterWriting(notices),
+        _DiesAfterWriting(engine, clock),
         settings=settings,
         clock=clock,
         worker_id="dies",
@@ -189,38 +197,18 @@ def test_a_notice_written_just_before_a_crash_is_not_written_again(service, engi
     )
     with pytest.raises(_KilledAfterWriting):
         dying.run_once()
-    assert _unfinished_notices(engine) == 1  # the line is written, the job still held by the dead worker
+    assert _unfinished_notices(engine) == 1  # the notice is kept, the job still held by the dead worker
     clock.advance(minutes=2)  # its lease runs out
-    # a new process: its own notifier on the same file
-    after = ErpDispatcher(
-        engine, directory, erp, JsonlNotifier(notices), settings=settings, clock=clock, worker_id="after"
-    )
-    after.run_once()
+    other = make_engine(db_url)  # a new process: its own engine on the same database
+    try:
+        after = ErpDispatcher(
+            other, directory, erp, InboxNotifier(other, clock), settings=settings, clock=clock, worker_id="after"
+        )
+        after.run_once()
+    finally:
+        other.dispose()
     assert _unfinished_notices(engine) == 0
-    lines = [json.loads(x) for x in notices.read_text().splitlines()]
-    assert [(x["to"], x["number"], x["kind"]) for x in lines] == [("jake.miller", number, "po_created")]
-
-
-def test_a_line_torn_by_a_kill_mid_write_is_written_whole_on_the_next_delivery(tmp_path):
-    """A process killed halfway through writing a notice leaves half a line; the retried delivery writes the
-    notice whole on a line of its own, and the lines before it still read."""
-    from approvals.notices import Notice
-
-    notices = tmp_path / "erp-notices.jsonl"
-    first = Notice("po_created", "PR-1 is now purchase order PO-000001", "po_created:PR-1", "PR-1")
-    second = Notice("po_created", "PR-2 is now purchase order PO-000002", "po_created:PR-2", "PR-2")
-    JsonlNotifier(notices).send("jake.miller", first)
-    with open(notices, "a") as fh:
-        fh.write('{"to": "jake.miller", "kind": "po_cre')  # killed here
-    JsonlNotifier(notices).send("jake.miller", second)
-    JsonlNotifier(notices).send("jake.miller", first)  # a repeat of a finished line changes nothing
-    readable = []
-    for raw in notices.read_text().splitlines():
-        try:
-            readable.append(json.loads(raw)["number"])
-        except ValueError:
-            continue
-    assert readable == ["PR-1", "PR-2"]
+    assert [(x.person_id, x.number, x.kind) for x in _kept(engine)] == [("jake.miller", number, "po_created")]
 
 
 class _ErpBlocksUline(SandboxErp):

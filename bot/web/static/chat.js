@@ -72,7 +72,8 @@ function connect() {
     const mine = (ev.audience || []).includes(person) && ev.actor !== person;
     refresh(ev.number, mine ? `${ev.number} changed: it concerns you.` : null);
   });
-  events.addEventListener("notice", (e) => { line(JSON.parse(e.data).text); });
+  // a notice is words, or a card when it has buttons (the ERP's Retry)
+  events.addEventListener("notice", (e) => { show({ replies: [JSON.parse(e.data)] }); });
 }
 
 async function choose(id) {
