@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import erp_dispatcher, scheduler
-from bot.api import prometheus
+from bot.api import openapi, prometheus
 from bot.api.errors import install_error_handlers
 from bot.api.request_ids import RequestIdMiddleware
 from bot.api.routes import audit, delegations, health, policy, requisitions
@@ -125,7 +125,10 @@ def create_app(
         title="procurebot",
         version="0.1.0",
         lifespan=lifespan,
-        description="Purchase requisitions, routed by a governed, versioned policy.",
+        description="Purchase requisitions, routed by a governed, versioned policy. Every error answers "
+        '`{"error": {"code", "message", "fields"}}`; each operation lists the errors it can give and the token '
+        "roles it admits.",
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -140,6 +143,7 @@ def create_app(
         app.include_router(teams_router)
     app.include_router(console)  # the admin console at /console (admins and auditors)
     prometheus.install(app)  # GET /metrics and request latency
+    openapi.install(app)  # /openapi.json with the real error body, every error status and the roles
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: the outermost, so every line of a request has its id
     return app

@@ -79,6 +79,7 @@ def require(*roles: str) -> Callable[..., Caller]:
                 session.commit()
             return Caller(token.id or 0, token.name, token.role, credential_of(token))
 
+    dependency.roles = roles  # type: ignore[attr-defined]  # read by the OpenAPI document (bot/api/openapi.py)
     return dependency
 
 

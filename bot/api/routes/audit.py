@@ -36,7 +36,18 @@ def _since_utc(since: datetime | None) -> datetime | None:
     return moment
 
 
-@router.get("/export", summary="Audit events as JSON Lines or CSV", response_class=StreamingResponse)
+@router.get(
+    "/export",
+    summary="Audit events as JSON Lines or CSV",
+    response_class=StreamingResponse,
+    name="export_audit",
+    responses={
+        200: {
+            "description": "One event per line (JSON Lines) or per row (CSV)",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        }
+    },
+)
 def export(
     request: Request,
     caller: Caller = Depends(require(*AUDIT)),
@@ -66,7 +77,7 @@ class VerifyOut(BaseModel):
     problems: list[str]
 
 
-@router.get("/verify", response_model=VerifyOut, summary="Check the hash chain end to end")
+@router.get("/verify", response_model=VerifyOut, summary="Check the hash chain end to end", name="verify_audit_chain")
 def verify(request: Request, caller: Caller = Depends(require(*AUDIT))) -> VerifyOut:
     with Session(request.app.state.runtime.engine) as session:
         report = audit.verify_chain(session)

@@ -17,6 +17,7 @@ from approvals.models import Delegation
 from approvals.workflow import ApprovalService
 from bot.api.acting import scoped_key, vet_actor
 from bot.api.auth import READ, WRITE, Caller, require
+from bot.api.openapi import errors
 from bot.api.routes.requisitions import service
 
 router = APIRouter(prefix="/api/v1/delegations", tags=["delegations"])
@@ -92,7 +93,7 @@ def _may_read(caller: Caller, svc: ApprovalService, row: Any) -> bool:
     return any(credential.may_act_as(p, _site(svc, p)) for p in (row.delegator, row.delegate))
 
 
-@router.get("/{delegation_id}", response_model=DelegationOut)
+@router.get("/{delegation_id}", response_model=DelegationOut, summary="One delegation", responses=errors(404))
 def get_delegation(
     delegation_id: DelegationId, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ))
 ) -> DelegationOut:
@@ -102,7 +103,29 @@ def get_delegation(
     raise NotFound(f"There is no delegation {delegation_id}.")
 
 
-@router.post("", status_code=201, response_model=DelegationOut, summary="Set a delegation window")
+@router.post(
+    "",
+    status_code=201,
+    response_model=DelegationOut,
+    summary="Set a delegation window",
+    responses=errors(409),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "actor": "zoe.martin",
+                        "delegator": "zoe.martin",
+                        "delegate": "priya.nair",
+                        "starts_at": "2026-12-20T00:00:00Z",
+                        "ends_at": "2027-01-03T00:00:00Z",
+                        "reason": "Holiday",
+                    }
+                }
+            }
+        }
+    },
+)
 def create_delegation(
     request: Request,
     body: DelegationIn,
@@ -124,7 +147,9 @@ def _site(svc: ApprovalService, person: str) -> str | None:
     return p.site if p else None
 
 
-@router.delete("/{delegation_id}", response_model=DelegationOut, summary="End a delegation now")
+@router.delete(
+    "/{delegation_id}", response_model=DelegationOut, summary="End a delegation now", responses=errors(404, 409)
+)
 def cancel_delegation(
     request: Request,
     delegation_id: DelegationId,
@@ -148,7 +173,9 @@ class DelegationChange(BaseModel):
     surface: c.Surface = Field(default="api", description="Ignored: the server records the surface (`api`).")
 
 
-@router.patch("/{delegation_id}", response_model=DelegationOut, summary="Move a delegation's end")
+@router.patch(
+    "/{delegation_id}", response_model=DelegationOut, summary="Move a delegation's end", responses=errors(404, 409)
+)
 def change_delegation(
     request: Request,
     delegation_id: DelegationId,

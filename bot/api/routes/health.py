@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from approvals.errors import NotFound
 from approvals.policy_store import active_policy
+from bot.api.openapi import Unavailable
 from bot.tokens import find_token
 
 router = APIRouter(tags=["health"])
@@ -24,7 +25,13 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and a policy is active (with an API token: which ones)")
+@router.get(
+    "/readyz",
+    summary="The database answers and a policy is active (with an API token: which ones)",
+    responses={
+        503: {"model": Unavailable, "description": "Not ready: the database does not answer or no policy is active"}
+    },
+)
 def readyz(request: Request) -> JSONResponse:
     """Anyone (a load balancer) learns ready or not; only a caller with a valid API token learns the database type
     and the policy's version and hash, which tell an attacker what to aim at."""

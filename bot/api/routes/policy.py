@@ -11,6 +11,7 @@ from approvals.policy.checker import check_policy
 from approvals.policy.loader import load_policy_text
 from approvals.policy_store import active_policy
 from bot.api.auth import READ, WRITE, Caller, require
+from bot.api.openapi import errors
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 MAX_UPLOAD = 2_000_000
@@ -43,7 +44,9 @@ class ValidationReport(BaseModel):
     findings: list[Finding]
 
 
-@router.get("", response_model=PolicyVersionOut, summary="The active policy version")
+@router.get(
+    "", response_model=PolicyVersionOut, summary="The active policy version", responses=errors(404), name="get_policy"
+)
 def current_policy(request: Request, caller: Caller = Depends(require(*READ))) -> PolicyVersionOut:
     with Session(request.app.state.runtime.engine) as session:
         row, policy = active_policy(session)

@@ -16,6 +16,7 @@ from approvals.views import RequisitionView
 from approvals.workflow import ActionResult, ApprovalService
 from bot.api.acting import reader, scoped_key, vet_actor, visible
 from bot.api.auth import READ, WRITE, Caller, require
+from bot.api.openapi import errors
 
 router = APIRouter(prefix="/api/v1/requisitions", tags=["requisitions"])
 NO_NUL = r"^[^\x00]*$"
@@ -76,7 +77,25 @@ def _response(result: ActionResult) -> ActionResponse:
     )
 
 
-@router.post("", status_code=201, response_model=ActionResponse, summary="Create and submit a requisition")
+CREATE_EXAMPLE = {
+    "requester": "jake.miller",
+    "site": "DAL",
+    "cost_center": "DAL-OPS",
+    "supplier": "uline",
+    "lines": [{"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "quantity": 40, "unit_price": 32}],
+    "need_by": "2026-11-20",
+    "urgency": "urgent",
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ActionResponse,
+    summary="Create and submit a requisition",
+    responses=errors(409),
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": CREATE_EXAMPLE}}}},
+)
 def create_requisition(
     request: Request,
     body: CreateRequisition,
@@ -144,7 +163,12 @@ def list_requisitions(
     return found
 
 
-@router.get("/{number}", response_model=RequisitionView, summary="One requisition with its route and history")
+@router.get(
+    "/{number}",
+    response_model=RequisitionView,
+    summary="One requisition with its route and history",
+    responses=errors(404),
+)
 def get_requisition(
     number: Number, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ))
 ) -> RequisitionView:
@@ -155,8 +179,23 @@ def get_requisition(
     "/{number}/actions",
     response_model=ActionResponse,
     summary="Approve, reject, ask for info, answer, withdraw, amend, reassign or escalate",
+    responses=errors(404, 409),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "approve": {"value": {"action": "approve", "actor": "maria.lopez", "comment": "OK for Q4"}},
+                        "reject": {
+                            "value": {"action": "reject", "actor": "maria.lopez", "comment": "Use the contract price"}
+                        },
+                    }
+                }
+            }
+        }
+    },
 )
-def act(
+def act_on_requisition(
     request: Request,
     number: Number,
     body: ActionRequest,
