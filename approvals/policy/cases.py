@@ -69,8 +69,15 @@ class Expect(_Strict):
     acting: list[list[str]] | None = None  # per stage: who receives it now (after delegation)
     overlays: list[str] | None = None
     reason_contains: str | None = None
+    stop_reason: str | None = None  # the whole stop reason, exactly
     notes_contain: list[str] | str | None = None
-    explanation_contains: str | None = None
+    explanation_contains: list[str] | str | None = None  # every fragment must appear
+    modes: list[Literal["any", "all", "quorum"]] | None = None  # per stage
+    required: list[int] | None = None  # per stage: approvals needed
+    sla_hours: list[Decimal] | None = None  # per stage
+    reminders: list[dict[Literal["first_after_hours", "every_hours", "max"], Decimal]] | None = None  # per stage
+    informed: list[list[str]] | list[str] | None = None  # per stage, or everyone informed on the route
+    service_level: str | None = None  # write `service_level: null` to expect none
 
 
 class Case(_Strict):
@@ -113,7 +120,7 @@ class CaseResult:
         for problem in self.refused:
             out.append(f"      request refused: {problem}")
         for d in self.differences:
-            out.append(f"      {d.what}: expected {_show(d.expected)}, got {_show(d.got)}")
+            out.append(f"      failed: {d.what}: expected {_show(d.expected)}, got {_show(d.got)}")
         if self.plan is not None:
             out.append(f"      route: {self.plan.explanation}")
             for note in self.plan.notes:
@@ -304,8 +311,43 @@ def compare(expect: Expect, plan: RoutePlan) -> list[Difference]:
         diffs.append(Difference("overlays", expect.overlays, list(plan.overlays)))
     if expect.reason_contains is not None and expect.reason_contains.lower() not in (plan.stop_reason or "").lower():
         diffs.append(Difference("reason contains", expect.reason_contains, plan.stop_reason))
-    if expect.explanation_contains is not None and expect.explanation_contains.lower() not in plan.explanation.lower():
-        diffs.append(Difference("explanation contains", expect.explanation_contains, plan.explanation))
+    if expect.stop_reason is not None and expect.stop_reason != plan.stop_reason:
+        diffs.append(Difference("stop reason", expect.stop_reason, plan.stop_reason))
+    fragments = (
+        [expect.explanation_contains]
+        if isinstance(expect.explanation_contains, str)
+        else expect.explanation_contains or []
+    )
+    for fragment in fragments:
+        if fragment.lower() not in plan.explanation.lower():
+            diffs.append(Difference("explanation contains", fragment, plan.explanation))
+    per_stage: list[tuple[str, list[Any] | None, list[Any]]] = [
+        ("stage modes", expect.modes, [s.mode for s in plan.stages]),
+        ("required approvals per stage", expect.required, [s.required for s in plan.stages]),
+        ("SLA hours per stage", expect.sla_hours, [s.sla_hours for s in plan.stages]),
+    ]
+    for what, want, got in per_stage:
+        if want is not None and list(want) != got:
+            diffs.append(Difference(what, want, got))
+    if expect.reminders is not None:
+        got_reminders = [s.reminders or {} for s in plan.stages]
+        same = len(expect.reminders) == len(got_reminders) and all(
+            all(Decimal(str(got.get(k))) == v for k, v in want.items())
+            for want, got in zip(expect.reminders, got_reminders)
+        )
+        if not same:
+            diffs.append(Difference("reminders per stage", expect.reminders, got_reminders))
+    if expect.informed is not None:
+        if all(isinstance(x, str) for x in expect.informed):
+            if sorted(map(str, expect.informed)) != sorted(plan.informed):
+                diffs.append(Difference("informed", expect.informed, list(plan.informed)))
+        else:
+            got_informed = [list(s.informed) for s in plan.stages]
+            want_informed = [sorted(x) for x in expect.informed if isinstance(x, list)]
+            if want_informed != [sorted(x) for x in got_informed]:
+                diffs.append(Difference("informed per stage", expect.informed, got_informed))
+    if "service_level" in given and expect.service_level != plan.service_level:
+        diffs.append(Difference("service level", expect.service_level, plan.service_level))
     wanted_notes = [expect.notes_contain] if isinstance(expect.notes_contain, str) else expect.notes_contain or []
     for text in wanted_notes:
         if not any(text.lower() in note.lower() for note in plan.notes):

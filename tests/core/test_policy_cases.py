@@ -123,3 +123,70 @@ cases:
     assert run_cases(sample_policy, company, text.replace("REASON", "compliance audit")).passed
     wrong = run_cases(sample_policy, company, text.replace("REASON", "out of stock")).results[0]
     assert [d.what for d in wrong.differences] == ["reason contains"]
+
+
+SHAPE_CASE = """\
+cases:
+  - name: a large Dallas IT order
+    request: {requester: jake.miller, site: DAL, cost_center: DAL-OPS, supplier: uline, urgency: emergency,
+              lines: [{description: rugged tablets, category: it, quantity: 4, unit_price: 2000}]}
+    expect:
+      rule: it-large
+      EXPECT
+"""
+
+
+def _shape(sample_policy, company, expect: str):
+    text = SHAPE_CASE.replace("EXPECT", expect)
+    return run_cases(sample_policy, company, text).results[0]
+
+
+def test_a_case_asserts_mode_required_count_and_sla_per_stage(sample_policy, company):
+    """IT over $5,000: IT review then Finance, each any-of, one approval, 24 hours; all three assertions pass."""
+    result = _shape(sample_policy, company, "modes: [any, any]\n      required: [1, 1]\n      sla_hours: [24, 24]")
+    assert result.passed, result.render()
+
+
+@pytest.mark.parametrize(
+    "expect,named",
+    [
+        ("modes: [any, all]", "stage modes"),
+        ("required: [1, 2]", "required approvals per stage"),
+        ("sla_hours: [24, 4]", "SLA hours per stage"),
+        ("reminders: [{every_hours: 1}, {every_hours: 8}]", "reminders per stage"),
+        ("informed: [david.okafor]", "informed"),
+        ("stop_reason: blocked", "stop reason"),
+        ("explanation_contains: [IT purchase, Procurement]", "explanation contains"),
+        ("service_level: emergency", "service level"),
+    ],
+)
+def test_a_wrong_shape_fails_and_says_which_assertion(sample_policy, company, expect, named):
+    """A case whose stage shape, reminders, informed people or stop reason differ fails and names that assertion."""
+    result = _shape(sample_policy, company, expect)
+    assert not result.passed
+    assert f"failed: {named}: expected" in result.render()
+
+
+def test_a_case_asserts_reminders_and_informed_people(company):
+    """A policy with an emergency service level and an informed director: the case checks both and passes."""
+    from policy_fixtures import small_policy
+
+    policy = small_policy(
+        [
+            {
+                "id": "all",
+                "stages": [{"name": "Manager", "approvers": [{"manager": 1}]}],
+                "informed": [{"role": "regional_ops_director"}],
+            }
+        ],
+        service_levels=[
+            {"id": "emergency", "when": {"urgency": "emergency"}, "sla_hours": 4, "reminders": {"every_hours": 1}}
+        ],
+    )
+    text = SHAPE_CASE.replace("rule: it-large", "rule: all").replace(
+        "EXPECT",
+        "sla_hours: [4]\n      reminders: [{every_hours: 1, first_after_hours: 4}]\n"
+        "      informed: [[james.carter]]\n      service_level: emergency",
+    )
+    result = run_cases(policy, company, text).results[0]
+    assert result.passed, result.render()
