@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from approvals import inbox
 from approvals.db import make_engine
 from approvals.notices import Notice
@@ -73,6 +76,28 @@ def test_two_processes_keep_and_show_a_notice_once(db_url, clock):
         assert len(inbox.kept_for(a, person_id="jake.miller")) == 1
         assert inbox.take_unshown(b, person_id="jake.miller", now=clock()) == [PO_CREATED]
         assert inbox.take_unshown(a, person_id="jake.miller", now=clock()) == []
+    finally:
+        a.dispose()
+        b.dispose()
+
+
+def test_two_replicas_taking_at_once_show_each_notice_once(db_url, clock):
+    """Maria's browser reconnects to two replicas at the same moment: between them they show her five notices,
+    each exactly once."""
+    notices = [Notice("reminder", f"PR-{i} waits for you.", f"remind:PR-{i}", f"PR-{i}") for i in range(5)]
+    a, b = make_engine(db_url), make_engine(db_url)
+    try:
+        for n in notices:
+            inbox.deliver(a, person_id="maria.lopez", notice=n, now=clock())
+        start = threading.Barrier(2)
+
+        def take(engine):  # type: ignore[no-untyped-def]
+            start.wait()
+            return inbox.take_unshown(engine, person_id="maria.lopez", now=clock())
+
+        with ThreadPoolExecutor(2) as pool:
+            shown = [n for taken in pool.map(take, (a, b)) for n in taken]
+        assert sorted(n.key for n in shown) == sorted(n.key for n in notices)
     finally:
         a.dispose()
         b.dispose()

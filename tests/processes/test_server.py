@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -10,6 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 from live import child_env, free_port
+
+from approvals.db import make_engine
+from approvals.notices import Notice
+from bot.notify import InboxNotifier
 
 BIN = Path(sys.executable).parent
 
@@ -117,3 +122,59 @@ def test_tampering_makes_audit_verify_fail(server):
     verify = subprocess.run([str(BIN / "procurebot"), "audit", "verify"], env=env, capture_output=True, text=True)
     assert verify.returncode == 1
     assert "event 2" in verify.stderr and "edited" in verify.stderr
+
+
+def _notices(lines, want: set[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Read server-sent events until a notice containing each of `want` arrived; the notices' texts, in order."""
+    seen: list[str] = []
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == "notice":
+            seen.append(json.loads(line.removeprefix("data: "))["text"] or "")
+            if all(any(w in text for text in seen) for w in want):
+                return seen
+    raise AssertionError(f"the stream ended before {want} arrived; it brought {seen}")
+
+
+def test_an_open_web_chat_shows_notices_kept_by_this_server_and_by_another_process(server):
+    """Jake has the web chat open: the sandbox makes the PO for his approved boxes and he reads 'PO created' on his
+    stream; a worker process (here, the test) keeps a reminder for him in the database and it shows up too; each
+    once, and nothing is left for his next visit."""
+    base, var, env = server
+    h = {"Authorization": f"Bearer {(var / 'dev-admin-token').read_text().strip()}"}
+    with httpx.stream("GET", f"{base}/chat/api/events", params={"person": "jake.miller"}, timeout=30) as stream:
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry:")  # subscribed: what happens from now on reaches this stream
+        number = httpx.post(
+            f"{base}/api/v1/requisitions",
+            headers=h,
+            json={
+                "requester": "jake.miller",
+                "site": "DAL",
+                "cost_center": "DAL-OPS",
+                "supplier": "uline",
+                "lines": [{"description": "Corrugated boxes", "sku": "PKG-BOX-2012", "quantity": 80, "unit_price": 48}],
+            },
+        ).json()["number"]
+        approved = httpx.post(
+            f"{base}/api/v1/requisitions/{number}/actions",
+            headers={**h, "Idempotency-Key": "stream-1"},
+            json={"action": "approve", "actor": "maria.lopez"},
+        )
+        assert approved.json()["outcome"] == "approved"
+        created = f"{number} is now purchase order PO-"
+        first = _notices(lines, {created})
+        other_process = make_engine(env["DATABASE_URL"])
+        try:
+            reminder = Notice("reminder", f"{number} is a test reminder.", f"test.remind:{number}", number)
+            InboxNotifier(other_process).send("jake.miller", reminder)
+            InboxNotifier(other_process).send("jake.miller", reminder)  # a redelivered job
+        finally:
+            other_process.dispose()
+        later = _notices(lines, {reminder.text})
+    shown = first + later
+    assert sum(created in text for text in shown) == 1 and shown.count(reminder.text) == 1
+    hello = httpx.post(f"{base}/chat/api/hello", json={"person": "jake.miller"}).json()["replies"]
+    assert not any(created in (r["text"] or "") or reminder.text == r["text"] for r in hello)
