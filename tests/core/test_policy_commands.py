@@ -1,0 +1,89 @@
+"""Every policy command says which directory it used; a forgotten --directory is never silent; a database
+that is not migrated or cannot be opened is one clear line, not a traceback."""
+
+from __future__ import annotations
+
+import json
+
+from policy_fixtures import COMPANY_FILE, POLICIES, POLICY_FILE
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+runner = CliRunner()
+REQUEST = {
+    "requester": "jake.miller",
+    "site": "DAL",
+    "cost_center": "DAL-OPS",
+    "supplier": "uline",
+    "lines": [{"description": "stretch wrap", "sku": "PKG-SW-18", "quantity": 40, "unit_price": 32}],
+}
+
+
+def run(*args: object):
+    return runner.invoke(app, ["policy", *map(str, args)])
+
+
+def test_check_without_directory_says_it_used_the_sample_company(monkeypatch):
+    """No --directory: the first line names the sample company and how to pass your own."""
+    monkeypatch.delenv("PROCUREBOT_DIRECTORY_FILE", raising=False)
+    result = run("check", POLICY_FILE)
+    assert result.stderr.splitlines()[0].startswith(f"directory: {COMPANY_FILE} (the sample company")
+
+
+def test_a_custom_policy_checked_against_the_sample_by_accident_gets_one_clear_hint(monkeypatch):
+    """A policy naming someone the sample company lacks, with no --directory: the findings end with the hint."""
+    monkeypatch.delenv("PROCUREBOT_DIRECTORY_FILE", raising=False)
+    result = run("check", POLICIES / "unknown_person.yaml")
+    assert result.exit_code == 2
+    assert "no --directory was given; pass --directory FILE" in result.stderr
+
+
+def test_the_directory_given_is_named_first_and_no_sample_hint_follows():
+    """With --directory the first line says so, and unknown names are plain findings."""
+    result = run("check", POLICIES / "unknown_person.yaml", "--directory", COMPANY_FILE)
+    assert result.stderr.splitlines()[0] == f"directory: {COMPANY_FILE} (from --directory)"
+    assert "no --directory was given" not in result.stderr
+
+
+def test_the_directory_setting_is_used_when_no_flag_is_given(monkeypatch, tmp_path):
+    """PROCUREBOT_DIRECTORY_FILE is the default for every policy command, and the first line says it came from there."""
+    other = tmp_path / "company.yaml"
+    other.write_text(COMPANY_FILE.read_text())
+    monkeypatch.setenv("PROCUREBOT_DIRECTORY_FILE", str(other))
+    result = run("test", POLICY_FILE, "--cases", POLICIES.parent.parent / "examples" / "policy-cases.yaml")
+    assert result.stderr.splitlines()[0] == f"directory: {other} (from PROCUREBOT_DIRECTORY_FILE)"
+    assert result.exit_code == 0, result.output
+
+
+def test_route_json_names_the_directory_and_stays_json(tmp_path):
+    """route prints the directory line on stderr and the plan JSON, which carries the directory, on stdout."""
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps(REQUEST))
+    result = run(
+        "route", POLICY_FILE, "--request", request, "--directory", COMPANY_FILE, "--at", "2026-12-01T15:00:00Z"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["directory"] == str(COMPANY_FILE)
+    assert result.stderr.startswith("directory: ")
+
+
+def test_simulate_on_an_unmigrated_database_is_one_line(monkeypatch, tmp_path):
+    """simulate against an empty SQLite file: one line saying to run `procurebot db upgrade`, exit 2."""
+    monkeypatch.setenv("PROCUREBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = run("simulate", POLICY_FILE, "--directory", COMPANY_FILE)
+    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("directory: ") and len(lines) == 2
+    assert "procurebot db upgrade" in lines[1] and "Traceback" not in result.output
+
+
+def test_activate_on_a_database_that_cannot_be_opened_is_one_line(monkeypatch, tmp_path):
+    """activate where the database file cannot be created: one line ending 'not activated', exit 2."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("PROCUREBOT_DATABASE_URL", f"sqlite:///{blocker / 'db' / 'x.db'}")
+    result = run("activate", POLICY_FILE, "--directory", COMPANY_FILE)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[1].endswith("not activated") and "Traceback" not in result.output
