@@ -8,6 +8,7 @@ database and registers itself on this same `app`.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Optional
 import typer
 from pydantic import ValidationError
 
+from approvals.clock import utcnow
 from approvals.directory import Directory, load_directory
 from approvals.errors import DirectoryInvalid, PolicyInvalid
 from approvals.policy.cases import CasesInvalid, run_cases
@@ -33,13 +35,28 @@ HELP_APP = "Check, route and test a policy file."
 HELP_CHECK = "Find problems in a policy: unknown names, shadowed rules, gaps, loops, steps nobody can take."
 HELP_ROUTE = "Show the route one request would take, as JSON."
 HELP_TEST = "Run the policy owner's cases (given this request, expect this route)."
-HELP_DIRECTORY = "Company directory YAML (default: the sample company)."
+HELP_DIRECTORY = (
+    "Company directory YAML (default: PROCUREBOT_DIRECTORY_FILE if set, else the sample company, "
+    "said on the first line)."
+)
 HELP_JSON = "Print machine-readable JSON instead of text."
 HELP_REQUEST = "Requisition JSON: requester, site, cost_center, supplier, currency, lines, ..."
 HELP_COMMITTED = "Spend already approved on the cost center (policy currency)."
 HELP_AT = "Routing time, ISO 8601 (default: now, UTC)."
 HELP_CASES = "Cases YAML (see docs/policy.md, examples/policy-cases.yaml)."
 MSG_DIRECTORY_INVALID = "cannot use directory {path}: {problem}"
+MSG_DIRECTORY_USED = "directory: {path} ({how})"
+HOW_FLAG = "from --directory"
+HOW_SETTING = "from PROCUREBOT_DIRECTORY_FILE"
+HOW_SAMPLE = "the sample company: pass --directory FILE to check against your own"
+MSG_SAMPLE_MISMATCH = (
+    "{count} of these name things the sample company does not have: this was checked against the sample "
+    "company because no --directory was given; pass --directory FILE with your company's directory"
+)
+MSG_SAMPLE_REFUSED = (
+    "the request was checked against the sample company because no --directory was given; "
+    "pass --directory FILE with your company's directory"
+)
 MSG_REQUEST_UNREADABLE = "cannot read request {path}: {problem}"
 MSG_REQUEST_INVALID = "request refused; fix these fields and try again:"
 MSG_BAD_AMOUNT = "--committed must be a number, e.g. 12500"
@@ -52,6 +69,27 @@ app = typer.Typer(help=HELP_APP, no_args_is_help=True)
 def _fail(message: str, code: int = EXIT_ERRORS) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(code)
+
+
+def resolve_directory(given: Path | None) -> tuple[Path, str]:
+    """Which directory a policy command uses, and how it was chosen (said on the command's first line).
+
+    --directory wins; then PROCUREBOT_DIRECTORY_FILE; then the sample company, never silently: the first
+    line says so, and findings or refusals about names it does not have end with a hint to pass --directory."""
+    if given is not None:
+        return given, HOW_FLAG
+    configured = os.environ.get("PROCUREBOT_DIRECTORY_FILE")
+    if configured:
+        return Path(configured), HOW_SETTING
+    return DEFAULT_DIRECTORY, HOW_SAMPLE
+
+
+def announce_directory(given: Path | None) -> tuple[Path, bool]:
+    """Resolve the directory and print it on the first line (stderr, so JSON on stdout stays JSON).
+    Returns the path and whether it is the implicit sample company."""
+    path, how = resolve_directory(given)
+    typer.echo(MSG_DIRECTORY_USED.format(path=path, how=how), err=True)
+    return path, how == HOW_SAMPLE
 
 
 def _directory(path: Path) -> Directory:
@@ -75,10 +113,11 @@ def _policy(path: Path) -> LoadedPolicy:
 @app.command("check", help=HELP_CHECK)
 def check(
     file: Path = typer.Argument(..., help="Policy YAML"),
-    directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+    directory: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
     as_json: bool = typer.Option(False, "--json", help=HELP_JSON),
 ) -> None:
-    company = _directory(directory)
+    used, implicit = announce_directory(directory)
+    company = _directory(used)
     policy: LoadedPolicy | None = None
     try:
         policy = load_policy(file)
@@ -90,6 +129,7 @@ def check(
         typer.echo(
             json.dumps(
                 {
+                    "directory": str(used),
                     "file": str(file),
                     "policy_version": policy.version if policy else None,
                     "policy_hash": policy.content_hash if policy else None,
@@ -115,6 +155,9 @@ def check(
         for issue in issues:
             typer.echo(issue.render())
         typer.echo(summary(issues) + (f" [{policy.label}]" if policy else ""))
+        unknown = sum(1 for i in issues if i.kind == "unknown_reference")
+        if implicit and unknown:
+            typer.echo(MSG_SAMPLE_MISMATCH.format(count=unknown), err=True)
     raise typer.Exit(code)
 
 
@@ -122,18 +165,19 @@ def check(
 def route(
     file: Path = typer.Argument(..., help="Policy YAML"),
     request: Path = typer.Option(..., "--request", "-r", help=HELP_REQUEST),
-    directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+    directory: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
     committed: str = typer.Option("0", "--committed", help=HELP_COMMITTED),
     at: Optional[str] = typer.Option(None, "--at", help=HELP_AT),
 ) -> None:
+    used, implicit = announce_directory(directory)
     try:
         committed_amount = Decimal(committed)
         if not committed_amount.is_finite():
             raise InvalidOperation
     except InvalidOperation:
         raise _fail(MSG_BAD_AMOUNT) from None
-    when = _parse_time(at) if at else datetime.now(timezone.utc)
-    company = _directory(directory)
+    when = _parse_time(at) if at else utcnow()
+    company = _directory(used)
     policy = _policy(file)
     try:
         raw = json.loads(request.read_text(encoding="utf-8"))
@@ -152,19 +196,22 @@ def route(
         typer.echo(MSG_REQUEST_INVALID, err=True)
         for p in problems:
             typer.echo(MSG_FIELD.format(field=p.field, message=p.message), err=True)
+        if implicit:
+            typer.echo(MSG_SAMPLE_REFUSED, err=True)
         raise typer.Exit(EXIT_ERRORS)
     facts = build_facts(draft, company, policy, committed=committed_amount)
     plan = route_request(facts, policy, company, (), at=when)
-    typer.echo(json.dumps(plan.to_dict(), indent=2))
+    typer.echo(json.dumps({"directory": str(used), **plan.to_dict()}, indent=2))
 
 
 @app.command("test", help=HELP_TEST)
 def test(
     file: Path = typer.Argument(..., help="Policy YAML"),
     cases: Path = typer.Option(..., "--cases", "-c", help=HELP_CASES),
-    directory: Path = typer.Option(DEFAULT_DIRECTORY, "--directory", "-d", help=HELP_DIRECTORY),
+    directory: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
 ) -> None:
-    company = _directory(directory)
+    used, implicit = announce_directory(directory)
+    company = _directory(used)
     policy = _policy(file)
     try:
         report = run_cases(policy, company, cases)
@@ -173,6 +220,8 @@ def test(
             typer.echo(issue.render(), err=True)
         raise typer.Exit(EXIT_ERRORS) from None
     typer.echo(report.render())
+    if implicit and any(r.refused for r in report.results):
+        typer.echo(MSG_SAMPLE_REFUSED, err=True)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from approvals.clock import utcnow
 from approvals.db import make_engine, transaction
-from approvals.directory import load_directory
+from approvals.directory import Directory
 from approvals.errors import PolicyInvalid
 from approvals.models import Requisition
 from approvals.policy.checker import check_policy
@@ -18,8 +21,53 @@ from approvals.policy.loader import load_policy
 from approvals.policy.simulate import StoredRoute, simulate
 from approvals.policy_store import install_policy
 from bot.cli.database import database_engine
-from bot.cli.policy import app
+from bot.cli.policy import (
+    DEFAULT_DIRECTORY,
+    HELP_DIRECTORY,
+    HOW_FLAG,
+    HOW_SAMPLE,
+    MSG_DIRECTORY_USED,
+    _directory,
+    app,
+)
 from bot.settings import get_settings
+
+MSG_NO_TABLES = (
+    "the database {url} has no requisitions table yet: run `procurebot db upgrade` (or start the server once) "
+    "and try again"
+)
+MSG_DB_UNREADABLE = "cannot read the database {url}: {problem}"
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as the settings gave it, minus nothing to hide
+        return url
+
+
+def database_problem(url: str, exc: Exception) -> str:
+    """One line for a database that cannot be read: an unmigrated one says what to run."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return MSG_NO_TABLES.format(url=_shown(url))
+    return MSG_DB_UNREADABLE.format(url=_shown(url), problem=text)
+
+
+def _settings_directory(given: Optional[Path]) -> Directory:
+    """--directory, else the configured directory (PROCUREBOT_DIRECTORY_FILE or .env), said on the first line."""
+    if given is not None:
+        used, how = given, HOW_FLAG
+    else:
+        try:
+            used = get_settings().directory_file
+        except Exception:  # settings that do not load: the policy commands' own default applies
+            used = DEFAULT_DIRECTORY
+        same = Path(used).resolve() == DEFAULT_DIRECTORY.resolve()
+        how = HOW_SAMPLE if same else "from the settings (PROCUREBOT_DIRECTORY_FILE or .env)"
+    typer.echo(MSG_DIRECTORY_USED.format(path=used, how=how), err=True)
+    return _directory(used)
 
 
 def load_history(url: str, limit: int) -> list[StoredRoute]:
@@ -43,8 +91,10 @@ def simulate_command(
     limit: int = typer.Option(10_000, help="How many recent requisitions to replay"),
     show: int = typer.Option(20, help="How many changed routes to list"),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
+    directory_file: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
 ) -> None:
     """What-if: route stored requisitions under NEW_FILE and report what would change. Nothing is written."""
+    directory = _settings_directory(directory_file)
     settings = get_settings()
     try:
         policy = load_policy(new_file)
@@ -52,8 +102,11 @@ def simulate_command(
         for issue in exc.issues:
             typer.echo(issue.render(), err=True)
         raise typer.Exit(2)
-    directory = load_directory(settings.directory_file)
-    history = load_history(settings.connect_url, limit)
+    try:
+        history = load_history(settings.connect_url, limit)
+    except SQLAlchemyError as exc:
+        typer.echo(database_problem(settings.connect_url, exc), err=True)
+        raise typer.Exit(2) from None
     report = simulate(history, policy, directory, utcnow())
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
@@ -86,8 +139,10 @@ def simulate_command(
 def activate_command(
     file: Path = typer.Argument(..., help="The policy YAML to make active"),
     actor: str = typer.Option("admin", help="Who is activating it (recorded in the audit trail)"),
+    directory_file: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
 ) -> None:
     """Check FILE and make it the active policy for new requisitions; ones in flight keep their version."""
+    directory = _settings_directory(directory_file)
     settings = get_settings()
     try:
         policy = load_policy(file)
@@ -95,16 +150,20 @@ def activate_command(
         for issue in exc.issues:
             typer.echo(issue.render(), err=True)
         raise typer.Exit(2)
-    errors = [i for i in check_policy(policy, load_directory(settings.directory_file)) if i.severity == "error"]
+    errors = [i for i in check_policy(policy, directory) if i.severity == "error"]
     if errors:
         for issue in errors:
             typer.echo(issue.render(), err=True)
         typer.echo("not activated: fix the errors above (see `procurebot policy check`)", err=True)
         raise typer.Exit(2)
-    engine = database_engine()  # migrated, and the activation's audit event keyed
     try:
-        with transaction(engine) as session:
-            _, changed = install_policy(session, policy, at=utcnow(), actor=actor, surface="cli")
-    finally:
-        engine.dispose()
+        engine = database_engine()  # migrated, and the activation's audit event keyed
+        try:
+            with transaction(engine) as session:
+                _, changed = install_policy(session, policy, at=utcnow(), actor=actor, surface="cli")
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, OSError) as exc:
+        typer.echo(database_problem(settings.connect_url, exc) + "; not activated", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"policy {policy.label} {'is now active' if changed else 'was already active'}")

@@ -54,7 +54,7 @@ def test_check_exit_code_follows_the_worst_finding(fixture, code):
 def test_check_json_is_machine_readable():
     """--json prints the findings and the exit code as JSON."""
     result = run("check", POLICIES / "shadowed_rule.yaml", "--json")
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert result.exit_code == data["exit_code"] == 2
     assert [i["kind"] for i in data["issues"]] == ["shadowed"] and data["issues"][0]["line"]
 
@@ -78,7 +78,7 @@ def test_route_prints_the_plan_as_json(tmp_path):
     request.write_text(json.dumps(REQUEST))
     result = run("route", POLICY_FILE, "--request", request, "--at", "2026-12-01T15:00:00Z")
     assert result.exit_code == 0, result.output
-    plan = json.loads(result.output)
+    plan = json.loads(result.stdout)
     assert plan["rule_id"] == "standard-small" and plan["outcome"] == "approval"
     assert plan["stages"][0]["steps"][0]["approver"] == "zoe.martin"
 
@@ -89,7 +89,7 @@ def test_route_committed_spend_changes_the_route(tmp_path):
     request.write_text(json.dumps(REQUEST))
     result = run("route", POLICY_FILE, "--request", request, "--committed", "69999")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["overlays"] == ["over-budget"]
+    assert json.loads(result.stdout)["overlays"] == ["over-budget"]
 
 
 @pytest.mark.parametrize(
