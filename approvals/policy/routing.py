@@ -16,7 +16,16 @@ from typing import Any, Literal
 
 from approvals.delegation import DelegationWindow, resolve_delegate
 from approvals.directory import Directory, Person
-from approvals.policy.conditions import All, Predicate, Test, compile_condition, split_conjunction
+from approvals.policy.conditions import (
+    All,
+    AnyOf,
+    Node,
+    Predicate,
+    Test,
+    compile_condition,
+    describe,
+    split_conjunction,
+)
 from approvals.policy.facts import FACTS, MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy
 from approvals.policy.schema import ApproverSpec, RuleSpec, ServiceLevelSpec, StageSpec
@@ -67,6 +76,7 @@ class RoutePlan:
     notes: tuple[str, ...] = ()
     informed: tuple[str, ...] = ()  # everyone informed on the route (stages and an automatic approval)
     service_level: str | None = None
+    amount: str = ""  # the amount as people read it: "$1,280", "EUR 4,200 ($4,536)"
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -86,23 +96,51 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _digits(amount: Decimal) -> str:
+    return f"{amount:,.2f}".removesuffix(".00")
+
+
 def money(amount: Decimal, currency: str) -> str:
+    """$1,280 / -$400 / 1,280 XYZ: negative amounts carry the sign before the symbol."""
+    if amount < 0:
+        return "-" + money(-amount, currency)
     symbol = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "C$"}.get(currency)
-    text = f"{amount:,.2f}".removesuffix(".00")
+    text = _digits(amount)
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def amount_text(facts: dict[str, Any], currency: str) -> str:
+    """The request's amount as people read it: in the policy currency, and first in its own when that differs
+    ("EUR 4,200 ($4,536)")."""
+    amount = facts.get("amount")
+    if not isinstance(amount, Decimal):
+        return ""
+    own, original = facts.get("currency"), facts.get("amount_original")
+    if own and own != currency and isinstance(original, Decimal):
+        sign = "-" if original < 0 else ""
+        return f"{sign}{own} {_digits(abs(original))} ({money(amount, currency)})"
+    return money(amount, currency)
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_.]+)\}")
 
 
 def render_template(template: str, facts: dict[str, Any], currency: str) -> str:
-    """Fill `{fact}` placeholders; unknown placeholders are left as written."""
+    """Fill `{fact}` placeholders; unknown placeholders are left as written. `{amount}` shows the request's own
+    currency too when it differs; `{amount_original}` is in the request's own currency."""
 
     def sub(m: re.Match[str]) -> str:
         key = m.group(1)
         if key not in facts:
             return m.group(0)
         value = facts[key]
+        if key == "amount":
+            return amount_text(facts, currency)
+        if key == "amount_original" and isinstance(value, Decimal):
+            own = facts.get("currency") or currency
+            if own == currency:
+                return money(value, currency)
+            return f"{'-' if value < 0 else ''}{own} {_digits(abs(value))}"
         if isinstance(value, Decimal) and key.startswith(("amount", "budget")):
             return money(value, currency)
         if isinstance(value, frozenset):
@@ -110,6 +148,28 @@ def render_template(template: str, facts: dict[str, Any], currency: str) -> str:
         return str(value)
 
     return _PLACEHOLDER.sub(sub, template)
+
+
+def held_branches(policy: LoadedPolicy, item: CompiledRule[Any], facts: dict[str, Any]) -> list[str]:
+    """For each `any` in a matched condition, the first branch that held, described ("supplier.risk_tier = high")."""
+    cache: dict[str, list[tuple[tuple[Node, Predicate], ...]]] = policy.__dict__.setdefault("_any_branches", {})
+    groups = cache.get(item.id)
+    if groups is None:
+        groups = []
+        stack: list[Node] = [item.condition]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, AnyOf):
+                groups.append(tuple((c, compile_condition(c)) for c in node.children))
+            if isinstance(node, (All, AnyOf)):
+                stack.extend(reversed(node.children))
+        cache[item.id] = groups
+    out = []
+    for branches in groups:
+        held = next((child for child, holds in branches if holds(facts)), None)
+        if held is not None:
+            out.append(describe(held))
+    return out
 
 
 class RuleIndex:
@@ -261,26 +321,35 @@ def route(
     """Decide the route for one requisition at instant `at` (delegation windows are read at it).
     Same inputs, same plan."""
     version, content_hash, currency = policy.version, policy.content_hash, policy.currency
+    amt = amount_text(facts, currency)
+    shown = f" ({amt})" if amt else ""
 
     for stop in policy.stops:
         if stop.matches(facts):
             reason = render_template(stop.spec.reason, facts, currency)
-            return RoutePlan("stop", version, content_hash, stop.id, f"Stopped by {stop.id}: {reason}", reason)
+            return RoutePlan(
+                "stop", version, content_hash, stop.id, f"Stopped by {stop.id}{shown}: {reason}", reason, amount=amt
+            )
 
     base = rule_index(policy).first_match(facts)
     if base is None:
         reason = policy.spec.settings.unrouted_reason
-        return RoutePlan("stop", version, content_hash, None, reason, reason)
+        return RoutePlan("stop", version, content_hash, None, f"{reason}{shown}", reason, amount=amt)
     spec: RuleSpec = base.spec
     rule_text = render_template(spec.description or spec.id, facts, currency)
+    head = rule_text + (shown if amt and amt not in rule_text else "")
+    branches = held_branches(policy, base, facts)
+    if branches:
+        head += f", because {' and '.join(branches)}"
     if spec.stop is not None:
         reason = render_template(spec.stop, facts, currency)
-        return RoutePlan("stop", version, content_hash, spec.id, f"{rule_text}: {reason}", reason)
+        return RoutePlan("stop", version, content_hash, spec.id, f"{head}: {reason}", reason, amount=amt)
 
     staged: list[tuple[StageSpec, str, str, tuple[ApproverSpec, ...]]] = [
         (s, spec.id, rule_text, spec.informed if i == 0 else ()) for i, s in enumerate(spec.stages or ())
     ]
     overlays: list[str] = []
+    shaped: list[str] = []  # "overlay risky-supplier (because ...)": every overlay that changed the route
     touchless = spec.auto_approve is True
     for overlay in policy.overlays:
         if touchless and overlay.spec.applies_to == "approval":
@@ -289,6 +358,8 @@ def route(
             overlays.append(overlay.id)
             text = render_template(overlay.spec.description or overlay.id, facts, currency)
             staged.append((overlay.spec.stage, overlay.id, text, overlay.spec.informed))
+            why = held_branches(policy, overlay, facts)
+            shaped.append(f"overlay {overlay.id}" + (f" (because {' and '.join(why)})" if why else ""))
     # A stage's position is its `order`, or else its place in the list (the rule's stages 0, 1, ...,
     # then matching overlays in file order); ties keep list order. So `order: 50` on an overlay
     # keeps it after the base route and orders overlays among themselves.
@@ -301,7 +372,7 @@ def route(
     resolver = _StageResolver(facts, policy, directory, tuple(delegations), at, level.spec if level else None)
     if not staged:
         told = resolver.informed(spec.informed, set())
-        explanation = f"{rule_text}: approved automatically within policy limits"
+        explanation = f"{head}: approved automatically within policy limits"
         if told:
             explanation += f"; informed: {', '.join(resolver._name(p) for p in told)}"
         return RoutePlan(
@@ -312,6 +383,7 @@ def route(
             explanation,
             overlays=tuple(overlays),
             informed=told,
+            amount=amt,
         )
 
     stages = []
@@ -324,19 +396,29 @@ def route(
                 "Procurement must fix the directory or policy."
             )
             return RoutePlan(
-                "stop", version, content_hash, spec.id, reason, reason, overlays=tuple(overlays), notes=tuple(notes)
+                "stop",
+                version,
+                content_hash,
+                spec.id,
+                reason,
+                reason,
+                overlays=tuple(overlays),
+                notes=tuple(notes),
+                amount=amt,
             )
         assert stage is not None
         stages.append(stage)
         for step in stage.steps:
             notes.extend(step.substitutions)
         notes.extend(stage.notes)
-    explanation = f"{rule_text} -> " + " then ".join(
+    explanation = f"{head} -> " + " then ".join(
         f"{s.name} ({', '.join(step.approver_name for step in s.steps)}"
         + (f"; informed: {', '.join(resolver._name(p) for p in s.informed)}" if s.informed else "")
         + ")"
         for s in stages
     )
+    if shaped:
+        explanation += "; with " + ", ".join(shaped)
     if level is not None:
         explanation += f" [service level {level.id}]"
     informed = tuple(dict.fromkeys(p for s in stages for p in s.informed))
@@ -352,6 +434,7 @@ def route(
         tuple(notes),
         informed,
         level.id if level else None,
+        amt,
     )
 
 

@@ -411,3 +411,58 @@ def test_quorum_that_cannot_be_met_stops_with_reason(company, sample_policy):
     plan = route(build_facts(draft, company, sample_policy), sample_policy, company, (), AT)
     assert plan.outcome == "stop"
     assert "Executive committee" in plan.stop_reason and "quorum 2" in plan.stop_reason
+
+
+# --- explanations: money, amount, branches -----------------------------------------------------
+
+
+def test_money_shows_a_negative_amount_with_the_sign_first():
+    """A budget $400 short reads '-$400', not '$-400'."""
+    from approvals.policy.routing import money
+
+    assert money(Decimal(-400), "USD") == "-$400" and money(Decimal("1280.5"), "USD") == "$1,280.50"
+
+
+def test_a_euro_request_is_explained_in_euros_and_dollars(sample_policy, company):
+    """EUR 4,200 from EuroConveyor: the plan shows 'EUR 4,200 ($4,536)' and {amount_original} is in euros."""
+    from approvals.policy.routing import render_template
+
+    plan = plan_for(
+        sample_policy,
+        company,
+        supplier="euro-conveyor",
+        currency="EUR",
+        cost_center="DAL-MAINT",
+        lines=[{"description": "conveyor rollers", "quantity": 1, "unit_price": 4200}],
+    )
+    assert plan.amount == "EUR 4,200 ($4,536)" and "(EUR 4,200 ($4,536))" in plan.explanation
+    facts = facts_for(
+        sample_policy,
+        company,
+        supplier="euro-conveyor",
+        currency="EUR",
+        cost_center="DAL-MAINT",
+        lines=[{"description": "conveyor rollers", "quantity": 1, "unit_price": 4200}],
+    )
+    assert render_template("{amount_original}", facts, "USD") == "EUR 4,200"
+
+
+def test_every_plan_carries_the_amount_even_when_the_rule_text_does_not(sample_policy, company):
+    """'Up to $5,000' does not say how much: the plan adds '($1,280)' and keeps it in `amount`."""
+    plan = plan_for(sample_policy, company)
+    assert plan.amount == "$1,280" and plan.explanation.startswith("Up to $5,000 ($1,280) ->")
+    stopped = plan_for(sample_policy, company, supplier="shady-surplus")
+    assert stopped.amount == "$1,280"
+
+
+def test_the_explanation_says_which_branch_of_an_any_held_and_names_the_overlay(sample_policy, company):
+    """The risky-supplier overlay holds through 'no contract', and the top line says so and names it."""
+    plan = plan_for(
+        sample_policy,
+        company,
+        supplier="euro-conveyor",
+        currency="EUR",
+        cost_center="DAL-MAINT",
+        lines=[{"description": "conveyor rollers", "quantity": 1, "unit_price": 4200}],
+    )
+    assert "with overlay risky-supplier (because contract_status in {expired, none})" in plan.explanation
