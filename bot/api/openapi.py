@@ -49,12 +49,20 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-class Unavailable(BaseModel):
-    """Readiness: not ready (a load balancer takes the replica out)."""
+class Readiness(BaseModel):
+    """Readiness: `ready`, or `unavailable` with what is missing (a load balancer takes the replica out)."""
 
-    status: str = Field(examples=["unavailable"])
-    database: str | None = Field(default=None, examples=["unreachable"])
-    policy: str | None = Field(default=None, examples=["none active"])
+    status: str = Field(examples=["ready", "unavailable"])
+    database: str | None = Field(
+        default=None,
+        description="With a valid token: the database type; when unavailable: why",
+        examples=["postgresql"],
+    )
+    policy: str | None = Field(
+        default=None,
+        description="With a valid token: the active policy; when unavailable: why",
+        examples=["none active"],
+    )
 
 
 def _example(code: str, message: str, **more: Any) -> dict[str, Any]:

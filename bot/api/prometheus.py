@@ -145,7 +145,12 @@ def _registry(request: Request) -> CollectorRegistry:
     return registry
 
 
-@router.get("/metrics", summary="Prometheus metrics (bearer token)", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (bearer token)",
+    response_class=Response,
+    responses={200: {"description": "The Prometheus text format", "content": {CONTENT_TYPE_LATEST: {}}}},
+)
 async def metrics(request: Request, caller: Caller = Depends(require(*READ))) -> Any:
     body = await run_in_threadpool(generate_latest, _registry(request))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
+from sqlalchemy import create_engine
 
 from bot.api.app import create_app
 from bot.runtime import build_runtime
@@ -117,11 +118,14 @@ def exercise(call: Observed) -> None:
         call("GET", req, role="pb_forged")
 
 
-def test_every_status_the_api_gives_is_declared_for_its_operation(api):  # type: ignore[no-untyped-def]
+def test_every_status_the_api_gives_is_declared_for_its_operation(api, monkeypatch):  # type: ignore[no-untyped-def]
     """Each call's status is in its operation's responses, and its JSON body matches the schema declared there
-    (errors: the {error: {code, message, fields}} body); 401, 403, 404, 409, 413, 422 and 429 are all seen."""
+    (errors: the {error: {code, message, fields}} body); 401, 403, 404, 409, 413, 422, 429 and 503 are all seen."""
     call, app = api
     exercise(call)
+    with monkeypatch.context() as m:  # the database goes away: readiness says so
+        m.setattr(app.state.runtime, "engine", create_engine("sqlite:////nonexistent-dir/procurebot.db"))
+        call("GET", "/readyz", role=None)
     doc = app.openapi()
     missing, wrong = [], []
     for method, template, status, body, kind in call.seen:
@@ -136,7 +140,7 @@ def test_every_status_the_api_gives_is_declared_for_its_operation(api):  # type:
                 wrong.append(f"{method.upper()} {template} {status}: {error.message[:200]}")
     assert missing == [] and wrong == []
     statuses = {status for _, _, status, _, _ in call.seen}
-    assert {200, 201, 401, 403, 404, 409, 413, 422, 429} <= statuses
+    assert {200, 201, 401, 403, 404, 409, 413, 422, 429, 503} <= statuses
 
 
 def test_the_document_names_operations_roles_and_the_error_body(api):  # type: ignore[no-untyped-def]

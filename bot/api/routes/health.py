@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from approvals.errors import NotFound
 from approvals.policy_store import active_policy
-from bot.api.openapi import Unavailable
+from bot.api.openapi import Readiness
 from bot.tokens import find_token
 
 router = APIRouter(tags=["health"])
@@ -29,7 +29,8 @@ def healthz() -> dict[str, str]:
     "/readyz",
     summary="The database answers and a policy is active (with an API token: which ones)",
     responses={
-        503: {"model": Unavailable, "description": "Not ready: the database does not answer or no policy is active"}
+        200: {"model": Readiness, "description": "Ready"},
+        503: {"model": Readiness, "description": "Not ready: the database does not answer or no policy is active"},
     },
 )
 def readyz(request: Request) -> JSONResponse:
