@@ -9,7 +9,7 @@ import pytest
 from contracts.samples import cards_of_every_kind, service_on
 from contracts.schemas import adaptive_card, problems
 from fake_teams import execute_actions
-from microsoft_teams.cards import TeamsCardProperties
+from microsoft_teams.cards import AdaptiveCard, TeamsCardProperties
 from teams_harness import running
 
 from bot.cards.model import Card
@@ -66,8 +66,10 @@ def test_every_card_is_a_valid_adaptive_card_1_5(every_card):  # type: ignore[no
 
 
 def test_teams_properties_are_what_the_teams_sdk_accepts(every_card):  # type: ignore[no-untyped-def]
-    """`msteams` on every card validates against the Teams SDK's own model: width is "full", nothing unknown."""
+    """Every card reads as the Teams SDK's own AdaptiveCard model, and its `msteams` as the SDK's
+    TeamsCardProperties: width is "full" (the SDK refuses "Full"), nothing unknown."""
     for name, content in _drawn(every_card):
+        AdaptiveCard.model_validate(content)
         props = TeamsCardProperties.model_validate(content["msteams"])
         assert props.width == "full", name
         assert set(content["msteams"]) <= {"width", "entities"}, name
