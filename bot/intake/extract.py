@@ -273,7 +273,7 @@ MONEY = re.compile(
     rf"|\b(?P<lead7>for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
     rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
-    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/-]|(?:{_UNIT_RE})\b|"
+    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|"
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|"
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
@@ -356,6 +356,9 @@ _PER = re.compile(
     rf"|por\s+|each\b|ea\b|apiece\b|cada un[oa]\b|c/u\b)"
     rf"(?P<unit>{_UNIT_RE}|(?<=per )[a-z]{{3,}}|(?<=/)[a-z]{{2,}}|(?<=\ba )[a-z]{{3,}}(?=\s*(?:$|[,.;)])))?\b"
     rf"(?:\s+of\s+(?P<pack>\d[\d,]*)\b(?:\s+(?P<inner>{_UNIT_RE})\b)?)?"
+)
+_SELLS_THEM_FOR = re.compile(
+    r"\b(?:has|have|had|sells?|carr(?:y|ies)|stocks?|lists?)\s+(?:them|those|these|the \w+s)(?:\s+(?:for|at))?\s*$"
 )
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 _TOTAL_BEFORE = re.compile(
@@ -632,6 +635,8 @@ class Extractor:
         self._spec_numbers = frozenset(
             n for item in directory.items for n in re.findall(r"\d{4,}", f"{item.name} {' '.join(item.keywords)}")
         )
+        skus = sorted((re.escape(i.sku.lower()) for i in directory.items), key=len, reverse=True)
+        self._skus = re.compile(r"(?<![\w-])(?:" + "|".join(skus) + r")(?![\w-])") if skus else None
         self._site_code = re.compile(r"\b(" + "|".join(re.escape(s.code) for s in directory.sites) + r")\b")
 
     # ------------------------------------------------------------------ public
@@ -751,9 +756,13 @@ class Extractor:
             if re.search(r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]):
                 w.take(m.start(), m.end())  # "$310 not $315", "$42 instead of $45": the replaced amount
                 continue
+            counted_before = re.search(
+                r"\d[\d,]*\s+[a-z]+(?:\s+[a-z]+){0,3}\s*$", w.rest[max(0, m.start() - 40) : m.start()]
+            )
             if (
                 m.group("n7")
                 and m.group("lead7") in ("at", "is", "of", "was")
+                and not (m.group("lead7") == "at" and counted_before)  # "10 cases at 45": a price per case
                 and not re.search(r"\b(?:repair|service|fix|quoted|inspection|job|labor|install)", w.rest)
             ):
                 continue  # "at 3" or "is 40" outside a priced job is not a price
@@ -772,7 +781,15 @@ class Extractor:
             before = w.rest[max(0, m.start() - 30) : m.start()]
             kind, unit, pack = "unsure", None, None
             per = _PER.match(after)
-            if m.group("at") or m.group("atw") or per or m.group("n4") or re.search(r"(?:@|\bat)\s*$", before):
+            at_lead = m.group("lead7") == "at"
+            if (
+                m.group("at")
+                or m.group("atw")
+                or at_lead
+                or per
+                or m.group("n4")
+                or re.search(r"(?:@|\bat)\s*$", before)
+            ):
                 kind = "unit"
                 if per:
                     unit = per.group("unit")
@@ -795,6 +812,8 @@ class Extractor:
                 lead = _PRICED_UNIT_BEFORE.search(before)
                 if lead:
                     kind, unit = "unit", lead.group("u")
+                elif _SELLS_THEM_FOR.search(before):
+                    kind = "unit"  # "grainger has them for 449": what one of them sells for
             money = Money(amount, currency, kind, start, unit, w.text[start:end].strip())
             money.estimate = bool(_ESTIMATE.search(before[-12:]))
             money.pack = Decimal(pack.replace(",", "")) if pack else None
@@ -986,7 +1005,9 @@ class Extractor:
             or re.search(r"\b(?:need|want|order|buy|purchase|get|requesting|request)\b", w.low)
             or money
         )
-        read = read_lines(w.rest, w.text, self._spec_numbers)
+        # a SKU ("PKG-TAPE-2 x 6") names the item; its digits are neither a size nor a count
+        rest = self._skus.sub(lambda m: "z" * len(m.group(0)), w.rest) if self._skus else w.rest
+        read = read_lines(rest, w.text, self._spec_numbers)
         described = [t for t in read if t.description]
         service_message = bool(SERVICE.search(w.low))
         for t in read:
@@ -1014,6 +1035,8 @@ class Extractor:
                 line.item_choices, item = [item.sku], None
             elif item is not None and strong:
                 line.sku, line.category, line.category_source = item.sku, item.category, "catalog"
+                if line.description.strip().lower() == item.sku.lower():
+                    line.description = item.name  # "PKG-TAPE-2 x 6": approvers read the item's name
                 if t.dozen and item.unit == "dozen":
                     line.quantity, line.unit = Decimal(1), "dozen"
             elif item is not None:
@@ -1127,20 +1150,44 @@ class Extractor:
         Strong: the description's head word (its last noun, specs and trailing phrases aside) is a word of
         the item's name or keywords. "forklift seat" loosely matches the forklift, and is not priced as one."""
         description = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(0).lower()], description)
+        named = self._named_by_code(description)
+        if named is not None:
+            return named, True
         item = self.catalog.match_item(description)
-        if item is None:
-            return None, False
         words = [w for w in re.findall(r"[a-z]+", re.split(_HEAD_ENDS, description.lower())[0])]
         words = [w for w in words if w not in _NOT_HEAD and len(w) > 1]
         if not words:
             return item, False
         head = words[-1]
-        vocabulary = {
-            x for phrase in (item.name, *item.keywords, item.unit or "") for x in re.findall(r"[a-z]+", phrase.lower())
-        }
         forms = {head, head.rstrip("s"), head[:-2] if head.endswith("es") else head, head + "s"}
-        strong = any(f in vocabulary for f in forms) or any(fuzz.ratio(head, v) >= 85 for v in vocabulary)
-        return item, strong
+        if item is not None:
+            vocabulary = {
+                x
+                for phrase in (item.name, *item.keywords, item.unit or "")
+                for x in re.findall(r"[a-z]+", phrase.lower())
+            }
+            if any(f in vocabulary for f in forms) or any(fuzz.ratio(head, v) >= 85 for v in vocabulary):
+                return item, True
+        # "forklift cushion tires": the first phrase found (the forklift) is not the thing; the item whose words
+        # hold the head noun and most of the rest is, when it is the only one
+        said = {w for w in re.findall(r"\b[a-z]{3,}\b", description.lower()) if w not in _NOT_HEAD}
+        if head not in said:
+            return item, False  # the head is a size's tail ("20in") or a fragment, not a thing
+        ranked = sorted(
+            ((len(said & _vocabulary(it)), it) for it in self.directory.items if forms & _vocabulary(it)),
+            key=lambda p: -p[0],
+        )
+        if ranked and ranked[0][0] >= 2 and (len(ranked) == 1 or ranked[1][0] < ranked[0][0]):
+            return ranked[0][1], True
+        return item, False
+
+    def _named_by_code(self, description: str) -> Item | None:
+        """A catalog item named by its SKU ("PKG-BOX-2012", "SVC-JAN-MO")."""
+        low = description.lower()
+        for item in self.directory.items:
+            if re.search(rf"(?<![\w-]){re.escape(item.sku.lower())}(?![\w-])", low):
+                return item
+        return None
 
     def _attach_prices(self, out: Extraction, money: list[Money], w_low: str = "", w_rest: str = "") -> None:
         lines = [ln for ln in out.lines if ln.description]
@@ -1435,6 +1482,9 @@ def _price_unit_follows_conversion(line: ExtractedLine, mon: Money) -> None:
 
 def _conflicting_spec(description: str, item: Item) -> bool:
     """A size or spec in the description that the catalog item does not have ("3in" against "2in")."""
+    # named by its SKU: the code's digits are not a size; "for aisle 9" says where, not what
+    description = re.split(_HEAD_ENDS, description.lower())[0]
+    description = re.sub(rf"(?<![\w-]){re.escape(item.sku)}(?![\w-])", " ", description, flags=re.IGNORECASE)
     said = set(re.findall(r"\d+(?:\.\d+)?(?:\s?(?:in|inch|ft|v|gal|lb|mm|\"))?", description.lower()))
     said = {re.sub(r"\s|inch|\"", lambda m: "in" if m.group(0) in ("inch", '"') else "", x) for x in said}
     if not said:
@@ -1517,3 +1567,10 @@ def parse_date(phrase: str, *, now: datetime, timezone: str) -> date | None:
 def _plain(number: Decimal) -> str:
     """12, 2.5: a count as people write it."""
     return f"{number.normalize():f}"
+
+
+def _vocabulary(item: Item) -> set[str]:
+    """The words of an item's name, keywords and unit."""
+    return {
+        x for phrase in (item.name, *item.keywords, item.unit or "") for x in re.findall(r"\b[a-z]+\b", phrase.lower())
+    }

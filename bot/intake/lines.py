@@ -170,7 +170,7 @@ CLAUSE = re.compile(
     + "|".join(rf"(?<=\d [a-z]{{{n}}})\)" for n in range(2, 9))  # "(thats 98 bags)" ends its clause
     + r"|"
     r"\bas well as\b|\bthen\b|\bbut\b"
-    r"|(?=\b(?:actually|sorry|oops|wait|correction|make (?:it|that)|edit:|update:)(?:\b|\s))",
+    r"|(?=\b(?:actually|sorry|oops|wait|correction|make (?:it|that)|scratch that|edit:|update:)(?:\b|\s))",
     re.IGNORECASE,
 )
 CORRECTION = re.compile(
@@ -365,9 +365,16 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
         corrected_by_word, after_correction_word = (
             after_correction_word,
             bool(
-                re.fullmatch(r"\s*(?:edit|update|correction|sorry|actually|wait|oops|typo)\W*", rest[start:end], re.I)
+                re.fullmatch(
+                    r"\s*(?:edit|update|correction|sorry|actually|wait|oops|typo|no wait|scratch that|my bad"
+                    r"|i mean)\W*",
+                    rest[start:end],
+                    re.I,
+                )
             ),
         )
+        if after_correction_word:
+            continue  # "scratch that," on its own: the next clause corrects, this one names nothing
         if re.match(r"\s*not\s+\d", seg):
             continue  # "make that 12 bundles, not 10": the number that was replaced
         correction = (
