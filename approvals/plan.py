@@ -289,7 +289,13 @@ class Plan:
                     "fingerprint": fingerprint,
                     "requisition_id": self.req.id,
                     "created_at": self.at,
-                    "result": {"number": self.req.number, "outcome": outcome, "message": message},
+                    # the surface too: a retry from another surface is told where the first one landed
+                    "result": {
+                        "number": self.req.number,
+                        "outcome": outcome,
+                        "message": message,
+                        "surface": self.surface,
+                    },
                 },
             )
         )

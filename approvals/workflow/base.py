@@ -82,6 +82,9 @@ class ActionResult:
     message: str
     load_view: Callable[[], RequisitionView] = field(repr=False, compare=False)
     replayed: bool = False
+    # for a replay: when the first of these commands was done, and on which surface (None before it was recorded)
+    first_at: datetime | None = None
+    first_surface: str | None = None
 
     @cached_property
     def requisition(self) -> RequisitionView:
@@ -150,7 +153,8 @@ class SessionReads:
 
 
 def _fingerprint(command: Any) -> str:
-    payload = command.model_dump(mode="json", exclude={"idempotency_key"})
+    # the surface is not part of what was asked: the same tap on a card in Slack and in Teams is one act
+    payload = command.model_dump(mode="json", exclude={"idempotency_key", "surface"})
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -330,7 +334,13 @@ class ServiceBase:
                 )
             number = row.result["number"]
             return ActionResult(
-                number, row.result["outcome"], row.result["message"], lambda: self.view(number), replayed=True
+                number,
+                row.result["outcome"],
+                row.result["message"],
+                lambda: self.view(number),
+                replayed=True,
+                first_at=as_utc(row.created_at),
+                first_surface=row.result.get("surface"),
             )
 
     def _lock(self, session: Session, number: str) -> Requisition:

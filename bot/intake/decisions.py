@@ -11,12 +11,13 @@ open, and the card's idempotency key, so a double tap or a replayed payload reco
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from approvals.commands import NEEDS_WORDS, Decide, DecisionAction
 from approvals.decide import decide as decide_in_core
-from approvals.directory import Person
+from approvals.directory import Directory, Person
 from approvals.errors import ProcurebotError
 from approvals.workflow import ActionResult
 from bot.intake import texts
@@ -68,7 +69,20 @@ def decide(chat: Chat, person_id: str, action: DecisionAction, value: dict[str, 
         return Decided("; ".join(e["msg"] for e in exc.errors()), number)
     except ProcurebotError as exc:
         return Decided(exc.message, number, refused=True)
+    if result.replayed and result.first_at is not None:
+        zone = _zone(chat.directory, person_id)
+        return Decided(
+            texts.already_did(action, result.number, result.first_at, result.first_surface, zone), number, result
+        )
     return Decided(result.message, number, result)
+
+
+def _zone(directory: Directory, person_id: str) -> ZoneInfo:
+    """The person's own time zone, else their site's, else UTC: times they read are in their day."""
+    person = directory.person(person_id)
+    site = directory.site_by_code.get(person.site or "") if person else None
+    name = (person.timezone if person else None) or (site.timezone if site else None) or "UTC"
+    return ZoneInfo(name)
 
 
 def replies(chat: Chat, person: Person, decided: Decided) -> list[Reply]:
