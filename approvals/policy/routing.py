@@ -463,14 +463,23 @@ class _StageResolver:
 
     def service(self, spec: StageSpec) -> tuple[Decimal, dict[str, Any] | None, str, dict[str, Any]]:
         """SLA, escalation target, escalation kind and reminders: service level, then stage, then settings."""
-        settings, level = self.policy.spec.settings, self.level
-        sla = (level.sla_hours if level else None) or spec.sla_hours or settings.sla_hours
-        target = (level.escalate_to if level else None) or spec.escalate_to or settings.escalate_to
-        kind = (level.escalation if level else None) or spec.escalation or settings.escalation
-        reminders = settings.reminders.model_dump()
-        if level and level.reminders:
-            reminders.update(level.reminders.model_dump(exclude_none=True))
-        return sla, target.model_dump(exclude_none=True) if target else None, kind, reminders
+        level = self.level
+        # worked out once per stage and service level of a policy: routing runs this for every stage of every request
+        cache: dict[tuple[int, str | None], Any] = self.policy.__dict__.setdefault("_stage_service", {})
+        key = (id(spec), level.id if level else None)
+        hit = cache.get(key)
+        if hit is None:
+            settings = self.policy.spec.settings
+            sla = (level.sla_hours if level else None) or spec.sla_hours or settings.sla_hours
+            target = (level.escalate_to if level else None) or spec.escalate_to or settings.escalate_to
+            kind = (level.escalation if level else None) or spec.escalation or settings.escalation
+            reminders = settings.reminders.model_dump()
+            if level and level.reminders:
+                reminders.update(level.reminders.model_dump(exclude_none=True))
+            hit = (spec, sla, target.model_dump(exclude_none=True) if target else None, kind, reminders)
+            cache[key] = hit
+        _, sla, target_dict, kind, reminders = hit  # the spec is kept in the entry so its id stays its own
+        return sla, dict(target_dict) if target_dict is not None else None, kind, dict(reminders)
 
     def resolve(
         self, index: int, spec: StageSpec, rule_id: str, rule_text: str, extra_informed: tuple[ApproverSpec, ...] = ()
