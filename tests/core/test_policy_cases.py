@@ -190,3 +190,17 @@ def test_a_case_asserts_reminders_and_informed_people(company):
     )
     result = run_cases(policy, company, text).results[0]
     assert result.passed, result.render()
+
+
+def test_the_directors_example_checks_clean_and_its_cases_pass(company):
+    """examples/director-policy.yaml (expressions, informed people, service levels, a risk overlay on touchless
+    requests) has no findings, and every scenario in its cases file routes as the director expects."""
+    from policy_fixtures import EXAMPLES
+
+    from approvals.policy import load_policy
+    from approvals.policy.checker import check_policy
+
+    policy = load_policy(EXAMPLES / "director-policy.yaml")
+    assert check_policy(policy, company) == []
+    report = run_cases(policy, company, EXAMPLES / "director-policy-cases.yaml")
+    assert report.passed and len(report.results) == 8, report.render()
