@@ -831,6 +831,8 @@ class Extractor:
                 if term:
                     money.term = _term(term, money.period)
                     end += term.end()
+                elif per and re.match(r"\s*for (?:a|one|the)\s", per.group(0)):
+                    money.term = Decimal(1)  # "$8,400 for the year": one year
             if amount <= 0:
                 out.problems.append(
                     f"A price of {m.group(0).strip()} is not something I can submit; write what "
@@ -1089,6 +1091,17 @@ class Extractor:
         ):
             # "pallet jack for kent, grainger 449": one thing with one price; shown as "assumed 1"
             items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
+        elif (
+            len(items) == 1
+            and items[0].quantity is None
+            and len(money) == 1
+            and not money[0].period
+            and not money[0].unit
+            and money[0].kind in ("unit", "total")
+            and _one_named(items[0].description, w.low)
+        ):
+            # "order a standing desk ... for $429", "a dock fan, came to $1,615": one thing named with "a"
+            items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
 
     def _prefer_named_things(self, read: list[LineText], out: Extraction) -> None:
         """The subject of a sentence ("forklift #3 seat is shot") stands in for the item only when nothing else
@@ -1252,7 +1265,7 @@ class Extractor:
                     if mon.term is not None and one:
                         # "a shredding service, $90 a month, 12 months": twelve months of one service
                         line.quantity, line.unit, line.quantity_source = mon.term, mon.period, "said"
-                    elif mon.term is not None and counted_in not in PERIOD_UNITS and line.quantity:
+                    elif mon.term not in (None, 1) and counted_in not in PERIOD_UNITS and line.quantity:
                         # "6 laptops at $50 a month for a year": each of the six for twelve months
                         count = line.quantity
                         line.quantity, line.unit = count * mon.term, mon.period
@@ -1574,3 +1587,14 @@ def _vocabulary(item: Item) -> set[str]:
     return {
         x for phrase in (item.name, *item.keywords, item.unit or "") for x in re.findall(r"\b[a-z]+\b", phrase.lower())
     }
+
+
+def _one_named(description: str, low: str) -> bool:
+    """Whether the message names the item as one: "a standing desk", "an air compressor", "one printer"."""
+    if not _singular(description):
+        return False
+    head = re.split(_HEAD_ENDS + r"|\bof\b", description.lower())[0]
+    words = [x for x in re.findall(r"[a-z]+", head) if x not in _NOT_HEAD]
+    if not words:
+        return False
+    return bool(re.search(rf"\b(?:a|an|one|single)\s+(?:[a-z0-9-]+\s+){{0,3}}{re.escape(words[-1])}\b", low))

@@ -189,6 +189,7 @@ FILLER_START = re.compile(
     r"un pr para|un pr|una|un|el|la|los|las|de|para|y|"
     r"please raise|raise it|raise a pr|raise a requisition|raise|"
     r"put that in|put that|put it in|put it through|log|book|could i get|can i get|"
+    r"is it possible to|is it ok to|would it be possible to|possible to|could we|can we|could you|can you|"
     r"nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
     r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
