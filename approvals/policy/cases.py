@@ -148,6 +148,46 @@ class CasesReport:
         return "\n".join([*(r.render(self.filename) for r in self.results), self.summary()])
 
 
+class DelegationsFile(_Strict):
+    """A file of delegation windows for `policy route --delegations` and `policy simulate --delegations`."""
+
+    delegations: list[DelegationCase]
+
+
+def delegation_windows(items: list[DelegationCase]) -> tuple[DelegationWindow, ...]:
+    """Delegation windows as routing reads them (times without a zone are UTC)."""
+    return tuple(
+        DelegationWindow(d.delegator, d.delegate, _aware(d.starts_at), _aware(d.ends_at), d.category, d.max_amount)
+        for d in items
+    )
+
+
+def load_delegations(text: str, filename: str = "<delegations>") -> tuple[DelegationWindow, ...]:
+    """Read `delegations: [{delegator, delegate, starts_at, ends_at, category?, max_amount?}]` (YAML or JSON);
+    raises CasesInvalid with file:line for every problem."""
+    try:
+        check_bounds(text, POLICY, "delegations file")
+        lines, _ = line_map(text)
+        data = yaml.safe_load(text)
+    except YamlRefused as exc:
+        raise CasesInvalid([PolicyIssue("error", "yaml", exc.message, filename, exc.line, exc.hint)]) from None
+    except yaml.YAMLError as exc:
+        raise CasesInvalid([PolicyIssue("error", "yaml", f"not valid YAML or JSON: {exc}", filename)]) from None
+    try:
+        parsed = DelegationsFile.model_validate(data if isinstance(data, dict) else {"delegations": data})
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+            msg = err["msg"].removeprefix("Value error, ")
+            issues.append(
+                PolicyIssue("error", "schema", f"{human_loc(loc)}: {msg}", filename, line, "", human_loc(loc))
+            )
+        raise CasesInvalid(issues) from None
+    return delegation_windows(parsed.delegations)
+
+
 def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
@@ -269,10 +309,7 @@ def run_case(
     facts = build_facts(
         draft, directory, policy, committed=case.committed, history={str(k): v for k, v in case.history.items()}
     )
-    windows = tuple(
-        DelegationWindow(d.delegator, d.delegate, _aware(d.starts_at), _aware(d.ends_at), d.category, d.max_amount)
-        for d in case.delegations
-    )
+    windows = delegation_windows(case.delegations)
     at = _aware(case.at) if case.at else clock()
     plan = route(facts, policy, directory, windows, at)
     diffs = compare(case.expect, plan)

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
+from approvals.delegation import DelegationWindow
 from approvals.directory import Directory
 from approvals.policy.facts import FACTS, MULTI_VALUED
 from approvals.policy.loader import LoadedPolicy
@@ -96,9 +97,14 @@ def _stored_stages(plan: dict[str, Any]) -> list[list[str]]:
 
 
 def simulate(
-    records: Iterable[StoredRoute], new_policy: LoadedPolicy, directory: Directory, at: datetime
+    records: Iterable[StoredRoute],
+    new_policy: LoadedPolicy,
+    directory: Directory,
+    at: datetime,
+    delegations: tuple[DelegationWindow, ...] = (),
 ) -> SimulationReport:
-    """Route every record under `new_policy`; compare with the route it actually got."""
+    """Route every record under `new_policy` (with these delegation windows, read at `at`); compare with the
+    route it actually got."""
     old_versions: set[str] = set()
     report = SimulationReport([], new_policy.label)
     for record in records:
@@ -106,7 +112,7 @@ def simulate(
         before = record.route
         old_versions.add(before.get("policy_label") or before.get("policy_version", "?"))
         before_stages = _stored_stages(before)
-        after: RoutePlan = route(restore_facts(record.facts), new_policy, directory, (), at)
+        after: RoutePlan = route(restore_facts(record.facts), new_policy, directory, delegations, at)
         report.touchless_before += before.get("outcome") == "auto_approve"
         report.touchless_after += after.outcome == "auto_approve"
         report.stopped_before += before.get("outcome") == "stop"

@@ -18,9 +18,10 @@ import typer
 from pydantic import ValidationError
 
 from approvals.clock import utcnow
+from approvals.delegation import DelegationWindow
 from approvals.directory import Directory, load_directory
 from approvals.errors import DirectoryInvalid, PolicyInvalid
-from approvals.policy.cases import CasesInvalid, run_cases
+from approvals.policy.cases import CasesInvalid, load_delegations, run_cases
 from approvals.policy.checker import check_policy, exit_code, summary
 from approvals.policy.loader import LoadedPolicy, load_policy
 from approvals.policy.routing import route as route_request
@@ -43,6 +44,7 @@ HELP_JSON = "Print machine-readable JSON instead of text."
 HELP_REQUEST = "Requisition JSON: requester, site, cost_center, supplier, currency, lines, ..."
 HELP_COMMITTED = "Spend already approved on the cost center (policy currency)."
 HELP_AT = "Routing time, ISO 8601 (default: now, UTC)."
+HELP_DELEGATIONS = "Delegation windows, YAML or JSON: delegations: [{delegator, delegate, starts_at, ends_at}]."
 HELP_CASES = "Cases YAML (see docs/policy.md, examples/policy-cases.yaml)."
 MSG_DIRECTORY_INVALID = "cannot use directory {path}: {problem}"
 MSG_DIRECTORY_USED = "directory: {path} ({how})"
@@ -99,6 +101,22 @@ def _directory(path: Path) -> Directory:
         raise _fail(MSG_DIRECTORY_INVALID.format(path=path, problem="; ".join(exc.problems))) from None
     except OSError as exc:
         raise _fail(MSG_DIRECTORY_INVALID.format(path=path, problem=exc.strerror)) from None
+
+
+def read_delegations(path: Path | None) -> tuple[DelegationWindow, ...]:
+    """The windows in a --delegations file; a file that cannot be read or is invalid exits 2 with file:line."""
+    if path is None:
+        return ()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read delegations {path}: {exc}") from None
+    try:
+        return load_delegations(text, str(path))
+    except CasesInvalid as exc:
+        for issue in exc.issues:
+            typer.echo(issue.render(), err=True)
+        raise typer.Exit(EXIT_ERRORS) from None
 
 
 def _policy(path: Path) -> LoadedPolicy:
@@ -168,8 +186,10 @@ def route(
     directory: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
     committed: str = typer.Option("0", "--committed", help=HELP_COMMITTED),
     at: Optional[str] = typer.Option(None, "--at", help=HELP_AT),
+    delegations: Optional[Path] = typer.Option(None, "--delegations", help=HELP_DELEGATIONS),
 ) -> None:
     used, implicit = announce_directory(directory)
+    windows = read_delegations(delegations)
     try:
         committed_amount = Decimal(committed)
         if not committed_amount.is_finite():
@@ -200,7 +220,7 @@ def route(
             typer.echo(MSG_SAMPLE_REFUSED, err=True)
         raise typer.Exit(EXIT_ERRORS)
     facts = build_facts(draft, company, policy, committed=committed_amount)
-    plan = route_request(facts, policy, company, (), at=when)
+    plan = route_request(facts, policy, company, windows, at=when)
     typer.echo(json.dumps({"directory": str(used), **plan.to_dict()}, indent=2))
 
 

@@ -23,12 +23,14 @@ from approvals.policy_store import install_policy
 from bot.cli.database import database_engine
 from bot.cli.policy import (
     DEFAULT_DIRECTORY,
+    HELP_DELEGATIONS,
     HELP_DIRECTORY,
     HOW_FLAG,
     HOW_SAMPLE,
     MSG_DIRECTORY_USED,
     _directory,
     app,
+    read_delegations,
 )
 from bot.settings import get_settings
 
@@ -92,9 +94,11 @@ def simulate_command(
     show: int = typer.Option(20, help="How many changed routes to list"),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
     directory_file: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
+    delegations: Optional[Path] = typer.Option(None, "--delegations", help=HELP_DELEGATIONS),
 ) -> None:
     """What-if: route stored requisitions under NEW_FILE and report what would change. Nothing is written."""
     directory = _settings_directory(directory_file)
+    windows = read_delegations(delegations)
     settings = get_settings()
     try:
         policy = load_policy(new_file)
@@ -107,7 +111,7 @@ def simulate_command(
     except SQLAlchemyError as exc:
         typer.echo(database_problem(settings.connect_url, exc), err=True)
         raise typer.Exit(2) from None
-    report = simulate(history, policy, directory, utcnow())
+    report = simulate(history, policy, directory, utcnow(), windows)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return

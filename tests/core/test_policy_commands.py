@@ -87,3 +87,32 @@ def test_activate_on_a_database_that_cannot_be_opened_is_one_line(monkeypatch, t
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[1].endswith("not activated") and "Traceback" not in result.output
+
+
+def test_route_takes_delegations_from_a_file(tmp_path):
+    """Zoe is away and Maria approves for her: with --delegations the plan's step is acted on by Maria."""
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps(REQUEST))
+    windows = tmp_path / "delegations.yaml"
+    windows.write_text(
+        "delegations:\n"
+        "  - {delegator: zoe.martin, delegate: maria.lopez, "
+        "starts_at: 2026-11-30T00:00:00Z, ends_at: 2026-12-05T00:00:00Z}\n"
+    )
+    args = ["route", POLICY_FILE, "--request", request, "--directory", COMPANY_FILE, "--at", "2026-12-01T15:00:00Z"]
+    without = json.loads(run(*args).stdout)
+    result = run(*args, "--delegations", windows)
+    assert result.exit_code == 0, result.output
+    step = json.loads(result.stdout)["stages"][0]["steps"][0]
+    assert without["stages"][0]["steps"][0]["acting"] == "zoe.martin"
+    assert step["approver"] == "zoe.martin" and step["acting"] == "maria.lopez"
+
+
+def test_an_invalid_delegations_file_is_refused_at_its_line(tmp_path):
+    """A delegation window without its end time: exit 2 and the file:line of the window."""
+    request = tmp_path / "req.json"
+    request.write_text(json.dumps(REQUEST))
+    windows = tmp_path / "delegations.yaml"
+    windows.write_text("delegations:\n  - {delegator: zoe.martin, delegate: emily.davis, starts_at: 2026-11-30}\n")
+    result = run("route", POLICY_FILE, "--request", request, "--directory", COMPANY_FILE, "--delegations", windows)
+    assert result.exit_code == 2 and f"{windows}:2" in result.stderr
