@@ -200,31 +200,37 @@ async def events(request: Request, person: str = Query(min_length=1, max_length=
             yield _sse({"type": "notice", **notice})
 
     async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
         quiet = 0
         try:
             yield "retry: 2000\n: connected\n\n"
             async for line in from_inbox():  # what was kept while the person was away
                 yield line
+            look_at = loop.time() + INBOX_POLL_SECONDS
             while not await request.is_disconnected():
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout=INBOX_POLL_SECONDS)
+                    event = await asyncio.wait_for(queue.get(), timeout=max(0.0, look_at - loop.time()))
                 except asyncio.TimeoutError:
-                    async for line in from_inbox():  # kept by another replica or a worker
-                        yield line
-                    quiet += 1
-                    if quiet < polls_per_keepalive:
-                        continue
-                    quiet = 0
-                    # the quiet moments are when abandoned drafts get their notice
-                    for who, reply in await run_in_threadpool(chat.assistant.expire_drafts):
-                        chat.hub.publish({"type": "notice", "text": reply.text}, only=who)
-                    yield ": keepalive\n\n"
-                    continue
-                if event is LOOK_IN_INBOX:
+                    event = None
+                # this process's notices are told at once; another replica's or a worker's are found by looking,
+                # busy stream or not
+                if event is None or event is LOOK_IN_INBOX or loop.time() >= look_at:
                     async for line in from_inbox():
                         yield line
+                    look_at = loop.time() + INBOX_POLL_SECONDS
+                if event is LOOK_IN_INBOX:
                     continue
-                yield _sse(event)
+                if event is not None:
+                    yield _sse(event)
+                    continue
+                quiet += 1
+                if quiet < polls_per_keepalive:
+                    continue
+                quiet = 0
+                # the quiet moments are when abandoned drafts get their notice
+                for who, reply in await run_in_threadpool(chat.assistant.expire_drafts):
+                    chat.hub.publish({"type": "notice", "text": reply.text}, only=who)
+                yield ": keepalive\n\n"
         finally:
             chat.hub.unsubscribe(queue)
 
