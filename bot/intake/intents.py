@@ -18,7 +18,7 @@ SNOOZE_FOR = re.compile(
     re.I,
 )
 # the digest's own instruction, read on `form()`: "digest off", "stop the daily digest", "turn digest back on"
-DIGEST = re.compile(r"\bdigests?\b")
+DIGEST = re.compile(r"\bdigests?\b|\b(?:morning|daily|summary|approvals?)\s+(?:summary\s+|digest\s+)?e-?mails?\b")
 DIGEST_OFF_WORDS = re.compile(
     r"\b(?:stop|stopping|no more|off|unsubscribe|disable|mute|pause|opt out|cancel|don't|do not|no|kill|silence|"
     r"without|skip|quit|end)\b"
@@ -141,6 +141,7 @@ _SHORTHAND = {
     "upd": "update",
     "updt": "update",
     "pto'ing": "pto",
+    "thru": "through",
     "o.o.o": "ooo",
     "oof": "ooo",
 }
@@ -220,7 +221,7 @@ _DONE = (
     r"completed|filled|purchased|bought|here|in|on (?:the|its|their) way|moving|stuck|lost|held up|delayed|late|"
     r"pending|ready|sorted|handled|actioned|reviewed|looked at|seen|out|back|dispatched|confirmed)"
 )
-_AUX = r"(?:(?:been|get|got|gotten|go|gone|went|be|come|came|getting|being|already|actually|finally|even)\s+)*"
+_AUX = r"(?:(?:been|get|got|gotten|go|gone|went|be|come|came|getting|being|already|actually|finally|even|ever)\s+)*"
 _TAIL = r"(?:\s+(?:yet|already|at all|by now|now|today|or not|or what|so far|still|ok|okay))*"
 _WHERE = r"(?:where(?:'s| is| are| r| did| has| have| was| were| do| does|s)?|whereabouts of)"
 _STATUS_ASKS = [
@@ -284,8 +285,11 @@ def status_ask(text: str) -> StatusAsk | None:
             text,
         )
         return StatusAsk(number=number) if cue or len(rest.split()) <= 2 else None
+    first, _, after = text.partition("?")
+    # "did my wrap order ever go through? the one from last week": the question, then which order it is
+    said = first if after.strip() and not re.search(r"\d", after) and len(after.split()) <= 8 else text
     for pattern in _STATUS_ASKS:
-        found = pattern.match(text.rstrip("?!. "))
+        found = pattern.match(said.rstrip("?!. "))
         if found:
             what = found.group("what") or ""
             if re.search(r"\d", what) and not re.match(r"(?:my|our)\b", what):
@@ -321,12 +325,13 @@ OUT_OF_OFFICE = re.compile(
     r"parental leave|a trip|business travel|annual leave)|pto|vacation|off (?:work|sick)|taking (?:leave|time off|"
     r"a few days|the week)|(?:i'm|i am|i'll be|ill be|i will be|we're) (?:off|out|travell?ing|not in|offline)"
     r"(?! of (?!(?:the )?office|town))|won't be (?:in|around|available)|"
-    r"out (?:from|until|till|til|next|tomorrow|this|on|for|all|between))\b"
+    r"out (?:from|until|till|til|next|tomorrow|this|on|for|all|between|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*))\b"
 )
 COVER = re.compile(
     r"\b(?:covers?|covering|cover for me|will cover|approves? for me|will approve|can approve|approving|"
     r"delegate|delegating|backup|back-up|in charge|takes? over|taking over|will handle|handles|handling|"
-    r"route|send|forward|hand(?:ing)? (?:over|off))\b"
+    r"route|send|forward|hand(?:ing)? (?:over|off)|(?:has|have|gets?|takes?|holds?) my approvals)\b"
 )
 
 

@@ -43,11 +43,13 @@ _NOT_THINGS = frozenset(
     "approved reimbursed refund status update updates info information answer answers started back done in out "
     "here there through rid paid notified reminded going right now list idea someone somebody anyone permission "
     "sign-off signoff budget my our your his her their what which when where how why if whether stuck sorted "
-    "ordered bought purchased things? delivered an a at by faster quicker sooner approve around".split()
+    "ordered bought purchased things? delivered an a at by faster quicker sooner approve around without quote "
+    "quotes receipt receipts invoice invoices over under above".split()
 )
 _POLICY = re.compile(
     r"\b(?:approval|approve|approves|approver|permission|allowed|policy|limit|threshold|rules?|sign-?off|"
-    r"budget left|how much|how many|price of|cost of|cheap|cheaper|cheapest|best price|in stock|lead time)\b"
+    r"budget left|how much|how many|price of|cost of|cheap|cheaper|cheapest|best price|in stock|lead time|"
+    r"anything (?:over|above|under|below|more than|less than)|need (?:a|an|\d+|two|three) quotes?)\b"
 )
 
 
@@ -64,7 +66,9 @@ def is_purchase(text: str) -> bool:
     asked = form(text)
     if _WH.match(asked):
         # "what's the price of tape?" is a question; "what if I order 40 rolls from uline?" is not
-        return wants and amounts and not _HOW_TO.match(asked)
+        # "who has to approve a requisition over $250,000?" asks about the rules, whatever amount it names
+        policy_only = bool(_POLICY.search(low)) and not _QUANTITY.search(low)
+        return wants and amounts and not _HOW_TO.match(asked) and not policy_only
     return wants or (amounts and not _POLICY.search(low))
 
 

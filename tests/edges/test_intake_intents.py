@@ -65,6 +65,7 @@ def confirm(card):  # type: ignore[no-untyped-def]
         ("has PR-1005 been approved yet", Route("status", "PR-1005")),
         ("what's happening with pr 1005", Route("status", "PR-1005")),
         ("PR-1005?", Route("status", "PR-1005")),
+        ("hey did my wrap order ever go thru? the one from last week", Route("where_is", "wrap")),
     ],
 )
 def test_status_questions_are_read_however_they_are_written(text, expected):
@@ -88,6 +89,7 @@ def test_status_questions_are_read_however_they_are_written(text, expected):
         ("no more digest", "digest_off"),
         ("unsubscribe me from the digest", "digest_off"),
         ("Digest: off", "digest_off"),
+        ("turn off the morning summary emails pls, I get too many", "digest_off"),
         ("digest on", "digest_on"),
         ("turn digest back on", "digest_on"),
         ("resume the daily digset please", "digest_on"),
@@ -110,6 +112,9 @@ def test_delegations_digest_and_help_in_plain_words(text, handler):
         ("on leave next week; delegate to zoe", "out_of_office"),
         ("Out of office until Friday, Zoe approves for me", "out_of_office"),
         ("I'll be on vacation next week", "out_of_office"),
+        ("on vacation dec 22 - jan 2, luis has my approvals", "out_of_office"),
+        ("out friday, rosa can approve for me", "out_of_office"),
+        ("out of tape, need 20 rolls friday", "dialogue"),
         ("delegate to Priya until Friday", "delegate"),
         ("I'm out of boxes, need 20 from uline by friday", "dialogue"),
         ("need 2 laptops for the new hires before my vacation next week", "dialogue"),
@@ -153,6 +158,10 @@ PURCHASES = [
 ]
 # Questions that ask something else: each gets an answer or help, never a draft.
 QUESTIONS = [
+    "Who has to approve a requisition over $250,000?",
+    "do I need a quote attached for anything over $5,000?",
+    "do I need 3 quotes for anything over 5k?",
+    "is there a limit on what I can order without approval?",
     "can you order stuff for me?",
     "is uline cheaper than grainger?",
     "what's the price of stretch wrap?",
