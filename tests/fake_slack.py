@@ -4,6 +4,13 @@ Reached through the real clients' base URL (SLACK_API_BASE_URL). Knows a few use
 opens DM channels "D<user id>", hands out increasing message timestamps, and can be told to
 answer the next call of a method with an error (``channel_not_found``) or a 429 with Retry-After,
 and can refuse a token for good (``refuse``: the app was uninstalled, the token revoked).
+
+It also serves the ``response_url`` Slack sends with every slash command and block action
+(``/commands/...`` and ``/actions/...``): a JSON POST with ``text``, ``blocks``, ``response_type``
+(ephemeral unless ``in_channel``) and ``replace_original`` / ``delete_original`` (the message the
+action came from), answered ``ok``; each URL takes at most five messages (then 404 ``used_url``).
+Those posts are recorded as calls of the method ``response_url`` with the channel and user the
+command or action came from (and ``replaces``: the ts of the message replaced).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any, Callable
 
 TEAM = "T0PROCURE"
 BOT_USER = "UBOTPROCURE"
+RESPONSE_URL_USES = 5  # Slack: "You can use a response_url five times within 30 minutes"
 
 
 @dataclass
@@ -43,6 +51,8 @@ class FakeSlack:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     refused: dict[str, str] = field(default_factory=dict)  # token -> the error every call with it gets
+    hooks_url: str = ""  # http://127.0.0.1:<port>: where response URLs point (set by FakeSlackServer)
+    hooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # response_url path -> where it answers
 
     # ------------------------------------------------------------------ scripting
     def fail_next(
@@ -64,6 +74,37 @@ class FakeSlack:
             self._errors.setdefault(method, []).extend(
                 [(_any, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times
             )
+
+    def hook(self, kind: str, *, channel: str, user: str, message_ts: str | None = None) -> str:
+        """A new response_url for a slash command (`kind` "commands") or an action ("actions") in `channel` by
+        `user`; `message_ts` is the message the action came from (what replace_original replaces)."""
+        with self._lock:
+            number = len(self.hooks) + 1
+            path = f"/{kind}/{TEAM}/{number}/{hashlib.sha1(str(number).encode()).hexdigest()[:12]}"
+            self.hooks[path] = {"channel": channel, "user": user, "message_ts": message_ts, "uses": 0}
+        return self.hooks_url + path
+
+    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, str]:
+        """A POST to a response_url: recorded as a `response_url` call; ``ok``, or 404 with Slack's error."""
+        with self._lock:
+            hook = self.hooks.get(path)
+            args = {**body, "channel": (hook or {}).get("channel"), "user": (hook or {}).get("user")}
+            call = Call("response_url", args, None, time.monotonic())
+            self.calls.append(call)
+            queued = self._errors.get("response_url") or []
+            if queued:
+                _, status, error, _ = queued.pop(0)
+                call.result = error
+                return 404, str(error.get("error"))
+            if hook is None or hook["uses"] >= RESPONSE_URL_USES:
+                call.result = {"ok": False, "error": "used_url" if hook else "invalid_url"}
+                return 404, call.result["error"]
+            hook["uses"] += 1
+            replaces = hook["message_ts"] if body.get("replace_original") or body.get("delete_original") else None
+            if replaces:
+                args["replaces"] = replaces
+            call.result = {"ok": True, "ts": replaces or self._next_ts()}
+            return 200, "ok"
 
     # ------------------------------------------------------------------ reading what happened
     def of(self, method: str, **match: Any) -> list[Call]:
@@ -240,7 +281,17 @@ class _Handler(BaseHTTPRequestHandler):
         return args
 
     def _serve(self) -> None:
-        method = urllib.parse.urlsplit(self.path).path.rsplit("/", 1)[-1]
+        path = urllib.parse.urlsplit(self.path).path
+        if path.startswith(("/commands/", "/actions/")):
+            status, text = self.fake.respond(path, self._args())
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        method = path.rsplit("/", 1)[-1]
         auth = self.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() or None
         args = self._args()
@@ -268,6 +319,7 @@ class FakeSlackServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-slack", daemon=True)
+        self.fake.hooks_url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @property
     def base_url(self) -> str:

@@ -98,42 +98,54 @@ class Slack:
         return res
 
     def command(self, person: str, text: str, *, channel: str | None = None) -> Any:
-        user = slack_id(person)
+        """/purchase `text` typed by `person` in `channel` (their DM with the bot unless told), with the response_url
+        Slack sends along."""
+        user = person if person.startswith("U") else slack_id(person)
+        channel = channel or "D" + user
         form = {
             "token": "unused",
             "team_id": TEAM,
             "user_id": user,
             "command": "/purchase",
             "text": text,
-            "channel_id": channel or "D" + user,
+            "channel_id": channel,
             "trigger_id": f"trig{next(self._ts)}",
-            "response_url": "http://127.0.0.1:9/unused",
+            "response_url": self.fake.hook("commands", channel=channel, user=user),
         }
         res = self.send(urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
         self.settle()
         return res
 
     def tap(self, person: str, message: Call, action: str, *, settle: bool = True, **kw: Any) -> Any:
-        """Tap the button `action` (approve, reject, submit...) on a message the app posted."""
-        user = person if person.startswith("U") else slack_id(person)
+        """Tap the button `action` (approve, reject, submit...) on a message the app posted (or answered through a
+        response_url: an ephemeral message), as Slack sends the block_actions payload, response_url included."""
         element = button(message, action)
+        return self.tap_element(person, message, element["action_id"], element.get("value", ""), settle=settle, **kw)
+
+    def tap_element(
+        self, person: str, message: Call, action_id: str, value: str = "", *, settle: bool = True, **kw: Any
+    ) -> Any:
+        """A block_actions payload for the element `action_id` on `message`, whatever the element is."""
+        user = person if person.startswith("U") else slack_id(person)
         channel = message.args["channel"]
         ts = message.result.get("ts") or message.result.get("message_ts")
+        ephemeral = message.method in ("response_url", "chat.postEphemeral")
         payload = {
             "type": "block_actions",
             "team": {"id": TEAM},
             "user": {"id": user, "team_id": TEAM},
             "api_app_id": "APROCURE",
             "trigger_id": f"trig{next(self._ts)}",
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": ephemeral},
             "channel": {"id": channel},
             "message": {"ts": ts, "blocks": blocks_of(message)},
+            "response_url": self.fake.hook("actions", channel=channel, user=user, message_ts=ts),
             "actions": [
                 {
                     "type": "button",
-                    "action_id": element["action_id"],
+                    "action_id": action_id,
                     "block_id": "b",
-                    "value": element.get("value", ""),
+                    "value": value,
                     "action_ts": f"{time.time():.6f}{next(self._ts)}",
                 }
             ],
@@ -198,10 +210,27 @@ class Slack:
         return [c.args["text"] for c in self.fake.of("chat.postMessage", thread_ts=root.result["ts"])]
 
     def ephemerals_to(self, person: str) -> list[str]:
-        return [c.args.get("text", "") for c in self.fake.of("chat.postEphemeral", user=slack_id(person))]
+        """What only this person was shown: chat.postEphemeral, and new messages through a response_url."""
+        return [c.args.get("text", "") for c in self.ephemeral_calls(person)]
+
+    def ephemeral_calls(self, person: str) -> list[Call]:
+        user = person if person.startswith("U") else slack_id(person)
+        return [
+            c
+            for c in self.fake.calls
+            if c.args.get("user") == user
+            and c.result.get("ok")
+            and (c.method == "chat.postEphemeral" or (c.method == "response_url" and not c.args.get("replaces")))
+        ]
+
+    def responses_to(self, person: str) -> list[Call]:
+        """The messages the app sent through response URLs of this person's commands and taps (new ones only)."""
+        return [c for c in self.ephemeral_calls(person) if c.method == "response_url"]
 
     def updates_of(self, message: Call) -> list[Call]:
         ts = message.result.get("ts")
+        if message.method == "response_url":
+            return [c for c in self.fake.of("response_url") if c.args.get("replaces") == ts and c.result.get("ok")]
         return [c for c in self.fake.of("chat.update") if c.args.get("ts") == ts]
 
 

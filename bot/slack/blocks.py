@@ -217,6 +217,15 @@ def is_kept_copy(message_blocks: list[Block]) -> bool:
     )
 
 
+def is_ours(message_blocks: list[Block]) -> bool:
+    """A message procurebot drew: one of its buttons is on it (a card, a summary, a question)."""
+    return any(
+        b.get("type") == "actions"
+        and any(str(e.get("action_id", "")).startswith(ACTION_PREFIX) for e in b.get("elements") or [])
+        for b in message_blocks
+    )
+
+
 def without_actions(blocks: list[Block], note: str | None = None) -> list[Block]:
     """A posted message turned into history: the same blocks with the buttons gone (and a note)."""
     kept = [b for b in blocks if b.get("type") != "actions"]

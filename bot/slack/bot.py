@@ -11,11 +11,12 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from approvals.credentials import Credential
 from approvals.directory import Person
@@ -79,7 +80,11 @@ class Background:
 
 @dataclass
 class Where:
-    """Where a listener's reply goes: a channel (a DM, or a channel for ephemeral replies) and a thread."""
+    """Where a listener's reply goes: a channel (a DM, or a channel for ephemeral replies) and a thread.
+
+    `response_url` is the URL Slack sends with every slash command and tap on a message: an ephemeral
+    answer posted there appears in place, to this person alone, in any conversation (also one the bot
+    is not in, such as a DM between two colleagues), and can replace the message tapped."""
 
     team: str | None
     user: str
@@ -88,6 +93,11 @@ class Where:
     ephemeral: bool = False
     message_ts: str | None = None  # the message whose button was tapped (it is updated in place)
     message_blocks: list[dict[str, Any]] = field(default_factory=list)
+    response_url: str | None = None
+
+    def only_to_them(self) -> "Where":
+        """The same place, for words only this person sees (an ephemeral message, in place when Slack allows)."""
+        return Where(self.team, self.user, self.channel, self.thread, ephemeral=True, response_url=self.response_url)
 
 
 @dataclass
@@ -194,7 +204,13 @@ class SlackBot:
         return str(opened["channel"]["id"])
 
     def send(self, where: Where, replies: list[Reply], person: Person | None = None) -> None:
-        """Post each reply where the person spoke; ephemeral ones fall back to their DM when Slack refuses."""
+        """Post each reply where the person spoke. Ephemeral ones go through the response_url when Slack sent one
+        (in place, in any conversation), else chat.postEphemeral; either failing, they come in the person's DM."""
+        if where.ephemeral and where.response_url:
+            replies = self.respond(where, replies)
+            if not replies:
+                return
+            where = replace(where, response_url=None)
         client = self.client(where.team)
         for reply in replies:
             text = blocks.fallback(reply.card, reply.text)
@@ -214,6 +230,59 @@ class SlackBot:
 
     def say(self, where: Where, text: str, person: Person | None = None) -> None:
         self.send(where, [Reply(text)], person)
+
+    def respond(self, where: Where, replies: list[Reply], *, replace_original: bool = False) -> list[Reply]:
+        """Post replies through the command's or tap's response_url, ephemeral (the first replacing the tapped
+        message when asked); returns those Slack did not take (the URL expired or was used five times)."""
+        if not where.response_url:
+            return replies
+        hook = WebhookClient(where.response_url, timeout=10)
+        for done, reply in enumerate(replies):
+            response = hook.send(
+                text=blocks.fallback(reply.card, reply.text),
+                blocks=blocks.message_blocks(reply.card, reply.text),
+                response_type="ephemeral",
+                replace_original=replace_original and done == 0,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            if response.status_code != 200:
+                log.info("a Slack response_url refused an answer: %s %s", response.status_code, response.body)
+                return replies[done:]
+        return []
+
+    def replace_tapped(self, where: Where, note: str) -> bool:
+        """Turn an ephemeral message whose button was tapped into history through the tap's response_url: the same
+        words without its buttons, and `note`. False when there is no response_url or Slack refused it."""
+        if not where.response_url or not blocks.is_ours(where.message_blocks):
+            return False
+        hook = WebhookClient(where.response_url, timeout=10)
+        response = hook.send(
+            text=blocks.escape(note),
+            blocks=blocks.without_actions(where.message_blocks, note),
+            response_type="ephemeral",
+            replace_original=True,
+        )
+        if response.status_code != 200:
+            log.info("could not replace a tapped ephemeral Slack message: %s", response.body)
+        return response.status_code == 200
+
+    def is_bot_dm(self, person: Person | None, team: str | None, user: str, channel: str | None) -> bool:
+        """Whether `channel` is this person's DM with the bot. Known only from an event in the bot's IM or from
+        conversations.open, never guessed from the channel id: a `D...` channel may be a DM between two people."""
+        if not channel or not channel.startswith("D") or not user:
+            return False
+        if person is not None and self.dm_of(person.id) == channel:
+            return True
+        try:
+            opened = self.client(team).conversations_open(users=user)
+        except SlackApiError as exc:
+            log.info("conversations.open for a Slack user failed: %s", exc.response.get("error"))
+            return False
+        dm = str(opened["channel"]["id"])
+        if person is not None:
+            self.remember_dm(person, team, user, dm)
+        return dm == channel
 
     def own_dm(self, person: Person | None, where: Where) -> bool:
         """The tapped message is in this person's own DM with us (so redrawing it for them shows no one else)."""

@@ -173,17 +173,20 @@ def test_two_approvers_tap_at_once_on_an_any_of_step(slack):  # type: ignore[no-
 
 
 def test_slash_command_status_and_help_answer_only_the_asker(slack):  # type: ignore[no-untyped-def]
-    """/purchase status in a channel answers Jake alone (ephemeral); /purchase help lists what it understands."""
+    """/purchase status in a channel answers Jake alone (ephemeral, in place); /purchase help lists what it knows."""
     number = _submit(slack)
     assert slack.command("jake.miller", f"status {number}", channel="CPURCHASING").status_code == 200
-    (status,) = slack.fake.of("chat.postEphemeral", channel="CPURCHASING")
+    (status,) = slack.fake.of("response_url", channel="CPURCHASING")
     assert number in text_of(status) and status.args["user"] == slack_id("jake.miller")
+    assert status.args["response_type"] == "ephemeral" and not slack.fake.of("chat.postMessage", channel="CPURCHASING")
     slack.command("jake.miller", "help")
     assert "/purchase status PR-1042" in slack.fake.texts_to("D" + slack_id("jake.miller"))[-1]
 
 
 def test_slash_command_in_a_channel_the_bot_cannot_post_to_falls_back_to_dm(slack):  # type: ignore[no-untyped-def]
-    """Slack answers channel_not_found for an ephemeral reply: the person gets the answer in their DM instead."""
+    """The response_url has expired and Slack answers channel_not_found for an ephemeral reply: the answer comes in
+    the person's DM instead."""
+    slack.fake.fail_next("response_url", "expired_url")
     slack.fake.fail_next("chat.postEphemeral", "channel_not_found")
     slack.command("jake.miller", "pending", channel="CPRIVATE")
     assert any("Your requests" in text_of(c) or "Waiting" in text_of(c) for c in slack.posts_to("jake.miller"))

@@ -17,18 +17,18 @@ def register(app: Any, bot: SlackBot) -> None:
 
 
 def handle_command(bot: SlackBot, body: dict[str, Any]) -> None:
+    """The command's answer: in the person's DM with the bot an ordinary message; anywhere else (a channel, a DM
+    with a colleague) an ephemeral one through the command's response_url, in place, to them alone."""
     team, user = body.get("team_id"), body.get("user_id", "")
     channel = body.get("channel_id") or None
+    response_url = body.get("response_url") or None
     text = bot.plain(team, body.get("text") or "").strip()
-    in_dm = bool(channel and channel.startswith("D"))
-    # in a channel only the person sees the answer; in our DM it is an ordinary message
-    where = Where(team=team, user=user, channel=channel, ephemeral=not in_dm)
     person = bot.person(team, user)
+    ours = bot.is_bot_dm(person, team, user, channel)
+    where = Where(team=team, user=user, channel=channel, ephemeral=not ours, response_url=response_url)
     if person is None:
-        bot.say(where, bot.unknown(team, user))
+        bot.say(where.only_to_them(), bot.unknown(team, user))
         return
-    if in_dm and channel:
-        bot.remember_dm(person, team, user, channel)
     if not text or text.lower() in ("help", "?"):
         bot.say(where, texts.COMMAND_HELP, person)
         return
