@@ -8,13 +8,15 @@ from typing import Iterator, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session, col, func, select
 
 from approvals import audit
 from approvals.clock import as_utc
 from approvals.metrics import Scope, Window
 from approvals.metrics.queries import delegation_usage
-from approvals.models import Delegation
+from approvals.models import ApprovalStep, Delegation
+from approvals.states import StepState
 from bot.console import html, texts
 from bot.console.formats import when
 from bot.console.guard import guard
@@ -70,7 +72,11 @@ def audit_export(
 
 
 @router.get("/delegations")
-def delegations_page(request: Request) -> Response:
+def delegations_page(
+    request: Request,
+    done: str = Query(default="", max_length=300),
+    problem: str = Query(default="", max_length=300),
+) -> Response:
     who = guard(request)
     if isinstance(who, Response):
         return who
@@ -95,6 +101,7 @@ def delegations_page(request: Request) -> Response:
 
     current = [
         (
+            d.id,
             status(d),
             name(d.delegator),
             name(d.delegate),
@@ -108,6 +115,7 @@ def delegations_page(request: Request) -> Response:
         for d in rows
     ]
     usage = delegation_usage(runtime.engine, Window(now - timedelta(days=30), now), Scope.all())
+    away = {d.delegator: d for d in rows if status(d) == "active"}
     return html.page(
         "delegations.html",
         "Delegations",
@@ -116,4 +124,24 @@ def delegations_page(request: Request) -> Response:
         current=current,
         usage=usage,
         pairs=[(name(a), name(b), f"{n:,}") for a, b, n in usage.by_pair],
+        out=[(name(p), name(d.delegate), when(d.ends_at), n) for p, d, n in _waiting_on(runtime.engine, away)],
+        people=sorted(((p.id, p.name) for p in directory.people if p.active), key=lambda p: p[1]),
+        today=now.date().isoformat(),
+        done=done,
+        problem=problem,
     )
+
+
+def _waiting_on(engine: Engine, away: dict[str, Delegation]) -> list[tuple[str, Delegation, int]]:
+    """Who is out now (an active delegation), with how many open steps name them as approver."""
+    if not away:
+        return []
+    with Session(engine) as session:
+        counts = dict(
+            session.exec(
+                select(ApprovalStep.approver, func.count())
+                .where(col(ApprovalStep.approver).in_(list(away)), ApprovalStep.state == StepState.PENDING)
+                .group_by(ApprovalStep.approver)
+            ).all()
+        )
+    return [(person, d, int(counts.get(person, 0))) for person, d in sorted(away.items())]

@@ -105,7 +105,12 @@ def search_page(
 
 
 @router.get("/requisitions/{number}")
-def detail_page(request: Request, number: str) -> Response:
+def detail_page(
+    request: Request,
+    number: str,
+    done: str = Query(default="", max_length=300),
+    problem: str = Query(default="", max_length=300),
+) -> Response:
     who = guard(request)
     if isinstance(who, Response):
         return who
@@ -154,6 +159,10 @@ def detail_page(request: Request, number: str) -> Response:
         facts=facts,
         timeline=timeline,
         name=lambda person_id: _name(directory, person_id),
+        pending=[s for s in view.steps if s.state == "pending"],
+        people=sorted(((p.id, p.name) for p in directory.people if p.active), key=lambda p: p[1]),
+        done=done,
+        problem=problem,
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bot.console import dashboard, policy, records, requisitions
+from bot.console import actions, dashboard, policy, records, requisitions
 
 router = APIRouter()
-for module in (dashboard, requisitions, policy, records):
+for module in (dashboard, requisitions, policy, records, actions):
     router.include_router(module.router)
