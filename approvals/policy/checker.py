@@ -639,40 +639,53 @@ class _Checker:
     # -- amount bands that miss their boundary ----------------------------------------------------
     def boundary_slips(self) -> None:
         """`lt 5000` then `gt 5000` leaves exactly 5000 to whatever rule comes later (often a catch-all)."""
-        banded = [
-            r
-            for r in self.policy.rules
-            if self.regions[r.id] is not None and any(t.fact == "amount" for t in top_level_tests(r.condition))
-        ]
-        if not banded:
+        banded: list[CompiledRule] = []
+        below: dict[Decimal, list[CompiledRule]] = {}  # threshold -> rules whose band stops just under it
+        above: set[Decimal] = set()  # thresholds some band starts just over
+        for rule in self.policy.rules:
+            if self.regions[rule.id] is None:
+                continue
+            tests = [t for t in top_level_tests(rule.condition) if t.fact == "amount"]
+            if tests:
+                banded.append(rule)
+            for t in tests:
+                if t.op == "lt":
+                    below.setdefault(t.value, []).append(rule)
+                elif t.op == "gt":
+                    above.add(t.value)
+        candidates = sorted(x for x in below if x in above)
+        if not candidates:
             return
         cover = [b for r in banded for b in self.regions[r.id] or []]
         facts = _facts_in(cover) | {"site"}
         pieces = _amount_pieces(self.policy)
-        for i, point in enumerate(pieces):
-            if i == 0 or i + 1 >= len(pieces) or point.lo != point.hi or point.lo is None:
-                continue
-            for category in sorted(self.directory.category_by_code):
-                hit = self._slip_at(category, pieces[i - 1], point, pieces[i + 1], cover, facts)
-                if hit:
-                    self._report_slip(point.lo, banded, hit)
-                    break
+        for at in candidates:
+            i = pieces.index(Interval(at, True, at, True))
+            hit = self._slip_at(at, pieces[i + 1], below[at], cover, facts)
+            if hit:
+                self._report_slip(at, banded, hit)
 
     def _slip_at(
-        self, category: str, below: Interval, point: Interval, above: Interval, cover: list[Box], facts: set[str]
+        self, at: Decimal, over: Interval, stoppers: list[CompiledRule], cover: list[Box], facts: set[str]
     ) -> CompiledRule | None:
-        for site in self.directory.site_by_code:
-
-            def covered(piece: Interval) -> bool:
-                cell = {"category": frozenset({category}), "site": frozenset({site}), "amount": piece}
-                return all(self.space.uncovered(p, cover) == [] for p in self.space.realistic([cell], facts))
-
-            if covered(below) and covered(above) and not covered(point):
-                cell = {"category": frozenset({category}), "site": frozenset({site}), "amount": point}
-                for rule in self.policy.rules:
-                    region = self.regions[rule.id]
-                    if region and any(self.space.intersect(cell, b) is not None for b in region):
-                        return rule
+        """The rule that routes exactly `at` where a band stopping just under it meets one starting just over it."""
+        point = Interval(at, True, at, True)
+        for rule in stoppers:
+            for box in self.regions[rule.id] or []:
+                left = [
+                    piece
+                    for p in self.space.realistic([{**box, "amount": point}], facts)
+                    for piece in self.space.uncovered(p, cover) or []
+                ]
+                if not left:
+                    continue
+                continued = self.space.realistic([{**box, "amount": over}], facts)
+                if not all(self.space.uncovered(p, cover) == [] for p in continued):
+                    continue  # the band simply ends here: a gap, not a slip between two bands
+                for catcher in self.policy.rules:
+                    region = self.regions[catcher.id]
+                    if region and any(self.space.intersect(piece, b) is not None for piece in left for b in region):
+                        return catcher
         return None
 
     def _report_slip(self, at: Decimal, banded: list[CompiledRule], catcher: CompiledRule) -> None:
