@@ -84,6 +84,40 @@ def restore_facts(stored: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
+def replay_requests(
+    lines: Iterable[str], before: LoadedPolicy, after: LoadedPolicy, directory: Directory, at: datetime
+) -> tuple[list[StoredRoute], list[str]]:
+    """Requests from a JSONL text (one requisition per line, optionally with `committed`), routed under `before`
+    as the routes to compare with: what-if without a database. Returns the records and one problem per line
+    that could not be replayed ("line 3: requester: unknown person")."""
+    import json
+
+    from pydantic import ValidationError
+
+    from approvals.requisition import RequisitionDraft, build_facts, validate_draft
+
+    records: list[StoredRoute] = []
+    problems: list[str] = []
+    for n, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            raw = json.loads(text)
+            committed = Decimal(str(raw.pop("committed", 0))) if isinstance(raw, dict) else Decimal(0)
+            draft = RequisitionDraft.model_validate(raw)
+        except (json.JSONDecodeError, ValidationError, ArithmeticError) as exc:
+            problems.append(f"line {n}: not a request: {str(exc).splitlines()[0]}")
+            continue
+        refused = validate_draft(draft, directory, before) or validate_draft(draft, directory, after)
+        if refused:
+            problems.append(f"line {n}: " + "; ".join(f"{e.field}: {e.message}" for e in refused))
+            continue
+        facts = build_facts(draft, directory, before, committed=committed)
+        plan = route(facts, before, directory, (), at)
+        records.append(StoredRoute(f"line {n}", "", facts, {**plan.to_dict(), "policy_label": before.label}))
+    return records, problems
+
+
 def summarize(outcome: str, rule: str | None, stages: list[list[str]]) -> str:
     if outcome == "auto_approve":
         return f"auto-approve ({rule})"

@@ -18,7 +18,7 @@ from approvals.errors import PolicyInvalid
 from approvals.models import Requisition
 from approvals.policy.checker import check_policy
 from approvals.policy.loader import load_policy
-from approvals.policy.simulate import StoredRoute, simulate
+from approvals.policy.simulate import StoredRoute, replay_requests, simulate
 from approvals.policy_store import install_policy
 from bot.cli.database import database_engine
 from bot.cli.policy import (
@@ -29,6 +29,7 @@ from bot.cli.policy import (
     HOW_SAMPLE,
     MSG_DIRECTORY_USED,
     _directory,
+    _policy,
     app,
     read_delegations,
 )
@@ -95,6 +96,12 @@ def simulate_command(
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON"),
     directory_file: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
     delegations: Optional[Path] = typer.Option(None, "--delegations", help=HELP_DELEGATIONS),
+    requests: Optional[Path] = typer.Option(
+        None, "--requests", help="JSONL, one requisition per line: replay these instead of the database"
+    ),
+    before: Optional[Path] = typer.Option(
+        None, "--before", help="With --requests: the policy to compare with (default: the configured policy file)"
+    ),
 ) -> None:
     """What-if: route stored requisitions under NEW_FILE and report what would change. Nothing is written."""
     directory = _settings_directory(directory_file)
@@ -106,17 +113,29 @@ def simulate_command(
         for issue in exc.issues:
             typer.echo(issue.render(), err=True)
         raise typer.Exit(2)
-    try:
-        history = load_history(settings.connect_url, limit)
-    except SQLAlchemyError as exc:
-        typer.echo(database_problem(settings.connect_url, exc), err=True)
-        raise typer.Exit(2) from None
+    if requests is not None:
+        old = _policy(before or settings.policy_file)
+        try:
+            text = requests.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            typer.echo(f"cannot read requests {requests}: {exc}", err=True)
+            raise typer.Exit(2) from None
+        history, problems = replay_requests(text.splitlines()[:limit], old, policy, directory, utcnow())
+        for problem in problems:
+            typer.echo(f"{requests}: {problem}", err=True)
+    else:
+        try:
+            history = load_history(settings.connect_url, limit)
+        except SQLAlchemyError as exc:
+            typer.echo(database_problem(settings.connect_url, exc), err=True)
+            raise typer.Exit(2) from None
     report = simulate(history, policy, directory, utcnow(), windows)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
     typer.echo(
-        f"Replayed {report.total} stored requisitions (routed under {', '.join(report.old_versions) or '-'}) "
+        f"Replayed {report.total} {'stored requisitions' if requests is None else f'requests from {requests}'} "
+        f"(routed under {', '.join(report.old_versions) or '-'}) "
         f"under {report.new_version}."
     )
     typer.echo(f"Routes changed: {len(report.changed)} of {report.total}")

@@ -116,3 +116,32 @@ def test_an_invalid_delegations_file_is_refused_at_its_line(tmp_path):
     windows.write_text("delegations:\n  - {delegator: zoe.martin, delegate: emily.davis, starts_at: 2026-11-30}\n")
     result = run("route", POLICY_FILE, "--request", request, "--directory", COMPANY_FILE, "--delegations", windows)
     assert result.exit_code == 2 and f"{windows}:2" in result.stderr
+
+
+def test_simulate_replays_a_file_of_requests_without_a_database(monkeypatch, tmp_path):
+    """A JSONL of requests compared between the sample policy and the director's: no database is read, a bad
+    line is named, and the report counts the requests that were replayed."""
+    monkeypatch.setenv("PROCUREBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'never-created' / 'x.db'}")
+    pallets = {
+        **REQUEST,
+        "supplier": "acme-pallets",
+        "lines": [{"description": "pallets", "sku": "PKG-PAL-4840", "quantity": 20, "unit_price": 14}],
+    }
+    lines = [json.dumps(REQUEST), json.dumps(pallets), json.dumps({**REQUEST, "requester": "nobody.here"})]
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("\n".join(lines) + "\n")
+    result = run(
+        "simulate",
+        POLICIES.parent.parent / "examples" / "director-policy.yaml",
+        "--requests",
+        requests,
+        "--before",
+        POLICY_FILE,
+        "--directory",
+        COMPANY_FILE,
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Replayed 2 requests from {requests}" in result.stdout
+    assert "Routes changed: 2 of 2" in result.stdout and "now small: zoe.martin -> sofia.alvarez" in result.stdout
+    assert f"{requests}: line 3: requester" in result.stderr
+    assert not (tmp_path / "never-created").exists()
