@@ -821,14 +821,16 @@ class _Checker:
                 path.append(current)
                 current = esc.get(current)
         uses_managers = []
+        default = self.policy.spec.settings.escalate_to
         for stage in self.stages():
             kinds = [a.kind for a in stage.spec.approvers]
-            if stage.spec.escalate_to:
-                kinds.append(stage.spec.escalate_to.kind)
+            target = stage.spec.escalate_to or default  # a stage that names none escalates as the settings say
+            if target:
+                kinds.append(target.kind)
             if {"manager", "approver_manager"} & set(kinds):
                 uses_managers.append(stage)
-            if stage.spec.escalate_to:
-                self._stage_cycle(stage)
+            if target:
+                self._stage_cycle(stage, target)
         if uses_managers:
             for loop in self.directory.manager_cycles():
                 self.add(
@@ -840,9 +842,7 @@ class _Checker:
                     "fix the `manager:` of one of these people in the directory",
                 )
 
-    def _stage_cycle(self, stage: _Stage) -> None:
-        target = stage.spec.escalate_to
-        assert target is not None
+    def _stage_cycle(self, stage: _Stage, target: ApproverSpec) -> None:
         for site, category in self._contexts(stage.owner):
             on_stage = self._static_people(stage.spec.approvers, site, category)
             if not on_stage:

@@ -111,3 +111,12 @@ def test_a_real_escalation_loop_is_still_an_error(company):
     """Escalating from Priya to Priya goes nowhere: still an escalation cycle."""
     policy = small_policy([one_stage({"person": "priya.nair"}, escalate_to={"person": "priya.nair"})])
     assert len(_only(check_policy(policy, company), "escalation_cycle")) == 1
+
+
+def test_the_settings_escalation_default_is_checked_for_loops_too(company):
+    """settings.escalate_to {person: priya.nair} on a stage Priya alone approves: the default loops, and is reported."""
+    policy = small_policy(
+        [one_stage({"person": "priya.nair"})],
+        settings={"escalate_to": {"person": "priya.nair"}},
+    )
+    assert len(_only(check_policy(policy, company), "escalation_cycle")) == 1
