@@ -226,6 +226,15 @@ def is_ours(message_blocks: list[Block]) -> bool:
     )
 
 
+def summary_text(message_blocks: list[Block]) -> str:
+    """A message's words for its notification text, read back from its blocks (a header or the first section)."""
+    for block in message_blocks:
+        text = (block.get("text") or {}).get("text")
+        if block.get("type") in ("header", "section") and text:
+            return str(text)[:MAX_FALLBACK]
+    return " "
+
+
 def without_actions(blocks: list[Block], note: str | None = None) -> list[Block]:
     """A posted message turned into history: the same blocks with the buttons gone (and a note)."""
     kept = [b for b in blocks if b.get("type") != "actions"]

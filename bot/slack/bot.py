@@ -251,22 +251,6 @@ class SlackBot:
                 return replies[done:]
         return []
 
-    def replace_tapped(self, where: Where, note: str) -> bool:
-        """Turn an ephemeral message whose button was tapped into history through the tap's response_url: the same
-        words without its buttons, and `note`. False when there is no response_url or Slack refused it."""
-        if not where.response_url or not blocks.is_ours(where.message_blocks):
-            return False
-        hook = WebhookClient(where.response_url, timeout=10)
-        response = hook.send(
-            text=blocks.escape(note),
-            blocks=blocks.without_actions(where.message_blocks, note),
-            response_type="ephemeral",
-            replace_original=True,
-        )
-        if response.status_code != 200:
-            log.info("could not replace a tapped ephemeral Slack message: %s", response.body)
-        return response.status_code == 200
-
     def is_bot_dm(self, person: Person | None, team: str | None, user: str, channel: str | None) -> bool:
         """Whether `channel` is this person's DM with the bot. Known only from an event in the bot's IM or from
         conversations.open, never guessed from the channel id: a `D...` channel may be a DM between two people."""
@@ -307,16 +291,32 @@ class SlackBot:
         self, where: Where, replies: list[Reply], note: str | None = None, person: Person | None = None
     ) -> None:
         """Redraw the message whose button was tapped: with the card as it is now, or as history (no buttons).
-        Only in the person's own DM: a card in someone else's view is never redrawn with this person's view."""
-        if not where.message_ts or not where.channel or where.ephemeral or not self.own_dm(person, where):
+
+        Only a message procurebot drew (one of its buttons on it), and only where no one else sees this person's
+        view: their own DM with the bot (chat.update), or an ephemeral message, which is replaced through the
+        tap's response_url (replace_original), so no live buttons are left behind."""
+        if not where.message_ts or not where.channel:
+            return
+        if where.message_blocks and not blocks.is_ours(where.message_blocks):
+            return  # a message that is not one of our cards is never rewritten
+        if not where.ephemeral and not self.own_dm(person, where):
             return
         card = next((r.card for r in replies if r.card is not None and r.card.number), None)
         if card is not None:
             body = blocks.message_blocks(card, "")
             text = blocks.fallback(card, "")
         elif where.message_blocks or note:
-            body, text = blocks.without_actions(where.message_blocks, note), note or " "
+            body = blocks.without_actions(where.message_blocks, note)
+            text = blocks.escape(note) if note else blocks.summary_text(where.message_blocks)
         else:
+            return
+        if where.ephemeral:
+            if where.response_url:
+                response = WebhookClient(where.response_url, timeout=10).send(
+                    text=text, blocks=body, response_type="ephemeral", replace_original=True
+                )
+                if response.status_code != 200:
+                    log.info("could not replace a tapped ephemeral Slack message: %s", response.body)
             return
         try:
             self.client(where.team).chat_update(channel=where.channel, ts=where.message_ts, text=text, blocks=body)

@@ -63,5 +63,5 @@ def test_someone_outside_the_directory_is_told_so_instead(slack):  # type: ignor
     opened = len(slack.fake.of("views.open"))
     slack.tap("USTRANGER", card, blocks.FULL)
     assert len(slack.fake.of("views.open")) == opened
-    (answer,) = slack.fake.of("chat.postEphemeral", user="USTRANGER")
+    (answer,) = slack.responses_to("USTRANGER")  # in place, to them alone
     assert "directory" in answer.args["text"].lower()

@@ -52,3 +52,49 @@ def test_a_stranger_typing_the_command_anywhere_is_told_in_place(slack):  # type
     (answer,) = slack.responses_to("USTRANGER")
     assert "can't find you" in answer.args["text"] and answer.args["channel"] == "CPURCHASING"
     assert slack.fake.of("chat.postMessage") == []
+
+
+def _buttons_left(slack, message) -> list[str]:  # type: ignore[no-untyped-def]
+    from slack_harness import buttons_of
+
+    return [b["action_id"] for b in buttons_of(slack.current(message))]
+
+
+def test_submit_on_an_ephemeral_summary_replaces_it_and_answers_in_place(slack):  # type: ignore[no-untyped-def]
+    """Jake drafts with /purchase in #purchasing and taps Submit: the summary loses its buttons (replace_original),
+    the answer appears there for him alone, and nothing is posted into the channel."""
+    slack.command("jake.miller", WRAP, channel="CPURCHASING")
+    summary = slack.responses_to("jake.miller")[-1]
+    assert has_button(summary, "submit") and has_button(summary, "edit") and has_button(summary, "cancel")
+    slack.tap("jake.miller", summary, "submit")
+    (replaced,) = slack.updates_of(summary)
+    assert replaced.args["replace_original"] is True and _buttons_left(slack, summary) == []
+    assert "Done: " in text_of(replaced)
+    answer = slack.responses_to("jake.miller")[-1]
+    assert answer is not summary and answer.args["channel"] == "CPURCHASING"
+    assert slack.runtime.service.list(requester="jake.miller")
+    assert not slack.fake.of("chat.postMessage", channel="CPURCHASING")
+    assert not slack.fake.of("chat.postEphemeral")
+
+
+def test_cancel_on_an_ephemeral_summary_leaves_no_live_buttons(slack):  # type: ignore[no-untyped-def]
+    """Jake cancels a draft shown in his DM with Zoe: the summary is replaced without Submit/Edit/Cancel."""
+    slack.command("jake.miller", WRAP, channel=COLLEAGUES)
+    summary = slack.responses_to("jake.miller")[-1]
+    slack.tap("jake.miller", summary, "cancel")
+    assert _buttons_left(slack, summary) == []
+    assert slack.runtime.service.list(requester="jake.miller") == []
+    assert not slack.fake.of("chat.postMessage", channel=COLLEAGUES)
+
+
+def test_approve_from_an_ephemeral_pending_list_replaces_it(slack):  # type: ignore[no-untyped-def]
+    """Zoe types /purchase pending in a channel and approves from the answer: recorded, and that answer's buttons go."""
+    slack.dm("jake.miller", WRAP)
+    slack.tap("jake.miller", slack.card_to("jake.miller", "submit"), "submit")
+    (waiting,) = slack.runtime.service.list(waiting_on="zoe.martin")
+    slack.command("zoe.martin", "pending", channel="CPURCHASING")
+    listed = next(c for c in slack.responses_to("zoe.martin") if has_button(c, "approve"))
+    slack.tap("zoe.martin", listed, "approve")
+    assert slack.runtime.service.view(waiting.number).state in ("approved", "po_pending", "po_created")
+    assert not any(a.startswith("pb:approve:") for a in _buttons_left(slack, listed))
+    assert not slack.fake.of("chat.postMessage", channel="CPURCHASING")

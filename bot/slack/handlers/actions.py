@@ -52,6 +52,7 @@ def where_from(body: dict[str, Any]) -> Where:
         ephemeral=bool(container.get("is_ephemeral")),
         message_ts=container.get("message_ts"),
         message_blocks=list(message.get("blocks") or []),
+        response_url=body.get("response_url") or None,
     )
 
 
@@ -169,19 +170,11 @@ def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: b
                 except ProcurebotError:
                     pass
             bot.refresh_message(where, replies, person=person)
-            bot.send(
-                Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
-                replies[:1],
-                person,
-            )
+            bot.send(_to_them(where), replies[:1], person)
     elif name in ("cancel_delegation", "erp.retry"):
         bot.refresh_message(where, replies, person=person)
         words = [Reply(r.text) for r in replies if r.text] or [Reply(r.text, r.card) for r in replies]
-        bot.send(
-            Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
-            words,
-            person,
-        )
+        bot.send(_to_them(where), words, person)
     else:
         if name in DRAFT_ACTIONS:
             bot.refresh_message(where, [], note=texts.CARD_DONE.format(what=_label(where, name)), person=person)
@@ -193,6 +186,12 @@ def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: b
         from bot.slack.handlers.home import publish_home
 
         publish_home(bot, where.team, where.user, person)
+
+
+def _to_them(where: Where) -> Where:
+    """Words for the person who tapped, alone: in place (ephemeral, through the tap's response_url) when the tap
+    came from a message, else in their DM."""
+    return where.only_to_them() if where.channel else Where(where.team, where.user)
 
 
 def _label(where: Where, name: str) -> str:
@@ -218,6 +217,7 @@ async def _open_form(
         "team": where.team,
         "e": where.ephemeral,
         "h": (body.get("view") or {}).get("type") == "home",
+        "r": where.response_url,
     }
     if name == "edit":
         form = await asyncio.to_thread(draft_form, bot, where)
@@ -245,11 +245,7 @@ async def _show_full(bot: SlackBot, client: Any, body: dict[str, Any], where: Wh
         except SlackApiError as exc:  # the trigger expired (over 3 s) or Slack refused the view
             log.warning("could not open the full requisition in Slack: %s", exc.response.get("error"))
             refusal = texts.FORM_FAILED
-    bot.background.submit(
-        bot.say,
-        Where(where.team, where.user, where.channel, where.thread, ephemeral=where.channel is not None),
-        refusal or texts.FAILED,
-    )
+    bot.background.submit(bot.say, _to_them(where), refusal or texts.FAILED)
 
 
 def _full_card(bot: SlackBot, where: Where, number: str) -> tuple[Any, str | None]:

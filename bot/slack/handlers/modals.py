@@ -60,6 +60,7 @@ def _where(body: dict[str, Any], meta: dict[str, Any]) -> Where:
         channel=meta.get("c") or None,
         message_ts=meta.get("t") or None,
         ephemeral=bool(meta.get("e")),
+        response_url=meta.get("r") or None,
     )
 
 
@@ -77,8 +78,11 @@ def apply_request(bot: SlackBot, where: Where, form: views.ParsedRequest, meta: 
             continue
     else:
         replies = [Reply("Your draft changed while you were editing it; open it again and retry.")]
-    target = Where(where.team, where.user, where.channel if not where.ephemeral else None)
-    if where.message_ts and where.channel and not where.ephemeral:
+    if where.ephemeral and where.response_url:
+        target = where.only_to_them()  # the summary came in place (a channel, a DM with a colleague): so does this
+    else:
+        target = Where(where.team, where.user, where.channel if not where.ephemeral else None)
+    if where.message_ts and where.channel:
         bot.refresh_message(where, [], note="Edited in the form; the new summary is below.", person=person)
     bot.send(target if target.channel else Where(where.team, where.user), replies, person)
 
