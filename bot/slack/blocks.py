@@ -66,6 +66,25 @@ def plain(text: str, name_of: Callable[[str], str | None]) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+_TYPED = re.compile(r"(?<![\w@<|])@(?P<first>[A-Za-z][\w.'-]*)(?:[ \t]+(?P<second>[A-Za-z][\w.'-]*))?")
+
+
+def typed_mentions(text: str, name_of: Callable[[str], str | None]) -> str:
+    """``@Priya Nair`` or ``@priya`` typed as text (a slash command with should_escape false sends what was typed):
+    the person's directory name, when `name_of` knows the words (two words first, then one); else left as typed."""
+
+    def mention(m: re.Match[str]) -> str:
+        first, second = m.group("first").rstrip(".'-"), m.group("second")
+        if second:
+            name = name_of(f"{first} {second.rstrip('.,')}")
+            if name:
+                return name + m.group(0)[m.group(0).rindex(second) + len(second.rstrip(".,")) :]
+        name = name_of(first)
+        return m.group(0).replace("@" + first, name, 1) if name else m.group(0)
+
+    return _TYPED.sub(mention, text)
+
+
 class _Fit:
     """Cuts text to a limit and remembers whether anything of the card was cut."""
 

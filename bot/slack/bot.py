@@ -168,7 +168,25 @@ class SlackBot:
             person = self.person(team, user)
             return person.name if person else None
 
-        return blocks.plain(text, name_of)
+        return blocks.typed_mentions(blocks.plain(text, name_of), self.named)
+
+    def named(self, words: str) -> str | None:
+        """The directory name of the one active person `words` (typed after an @) stand for: their full name, their
+        person id or e-mail name (priya.nair), or a first name no one else has; None when no one or several."""
+        key = words.strip().lower()
+        if not key:
+            return None
+        people = [p for p in self.runtime.service.directory.people if p.active]
+        for matches in (
+            [p for p in people if p.name.lower() == key],
+            [p for p in people if p.id.lower() == key or (p.email or "").lower().split("@")[0] == key],
+            [p for p in people if p.name.lower().split()[0] == key],
+        ):
+            if len(matches) == 1:
+                return matches[0].name
+            if matches:
+                return None
+        return None
 
     def unknown(self, team: str | None, user: str) -> str:
         """The polite words for someone who is in Slack but not in the company directory."""

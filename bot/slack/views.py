@@ -442,7 +442,9 @@ def read_delegation_form(view: dict[str, Any]) -> tuple[str | None, str | None, 
     """(delegate person id, first day, last day) from the Home tab's delegation row."""
     values = ((view or {}).get("state") or {}).get("values") or {}
     row = values.get("pb-home-delegate") or {}
-    who = (row.get(HOME_DELEGATE_WHO) or {}).get("selected_option") or {}  # static or external: the same
+    picked = row.get(HOME_DELEGATE_WHO) or {}
+    who = (picked.get("selected_option") or {}).get("value")  # static or external: the same
     start = (row.get("pb_home:delegate_from") or {}).get("selected_date")
     end = (row.get("pb_home:delegate_to") or {}).get("selected_date")
-    return who.get("value"), start, end
+    # a users_select gives a Slack user id, which the Home handler resolves to the directory person
+    return who or picked.get("selected_user"), start, end

@@ -114,10 +114,19 @@ def set_delegation(bot: SlackBot, team: str | None, user: str, view: dict[str, A
         publish_home(bot, team, user)
         return
     who, start, end = views.read_delegation_form(view)
-    notice = _delegate(bot, person, who, start, end)
+    notice = _delegate(bot, person, _person_id(bot, team, who), start, end)
     publish_home(bot, team, user, person, notice)
     if notice and notice.startswith("\u2713"):
         bot.say(Where(team, user), notice[2:], person)
+
+
+def _person_id(bot: SlackBot, team: str | None, who: str | None) -> str | None:
+    """A picked delegate as a person id: a directory id as it is, a Slack user id (a users_select) through the
+    identity lookup; a Slack user outside the directory is nobody."""
+    if not who or bot.runtime.directory.person(who) is not None or not re.fullmatch(r"[UW][A-Z0-9]{2,}", who):
+        return who
+    person = bot.person(team, who)
+    return person.id if person is not None else None
 
 
 def _delegate(bot: SlackBot, person: Person, who: str | None, start: str | None, end: str | None) -> str:
