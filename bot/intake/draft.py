@@ -479,7 +479,8 @@ def questions(draft: DraftState, directory: Directory) -> list[Question]:
             )
     for i, line in enumerate(draft.lines):
         # a total waiting for its quantity, or a price that could be either, is not asked again
-        waiting = line.stated_total is not None or i == unsure_line
+        # a catalog choice still open may bring the price: asked after it, only if the person picks "other"
+        waiting = line.stated_total is not None or i == unsure_line or bool(line.item_choices)
         if line.description and line.unit_price is None and not waiting:
             out.append(
                 Question(field="price", line=i, text=texts.ask_price(line.description, line.unit, line.quantity))

@@ -676,6 +676,7 @@ class Extractor:
             # "same as last time but 20", "more of the usual": which order is meant is not in the words
             out.problems.append(texts_reference(REFERENCE.search(w.low).group(0)))  # type: ignore[union-attr]
         self._attach_prices(out, money, w.low, w.rest)
+        self._own_item_with_own_price(out)
         self._drop_leftovers(out)
         self._categorize(out)
         return out
@@ -723,6 +724,8 @@ class Extractor:
             if code in self.directory.cost_center_by_code:
                 out.cost_center = code
                 w.take(m.start(), m.end())
+            elif code.lower() in self._site_by_name or code.lower() in self._supplier_by_name:
+                continue  # "chi-town", "u-line": a site's or a supplier's name, read as one later
             elif self._cost_center_like(code, w.rest[max(0, m.start() - 20) : m.start()]):
                 out.unknown_cost_center = code  # named back with the nearest real ones, never replaced silently
                 w.take(m.start(), m.end())
@@ -1193,6 +1196,17 @@ class Extractor:
         if ranked and ranked[0][0] >= 2 and (len(ranked) == 1 or ranked[1][0] < ranked[0][0]):
             return ranked[0][1], True
         return item, False
+
+    def _own_item_with_own_price(self, out: Extraction) -> None:
+        """ "3in tape, 3.10 a roll": a size the catalog item lacks, and a price of its own, is another product;
+        nothing is asked about the catalog's (it only stays a choice when it could bring the missing price)."""
+        for line in out.lines:
+            priced = line.price_source == "said" or line.total is not None
+            if line.item_choices and priced and len(line.item_choices) == 1:
+                item = self.directory.item_by_sku.get(line.item_choices[0])
+                line.item_choices = []
+                if item is not None and line.category is None:
+                    line.category, line.category_source = item.category, "catalog"
 
     def _named_by_code(self, description: str) -> Item | None:
         """A catalog item named by its SKU ("PKG-BOX-2012", "SVC-JAN-MO")."""

@@ -372,6 +372,20 @@ def test_a_region_is_still_asked_as_a_choice_of_its_sites(directory):
     assert [q.field for q in questions(draft_of(directory, ex), directory)] == ["site"]
 
 
+def test_an_open_catalog_choice_asks_no_price_beside_it(directory):
+    """'5 cases of 3in packing tape': only the catalog choice is asked; its answer may bring the price."""
+    ex = Extractor(directory).extract("5 cases of 3in packing tape from uline", now=datetime(2026, 12, 7, 10))
+    assert [q.field for q in questions(draft_of(directory, ex), directory)] == ["item_choice"]
+
+
+def test_a_size_the_catalog_lacks_with_its_own_price_is_not_asked_about(directory):
+    """'25 rolls of 3in tape at 3.10 a roll': another product with its own price; nothing about the 2in tape."""
+    ex = Extractor(directory).extract("25 rolls of 3in tape from uline at 3.10 a roll", now=datetime(2026, 12, 7, 10))
+    draft = draft_of(directory, ex)
+    assert questions(draft, directory) == []
+    assert (draft.lines[0].sku, draft.lines[0].unit_price, draft.lines[0].category) == (None, D("3.10"), "packaging")
+
+
 def test_capex_is_carried_to_the_requisition(directory):
     """ "capex": every line goes to the core as a capital item, and the summary says so."""
     from bot.intake.cards import summary_card

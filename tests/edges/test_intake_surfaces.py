@@ -64,14 +64,14 @@ SCENARIOS = [
     Scenario(
         "loose catalog match",
         "jake.miller",
-        "5 rolls of 3in packing tape from uline at 12 a roll",
+        "5 cases of 3in packing tape from uline",
         asked=["item_choice"],
         choices=["PKG-TAPE-2", "other"],
-        tap="other",
-        facts={"Total": "$60.00", "Cost center": "default cost center"},
+        tap="PKG-TAPE-2",
+        facts={"Total": "$325.00", "Cost center": "default cost center"},
         first="submit",
         lines=["3in packing tape"],
-        form={"site": "DAL"},
+        form=None,  # the form asks the price itself; the catalog choice that brings it is the chat's question
     ),
     Scenario(
         "unknown cost center",
