@@ -77,6 +77,7 @@ def build_slack(runtime: Runtime, settings: SlackSettings) -> SlackBot:
     )
     for module in (messages, commands, actions, modals, options, home, shortcuts, uninstall):
         module.register(app, bot)
+    actions.register_fallback(app, bot)  # last: only actions no listener above takes
     bot.app = app
     if bot.on_commit not in runtime.commit_listeners:
         runtime.commit_listeners.append(bot.on_commit)  # a tap's HTTP answer waits for its commit, not its reply

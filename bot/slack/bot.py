@@ -138,6 +138,8 @@ class SlackBot:
 
         Resolutions are kept in memory for a few minutes on top of the shared table, so a busy
         approver's taps do not each cost a query; a directory change shows within PERSON_TTL."""
+        if not user:
+            return None  # an event without a user (a bot's, a system message) is nobody; never users.info("")
         key = (team or "", user)
         now = time.monotonic()
         hit = self._people.get(key)
@@ -190,6 +192,8 @@ class SlackBot:
 
     def unknown(self, team: str | None, user: str) -> str:
         """The polite words for someone who is in Slack but not in the company directory."""
+        if not user:
+            return texts.UNKNOWN_PERSON_NO_EMAIL
         try:
             found = self.client(team).users_info(user=user)
             address = (found["user"].get("profile") or {}).get("email")

@@ -24,6 +24,10 @@ SEE_ALL_HINT = "Tap *See the full requisition* below for everything."
 FULL_CLOSE = "Close"
 MORE_LINES = "{count} more line(s) not shown."
 CARD_DONE = "Done: {what}"
+UNKNOWN_ACTION = (
+    "Sorry, I don't know that button (it may be from an older version of me). "
+    "Type `help` in our messages to see what I can do."
+)
 
 # modals
 MODAL_SUBMIT = "Send"

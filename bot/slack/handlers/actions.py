@@ -77,6 +77,20 @@ def register(app: Any, bot: SlackBot) -> None:
         await answer_tap(bot, where, name, value, None, key=key, from_home=from_home)
 
 
+def register_fallback(app: Any, bot: SlackBot) -> None:
+    """Any other action (a button of an older version, an element no listener takes): acknowledged, so Slack shows
+    no error on it, and the person is told politely, to them alone. Registered after every other listener."""
+
+    @app.action(re.compile(".*"))
+    async def on_unknown_action(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        log.info("a Slack action no listener takes: %s", str(action.get("action_id", ""))[:100])
+        where = where_from(body)
+        if where.user:
+            bot.background.submit(bot.say, _to_them(where), texts.UNKNOWN_ACTION)
+
+
 async def answer_tap(
     bot: SlackBot,
     where: Where,
@@ -157,6 +171,9 @@ def _act(bot: SlackBot, person: Person, name: str, value: dict[str, Any], words:
 def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: bool) -> None:
     """Tell the person what happened and redraw the tapped message (or their Home tab)."""
     person, replies, outcome = tapped.person, tapped.replies, tapped.outcome
+    if person is None:  # outside the directory: told so, to them alone; nothing of anyone else's is touched
+        bot.send(_to_them(where), [Reply(r.text) for r in replies if r.text])
+        return
     if outcome is not None:
         if from_home:
             if not outcome.recorded:

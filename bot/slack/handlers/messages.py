@@ -35,6 +35,8 @@ def handle_dm(bot: SlackBot, body: dict[str, Any], retry: str | None = None) -> 
         log.info("Slack delivered event %s again (retry %s); it was handled already", key, retry or "-")
         return
     team, user, channel = body.get("team_id") or event.get("team"), event.get("user", ""), event.get("channel", "")
+    if not user:
+        return  # nobody wrote it (a system message): nothing to answer, nobody to look up
     text = bot.plain(team, event.get("text") or "")
     thread = event.get("thread_ts") if event.get("thread_ts") not in (None, event.get("ts")) else None
     where = Where(team=team, user=user, channel=channel, thread=thread)
