@@ -32,7 +32,8 @@ from bot.chat.delivery import ChatDelivery
 from bot.erp_dispatcher import ErpListener
 from bot.exception_summary import ExceptionSummaries
 from bot.intake.orders import viewer_card
-from bot.llm_setup import LlmParts
+from bot.live import Live
+from bot.llm_setup import LlmParts, card_refresher
 from bot.settings import Settings
 from bot.settings.audit import audit_key
 from bot.settings.private import private_database, tighten
@@ -53,6 +54,8 @@ class Runtime:
     scheduler: Scheduler
     # the optional LLM helper and the approvers' exception summaries
     llm: LlmParts
+    # every committed change, told to this process's browsers and, on PostgreSQL, to every other process's
+    live: Live
     # What surfaces add as they start, each list run at its place in `_wire`'s order:
     # told after every action commits (Slack's tap answers, the web chat's live hub)...
     commit_listeners: list[AfterCommitListener] = field(default_factory=list)
@@ -106,7 +109,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         workers=settings.chat_delivery_workers,
     )
     planner, jobs = scheduler.build(settings, directory, service, chat)
-    runtime = Runtime(settings, engine, directory, service, chat=chat, scheduler=jobs, llm=llm)
+    runtime = Runtime(settings, engine, directory, service, chat=chat, scheduler=jobs, llm=llm, live=Live(engine))
     _wire(runtime, planner)
     # People who left since the last start (gone from the file, or `active: false`): their open steps move on
     # now, through the wired service, so the new holders get their cards and reminders. Replicas starting
@@ -121,17 +124,26 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
 
 def _wire(runtime: Runtime, planner: InTransactionHook) -> None:
     """Install every hook and listener of the runtime, in the one order they run."""
-    service, chat, summaries = runtime.service, runtime.chat, runtime.llm.summaries
+    service, chat, summaries, live = runtime.service, runtime.chat, runtime.llm.summaries, runtime.live
     # In the action's transaction, each adds to its plan. The outbox goes first: on a final approval it moves the
     # requisition from approved to po_pending and writes its audit event right after the decision's, so every
     # later hook sees the state that commits, and the hash chain reads decision, then PO request. The other two
     # only add jobs (a chat.sync, then reminders and escalations); their order fixes the jobs' ids.
     service.in_transaction[:] = [outbox.on_final_approval, chat.enqueue_for_change, planner]
     # After commit, none can fail the action and each returns at once (a flag, a queued task): the delivery
-    # worker wakes, the note for approvers is queued, then the surfaces' own listeners run.
-    service.after_commit[:] = [chat.wake, summaries.on_change, _each(runtime.commit_listeners)]
-    # A note stored after submit re-renders every chat copy (a job), then whatever the surfaces show.
-    summaries.listeners[:] = [lambda number: chat.enqueue_event(number, "summary"), _each(runtime.summary_listeners)]
+    # worker wakes, the note for approvers is queued, then the surfaces' own listeners run, then every process's
+    # browsers hear of it (bot/live.py: at once here, through NOTIFY elsewhere).
+    service.after_commit[:] = [chat.wake, summaries.on_change, _each(runtime.commit_listeners), live.publish_change]
+    # A note stored after submit re-renders every chat copy (a job), then whatever the surfaces show, then the
+    # browsers' open cards, in every process (only when someone may be listening: it reads the requisition).
+    refresh = card_refresher(service, live.publish_change)
+    summaries.listeners[:] = [
+        lambda number: chat.enqueue_event(number, "summary"),
+        _each(runtime.summary_listeners),
+        lambda number: refresh(number) if live.wanted else None,
+    ]
+    # What an ERP dispatcher of this process commits reaches every process's browsers the same way.
+    runtime.erp_listeners.append(live.publish_erp)
 
 
 def _each(listeners: list[Callable[[Any], None]]) -> Callable[[Any], None]:

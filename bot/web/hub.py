@@ -1,5 +1,8 @@
 """Live updates for connected browsers: committed changes fan out to every open event stream.
 
+The runtime's `Live` (bot/live.py) tells the hub of this process's changes and, on PostgreSQL, of every other
+process's.
+
 The service calls `on_change` after commit, from whatever thread ran the action; each browser's
 queue lives on the server's event loop, so events cross over with call_soon_threadsafe.
 """
@@ -17,6 +20,8 @@ log = logging.getLogger("procurebot.web")
 MAX_QUEUED = 200  # a browser that stopped reading loses old events, never the server's memory
 # not sent to browsers: tells a person's streams that a notice was just kept for them (approvals/inbox.py)
 LOOK_IN_INBOX: dict[str, Any] = {"type": "inbox"}
+# sent to browsers: redraw every card shown, changes may have been missed
+RESYNC: dict[str, Any] = {"type": "resync"}
 
 
 class LiveHub:
@@ -71,6 +76,10 @@ class LiveHub:
                 "audience": audience,
             }
         )
+
+    def on_gap(self) -> None:
+        """Changes may have been missed (the database restarted): every browser redraws the cards it shows."""
+        self.publish(RESYNC)
 
     def on_change(self, change: Change) -> None:
         """After-commit listener: tell every browser which requisition changed and whom it concerns."""

@@ -25,7 +25,6 @@ from bot.cards.html import render_card
 from bot.chat.delivery import notice_card
 from bot.intake import texts
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
-from bot.llm_setup import card_refresher
 from bot.runtime import Runtime
 from bot.templating import environment
 from bot.web import texts as page_texts
@@ -80,10 +79,9 @@ def web_chat(request: Request) -> WebChat:
                 summaries=runtime.llm.summaries,  # approvers' summaries
             )
             hub = LiveHub(lambda number: _audience(assistant, number))
-            # the hub tells open browsers of every commit, of a summary written after submit, of a PO recorded
-            runtime.commit_listeners.append(hub.on_change)
-            runtime.summary_listeners.append(card_refresher(runtime.service, hub.on_change))
-            runtime.erp_listeners.append(hub.on_erp)
+            # the hub tells open browsers of every commit, of a summary written after submit, of a PO recorded, by
+            # this process or (on PostgreSQL) any other replica or worker (bot/live.py)
+            runtime.live.listen(hub.on_change, hub.on_erp, hub.on_gap)
             chat = request.app.state.web_chat = WebChat(assistant, hub, runtime)
     return chat
 

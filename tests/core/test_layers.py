@@ -47,7 +47,15 @@ BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("chat delivery, shared by every chat platform", ("bot.chat",), False),
     (
         "the conversation and the work behind the surfaces",
-        ("bot.intake", "bot.exception_summary", "bot.llm_setup", "bot.notify", "bot.scheduler", "bot.erp_dispatcher"),
+        (
+            "bot.intake",
+            "bot.exception_summary",
+            "bot.llm_setup",
+            "bot.notify",
+            "bot.scheduler",
+            "bot.erp_dispatcher",
+            "bot.live",
+        ),
         False,
     ),
     ("start-up wiring", ("bot.runtime",), False),

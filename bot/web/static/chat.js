@@ -60,18 +60,32 @@ async function refresh(number, announce) {
   });
 }
 
+function redrawAll() {
+  const numbers = new Set([...log.querySelectorAll(".card[data-number]")].map((c) => c.dataset.number));
+  numbers.forEach((number) => refresh(number, null));
+}
+
 function connect() {
   if (events) events.close();
   live.textContent = "connecting";
   live.classList.remove("on");
   events = new EventSource(`/chat/api/events?person=${encodeURIComponent(person)}`);
-  events.onopen = () => { live.textContent = "live"; live.classList.add("on"); document.body.dataset.live = "1"; };
+  let opened = false;
+  events.onopen = () => {
+    live.textContent = "live";
+    live.classList.add("on");
+    document.body.dataset.live = "1";
+    // back after a break (this server restarted, or another one answers now): what changed meanwhile is redrawn
+    if (opened) redrawAll();
+    opened = true;
+  };
   events.onerror = () => { live.textContent = "reconnecting"; live.classList.remove("on"); };
   events.addEventListener("change", (e) => {
     const ev = JSON.parse(e.data);
     const mine = (ev.audience || []).includes(person) && ev.actor !== person;
     refresh(ev.number, mine ? `${ev.number} changed: it concerns you.` : null);
   });
+  events.addEventListener("resync", () => redrawAll());
   // a notice is words, or a card when it has buttons (the ERP's Retry)
   events.addEventListener("notice", (e) => { show({ replies: [JSON.parse(e.data)] }); });
 }
