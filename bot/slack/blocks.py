@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from bot.cards.model import Card, CardAction
@@ -83,6 +84,48 @@ def typed_mentions(text: str, name_of: Callable[[str], str | None]) -> str:
         return m.group(0).replace("@" + first, name, 1) if name else m.group(0)
 
     return _TYPED.sub(mention, text)
+
+
+# a time as the neutral card writes it (bot/intake/cards.py), always UTC
+_UTC_TIME = re.compile(r"(?<!\|)\b(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}) UTC\b")
+LOCAL_TIME = "{date_short_pretty} at {time}"  # Slack: "Nov 23, 2026 at 3:42 PM", or "today at ...", the reader's zone
+
+
+def slack_date(at: datetime, fallback: str) -> str:
+    """Slack's date formatting: each reader sees `at` in their own time zone; `fallback` where it cannot render."""
+    return f"<!date^{int(at.timestamp())}^{LOCAL_TIME}|{fallback}>"
+
+
+def local_times(text: str, limit: int = MAX_SECTION) -> str:
+    """Every UTC time in an (escaped) mrkdwn text as Slack's date formatting, the UTC words as its fallback; the
+    text as it was when the longer markup would not fit in `limit`."""
+
+    def dated(m: re.Match[str]) -> str:
+        year, month, day, hour, minute = (int(g) for g in m.groups())
+        try:
+            at = datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+        except ValueError:
+            return m.group(0)
+        return slack_date(at, m.group(0))
+
+    out = _UTC_TIME.sub(dated, text)
+    return out if len(out) <= limit else text
+
+
+def _with_local_times(blocks: list[Block]) -> list[Block]:
+    """The blocks with every time in their mrkdwn texts (sections, fields, context) in the reader's time zone."""
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict) and text.get("type") == "mrkdwn":
+            text["text"] = local_times(text["text"])
+        for field_ in block.get("fields") or []:
+            if field_.get("type") == "mrkdwn":
+                field_["text"] = local_times(field_["text"], MAX_FIELD)
+        if block.get("type") == "context":
+            for element in block.get("elements") or []:
+                if element.get("type") == "mrkdwn":
+                    element["text"] = local_times(element["text"])
+    return blocks
 
 
 class _Fit:
@@ -175,7 +218,7 @@ def card_blocks(
         blocks = blocks[: max(room - 1, 1)]
         more = texts.TRUNCATED + (" " + texts.SEE_ALL_HINT if card.number else "")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
-    return (blocks + tail)[:max_blocks]
+    return _with_local_times((blocks + tail)[:max_blocks])
 
 
 def _action_blocks(card: Card, actions: list[CardAction], kept: bool) -> list[Block]:
@@ -203,7 +246,7 @@ def full_blocks(card: Card, *, max_blocks: int = MAX_VIEW_BLOCKS) -> list[Block]
         out += [section(part[i : i + MAX_SECTION]) for i in range(0, len(part), MAX_SECTION)]
     if len(out) > max_blocks:
         out = out[: max_blocks - 1] + [{"type": "context", "elements": [{"type": "mrkdwn", "text": texts.TRUNCATED}]}]
-    return out or [section(" ")]
+    return _with_local_times(out) or [section(" ")]
 
 
 def fallback(card: Card | None, text: str) -> str:
@@ -218,7 +261,7 @@ def text_blocks(text: str) -> list[Block]:
     """Plain words as mrkdwn sections (split rather than cut: a long answer stays whole)."""
     body = escape(text)
     parts = [body[i : i + MAX_SECTION] for i in range(0, len(body), MAX_SECTION)] or [" "]
-    return [section(p) for p in parts[:MAX_BLOCKS]]
+    return _with_local_times([section(p) for p in parts[:MAX_BLOCKS]])
 
 
 def message_blocks(card: Card | None, text: str, *, kept: bool = False) -> list[Block]:
@@ -226,7 +269,7 @@ def message_blocks(card: Card | None, text: str, *, kept: bool = False) -> list[
     blocks = text_blocks(text) if text and card is None else ([section(escape(text))] if text else [])
     if card is not None:
         blocks += card_blocks(card, max_blocks=MAX_BLOCKS - len(blocks), kept=kept)
-    return blocks[:MAX_BLOCKS]
+    return _with_local_times(blocks[:MAX_BLOCKS])
 
 
 def is_kept_copy(message_blocks: list[Block]) -> bool:

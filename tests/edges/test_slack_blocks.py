@@ -144,3 +144,33 @@ def test_slack_markup_in_what_people_type_is_undone_before_the_assistant_reads_i
         == "see the quote in #purchasing"
     )
     assert blocks.plain("<@U404|sam> needs 3 &lt; 4 boxes", names.get) == "sam needs 3 < 4 boxes"
+
+
+def test_times_on_cards_are_in_each_readers_time_zone():
+    """A card saying 'Approved by Zoe Martin at 2026-11-23 15:42 UTC' carries Slack's date formatting (each reader
+    sees their own zone) with the UTC words as its fallback, in status, facts and lines alike; the header and the
+    notification text keep the plain words."""
+    at = "2026-11-23 15:42 UTC"
+    card = Card(
+        kind="decision_result",
+        title=f"PR-1042 approved at {at}",
+        number="PR-1042",
+        facts=[Fact(label="Asked", value=f"by Jake at {at}")],
+        lines=[f"Quoted at {at}"],
+        status=f"Approved by Zoe Martin at {at}.",
+    )
+    token = f"<!date^1795448520^{{date_short_pretty}} at {{time}}|{at}>"
+    rendered = blocks.message_blocks(card, "")
+    texts = _sections(rendered)
+    assert any(t.endswith(f"Approved by Zoe Martin at {token}.") for t in texts)
+    assert any(token in t and "Asked" in t for t in texts) and any(f"Quoted at {token}" in t for t in texts)
+    assert rendered[0]["text"]["text"] == f"PR-1042 approved at {at}"  # plain_text shows no markup
+    assert "<!date" not in blocks.fallback(card, "")
+    assert blocks.message_blocks(card, "") == blocks._with_local_times(rendered)  # converted once, never twice
+
+
+def test_a_time_that_would_not_fit_stays_in_utc_words():
+    """Near the 3,000-character limit the longer date markup is not used: the text stays whole, in UTC words."""
+    text = "x" * 2970 + " 2026-11-23 15:42 UTC"
+    assert blocks.local_times(text) == text
+    assert blocks.local_times("at 2026-11-23 15:42 UTC").startswith("at <!date^1795448520^")

@@ -250,3 +250,16 @@ def test_slash_command_sets_and_ends_a_delegation(slack):  # type: ignore[no-unt
     assert row.delegate == "priya.nair"
     slack.command("zoe.martin", "cancel my delegation")
     assert slack.runtime.service.delegations(person="zoe.martin") == []
+
+
+def test_the_approval_time_on_every_card_is_in_the_readers_zone(slack):  # type: ignore[no-untyped-def]
+    """Zoe approves: Jake's card and hers say when with Slack's date formatting, the UTC words only as fallback."""
+    from approvals.clock import as_utc
+
+    number = _submit(slack)
+    zoe = slack.card_to("zoe.martin", "approve")
+    slack.tap("zoe.martin", zoe, "approve")
+    unix = int(as_utc(slack.runtime.service.view(number).decisions[-1].at).timestamp())
+    for card in (slack.root("jake.miller", number), zoe):
+        status = json.dumps(blocks_of(slack.current(card)))
+        assert f"Approved by Zoe Martin at <!date^{unix}^{{date_short_pretty}} at {{time}}|" in status
