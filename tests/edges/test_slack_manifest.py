@@ -30,3 +30,26 @@ def test_manifest_matches_the_code():
     assert all(u.endswith("/slack/events") for u in urls)
     assert doc["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
     assert len(doc["display_information"]["long_description"]) >= 174  # Slack refuses shorter ones
+
+
+# what in the code needs each scope (Slack's method and event pages list the scopes they require)
+SCOPE_USES = {
+    "chat:write": ("chat_postMessage", "chat_update", "chat_postEphemeral"),
+    "commands": ("app.command(",),
+    "im:history": ('app.event("message")',),  # message.im
+    "im:write": ("conversations_open",),
+    "users:read": ("users_info",),
+    "users:read.email": ("users_lookupByEmail", '"email"'),
+}
+
+
+def test_every_scope_asked_for_is_used_by_the_code():
+    """The manifest and the default scopes ask only for what bot/slack calls: im:read (conversations.info, .list,
+    .members on DMs) is not used, so it is not asked for."""
+    source = "\n".join(p.read_text() for p in (MANIFEST.parents[1] / "bot" / "slack").rglob("*.py"))
+    scopes = set(yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
+    assert scopes == set(SCOPE_USES) and "im:read" not in SlackSettings(_env_file=None).scopes.split(",")
+    for scope, uses in SCOPE_USES.items():
+        assert any(use in source for use in uses), f"{scope} is asked for and never used"
+    for method in ("conversations_info", "conversations_list", "conversations_members", "users_conversations"):
+        assert method not in source  # these would need im:read (or channels:read) again
