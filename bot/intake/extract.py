@@ -267,7 +267,8 @@ MONEY = re.compile(
     rf"[.!?](?:\s|$)|\)|\s+(?:by|for|from|and|plus|w|with)\b))"
     rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece|a pop|a piece|cada un[oa]|c/u){_AFTER_BARE_EACH}"
     rf"|\s*(?:per\s|/\s?|an?\s+|la\s+|el\s+|por\s+)(?:{_UNIT_RE})\b)"
-    rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b(?!\s*(?!(?:total|budget|all|in total|max|or so)\b)[a-z]{{2,}})"
+    rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b"
+    rf"(?!\s*(?!(?:total|budget|all|in total|max|or so|for all|for everything|for the lot)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
     # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
     rf"|\b(?P<lead7>for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
@@ -320,7 +321,9 @@ def _spanish_dates(text: str) -> str:
 
 
 _LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\))(?=[ \t]+\S)")
-_PRICE_LEAD = re.compile(r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?)|@|=|~)\s*$")
+_PRICE_LEAD = re.compile(
+    r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?|came to|comes to|coming to)|@|=|~)\s*$"
+)
 _PRICED_UNIT_BEFORE = re.compile(
     rf"\b(?:\d+-)?(?P<u>{_UNIT_RE})(?:\s+of\s+\d[\d,]*(?:\s+[a-z]+)?)?"
     rf"\s+(?:is|are|for|at|costs?|runs?|go for|goes for)\s*$"
@@ -331,6 +334,21 @@ _PERIOD = re.compile(
     rf"^\s*(?:(?:a|an|per|/|each)\s*(?P<p>{_PERIODS})|(?P<adv>monthly|weekly|yearly|annually|quarterly))\b"
     rf"(?:\s*(?:for|x|over|,)\s*(?P<n>\d+|a|an|one)[\s-]*(?P<t>{_PERIODS})s?\b)?"
 )
+_PERIOD_WORDS = {
+    "month",
+    "months",
+    "mo",
+    "mos",
+    "year",
+    "years",
+    "yr",
+    "week",
+    "weeks",
+    "wk",
+    "wks",
+    "quarter",
+    "quarters",
+}
 _PERIOD_TERM = re.compile(rf"^\s*(?:for|x|over|,)\s*(?P<n>\d+|a|an|one)[\s-]*(?P<t>{_PERIODS})s?\b")
 _ADVERB_PERIOD = {"monthly": "month", "weekly": "week", "yearly": "year", "annually": "year", "quarterly": "quarter"}
 _MONTHS_IN = {"month": 1, "mo": 1, "quarter": 3, "year": 12, "yr": 12, "annum": 12}
@@ -362,7 +380,7 @@ _SELLS_THEM_FOR = re.compile(
 )
 _TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 _TOTAL_BEFORE = re.compile(
-    r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=)\s*"
+    r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=|came to|comes to|coming to)\s*"
     r"(?:about|around|~|approx\.?|roughly)?\s*$"
 )
 _CURRENCY = {
@@ -759,6 +777,9 @@ class Extractor:
             if re.search(r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]):
                 w.take(m.start(), m.end())  # "$310 not $315", "$42 instead of $45": the replaced amount
                 continue
+            if m.group("n7") and m.group("lead7") == "quote" and re.fullmatch(r"\d{4,}", m.group("n7")):
+                w.take(m.start(), m.end())  # "quote 88213": the quote's number, neither a price nor a count
+                continue
             counted_before = re.search(
                 r"\d[\d,]*\s+[a-z]+(?:\s+[a-z]+){0,3}\s*$", w.rest[max(0, m.start() - 40) : m.start()]
             )
@@ -828,7 +849,7 @@ class Extractor:
                 money.kind, money.period = "unit", _SINGULAR.get(said_period, said_period)
                 money.term = _term(period, money.period)
                 end += period.end()
-            elif unit in ("month", "months", "mo", "mos", "year", "years", "yr", "week", "weeks", "wk", "wks"):
+            elif unit in _PERIOD_WORDS:
                 money.period = canonical_unit(_SINGULAR.get(unit, unit))
                 term = _PERIOD_TERM.match(w.rest[end:])
                 if term:
@@ -836,6 +857,16 @@ class Extractor:
                     end += term.end()
                 elif per and re.match(r"\s*for (?:a|one|the)\s", per.group(0)):
                     money.term = Decimal(1)  # "$8,400 for the year": one year
+            elif (
+                kind != "total" and re.match(r"\s*(?:x|for|over)\s", w.rest[end:]) and _PERIOD_TERM.match(w.rest[end:])
+            ):
+                # "$300 x 4 quarters", "$90, 12 months": the price of one period, and how many
+                term = _PERIOD_TERM.match(w.rest[end:])
+                assert term is not None
+                said_period = {"mo": "month", "yr": "year", "annum": "year"}.get(term.group("t"), term.group("t"))
+                money.kind, money.period = "unit", said_period
+                money.term = _term(term, said_period)
+                end += term.end()
             if amount <= 0:
                 out.problems.append(
                     f"A price of {m.group(0).strip()} is not something I can submit; write what "
