@@ -40,6 +40,7 @@ async def _refuse_junk(request: Request) -> Response | None:
     malformed one (or a timestamp that is not a number) into a 500 with a traceback in the log. Unsigned or
     wrongly signed: 401; signed but unreadable: 400. One warning line either way."""
     settings: SlackSettings | None = getattr(request.app.state, "slack_settings", None)
+    settings = settings or getattr(request.app.state, "slack_setup", None)
     secret = settings.signing_secret.get_secret_value() if settings and settings.signing_secret else ""
     body = await request.body()  # starlette keeps it: bolt reads the same bytes
     if secret:
@@ -81,9 +82,39 @@ async def oauth_redirect(request: Request) -> Response:
     return await _handle(request)
 
 
+# Before the app is installed: Slack checks the events URL (url_verification, signed with the signing secret, which
+# exists once the app is created) before there is a bot token. With only SLACK_SIGNING_SECRET set, /slack/events
+# answers that check and nothing else, so the installation guide (docs/slack.md) works in the order written.
+setup_router = APIRouter(prefix="/slack", tags=["slack"], include_in_schema=False)
+
+
+@setup_router.post("/events")
+async def events_before_install(request: Request) -> Response:
+    refused = await _refuse_junk(request)
+    if refused is not None:
+        return refused
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("type") == "url_verification":
+        log.info("Slack checked the events URL; install the app and set SLACK_BOT_TOKEN (or OAuth) to go on")
+        return JSONResponse({"challenge": str(body.get("challenge", ""))})
+    log.warning("a Slack request came before procurebot has a bot token: set SLACK_BOT_TOKEN and restart")
+    return JSONResponse({"error": "slack_not_installed", "message": "Set SLACK_BOT_TOKEN (or OAuth) and restart."})
+
+
 def install(app: FastAPI, settings: SlackSettings) -> bool:
-    """Add the Slack routes when Slack is configured (the `slack` section of the settings)."""
+    """Add the Slack routes when Slack is configured (the `slack` section of the settings). With only the signing
+    secret (the app created, not yet installed), /slack/events answers Slack's URL check alone."""
     if not settings.enabled:
+        if settings.signing_secret is not None:
+            app.state.slack_setup = settings
+            app.include_router(setup_router)
+            log.info(
+                "Slack is being set up: /slack/events answers Slack's URL check; install the app, set "
+                "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID for OAuth) and restart procurebot"
+            )
         return False
     app.state.slack_settings = settings
     if settings.signing_secret is not None:
