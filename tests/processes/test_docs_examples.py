@@ -65,6 +65,9 @@ RUN = {
     ("docs/policy.md", "category: {not_in: [it, office]}"): "test_policy_reference_snippets_load_and_check",
     ("docs/policy.md", '{"requester": "jake.miller"'): "test_policy_route_examples_give_the_documented_plans",
     ("docs/policy.md", "maria-cartons.json"): "test_policy_route_examples_give_the_documented_plans",
+    ("docs/policy.md", "service_levels:"): "test_policy_v2_snippets_load_and_the_director_example_passes",
+    ("docs/policy.md", 'expr: "amount > 1.2'): "test_policy_v2_snippets_load_and_the_director_example_passes",
+    ("docs/policy.md", "examples/director-policy.yaml"): "test_policy_v2_snippets_load_and_the_director_example_passes",
 }
 
 
@@ -409,6 +412,28 @@ def test_policy_reference_snippets_load_and_check(tmp_path):
             load_policy_text(yaml.safe_dump(policy, sort_keys=False), f"condition-{n}.yaml")
         except PolicyInvalid as exc:
             pytest.fail(f"{when}: {[i.message for i in exc.issues]}")
+
+
+def test_policy_v2_snippets_load_and_the_director_example_passes(tmp_path):
+    """The service levels and expressions of docs/policy.md load into the sample policy and check clean, and the
+    director's worked example checks and passes its own cases, with the commands the page gives."""
+    levels = yaml.safe_load(the_block("docs/policy.md", "service_levels:").text)
+    policy = _sample()
+    policy["settings"] = {**policy.get("settings", {}), **levels["settings"]}
+    policy["service_levels"] = levels["service_levels"]
+    assert _errors(policy, tmp_path, "levels") == []
+    exprs = re.findall(r'"([^"]+)"', the_block("docs/policy.md", 'expr: "amount > 1.2').text)
+    assert len(exprs) >= 3
+    for n, expr in enumerate(exprs):
+        policy = _sample()
+        rule = {"id": f"expr-{n}", "description": "an expression", "when": {"category": "mro", "expr": expr}}
+        policy["rules"].insert(0, rule | {"auto_approve": True})
+        load_policy_text(yaml.safe_dump(policy, sort_keys=False), f"expr-{n}.yaml")
+    machine = Machine(tmp_path / "procurebot")
+    for line in the_block("docs/policy.md", "examples/director-policy.yaml").text.splitlines():
+        if line.startswith("procurebot "):
+            done = machine.run(".venv/bin/" + line)
+            assert done.returncode == 0, (line, done.stdout[-2000:], done.stderr[-2000:])
 
 
 def test_policy_route_examples_give_the_documented_plans(tmp_path):
