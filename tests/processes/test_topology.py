@@ -27,6 +27,7 @@ BIN = Path(sys.executable).parent
 ADMIN = "topology-test-admin-token-" + "x" * 24
 AUDIT_KEY = "topology-test-audit-key-Jq8vR2mZ5tK9wL3nB7cX"
 WRAP = web_browser.WRAP
+SHUTDOWN_SECONDS = 5
 WAIT_MS = 20_000  # generous: three processes share two cores with the browser
 
 chromium = web_browser.chromium  # the shared browser fixtures (Debian's chromium, a fresh profile)
@@ -46,6 +47,7 @@ class Topology:
                 "PROCUREBOT_LOG_LEVEL": "warning",
                 "PROCUREBOT_ADMIN_TOKEN": ADMIN,
                 "PROCUREBOT_AUDIT_KEY": AUDIT_KEY,
+                "PROCUREBOT_SHUTDOWN_TIMEOUT_SECONDS": str(SHUTDOWN_SECONDS),
             }
         )
         self.procs: dict[str, subprocess.Popen[str]] = {}
@@ -180,6 +182,15 @@ def test_two_replicas_and_a_worker_share_every_live_update(topology, browser):
         timeout=60,
     )
     assert verified.returncode == 0 and "audit chain intact" in verified.stdout, verified.stdout + verified.stderr
+
+    # SIGTERM with Zoe's event stream still open: B stops (its listening thread too) within the shutdown timeout
+    topology.procs["b"].send_signal(signal.SIGTERM)
+    try:
+        code = topology.procs["b"].wait(SHUTDOWN_SECONDS + 10)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"replica B still running {SHUTDOWN_SECONDS + 10} s after SIGTERM:\n{topology.output('b')}")
+    assert code == 0, topology.output("b")
+    assert "live updates" not in topology.output("b"), topology.output("b")
 
 
 def _po_number(topology: Topology) -> str:
