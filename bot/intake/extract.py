@@ -424,7 +424,7 @@ CC = re.compile(r"\b(?:cost cent(?:er|re)\s*|cc\s*)?(?P<code>[a-z]{2,5}-[a-z]{2,
 _STOP = r"(?!(?:for|to|at|in|by|on|from|about|around|via|and|with|because|since|@)\b)"
 # the name runs until the next preposition, so "from u-line for CHI" leaves "for CHI" to the site
 SUPPLIER_LEAD = re.compile(
-    rf"\b(?:from|via|through|thru|supplier|vendor|order from|buy from)\s+"
+    rf"\b(?:from|via|through|thru|(?:supplier|vendor)(?:\s+(?:is|was|will be|name is))?:?|order from|buy from)\s+"
     rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})"
 )
 SITE_LEAD = re.compile(
@@ -437,7 +437,9 @@ _ABBREVIATION = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in _ABBREVIATI
 # "zoro has them", "mcmaster sells it", "amazon.com": a seller named without "from"
 _SELLER = re.compile(
     r"(?:^|[.,;:!?(]\s*|\b(?:and|but|because|since|cuz)\s+)(?P<x>[a-z][a-z0-9&'\-]{2,}(?:\.com)?"
-    r"(?:\s+[a-z][a-z0-9&'\-]{2,})?)\s+(?:has|have|had|sells|carries|carry|stocks|quoted|can get|can do|"
+    r"(?:\s+(?!(?:usually|normally|always|also|still|typically|just)\b)[a-z][a-z0-9&'\-]{2,})?)"
+    r"\s+(?:(?:usually|normally|always|also|still|typically|just)\s+)?"
+    r"(?:has|have|had|sells|carries|carry|stocks|quoted|can get|can do|"
     r"is cheaper|are cheaper|offers)\b"
     r"|\b(?P<y>[a-z][a-z0-9\-]{2,}\.com)\b"
 )
@@ -956,19 +958,28 @@ class Extractor:
                     break
             else:
                 if words and not self.match_site(words[0]) and not out.supplier:
-                    phrase = " ".join(words[:3]).strip(" .")
+                    span = _span_of_words(m.group("x"), min(3, len(words)))
+                    phrase = w.text[m.start("x") : m.start("x") + span].strip(" .")  # named back as written
                     if phrase and not re.match(r"^\d", phrase):
                         out.unknown_supplier = phrase
                         w.take(m.start(), m.end())
         if out.supplier or out.supplier_choices:
             return
         if not out.unknown_supplier:
-            for m in _SELLER.finditer(w.rest):
+            # read where the verb was, even when the price after it ("quoted 2800") was already taken
+            for m in _SELLER.finditer(w.low):
                 group = "x" if m.group("x") else "y"
                 phrase = m.group(group).strip()
+                if w.rest[m.start(group) : m.end(group)].strip() != phrase:
+                    continue  # the name's words were read as something else
                 if phrase in _NOT_SELLERS or self.match_site(phrase) or self.catalog.match_item(phrase):
                     continue
-                if not self.match_supplier(phrase):
+                known = self.match_supplier(phrase)
+                if len(known) == 1:
+                    self._set_supplier(out, known)  # "Acme usually has them"
+                    w.take(m.start(group), m.end(group))
+                    return
+                if not known:
                     out.unknown_supplier = w.text[m.start(group) : m.end(group)].strip()
                     w.take(m.start(group), m.end(group))
                     break

@@ -109,3 +109,17 @@ def test_keyword_classifier_refuses_ties(directory):
     assert c.classify("tape freight") is not None  # "tape" is a catalog item
     assert c.classify("repair the roof") is None  # mro vs facilities, one word each
     assert c.classify("hvac and lighting") is not None
+
+
+@pytest.mark.parametrize(
+    "text, supplier, unknown",
+    [
+        ("sprinkler inspection, 3200, vendor is SafeGuard Fire", None, "SafeGuard Fire"),
+        ("new scale for shipping, Fairbanks quoted twenty-eight hundred", None, "Fairbanks"),
+        ("Can you order 40 pallets for Phoenix? Acme usually has them, $14 each.", "acme-pallets", None),
+    ],
+)
+def test_a_supplier_named_without_from_is_read_or_named_back_as_written(extractor, text, supplier, unknown):  # type: ignore[no-untyped-def]
+    """'vendor is SafeGuard Fire', 'Fairbanks quoted', 'Acme usually has them': known ones set, others named back."""
+    ex = extractor.extract(text, now=datetime(2026, 12, 7, 10))
+    assert (ex.supplier, ex.unknown_supplier) == (supplier, unknown)
