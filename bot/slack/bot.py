@@ -234,7 +234,7 @@ class SlackBot:
                 return
             where = replace(where, response_url=None)
         client = self.client(where.team)
-        for reply in replies:
+        for done, reply in enumerate(replies):
             text = blocks.fallback(reply.card, reply.text)
             body = blocks.message_blocks(reply.card, reply.text)
             if where.ephemeral and where.channel:
@@ -246,9 +246,23 @@ class SlackBot:
                         raise
                     where = Where(where.team, where.user, self.dm_channel(person, where))
             channel = where.channel or self.dm_channel(person, where)
-            client.chat_postMessage(
-                channel=channel, text=text, blocks=body, thread_ts=where.thread, unfurl_links=False, unfurl_media=False
-            )
+            try:
+                client.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=body,
+                    thread_ts=where.thread,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except SlackApiError as exc:
+                # a DM remembered as the bot's that is not (an old address): answer in place if Slack allows
+                if exc.response.get("error") not in ("channel_not_found", "not_in_channel") or not where.response_url:
+                    raise
+                log.info("the Slack DM %s is not the bot's; answering through the response_url", channel)
+                if self.respond(where.only_to_them(), replies[done:]):
+                    raise
+                return
 
     def say(self, where: Where, text: str, person: Person | None = None) -> None:
         self.send(where, [Reply(text)], person)

@@ -98,3 +98,34 @@ def test_approve_from_an_ephemeral_pending_list_replaces_it(slack):  # type: ign
     assert slack.runtime.service.view(waiting.number).state in ("approved", "po_pending", "po_created")
     assert not any(a.startswith("pb:approve:") for a in _buttons_left(slack, listed))
     assert not slack.fake.of("chat.postMessage", channel="CPURCHASING")
+
+
+def test_reject_through_the_modal_from_an_ephemeral_list_replaces_it(slack):  # type: ignore[no-untyped-def]
+    """Zoe rejects from a /purchase pending answer in a channel, giving her reason in the modal: the answer she
+    tapped is replaced with what happened, no buttons left."""
+    import json
+
+    slack.dm("jake.miller", WRAP)
+    slack.tap("jake.miller", slack.card_to("jake.miller", "submit"), "submit")
+    (waiting,) = slack.runtime.service.list(waiting_on="zoe.martin")
+    slack.command("zoe.martin", "pending", channel="CPURCHASING")
+    listed = next(c for c in slack.responses_to("zoe.martin") if has_button(c, "reject"))
+    slack.tap("zoe.martin", listed, "reject")
+    view = slack.fake.of("views.open")[-1].args["view"]
+    modal = json.loads(view) if isinstance(view, str) else view
+    slack.submit_view("zoe.martin", modal, {"reason": {"value": {"type": "plain_text_input", "value": "Too dear"}}})
+    assert slack.runtime.service.view(waiting.number).state == "rejected"
+    (replaced,) = slack.updates_of(listed)
+    assert _buttons_left(slack, listed) == [] and "reject" in text_of(replaced).lower()
+    assert not slack.fake.of("chat.postMessage", channel="CPURCHASING")
+
+
+def test_an_old_wrong_dm_address_still_gets_the_answer_in_place(slack):  # type: ignore[no-untyped-def]
+    """Jake's bot DM was once remembered wrongly as his DM with Zoe: /purchase typed there is still answered, in
+    place, instead of failing with channel_not_found."""
+    jake = slack_id("jake.miller")
+    slack.bot.addresses.remember("slack", "jake.miller", {"channel": "DMISSING", "user": jake, "person": "jake.miller"})
+    slack.bot._dms.clear()
+    slack.fake.fail_next("chat.postMessage", "channel_not_found", when=lambda a: a.get("channel") == "DMISSING")
+    slack.command("jake.miller", "help", channel="DMISSING")
+    assert any("/purchase status PR-1042" in text_of(c) for c in slack.responses_to("jake.miller"))

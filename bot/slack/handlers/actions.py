@@ -186,7 +186,9 @@ def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: b
                     replies = [replies[0], Reply(card=bot.assistant.card_for(outcome.number, person.id))]
                 except ProcurebotError:
                     pass
-            bot.refresh_message(where, replies, person=person)
+            # an ephemeral list or card is replaced with what happened (its buttons gone)
+            note = replies[0].text if where.ephemeral and outcome.recorded and replies else None
+            bot.refresh_message(where, replies, note=note, person=person)
             bot.send(_to_them(where), replies[:1], person)
     elif name in ("cancel_delegation", "erp.retry"):
         bot.refresh_message(where, replies, person=person)
