@@ -378,6 +378,9 @@ class _NoReads:
 
     stage_steps = open_info = policy = lines
 
+    def route(self) -> dict[str, Any]:
+        raise RuntimeError("recording a purchase order runs no hook that reads the requisition's route")
+
 
 _NO_READS = _NoReads()
 

@@ -135,6 +135,11 @@ class Reads(Protocol):
         """The policy version the requisition is pinned to (LoadedPolicy)."""
         ...
 
+    def route(self) -> dict[str, Any]:
+        """The route the requisition was given (approvals.policy.routing.RoutePlan.to_dict): per stage its SLA,
+        reminders, informed people."""
+        ...
+
 
 _REQS = table_of(Requisition)
 _STEPS = table_of(ApprovalStep)

@@ -135,6 +135,7 @@ _LAST_DECISION = (
 _DELEGATIONS = select(
     D.c.delegator, D.c.delegate, D.c.starts_at, D.c.ends_at, D.c.category, D.c.max_amount, D.c.id
 ).where(D.c.cancelled_at.is_(None), D.c.ends_at > bindparam("now"))
+_ROUTE = select(R.c.route).where(R.c.id == bindparam("rid"))
 _POLICY = select(PV.c.source, PV.c.filename, PV.c.version).where(PV.c.id == bindparam("id"))
 
 
@@ -193,6 +194,7 @@ class Snapshot:
         self.head = head
         self._policy: Any = None
         self._infos: list[Info] | None = None
+        self._route: dict[str, Any] | None = None
 
     def stage_steps(self, stage: int | None = None) -> list[StepRow]:
         stage = self.req.current_stage if stage is None else stage
@@ -231,6 +233,12 @@ class Snapshot:
                 )
             )
         return self._policy
+
+    def route(self) -> dict[str, Any]:
+        """The stored route, read when first asked for (only a hook that starts a stage needs it)."""
+        if self._route is None:
+            self._route = dict(self.wire.send(_ROUTE, {"rid": self.req.id}).scalar() or {})
+        return self._route
 
     def last_decision(self) -> Any | None:
         """(action, actor, created_at) of the newest decision on the requisition."""

@@ -22,6 +22,7 @@ from approvals.clock import as_utc
 from approvals.directory import Directory
 from approvals.models import ApprovalStep
 from approvals.plan import Plan
+from approvals.policy.schema import RemindersSpec
 from approvals.scheduling import text
 from approvals.scheduling.calendar import Calendars, WorkingHours
 from approvals.states import StepState
@@ -40,6 +41,8 @@ KINDS = (
     "weekly_summary",
 )
 STEP_ACTIVATED = frozenset({"routed", "advanced", "escalated", "reassigned", "reapproval_routed"})
+# a stage begins: the people the policy informs on it are told (an escalation or a reassignment starts none)
+STAGE_STARTED = frozenset({"routed", "advanced", "reapproval_routed"})
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,25 @@ def _depth(step: ApprovalStep, by_id: dict[int, ApprovalStep]) -> int:
     return depth
 
 
+def _stage_of(plan: Plan, index: int) -> dict[str, Any] | None:
+    """The route's plan of stage `index` (its SLA, reminders, informed people), if the route recorded one."""
+    stages = plan.reads.route().get("stages") or []
+    return next((s for s in stages if isinstance(s, dict) and s.get("index") == index), None)
+
+
+def _stage_reminders(plan: Plan, index: int) -> RemindersSpec:
+    """The reminders of the stage as routed (a service level's or the stage's own), else the policy's settings."""
+    settings = plan.reads.policy().spec.settings.reminders
+    stage = _stage_of(plan, index)
+    given = (stage or {}).get("reminders")
+    if not given:
+        return settings
+    try:
+        return RemindersSpec.model_validate({**settings.model_dump(), **given})
+    except ValueError:  # a route recorded by another version of the code: the policy's settings still hold
+        return settings
+
+
 class Planner:
     """The service hook that writes due work with each action (see the module docstring)."""
 
@@ -142,6 +164,8 @@ class Planner:
         outcome, now = plan.change.outcome, plan.at
         if outcome in STEP_ACTIVATED:
             self._pending_steps(plan, now)
+        if outcome in STAGE_STARTED:
+            self._informed(plan, now)
         if outcome == "escalated":
             self._escalation_notices(plan, now)
         if outcome == "info_requested":
@@ -160,7 +184,7 @@ class Planner:
         pending = [s for s in stage if s.state == StepState.PENDING and s.activated_at is not None]
         if not pending or req.policy_version_id is None:
             return
-        reminders = plan.reads.policy().spec.settings.reminders
+        reminders = _stage_reminders(plan, req.current_stage)
         for step in pending:
             if reminders.max > 0:
                 due = self.calendars.for_person(step.acting).add(_activated_at(step), reminders.first_after_hours)
@@ -191,6 +215,30 @@ class Planner:
                 "sla_hours": str(newest[0].sla_hours),
             },
         )
+
+    def _informed(self, plan: Plan, now: datetime) -> None:
+        """The people the policy informs on the stage that starts now: told once, never asked to act."""
+        req = plan.req
+        stage = _stage_of(plan, req.current_stage)
+        if stage is None:
+            return
+        informed = [p for p in stage.get("informed") or () if self.directory.person(p) is not None]
+        if not informed:
+            return
+        name = self._name
+        waiting = ", ".join(name(s.acting) for s in plan.reads.stage_steps() if s.state == StepState.PENDING)
+        for person in informed:
+            plan.enqueue(
+                **notice(
+                    self.calendars,
+                    key=f"notify:informed:{req.id}:{req.round}:{req.current_stage}:{person}",
+                    person=person,
+                    kind="informed",
+                    number=req.number,
+                    now=now,
+                    message=text.informed(req.number, req.title, str(stage.get("name", "")), waiting),
+                )
+            )
 
     def _escalation_notices(self, plan: Plan, now: datetime) -> None:
         req, stage = plan.req, plan.reads.stage_steps()

@@ -98,3 +98,11 @@ def snoozed(number: str, until: datetime, tz: ZoneInfo, clamped: bool) -> str:
 
 def snooze_too_late(number: str) -> str:
     return f"{number} is past its SLA and escalates now; please approve, reject or ask for info."
+
+
+def informed(number: str, title: str, stage: str, waiting: str) -> str:
+    who = f", waiting on {waiting}" if waiting else ""
+    return (
+        f"For your information: {number} \"{title}\" is at stage '{stage}'{who}. "
+        "You are informed by the policy; nothing is needed from you."
+    )

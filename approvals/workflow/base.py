@@ -151,6 +151,9 @@ class SessionReads:
         assert self.req.policy_version_id is not None
         return policy_by_id(self.session, self.req.policy_version_id)[1]
 
+    def route(self) -> dict[str, Any]:
+        return dict(self.req.route or {})
+
 
 def _fingerprint(command: Any) -> str:
     # the surface is not part of what was asked: the same tap on a card in Slack and in Teams is one act

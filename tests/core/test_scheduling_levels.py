@@ -1,0 +1,55 @@
+"""The policy's service levels and informed people reach the running scheduler: an emergency gets its own reminder
+cadence, and the people a stage informs are told once when it starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from approvals.db import transaction
+from approvals.policy import load_policy_text
+from approvals.policy_store import install_policy
+from tests.factories import submit
+from tests.scheduling_support import _reminders, at, dallas
+
+POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.yaml"
+
+
+def _with_levels(service, clock) -> None:  # type: ignore[no-untyped-def]
+    """The sample policy plus an emergency service level (reminders after 1 h, then hourly) and the regional
+    director informed on the small-purchase manager stage."""
+    spec = yaml.safe_load(POLICY.read_text())
+    spec["policy"]["version"] = "levels-1"
+    spec["service_levels"] = [
+        {"id": "emergency", "when": {"urgency": "emergency"}, "reminders": {"first_after_hours": 1, "every_hours": 1}}
+    ]
+    rule = next(r for r in spec["rules"] if r["id"] == "standard-small")
+    rule["stages"][0]["informed"] = [{"role": "regional_ops_director"}]
+    with transaction(service.engine) as session:
+        install_policy(session, load_policy_text(yaml.safe_dump(spec, sort_keys=False), "levels.yaml"), at=clock())
+
+
+def test_an_emergency_is_reminded_after_an_hour_and_a_standard_request_after_four(service, clock, scheduler, notifier):
+    """Jake's emergency waits on Zoe: her first reminder comes at 10:00, not at 13:00 as for a standard request."""
+    clock.now = dallas(2026, 11, 23, 9, 0)  # Monday
+    _with_levels(service, clock)
+    service.submit(submit(urgency="emergency"))
+    at(clock, scheduler, dallas(2026, 11, 23, 9, 59))
+    assert _reminders(notifier, "zoe.martin") == []
+    at(clock, scheduler, dallas(2026, 11, 23, 10, 0))
+    assert len(_reminders(notifier, "zoe.martin")) == 1
+    at(clock, scheduler, dallas(2026, 11, 23, 11, 0))
+    assert len(_reminders(notifier, "zoe.martin")) == 2
+
+
+def test_the_regional_director_is_informed_once_and_never_asked(service, clock, scheduler, notifier):
+    """James Carter is informed when Jake's request reaches Zoe's stage: one notice, and no step of his own."""
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    _with_levels(service, clock)
+    number = service.submit(submit()).number
+    at(clock, scheduler, dallas(2026, 11, 23, 9, 1))
+    at(clock, scheduler, dallas(2026, 11, 23, 9, 5))
+    told = notifier.to("james.carter", "informed")
+    assert len(told) == 1 and number in told[0].text and "nothing is needed from you" in told[0].text
+    assert "james.carter" not in {s.approver for s in service.get(number).steps}
