@@ -68,3 +68,37 @@ def load_history(
         for ln in session.exec(select(RequisitionLine).where(col(RequisitionLine.requisition_id).in_(ids))).all():
             by_req.setdefault(ln.requisition_id, []).append(ln)
     return current, dict(req.facts or {}), [_past(r, by_req.get(r.id or 0, [])) for r in rows]
+
+
+# "more than twice the average of the last three orders": the policy's history facts (approvals/policy/facts.py)
+RECENT_ORDERS = 3
+ORDERED_STATES = ("approved", "po_pending", "po_created")  # requests that became orders, whatever came after
+
+
+def recent_averages(session: Session, requester: str, exclude_id: int | None = None) -> dict[str, Decimal]:
+    """`avg_amount` (in the policy currency, as routed) and `avg_qty` (total quantity of a requisition) over the
+    requester's last RECENT_ORDERS orders; empty when they have none, so an expression over them does not hold."""
+    query = (
+        select(col(Requisition.id), col(Requisition.amount))
+        .where(Requisition.requester == requester, col(Requisition.state).in_(ORDERED_STATES))
+        .order_by(col(Requisition.id).desc())
+        .limit(RECENT_ORDERS)
+    )
+    if exclude_id is not None:
+        query = query.where(Requisition.id != exclude_id)
+    rows = session.exec(query).all()
+    if not rows:
+        return {}
+    ids = [int(r[0] or 0) for r in rows]
+    quantities: dict[int, Decimal] = {}
+    for rid, qty in session.exec(
+        select(col(RequisitionLine.requisition_id), col(RequisitionLine.quantity)).where(
+            col(RequisitionLine.requisition_id).in_(ids)
+        )
+    ).all():
+        quantities[rid] = quantities.get(rid, Decimal(0)) + Decimal(qty)
+    n = Decimal(len(rows))
+    return {
+        "avg_amount": sum((Decimal(r[1]) for r in rows), Decimal(0)) / n,
+        "avg_qty": sum((quantities.get(rid, Decimal(0)) for rid in ids), Decimal(0)) / n,
+    }

@@ -17,6 +17,7 @@ from approvals.commands import (
 from approvals.errors import (
     NotAllowed,
 )
+from approvals.history import recent_averages
 from approvals.models import (
     ApprovalStep,
     Decision,
@@ -197,7 +198,8 @@ class IntakeActions(ServiceBase):
         submit neither reads its lines back nor resolves them twice."""
         draft, lines = known if known is not None else (self._draft_of(session, req), None)
         committed = self.committed_spend(session, req.cost_center, req.id)
-        facts = build_facts(draft, self.directory, policy, committed, lines)
+        history = recent_averages(session, req.requester, req.id)
+        facts = build_facts(draft, self.directory, policy, committed, lines, history)
         plan = route(facts, policy, self.directory, self._delegations(session, now), now)
         req.facts = audit.jsonable({k: v for k, v in facts.items()})
         req.amount = facts["amount"]
@@ -302,7 +304,9 @@ class IntakeActions(ServiceBase):
             policy = self._pinned_policy(session, req)
             draft = self._draft_of(session, req, [line.model_dump() for line in cmd.lines])
             self._check_draft(draft, policy)
-            facts = build_facts(draft, self.directory, policy, self.committed_spend(session, req.cost_center, req.id))
+            committed = self.committed_spend(session, req.cost_center, req.id)
+            history = recent_averages(session, req.requester, req.id)
+            facts = build_facts(draft, self.directory, policy, committed, history=history)
             # the tolerance is measured from the amount last routed and approved, so small amendments
             # cannot add up past it; a different category or item type is a different request
             routed = req.facts

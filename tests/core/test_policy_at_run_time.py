@@ -1,5 +1,5 @@
-"""The policy's service levels and informed people reach the running scheduler: an emergency gets its own reminder
-cadence, and the people a stage informs are told once when it starts."""
+"""Policy v2 at run time: an emergency gets its service level's reminder cadence, the people a stage informs are
+told once when it starts, and history facts ("twice the usual quantity") are known to live submissions."""
 
 from __future__ import annotations
 
@@ -53,3 +53,34 @@ def test_the_regional_director_is_informed_once_and_never_asked(service, clock, 
     told = notifier.to("james.carter", "informed")
     assert len(told) == 1 and number in told[0].text and "nothing is needed from you" in told[0].text
     assert "james.carter" not in {s.approver for s in service.get(number).steps}
+
+
+def _with_unusual_quantity(service, clock) -> None:  # type: ignore[no-untyped-def]
+    """The sample policy plus: more than twice the requester's usual quantity adds a category review (any amount)."""
+    spec = yaml.safe_load(POLICY.read_text())
+    spec["policy"]["version"] = "history-1"
+    spec["overlays"].append(
+        {
+            "id": "unusual-quantity",
+            "description": "More than twice the usual quantity",
+            "applies_to": "all",
+            "when": {"expr": "quantity > 2 * history.avg_qty"},
+            "stage": {"name": "Category review", "approvers": [{"category_manager": True}], "check_limits": False},
+        }
+    )
+    with transaction(service.engine) as session:
+        install_policy(session, load_policy_text(yaml.safe_dump(spec, sort_keys=False), "history.yaml"), at=clock())
+
+
+def test_an_order_far_above_the_requesters_usual_quantity_gets_a_category_review(service, clock):
+    """Jake usually orders 10 rolls of wrap; 60 rolls (over twice his average) adds the category review, 15 does not."""
+    _with_unusual_quantity(service, clock)
+    wrap = {"description": "Stretch wrap 18in", "sku": "PKG-SW-18", "unit_price": 32}
+    first = service.submit(submit(lines=[{**wrap, "quantity": 10}]))
+    assert "Category review" not in {s.stage_name for s in first.requisition.steps}  # no history yet: no review
+    for _ in range(2):
+        service.submit(submit(lines=[{**wrap, "quantity": 10}]))
+    usual = service.submit(submit(lines=[{**wrap, "quantity": 15}])).requisition
+    assert "Category review" not in {s.stage_name for s in usual.steps}
+    unusual = service.submit(submit(lines=[{**wrap, "quantity": 60}])).requisition
+    assert "Category review" in {s.stage_name for s in unusual.steps}
