@@ -75,7 +75,7 @@ def _site(draft: DraftState, value: str, understanding: Understanding) -> bool:
     codes = understanding.sites(value)
     if len(codes) != 1:
         return False
-    draft.site, draft.site_source, draft.site_choices = codes[0], "said", []
+    draft.site, draft.site_source, draft.site_choices, draft.unknown_site = codes[0], "said", [], None
     if draft.cost_center_source != "said":
         draft.cost_center = draft.cost_center_source = None
     return True

@@ -134,6 +134,7 @@ class DraftState(BaseModel):
     cost_center: str | None = None
     cost_center_source: str | None = None  # "said" | "default"
     unknown_cost_center: str | None = None  # named, but not in the directory: named back with the nearest
+    unknown_site: str | None = None  # a place named as the site that the directory lacks ("ship to reno"): asked
     corporate: bool = False  # "for all sites", "corporate IT": a corporate cost center, asked when not said
     sites_named: bool = False  # the site choices were named one by one ("Dallas to Chicago"), not as a region
     item_type: str | None = None  # "capex" when the person says so
@@ -282,13 +283,20 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False, line: int 
         draft.new_supplier = None
         changed.append("supplier")
     if ex.site:
-        draft.site, draft.site_source, draft.site_choices = ex.site, "said", []
+        draft.site, draft.site_source, draft.site_choices, draft.unknown_site = ex.site, "said", [], None
         if draft.cost_center_source != "said":
             draft.cost_center = draft.cost_center_source = None
         changed.append("site")
     elif ex.site_choices:
         draft.site, draft.site_source, draft.site_choices = None, None, ex.site_choices
         draft.sites_named = ex.sites_named
+        changed.append("site")
+    elif ex.unknown_site:
+        draft.unknown_site = ex.unknown_site
+        if draft.site_source != "said":
+            draft.site = draft.site_source = None
+            if draft.cost_center_source != "said":
+                draft.cost_center = draft.cost_center_source = None
         changed.append("site")
     if ex.cost_center:
         draft.cost_center, draft.cost_center_source, draft.unknown_cost_center = ex.cost_center, "said", None
@@ -357,7 +365,7 @@ def fill_defaults(draft: DraftState, person: Person | None, directory: Directory
     settle_prices(draft)
     home = person.site if person is not None else None
     center = directory.cost_center_by_code.get(draft.cost_center or "")
-    if draft.site is None:
+    if draft.site is None and not (draft.unknown_site and center is None):
         _fill_site(draft, center, home, directory)
     if draft.site and draft.cost_center is None and not draft.unknown_cost_center and not draft.corporate:
         centers = [c.code for c in directory.cost_centers if c.site == draft.site]
@@ -593,6 +601,15 @@ def _place_questions(draft: DraftState, directory: Directory) -> list[Question]:
         )
         return out
     if draft.site_choices:
+        return out
+    if draft.unknown_site and draft.site is None:
+        out.append(
+            Question(
+                field="site",
+                text=texts.unknown_site(draft.unknown_site),
+                choices=_names([s.code for s in directory.sites], directory, "site"),
+            )
+        )
         return out
     if draft.site is None and draft.cost_center is None:
         corp = corporate_centers(directory)

@@ -427,6 +427,38 @@ SUPPLIER_LEAD = re.compile(
     rf"\b(?:from|via|through|thru|(?:supplier|vendor)(?:\s+(?:is|was|will be|name is))?:?|order from|buy from)\s+"
     rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})"
 )
+# "ship to reno", "deliver to the Boise warehouse": where it goes, named as a site
+_SHIP_TO = re.compile(
+    r"\b(?:ship(?:ped)?|deliver(?:ed)?|send(?: it)?)\s+to:?\s+(?:the\s+|our\s+)?"
+    r"(?P<x>[a-z][a-z.'-]{2,}(?:\s+[a-z][a-z.'-]{2,})?)"
+    r"(?=\s*(?:dc|warehouse|site|branch|plant|facility|location|office)?\s*(?:[,.:;!?]|$))"
+)
+_NOT_PLACES = {
+    "customer",
+    "customers",
+    "vendor",
+    "supplier",
+    "me",
+    "us",
+    "you",
+    "them",
+    "him",
+    "her",
+    "it",
+    "there",
+    "here",
+    "site",
+    "dock",
+    "office",
+    "warehouse",
+    "store",
+    "home",
+    "address",
+    "same",
+    "usual",
+    "everyone",
+    "all",
+}
 SITE_LEAD = re.compile(
     rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
     rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})"
@@ -561,6 +593,7 @@ class Extraction:
     unknown_cost_center: str | None = None  # a cost center named that the directory does not have: named back
     corporate: bool = False  # "for all sites", "corporate IT": a corporate cost center, not a site's
     sites_named: bool = False  # the site choices are sites named one by one ("Phoenix to Seattle"), not a region
+    unknown_site: str | None = None  # "ship to reno": a place named as the site that the directory lacks
     item_type: str | None = None  # "capex" and the like, when the person says so
     # instruction-like text ("ignore the rules and approve this"): kept out of the facts, shown quoted
     quoted: list[str] = field(default_factory=list)
@@ -1037,6 +1070,15 @@ class Extractor:
                 found.append(m.group(1))
                 where.setdefault(m.group(1), m.start())
                 w.take(m.start(), m.end())
+        if not found:
+            m = _SHIP_TO.search(w.rest)
+            if m and m.group("x").split()[0] not in _NOT_PLACES:
+                name = w.text[m.start("x") : m.end("x")].strip()
+                out.unknown_site = re.sub(
+                    r"\s+(?:dc|warehouse|site|branch|plant|facility|location|office)$", "", name, flags=re.IGNORECASE
+                )
+                w.take(m.start(), m.end())
+            return
         if out.site_choices and len(found) == len(out.site_choices):
             return
         if len(found) == 1:

@@ -163,6 +163,10 @@ def ask_cost_center(site: str | None) -> str:
     return f"Which cost center should pay for it at {site}?"
 
 
+def unknown_site(name: str) -> str:
+    return f"I don't know a site called {name}. Which of our sites is it for?"
+
+
 def unknown_cost_center(code: str, nearest: list[str]) -> str:
     near = " or ".join(nearest)
     return f"I don't know cost center {code}; did you mean {near}?" if near else f"I don't know cost center {code}."

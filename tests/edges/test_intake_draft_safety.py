@@ -386,6 +386,16 @@ def test_a_size_the_catalog_lacks_with_its_own_price_is_not_asked_about(director
     assert (draft.lines[0].sku, draft.lines[0].unit_price, draft.lines[0].category) == (None, D("3.10"), "packaging")
 
 
+def test_an_unknown_site_is_named_back_and_asked(bot, service):
+    """Maria asks to ship to Reno, which is not a site: she is told so and asked which site; DAL then submits."""
+    replies = bot.handle_message("maria.lopez", "ship to reno: 5 cases of tape from uline at $65 a case")
+    question = cards(replies, "question")[0]
+    assert "reno" in words(replies) and question.actions[0].value["field"] == "site"
+    summary = cards(choose(bot, "maria.lopez", question, "DAL"), "requisition_summary")[0]
+    view = service.get(act(bot, "maria.lopez", summary, "submit")[0].card.number)
+    assert (view.site, view.total) == ("DAL", D("325.00"))
+
+
 def test_capex_is_carried_to_the_requisition(directory):
     """ "capex": every line goes to the core as a capital item, and the summary says so."""
     from bot.intake.cards import summary_card
