@@ -325,18 +325,18 @@ class SlackBot:
 
     def refresh_message(
         self, where: Where, replies: list[Reply], note: str | None = None, person: Person | None = None
-    ) -> None:
+    ) -> bool:
         """Redraw the message whose button was tapped: with the card as it is now, or as history (no buttons).
 
         Only a message procurebot drew (one of its buttons on it), and only where no one else sees this person's
         view: their own DM with the bot (chat.update), or an ephemeral message, which is replaced through the
         tap's response_url (replace_original), so no live buttons are left behind."""
         if not where.message_ts or not where.channel:
-            return
+            return False
         if where.message_blocks and not blocks.is_ours(where.message_blocks):
-            return  # a message that is not one of our cards is never rewritten
+            return False  # a message that is not one of our cards is never rewritten
         if not where.ephemeral and not self.own_dm(person, where):
-            return
+            return False
         card = next((r.card for r in replies if r.card is not None and r.card.number), None)
         if card is not None:
             body = blocks.message_blocks(card, "")
@@ -345,19 +345,22 @@ class SlackBot:
             body = blocks.without_actions(where.message_blocks, note)
             text = blocks.escape(note) if note else blocks.summary_text(where.message_blocks)
         else:
-            return
+            return False
         if where.ephemeral:
             if where.response_url:
                 response = WebhookClient(where.response_url, timeout=10).send(
                     text=text, blocks=body, response_type="ephemeral", replace_original=True
                 )
-                if response.status_code != 200:
-                    log.info("could not replace a tapped ephemeral Slack message: %s", response.body)
-            return
+                if response.status_code == 200:
+                    return True
+                log.info("could not replace a tapped ephemeral Slack message: %s", response.body)
+            return False
         try:
             self.client(where.team).chat_update(channel=where.channel, ts=where.message_ts, text=text, blocks=body)
         except SlackApiError as exc:  # the message may be gone; the reply still reaches the person
             log.info("could not redraw a tapped Slack message: %s", exc.response.get("error"))
+            return False
+        return True
 
 
 def slack_credential(team: str | None, user: str, person_id: str) -> Credential:

@@ -94,9 +94,13 @@ def test_approve_from_an_ephemeral_pending_list_replaces_it(slack):  # type: ign
     (waiting,) = slack.runtime.service.list(waiting_on="zoe.martin")
     slack.command("zoe.martin", "pending", channel="CPURCHASING")
     listed = next(c for c in slack.responses_to("zoe.martin") if has_button(c, "approve"))
+    answers = len(slack.responses_to("zoe.martin"))
     slack.tap("zoe.martin", listed, "approve")
     assert slack.runtime.service.view(waiting.number).state in ("approved", "po_pending", "po_created")
     assert not any(a.startswith("pb:approve:") for a in _buttons_left(slack, listed))
+    (replaced,) = slack.updates_of(listed)
+    assert "approved" in text_of(replaced).lower()
+    assert len(slack.responses_to("zoe.martin")) == answers  # the replaced answer says it; no second message
     assert not slack.fake.of("chat.postMessage", channel="CPURCHASING")
 
 

@@ -188,8 +188,8 @@ def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: b
                     pass
             # an ephemeral list or card is replaced with what happened (its buttons gone)
             note = replies[0].text if where.ephemeral and outcome.recorded and replies else None
-            bot.refresh_message(where, replies, note=note, person=person)
-            bot.send(_to_them(where), replies[:1], person)
+            if not (bot.refresh_message(where, replies, note=note, person=person) and note):
+                bot.send(_to_them(where), replies[:1], person)  # unless the replaced answer says it already
     elif name in ("cancel_delegation", "erp.retry"):
         bot.refresh_message(where, replies, person=person)
         words = [Reply(r.text) for r in replies if r.text] or [Reply(r.text, r.card) for r in replies]
