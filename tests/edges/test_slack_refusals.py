@@ -75,3 +75,9 @@ def test_an_event_without_a_user_never_looks_up_an_empty_user(slack):  # type: i
     assert slack.fake.of("users.info", user="") == [] and slack.fake.of("chat.postMessage") == []
     assert slack.bot.person("T0PROCURE", "") is None and "directory" in slack.bot.unknown("T0PROCURE", "")
     assert slack.fake.of("users.info", user="") == []
+
+
+def test_a_home_opened_without_a_user_publishes_nothing(slack):  # type: ignore[no-untyped-def]
+    """An app_home_opened event with no user: no users.info(""), no views.publish for nobody."""
+    assert slack.event({"type": "app_home_opened", "tab": "home"}).status_code == 200
+    assert slack.fake.of("users.info") == [] and slack.fake.of("views.publish") == []

@@ -24,7 +24,7 @@ def register(app: Any, bot: SlackBot) -> None:
     @app.event("app_home_opened")
     async def on_home(body: dict[str, Any]) -> None:
         event = body.get("event") or {}
-        if event.get("tab", "home") != "home":
+        if event.get("tab", "home") != "home" or not event.get("user"):
             return
         bot.background.submit(publish_home, bot, body.get("team_id"), event.get("user", ""), None)
 
