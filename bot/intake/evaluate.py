@@ -41,7 +41,21 @@ URGENCIES = ("standard", "urgent", "emergency")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # what a question about a field is called in `missing`; a question outside this list keeps its own name
 ASKED_AS = {"items": "item", "quantity": "qty", "price": "price", "price_kind": "price"}
-UNIT_SYNONYMS = {"cs": "case", "pk": "pack", "ea": "each", "pc": "each", "bx": "box"}
+UNIT_SYNONYMS = {
+    "cs": "case",
+    "pk": "pack",
+    "ea": "each",
+    "pc": "each",
+    "pcs": "each",
+    "piece": "each",
+    "unit": "each",
+    "bx": "box",
+    "gallon": "gal",
+    "foot": "ft",
+    "feet": "ft",
+    "pound": "lb",
+    "lbs": "lb",
+}
 DEFAULT_REQUESTER = "jake.miller"
 DEFAULT_NOW = datetime(2026, 12, 7, 10, 0)  # Monday 10:00, in each requester's own time zone
 MAX_TURNS = 12
@@ -216,7 +230,8 @@ def same_amount(a: Decimal | None, b: Decimal | None) -> bool:
 
 
 def unit_name(unit: str | None) -> str:
-    """A unit as compared: cs = case, pk = pack, ea = each = pc, bx = box; plurals as singular; none is each
+    """A unit as compared: cs = case, pk = pack, ea = each = pc = piece = unit, bx = box, gal = gallon, ft = foot,
+    lb = pound; plurals as singular; none is each
     (that is what a requisition line without a unit records)."""
     word = (unit or "each").strip().lower().rstrip(".")
     word = UNIT_SYNONYMS.get(word, word)

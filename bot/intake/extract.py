@@ -1171,6 +1171,18 @@ class Extractor:
         items = [ln for ln in out.lines if ln.description]
         if (
             len(items) == 1
+            and items[0].quantity == 1
+            and items[0].unit is None
+            and (
+                SERVICE.search(items[0].description)
+                or re.search(r"\b(?:tech|technician|guy|contractor|crew|electrician|plumber)\b", items[0].description)
+            )
+            and not items[0].sku
+        ):
+            # "can I get a dock door fixed", "grainger can send a tech": one job, counted as a service
+            items[0].unit = "service"
+        if (
+            len(items) == 1
             and items[0].quantity is None
             and _singular(items[0].description)
             and money

@@ -136,6 +136,8 @@ def test_units_weekdays_and_exact_questions_are_compared_as_documented():
     a question asked twice for the same line is not 'exactly the missing facts'."""
     assert unit_name("cs") == unit_name("cases") == "case" and unit_name("pk") == "pack"
     assert unit_name("ea") == unit_name("pc") == unit_name(None) == "each" and unit_name("bx") == unit_name("boxes")
+    assert unit_name("gal") == unit_name("gallons") and unit_name("ft") == unit_name("feet") == unit_name("foot")
+    assert unit_name("pieces") == unit_name("units") == "each" and unit_name("lbs") == unit_name("pound")
     assert unit_name("roll") != unit_name("case")
     assert need_by_date("friday", date(2026, 12, 7)) == date(2026, 12, 11)
     assert need_by_date("Monday", date(2026, 12, 7)) == date(2026, 12, 14)
