@@ -7,7 +7,8 @@ from typing import Callable, Sequence
 
 from bot.console.formats import hours
 
-ROW, LABEL_W, WIDTH = 22, 110, 330  # bar charts: row height, label column, whole width
+ROW, LABEL_W, WIDTH = 22, 170, 400  # bar charts: row height, label column (24 characters), whole width
+LABEL_CHARS = 24
 COL, HEIGHT = 64, 140  # column charts: column pitch, whole height
 
 
@@ -70,7 +71,7 @@ def bars(
     rows = []
     for i, (label, a, b) in enumerate(items):
         wa, wb = span * a / top, span * b / top
-        rows.append(Bar(label[:20], i * ROW, wa, wb, f"{fmt(a)} / {fmt(b)}", LABEL_W + max(wa, wb) + 6))
+        rows.append(Bar(_fit(label), i * ROW, wa, wb, f"{fmt(a)} / {fmt(b)}", LABEL_W + max(wa, wb) + 6))
     return BarChart(title, rows, legend)
 
 
@@ -83,3 +84,8 @@ def columns(title: str, items: Sequence[tuple[str, float]], fmt: Callable[[float
         x = i * COL + 8
         out.append(Column(label, x, x + (COL - 16) / 2, HEIGHT - 20 - hgt, hgt, fmt(v), HEIGHT - 24 - hgt))
     return ColumnChart(title, out)
+
+
+def _fit(label: str) -> str:
+    """A label that fits its column whole, or cut with an ellipsis (never clipped at its start)."""
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"

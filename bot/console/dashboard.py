@@ -127,9 +127,9 @@ async def dashboard_page(request: Request, days: int = Query(default=30)) -> Res
         days=days,
         board=board,
         approvers=[(_name(runtime.directory, a.key), a) for a in slowest],
-        by_site=_dist_rows(board.cycle_by_site),
-        by_category=_dist_rows(board.cycle_by_category),
-        by_supplier=_dist_rows(board.cycle_by_supplier),
+        by_site=_dist_rows(board.cycle_by_site, _site_name(runtime.directory)),
+        by_category=_dist_rows(board.cycle_by_category, _category_name(runtime.directory)),
+        by_supplier=_dist_rows(board.cycle_by_supplier, _supplier_name(runtime.directory)),
         by_stage=_dist_rows(board.step_by_stage),
         by_month=[(m.key, m.median_seconds) for m in board.cycle_by_month],
         sla_by_stage=dict(board.sla_by_stage),
@@ -137,9 +137,22 @@ async def dashboard_page(request: Request, days: int = Query(default=30)) -> Res
     )
 
 
-def _dist_rows(items, limit: int = 12):  # type: ignore[no-untyped-def]
+def _dist_rows(items, name=str, limit: int = 12):  # type: ignore[no-untyped-def]
+    """Rows of a distribution chart, each labelled by `name` of its key (a supplier's name, not its id)."""
     top = sorted(items, key=lambda d: -d.count)[:limit]
-    return [(d.key, d.median_seconds, d.p90_seconds) for d in sorted(top, key=lambda d: -d.median_seconds)]
+    return [(name(d.key), d.median_seconds, d.p90_seconds) for d in sorted(top, key=lambda d: -d.median_seconds)]
+
+
+def _site_name(directory):  # type: ignore[no-untyped-def]
+    return lambda code: getattr(directory.site_by_code.get(code), "name", code)
+
+
+def _category_name(directory):  # type: ignore[no-untyped-def]
+    return lambda code: getattr(directory.category_by_code.get(code), "name", code)
+
+
+def _supplier_name(directory):  # type: ignore[no-untyped-def]
+    return lambda sid: getattr(directory.supplier_by_id.get(sid), "name", sid)
 
 
 def _exceptions(board: Dashboard) -> tuple[list[str], list[tuple[str, ...]]]:

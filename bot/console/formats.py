@@ -15,11 +15,14 @@ def when(at: datetime | None) -> str:
 
 
 def hours(seconds: float | None) -> str:
+    """A duration in the unit its size calls for: seconds, minutes, hours, days (never "0 min" for 40 seconds)."""
     if seconds is None:
         return "–"
-    h = seconds / 3600
-    if h < 1:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
         return f"{seconds / 60:.0f} min"
+    h = seconds / 3600
     return f"{h:.1f} h" if h < 48 else f"{h / 24:.1f} d"
 
 
