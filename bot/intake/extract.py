@@ -427,6 +427,11 @@ SUPPLIER_LEAD = re.compile(
     rf"\b(?:from|via|through|thru|(?:supplier|vendor)(?:\s+(?:is|was|will be|name is))?:?|order from|buy from)\s+"
     rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})"
 )
+_LEAD_TIME = re.compile(
+    r"\b(?:delivery|lead ?time|ships?|shipping|eta|turnaround|valid(?: for)?)\s*(?:time\s*)?(?:is\s+|in\s+|of\s+|:\s*)?"
+    r"(?:about\s+|approx\.?\s*|~\s*)?\d+(?:\s*-\s*\d+)?\s*(?:business\s+|working\s+)?(?:days?|weeks?|wks?)\b"
+    r"|\b\d+(?:\s*-\s*\d+)?\s*(?:days?|weeks?|wks?)\s+(?:delivery|lead ?time|aro|turnaround)\b"
+)
 # "ship to reno", "deliver to the Boise warehouse": where it goes, named as a site
 _SHIP_TO = re.compile(
     r"\b(?:ship(?:ped)?|deliver(?:ed)?|send(?: it)?)\s+to:?\s+(?:the\s+|our\s+)?"
@@ -717,6 +722,8 @@ class Extractor:
             w.take(m.start(), m.end())
         for m in SCOPE.finditer(w.low):
             w.take(m.start(), m.end())  # "at all 6 DCs", "15 each to Dallas, ...": where, not how many
+        for m in _LEAD_TIME.finditer(w.low):
+            w.take(m.start(), m.end())  # "delivery 6 weeks", "valid 30 days": when, not what or how many
         self._cost_center(w, out)
         money = self._money(w, out)
         self._dates(w, out, now, timezone)

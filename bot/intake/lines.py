@@ -184,7 +184,8 @@ RESTATED = re.compile(
 )  # "(thats 2 pallets)", "= 98 bags"
 # longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
-    r"^(?:(?:correction|sorry|oops|wait|oh wait|reorder|re-order|see below|see attached|see thread|fwd|fw|your|"
+    r"^(?:(?:correction|sorry|oops|wait|oh wait|oh|ah|um|uh|reorder|re-order|see below|see attached|see thread|"
+    r"fwd|fw|your|"
     r"mándame|mandame|mándanos|pide|pídeme|pideme|necesito|necesitamos|porfa|por favor|se acabó|se acabo|"
     r"un pr para|un pr|una|un|el|la|los|las|de|para|y|"
     r"please raise|raise it|raise a pr|raise a requisition|raise|"
