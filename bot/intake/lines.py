@@ -299,6 +299,10 @@ def _same_thing(a: str, b: str) -> bool:
 def _nesting_blank(text: str, m: re.Match[str]) -> str:
     if m.group(0).lower().startswith("of") and not re.search(rf"(?:{_UNIT})\s+$", text[: m.start()]):
         return m.group(0)  # "a couple of 5 gal pails": not a nesting
+    if re.match(r"\s*x\s*\d", m.group(0), re.IGNORECASE):
+        clause = re.split(r"[,;\n]|\band\b", text[: m.start()])[-1]
+        if not re.search(r"\d", clause):
+            return m.group(0)  # "stretch wrap x 24 rolls": nothing counted before, so this is the count
     return " " * len(m.group(0))
 
 
