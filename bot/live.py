@@ -42,9 +42,12 @@ STOP_SECONDS = 2.0  # how long `close` at exit waits for the thread
 class Live:
     """One per process (the runtime's `live`): `publish_*` after a commit, `listen` to hear every process's."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, between_processes: bool = True) -> None:
+        """`between_processes=False` keeps changes in this process even on PostgreSQL (production, where the only
+        page that listens, the dev web chat, is off: no process would hear a NOTIFY, so none is sent)."""
         self.engine = engine
-        self.shared = engine.dialect.name == "postgresql"  # other processes may share the database
+        # other processes may share the database, and hear
+        self.shared = between_processes and engine.dialect.name == "postgresql"
         self.origin = uuid.uuid4().hex  # tells this process's own notifications apart
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if self.shared else engine
         self._changes: list[Callable[[Change], None]] = []

@@ -109,7 +109,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         workers=settings.chat_delivery_workers,
     )
     planner, jobs = scheduler.build(settings, directory, service, chat)
-    runtime = Runtime(settings, engine, directory, service, chat=chat, scheduler=jobs, llm=llm, live=Live(engine))
+    # live updates between processes are for the web chat's pages, which only dev mode serves
+    live = Live(engine, between_processes=settings.dev)
+    runtime = Runtime(settings, engine, directory, service, chat=chat, scheduler=jobs, llm=llm, live=live)
     _wire(runtime, planner)
     # People who left since the last start (gone from the file, or `active: false`): their open steps move on
     # now, through the wired service, so the new holders get their cards and reminders. Replicas starting

@@ -187,7 +187,7 @@ def card(number: str, request: Request, person: str = Query(min_length=1, max_le
 async def events(request: Request, person: str = Query(min_length=1, max_length=80)) -> StreamingResponse:
     """Server-sent events: which requisitions changed, the person's notices (kept in the inbox, by any process),
     and expired-draft notices, as they happen."""
-    chat = web_chat(request)
+    chat = await run_in_threadpool(web_chat, request)  # on first use it waits for the live updates' LISTEN
     if chat.assistant.directory.person(person) is None:
         raise HTTPException(404, f"There is nobody called {person!r} in the company directory.")
     queue = chat.hub.subscribe(person)

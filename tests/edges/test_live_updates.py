@@ -3,6 +3,7 @@ once, over PostgreSQL's NOTIFY; SQLite keeps the in-process path."""
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
@@ -17,6 +18,7 @@ from approvals.db import make_engine
 from approvals.workflow.base import Change
 from bot.erp_dispatcher import ErpChange
 from bot.live import Live
+from bot.web.hub import LiveHub
 
 AT = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
 WAIT = 10.0  # generous: another thread, a database round trip
@@ -165,3 +167,31 @@ def test_disposing_of_the_engine_stops_the_listening(pg_engines):
     pg_engines[0].dispose()
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_production_keeps_changes_in_the_process(pg_engines):
+    """With nobody to hear them (production: the web chat is off), changes send no NOTIFY and nothing listens."""
+    quiet, other = Live(pg_engines[0], between_processes=False), Live(pg_engines[1])
+    heard_quiet, heard_other = Heard(), Heard()
+    try:
+        heard_quiet.attach(quiet)
+        heard_other.attach(other)
+        quiet.publish_change(_change())
+        assert heard_quiet.next(1) == _change()
+        assert heard_other.nothing_more()
+        assert quiet._thread is None and not quiet.shared
+    finally:
+        quiet.close()
+        other.close()
+
+
+def test_a_gap_has_every_browser_redraw_its_cards():
+    """After the listening connection came back, each open stream is told to redraw the cards it shows."""
+    hub = LiveHub(lambda number: [])
+
+    async def one_stream() -> Any:
+        queue = hub.subscribe("jake.miller")
+        hub.on_gap()
+        return await asyncio.wait_for(queue.get(), 1)
+
+    assert asyncio.run(one_stream()) == {"type": "resync"}
