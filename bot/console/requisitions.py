@@ -147,6 +147,7 @@ def detail_page(
             EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
             _name(directory, e.actor) + (f" for {_name(directory, e.on_behalf_of)}" if e.on_behalf_of else ""),
             _change(e.before, e.after),
+            _details(e.before, e.after),
         )
         for e in events
     ]
@@ -167,6 +168,8 @@ def detail_page(
 
 
 def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """What an event changed, in words: its reason or explanation, the state it moved the requisition to (as people
+    name states), the people and numbers it names, and through which credential. The raw record is `_details`."""
     after = dict(after or {})
     credential = after.pop("credential", None)
     parts = []
@@ -174,13 +177,27 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
         if after.get(key):
             parts.append(str(after.pop(key)))
     if before and "state" in before and "state" in after:
-        parts.append(f"{before['state']} → {after.pop('state')}")
-    rest = {k: v for k, v in after.items() if v not in (None, "", [], {})}
-    if rest:
-        parts.append(json.dumps(rest, ensure_ascii=False, default=str)[:400])
+        parts.append(f"{_state(before['state'])} → {_state(after.pop('state'))}")
+    for key, words in (("po_number", "purchase order"), ("stage", "stage"), ("approver", "now with")):
+        if after.get(key) not in (None, ""):
+            parts.append(f"{words} {after[key]}")
     if isinstance(credential, dict):
         parts.append(f"via {credential.get('kind', '?')} {credential.get('name', credential.get('id', ''))}")
     return " · ".join(parts)
+
+
+def _details(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """The event's recorded before and after, as stored (behind the timeline's "details")."""
+    if not before and not after:
+        return ""
+    return json.dumps({"before": before, "after": after}, ensure_ascii=False, default=str, indent=1)[:4000]
+
+
+def _state(value: Any) -> str:
+    try:
+        return states.label(str(value))
+    except ValueError:
+        return str(value)
 
 
 def _name(directory: Any, person_id: str | None) -> str:

@@ -102,3 +102,21 @@ def test_a_post_without_the_sessions_token_is_refused(console):  # noqa: F811
     form = {"from_person": "zoe.martin", "to_person": "maria.lopez", "reason": "x"}
     assert console.post(f"/console/requisitions/{number}/reassign", data=form).status_code == 403
     assert console.runtime.service.get(number).waiting_on == ["zoe.martin"]
+
+
+def test_the_requisition_page_lists_its_items_and_tells_its_timeline_in_words(console):  # noqa: F811
+    """Jake's approved request shows its item line, and the timeline says 'waiting for approval → approved' in
+    words, with the stored record behind a details toggle."""
+    from approvals.commands import Approve
+
+    service = console.runtime.service
+    number = service.submit(submit()).number
+    service.approve(Approve(actor="zoe.martin", number=number))
+    sign_in(console, "auditor")
+    page = html.unescape(console.get(f"/console/requisitions/{number}").text)
+    items = re.search(r'<table class="lines">.*?</table>', page, re.S)
+    line = service.get(number).lines[0]
+    assert items and line.description in items.group(0) and (line.sku or "") in items.group(0)
+    timeline = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)
+    assert timeline and "→" in timeline.group(0) and "<details><summary>details</summary><pre>" in timeline.group(0)
+    assert '{"state"' not in re.sub(r"<details>.*?</details>", "", timeline.group(0), flags=re.S)
