@@ -519,7 +519,24 @@ _NOT_SELLERS = {
     "quote",
     "the quote",
 }
-_NOT_HEAD = {"new", "replacement", "spare", "more", "extra", "the", "of", "and", "some", "our", "my", "x"}
+_NOT_HEAD = {
+    "new",
+    "replacement",
+    "spare",
+    "more",
+    "extra",
+    "the",
+    "of",
+    "and",
+    "some",
+    "our",
+    "my",
+    "x",
+    "ordered",
+    "charge",
+    "please",
+    "asap",
+}
 _PRONOUNS = {"them", "those", "these", "it", "of them", "each"}
 _SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas well as\b")
 _FILLER = re.compile(
