@@ -427,6 +427,11 @@ SUPPLIER_LEAD = re.compile(
     rf"\b(?:from|via|through|thru|(?:supplier|vendor)(?:\s+(?:is|was|will be|name is))?:?|order from|buy from)\s+"
     rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})"
 )
+_PER_PLACE = re.compile(
+    r"\b(?:per|each|every|a)\s+(?:site|dc|warehouse|location|branch|building|store|plant)\b"
+    r"|\bfor each of (?:the|our)\b|\b(?:at|to|for) each (?:site|dc|warehouse|location|branch)\b"
+)
+_EACH_FOR = re.compile(r"(?<![$€£@\d\s])\s+\d+\s+(?:each|apiece)\s+(?:for|at|in)\s+(?:the\s+)?")
 _LEAD_TIME = re.compile(
     r"\b(?:delivery|lead ?time|ships?|shipping|eta|turnaround|valid(?: for)?)\s*(?:time\s*)?(?:is\s+|in\s+|of\s+|:\s*)?"
     r"(?:about\s+|approx\.?\s*|~\s*)?\d+(?:\s*-\s*\d+)?\s*(?:business\s+|working\s+)?(?:days?|weeks?|wks?)\b"
@@ -739,6 +744,14 @@ class Extractor:
             w.take(m.start(), m.end())
         for m in SCOPE.finditer(w.low):
             w.take(m.start(), m.end())  # "at all 6 DCs", "15 each to Dallas, ...": where, not how many
+        for m in _EACH_FOR.finditer(w.low):
+            after = w.low[m.end() :]
+            if (
+                self._site_exact.match(after)
+                or self._site_code.match(w.text[m.end() :])
+                or re.match(r"(?:all|both|each|every)\b", after)
+            ):
+                w.take(m.start(), m.end())  # "5 each for Dallas and Chicago": how the count is split, not a price
         for m in _LEAD_TIME.finditer(w.low):
             w.take(m.start(), m.end())  # "delivery 6 weeks", "valid 30 days": when, not what or how many
         self._cost_center(w, out)
@@ -752,6 +765,11 @@ class Extractor:
         if not any(ln.description for ln in out.lines) and REFERENCE.search(w.low):
             # "same as last time but 20", "more of the usual": which order is meant is not in the words
             out.problems.append(texts_reference(REFERENCE.search(w.low).group(0)))  # type: ignore[union-attr]
+        if _PER_PLACE.search(w.low):
+            # "3 per site", "one for each of the DCs": how many in all depends on which places; asked, never guessed
+            for line in out.lines:
+                if line.description and line.quantity_source == "said":
+                    line.quantity = line.quantity_source = None
         self._attach_prices(out, money, w.low, w.rest)
         self._own_item_with_own_price(out)
         self._drop_leftovers(out)
@@ -864,7 +882,7 @@ class Extractor:
             before = w.rest[max(0, m.start() - 30) : m.start()]
             kind, unit, pack = "unsure", None, None
             per = _PER.match(after)
-            at_lead = m.group("lead7") == "at"
+            at_lead = m.group("lead7") == "at" and not _TOTAL_AFTER.match(w.rest[m.end() :])
             if (
                 m.group("at")
                 or m.group("atw")
@@ -916,10 +934,8 @@ class Extractor:
                     end += term.end()
                 elif per and re.match(r"\s*for (?:a|one|the)\s", per.group(0)):
                     money.term = Decimal(1)  # "$8,400 for the year": one year
-            elif (
-                kind != "total" and re.match(r"\s*(?:x|for|over)\s", w.rest[end:]) and _PERIOD_TERM.match(w.rest[end:])
-            ):
-                # "$300 x 4 quarters", "$90, 12 months": the price of one period, and how many
+            elif kind != "total" and re.match(r"\s*x\s", w.rest[end:]) and _PERIOD_TERM.match(w.rest[end:]):
+                # "$300 x 4 quarters": the price of one period, times how many
                 term = _PERIOD_TERM.match(w.rest[end:])
                 assert term is not None
                 said_period = {"mo": "month", "yr": "year", "annum": "year"}.get(term.group("t"), term.group("t"))
