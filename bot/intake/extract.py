@@ -1111,13 +1111,13 @@ class Extractor:
                 where.setdefault(m.group(1), m.start())
                 w.take(m.start(), m.end())
         if not found:
-            m = _SHIP_TO.search(w.rest)
-            if m and m.group("x").split()[0] not in _NOT_PLACES:
-                name = w.text[m.start("x") : m.end("x")].strip()
+            ship = _SHIP_TO.search(w.rest)
+            if ship and ship.group("x").split()[0] not in _NOT_PLACES:
+                name = w.text[ship.start("x") : ship.end("x")].strip()
                 out.unknown_site = re.sub(
                     r"\s+(?:dc|warehouse|site|branch|plant|facility|location|office)$", "", name, flags=re.IGNORECASE
                 )
-                w.take(m.start(), m.end())
+                w.take(ship.start(), ship.end())
             return
         if out.site_choices and len(found) == len(out.site_choices):
             return
@@ -1415,11 +1415,11 @@ class Extractor:
                     if mon.term is not None and one:
                         # "a shredding service, $90 a month, 12 months": twelve months of one service
                         line.quantity, line.unit, line.quantity_source = mon.term, mon.period, "said"
-                    elif mon.term not in (None, 1) and counted_in not in PERIOD_UNITS and line.quantity:
+                    elif mon.term is not None and mon.term != 1 and counted_in not in PERIOD_UNITS and line.quantity:
                         # "6 laptops at $50 a month for a year": each of the six for twelve months
-                        count = line.quantity
-                        line.quantity, line.unit = count * mon.term, mon.period
-                        line.description = f"{line.description} ({_plain(count)} x {_plain(mon.term)} {mon.period}s)"
+                        count, term = line.quantity, mon.term
+                        line.quantity, line.unit = count * term, mon.period
+                        line.description = f"{line.description} ({_plain(count)} x {_plain(term)} {mon.period}s)"
                     elif line.quantity_source == "implied":
                         line.quantity, line.quantity_source = None, None  # "$980 a month": for how many months?
                     if line.unit in (None, "service"):
