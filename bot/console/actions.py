@@ -19,7 +19,7 @@ from approvals.errors import ProcurebotError
 from bot.console.guard import guard_form
 from bot.console.session import Identity
 
-router = APIRouter(prefix="/console")
+router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 
 def _credential(who: Identity) -> credentials.Credential:

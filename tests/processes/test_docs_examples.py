@@ -54,6 +54,7 @@ RUN = {
     ("docs/chat.md", "procurebot worker"): "test_the_chat_worker_starts_beside_the_server",
     ("docs/llm.md", "PROCUREBOT_LLM_MODEL=gpt-4o-mini"): "test_each_llm_configuration_reaches_its_model",
     ("docs/llm.md", "procurebot llm eval"): "test_llm_eval_prints_the_documented_table",
+    ("docs/slack.md", "SLACK_SIGNING_SECRET=...\nprocurebot serve"): "test_slack_one_workspace_with_socket_mode",
     ("docs/slack.md", "export SLACK_BOT_TOKEN"): "test_slack_one_workspace_with_socket_mode",
     ("docs/slack.md", "export SLACK_APP_TOKEN"): "test_slack_one_workspace_with_socket_mode",
     ("docs/slack.md", "export SLACK_CLIENT_ID"): "test_slack_oauth_for_many_workspaces",
@@ -498,9 +499,12 @@ def test_each_llm_configuration_reaches_its_model(tmp_path):
 
 
 def test_slack_one_workspace_with_socket_mode(tmp_path):
-    """An admin sets the bot token, the signing secret and the app token: Slack answers over HTTP and Socket Mode."""
+    """An admin sets the signing secret, then the bot token, then the app token, as docs/slack.md's steps say: Slack
+    answers over HTTP and Socket Mode."""
     machine = Machine(tmp_path / "procurebot")
-    settings = the_block("docs/slack.md", "export SLACK_BOT_TOKEN").text
+    first, second = "SLACK_SIGNING_SECRET=...\nprocurebot serve", "export SLACK_BOT_TOKEN"
+    steps = [the_block("docs/slack.md", text).text for text in (first, second)]
+    settings = "".join(line + "\n" for step in steps for line in step.splitlines() if line.startswith("export "))
     socket_mode = the_block("docs/slack.md", "export SLACK_APP_TOKEN").text
     api = FakeSlackServer()
     with api as slack, FakeSocketMode() as socket:
