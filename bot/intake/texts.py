@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfo
 
 from approvals import states
@@ -409,24 +407,6 @@ def stats(days: int, scope: str, lines: list[str]) -> str:
         + "\n".join(f"  \u2022 {line}" for line in lines)
         + "\nSay \u201cstats this month\u201d for 30 days."
     )
-
-
-# what a person did, for "You already ... this": one past tense per decision a card offers
-_DID = {
-    "approve": "approved",
-    "reject": "rejected",
-    "request_info": "asked about",
-    "answer_info": "answered",
-    "withdraw": "withdrew",
-}
-_SURFACES = {"slack": "Slack", "teams": "Teams", "web": "the web chat", "api": "the API", "email": "e-mail"}
-
-
-def already_did(action: str, number: str, at: datetime, surface: str | None, zone: ZoneInfo) -> str:
-    """A second tap of a decision the person already made (on this surface or another): what, when, where."""
-    when = at.astimezone(zone).strftime("%H:%M %Z on %a %b %d")
-    where = f" in {_SURFACES[surface]}" if surface in _SURFACES else ""
-    return f"You already {_DID.get(action, 'acted on')} {number} at {when}{where}; nothing more was recorded."
 
 
 # what a person did, for "You already ... this": one past tense per decision a card offers
