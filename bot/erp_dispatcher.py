@@ -108,16 +108,22 @@ class ErpDispatcher:
         )
 
     # ------------------------------------------------------------------ one pass
-    def run_once(self) -> int:
+    def run_once(self, stop: threading.Event | None = None) -> int:
         """Send due POs, then due notices, then the status sync when it is due. Returns jobs handled.
 
         The pass holds one connection (the queue's batch): on PostgreSQL a pass makes two claims of one
         round trip each, records its POs in two (Outbox.record_batch) and finishes each notice in one.
+        When `stop` is set (shutting down), jobs claimed but not started are handed back at once, so another
+        dispatcher takes them now rather than when their lease ends.
         """
         done = 0
+        stopping = stop.is_set if stop is not None else (lambda: False)
         with self.queue.batch():
             created = []
             for job in self.queue.claim(CREATE_PO, limit=self.batch):
+                if stopping():
+                    self.queue.release(job)  # nothing was sent to the ERP for it
+                    continue
                 po = self._create(job)
                 if po is not None:
                     created.append((job, po))
@@ -126,14 +132,15 @@ class ErpDispatcher:
             # notices and the two recurring syncs in one claim (one round trip, not three); each sync is one
             # row (its key), so the two extra places are theirs when due, and all come oldest due first
             rest = self.queue.claim((NOTIFY, SYNC_STATUS, master_data.SYNC_MASTER), limit=self.batch * 4 + 2)
-            for job in rest:
+            for job in [j for j in rest if j.kind == NOTIFY] + [j for j in rest if j.kind != NOTIFY]:
+                if stopping():
+                    self.queue.release(job)
+                    continue
                 if job.kind == NOTIFY:
                     self._notify(job)
-                    done += 1
-            for job in rest:
-                if job.kind != NOTIFY:
+                else:
                     self._sync(job)
-                    done += 1
+                done += 1
         return done
 
     def drain(self, *, max_passes: int = 50, stop: threading.Event | None = None) -> int:
@@ -142,7 +149,7 @@ class ErpDispatcher:
         total = 0
         with self.queue.batch():
             for _ in range(max_passes):
-                handled = self.run_once()
+                handled = self.run_once(stop)
                 total += handled
                 if not handled or (stop is not None and stop.is_set()):
                     break

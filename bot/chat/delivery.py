@@ -160,7 +160,9 @@ class ChatDelivery:
 
     # ------------------------------------------------------------------ doing them
 
-    def drain(self, *, limit: int = 100, rounds: int = 50, workers: int = 1) -> int:
+    def drain(
+        self, *, limit: int = 100, rounds: int = 50, workers: int = 1, stop: threading.Event | None = None
+    ) -> int:
         """Process every due sync job now; returns how many were handled.
 
         The round runs on one held connection (``JobQueue.batch``): claims and finishes are plain SQL
@@ -169,12 +171,17 @@ class ChatDelivery:
 
         With `workers` > 1, requisitions are synced side by side (most of a sync is waiting on the
         platform and the database); one requisition's jobs always run one after another, in order,
-        so two copies of its card are never posted at once and an older view never overwrites a newer."""
+        so two copies of its card are never posted at once and an older view never overwrites a newer.
+
+        When `stop` is set (the process is shutting down) no further round is claimed, and jobs claimed but not
+        started are handed back at once, for another process to take now rather than when their lease ends."""
         queue = JobQueue(self.engine, clock=self.clock, worker_id=self.worker_id)
         handled = 0
         finishing = threading.Lock()  # the held connection finishes one job at a time
         with queue.batch():
             for _ in range(rounds):
+                if stop is not None and stop.is_set():
+                    break
                 jobs = queue.claim(CHAT_SYNC, limit=limit)
                 if not jobs:
                     break
@@ -183,11 +190,13 @@ class ChatDelivery:
                     groups.setdefault(str(job.payload.get("number")), []).append(job)
                 if workers > 1 and len(groups) > 1:
                     list(
-                        self._pool(workers).map(lambda group: self._run_group(queue, group, finishing), groups.values())
+                        self._pool(workers).map(
+                            lambda group: self._run_group(queue, group, finishing, stop), groups.values()
+                        )
                     )
                 else:
                     for group in groups.values():
-                        self._run_group(queue, group, finishing)
+                        self._run_group(queue, group, finishing, stop)
                 handled += len(jobs)
         return handled
 
@@ -199,7 +208,13 @@ class ChatDelivery:
             self._executor_size = workers
         return self._executor
 
-    def _run_group(self, queue: JobQueue, group: list[ClaimedJob], finishing: threading.Lock) -> None:
+    def _run_group(
+        self,
+        queue: JobQueue,
+        group: list[ClaimedJob],
+        finishing: threading.Lock,
+        stop: threading.Event | None = None,
+    ) -> None:
         """One requisition's jobs, in order, while no other process syncs it (else they wait a moment)."""
         with self._exclusive(str(group[0].payload.get("number"))) as (mine, conn):
             if not mine:
@@ -208,6 +223,10 @@ class ChatDelivery:
                         queue.release(job, due_at=self.clock() + BUSY_WAIT)
                 return
             for job in group:
+                if stop is not None and stop.is_set():
+                    with finishing:
+                        queue.release(job)  # not started: another process takes it now
+                    continue
                 self._run(queue, job, finishing, conn)
 
     @contextmanager
@@ -400,7 +419,7 @@ class ChatDelivery:
         def loop() -> None:
             while not stop.is_set():
                 try:
-                    self.drain(workers=self.workers)
+                    self.drain(workers=self.workers, stop=stop)
                 except Exception:  # noqa: BLE001 - the database blinked; the next round retries
                     log.exception("chat delivery round failed")
                 self._wake.wait(poll_seconds)
