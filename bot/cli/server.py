@@ -45,12 +45,20 @@ def serve(
         _run(app, sock, settings, guard, banner)
 
 
+def _closing_streams(app: Any) -> None:
+    """Tell every open web-chat event stream to reconnect and end, before uvicorn waits for connections to close."""
+    chat = getattr(app.state, "web_chat", None)
+    if chat is not None:
+        chat.hub.closing()
+
+
 def _run(app: Any, sock: Any, settings: Any, guard: StartupGuard, banner: str) -> None:
     """Start the app (its lifespan), then serve it with uvicorn on `sock` until SIGINT/SIGTERM, then stop the app.
 
-    On SIGTERM uvicorn stops accepting, lets requests in flight finish for at most `shutdown_timeout_seconds`
-    (an open event stream is cut then, and the browser reconnects to another replica), then the app stops its
-    background threads. Forwarded headers are believed from `forwarded_allow_ips` only."""
+    On SIGTERM uvicorn stops accepting; open web-chat event streams are told to reconnect and end (the browser
+    connects again, to another replica behind the proxy); requests in flight get at most `shutdown_timeout_seconds`
+    to finish, then whatever still runs is cut; then the app stops its background threads. Forwarded headers are
+    believed from `forwarded_allow_ips` only."""
     import asyncio
 
     import uvicorn
@@ -66,7 +74,15 @@ def _run(app: Any, sock: Any, settings: Any, guard: StartupGuard, banner: str) -
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-    server = uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which on shutdown first ends the app's event streams with a "reconnect"."""
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            _closing_streams(app)
+            await super().shutdown(sockets)
+
+    server = Server(config)
 
     def on_signal(signum: int, _frame: Any) -> None:
         if server.should_exit:  # uvicorn repeats the signal it stopped on once it has stopped: the app's stop follows

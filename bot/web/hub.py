@@ -22,6 +22,9 @@ MAX_QUEUED = 200  # a browser that stopped reading loses old events, never the s
 LOOK_IN_INBOX: dict[str, Any] = {"type": "inbox"}
 # sent to browsers: redraw every card shown, changes may have been missed
 RESYNC: dict[str, Any] = {"type": "resync"}
+# sent to browsers when this server stops: the stream ends now and the browser connects again (to another replica
+# behind the proxy, or to this one once it is back), instead of hanging until the shutdown timeout cuts it
+RECONNECT: dict[str, Any] = {"type": "reconnect"}
 
 
 class LiveHub:
@@ -58,6 +61,10 @@ class LiveHub:
         if queue.full():
             queue.get_nowait()
         queue.put_nowait(event)
+
+    def closing(self) -> None:
+        """The server is stopping: every open stream says "reconnect" and ends."""
+        self.publish(RECONNECT)
 
     def on_erp(self, change: Any) -> None:
         """ERP listener (bot.erp_dispatcher.ErpChange): a notice delivered to a person has their open streams look

@@ -28,7 +28,7 @@ from bot.intake.assistant import Assistant, Reply, UnknownPerson
 from bot.runtime import Runtime
 from bot.templating import environment
 from bot.web import texts as page_texts
-from bot.web.hub import LOOK_IN_INBOX, LiveHub
+from bot.web.hub import LOOK_IN_INBOX, RECONNECT, LiveHub
 
 router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -218,6 +218,9 @@ async def events(request: Request, person: str = Query(min_length=1, max_length=
                     look_at = loop.time() + INBOX_POLL_SECONDS
                 if event is LOOK_IN_INBOX:
                     continue
+                if event is RECONNECT:
+                    yield _sse(event)
+                    return  # the server is stopping: the browser connects again
                 if event is not None:
                     yield _sse(event)
                     continue

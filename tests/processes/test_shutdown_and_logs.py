@@ -21,6 +21,17 @@ REQUEST_ID = "lb-7f3a9c21d4e8"
 
 @pytest.fixture
 def server(tmp_path):  # type: ignore[no-untyped-def]
+    """A served process that may take 2 s to stop."""
+    yield from _serve(tmp_path, shutdown_seconds=2)
+
+
+@pytest.fixture
+def patient_server(tmp_path):  # type: ignore[no-untyped-def]
+    """A served process that may take a whole minute to stop."""
+    yield from _serve(tmp_path, shutdown_seconds=60)
+
+
+def _serve(tmp_path, *, shutdown_seconds: int):  # type: ignore[no-untyped-def]
     port = free_port()
     env = child_env("PROCUREBOT_", "DATABASE_URL")
     env.update(
@@ -30,7 +41,7 @@ def server(tmp_path):  # type: ignore[no-untyped-def]
             "PROCUREBOT_PORT": str(port),
             "PROCUREBOT_LOG_LEVEL": "info",
             "PROCUREBOT_LOG_FORMAT": "json",
-            "PROCUREBOT_SHUTDOWN_TIMEOUT_SECONDS": "2",
+            "PROCUREBOT_SHUTDOWN_TIMEOUT_SECONDS": str(shutdown_seconds),
         }
     )
     proc = subprocess.Popen(
@@ -55,13 +66,14 @@ def server(tmp_path):  # type: ignore[no-untyped-def]
         proc.wait(10)
 
 
-def _hold_stream(url: str, opened: threading.Event) -> None:
-    """A browser's live-update stream, held open until the server ends it."""
+def _hold_stream(url: str, opened: threading.Event, lines: list[str] | None = None) -> None:
+    """A browser's live-update stream, held open until the server ends it (its lines kept in `lines`)."""
     try:
         with httpx.stream("GET", url, timeout=httpx.Timeout(5, read=60)) as response:
             opened.set()
-            for _ in response.iter_lines():
-                pass
+            for line in response.iter_lines():
+                if lines is not None:
+                    lines.append(line)
     except httpx.HTTPError:
         pass  # the server cut it: what a browser sees before it reconnects
     finally:
@@ -82,6 +94,24 @@ def test_sigterm_stops_the_server_within_its_shutdown_time_with_a_stream_open(se
     reader.join(10)
     assert not reader.is_alive()
     assert took < 15, f"the server took {took:.1f} s to stop"
+
+
+def test_a_stopping_server_tells_open_streams_to_reconnect_at_once(patient_server):
+    """With a minute to stop, SIGTERM still ends Jake's stream at once with a 'reconnect' event, and the server
+    stops without waiting out its timeout."""
+    proc, base, _ = patient_server
+    opened, lines = threading.Event(), []
+    url = f"{base}/chat/api/events?person=jake.miller"
+    reader = threading.Thread(target=_hold_stream, args=(url, opened, lines))
+    reader.start()
+    assert opened.wait(10), "the event stream did not open"
+    time.sleep(0.5)  # the stream has said it is connected
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    reader.join(10)
+    assert not reader.is_alive() and "event: reconnect" in lines, lines
+    proc.wait(20)
+    assert time.monotonic() - sent < 15  # far below the minute this server may take
 
 
 def test_a_callers_request_id_is_echoed_logged_as_json_and_audited(server):

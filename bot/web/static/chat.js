@@ -86,6 +86,8 @@ function connect() {
     refresh(ev.number, mine ? `${ev.number} changed: it concerns you.` : null);
   });
   events.addEventListener("resync", () => redrawAll());
+  // the server is stopping: the browser connects again by itself (to another replica, or this one once back)
+  events.addEventListener("reconnect", () => { live.textContent = "reconnecting"; live.classList.remove("on"); });
   // a notice is words, or a card when it has buttons (the ERP's Retry)
   events.addEventListener("notice", (e) => { show({ replies: [JSON.parse(e.data)] }); });
 }
