@@ -276,6 +276,13 @@ class Directory(_Frozen):
     def person(self, person_id: str) -> Person | None:
         return self.person_by_id.get(person_id)
 
+    def zone_of(self, person_id: str) -> ZoneInfo:
+        """The time zone a person reads times in: their own, else their site's, else UTC."""
+        person = self.person_by_id.get(person_id)
+        site = self.site_by_code.get(person.site or "") if person else None
+        name = (person.timezone if person else None) or (site.timezone if site else None) or "UTC"
+        return time_zone(name)
+
     @cached_property
     def _holders(self) -> dict[str, list[Person]]:
         holders: dict[str, list[Person]] = {}

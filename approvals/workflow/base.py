@@ -362,9 +362,14 @@ class ServiceBase:
         p = self.directory.person(person_id or "")
         return p.name if p else (person_id or "someone")
 
-    def _when(self, at: datetime | None) -> str:
+    def _when(self, at: datetime | None, reader: str | None = None) -> str:
+        """A moment as `reader` reads it, in their own time zone ("09:00 CST on Mon Nov 23"); UTC for nobody."""
         at = as_utc(at)
-        return at.strftime("%Y-%m-%d %H:%M UTC") if at else "earlier"
+        if at is None:
+            return "earlier"
+        if reader is None:
+            return at.strftime("%Y-%m-%d %H:%M UTC")
+        return at.astimezone(self.directory.zone_of(reader)).strftime("%H:%M %Z on %a %b %d")
 
     def _delegations(self, session: Session, now: datetime) -> list[DelegationWindow]:
         rows = session.exec(

@@ -132,7 +132,7 @@ class DecisionActions(ServiceBase):
                 # one person counts once in a stage, even when they hold a step for someone else too
                 raise StaleAction(
                     f"You already {done.state} {req.number} at this stage "
-                    f"({self._when(done.decided_at)}); it needs another approver.",
+                    f"({self._when(done.decided_at, actor)}); it needs another approver.",
                     actor,
                     _decided_at(done).isoformat(),
                 )
@@ -148,7 +148,7 @@ class DecisionActions(ServiceBase):
             if last is not None:
                 raise StaleAction(
                     f"{req.number} was already {last.state.replace('_', ' ')} by {self._name(last.decided_by)} "
-                    f"at {self._when(last.decided_at)}; nothing more is needed from you at this stage.",
+                    f"at {self._when(last.decided_at, actor)}; nothing more is needed from you at this stage.",
                     last.decided_by,
                     _decided_at(last).isoformat(),
                 )
@@ -157,7 +157,7 @@ class DecisionActions(ServiceBase):
         if mine_before is not None:
             raise StaleAction(
                 f"You already {mine_before.state.replace('_', ' ')} {req.number} at stage "
-                f"'{mine_before.stage_name}' ({self._when(mine_before.decided_at)}); it now waits "
+                f"'{mine_before.stage_name}' ({self._when(mine_before.decided_at, actor)}); it now waits "
                 f"for {waiting}.",
                 actor,
                 _decided_at(mine_before).isoformat(),
@@ -188,8 +188,9 @@ class DecisionActions(ServiceBase):
         if not deciders:
             return
         last = max(deciders, key=_decided_at)
+        when = self._when(last.decided_at, actor)
         raise StaleAction(
-            f"{req.number} was already {last.state} by {self._name(last.decided_by)} at {self._when(last.decided_at)} "
+            f"{req.number} was already {last.state} by {self._name(last.decided_by)} at {when} "
             f"at stage '{last.stage_name}'; nothing more is needed from you. It now waits for {waiting}.",
             last.decided_by,
             _decided_at(last).isoformat(),
@@ -214,14 +215,14 @@ class DecisionActions(ServiceBase):
             "requires a different person for each stage. Ask an administrator to reassign this step."
         )
 
-    def _stale_if_final(self, snap: Snapshot, verb: str) -> None:
+    def _stale_if_final(self, snap: Snapshot, verb: str, reader: str | None = None) -> None:
         req = snap.req
         if req.state in (State.PENDING_APPROVAL.value, State.NEEDS_INFO.value):
             return
         last = snap.last_decision()  # (action, actor, created_at)
         state = label(req.state)
         done = _DONE.get(last[0], "last acted on") if last else ""
-        who = f"{done} by {self._name(last[1])} at {self._when(last[2])}" if last else ""
+        who = f"{done} by {self._name(last[1])} at {self._when(last[2], reader)}" if last else ""
         if not last:
             what = f"is already {state}"
         elif done == state:  # "is already rejected by Maria Lopez at ..."
@@ -237,7 +238,7 @@ class DecisionActions(ServiceBase):
     def approve(self, cmd: Approve) -> ActionResult:
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
             req = snap.req
-            self._stale_if_final(snap, "approve")
+            self._stale_if_final(snap, "approve", cmd.actor)
             if req.state == State.NEEDS_INFO.value:
                 raise StaleAction(
                     f"{req.number} is waiting for the requester's answer to a question; "
@@ -298,7 +299,7 @@ class DecisionActions(ServiceBase):
     def reject(self, cmd: Reject) -> ActionResult:
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
             req = snap.req
-            self._stale_if_final(snap, "reject")
+            self._stale_if_final(snap, "reject", cmd.actor)
             step, through = self._actor_step(snap, cmd.actor, now, "reject")
             on_behalf = step.approver if cmd.actor != step.approver else None
             plan.set_step(
@@ -343,7 +344,7 @@ class DecisionActions(ServiceBase):
     def request_info(self, cmd: RequestInfo) -> ActionResult:
         def decide(snap: Snapshot, plan: Plan, now: datetime) -> tuple[str, str]:
             req = snap.req
-            self._stale_if_final(snap, "ask about")
+            self._stale_if_final(snap, "ask about", cmd.actor)
             step, through = self._actor_step(snap, cmd.actor, now, "ask about")
             before = plan.move("request_info", updated_at=now)
             info = snap.ask(step.id, cmd.actor)

@@ -87,7 +87,7 @@ def test_a_stale_approve_answers_who_acted_and_when(teams):  # type: ignore[no-u
     assert res.status_code == 200
     words = texts_of(res.json()["value"])
     assert (
-        f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the purchase order; "
+        f"{number} was approved by Zoe Martin at 09:00 CST on Mon Nov 23 and is now awaiting the purchase order; "
         "you cannot reject it now."
     ) in words
     with Session(teams.runtime.engine) as session:

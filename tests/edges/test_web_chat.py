@@ -91,7 +91,7 @@ def test_story_request_route_approve(web):
         assert "approve" not in buttons(now)
     stale = tap(web, "zoe.martin", zoe.replace(":a&", ":again&"), "approve")[0]
     assert stale["text"] == (
-        f"{number} was approved by Zoe Martin at 2026-11-23 15:00 UTC and is now awaiting the "
+        f"{number} was approved by Zoe Martin at 09:00 CST on Mon Nov 23 and is now awaiting the "
         "purchase order; you cannot approve it now."
     )
     assert [c.command for c in web.changes] == ["submit", "approve"]
