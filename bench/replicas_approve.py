@@ -32,18 +32,15 @@ for extra in (ROOT, ROOT / "tests"):
 
 from bench.approve_path import ScratchDatabase  # noqa: E402
 from bench.slack_approve import (  # noqa: E402
-    ADMIN,
     DEFAULT_URL,
-    SECRET,
-    TOKEN,
     approved,
     chat_jobs_left,
-    directory_file,
     drive,
     free_port,
     pct,
     pending,
     server_cpu,
+    server_env,
     slack_id,
     tap_body,
     wait_up,
@@ -120,21 +117,7 @@ def run(args) -> int:  # type: ignore[no-untyped-def]
     with ScratchDatabase(args.url) as db_url, server, tempfile.TemporaryDirectory() as tmp:
         print(f"setting up {2 * args.taps + 2 * warm} pending requisitions in a scratch database ...", flush=True)
         numbers = pending(db_url, 2 * args.taps + 2 * warm)
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "PROCUREBOT_ENV": "production",
-            "PROCUREBOT_ADMIN_TOKEN": ADMIN,
-            "PROCUREBOT_DIRECTORY_FILE": str(directory_file(Path(tmp))),
-            "PROCUREBOT_VAR_DIR": tmp,
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_BASE_URL": server.base_url,
-            "PROCUREBOT_LOG_LEVEL": "warning",
-            "PROCUREBOT_CHAT_DELIVERY_WORKERS": "0",
-        }
-        for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
-            env.pop(name, None)
+        env = {**server_env(db_url, tmp, server.base_url), "PROCUREBOT_CHAT_DELIVERY_WORKERS": "0"}
         bench = str(ROOT / "bench" / "slack_approve.py")
         worker = subprocess.Popen(
             [str(Path(sys.executable).parent / "procurebot"), "worker"],

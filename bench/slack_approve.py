@@ -91,6 +91,25 @@ def serve(port: int, deferred: bool) -> None:
 
 
 # ---------------------------------------------------------------- setup (this process)
+def server_env(db_url: str, tmp: str, slack_url: str) -> dict[str, str]:
+    """A production server's environment on the scratch database, talking to the fake Slack at `slack_url`."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "PROCUREBOT_ENV": "production",
+        "PROCUREBOT_ADMIN_TOKEN": ADMIN,
+        "PROCUREBOT_DIRECTORY_FILE": str(directory_file(Path(tmp))),
+        "PROCUREBOT_VAR_DIR": tmp,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_BASE_URL": slack_url,
+        "PROCUREBOT_LOG_LEVEL": "warning",
+    }
+    for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
+        env.pop(name, None)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -285,20 +304,7 @@ def run(url: str, taps: int, clients: int, baseline_n: int, warmup: int, fanout:
         print(f"setting up {taps + warmup} pending requisitions in a scratch database ...", flush=True)
         numbers = pending(db_url, taps + warmup)
         port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "PROCUREBOT_ENV": "production",
-            "PROCUREBOT_ADMIN_TOKEN": ADMIN,
-            "PROCUREBOT_DIRECTORY_FILE": str(directory_file(Path(tmp))),
-            "PROCUREBOT_VAR_DIR": tmp,
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_BASE_URL": server.base_url,
-            "PROCUREBOT_LOG_LEVEL": "warning",
-        }
-        for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
-            env.pop(name, None)
+        env = server_env(db_url, tmp, server.base_url)
         command = [sys.executable, __file__, "--serve", str(port)] + (["--deferred"] if fanout == "deferred" else [])
         worker = None
         if fanout == "worker":  # the fan-out in its own process: `procurebot worker` beside a server that posts none

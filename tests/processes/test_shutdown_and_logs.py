@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import child_env, free_port
+from live import child_env, free_port, until_healthy
 
 BIN = Path(sys.executable).parent
 REQUEST_ID = "lb-7f3a9c21d4e8"
@@ -48,18 +48,11 @@ def _serve(tmp_path, *, shutdown_seconds: int):  # type: ignore[no-untyped-def]
         [str(BIN / "procurebot"), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
-            time.sleep(0.2)
-    else:
+    try:
+        until_healthy(proc, base, limit=60)
+    except BaseException:
         proc.kill()
-        pytest.fail("server did not answer /healthz within 60 s")
+        raise
     yield proc, base, tmp_path
     if proc.poll() is None:
         proc.kill()
