@@ -175,6 +175,8 @@ class Directory(_Frozen):
     suppliers: tuple[Supplier, ...]
     items: tuple[Item, ...] = ()
     source_hash: str = Field(default="", exclude=True)
+    # the stored version this directory was read from (approvals/directory_store.py); None for a file read directly
+    version_id: int | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> "Directory":
@@ -333,23 +335,36 @@ class Directory(_Frozen):
 
 def load_directory(path: str | Path) -> Directory:
     """Read and validate a company directory YAML file."""
+    raw = Path(path).read_bytes()
+    return load_directory_text(raw, str(path))
+
+
+def load_directory_text(raw: str | bytes, name: str) -> Directory:
+    """Validate a company directory from its YAML text (a file's, or a stored version's); `name` is where it came
+    from, in messages."""
     import hashlib
 
-    raw = Path(path).read_bytes()
+    data_bytes = raw.encode("utf-8") if isinstance(raw, str) else raw
     try:
-        check_bounds(raw, DIRECTORY, "directory file")  # before anything is built: see approvals/bounded_yaml.py
-        data = yaml.safe_load(raw)
+        check_bounds(data_bytes, DIRECTORY, "directory file")  # before anything is built: see approvals/bounded_yaml.py
+        data = yaml.safe_load(data_bytes)
     except YamlRefused as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
+        where = f"{name}:{exc.line}" if exc.line else name
         raise DirectoryInvalid([f"{where}: {exc.message} ({exc.hint})"]) from None
     except yaml.YAMLError as exc:
-        raise DirectoryInvalid([f"{path}: not valid YAML: {exc}"]) from None
+        raise DirectoryInvalid([f"{name}: not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):
-        raise DirectoryInvalid([f"{path}: expected a mapping at the top level"])
-    data["source_hash"] = hashlib.sha256(raw).hexdigest()
+        raise DirectoryInvalid([f"{name}: expected a mapping at the top level"])
+    data["source_hash"] = hashlib.sha256(data_bytes).hexdigest()
     try:
         return Directory.model_validate(data)
     except DirectoryInvalid:
         raise
     except Exception as exc:  # pydantic.ValidationError: report it as a directory problem
-        raise DirectoryInvalid([f"{path}: {exc}"]) from exc
+        raise DirectoryInvalid([f"{name}: {exc}"]) from exc
+
+
+def dump_directory(directory: Directory) -> str:
+    """The directory as YAML text in the file's own format (load_directory_text reads it back to an equal one)."""
+    data = directory.model_dump(mode="json", exclude_defaults=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
