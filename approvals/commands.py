@@ -69,6 +69,19 @@ class AnswerInfo(_Command):
     answer: str = Field(min_length=1, max_length=MAX_COMMENT)
 
 
+class AddComment(_Command):
+    """Something said about a requisition by someone who may see it; `@name` mentions notify that person."""
+
+    number: str
+    text: str = Field(min_length=1, max_length=MAX_COMMENT)
+
+    @model_validator(mode="after")
+    def _not_blank(self) -> "AddComment":
+        if not self.text.strip():
+            raise ValueError("a comment needs some words")
+        return self
+
+
 class Withdraw(_Command):
     number: str
     reason: str | None = Field(default=None, max_length=MAX_COMMENT)

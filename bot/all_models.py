@@ -5,6 +5,7 @@ from every layer: the core's, the chat platforms' (bot/) and the sandbox ERP's (
 tables in its own module adds one import line here.
 """
 
+import approvals.comments  # noqa: F401  (comments on requisitions)
 import approvals.conversation  # noqa: F401
 import approvals.inbox  # noqa: F401  (notices kept for people no chat platform reaches)
 import approvals.jobqueue  # noqa: F401
