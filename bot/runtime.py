@@ -29,6 +29,7 @@ from approvals.workflow.base import AfterCommitListener, InTransactionHook
 from bot import llm_setup, scheduler
 from bot.cards.model import Card
 from bot.chat.delivery import ChatDelivery
+from bot.chat.unread import UnreadItems
 from bot.erp_dispatcher import ErpListener
 from bot.exception_summary import ExceptionSummaries
 from bot.intake.orders import viewer_card
@@ -132,6 +133,10 @@ def _wire(runtime: Runtime, planner: InTransactionHook) -> None:
     # later hook sees the state that commits, and the hash chain reads decision, then PO request. The other two
     # only add jobs (a chat.sync, then reminders and escalations); their order fixes the jobs' ids.
     service.in_transaction[:] = [outbox.on_final_approval, chat.enqueue_for_change, planner]
+    # In dev mode, where the web chat runs, what Slack and Teams users learn from cards and threads is kept for
+    # everyone as unread items in the inbox, with the action (bot/chat/unread.py); production serves no web chat.
+    if runtime.settings.dev:
+        service.in_transaction.append(UnreadItems(runtime.directory))
     # After commit, none can fail the action and each returns at once (a flag, a queued task): the delivery
     # worker wakes, the note for approvers is queued, then the surfaces' own listeners run, then every process's
     # browsers hear of it (bot/live.py: at once here, through NOTIFY elsewhere).

@@ -87,3 +87,37 @@ def thread_line(event: dict[str, Any], view: RequisitionView, name: Callable[[st
     if command == "erp":
         return event.get("text") or None
     return None
+
+
+# ------------------------------------------------------------ unread items (the web chat's list, bot/chat/unread.py)
+
+
+def unread_waiting(number: str, title: str, amount: str, requester: str, for_whom: str | None) -> str:
+    who = f" (for {for_whom})" if for_whom else ""
+    return f'{number} "{title}" ({amount}, from {requester}) waits for your approval{who}.'
+
+
+def unread_approved(actor: str, number: str, outcome: str, waiting: str) -> str:
+    if outcome == "approved":
+        return f"{actor} approved {number}. It is fully approved; the purchase order is on its way to the ERP."
+    if outcome == "advanced":
+        return f"{actor} approved {number}. Now with {waiting}."
+    return f"{actor} approved {number}; more approvals are needed on this step."
+
+
+def unread_rejected(actor: str, number: str, outcome: str, reason: str | None) -> str:
+    if outcome != "rejected":
+        return f"{actor} voted to reject {number}; the step can still pass."
+    return f"{actor} rejected {number}" + (f": {reason}" if reason else ".")
+
+
+def unread_question(actor: str, number: str, question: str | None) -> str:
+    return f"{actor} asks about {number}: {question or '(no question given)'} Answer on the card."
+
+
+def unread_answered(requester: str, number: str, answer: str | None) -> str:
+    return f"{requester} answered on {number}: {answer or '(no answer given)'} It waits for your approval again."
+
+
+def unread_moved(number: str, waiting: str) -> str:
+    return f"{number} is now with {waiting} (reassigned by an administrator)."

@@ -20,6 +20,8 @@ log = logging.getLogger("procurebot.web")
 MAX_QUEUED = 200  # a browser that stopped reading loses old events, never the server's memory
 # not sent to browsers: tells a person's streams that a notice was just kept for them (approvals/inbox.py)
 LOOK_IN_INBOX: dict[str, Any] = {"type": "inbox"}
+# sent to browsers: the person read items in another tab; their unread list is drawn again
+UNREAD_CHANGED: dict[str, Any] = {"type": "unread"}
 # sent to browsers: redraw every card shown, changes may have been missed
 RESYNC: dict[str, Any] = {"type": "resync"}
 # sent to browsers when this server stops: the stream ends now and the browser connects again (to another replica

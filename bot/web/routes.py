@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from approvals import inbox
+from approvals.clock import as_utc
 from approvals.credentials import Credential, acting
 from approvals.errors import NotFound
 from bot.cards.html import render_card
@@ -28,7 +29,7 @@ from bot.intake.assistant import Assistant, Reply, UnknownPerson
 from bot.runtime import Runtime
 from bot.templating import environment
 from bot.web import texts as page_texts
-from bot.web.hub import LOOK_IN_INBOX, RECONNECT, LiveHub
+from bot.web.hub import LOOK_IN_INBOX, RECONNECT, UNREAD_CHANGED, LiveHub
 
 router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -55,6 +56,26 @@ class WebChat:
             html = render_card(card) if card else None
             out.append({"text": None if html else notice.text, "html": html, "number": notice.number})
         return out
+
+    def unread(self, person: str) -> dict[str, Any]:
+        """The person's unread list: how many, and the newest items (each with its kind's label, its words, the
+        requisition it opens, when it came, and its card when it has buttons)."""
+        count, items = inbox.unread(self.runtime.engine, person_id=person, limit=page_texts.UNREAD_SHOWN)
+        return {
+            "count": count,
+            "items": [
+                {
+                    "id": item.id,
+                    "kind": item.notice.kind,
+                    "label": page_texts.UNREAD_KINDS.get(item.notice.kind, page_texts.UNREAD_OTHER),
+                    "text": item.notice.text,
+                    "number": item.notice.number,
+                    "at": as_utc(item.at).isoformat(),
+                    "html": render_card(card) if (card := notice_card(item.notice)) else None,
+                }
+                for item in items
+            ],
+        }
 
 
 def web_chat(request: Request) -> WebChat:
@@ -157,10 +178,38 @@ def people(request: Request) -> list[dict[str, str]]:
 
 @router.post("/api/hello")
 def hello(body: Hello, request: Request) -> dict[str, Any]:
-    """The greeting, after what was kept for the person while they were away (reminders, PO notices)."""
+    """The greeting, and the person's unread list: what was kept for them while they were away (requests waiting
+    for them, decisions on theirs, reminders, escalations, digests, PO notices), unread until opened."""
     chat = web_chat(request)
     greeting = _call(chat.assistant.greet, body.person)  # refuses an unknown person before the inbox is read
-    return {"replies": chat.notices(body.person) + greeting["replies"]}
+    chat.notices(body.person)  # listed as unread below: the open stream need not show them again
+    return {"replies": greeting["replies"], "unread": chat.unread(body.person)}
+
+
+class MarkRead(Hello):
+    ids: list[int] | None = Field(default=None, max_length=500)  # None: every unread item
+
+
+@router.get("/api/unread")
+def unread(request: Request, person: str = Query(min_length=1, max_length=80)) -> dict[str, Any]:
+    chat = web_chat(request)
+    _known(chat, person)
+    return chat.unread(person)
+
+
+@router.post("/api/unread/read")
+def mark_read(body: MarkRead, request: Request) -> dict[str, Any]:
+    """Mark some of the person's unread items read (or all); only their own. The list as it is now comes back."""
+    chat = web_chat(request)
+    _known(chat, body.person)
+    inbox.mark_read(chat.runtime.engine, person_id=body.person, ids=body.ids, now=chat.runtime.service.clock())
+    chat.hub.publish(UNREAD_CHANGED, only=body.person)  # the person's other tabs redraw their count
+    return chat.unread(body.person)
+
+
+def _known(chat: WebChat, person: str) -> None:
+    if chat.assistant.directory.person(person) is None:
+        raise HTTPException(404, f"There is nobody called {person!r} in the company directory.")
 
 
 @router.post("/api/messages")
@@ -188,8 +237,7 @@ async def events(request: Request, person: str = Query(min_length=1, max_length=
     """Server-sent events: which requisitions changed, the person's notices (kept in the inbox, by any process),
     and expired-draft notices, as they happen."""
     chat = await run_in_threadpool(web_chat, request)  # on first use it waits for the live updates' LISTEN
-    if chat.assistant.directory.person(person) is None:
-        raise HTTPException(404, f"There is nobody called {person!r} in the company directory.")
+    _known(chat, person)
     queue = chat.hub.subscribe(person)
     polls_per_keepalive = max(1, round(KEEPALIVE_SECONDS / INBOX_POLL_SECONDS))
 

@@ -9,3 +9,28 @@ DEV_NOTE = (
     "same cards."
 )
 EXAMPLE = "e.g. need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday"
+
+# the unread list: reminders, escalations, digests, notices and what Slack/Teams users learn from cards and threads
+UNREAD_SHOWN = 50  # items listed (the count says how many there are)
+UNREAD_TITLE = "Unread"
+UNREAD_NONE = "Nothing unread."
+UNREAD_OTHER = "Notice"
+UNREAD_KINDS = {
+    "approval": "Waiting for you",
+    "decision": "Your request",
+    "question": "Question for you",
+    "answer": "Answer",
+    "reminder": "Reminder",
+    "escalated": "Escalation",
+    "digest": "Digest",
+    "weekly_summary": "Weekly summary",
+    "informed": "For your information",
+    "delegation_started": "Delegation",
+    "delegation_ended": "Delegation",
+    "info_expired": "Question expired",
+    "draft_expired": "Draft expired",
+    "po_created": "Purchase order",
+    "po_received": "Goods received",
+    "erp_failed": "ERP problem",
+    "mention": "Mention",
+}

@@ -51,7 +51,8 @@ def test_a_web_chat_user_reads_a_reminder_and_a_po_notice_on_another_replica(db_
         a.scheduler.run_until_idle()
         dispatcher.run_once()  # a second pass delivers nothing twice
         kept = inbox.kept_for(a.engine, person_id="maria.lopez")
-        assert sorted(n.kind for n in kept) == ["po_created", "reminder"]
+        # the request waiting for her (kept with Jake's submit), then the scheduler's and the ERP's notices
+        assert sorted(n.kind for n in kept) == ["approval", "po_created", "reminder"]
 
         with (
             TestClient(create_app(b.settings, runtime=b)) as on_b,
@@ -59,12 +60,16 @@ def test_a_web_chat_user_reads_a_reminder_and_a_po_notice_on_another_replica(db_
         ):
             back = on_b.post("/chat/api/hello", json={"person": "maria.lopez"})
             assert back.status_code == 200, back.text
-            said = " ".join(t for t in _texts(back.json()["replies"]) if t)
+            listed = back.json()["unread"]
+            said = " ".join(i["text"] for i in listed["items"])
             [reminder] = [n.text for n in kept if n.kind == "reminder"]
-            assert reminder in said and waiting.number in reminder
+            assert listed["count"] == 3 and reminder in said and waiting.number in reminder
             assert f"{ordered.number} is now purchase order PO-" in said
-            again = on_a.post("/chat/api/hello", json={"person": "maria.lopez"}).json()["replies"]
-            assert not any("purchase order PO-" in (t or "") for t in _texts(again))
+            assert f"{waiting.number} " in said and "waits for your approval" in said
+            # listed, not repeated in the conversation, and not pushed again by an open stream on either replica
+            assert not any("purchase order PO-" in (t or "") for t in _texts(back.json()["replies"]))
+            again = on_a.post("/chat/api/hello", json={"person": "maria.lopez"}).json()
+            assert again["unread"]["count"] == 3  # unread until she opens or marks them
             assert on_a.app.state.web_chat.notices("maria.lopez") == []
     finally:
         a.engine.dispose()

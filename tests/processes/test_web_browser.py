@@ -115,3 +115,33 @@ def test_requester_submits_approver_approves_requester_card_updates(live_server,
         timeout=10_000,
     )
     assert jake.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")  # no sideways scroll on a phone
+
+
+def test_unread_list_on_connect_opens_the_card_and_counts_live(live_server, browser):
+    """Jake submits while Zoe is away; Zoe connects and sees 1 unread, opens it to the card and approves; Jake's
+    unread count goes up by itself, and 'Mark all read' takes it back to 0."""
+    jake = open_as(browser, live_server, "jake.miller")
+    jake.fill("#text", WRAP)
+    jake.click("#send")
+    jake.wait_for_selector(".kind-requisition_summary button[data-action='submit']").click()
+    number = jake.wait_for_selector(".card[data-number]").get_attribute("data-number")
+    assert jake.inner_text("#unread-count") == "0" and jake.is_hidden("#unread")
+
+    zoe = open_as(browser, live_server, "zoe.martin")
+    zoe.wait_for_selector("#unread li")  # shown on connect, because something waits
+    assert zoe.inner_text("#unread-count") == "1"
+    item = zoe.inner_text("#unread li")
+    assert "WAITING FOR YOU" in item.upper() and number in item and "Jake Miller" in item
+    zoe.click(f"#unread button:has-text('Open {number}')")
+    zoe.wait_for_function("document.body.dataset.unread === '0'")
+    assert zoe.is_hidden("#unread")
+    opened = zoe.locator(f".card.flash[data-number='{number}']")
+    opened.locator("button[data-action='approve']").click()
+
+    jake.wait_for_function("document.body.dataset.unread === '1'", timeout=10_000)  # live, no reload
+    jake.click("#unread-toggle")
+    assert f"Zoe Martin approved {number}" in jake.inner_text("#unread li")
+    jake.click("#unread-all")
+    jake.wait_for_function("document.body.dataset.unread === '0'")
+    assert jake.is_visible("#unread-none")
+    assert zoe.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")  # no sideways scroll on a phone

@@ -5,8 +5,13 @@ const picker = document.getElementById("person");
 const input = document.getElementById("text");
 const send = document.getElementById("send");
 const live = document.getElementById("live");
+const unreadToggle = document.getElementById("unread-toggle");
+const unreadCount = document.getElementById("unread-count");
+const unreadPanel = document.getElementById("unread");
+const unreadList = document.getElementById("unread-items");
 let person = "";
 let events = null;
+let unread = { count: 0, items: [] };
 
 async function post(path, body) {
   const res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -60,6 +65,108 @@ async function refresh(number, announce) {
   });
 }
 
+// ---- the unread list: what was kept for the person (requests waiting for them, decisions, reminders, notices)
+function when(iso) {
+  const at = new Date(iso);
+  const sameDay = at.toDateString() === new Date().toDateString();
+  return sameDay
+    ? at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : at.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+function drawUnread(data) {
+  unread = data || { count: 0, items: [] };
+  unreadToggle.hidden = !person;
+  unreadCount.textContent = String(unread.count);
+  unreadToggle.classList.toggle("none", unread.count === 0);
+  unreadToggle.setAttribute("aria-label", `${unread.count} unread`);
+  unreadList.innerHTML = "";
+  for (const item of unread.items) {
+    const li = document.createElement("li");
+    li.dataset.id = item.id;
+    const kind = document.createElement("span");
+    kind.className = "kind k-" + item.kind;
+    kind.textContent = item.label;
+    const time = document.createElement("time");
+    time.dateTime = item.at;
+    time.textContent = when(item.at);
+    const words = document.createElement("span");
+    words.className = "words";
+    words.textContent = item.text;
+    const acts = document.createElement("span");
+    acts.className = "acts";
+    if (item.number || item.html) {
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "primary";
+      open.dataset.open = item.id;
+      open.textContent = item.number ? `Open ${item.number}` : "Open";
+      acts.appendChild(open);
+    }
+    const read = document.createElement("button");
+    read.type = "button";
+    read.dataset.read = item.id;
+    read.textContent = "Mark read";
+    acts.appendChild(read);
+    li.append(kind, time, words, acts);
+    unreadList.appendChild(li);
+  }
+  document.getElementById("unread-none").hidden = unread.count > 0;
+  const more = document.getElementById("unread-more");
+  more.hidden = unread.count <= unread.items.length;
+  more.textContent = `${unread.count - unread.items.length} older unread not listed; mark these read to see them.`;
+  document.body.dataset.unread = String(unread.count);
+}
+
+function toggleUnread(open) {
+  unreadPanel.hidden = !open;
+  unreadToggle.setAttribute("aria-expanded", String(open));
+}
+
+async function loadUnread() {
+  if (!person) return;
+  const asked = person;
+  const res = await fetch(`/chat/api/unread?person=${encodeURIComponent(asked)}`);
+  if (res.ok && asked === person) drawUnread(await res.json());
+}
+
+async function markRead(ids) {
+  const res = await fetch("/chat/api/unread/read", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ person, ids }),
+  });
+  if (res.ok) drawUnread(await res.json());
+}
+
+async function openItem(id) {
+  const item = unread.items.find((i) => String(i.id) === String(id));
+  if (!item) return;
+  await markRead([item.id]);
+  toggleUnread(false);
+  if (item.html) addCard(item.html);
+  if (item.number) {
+    const res = await fetch(`/chat/api/cards/${encodeURIComponent(item.number)}?person=${encodeURIComponent(person)}`);
+    if (res.ok) {
+      const { html } = await res.json();
+      const card = addCard(html);
+      card.classList.add("flash");
+      card.scrollIntoView({ block: "nearest" });
+    } else {
+      line((await res.json().catch(() => ({}))).detail || `${item.number} cannot be shown.`, "note");
+    }
+  }
+  log.scrollTop = log.scrollHeight;
+}
+
+unreadToggle.addEventListener("click", () => toggleUnread(unreadPanel.hidden));
+document.getElementById("unread-close").addEventListener("click", () => toggleUnread(false));
+document.getElementById("unread-all").addEventListener("click", () => markRead(null));
+unreadList.addEventListener("click", (e) => {
+  const open = e.target.closest("button[data-open]");
+  if (open) { openItem(open.dataset.open); return; }
+  const read = e.target.closest("button[data-read]");
+  if (read) markRead([Number(read.dataset.read)]);
+});
+
 function redrawAll() {
   const numbers = new Set([...log.querySelectorAll(".card[data-number]")].map((c) => c.dataset.number));
   numbers.forEach((number) => refresh(number, null));
@@ -76,7 +183,7 @@ function connect() {
     live.classList.add("on");
     document.body.dataset.live = "1";
     // back after a break (this server restarted, or another one answers now): what changed meanwhile is redrawn
-    if (opened) redrawAll();
+    if (opened) { redrawAll(); loadUnread(); }
     opened = true;
   };
   events.onerror = () => { live.textContent = "reconnecting"; live.classList.remove("on"); };
@@ -84,12 +191,15 @@ function connect() {
     const ev = JSON.parse(e.data);
     const mine = (ev.audience || []).includes(person) && ev.actor !== person;
     refresh(ev.number, mine ? `${ev.number} changed: it concerns you.` : null);
+    if (mine) loadUnread();  // what it tells the person was kept with the change: the count goes up now
   });
   events.addEventListener("resync", () => redrawAll());
   // the server is stopping: the browser connects again by itself (to another replica, or this one once back)
   events.addEventListener("reconnect", () => { live.textContent = "reconnecting"; live.classList.remove("on"); });
   // a notice is words, or a card when it has buttons (the ERP's Retry)
-  events.addEventListener("notice", (e) => { show({ replies: [JSON.parse(e.data)] }); });
+  events.addEventListener("notice", (e) => { show({ replies: [JSON.parse(e.data)] }); loadUnread(); });
+  // items were read in another tab
+  events.addEventListener("unread", () => loadUnread());
 }
 
 async function choose(id) {
@@ -97,9 +207,17 @@ async function choose(id) {
   localStorage.setItem("procurebot.person", id);
   log.innerHTML = "";
   input.disabled = send.disabled = !id;
+  toggleUnread(false);
+  drawUnread(null);
   if (!id) return;
   connect();
-  show(await post("/chat/api/hello", { person }));
+  const hello = await post("/chat/api/hello", { person });
+  if (person !== id) return;
+  show(hello);
+  if (hello.unread) {
+    drawUnread(hello.unread);
+    toggleUnread(hello.unread.count > 0);  // shown on connect when something waits
+  }
   input.focus();
 }
 
