@@ -359,7 +359,7 @@ def compare(expect: Expect, plan: RoutePlan) -> list[Difference]:
         if fragment.lower() not in plan.explanation.lower():
             diffs.append(Difference("explanation contains", fragment, plan.explanation))
     per_stage: list[tuple[str, list[Any] | None, list[Any]]] = [
-        ("stage modes", expect.modes, [s.mode for s in plan.stages]),
+        ("stage modes", expect.modes, [s.own_mode for s in plan.stages]),
         ("required approvals per stage", expect.required, [s.required for s in plan.stages]),
         ("SLA hours per stage", expect.sla_hours, [s.sla_hours for s in plan.stages]),
     ]

@@ -26,9 +26,9 @@ from approvals.errors import PolicyInvalid, PolicyIssue
 from approvals.policy.conditions import All, AnyOf, Node, Not, Test, is_conjunctive, top_level_tests
 from approvals.policy.expressions import Expr
 from approvals.policy.facts import ENUMS, FACTS, MULTI_VALUED
-from approvals.policy.loader import CompiledRule, LoadedPolicy, load_policy
+from approvals.policy.loader import CompiledRule, LoadedPolicy, human_loc, load_policy
 from approvals.policy.routing import resolve_people
-from approvals.policy.schema import ApproverSpec, StageSpec
+from approvals.policy.schema import ApproverSpec, GroupSpec, StageSpec
 
 MAX_GAPS_REPORTED = 8
 _MAX_BOXES = 4000  # beyond this a region is "too complex to reason about": we claim nothing
@@ -346,6 +346,21 @@ class _Stage:
     def label(self) -> str:
         return f"stage '{self.spec.name}' of {self.owner.id}"
 
+    def groups(self) -> list[tuple[tuple[Any, ...], str, int | None, tuple[Any, ...]]]:
+        """The stage and every group inside it: (path below the stage, mode, quorum, members)."""
+        out: list[tuple[tuple[Any, ...], str, int | None, tuple[Any, ...]]] = []
+        todo: list[tuple[tuple[Any, ...], str, int | None, tuple[Any, ...]]] = [
+            ((), self.spec.mode, self.spec.quorum, self.spec.approvers)
+        ]
+        while todo:
+            path, mode, quorum, members = todo.pop(0)
+            out.append((path, mode, quorum, members))
+            base = path + ("approvers",) if path else ("approvers",)
+            todo += [
+                (base + (k,), m.mode, m.quorum, m.approvers) for k, m in enumerate(members) if isinstance(m, GroupSpec)
+            ]
+        return out
+
 
 class _Checker:
     def __init__(self, policy: LoadedPolicy, directory: Directory) -> None:
@@ -411,7 +426,8 @@ class _Checker:
         else:
             names = sorted(known)
             more = f", ... ({len(names) - 10} more)" if len(names) > 10 else ""
-            hint = f"known {what}s: {', '.join(names[:10]) or 'none'}{more}"
+            kinds = what[:-1] + "ies" if what.endswith("y") else what + "s"  # "known categories"
+            hint = f"known {kinds}: {', '.join(names[:10]) or 'none'}{more}"
         self.add("error", "unknown_reference", f"{where}: unknown {what} `{value}`{extra}", path, hint)
 
     def unknown_references(self) -> None:
@@ -431,9 +447,7 @@ class _Checker:
                         "; nobody in the directory holds it",
                     )
         for stage in self.stages():
-            specs: list[tuple[tuple[Any, ...], ApproverSpec]] = [
-                (("approvers", k), a) for k, a in enumerate(stage.spec.approvers)
-            ]
+            specs: list[tuple[tuple[Any, ...], ApproverSpec]] = stage.spec.leaves()
             if stage.spec.escalate_to:
                 specs.append((("escalate_to",), stage.spec.escalate_to))
             specs += [(("informed", k), a) for k, a in enumerate(stage.spec.informed)]
@@ -771,7 +785,7 @@ class _Checker:
         for stage in self.stages():
             if not stage.spec.check_limits:
                 continue
-            for k, spec in enumerate(stage.spec.approvers):
+            for where, spec in stage.spec.leaves():
                 named = self._may_name(spec, stage) & unlimited
                 if named:
                     people = sorted(named)
@@ -781,7 +795,7 @@ class _Checker:
                         "missing_limit",
                         f"{stage.label}: {', '.join(people[:5])}{more} have no approval_limit in the directory, "
                         "so on this limit-checked stage every request would pass them by as over a $0 limit",
-                        stage.path + ("approvers", k, spec.kind),
+                        stage.path + where + (spec.kind,),
                         "set `approval_limit:` for them in the directory (0 if they may approve nothing), "
                         "or `check_limits: false` on the stage",
                     )
@@ -823,7 +837,7 @@ class _Checker:
         uses_managers = []
         default = self.policy.spec.settings.escalate_to
         for stage in self.stages():
-            kinds = [a.kind for a in stage.spec.approvers]
+            kinds = [a.kind for _, a in stage.spec.leaves()]
             target = stage.spec.escalate_to or default  # a stage that names none escalates as the settings say
             if target:
                 kinds.append(target.kind)
@@ -843,8 +857,17 @@ class _Checker:
                 )
 
     def _stage_cycle(self, stage: _Stage, target: ApproverSpec) -> None:
+        # In a stage of groups each group is looked at with its own members: a step that escalates from one
+        # group to a member of another ("the manager's step goes to the procurement director") hands it on
+        # and is no loop; escalating round and round inside one group is.
+        for _, _, _, members in stage.groups():
+            own = tuple(m for m in members if isinstance(m, ApproverSpec))
+            if own and self._group_cycle(stage, target, own):
+                return
+
+    def _group_cycle(self, stage: _Stage, target: ApproverSpec, members: tuple[ApproverSpec, ...]) -> bool:
         for site, category in self._contexts(stage.owner):
-            on_stage = self._static_people(stage.spec.approvers, site, category)
+            on_stage = self._static_people(members, site, category)
             if not on_stage:
                 continue
             facts = {"site": site, "category": category}
@@ -857,12 +880,13 @@ class _Checker:
                     loop = self._confined(target, facts, person, on_stage)
                     if loop:
                         self._cycle(stage, f"escalates from {person} back to {', '.join(loop)} at {site}")
-                        return
+                        return True
                 continue
             up_people = self._static_people((target,), site, category)
             if up_people and up_people <= on_stage:
                 self._cycle(stage, f"escalates back to its own approver(s) {', '.join(sorted(up_people))} at {site}")
-                return
+                return True
+        return False
 
     def _confined(self, target: ApproverSpec, facts: dict[str, Any], start: str, on_stage: set[str]) -> list[str]:
         """The stage members escalation from `start` keeps returning to, or [] when it leaves the stage or ends."""
@@ -923,8 +947,8 @@ class _Checker:
         d = self.directory
         for stage in self.stages():
             contexts = self._contexts(stage.owner)
-            for k, spec in enumerate(stage.spec.approvers):
-                path = stage.path + ("approvers", k, spec.kind)
+            for where, spec in stage.spec.leaves():
+                path = stage.path + where + (spec.kind,)
                 if spec.kind == "role" and spec.role in d.roles:
                     sites = _ordered(
                         {s for s, c in contexts if not d.people_with_role(spec.role or "", s)}, list(d.site_by_code)
@@ -969,16 +993,26 @@ class _Checker:
                             path,
                             "use {manager: 1} or a role for people near the top of the org",
                         )
-            if stage.spec.mode == "quorum":
-                self._quorum(stage, contexts)
+            for where, mode, quorum, members in stage.groups():
+                if mode == "quorum":
+                    self._quorum(stage, contexts, where, quorum or 1, members)
 
-    def _quorum(self, stage: _Stage, contexts: list[tuple[str, str]]) -> None:
-        need = stage.spec.quorum or 1
+    def _quorum(
+        self,
+        stage: _Stage,
+        contexts: list[tuple[str, str]],
+        where: tuple[Any, ...],
+        need: int,
+        members: tuple[Any, ...],
+    ) -> None:
         short: dict[str, int] = {}
         for site, category in contexts:
             count = 0
             named: set[str] = set()
-            for spec in stage.spec.approvers:
+            for spec in members:
+                if isinstance(spec, GroupSpec):
+                    count += 1  # a group inside counts once, however many people it names
+                    continue
                 people = self._static_people((spec,), site, category)
                 if people is None:
                     count += 1  # a requester-dependent resolver names at most one person
@@ -988,12 +1022,13 @@ class _Checker:
             if size < need:
                 short[site] = min(short.get(site, size), size)
         if short:
-            where = ", ".join(f"{s} ({n})" for s, n in short.items())
+            sites = ", ".join(f"{s} ({n})" for s, n in short.items())
             self.add(
                 "error",
                 "unresolvable",
-                f"{stage.label}: quorum {need} is more than the approvers it can name at {where}",
-                stage.path + ("quorum",),
+                f"{stage.label}{' ' + human_loc(where) if where else ''}: quorum {need} is more than the approvers "
+                f"it can name at {sites}",
+                stage.path + where + ("quorum",),
                 "lower the quorum or add approvers to the stage",
             )
 

@@ -18,7 +18,15 @@ from pydantic import ValidationError
 from approvals.bounded_yaml import POLICY, YamlRefused, check_bounds
 from approvals.errors import PolicyInvalid, PolicyIssue
 from approvals.policy.conditions import ConditionProblem, Node, Predicate, compile_condition, parse_condition
-from approvals.policy.schema import OverlaySpec, PolicyFile, RuleSpec, ServiceLevelSpec, StopSpec
+from approvals.policy.schema import (
+    APPROVER_TAG,
+    GROUP_TAG,
+    OverlaySpec,
+    PolicyFile,
+    RuleSpec,
+    ServiceLevelSpec,
+    StopSpec,
+)
 
 MAX_POLICY_BYTES = POLICY.max_bytes
 
@@ -180,7 +188,8 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
         spec = PolicyFile.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            # a group's members are a tagged union: the tag says which shape was tried, not where in the file
+            loc = tuple(part for part in err["loc"] if part not in (GROUP_TAG, APPROVER_TAG))
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key `{loc[-1]}`" if loc else msg

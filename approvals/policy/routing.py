@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from approvals import groups
 from approvals.delegation import DelegationWindow, resolve_delegate
 from approvals.directory import Directory, Person
 from approvals.policy.conditions import (
@@ -28,7 +29,7 @@ from approvals.policy.conditions import (
 )
 from approvals.policy.facts import FACTS, MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy
-from approvals.policy.schema import ApproverSpec, RuleSpec, ServiceLevelSpec, StageSpec
+from approvals.policy.schema import ApproverSpec, GroupSpec, RuleSpec, ServiceLevelSpec, StageSpec
 
 Outcome = Literal["auto_approve", "approval", "stop"]
 _INDEX_LIMIT = 4096  # cached masks per fact; values beyond it are computed each time
@@ -42,6 +43,10 @@ class StepPlan:
     explanation: str
     acting: str  # who receives it now: the approver or their delegate
     substitutions: tuple[str, ...] = ()
+    # separation of duties decided when people act (settings.separation_of_duties: acted): the earlier stage this
+    # approver may approve, which would leave this step to `fallback` ({approver, approver_name, acting})
+    provisional: str | None = None
+    fallback: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,20 @@ class StagePlan:
     reminders: dict[str, Any] | None = None  # first_after_hours, every_hours, max for this stage's steps
     informed: tuple[str, ...] = ()  # people told when the stage starts; they never act on it
     service_level: str | None = None  # the service level that set SLA / reminders / escalation, if any
+    # a stage decided by a tree of groups (approvals.groups); its `mode` is then "group" and the tree's root says
+    # all/any/quorum. Also set when a step is kept provisionally under separation_of_duties: acted.
+    group: dict[str, Any] | None = None
+
+    @property
+    def own_mode(self) -> str:
+        """The mode the policy wrote for the stage (the tree's root for a stage of groups)."""
+        return str(self.group["mode"]) if self.group else self.mode
+
+    def waiting_text(self) -> str:
+        """Who the stage asks, as people read it: "Maria Lopez and one of: Dana Reyes or Sam Ortiz"."""
+        if self.group:
+            return groups.describe(self.group, lambda i: self.steps[i].approver_name)
+        return ", ".join(step.approver_name for step in self.steps)
 
 
 @dataclass(frozen=True)
@@ -412,7 +431,7 @@ def route(
             notes.extend(step.substitutions)
         notes.extend(stage.notes)
     explanation = f"{head} -> " + " then ".join(
-        f"{s.name} ({', '.join(step.approver_name for step in s.steps)}"
+        f"{s.name} ({s.waiting_text()}"
         + (f"; informed: {', '.join(resolver._name(p) for p in s.informed)}" if s.informed else "")
         + ")"
         for s in stages
@@ -447,6 +466,8 @@ class _StageResolver:
     at: datetime
     level: ServiceLevelSpec | None = None  # the service level that holds for this request
     used: set[str] = field(default_factory=set)  # approvers of earlier stages
+    # separation_of_duties: acted: people an earlier stage names but can do without -> that stage's name
+    maybe: dict[str, str] = field(default_factory=dict)
 
     @property
     def requester(self) -> str:
@@ -484,38 +505,120 @@ class _StageResolver:
     def resolve(
         self, index: int, spec: StageSpec, rule_id: str, rule_text: str, extra_informed: tuple[ApproverSpec, ...] = ()
     ) -> tuple[StagePlan | None, str | None]:
-        settings = self.policy.spec.settings
         steps: list[StepPlan] = []
         chosen: set[str] = set()
         missing: list[str] = []
         dropped: list[str] = []
-        for approver_spec in spec.approvers:
-            people = resolve_people(approver_spec, self.facts, self.directory)
-            if not people:
-                missing.append(f"nobody is {self._describe(approver_spec)}")
-                continue
-            if len(people) > 1:
-                # several people hold this role or group: leave out the ineligible ones (saying so)
-                # and only go up a manager chain when none of them may approve
-                eligible = [p for p in people if self._why_not(p, spec.check_limits, chosen) is None]
-                if eligible:
-                    for p in people:
-                        if p not in eligible:
-                            dropped.append(
-                                f"{self._why_not(p, spec.check_limits, chosen)}, so they are left out of '{spec.name}'"
-                            )
-                    people = eligible
+        tree: dict[str, Any] | None = None
+        if spec.has_groups:
+            tree = self._group(
+                spec.approvers, spec.mode, spec.quorum, None, spec, rule_text, steps, chosen, missing, dropped
+            )
+        else:
+            for approver_spec in spec.approvers:
+                assert not isinstance(approver_spec, GroupSpec)
+                self._leaf(approver_spec, spec, rule_text, steps, chosen, missing, dropped)
+        return self._finish(index, spec, rule_id, rule_text, extra_informed, steps, chosen, missing, dropped, tree)
+
+    def _group(
+        self,
+        members: tuple[ApproverSpec | GroupSpec, ...],
+        mode: str,
+        quorum: int | None,
+        name: str | None,
+        spec: StageSpec,
+        rule_text: str,
+        steps: list[StepPlan],
+        chosen: set[str],
+        missing: list[str],
+        dropped: list[str],
+    ) -> dict[str, Any]:
+        """A group of the stage as a tree of step positions (approvals.groups); its people become steps."""
+        kids: list[Any] = []
+        for member in members:
+            if isinstance(member, GroupSpec):
+                sub = self._group(
+                    member.approvers,
+                    member.mode,
+                    member.quorum,
+                    member.name,
+                    spec,
+                    rule_text,
+                    steps,
+                    chosen,
+                    missing,
+                    dropped,
+                )
+                if sub["members"]:
+                    kids.append(sub)
                 else:
-                    people = people[:1]
-            for person in people:
-                step = self._eligible_step(person, approver_spec, spec, rule_text, chosen)
-                if step is None:
-                    missing.append(f"no eligible person above {person.name}")
-                    continue
-                if step.approver in chosen:
-                    continue
-                chosen.add(step.approver)
-                steps.append(step)
+                    missing.append(f"nobody eligible in {self._group_label(member)}")
+            else:
+                kids += [
+                    p for p in self._leaf(member, spec, rule_text, steps, chosen, missing, dropped) if p not in kids
+                ]
+        need = {"any": 1, "all": len(kids), "quorum": quorum or 1}[mode]
+        return {"mode": mode, "need": need, "name": name, "members": kids}
+
+    def _group_label(self, group: GroupSpec) -> str:
+        return group.name or f"({self._describe_members(group.approvers, group.mode, group.quorum)})"
+
+    def _leaf(
+        self,
+        approver_spec: ApproverSpec,
+        spec: StageSpec,
+        rule_text: str,
+        steps: list[StepPlan],
+        chosen: set[str],
+        missing: list[str],
+        dropped: list[str],
+    ) -> list[int]:
+        """Resolve one resolver of the stage into steps (appended to `steps`); their positions back."""
+        taken: list[int] = []
+        people = resolve_people(approver_spec, self.facts, self.directory)
+        if not people:
+            missing.append(f"nobody is {self._describe(approver_spec)}")
+            return taken
+        if len(people) > 1:
+            # several people hold this role or group: leave out the ineligible ones (saying so)
+            # and only go up a manager chain when none of them may approve
+            eligible = [p for p in people if self._why_not(p, spec.check_limits, chosen) is None]
+            if eligible:
+                for p in people:
+                    if p not in eligible:
+                        dropped.append(
+                            f"{self._why_not(p, spec.check_limits, chosen)}, so they are left out of '{spec.name}'"
+                        )
+                people = eligible
+            else:
+                people = people[:1]
+        for person in people:
+            step = self._eligible_step(person, approver_spec, spec, rule_text, chosen)
+            if step is None:
+                missing.append(f"no eligible person above {person.name}")
+                continue
+            if step.approver in chosen:
+                taken += [i for i, s in enumerate(steps) if s.approver == step.approver]
+                continue
+            chosen.add(step.approver)
+            taken.append(len(steps))
+            steps.append(step)
+        return taken
+
+    def _finish(
+        self,
+        index: int,
+        spec: StageSpec,
+        rule_id: str,
+        rule_text: str,
+        extra_informed: tuple[ApproverSpec, ...],
+        steps: list[StepPlan],
+        chosen: set[str],
+        missing: list[str],
+        dropped: list[str],
+        tree: dict[str, Any] | None,
+    ) -> tuple[StagePlan | None, str | None]:
+        settings = self.policy.spec.settings
         # one person acts once per stage: a delegate who also holds (or acts on) another step here
         # does not take this one; it stays with its approver
         for i, step in enumerate(steps):
@@ -535,20 +638,44 @@ class _StageResolver:
                 )
         if not steps:
             return None, "; ".join(missing) or "no approvers resolved"
-        required = {"any": 1, "all": len(steps), "quorum": spec.quorum or 1}[spec.mode]
-        if required > len(steps):
-            return None, f"quorum {required} but only {len(steps)} eligible approver(s)"
+        if tree is not None:
+            short = _short_group(tree)
+            if short is not None:
+                return None, short + (f" ({'; '.join(missing)})" if missing else "")
+            required = groups.minimum(tree)
+        else:
+            required = {"any": 1, "all": len(steps), "quorum": spec.quorum or 1}[spec.mode]
+            if required > len(steps):
+                return None, f"quorum {required} but only {len(steps)} eligible approver(s)"
+        notes = list(dropped)
+        if self.maybe:
+            steps = self._provisional(spec, rule_text, steps, chosen, notes)
+            if tree is None and any(s.provisional for s in steps):
+                # evaluated as a tree so that a step handed on to someone already here counts once (approvals.groups)
+                tree = {"mode": spec.mode, "need": required, "name": None, "members": list(range(len(steps)))}
         if not settings.same_approver_across_stages:
-            # a delegate who acts on this stage has used their authority here, like an approver: a later stage
-            # that names them goes past them by the same rule (and its plan says so)
-            self.used.update(chosen, (s.acting for s in steps))
-        explanation = spec.explain or ", ".join(self._describe(a) for a in spec.approvers)
+            acting = {s.acting for s in steps}
+            if settings.separation_of_duties == "acted":
+                # only the people the stage cannot do without are certain to act on it; the others are kept on
+                # later stages, provisionally, and left out when they do approve here
+                node = tree or {"mode": spec.mode, "need": required, "members": list(range(len(steps)))}
+                for person in sorted(chosen | acting):
+                    gone = {i: groups.REJECTED for i, s in enumerate(steps) if person in (s.approver, s.acting)}
+                    if not groups.possible(node, {i: gone.get(i, groups.OPEN) for i in range(len(steps))}):
+                        self.used.add(person)
+                    elif person not in self.used:
+                        self.maybe.setdefault(person, spec.name)
+            else:
+                # a delegate who acts on this stage has used their authority here, like an approver: a later stage
+                # that names them goes past them by the same rule (and its plan says so)
+                self.used.update(chosen, acting)
+        explanation = spec.explain or self._describe_members(spec.approvers, spec.mode, spec.quorum)
         sla, escalate_to, escalation, reminders = self.service(spec)
         told = self.informed(extra_informed + spec.informed, chosen | {s.acting for s in steps})
         return StagePlan(
             index,
             spec.name,
-            spec.mode,
+            "group" if tree is not None else spec.mode,
             required,
             rule_id,
             f"{rule_text} -> {explanation}",
@@ -556,12 +683,75 @@ class _StageResolver:
             escalate_to,
             escalation,
             tuple(steps),
-            tuple(dropped),
+            tuple(notes),
             spec.check_limits,
             reminders,
             told,
             self.level.id if self.level else None,
+            tree,
         ), None
+
+    def _provisional(
+        self, spec: StageSpec, rule_text: str, steps: list[StepPlan], chosen: set[str], notes: list[str]
+    ) -> list[StepPlan]:
+        """Steps held by someone an earlier stage may or may not need: kept, with who takes them should that person
+        approve the earlier stage (the decider hands them over when this stage starts)."""
+        out: list[StepPlan] = []
+        for step in steps:
+            earlier = self.maybe.get(step.approver) or self.maybe.get(step.acting)
+            if earlier is None:
+                out.append(step)
+                continue
+            person = self.directory.person_by_id.get(step.approver)
+            fallback: dict[str, str] | None = None
+            if step.approver in self.maybe and person is not None:
+                self.used.add(step.approver)
+                try:
+                    other = self._eligible_step(
+                        person, ApproverSpec(person=person.id), spec, rule_text, chosen - {person.id}
+                    )
+                finally:
+                    self.used.discard(step.approver)
+                if other is not None and other.approver != step.approver:
+                    fallback = {
+                        "approver": other.approver,
+                        "approver_name": other.approver_name,
+                        "acting": other.acting,
+                    }
+            else:  # only the delegate approves earlier: the step stays with its approver
+                fallback = {"approver": step.approver, "approver_name": step.approver_name, "acting": step.approver}
+            who = self._name(step.acting)
+            then = f"it goes to {self._name(fallback['acting'])}" if fallback else "an administrator must reassign it"
+            notes.append(f"{who} takes '{spec.name}' unless they approve '{earlier}'; if they do, {then}")
+            out.append(
+                StepPlan(
+                    step.approver,
+                    step.approver_name,
+                    step.resolved_via,
+                    step.explanation,
+                    step.acting,
+                    step.substitutions,
+                    earlier,
+                    fallback,
+                )
+            )
+        return out
+
+    def _describe_members(self, members: tuple[ApproverSpec | GroupSpec, ...], mode: str, quorum: int | None) -> str:
+        """The resolvers as written: "the requester's manager, (one of: the procurement director or ...)"."""
+        if not any(isinstance(m, GroupSpec) for m in members):
+            return ", ".join(self._describe(m) for m in members if isinstance(m, ApproverSpec))
+        parts = [
+            self._describe(m)
+            if isinstance(m, ApproverSpec)
+            else f"({self._describe_members(m.approvers, m.mode, m.quorum)})"
+            for m in members
+        ]
+        if mode == "all":
+            return " and ".join(parts)
+        if mode == "any":
+            return "one of: " + " or ".join(parts)
+        return f"{quorum} of: " + ", ".join(parts)
 
     def _describe(self, spec: ApproverSpec) -> str:
         site = self.facts.get("site")
@@ -649,6 +839,21 @@ class _StageResolver:
         if delegation.note:
             substitutions.append(delegation.note)
         return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, delegation.acting, tuple(substitutions))
+
+
+def _short_group(node: dict[str, Any]) -> str | None:
+    """Why a group of a stage can never be satisfied with the people it resolved to, or None."""
+    for member in node["members"]:
+        if isinstance(member, dict):
+            problem = _short_group(member)
+            if problem:
+                return problem
+    if not node["members"]:
+        return f"nobody eligible in {node.get('name') or 'a group'}"
+    if node["need"] > len(node["members"]):
+        where = f" in {node['name']}" if node.get("name") else ""
+        return f"quorum {node['need']} but only {len(node['members'])} eligible member(s){where}"
+    return None
 
 
 def resolve_people(

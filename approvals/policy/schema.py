@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 ApproverKind = Literal[
     "manager", "role", "budget_owner", "category_manager", "person", "group", "approver_manager", "next_level"
@@ -65,11 +65,73 @@ class ApproverSpec(_Strict):
         return f"{kind} {arg}"
 
 
+# resolvers that name one person at most: a quorum larger than such members can never be reached
+_SINGLE = ("manager", "person", "budget_owner", "category_manager")
+GROUP_DEPTH = 4  # groups inside groups: deeper than this reads as a mistake, not a matrix
+GROUP_TAG, APPROVER_TAG = "<group>", "<approver>"  # union tags; the loader leaves them out of locations
+
+
+def _member_kind(value: Any) -> str:
+    if isinstance(value, GroupSpec) or (isinstance(value, dict) and ("mode" in value or "approvers" in value)):
+        return GROUP_TAG
+    return APPROVER_TAG
+
+
+Member = Annotated[
+    Union[Annotated[ApproverSpec, Tag(APPROVER_TAG)], Annotated["GroupSpec", Tag(GROUP_TAG)]],
+    Discriminator(_member_kind),
+]
+
+
+def _check_group(mode: str, quorum: int | None, members: tuple[Any, ...], what: str) -> None:
+    if mode == "quorum" and quorum is None:
+        raise ValueError(f"{what} with mode quorum needs `quorum: N` (how many approvals are enough)")
+    if mode != "quorum" and quorum is not None:
+        raise ValueError("`quorum` only applies with `mode: quorum`")
+    if quorum is not None and quorum > len(members):
+        if all(isinstance(m, GroupSpec) or m.kind in _SINGLE for m in members):
+            raise ValueError(
+                f"quorum {quorum} is more than the {len(members)} member(s) of this {what}, so it could never "
+                f"be reached; lower the quorum or add members"
+            )
+
+
+def leaves(
+    members: tuple[Any, ...], path: tuple[Any, ...] = ("approvers",)
+) -> list[tuple[tuple[Any, ...], ApproverSpec]]:
+    """Every resolver of a stage's approvers, groups opened, with its path below the stage."""
+    out: list[tuple[tuple[Any, ...], ApproverSpec]] = []
+    for k, member in enumerate(members):
+        if isinstance(member, GroupSpec):
+            out += leaves(member.approvers, path + (k, "approvers"))
+        else:
+            out.append((path + (k,), member))
+    return out
+
+
+class GroupSpec(_Strict):
+    """A group inside a stage, written like the stage's own approvers: `{mode: any, approvers: [...]}`,
+    `{mode: quorum, quorum: 2, approvers: [...]}`; groups nest ("the manager AND (the director OR a senior buyer)")."""
+
+    mode: Literal["any", "all", "quorum"]
+    quorum: int | None = Field(default=None, ge=1)
+    approvers: tuple[Member, ...] = Field(min_length=1)
+    name: str | None = Field(default=None, min_length=1, max_length=80)  # how cards and explanations call it
+
+    @model_validator(mode="after")
+    def _fits(self) -> "GroupSpec":
+        _check_group(self.mode, self.quorum, self.approvers, "group")
+        return self
+
+    def depth(self) -> int:
+        return 1 + max((m.depth() for m in self.approvers if isinstance(m, GroupSpec)), default=0)
+
+
 class StageSpec(_Strict):
     name: str = Field(min_length=1, max_length=80)
     mode: Literal["any", "all", "quorum"] = "any"
     quorum: int | None = Field(default=None, ge=1)
-    approvers: tuple[ApproverSpec, ...] = Field(min_length=1)
+    approvers: tuple[Member, ...] = Field(min_length=1)  # people, or groups of them (GroupSpec)
     sla_hours: Decimal | None = Field(default=None, gt=0, le=24 * 30)  # default: service level, then settings
     escalate_to: ApproverSpec | None = None  # default: service level, then settings.escalate_to
     escalation: Literal["add", "reassign"] | None = None  # default: settings.escalation (add)
@@ -84,7 +146,24 @@ class StageSpec(_Strict):
             raise ValueError("mode quorum needs `quorum: N` (how many approvals are enough)")
         if self.mode != "quorum" and self.quorum is not None:
             raise ValueError("`quorum` only applies with `mode: quorum`")
+        if self.has_groups:
+            _check_group(self.mode, self.quorum, self.approvers, "stage")
+            deepest = max(m.depth() for m in self.approvers if isinstance(m, GroupSpec))
+            if deepest > GROUP_DEPTH:
+                raise ValueError(f"groups nest {deepest} deep; at most {GROUP_DEPTH} levels are allowed")
         return self
+
+    @property
+    def has_groups(self) -> bool:
+        return any(isinstance(m, GroupSpec) for m in self.approvers)
+
+    def leaves(self) -> list[tuple[tuple[Any, ...], ApproverSpec]]:
+        """Every resolver on the stage, groups opened: (path below the stage, resolver)."""
+        return leaves(self.approvers)
+
+
+GroupSpec.model_rebuild()
+StageSpec.model_rebuild()
 
 
 class RuleSpec(_Strict):
@@ -172,6 +251,9 @@ class ToleranceSpec(_Strict):
 
 class SettingsSpec(_Strict):
     same_approver_across_stages: bool = False
+    # who a later stage leaves out: everyone an earlier stage names ("named", as planned), or only those who
+    # actually approved it ("acted": a member of an any-of or quorum group who might not act is kept, provisionally)
+    separation_of_duties: Literal["named", "acted"] = "named"
     approval_limits: Literal["escalate", "ignore"] = "escalate"
     sla_hours: Decimal = Field(default=Decimal(24), gt=0, le=24 * 30)
     reminders: RemindersSpec = RemindersSpec()
