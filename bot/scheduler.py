@@ -17,6 +17,7 @@ from sqlmodel import Session
 from approvals import audit, audit_checkpoint
 from approvals.clock import utcnow
 from approvals.directory import Directory
+from approvals.directory_store import refresh
 from approvals.notices import Notifier
 from approvals.scheduling.calendar import Calendars, WorkingHours
 from approvals.scheduling.plan import Planner, SchedulerConfig
@@ -37,6 +38,7 @@ class Ticker:
 
     def _tick(self) -> None:
         try:
+            refresh(self.scheduler.service.directory)  # a new directory version, before the tick reads it
             report = self.scheduler.tick()
         except Exception:  # noqa: BLE001 - the next tick tries again; the rows are still in the database
             log.exception("scheduler tick failed")
@@ -64,7 +66,9 @@ def build(
 
     The hook is wired whether or not this process ticks: another replica may do the ticking."""
     config = SchedulerConfig(
-        hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours), weekly_summary=True
+        hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours),
+        weekly_summary=True,
+        sla_risk=True,
     )
     calendars = Calendars(directory, config.hours)
     planner = Planner(directory, calendars, config)

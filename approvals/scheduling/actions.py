@@ -64,11 +64,13 @@ def snooze(engine: Engine, calendars: Calendars, cmd: Snooze, *, clock: Clock = 
         if until <= now:
             raise StaleAction(text.snooze_too_late(req.number or ""))
         key = remind_key(step)
-        if not jobqueue.reschedule(session, key=key, due_at=until, now=now):
+        chain = jobqueue.get(session, key)
+        # marked, so the SLA-risk estimate knows the approver put it off (approvals/sla_risk.py)
+        marked = {**chain.payload, "snoozed_at": now.isoformat()} if chain is not None and chain.payload else None
+        if not jobqueue.reschedule(session, key=key, due_at=until, now=now, payload=marked):
             # the chain is used up (or being sent right now): one more reminder of its own
-            chain = jobqueue.get(session, key)
             payload = dict(chain.payload) if chain else {"step": step.id, "n": 1, "max": 1, "every": "8"}
-            payload["n"] = payload["max"]
+            payload["n"], payload["snoozed_at"] = payload["max"], now.isoformat()
             jobqueue.enqueue(
                 session,
                 kind="remind",

@@ -39,6 +39,7 @@ KINDS = (
     "digest_plan",
     "digest",
     "weekly_summary",
+    "sla_risk",
 )
 STEP_ACTIVATED = frozenset({"routed", "advanced", "escalated", "reassigned", "reapproval_routed"})
 # a stage begins: the people the policy informs on it are told (an escalation or a reassignment starts none)
@@ -54,6 +55,8 @@ class SchedulerConfig:
     info_expire_hours: Decimal = Decimal(40)  # business hours a question may stay unanswered
     draft_expire_days: int = 30
     weekly_summary: bool = False  # last week's figures to procurement leads every Monday (the server turns it on)
+    sla_risk: bool = False  # estimate pending steps' SLA risk every half hour, act on the risky ones (server: on)
+    risk_threshold: float = 0.5  # the chance of being late at which a step is acted on (approvals/sla_risk.py)
 
 
 def _activated_at(step: ApprovalStep) -> datetime:

@@ -28,7 +28,7 @@ from approvals.errors import IllegalTransition, ProcurebotError, StaleAction
 from approvals.jobqueue import ClaimedJob, JobQueue
 from approvals.models import ApprovalStep, InfoRequest, Requisition
 from approvals.notices import Notice, Notifier
-from approvals.scheduling import text, weekly, windows
+from approvals.scheduling import risk, text, weekly, windows
 from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.models import NotificationPreference
 from approvals.scheduling.plan import KINDS, SchedulerConfig, enqueue_notice, remind_key, sla_deadline
@@ -88,6 +88,7 @@ class Scheduler:
             "delegation_start": self._delegation,
             "delegation_end": self._delegation,
             "weekly_summary": self._weekly_summary,
+            "sla_risk": self._sla_risk,
         }
 
     # ------------------------------------------------------------------ the tick
@@ -140,6 +141,13 @@ class Scheduler:
                 jobqueue.enqueue(session, kind="digest_plan", key=key, due_at=now, now=now)
         if self.config.weekly_summary:
             weekly.sweep(self.engine, now)
+        if self.config.sla_risk:
+            key = risk.run_key(now)
+            with Session(self.engine) as session:
+                exists = jobqueue.get(session, key) is not None
+            if not exists:
+                with transaction(self.engine) as session:
+                    jobqueue.enqueue(session, kind=risk.KIND, key=key, due_at=now, now=now)
         windows.sweep(self.engine, now)
 
     # ------------------------------------------------------------------ helpers
@@ -426,6 +434,14 @@ class Scheduler:
         with transaction(self.engine) as session:
             weekly.enqueue_notices(session, self.directory, self.calendars, job.payload, message, self.clock())
             self._done(job, report, session=session)
+
+    # ------------------------------------------------------------------ SLA risk
+    def _sla_risk(self, job: ClaimedJob, report: TickReport) -> None:
+        """Every half hour: estimate each pending step's chance of being late; nudge and tell on the risky ones."""
+        done = risk.run(self.engine, self.directory, self.calendars, self.clock(), threshold=self.config.risk_threshold)
+        if done.alerted:
+            log.info("SLA risk: %s likely late (%s)", len(done.alerted), ", ".join(done.alerted))
+        self._done(job, report)
 
     # ------------------------------------------------------------------ delegation windows
     def _delegation(self, job: ClaimedJob, report: TickReport) -> None:

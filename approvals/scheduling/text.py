@@ -106,3 +106,10 @@ def informed(number: str, title: str, stage: str, waiting: str) -> str:
         f"For your information: {number} \"{title}\" is at stage '{stage}'{who}. "
         "You are informed by the policy; nothing is needed from you."
     )
+
+
+def likely_late(number: str, holder: str, probability: float, reasons: str) -> str:
+    return (
+        f"Your {number} is likely to be late ({probability:.0%} chance it waits past its SLA on {holder}): "
+        f"{reasons}. I have nudged {holder}; nothing is needed from you."
+    )
