@@ -42,15 +42,28 @@ def stylesheet() -> Response:
     )
 
 
-def _sign_in_page(message: str = "", tone: str = "bad", status: int = 200, login_csrf: str = "") -> Response:
-    return html.page("sign_in.html", "Sign in", status=status, message=message, tone=tone, login_csrf=login_csrf)
+def _sign_in_page(
+    message: str = "", tone: str = "bad", status: int = 200, login_csrf: str = "", sso_provider: str = ""
+) -> Response:
+    return html.page(
+        "sign_in.html",
+        "Sign in",
+        status=status,
+        message=message,
+        tone=tone,
+        login_csrf=login_csrf,
+        sso_provider=sso_provider,
+    )
 
 
 def _sign_in_form(request: Request, key: bytes, message: str = "", tone: str = "bad", status: int = 200) -> Response:
-    """The sign-in page with its CSRF token, and the browser's sign-in cookie if it has none yet."""
+    """The sign-in page with its CSRF token, and the browser's sign-in cookie if it has none yet; single sign-on
+    first when it is set up (the token form stays, for break-glass admins)."""
     cookies = Response()
     token = login_form_token(request, cookies, key)
-    page = _sign_in_page(message, tone, status, login_csrf=token)
+    oidc = request.app.state.runtime.settings.oidc
+    provider = oidc.provider_name if oidc.configured else ""
+    page = _sign_in_page(message, tone, status, login_csrf=token, sso_provider=provider)
     for value in cookies.headers.getlist("set-cookie"):
         page.headers.append("set-cookie", value)
     return page

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bot.console import actions, dashboard, policy, records, requisitions
+from bot.console import actions, dashboard, policy, records, requisitions, sso
 
 router = APIRouter()
-for module in (dashboard, requisitions, policy, records, actions):
+for module in (dashboard, sso, requisitions, policy, records, actions):
     router.include_router(module.router)

@@ -5,9 +5,9 @@ secret) and expires after `MAX_AGE`. Each request checks the signature, the expi
 session's row (`console_session`: signing out ends it on every server, whoever kept a copy of
 the cookie) and the sign-in method's own rule: an API-token session ends as soon as its token is
 revoked. The sign-in form carries its own CSRF token (a signed double-submit of a cookie), and
-every form post must come from the console's own origin. An OIDC
-sign-in would be a second method that makes the same `Identity` from the provider's claims
-(`via="oidc"`); the pages only ever see the `Identity`.
+every form post must come from the console's own origin. Single sign-on (bot/console/sso.py) is the second
+method: it makes the same `Identity` (`via="oidc"`, the subject a directory person's id) and its session lives as
+long as that person is active with a console role; the pages only ever see the `Identity`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from approvals.clock import as_utc, utcnow
+from approvals.directory import Person
 from approvals.models import ApiToken
+from bot.console import oidc
 from bot.console.models import ConsoleSession
 from bot.tokens import find_token
 
@@ -55,8 +57,8 @@ class Identity:
 
 
 class SignInMethod(Protocol):
-    def still_valid(self, engine: Engine, identity: Identity) -> bool:
-        """Whether the credential behind a session still holds (checked on every request)."""
+    def still_valid(self, runtime: Any, identity: Identity) -> bool:
+        """Whether the credential behind a session still holds (checked on every request, with the runtime)."""
         ...
 
 
@@ -67,13 +69,27 @@ class TokenSignIn:
         with Session(engine) as session:
             return find_token(session, plain.strip())
 
-    def still_valid(self, engine: Engine, identity: Identity) -> bool:
-        with Session(engine) as session:
+    def still_valid(self, runtime: Any, identity: Identity) -> bool:
+        with Session(runtime.engine) as session:
             row = session.get(ApiToken, int(identity.subject))
         return row is not None and row.revoked_at is None and row.role == identity.role
 
 
-METHODS: dict[str, SignInMethod] = {"token": TokenSignIn()}
+class OidcSignIn:
+    """Single sign-on: the session lives while its person is in the directory, active, with the same console role
+    (a leaver, or someone whose role was taken away, is out at their next click)."""
+
+    def still_valid(self, runtime: Any, identity: Identity) -> bool:
+        settings = runtime.settings.oidc
+        person = runtime.directory.person(identity.subject)
+        return (
+            settings.configured
+            and person is not None
+            and oidc.console_role(runtime.directory, person, settings) == identity.role
+        )
+
+
+METHODS: dict[str, SignInMethod] = {"token": TokenSignIn(), "oidc": OidcSignIn()}
 
 
 def secret_for(request: Request) -> bytes | None:
@@ -123,11 +139,20 @@ def decode(key: bytes, value: str, now: float | None = None) -> Identity | None:
 
 
 def new_identity(token: ApiToken) -> Identity:
+    return _identity(str(token.id), token.name, token.role, "token")
+
+
+def person_identity(person: Person, role: str) -> Identity:
+    """The identity of a directory person signed in through single sign-on."""
+    return _identity(person.id, person.name, role, "oidc")
+
+
+def _identity(subject: str, name: str, role: str, via: str) -> Identity:
     return Identity(
-        subject=str(token.id),
-        name=token.name,
-        role=token.role,
-        via="token",
+        subject=subject,
+        name=name,
+        role=role,
+        via=via,
         csrf=secrets.token_urlsafe(24),
         expires=int(utcnow().timestamp()) + MAX_AGE,
         sid=secrets.token_urlsafe(32),
@@ -182,7 +207,7 @@ def current(request: Request) -> Identity | None:
         return None
     method = METHODS.get(identity.via)
     engine = request.app.state.runtime.engine
-    if method is None or not method.still_valid(engine, identity) or not _live(engine, identity):
+    if method is None or not method.still_valid(request.app.state.runtime, identity) or not _live(engine, identity):
         return None
     return identity
 
@@ -244,3 +269,41 @@ def login_form_token(request: Request, response: Response, key: bytes) -> str:
 def login_form_ok(request: Request, key: bytes, submitted: str | None) -> bool:
     nonce = request.cookies.get(LOGIN_COOKIE) or ""
     return len(nonce) >= 20 and bool(submitted) and hmac.compare_digest(_login_signature(key, nonce), submitted or "")
+
+
+PENDING_COOKIE = "pb_console_oidc"  # a single sign-on in progress: state, nonce and PKCE verifier, signed
+PENDING_PATH = "/console/login/oidc"
+PENDING_SECONDS = 600  # the provider's sign-in page must be done within ten minutes
+
+
+def set_pending(request: Request, response: Response, key: bytes, pending: oidc.Pending) -> None:
+    """Keep a sign-in's state, nonce and verifier in the browser, signed, for its way back from the provider.
+    SameSite=Lax: the provider's redirect back is a cross-site navigation, which a Strict cookie would miss."""
+    body = _b64(json.dumps({**asdict(pending), "until": int(utcnow().timestamp()) + PENDING_SECONDS}).encode())
+    response.set_cookie(
+        PENDING_COOKIE,
+        f"{body}.{_sign(key, 'sso:' + body)}",
+        max_age=PENDING_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=PENDING_PATH,
+    )
+
+
+def read_pending(request: Request, key: bytes) -> oidc.Pending | None:
+    """The sign-in this browser started, or None: no cookie, a forged one, or one older than ten minutes."""
+    body, _, signature = (request.cookies.get(PENDING_COOKIE) or "").partition(".")
+    if not body or not signature or not hmac.compare_digest(_sign(key, "sso:" + body), signature):
+        return None
+    try:
+        data = json.loads(_unb64(body))
+        until = int(data.pop("until"))
+        pending = oidc.Pending(**data)
+    except (ValueError, TypeError, KeyError):
+        return None
+    return pending if until > utcnow().timestamp() else None
+
+
+def clear_pending(response: Response) -> None:
+    response.delete_cookie(PENDING_COOKIE, path=PENDING_PATH)

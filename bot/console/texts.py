@@ -49,3 +49,41 @@ CHAIN_INTACT = "The chain is intact: {events:,} events, every link checks."
 CHAIN_BROKEN = "The chain is broken; each problem below names the event where it starts."
 BAD_DATE = "Give the date as YYYY-MM-DD."
 DELEGATED_SHARE = "{on_behalf:,} of {decided:,} decided steps were decided by a delegate."
+
+# Single sign-on (bot/console/sso.py). Each refusal says what happened and what to do; none names a secret.
+SIGN_IN_SSO = "Sign in with {provider}"
+SIGN_IN_BREAK_GLASS = "For break-glass access when single sign-on is down:"
+SSO_OFF = "Single sign-on is not set up on this server. Sign in with an API token."
+SSO_FAILED_TITLE = "Sign-in refused"
+SSO_CONTINUE = "You are signed in. Continue to the dashboard."
+SSO_START_AGAIN = "Start again"
+# by the refusal's reason (`oidc.Refused.reason`)
+SSO_REFUSED = {
+    "provider_error": "{provider} did not sign you in ({error}). Try again, or ask your IT team if it keeps happening.",
+    "state_mismatch": (
+        "This sign-in did not start here, or it took longer than ten minutes. Start again from the sign-in page."
+    ),
+    "code_rejected": "{provider} did not accept this sign-in (it was already used or has expired). Start again.",
+    "provider_unavailable": (
+        "{provider} could not be reached to finish signing you in. Try again in a minute, or sign in with an API token."
+    ),
+    "bad_signature": "The answer from {provider} is not signed by its keys, so it was not trusted. Start again.",
+    "wrong_issuer": "The answer did not come from the sign-in service this console trusts. Start again.",
+    "wrong_audience": "The answer from {provider} was meant for another application. Start again.",
+    "expired": "The answer from {provider} has expired (or the clocks disagree). Start again.",
+    "wrong_nonce": "The answer from {provider} belongs to another sign-in. Start again from the sign-in page.",
+    "bad_claims": "The answer from {provider} lacks what the console needs to know who you are. Start again.",
+    "tenant_not_allowed": (
+        "Accounts of your organization cannot sign in to this console. Sign in with your work account, or ask an "
+        "admin to add your tenant to OIDC_ALLOWED_TENANTS."
+    ),
+    "unknown_user": (
+        "You are signed in to {provider} as {account}, but the company directory has no one with that account, so "
+        "the console cannot let you in. Ask an admin to add you to the directory (your e-mail, or your Entra object "
+        "id as teams_object_id)."
+    ),
+    "no_console_role": (
+        "You are signed in as {name}, but the console is for admins and auditors and the directory makes you "
+        "neither. Ask an admin to add one of your roles or groups to OIDC_ADMINS or OIDC_AUDITORS."
+    ),
+}

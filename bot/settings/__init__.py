@@ -3,7 +3,8 @@
 The server's own variables (`PROCUREBOT_*`, `DATABASE_URL`) are its fields; each part that talks to something
 else reads its own section, under the names that system's docs use: `erp` (`connectors/erp/config.py`), `llm`
 (`connectors/llm.py`), `slack` (`bot/settings/slack.py`), `teams` (`bot/settings/teams.py`), `audit`
-(`bot/settings/audit.py`, the audit key and checkpoints). The connectors'
+(`bot/settings/audit.py`, the audit key and checkpoints), `oidc` (`bot/settings/oidc.py`, the console's single
+sign-on). The connectors'
 sections live with the connectors, which import nothing from bot/. The composition root builds one
 `Settings` and hands each part its section.
 """
@@ -20,6 +21,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.settings.audit import AuditSettings
+from bot.settings.oidc import OidcSettings
 from bot.settings.slack import SlackSettings
 from bot.settings.teams import TeamsSettings
 from connectors.erp.config import ErpSettings
@@ -41,6 +43,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "slack": SlackSettings,
     "teams": TeamsSettings,
     "audit": AuditSettings,
+    "oidc": OidcSettings,
 }
 
 
@@ -54,6 +57,7 @@ class Settings(BaseSettings):
     slack: Annotated[SlackSettings, NoDecode] = Field(default_factory=SlackSettings)
     teams: Annotated[TeamsSettings, NoDecode] = Field(default_factory=TeamsSettings)
     audit: Annotated[AuditSettings, NoDecode] = Field(default_factory=AuditSettings)
+    oidc: Annotated[OidcSettings, NoDecode] = Field(default_factory=OidcSettings)
 
     env: Literal["dev", "production"] = "dev"
     database_url: str = Field(
@@ -128,6 +132,10 @@ class Settings(BaseSettings):
                     "PROCUREBOT_ADMIN_TOKEN must be at least 32 random characters "
                     "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
                 )
+            try:
+                self.oidc.check_production()
+            except ValueError as exc:
+                problems.append(str(exc))
             if problems:
                 raise ValueError("; ".join(problems))
         return self

@@ -1,0 +1,222 @@
+"""A local OpenID provider shaped like Microsoft Entra ID's v2.0 endpoints, on 127.0.0.1 (OpenID Connect Discovery 1.0
+and Core 1.0, the authorization code flow with PKCE):
+
+* `/{tenant}/v2.0/.well-known/openid-configuration`: the discovery document (`common` publishes Entra's
+  `{tenantid}` issuer template),
+* `/{tenant}/discovery/v2.0/keys`: the JWKS,
+* `/{tenant}/oauth2/v2.0/authorize`: signs in `fake.user` at once and redirects back to the registered redirect URI
+  with `code` and `state` (or with `error` when `fake.deny` is set),
+* `/{tenant}/oauth2/v2.0/token`: checks the client's secret, the redirect URI and the PKCE verifier, redeems each code
+  once (a second redemption is `invalid_grant`, as Entra answers), and returns an RS256-signed `id_token` carrying
+  the request's nonce.
+
+`fake.tamper` changes the next ID token's claims (wrong audience, issuer, nonce, an expiry in the past) and
+`fake.stranger_key` signs it with a key the JWKS does not hold, so each refusal can be provoked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from erp_fakes import FakeServer, Reply
+from jwt.algorithms import RSAAlgorithm
+
+TENANT = "7d3c2b1a-0f9e-4d8c-b7a6-1234567890ab"
+OTHER_TENANT = "0a0b0c0d-1111-4222-8333-444455556666"
+CLIENT_ID = "5b1f4c2e-8a7d-4e3f-9c6b-0d1e2f3a4b5c"
+CLIENT_SECRET = "fake-oidc-client-secret-value-0123456789"
+
+# Priya Nair (finance controller) as Entra knows her; the directory links her by e-mail
+PRIYA = {
+    "name": "Priya Nair",
+    "preferred_username": "priya.nair@lonestar.example",
+    "email": "priya.nair@lonestar.example",
+    "oid": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+}
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class FakeOidc(FakeServer):
+    def __init__(self, redirect_uris: list[str], tenant: str = TENANT) -> None:
+        super().__init__()
+        self.tenant = tenant
+        self.redirect_uris = list(redirect_uris)
+        self.key, self.kid = _key(), "fake-key-1"
+        self.user: dict[str, Any] = dict(PRIYA)  # who signs in at the authorize endpoint
+        self.user_tenant = tenant  # the `tid` of that account
+        self.deny: str | None = None  # an authorize error to send back instead of a code
+        self.tamper: dict[str, Any] = {}  # claims to override in the next id_token
+        self.stranger_key = False  # sign the next id_token with a key the JWKS does not hold
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.authorize_requests: list[dict[str, str]] = []
+        self.token_requests: list[dict[str, str]] = []
+
+    # ---- what a test points the console at
+    def discovery_url(self, tenant: str | None = None) -> str:
+        return f"{self.url}/{tenant or self.tenant}/v2.0/.well-known/openid-configuration"
+
+    def issuer(self, tenant: str | None = None) -> str:
+        return f"{self.url}/{tenant or self.tenant}/v2.0"
+
+    def settings(self, redirect_url: str, **more: Any) -> dict[str, Any]:
+        """The `oidc` section of the console's settings for this provider."""
+        return {
+            "discovery_url": self.discovery_url(),
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_url": redirect_url,
+            "admins": ["procurement_director"],
+            "auditors": ["finance_team", "cfo"],
+            **more,
+        }
+
+    # ---- the endpoints
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        parts = urlsplit(path)
+        segments = parts.path.strip("/").split("/")
+        tenant, rest = segments[0], "/".join(segments[1:])
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if method == "GET" and rest == "v2.0/.well-known/openid-configuration":
+            return 200, {}, self._metadata(tenant)
+        if method == "GET" and rest == "discovery/v2.0/keys":
+            return 200, {}, {"keys": [self._jwk(self.key, self.kid)]}
+        if method == "GET" and rest == "oauth2/v2.0/authorize":
+            return self._authorize(query)
+        if method == "POST" and rest == "oauth2/v2.0/token":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            return self._token(form, headers)
+        return 404, {}, {"error": "not_found"}
+
+    def _metadata(self, tenant: str) -> dict[str, Any]:
+        base = f"{self.url}/{tenant}"
+        issuer = f"{self.url}/{{tenantid}}/v2.0" if tenant in ("common", "organizations") else f"{base}/v2.0"
+        return {
+            "issuer": issuer,
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "jwks_uri": f"{base}/discovery/v2.0/keys",
+            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "claims_supported": [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "nonce",
+                "name",
+                "preferred_username",
+                "email",
+                "oid",
+                "tid",
+                "ver",
+            ],
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": f"{self.url}/oidc/userinfo",
+            "frontchannel_logout_supported": True,
+            "http_logout_supported": True,
+        }
+
+    def _jwk(self, key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+        jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+        return {**jwk, "kid": kid, "use": "sig", "x5t": kid, "issuer": self.issuer()}
+
+    def _authorize(self, query: dict[str, str]) -> Reply:
+        self.authorize_requests.append(query)
+        redirect = query.get("redirect_uri", "")
+        if query.get("client_id") != CLIENT_ID or redirect not in self.redirect_uris:
+            return 400, {}, {"error": "invalid_request", "error_description": "AADSTS50011: redirect URI mismatch"}
+        if query.get("response_type") != "code" or "openid" not in query.get("scope", "").split():
+            return 400, {}, {"error": "unsupported_response_type"}
+        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            return 400, {}, {"error": "invalid_request", "error_description": "AADSTS9002325: PKCE required"}
+        back: dict[str, str] = {"state": query.get("state", "")}
+        if self.deny:
+            back["error"], back["error_description"] = self.deny, "The user canceled the authentication."
+        else:
+            code = secrets.token_urlsafe(48)
+            self.codes[code] = {
+                "redirect_uri": redirect,
+                "nonce": query.get("nonce"),
+                "challenge": query["code_challenge"],
+                "user": dict(self.user),
+                "tenant": self.user_tenant,
+                "redeemed": False,
+            }
+            back = {"code": code, **back, "session_state": str(uuid.uuid4())}
+        return 302, {"Location": f"{redirect}?{urlencode(back)}"}, None
+
+    def _token(self, form: dict[str, str], headers: dict[str, str]) -> Reply:
+        self.token_requests.append(form)
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        basic = headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+            return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret."}
+        grant = self.codes.get(form.get("code", ""))
+        if form.get("grant_type") != "authorization_code" or grant is None:
+            return 400, {}, {"error": "invalid_grant", "error_description": "AADSTS70000: The code is not valid."}
+        if grant["redeemed"]:
+            return 400, {}, {"error": "invalid_grant", "error_description": "AADSTS54005: Code already redeemed."}
+        grant["redeemed"] = True
+        if form.get("redirect_uri") != grant["redirect_uri"]:
+            return 400, {}, {"error": "invalid_grant", "error_description": "AADSTS500112: redirect_uri mismatch."}
+        verifier = form.get("code_verifier", "")
+        if _b64(hashlib.sha256(verifier.encode()).digest()) != grant["challenge"]:
+            return 400, {}, {"error": "invalid_grant", "error_description": "AADSTS501481: code_verifier mismatch."}
+        now = int(time.time())
+        claims = {
+            "aud": CLIENT_ID,
+            "iss": self.issuer(grant["tenant"]),
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "sub": _b64(hashlib.sha256((grant["user"]["oid"] + CLIENT_ID).encode()).digest()),
+            "tid": grant["tenant"],
+            "nonce": grant["nonce"],
+            "ver": "2.0",
+            **grant["user"],
+            **self.tamper,
+        }
+        self.tamper = {}
+        key = _key() if self.stranger_key else self.key
+        self.stranger_key = False
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        id_token = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
+        return (
+            200,
+            {"Cache-Control": "no-store"},
+            {
+                "token_type": "Bearer",
+                "scope": "openid profile email",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": secrets.token_urlsafe(64),
+                "id_token": id_token,
+            },
+        )
