@@ -57,6 +57,8 @@ class Requisition(SQLModel, table=True):
     justification: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     state: str = Field(max_length=20)
     policy_version_id: int | None = Field(default=None, foreign_key="policy_version.id")
+    # the directory version routing read (approvals/directory_store.py); None when routed on a file read directly
+    directory_version_id: int | None = Field(default=None)
     route: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     current_stage: int = 0

@@ -7,6 +7,7 @@ tables in its own module adds one import line here.
 
 import approvals.comments  # noqa: F401  (comments on requisitions)
 import approvals.conversation  # noqa: F401
+import approvals.directory_store  # noqa: F401  (directory versions)
 import approvals.inbox  # noqa: F401  (notices kept for people no chat platform reaches)
 import approvals.jobqueue  # noqa: F401
 import approvals.master_data  # noqa: F401  (suppliers, items, budgets pulled from the ERP)

@@ -22,6 +22,7 @@ from approvals import correlation, jobqueue, master_data
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
+from approvals.directory_store import LiveDirectory
 from approvals.jobqueue import ClaimedJob, JobQueue
 from approvals.notices import Notice, Notifier
 from approvals.outbox import CREATE_PO, NOTIFY, SYNC_STATUS, Outbox, open_purchase_orders
@@ -337,7 +338,11 @@ class MasterDataRefresher:
             if stamp is None or (stamp == self._stamp and not force):
                 return False
             data = master_data.load(self.runtime.engine, self.connector)
-            self.runtime.service.directory = master_data.overlay(self.runtime.directory, data)
+            if isinstance(self.runtime.directory, LiveDirectory):
+                # laid over every directory version, the active one now and the ones activated later
+                self.runtime.directory.set_layer(lambda directory: master_data.overlay(directory, data))
+            else:
+                self.runtime.service.directory = master_data.overlay(self.runtime.directory, data)
             self._stamp = stamp
             log.info(
                 "directory refreshed with the ERP's master data (%s suppliers, %s items, %s budgets)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -19,7 +19,8 @@ from sqlmodel import Session
 from approvals import audit, outbox
 from approvals.clock import Clock, utcnow
 from approvals.db import make_engine, startup_lock, transaction, upgrade
-from approvals.directory import Directory, load_directory
+from approvals.directory import Directory, load_directory_text
+from approvals.directory_store import LiveDirectory, install_directory
 from approvals.policy import load_policy
 from approvals.policy_store import install_policy
 from approvals.scheduling.runner import Scheduler
@@ -76,7 +77,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         db_path = settings.database_url.removeprefix("sqlite:///")
         if db_path and db_path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(db_path)), exist_ok=True)
-    directory = load_directory(settings.directory_file)
+    directory_text = settings.directory_file.read_text(encoding="utf-8")
+    load_directory_text(directory_text, str(settings.directory_file))  # a bad file stops the start, every problem said
     policy = load_policy(settings.policy_file)
     url = settings.connect_url
     private_database(url)  # a SQLite file is made 0600 before SQLite makes it with the umask's mode
@@ -89,6 +91,17 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         engine = make_engine(url)
         with transaction(engine) as session:
             row, changed = install_policy(session, policy, at=clock(), actor="system", surface="cli", only_if_new=True)
+        # the file is a directory version like any other: a new file's content becomes the active version, a file
+        # already stored leaves the active one (a later activation or sync) as it is
+        with transaction(engine) as session:
+            _, new_directory = install_directory(
+                session,
+                directory_text,
+                at=clock(),
+                filename=str(settings.directory_file),
+                note="the directory file at start-up",
+                only_if_new=True,
+            )
         with transaction(engine) as session:
             if audit.seal(session, at=clock()):  # the chain ends in a keyed event from here on: see docs/audit.md
                 log.info("audit chain: a keyed segment starts (key id %s)", audit.key_id(audit.current_key() or b""))
@@ -98,6 +111,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         policy.label,
         "activated" if changed else "already known; the active version stays as it is",
     )
+    if new_directory:
+        log.info("directory file %s: activated as a new directory version", settings.directory_file)
+    # every process reads the active version from the database and follows a new activation without a restart
+    directory = cast(Directory, LiveDirectory(engine, every_seconds=settings.directory_refresh_seconds))
     service = ApprovalService(engine, directory, clock=clock)
     # exception summaries always; LLM suggestions only when a model is configured
     llm = llm_setup.parts(service, policy, settings.llm)

@@ -28,6 +28,7 @@ from approvals.clock import Clock, as_utc, utcnow
 from approvals.db import transaction
 from approvals.delegation import DelegationWindow
 from approvals.directory import Directory
+from approvals.directory_store import refresh
 from approvals.errors import (
     ConflictingRetry,
     NotFound,
@@ -177,6 +178,7 @@ class ServiceBase:
         self.pipelined = engine.dialect.name == "postgresql"
 
     def view(self, number: str) -> RequisitionView:
+        refresh(self.directory)
         with Session(self.engine) as session:
             return self.view_in(session, number)
 
@@ -190,6 +192,7 @@ class ServiceBase:
     def _run(
         self, command: Any, name: str, body: Callable[[Session, datetime], tuple[Requisition, str, str]]
     ) -> ActionResult:
+        refresh(self.directory)  # a newly activated directory version, looked for before the transaction opens
         key = command.idempotency_key
         fingerprint = _fingerprint(command)
         # A replay is found again under the row lock (see _lock); checking first as well spares a

@@ -14,6 +14,7 @@ from approvals.commands import (
     SubmitDraft,
     SubmitRequisition,
 )
+from approvals.directory_store import pinned
 from approvals.errors import (
     NotAllowed,
 )
@@ -199,11 +200,18 @@ class IntakeActions(ServiceBase):
         draft, lines = known if known is not None else (self._draft_of(session, req), None)
         committed = self.committed_spend(session, req.cost_center, req.id)
         history = recent_averages(session, req.requester, req.id)
-        facts = build_facts(draft, self.directory, policy, committed, lines, history)
-        plan = route(facts, policy, self.directory, self._delegations(session, now), now)
+        directory = pinned(self.directory)  # one directory version for the whole route, recorded with it
+        facts = build_facts(draft, directory, policy, committed, lines, history)
+        plan = route(facts, policy, directory, self._delegations(session, now), now)
         req.facts = audit.jsonable({k: v for k, v in facts.items()})
         req.amount = facts["amount"]
-        req.route = {**plan.to_dict(), "policy_label": policy.label, "policy_currency": policy.currency}
+        req.directory_version_id = directory.version_id
+        req.route = {
+            **plan.to_dict(),
+            "policy_label": policy.label,
+            "policy_currency": policy.currency,
+            "directory_version": directory.version_id,
+        }
         req.current_stage = 0
         before = req.state
         if plan.outcome == "stop":

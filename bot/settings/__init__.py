@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     )
     policy_file: Path = EXAMPLES / "policy.yaml"
     directory_file: Path = EXAMPLES / "company.yaml"
+    # how often each process looks for a newly activated directory version (docs/directory.md)
+    directory_refresh_seconds: float = Field(default=5, ge=0, le=3600)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # An admin API token to create at start-up (stored hashed). Dev mode makes one if none exists.
