@@ -6,8 +6,8 @@ its author, and only people who may see the requisition. A mention names a perso
 full name (`@Priya Nair`); a mention of someone unknown, or of someone who may not see the requisition, refuses
 the comment with the reason, so nobody is told about a request they cannot open.
 
-The comment itself is kept in `requisition_comment`; the audit chain records that it was made (author, when,
-how long, whom it mentioned), and each person it reaches gets a `notify` job (approvals/scheduling).
+The comment itself is kept in `requisition_comment`; the audit chain records it too (author, when, the words, whom
+it mentioned and told), and each person it reaches gets a `notify` job (approvals/scheduling).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ EVENT_WORDS = {
     "reassigned": "Reassigned",
     "withdrawn": "Withdrawn",
     "amended": "Amended",
+    "commented": "Comment",
     "po_requested": "Sent to the ERP",
     "po_created": "Purchase order created",
     "po_failed": "ERP refused the PO",

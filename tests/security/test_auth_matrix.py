@@ -28,6 +28,8 @@ ROLES: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/v1/requisitions"): READ,
     ("GET", "/api/v1/requisitions/{number}"): READ,
     ("POST", "/api/v1/requisitions/{number}/actions"): WRITE,
+    ("GET", "/api/v1/requisitions/{number}/comments"): READ,
+    ("POST", "/api/v1/requisitions/{number}/comments"): WRITE,
     ("GET", "/api/v1/delegations"): READ,
     ("POST", "/api/v1/delegations"): WRITE,
     ("GET", "/api/v1/delegations/{delegation_id}"): READ,
@@ -43,6 +45,7 @@ ROLES: dict[tuple[str, str], set[str] | None] = {
 NAMES_A_PERSON = {
     ("POST", "/api/v1/requisitions"),
     ("POST", "/api/v1/requisitions/{number}/actions"),
+    ("POST", "/api/v1/requisitions/{number}/comments"),
     ("POST", "/api/v1/delegations"),
     ("DELETE", "/api/v1/delegations/{delegation_id}"),
     ("PATCH", "/api/v1/delegations/{delegation_id}"),
@@ -127,6 +130,8 @@ def _call(c: httpx.Client, base: str, method: str, path: str, number: str, heade
     kw: dict[str, Any] = {"headers": headers}
     if method == "POST" and path.endswith("/actions"):
         kw["json"] = {"action": "approve", "actor": "maria.lopez"}
+    elif method == "POST" and path.endswith("/comments"):
+        kw["json"] = {"actor": "maria.lopez", "text": "Checking the contract price first."}
     elif method == "POST" and path.endswith("/requisitions"):
         kw["json"] = new_request()
     elif method == "POST" and path.endswith("/delegations"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -236,3 +237,106 @@ def act_on_requisition(
                     as_admin=True,
                 )
         return _response(result)
+
+
+class CommentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=80, description="The person commenting")
+    text: str = Field(
+        min_length=1, max_length=c.MAX_COMMENT, description="What they say; `@person.id` or `@Full Name` notifies"
+    )
+
+
+class CommentView(BaseModel):
+    id: int
+    author: str
+    author_name: str
+    text: str
+    mentions: list[str]
+    surface: str
+    created_at: datetime
+
+
+class CommentResponse(BaseModel):
+    number: str
+    message: str
+    replayed: bool
+    comments: list[CommentView]
+
+
+def _comment_views(svc: ApprovalService, number: str) -> list[CommentView]:
+    def name(person_id: str) -> str:
+        person = svc.directory.person(person_id)
+        return person.name if person else person_id
+
+    return [
+        CommentView(
+            id=cm.id or 0,
+            author=cm.author,
+            author_name=name(cm.author),
+            text=cm.body,
+            mentions=list(cm.mentions),
+            surface=cm.surface,
+            created_at=cm.created_at,
+        )
+        for cm in svc.comments_on(number)
+    ]
+
+
+@router.get(
+    "/{number}/comments",
+    response_model=list[CommentView],
+    summary="The comments on a requisition, oldest first",
+    responses=errors(404),
+)
+def list_comments(
+    number: Number, svc: ApprovalService = Depends(service), caller: Caller = Depends(require(*READ))
+) -> list[CommentView]:
+    view = visible(svc, caller, number)
+    return _comment_views(svc, view.number)
+
+
+@router.post(
+    "/{number}/comments",
+    status_code=201,
+    response_model=CommentResponse,
+    summary="Comment on a requisition; the people involved and anyone @mentioned are told",
+    responses=errors(404, 409),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "example": {"actor": "maria.lopez", "text": "@Lucy Chen can the contract price apply here?"}
+                }
+            }
+        }
+    },
+)
+def add_comment(
+    request: Request,
+    number: Number,
+    body: CommentRequest,
+    svc: ApprovalService = Depends(service),
+    caller: Caller = Depends(require(*WRITE)),
+    idempotency_key: IdempotencyKey = None,
+) -> CommentResponse:
+    if caller.credential is not None and caller.credential.act_as is None:
+        vet_actor(request, caller, actor=body.actor, action="comment", site=None, number=number)
+    view = visible(svc, caller, number)
+    vet_actor(request, caller, actor=body.actor, action="comment", site=view.site, number=view.number)
+    cmd = c.AddComment(
+        actor=body.actor,
+        surface="api",
+        number=view.number,
+        text=body.text,
+        idempotency_key=scoped_key(caller, idempotency_key),
+    )
+    with acting(caller.credential):
+        result = svc.comment(cmd)
+    return CommentResponse(
+        number=result.number,
+        message=result.message,
+        replayed=result.replayed,
+        comments=_comment_views(svc, result.number),
+    )
