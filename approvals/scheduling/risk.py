@@ -264,7 +264,7 @@ def _alert(
         kind="sla_risk",
         number=req.number,
         now=now,
-        message=text.likely_late(req.number or "", name(step.person), risk.probability, reasons),
+        message=text.likely_late(req.number or "", name(step.person), risk.probability, reasons, nudged),
     )
     audit.append_event(
         session,

@@ -108,8 +108,9 @@ def informed(number: str, title: str, stage: str, waiting: str) -> str:
     )
 
 
-def likely_late(number: str, holder: str, probability: float, reasons: str) -> str:
+def likely_late(number: str, holder: str, probability: float, reasons: str, nudged: bool) -> str:
+    done = f"I have reminded {holder}; nothing" if nudged else "Nothing"
     return (
         f"Your {number} is likely to be late ({probability:.0%} chance it waits past its SLA on {holder}): "
-        f"{reasons}. I have nudged {holder}; nothing is needed from you."
+        f"{reasons}. {done} is needed from you."
     )
