@@ -82,6 +82,19 @@ def statuses(steps: Iterable[StepLike]) -> dict[int, str]:
     return out
 
 
+def holders(steps: Iterable[StepLike]) -> dict[int, str]:
+    """Position -> who holds it now (the acting person of its open step, else its approver), to name them."""
+    steps = list(steps)
+    where = positions(steps)
+    out: dict[int, str] = {}
+    for s in sorted(steps, key=lambda s: s.id or 0):
+        if s.id is None or s.id not in where:
+            continue
+        if s.state in (StepState.PENDING, StepState.WAITING) or where[s.id] not in out:
+            out[where[s.id]] = s.acting
+    return out
+
+
 def _count(node: Node, test: Callable[[Any], bool]) -> int:
     return sum(1 for m in node["members"] if test(m))
 
@@ -152,6 +165,12 @@ def describe(node: Node, name: Callable[[int], str], status: dict[int, str] | No
         return label + "one of: " + _join(parts, "or")
     done = _count(node, lambda m: (status.get(m) == APPROVED) if isinstance(m, int) else satisfied(m, status))
     return label + f"{node['need'] - done} of: " + ", ".join(parts)
+
+
+def provisional_note(who: str, stage: str, earlier: str, then: str | None) -> str:
+    """How a plan and a card say that a step is kept provisionally (separation_of_duties: acted)."""
+    after = f"it goes to {then}" if then else "an administrator must reassign it"
+    return f"{who} takes '{stage}' unless they approve '{earlier}'; if they do, {after}"
 
 
 def _join(parts: list[str], word: str) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import Session
 
+from approvals import groups
 from approvals.clock import as_utc
 from approvals.columns import table_of
 from approvals.directory import Directory
@@ -98,6 +99,10 @@ class RequisitionView(BaseModel):
     current_stage: int
     round: int
     waiting_on: list[str]
+    # a stage of groups: what it still needs, in people's names ("James Carter and one of: Sofia Alvarez or ...")
+    still_needed: str | None = None
+    # steps of later stages kept provisionally until an earlier stage shows who acted (separation_of_duties: acted)
+    provisional: list[str] = []
     lines: list[LineView]
     steps: list[StepView]
     decisions: list[DecisionView]
@@ -112,6 +117,35 @@ def _name(directory: Directory, person_id: str | None) -> str:
         return ""
     p = directory.person(person_id)
     return p.name if p else person_id
+
+
+def _still_needed(req: Requisition, route: dict[str, Any], steps: Sequence[Any], directory: Directory) -> str | None:
+    stages = route.get("stages") or []
+    if req.state != "pending_approval" or not 0 <= req.current_stage < len(stages):
+        return None
+    tree = stages[req.current_stage].get("group")
+    if not tree:
+        return None
+    stage = [s for s in steps if s.stage_index == req.current_stage]
+    held = groups.holders(stage)
+    return groups.describe(tree, lambda i: _name(directory, held.get(i)), groups.statuses(stage)) or None
+
+
+def _provisional(req: Requisition, route: dict[str, Any], directory: Directory) -> list[str]:
+    """The provisional steps of stages still to come whose earlier stage has not finished yet."""
+    if req.state not in ("pending_approval", "needs_info"):
+        return []
+    stages = route.get("stages") or []
+    done = {st.get("name") for st in stages[: req.current_stage]}
+    out: list[str] = []
+    for stage in stages[req.current_stage + 1 :]:
+        for step in stage.get("steps") or ():
+            earlier = step.get("provisional")
+            if earlier and earlier not in done:
+                fallback = step.get("fallback")
+                then = _name(directory, fallback["acting"]) if fallback else None
+                out.append(groups.provisional_note(_name(directory, step.get("acting")), stage["name"], earlier, then))
+    return out
 
 
 def build_view(session: Session, req: Requisition, directory: Directory) -> RequisitionView:
@@ -169,6 +203,8 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         current_stage=req.current_stage,
         round=req.round,
         waiting_on=sorted({s.acting for s in steps if s.state == StepState.PENDING}),
+        still_needed=_still_needed(req, route, steps, directory),
+        provisional=_provisional(req, route, directory),
         lines=[
             LineView(
                 line_no=ln.line_no,

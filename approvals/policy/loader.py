@@ -187,7 +187,18 @@ def load_policy_text(text: str, filename: str = "<policy>") -> LoadedPolicy:
     try:
         spec = PolicyFile.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
+        errors = exc.errors()
+        # a list whose items failed is also "too short" after validation: only the items' own errors are news
+        inner = [tuple(e["loc"]) for e in errors]
+        errors = [
+            e
+            for e in errors
+            if not (
+                e["type"] == "too_short"
+                and any(len(o) > len(e["loc"]) and o[: len(e["loc"])] == tuple(e["loc"]) for o in inner)
+            )
+        ]
+        for err in errors:
             # a group's members are a tagged union: the tag says which shape was tried, not where in the file
             loc = tuple(part for part in err["loc"] if part not in (GROUP_TAG, APPROVER_TAG))
             msg = err["msg"].removeprefix("Value error, ")

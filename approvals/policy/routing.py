@@ -561,7 +561,7 @@ class _StageResolver:
         return {"mode": mode, "need": need, "name": name, "members": kids}
 
     def _group_label(self, group: GroupSpec) -> str:
-        return group.name or f"({self._describe_members(group.approvers, group.mode, group.quorum)})"
+        return group.name or f"({self._describe_members(group.approvers, group.mode, group.quorum, False)})"
 
     def _leaf(
         self,
@@ -720,9 +720,8 @@ class _StageResolver:
                     }
             else:  # only the delegate approves earlier: the step stays with its approver
                 fallback = {"approver": step.approver, "approver_name": step.approver_name, "acting": step.approver}
-            who = self._name(step.acting)
-            then = f"it goes to {self._name(fallback['acting'])}" if fallback else "an administrator must reassign it"
-            notes.append(f"{who} takes '{spec.name}' unless they approve '{earlier}'; if they do, {then}")
+            then = self._name(fallback["acting"]) if fallback else None
+            notes.append(groups.provisional_note(self._name(step.acting), spec.name, earlier, then))
             out.append(
                 StepPlan(
                     step.approver,
@@ -737,14 +736,16 @@ class _StageResolver:
             )
         return out
 
-    def _describe_members(self, members: tuple[ApproverSpec | GroupSpec, ...], mode: str, quorum: int | None) -> str:
+    def _describe_members(
+        self, members: tuple[ApproverSpec | GroupSpec, ...], mode: str, quorum: int | None, top: bool = True
+    ) -> str:
         """The resolvers as written: "the requester's manager, (one of: the procurement director or ...)"."""
-        if not any(isinstance(m, GroupSpec) for m in members):
+        if top and not any(isinstance(m, GroupSpec) for m in members):  # a flat stage, said as always
             return ", ".join(self._describe(m) for m in members if isinstance(m, ApproverSpec))
         parts = [
             self._describe(m)
             if isinstance(m, ApproverSpec)
-            else f"({self._describe_members(m.approvers, m.mode, m.quorum)})"
+            else f"({self._describe_members(m.approvers, m.mode, m.quorum, False)})"
             for m in members
         ]
         if mode == "all":

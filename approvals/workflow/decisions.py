@@ -8,9 +8,11 @@ into a plan of its writes (approvals/plan.py) that the service's hooks add to an
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, insert
 
+from approvals import groups
 from approvals.clock import as_utc
 from approvals.columns import table_of
 from approvals.commands import (
@@ -196,6 +198,53 @@ class DecisionActions(ServiceBase):
             _decided_at(last).isoformat(),
         )
 
+    def _still_needed(self, tree: dict[str, Any], stage: list[StepRow], status: dict[int, str]) -> str:
+        """What a stage of groups still needs, in people's names ("Maria Lopez and one of: ...")."""
+        held = groups.holders(stage)
+        return groups.describe(tree, lambda i: self._name(held.get(i)), status) or "nothing more"
+
+    def _separate(self, snap: Snapshot, plan: Plan, stage: list[StepRow]) -> None:
+        """Separation of duties decided by who acted (settings.separation_of_duties: acted): as a stage starts, a
+        step kept provisionally for someone who did approve an earlier stage goes to the person routing named
+        for that case; someone who did not keeps it."""
+        entry = _route_stage(snap, stage[0].stage_index)
+        planned: list[dict[str, Any]] = list(entry.get("steps") or ()) if entry else []
+        where = groups.positions(stage)
+        for s in stage:
+            i = where.get(s.id)
+            if i is None or i >= len(planned) or not planned[i].get("provisional"):
+                continue
+            info, fallback = planned[i], planned[i].get("fallback")
+            if not fallback or s.escalated_from is not None or s.approver != info.get("approver"):
+                continue  # nobody to hand it to (the SoD check refuses them at their tap), or already moved
+            # the person whose earlier part counts: the approver, or only their delegate when the step stays theirs
+            person = info["acting"] if fallback["approver"] == info["approver"] else info["approver"]
+            acted = next(
+                (
+                    o
+                    for o in snap.steps
+                    if o.stage_index < s.stage_index
+                    and o.state == StepState.APPROVED
+                    and person in (o.decided_by, o.approver)
+                ),
+                None,
+            )
+            if acted is None:
+                continue
+            why = (
+                f"{self._name(person)} approved '{acted.stage_name}', so '{s.stage_name}' goes to "
+                f"{self._name(fallback['acting'])}"
+            )
+            plan.set_step(
+                s, approver=fallback["approver"], acting=fallback["acting"], explanation=f"{why}. {s.explanation}"[:600]
+            )
+            plan.audit(
+                "separated",
+                "policy",
+                {"step": s.id, "approver": info["approver"], "acting": info["acting"]},
+                {"step": s.id, "approver": fallback["approver"], "acting": fallback["acting"], "reason": why},
+            )
+
     def _check_separation(self, snap: Snapshot, actor: str, step: StepRow) -> None:
         # a person's authority counts once per requisition, whether they used it themselves or
         # through a delegate: neither the actor nor the person they act for may have approved before
@@ -264,13 +313,23 @@ class DecisionActions(ServiceBase):
                 on_behalf_of=on_behalf,
             )
             stage = snap.stage_steps()
-            approved = len({s.decided_by for s in stage if s.state == StepState.APPROVED})
-            if approved < step.required:
-                plan.set(updated_at=now, version=req.version + 1)
-                return "recorded", (
-                    f"Your approval of {req.number} is recorded; {step.required - approved} more "
-                    f"approval(s) needed at stage '{step.stage_name}'."
-                )
+            tree = _tree(snap, step)
+            if tree is not None:
+                status = groups.statuses(stage)
+                if not groups.satisfied(tree, status):
+                    plan.set(updated_at=now, version=req.version + 1)
+                    return "recorded", (
+                        f"Your approval of {req.number} is recorded; stage '{step.stage_name}' still needs "
+                        f"{self._still_needed(tree, stage, status)}."
+                    )
+            else:
+                approved = len({s.decided_by for s in stage if s.state == StepState.APPROVED})
+                if approved < step.required:
+                    plan.set(updated_at=now, version=req.version + 1)
+                    return "recorded", (
+                        f"Your approval of {req.number} is recorded; {step.required - approved} more "
+                        f"approval(s) needed at stage '{step.stage_name}'."
+                    )
             for other in stage:
                 if other.state == PENDING:
                     plan.set_step(other, state=StepState.NOT_NEEDED, decided_at=now)
@@ -280,6 +339,8 @@ class DecisionActions(ServiceBase):
                 plan.move("advance_stage", updated_at=now, current_stage=before + 1)
                 for s in nxt:
                     plan.set_step(s, state=PENDING, activated_at=now)
+                if nxt[0].mode == GROUP:
+                    self._separate(snap, plan, nxt)
                 plan.audit(
                     "stage_completed",
                     cmd.actor,
@@ -313,7 +374,25 @@ class DecisionActions(ServiceBase):
             plan.decision("reject", cmd.actor, step_id=step.id, on_behalf_of=on_behalf, comment=cmd.reason)
             stage = snap.stage_steps()
             still_possible = sum(1 for s in stage if s.state in (StepState.APPROVED, PENDING))
-            if step.mode == "quorum" and still_possible >= step.required:
+            tree = _tree(snap, step)
+            if tree is not None:
+                # a member of a quorum group votes no; anywhere else a rejection stops the request (approvals.groups)
+                where = groups.positions(stage).get(step.id)
+                status = groups.statuses(stage)
+                if where is not None and not groups.vetoes(tree, where) and groups.possible(tree, status):
+                    plan.set(updated_at=now, version=req.version + 1)
+                    plan.audit(
+                        "rejected_step",
+                        cmd.actor,
+                        {"step": step.id},
+                        {"step": step.id, "state": "rejected", "reason": cmd.reason} | _delegations(through),
+                        on_behalf_of=on_behalf,
+                    )
+                    return "recorded", (
+                        f"Your rejection of {req.number} is recorded; stage '{step.stage_name}' can still be "
+                        f"approved by {self._still_needed(tree, stage, status)}."
+                    )
+            elif step.mode == "quorum" and still_possible >= step.required:
                 plan.set(updated_at=now, version=req.version + 1)
                 plan.audit(
                     "rejected_step",
@@ -412,6 +491,22 @@ class DecisionActions(ServiceBase):
             return "withdrawn", f"{req.number} is withdrawn."
 
         return self._act(cmd, "withdraw", decide, info=True)
+
+
+GROUP = "group"  # the mode of a stage decided by its tree of groups (approvals.groups)
+
+
+def _route_stage(snap: Snapshot, index: int) -> dict[str, Any] | None:
+    stages = snap.route().get("stages") or []
+    return stages[index] if 0 <= index < len(stages) else None
+
+
+def _tree(snap: Snapshot, step: StepRow) -> dict[str, Any] | None:
+    """The stage's tree of groups when routing planned one; the route is read only for such a stage."""
+    if step.mode != GROUP:
+        return None
+    entry = _route_stage(snap, step.stage_index)
+    return entry.get("group") if entry else None
 
 
 def _decided_at(step: StepRow) -> datetime:
