@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from bot.cards.model import Card, CardAction
@@ -88,8 +90,33 @@ def read_action(secret: bytes, verb: str, data: Any) -> tuple[dict[str, str], st
     return value, typed, number or None
 
 
+# a time as the neutral card writes it (bot/intake/cards.py), always UTC
+_UTC_TIME = re.compile(r"\b(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}) UTC\b")
+
+
+def teams_time(at: datetime) -> str:
+    """Adaptive Cards' date and time functions: each reader's Teams shows `at` in their own locale and time zone
+    ("Mon, Nov 23, 2026 3:42 PM"). Upper case, no spaces inside the braces, an RFC 3339 time in UTC."""
+    stamp = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
+
+
+def local_times(text: str) -> str:
+    """Every UTC time in a card's text as Adaptive Cards' DATE and TIME functions (the card's fallback text and
+    the notification line keep the UTC words)."""
+
+    def dated(m: re.Match[str]) -> str:
+        year, month, day, hour, minute = (int(g) for g in m.groups())
+        try:
+            return teams_time(datetime(year, month, day, hour, minute, tzinfo=timezone.utc))
+        except ValueError:
+            return m.group(0)
+
+    return _UTC_TIME.sub(dated, text)
+
+
 def _text(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+    return {"type": "TextBlock", "text": local_times(text), "wrap": True, **extra}
 
 
 def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, Any]]:
@@ -107,7 +134,9 @@ def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, An
     if card.status:
         body.append(_text(card.status, color=_COLOR.get(card.tone, "Default"), spacing="Small"))
     if card.facts:
-        body.append({"type": "FactSet", "facts": [{"title": f.label, "value": f.value} for f in card.facts]})
+        body.append(
+            {"type": "FactSet", "facts": [{"title": f.label, "value": local_times(f.value)} for f in card.facts]}
+        )
     body += [_text(f"• {line}", spacing="Small") for line in card.lines]
     if card.why_you:
         body.append(_text(texts.FOOTER_WHY.format(why=card.why_you), isSubtle=True, size="Small"))

@@ -148,3 +148,34 @@ def test_see_the_full_requisition_sends_every_line_to_whoever_taps_it(teams):  #
     assert all(f"Line {i:03d}:" in text for i in range(200))
     assert all(cards.message_bytes(a) <= cards.BUDGET_BYTES for a in sent)
     assert teams.runtime.service.view(number).state == "pending_approval"
+
+
+def test_times_are_shown_in_each_readers_locale_and_time_zone(every_card):  # type: ignore[no-untyped-def]
+    """A card that says when someone decided ("Waiting on ... Approved by Zoe Martin at ...") shows the time with
+    Adaptive Cards' DATE and TIME functions (each reader's Teams shows it in their own locale and zone, "Mon, Nov
+    23, 2026 3:42 PM"), never in UTC words; it still passes the 1.5 schema, and the fallback text for clients
+    that draw no card keeps the UTC time."""
+    import json
+    import re
+
+    from bot.cards.model import Fact
+
+    utc = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+    approver = next(card for name, card in every_card if name == "approval_request")
+    decided = approver.model_copy(
+        update={
+            "status": "Approved by Zoe Martin at 2026-11-23 15:42 UTC.",
+            "facts": [*approver.facts, Fact(label="Asked", value="2026-11-23 09:05 UTC")],
+        }
+    )
+    timed = [("decided", decided)] + [(name, card) for name, card in every_card if utc.search(card.model_dump_json())]
+    validator = adaptive_card()
+    for name, card in timed:
+        content = cards.render(card, secret=KEY)
+        text = json.dumps(content["body"])
+        assert " UTC" not in text, name
+        stamps = re.findall(r"\{\{DATE\((\S+), SHORT\)\}\} \{\{TIME\((\S+)\)\}\}", text)
+        assert stamps and all(d == t and re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00Z", d) for d, t in stamps)
+        assert problems(validator, {k: v for k, v in content.items() if k != "msteams"}) == [], name
+        if card.status and utc.search(card.status):
+            assert utc.search(content["fallbackText"]), name
