@@ -14,8 +14,9 @@ The model, small enough to explain in a sentence per part:
 2. **Queue.** Each doubling of the requests waiting on the person above what usually waits on them
    when a step arrives makes them `QUEUE_SLOWDOWN` slower (a shift of the log turnaround).
 3. **Breach.** The chance the step is still undecided at its SLA given that it is undecided now:
-   S(SLA) / S(elapsed), where S mixes that log-normal with a stalled one (`STALL_SHARE` of steps take
-   `STALL_FACTOR` times longer): a step already much older than the person's habit is likely stalled.
+   S(SLA) / S(elapsed), where S mixes that log-normal with a stalled one (stalled steps take
+   `STALL_FACTOR` times longer; their share is the person's own, shrunk towards the company's): a step
+   already much older than the person's habit is likely stalled.
 4. **Absence.** On the log-odds of that chance: `IDLE_WEIGHT` when the person has decided nothing for
    longer than usual while requests waited on them, `AWAY_WEIGHT` when an out-of-office (a
    delegation window of theirs) covers part of the time left, `SNOOZE_WEIGHT` when they snoozed
@@ -40,8 +41,10 @@ DEFAULT_THRESHOLD = 0.5  # alert at a 50% or higher chance of being late (PROCUR
 PRIOR_WEIGHT = 4.0  # pseudo-steps of the company a person's estimate is shrunk towards
 CONTEXT_WEIGHT = 1.0  # pseudo-steps of the person a weekday's or a time of day's estimate is shrunk towards
 FLOOR = 0.01  # no step is ever certain to be on time: absence signals add to this at least
-STALL_SHARE = 0.1  # steps that stall (something came up) whatever the person's habit ...
-STALL_FACTOR = 10.0  # ... and then take about ten times their usual time
+STALL_SHARE = 0.1  # the share of steps that stall (something came up), before the company has a history ...
+STALL_FACTOR = 10.0  # ... stalled steps take about ten times the person's usual time
+STALLED_AT = 4.0  # a past step that took four times its holder's usual time counts as stalled
+STALL_WEIGHT = 10.0  # pseudo-steps of the company's stall share a person's is shrunk towards
 STALL_SIGMA = 1.0
 DEFAULT_HOURS = 6.0  # the company's typical turnaround before it has any history
 DEFAULT_SIGMA = 1.0
@@ -157,6 +160,7 @@ class _Person:
     mu: float
     sigma: float
     n: int
+    stall: float
     usual_queue: float
     by_weekday: dict[int, float]
     weekday_n: dict[int, int]
@@ -183,6 +187,14 @@ class Predictor:
         for p in past:
             by_person.setdefault(p.person, []).append(p)
         self.people = {person: self._fit_person(person, steps) for person, steps in by_person.items()}
+        # stalled: took STALLED_AT times the holder's usual time; the company's share, then each person's shrunk to it
+        stalls = {
+            person: sum(1 for q in steps if _log(q.hours) > self.people[person].mu + math.log(STALLED_AT))
+            for person, steps in by_person.items()
+        }
+        self.stall0 = (sum(stalls.values()) + STALL_WEIGHT * STALL_SHARE) / (len(past) + STALL_WEIGHT)
+        for person, fitted in self.people.items():
+            fitted.stall = (stalls[person] + STALL_WEIGHT * self.stall0) / (fitted.n + STALL_WEIGHT)
         # company-wide differences by stage and by amount band, net of who held the step
         residual_stage: dict[str, list[float]] = {}
         residual_band: dict[int, list[float]] = {}
@@ -212,6 +224,7 @@ class Predictor:
             mu=mu,
             sigma=sigma,
             n=len(steps),
+            stall=STALL_SHARE,
             usual_queue=statistics.median([s.queue for s in steps]),
             by_weekday={d: _shrunk(v, mu, CONTEXT_WEIGHT) - mu for d, v in weekday.items()},
             weekday_n={d: len(v) for d, v in weekday.items()},
@@ -231,9 +244,9 @@ class Predictor:
         factors: dict[str, float] = {}
         reasons: list[tuple[float, str]] = []
         if person is None:
-            mu, sigma, usual_queue = self.mu0, self.sigma0, 0.0
+            mu, sigma, usual_queue, stall = self.mu0, self.sigma0, 0.0, self.stall0
         else:
-            mu, sigma, usual_queue = person.mu, person.sigma, person.usual_queue
+            mu, sigma, usual_queue, stall = person.mu, person.sigma, person.usual_queue, person.stall
             wd = person.by_weekday.get(local.weekday(), 0.0)
             factors["weekday"] = wd
             factors["day_part"] = person.by_part.get(day_part(local.hour), 0.0)
@@ -266,10 +279,10 @@ class Predictor:
 
         def survive(hours: float) -> tuple[float, float]:
             if hours <= 0:
-                return 1 - STALL_SHARE, STALL_SHARE
+                return 1 - stall, stall
             usual = _normal_sf((_log(hours) - mu) / sigma)
             stalled = _normal_sf((_log(hours) - stall_mu) / STALL_SIGMA)
-            return (1 - STALL_SHARE) * usual, STALL_SHARE * stalled
+            return (1 - stall) * usual, stall * stalled
 
         usual_now, stalled_now = survive(elapsed)
         usual_sla, stalled_sla = survive(step.sla_hours)
