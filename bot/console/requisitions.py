@@ -34,6 +34,7 @@ EVENT_WORDS = {
     "info_requested": "Info requested",
     "info_answered": "Info answered",
     "escalated": "Escalated",
+    "separated": "Handed on (separation of duties)",
     "reassigned": "Reassigned",
     "withdrawn": "Withdrawn",
     "amended": "Amended",
@@ -140,6 +141,9 @@ def detail_page(
         ("Waiting on", ", ".join(_name(directory, p) for p in view.waiting_on) or "nobody"),
         ("ERP", erp.sentence() if erp else "not sent"),
     ]
+    if view.still_needed:
+        facts.insert(-1, ("Still needed", view.still_needed))
+    facts[-1:-1] = [("Provisional", line) for line in view.provisional]
     if view.stop_reason:
         facts.append(("Stopped because", view.stop_reason))
     timeline = [

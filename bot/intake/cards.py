@@ -203,7 +203,9 @@ def _status_line(view: RequisitionView, directory: Directory, erp_line: str | No
     )
     match view.state:
         case "pending_approval":
-            return f"Waiting on {names} ({stage})."
+            # a stage of groups says what it still needs ("one of: Sofia Alvarez or Lucy Chen"), not everyone asked
+            later = "".join(f" Provisionally: {line}." for line in view.provisional)
+            return f"Waiting on {view.still_needed or names} ({stage}).{later}"
         case "needs_info":
             info = next((i for i in reversed(view.info_requests) if i.state == "open"), None)
             asked = _name(directory, info.asked_by) if info else "a question"
