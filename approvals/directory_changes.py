@@ -10,6 +10,7 @@ holders get their cards and reminders and the requesters are told.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlmodel import Session, select
 
@@ -132,12 +133,14 @@ def activate(
     actor: str = "system",
     surface: str = "cli",
     force: bool = False,
+    also: Callable[[Session, int], None] | None = None,
 ) -> Activation:
     """Check `source` against the requisitions in flight, then make it the active directory version.
 
     Refused (DirectoryRefused, nothing written) when the reporting lines loop, or when an open step would be left
     with nobody and `force` is not given. The version is stored and activated in one transaction; the leavers'
-    steps then move through `service` (wire it, so the new holders get their cards)."""
+    steps then move through `service` (wire it, so the new holders get their cards). `also(session, version id)`
+    writes with the version, in its transaction (a sync's state), whether or not the text is new."""
     new = load_directory_text(source, filename or "directory")
     with Session(service.engine) as session:
         found = active_directory(session)
@@ -163,7 +166,9 @@ def activate(
             surface=surface,
         )
         version_id = row.id
-    assert version_id is not None
+        assert version_id is not None
+        if also is not None:
+            also(session, version_id)
     live = service.directory
     if isinstance(live, LiveDirectory):
         live.refresh(force=True)

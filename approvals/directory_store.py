@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import Column, Engine, Text
+from sqlalchemy import JSON, Column, Engine, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals import audit
@@ -41,6 +41,33 @@ class DirectoryVersion(SQLModel, table=True):
     @property
     def label(self) -> str:
         return f"directory v{self.id} ({self.origin}, sha256:{self.content_hash[:12]})"
+
+
+class DirectorySync(SQLModel, table=True):
+    """What a directory source (Microsoft Graph) told us last: its delta link and the users as known, so the next
+    sync asks only for what changed. Written in the same transaction as the version it produced."""
+
+    __tablename__ = "directory_sync"
+
+    source: str = Field(primary_key=True, max_length=20)
+    delta_link: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    users: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    synced_at: datetime = timestamp_field()
+    version_id: int | None = None
+
+
+class Absence(SQLModel, table=True):
+    """Someone out of office as their mailbox's automatic replies say (Microsoft Graph), and whether they were asked
+    who approves for them meanwhile."""
+
+    __tablename__ = "directory_absence"
+
+    person_id: str = Field(primary_key=True, max_length=80)
+    status: str = Field(max_length=20)  # alwaysEnabled | scheduled
+    starts_at: datetime | None = timestamp_field(default=None)
+    ends_at: datetime | None = timestamp_field(default=None)
+    seen_at: datetime = timestamp_field()
+    asked_at: datetime | None = timestamp_field(default=None)  # the suggested-delegation card was sent
 
 
 def content_hash(source: str) -> str:

@@ -117,3 +117,57 @@ def versions_command(limit: int = typer.Option(10, min=1, max=200, help="how man
         engine.dispose()
     if not rows:
         typer.echo("no directory version is stored yet: start the server or run `procurebot directory activate FILE`")
+
+
+@app.command("sync")
+def sync_command(
+    source: str = typer.Option("graph", "--from", help="where the people come from: graph (Microsoft Entra ID)"),
+    full: bool = typer.Option(False, "--full", help="read every user again, not only what changed"),
+    force: bool = typer.Option(False, "--force", help="activate even if an open step would be left with nobody"),
+) -> None:
+    """Read people, managers, offices, groups and account states from Microsoft Entra ID through Microsoft Graph,
+    map them (GRAPH_MAPPING_FILE), check the result against the requisitions in flight and activate it as a new
+    directory version. The first sync reads every user; later ones only what changed (Graph's delta query).
+    Refused (exit 1, nothing changed) like `directory activate`."""
+    from bot.runtime import build_runtime
+    from connectors.directory.graph import GraphClient, GraphError
+    from connectors.directory.mapping import load_mapping
+    from connectors.directory.sync import SyncRefused, sync_from_graph
+
+    if source != "graph":
+        typer.echo(f"unknown source {source!r}: the directory syncs from graph (Microsoft Entra ID)", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    missing = settings.graph.missing()
+    if missing:
+        typer.echo(f"the Graph sync needs {', '.join(missing)} (see docs/directory.md)", err=True)
+        raise typer.Exit(2)
+    assert settings.graph.mapping_file is not None
+    try:
+        mapping = load_mapping(settings.graph.mapping_file)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    runtime = build_runtime(settings)
+    client = GraphClient(settings.graph)
+    try:
+        report = sync_from_graph(runtime.service, client, mapping, full=full, force=force, actor="cli", surface="cli")
+    except DirectoryRefused as exc:
+        for line in exc.report.lines():
+            typer.echo(f"  {line}", err=line.startswith("error:"))
+        for reason in exc.reasons:
+            typer.echo(f"refused: {reason}", err=True)
+        raise typer.Exit(1) from None
+    except SyncRefused as exc:
+        for note in exc.notes:
+            typer.echo(f"  note: {note}", err=True)
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except GraphError as exc:
+        typer.echo(f"sync failed, nothing changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        client.close()
+        runtime.engine.dispose()
+    for line in report.lines():
+        typer.echo(line)

@@ -4,7 +4,7 @@ The server's own variables (`PROCUREBOT_*`, `DATABASE_URL`) are its fields; each
 else reads its own section, under the names that system's docs use: `erp` (`connectors/erp/config.py`), `llm`
 (`connectors/llm.py`), `slack` (`bot/settings/slack.py`), `teams` (`bot/settings/teams.py`), `audit`
 (`bot/settings/audit.py`, the audit key and checkpoints), `oidc` (`bot/settings/oidc.py`, the console's single
-sign-on). The connectors'
+sign-on), `graph` (`connectors/directory/config.py`, the directory sync from Microsoft Graph). The connectors'
 sections live with the connectors, which import nothing from bot/. The composition root builds one
 `Settings` and hands each part its section.
 """
@@ -24,6 +24,7 @@ from bot.settings.audit import AuditSettings
 from bot.settings.oidc import OidcSettings
 from bot.settings.slack import SlackSettings
 from bot.settings.teams import TeamsSettings
+from connectors.directory.config import GraphSettings
 from connectors.erp.config import ErpSettings
 from connectors.llm_config import LlmSettings
 
@@ -44,6 +45,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "teams": TeamsSettings,
     "audit": AuditSettings,
     "oidc": OidcSettings,
+    "graph": GraphSettings,
 }
 
 
@@ -54,6 +56,7 @@ class Settings(BaseSettings):
     # (see __init__). NoDecode: a variable that happens to be named PROCUREBOT_ERP (etc.) is never parsed.
     erp: Annotated[ErpSettings, NoDecode] = Field(default_factory=ErpSettings)
     llm: Annotated[LlmSettings, NoDecode] = Field(default_factory=LlmSettings)
+    graph: Annotated[GraphSettings, NoDecode] = Field(default_factory=GraphSettings)
     slack: Annotated[SlackSettings, NoDecode] = Field(default_factory=SlackSettings)
     teams: Annotated[TeamsSettings, NoDecode] = Field(default_factory=TeamsSettings)
     audit: Annotated[AuditSettings, NoDecode] = Field(default_factory=AuditSettings)

@@ -1,0 +1,107 @@
+"""One sync from Microsoft Graph: read what changed, build the directory, check it, activate it.
+
+Nothing is written until everything was read and the new version passed its checks: the version, the sync's state
+(the delta link, the users as known) and its audit event commit in one transaction, so a sync that fails halfway
+(a page that never comes, a refused version) leaves the directory and the next delta exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from approvals.directory_changes import Activation, activate
+from approvals.directory_store import DirectorySync, pinned
+from approvals.workflow import ApprovalService
+from connectors.directory.graph import GraphClient, GraphError
+from connectors.directory.mapping import GraphMapping, build_directory, merge_delta
+
+log = logging.getLogger("procurebot.directory")
+SOURCE = "graph"
+
+
+@dataclass
+class SyncReport:
+    initial: bool
+    pages: int
+    changed: int
+    removed: int
+    notes: list[str] = field(default_factory=list)
+    activation: Activation | None = None
+    waits: list[float] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        kind = "initial (every user)" if self.initial else "delta (what changed since the last sync)"
+        out = [f"Microsoft Graph: {kind}: {self.pages} page(s), {self.changed} user(s) changed, {self.removed} removed"]
+        if self.waits:
+            out.append(f"throttled {len(self.waits)} time(s); waited {sum(self.waits):g} s as Graph asked")
+        out += [f"note: {n}" for n in self.notes]
+        if self.activation is not None:
+            out += self.activation.report.lines()
+            out.append(
+                f"activated: directory v{self.activation.version_id}"
+                if self.activation.changed
+                else f"no change: directory v{self.activation.version_id} stays active"
+            )
+            out += [f"moved: {line}" for line in self.activation.moved]
+        return out
+
+
+class SyncRefused(GraphError):
+    def __init__(self, problems: list[str], notes: list[str]) -> None:
+        self.problems, self.notes = problems, notes
+        super().__init__("the directory built from Microsoft Graph is not valid: " + "; ".join(problems))
+
+
+def sync_from_graph(
+    service: ApprovalService,
+    client: GraphClient,
+    mapping: GraphMapping,
+    *,
+    full: bool = False,
+    force: bool = False,
+    actor: str = "graph-sync",
+    surface: str = "scheduler",
+) -> SyncReport:
+    """Read users (delta) and the mapped groups from Graph, build the directory on the active version and activate
+    it through `service` (approvals.directory_changes.activate: refused when it loops or strands a step)."""
+    with Session(service.engine) as session:
+        state = session.get(DirectorySync, SOURCE)
+        known: dict[str, Any] = dict(state.users) if state and not full else {}
+        link = state.delta_link if state and not full else ""
+    delta = client.users_delta(link or None)
+    users = merge_delta(known, delta.users)
+    members = {group_id: client.group_members(group_id) for group_id in mapping.roles}
+    built = build_directory(pinned(service.directory), users, members, mapping)
+    report = SyncReport(
+        initial=not link,
+        pages=delta.pages,
+        changed=sum(1 for u in delta.users if "@removed" not in u),
+        removed=sum(1 for u in delta.users if "@removed" in u),
+        notes=built.notes,
+        waits=list(client.waits),
+    )
+    if built.problems or built.directory is None:
+        raise SyncRefused(built.problems, built.notes)
+    now = service.clock()
+
+    def keep_state(session: Session, version_id: int) -> None:
+        row = session.get(DirectorySync, SOURCE) or DirectorySync(source=SOURCE, synced_at=now)
+        row.delta_link, row.users, row.synced_at, row.version_id = delta.delta_link, users, now, version_id
+        session.add(row)
+
+    report.activation = activate(
+        service,
+        built.text,
+        origin="graph",
+        filename="microsoft-graph",
+        note=f"sync from Microsoft Graph ({'initial' if report.initial else 'delta'}, {report.changed} changed)",
+        actor=actor,
+        surface=surface,
+        force=force,
+        also=keep_state,
+    )
+    return report

@@ -1,0 +1,327 @@
+"""The directory synced from Microsoft Entra ID through Microsoft Graph, against a local fake Graph and token endpoint:
+initial sync, paging, delta, throttling, a leaver, a mover, a failed sync, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from approvals.directory_changes import DirectoryRefused
+from approvals.directory_store import DirectorySync, DirectoryVersion
+from bot.settings import Settings, get_settings
+from connectors.directory.config import GraphSettings
+from connectors.directory.graph import GraphClient, GraphError
+from connectors.directory.mapping import load_mapping
+from connectors.directory.sync import sync_from_graph
+from tests.erp_fakes import FakeEntra, self_signed_cert
+from tests.factories import boxes, submit
+from tests.fake_graph import FakeGraph, group_id, object_id
+
+TENANT, CLIENT, SECRET = "11111111-2222-3333-4444-555555555555", "graph-app", "graph-secret"
+SITES = {
+    "Dallas DC": "DAL",
+    "Chicago DC": "CHI",
+    "Atlanta DC": "ATL",
+    "Edison NJ DC": "NJ",
+    "Phoenix DC": "PHX",
+    "Seattle DC": "SEA",
+}
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    return self_signed_cert(tmp_path_factory.mktemp("graph-tls"))
+
+
+@pytest.fixture
+def entra(tls: tuple[str, str]) -> Iterator[FakeEntra]:
+    with FakeEntra(tls, tenant=TENANT, client_id=CLIENT, secret=SECRET) as fake:
+        yield fake  # type: ignore[misc]
+
+
+@pytest.fixture
+def graph(tls: tuple[str, str]) -> Iterator[FakeGraph]:
+    with FakeGraph.sample(tls, page_size=7) as fake:
+        yield fake  # type: ignore[misc]
+
+
+@pytest.fixture
+def mapping_file(tmp_path: Path) -> Path:
+    path = tmp_path / "graph-mapping.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "sites": SITES,
+                "roles": {
+                    group_id("buyer"): "buyer",
+                    group_id("warehouse_manager"): {"role": "warehouse_manager", "sites": "own"},
+                    group_id("procurement_director"): "procurement_director",
+                },
+                "approval_limits": {"Warehouse Manager, Reno": 10000},
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def graph_settings(entra: FakeEntra, graph: FakeGraph, tls: tuple[str, str], mapping_file: Path) -> GraphSettings:
+    return GraphSettings(
+        tenant_id=TENANT,
+        client_id=CLIENT,
+        client_secret=SECRET,
+        authority_host=entra.url,
+        base_url=f"{graph.url}/v1.0",
+        ca_bundle=Path(tls[0]),
+        mapping_file=mapping_file,
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def runtime(db_url: str, tmp_path: Path) -> Iterator[Any]:
+    from bot.runtime import build_runtime
+
+    rt = build_runtime(Settings(database_url=db_url, var_dir=tmp_path, directory_refresh_seconds=0, _env_file=None))
+    yield rt
+    rt.engine.dispose()
+
+
+class Waits:
+    """The injected sleeper: records what Graph asked to wait, and waits nothing."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+def _sync(runtime: Any, settings: GraphSettings, sleeper: Waits | None = None, **kw: Any) -> Any:
+    client = GraphClient(settings, sleep=sleeper or Waits())
+    try:
+        assert settings.mapping_file is not None
+        return sync_from_graph(runtime.service, client, load_mapping(settings.mapping_file), **kw)
+    finally:
+        client.close()
+
+
+def _versions(runtime: Any) -> list[DirectoryVersion]:
+    with Session(runtime.engine) as session:
+        return list(session.exec(select(DirectoryVersion).order_by(DirectoryVersion.id)).all())  # type: ignore[arg-type]
+
+
+def _state(runtime: Any) -> DirectorySync | None:
+    with Session(runtime.engine) as session:
+        return session.get(DirectorySync, "graph")
+
+
+def _eric_in_seattle(runtime: Any) -> str:
+    number = runtime.service.submit(
+        submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS", lines=[boxes(60)])
+    ).number
+    assert runtime.service.view(number).waiting_on == ["hannah.berg"]
+    return number
+
+
+def test_initial_sync_reads_every_user_through_every_page(runtime, graph_settings, graph, entra):
+    """The first sync reads all 30 people over five pages with one token: each is linked to their Entra object id,
+    roles come from the mapped groups, and the only person without a manager (the CEO) is reported, not guessed."""
+    report = _sync(runtime, graph_settings)
+    assert report.initial and report.pages == 5 and report.changed == 30
+    assert entra.tokens_issued == 1
+    assert report.activation is not None and report.activation.changed
+    directory = runtime.directory
+    hannah = directory.person("hannah.berg")
+    assert hannah.teams_object_id == object_id("hannah.berg") and hannah.site == "SEA"
+    assert hannah.has_role("warehouse_manager", "SEA") and not hannah.has_role("warehouse_manager", "DAL")
+    assert hannah.approval_limit == 10000  # kept from the directory: Entra ID does not know limits
+    assert directory.person("ben.turner").has_role("buyer")
+    assert report.notes == ["Catherine Moss has no manager in Entra ID (none is guessed)"]
+    assert _versions(runtime)[-1].origin == "graph"
+    state = _state(runtime)
+    assert state is not None and "$deltatoken=" in state.delta_link and len(state.users) == 30
+
+
+def test_delta_sync_reads_only_what_changed(runtime, graph_settings, graph):
+    """After the first sync, Eric gets a new title in Entra ID: the next sync asks with the delta link, gets one
+    user with only that property, and keeps everything else it knew of him."""
+    _sync(runtime, graph_settings)
+    graph.update("eric.larsen", jobTitle="Lead Maintenance Technician")
+    graph.requests.clear()
+    report = _sync(runtime, graph_settings)
+    assert not report.initial and report.changed == 1 and report.pages == 1
+    assert any("$deltatoken=" in path for _, path, _, _ in graph.requests)
+    eric = runtime.directory.person("eric.larsen")
+    assert eric.title == "Lead Maintenance Technician" and eric.manager == "hannah.berg" and eric.site == "SEA"
+
+
+def test_nothing_changed_adds_no_version(runtime, graph_settings):
+    """A second sync with nothing changed in Entra ID keeps the active version and adds none."""
+    _sync(runtime, graph_settings)
+    before = len(_versions(runtime))
+    report = _sync(runtime, graph_settings)
+    assert report.activation is not None and not report.activation.changed
+    assert len(_versions(runtime)) == before
+
+
+def test_throttled_sync_waits_as_graph_asks(runtime, graph_settings, graph):
+    """Graph answers 429 twice with Retry-After: 7: the sync waits 7 s each time (through the injected sleeper)
+    and completes."""
+    graph.throttle_next, graph.retry_after = 2, "7"
+    waits = Waits()
+    report = _sync(runtime, graph_settings, waits)
+    assert waits.seconds == [7.0, 7.0] and report.waits == [7.0, 7.0]
+    assert report.activation is not None and report.activation.changed
+    assert "throttled 2 time(s); waited 14 s as Graph asked" in report.lines()
+
+
+def test_a_sync_that_fails_halfway_changes_nothing(runtime, graph_settings, graph):
+    """The second page of the users never comes (500): no version is added, no state is kept, and the next sync
+    starts again from the beginning."""
+    before = [v.id for v in _versions(runtime)]
+    graph.fail_pages = True
+    with pytest.raises(GraphError, match="answered 500"):
+        _sync(runtime, graph_settings)
+    assert [v.id for v in _versions(runtime)] == before
+    assert _state(runtime) is None
+    graph.fail_pages = False
+    assert _sync(runtime, graph_settings).initial
+
+
+def test_a_disabled_account_is_a_leaver_and_their_step_moves(runtime, graph_settings, graph):
+    """Hannah's account is disabled in Entra ID while she holds Eric's request: the sync marks her as having left
+    and her step moves at once to Marcus Bell, her manager's manager who may take it."""
+    _sync(runtime, graph_settings)
+    number = _eric_in_seattle(runtime)
+    graph.update("hannah.berg", accountEnabled=False)
+    report = _sync(runtime, graph_settings)
+    assert not runtime.directory.person("hannah.berg").active
+    assert report.activation is not None
+    assert any("Hannah Berg has left; the step moved to" in line for line in report.activation.moved)
+    assert runtime.service.view(number).waiting_on != ["hannah.berg"]
+
+
+def test_a_deleted_user_is_kept_as_having_left(runtime, graph_settings, graph):
+    """Grace is deleted from Entra ID: the delta says @removed, and she stays in the directory, marked as left."""
+    _sync(runtime, graph_settings)
+    graph.delete("grace.kim")
+    report = _sync(runtime, graph_settings)
+    assert report.removed == 1
+    grace = runtime.directory.person("grace.kim")
+    assert grace is not None and not grace.active
+
+
+def test_a_mover_routes_new_requests_only(runtime, graph_settings, graph):
+    """Eric moves under Carlos Mendoza in Phoenix: his request in flight stays with Hannah, his next one goes to
+    Carlos."""
+    _sync(runtime, graph_settings)
+    first = _eric_in_seattle(runtime)
+    graph.update("eric.larsen", manager=object_id("carlos.mendoza"), officeLocation="Phoenix DC")
+    report = _sync(runtime, graph_settings)
+    assert report.activation is not None
+    assert "Eric Larsen: manager Hannah Berg -> Carlos Mendoza (new routes only)" in report.activation.report.lines()
+    assert runtime.directory.person("eric.larsen").site == "PHX"
+    assert runtime.service.view(first).waiting_on == ["hannah.berg"]
+    second = runtime.service.submit(
+        submit(requester="eric.larsen", site="PHX", cost_center="PHX-OPS", lines=[boxes(60)])
+    ).number
+    assert runtime.service.view(second).waiting_on == ["carlos.mendoza"]
+
+
+def test_a_new_hire_gets_an_id_and_the_limit_of_their_title(runtime, graph_settings, graph):
+    """A new warehouse manager joins in Entra ID: they become a person with an id from their mail, their site from
+    their office, and the approval limit the mapping gives their title."""
+    _sync(runtime, graph_settings)
+    graph.add(
+        {
+            "id": "9d1f0000-0000-4000-8000-000000000001",
+            "displayName": "Noah Price",
+            "mail": "noah.price@lonestar.example",
+            "userPrincipalName": "noah.price@lonestar.example",
+            "jobTitle": "Warehouse Manager, Reno",
+            "officeLocation": "Reno DC",
+            "manager": object_id("kevin.nguyen"),
+        }
+    )
+    report = _sync(runtime, graph_settings)
+    noah = runtime.directory.person("noah.price")
+    assert noah is not None and noah.manager == "kevin.nguyen" and noah.approval_limit == 10000
+    assert "Noah Price: office 'Reno DC' is not in the mapping; site kept as none" in report.notes
+
+
+def test_a_manager_loop_is_refused_with_the_people_named(runtime, graph_settings, graph):
+    """Entra ID says Marcus reports to Sofia, who reports to Marcus: the sync is refused, naming them, and the
+    directory stays as it was."""
+    _sync(runtime, graph_settings)
+    before = [v.id for v in _versions(runtime)]
+    graph.update("marcus.bell", manager=object_id("sofia.alvarez"))
+    with pytest.raises(DirectoryRefused) as refused:
+        _sync(runtime, graph_settings)
+    assert "Marcus Bell" in str(refused.value) and "Sofia Alvarez" in str(refused.value)
+    assert [v.id for v in _versions(runtime)] == before
+
+
+def test_a_sync_that_strands_a_step_is_refused_unless_forced(runtime, graph_settings, graph):
+    """Hannah is disabled and has no manager, and nobody holds the procurement director group: the sync is refused
+    naming Eric's request; nothing changes, and the delta is asked again next time."""
+    _sync(runtime, graph_settings)
+    number = _eric_in_seattle(runtime)
+    link = _state(runtime).delta_link  # type: ignore[union-attr]
+    graph.update("hannah.berg", accountEnabled=False, manager=None)
+    graph.groups[group_id("procurement_director")] = []
+    with pytest.raises(DirectoryRefused) as refused:
+        _sync(runtime, graph_settings)
+    assert f"{number} step 'Manager'" in str(refused.value)
+    assert runtime.directory.person("hannah.berg").active
+    assert _state(runtime).delta_link == link  # type: ignore[union-attr]
+    forced = _sync(runtime, graph_settings, force=True)
+    assert forced.activation is not None and forced.activation.changed
+
+
+def test_the_sync_command(runtime, graph_settings, monkeypatch, db_url, tls, entra, graph, mapping_file):
+    """`procurebot directory sync --from graph` with the GRAPH_* settings reads the tenant and activates it."""
+    from bot.cli import app as cli
+
+    env = {
+        "DATABASE_URL": db_url,
+        "GRAPH_TENANT_ID": TENANT,
+        "GRAPH_CLIENT_ID": CLIENT,
+        "GRAPH_CLIENT_SECRET": SECRET,
+        "GRAPH_AUTHORITY_HOST": entra.url,
+        "GRAPH_BASE_URL": f"{graph.url}/v1.0",
+        "GRAPH_CA_BUNDLE": tls[0],
+        "GRAPH_MAPPING_FILE": str(mapping_file),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["directory", "sync", "--from", "graph"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "Microsoft Graph: initial (every user): 5 page(s), 30 user(s) changed, 0 removed" in result.output
+    assert "activated: directory v" in result.output
+    assert SECRET not in result.output
+
+
+def test_the_sync_command_names_missing_settings(monkeypatch, db_url):
+    """Without the Graph settings the command says which variables to set, and touches nothing."""
+    from bot.cli import app as cli
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    for name in ("GRAPH_TENANT_ID", "GRAPH_CLIENT_ID", "GRAPH_CLIENT_SECRET", "GRAPH_MAPPING_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["directory", "sync", "--from", "graph"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET, GRAPH_MAPPING_FILE" in result.output
