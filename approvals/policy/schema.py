@@ -261,6 +261,12 @@ class SettingsSpec(_Strict):
     escalation: Literal["add", "reassign"] = "add"
     amend_tolerance: ToleranceSpec = ToleranceSpec()
     unrouted_reason: str = "No policy rule covers this request; procurement has been asked to route it."
+    # a new directory version (a sync, an activation) and the steps in flight: "keep" their approvers, or
+    # "re-resolve" a pending step whose resolver now names someone else (docs/directory.md)
+    on_directory_change: Literal["keep", "re-resolve"] = "keep"
+    # an approver out of office (automatic replies on) who has not named a delegate by the step's first reminder:
+    # "skip" to their manager, or "wait" for them
+    absence: Literal["skip", "wait"] = "wait"
 
 
 class PolicyHeader(_Strict):
