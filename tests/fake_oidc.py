@@ -4,8 +4,9 @@ and Core 1.0, the authorization code flow with PKCE):
 * `/{tenant}/v2.0/.well-known/openid-configuration`: the discovery document (`common` publishes Entra's
   `{tenantid}` issuer template),
 * `/{tenant}/discovery/v2.0/keys`: the JWKS,
-* `/{tenant}/oauth2/v2.0/authorize`: signs in `fake.user` at once and redirects back to the registered redirect URI
-  with `code` and `state` (or with `error` when `fake.deny` is set),
+* `/{tenant}/oauth2/v2.0/authorize`: signs in `fake.user` and redirects back to the registered redirect URI with
+  `code` and `state` (or with `error` when `fake.deny` is set); at once, or (`fake.interactive`) from the button of
+  a sign-in page, so a browser comes back on a navigation started by the provider's site,
 * `/{tenant}/oauth2/v2.0/token`: checks the client's secret, the redirect URI and the PKCE verifier, redeems each code
   once (a second redemption is `invalid_grant`, as Entra answers), and returns an RS256-signed `id_token` carrying
   the request's nonce.
@@ -22,6 +23,7 @@ import json
 import secrets
 import time
 import uuid
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -67,6 +69,10 @@ class FakeOidc(FakeServer):
         self.codes: dict[str, dict[str, Any]] = {}
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests: list[dict[str, str]] = []
+        # the authorize endpoint as a browser reaches it: another site than the console (a test browser maps the
+        # name to 127.0.0.1), so the trip there and back is cross-site, as with the real provider
+        self.browser_url = self.url
+        self.interactive = False  # True: the authorize endpoint shows a sign-in page whose button sends the user back
 
     # ---- what a test points the console at
     def discovery_url(self, tenant: str | None = None) -> str:
@@ -97,7 +103,14 @@ class FakeOidc(FakeServer):
             return 200, {}, self._metadata(tenant)
         if method == "GET" and rest == "discovery/v2.0/keys":
             return 200, {}, {"keys": [self._jwk(self.key, self.kid)]}
-        if method == "GET" and rest == "oauth2/v2.0/authorize":
+        if method == "GET" and rest == "oauth2/v2.0/authorize" and self.interactive:
+            # the provider's own sign-in page: the way back starts from its form, a navigation by another site
+            page = (
+                "<!doctype html><title>Sign in</title>"
+                f'<form method="post" action="{escape(path)}"><button id="idp-sign-in">Sign in</button></form>'
+            )
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+        if rest == "oauth2/v2.0/authorize" and method in ("GET", "POST"):
             return self._authorize(query)
         if method == "POST" and rest == "oauth2/v2.0/token":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
@@ -109,7 +122,7 @@ class FakeOidc(FakeServer):
         issuer = f"{self.url}/{{tenantid}}/v2.0" if tenant in ("common", "organizations") else f"{base}/v2.0"
         return {
             "issuer": issuer,
-            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "authorization_endpoint": f"{self.browser_url}/{tenant}/oauth2/v2.0/authorize",
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "jwks_uri": f"{base}/discovery/v2.0/keys",
             "end_session_endpoint": f"{base}/oauth2/v2.0/logout",

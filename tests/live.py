@@ -69,11 +69,11 @@ def stop_all(procs: list[Any], grace: float = 15) -> None:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 at a free port until the block ends; yields its base URL."""
+def serving(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 at `port` (a free one by default) until the block ends; yields its base URL."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
