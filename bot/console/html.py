@@ -31,6 +31,7 @@ NAV = (
     ("policy", "/console/policy", "Policy"),
     ("audit", "/console/audit", "Audit"),
     ("delegations", "/console/delegations", "Delegations"),
+    ("risk", "/console/risk", "At risk"),
 )
 
 ENV = environment("bot.console", **FILTERS)

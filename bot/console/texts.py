@@ -87,3 +87,9 @@ SSO_REFUSED = {
         "neither. Ask an admin to add one of your roles or groups to OIDC_ADMINS or OIDC_AUDITORS."
     ),
 }
+RISK_INTRO = (
+    "Pending approval steps with a {threshold} or higher chance of missing their SLA, from each approver's own "
+    "history, queue and absences. Their approvers were reminded early and their requesters told."
+)
+RISK_COMPUTED = "Estimated {at}; the scheduler estimates again every 30 minutes."
+RISK_NONE = "No pending step is likely to miss its SLA."

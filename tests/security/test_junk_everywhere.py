@@ -29,6 +29,7 @@ HIDDEN = [
     ("GET", "/console/audit"),
     ("GET", "/console/audit/export"),
     ("GET", "/console/delegations"),
+    ("GET", "/console/risk"),
     ("GET", "/console/requisitions"),
     ("GET", "/console/requisitions/{number}"),
     ("GET", "/chat"),
