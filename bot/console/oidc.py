@@ -226,9 +226,9 @@ class Provider:
 
 
 def _claim_reason(claim: str) -> str:
-    return {"iss": "wrong_issuer", "aud": "wrong_audience", "azp": "wrong_audience", "nonce": "wrong_nonce"}.get(
-        claim, "bad_claims"
-    )
+    reasons = {"iss": "wrong_issuer", "aud": "wrong_audience", "azp": "wrong_audience", "nonce": "wrong_nonce"}
+    reasons.update({"exp": "expired", "nbf": "expired", "iat": "expired"})  # issued in the future: clocks disagree
+    return reasons.get(claim, "bad_claims")
 
 
 # ---- who the account is, and what they may do

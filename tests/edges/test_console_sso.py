@@ -257,3 +257,24 @@ def test_the_client_secret_never_reaches_the_log(console, fake, caplog):
     fake.stranger_key = True
     sign_in(console)
     assert caplog.records and all(CLIENT_SECRET not in r.getMessage() for r in caplog.records)
+
+
+def test_half_set_single_sign_on_stops_the_start_naming_what_is_missing(monkeypatch):
+    """An operator sets only OIDC_DISCOVERY_URL: the server does not start, and says which settings are missing."""
+    monkeypatch.setenv("OIDC_DISCOVERY_URL", "https://login.microsoftonline.com/" + TENANT + "/v2.0/x")
+    with pytest.raises(ValueError) as refused:
+        Settings(_env_file=None)
+    text = str(refused.value)
+    assert "OIDC_CLIENT_ID" in text and "OIDC_CLIENT_SECRET" in text and "OIDC_REDIRECT_URL" in text
+    assert "OIDC_ADMINS or OIDC_AUDITORS" in text
+
+
+def test_production_refuses_a_provider_reached_over_plain_http(fake):
+    """The local fake provider's http URLs are for tests: a production server with them does not start."""
+    with pytest.raises(ValueError, match="OIDC_DISCOVERY_URL must be https in production"):
+        Settings(
+            env="production",
+            database_url="postgresql://procurebot@db/procurebot",
+            oidc=fake.settings(REDIRECT),
+            _env_file=None,
+        )
