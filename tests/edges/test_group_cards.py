@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
 
 from approvals.commands import Approve
+from approvals.db import transaction
 from approvals.policy import LoadedPolicy, load_policy_text
+from approvals.policy_store import install_policy
 from bot.cards.html import render_card
 from bot.intake.cards import requisition_card
 from bot.slack.blocks import card_blocks
 from bot.teams import cards as teams_cards
 from tests.core.test_policy_groups import BIG, GROUPS
+from tests.edges.test_console import console, sign_in  # noqa: F401  (the console fixture, reused)
 from tests.factories import submit
 
 STILL = "Waiting on one of: Sofia Alvarez or Lucy Chen (Operations and procurement)."
@@ -62,3 +66,26 @@ def test_a_flat_stage_keeps_its_status_line(service, directory):
     number = service.submit(submit(lines=[{**BIG[0], "quantity": 20}])).number
     view = service.view(number)
     assert requisition_card(view, "zoe.martin", directory).status == "Waiting on Zoe Martin (Manager)."
+
+
+def test_the_console_shows_what_is_still_needed_and_the_hand_on(console_with_groups):
+    """The console's requisition page lists 'Still needed' and the provisional step, then the audited hand-on."""
+    client = console_with_groups
+    svc = client.runtime.service
+    number = svc.submit(submit(lines=BIG)).number
+    svc.approve(Approve(actor="sofia.alvarez", number=number))
+    sign_in(client, "auditor")
+    page = html.unescape(client.get(f"/console/requisitions/{number}").text)
+    assert "Still needed" in page and "James Carter" in page
+    assert "<dt>Provisional</dt><dd>Sofia Alvarez takes 'Supplier risk' unless" in page
+    svc.approve(Approve(actor="james.carter", number=number))
+    page = html.unescape(client.get(f"/console/requisitions/{number}").text)
+    assert "Handed on (separation of duties)" in page and "<dt>Provisional</dt>" not in page
+
+
+@pytest.fixture
+def console_with_groups(request, db_url, clock):  # type: ignore[no-untyped-def]
+    client = request.getfixturevalue("console")
+    with transaction(client.runtime.engine) as session:
+        install_policy(session, load_policy_text(GROUPS, "groups.yaml"), at=clock())
+    return client
