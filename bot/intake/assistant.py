@@ -24,7 +24,7 @@ from approvals.directory import Directory, Person
 from approvals.scheduling.calendar import Calendars
 from approvals.workflow import ApprovalService
 from bot.cards.model import Card
-from bot.intake import decisions, intent_texts, routing, stats, texts
+from bot.intake import comments, decisions, intent_texts, routing, stats, texts
 from bot.intake.cards import requisition_card
 from bot.intake.categories import CategoryHints
 from bot.intake.context import Chat
@@ -142,6 +142,9 @@ class Assistant:
                 return self.status.where_is(person, to.words)
             case "open":
                 return self.status.open(person)
+            case "comment":
+                number, words = routing.typed_comment(to.words) or ("", "")
+                return comments.comment(self.chat, person, number, words)
             case "question" if self.chat.load(person.id).state == "idle":
                 # a question never starts a purchase; one asked during a draft is the draft's to read
                 return [Reply(intent_texts.QUESTION)]
@@ -161,6 +164,8 @@ class Assistant:
                 return self.status.erp_retry(person, number)
             case "cancel_delegation":
                 return self.delegations.cancel(person, value.get("delegation_id"))
+            case "comment":
+                return comments.comment(self.chat, person, number, text, value.get("key"))
             case "delegation":
                 return self.delegations.action(person, value)
         return self.dialogue.action(person, action, value)

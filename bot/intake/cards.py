@@ -112,7 +112,7 @@ def summary_card(
     categories = sorted(
         {ln.category for ln in draft.lines if ln.category} | ({draft.category} if draft.category else set())
     )
-    suggested = any(ln.category_source in ("llm", "supplier_main") for ln in draft.lines)
+    suggested = any(ln.category_source in ("llm", "model", "supplier_main") for ln in draft.lines)
     if categories:
         facts.append(
             Fact(
@@ -332,6 +332,16 @@ def requisition_card(
         actions.append(
             CardAction(
                 id="withdraw", label="Withdraw", style="danger", value={"number": view.number, "key": base_key + ":w"}
+            )
+        )
+    if view.state != "draft":
+        # anyone shown the card may see the requisition, so anyone may comment (the core checks again)
+        actions.append(
+            CardAction(
+                id="comment",
+                label="Comment",
+                value={"number": view.number, "key": base_key + ":c"},
+                input_label="Your comment (@name tells that person)",
             )
         )
     tone = FINAL.get(view.state, "warn" if view.state == "needs_info" else "info")

@@ -10,6 +10,7 @@ or ERP retry, the end of a delegation, a delegation proposal's buttons, or somet
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -33,9 +34,10 @@ Handler = Literal[
     "delegations",
     "out_of_office",
     "question",
+    "comment",
     "dialogue",
 ]
-ActionHandler = Literal["decision", "status", "erp.retry", "cancel_delegation", "delegation", "dialogue"]
+ActionHandler = Literal["decision", "status", "erp.retry", "cancel_delegation", "delegation", "comment", "dialogue"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ def route(text: str) -> Route:
     digest = intents.digest_switch(said)
     if digest is not None:
         return Route("digest_on" if digest else "digest_off")
+    if typed_comment(text) is not None:
+        return Route("comment", text)
     ask = intents.status_ask(said)
     if ask is not None:
         if ask.number:
@@ -94,6 +98,20 @@ def route(text: str) -> Route:
     if questions.not_a_purchase(text):
         return Route("question")
     return Route("dialogue")
+
+
+# "comment PR-1042: text", "comment on pr 1042 - text", "note PR-1042 text"
+_COMMENT = re.compile(
+    r"^\s*(?:comment|note)\s+(?:on\s+)?(?P<number>PR-?\s?\d{1,9})\b\s*[:,\-–]?\s*(?P<text>.*)$", re.I | re.S
+)
+
+
+def typed_comment(text: str) -> tuple[str, str] | None:
+    """(number, words) of a typed comment, or None when the message is something else."""
+    m = _COMMENT.match(text)
+    if m is None:
+        return None
+    return f"PR-{int(re.sub(r'[^0-9]', '', m.group('number')))}", m.group("text").strip()
 
 
 def out_of_office(said: str) -> bool:
@@ -117,4 +135,5 @@ _ACTIONS: dict[str, ActionHandler] = {
     "status": "status",
     "erp.retry": "erp.retry",
     "cancel_delegation": "cancel_delegation",
+    "comment": "comment",
 }

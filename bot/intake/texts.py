@@ -348,6 +348,7 @@ def need_reason(verb: str) -> str:
 
 NEED_QUESTION = "Write the question you want the requester to answer."
 NEED_ANSWER = "Write your answer first."
+NEED_COMMENT = "Write your comment first, e.g. comment PR-1042 can we use the contract price?"
 
 
 # ---------------------------------------------------------------------------------- the ERP side of a status answer

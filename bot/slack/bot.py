@@ -163,14 +163,20 @@ class SlackBot:
 
         return self.identities.person_for(SURFACE, user, tenant=team or "", email=email)
 
-    def plain(self, team: str | None, text: str) -> str:
-        """What a person typed, with Slack's markup undone and @mentions turned into directory names."""
+    def plain(self, team: str | None, text: str, *, at: bool = False) -> str:
+        """What a person typed, with Slack's markup undone and @mentions turned into directory names ("@Priya Nair"
+        with `at`, as a comment keeps them so that the person is told)."""
+        mark = "@" if at else ""
 
         def name_of(user: str) -> str | None:
             person = self.person(team, user)
-            return person.name if person else None
+            return mark + person.name if person else None
 
-        return blocks.typed_mentions(blocks.plain(text, name_of), self.named)
+        def named(words: str) -> str | None:
+            name = self.named(words)
+            return mark + name if name else None
+
+        return blocks.typed_mentions(blocks.plain(text, name_of), named)
 
     def named(self, words: str) -> str | None:
         """The directory name of the one active person `words` (typed after an @) stand for: their full name, their

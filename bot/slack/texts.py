@@ -55,8 +55,15 @@ REASON_TITLES = {
     "request_info": "Ask about {number}",
     "answer_info": "Answer on {number}",
     "withdraw": "Withdraw {number}",
+    "comment": "Comment on {number}",
 }
-REASON_SUBMITS = {"reject": "Reject", "request_info": "Ask", "answer_info": "Send answer", "withdraw": "Withdraw"}
+REASON_SUBMITS = {
+    "reject": "Reject",
+    "request_info": "Ask",
+    "answer_info": "Send answer",
+    "withdraw": "Withdraw",
+    "comment": "Comment",
+}
 MESSAGE_SHORTCUT_PREFILL = "From a message by {author}:"
 
 # App Home

@@ -76,14 +76,14 @@ def test_teams_properties_are_what_the_teams_sdk_accepts(every_card):  # type: i
 
 
 def test_ids_are_unique_across_the_whole_card(every_card):  # type: ignore[no-untyped-def]
-    """The approver's card has two forms (Reject, Ask for info): each text field has its own id, as the
+    """The approver's card has three forms (Reject, Ask for info, Comment): each text field has its own id, as the
     official renderer requires (it reports DuplicateId otherwise), and the same holds on every card kind."""
     for name, content in _drawn(every_card):
         ids = list(_ids(content))
         assert len(ids) == len(set(ids)), (name, ids)
     approver = next(card for name, card in every_card if name == "approval_request")
     ids = list(_ids(cards.render(approver, secret=KEY)))
-    assert sorted(ids) == ["pb_text_reject", "pb_text_request_info"]
+    assert sorted(ids) == ["pb_text_comment", "pb_text_reject", "pb_text_request_info"]
 
 
 def test_the_typed_text_of_each_form_reads_back(every_card):  # type: ignore[no-untyped-def]

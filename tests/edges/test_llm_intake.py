@@ -240,7 +240,7 @@ def test_prompt_injection_changes_nothing(service, policy, plain):
     assert (
         [x.id for x in plain.bot.card_for(a.number, approver).actions]
         == [x.id for x in plain.bot.card_for(b.number, approver).actions]
-        == ["approve", "reject", "request_info"]
+        == ["approve", "reject", "request_info", "comment"]
     )
 
 

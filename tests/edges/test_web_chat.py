@@ -77,10 +77,10 @@ def test_story_request_route_approve(web):
     assert [c.command for c in web.changes] == ["submit"]
 
     zoe = card(web, number, "zoe.martin")
-    assert buttons(zoe) == ["approve", "reject", "request_info"] and "Why you:" in zoe
-    assert buttons(card(web, number, "jake.miller")) == ["withdraw"]
-    # Maria manages the Dallas site: she sees its requests, with no buttons; Emily, a planner there, does not
-    assert buttons(card(web, number, "maria.lopez")) == []
+    assert buttons(zoe) == ["approve", "reject", "request_info", "comment"] and "Why you:" in zoe
+    assert buttons(card(web, number, "jake.miller")) == ["withdraw", "comment"]
+    # Maria manages the Dallas site: she sees its requests and may comment, no more; Emily, a planner there, does not
+    assert buttons(card(web, number, "maria.lopez")) == ["comment"]
     assert web.get(f"/chat/api/cards/{number}", params={"person": "emily.davis"}).status_code == 404
 
     approved = tap(web, "zoe.martin", zoe, "approve")[0]
@@ -105,10 +105,10 @@ def test_story_ask_info_answer_then_reject(web):
     assert "asked about" in asked["text"]
     jake = card(web, number, "jake.miller")
     assert "kind-info_request" in jake and "answer_info" in buttons(jake) and "Why urgent?" in jake
-    assert buttons(card(web, number, "zoe.martin")) == []  # nothing to approve while the question is open
+    assert buttons(card(web, number, "zoe.martin")) == ["comment"]  # nothing to approve while the question is open
     tap(web, "jake.miller", jake, "answer_info", "We run out on Thursday")
     zoe = card(web, number, "zoe.martin")
-    assert buttons(zoe) == ["approve", "reject", "request_info"] and "We run out on Thursday" in zoe
+    assert buttons(zoe) == ["approve", "reject", "request_info", "comment"] and "We run out on Thursday" in zoe
     refused = tap(web, "zoe.martin", zoe, "reject", "")
     assert "write a reason" in refused[0]["text"]
     tap(web, "zoe.martin", zoe, "reject", "Use the contract price")

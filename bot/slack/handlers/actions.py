@@ -32,7 +32,12 @@ from bot.slack.bot import SlackBot, Where, slack_credential
 
 log = logging.getLogger("procurebot.slack")
 DECIDE_BUDGET = 2.0  # seconds; Slack shows an error after 3
-NEEDS_WORDS = {"reject": "Reason (required)", "request_info": "Your question", "answer_info": "Your answer"}
+NEEDS_WORDS = {
+    "reject": "Reason (required)",
+    "request_info": "Your question",
+    "answer_info": "Your answer",
+    "comment": "Your comment (@name tells that person)",
+}
 DRAFT_ACTIONS = {"submit", "cancel", "choose"}
 
 
@@ -190,6 +195,9 @@ def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: b
             note = replies[0].text if where.ephemeral and outcome.recorded and replies else None
             if not (bot.refresh_message(where, replies, note=note, person=person) and note):
                 bot.send(_to_them(where), replies[:1], person)  # unless the replaced answer says it already
+    elif name == "comment":
+        # the card stays as it is; whether the comment was kept (or why not) is for the commenter alone
+        bot.send(_to_them(where), [Reply(r.text) for r in replies if r.text][:1], person)
     elif name in ("cancel_delegation", "erp.retry"):
         bot.refresh_message(where, replies, person=person)
         words = [Reply(r.text) for r in replies if r.text] or [Reply(r.text, r.card) for r in replies]

@@ -8,12 +8,14 @@ from typing import Any
 from sqlmodel import Session, select
 
 from approvals.credentials import acting
-from bot.chat.delivery import REQUESTER
 from bot.chat.models import CardCopy
+from bot.intake import routing
 from bot.intake.assistant import Reply
 from bot.slack.bot import SlackBot, Where, slack_credential
 from bot.slack.surface import SURFACE
 
+# what a message in a requisition's thread is when it is not a command: words about that requisition
+TALK = ("dialogue", "question")
 log = logging.getLogger("procurebot.slack")
 
 
@@ -38,6 +40,7 @@ def handle_dm(bot: SlackBot, body: dict[str, Any], retry: str | None = None) -> 
     if not user:
         return  # nobody wrote it (a system message): nothing to answer, nobody to look up
     text = bot.plain(team, event.get("text") or "")
+    said = bot.plain(team, event.get("text") or "", at=True)  # a comment keeps its mentions
     thread = event.get("thread_ts") if event.get("thread_ts") not in (None, event.get("ts")) else None
     where = Where(team=team, user=user, channel=channel, thread=thread)
     person = bot.person(team, user)
@@ -46,28 +49,38 @@ def handle_dm(bot: SlackBot, body: dict[str, Any], retry: str | None = None) -> 
         return
     bot.remember_dm(person, team, user, channel)
     with acting(slack_credential(team, user, person.id)):
-        _dm(bot, where, person, text, thread, event)
+        _dm(bot, where, person, text, said, thread, event)
 
 
-def _dm(bot: SlackBot, where: Where, person: Any, text: str, thread: str | None, event: dict[str, Any]) -> None:
+def _dm(
+    bot: SlackBot, where: Where, person: Any, text: str, said: str, thread: str | None, event: dict[str, Any]
+) -> None:
+    """`text`: the message with mentions as names; `said`: with mentions as "@Name", for a comment."""
     number = _thread_requisition(bot, person.id, thread) if thread else None
     if number is not None:
-        replies = _answer_in_thread(bot, person.id, number, text, event.get("ts", ""))
+        ts = event.get("ts", "")
+        replies = _answer_in_thread(bot, person.id, number, text, ts)
+        if replies is None and routing.route(routing.normalise(text)).handler in TALK:
+            # anything said in a requisition's thread that is not a command is said about it: a comment,
+            # which the people involved hear (the message's ts keys it, so a retried event keeps one)
+            replies = bot.assistant.handle_action(person.id, "comment", {"number": number, "key": f"slack:{ts}"}, said)
+            replies = [Reply(r.text) for r in replies if r.text][:1]
         if replies is not None:
             bot.send(where, replies, person)
             return
+    if routing.route(routing.normalise(text)).handler == "comment":
+        text = said
     bot.send(where, bot.assistant.handle_message(person.id, text), person)
 
 
 def _thread_requisition(bot: SlackBot, person_id: str, thread: str) -> str | None:
-    """The requisition whose requester card is the root of this thread, if it is this person's."""
+    """The requisition whose card (as its requester or an approver) roots this thread in this person's DM."""
     with Session(bot.engine) as session:
         copy = session.exec(
             select(CardCopy).where(
                 CardCopy.surface == SURFACE,
                 CardCopy.ref == thread,
                 CardCopy.person_id == person_id,
-                CardCopy.role == REQUESTER,
             )
         ).first()
         return copy.number if copy else None
