@@ -1,6 +1,7 @@
 """What is unusual about a requisition against history: pure functions over plain data.
 
-Price and quantity against this item's history and this supplier's, near-duplicate requests,
+Price and quantity against this item's history and this supplier's (a price against the supplier's
+contract price, else the catalog price, when the item has fewer than three earlier purchases), near-duplicate requests,
 and split purchases (several requests just under an approval threshold from one requester, or
 to one supplier at one site, in a short time). Each finding is a `Signal` with one plain
 sentence and the numbers that sentence states, so a summary written from signals can be checked
@@ -15,9 +16,12 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence
 
 from rapidfuzz import fuzz
+
+if TYPE_CHECKING:
+    from approvals.directory import Directory
 
 SignalKind = Literal["price_high", "price_low", "quantity_high", "duplicate", "split_purchase"]
 DEAD_STATES = frozenset({"rejected", "withdrawn", "stopped", "draft"})
@@ -54,6 +58,55 @@ class PastRequest:
     state: str = "pending_approval"
     lines: tuple[PastLine, ...] = ()
     policy_currency: str = "USD"  # of `amount`
+
+    def rate_to_policy(self) -> Decimal | None:
+        """Policy-currency units per unit of the line currency, as routing converted this request."""
+        if self.currency == self.policy_currency:
+            return Decimal(1)
+        total = sum((ln.quantity * ln.unit_price for ln in self.lines), Decimal(0))
+        return self.amount / total if total > 0 and self.amount > 0 else None
+
+
+@dataclass(frozen=True)
+class ReferencePrice:
+    """A price the company agreed or lists for an item: a supplier's contract price, or the catalog's."""
+
+    price: Decimal
+    currency: str
+    unit: str
+    kind: Literal["contract", "catalog"]
+    supplier: str = ""  # the supplier's name, for a contract price
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    """Reference prices by SKU: the catalog's, and each supplier's contract prices (by supplier id and SKU)."""
+
+    catalog: Mapping[str, ReferencePrice] = field(default_factory=dict)
+    contracts: Mapping[tuple[str, str], ReferencePrice] = field(default_factory=dict)
+
+    def reference(self, supplier: str, sku: str) -> ReferencePrice | None:
+        """What this supplier's price for `sku` should be: its contract price, else the catalog price."""
+        return self.contracts.get((supplier, sku)) or self.catalog.get(sku)
+
+
+def price_book(directory: Directory) -> PriceBook:
+    """The directory's catalog prices (in the company currency) and the contract prices of suppliers whose
+    contract is in force (active or expiring; an expired contract's prices no longer bind), in their currency."""
+    catalog = {
+        i.sku: ReferencePrice(i.unit_price, directory.currency, i.unit, "catalog")
+        for i in directory.items
+        if i.unit_price is not None and i.unit_price > 0
+    }
+    contracts: dict[tuple[str, str], ReferencePrice] = {}
+    for s in directory.suppliers:
+        if s.contract_status not in ("active", "expiring"):
+            continue
+        for sku, price in getattr(s, "contract_prices", {}).items():
+            item = directory.item_by_sku.get(sku)
+            if item is not None and price > 0:
+                contracts[(s.id, sku)] = ReferencePrice(Decimal(price), s.currency, item.unit, "contract", s.name)
+    return PriceBook(catalog, contracts)
 
 
 @dataclass(frozen=True)
@@ -94,15 +147,54 @@ def _median(values: list[Decimal]) -> Decimal:
     return Decimal(statistics.median(values))
 
 
+def _reference_signal(current: PastRequest, line: PastLine, prices: PriceBook, band: Decimal) -> Signal | None:
+    """A unit price far from the supplier's contract price or the catalog price (converted to the request's
+    currency at the rate routing used); None when it is close, or there is nothing to compare with."""
+    ref = prices.reference(current.supplier, line.sku or "")
+    if ref is None or ref.unit.lower() != (line.unit or "each").lower():
+        return None
+    usual = ref.price
+    if ref.currency != current.currency:
+        to_policy = current.rate_to_policy()
+        if to_policy is None or ref.currency != current.policy_currency:
+            return None  # no rate between the two currencies: say nothing rather than guess
+        usual = (ref.price / to_policy).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if usual <= 0:
+        return None
+    off = (line.unit_price - usual) / usual
+    if abs(off) < band:
+        return None
+    pct = _pct(abs(line.unit_price - usual), usual)
+    unit = f" a {line.unit}" if line.unit and line.unit != "each" else " each"
+    whose = f"{ref.supplier}'s contract price" if ref.kind == "contract" else "the catalog price"
+    kind: SignalKind = "price_high" if off > 0 else "price_low"
+    text = (
+        f"{line.description}: {money(line.unit_price, current.currency)}{unit} is {pct}% "
+        f"{'above' if off > 0 else 'below'} {whose} of {money(usual, current.currency)}."
+    )
+    return Signal(kind, text, (line.unit_price, Decimal(pct), usual), details={"scope": ref.kind, "sku": line.sku})
+
+
 def price_signals(
-    current: PastRequest, history: Sequence[PastRequest], *, band: Decimal = PRICE_BAND, min_points: int = MIN_POINTS
+    current: PastRequest,
+    history: Sequence[PastRequest],
+    *,
+    band: Decimal = PRICE_BAND,
+    min_points: int = MIN_POINTS,
+    prices: PriceBook | None = None,
 ) -> list[Signal]:
-    """Unit prices far from this item's usual price (all suppliers) or this supplier's usual price for it."""
+    """Unit prices far from this item's usual price (all suppliers) or this supplier's usual price for it; with
+    fewer than `min_points` earlier purchases, far from the supplier's contract price or the catalog price."""
     out: list[Signal] = []
     past = _live(history, current)
     for line in current.lines:
         key = item_key(line)
         same = [(p, ln) for p in past for ln in p.lines if item_key(ln) == key and ln.unit == line.unit]
+        if len(same) < min_points and prices is not None and line.sku:
+            found = _reference_signal(current, line, prices, band)
+            if found is not None:
+                out.append(found)
+            continue
         for scope, points in (
             ("item", [ln.unit_price for _, ln in same]),
             ("supplier", [ln.unit_price for p, ln in same if p.supplier == current.supplier]),
@@ -273,12 +365,15 @@ def amount_thresholds(policy_data: Any, limits: Iterable[Decimal] = ()) -> list[
 
 
 def all_signals(
-    current: PastRequest, history: Sequence[PastRequest], thresholds: Iterable[Decimal] = ()
+    current: PastRequest,
+    history: Sequence[PastRequest],
+    thresholds: Iterable[Decimal] = (),
+    prices: PriceBook | None = None,
 ) -> list[Signal]:
     """Every signal for `current`, most telling first: split purchase, duplicate, price, quantity."""
     return (
         split_purchases(current, history, thresholds)
         + near_duplicates(current, history)
-        + price_signals(current, history)
+        + price_signals(current, history, prices=prices)
         + quantity_signals(current, history)
     )

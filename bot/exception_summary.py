@@ -24,7 +24,7 @@ from sqlmodel import Session
 from approvals.clock import Clock, utcnow
 from approvals.directory import Directory
 from approvals.history import load_history
-from approvals.signals import all_signals
+from approvals.signals import all_signals, price_book
 from approvals.suggestions import ExceptionSummary, save_summary, stored_summary
 from approvals.summary import SummaryFacts, deterministic_summary, exception_facts
 from approvals.views import RequisitionView
@@ -50,6 +50,7 @@ class ExceptionSummaries:
         self.engine = engine
         self.clock = clock  # the service's: a stored summary carries its time
         self.directory = directory
+        self.prices = price_book(directory)  # catalog and contract prices, for items with little history
         self.view = view
         self.thresholds = sorted(set(thresholds))
         self.summarizer = summarizer
@@ -67,7 +68,8 @@ class ExceptionSummaries:
         if loaded is None:
             return exception_facts(view, self.directory, [])
         current, routing_facts, history = loaded
-        return exception_facts(view, self.directory, all_signals(current, history, self.thresholds), routing_facts)
+        signals = all_signals(current, history, self.thresholds, self.prices)
+        return exception_facts(view, self.directory, signals, routing_facts)
 
     def note_for(self, view: RequisitionView) -> str | None:
         """The summary for this round: the stored one, else the deterministic one (computed once per round:
