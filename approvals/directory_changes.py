@@ -175,4 +175,6 @@ def activate(
     else:
         service.directory = new.model_copy(update={"version_id": version_id})
     moved = service.move_from_leavers(actor="directory") if changed else []
+    if changed:  # where the pinned policy says so, pending steps follow the new directory (default: they keep)
+        moved += service.re_resolve_steps(actor="directory")
     return Activation(report, version_id, changed, moved)

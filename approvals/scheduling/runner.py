@@ -155,6 +155,10 @@ class Scheduler:
         """Deliver once: a row that already holds a message reference was sent before a crash."""
         if job.sent_ref is not None:
             return job.sent_ref
+        someone = self.directory.person(person)
+        if someone is not None and not someone.active:  # a leaver gets no more reminders, digests or notices
+            self._done(job, report, skipped=True)
+            return None
         try:
             ref = self.notifier.send(person, notice)
         except Exception as exc:  # noqa: BLE001 - the chat platform failed; the row is retried later

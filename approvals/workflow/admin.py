@@ -11,18 +11,25 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from approvals import jobqueue
 from approvals.commands import Escalate, MoveFromLeaver, Reassign
+from approvals.db import transaction
+from approvals.directory_store import pinned
 from approvals.eligibility import other_stage
 from approvals.errors import FieldError, NotAllowed, StaleAction, ValidationFailed
 from approvals.models import ApprovalStep, Requisition
 from approvals.policy.loader import LoadedPolicy
-from approvals.policy.routing import money, resolve_people
+from approvals.policy.routing import money, resolve_people, route
 from approvals.policy.schema import ApproverSpec
+from approvals.policy.simulate import restore_facts
 from approvals.states import OPEN_STEPS, State, StepState
 from approvals.workflow.base import PENDING, ActionResult, ServiceBase
 
 # who takes a leaver's step when nobody above them in the reporting line may
 LEAVER_FALLBACK_ROLE = "procurement_director"
+LEAVER_TOLD_REQUESTER = "{number}: {why}."
+LEAVER_TOLD_HOLDER = "{number} ({title}) now waits on you: {why}."
+LEAVER_ALERT = "Needs you: {why}. Reassign it in the console, or fix the directory."
 
 
 class AdminActions(ServiceBase):
@@ -204,6 +211,19 @@ class AdminActions(ServiceBase):
                 before,
                 {"approver": target, "reason": why, "step": step.id, "left": cmd.leaver},
             )
+            # the requester and the new holder are told why, through the scheduler's notices (quiet hours kept)
+            for person, text in (
+                (req.requester, LEAVER_TOLD_REQUESTER.format(number=req.number, why=why)),
+                (target, LEAVER_TOLD_HOLDER.format(number=req.number, title=req.title, why=why)),
+            ):
+                jobqueue.enqueue(
+                    session,
+                    kind="notify",
+                    key=f"leaver:{step.id}:{cmd.leaver}:{person}",
+                    due_at=now,
+                    now=now,
+                    payload={"person": person, "kind": "reassigned", "text": text, "number": req.number},
+                )
             return req, "reassigned", f"{req.number}: {why}."
 
         return self._run(cmd, "reassign", body)
@@ -222,7 +242,65 @@ class AdminActions(ServiceBase):
                 continue  # another replica moved it first
             except NotAllowed as exc:
                 report.append(f"NOT MOVED: {exc.message}")
+                self._alert_admins(number, step_id, leaver, exc.message)
         return report
+
+    def re_resolve_steps(self, *, actor: str = "directory") -> list[str]:
+        """After a directory change: for each requisition whose pinned policy says `on_directory_change:
+        re-resolve`, a pending step of the current stage whose rule now names someone else moves to them (a
+        reassignment, with the same eligibility checks). One line each, for the log."""
+        report: list[str] = []
+        directory = pinned(self.directory)
+        now = self.clock()
+        with Session(self.engine) as session:
+            reqs = session.exec(select(Requisition).where(Requisition.state == State.PENDING_APPROVAL.value)).all()
+            work: list[tuple[str, str, str, str]] = []
+            for req in reqs:
+                policy = self._pinned_policy(session, req)
+                if policy.spec.settings.on_directory_change != "re-resolve" or not req.number:
+                    continue
+                plan = route(restore_facts(dict(req.facts)), policy, directory, self._delegations(session, now), now)
+                if req.current_stage >= len(plan.stages):
+                    continue
+                wanted = plan.approvers[req.current_stage]
+                steps = self._stage_steps(session, req)
+                holders = {s.approver for s in steps if s.state in OPEN_STEPS}
+                free = [p for p in wanted if p not in holders]
+                for step in steps:
+                    if step.state == PENDING and step.approver not in wanted and free:
+                        work.append((req.number, step.approver, free.pop(0), step.stage_name))
+        for number, old, new, stage in work:
+            reason = f"the directory changed: stage '{stage}' now resolves to {self._name(new)}"
+            try:
+                self.reassign(
+                    Reassign(
+                        actor=actor, surface="scheduler", number=number, from_person=old, to_person=new, reason=reason
+                    )
+                )
+                report.append(f"{number}: {self._name(old)} -> {self._name(new)} ({reason})")
+            except (NotAllowed, StaleAction) as exc:
+                report.append(f"{number}: kept with {self._name(old)} ({exc})")
+        return report
+
+    def _alert_admins(self, number: str, step_id: int, leaver: str, why: str) -> None:
+        """A step nobody may take: the procurement directors are told, once per step and leaver, to reassign it."""
+        admins = [p.id for p in self.directory.people_with_role(LEAVER_FALLBACK_ROLE, None)]
+        now = self.clock()
+        with transaction(self.engine) as session:
+            for person in admins:
+                jobqueue.enqueue(
+                    session,
+                    kind="notify",
+                    key=f"leaver-alert:{step_id}:{leaver}:{person}",
+                    due_at=now,
+                    now=now,
+                    payload={
+                        "person": person,
+                        "kind": "leaver_alert",
+                        "text": LEAVER_ALERT.format(why=why),
+                        "number": number,
+                    },
+                )
 
     def escalate(self, cmd: Escalate, *, as_admin: bool = False) -> ActionResult:
         """Escalate the pending steps of the current stage to their policy target (admins may name a person).

@@ -1,0 +1,93 @@
+"""Leavers and movers when a new directory version is activated: who is told, who stops hearing, and what the
+policy's on_directory_change does to the steps in flight."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from sqlmodel import Session, select
+
+from approvals.db import transaction
+from approvals.directory import Directory, dump_directory
+from approvals.directory_changes import activate
+from approvals.jobqueue import Job
+from approvals.policy import LoadedPolicy
+from approvals.policy.loader import load_policy_text
+from approvals.policy_store import install_policy
+from approvals.workflow import ApprovalService
+from tests.factories import boxes, submit
+from tests.scheduling_support import dallas
+
+
+def _changed(directory: Directory, **people: dict[str, Any]) -> Directory:
+    """The directory with some people's fields changed."""
+    data = directory.model_dump()
+    for person in data["people"]:
+        person.update(people.get(person["id"], {}))
+    return Directory.model_validate(data)
+
+
+def _eric(service: ApprovalService) -> str:
+    number = service.submit(
+        submit(requester="eric.larsen", site="SEA", cost_center="SEA-OPS", lines=[boxes(60)])
+    ).number
+    assert service.get(number).waiting_on == ["hannah.berg"]
+    return number
+
+
+def _notices(engine: Any) -> dict[str, str]:
+    with Session(engine) as session:
+        rows = session.exec(select(Job).where(Job.kind == "notify")).all()
+    return {r.payload["person"]: r.payload["text"] for r in rows}
+
+
+def test_the_requester_and_the_new_approver_are_told_why(service, directory):
+    """Hannah leaves: Eric is told his request moved and why, and Marcus is told it now waits on him."""
+    number = _eric(service)
+    result = activate(service, dump_directory(_changed(directory, **{"hannah.berg": {"active": False}})))
+    assert result.changed and "Hannah Berg has left; the step moved to Marcus Bell" in result.moved[0]
+    told = _notices(service.engine)
+    assert told["eric.larsen"].startswith(f"{number}: Hannah Berg has left; the step moved to Marcus Bell")
+    assert (
+        told["marcus.bell"].startswith(f"{number} (")
+        and "now waits on you: Hannah Berg has left" in told["marcus.bell"]
+    )
+
+
+def test_a_leaver_gets_no_more_reminders(service, directory, scheduler, notifier, clock):
+    """Hannah has left and her step could not move yet: the step's reminders are not sent to her."""
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    _eric(service)
+    gone = _changed(directory, **{"hannah.berg": {"active": False}})
+    service.directory = scheduler.directory = gone
+    scheduler.calendars.directory = gone
+    clock.now = dallas(2026, 11, 24, 15, 0)  # well past the first reminder
+    scheduler.run_until_idle()
+    assert notifier.to("hannah.berg") == []
+
+
+def _policy(policy: LoadedPolicy, **settings: Any) -> LoadedPolicy:
+    data = yaml.safe_load(policy.source)
+    data.setdefault("settings", {}).update(settings)
+    data["policy"]["version"] = data["policy"]["version"] + "-moves"
+    return load_policy_text(yaml.safe_dump(data, sort_keys=False), "policy-moves.yaml")
+
+
+def test_by_default_a_step_in_flight_keeps_its_approver(service, directory):
+    """Eric moves under Carlos: with the default on_directory_change (keep), his request stays with Hannah."""
+    number = _eric(service)
+    activate(service, dump_directory(_changed(directory, **{"eric.larsen": {"manager": "carlos.mendoza"}})))
+    assert service.get(number).waiting_on == ["hannah.berg"]
+
+
+def test_re_resolve_moves_a_step_to_whom_the_rule_names_now(engine, directory, policy, clock):
+    """Under a policy that says on_directory_change: re-resolve, Eric's move under Carlos moves his pending
+    manager step to Carlos, audited as a reassignment by the directory."""
+    with transaction(engine) as session:
+        install_policy(session, _policy(policy, on_directory_change="re-resolve"), at=clock())
+    service = ApprovalService(engine, directory, clock=clock)
+    number = _eric(service)
+    result = activate(service, dump_directory(_changed(directory, **{"eric.larsen": {"manager": "carlos.mendoza"}})))
+    assert service.get(number).waiting_on == ["carlos.mendoza"]
+    assert any("Hannah Berg -> Carlos Mendoza (the directory changed" in line for line in result.moved)
