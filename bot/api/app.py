@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot import erp_dispatcher, scheduler
+from bot import directory_sync, erp_dispatcher, scheduler
 from bot.api import openapi, prometheus
 from bot.api.errors import install_error_handlers
 from bot.api.request_ids import RequestIdMiddleware
@@ -83,12 +83,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ticker, dispatch_stop, checkpoints, built = None, None, None, False
+        ticker, dispatch_stop, checkpoints, built, directory_stop = None, None, None, False, None
         if getattr(app.state, "runtime", None) is None:
             built = True
             app.state.runtime = build_runtime(settings)
             ticker = scheduler.start(app.state.runtime.scheduler, settings)  # only the real server ticks, not a test's
             dispatch_stop = erp_dispatcher.start_in_server(app.state.runtime)
+            directory_stop = directory_sync.start_in_server(app.state.runtime)  # when GRAPH_* are set
             checkpoints = scheduler.start_checkpoints(app.state.runtime.engine, settings)
         teams = None
         if teams_config is not None:  # Microsoft Teams: the bot and its surface need the runtime
@@ -119,6 +120,8 @@ def create_app(
             checkpoints.shutdown()
         if dispatch_stop is not None:
             dispatch_stop.set()
+        if directory_stop is not None:
+            directory_stop.set()
         app.state.runtime.engine.dispose()
 
     app = FastAPI(

@@ -325,3 +325,20 @@ def test_the_sync_command_names_missing_settings(monkeypatch, db_url):
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET, GRAPH_MAPPING_FILE" in result.output
+
+
+def test_the_scheduled_sync_runs_on_one_replica_per_interval(runtime, graph_settings, graph):
+    """Two replicas look for the scheduled sync: one syncs, the other finds nothing due until the interval passes."""
+    from bot.directory_sync import DirectorySyncer
+
+    def client() -> GraphClient:
+        return GraphClient(graph_settings, sleep=Waits())
+
+    one = DirectorySyncer(runtime.service, graph_settings, client=client, worker_id="replica-1")
+    two = DirectorySyncer(runtime.service, graph_settings, client=client, worker_id="replica-2")
+    one.schedule()
+    two.schedule()
+    report = one.run_due()
+    assert report is not None and report.activation is not None and report.activation.changed
+    assert two.run_due() is None
+    assert runtime.directory.person("hannah.berg").teams_object_id == object_id("hannah.berg")

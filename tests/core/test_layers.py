@@ -54,6 +54,7 @@ BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
             "bot.notify",
             "bot.scheduler",
             "bot.erp_dispatcher",
+            "bot.directory_sync",
             "bot.live",
         ),
         False,
