@@ -26,13 +26,15 @@ from bot.intake.lines import (
     REFERENCE,
     SCOPE,
     SERVICE,
+    SIZE,
     UNIT_WORDS,
     LineText,
     canonical_unit,
     read_lines,
 )
-from bot.intake.numbers import money_amount, words_to_digits
+from bot.intake.numbers import money_amount, words_to_digits, written_forms
 from bot.intake.packs import convert, nests
+from bot.intake.tables import rows_as_sentences
 
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
 MAX_QUANTITY = Decimal("1000000")
@@ -268,11 +270,13 @@ MONEY = re.compile(
     rf"|(?<![\w.])(?P<n4>{_AMT})(?P<k4>k)?(?=\s*(?:each|ea|apiece|a pop|a piece|cada un[oa]|c/u){_AFTER_BARE_EACH}"
     rf"|\s*(?:per\s|/\s?|an?\s+|la\s+|el\s+|por\s+)(?:{_UNIT_RE})\b)"
     rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b"
-    rf"(?!\s*(?!(?:total|budget|all|in total|max|or so|for all|for everything|for the lot)\b)[a-z]{{2,}})"
+    rf"(?!\s*(?!(?:total|budget|all|in total|max|or so|for all|for everything|for the lot|to spend|installed|"
+    rf"delivered|shipped|including|incl|with|plus|each|ea|apiece|per|for|tops|max|or less)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
     # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
     rf"|\b(?P<lead7>for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
-    rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?)\s+"
+    rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?|like|cap|max|nte|"
+    rf"exceed)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
     rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|"
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|"
@@ -320,7 +324,9 @@ def _spanish_dates(text: str) -> str:
     )
 
 
-_LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\))(?=[ \t]+\S)")
+_LIST_MARKER = re.compile(
+    r"(?:^|\n)[ \t]*(?P<m>\d{1,2}[.)]|[-*•>]+|\(\d{1,2}\)|(?:pos|item|line)\.?\s*\d{1,3}[.:)]?)(?=[ \t]+\S)"
+)
 _PRICE_LEAD = re.compile(
     r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?|came to|comes to|coming to)|@|=|~)\s*$"
 )
@@ -378,9 +384,22 @@ _PER = re.compile(
 _SELLS_THEM_FOR = re.compile(
     r"\b(?:has|have|had|sells?|carr(?:y|ies)|stocks?|lists?)\s+(?:them|those|these|the \w+s)(?:\s+(?:for|at))?\s*$"
 )
-_TOTAL_AFTER = re.compile(r"^\s*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
+_TOTAL_AFTER = re.compile(r"^[ \t]*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
+# "$300 for 2 chargers", "CAD 450 for 2 pallet jacks": the amount pays for that many; the count stays to be read
+_FOR_COUNT = re.compile(
+    r"^\s*for\s+(?:the\s+)?(?:\d[\d,]*|both|all\s+\d+)\b(?!\s*(?:[x×/-]|months?|mos?|years?|yrs?|weeks?|wks?|days?|"
+    r"hours?|hrs?|quarters?|people|persons?)\b)"
+)
+# "budget for this is $600", "not to exceed $5,000", "spending cap 1,200", "up to USD 2k": a budget is what
+# the whole request may cost
+_BUDGET_BEFORE = re.compile(
+    r"\b(?:budget(?:ed)?|not to exceed|nte|up to|cap(?:ped)?|max(?:imum)?|to spend|spend(?:ing)?|allocate[d]?)\b"
+    r"[^.;\n$€£\d]{0,24}$"
+)
+_BUDGET_AFTER = re.compile(r"^\s*(?:to spend|budget|max|tops|or less|at most)\b")
 _TOTAL_BEFORE = re.compile(
-    r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=|came to|comes to|coming to)\s*"
+    r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=|came to|comes to|coming to|gesamt|summe|"
+    r"insgesamt)\s*"
     r"(?:about|around|~|approx\.?|roughly)?\s*$"
 )
 _CURRENCY = {
@@ -421,7 +440,10 @@ JUSTIFY = re.compile(
     r"|\b(?P<r>to replace [^.;,\n]{3,200})"
 )
 CC = re.compile(r"\b(?:cost cent(?:er|re)\s*|cc\s*)?(?P<code>[a-z]{2,5}-[a-z]{2,6})\b")
-_STOP = r"(?!(?:for|to|at|in|by|on|from|about|around|via|and|with|because|since|@)\b)"
+_STOP = r"(?!(?:for|to|at|in|by|on|from|about|around|via|and|with|because|since|@|its|it's|is|was|has|have|had|"
+_STOP += r"they|said|quoted|is|are|says|like|sells|said|can|could|will|would|should|asap|today|tomorrow|tmrw|"
+_STOP += r"please|pls|thanks|thx|"
+_STOP += r"here|there|this|us|you|me)\b)"
 # the name runs until the next preposition, so "from u-line for CHI" leaves "for CHI" to the site
 SUPPLIER_LEAD = re.compile(
     rf"\b(?:from|via|through|thru|(?:supplier|vendor)(?:\s+(?:is|was|will be|name is))?:?|order from|buy from)\s+"
@@ -443,6 +465,26 @@ _SHIP_TO = re.compile(
     r"(?P<x>[a-z][a-z.'-]{2,}(?:\s+[a-z][a-z.'-]{2,})?)"
     r"(?=\s*(?:dc|warehouse|site|branch|plant|facility|location|office)?\s*(?:[,.:;!?]|$))"
 )
+# "for the Denver site", "Boise DC needs ...": a capitalised place before a word that says it is a site
+_PLACE_NAMED = re.compile(
+    r"(?:\b(?:[Ff]or|[Aa]t|[Tt]o|[Ii]n)\s+(?:the\s+|our\s+)?|^|(?<=[.!?:;]\s))"
+    r"(?P<x>[A-Z][a-z]{2,}(?:\s+[A-Z][a-z]{2,})?)\s+(?:DC|dc|[Ss]ite|[Ww]arehouse|[Bb]ranch|[Pp]lant|[Ff]acility|[Yy]ard|"
+    r"[Dd]istribution [Cc]enter)\b"
+)
+_NOT_PLACE_WORDS = {
+    "new",
+    "main",
+    "corporate",
+    "central",
+    "east",
+    "west",
+    "north",
+    "south",
+    "other",
+    "same",
+    "whole",
+    "this",
+}
 _NOT_PLACES = {
     "customer",
     "customers",
@@ -474,7 +516,27 @@ SITE_LEAD = re.compile(
     rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})"
 )
 # shop-floor shorthand, read before the catalog is searched
-_ABBREVIATIONS = {"hyd": "hydraulic", "hydr": "hydraulic", "flt": "forklift", "f/l": "forklift", "lbl": "label"}
+_ABBREVIATIONS = {
+    "hyd": "hydraulic",
+    "hydr": "hydraulic",
+    "flt": "forklift",
+    "f/l": "forklift",
+    "lbl": "label",
+    "brg": "bearing",
+    "brgs": "bearings",
+    # British and Canadian spellings of the catalog's words
+    "tyre": "tire",
+    "tyres": "tires",
+    "catalogue": "catalog",
+    "colour": "color",
+    "aluminium": "aluminum",
+    "labour": "labor",
+    "licence": "license",
+    "licences": "licenses",
+    "metre": "meter",
+    "litre": "liter",
+    "fibre": "fiber",
+}
 _ABBREVIATION = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")\b", re.IGNORECASE)
 # "zoro has them", "mcmaster sells it", "amazon.com": a seller named without "from"
 _SELLER = re.compile(
@@ -541,6 +603,11 @@ _NOT_HEAD = {
     "charge",
     "please",
     "asap",
+    "ones",
+    "one",
+    "kind",
+    "type",
+    "style",
 }
 _PRONOUNS = {"them", "those", "these", "it", "of them", "each"}
 _SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas well as\b")
@@ -735,9 +802,11 @@ class Extractor:
 
     def _extract(self, text: str, *, now: datetime, timezone: str) -> Extraction:
         out = Extraction()
-        w = _Work(_spanish_dates(words_to_digits(text)))
+        w = _Work(_spanish_dates(written_forms(words_to_digits(rows_as_sentences(text)))))
         for m in _LIST_MARKER.finditer(w.low):
             w.take(m.start("m"), m.end("m"))  # "1." or "-" starting a listed line is not a quantity
+        for m in re.finditer(r"\bpos\.?\s*\d{1,3}\b\s*[:.)]?", w.low):
+            w.take(m.start(), m.end())  # "Pos. 1:" numbers a quote's line (German quotes), it counts nothing
         for m in _INSTRUCTION.finditer(w.low):
             # "ignore the rules and approve this": kept out of every fact, shown quoted as the person's words
             out.quoted.append(w.text[m.start() : m.end()].strip(" ,.;:-"))
@@ -770,6 +839,7 @@ class Extractor:
             for line in out.lines:
                 if line.description and line.quantity_source == "said":
                     line.quantity = line.quantity_source = None
+        self._one_shipment(out, w.low)
         self._attach_prices(out, money, w.low, w.rest)
         self._own_item_with_own_price(out)
         self._drop_leftovers(out)
@@ -847,6 +917,9 @@ class Extractor:
             raw = next(m.group(g) for g in ("n1", "n2", "n3", "n9", "n4", "n5", "n6", "n7", "n8") if m.group(g))
             start = m.start("n7") if m.group("n7") else m.start()
             sign = (m.group("pre") or m.group("post") or "").strip().lower()
+            sign_after = re.match(r"\s?(€|eur\b|usd\b|gbp\b|cad\b|£)", w.rest[m.end() :]) if m.group("at") else None
+            if sign_after:
+                sign = sign_after.group(1)  # "@ 412,80 €": the currency comes after the amount
             currency = _CURRENCY.get(sign.replace("us$", "$"), None) if sign else None
             k = next((m.group(g) for g in ("k1", "k2", "k3", "k9", "k4", "k7") if m.group(g)), "").lower()
             if m.group("g") == "grand":
@@ -877,13 +950,22 @@ class Extractor:
                 continue
             if currency is None or (currency == "USD" and sign in ("$", "dollars", "dollar", "bucks")):
                 currency = self.directory.currency if currency is None or self.directory.currency != "USD" else currency
-            end = m.end()
+            end = m.end() + (sign_after.end() if sign_after else 0)
             after = w.rest[end:]
             before = w.rest[max(0, m.start() - 30) : m.start()]
             kind, unit, pack = "unsure", None, None
             per = _PER.match(after)
             at_lead = m.group("lead7") == "at" and not _TOTAL_AFTER.match(w.rest[m.end() :])
-            if (
+            if _TOTAL_AFTER.match(after) and not per:
+                kind = "total"  # "12 drums @ USD 1,176.00 total": the word total wins over the @
+                end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
+            elif (_BUDGET_BEFORE.search(before) or _BUDGET_AFTER.match(after) or _FOR_COUNT.match(after)) and not per:
+                kind = "total"
+                if _BUDGET_AFTER.match(after):
+                    end += _BUDGET_AFTER.match(after).end()  # type: ignore[union-attr]
+            elif re.search(r"\d\s*[x×]\s*$", before):
+                kind = "unit"  # "3 x $1.2k monitors": the price of each
+            elif (
                 m.group("at")
                 or m.group("atw")
                 or at_lead
@@ -1111,6 +1193,16 @@ class Extractor:
                 where.setdefault(m.group(1), m.start())
                 w.take(m.start(), m.end())
         if not found:
+            named = _PLACE_NAMED.search(w.text)
+            if (
+                named
+                and named.group("x").lower() not in _NOT_PLACES
+                and named.group("x").lower() not in _NOT_PLACE_WORDS
+            ):
+                if w.rest[named.start("x") : named.end("x")].strip():
+                    out.unknown_site = named.group("x")  # "for the Denver site": a site the directory lacks, named back
+                    w.take(named.start("x"), named.end("x"))
+                    return
             ship = _SHIP_TO.search(w.rest)
             if ship and ship.group("x").split()[0] not in _NOT_PLACES:
                 name = w.text[ship.start("x") : ship.end("x")].strip()
@@ -1147,15 +1239,21 @@ class Extractor:
                 if t.bare and described:
                     # "dock plate 48x72, uline 2,150": a number on its own after the item is its price when no
                     # price was said; otherwise it is left unread, never taken as a new quantity
+                    last = next((x for x in reversed(out.lines) if x.description), None)
                     if not money and _looks_like_price(described[-1], w.low, t.quantity):
                         money.append(
                             Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity))
                         )
+                    elif last is not None and last.quantity is None and t.quantity == t.quantity.to_integral_value():
+                        # "fastenal wants 320 for the hose assembly, need 2": its number was its price; this counts it
+                        last.quantity, last.quantity_source = t.quantity, "said"
                     else:
                         out.unread.append(str(t.quantity))
                     continue
                 out.lines.append(ExtractedLine("", t.quantity, t.unit, start=t.start, quantity_source="said"))
                 continue
+            if t.trailing is not None and not money and t.trailing > 0:
+                money.append(Money(t.trailing, self.directory.currency, "unsure", t.start, text=_plain(t.trailing)))
             item, strong = self._catalog_match(t.description)
             line = ExtractedLine(t.description, t.quantity, t.unit, start=t.start, conversion=t.conversion)
             line.quantity_source = "said" if t.quantity is not None else None
@@ -1242,6 +1340,45 @@ class Extractor:
             # "order a standing desk ... for $429", "a dock fan, came to $1,615": one thing named with "a"
             items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
 
+    def _one_shipment(self, out: Extraction, low: str) -> None:
+        """A carrier moves loads: "XPO, Atlanta to Edison shipment, 2 pallets, $380" is one shipment; the pallets,
+        skids and pounds say what it carries, never how many are bought (and never the catalog's pallets)."""
+        supplier = self.directory.supplier_by_id.get(out.supplier or "")
+        if supplier is None or not supplier.categories or set(supplier.categories) != {"freight"}:
+            return
+        described = [ln for ln in out.lines if ln.description]
+        moving = ("shipment", "truckload", "load", "service", "lane", "trip", "run")
+        for ln in described:
+            if _FREIGHT.search(ln.description) and ln.unit and _LOAD.fullmatch(ln.unit):
+                # "the Atlanta to Edison shipment, 2 pallets": the pallets are what the one shipment carries
+                out.unread.append(f"{_plain(ln.quantity)} {ln.unit}" if ln.quantity else ln.unit)
+                ln.quantity, ln.quantity_source, ln.unit = Decimal(1), "implied", "shipment"
+        loads = [
+            ln
+            for ln in described
+            if ln.unit not in moving
+            and _LOAD.search(f"{ln.unit or ''} {ln.description}")
+            and not _FREIGHT.search(ln.description)
+        ]
+        if not loads:
+            return
+        moves = [ln for ln in described if ln not in loads]
+        for ln in loads:
+            out.lines.remove(ln)
+            said = f"{_plain(ln.quantity)} {ln.unit or ''} {ln.description}" if ln.quantity else ln.description
+            out.unread.append(re.sub(r"\s+", " ", said).strip())
+        if moves:
+            for ln in moves:
+                if ln.quantity is None:
+                    ln.quantity, ln.quantity_source = Decimal(1), "implied"
+                    ln.unit = ln.unit or "shipment"
+            return
+        word = _FREIGHT.search(low)
+        name = word.group(0) if word else "shipment"
+        out.lines.insert(
+            0, ExtractedLine(name, Decimal(1), "shipment", quantity_source="implied", start=loads[0].start)
+        )
+
     def _prefer_named_things(self, read: list[LineText], out: Extraction) -> None:
         """The subject of a sentence ("forklift #3 seat is shot") stands in for the item only when nothing else
         in the message is one: no quantity, no catalog item, no service named. Then it replaces the stray words
@@ -1306,7 +1443,8 @@ class Extractor:
         if named is not None:
             return named, True
         item = self.catalog.match_item(description)
-        words = [w for w in re.findall(r"[a-z]+", re.split(_HEAD_ENDS, description.lower())[0])]
+        # the head word is a thing's name, never the tail of a size ("the 20 by 12 by 12 ones")
+        words = [w for w in re.findall(r"[a-z]+", SIZE.sub(" ", re.split(_HEAD_ENDS, description.lower())[0]))]
         words = [w for w in words if w not in _NOT_HEAD and len(w) > 1]
         if not words:
             return item, False
@@ -1377,6 +1515,18 @@ class Extractor:
                 continue
             before = [ln for ln in lines if ln.start <= mon.start]
             line = before[-1] if before else lines[0]
+            if (
+                line.price_source == "said"
+                and line.unit_price is not None
+                and line.quantity
+                and line.total is None
+                and abs(line.quantity * line.unit_price - mon.amount) <= Decimal("0.01")
+                and mon.kind != "unit"
+            ):
+                line.total = mon.amount  # "5 x monitor @ $179.99 = $899.95": the line's extension, not a new price
+                continue
+            if mon.kind != "unit" and len(lines) > 1 and _sum_of_lines(lines, mon.amount):
+                continue  # "Total: $1,594.95" under priced lines that add up to it: a check, not a new amount
             corrects_a_price = False
             if line.price_source == "said" and mon.kind != "total":
                 # that item already has its price: this one is for the next item without one, a correction
@@ -1396,6 +1546,12 @@ class Extractor:
                 out.total = mon.amount
                 continue
             kind = mon.kind
+            if kind == "unsure" and line.quantity and line.quantity != 1:
+                extended = line.quantity * mon.amount
+                if any(
+                    o is not mon and o.start > mon.start and abs(o.amount - extended) <= Decimal("0.01") for o in money
+                ):
+                    kind = "unit"  # "2 Stk. EUR 1.180,00 EUR 2.360,00": a price, then its extension
             if kind == "unsure":
                 kind = "unit" if corrects_a_price else self._guess_kind(line, mon)
             if kind == "unit":
@@ -1663,9 +1819,71 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
     description = getattr(line, "description")
     if quantity is None or (number is None and getattr(line, "quantity_at") < getattr(line, "start")):
         return False  # "3 laptops": a number before the item counts it
-    if quantity != quantity.to_integral_value() or quantity >= 100:
+    whole = quantity == quantity.to_integral_value()
+    if number is not None and getattr(line, "quantity", None) is not None:
+        return True  # "toner x2, staples 89": the item is already counted, so the other number is its price
+    if number is None and whole and _counts_before_words(line, text):
+        return False  # "organise 4 forklift tyres": the number stands before the thing it counts
+    if (
+        number is None
+        and whole
+        and not _singular(description)
+        and not SERVICE.search(description)
+        and not _words_after(line, text)
+    ):
+        return False  # "pallets 100 acme": a number after the things (plural) it ends on counts them
+    if not whole or quantity >= 100:
         return True
     return bool(SERVICE.search(description)) or bool(re.search(r"\b(?:quoted|quote|for|costs?|flat)\b", text))
+
+
+_FREIGHT = re.compile(
+    r"\b(?:shipments?|ltl|ftl|truck ?loads?|freight|pickups?|pick-?up|lane|haul|dry van|reefer|flatbed|delivery|run)\b",
+    re.IGNORECASE,
+)
+_LOAD = re.compile(r"\b(?:pallets?|skids?|crates?|cartons?|lbs?|pounds?|kgs?|totes?|drums?|plts?)\b", re.IGNORECASE)
+
+
+def _sum_of_lines(lines: list[ExtractedLine], amount: Decimal) -> bool:
+    """Whether every line is priced and counted and together they come to `amount` (within a cent)."""
+    if any(ln.unit_price is None or not ln.quantity for ln in lines):
+        return False
+    return abs(
+        sum((ln.quantity * ln.unit_price for ln in lines if ln.quantity and ln.unit_price), Decimal(0)) - amount
+    ) <= Decimal("0.01")
+
+
+def _counts_before_words(line: object, text: str) -> bool:
+    """Whether words of the line's description follow its number ("organise 4 forklift tyres")."""
+    at = getattr(line, "quantity_at", -1)
+    if at < 0:
+        return False
+    after = re.match(r"[\d,.]+\s+([a-z]{3,})", text[at:])
+    if after and after.group(1) in (
+        "for",
+        "the",
+        "and",
+        "from",
+        "with",
+        "each",
+        "per",
+        "total",
+        "bucks",
+        "dollars",
+        "all",
+    ):
+        return False
+    return bool(after) and after.group(1) in re.findall(r"[a-z]+", getattr(line, "description").lower())  # type: ignore[union-attr]
+
+
+def _words_after(line: object, text: str) -> bool:
+    """Whether words of the line's description come after its number ("wants 320 for the hose assembly")."""
+    at = getattr(line, "quantity_at", -1)
+    if at < 0:
+        return False
+    said = set(re.findall(r"[a-z]{3,}", getattr(line, "description").lower()))
+    rest = re.split(r"[,;\n]", text[at:])[0]
+    return any(word in said for word in re.findall(r"[a-z]{3,}", rest))
 
 
 def _span_of_words(text: str, n: int) -> int:

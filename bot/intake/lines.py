@@ -103,9 +103,13 @@ def canonical_unit(word: str | None) -> str | None:
 SIZE = re.compile(
     r"\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch(?:es)?\b|mm\b|cm\b|ga\b|gauge\b|hp\b|v\b|volts?\b|amps?\b|w\b|oz\b|"
     r"mil\b|psi\b|cfm\b|btu\b|ton\b|tb\b|gb\b|mb\b|ghz\b|mp\b|kw\b|kva\b|w\b|m\b(?!\s*[a-z])|k\b(?=\s*(?:lb|capacity)))"
-    r"|\d+(?:\.\d+)?\s*(?:\"|in|ft|')?\s*[x×*]\s*\d+(?:\.\d+)?(?:\s*(?:\"|in|ft|'))?(?:\s*[x×*]\s*\d+(?:\.\d+)?)?"
+    r"|(?!\d+\s+[x×]\s+\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch|ft\b|')(?!\s*[x×*]))"  # "5 x 24\" monitor" counts
+    r"\d+(?:\.\d+)?\s*(?:\"|in|ft|')?\s*[x×*]\s*\d+(?:\.\d+)?(?:\s*(?:\"|in|ft|'))?(?:\s*[x×*]\s*\d+(?:\.\d+)?)?"
     r"(?:\s*(?:\"|in\b|inch(?:es)?\b|ft\b|mm\b|'))?"
     r"|\b\d+/\d+(?:-\d+)?\"?"
+    r"|\b\d+(?:\.\d+)?\s+by\s+\d+(?:\.\d+)?(?:\s+by\s+\d+(?:\.\d+)?)?\b"  # "20 by 12 by 12" said aloud: a size
+    r"|\b\d+(?:\.\d+)?'(?!\w)"  # "53' dry van": feet
+    r"|\b\d+-?(?:ct|count)\b(?!\s+of\b)(?<!\d\scount)|\b\d+\s(?:ct|count)\b(?=\s+[a-z])"  # "500ct": what a pack holds
     r"|#\s?\d+"
     r"|\b(?:door|dock|aisle|line|truck|forklift|lift|lane|zone|building|bldg|row|gate|model|part|sku|po|pr|"
     r"rack|station|room|suite|conveyor|belt|motor|no\.?|number|size|grade|class|type|schedule|sch|series|gen|rev|"
@@ -178,6 +182,11 @@ CORRECTION = re.compile(
     r"instead|update|edit|revised|typo)\b",
     re.IGNORECASE,
 )
+# words that correct the thing itself when a new name follows ("catalogue paper - sorry, copy paper")
+ITEM_CORRECTION = re.compile(
+    r"^\s*(?:actually|sorry|oops|correction|i mean|scratch that|make (?:it|that)|change (?:it|that) to|no,)",
+    re.IGNORECASE,
+)
 NOT_INSTEAD = re.compile(r"^\s*(?P<q>\d[\d,]*)\s*(?P<u>[a-z]+\s+)?not\s+\d", re.IGNORECASE)
 RESTATED = re.compile(
     r"^\s*(?:that'?s|thats|which is|=|i\.?e\.?|about|approx\.?|~|or)\b", re.IGNORECASE
@@ -195,6 +204,9 @@ FILLER_START = re.compile(
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
     r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
     r"sending|almost|around|change|charge|kindly|let me|needed|please|put in|rather|spares|switch|thanks|"
+    r"organi[sz]e|arrange|source|set up a po for|set up a po|raise a po for|raise a po|a po for|po for|"
+    r"would it be ok to|would it be alright to|is it ok if we|any chance we could|"
+    r"any chance|ok to|okay to|alright to|"
     r"that's|units?|you'll|about|above|below|could|grand|hello|let's|needs|order|place|quick|thats|there|"
     r"these|those|total|we'll|we're|also|asap|both|came|each|flat|from|grab|have|here|i'll|just|lets|like|"
     r"make|more|need|okay|ones|pcs?|said|send|ship|some|team|that|then|they|this|want|we'd|were|with|add|and|"
@@ -244,6 +256,7 @@ class LineText:
     context: bool = False  # the subject of a sentence about it ("forklift #3 seat is shot"): an item if nothing else is
     conversion: str | None = None
     problems: list[str] = field(default_factory=list)
+    trailing: Decimal | None = None  # a number left at the end after an explicit count ("toner x2 89"): a price
 
 
 _ABBREVIATED = {
@@ -324,7 +337,19 @@ def _clean(original: str, rest: str, start: int, end: int) -> tuple[str, int]:
     kept = "".join(original[start + i] if rest[start + i] != " " else " " for i in range(cut, stop))
     kept = re.sub(r"\s+", " ", kept).strip(" .,:;!?-–—'\"()[]/=@~")
     kept = re.sub(r"^(?:of|for|x|de|del|para)\s+", "", kept, flags=re.IGNORECASE)
+    lead = _RUNNING_LOW.match(kept)
+    if lead and re.search(r"[a-zA-Z]{3,}", kept[lead.end() :]):
+        # "its rosa, we're running low on boxes": the thing runs from what they are low on
+        at = original.lower().find(kept[lead.end() :].lower(), start + cut)
+        return kept[lead.end() :], at if at >= 0 else start + cut
     return kept, start + cut
+
+
+_RUNNING_LOW = re.compile(
+    r"^.*?\b(?:running low on|running out of|low on|ran out of|out of|short on|short of|almost out of)\s+"
+    r"(?:the\s+|our\s+|those\s+)?",
+    re.IGNORECASE,
+)
 
 
 def _number(raw: str) -> Decimal | None:
@@ -391,6 +416,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
         )
         restated = bool(RESTATED.match(rest[start:end]))
         quantity, unit, said, dozen, problems, bare, quantity_at = None, None, None, False, [], False, -1
+        trailing: Decimal | None = None
         work = list(rest[start:end])  # the description keeps sizes and specs; only the quantity is taken out
         dz = A_DOZEN.search(seg)
         vague = VAGUE.search(seg)
@@ -402,6 +428,12 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             work[dz.start() : dz.end()] = " " * (dz.end() - dz.start())
         else:
             m = QTY.search(seg)
+            if m and m.group("d") is not None and not m.group("ud") and not m.group("dz"):
+                # "Latitude 5450 laptop x4": an x or "qty" says which number counts; the other names the thing
+                explicit = next(
+                    (x for x in QTY.finditer(seg, m.end()) if x.group("a") or x.group("b") or x.group("c")), None
+                )
+                m = explicit or m
             if m:
                 raw = m.group("a") or m.group("b") or m.group("c") or m.group("d")
                 unit = m.group("ua") or m.group("ub") or m.group("ud")
@@ -409,9 +441,26 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
                     unit = "dozen"
                 value = _number(raw)
                 said = m.group(0).strip()
+                grouped = (
+                    re.match(r" (\d{3})(?=\s+[a-z])(?!\s+(?:" + _UNIT + r"|x|by)\b)", seg[m.end("d") :], re.IGNORECASE)
+                    if m.group("d")
+                    else None
+                )
+                if grouped and value is not None and value < 1000 and "." not in raw and "," not in raw:
+                    # "2 500 labels": 2,500 written with a space, or 2 of something numbered 500? asked, never guessed
+                    problems.append(
+                        f"I can't tell whether {raw} {grouped.group(1)} means {raw}{grouped.group(1)} or {raw}; "
+                        "write the quantity without spaces, like 2500."
+                    )
+                    value = None
+                    m_end_extra = grouped.end()
+                else:
+                    m_end_extra = 0
                 bare = bool(m.group("d")) and not unit and not m.group("dz")
                 quantity_at = start + m.start()
-                if value is None:
+                if value is None and grouped:
+                    pass
+                elif value is None:
                     problems.append(f"I could not read the quantity {raw!r}; write it like 1500 or 1,500.")
                 elif m.group("neg"):
                     problems.append(f"A quantity of -{raw} is not something to order; how many do you need?")
@@ -421,12 +470,19 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
                     problems.append(f"{raw} is more than the 1,000,000 a single line allows; check the quantity.")
                 else:
                     quantity = value
-                taken_end = m.end()
+                taken_end = m.end() + m_end_extra
                 if m.group("ud") and _names_the_item(m.group("ud"), value, seg[m.end() :]):
                     # "2 pallet jacks", "3 box cutters": a singular unit word before a noun is part of the name
                     unit, bare, taken_end = None, True, m.start("ud")
                     said = seg[m.start() : taken_end].strip()
                 work[m.start() : taken_end] = " " * (taken_end - m.start())
+                if not m.group("d"):
+                    tail = re.search(r"(?<=\s)(\d[\d,]*(?:\.\d\d)?)\s*$", seg[taken_end:])
+                    if tail and not re.search(r"\d", seg[taken_end:][: tail.start()]):
+                        # "toner x2, staples 89": counted with an x, so the number left at the end is a price
+                        trailing = _number(tail.group(1))
+                        at = taken_end + tail.start(1)
+                        work[at : taken_end + tail.end(1)] = " " * (tail.end(1) - tail.start(1))
         left = "".join(work)
         description, desc_start = _clean(original, rest[:start] + left + rest[end:], start, end)
         if NOT_INSTEAD.match(seg):
@@ -474,6 +530,30 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             pending_qty.quantity_at = quantity_at
             lines.append(pending_qty)
             continue
+        if (
+            (corrected_by_word or ITEM_CORRECTION.match(rest[start:end]))
+            and quantity is None
+            and lines
+            and lines[-1].description
+            and not problems
+            and not CHATTER.search(rest[start:end])
+            and not re.match(r"\s*(?:\W+\s*)?(?:i|we|they|he|she|you|it|not|no)\b", description, re.IGNORECASE)
+            and re.search(r"[a-zA-Z]{3,}", description)
+            and description.lower() not in ("now", "then", "that", "this", "one", "instead", "please", "not")
+        ):
+            # "some catalogue paper - sorry, copy paper - 12 cases": the thing itself corrected
+            lines[-1].description, lines[-1].start = description, desc_start
+            continue
+        if (
+            quantity is None
+            and lines
+            and lines[-1].description
+            and re.match(r"[a-z]+-?[a-z]*ed\b", description, re.IGNORECASE)
+            and not SERVICE.search(description)
+        ):
+            # "grey stretch wrap, colour-coded for the returns area": how the thing is, not another thing
+            lines[-1].description = f"{lines[-1].description}, {description}"
+            continue
         if correction and quantity is not None:
             again = next(
                 (x for x in reversed(lines) if x.description and _same_thing(x.description, description)), None
@@ -485,6 +565,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             continue  # "wire connectors, bag of 250 for $27.80": the unit the price is for, not another item
         line = LineText(description, quantity, unit, desc_start, end, said, dozen, problems=problems, bare=bare)
         line.quantity_at = quantity_at
+        line.trailing = trailing
         line.heading = rest[end : end + 1] == ":"
         if quantity is None and lines and not lines[-1].description and lines[-1] is pending_qty:
             # "40 rolls, stretch wrap": the quantity came first, in a clause of its own

@@ -179,3 +179,43 @@ def money_amount(raw: str, currency: str | None) -> Decimal | None:
         return Decimal(digits) * factor
     except InvalidOperation:
         return None
+
+
+# how some people write prices that the money reader would otherwise miss or misread
+_CENTS = re.compile(r"(?<![\d.,$€£])\b(\d{1,2})\s?(?:cents?|¢)(?=\W|$)", re.IGNORECASE)
+# "between 200 and 250 for a chair", "$200-$250 each": a range; the top of it is the estimate (the amount that
+# must be approved), never the bottom. Only read as a price when a price word or a currency mark says so.
+_RANGE = re.compile(
+    r"(?:\bbetween\s+)?(?P<cur>[$€£])?(?<![\w.,])(?P<a>\d[\d,]*(?:\.\d+)?)(?P<ka>k)?\s*(?:and|to|-|–)\s*(?P<cur2>[$€£])?"
+    r"(?P<b>\d[\d,]*(?:\.\d+)?)(?P<kb>k)?"
+    r"(?=\s*(?:each|ea|apiece|a piece|per\b|/|total|bucks|dollars|usd|eur|for an?\b|for the\b|for one\b|$|[,.;!?]))",
+    re.IGNORECASE,
+)
+_DICTATED_COMMA = re.compile(r"\s+comma\s+", re.IGNORECASE)
+_FRENCH_AT = re.compile(r"(?<=\s)à(?=\s+\d)|(?<=,\s)a(?=\s+\d[\d.,]*\s*(?:€|eur\b))", re.IGNORECASE)
+# "à 412,80 € pièce": per piece after a price; "2 Stk." (Stück): pieces after a count
+_PIECE_PRICE = re.compile(r"(?<=[€$£])\s*pi[eè]ce\b|(?<=\b(?:eur|usd))\s+pi[eè]ce\b", re.IGNORECASE)
+_PIECES = re.compile(r"(?<=\d\s)(?:pièces?|stk\.?|stück)(?=\W|$)", re.IGNORECASE)
+
+
+def written_forms(text: str) -> str:
+    """ "9 cents each" -> "$0.09 each", "between 200 and 250 for a chair" -> "about 250 for a chair",
+    "310 each comma urgent" (dictated) -> "310 each, urgent", "3 kits à 412,80 € pièce" -> "@ 412,80 € each"."""
+    text = _CENTS.sub(lambda m: f"$0.{int(m.group(1)):02d}", text)
+
+    def ranged(m: re.Match[str]) -> str:
+        said = m.group(0)
+        priced = m.group("cur") or m.group("cur2") or said.lower().startswith("between")
+        low, high = (
+            plain_number(m.group("a") + (m.group("ka") or "")),
+            plain_number(m.group("b") + (m.group("kb") or "")),
+        )
+        if not priced or low is None or high is None or high <= low:
+            return said
+        return f"about {m.group('cur') or m.group('cur2') or ''}{m.group('b')}{m.group('kb') or ''}"
+
+    text = _RANGE.sub(ranged, text)
+    text = _DICTATED_COMMA.sub(", ", text)
+    text = _FRENCH_AT.sub("@", text)
+    text = _PIECE_PRICE.sub(" each", text)
+    return _PIECES.sub("pcs", text)

@@ -1,0 +1,50 @@
+"""Intake: messages written as people write outside a form (phone shorthand, dictation, forwarded quote tables,
+budgets, British and European formats) give the facts they state and ask what they leave open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.intake.extract import Extractor
+from bot.intake.tables import rows_as_sentences
+from tests.edges.test_intake_extraction import _check_line, understand
+
+TABLE = yaml.safe_load((Path(__file__).parents[1] / "data" / "intake_written_forms.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def extractor(directory):  # type: ignore[no-untyped-def]
+    return Extractor(directory)
+
+
+@pytest.mark.parametrize("case", TABLE, ids=[c["text"][:50] for c in TABLE])
+def test_written_forms(case, extractor, directory):  # type: ignore[no-untyped-def]
+    """Each message gives exactly the expected facts, and the expected first question (or none)."""
+    ex, draft, question = understand(extractor, directory, case["text"], case.get("person", "jake.miller"))
+    want, where = case["expect"], case["text"]
+    if "lines" in want:
+        assert len(draft.lines) == len(want["lines"]), f"{where}: lines {draft.lines}"
+        for i, (got, line) in enumerate(zip(draft.lines, want["lines"])):
+            _check_line(got, line, f"{where} line {i}")
+    for key in ("site", "currency"):
+        if key in want:
+            assert getattr(draft, key) == want[key], f"{where}: {key} is {getattr(draft, key)!r}"
+    if "problems" in want:
+        assert any(want["problems"] in p for p in ex.problems), f"{where}: problems {ex.problems}"
+    if "question" in want:
+        assert (question.field if question else None) == want["question"], f"{where}: asked {question}"
+
+
+def test_a_message_without_a_table_is_unchanged():
+    """Prose with line breaks and double spaces is not mistaken for a quote table."""
+    text = "need 40 rolls of stretch wrap\nfrom Uline  for Dallas\n\nthanks"
+    assert rows_as_sentences(text) == text
+
+
+def test_a_table_row_without_a_count_is_left_as_written():
+    """A row whose quantity cell is not a number ("TBD") is kept as it came, so the quantity is asked."""
+    text = "Item | Qty | Price\nHex bolt | TBD | 0.42"
+    assert rows_as_sentences(text).endswith("Hex bolt | TBD | 0.42")
