@@ -68,7 +68,8 @@ def build(
     config = SchedulerConfig(
         hours=WorkingHours.parse(settings.working_hours, settings.quiet_hours),
         weekly_summary=True,
-        sla_risk=True,
+        sla_risk=settings.sla_risk_threshold > 0,
+        risk_threshold=settings.sla_risk_threshold or 1.0,
     )
     calendars = Calendars(directory, config.hours)
     planner = Planner(directory, calendars, config)

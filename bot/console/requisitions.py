@@ -44,6 +44,7 @@ EVENT_WORDS = {
     "po_failed": "ERP refused the PO",
     "po_retry": "ERP retry",
     "po_status": "PO status changed",
+    "sla_at_risk": "Likely late: approver reminded, requester told",
 }
 
 

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     erp_dispatchers: int | None = Field(default=None, ge=0, le=32)
     working_hours: str = "08:00-17:00"  # in each person's own time zone, Monday to Friday
     quiet_hours: str = "20:00-07:00"
+    # the chance of missing its SLA at which a pending step is acted on (nudge, requester told); 0: no SLA-risk alerts
+    sla_risk_threshold: float = Field(default=0.5, ge=0, le=1)
     # a chat API taking POST /messages; unset: notices for people no chat platform reaches wait in their inbox
     notify_url: str | None = None
     # signs the web console's session cookie; unset: a random key per process (sessions end at restart)

@@ -22,6 +22,7 @@ UNREAD_KINDS = {
     "answer": "Answer",
     "reminder": "Reminder",
     "escalated": "Escalation",
+    "sla_risk": "Likely late",
     "digest": "Digest",
     "weekly_summary": "Weekly summary",
     "informed": "For your information",
