@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/routing.py [--requests 10000] [--seed 7] [--rules 300] [--repeat 3] [--profile]
 
+Three policies: the sample, the generated one (--rules), and the generated one rewritten as a director would
+write it in policy language v2 (`generated-N+v2`): a stop and every tenth rule with an expression
+(`amount > 1.2 * budget.remaining`), and every rule's first stage a nested group ("its approvers AND one of the
+procurement director or the category manager").
+
 See bench/README.md for what every figure measures. Exits 1 if zen and we ever disagree on
 which stop or rule decides a request.
 """
@@ -24,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import yaml  # noqa: E402
 import zen  # noqa: E402  (the zen-engine package installs the module `zen`)
 
 from approvals.directory import Directory, load_directory  # noqa: E402
@@ -52,6 +58,37 @@ class Row:
     @property
     def micros(self) -> float:
         return self.seconds / self.requests * 1e6
+
+
+def v2_policy(text: str) -> LoadedPolicy:
+    """The generated policy with expressions in its decision and a nested group in every rule's first stage."""
+    doc = yaml.safe_load(text)
+    doc["stops"] = [
+        *doc.get("stops", []),
+        {
+            "id": "x-far-over-budget",
+            "when": {"expr": "amount > 1.2 * budget.remaining"},
+            "reason": "{amount} is more than 120% of what {cost_center} has left",
+        },
+    ]
+    for i, rule in enumerate(doc["rules"]):
+        if i % 10 == 3 and rule.get("when") and "expr" not in rule["when"]:
+            rule["when"]["expr"] = "amount * 4 > budget.remaining"
+        for stage in (rule.get("stages") or [])[:1]:
+            own = {"mode": stage.pop("mode", "any"), "approvers": stage["approvers"]}
+            if "quorum" in stage:
+                own["quorum"] = stage.pop("quorum")
+            stage["mode"] = "all"
+            stage["check_limits"] = False
+            stage["approvers"] = [
+                own,
+                {
+                    "mode": "any",
+                    "name": "procurement",
+                    "approvers": [{"role": "procurement_director"}, {"category_manager": True}],
+                },
+            ]
+    return load_policy_text(yaml.safe_dump(doc, sort_keys=False), "<generated+v2>")
 
 
 def best_of(repeat: int, run: Callable[[], Any]) -> float:
@@ -216,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
 
     directory = load_directory(ROOT / "examples" / "company.yaml")
     sample = load_policy(ROOT / "examples" / "policy.yaml")
-    big = load_policy_text(generate_policy(directory, sample, args.rules, args.seed), "<generated>")
+    generated = generate_policy(directory, sample, args.rules, args.seed)
+    big = load_policy_text(generated, "<generated>")
+    v2 = v2_policy(generated)
 
     t0 = time.perf_counter()
     facts = generate_facts(directory, sample, args.requests, args.seed)
@@ -237,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     failed = 0
-    for name, policy in (("sample", sample), (f"generated-{len(big.rules)}", big)):
+    policies = (("sample", sample), (f"generated-{len(big.rules)}", big), (f"generated-{len(big.rules)}+v2", v2))
+    for name, policy in policies:
         policy_rows, disagreements, outcomes, deciders = bench_policy(name, policy, directory, facts, args.repeat)
         rows += policy_rows
         failed += disagreements

@@ -13,10 +13,12 @@ dotted field would be read by zen as a nested path.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any, Iterable
 
 from approvals.policy.conditions import All, Node, Not, Test, split_conjunction
+from approvals.policy.expressions import Expr
 from approvals.policy.facts import MULTI_VALUED
 from approvals.policy.loader import CompiledRule, LoadedPolicy
 
@@ -82,6 +84,11 @@ def full_expression(node: Node) -> str:
     """A condition tree as one ZEN expression over the (flattened) input."""
     if isinstance(node, Test):
         return expression(node, flat(node.fact))
+    if isinstance(node, Expr):
+        # the policy's expressions are zen's own language: only the fact names are flattened for the input
+        names = sorted(node.facts, key=len, reverse=True)
+        pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in names) + r")(?![\w.])")
+        return "(" + pattern.sub(lambda m: flat(m.group(1)), node.source) + ")" if names else f"({node.source})"
     if isinstance(node, Not):
         return f"not ({full_expression(node.child)})"
     if not node.children:
@@ -151,6 +158,8 @@ def tested_facts(policy: LoadedPolicy) -> set[str]:
     def walk(node: Node) -> None:
         if isinstance(node, Test):
             out.add(node.fact)
+        elif isinstance(node, Expr):
+            out.update(node.facts)
         elif isinstance(node, Not):
             walk(node.child)
         else:

@@ -153,8 +153,8 @@ class StageSpec(_Strict):
                 raise ValueError(f"groups nest {deepest} deep; at most {GROUP_DEPTH} levels are allowed")
         return self
 
-    @property
-    def has_groups(self) -> bool:
+    @cached_property
+    def has_groups(self) -> bool:  # cached: routing asks for every stage of every request
         return any(isinstance(m, GroupSpec) for m in self.approvers)
 
     def leaves(self) -> list[tuple[tuple[Any, ...], ApproverSpec]]:
