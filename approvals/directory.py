@@ -149,6 +149,9 @@ class Supplier(_Frozen):
     block_reason: str | None = None
     categories: tuple[str, ...] = ()
     currency: str = "USD"
+    # the contract's agreed unit prices by SKU, in the supplier's currency; while the contract is active or
+    # expiring, the approver's card compares a request's prices with them (approvals/signals.py)
+    contract_prices: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class Item(_Frozen):
@@ -221,6 +224,21 @@ class Directory(_Frozen):
                 problems.append(f"item {it.sku}: category {it.category!r} is unknown")
             if it.supplier and it.supplier not in suppliers:
                 problems.append(f"item {it.sku}: supplier {it.supplier!r} is unknown")
+        if problems:
+            raise DirectoryInvalid(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _contract_prices_resolve(self) -> "Directory":
+        skus = {i.sku for i in self.items}
+        problems = [
+            f"supplier {s.id}: contract price for {sku!r}, which is not a catalog item"
+            if sku not in skus
+            else f"supplier {s.id}: contract price for {sku} must be more than 0, not {price}"
+            for s in self.suppliers
+            for sku, price in s.contract_prices.items()
+            if sku not in skus or price <= 0
+        ]
         if problems:
             raise DirectoryInvalid(problems)
         return self

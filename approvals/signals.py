@@ -102,7 +102,7 @@ def price_book(directory: Directory) -> PriceBook:
     for s in directory.suppliers:
         if s.contract_status not in ("active", "expiring"):
             continue
-        for sku, price in getattr(s, "contract_prices", {}).items():
+        for sku, price in s.contract_prices.items():
             item = directory.item_by_sku.get(sku)
             if item is not None and price > 0:
                 contracts[(s.id, sku)] = ReferencePrice(Decimal(price), s.currency, item.unit, "contract", s.name)

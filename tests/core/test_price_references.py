@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
-from approvals.signals import PastLine, PastRequest, PriceBook, ReferencePrice, all_signals, price_signals
+import pytest
+
+from approvals.directory import Directory
+from approvals.errors import DirectoryInvalid
+from approvals.signals import (
+    PastLine,
+    PastRequest,
+    PriceBook,
+    ReferencePrice,
+    all_signals,
+    price_book,
+    price_signals,
+)
 
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
 CATALOG = {"PKG-SW-18": ReferencePrice(D(32), "USD", "roll", "catalog")}
@@ -69,3 +81,30 @@ def test_the_reference_is_shown_in_the_requests_currency_or_not_at_all():
     assert price_signals(case, [], prices=PriceBook(CATALOG)) == []
     pounds = req("PR-1002", "60", supplier="acme-pallets", currency="GBP", policy_currency="EUR")
     assert price_signals(pounds, [], prices=PriceBook(CATALOG)) == []
+
+
+def with_contract(directory: Directory, supplier: str, prices: dict[str, object], status: str = "active") -> Directory:
+    data = directory.model_dump()
+    for s in data["suppliers"]:
+        if s["id"] == supplier:
+            s["contract_prices"], s["contract_status"] = prices, status
+    return Directory.model_validate(data)
+
+
+def test_the_directory_gives_contract_prices_while_the_contract_is_in_force(directory):
+    """Uline's contract lists stretch wrap at $24 a roll: the price book has it for Uline while the contract is
+    active, the catalog's $32 for everyone else, and an expired contract binds nobody."""
+    book = price_book(with_contract(directory, "uline", {"PKG-SW-18": "24"}))
+    assert book.reference("uline", "PKG-SW-18") == ReferencePrice(D(24), "USD", "roll", "contract", "Uline")
+    assert book.reference("acme-pallets", "PKG-SW-18") == ReferencePrice(D(32), "USD", "roll", "catalog")
+    expired = price_book(with_contract(directory, "uline", {"PKG-SW-18": "24"}, status="expired"))
+    assert expired.reference("uline", "PKG-SW-18").kind == "catalog"  # type: ignore[union-attr]
+
+
+def test_a_contract_price_for_an_unknown_item_or_of_zero_is_refused(directory):
+    """A contract price must name a catalog item and be more than zero; the directory says which supplier."""
+    with pytest.raises(DirectoryInvalid) as refused:
+        with_contract(directory, "uline", {"NO-SUCH-SKU": "24", "PKG-SW-18": "0"})
+    text = str(refused.value)
+    assert "supplier uline: contract price for 'NO-SUCH-SKU', which is not a catalog item" in text
+    assert "supplier uline: contract price for PKG-SW-18 must be more than 0, not 0" in text
