@@ -67,6 +67,8 @@ RUN = {
     ("docs/policy.md", '{"requester": "jake.miller"'): "test_policy_route_examples_give_the_documented_plans",
     ("docs/policy.md", "maria-cartons.json"): "test_policy_route_examples_give_the_documented_plans",
     ("docs/policy.md", "service_levels:"): "test_policy_v2_snippets_load_and_the_director_example_passes",
+    ("docs/policy.md", "name: procurement"): "test_policy_groups_snippets_load_and_check",
+    ("docs/policy.md", "separation_of_duties: acted   #"): "test_policy_groups_snippets_load_and_check",
     ("docs/policy.md", 'expr: "amount > 1.2'): "test_policy_v2_snippets_load_and_the_director_example_passes",
     ("docs/policy.md", "examples/director-policy.yaml"): "test_policy_v2_snippets_load_and_the_director_example_passes",
 }
@@ -435,6 +437,21 @@ def test_policy_v2_snippets_load_and_the_director_example_passes(tmp_path):
         if line.startswith("procurebot "):
             done = machine.run(".venv/bin/" + line)
             assert done.returncode == 0, (line, done.stdout[-2000:], done.stderr[-2000:])
+
+
+def test_policy_groups_snippets_load_and_check(tmp_path):
+    """The stage of groups in docs/policy.md, as the sample policy's large-MRO stage, and its separation setting
+    load and check clean."""
+    stage = yaml.safe_load(the_block("docs/policy.md", "name: procurement").text)[0]
+    assert [m.get("mode") for m in stage["approvers"]] == [None, "any", "quorum"]
+    policy = _sample()
+    rule = next(r for r in policy["rules"] if r.get("stages"))
+    rule["stages"] = [stage]
+    policy["settings"] = {
+        **policy.get("settings", {}),
+        **yaml.safe_load(the_block("docs/policy.md", "separation_of_duties: acted   #").text)["settings"],
+    }
+    assert _errors(policy, tmp_path, "groups") == []
 
 
 def test_policy_route_examples_give_the_documented_plans(tmp_path):
