@@ -232,6 +232,13 @@ class Scheduler:
         if not cal.is_working(now):
             self._defer(job, cal.next_working(now), report)
             return
+        if n == 1 and step.id is not None and req.number:
+            # out of office with nobody named: the policy's absence rule (skip to their manager, or wait)
+            moved = self.service.skip_if_absent(req.number, step.id)
+            if moved is not None:
+                log.info("scheduler: %s", moved)
+                self._done(job, report, skipped=True)
+                return
         deadline = sla_deadline(self.calendars, step)
         on_behalf = self._name(step.approver) if step.acting != step.approver else None
         notice = Notice(

@@ -11,10 +11,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from approvals import jobqueue
+from approvals import absences, jobqueue
+from approvals.clock import as_utc
 from approvals.commands import Escalate, MoveFromLeaver, Reassign
 from approvals.db import transaction
-from approvals.directory_store import pinned
+from approvals.directory_store import Absence, pinned
 from approvals.eligibility import other_stage
 from approvals.errors import FieldError, NotAllowed, StaleAction, ValidationFailed
 from approvals.models import ApprovalStep, Requisition
@@ -281,6 +282,44 @@ class AdminActions(ServiceBase):
             except (NotAllowed, StaleAction) as exc:
                 report.append(f"{number}: kept with {self._name(old)} ({exc})")
         return report
+
+    def skip_if_absent(self, number: str, step_id: int) -> str | None:
+        """At a step's first reminder: its holder is out of office (automatic replies), nobody approves for them,
+        and the pinned policy says `absence: skip`: the step moves to the nearest manager who may take it.
+        Returns what was done, or None when the step stays."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            step = session.get(ApprovalStep, step_id)
+            req = session.exec(select(Requisition).where(Requisition.number == number)).first()
+            if step is None or req is None or step.state != PENDING:
+                return None
+            person = step.acting
+            absence = session.get(Absence, person)
+            if absence is None or not absences.out_at(absence, now) or absences.covered(session, person, now):
+                return None
+            if self._pinned_policy(session, req).spec.settings.absence != "skip":
+                return None
+        end = as_utc(absence.ends_at)
+        until = f" until {end.astimezone(self.directory.zone_of(person)):%a %b %-d}" if end else ""
+        reason = f"{self._name(person)} is out of office{until} and named nobody to approve for them"
+        for manager in self.directory.manager_chain(person):
+            try:
+                self.reassign(
+                    Reassign(
+                        actor="scheduler",
+                        surface="scheduler",
+                        number=number,
+                        from_person=person,
+                        to_person=manager,
+                        reason=reason,
+                    )
+                )
+            except NotAllowed:
+                continue
+            except StaleAction:
+                return None
+            return f"{number}: {reason}; the step moved to {self._name(manager)}"
+        return None
 
     def _alert_admins(self, number: str, step_id: int, leaver: str, why: str) -> None:
         """A step nobody may take: the procurement directors are told, once per step and leaver, to reassign it."""

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
+from approvals import absences
+from approvals.db import transaction
 from approvals.directory_changes import Activation, activate
 from approvals.directory_store import DirectorySync, pinned
+from approvals.policy_store import active_policy
 from approvals.workflow import ApprovalService
 from connectors.directory.graph import GraphClient, GraphError
 from connectors.directory.mapping import GraphMapping, build_directory, merge_delta
@@ -32,6 +37,8 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
     activation: Activation | None = None
     waits: list[float] = field(default_factory=list)
+    out: list[str] = field(default_factory=list)  # out of office now, by their automatic replies
+    asked: list[str] = field(default_factory=list)  # asked who approves for them
 
     def lines(self) -> list[str]:
         kind = "initial (every user)" if self.initial else "delta (what changed since the last sync)"
@@ -47,6 +54,11 @@ class SyncReport:
                 else f"no change: directory v{self.activation.version_id} stays active"
             )
             out += [f"moved: {line}" for line in self.activation.moved]
+        if self.out:
+            out.append(
+                f"out of office: {', '.join(self.out)}"
+                + (f"; asked who approves: {', '.join(self.asked)}" if self.asked else "")
+            )
         return out
 
 
@@ -65,6 +77,7 @@ def sync_from_graph(
     force: bool = False,
     actor: str = "graph-sync",
     surface: str = "scheduler",
+    absences_too: bool = True,
 ) -> SyncReport:
     """Read users (delta) and the mapped groups from Graph, build the directory on the active version and activate
     it through `service` (approvals.directory_changes.activate: refused when it loops or strands a step)."""
@@ -104,4 +117,54 @@ def sync_from_graph(
         force=force,
         also=keep_state,
     )
+    if absences_too:
+        read_absences(service, client, report)
     return report
+
+
+def read_absences(service: ApprovalService, client: GraphClient, report: SyncReport) -> None:
+    """The automatic replies of everyone an open requisition waits on: who is out, and a suggested delegation for
+    those out with nobody approving for them (approvals/absences.py). A mailbox that cannot be read is a note."""
+    directory = pinned(service.directory)
+    now = service.clock()
+    with Session(service.engine) as session:
+        holders = absences.holders_of_open_steps(session)
+        rule = active_policy(session)[1].spec.settings.absence
+    seen: list[absences.Seen] = []
+    for pid in sorted(holders):
+        person = directory.person(pid)
+        if person is None or not person.active or not person.teams_object_id:
+            continue
+        try:
+            setting = client.automatic_replies(person.teams_object_id)
+        except GraphError as exc:
+            report.notes.append(f"automatic replies of {person.name} not read: {exc}")
+            continue
+        seen.append(
+            absences.Seen(
+                pid,
+                str(setting.get("status") or "disabled"),
+                _when(setting.get("scheduledStartDateTime")),
+                _when(setting.get("scheduledEndDateTime")),
+            )
+        )
+    with transaction(service.engine) as session:
+        report.out = absences.record(session, seen, now)
+        report.asked = absences.ask_who_approves(session, directory, report.out, now, rule=rule)
+
+
+def _when(value: Any) -> datetime | None:
+    """Graph's dateTimeTimeZone ({"dateTime": "2026-12-21T08:00:00.0000000", "timeZone": "UTC"}) as UTC."""
+    if not isinstance(value, dict) or not value.get("dateTime"):
+        return None
+    text = str(value["dateTime"])
+    head, _, fraction = text.partition(".")
+    try:
+        moment = datetime.fromisoformat(head + (f".{fraction[:6]}" if fraction else ""))
+    except ValueError:
+        return None
+    try:
+        zone: tzinfo = ZoneInfo(str(value.get("timeZone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = timezone.utc  # a Windows zone name: mailbox settings are asked for in UTC, which Graph honours
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(timezone.utc)

@@ -342,3 +342,34 @@ def test_the_scheduled_sync_runs_on_one_replica_per_interval(runtime, graph_sett
     assert report is not None and report.activation is not None and report.activation.changed
     assert two.run_due() is None
     assert runtime.directory.person("hannah.berg").teams_object_id == object_id("hannah.berg")
+
+
+def test_an_approver_out_of_office_is_asked_who_approves_once(runtime, graph_settings, graph):
+    """Hannah turns on scheduled automatic replies while Eric's request waits on her: the sync sees she is out and
+    asks her once who approves meanwhile, suggesting her manager; the next sync does not ask again."""
+    from datetime import timedelta
+
+    from approvals.jobqueue import Job
+
+    _sync(runtime, graph_settings)
+    _eric_in_seattle(runtime)
+    now = runtime.service.clock()
+    graph.replies[object_id("hannah.berg")] = {
+        "status": "scheduled",
+        "scheduledStartDateTime": {
+            "dateTime": (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+            "timeZone": "UTC",
+        },
+        "scheduledEndDateTime": {
+            "dateTime": (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+            "timeZone": "UTC",
+        },
+    }
+    report = _sync(runtime, graph_settings)
+    assert report.out == ["hannah.berg"] and report.asked == ["hannah.berg"]
+    with Session(runtime.engine) as session:
+        asks = [j.payload["text"] for j in session.exec(select(Job).where(Job.kind == "notify")).all()]
+    assert len(asks) == 1 and asks[0].startswith("You're out until ")
+    assert "delegate to Kevin from" in asks[0] and "your steps wait for you" in asks[0]
+    again = _sync(runtime, graph_settings)
+    assert again.out == ["hannah.berg"] and again.asked == []

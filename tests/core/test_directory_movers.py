@@ -91,3 +91,48 @@ def test_re_resolve_moves_a_step_to_whom_the_rule_names_now(engine, directory, p
     result = activate(service, dump_directory(_changed(directory, **{"eric.larsen": {"manager": "carlos.mendoza"}})))
     assert service.get(number).waiting_on == ["carlos.mendoza"]
     assert any("Hannah Berg -> Carlos Mendoza (the directory changed" in line for line in result.moved)
+
+
+def _hannah_out(engine: Any, clock: Any, days: int = 4) -> None:
+    from datetime import timedelta
+
+    from approvals.absences import Seen, record
+
+    with transaction(engine) as session:
+        record(session, [Seen("hannah.berg", "scheduled", clock.now, clock.now + timedelta(days=days))], clock.now)
+
+
+def test_with_absence_skip_the_first_reminder_moves_the_step_to_a_manager(engine, directory, policy, clock):
+    """Hannah is out of office and named nobody; under absence: skip, Eric's step leaves her at its first reminder
+    for the nearest manager who may take it (Kevin approves a later stage, so Marcus)."""
+    from approvals.scheduling.calendar import Calendars
+    from approvals.scheduling.plan import Planner, SchedulerConfig
+    from approvals.scheduling.runner import Scheduler
+    from bot.notify import RecordingNotifier
+
+    with transaction(engine) as session:
+        install_policy(session, _policy(policy, absence="skip"), at=clock())
+    service = ApprovalService(engine, directory, clock=clock)
+    config = SchedulerConfig()
+    calendars = Calendars(directory, config.hours)
+    service.in_transaction.append(Planner(directory, calendars, config))
+    notifier = RecordingNotifier()
+    scheduler = Scheduler(service, notifier, config=config, clock=clock, worker_id="test", calendars=calendars)
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    number = _eric(service)
+    _hannah_out(engine, clock)
+    clock.now = dallas(2026, 11, 24, 15, 0)
+    scheduler.run_until_idle()
+    assert service.get(number).waiting_on == ["marcus.bell"]
+    assert [n for n in notifier.to("hannah.berg") if n.kind == "reminder"] == []
+
+
+def test_by_default_an_absent_approvers_step_waits(service, scheduler, notifier, clock, engine):
+    """Under the default absence: wait, Hannah's step stays with her and her reminder still comes."""
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    number = _eric(service)
+    _hannah_out(engine, clock)
+    clock.now = dallas(2026, 11, 24, 15, 0)
+    scheduler.run_until_idle()
+    assert service.get(number).waiting_on == ["hannah.berg"]
+    assert notifier.to("hannah.berg", "reminder")
