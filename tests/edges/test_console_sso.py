@@ -278,3 +278,23 @@ def test_production_refuses_a_provider_reached_over_plain_http(fake):
             oidc=fake.settings(REDIRECT),
             _env_file=None,
         )
+
+
+def test_junk_at_the_callback_is_refused_without_an_error(console, fake):
+    """Malformed callbacks (no state, nul bytes, oversized values, a forged error, a garbage code) get 4xx, sign
+    nobody in, and never reach the provider's token endpoint with a state that is not this browser's."""
+    leave_for_provider(console)  # this browser has a sign-in in progress
+    junk = [
+        "",
+        "?code=%00&state=%00",
+        "?code=" + "A" * 5000 + "&state=x",
+        "?state=" + "s" * 600,
+        "?error=%00&error_description=%FF",
+        "?code[]=a&state[]=b",
+        "?code=abc&state=%F0%9F%92%A9",
+    ]
+    statuses = [
+        console.get("/console/login/oidc/callback" + query, follow_redirects=False).status_code for query in junk
+    ]
+    assert all(400 <= status < 500 for status in statuses), statuses
+    assert COOKIE not in console.cookies and fake.token_requests == []

@@ -22,6 +22,8 @@ HIDDEN = [
     ("GET", "/console/login"),
     ("POST", "/console/login"),
     ("POST", "/console/logout"),
+    ("GET", "/console/login/oidc"),
+    ("GET", "/console/login/oidc/callback"),
     ("GET", "/console/static/console.css"),
     ("GET", "/console/policy"),
     ("POST", "/console/policy/activate"),
