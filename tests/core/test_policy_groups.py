@@ -9,7 +9,7 @@ import pytest
 from policy_fixtures import small_policy
 from sqlmodel import Session, select
 
-from approvals.commands import Approve, Reject
+from approvals.commands import Approve, Escalate, Reject
 from approvals.errors import PolicyInvalid
 from approvals.models import AuditEvent, Requisition
 from approvals.policy import LoadedPolicy, load_policy_text
@@ -334,3 +334,14 @@ def test_two_noes_in_a_two_of_three_group_reject_the_request(service):
     assert service.reject(Reject(actor="david.okafor", number=number, reason="no")).outcome == "rejected"
     with Session(service.engine) as s:
         assert s.exec(select(Requisition.state).where(Requisition.number == number)).one() == "rejected"
+
+
+def test_an_escalated_member_counts_for_the_member_it_came_from(service):
+    """James approves; the procurement group's steps are escalated; Marcus Bell, who took Sofia's, approves: the
+    group is satisfied and the request moves on."""
+    number = service.submit(submit(lines=BIG)).number
+    service.approve(Approve(actor="james.carter", number=number))
+    escalated = service.escalate(Escalate(actor="scheduler", surface="scheduler", number=number), as_admin=True)
+    assert "marcus.bell" in escalated.requisition.waiting_on
+    assert "Marcus Bell" in (escalated.requisition.still_needed or "")
+    assert service.approve(Approve(actor="marcus.bell", number=number)).outcome == "advanced"
