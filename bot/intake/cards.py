@@ -80,6 +80,7 @@ def summary_card(
     duplicate: RequisitionView | None = None,
     *,
     stop: str | None = None,
+    budget: str | None = None,
 ) -> Card:
     """The request as understood, before anything is submitted: Submit / Edit / Cancel. Every value that did
     not come from the person's words is marked; an unusual amount, a policy stop, a duplicate are shown here."""
@@ -131,6 +132,8 @@ def summary_card(
         )
     if draft.item_type:
         facts.append(Fact(label="Item type", value=draft.item_type.replace("_", " ")))
+    if budget:
+        facts.append(Fact(label="Budget", value=budget))
     if draft.need_by:
         facts.append(Fact(label="Need by", value=draft.need_by.strftime("%a %b %d, %Y")))
     if draft.urgency != "standard":
@@ -157,8 +160,9 @@ def summary_card(
             texts.duplicate_warning(duplicate.number, duplicate.title, duplicate.requester_name, duplicate.state)
         )
     key = {"draft_id": draft.draft_id}
-    if supplier is None or empty:
-        first: list[CardAction] = []  # nothing that could be submitted: Edit or Cancel
+    if supplier is None or empty or stop:
+        # nothing that could be submitted, or the policy would stop it (a number spent on nothing): Edit or Cancel
+        first: list[CardAction] = []
     elif confirm:
         first = [CardAction(id="confirm_amount", label=texts.AMOUNT_IS_RIGHT, style="primary", value=key)]
     else:

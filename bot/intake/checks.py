@@ -7,6 +7,7 @@ person confirms or changes the request.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from statistics import median
@@ -72,21 +73,35 @@ def nothing_to_pay(draft: DraftState) -> bool:
     return total is not None and total <= 0
 
 
-def policy_stop(service: ApprovalService, draft: DraftState, requester: str, now: datetime) -> str | None:
-    """The reason the active policy would stop this request (a budget hard stop, a blocked supplier, ...),
-    or None. Reads only: the same facts and route the core computes at submit."""
+@dataclass(frozen=True)
+class Preview:
+    """What the requester sees before Submit: the budget the request uses, and why the policy would stop it."""
+
+    stop: str | None = None  # the policy's reason (a budget hard stop, a blocked supplier, ...)
+    budget: str | None = None  # "uses $3,840.00 of DAL-OPS's $54,240.00 remaining"
+
+
+def preview(service: ApprovalService, draft: DraftState, requester: str, now: datetime) -> Preview:
+    """The same facts and route the core computes at submit, read only, so a request the policy would stop never
+    spends a requisition number. An empty Preview when the draft cannot be routed yet."""
     try:
         req = to_requisition(draft, requester)
     except ValueError:
-        return None
+        return Preview()
     try:
         with Session(service.engine) as session:
             _, policy = active_policy(session)
             if validate_draft(req, service.directory, policy):
-                return None
+                return Preview()
             committed = service.committed_spend(session, req.cost_center)
             facts = build_facts(req, service.directory, policy, committed)
             plan = route(facts, policy, service.directory, (), now)
     except (ProcurebotError, ValueError, KeyError):
-        return None
-    return plan.stop_reason if plan.outcome == "stop" else None
+        return Preview()
+    budget = texts.budget_use(facts["amount"], req.cost_center, facts["budget.remaining"], policy.currency)
+    return Preview(plan.stop_reason if plan.outcome == "stop" else None, budget)
+
+
+def policy_stop(service: ApprovalService, draft: DraftState, requester: str, now: datetime) -> str | None:
+    """The reason the active policy would stop this request, or None (`preview`'s stop)."""
+    return preview(service, draft, requester, now).stop

@@ -175,9 +175,10 @@ class Dialogue:
             if not draft.duplicate_checked or draft.duplicate_of:
                 duplicate = find_duplicate(self.chat.service, draft, now=self.chat.now())
                 draft.duplicate_of, draft.duplicate_checked = (duplicate.number if duplicate else None), True
-            stop = checks.policy_stop(self.chat.service, draft, person.id, self.chat.now())
+            seen = checks.preview(self.chat.service, draft, person.id, self.chat.now())
             row.state, row.question = "confirming", None
-            replies.append(Reply(card=summary_card(draft, self.chat.directory, duplicate, stop=stop)))
+            card = summary_card(draft, self.chat.directory, duplicate, stop=seen.stop, budget=seen.budget)
+            replies.append(Reply(card=card))
         row.draft = draft.model_dump(mode="json")
         if save:
             try:
@@ -208,6 +209,10 @@ class Dialogue:
         if self.hints.take(draft):
             # the suggestion arrived after the summary was shown and says something else: the person confirms first
             return [Reply(texts.CATEGORY_RECHECKED)] + self.prompt(row, draft, person, save=True)
+        stop = checks.policy_stop(self.chat.service, draft, person.id, self.chat.now())
+        if stop:
+            # the policy would stop it: no requisition number is spent; the summary offers Edit and Cancel
+            return [Reply(texts.policy_stop(stop))] + self.prompt(row, draft, person, save=True)
         surface = self.chat.surface
         try:
             req = to_requisition(draft, person.id)
@@ -238,7 +243,9 @@ def _draft(row: ChatConversation) -> DraftState:
 def _about_the_request(found: Extraction, draft: DraftState) -> bool:
     """Whether a message says anything about a request: a bare number with no draft to apply it to does not."""
     if not draft.lines and found.lines and all(not ln.description for ln in found.lines):
-        found.lines = []
+        lines, found.lines = found.lines, []
+        if found.found_anything():
+            found.lines = lines  # "same as last order but 15", "Staples, $12 each": kept until the item is named
     return found.found_anything()
 
 

@@ -258,7 +258,23 @@ NOTHING_TO_PAY = "The total is zero or less, so there is nothing to submit. Chec
 
 
 def policy_stop(reason: str) -> str:
-    return f"If you submit this, the policy stops it: {reason}"
+    return (
+        f"The policy would stop this request: {reason} Nothing is submitted: tap Edit to change the amount, "
+        "the cost center or the supplier, or Cancel."
+    )
+
+
+def budget_use(amount: Decimal, cost_center: str, remaining: Decimal, currency: str) -> str:
+    """The budget a request uses, as the summary says it before Submit."""
+    if remaining <= 0:
+        over = money(-remaining, currency)
+        return f"{cost_center} has no budget left ({over} over already); this needs {money(amount, currency)}"
+    if amount > remaining:
+        return (
+            f"needs {money(amount, currency)}; {cost_center} has {money(remaining, currency)} left "
+            f"({money(amount - remaining, currency)} short)"
+        )
+    return f"uses {money(amount, currency)} of {cost_center}'s {money(remaining, currency)} remaining"
 
 
 def need_by_past(text: str) -> str:

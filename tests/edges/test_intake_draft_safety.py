@@ -504,7 +504,7 @@ def test_a_budget_hard_stop_is_shown_before_submit(bot, script):
     )
     summary = cards(bot.handle_message("rosa.silva", "phx"), "requisition_summary")[0]
     assert facts(summary)["Cost center"].startswith("PHX-OPS")
-    assert any("policy stops it" in e and "PHX-OPS" in e for e in summary.exceptions)
+    assert any("policy would stop this request" in e and "PHX-OPS" in e for e in summary.exceptions)
 
 
 # ---------------------------------------------------------------------------------------------- untrusted words

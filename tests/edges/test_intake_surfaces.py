@@ -124,8 +124,8 @@ SCENARIOS = [
         choices=[],
         tap=None,
         facts={"Cost center": "PHX-OPS", "Total": "$6,000.00"},
-        first="submit",
-        exceptions=["policy stops it", "$4,000 left"],
+        first="edit",  # the policy would stop it: no Submit, so no requisition number is spent
+        exceptions=["policy would stop this request", "$4,000 left"],
         form={"site": "PHX"},
     ),
     Scenario(
