@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from approvals import taxonomy
 from approvals.bounded_yaml import DIRECTORY, YamlRefused, check_bounds
 from approvals.errors import DirectoryInvalid
 
@@ -121,11 +122,22 @@ class Group(_Frozen):
     members: tuple[str, ...]
 
 
+class Unspsc(_Frozen):
+    """Where a category sits in the UNSPSC code set, for mapping to an ERP's item categories."""
+
+    segment: str | None = None  # e.g. "43000000"
+    family: str | None = None  # e.g. "43210000"
+
+
 class Category(_Frozen):
     code: str
     name: str
-    manager: str | None = None
+    description: str = ""
+    typical_items: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    parent: str | None = None
+    unspsc: Unspsc | None = None
+    manager: str | None = None
 
 
 class CostCenter(_Frozen):
@@ -210,9 +222,14 @@ class Directory(_Frozen):
             for m in grp.members:
                 if m not in people:
                     problems.append(f"group {grp.id}: member {m!r} is not a person")
+        problems.extend(taxonomy.problems([(c.code, c.parent) for c in self.categories]))
         for c in self.categories:
             if c.manager and c.manager not in people:
                 problems.append(f"category {c.code}: manager {c.manager!r} is not a person")
+        for sup in self.suppliers:
+            for code in sup.categories:
+                if code not in categories:
+                    problems.append(f"supplier {sup.id}: category {code!r} is unknown")
         for cc in self.cost_centers:
             if cc.owner not in people:
                 problems.append(f"cost center {cc.code}: owner {cc.owner!r} is not a person")
@@ -373,6 +390,9 @@ def load_directory_text(raw: str | bytes, name: str) -> Directory:
         raise DirectoryInvalid([f"{name}: not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):
         raise DirectoryInvalid([f"{name}: expected a mapping at the top level"])
+    located = taxonomy.check_file(data_bytes, name)  # duplicate codes and parent cycles, with file:line
+    if located:
+        raise DirectoryInvalid(located)
     data["source_hash"] = hashlib.sha256(data_bytes).hexdigest()
     try:
         return Directory.model_validate(data)

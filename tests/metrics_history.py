@@ -17,7 +17,7 @@ from approvals.metrics.queries import INFO, PO, A, R, S
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=timezone.utc)
 SITES = ("DAL", "CHI", "ATL", "NJ", "PHX", "SEA")
-CATEGORIES = ("mro", "packaging", "it", "freight")
+CATEGORIES = ("mro", "packaging", "it_hardware", "freight")
 SUPPLIERS = ("uline", "grainger", "fastenal", "cdw", "xpo")
 APPROVERS = ("maria.lopez", "frank.novak", "kevin.nguyen")
 COST_CENTERS = {

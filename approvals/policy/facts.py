@@ -14,7 +14,7 @@ FactKind = Literal["number", "text", "bool"]
 FACTS: dict[str, tuple[FactKind, str]] = {
     "amount": ("number", "total in the policy currency, converted with the rates table"),
     "currency": ("text", "currency the requester priced in (ISO 4217)"),
-    "category": ("text", "spend category (mro, packaging, it, freight, facilities, ...)"),
+    "category": ("text", "spend category (mro, safety_ppe, packaging, it_hardware, software, fleet, ...)"),
     "site": ("text", "site / warehouse code"),
     "region": ("text", "region of the site"),
     "cost_center": ("text", "cost center code"),

@@ -134,7 +134,7 @@ def detail_page(
         ("Site", view.site),
         ("Cost center", view.cost_center),
         ("Supplier", view.supplier_name),
-        ("Category", view.category),
+        ("Category", _category(directory, view.category)),
         ("Amount", f"{view.total:,.2f} {view.currency} ({view.amount:,.2f} {view.policy_currency})"),
         ("Urgency", view.urgency),
         ("Policy", view.policy_version),
@@ -166,6 +166,7 @@ def detail_page(
         facts=facts,
         timeline=timeline,
         name=lambda person_id: _name(directory, person_id),
+        category=lambda code: _category(directory, code),
         pending=[s for s in view.steps if s.state == "pending"],
         people=sorted(((p.id, p.name) for p in directory.people if p.active), key=lambda p: p[1]),
         done=done,
@@ -204,6 +205,12 @@ def _state(value: Any) -> str:
         return states.label(str(value))
     except ValueError:
         return str(value)
+
+
+def _category(directory: Any, code: str | None) -> str:
+    """A category by the name people know it by; a code the directory no longer has stays as stored."""
+    found = directory.category_by_code.get(code or "")
+    return found.name if found is not None else (code or "")
 
 
 def _name(directory: Any, person_id: str | None) -> str:

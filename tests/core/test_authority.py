@@ -123,5 +123,5 @@ def test_category_comes_from_the_catalog(service):
     """Laptops typed as 'packaging' are stored and routed as IT, so category-scoped rules and delegations agree."""
     laptops = {"description": "Laptops", "sku": "IT-LAP-14", "quantity": 2, "unit_price": 1400}
     result = service.submit(submit(requester="emily.davis", supplier="cdw", category="packaging", lines=[laptops]))
-    assert result.requisition.category == "it"
+    assert result.requisition.category == "it_hardware"
     assert result.requisition.steps[0].rule_id == "it-small"

@@ -305,7 +305,7 @@ def test_delegation_loop_is_cut(company):
 
 
 def test_euro_request_is_converted_before_routing(sample_policy, company):
-    """A conveyor priced at EUR 8,000 routes as $8,640 (the policy rate), so it needs the medium route."""
+    """A conveyor priced at EUR 8,000 routes as $8,640 (the policy rate), so it is Dallas MRO over $5,000."""
     facts = facts_for(
         sample_policy,
         company,
@@ -317,7 +317,7 @@ def test_euro_request_is_converted_before_routing(sample_policy, company):
     rate = sample_policy.spec.rates["EUR"]
     assert facts["amount"] == (Decimal(8000) * rate).quantize(Decimal("0.01"))
     assert facts["amount_original"] == Decimal(8000) and facts["currency"] == "EUR"
-    assert route(facts, sample_policy, company, (), AT).rule_id == "standard-medium"
+    assert route(facts, sample_policy, company, (), AT).rule_id == "mro-dal-large"
 
 
 # --- properties ---------------------------------------------------------------------------------------------

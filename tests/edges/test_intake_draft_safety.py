@@ -140,7 +140,7 @@ def test_a_stated_total_is_what_gets_submitted(directory):
 def test_a_total_without_a_quantity_survives_the_quantity_answer(bot, script):
     """A $600 total with no quantity asks only how many, not the price; after "4" the total is still $600."""
     script["leveler"] = Extraction(
-        lines=[line("rebuild kit for the dock leveler", total=D(600), category="facilities")],
+        lines=[line("rebuild kit for the dock leveler", total=D(600), category="mro")],
         supplier="grainger",
         site="DAL",
     )
@@ -225,7 +225,7 @@ def test_choosing_the_catalog_item_keeps_a_said_price(directory):
     draft = draft_of(directory, ex)
     assert _item_choice(draft, draft.lines[0], "CAP-FLT-5K", directory)
     ln = draft.lines[0]
-    assert (ln.sku, ln.category, ln.unit_price, ln.price_source) == ("CAP-FLT-5K", "mro", D(35000), "said")
+    assert (ln.sku, ln.category, ln.unit_price, ln.price_source) == ("CAP-FLT-5K", "capex_equipment", D(35000), "said")
     unpriced = draft_of(directory, Extraction(lines=[line("forklift", quantity=D(1), item_choices=["CAP-FLT-5K"])]))
     assert _item_choice(unpriced, unpriced.lines[0], "CAP-FLT-5K", directory)
     assert (unpriced.lines[0].unit_price, unpriced.lines[0].price_source) == (D(38000), "catalog")
@@ -260,7 +260,7 @@ def test_a_recurring_line_shows_its_term(directory, service, bot, script):
                 unit_price=D(980),
                 price_source="said",
                 period="month",
-                category="facilities",
+                category="facilities_services",
             )
         ],
         supplier="cintas",
@@ -311,7 +311,7 @@ def test_an_unknown_cost_center_is_named_back_with_the_nearest(bot, script):
 def test_a_corporate_purchase_asks_for_a_corporate_cost_center(bot, script, service):
     """Software for all sites: one question offers the CORP cost centers; CORP-IT submits with Jake's site."""
     script["corp"] = Extraction(
-        lines=[line("inventory software", quantity=D(1), unit_price=D(5000), price_source="said", category="it")],
+        lines=[line("inventory software", quantity=D(1), unit_price=D(5000), price_source="said", category="software")],
         supplier="cdw",
         corporate=True,
     )
@@ -401,7 +401,7 @@ def test_capex_is_carried_to_the_requisition(directory):
     from bot.intake.cards import summary_card
 
     ex = Extraction(
-        lines=[line("dock door", quantity=D(2), unit_price=D(4000), price_source="said", category="facilities")],
+        lines=[line("dock door", quantity=D(2), unit_price=D(4000), price_source="said", category="capex_equipment")],
         supplier="grainger",
         site="DAL",
         item_type="capex",
@@ -497,7 +497,7 @@ def test_a_budget_hard_stop_is_shown_before_submit(bot, script):
                 unit_price=D(200),
                 price_source="said",
                 sku="FAC-LED-HB",
-                category="facilities",
+                category="mro",
             )
         ],
         supplier="grainger",

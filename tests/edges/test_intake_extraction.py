@@ -95,12 +95,12 @@ def test_classifier_is_pluggable(directory):
 
     class Always:
         def classify(self, text: str) -> Classification | None:
-            return Classification("office", 0.6, "llm")
+            return Classification("office_supplies", 0.6, "llm")
 
     ex = Extractor(directory, classifier=Always()).extract("10 mystery widgets from staples at $3 each", now=MONDAY)
-    assert ex.lines[0].category == "office"
+    assert ex.lines[0].category == "office_supplies"
     ex = Extractor(directory, classifier=Always()).extract("10 laptops from cdw", now=MONDAY)
-    assert ex.lines[0].category == "it" and ex.lines[0].category_source == "catalog"
+    assert ex.lines[0].category == "it_hardware" and ex.lines[0].category_source == "catalog"
 
 
 def test_keyword_classifier_refuses_ties(directory):

@@ -63,7 +63,7 @@ RUN = {
     ("docs/policy.md", "id: mro-dal-large"): "test_policy_reference_snippets_load_and_check",
     ("docs/policy.md", "- name: Regional operations"): "test_policy_reference_snippets_load_and_check",
     ("docs/policy.md", "id: over-budget"): "test_policy_reference_snippets_load_and_check",
-    ("docs/policy.md", "category: {not_in: [it, office]}"): "test_policy_reference_snippets_load_and_check",
+    ("docs/policy.md", "category: {not_in: [it_hardware, software]}"): "test_policy_reference_snippets_load_and_check",
     ("docs/policy.md", '{"requester": "jake.miller"'): "test_policy_route_examples_give_the_documented_plans",
     ("docs/policy.md", "maria-cartons.json"): "test_policy_route_examples_give_the_documented_plans",
     ("docs/policy.md", "service_levels:"): "test_policy_v2_snippets_load_and_the_director_example_passes",
@@ -403,7 +403,7 @@ def test_policy_reference_snippets_load_and_check(tmp_path):
         rule["stages"][0] = {k: v for k, v in stage.items() if k not in ("mode", "quorum")} | mode
         assert _errors(policy, tmp_path, "stage") == [], mode
     # each line of the conditions block is one condition form; each must load as a rule's `when`
-    conditions = the_block("docs/policy.md", "category: {not_in: [it, office]}").text.splitlines()
+    conditions = the_block("docs/policy.md", "category: {not_in: [it_hardware, software]}").text.splitlines()
     forms = [yaml.safe_load(line) for line in conditions if line.strip() and "..." not in line]
     assert len(forms) >= 9
     for n, when in enumerate(forms):
