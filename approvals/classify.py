@@ -16,10 +16,17 @@ from rapidfuzz import fuzz, process
 
 from approvals.directory import Directory, Item
 
-Source = Literal["catalog", "keyword", "llm"]
+Source = Literal["catalog", "keyword", "llm", "model"]
 # Below this a fuzzy catalog hit is more likely a different item than a typo of this one.
 CATALOG_SCORE = 86
 _WORD = re.compile(r"[a-z0-9]+")
+# Where the thing named ends: "hydraulic oil for forklift 3" names the oil, not the forklift.
+_HEAD_ENDS = re.compile(r"\b(?:for|to|at|from|with|in|on|per|by|x|asap|please|needed|need)\b")
+# Units and counts after the thing ("stretch wrap 40 rolls"): not its head noun.
+_TRAILING = frozenset(
+    "rolls roll cases case boxes box packs pack each ea pcs pieces units unit pails pail gallons gal dozen qty "
+    "bundles bundle pairs pair sets set lots".split()
+)
 
 
 @dataclass(frozen=True)
@@ -71,19 +78,47 @@ class CatalogClassifier:
 
     def match_item(self, text: str) -> Item | None:
         """The catalog item a description names, tolerating typos ("strech wrap")."""
+        return self._match(text)[0]
+
+    def _match(self, text: str) -> tuple[Item | None, str]:
         lowered = " ".join(_WORD.findall(text.lower()))
         if not lowered:
-            return None
+            return None, ""
         padded = f" {lowered} "
         for phrase, item in self._phrases:
             if f" {phrase} " in padded:
-                return item
+                return item, phrase
         for phrase, _, index in process.extract(
             lowered, self._choices, scorer=fuzz.partial_ratio, limit=3, score_cutoff=CATALOG_SCORE
         ):
             # a short phrase inside a long text matches too easily; ask for most of its letters in one word run
             if len(phrase) >= 4 and fuzz.token_set_ratio(lowered, phrase) >= 70:
-                return self._phrases[index][1]
+                return self._phrases[index][1], phrase
+        return None, ""
+
+    def strong_item(self, text: str) -> Item | None:
+        """The catalog item only on a strong match: the text's head noun is one of the item's own words, and either
+        a phrase of two words or more matched ("stretch wrap") or the text says nothing but the item's words.
+        "forklift tires" is the tire; "forklift fuses" is not the forklift; "brake pads and tires for box truck 12"
+        is not the forklift's tire; "janitorial supplies" is not the janitorial service."""
+        item, phrase = self._match(text)
+        if item is None:
+            return None
+        named = _HEAD_ENDS.split(" ".join(_WORD.findall(text.lower())))[0].split()
+        words = [w for w in named if not w.isdigit() and len(w) > 1 and w not in _TRAILING]
+        if not words:
+            return None
+        vocabulary = {w for said in (item.name, *item.keywords) for w in _WORD.findall(said.lower())}
+
+        def known(word: str) -> bool:
+            return bool(_plural_forms(word) & vocabulary) or any(
+                fuzz.ratio(word, v) >= 85 for v in vocabulary if len(v) > 3
+            )
+
+        if not known(words[-1]):
+            return None
+        if len(phrase.split()) >= 2 or all(known(w) for w in words):
+            return item
         return None
 
     def classify(self, text: str) -> Classification | None:

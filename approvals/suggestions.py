@@ -1,8 +1,10 @@
 """What the classifier suggested and what the person confirmed, and the exception summary shown to approvers.
 
 A suggestion is never a decision: `category_suggestion` keeps, per submitted line, the category
-suggested (by the LLM or the keyword classifier), its confidence, and the category the requester
-confirmed, which is the one routing used. `exception_summary` keeps the note written for the
+suggested (by the learned model, the LLM or the keywords; empty when the requester was asked), its
+confidence, the model version, and the category the requester confirmed, which is the one routing
+used. Those confirmations are what the category model learns from (approvals/category_learning.py).
+`exception_summary` keeps the note written for the
 approver's card for one round of a requisition, with where it came from (the LLM, checked
 against our facts, or the deterministic one) and which prompt version and model wrote it.
 """
@@ -31,9 +33,11 @@ class CategorySuggestion(SQLModel, table=True):
     description: str = Field(max_length=300)
     suggested: str = Field(max_length=40)
     confidence: float
-    source: str = Field(max_length=20)  # llm | keyword | catalog | supplier
+    source: str = Field(max_length=20)  # model | llm | keyword | catalog | supplier | none (the person chose)
     prompt_version: str = Field(default="", max_length=40)
     model: str = Field(default="", max_length=80)
+    # the learned category model that made (or would have made) the suggestion: approvals/category_model.py
+    model_version: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
     confirmed: str = Field(max_length=40)  # what the requester submitted; routing used this
     accepted: bool
     created_at: datetime = timestamp_field(default_factory=utcnow)

@@ -1,23 +1,31 @@
-"""Wiring the optional LLM into a runtime: the category suggester for intake, the exception summaries.
+"""Wiring the classifiers and the optional LLM into a runtime: the learned category classifier, the LLM's
+category suggester for intake, the exception summaries.
 
-With no model configured (the default) there is no client and no suggester; the summaries still
-exist and are the deterministic ones, so approvers see what is unusual either way.
+The learned category classifier (approvals/category_learning.py) always exists in a server's runtime: it trains
+at start-up from examples/category-seed.jsonl, the taxonomy and the confirmations so far. With no model
+configured (the default) there is no client and no suggester; the summaries still exist and are the
+deterministic ones, so approvers see what is unusual either way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
+from approvals.category_learning import CategoryLearner
 from approvals.policy.loader import LoadedPolicy
 from approvals.signals import amount_thresholds
 from approvals.workflow import ApprovalService
 from approvals.workflow.base import Change
 from bot.exception_summary import ExceptionSummaries
 from bot.intake.suggest import CategorySuggester
+from bot.settings import EXAMPLES
 from connectors.llm import LlmClient, make_client
 from connectors.llm_config import LlmSettings
 from connectors.llm_tasks import LlmClassifier, LlmSummarizer
+
+SEED_FILE = EXAMPLES / "category-seed.jsonl"
 
 
 @dataclass
@@ -26,6 +34,8 @@ class LlmParts:
     client: LlmClient | None
     suggester: CategorySuggester | None
     summaries: ExceptionSummaries
+    # the learned category classifier the surfaces' assistants use; None for a service wired by hand
+    categories: CategoryLearner | None = None
 
     def close(self) -> None:
         if self.suggester is not None:
@@ -46,9 +56,11 @@ def parts(
     settings: LlmSettings,
     *,
     client: LlmClient | None = None,
+    seed_file: Path | None = SEED_FILE,
 ) -> LlmParts:
-    """The suggester and the summaries for `service`, from the `llm` section of the settings; not yet told of any
-    action (bot/runtime.py wires `summaries.on_change` in its place among the after-commit listeners)."""
+    """The category classifier, the suggester and the summaries for `service`, from the `llm` section of the
+    settings; not yet told of any action (bot/runtime.py wires `summaries.on_change` in its place among the
+    after-commit listeners). The classifier is trained here, before the server answers anyone."""
     client = client or make_client(settings)
     suggester = None
     summarizer = None
@@ -64,7 +76,11 @@ def parts(
         summarizer=summarizer,
         clock=lambda: service.clock(),
     )
-    return LlmParts(settings, client, suggester, summaries)
+    categories = None
+    if seed_file is not None:
+        categories = CategoryLearner(service.directory, seed_file, service.engine)
+        categories.start()
+    return LlmParts(settings, client, suggester, summaries, categories)
 
 
 def build(
@@ -75,7 +91,7 @@ def build(
     client: LlmClient | None = None,
 ) -> LlmParts:
     """`parts` for a service wired by hand (tests, benches): the summaries also listen to its commits."""
-    built = parts(service, policy, settings, client=client)
+    built = parts(service, policy, settings, client=client, seed_file=None)
     service.after_commit.append(built.summaries.on_change)
     return built
 

@@ -66,12 +66,15 @@ class LlmClassifier:
         self.fallback: Classifier = fallback or CatalogClassifier(directory)
         self.min_confidence = min_confidence
         self.prompt = load_prompt("classify")
-        # the catalog as context: each category's keywords and a few of its catalog items' names
+        # the taxonomy as context: each category's description, typical items and keywords, and a few of its
+        # catalog items' names
         self._categories = json.dumps(
             [
                 {
                     "code": c.code,
                     "name": c.name,
+                    "description": c.description,
+                    "typical_items": list(c.typical_items),
                     "keywords": list(c.keywords),
                     "catalog_examples": [i.name for i in directory.items if i.category == c.code][:MAX_EXAMPLES],
                 }

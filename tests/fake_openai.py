@@ -5,7 +5,7 @@ It speaks the chat-completions wire format the openai client's `chat.completions
 with `usage`). By default it answers like a small, sensible model: the category whose keywords
 best match the item text, and a summary made of the facts' own sentences. It can be told what
 to do with the coming requests:
-    fake.script += ["invalid_json", "refusal", "429", "500", "wrong_shape", "slow", {"category": "it", ...}]
+    fake.script += ["invalid_json", "refusal", "429", "500", "wrong_shape", "slow", {"category": "it_hardware", ...}]
 and `fake.latency` (seconds) delays every answer (the bench sets 0.8).
 """
 

@@ -176,7 +176,9 @@ def _category(draft: DraftState, value: str, directory: Directory) -> bool:
     confirming = draft.confirm_category is not None
     draft.category, draft.confirm_category = code, None
     for ln in draft.lines:
-        if ln.category is None or (confirming and ln.category_source in ("keyword", "llm", "said", "supplier_main")):
+        if ln.category is None or (
+            confirming and ln.category_source in ("keyword", "model", "llm", "said", "supplier_main")
+        ):
             ln.category, ln.category_source = code, "said"
     return True
 

@@ -30,7 +30,7 @@ class CategoryHints:
     ) -> None:
         self.service = service
         self.directory = directory
-        self.classifier = classifier  # the keyword classifier the reader used, for the record
+        self.classifier = classifier  # the classifier the reader used (learned or keywords), for the record
         self.suggester = suggester
 
     def ask(self, draft: DraftState) -> None:
@@ -40,7 +40,7 @@ class CategoryHints:
             supplier_main_category(draft, self.directory)
             return
         for line in draft.lines:
-            if line.description and line.suggestion is None and line.category_source in (None, "keyword"):
+            if line.description and line.suggestion is None and line.category_source in (None, "keyword", "model"):
                 self.suggester.start(line.description)
 
     def take(self, draft: DraftState) -> bool:
@@ -56,7 +56,11 @@ class CategoryHints:
                     line.category, line.category_source = one, ("supplier" if one else None)
                     changed = True
         for line in draft.lines:
-            if line.suggestion is not None or not line.description or line.category_source not in (None, "keyword"):
+            if (
+                line.suggestion is not None
+                or not line.description
+                or line.category_source not in (None, "keyword", "model")
+            ):
                 continue
             found = self.suggester.ready(line.description)
             if found is None:
@@ -83,16 +87,23 @@ class CategoryHints:
         return changed
 
     def record(self, draft: DraftState, view: RequisitionView) -> None:
-        """Keep each suggestion beside the category the requester confirmed (the one routing used)."""
+        """Keep each suggestion beside the category the requester confirmed (the one routing used), with the
+        version of the model that made it; a line the requester was asked about is kept too, with no suggestion.
+        These rows are what the category model learns from."""
         rows, now = [], self.service.clock()
+        version = getattr(self.classifier, "version", "")
         for line, saved in zip(draft.lines, view.lines):
             hint = line.suggestion
-            if hint is None and line.category_source == "keyword":
-                guess = self.classifier.classify(line.description)
+            if hint is None and line.category_source in ("keyword", "model", "said", "supplier_main", None):
+                guess = self.classifier.classify(line.description) if line.description else None
                 hint = (
-                    {"category": guess.category, "confidence": guess.confidence, "source": "keyword"} if guess else None
+                    {"category": guess.category, "confidence": guess.confidence, "source": guess.source}
+                    if guess and guess.source != "catalog"
+                    else {"category": "", "confidence": 0.0, "source": "none"}
+                    if line.category_source in ("said", "supplier_main", None) and line.description
+                    else None
                 )
-            if not hint or not hint.get("category"):
+            if not hint or (not hint.get("category") and hint.get("source") != "none"):
                 continue
             rows.append(
                 CategorySuggestion(
@@ -104,6 +115,7 @@ class CategoryHints:
                     source=hint.get("source") or "llm",
                     prompt_version=hint.get("prompt_version") or "",
                     model=(hint.get("model") or "")[:80],
+                    model_version=str(version)[:40],
                     confirmed=saved.category,
                     accepted=hint["category"] == saved.category,
                     created_at=now,
@@ -113,3 +125,7 @@ class CategoryHints:
             record_suggestions(self.service.engine, rows)
         except Exception:  # noqa: BLE001 - the requisition is submitted; losing the record must not say otherwise
             log.exception("recording category suggestions for %s failed", view.number)
+            return
+        learned = getattr(self.classifier, "confirmed", None)
+        if rows and callable(learned):
+            learned()  # the model retrains in the background with these confirmations

@@ -85,6 +85,8 @@ class DraftLine(BaseModel):
     category_source: str | None = None
     # the classifier's suggestion, shown to the requester and recorded at submit beside what they confirmed
     suggestion: dict[str, Any] | None = None
+    # the two or three categories the learned classifier found too close to call: asked, most likely first
+    category_choices: list[str] = Field(default_factory=list)
 
     @property
     def total(self) -> Decimal | None:
@@ -184,6 +186,7 @@ def _line(ex: ExtractedLine) -> DraftLine:
         sku=ex.sku,
         category=ex.category,
         category_source=ex.category_source,
+        category_choices=list(ex.category_choices),
     )
 
 
@@ -230,7 +233,17 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False, line: int 
     new_lines = [ln for ln in ex.lines if ln.description]
     bare = [ln for ln in ex.lines if not ln.description]
     if new_lines:
-        if append or not draft.lines:
+        waiting = draft.lines and all(not d.description for d in draft.lines)
+        if waiting:
+            # "same as last order but 15", then "tape": the count (or price) said before the item was named
+            fresh, said = [_line(ln) for ln in new_lines], draft.lines[0]
+            if len(fresh) == 1 and fresh[0].quantity is None and said.quantity is not None:
+                fresh[0].quantity, fresh[0].quantity_source = said.quantity, said.quantity_source
+                fresh[0].unit = fresh[0].unit or said.unit
+            if len(fresh) == 1 and fresh[0].unit_price is None and said.unit_price is not None:
+                fresh[0].unit_price, fresh[0].price_source = said.unit_price, said.price_source
+            draft.lines = fresh
+        elif append or not draft.lines:
             draft.lines.extend(_line(ln) for ln in new_lines)
         else:
             for ln in new_lines:
@@ -257,7 +270,11 @@ def merge(draft: DraftState, ex: Extraction, *, append: bool = False, line: int 
         target = draft.lines[line] if line is not None and line < len(draft.lines) else None
         target = target or (draft.lines[-1] if draft.lines else None)
         if target is None:
-            continue
+            if ln.quantity is None and ln.unit_price is None:
+                continue
+            # nothing named yet: kept on a line without an item, so it is not asked again once the item is
+            target = DraftLine(description="", unit=ln.unit)
+            draft.lines.append(target)
         if ln.quantity is not None:
             target.quantity, target.quantity_source = ln.quantity, "said"
             changed.append("quantity")
@@ -409,7 +426,7 @@ def supplier_main_category(draft: DraftState, directory: Directory) -> None:
     if supplier is None or not supplier.categories or draft.category is not None:
         return
     for line in draft.lines:
-        if line.category is None and line.description:
+        if line.category is None and line.description and not line.category_choices:
             line.category, line.category_source = supplier.categories[0], "supplier_main"
 
 
@@ -446,6 +463,13 @@ def questions(draft: DraftState, directory: Directory) -> list[Question]:
     out: list[Question] = []
     if not draft.lines or any(not ln.description for ln in draft.lines):
         out.append(Question(field="items", text=texts.ASK_ITEMS))
+        if not any(ln.description for ln in draft.lines):
+            # "same as last order", "order from grainger": nothing named, so how many and how much are open too,
+            # asked in the same message (a bare answer still goes to the item)
+            if not any(ln.quantity for ln in draft.lines):
+                out.append(Question(field="quantity", text=texts.ASK_HOW_MANY))
+            if not any(ln.unit_price or ln.stated_total for ln in draft.lines) and draft.unsure_price is None:
+                out.append(Question(field="price", text=texts.ASK_HOW_MUCH))
     for i, line in enumerate(draft.lines):
         if line.description and line.quantity is None:
             out.append(Question(field="quantity", line=i, text=texts.ask_quantity(line.description, line.unit)))
@@ -510,14 +534,28 @@ def questions(draft: DraftState, directory: Directory) -> list[Question]:
     elif draft.supplier in directory.supplier_by_id and supplier_question is None:
         supplier = directory.supplier_by_id[draft.supplier]
         if draft.category is None and any(ln.category is None for ln in draft.lines) and len(supplier.categories) > 1:
+            close = _close_categories(draft, directory, supplier.categories)
             out.append(
                 Question(
                     field="category",
-                    text=texts.ask_category(supplier.name),
-                    choices=[Choice(label=directory.category_by_code[c].name, value=c) for c in supplier.categories],
+                    text=texts.ask_close_category(close[1]) if close else texts.ask_category(supplier.name),
+                    choices=[
+                        Choice(label=directory.category_by_code[c].name, value=c)
+                        for c in (close[0] if close else supplier.categories)
+                    ],
                 )
             )
     return out
+
+
+def _close_categories(draft: DraftState, directory: Directory, sold: tuple[str, ...]) -> tuple[list[str], str] | None:
+    """The two or three categories the classifier could not choose between, for the first line without a category
+    (only those the supplier sells), and that line's item; None when there are not two to offer."""
+    for line in draft.lines:
+        if line.category is None and line.category_choices:
+            codes = [c for c in line.category_choices if c in sold and c in directory.category_by_code]
+            return (codes[:3], line.description) if len(codes) >= 2 else None
+    return None
 
 
 def next_question(draft: DraftState, directory: Directory) -> Question | None:

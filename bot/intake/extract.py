@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import dateparser
 from rapidfuzz import fuzz, process
 
+from approvals.category_learning import LearnedClassifier
 from approvals.classify import CatalogClassifier, Classifier
 from approvals.directory import Directory, Item
 from bot.intake.lines import (
@@ -650,6 +651,7 @@ class ExtractedLine:
     period: str | None = None  # a recurring line's period ("month", "year"): the quantity counts periods
     conversion: str | None = None  # the same quantity said in another unit ("80 cases"): information only
     item_choices: list[str] = field(default_factory=list)  # skus a loose catalog match could mean: a question
+    category_choices: list[str] = field(default_factory=list)  # close categories the requester is asked between
 
 
 @dataclass
@@ -1272,7 +1274,7 @@ class Extractor:
                 # "pallet jack, grainger 449", "inspection, cintas, 640": no price was said any other way
                 line.quantity, line.quantity_source = None, None
                 money.append(Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity)))
-            known = item is not None or self.classifier.classify(t.description) is not None
+            known = item is not None or self._knows(t.description)
             is_service = bool(SERVICE.search(t.description))
             if t.quantity is None and not is_service and len(described) > 1:
                 others = [x for x in read if x is not t and x.description and x.quantity is not None]
@@ -1607,13 +1609,29 @@ class Extractor:
             return "unit" if per_unit <= as_total else "total"
         return "unsure"
 
+    def _knows(self, description: str) -> bool:
+        """Whether a fragment names a thing the company buys: the catalog and the category keywords say so. (A
+        learned model places any text somewhere, so it cannot tell an item from a stray phrase.)"""
+        reader = self.catalog if isinstance(self.classifier, LearnedClassifier) else self.classifier
+        return reader.classify(description) is not None
+
     def _categorize(self, out: Extraction) -> None:
+        """Catalog (strong match, read earlier), then a single-category supplier, then the classifier; with the
+        learned one, close candidates are kept for the category question instead of a guess."""
         supplier = self.directory.supplier_by_id.get(out.supplier or "")
         for line in out.lines:
             if line.category or not line.description:
                 continue
             if supplier is not None and len(supplier.categories) == 1:
                 line.category, line.category_source = supplier.categories[0], "supplier"
+                continue
+            if isinstance(self.classifier, LearnedClassifier):
+                allowed = supplier.categories if supplier is not None and supplier.categories else None
+                verdict = self.classifier.verdict(line.description, allowed)
+                if verdict.classification is not None:
+                    line.category, line.category_source = verdict.classification.category, verdict.classification.source
+                else:
+                    line.category_choices = list(verdict.candidates)
                 continue
             guess = self.classifier.classify(line.description)
             if guess is not None and (supplier is None or guess.category in supplier.categories):

@@ -285,6 +285,10 @@ def ask_category(supplier: str) -> str:
     return f"{supplier} sells more than one kind of thing. Which category is this?"
 
 
+def ask_close_category(item: str) -> str:
+    return f"Which category is \u201c{item}\u201d? It reads like more than one; the closest are below."
+
+
 SUGGESTED_CATEGORY = " (suggested from the item text; tap Change category if it is wrong)"
 SUPPLIER_MAIN_CATEGORY = " (the supplier's main category; tap Change category if it is wrong)"
 CATEGORY_RECHECKED = (

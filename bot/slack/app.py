@@ -46,6 +46,7 @@ def build_slack(runtime: Runtime, settings: SlackSettings) -> SlackBot:
         surface=SURFACE,
         draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
         calendars=runtime.scheduler.calendars,
+        classifier=runtime.llm.categories.classifier if runtime.llm.categories else None,
         suggester=runtime.llm.suggester,  # LLM category suggestions, when a model is configured
         summaries=runtime.llm.summaries,  # approvers' notes
     )

@@ -55,6 +55,7 @@ class TeamsBot:
                 surface=SURFACE,
                 draft_ttl=timedelta(hours=runtime.settings.chat_draft_ttl_hours),
                 calendars=runtime.scheduler.calendars,
+                classifier=runtime.llm.categories.classifier if runtime.llm.categories else None,
                 suggester=runtime.llm.suggester,  # LLM category suggestions, when a model is configured
                 summaries=runtime.llm.summaries,  # approvers' notes
             )

@@ -96,6 +96,7 @@ def web_chat(request: Request) -> WebChat:
                 surface="web",
                 draft_ttl=ttl,
                 calendars=runtime.scheduler.calendars,  # they know the configured working hours
+                classifier=runtime.llm.categories.classifier if runtime.llm.categories else None,
                 suggester=runtime.llm.suggester,  # LLM suggestions, when a model is configured
                 summaries=runtime.llm.summaries,  # approvers' summaries
             )

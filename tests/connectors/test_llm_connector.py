@@ -73,14 +73,14 @@ def test_a_model_without_a_key_fails_at_start_up(monkeypatch):
 
 def test_good_structured_output_is_used_and_logged_without_the_key(fake, directory, caplog):
     """A good answer becomes an LLM suggestion; the log has prompt version, model, latency, tokens, outcome, no key."""
-    fake.script.append({"category": "facilities", "confidence": 0.92, "reason": "mop buckets are janitorial"})
+    fake.script.append({"category": "janitorial", "confidence": 0.92, "reason": "mop buckets are janitorial"})
     with caplog.at_level(logging.INFO, logger="procurebot.llm"):
         s = classifier(fake, directory).suggest("mop buckets")
     assert s.outcome == "ok" and s.classification is not None
-    assert (s.classification.category, s.classification.source) == ("facilities", "llm")
-    assert s.prompt_version == "classify.v1" and s.model == "fake-model"
+    assert (s.classification.category, s.classification.source) == ("janitorial", "llm")
+    assert s.prompt_version == "classify.v2" and s.model == "fake-model"
     record = next(r for r in caplog.records if hasattr(r, "llm"))
-    assert record.llm["prompt_version"] == "classify.v1" and record.llm["outcome"] == "ok"  # type: ignore[attr-defined]
+    assert record.llm["prompt_version"] == "classify.v2" and record.llm["outcome"] == "ok"  # type: ignore[attr-defined]
     assert record.llm["prompt_tokens"] > 0 and record.llm["completion_tokens"] > 0  # type: ignore[attr-defined]
     assert record.llm["latency_ms"] >= 0  # type: ignore[attr-defined]
     assert SECRET not in caplog.text and "mop buckets" not in caplog.text
@@ -145,10 +145,10 @@ def test_a_category_outside_the_list_is_rejected(fake, directory):
 
 def test_low_confidence_asks_the_requester(fake, directory):
     """A suggestion under the confidence bar is kept as a suggestion to confirm, not filled in."""
-    fake.script.append({"category": "facilities", "confidence": 0.41, "reason": "unclear"})
+    fake.script.append({"category": "janitorial", "confidence": 0.41, "reason": "unclear"})
     s = classifier(fake, directory).suggest("blue thingies")
     assert s.outcome == "low_confidence" and s.needs_confirmation
-    assert s.classification is not None and s.classification.category == "facilities"
+    assert s.classification is not None and s.classification.category == "janitorial"
 
 
 def test_request_text_is_quoted_data_in_the_user_message(fake, directory):
@@ -164,10 +164,19 @@ def test_request_text_is_quoted_data_in_the_user_message(fake, directory):
     assert {c["code"] for c in categories} == set(directory.category_by_code)
 
 
+def test_the_prompt_lists_each_category_with_its_description(fake, directory):
+    """The model reads the company's categories with their descriptions and typical items, not bare codes."""
+    classifier(fake, directory).suggest("brake pads for box truck 12")
+    user = next(m["content"] for m in fake.requests[0]["body"]["messages"] if m["role"] == "user")
+    categories = {c["code"]: c for c in json.loads(user.split("Categories (JSON):")[1].split("Item text")[0])}
+    assert categories["fleet"]["description"] == directory.category_by_code["fleet"].description
+    assert "truck tires" in categories["fleet"]["typical_items"]
+
+
 def test_prompts_are_versioned_files():
     """Each prompt is a file with a version; a missing placeholder value is an error, not a silent blank."""
     p = load_prompt("classify")
-    assert p.version == "classify.v1" and "{{item}}" in p.user
+    assert p.version == "classify.v2" and "{{item}}" in p.user
     assert load_prompt("exception_summary", 1).version == "exception_summary.v1"
     with pytest.raises(PromptError):
         p.render(categories="[]")
