@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import yaml
 from pydantic import ValidationError
 
 from approvals.clock import utcnow
@@ -24,6 +25,7 @@ from approvals.errors import DirectoryInvalid, PolicyInvalid
 from approvals.policy.cases import CasesInvalid, load_delegations, run_cases
 from approvals.policy.checker import check_policy, exit_code, summary
 from approvals.policy.loader import LoadedPolicy, load_policy
+from approvals.policy.matrix import MatrixInvalid, export_matrix, import_matrix
 from approvals.policy.routing import route as route_request
 from approvals.requisition import RequisitionDraft, build_facts, validate_draft
 
@@ -46,6 +48,18 @@ HELP_COMMITTED = "Spend already approved on the cost center (policy currency)."
 HELP_AT = "Routing time, ISO 8601 (default: now, UTC)."
 HELP_DELEGATIONS = "Delegation windows, YAML or JSON: delegations: [{delegator, delegate, starts_at, ends_at}]."
 HELP_CASES = "Cases YAML (see docs/policy.md, examples/policy-cases.yaml)."
+HELP_IMPORT = (
+    "Turn a spreadsheet approval matrix (CSV, one row per stage; layout in docs/policy.md) into a policy file and "
+    "check it."
+)
+HELP_EXPORT = "Write a policy's stops, rules and overlays as a spreadsheet approval matrix (CSV) for review."
+HELP_MATRIX = "The approval matrix, CSV (save the spreadsheet as CSV UTF-8)."
+HELP_BASE = "Policy YAML that gives everything the matrix has no column for: header, rates, settings, service levels."
+HELP_OUT_POLICY = "Where to write the policy YAML (nothing is written when the matrix has errors)."
+HELP_OUT_MATRIX = "Where to write the CSV (default: standard output)."
+MSG_MATRIX_UNREADABLE = "cannot read {path}: {problem}"
+MSG_WROTE_POLICY = "wrote {out} from {matrix} ({rules} rules, {stops} stops, {overlays} overlays); checking it:"
+MSG_MATRIX_ROW = "    from {matrix}:{line}"
 MSG_DIRECTORY_INVALID = "cannot use directory {path}: {problem}"
 MSG_DIRECTORY_USED = "directory: {path} ({how})"
 HOW_FLAG = "from --directory"
@@ -243,6 +257,64 @@ def test(
     if implicit and any(r.refused for r in report.results):
         typer.echo(MSG_SAMPLE_REFUSED, err=True)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
+
+
+@app.command("import", help=HELP_IMPORT)
+def import_(
+    matrix: Path = typer.Argument(..., help=HELP_MATRIX),
+    out: Path = typer.Option(..., "--out", "-o", help=HELP_OUT_POLICY),
+    base: Optional[Path] = typer.Option(None, "--base", help=HELP_BASE),
+    directory: Optional[Path] = typer.Option(None, "--directory", "-d", help=HELP_DIRECTORY),
+) -> None:
+    used, _ = announce_directory(directory)
+    company = _directory(used)
+    base_doc = None
+    if base is not None:
+        base_doc = yaml.safe_load(_policy(base).source)
+    try:
+        text = matrix.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(MSG_MATRIX_UNREADABLE.format(path=matrix, problem=exc)) from None
+    try:
+        imported = import_matrix(text, str(matrix), base_doc)
+    except MatrixInvalid as exc:
+        for issue in exc.issues:
+            typer.echo(issue.render(), err=True)
+        raise _fail(summary(exc.issues)) from None
+    out.write_text(imported.text, encoding="utf-8")
+    doc = yaml.safe_load(imported.text)
+    typer.echo(
+        MSG_WROTE_POLICY.format(
+            out=out,
+            matrix=matrix,
+            rules=len(doc.get("rules") or ()),
+            stops=len(doc.get("stops") or ()),
+            overlays=len(doc.get("overlays") or ()),
+        )
+    )
+    try:
+        issues = check_policy(load_policy(out), company)
+    except PolicyInvalid as exc:
+        issues = list(exc.issues)
+    for issue in issues:
+        typer.echo(issue.render())
+        line = imported.line_of(issue.path or "")
+        if line:
+            typer.echo(MSG_MATRIX_ROW.format(matrix=matrix, line=line))
+    typer.echo(summary(issues))
+    raise typer.Exit(exit_code(issues))
+
+
+@app.command("export", help=HELP_EXPORT)
+def export(
+    file: Path = typer.Argument(..., help="Policy YAML"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=HELP_OUT_MATRIX),
+) -> None:
+    text = export_matrix(yaml.safe_load(_policy(file).source))
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
 
 
 def _parse_time(text: str) -> datetime:
