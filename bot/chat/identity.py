@@ -33,12 +33,22 @@ class Identities:
         self.directory = directory
         self.ttl = ttl
         self.clock = clock
-        field = {
-            name: {getattr(p, attr): p for p in directory.people if getattr(p, attr)}
-            for name, attr in _ID_FIELDS.items()
+        self._people: tuple[Person, ...] | None = None
+        self._by_platform_id: dict[str, dict[str, Person]] = {}
+        self._by_email: dict[str, Person] = {}
+        self._index()
+
+    def _index(self) -> None:
+        """The lookups, built again when the directory is a new version (a sync, an activation): a leaver's
+        platform id must stop resolving to the person they were."""
+        people = self.directory.people
+        if people is self._people:
+            return
+        self._by_platform_id = {
+            name: {getattr(p, attr): p for p in people if getattr(p, attr)} for name, attr in _ID_FIELDS.items()
         }
-        self._by_platform_id: dict[str, dict[str, Person]] = field
-        self._by_email = {p.email.lower(): p for p in directory.people if p.email}
+        self._by_email = {p.email.lower(): p for p in people if p.email}
+        self._people = people
 
     def person_for(
         self, surface: str, external_id: str, *, tenant: str = "", email: Callable[[], str | None] | None = None
@@ -51,6 +61,7 @@ class Identities:
     def _resolve(
         self, surface: str, external_id: str, tenant: str, email: Callable[[], str | None] | None
     ) -> Person | None:
+        self._index()
         known = self._by_platform_id.get(surface, {}).get(external_id)
         if known is not None:
             return known

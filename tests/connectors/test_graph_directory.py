@@ -373,3 +373,19 @@ def test_an_approver_out_of_office_is_asked_who_approves_once(runtime, graph_set
     assert "delegate to Kevin from" in asks[0] and "your steps wait for you" in asks[0]
     again = _sync(runtime, graph_settings)
     assert again.out == ["hannah.berg"] and again.asked == []
+
+
+def test_teams_users_are_linked_by_their_entra_object_id(runtime, graph_settings, graph):
+    """A Teams user whose e-mail Teams does not give is found by their aadObjectId once the directory is synced,
+    and stops being found, with no restart, once the next sync says their account is disabled."""
+    from bot.chat.identity import Identities
+
+    ids = Identities(runtime.engine, runtime.directory)
+    hannah = object_id("hannah.berg")
+    assert ids.person_for("teams", hannah, tenant=TENANT, email=lambda: None) is None
+    _sync(runtime, graph_settings)
+    found = ids.person_for("teams", hannah, tenant=TENANT, email=lambda: None)
+    assert found is not None and found.id == "hannah.berg"
+    graph.update("hannah.berg", accountEnabled=False)
+    _sync(runtime, graph_settings)
+    assert ids.person_for("teams", hannah, tenant=TENANT, email=lambda: None) is None
