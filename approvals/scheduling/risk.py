@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, or_
 from sqlmodel import Session, col, select
 
 from approvals import audit, jobqueue
@@ -71,8 +71,14 @@ def load(session: Session, calendars: Calendars, now: datetime) -> tuple[list[Pa
     rows = session.exec(
         select(ApprovalStep, Requisition)
         .join(Requisition, col(Requisition.id) == col(ApprovalStep.requisition_id))
-        .where(col(ApprovalStep.activated_at).is_not(None), col(ApprovalStep.activated_at) >= since)
-        .where(col(ApprovalStep.state).in_([*HELD, StepState.PENDING]))
+        .where(col(ApprovalStep.activated_at).is_not(None))
+        .where(
+            # decided in the window, or pending however old (a step forgotten for months is the riskiest)
+            or_(
+                (col(ApprovalStep.activated_at) >= since) & col(ApprovalStep.state).in_(HELD),
+                col(ApprovalStep.state) == StepState.PENDING,
+            )
+        )
     ).all()
     spans: dict[str, list[tuple[datetime, datetime | None]]] = {}
     last_decision: dict[str, datetime] = {}
