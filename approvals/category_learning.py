@@ -38,6 +38,10 @@ CLOSE_MARGIN = 0.05
 THIRD_SHARE = 0.5
 # How often a replica looks for confirmations made on other replicas (a monotonic interval, not business time).
 RECHECK_SECONDS = 600.0
+# A server trains its first model in the background, so it answers health checks at once; a classification asked
+# before that model is ready waits for it this long (measured: about 3 s of CPU, a third of it importing the
+# library), then the keywords answer.
+FIRST_TRAINING_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -147,10 +151,29 @@ class CategoryLearner:
         self._checked = time.monotonic()
         self.classifier = LearnedClassifier(directory, learner=self)
         self.last_training_seconds: float | None = None
+        self._ready = threading.Event()
+        self._ready.set()  # nothing to wait for until a background start is asked
 
     @property
     def model(self) -> CategoryModel | None:
+        if not self._ready.is_set():
+            self._ready.wait(FIRST_TRAINING_WAIT)
         return self._state.model
+
+    def start_in_background(self) -> None:
+        """`start` on a thread of its own (a server's start-up); the first classification waits for it."""
+        self._ready.clear()
+
+        def first() -> None:
+            try:
+                self.start()
+            finally:
+                self._ready.set()
+
+        threading.Thread(target=first, name="category-model-start", daemon=True).start()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
 
     def start(self) -> CategoryModel | None:
         """Read the seed corpus and train (at start-up). Never raises: without a model, keywords answer."""

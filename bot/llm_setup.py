@@ -2,9 +2,9 @@
 category suggester for intake, the exception summaries.
 
 The learned category classifier (approvals/category_learning.py) always exists in a server's runtime: it trains
-at start-up from examples/category-seed.jsonl, the taxonomy and the confirmations so far. With no model
-configured (the default) there is no client and no suggester; the summaries still exist and are the
-deterministic ones, so approvers see what is unusual either way.
+at start-up (in the background) from examples/category-seed.jsonl, the taxonomy and the confirmations so far.
+With no model configured (the default) there is no client and no suggester; the summaries still exist and are
+the deterministic ones, so approvers see what is unusual either way.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def parts(
 ) -> LlmParts:
     """The category classifier, the suggester and the summaries for `service`, from the `llm` section of the
     settings; not yet told of any action (bot/runtime.py wires `summaries.on_change` in its place among the
-    after-commit listeners). The classifier is trained here, before the server answers anyone."""
+    after-commit listeners). The classifier starts training here, on a thread of its own."""
     client = client or make_client(settings)
     suggester = None
     summarizer = None
@@ -79,7 +79,7 @@ def parts(
     categories = None
     if seed_file is not None:
         categories = CategoryLearner(service.directory, seed_file, service.engine)
-        categories.start()
+        categories.start_in_background()  # the first suggestion waits for it; health checks do not
     return LlmParts(settings, client, suggester, summaries, categories)
 
 

@@ -123,6 +123,14 @@ def learned(directory):  # type: ignore[no-untyped-def]
     return learner.classifier
 
 
+def test_a_server_trains_in_the_background_and_the_first_suggestion_waits_for_it(directory):
+    """Start-up does not wait for training; the first classification does, and gets the model's answer."""
+    learner = CategoryLearner(directory, SEED)
+    learner.start_in_background()
+    found = learner.classifier.classify("brake pads and tires for box truck 12")
+    assert learner.wait_ready(0) and found is not None and found.source == "model"
+
+
 def test_evidence_order_catalog_then_model(learned):
     """A strong catalog match is the catalog's category; a loose one is not; other texts go to the model."""
     wrap = learned.classify("stretch wrap 18in, 40 rolls")
