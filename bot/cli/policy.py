@@ -7,6 +7,8 @@ database and registers itself on this same `app`.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from datetime import datetime, timezone
@@ -53,10 +55,10 @@ HELP_IMPORT = (
     "check it."
 )
 HELP_EXPORT = "Write a policy's stops, rules and overlays as a spreadsheet approval matrix (CSV) for review."
-HELP_MATRIX = "The approval matrix, CSV (save the spreadsheet as CSV UTF-8)."
+HELP_MATRIX = "The approval matrix: an Excel workbook (.xlsx, its first sheet) or CSV."
 HELP_BASE = "Policy YAML that gives everything the matrix has no column for: header, rates, settings, service levels."
 HELP_OUT_POLICY = "Where to write the policy YAML (nothing is written when the matrix has errors)."
-HELP_OUT_MATRIX = "Where to write the CSV (default: standard output)."
+HELP_OUT_MATRIX = "Where to write the matrix: .xlsx for a workbook, else CSV (default: CSV on standard output)."
 MSG_MATRIX_UNREADABLE = "cannot read {path}: {problem}"
 MSG_WROTE_POLICY = "wrote {out} from {matrix} ({rules} rules, {stops} stops, {overlays} overlays); checking it:"
 MSG_MATRIX_ROW = "    from {matrix}:{line}"
@@ -272,8 +274,8 @@ def import_(
     if base is not None:
         base_doc = yaml.safe_load(_policy(base).source)
     try:
-        text = matrix.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_matrix(matrix)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:  # openpyxl: ValueError/KeyError on a bad file
         raise _fail(MSG_MATRIX_UNREADABLE.format(path=matrix, problem=exc)) from None
     try:
         imported = import_matrix(text, str(matrix), base_doc)
@@ -313,8 +315,44 @@ def export(
     text = export_matrix(yaml.safe_load(_policy(file).source))
     if out is None:
         typer.echo(text, nl=False)
+    elif out.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None, "a new workbook has a sheet"
+        sheet.title = "matrix"
+        for row in csv.reader(io.StringIO(text)):
+            sheet.append(row)
+        book.save(out)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+_WORKBOOKS = (".xlsx", ".xlsm")
+
+
+def _read_matrix(path: Path) -> str:
+    """The matrix as CSV text: a workbook's first sheet, row for row (so lines are the sheet's row numbers)."""
+    if path.suffix.lower() not in _WORKBOOKS:
+        return path.read_text(encoding="utf-8-sig")
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in book.worksheets[0].iter_rows(values_only=True):
+        writer.writerow([_cell(v) for v in row])
+    book.close()
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a spreadsheet's 25000 is 25000.0
+    return str(value)
 
 
 def _parse_time(text: str) -> datetime:

@@ -170,3 +170,25 @@ def test_export_prints_the_matrix():
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == HEADER and lines[1].startswith("stop,blocked-supplier,")
+
+
+def test_a_workbook_round_trips_and_a_bad_cell_is_named_at_its_sheet_row(tmp_path, company):
+    """`policy export --out matrix.xlsx` writes a workbook; `policy import` reads it back into a policy whose cases
+    pass; a bad cell typed into the sheet is named at its row."""
+    from openpyxl import load_workbook
+
+    book_path, out = tmp_path / "matrix.xlsx", tmp_path / "back.yaml"
+    source = EXAMPLES / "director-policy.yaml"
+    assert runner.invoke(app, ["policy", "export", str(source), "--out", str(book_path)]).exit_code == 0
+    args = ["policy", "import", str(book_path), "--base", str(source), "--out", str(out), "-d", str(COMPANY_FILE)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert run_cases(load_policy(out), company, EXAMPLES / "director-policy-cases.yaml").passed
+    book = load_workbook(book_path)
+    sheet = book.active
+    sheet.cell(row=5, column=COLUMNS.index("approvers") + 1, value="the boss")
+    book.save(book_path)
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and f"{book_path}:5: error: [matrix] approvers: `the boss` is not a resolver" in (
+        refused.output
+    )
