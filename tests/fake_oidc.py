@@ -11,7 +11,8 @@ and Core 1.0, the authorization code flow with PKCE):
   once (a second redemption is `invalid_grant`, as Entra answers), and returns an RS256-signed `id_token` carrying
   the request's nonce.
 
-`fake.tamper` changes the next ID token's claims (wrong audience, issuer, nonce, an expiry in the past) and
+`fake.tamper` changes the next ID token's claims (wrong audience, issuer, nonce, an expiry in the past; None leaves
+a claim out) and
 `fake.stranger_key` signs it with a key the JWKS does not hold, so each refusal can be provoked.
 """
 
@@ -207,13 +208,14 @@ class FakeOidc(FakeServer):
             "iat": now,
             "nbf": now,
             "exp": now + 3600,
-            "sub": _b64(hashlib.sha256((grant["user"]["oid"] + CLIENT_ID).encode()).digest()),
+            "sub": _b64(hashlib.sha256((grant["user"]["name"] + CLIENT_ID).encode()).digest()),  # pairwise
             "tid": grant["tenant"],
             "nonce": grant["nonce"],
             "ver": "2.0",
             **grant["user"],
             **self.tamper,
         }
+        claims = {name: value for name, value in claims.items() if value is not None}  # tamper None: leave out
         self.tamper = {}
         key = _key() if self.stranger_key else self.key
         self.stranger_key = False

@@ -8,7 +8,7 @@ multi-tenant issuer (`https://login.microsoftonline.com/{tenantid}/v2.0`) is che
 which must be one of `OIDC_ALLOWED_TENANTS`.
 
 A valid ID token proves who the account is, not that it may use the console: `person_for` finds the directory person
-(Entra object id, then username, then e-mail) and `console_role` the role the settings give them.
+(Entra object id, then Entra username, then a verified e-mail) and `console_role` the role the settings give them.
 """
 
 from __future__ import annotations
@@ -78,9 +78,8 @@ class Pending:
 class Provider:
     """One OpenID provider, from its discovery document; metadata and keys are cached for the process."""
 
-    def __init__(self, settings: OidcSettings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: OidcSettings) -> None:
         self.settings = settings
-        self._transport = transport
         self._lock = threading.Lock()
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
@@ -101,12 +100,11 @@ class Provider:
             code_challenge_method="S256",
             token_endpoint_auth_method=auth,
             timeout=settings.timeout_seconds,
-            transport=self._transport,
             trust_env=False,
         )
 
     def _get(self, url: str) -> dict[str, Any]:
-        with httpx.Client(timeout=self.settings.timeout_seconds, transport=self._transport, trust_env=False) as http:
+        with httpx.Client(timeout=self.settings.timeout_seconds, trust_env=False) as http:
             answer = http.get(url, headers={"Accept": "application/json"})
         if answer.status_code != 200:
             raise Refused("provider_unavailable", f"GET {url}: HTTP {answer.status_code}")
@@ -172,10 +170,11 @@ class Provider:
                 )
         except (OAuthError, OAuth2Error) as exc:  # the provider said no: a used, expired or foreign code
             raise Refused("code_rejected", str(exc.error)) from exc
-        except httpx.HTTPError as exc:
-            raise Refused("provider_unavailable", f"token endpoint: {type(exc).__name__}") from exc
         except ValueError as exc:  # an answer that is not a token response
             raise Refused("code_rejected", "the token endpoint's answer is not a token response") from exc
+        except Exception as exc:
+            # the network: Authlib's client runs on httpx2 when it is installed, else httpx, each with its own errors
+            raise Refused("provider_unavailable", f"token endpoint: {type(exc).__name__}") from exc
         id_token = token.get("id_token") if isinstance(token, dict) else None
         if not isinstance(id_token, str) or not id_token:
             raise Refused("code_rejected", "no id_token in the token response")
@@ -235,18 +234,28 @@ def _claim_reason(claim: str) -> str:
 
 
 def person_for(directory: Directory, claims: dict[str, Any]) -> Person | None:
-    """The directory person a signed-in account is: by Entra object id (`oid`, against `teams_object_id`), else
-    by `preferred_username`, else by `email` (unless the provider says it is unverified), case-insensitively."""
+    """The directory person a signed-in account is, the first that matches, e-mails compared case-insensitively:
+
+    1. Entra's object id (`oid`) equal to the person's `teams_object_id`;
+    2. Entra's `preferred_username` (the account's UPN, on a domain its tenant has verified) equal to their e-mail;
+    3. the `email` claim equal to their e-mail, only when the provider vouches for it (`email_verified`, or Entra's
+       `xms_edov`, "email domain owner verified"): Entra's plain `email` is an attribute a tenant's admins type in,
+       so an account of another tenant could otherwise claim anyone's address.
+
+    Other providers' `preferred_username` is not used: OpenID Connect Core says it may be anything the user chose.
+    """
     people = list(directory.people)
+    entra = isinstance(claims.get("tid"), str)
     oid = claims.get("oid")
-    if isinstance(oid, str) and oid:
+    if entra and isinstance(oid, str) and oid:
         for person in people:
             if person.teams_object_id and person.teams_object_id.lower() == oid.lower():
                 return person
     names = []
-    if isinstance(claims.get("preferred_username"), str):
+    if entra and isinstance(claims.get("preferred_username"), str):
         names.append(claims["preferred_username"])
-    if isinstance(claims.get("email"), str) and claims.get("email_verified") is not False:
+    vouched = claims.get("email_verified") is True or claims.get("xms_edov") is True
+    if isinstance(claims.get("email"), str) and vouched:
         names.append(claims["email"])
     for name in names:
         for person in people:

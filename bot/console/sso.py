@@ -65,9 +65,15 @@ def _refused(request: Request, refused: Refused, status: int = 403, **words: Any
 def _audit(request: Request, kind: str, claims: dict[str, Any], **after: Any) -> None:
     account = account_of(claims)
     actor = "oidc:" + (account.get("preferred_username") or account.get("email") or account.get("sub") or "unknown")
-    with transaction(request.app.state.runtime.engine) as session:
+    runtime = request.app.state.runtime
+    with transaction(runtime.engine) as session:
         audit.append_event(
-            session, kind=kind, actor=actor[:200], at=utcnow(), surface="console", after={**after, "account": account}
+            session,
+            kind=kind,
+            actor=actor[:80],  # the audit column's width
+            at=runtime.service.clock(),
+            surface="console",
+            after={**after, "account": account},
         )
 
 

@@ -298,3 +298,36 @@ def test_junk_at_the_callback_is_refused_without_an_error(console, fake):
     ]
     assert all(400 <= status < 500 for status in statuses), statuses
     assert COOKIE not in console.cookies and fake.token_requests == []
+
+
+def test_an_unverified_email_claim_does_not_make_someone_priya(console, fake):
+    """An account of another organization whose admins typed Priya's address into its e-mail attribute (Entra's
+    unverified `email` claim) is not Priya: refused as unknown, audited."""
+    fake.user = {
+        "name": "Mallory",
+        "preferred_username": "mallory@evil.example",
+        "email": "priya.nair@lonestar.example",
+        "oid": "4d5e6f70-0000-4000-8000-00000000dddd",
+    }
+    refused(sign_in(console), "unknown_user", console)
+    assert events(console, "console_sign_in_refused")[0].after["account"]["email"] == "priya.nair@lonestar.example"
+
+
+def test_another_provider_matches_a_verified_email(console, fake):
+    """A standard provider (no Entra tenant claim) that vouches for the e-mail (`email_verified`) signs Priya in;
+    its `preferred_username`, which the user may choose, is not used."""
+    fake.user = {"name": "Priya Nair", "preferred_username": "sofia.alvarez@lonestar.example", "oid": None}
+    fake.tamper = {"tid": None, "email": "priya.nair@lonestar.example", "email_verified": True}
+    assert sign_in(console).status_code == 200
+    assert "Priya Nair" in console.get("/console").text and "(auditor)" in console.get("/console").text
+
+
+def test_a_provider_that_drops_the_connection_gets_a_clear_page(console, fake):
+    """The token endpoint hangs up mid-sign-in: a 502 page that says to try again or use a token, not an error."""
+    authorize = leave_for_provider(console)
+    at_provider = httpx.get(authorize, follow_redirects=False, trust_env=False)
+    back = urlsplit(at_provider.headers["location"])
+    fake.faults = ["drop"]
+    answer = console.get(f"{back.path}?{back.query}", follow_redirects=False)
+    assert answer.status_code == 502 and 'data-refusal="provider_unavailable"' in answer.text
+    assert "API token" in answer.text and COOKIE not in console.cookies
