@@ -29,6 +29,7 @@ from bot.intake.lines import (
     SERVICE,
     SIZE,
     UNIT_WORDS,
+    VAGUE_THING,
     LineText,
     canonical_unit,
     read_lines,
@@ -447,7 +448,8 @@ _STOP += r"please|pls|thanks|thx|"
 _STOP += r"here|there|this|us|you|me)\b)"
 # the name runs until the next preposition, so "from u-line for CHI" leaves "for CHI" to the site
 SUPPLIER_LEAD = re.compile(
-    rf"\b(?:from|via|through|thru|(?:supplier|vendor)(?:\s+(?:is|was|will be|name is))?:?|order from|buy from)\s+"
+    rf"\b(?:from|via|through|thru|(?:supplier|vendor|company)(?:\s+(?:is|was|will be|name is))?:?|order from|"
+    rf"buy from)\s+"
     rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})"
 )
 _PER_PLACE = re.compile(
@@ -545,7 +547,7 @@ _SELLER = re.compile(
     r"(?:\s+(?!(?:usually|normally|always|also|still|typically|just)\b)[a-z][a-z0-9&'\-]{2,})?)"
     r"\s+(?:(?:usually|normally|always|also|still|typically|just)\s+)?"
     r"(?:has|have|had|sells|carries|carry|stocks|quoted|can get|can do|"
-    r"is cheaper|are cheaper|offers)\b"
+    r"is cheaper|are cheaper|offers|is fine|is ok|is okay|works)\b"
     r"|\b(?P<y>[a-z][a-z0-9\-]{2,}\.com)\b"
 )
 _NOT_SELLERS = {
@@ -833,6 +835,12 @@ class Extractor:
         self._supplier(w, out)
         self._site(w, out)
         self._items(w, out, money)
+        vague = VAGUE_THING.search(w.low)
+        if not any(ln.description for ln in out.lines) and vague and not REFERENCE.search(w.low):
+            # "order something for the holiday party": what it is for is said, what it is is not
+            out.problems.append(
+                f"What do you need ({vague.group(0).strip()})? Name the item, like 40 rolls of stretch wrap."
+            )
         if not any(ln.description for ln in out.lines) and REFERENCE.search(w.low):
             # "same as last time but 20", "more of the usual": which order is meant is not in the words
             out.problems.append(texts_reference(REFERENCE.search(w.low).group(0)))  # type: ignore[union-attr]
@@ -893,7 +901,9 @@ class Extractor:
                 w.take(m.start(), m.end())
             elif code.lower() in self._site_by_name or code.lower() in self._supplier_by_name:
                 continue  # "chi-town", "u-line": a site's or a supplier's name, read as one later
-            elif self._cost_center_like(code, w.rest[max(0, m.start() - 20) : m.start()]):
+            elif self._cost_center_like(code, w.rest[max(0, m.start() - 20) : m.start()]) or re.match(
+                r"\s*(?:cost cent(?:er|re)|cc|account)\b", w.rest[m.end() :]
+            ):
                 out.unknown_cost_center = code  # named back with the nearest real ones, never replaced silently
                 w.take(m.start(), m.end())
         if out.cost_center is None and out.unknown_cost_center is None:
@@ -926,6 +936,11 @@ class Extractor:
             k = next((m.group(g) for g in ("k1", "k2", "k3", "k9", "k4", "k7") if m.group(g)), "").lower()
             if m.group("g") == "grand":
                 k = "k"
+            packed = re.match(r"\s*/\s*([a-z]+)", w.rest[m.end("n4") :]) if m.group("n4") and raw.isdigit() else None
+            if packed and re.search(
+                rf"(?:@|\$|€|£|\bat\b)\s*[\d.,]+\s*(?:/|per|a|an)\s*{re.escape(packed.group(1))}\b", w.rest[m.end() :]
+            ):
+                continue  # "nuts 100/box @ 6.40/box": how many a box holds; the box's price comes after
             if re.search(r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]):
                 w.take(m.start(), m.end())  # "$310 not $315", "$42 instead of $45": the replaced amount
                 continue
@@ -1270,9 +1285,12 @@ class Extractor:
                     line.quantity, line.unit = Decimal(1), "dozen"
             elif item is not None:
                 item = None  # "forklift fuses" share a word with the forklift and are not it
-            if t.bare and not money and t.quantity is not None and _looks_like_price(t, w.low):
+            own_price = any(mo.start >= t.start for mo in money)  # a price said with or after this item
+            if t.bare and not own_price and t.quantity is not None and _looks_like_price(t, w.low):
                 # "pallet jack, grainger 449", "inspection, cintas, 640": no price was said any other way
                 line.quantity, line.quantity_source = None, None
+                if re.search(r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", w.low[: t.start]):
+                    line.quantity, line.quantity_source = Decimal(1), "said"  # "a 3/8 drive set 89": one, at 89
                 money.append(Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity)))
             known = item is not None or self._knows(t.description)
             is_service = bool(SERVICE.search(t.description))
@@ -1765,6 +1783,7 @@ def _same_item_counted_later(out: Extraction) -> None:
         if later.quantity is None:
             continue
         words = set(re.findall(r"[a-z]+", later.description.lower()))
+        sizes = set(re.findall(r"\d+(?:[./]\d+)?", later.description))
         earlier = next(
             (
                 ln
@@ -1773,6 +1792,7 @@ def _same_item_counted_later(out: Extraction) -> None:
                 and ln.quantity is None
                 and words
                 and words <= set(re.findall(r"[a-z]+", ln.description.lower()))
+                and sizes <= set(re.findall(r"\d+(?:[./]\d+)?", ln.description))  # "3/8 drive set" is not the 1/2"
             ),
             None,
         )
@@ -1838,8 +1858,11 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
     if quantity is None or (number is None and getattr(line, "quantity_at") < getattr(line, "start")):
         return False  # "3 laptops": a number before the item counts it
     whole = quantity == quantity.to_integral_value()
-    if number is not None and getattr(line, "quantity", None) is not None:
-        return True  # "toner x2, staples 89": the item is already counted, so the other number is its price
+    start = getattr(line, "start", 0)
+    if number is None and re.search(
+        r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", text[:start]
+    ):
+        return True  # "a 3/8 drive set 89": the article counts one; the number after it is its price
     if number is None and whole and _counts_before_words(line, text):
         return False  # "organise 4 forklift tyres": the number stands before the thing it counts
     if (
@@ -1876,7 +1899,7 @@ def _counts_before_words(line: object, text: str) -> bool:
     at = getattr(line, "quantity_at", -1)
     if at < 0:
         return False
-    after = re.match(r"[\d,.]+\s+([a-z]{3,})", text[at:])
+    after = re.match(r"[\d,.]+\s+([a-z]{2,})", text[at:])
     if after and after.group(1) in (
         "for",
         "the",

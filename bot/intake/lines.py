@@ -132,10 +132,26 @@ SCOPE = re.compile(
     r"|(?<![$€£@\d\s])(?<!\bat)(?<!\bfor)\s+\d+\s+(?:each|apiece)\s+to\b|\b\d+\s+(?:to|for|at)\s+each\b",
     re.IGNORECASE,
 )
+# "same gloves as last time": the thing is named; only the pointing words go
+SAME_AS = re.compile(
+    r"\bsame\b(?=\s+[a-z][a-z -]*?\s+as\s+(?:before|last\s+time|always|usual|last\s+order)\b)"
+    r"|\bas\s+(?:before|last\s+time|always|usual|last\s+order)\b(?<=\S)"
+    r"|\b(?:this|that|next)\s+time\b",
+    re.IGNORECASE,
+)
+# "something for the holiday party": what it is for, not what it is
+VAGUE_THING = re.compile(
+    r"\b(?:something|anything|some stuff|stuff|things)\s+(?:for|to)\s+(?:the\s+|our\s+|my\s+|a\s+)?[a-z' -]+",
+    re.IGNORECASE,
+)
 REPLACED = re.compile(r"\b(?:instead of|rather than|not)\s+(?:the\s+)?\d[\d,]*(?:\s+[a-z]+)?\b", re.IGNORECASE)
 # the thing named by pointing at an earlier order: the order it points at says what it is
 REFERENCE = re.compile(
-    r"\b(?:the\s+)?(?:same\s+(?:thing|stuff|order|items?|as\s+(?:last\s+time|before|always|below|above))|the\s+usual)\b",
+    r"\b(?:the\s+)?(?:same\s+(?:thing|stuff|order|items?|as\s+(?:last\s+time|before|always|below|above))|the\s+usual)\b"
+    # "same as last order", "same as last month's uline order", "like last time": which order is not in the words
+    r"|\bsame\s+as\s+(?:the\s+|my\s+|our\s+)?(?:last|previous|usual)\b(?:\s+(?:time|order|one|week'?s?|month'?s?)\b)?"
+    r"(?:\s+[a-z-]+)?\s+order\b|\bsame\s+as\s+(?:the\s+|my\s+|our\s+)?(?:last|previous)\s+(?:time|order|one)\b"
+    r"|\blike\s+last\s+time\b|\brepeat\s+(?:the\s+|my\s+|our\s+)?(?:last\s+)?order\b",
     re.IGNORECASE,
 )
 PART_OR_PACK = re.compile(
@@ -163,6 +179,7 @@ QTY = re.compile(
 )
 VAGUE = re.compile(
     r"\b(?:a lot of|a lot|lots of|a bunch of|a bunch|several|a few|many|plenty of|tons of|loads of|some more|"
+    r"double it|double that|triple it|twice as many|half as many|"
     r"lots)\b",
     re.IGNORECASE,
 )
@@ -204,7 +221,7 @@ FILLER_START = re.compile(
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
     r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
     r"sending|almost|around|change|charge|kindly|let me|needed|please|put in|rather|spares|switch|thanks|"
-    r"organi[sz]e|arrange|source|set up a po for|set up a po|raise a po for|raise a po|a po for|po for|"
+    r"organi[sz]e|arrange|source|put|set up a po for|set up a po|raise a po for|raise a po|a po for|po for|"
     r"would it be ok to|would it be alright to|is it ok if we|any chance we could|"
     r"any chance|ok to|okay to|alright to|"
     r"that's|units?|you'll|about|above|below|could|grand|hello|let's|needs|order|place|quick|thats|there|"
@@ -225,7 +242,8 @@ FILLER_END = re.compile(
 CHATTER = re.compile(
     r"\b(?:is|are|was|were|has|have|had|died|broke|broken|snapped|stuck|shot|leaking|dead|down|went|going|"
     r"gone|ran|run|said|says|quoted|can|could|will|would|should|think|thinks|sent|send|told|called|"
-    r"asked|needs?|fixed|fine|ok|okay|thanks|thank|hi|hello|hey|please)\b",
+    r"asked|needs?|fixed|fine|ok|okay|thanks|thank|hi|hello|hey|please|burnt|burned|blew|blown|cracked|bent|torn|"
+    r"busted|failed|quit|misread)\b",
     re.IGNORECASE,
 )
 SERVICE = re.compile(
@@ -233,7 +251,8 @@ SERVICE = re.compile(
     r"subscriptions?|maintenance|install|installation|installed|calibrat\w*|labou?r|tech visit|visit|"
     r"overhaul|rebuild|replace(?:ment)? of|swap|pickup|pick-up|pick up|haul|hauling|freight|lane|delivery|"
     r"consult\w*|training|cleaning|pest control|janitorial|removal|rental|rent|lease|support|audit|"
-    r"certification|recharge|pm)\b",
+    r"certification|recharge|pm|washing|wash|cleaned|clean|cleanout|roofer|electrician|plumber|locksmith|"
+    r"exterminator|landscaping|mowing|snow removal|service call|serviced)\b",
     re.IGNORECASE,
 )
 PERIOD_UNITS = {"month", "year", "week", "quarter"}
@@ -365,7 +384,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
     `spec_numbers` are numbers that name a product rather than count it ("6205" bearings)."""
     # "15 cases instead of 10" (the 10 is what it replaces) and "the same thing" (an earlier order says what)
     said_rest = rest  # corrections are read from what was said ("24 not 20")
-    for pattern in (REPLACED, REFERENCE):
+    for pattern in (REPLACED, REFERENCE, SAME_AS, VAGUE_THING):
         rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
     rest = NESTING.sub(lambda m: _nesting_blank(rest, m), rest)
     chars = list(rest)
@@ -554,6 +573,17 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             # "grey stretch wrap, colour-coded for the returns area": how the thing is, not another thing
             lines[-1].description = f"{lines[-1].description}, {description}"
             continue
+        if (
+            quantity is not None
+            and lines
+            and lines[-1].description
+            and lines[-1].quantity is None
+            and re.match(r"\s*\d[\d,]*\s+(?:more\s+|of them\s+)?(?:for|to)\s+(?:the|our|my|a|an)\b", seg)
+        ):
+            # "same laptops from CDW, 2 more for the new hires": who they are for, and how many of the thing before
+            lines[-1].quantity, lines[-1].quantity_said, lines[-1].quantity_at = quantity, said, quantity_at
+            lines[-1].unit = unit or lines[-1].unit
+            continue
         if correction and quantity is not None:
             again = next(
                 (x for x in reversed(lines) if x.description and _same_thing(x.description, description)), None
@@ -576,10 +606,14 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             line.quantity, line.quantity_said = Decimal(1), "a"
         lines.append(line)
     for line in lines:
-        if not line.description and line.unit and line.unit not in ("each", "piece", "unit", "dozen", "pair"):
+        if not line.description and line.unit and line.unit not in _ONLY_PACKING:
             # "80 boxes" with nothing else: the unit word is the item
             line.description, line.unit = _unit_as_item(original, line), None
     return lines
+
+
+# "6 bundles", "10 cases" with nothing else: a count of packs of something not said, never the thing itself
+_ONLY_PACKING = {"each", "piece", "unit", "dozen", "pair", "bundle", "case", "pack", "set", "lot", "order", "kit"}
 
 
 def _unit_said(said: str | None, unit: str) -> str:

@@ -25,7 +25,8 @@ _NESTS = (
     re.compile(rf"\b(?P<outer>{_U})\s+of\s+(?P<n>\d[\d,]*)(?:\s+(?P<inner>{_INNER}))?"),
     # "4 rolls per case", "25 bundles a skid", "500 per roll", "6 dozen per case"
     re.compile(
-        rf"\b(?P<n>\d[\d,]*)\s*(?P<inner>{_INNER})?\s+(?:per|a|an|/|in a|in each|to a|to the)\s+(?P<outer>{_U})\b"
+        rf"\b(?P<n>\d[\d,]*)\s*(?P<inner>{_INNER})?(?:\s+(?:per|a|an|/|in a|in each|to a|to the)\s+|\s*/\s*)"
+        rf"(?P<outer>{_U})\b"
     ),
     # "24-pack"
     re.compile(r"\b(?P<n>\d+)-(?P<outer>pack|pk|case|box|bag)\b"),
@@ -60,6 +61,7 @@ def convert(quantity: Decimal, unit: str | None, to_unit: str, known: dict[tuple
     when it does not say or the count is not whole."""
     start = canonical_unit(unit) or "each"
     target = canonical_unit(to_unit) or "each"
+    start, target = ("each" if u in ("piece", "unit") else u for u in (start, target))  # "1,500 pcs": pieces
     if start == target:
         return quantity
     for (outer, inner), n in known.items():

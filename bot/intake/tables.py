@@ -74,6 +74,8 @@ def _roles(cells: list[str]) -> list[str] | None:
 
 def _row(cells: list[str], roles: list[str]) -> str | None:
     cell = dict(zip(roles, cells))
+    if "price" not in cell and re.fullmatch(r"[$€£]?\d[\d,]*\.\d+", cell.get("unit", "")):
+        cell["price"] = cell.pop("unit")  # "QTY DESCRIPTION UNIT EXT": here UNIT is the unit price
     qty = cell.get("qty", "")
     if not _NUMBER.match(qty) or not cell.get("desc"):
         return None

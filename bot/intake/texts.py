@@ -39,6 +39,8 @@ HELP = (
 )
 ASK_ITEMS = f"What do you need? Write the item and how many, like \u201c{EXAMPLE}\u201d."
 ASK_SITE = "Which site is it for?"
+ASK_HOW_MANY = "How many? Write a number, like 40."
+ASK_HOW_MUCH = "About how much? For example \u201c$32 a roll\u201d or \u201c$1,200 in total\u201d."
 NO_DATE = "No date"
 EMPTY = f"That message was empty. Tell me what you need, like \u201c{EXAMPLE}\u201d, or say \u201chelp\u201d."
 BINARY = f"That looks like binary data, not words. Type your request as plain text, like \u201c{EXAMPLE}\u201d."

@@ -48,3 +48,40 @@ def test_a_table_row_without_a_count_is_left_as_written():
     """A row whose quantity cell is not a number ("TBD") is kept as it came, so the quantity is asked."""
     text = "Item | Qty | Price\nHex bolt | TBD | 0.42"
     assert rows_as_sentences(text).endswith("Hex bolt | TBD | 0.42")
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("order from grainger", ["items", "quantity", "price"]),
+        ("$450 from CDW", ["items", "quantity"]),
+        ("Staples, $12 each", ["items", "quantity"]),
+        ("same as last order but 15 instead of 10", ["items", "price", "supplier"]),
+    ],
+)
+def test_nothing_named_asks_everything_missing_at_once(text, asked, extractor, directory):  # type: ignore[no-untyped-def]
+    """With no item named, the first reply asks for the item and for the count and price not said, never for one
+    that was said."""
+    from bot.intake.draft import questions
+
+    _, draft, _ = understand(extractor, directory, text)
+    assert [q.field for q in questions(draft, directory)] == asked
+
+
+def test_an_unknown_cost_center_before_the_words_cost_centre_is_named_back(extractor, directory):  # type: ignore[no-untyped-def]
+    """ "on the MKT-EVENTS cost centre": the code is named back, and the 4 still counts the scanners."""
+    ex, draft, _ = understand(
+        extractor, directory, "put 4 RF scanners on the MKT-EVENTS cost centre, CDW", "david.okafor"
+    )
+    assert ex.unknown_cost_center == "MKT-EVENTS"
+    assert draft.lines[0].quantity == 4
+
+
+def test_a_supplier_said_to_be_fine_is_named_back(extractor, directory):  # type: ignore[no-untyped-def]
+    """ "Amazon is fine": a supplier the directory lacks is kept for the buyer, not dropped."""
+    ex, _, _ = understand(
+        extractor,
+        directory,
+        "Can we get a new microwave for the Phoenix break room? Budget around $150, Amazon is fine",
+    )
+    assert ex.unknown_supplier == "Amazon"
