@@ -16,7 +16,8 @@ from typing import Any, Protocol
 class Notice:
     """One message to one person. ``key`` is unique per message, so a surface can drop a duplicate."""
 
-    # reminder, escalated, delegation_started, delegation_ended, info_expired, draft_expired, digest (scheduler);
+    # reminder, escalated, delegation_started, delegation_ended, info_expired, draft_expired, digest, sla_risk
+    # (scheduler);
     # po_created, po_received, erp_failed (ERP outbox)
     kind: str
     text: str
