@@ -103,6 +103,8 @@ class RequisitionView(BaseModel):
     still_needed: str | None = None
     # steps of later stages kept provisionally until an earlier stage shows who acted (separation_of_duties: acted)
     provisional: list[str] = []
+    # the people each stage of the route informs (never asked to act), by stage index
+    informed: list[list[str]] = []
     lines: list[LineView]
     steps: list[StepView]
     decisions: list[DecisionView]
@@ -205,6 +207,7 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         waiting_on=sorted({s.acting for s in steps if s.state == StepState.PENDING}),
         still_needed=_still_needed(req, route, steps, directory),
         provisional=_provisional(req, route, directory),
+        informed=[list(stage.get("informed") or ()) for stage in route.get("stages") or ()],
         lines=[
             LineView(
                 line_no=ln.line_no,

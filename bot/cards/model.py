@@ -46,6 +46,8 @@ class Card(BaseModel):
     facts: list[Fact] = Field(default_factory=list)
     lines: list[str] = Field(default_factory=list)  # item lines, one sentence each
     why_you: str | None = None
+    # the approval chain, one line per stage (approvals/chain.py): what each decided, whom it waits on, what is to come
+    chain: list[str] = Field(default_factory=list)
     exceptions: list[str] = Field(default_factory=list)
     status: str = ""
     tone: Tone = "info"

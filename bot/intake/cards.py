@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from approvals import states
+from approvals import chain, states
 from approvals.clock import as_utc
 from approvals.directory import Directory
 from approvals.models import Delegation
@@ -356,11 +356,19 @@ def requisition_card(
         facts=facts,  # type: ignore[arg-type]
         lines=lines,
         why_you=why_you,
+        chain=_chain(view, directory),
         exceptions=exceptions,
         status=_status_line(view, directory, erp_line),
         tone=tone,
         actions=actions,
     )  # type: ignore[arg-type]
+
+
+def _chain(view: RequisitionView, directory: Directory) -> list[str]:
+    """The approval chain's lines (approvals/chain.py), with the directory's names for everyone on it."""
+    people = {p for s in view.steps for p in (s.acting, s.decided_by, s.on_behalf_of) if p}
+    people.update(p for told in view.informed for p in told)
+    return chain.lines(chain.stages(view, view.informed, {p: _name(directory, p) for p in people}))
 
 
 def queue_card(title: str, views: list[RequisitionView], directory: Directory, empty: str) -> Card:

@@ -140,6 +140,9 @@ def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, An
     body += [_text(f"• {line}", spacing="Small") for line in card.lines]
     if card.why_you:
         body.append(_text(texts.FOOTER_WHY.format(why=card.why_you), isSubtle=True, size="Small"))
+    if card.chain:
+        body.append(_text(texts.CHAIN, weight="Bolder", size="Small", spacing="Medium"))
+        body += [_text(local_times(c), size="Small", spacing="None") for c in card.chain]
     if card.exceptions:
         body.append(
             {"type": "Container", "style": "warning", "items": [_text(f"⚠ {e}", size="Small") for e in card.exceptions]}
@@ -265,6 +268,7 @@ def fit(card: Card, fits: Callable[[Card], bool]) -> Card:
             "facts": [f.model_copy(update={"value": _short(f.value)}) for f in card.facts],
             "lines": [_short(line) for line in card.lines],
             "exceptions": [_short(e) for e in card.exceptions],
+            "chain": [_short(c) for c in card.chain],
             "why_you": _short(card.why_you) if card.why_you else None,
             "actions": card.actions
             + ([CardAction(id=FULL_VERB, label=texts.SEE_ALL, value={"number": card.number})] if card.number else []),
@@ -296,6 +300,8 @@ def full_text(card: Card, limit: int) -> list[str]:
     parts += [f"\u2022 {line}" for line in card.lines]
     if card.why_you:
         parts.append(texts.FOOTER_WHY.format(why=card.why_you))
+    if card.chain:
+        parts.append(texts.CHAIN + ":\n" + "\n".join(card.chain))
     parts += [f"\u26a0 {e}" for e in card.exceptions]
     if card.status:
         parts.append(card.status)

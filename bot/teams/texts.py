@@ -26,6 +26,7 @@ NOT_PERSONAL = "I work in a personal chat: open procurebot from the Apps bar and
 INTERNAL = "Something went wrong on our side and nothing was changed; try again in a minute."
 REFRESH = "Refresh"
 FOOTER_WHY = "Why you: {why}"
+CHAIN = "Approval chain"
 RETRIED = "Already handled."
 SEE_ALL = "See the full requisition"
 LINES_CUT = "… and {count} more lines, cut to fit in Teams: press See the full requisition."
