@@ -331,3 +331,15 @@ def test_a_provider_that_drops_the_connection_gets_a_clear_page(console, fake):
     answer = console.get(f"{back.path}?{back.query}", follow_redirects=False)
     assert answer.status_code == 502 and 'data-refusal="provider_unavailable"' in answer.text
     assert "API token" in answer.text and COOKIE not in console.cookies
+
+
+def test_a_session_ends_when_the_person_loses_the_console_role(console, fake):
+    """Priya is signed in; finance is taken off OIDC_AUDITORS (and the server restarted with it): her next click
+    sends her to sign-in, and signing in again is refused."""
+    assert sign_in(console).status_code == 200
+    assert console.get("/console", follow_redirects=False).status_code == 200
+    console.runtime.settings.oidc.auditors = ["cfo"]  # type: ignore[attr-defined]
+    assert console.get("/console", follow_redirects=False).status_code == 303
+    again = sign_in(console)
+    assert again.status_code == 403 and 'data-refusal="no_console_role"' in again.text
+    assert console.get("/console", follow_redirects=False).status_code == 303
