@@ -25,6 +25,7 @@ import argparse
 import random
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -240,6 +241,29 @@ def main() -> None:
         mine = len(ours[0.5].alerted & misses) / len(misses) if 0.5 in ours else 0.0
         base = len(baseline.alerted & misses) / len(misses)
         print(f"  {kind:<8} {len(misses):>4} late: {mine:.0%} / {base:.0%}")
+    cost(steps)
+
+
+def cost(steps: list[Step]) -> None:
+    """What one half-hourly estimate costs the scheduler in the model itself (the database reads are apart)."""
+    started = time.perf_counter()
+    past = [PastStep(s.person, s.arrived, hours(s.arrived, s.decided), s.stage, s.amount, s.queue) for s in steps]
+    counted = time.perf_counter() - started
+    started = time.perf_counter()
+    model = Predictor(past, calendar_for=lambda _: CAL)
+    fitted = time.perf_counter() - started
+    now = steps[-1].arrived
+    sample = [s for s in steps[-200:]]
+    started = time.perf_counter()
+    for s in sample:
+        model.assess(
+            OpenStep(s.id, "PR", s.person, s.person, s.stage, s.amount, s.arrived, s.deadline, s.sla), Situation(), now
+        )
+    each = (time.perf_counter() - started) / len(sample)
+    print(
+        f"cost: business hours of {len(past):,} past steps {counted * 1000:.0f} ms, fitting {fitted * 1000:.0f} ms; "
+        f"each pending step {each * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":
