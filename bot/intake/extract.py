@@ -260,7 +260,8 @@ _AMT = r"(?:\d(?:[\d.,]*\d)?|\.\d\d?\b)"  # an amount in any local format; numbe
 _CUR_WORD = r"usd|eur|gbp|cad|mxn|dollars?|bucks|euros?|pounds?"
 _PRICE_UNIT = r"(?:each|ea|apiece|a piece|per\b|/\s?[a-z]|an?\s+(?:{u})\b)"
 _AFTER_BARE_EACH = (
-    r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x|need|want|qty|"
+    r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x|need|want|qty|deliver|"
+    r"delivered|to|asap|thanks|thx|"
     r"i need|we need|please|pls)\b))"
 )
 MONEY = re.compile(
@@ -302,7 +303,7 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 # where an item's name ends and what it is for begins ("copy paper de la impresora" is copy paper)
-_HEAD_ENDS = r"\b(?:for|from|to|with|on|at|in|de|del|para|con|por)\b"
+_HEAD_ENDS = r"\b(?:for|from|to|with|on|at|in|de|del|para|con|por|starting|beginning)\b"
 _DIAS = {
     "lunes": "monday",
     "martes": "tuesday",
@@ -445,7 +446,7 @@ CC = re.compile(r"\b(?:cost cent(?:er|re)\s*|cc\s*)?(?P<code>[a-z]{2,5}-[a-z]{2,
 _STOP = r"(?!(?:for|to|at|in|by|on|from|about|around|via|and|with|because|since|@|its|it's|is|was|has|have|had|"
 _STOP += r"they|said|quoted|is|are|says|like|sells|said|can|could|will|would|should|asap|today|tomorrow|tmrw|"
 _STOP += r"please|pls|thanks|thx|"
-_STOP += r"here|there|this|us|you|me)\b)"
+_STOP += r"here|there|this|us|you|me|someone|somebody|anyone|anybody|whoever|them)\b)"
 # the name runs until the next preposition, so "from u-line for CHI" leaves "for CHI" to the site
 SUPPLIER_LEAD = re.compile(
     rf"\b(?:from|via|through|thru|(?:supplier|vendor|company)(?:\s+(?:is|was|will be|name is))?:?|order from|"
@@ -1269,6 +1270,9 @@ class Extractor:
                     continue
                 out.lines.append(ExtractedLine("", t.quantity, t.unit, start=t.start, quantity_source="said"))
                 continue
+            if _NOT_A_THING.fullmatch(re.split(_HEAD_ENDS, t.description, flags=re.IGNORECASE)[0].strip()):
+                out.unread.append(t.description)
+                continue
             if t.trailing is not None and not money and t.trailing > 0:
                 money.append(Money(t.trailing, self.directory.currency, "unsure", t.start, text=_plain(t.trailing)))
             item, strong = self._catalog_match(t.description)
@@ -1283,6 +1287,11 @@ class Extractor:
                     line.description = item.name  # "PKG-TAPE-2 x 6": approvers read the item's name
                 if t.dozen and item.unit == "dozen":
                     line.quantity, line.unit = Decimal(1), "dozen"
+                said_as = line.conversion.partition(" ") if line.conversion else None
+                if said_as and canonical_unit(said_as[2]) == canonical_unit(item.unit) != canonical_unit(line.unit):
+                    # "40 gallons of hydraulic oil, thats 8 pails": counted in the unit the item is sold by
+                    before = f"{_plain(line.quantity)} {line.unit or ''}".strip() if line.quantity else None
+                    line.quantity, line.unit, line.conversion = Decimal(said_as[0]), canonical_unit(item.unit), before
             elif item is not None:
                 item = None  # "forklift fuses" share a word with the forklift and are not it
             own_price = any(mo.start >= t.start for mo in money)  # a price said with or after this item
@@ -1308,6 +1317,13 @@ class Extractor:
                 out.unread.append(t.description)
                 continue
             out.lines.append(line)
+        subject = next((t for t in read if t.context), None)
+        pointers = [ln for ln in out.lines if ln.description and _POINTER.fullmatch(ln.description)]
+        if subject is not None and len(pointers) == 1:
+            # "conveyor motor burnt out, need a replacement": the replacement is of the thing that broke
+            pointers[0].description = subject.description
+            out.unread = [u for u in out.unread if u != subject.description]
+            read = [t for t in read if t is not subject]
         self._prefer_named_things(read, out)
         _same_item_counted_later(out)
         items = [ln for ln in out.lines if ln.description]
@@ -1339,6 +1355,16 @@ class Extractor:
         ):
             # "can I get a dock door fixed", "grainger can send a tech": one job, counted as a service
             items[0].unit = "service"
+        if (
+            len(items) == 1
+            and items[0].quantity is None
+            and items[0].sku
+            and _singular(items[0].description)
+            and not re.search(r"\b(?:some|more|any)\b", w.low)
+            and getattr(self.directory.item_by_sku.get(items[0].sku), "item_type", "") in ("non_stock", "capex")
+        ):
+            # "need lbl printer dell": one machine, named as one; shown as "assumed 1"
+            items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
         if (
             len(items) == 1
             and items[0].quantity is None
@@ -1413,6 +1439,7 @@ class Extractor:
             and (ln.quantity is not None or ln.sku or SERVICE.search(ln.description) or ln.item_choices)
         ]
         fallbacks = [ln for ln in lines if id(by_text.get(ln.description)) in context]
+
         if not fallbacks:
             return
         if real:
@@ -1878,6 +1905,12 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
     return bool(SERVICE.search(description)) or bool(re.search(r"\b(?:quoted|quote|for|costs?|flat)\b", text))
 
 
+# words that point at the thing named before instead of naming it
+_POINTER = re.compile(
+    r"(?:a\s+|the\s+)?(?:replacement|new one|another one|another|spare|replacement one)", re.IGNORECASE
+)
+# "need a price from someone": asking for a price is not an item
+_NOT_A_THING = re.compile(r"(?:a\s+|the\s+)?(?:price|quote|pricing|estimate|number|cost)s?", re.IGNORECASE)
 _FREIGHT = re.compile(
     r"\b(?:shipments?|ltl|ftl|truck ?loads?|freight|pickups?|pick-?up|lane|haul|dry van|reefer|flatbed|delivery|run)\b",
     re.IGNORECASE,

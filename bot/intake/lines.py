@@ -190,7 +190,7 @@ CLAUSE = re.compile(
     r"\((?=\s*(?:that'?s|thats|which|=|i\.?e|about|approx|~|or\b|\d))|(?<=\d)\s*\)|"
     + "|".join(rf"(?<=\d [a-z]{{{n}}})\)" for n in range(2, 9))  # "(thats 98 bags)" ends its clause
     + r"|"
-    r"\bas well as\b|\bthen\b|\bbut\b"
+    r"\bas well as\b|\bthen\b|\bbut\b|(?=\bthat'?s\s+\d)"
     r"|(?=\b(?:actually|sorry|oops|wait|correction|make (?:it|that)|scratch that|edit:|update:)(?:\b|\s))",
     re.IGNORECASE,
 )
@@ -210,7 +210,8 @@ RESTATED = re.compile(
 )  # "(thats 2 pallets)", "= 98 bags"
 # longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
-    r"^(?:(?:correction|sorry|oops|wait|oh wait|oh|ah|um|uh|reorder|re-order|see below|see attached|see thread|"
+    r"^(?:(?:correction|sorry|oops|wait|oh wait|oh|ah|um|uh|yeah|yep|yup|alright|reorder|re-order|see below|"
+    r"see attached|see thread|"
     r"fwd|fw|your|"
     r"mándame|mandame|mándanos|pide|pídeme|pideme|necesito|necesitamos|porfa|por favor|se acabó|se acabo|"
     r"un pr para|un pr|una|un|el|la|los|las|de|para|y|"
@@ -356,6 +357,9 @@ def _clean(original: str, rest: str, start: int, end: int) -> tuple[str, int]:
     kept = "".join(original[start + i] if rest[start + i] != " " else " " for i in range(cut, stop))
     kept = re.sub(r"\s+", " ", kept).strip(" .,:;!?-–—'\"()[]/=@~")
     kept = re.sub(r"^(?:of|for|x|de|del|para)\s+", "", kept, flags=re.IGNORECASE)
+    greeting = re.match(r"^[A-Z][a-z]+ here\b\W*", kept)
+    if greeting:
+        kept = kept[greeting.end() :]  # "Sofia here - 50 pallets": who is writing, not what they need
     lead = _RUNNING_LOW.match(kept)
     if lead and re.search(r"[a-zA-Z]{3,}", kept[lead.end() :]):
         # "its rosa, we're running low on boxes": the thing runs from what they are low on

@@ -198,10 +198,46 @@ _PIECE_PRICE = re.compile(r"(?<=[€$£])\s*pi[eè]ce\b|(?<=\b(?:eur|usd))\s+pi[
 _PIECES = re.compile(r"(?<=\d\s)(?:pièces?|stk\.?|stück)(?=\W|$)", re.IGNORECASE)
 
 
+_ORDINALS = {
+    w: n
+    for n, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+        "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(),
+        1,
+    )
+}
+_ORDINAL = re.compile(
+    r"(?:(?<=\bby\s)|(?<=\bon\s)|(?<=\bdue\s)|(?<=\btill\s)|(?<=\bbefore\s)|(?<=\buntil\s))the\s+"
+    r"(?:(?P<tens>twenty|thirty)[\s-](?P<one>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    r"|(?P<word>" + "|".join(_ORDINALS) + r")|(?P<thirtieth>thirtieth|twentieth))\b",
+    re.IGNORECASE,
+)
+
+
+def _ordinal(m: re.Match[str]) -> str:
+    if m.group("tens"):
+        n = (20 if m.group("tens").lower() == "twenty" else 30) + _ORDINALS[m.group("one").lower()]
+    elif m.group("word"):
+        n = _ORDINALS[m.group("word").lower()]
+    else:
+        n = 30 if m.group("thirtieth").lower() == "thirtieth" else 20
+    suffix = (
+        "st"
+        if n % 10 == 1 and n != 11
+        else "nd"
+        if n % 10 == 2 and n != 12
+        else "rd"
+        if n % 10 == 3 and n != 13
+        else "th"
+    )
+    return f"the {n}{suffix}"
+
+
 def written_forms(text: str) -> str:
     """ "9 cents each" -> "$0.09 each", "between 200 and 250 for a chair" -> "about 250 for a chair",
     "310 each comma urgent" (dictated) -> "310 each, urgent", "3 kits à 412,80 € pièce" -> "@ 412,80 € each"."""
     text = _CENTS.sub(lambda m: f"$0.{int(m.group(1)):02d}", text)
+    text = _ORDINAL.sub(_ordinal, text)  # "by the fifteenth": the 15th
 
     def ranged(m: re.Match[str]) -> str:
         said = m.group(0)
