@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import Engine
@@ -73,7 +73,7 @@ class Identities:
                     ChatIdentity.external_id == external_id,
                 )
             ).first()
-            if row is not None and as_utc(row.resolved_at) > self.clock() - self.ttl:
+            if row is not None and (row.linked_by or as_utc(row.resolved_at) > self.clock() - self.ttl):
                 return self.directory.person(row.person_id) if row.person_id else None
         address = (email() or "").strip().lower() if email else ""
         person = self._by_email.get(address) if address else None
@@ -159,3 +159,22 @@ class Addresses:
                 session.commit()
             except IntegrityError:
                 session.rollback()
+
+
+def link(
+    engine: Engine, *, surface: str, tenant: str, external_id: str, person_id: str, by: str, at: datetime
+) -> ChatIdentity:
+    """Link a platform user to a person by hand (an administrator, in the console): it holds until linked again."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(ChatIdentity).where(
+                ChatIdentity.surface == surface, ChatIdentity.tenant == tenant, ChatIdentity.external_id == external_id
+            )
+        ).first()
+        if row is None:
+            row = ChatIdentity(surface=surface, tenant=tenant, external_id=external_id[:200], resolved_at=at)
+        row.person_id, row.resolved_at, row.linked_by = person_id, at, by[:120]
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row

@@ -23,6 +23,8 @@ class ChatIdentity(SQLModel, table=True):
     external_id: str = Field(max_length=200)
     person_id: str | None = Field(default=None, max_length=80)  # None: looked up, nobody in the directory
     resolved_at: datetime = timestamp_field(nullable=False)
+    # who linked this user to the person by hand (the console); a linked user never expires or resolves again
+    linked_by: str | None = Field(default=None, max_length=120)
 
 
 class ChatAddress(SQLModel, table=True):

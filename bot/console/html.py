@@ -32,6 +32,7 @@ NAV = (
     ("audit", "/console/audit", "Audit"),
     ("delegations", "/console/delegations", "Delegations"),
     ("risk", "/console/risk", "At risk"),
+    ("chat-users", "/console/chat-users", "Chat users"),
 )
 
 ENV = environment("bot.console", **FILTERS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bot.console import actions, dashboard, policy, records, requisitions, risk, sso
+from bot.console import actions, chat_users, dashboard, policy, records, requisitions, risk, sso
 
 router = APIRouter()
-for module in (dashboard, sso, requisitions, policy, records, actions, risk):
+for module in (dashboard, sso, requisitions, policy, records, actions, risk, chat_users):
     router.include_router(module.router)
