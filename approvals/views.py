@@ -13,6 +13,7 @@ from sqlmodel import Session
 from approvals import groups
 from approvals.clock import as_utc
 from approvals.columns import table_of
+from approvals.comments import Comment
 from approvals.directory import Directory
 from approvals.models import ApprovalStep, Decision, InfoRequest, Requisition, RequisitionLine
 from approvals.states import StepState
@@ -71,6 +72,13 @@ class InfoRequestView(BaseModel):
     state: str
 
 
+class CommentNote(BaseModel):
+    author: str
+    author_name: str
+    text: str
+    at: datetime
+
+
 class RequisitionView(BaseModel):
     number: str
     title: str
@@ -105,6 +113,8 @@ class RequisitionView(BaseModel):
     provisional: list[str] = []
     # the people each stage of the route informs (never asked to act), by stage index
     informed: list[list[str]] = []
+    # what the people involved said about it (approvals/comments.py), oldest first
+    comments: list[CommentNote] = []
     lines: list[LineView]
     steps: list[StepView]
     decisions: list[DecisionView]
@@ -176,6 +186,10 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         select(decisions_t).where(decisions_t.c.requisition_id == req.id).order_by(decisions_t.c.id)
     ).all()
     infos = conn.execute(select(infos_t).where(infos_t.c.requisition_id == req.id).order_by(infos_t.c.id)).all()
+    comments_t = table_of(Comment)
+    comments = conn.execute(
+        select(comments_t).where(comments_t.c.requisition_id == req.id).order_by(comments_t.c.id)
+    ).all()
     supplier = directory.supplier_by_id.get(req.supplier)
     route: dict[str, Any] = req.route or {}
     return RequisitionView(
@@ -268,6 +282,10 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
                 state=i.state,
             )
             for i in infos
+        ],
+        comments=[
+            CommentNote(author=c.author, author_name=_name(directory, c.author), text=c.body, at=as_utc(c.created_at))
+            for c in comments
         ],
         created_at=as_utc(req.created_at),
         submitted_at=as_utc(req.submitted_at),

@@ -48,6 +48,8 @@ class Card(BaseModel):
     why_you: str | None = None
     # the approval chain, one line per stage (approvals/chain.py): what each decided, whom it waits on, what is to come
     chain: list[str] = Field(default_factory=list)
+    # the newest comments, one line each ("Zoe Martin at …: words"), the oldest first
+    comments: list[str] = Field(default_factory=list)
     exceptions: list[str] = Field(default_factory=list)
     status: str = ""
     tone: Tone = "info"

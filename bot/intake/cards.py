@@ -357,11 +357,28 @@ def requisition_card(
         lines=lines,
         why_you=why_you,
         chain=_chain(view, directory),
+        comments=_comments(view),
         exceptions=exceptions,
         status=_status_line(view, directory, erp_line),
         tone=tone,
         actions=actions,
     )  # type: ignore[arg-type]
+
+
+SHOWN_COMMENTS = 3  # the card shows the newest few; the console and the API have them all
+COMMENT_CHARS = 280
+
+
+def _comments(view: RequisitionView) -> list[str]:
+    """The newest comments as card lines, with how many earlier ones there are."""
+    shown = view.comments[-SHOWN_COMMENTS:]
+    out = [texts.earlier_comments(len(view.comments) - len(shown))] if len(view.comments) > len(shown) else []
+    for c in shown:
+        words = " ".join(c.text.split())
+        if len(words) > COMMENT_CHARS:
+            words = words[: COMMENT_CHARS - 1].rstrip() + "\u2026"
+        out.append(f"{c.author_name} at {c.at.strftime('%Y-%m-%d %H:%M UTC')}: {words}")
+    return out
 
 
 def _chain(view: RequisitionView, directory: Directory) -> list[str]:

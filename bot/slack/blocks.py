@@ -202,6 +202,8 @@ def card_blocks(
         blocks.append(section(f":bust_in_silhouette: *Why you:* {escape(card.why_you)}", fit=fit))
     if card.chain:
         blocks.append(section(f"*{texts.CHAIN}*\n" + "\n".join(escape(c) for c in card.chain), fit=fit))
+    if card.comments:
+        blocks.append(section(f"*{texts.COMMENTS}*\n" + "\n".join(escape(c) for c in card.comments), fit=fit))
     if card.exceptions:
         blocks.append(section("\n".join(f":warning: {escape(e)}" for e in card.exceptions), fit=fit))
     notes: list[Block] = []
@@ -242,6 +244,8 @@ def full_blocks(card: Card, *, max_blocks: int = MAX_VIEW_BLOCKS) -> list[Block]
         parts.append(f":bust_in_silhouette: *Why you:* {escape(card.why_you)}")
     if card.chain:
         parts.append(f"*{texts.CHAIN}*\n" + "\n".join(escape(c) for c in card.chain))
+    if card.comments:
+        parts.append(f"*{texts.COMMENTS}*\n" + "\n".join(escape(c) for c in card.comments))
     parts += [f":warning: {escape(e)}" for e in card.exceptions]
     if card.status:
         parts.append(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}")

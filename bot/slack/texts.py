@@ -102,3 +102,4 @@ COMMAND_HELP = (
 OAUTH_DONE = "procurebot is installed. Open Slack and send it a direct message to raise your first request."
 OAUTH_FAILED = "The installation did not complete ({reason}). Start again from the install page."
 CHAIN = "Approval chain"
+COMMENTS = "Comments"

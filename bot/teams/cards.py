@@ -143,6 +143,9 @@ def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, An
     if card.chain:
         body.append(_text(texts.CHAIN, weight="Bolder", size="Small", spacing="Medium"))
         body += [_text(local_times(c), size="Small", spacing="None") for c in card.chain]
+    if card.comments:
+        body.append(_text(texts.COMMENTS, weight="Bolder", size="Small", spacing="Medium"))
+        body += [_text(local_times(c), size="Small", spacing="None") for c in card.comments]
     if card.exceptions:
         body.append(
             {"type": "Container", "style": "warning", "items": [_text(f"⚠ {e}", size="Small") for e in card.exceptions]}
@@ -269,6 +272,7 @@ def fit(card: Card, fits: Callable[[Card], bool]) -> Card:
             "lines": [_short(line) for line in card.lines],
             "exceptions": [_short(e) for e in card.exceptions],
             "chain": [_short(c) for c in card.chain],
+            "comments": [_short(c) for c in card.comments],
             "why_you": _short(card.why_you) if card.why_you else None,
             "actions": card.actions
             + ([CardAction(id=FULL_VERB, label=texts.SEE_ALL, value={"number": card.number})] if card.number else []),
@@ -302,6 +306,8 @@ def full_text(card: Card, limit: int) -> list[str]:
         parts.append(texts.FOOTER_WHY.format(why=card.why_you))
     if card.chain:
         parts.append(texts.CHAIN + ":\n" + "\n".join(card.chain))
+    if card.comments:
+        parts.append(texts.COMMENTS + ":\n" + "\n".join(card.comments))
     parts += [f"\u26a0 {e}" for e in card.exceptions]
     if card.status:
         parts.append(card.status)

@@ -27,6 +27,7 @@ INTERNAL = "Something went wrong on our side and nothing was changed; try again 
 REFRESH = "Refresh"
 FOOTER_WHY = "Why you: {why}"
 CHAIN = "Approval chain"
+COMMENTS = "Comments"
 RETRIED = "Already handled."
 SEE_ALL = "See the full requisition"
 LINES_CUT = "… and {count} more lines, cut to fit in Teams: press See the full requisition."

@@ -87,3 +87,19 @@ def test_typed_comments_are_read_and_nothing_else_is(text, expected):
     are not."""
     assert typed_comment(text) == expected
     assert (route(text).handler == "comment") == (expected is not None)
+
+
+def test_every_card_shows_the_newest_comments_and_how_many_came_before(bot, service, clock):
+    """Five comments: Jake's card shows the newest three with who and when, and says two came before."""
+    number = submit_wrap(bot)[0].card.number
+    for i in range(5):
+        clock.advance(minutes=10)
+        bot.handle_message("zoe.martin" if i % 2 else "jake.miller", f"comment {number} note {i}")
+    card = bot.card_for(number, "jake.miller")
+    assert card.comments[0].startswith("(2 earlier comments")
+    assert card.comments[1:] == [
+        "Jake Miller at 2026-11-23 15:30 UTC: note 2",
+        "Zoe Martin at 2026-11-23 15:40 UTC: note 3",
+        "Jake Miller at 2026-11-23 15:50 UTC: note 4",
+    ]
+    assert bot.card_for(number, "zoe.martin").comments == card.comments  # the approver reads the same
