@@ -533,7 +533,8 @@ def questions(draft: DraftState, directory: Directory) -> list[Question]:
         out.append(confirm_category_question(draft, directory))
     elif draft.supplier in directory.supplier_by_id and supplier_question is None:
         supplier = directory.supplier_by_id[draft.supplier]
-        if draft.category is None and any(ln.category is None for ln in draft.lines) and len(supplier.categories) > 1:
+        uncategorised = any(ln.category is None and ln.description for ln in draft.lines)  # an unnamed item waits
+        if draft.category is None and uncategorised and len(supplier.categories) > 1:
             close = _close_categories(draft, directory, supplier.categories)
             out.append(
                 Question(

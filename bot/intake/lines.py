@@ -151,7 +151,8 @@ REFERENCE = re.compile(
     # "same as last order", "same as last month's uline order", "like last time": which order is not in the words
     r"|\bsame\s+as\s+(?:the\s+|my\s+|our\s+)?(?:last|previous|usual)\b(?:\s+(?:time|order|one|week'?s?|month'?s?)\b)?"
     r"(?:\s+[a-z-]+)?\s+order\b|\bsame\s+as\s+(?:the\s+|my\s+|our\s+)?(?:last|previous)\s+(?:time|order|one)\b"
-    r"|\blike\s+last\s+time\b|\brepeat\s+(?:the\s+|my\s+|our\s+)?(?:last\s+)?order\b",
+    r"|\blike\s+last\s+time\b|\brepeat\s+(?:the\s+|my\s+|our\s+)?(?:last\s+)?order\b"
+    r"|\bsame\s+as\s+(?:the\s+|my\s+|our\s+)?(?:last|previous)\b(?!\s+[a-z]+\s+as\b)",
     re.IGNORECASE,
 )
 PART_OR_PACK = re.compile(
@@ -222,7 +223,8 @@ FILLER_START = re.compile(
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
     r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
     r"sending|almost|around|change|charge|kindly|let me|needed|please|put in|rather|spares|switch|thanks|"
-    r"organi[sz]e|arrange|source|put|set up a po for|set up a po|raise a po for|raise a po|a po for|po for|"
+    r"organi[sz]e|arrange|source|put|allocate up to|allocate|up to|set aside|"
+    r"set up a po for|set up a po|raise a po for|raise a po|a po for|po for|"
     r"would it be ok to|would it be alright to|is it ok if we|any chance we could|"
     r"any chance|ok to|okay to|alright to|"
     r"that's|units?|you'll|about|above|below|could|grand|hello|let's|needs|order|place|quick|thats|there|"
@@ -315,6 +317,7 @@ def _names_the_item(unit_word: str, count: Decimal | None, after: str) -> bool:
 _COMPOUNDS = {
     "pallet": {"jack", "truck", "rack", "racking", "wrapper", "scale", "inverter", "dispenser", "label", "puller"},
     "box": {"cutter", "truck", "fan", "knife", "opener"},
+    "seat": {"cushion", "cover", "belt", "pad", "switch"},
     "case": {"sealer", "erector", "packer", "cutter"},
     "roll": {"cage", "holder", "dispenser"},
     "drum": {"pump", "dolly", "heater", "truck", "lifter"},

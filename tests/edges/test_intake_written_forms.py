@@ -85,3 +85,11 @@ def test_a_supplier_said_to_be_fine_is_named_back(extractor, directory):  # type
         "Can we get a new microwave for the Phoenix break room? Budget around $150, Amazon is fine",
     )
     assert ex.unknown_supplier == "Amazon"
+
+
+def test_no_category_is_asked_before_the_item_is_named(extractor, directory):  # type: ignore[no-untyped-def]
+    """ "12 of them from fastenal at 8.25": the item is asked, not which of Fastenal's categories it is in."""
+    from bot.intake.draft import questions
+
+    _, draft, _ = understand(extractor, directory, "12 of them from fastenal at 8.25", "eric.larsen")
+    assert [q.field for q in questions(draft, directory)] == ["items"]
