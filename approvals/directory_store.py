@@ -236,3 +236,11 @@ def refresh(directory: Directory) -> None:
     """Before an action or a tick (never inside a transaction): a LiveDirectory looks for a new active version."""
     if isinstance(directory, LiveDirectory):
         directory.refresh()
+
+
+def unlayered(directory: Directory) -> Directory:
+    """The stored version itself, without what is laid over it in this process (the ERP's master data): what a
+    new version is built on."""
+    if isinstance(directory, LiveDirectory):
+        return directory.base
+    return directory

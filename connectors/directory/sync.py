@@ -18,7 +18,7 @@ from sqlmodel import Session
 from approvals import absences
 from approvals.db import transaction
 from approvals.directory_changes import Activation, activate
-from approvals.directory_store import DirectorySync, pinned
+from approvals.directory_store import DirectorySync, pinned, unlayered
 from approvals.policy_store import active_policy
 from approvals.workflow import ApprovalService
 from connectors.directory.graph import GraphClient, GraphError
@@ -88,7 +88,7 @@ def sync_from_graph(
     delta = client.users_delta(link or None)
     users = merge_delta(known, delta.users)
     members = {group_id: client.group_members(group_id) for group_id in mapping.roles}
-    built = build_directory(pinned(service.directory), users, members, mapping)
+    built = build_directory(unlayered(service.directory), users, members, mapping)
     report = SyncReport(
         initial=not link,
         pages=delta.pages,

@@ -389,3 +389,11 @@ def test_teams_users_are_linked_by_their_entra_object_id(runtime, graph_settings
     graph.update("hannah.berg", accountEnabled=False)
     _sync(runtime, graph_settings)
     assert ids.person_for("teams", hannah, tenant=TENANT, email=lambda: None) is None
+
+
+def test_what_this_process_lays_over_the_directory_is_not_stored_by_a_sync(runtime, graph_settings):
+    """The ERP's master data laid over the directory in this process stays out of the version a sync stores."""
+    runtime.directory.set_layer(lambda d: d.model_copy(update={"company": "Layered by the ERP"}))
+    _sync(runtime, graph_settings)
+    assert runtime.directory.company == "Layered by the ERP"
+    assert "Layered by the ERP" not in _versions(runtime)[-1].source
