@@ -17,13 +17,13 @@ from approvals.commands import CancelDelegation, Reassign, SetDelegation
 from approvals.directory import Directory
 from approvals.errors import ProcurebotError
 from bot.console.guard import guard_form
-from bot.console.session import Identity
+from bot.console.session import Identity, session_ref
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 
 def _credential(who: Identity) -> credentials.Credential:
-    return credentials.Credential(kind="console", id=who.sid or who.subject, name=who.name)
+    return credentials.Credential(kind="console", id=session_ref(who), name=who.name)
 
 
 def _actor(who: Identity) -> str:

@@ -163,6 +163,11 @@ def _row_id(identity: Identity) -> str:
     return hashlib.sha256(identity.sid.encode()).hexdigest()
 
 
+def session_ref(identity: Identity) -> str:
+    """The session as the audit trail names it: its row's id (a hash), never the session id the cookie carries."""
+    return "session:" + _row_id(identity)[:16] if identity.sid else identity.subject
+
+
 def open_session(engine: Engine, identity: Identity) -> None:
     """Record a new sign-in, so it can be ended server-side."""
     with Session(engine) as session:
