@@ -209,7 +209,7 @@ def run(
             session.execute(delete(StepRisk).where(col(StepRisk.step_id).in_(gone)))
         for step, risk in found:
             row = stored.get(step.step_id)
-            if row is None or as_utc(row.activated_at) != step.activated_at:
+            if row is None:
                 row = StepRisk(
                     step_id=step.step_id,
                     requisition_number=step.number,
@@ -221,11 +221,16 @@ def run(
                     deadline=step.deadline,
                     computed_at=now,
                 )
+            elif as_utc(row.activated_at) != step.activated_at:
+                row.activated_at, row.alerted_at = step.activated_at, None  # active again (reassigned): a new SLA
             row.person, row.stage, row.deadline = step.person, step.stage, step.deadline
             row.probability, row.reasons, row.hours_left = risk.probability, list(risk.reasons), risk.hours_left
             row.computed_at, row.model = now, MODEL_VERSION
-            if risk.at_risk(threshold) and row.alerted_at is None:
-                _alert(session, calendars, step, risk, now, threshold, name)
+            if (
+                risk.at_risk(threshold)
+                and row.alerted_at is None
+                and _alert(session, calendars, step, risk, now, threshold, name)
+            ):
                 row.alerted_at = now
                 alerted.append(step.number)
             session.add(row)
@@ -240,12 +245,13 @@ def _alert(
     now: datetime,
     threshold: float,
     name: Any,
-) -> None:
-    """The earlier nudge, the requester's notice and the audit event, in the caller's transaction."""
+) -> bool:
+    """The earlier nudge, the requester's notice and the audit event, in the caller's transaction; False when
+    the step was decided (or moved on) since it was estimated."""
     held = session.get(ApprovalStep, step.step_id)
-    assert held is not None, "an open step read in this run is still there"
-    req = session.get(Requisition, held.requisition_id)
-    assert req is not None, "a step's requisition is never deleted"
+    req = session.get(Requisition, held.requisition_id) if held is not None else None
+    if held is None or req is None or held.state != StepState.PENDING or req.state != "pending_approval":
+        return False
     key = remind_key(held)
     cal = calendars.for_person(step.person)
     nudge_at = cal.next_working(now)
@@ -292,6 +298,7 @@ def _alert(
             "model": MODEL_VERSION,
         },
     )
+    return True
 
 
 def _namer(directory: Directory) -> Any:
