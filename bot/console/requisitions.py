@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from approvals import audit, states
+from approvals import audit, chain, states
 from approvals.errors import NotFound
 from approvals.models import ApprovalStep, Requisition
 from approvals.outbox import erp_view
@@ -164,6 +164,7 @@ def detail_page(
         active="requisitions",
         view=view,
         facts=facts,
+        chain=chain.lines(chain.stages(view, view.informed, {p.id: p.name for p in directory.people})),
         timeline=timeline,
         name=lambda person_id: _name(directory, person_id),
         category=lambda code: _category(directory, code),

@@ -123,3 +123,22 @@ def test_the_requisition_page_lists_its_items_and_tells_its_timeline_in_words(co
     timeline = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)
     assert timeline and "→" in timeline.group(0) and "<details><summary>details</summary><pre>" in timeline.group(0)
     assert '{"state"' not in re.sub(r"<details>.*?</details>", "", timeline.group(0), flags=re.S)
+
+
+def test_the_requisition_page_shows_the_chain_and_every_comment(console):  # noqa: F811
+    """After Zoe approves with a note and Jake comments, an auditor reads the chain (approved by Zoe, her note) and
+    Jake's comment with his name; the timeline has the comment too."""
+    from approvals.commands import AddComment, Approve
+
+    service = console.runtime.service
+    number = service.submit(submit()).number
+    service.comment(AddComment(actor="jake.miller", number=number, text="Supplier ships Friday"))
+    service.approve(Approve(actor="zoe.martin", number=number, comment="Fine for peak"))
+    sign_in(console, "auditor")
+    page = html.unescape(console.get(f"/console/requisitions/{number}").text)
+    chain = re.search(r'<ul class="chain">.*?</ul>', page, re.S)
+    assert chain and "approved by Zoe Martin" in chain.group(0) and "Fine for peak" in chain.group(0)
+    comments = re.search(r'<ul class="comments">.*?</ul>', page, re.S)
+    assert comments and "Jake Miller" in comments.group(0) and "Supplier ships Friday" in comments.group(0)
+    timeline = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)
+    assert timeline and "Comment" in timeline.group(0) and "Supplier ships Friday" in timeline.group(0)
