@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal as D
+
 import pytest
 from sqlmodel import Session, select
 
-from approvals.commands import Approve
+from approvals.commands import Approve, SetDelegation
 from approvals.models import AuditEvent
+from approvals.scheduling.actions import Snooze, snooze
 from approvals.scheduling.calendar import Calendars
 from approvals.scheduling.models import StepRisk
 from approvals.scheduling.plan import Planner, SchedulerConfig
@@ -84,3 +87,24 @@ def test_a_step_on_time_tells_nobody_and_a_decided_step_leaves_the_list(service,
     at(clock, risky, dallas(2026, 11, 3, 10, 0))
     with Session(service.engine) as s:
         assert s.exec(select(StepRisk)).all() == []
+
+
+def test_a_snooze_and_an_announced_absence_are_read_as_reasons(service, clock, risky):
+    """Zoe snoozes her first reminder on Jake's request and has set an out-of-office from Wednesday: the next
+    estimate says both."""
+    clock.now = dallas(2026, 11, 2, 9, 0)
+    number = service.submit(submit()).number
+    at(clock, risky, dallas(2026, 11, 2, 13, 0))  # her first reminder
+    snooze(service.engine, risky.calendars, Snooze(actor="zoe.martin", number=number, hours=D(4)), clock=clock)
+    service.set_delegation(
+        SetDelegation(
+            actor="zoe.martin",
+            delegator="zoe.martin",
+            delegate="maria.lopez",
+            starts_at=dallas(2026, 11, 4, 0, 0),
+            ends_at=dallas(2026, 11, 9, 0, 0),
+        )
+    )
+    [(_, risk)] = estimate(service.engine, service.directory, risky.calendars, dallas(2026, 11, 2, 13, 30))
+    assert "Zoe snoozed the reminder" in risk.reasons
+    assert "Zoe is out from Wed Nov 04 until Mon Nov 09" in risk.reasons
