@@ -141,30 +141,32 @@ def minimum(node: Node) -> int:
     return sum(sizes[: node["need"]])
 
 
-def describe(node: Node, name: Callable[[int], str], status: dict[int, str] | None = None, top: bool = True) -> str:
+def describe(node: Node, name: Callable[[int], str], status: dict[int, str] | None = None) -> str:
     """What the group still needs, in words: "Maria Lopez and one of: Dana Reyes or Sam Ortiz". With no statuses,
-    the whole group as planned. Empty when it is satisfied."""
+    the whole group as planned. Empty when it is satisfied. A group inside is put in parentheses unless it comes
+    last, where the sentence ends with it anyway ("A, (one of: B or C) and 2 of: D, E, F")."""
     status = status if status is not None else {}
     if status and satisfied(node, status):
         return ""
-    parts: list[str] = []
+    parts: list[tuple[str, bool]] = []  # (text, is a group)
     for m in node["members"]:
         if isinstance(m, int):
             if status.get(m, OPEN) == OPEN:
-                parts.append(name(m))
+                parts.append((name(m), False))
         elif not (status and satisfied(m, status)) and (not status or possible(m, status)):
-            text = describe(m, name, status, top=False)
-            parts.append(f"({text})" if " " in text and m["mode"] != "all" and not top else text)
-    parts = list(dict.fromkeys(p for p in parts if p))
+            text = describe(m, name, status)
+            if text:
+                parts.append((text, " of: " in f" {text}"))
+    parts = list(dict.fromkeys(parts))
     if not parts:
         return ""
-    label = ""  # groups are told by their people: the card names who, not the group's name
-    if node["mode"] == "all" or len(parts) == 1 and node["mode"] != "quorum":
-        return label + _join(parts, "and")
+    texts = [f"({text})" if group and i < len(parts) - 1 else text for i, (text, group) in enumerate(parts)]
+    if node["mode"] == "all" or len(texts) == 1 and node["mode"] != "quorum":
+        return _join(texts, "and")
     if node["mode"] == "any":
-        return label + "one of: " + _join(parts, "or")
+        return "one of: " + _join(texts, "or")
     done = _count(node, lambda m: (status.get(m) == APPROVED) if isinstance(m, int) else satisfied(m, status))
-    return label + f"{node['need'] - done} of: " + ", ".join(parts)
+    return f"{node['need'] - done} of: " + ", ".join(texts)
 
 
 def provisional_note(who: str, stage: str, earlier: str, then: str | None) -> str:

@@ -9,6 +9,7 @@ import pytest
 from policy_fixtures import small_policy
 from sqlmodel import Session, select
 
+from approvals import groups
 from approvals.commands import Approve, Escalate, Reject
 from approvals.errors import PolicyInvalid
 from approvals.models import AuditEvent, Requisition
@@ -213,6 +214,36 @@ def test_someone_a_group_cannot_do_without_is_left_out_at_once(company):
     plan = route(build_facts(draft(lines=BIG), company, policy), policy, company, (), AT)
     risk = plan.stages[1]
     assert [s.approver for s in risk.steps] == ["marcus.bell"] and risk.steps[0].provisional is None
+
+
+def test_what_a_stage_still_needs_reads_as_a_sentence():
+    """A leaf, an any-of group and a two-of-three group: the inner groups are bracketed unless last, and approvals
+    and rejections so far are taken into account."""
+    names = ["James Carter", "Sofia Alvarez", "Lucy Chen", "Catherine Moss", "Marcus Bell", "David Okafor"]
+    tree = {
+        "mode": "all",
+        "need": 3,
+        "members": [
+            0,
+            {"mode": "any", "need": 1, "members": [1, 2]},
+            {"mode": "quorum", "need": 2, "members": [3, 4, 5]},
+        ],
+    }
+    assert groups.describe(tree, names.__getitem__) == (
+        "James Carter, (one of: Sofia Alvarez or Lucy Chen) and 2 of: Catherine Moss, Marcus Bell, David Okafor"
+    )
+    status = {
+        0: groups.APPROVED,
+        1: groups.OPEN,
+        2: groups.OPEN,
+        3: groups.REJECTED,
+        4: groups.APPROVED,
+        5: groups.OPEN,
+    }
+    assert groups.describe(tree, names.__getitem__, status) == (
+        "(one of: Sofia Alvarez or Lucy Chen) and 1 of: David Okafor"
+    )
+    assert groups.minimum(tree) == 4
 
 
 # ---------------------------------------------------------------- the checker
