@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from approvals import audit
+from approvals.absences import out_at
 from approvals.clock import as_utc
+from approvals.directory_store import Absence
 from approvals.metrics import Scope, Window
 from approvals.metrics.queries import delegation_usage
 from approvals.models import ApprovalStep, Delegation
@@ -124,12 +126,34 @@ def delegations_page(
         current=current,
         usage=usage,
         pairs=[(name(a), name(b), f"{n:,}") for a, b, n in usage.by_pair],
-        out=[(name(p), name(d.delegate), when(d.ends_at), n) for p, d, n in _waiting_on(runtime.engine, away)],
+        out=[(name(p), name(d.delegate), when(d.ends_at), n) for p, d, n in _waiting_on(runtime.engine, away)]
+        + [(name(p), NOBODY_YET, until, n) for p, until, n in _out_of_office(runtime.engine, set(away), now)],
         people=sorted(((p.id, p.name) for p in directory.people if p.active), key=lambda p: p[1]),
         today=now.date().isoformat(),
         done=done,
         problem=problem,
     )
+
+
+NOBODY_YET = "nobody yet (automatic replies on)"
+
+
+def _out_of_office(engine: Engine, covered: set[str], now: datetime) -> list[tuple[str, str, int]]:
+    """Who is out by their automatic replies (the directory sync reads them) with no delegation active, until when,
+    and how many open steps name them as approver."""
+    with Session(engine) as session:
+        away = {a.person_id: a for a in session.exec(select(Absence)).all() if out_at(a, now)}
+        people = sorted(set(away) - covered)
+        if not people:
+            return []
+        counts = dict(
+            session.exec(
+                select(ApprovalStep.approver, func.count())
+                .where(col(ApprovalStep.approver).in_(people), ApprovalStep.state == StepState.PENDING)
+                .group_by(ApprovalStep.approver)
+            ).all()
+        )
+    return [(p, when(away[p].ends_at) if away[p].ends_at else "", int(counts.get(p, 0))) for p in people]
 
 
 def _waiting_on(engine: Engine, away: dict[str, Delegation]) -> list[tuple[str, Delegation, int]]:
