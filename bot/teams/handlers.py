@@ -266,7 +266,7 @@ FULL_MESSAGE_CHARS = 30_000  # one message of the full requisition: 60 KB in UTF
 _VERBS = {
     *DECISIONS,
     *("submit", "edit", "cancel", "confirm_amount", "change_category", "choose"),  # the draft's buttons
-    *("status", "cancel_delegation", "erp.retry"),
+    *("status", "cancel_delegation", "erp.retry", "comment"),
 }
 
 
