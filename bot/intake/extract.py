@@ -278,7 +278,7 @@ MONEY = re.compile(
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
     # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
     rf"|\b(?P<lead7>for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
-    rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?|like|cap|max|nte|"
+    rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?|cap|max|nte|"
     rf"exceed)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
     rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|"
@@ -391,7 +391,7 @@ _TOTAL_AFTER = re.compile(r"^[ \t]*(?:total|in total|all in|altogether|for (?:al
 # "$300 for 2 chargers", "CAD 450 for 2 pallet jacks": the amount pays for that many; the count stays to be read
 _FOR_COUNT = re.compile(
     r"^\s*for\s+(?:the\s+)?(?:\d[\d,]*|both|all\s+\d+)\b(?!\s*(?:[x×/-]|months?|mos?|years?|yrs?|weeks?|wks?|days?|"
-    r"hours?|hrs?|quarters?|people|persons?)\b)"
+    r"hours?|hrs?|quarters?|people|persons?|gal|gallons?|lbs?|kgs?|ft|in|inch|oz|mm|cm|l|liters?|v|amps?|hp|w)\b)"
 )
 # "budget for this is $600", "not to exceed $5,000", "spending cap 1,200", "up to USD 2k": a budget is what
 # the whole request may cost
@@ -852,6 +852,7 @@ class Extractor:
                     line.quantity = line.quantity_source = None
         self._one_shipment(out, w.low)
         self._attach_prices(out, money, w.low, w.rest)
+        _job_counted_in_visits(out)
         self._own_item_with_own_price(out)
         self._drop_leftovers(out)
         self._categorize(out)
@@ -1258,7 +1259,8 @@ class Extractor:
                     # "dock plate 48x72, uline 2,150": a number on its own after the item is its price when no
                     # price was said; otherwise it is left unread, never taken as a new quantity
                     last = next((x for x in reversed(out.lines) if x.description), None)
-                    if not money and _looks_like_price(described[-1], w.low, t.quantity):
+                    counted = re.search(r"\b(?:need|needs|want|qty|order|get|x)\s*$", w.low[: max(t.quantity_at, 0)])
+                    if not money and not counted and _looks_like_price(described[-1], w.low, t.quantity):
                         money.append(
                             Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity))
                         )
@@ -1294,11 +1296,34 @@ class Extractor:
                     line.quantity, line.unit, line.conversion = Decimal(said_as[0]), canonical_unit(item.unit), before
             elif item is not None:
                 item = None  # "forklift fuses" share a word with the forklift and are not it
-            own_price = any(mo.start >= t.start for mo in money)  # a price said with or after this item
-            if t.bare and not own_price and t.quantity is not None and _looks_like_price(t, w.low):
+            # a price said with or after this item; before it, the number is its price only after "a"/"one"
+            own_price = any(mo.start >= t.start for mo in money) or (
+                bool(money) and not re.search(rf"{_ARTICLE_BEFORE}$", w.low[: t.start])
+            )
+            catalog_price = item.unit_price if item is not None and strong else None
+            if (
+                t.bare
+                and not own_price
+                and t.quantity is not None
+                and _looks_like_price(t, w.low)
+                and not _singular(t.description)
+                and not SERVICE.search(t.description)
+                and not _words_after(t, w.low)
+                and t.quantity == t.quantity.to_integral_value()
+                and not (catalog_price and catalog_price * 2 / 3 <= t.quantity <= catalog_price * 3 / 2)
+                and not re.search(r"\b(?:quoted|quote|for|costs?|flat|price|priced)\s*$", w.low[: t.quantity_at])
+            ):
+                # "pallets 100 acme": 100 pallets, or pallets at 100? asked, never guessed either way
+                out.problems.append(
+                    f"Is {_plain(t.quantity)} how many {t.description}, or the price? "
+                    f"Write it like \u201c{_plain(t.quantity)} {t.description}\u201d "
+                    f"or \u201c${_plain(t.quantity)} each\u201d."
+                )
+                line.quantity, line.quantity_source = None, None
+            elif t.bare and not own_price and t.quantity is not None and _looks_like_price(t, w.low):
                 # "pallet jack, grainger 449", "inspection, cintas, 640": no price was said any other way
                 line.quantity, line.quantity_source = None, None
-                if re.search(r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", w.low[: t.start]):
+                if re.search(rf"{_ARTICLE_BEFORE}$", w.low[: t.start]):
                     line.quantity, line.quantity_source = Decimal(1), "said"  # "a 3/8 drive set 89": one, at 89
                 money.append(Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity)))
             known = item is not None or self._knows(t.description)
@@ -1886,9 +1911,7 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
         return False  # "3 laptops": a number before the item counts it
     whole = quantity == quantity.to_integral_value()
     start = getattr(line, "start", 0)
-    if number is None and re.search(
-        r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", text[:start]
-    ):
+    if number is None and re.search(rf"{_ARTICLE_BEFORE}$", text[:start]):
         return True  # "a 3/8 drive set 89": the article counts one; the number after it is its price
     if number is None and whole and _counts_before_words(line, text):
         return False  # "organise 4 forklift tyres": the number stands before the thing it counts
@@ -1898,6 +1921,7 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
         and not _singular(description)
         and not SERVICE.search(description)
         and not _words_after(line, text)
+        and quantity < 100
     ):
         return False  # "pallets 100 acme": a number after the things (plural) it ends on counts them
     if not whole or quantity >= 100:
@@ -1905,6 +1929,7 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
     return bool(SERVICE.search(description)) or bool(re.search(r"\b(?:quoted|quote|for|costs?|flat)\b", text))
 
 
+_ARTICLE_BEFORE = r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+"
 # words that point at the thing named before instead of naming it
 _POINTER = re.compile(
     r"(?:a\s+|the\s+)?(?:replacement|new one|another one|another|spare|replacement one)", re.IGNORECASE
@@ -1916,6 +1941,27 @@ _FREIGHT = re.compile(
     re.IGNORECASE,
 )
 _LOAD = re.compile(r"\b(?:pallets?|skids?|crates?|cartons?|lbs?|pounds?|kgs?|totes?|drums?|plts?)\b", re.IGNORECASE)
+
+
+def _job_counted_in_visits(out: Extraction) -> None:
+    """ "Quarterly pressure wash, 4 visits/year at $375 per visit": one job, counted and priced in visits; never a
+    second line beside it."""
+    items = [ln for ln in out.lines if ln.description]
+    if len(items) != 2:
+        return
+    job, counted = items
+    if (
+        job.quantity_source == "implied"
+        and job.unit_price is None
+        and job.total is None
+        and counted.quantity
+        and (counted.unit_price is not None or counted.total is not None)
+        and (counted.unit or "") in ("visit", "call", "trip", "session", "service", "hour")
+    ):
+        job.quantity, job.quantity_source, job.unit = counted.quantity, counted.quantity_source, counted.unit
+        job.unit_price, job.price_source, job.total = counted.unit_price, counted.price_source, counted.total
+        out.lines.remove(counted)
+        out.unread.append(counted.description)
 
 
 def _sum_of_lines(lines: list[ExtractedLine], amount: Decimal) -> bool:

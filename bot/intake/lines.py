@@ -254,7 +254,7 @@ SERVICE = re.compile(
     r"subscriptions?|maintenance|install|installation|installed|calibrat\w*|labou?r|tech visit|visit|"
     r"overhaul|rebuild|replace(?:ment)? of|swap|pickup|pick-up|pick up|haul|hauling|freight|lane|delivery|"
     r"consult\w*|training|cleaning|pest control|janitorial|removal|rental|rent|lease|support|audit|"
-    r"certification|recharge|pm|washing|wash|cleaned|clean|cleanout|roofer|electrician|plumber|locksmith|"
+    r"certification|recharge|pm|washing|cleaned|cleanout|roofer|electrician|plumber|locksmith|"
     r"exterminator|landscaping|mowing|snow removal|service call|serviced)\b",
     re.IGNORECASE,
 )
