@@ -67,7 +67,8 @@ def _by(step: StepView, name: dict[str, str]) -> str:
     return who + (f" for {name.get(principal, principal)}" if principal else "")
 
 
-def _words(steps: list[StepView], state: str, name: dict[str, str]) -> str:
+def _words(steps: list[StepView], state: str, name: dict[str, str], needed: str | None = None) -> str:
+    """`needed`: what a stage of groups still needs, in words (approvals/groups.py), for the current stage."""
     decided = [s for s in steps if s.state in (StepState.APPROVED, StepState.REJECTED, StepState.ESCALATED)]
     parts = []
     for s in decided:
@@ -81,9 +82,12 @@ def _words(steps: list[StepView], state: str, name: dict[str, str]) -> str:
         if pending:
             since = min((s.activated_at for s in pending if s.activated_at), default=None)
             who = ", ".join(name.get(s.acting, s.acting) for s in pending)
+            if needed:
+                who = needed  # a stage of groups: "Maria Lopez and one of: Dana Reyes or Sam Ortiz"
+            elif len(pending) > 1 and pending[0].mode == "any":
+                who = "one of " + who
             sla = max((s.sla_hours for s in pending), default=Decimal(0))
-            several = "one of " if len(pending) > 1 and pending[0].mode == "any" else ""
-            waiting = f"waiting on {several}{who} since {_when(since)}" + (f" (SLA {_hours(sla)})" if sla else "")
+            waiting = f"waiting on {who} since {_when(since)}" + (f" (SLA {_hours(sla)})" if sla else "")
             parts.append(waiting)
     elif state == UPCOMING:
         who = ", ".join(name.get(s.acting, s.acting) for s in steps if s.state == StepState.WAITING)
@@ -109,7 +113,8 @@ def stages(
         steps = list(group)
         state = _stage_state(steps, current=live and index == view.current_stage)
         told = tuple(name.get(p) or p for p in (informed[index] if index < len(informed) else ()))
-        out.append(Stage(index, steps[0].stage_name, state, _words(steps, state, name), told))
+        needed = view.still_needed if state == CURRENT else None
+        out.append(Stage(index, steps[0].stage_name, state, _words(steps, state, name, needed), told))
     return out
 
 

@@ -89,3 +89,12 @@ def console_with_groups(request, db_url, clock):  # type: ignore[no-untyped-def]
     with transaction(client.runtime.engine) as session:
         install_policy(session, load_policy_text(GROUPS, "groups.yaml"), at=clock())
     return client
+
+
+def test_the_approval_chain_says_what_a_stage_of_groups_still_needs(service, directory):
+    """After James approves his part, the chain's current stage reads 'waiting on one of: Sofia Alvarez or Lucy
+    Chen', with James's approval listed before it."""
+    number = service.submit(submit(lines=BIG)).number
+    view = service.approve(Approve(actor="james.carter", number=number)).requisition
+    current = next(line for line in requisition_card(view, "lucy.chen", directory).chain if line.startswith("\u25cf"))
+    assert "approved by James Carter" in current and "waiting on one of: Sofia Alvarez or Lucy Chen" in current
