@@ -253,7 +253,7 @@ class SettingsSpec(_Strict):
     same_approver_across_stages: bool = False
     # who a later stage leaves out: everyone an earlier stage names ("named", as planned), or only those who
     # actually approved it ("acted": a member of an any-of or quorum group who might not act is kept, provisionally)
-    separation_of_duties: Literal["named", "acted"] = "named"
+    separation_of_duties: Literal["named", "acted"] = "acted"
     approval_limits: Literal["escalate", "ignore"] = "escalate"
     sla_hours: Decimal = Field(default=Decimal(24), gt=0, le=24 * 30)
     reminders: RemindersSpec = RemindersSpec()

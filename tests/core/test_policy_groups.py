@@ -176,10 +176,8 @@ def test_a_group_that_cannot_reach_its_quorum_stops_with_the_reason(company):
 
 
 def test_named_separation_still_leaves_out_everyone_an_earlier_group_names(company):
-    """Without `separation_of_duties: acted`, Sofia is named on the first stage and is passed over on the second."""
-    policy = load_policy_text(
-        GROUPS.replace("  separation_of_duties: acted\n", "  same_approver_across_stages: false\n")
-    )
+    """With `separation_of_duties: named`, Sofia is named on the first stage and is passed over on the second."""
+    policy = load_policy_text(GROUPS.replace("  separation_of_duties: acted\n", "  separation_of_duties: named\n"))
     plan = route(build_facts(draft(lines=BIG), company, policy), policy, company, (), AT)
     risk = plan.stages[1]
     assert [s.approver for s in risk.steps] == ["marcus.bell"] and risk.group is None

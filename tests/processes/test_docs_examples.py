@@ -449,7 +449,7 @@ def test_policy_groups_snippets_load_and_check(tmp_path):
     rule["stages"] = [stage]
     policy["settings"] = {
         **policy.get("settings", {}),
-        **yaml.safe_load(the_block("docs/policy.md", "separation_of_duties: acted   #").text)["settings"],
+        **yaml.safe_load(the_block("docs/policy.md", "separation_of_duties: named   #").text)["settings"],
     }
     assert _errors(policy, tmp_path, "groups") == []
 
