@@ -6,6 +6,7 @@ import typer
 
 from bot.cli import (  # noqa: F401  (policy_db adds simulate/activate to `policy`)
     audit as audit_commands,
+    demo,
     directory,
     erp,
     intake,
@@ -45,6 +46,7 @@ app.add_typer(teams_cli.app, name="teams")
 app.add_typer(llm.app, name="llm")
 app.add_typer(intake.app, name="intake")
 app.add_typer(directory.app, name="directory")
+app.add_typer(demo.app, name="demo")
 
 
 def main() -> None:

@@ -51,6 +51,7 @@ RUN = {
     ("README.md", "PR=$(curl"): "test_the_readme_tour_works_in_the_order_written",
     ("README.md", "policy simulate my-new-policy.yaml"): "test_the_readme_tour_works_in_the_order_written",
     ("docs/chat.md", "procurebot serve"): "test_the_readme_tour_works_in_the_order_written",
+    ("README.md", "procurebot demo seed --months 6"): "test_the_demo_history_fills_a_database_of_its_own",
     ("docs/chat.md", "procurebot worker"): "test_the_chat_worker_starts_beside_the_server",
     ("docs/llm.md", "PROCUREBOT_LLM_MODEL=gpt-4o-mini"): "test_each_llm_configuration_reaches_its_model",
     ("docs/llm.md", "procurebot llm eval"): "test_llm_eval_prints_the_documented_table",
@@ -348,6 +349,22 @@ def test_the_readme_tour_works_in_the_order_written(served):
     assert re.search(r"^[1-9]\d* passed, 0 failed$", tools.stdout, re.M)
     assert '"rule_id": "mro-dal-large"' in tools.stdout  # the route plan of examples/requests/dallas-mro.json
     assert "Replayed 3 stored requisitions" in tools.stdout and "Routes changed: 0 of 3" in tools.stdout
+
+
+def test_the_demo_history_fills_a_database_of_its_own(tmp_path):
+    """A newcomer pastes the README's demo block on a fresh machine: six months of history in a database of its
+    own, the POs and today's ERP failures listed; pasted again, it refuses and says why, changing nothing."""
+    machine = Machine(tmp_path / "procurebot")
+    block = the_block("README.md", "procurebot demo seed --months 6").text
+    first = machine.run(block, timeout=900)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert re.search(r"^[1-9]\d{2,} requests submitted", first.stdout, re.M), first.stdout
+    assert re.search(r"purchase orders: \d+ open, .*\d+ received", first.stdout), first.stdout
+    assert "fix the cause, then: procurebot erp retry PR-XXXX" in first.stdout  # the outage since yesterday
+    assert (machine.home / "var" / "demo.db").is_file()
+    again = machine.run(block, timeout=300)
+    assert again.returncode == 1
+    assert "already has" in again.stderr and "--force" in again.stderr
 
 
 def test_the_chat_worker_starts_beside_the_server(served):
