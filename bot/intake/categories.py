@@ -8,13 +8,14 @@ the reader found are all there is, and nothing here changes a draft.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from approvals.classify import Classifier
 from approvals.directory import Directory
 from approvals.suggestions import CategorySuggestion, record_suggestions
 from approvals.views import RequisitionView
 from approvals.workflow import ApprovalService
-from bot.intake.draft import DraftState, supplier_main_category
+from bot.intake.draft import DraftLine, DraftState, supplier_main_category
 from bot.intake.suggest import CategorySuggester
 
 log = logging.getLogger("procurebot.intake")
@@ -93,16 +94,7 @@ class CategoryHints:
         rows, now = [], self.service.clock()
         version = getattr(self.classifier, "version", "")
         for line, saved in zip(draft.lines, view.lines):
-            hint = line.suggestion
-            if hint is None and line.category_source in ("keyword", "model", "said", "supplier_main", None):
-                guess = self.classifier.classify(line.description) if line.description else None
-                hint = (
-                    {"category": guess.category, "confidence": guess.confidence, "source": guess.source}
-                    if guess and guess.source != "catalog"
-                    else {"category": "", "confidence": 0.0, "source": "none"}
-                    if line.category_source in ("said", "supplier_main", None) and line.description
-                    else None
-                )
+            hint = line.suggestion if line.suggestion is not None else self._own_hint(line)
             if not hint or (not hint.get("category") and hint.get("source") != "none"):
                 continue
             rows.append(
@@ -129,3 +121,15 @@ class CategoryHints:
         learned = getattr(self.classifier, "confirmed", None)
         if rows and callable(learned):
             learned()  # the model retrains in the background with these confirmations
+
+    def _own_hint(self, line: DraftLine) -> dict[str, Any] | None:
+        """What the classifier suggests for a line the catalog and the supplier did not place; a line the requester
+        had to pick for (the classifier abstained) is kept with no suggestion, as a confirmation all the same."""
+        if line.category_source not in ("keyword", "model", "said", "supplier_main", None) or not line.description:
+            return None
+        guess = self.classifier.classify(line.description)
+        if guess is not None and guess.source != "catalog":
+            return {"category": guess.category, "confidence": guess.confidence, "source": guess.source}
+        if line.category_source in ("said", "supplier_main", None):
+            return {"category": "", "confidence": 0.0, "source": "none"}
+        return None
