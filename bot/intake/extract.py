@@ -1915,15 +1915,6 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
         return True  # "a 3/8 drive set 89": the article counts one; the number after it is its price
     if number is None and whole and _counts_before_words(line, text):
         return False  # "organise 4 forklift tyres": the number stands before the thing it counts
-    if (
-        number is None
-        and whole
-        and not _singular(description)
-        and not SERVICE.search(description)
-        and not _words_after(line, text)
-        and quantity < 100
-    ):
-        return False  # "pallets 100 acme": a number after the things (plural) it ends on counts them
     if not whole or quantity >= 100:
         return True
     return bool(SERVICE.search(description)) or bool(re.search(r"\b(?:quoted|quote|for|costs?|flat)\b", text))
