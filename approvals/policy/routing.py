@@ -69,6 +69,7 @@ class StagePlan:
     # a stage decided by a tree of groups (approvals.groups); its `mode` is then "group" and the tree's root says
     # all/any/quorum. Also set when a step is kept provisionally under separation_of_duties: acted.
     group: dict[str, Any] | None = None
+    inform_at_end: bool = False  # the informed people are told how the stage ended, too
 
     @property
     def own_mode(self) -> str:
@@ -689,6 +690,7 @@ class _StageResolver:
             told,
             self.level.id if self.level else None,
             tree,
+            inform_at_end=bool(told) and spec.inform_when == "start_and_end",
         ), None
 
     def _provisional(

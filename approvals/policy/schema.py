@@ -139,6 +139,8 @@ class StageSpec(_Strict):
     explain: str | None = Field(default=None, max_length=200)
     order: int | None = None
     informed: tuple[ApproverSpec, ...] = ()  # told when the stage starts; never asked, never able to act
+    # "start_and_end": the informed people are also told how the stage ended (approved, rejected, withdrawn)
+    inform_when: Literal["start", "start_and_end"] = "start"
 
     @model_validator(mode="after")
     def _quorum_fits(self) -> "StageSpec":

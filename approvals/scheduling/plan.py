@@ -44,6 +44,20 @@ KINDS = (
 STEP_ACTIVATED = frozenset({"routed", "advanced", "escalated", "reassigned", "reapproval_routed"})
 # a stage begins: the people the policy informs on it are told (an escalation or a reassignment starts none)
 STAGE_STARTED = frozenset({"routed", "advanced", "reapproval_routed"})
+# a stage ends: the people it informs are told how, if the policy asks (inform_when: start_and_end)
+STAGE_ENDED = {"advanced": "approved", "approved": "approved", "rejected": "rejected", "withdrawn": "withdrawn"}
+# whether a policy (by content hash) asks to tell anyone how a stage ended: most never do, and then a decision
+# never reads its route for it
+_ENDS_TOLD: dict[str, bool] = {}
+
+
+def _tells_ends(policy: Any) -> bool:
+    told = _ENDS_TOLD.get(policy.content_hash)
+    if told is None:
+        stages = [st for rule in policy.rules for st in rule.spec.stages or ()]
+        stages += [o.spec.stage for o in policy.overlays if getattr(o.spec, "stage", None) is not None]
+        told = _ENDS_TOLD[policy.content_hash] = any(st.inform_when == "start_and_end" for st in stages)
+    return told
 
 
 @dataclass(frozen=True)
@@ -167,6 +181,8 @@ class Planner:
         outcome, now = plan.change.outcome, plan.at
         if outcome in STEP_ACTIVATED:
             self._pending_steps(plan, now)
+        if outcome in STAGE_ENDED and plan.req.policy_version_id is not None and _tells_ends(plan.reads.policy()):
+            self._informed_of_end(plan, now, STAGE_ENDED[outcome])
         if outcome in STAGE_STARTED:
             self._informed(plan, now)
         if outcome == "escalated":
@@ -218,6 +234,27 @@ class Planner:
                 "sla_hours": str(newest[0].sla_hours),
             },
         )
+
+    def _informed_of_end(self, plan: Plan, now: datetime, how: str) -> None:
+        """The people a stage informs, told how it ended, when the policy asks (inform_when: start_and_end)."""
+        req = plan.req
+        index = req.current_stage - 1 if plan.change.outcome == "advanced" else req.current_stage
+        stage = _stage_of(plan, index)
+        if stage is None or not stage.get("inform_at_end"):
+            return
+        by = self._name(plan.change.actor)
+        for person in [p for p in stage.get("informed") or () if self.directory.person(p) is not None]:
+            plan.enqueue(
+                **notice(
+                    self.calendars,
+                    key=f"notify:informed_end:{req.id}:{req.round}:{index}:{person}",
+                    person=person,
+                    kind="informed",
+                    number=req.number,
+                    now=now,
+                    message=text.informed_end(req.number, req.title, str(stage.get("name", "")), how, by),
+                )
+            )
 
     def _informed(self, plan: Plan, now: datetime) -> None:
         """The people the policy informs on the stage that starts now: told once, never asked to act."""

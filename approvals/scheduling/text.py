@@ -108,6 +108,13 @@ def informed(number: str, title: str, stage: str, waiting: str) -> str:
     )
 
 
+def informed_end(number: str, title: str, stage: str, how: str, by: str) -> str:
+    return (
+        f"For your information: stage '{stage}' of {number} \"{title}\" ended: {how} by {by}. "
+        "You are informed by the policy; nothing is needed from you."
+    )
+
+
 def likely_late(number: str, holder: str, probability: float, reasons: str, nudged: bool) -> str:
     done = f"I have reminded {holder}; nothing" if nudged else "Nothing"
     return (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from approvals.commands import Approve
 from approvals.db import transaction
 from approvals.policy import load_policy_text
 from approvals.policy_store import install_policy
@@ -53,6 +54,25 @@ def test_the_regional_director_is_informed_once_and_never_asked(service, clock, 
     told = notifier.to("james.carter", "informed")
     assert len(told) == 1 and number in told[0].text and "nothing is needed from you" in told[0].text
     assert "james.carter" not in {s.approver for s in service.get(number).steps}
+
+
+def test_the_informed_director_also_hears_how_the_stage_ended_when_the_policy_asks(service, clock, scheduler, notifier):
+    """With `inform_when: start_and_end`, James hears when Jake's request reaches Zoe and again when she approves it;
+    without it (the test above), only the start."""
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    spec = yaml.safe_load(POLICY.read_text())
+    spec["policy"]["version"] = "ends-1"
+    stage = next(r for r in spec["rules"] if r["id"] == "standard-small")["stages"][0]
+    stage["informed"], stage["inform_when"] = [{"role": "regional_ops_director"}], "start_and_end"
+    with transaction(service.engine) as session:
+        install_policy(session, load_policy_text(yaml.safe_dump(spec, sort_keys=False), "ends.yaml"), at=clock())
+    number = service.submit(submit()).number
+    at(clock, scheduler, dallas(2026, 11, 23, 9, 5))
+    service.approve(Approve(actor="zoe.martin", number=number))
+    at(clock, scheduler, dallas(2026, 11, 23, 9, 10))
+    told = [n.text for n in notifier.to("james.carter", "informed")]
+    assert len(told) == 2 and "ended: approved by Zoe Martin" in told[1] and number in told[1]
+    assert "ended" not in told[0]
 
 
 def _with_unusual_quantity(service, clock) -> None:  # type: ignore[no-untyped-def]
