@@ -70,6 +70,7 @@ class WebChat:
                     "label": page_texts.UNREAD_KINDS.get(item.notice.kind, page_texts.UNREAD_OTHER),
                     "text": item.notice.text,
                     "number": item.notice.number,
+                    "numbers": list(item.notice.numbers)[:3],  # a digest's first few, each opened by its button
                     "at": as_utc(item.at).isoformat(),
                     "html": render_card(card) if (card := notice_card(item.notice)) else None,
                 }
@@ -251,8 +252,9 @@ async def events(request: Request, person: str = Query(min_length=1, max_length=
         quiet = 0
         try:
             yield "retry: 2000\n: connected\n\n"
-            async for line in from_inbox():  # what was kept while the person was away
-                yield line
+            # what was kept while the person was away is in their unread list (hello, and the page asks again when
+            # it reconnects): it is marked shown, not pushed into the conversation as well
+            await run_in_threadpool(chat.notices, person)
             look_at = loop.time() + INBOX_POLL_SECONDS
             while not await request.is_disconnected():
                 try:

@@ -87,11 +87,11 @@ def test_serve_with_nothing_configured_runs_the_tour(server):
             break
         time.sleep(0.2)
     assert state == "po_created"
-    # Jake uses only the web chat: when he comes back, it shows the notice kept for him in the database
+    # Jake uses only the web chat: when he comes back, his unread list has the notice kept for him in the database
     said = ""
     while f"{number} is now purchase order PO-" not in said and time.monotonic() < deadline:
         hello = httpx.post(f"{base}/chat/api/hello", json={"person": "jake.miller"})
-        said += " ".join(r["text"] or "" for r in hello.json()["replies"])
+        said = " ".join(item["text"] for item in hello.json()["unread"]["items"])
         time.sleep(0.2)
     assert f"{number} is now purchase order PO-" in said
     verify = subprocess.run([str(BIN / "procurebot"), "audit", "verify"], env=env, capture_output=True, text=True)
@@ -176,5 +176,7 @@ def test_an_open_web_chat_shows_notices_kept_by_this_server_and_by_another_proce
         later = _notices(lines, {reminder.text})
     shown = first + later
     assert sum(created in text for text in shown) == 1 and shown.count(reminder.text) == 1
-    hello = httpx.post(f"{base}/chat/api/hello", json={"person": "jake.miller"}).json()["replies"]
-    assert not any(created in (r["text"] or "") or reminder.text == r["text"] for r in hello)
+    hello = httpx.post(f"{base}/chat/api/hello", json={"person": "jake.miller"}).json()
+    assert not any(created in (r["text"] or "") or reminder.text == r["text"] for r in hello["replies"])
+    listed = [item["text"] for item in hello["unread"]["items"]]  # shown, and still unread until he reads them
+    assert reminder.text in listed and any(created in text for text in listed)

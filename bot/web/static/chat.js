@@ -95,12 +95,14 @@ function drawUnread(data) {
     words.textContent = item.text;
     const acts = document.createElement("span");
     acts.className = "acts";
-    if (item.number || item.html) {
+    const opens = item.number ? [item.number] : (item.numbers || []);
+    for (const number of opens.length ? opens : item.html ? [""] : []) {
       const open = document.createElement("button");
       open.type = "button";
       open.className = "primary";
       open.dataset.open = item.id;
-      open.textContent = item.number ? `Open ${item.number}` : "Open";
+      open.dataset.number = number;
+      open.textContent = number ? `Open ${number}` : "Open";
       acts.appendChild(open);
     }
     const read = document.createElement("button");
@@ -137,21 +139,21 @@ async function markRead(ids) {
   if (res.ok) drawUnread(await res.json());
 }
 
-async function openItem(id) {
+async function openItem(id, number) {
   const item = unread.items.find((i) => String(i.id) === String(id));
   if (!item) return;
   await markRead([item.id]);
   toggleUnread(false);
   if (item.html) addCard(item.html);
-  if (item.number) {
-    const res = await fetch(`/chat/api/cards/${encodeURIComponent(item.number)}?person=${encodeURIComponent(person)}`);
+  if (number) {
+    const res = await fetch(`/chat/api/cards/${encodeURIComponent(number)}?person=${encodeURIComponent(person)}`);
     if (res.ok) {
       const { html } = await res.json();
       const card = addCard(html);
       card.classList.add("flash");
       card.scrollIntoView({ block: "nearest" });
     } else {
-      line((await res.json().catch(() => ({}))).detail || `${item.number} cannot be shown.`, "note");
+      line((await res.json().catch(() => ({}))).detail || `${number} cannot be shown.`, "note");
     }
   }
   log.scrollTop = log.scrollHeight;
@@ -162,7 +164,7 @@ document.getElementById("unread-close").addEventListener("click", () => toggleUn
 document.getElementById("unread-all").addEventListener("click", () => markRead(null));
 unreadList.addEventListener("click", (e) => {
   const open = e.target.closest("button[data-open]");
-  if (open) { openItem(open.dataset.open); return; }
+  if (open) { openItem(open.dataset.open, open.dataset.number); return; }
   const read = e.target.closest("button[data-read]");
   if (read) markRead([Number(read.dataset.read)]);
 });
