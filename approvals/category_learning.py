@@ -66,10 +66,19 @@ def confirmed_examples(engine: Any, valid: Iterable[str]) -> tuple[list[Example]
     known = set(valid)
     with Session(engine) as session:
         rows = session.exec(
-            select(CategorySuggestion.description, CategorySuggestion.confirmed).order_by(col(CategorySuggestion.id))
+            select(
+                CategorySuggestion.requisition_number,
+                CategorySuggestion.line_no,
+                CategorySuggestion.description,
+                CategorySuggestion.confirmed,
+            ).order_by(col(CategorySuggestion.id))
         ).all()
         marker = session.exec(select(func.count(), func.max(CategorySuggestion.id))).one()
-    examples = [Example(text, category, "confirmed") for text, category in rows if category in known and text]
+    # a buyer's later correction of a line replaces what was confirmed for it at submit
+    latest = {(number, line_no): (text, category) for number, line_no, text, category in rows}
+    examples = [
+        Example(text, category, "confirmed") for text, category in latest.values() if category in known and text
+    ]
     return examples, (int(marker[0] or 0), int(marker[1] or 0))
 
 

@@ -96,6 +96,16 @@ class Reassign(_Command):
     reason: str = Field(min_length=1, max_length=MAX_COMMENT)
 
 
+class CorrectCategory(_Command):
+    """A buyer corrects the category of one line after submit: the record and the spend reports follow, the route
+    already taken does not change, and the classifier learns from it."""
+
+    number: str
+    line_no: int = Field(ge=1)
+    category: str = Field(min_length=1, max_length=40)
+    reason: str = Field(default="", max_length=MAX_COMMENT)
+
+
 class MoveFromLeaver(_Command):
     """Move an open step off someone who has left the directory (approvals.workflow.admin)."""
 

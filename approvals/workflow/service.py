@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from approvals.workflow.admin import AdminActions
 from approvals.workflow.comments import CommentActions
+from approvals.workflow.corrections import CorrectionActions
 from approvals.workflow.decisions import DecisionActions
 from approvals.workflow.delegations import DelegationActions
 from approvals.workflow.intake import IntakeActions
 from approvals.workflow.reads import ReadActions
 
 
-class ApprovalService(IntakeActions, DecisionActions, AdminActions, DelegationActions, CommentActions, ReadActions):
+class ApprovalService(
+    IntakeActions, DecisionActions, AdminActions, DelegationActions, CommentActions, CorrectionActions, ReadActions
+):
     """Every action is one transaction under the requisition's row lock, audited and idempotent."""

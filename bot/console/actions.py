@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from approvals import credentials
 from approvals.clock import as_utc
-from approvals.commands import CancelDelegation, Reassign, SetDelegation
+from approvals.commands import CancelDelegation, CorrectCategory, Reassign, SetDelegation
 from approvals.directory import Directory
 from approvals.errors import ProcurebotError
 from bot.console.guard import guard_form
@@ -127,6 +127,36 @@ def reassign(
         return _back(page, bad=exc.message)
     except ValueError as exc:
         return _back(page, bad=_plain(exc))
+    return _back(page, ok=result.message)
+
+
+@router.post("/requisitions/{number}/category")
+def correct_category(
+    request: Request,
+    number: str,
+    csrf: str = Form(default=""),
+    line_no: int = Form(default=1, ge=1, le=10_000),
+    category: str = Form(default="", max_length=40),
+    reason: str = Form(default="", max_length=500),
+) -> Response:
+    """A buyer corrects a line's category: the record and the reports follow, and the classifier learns from it."""
+    number = number[:20]
+    who = guard_form(request, csrf, admin=True)
+    if isinstance(who, Response):
+        return who
+    page = f"/console/requisitions/{quote(number)}"
+    runtime = request.app.state.runtime
+    try:
+        with credentials.acting(_credential(who)):
+            result = runtime.service.correct_category(
+                CorrectCategory(actor=_actor(who), number=number, line_no=line_no, category=category, reason=reason)
+            )
+    except ProcurebotError as exc:
+        return _back(page, bad=exc.message)
+    except ValueError as exc:
+        return _back(page, bad=_plain(exc))
+    if result.outcome == "corrected" and runtime.llm.categories is not None:
+        runtime.llm.categories.confirmed()  # retrains in the background with the correction
     return _back(page, ok=result.message)
 
 

@@ -165,6 +165,7 @@ def detail_page(
         view=view,
         facts=facts,
         chain=chain.lines(chain.stages(view, view.informed, {p.id: p.name for p in directory.people})),
+        categories=[(c.code, c.name) for c in directory.categories],
         timeline=timeline,
         name=lambda person_id: _name(directory, person_id),
         category=lambda code: _category(directory, code),

@@ -91,11 +91,15 @@ def test_an_auditor_sees_no_forms_and_cannot_post_them(console):  # noqa: F811
     number = console.runtime.service.submit(submit()).number
     sign_in(console, "auditor")
     assert 'id="set-delegation"' not in console.get("/console/delegations").text
-    assert 'id="reassign"' not in console.get(f"/console/requisitions/{number}").text
+    page = console.get(f"/console/requisitions/{number}").text
+    assert 'id="reassign"' not in page and 'id="category"' not in page
     token = csrf(console, "/console/delegations")
     form = {"csrf": token, "from_person": "zoe.martin", "to_person": "maria.lopez", "reason": "x"}
     assert console.post(f"/console/requisitions/{number}/reassign", data=form).status_code == 403
     assert console.runtime.service.get(number).waiting_on == ["zoe.martin"]
+    fix = {"csrf": token, "line_no": "1", "category": "janitorial"}
+    assert console.post(f"/console/requisitions/{number}/category", data=fix).status_code == 403
+    assert console.runtime.service.get(number).lines[0].category != "janitorial"
 
 
 def test_a_post_without_the_sessions_token_is_refused(console):  # noqa: F811
@@ -142,3 +146,21 @@ def test_the_requisition_page_shows_the_chain_and_every_comment(console):  # noq
     assert comments and "Jake Miller" in comments.group(0) and "Supplier ships Friday" in comments.group(0)
     timeline = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)
     assert timeline and "Comment" in timeline.group(0) and "Supplier ships Friday" in timeline.group(0)
+
+
+def test_an_admin_corrects_a_lines_category(console):  # noqa: F811
+    """An admin corrects Jake's stretch wrap to Janitorial from the requisition page: the record follows and the
+    audit names the console; an unknown category comes back with the valid ones."""
+    number = console.runtime.service.submit(submit()).number
+    sign_in(console, "admin")
+    page = f"/console/requisitions/{number}"
+    token = csrf(console, page)
+    form = {"csrf": token, "line_no": "1", "category": "janitorial", "reason": "floor wrap"}
+    said = _said(console.post(f"{page}/category", data=form, follow_redirects=False))
+    assert said == f"done: Line 1 of {number} is now Janitorial and sanitation; the classifier learns from it."
+    assert console.runtime.service.get(number).lines[0].category == "janitorial"
+    bad = _said(console.post(f"{page}/category", data=form | {"category": "gadgets"}, follow_redirects=False))
+    assert bad.startswith("problem:") and "use one of:" in bad
+    with Session(console.runtime.engine) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "category_corrected")).one()
+    assert event.actor == "console:test-admin" and event.surface == "console"
