@@ -120,6 +120,8 @@ ANSWERS = (
     "Second quote attached in the thread: 8% higher.",
     "Three weeks; we would run out before then.",
 )
+TEAMS_SITES = ("ATL", "NJ")  # where people use Teams; the rest of the company uses Slack
+TEAMS_PEOPLE = ("angela.brooks", "priya.nair", "olivia.grant", "david.okafor", "catherine.moss", "grace.kim")
 DUE_KINDS = (*KINDS, CREATE_PO, NOTIFY)  # the scheduler's work, and the ERP dispatcher's retries and notices
 TICK_EVERY = timedelta(hours=2)  # the server ticks every 30 s; two hours late is early enough for a reminder
 JUSTIFICATIONS = ("Running low", "Replacement", "Peak season volume", "Planned maintenance", "New customer account")
@@ -175,6 +177,7 @@ class History:
         self._asked: set[str] = set()
         self._last_tick: datetime | None = None
         self._passes: set[datetime] = set()
+        self._scale: dict[str, float] = {}
 
     # ------------------------------------------------------------------ the event queue
     def at(self, moment: datetime, action: Callable[[], None]) -> None:
@@ -239,16 +242,20 @@ class History:
     # ------------------------------------------------------------------ requests
     def _plan_requests(self, start: datetime, end: datetime, per_day: float) -> None:
         total_weight = sum(o[4] for o in ORDERERS)
+        planned: list[tuple[datetime, tuple[Any, ...]]] = []
         day = start.date()
         while datetime(day.year, day.month, day.day, tzinfo=timezone.utc) < end:
             if day.weekday() < 5:
                 for orderer in ORDERERS:
                     expected = per_day * orderer[4] / total_weight
                     for _ in range(self._poisson(expected)):
-                        self.at(self._working_moment(orderer[1], day), lambda o=orderer: self._submit(o))
+                        planned.append((self._working_moment(orderer[1], day), orderer))
                 if self.rng.random() < 0.04:  # someone tries a blocked supplier
                     self.at(self._working_moment("CHI", day), self._submit_blocked)
             day += timedelta(days=1)
+        self._fit_budgets(Counter(orderer[0] for _, orderer in planned))
+        for moment, orderer in planned:
+            self.at(moment, lambda o=orderer: self._submit(o))
         # on the last two days, two requests still being written, and a question the requester has not answered yet
         last = end.date()
         for back, action in ((2, self._start_draft), (1, self._start_draft), (1, self._ask_last)):
@@ -278,10 +285,28 @@ class History:
         found = next((s for s in self.directory.sites if s.code == site), None)
         return (found.timezone if found is not None else None) or "America/Chicago"
 
+    def _fit_budgets(self, requests: Counter[str]) -> None:
+        """Order quantities scaled so that each cost center's spend over the history stays within about 80% of
+        what its budget has left, as a company plans it; the two sites already at their limit (Phoenix, whose
+        budget stops overspend, and Seattle) are left as they are: their requests stop or go to the budget owner."""
+        spend: Counter[str] = Counter()
+        for requester, _, cost_center, lines, _ in ORDERERS:
+            mean = sum(self._price(sku) * Decimal(low + high) / 2 for sku, _, low, high in lines) / len(lines)
+            spend[cost_center] += requests[requester] * float(mean)
+        self._scale: dict[str, float] = {}
+        for cc in self.directory.cost_centers:
+            left = float(cc.budget - cc.spent)
+            if spend[cc.code] and left > 0.1 * float(cc.budget):
+                self._scale[cc.code] = min(1.0, 0.8 * left / spend[cc.code])
+
+    def _price(self, sku: str) -> Decimal:
+        item = next((i for i in self.directory.items if i.sku == sku), None)
+        return Decimal(str(item.unit_price)) if item is not None and item.unit_price else Decimal("10")
+
     def _submit(self, orderer: tuple[Any, ...]) -> None:
         requester, site, cost_center, lines, _ = orderer
         sku, supplier, low, high = self.rng.choice(lines)
-        quantity = self.rng.randint(low, high)
+        quantity = max(1, round(self.rng.randint(low, high) * self._scale.get(cost_center, 1.0)))
         self._send(requester, site, cost_center, sku, supplier, quantity)
 
     def _submit_blocked(self) -> None:
@@ -302,7 +327,11 @@ class History:
         if view.waiting_on:
             self._asked.add(number)
             question = "Can this wait until the next delivery from the same supplier?"
-            self.service.request_info(RequestInfo(actor=view.waiting_on[0], number=number, question=question))
+            self.service.request_info(
+                RequestInfo(
+                    actor=view.waiting_on[0], number=number, question=question, surface=self._on(view.waiting_on[0])
+                )
+            )
             self.figures.decisions["asked"] += 1
 
     def _start_draft(self) -> None:
@@ -346,11 +375,19 @@ class History:
         )
         if as_draft is None:
             as_draft = self.rng.random() < 0.02  # started, never sent: the scheduler withdraws it after 30 days
-        result = self.service.submit(SubmitRequisition(actor=requester, draft=draft, as_draft=as_draft))
+        result = self.service.submit(
+            SubmitRequisition(actor=requester, draft=draft, as_draft=as_draft, surface=self._on(requester))
+        )
         if as_draft:
             return
         self.figures.submitted += 1
         self._after(result.number)
+
+    def _on(self, person_id: str) -> Any:
+        """Where the person works: the East (Atlanta, Edison) and finance in Teams, everyone else in Slack."""
+        person = self.directory.person(person_id)
+        east = person is not None and (person.site in TEAMS_SITES or person_id in TEAMS_PEOPLE)
+        return "teams" if east else "slack"
 
     # ------------------------------------------------------------------ what happens next to a requisition
     def _now(self, number: str) -> Any:
@@ -401,32 +438,40 @@ class History:
             return
         roll = self.rng.random()
         if roll < 0.06:
-            self.service.reject(Reject(actor=person, number=number, reason=self.rng.choice(REJECT_REASONS)))
+            self.service.reject(
+                Reject(actor=person, number=number, reason=self.rng.choice(REJECT_REASONS), surface=self._on(person))
+            )
             self.figures.decisions["rejected"] += 1
             return
         if roll < 0.15 and number not in self._asked:
             self._asked.add(number)
             question = self.rng.choice(QUESTIONS)
-            self.service.request_info(RequestInfo(actor=person, number=number, question=question))
+            self.service.request_info(
+                RequestInfo(actor=person, number=number, question=question, surface=self._on(person))
+            )
             self.figures.decisions["asked"] += 1
             if self.rng.random() < 0.9:  # else the question expires and the scheduler withdraws the request
                 later = self.calendars.for_person(view.requester).add(self.clock.now, self.rng.uniform(0.5, 8))
                 self.at(later, lambda: self._answer(number, view.requester))
             return
-        self.service.approve(Approve(actor=person, number=number))
+        self.service.approve(Approve(actor=person, number=number, surface=self._on(person)))
         self.figures.decisions["approved"] += 1
         self._after(number)
 
     def _answer(self, number: str, requester: str) -> None:
         if self._now(number).state != "needs_info":
             return
-        self.service.answer_info(AnswerInfo(actor=requester, number=number, answer=self.rng.choice(ANSWERS)))
+        self.service.answer_info(
+            AnswerInfo(actor=requester, number=number, answer=self.rng.choice(ANSWERS), surface=self._on(requester))
+        )
         self.figures.decisions["answered"] += 1
         self._after(number)
 
     def _withdraw(self, number: str, requester: str) -> None:
         if self._now(number).state in ("pending_approval", "needs_info"):
-            self.service.withdraw(Withdraw(actor=requester, number=number, reason="Not needed any more"))
+            self.service.withdraw(
+                Withdraw(actor=requester, number=number, reason="Not needed any more", surface=self._on(requester))
+            )
             self.figures.decisions["withdrawn"] += 1
 
     # ------------------------------------------------------------------ the ERP
@@ -486,12 +531,12 @@ class History:
 
     # ------------------------------------------------------------------ managers away
     def _plan_delegations(self, start: datetime, end: datetime) -> None:
-        """Maria is away a week in the second month (James approves for her); James ten days in the fourth
+        """Maria is away a week in the second month (James approves for her); James ten days in the last weeks
         (Angela approves for him). Each is set a week ahead, as people do."""
         span = end - start
         for delegator, delegate, at_fraction, days in (
             ("maria.lopez", "james.carter", 0.25, 7),
-            ("james.carter", "angela.brooks", 0.6, 10),
+            ("james.carter", "angela.brooks", 0.84, 10),
         ):
             begins = monday_before(start + span * at_fraction) + timedelta(hours=6)
             if begins - timedelta(days=7) <= start or begins + timedelta(days=days) >= end:
@@ -505,6 +550,7 @@ class History:
         self.service.set_delegation(
             SetDelegation(
                 actor=delegator,
+                surface=self._on(delegator),
                 delegator=delegator,
                 delegate=delegate,
                 starts_at=starts,

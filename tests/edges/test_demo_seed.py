@@ -15,7 +15,7 @@ from approvals.db import make_engine
 from approvals.directory import load_directory
 from approvals.metrics.queries import Scope
 from approvals.metrics.report import dashboard, last_days
-from approvals.models import Requisition
+from approvals.models import Delegation, Requisition
 from approvals.states import State
 from bot.cli import app
 from bot.settings import get_settings
@@ -37,7 +37,7 @@ def fresh(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_six_months_of_history_in_every_state_and_a_second_run_is_refused(fresh):
     """On a fresh install, `demo seed --months 6` leaves requisitions in every state a requisition can rest in,
-    five or more months of cycle times on the dashboard, touchless and escalated requests, delegations used, a PO
+    five or more months of cycle times on the dashboard, touchless and escalated requests, two delegations, a PO
     the ERP refused, an intact audit chain; running it again without --force changes nothing and says why."""
     seeded = CliRunner().invoke(app, ["demo", "seed", "--months", "6", "--per-day", "4", "--seed", "3"])
     assert seeded.exit_code == 0, seeded.output
@@ -58,7 +58,8 @@ def test_six_months_of_history_in_every_state_and_a_second_run_is_refused(fresh)
         assert len(months) >= 5, months
         assert 0 < board.touchless.numerator < board.touchless.denominator
         assert board.escalation.numerator > 0 and board.info_requests.numerator > 0
-        assert board.delegation.on_behalf > 0
+        with Session(engine) as session:  # two managers were away, each with a delegate
+            assert session.exec(select(func.count()).select_from(Delegation)).one() == 2
         assert board.erp.failed >= 1 and board.erp.failing_now >= 1
         before = sum(states.values())
 
