@@ -457,7 +457,11 @@ _PER_PLACE = re.compile(
     r"\b(?:per|each|every|a)\s+(?:site|dc|warehouse|location|branch|building|store|plant)\b"
     r"|\bfor each of (?:the|our)\b|\b(?:at|to|for) each (?:site|dc|warehouse|location|branch)\b"
 )
-_EACH_FOR = re.compile(r"(?<![$€£@\d\s])\s+\d+\s+(?:each|apiece)\s+(?:for|at|in)\s+(?:the\s+)?")
+# "5 each for Dallas and Chicago" splits a count; "at 200 each for Phoenix" is a price (said after a price word)
+_EACH_FOR = re.compile(
+    r"(?<![$€£@\d\s])(?<!\bat)(?<!\bfor)(?<!\bprice)(?<!\bcost)(?<!\bcosts)(?<!\bpay)(?<!\bpaying)"
+    r"\s+\d+\s+(?:each|apiece)\s+(?:for|at|in)\s+(?:the\s+)?"
+)
 _LEAD_TIME = re.compile(
     r"\b(?:delivery|lead ?time|ships?|shipping|eta|turnaround|valid(?: for)?)\s*(?:time\s*)?(?:is\s+|in\s+|of\s+|:\s*)?"
     r"(?:about\s+|approx\.?\s*|~\s*)?\d+(?:\s*-\s*\d+)?\s*(?:business\s+|working\s+)?(?:days?|weeks?|wks?)\b"
