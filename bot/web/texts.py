@@ -34,4 +34,5 @@ UNREAD_KINDS = {
     "po_received": "Goods received",
     "erp_failed": "ERP problem",
     "mention": "Mention",
+    "comment": "Comment",
 }

@@ -90,3 +90,23 @@ def test_a_rejection_with_its_reason_and_an_escalation_wait_unread(db_url, tmp_p
             assert "Escalation" in labels
     finally:
         runtime.engine.dispose()
+
+
+def test_a_mention_waits_unread_for_the_person_named(db_url, tmp_path, clock):
+    """Zoe comments on Jake's request and mentions Maria with @maria.lopez: Maria, who uses only the web chat,
+    finds it in her unread list as a mention, with the requisition to open."""
+    from approvals.commands import AddComment
+
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    runtime = _runtime(db_url, tmp_path, clock)
+    try:
+        number = runtime.service.submit(submit("jake.miller")).number
+        runtime.service.comment(AddComment(actor="zoe.martin", number=number, text="@maria.lopez is this on budget?"))
+        runtime.scheduler.run_until_idle()
+        with TestClient(create_app(runtime.settings, runtime=runtime)) as client:
+            maria = client.post("/chat/api/hello", json={"person": "maria.lopez"}).json()["unread"]
+            [mention] = [i for i in maria["items"] if i["kind"] == "mention"]
+            assert mention["label"] == "Mention" and mention["number"] == number
+            assert mention["text"].startswith(f"Zoe Martin mentioned you on {number}")
+    finally:
+        runtime.engine.dispose()
