@@ -152,7 +152,7 @@ def detail_page(
             e,
             EVENT_WORDS.get(e.kind, e.kind.replace("_", " ")),
             _name(directory, e.actor) + (f" for {_name(directory, e.on_behalf_of)}" if e.on_behalf_of else ""),
-            _change(e.before, e.after),
+            _change(e.before, e.after, directory),
             _details(e.before, e.after),
         )
         for e in events
@@ -176,7 +176,7 @@ def detail_page(
     )
 
 
-def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+def _change(before: dict[str, Any] | None, after: dict[str, Any] | None, directory: Any = None) -> str:
     """What an event changed, in words: its reason or explanation, the state it moved the requisition to (as people
     name states), the people and numbers it names, and through which credential. The raw record is `_details`."""
     after = dict(after or {})
@@ -189,7 +189,8 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
         parts.append(f"{_state(before['state'])} → {_state(after.pop('state'))}")
     for key, words in (("po_number", "purchase order"), ("stage", "stage"), ("approver", "now with")):
         if after.get(key) not in (None, ""):
-            parts.append(f"{words} {after[key]}")
+            value = _name(directory, str(after[key])) if key == "approver" and directory is not None else after[key]
+            parts.append(f"{words} {value}")
     if isinstance(credential, dict):
         parts.append(f"via {credential.get('kind', '?')} {credential.get('name', credential.get('id', ''))}")
     return " · ".join(parts)

@@ -244,6 +244,12 @@ def _status_line(view: RequisitionView, directory: Directory, erp_line: str | No
     return states.label(view.state).capitalize() + "."
 
 
+def _category_name(directory: Directory, code: str) -> str:
+    """A category as people read it ("Capital equipment"), its code only when the directory no longer has it."""
+    found = directory.category_by_code.get(code)
+    return found.name if found else code
+
+
 def _name(directory: Directory, person: str | None) -> str:
     p = directory.person(person or "")
     return p.name if p else (person or "")
@@ -264,7 +270,7 @@ def requisition_card(
         ),
         Fact(label="Supplier", value=view.supplier_name),
         Fact(label="Site / cost center", value=f"{view.site} / {view.cost_center}"),
-        Fact(label="Category", value=f"{view.category}, {view.item_type.replace('_', ' ')}"),
+        Fact(label="Category", value=f"{_category_name(directory, view.category)}, {view.item_type.replace('_', ' ')}"),
     ]
     if view.need_by:
         facts.append(Fact(label="Need by", value=view.need_by.strftime("%a %b %d, %Y")))

@@ -68,6 +68,7 @@ def test_admin_moves_a_waiting_step_with_a_reason_and_the_audit_names_the_consol
         event = s.exec(select(AuditEvent).where(AuditEvent.kind == "reassigned")).one()
     assert event.actor == "console:test-admin" and event.surface == "console"
     assert (event.after or {})["reason"] == "Zoe is on leave"
+    assert "now with Maria Lopez" in html.unescape(console.get(page).text)  # the timeline names people, not ids
     # the audit names the session by a hash of its row, never by the secret its cookie carries
     credential = (event.after or {})["credential"]
     assert credential["kind"] == "console" and credential["id"].startswith("session:") and len(credential["id"]) == 24
