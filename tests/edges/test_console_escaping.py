@@ -126,7 +126,8 @@ def test_requisition_detail_and_timeline_show_item_and_supplier_as_text(console)
     number = console.routed.number
     page = console.get(f"/console/requisitions/{number}").text
     shows_text(page, f"{number}: {HOSTILE}")
-    assert "".join(Page(page).text).count(HOSTILE) == 4  # the window title, the heading, the supplier, the item
+    # the window title, the heading, the supplier, the item, and the item in the admin's correct-a-category form
+    assert "".join(Page(page).text).count(HOSTILE) == 5
     missing = console.get("/console/requisitions/" + SCRIPT)
     assert missing.status_code == 404
     runs_nothing(missing.text)

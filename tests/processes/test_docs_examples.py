@@ -69,7 +69,7 @@ RUN = {
     ("docs/policy.md", "maria-cartons.json"): "test_policy_route_examples_give_the_documented_plans",
     ("docs/policy.md", "service_levels:"): "test_policy_v2_snippets_load_and_the_director_example_passes",
     ("docs/policy.md", "name: procurement"): "test_policy_groups_snippets_load_and_check",
-    ("docs/policy.md", "separation_of_duties: acted   #"): "test_policy_groups_snippets_load_and_check",
+    ("docs/policy.md", "separation_of_duties: named   #"): "test_policy_groups_snippets_load_and_check",
     ("docs/policy.md", 'expr: "amount > 1.2'): "test_policy_v2_snippets_load_and_the_director_example_passes",
     ("docs/policy.md", "examples/director-policy.yaml"): "test_policy_v2_snippets_load_and_the_director_example_passes",
 }
