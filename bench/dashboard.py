@@ -54,7 +54,8 @@ LOAD = [
         (ARRAY['DAL','CHI','ATL','NJ','PHX','SEA'])[g % 6 + 1],
         (ARRAY['DAL-OPS','CHI-OPS','ATL-OPS','NJ-OPS','PHX-OPS','SEA-OPS'])[g % 6 + 1],
         'supplier' || ((g * 7) % 40), 'USD', (g * 37) % 20000 + 50, (g * 37) % 20000 + 50,
-        (ARRAY['mro','packaging','it_hardware','freight','office_supplies','safety_ppe','janitorial','capex_equipment'])[g % 8 + 1],
+        (ARRAY['mro','packaging','it_hardware','freight','office_supplies','safety_ppe','janitorial',
+               'capex_equipment'])[g % 8 + 1],
         'mro', 'standard', false, '',
         CASE WHEN g % 10 < 7 THEN 'po_created' WHEN g % 10 = 7 THEN 'pending_approval'
              WHEN g % 10 = 8 THEN 'rejected' WHEN g % 20 = 9 THEN 'stopped' ELSE 'withdrawn' END,
