@@ -5,7 +5,7 @@ stage. A rule with several stages takes several rows with the same `section` and
 carries its conditions and description, later rows leave them empty. A rule that approves automatically or
 stops takes one row. Columns (any order; unknown columns are refused):
 
-    section       stop | rule | overlay
+    section       stop | rule | overlay | service_level
     id            the rule's id
     description   what the director calls it ("Over $25,000")
     amount_over   the amount is more than this (policy currency)
@@ -17,12 +17,19 @@ stops takes one row. Columns (any order; unknown columns are refused):
     stage         the stage's name
     mode          any | all | quorum N
     approvers     resolvers separated by ";": manager, manager 2, role NAME, person ID, group ID, budget owner,
-                  category manager; a group inside the stage is any(...), all(...) or N of(...)
+                  category manager; a group inside the stage is any(...), all(...) or N of(...), named by
+                  a prefix: `Procurement: any(...)` (in double quotes when the name has : ; ( ) or ")
     informed      resolvers told when the stage starts (or of an automatic approval), never asked
-    sla_hours, check_limits (yes/no), explain, order, applies_to (overlays: approval | all), escalate_to
+    inform_when   start | start_and_end (the informed people also hear how the stage ended)
+    sla_hours, check_limits (yes/no), explain, order, applies_to (overlays: approval | all), escalate_to,
+    escalation (add | reassign)
+    remind_first_hours, remind_every_hours, remind_max
+                  service_level rows only: the reminders of every stage the service level covers
 
-Everything else a policy has (its header, rates, settings, service levels, escalations) comes from a base policy
-file, or defaults. Pure: text in, text out; the caller loads and checks the result.
+A service_level row is a service level: its conditions, then what it sets (sla_hours, reminders, escalate_to,
+escalation) on every stage of a route it covers. The matrix owns the stops, rules, overlays and service levels;
+everything else a policy has (its header, rates, settings, escalations) comes from a base policy file, or
+defaults. Pure: text in, text out; the caller loads and checks the result.
 """
 
 from __future__ import annotations
@@ -60,6 +67,11 @@ COLUMNS = (
     "order",
     "applies_to",
     "escalate_to",
+    "escalation",
+    "inform_when",
+    "remind_first_hours",
+    "remind_every_hours",
+    "remind_max",
 )
 _LISTS = {
     "site": "site",
@@ -69,7 +81,38 @@ _LISTS = {
     "supplier_risk": "supplier.risk_tier",
 }
 _AUTO = "approve automatically"
-SECTIONS = {"stop": "stops", "rule": "rules", "overlay": "overlays"}
+SECTIONS = {"stop": "stops", "rule": "rules", "overlay": "overlays", "service_level": "service_levels"}
+_CONDITIONS = ("amount_over", "amount_up_to", *_LISTS, "also_when")
+_STAGE = (
+    "stage",
+    "mode",
+    "approvers",
+    "informed",
+    "inform_when",
+    "sla_hours",
+    "check_limits",
+    "explain",
+    "order",
+    "escalate_to",
+    "escalation",
+)
+_REMIND = {"remind_first_hours": "first_after_hours", "remind_every_hours": "every_hours", "remind_max": "max"}
+# the columns each section reads; anything else written on its row is refused rather than dropped
+_USES = {
+    "stops": {"section", "id", "outcome", *_CONDITIONS},
+    "rules": {"section", "id", "description", "outcome", *_CONDITIONS, *_STAGE},
+    "overlays": {"section", "id", "description", "applies_to", *_CONDITIONS, *_STAGE},
+    "service_levels": {
+        "section",
+        "id",
+        "description",
+        *_CONDITIONS,
+        "sla_hours",
+        "escalate_to",
+        "escalation",
+        *_REMIND,
+    },
+}
 _HINT_APPROVERS = (
     "write resolvers separated by ';': manager, manager 2, role NAME, person ID, group ID, budget owner, "
     "category manager; a group: any(...), all(...), 2 of(...)"
@@ -90,7 +133,7 @@ class Imported:
     def line_of(self, path: str) -> int | None:
         """The matrix line of a policy location such as `rules[2].stages[0]`, for findings on the result."""
         # the loader writes rules[2].stages[0], the checker rules.2.stages.0
-        m = re.match(r"(stops|rules|overlays)(?:\[(\d+)\]|\.(\d+))", path or "")
+        m = re.match(r"(stops|rules|overlays|service_levels)(?:\[(\d+)\]|\.(\d+))", path or "")
         return self.rows.get((m.group(1), int(m.group(2) or m.group(3)))) if m else None
 
 
@@ -98,10 +141,14 @@ class Imported:
 
 
 def _split(text: str) -> list[str]:
-    """Items separated by ';' at the top level (not inside parentheses)."""
-    out, depth, start = [], 0, 0
+    """Items separated by ';' at the top level (not inside parentheses or a quoted group name)."""
+    out, depth, start, quoted = [], 0, 0, False
     for i, ch in enumerate(text):
-        if ch == "(":
+        if ch == '"':
+            quoted = not quoted  # a doubled quote inside a name toggles twice: still inside
+        elif quoted:
+            continue
+        elif ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
@@ -110,6 +157,8 @@ def _split(text: str) -> list[str]:
         elif ch == ";" and depth == 0:
             out.append(text[start:i])
             start = i + 1
+    if quoted:
+        raise ValueError("a group name's '\"' without its closing '\"'")
     if depth:
         raise ValueError("a '(' without its ')'")
     out.append(text[start:])
@@ -117,13 +166,29 @@ def _split(text: str) -> list[str]:
 
 
 _GROUP = re.compile(r"^(?:(any|all)|(\d+)\s+of)\s*\((.*)\)$", re.S)
+# a group's name, written before it: `Procurement: any(...)`, or `"Ops: night shift": any(...)`
+_NAMED = re.compile(r'^(?:"((?:[^"]|"")+)"|([^":;()]+?))\s*:\s*(.*)$', re.S)
+_PLAIN_NAME = re.compile(r"[^\":;()]+")
+
+
+def _show_name(name: str) -> str:
+    if _PLAIN_NAME.fullmatch(name) and name == name.strip():
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def parse_approvers(text: str, groups: bool = True) -> list[dict[str, Any]]:
     """`manager; any(role procurement_director; category manager)` -> the policy's approvers list."""
     out: list[dict[str, Any]] = []
     for item in _split(text):
-        m = _GROUP.match(item)
+        named = _NAMED.match(item)
+        name = None
+        if named and _GROUP.match(named.group(3).strip()):
+            name = named.group(1).replace('""', '"') if named.group(1) else named.group(2).strip()
+            body = named.group(3).strip()
+        else:
+            body = item
+        m = _GROUP.match(body)
         if m:
             if not groups:
                 raise ValueError(f"`{item}`: a group is not allowed here")
@@ -133,8 +198,13 @@ def parse_approvers(text: str, groups: bool = True) -> list[dict[str, Any]]:
             group: dict[str, Any] = {"mode": m.group(1) or "quorum"}
             if m.group(2):
                 group["quorum"] = int(m.group(2))
-            out.append(group | {"approvers": members})
+            group["approvers"] = members
+            if name is not None:
+                group["name"] = name
+            out.append(group)
             continue
+        if named:
+            raise ValueError(f"`{item}`: only a group takes a name (`Name: any(...)`)")
         words = item.split()
         head = words[0].lower()
         if head == "manager" and len(words) <= 2:
@@ -159,7 +229,8 @@ def show_approvers(items: Any) -> str:
         if "approvers" in a:
             inner = show_approvers(a["approvers"])
             head = f"{a['quorum']} of" if a.get("mode") == "quorum" else a.get("mode", "any")
-            parts.append(f"{head}({inner})")
+            label = f"{_show_name(str(a['name']))}: " if a.get("name") else ""
+            parts.append(f"{label}{head}({inner})")
         elif "manager" in a:
             parts.append("manager" if a["manager"] == 1 else f"manager {a['manager']}")
         elif "approver_manager" in a:
@@ -225,10 +296,15 @@ def import_matrix(text: str, filename: str = "<matrix>", base: dict[str, Any] | 
         cell = {n: (raw[i].strip() if i < len(raw) else "") for i, n in enumerate(names) if n}
         found = SECTIONS.get(cell.get("section", "").lower())
         if found is None:
-            problem(line, "section", f"`{cell.get('section', '')}` is not stop, rule or overlay")
+            problem(line, "section", f"`{cell.get('section', '')}` is not stop, rule, overlay or service_level")
             continue
         section = found
         ident = cell.get("id", "")
+        unused = [c for c in names if c and cell.get(c) and c not in _USES[section]]
+        if unused:
+            what = cell["section"].lower().replace("_", " ")
+            problem(line, unused[0], f"a {what} row has no use for {', '.join(unused)}; leave it empty")
+            continue
         if current is not None and current["_section"] == section and current["id"] == ident and section == "rules":
             item = current  # another stage of the same rule
             first = False
@@ -293,6 +369,9 @@ def _fill(item: dict[str, Any], cell: dict[str, str], first: bool, section: str)
         if when:
             item["when"] = when
     outcome = cell.get("outcome", "")
+    if section == "service_levels":
+        _service_level(item, cell, fail)
+        return
     if section == "stops":
         if not outcome.lower().startswith("stop:"):
             raise fail("outcome", "a stop's outcome is `stop: <reason>`")
@@ -306,12 +385,19 @@ def _fill(item: dict[str, Any], cell: dict[str, str], first: bool, section: str)
         raise fail("outcome", f"`{outcome}`: write `{_AUTO}`, `stop: <reason>`, or leave it empty for the stages")
     informed = _resolvers(cell, "informed", groups=False)
     if "auto_approve" in item or "stop" in item:
+        extra = [c for c in _STAGE if c != "informed" and cell.get(c)]
+        if extra:
+            raise fail(extra[0], f"a rule that does not ask anyone has no stage; leave {', '.join(extra)} empty")
         if informed:
             item["informed"] = informed
         return
     stage = _stage(cell, fail)
     if informed:
         stage["informed"] = informed
+    if cell.get("inform_when"):
+        if cell["inform_when"].lower() not in ("start", "start_and_end"):
+            raise fail("inform_when", "write start or start_and_end")
+        stage["inform_when"] = cell["inform_when"].lower()
     if section == "overlays":
         item["stage"] = stage
         if cell.get("applies_to"):
@@ -361,21 +447,56 @@ def _stage(cell: dict[str, str], fail: Any) -> dict[str, Any]:
         if len(target) != 1:
             raise fail("escalate_to", "name one resolver")
         stage["escalate_to"] = target[0]
+    _escalation(stage, cell, fail)
     return stage
+
+
+def _escalation(into: dict[str, Any], cell: dict[str, str], fail: Any) -> None:
+    if cell.get("escalation"):
+        if cell["escalation"].lower() not in ("add", "reassign"):
+            raise fail("escalation", "write add (the escalation target joins) or reassign (the step moves to them)")
+        into["escalation"] = cell["escalation"].lower()
+
+
+def _service_level(item: dict[str, Any], cell: dict[str, str], fail: Any) -> None:
+    """A service_level row: what it sets on every stage it covers."""
+    if cell.get("sla_hours"):
+        try:
+            item["sla_hours"] = _number(cell["sla_hours"])
+        except ValueError:
+            raise fail("sla_hours", "write a number of hours") from None
+    reminders: dict[str, Any] = {}
+    for column, key in _REMIND.items():
+        if cell.get(column):
+            try:
+                reminders[key] = int(cell[column]) if key == "max" else _number(cell[column])
+            except ValueError:
+                raise fail(column, "write a whole number" if key == "max" else "write a number of hours") from None
+    if reminders:
+        item["reminders"] = reminders
+    if cell.get("escalate_to"):
+        target = _resolvers(cell, "escalate_to", groups=False)
+        if len(target) != 1:
+            raise fail("escalate_to", "name one resolver")
+        item["escalate_to"] = target[0]
+    _escalation(item, cell, fail)
 
 
 # ---------------------------------------------------------------- export
 
 
 def export_matrix(doc: dict[str, Any]) -> str:
-    """A policy document's stops, rules and overlays as the matrix (CSV text)."""
+    """A policy document's stops, rules, overlays and service levels as the matrix (CSV text)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for section, key in (("stop", "stops"), ("rule", "rules"), ("overlay", "overlays")):
+    for section, key in SECTIONS.items():
         for item in doc.get(key) or ():
-            base = {"section": section, "id": item["id"], "description": item.get("description", "")}
+            base = {"section": section, "id": item["id"], "description": item.get("description") or ""}
             base |= _conditions(dict(item.get("when") or {}))
+            if section == "service_level":
+                writer.writerow(_row(base | _level_cells(item)))
+                continue
             if section == "stop":
                 writer.writerow(_row(base | {"outcome": f"stop: {item['reason']}"}))
                 continue
@@ -385,8 +506,9 @@ def export_matrix(doc: dict[str, Any]) -> str:
                 continue
             stages = [item["stage"]] if section == "overlay" else list(item.get("stages") or ())
             for n, stage in enumerate(stages):
-                # a rule's or overlay's informed people are told with its (first) stage: the same as the stage's own
-                told = list(stage.get("informed") or ()) + (list(item.get("informed") or ()) if n == 0 else [])
+                # a rule's or overlay's informed people are told with its (first) stage, before the stage's own:
+                # routing does the same, so writing them on the stage changes nobody's notice
+                told = (list(item.get("informed") or ()) if n == 0 else []) + list(stage.get("informed") or ())
                 row = (base if n == 0 else {"section": section, "id": item["id"]}) | _stage_cells(stage, told)
                 if section == "overlay" and item.get("applies_to"):
                     row["applies_to"] = item["applies_to"]
@@ -435,4 +557,21 @@ def _stage_cells(stage: dict[str, Any], told: list[Any]) -> dict[str, str]:
         cells["check_limits"] = "yes" if stage["check_limits"] else "no"
     if stage.get("escalate_to"):
         cells["escalate_to"] = show_approvers([stage["escalate_to"]])
+    for key in ("escalation", "inform_when"):
+        if stage.get(key):
+            cells[key] = str(stage[key])
+    return cells
+
+
+def _level_cells(level: dict[str, Any]) -> dict[str, str]:
+    cells: dict[str, str] = {}
+    if level.get("sla_hours") is not None:
+        cells["sla_hours"] = str(level["sla_hours"])
+    for column, key in _REMIND.items():
+        if (level.get("reminders") or {}).get(key) is not None:
+            cells[column] = str(level["reminders"][key])
+    if level.get("escalate_to"):
+        cells["escalate_to"] = show_approvers([level["escalate_to"]])
+    if level.get("escalation"):
+        cells["escalation"] = str(level["escalation"])
     return cells
