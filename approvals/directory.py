@@ -175,6 +175,10 @@ class Item(_Frozen):
     unit_price: Decimal | None = None
     supplier: str | None = None
     keywords: tuple[str, ...] = ()
+    # how much of it one order usually asks for, and the most one order should, in `unit`: with little history of
+    # the item, the approver's card compares a request's quantity with them (approvals/signals.py)
+    usual_quantity: Decimal | None = None
+    max_order_quantity: Decimal | None = None
 
 
 class Directory(_Frozen):
@@ -256,6 +260,23 @@ class Directory(_Frozen):
             for sku, price in s.contract_prices.items()
             if sku not in skus or price <= 0
         ]
+        if problems:
+            raise DirectoryInvalid(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _order_sizes_valid(self) -> "Directory":
+        problems: list[str] = []
+        for it in self.items:
+            for name, value in (("usual_quantity", it.usual_quantity), ("max_order_quantity", it.max_order_quantity)):
+                if value is not None and value <= 0:
+                    problems.append(f"item {it.sku}: {name} must be more than 0, not {value}")
+            usual, most = it.usual_quantity, it.max_order_quantity
+            if usual is not None and most is not None and 0 < most < usual:
+                problems.append(
+                    f"item {it.sku}: max_order_quantity {most} is less than its usual_quantity {usual}; "
+                    "the largest order cannot be smaller than the usual one"
+                )
         if problems:
             raise DirectoryInvalid(problems)
         return self

@@ -1,7 +1,8 @@
 """What is unusual about a requisition against history: pure functions over plain data.
 
-Price and quantity against this item's history and this supplier's (a price against the supplier's
-contract price, else the catalog price, when the item has fewer than three earlier purchases), near-duplicate requests,
+Price and quantity against this item's history and this supplier's (when the item has fewer than three earlier
+purchases: a price against the supplier's contract price, else the catalog price, and a quantity against the
+catalog's usual order), a quantity above the catalog's largest order, near-duplicate requests,
 and split purchases (several requests just under an approval threshold from one requester, or
 to one supplier at one site, in a short time). Each finding is a `Signal` with one plain
 sentence and the numbers that sentence states, so a summary written from signals can be checked
@@ -79,11 +80,22 @@ class ReferencePrice:
 
 
 @dataclass(frozen=True)
+class OrderSize:
+    """What the catalog says about how much of an item one order asks for, in the catalog's unit."""
+
+    unit: str
+    usual: Decimal | None = None  # a usual order
+    largest: Decimal | None = None  # the most one order should ask for
+
+
+@dataclass(frozen=True)
 class PriceBook:
-    """Reference prices by SKU: the catalog's, and each supplier's contract prices (by supplier id and SKU)."""
+    """Reference figures by SKU: the catalog's prices, each supplier's contract prices (by supplier id and SKU), and
+    the catalog's usual and largest order quantities."""
 
     catalog: Mapping[str, ReferencePrice] = field(default_factory=dict)
     contracts: Mapping[tuple[str, str], ReferencePrice] = field(default_factory=dict)
+    orders: Mapping[str, OrderSize] = field(default_factory=dict)
 
     def reference(self, supplier: str, sku: str) -> ReferencePrice | None:
         """What this supplier's price for `sku` should be: its contract price, else the catalog price."""
@@ -91,8 +103,9 @@ class PriceBook:
 
 
 def price_book(directory: Directory) -> PriceBook:
-    """The directory's catalog prices (in the company currency) and the contract prices of suppliers whose
-    contract is in force (active or expiring; an expired contract's prices no longer bind), in their currency."""
+    """The directory's catalog prices (in the company currency), the contract prices of suppliers whose contract is
+    in force (active or expiring; an expired contract's prices no longer bind), in their currency, and the catalog's
+    usual and largest order quantities."""
     catalog = {
         i.sku: ReferencePrice(i.unit_price, directory.currency, i.unit, "catalog")
         for i in directory.items
@@ -106,7 +119,12 @@ def price_book(directory: Directory) -> PriceBook:
             item = directory.item_by_sku.get(sku)
             if item is not None and price > 0:
                 contracts[(s.id, sku)] = ReferencePrice(Decimal(price), s.currency, item.unit, "contract", s.name)
-    return PriceBook(catalog, contracts)
+    orders = {
+        i.sku: OrderSize(i.unit, i.usual_quantity, i.max_order_quantity)
+        for i in directory.items
+        if i.usual_quantity is not None or i.max_order_quantity is not None
+    }
+    return PriceBook(catalog, contracts, orders)
 
 
 @dataclass(frozen=True)
@@ -234,29 +252,61 @@ def quantity_signals(
     *,
     factor: Decimal = QUANTITY_FACTOR,
     min_points: int = MIN_POINTS,
+    prices: PriceBook | None = None,
 ) -> list[Signal]:
-    """Quantities several times this item's usual order."""
+    """Quantities several times this item's usual order (its median over every earlier request, whatever the site or
+    supplier); with fewer than `min_points` earlier purchases, several times the catalog's usual order. A quantity
+    above the catalog's largest order is said whatever the history, unless the history already said the line is
+    large. At most one signal a line."""
     out: list[Signal] = []
     past = _live(history, current)
     for line in current.lines:
         key = item_key(line)
         points = [ln.quantity for p in past for ln in p.lines if item_key(ln) == key and ln.unit == line.unit]
-        if len(points) < min_points:
-            continue
-        usual = _median(points)
-        if usual <= 0 or line.quantity < factor * usual:
-            continue
-        times = (line.quantity / usual).quantize(Decimal("0.1"), ROUND_HALF_UP).normalize()
-        text = (
-            f"{line.description}: {_qty(line.quantity)} is {_qty(times)} times the usual quantity of "
-            f"{_qty(usual)} ({len(points)} past requests)."
-        )
-        out.append(
-            Signal(
-                "quantity_high", text, (line.quantity, times, usual, Decimal(len(points))), details={"sku": line.sku}
-            )
-        )
+        found = _history_quantity(line, points, factor) if len(points) >= min_points else None
+        order = prices.orders.get(line.sku) if prices is not None and line.sku else None
+        if order is not None and order.unit.lower() != (line.unit or "each").lower():
+            order = None  # a case is not a roll: no comparison rather than a wrong one
+        if found is None and order is not None:
+            found = _catalog_quantity(line, order, factor, thin=len(points) < min_points)
+        if found is not None:
+            out.append(found)
     return out
+
+
+def _times(quantity: Decimal, usual: Decimal) -> Decimal:
+    return (quantity / usual).quantize(Decimal("0.1"), ROUND_HALF_UP).normalize()
+
+
+def _history_quantity(line: PastLine, points: list[Decimal], factor: Decimal) -> Signal | None:
+    usual = _median(points)
+    if usual <= 0 or line.quantity < factor * usual:
+        return None
+    times = _times(line.quantity, usual)
+    text = (
+        f"{line.description}: {_qty(line.quantity)} is {_qty(times)} times the usual quantity of "
+        f"{_qty(usual)} ({len(points)} past requests)."
+    )
+    numbers = (line.quantity, times, usual, Decimal(len(points)))
+    return Signal("quantity_high", text, numbers, details={"scope": "item", "sku": line.sku})
+
+
+def _catalog_quantity(line: PastLine, order: OrderSize, factor: Decimal, *, thin: bool) -> Signal | None:
+    """Above the catalog's largest order (whatever the history), else, for an item with little history, several
+    times the catalog's usual order."""
+    if order.largest is not None and order.largest > 0 and line.quantity > order.largest:
+        most = order.largest
+        text = f"{line.description}: {_qty(line.quantity)} is more than the catalog's largest order of {_qty(most)}."
+        details = {"scope": "catalog_largest", "sku": line.sku}
+        return Signal("quantity_high", text, (line.quantity, most), details=details)
+    usual = order.usual
+    if not thin or usual is None or usual <= 0 or line.quantity < factor * usual:
+        return None
+    times = _times(line.quantity, usual)
+    text = (
+        f"{line.description}: {_qty(line.quantity)} is {_qty(times)} times the catalog's usual order of {_qty(usual)}."
+    )
+    return Signal("quantity_high", text, (line.quantity, times, usual), details={"scope": "catalog", "sku": line.sku})
 
 
 def near_duplicates(
@@ -375,5 +425,5 @@ def all_signals(
         split_purchases(current, history, thresholds)
         + near_duplicates(current, history)
         + price_signals(current, history, prices=prices)
-        + quantity_signals(current, history)
+        + quantity_signals(current, history, prices=prices)
     )

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
 from approvals.signals import (
+    OrderSize,
     PastLine,
     PastRequest,
+    PriceBook,
     all_signals,
     amount_thresholds,
     near_duplicates,
@@ -65,6 +67,53 @@ def test_quantity_many_times_the_usual_is_a_signal():
     """400 rolls when 40 is the usual order is ten times the usual quantity."""
     [s] = quantity_signals(req("PR-1000", "12800", lines=(wrap("400", "32"),)), HISTORY)
     assert s.kind == "quantity_high" and "400 is 10 times the usual quantity of 40" in s.text
+
+
+WRAP_ORDERS = PriceBook(orders={"PKG-SW-18": OrderSize("roll", usual=D(50), largest=D(1000))})
+
+
+def test_a_quantity_with_little_history_is_compared_with_the_catalogs_usual_order():
+    """Never bought before, 500 rolls where the catalog's usual order is 50: ten times it, said with the numbers;
+    149 rolls (under three times) says nothing, and with no catalog figure a thin history says nothing."""
+    [s] = quantity_signals(req("PR-1000", "16000", lines=(wrap("500", "32"),)), [], prices=WRAP_ORDERS)
+    assert s.kind == "quantity_high" and s.details["scope"] == "catalog"
+    assert s.text == "Stretch wrap: 500 is 10 times the catalog's usual order of 50."
+    assert s.numbers == (D(500), D(10), D(50))
+    assert quantity_signals(req("PR-1000", "4768", lines=(wrap("149", "32"),)), [], prices=WRAP_ORDERS) == []
+    assert quantity_signals(req("PR-1000", "16000", lines=(wrap("500", "32"),)), HISTORY[:2]) == []
+
+
+def test_history_at_any_site_wins_over_the_catalogs_usual_order():
+    """Five earlier orders of 400 rolls, at Chicago: 500 rolls at Dallas is usual for this item, whatever the
+    catalog says; with two earlier orders the catalog speaks."""
+    chicago = [req(f"PR-{900 + i}", "12800", days=-30 + i, site="CHI", lines=(wrap("400", "32"),)) for i in range(5)]
+    current = req("PR-1000", "16000", lines=(wrap("500", "32"),))
+    assert quantity_signals(current, chicago, prices=WRAP_ORDERS) == []
+    [s] = quantity_signals(current, chicago[:2], prices=WRAP_ORDERS)
+    assert "the catalog's usual order of 50" in s.text
+
+
+def test_above_the_catalogs_largest_order_is_said_whatever_the_history():
+    """The catalog allows 1000 rolls in one order: after five earlier orders of 400, 1100 rolls (under three times
+    the usual) is above the catalog's largest order; 1200 (three times the usual) is said once, by the history."""
+    big = [req(f"PR-{900 + i}", "12800", days=-30 + i, lines=(wrap("400", "32"),)) for i in range(5)]
+    [s] = quantity_signals(req("PR-1000", "35200", lines=(wrap("1100", "32"),)), big, prices=WRAP_ORDERS)
+    assert s.text == "Stretch wrap: 1100 is more than the catalog's largest order of 1000."
+    assert s.numbers == (D(1100), D(1000)) and s.details["scope"] == "catalog_largest"
+    [once] = quantity_signals(req("PR-1000", "38400", lines=(wrap("1200", "32"),)), big, prices=WRAP_ORDERS)
+    assert "3 times the usual quantity of 400 (5 past requests)" in once.text  # one line, one signal
+
+
+def test_a_catalog_quantity_in_another_unit_says_nothing():
+    """The catalog counts rolls; 500 cases of stretch wrap are not compared with a usual order of 50 rolls."""
+    cases = PastLine("Stretch wrap", D(500), D(32), "case", "PKG-SW-18")
+    assert quantity_signals(req("PR-1000", "16000", lines=(cases,)), [], prices=WRAP_ORDERS) == []
+
+
+def test_all_signals_compare_quantities_with_the_catalog():
+    """The card's signals include the catalog's usual order when the price book carries one."""
+    found = all_signals(req("PR-1000", "16000", lines=(wrap("500", "32"),)), [], prices=WRAP_ORDERS)
+    assert [s.text for s in found] == ["Stretch wrap: 500 is 10 times the catalog's usual order of 50."]
 
 
 def test_near_duplicate_names_the_earlier_request():

@@ -1,4 +1,5 @@
-"""Price signals against the catalog and the supplier's contract price when an item has little history."""
+"""Price signals against the catalog and the supplier's contract price when an item has little history, and the
+catalog's order sizes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from approvals.directory import Directory
 from approvals.errors import DirectoryInvalid
 from approvals.signals import (
+    OrderSize,
     PastLine,
     PastRequest,
     PriceBook,
@@ -108,3 +110,30 @@ def test_a_contract_price_for_an_unknown_item_or_of_zero_is_refused(directory):
     text = str(refused.value)
     assert "supplier uline: contract price for 'NO-SUCH-SKU', which is not a catalog item" in text
     assert "supplier uline: contract price for PKG-SW-18 must be more than 0, not 0" in text
+
+
+def with_order_sizes(directory: Directory, sku: str, **sizes: object) -> Directory:
+    data = directory.model_dump()
+    for it in data["items"]:
+        if it["sku"] == sku:
+            it.update(sizes)
+    return Directory.model_validate(data)
+
+
+def test_the_sample_catalog_gives_usual_and_largest_orders_in_the_items_unit(directory):
+    """The sample catalog says stretch wrap is usually ordered 40 rolls at a time and never more than 400; an item
+    with no figures has none in the price book."""
+    book = price_book(directory)
+    assert book.orders["PKG-SW-18"] == OrderSize("roll", usual=D(40), largest=D(400))
+    assert "PKG-BOX-2012" not in book.orders
+
+
+def test_an_order_size_of_zero_or_a_largest_order_under_the_usual_is_refused(directory):
+    """A usual order must be more than zero, and the largest order cannot be smaller than the usual one; the
+    directory says which item and what to fix."""
+    with pytest.raises(DirectoryInvalid) as zero:
+        with_order_sizes(directory, "PKG-TAPE-2", usual_quantity="0")
+    assert "item PKG-TAPE-2: usual_quantity must be more than 0, not 0" in str(zero.value)
+    with pytest.raises(DirectoryInvalid) as inverted:
+        with_order_sizes(directory, "PKG-TAPE-2", usual_quantity="12", max_order_quantity="6")
+    assert "item PKG-TAPE-2: max_order_quantity 6 is less than its usual_quantity 12" in str(inverted.value)
