@@ -82,6 +82,16 @@ class AddComment(_Command):
         return self
 
 
+class AddAttachment(_Command):
+    """A file attached to a requisition by someone who may see it. The bytes travel beside the command
+    (ApprovalService.attach); the command names them by size and SHA-256, so a retry is known by its content."""
+
+    number: str
+    filename: str = Field(max_length=1000)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class Withdraw(_Command):
     number: str
     reason: str | None = Field(default=None, max_length=MAX_COMMENT)

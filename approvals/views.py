@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from approvals import groups
+from approvals.attachments import Attachment
 from approvals.clock import as_utc
 from approvals.columns import table_of
 from approvals.comments import Comment
@@ -79,6 +80,18 @@ class CommentNote(BaseModel):
     at: datetime
 
 
+class AttachmentNote(BaseModel):
+    """A file the requisition carries, as a card lists it (its link goes through the product's read check)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    uploaded_by: str
+    uploaded_by_name: str
+    at: datetime
+
+
 class RequisitionView(BaseModel):
     number: str
     title: str
@@ -115,6 +128,8 @@ class RequisitionView(BaseModel):
     informed: list[list[str]] = []
     # what the people involved said about it (approvals/comments.py), oldest first
     comments: list[CommentNote] = []
+    # the files it carries (approvals/attachments.py), oldest first
+    attachments: list[AttachmentNote] = []
     lines: list[LineView]
     steps: list[StepView]
     decisions: list[DecisionView]
@@ -143,20 +158,28 @@ def _still_needed(req: Requisition, route: dict[str, Any], steps: Sequence[Any],
     return groups.describe(tree, lambda i: _name(directory, held.get(i)), groups.statuses(stage)) or None
 
 
-def _provisional(req: Requisition, route: dict[str, Any], directory: Directory) -> list[str]:
-    """The provisional steps of stages still to come whose earlier stage has not finished yet."""
+def _provisional(req: Requisition, route: dict[str, Any], steps: Sequence[Any], directory: Directory) -> list[str]:
+    """The steps of stages still to come kept provisionally whose earlier stage has not finished yet, and which are
+    still with the person routing planned: one whose holder has approved an earlier stage is handed on at once
+    (approvals.workflow.decisions), so it is no longer provisional."""
     if req.state not in ("pending_approval", "needs_info"):
         return []
     stages = route.get("stages") or []
     done = {st.get("name") for st in stages[: req.current_stage]}
     out: list[str] = []
-    for stage in stages[req.current_stage + 1 :]:
-        for step in stage.get("steps") or ():
+    for index in range(req.current_stage + 1, len(stages)):
+        stage = [s for s in steps if s.stage_index == index]
+        where = groups.positions(stage)
+        planned = stages[index].get("steps") or []
+        for s in stage:
+            i = where.get(s.id)
+            step = planned[i] if i is not None and i < len(planned) else {}
             earlier = step.get("provisional")
-            if earlier and earlier not in done:
-                fallback = step.get("fallback")
-                then = _name(directory, fallback["acting"]) if fallback else None
-                out.append(groups.provisional_note(_name(directory, step.get("acting")), stage["name"], earlier, then))
+            if not earlier or earlier in done or s.escalated_from is not None or s.approver != step.get("approver"):
+                continue
+            fallback = step.get("fallback")
+            then = _name(directory, fallback["acting"]) if fallback else None
+            out.append(groups.provisional_note(_name(directory, s.acting), stages[index]["name"], earlier, then))
     return out
 
 
@@ -190,6 +213,10 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
     comments = conn.execute(
         select(comments_t).where(comments_t.c.requisition_id == req.id).order_by(comments_t.c.id)
     ).all()
+    attachments_t = table_of(Attachment)
+    attachments = conn.execute(
+        select(attachments_t).where(attachments_t.c.requisition_id == req.id).order_by(attachments_t.c.id)
+    ).all()
     supplier = directory.supplier_by_id.get(req.supplier)
     route: dict[str, Any] = req.route or {}
     return RequisitionView(
@@ -220,7 +247,7 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         round=req.round,
         waiting_on=sorted({s.acting for s in steps if s.state == StepState.PENDING}),
         still_needed=_still_needed(req, route, steps, directory),
-        provisional=_provisional(req, route, directory),
+        provisional=_provisional(req, route, steps, directory),
         informed=[list(stage.get("informed") or ()) for stage in route.get("stages") or ()],
         lines=[
             LineView(
@@ -286,6 +313,18 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         comments=[
             CommentNote(author=c.author, author_name=_name(directory, c.author), text=c.body, at=as_utc(c.created_at))
             for c in comments
+        ],
+        attachments=[
+            AttachmentNote(
+                id=a.id,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                uploaded_by=a.uploaded_by,
+                uploaded_by_name=_name(directory, a.uploaded_by),
+                at=as_utc(a.created_at),
+            )
+            for a in attachments
         ],
         created_at=as_utc(req.created_at),
         submitted_at=as_utc(req.submitted_at),

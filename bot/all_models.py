@@ -5,6 +5,8 @@ from every layer: the core's, the chat platforms' (bot/) and the sandbox ERP's (
 tables in its own module adds one import line here.
 """
 
+import approvals.attachment_store  # noqa: F401  (attachments' bytes, for the database store)
+import approvals.attachments  # noqa: F401  (files attached to requisitions)
 import approvals.comments  # noqa: F401  (comments on requisitions)
 import approvals.conversation  # noqa: F401
 import approvals.directory_store  # noqa: F401  (directory versions)

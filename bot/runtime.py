@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from approvals import audit, outbox
+from approvals.attachment_store import DirectoryStore
+from approvals.attachments import AttachmentLimits
 from approvals.clock import Clock, utcnow
 from approvals.db import make_engine, startup_lock, transaction, upgrade
 from approvals.directory import Directory, load_directory_text
@@ -116,6 +118,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     # every process reads the active version from the database and follows a new activation without a restart
     directory = cast(Directory, LiveDirectory(engine, every_seconds=settings.directory_refresh_seconds))
     service = ApprovalService(engine, directory, clock=clock)
+    service.attachment_limits = AttachmentLimits(max_bytes=settings.attachment_max_bytes)
+    if settings.attachments_dir is not None:
+        service.attachment_store = DirectoryStore(settings.attachments_dir)
     # exception summaries always; LLM suggestions only when a model is configured
     llm = llm_setup.parts(service, policy, settings.llm)
     chat = ChatDelivery(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from approvals.workflow.admin import AdminActions
+from approvals.workflow.attachments import AttachmentActions
 from approvals.workflow.comments import CommentActions
 from approvals.workflow.corrections import CorrectionActions
 from approvals.workflow.decisions import DecisionActions
@@ -12,6 +13,13 @@ from approvals.workflow.reads import ReadActions
 
 
 class ApprovalService(
-    IntakeActions, DecisionActions, AdminActions, DelegationActions, CommentActions, CorrectionActions, ReadActions
+    IntakeActions,
+    DecisionActions,
+    AdminActions,
+    DelegationActions,
+    CommentActions,
+    CorrectionActions,
+    AttachmentActions,
+    ReadActions,
 ):
     """Every action is one transaction under the requisition's row lock, audited and idempotent."""

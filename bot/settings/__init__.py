@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from approvals.attachments import DEFAULT_MAX_BYTES
 from bot.settings.audit import AuditSettings
 from bot.settings.oidc import OidcSettings
 from bot.settings.slack import SlackSettings
@@ -103,6 +104,10 @@ class Settings(BaseSettings):
     notify_url: str | None = None
     # signs the web console's session cookie; unset: a random key per process (sessions end at restart)
     session_secret: SecretStr | None = None
+    # attachments (docs/attachments.md): the largest file accepted, and where files are kept; unset: in the
+    # database (the embedded default), set: a directory every replica mounts
+    attachment_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, le=200 * 1024 * 1024)
+    attachments_dir: Path | None = None
 
     def __init__(self, **values: Any) -> None:
         # a section not given is read here, from the .env file the whole is told to read (`_env_file=None`: none)

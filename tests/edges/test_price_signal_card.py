@@ -1,7 +1,11 @@
-"""The approver's card says when a price is far from the catalog price, for an item never bought before."""
+"""The approver's card (and the console's requisition page) says when a price is far from the catalog or contract
+price, or a quantity far above the catalog's usual order, for an item never bought before."""
 
 from __future__ import annotations
 
+import html
+
+from tests.edges.test_console import console, sign_in  # noqa: F401  (the console over HTTP)
 from tests.edges.test_llm_intake import approver_note, plain  # noqa: F401  (the assistant with no LLM)
 from tests.factories import submit
 
@@ -18,3 +22,36 @@ def test_almost_twice_the_catalog_price_is_on_the_approvers_card(plain, service,
     assert note == "What is unusual: Stretch wrap 18in: $60.00 a roll is 88% above the catalog price of $32.00."
     usual = service.submit(submit(site="CHI", cost_center="CHI-OPS", lines=[{**WRAP, "unit_price": 32}]))
     assert approver_note(plain.bot, usual.number, usual.requisition.waiting_on[0]) is None
+
+
+def test_an_outsized_quantity_of_an_item_with_little_history_is_on_the_approvers_card(plain, service):  # noqa: F811
+    """Jake's first stretch wrap order for 200 rolls, where the catalog's usual order is 40: the approver's card says
+    it is 5 times the catalog's usual order; 600 rolls is above the catalog's largest order of 400."""
+    many = service.submit(submit(lines=[{**WRAP, "quantity": 200, "unit_price": 32}]))
+    note = approver_note(plain.bot, many.number, many.requisition.waiting_on[0])
+    assert note == "What is unusual: Stretch wrap 18in: 200 is 5 times the catalog's usual order of 40."
+    most = service.submit(
+        submit(site="CHI", cost_center="CHI-OPS", lines=[{**WRAP, "quantity": 600, "unit_price": 32}])
+    )
+    note = approver_note(plain.bot, most.number, most.requisition.waiting_on[0])
+    assert note is not None and "Stretch wrap 18in: 600 is more than the catalog's largest order of 400." in note
+
+
+def test_a_price_above_the_suppliers_contract_price_names_the_contract(plain, service):  # noqa: F811
+    """Grainger's contract in the sample company lists cut-resistant gloves at $48 a dozen (the catalog says $54):
+    ordering 20 dozen from Grainger at $62 tells the approver it is 29% above Grainger's contract price."""
+    gloves = {"description": "Cut-resistant gloves", "sku": "MRO-GLV-L", "quantity": 20, "unit": "dozen"}
+    result = service.submit(submit(supplier="grainger", cost_center="DAL-MAINT", lines=[{**gloves, "unit_price": 62}]))
+    note = approver_note(plain.bot, result.number, result.requisition.waiting_on[0])
+    assert note == (
+        "What is unusual: Cut-resistant gloves: $62.00 a dozen is 29% above W.W. Grainger's contract price of $48.00."
+    )
+
+
+def test_the_console_requisition_page_shows_what_is_unusual(console):  # noqa: F811
+    """The requisition page in the console carries the same note as the approver's card: 200 rolls of stretch wrap
+    is 5 times the catalog's usual order of 40."""
+    result = console.runtime.service.submit(submit(lines=[{**WRAP, "quantity": 200, "unit_price": 32}]))
+    sign_in(console, "auditor")
+    page = html.unescape(console.get(f"/console/requisitions/{result.number}").text)
+    assert "<dt>What is unusual</dt><dd>Stretch wrap 18in: 200 is 5 times the catalog's usual order of 40.</dd>" in page
