@@ -8,11 +8,12 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from approvals.attachments import megabytes
 from bot import directory_sync, erp_dispatcher, scheduler
 from bot.api import openapi, prometheus
 from bot.api.errors import install_error_handlers
 from bot.api.request_ids import RequestIdMiddleware
-from bot.api.routes import audit, delegations, health, policy, requisitions
+from bot.api.routes import attachments, audit, delegations, health, policy, requisitions
 from bot.console.routes import router as console
 from bot.http_errors import error_body
 from bot.runtime import Runtime, build_runtime
@@ -20,21 +21,32 @@ from bot.settings import Settings, get_settings
 from bot.slack import mount as slack_mount
 from bot.web import routes as web_chat
 
+# the room a multipart upload needs around the file itself (boundaries, part headers, the actor field)
+UPLOAD_OVERHEAD = 64 * 1024
+
 
 class BodySizeLimit:
-    """Refuse request bodies above the limit before they are read into memory (413, JSON)."""
+    """Refuse request bodies above the limit before they are read into memory (413, JSON). An upload of an
+    attachment (POST to a path ending in /attachments) may carry up to `upload_bytes`, the attachment limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = (
+            self.upload_bytes is not None
+            and scope.get("method") == "POST"
+            and str(scope.get("path", "")).rstrip("/").endswith("/attachments")
+        )
+        limit = self.upload_bytes + UPLOAD_OVERHEAD if upload and self.upload_bytes else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, upload)
             return
         seen = 0
 
@@ -43,23 +55,26 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge()
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(send, upload)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, upload: bool = False) -> None:
         import json
 
-        body = json.dumps(
-            error_body(
-                "too_large", f"The request body is larger than {self.max_bytes} bytes; send less text or fewer lines."
+        if upload and self.upload_bytes:
+            message = (
+                f"The file is over the {megabytes(self.upload_bytes)} limit for attachments. Send a smaller file "
+                "(a PDF export, or a photo at a lower resolution)."
             )
-        ).encode()
+        else:
+            message = f"The request body is larger than {self.max_bytes} bytes; send less text or fewer lines."
+        body = json.dumps(error_body("too_large", message)).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -135,7 +150,7 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (health, requisitions, delegations, policy, audit):
+    for module in (health, requisitions, attachments, delegations, policy, audit):
         app.include_router(module.router)
     app.include_router(web_chat.router)  # the local web chat at /chat (dev mode)
     slack_mount.install(app, settings.slack)  # /slack/events etc., only when SLACK_BOT_TOKEN or SLACK_CLIENT_ID is set
@@ -147,6 +162,6 @@ def create_app(
     app.include_router(console)  # the admin console at /console (admins and auditors)
     prometheus.install(app)  # GET /metrics and request latency
     openapi.install(app)  # /openapi.json with the real error body, every error status and the roles
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.attachment_max_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: the outermost, so every line of a request has its id
     return app

@@ -30,6 +30,9 @@ ROLES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/requisitions/{number}/actions"): WRITE,
     ("GET", "/api/v1/requisitions/{number}/comments"): READ,
     ("POST", "/api/v1/requisitions/{number}/comments"): WRITE,
+    ("GET", "/api/v1/requisitions/{number}/attachments"): READ,
+    ("POST", "/api/v1/requisitions/{number}/attachments"): WRITE,
+    ("GET", "/api/v1/requisitions/{number}/attachments/{attachment_id}"): READ,
     ("GET", "/api/v1/delegations"): READ,
     ("POST", "/api/v1/delegations"): WRITE,
     ("GET", "/api/v1/delegations/{delegation_id}"): READ,
@@ -46,6 +49,7 @@ NAMES_A_PERSON = {
     ("POST", "/api/v1/requisitions"),
     ("POST", "/api/v1/requisitions/{number}/actions"),
     ("POST", "/api/v1/requisitions/{number}/comments"),
+    ("POST", "/api/v1/requisitions/{number}/attachments"),
     ("POST", "/api/v1/delegations"),
     ("DELETE", "/api/v1/delegations/{delegation_id}"),
     ("PATCH", "/api/v1/delegations/{delegation_id}"),
@@ -126,12 +130,15 @@ def world(served: Served) -> Iterator[World]:
 
 
 def _call(c: httpx.Client, base: str, method: str, path: str, number: str, headers: dict[str, str]) -> httpx.Response:
-    url = base + path.replace("{number}", number).replace("{delegation_id}", "1")
+    url = base + path.replace("{number}", number).replace("{delegation_id}", "1").replace("{attachment_id}", "1")
     kw: dict[str, Any] = {"headers": headers}
     if method == "POST" and path.endswith("/actions"):
         kw["json"] = {"action": "approve", "actor": "maria.lopez"}
     elif method == "POST" and path.endswith("/comments"):
         kw["json"] = {"actor": "maria.lopez", "text": "Checking the contract price first."}
+    elif method == "POST" and path.endswith("/attachments"):
+        kw["data"] = {"actor": "maria.lopez"}
+        kw["files"] = {"file": ("quote.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
     elif method == "POST" and path.endswith("/requisitions"):
         kw["json"] = new_request()
     elif method == "POST" and path.endswith("/delegations"):
