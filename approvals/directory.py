@@ -366,6 +366,19 @@ class Directory(_Frozen):
             current = self.person_by_id.get(current.manager)
         return chain
 
+    def manages(self, manager_id: str, person_id: str) -> bool:
+        """Whether `manager_id` is a current person above `person_id` in the reporting lines (at any level)."""
+        boss = self.person_by_id.get(manager_id)
+        return (
+            boss is not None and boss.active and manager_id != person_id and manager_id in self.manager_chain(person_id)
+        )
+
+    def team_of(self, manager_id: str) -> list[Person]:
+        """The current people below `manager_id` in the reporting lines (their reports, and theirs), by name."""
+        return sorted(
+            (p for p in self.people if p.active and self.manages(manager_id, p.id)), key=lambda p: (p.name, p.id)
+        )
+
     def manager_cycles(self) -> list[list[str]]:
         """Every loop in the reporting lines (A reports to B reports to A)."""
         cycles: list[list[str]] = []

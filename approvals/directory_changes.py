@@ -75,18 +75,7 @@ def changes(service: ApprovalService, new: Directory, old: Directory | None = No
     for loop in new.manager_cycles():
         report.loops.append([name.get(p, p) for p in loop])
     if old is not None:
-        before = {p.id: p for p in old.people if p.active}
-        after = {p.id: p for p in new.people if p.active}
-        report.joined = sorted(after[p].name for p in set(after) - set(before))
-        report.left = sorted(before[p].name for p in set(before) - set(after))
-        for pid in sorted(set(before) & set(after)):
-            b, a = before[pid], after[pid]
-            if b.manager != a.manager:
-                report.moved_people.append(
-                    f"{a.name}: manager {_name(old, b.manager)} -> {_name(new, a.manager)} (new routes only)"
-                )
-            if b.site != a.site:
-                report.moved_people.append(f"{a.name}: site {b.site or '-'} -> {a.site or '-'} (new routes only)")
+        report.joined, report.left, report.moved_people = people_diff(old, new)
     for person in new.people:
         if not person.active:
             continue
@@ -106,6 +95,23 @@ def changes(service: ApprovalService, new: Directory, old: Directory | None = No
             target, why = checker.leaver_target(session, req, step, leaver)
             report.moves.append(StepMove(number, step.stage_name, leaver, target, why))
     return report
+
+
+def people_diff(old: Directory, new: Directory) -> tuple[list[str], list[str], list[str]]:
+    """Who joined, who left (names), and who moved (a new manager or site, one sentence each) from `old` to `new`:
+    the people part of the report, which needs no requisition (the console's history of versions reads it too)."""
+    before = {p.id: p for p in old.people if p.active}
+    after = {p.id: p for p in new.people if p.active}
+    joined = sorted(after[p].name for p in set(after) - set(before))
+    left = sorted(before[p].name for p in set(before) - set(after))
+    moved: list[str] = []
+    for pid in sorted(set(before) & set(after)):
+        b, a = before[pid], after[pid]
+        if b.manager != a.manager:
+            moved.append(f"{a.name}: manager {_name(old, b.manager)} -> {_name(new, a.manager)} (new routes only)")
+        if b.site != a.site:
+            moved.append(f"{a.name}: site {b.site or '-'} -> {a.site or '-'} (new routes only)")
+    return joined, left, moved
 
 
 def _name(directory: Directory, person_id: str | None) -> str:

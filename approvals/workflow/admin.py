@@ -16,7 +16,7 @@ from approvals.clock import as_utc
 from approvals.commands import Escalate, MoveFromLeaver, Reassign
 from approvals.db import transaction
 from approvals.directory_store import Absence, pinned
-from approvals.eligibility import other_stage
+from approvals.eligibility import handovers, other_stage
 from approvals.errors import FieldError, NotAllowed, StaleAction, ValidationFailed
 from approvals.models import ApprovalStep, Requisition
 from approvals.policy.loader import LoadedPolicy
@@ -63,7 +63,8 @@ class AdminActions(ServiceBase):
             round_steps = session.exec(
                 select(ApprovalStep).where(ApprovalStep.requisition_id == req.id, ApprovalStep.round == req.round)
             ).all()
-            held = other_stage(person_id, step.stage_index, round_steps)
+            # a later step kept for them only until they approve an earlier stage is handed on when they do
+            held = other_stage(person_id, step.stage_index, round_steps, handovers(req.route, round_steps))
             if held is not None:
                 if held.state == StepState.APPROVED:
                     return f"{person.name} already approved stage '{held.stage_name}'"
@@ -79,10 +80,16 @@ class AdminActions(ServiceBase):
             )
         return None
 
-    def reassign(self, cmd: Reassign) -> ActionResult:
-        """Administrator action: move a pending step to another eligible person (audited)."""
+    def reassign(self, cmd: Reassign, *, as_manager: bool = False) -> ActionResult:
+        """Move a pending step to another eligible person (audited): an administrator's action, or (`as_manager`) a
+        manager's for a step waiting on someone below them in the reporting lines, and on nobody else."""
 
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
+            if as_manager and not self.directory.manages(cmd.actor, cmd.from_person):
+                raise NotAllowed(
+                    f"{self._name(cmd.from_person)} does not report to {self._name(cmd.actor)}: a manager moves "
+                    "only their own team's steps. Ask an administrator."
+                )
             req = self._lock(session, cmd.number)
             self._move(req, "reassign", now)
             if cmd.to_person not in self.directory.person_by_id:

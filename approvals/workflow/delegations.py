@@ -40,8 +40,11 @@ class DelegationActions(ServiceBase):
     """Delegations."""
 
     def set_delegation(self, cmd: SetDelegation, *, as_admin: bool = False) -> Delegation:
-        if cmd.actor != cmd.delegator and not as_admin:
-            raise NotAllowed("You can only set a delegation for yourself; an administrator can set one for others.")
+        if cmd.actor != cmd.delegator and not as_admin and not self.directory.manages(cmd.actor, cmd.delegator):
+            raise NotAllowed(
+                "You can set a delegation for yourself or for someone who reports to you; "
+                "an administrator can set one for anyone."
+            )
         errors = []
         for fld in ("delegator", "delegate"):
             if getattr(cmd, fld) not in self.directory.person_by_id:
@@ -134,8 +137,10 @@ class DelegationActions(ServiceBase):
             row = session.exec(select(Delegation).where(Delegation.id == cmd.delegation_id).with_for_update()).first()
             if row is None:
                 raise NotFound(f"There is no delegation {cmd.delegation_id}.")
-            if cmd.actor not in (row.delegator, row.created_by) and not as_admin:
-                raise NotAllowed("Only the person who delegated (or an administrator) can change this delegation.")
+            if not as_admin and not self._may_manage_delegation(cmd.actor, row):
+                raise NotAllowed(
+                    "Only the person who delegated, their manager (or an administrator) can change this delegation."
+                )
             if row.cancelled_at is not None:
                 raise StaleAction(f"Delegation {row.id} was already ended; set a new one instead.")
             starts, ends = as_utc(row.starts_at), as_utc(cmd.ends_at)
@@ -182,8 +187,10 @@ class DelegationActions(ServiceBase):
             row = session.exec(select(Delegation).where(Delegation.id == cmd.delegation_id).with_for_update()).first()
             if row is None:
                 raise NotFound(f"There is no delegation {cmd.delegation_id}.")
-            if cmd.actor not in (row.delegator, row.created_by) and not as_admin:
-                raise NotAllowed("Only the person who delegated (or an administrator) can end this delegation.")
+            if not as_admin and not self._may_manage_delegation(cmd.actor, row):
+                raise NotAllowed(
+                    "Only the person who delegated, their manager (or an administrator) can end this delegation."
+                )
             if row.cancelled_at is not None:
                 return row
             row.cancelled_at = now
@@ -208,6 +215,10 @@ class DelegationActions(ServiceBase):
                 after=credentials.stamp(None),
             )
             return row
+
+    def _may_manage_delegation(self, actor: str, row: Delegation) -> bool:
+        """The person who delegated, whoever set it, or a manager above the person who delegated."""
+        return actor in (row.delegator, row.created_by) or self.directory.manages(actor, row.delegator)
 
     def delegations(self, *, person: str | None = None, include_ended: bool = False) -> list[Delegation]:
         with Session(self.engine) as session:

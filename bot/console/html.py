@@ -33,7 +33,9 @@ NAV = (
     ("delegations", "/console/delegations", "Delegations"),
     ("risk", "/console/risk", "At risk"),
     ("chat-users", "/console/chat-users", "Chat users"),
+    ("people", "/console/people", "People"),
 )
+MANAGER_NAV = (("team", "/console/team", "My team"),)  # a manager sees their own team, nothing else
 
 ENV = environment("bot.console", **FILTERS)
 ENV.globals.update(texts=texts, nav=NAV, bars=charts.bars, columns=charts.columns)
@@ -43,7 +45,8 @@ def page(
     template: str, title: str, *, who: Identity | None = None, active: str = "", status: int = 200, **context: Any
 ) -> HTMLResponse:
     """`template` (which extends base.html) as a whole page; `who` gets the navigation and the sign-out form."""
-    html = ENV.get_template(template).render(title=title, who=who, active=active, **context)
+    nav = MANAGER_NAV if who is not None and who.is_manager else NAV
+    html = ENV.get_template(template).render(title=title, who=who, active=active, nav=nav, **context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 

@@ -270,13 +270,16 @@ def _named(directory: Directory, person: Person, names: list[str]) -> bool:
 
 
 def console_role(directory: Directory, person: Person, settings: OidcSettings) -> str | None:
-    """admin, auditor or None: `OIDC_ADMINS` / `OIDC_AUDITORS` name roles, groups or people; admin wins."""
+    """admin, auditor, manager or None: `OIDC_ADMINS` / `OIDC_AUDITORS` name roles, groups or people; admin wins;
+    anyone else with current people reporting to them is a manager (their own team's page only)."""
     if not person.active:
         return None
     if _named(directory, person, settings.admins):
         return "admin"
     if _named(directory, person, settings.auditors):
         return "auditor"
+    if directory.team_of(person.id):
+        return "manager"
     return None
 
 

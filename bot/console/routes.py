@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bot.console import actions, chat_users, dashboard, policy, records, requisitions, risk, sso
+from bot.console import actions, chat_users, dashboard, people, policy, records, requisitions, risk, sso, team
 
 router = APIRouter()
-for module in (dashboard, sso, requisitions, policy, records, actions, risk, chat_users):
+for module in (dashboard, sso, requisitions, policy, records, actions, risk, chat_users, team, people):
     router.include_router(module.router)

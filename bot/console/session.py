@@ -36,7 +36,9 @@ from bot.tokens import find_token
 COOKIE = "pb_console"
 LOGIN_COOKIE = "pb_console_login"  # the sign-in form's double-submit nonce (before there is a session)
 MAX_AGE = 8 * 3600  # one working day
-CONSOLE_ROLES = ("admin", "auditor")
+CONSOLE_ROLES = ("admin", "auditor")  # an API token's roles that may sign in
+# a session's roles: single sign-on also lets in managers, person-bound, for their own team's page only
+SESSION_ROLES = (*CONSOLE_ROLES, "manager")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Identity:
 
     subject: str  # the token id for API-token sessions, the provider's subject for OIDC
     name: str
-    role: str  # admin or auditor
+    role: str  # admin, auditor, or manager (single sign-on only: a person with people reporting to them)
     via: str  # "token" (or "oidc")
     csrf: str
     expires: int
@@ -54,6 +56,15 @@ class Identity:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+    @property
+    def person_id(self) -> str | None:
+        """The directory person signed in (single sign-on), or None for an API-token session."""
+        return self.subject if self.via == "oidc" else None
 
 
 class SignInMethod(Protocol):
@@ -133,7 +144,7 @@ def decode(key: bytes, value: str, now: float | None = None) -> Identity | None:
         identity = Identity(**data)
     except (ValueError, TypeError):
         return None
-    if identity.expires <= (now or utcnow().timestamp()) or identity.role not in CONSOLE_ROLES:
+    if identity.expires <= (now or utcnow().timestamp()) or identity.role not in SESSION_ROLES:
         return None
     return identity
 

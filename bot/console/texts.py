@@ -24,6 +24,15 @@ SESSION_ENDED = "Your session has ended. Sign in again."
 ADMIN_ONLY = (
     "Only an admin can do this. You are signed in as {name} ({role}); ask an admin, or sign in with an admin token."
 )
+MANAGER_ONLY_TEAM = (
+    "{name}, as a manager you see your own team in the console: who is out, what waits on them, their delegations. "
+    "This page is for administrators and auditors; open My team instead."
+)
+NOT_YOUR_TEAM = "{person} does not report to you: a manager acts only for their own team. Ask an administrator."
+NO_TEAM_TOKEN = (
+    "This session is an API token, not a person, so it has no team. Use Delegations and the requisition pages, "
+    "or sign in with single sign-on."
+)
 BAD_CSRF = "This form is out of date (or came from another site). Reload the page and try again."
 NOT_FOUND = "There is no requisition {number}. Check the number (it looks like PR-1042) or search for it."
 NO_POLICY = "No policy is active yet. Upload one below, or run `procurebot policy activate FILE`."
@@ -93,3 +102,6 @@ RISK_INTRO = (
 )
 RISK_COMPUTED = "Estimated {at}; the scheduler estimates again every 30 minutes."
 RISK_NONE = "No pending step is likely to miss its SLA."
+TEAM_DELEGATED = "away: {delegate} approves for them until {until}"
+TEAM_OUT_NOBODY = "automatic replies on until {until}: nobody approves for them yet"
+TEAM_FURTHER_NOTICE = "further notice"

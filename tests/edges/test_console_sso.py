@@ -335,9 +335,25 @@ def test_a_provider_that_drops_the_connection_gets_a_clear_page(console, fake):
 
 def test_a_session_ends_when_the_person_loses_the_console_role(console, fake):
     """Priya is signed in; finance is taken off OIDC_AUDITORS (and the server restarted with it): her next click
-    sends her to sign-in, and signing in again is refused."""
+    sends her to sign-in, and signing in again makes her only the manager of her own team (Olivia reports to her)."""
     assert sign_in(console).status_code == 200
     assert console.get("/console", follow_redirects=False).status_code == 200
+    console.runtime.settings.oidc.auditors = ["cfo"]  # type: ignore[attr-defined]
+    assert console.get("/console", follow_redirects=False).status_code == 303
+    assert console.get("/console", follow_redirects=False).headers["location"].startswith("/console/login")
+    assert sign_in(console).status_code == 200
+    home = console.get("/console", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/console/team"
+    assert console.get("/console/audit").status_code == 403
+    assert "Olivia Grant" in console.get("/console/team").text
+
+
+def test_someone_nobody_reports_to_loses_the_console_with_their_role(console, fake):
+    """Olivia (AP analyst, nobody reports to her) is let in as an auditor while finance is on OIDC_AUDITORS; once it
+    is not, signing in is refused."""
+    fake.user = {"name": "Olivia Grant", "preferred_username": "olivia.grant@lonestar.example", "oid": "0a1b2c3d"}
+    console.runtime.settings.oidc.auditors = ["ap_analyst"]  # type: ignore[attr-defined]
+    assert sign_in(console).status_code == 200
     console.runtime.settings.oidc.auditors = ["cfo"]  # type: ignore[attr-defined]
     assert console.get("/console", follow_redirects=False).status_code == 303
     again = sign_in(console)
