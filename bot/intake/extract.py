@@ -523,6 +523,75 @@ SITE_LEAD = re.compile(
     rf"\b(?:for|to|at|in|ship to|deliver to|site|warehouse|dc|branch)\s+(?:the\s+)?"
     rf"(?P<x>{_STOP}[a-z][a-z.'\-]*(?:\s+{_STOP}[a-z.'\-]+){{0,2}})"
 )
+# site codes that are also everyday words or abbreviations: only read as a site in capitals ("SEA", not "sea")
+_WORD_CODES = {
+    "sea",
+    "in",
+    "or",
+    "me",
+    "hi",
+    "ok",
+    "oh",
+    "la",
+    "co",
+    "de",
+    "pa",
+    "ma",
+    "al",
+    "ga",
+    "va",
+    "id",
+    "am",
+    "pm",
+    "ea",
+    "pc",
+    "pk",
+    "cs",
+    "bx",
+    "lb",
+    "ft",
+    "gal",
+    "per",
+    "box",
+    "can",
+    "van",
+    "bay",
+    "lot",
+    "dock",
+    "yard",
+    "mo",
+    "yr",
+    "qty",
+    "mix",
+    "den",
+    "fat",
+    "pit",
+    "ram",
+    "tam",
+    "mia",
+    "bos",
+    "sac",
+    "sun",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+    "all",
+}
 # shop-floor shorthand, read before the catalog is searched
 _ABBREVIATIONS = {
     "hyd": "hydraulic",
@@ -794,6 +863,13 @@ class Extractor:
         skus = sorted((re.escape(i.sku.lower()) for i in directory.items), key=len, reverse=True)
         self._skus = re.compile(r"(?<![\w-])(?:" + "|".join(skus) + r")(?![\w-])") if skus else None
         self._site_code = re.compile(r"\b(" + "|".join(re.escape(s.code) for s in directory.sites) + r")\b")
+        # "16 LEDs grainger chi": a site's code written in lower case, when the code is no English word ("sea")
+        low_codes = [s.code.lower() for s in directory.sites if s.code.lower() not in _WORD_CODES]
+        self._site_code_low = (
+            re.compile(r"(?<![\w'-])(" + "|".join(re.escape(c) for c in low_codes) + r")(?![\w'-])")
+            if low_codes
+            else None
+        )
 
     # ------------------------------------------------------------------ public
     def extract(self, text: str, *, now: datetime, timezone: str = "America/Chicago") -> Extraction:
@@ -1215,6 +1291,13 @@ class Extractor:
                 found.append(m.group(1))
                 where.setdefault(m.group(1), m.start())
                 w.take(m.start(), m.end())
+        if not found and self._site_code_low is not None:
+            for m in self._site_code_low.finditer(w.rest):
+                code = m.group(1).upper()
+                if code not in found:
+                    found.append(code)
+                    where.setdefault(code, m.start())
+                    w.take(m.start(), m.end())
         if not found:
             named = _PLACE_NAMED.search(w.text)
             if (
@@ -1284,7 +1367,13 @@ class Extractor:
             item, strong = self._catalog_match(t.description)
             line = ExtractedLine(t.description, t.quantity, t.unit, start=t.start, conversion=t.conversion)
             line.quantity_source = "said" if t.quantity is not None else None
-            if item is not None and strong and _conflicting_spec(t.description, item):
+            loose = (
+                item is not None
+                and item.supplier != out.supplier  # the supplier named sells this very item: it is the one meant
+                and self._named_by_code(t.description) is None
+                and _narrower(_ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(0).lower()], t.description), item)
+            )
+            if item is not None and strong and (_conflicting_spec(t.description, item) or loose):
                 # "3in tape" is not the 2in packing tape: the person chooses, the catalog is never assumed
                 line.item_choices, item = [item.sku], None
             elif item is not None and strong:
@@ -1681,6 +1770,13 @@ class Extractor:
             per_unit = abs(mon.amount - item.unit_price)
             as_total = abs(mon.amount / line.quantity - item.unit_price)
             return "unit" if per_unit <= as_total else "total"
+        cents = mon.amount * 100
+        if cents != cents.to_integral_value() or line.quantity != line.quantity.to_integral_value():
+            return "unsure"
+        if mon.amount != mon.amount.to_integral_value() and cents % line.quantity:
+            # "mop heads 24 cintas 3.25": an amount in cents is a listed price; as a total for 24 it would not be a
+            # whole number of cents each, so it cannot be one
+            return "unit"
         return "unsure"
 
     def _knows(self, description: str) -> bool:
@@ -1906,6 +2002,29 @@ def _conflicting_spec(description: str, item: Item) -> bool:
     return any(x not in known for x in said)
 
 
+def _narrower(description: str, item: Item) -> bool:
+    """ "a new printer" is not surely the thermal label printer: every name the catalog gives the item adds a word
+    the person did not say, and no model number of the item was said. Asked as a choice, never substituted."""
+    said = [
+        w for w in re.findall(r"[a-z0-9][a-z0-9-]*", re.split(_HEAD_ENDS, description.lower())[0]) if w not in _NOT_HEAD
+    ]
+    if any(w in _model_words(item) for w in said):
+        return False  # "aw32", "6205-2rs": the item's own model words
+
+    def heard(word: str) -> bool:
+        return any(
+            word == x or word == x + "s" or word == x + "es" or x == word + "s" or fuzz.ratio(word, x) >= 85
+            for x in said
+            if len(x) > 1
+        )
+
+    for phrase in (*item.keywords, item.name):
+        words = [w for w in re.findall(r"[a-z]+", phrase.lower()) if len(w) > 2 and w not in _NOT_HEAD]
+        if words and all(heard(w) for w in words):
+            return False
+    return True
+
+
 def _looks_like_price(line: object, text: str, number: Decimal | None = None) -> bool:
     """A bare number with no unit, in a message that said no price: a price for a job or a single thing.
     `number` is a number said on its own after the line; without it, the line's own trailing number."""
@@ -2069,6 +2188,16 @@ def _vocabulary(item: Item) -> set[str]:
     """The words of an item's name, keywords and unit."""
     return {
         x for phrase in (item.name, *item.keywords, item.unit or "") for x in re.findall(r"\b[a-z]+\b", phrase.lower())
+    }
+
+
+def _model_words(item: Item) -> set[str]:
+    """The item's words with digits in them ("aw32", "6205-2rs"): a model or a size that names it."""
+    return {
+        x
+        for phrase in (item.name, *item.keywords)
+        for x in re.findall(r"[a-z0-9][a-z0-9-]*", phrase.lower())
+        if re.search(r"\d", x) and (re.search(r"[a-z]", x) or len(x) >= 4)
     }
 
 
