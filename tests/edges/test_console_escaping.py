@@ -126,8 +126,9 @@ def test_requisition_detail_and_timeline_show_item_and_supplier_as_text(console)
     number = console.routed.number
     page = console.get(f"/console/requisitions/{number}").text
     shows_text(page, f"{number}: {HOSTILE}")
-    # the window title, the heading, the supplier, the item, and the item in the admin's correct-a-category form
-    assert "".join(Page(page).text).count(HOSTILE) == 5
+    # the window title, the heading, the supplier, the item, the item in the admin's correct-a-category form, and the
+    # supplier in the note on what is unusual (a high-risk supplier with no contract)
+    assert "".join(Page(page).text).count(HOSTILE) == 6
     missing = console.get("/console/requisitions/" + SCRIPT)
     assert missing.status_code == 404
     runs_nothing(missing.text)
