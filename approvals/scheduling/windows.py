@@ -20,7 +20,7 @@ from approvals.clock import as_utc
 from approvals.db import transaction
 from approvals.delegation import Barrier, DelegationWindow, resolve_delegate
 from approvals.directory import Directory
-from approvals.eligibility import why_not_hold
+from approvals.eligibility import handovers, why_not_hold
 from approvals.jobqueue import Job
 from approvals.models import ApprovalStep, Delegation, Requisition
 from approvals.policy.routing import money
@@ -214,6 +214,8 @@ def _barrier(
     assert req.policy_version_id is not None, "a routed requisition has its policy version"
     policy = policy_by_id(session, req.policy_version_id)[1]
     settings = policy.spec.settings
+    # later steps kept only until their holder approves an earlier stage do not stop that holder taking this one
+    kept = handovers(req.route, steps)
 
     def why(person_id: str) -> str | None:
         return why_not_hold(
@@ -226,6 +228,7 @@ def _barrier(
             limits=step.check_limits and settings.approval_limits == "escalate",
             one_stage_each=not settings.same_approver_across_stages,
             money=lambda amount: money(amount, policy.currency),
+            provisional=kept,
         )
 
     return why

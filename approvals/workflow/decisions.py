@@ -23,7 +23,7 @@ from approvals.commands import (
     Withdraw,
 )
 from approvals.delegation import Barrier, acting_for, may_act_for, resolve_delegate
-from approvals.eligibility import why_not_hold
+from approvals.eligibility import handovers, why_not_hold
 from approvals.errors import (
     NotAllowed,
     StaleAction,
@@ -69,8 +69,11 @@ class DecisionActions(ServiceBase):
         settings = snap.policy().spec.settings
         currency = snap.policy().currency
         limits = step.check_limits and settings.approval_limits == "escalate"
+        kept: list[dict[int, tuple[str, dict[str, str]]]] = []  # read once, when a delegation is in play
 
         def why(person_id: str) -> str | None:
+            if not kept:
+                kept.append(handovers(snap.route(), snap.steps))
             return why_not_hold(
                 self.directory.person(person_id),
                 person_id,
@@ -81,6 +84,7 @@ class DecisionActions(ServiceBase):
                 limits=limits,
                 one_stage_each=not settings.same_approver_across_stages,
                 money=lambda amount: money(amount, currency),
+                provisional=kept[0],
             )
 
         return why
@@ -203,22 +207,15 @@ class DecisionActions(ServiceBase):
         held = groups.holders(stage)
         return groups.describe(tree, lambda i: self._name(held.get(i)), status) or "nothing more"
 
-    def _separate(self, snap: Snapshot, plan: Plan, stage: list[StepRow]) -> None:
-        """Separation of duties decided by who acted (settings.separation_of_duties: acted): as a stage starts, a
-        step kept provisionally for someone who did approve an earlier stage goes to the person routing named
-        for that case; someone who did not keeps it."""
-        entry = _route_stage(snap, stage[0].stage_index)
-        planned: list[dict[str, Any]] = list(entry.get("steps") or ()) if entry else []
-        where = groups.positions(stage)
-        for s in stage:
-            i = where.get(s.id)
-            if i is None or i >= len(planned) or not planned[i].get("provisional"):
+    def _separate(self, snap: Snapshot, plan: Plan, later: list[StepRow]) -> None:
+        """Separation of duties decided by who acted (settings.separation_of_duties: acted): a step kept
+        provisionally for someone who has now approved an earlier stage goes to the person routing named for that
+        case, at once, so cards and the chain stop naming them; someone who did not act keeps it."""
+        kept = handovers(snap.route(), later)  # the provisional steps still with the approver routing planned
+        for s in later:
+            if s.id not in kept:
                 continue
-            info, fallback = planned[i], planned[i].get("fallback")
-            if not fallback or s.escalated_from is not None or s.approver != info.get("approver"):
-                continue  # nobody to hand it to (the SoD check refuses them at their tap), or already moved
-            # the person whose earlier part counts: the approver, or only their delegate when the step stays theirs
-            person = info["acting"] if fallback["approver"] == info["approver"] else info["approver"]
+            person, fallback = kept[s.id]
             acted = next(
                 (
                     o
@@ -235,13 +232,14 @@ class DecisionActions(ServiceBase):
                 f"{self._name(person)} approved '{acted.stage_name}', so '{s.stage_name}' goes to "
                 f"{self._name(fallback['acting'])}"
             )
+            before = {"step": s.id, "approver": s.approver, "acting": s.acting}
             plan.set_step(
                 s, approver=fallback["approver"], acting=fallback["acting"], explanation=f"{why}. {s.explanation}"[:600]
             )
             plan.audit(
                 "separated",
                 "policy",
-                {"step": s.id, "approver": info["approver"], "acting": info["acting"]},
+                before,
                 {"step": s.id, "approver": fallback["approver"], "acting": fallback["acting"], "reason": why},
             )
 
@@ -312,6 +310,9 @@ class DecisionActions(ServiceBase):
                 | _delegations(through),
                 on_behalf_of=on_behalf,
             )
+            later = [s for s in snap.steps if s.stage_index > step.stage_index and s.state == WAITING]
+            if any(s.mode == GROUP for s in later):  # a stage with provisional steps is planned as a tree
+                self._separate(snap, plan, later)
             stage = snap.stage_steps()
             tree = _tree(snap, step)
             if tree is not None:

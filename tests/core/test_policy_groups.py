@@ -319,19 +319,18 @@ def test_one_approval_of_the_any_group_with_the_director_completes_the_stage(ser
 
 
 def test_the_director_who_signed_the_first_stage_hands_the_risk_stage_on(service):
-    """Sofia approves the first stage with James: the risk stage goes to Marcus Bell when it starts, audited."""
+    """Sofia approves the first stage before James: the risk stage goes to Marcus Bell at once (audited), so no card
+    keeps naming her for it while the first stage waits on James."""
     number = service.submit(submit(lines=BIG)).number
     before = service.approve(Approve(actor="sofia.alvarez", number=number)).requisition
     assert before.still_needed == "James Carter"
-    assert before.provisional == [
-        "Sofia Alvarez takes 'Supplier risk' unless they approve 'Operations and procurement'; "
-        "if they do, it goes to Marcus Bell"
-    ]
+    assert before.provisional == []
+    risk = [s for s in before.steps if s.stage_name == "Supplier risk"]
+    assert risk[0].approver == "marcus.bell"
+    assert risk[0].explanation.startswith("Sofia Alvarez approved 'Operations and procurement', so 'Supplier risk'")
     moved = service.approve(Approve(actor="james.carter", number=number))
     assert moved.outcome == "advanced" and moved.requisition.waiting_on == ["marcus.bell"]
     assert moved.requisition.provisional == []
-    risk = [s for s in moved.requisition.steps if s.stage_name == "Supplier risk"]
-    assert risk[0].explanation.startswith("Sofia Alvarez approved 'Operations and procurement', so 'Supplier risk'")
     separated = [e for e in _events(service, number) if e.kind == "separated"]
     assert len(separated) == 1 and separated[0].after["approver"] == "marcus.bell"
     assert service.approve(Approve(actor="marcus.bell", number=number)).outcome == "approved"

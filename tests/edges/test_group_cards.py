@@ -69,16 +69,17 @@ def test_a_flat_stage_keeps_its_status_line(service, directory):
 
 
 def test_the_console_shows_what_is_still_needed_and_the_hand_on(console_with_groups):
-    """The console's requisition page lists 'Still needed' and the provisional step, then the audited hand-on."""
+    """The console's requisition page lists 'Still needed' and the provisional step; once Sofia approves the first
+    stage, the audited hand-on and no provisional step."""
     client = console_with_groups
     svc = client.runtime.service
     number = svc.submit(submit(lines=BIG)).number
-    svc.approve(Approve(actor="sofia.alvarez", number=number))
+    svc.approve(Approve(actor="james.carter", number=number))
     sign_in(client, "auditor")
     page = html.unescape(client.get(f"/console/requisitions/{number}").text)
-    assert "Still needed" in page and "James Carter" in page
+    assert "Still needed" in page and "Sofia Alvarez" in page
     assert "<dt>Provisional</dt><dd>Sofia Alvarez takes 'Supplier risk' unless" in page
-    svc.approve(Approve(actor="james.carter", number=number))
+    svc.approve(Approve(actor="sofia.alvarez", number=number))
     page = html.unescape(client.get(f"/console/requisitions/{number}").text)
     assert "Handed on (separation of duties)" in page and "<dt>Provisional</dt>" not in page
 
