@@ -39,6 +39,15 @@ class CardAction(BaseModel):
     input_label: str | None = None  # the action needs text from the person (required)
 
 
+class CardFile(BaseModel):
+    """A file the requisition carries: its id (the surface links it through the product's read check), its name,
+    and a note ("120 KB, from Jake Miller")."""
+
+    id: int
+    filename: str
+    note: str = ""
+
+
 class Card(BaseModel):
     kind: CardKind
     title: str
@@ -50,6 +59,9 @@ class Card(BaseModel):
     chain: list[str] = Field(default_factory=list)
     # the newest comments, one line each ("Zoe Martin at …: words"), the oldest first
     comments: list[str] = Field(default_factory=list)
+    # the files it carries (quotes, specs, photos), the oldest first; `can_attach`: the surface offers an upload
+    attachments: list[CardFile] = Field(default_factory=list)
+    can_attach: bool = False
     exceptions: list[str] = Field(default_factory=list)
     status: str = ""
     tone: Tone = "info"

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from approvals import chain, states
+from approvals.attachments import megabytes
 from approvals.clock import as_utc
 from approvals.directory import Directory
 from approvals.models import Delegation
 from approvals.states import StepState
 from approvals.views import RequisitionView
-from bot.cards.model import Card, CardAction, Fact
+from bot.cards.model import Card, CardAction, CardFile, Fact
 from bot.intake import checks, texts
 from bot.intake.draft import DraftLine, DraftState
 
@@ -364,6 +365,8 @@ def requisition_card(
         why_you=why_you,
         chain=_chain(view, directory),
         comments=_comments(view),
+        attachments=_files(view),
+        can_attach=view.state != "draft",
         exceptions=exceptions,
         status=_status_line(view, directory, erp_line),
         tone=tone,
@@ -385,6 +388,14 @@ def _comments(view: RequisitionView) -> list[str]:
             words = words[: COMMENT_CHARS - 1].rstrip() + "\u2026"
         out.append(f"{c.author_name} at {c.at.strftime('%Y-%m-%d %H:%M UTC')}: {words}")
     return out
+
+
+def _files(view: RequisitionView) -> list[CardFile]:
+    """The files the requisition carries, each with its size and who attached it."""
+    return [
+        CardFile(id=a.id, filename=a.filename, note=texts.file_note(megabytes(a.size), a.uploaded_by_name))
+        for a in view.attachments
+    ]
 
 
 def _chain(view: RequisitionView, directory: Directory) -> list[str]:

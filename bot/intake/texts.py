@@ -373,6 +373,10 @@ NEED_ANSWER = "Write your answer first."
 NEED_COMMENT = "Write your comment first, e.g. comment PR-1042 can we use the contract price?"
 
 
+def file_note(size: str, uploaded_by: str) -> str:
+    return f"{size}, from {uploaded_by}"
+
+
 def earlier_comments(count: int) -> str:
     return f"({count} earlier comment{'s' if count != 1 else ''}: see the full requisition)"
 

@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -21,8 +21,10 @@ from pydantic import BaseModel, Field
 from approvals import inbox
 from approvals.clock import as_utc
 from approvals.credentials import Credential, acting
-from approvals.errors import NotFound
-from bot.cards.html import render_card
+from approvals.errors import NotFound, ValidationFailed
+from approvals.workflow.attachments import attach_command
+from bot.api.routes.attachments import download_response
+from bot.cards.html import ACCEPT, render_card
 from bot.chat.delivery import notice_card
 from bot.intake import texts
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
@@ -144,9 +146,13 @@ def _out(replies: list[Reply]) -> dict[str, Any]:
     }
 
 
-def _call(fn: Any, person: str, *args: Any) -> dict[str, Any]:
+def _credential(person: str) -> Credential:
     # the dev web chat has no sign-in: its credential says so, and the audit keeps it
-    credential = Credential(kind="web", id=f"dev:{person}", name="web chat (dev mode, no sign-in)", person=person)
+    return Credential(kind="web", id=f"dev:{person}", name="web chat (dev mode, no sign-in)", person=person)
+
+
+def _call(fn: Any, person: str, *args: Any) -> dict[str, Any]:
+    credential = _credential(person)
     try:
         with acting(credential):
             return _out(fn(person, *args))
@@ -159,7 +165,13 @@ def page(request: Request) -> HTMLResponse:
     if not request.app.state.runtime.settings.dev:
         off = TEMPLATES.get_template("off.html").render(title=page_texts.OFF_TITLE, message=texts.PRODUCTION_OFF)
         return HTMLResponse(off, status_code=403)
-    return HTMLResponse(TEMPLATES.get_template("chat.html").render(title=page_texts.TITLE, texts=page_texts))
+    page = TEMPLATES.get_template("chat.html").render(
+        title=page_texts.TITLE,
+        texts=page_texts,
+        accept=ACCEPT,
+        max_bytes=request.app.state.runtime.service.attachment_limits.max_bytes,
+    )
+    return HTMLResponse(page)
 
 
 @router.get("/static/{name}")
@@ -232,6 +244,47 @@ def card(number: str, request: Request, person: str = Query(min_length=1, max_le
     except (NotFound, UnknownPerson) as exc:
         raise HTTPException(404, exc.message) from exc
     return {"html": render_card(rendered), "number": rendered.number}
+
+
+@router.post("/api/requisitions/{number}/attachments")
+def attach(
+    number: Annotated[str, PathParam(max_length=20)],
+    request: Request,
+    person: Annotated[str, Form(min_length=1, max_length=80)],
+    file: Annotated[UploadFile, File()],
+) -> dict[str, Any]:
+    """Attach a file to a requisition the person may see (the card's Attach, or files picked before Submit). A
+    refused file is told with the limit; the requisition goes on without it."""
+    chat = web_chat(request)
+    _known(chat, person)
+    service = chat.runtime.service
+    data = file.file.read(service.attachment_limits.max_bytes + 1)
+    cmd = attach_command(actor=person, surface="web", number=number, filename=file.filename or "", data=data)
+    try:
+        with acting(_credential(person)):
+            result = service.attach(cmd, data)
+    except ValidationFailed as exc:
+        raise HTTPException(422, " ".join(e.message for e in exc.errors)) from exc
+    except NotFound as exc:
+        raise HTTPException(404, exc.message) from exc
+    return {"replies": [{"text": result.message, "html": None, "number": result.number}]}
+
+
+@router.get("/api/requisitions/{number}/attachments/{attachment_id}")
+def download(
+    number: Annotated[str, PathParam(max_length=20)],
+    attachment_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+    request: Request,
+    person: str = Query(min_length=1, max_length=80),
+) -> Response:
+    """One attached file, for a person who may see its requisition (else the not-found answer); always a download."""
+    chat = web_chat(request)
+    _known(chat, person)
+    try:
+        row, data = chat.runtime.service.attachment(number, attachment_id, person)
+    except NotFound as exc:
+        raise HTTPException(404, exc.message) from exc
+    return download_response(row, data)
 
 
 @router.get("/api/events")

@@ -8,6 +8,8 @@ DEV_NOTE = (
     "Local web chat (dev mode): pick anyone in the sample company. Slack and Teams show the same bot and the "
     "same cards."
 )
+ATTACH = "Attach"
+ATTACH_HINT = "Attach files (a quote, a spec, a photo) to the request you are asking for"
 EXAMPLE = "e.g. need 40 rolls of stretch wrap for Dallas from Uline, about $32 a roll, by Friday"
 
 # the unread list: reminders, escalations, digests, notices and what Slack/Teams users learn from cards and threads

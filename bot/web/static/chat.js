@@ -12,6 +12,11 @@ const unreadList = document.getElementById("unread-items");
 let person = "";
 let events = null;
 let unread = { count: 0, items: [] };
+const say = document.getElementById("say");
+const files = document.getElementById("files");
+const maxBytes = Number(say.dataset.maxBytes || 0);
+const accepted = (files.accept || "").split(",").filter(Boolean);
+let queued = [];  // files picked while asking: attached to the request once it is submitted
 
 async function post(path, body) {
   const res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -28,10 +33,20 @@ function line(text, cls) {
   return div;
 }
 
+// a card's file links name the person reading, whom the server checks like the card itself
+function own(el) {
+  el.querySelectorAll("a.file").forEach((a) => {
+    const url = new URL(a.getAttribute("href"), location.href);
+    url.searchParams.set("person", person);
+    a.setAttribute("href", url.pathname + url.search);
+  });
+  return el;
+}
+
 function addCard(html) {
   const tpl = document.createElement("template");
   tpl.innerHTML = html.trim();
-  const el = tpl.content.firstElementChild;
+  const el = own(tpl.content.firstElementChild);
   log.appendChild(el);
   return el;
 }
@@ -59,7 +74,7 @@ async function refresh(number, announce) {
   copies.forEach((old) => {
     const tpl = document.createElement("template");
     tpl.innerHTML = html.trim();
-    const fresh = tpl.content.firstElementChild;
+    const fresh = own(tpl.content.firstElementChild);
     fresh.classList.add("flash");
     old.replaceWith(fresh);
   });
@@ -204,11 +219,56 @@ function connect() {
   events.addEventListener("unread", () => loadUnread());
 }
 
+// ---- attachments: a file picked while asking goes with the request once submitted; a card's Attach adds one later
+function size(n) {
+  return n >= 1048576 ? `${Math.round((n / 1048576) * 10) / 10} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} bytes`;
+}
+
+// the same checks the server makes first (it sniffs the content too): a refused file is said at once, with the limit
+function refusal(file) {
+  const ext = file.name.includes(".") ? "." + file.name.split(".").pop().toLowerCase() : "";
+  if (!accepted.includes(ext)) {
+    return `${file.name}: ${ext ? ext + " files" : "files without an extension"} can't be attached. Attachments may be up to ${size(maxBytes)}; files of type ${accepted.join(", ")}.`;
+  }
+  if (maxBytes && file.size > maxBytes) {
+    return `${file.name} is ${size(file.size)}, over the ${size(maxBytes)} limit for attachments. Send a smaller file (a PDF export, or a photo at a lower resolution).`;
+  }
+  return null;
+}
+
+async function upload(number, file) {
+  const refused = refusal(file);
+  if (refused) { line(refused, "note refused"); return false; }
+  const form = new FormData();
+  form.append("person", person);
+  form.append("file", file, file.name);
+  const res = await fetch(`/chat/api/requisitions/${encodeURIComponent(number)}/attachments`, { method: "POST", body: form });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    line((data.error && data.error.message) || data.detail || `${file.name} was not attached (${res.status}).`, "note refused");
+    return false;
+  }
+  show(data);
+  return true;
+}
+
+files.addEventListener("change", () => {
+  for (const file of files.files) {
+    const refused = refusal(file);
+    if (refused) { line(refused + " The request goes on without it.", "note refused"); continue; }
+    queued.push(file);
+    line(`${file.name} (${size(file.size)}) will be attached when you submit the request.`, "note queued");
+  }
+  files.value = "";
+  log.scrollTop = log.scrollHeight;
+});
+
 async function choose(id) {
   person = id;
+  queued = [];
   localStorage.setItem("procurebot.person", id);
   log.innerHTML = "";
-  input.disabled = send.disabled = !id;
+  input.disabled = send.disabled = files.disabled = !id;
   toggleUnread(false);
   drawUnread(null);
   if (!id) return;
@@ -250,6 +310,15 @@ async function act(el, text) {
     card.querySelectorAll("button").forEach((b) => (b.disabled = false));
   }
   show(data);
+  if (action === "submit" && submitted && queued.length) {
+    const number = (data.replies || []).map((r) => r.number).find(Boolean);
+    const waiting = queued;
+    queued = [];
+    if (number) {
+      for (const file of waiting) await upload(number, file);
+      refresh(number, null);
+    }
+  }
   if (value.number) refresh(value.number, null);
 }
 
@@ -257,7 +326,20 @@ log.addEventListener("click", (e) => {
   const btn = e.target.closest("button[data-action]");
   if (btn) act(btn, null);
 });
-log.addEventListener("submit", (e) => {
+log.addEventListener("submit", async (e) => {
+  const attach = e.target.closest("form.attach");
+  if (attach) {
+    e.preventDefault();
+    const file = attach.elements.file.files[0];
+    if (!file) return;
+    attach.querySelector("button").disabled = true;
+    const number = attach.dataset.number;
+    await upload(number, file);
+    attach.reset();
+    attach.querySelector("button").disabled = false;
+    refresh(number, null);
+    return;
+  }
   const form = e.target.closest("form.needs-text");
   if (!form) return;
   e.preventDefault();
