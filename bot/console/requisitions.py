@@ -39,6 +39,7 @@ EVENT_WORDS = {
     "withdrawn": "Withdrawn",
     "amended": "Amended",
     "commented": "Comment",
+    "attached": "File attached",
     "po_requested": "Sent to the ERP",
     "po_created": "Purchase order created",
     "po_failed": "ERP refused the PO",

@@ -40,7 +40,8 @@ MISSING = ("item", "qty", "price", "supplier", "site", "cost_center", "site_or_c
 URGENCIES = ("standard", "urgent", "emergency")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # what a question about a field is called in `missing`; a question outside this list keeps its own name
-ASKED_AS = {"items": "item", "quantity": "qty", "price": "price", "price_kind": "price"}
+# a loose catalog match is asked instead of the price ("the label printer at $620, or something else?")
+ASKED_AS = {"items": "item", "quantity": "qty", "price": "price", "price_kind": "price", "item_choice": "price"}
 UNIT_SYNONYMS = {
     "cs": "case",
     "pk": "pack",
@@ -617,6 +618,12 @@ class _Conversation:
                     return ("choose", "none") if "none" in choices else ("say", "no date")
                 day = need_by_date(want["need_by"], self.today)
                 return ("say", f"{day:%B} {day.day}, {day.year}")
+            case "item_choice":
+                # the catalog item when its price is the expected one, otherwise "something else"
+                price = line.get("unit_price") or _divide(line.get("total"), line.get("qty"))
+                items = [self.directory.item_by_sku.get(c.value) for c in asked.choices]
+                same = next((it.sku for it in items if it is not None and same_amount(price, it.unit_price)), None)
+                return ("choose", same or "other") if price is not None else None
             case "category":
                 # not a fact the corpus gives: take the first choice offered (the suggestion), it moves no amount
                 return ("choose", asked.choices[0].value) if asked.choices else None

@@ -37,6 +37,7 @@ from bot.intake.lines import (
 from bot.intake.numbers import money_amount, words_to_digits, written_forms
 from bot.intake.packs import convert, nests
 from bot.intake.tables import rows_as_sentences
+from bot.intake.vendors import KNOWN_VENDOR
 
 FUZZY_NAME = 84  # supplier/site names: "grainer" -> Grainger, "dalas" -> Dallas
 MAX_QUANTITY = Decimal("1000000")
@@ -277,7 +278,8 @@ MONEY = re.compile(
     rf"delivered|shipped|including|incl|with|plus|each|ea|apiece|per|for|tops|max|or less)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
     # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
-    rf"|\b(?P<lead7>for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
+    rf"|\b(?P<lead7>(?:it'?s|it is|they'?re|costs?|runs?|prob(?:ably)?|maybe)\s+like|"
+    rf"for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
     rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?|cap|max|nte|"
     rf"exceed)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
@@ -1097,7 +1099,7 @@ class Extractor:
                 elif _SELLS_THEM_FOR.search(before):
                     kind = "unit"  # "grainger has them for 449": what one of them sells for
             money = Money(amount, currency, kind, start, unit, w.text[start:end].strip())
-            money.estimate = bool(_ESTIMATE.search(before[-12:]))
+            money.estimate = bool(_ESTIMATE.search(before[-12:])) or (m.group("lead7") or "").endswith("like")
             money.pack = Decimal(pack.replace(",", "")) if pack else None
             money.pack_of = per.group("inner") if per and pack else None
             period = _PERIOD.match(w.rest[end:])
@@ -1256,6 +1258,12 @@ class Extractor:
         if named:
             self._set_supplier(out, named)
             out.unknown_supplier = None
+        elif not out.unknown_supplier:
+            # "sherwin williams, traffic paint": a well-known seller named without "from", named back as written
+            vendor = KNOWN_VENDOR.search(w.rest)
+            if vendor:
+                out.unknown_supplier = w.text[vendor.start() : vendor.end()]
+                w.take(vendor.start(), vendor.end())
 
     @staticmethod
     def _set_supplier(out: Extraction, ids: list[str]) -> None:
@@ -1334,7 +1342,7 @@ class Extractor:
         )
         # a SKU ("PKG-TAPE-2 x 6") names the item; its digits are neither a size nor a count
         rest = self._skus.sub(lambda m: "z" * len(m.group(0)), w.rest) if self._skus else w.rest
-        read = read_lines(rest, w.text, self._spec_numbers)
+        read = _people_count_the_thing(read_lines(rest, w.text, self._spec_numbers))
         described = [t for t in read if t.description]
         service_message = bool(SERVICE.search(w.low))
         for t in read:
@@ -2000,6 +2008,32 @@ def _conflicting_spec(description: str, item: Item) -> bool:
         return False
     known = " ".join((item.name, *item.keywords)).lower().replace(" ", "")
     return any(x not in known for x in said)
+
+
+_PEOPLE = re.compile(r"(?:people|persons|heads|guests|attendees|pax|employees|staff|folks|of us|ppl)")
+
+
+def _people_count_the_thing(read: list[LineText]) -> list[LineText]:
+    """ "team lunch, $25 a head, 18 people": the people are how many lunches, not a thing bought."""
+    out: list[LineText] = []
+    for t in read:
+        if t.quantity is not None and t.description and _PEOPLE.fullmatch(t.description.lower().strip()):
+            thing = next(
+                (
+                    o
+                    for o in reversed(out)
+                    if o.description
+                    and o.quantity is None
+                    and not o.heading
+                    and not re.fullmatch(r"(?:budget|price|cost|quote|total|estimate)s?", o.description.lower().strip())
+                ),
+                None,
+            )
+            if thing is not None:
+                thing.quantity, thing.quantity_said, thing.unit = t.quantity, t.quantity_said, thing.unit or "person"
+                continue
+        out.append(t)
+    return out
 
 
 def _narrower(description: str, item: Item) -> bool:

@@ -153,3 +153,15 @@ def test_parse_case_reads_numbers_as_decimals(directory):
     assert case.expect["lines"][0]["unit_price"] == Decimal("19.9") and case.line_no == 7
     with pytest.raises(CorpusError, match="line 7: expect.lines\\[1\\].qty must be a number"):
         parse_case(json.dumps({"text": "x", "expect": {"lines": [{"qty": "many"}]}}), 7, directory)
+
+
+def test_a_catalog_choice_is_the_price_question_and_is_answered_by_the_expected_price(tmp_path):
+    """ "a new printer" asks "the label printer at $620, or something else?" in place of the price: it counts as
+    asking the price, and an expected $620 picks the catalog's printer, so the request reaches Submit at $620."""
+    text = "can we get a new printer for the office?"
+    asked = {"text": text, "requester": "tasha.reed", "missing": ["price", "supplier"]}
+    want = {"lines": [{"qty": 1, "unit_price": 620}], "supplier": "dell"}
+    picked = {"text": text, "requester": "tasha.reed", "expect": want}
+    got = figures("--data", corpus(tmp_path, asked, picked), "--misses")
+    assert got["exact_missing_rate"] == 1.0
+    assert got["submitted"] == 1 and got["wrong_amounts"] == 0 and got["unfinished"] == 1

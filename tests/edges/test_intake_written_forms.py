@@ -93,3 +93,19 @@ def test_no_category_is_asked_before_the_item_is_named(extractor, directory):  #
 
     _, draft, _ = understand(extractor, directory, "12 of them from fastenal at 8.25", "eric.larsen")
     assert [q.field for q in questions(draft, directory)] == ["items"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seller"),
+    [
+        ("sherwin williams, traffic paint, 8 gal", "sherwin williams"),
+        ("5gal paint x4 sherwin", "sherwin"),
+        ("Team lunch for the Seattle crew - budget $25 a head, 18 people, Costco", "Costco"),
+    ],
+)
+def test_a_known_store_named_without_from_is_named_back(text, seller, extractor, directory):  # type: ignore[no-untyped-def]
+    """A well-known store named on its own ("sherwin williams, traffic paint") is named back as the supplier the
+    directory lacks, and its name stays out of the item's description."""
+    ex, draft, _ = understand(extractor, directory, text, "paul.russo")
+    assert ex.unknown_supplier == seller
+    assert seller.lower() not in draft.lines[0].description.lower()
