@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 from approvals.directory import Directory
 from approvals.errors import PolicyInvalid, PolicyIssue
@@ -31,6 +31,19 @@ from approvals.policy.routing import resolve_people
 from approvals.policy.schema import ApproverSpec, GroupSpec, StageSpec
 
 MAX_GAPS_REPORTED = 8
+
+
+class ErpSupplier(Protocol):
+    """A vendor as the ERP's master data describes it (approvals.master_data.ErpSupplierRecord)."""
+
+    @property
+    def connector(self) -> str: ...
+    @property
+    def supplier_id(self) -> str: ...
+    @property
+    def currency(self) -> str | None: ...
+
+
 _MAX_BOXES = 4000  # beyond this a region is "too complex to reason about": we claim nothing
 
 # ---------------------------------------------------------------------------------------
@@ -363,9 +376,10 @@ class _Stage:
 
 
 class _Checker:
-    def __init__(self, policy: LoadedPolicy, directory: Directory) -> None:
+    def __init__(self, policy: LoadedPolicy, directory: Directory, erp_suppliers: Iterable[ErpSupplier] = ()) -> None:
         self.policy = policy
         self.directory = directory
+        self.erp_suppliers = list(erp_suppliers)
         self.space = Space(policy, directory)
         self.issues: list[PolicyIssue] = []
         self.broken: set[str] = set()  # rules with unknown references: not also called unsatisfiable
@@ -763,6 +777,11 @@ class _Checker:
         for supplier in self.directory.suppliers:
             if supplier.currency not in known:
                 used.setdefault(supplier.currency, []).append(f"supplier {supplier.id}")
+        # the ERP's vendor master: a supplier it bills in another currency is used even before anyone routes it
+        for record in sorted(self.erp_suppliers, key=lambda r: (r.connector, r.supplier_id)):
+            code = (record.currency or "").strip().upper()
+            if code and code not in known:
+                used.setdefault(code, []).append(f"ERP supplier {record.supplier_id} in {record.connector}")
         for code, who in sorted(used.items()):
             more = f" and {len(who) - 3} more" if len(who) > 3 else ""
             self.add(
@@ -1109,9 +1128,12 @@ def _merge(pieces: list[Interval]) -> list[Interval]:
 # ---------------------------------------------------------------------------------------
 
 
-def check_policy(policy: LoadedPolicy, directory: Directory) -> list[PolicyIssue]:
-    """Every finding about a loaded policy against a directory, in file order."""
-    return _Checker(policy, directory).run()
+def check_policy(
+    policy: LoadedPolicy, directory: Directory, erp_suppliers: Iterable[ErpSupplier] = ()
+) -> list[PolicyIssue]:
+    """Every finding about a loaded policy against a directory (and the ERP's vendor master data, when the caller
+    has it: approvals.master_data.ErpSupplierRecord rows), in file order."""
+    return _Checker(policy, directory, erp_suppliers).run()
 
 
 def check_policy_file(path: str | Path, directory: Directory) -> tuple[LoadedPolicy | None, list[PolicyIssue]]:

@@ -15,6 +15,7 @@ from approvals.clock import utcnow
 from approvals.db import make_engine, transaction
 from approvals.directory import Directory
 from approvals.errors import PolicyInvalid
+from approvals.master_data import ErpSupplierRecord
 from approvals.models import Requisition
 from approvals.policy.checker import check_policy
 from approvals.policy.loader import load_policy
@@ -183,10 +184,21 @@ def activate_command(
         engine = database_engine()  # migrated, and the activation's audit event keyed
         try:
             with transaction(engine) as session:
-                _, changed = install_policy(session, policy, at=utcnow(), actor=actor, surface="cli")
+                # the ERP's vendor master is in the database: a currency it bills in needs a rate too
+                erp_suppliers = session.exec(select(ErpSupplierRecord)).all()
+                known = {policy.currency, *policy.spec.rates}
+                if any((r.currency or "").upper() not in known for r in erp_suppliers if r.currency):
+                    errors = [i for i in check_policy(policy, directory, erp_suppliers) if i.severity == "error"]
+                if not errors:
+                    _, changed = install_policy(session, policy, at=utcnow(), actor=actor, surface="cli")
         finally:
             engine.dispose()
     except (SQLAlchemyError, OSError) as exc:
         typer.echo(database_problem(settings.connect_url, exc) + "; not activated", err=True)
         raise typer.Exit(2) from None
+    if errors:
+        for issue in errors:
+            typer.echo(issue.render(), err=True)
+        typer.echo("not activated: fix the errors above (see `procurebot policy check`)", err=True)
+        raise typer.Exit(2)
     typer.echo(f"policy {policy.label} {'is now active' if changed else 'was already active'}")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import yaml
 from policy_fixtures import COMPANY_FILE, one_stage, small_policy
+from typer.testing import CliRunner
 
 from approvals.directory import load_directory
 from approvals.errors import PolicyIssue
+from approvals.master_data import ErpSupplierRecord
 from approvals.policy import load_policy_text
 from approvals.policy.checker import check_policy
+from bot.cli import app
+from bot.settings import get_settings
+
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.yaml"
 
 
 def manager() -> list[dict[str, object]]:
@@ -120,3 +129,50 @@ def test_the_settings_escalation_default_is_checked_for_loops_too(company):
         settings={"escalate_to": {"person": "priya.nair"}},
     )
     assert len(_only(check_policy(policy, company), "escalation_cycle")) == 1
+
+
+def _erp_vendor(supplier_id: str, currency: str | None, connector: str = "netsuite") -> ErpSupplierRecord:
+    return ErpSupplierRecord(connector=connector, supplier_id=supplier_id, name=supplier_id, currency=currency)
+
+
+def test_a_currency_only_the_erp_vendor_master_uses_without_a_rate_is_an_error(company):
+    """The ERP's vendor master has a Monterrey supplier billing in MXN: with no MXN rate the checker says so at
+    `rates:`, naming the ERP supplier, with the line to add; vendors in USD or EUR (rated) raise nothing."""
+    policy = small_policy([one_stage({"manager": 1})])
+    vendors = [_erp_vendor("V100", "USD"), _erp_vendor("V200", "eur"), _erp_vendor("V300", None)]
+    assert _only(check_policy(policy, company, vendors), "missing_rate") == []
+    [issue] = _only(check_policy(policy, company, [*vendors, _erp_vendor("V77", "MXN")]), "missing_rate")
+    assert issue.severity == "error" and issue.line == policy.line_of("rates")
+    assert "currency MXN is used (ERP supplier V77 in netsuite)" in issue.message
+    assert issue.hint == "add `MXN: <USD per 1 MXN>` under `rates:`"
+
+
+@pytest.fixture
+def cli_env(db_url, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_activate_refuses_a_policy_without_a_rate_for_a_currency_in_the_erp_master_data(service, cli_env, tmp_path):
+    """The ERP sync stored a vendor billing in BRL: `policy activate` refuses a policy with no BRL rate, naming the
+    vendor at the policy's line, and activates it once the rate is added."""
+    from sqlmodel import Session
+
+    with Session(service.engine) as session:
+        session.add(_erp_vendor("V88", "BRL"))
+        session.commit()
+    doc = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    doc["policy"]["version"] = "2099.1"
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    refused = CliRunner().invoke(app, ["policy", "activate", str(path), "--directory", str(COMPANY_FILE)])
+    assert refused.exit_code == 2, refused.output
+    assert "currency BRL is used (ERP supplier V88 in netsuite) but has no rate" in refused.output
+    assert "not activated" in refused.output
+    doc["rates"]["BRL"] = 0.18
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    activated = CliRunner().invoke(app, ["policy", "activate", str(path), "--directory", str(COMPANY_FILE)])
+    assert activated.exit_code == 0, activated.output
+    assert "is now active" in activated.output

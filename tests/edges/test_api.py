@@ -226,6 +226,22 @@ def test_policy_current_and_validate_upload(api):
     assert api.get("/api/v1/policy", headers=auth(api, "admin")).json()["content_hash"] == current["content_hash"]
 
 
+def test_validate_upload_needs_a_rate_for_a_currency_in_the_erp_vendor_master(api):
+    """The ERP sync stored a vendor billing in BRL: an uploaded policy with no BRL rate is reported invalid, the
+    finding naming the vendor."""
+    from sqlmodel import Session
+
+    from approvals.master_data import ErpSupplierRecord
+
+    with Session(api.app.state.runtime.engine) as session:
+        session.add(ErpSupplierRecord(connector="netsuite", supplier_id="V88", name="Sao Paulo Pack", currency="BRL"))
+        session.commit()
+    good = open(EXAMPLES_POLICY, encoding="utf-8").read()
+    report = api.post("/api/v1/policy/validate", files={"file": ("p.yaml", good)}, headers=auth(api, "admin")).json()
+    assert report["valid"] is False
+    assert any("currency BRL is used (ERP supplier V88 in netsuite)" in f["message"] for f in report["findings"])
+
+
 def test_audit_export_and_verify_need_auditor(api):
     """Auditors export the trail as JSONL or CSV and verify it; a service token cannot."""
     api.post("/api/v1/requisitions", json=new_request(), headers=auth(api, "service"))

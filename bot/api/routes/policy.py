@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, UploadFile
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from approvals.errors import PolicyInvalid, PolicyIssue
+from approvals.master_data import ErpSupplierRecord
 from approvals.policy.checker import check_policy
 from approvals.policy.loader import load_policy_text
 from approvals.policy_store import active_policy
@@ -99,7 +100,10 @@ async def validate_policy(
         policy = load_policy_text(text, name)
     except PolicyInvalid as exc:
         return ValidationReport(valid=False, version=None, content_hash=None, findings=_findings(exc.issues))
-    issues = check_policy(policy, request.app.state.runtime.directory)
+    runtime = request.app.state.runtime
+    with Session(runtime.engine) as session:
+        erp_suppliers = session.exec(select(ErpSupplierRecord)).all()  # their currencies need rates too
+    issues = check_policy(policy, runtime.directory, erp_suppliers)
     errors = [i for i in issues if i.severity == "error"]
     return ValidationReport(
         valid=not errors, version=policy.version, content_hash=policy.content_hash, findings=_findings(issues)
