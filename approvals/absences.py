@@ -9,14 +9,15 @@ the nearest manager who may take it, and `absence: wait` (the default) leaves it
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from approvals import jobqueue
 from approvals.clock import as_utc
-from approvals.directory import Directory
+from approvals.directory import Directory, Person
 from approvals.directory_store import Absence
 from approvals.models import ApprovalStep, Delegation, Requisition
 from approvals.states import OPEN_STEPS, State
@@ -28,6 +29,12 @@ ASK = (
 )
 RULE_SKIP = "your steps go to your manager at their first reminder"
 RULE_WAIT = "your steps wait for you"
+# the card's buttons: the same "choose" actions a typed out-of-office sentence's proposal carries
+# (bot/intake/delegation.py reads them), so each surface shows and answers them as it does that card's
+CONFIRM_FIELD, OTHER_FIELD, DISMISS_FIELD = "delegation.confirm", "delegation.other", "delegation.dismiss"
+CONFIRM_LABEL = "Yes, {name} approves for me"
+OTHER_LABEL = "Someone else"
+DISMISS_LABEL = "Dismiss"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,29 @@ class Seen:
     status: str  # disabled | alwaysEnabled | scheduled
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+
+
+def card_actions(suggest: Person | None, first: date, last: date | None, key: str) -> list[dict[str, str]]:
+    """The suggested-delegation card's buttons: confirm the suggested delegate, pick someone else, or dismiss.
+    Without a last day (automatic replies with no end) only Dismiss: the dates are then for the person to say."""
+    actions: list[dict[str, str]] = []
+    if last is not None and last >= first:
+        days = f"{first.isoformat()}|{last.isoformat()}"
+        if suggest is not None:
+            actions.append(
+                {
+                    "id": "choose",
+                    "label": CONFIRM_LABEL.format(name=suggest.name.split()[0]),
+                    "style": "primary",
+                    "field": CONFIRM_FIELD,
+                    "value": f"{suggest.id}|{days}",
+                    # one delegation however many times, and on however many surfaces, it is tapped
+                    "key": hashlib.sha256(key.encode()).hexdigest()[:16],
+                }
+            )
+        actions.append({"id": "choose", "label": OTHER_LABEL, "field": OTHER_FIELD, "value": f"|{days}"})
+    actions.append({"id": "choose", "label": DISMISS_LABEL, "field": DISMISS_FIELD, "value": ""})
+    return actions
 
 
 def out_at(absence: Absence, now: datetime) -> bool:
@@ -116,13 +146,21 @@ def ask_who_approves(
             rule=RULE_SKIP if rule == "skip" else RULE_WAIT,
         )
         key = f"absence:{pid}:{(as_utc(row.starts_at) or now).date().isoformat()}"
+        first_day = now.astimezone(zone).date()
+        last_day = (end - timedelta(microseconds=1)).astimezone(zone).date() if end else None
         jobqueue.enqueue(
             session,
             kind="notify",
             key=key,
             due_at=now,
             now=now,
-            payload={"person": pid, "kind": "absence_suggest", "text": text, "number": None},
+            payload={
+                "person": pid,
+                "kind": "absence_suggest",
+                "text": text,
+                "number": None,
+                "actions": card_actions(manager if manager and manager.active else None, first_day, last_day, key),
+            },
         )
         row.asked_at = now
         session.add(row)

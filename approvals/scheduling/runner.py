@@ -308,7 +308,12 @@ class Scheduler:
             self._defer(job, cal.next_not_quiet(now), report)
             return
         notice = Notice(
-            p["kind"], p["text"], key=job.key, number=p.get("number"), numbers=tuple(p.get("numbers") or ())
+            p["kind"],
+            p["text"],
+            key=job.key,
+            number=p.get("number"),
+            numbers=tuple(p.get("numbers") or ()),
+            actions=tuple(p.get("actions") or ()),  # buttons (the suggested-delegation card's)
         )
         ref = self._send(job, p["person"], notice, report)
         if ref is not None:

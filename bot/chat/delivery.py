@@ -493,7 +493,8 @@ class ChatNotifier:
 
 
 def notice_card(notice: Notice) -> Card | None:
-    """A notice with buttons (the ERP's Retry) as a card; None for a notice that is only words."""
+    """A notice with buttons (the ERP's Retry, the suggested-delegation card's choices) as a card; None for a
+    notice that is only words."""
     actions = notice.actions
     if not actions:
         return None
@@ -501,5 +502,15 @@ def notice_card(notice: Notice) -> Card | None:
         kind="status_answer",
         title=notice.text,
         number=notice.number,
-        actions=[CardAction(id=a["id"], label=a["label"], value={"number": a.get("value", "")}) for a in actions],
+        actions=[
+            CardAction(id=a["id"], label=a["label"], style=a.get("style", "default"), value=_action_value(a))
+            for a in actions
+        ],
     )
+
+
+def _action_value(action: dict[str, str]) -> dict[str, str]:
+    """A "choose" button carries its field, value and key, as a question's choices do; the others a number."""
+    if action["id"] == "choose":
+        return {k: action[k] for k in ("field", "value", "key") if k in action}
+    return {"number": action.get("value", "")}

@@ -31,7 +31,9 @@ from bot.intake.context import Chat
 from bot.intake.reply import Reply
 
 CONFIRM, PICK, DISMISS = "delegation.confirm", "delegation.pick", "delegation.dismiss"
-FIELDS = (CONFIRM, PICK, DISMISS)
+OTHER = "delegation.other"  # the suggested-delegation card's "Someone else" (approvals/absences.py)
+FIELDS = (CONFIRM, PICK, OTHER, DISMISS)
+CANDIDATES = 5  # "Someone else" offers this many people as buttons; anyone else can be typed
 
 
 class Delegations:
@@ -79,6 +81,8 @@ class Delegations:
         field = value.get("field", "")
         if field == DISMISS:
             return [Reply(intent_texts.DISMISSED)]
+        if field == OTHER:
+            return self._someone_else(person, value.get("value", ""))
         parsed = _unpack(value.get("value", ""))
         if parsed is None or parsed[0] not in self.chat.directory.person_by_id:
             return [Reply(intent_texts.PROPOSAL_STALE)]
@@ -185,6 +189,31 @@ class Delegations:
                 for i in ids
             ],
         )
+
+    def _someone_else(self, person: Person, days: str) -> list[Reply]:
+        """The suggested delegate will not do: the people nearest them (their managers, then those who share their
+        manager) as buttons, each leading to the proposal to confirm; anyone else can be typed."""
+        parsed = _unpack(days)
+        if parsed is None or parsed[2] < self._today(person):
+            return [Reply(intent_texts.PROPOSAL_STALE)]
+        _, start, end = parsed
+        directory = self.chat.directory
+        near = directory.manager_chain(person.id)[:2]
+        near += [p.id for p in directory.people if p.manager == person.manager and person.manager]
+        ids = [i for i in dict.fromkeys(near) if i != person.id and (p := directory.person(i)) and p.active]
+        first, last = f"{start:%a %b %d}", f"{end:%a %b %d}"
+        actions = [
+            CardAction(id="choose", label=self._name(i), value={"field": PICK, "value": _pack(i, start, end)})
+            for i in ids[:CANDIDATES]
+        ]
+        actions.append(CardAction(id="choose", label=intent_texts.DISMISS, value={"field": DISMISS, "value": ""}))
+        card = Card(
+            kind="question",
+            title=intent_texts.who_instead(first, last),
+            status=intent_texts.type_someone(f"{start:%b %d}", f"{end:%b %d}"),
+            actions=actions,
+        )
+        return [Reply(card=card)]
 
     def _today(self, person: Person) -> date:
         return self.chat.now().astimezone(ZoneInfo(self.chat.timezone(person))).date()

@@ -51,6 +51,14 @@ def proposal(delegate: str, start: str, end: str, zone: str) -> str:
     )
 
 
+def who_instead(first: str, last: str) -> str:
+    return f"Who approves for you from {first} through {last}?"
+
+
+def type_someone(first: str, last: str) -> str:
+    return f"Someone not listed? Type \u201cdelegate to NAME from {first} to {last}\u201d."
+
+
 def which_delegate(names: list[str]) -> str:
     return "Who covers for you: " + " or ".join(names) + "?"
 
