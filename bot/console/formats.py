@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from approvals.attachments import megabytes
 from approvals.clock import as_utc
 
 
@@ -57,4 +58,5 @@ FILTERS = {
     "money": money,
     "amount": amount,
     "plain": plain,
+    "filesize": megabytes,
 }

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bot.console import actions, chat_users, dashboard, people, policy, records, requisitions, risk, sso, team
+from bot.console import (
+    actions,
+    attachments,
+    chat_users,
+    dashboard,
+    people,
+    policy,
+    records,
+    requisitions,
+    risk,
+    sso,
+    team,
+)
 
 router = APIRouter()
-for module in (dashboard, sso, requisitions, policy, records, actions, risk, chat_users, team, people):
+for module in (dashboard, sso, requisitions, attachments, policy, records, actions, risk, chat_users, team, people):
     router.include_router(module.router)
