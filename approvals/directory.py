@@ -349,9 +349,19 @@ class Directory(_Frozen):
                 holders.setdefault(role, []).append(p)
         return holders
 
+    @cached_property
+    def _role_at_site(self) -> dict[tuple[str, str | None], tuple[Person, ...]]:
+        return {}  # (role, site) -> holders, filled as routing asks: every request asks the same few
+
     def people_with_role(self, role: str, site: str | None) -> list[Person]:
         """People holding `role` at `site` (or anywhere when site is None), in file order."""
-        return [p for p in self._holders.get(role, ()) if p.active and p.has_role(role, site)]
+        key = (role, site)
+        held = self._role_at_site.get(key)
+        if held is None:
+            held = tuple(p for p in self._holders.get(role, ()) if p.active and p.has_role(role, site))
+            if len(self._role_at_site) < 4096:  # a site value routing never saw before is not kept forever
+                self._role_at_site[key] = held
+        return list(held)
 
     def manager_chain(self, person_id: str, limit: int = 32) -> list[str]:
         """The person's managers, nearest first. Stops at a cycle instead of looping."""

@@ -12,6 +12,7 @@ from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from approvals import groups
@@ -117,11 +118,23 @@ def _jsonable(value: Any) -> Any:
 
 
 def _digits(amount: Decimal) -> str:
+    # whole amounts (most limits and many requests) skip the rounding
+    if isinstance(amount, Decimal) and amount.is_finite() and amount == amount.to_integral_value():
+        return f"{int(amount):,}"
     return f"{amount:,.2f}".removesuffix(".00")
 
 
 def money(amount: Decimal, currency: str) -> str:
     """$1,280 / -$400 / 1,280 XYZ: negative amounts carry the sign before the symbol."""
+    return _money(amount, currency) if isinstance(amount, Decimal) and amount.is_finite() else _said(amount, currency)
+
+
+@lru_cache(maxsize=4096)  # a pure function of the value: approval limits and thresholds are said on most plans
+def _money(amount: Decimal, currency: str) -> str:
+    return _said(amount, currency)
+
+
+def _said(amount: Decimal, currency: str) -> str:
     if amount < 0:
         return "-" + money(-amount, currency)
     symbol = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "C$"}.get(currency)
@@ -389,7 +402,11 @@ def route(
     ]
 
     level = next((sl for sl in policy.service_levels if sl.matches(facts)), None)
-    resolver = _StageResolver(facts, policy, directory, tuple(delegations), at, level.spec if level else None)
+    # only the windows in force for this request can hand a step on; usually there are none, and then no step
+    # needs to look for a delegate at all
+    category, amount = facts.get("category"), facts.get("amount")
+    in_force = tuple(w for w in delegations if w.covers(at, category, amount))
+    resolver = _StageResolver(facts, policy, directory, in_force, at, level.spec if level else None)
     if not staged:
         told = resolver.informed(spec.informed, set())
         explanation = f"{head}: approved automatically within policy limits"
@@ -583,13 +600,10 @@ class _StageResolver:
         if len(people) > 1:
             # several people hold this role or group: leave out the ineligible ones (saying so)
             # and only go up a manager chain when none of them may approve
-            eligible = [p for p in people if self._why_not(p, spec.check_limits, chosen) is None]
+            reasons = [(p, self._why_not(p, spec.check_limits, chosen)) for p in people]
+            eligible = [p for p, why in reasons if why is None]
             if eligible:
-                for p in people:
-                    if p not in eligible:
-                        dropped.append(
-                            f"{self._why_not(p, spec.check_limits, chosen)}, so they are left out of '{spec.name}'"
-                        )
+                dropped.extend(f"{why}, so they are left out of '{spec.name}'" for _, why in reasons if why is not None)
                 people = eligible
             else:
                 people = people[:1]
@@ -623,8 +637,10 @@ class _StageResolver:
         # one person acts once per stage: a delegate who also holds (or acts on) another step here
         # does not take this one; it stays with its approver
         for i, step in enumerate(steps):
+            if step.acting == step.approver:
+                continue
             others = [s for j, s in enumerate(steps) if j != i]
-            if step.acting != step.approver and any(step.acting in (s.approver, s.acting) for s in others):
+            if any(step.acting in (s.approver, s.acting) for s in others):
                 steps[i] = StepPlan(
                     step.approver,
                     step.approver_name,
@@ -659,10 +675,14 @@ class _StageResolver:
             if settings.separation_of_duties == "acted":
                 # only the people the stage cannot do without are certain to act on it; the others are kept on
                 # later stages, provisionally, and left out when they do approve here
-                node = tree or {"mode": spec.mode, "need": required, "members": list(range(len(steps)))}
                 for person in sorted(chosen | acting):
-                    gone = {i: groups.REJECTED for i, s in enumerate(steps) if person in (s.approver, s.acting)}
-                    if not groups.possible(node, {i: gone.get(i, groups.OPEN) for i in range(len(steps))}):
+                    gone = [i for i, s in enumerate(steps) if person in (s.approver, s.acting)]
+                    if tree is None:  # a flat stage can do without them if enough other steps remain
+                        needed = len(steps) - len(gone) < required
+                    else:
+                        status = dict.fromkeys(range(len(steps)), groups.OPEN) | dict.fromkeys(gone, groups.REJECTED)
+                        needed = not groups.possible(tree, status)
+                    if needed:
                         self.used.add(person)
                     elif person not in self.used:
                         self.maybe.setdefault(person, spec.name)
@@ -670,7 +690,7 @@ class _StageResolver:
                 # a delegate who acts on this stage has used their authority here, like an approver: a later stage
                 # that names them goes past them by the same rule (and its plan says so)
                 self.used.update(chosen, acting)
-        explanation = spec.explain or self._describe_members(spec.approvers, spec.mode, spec.quorum)
+        explanation = spec.explain or self._stage_said(spec)
         sla, escalate_to, escalation, reminders = self.service(spec)
         told = self.informed(extra_informed + spec.informed, chosen | {s.acting for s in steps})
         return StagePlan(
@@ -737,6 +757,21 @@ class _StageResolver:
                 )
             )
         return out
+
+    def _stage_said(self, spec: StageSpec) -> str:
+        """The stage's resolvers as written, worked out once per policy, directory and the facts they name."""
+        facts = self.facts
+        cache: dict[tuple[Any, ...], tuple[StageSpec, Directory, str]] = self.policy.__dict__.setdefault(
+            "_stage_said", {}
+        )
+        key = (id(spec), id(self.directory), facts.get("site"), facts.get("category"), facts.get("cost_center"))
+        hit = cache.get(key)
+        if hit is not None and hit[0] is spec and hit[1] is self.directory:  # ids are only unique while alive
+            return hit[2]
+        text = self._describe_members(spec.approvers, spec.mode, spec.quorum)
+        if len(cache) < 4096:
+            cache[key] = (spec, self.directory, text)
+        return text
 
     def _describe_members(
         self, members: tuple[ApproverSpec | GroupSpec, ...], mode: str, quorum: int | None, top: bool = True
@@ -821,6 +856,8 @@ class _StageResolver:
         why = f"{rule_text} -> {stage.explain or self._describe(approver_spec)}"
         if candidate.id != person.id:
             why += f" ({substitutions[-1]})"
+        if not self.delegations:
+            return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, candidate.id, tuple(substitutions))
         delegation = resolve_delegate(
             candidate.id,
             self.delegations,

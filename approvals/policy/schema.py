@@ -53,6 +53,11 @@ class ApproverSpec(_Strict):
         return getattr(self, self.kind)
 
     def label(self) -> str:
+        return self._label
+
+    @cached_property
+    def _label(self) -> str:
+        # cached: every step's explanation says it
         kind, arg = self.kind, self.arg
         if kind == "manager":
             return "requester's manager" if arg == 1 else f"requester's manager +{arg - 1} levels"
