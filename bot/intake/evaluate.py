@@ -295,7 +295,8 @@ def score_lines(expected: list[dict[str, Any]], state: DraftState) -> list[Field
             out.append(FieldScore("qty", qty is not None and qty == want["qty"], want["qty"], qty, n))
         for key, read in (
             ("unit_price", line.unit_price if line else None),
-            ("total", getattr(line, "total", None) if line else None),
+            # a budget said before the count ("2k to spend on shelving") is the line's total while the count is asked
+            ("total", (line.total if line.total is not None else line.stated_total) if line else None),
         ):
             if key in want:
                 out.append(FieldScore(key, same_amount(read, want[key]), want[key], read, n))

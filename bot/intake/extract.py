@@ -401,7 +401,9 @@ _BUDGET_BEFORE = re.compile(
     r"\b(?:budget(?:ed)?|not to exceed|nte|up to|cap(?:ped)?|max(?:imum)?|to spend|spend(?:ing)?|allocate[d]?)\b"
     r"[^.;\n$€£\d]{0,24}$"
 )
-_BUDGET_AFTER = re.compile(r"^\s*(?:to spend|budget|max|tops|or less|at most)\b")
+_BUDGET_AFTER = re.compile(
+    r"^\s*(?:to spend|budget|max|tops|or less|at most|worth(?:\s+of)?|(?:left\s+)?in\s+(?:the|my|our)\s+budget)\b"
+)
 _TOTAL_BEFORE = re.compile(
     r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=|came to|comes to|coming to|gesamt|summe|"
     r"insgesamt)\s*"

@@ -227,6 +227,7 @@ FILLER_START = re.compile(
     r"set up a po for|set up a po|raise a po for|raise a po|a po for|po for|"
     r"would it be ok to|would it be alright to|is it ok if we|any chance we could|"
     r"any chance|ok to|okay to|alright to|"
+    r"i've|we've|ive|weve|"
     r"that's|units?|you'll|about|above|below|could|grand|hello|let's|needs|order|place|quick|thats|there|"
     r"these|those|total|we'll|we're|also|asap|both|came|each|flat|from|grab|have|here|i'll|just|lets|like|"
     r"make|more|need|okay|ones|pcs?|said|send|ship|some|team|that|then|they|this|want|we'd|were|with|add|and|"
