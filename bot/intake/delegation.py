@@ -175,6 +175,11 @@ class Delegations:
                     style="primary",
                     value={"field": CONFIRM, "value": value, "key": uuid.uuid4().hex[:16]},
                 ),
+                CardAction(
+                    id="choose",
+                    label=intent_texts.SOMEONE_ELSE,
+                    value={"field": OTHER, "value": f"|{start.isoformat()}|{end.isoformat()}"},
+                ),
                 CardAction(id="choose", label=intent_texts.DISMISS, value={"field": DISMISS, "value": ""}),
             ],
         )

@@ -29,6 +29,7 @@ OOO_WHEN = (
 PROPOSAL_TITLE = "Set this delegation?"
 CONFIRM = "Yes, set it"
 DISMISS = "No"
+SOMEONE_ELSE = "Someone else"
 DISMISSED = "All right, no delegation was set."
 PROPOSAL_STALE = "That delegation card is out of date. Tell me again when you are away and who covers for you."
 

@@ -233,3 +233,49 @@ def test_an_absence_without_an_end_offers_only_dismiss(web, clock):
         (job,) = session.exec(select(Job).where(Job.kind == "notify")).all()
     assert [a["label"] for a in job.payload["actions"]] == ["Dismiss"]
     assert "until further notice" in job.payload["text"] and "go to your manager" in job.payload["text"]
+
+
+# ------------------------------------------------------------------------------- a typed out-of-office sentence
+TYPED = "I'm away from Nov 30 to Dec 4, Frank covers my approvals"
+
+
+def test_slack_typed_absence_card_can_change_the_delegate_before_confirming(slack):
+    """Maria types that she is away and Frank covers: the card offers 'Yes, set it', 'Someone else' and 'No'; she
+    taps 'Someone else', picks James Carter, confirms, and James (not Frank) approves for her."""
+    slack.dm("maria.lopez", TYPED)
+    card = _slack_card(slack, "Set this delegation?")
+    assert [b["text"]["text"] for b in buttons_of(card)] == ["Yes, set it", "Someone else", "No"]
+    _press(slack, card, "Someone else")
+    _press(slack, _slack_card(slack, "Who approves for you from Mon Nov 30"), "James Carter")
+    proposal = _slack_card(slack, "James Carter would approve for you")
+    _press(slack, proposal, "Yes, set it")
+    assert _delegations(slack.runtime) == [("maria.lopez", "james.carter", "maria.lopez")]
+
+
+def test_teams_typed_absence_card_confirms_and_dismisses(teams):
+    """In Teams, Maria's typed absence gets the same card; 'No' sets nothing, and the card of a second sentence
+    confirmed with 'Yes, set it' sets Frank as her delegate."""
+    from teams_harness import only_card
+
+    teams.install("maria.lopez")
+    _teams_press(teams, only_card(teams.say("maria.lopez", TYPED)), "No")
+    assert _delegations(teams.runtime) == []
+    content = only_card(teams.say("maria.lopez", TYPED))
+    titles = [a["title"] for a in content["actions"] if a["type"] == "Action.Execute"]
+    assert titles == ["Yes, set it", "Someone else", "No"]
+    _teams_press(teams, content, "Yes, set it")
+    assert _delegations(teams.runtime) == [("maria.lopez", "frank.novak", "maria.lopez")]
+
+
+def test_web_chat_typed_absence_card_changes_the_delegate(web):
+    """In the web chat, 'Someone else' on the typed card lists people near Maria; picking Marcus Bell and confirming
+    sets him as her delegate."""
+    said = web.post("/chat/api/messages", json={"person": "maria.lopez", "text": TYPED}).json()
+    card = next(r["html"] for r in said["replies"] if r.get("html") and "Set this delegation?" in r["html"])
+    other = web.post("/chat/api/actions", json={"person": "maria.lopez", **_web_buttons(card)["Someone else"]}).json()
+    question = next(r["html"] for r in other["replies"] if r.get("html"))
+    picked = web.post("/chat/api/actions", json={"person": "maria.lopez", **_web_buttons(question)["Marcus Bell"]})
+    proposal = next(r["html"] for r in picked.json()["replies"] if r.get("html"))
+    yes = _web_buttons(proposal)["Yes, set it"]
+    assert web.post("/chat/api/actions", json={"person": "maria.lopez", **yes}).status_code == 200
+    assert _delegations(web.runtime) == [("maria.lopez", "marcus.bell", "maria.lopez")]
