@@ -223,12 +223,6 @@ def _zen_name(fact: str) -> str:
     return "f_" + fact.replace(".", "__")
 
 
-def _zen_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)  # zen parses it back into a decimal from its shortest repr
-    return value
-
-
 def compile_expression(text: str) -> Expr:
     """Parse, type-check and compile one expression; raises ExpressionError."""
     if not isinstance(text, str) or not text.strip():
@@ -247,12 +241,16 @@ def compile_expression(text: str) -> Expr:
     evaluate = program.evaluate
 
     def holds(facts: Facts) -> bool:
+        # routing asks this for every request a stop or a candidate rule with an expression sees: one pass that
+        # both checks for missing facts and builds zen's context
         context = {}
         for key, fact in keys:
             value = facts.get(fact)
             if value is None:
                 return False
-            context[key] = _zen_value(value)
+            context[key] = (
+                float(value) if isinstance(value, Decimal) else value
+            )  # zen reads a decimal back from the float's shortest repr
         try:
             return evaluate(context) is True
         except Exception:  # a division by zero and the like: the condition cannot be shown to hold
