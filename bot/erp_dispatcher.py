@@ -12,18 +12,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Callable, Protocol
 
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from approvals import correlation, jobqueue, master_data
+from approvals.attachments import Attachment
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
 from approvals.directory import Directory
 from approvals.directory_store import LiveDirectory
 from approvals.jobqueue import ClaimedJob, JobQueue
+from approvals.models import Requisition
 from approvals.notices import Notice, Notifier
 from approvals.outbox import CREATE_PO, NOTIFY, SYNC_STATUS, Outbox, open_purchase_orders
 from approvals.workflow import ApprovalService
@@ -34,6 +37,7 @@ from connectors.erp.base import (
     ErpConnector,
     ErpError,
     PermanentError,
+    PoAttachment,
     PoCreated,
     PurchaseOrderRequest,
     TransientError,
@@ -42,6 +46,29 @@ from connectors.erp.config import ErpSettings
 from connectors.erp.factory import build_connector
 
 log = logging.getLogger("procurebot.erp")
+
+
+def with_attachments(engine: Engine, order: PurchaseOrderRequest) -> PurchaseOrderRequest:
+    """The order with the files its requisition carries now (a file attached after the approval still goes)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Attachment)
+            .join(Requisition, col(Requisition.id) == col(Attachment.requisition_id))
+            .where(Requisition.number == order.reference)
+            .order_by(col(Attachment.id))
+        ).all()
+    files = tuple(
+        PoAttachment(
+            attachment_id=a.id or 0,
+            filename=a.filename,
+            content_type=a.content_type,
+            size=a.size,
+            sha256=a.sha256,
+            download=f"/api/v1/requisitions/{order.reference}/attachments/{a.id}",
+        )
+        for a in rows
+    )
+    return replace(order, attachments=files) if files else order
 
 
 @dataclass(frozen=True)
@@ -176,7 +203,7 @@ class ErpDispatcher:
     def _create(self, job: ClaimedJob) -> PoCreated | None:
         """Send one job to the ERP; the PO it made (recorded by `_record`), or None when the job failed."""
         try:
-            order = PurchaseOrderRequest.from_payload(job.payload["order"])
+            order = with_attachments(self.engine, PurchaseOrderRequest.from_payload(job.payload["order"]))
             po = self.connector.create_po(order, _JobProgress(self.queue, job))
         except PermanentError as exc:
             log.warning("ERP refused %s for good: %s", job.key, exc.reason)

@@ -63,6 +63,19 @@ class PoLine:
 
 
 @dataclass(frozen=True)
+class PoAttachment:
+    """A file the requisition carries, sent with its PO: what it is, its SHA-256, and where procurebot serves it
+    (`download`: a path on procurebot's API, read with an API token that may see the requisition)."""
+
+    attachment_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    download: str
+
+
+@dataclass(frozen=True)
 class PurchaseOrderRequest:
     """What the ERP is asked to create: a snapshot of the approved requisition."""
 
@@ -75,6 +88,8 @@ class PurchaseOrderRequest:
     lines: tuple[PoLine, ...]
     need_by: date | None = None
     notes: str = ""
+    # the requisition's files (quotes, specs, photos) as they are when the PO is sent
+    attachments: tuple[PoAttachment, ...] = ()
 
     @property
     def total(self) -> Decimal:
@@ -87,6 +102,7 @@ class PurchaseOrderRequest:
         data["lines"] = [
             {**asdict(line), "quantity": str(line.quantity), "unit_price": str(line.unit_price)} for line in self.lines
         ]
+        data["attachments"] = [asdict(a) for a in self.attachments]
         return data
 
     @classmethod
@@ -113,6 +129,17 @@ class PurchaseOrderRequest:
             lines=lines,
             need_by=need_by,
             notes=data.get("notes") or "",
+            attachments=tuple(
+                PoAttachment(
+                    attachment_id=int(a["attachment_id"]),
+                    filename=str(a["filename"]),
+                    content_type=str(a["content_type"]),
+                    size=int(a["size"]),
+                    sha256=str(a["sha256"]),
+                    download=str(a["download"]),
+                )
+                for a in data.get("attachments") or ()
+            ),
         )
 
 

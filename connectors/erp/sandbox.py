@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Engine, Index
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.clock import utcnow
 from approvals.columns import timestamp_field
@@ -74,6 +74,22 @@ class SandboxPurchaseOrder(SQLModel, table=True):
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = timestamp_field(default_factory=utcnow)
     updated_at: datetime = timestamp_field(default_factory=utcnow)
+
+
+class SandboxPoAttachment(SQLModel, table=True):
+    """A file that came with a purchase order, as the sandbox ERP files it: its name, type, size and SHA-256, and
+    where procurebot serves it (the ERP keeps the reference, as document attachments by URL do)."""
+
+    __tablename__ = "erp_sandbox_po_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    po_id: int = Field(foreign_key="erp_sandbox_po.id", index=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=120)
+    size: int
+    sha256: str = Field(max_length=64)
+    source: str = Field(max_length=300)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
 
 
 @dataclass
@@ -197,6 +213,18 @@ class SandboxErp:
             session.add(po)
         return self.get_po_status(po.reference)  # type: ignore[return-value]
 
+    def attachments(self, number: str) -> list[SandboxPoAttachment]:
+        """The files filed with a PO (by its number, PO-000001), in the order they came."""
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(SandboxPoAttachment)
+                    .join(SandboxPurchaseOrder, col(SandboxPurchaseOrder.id) == col(SandboxPoAttachment.po_id))
+                    .where(SandboxPurchaseOrder.number == number.upper())
+                    .order_by(col(SandboxPoAttachment.id))
+                ).all()
+            )
+
     def count(self) -> int:
         with Session(self.engine) as session:
             return len(session.exec(select(SandboxPurchaseOrder.id)).all())
@@ -252,6 +280,17 @@ class SandboxErp:
                 session.flush()
                 po.number = f"PO-{po.id:06d}"
                 session.add(po)
+                for a in order.attachments:
+                    session.add(
+                        SandboxPoAttachment(
+                            po_id=po.id,
+                            filename=a.filename,
+                            content_type=a.content_type,
+                            size=a.size,
+                            sha256=a.sha256,
+                            source=a.download,
+                        )
+                    )
                 number, po_id = po.number, po.id
         except IntegrityError:
             # another caller created it between our look and our insert: theirs is the one
