@@ -31,10 +31,26 @@ class StoredRoute:
 
 
 @dataclass(frozen=True)
+class RouteShape:
+    """A route as a page shows it: the outcome, the rule that decided it, and each stage's approver ids (a
+    screen puts people's names on them; `summarize` gives the same route as one line of ids)."""
+
+    outcome: str
+    rule: str | None
+    stages: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
 class RouteChange:
     number: str
     before: str
     after: str
+    # for screens that name people, sites and suppliers: the two routes' parts and the request's own facts
+    before_shape: RouteShape | None = None
+    after_shape: RouteShape | None = None
+    requester: str | None = None
+    site: str | None = None
+    supplier: str | None = None
 
 
 @dataclass
@@ -156,6 +172,20 @@ def simulate(
         old_text = summarize(before.get("outcome", "?"), before.get("rule_id"), before_stages)
         new_text = summarize(after.outcome, after.rule_id, after.approvers)
         if old_text != new_text:
-            report.changed.append(RouteChange(record.number, old_text, new_text))
+            facts = record.facts
+            report.changed.append(
+                RouteChange(
+                    record.number,
+                    old_text,
+                    new_text,
+                    RouteShape(
+                        before.get("outcome", "?"), before.get("rule_id"), tuple(tuple(s) for s in before_stages)
+                    ),
+                    RouteShape(after.outcome, after.rule_id, tuple(tuple(s) for s in after.approvers)),
+                    facts.get("requester"),
+                    facts.get("site"),
+                    facts.get("supplier"),
+                )
+            )
     report.old_versions = sorted(old_versions)
     return report

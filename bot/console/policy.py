@@ -23,7 +23,7 @@ from approvals.errors import NotFound, PolicyInvalid, PolicyIssue
 from approvals.models import Requisition
 from approvals.policy.checker import check_policy
 from approvals.policy.loader import LoadedPolicy, load_policy_text
-from approvals.policy.simulate import SimulationReport, StoredRoute, simulate
+from approvals.policy.simulate import RouteChange, RouteShape, SimulationReport, StoredRoute, simulate
 from approvals.policy_store import active_policy, install_policy
 from bot.console import html, texts
 from bot.console.formats import when
@@ -153,9 +153,49 @@ def _replay(report: SimulationReport, directory) -> dict[str, Any]:  # type: ign
     ]
     return {
         "report": report,
-        "changes": [(c.number, c.before, c.after) for c in report.changed[:SHOW_CHANGES]],
+        "changes": [_change_row(c, directory) for c in report.changed[:SHOW_CHANGES]],
         "more": max(len(report.changed) - SHOW_CHANGES, 0),
         "load": load,
+    }
+
+
+def _named(directory, kind: str, key: str | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(what people call it, its id): a person's, site's or supplier's name; an id the directory no longer has
+    is shown as stored."""
+    if not key:
+        return ("–", "")
+    found = {
+        "person": directory.person_by_id,
+        "site": directory.site_by_code,
+        "supplier": directory.supplier_by_id,
+    }[kind].get(key)
+    return (found.name if found is not None else key, key)
+
+
+def _route_cells(shape: RouteShape | None, text: str, directory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A route as the page shows it: its outcome and rule in words, then each stage's approvers by name."""
+    if shape is None:
+        return {"label": text, "stages": []}
+    if shape.outcome == "auto_approve":
+        label = f"auto-approve ({shape.rule})"
+    elif shape.outcome == "stop":
+        label = f"stop ({shape.rule or 'no rule'})"
+    else:
+        label = f"{shape.rule}:"
+    return {"label": label, "stages": [[_named(directory, "person", p) for p in stage] for stage in shape.stages]}
+
+
+def _change_row(change: RouteChange, directory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """One changed route: the requisition, who asked for what where, and the route before and after, by name."""
+    return {
+        "number": change.number,
+        "request": [
+            _named(directory, "person", change.requester),
+            _named(directory, "site", change.site),
+            _named(directory, "supplier", change.supplier),
+        ],
+        "before": _route_cells(change.before_shape, change.before, directory),
+        "after": _route_cells(change.after_shape, change.after, directory),
     }
 
 

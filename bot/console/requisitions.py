@@ -104,6 +104,7 @@ def search_page(
         site=site,
         states=[(s.value, states.label(s)) for s in State if s != State.DRAFT],
         sites=directory.sites,
+        site_names={s.code: s.name for s in directory.sites},
         found=found,
     )
 
@@ -132,8 +133,8 @@ def detail_page(
     facts = [
         ("State", states.label(view.state)),
         ("Requester", view.requester_name),
-        ("Site", view.site),
-        ("Cost center", view.cost_center),
+        ("Site", _coded(directory.site_by_code, view.site)),
+        ("Cost center", _coded(directory.cost_center_by_code, view.cost_center)),
         ("Supplier", view.supplier_name),
         ("Category", _category(directory, view.category)),
         ("Amount", f"{view.total:,.2f} {view.currency} ({view.amount:,.2f} {view.policy_currency})"),
@@ -212,6 +213,13 @@ def _state(value: Any) -> str:
         return states.label(str(value))
     except ValueError:
         return str(value)
+
+
+def _coded(known: dict[str, Any], code: str | None) -> str:
+    """A site or cost center by its name with its code after it ("Dallas DC (DAL)"); a code the directory no longer
+    has stays as stored."""
+    found = known.get(code or "")
+    return f"{found.name} ({code})" if found is not None else (code or "–")
 
 
 def _category(directory: Any, code: str | None) -> str:

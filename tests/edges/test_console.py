@@ -235,3 +235,45 @@ def test_production_without_a_session_secret_keeps_the_console_off(console):
     r = console.post("/console/login", data={"token": console.tokens["admin"]}, follow_redirects=False)
     assert r.status_code == 503 and COOKIE not in console.cookies
     assert console.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_what_if_changed_routes_name_people_sites_and_suppliers(console):
+    """The what-if's changed routes read 'Jake Miller · Dallas DC · Uline' and name approvers, their ids on hover."""
+    svc = console.runtime.service
+    for _ in range(2):
+        svc.submit(submit(lines=[boxes(60)]))
+    sign_in(console, "admin")
+    token = csrf(console, "/console/policy")
+    r = console.post(
+        "/console/policy/upload", data={"csrf": token}, files={"file": ("policy.yaml", good_policy_text(), "text/yaml")}
+    )
+    table = re.search(r'<table class="changes">.*?</table>', r.text, re.S)
+    assert table is not None, r.text
+    rows = re.findall(r"<tr><td>.*?</tr>", table.group(0), re.S)
+    assert len(rows) == 2
+    cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", row)).strip() for row in rows]
+    directory = console.runtime.directory
+    requester = submit(lines=[boxes(60)]).draft
+    person = directory.person(requester.requester)
+    site = directory.site_by_code[requester.site]
+    supplier = directory.supplier_by_id[requester.supplier]
+    for text in cells:
+        assert f"{person.name} · {site.name} · {supplier.name}" in text, text
+        assert "auto-approve" in text
+    # every person in the routes is named; the id is only on hover
+    titled = re.findall(r'<span class="person" title="([^"]+)">([^<]+)</span>', table.group(0))
+    assert titled and all(directory.person(pid).name == name for pid, name in titled)
+    visible = " ".join(cells)
+    assert not any(pid in visible for pid, _ in titled)
+    assert f'title="{person.id}"' in table.group(0) and f'title="{site.code}"' in table.group(0)
+
+
+def test_requisition_pages_name_the_site_and_cost_center(console):
+    """The requisition page reads 'Dallas DC (DAL)' and 'Dallas operations (DAL-OPS)'; the list names the site."""
+    result = console.runtime.service.submit(submit(lines=[boxes(10)]))
+    sign_in(console, "auditor")
+    page = html.unescape(console.get(f"/console/requisitions/{result.number}").text)
+    assert "<dt>Site</dt><dd>Dallas DC (DAL)</dd>" in page
+    assert "<dt>Cost center</dt><dd>Dallas operations (DAL-OPS)</dd>" in page
+    found = console.get("/console/requisitions", params={"q": result.number}).text
+    assert '<span title="DAL">Dallas DC</span>' in found
