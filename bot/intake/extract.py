@@ -891,7 +891,9 @@ class Extractor:
 
     def _extract(self, text: str, *, now: datetime, timezone: str) -> Extraction:
         out = Extraction()
-        w = _Work(_spanish_dates(written_forms(words_to_digits(rows_as_sentences(text)))))
+        w = _Work(
+            _PARTS_AND_LABOR.sub(_job_price, _spanish_dates(written_forms(words_to_digits(rows_as_sentences(text)))))
+        )
         for m in _LIST_MARKER.finditer(w.low):
             w.take(m.start("m"), m.end("m"))  # "1." or "-" starting a listed line is not a quantity
         for m in re.finditer(r"\bpos\.?\s*\d{1,3}\b\s*[:.)]?", w.low):
@@ -2010,6 +2012,20 @@ def _conflicting_spec(description: str, item: Item) -> bool:
         return False
     known = " ".join((item.name, *item.keywords)).lower().replace(" ", "")
     return any(x not in known for x in said)
+
+
+# "640 parts + labor", "$780 parts & labour": the price of the whole job, not 640 parts and a second line of labor
+_PARTS_AND_LABOR = re.compile(
+    r"(?P<n>(?:[$€£]\s?)?\d[\d,.]*k?)\s*(?:for\s+|incl\.?\s+|including\s+|with\s+)?(?:the\s+)?"
+    r"(?:parts?\s*(?:\+|&|and|n|/|,)\s*lab(?:o|ou)r|lab(?:o|ou)r\s*(?:\+|&|and|n|/|,)\s*parts?)\b",
+    re.IGNORECASE,
+)
+
+
+def _job_price(m: re.Match[str]) -> str:
+    """The amount, read as an installed job's price: a bare number gets the "for" people put before a price."""
+    n = m.group("n")
+    return (n if not n[0].isdigit() else f"for {n}") + " installed"
 
 
 _PEOPLE = re.compile(r"(?:people|persons|heads|guests|attendees|pax|employees|staff|folks|of us|ppl)")

@@ -240,7 +240,7 @@ FILLER_END = re.compile(
     r"in|total|roughly|approx|quoted|quote|asap|needed|need|is|are|it|them|those|these|more|too|as well|"
     r"again|please order|thank you|so|per|x|qty|each one|apiece|also|warehouse|dc|site|branch|location|"
     r"facility|building|bldg|region|office|plant|de|del|para|por|porfa|y|con|charge|charged|bill|"
-    r"ordered)\b)+\s*$",
+    r"ordered|installed)\b)+\s*$",
     re.IGNORECASE,
 )
 CHATTER = re.compile(
