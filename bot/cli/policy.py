@@ -14,12 +14,13 @@ import os
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 import yaml
 from pydantic import ValidationError
 
+from approvals.bounded_yaml import POLICY, YamlRefused, check_bounds
 from approvals.clock import utcnow
 from approvals.delegation import DelegationWindow
 from approvals.directory import Directory, load_directory
@@ -54,13 +55,22 @@ HELP_IMPORT = (
     "Turn a spreadsheet approval matrix (CSV, one row per stage; layout in docs/policy.md) into a policy file and "
     "check it."
 )
-HELP_EXPORT = "Write a policy's stops, rules and overlays as a spreadsheet approval matrix (CSV) for review."
+HELP_EXPORT = (
+    "Write a policy's stops, rules, overlays and service levels as a spreadsheet approval matrix (CSV) for review."
+)
 HELP_MATRIX = "The approval matrix: an Excel workbook (.xlsx, its first sheet) or CSV."
-HELP_BASE = "Policy YAML that gives everything the matrix has no column for: header, rates, settings, service levels."
+HELP_BASE = (
+    "Policy YAML that gives everything the matrix has no column for: header, rates, settings, escalations "
+    "(a whole policy, or only those parts)."
+)
 HELP_OUT_POLICY = "Where to write the policy YAML (nothing is written when the matrix has errors)."
 HELP_OUT_MATRIX = "Where to write the matrix: .xlsx for a workbook, else CSV (default: CSV on standard output)."
 MSG_MATRIX_UNREADABLE = "cannot read {path}: {problem}"
-MSG_WROTE_POLICY = "wrote {out} from {matrix} ({rules} rules, {stops} stops, {overlays} overlays); checking it:"
+MSG_WROTE_POLICY = (
+    "wrote {out} from {matrix} ({rules} rules, {stops} stops, {overlays} overlays, {levels} service levels); "
+    "checking it:"
+)
+MSG_BASE_INVALID = "cannot use --base {path}: {problem}"
 MSG_MATRIX_ROW = "    from {matrix}:{line}"
 MSG_DIRECTORY_INVALID = "cannot use directory {path}: {problem}"
 MSG_DIRECTORY_USED = "directory: {path} ({how})"
@@ -272,7 +282,7 @@ def import_(
     company = _directory(used)
     base_doc = None
     if base is not None:
-        base_doc = yaml.safe_load(_policy(base).source)
+        base_doc = _base(base)
     try:
         text = _read_matrix(matrix)
     except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:  # openpyxl: ValueError/KeyError on a bad file
@@ -292,6 +302,7 @@ def import_(
             rules=len(doc.get("rules") or ()),
             stops=len(doc.get("stops") or ()),
             overlays=len(doc.get("overlays") or ()),
+            levels=len(doc.get("service_levels") or ()),
         )
     )
     try:
@@ -327,6 +338,20 @@ def export(
         book.save(out)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+def _base(path: Path) -> dict[str, Any]:
+    """The --base file: a whole policy, or only the parts a matrix has no column for (header, rates, settings);
+    the policy the import writes is validated whole."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        check_bounds(text, POLICY, "policy file")
+        doc = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, YamlRefused, yaml.YAMLError) as exc:
+        raise _fail(MSG_BASE_INVALID.format(path=path, problem=str(exc).splitlines()[0])) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("policy"), dict):
+        raise _fail(MSG_BASE_INVALID.format(path=path, problem="it needs a `policy:` header (id, version, currency)"))
+    return doc
 
 
 _WORKBOOKS = (".xlsx", ".xlsm")

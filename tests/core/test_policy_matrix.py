@@ -277,7 +277,7 @@ def test_import_writes_the_policy_checks_it_and_points_findings_at_matrix_rows(t
     out = tmp_path / "policy.yaml"
     result = runner.invoke(app, ["policy", "import", str(matrix), "--out", str(out), "--directory", str(COMPANY_FILE)])
     assert result.exit_code == 2, result.output
-    assert f"wrote {out} from {matrix} (2 rules, 0 stops, 0 overlays); checking it:" in result.output
+    assert f"wrote {out} from {matrix} (2 rules, 0 stops, 0 overlays, 0 service levels); checking it:" in result.output
     assert "unknown role `senior_buyer`" in result.output and f"from {matrix}:3" in result.output
     assert out.exists()
     bad = tmp_path / "bad.csv"
@@ -335,3 +335,46 @@ def test_the_documented_matrix_example_imports_as_the_guide_says():
             "reminders": {"first_after_hours": 1, "every_hours": 1},
         }
     ]
+
+
+def test_the_worked_example_runs_from_the_spreadsheet_to_the_what_if_report(tmp_path, monkeypatch):
+    """docs/policy.md's worked example: the director's sheet and base import clean into the director's policy, its
+    nine cases pass, and raising the touchless limit to $2,500 in one cell shows one route changed, the stretch wrap
+    order no longer waiting on Zoe Martin."""
+    monkeypatch.chdir(EXAMPLES.parent)
+    company = ["--directory", "examples/company.yaml"]
+    sheet = (EXAMPLES / "director-matrix.csv").read_text()
+    assert sheet == export_matrix(yaml.safe_load((EXAMPLES / "director-policy.yaml").read_text()))  # kept in step
+    first = tmp_path / "director.yaml"
+    args = ["policy", "import", "examples/director-matrix.csv", "--base", "examples/director-base.yaml"]
+    imported = runner.invoke(app, [*args, "--out", str(first), *company])
+    assert imported.exit_code == 0, imported.output
+    assert "(4 rules, 2 stops, 2 overlays, 1 service levels); checking it:" in imported.output
+    assert "policy check: no problems found" in imported.output
+    assert _normal(load_policy(first).spec) == _normal(load_policy(EXAMPLES / "director-policy.yaml").spec)
+    cases = ["policy", "test", str(first), "--cases", "examples/director-policy-cases.yaml", *company]
+    tested = runner.invoke(app, cases)
+    assert tested.exit_code == 0 and "9 passed, 0 failed" in tested.output, tested.output
+    raised = sheet.replace('"Contracted stock up to $1,000",,1000,', '"Contracted stock up to $2,500",,2500,')
+    assert raised != sheet
+    (tmp_path / "director-matrix-next.csv").write_text(raised)
+    nxt = tmp_path / "director-next.yaml"
+    args = ["policy", "import", str(tmp_path / "director-matrix-next.csv"), "--base", "examples/director-base.yaml"]
+    assert runner.invoke(app, [*args, "--out", str(nxt), *company]).exit_code == 0
+    requests = ["--requests", "examples/director-requests.jsonl"]
+    report = runner.invoke(app, ["policy", "simulate", str(nxt), "--before", str(first), *requests, *company])
+    assert report.exit_code == 0, report.output
+    for line in ("Routes changed: 1 of 9", "Touchless rate: 11.1% -> 22.2%", "now auto-approve (touchless-contracted)"):
+        assert line in report.output
+    assert "zoe.martin               2 -> 1     (-1)" in report.output
+
+
+def test_a_base_without_the_header_is_refused_in_one_line(tmp_path):
+    """`policy import --base` with a file that has no `policy:` header says so in one line and writes nothing."""
+    base = tmp_path / "base.yaml"
+    base.write_text("rates: {EUR: 1.08}\n")
+    out = tmp_path / "out.yaml"
+    args = ["policy", "import", str(EXAMPLES / "director-matrix.csv"), "--base", str(base), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--directory", str(COMPANY_FILE)])
+    assert result.exit_code == 2 and f"cannot use --base {base}: it needs a `policy:` header" in result.output
+    assert not out.exists()
