@@ -251,7 +251,13 @@ class IntakeActions(ServiceBase):
                 now,
                 surface,
                 {"state": before},
-                {"state": req.state, "rule": plan.rule_id, "explanation": plan.explanation},
+                # who the policy tells, by id: the audit says who knew, not only the explanation's words
+                {
+                    "state": req.state,
+                    "rule": plan.rule_id,
+                    "explanation": plan.explanation,
+                    "informed": list(plan.informed),
+                },
             )
             return req, "auto_approved", f"{req.number} is approved automatically: {plan.explanation}."
         self._move(req, "route_to_approvers", now)
@@ -272,6 +278,7 @@ class IntakeActions(ServiceBase):
                 "stages": plan.approvers,
                 "explanation": plan.explanation,
                 "notes": list(plan.notes),
+                "informed": [list(stage.informed) for stage in plan.stages],  # by stage: told as it starts
             },
         )
         return req, "routed", f"{req.number} is with {names} ({first.name})."

@@ -104,3 +104,21 @@ def test_an_order_far_above_the_requesters_usual_quantity_gets_a_category_review
     assert "Category review" not in {s.stage_name for s in usual.steps}
     unusual = service.submit(submit(lines=[{**wrap, "quantity": 60}])).requisition
     assert "Category review" in {s.stage_name for s in unusual.steps}
+
+
+def test_the_audit_trail_names_who_the_policy_informs(service, clock):
+    """Jake's request reaches Zoe's stage, which informs the regional director: the `routed` audit event lists
+    James Carter as informed on that stage, by id, beside the explanation."""
+    from sqlmodel import Session, select
+
+    from approvals.models import AuditEvent
+
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    _with_levels(service, clock)
+    number = service.submit(submit()).number
+    with Session(service.engine) as session:
+        [routed] = session.exec(
+            select(AuditEvent).where(AuditEvent.requisition_number == number, AuditEvent.kind == "routed")
+        ).all()
+    assert routed.after["informed"] == [["james.carter"]]
+    assert "informed: James Carter" in routed.after["explanation"]
