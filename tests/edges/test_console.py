@@ -224,7 +224,8 @@ def test_dashboard_audit_export_and_delegations(console):
     )
     delegations = console.get("/console/delegations").text
     assert "Delegations" in delegations
-    assert "<td>active</td><td>Maria Lopez</td>" in delegations, away  # active on the clock that set it
+    active = '<td data-label="Status">active</td><td data-label="Approver">Maria Lopez</td>'
+    assert active in delegations, away  # active on the clock that set it
 
 
 def test_production_without_a_session_secret_keeps_the_console_off(console):

@@ -34,9 +34,10 @@ def test_admin_sets_a_delegation_sees_who_is_out_and_ends_it(console):  # noqa: 
     said = _said(console.post("/console/delegations", data=form, follow_redirects=False))
     assert said.startswith("done: Zoe Martin's approvals go to Frank Novak until ")
     page = html.unescape(console.get("/console/delegations").text)
-    out = re.search(r'<table class="out">.*?</table>', page, re.S)
-    assert out and "Zoe Martin" in out.group(0) and "Frank Novak" in out.group(0) and "<td>1</td>" in out.group(0)
-    (row,) = re.findall(r'<tr data-id="(\d+)"><td>active</td>', page)
+    out = re.search(r'<table class="stack out">.*?</table>', page, re.S)
+    assert out and "Zoe Martin" in out.group(0) and "Frank Novak" in out.group(0)
+    assert '<td data-label="Steps waiting on them">1</td>' in out.group(0)
+    (row,) = re.findall(r'<tr data-id="(\d+)"><td data-label="Status">active</td>', page)
     ended = _said(console.post(f"/console/delegations/{row}/end", data={"csrf": token}, follow_redirects=False))
     assert ended.startswith("done: The delegation has ended")
     assert "Nobody is out" in console.get("/console/delegations").text

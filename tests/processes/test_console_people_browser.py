@@ -70,3 +70,37 @@ def test_admin_moves_a_waiting_step_in_the_browser(console_server, browser):  # 
     page.wait_for_selector(".notice.ok")
     assert f"{number} is now with Maria Lopez" in page.locator(".notice.ok").inner_text()
     assert service.get(number).waiting_on == ["maria.lopez"]
+
+
+def test_delegations_read_as_cards_on_a_375_px_phone(console_server, browser):  # noqa: F811
+    """On a 375 px phone each delegation is a card ('Approver Zoe Martin', 'Delegate Frank Novak', End now), and no
+    table on the page scrolls sideways, inside its box or out."""
+    base, service = console_server["base"], console_server["service"]
+    page = browser.new_page()
+    page.set_viewport_size({"width": 375, "height": 812})
+    sign_in(page, base, console_server["token"])
+    page.wait_for_selector("h1:text('Dashboard')")
+    page.goto(base + "/console/delegations")
+    page.select_option("#set-delegation select[name=delegator]", "zoe.martin")
+    page.select_option("#set-delegation select[name=delegate]", "frank.novak")
+    page.fill("#set-delegation input[name=ends]", service.clock().date().isoformat())
+    page.fill("#set-delegation input[name=reason]", "Vacation, then the regional planning week in Chicago")
+    page.click("#set-delegation button[type=submit]")
+    page.wait_for_selector(".notice.ok")
+    row = page.locator("table.delegations tbody tr").first
+    # each cell shows its column's name before its value (the phone has no header row to look up to)
+    shown = row.locator("td").evaluate_all(
+        "tds => tds.map(td => [getComputedStyle(td, '::before').content.replace(/\"/g, ''), td.innerText.trim()])"
+    )
+    assert ["Approver", "Zoe Martin"] in shown and ["Delegate", "Frank Novak"] in shown, shown
+    assert page.locator("table.delegations thead").bounding_box()["height"] <= 1  # the header row is not shown
+    assert row.locator("button.end-delegation").is_visible()
+    # a card: the approver's cell sits under the status cell, not beside it
+    status, approver = row.locator("td").nth(0).bounding_box(), row.locator("td").nth(1).bounding_box()
+    assert approver["y"] >= status["y"] + status["height"] - 1 and approver["x"] == status["x"]
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    overflowing = page.evaluate(
+        "[...document.querySelectorAll('.scroll')]"
+        ".filter(b => b.scrollWidth > b.clientWidth).map(b => b.innerHTML.slice(0, 60))"
+    )
+    assert overflowing == []
