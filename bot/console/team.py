@@ -1,6 +1,6 @@
 """A manager's own team in the console: who reports to them, who is out, which steps wait on each, their
-delegations; and the three things a manager may do for them: set a delegation for someone who is away, end one,
-and move a waiting step to someone else with the reason.
+delegations (and the manager's own); and what a manager may do for them and for themselves: set a delegation for
+someone who is away, move its last day, end it, and move a waiting step to someone else with the reason.
 
 Managers sign in through single sign-on (a person with people reporting to them: bot/console/oidc.py). Each form
 runs the core's own command as the manager themselves (the audit names them, and the console session as the
@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from approvals import credentials
 from approvals.absences import out_at
 from approvals.clock import as_utc
-from approvals.commands import CancelDelegation, Reassign, SetDelegation
+from approvals.commands import CancelDelegation, ChangeDelegation, Reassign, SetDelegation
 from approvals.directory import Directory
 from approvals.directory_store import Absence
 from approvals.errors import NotAllowed, ProcurebotError
@@ -90,7 +90,11 @@ def team_page(request: Request, done: str = "", problem: str = "") -> Response:
     with Session(runtime.engine) as session:
         delegations = session.exec(
             select(Delegation)
-            .where(col(Delegation.delegator).in_(ids), Delegation.cancelled_at == None, Delegation.ends_at > now)  # noqa: E711
+            .where(
+                col(Delegation.delegator).in_([who.person_id, *ids]),
+                Delegation.cancelled_at == None,  # noqa: E711
+                Delegation.ends_at > now,
+            )
             .order_by(col(Delegation.starts_at))
         ).all()
         absences = {a.person_id: a for a in session.exec(select(Absence).where(col(Absence.person_id).in_(ids)))}
@@ -144,6 +148,7 @@ def team_page(request: Request, done: str = "", problem: str = "") -> Response:
             when(d.starts_at),
             when(d.ends_at),
             d.reason,
+            _last_day(d),
         )
         for d in delegations
     ]
@@ -156,7 +161,7 @@ def team_page(request: Request, done: str = "", problem: str = "") -> Response:
         out=[m for m in members if m.away],
         waiting=waiting,
         current=current,
-        team=[(p.id, p.name) for p in team],
+        team=[(who.person_id, texts.TEAM_MYSELF.format(name=who.name))] + [(p.id, p.name) for p in team],
         people=sorted(((p.id, p.name) for p in directory.people if p.active), key=lambda p: p[1]),
         today=now.date().isoformat(),
         done=done,
@@ -247,6 +252,42 @@ def end_team_delegation(request: Request, delegation_id: int, csrf: str = Form(d
         return _back(bad=exc.message)
     name = _name(request.app.state.runtime.directory, row.delegator)
     return _back(ok=f"{name}'s delegation has ended; their steps go back to them.")
+
+
+@router.post("/team/delegations/{delegation_id}/move")
+def move_team_delegation(
+    request: Request, delegation_id: int, csrf: str = Form(default=""), ends: str = Form(default="", max_length=10)
+) -> Response:
+    """Move a delegation's last day (back early, or out longer): theirs or the manager's own."""
+    who = _manager(request, csrf)
+    if isinstance(who, Response):
+        return who
+    assert who.person_id is not None
+    service = request.app.state.runtime.service
+    try:
+        last = _day(ends, "Until")
+        command = ChangeDelegation(
+            actor=who.person_id, delegation_id=delegation_id, ends_at=as_utc(last) + timedelta(days=1)
+        )
+        with credentials.acting(_credential(who)):
+            row = service.change_delegation(command)
+    except NotAllowed as exc:
+        _refused(request, who, "change_delegation", exc.message)
+        return _back(bad=exc.message)
+    except ProcurebotError as exc:
+        return _back(bad=exc.message)
+    except ValueError as exc:
+        return _back(bad=_plain(exc))
+    directory = request.app.state.runtime.directory
+    said = f"{_name(directory, row.delegator)}'s delegation to {_name(directory, row.delegate)} now ends after "
+    return _back(ok=said + f"{last.date().isoformat()}.")
+
+
+def _last_day(d: Delegation) -> str:
+    """The last whole day a delegation covers (UTC), as the date field shows it."""
+    end = as_utc(d.ends_at)
+    assert end is not None
+    return (end - timedelta(microseconds=1)).date().isoformat()
 
 
 @router.post("/team/reassign")

@@ -5,12 +5,15 @@ for anyone outside their team is refused and written to the audit trail, and the
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fake_oidc import FakeOidc
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from approvals.clock import as_utc
+from approvals.commands import SetDelegation
 from approvals.directory_store import Absence
 from approvals.models import AuditEvent, Delegation
 from tests.edges.test_console_sso import REDIRECT, _console, sign_in
@@ -200,3 +203,45 @@ def test_a_form_post_without_the_session_token_is_refused(manager):
     )
     assert answer.status_code == 403
     assert manager.runtime.service.get(manager.zoe_pr).waiting_on == ["zoe.martin"]
+
+
+def test_a_manager_sets_her_own_delegation_and_moves_its_last_day(manager):
+    """Maria is away herself: she picks 'Maria Lopez (me)' and James Carter, then moves her last day two days
+    later; the page shows the new end and the audit trail the change, by her."""
+    runtime = manager.runtime
+    today = runtime.service.clock().date()
+    page = manager.get("/console/team").text
+    assert '<option value="maria.lopez">Maria Lopez (me)</option>' in page
+    form = {"csrf": csrf(page), "delegator": "maria.lopez", "delegate": "james.carter", "reason": "Conference"}
+    form |= {"starts": today.isoformat(), "ends": today.isoformat()}
+    assert "Maria Lopez&#39;s approvals go to James Carter" in manager.post("/console/team/delegations", data=form).text
+    with Session(runtime.engine) as session:
+        (row,) = session.exec(select(Delegation)).all()
+    later = (today + timedelta(days=2)).isoformat()
+    moved = manager.post(f"/console/team/delegations/{row.id}/move", data={"csrf": csrf(page), "ends": later})
+    assert f"Maria Lopez&#39;s delegation to James Carter now ends after {later}" in moved.text
+    assert f'name="ends" value="{later}"' in moved.text
+    (changed,) = events(manager, "delegation_changed")
+    assert changed.actor == "maria.lopez" and changed.surface == "console"
+
+
+def test_a_manager_cannot_move_a_delegation_outside_her_team(manager):
+    """An admin set Luis's delegation (he reports to Frank in Chicago): Maria's attempt to move its end is refused,
+    audited, and it keeps its end."""
+    runtime = manager.runtime
+    now = runtime.service.clock()
+    row = runtime.service.set_delegation(
+        SetDelegation(
+            actor="admin", delegator="luis.garcia", delegate="frank.novak", starts_at=now, ends_at=now + timedelta(1)
+        ),
+        as_admin=True,
+    )
+    page = manager.get("/console/team").text
+    assert f'<tr data-id="{row.id}">' not in page  # not listed on her page
+    later = (now + timedelta(days=9)).date().isoformat()
+    answer = manager.post(f"/console/team/delegations/{row.id}/move", data={"csrf": csrf(page), "ends": later})
+    assert "their manager" in answer.text and "now ends after" not in answer.text
+    with Session(runtime.engine) as session:
+        assert as_utc(session.get(Delegation, row.id).ends_at) == as_utc(row.ends_at)  # type: ignore[union-attr]
+    (refused,) = events(manager, "act_as_refused")
+    assert refused.after["action"] == "change_delegation"
