@@ -38,6 +38,7 @@ HIDDEN = [
     ("GET", "/console/team"),
     ("POST", "/console/team/delegations"),
     ("POST", "/console/team/delegations/{delegation_id}/end"),
+    ("POST", "/console/team/delegations/{delegation_id}/move"),
     ("POST", "/console/team/reassign"),
     ("GET", "/chat"),
     ("GET", "/chat/api/cards/{number}"),
