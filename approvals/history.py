@@ -1,7 +1,8 @@
 """The history the signals compare a requisition against: one thin query, plain data out.
 
-Past requisitions that share the requester, the supplier or an item with this one, over the last
-`days` days, as `approvals.signals.PastRequest` (ids, amounts and items; no names).
+Past requisitions that share the requester, the supplier or an item with this one (by SKU, or for a line with no
+SKU by its description, at any site and from any supplier), over the last `days` days, as
+`approvals.signals.PastRequest` (ids, amounts and items; no names).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from approvals.clock import as_utc
@@ -55,6 +56,13 @@ def load_history(
     if skus:
         with_skus = select(RequisitionLine.requisition_id).where(col(RequisitionLine.sku).in_(skus))
         related = or_(related, col(Requisition.id).in_(with_skus))
+    # a free-text item's history is the whole company's too: the same words bought by anyone, anywhere
+    texts = sorted({ln.description.strip().lower() for ln in own if not ln.sku and ln.description.strip()})
+    if texts:
+        same_text = select(RequisitionLine.requisition_id).where(
+            func.lower(func.trim(col(RequisitionLine.description))).in_(texts)
+        )
+        related = or_(related, col(Requisition.id).in_(same_text))
     # what came before this one: a later request is not part of its history (ids grow with every insert)
     rows = session.exec(
         select(Requisition)

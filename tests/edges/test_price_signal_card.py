@@ -55,3 +55,21 @@ def test_the_console_requisition_page_shows_what_is_unusual(console):  # noqa: F
     sign_in(console, "auditor")
     page = html.unescape(console.get(f"/console/requisitions/{result.number}").text)
     assert "<dt>What is unusual</dt><dd>Stretch wrap 18in: 200 is 5 times the catalog's usual order of 40.</dd>" in page
+
+
+def test_a_free_text_items_usual_quantity_comes_from_the_whole_company(plain, service):  # noqa: F811
+    """Three other people at Chicago, Atlanta and Edison ordered 4 'forklift seat cushions' each, from other
+    suppliers: Jake's first order of 40 at Dallas is 10 times that item's usual quantity, on the approver's card."""
+    cushions = {"description": "Forklift seat cushion", "quantity": 4, "unit_price": 60, "category": "mro"}
+    for who, site, cc, supplier in (
+        ("frank.novak", "CHI", "CHI-OPS", "grainger"),
+        ("denise.washington", "ATL", "ATL-OPS", "fastenal"),
+        ("paul.russo", "NJ", "NJ-OPS", "grainger"),
+    ):
+        service.submit(submit(who, site=site, cost_center=cc, supplier=supplier, lines=[cushions]))
+    result = service.submit(
+        submit(supplier="rapid-repair", cost_center="DAL-MAINT", lines=[{**cushions, "quantity": 40}])
+    )
+    note = approver_note(plain.bot, result.number, result.requisition.waiting_on[0])
+    assert note is not None
+    assert "Forklift seat cushion: 40 is 10 times the usual quantity of 4 (3 past requests)." in note
