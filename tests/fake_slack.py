@@ -53,8 +53,41 @@ class FakeSlack:
     refused: dict[str, str] = field(default_factory=dict)  # token -> the error every call with it gets
     hooks_url: str = ""  # http://127.0.0.1:<port>: where response URLs point (set by FakeSlackServer)
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # response_url path -> where it answers
+    # files people shared: url_private path -> (mimetype, bytes); served only with a token, as Slack does
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    _file_ids: Any = field(default_factory=lambda: itertools.count(1))
 
     # ------------------------------------------------------------------ scripting
+    def share(self, name: str, mimetype: str, data: bytes, *, size: int | None = None) -> dict[str, Any]:
+        """A file someone shares: the file object Slack puts in a file_share message's `files` (the fields an app
+        reads), its bytes served at url_private_download to a request carrying a token."""
+        file_id = f"F{next(self._file_ids):08d}"
+        path = f"/files-pri/{TEAM}-{file_id}/download/{urllib.parse.quote(name)}"
+        self.files[path] = (mimetype, data)
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1].lower(),
+            "size": len(data) if size is None else size,
+            "mode": "hosted",
+            "is_external": False,
+            "url_private": self.hooks_url + path.replace("/download/", "/"),
+            "url_private_download": self.hooks_url + path,
+        }
+
+    def file(self, path: str, token: str | None) -> tuple[int, str, bytes]:
+        """GET of a file URL: its bytes with a token Slack accepts; without one, Slack's sign-in page (200, HTML)."""
+        with self._lock:
+            self.calls.append(Call("files-pri", {"path": path}, token, time.monotonic()))
+        found = self.files.get(path)
+        if token and token not in self.refused and found is not None:
+            return 200, found[0], found[1]
+        if found is None:
+            return 404, "text/plain", b"not found"
+        return 200, "text/html; charset=utf-8", b"<!DOCTYPE html><html><title>Slack</title>Sign in</html>"
+
     def fail_next(
         self, method: str, error: str, *, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None
     ) -> None:
@@ -287,6 +320,15 @@ class _Handler(BaseHTTPRequestHandler):
             data = text.encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if path.startswith("/files-pri/"):
+            auth = self.headers.get("Authorization", "")
+            status, kind, data = self.fake.file(path, auth.removeprefix("Bearer ").strip() or None)
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -20,7 +20,7 @@ class SlackSettings(BaseSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     state_secret: SecretStr | None = None
-    scopes: str = "chat:write,commands,im:history,im:write,users:read,users:read.email"
+    scopes: str = "chat:write,commands,files:read,im:history,im:write,users:read,users:read.email"
     api_base_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_API)  # GovSlack: https://slack-gov.com/api/
     # threads that run decisions (the core serialises approvals on its audit chain, so a few are enough;
     # more only make them queue on its lock while holding Python's) and threads for the slower Web API calls

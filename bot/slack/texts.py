@@ -103,3 +103,17 @@ OAUTH_DONE = "procurebot is installed. Open Slack and send it a direct message t
 OAUTH_FAILED = "The installation did not complete ({reason}). Start again from the install page."
 CHAIN = "Approval chain"
 COMMENTS = "Comments"
+
+# files shared with the bot (bot/slack/files.py)
+FILE_WHERE = (
+    "To attach {names}, share it in the thread of the request's card (each request has one), so I know which "
+    "request it is for. The request goes on without it meanwhile."
+)
+FILE_TOO_BIG = (
+    "{name} is {size}, too big to attach: attachments may be {limit}. Send a smaller file (a PDF export, or a photo "
+    "at a lower resolution); the request goes on without it."
+)
+FILE_UNREADABLE = (
+    "I couldn't read {name} from Slack, so it is not attached. Share it again; if it keeps failing, ask your Slack "
+    "admin to reinstall procurebot so it has the files:read permission."
+)

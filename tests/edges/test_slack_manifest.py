@@ -36,6 +36,7 @@ def test_manifest_matches_the_code():
 SCOPE_USES = {
     "chat:write": ("chat_postMessage", "chat_update", "chat_postEphemeral"),
     "commands": ("app.command(",),
+    "files:read": ("url_private_download",),
     "im:history": ('app.event("message")',),  # message.im
     "im:write": ("conversations_open",),
     "users:read": ("users_info",),

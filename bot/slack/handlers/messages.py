@@ -12,6 +12,7 @@ from bot.chat.models import CardCopy
 from bot.intake import routing
 from bot.intake.assistant import Reply
 from bot.slack.bot import SlackBot, Where, slack_credential
+from bot.slack.files import attach_shared, shared_files
 from bot.slack.surface import SURFACE
 
 # what a message in a requisition's thread is when it is not a command: words about that requisition
@@ -23,8 +24,10 @@ def register(app: Any, bot: SlackBot) -> None:
     @app.event("message")
     async def on_message(body: dict[str, Any], request: Any) -> None:
         event = body.get("event") or {}
-        # only people writing to us directly; edits, joins and bots' own messages are not requests
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        # only people writing to us directly; edits, joins and bots' own messages are not requests (a file shared
+        # with us is: bot/slack/files.py)
+        subtype = event.get("subtype")
+        if event.get("channel_type") != "im" or subtype not in (None, "file_share") or event.get("bot_id"):
             return
         retry = (request.headers.get("x-slack-retry-num") or [None])[0] if request is not None else None
         bot.background.submit(handle_dm, bot, body, retry)
@@ -57,6 +60,12 @@ def _dm(
 ) -> None:
     """`text`: the message with mentions as names; `said`: with mentions as "@Name", for a comment."""
     number = _thread_requisition(bot, person.id, thread) if thread else None
+    files = shared_files(event)
+    if files:
+        # files shared in a requisition's thread are attached to it; the words with them, if any, go on as usual
+        bot.send(where, attach_shared(bot, where.team, person.id, number, files), person)
+        if not text.strip():
+            return
     if number is not None:
         ts = event.get("ts", "")
         replies = _answer_in_thread(bot, person.id, number, text, ts)
