@@ -17,6 +17,7 @@ from approvals.errors import StaleAction
 from approvals.models import AuditEvent
 from approvals.policy import LoadedPolicy, load_policy_text
 from tests.factories import boxes, submit
+from tests.scheduling_support import at, dallas
 
 # $28,800 of packaging at Dallas: one of Sofia Alvarez (procurement director) or Lucy Chen (packaging category
 # manager); then Maria Lopez (Dallas warehouse); then Sofia for the supplier risk, provisionally (if she approves
@@ -179,3 +180,24 @@ def test_an_administrator_may_give_the_site_step_to_someone_only_provisionally_o
     )
     after = service.approve(Approve(actor="sofia.alvarez", number=number)).requisition
     assert after.waiting_on == ["marcus.bell"]
+
+
+def test_a_window_that_starts_hands_the_site_step_to_someone_only_provisionally_later(service, clock, scheduler):
+    """Lucy passes the procurement stage; at 10:00 Maria's window to Sofia starts: the site step goes to Sofia (her
+    supplier-risk step is only provisional), and her approval hands the risk stage to Marcus Bell."""
+    clock.now = dallas(2026, 11, 23, 9, 0)
+    number = service.submit(submit(lines=BIG)).number
+    service.approve(Approve(actor="lucy.chen", number=number))
+    service.set_delegation(
+        SetDelegation(
+            actor="maria.lopez",
+            delegator="maria.lopez",
+            delegate="sofia.alvarez",
+            starts_at=dallas(2026, 11, 23, 10, 0),
+            ends_at=dallas(2026, 11, 30, 9, 0),
+        )
+    )
+    assert service.get(number).waiting_on == ["maria.lopez"]
+    at(clock, scheduler, dallas(2026, 11, 23, 10, 0))
+    assert service.get(number).waiting_on == ["sofia.alvarez"]
+    assert service.approve(Approve(actor="sofia.alvarez", number=number)).requisition.waiting_on == ["marcus.bell"]
