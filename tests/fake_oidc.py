@@ -11,6 +11,14 @@ and Core 1.0, the authorization code flow with PKCE):
   once (a second redemption is `invalid_grant`, as Entra answers), and returns an RS256-signed `id_token` carrying
   the request's nonce.
 
+* `/{tenant}/oauth2/v2.0/logout`: RP-initiated sign-out (OpenID Connect RP-Initiated Logout 1.0): ends the
+  provider's session and sends the browser to `post_logout_redirect_uri` when it is a registered redirect URI and
+  the `id_token_hint`, if any, is one this provider signed for the client; `fake.end_session = False` leaves the
+  endpoint out of the discovery document, as providers without one do.
+
+`fake.rotate()` signs from then on with a new key (new `kid`); the JWKS then publishes the new key, and the old one
+too while `keep_old` says so, as providers do while a rotation rolls over.
+
 `fake.tamper` changes the next ID token's claims (wrong audience, issuer, nonce, an expiry in the past; None leaves
 a claim out) and
 `fake.stranger_key` signs it with a key the JWKS does not hold, so each refusal can be provoked.
@@ -62,11 +70,17 @@ class FakeOidc(FakeServer):
         self.tenant = tenant
         self.redirect_uris = list(redirect_uris)
         self.key, self.kid = _key(), "fake-key-1"
+        self.old_keys: list[tuple[rsa.RSAPrivateKey, str]] = []  # published beside the current key (`rotate`)
+        self.jwks_requests = 0
+        self.end_session = True  # the discovery document names an end_session_endpoint
+        self.post_logout_uris: list[str] = []  # registered post_logout_redirect_uri values
+        self.logout_requests: list[dict[str, str]] = []
         self.user: dict[str, Any] = dict(PRIYA)  # who signs in at the authorize endpoint
         self.user_tenant = tenant  # the `tid` of that account
         self.deny: str | None = None  # an authorize error to send back instead of a code
         self.tamper: dict[str, Any] = {}  # claims to override in the next id_token
         self.stranger_key = False  # sign the next id_token with a key the JWKS does not hold
+        self.stranger_kid: str | None = None  # ...and name it with this key id
         self.codes: dict[str, dict[str, Any]] = {}
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests: list[dict[str, str]] = []
@@ -81,6 +95,10 @@ class FakeOidc(FakeServer):
 
     def issuer(self, tenant: str | None = None) -> str:
         return f"{self.url}/{tenant or self.tenant}/v2.0"
+
+    def metadata_of(self, tenant: str | None = None) -> dict[str, Any]:
+        """The discovery document as the provider serves it now."""
+        return self._metadata(tenant or self.tenant)
 
     def settings(self, redirect_url: str, **more: Any) -> dict[str, Any]:
         """The `oidc` section of the console's settings for this provider."""
@@ -103,7 +121,11 @@ class FakeOidc(FakeServer):
         if method == "GET" and rest == "v2.0/.well-known/openid-configuration":
             return 200, {}, self._metadata(tenant)
         if method == "GET" and rest == "discovery/v2.0/keys":
-            return 200, {}, {"keys": [self._jwk(self.key, self.kid)]}
+            self.jwks_requests += 1
+            keys = [self._jwk(self.key, self.kid)] + [self._jwk(key, kid) for key, kid in self.old_keys]
+            return 200, {}, {"keys": keys}
+        if method == "GET" and rest == "oauth2/v2.0/logout" and self.end_session:
+            return self._logout(query)
         if method == "GET" and rest == "oauth2/v2.0/authorize" and self.interactive:
             # the provider's own sign-in page: the way back starts from its form, a navigation by another site
             page = (
@@ -126,7 +148,7 @@ class FakeOidc(FakeServer):
             "authorization_endpoint": f"{self.browser_url}/{tenant}/oauth2/v2.0/authorize",
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "jwks_uri": f"{base}/discovery/v2.0/keys",
-            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+            **({"end_session_endpoint": f"{self.browser_url}/{tenant}/oauth2/v2.0/logout"} if self.end_session else {}),
             "response_modes_supported": ["query", "fragment", "form_post"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
@@ -152,6 +174,33 @@ class FakeOidc(FakeServer):
             "frontchannel_logout_supported": True,
             "http_logout_supported": True,
         }
+
+    def rotate(self, *, keep_old: bool = True) -> None:
+        """Sign with a new key from now on; the JWKS keeps publishing the old one while `keep_old`."""
+        self.old_keys = [(self.key, self.kid)] if keep_old else []
+        self.key, self.kid = _key(), f"fake-key-{int(self.kid.rsplit('-', 1)[1]) + 1}"
+
+    def _logout(self, query: dict[str, str]) -> Reply:
+        self.logout_requests.append(query)
+        back = query.get("post_logout_redirect_uri")
+        hint = query.get("id_token_hint")
+        if hint:
+            keys = {kid: key for key, kid in [(self.key, self.kid), *self.old_keys]}
+            try:
+                kid = jwt.get_unverified_header(hint).get("kid")
+                jwt.decode(
+                    hint,
+                    keys[kid].public_key(),
+                    algorithms=["RS256"],
+                    audience=CLIENT_ID,
+                    options={"verify_exp": False, "verify_iss": False},
+                )
+            except (jwt.PyJWTError, KeyError):
+                return 400, {}, {"error": "invalid_request", "error_description": "AADSTS50000: bad id_token_hint"}
+        if back and back in self.post_logout_uris:
+            return 302, {"Location": back}, None
+        page = "<!doctype html><title>Signed out</title><p id='idp-signed-out'>You signed out of your account.</p>"
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
 
     def _jwk(self, key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
@@ -222,7 +271,8 @@ class FakeOidc(FakeServer):
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        id_token = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
+        kid, self.stranger_kid = self.stranger_kid or self.kid, None
+        id_token = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
         return (
             200,
             {"Cache-Control": "no-store"},

@@ -26,6 +26,7 @@ from bot.console.session import (
     secret_for,
     set_cookie,
 )
+from bot.console.sso import signed_out_response
 from bot.ratelimit import limiter_for, source_of
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -116,7 +117,7 @@ def logout(request: Request, csrf: str = Form(default="")) -> Response:
     if isinstance(who, Response):
         return who
     end_session(request.app.state.runtime.engine, who)  # every copy of the cookie is worthless from now on
-    response = html.page("signed_out.html", "Signed out")
+    response = signed_out_response(request, who)  # single sign-on: signed out at the provider too, when it can
     clear_cookie(response)
     return response
 

@@ -43,6 +43,7 @@ def sso_console(tmp_path):  # type: ignore[no-untyped-def]
     with FakeOidc([redirect]) as fake:
         fake.browser_url = fake.url.replace("127.0.0.1", IDP_HOST)
         fake.interactive = True
+        fake.post_logout_uris = [f"http://127.0.0.1:{port}/console/signed-out"]  # registered with the provider
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'console.db'}",
             env="dev",
@@ -59,7 +60,7 @@ def sso_console(tmp_path):  # type: ignore[no-untyped-def]
 
 def test_priya_signs_in_with_microsoft_reads_the_dashboard_and_signs_out(sso_console, sso_browser):
     """Priya opens the console, presses "Sign in with Microsoft", comes back signed in on the dashboard as an auditor,
-    and signs out; Jake, who has no console role, is then told why he cannot come in."""
+    and signs out (at Microsoft too); Jake, who has no console role, is then told why he cannot come in."""
     base, fake = sso_console
     page = sso_browser.new_page()
     page.goto(base + "/console")
@@ -71,8 +72,10 @@ def test_priya_signs_in_with_microsoft_reads_the_dashboard_and_signs_out(sso_con
     assert fake.authorize_requests[0]["code_challenge_method"] == "S256"
     assert fake.authorize_requests[0]["redirect_uri"] == base + "/console/login/oidc/callback"
 
-    page.click("header button:text('Sign out')")
+    page.click("header button:text('Sign out')")  # signed out at the provider too, and back on the console
     page.wait_for_selector("text=You are signed out.")
+    assert page.url == base + "/console/signed-out"
+    assert fake.logout_requests[0]["id_token_hint"] and fake.logout_requests[0]["post_logout_redirect_uri"] == page.url
     page.goto(base + "/console")
     page.wait_for_selector("#sign-in-sso")  # signed out for real: back at sign-in
 
