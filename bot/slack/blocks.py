@@ -204,6 +204,8 @@ def card_blocks(
         blocks.append(section(f"*{texts.CHAIN}*\n" + "\n".join(escape(c) for c in card.chain), fit=fit))
     if card.comments:
         blocks.append(section(f"*{texts.COMMENTS}*\n" + "\n".join(escape(c) for c in card.comments), fit=fit))
+    if card.attachments:
+        blocks.append(section(_files(card), fit=fit))
     if card.exceptions:
         blocks.append(section("\n".join(f":warning: {escape(e)}" for e in card.exceptions), fit=fit))
     notes: list[Block] = []
@@ -223,6 +225,13 @@ def card_blocks(
         more = texts.TRUNCATED + (" " + texts.SEE_ALL_HINT if card.number else "")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     return _with_local_times((blocks + tail)[:max_blocks])
+
+
+def _files(card: Card) -> str:
+    """The files the requisition carries, one a line (shared in its thread to add one)."""
+    return f"*{texts.FILES}*\n" + "\n".join(
+        f":paperclip: {escape(f.filename)} ({escape(f.note)})" for f in card.attachments
+    )
 
 
 def _action_blocks(card: Card, actions: list[CardAction], kept: bool) -> list[Block]:
@@ -246,6 +255,8 @@ def full_blocks(card: Card, *, max_blocks: int = MAX_VIEW_BLOCKS) -> list[Block]
         parts.append(f"*{texts.CHAIN}*\n" + "\n".join(escape(c) for c in card.chain))
     if card.comments:
         parts.append(f"*{texts.COMMENTS}*\n" + "\n".join(escape(c) for c in card.comments))
+    if card.attachments:
+        parts.append(_files(card))
     parts += [f":warning: {escape(e)}" for e in card.exceptions]
     if card.status:
         parts.append(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}")

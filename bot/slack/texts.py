@@ -103,6 +103,7 @@ OAUTH_DONE = "procurebot is installed. Open Slack and send it a direct message t
 OAUTH_FAILED = "The installation did not complete ({reason}). Start again from the install page."
 CHAIN = "Approval chain"
 COMMENTS = "Comments"
+FILES = "Files"
 
 # files shared with the bot (bot/slack/files.py)
 FILE_WHERE = (

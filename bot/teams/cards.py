@@ -146,6 +146,9 @@ def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, An
     if card.comments:
         body.append(_text(texts.COMMENTS, weight="Bolder", size="Small", spacing="Medium"))
         body += [_text(local_times(c), size="Small", spacing="None") for c in card.comments]
+    if card.attachments:
+        body.append(_text(texts.FILES, weight="Bolder", size="Small", spacing="Medium"))
+        body += [_text(f"{f.filename} ({f.note})", size="Small", spacing="None") for f in card.attachments]
     if card.exceptions:
         body.append(
             {"type": "Container", "style": "warning", "items": [_text(f"⚠ {e}", size="Small") for e in card.exceptions]}
@@ -308,6 +311,8 @@ def full_text(card: Card, limit: int) -> list[str]:
         parts.append(texts.CHAIN + ":\n" + "\n".join(card.chain))
     if card.comments:
         parts.append(texts.COMMENTS + ":\n" + "\n".join(card.comments))
+    if card.attachments:
+        parts.append(texts.FILES + ":\n" + "\n".join(f"{f.filename} ({f.note})" for f in card.attachments))
     parts += [f"\u26a0 {e}" for e in card.exceptions]
     if card.status:
         parts.append(card.status)

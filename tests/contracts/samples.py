@@ -23,9 +23,11 @@ from approvals.policy import LoadedPolicy
 from approvals.policy_store import install_policy
 from approvals.requisition import MAX_DESCRIPTION, MAX_LINES, MAX_TEXT
 from approvals.workflow import ApprovalService
+from approvals.workflow.attachments import attach_command
 from bot.cards.model import Card
 from bot.intake import cards as intake_cards
 from bot.intake.draft import DraftLine, DraftState
+from tests import attachment_files
 
 
 def long_lines(count: int = MAX_LINES) -> list[dict[str, object]]:
@@ -85,6 +87,11 @@ def cards_of_every_kind(service: ApprovalService, directory: Directory) -> list[
     )
 
     plain = service.submit(submit(lines=[STRETCH_WRAP], need_by=need_by, urgency="urgent"))
+    quote = attachment_files.pdf()  # the cards list the files a requisition carries
+    service.attach(
+        attach_command(actor="jake.miller", surface="web", number=plain.number, filename="Uline quote.pdf", data=quote),
+        quote,
+    )
     view = service.view(plain.requisition.number)
     approver = view.waiting_on[0]
     out.append(

@@ -68,6 +68,21 @@ def test_a_quote_shared_in_the_requests_thread_is_attached(slack):  # type: igno
     assert f"Uline quote.pdf ({len(quote)} bytes) is attached to {number}" in said_to(slack, "jake.miller")
 
 
+def test_every_copy_of_the_card_lists_the_file(slack):  # type: ignore[no-untyped-def]
+    """Once Jake's quote is attached in his thread, Zoe's approval card lists it under Files, with its size and
+    who attached it, and keeps its buttons."""
+    number = submitted(slack)
+    zoe = slack.card_to("zoe.martin", "approve")
+    root = slack.root("jake.miller", number)
+    share(
+        slack, "jake.miller", [slack.fake.share("quote.pdf", "application/pdf", files.pdf())], thread=root.result["ts"]
+    )
+    slack.settle()
+    now = str(slack.current(zoe).args["blocks"])
+    assert "*Files*" in now and "quote.pdf (" in now and "from Jake Miller" in now
+    assert "'action_id'" in now  # still a card to act on
+
+
 def test_a_file_shared_twice_by_a_retried_event_is_attached_once(slack):  # type: ignore[no-untyped-def]
     """Slack delivers the same file_share again (a retry): the quote is attached once."""
     number = submitted(slack)
