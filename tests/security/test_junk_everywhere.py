@@ -24,6 +24,7 @@ HIDDEN = [
     ("POST", "/console/logout"),
     ("GET", "/console/login/oidc"),
     ("GET", "/console/login/oidc/callback"),
+    ("GET", "/console/signed-out"),
     ("GET", "/console/static/console.css"),
     ("GET", "/console/policy"),
     ("POST", "/console/policy/activate"),
