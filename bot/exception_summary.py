@@ -50,7 +50,6 @@ class ExceptionSummaries:
         self.engine = engine
         self.clock = clock  # the service's: a stored summary carries its time
         self.directory = directory
-        self.prices = price_book(directory)  # catalog and contract prices, for items with little history
         self.view = view
         self.thresholds = sorted(set(thresholds))
         self.summarizer = summarizer
@@ -68,7 +67,10 @@ class ExceptionSummaries:
         if loaded is None:
             return exception_facts(view, self.directory, [])
         current, routing_facts, history = loaded
-        signals = all_signals(current, history, self.thresholds, self.prices)
+        # catalog and contract prices and order sizes, for items with little history: from the directory version in
+        # force now, so a newly activated catalog counts without a restart
+        prices = price_book(self.directory)
+        signals = all_signals(current, history, self.thresholds, prices)
         return exception_facts(view, self.directory, signals, routing_facts)
 
     def note_for(self, view: RequisitionView) -> str | None:

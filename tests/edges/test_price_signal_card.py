@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 
+import yaml
+
 from tests.edges.test_console import console, sign_in  # noqa: F401  (the console over HTTP)
 from tests.edges.test_llm_intake import approver_note, plain  # noqa: F401  (the assistant with no LLM)
 from tests.factories import submit
@@ -73,3 +75,26 @@ def test_a_free_text_items_usual_quantity_comes_from_the_whole_company(plain, se
     note = approver_note(plain.bot, result.number, result.requisition.waiting_on[0])
     assert note is not None
     assert "Forklift seat cushion: 40 is 10 times the usual quantity of 4 (3 past requests)." in note
+
+
+def test_a_newly_activated_catalog_counts_without_a_restart(db_url, tmp_path):
+    """An administrator activates a catalog where stretch wrap is usually ordered 10 rolls at a time: the running
+    server's next first order of 40 rolls is 4 times the catalog's usual order, with no restart."""
+    from tests.edges.test_directory_versions import COMPANY, _cli, _runtime
+
+    runtime = _runtime(db_url, tmp_path)
+    try:
+        forty = {**WRAP, "unit_price": 32}
+        before = runtime.service.submit(submit(lines=[forty]))
+        assert runtime.llm.summaries.note_for(runtime.service.view(before.number)) is None
+        data = yaml.safe_load(COMPANY.read_text())
+        next(i for i in data["items"] if i["sku"] == "PKG-SW-18")["usual_quantity"] = 10
+        (tmp_path / "smaller.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        activated = _cli(db_url, "directory", "activate", str(tmp_path / "smaller.yaml"))
+        assert activated.exit_code == 0, activated.output
+        runtime.directory.refresh()  # what every replica does before its next action
+        after = runtime.service.submit(submit("maria.lopez", site="CHI", cost_center="CHI-OPS", lines=[forty]))
+        note = runtime.llm.summaries.note_for(runtime.service.view(after.number))
+        assert note == "Stretch wrap 18in: 40 is 4 times the catalog's usual order of 10."
+    finally:
+        runtime.engine.dispose()
