@@ -941,6 +941,7 @@ class Extractor:
         _job_counted_in_visits(out)
         self._own_item_with_own_price(out)
         self._drop_leftovers(out)
+        _two_counts(out)
         self._categorize(out)
         return out
 
@@ -1925,6 +1926,10 @@ def _own_words_win(mine: Extraction, theirs: Extraction) -> Extraction:
     return mine
 
 
+def texts_two_counts(description: str, taken: Decimal, other: str) -> str:
+    return f"I read two counts for {description} ({_plain(taken)} and {other}); how many do you need?"
+
+
 def texts_reference(said: str) -> str:
     return (
         f"I can't see which order {said.strip()!r} means; what do you need? "
@@ -1946,7 +1951,7 @@ def _same_item_counted_later(out: Extraction) -> None:
     for later in lines[1:]:
         if later.quantity is None:
             continue
-        words = set(re.findall(r"[a-z]+", later.description.lower()))
+        words = {_one(w) for w in re.findall(r"[a-z]+", later.description.lower())}
         sizes = set(re.findall(r"\d+(?:[./]\d+)?", later.description))
         earlier = next(
             (
@@ -1955,7 +1960,7 @@ def _same_item_counted_later(out: Extraction) -> None:
                 if ln is not later
                 and ln.quantity is None
                 and words
-                and words <= set(re.findall(r"[a-z]+", ln.description.lower()))
+                and words <= {_one(w) for w in re.findall(r"[a-z]+", ln.description.lower())}
                 and sizes <= set(re.findall(r"\d+(?:[./]\d+)?", ln.description))  # "3/8 drive set" is not the 1/2"
             ),
             None,
@@ -1964,6 +1969,11 @@ def _same_item_counted_later(out: Extraction) -> None:
             earlier.quantity, earlier.quantity_source = later.quantity, later.quantity_source
             earlier.unit = earlier.unit or later.unit
             out.lines.remove(later)
+
+
+def _one(word: str) -> str:
+    """A word in the singular for comparing ("chains" and "chain"), short words as they are."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _pieces_to_packs(line: ExtractedLine, mon: Money) -> None:
@@ -2029,6 +2039,27 @@ def _job_price(m: re.Match[str]) -> str:
 
 
 _PEOPLE = re.compile(r"(?:people|persons|heads|guests|attendees|pax|employees|staff|folks|of us|ppl)")
+
+
+_COUNT_IN_WORDS = re.compile(
+    r"(?<![\w.,/$€£-])(?P<n>\d[\d,]*)\s+(?P<u>cases?|boxes|bx|packs?|pks?|rolls?|pallets?|cartons?|bags?|pails?|drums?|"
+    r"bundles?|dozens?|dz|pairs?|pcs|pieces|units|sets?|kits?)\b"
+)
+
+
+def _two_counts(out: Extraction) -> None:
+    """ "3 M 8210 masks 20 boxes": a second count left inside the description disagrees with the one taken;
+    which one is meant is asked, never guessed."""
+    for line in out.lines:
+        if line.quantity is None or line.quantity_source != "said" or not line.description:
+            continue
+        if line.unit in ("shipment", "load", "truckload", "trip", "service", "visit") or line.period:
+            continue  # "1 shipment, 12 pallets": what one shipment carries
+        m = _COUNT_IN_WORDS.search(line.description)
+        if m is None or _number(m.group("n")) == line.quantity:
+            continue
+        out.problems.append(texts_two_counts(line.description, line.quantity, m.group(0)))
+        line.quantity, line.quantity_source = None, None
 
 
 def _people_count_the_thing(read: list[LineText]) -> list[LineText]:

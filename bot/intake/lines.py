@@ -250,6 +250,14 @@ CHATTER = re.compile(
     r"busted|failed|quit|misread)\b",
     re.IGNORECASE,
 )
+# a model year before a make ("2019 Toyota", "2016 Crown") or a model number after a brand written with a digit
+# ("3M 8210"): they name the thing; the count is elsewhere
+MODEL_YEAR_OR_NUMBER = re.compile(
+    r"(?<![\d,.$€£])\b(?P<n>(?:19[5-9]\d|20[0-4]\d)(?=\s+[A-Z][a-z]*[A-Za-z]\b)"
+    r"|\b\d[A-Z]\s\d{3,6}(?=\s+[A-Za-z])"
+    r"|(?<=\()(?i:unit|truck|lift|forklift|asset|machine|door|dock|line|bay)\s*(?:#|no\.?\s*)?\d+(?=\)))"
+    r"\b(?!\s*(?:x|each|ea|@)\b)"
+)
 SERVICE = re.compile(
     r"\b(?:repairs?|repaired|fix|fixed|fixing|service|servicing|serviced|inspections?|inspect|renewals?|renew|"
     r"subscriptions?|maintenance|install|installation|installed|calibrat\w*|labou?r|tech visit|visit|"
@@ -399,6 +407,8 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
     for m in re.finditer(r"\b\d{4,}(?:-[a-z0-9]+)?\b", rest):
         if m.group(0).split("-")[0] in spec_numbers:  # "100 x 6205 bearing": 6205 names the bearing
             _blank(chars, m.start(), m.end())
+    for m in MODEL_YEAR_OR_NUMBER.finditer(original):  # "the 2016 Crown RC5500", "3M 8210 masks": never a count
+        _blank(chars, m.start("n"), m.end("n"))
     for m in PART_OR_PACK.finditer(rest):  # "6206-2rs", "24-pack": they name or pack it, never count it
         _blank(chars, m.start(), m.end())
 

@@ -109,3 +109,12 @@ def test_a_known_store_named_without_from_is_named_back(text, seller, extractor,
     ex, draft, _ = understand(extractor, directory, text, "paul.russo")
     assert ex.unknown_supplier == seller
     assert seller.lower() not in draft.lines[0].description.lower()
+
+
+def test_two_counts_for_one_item_are_asked_not_guessed(extractor, directory):  # type: ignore[no-untyped-def]
+    """ "3 M 8210 masks 20 boxes": when a second count stays in the item's words, the count is asked with both
+    named, never multiplied by the wrong one."""
+    ex, draft, question = understand(extractor, directory, "grainger 3 M 8210 masks 20 boxes 24.50 per box")
+    assert draft.lines[0].quantity is None
+    assert any("two counts" in p for p in ex.problems)
+    assert question is not None and question.field == "quantity"
