@@ -8,6 +8,7 @@ import html
 import yaml
 
 from tests.edges.test_console import console, sign_in  # noqa: F401  (the console over HTTP)
+from tests.edges.test_group_cards import _surfaces  # Slack blocks, a Teams card and the web chat's HTML
 from tests.edges.test_llm_intake import approver_note, plain  # noqa: F401  (the assistant with no LLM)
 from tests.factories import submit
 
@@ -28,10 +29,14 @@ def test_almost_twice_the_catalog_price_is_on_the_approvers_card(plain, service,
 
 def test_an_outsized_quantity_of_an_item_with_little_history_is_on_the_approvers_card(plain, service):  # noqa: F811
     """Jake's first stretch wrap order for 200 rolls, where the catalog's usual order is 40: the approver's card says
-    it is 5 times the catalog's usual order; 600 rolls is above the catalog's largest order of 400."""
+    it is 5 times the catalog's usual order, in Slack, Teams and the web chat alike; 600 rolls is above the
+    catalog's largest order of 400."""
     many = service.submit(submit(lines=[{**WRAP, "quantity": 200, "unit_price": 32}]))
-    note = approver_note(plain.bot, many.number, many.requisition.waiting_on[0])
+    approver = many.requisition.waiting_on[0]
+    note = approver_note(plain.bot, many.number, approver)
     assert note == "What is unusual: Stretch wrap 18in: 200 is 5 times the catalog's usual order of 40."
+    for surface, shown in _surfaces(plain.bot.card_for(many.number, approver)).items():
+        assert "200 is 5 times the catalog's usual order of 40." in html.unescape(shown), surface
     most = service.submit(
         submit(site="CHI", cost_center="CHI-OPS", lines=[{**WRAP, "quantity": 600, "unit_price": 32}])
     )
