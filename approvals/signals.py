@@ -143,7 +143,8 @@ def money(amount: Decimal, currency: str = "USD") -> str:
 
 
 def _qty(value: Decimal) -> str:
-    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}".rstrip("0")
+    """A quantity as people write it: 40, 1,100, 2.5."""
+    return f"{value.to_integral():,f}" if value == value.to_integral() else f"{value:,f}".rstrip("0")
 
 
 def _pct(part: Decimal, whole: Decimal) -> int:

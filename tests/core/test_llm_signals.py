@@ -98,7 +98,7 @@ def test_above_the_catalogs_largest_order_is_said_whatever_the_history():
     the usual) is above the catalog's largest order; 1200 (three times the usual) is said once, by the history."""
     big = [req(f"PR-{900 + i}", "12800", days=-30 + i, lines=(wrap("400", "32"),)) for i in range(5)]
     [s] = quantity_signals(req("PR-1000", "35200", lines=(wrap("1100", "32"),)), big, prices=WRAP_ORDERS)
-    assert s.text == "Stretch wrap: 1100 is more than the catalog's largest order of 1000."
+    assert s.text == "Stretch wrap: 1,100 is more than the catalog's largest order of 1,000."
     assert s.numbers == (D(1100), D(1000)) and s.details["scope"] == "catalog_largest"
     [once] = quantity_signals(req("PR-1000", "38400", lines=(wrap("1200", "32"),)), big, prices=WRAP_ORDERS)
     assert "3 times the usual quantity of 400 (5 past requests)" in once.text  # one line, one signal
