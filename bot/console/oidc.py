@@ -278,7 +278,7 @@ def console_role(directory: Directory, person: Person, settings: OidcSettings) -
         return "admin"
     if _named(directory, person, settings.auditors):
         return "auditor"
-    if directory.team_of(person.id):
+    if any(p.active and directory.manages(person.id, p.id) for p in directory.people):  # stops at the first report
         return "manager"
     return None
 
