@@ -939,6 +939,8 @@ class Extractor:
         self._one_shipment(out, w.low)
         self._attach_prices(out, money, w.low, w.rest)
         _job_counted_in_visits(out)
+        _count_said_apart(out)
+        _priced_per_place(out, money, w.low)
         self._own_item_with_own_price(out)
         self._drop_leftovers(out)
         _two_counts(out)
@@ -1372,7 +1374,10 @@ class Extractor:
                     continue
                 out.lines.append(ExtractedLine("", t.quantity, t.unit, start=t.start, quantity_source="said"))
                 continue
-            if _NOT_A_THING.fullmatch(re.split(_HEAD_ENDS, t.description, flags=re.IGNORECASE)[0].strip()):
+            head = re.split(_HEAD_ENDS, t.description, flags=re.IGNORECASE)[0].strip()
+            if _NOT_A_THING.fullmatch(head) or (
+                _THE_ORDER.fullmatch(head) and not (t.quantity_said and t.quantity_said[0].isdigit())
+            ):
                 out.unread.append(t.description)
                 continue
             if t.trailing is not None and not money and t.trailing > 0:
@@ -1971,6 +1976,71 @@ def _same_item_counted_later(out: Extraction) -> None:
             out.lines.remove(later)
 
 
+_PLACE_UNITS = {
+    "site",
+    "sites",
+    "dc",
+    "dcs",
+    "location",
+    "locations",
+    "warehouse",
+    "warehouses",
+    "building",
+    "buildings",
+}
+_PLACES_COUNTED = re.compile(
+    r"\b(?:all|both|the|our|each of the|at|across|for)\s+(?P<n>\d+)\s+"
+    r"(?:sites?|dcs?|warehouses?|locations?|buildings?|branch(?:es)?|facilities)\b"
+)
+
+
+def _priced_per_place(out: Extraction, money: list[Money], low: str) -> None:
+    """ "sprinkler inspection for all six DCs, 780 per site": six inspections at $780, never one. Without a count
+    of the places, how many is asked."""
+    for mon in money:
+        said = re.escape(mon.text.lower()) if mon.text else None
+        per_place = said and re.search(
+            rf"(?<![\d.,]){said}\s*(?:per|a|an|each|every|/)\s*(?:site|dc|location|warehouse|building)\b", low
+        )
+        if (mon.unit or "").lower() not in _PLACE_UNITS and not per_place:
+            continue
+        for line in out.lines:
+            if line.unit_price != mon.amount or line.price_source != "said" or line.quantity_source == "said":
+                continue
+            counted = _PLACES_COUNTED.search(low)
+            if counted:
+                line.quantity, line.quantity_source, line.unit = Decimal(counted.group("n")), "said", "site"
+            else:
+                line.quantity, line.quantity_source = None, None
+
+
+_ONLY_HOW_MANY = re.compile(
+    r"(?:this|next|per|a|each|every|for|of|\s|,|-|monthly|weekly|yearly|annually|quarterly|months?|weeks?|years?|"
+    r"quarters?|units?|shipments?|loads?|visits?|times?|total)*",
+    re.IGNORECASE,
+)
+
+
+def _count_said_apart(out: Extraction) -> None:
+    """ "LTL lane Dallas -> Phoenix, 4 shipments this month, 450 each", "Janitorial service ..., monthly, 6 months":
+    a clause that only counts (and prices) belongs to the thing named before it, which had no count of its own;
+    never a second line beside a one-service guess."""
+    lines = [ln for ln in out.lines if ln.description]
+    for later in lines[1:]:
+        if later.quantity is None or later.quantity_source != "said" or not _ONLY_HOW_MANY.fullmatch(later.description):
+            continue
+        earlier = lines[lines.index(later) - 1]
+        if earlier.quantity_source == "said" or earlier.price_source == "said" or earlier.total is not None:
+            continue
+        earlier.quantity, earlier.quantity_source, earlier.unit = later.quantity, "said", later.unit or earlier.unit
+        earlier.period = earlier.period or later.period
+        if later.unit_price is not None:
+            earlier.unit_price, earlier.price_source = later.unit_price, later.price_source
+            earlier.total, earlier.estimate = later.total, later.estimate
+        out.lines.remove(later)
+        lines.remove(later)
+
+
 def _one(word: str) -> str:
     """A word in the singular for comparing ("chains" and "chain"), short words as they are."""
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
@@ -2117,6 +2187,9 @@ def _looks_like_price(line: object, text: str, number: Decimal | None = None) ->
         return False  # "3 laptops": a number before the item counts it
     whole = quantity == quantity.to_integral_value()
     start = getattr(line, "start", 0)
+    at = getattr(line, "quantity_at", -1)
+    if number is None and at >= 0 and re.match(r"\s*\d[\d,]*\s+of\s+(?:them|those|these)\b", text[at:]):
+        return False  # "fifteen of them": how many, never a price
     if number is None and re.search(rf"{_ARTICLE_BEFORE}$", text[:start]):
         return True  # "a 3/8 drive set 89": the article counts one; the number after it is its price
     if number is None and whole and _counts_before_words(line, text):
@@ -2133,6 +2206,8 @@ _POINTER = re.compile(
 )
 # "need a price from someone": asking for a price is not an item
 _NOT_A_THING = re.compile(r"(?:a\s+|the\s+)?(?:price|quote|pricing|estimate|number|cost)s?", re.IGNORECASE)
+# "Raise a PO: 5 forklift tires": the order itself is no item (its "a" counts nothing)
+_THE_ORDER = re.compile(r"(?:a\s+|the\s+)?(?:po|pr|purchase order|requisition|req)s?", re.IGNORECASE)
 _FREIGHT = re.compile(
     r"\b(?:shipments?|ltl|ftl|truck ?loads?|freight|pickups?|pick-?up|lane|haul|dry van|reefer|flatbed|delivery|run)\b",
     re.IGNORECASE,

@@ -109,6 +109,7 @@ SIZE = re.compile(
     r"|\b\d+/\d+(?:-\d+)?\"?"
     r"|\b\d+(?:\.\d+)?\s+by\s+\d+(?:\.\d+)?(?:\s+by\s+\d+(?:\.\d+)?)?\b"  # "20 by 12 by 12" said aloud: a size
     r"|\b\d+(?:\.\d+)?'(?!\w)"  # "53' dry van": feet
+    r"|\b\d+(?:\.\d+)?\s*(?:dia|diam|diameter|od|id)\b"  # "1.9 dia rollers": a size
     r"|\b\d+-?(?:ct|count)\b(?!\s+of\b)(?<!\d\scount)|\b\d+\s(?:ct|count)\b(?=\s+[a-z])"  # "500ct": what a pack holds
     r"|#\s?\d+"
     r"|\b(?:door|dock|aisle|line|truck|forklift|lift|lane|zone|building|bldg|row|gate|model|part|sku|po|pr|"
@@ -255,6 +256,7 @@ CHATTER = re.compile(
 MODEL_YEAR_OR_NUMBER = re.compile(
     r"(?<![\d,.$€£])\b(?P<n>(?:19[5-9]\d|20[0-4]\d)(?=\s+[A-Z][a-z]*[A-Za-z]\b)"
     r"|\b\d[A-Z]\s\d{3,6}(?=\s+[A-Za-z])"
+    r"|(?<=\d{4}[\s-])\d?(?i:rs|zz|z|rz|2rs|llu|ddu)\b"  # a bearing's seal code ("6205 2RS"), not 2 bearings
     r"|(?<=\()(?i:unit|truck|lift|forklift|asset|machine|door|dock|line|bay)\s*(?:#|no\.?\s*)?\d+(?=\)))"
     r"\b(?!\s*(?:x|each|ea|@)\b)"
 )
