@@ -113,6 +113,7 @@ class RequisitionView(BaseModel):
     need_by: date | None
     justification: str
     policy_version: str
+    directory_version: int | None = None  # the directory version it was routed with (approvals/directory_store.py)
     route_explanation: str
     # why the route is shaped as it is where people were passed over (a delegate's limit, a manager gone up to)
     route_notes: list[str] = []
@@ -240,6 +241,7 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
         need_by=req.need_by,
         justification=req.justification,
         policy_version=route.get("policy_version", ""),
+        directory_version=req.directory_version_id,
         route_explanation=route.get("explanation", ""),
         route_notes=list(route.get("notes") or ()),
         stop_reason=route.get("stop_reason"),

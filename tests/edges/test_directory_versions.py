@@ -94,6 +94,7 @@ def test_the_file_becomes_the_active_version_and_a_route_records_it(db_url, tmp_
         with Session(runtime.engine) as session:
             req = session.exec(select(Requisition).where(Requisition.number == number)).one()
         assert req.directory_version_id == active and req.route["directory_version"] == active
+        assert runtime.service.view(number).directory_version == active  # what the API and the console read
         assert req.policy_version_id is not None
     finally:
         runtime.engine.dispose()
@@ -124,6 +125,7 @@ def test_an_activation_reaches_a_running_replica_without_a_restart(db_url, tmp_p
             req = session.exec(select(Requisition).where(Requisition.number == number)).one()
         # in flight: still pinned to the version it was routed with
         assert req.directory_version_id != _active_ids(replica.engine)[0]
+        assert replica.service.view(number).directory_version == req.directory_version_id
     finally:
         replica.engine.dispose()
 
