@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -76,6 +76,7 @@ class BotFramework(FakeServer):
         self.updated: list[dict[str, Any]] = []
         self.refused = 0
         self.deleted: set[str] = set()  # activity ids a person deleted in Teams
+        self.files: dict[str, tuple[str, bytes]] = {}  # path -> (type, bytes): files people sent, as OneDrive serves
         self._ids = itertools.count(1)
 
     @property
@@ -99,6 +100,9 @@ class BotFramework(FakeServer):
             )
         if path == "/v1/.well-known/keys":
             return 200, {}, {"keys": [_jwk(self.key, self.kid)]}
+        if method == "GET" and path in self.files:  # a file's pre-authorized download address (no token)
+            kind, data = self.files[path]
+            return 200, {"Content-Type": kind}, data
         if not path.startswith("/teams/v3/conversations/"):
             return 404, {}, {"error": {"code": "NotFound", "message": path}}
         if headers.get("authorization", "").removeprefix("Bearer ") not in self.valid_bot_tokens:
@@ -279,6 +283,7 @@ class FakeTeams:
             "TEAMS_TOKEN_AUTHORITY_HOST": self.entra.url,
             "TEAMS_TOKEN_CA_BUNDLE": self.cert[0],
             "TEAMS_SERVICE_URL_ALLOW": json.dumps([r"http://127\.0\.0\.1:\d+/teams/"]),
+            "TEAMS_FILE_URL_ALLOW": json.dumps([r"http://127\.0\.0\.1:\d+/personal/files/.*"]),
         }
 
     def add_user(self, name: str, email: str) -> TeamsUser:
@@ -335,6 +340,24 @@ class FakeTeams:
 
     def message(self, user: TeamsUser, text: str) -> dict[str, Any]:
         return self.activity(user, "message", text=text, textFormat="plain")
+
+    def file_message(self, user: TeamsUser, text: str, name: str, kind: str, data: bytes) -> dict[str, Any]:
+        """A message with a file sent in the personal chat, as Teams sends it to a bot with supportsFiles: a
+        file.download.info attachment whose downloadUrl is pre-authorized (here served by the fake)."""
+        unique = uuid.uuid4().hex
+        path = f"/personal/files/{unique}/{quote(name)}"
+        self.bf.files[path] = (kind, data)
+        attachment = {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "contentUrl": f"{self.bf.url}/personal/Documents/{name}",
+            "name": name,
+            "content": {
+                "downloadUrl": f"{self.bf.url}{path}",
+                "uniqueId": unique,
+                "fileType": name.rsplit(".", 1)[-1],
+            },
+        }
+        return self.activity(user, "message", text=text, textFormat="plain", attachments=[attachment])
 
     def execute(self, user: TeamsUser, verb: str, data: dict[str, Any], *, trigger: str = "manual") -> dict[str, Any]:
         return self.activity(

@@ -17,6 +17,8 @@ BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconf
 ENTRA_LOGIN = "https://login.microsoftonline.com"
 # Where Teams' Bot Framework connector lives (public cloud, GCC, GCC High, DoD); activities from
 # anywhere else are refused and nothing is ever sent there.
+# OneDrive for Business and SharePoint, where Teams keeps a file sent in a personal chat
+FILE_URLS = (r"https://[A-Za-z0-9-]+\.sharepoint\.com/.*",)
 SERVICE_URLS = (
     r"https://smba\.trafficmanager\.net/[^\s]*",
     r"https://smba\.infra\.(gcc|gov|dod)\.teams\.microsoft\.(com|us)/[^\s]*",
@@ -41,15 +43,18 @@ class TeamsSettings(BaseSettings):
     token_authority_host: str = ENTRA_LOGIN  # msal client credentials: {host}/{tenant}
     token_ca_bundle: str | None = None  # a CA file msal trusts (a local fake with its own certificate)
     service_url_allow: list[str] = Field(default_factory=lambda: list(SERVICE_URLS))  # regexes, whole URL
+    # where a file sent to the bot in a personal chat may be downloaded from (its pre-authorized downloadUrl, in the
+    # sender's OneDrive); regexes, whole URL. Anything else is never fetched.
+    file_url_allow: list[str] = Field(default_factory=lambda: list(FILE_URLS))
 
-    @field_validator("service_url_allow")
+    @field_validator("service_url_allow", "file_url_allow")
     @classmethod
     def _patterns_compile(cls, value: list[str]) -> list[str]:
         for pattern in value:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"TEAMS_SERVICE_URL_ALLOW has a bad pattern {pattern!r}: {exc}") from exc
+                raise ValueError(f"TEAMS_*_URL_ALLOW has a bad pattern {pattern!r}: {exc}") from exc
         return value
 
     @model_validator(mode="after")
@@ -84,6 +89,8 @@ class TeamsSettings(BaseSettings):
             names.append("TEAMS_TOKEN_AUTHORITY_HOST")
         if self.service_url_allow != list(SERVICE_URLS):
             names.append("TEAMS_SERVICE_URL_ALLOW")
+        if self.file_url_allow != list(FILE_URLS):
+            names.append("TEAMS_FILE_URL_ALLOW")
         return names
 
     def check_production(self) -> None:
@@ -97,6 +104,9 @@ class TeamsSettings(BaseSettings):
 
     def service_url_allowed(self, url: str) -> bool:
         return any(re.fullmatch(p, url) for p in self.service_url_allow)
+
+    def file_url_allowed(self, url: str) -> bool:
+        return any(re.fullmatch(p, url) for p in self.file_url_allow)
 
     def card_key(self) -> bytes:
         """The HMAC key for card button data: TEAMS_CARD_SECRET, else derived from the bot's credential."""

@@ -26,6 +26,8 @@ class Inbound:
     value: Any = None
     action: str | None = None  # installationUpdate: add | remove
     members_added: tuple[str, ...] = ()
+    # files sent in the personal chat (Teams' file.download.info attachments): name, download_url, file_type, id
+    files: tuple[dict[str, str], ...] = ()
 
     def address(self) -> dict[str, str]:
         """The conversation reference procurebot keeps to message this person later."""

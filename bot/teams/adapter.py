@@ -336,6 +336,7 @@ class TeamsAdapter:
             value=_plain(getattr(a, "value", None)),
             action=getattr(a, "action", None),
             members_added=added,
+            files=_files(getattr(a, "attachments", None) or ()),
         )
 
     def _email_blocking(self, inbound: Inbound) -> str | None:
@@ -404,3 +405,30 @@ def _plain(value: Any) -> Any:
 
 
 __all__ = ["TeamsAdapter", "Unauthorized", "BadActivity", "RefusedServiceUrl"]
+
+
+FILE_INFO = "application/vnd.microsoft.teams.file.download.info"
+
+
+def _files(attachments: Any) -> tuple[dict[str, str], ...]:
+    """The files a personal-chat message carries: Teams sends each as a file.download.info attachment whose content
+    has a short-lived, pre-authorized downloadUrl (no token goes with it)."""
+    out = []
+    for att in attachments:
+        if getattr(att, "content_type", None) != FILE_INFO:
+            continue
+        content = att.content if isinstance(att.content, dict) else _plain(att.content) or {}
+        if not isinstance(content, dict):
+            continue
+        url = content.get("downloadUrl") or content.get("download_url")
+        if not url:
+            continue
+        out.append(
+            {
+                "name": str(getattr(att, "name", None) or "file"),
+                "download_url": str(url),
+                "file_type": str(content.get("fileType") or content.get("file_type") or ""),
+                "id": str(content.get("uniqueId") or content.get("unique_id") or url),
+            }
+        )
+    return tuple(out)

@@ -32,6 +32,7 @@ from bot.runtime import Runtime
 from bot.settings.teams import TeamsSettings
 from bot.teams import cards, texts
 from bot.teams.activity import Inbound, Outcome
+from bot.teams.files import attach_sent
 
 log = logging.getLogger("procurebot.teams")
 SURFACE = "teams"
@@ -64,6 +65,7 @@ class TeamsBot:
         self.identities = Identities(self.engine, self.directory, clock=self.clock)
         self.addresses = Addresses(self.engine, clock=self.clock)
         self.secret = settings.card_key()
+        self.service, self.settings = service, settings
         self._people: dict[tuple[str, str], tuple[str | None, float]] = {}
         self._addresses: dict[str, dict[str, str]] = {}
 
@@ -107,6 +109,9 @@ class TeamsBot:
         if inbound.type == "message":
             if not personal:
                 return Outcome(200, replies=[_message(texts.NOT_PERSONAL)])
+            if inbound.files:  # files sent in the chat: attached to the request the message names
+                said = attach_sent(self.service, self.settings, person.id, _plain_text(inbound.text), inbound.files)
+                return Outcome(200, replies=[_message(text) for text in said])
             return Outcome(
                 200,
                 replies=self._activities(

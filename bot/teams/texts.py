@@ -33,3 +33,10 @@ RETRIED = "Already handled."
 SEE_ALL = "See the full requisition"
 LINES_CUT = "… and {count} more lines, cut to fit in Teams: press See the full requisition."
 FULL_SENT = "The full requisition {number} is in the messages below."
+
+# files sent to the bot (bot/teams/files.py)
+FILE_WHICH = (
+    "Which request is {names} for? Send it again with the request's number in the message, like "
+    "'quote for PR-1042'. The request goes on without it meanwhile."
+)
+FILE_UNREADABLE = "I couldn't read {name} from Teams, so it is not attached. Send it again."
