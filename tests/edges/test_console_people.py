@@ -123,7 +123,7 @@ def test_the_requisition_page_lists_its_items_and_tells_its_timeline_in_words(co
     service.approve(Approve(actor="zoe.martin", number=number))
     sign_in(console, "auditor")
     page = html.unescape(console.get(f"/console/requisitions/{number}").text)
-    items = re.search(r'<table class="lines">.*?</table>', page, re.S)
+    items = re.search(r'<table class="stack lines">.*?</table>', page, re.S)
     line = service.get(number).lines[0]
     assert items and line.description in items.group(0) and (line.sku or "") in items.group(0)
     timeline = re.search(r'<ol class="timeline">.*?</ol>', page, re.S)

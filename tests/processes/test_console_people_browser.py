@@ -11,6 +11,12 @@ from tests.live import serving
 from tests.processes.test_console_browser import sign_in
 from tests.processes.test_web_browser import browser, chromium  # noqa: F401  (the shared Chromium fixtures)
 
+# the tables on a page that scroll sideways inside their box (the start of each, to say which)
+OVERFLOWING = (
+    "[...document.querySelectorAll('.scroll')]"
+    ".filter(b => b.scrollWidth > b.clientWidth).map(b => b.innerHTML.slice(0, 60))"
+)
+
 
 @pytest.fixture
 def console_server(tmp_path):  # type: ignore[no-untyped-def]
@@ -74,7 +80,7 @@ def test_admin_moves_a_waiting_step_in_the_browser(console_server, browser):  # 
 
 def test_delegations_read_as_cards_on_a_375_px_phone(console_server, browser):  # noqa: F811
     """On a 375 px phone each delegation is a card ('Approver Zoe Martin', 'Delegate Frank Novak', End now), and no
-    table on the page scrolls sideways, inside its box or out."""
+    table on it, on a requisition's page or on the requisition list scrolls sideways, inside its box or out."""
     base, service = console_server["base"], console_server["service"]
     page = browser.new_page()
     page.set_viewport_size({"width": 375, "height": 812})
@@ -99,8 +105,10 @@ def test_delegations_read_as_cards_on_a_375_px_phone(console_server, browser):  
     status, approver = row.locator("td").nth(0).bounding_box(), row.locator("td").nth(1).bounding_box()
     assert approver["y"] >= status["y"] + status["height"] - 1 and approver["x"] == status["x"]
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
-    overflowing = page.evaluate(
-        "[...document.querySelectorAll('.scroll')]"
-        ".filter(b => b.scrollWidth > b.clientWidth).map(b => b.innerHTML.slice(0, 60))"
-    )
-    assert overflowing == []
+    assert page.evaluate(OVERFLOWING) == []
+    # the requisition's items and steps, and the requisition list, are cards too
+    for path in (f"/console/requisitions/{console_server['number']}", "/console/requisitions"):
+        page.goto(base + path)
+        assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), path
+        assert page.evaluate(OVERFLOWING) == [], path
+    assert page.locator("table.results thead").bounding_box()["height"] <= 1
