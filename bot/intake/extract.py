@@ -690,6 +690,11 @@ _NOT_HEAD = {
     "type",
     "style",
 }
+_MEASURE = re.compile(
+    r"\s*(?:\d[\d,.]*\s*(?:lbs?|pounds?|kgs?|tons?|gal|gallons?|v|volts?|amps?|hp|kw|w|watts?|psi|cfm|btu|ft|in|mm|cm|"
+    r"pc|pcs|ct|oz|l|liters?)\b(?:\s*(?:capacity|cap|rated))?\s*)+",
+    re.IGNORECASE,
+)
 _PRONOUNS = {"them", "those", "these", "it", "of them", "each"}
 _SPLIT = re.compile(r"<[^>]{0,200}>|,|;|\n|\+|&|\band\b|\bplus\b|\balso\b|\bas well as\b")
 _FILLER = re.compile(
@@ -1035,6 +1040,8 @@ class Extractor:
             if re.search(r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]):
                 w.take(m.start(), m.end())  # "$310 not $315", "$42 instead of $45": the replaced amount
                 continue
+            if m.group("n4") and re.search(r"\b(?:need|needs|needed|qty|order|want|get)\s*$", w.rest[: m.start()]):
+                continue  # "need 6 ea": how many, each; the price comes elsewhere
             if m.group("n7") and m.group("lead7") == "quote" and re.fullmatch(r"\d{4,}", m.group("n7")):
                 w.take(m.start(), m.end())  # "quote 88213": the quote's number, neither a price nor a count
                 continue
@@ -1176,6 +1183,9 @@ class Extractor:
             if when is None:
                 continue
             w.take(m.start(), m.end())
+            owned = re.match(r"'s\s+[a-z]+", w.rest[m.end() :])
+            if owned:
+                w.take(m.end(), m.end() + owned.end())  # "tomorrow's outbound": when, not what
             out.need_by_text = w.text[m.start("d") : m.end("d")]
             today = now.astimezone(ZoneInfo(tz)).date()
             if when < today:
@@ -1595,7 +1605,17 @@ class Extractor:
         """Words after the first item that got no quantity, no price and no catalog item ("installed", "oh wait",
         "short for peak") are not a line of their own; they are reported back as unread instead."""
         items = [ln for ln in out.lines if ln.description]
-        for ln in items[1:]:
+        for before, ln in zip(items, items[1:]):
+            if (
+                ln.quantity is None
+                and ln.price_source != "said"
+                and ln.total is None
+                and _MEASURE.fullmatch(ln.description)
+            ):
+                # "2 electric forklifts, Grainger, 5000 lb": the capacity of the thing named, never a line of its own
+                before.description = f"{before.description}, {ln.description}"
+                out.lines.remove(ln)
+                continue
             if (
                 ln.quantity is None
                 and (ln.unit_price is not None or ln.total is not None)
