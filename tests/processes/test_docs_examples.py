@@ -297,7 +297,8 @@ def _play_in_the_browser(base: str) -> str:
         assert res.status_code == 200, res.text
         return res.json()["replies"][0]
 
-    said = httpx.post(f"{base}/chat/api/messages", json={"person": "jake.miller", "text": typed})
+    # the server's first message may wait for the category model's first training on a busy machine
+    said = httpx.post(f"{base}/chat/api/messages", json={"person": "jake.miller", "text": typed}, timeout=60)
     assert said.status_code == 200, said.text
     number = tap("jake.miller", said.json()["replies"][0]["html"], "submit")["number"]
     zoe = httpx.get(f"{base}/chat/api/cards/{number}", params={"person": "zoe.martin"}).json()["html"]
