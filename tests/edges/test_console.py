@@ -211,6 +211,7 @@ def test_dashboard_audit_export_and_delegations(console):
     assert 'data-figure="touchless"' in page and "<svg" in page and "Open commitments" in page
     # the last 7 days of the service's clock, which stamped the submit: whatever today's date, it is counted
     assert '<div class="label">Requisitions submitted</div><div class="value">1</div>' in page
+    assert "<td>Dallas operations <small>(DAL-OPS)</small></td>" in page  # the budget's name first, its code after
     export = console.get("/console/audit/export", params={"format": "jsonl"})
     assert export.status_code == 200 and export.headers["content-type"].startswith("application/x-ndjson")
     assert '"kind": "auto_approved"' in export.text
