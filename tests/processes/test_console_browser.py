@@ -39,7 +39,7 @@ def console_server(tmp_path):  # type: ignore[no-untyped-def]
         role: create_token(runtime.engine, name=f"{role}-person", role=role) for role in ("admin", "auditor", "service")
     }
     with serving(create_app(settings, runtime=runtime)) as base:
-        yield {"base": base, "tokens": tokens, "number": routed.number}
+        yield {"base": base, "tokens": tokens, "number": routed.number, "runtime": runtime}
     runtime.engine.dispose()
 
 
