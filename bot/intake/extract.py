@@ -2047,11 +2047,24 @@ def _count_said_apart(out: Extraction) -> None:
     never a second line beside a one-service guess."""
     lines = [ln for ln in out.lines if ln.description]
     for later in lines[1:]:
-        if later.quantity is None or later.quantity_source != "said" or not _ONLY_HOW_MANY.fullmatch(later.description):
+        if later.quantity is None or later.quantity_source != "said":
             continue
         earlier = lines[lines.index(later) - 1]
         if earlier.quantity_source == "said" or earlier.price_source == "said" or earlier.total is not None:
             continue
+        model = (
+            len(lines) == 2
+            and earlier.quantity is None
+            and later.price_source == "said"
+            and not later.sku
+            and re.fullmatch(r"(?:[A-Z0-9][\w-]*\s*)+", later.description) is not None
+        )  # "Check scanner for AP - Panini Vision X, 1 unit, 1,650": the make and model of the thing named
+        if not _ONLY_HOW_MANY.fullmatch(later.description) and not model:
+            continue
+        if model:
+            earlier.description = f"{earlier.description} - {later.description}"
+            earlier.sku, earlier.item_choices = None, []  # the model said is the thing, not the catalog's
+            earlier.unit = later.unit
         earlier.quantity, earlier.quantity_source, earlier.unit = later.quantity, "said", later.unit or earlier.unit
         earlier.period = earlier.period or later.period
         if later.unit_price is not None:
