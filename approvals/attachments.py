@@ -139,8 +139,11 @@ def check_file(filename: str, data: bytes, limits: AttachmentLimits) -> tuple[st
     if not data:
         raise _refuse(f"{name} is empty. Attach the file itself ({limits.describe()}).")
     if len(data) > limits.max_bytes:
+        size, limit = megabytes(len(data)), megabytes(limits.max_bytes)
+        # "20 MB, over the 20 MB limit" would read as a contradiction: a file just over it is said to be so
+        said = f"{name} is just over" if size == limit else f"{name} is {size}, over"
         raise _refuse(
-            f"{name} is {megabytes(len(data))}, over the {megabytes(limits.max_bytes)} limit for attachments. "
+            f"{said} the {limit} limit for attachments. "
             "Send a smaller file (a PDF export, or a photo at a lower resolution)."
         )
     ext = extension(name)

@@ -99,6 +99,14 @@ def test_an_oversized_file_is_refused_with_the_limit_named_and_nothing_is_kept(s
     assert stored(service) == (0, 0)
 
 
+def test_a_file_just_over_the_limit_is_said_to_be_just_over(service):
+    """A PDF a few kilobytes over 20 MB is not described as '20 MB, over the 20 MB limit'."""
+    number = pending_box_order(service)
+    with pytest.raises(ValidationFailed) as refused:
+        attach(service, number, "drawings.pdf", files.pdf() + b"0" * (20 * 1024 * 1024))
+    assert "drawings.pdf is just over the 20 MB limit for attachments" in refused.value.message
+
+
 def test_the_default_limit_is_twenty_megabytes(service):
     """A 21 MB PDF is refused under the default limit, and the refusal says 20 MB."""
     number = pending_box_order(service)
