@@ -287,7 +287,8 @@ MONEY = re.compile(
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|"
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
-    rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?P<g>grand|quoted|all in|all-in|out the door)\b)"
+    rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?:(?P<g>grand|quoted|all in|all-in|out the door)\b"
+    rf"|(?=for\s+the\s+(?:lot|job|work|week|day|month|year|whole\s+thing)\b)))"
 )
 # Instruction-like words in a request: to the approver or the system, not about the purchase. The clause they
 # start runs to the next sentence break or to the first words that say what is wanted.

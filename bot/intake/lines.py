@@ -158,7 +158,9 @@ REFERENCE = re.compile(
 )
 PART_OR_PACK = re.compile(
     r"\b\d{3,}-\d*[a-z][a-z0-9]*\b"
-    r"|\b\d+-(?:pack|pk|case|box|bag)\b",
+    r"|\b\d+-(?:pack|pk|case|box|bag)\b"
+    r"|\b\d+\s*(?:pr|prs|pairs?|pc|pcs|ct)\s+(?:box|bx|case|cs|pack|pk|bag|roll)\b"  # "200pr box": what one holds
+    r"|\bmerv\s*\d+\b",  # a filter's rating
     re.IGNORECASE,
 )
 # how units nest ("cases of 36 rolls", "40 cases each", "4 rolls per case"): read by bot/intake/packs.py,
