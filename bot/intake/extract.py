@@ -1041,6 +1041,11 @@ class Extractor:
             if re.search(r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]):
                 w.take(m.start(), m.end())  # "$310 not $315", "$42 instead of $45": the replaced amount
                 continue
+            if m.group("lead7") == "of" and re.search(
+                r"\b(?:cases?|box(?:es)?|packs?|bundles?|cartons?|bags?|rolls?|pails?|sleeves?|bx|cs|pk)\s+$",
+                w.rest[: m.start()],
+            ):
+                continue  # "6 boxes of 96": what a box holds, never a price
             if m.group("n4") and re.search(r"\b(?:need|needs|needed|qty|order|want|get)\s*$", w.rest[: m.start()]):
                 continue  # "need 6 ea": how many, each; the price comes elsewhere
             if m.group("n7") and m.group("lead7") == "quote" and re.fullmatch(r"\d{4,}", m.group("n7")):
@@ -1373,6 +1378,13 @@ class Extractor:
                     # price was said; otherwise it is left unread, never taken as a new quantity
                     last = next((x for x in reversed(out.lines) if x.description), None)
                     counted = re.search(r"\b(?:need|needs|want|qty|order|get|x)\s*$", w.low[: max(t.quantity_at, 0)])
+                    packed = re.search(  # "6 boxes of 96": what a box holds, never a price
+                        r"\b(?:cases?|box(?:es)?|packs?|bundles?|cartons?|bags?|rolls?|pails?|sleeves?|bx|cs|pk)\s+of\s*$",
+                        w.low[: max(t.quantity_at, 0)],
+                    )
+                    if packed:
+                        out.unread.append(str(t.quantity))
+                        continue
                     if not money and not counted and _looks_like_price(described[-1], w.low, t.quantity):
                         money.append(
                             Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity))
@@ -1771,6 +1783,8 @@ class Extractor:
                     line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
                 if mon.period:
                     line.period = mon.period
+                    if mon.term is None:
+                        mon.term = _term_said_apart(mon.period, w_low)
                     one = line.quantity is None or line.quantity_source == "implied" or line.quantity == 1
                     if mon.term is not None and one:
                         # "a shredding service, $90 a month, 12 months": twelve months of one service
@@ -2042,6 +2056,23 @@ _ONLY_HOW_MANY = re.compile(
 )
 
 
+_PERIOD_SAID = {"month": r"mo|mos|months?", "week": r"wks?|weeks?", "year": r"yrs?|years?", "quarter": r"quarters?"}
+
+
+def _term_said_apart(period: str, low: str) -> Decimal | None:
+    """ "2 trailers x 3 months at 1,100/mo each", "6 users x 45/mo, annual": how many periods, said away from the
+    price."""
+    words = _PERIOD_SAID.get(period)
+    if words is None:
+        return None
+    m = re.search(rf"(?:\bx|\bfor|\bover)\s*(?P<n>\d+)\s*(?:{words})\b", low)
+    if m:
+        return Decimal(m.group("n"))
+    if period == "month" and re.search(r"\b(?:annual|annually|for a year|for the year|for one year|1 year)\b", low):
+        return Decimal(12)
+    return None
+
+
 def _count_said_apart(out: Extraction) -> None:
     """ "LTL lane Dallas -> Phoenix, 4 shipments this month, 450 each", "Janitorial service ..., monthly, 6 months":
     a clause that only counts (and prices) belongs to the thing named before it, which had no count of its own;
@@ -2055,7 +2086,7 @@ def _count_said_apart(out: Extraction) -> None:
             continue
         model = (
             len(lines) == 2
-            and earlier.quantity is None
+            and (earlier.quantity is None or earlier.quantity_source == "implied")
             and later.price_source == "said"
             and not later.sku
             and re.fullmatch(r"(?:[A-Z0-9][\w-]*\s*)+", later.description) is not None
