@@ -42,6 +42,7 @@ from bot.settings import Settings
 from bot.settings.audit import audit_key
 from bot.settings.private import private_database, tighten
 from bot.tokens import create_token, find_token, revoke_bootstrap_except
+from connectors.s3 import S3Store
 
 log = logging.getLogger("procurebot")
 
@@ -121,6 +122,14 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     service.attachment_limits = AttachmentLimits(max_bytes=settings.attachment_max_bytes)
     if settings.attachments_dir is not None:
         service.attachment_store = DirectoryStore(settings.attachments_dir)
+    elif settings.attachments_s3_url and settings.attachments_s3_secret_access_key is not None:
+        service.attachment_store = S3Store(
+            settings.attachments_s3_url,
+            access_key=settings.attachments_s3_access_key_id or "",
+            secret_key=settings.attachments_s3_secret_access_key.get_secret_value(),
+            region=settings.attachments_s3_region,
+            clock=clock,
+        )
     # exception summaries always; LLM suggestions only when a model is configured
     llm = llm_setup.parts(service, policy, settings.llm)
     chat = ChatDelivery(

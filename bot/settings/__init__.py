@@ -16,6 +16,7 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -108,6 +109,11 @@ class Settings(BaseSettings):
     # database (the embedded default), set: a directory every replica mounts
     attachment_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, le=200 * 1024 * 1024)
     attachments_dir: Path | None = None
+    # ...or an S3-compatible bucket, its path-style URL ending in the bucket (https://s3.us-east-1.amazonaws.com/pb-files)
+    attachments_s3_url: str | None = None
+    attachments_s3_access_key_id: str | None = None
+    attachments_s3_secret_access_key: SecretStr | None = None
+    attachments_s3_region: str = "us-east-1"
 
     def __init__(self, **values: Any) -> None:
         # a section not given is read here, from the .env file the whole is told to read (`_env_file=None`: none)
@@ -132,6 +138,27 @@ class Settings(BaseSettings):
         if value.strip().lower() not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value.strip().lower()
+
+    @model_validator(mode="after")
+    def _one_attachment_store(self) -> "Settings":
+        url = self.attachments_s3_url
+        if not url:
+            return self
+        if self.attachments_dir is not None:
+            raise ValueError("set PROCUREBOT_ATTACHMENTS_DIR or PROCUREBOT_ATTACHMENTS_S3_URL, not both")
+        if not self.attachments_s3_access_key_id or self.attachments_s3_secret_access_key is None:
+            raise ValueError(
+                "PROCUREBOT_ATTACHMENTS_S3_URL is set: give PROCUREBOT_ATTACHMENTS_S3_ACCESS_KEY_ID and "
+                "PROCUREBOT_ATTACHMENTS_S3_SECRET_ACCESS_KEY too (an access key allowed to put and get objects)"
+            )
+        parts = urlsplit(url)
+        local = parts.hostname in ("127.0.0.1", "localhost")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local) or not parts.path.strip("/"):
+            raise ValueError(
+                "PROCUREBOT_ATTACHMENTS_S3_URL must be https and end in the bucket, like "
+                "https://s3.us-east-1.amazonaws.com/pb-files"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_is_configured(self) -> "Settings":
