@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from rapidfuzz import fuzz, process
 
+from approvals.clock import as_utc
 from approvals.commands import CancelDelegation, SetDelegation
 from approvals.directory import Person
 from approvals.errors import ProcurebotError
@@ -92,7 +93,8 @@ class Delegations:
         if field == PICK:
             return [Reply(card=self._proposal(person, delegate, start, end))]
         key = value.get("key") or _pack(delegate, start, end)
-        return self._set(person, delegate, start, end, key=f"{self.chat.surface}:{person.id}:ooo:{key}")
+        # one key for the card whatever the surface: the same card tapped in Slack and then in Teams sets it once
+        return self._set(person, delegate, start, end, key=f"{person.id}:ooo:{key}")
 
     def listing(self, person: Person) -> list[Reply]:
         """ "my delegations", "who covers for me": who approves for them, and for whom they approve."""
@@ -134,6 +136,13 @@ class Delegations:
         if end < local_today:
             return [Reply(intent_texts.in_the_past(f"{end:%b %d}"))]
         starts_at, ends_at = _window(start, end, local_today, now, zone)
+        if key is not None:  # a card's button tapped again (or on another surface): the delegation it already set
+            for row in self.chat.service.delegations(person=person.id):
+                if row.delegator == person.id and row.delegate == delegate and as_utc(row.ends_at) == ends_at:
+                    card = delegation_card(
+                        row, self.chat.directory, f"{start:%a %b %d}", f"{end:%a %b %d} (end of day)"
+                    )
+                    return [Reply(card=card)]
         try:
             row = self.chat.service.set_delegation(
                 SetDelegation(

@@ -279,3 +279,26 @@ def test_web_chat_typed_absence_card_changes_the_delegate(web):
     yes = _web_buttons(proposal)["Yes, set it"]
     assert web.post("/chat/api/actions", json={"person": "maria.lopez", **yes}).status_code == 200
     assert _delegations(web.runtime) == [("maria.lopez", "marcus.bell", "maria.lopez")]
+
+
+def test_the_same_card_tapped_on_two_surfaces_minutes_apart_sets_one_delegation(service, directory, clock):
+    """Maria taps 'Yes, James approves for me' in Slack, and five minutes later on the same card in Teams: one
+    delegation, and the second tap shows it."""
+    from bot.intake.assistant import Assistant
+
+    now = clock()
+    with transaction(service.engine) as session:
+        absences.record(session, [absences.Seen("maria.lopez", "scheduled", now, now + timedelta(days=3))], now)
+        absences.ask_who_approves(session, directory, ["maria.lopez"], now, rule="wait")
+        from approvals.jobqueue import Job
+
+        (job,) = session.exec(select(Job).where(Job.kind == "notify")).all()
+    yes = next(a for a in job.payload["actions"] if a["field"] == "delegation.confirm")
+    value = {k: yes[k] for k in ("field", "value", "key")}
+    Assistant(service, directory, surface="slack").handle_action("maria.lopez", "choose", value)
+    clock.now = clock.now + timedelta(minutes=5)
+    again = Assistant(service, directory, surface="teams").handle_action("maria.lopez", "choose", value)
+    assert [r.card.title for r in again if r.card] == ["Delegation set"]
+    assert [(d.delegator, d.delegate) for d in service.delegations(person="maria.lopez")] == [
+        ("maria.lopez", "james.carter")
+    ]
