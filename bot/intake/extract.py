@@ -388,7 +388,7 @@ _PER = re.compile(
     rf"(?:\s+of\s+(?P<pack>\d[\d,]*)\b(?:\s+(?P<inner>{_UNIT_RE})\b)?)?"
 )
 _SELLS_THEM_FOR = re.compile(
-    r"\b(?:has|have|had|sells?|carr(?:y|ies)|stocks?|lists?)\s+(?:them|those|these|the \w+s)(?:\s+(?:for|at))?\s*$"
+    r"\b(?:has|have|had|sells?|carr(?:y|ies)|stocks?|lists?)\s+(?:them|those|these|one|the \w+s)(?:\s+(?:for|at))?\s*$"
 )
 _TOTAL_AFTER = re.compile(r"^[ \t]*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
 # "$300 for 2 chargers", "CAD 450 for 2 pallet jacks": the amount pays for that many; the count stays to be read
@@ -2056,6 +2056,9 @@ _ONLY_HOW_MANY = re.compile(
 )
 
 
+_SIZE_ONLY = re.compile(
+    r"\s*(?:size\s+)?(?:xxs|xs|s|m|l|xl|xxl|[2-5]xl|small|medium|large|x-large|extra large)\s*", re.IGNORECASE
+)
 _PERIOD_SAID = {"month": r"mo|mos|months?", "week": r"wks?|weeks?", "year": r"yrs?|years?", "quarter": r"quarters?"}
 
 
@@ -2091,8 +2094,11 @@ def _count_said_apart(out: Extraction) -> None:
             and not later.sku
             and re.fullmatch(r"(?:[A-Z0-9][\w-]*\s*)+", later.description) is not None
         )  # "Check scanner for AP - Panini Vision X, 1 unit, 1,650": the make and model of the thing named
-        if not _ONLY_HOW_MANY.fullmatch(later.description) and not model:
+        size = _SIZE_ONLY.fullmatch(later.description) is not None  # "cut gloves, size large, 8 dozen"
+        if not _ONLY_HOW_MANY.fullmatch(later.description) and not model and not size:
             continue
+        if size:
+            earlier.description = f"{earlier.description}, {later.description}"
         if model:
             earlier.description = f"{earlier.description} - {later.description}"
             earlier.sku, earlier.item_choices = None, []  # the model said is the thing, not the catalog's
