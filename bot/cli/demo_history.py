@@ -122,7 +122,8 @@ ANSWERS = (
 )
 TEAMS_SITES = ("ATL", "NJ")  # where people use Teams; the rest of the company uses Slack
 TEAMS_PEOPLE = ("angela.brooks", "priya.nair", "olivia.grant", "david.okafor", "catherine.moss", "grace.kim")
-DUE_KINDS = (*KINDS, CREATE_PO, NOTIFY)  # the scheduler's work, and the ERP dispatcher's retries and notices
+ERP_KINDS = (CREATE_PO, NOTIFY)  # the ERP dispatcher's retries and notices
+DUE_KINDS = (*KINDS, *ERP_KINDS)  # and the scheduler's work
 TICK_EVERY = timedelta(hours=2)  # the server ticks every 30 s; two hours late is early enough for a reminder
 JUSTIFICATIONS = ("Running low", "Replacement", "Peak season volume", "Planned maintenance", "New customer account")
 
@@ -229,15 +230,25 @@ class History:
         if not (force or new_day):
             if last is not None and now - last < TICK_EVERY:
                 return
-            with self.runtime.engine.connect() as conn:
-                due = conn.execute(
-                    select(func.min(Job.due_at)).where(col(Job.kind).in_(DUE_KINDS), col(Job.state).in_(ACTIVE))
-                ).scalar()
-            if due is None or as_utc(due) > now:
+            if not self._due(DUE_KINDS, now):
                 return
         self._last_tick = now
-        self.runtime.scheduler.run_until_idle()
-        self._dispatch()  # ERP retries and notices that came due
+        # the scheduler's run_until_idle, less its last tick (a sweep and a claim that find nothing): one read says
+        # whether anything is still due
+        for _ in range(1000):
+            report = self.runtime.scheduler.tick()
+            if report.claimed == 0 or report.claimed == report.deferred or not self._due(KINDS, now):
+                break
+        if force or self._due(ERP_KINDS, now):
+            self._dispatch()  # ERP retries and notices that came due (an idle pass would find nothing)
+
+    def _due(self, kinds: tuple[str, ...], now: datetime) -> bool:
+        """Whether any job of these kinds is due by `now` (one read: cheaper than a pass that sweeps and claims)."""
+        with self.runtime.engine.connect() as conn:
+            due = conn.execute(
+                select(func.min(Job.due_at)).where(col(Job.kind).in_(kinds), col(Job.state).in_(ACTIVE))
+            ).scalar()
+        return due is not None and as_utc(due) <= now
 
     # ------------------------------------------------------------------ requests
     def _plan_requests(self, start: datetime, end: datetime, per_day: float) -> None:
