@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from approvals.errors import NotFound
-from bot.api.routes.attachments import download_response
 from bot.console import html
 from bot.console.guard import guard
+from bot.downloads import download_response
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 

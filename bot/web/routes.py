@@ -23,9 +23,9 @@ from approvals.clock import as_utc
 from approvals.credentials import Credential, acting
 from approvals.errors import NotFound, ValidationFailed
 from approvals.workflow.attachments import attach_command
-from bot.api.routes.attachments import download_response
 from bot.cards.html import ACCEPT, render_card
 from bot.chat.delivery import notice_card
+from bot.downloads import download_response
 from bot.intake import texts
 from bot.intake.assistant import Assistant, Reply, UnknownPerson
 from bot.runtime import Runtime

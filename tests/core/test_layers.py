@@ -41,7 +41,16 @@ CORE_FORBIDDEN = (
 BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     (
         "foundation: settings, API tokens, the JSON error body, templates, the neutral card model, log lines",
-        ("bot.settings", "bot.tokens", "bot.ratelimit", "bot.http_errors", "bot.templating", "bot.cards", "bot.logs"),
+        (
+            "bot.settings",
+            "bot.tokens",
+            "bot.ratelimit",
+            "bot.http_errors",
+            "bot.templating",
+            "bot.cards",
+            "bot.logs",
+            "bot.downloads",
+        ),
         False,
     ),
     ("chat delivery, shared by every chat platform", ("bot.chat",), False),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
@@ -23,6 +22,7 @@ from bot.api.acting import scoped_key, vet_actor, visible
 from bot.api.auth import READ, WRITE, Caller, require
 from bot.api.openapi import errors
 from bot.api.routes.requisitions import IdempotencyKey, Number, service
+from bot.downloads import download_response
 
 router = APIRouter(prefix="/api/v1/requisitions", tags=["attachments"])
 
@@ -65,21 +65,6 @@ def attachment_views(svc: ApprovalService, number: str, rows: list[Attachment]) 
         )
         for a in rows
     ]
-
-
-def download_response(row: Attachment, data: bytes) -> Response:
-    """A file as a download the browser saves and never renders or sniffs."""
-    ascii_name = row.filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
-    return Response(
-        content=data,
-        media_type=row.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(row.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
-    )
 
 
 @router.get(
