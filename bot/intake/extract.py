@@ -1038,7 +1038,16 @@ class Extractor:
                 rf"(?:@|\$|€|£|\bat\b)\s*[\d.,]+\s*(?:/|per|a|an)\s*{re.escape(packed.group(1))}\b", w.rest[m.end() :]
             ):
                 continue  # "nuts 100/box @ 6.40/box": how many a box holds; the box's price comes after
-            if re.search(r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]):
+            replaced = re.search(
+                r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]
+            )
+            if (
+                replaced
+                and replaced.group(0).split()[0] in ("was", "were")
+                and not re.search(r"\b(?:now|but|new|revised|updated|instead|no wait|actually)\b", w.rest[m.end() :])
+            ):
+                replaced = None  # "pens were 11.49 a box": what they cost, nothing replaces it
+            if replaced:
                 w.take(m.start(), m.end())  # "$310 not $315", "$42 instead of $45": the replaced amount
                 continue
             if m.group("lead7") == "of" and re.search(
