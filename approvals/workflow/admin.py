@@ -24,7 +24,7 @@ from approvals.policy.routing import money, resolve_people, route
 from approvals.policy.schema import ApproverSpec
 from approvals.policy.simulate import restore_facts
 from approvals.states import OPEN_STEPS, State, StepState
-from approvals.workflow.base import PENDING, ActionResult, ServiceBase
+from approvals.workflow.base import PENDING, WAITING, ActionResult, ServiceBase
 
 # who takes a leaver's step when nobody above them in the reporting line may
 LEAVER_FALLBACK_ROLE = "procurement_director"
@@ -256,13 +256,15 @@ class AdminActions(ServiceBase):
     def re_resolve_steps(self, *, actor: str = "directory") -> list[str]:
         """After a directory change: for each requisition whose pinned policy says `on_directory_change:
         re-resolve`, a pending step of the current stage whose rule now names someone else moves to them (a
-        reassignment, with the same eligibility checks). One line each, for the log."""
+        reassignment, with the same eligibility checks), and so does a waiting step of a later stage. One line each,
+        for the log."""
         report: list[str] = []
         directory = pinned(self.directory)
         now = self.clock()
         with Session(self.engine) as session:
             reqs = session.exec(select(Requisition).where(Requisition.state == State.PENDING_APPROVAL.value)).all()
             work: list[tuple[str, str, str, str]] = []
+            waiting: list[tuple[str, int, str, str, str]] = []
             for req in reqs:
                 policy = self._pinned_policy(session, req)
                 if policy.spec.settings.on_directory_change != "re-resolve" or not req.number:
@@ -277,6 +279,22 @@ class AdminActions(ServiceBase):
                 for step in steps:
                     if step.state == PENDING and step.approver not in wanted and free:
                         work.append((req.number, step.approver, free.pop(0), step.stage_name))
+                # later stages have their steps already, waiting: they follow the directory too
+                for index in range(req.current_stage + 1, len(plan.stages)):
+                    later = self._stage_steps(session, req, index)
+                    wanted = plan.approvers[index]
+                    free = [p for p in wanted if p not in {s.approver for s in later}]
+                    for step in later:
+                        if step.state == WAITING and step.approver not in wanted and free:
+                            assert step.id is not None
+                            waiting.append((req.number, step.id, step.approver, free.pop(0), step.stage_name))
+        for number, step_id, old, new, stage in waiting:
+            reason = f"the directory changed: stage '{stage}' now resolves to {self._name(new)}"
+            try:
+                self._re_resolve_waiting(number, step_id, old, new, reason, actor)
+                report.append(f"{number}: {self._name(old)} -> {self._name(new)} ({reason})")
+            except (NotAllowed, StaleAction) as exc:
+                report.append(f"{number}: kept with {self._name(old)} ({exc})")
         for number, old, new, stage in work:
             reason = f"the directory changed: stage '{stage}' now resolves to {self._name(new)}"
             try:
@@ -289,6 +307,38 @@ class AdminActions(ServiceBase):
             except (NotAllowed, StaleAction) as exc:
                 report.append(f"{number}: kept with {self._name(old)} ({exc})")
         return report
+
+    def _re_resolve_waiting(self, number: str, step_id: int, old: str, new: str, reason: str, actor: str) -> None:
+        """A later stage's waiting step moves from `old` to `new` (re-resolve), with the checks a reassignment
+        makes; StaleAction when it moved on meanwhile, NotAllowed when `new` may not hold it."""
+        cmd = Reassign(actor=actor, surface="scheduler", number=number, from_person=old, to_person=new, reason=reason)
+
+        def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
+            req = self._lock(session, number)
+            step = session.get(ApprovalStep, step_id)
+            if step is None or step.requisition_id != req.id or step.state != WAITING or step.approver != old:
+                raise StaleAction(f"{req.number} has no waiting step with {self._name(old)} any more.")
+            self._move(req, "reassign", now)
+            why_not = self._why_not_approver(session, req, new, step, self._pinned_policy(session, req))
+            if why_not:
+                raise NotAllowed(f"{self._name(new)} may not take it: {why_not}")
+            before = {"approver": step.approver, "acting": step.acting}
+            step.approver = step.acting = new
+            step.explanation = f"Reassigned from {self._name(old)}: {reason}"[:600]
+            session.add(step)
+            self._audit(
+                session,
+                req,
+                "reassigned",
+                actor,
+                now,
+                cmd.surface,
+                before,
+                {"approver": new, "reason": reason, "step": step.id},
+            )
+            return req, "reassigned", f"{req.number} stage '{step.stage_name}' now waits for {self._name(new)}."
+
+        self._run(cmd, "reassign", body)
 
     def skip_if_absent(self, number: str, step_id: int) -> str | None:
         """At a step's first reminder: its holder is out of office (automatic replies), nobody approves for them,

@@ -136,3 +136,42 @@ def test_by_default_an_absent_approvers_step_waits(service, scheduler, notifier,
     scheduler.run_until_idle()
     assert service.get(number).waiting_on == ["hannah.berg"]
     assert notifier.to("hannah.berg", "reminder")
+
+
+def _regional_moves(directory: Directory) -> Directory:
+    """Dallas moves from James Carter's region to Angela Brooks's."""
+    return _changed(
+        directory,
+        **{
+            "james.carter": {"roles": [{"role": "regional_ops_director", "sites": ["CHI"]}]},
+            "angela.brooks": {"roles": [{"role": "regional_ops_director", "sites": ["ATL", "NJ", "DAL"]}]},
+        },
+    )
+
+
+def test_re_resolve_also_moves_a_later_stages_waiting_step(engine, directory, policy, clock):
+    """Under re-resolve, Jake's $9,600 request waits on Maria (site approval) with James next (regional ops): Dallas
+    moves to Angela's region, so the waiting regional step is Angela's, audited, and Maria's approval reaches her."""
+    from approvals.commands import Approve
+    from approvals.models import AuditEvent
+
+    with transaction(engine) as session:
+        install_policy(session, _policy(policy, on_directory_change="re-resolve"), at=clock())
+    service = ApprovalService(engine, directory, clock=clock)
+    number = service.submit(submit(lines=[boxes(200)])).number
+    assert [s.approver for s in service.get(number).steps] == ["maria.lopez", "james.carter"]
+    result = activate(service, dump_directory(_regional_moves(directory)))
+    assert any("James Carter -> Angela Brooks" in line for line in result.moved), result.moved
+    assert [s.approver for s in service.get(number).steps] == ["maria.lopez", "angela.brooks"]
+    with Session(engine) as session:
+        moved = session.exec(select(AuditEvent).where(AuditEvent.kind == "reassigned")).all()
+    assert [(e.actor, e.after["approver"]) for e in moved] == [("directory", "angela.brooks")]
+    service.approve(Approve(actor="maria.lopez", number=number))
+    assert service.get(number).waiting_on == ["angela.brooks"]
+
+
+def test_by_default_a_later_stage_keeps_its_approver(service, directory):
+    """With the default (keep), the same region change leaves the waiting regional step with James."""
+    number = service.submit(submit(lines=[boxes(200)])).number
+    activate(service, dump_directory(_regional_moves(directory)))
+    assert [s.approver for s in service.get(number).steps] == ["maria.lopez", "james.carter"]
