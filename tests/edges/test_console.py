@@ -251,9 +251,9 @@ def test_what_if_changed_routes_name_people_sites_and_suppliers(console):
     r = console.post(
         "/console/policy/upload", data={"csrf": token}, files={"file": ("policy.yaml", good_policy_text(), "text/yaml")}
     )
-    table = re.search(r'<table class="changes">.*?</table>', r.text, re.S)
+    table = re.search(r'<table class="stack changes">.*?</table>', r.text, re.S)
     assert table is not None, r.text
-    rows = re.findall(r"<tr><td>.*?</tr>", table.group(0), re.S)
+    rows = re.findall(r"<tr><td data-label=.*?</tr>", table.group(0), re.S)
     assert len(rows) == 2
     cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", row)).strip() for row in rows]
     directory = console.runtime.directory
@@ -269,6 +269,7 @@ def test_what_if_changed_routes_name_people_sites_and_suppliers(console):
     assert titled and all(directory.person(pid).name == name for pid, name in titled)
     visible = " ".join(cells)
     assert not any(pid in visible for pid, _ in titled)
+    assert f": {titled[0][1]}" in visible  # "standard-small: Zoe Martin", the rule then its approvers
     assert f'title="{person.id}"' in table.group(0) and f'title="{site.code}"' in table.group(0)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.tokens import create_token
+from tests.edges.test_console import good_policy_text
 from tests.factories import submit
 from tests.live import serving
 from tests.processes.test_console_browser import sign_in
@@ -78,9 +79,10 @@ def test_admin_moves_a_waiting_step_in_the_browser(console_server, browser):  # 
     assert service.get(number).waiting_on == ["maria.lopez"]
 
 
-def test_delegations_read_as_cards_on_a_375_px_phone(console_server, browser):  # noqa: F811
+def test_delegations_read_as_cards_on_a_375_px_phone(console_server, browser, tmp_path):  # noqa: F811
     """On a 375 px phone each delegation is a card ('Approver Zoe Martin', 'Delegate Frank Novak', End now), and no
-    table on it, on a requisition's page or on the requisition list scrolls sideways, inside its box or out."""
+    table on it, on a requisition's page, on the requisition list or in a what-if replay scrolls sideways, inside
+    its box or out."""
     base, service = console_server["base"], console_server["service"]
     page = browser.new_page()
     page.set_viewport_size({"width": 375, "height": 812})
@@ -112,3 +114,12 @@ def test_delegations_read_as_cards_on_a_375_px_phone(console_server, browser):  
         assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), path
         assert page.evaluate(OVERFLOWING) == [], path
     assert page.locator("table.results thead").bounding_box()["height"] <= 1
+    # and so is the what-if replay of a policy upload: "standard-small: Zoe Martin" before, touchless after
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(good_policy_text())
+    page.goto(base + "/console/policy")
+    page.set_input_files("#policy-file", str(policy))
+    page.click("#upload")
+    page.wait_for_selector("table.changes")
+    assert "Jake Miller · Dallas DC · Uline" in page.locator("table.changes").inner_text()
+    assert page.evaluate(OVERFLOWING) == []
