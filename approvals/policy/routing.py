@@ -570,7 +570,7 @@ class _StageResolver:
         else:  # the stage says the amount ("... limit $2,500 is below $3,840"): kept for this amount only
             entry = memo.get(key)
             said = entry[1] if entry is not None and entry[0] is self.directory and entry[1] is not None else {}
-            if len(said) < _SAID_LIMIT:
+            if len(said) < _MEMO_LIMIT:
                 said[amount] = kept
             memo[key] = (self.directory, said, None)
         return result
@@ -949,10 +949,7 @@ class _StageResolver:
         return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, delegation.acting, tuple(substitutions))
 
 
-# Stages kept per policy (see _StageResolver.resolve), and amounts kept per stage whose words say the amount: a few
-# megabytes at most; past the limit the memo starts again.
-_MEMO_LIMIT = 4096
-_SAID_LIMIT = 16
+_MEMO_LIMIT = 20_000  # stages kept per policy (see _StageResolver.resolve)
 
 
 def _fresh(stage: StagePlan) -> StagePlan:
