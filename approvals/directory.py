@@ -350,11 +350,6 @@ class Directory(_Frozen):
         return holders
 
     @cached_property
-    def approval_limits(self) -> list[Decimal]:
-        """Every approval limit someone holds, sorted: an amount's place among them is all a limit check reads."""
-        return sorted({p.approval_limit for p in self.people})
-
-    @cached_property
     def _role_at_site(self) -> dict[tuple[str, str | None], tuple[Person, ...]]:
         return {}  # (role, site) -> holders, filled as routing asks: every request asks the same few
 

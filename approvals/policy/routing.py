@@ -7,10 +7,9 @@ limits, segregation of duties or delegation.
 
 from __future__ import annotations
 
-import copy
 import re
 from bisect import bisect_left
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -485,7 +484,6 @@ class _StageResolver:
     at: datetime
     level: ServiceLevelSpec | None = None  # the service level that holds for this request
     used: set[str] = field(default_factory=set)  # approvers of earlier stages
-    _amount_said: bool = False  # a reason given while resolving a stage names the request's amount
     # separation_of_duties: acted: people an earlier stage names but can do without -> that stage's name
     maybe: dict[str, str] = field(default_factory=dict)
 
@@ -523,71 +521,6 @@ class _StageResolver:
         return sla, dict(target_dict) if target_dict is not None else None, kind, dict(reminders)
 
     def resolve(
-        self, index: int, spec: StageSpec, rule_id: str, rule_text: str, extra_informed: tuple[ApproverSpec, ...] = ()
-    ) -> tuple[StagePlan | None, str | None]:
-        """One stage of the route: its steps, or why nobody can take it. Requests that agree on everything a stage
-        reads (who asks, where, for which cost center and category, which approval limits the amount passes, who
-        approves earlier stages) get the same stage, so it is worked out once per policy and directory and kept
-        (`_STAGE_MEMO`); the amount itself is part of the key only when the stage's words say it."""
-        amount = self.facts.get("amount")
-        if self.delegations or not isinstance(amount, Decimal) or not amount.is_finite():
-            return self._resolve(index, spec, rule_id, rule_text, extra_informed)  # windows are read at an instant
-        memo: dict[tuple[Any, ...], Any] = self.policy.__dict__.setdefault("_stage_memo", {})
-        facts = self.facts
-        # spec, extra_informed and level belong to the policy that holds the memo, so their ids stay theirs
-        key = (
-            id(self.directory),
-            index,
-            id(spec),
-            rule_id,
-            rule_text,
-            id(extra_informed),
-            self.level.id if self.level else None,
-            facts.get("requester"),
-            facts.get("site"),
-            facts.get("category"),
-            facts.get("cost_center"),
-            facts.get("budget.owner"),
-            bisect_left(self.directory.approval_limits, amount),  # which approval limits the amount is above
-            frozenset(self.used),
-            tuple(sorted(self.maybe.items())),
-        )
-        hit = memo.get(key)
-        if hit is not None and hit[0] is self.directory:
-            said = hit[1]
-            if said is None:
-                return self._reuse(hit[2])
-            exact = said.get(amount)
-            if exact is not None:
-                return self._reuse(exact)
-        self._amount_said = False
-        result = self._resolve(index, spec, rule_id, rule_text, extra_informed)
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()  # a bounded memo: the next requests fill it again with what they ask for
-        kept = (result, frozenset(self.used), tuple(self.maybe.items()))
-        if not self._amount_said:
-            memo[key] = (self.directory, None, kept)
-        else:  # the stage says the amount ("... limit $2,500 is below $3,840"): kept for this amount only
-            entry = memo.get(key)
-            said = entry[1] if entry is not None and entry[0] is self.directory and entry[1] is not None else {}
-            if len(said) < _MEMO_LIMIT:
-                said[amount] = kept
-            memo[key] = (self.directory, said, None)
-        return result
-
-    def _reuse(
-        self, kept: tuple[tuple[StagePlan | None, str | None], frozenset[str], tuple[tuple[str, str], ...]]
-    ) -> tuple[StagePlan | None, str | None]:
-        """A kept stage for this request: the earlier stages' bookkeeping as the stage left it, and the plan's own
-        copies of its mutable parts (a route's dicts end up in rows and must not be shared between requests)."""
-        (stage, problem), used, maybe = kept
-        self.used = set(used)
-        self.maybe = dict(maybe)
-        if stage is None:
-            return None, problem
-        return _fresh(stage), problem
-
-    def _resolve(
         self, index: int, spec: StageSpec, rule_id: str, rule_text: str, extra_informed: tuple[ApproverSpec, ...] = ()
     ) -> tuple[StagePlan | None, str | None]:
         steps: list[StepPlan] = []
@@ -884,7 +817,6 @@ class _StageResolver:
             return f"{person.name} is already an approver of this stage"
         if check_limits and self.policy.spec.settings.approval_limits == "escalate" and person.approval_limit < amount:
             cur = self.policy.currency
-            self._amount_said = True
             return f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below {money(amount, cur)}"
         return None
 
@@ -947,23 +879,6 @@ class _StageResolver:
         if delegation.note:
             substitutions.append(delegation.note)
         return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, delegation.acting, tuple(substitutions))
-
-
-_MEMO_LIMIT = 20_000  # stages kept per policy (see _StageResolver.resolve)
-
-
-def _fresh(stage: StagePlan) -> StagePlan:
-    """A copy of a kept stage whose dicts are its own."""
-    steps = stage.steps
-    if any(step.fallback is not None for step in steps):
-        steps = tuple(step if step.fallback is None else replace(step, fallback=dict(step.fallback)) for step in steps)
-    return replace(
-        stage,
-        steps=steps,
-        escalate_to=dict(stage.escalate_to) if stage.escalate_to is not None else None,
-        reminders=dict(stage.reminders) if stage.reminders is not None else None,
-        group=copy.deepcopy(stage.group) if stage.group is not None else None,
-    )
 
 
 def _short_group(node: dict[str, Any]) -> str | None:
