@@ -152,7 +152,7 @@ def amount_text(facts: dict[str, Any], currency: str) -> str:
     if own and own != currency and isinstance(original, Decimal):
         sign = "-" if original < 0 else ""
         return f"{sign}{own} {_digits(abs(original))} ({money(amount, currency)})"
-    return money(amount, currency)
+    return _said(amount, currency)  # each request has its own amount: not worth a place in money()'s cache
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_.]+)\}")
@@ -692,7 +692,8 @@ class _StageResolver:
                 self.used.update(chosen, acting)
         explanation = spec.explain or self._stage_said(spec)
         sla, escalate_to, escalation, reminders = self.service(spec)
-        told = self.informed(extra_informed + spec.informed, chosen | {s.acting for s in steps})
+        specs = extra_informed + spec.informed
+        told = self.informed(specs, chosen | {s.acting for s in steps}) if specs else ()
         return StagePlan(
             index,
             spec.name,
