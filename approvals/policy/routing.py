@@ -180,7 +180,7 @@ def render_template(template: str, facts: dict[str, Any], currency: str) -> str:
             return ", ".join(sorted(value))
         return str(value)
 
-    return _PLACEHOLDER.sub(sub, template)
+    return _PLACEHOLDER.sub(sub, template) if "{" in template else template
 
 
 def held_branches(policy: LoadedPolicy, item: CompiledRule[Any], facts: dict[str, Any]) -> list[str]:
@@ -396,10 +396,11 @@ def route(
     # A stage's position is its `order`, or else its place in the list (the rule's stages 0, 1, ...,
     # then matching overlays in file order); ties keep list order. So `order: 50` on an overlay
     # keeps it after the base route and orders overlays among themselves.
-    staged = [
-        item
-        for _, item in sorted(enumerate(staged), key=lambda p: p[1][0].order if p[1][0].order is not None else p[0])
-    ]
+    if any(item[0].order is not None for item in staged):
+        staged = [
+            item
+            for _, item in sorted(enumerate(staged), key=lambda p: p[1][0].order if p[1][0].order is not None else p[0])
+        ]
 
     level = next((sl for sl in policy.service_levels if sl.matches(facts)), None)
     # only the windows in force for this request can hand a step on; usually there are none, and then no step
