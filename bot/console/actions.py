@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from approvals import credentials
 from approvals.clock import as_utc
-from approvals.commands import CancelDelegation, CorrectCategory, Reassign, SetDelegation
+from approvals.commands import CancelDelegation, ChangeDelegation, CorrectCategory, Reassign, SetDelegation
 from approvals.directory import Directory
 from approvals.errors import ProcurebotError
 from bot.console.guard import guard_form
@@ -98,6 +98,34 @@ def end_delegation(request: Request, delegation_id: int, csrf: str = Form(defaul
     except ProcurebotError as exc:
         return _back("/console/delegations", bad=exc.message)
     return _back("/console/delegations", ok="The delegation has ended; its steps go back.")
+
+
+@router.post("/delegations/{delegation_id}/move")
+def move_delegation(
+    request: Request, delegation_id: int, csrf: str = Form(default=""), ends: str = Form(default="", max_length=10)
+) -> Response:
+    """Move a delegation's last day: its approver is back early, or stays out longer (UTC days, like setting one)."""
+    who = guard_form(request, csrf, admin=True)
+    if isinstance(who, Response):
+        return who
+    service = request.app.state.runtime.service
+    try:
+        last = _day(ends, "Until")
+        command = ChangeDelegation(
+            actor=_actor(who), delegation_id=delegation_id, ends_at=as_utc(last) + timedelta(days=1)
+        )
+        with credentials.acting(_credential(who)):
+            row = service.change_delegation(command, as_admin=True)
+    except ProcurebotError as exc:
+        return _back("/console/delegations", bad=exc.message)
+    except ValueError as exc:  # a date that is not one
+        return _back("/console/delegations", bad=_plain(exc))
+    directory = request.app.state.runtime.directory
+    said = (
+        f"{_who(directory, row.delegator)}'s delegation to {_who(directory, row.delegate)} now ends after "
+        f"{last.date().isoformat()}."
+    )
+    return _back("/console/delegations", ok=said)
 
 
 @router.post("/requisitions/{number}/reassign")

@@ -113,6 +113,8 @@ def delegations_page(
             or "everything",
             d.reason,
             name(d.created_by),
+            # the last whole day it covers (UTC), as the date field of "Move the last day" shows it
+            (as_utc(d.ends_at) - timedelta(microseconds=1)).date().isoformat(),  # type: ignore[operator]
         )
         for d in rows
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from urllib.parse import unquote
 
 from sqlmodel import Session, select
@@ -41,6 +42,35 @@ def test_admin_sets_a_delegation_sees_who_is_out_and_ends_it(console):  # noqa: 
     ended = _said(console.post(f"/console/delegations/{row}/end", data={"csrf": token}, follow_redirects=False))
     assert ended.startswith("done: The delegation has ended")
     assert "Nobody is out" in console.get("/console/delegations").text
+
+
+def test_admin_moves_a_delegations_last_day_and_a_bad_date_is_named(console):  # noqa: F811
+    """Zoe stays out two days longer: the admin moves the last day, the page shows it; a date that is not one is
+    refused with how to write it, and the delegation keeps its last day."""
+    sign_in(console, "admin")
+    token = csrf(console, "/console/delegations")
+    today = console.runtime.service.clock().date()
+    first, later = today + timedelta(days=3), today + timedelta(days=5)
+    form = {"csrf": token, "delegator": "zoe.martin", "delegate": "frank.novak", "reason": "Vacation"}
+    form |= {"starts": today.isoformat(), "ends": first.isoformat()}
+    assert _said(console.post("/console/delegations", data=form, follow_redirects=False)).startswith("done: ")
+    page = html.unescape(console.get("/console/delegations").text)
+    (row,) = re.findall(r'<tr data-id="(\d+)"><td data-label="Status">active</td>', page)
+    assert f'name="ends" value="{first.isoformat()}"' in page
+    moved = _said(
+        console.post(
+            f"/console/delegations/{row}/move", data={"csrf": token, "ends": later.isoformat()}, follow_redirects=False
+        )
+    )
+    assert moved == f"done: Zoe Martin's delegation to Frank Novak now ends after {later.isoformat()}."
+    assert f'name="ends" value="{later.isoformat()}"' in console.get("/console/delegations").text
+    bad = _said(
+        console.post(
+            f"/console/delegations/{row}/move", data={"csrf": token, "ends": "next week"}, follow_redirects=False
+        )
+    )
+    assert bad == "problem: Until: give the date as YYYY-MM-DD"
+    assert f'name="ends" value="{later.isoformat()}"' in console.get("/console/delegations").text
 
 
 def test_a_delegation_the_core_refuses_comes_back_with_its_reason(console):  # noqa: F811

@@ -32,6 +32,7 @@ HIDDEN = [
     ("GET", "/console/audit"),
     ("GET", "/console/audit/export"),
     ("GET", "/console/delegations"),
+    ("POST", "/console/delegations/{delegation_id}/move"),
     ("GET", "/console/risk"),
     ("GET", "/console/requisitions"),
     ("GET", "/console/requisitions/{number}"),
