@@ -2,13 +2,17 @@
 
 It serves `GET /v1.0/users/delta` (an initial round of every user in pages linked by `@odata.nextLink`, the last
 page carrying `@odata.deltaLink`; a later round from that link returns only what changed: the changed properties,
-`manager@delta`, `@removed` for a deleted user), `GET /v1.0/groups/{id}/members`, and
+`manager@delta`, `@removed` for a deleted user), `GET /v1.0/groups/delta?$select=members&$filter=id eq '…' or …`
+(at most 50 ids; an initial round with every member in `members@delta`, a group's members split across several
+group objects when they are many; a later round with only the membership changes, a removed member and a deleted
+group carrying `@removed`), `GET /v1.0/groups/{id}/members`, and
 `GET /v1.0/users/{id}/mailboxSettings/automaticRepliesSetting`. It checks the bearer token FakeEntra issued, and
 can throttle (429 with Retry-After, Graph's error body) or fail a page.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from tests.erp_fakes import FakeServer, Reply
 COMPANY = Path(__file__).resolve().parents[1] / "examples" / "company.yaml"
 TOKEN = "bc-token-1"  # what FakeEntra issues
 USER = "#microsoft.graph.user"
+FILTER_LIMIT = 50  # object ids one delta query may filter on
 
 
 def object_id(person_id: str) -> str:
@@ -42,8 +47,12 @@ class FakeGraph(FakeServer):
         self.seq = 0
         self.changes: list[tuple[int, str, set[str]]] = []  # (seq, object id, properties changed)
         self.deleted: set[str] = set()
+        self.group_changes: list[tuple[int, str, str, bool]] = []  # (seq, group id, member id or "", removed)
+        self.deleted_groups: set[str] = set()
+        self._group_tokens: dict[str, tuple[int, list[str]]] = {}  # deltatoken -> (seq, the group ids filtered on)
         self._rounds: dict[str, list[dict[str, Any]]] = {}  # skiptoken -> the pages still to serve
         self.throttle_next = 0
+        self.throttle_only = ""  # throttle only requests whose path contains this
         self.retry_after = "1"
         self.fail_pages = False  # every page after the first answers 500
 
@@ -88,6 +97,29 @@ class FakeGraph(FakeServer):
         self.deleted.add(gid)
         self.seq += 1
         self.changes.append((self.seq, gid, set()))
+        for group, members in self.groups.items():
+            if gid in members:
+                members.remove(gid)
+                self.group_changes.append((self.seq, group, gid, True))
+
+    def add_member(self, role: str, person_id: str) -> None:
+        """Add a user to the group of `role`, as an Entra administrator would."""
+        group, member = group_id(role), object_id(person_id)
+        self.groups.setdefault(group, []).append(member)
+        self.seq += 1
+        self.group_changes.append((self.seq, group, member, False))
+
+    def remove_member(self, role: str, person_id: str) -> None:
+        group, member = group_id(role), object_id(person_id)
+        self.groups[group].remove(member)
+        self.seq += 1
+        self.group_changes.append((self.seq, group, member, True))
+
+    def delete_group(self, role: str) -> None:
+        group = group_id(role)
+        self.deleted_groups.add(group)
+        self.seq += 1
+        self.group_changes.append((self.seq, group, "", True))
 
     def _people(self) -> set[str]:
         return {u["mail"].split("@")[0] for u in self.users.values() if u.get("mail")}
@@ -110,11 +142,61 @@ class FakeGraph(FakeServer):
             )
         return out
 
-    def _pages(self, items: list[dict[str, Any]], base: str, final: dict[str, str]) -> Reply:
+    def _groups_delta(self, query: dict[str, str]) -> Reply:
+        base = f"{self.url}/v1.0/groups/delta"
+        if "$deltatoken" in query:
+            kept = self._group_tokens.get(query["$deltatoken"])
+            if kept is None:
+                return 410, {}, self.error_body(410, "The delta token is no longer valid; start a new round.")
+            since, ids = kept
+        else:
+            if "members" not in (query.get("$select") or "").split(","):
+                return 400, {}, self.error_body(400, "This fake serves membership: $select=members.")
+            ids = re.findall(r"id eq '([^']+)'", query.get("$filter") or "")
+            if not ids or len(ids) > FILTER_LIMIT:
+                return 400, {}, self.error_body(400, f"Filter on 1 to {FILTER_LIMIT} object ids.")
+            since = -1
+        items: list[dict[str, Any]] = []
+        for group in ids:
+            if group not in self.groups and group not in self.deleted_groups:
+                continue  # no such group: Graph returns nothing for it
+            if since < 0:
+                if group in self.deleted_groups:
+                    continue
+                members = [{"@odata.type": USER, "id": m} for m in self.groups[group]]
+                # a group with many members comes as several objects, its members split across them
+                chunks = [members[i : i + self.page_size] for i in range(0, len(members), self.page_size)] or [[]]
+                items += [{"id": group, "members@delta": chunk} for chunk in chunks]
+                continue
+            net: dict[str, bool] = {}
+            gone = False
+            for seq, g, member, removed in self.group_changes:
+                if seq > since and g == group:
+                    if member:
+                        net[member] = removed
+                    else:
+                        gone = True
+            if gone:
+                items.append({"id": group, "@removed": {"reason": "changed"}})
+            elif net:
+                items.append(
+                    {
+                        "id": group,
+                        "members@delta": [
+                            {"@odata.type": USER, "id": m, **({"@removed": {"reason": "deleted"}} if r else {})}
+                            for m, r in net.items()
+                        ],
+                    }
+                )
+        token = uuid.uuid4().hex
+        self._group_tokens[token] = (self.seq, ids)
+        return self._pages(items, base, {"@odata.deltaLink": f"{base}?$deltatoken={token}"}, "groups")
+
+    def _pages(self, items: list[dict[str, Any]], base: str, final: dict[str, str], kind: str = "users") -> Reply:
         chunks = [items[i : i + self.page_size] for i in range(0, len(items), self.page_size)] or [[]]
         pages: list[dict[str, Any]] = []
         for i, chunk in enumerate(chunks):
-            page: dict[str, Any] = {"@odata.context": f"{self.url}/v1.0/$metadata#users", "value": chunk}
+            page: dict[str, Any] = {"@odata.context": f"{self.url}/v1.0/$metadata#{kind}", "value": chunk}
             pages.append(page)
         token = uuid.uuid4().hex
         for i, page in enumerate(pages[:-1]):
@@ -127,7 +209,7 @@ class FakeGraph(FakeServer):
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("authorization") != f"Bearer {TOKEN}":
             return 401, {}, self.error_body(401, "Access token is empty or invalid.")
-        if self.throttle_next > 0:
+        if self.throttle_next > 0 and self.throttle_only in path:
             self.throttle_next -= 1
             return 429, {"Retry-After": self.retry_after}, self.error_body(429, "Too many requests.")
         parts = urlsplit(path)
@@ -159,6 +241,8 @@ class FakeGraph(FakeServer):
             else:
                 items = [self._user(gid) for gid in self.users if gid not in self.deleted]
             return self._pages(items, base, final)
+        if route == "/v1.0/groups/delta":
+            return self._groups_delta(query)
         if route.startswith("/v1.0/groups/") and route.endswith("/members"):
             gid = route.split("/")[3]
             members = [{"@odata.type": USER, "id": m} for m in self.groups.get(gid, []) if m not in self.deleted]

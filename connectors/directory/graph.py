@@ -1,4 +1,4 @@
-"""Microsoft Graph, read-only: users (delta query with manager), group members, automatic replies.
+"""Microsoft Graph, read-only: users (delta query with manager), group membership (delta query), automatic replies.
 
 Tokens come from Microsoft Entra ID through msal (client credentials). Every request goes to the configured base
 URL only: a next or delta link that points anywhere else is refused. Graph's paging (`@odata.nextLink`), delta
@@ -23,6 +23,8 @@ from connectors.directory.config import PUBLIC_AUTHORITY, GraphSettings
 USER_FIELDS = "id,displayName,mail,userPrincipalName,department,jobTitle,officeLocation,accountEnabled"
 SCOPE = "https://graph.microsoft.com/.default"
 RETRIED = (429, 503, 504)
+# Graph's delta query filters on at most this many object ids (`$filter=id eq '…' or id eq '…'`); more are chunked
+GROUP_FILTER_LIMIT = 50
 
 
 class GraphError(Exception):
@@ -81,6 +83,22 @@ class Delta:
     pages: int = 0
 
 
+@dataclass
+class GroupDelta:
+    """One delta round over the mapped groups: each group object Graph returned (a group may come in several, its
+    `members@delta` split across them; `@removed` on a deleted one) and one delta link per chunk of group ids."""
+
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    delta_links: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+def group_chunks(group_ids: list[str], limit: int = GROUP_FILTER_LIMIT) -> list[list[str]]:
+    """The group ids in the chunks one delta query each can filter on (sorted, so the chunks are stable)."""
+    ids = sorted(group_ids)
+    return [ids[i : i + limit] for i in range(0, len(ids), limit)]
+
+
 class GraphClient:
     def __init__(
         self,
@@ -94,6 +112,7 @@ class GraphClient:
         self.tokens = tokens or GraphTokens(settings)
         self.sleep = sleep  # injected: tests see the waits Graph asked for without waiting them
         self.waits: list[float] = []
+        self.group_filter_limit = GROUP_FILTER_LIMIT
         self._http = httpx.Client(
             timeout=settings.timeout_seconds,
             verify=ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else True,
@@ -159,16 +178,30 @@ class GraphClient:
             raise GraphError("Microsoft Graph ended the users delta without a delta link; the round is not used")
         return out
 
-    def group_members(self, group_id: str) -> list[str]:
-        """The ids of the users in a group (direct members)."""
-        url = f"{self.base}/groups/{quote(group_id)}/members?$select=id"
-        ids: list[str] = []
-        for page in self.pages(url):
-            for member in page.get("value") or ():
-                kind = str(member.get("@odata.type") or "#microsoft.graph.user")
-                if kind.endswith(".user") and member.get("id"):
-                    ids.append(str(member["id"]))
-        return ids
+    def groups_delta(self, group_ids: list[str], delta_links: list[str] | None) -> GroupDelta:
+        """The members of the groups `group_ids` (no links yet: the initial round, every member) or the membership
+        changes since `delta_links` (one per chunk of group_chunks(group_ids), in that order), by Graph's group delta
+        query with `$select=members`."""
+        chunks = group_chunks(group_ids, self.group_filter_limit)
+        if delta_links is not None and len(delta_links) != len(chunks):
+            raise GraphError("the kept group delta links do not match the mapped groups; run a --full sync")
+        urls = delta_links or [
+            f"{self.base}/groups/delta?$select=members&$filter="
+            + quote(" or ".join(f"id eq '{gid}'" for gid in chunk), safe="")
+            for chunk in chunks
+        ]
+        out = GroupDelta()
+        for url in urls:
+            link = ""
+            for page in self.pages(url):
+                out.pages += 1
+                out.groups.extend(g for g in page.get("value") or () if isinstance(g, dict) and g.get("id"))
+                if page.get("@odata.deltaLink"):
+                    link = str(page["@odata.deltaLink"])
+            if not link:
+                raise GraphError("Microsoft Graph ended the groups delta without a delta link; the round is not used")
+            out.delta_links.append(link)
+        return out
 
     def automatic_replies(self, user_id: str) -> dict[str, Any]:
         """The user's automaticRepliesSetting (status, scheduledStartDateTime, scheduledEndDateTime)."""

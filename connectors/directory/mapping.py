@@ -88,6 +88,38 @@ def merge_delta(state: dict[str, dict[str, Any]], changed: list[dict[str, Any]])
     return users
 
 
+def merge_group_delta(
+    members: dict[str, list[str]], changed: list[dict[str, Any]]
+) -> tuple[dict[str, list[str]], int, int]:
+    """The groups' user members as known after a group delta round, with how many memberships were added and
+    removed: each `members@delta` entry adds a user, or takes one out when it carries `@removed`; a group that
+    carries `@removed` itself (deleted) has no members left. Members that are not users (nested groups, devices)
+    are not read: a role is held by the users named in its group."""
+    out = {gid: list(ids) for gid, ids in members.items()}
+    added = removed = 0
+    for group in changed:
+        gid = str(group["id"])
+        current = out.setdefault(gid, [])
+        if "@removed" in group:
+            removed += len(current)
+            current.clear()
+            continue
+        for member in group.get("members@delta") or ():
+            if not isinstance(member, dict) or not member.get("id"):
+                continue
+            if not str(member.get("@odata.type") or "#microsoft.graph.user").endswith(".user"):
+                continue
+            uid = str(member["id"])
+            if "@removed" in member:
+                if uid in current:
+                    current.remove(uid)
+                    removed += 1
+            elif uid not in current:
+                current.append(uid)
+                added += 1
+    return out, added, removed
+
+
 @dataclass
 class Built:
     directory: Directory | None

@@ -1,8 +1,9 @@
 """One sync from Microsoft Graph: read what changed, build the directory, check it, activate it.
 
 Nothing is written until everything was read and the new version passed its checks: the version, the sync's state
-(the delta link, the users as known) and its audit event commit in one transaction, so a sync that fails halfway
-(a page that never comes, a refused version) leaves the directory and the next delta exactly as they were.
+(the delta links, the users and the mapped groups' members as known) and its audit event commit in one transaction,
+so a sync that fails halfway (a page that never comes, a refused version) leaves the directory and the next delta
+exactly as they were.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from approvals.directory_changes import Activation, activate
 from approvals.directory_store import DirectorySync, pinned, unlayered
 from approvals.policy_store import active_policy
 from approvals.workflow import ApprovalService
-from connectors.directory.graph import GraphClient, GraphError
-from connectors.directory.mapping import GraphMapping, build_directory, merge_delta
+from connectors.directory.graph import GraphClient, GraphError, group_chunks
+from connectors.directory.mapping import GraphMapping, build_directory, merge_delta, merge_group_delta
 
 log = logging.getLogger("procurebot.directory")
 SOURCE = "graph"
+# where the sync state's `users` keeps the group round: {"ids": mapped group ids, "links": one delta link per chunk,
+# "members": group id -> user ids}; no Entra object id starts with "@"
+GROUPS = "@groups"
 
 
 @dataclass
@@ -35,6 +39,10 @@ class SyncReport:
     changed: int
     removed: int
     notes: list[str] = field(default_factory=list)
+    groups_initial: bool = True
+    group_pages: int = 0
+    members_added: int = 0
+    members_removed: int = 0
     activation: Activation | None = None
     waits: list[float] = field(default_factory=list)
     out: list[str] = field(default_factory=list)  # out of office now, by their automatic replies
@@ -43,6 +51,10 @@ class SyncReport:
     def lines(self) -> list[str]:
         kind = "initial (every user)" if self.initial else "delta (what changed since the last sync)"
         out = [f"Microsoft Graph: {kind}: {self.pages} page(s), {self.changed} user(s) changed, {self.removed} removed"]
+        out.append(
+            f"groups: {'initial (every member)' if self.groups_initial else 'delta'}: {self.group_pages} page(s), "
+            f"{self.members_added} membership(s) added, {self.members_removed} removed"
+        )
         if self.waits:
             out.append(f"throttled {len(self.waits)} time(s); waited {sum(self.waits):g} s as Graph asked")
         out += [f"note: {n}" for n in self.notes]
@@ -79,22 +91,48 @@ def sync_from_graph(
     surface: str = "scheduler",
     absences_too: bool = True,
 ) -> SyncReport:
-    """Read users (delta) and the mapped groups from Graph, build the directory on the active version and activate
-    it through `service` (approvals.directory_changes.activate: refused when it loops or strands a step)."""
+    """Read users and the mapped groups' members from Graph (delta queries: after the first sync only what changed;
+    `full` starts both over), build the directory on the active version and activate it through `service`
+    (approvals.directory_changes.activate: refused when it loops or strands a step)."""
     with Session(service.engine) as session:
         state = session.get(DirectorySync, SOURCE)
         known: dict[str, Any] = dict(state.users) if state and not full else {}
         link = state.delta_link if state and not full else ""
+    kept_groups = known.pop(GROUPS, None)
+    group_ids = sorted(mapping.roles)
+    notes: list[str] = []
+    group_links: list[str] | None = None
+    known_members: dict[str, list[str]] = {gid: [] for gid in group_ids}
+    if isinstance(kept_groups, dict) and kept_groups.get("ids") == group_ids:
+        links = [str(x) for x in kept_groups.get("links") or ()]
+        if len(links) == len(group_chunks(group_ids, client.group_filter_limit)):
+            group_links = links
+            kept = kept_groups.get("members") or {}
+            known_members = {gid: [str(m) for m in kept.get(gid) or ()] for gid in group_ids}
+    elif kept_groups is not None:
+        notes.append("the mapping names other groups than the last sync read: their members are read in full")
     delta = client.users_delta(link or None)
     users = merge_delta(known, delta.users)
-    members = {group_id: client.group_members(group_id) for group_id in mapping.roles}
+    groups = client.groups_delta(group_ids, group_links) if group_ids else None
+    members, added, dropped = merge_group_delta(known_members, groups.groups if groups else [])
+    if groups is not None and group_links is None:
+        seen = {str(g["id"]) for g in groups.groups}
+        notes += [
+            f"group {gid} ({mapping.roles[gid].role}) is not in Entra ID: nobody holds the role from it"
+            for gid in group_ids
+            if gid not in seen
+        ]
     built = build_directory(unlayered(service.directory), users, members, mapping)
     report = SyncReport(
         initial=not link,
         pages=delta.pages,
         changed=sum(1 for u in delta.users if "@removed" not in u),
         removed=sum(1 for u in delta.users if "@removed" in u),
-        notes=built.notes,
+        notes=notes + built.notes,
+        groups_initial=group_links is None,
+        group_pages=groups.pages if groups else 0,
+        members_added=added,
+        members_removed=dropped,
         waits=list(client.waits),
     )
     if built.problems or built.directory is None:
@@ -103,7 +141,8 @@ def sync_from_graph(
 
     def keep_state(session: Session, version_id: int) -> None:
         row = session.get(DirectorySync, SOURCE) or DirectorySync(source=SOURCE, synced_at=now)
-        row.delta_link, row.users, row.synced_at, row.version_id = delta.delta_link, users, now, version_id
+        kept = {**users, GROUPS: {"ids": group_ids, "links": groups.delta_links if groups else [], "members": members}}
+        row.delta_link, row.users, row.synced_at, row.version_id = delta.delta_link, kept, now, version_id
         session.add(row)
 
     report.activation = activate(

@@ -134,6 +134,7 @@ def test_initial_sync_reads_every_user_through_every_page(runtime, graph_setting
     roles come from the mapped groups, and the only person without a manager (the CEO) is reported, not guessed."""
     report = _sync(runtime, graph_settings)
     assert report.initial and report.pages == 5 and report.changed == 30
+    assert not any("/members" in path for _, path, _, _ in graph.requests)  # membership comes by the group delta
     assert entra.tokens_issued == 1
     assert report.activation is not None and report.activation.changed
     directory = runtime.directory
@@ -145,7 +146,8 @@ def test_initial_sync_reads_every_user_through_every_page(runtime, graph_setting
     assert report.notes == ["Catherine Moss has no manager in Entra ID (none is guessed)"]
     assert _versions(runtime)[-1].origin == "graph"
     state = _state(runtime)
-    assert state is not None and "$deltatoken=" in state.delta_link and len(state.users) == 30
+    assert state is not None and "$deltatoken=" in state.delta_link
+    assert len([k for k in state.users if not k.startswith("@")]) == 30
 
 
 def test_delta_sync_reads_only_what_changed(runtime, graph_settings, graph):
@@ -269,17 +271,19 @@ def test_a_manager_loop_is_refused_with_the_people_named(runtime, graph_settings
 
 def test_a_sync_that_strands_a_step_is_refused_unless_forced(runtime, graph_settings, graph):
     """Hannah is disabled and has no manager, and nobody holds the procurement director group: the sync is refused
-    naming Eric's request; nothing changes, and the delta is asked again next time."""
+    naming Eric's request; nothing changes, and both deltas (users and groups) are asked again next time."""
     _sync(runtime, graph_settings)
     number = _eric_in_seattle(runtime)
     link = _state(runtime).delta_link  # type: ignore[union-attr]
+    groups = _state(runtime).users["@groups"]  # type: ignore[union-attr]
     graph.update("hannah.berg", accountEnabled=False, manager=None)
-    graph.groups[group_id("procurement_director")] = []
+    graph.remove_member("procurement_director", "sofia.alvarez")
     with pytest.raises(DirectoryRefused) as refused:
         _sync(runtime, graph_settings)
     assert f"{number} step 'Manager'" in str(refused.value)
     assert runtime.directory.person("hannah.berg").active
     assert _state(runtime).delta_link == link  # type: ignore[union-attr]
+    assert _state(runtime).users["@groups"] == groups  # type: ignore[union-attr]
     forced = _sync(runtime, graph_settings, force=True)
     assert forced.activation is not None and forced.activation.changed
 
@@ -397,3 +401,133 @@ def test_what_this_process_lays_over_the_directory_is_not_stored_by_a_sync(runti
     _sync(runtime, graph_settings)
     assert runtime.directory.company == "Layered by the ERP"
     assert "Layered by the ERP" not in _versions(runtime)[-1].source
+
+
+# ---------------------------------------------------------------------- group membership by delta query
+def _group_requests(graph: FakeGraph) -> list[str]:
+    return [path for _, path, _, _ in graph.requests if path.startswith("/v1.0/groups/")]
+
+
+def _sync_with(runtime: Any, settings: GraphSettings, limit: int, **kw: Any) -> Any:
+    client = GraphClient(settings, sleep=Waits())
+    client.group_filter_limit = limit
+    try:
+        assert settings.mapping_file is not None
+        return sync_from_graph(runtime.service, client, load_mapping(settings.mapping_file), **kw)
+    finally:
+        client.close()
+
+
+def test_the_first_sync_reads_every_mapped_groups_members_by_group_delta(runtime, graph_settings, graph):
+    """With two-item pages and two groups per filtered query, the first sync reads the three mapped groups in two
+    group delta queries over several pages (the six warehouse managers split across group objects): every member
+    holds their role, and a delta link per query is kept for the next sync."""
+    graph.page_size = 2
+    report = _sync_with(runtime, graph_settings, 2)
+    assert report.groups_initial and report.group_pages >= 3 and report.members_added == 9
+    firsts = [p for p in _group_requests(graph) if "$filter=" in p]
+    assert len(firsts) == 2 and all("$select=members" in p for p in firsts)
+    assert not any("/members" in p.split("?")[0] for p in _group_requests(graph))
+    directory = runtime.directory
+    for pid, site in (("maria.lopez", "DAL"), ("frank.novak", "CHI"), ("hannah.berg", "SEA"), ("paul.russo", "NJ")):
+        assert directory.person(pid).has_role("warehouse_manager", site)
+    assert directory.person("grace.kim").has_role("buyer")
+    assert directory.person("sofia.alvarez").has_role("procurement_director")
+    state = _state(runtime)
+    assert state is not None
+    kept = state.users["@groups"]
+    assert len(kept["links"]) == 2 and all("$deltatoken=" in link for link in kept["links"])
+    assert "groups: initial (every member): " in report.lines()[1]
+
+
+def test_a_second_sync_reads_only_the_membership_changes_and_roles_follow(runtime, graph_settings, graph):
+    """After the first sync, Eric is added to the buyers' group and Grace taken out of it in Entra ID: the next sync
+    asks Graph's group delta link, gets only those two changes, and Eric is a buyer and Grace is not; a --full sync
+    then reads every member again and agrees."""
+    _sync(runtime, graph_settings)
+    graph.add_member("buyer", "eric.larsen")
+    graph.remove_member("buyer", "grace.kim")
+    graph.requests.clear()
+    report = _sync(runtime, graph_settings)
+    assert not report.groups_initial and (report.members_added, report.members_removed) == (1, 1)
+    groups = _group_requests(graph)
+    assert groups and all("$deltatoken=" in p or "$skiptoken=" in p for p in groups)
+    assert "groups: delta: 1 page(s), 1 membership(s) added, 1 removed" in report.lines()
+    directory = runtime.directory
+    assert directory.person("eric.larsen").has_role("buyer")
+    assert not directory.person("grace.kim").has_role("buyer")
+    assert directory.person("ben.turner").has_role("buyer")  # kept from the first sync
+    full = _sync(runtime, graph_settings, full=True)
+    assert full.groups_initial and full.members_added == 9
+    assert runtime.directory.person("eric.larsen").has_role("buyer")
+    assert not runtime.directory.person("grace.kim").has_role("buyer")
+
+
+def test_a_deleted_group_takes_its_role_away(runtime, graph_settings, graph):
+    """The buyers' group is deleted in Entra ID: the group delta returns it removed, and nobody is a buyer any
+    more."""
+    _sync(runtime, graph_settings)
+    graph.delete_group("buyer")
+    report = _sync(runtime, graph_settings)
+    assert report.members_removed == 2
+    assert not runtime.directory.person("ben.turner").has_role("buyer")
+
+
+def test_a_throttled_group_page_is_waited_for_and_retried(runtime, graph_settings, graph):
+    """Graph answers the group delta 429 with Retry-After: 5: the sync waits 5 s as asked, asks again, and the
+    membership change arrives."""
+    _sync(runtime, graph_settings)
+    graph.add_member("buyer", "eric.larsen")
+    graph.throttle_next, graph.retry_after, graph.throttle_only = 1, "5", "/groups/delta"
+    waits = Waits()
+    report = _sync(runtime, graph_settings, waits)
+    assert waits.seconds == [5.0] and report.members_added == 1
+    assert runtime.directory.person("eric.larsen").has_role("buyer")
+
+
+def test_a_group_delta_link_pointing_elsewhere_is_refused(runtime, graph_settings, graph):
+    """A kept group delta link that points outside GRAPH_BASE_URL is not followed: the sync fails, and neither the
+    directory nor the kept state changes."""
+    _sync(runtime, graph_settings)
+    graph.add_member("buyer", "eric.larsen")
+    with Session(runtime.engine) as session:
+        row = session.get(DirectorySync, "graph")
+        assert row is not None
+        users = dict(row.users)
+        users["@groups"] = {**users["@groups"], "links": ["https://elsewhere.example/v1.0/groups/delta?$deltatoken=1"]}
+        row.users = users
+        session.add(row)
+        session.commit()
+    before = [v.id for v in _versions(runtime)]
+    with pytest.raises(GraphError, match="outside GRAPH_BASE_URL"):
+        _sync(runtime, graph_settings)
+    assert [v.id for v in _versions(runtime)] == before
+    state = _state(runtime)
+    assert state is not None and state.users["@groups"]["links"][0].startswith("https://elsewhere.example/")
+    assert not runtime.directory.person("eric.larsen").has_role("buyer")
+
+
+def test_more_mapped_groups_than_graph_filters_on_are_read_in_chunks(runtime, graph_settings, graph, mapping_file):
+    """A mapping naming 53 groups (50 of them unknown to Entra ID) is read in two group delta queries, since Graph
+    filters a delta on at most 50 ids; each unknown group is reported, and the known ones still give their roles."""
+    data = yaml.safe_load(mapping_file.read_text())
+    data["roles"].update({f"00000000-0000-0000-0000-{n:012d}": "auditor" for n in range(50)})
+    mapping_file.write_text(yaml.safe_dump(data))
+    report = _sync(runtime, graph_settings)
+    assert len([p for p in _group_requests(graph) if "$filter=" in p]) == 2
+    assert sum("is not in Entra ID: nobody holds the role from it" in n for n in report.notes) == 50
+    assert runtime.directory.person("ben.turner").has_role("buyer")
+
+
+def test_a_mapping_naming_other_groups_reads_their_members_in_full(runtime, graph_settings, graph, mapping_file):
+    """After a sync, the mapping drops the directors' group: the next sync says so and reads the remaining groups'
+    members in full rather than following links kept for other groups."""
+    _sync(runtime, graph_settings)
+    data = yaml.safe_load(mapping_file.read_text())
+    del data["roles"][group_id("procurement_director")]
+    mapping_file.write_text(yaml.safe_dump(data))
+    graph.requests.clear()
+    report = _sync(runtime, graph_settings)
+    assert report.groups_initial and report.members_added == 8
+    assert "the mapping names other groups than the last sync read: their members are read in full" in report.notes
+    assert len([p for p in _group_requests(graph) if "$filter=" in p]) == 1
