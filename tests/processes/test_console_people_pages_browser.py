@@ -83,7 +83,8 @@ def people_server(tmp_path):  # type: ignore[no-untyped-def]
 
 def test_admin_reads_leavers_movers_and_absences_and_links_a_chat_user(people_server, browser):  # noqa: F811
     """The People page says Zoe left and her step on Jake's request went to Maria, Emily moved to James Carter, and
-    Frank is out with nobody approving for him; on Chat users the admin links the unknown Slack user to Luis."""
+    Frank is out with nobody approving for him; on Chat users the admin links the unknown Slack user to Luis; on
+    Delegations the admin names Maria for Frank, then moves the delegation's last day."""
     base, number, runtime = people_server["base"], people_server["number"], people_server["runtime"]
     page = browser.new_page()
     sign_in(page, base, people_server["token"])
@@ -108,6 +109,24 @@ def test_admin_reads_leavers_movers_and_absences_and_links_a_chat_user(people_se
     with Session(runtime.engine) as session:
         linked = session.exec(select(ChatIdentity).where(ChatIdentity.external_id == "U0LUISPERSONAL")).one()
     assert linked.person_id == "luis.garcia" and linked.linked_by
+
+    # Frank is out: the admin names Maria to approve for him until the day after tomorrow, then two days longer
+    today = runtime.service.clock().date()
+    first, later = (today + timedelta(days=2)).isoformat(), (today + timedelta(days=4)).isoformat()
+    page.click("nav a:text('Delegations')")
+    form = page.locator("form#set-delegation")
+    form.locator("select[name=delegator]").select_option("frank.novak")
+    form.locator("select[name=delegate]").select_option("maria.lopez")
+    form.locator("input[name=ends]").fill(first)
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(".notice.ok")
+    assert "Frank Novak's approvals go to Maria Lopez until " + first in page.locator(".notice.ok").inner_text()
+    row = page.locator("tr[data-id]", has_text="Frank Novak").first
+    row.locator("form.move-delegation input[name=ends]").fill(later)
+    row.locator("form.move-delegation button").click()
+    page.wait_for_selector(f".notice.ok:has-text('now ends after {later}')")
+    moved = page.locator("tr[data-id]", has_text="Frank Novak").first
+    assert moved.locator("form.move-delegation input[name=ends]").input_value() == later
 
 
 @pytest.fixture
