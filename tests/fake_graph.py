@@ -55,6 +55,9 @@ class FakeGraph(FakeServer):
         self.throttle_only = ""  # throttle only requests whose path contains this
         self.retry_after = "1"
         self.fail_pages = False  # every page after the first answers 500
+        # delta tokens issued before this seq have expired, as Entra ID's do after seven days: Graph answers 400
+        # syncStateNotFound ("The delta token is expired and data must be synchronized again")
+        self.expired_before = -1
 
     # ------------------------------------------------------------------ the tenant
     @classmethod
@@ -129,6 +132,17 @@ class FakeGraph(FakeServer):
         code = {429: "TooManyRequests", 401: "InvalidAuthenticationToken", 404: "Request_ResourceNotFound"}
         return {"error": {"code": code.get(status, "generalException"), "message": message, "innerError": {}}}
 
+    def expire_delta_tokens(self) -> None:
+        """Every delta token issued so far expires (a sync that did not run for more than seven days)."""
+        self.seq += 1
+        self.expired_before = self.seq
+
+    def expired_body(self) -> Any:
+        message = (
+            "The sync state generation is not found. The delta token is expired and data must be synchronized again."
+        )
+        return {"error": {"code": "syncStateNotFound", "message": message, "innerError": {}}}
+
     def _user(self, gid: str, props: set[str] | None = None) -> dict[str, Any]:
         u = self.users[gid]
         keys = [k for k in u if k not in ("id", "manager")] if props is None else [k for k in props if k != "manager"]
@@ -146,8 +160,8 @@ class FakeGraph(FakeServer):
         base = f"{self.url}/v1.0/groups/delta"
         if "$deltatoken" in query:
             kept = self._group_tokens.get(query["$deltatoken"])
-            if kept is None:
-                return 410, {}, self.error_body(410, "The delta token is no longer valid; start a new round.")
+            if kept is None or kept[0] < self.expired_before:
+                return 400, {}, self.expired_body()
             since, ids = kept
         else:
             if "members" not in (query.get("$select") or "").split(","):
@@ -230,6 +244,8 @@ class FakeGraph(FakeServer):
             final = {"@odata.deltaLink": f"{base}?$deltatoken={self.seq}"}
             if "$deltatoken" in query:
                 since = int(query["$deltatoken"])
+                if since < self.expired_before:
+                    return 400, {}, self.expired_body()
                 changed: dict[str, set[str]] = {}
                 for seq, gid, props in self.changes:
                     if seq > since:

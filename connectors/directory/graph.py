@@ -31,6 +31,11 @@ class GraphError(Exception):
     """Graph or Entra ID refused or failed; the message says what to check."""
 
 
+class DeltaExpired(GraphError):
+    """A kept delta link is no longer valid (Entra ID's expire after seven days: 400 syncStateNotFound; a reset is a
+    410): the changes since it cannot be had, only everything again."""
+
+
 class GraphTokens:
     """Client-credentials tokens from Microsoft Entra ID through msal, cached by msal until they expire."""
 
@@ -148,7 +153,10 @@ class GraphClient:
                 continue
             if response.status_code >= 400:
                 status = response.status_code
-                raise GraphError(f"Microsoft Graph answered {status} for {_path(url)}: {_error(response)}")
+                said = _error(response)
+                if status == 410 or said.lower().startswith(("syncstatenotfound", "resyncrequired")):
+                    raise DeltaExpired(f"Microsoft Graph answered {status} for {_path(url)}: {said}")
+                raise GraphError(f"Microsoft Graph answered {status} for {_path(url)}: {said}")
             try:
                 body = response.json()
             except ValueError:

@@ -22,7 +22,7 @@ from approvals.directory_changes import Activation, activate
 from approvals.directory_store import DirectorySync, pinned, unlayered
 from approvals.policy_store import active_policy
 from approvals.workflow import ApprovalService
-from connectors.directory.graph import GraphClient, GraphError, group_chunks
+from connectors.directory.graph import DeltaExpired, GraphClient, GraphError, group_chunks
 from connectors.directory.mapping import GraphMapping, build_directory, merge_delta, merge_group_delta
 
 log = logging.getLogger("procurebot.directory")
@@ -93,7 +93,32 @@ def sync_from_graph(
 ) -> SyncReport:
     """Read users and the mapped groups' members from Graph (delta queries: after the first sync only what changed;
     `full` starts both over), build the directory on the active version and activate it through `service`
-    (approvals.directory_changes.activate: refused when it loops or strands a step)."""
+    (approvals.directory_changes.activate: refused when it loops or strands a step). When the kept delta links have
+    expired (a sync that did not run for a week), it reads everything again, as Graph asks, and says so."""
+    kwargs: dict[str, Any] = {"force": force, "actor": actor, "surface": surface, "absences_too": absences_too}
+    try:
+        return _sync(service, client, mapping, full=full, **kwargs)
+    except DeltaExpired as exc:
+        if full:
+            raise
+        log.warning("Graph delta links expired (%s); reading every user and group again", exc)
+        report = _sync(service, client, mapping, full=True, **kwargs)
+        report.notes.insert(0, f"the kept delta links had expired ({exc}), so every user and group was read again")
+        return report
+
+
+def _sync(
+    service: ApprovalService,
+    client: GraphClient,
+    mapping: GraphMapping,
+    *,
+    full: bool = False,
+    force: bool = False,
+    actor: str = "graph-sync",
+    surface: str = "scheduler",
+    absences_too: bool = True,
+) -> SyncReport:
+    """sync_from_graph's one attempt."""
     with Session(service.engine) as session:
         state = session.get(DirectorySync, SOURCE)
         known: dict[str, Any] = dict(state.users) if state and not full else {}

@@ -463,6 +463,24 @@ def test_a_second_sync_reads_only_the_membership_changes_and_roles_follow(runtim
     assert not runtime.directory.person("grace.kim").has_role("buyer")
 
 
+def test_expired_delta_links_start_the_sync_over_and_say_so(runtime, graph_settings, graph):
+    """The sync did not run for over a week: Graph answers the kept delta links 400 syncStateNotFound, as Entra ID
+    does after seven days; the sync reads every user and group again by itself, says why, and Eric's new role and
+    Grace's lost one are both there."""
+    _sync(runtime, graph_settings)
+    graph.expire_delta_tokens()
+    graph.add_member("buyer", "eric.larsen")
+    graph.remove_member("buyer", "grace.kim")
+    report = _sync(runtime, graph_settings)
+    assert report.initial and report.groups_initial
+    assert "syncStateNotFound" in report.notes[0] and "read again" in report.notes[0]
+    assert runtime.directory.person("eric.larsen").has_role("buyer")
+    assert not runtime.directory.person("grace.kim").has_role("buyer")
+    again = _sync(runtime, graph_settings)  # the new links work: the next sync is a delta again
+    assert not again.initial and not again.groups_initial
+    assert not any("expired" in note for note in again.notes)
+
+
 def test_a_deleted_group_takes_its_role_away(runtime, graph_settings, graph):
     """The buyers' group is deleted in Entra ID: the group delta returns it removed, and nobody is a buyer any
     more."""
