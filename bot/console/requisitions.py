@@ -14,6 +14,7 @@ from approvals import audit, chain, states
 from approvals.errors import NotFound
 from approvals.models import ApprovalStep, Requisition
 from approvals.outbox import erp_view
+from approvals.policy.routing import money
 from approvals.states import State, StepState
 from bot.console import html, texts
 from bot.console.guard import guard
@@ -137,7 +138,7 @@ def detail_page(
         ("Cost center", _coded(directory.cost_center_by_code, view.cost_center)),
         ("Supplier", view.supplier_name),
         ("Category", _category(directory, view.category)),
-        ("Amount", f"{view.total:,.2f} {view.currency} ({view.amount:,.2f} {view.policy_currency})"),
+        ("Amount", _amount(view.total, view.currency, view.amount, view.policy_currency)),
         ("Urgency", view.urgency),
         ("Policy", view.policy_version),
         ("Route", view.route_explanation),
@@ -213,6 +214,12 @@ def _state(value: Any) -> str:
         return states.label(str(value))
     except ValueError:
         return str(value)
+
+
+def _amount(total: Any, currency: str, amount: Any, policy_currency: str) -> str:
+    """'$897.78', or in its own currency first when it has one ('€4,200 ($4,536)'), as cards and routes say it."""
+    said = money(total, currency)
+    return said if currency == policy_currency else f"{said} ({money(amount, policy_currency)})"
 
 
 def _coded(known: dict[str, Any], code: str | None) -> str:

@@ -282,3 +282,22 @@ def test_requisition_pages_name_the_site_and_cost_center(console):
     assert "<dt>Cost center</dt><dd>Dallas operations (DAL-OPS)</dd>" in page
     found = console.get("/console/requisitions", params={"q": result.number}).text
     assert '<span title="DAL">Dallas DC</span>' in found
+
+
+def test_requisition_page_says_the_amount_once_or_in_both_currencies(console):
+    """Ten bundles in dollars read '$480' (not '480.00 USD (480.00 USD)'); a euro request reads its euros first and
+    the policy's dollars after."""
+    dollars = console.runtime.service.submit(submit(lines=[boxes(10)]))
+    euros = console.runtime.service.submit(
+        submit(
+            supplier="euro-conveyor",
+            currency="EUR",
+            lines=[{"description": "conveyor belt", "quantity": 1, "unit_price": 1000}],
+        )
+    )
+    sign_in(console, "auditor")
+    page = html.unescape(console.get(f"/console/requisitions/{dollars.number}").text)
+    assert "<dt>Amount</dt><dd>$480</dd>" in page
+    page = html.unescape(console.get(f"/console/requisitions/{euros.number}").text)
+    said = re.search(r"<dt>Amount</dt><dd>([^<]*)</dd>", page)
+    assert said and re.fullmatch(r"€1,000 \(\$1,0\d\d(\.\d\d)?\)", said.group(1)), said
