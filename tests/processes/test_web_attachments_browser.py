@@ -59,11 +59,43 @@ def test_a_renamed_file_attached_from_a_card_is_refused_with_why(live_server, br
     jake.fill("#text", WRAP)
     jake.click("#send")
     jake.wait_for_selector(".kind-requisition_summary button[data-action='submit']").click()
-    card = jake.wait_for_selector(".card[data-number] form.attach")
-    card.query_selector("input[type=file]").set_input_files(
+    jake.wait_for_selector(".card[data-number] form.attach")
+    # locators, not element handles: a live update may re-render the card in between (it keeps the picked file)
+    form = jake.locator(".card[data-number] form.attach").last
+    form.locator("input[type=file]").set_input_files(
         {"name": "quote.pdf", "mimeType": "application/pdf", "buffer": files.HTML}
     )
-    card.query_selector("button").click()
+    form.locator("button").click()
     refused = jake.wait_for_selector(".msg.refused")
     assert "is not a real PDF" in refused.inner_text()
     assert jake.query_selector(".card[data-number] .files") is None
+
+
+def test_a_card_updated_live_keeps_the_file_picked_and_the_comment_typed_on_it(live_server, browser):  # noqa: F811
+    """Jake picks a quote and starts a comment on his card; Zoe's comment re-renders his card live; his file and
+    his words are still there, and Attach sends the quote."""
+    jake = open_as(browser, live_server, "jake.miller")
+    jake.fill("#text", WRAP)
+    jake.click("#send")
+    jake.wait_for_selector(".kind-requisition_summary button[data-action='submit']").click()
+    number = jake.wait_for_selector(".card[data-number] form.attach").evaluate("f => f.dataset.number")
+    mine = jake.locator(f".card[data-number='{number}']").last
+    mine.locator("form.attach input[type=file]").set_input_files(
+        {"name": "Uline quote.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}
+    )
+    mine.locator("form.needs-text[data-action='comment'] input[name='text']").fill("Quote attached, see page 2")
+
+    zoe = open_as(browser, live_server, "zoe.martin")
+    card = zoe.locator(f".kind-approval_request[data-number='{number}']")
+    card.locator("form.needs-text[data-action='comment'] input[name='text']").fill("Please add the quote")
+    card.locator("form.needs-text[data-action='comment'] button[type='submit']").click()
+    jake.wait_for_function(  # Jake's card was re-rendered with Zoe's comment
+        f"[...document.querySelectorAll(\".card[data-number='{number}'] .comments\")]"
+        ".some(c => c.textContent.includes('Please add the quote'))",
+        timeout=10_000,
+    )
+    comment = mine.locator("form.needs-text[data-action='comment'] input[name='text']")
+    assert comment.input_value() == "Quote attached, see page 2"
+    mine.locator("form.attach button").click()
+    jake.wait_for_selector(f".card[data-number='{number}'] .files a.file")
+    assert mine.locator(".files a.file").first.inner_text() == "Uline quote.pdf"

@@ -59,6 +59,27 @@ function show(data) {
   log.scrollTop = log.scrollHeight;
 }
 
+// A card re-rendered while someone is using it keeps what they picked or typed there: the files chosen to attach
+// and an unsent comment (a live update must not throw away work in progress).
+function keepTyped(old, fresh) {
+  const fields = "input[type=file], input[type=text], input:not([type]), textarea";
+  const key = (input) => {
+    const form = input.closest("form");
+    return [input.name, input.type, form?.className, form?.dataset.action].join("|");
+  };
+  const twins = new Map();
+  fresh.querySelectorAll(fields).forEach((twin) => twins.has(key(twin)) || twins.set(key(twin), twin));
+  old.querySelectorAll(fields).forEach((input) => {
+    const twin = twins.get(key(input));  // the same field of the same form (Attach, Comment, Reject ...), if still there
+    if (!twin) return;
+    if (input.type === "file") {
+      if (input.files && input.files.length) twin.files = input.files;
+    } else if (input.value) {
+      twin.value = input.value;
+    }
+  });
+}
+
 // Every copy of a requisition's card is re-rendered from the server's current view of it.
 async function refresh(number, announce) {
   const res = await fetch(`/chat/api/cards/${encodeURIComponent(number)}?person=${encodeURIComponent(person)}`);
@@ -76,6 +97,7 @@ async function refresh(number, announce) {
     tpl.innerHTML = html.trim();
     const fresh = own(tpl.content.firstElementChild);
     fresh.classList.add("flash");
+    keepTyped(old, fresh);
     old.replaceWith(fresh);
   });
 }
