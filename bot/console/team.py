@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from approvals import credentials
@@ -30,7 +29,7 @@ from approvals.models import ApprovalStep, Delegation, Requisition
 from approvals.refusals import record_refusal
 from approvals.states import State, StepState
 from bot.console import html, texts
-from bot.console.actions import _credential, _day, _plain
+from bot.console.actions import _back as back, _credential, _day, _plain
 from bot.console.formats import when
 from bot.console.guard import guard, guard_form
 from bot.console.session import Identity
@@ -64,9 +63,7 @@ class Member:
 
 
 def _back(*, ok: str = "", bad: str = "") -> Response:
-    if ok:
-        return RedirectResponse(f"{PAGE}?done={quote(ok[:300])}", status_code=303)
-    return RedirectResponse(f"{PAGE}?problem={quote(bad[:300])}", status_code=303)
+    return back(PAGE, ok=ok, bad=bad)
 
 
 def _name(directory: Directory, person_id: str | None) -> str:
