@@ -192,6 +192,8 @@ def _zip_member(data: bytes, member: str) -> bytes | None:
                 return None
             with z.open(info) as f:
                 return f.read(_MAX_MANIFEST + 1)[:_MAX_MANIFEST]
+    # zipfile's own refusals: no such member, not a zip, a compression method it does not support
+    # (NotImplementedError), an encrypted member (RuntimeError): the file is not the office document it claims to be
     except (KeyError, zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, ValueError):
         return None
 
