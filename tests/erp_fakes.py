@@ -712,6 +712,7 @@ class FakeWebhookReceiver(FakeServer):
         super().__init__()
         self.secret, self.vendors = secret, vendors
         self.orders: dict[str, dict[str, Any]] = {}
+        self.suppliers: dict[str, dict[str, Any]] = {}  # by supplier-request number
         # master_data.<kind> answers: {"suppliers": [...], "items": [...], "budgets": [...]}; suppliers
         # default to the vendors by name, a kind not given is "not offered" (501)
         self.master = master or {}
@@ -737,6 +738,22 @@ class FakeWebhookReceiver(FakeServer):
             n = len(self.orders) + 1
             self.orders[order["reference"]] = {"erp_id": str(n), "po_number": f"WH-{n:04d}", "status": "open"}
             return 201, {}, {**self.orders[order["reference"]], "created": True}
+        if data["event"] == "supplier.create":
+            supplier = data["supplier"]
+            if headers.get("idempotency-key") != supplier["reference"]:
+                return 400, {}, {"error": "Idempotency-Key must be the supplier-request number"}
+            if not str(supplier.get("name") or "").strip():
+                return 422, {}, {"error": "a vendor needs a name"}
+            if supplier["reference"] in self.suppliers:
+                return 200, {}, {**self.suppliers[supplier["reference"]], "created": False}
+            n = len(self.suppliers) + 1
+            self.suppliers[supplier["reference"]] = {
+                "erp_id": f"vendor-{n}",
+                "vendor_number": f"WV-{n:04d}",
+                "name": supplier["name"],
+                "currency": supplier.get("currency") or "USD",
+            }
+            return 201, {}, {**self.suppliers[supplier["reference"]], "created": True}
         if data["event"] == "purchase_order.status":
             po = self.orders.get(data["reference"])
             return (200, {}, po) if po else (404, {}, {"error": "no such purchase order"})

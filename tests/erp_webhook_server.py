@@ -2,7 +2,8 @@
 
 Usage: python tests/erp_webhook_server.py PORT LEDGER_FILE SECRET
 
-It keeps one PO per requisition number (the Idempotency-Key) in a SQLite file, so a PO it
+It keeps one PO per requisition number and one vendor per supplier-request number (the Idempotency-Key) in a
+SQLite file, so a PO it
 committed survives the process being killed, exactly as a real ERP's would: a kill between its
 commit and its answer is a "timeout after commit" seen from our side. Prints "ready" once it listens.
 """
@@ -26,6 +27,7 @@ def main() -> None:
     db = sqlite3.connect(ledger, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS po (id INTEGER PRIMARY KEY, reference TEXT UNIQUE NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS vendor (id INTEGER PRIMARY KEY, reference TEXT UNIQUE NOT NULL, name TEXT)")
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -54,6 +56,27 @@ def main() -> None:
                 return self._send(
                     201 if created else 200,
                     {"erp_id": str(po_id), "po_number": f"WH-{po_id:06d}", "status": "open", "created": bool(created)},
+                )
+            if data.get("event") == "supplier.create":
+                supplier = data["supplier"]
+                if self.headers.get("Idempotency-Key") != supplier["reference"]:
+                    return self._send(400, {"error": "Idempotency-Key must be the supplier-request number"})
+                with lock:
+                    created = db.execute(
+                        "INSERT OR IGNORE INTO vendor (reference, name) VALUES (?, ?)",
+                        (supplier["reference"], supplier["name"]),
+                    ).rowcount
+                    vendor_id, name = db.execute(
+                        "SELECT id, name FROM vendor WHERE reference = ?", (supplier["reference"],)
+                    ).fetchone()
+                return self._send(
+                    201 if created else 200,
+                    {
+                        "erp_id": str(vendor_id),
+                        "vendor_number": f"WV-{vendor_id:06d}",
+                        "name": name,
+                        "created": bool(created),
+                    },
                 )
             if data.get("event") == "purchase_order.status":
                 with lock:

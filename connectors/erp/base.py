@@ -6,7 +6,8 @@ one attempt and says, by the error it raises, whether trying again can help.
 Exactly once is the connector's half of the bargain: `create_po` is keyed by our requisition
 number (`PurchaseOrderRequest.reference`). Called twice with the same reference - because a
 timeout hid a success, a dispatcher died mid-call, or a buyer pressed retry - it must end with
-one purchase order in the ERP and return it both times.
+one purchase order in the ERP and return it both times. `create_supplier` keeps the same promise for a
+vendor, keyed by our supplier-request number (`NewSupplierRequest.reference`).
 """
 
 from __future__ import annotations
@@ -144,6 +145,33 @@ class PurchaseOrderRequest:
 
 
 @dataclass(frozen=True)
+class NewSupplierRequest:
+    """A supplier procurement approved adding: created in the ERP once, keyed by our request number."""
+
+    reference: str  # our supplier-request number, e.g. "SUP-7": the idempotency anchor
+    name: str
+    email: str
+    website: str | None = None
+    currency: str = "USD"
+    tax_id: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON-safe form, as stored in the outbox job."""
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> "NewSupplierRequest":
+        return cls(
+            reference=str(data["reference"]),
+            name=str(data["name"]),
+            email=str(data["email"]),
+            website=str(data["website"]) if data.get("website") else None,
+            currency=str(data.get("currency") or "USD"),
+            tax_id=str(data["tax_id"]) if data.get("tax_id") else None,
+        )
+
+
+@dataclass(frozen=True)
 class PoCreated:
     """The ERP's purchase order for one requisition. `created` is False when it already existed."""
 
@@ -217,6 +245,14 @@ class ErpConnector(Protocol):
 
     def get_po_status(self, reference: str, erp_id: str | None = None) -> PoStatus | None:
         """The PO's status now, found by its ERP id when known, else by our reference; None if none."""
+
+    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
+        """Create the vendor for `request.reference`, or return the one that already exists for it.
+
+        Exactly once, as create_po: called twice with the same reference it ends with one vendor and returns it
+        both times. The returned `id` is our supplier id: the ERP's vendor number lower-cased, as list_suppliers
+        gives it; `erp_key` is the ERP's own key.
+        """
 
     def list_suppliers(self) -> list[ErpSupplier]: ...
 

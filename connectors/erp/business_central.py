@@ -33,6 +33,7 @@ from connectors.erp.base import (
     ErpBudget,
     ErpItem,
     ErpSupplier,
+    NewSupplierRequest,
     PermanentError,
     PoCreated,
     PoProgress,
@@ -142,6 +143,11 @@ class BusinessCentral:
         received = sum((Decimal(str(x.get("receivedQuantity") or 0)) for x in lines), Decimal("0"))
         fraction = (received / ordered) if ordered else Decimal("0")
         return PoStatus(reference, str(header["id"]), str(header.get("number") or ""), _status(header, lines), fraction)
+
+    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
+        raise PermanentError(
+            f"the {self.name} connector cannot create vendors yet; add {request.name} in {WHAT} by hand"
+        )
 
     def list_suppliers(self) -> list[ErpSupplier]:
         return [

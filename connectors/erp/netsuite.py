@@ -43,6 +43,7 @@ from connectors.erp.base import (
     ErpBudget,
     ErpItem,
     ErpSupplier,
+    NewSupplierRequest,
     PermanentError,
     PoCreated,
     PoProgress,
@@ -318,6 +319,11 @@ class NetSuite:
             status, Decimal("0")
         )
         return PoStatus(reference, str(po.get("id", "")), str(po.get("tranId") or ""), status, fraction)
+
+    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
+        raise PermanentError(
+            f"the {self.name} connector cannot create vendors yet; add {request.name} in {WHAT} by hand"
+        )
 
     def list_suppliers(self) -> list[ErpSupplier]:
         rows = self._suiteql("SELECT id, entityid, companyname, externalid, isinactive FROM vendor")

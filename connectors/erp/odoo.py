@@ -27,6 +27,7 @@ from connectors.erp.base import (
     ErpBudget,
     ErpItem,
     ErpSupplier,
+    NewSupplierRequest,
     PermanentError,
     PoCreated,
     PoProgress,
@@ -131,6 +132,11 @@ class Odoo:
             status, Decimal("0")
         )
         return PoStatus(reference, str(po["id"]), str(po.get("name") or ""), status, fraction)
+
+    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
+        raise PermanentError(
+            f"the {self.name} connector cannot create vendors yet; add {request.name} in {WHAT} by hand"
+        )
 
     def list_suppliers(self) -> list[ErpSupplier]:
         rows = (

@@ -8,7 +8,8 @@ command, and can inject latency and failures so demos and tests can watch the ou
     PROCUREBOT_ERP_SANDBOX_FAULTS="500:0.05,429:0.05,timeout_after_commit:0.05,drop:0.05"
 
 Its vendor and item master is the company directory, so "supplier not in the ERP" behaves as
-it would in a real one.
+it would in a real one, plus the vendors procurement added through it (`create_supplier`): those
+live in its own vendor table, numbered V00001, ..., one per supplier-request number.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from connectors.erp.base import (
     ErpBudget,
     ErpItem,
     ErpSupplier,
+    NewSupplierRequest,
     PermanentError,
     PoCreated,
     PoProgress,
@@ -92,9 +94,25 @@ class SandboxPoAttachment(SQLModel, table=True):
     created_at: datetime = timestamp_field(default_factory=utcnow)
 
 
+class SandboxVendor(SQLModel, table=True):
+    """A vendor procurement added through the sandbox ERP (the directory's suppliers are its others)."""
+
+    __tablename__ = "erp_sandbox_vendor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, max_length=20, unique=True)
+    reference: str = Field(max_length=40, unique=True)  # the supplier-request number: one vendor per request
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    website: str | None = Field(default=None, max_length=300)
+    currency: str = Field(max_length=3)
+    tax_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+
+
 @dataclass
 class SandboxFaults:
-    """Failure injection. Each probability is per create_po call; `seed` makes a run repeatable."""
+    """Failure injection. Each probability is per create_po (or create_supplier) call; `seed` makes a run repeatable."""
 
     latency_ms: float = 0.0
     rates: dict[str, float] = field(default_factory=dict)
@@ -142,19 +160,23 @@ class SandboxErp:
 
     # ------------------------------------------------------------------ ErpConnector
     def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
-        self._latency()
-        fault = self.faults.draw()
-        if fault == "500":
-            raise TransientError("the sandbox ERP failed with 500: injected server error", status=500)
-        if fault == "429":
-            raise TransientError("the sandbox ERP is rate limiting us (429): injected", status=429, retry_after=0)
-        if fault == "drop_before":
-            raise TransientError("no answer from the sandbox ERP (connection dropped before it acted)")
+        fault = self._fault_before()
         self._validate(order)
         result = self._insert(order)
-        if fault in ("timeout_after_commit", "drop"):
-            # the PO exists now; the caller just never hears so
-            raise TransientError(f"no answer from the sandbox ERP ({fault.replace('_', ' ')}); it may have acted")
+        self._fault_after(fault)  # the PO exists now; the caller may just never hear so
+        return result
+
+    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
+        """The vendor for `request.reference`, created once in the sandbox's vendor table (V00001, ...)."""
+        fault = self._fault_before()
+        if not request.name.strip():
+            raise PermanentError("the sandbox ERP needs the new vendor's name", status=422)
+        if len(request.currency) != 3:
+            raise PermanentError(
+                f"the sandbox ERP needs a three-letter currency code, not {request.currency!r}", status=422
+            )
+        result = self._insert_vendor(request)
+        self._fault_after(fault)
         return result
 
     def get_po_status(self, reference: str, erp_id: str | None = None) -> PoStatus | None:
@@ -178,7 +200,13 @@ class SandboxErp:
                 erp_key=s.id,
             )
             for s in self.directory.suppliers
-        ]
+        ] + self.added_vendors()
+
+    def added_vendors(self) -> list[ErpSupplier]:
+        """The vendors procurement added through `create_supplier`, oldest first."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(SandboxVendor).order_by(col(SandboxVendor.id))).all()
+            return [_vendor(v) for v in rows]
 
     def list_items(self) -> list[ErpItem]:
         return [
@@ -229,19 +257,37 @@ class SandboxErp:
         with Session(self.engine) as session:
             return len(session.exec(select(SandboxPurchaseOrder.id)).all())
 
+    def _fault_before(self) -> str | None:
+        """Sleep the configured latency and draw this call's fault; raise the ones that strike before acting."""
+        self._latency()
+        fault = self.faults.draw()
+        if fault == "500":
+            raise TransientError("the sandbox ERP failed with 500: injected server error", status=500)
+        if fault == "429":
+            raise TransientError("the sandbox ERP is rate limiting us (429): injected", status=429, retry_after=0)
+        if fault == "drop_before":
+            raise TransientError("no answer from the sandbox ERP (connection dropped before it acted)")
+        return fault
+
+    @staticmethod
+    def _fault_after(fault: str | None) -> None:
+        if fault in ("timeout_after_commit", "drop"):
+            raise TransientError(f"no answer from the sandbox ERP ({fault.replace('_', ' ')}); it may have acted")
+
     def _latency(self) -> None:
         if self.faults.latency_ms > 0:
             time.sleep(self.faults.latency_ms / 1000)  # the point of the setting: a slow ERP on purpose
 
     def _validate(self, order: PurchaseOrderRequest) -> None:
         supplier = self.directory.supplier_by_id.get(order.supplier)
-        if supplier is None:
+        # a vendor added through create_supplier is known and not blocked
+        if supplier is None and not self._added(order.supplier):
             raise PermanentError(
                 f"the sandbox ERP has no vendor {order.supplier!r}; add the vendor in the ERP "
                 "or correct the requisition's supplier",
                 status=422,
             )
-        if supplier.blocked:
+        if supplier is not None and supplier.blocked:
             raise PermanentError(
                 f"vendor {supplier.name} is blocked in the sandbox ERP ({supplier.block_reason or 'no reason given'})",
                 status=422,
@@ -278,6 +324,7 @@ class SandboxErp:
                 )
                 session.add(po)
                 session.flush()
+                assert po.id is not None  # the flush numbered it
                 po.number = f"PO-{po.id:06d}"
                 session.add(po)
                 for a in order.attachments:
@@ -306,3 +353,48 @@ class SandboxErp:
             if po is None:
                 return None
             return PoCreated(reference, str(po.id), po.number or "", po.status, created=False)
+
+    # ------------------------------------------------------------------ vendors added
+    def _added(self, supplier_id: str) -> bool:
+        with Session(self.engine) as session:
+            return (
+                session.exec(select(SandboxVendor.id).where(SandboxVendor.number == supplier_id.upper())).first()
+                is not None
+            )
+
+    def _vendor_for(self, reference: str) -> ErpSupplier | None:
+        with Session(self.engine) as session:
+            row = session.exec(select(SandboxVendor).where(SandboxVendor.reference == reference)).first()
+            return _vendor(row) if row is not None else None
+
+    def _insert_vendor(self, request: NewSupplierRequest) -> ErpSupplier:
+        existing = self._vendor_for(request.reference)
+        if existing is not None:
+            return existing
+        try:
+            with transaction(self.engine) as session:
+                row = SandboxVendor(
+                    reference=request.reference,
+                    name=request.name.strip(),
+                    email=request.email,
+                    website=request.website,
+                    currency=request.currency.upper(),
+                    tax_id=request.tax_id,
+                )
+                session.add(row)
+                session.flush()
+                row.number = f"V{row.id:05d}"
+                session.add(row)
+                session.flush()
+                created = _vendor(row)
+        except IntegrityError:
+            found = self._vendor_for(request.reference)  # a racing caller created it first: theirs stands
+            if found is None:
+                raise
+            return found
+        return created
+
+
+def _vendor(row: SandboxVendor) -> ErpSupplier:
+    number = row.number or ""
+    return ErpSupplier(id=number.lower(), name=row.name, currency=row.currency, erp_key=number)

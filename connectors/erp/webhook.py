@@ -3,13 +3,14 @@
 Every call is `POST <PROCUREBOT_ERP_WEBHOOK_URL>` with a JSON body `{"schema":
 "procurebot.erp.v1", "event": ..., ...}` and these headers (schema in docs/erp.md):
 
-    X-Procurebot-Event:     purchase_order.create | purchase_order.status | master_data.<kind>
+    X-Procurebot-Event:     purchase_order.create | purchase_order.status | supplier.create | master_data.<kind>
     X-Procurebot-Timestamp: seconds since the epoch
     X-Procurebot-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the shared secret>
-    Idempotency-Key:        the requisition number, for purchase_order.create
+    Idempotency-Key:        the requisition number (purchase_order.create) or the supplier-request
+                            number (supplier.create)
 
-The receiver must treat the requisition number as the key: the same reference twice answers
-with the same PO (`"created": false`). `verify_signature` is the receiver's half, in Python.
+The receiver must treat that number as the key: the same reference twice answers with the same
+PO or vendor (`"created": false`). `verify_signature` is the receiver's half, in Python.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from connectors.erp.base import (
     ErpBudget,
     ErpItem,
     ErpSupplier,
+    NewSupplierRequest,
     PermanentError,
     PoCreated,
     PoProgress,
@@ -109,6 +111,19 @@ class SignedWebhook:
             Decimal(str(data.get("received_fraction") or 0)),
         )
 
+    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
+        """`supplier.create` with `{"supplier": {...}}`; the receiver answers `vendor_number` (and its `erp_id`)."""
+        data = self._post("supplier.create", {"supplier": request.to_payload()}, key=request.reference)
+        if not isinstance(data, dict) or not data.get("vendor_number"):
+            raise TransientError(f"{WHAT} answered supplier.create without a vendor_number; expected docs/erp.md")
+        number = str(data["vendor_number"])
+        return ErpSupplier(
+            id=number.lower(),
+            name=str(data.get("name") or request.name),
+            currency=str(data.get("currency") or request.currency),
+            erp_key=str(data.get("erp_id") or number),
+        )
+
     def list_suppliers(self) -> list[ErpSupplier]:
         return [
             ErpSupplier(
@@ -175,8 +190,8 @@ class SignedWebhook:
         if key:
             headers["Idempotency-Key"] = key
         response = guarded(lambda: self._http.post(self.url, content=body, headers=headers), WHAT)
-        if response.status_code == 409 and event == "purchase_order.create":
-            return read_json(response, WHAT)  # "already exists": the body describes the existing PO
+        if response.status_code == 409 and event in ("purchase_order.create", "supplier.create"):
+            return read_json(response, WHAT)  # "already exists": the body describes the existing PO or vendor
         if response.status_code >= 400:
             raise classify_http(
                 response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")

@@ -1,0 +1,111 @@
+"""A supplier procurement approved is created in the ERP once, keyed by our supplier-request number, whatever
+timeouts hid a success: the sandbox ERP, the signed webhook, Business Central, Odoo and NetSuite."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from erp_fakes import FakeWebhookReceiver
+from test_erp_business_central import order
+
+from connectors.erp.base import NewSupplierRequest, PermanentError, TransientError
+from connectors.erp.sandbox import SandboxErp, SandboxFaults
+from connectors.erp.webhook import SignedWebhook, sign
+
+SECRET = "whsec-0123456789abcdef"
+
+
+def acme(reference: str = "SUP-7", **changes: str) -> NewSupplierRequest:
+    fields = {
+        "reference": reference,
+        "name": "Acme Pallet Co",
+        "email": "sales@acmepallet.example",
+        "website": "https://acmepallet.example",
+        "currency": "USD",
+        "tax_id": "74-1234567",
+        **changes,
+    }
+    return NewSupplierRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_a_supplier_request_survives_the_outbox_as_json():
+    """The request stored in the outbox job reads back as it was written, with and without its optional fields."""
+    for request in (acme(), NewSupplierRequest(reference="SUP-8", name="Bolt Depot", email="ap@bolt.example")):
+        assert NewSupplierRequest.from_payload(json.loads(json.dumps(request.to_payload()))) == request
+
+
+# ---------------------------------------------------------------- sandbox
+
+
+def test_the_sandbox_adds_the_vendor_once_and_takes_orders_for_it(engine, directory):
+    """Procurement approves Acme Pallet (SUP-7): the sandbox ERP numbers it V00001, a second call for SUP-7 returns
+    the same vendor, it is listed with the directory's suppliers, and a PO to it is accepted."""
+    erp = SandboxErp(engine, directory)
+    first = erp.create_supplier(acme())
+    again = erp.create_supplier(acme())
+    assert first == again
+    assert (first.id, first.name, first.erp_key, first.currency) == ("v00001", "Acme Pallet Co", "V00001", "USD")
+    assert [s.id for s in erp.added_vendors()] == ["v00001"]
+    assert "v00001" in {s.id for s in erp.list_suppliers()} and "uline" in {s.id for s in erp.list_suppliers()}
+    po = erp.create_po(order(supplier="v00001"))
+    assert po.created and po.number == "PO-000001"
+
+
+def test_the_sandbox_vendor_is_not_doubled_when_the_answer_was_lost(engine, directory):
+    """The sandbox commits the vendor but the answer never comes; the retry returns that vendor, not a second."""
+    lossy = SandboxErp(engine, directory, faults=SandboxFaults(rates={"timeout_after_commit": 1.0}))
+    with pytest.raises(TransientError, match="may have acted"):
+        lossy.create_supplier(acme())
+    erp = SandboxErp(engine, directory)
+    assert erp.create_supplier(acme()).id == "v00001"
+    assert erp.create_supplier(acme("SUP-9", name="Bolt Depot")).id == "v00002"
+    assert [s.name for s in erp.added_vendors()] == ["Acme Pallet Co", "Bolt Depot"]
+
+
+def test_the_sandbox_refuses_a_vendor_without_a_name_and_creates_nothing(engine, directory):
+    """A supplier request with a blank name is refused for good, naming what is missing, and leaves no vendor."""
+    erp = SandboxErp(engine, directory)
+    with pytest.raises(PermanentError, match="name"):
+        erp.create_supplier(acme(name="  "))
+    with pytest.raises(PermanentError, match="three-letter currency"):
+        erp.create_supplier(acme(currency="dollars"))
+    assert erp.added_vendors() == []
+
+
+# ---------------------------------------------------------------- signed webhook
+
+
+@pytest.fixture
+def hook():
+    with FakeWebhookReceiver(secret=SECRET, vendors={"uline"}) as fake:
+        yield fake
+
+
+def test_the_webhook_sends_supplier_create_signed_and_keyed_on_the_request_number(hook):
+    """supplier.create carries the request, signed, with Idempotency-Key SUP-7; a retry after a lost answer gets
+    the same vendor back and the receiver holds one."""
+    erp = SignedWebhook(url=hook.url + "/erp", secret=SECRET, timeout=0.5)
+    hook.faults.append("timeout_after_commit")
+    with pytest.raises(TransientError):
+        erp.create_supplier(acme())
+    vendor = erp.create_supplier(acme())
+    assert (vendor.id, vendor.name, vendor.erp_key) == ("wv-0001", "Acme Pallet Co", "vendor-1")
+    assert len(hook.suppliers) == 1
+    _, _, headers, body = hook.requests[-1]
+    assert headers["x-procurebot-event"] == "supplier.create" and headers["idempotency-key"] == "SUP-7"
+    assert headers["x-procurebot-signature"] == sign(SECRET, headers["x-procurebot-timestamp"], body)
+    assert json.loads(body)["supplier"] == acme().to_payload()
+
+
+def test_the_webhook_maps_refusals_and_outages(hook):
+    """A receiver that refuses the vendor (422) fails for good with its reason; a 500 or 429 is worth retrying."""
+    erp = SignedWebhook(url=hook.url, secret=SECRET, timeout=2)
+    with pytest.raises(PermanentError, match="a vendor needs a name"):
+        erp.create_supplier(acme(name=""))
+    hook.faults += ["500", "429"]
+    with pytest.raises(TransientError, match="500"):
+        erp.create_supplier(acme())
+    with pytest.raises(TransientError, match="429"):
+        erp.create_supplier(acme())
+    assert hook.suppliers == {}
