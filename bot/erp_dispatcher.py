@@ -9,6 +9,7 @@ errors in, outbox calls (approvals/outbox.py) out.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from approvals import correlation, jobqueue, master_data
+from approvals.attachment_store import AttachmentStore, DatabaseStore
 from approvals.attachments import Attachment
 from approvals.clock import Clock, utcnow
 from approvals.db import transaction
@@ -34,6 +36,7 @@ from bot.chat.delivery import ChatDelivery, ChatNotifier
 from bot.notify import InboxNotifier
 from bot.settings import Settings
 from connectors.erp.base import (
+    AttachmentContent,
     ErpConnector,
     ErpError,
     PermanentError,
@@ -69,6 +72,23 @@ def with_attachments(engine: Engine, order: PurchaseOrderRequest) -> PurchaseOrd
         for a in rows
     )
     return replace(order, attachments=files) if files else order
+
+
+def attachment_reader(engine: Engine, store: AttachmentStore) -> AttachmentContent:
+    """What connectors that send a PO's files into the ERP read their bytes with: the attachment store's copy,
+    checked against the SHA-256 the order carries (LookupError when it is gone or differs)."""
+
+    def read(attachment: PoAttachment) -> bytes:
+        with Session(engine) as session:
+            row = session.get(Attachment, attachment.attachment_id)
+            data = store.get(session, row.storage_key) if row is not None else None
+        if data is None or hashlib.sha256(data).hexdigest() != attachment.sha256:
+            raise LookupError(
+                f"the attachment store ({store.name}) no longer has {attachment.filename} as it was attached"
+            )
+        return data
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -205,6 +225,8 @@ class ErpDispatcher:
         try:
             order = with_attachments(self.engine, PurchaseOrderRequest.from_payload(job.payload["order"]))
             po = self.connector.create_po(order, _JobProgress(self.queue, job))
+            for problem in po.attachment_problems:  # the PO stands; the file is for a buyer to add in the ERP
+                log.warning("ERP PO %s for %s was made without a file: %s", po.number, job.key, problem)
         except PermanentError as exc:
             log.warning("ERP refused %s for good: %s", job.key, exc.reason)
             if self.outbox.dead_letter(job, exc.reason):
@@ -408,16 +430,19 @@ def main_loop(
     *,
     workers: int = 1,
     stop: threading.Event | None = None,
+    attachment_store: AttachmentStore | None = None,
 ) -> None:
-    """The `procurebot erp dispatch` loop: N worker threads until SIGINT/SIGTERM."""
+    """The `procurebot erp dispatch` loop: N worker threads until SIGINT/SIGTERM. `attachment_store`: where the
+    POs' files are read from (the runtime's; the database's by default)."""
     stop = stop or threading.Event()
     base = jobqueue.default_worker_id()
+    files = attachment_reader(engine, attachment_store or DatabaseStore())
 
     def build(i: int) -> ErpDispatcher:
         return ErpDispatcher(
             engine,
             directory,
-            build_connector(settings, engine, directory),
+            build_connector(settings, engine, directory, attachment_content=files),
             notifier,
             settings=settings,
             worker_id=f"{base}:{i}",
@@ -487,12 +512,13 @@ def start_in_server(runtime: ServerRuntime) -> threading.Event | None:
     notifier = LiveNotifier(durable_notifier(runtime.chat, runtime.engine, clock), tell)
     base = jobqueue.default_worker_id()
     stop = threading.Event()
+    files = attachment_reader(runtime.engine, runtime.service.attachment_store)
 
     def build(i: int) -> ErpDispatcher:
         return ErpDispatcher(
             runtime.engine,
             runtime.directory,
-            build_connector(settings, runtime.engine, runtime.directory),
+            build_connector(settings, runtime.engine, runtime.directory, attachment_content=files),
             notifier,
             settings=settings,
             clock=clock,

@@ -153,7 +153,15 @@ def dispatch(workers: int = typer.Option(1, min=1, max=64, help="worker threads 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     typer.echo(f"ERP dispatcher: {workers} worker(s), connector {erp_settings.erp_connector}")
     notifier = durable_notifier(runtime.chat, runtime.engine, runtime.service.clock)  # as the server's dispatchers
-    main_loop(runtime.engine, runtime.directory, erp_settings, notifier, workers=workers, stop=stop)
+    main_loop(
+        runtime.engine,
+        runtime.directory,
+        erp_settings,
+        notifier,
+        workers=workers,
+        stop=stop,
+        attachment_store=runtime.service.attachment_store,  # where the POs' files are read from
+    )
 
 
 @app.command("sandbox-move")

@@ -173,13 +173,19 @@ class NewSupplierRequest:
 
 @dataclass(frozen=True)
 class PoCreated:
-    """The ERP's purchase order for one requisition. `created` is False when it already existed."""
+    """The ERP's purchase order for one requisition. `created` is False when it already existed.
+
+    `attachment_problems`: one sentence per file the ERP refused or we could not read (the PO stands without it;
+    the dispatcher logs each). A file that failed only for now (5xx, 429, timeout) is not here: the call raised
+    TransientError instead, and the retry finds the PO and attaches only the files it does not hold yet.
+    """
 
     reference: str
     erp_id: str  # the ERP's own key (a GUID, an internal id)
     number: str  # the PO number people see
     status: str = "open"
     created: bool = True
+    attachment_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,18 @@ class ErpBudget:
     budget: Decimal
     spent: Decimal  # actuals the ERP has booked (invoiced)
     period: str = ""
+
+
+class AttachmentContent(Protocol):
+    """Reads the bytes of a file a purchase order carries, from procurebot's attachment store.
+
+    Whoever dispatches the job gives it to the connector (`build_connector(..., attachment_content=...)`);
+    connectors whose ERP takes the file itself (Business Central, Odoo, NetSuite) call it once per file they
+    still have to send. Raises LookupError when the store no longer has the bytes, or they do not match the
+    attachment's SHA-256.
+    """
+
+    def __call__(self, attachment: PoAttachment) -> bytes: ...
 
 
 class PoProgress(Protocol):

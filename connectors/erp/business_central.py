@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from connectors.erp.base import (
+    AttachmentContent,
     ErpBudget,
     ErpItem,
     ErpSupplier,
@@ -67,6 +68,7 @@ class BusinessCentral:
         reference_field: str = "shipToContact",
         non_stock_account: str = "",
         budget_api: str = "",
+        attachment_content: AttachmentContent | None = None,
         timeout: float = 15.0,
     ) -> None:
         self.company_id = company_id
@@ -74,6 +76,7 @@ class BusinessCentral:
         self.non_stock_account = non_stock_account
         self.budget_url = _budget_url(base_url.rstrip("/"), company_id, budget_api) if budget_api else ""
         self._token = token_provider
+        self.attachment_content = attachment_content
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -81,7 +84,7 @@ class BusinessCentral:
         )
 
     @classmethod
-    def from_settings(cls, s: ErpSettings) -> "BusinessCentral":
+    def from_settings(cls, s: ErpSettings, *, attachment_content: AttachmentContent | None = None) -> "BusinessCentral":
         require(s, "business_central", "bc_tenant_id", "bc_client_id", "bc_client_secret", "bc_company_id")
         base = s.bc_base_url or (
             f"https://api.businesscentral.dynamics.com/v2.0/{s.bc_tenant_id}/{s.bc_environment}/api/v2.0"
@@ -102,6 +105,7 @@ class BusinessCentral:
             reference_field=s.bc_reference_field,
             non_stock_account=s.bc_non_stock_account,
             budget_api=s.bc_budget_api,
+            attachment_content=attachment_content,
             timeout=s.erp_timeout_seconds,
         )
 

@@ -40,6 +40,7 @@ from urllib.parse import quote
 import httpx
 
 from connectors.erp.base import (
+    AttachmentContent,
     ErpBudget,
     ErpItem,
     ErpSupplier,
@@ -251,6 +252,7 @@ class NetSuite:
         subsidiary: str = "",
         generic_item: str = "",
         budget_query: str = "",
+        attachment_content: AttachmentContent | None = None,
         timeout: float = 15.0,
     ) -> None:
         if (access_token is None) == (auth is None):
@@ -258,15 +260,17 @@ class NetSuite:
         self.budget_query = check_budget_query(budget_query) if budget_query.strip() else ""
         self.subsidiary = subsidiary
         self.generic_item = generic_item
+        self.attachment_content = attachment_content
         headers = {"User-Agent": "procurebot", "Accept": "application/json"}
         if access_token is not None:
             headers["Authorization"] = f"Bearer {access_token}"
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers, auth=auth)
 
     @classmethod
-    def from_settings(cls, s: ErpSettings) -> "NetSuite":
+    def from_settings(cls, s: ErpSettings, *, attachment_content: AttachmentContent | None = None) -> "NetSuite":
         require(s, "netsuite", "netsuite_base_url")
         common = dict(
+            attachment_content=attachment_content,
             base_url=s.netsuite_base_url,
             subsidiary=s.netsuite_subsidiary,
             generic_item=s.netsuite_generic_item,

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from connectors.erp.base import (
+    AttachmentContent,
     ErpBudget,
     ErpItem,
     ErpSupplier,
@@ -57,6 +58,7 @@ class Odoo:
         database: str = "",
         generic_product: str = "",
         budget_key: str = "code",
+        attachment_content: AttachmentContent | None = None,
         timeout: float = 15.0,
         today: Any = date.today,
     ) -> None:
@@ -70,10 +72,11 @@ class Odoo:
         self.generic_product = generic_product
         self.budget_key = budget_key
         self.today = today
+        self.attachment_content = attachment_content
         self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, headers=headers)
 
     @classmethod
-    def from_settings(cls, s: ErpSettings) -> "Odoo":
+    def from_settings(cls, s: ErpSettings, *, attachment_content: AttachmentContent | None = None) -> "Odoo":
         require(s, "odoo", "odoo_url", "odoo_api_key")
         return cls(
             url=s.odoo_url,
@@ -81,6 +84,7 @@ class Odoo:
             database=s.odoo_database,
             generic_product=s.odoo_generic_product,
             budget_key=s.odoo_budget_key,
+            attachment_content=attachment_content,
             timeout=s.erp_timeout_seconds,
         )
 
