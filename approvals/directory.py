@@ -161,6 +161,7 @@ class Supplier(_Frozen):
     block_reason: str | None = None
     categories: tuple[str, ...] = ()
     currency: str = "USD"
+    new: bool = False  # added through a supplier request (approvals/new_suppliers.py): the policy tests supplier.new
     # the contract's agreed unit prices by SKU, in the supplier's currency; while the contract is active or
     # expiring, the approver's card compares a request's prices with them (approvals/signals.py)
     contract_prices: dict[str, Decimal] = Field(default_factory=dict)

@@ -235,6 +235,7 @@ def build_facts(
         "supplier.contracted": supplier.contracted,
         "supplier.blocked": supplier.blocked,
         "supplier.new": supplier.new,
+        "supplier.new": supplier.new,
         "supplier.block_reason": supplier.block_reason or "",
         "contract_status": supplier.contract_status,
         "urgency": draft.urgency,

@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from approvals import correlation, jobqueue, master_data
+from approvals import correlation, jobqueue, master_data, new_suppliers
 from approvals.attachment_store import AttachmentStore, DatabaseStore
 from approvals.attachments import Attachment
 from approvals.clock import Clock, utcnow
@@ -39,6 +39,7 @@ from connectors.erp.base import (
     AttachmentContent,
     ErpConnector,
     ErpError,
+    NewSupplierRequest,
     PermanentError,
     PoAttachment,
     PoCreated,
@@ -177,6 +178,12 @@ class ErpDispatcher:
                     created.append((job, po))
                 done += 1
             done += self._record(created)
+            for job in self.queue.claim(new_suppliers.CREATE_SUPPLIER, limit=self.batch):
+                if stopping():
+                    self.queue.release(job)
+                    continue
+                self._create_supplier(job)
+                done += 1
             # notices and the two recurring syncs in one claim (one round trip, not three); each sync is one
             # row (its key), so the two extra places are theirs when due, and all come oldest due first
             rest = self.queue.claim((NOTIFY, SYNC_STATUS, master_data.SYNC_MASTER), limit=self.batch * 4 + 2)
@@ -249,6 +256,32 @@ class ErpDispatcher:
         else:
             return po
         return None
+
+    @correlation.for_job
+    def _create_supplier(self, job: ClaimedJob) -> None:
+        """A buyer approved a new supplier: the ERP makes the vendor (idempotent on the request number), then the
+        core adds it to the directory and tells the requesters (approvals/new_suppliers.py)."""
+        try:
+            vendor = self.connector.create_supplier(NewSupplierRequest.from_payload(job.payload["request"]))
+        except PermanentError as exc:
+            log.warning("ERP refused %s for good: %s", job.key, exc.reason)
+            new_suppliers.record_failed(self.engine, self.queue, job, exc.reason, now=self.clock())
+        except Exception as exc:  # noqa: BLE001 - transient, or a connector bug: retried with backoff, never a crash loop
+            reason = getattr(exc, "reason", None) or f"unexpected error in the {self.connector.name} connector"
+            if not isinstance(exc, TransientError):
+                log.exception("unexpected error sending %s", job.key)
+            if job.attempts >= self.queue.max_attempts:
+                new_suppliers.record_failed(self.engine, self.queue, job, reason, now=self.clock())
+            else:
+                delay = self.outbox.backoff(job.attempts)
+                after = getattr(exc, "retry_after", None)
+                if after is not None:
+                    delay = max(delay, timedelta(seconds=min(after, self.outbox.backoff_max.total_seconds())))
+                self.queue.retry(job, reason, delay=delay)
+        else:
+            new_suppliers.record_created(
+                self.engine, self.queue, job, supplier_id=vendor.id, erp_key=vendor.erp_key, now=self.clock()
+            )
 
     def _record(self, created: list[tuple[ClaimedJob, PoCreated]]) -> int:
         """Record the batch's POs (on PostgreSQL in one transaction), then tell listeners and requesters.

@@ -27,6 +27,7 @@ FACTS: dict[str, tuple[FactKind, str]] = {
     "supplier.contracted": ("bool", "supplier has a contract with us"),
     "supplier.blocked": ("bool", "supplier is blocked"),
     "supplier.new": ("bool", "supplier was added through a new-supplier request (approvals/new_suppliers.py)"),
+    "supplier.new": ("bool", "supplier was added through a new-supplier request (approvals/new_suppliers.py)"),
     "contract_status": ("text", "active, expiring, expired or none"),
     "urgency": ("text", "standard, urgent or emergency"),
     "item_type": ("text", "stock, non_stock, mro, capex or services"),
