@@ -3,6 +3,9 @@
 Each fake keeps a real little ledger, checks the auth header the ERP checks, answers errors in
 the ERP's documented error shape, and can be told to misbehave on coming requests:
     fake.faults += ["500", "429", "drop", "timeout_after_commit", "garbage", "huge"]
+or on the next request whose "METHOD path" holds a fragment (the others pass untouched):
+    fake.path_faults.append(("PATCH /companies(c1)/documentAttachments(", "500"))
+A "4xx" fault (e.g. "400", "413") answers that status in the fake's documented error shape, as a refusal.
 "drop" closes the connection before acting; "timeout_after_commit" acts, then holds the answer
 until the client gives up (the server waits on an event, released when the fake stops).
 """
@@ -10,6 +13,7 @@ until the client gives up (the server waits on an event, released when the fake 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 import re
@@ -17,10 +21,13 @@ import ssl
 import threading
 import time
 import uuid
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from connectors.erp.base import PoAttachment, PurchaseOrderRequest
 
 Reply = tuple[int, dict[str, str], Any]
 
@@ -30,6 +37,7 @@ class FakeServer:
 
     def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.faults: list[str] = []
+        self.path_faults: list[tuple[str, str]] = []  # ("METHOD path" fragment, fault): the first match gets it
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -47,12 +55,17 @@ class FakeServer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with fake._lock:
                     fake.requests.append((self.command, self.path, headers, body))
-                    fault = fake.faults.pop(0) if fake.faults else None
+                    fault = next((f for f in fake.path_faults if f[0] in f"{self.command} {self.path}"), None)
+                    if fault is not None:
+                        fake.path_faults.remove(fault)
+                        fault = fault[1]
+                    elif fake.faults:
+                        fault = fake.faults.pop(0)
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                if fault in ("500", "429"):
+                if fault in ("500", "429") or (fault and fault.isdigit() and fault.startswith("4")):
                     self._send(
                         int(fault),
                         {"Retry-After": "0"} if fault == "429" else {},
@@ -206,7 +219,13 @@ class FakeEntra(FakeServer):
 
 
 class FakeBusinessCentral(FakeServer):
-    """companies({id})/purchaseOrders, purchaseOrderLines, vendors, items; Bearer token; etags.
+    """companies({id})/purchaseOrders, purchaseOrderLines, vendors, items, documentAttachments; Bearer token; etags.
+
+    Vendors: GET (with `$filter=email eq '...'`) and POST, which numbers a new vendor from a number series
+    (V90001, ...) when the body gives none, as the vendor page does. documentAttachments: POST the metadata
+    (fileName, parentType, parentId; a parentId that is no purchase order is refused), then PATCH the bytes to
+    documentAttachments({id})/attachmentContent with If-Match; GET filtered by parentId and parentType. The bytes
+    are kept in `attachments[id]["content"]`.
 
     Served at the root or under /api/v2.0. A custom API page is served when `budget_api`
     ("publisher/group/v1.0/entitySet") is given: GET /api/<publisher>/<group>/<version>/companies({id})/
@@ -228,6 +247,9 @@ class FakeBusinessCentral(FakeServer):
         self.company, self.vendors, self.items, self.token = company, vendors, items, token
         self.orders: dict[str, dict[str, Any]] = {}
         self.next_number = 106001
+        self.added_vendors: dict[str, dict[str, Any]] = {}  # by number
+        self.next_vendor = 90001
+        self.attachments: dict[str, dict[str, Any]] = {}  # documentAttachments by id
         self.budget_api, self.budgets = budget_api, budgets or []
 
     def _custom_api(self, method: str, path: str, query: dict[str, str]) -> Reply:
@@ -264,6 +286,8 @@ class FakeBusinessCentral(FakeServer):
         if not api_path.startswith(prefix):
             return 404, {}, self.error_body(404, "BadRequest_NotFound: company")
         rest = api_path[len(prefix) :]
+        if rest == "/documentAttachments" or rest.startswith("/documentAttachments("):
+            return self._document_attachments(method, rest, query, headers, body)
         data = json.loads(body) if body else {}
         expand = query.get("$expand") == "purchaseOrderLines"
         if rest == "/purchaseOrders" and method == "GET":
@@ -273,7 +297,7 @@ class FakeBusinessCentral(FakeServer):
                 rows = [po for po in rows if po.get(m.group(1)) == m.group(2).replace("''", "'")]
             return 200, {}, {"value": [self._full(po, expand) for po in rows]}
         if rest == "/purchaseOrders" and method == "POST":
-            if data.get("vendorNumber") not in self.vendors:
+            if data.get("vendorNumber") not in self.vendors | set(self.added_vendors):
                 return (
                     400,
                     {},
@@ -320,7 +344,13 @@ class FakeBusinessCentral(FakeServer):
                 po.update(data)
                 self._etag(po)
                 return 200, {}, self._full(po, False)
+        if rest == "/vendors" and method == "POST":
+            return self._create_vendor(data)
         if rest == "/vendors":
+            m = re.fullmatch(r"email eq '((?:[^']|'')*)'", query.get("$filter", ""))
+            if m:
+                email = m.group(1).replace("''", "'")
+                return 200, {}, {"value": [v for v in self.added_vendors.values() if v["email"] == email]}
             return (
                 200,
                 {},
@@ -334,6 +364,7 @@ class FakeBusinessCentral(FakeServer):
                         }
                         for v in sorted(self.vendors)
                     ]
+                    + list(self.added_vendors.values())
                 },
             )
         if rest == "/items":
@@ -354,6 +385,66 @@ class FakeBusinessCentral(FakeServer):
                     ]
                 },
             )
+        return 404, {}, self.error_body(404, "BadRequest_MethodNotFound")
+
+    def _create_vendor(self, data: dict[str, Any]) -> Reply:
+        if not str(data.get("displayName") or "").strip():
+            return 400, {}, self.error_body(400, "Name must have a value in Vendor: No.=. It cannot be zero or empty.")
+        number = str(data.get("number") or f"V{self.next_vendor}")
+        if number in self.vendors or number in self.added_vendors:
+            return 400, {}, self.error_body(400, f"The record in table Vendor already exists. No.='{number}'")
+        self.next_vendor += 1
+        vendor = {
+            "id": str(uuid.uuid4()),
+            "number": number,
+            "displayName": data["displayName"],
+            "email": data.get("email") or "",
+            "website": data.get("website") or "",
+            "taxRegistrationNumber": data.get("taxRegistrationNumber") or "",
+            "currencyCode": data.get("currencyCode") or "",
+            "blocked": " ",
+        }
+        self.added_vendors[number] = vendor
+        return 201, {}, vendor
+
+    def _document_attachments(
+        self, method: str, rest: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Reply:
+        def public(a: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in a.items() if k != "content"}
+
+        if rest == "/documentAttachments" and method == "GET":
+            m = re.fullmatch(r"parentId eq ([-0-9a-f]+) and parentType eq '([^']*)'", query.get("$filter", ""))
+            rows = list(self.attachments.values())
+            if m:
+                rows = [a for a in rows if a["parentId"] == m.group(1) and a["parentType"] == m.group(2)]
+            return 200, {}, {"value": [public(a) for a in rows]}
+        if rest == "/documentAttachments" and method == "POST":
+            data = json.loads(body or b"{}")
+            if data.get("parentType") != "Purchase Order" or data.get("parentId") not in self.orders:
+                return 400, {}, self.error_body(400, "The parent document does not exist.")
+            if not data.get("fileName"):
+                return 400, {}, self.error_body(400, "fileName must have a value.")
+            attachment = {
+                "id": str(uuid.uuid4()),
+                "fileName": data["fileName"],
+                "byteSize": 0,
+                "parentType": data["parentType"],
+                "parentId": data["parentId"],
+                "lineNumber": 10000 * (len(self.attachments) + 1),
+                "content": b"",
+            }
+            self.attachments[attachment["id"]] = attachment
+            return 201, {}, public(attachment)
+        m = re.fullmatch(r"/documentAttachments\(([-0-9a-f]+)\)/attachmentContent", rest)
+        if m and method == "PATCH":
+            attachment = self.attachments.get(m.group(1))
+            if attachment is None:
+                return 404, {}, self.error_body(404, "BadRequest_NotFound: The documentAttachment does not exist.")
+            if "if-match" not in headers:
+                return 428, {}, self.error_body(428, "An If-Match header is required")
+            attachment["content"], attachment["byteSize"] = body, len(body)
+            return 204, {}, None
         return 404, {}, self.error_body(404, "BadRequest_MethodNotFound")
 
 
@@ -763,3 +854,47 @@ class FakeWebhookReceiver(FakeServer):
         if kind == "suppliers":
             return 200, {}, {"suppliers": [{"id": v, "name": v.title()} for v in sorted(self.vendors)]}
         return 501, {}, {"error": "not offered"}
+
+
+# ====================================================================== a PO's files and the store that serves them
+# Two files a requisition carries (a PDF quote and a PNG spec) and an attachment store that serves their bytes, for
+# the connector tests that send POs with their files.
+
+QUOTE = b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\n% Uline quote Q-88213: 40 rolls stretch wrap\n%%EOF\n"
+SPEC = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00spec"
+
+
+def _file(attachment_id: int, name: str, content_type: str, data: bytes, number: str) -> PoAttachment:
+    return PoAttachment(
+        attachment_id=attachment_id,
+        filename=name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        download=f"/api/v1/requisitions/{number}/attachments/{attachment_id}",
+    )
+
+
+def with_files(order: PurchaseOrderRequest) -> PurchaseOrderRequest:
+    return replace(
+        order,
+        attachments=(
+            _file(1, "Uline quote.pdf", "application/pdf", QUOTE, order.reference),
+            _file(2, "Pallet spec.png", "image/png", SPEC, order.reference),
+        ),
+    )
+
+
+class Store:
+    """The attachment store as the dispatcher's reader sees it: bytes by attachment id; `gone` ids are missing."""
+
+    def __init__(self, *gone: int) -> None:
+        self.data = {1: QUOTE, 2: SPEC}
+        self.gone = set(gone)
+        self.reads: list[int] = []
+
+    def __call__(self, attachment: PoAttachment) -> bytes:
+        self.reads.append(attachment.attachment_id)
+        if attachment.attachment_id in self.gone:
+            raise LookupError(f"the attachment store (database) no longer has {attachment.filename} as it was attached")
+        return self.data[attachment.attachment_id]

@@ -284,8 +284,48 @@ class ErpConnector(Protocol):
 # ----------------------------------------------------------------- HTTP helpers shared by connectors
 
 
-def classify_http(status: int, detail: str, *, retry_after: str | None = None, what: str = "the ERP") -> ErpError:
-    """The typed error for an HTTP failure: 429 and 5xx are transient, other 4xx permanent."""
+def send_files(
+    order: PurchaseOrderRequest,
+    content: AttachmentContent | None,
+    held: Callable[[PoAttachment], bool],
+    send: Callable[[PoAttachment, bytes], None],
+    what: str,
+) -> tuple[str, ...]:
+    """Send each of the order's files the PO does not hold yet (`held`), exactly once across retries.
+
+    Returns one sentence per file left out: the store no longer has it, or the ERP refused it for good
+    (PermanentError). A TransientError goes up, so the outbox retries the whole call: the retry finds the PO,
+    and `held` skips the files already there.
+    """
+    problems: list[str] = []
+    for attachment in order.attachments:
+        if held(attachment):
+            continue
+        if content is None:
+            problems.append(f"{attachment.filename}: this dispatcher was given no attachment store to read it from")
+            continue
+        try:
+            data = content(attachment)
+        except LookupError as exc:
+            problems.append(f"{attachment.filename}: {exc}")
+            continue
+        try:
+            send(attachment, data)
+        except PermanentError as exc:
+            problems.append(f"{attachment.filename}: {what} refused the file ({exc.reason})")
+    return tuple(problems)
+
+
+def classify_http(
+    status: int,
+    detail: str,
+    *,
+    retry_after: str | None = None,
+    what: str = "the ERP",
+    subject: str = "the purchase order",
+) -> ErpError:
+    """The typed error for an HTTP failure: 429 and 5xx are transient, other 4xx permanent. `subject`: what a
+    refusal refused (the purchase order, the vendor, the file)."""
     detail = " ".join(detail.split())[:300] or "no details given"
     if status == 429:
         return TransientError(
@@ -302,7 +342,7 @@ def classify_http(status: int, detail: str, *, retry_after: str | None = None, w
         )
     if status == 404:
         return PermanentError(f"{what} does not know something we referred to (404): {detail}", status=status)
-    return PermanentError(f"{what} refused the purchase order ({status}): {detail}", status=status)
+    return PermanentError(f"{what} refused {subject} ({status}): {detail}", status=status)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -13,6 +13,19 @@ API.ReadWrite.All application permission). Exactly once:
 Updates (a changed requested receipt date on a retry) send the PO's etag in If-Match and,
 if someone changed the PO in between (412), read it again before trying once more.
 
+New vendors (`create_supplier`): the standard v2.0 vendor has no free field for our supplier-request number,
+so the vendor is looked up by its exact e-mail and display name (`vendors?$filter=email eq '...'`) before one is
+POSTed; Business Central numbers it from its vendor number series, and our supplier id is that number lower-cased.
+A retry after a timeout that hid the create finds the vendor by the same two fields. The vendor's currency is
+left blank when it is the company's local currency (PROCUREBOT_BC_LOCAL_CURRENCY), as Business Central expects.
+
+Files (`documentAttachments`, parentType "Purchase Order"): the PO's attachments are listed first
+(`documentAttachments?$filter=parentId eq <PO id> and parentType eq 'Purchase Order'`); for each file not there by
+name with its full size, the metadata is POSTed (fileName, parentType, parentId) and the bytes PATCHed into its
+`attachmentContent` (If-Match: *). A record whose content never arrived (size 0) gets its content on the retry
+instead of a second record. A file Business Central refuses (4xx) leaves the PO as it is and is reported in
+`PoCreated.attachment_problems`.
+
 Budgets: API v2.0 has no budget entity. When PROCUREBOT_BC_BUDGET_API names a custom API page
 ("publisher/group/v1.0/entitySet", e.g. one published on G/L Budget Entry), its rows are read
 from `.../api/<publisher>/<group>/<version>/companies(<id>)/<entitySet>` and summed per
@@ -36,6 +49,7 @@ from connectors.erp.base import (
     ErpSupplier,
     NewSupplierRequest,
     PermanentError,
+    PoAttachment,
     PoCreated,
     PoProgress,
     PoStatus,
@@ -44,6 +58,7 @@ from connectors.erp.base import (
     classify_http,
     guarded,
     read_json,
+    send_files,
 )
 from connectors.erp.config import ErpSettings, require
 
@@ -68,6 +83,7 @@ class BusinessCentral:
         reference_field: str = "shipToContact",
         non_stock_account: str = "",
         budget_api: str = "",
+        local_currency: str = "USD",
         attachment_content: AttachmentContent | None = None,
         timeout: float = 15.0,
     ) -> None:
@@ -77,6 +93,7 @@ class BusinessCentral:
         self.budget_url = _budget_url(base_url.rstrip("/"), company_id, budget_api) if budget_api else ""
         self._token = token_provider
         self.attachment_content = attachment_content
+        self.local_currency = local_currency.upper()
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -105,6 +122,7 @@ class BusinessCentral:
             reference_field=s.bc_reference_field,
             non_stock_account=s.bc_non_stock_account,
             budget_api=s.bc_budget_api,
+            local_currency=s.bc_local_currency,
             attachment_content=attachment_content,
             timeout=s.erp_timeout_seconds,
         )
@@ -135,7 +153,33 @@ class BusinessCentral:
         want_date = order.need_by.isoformat() if order.need_by else None
         if not created and want_date and header.get("requestedReceiptDate") != want_date:
             header = self._patch(po_id, {"requestedReceiptDate": want_date}, header)
-        return PoCreated(order.reference, po_id, str(header.get("number") or ""), _status(header, []), created=created)
+        problems = self._attach(po_id, order) if order.attachments else ()
+        return PoCreated(
+            order.reference,
+            po_id,
+            str(header.get("number") or ""),
+            _status(header, []),
+            created=created,
+            attachment_problems=problems,
+        )
+
+    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
+        """The vendor with this e-mail and name, found or POSTed to `vendors` (see the module docstring)."""
+        vendor = self._find_vendor(request)
+        if vendor is None:
+            body: dict[str, Any] = {
+                "displayName": request.name[:100],
+                "email": request.email,
+                "currencyCode": "" if request.currency.upper() == self.local_currency else request.currency.upper(),
+            }
+            if request.website:
+                body["website"] = request.website
+            if request.tax_id:
+                body["taxRegistrationNumber"] = request.tax_id
+            vendor = self._request("POST", self._company("/vendors"), json=body, subject="the new vendor")
+            if not isinstance(vendor, dict) or not vendor.get("number"):
+                raise TransientError(f"{WHAT} created a vendor but did not say its number; the retry will find it")
+        return _supplier(vendor)
 
     def get_po_status(self, reference: str, erp_id: str | None = None) -> PoStatus | None:
         header = self._get(erp_id, expand=True) if erp_id else self._find(reference)
@@ -148,25 +192,8 @@ class BusinessCentral:
         fraction = (received / ordered) if ordered else Decimal("0")
         return PoStatus(reference, str(header["id"]), str(header.get("number") or ""), _status(header, lines), fraction)
 
-    def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
-        raise PermanentError(
-            f"the {self.name} connector cannot create vendors yet; add {request.name} in {WHAT} by hand"
-        )
-
     def list_suppliers(self) -> list[ErpSupplier]:
-        return [
-            ErpSupplier(
-                id=str(v.get("number", "")).lower(),
-                name=v.get("displayName") or "",
-                blocked=(v.get("blocked") or " ").strip() not in ("", "_x0020_"),
-                block_reason=f"blocked in Business Central ({v.get('blocked')})"
-                if (v.get("blocked") or " ").strip() not in ("", "_x0020_")
-                else None,
-                currency=v.get("currencyCode") or None,
-                erp_key=str(v.get("id", "")),
-            )
-            for v in self._all(self._company("/vendors"))
-        ]
+        return [_supplier(v) for v in self._all(self._company("/vendors"))]
 
     def list_items(self) -> list[ErpItem]:
         return [
@@ -228,6 +255,56 @@ class BusinessCentral:
             )
         return rows[0] if rows else None
 
+    def _find_vendor(self, request: NewSupplierRequest) -> dict[str, Any] | None:
+        data = self._request(
+            "GET", self._company("/vendors"), params={"$filter": f"email eq {_odata_str(request.email)}"}
+        )
+        name = " ".join(request.name.split()).casefold()
+        rows = [
+            v
+            for v in (data or {}).get("value") or []
+            if " ".join(str(v.get("displayName") or "").split()).casefold() == name
+        ]
+        if len(rows) > 1:
+            numbers = ", ".join(str(v.get("number")) for v in rows)
+            raise PermanentError(
+                f"{WHAT} already has {len(rows)} vendors named {request.name} with e-mail {request.email} "
+                f"({numbers}); a person must decide which one {request.reference} is"
+            )
+        return rows[0] if rows else None
+
+    def _attach(self, po_id: str, order: PurchaseOrderRequest) -> tuple[str, ...]:
+        """Send the order's files to the PO's documentAttachments, skipping those already there whole."""
+        flt = f"parentId eq {po_id} and parentType eq 'Purchase Order'"
+        data = self._request("GET", self._company("/documentAttachments"), params={"$filter": flt})
+        there = {str(r.get("fileName")): r for r in (data or {}).get("value") or []}
+
+        def held(a: PoAttachment) -> bool:
+            row = there.get(a.filename)
+            return row is not None and int(row.get("byteSize") or 0) == a.size
+
+        def send(a: PoAttachment, content: bytes) -> None:
+            row = there.get(a.filename)
+            if row is None:  # a record whose content never arrived is filled in, not doubled
+                row = self._request(
+                    "POST",
+                    self._company("/documentAttachments"),
+                    json={"fileName": a.filename, "parentType": "Purchase Order", "parentId": po_id},
+                    subject=f"the file {a.filename}",
+                )
+                if not isinstance(row, dict) or not row.get("id"):
+                    raise TransientError(f"{WHAT} created the attachment {a.filename} but did not say its id")
+                there[a.filename] = row
+            self._request(
+                "PATCH",
+                self._company(f"/documentAttachments({row['id']})/attachmentContent"),
+                content=content,
+                headers={"If-Match": "*", "Content-Type": "application/octet-stream"},
+                subject=f"the file {a.filename}",
+            )
+
+        return send_files(order, self.attachment_content, held, send, WHAT)
+
     def _get(self, po_id: str, expand: bool = True) -> dict[str, Any] | None:
         try:
             return self._request(
@@ -271,12 +348,16 @@ class BusinessCentral:
                 return rows
             data = self._request("GET", nxt)
 
-    def _request(self, method: str, url: str, **kw: Any) -> Any:
+    def _request(self, method: str, url: str, *, subject: str = "the purchase order", **kw: Any) -> Any:
         headers = {"Authorization": f"Bearer {self._token()}", **kw.pop("headers", {})}
         response = guarded(lambda: self._http.request(method, url, headers=headers, **kw), WHAT)
         if response.status_code >= 400:
             raise classify_http(
-                response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
+                response.status_code,
+                _error_text(response),
+                what=WHAT,
+                retry_after=response.headers.get("Retry-After"),
+                subject=subject,
             )
         return read_json(response, WHAT)
 
@@ -307,6 +388,18 @@ class BusinessCentral:
                 "PROCUREBOT_BC_NON_STOCK_ACCOUNT names no G/L account for lines without one"
             )
         return body
+
+
+def _supplier(v: dict[str, Any]) -> ErpSupplier:
+    blocked = (v.get("blocked") or " ").strip() not in ("", "_x0020_")
+    return ErpSupplier(
+        id=str(v.get("number", "")).lower(),
+        name=v.get("displayName") or "",
+        blocked=blocked,
+        block_reason=f"blocked in Business Central ({v.get('blocked')})" if blocked else None,
+        currency=v.get("currencyCode") or None,
+        erp_key=str(v.get("id", "")),
+    )
 
 
 def _budget_url(base_url: str, company_id: str, budget_api: str) -> str:

@@ -43,6 +43,8 @@ class ErpSettings(BaseSettings):
     bc_authority_host: str = "https://login.microsoftonline.com"
     bc_scope: str = "https://api.businesscentral.dynamics.com/.default"
     bc_reference_field: str = "shipToContact"
+    # the company's local currency: a new vendor in it gets a blank currency code, as Business Central expects
+    bc_local_currency: str = "USD"
     bc_non_stock_account: str = ""
     bc_ca_bundle: Path | None = None
     # a custom API page serving cost-center budgets: "publisher/group/v1.0/entitySet" (empty: the directory's)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from erp_fakes import FakeWebhookReceiver
-from test_erp_business_central import order
+from test_erp_business_central import Progress, bc, connector, entra, order  # noqa: F401
 
 from connectors.erp.base import NewSupplierRequest, PermanentError, TransientError
 from connectors.erp.sandbox import SandboxErp, SandboxFaults
@@ -109,3 +109,48 @@ def test_the_webhook_maps_refusals_and_outages(hook):
     with pytest.raises(TransientError, match="429"):
         erp.create_supplier(acme())
     assert hook.suppliers == {}
+
+
+# ---------------------------------------------------------------- Business Central
+
+
+def test_business_central_creates_the_vendor_once(entra, bc, tmp_path):  # noqa: F811
+    """Acme Pallet is POSTed to vendors once: BC numbers it V90001 (our id v90001); asking again for SUP-7 finds it by
+    its e-mail and name, and a PO can then be made for it."""
+    erp = connector(entra, bc, tmp_path)
+    first = erp.create_supplier(acme())
+    again = erp.create_supplier(acme())
+    assert first == again and (first.id, first.name) == ("v90001", "Acme Pallet Co")
+    assert len(bc.added_vendors) == 1
+    vendor = bc.added_vendors["V90001"]
+    assert (vendor["email"], vendor["website"], vendor["taxRegistrationNumber"]) == (
+        "sales@acmepallet.example",
+        "https://acmepallet.example",
+        "74-1234567",
+    )
+    assert vendor["currencyCode"] == ""  # the company's local currency is left blank, as BC expects
+    assert "v90001" in {s.id for s in erp.list_suppliers()}
+    assert erp.create_po(order(supplier="v90001"), Progress()).created
+
+
+def test_business_central_vendor_is_not_doubled_when_the_answer_was_lost(entra, bc, tmp_path):  # noqa: F811
+    """BC creates the vendor but the answer times out: the retry finds it by e-mail and name instead of adding one."""
+    erp = connector(entra, bc, tmp_path, timeout=0.5)
+    bc.faults += [None, "timeout_after_commit"]  # the lookup answers; the create commits, its answer never comes
+    with pytest.raises(TransientError, match="may have acted"):
+        erp.create_supplier(acme())
+    assert erp.create_supplier(acme()).id == "v90001" and len(bc.added_vendors) == 1
+
+
+def test_business_central_vendor_errors_are_mapped(entra, bc, tmp_path):  # noqa: F811
+    """A vendor BC refuses (400, no name) fails for good naming the vendor; a 500 or 429 is worth retrying."""
+    erp = connector(entra, bc, tmp_path)
+    with pytest.raises(PermanentError, match=r"refused the new vendor \(400\): .*Name must have a value"):
+        erp.create_supplier(acme(name=" "))
+    bc.faults += [None, "500"]
+    with pytest.raises(TransientError, match="500"):
+        erp.create_supplier(acme())
+    bc.faults += ["429"]
+    with pytest.raises(TransientError, match="429"):
+        erp.create_supplier(acme())
+    assert bc.added_vendors == {}
