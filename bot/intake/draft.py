@@ -472,7 +472,9 @@ def questions(draft: DraftState, directory: Directory) -> list[Question]:
                 out.append(Question(field="price", text=texts.ASK_HOW_MUCH))
     for i, line in enumerate(draft.lines):
         if line.description and line.quantity is None:
-            out.append(Question(field="quantity", line=i, text=texts.ask_quantity(line.description, line.unit)))
+            # a recurring line's quantity is how many periods it runs: a schedule with no end is asked for one
+            ask = texts.ask_recurring_end if line.period else texts.ask_quantity
+            out.append(Question(field="quantity", line=i, text=ask(line.description, line.period or line.unit)))
     for i, line in enumerate(draft.lines):
         if line.item_choices:
             out.append(item_choice_question(i, line, directory))

@@ -103,6 +103,15 @@ def ask_quantity(description: str, unit: str | None) -> str:
     return f"How many {unit_word}{description}? Write a number, like 40."
 
 
+def ask_recurring_end(description: str, period: str | None) -> str:
+    """A recurring purchase with no end ("$980 a month"): how many periods, each its own purchase order."""
+    term = {"week": "52 for a year", "month": "12 for a year", "quarter": "4 for a year", "year": "3 for three years"}
+    return (
+        f"For how many {period}s should {description} run? It is ordered once a {period} until then. "
+        f"Write a number, like {term.get(period or '', '12')}."
+    )
+
+
 def ask_price_kind(text: str, unit: str | None, quantity: Decimal | None) -> str:
     return f"Is {text} the price per {unit or 'item'}, or the total for {qty(quantity)}?"
 
