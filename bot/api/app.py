@@ -15,6 +15,7 @@ from bot.api.errors import install_error_handlers
 from bot.api.request_ids import RequestIdMiddleware
 from bot.api.routes import attachments, audit, delegations, health, policy, requisitions
 from bot.console.routes import router as console
+from bot.downloads import router as downloads
 from bot.http_errors import error_body
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, get_settings
@@ -160,6 +161,7 @@ def create_app(
 
         app.include_router(teams_router)
     app.include_router(console)  # the admin console at /console (admins and auditors)
+    app.include_router(downloads)  # /files/<link>: a file through a card's short-lived, person-bound link
     prometheus.install(app)  # GET /metrics and request latency
     openapi.install(app)  # /openapi.json with the real error body, every error status and the roles
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.attachment_max_bytes)

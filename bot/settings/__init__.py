@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     attachments_s3_access_key_id: str | None = None
     attachments_s3_secret_access_key: SecretStr | None = None
     attachments_s3_region: str = "us-east-1"
+    # the address people reach procurebot at (https://procurebot.example.com), for the download links Slack and
+    # Teams cards hand out; unset: http://<host>:<port>
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
     def __init__(self, **values: Any) -> None:
         # a section not given is read here, from the .env file the whole is told to read (`_env_file=None`: none)

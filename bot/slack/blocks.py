@@ -34,6 +34,9 @@ MAX_VALUE = 2000
 MAX_FALLBACK = 3000
 ACTION_PREFIX = "pb:"
 FULL = "full"  # the card action that opens the whole requisition in a modal (handlers/actions.py)
+FILE = "file"  # a file on a card: tapped, it gives that person a download link of their own (bot/downloads.py)
+MAX_OPTIONS = 100  # options of a static select
+MAX_OPTION_TEXT = 75
 KEPT_PREFIX = "pb-kept-"  # the buttons' block_id on card copies the delivery layer posts and updates
 # values a card action may carry back; anything else in a payload is dropped
 VALUE_KEYS = {"number", "key", "draft_id", "delegation_id", "field", "value"}
@@ -205,7 +208,7 @@ def card_blocks(
     if card.comments:
         blocks.append(section(f"*{texts.COMMENTS}*\n" + "\n".join(escape(c) for c in card.comments), fit=fit))
     if card.attachments:
-        blocks.append(section(_files(card), fit=fit))
+        blocks.append(_with_download(section(_files(card), fit=fit), card))
     if card.exceptions:
         blocks.append(section("\n".join(f":warning: {escape(e)}" for e in card.exceptions), fit=fit))
     notes: list[Block] = []
@@ -234,6 +237,34 @@ def _files(card: Card) -> str:
     )
 
 
+def _with_download(block: Block, card: Card) -> Block:
+    """The files' section with a way to download them beside it (a button for one file, a menu for more), in the
+    section's own accessory, so listing files never costs the card a block. Tapped, the person gets a link of
+    their own (never the store's address: bot/downloads.py); a draft's files have nothing to download yet."""
+    if not card.number:
+        return block
+    files = card.attachments[:MAX_OPTIONS]
+
+    def value(file_id: int) -> str:
+        return json.dumps({"number": card.number, "value": str(file_id)})
+
+    if len(files) == 1:
+        block["accessory"] = {
+            "type": "button",
+            "action_id": f"{ACTION_PREFIX}{FILE}:0",
+            "text": _plain(texts.DOWNLOAD, MAX_LABEL),
+            "value": value(files[0].id),
+        }
+    else:
+        block["accessory"] = {
+            "type": "static_select",
+            "action_id": f"{ACTION_PREFIX}{FILE}:0",
+            "placeholder": _plain(texts.DOWNLOAD_WHICH, MAX_LABEL),
+            "options": [{"text": _plain(f.filename, MAX_OPTION_TEXT), "value": value(f.id)} for f in files],
+        }
+    return block
+
+
 def _action_blocks(card: Card, actions: list[CardAction], kept: bool) -> list[Block]:
     buttons = [button(a, i) for i, a in enumerate(actions)]
     block_id = f"{KEPT_PREFIX if kept else 'pb-actions-'}{card.number or card.kind}"
@@ -255,14 +286,18 @@ def full_blocks(card: Card, *, max_blocks: int = MAX_VIEW_BLOCKS) -> list[Block]
         parts.append(f"*{texts.CHAIN}*\n" + "\n".join(escape(c) for c in card.chain))
     if card.comments:
         parts.append(f"*{texts.COMMENTS}*\n" + "\n".join(escape(c) for c in card.comments))
+    files_at = len(parts) if card.attachments else -1
     if card.attachments:
         parts.append(_files(card))
     parts += [f":warning: {escape(e)}" for e in card.exceptions]
     if card.status:
         parts.append(f"{TONE_EMOJI.get(card.tone, '')} {escape(card.status)}")
     out: list[Block] = []
-    for part in parts:
-        out += [section(part[i : i + MAX_SECTION]) for i in range(0, len(part), MAX_SECTION)]
+    for at, part in enumerate(parts):
+        pieces = [section(part[i : i + MAX_SECTION]) for i in range(0, len(part), MAX_SECTION)]
+        if at == files_at:
+            pieces[0] = _with_download(pieces[0], card)
+        out += pieces
     if len(out) > max_blocks:
         out = out[: max_blocks - 1] + [{"type": "context", "elements": [{"type": "mrkdwn", "text": texts.TRUNCATED}]}]
     return _with_local_times(out) or [section(" ")]

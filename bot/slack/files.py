@@ -1,10 +1,12 @@
-"""Files shared with the bot in Slack: attached to the requisition whose thread they were shared in.
+"""Files in Slack: shared with the bot, attached to the requisition whose thread they were shared in; and a card's
+file, tapped, answered with a download link for that person alone.
 
 Slack sends a `message` event with subtype `file_share` and the `files` shared; each file's bytes are at its
 `url_private_download`, read with the bot token in an `Authorization: Bearer` header (the `files:read` scope).
 The token is sent only to Slack's own hosts (or to the configured API host: GovSlack, a test's fake), never to an
 address a payload could name. A file is checked against the attachment limits before it is downloaded (its size)
-and after (its content), and every refusal is told with the limit.
+and after (its content), and every refusal is told with the limit. What Slack and Teams share is in
+bot/chat_files.py.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from approvals.attachments import AttachmentLimits, megabytes
-from approvals.errors import NotFound, ValidationFailed
-from approvals.workflow.attachments import attach_command
+from bot import chat_files
 from bot.intake.assistant import Reply
 from bot.slack import texts
+from bot.slack.blocks import escape
+from bot.slack.bot import SlackBot, Where
 
 log = logging.getLogger("procurebot.slack")
-DOWNLOAD_TIMEOUT_SECONDS = 30.0
 
 
 def shared_files(event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -41,20 +45,23 @@ def slack_host(url: str, api_base_url: str) -> bool:
     )
 
 
-def download(url: str, token: str, limit: int) -> bytes | None:
-    """The file's bytes (at most `limit` + 1, enough to refuse it), or None when Slack gave a page, not the file
-    (what Slack answers a token without files:read: its sign-in page)."""
-    with httpx.Client(timeout=DOWNLOAD_TIMEOUT_SECONDS, follow_redirects=False) as client:
-        with client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as res:
-            kind = res.headers.get("content-type", "")
-            if res.status_code != 200 or kind.startswith("text/html"):
-                return None
-            data = bytearray()
-            for chunk in res.iter_bytes():
-                data += chunk
-                if len(data) > limit:
-                    break
-            return bytes(data)
+def _fetched(bot: Any, team: str | None, f: dict[str, Any], limits: AttachmentLimits) -> bytes | str:
+    """The shared file's bytes, or what to tell the person when it is too big or could not be read."""
+    name = str(f.get("name") or f.get("title") or "file")
+    url = str(f.get("url_private_download") or f.get("url_private") or "")
+    size = f.get("size")
+    if isinstance(size, int) and size > limits.max_bytes:
+        return texts.FILE_TOO_BIG.format(name=name, size=megabytes(size), limit=limits.describe())
+    token = bot.clients.token_for(team)
+    if not url or token is None or not slack_host(url, bot.settings.base_url):
+        log.warning("Slack shared a file whose address is not Slack's; not downloaded (file %s)", f.get("id"))
+        return texts.FILE_UNREADABLE.format(name=name)
+    try:
+        data = chat_files.fetch(url, {"Authorization": f"Bearer {token}"}, limits.max_bytes)
+    except httpx.HTTPError as exc:
+        log.warning("downloading Slack file %s failed: %s", f.get("id"), type(exc).__name__)
+        data = None
+    return data if data is not None else texts.FILE_UNREADABLE.format(name=name)
 
 
 def attach_shared(
@@ -66,43 +73,54 @@ def attach_shared(
     if number is None:
         return [Reply(texts.FILE_WHERE.format(names=names))]
     service = bot.runtime.service
-    limits: AttachmentLimits = service.attachment_limits
-    token = bot.clients.token_for(team)
     replies = []
     for f in files:
+        data = _fetched(bot, team, f, service.attachment_limits)
+        if isinstance(data, str):
+            replies.append(Reply(data))
+            continue
         name = str(f.get("name") or f.get("title") or "file")
-        url = str(f.get("url_private_download") or f.get("url_private") or "")
-        size = f.get("size")
-        if isinstance(size, int) and size > limits.max_bytes:
-            replies.append(Reply(texts.FILE_TOO_BIG.format(name=name, size=megabytes(size), limit=limits.describe())))
-            continue
-        if not url or token is None or not slack_host(url, bot.settings.base_url):
-            log.warning("Slack shared a file whose address is not Slack's; not downloaded (file %s)", f.get("id"))
-            replies.append(Reply(texts.FILE_UNREADABLE.format(name=name)))
-            continue
-        try:
-            data = download(url, token, limits.max_bytes)
-        except httpx.HTTPError as exc:
-            log.warning("downloading Slack file %s failed: %s", f.get("id"), type(exc).__name__)
-            data = None
-        if data is None:
-            replies.append(Reply(texts.FILE_UNREADABLE.format(name=name)))
-            continue
-        cmd = attach_command(
+        said = chat_files.attach_one(
+            service,
             actor=person_id,
             surface="slack",
             number=number,
             filename=name,
             data=data,
-            idempotency_key=f"slack:file:{f['id']}:{number}",
+            key=f"slack:file:{f['id']}:{number}",
         )
-        try:
-            result = service.attach(cmd, data)
-        except ValidationFailed as exc:
-            replies.append(Reply(" ".join(e.message for e in exc.errors)))
-            continue
-        except NotFound as exc:
-            replies.append(Reply(exc.message))
-            continue
-        replies.append(Reply(result.message))
+        replies.append(Reply(said))
     return replies
+
+
+def send_link(bot: SlackBot, where: Where, value: dict[str, str]) -> None:
+    """A card's file, tapped: a download link for the person who tapped it, shown to them alone (ephemeral in
+    place, or in their DM when tapped in a modal or the Home tab). The card stays as it is."""
+    person = bot.person(where.team, where.user)
+    found = (
+        bot.unknown(where.team, where.user)
+        if person is None
+        else chat_files.download_link(bot.runtime, person.id, value)
+    )
+    if isinstance(found, str):
+        bot.say(where.only_to_them() if where.channel else Where(where.team, where.user), found, person)
+        return
+    row, size, url = found
+    text = texts.DOWNLOAD_LINK.format(name=escape(row.filename), size=size, url=url, minutes=chat_files.LINK_MINUTES)
+    body = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    fallback = f"{escape(row.filename)}: download link"
+    if where.channel and where.response_url:
+        res = WebhookClient(where.response_url, timeout=10).send(
+            text=fallback, blocks=body, response_type="ephemeral", replace_original=False, unfurl_links=False
+        )
+        if res.status_code == 200:
+            return
+    client = bot.client(where.team)
+    if where.channel:
+        try:
+            client.chat_postEphemeral(channel=where.channel, user=where.user, text=fallback, blocks=body)
+            return
+        except SlackApiError as exc:
+            log.info("an ephemeral download link was refused: %s", exc.response.get("error"))
+    channel = bot.dm_channel(person, Where(where.team, where.user))
+    client.chat_postMessage(channel=channel, text=fallback, blocks=body, unfurl_links=False, unfurl_media=False)

@@ -104,6 +104,12 @@ OAUTH_FAILED = "The installation did not complete ({reason}). Start again from t
 CHAIN = "Approval chain"
 COMMENTS = "Comments"
 FILES = "Files"
+DOWNLOAD = "Download"
+DOWNLOAD_WHICH = "Download a file"
+DOWNLOAD_LINK = (
+    "{name} ({size}): <{url}|download it>. The link is yours alone and works for {minutes} minutes; "
+    "tap the file on the card again for a new one."
+)
 
 # files shared with the bot (bot/slack/files.py)
 FILE_WHERE = (

@@ -23,7 +23,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
-from bot.cards.model import Card, CardAction
+from bot.cards.model import Card, CardAction, CardFile
 from bot.chat.delivery import fingerprint
 from bot.teams import texts
 
@@ -38,6 +38,8 @@ _STYLE = {"primary": "positive", "danger": "destructive", "default": "default"}
 MAX_REFRESH_USERS = 60  # Teams' limit for refresh.userIds
 VISIBLE_ACTIONS = 5  # more go to the card's overflow menu
 FULL_VERB = "full"  # the action that sends the whole of a requisition whose card had to be cut
+FILE_VERB = "file"  # a file on a card: pressed, it sends that person a download link of their own (bot/downloads.py)
+MAX_FILES_CUT = 20  # files listed on a card that had to be cut (the full requisition lists them all)
 BUDGET_BYTES = 80_000  # a card's message in UTF-16 stays under this (Teams refuses about 100 KB, advises 80)
 ENVELOPE_BYTES = 4_000  # what the activity adds around the card: summary line, addresses, ids
 MAX_TEXT = 2_000  # characters of one fact, item line or note on a card that had to be cut
@@ -119,7 +121,19 @@ def _text(text: str, **extra: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": local_times(text), "wrap": True, **extra}
 
 
-def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, Any]]:
+def _file(card: Card, f: CardFile, secret: bytes, version: str) -> dict[str, Any]:
+    """A file's line; on a requisition's card, pressing it asks for a download link (never the store's address)."""
+    line = _text(f"\U0001f4ce {f.filename} ({f.note})", size="Small", spacing="None")
+    if not card.number or not f.id:
+        return line
+    line["color"] = "Accent"
+    action = CardAction(id=FILE_VERB, label=texts.DOWNLOAD.format(name=f.filename), value={"value": str(f.id)})
+    select = _execute(secret, action, card.number, version, associatedInputs="none")
+    select.pop("style")  # a select action has no button to style
+    return {"type": "Container", "spacing": "None", "items": [line], "selectAction": select}
+
+
+def _body(card: Card, banner: str | None, banner_tone: str, secret: bytes, version: str) -> list[dict[str, Any]]:
     body: list[dict[str, Any]] = []
     if banner:
         body.append(
@@ -148,7 +162,7 @@ def _body(card: Card, banner: str | None, banner_tone: str) -> list[dict[str, An
         body += [_text(local_times(c), size="Small", spacing="None") for c in card.comments]
     if card.attachments:
         body.append(_text(texts.FILES, weight="Bolder", size="Small", spacing="Medium"))
-        body += [_text(f"{f.filename} ({f.note})", size="Small", spacing="None") for f in card.attachments]
+        body += [_file(card, f, secret, version) for f in card.attachments]
     if card.exceptions:
         body.append(
             {"type": "Container", "style": "warning", "items": [_text(f"⚠ {e}", size="Small") for e in card.exceptions]}
@@ -236,7 +250,7 @@ def _render(
         "type": "AdaptiveCard",
         "$schema": SCHEMA,
         "version": "1.5",
-        "body": _body(card, banner, banner_tone),
+        "body": _body(card, banner, banner_tone, secret, version),
         "msteams": {"width": "full"},  # the Teams SDK's TeamsCardWidth: "full" is its one value
         "fallbackText": f"{card.title}: {card.status}" if card.status else card.title,
     }
@@ -277,6 +291,7 @@ def fit(card: Card, fits: Callable[[Card], bool]) -> Card:
             "chain": [_short(c) for c in card.chain],
             "comments": [_short(c) for c in card.comments],
             "why_you": _short(card.why_you) if card.why_you else None,
+            "attachments": card.attachments[:MAX_FILES_CUT],
             "actions": card.actions
             + ([CardAction(id=FULL_VERB, label=texts.SEE_ALL, value={"number": card.number})] if card.number else []),
         }

@@ -1,10 +1,12 @@
-"""Files sent to the bot in a Teams personal chat: attached to the requisition the message names.
+"""Files in Teams: sent to the bot in a personal chat, attached to the requisition the message names; and a card's
+file, pressed, answered with a download link for that person alone.
 
 Teams keeps such a file in the sender's OneDrive and sends the bot a `file.download.info` attachment with a
 short-lived, pre-authorized `downloadUrl` (the app manifest's `supportsFiles: true` lets people attach files). A
 personal chat has no threads, so the message names the requisition ("quote for PR-1042"); without a number the
 bot asks for one. A file is fetched only from an address TEAMS_FILE_URL_ALLOW allows (OneDrive and SharePoint),
-then checked against the attachment limits; every refusal is told with the limit.
+then checked against the attachment limits; every refusal is told with the limit. What Slack and Teams share is
+in bot/chat_files.py.
 """
 
 from __future__ import annotations
@@ -15,28 +17,26 @@ from typing import Any
 
 import httpx
 
-from approvals.errors import NotFound, ValidationFailed
-from approvals.workflow.attachments import attach_command
+from bot import chat_files
 from bot.settings.teams import TeamsSettings
-from bot.teams import texts
+from bot.teams import cards, texts
 
 log = logging.getLogger("procurebot.teams")
-DOWNLOAD_TIMEOUT_SECONDS = 30.0
 _NUMBER = re.compile(r"\bPR-\d{1,12}\b", re.IGNORECASE)
 
 
-def download(url: str, limit: int) -> bytes | None:
-    """The file's bytes (at most `limit` + 1, enough to refuse it), or None when the address gave no file."""
-    with httpx.Client(timeout=DOWNLOAD_TIMEOUT_SECONDS, follow_redirects=False) as client:
-        with client.stream("GET", url) as res:
-            if res.status_code != 200 or res.headers.get("content-type", "").startswith("text/html"):
-                return None
-            data = bytearray()
-            for chunk in res.iter_bytes():
-                data += chunk
-                if len(data) > limit:
-                    break
-            return bytes(data)
+def _fetched(settings: TeamsSettings, f: dict[str, str], limit: int) -> bytes | str:
+    """The sent file's bytes, or what to tell the person when it could not be read."""
+    url = f["download_url"]
+    if not settings.file_url_allowed(url):
+        log.warning("Teams sent a file whose address is not an allowed OneDrive/SharePoint one; not fetched")
+        return texts.FILE_UNREADABLE.format(name=f["name"])
+    try:
+        data = chat_files.fetch(url, {}, limit)
+    except httpx.HTTPError as exc:
+        log.warning("downloading a Teams file failed: %s", type(exc).__name__)
+        data = None
+    return data if data is not None else texts.FILE_UNREADABLE.format(name=f["name"])
 
 
 def attach_sent(
@@ -48,34 +48,46 @@ def attach_sent(
     if found is None:
         return [texts.FILE_WHICH.format(names=names)]
     number = found.group(0).upper()
-    limit = service.attachment_limits.max_bytes
     said = []
     for f in files:
-        url = f["download_url"]
-        if not settings.file_url_allowed(url):
-            log.warning("Teams sent a file whose address is not an allowed OneDrive/SharePoint one; not fetched")
-            said.append(texts.FILE_UNREADABLE.format(name=f["name"]))
+        data = _fetched(settings, f, service.attachment_limits.max_bytes)
+        if isinstance(data, str):
+            said.append(data)
             continue
-        try:
-            data = download(url, limit)
-        except httpx.HTTPError as exc:
-            log.warning("downloading a Teams file failed: %s", type(exc).__name__)
-            data = None
-        if data is None:
-            said.append(texts.FILE_UNREADABLE.format(name=f["name"]))
-            continue
-        cmd = attach_command(
-            actor=person_id,
-            surface="teams",
-            number=number,
-            filename=f["name"],
-            data=data,
-            idempotency_key=f"teams:file:{f['id']}:{number}"[:200],
+        said.append(
+            chat_files.attach_one(
+                service,
+                actor=person_id,
+                surface="teams",
+                number=number,
+                filename=f["name"],
+                data=data,
+                key=f"teams:file:{f['id']}:{number}",
+            )
         )
-        try:
-            said.append(service.attach(cmd, data).message)
-        except ValidationFailed as exc:
-            said.append(" ".join(e.message for e in exc.errors))
-        except NotFound as exc:
-            said.append(exc.message)
     return said
+
+
+def link_for(runtime: Any, person_id: str, value: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """A card's file, pressed: (what the card says back, the message with the person's own download link). The
+    personal chat is theirs alone; the link opens in their browser (Action.OpenUrl)."""
+    found = chat_files.download_link(runtime, person_id, value)
+    if isinstance(found, str):
+        return found, []
+    row, size, url = found
+    content = {
+        "type": "AdaptiveCard",
+        "$schema": cards.SCHEMA,
+        "version": "1.5",
+        "body": [
+            {
+                "type": "TextBlock",
+                "text": texts.DOWNLOAD_LINK.format(name=row.filename, size=size, minutes=chat_files.LINK_MINUTES),
+                "wrap": True,
+            }
+        ],
+        "actions": [{"type": "Action.OpenUrl", "title": texts.DOWNLOAD.format(name=row.filename)[:80], "url": url}],
+        "fallbackText": f"{row.filename}: {url}",
+    }
+    message = {"type": "message", "attachments": [cards.attachment(content)]}
+    return texts.DOWNLOAD_SENT.format(name=row.filename), [message]

@@ -32,7 +32,7 @@ from bot.runtime import Runtime
 from bot.settings.teams import TeamsSettings
 from bot.teams import cards, texts
 from bot.teams.activity import Inbound, Outcome
-from bot.teams.files import attach_sent
+from bot.teams.files import attach_sent, link_for
 
 log = logging.getLogger("procurebot.teams")
 SURFACE = "teams"
@@ -65,7 +65,7 @@ class TeamsBot:
         self.identities = Identities(self.engine, self.directory, clock=self.clock)
         self.addresses = Addresses(self.engine, clock=self.clock)
         self.secret = settings.card_key()
-        self.service, self.settings = service, settings
+        self.service, self.settings, self.runtime = service, settings, runtime
         self._people: dict[tuple[str, str], tuple[str | None, float]] = {}
         self._addresses: dict[str, dict[str, str]] = {}
 
@@ -172,6 +172,9 @@ class TeamsBot:
             return Outcome(200, self._card_response(person, number or "", None))  # a retry: show where it is now
         if verb == cards.FULL_VERB:
             return self._full(person, value.get("number", ""))
+        if verb == cards.FILE_VERB:  # a download link for this person alone; the card stays as it is
+            said, link = link_for(self.runtime, person.id, {**value, "number": number or ""})
+            return Outcome(200, cards.invoke_message(said), replies=link)
         if verb not in _VERBS:
             return Outcome(200, cards.invoke_error(texts.UNKNOWN_VERB.format(verb=verb[:40])))
         replies = self.assistant.handle_action(person.id, verb, value, typed)

@@ -29,6 +29,12 @@ FOOTER_WHY = "Why you: {why}"
 CHAIN = "Approval chain"
 COMMENTS = "Comments"
 FILES = "Files"
+DOWNLOAD = "Download {name}"
+DOWNLOAD_LINK = (
+    "{name} ({size}). This link is yours alone and works for {minutes} minutes; press the file on the card again "
+    "for a new one."
+)
+DOWNLOAD_SENT = "The download link for {name} is in the message below."
 RETRIED = "Already handled."
 SEE_ALL = "See the full requisition"
 LINES_CUT = "… and {count} more lines, cut to fit in Teams: press See the full requisition."

@@ -19,6 +19,7 @@ HIDDEN = [
     ("GET", "/slack/oauth_redirect"),
     ("POST", "/api/messages"),
     ("GET", "/console"),
+    ("GET", "/files/{token}"),
     ("GET", "/console/login"),
     ("POST", "/console/login"),
     ("POST", "/console/logout"),

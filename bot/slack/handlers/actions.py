@@ -27,7 +27,7 @@ from approvals.errors import ProcurebotError
 from bot.intake import decisions
 from bot.intake.decisions import Decided
 from bot.intake.reply import Reply, UnknownPerson
-from bot.slack import blocks, texts, views
+from bot.slack import blocks, files, texts, views
 from bot.slack.bot import SlackBot, Where, slack_credential
 
 log = logging.getLogger("procurebot.slack")
@@ -66,7 +66,9 @@ def register(app: Any, bot: SlackBot) -> None:
     async def on_card_action(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
-        parsed = blocks.parse_action(action.get("action_id", ""), action.get("value"))
+        # a button's value, or the option picked from a menu (the files' Download menu)
+        raw = action.get("value") or (action.get("selected_option") or {}).get("value")
+        parsed = blocks.parse_action(action.get("action_id", ""), raw)
         if parsed is None:
             return
         name, value = parsed
@@ -74,6 +76,9 @@ def register(app: Any, bot: SlackBot) -> None:
         from_home = (body.get("view") or {}).get("type") == "home"
         if name == blocks.FULL:
             await _show_full(bot, client, body, where, value.get("number", ""))
+            return
+        if name == blocks.FILE:  # a download link for this person alone; the card stays as it is
+            bot.background.submit(files.send_link, bot, where, value)
             return
         if name in NEEDS_WORDS or name == "edit":
             await _open_form(bot, client, body, where, name, value)
