@@ -9,19 +9,32 @@ right to see it (a stranger gets the not-found answer), the bytes go to the stor
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from approvals.attachment_store import AttachmentStore, DatabaseStore, key_for
+from approvals.attachment_store import AttachmentBlob, AttachmentStore, DatabaseStore, key_for
 from approvals.attachments import Attachment, AttachmentLimits, check_file, megabytes
 from approvals.commands import AddAttachment
+from approvals.db import transaction
 from approvals.errors import NotFound
 from approvals.models import Requisition
 from approvals.views import build_view
 from approvals.visibility import can_see
 from approvals.workflow.base import ActionResult, ServiceBase
 from approvals.workflow.comments import _missing, _windows
+
+
+@dataclass(frozen=True)
+class Held:
+    """A file checked and kept before there is a requisition to attach it to (a chat draft's)."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    key: str
 
 
 class AttachmentActions(ServiceBase):
@@ -77,6 +90,34 @@ class AttachmentActions(ServiceBase):
             return req, "attached", f"{filename} ({megabytes(len(data))}) is attached to {req.number}."
 
         return self._run(cmd, "attach", body)
+
+    def hold(self, filename: str, data: bytes) -> Held:
+        """Check a file sent while a request is still being written, and keep its bytes in the store until the
+        request is submitted (then `attach` records it) or cancelled (`discard_held`). Refused as `attach` refuses
+        (ValidationFailed, the limit named), when the file arrives; nothing is recorded or audited yet."""
+        filename, content_type = check_file(filename, data, self.attachment_limits)
+        key = key_for(data)
+        with transaction(self.engine) as session:
+            self.attachment_store.put(session, key, data)
+        return Held(filename, content_type, len(data), hashlib.sha256(data).hexdigest(), key)
+
+    def held(self, key: str) -> bytes | None:
+        """The bytes `hold` kept under `key`, or None when they are gone."""
+        with Session(self.engine) as session:
+            return self.attachment_store.get(session, key)
+
+    def discard_held(self, keys: list[str]) -> None:
+        """Forget the bytes of held files no requisition carries (a cancelled draft's). The database store deletes
+        them; a directory or bucket keeps them (stored under their SHA-256, they are never listed or served without
+        a requisition's record)."""
+        if not isinstance(self.attachment_store, DatabaseStore):
+            return
+        with transaction(self.engine) as session:
+            for key in sorted(set(keys)):
+                carried = session.exec(select(Attachment.id).where(Attachment.storage_key == key).limit(1)).first()
+                blob = session.get(AttachmentBlob, key)
+                if carried is None and blob is not None:
+                    session.delete(blob)
 
     def attachments(self, number: str, reader: str) -> list[Attachment]:
         """The files a requisition carries, oldest first, for someone who may see it (else: not found)."""
