@@ -12,6 +12,7 @@ until the client gives up (the server waits on an event, released when the fake 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import ipaddress
@@ -458,6 +459,11 @@ class FakeOdoo(FakeServer):
     them (`account_id` a [id, display name] pair or False, the budget's state and type under the field
     paths a domain names) and `account.analytic.account` rows by id. Without it, `budget.line` is an
     unknown model: 404 NotFound, as Odoo's JSON-2 controller answers.
+
+    res.partner: `partners` (ref -> id) and those created (`create`, kept in `added_partners`), `write` of
+    fields. ir.attachment: `create` with name, res_model, res_id (an existing record) and `datas` (base64, decoded;
+    bad base64 is a 422 ValidationError), with `checksum` (SHA-1) and `file_size` computed as Odoo does;
+    `search_read`. The bytes are kept in `attachments[id]["raw"]`.
     """
 
     def __init__(
@@ -474,6 +480,8 @@ class FakeOdoo(FakeServer):
         self.api_key, self.database = api_key, database
         self.partners, self.products = partners, products
         self.orders: dict[int, dict[str, Any]] = {}
+        self.added_partners: dict[int, dict[str, Any]] = {}
+        self.attachments: dict[int, dict[str, Any]] = {}
         self.budget_lines, self.analytic_accounts = budget_lines, analytic_accounts or {}
 
     def error_body(self, status: int, message: str) -> Any:
@@ -518,7 +526,7 @@ class FakeOdoo(FakeServer):
             if meth == "create":
                 ids = []
                 for vals in args["vals_list"]:
-                    if vals.get("partner_id") not in self.partners.values():
+                    if vals.get("partner_id") not in set(self.partners.values()) | set(self.added_partners):
                         return 422, {}, self.error_body(422, "Missing required field partner_id")
                     for _, _, line in vals.get("order_line", []):
                         if line.get("product_id") not in self.products.values():
@@ -542,10 +550,55 @@ class FakeOdoo(FakeServer):
                 return 200, {}, True
         if model == "res.partner" and meth == "search_read":
             rows = [
-                {"id": i, "name": ref.title(), "ref": ref, "active": True, "supplier_rank": 1}
+                {"id": i, "name": ref.title(), "ref": ref, "active": True, "supplier_rank": 1, "email": False}
                 for ref, i in self.partners.items()
-            ]
+            ] + list(self.added_partners.values())
             return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
+        if model == "res.partner" and meth == "create":
+            ids = []
+            for vals in args["vals_list"]:
+                if not str(vals.get("name") or "").strip():
+                    return 422, {}, self.error_body(422, "Contacts require a name")
+                partner_id = 100 + len(self.added_partners) + 1
+                self.added_partners[partner_id] = {"active": True, "supplier_rank": 0, "email": False, **vals}
+                self.added_partners[partner_id]["id"] = partner_id
+                ids.append(partner_id)
+            return 200, {}, ids
+        if model == "res.partner" and meth == "write":
+            for i in args["ids"]:
+                if i not in self.added_partners:
+                    return (
+                        422,
+                        {},
+                        self.error_body(422, f"Record does not exist or has been deleted. (res.partner({i},))"),
+                    )
+                self.added_partners[i].update(args["vals"])
+            return 200, {}, True
+        if model == "ir.attachment" and meth == "search_read":
+            rows = [{k: v for k, v in a.items() if k != "raw"} for a in self.attachments.values()]
+            return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
+        if model == "ir.attachment" and meth == "create":
+            ids = []
+            for vals in args["vals_list"]:
+                if vals.get("res_model") != "purchase.order" or vals.get("res_id") not in self.orders:
+                    return 422, {}, self.error_body(422, "Record does not exist or has been deleted.")
+                try:
+                    raw = base64.b64decode(vals.get("datas") or "", validate=True)
+                except ValueError:
+                    return 422, {}, self.error_body(422, "Incorrect padding: the file's data is not base64")
+                attachment_id = len(self.attachments) + 1
+                self.attachments[attachment_id] = {
+                    "id": attachment_id,
+                    "name": vals.get("name"),
+                    "res_model": vals["res_model"],
+                    "res_id": vals["res_id"],
+                    "mimetype": vals.get("mimetype") or "application/octet-stream",
+                    "file_size": len(raw),
+                    "checksum": hashlib.sha1(raw).hexdigest(),
+                    "raw": raw,
+                }
+                ids.append(attachment_id)
+            return 200, {}, ids
         if model == "product.product" and meth == "search_read":
             rows = [
                 {
@@ -566,7 +619,7 @@ class FakeOdoo(FakeServer):
         if model == "account.analytic.account" and meth == "search_read" and self.budget_lines is not None:
             rows = [{"id": i, **a} for i, a in self.analytic_accounts.items()]
             return 200, {}, [_pick(r, args.get("fields")) for r in rows if _match(r, args.get("domain", []))]
-        if model not in ("purchase.order", "res.partner", "product.product"):
+        if model not in ("purchase.order", "res.partner", "product.product", "ir.attachment"):
             return (
                 404,
                 {},

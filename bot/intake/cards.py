@@ -176,6 +176,8 @@ def summary_card(
         exceptions=exceptions,
         tone="warn" if (duplicate or confirm or stop or empty or supplier is None) else "info",
         status="Not submitted yet. Nothing happens until you tap Submit.",
+        # files sent while writing it: listed, kept, attached at Submit (no download: there is no requisition yet)
+        attachments=[CardFile(id=0, filename=f.name, note=texts.held_note(megabytes(f.size))) for f in draft.files],
         actions=[
             *first,
             CardAction(id="edit", label="Edit", value=key),

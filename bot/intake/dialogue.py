@@ -15,10 +15,12 @@ import uuid
 
 from pydantic import ValidationError
 
+from approvals.attachments import megabytes
 from approvals.commands import SubmitRequisition
 from approvals.conversation import ChatConversation
 from approvals.directory import Person
-from approvals.errors import ProcurebotError
+from approvals.errors import NotFound, ProcurebotError, ValidationFailed
+from approvals.workflow.attachments import attach_command
 from bot.cards.model import Card
 from bot.intake import checks, intents, texts
 from bot.intake.answers import read_answer
@@ -27,6 +29,7 @@ from bot.intake.categories import CategoryHints
 from bot.intake.context import Chat, draft_title
 from bot.intake.draft import (
     DraftState,
+    HeldFile,
     Question,
     fill_defaults,
     merge,
@@ -95,6 +98,25 @@ class Dialogue:
                 return replies + [Reply(texts.NO_DRAFT_TO_SUBMIT)]
             return replies + self._collect(row, draft, person, value.get("value", ""), field=value.get("field"))
         return replies + [Reply(f"I don't know the action {action!r}.")]
+
+    def hold(self, person: Person, held: HeldFile) -> list[Reply] | None:
+        """A file sent while the person's request is being written (checked and stored already): kept on the draft,
+        listed on its summary, attached when it is submitted. None when no request is in progress."""
+        for _ in range(3):  # another message of theirs crossing this one: read the draft again
+            row = self.chat.load(person.id)
+            if row.state == "idle":
+                return None
+            draft = _draft(row)
+            if held.source and any(f.source == held.source for f in draft.files):
+                return [Reply(texts.FILE_HELD_ALREADY.format(name=held.name))]
+            draft.files.append(held)
+            row.draft = draft.model_dump(mode="json")
+            try:
+                self.chat.save(row)
+            except Crossed:
+                continue
+            return [Reply(texts.FILE_HELD.format(name=held.name, size=megabytes(held.size)))]
+        return [Reply(texts.CROSSED)]
 
     def resume(self, row: ChatConversation, person: Person) -> list[Reply]:
         """The draft in progress, where it stands (the question it waits on, or its summary)."""
@@ -192,9 +214,13 @@ class Dialogue:
     def _cancel(self, row: ChatConversation) -> list[Reply]:
         if row.state == "idle":
             return [Reply(texts.NOTHING_TO_CANCEL)]
+        held = _draft(row).files
         row.state, row.draft, row.question = "idle", {}, None
         self.chat.save(row)
-        return [Reply(texts.CANCELLED)]
+        if not held:
+            return [Reply(texts.CANCELLED)]
+        self.chat.service.discard_held([f.key for f in held])
+        return [Reply(texts.CANCELLED + " " + texts.files_discarded(len(held)))]
 
     def _submit(self, row: ChatConversation, draft: DraftState, person: Person) -> list[Reply]:
         if questions(draft, self.chat.directory):
@@ -229,11 +255,38 @@ class Dialogue:
             return [Reply("I can't submit that yet: " + "; ".join(e["msg"] for e in exc.errors()))]
         except ProcurebotError as exc:
             return [Reply(exc.message)]
+        said = [Reply(text) for text in self._attach_held(draft, person, result.number)]
         row.state, row.draft, row.question = "idle", {}, None
         self.chat.save(row)
         if not result.replayed:
             self.hints.record(draft, result.requisition)
-        return [Reply(result.message, card=requisition_card(result.requisition, person.id, self.chat.directory))]
+        card = requisition_card(result.requisition, person.id, self.chat.directory)
+        return [Reply(result.message, card=card)] + said
+
+    def _attach_held(self, draft: DraftState, person: Person, number: str) -> list[str]:
+        """The files sent while the request was written, attached to it now it has a number (each checked again,
+        once: a retried Submit attaches nothing twice); what to tell the person about each."""
+        said = []
+        for i, held in enumerate(draft.files):
+            data = self.chat.service.held(held.key)
+            if data is None:
+                said.append(texts.FILE_LOST.format(name=held.name))
+                continue
+            cmd = attach_command(
+                actor=person.id,
+                surface=self.chat.surface,
+                number=number,
+                filename=held.name,
+                data=data,
+                idempotency_key=f"{self.chat.surface}:{person.id}:{draft.draft_id}:file:{i}",
+            )
+            try:
+                said.append(self.chat.service.attach(cmd, data).message)
+            except ValidationFailed as exc:
+                said.append(" ".join(e.message for e in exc.errors))
+            except NotFound as exc:
+                said.append(exc.message)
+        return said
 
 
 def _draft(row: ChatConversation) -> DraftState:

@@ -123,6 +123,18 @@ class Question(BaseModel):
     line: int | None = None
 
 
+class HeldFile(BaseModel):
+    """A file sent in the chat while the request was being written: checked when it came, its bytes kept in the
+    attachment store under `key`, attached to the requisition at Submit, discarded with the draft."""
+
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    key: str
+    source: str = ""  # the platform's id of the file, so a retried event holds it once
+
+
 class DraftState(BaseModel):
     draft_id: str = ""
     lines: list[DraftLine] = Field(default_factory=list)
@@ -154,6 +166,7 @@ class DraftState(BaseModel):
     duplicate_checked: bool = False
     confirm_category: str | None = None  # a suggested category code the requester is asked to confirm
     confirmed_total: Decimal | None = None  # the unusual total the person confirmed (a new total asks again)
+    files: list[HeldFile] = Field(default_factory=list)  # sent before Submit, attached when it is submitted
 
     @property
     def grand_total(self) -> Decimal | None:

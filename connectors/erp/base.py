@@ -289,7 +289,6 @@ def send_files(
     content: AttachmentContent | None,
     held: Callable[[PoAttachment], bool],
     send: Callable[[PoAttachment, bytes], None],
-    what: str,
 ) -> tuple[str, ...]:
     """Send each of the order's files the PO does not hold yet (`held`), exactly once across retries.
 
@@ -312,7 +311,7 @@ def send_files(
         try:
             send(attachment, data)
         except PermanentError as exc:
-            problems.append(f"{attachment.filename}: {what} refused the file ({exc.reason})")
+            problems.append(f"{attachment.filename}: {exc.reason}")
     return tuple(problems)
 
 

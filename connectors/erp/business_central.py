@@ -303,7 +303,7 @@ class BusinessCentral:
                 subject=f"the file {a.filename}",
             )
 
-        return send_files(order, self.attachment_content, held, send, WHAT)
+        return send_files(order, self.attachment_content, held, send)
 
     def _get(self, po_id: str, expand: bool = True) -> dict[str, Any] | None:
         try:

@@ -7,6 +7,18 @@ document"), so before creating we search for it; the header and its lines are cr
 call (one transaction), its id is stored before the confirm call, and a retry that finds a
 draft PO confirms that one instead of creating another.
 
+New vendors (`create_supplier`): a `res.partner` with `supplier_rank` 1 whose `ref` ("Reference") carries our
+supplier-request number, lower-cased (sup-7): it is then the vendor's code and our supplier id, as
+list_suppliers reads it and as a PO finds its vendor (`ref` =, case-sensitive). Before creating, the partner is
+looked up by that ref, then by its exact e-mail and name (a contact someone entered by hand meanwhile gets the
+ref written on it instead of a twin).
+
+Files: each attachment becomes an `ir.attachment` (name, `res_model` "purchase.order", `res_id` the PO, `datas`
+the bytes in base64, `mimetype`), created in one call each, after the PO's own attachments are read: a file
+already there by name and size is skipped, so a retry never doubles one. A file Odoo refuses (4xx) leaves the PO
+as it is and is reported in `PoCreated.attachment_problems`. The calls are JSON-2's `/json/2/<model>/<method>`,
+the same `create`/`search_read` methods the older `execute_kw` (JSON-RPC, XML-RPC) API exposes.
+
 Budgets come from Odoo's Budget app (`account_budget`): the lines (`budget.line`) of open
 (`confirmed`) expense budgets whose period holds today, per analytic account (`account_id`,
 the project plan), with the budgeted amount (`budget_amount`) and what was billed against it
@@ -16,6 +28,7 @@ our cost-center code. Without the Budget app Odoo answers 404 for `budget.line`:
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import date
 from decimal import Decimal
@@ -30,6 +43,7 @@ from connectors.erp.base import (
     ErpSupplier,
     NewSupplierRequest,
     PermanentError,
+    PoAttachment,
     PoCreated,
     PoProgress,
     PoStatus,
@@ -38,6 +52,7 @@ from connectors.erp.base import (
     classify_http,
     guarded,
     read_json,
+    send_files,
 )
 from connectors.erp.config import ErpSettings, require
 
@@ -125,7 +140,15 @@ class Odoo:
         if po.get("state") in ("draft", "sent", "to approve"):
             self._call("purchase.order", "button_confirm", ids=[po["id"]])
             po = self._read(int(po["id"])) or po
-        return PoCreated(order.reference, str(po["id"]), str(po.get("name") or ""), _status(po), created=created)
+        problems = self._attach(int(po["id"]), order) if order.attachments else ()
+        return PoCreated(
+            order.reference,
+            str(po["id"]),
+            str(po.get("name") or ""),
+            _status(po),
+            created=created,
+            attachment_problems=problems,
+        )
 
     def get_po_status(self, reference: str, erp_id: str | None = None) -> PoStatus | None:
         po = self._read(int(erp_id)) if erp_id else self._find(reference)
@@ -138,9 +161,51 @@ class Odoo:
         return PoStatus(reference, str(po["id"]), str(po.get("name") or ""), status, fraction)
 
     def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
-        raise PermanentError(
-            f"the {self.name} connector cannot create vendors yet; add {request.name} in {WHAT} by hand"
-        )
+        """The vendor partner whose ref is `request.reference`, found or created (see the module docstring)."""
+        ref = request.reference.lower()
+        fields = ["id", "name", "ref", "active", "email"]
+        rows = self._call("res.partner", "search_read", domain=[["ref", "=", ref]], fields=fields) or []
+        if not rows:
+            rows = (
+                self._call(
+                    "res.partner",
+                    "search_read",
+                    domain=[["email", "=", request.email], ["name", "=", request.name.strip()]],
+                    fields=fields,
+                )
+                or []
+            )
+            if len(rows) > 1:
+                raise PermanentError(
+                    f"{WHAT} already has {len(rows)} contacts named {request.name} with e-mail {request.email}; "
+                    f"a person must decide which one {request.reference} is"
+                )
+            if rows and not rows[0].get("ref"):
+                self._call(
+                    "res.partner",
+                    "write",
+                    ids=[rows[0]["id"]],
+                    vals={"ref": ref, "supplier_rank": 1},
+                    subject="the new vendor",
+                )
+                rows[0]["ref"] = ref
+        if rows:
+            return _partner_supplier(rows[0])
+        vals: dict[str, Any] = {
+            "name": request.name.strip(),
+            "email": request.email,
+            "ref": ref,
+            "supplier_rank": 1,
+            "is_company": True,
+        }
+        if request.website:
+            vals["website"] = request.website
+        if request.tax_id:
+            vals["vat"] = request.tax_id
+        ids = self._call("res.partner", "create", vals_list=[vals], subject="the new vendor")
+        if not isinstance(ids, list) or not ids or not isinstance(ids[0], int):
+            raise TransientError(f"{WHAT} answered the vendor create with {str(ids)[:60]!r} instead of a new id")
+        return _partner_supplier({"id": ids[0], "name": vals["name"], "ref": ref, "active": True})
 
     def list_suppliers(self) -> list[ErpSupplier]:
         rows = (
@@ -149,15 +214,7 @@ class Odoo:
             )
             or []
         )
-        return [
-            ErpSupplier(
-                id=str(r.get("ref") or r["id"]).lower(),
-                name=r.get("name") or "",
-                blocked=not r.get("active", True),
-                erp_key=str(r["id"]),
-            )
-            for r in rows
-        ]
+        return [_partner_supplier(r) for r in rows]
 
     def list_items(self) -> list[ErpItem]:
         rows = (
@@ -260,6 +317,31 @@ class Odoo:
             )
         return rows[0] if rows else None
 
+    def _attach(self, po_id: int, order: PurchaseOrderRequest) -> tuple[str, ...]:
+        """Create an ir.attachment on the PO for each of the order's files it does not hold yet."""
+        rows = (
+            self._call(
+                "ir.attachment",
+                "search_read",
+                domain=[["res_model", "=", "purchase.order"], ["res_id", "=", po_id]],
+                fields=["id", "name", "file_size"],
+            )
+            or []
+        )
+        there = {(str(r.get("name")), int(r.get("file_size") or 0)) for r in rows}
+
+        def send(a: PoAttachment, content: bytes) -> None:
+            vals = {
+                "name": a.filename,
+                "res_model": "purchase.order",
+                "res_id": po_id,
+                "datas": base64.b64encode(content).decode(),
+                "mimetype": a.content_type,
+            }
+            self._call("ir.attachment", "create", vals_list=[vals], subject=f"the file {a.filename}")
+
+        return send_files(order, self.attachment_content, lambda a: (a.filename, a.size) in there, send)
+
     def _read(self, po_id: int) -> dict[str, Any] | None:
         rows = self._call("purchase.order", "read", ids=[po_id], fields=PO_FIELDS) or []
         return rows[0] if rows else None
@@ -297,13 +379,26 @@ class Odoo:
             )
         return found
 
-    def _call(self, model: str, method: str, **params: Any) -> Any:
+    def _call(self, model: str, method: str, *, subject: str = "the purchase order", **params: Any) -> Any:
         response = guarded(lambda: self._http.post(f"/json/2/{model}/{method}", json=params), WHAT)
         if response.status_code >= 400:
             raise classify_http(
-                response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
+                response.status_code,
+                _error_text(response),
+                what=WHAT,
+                retry_after=response.headers.get("Retry-After"),
+                subject=subject,
             )
         return read_json(response, WHAT)
+
+
+def _partner_supplier(r: dict[str, Any]) -> ErpSupplier:
+    return ErpSupplier(
+        id=str(r.get("ref") or r["id"]).lower(),
+        name=r.get("name") or "",
+        blocked=not r.get("active", True),
+        erp_key=str(r["id"]),
+    )
 
 
 def _status(po: dict[str, Any]) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from erp_fakes import FakeWebhookReceiver
+from erp_fakes import FakeOdoo, FakeWebhookReceiver
 from test_erp_business_central import Progress, bc, connector, entra, order  # noqa: F401
 
 from connectors.erp.base import NewSupplierRequest, PermanentError, TransientError
+from connectors.erp.odoo import Odoo
 from connectors.erp.sandbox import SandboxErp, SandboxFaults
 from connectors.erp.webhook import SignedWebhook, sign
 
@@ -154,3 +155,71 @@ def test_business_central_vendor_errors_are_mapped(entra, bc, tmp_path):  # noqa
     with pytest.raises(TransientError, match="429"):
         erp.create_supplier(acme())
     assert bc.added_vendors == {}
+
+
+# ---------------------------------------------------------------- Odoo
+
+
+@pytest.fixture
+def odoo():
+    with FakeOdoo(api_key="k" * 40, database="lonestar", partners={"uline": 7}, products={"PKG-SW-18": 31}) as fake:
+        yield fake
+
+
+def odoo_erp(fake, timeout: float = 5.0) -> Odoo:
+    return Odoo(url=fake.url, api_key="k" * 40, database="lonestar", timeout=timeout)
+
+
+def test_odoo_creates_one_vendor_partner_keyed_by_the_request(odoo):
+    """Acme Pallet becomes one res.partner with supplier rank 1 and Reference sup-7 (our supplier id); asking again
+    finds it by that Reference, and it is listed among the vendors."""
+    erp = odoo_erp(odoo)
+    first = erp.create_supplier(acme())
+    assert erp.create_supplier(acme()) == first
+    assert (first.id, first.name, first.erp_key) == ("sup-7", "Acme Pallet Co", "101")
+    assert len(odoo.added_partners) == 1
+    partner = odoo.added_partners[101]
+    assert partner["supplier_rank"] == 1 and partner["is_company"] is True
+    assert (partner["email"], partner["website"], partner["vat"]) == (
+        "sales@acmepallet.example",
+        "https://acmepallet.example",
+        "74-1234567",
+    )
+    assert "sup-7" in {s.id for s in erp.list_suppliers()}
+
+
+def test_odoo_vendor_is_not_doubled_when_the_answer_was_lost(odoo):
+    """Odoo commits the partner but the answer times out: the retry finds it by its Reference instead of adding one."""
+    erp = odoo_erp(odoo, timeout=0.5)
+    odoo.faults += [None, None, "timeout_after_commit"]  # by ref, by e-mail and name: none; the create commits
+    with pytest.raises(TransientError, match="may have acted"):
+        erp.create_supplier(acme())
+    assert erp.create_supplier(acme()).id == "sup-7" and len(odoo.added_partners) == 1
+
+
+def test_odoo_adopts_a_contact_entered_by_hand_instead_of_making_a_twin(odoo):
+    """A buyer already typed Acme Pallet into Odoo with the same e-mail: that contact gets Reference sup-7 and
+    supplier rank 1, and no second partner is made."""
+    odoo.added_partners[101] = {
+        "id": 101,
+        "name": "Acme Pallet Co",
+        "email": "sales@acmepallet.example",
+        "active": True,
+    }
+    vendor = odoo_erp(odoo).create_supplier(acme())
+    assert vendor.id == "sup-7" and len(odoo.added_partners) == 1
+    assert odoo.added_partners[101]["ref"] == "sup-7" and odoo.added_partners[101]["supplier_rank"] == 1
+
+
+def test_odoo_vendor_errors_are_mapped(odoo):
+    """A partner Odoo refuses (422, no name) fails for good naming the vendor; a 500 or 429 is worth retrying."""
+    erp = odoo_erp(odoo)
+    with pytest.raises(PermanentError, match=r"refused the new vendor \(422\): Contacts require a name"):
+        erp.create_supplier(acme(name=" "))
+    odoo.faults += ["500"]
+    with pytest.raises(TransientError, match="500"):
+        erp.create_supplier(acme())
+    odoo.faults += [None, None, "429"]
+    with pytest.raises(TransientError, match="429"):
+        erp.create_supplier(acme())
+    assert odoo.added_partners == {}
