@@ -528,6 +528,10 @@ class _Conversation:
         if not self.case.purchase:
             return out
         open_questions = questions(state, self.directory) if started else []
+        if self._new_supplier_named_back(state, out.fields):
+            # "I don't know Pacific Pride yet: pick one we use, or ask procurement to add it" is a choice only the
+            # person can make about a supplier the company does not have, not a question about a fact they left out
+            open_questions = [q for q in open_questions if q.field != "supplier"]
         out.asked = asked_fields(open_questions) if started else []
         if self.case.complete:
             out.zero_question = started and not open_questions
@@ -538,6 +542,15 @@ class _Conversation:
             return out
         self._finish(out)
         return out
+
+    def _new_supplier_named_back(self, state: DraftState, fields: list[FieldScore]) -> bool:
+        """The case names a supplier the directory does not have, and the draft named it back."""
+        want = self.case.expect.get("supplier")
+        if "supplier" in (self.case.missing or ()):
+            return False  # the case counts that choice as the supplier question it expects
+        if not want or not state.unknown_supplier or _known(self.directory, "supplier", want):
+            return False
+        return any(f.field == "supplier" and f.right for f in fields)
 
     def _finish(self, out: Outcome) -> None:
         tries: dict[tuple[str, int | None], int] = {}

@@ -668,6 +668,64 @@ _NOT_SELLERS = {
     "quote",
     "the quote",
 }
+# the pieces of a message set apart by commas, semicolons, dashes with spaces, or line ends
+_NAME_SEGMENT = re.compile(r"[^,;\n\u2013\u2014]+?(?=\s+[-\u2013\u2014]\s+|[,;\n\u2013\u2014]|$)")
+# "Pacific Pride", "ABC Roofing", "Shred-it", "ADT", "Desert Fence Co.": every word capitalised, no digits
+_PROPER_NAME = re.compile(r"(?:[A-Z][A-Za-z'&.\-]*|&)(?:\s+(?:[A-Z][A-Za-z'&.\-]*|&|of|and))" r"{0,3}")
+# capitalised words that begin or end a piece of a message without naming a seller
+_NOT_NAMES = {
+    "thanks",
+    "thank",
+    "thx",
+    "cheers",
+    "regards",
+    "best",
+    "please",
+    "pls",
+    "hi",
+    "hello",
+    "hey",
+    "team",
+    "asap",
+    "urgent",
+    "fyi",
+    "po",
+    "pr",
+    "eom",
+    "eod",
+    "eta",
+    "tbd",
+    "net",
+    "usd",
+    "eur",
+    "gbp",
+    "cad",
+    "total",
+    "each",
+    "annual",
+    "monthly",
+    "weekly",
+    "yearly",
+    "quarterly",
+    "capex",
+    "opex",
+    "corporate",
+    "corp",
+    "ops",
+    "it",
+    "the",
+    "a",
+    "an",
+    "same",
+    "also",
+    "and",
+    "or",
+    "but",
+    "no",
+    "yes",
+    "ok",
+    "okay",
+}
 _NOT_HEAD = {
     "new",
     "replacement",
@@ -866,6 +924,10 @@ class Extractor:
         site_exact = sorted(zip(self._site_names, self._site_codes), key=lambda p: -len(p[0]))
         self._site_exact = re.compile(r"\b(" + "|".join(re.escape(n) for n, _ in site_exact) + r")\b")
         self._site_by_name = dict(site_exact)
+        # "Thanks, Rosa": a person's name signing a message is not a seller's
+        self._first_names = frozenset(
+            name.lower() for p in directory.people for name in (p.name, p.name.split()[0], p.name.split()[-1])
+        )
         # numbers that name a product ("6205" bearings), never a quantity
         self._spec_numbers = frozenset(
             n for item in directory.items for n in re.findall(r"\d{4,}", f"{item.name} {' '.join(item.keywords)}")
@@ -1296,6 +1358,36 @@ class Extractor:
             if vendor:
                 out.unknown_supplier = w.text[vendor.start() : vendor.end()]
                 w.take(vendor.start(), vendor.end())
+            else:
+                self._name_set_apart(w, out)
+
+    def _name_set_apart(self, w: _Work, out: Extraction) -> None:
+        """ "diesel for the yard truck - 300 gal at 3.89, Pacific Pride": a proper name standing alone between
+        commas or dashes, after what is bought, is who sells it. Only a name nothing else claims: not a site,
+        a person, a cost center, a catalog item, a month or a sign-off."""
+        segments = [(m.start(), m.end()) for m in _NAME_SEGMENT.finditer(w.text)]
+        for start, end in segments[1:]:
+            raw = w.text[start:end]
+            name = raw.strip(" .!:()\t-\u2013\u2014")
+            if not _PROPER_NAME.fullmatch(name) or w.rest[start:end] != w.low[start:end]:
+                continue  # not a capitalised name, or its words were read as something else
+            low = name.lower()
+            words = low.split()
+            if (
+                words[0] in _NOT_NAMES
+                or words[-1] in _NOT_NAMES
+                or self.match_site(name)
+                or any(self.match_site(word) for word in words if len(word) > 2)
+                or low in self._first_names
+                or self.catalog.match_item(low)
+                or DATE.search(low)
+                or URGENCY.search(low)
+            ):
+                continue
+            at = start + raw.index(name)
+            out.unknown_supplier = name
+            w.take(at, at + len(name))
+            return
 
     @staticmethod
     def _set_supplier(out: Extraction, ids: list[str]) -> None:
