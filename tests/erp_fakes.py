@@ -657,6 +657,12 @@ class FakeNetSuite(FakeServer):
 
     SuiteQL knows the vendor and item queries and, when given, one budget query answered with
     `budget_rows`; any other query is refused with 400 as NetSuite refuses a table it does not have.
+
+    record/v1/vendor/eid:<id>: GET and PUT (upsert; companyName required), kept in `added_vendors`.
+    The REST document service: POST document/v1/file (name, folder: the one File Cabinet folder `folder`,
+    externalId, content in base64; over 10 MB is refused), GET document/v1/file/eid:<id>; and
+    POST record/v1/purchaseOrder/<id>/!attach/file/<file id>, which attaches a file once however often it is
+    called. Uploaded bytes are in `files[external id]["raw"]`, a PO's attached file ids in its "files" list.
     """
 
     def __init__(
@@ -670,11 +676,15 @@ class FakeNetSuite(FakeServer):
         public_key: Any = None,
         budget_query: str | None = None,
         budget_rows: list[dict[str, Any]] | None = None,
+        folder: str = "",
     ) -> None:
         super().__init__()
         self.token, self.vendors, self.items = token, vendors, items
         self.budget_query, self.budget_rows = budget_query, budget_rows or []
         self.orders: dict[str, dict[str, Any]] = {}  # by external id
+        self.added_vendors: dict[str, dict[str, Any]] = {}  # by external id
+        self.folder = folder
+        self.files: dict[str, dict[str, Any]] = {}  # File Cabinet files by external id
         # OAuth 2.0 client credentials (M2M): the integration's client id and the mapped certificate
         self.client_id, self.certificate_id, self.public_key = client_id, certificate_id, public_key
         self.issued: set[str] = set()
@@ -771,7 +781,7 @@ class FakeNetSuite(FakeServer):
             if method == "PUT":
                 data = json.loads(body)
                 vendor = data.get("entity", {}).get("externalId")
-                if vendor not in self.vendors:
+                if vendor not in self.vendors | set(self.added_vendors):
                     return (
                         400,
                         {},
@@ -793,11 +803,74 @@ class FakeNetSuite(FakeServer):
                     "status": {"id": "B", "refName": "Pending Receipt"},
                 }
                 return 204, {"Location": f"{self.url}/record/v1/purchaseOrder/{internal}"}, None
+        m = re.fullmatch(r"/record/v1/vendor/eid:(.+)", url.path)
+        if m:
+            return self._vendor(method, unquote(m.group(1)), body)
+        if url.path.startswith("/document/v1/file") or "/!attach/" in url.path:
+            return self._file_cabinet(method, url.path, body)
         if url.path == "/query/v1/suiteql" and method == "POST":
             if headers.get("prefer") != "transient":
                 return 400, {}, self.error_body(400, "Prefer: transient header is required")
             return self._suiteql(parse_qs(url.query), json.loads(body)["q"])
         return 404, {}, self.error_body(404, "Invalid URL")
+
+    def _vendor(self, method: str, eid: str, body: bytes) -> Reply:
+        if method == "GET":
+            vendor = self.added_vendors.get(eid)
+            if vendor is None:
+                return 404, {}, self.error_body(404, f"The record instance does not exist (eid:{eid}).")
+            return 200, {}, vendor
+        if method == "PUT":
+            data = json.loads(body)
+            if not str(data.get("companyName") or "").strip():
+                return 400, {}, self.error_body(400, "Please enter value(s) for: Company Name")
+            existing = self.added_vendors.get(eid)
+            internal = existing["id"] if existing else str(2000 + len(self.added_vendors))
+            self.added_vendors[eid] = {**data, "id": internal, "externalId": eid, "entityId": f"V{internal}"}
+            return 204, {"Location": f"{self.url}/record/v1/vendor/{internal}"}, None
+        return 405, {}, self.error_body(405, "Method not allowed")
+
+    def _file_cabinet(self, method: str, path: str, body: bytes) -> Reply:
+        m = re.fullmatch(r"/document/v1/file/eid:(.+)", path)
+        if m and method == "GET":
+            found = self.files.get(unquote(m.group(1)))
+            if found is None:
+                return 404, {}, self.error_body(404, "The record instance does not exist.")
+            return 200, {}, {k: v for k, v in found.items() if k != "raw"}
+        if path == "/document/v1/file" and method == "POST":
+            data = json.loads(body)
+            if (data.get("folder") or {}).get("id") != self.folder:
+                return 400, {}, self.error_body(400, "Invalid reference for field folder.")
+            if not data.get("name"):
+                return 400, {}, self.error_body(400, "Please enter value(s) for: Name")
+            raw = base64.b64decode(data.get("content") or "")
+            if len(raw) > 10 * 1024 * 1024:
+                return 400, {}, self.error_body(400, "The file exceeds the 10 MB upload limit.")
+            internal = str(3000 + len(self.files))
+            eid = data.get("externalId") or internal
+            self.files[eid] = {
+                "id": internal,
+                "name": data["name"],
+                "externalId": eid,
+                "folder": {"id": self.folder},
+                "fileSize": len(raw),
+                "raw": raw,
+            }
+            return 204, {"Location": f"{self.url}/document/v1/file/{internal}"}, None
+        m = re.fullmatch(r"/record/v1/purchaseOrder/(\d+)/!attach/file/(\d+)", path)
+        if m and method == "POST":
+            po = next((p for p in self.orders.values() if p["id"] == m.group(1)), None)
+            if po is None or not any(f["id"] == m.group(2) for f in self.files.values()):
+                return 400, {}, self.error_body(400, "That record does not exist.")
+            if m.group(2) not in po.setdefault("files", []):
+                po["files"].append(m.group(2))
+            return 204, {}, None
+        return 404, {}, self.error_body(404, "Invalid URL")
+
+    def attached(self, reference: str) -> dict[str, bytes]:
+        """The files attached to the PO for `reference`: name -> bytes."""
+        ids = set(self.orders[reference].get("files", []))
+        return {f["name"]: f["raw"] for f in self.files.values() if f["id"] in ids}
 
     def _suiteql(self, query: dict[str, list[str]], q: str) -> Reply:
         """One page of a query's rows: `limit` (1-1000, default 1000) from `offset`, and whether more follow."""
@@ -813,6 +886,15 @@ class FakeNetSuite(FakeServer):
             rows = [
                 {"id": str(i), "entityid": v, "companyname": v.title(), "externalid": v, "isinactive": "F"}
                 for i, v in enumerate(sorted(self.vendors))
+            ] + [
+                {
+                    "id": v["id"],
+                    "entityid": v["entityId"],
+                    "companyname": v["companyName"],
+                    "externalid": eid,
+                    "isinactive": "F",
+                }
+                for eid, v in self.added_vendors.items()
             ]
         elif "FROM item" in q:
             rows = [

@@ -67,6 +67,8 @@ class ErpSettings(BaseSettings):
     netsuite_access_token: SecretStr | None = None  # a fixed bearer token instead (tests, trials)
     netsuite_subsidiary: str = ""
     netsuite_generic_item: str = ""
+    # internal id of the File Cabinet folder a PO's files are uploaded to (empty: files are reported, not sent)
+    netsuite_file_folder: str = ""
     # one SuiteQL SELECT giving cost_center, budget (and optional spent) per row, written for the account from its
     # Records Catalog (empty: the directory's budgets); checked at start-up, see docs/erp.md
     netsuite_budget_query: str = ""

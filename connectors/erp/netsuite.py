@@ -9,6 +9,22 @@ rewrite its lines (`replace=item`) after receipts may have been booked against t
 Vendors and items are referred to by their external ids (our supplier id and SKU). Master
 data is read with SuiteQL.
 
+New vendors (`create_supplier`) get the same external-id upsert: the vendor's `externalId` carries our
+supplier-request number, lower-cased (sup-7), which is also our supplier id (list_suppliers reads externalid
+first) and what a PO names its vendor by. `GET /record/v1/vendor/eid:sup-7` first; only when it is not there,
+`PUT /record/v1/vendor/eid:sup-7` (companyName, email, url, taxIdNum, currency, subsidiary), so a retry after a
+timeout that hid the create finds or overwrites the one vendor, never a second.
+
+Files (Oracle's documented way for REST: a File Cabinet file, then the record service's attach operation):
+each file is uploaded to the File Cabinet folder PROCUREBOT_NETSUITE_FILE_FOLDER through the REST document
+service (`POST /document/v1/file`: name, folder, externalId, content in base64; check the field names against
+the account's `/document/v1/metadata-catalog`, which Oracle's page on File Cabinet records in REST points to),
+with the external id `<requisition>-<first 20 hex of its SHA-256>`, then attached with
+`POST /record/v1/purchaseOrder/<id>/!attach/file/<file id>` ("Attach and Detach Operations"; files and contacts
+are what REST attaches). A retry finds a file already uploaded by its external id and only attaches it again,
+which leaves one attachment. The document service takes files up to 10 MB; a bigger or refused file is reported
+in `PoCreated.attachment_problems` while the PO stands. Without a folder configured, files are reported, not sent.
+
 Budgets: Oracle's documentation does not confirm a SuiteQL table for budgets; we guess none.
 When PROCUREBOT_NETSUITE_BUDGET_QUERY holds a SELECT the account's administrator wrote from its
 Records Catalog, returning `cost_center` (our code), `budget` and optionally `spent`, its rows
@@ -27,6 +43,7 @@ short trials.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import threading
@@ -46,6 +63,7 @@ from connectors.erp.base import (
     ErpSupplier,
     NewSupplierRequest,
     PermanentError,
+    PoAttachment,
     PoCreated,
     PoProgress,
     PoStatus,
@@ -54,12 +72,14 @@ from connectors.erp.base import (
     classify_http,
     guarded,
     read_json,
+    send_files,
 )
 from connectors.erp.config import ErpSettings, require
 
 log = logging.getLogger(__name__)
 
 WHAT = "NetSuite"
+DOCUMENT_LIMIT = 10 * 1024 * 1024  # the REST document service's upload limit
 PAGE = 1000  # rows per SuiteQL request: NetSuite's default page size (Collection Paging)
 BUDGET_SETTING = "PROCUREBOT_NETSUITE_BUDGET_QUERY"
 BUDGET_COLUMNS = ("cost_center", "budget")  # required result columns; "spent" is optional
@@ -251,6 +271,7 @@ class NetSuite:
         auth: httpx.Auth | None = None,
         subsidiary: str = "",
         generic_item: str = "",
+        file_folder: str = "",
         budget_query: str = "",
         attachment_content: AttachmentContent | None = None,
         timeout: float = 15.0,
@@ -260,6 +281,7 @@ class NetSuite:
         self.budget_query = check_budget_query(budget_query) if budget_query.strip() else ""
         self.subsidiary = subsidiary
         self.generic_item = generic_item
+        self.file_folder = file_folder
         self.attachment_content = attachment_content
         headers = {"User-Agent": "procurebot", "Accept": "application/json"}
         if access_token is not None:
@@ -274,6 +296,7 @@ class NetSuite:
             base_url=s.netsuite_base_url,
             subsidiary=s.netsuite_subsidiary,
             generic_item=s.netsuite_generic_item,
+            file_folder=s.netsuite_file_folder,
             budget_query=s.netsuite_budget_query,
             timeout=s.erp_timeout_seconds,
         )
@@ -298,21 +321,29 @@ class NetSuite:
 
     # ------------------------------------------------------------------ ErpConnector
     def create_po(self, order: PurchaseOrderRequest, progress: PoProgress | None = None) -> PoCreated:
-        found = self._get(order.reference)
-        if found is not None:
-            return PoCreated(
-                order.reference, str(found.get("id", "")), str(found.get("tranId") or ""), _status(found), created=False
-            )
-        self._request(
-            "PUT",
-            f"/record/v1/purchaseOrder/{_eid(order.reference)}",
-            params={"replace": "item"},
-            json=self._body(order),
-        )
         po = self._get(order.reference)
+        created = po is None
         if po is None:
-            raise TransientError(f"{WHAT} accepted the purchase order for {order.reference} but does not show it yet")
-        return PoCreated(order.reference, str(po.get("id", "")), str(po.get("tranId") or ""), _status(po))
+            self._request(
+                "PUT",
+                f"/record/v1/purchaseOrder/{_eid(order.reference)}",
+                params={"replace": "item"},
+                json=self._body(order),
+            )
+            po = self._get(order.reference)
+            if po is None:
+                raise TransientError(
+                    f"{WHAT} accepted the purchase order for {order.reference} but does not show it yet"
+                )
+        problems = self._attach(str(po.get("id", "")), order) if order.attachments else ()
+        return PoCreated(
+            order.reference,
+            str(po.get("id", "")),
+            str(po.get("tranId") or ""),
+            _status(po),
+            created=created,
+            attachment_problems=problems,
+        )
 
     def get_po_status(self, reference: str, erp_id: str | None = None) -> PoStatus | None:
         po = self._get(reference)
@@ -325,8 +356,32 @@ class NetSuite:
         return PoStatus(reference, str(po.get("id", "")), str(po.get("tranId") or ""), status, fraction)
 
     def create_supplier(self, request: NewSupplierRequest) -> ErpSupplier:
-        raise PermanentError(
-            f"the {self.name} connector cannot create vendors yet; add {request.name} in {WHAT} by hand"
+        """The vendor whose external id is the request number (lower-cased), read or upserted (module docstring)."""
+        eid = request.reference.lower()
+        vendor = self._get_record("vendor", eid)
+        if vendor is None:
+            body: dict[str, Any] = {
+                "companyName": request.name.strip()[:83],
+                "isPerson": False,
+                "email": request.email,
+                "currency": {"refName": request.currency.upper()},
+            }
+            if request.website:
+                body["url"] = request.website
+            if request.tax_id:
+                body["taxIdNum"] = request.tax_id
+            if self.subsidiary:
+                body["subsidiary"] = {"id": self.subsidiary}
+            self._request("PUT", f"/record/v1/vendor/{_eid(eid)}", json=body, subject="the new vendor")
+            vendor = self._get_record("vendor", eid)
+            if vendor is None:
+                raise TransientError(f"{WHAT} accepted the vendor for {request.reference} but does not show it yet")
+        return ErpSupplier(
+            id=str(vendor.get("externalId") or eid).lower(),
+            name=str(vendor.get("companyName") or vendor.get("entityId") or request.name),
+            blocked=bool(vendor.get("isInactive")),
+            currency=request.currency.upper(),
+            erp_key=str(vendor.get("id", "")),
         )
 
     def list_suppliers(self) -> list[ErpSupplier]:
@@ -412,12 +467,55 @@ class NetSuite:
         return body
 
     def _get(self, reference: str) -> dict[str, Any] | None:
+        return self._get_record("purchaseOrder", reference)
+
+    def _get_record(self, kind: str, external_id: str, service: str = "record") -> dict[str, Any] | None:
         try:
-            return self._request("GET", f"/record/v1/purchaseOrder/{_eid(reference)}")
+            return self._request("GET", f"/{service}/v1/{kind}/{_eid(external_id)}")
         except PermanentError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    def _attach(self, po_id: str, order: PurchaseOrderRequest) -> tuple[str, ...]:
+        """Upload each of the order's files to the File Cabinet (once, by external id) and attach it to the PO."""
+        if not self.file_folder:
+            return tuple(
+                f"{a.filename}: PROCUREBOT_NETSUITE_FILE_FOLDER names no File Cabinet folder for purchase order files"
+                for a in order.attachments
+            )
+
+        def send(a: PoAttachment, content: bytes) -> None:
+            if len(content) > DOCUMENT_LIMIT:
+                raise PermanentError(
+                    f"{a.filename} is {len(content):,} bytes; {WHAT}'s REST document service takes files up to 10 MB"
+                )
+            eid = f"{order.reference}-{a.sha256[:20]}".lower()
+            found = self._get_record("file", eid, service="document")
+            if found is None:
+                self._request(
+                    "POST",
+                    "/document/v1/file",
+                    json={
+                        "name": a.filename,
+                        "folder": {"id": self.file_folder},
+                        "externalId": eid,
+                        "description": f"Requisition {order.reference}",
+                        "content": base64.b64encode(content).decode(),
+                    },
+                    subject=f"the file {a.filename}",
+                )
+                found = self._get_record("file", eid, service="document")
+                if found is None:
+                    raise TransientError(f"{WHAT} accepted the file {a.filename} but does not show it yet")
+            self._request(
+                "POST",
+                f"/record/v1/purchaseOrder/{po_id}/!attach/file/{found['id']}",
+                json={},
+                subject=f"attaching {a.filename}",
+            )
+
+        return send_files(order, self.attachment_content, lambda a: False, send)
 
     def _suiteql(self, query: str, *, refused: str = "") -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -440,7 +538,9 @@ class NetSuite:
                 return rows
             offset += PAGE
 
-    def _request(self, method: str, url: str, *, refused: str = "", **kw: Any) -> Any:
+    def _request(
+        self, method: str, url: str, *, refused: str = "", subject: str = "the purchase order", **kw: Any
+    ) -> Any:
         """One call; `refused` names what a 400 refused (default: the purchase order)."""
         response = guarded(lambda: self._http.request(method, url, **kw), WHAT)
         if response.status_code == 400 and refused:
@@ -452,7 +552,11 @@ class NetSuite:
             )
         if response.status_code >= 400:
             raise classify_http(
-                response.status_code, _error_text(response), what=WHAT, retry_after=response.headers.get("Retry-After")
+                response.status_code,
+                _error_text(response),
+                what=WHAT,
+                retry_after=response.headers.get("Retry-After"),
+                subject=subject,
             )
         return read_json(response, WHAT)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from erp_fakes import FakeOdoo, FakeWebhookReceiver
+from erp_fakes import FakeNetSuite, FakeOdoo, FakeWebhookReceiver
 from test_erp_business_central import Progress, bc, connector, entra, order  # noqa: F401
 
 from connectors.erp.base import NewSupplierRequest, PermanentError, TransientError
+from connectors.erp.netsuite import NetSuite
 from connectors.erp.odoo import Odoo
 from connectors.erp.sandbox import SandboxErp, SandboxFaults
 from connectors.erp.webhook import SignedWebhook, sign
@@ -223,3 +224,60 @@ def test_odoo_vendor_errors_are_mapped(odoo):
     with pytest.raises(TransientError, match="429"):
         erp.create_supplier(acme())
     assert odoo.added_partners == {}
+
+
+# ---------------------------------------------------------------- NetSuite
+
+
+@pytest.fixture
+def netsuite():
+    with FakeNetSuite(token="ns-token", vendors={"uline"}, items={"PKG-SW-18", "PKG-BOX-2012"}) as fake:
+        yield fake
+
+
+def ns_erp(fake, timeout: float = 5.0) -> NetSuite:
+    return NetSuite(base_url=fake.url, access_token="ns-token", subsidiary="1", timeout=timeout)
+
+
+def test_netsuite_upserts_the_vendor_by_the_request_number(netsuite):
+    """Acme Pallet is PUT to vendor/eid:sup-7 once (a second call reads it); it is listed with external id sup-7, and
+    a PO can name it as its vendor."""
+    erp = ns_erp(netsuite)
+    first = erp.create_supplier(acme())
+    assert erp.create_supplier(acme()) == first
+    assert (first.id, first.name, first.erp_key) == ("sup-7", "Acme Pallet Co", "2000")
+    assert [r[0] for r in netsuite.requests] == ["GET", "PUT", "GET", "GET"]
+    vendor = netsuite.added_vendors["sup-7"]
+    assert (vendor["email"], vendor["url"], vendor["taxIdNum"], vendor["currency"], vendor["subsidiary"]) == (
+        "sales@acmepallet.example",
+        "https://acmepallet.example",
+        "74-1234567",
+        {"refName": "USD"},
+        {"id": "1"},
+    )
+    assert "sup-7" in {s.id for s in erp.list_suppliers()}
+    assert erp.create_po(order(supplier="sup-7")).created
+
+
+def test_netsuite_vendor_is_not_doubled_when_the_answer_was_lost(netsuite):
+    """NetSuite takes the vendor but the answer times out: the retry reads vendor/eid:sup-7 instead of adding one."""
+    erp = ns_erp(netsuite, timeout=0.5)
+    netsuite.faults += [None, "timeout_after_commit"]  # the read finds none; the upsert commits, its answer is lost
+    with pytest.raises(TransientError, match="may have acted"):
+        erp.create_supplier(acme())
+    assert erp.create_supplier(acme()).id == "sup-7" and len(netsuite.added_vendors) == 1
+
+
+def test_netsuite_vendor_errors_are_mapped(netsuite):
+    """A vendor NetSuite refuses (400, no company name) fails for good naming the vendor; a 500 or 429 is worth
+    retrying."""
+    erp = ns_erp(netsuite)
+    with pytest.raises(PermanentError, match=r"refused the new vendor \(400\): Please enter value\(s\) for: Company"):
+        erp.create_supplier(acme(name=" "))
+    netsuite.faults += [None, "500"]
+    with pytest.raises(TransientError, match="500"):
+        erp.create_supplier(acme())
+    netsuite.faults += ["429"]
+    with pytest.raises(TransientError, match="429"):
+        erp.create_supplier(acme())
+    assert netsuite.added_vendors == {}

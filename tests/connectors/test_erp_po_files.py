@@ -4,10 +4,11 @@ the ERP refuses never costs the PO: Business Central documentAttachments, Odoo i
 from __future__ import annotations
 
 import pytest
-from erp_fakes import QUOTE, SPEC, FakeOdoo, Store, with_files
+from erp_fakes import QUOTE, SPEC, FakeNetSuite, FakeOdoo, Store, with_files
 from test_erp_business_central import COMPANY, Progress, bc, connector, entra, order  # noqa: F401
 
 from connectors.erp.base import TransientError
+from connectors.erp.netsuite import NetSuite
 from connectors.erp.odoo import Odoo
 
 # ---------------------------------------------------------------- Business Central
@@ -150,3 +151,73 @@ def test_odoo_server_trouble_while_attaching_is_retried_not_reported(odoo):
         erp.create_po(with_files(order()), Progress())
     po = erp.create_po(with_files(order()), Progress())
     assert odoo_files(odoo, po.erp_id) == {"Uline quote.pdf": QUOTE, "Pallet spec.png": SPEC}
+
+
+# ---------------------------------------------------------------- NetSuite
+
+
+@pytest.fixture
+def netsuite():
+    with FakeNetSuite(token="ns-token", vendors={"uline"}, items={"PKG-SW-18", "PKG-BOX-2012"}, folder="417") as fake:
+        yield fake
+
+
+def ns_erp(fake, store: Store | None = None, folder: str = "417", timeout: float = 5.0) -> NetSuite:
+    return NetSuite(
+        base_url=fake.url, access_token="ns-token", file_folder=folder, attachment_content=store, timeout=timeout
+    )
+
+
+def test_netsuite_uploads_both_files_and_attaches_them_to_the_purchase_order(netsuite):
+    """PR-1042's quote and spec go to File Cabinet folder 417 and are attached to the PO, with their bytes."""
+    po = ns_erp(netsuite, Store()).create_po(with_files(order()))
+    assert po.created and po.attachment_problems == ()
+    assert netsuite.attached("PR-1042") == {"Uline quote.pdf": QUOTE, "Pallet spec.png": SPEC}
+    assert all(f["folder"] == {"id": "417"} and f["externalId"].startswith("pr-1042-") for f in netsuite.files.values())
+
+
+def test_netsuite_retry_after_a_lost_upload_answer_does_not_upload_twice(netsuite):
+    """NetSuite stores the quote but the answer times out: the retry finds the PO and the file by their external ids,
+    attaches the quote once and uploads only the spec."""
+    erp = ns_erp(netsuite, Store(), timeout=0.5)
+    netsuite.path_faults.append(("POST /document/v1/file", "timeout_after_commit"))
+    with pytest.raises(TransientError, match="may have acted"):
+        erp.create_po(with_files(order()))
+    po = erp.create_po(with_files(order()))
+    again = erp.create_po(with_files(order()))
+    assert not po.created and not again.created and po.attachment_problems == ()
+    assert netsuite.attached("PR-1042") == {"Uline quote.pdf": QUOTE, "Pallet spec.png": SPEC}
+    assert len(netsuite.files) == 2 and netsuite.orders["PR-1042"]["files"] == ["3000", "3001"]
+
+
+def test_netsuite_refusing_a_file_keeps_the_po_and_says_which(netsuite):
+    """NetSuite refuses the quote's upload (400): the PO stands with the spec attached, and the quote is named."""
+    netsuite.path_faults.append(("POST /document/v1/file", "400"))
+    po = ns_erp(netsuite, Store()).create_po(with_files(order()))
+    assert po.created and po.number == "PO1000"
+    assert len(po.attachment_problems) == 1
+    assert po.attachment_problems[0].startswith("Uline quote.pdf: NetSuite refused the file Uline quote.pdf (400)")
+    assert netsuite.attached("PR-1042") == {"Pallet spec.png": SPEC}
+
+
+def test_netsuite_server_trouble_while_attaching_is_retried_not_reported(netsuite):
+    """NetSuite fails (500) on the attach call, or rate limits (429): worth retrying, and the retry leaves each file
+    uploaded and attached once."""
+    erp = ns_erp(netsuite, Store())
+    netsuite.path_faults.append(("!attach/file/", "500"))
+    with pytest.raises(TransientError, match="500"):
+        erp.create_po(with_files(order()))
+    netsuite.path_faults.append(("POST /document/v1/file", "429"))
+    with pytest.raises(TransientError, match="429"):
+        erp.create_po(with_files(order()))
+    erp.create_po(with_files(order()))
+    assert netsuite.attached("PR-1042") == {"Uline quote.pdf": QUOTE, "Pallet spec.png": SPEC}
+    assert len(netsuite.files) == 2
+
+
+def test_netsuite_without_a_folder_reports_the_files_and_makes_the_po(netsuite):
+    """No File Cabinet folder is configured: the PO is made and each file is reported, naming the setting."""
+    po = ns_erp(netsuite, Store(), folder="").create_po(with_files(order()))
+    assert po.created and netsuite.files == {}
+    assert [p.split(":")[0] for p in po.attachment_problems] == ["Uline quote.pdf", "Pallet spec.png"]
+    assert all("PROCUREBOT_NETSUITE_FILE_FOLDER" in p for p in po.attachment_problems)
