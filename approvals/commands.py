@@ -215,3 +215,10 @@ class Decide(_Command):
 
 
 Action = Literal["approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate", "submit"]
+
+
+class ChangeSchedule(_Command):
+    """The requester or a buyer pauses, resumes or ends a recurring requisition's releases (approvals/recurring.py)."""
+
+    number: str = Field(min_length=1, max_length=20)
+    action: Literal["pause", "resume", "end"]

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Protocol
 from sqlalchemy import Engine, UniqueConstraint, delete, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from approvals import recurring
 from approvals.clock import utcnow
 from approvals.columns import timestamp_field
 from approvals.db import transaction
@@ -404,9 +405,11 @@ def budget_lines(engine: Engine, directory: Directory, connector: str) -> list[B
             ).all()
         )
         invoiced = invoiced_commitments(session)
+        # recurring requisitions: releases skipped or ended are no longer committed
+        dropped = recurring.dropped_by_cost_center(session, COMMITTED_STATES)
     out = []
     for c in directory.cost_centers:
-        mine = Decimal(str(committed.get(c.code) or 0))
+        mine = Decimal(str(committed.get(c.code) or 0)) - dropped.get(c.code, Decimal(0))
         r = data.budgets.get(c.code)
         if r is None:
             out.append(BudgetLine(c.code, c.budget, c.spent, mine, "directory"))

@@ -23,6 +23,7 @@ translates its typed errors into these calls.
 from __future__ import annotations
 
 import random
+import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -362,10 +363,12 @@ class Outbox:
                 after={"status": status},
             )
             if status in ("partially_received", "received") and not (before == "received"):
-                req = session.exec(select(Requisition).where(Requisition.number == number)).one()
+                # a recurring requisition's release (PR-1042-R03) tells the requester of PR-1042
+                parent = re.sub(r"-R\d+$", "", number)
+                req = session.exec(select(Requisition).where(Requisition.number == parent)).one()
                 text = _po_received_text(number, po.po_number, status)
                 self._notify(
-                    session, [req.requester], Notice("po_received", text, f"po_{status}:{number}", number), now
+                    session, [req.requester], Notice("po_received", text, f"po_{status}:{number}", parent), now
                 )
         return True
 

@@ -6,6 +6,7 @@ Pure: no database. The workflow calls `validate_draft` before writing anything, 
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,8 @@ MAX_QUANTITY = Decimal("1000000")
 MAX_UNIT_PRICE = Decimal("100000000")
 CENT = Decimal("0.01")
 Urgency = Literal["standard", "urgent", "emergency"]
+Period = Literal["week", "month", "quarter", "year"]
+MAX_RELEASES = 520  # ten years of weekly orders
 
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 _ITEM_TYPE_WEIGHT = {"capex": 4, "services": 3, "non_stock": 2, "mro": 1, "stock": 0}
@@ -79,6 +82,32 @@ class LineDraft(BaseModel):
         return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
 
 
+class ScheduleDraft(BaseModel):
+    """A recurring purchase's schedule: one release (its own PO) every `period`, `releases` times, or until `end`
+    (the last release on or before it); the first on `first_release` (default: the day it is approved).
+    Each release orders the lines' quantities divided by the number of releases."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: Period
+    releases: int | None = Field(default=None, ge=1, le=MAX_RELEASES)
+    end: date | None = None
+    first_release: date | None = None
+
+    @model_validator(mode="after")
+    def _has_an_end(self) -> "ScheduleDraft":
+        if self.releases is None and self.end is None:
+            raise ValueError(
+                f"a recurring purchase needs an end: say how many releases (e.g. 12 for a year of {self.period}s) "
+                "or the date of the last one"
+            )
+        if self.releases is not None and self.end is not None:
+            raise ValueError("give either the number of releases or the end date, not both")
+        if self.end is not None and self.first_release is not None and self.end < self.first_release:
+            raise ValueError(f"the end {self.end} is before the first release {self.first_release}")
+        return self
+
+
 class RequisitionDraft(BaseModel):
     """The request as typed by the requester, before routing."""
 
@@ -92,6 +121,7 @@ class RequisitionDraft(BaseModel):
     lines: list[LineDraft] = Field(min_length=1, max_length=MAX_LINES)
     urgency: Urgency = "standard"
     recurring: bool = False
+    schedule: ScheduleDraft | None = None  # a recurring purchase released on schedule (approvals/recurring.py)
     need_by: date | None = None
     justification: str = Field(default="", max_length=MAX_TEXT)
     category: str | None = Field(default=None, max_length=40)
@@ -105,6 +135,8 @@ class RequisitionDraft(BaseModel):
     def _worth_something(self) -> "RequisitionDraft":
         if self.total < CENT:
             raise ValueError("the total is under one cent; check the quantities and prices")
+        if self.schedule is not None:
+            self.recurring = True
         return self
 
     @property
@@ -150,11 +182,59 @@ def validate_draft(draft: RequisitionDraft, directory: Directory, policy: Loaded
         errors.append(FieldError("currency", f"no exchange rate for {draft.currency}; use one of {known}"))
     if draft.category and draft.category not in directory.category_by_code:
         errors.append(FieldError("category", f"unknown category {draft.category!r}"))
+    errors.extend(schedule_errors(draft))
     for i, line in enumerate(draft.lines):
         if line.sku and line.sku not in directory.item_by_sku:
             errors.append(FieldError(f"lines[{i}].sku", f"unknown catalog item {line.sku!r}"))
         if line.category and line.category not in directory.category_by_code:
             errors.append(FieldError(f"lines[{i}].category", f"unknown category {line.category!r}"))
+    return errors
+
+
+def release_count(schedule: ScheduleDraft, first: date) -> int:
+    """How many releases a schedule makes when its first is on `first` (an end date counts those on or before it)."""
+    if schedule.releases is not None:
+        return schedule.releases
+    assert schedule.end is not None, "a schedule has releases or an end (ScheduleDraft._has_an_end)"
+    n = 0
+    while n < MAX_RELEASES and nth_release(first, schedule.period, n) <= schedule.end:
+        n += 1
+    return n
+
+
+def nth_release(first: date, period: str, n: int) -> date:
+    """The date of release `n` (0 is the first): weeks add 7 days; months, quarters and years count months from the
+    first date and keep its day, or the month's last when it has fewer (Jan 31 monthly: Feb 28, Mar 31, Apr 30)."""
+    if period == "week":
+        return date.fromordinal(first.toordinal() + 7 * n)
+    months = n * {"month": 1, "quarter": 3, "year": 12}[period]
+    year, month = divmod(first.month - 1 + months, 12)
+    year += first.year
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(first.day, last))
+
+
+def schedule_errors(draft: RequisitionDraft) -> list[FieldError]:
+    """A schedule's releases must split every line evenly (to four decimals), each release worth a cent or more."""
+    schedule = draft.schedule
+    if schedule is None:
+        return []
+    count = release_count(schedule, schedule.first_release or schedule.end or date.min)
+    if count < 1:
+        return [FieldError("schedule.end", "the end date leaves no release; give a later end")]
+    errors = []
+    for i, line in enumerate(draft.lines):
+        share = line.quantity / count
+        if share != share.quantize(Decimal("0.0001")) or share <= 0:
+            errors.append(
+                FieldError(
+                    f"lines[{i}].quantity",
+                    f"{line.quantity} {line.unit} does not split into {count} equal releases; give a quantity that "
+                    f"is {count} times what each release orders",
+                )
+            )
+    if not errors and (draft.total / count).quantize(CENT, ROUND_HALF_UP) < CENT:
+        errors.append(FieldError("schedule.releases", f"{count} releases would each be worth under one cent"))
     return errors
 
 
@@ -235,7 +315,6 @@ def build_facts(
         "supplier.contracted": supplier.contracted,
         "supplier.blocked": supplier.blocked,
         "supplier.new": supplier.new,
-        "supplier.new": supplier.new,
         "supplier.block_reason": supplier.block_reason or "",
         "contract_status": supplier.contract_status,
         "urgency": draft.urgency,
@@ -245,7 +324,22 @@ def build_facts(
         "requester.role": frozenset(g.role for g in requester.roles if g.covers(site.code)),
         "requester.limit": requester.approval_limit,
         "recurring": draft.recurring,
+        **_recurring_facts(draft, amount),
         "line_count": Decimal(len(lines)),
         "quantity": sum((line.quantity for line in lines), Decimal(0)),
         **{f"history.{k}": Decimal(v) for k, v in (history or {}).items() if k in ("avg_qty", "avg_amount")},
+    }
+
+
+def _recurring_facts(draft: RequisitionDraft, amount: Decimal) -> dict[str, Any]:
+    """The schedule as the policy sees it: the period, how many releases, what each is worth (policy currency).
+    Without a schedule: no period, one release worth the whole amount."""
+    schedule = draft.schedule
+    if schedule is None:
+        return {"recurring.period": "none", "recurring.releases": Decimal(1), "recurring.per_release": amount}
+    count = max(1, release_count(schedule, schedule.first_release or schedule.end or date.min))
+    return {
+        "recurring.period": schedule.period,
+        "recurring.releases": Decimal(count),
+        "recurring.per_release": (amount / count).quantize(CENT, ROUND_HALF_UP),
     }

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import Session
 
-from approvals import groups
+from approvals import groups, recurring
 from approvals.attachments import Attachment
 from approvals.clock import as_utc
 from approvals.columns import table_of
@@ -131,6 +131,9 @@ class RequisitionView(BaseModel):
     comments: list[CommentNote] = []
     # the files it carries (approvals/attachments.py), oldest first
     attachments: list[AttachmentNote] = []
+    # a recurring requisition's releases (approvals/recurring.py): "Monthly, 12 releases from ...: 3 made (active)."
+    schedule: str | None = None
+    schedule_state: str | None = None  # waiting, active, paused, ended, finished
     lines: list[LineView]
     steps: list[StepView]
     decisions: list[DecisionView]
@@ -220,7 +223,10 @@ def build_view(session: Session, req: Requisition, directory: Directory) -> Requ
     ).all()
     supplier = directory.supplier_by_id.get(req.supplier)
     route: dict[str, Any] = req.route or {}
+    schedule = recurring.read(conn, req.id) if req.recurring else None
     return RequisitionView(
+        schedule=recurring.summary(schedule) if schedule else None,
+        schedule_state=schedule.state if schedule else None,
         number=req.number,
         title=req.title,
         state=req.state,

@@ -17,6 +17,7 @@ import approvals.new_suppliers  # noqa: F401  (requests to add a supplier)
 import approvals.metrics.indexes  # noqa: F401  (the dashboard's indexes on existing tables)
 import approvals.models  # noqa: F401
 import approvals.outbox  # noqa: F401
+import approvals.recurring  # noqa: F401  (recurring requisitions' schedules)
 import approvals.scheduling.models  # noqa: F401
 import approvals.suggestions  # noqa: F401  (category suggestions and exception summaries)
 import bot.chat.models  # noqa: F401  (chat delivery: identities, addresses, card copies)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from approvals import correlation, jobqueue, master_data, new_suppliers
+from approvals import correlation, jobqueue, master_data, new_suppliers, recurring
 from approvals.attachment_store import AttachmentStore, DatabaseStore
 from approvals.attachments import Attachment
 from approvals.clock import Clock, utcnow
@@ -286,6 +286,14 @@ class ErpDispatcher:
     def _record(self, created: list[tuple[ClaimedJob, PoCreated]]) -> int:
         """Record the batch's POs (on PostgreSQL in one transaction), then tell listeners and requesters.
         Returns the notices delivered here (jobs handled without a claim of their own)."""
+        releases = [(job, po) for job, po in created if job.payload.get("release")]
+        created = [(job, po) for job, po in created if not job.payload.get("release")]
+        for job, po in releases:  # a recurring requisition's release: its own PO row, under its parent
+            if recurring.record_release(
+                self.engine, self.queue, job, erp_id=po.erp_id, po_number=po.number, status=po.status,
+                connector=self.connector.name,
+            ):  # fmt: skip
+                self._tell(ErpChange(job.payload["release"]["of"], "po_created"))
         if not created:
             return 0
         delivered = 0

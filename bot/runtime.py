@@ -16,7 +16,7 @@ from typing import Any, Callable, cast
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from approvals import audit, outbox
+from approvals import audit, outbox, recurring
 from approvals.attachment_store import DirectoryStore
 from approvals.attachments import AttachmentLimits
 from approvals.clock import Clock, utcnow
@@ -163,7 +163,13 @@ def _wire(runtime: Runtime, planner: InTransactionHook) -> None:
     # requisition from approved to po_pending and writes its audit event right after the decision's, so every
     # later hook sees the state that commits, and the hash chain reads decision, then PO request. The other two
     # only add jobs (a chat.sync, then reminders and escalations); their order fixes the jobs' ids.
-    service.in_transaction[:] = [outbox.on_final_approval, chat.enqueue_for_change, planner]
+    # a recurring requisition's schedule starts before the outbox's hook, which then makes no PO for the whole
+    service.in_transaction[:] = [
+        recurring.on_final_approval,
+        outbox.on_final_approval,
+        chat.enqueue_for_change,
+        planner,
+    ]
     # In dev mode, where the web chat runs, what Slack and Teams users learn from cards and threads is kept for
     # everyone as unread items in the inbox, with the action (bot/chat/unread.py); production serves no web chat.
     if runtime.settings.dev:

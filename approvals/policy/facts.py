@@ -27,7 +27,6 @@ FACTS: dict[str, tuple[FactKind, str]] = {
     "supplier.contracted": ("bool", "supplier has a contract with us"),
     "supplier.blocked": ("bool", "supplier is blocked"),
     "supplier.new": ("bool", "supplier was added through a new-supplier request (approvals/new_suppliers.py)"),
-    "supplier.new": ("bool", "supplier was added through a new-supplier request (approvals/new_suppliers.py)"),
     "contract_status": ("text", "active, expiring, expired or none"),
     "urgency": ("text", "standard, urgent or emergency"),
     "item_type": ("text", "stock, non_stock, mro, capex or services"),
@@ -35,6 +34,12 @@ FACTS: dict[str, tuple[FactKind, str]] = {
     "requester.role": ("text", "any role the requester holds at the site"),
     "requester.limit": ("number", "the requester's own approval limit (policy currency)"),
     "recurring": ("bool", "a repeat purchase"),
+    "recurring.period": (
+        "text",
+        "how often a scheduled repeat purchase is released: week, month, quarter, year, or none",
+    ),
+    "recurring.releases": ("number", "how many releases (purchase orders) the request makes; 1 when not scheduled"),
+    "recurring.per_release": ("number", "what each release is worth (policy currency); `amount` is the whole"),
     "line_count": ("number", "number of lines"),
     "quantity": ("number", "total quantity over all lines"),
     "history.avg_qty": ("number", "average total quantity of the requester's recent orders (when known)"),
@@ -46,6 +51,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "contract_status": ("active", "expiring", "expired", "none"),
     "urgency": ("standard", "urgent", "emergency"),
     "item_type": ("stock", "non_stock", "mro", "capex", "services"),
+    "recurring.period": ("none", "week", "month", "quarter", "year"),
 }
 
 # Facts whose value may be several at once (a requester holds many roles): a test

@@ -40,6 +40,7 @@ KINDS = (
     "digest",
     "weekly_summary",
     "sla_risk",
+    "recurring_release",
 )
 STEP_ACTIVATED = frozenset({"routed", "advanced", "escalated", "reassigned", "reapproval_routed"})
 # a stage begins: the people the policy informs on it are told (an escalation or a reassignment starts none)

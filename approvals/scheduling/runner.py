@@ -20,7 +20,7 @@ from typing import Callable
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from approvals import correlation, jobqueue
+from approvals import correlation, jobqueue, recurring
 from approvals.clock import Clock, as_utc
 from approvals.commands import Escalate, Withdraw
 from approvals.db import transaction
@@ -89,6 +89,7 @@ class Scheduler:
             "delegation_end": self._delegation,
             "weekly_summary": self._weekly_summary,
             "sla_risk": self._sla_risk,
+            recurring.KIND: self._recurring_release,
         }
 
     # ------------------------------------------------------------------ the tick
@@ -452,6 +453,11 @@ class Scheduler:
             self._done(job, report, session=session)
 
     # ------------------------------------------------------------------ SLA risk
+    def _recurring_release(self, job: ClaimedJob, report: TickReport) -> None:
+        """A recurring requisition's releases that came due: their PO jobs written, the row due at the next."""
+        recurring.release_due(self.engine, self.queue, job, self.clock())
+        report.done += 1
+
     def _sla_risk(self, job: ClaimedJob, report: TickReport) -> None:
         """Every half hour: estimate each pending step's chance of being late; nudge and tell on the risky ones."""
         done = risk.run(self.engine, self.directory, self.calendars, self.clock(), threshold=self.config.risk_threshold)

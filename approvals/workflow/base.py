@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from approvals import audit, credentials, wire
+from approvals import audit, credentials, recurring, wire
 from approvals.audit import Event
 from approvals.clock import Clock, as_utc, utcnow
 from approvals.db import transaction
@@ -468,7 +468,9 @@ class ServiceBase:
         )
         if exclude_id is not None:
             query = query.where(Requisition.id != exclude_id)
-        return Decimal(str(session.exec(query).one()))
+        # a recurring requisition counts the releases made and still to come: skipped and ended ones are dropped
+        dropped = recurring.dropped_spend(session, cost_center, COMMITTED_STATES, exclude_id)
+        return Decimal(str(session.exec(query).one())) - dropped
 
     def _stage_steps(self, session: Session, req: Requisition, stage: int | None = None) -> list[ApprovalStep]:
         stage = req.current_stage if stage is None else stage

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from approvals import audit
+from approvals import audit, recurring
 from approvals.commands import (
     Amend,
     SubmitDraft,
@@ -57,11 +57,12 @@ class IntakeActions(ServiceBase):
             raise NotAllowed("A requisition is submitted by its requester; ask them to submit it.")
         with Session(self.engine) as session:
             _, policy = active_policy(session)
-        self._check_draft(cmd.draft, policy)
+        draft = recurring.dated(cmd.draft, self.clock())  # a schedule's first release: today unless said
+        self._check_draft(draft, policy)
 
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:
             version_row, policy = active_policy(session)
-            req, lines = self._create(session, cmd.draft, policy, version_row, now, cmd.surface)
+            req, lines = self._create(session, draft, policy, version_row, now, cmd.surface)
             self._audit(
                 session,
                 req,
@@ -81,7 +82,7 @@ class IntakeActions(ServiceBase):
             if cmd.as_draft:
                 return req, "draft", f"{req.number} is saved as a draft."
             return self._submit_and_route(
-                session, req, policy, version_row, cmd.actor, now, cmd.surface, known=(cmd.draft, lines)
+                session, req, policy, version_row, cmd.actor, now, cmd.surface, known=(draft, lines)
             )
 
         return self._run(cmd, "submit", body)
@@ -134,6 +135,8 @@ class IntakeActions(ServiceBase):
         session.flush()
         req.number = f"PR-{1000 + (req.id or 0)}"
         self._write_lines(session, req, lines)
+        if draft.schedule is not None:
+            recurring.save(session, req, draft.schedule, now)
         return req, lines
 
     def _draft_of(self, session: Session, req: Requisition, lines: list[Any] | None = None) -> RequisitionDraft:
@@ -166,6 +169,7 @@ class IntakeActions(ServiceBase):
             recurring=req.recurring,
             need_by=req.need_by,
             justification=req.justification,
+            schedule=recurring.stored_draft(session, req.id),
         )
 
     def _submit_and_route(
@@ -211,6 +215,7 @@ class IntakeActions(ServiceBase):
             "policy_label": policy.label,
             "policy_currency": policy.currency,
             "directory_version": directory.version_id,
+            **recurring.route_entry(draft.schedule),
         }
         req.current_stage = 0
         before = req.state

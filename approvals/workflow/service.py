@@ -10,6 +10,7 @@ from approvals.workflow.decisions import DecisionActions
 from approvals.workflow.delegations import DelegationActions
 from approvals.workflow.intake import IntakeActions
 from approvals.workflow.reads import ReadActions
+from approvals.workflow.recurring import RecurringActions
 
 
 class ApprovalService(
@@ -20,6 +21,7 @@ class ApprovalService(
     CommentActions,
     CorrectionActions,
     AttachmentActions,
+    RecurringActions,
     ReadActions,
 ):
     """Every action is one transaction under the requisition's row lock, audited and idempotent."""

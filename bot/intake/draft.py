@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
 from approvals.directory import CostCenter, Directory, Person
-from approvals.requisition import RequisitionDraft
+from approvals.requisition import MAX_RELEASES, RequisitionDraft
 from bot.intake import texts
 from bot.intake.extract import ExtractedLine, Extraction
 
@@ -730,6 +730,21 @@ def suggest_suppliers(draft: DraftState, directory: Directory) -> list[str]:
     return out[:4]
 
 
+def schedule_of(draft: DraftState) -> dict[str, Any] | None:
+    """A recurring draft's schedule for the core: every line runs the same whole number of the same period
+    ("$980 a month for a year": 12 monthly releases, one PO each). Otherwise none: one PO for the whole, as before."""
+    periods = {ln.period for ln in draft.lines}
+    counts = {ln.quantity for ln in draft.lines}
+    if len(periods) != 1 or len(counts) != 1:
+        return None
+    period, count = periods.pop(), counts.pop()
+    if period not in ("week", "month", "quarter", "year") or count is None or count != count.to_integral_value():
+        return None
+    if not 1 <= count <= MAX_RELEASES:
+        return None
+    return {"period": period, "releases": int(count)}
+
+
 def to_requisition(draft: DraftState, requester: str) -> RequisitionDraft:
     """The core's typed draft (validated by pydantic; the service checks references again). The person's own
     quoted words go into the justification in quotes, as theirs, never as a field an approver reads as fact."""
@@ -745,6 +760,7 @@ def to_requisition(draft: DraftState, requester: str) -> RequisitionDraft:
             "currency": draft.currency or "USD",
             "urgency": draft.urgency,
             "recurring": draft.recurring,
+            "schedule": schedule_of(draft),
             "need_by": draft.need_by,
             "justification": justification[:4000],
             "category": draft.category,

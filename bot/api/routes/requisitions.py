@@ -45,8 +45,19 @@ class ActionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal[
-        "approve", "reject", "request_info", "answer_info", "withdraw", "reassign", "escalate", "submit", "amend"
-    ]
+        "approve",
+        "reject",
+        "request_info",
+        "answer_info",
+        "withdraw",
+        "reassign",
+        "escalate",
+        "submit",
+        "amend",
+        "pause",
+        "resume",
+        "end",
+    ] = Field(description="pause, resume and end act on a recurring requisition's releases (the requester or a buyer)")
     actor: str = Field(min_length=1, max_length=80)
     comment: str | None = Field(
         default=None,
@@ -236,6 +247,8 @@ def act_on_requisition(
                     c.Escalate(**common, reason=comment or "escalated on request", to_person=body.to_person),
                     as_admin=True,
                 )
+            case "pause" | "resume" | "end":
+                result = svc.change_schedule(c.ChangeSchedule(**common, action=body.action))
         return _response(result)
 
 
