@@ -67,12 +67,23 @@ def _fetched(bot: Any, team: str | None, f: dict[str, Any], limits: AttachmentLi
 def attach_shared(
     bot: Any, team: str | None, person_id: str, number: str | None, files: list[dict[str, Any]]
 ) -> list[Reply]:
-    """Attach each shared file to requisition `number` (the thread's), one reply per file; outside a
-    requisition's thread, say where to share it."""
+    """Attach each shared file to requisition `number` (the thread's), one reply per file; outside a requisition's
+    thread, keep it with the request being written (attached at Submit), or with none, say where to share it."""
     names = ", ".join(str(f.get("name") or "the file") for f in files)
-    if number is None:
-        return [Reply(texts.FILE_WHERE.format(names=names))]
     service = bot.runtime.service
+    if number is None:
+        if not chat_files.drafting(bot.assistant, person_id):
+            return [Reply(texts.FILE_WHERE.format(names=names))]
+        # shared while a request is being written: kept with it, attached when it is submitted
+        held: list[Reply] = []
+        for f in files:
+            data = _fetched(bot, team, f, service.attachment_limits)
+            name = str(f.get("name") or f.get("title") or "file")
+            if isinstance(data, str):
+                held.append(Reply(data))
+            else:
+                held += chat_files.hold_one(bot.assistant, person_id, name, data, f"slack:file:{f['id']}")
+        return held + chat_files.draft_now(bot.assistant, person_id)
     replies = []
     for f in files:
         data = _fetched(bot, team, f, service.attachment_limits)

@@ -3,8 +3,9 @@ file, pressed, answered with a download link for that person alone.
 
 Teams keeps such a file in the sender's OneDrive and sends the bot a `file.download.info` attachment with a
 short-lived, pre-authorized `downloadUrl` (the app manifest's `supportsFiles: true` lets people attach files). A
-personal chat has no threads, so the message names the requisition ("quote for PR-1042"); without a number the
-bot asks for one. A file is fetched only from an address TEAMS_FILE_URL_ALLOW allows (OneDrive and SharePoint),
+personal chat has no threads, so the message names the requisition ("quote for PR-1042"); without a number, a
+file sent while a request is being written is kept with it and attached at Submit, and otherwise the bot asks
+for the number. A file is fetched only from an address TEAMS_FILE_URL_ALLOW allows (OneDrive and SharePoint),
 then checked against the attachment limits; every refusal is told with the limit. What Slack and Teams share is
 in bot/chat_files.py.
 """
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 
 from bot import chat_files
+from bot.intake.reply import Reply
 from bot.settings.teams import TeamsSettings
 from bot.teams import cards, texts
 
@@ -40,29 +42,42 @@ def _fetched(settings: TeamsSettings, f: dict[str, str], limit: int) -> bytes | 
 
 
 def attach_sent(
-    service: Any, settings: TeamsSettings, person_id: str, text: str, files: tuple[dict[str, str], ...]
-) -> list[str]:
-    """Attach each file to the requisition `text` names; one message per file, or one asking for the number."""
+    assistant: Any, settings: TeamsSettings, person_id: str, text: str, files: tuple[dict[str, str], ...]
+) -> list[Reply]:
+    """Attach each file to the requisition `text` names, one message per file; without a number, keep them with
+    the request being written (attached at Submit), or with none, ask for the number."""
+    service = assistant.chat.service
     names = ", ".join(f["name"] for f in files)
     found = _NUMBER.search(text or "")
     if found is None:
-        return [texts.FILE_WHICH.format(names=names)]
+        if not chat_files.drafting(assistant, person_id):
+            return [Reply(texts.FILE_WHICH.format(names=names))]
+        held: list[Reply] = []
+        for f in files:
+            data = _fetched(settings, f, service.attachment_limits.max_bytes)
+            if isinstance(data, str):
+                held.append(Reply(data))
+            else:
+                held += chat_files.hold_one(assistant, person_id, f["name"], data, f"teams:file:{f['id']}")
+        return held + chat_files.draft_now(assistant, person_id)
     number = found.group(0).upper()
     said = []
     for f in files:
         data = _fetched(settings, f, service.attachment_limits.max_bytes)
         if isinstance(data, str):
-            said.append(data)
+            said.append(Reply(data))
             continue
         said.append(
-            chat_files.attach_one(
-                service,
-                actor=person_id,
-                surface="teams",
-                number=number,
-                filename=f["name"],
-                data=data,
-                key=f"teams:file:{f['id']}:{number}",
+            Reply(
+                chat_files.attach_one(
+                    service,
+                    actor=person_id,
+                    surface="teams",
+                    number=number,
+                    filename=f["name"],
+                    data=data,
+                    key=f"teams:file:{f['id']}:{number}",
+                )
             )
         )
     return said

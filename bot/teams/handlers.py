@@ -110,8 +110,8 @@ class TeamsBot:
             if not personal:
                 return Outcome(200, replies=[_message(texts.NOT_PERSONAL)])
             if inbound.files:  # files sent in the chat: attached to the request the message names
-                said = attach_sent(self.service, self.settings, person.id, _plain_text(inbound.text), inbound.files)
-                return Outcome(200, replies=[_message(text) for text in said])
+                said = attach_sent(self.assistant, self.settings, person.id, _plain_text(inbound.text), inbound.files)
+                return Outcome(200, replies=self._activities(person, said, to=inbound.user_id))
             return Outcome(
                 200,
                 replies=self._activities(
