@@ -7,7 +7,7 @@ import pytest
 from erp_fakes import QUOTE, SPEC, FakeNetSuite, FakeOdoo, Store, with_files
 from test_erp_business_central import COMPANY, Progress, bc, connector, entra, order  # noqa: F401
 
-from connectors.erp.base import TransientError
+from connectors.erp.base import AttachmentContent, TransientError
 from connectors.erp.netsuite import NetSuite
 from connectors.erp.odoo import Odoo
 
@@ -95,7 +95,7 @@ def odoo():
         yield fake
 
 
-def odoo_erp(fake, store: Store | None = None, timeout: float = 5.0) -> Odoo:
+def odoo_erp(fake, store: AttachmentContent | None = None, timeout: float = 5.0) -> Odoo:
     return Odoo(url=fake.url, api_key="k" * 40, database="lonestar", timeout=timeout, attachment_content=store)
 
 
@@ -162,7 +162,7 @@ def netsuite():
         yield fake
 
 
-def ns_erp(fake, store: Store | None = None, folder: str = "417", timeout: float = 5.0) -> NetSuite:
+def ns_erp(fake, store: AttachmentContent | None = None, folder: str = "417", timeout: float = 5.0) -> NetSuite:
     return NetSuite(
         base_url=fake.url, access_token="ns-token", file_folder=folder, attachment_content=store, timeout=timeout
     )
@@ -221,3 +221,47 @@ def test_netsuite_without_a_folder_reports_the_files_and_makes_the_po(netsuite):
     assert po.created and netsuite.files == {}
     assert [p.split(":")[0] for p in po.attachment_problems] == ["Uline quote.pdf", "Pallet spec.png"]
     assert all("PROCUREBOT_NETSUITE_FILE_FOLDER" in p for p in po.attachment_problems)
+
+
+# ---------------------------------------------------------------- end to end: the dispatcher reads the store
+
+
+def test_the_dispatcher_sends_the_quote_bytes_from_the_attachment_store_to_odoo(
+    service, engine, directory, clock, odoo
+):
+    """Jake attaches his quote to an approved order; the dispatcher, reading the attachment store, makes the Odoo PO
+    and files the quote's exact bytes on it."""
+    from test_erp_attachments import attach_quote
+
+    from approvals.attachment_store import DatabaseStore
+    from bot.erp_dispatcher import attachment_reader
+    from tests.core.test_erp_outbox import Inbox, approve_small, dispatcher
+
+    number = approve_small(service)
+    quote = attach_quote(service, number)
+    erp = odoo_erp(odoo, attachment_reader(engine, DatabaseStore()))
+    dispatcher(engine, directory, erp, Inbox(), clock).run_once()
+    assert service.view(number).state == "po_created"
+    assert odoo_files(odoo, "1") == {"Uline quote.pdf": quote}
+
+
+def test_the_store_reader_refuses_bytes_that_are_not_the_attached_file(service, engine):
+    """A file whose stored bytes are gone, or differ from the SHA-256 the order carries, is a LookupError naming it
+    (the connector reports it and sends the PO without it), never other bytes."""
+    from dataclasses import replace
+
+    from test_erp_attachments import attach_quote
+
+    from approvals.attachment_store import DatabaseStore
+    from bot.erp_dispatcher import attachment_reader, with_attachments
+    from tests.core.test_erp_outbox import approve_small
+
+    number = approve_small(service)
+    quote = attach_quote(service, number)
+    sent = with_attachments(engine, replace(order(), reference=number)).attachments[0]
+    read = attachment_reader(engine, DatabaseStore())
+    assert read(sent) == quote
+    with pytest.raises(LookupError, match="no longer has Uline quote.pdf as it was attached"):
+        read(replace(sent, sha256="0" * 64))
+    with pytest.raises(LookupError, match="Uline quote.pdf"):
+        read(replace(sent, attachment_id=999))
