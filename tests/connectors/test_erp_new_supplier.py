@@ -4,6 +4,10 @@ timeouts hid a success: the sandbox ERP, the signed webhook, Business Central, O
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from erp_fakes import FakeNetSuite, FakeOdoo, FakeWebhookReceiver
@@ -98,6 +102,41 @@ def test_the_webhook_sends_supplier_create_signed_and_keyed_on_the_request_numbe
     assert headers["x-procurebot-event"] == "supplier.create" and headers["idempotency-key"] == "SUP-7"
     assert headers["x-procurebot-signature"] == sign(SECRET, headers["x-procurebot-timestamp"], body)
     assert json.loads(body)["supplier"] == acme().to_payload()
+
+
+def test_a_webhook_erp_killed_and_restarted_keeps_one_vendor_per_request(tmp_path):
+    """An ERP behind the webhook, in its own process with a durable ledger, makes Acme Pallet; it is killed and
+    started again, and asking for SUP-7 once more answers the same vendor, not a new one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = Path(__file__).parents[1] / "erp_webhook_server.py"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, str(server), str(port), str(tmp_path / "ledger.db"), SECRET],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        return proc
+
+    erp = SignedWebhook(url=f"http://127.0.0.1:{port}/erp", secret=SECRET, timeout=5)
+    proc = start()
+    try:
+        first = erp.create_supplier(acme())
+        assert first.id == "wv-000001" and erp.create_supplier(acme("SUP-8", name="Bolt Depot")).id == "wv-000002"
+    finally:
+        proc.kill()
+        proc.wait()
+    proc = start()
+    try:
+        assert erp.create_supplier(acme()) == first
+    finally:
+        proc.kill()
+        proc.wait()
+        erp.close()
 
 
 def test_the_webhook_maps_refusals_and_outages(hook):
