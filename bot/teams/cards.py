@@ -123,7 +123,7 @@ def _text(text: str, **extra: Any) -> dict[str, Any]:
 
 def _file(card: Card, f: CardFile, secret: bytes, version: str) -> dict[str, Any]:
     """A file's line; on a requisition's card, pressing it asks for a download link (never the store's address)."""
-    line = _text(f"\U0001f4ce {f.filename} ({f.note})", size="Small", spacing="None")
+    line = _text(f"\U0001f4ce {f.filename} ({f.note})" if f.note else f.filename, size="Small", spacing="None")
     if not card.number or not f.id:
         return line
     line["color"] = "Accent"
@@ -291,7 +291,12 @@ def fit(card: Card, fits: Callable[[Card], bool]) -> Card:
             "chain": [_short(c) for c in card.chain],
             "comments": [_short(c) for c in card.comments],
             "why_you": _short(card.why_you) if card.why_you else None,
-            "attachments": card.attachments[:MAX_FILES_CUT],
+            "attachments": card.attachments[:MAX_FILES_CUT]
+            + (
+                [CardFile(id=0, filename=texts.FILES_CUT.format(count=len(card.attachments) - MAX_FILES_CUT))]
+                if len(card.attachments) > MAX_FILES_CUT
+                else []
+            ),
             "actions": card.actions
             + ([CardAction(id=FULL_VERB, label=texts.SEE_ALL, value={"number": card.number})] if card.number else []),
         }

@@ -37,6 +37,7 @@ DOWNLOAD_LINK = (
 DOWNLOAD_SENT = "The download link for {name} is in the message below."
 RETRIED = "Already handled."
 SEE_ALL = "See the full requisition"
+FILES_CUT = "… and {count} more files, cut to fit in Teams: press See the full requisition."
 LINES_CUT = "… and {count} more lines, cut to fit in Teams: press See the full requisition."
 FULL_SENT = "The full requisition {number} is in the messages below."
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from contracts.schemas import adaptive_card, problems
 from contracts.test_contract_block_kit import slack_problems
+from fake_slack import TEAM
 from fake_teams import texts_of
 from slack_harness import blocks_of, running as slack_running, slack_id
 from teams_harness import running as teams_running
@@ -176,3 +177,61 @@ def test_teams_edited_file_data_is_refused(teams):  # type: ignore[no-untyped-de
     res = teams.post(teams.fake.execute(zoe, "file", {**select["data"], "value": "999"}))
     assert res.json()["statusCode"] == 400
     assert teams.fake.bf.to(zoe)[before:] == []
+
+
+def test_a_card_with_many_files_stays_within_slack_and_teams_limits():  # type: ignore[no-untyped-def]
+    """A requisition with 150 files (long names): Slack's card keeps one Download menu of at most 100 files,
+    valid Block Kit within 50 blocks; Teams' card is cut under its message budget, lists 20 files it can press and
+    says how many more the full requisition has."""
+    from bot.cards.model import Card, CardAction, CardFile
+    from bot.slack import blocks
+    from bot.teams import cards
+
+    many = [CardFile(id=i + 1, filename=f"{'quote-' * 20}{i}.pdf", note="120 KB, from Jake Miller") for i in range(150)]
+    card = Card(
+        kind="approval_request",
+        title="PR-1042: stretch wrap",
+        number="PR-1042",
+        attachments=many,
+        actions=[CardAction(id="approve", label="Approve", value={"number": "PR-1042", "key": "k"})],
+    )
+    drawn = blocks.card_blocks(card)
+    assert slack_problems(drawn) == [] and len(drawn) <= blocks.MAX_BLOCKS
+    menus = [b["accessory"] for b in drawn if "accessory" in b]
+    assert len(menus) == 1 and len(menus[0]["options"]) == blocks.MAX_OPTIONS
+    assert all(len(o["text"]["text"]) <= blocks.MAX_OPTION_TEXT for o in menus[0]["options"])
+    assert any(a["action_id"].startswith("pb:full:") for b in drawn if b["type"] == "actions" for a in b["elements"])
+    content = cards.render(card, secret=b"k" * 32)
+    assert cards.message_bytes(content) <= cards.BUDGET_BYTES - cards.ENVELOPE_BYTES
+    assert problems(adaptive_card(), {k: v for k, v in content.items() if k != "msteams"}) == []
+    pressable = [i for i in content["body"] if i.get("type") == "Container" and "selectAction" in i]
+    assert len(pressable) == cards.MAX_FILES_CUT
+    assert "130 more files, cut to fit in Teams" in texts_of(content)
+
+
+def test_slack_full_requisition_modal_offers_the_files_too(slack):  # type: ignore[no-untyped-def]
+    """In the *See the full requisition* modal the files have the same Download button; pressing it there sends the
+    link to the person's DM (a modal has no place for an ephemeral message)."""
+    from bot.slack import blocks
+
+    number = slack_submitted(slack)
+    quote = files.pdf()
+    attach(slack.runtime, number, "quote.pdf", quote)
+    card = blocks.full_blocks(slack.bot.assistant.card_for(number, "zoe.martin"))
+    assert slack_problems(card) == []
+    button = next(b["accessory"] for b in card if "accessory" in b)
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": slack_id("zoe.martin"), "team_id": TEAM},
+        "api_app_id": "APROCURE",
+        "trigger_id": "trig-modal",
+        "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "modal", "blocks": card},
+        "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"], "block_id": "b"}],
+    }
+    slack.interact(payload)
+    posted = [c for c in slack.posts_to("zoe.martin") if "/files/" in json.dumps(c.args.get("blocks"))]
+    assert len(posted) == 1
+    url = LINK.search(json.dumps(posted[0].args["blocks"])).group(0)  # type: ignore[union-attr]
+    assert get(slack.client, url).content == quote
