@@ -24,7 +24,7 @@ from approvals.directory import Directory, Person
 from approvals.scheduling.calendar import Calendars
 from approvals.workflow import ApprovalService
 from bot.cards.model import Card
-from bot.intake import comments, decisions, intent_texts, routing, stats, texts
+from bot.intake import comments, decisions, intent_texts, routing, schedules, stats, texts
 from bot.intake.cards import requisition_card
 from bot.intake.categories import CategoryHints
 from bot.intake.context import Chat
@@ -154,6 +154,8 @@ class Assistant:
         """A button tapped by `person_id` on a card (with the words it asked for, if any)."""
         person = self.person(person_id)
         number = value.get("number", "")
+        if action.startswith(schedules.PREFIX):  # a recurring requisition's Pause, Resume or End
+            return schedules.change(self.chat, person, action, value)
         match routing.route_action(action, value):
             case "decision":
                 decided = decisions.decide(self.chat, person.id, action, value, text)  # type: ignore[arg-type]

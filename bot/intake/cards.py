@@ -17,7 +17,7 @@ from approvals.models import Delegation
 from approvals.states import StepState
 from approvals.views import RequisitionView
 from bot.cards.model import Card, CardAction, CardFile, Fact
-from bot.intake import checks, texts
+from bot.intake import checks, schedules, texts
 from bot.intake.draft import DraftLine, DraftState
 
 FINAL = {
@@ -357,6 +357,9 @@ def requisition_card(
                 input_label="Your comment (@name tells that person)",
             )
         )
+    if view.schedule is not None:  # a recurring requisition: its releases, and Pause/Resume/End for who may
+        facts.append(Fact(label="Releases", value=view.schedule))
+        actions.extend(schedules.actions(view, viewer, directory, base_key))
     tone = FINAL.get(view.state, "warn" if view.state == "needs_info" else "info")
     return Card(
         kind=kind,
