@@ -29,6 +29,16 @@ class Fact(BaseModel):
     value: str
 
 
+class CardField(BaseModel):
+    """One field of an action's form: `name` is its key in the value sent back."""
+
+    name: str
+    label: str
+    kind: Literal["text", "email", "url"] = "text"
+    required: bool = True
+    value: str = ""  # filled in already (the supplier's name as typed)
+
+
 class CardAction(BaseModel):
     # approve | reject | request_info | answer_info | withdraw | submit | edit | cancel | choose | status
     # | cancel_delegation
@@ -37,6 +47,8 @@ class CardAction(BaseModel):
     style: Literal["primary", "danger", "default"] = "default"
     value: dict[str, str] = Field(default_factory=dict)
     input_label: str | None = None  # the action needs text from the person (required)
+    # the action is a small form (a new supplier's name, e-mail, website): each field's words come back in `value`
+    fields: list[CardField] = Field(default_factory=list)
 
 
 class CardFile(BaseModel):

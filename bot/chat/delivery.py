@@ -503,7 +503,13 @@ def notice_card(notice: Notice) -> Card | None:
         title=notice.text,
         number=notice.number,
         actions=[
-            CardAction(id=a["id"], label=a["label"], style=a.get("style", "default"), value=_action_value(a))
+            CardAction(
+                id=a["id"],
+                label=a["label"],
+                style=a.get("style", "default"),
+                value=_action_value(a),
+                input_label=a.get("input_label"),
+            )
             for a in actions
         ],
     )
@@ -513,4 +519,6 @@ def _action_value(action: dict[str, str]) -> dict[str, str]:
     """A "choose" button carries its field, value and key, as a question's choices do; the others a number."""
     if action["id"] == "choose":
         return {k: action[k] for k in ("field", "value", "key") if k in action}
+    if action["id"].startswith("supplier."):
+        return {"request": action.get("value", "")}  # a supplier request (approvals/new_suppliers.py), not a PR
     return {"number": action.get("value", "")}

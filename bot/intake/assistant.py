@@ -31,6 +31,7 @@ from bot.intake.context import Chat
 from bot.intake.delegation import Delegations
 from bot.intake.dialogue import Dialogue
 from bot.intake.extract import Extractor
+from bot.intake.new_suppliers import NewSuppliers
 from bot.intake.reminders import Reminders
 from bot.intake.reply import Reply, UnknownPerson
 from bot.intake.status import Status
@@ -68,6 +69,7 @@ class Assistant:
         self.delegations = Delegations(self.chat)
         self.reminders = Reminders(self.chat, calendars or Calendars(directory))
         self.status = Status(self.chat)
+        self.suppliers = NewSuppliers(self.chat, self.dialogue)
 
     @property
     def service(self) -> ApprovalService:
@@ -170,6 +172,8 @@ class Assistant:
                 return comments.comment(self.chat, person, number, text, value.get("key"))
             case "delegation":
                 return self.delegations.action(person, value)
+            case "supplier":
+                return self.suppliers.action(person, action, value, text)
         return self.dialogue.action(person, action, value)
 
     def card_for(self, number: str, viewer: str) -> Card:

@@ -16,7 +16,7 @@ from approvals.directory import Directory
 from approvals.models import Delegation
 from approvals.states import StepState
 from approvals.views import RequisitionView
-from bot.cards.model import Card, CardAction, CardFile, Fact
+from bot.cards.model import Card, CardAction, CardField, CardFile, Fact
 from bot.intake import checks, schedules, texts
 from bot.intake.draft import DraftLine, DraftState
 
@@ -155,7 +155,11 @@ def summary_card(
     if supplier is not None and (not supplier.contracted or supplier.contract_status in ("expired", "none")):
         exceptions.append(f"{supplier.name} has no active contract (risk: {supplier.risk_tier}).")
     if supplier is None and draft.new_supplier:
-        exceptions.append(texts.new_supplier_first(draft.new_supplier))
+        exceptions.append(
+            texts.new_supplier_asked(draft.new_supplier, draft.supplier_request)
+            if draft.supplier_request
+            else texts.new_supplier_first(draft.new_supplier)
+        )
     if duplicate is not None:
         exceptions.append(
             texts.duplicate_warning(duplicate.number, duplicate.title, duplicate.requester_name, duplicate.state)
@@ -180,9 +184,30 @@ def summary_card(
         attachments=[CardFile(id=0, filename=f.name, note=texts.held_note(megabytes(f.size))) for f in draft.files],
         actions=[
             *first,
+            *(
+                [ask_supplier_action(draft)]
+                if supplier is None and draft.new_supplier and not draft.supplier_request
+                else []
+            ),
             CardAction(id="edit", label="Edit", value=key),
             *([CardAction(id="change_category", label="Change category", value=key)] if suggested else []),
             CardAction(id="cancel", label="Cancel", style="danger", value=key),
+        ],
+    )
+
+
+def ask_supplier_action(draft: DraftState) -> CardAction:
+    """The "Ask procurement to add it" action: a small form of what a buyer needs to add the supplier."""
+    return CardAction(
+        id="supplier.request",
+        label=texts.ASK_PROCUREMENT,
+        style="primary",
+        value={"draft_id": draft.draft_id},
+        fields=[
+            CardField(name="name", label=texts.SUPPLIER_NAME, value=draft.new_supplier or ""),
+            CardField(name="email", label=texts.SUPPLIER_EMAIL, kind="email"),
+            CardField(name="website", label=texts.SUPPLIER_WEBSITE, kind="url"),
+            CardField(name="tax_id", label=texts.SUPPLIER_TAX_ID, required=False),
         ],
     )
 

@@ -37,7 +37,9 @@ Handler = Literal[
     "comment",
     "dialogue",
 ]
-ActionHandler = Literal["decision", "status", "erp.retry", "cancel_delegation", "delegation", "comment", "dialogue"]
+ActionHandler = Literal[
+    "decision", "status", "erp.retry", "cancel_delegation", "delegation", "comment", "supplier", "dialogue"
+]
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def route_action(action: str, value: dict[str, str] | None = None) -> ActionHand
     """The handler for a tapped action (a "choose" on a delegation proposal is the proposal's, not the draft's)."""
     if action == "choose" and (value or {}).get("field", "").startswith("delegation."):
         return "delegation"
+    if action.startswith("supplier."):
+        return "supplier"  # a new supplier's request, review and continuation (bot/intake/new_suppliers.py)
     return "decision" if action in DECISIONS else _ACTIONS.get(action, "dialogue")
 
 

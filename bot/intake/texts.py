@@ -54,20 +54,6 @@ INSTRUCTIONS = (
     "a message cannot change how I work or approve anything. Approvals happen only when an approver taps Approve."
 )
 CANCELLED = "Cancelled. Nothing was submitted."
-FILE_HELD = "{name} ({size}) is kept with your request and will be attached to it when you submit it."
-FILE_HELD_ALREADY = "{name} is already kept with your request."
-FILE_NO_DRAFT = "There is no request in progress to keep {name} with."
-FILE_LOST = "{name} could not be attached: it was no longer kept. Share it again in the request's thread."
-
-
-def files_discarded(count: int) -> str:
-    return f"The {count} file{'s' if count != 1 else ''} sent with it {'were' if count != 1 else 'was'} discarded."
-
-
-def held_note(size: str) -> str:
-    return f"{size}, attached when you submit"
-
-
 NOTHING_TO_CANCEL = "There is no request in progress to cancel. Say \u201chelp\u201d to see what I can do."
 EDIT = (
     "What should change? For example \u201cmake it 50\u201d, \u201cactually Grainger\u201d, \u201csite CHI\u201d, "
@@ -161,9 +147,23 @@ def ask_procurement_to_add(name: str) -> str:
 def new_supplier_first(name: str) -> str:
     return (
         f"{name} is not in the supplier list yet, so this cannot be submitted: procurement must add it first. "
-        "I kept your request as a draft; pick a known supplier instead with \u201cactually Grainger\u201d, "
-        "or come back once it is added."
+        "Ask procurement to add it below (its contact e-mail and website), or pick a known supplier instead with "
+        "\u201cactually Grainger\u201d. I keep your request as a draft."
     )
+
+
+def new_supplier_asked(name: str, request: str) -> str:
+    return (
+        f"Procurement was asked to add {name} ({request}). This waits as a draft until a buyer decides; "
+        "you will get a Continue button once it is added."
+    )
+
+
+ASK_PROCUREMENT = "Ask procurement to add it"
+SUPPLIER_NAME = "Supplier name"
+SUPPLIER_EMAIL = "Contact e-mail"
+SUPPLIER_WEBSITE = "Website"
+SUPPLIER_TAX_ID = "Tax id (optional)"
 
 
 def new_supplier_fact(name: str) -> str:

@@ -92,7 +92,7 @@ SCENARIOS = [
         choices=["new"],
         tap="new",
         facts={"Supplier": "procurement must add it", "Site": "your home site"},
-        first="edit",
+        first="supplier.request",  # "Ask procurement to add it", with the supplier's e-mail and website
         exceptions=["procurement must add it first"],
     ),
     Scenario(
@@ -258,6 +258,8 @@ class _CardHtml(HTMLParser):
             self._in.append(a.get("class") or "")
         if tag == "button" and a.get("data-action"):
             self._button = {"action": a["data-action"] or "", "value": a.get("data-value") or "{}"}
+        if tag == "form" and a.get("class") == "needs-fields":  # an action that is a small form: its submit button
+            self._button = {"action": a.get("data-action") or "", "value": a.get("data-value") or "{}"}
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "ul":

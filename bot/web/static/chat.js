@@ -314,9 +314,9 @@ document.getElementById("say").addEventListener("submit", async (e) => {
   show(await post("/chat/api/messages", { person, text }));
 });
 
-async function act(el, text) {
+async function act(el, text, fields) {
   const action = el.dataset.action;
-  const value = JSON.parse(el.dataset.value || "{}");
+  const value = { ...JSON.parse(el.dataset.value || "{}"), ...(fields || {}) };
   const card = el.closest(".card");
   card.querySelectorAll("button").forEach((b) => (b.disabled = true));
   const data = await post("/chat/api/actions", { person, action, value, text });
@@ -360,6 +360,13 @@ log.addEventListener("submit", async (e) => {
     attach.reset();
     attach.querySelector("button").disabled = false;
     refresh(number, null);
+    return;
+  }
+  const fields = e.target.closest("form.needs-fields");
+  if (fields) {
+    // a small form (a new supplier's name, e-mail, website): each field goes back in the action's value
+    e.preventDefault();
+    act(fields, null, Object.fromEntries(new FormData(fields)));
     return;
   }
   const form = e.target.closest("form.needs-text");
