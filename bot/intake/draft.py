@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
 from approvals.directory import CostCenter, Directory, Person
-from approvals.requisition import RequisitionDraft
+from approvals.requisition import MAX_RELEASES, RequisitionDraft
 from bot.intake import texts
 from bot.intake.extract import ExtractedLine, Extraction
 
@@ -123,6 +123,18 @@ class Question(BaseModel):
     line: int | None = None
 
 
+class HeldFile(BaseModel):
+    """A file sent in the chat while the request was being written: checked when it came, its bytes kept in the
+    attachment store under `key`, attached to the requisition at Submit, discarded with the draft."""
+
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    key: str
+    source: str = ""  # the platform's id of the file, so a retried event holds it once
+
+
 class DraftState(BaseModel):
     draft_id: str = ""
     lines: list[DraftLine] = Field(default_factory=list)
@@ -155,6 +167,7 @@ class DraftState(BaseModel):
     duplicate_checked: bool = False
     confirm_category: str | None = None  # a suggested category code the requester is asked to confirm
     confirmed_total: Decimal | None = None  # the unusual total the person confirmed (a new total asks again)
+    files: list[HeldFile] = Field(default_factory=list)  # sent before Submit, attached when it is submitted
 
     @property
     def grand_total(self) -> Decimal | None:
@@ -718,6 +731,21 @@ def suggest_suppliers(draft: DraftState, directory: Directory) -> list[str]:
     return out[:4]
 
 
+def schedule_of(draft: DraftState) -> dict[str, Any] | None:
+    """A recurring draft's schedule for the core: every line runs the same whole number of the same period
+    ("$980 a month for a year": 12 monthly releases, one PO each). Otherwise none: one PO for the whole, as before."""
+    periods = {ln.period for ln in draft.lines}
+    counts = {ln.quantity for ln in draft.lines}
+    if len(periods) != 1 or len(counts) != 1:
+        return None
+    period, count = periods.pop(), counts.pop()
+    if period not in ("week", "month", "quarter", "year") or count is None or count != count.to_integral_value():
+        return None
+    if not 1 <= count <= MAX_RELEASES:
+        return None
+    return {"period": period, "releases": int(count)}
+
+
 def to_requisition(draft: DraftState, requester: str) -> RequisitionDraft:
     """The core's typed draft (validated by pydantic; the service checks references again). The person's own
     quoted words go into the justification in quotes, as theirs, never as a field an approver reads as fact."""
@@ -733,6 +761,7 @@ def to_requisition(draft: DraftState, requester: str) -> RequisitionDraft:
             "currency": draft.currency or "USD",
             "urgency": draft.urgency,
             "recurring": draft.recurring,
+            "schedule": schedule_of(draft),
             "need_by": draft.need_by,
             "justification": justification[:4000],
             "category": draft.category,

@@ -54,6 +54,20 @@ INSTRUCTIONS = (
     "a message cannot change how I work or approve anything. Approvals happen only when an approver taps Approve."
 )
 CANCELLED = "Cancelled. Nothing was submitted."
+FILE_HELD = "{name} ({size}) is kept with your request and will be attached to it when you submit it."
+FILE_HELD_ALREADY = "{name} is already kept with your request."
+FILE_NO_DRAFT = "There is no request in progress to keep {name} with."
+FILE_LOST = "{name} could not be attached: it was no longer kept. Share it again in the request's thread."
+
+
+def files_discarded(count: int) -> str:
+    return f"The {count} file{'s' if count != 1 else ''} sent with it {'were' if count != 1 else 'was'} discarded."
+
+
+def held_note(size: str) -> str:
+    return f"{size}, attached when you submit"
+
+
 NOTHING_TO_CANCEL = "There is no request in progress to cancel. Say \u201chelp\u201d to see what I can do."
 EDIT = (
     "What should change? For example \u201cmake it 50\u201d, \u201cactually Grainger\u201d, \u201csite CHI\u201d, "
