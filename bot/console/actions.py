@@ -13,7 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from approvals import credentials
 from approvals.clock import as_utc
-from approvals.commands import CancelDelegation, ChangeDelegation, CorrectCategory, Reassign, SetDelegation
+from approvals.commands import (
+    CancelDelegation,
+    ChangeDelegation,
+    ChangeSchedule,
+    CorrectCategory,
+    Reassign,
+    SetDelegation,
+)
 from approvals.directory import Directory
 from approvals.errors import ProcurebotError
 from bot.console.guard import guard_form
@@ -185,6 +192,29 @@ def correct_category(
         return _back(page, bad=_plain(exc))
     if result.outcome == "corrected" and runtime.llm.categories is not None:
         runtime.llm.categories.confirmed()  # retrains in the background with the correction
+    return _back(page, ok=result.message)
+
+
+@router.post("/requisitions/{number}/schedule")
+def change_schedule(
+    request: Request, number: str, csrf: str = Form(default=""), action: str = Form(default="", max_length=10)
+) -> Response:
+    """Pause, resume or end a recurring requisition's releases (audited; the requester is told)."""
+    number = number[:20]
+    who = guard_form(request, csrf, admin=True)
+    if isinstance(who, Response):
+        return who
+    page = f"/console/requisitions/{quote(number)}"
+    if action not in ("pause", "resume", "end"):
+        return _back(page, bad="Choose Pause, Resume or End.")
+    try:
+        with credentials.acting(_credential(who)):
+            command = ChangeSchedule(actor=_actor(who), number=number, action=action)
+            result = request.app.state.runtime.service.change_schedule(command, as_admin=True)
+    except ProcurebotError as exc:
+        return _back(page, bad=exc.message)
+    except ValueError as exc:
+        return _back(page, bad=_plain(exc))
     return _back(page, ok=result.message)
 
 

@@ -150,6 +150,8 @@ def detail_page(
     facts[-1:-1] = [("Provisional", line) for line in view.provisional]
     if view.stop_reason:
         facts.append(("Stopped because", view.stop_reason))
+    if view.schedule:
+        facts.append(("Releases", view.schedule))
     note = runtime.llm.summaries.note_for(view)  # the approver's card's note: price, quantity, duplicates, supplier
     if note:
         facts.insert(facts.index(("Route", view.route_explanation)) + 1, ("What is unusual", note))

@@ -43,6 +43,7 @@ HIDDEN = [
     ("POST", "/console/team/delegations/{delegation_id}/end"),
     ("POST", "/console/team/delegations/{delegation_id}/move"),
     ("POST", "/console/team/reassign"),
+    ("POST", "/console/requisitions/{number}/schedule"),
     ("GET", "/chat"),
     ("GET", "/chat/api/cards/{number}"),
     ("GET", "/chat/api/people"),
