@@ -58,6 +58,7 @@ BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
         "the conversation and the work behind the surfaces",
         (
             "bot.intake",
+            "bot.chat_files",
             "bot.exception_summary",
             "bot.llm_setup",
             "bot.notify",
