@@ -125,7 +125,18 @@ class Dialogue:
     def expire(self) -> list[tuple[str, Reply]]:
         """Discard drafts idle longer than the time limit; each person gets a notice."""
         hours = self.chat.draft_ttl.total_seconds() / 3600
-        due = self.chat.store.expire_due(self.chat.now(), lambda row: texts.expired(draft_title(row), hours))
+        held: list[str] = []
+
+        def notice(row: ChatConversation) -> str:
+            # the files kept with an expiring draft go with it, as they do on Cancel
+            held.extend(
+                str(f["key"]) for f in (row.draft or {}).get("files") or () if isinstance(f, dict) and "key" in f
+            )
+            return texts.expired(draft_title(row), hours)
+
+        due = self.chat.store.expire_due(self.chat.now(), notice)
+        if held:
+            self.chat.service.discard_held(held)
         return [(p, Reply(t)) for p, t in due]
 
     # ------------------------------------------------------------------ collecting

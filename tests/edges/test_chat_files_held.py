@@ -119,3 +119,17 @@ def test_teams_file_sent_before_submit_is_kept_and_attached(teams):  # type: ign
     listed = teams.runtime.service.attachments(number, "jake.miller")
     assert [(a.filename, a.surface) for a in listed] == [("Uline quote.pdf", "teams")]
     assert "Uline quote.pdf" in texts_of(res.json()["value"])
+
+
+def test_slack_a_draft_that_expires_takes_its_files_with_it(slack):  # type: ignore[no-untyped-def]
+    """Jake shares a photo while writing a request, then never answers: when the draft expires, the photo's
+    bytes go too, as on Cancel."""
+    slack.dm("jake.miller", WRAP)
+    photo = files.png()
+    share(slack, "jake.miller", [slack.fake.share("damage.png", "image/png", photo)])
+    with Session(slack.runtime.engine) as session:
+        assert session.get(AttachmentBlob, key_for(photo)) is not None
+    slack.clock.advance(hours=25)
+    assert [p for p, _ in slack.bot.assistant.expire_drafts()] == ["jake.miller"]
+    with Session(slack.runtime.engine) as session:
+        assert session.get(AttachmentBlob, key_for(photo)) is None
