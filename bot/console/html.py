@@ -32,6 +32,7 @@ NAV = (
     ("audit", "/console/audit", "Audit"),
     ("delegations", "/console/delegations", "Delegations"),
     ("risk", "/console/risk", "At risk"),
+    ("suppliers", "/console/suppliers", "New suppliers"),
     ("chat-users", "/console/chat-users", "Chat users"),
     ("people", "/console/people", "People"),
 )

@@ -15,9 +15,23 @@ from bot.console import (
     requisitions,
     risk,
     sso,
+    suppliers,
     team,
 )
 
 router = APIRouter()
-for module in (dashboard, sso, requisitions, attachments, policy, records, actions, risk, chat_users, team, people):
+for module in (
+    dashboard,
+    sso,
+    requisitions,
+    attachments,
+    policy,
+    records,
+    actions,
+    risk,
+    chat_users,
+    team,
+    people,
+    suppliers,
+):
     router.include_router(module.router)

@@ -106,3 +106,9 @@ TEAM_DELEGATED = "away: {delegate} approves for them until {until}"
 TEAM_OUT_NOBODY = "automatic replies on until {until}: nobody approves for them yet"
 TEAM_FURTHER_NOTICE = "further notice"
 TEAM_MYSELF = "{name} (me)"
+SUPPLIERS_INTRO = (
+    "Requests to add a supplier, the newest first. An approved supplier is created in the ERP and added to the "
+    "directory as new and not contracted; the requests waiting on it go on."
+)
+SUPPLIERS_BUYERS_DECIDE = "Buyers decide, signed in with single sign-on (name the buyers in OIDC_AUDITORS)."
+SUPPLIERS_NONE = "Nobody has asked to add a supplier."

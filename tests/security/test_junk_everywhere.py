@@ -35,6 +35,8 @@ HIDDEN = [
     ("GET", "/console/delegations"),
     ("POST", "/console/delegations/{delegation_id}/move"),
     ("GET", "/console/risk"),
+    ("GET", "/console/suppliers"),
+    ("POST", "/console/suppliers/{number}/decide"),
     ("GET", "/console/requisitions"),
     ("GET", "/console/requisitions/{number}"),
     ("GET", "/console/people"),
