@@ -275,6 +275,7 @@ _VERBS = {
     *DECISIONS,
     *("submit", "edit", "cancel", "confirm_amount", "change_category", "choose"),  # the draft's buttons
     *("status", "cancel_delegation", "erp.retry", "comment"),
+    *("recurring.pause", "recurring.resume", "recurring.end"),  # a recurring requisition's releases
 }
 
 
