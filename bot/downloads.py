@@ -10,7 +10,8 @@ auditors only). So the link is made when asked, the way GitHub, Box and Dropbox 
 address only after the person is known: it names the file and the person, carries an expiry and an HMAC over
 them (no lookup can forge or stretch it), and the download checks that person against the requisition again,
 as it is then (someone taken off it since is refused). It reaches that person alone (a Slack ephemeral message,
-a Teams personal chat), and a leaked link is dead within minutes.
+a Teams personal chat), and a leaked link is dead within minutes. It is not single-use on purpose: link scanners
+(Microsoft Defender's Safe Links, mail and chat previews) open a link before the person does, and would spend it.
 """
 
 from __future__ import annotations
