@@ -289,7 +289,11 @@ def invoiced_commitments(session: Session) -> dict[str, Decimal]:
         )
         .group_by(Requisition.cost_center)
     ).all()
-    return {cc: Decimal(str(total)) for cc, total in rows}
+    out = {cc: Decimal(str(total)) for cc, total in rows}
+    # a recurring requisition's releases are POs of their own (PR-1042-R03): each invoiced one is booked
+    for cc, amount in recurring.invoiced_releases(session, COMMITTED_STATES, INVOICED_PO_STATUSES):
+        out[cc] = out.get(cc, Decimal(0)) + amount
+    return out
 
 
 # ---------------------------------------------------------------------------------- the facts routing sees

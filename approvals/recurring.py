@@ -371,6 +371,20 @@ def dropped_spend(
     return Decimal(str(session.exec(query).one()))
 
 
+def invoiced_releases(
+    session: Session, states: tuple[str, ...], invoiced: tuple[str, ...]
+) -> list[tuple[str, Decimal]]:
+    """(cost center, what the release is worth) for every release PO the ERP reports invoiced, of recurring
+    requisitions still committed: the ERP's booked spend has them, so committed spend leaves them out."""
+    rows = session.exec(
+        select(col(Requisition.cost_center), col(Requisition.amount), col(RecurringSchedule.releases))
+        .join(RecurringSchedule, col(RecurringSchedule.requisition_id) == col(Requisition.id))
+        .join(ErpPurchaseOrder, col(ErpPurchaseOrder.requisition_number).like(RecurringSchedule.number + "-R%"))
+        .where(col(Requisition.state).in_(states), col(ErpPurchaseOrder.status).in_(invoiced))
+    ).all()
+    return [(cc, per_release(Decimal(str(amount)), releases)) for cc, amount, releases in rows]
+
+
 def dropped_by_cost_center(session: Session, states: tuple[str, ...]) -> dict[str, Decimal]:
     """`dropped_spend` for every cost center at once (the budget page)."""
     rows = session.exec(

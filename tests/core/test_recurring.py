@@ -204,3 +204,36 @@ def test_a_first_release_in_the_past_is_refused(service, clock):
         service.submit(
             submit("jake.miller", lines=[ROLLS], schedule={"period": "month", "releases": 12, "first_release": past})
         )
+
+
+def test_an_invoiced_release_is_booked_by_the_erp_not_committed_twice(service, engine, directory, clock):
+    """Against the ERP's budget, the first month's PO closed (invoiced) leaves committed spend: the ERP books it;
+    when the second month's goods are received, Jake hears it."""
+    from approvals import master_data
+    from approvals.master_data import budget_lines
+
+    erp = SandboxErp(engine, directory)
+    master_data.sync(engine, erp)
+    number = _monthly(service)
+    inbox = Inbox()
+    _run(service, engine, directory, clock, inbox)
+
+    def committed() -> Decimal:
+        return {x.cost_center: x for x in budget_lines(engine, directory, "sandbox")}["DAL-OPS"].committed
+
+    assert committed() == Decimal("384")
+    with Session(engine) as s:
+        po = s.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.requisition_number == f"{number}-R01")).one()
+    erp.move(po.po_number, "received")
+    erp.move(po.po_number, "closed")
+    d = _dispatcher(engine, directory, clock, inbox)
+    d.sync_statuses()
+    assert committed() == Decimal("352")  # eleven months still to come
+    clock.advance(days=31)
+    _run(service, engine, directory, clock, inbox)
+    with Session(engine) as s:
+        second = s.exec(select(ErpPurchaseOrder).where(ErpPurchaseOrder.requisition_number == f"{number}-R02")).one()
+    erp.move(second.po_number, "received")
+    d.sync_statuses()
+    d.drain()
+    assert any(p == "jake.miller" and f"{number}-R02" in n.text and "received" in n.text for p, n in inbox.sent)
