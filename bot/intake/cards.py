@@ -202,7 +202,7 @@ def ask_supplier_action(draft: DraftState) -> CardAction:
         id="supplier.request",
         label=texts.ASK_PROCUREMENT,
         style="primary",
-        value={"draft_id": draft.draft_id},
+        value={"draft_id": draft.draft_id, "name": draft.new_supplier or ""},
         fields=[
             CardField(name="name", label=texts.SUPPLIER_NAME, value=draft.new_supplier or ""),
             CardField(name="email", label=texts.SUPPLIER_EMAIL, kind="email"),

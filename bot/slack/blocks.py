@@ -39,7 +39,7 @@ MAX_OPTIONS = 100  # options of a static select
 MAX_OPTION_TEXT = 75
 KEPT_PREFIX = "pb-kept-"  # the buttons' block_id on card copies the delivery layer posts and updates
 # values a card action may carry back; anything else in a payload is dropped
-VALUE_KEYS = {"number", "key", "draft_id", "delegation_id", "field", "value"}
+VALUE_KEYS = {"number", "key", "draft_id", "delegation_id", "field", "value", "request", "name"}
 TONE_EMOJI = {"ok": ":white_check_mark:", "bad": ":no_entry:", "warn": ":warning:", "info": ":information_source:"}
 
 Block = dict[str, Any]

@@ -56,6 +56,9 @@ REASON_TITLES = {
     "answer_info": "Answer on {number}",
     "withdraw": "Withdraw {number}",
     "comment": "Comment on {number}",
+    "supplier.reject": "Reject the supplier",
+    "supplier.ask": "Ask the requester",
+    "supplier.answer": "Answer procurement",
 }
 REASON_SUBMITS = {
     "reject": "Reject",
@@ -63,7 +66,17 @@ REASON_SUBMITS = {
     "answer_info": "Send answer",
     "withdraw": "Withdraw",
     "comment": "Comment",
+    "supplier.reject": "Reject",
+    "supplier.ask": "Ask",
+    "supplier.answer": "Send answer",
 }
+SUPPLIER_TITLE = "Add a supplier"
+SUPPLIER_SUBMIT = "Ask procurement"
+SUPPLIER_NAME = "Supplier name"
+SUPPLIER_EMAIL = "Contact e-mail"
+SUPPLIER_EMAIL_HINT = "Someone at the supplier a buyer can write to, like sales@acme.com"
+SUPPLIER_WEBSITE = "Website"
+SUPPLIER_TAX_ID = "Tax id"
 MESSAGE_SHORTCUT_PREFILL = "From a message by {author}:"
 
 # App Home

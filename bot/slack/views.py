@@ -20,6 +20,7 @@ from bot.slack import blocks, texts
 
 REQUEST_VIEW = "pb_request"
 REASON_VIEW = "pb_reason"
+SUPPLIER_VIEW = "pb_supplier"  # "Ask procurement to add it": a new supplier's name, e-mail, website, tax id
 HOME_NEW = "pb_home:new_request"
 HOME_DELEGATE = "pb_home:set_delegation"
 HOME_DELEGATE_WHO = "pb_home:delegate_who"  # a static_select, or an external_select past 100 people
@@ -306,6 +307,35 @@ def reason_modal(action: str, value: dict[str, str], label: str, where: dict[str
             _input("reason", label[:2000], {"type": "plain_text_input", "multiline": True, "max_length": MAX_REASON})
         ],
     }
+
+
+def supplier_modal(value: dict[str, str], where: dict[str, Any]) -> dict[str, Any]:
+    """The "Ask procurement to add it" modal: what a buyer needs to add the supplier, each in its own field."""
+    name = {"type": "plain_text_input", "max_length": 200}
+    if value.get("name"):
+        name["initial_value"] = value["name"][:200]
+    return {
+        "type": "modal",
+        "callback_id": SUPPLIER_VIEW,
+        "private_metadata": _meta({"a": "supplier.request", "v": value, **where}),
+        "title": {"type": "plain_text", "text": texts.SUPPLIER_TITLE},
+        "submit": {"type": "plain_text", "text": texts.SUPPLIER_SUBMIT},
+        "close": {"type": "plain_text", "text": texts.MODAL_CANCEL},
+        "blocks": [
+            _input("name", texts.SUPPLIER_NAME, name),
+            _input("email", texts.SUPPLIER_EMAIL, {"type": "email_text_input"}, hint=texts.SUPPLIER_EMAIL_HINT),
+            _input("website", texts.SUPPLIER_WEBSITE, {"type": "plain_text_input", "max_length": 300}, hint="acme.com"),
+            _input("tax_id", texts.SUPPLIER_TAX_ID, {"type": "plain_text_input", "max_length": 40}, optional=True),
+        ],
+    }
+
+
+def read_supplier(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The supplier modal's fields, and what Slack shows under a field that is missing."""
+    values = (view.get("state") or {}).get("values") or {}
+    fields = {k: (_value(values, k) or "").strip() for k in ("name", "email", "website", "tax_id")}
+    errors = {k: texts.ERR_REQUIRED for k in ("name", "email", "website") if not fields[k]}
+    return {k: v for k, v in fields.items() if v}, errors
 
 
 def read_reason(view: dict[str, Any]) -> tuple[str, dict[str, str]]:

@@ -37,6 +37,9 @@ NEEDS_WORDS = {
     "request_info": "Your question",
     "answer_info": "Your answer",
     "comment": "Your comment (@name tells that person)",
+    "supplier.reject": "Why it is not added (required)",
+    "supplier.ask": "Your question to the requester",
+    "supplier.answer": "Your answer",
 }
 DRAFT_ACTIONS = {"submit", "cancel", "choose"}
 
@@ -79,6 +82,9 @@ def register(app: Any, bot: SlackBot) -> None:
             return
         if name == blocks.FILE:  # a download link for this person alone; the card stays as it is
             bot.background.submit(files.send_link, bot, where, value)
+            return
+        if name == "supplier.request":
+            await _open_supplier_form(bot, client, body, where, value)
             return
         if name in NEEDS_WORDS or name == "edit":
             await _open_form(bot, client, body, where, name, value)
@@ -203,6 +209,12 @@ def deliver(bot: SlackBot, where: Where, name: str, tapped: Tapped, from_home: b
     elif name == "comment":
         # the card stays as it is; whether the comment was kept (or why not) is for the commenter alone
         bot.send(_to_them(where), [Reply(r.text) for r in replies if r.text][:1], person)
+    elif name in ("supplier.approve", "supplier.reject", "supplier.ask", "supplier.answer"):
+        # a new supplier's review: the decided card replaces the tapped one; the words (a refusal) to them alone
+        decided = [r for r in replies if r.card is not None]
+        if decided:
+            bot.refresh_message(where, [Reply(card=decided[0].card)], person=person)
+        bot.send(_to_them(where), [Reply(r.text) for r in replies if r.text][:1], person)
     elif name in ("cancel_delegation", "erp.retry"):
         bot.refresh_message(where, replies, person=person)
         words = [Reply(r.text) for r in replies if r.text] or [Reply(r.text, r.card) for r in replies]
@@ -263,6 +275,24 @@ async def _open_form(
         await client.views_open(trigger_id=body.get("trigger_id"), view=view)
     except SlackApiError as exc:  # the trigger expired (over 3 s) or Slack refused the view
         log.warning("could not open a Slack modal: %s", exc.response.get("error"))
+        bot.background.submit(bot.say, where, texts.FORM_FAILED)
+
+
+async def _open_supplier_form(
+    bot: SlackBot, client: Any, body: dict[str, Any], where: Where, value: dict[str, str]
+) -> None:
+    """The "Ask procurement to add it" button opens a modal with the new supplier's fields (handlers/modals.py reads it)."""
+    meta = {
+        "c": where.channel,
+        "t": where.message_ts,
+        "team": where.team,
+        "e": where.ephemeral,
+        "r": where.response_url,
+    }
+    try:
+        await client.views_open(trigger_id=body.get("trigger_id"), view=views.supplier_modal(value, meta))
+    except SlackApiError as exc:  # the trigger expired (over 3 s) or Slack refused the view
+        log.warning("could not open the new-supplier modal: %s", exc.response.get("error"))
         bot.background.submit(bot.say, where, texts.FORM_FAILED)
 
 

@@ -39,6 +39,18 @@ def register(app: Any, bot: SlackBot) -> None:
             from_home=bool(meta.get("h")),
         )
 
+    @app.view(views.SUPPLIER_VIEW)
+    async def on_supplier(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        fields, errors = views.read_supplier(view)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        meta = views.read_meta(view)
+        value = {**{k: str(v) for k, v in (meta.get("v") or {}).items()}, **fields}
+        key = f"view:{view.get('id')}:{view.get('hash')}"
+        await answer_tap(bot, _where(body, meta), "supplier.request", value, None, key=key)
+
     @app.view(views.REQUEST_VIEW)
     async def on_request(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         today = bot.runtime.service.clock().date()
