@@ -281,7 +281,7 @@ async def _open_form(
 async def _open_supplier_form(
     bot: SlackBot, client: Any, body: dict[str, Any], where: Where, value: dict[str, str]
 ) -> None:
-    """The "Ask procurement to add it" button opens a modal with the new supplier's fields (handlers/modals.py reads it)."""
+    """A modal with the new supplier's fields, for "Ask procurement to add it" (handlers/modals.py reads it)."""
     meta = {
         "c": where.channel,
         "t": where.message_ts,
