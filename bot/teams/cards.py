@@ -30,6 +30,10 @@ from bot.teams import texts
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 INPUT_ID = "pb_text"  # the Input.Text of a form is INPUT_ID_<verb>; Teams merges it into the action's data
+# a form of several fields ("Ask procurement to add it"): each Input.Text is FIELD_ID + its name, read back into the
+# action's value; only these names, so typed fields never stand in for what the card signed
+FIELD_ID = "pb_field_"
+FORM_FIELDS = ("name", "email", "website", "tax_id")
 REFRESH_VERB = "refresh"
 _CARD, _VERSION, _SIG = "pb_card", "pb_v", "pb_sig"
 _MARKS = (_CARD, _VERSION, _SIG, INPUT_ID)
@@ -50,8 +54,9 @@ def version_of(card: Card) -> str:
 
 
 def _is_input(key: str) -> bool:
-    """A form's text (cards from before per-form ids carried `pb_text` itself, and may still be tapped)."""
-    return key == INPUT_ID or key.startswith(INPUT_ID + "_")
+    """A form's text (cards from before per-form ids carried `pb_text` itself, and may still be tapped), or one of
+    a form's fields."""
+    return key == INPUT_ID or key.startswith(INPUT_ID + "_") or key.startswith(FIELD_ID)
 
 
 def _signature(secret: bytes, verb: str, data: dict[str, Any]) -> str:
@@ -88,7 +93,11 @@ def read_action(secret: bytes, verb: str, data: Any) -> tuple[dict[str, str], st
     if not sig or not hmac.compare_digest(sig, _signature(secret, verb, data)):
         raise Tampered(number)
     value = {k: v for k, v in data.items() if k not in _MARKS and not _is_input(k)}
-    typed = next((v for k, v in data.items() if _is_input(k) and v), None)
+    typed = next((v for k, v in data.items() if _is_input(k) and not k.startswith(FIELD_ID) and v), None)
+    for name in FORM_FIELDS:
+        field = data.get(FIELD_ID + name, "").strip()
+        if field:
+            value[name] = field
     return value, typed, number or None
 
 
@@ -193,6 +202,8 @@ def input_id(verb: str, taken: set[str]) -> str:
 
 
 def _action(secret: bytes, action: CardAction, number: str | None, version: str, taken: set[str]) -> dict[str, Any]:
+    if action.fields:
+        return _form(secret, action, number, version)
     if not action.input_label:
         return _execute(secret, action, number, version, associatedInputs="none")
     form = {
@@ -208,6 +219,31 @@ def _action(secret: bytes, action: CardAction, number: str | None, version: str,
                 "errorMessage": texts.NEED_TEXT.format(button=action.label),
             }
         ],
+        "actions": [_execute(secret, action, number, version, associatedInputs="auto")],
+    }
+    return {"type": "Action.ShowCard", "title": action.label, "card": form}
+
+
+def _form(secret: bytes, action: CardAction, number: str | None, version: str) -> dict[str, Any]:
+    """An action that is a small form of several fields (a new supplier's name, e-mail, website): one Input.Text
+    each, their values merged into the action's data by id (FIELD_ID + name)."""
+    inputs = [
+        {
+            "type": "Input.Text",
+            "id": FIELD_ID + f.name,
+            "label": f.label,
+            "value": f.value,
+            "isRequired": f.required,
+            "maxLength": 300,
+            "style": {"email": "Email", "url": "Url"}.get(f.kind, "Text"),
+            "errorMessage": texts.NEED_FIELD.format(field=f.label),
+        }
+        for f in action.fields
+        if f.name in FORM_FIELDS
+    ]
+    form = {
+        "type": "AdaptiveCard",
+        "body": inputs,
         "actions": [_execute(secret, action, number, version, associatedInputs="auto")],
     }
     return {"type": "Action.ShowCard", "title": action.label, "card": form}

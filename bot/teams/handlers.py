@@ -276,6 +276,8 @@ _VERBS = {
     *("submit", "edit", "cancel", "confirm_amount", "change_category", "choose"),  # the draft's buttons
     *("status", "cancel_delegation", "erp.retry", "comment"),
     *("recurring.pause", "recurring.resume", "recurring.end"),  # a recurring requisition's releases
+    *("supplier.request", "supplier.approve", "supplier.reject", "supplier.ask", "supplier.answer"),  # new suppliers
+    "supplier.continue",
 }
 
 

@@ -22,6 +22,7 @@ TAMPERED = (
 )
 TAMPERED_NO_NUMBER = 'This card\'s data does not match what procurebot sent, so nothing was done. Type "help".'
 NEED_TEXT = "Write this first, then press {button}."
+NEED_FIELD = "Fill in {field} first."
 NOT_PERSONAL = "I work in a personal chat: open procurebot from the Apps bar and message me there."
 INTERNAL = "Something went wrong on our side and nothing was changed; try again in a minute."
 REFRESH = "Refresh"
