@@ -237,3 +237,30 @@ def test_an_invoiced_release_is_booked_by_the_erp_not_committed_twice(service, e
     d.sync_statuses()
     d.drain()
     assert any(p == "jake.miller" and f"{number}-R02" in n.text and "received" in n.text for p, n in inbox.sent)
+
+
+def test_a_release_the_erp_refuses_is_parked_and_a_buyer_retries_it_alone(service, engine, directory, clock):
+    """The ERP refuses the first release for good: it is parked (the buyers told, with Retry), nothing else is
+    made twice; Ben's retry of PR-...-R01 makes that release once."""
+    from approvals.outbox import retry_dead
+    from connectors.erp.base import PermanentError
+
+    number = _monthly(service)
+    erp = SandboxErp(engine, directory)
+
+    class Refusing:
+        name = erp.name
+
+        def create_po(self, order, progress=None):  # type: ignore[no-untyped-def]
+            raise PermanentError("vendor on hold", status=422)
+
+    settings = ErpSettings(_env_file=None, erp_max_attempts=4, erp_backoff_base_seconds=2, erp_backoff_max_seconds=60)
+    inbox = Inbox()
+    Scheduler(service, Inbox(), clock=clock).run_until_idle()
+    ErpDispatcher(engine, directory, Refusing(), inbox, settings=settings, clock=clock).drain()  # type: ignore[arg-type]
+    assert _pos(engine) == []
+    assert any(n.kind == "erp_failed" and f"{number}-R01" in n.text for _, n in inbox.sent)
+    said = retry_dead(engine, directory, f"{number}-R01", actor="ben.turner", now=clock())
+    assert said == f"{number}-R01 will be sent to the ERP again now."
+    _run(service, engine, directory, clock)
+    assert _pos(engine) == [f"{number}-R01"]
