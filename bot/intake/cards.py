@@ -18,7 +18,7 @@ from approvals.states import StepState
 from approvals.views import RequisitionView
 from bot.cards.model import Card, CardAction, CardField, CardFile, Fact
 from bot.intake import checks, schedules, texts
-from bot.intake.draft import DraftLine, DraftState
+from bot.intake.draft import DraftLine, DraftState, schedule_of
 
 FINAL = {
     "approved": "ok",
@@ -111,6 +111,10 @@ def summary_card(
             + (f" \u2014 {texts.MARK_DEFAULT_CC}" if draft.cost_center_source == "default" else ""),
         ),
     ]
+    schedule = schedule_of(draft)
+    if schedule is not None and draft.grand_total is not None:  # a recurring purchase: one PO per release
+        each = texts.money(draft.grand_total / schedule["releases"], cur)
+        facts.insert(1, Fact(label="Releases", value=texts.releases(schedule["period"], schedule["releases"], each)))
     categories = sorted(
         {ln.category for ln in draft.lines if ln.category} | ({draft.category} if draft.category else set())
     )

@@ -117,6 +117,11 @@ def ask_quantity(description: str, unit: str | None) -> str:
     return f"How many {unit_word}{description}? Write a number, like 40."
 
 
+def releases(period: str, count: int, each: str) -> str:
+    """ "one purchase order a month, 12 times ($980.00 each), the first once approved" """
+    return f"one purchase order a {period}, {count} times ({each} each), the first once approved"
+
+
 def ask_recurring_end(description: str, period: str | None) -> str:
     """A recurring purchase with no end ("$980 a month"): how many periods, each its own purchase order."""
     term = {"week": "52 for a year", "month": "12 for a year", "quarter": "4 for a year", "year": "3 for three years"}

@@ -76,12 +76,14 @@ def pos(web) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_a_monthly_order_in_the_web_chat_asks_its_end_then_is_ordered_paused_and_ended(web, clock):
-    """Jake asks for $32 a month with no end and is asked for how many months; says 6; submits; the first month
+    """Jake asks for $32 a month with no end and is asked for how many months; says 6; the summary says one PO a
+    month, 6 times; he submits; the first month
     is ordered; his card shows the releases with Pause and End; paused, the next month is skipped; ended, no more."""
     asked = say(web, "jake.miller", ASK)
     assert any("For how many months" in r["text"] for r in asked), [r["text"] for r in asked]
     replies = say(web, "jake.miller", "6")
     summary = next(r["html"] for r in replies if r.get("html") and "Ready to submit?" in r["html"])
+    assert "one purchase order a month, 6 times ($32.00 each)" in html.unescape(summary)
     number = tap(web, "jake.miller", summary, "submit")[0]["number"]
     tick(web, clock)
     assert pos(web) == [f"{number}-R01"]
