@@ -7,7 +7,7 @@ it is now. A refusal is only words.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from approvals.commands import ChangeSchedule
 from approvals.directory import Directory, Person
@@ -16,8 +16,15 @@ from approvals.views import RequisitionView
 from bot.cards.model import CardAction
 from bot.intake.reply import Reply
 
-if TYPE_CHECKING:  # the chat context draws cards, which use this module's buttons
-    from bot.intake.context import Chat
+
+class Chat(Protocol):
+    """What a tap needs of the chat context (bot/intake/context.py's Chat, which draws cards with these buttons)."""
+
+    service: Any
+    surface: str
+
+    def with_card(self, message: str, number: str, person: Person) -> list[Reply]: ...
+
 
 PREFIX = "recurring."
 _LABELS = {"pause": "Pause releases", "resume": "Resume releases", "end": "End releases"}
