@@ -25,6 +25,7 @@ jobs, delivered by the dispatcher like the PO notices. Pure core: no connector, 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,8 @@ from sqlalchemy import JSON, Column, Engine, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals import audit, jobqueue
+from approvals.attachment_store import AttachmentStore, key_for
+from approvals.attachments import AttachmentLimits, check_file, megabytes
 from approvals.columns import timestamp_field
 from approvals.db import transaction
 from approvals.directory import Directory, Supplier, dump_directory
@@ -66,6 +69,9 @@ class SupplierRequest(SQLModel, table=True):
     email: str = Field(max_length=254)
     website: str = Field(max_length=300)
     tax_id: str | None = Field(default=None, max_length=40)
+    # the supplier's tax document, if one was sent: {"filename", "content_type", "size", "sha256", "key"}; its bytes
+    # are in the attachment store under `key`, served only to whoever may see the request (`tax_document`)
+    tax_document: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     currency: str = Field(default="USD", max_length=3)
     state: str = Field(default=PENDING, max_length=20)
     requested_by: str = Field(max_length=80)
@@ -194,14 +200,32 @@ def ask(
     tax_id: str | None = None,
     currency: str | None = None,
     draft: dict[str, Any] | None = None,
+    document: tuple[str, bytes] | None = None,
+    store: AttachmentStore | None = None,
+    limits: AttachmentLimits | None = None,
     surface: str = "api",
     now: datetime,
 ) -> Asked:
     """Open a request to add a supplier, or join the open one for the same name. `draft` is the requester's
-    waiting draft as their surface keeps it ({"surface", "draft_id", "draft"}), continued once it is added."""
+    waiting draft as their surface keeps it ({"surface", "draft_id", "draft"}), continued once it is added.
+    `document` (file name, bytes) is the supplier's tax document, checked as an attachment is (size, kind, content)
+    and kept in `store`; a refused file refuses the request with the limit named, and nothing is written."""
     if directory.person(actor) is None:
         raise NotAllowed(f"{actor!r} is not in the company directory.")
     name, email, site, tax = check(directory, name, email, website, tax_id)
+    paper: dict[str, Any] | None = None
+    blob = document[1] if document is not None else b""
+    if document is not None:
+        if store is None:
+            raise ValidationFailed([FieldError("tax_document", "files cannot be kept here; ask without the file")])
+        filename, content_type = check_file(document[0], document[1], limits or AttachmentLimits())
+        paper = {
+            "filename": filename,
+            "content_type": content_type,
+            "size": len(document[1]),
+            "sha256": hashlib.sha256(document[1]).hexdigest(),
+            "key": key_for(document[1]),
+        }
     waiting = {"person": actor, **(draft or {"surface": surface})}
     with transaction(engine) as session:
         audit.lock_chain(session)  # one ask at a time: two people asking for the same name give one request
@@ -210,9 +234,13 @@ def ask(
             .where(SupplierRequest.name_key == fold(name), col(SupplierRequest.state).in_(OPEN_STATES + (APPROVED,)))
             .order_by(col(SupplierRequest.id))
         ).first()
+        if paper is not None and store is not None and (open_one is None or open_one.tax_document is None):
+            store.put(session, paper["key"], blob)
         if open_one is not None:
             entries = [w for w in open_one.waiting if not _same_wait(w, waiting)]
             open_one.waiting = entries + [waiting]
+            if open_one.tax_document is None and paper is not None:
+                open_one.tax_document = paper
             open_one.updated_at = now
             session.add(open_one)
             audit.append_event(
@@ -232,6 +260,7 @@ def ask(
             email=email,
             website=site,
             tax_id=tax,
+            tax_document=paper,
             currency=(currency or directory.currency or "USD")[:3].upper(),
             requested_by=actor,
             requested_at=now,
@@ -247,7 +276,14 @@ def ask(
             actor=actor,
             at=now,
             surface=surface,
-            after={"request": row.number, "name": name, "email": email, "website": site, "tax_id": tax},
+            after={
+                "request": row.number,
+                "name": name,
+                "email": email,
+                "website": site,
+                "tax_id": tax,
+                **({"tax_document": {k: paper[k] for k in ("filename", "size", "sha256")}} if paper else {}),
+            },
         )
         requester = directory.person(actor)
         who = requester.name if requester else actor
@@ -258,6 +294,7 @@ def ask(
                 "supplier_requested",
                 f"{who} asks procurement to add a new supplier: {name} ({email}, {site}"
                 + (f", tax id {tax}" if tax else "")
+                + (f", tax document {paper['filename']} ({megabytes(paper['size'])})" if paper else "")
                 + f"). Review {row.number}.",
                 f"supplier_requested:{row.number}",
                 actions=_review_actions(row.number),
@@ -558,6 +595,21 @@ def listing(engine: Engine, *, states: tuple[str, ...] | None = None, limit: int
         if states:
             q = q.where(col(SupplierRequest.state).in_(states))
         return list(session.exec(q).all())
+
+
+def tax_document(
+    engine: Engine, store: AttachmentStore, directory: Directory, number: str, reader: str
+) -> tuple[dict[str, Any], bytes]:
+    """The request's tax document (its record and bytes), for a buyer or a requester waiting on it; NotFound for
+    anyone else, as for a request that does not exist."""
+    with Session(engine) as session:
+        row = session.get(SupplierRequest, number_of(number))
+        if row is None or not may_see(row, directory, reader) or not row.tax_document:
+            raise NotFound(f"There is no tax document on {number} for you.")
+        data = store.get(session, str(row.tax_document["key"]))
+    if data is None or hashlib.sha256(data).hexdigest() != row.tax_document.get("sha256"):
+        raise NotFound(f"The tax document of {number} is no longer kept.")
+    return dict(row.tax_document), data
 
 
 def waiting_draft(row: SupplierRequest, person: str) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("email", _S(length=254), nullable=False),
         sa.Column("website", _S(length=300), nullable=False),
         sa.Column("tax_id", _S(length=40), nullable=True),
+        sa.Column("tax_document", sa.JSON(), nullable=True),
         sa.Column("currency", _S(length=3), nullable=False),
         sa.Column("state", _S(length=20), nullable=False),
         sa.Column("requested_by", _S(length=80), nullable=False),

@@ -7,9 +7,10 @@ from factories import submit
 from sqlmodel import Session, select
 
 from approvals import audit, new_suppliers
+from approvals.attachment_store import DatabaseStore
 from approvals.db import transaction
 from approvals.directory_store import LiveDirectory, active_directory, install_directory
-from approvals.errors import NotAllowed, StaleAction, ValidationFailed
+from approvals.errors import NotAllowed, NotFound, StaleAction, ValidationFailed
 from approvals.jobqueue import Job
 from approvals.new_suppliers import SupplierRequest
 from approvals.policy.loader import load_policy_text
@@ -198,3 +199,19 @@ def test_the_facts_say_whether_a_supplier_is_new(directory, policy):
     assert facts["supplier.new"] is False
     text = (EXAMPLES / "policy.yaml").read_text(encoding="utf-8").replace("rules:\n", "rules:" + NEW_SUPPLIER_RULE, 1)
     assert load_policy_text(text, "policy.yaml").spec.rules[0].id == "new-supplier"
+
+
+def test_a_tax_document_is_checked_kept_and_shown_only_to_buyers_and_its_requesters(engine, directory, clock):
+    """Jake's W-9 (a real PDF) is kept with the request: Ben (buyer) and Jake read it, Zoe (not involved) is told
+    there is none; a web page renamed w9.pdf is refused with what to send, and no request is opened."""
+    store = DatabaseStore()
+    with pytest.raises(ValidationFailed) as caught:
+        ask(engine, directory, clock, document=("w9.pdf", b"<html>not a pdf</html>"), store=store)
+    assert "is not a real PDF" in caught.value.errors[0].message and requests(engine) == []
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    number = ask(engine, directory, clock, document=("W-9 form.pdf", pdf), store=store).request.number
+    for reader in ("ben.turner", "jake.miller"):
+        record, data = new_suppliers.tax_document(engine, store, directory, number, reader)
+        assert (record["filename"], record["content_type"], data) == ("W-9 form.pdf", "application/pdf", pdf)
+    with pytest.raises(NotFound):
+        new_suppliers.tax_document(engine, store, directory, number, "zoe.martin")
