@@ -146,6 +146,10 @@ UNITS = (
     "sheet",
     "licenses",
     "license",
+    "endpoints",
+    "endpoint",
+    "mailboxes",
+    "mailbox",
     "seats",
     "seat",
     "tires",
@@ -251,6 +255,8 @@ _SINGULAR = {
     "licenses": "license",
     "users": "user",
     "seats": "seat",
+    "endpoints": "endpoint",
+    "mailboxes": "mailbox",
     "mo": "month",
     "mos": "month",
     "wk": "week",
@@ -288,7 +294,7 @@ MONEY = re.compile(
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
     rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?:(?P<g>grand|quoted|all in|all-in|out the door)\b"
-    rf"|(?=for\s+the\s+(?:lot|job|work|week|day|month|year|whole\s+thing)\b)))"
+    rf"|(?=for\s+the\s+(?:lot|job|work|week|day|month|year|box|case|pack|set|kit|batch|whole\s+thing)\b)))"
 )
 # Instruction-like words in a request: to the approver or the system, not about the purchase. The clause they
 # start runs to the next sentence break or to the first words that say what is wanted.
@@ -390,7 +396,10 @@ _PER = re.compile(
 _SELLS_THEM_FOR = re.compile(
     r"\b(?:has|have|had|sells?|carr(?:y|ies)|stocks?|lists?)\s+(?:them|those|these|one|the \w+s)(?:\s+(?:for|at))?\s*$"
 )
-_TOTAL_AFTER = re.compile(r"^[ \t]*(?:total|in total|all in|altogether|for (?:all|everything|the lot)|overall)\b")
+_TOTAL_AFTER = re.compile(
+    r"^[ \t]*(?:total|in total|all in|altogether|overall"
+    r"|for (?:all|everything|the (?:lot|box|case|pack|set|kit|batch|order|whole (?:thing|lot|order))))\b"
+)
 # "$300 for 2 chargers", "CAD 450 for 2 pallet jacks": the amount pays for that many; the count stays to be read
 _FOR_COUNT = re.compile(
     r"^\s*for\s+(?:the\s+)?(?:\d[\d,]*|both|all\s+\d+)\b(?!\s*(?:[x×/-]|months?|mos?|years?|yrs?|weeks?|wks?|days?|"
@@ -1011,6 +1020,7 @@ class Extractor:
         _priced_per_place(out, money, w.low)
         self._own_item_with_own_price(out)
         self._drop_leftovers(out)
+        _one_thing_said_in_two_clauses(out)
         _two_counts(out)
         self._categorize(out)
         return out
@@ -2030,6 +2040,43 @@ def _split_quoted(text: str) -> tuple[str, str]:
         forwarding = forwarding or bool(_FORWARD_HEADER.match(line))
         (quoted if forwarding or _QUOTED_LINE.match(line) else own).append(line)
     return "\n".join(own), "\n".join(quoted)
+
+
+# "annual renewal", "1-year subscription": what kind of purchase a line is, never a second thing bought
+_TERMS_OF_THE_LINE = re.compile(
+    r"(?:(?:annual|yearly|monthly|quarterly|(?:1|one|12)[\s-](?:year|yr|month|mo))\s+)?"
+    r"(?:renewal|subscription|licen[cs]e\s+renewal|support(?:\s+renewal)?|maintenance(?:\s+renewal)?)"
+)
+
+
+def _one_thing_said_in_two_clauses(out: Extraction) -> None:
+    """ "CrowdStrike renewal: 60 endpoints x $59.99/yr" and "45 seats of Microsoft 365 E3, annual renewal, $432 per
+    seat": the thing in one clause and its count or its price in the next are one line, not two (two lines would
+    price the request twice)."""
+    for before, ln in zip(list(out.lines), list(out.lines)[1:]):
+        words = re.sub(r"[^a-z ]+", " ", ln.description.lower()).strip()
+        if (
+            _only_a_unit(words)
+            and before.quantity_source == "implied"
+            and before.unit_price is None
+            and before.total is None
+            and ln.quantity_source == "said"
+        ):
+            before.quantity, before.quantity_source, before.unit = ln.quantity, "said", ln.unit
+            before.unit_price, before.price_source, before.total = ln.unit_price, ln.price_source, ln.total
+            before.period = before.period or ln.period
+            out.lines.remove(ln)
+        elif (
+            _TERMS_OF_THE_LINE.fullmatch(words)
+            and ln.quantity_source != "said"
+            and before.quantity_source == "said"
+            and before.unit_price is None
+            and before.total is None
+            and (ln.unit_price is not None or ln.total is not None)
+        ):
+            before.unit_price, before.price_source, before.total = ln.unit_price, ln.price_source, ln.total
+            before.period = before.period or ln.period
+            out.lines.remove(ln)
 
 
 def _only_a_unit(description: str) -> bool:

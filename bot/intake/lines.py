@@ -25,7 +25,7 @@ UNIT_WORDS = (
     "seats seat users user tires tire hours hour hrs hr visits visit years year yrs yr weeks week tubes tube "
     "cans can bottles bottle jugs jug totes tote buckets bucket yards yard meters meter liters liter"
     " mo mos wk wks coils coil cajas caja rollos rollo docenas docena cubetas cubeta piezas pieza paquetes paquete"
-    " tarimas tarima days day count ct"
+    " tarimas tarima days day count ct endpoints endpoint mailboxes mailbox"
 ).split()
 CANONICAL = {
     "rls": "roll",
@@ -123,7 +123,10 @@ SIZE = re.compile(
     r"|\b(?!x\d)[a-z]+\d+[a-z\d-]*\b"  # aw32, n95, 6205-2rs's tail
     r"|\b\d{3,}-\d+[a-z\d-]*\b"
     r"|\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
-    r"|\b\d+(?:st|nd|rd|th)\b",
+    r"|\b\d+(?:st|nd|rd|th)\b"
+    # "3 phase motor", "2-drawer cabinet", "48-port switch": how the thing is built, never how many
+    r"|\b\d\s?-?\s?(?:phase|ph|pole|wire|ply|gang)\b"
+    r"|\b\d+-(?:drawer|port|shelf|tier|door|bay|step|wheel|speed|stage|way|seat|seater|bin|light|head|outlet)s?\b",
     re.IGNORECASE,
 )
 # "at all 6 DCs", "across 3 sites", "for both warehouses": where it goes, never how many are bought
@@ -170,7 +173,8 @@ NESTING = re.compile(
     rf"|(?<=,)\s*\d[\d,]*\s*(?:{_UNIT})\s+each\b"
     rf"|\b\d[\d,]*\s*(?:(?:{_UNIT})\s+)?(?:per|in a|in each|to a|to the)\s+(?:{_UNIT})\b"
     rf"|\b\d[\d,]*\s*(?:{_UNIT})\s+an?\s+(?:{_UNIT})\b"
-    rf"|(?<=[a-z])\s*(?:=|x)\s*\d[\d,]*\s*(?:{_UNIT})\b",
+    # "case x 12 rolls" says what a case holds; "2.5 gal x 10 jugs" counts jugs of that size
+    rf"|(?<=[a-z])(?<!gal)(?<!lb)(?<!lbs)(?<!oz)(?<!kg)(?<!ft)(?<!ml)\s*(?:=|x)\s*\d[\d,]*\s*(?:{_UNIT})\b",
     re.IGNORECASE,
 )
 QTY = re.compile(
@@ -210,7 +214,7 @@ ITEM_CORRECTION = re.compile(
 )
 NOT_INSTEAD = re.compile(r"^\s*(?P<q>\d[\d,]*)\s*(?P<u>[a-z]+\s+)?not\s+\d", re.IGNORECASE)
 RESTATED = re.compile(
-    r"^\s*(?:that'?s|thats|which is|=|i\.?e\.?|about|approx\.?|~|or)\b", re.IGNORECASE
+    r"^\s*(?:that'?s|thats|which is|=|i\.?e\.?|about|approx\.?|~|or|so)\b", re.IGNORECASE
 )  # "(thats 2 pallets)", "= 98 bags"
 # longest first, so "we're" is taken whole and not as "we" and a stray "'re"
 FILLER_START = re.compile(
@@ -346,6 +350,12 @@ def _same_thing(a: str, b: str) -> bool:
     return bool(heads[0] and heads[1]) and heads[0][0].rstrip("s") == heads[1][0].rstrip("s")
 
 
+def named_again(named: str, said: str) -> bool:
+    """ "paper" after "2 cases paper": a line's own words, alone, pointing back at it."""
+    words = said.lower().split()
+    return 0 < len(words) <= 2 and set(words) <= set(named.lower().split())
+
+
 def _nesting_blank(text: str, m: re.Match[str]) -> str:
     if m.group(0).lower().startswith("of") and not re.search(rf"(?:{_UNIT})\s+$", text[: m.start()]):
         return m.group(0)  # "a couple of 5 gal pails": not a nesting
@@ -440,7 +450,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             bool(
                 re.fullmatch(
                     r"\s*(?:edit|update|correction|sorry|actually|wait|oops|typo|no wait|scratch that|my bad"
-                    r"|i mean)\W*",
+                    r"|i mean|no|nope)\W*",
                     rest[start:end],
                     re.I,
                 )
@@ -606,6 +616,33 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             lines[-1].quantity, lines[-1].quantity_said, lines[-1].quantity_at = quantity, said, quantity_at
             lines[-1].unit = unit or lines[-1].unit
             continue
+        if (
+            correction
+            and quantity is not None
+            and lines
+            and (
+                (lines[-1] is pending_qty and not lines[-1].description and lines[-1].unit)
+                or canonical_unit(lines[-1].description.lower()) in _UNIT_SET
+            )
+        ):
+            # "18 reams? sorry, 18 cases of copy paper": the correction says again, whole, what the last line meant
+            last = lines[-1]
+            last.description, last.start, last.quantity, last.quantity_said = description, desc_start, quantity, said
+            last.unit, last.bare, last.quantity_at = unit, bare, quantity_at
+            continue
+        if bare and quantity is not None and not correction and re.search(r"[a-z]\s+" + re.escape(raw) + r"\s*$", seg):
+            named = next(
+                (
+                    x
+                    for x in lines
+                    if x.description and x.quantity is not None and named_again(x.description, description)
+                ),
+                None,
+            )
+            if named is not None and named.trailing is None:
+                # "2 cases paper, 1 box pens. paper 45, pens 8.99": a line named again with a bare number is priced
+                named.trailing = quantity
+                continue
         if correction and quantity is not None:
             again = next(
                 (x for x in reversed(lines) if x.description and _same_thing(x.description, description)), None

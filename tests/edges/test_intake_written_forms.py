@@ -10,7 +10,7 @@ import yaml
 
 from bot.intake.extract import Extractor
 from bot.intake.tables import rows_as_sentences
-from tests.edges.test_intake_extraction import _check_line, understand
+from tests.edges.test_intake_extraction import MONDAY, _check_line, understand
 
 TABLE = yaml.safe_load((Path(__file__).parents[1] / "data" / "intake_written_forms.yaml").read_text())
 
@@ -118,3 +118,31 @@ def test_two_counts_for_one_item_are_asked_not_guessed(extractor, directory):  #
     assert draft.lines[0].quantity is None
     assert any("two counts" in p for p in ex.problems)
     assert question is not None and question.field == "quantity"
+
+
+@pytest.mark.parametrize(
+    ("text", "seller"),
+    [
+        ("diesel for the yard tractor - 400 gal at 3.79, Pacific Pride", "Pacific Pride"),
+        ("HVAC repair on the office unit, Goettl Air, 1,250", "Goettl Air"),
+        ("quarterly pest control for the Kent DC - Western Exterminator, 310", "Western Exterminator"),
+    ],
+)
+def test_a_seller_named_apart_by_commas_is_named_back(extractor, text, seller):  # type: ignore[no-untyped-def]
+    """A capitalised name standing alone after the item ("..., Pacific Pride") is the unknown seller, named back."""
+    ex = extractor.extract(text, now=MONDAY)
+    assert ex.unknown_supplier == seller
+    assert all(seller.lower() not in line.description.lower() for line in ex.lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "40 rolls of stretch wrap from uline at 32 a roll, Dallas",
+        "need 6 pallets of bottled water, thanks, Rosa",
+        "10 cases of copy paper from staples, ASAP, Maria approved",
+    ],
+)
+def test_a_site_a_sign_off_or_a_person_is_not_a_seller(extractor, text):  # type: ignore[no-untyped-def]
+    """Words set apart by commas that name a site, a sign-off or a person of the company are never the seller."""
+    assert extractor.extract(text, now=MONDAY).unknown_supplier is None
