@@ -34,7 +34,7 @@ class CardField(BaseModel):
 
     name: str
     label: str
-    kind: Literal["text", "email", "url"] = "text"
+    kind: Literal["text", "email", "url", "file"] = "text"
     required: bool = True
     value: str = ""  # filled in already (the supplier's name as typed)
 

@@ -4,16 +4,19 @@ core refuses anyone else). Every decision is the core's: audited, a double post 
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from approvals import new_suppliers
+from approvals.attachments import Attachment, megabytes
 from approvals.errors import ProcurebotError, ValidationFailed
 from bot.console import html
 from bot.console.formats import when
 from bot.console.guard import guard, guard_form
+from bot.downloads import download_response
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PAGE = "/console/suppliers"
@@ -51,6 +54,9 @@ def suppliers_page(
             "email": r.email,
             "website": r.website,
             "tax_id": r.tax_id or "",
+            "tax_document": (
+                f"{r.tax_document['filename']} ({megabytes(r.tax_document['size'])})" if r.tax_document else ""
+            ),
             "asked_by": ", ".join(dict.fromkeys(name(str(w.get("person"))) for w in r.waiting)),
             "asked_at": when(r.requested_at),
             "state": STATE_WORDS.get(r.state, r.state),
@@ -71,6 +77,32 @@ def suppliers_page(
         done=done,
         problem=problem,
     )
+
+
+@router.get("/suppliers/{number}/tax-document")
+def tax_document(request: Request, number: Annotated[str, Path(max_length=20)]) -> Response:
+    """The request's tax document, always as a download (the page's own check: admins and auditors)."""
+    who = guard(request)
+    if isinstance(who, Response):
+        return who
+    runtime = request.app.state.runtime
+    service = runtime.service
+    try:
+        record, data = new_suppliers.tax_document(
+            runtime.engine, service.attachment_store, runtime.directory, number, None
+        )
+    except ProcurebotError as exc:
+        return html.message("Not found", exc.message, "bad", who=who, active="suppliers", status=404)
+    row = Attachment(
+        requisition_id=0,
+        filename=record["filename"],
+        content_type=record["content_type"],
+        size=record["size"],
+        sha256=record["sha256"],
+        storage_key=record["key"],
+        uploaded_by="",
+    )
+    return download_response(row, data)
 
 
 @router.post("/suppliers/{number}/decide")

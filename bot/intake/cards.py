@@ -212,6 +212,7 @@ def ask_supplier_action(draft: DraftState) -> CardAction:
             CardField(name="email", label=texts.SUPPLIER_EMAIL, kind="email"),
             CardField(name="website", label=texts.SUPPLIER_WEBSITE, kind="url"),
             CardField(name="tax_id", label=texts.SUPPLIER_TAX_ID, required=False),
+            CardField(name="tax_document", label=texts.SUPPLIER_TAX_DOCUMENT, kind="file", required=False),
         ],
     )
 

@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from approvals import new_suppliers
+from approvals.attachments import megabytes
 from approvals.directory_store import LiveDirectory
 from approvals.errors import ProcurebotError, ValidationFailed
 from approvals.new_suppliers import SupplierRequest
@@ -86,6 +87,13 @@ class NewSuppliers:
         if draft is None or value.get("draft_id") != draft.draft_id or not draft.new_supplier:
             return [Reply("That form belongs to a request that is no longer open; start the request again.")]
         given = {**fields_from_text(text or ""), **{k: v for k, v in value.items() if v}}
+        service = self.chat.service
+        document = None
+        if given.get("tax_document"):  # a file the surface held first (the web chat's upload): its bytes by key
+            data = service.held(given["tax_document"])
+            if data is None:
+                return [Reply("The tax document is no longer kept; attach it again, or ask without it.")]
+            document = (given.get("tax_document_name") or "tax-document", data)
         try:
             asked = new_suppliers.ask(
                 self.chat.service.engine,
@@ -97,6 +105,9 @@ class NewSuppliers:
                 tax_id=given.get("tax_id"),
                 currency=draft.currency,
                 draft={"surface": self.chat.surface, "draft_id": draft.draft_id, "draft": row.draft},
+                document=document,
+                store=service.attachment_store,
+                limits=service.attachment_limits,
                 surface=self.chat.surface,
                 now=self.chat.now(),
             )
@@ -200,6 +211,16 @@ def review_card(row: SupplierRequest, chat: Chat) -> Card:
         Fact(label="Contact e-mail", value=row.email),
         Fact(label="Website", value=row.website),
         *([Fact(label="Tax id", value=row.tax_id)] if row.tax_id else []),
+        *(
+            [
+                Fact(
+                    label="Tax document",
+                    value=f"{row.tax_document['filename']} ({megabytes(row.tax_document['size'])})",
+                )
+            ]
+            if row.tax_document
+            else []
+        ),
         Fact(label="Asked by", value=", ".join(dict.fromkeys(names))),
         Fact(label="State", value=STATE_WORDS.get(row.state, row.state)),
     ]

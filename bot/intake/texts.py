@@ -183,6 +183,7 @@ SUPPLIER_NAME = "Supplier name"
 SUPPLIER_EMAIL = "Contact e-mail"
 SUPPLIER_WEBSITE = "Website"
 SUPPLIER_TAX_ID = "Tax id (optional)"
+SUPPLIER_TAX_DOCUMENT = "Tax document, e.g. a W-9 (optional)"
 
 
 def new_supplier_fact(name: str) -> str:

@@ -270,6 +270,25 @@ def attach(
     return {"replies": [{"text": result.message, "html": None, "number": result.number}]}
 
 
+@router.post("/api/suppliers/documents")
+def hold_document(
+    request: Request,
+    person: Annotated[str, Form(min_length=1, max_length=80)],
+    file: Annotated[UploadFile, File()],
+) -> dict[str, Any]:
+    """A new supplier's tax document, picked on the "Ask procurement to add it" form: checked as an attachment is
+    and kept until the form is sent (which names it by its key); a refused file is told with the limit."""
+    chat = web_chat(request)
+    _known(chat, person)
+    service = chat.runtime.service
+    data = file.file.read(service.attachment_limits.max_bytes + 1)
+    try:
+        held = service.hold(file.filename or "", data)
+    except ValidationFailed as exc:
+        raise HTTPException(422, " ".join(e.message for e in exc.errors)) from exc
+    return {"key": held.key, "filename": held.filename}
+
+
 @router.get("/api/requisitions/{number}/attachments/{attachment_id}")
 def download(
     number: Annotated[str, PathParam(max_length=20)],

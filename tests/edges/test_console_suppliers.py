@@ -13,6 +13,7 @@ from approvals.jobqueue import Job
 from tests.edges.test_console_sso import REDIRECT, _console, sign_in
 
 BEN = {"name": "Ben Turner", "preferred_username": "ben.turner@lonestar.example", "oid": "1a2b3c4d"}
+W9 = b"%PDF-1.4\n%%EOF\n"
 PRIYA = {"name": "Priya Nair", "preferred_username": "priya.nair@lonestar.example", "oid": "9f8e7d6c"}
 
 
@@ -35,6 +36,8 @@ def console(db_url, tmp_path, fake):  # type: ignore[no-untyped-def]
             email="orders@zoro.example",
             website="zoro.example",
             tax_id="12-3456789",
+            document=("W-9.pdf", W9),
+            store=rt.service.attachment_store,
             now=rt.service.clock(),
         )
         yield client
@@ -93,3 +96,17 @@ def test_someone_who_is_not_a_buyer_sees_the_list_but_cannot_decide(console, fak
     refused = decide(console, "approve")
     assert "Only buyers can decide on new suppliers" in refused.text
     assert new_suppliers.get(console.runtime.engine, "SUP-1").state == "pending"  # type: ignore[attr-defined]
+
+
+def test_the_tax_document_downloads_from_the_page(console, fake):
+    """Ben opens the tax document linked on the page: the PDF itself, as a download that a browser will not run."""
+    fake.user = dict(BEN)
+    sign_in(console)
+    page = console.get("/console/suppliers").text
+    assert 'href="/console/suppliers/SUP-1/tax-document"' in page and "W-9.pdf (15 bytes)" in page
+    got = console.get("/console/suppliers/SUP-1/tax-document")
+    assert got.status_code == 200 and got.content == W9
+    assert got.headers["content-type"] == "application/pdf" and got.headers["content-disposition"].startswith(
+        "attachment"
+    )
+    assert console.get("/console/suppliers/SUP-9/tax-document").status_code == 404

@@ -461,10 +461,13 @@ def _teams_seen(h: Any, person: str, contents: list[dict[str, Any]], texts: list
                     seen.words += "\n" + item["text"]
                     if node.get("style") == "warning":
                         seen.exceptions.append(item["text"].removeprefix("\u26a0 "))
-        for action in content.get("actions") or []:
-            if action["type"] == "Action.Execute":
-                value = {k: v for k, v in action["data"].items() if not k.startswith("pb_")}
-                seen.buttons.append(Button(action["verb"], value, _teams_press(h, person, action)))
+        for shown in content.get("actions") or []:
+            # an action that is a small form (Action.ShowCard: "Ask procurement to add it") counts as its button
+            inner = shown["card"].get("actions") or [] if shown["type"] == "Action.ShowCard" else [shown]
+            for action in inner:
+                if action["type"] == "Action.Execute":
+                    value = {k: v for k, v in action["data"].items() if not k.startswith("pb_")}
+                    seen.buttons.append(Button(action["verb"], value, _teams_press(h, person, action)))
     return seen
 
 

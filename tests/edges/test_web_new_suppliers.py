@@ -138,3 +138,21 @@ def test_a_buyer_asks_for_info_and_the_requester_answers_from_the_card(web):
     answered = tap(web, "jake.miller", jake, "supplier.answer", text="EIN 12-3456789")
     assert "the buyers have your answer" in words(answered)
     assert new_suppliers.get(web.runtime.engine, "SUP-1").state == "pending"
+
+
+def test_a_tax_document_picked_on_the_form_reaches_the_buyer(web):
+    """Jake picks a web page renamed w9.pdf: refused with what to send; he picks the real W-9: the request carries it
+    and Ben's card names it."""
+    summary = ask_from_summary(web)
+    assert 'type="file"' in summary and 'name="tax_document"' in summary
+    files = {"file": ("w9.pdf", b"<html>not a pdf</html>", "application/pdf")}
+    refused = web.post("/chat/api/suppliers/documents", data={"person": "jake.miller"}, files=files)
+    assert refused.status_code == 422 and "is not a real PDF" in refused.text
+    files = {"file": ("W-9.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
+    held = web.post("/chat/api/suppliers/documents", data={"person": "jake.miller"}, files=files).json()
+    extra = {"tax_document": held["key"], "tax_document_name": held["filename"]}
+    asked = tap(web, "jake.miller", summary, "supplier.request", **GOOD, **extra)
+    assert "I asked procurement to add Zoro Tools (SUP-1)" in words(asked)
+    assert new_suppliers.get(web.runtime.engine, "SUP-1").tax_document["filename"] == "W-9.pdf"
+    dispatch(web)
+    assert "tax document W-9.pdf (15 bytes)" in unread_html(web, "ben.turner")

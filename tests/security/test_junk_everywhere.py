@@ -37,6 +37,8 @@ HIDDEN = [
     ("GET", "/console/risk"),
     ("GET", "/console/suppliers"),
     ("POST", "/console/suppliers/{number}/decide"),
+    ("GET", "/console/suppliers/{number}/tax-document"),
+    ("POST", "/chat/api/suppliers/documents"),
     ("GET", "/console/requisitions"),
     ("GET", "/console/requisitions/{number}"),
     ("GET", "/console/people"),

@@ -366,7 +366,24 @@ log.addEventListener("submit", async (e) => {
   if (fields) {
     // a small form (a new supplier's name, e-mail, website): each field goes back in the action's value
     e.preventDefault();
-    act(fields, null, Object.fromEntries(new FormData(fields)));
+    const values = {};
+    for (const [name, v] of new FormData(fields)) {
+      if (typeof v === "string") { values[name] = v; continue; }
+      if (!v.name) continue; // no file picked
+      // a file (a supplier's tax document) is checked and kept first; the form then names it by its key
+      const form = new FormData();
+      form.append("person", person);
+      form.append("file", v, v.name);
+      const res = await fetch("/chat/api/suppliers/documents", { method: "POST", body: form });
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        line((data.error && data.error.message) || data.detail || `${v.name} was not kept (${res.status}).`, "note refused");
+        return;
+      }
+      values[name] = data.key;
+      values[name + "_name"] = data.filename;
+    }
+    act(fields, null, values);
     return;
   }
   const form = e.target.closest("form.needs-text");
