@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from approvals import groups
 from approvals.delegation import DelegationWindow, resolve_delegate
@@ -34,8 +34,37 @@ from approvals.policy.schema import ApproverSpec, GroupSpec, RuleSpec, ServiceLe
 
 Outcome = Literal["auto_approve", "approval", "stop"]
 _INDEX_LIMIT = 4096  # cached masks per fact; values beyond it are computed each time
+_T = TypeVar("_T")
 
 
+def _fills_at_once(cls: type[_T]) -> type[_T]:
+    """Give a frozen dataclass an __init__ that fills the new instance's __dict__ in one step.
+
+    The __init__ a frozen dataclass gets calls object.__setattr__ once per field; routing builds a route, its stages
+    and their steps for every request, and those calls cost about an eighth of route(). The new __init__ takes the
+    same arguments with the same defaults and sets the same fields; the instance stays frozen (assigning a field
+    still raises FrozenInstanceError), equal, hashed and printed as before."""
+    params: list[str] = []
+    items: list[str] = []
+    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.default_factory is not MISSING or not f.init:
+            raise TypeError(f"{cls.__name__}.{f.name}: only plain fields and plain defaults are filled at once")
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        items.append(f"{f.name!r}: {f.name}")
+    source = f"def __init__(self, {', '.join(params)}):\n    _set(self, '__dict__', {{{', '.join(items)}}})\n"
+    exec(source, namespace)  # noqa: S102 - our own field names only, as dataclasses itself builds __init__
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    setattr(cls, "__init__", init)
+    return cls
+
+
+@_fills_at_once
 @dataclass(frozen=True)
 class StepPlan:
     approver: str
@@ -50,6 +79,7 @@ class StepPlan:
     fallback: dict[str, str] | None = None
 
 
+@_fills_at_once
 @dataclass(frozen=True)
 class StagePlan:
     index: int
@@ -84,6 +114,7 @@ class StagePlan:
         return ", ".join(step.approver_name for step in self.steps)
 
 
+@_fills_at_once
 @dataclass(frozen=True)
 class RoutePlan:
     outcome: Outcome

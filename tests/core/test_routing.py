@@ -466,3 +466,17 @@ def test_the_explanation_says_which_branch_of_an_any_held_and_names_the_overlay(
         lines=[{"description": "conveyor rollers", "quantity": 1, "unit_price": 4200}],
     )
     assert "with overlay risky-supplier (because contract_status in {expired, none})" in plan.explanation
+
+
+def test_a_plan_is_a_frozen_value_with_every_field_set(sample_policy, company):
+    """A routed plan, its stages and steps cannot be changed after routing, and hold every field with its default."""
+    import dataclasses
+
+    plan = plan_for(sample_policy, company)
+    stage = plan.stages[0]
+    for value in (plan, stage, stage.steps[0]):
+        assert set(vars(value)) == {f.name for f in dataclasses.fields(value)}
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.explanation = "changed"  # type: ignore[misc]
+    assert stage.informed == () and stage.steps[0].provisional is None and plan.stop_reason is None
+    assert dataclasses.replace(plan, amount="x") == dataclasses.replace(plan, amount="x") != plan
