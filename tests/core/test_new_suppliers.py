@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from factories import submit
 from sqlmodel import Session, select
@@ -17,6 +19,7 @@ from approvals.policy.loader import load_policy_text
 from approvals.policy_store import install_policy
 from approvals.workflow import ApprovalService
 from bot.erp_dispatcher import ErpDispatcher
+from connectors.erp.base import PermanentError
 from connectors.erp.config import ErpSettings
 from connectors.erp.sandbox import SandboxErp
 from tests.conftest import EXAMPLES
@@ -215,3 +218,60 @@ def test_a_tax_document_is_checked_kept_and_shown_only_to_buyers_and_its_request
         assert (record["filename"], record["content_type"], data) == ("W-9 form.pdf", "application/pdf", pdf)
     with pytest.raises(NotFound):
         new_suppliers.tax_document(engine, store, directory, number, "zoe.martin")
+
+
+def test_two_buyers_approving_at_once_make_one_decision(engine, directory, clock):
+    """Ben and Grace press Approve at the same moment: one approval, one ERP job; the other is told who decided."""
+    number = ask(engine, directory, clock).request.number
+    start, results = threading.Barrier(2), {}
+
+    def press(buyer: str) -> None:
+        start.wait()
+        try:
+            new_suppliers.decide(engine, directory, number, actor=buyer, decision="approve", now=clock())
+            results[buyer] = "approved"
+        except StaleAction as exc:
+            results[buyer] = exc.message
+
+    threads = [threading.Thread(target=press, args=(b,)) for b in ("ben.turner", "grace.kim")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    said = list(results.values())
+    assert said.count("approved") == 1 and any("already approved by" in words for words in said), said
+    with Session(engine) as s:
+        assert len(s.exec(select(Job).where(Job.kind == new_suppliers.CREATE_SUPPLIER)).all()) == 1
+
+
+class Refusing:
+    """The sandbox ERP that refuses new vendors for good (a mandatory field it wants and we do not send)."""
+
+    def __init__(self, inner):  # type: ignore[no-untyped-def]
+        self.inner, self.name = inner, inner.name
+
+    def create_supplier(self, request):  # type: ignore[no-untyped-def]
+        raise PermanentError("the ERP needs a payment terms code for new vendors", status=422)
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+
+def test_a_vendor_the_erp_refuses_tells_the_buyer_and_adds_nothing(engine, stored, clock):
+    """The ERP refuses the vendor for good: the job is dead, Ben (who approved) hears why, the directory is as it
+    was, and the refusal is in the audit chain."""
+    number = ask(engine, stored, clock).request.number
+    new_suppliers.decide(engine, stored, number, actor="ben.turner", decision="approve", now=clock())
+    inbox = Inbox()
+    settings = ErpSettings(_env_file=None, erp_max_attempts=3, erp_backoff_base_seconds=2, erp_backoff_max_seconds=60)
+    erp = Refusing(SandboxErp(engine, stored))
+    ErpDispatcher(engine, stored, erp, inbox, settings=settings, clock=clock, worker_id="w1").drain()
+    assert new_suppliers.get(engine, number).state == "approved"
+    [told] = [n for n in inbox.to("ben.turner") if n.kind == "supplier_failed"]  # type: ignore[attr-defined]
+    assert "payment terms code" in told.text  # type: ignore[attr-defined]
+    with Session(engine) as s:
+        [job] = s.exec(select(Job).where(Job.kind == new_suppliers.CREATE_SUPPLIER)).all()
+        kinds = [e.kind for e in s.exec(select(audit.AuditEvent)).all()]
+        found = active_directory(s)
+    assert job.state == "dead" and "supplier_create_failed" in kinds
+    assert found is not None and "Lone Star Safety Supply" not in {x.name for x in found[1].suppliers}
