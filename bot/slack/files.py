@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from approvals.attachments import AttachmentLimits, megabytes
+from approvals.errors import ValidationFailed
 from bot import chat_files
 from bot.intake.assistant import Reply
 from bot.slack import texts
@@ -62,6 +63,21 @@ def _fetched(bot: Any, team: str | None, f: dict[str, Any], limits: AttachmentLi
         log.warning("downloading Slack file %s failed: %s", f.get("id"), type(exc).__name__)
         data = None
     return data if data is not None else texts.FILE_UNREADABLE.format(name=name)
+
+
+def hold_shared(bot: Any, team: str | None, f: dict[str, Any]) -> dict[str, str] | str:
+    """A file given in a modal's file input, downloaded, checked and kept until the form's action names it
+    ({"tax_document": its key, "tax_document_name": its name}); or what to tell the person (the limit named)."""
+    service = bot.runtime.service
+    data = _fetched(bot, team, f, service.attachment_limits)
+    if isinstance(data, str):
+        return data
+    name = str(f.get("name") or f.get("title") or "file")
+    try:
+        held = service.hold(name, data)
+    except ValidationFailed as exc:
+        return " ".join(e.message for e in exc.errors)
+    return {"tax_document": held.key, "tax_document_name": held.filename}
 
 
 def attach_shared(

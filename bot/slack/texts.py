@@ -77,6 +77,7 @@ SUPPLIER_EMAIL = "Contact e-mail"
 SUPPLIER_EMAIL_HINT = "Someone at the supplier a buyer can write to, like sales@acme.com"
 SUPPLIER_WEBSITE = "Website"
 SUPPLIER_TAX_ID = "Tax id"
+SUPPLIER_TAX_DOCUMENT = "Tax document (a W-9, say)"
 MESSAGE_SHORTCUT_PREFILL = "From a message by {author}:"
 
 # App Home

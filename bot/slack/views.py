@@ -326,6 +326,8 @@ def supplier_modal(value: dict[str, str], where: dict[str, Any]) -> dict[str, An
             _input("email", texts.SUPPLIER_EMAIL, {"type": "email_text_input"}, hint=texts.SUPPLIER_EMAIL_HINT),
             _input("website", texts.SUPPLIER_WEBSITE, {"type": "plain_text_input", "max_length": 300}, hint="acme.com"),
             _input("tax_id", texts.SUPPLIER_TAX_ID, {"type": "plain_text_input", "max_length": 40}, optional=True),
+            # Slack's file input (the files:read scope): the file comes back in the submission, downloaded then
+            _input("tax_document", texts.SUPPLIER_TAX_DOCUMENT, {"type": "file_input", "max_files": 1}, optional=True),
         ],
     }
 
@@ -336,6 +338,14 @@ def read_supplier(view: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]
     fields = {k: (_value(values, k) or "").strip() for k in ("name", "email", "website", "tax_id")}
     errors = {k: texts.ERR_REQUIRED for k in ("name", "email", "website") if not fields[k]}
     return {k: v for k, v in fields.items() if v}, errors
+
+
+def read_supplier_file(view: dict[str, Any]) -> dict[str, Any] | None:
+    """The file given in the supplier modal's file input (Slack's file object), if any."""
+    values = (view.get("state") or {}).get("values") or {}
+    element = next(iter((values.get("tax_document") or {}).values()), None) or {}
+    files = [f for f in element.get("files") or () if isinstance(f, dict) and f.get("id")]
+    return files[0] if files else None
 
 
 def read_reason(view: dict[str, Any]) -> tuple[str, dict[str, str]]:

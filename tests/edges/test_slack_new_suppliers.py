@@ -115,3 +115,22 @@ def test_reject_asks_for_the_reason_in_a_modal(slack):  # type: ignore[no-untype
     assert new_suppliers.get(slack.runtime.engine, "SUP-1").state == "rejected"
     dispatch(slack)
     assert "We already buy this from Grainger" in said_to(slack, "jake.miller")
+
+
+def test_a_tax_document_given_in_the_modal_is_kept_with_the_request(slack):  # type: ignore[no-untyped-def]
+    """Jake gives a web page renamed w9.pdf in the modal's file input: told it is not a real PDF, nothing asked; he
+    gives the real W-9: the request carries it (downloaded with the bot token) and Ben's card names it."""
+    modal = open_the_form(slack)
+    assert {b["block_id"]: b for b in modal["blocks"]}["tax_document"]["element"]["type"] == "file_input"
+    fake_pdf = slack.fake.share("w9.pdf", "application/pdf", b"<html>not a pdf</html>")
+    with_file = {**fields(), "tax_document": {"value": {"type": "file_input", "files": [fake_pdf]}}}
+    slack.submit_view("jake.miller", modal, with_file)
+    slack.settle()
+    assert "is not a real PDF" in said_to(slack, "jake.miller") and new_suppliers.listing(slack.runtime.engine) == []
+    w9 = slack.fake.share("W-9.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")
+    with_file = {**fields(), "tax_document": {"value": {"type": "file_input", "files": [w9]}}}
+    slack.submit_view("jake.miller", modal, with_file)
+    slack.settle()
+    assert new_suppliers.get(slack.runtime.engine, "SUP-1").tax_document["filename"] == "W-9.pdf"
+    dispatch(slack)
+    assert "tax document W-9.pdf (15 bytes)" in text_of(slack.card_to("ben.turner", "supplier.approve"))

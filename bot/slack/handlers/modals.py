@@ -6,6 +6,7 @@ the modal open); everything else closes the modal and answers in the person's DM
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from bot.intake.reply import Reply
 from bot.intake.store import Crossed
 from bot.slack import views
 from bot.slack.bot import SlackBot, Where
+from bot.slack.files import hold_shared
 from bot.slack.handlers.actions import answer_tap
 
 
@@ -47,9 +49,17 @@ def register(app: Any, bot: SlackBot) -> None:
             return
         await ack()
         meta = views.read_meta(view)
+        where = _where(body, meta)
         value = {**{k: str(v) for k, v in (meta.get("v") or {}).items()}, **fields}
+        paper = views.read_supplier_file(view)
+        if paper is not None:  # downloaded with the bot token and kept, then named by its key like the web chat's
+            held = await asyncio.to_thread(hold_shared, bot, where.team, paper)
+            if isinstance(held, str):
+                bot.background.submit(bot.say, where, held)
+                return
+            value.update(held)
         key = f"view:{view.get('id')}:{view.get('hash')}"
-        await answer_tap(bot, _where(body, meta), "supplier.request", value, None, key=key)
+        await answer_tap(bot, where, "supplier.request", value, None, key=key)
 
     @app.view(views.REQUEST_VIEW)
     async def on_request(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
