@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -43,8 +44,8 @@ class CompiledRule(Generic[SpecT]):
     matches: Predicate
     line: int | None
 
-    @property
-    def id(self) -> str:
+    @cached_property
+    def id(self) -> str:  # cached: routing says which stop or rule decided every request
         return self.spec.id
 
 

@@ -268,18 +268,31 @@ class RuleIndex:
             residuals.append(None if not rest else compile_condition(rest[0] if len(rest) == 1 else All(tuple(rest))))
         self._residuals = residuals
         self._facts = [_FactIndex(fact, constrained, everyone) for fact, constrained in per_fact.items()]
+        # per fact: its name, the masks already worked out by value when the value is the key (text and true/false
+        # facts; number facts are keyed by interval, so None), and its index
+        self._lookups = [(index.fact, None if index.numeric else index.by_value, index) for index in self._facts]
         self._everyone = everyone
 
     def mask(self, facts: dict[str, Any]) -> int | None:
         """Bits of the rules whose indexed tests all hold; None when a value cannot be indexed."""
         mask = self._everyone
-        try:
-            for index in self._facts:
-                mask &= index.mask(facts.get(index.fact))
-                if not mask:
-                    break
-        except _Unindexable:
-            return None
+        get = facts.get
+        for fact, by_value, index in self._lookups:
+            value = get(fact)
+            hit = None
+            if by_value is not None:  # a value seen before is one dict look-up, without a call into its _FactIndex
+                try:
+                    hit = by_value.get(value)
+                except TypeError:  # an unhashable value
+                    return None
+            if hit is None:
+                try:
+                    hit = index.mask(value)
+                except _Unindexable:
+                    return None
+            mask &= hit
+            if not mask:
+                break
         return mask
 
     def candidates(self, facts: dict[str, Any]) -> tuple[CompiledRule[RuleSpec], ...]:
@@ -317,9 +330,9 @@ class _FactIndex:
         self._free = everyone
         for bit, _ in self._checks:
             self._free &= ~bit
-        self._by_value: dict[Any, int] = {}
-        self._numeric = FACTS.get(fact, ("text",))[0] == "number"
-        if self._numeric:
+        self.by_value: dict[Any, int] = {}
+        self.numeric = FACTS.get(fact, ("text",))[0] == "number"
+        if self.numeric:
             points: set[Decimal] = set()
             for _, tests in constrained:
                 for t in tests:
@@ -336,7 +349,7 @@ class _FactIndex:
         return mask
 
     def mask(self, value: Any) -> int:
-        if self._numeric and value is not None:
+        if self.numeric and value is not None:
             try:
                 if value != value:  # NaN orders against nothing: intervals do not apply
                     raise _Unindexable
@@ -348,13 +361,13 @@ class _FactIndex:
         else:
             key = value
         try:
-            hit = self._by_value.get(key)
+            hit = self.by_value.get(key)
         except TypeError:
             raise _Unindexable from None
         if hit is None:
             hit = self._compute(value)
-            if len(self._by_value) < _INDEX_LIMIT:
-                self._by_value[key] = hit
+            if len(self.by_value) < _INDEX_LIMIT:
+                self.by_value[key] = hit
         return hit
 
 
@@ -366,12 +379,22 @@ def rule_index(policy: LoadedPolicy) -> RuleIndex:
     return index
 
 
+def _decision(policy: LoadedPolicy) -> tuple[tuple[tuple[Predicate, str], ...], RuleIndex]:
+    """The stops' tests with their ids, and the rule index: what match_rule reads for every request."""
+    decision = policy.__dict__.get("_decision")
+    if decision is None:
+        decision = (tuple((stop.matches, stop.id) for stop in policy.stops), rule_index(policy))
+        policy.__dict__["_decision"] = decision
+    return decision
+
+
 def match_rule(facts: dict[str, Any], policy: LoadedPolicy) -> str | None:
     """Which stop or rule decides these facts (the decision-table part of routing)."""
-    for stop in policy.stops:
-        if stop.matches(facts):
-            return stop.id
-    rule = rule_index(policy).first_match(facts)
+    stops, index = policy.__dict__.get("_decision") or _decision(policy)
+    for matches, stop_id in stops:
+        if matches(facts):
+            return stop_id
+    rule = index.first_match(facts)
     return rule.id if rule else None
 
 
