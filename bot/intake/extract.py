@@ -677,6 +677,12 @@ _NOT_SELLERS = {
     "quote",
     "the quote",
 }
+# words around "4K" that make it a screen's resolution
+_PICTURE = re.compile(
+    r"\b(?:tv|tvs|display|monitor|screen|camera|uhd|hdr|video|projector|television)s?\b|\d\s*(?:\"|in\b|inch)"
+)
+# what a count can be packed in: "24/cs" before a price says what a case holds
+_CONTAINERS = frozenset({"case", "box", "pack", "bag", "carton", "bundle", "pallet", "roll", "drum", "tube", "sleeve"})
 # the pieces of a message set apart by commas, semicolons, dashes with spaces, or line ends
 _NAME_SEGMENT = re.compile(r"[^,;\n\u2013\u2014]+?(?=\s+[-\u2013\u2014]\s+|[,;\n\u2013\u2014]|$)")
 # "Pacific Pride", "ABC Roofing", "Shred-it", "ADT", "Desert Fence Co.": every word capitalised, no digits
@@ -1105,11 +1111,25 @@ class Extractor:
             k = next((m.group(g) for g in ("k1", "k2", "k3", "k9", "k4", "k7") if m.group(g)), "").lower()
             if m.group("g") == "grand":
                 k = "k"
-            packed = re.match(r"\s*/\s*([a-z]+)", w.rest[m.end("n4") :]) if m.group("n4") and raw.isdigit() else None
+            packed = (
+                re.match(r"\s*(?:/|per\b)\s*([a-z]+)", w.rest[m.end("n4") :])
+                if m.group("n4") and raw.isdigit()
+                else None
+            )
             if packed and re.search(
-                rf"(?:@|\$|€|£|\bat\b)\s*[\d.,]+\s*(?:/|per|a|an)\s*{re.escape(packed.group(1))}\b", w.rest[m.end() :]
+                rf"(?:@|\$|€|£|\bat\b)\s*[\d.,]+\s*(?:/|per|a|an)\s*{re.escape(packed.group(1))}\b",
+                w.rest[m.end() :],
             ):
                 continue  # "nuts 100/box @ 6.40/box": how many a box holds; the box's price comes after
+            if (
+                packed
+                and canonical_unit(packed.group(1)) in _CONTAINERS
+                and re.search(r"(?:[@$€£]|\bat\b)\s*\d|\b\d+[.,]\d\d\b", w.rest[m.end() :])
+            ):
+                # "3 cs, 24/cs, $71.50 cs", "100 per box ... at $41.30 per box": how many a container holds, said
+                # before the container's own price; neither a price nor a count
+                w.take(m.start(), m.end("n4") + packed.end())
+                continue
             replaced = re.search(
                 r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]
             )
@@ -1127,6 +1147,14 @@ class Extractor:
                 w.rest[: m.start()],
             ):
                 continue  # "6 boxes of 96": what a box holds, never a price
+            if (
+                m.group("n5")
+                and re.fullmatch(r"[2458]k", raw.lower())
+                and w.text[m.end("n5") - 1] == "K"
+                and _PICTURE.search(w.low[max(0, m.start() - 40) : m.end() + 40])
+            ):
+                w.take(m.start(), m.end())  # 'Dell 75" 4K monitor': how sharp the picture is, not $4,000 nor 4 of it
+                continue
             if m.group("n4") and re.search(r"\b(?:need|needs|needed|qty|order|want|get)\s*$", w.rest[: m.start()]):
                 continue  # "need 6 ea": how many, each; the price comes elsewhere
             if m.group("n7") and m.group("lead7") == "quote" and re.fullmatch(r"\d{4,}", m.group("n7")):
@@ -1199,6 +1227,11 @@ class Extractor:
                     kind, unit = "unit", lead.group("u")
                 elif _SELLS_THEM_FOR.search(before):
                     kind = "unit"  # "grainger has them for 449": what one of them sells for
+                else:
+                    named_unit = re.match(rf"\s*(?P<u>{_UNIT_RE})(?:\b|$)(?!\s+(?:of|for)\b)", after)
+                    if named_unit and canonical_unit(named_unit.group("u")) in _CONTAINERS | {"each"}:
+                        kind, unit = "unit", named_unit.group("u")  # "$71.50 cs", "58.90 bx": the price of one case
+                        end += named_unit.end()
             money = Money(amount, currency, kind, start, unit, w.text[start:end].strip())
             money.estimate = bool(_ESTIMATE.search(before[-12:])) or (m.group("lead7") or "").endswith("like")
             money.pack = Decimal(pack.replace(",", "")) if pack else None

@@ -124,6 +124,8 @@ SIZE = re.compile(
     r"|\b\d{3,}-\d+[a-z\d-]*\b"
     r"|\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
     r"|\b\d+(?:st|nd|rd|th)\b"
+    # "4K TVs": a screen's resolution
+    r"|\b[48]k\b(?=\s*(?:uhd|ultra|hdr|smart|tvs?|televisions?|monitors?|displays?|screens?|cameras?|projectors?)\b)"
     # "3 phase motor", "2-drawer cabinet", "48-port switch": how the thing is built, never how many
     r"|\b\d\s?-?\s?(?:phase|ph|pole|wire|ply|gang)\b"
     r"|\b\d+-(?:drawer|port|shelf|tier|door|bay|step|wheel|speed|stage|way|seat|seater|bin|light|head|outlet)s?\b",
@@ -212,6 +214,14 @@ ITEM_CORRECTION = re.compile(
     r"^\s*(?:actually|sorry|oops|correction|i mean|scratch that|make (?:it|that)|change (?:it|that) to|no,)",
     re.IGNORECASE,
 )
+# what a number is when a failure follows it: the things that broke, never a count to buy
+BROKEN_ONES = re.compile(
+    r"\s*(?:(?:are|is|was|were)\s+(?:dead|down|broken|busted|shot|done|gone|leaking|damaged|out of service|not working)"
+    r"|broke|died|failed|stopped|quit|went down|keeps?\s+(?:failing|breaking|dying))\b",
+    re.IGNORECASE,
+)
+# "jacks 4 and 6 are down": the numbers name the ones that failed
+BROKEN_LIST = re.compile(r"\b\d+(?:\s*(?:,|and|&|\+)\s*\d+)+(?=" + BROKEN_ONES.pattern + ")", re.IGNORECASE)
 NOT_INSTEAD = re.compile(r"^\s*(?P<q>\d[\d,]*)\s*(?P<u>[a-z]+\s+)?not\s+\d", re.IGNORECASE)
 RESTATED = re.compile(
     r"^\s*(?:that'?s|thats|which is|=|i\.?e\.?|about|approx\.?|~|or|so)\b", re.IGNORECASE
@@ -414,7 +424,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
     `spec_numbers` are numbers that name a product rather than count it ("6205" bearings)."""
     # "15 cases instead of 10" (the 10 is what it replaces) and "the same thing" (an earlier order says what)
     said_rest = rest  # corrections are read from what was said ("24 not 20")
-    for pattern in (REPLACED, REFERENCE, SAME_AS, VAGUE_THING):
+    for pattern in (REPLACED, REFERENCE, SAME_AS, VAGUE_THING, BROKEN_LIST):
         rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
     rest = NESTING.sub(lambda m: _nesting_blank(rest, m), rest)
     chars = list(rest)
@@ -468,6 +478,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
         restated = bool(RESTATED.match(rest[start:end]))
         quantity, unit, said, dozen, problems, bare, quantity_at = None, None, None, False, [], False, -1
         trailing: Decimal | None = None
+        after_number = ""  # what follows the quantity in its clause
         work = list(rest[start:end])  # the description keeps sizes and specs; only the quantity is taken out
         dz = A_DOZEN.search(seg)
         vague = VAGUE.search(seg)
@@ -527,6 +538,7 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
                     unit, bare, taken_end = None, True, m.start("ud")
                     said = seg[m.start() : taken_end].strip()
                 work[m.start() : taken_end] = " " * (taken_end - m.start())
+                after_number = seg[taken_end:]
                 if not m.group("d"):
                     tail = re.search(r"(?<=\s)(\d[\d,]*(?:\.\d\d)?)\s*$", seg[taken_end:])
                     if tail and not re.search(r"\d", seg[taken_end:][: tail.start()]):
@@ -534,6 +546,8 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
                         trailing = _number(tail.group(1))
                         at = taken_end + tail.start(1)
                         work[at : taken_end + tail.end(1)] = " " * (tail.end(1) - tail.start(1))
+        if quantity is not None and BROKEN_ONES.match(after_number):
+            continue  # "forklift 7 and 9 are dead", "2 broke this week": which ones failed, not how many to buy
         left = "".join(work)
         description, desc_start = _clean(original, rest[:start] + left + rest[end:], start, end)
         if NOT_INSTEAD.match(seg):
