@@ -22,6 +22,7 @@ from approvals.policy.conditions import (
     All,
     AnyOf,
     Node,
+    Not,
     Predicate,
     Test,
     compile_condition,
@@ -256,7 +257,7 @@ class RuleIndex:
         per_fact: dict[str, list[tuple[int, list[Test]]]] = {}
         residuals: list[Predicate | None] = []
         for i, rule in enumerate(rules):
-            tests, rest = split_conjunction(rule.condition)
+            tests, rest = _indexable(*split_conjunction(rule.condition))
             by_fact: dict[str, list[Test]] = {}
             for t in tests:
                 if t.fact in MULTI_VALUED:
@@ -315,6 +316,24 @@ class RuleIndex:
                 return self._rules[i]
             mask ^= low
         return None
+
+
+# `not` of an (in)equality is the opposite (in)equality for every value, a missing one (None) included:
+# not (x == v) is x != v, not (x in S) is x not in S. Comparisons are not: a missing amount is neither > nor <=.
+_OPPOSITE = {"eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in"}
+
+
+def _indexable(tests: list[Test], rest: list[Node]) -> tuple[list[Test], list[Node]]:
+    """A rule's conjunctive tests plus each `not` of a single (in)equality in the rest, as the opposite test (so the
+    index decides it instead of the rule's remaining condition); the rest without those."""
+    left: list[Node] = []
+    for node in rest:
+        child = node.child if isinstance(node, Not) else None
+        if isinstance(child, Test) and child.op in _OPPOSITE and child.fact not in MULTI_VALUED:
+            tests.append(Test(child.fact, _OPPOSITE[child.op], child.value))
+        else:
+            left.append(node)
+    return tests, left
 
 
 class _Unindexable(Exception):

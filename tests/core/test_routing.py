@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from policy_fixtures import AT, facts_for, one_stage, plan_for, small_policy
 
 from approvals.delegation import DelegationWindow
-from approvals.policy.routing import route
+from approvals.policy.routing import route, rule_index
 
 WRAP = [{"description": "stretch wrap", "sku": "PKG-SW-18", "quantity": 40, "unit_price": 32}]  # $1,280
 
@@ -480,3 +480,29 @@ def test_a_plan_is_a_frozen_value_with_every_field_set(sample_policy, company):
             value.explanation = "changed"  # type: ignore[misc]
     assert stage.informed == () and stage.steps[0].provisional is None and plan.stop_reason is None
     assert dataclasses.replace(plan, amount="x") == dataclasses.replace(plan, amount="x") != plan
+
+
+def test_a_not_of_an_equality_is_decided_by_the_rule_index_as_a_scan_would(company):
+    """'not an active contract' holds for expired, none and a missing status; 'not over $5,000' holds with no amount."""
+    policy = small_policy(
+        [
+            {"id": "no-contract", "when": {"not": {"contract_status": "active"}}, "auto_approve": True},
+            {"id": "not-big", "when": {"not": {"amount": {"gt": 5000}}}, "auto_approve": True},
+            {"id": "rest", "auto_approve": True},
+        ]
+    )
+    index = rule_index(policy)
+    facts = facts_for(policy, company)
+    seen = {}
+    for status in ("active", "expired", "none", None, "missing"):
+        for amount in (Decimal(100), Decimal(9000), None):
+            probe = {**facts, "contract_status": status, "amount": amount}
+            if status == "missing":
+                del probe["contract_status"]
+            scan = next(r.id for r in policy.rules if r.matches(probe))
+            assert index.first_match(probe).id == scan  # type: ignore[union-attr]
+            seen[status, amount] = scan
+    assert seen["active", Decimal(9000)] == "rest" and seen["active", None] == "not-big"
+    assert seen["missing", Decimal(9000)] == seen[None, None] == seen["expired", Decimal(100)] == "no-contract"
+    active = {**facts, "contract_status": "active", "amount": Decimal(9000)}
+    assert [r.id for r in index.candidates(active)] == ["not-big", "rest"]  # the index alone leaves no-contract out
