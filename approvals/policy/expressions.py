@@ -240,20 +240,39 @@ def compile_expression(text: str) -> Expr:
     keys = tuple((_zen_name(n), n) for n in names)
     evaluate = program.evaluate
 
-    def holds(facts: Facts) -> bool:
-        # routing asks this for every request a stop or a candidate rule with an expression sees: one pass that
-        # both checks for missing facts and builds zen's context
-        context = {}
-        for key, fact in keys:
-            value = facts.get(fact)
-            if value is None:
+    if len(keys) == 2:  # most expressions compare two facts ("amount > 1.2 * budget.remaining"): unrolled
+        (key_a, fact_a), (key_b, fact_b) = keys
+
+        def holds(facts: Facts) -> bool:
+            a = facts.get(fact_a)
+            b = facts.get(fact_b)
+            if a is None or b is None:
                 return False
-            context[key] = (
-                float(value) if isinstance(value, Decimal) else value
-            )  # zen reads a decimal back from the float's shortest repr
-        try:
-            return evaluate(context) is True
-        except Exception:  # a division by zero and the like: the condition cannot be shown to hold
-            return False
+            if isinstance(a, Decimal):  # zen reads a decimal back from the float's shortest repr
+                a = float(a)
+            if isinstance(b, Decimal):
+                b = float(b)
+            try:
+                return evaluate({key_a: a, key_b: b}) is True
+            except Exception:  # a division by zero and the like: the condition cannot be shown to hold
+                return False
+
+    else:
+
+        def holds(facts: Facts) -> bool:
+            # routing asks this for every request a stop or a candidate rule with an expression sees: one pass that
+            # both checks for missing facts and builds zen's context
+            context = {}
+            for key, fact in keys:
+                value = facts.get(fact)
+                if value is None:
+                    return False
+                context[key] = (
+                    float(value) if isinstance(value, Decimal) else value
+                )  # zen reads a decimal back from the float's shortest repr
+            try:
+                return evaluate(context) is True
+            except Exception:  # a division by zero and the like: the condition cannot be shown to hold
+                return False
 
     return Expr(text.strip(), names, holds)
