@@ -150,10 +150,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def _digits(amount: Decimal) -> str:
-    # whole amounts (most limits and many requests) skip the rounding
-    if isinstance(amount, Decimal) and amount.is_finite() and amount == amount.to_integral_value():
-        return f"{int(amount):,}"
-    return f"{amount:,.2f}".removesuffix(".00")
+    """1,280 / 1,280.50: cents only when there are some."""
+    text = f"{amount:,.2f}"
+    if text.endswith(".00"):
+        text = text[:-3]
+        if text == "-0" and isinstance(amount, Decimal) and not amount:  # a negative zero (Decimal("-0")) is 0
+            return "0"
+    return text
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -166,10 +169,13 @@ def _money(amount: Decimal, currency: str) -> str:
     return _said(amount, currency)
 
 
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "C$"}
+
+
 def _said(amount: Decimal, currency: str) -> str:
     if amount < 0:
         return "-" + money(-amount, currency)
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "C$"}.get(currency)
+    symbol = _SYMBOLS.get(currency)
     text = _digits(amount)
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
@@ -183,7 +189,7 @@ def amount_text(facts: dict[str, Any], currency: str) -> str:
     own, original = facts.get("currency"), facts.get("amount_original")
     if own and own != currency and isinstance(original, Decimal):
         sign = "-" if original < 0 else ""
-        return f"{sign}{own} {_digits(abs(original))} ({money(amount, currency)})"
+        return f"{sign}{own} {_digits(abs(original))} ({_said(amount, currency)})"
     return _said(amount, currency)  # each request has its own amount: not worth a place in money()'s cache
 
 
@@ -560,6 +566,7 @@ class _StageResolver:
     used: set[str] = field(default_factory=set)  # approvers of earlier stages
     # separation_of_duties: acted: people an earlier stage names but can do without -> that stage's name
     maybe: dict[str, str] = field(default_factory=dict)
+    _amount_said: str | None = None  # the request's amount as a limit check says it, once asked
 
     @property
     def requester(self) -> str:
@@ -892,7 +899,9 @@ class _StageResolver:
             return f"{person.name} is already an approver of this stage"
         if check_limits and self.policy.spec.settings.approval_limits == "escalate" and person.approval_limit < amount:
             cur = self.policy.currency
-            return f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below {money(amount, cur)}"
+            if self._amount_said is None:  # the request's own amount: said once, not kept in money()'s cache
+                self._amount_said = _said(amount, cur)
+            return f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below {self._amount_said}"
         return None
 
     def _name(self, person_id: str) -> str:
