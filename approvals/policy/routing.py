@@ -112,7 +112,7 @@ class StagePlan:
         """Who the stage asks, as people read it: "Maria Lopez and one of: Dana Reyes or Sam Ortiz"."""
         if self.group:
             return groups.describe(self.group, lambda i: self.steps[i].approver_name)
-        return ", ".join(step.approver_name for step in self.steps)
+        return ", ".join([step.approver_name for step in self.steps])
 
 
 @_fills_at_once
@@ -529,16 +529,18 @@ def route(
             notes.extend(step.substitutions)
         notes.extend(stage.notes)
     explanation = f"{head} -> " + " then ".join(
-        f"{s.name} ({s.waiting_text()}"
-        + (f"; informed: {', '.join(resolver._name(p) for p in s.informed)}" if s.informed else "")
-        + ")"
-        for s in stages
+        [
+            f"{s.name} ({s.waiting_text()}; informed: {', '.join([resolver._name(p) for p in s.informed])})"
+            if s.informed
+            else f"{s.name} ({s.waiting_text()})"
+            for s in stages
+        ]
     )
     if shaped:
         explanation += "; with " + ", ".join(shaped)
     if level is not None:
         explanation += f" [service level {level.id}]"
-    informed = tuple(dict.fromkeys(p for s in stages for p in s.informed))
+    informed = tuple(dict.fromkeys([p for s in stages for p in s.informed]))
     return RoutePlan(
         "approval",
         version,
@@ -753,7 +755,10 @@ class _StageResolver:
                 tree = {"mode": spec.mode, "need": required, "name": None, "members": list(range(len(steps)))}
         if not settings.same_approver_across_stages:
             acting = {s.acting for s in steps}
-            if settings.separation_of_duties == "acted":
+            if settings.separation_of_duties == "acted" and tree is None and required >= len(steps):
+                # a flat stage that needs every step (one approver, or all of them) cannot do without anyone on it
+                self.used.update(chosen, acting)
+            elif settings.separation_of_duties == "acted":
                 # only the people the stage cannot do without are certain to act on it; the others are kept on
                 # later stages, provisionally, and left out when they do approve here
                 for person in sorted(chosen | acting):
