@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Subquery, bindparam, insert, select as sa_select, true, update
 from sqlmodel import Session, col, select
 
 from approvals.clock import as_utc
@@ -153,6 +153,25 @@ def lock_head(wire: Wire, *, after: Sequence[tuple[Any, dict[str, Any]]] = ()) -
     head = wire.send_together(after, _LOCK_HEAD)
     assert head is not None, "send_together answers whenever it is given a last statement"
     return head
+
+
+def lock_head_with(rows: Subquery, *order_by: Any) -> Any:
+    """The chain's head under its lock (as `lock_head`), each answer row led by the head's seq and hash and
+    followed by a row of `rows` (a reader's own subquery, LEFT JOINed: the head comes back with none of them).
+    One statement instead of two, for a reader that sends both at the same point; `head_of` makes its first two
+    columns the Sent `write` takes. No row at all when the head row is gone."""
+    return (
+        sa_select(_HEAD.c.seq, _HEAD.c.hash, *rows.c)
+        .select_from(_HEAD.outerjoin(rows, true()))
+        .where(_HEAD.c.id == 1)
+        .order_by(*order_by)
+        .with_for_update(of=_HEAD)
+    )
+
+
+def head_of(rows: Sequence[Any]) -> Sent:
+    """The head (seq, hash) from the rows of a `lock_head_with` statement, as `lock_head`'s answer."""
+    return Sent([tuple(rows[0][:2])] if rows else [], len(rows[:1]))
 
 
 def write(

@@ -104,6 +104,10 @@ _STEPS = (
     .where(R.c.number == _NUMBER)
     .order_by(S.c.id)
 )
+# the steps and the audit chain's head under its lock, in one statement (fetch's `chain`): sent last, so the head,
+# which every action in the company waits on, is held from as late as possible
+_STEP_ROWS = _STEPS.order_by(None).subquery("step")
+_STEPS_AND_HEAD = audit.lock_head_with(_STEP_ROWS, _STEP_ROWS.c.id)
 _LINES = (
     select(L.c.line_no, L.c.description, L.c.quantity, L.c.unit_price, L.c.unit, L.c.sku)
     .select_from(L.join(R, R.c.id == L.c.requisition_id))
@@ -276,15 +280,20 @@ def fetch(
     NotFound when there is no such requisition; AlreadyDone when `key` is already logged."""
     params = {"number": number.strip().upper()}
     locked = lock(wire, params["number"], key)
-    steps = wire.send(_STEPS, params)
     line_rows = wire.send(_LINES, params) if lines else None
     open_info = wire.send(_OPEN_INFO, params) if info else None
-    head = audit.lock_head(wire) if chain else None
+    steps = wire.send(_STEPS_AND_HEAD if chain else _STEPS, params)
     row = locked.first()
     if row is None:
         raise NotFound(f"There is no requisition {number}. Check the number (it looks like PR-1042).")
     if row[_REQ_COLUMNS + 1]:
         raise AlreadyDone()
-    return Snapshot(
-        wire, req_row(row), [StepRow(*s) for s in steps.all()], row[_REQ_COLUMNS], line_rows, open_info, head
-    )
+    head = None
+    step_rows = steps.all()
+    if chain:
+        head = audit.head_of(step_rows)
+        if step_rows:
+            step_rows = [s[2:] for s in step_rows if s[2] is not None]  # a requisition of no steps: one row, the head
+        else:  # the chain's head row is gone (verify_chain reports it; `audit.write` starts it again)
+            step_rows = wire.send(_STEPS, params).all()
+    return Snapshot(wire, req_row(row), [StepRow(*s) for s in step_rows], row[_REQ_COLUMNS], line_rows, open_info, head)

@@ -6,11 +6,13 @@ import csv
 import io
 import json
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
 from approvals import audit
 from approvals.commands import Approve, Reject
+from approvals.errors import NotAllowed
 from tests.factories import boxes, submit
 
 
@@ -99,6 +101,15 @@ def test_deleting_the_head_and_tail_is_detected(service):
     _sql(service, "DELETE FROM audit_head")
     report = _verify(service)
     assert any("head is missing" in p for p in report.problems)
+
+
+def test_with_the_head_deleted_a_tap_is_still_decided_on_the_steps(service):
+    """With the chain head row gone, a tap by someone who is not the approver is still told who it waits for."""
+    number = service.submit(submit(lines=[boxes(80)])).number
+    _sql(service, "DELETE FROM audit_head")
+    with pytest.raises(NotAllowed, match=f"not an approver of {number} at this stage; it waits for Maria Lopez"):
+        service.approve(Approve(actor="james.carter", number=number))
+    assert service.get(number).state == "pending_approval"
 
 
 def test_export_since_means_the_same_instant_on_every_database(service, clock):
