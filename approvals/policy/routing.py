@@ -183,14 +183,20 @@ def _said(amount: Decimal, currency: str) -> str:
 def amount_text(facts: dict[str, Any], currency: str) -> str:
     """The request's amount as people read it: in the policy currency, and first in its own when that differs
     ("EUR 4,200 ($4,536)")."""
+    return _amount_texts(facts, currency)[0]
+
+
+def _amount_texts(facts: dict[str, Any], currency: str) -> tuple[str, str]:
+    """amount_text(), and the amount in the policy currency alone ("$4,536"); both "" without a decimal amount."""
     amount = facts.get("amount")
     if not isinstance(amount, Decimal):
-        return ""
+        return "", ""
+    said = _said(amount, currency)  # each request has its own amount: not worth a place in money()'s cache
     own, original = facts.get("currency"), facts.get("amount_original")
     if own and own != currency and isinstance(original, Decimal):
         sign = "-" if original < 0 else ""
-        return f"{sign}{own} {_digits(abs(original))} ({_said(amount, currency)})"
-    return _said(amount, currency)  # each request has its own amount: not worth a place in money()'s cache
+        return f"{sign}{own} {_digits(abs(original))} ({said})", said
+    return said, said
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_.]+)\}")
@@ -433,17 +439,18 @@ def route(
     """Decide the route for one requisition at instant `at` (delegation windows are read at it).
     Same inputs, same plan."""
     version, content_hash, currency = policy.version, policy.content_hash, policy.currency
-    amt = amount_text(facts, currency)
+    amt, said = _amount_texts(facts, currency)
     shown = f" ({amt})" if amt else ""
 
-    for stop in policy.stops:
-        if stop.matches(facts):
-            reason = render_template(stop.spec.reason, facts, currency)
+    stops, index = policy.__dict__.get("_decision") or _decision(policy)
+    for i, (matches, stop_id) in enumerate(stops):
+        if matches(facts):
+            reason = render_template(policy.stops[i].spec.reason, facts, currency)
             return RoutePlan(
-                "stop", version, content_hash, stop.id, f"Stopped by {stop.id}{shown}: {reason}", reason, amount=amt
+                "stop", version, content_hash, stop_id, f"Stopped by {stop_id}{shown}: {reason}", reason, amount=amt
             )
 
-    base = rule_index(policy).first_match(facts)
+    base = index.first_match(facts)
     if base is None:
         reason = policy.spec.settings.unrouted_reason
         return RoutePlan("stop", version, content_hash, None, f"{reason}{shown}", reason, amount=amt)
@@ -481,12 +488,13 @@ def route(
             for _, item in sorted(enumerate(staged), key=lambda p: p[1][0].order if p[1][0].order is not None else p[0])
         ]
 
-    level = next((sl for sl in policy.service_levels if sl.matches(facts)), None)
+    level = next((sl for sl in policy.service_levels if sl.matches(facts)), None) if policy.service_levels else None
     # only the windows in force for this request can hand a step on; usually there are none, and then no step
     # needs to look for a delegate at all
     category, amount = facts.get("category"), facts.get("amount")
     in_force = tuple(w for w in delegations if w.covers(at, category, amount))
     resolver = _StageResolver(facts, policy, directory, in_force, at, level.spec if level else None)
+    resolver.amount_said = said or None
     if not staged:
         told = resolver.informed(spec.informed, set())
         explanation = f"{head}: approved automatically within policy limits"
@@ -568,11 +576,13 @@ class _StageResolver:
     used: set[str] = field(default_factory=set)  # approvers of earlier stages
     # separation_of_duties: acted: people an earlier stage names but can do without -> that stage's name
     maybe: dict[str, str] = field(default_factory=dict)
-    _amount_said: str | None = None  # the request's amount as a limit check says it, once asked
+    amount_said: str | None = None  # the request's amount as a limit check says it ("$4,536"), once known
+    requester: str = field(init=False)
+    escalate_limits: bool = field(init=False)  # approval_limits: escalate (an approver under the amount is passed by)
 
-    @property
-    def requester(self) -> str:
-        return self.facts["requester"]
+    def __post_init__(self) -> None:
+        self.requester = self.facts["requester"]
+        self.escalate_limits = self.policy.spec.settings.approval_limits == "escalate"
 
     def informed(self, specs: tuple[ApproverSpec, ...], acting: set[str]) -> tuple[str, ...]:
         """Who these resolvers name to be told, leaving out the requester, leavers and whoever acts here."""
@@ -902,11 +912,11 @@ class _StageResolver:
             return f"{person.name} already approves an earlier stage"
         if person.id in taken:
             return f"{person.name} is already an approver of this stage"
-        if check_limits and self.policy.spec.settings.approval_limits == "escalate" and person.approval_limit < amount:
+        if check_limits and self.escalate_limits and person.approval_limit < amount:
             cur = self.policy.currency
-            if self._amount_said is None:  # the request's own amount: said once, not kept in money()'s cache
-                self._amount_said = _said(amount, cur)
-            return f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below {self._amount_said}"
+            if self.amount_said is None:  # the request's own amount: said once, not kept in money()'s cache
+                self.amount_said = _said(amount, cur)
+            return f"{person.name}'s approval limit {money(person.approval_limit, cur)} is below {self.amount_said}"
         return None
 
     def _name(self, person_id: str) -> str:
