@@ -32,6 +32,7 @@ from bot.intake.lines import (
     VAGUE_THING,
     LineText,
     canonical_unit,
+    named_again,
     read_lines,
 )
 from bot.intake.numbers import money_amount, words_to_digits, written_forms
@@ -290,7 +291,7 @@ MONEY = re.compile(
     rf"exceed)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
     rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|"
-    rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|"
+    rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|flat|firm|"
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
     rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?:(?P<g>grand|quoted|all in|all-in|out the door)\b"
@@ -1347,7 +1348,9 @@ class Extractor:
                 ids = self.match_supplier(phrase)
                 if ids:
                     self._set_supplier(out, ids)
-                    w.take(m.start(), m.start("x") + _span_of_words(m.group("x"), n))
+                    end = m.start("x") + _span_of_words(m.group("x"), n)
+                    # "from CDW. Scanners 425 ea": the full stop ends the sentence, it is not the name's
+                    w.take(m.start(), end - 1 if w.text[end - 1] == "." else end)
                     break
             else:
                 if words and not self.match_site(words[0]) and not out.supplier:
@@ -1859,6 +1862,13 @@ class Extractor:
                 nested.setdefault(
                     (canonical_unit(_SINGULAR.get(mon.unit, mon.unit)) or mon.unit, inner or "each"), mon.pack
                 )
+        for mon in money:
+            # "two scanners and a cradle. Scanners 425 ea, cradle 189": a price right after a line's own words is
+            # that line's, wherever the line was named
+            lead = _NAME_BEFORE_PRICE.search(w_low[: mon.start]) if w_low and mon.kind != "total" else None
+            named = [ln for ln in lines if lead and named_again(ln.description, lead.group("name"))]
+            if len(named) == 1:
+                mon.start = named[0].start
         prices = [m for m in money if m.kind != "total"]
         if len(lines) > 1 and len(prices) == len(lines) and all(m.start > lines[-1].start for m in prices):
             # "5 scanners and 2 label printers, $450 and $620": prices listed after the items, in order
@@ -2080,6 +2090,10 @@ _TERMS_OF_THE_LINE = re.compile(
     r"(?:(?:annual|yearly|monthly|quarterly|(?:1|one|12)[\s-](?:year|yr|month|mo))\s+)?"
     r"(?:renewal|subscription|licen[cs]e\s+renewal|support(?:\s+renewal)?|maintenance(?:\s+renewal)?)"
 )
+
+
+# the words of a clause before its price: "cradle" in ", cradle 189"
+_NAME_BEFORE_PRICE = re.compile(r"(?:^|[,;.:\n]\s*)(?P<name>[a-z][a-z \-]{1,30}?)\s*(?:[$\u20ac\u00a3]\s*)?$")
 
 
 def _one_thing_said_in_two_clauses(out: Extraction) -> None:

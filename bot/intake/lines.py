@@ -104,7 +104,9 @@ SIZE = re.compile(
     r"\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch(?:es)?\b|mm\b|cm\b|ga\b|gauge\b|hp\b|v\b|volts?\b|amps?\b|w\b|oz\b|"
     r"mil\b|psi\b|cfm\b|btu\b|ton\b|tb\b|gb\b|mb\b|ghz\b|mp\b|kw\b|kva\b|w\b|m\b(?!\s*[a-z])|k\b(?=\s*(?:lb|capacity)))"
     r"|(?!\d+\s+[x×]\s+\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch|ft\b|')(?!\s*[x×*]))"  # "5 x 24\" monitor" counts
-    r"\d+(?:\.\d+)?\s*(?:\"|in|ft|')?\s*[x×*]\s*\d+(?:\.\d+)?(?:\s*(?:\"|in|ft|'))?(?:\s*[x×*]\s*\d+(?:\.\d+)?)?"
+    # "4x6 x 20 rolls": a size, then how many rolls of it
+    r"\d+(?:\.\d+)?\s*(?:\"|in|ft|')?\s*[x×*]\s*\d+(?:\.\d+)?(?:\s*(?:\"|in|ft|'))?"
+    r"(?:[x×*]\d+(?:\.\d+)?|\s*[x×*]\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:" + _UNIT + r")\b))?"
     r"(?:\s*(?:\"|in\b|inch(?:es)?\b|ft\b|mm\b|'))?"
     r"|\b\d+/\d+(?:-\d+)?\"?"
     r"|\b\d+(?:\.\d+)?\s+by\s+\d+(?:\.\d+)?(?:\s+by\s+\d+(?:\.\d+)?)?\b"  # "20 by 12 by 12" said aloud: a size
@@ -122,7 +124,7 @@ SIZE = re.compile(
     r"|\b\d{2,}[a-jl-wyz]\b"  # toner 26a, belt 5m
     r"|\b(?!x\d)[a-z]+\d+[a-z\d-]*\b"  # aw32, n95, 6205-2rs's tail
     r"|\b\d{3,}-\d+[a-z\d-]*\b"
-    r"|\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
+    r"|(?<!\d,)\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
     r"|\b\d+(?:st|nd|rd|th)\b"
     # "4K TVs": a screen's resolution
     r"|\b[48]k\b(?=\s*(?:uhd|ultra|hdr|smart|tvs?|televisions?|monitors?|displays?|screens?|cameras?|projectors?)\b)"
@@ -644,6 +646,12 @@ def read_lines(rest: str, original: str, spec_numbers: frozenset[str] = frozense
             last.description, last.start, last.quantity, last.quantity_said = description, desc_start, quantity, said
             last.unit, last.bare, last.quantity_at = unit, bare, quantity_at
             continue
+        if (
+            quantity is None
+            and not problems
+            and any(x.description and named_again(x.description, description) for x in lines)
+        ):
+            continue  # "two scanners and a cradle. Scanners $425 ea": a line named again, for its price
         if bare and quantity is not None and not correction and re.search(r"[a-z]\s+" + re.escape(raw) + r"\s*$", seg):
             named = next(
                 (
