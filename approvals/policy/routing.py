@@ -772,12 +772,11 @@ class _StageResolver:
                 # only the people the stage cannot do without are certain to act on it; the others are kept on
                 # later stages, provisionally, and left out when they do approve here
                 for person in sorted(chosen | acting):
-                    gone = [i for i, s in enumerate(steps) if person in (s.approver, s.acting)]
+                    gone = {i for i, s in enumerate(steps) if person in (s.approver, s.acting)}
                     if tree is None:  # a flat stage can do without them if enough other steps remain
                         needed = len(steps) - len(gone) < required
                     else:
-                        status = dict.fromkeys(range(len(steps)), groups.OPEN) | dict.fromkeys(gone, groups.REJECTED)
-                        needed = not groups.possible(tree, status)
+                        needed = not _possible_without(tree, gone)
                     if needed:
                         self.used.add(person)
                     elif person not in self.used:
@@ -978,6 +977,16 @@ class _StageResolver:
         if delegation.note:
             substitutions.append(delegation.note)
         return StepPlan(candidate.id, candidate.name, approver_spec.kind, why, delegation.acting, tuple(substitutions))
+
+
+def _possible_without(node: dict[str, Any], gone: set[int]) -> bool:
+    """groups.possible(node, status) for a stage just planned, every step open but those at `gone` (rejected): can
+    the group still get the approvals it needs without them? Without building the statuses for each person."""
+    can = 0
+    for m in node["members"]:
+        if (m not in gone) if isinstance(m, int) else _possible_without(m, gone):
+            can += 1
+    return can >= node["need"]
 
 
 def _short_group(node: dict[str, Any]) -> str | None:

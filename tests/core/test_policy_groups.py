@@ -373,3 +373,27 @@ def test_an_escalated_member_counts_for_the_member_it_came_from(service):
     assert "marcus.bell" in escalated.requisition.waiting_on
     assert "Marcus Bell" in (escalated.requisition.still_needed or "")
     assert service.approve(Approve(actor="marcus.bell", number=number)).outcome == "advanced"
+
+
+def test_whether_a_stage_can_do_without_someone_is_decided_as_the_workflow_decides_it():
+    """'Maria AND one of (Dana, Sam) AND 2 of (Ann, Bo, Cy)': routing's check of who the stage can do without agrees
+    with the workflow's own group rules for every set of people left out."""
+    from itertools import combinations
+
+    from approvals.policy.routing import _possible_without
+
+    tree = {
+        "mode": "all",
+        "need": 3,
+        "name": None,
+        "members": [
+            0,
+            {"mode": "any", "need": 1, "name": "procurement", "members": [1, 2]},
+            {"mode": "quorum", "need": 2, "name": "finance", "members": [3, 4, 5]},
+        ],
+    }
+    for size in range(7):
+        for gone in combinations(range(6), size):
+            status = dict.fromkeys(range(6), groups.OPEN) | dict.fromkeys(gone, groups.REJECTED)
+            assert _possible_without(tree, set(gone)) == groups.possible(tree, status), gone
+    assert _possible_without(tree, {3}) and not _possible_without(tree, {3, 4}) and not _possible_without(tree, {0})
