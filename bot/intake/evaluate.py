@@ -10,6 +10,7 @@ facts and submits; it scores nothing itself.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -258,9 +259,18 @@ def _named_back(state: DraftState, kind: str, expected: str) -> str | None:
         if kind not in name or name in (kind, f"{kind}_source", f"{kind}_choices"):
             continue
         for one in value if isinstance(value, list) else [value]:
-            if isinstance(one, str) and one.strip().lower() == expected.lower():
+            if isinstance(one, str) and _same_name(one, expected):
                 return one
     return None
+
+
+def _same_name(read: str, expected: str) -> bool:
+    """ "Bloomberg LP" names Bloomberg, "Sunbelt" names Sunbelt Rentals: one holds the other's words, in order."""
+    a, b = (" ".join(re.findall(r"[a-z0-9&']+", x.lower())) for x in (read, expected))
+    if not a or not b:
+        return False
+    short, long = sorted((a, b), key=len)
+    return re.search(rf"(?<![\w&']){re.escape(short)}(?![\w&'])", long) is not None
 
 
 def _known(directory: Directory, kind: str, expected: str) -> str | None:

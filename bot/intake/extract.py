@@ -684,8 +684,21 @@ _PICTURE = re.compile(
 )
 # what a count can be packed in: "24/cs" before a price says what a case holds
 _CONTAINERS = frozenset({"case", "box", "pack", "bag", "carton", "bundle", "pallet", "roll", "drum", "tube", "sleeve"})
-# the pieces of a message set apart by commas, semicolons, dashes with spaces, or line ends
-_NAME_SEGMENT = re.compile(r"[^,;\n\u2013\u2014]+?(?=\s+[-\u2013\u2014]\s+|[,;\n\u2013\u2014]|$)")
+# the pieces of a message set apart by commas, semicolons, dashes with spaces, sentence ends or line ends
+_NAME_SEGMENT = re.compile(
+    r"[^,;\n\u2013\u2014]+?(?=\s+[-\u2013\u2014]\s+|[,;\n\u2013\u2014]|[.!?:](?=\s+[A-Z0-9$\u00a3\u20ac])|$)"
+)
+# the last word of a firm's name ("Sun Valley Electric", "Desert Fence Co."): a seller even when it names a trade
+_FIRM_WORDS = frozenset(
+    "co company inc llc ltd lp corp corporation group services service supply supplies electric electrical plumbing "
+    "roofing mechanical rentals rental solutions systems industries logistics transport trucking drayage fence door "
+    "doors air hvac pros contractors construction landscaping cleaning janitorial security".split()
+)
+# a capitalised name followed by its price or by what the seller did: "Goettl is doing it", "Pacific Air 650"
+_NAME_THEN_PRICE = re.compile(
+    r"(?P<name>[A-Z][A-Za-z'&.\-]*(?:\s+(?:[A-Z][A-Za-z'&.\-]*|&|of|and)){0,4})\s+"
+    r"(?:[$\u00a3\u20ac]?\d|(?:says|said|quoted|quotes|charges|is doing|will do|can do|can come|came out)\b)"
+)
 # "Pacific Pride", "ABC Roofing", "Shred-it", "ADT", "Desert Fence Co.": every word capitalised, no digits
 _PROPER_NAME = re.compile(r"(?:[A-Z][A-Za-z'&.\-]*|&)(?:\s+(?:[A-Z][A-Za-z'&.\-]*|&|of|and))" r"{0,3}")
 # capitalised words that begin or end a piece of a message without naming a seller
@@ -1415,6 +1428,11 @@ class Extractor:
         for start, end in segments[1:]:
             raw = w.text[start:end]
             name = raw.strip(" .!:()\t-\u2013\u2014")
+            lead = _NAME_THEN_PRICE.match(name)
+            if lead and not _PROPER_NAME.fullmatch(name):
+                # "Pacific Air 650 flat", "Overhead Door Co. of Atlanta says $1,480": the name, then its price
+                name = lead.group("name").removesuffix(" of").removesuffix(" and")
+                end = start + raw.index(name) + len(name)
             if not _PROPER_NAME.fullmatch(name) or w.rest[start:end] != w.low[start:end]:
                 continue  # not a capitalised name, or its words were read as something else
             low = name.lower()
@@ -1423,10 +1441,10 @@ class Extractor:
                 words[0] in _NOT_NAMES
                 or words[-1] in _NOT_NAMES
                 or self.match_site(name)
-                or any(self.match_site(word) for word in words if len(word) > 2)
+                or (len(words) <= 2 and any(self.match_site(word) for word in words if len(word) > 2))
                 or low in self._first_names
-                or self.catalog.match_item(low)
-                or DATE.search(low)
+                or (not any(word.strip(".") in _FIRM_WORDS for word in words[1:]) and self.catalog.match_item(low))
+                or DATE.fullmatch(low)
                 or URGENCY.search(low)
             ):
                 continue

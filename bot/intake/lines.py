@@ -219,7 +219,8 @@ ITEM_CORRECTION = re.compile(
 # what a number is when a failure follows it: the things that broke, never a count to buy
 BROKEN_ONES = re.compile(
     r"\s*(?:(?:are|is|was|were)\s+(?:dead|down|broken|busted|shot|done|gone|leaking|damaged|out of service|not working)"
-    r"|broke|died|failed|stopped|quit|went down|keeps?\s+(?:failing|breaking|dying))\b",
+    r"|broke|died|failed|stopped|quit|went down|keeps?\s+(?:failing|breaking|dying)"
+    r"|(?:is\s+|are\s+)?not\s+(?:working|heating|cooling|starting|running|closing|opening|charging))\b",
     re.IGNORECASE,
 )
 # "jacks 4 and 6 are down": the numbers name the ones that failed

@@ -165,3 +165,14 @@ def test_a_catalog_choice_is_the_price_question_and_is_answered_by_the_expected_
     got = figures("--data", corpus(tmp_path, asked, picked), "--misses")
     assert got["exact_missing_rate"] == 1.0
     assert got["submitted"] == 1 and got["wrong_amounts"] == 0 and got["unfinished"] == 1
+
+
+def test_a_new_supplier_named_back_is_a_choice_not_a_missing_fact(tmp_path):
+    """A complete request from a supplier the company lacks, named back, counts as asking nothing; unless the case
+    says the supplier is missing, and a name holding the expected one's words ('Pacific Pride Fuels') counts."""
+    text = "diesel for the yard truck - 300 gal at 3.89/gal, Pacific Pride Fuels"
+    complete = {"text": text, "expect": {"supplier": "Pacific Pride"}, "complete": True}
+    asked = {"text": text, "complete": False, "missing": ["supplier"]}
+    got = figures("--data", corpus(tmp_path, complete, asked))
+    assert got["per_field"]["supplier"]["right"] == got["per_field"]["supplier"]["scored"] == 1
+    assert got["zero_question_rate"] == 1.0 and got["exact_missing_rate"] == 1.0

@@ -126,6 +126,9 @@ def test_two_counts_for_one_item_are_asked_not_guessed(extractor, directory):  #
         ("diesel for the yard tractor - 400 gal at 3.79, Pacific Pride", "Pacific Pride"),
         ("HVAC repair on the office unit, Goettl Air, 1,250", "Goettl Air"),
         ("quarterly pest control for the Kent DC - Western Exterminator, 310", "Western Exterminator"),
+        ("walk-in freezer at CHI is not cooling. Polar Refrigeration 1,150 to fix", "Polar Refrigeration"),
+        ("Gate motor died at the Tolleson yard; Desert Gate Co. says $2,300 installed", "Desert Gate Co."),
+        ("urgent: lift inspection overdue. Summit Elevator Services, $480", "Summit Elevator Services"),
     ],
 )
 def test_a_seller_named_apart_by_commas_is_named_back(extractor, text, seller):  # type: ignore[no-untyped-def]
