@@ -7,7 +7,7 @@ of releases and what each is worth (`recurring.*` facts). Its schedule is a `rec
 * At the final approval (`on_final_approval`, an in-transaction hook `install` puts before the ERP outbox's) the
   requisition
   moves to po_pending as any approval does, but instead of one PO job for the whole it gets one queue row,
-  `recurring_release:{number}`, due at its first release (00:00 UTC of the release date).
+  `recurring_release:{number}`, due at its first release (the start of its date in the site's time zone).
 * The scheduler claims that row when due (one replica holds it, under its lease) and `release_due` writes, in one
   transaction under the schedule's row lock, the `erp.create_po` job of every release whose date has come
   (`PR-1042-R03`, keyed by that reference so it is written once), then hands the row back due at the next
@@ -22,7 +22,7 @@ of releases and what each is worth (`recurring.*` facts). Its schedule is a `rec
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from approvals import audit, correlation, jobqueue, outbox
 from approvals.columns import table_of, timestamp_field
 from approvals.db import transaction
+from approvals.directory import time_zone
 from approvals.errors import FieldError, ValidationFailed
 from approvals.jobqueue import ClaimedJob, JobQueue
 from approvals.models import Money, Requisition, RequisitionLine
@@ -84,9 +85,16 @@ def release_ref(number: str, index: int) -> str:
     return f"{number}-R{index:02d}"
 
 
-def release_at(first: date, period: str, index: int) -> datetime:
-    """When release `index` (1-based) comes due: 00:00 UTC on its date."""
-    return datetime.combine(nth_release(first, period, index - 1), time(0), tzinfo=timezone.utc)
+def release_at(first: date, period: str, index: int, zone: tzinfo = timezone.utc) -> datetime:
+    """When release `index` (1-based) comes due: the start of its date in `zone` (the site's), in UTC."""
+    local = datetime.combine(nth_release(first, period, index - 1), time(0), tzinfo=zone)
+    return local.astimezone(timezone.utc)
+
+
+def site_zone(directory: Any, site: str) -> tzinfo:
+    """The time zone of a requisition's site (directory Site.timezone); UTC for a site the directory lacks."""
+    found = directory.site_by_code.get(site) if directory is not None else None
+    return time_zone(found.timezone) if found is not None else timezone.utc
 
 
 def save(session: Session, req: Requisition, schedule: ScheduleDraft, now: datetime) -> RecurringSchedule:
@@ -171,7 +179,9 @@ def start(plan: Any) -> None:
     entry = plan.reads.route()["recurring"]
     before = plan.move("send_to_erp")
     first = date.fromisoformat(entry["first_release"])
-    due = max(release_at(first, entry["period"], 1), plan.at)
+    # the site's zone is not at hand here: the row is due at the earliest the date starts anywhere (UTC+14), and
+    # `release_due` hands it back due at the start of the date in the site's zone when it is claimed before that
+    due = max(release_at(first, entry["period"], 1) - timedelta(hours=14), plan.at)
     plan.enqueue(kind=KIND, key=tick_key(plan.req.number), due_at=due, payload={"number": plan.req.number})
     plan.insert(_ACTIVATE, {"_number": plan.req.number, "state": ACTIVE, "updated_at": plan.at})
     plan.audit(
@@ -228,10 +238,11 @@ def per_release(amount: Decimal, releases: int) -> Decimal:
     return (amount / max(1, releases)).quantize(CENT, ROUND_HALF_UP)
 
 
-def release_due(engine: Any, queue: JobQueue, job: ClaimedJob, now: datetime) -> int:
+def release_due(engine: Any, queue: JobQueue, job: ClaimedJob, now: datetime, directory: Any = None) -> int:
     """The scheduler's handler for a schedule's row: write the PO job of every release that has come due (each
     once, keyed by its reference), skip those that came due while paused, and hand the row back due at the next
-    release (or finish it). One transaction, under the schedule's row lock, fenced by the claim. Returns how many
+    release (or finish it). A release is due at the start of its date in the site's time zone (`directory`;
+    UTC without one). One transaction, under the schedule's row lock, fenced by the claim. Returns how many
     release jobs were written."""
     number = job.payload["number"]
     written = 0
@@ -245,7 +256,8 @@ def release_due(engine: Any, queue: JobQueue, job: ClaimedJob, now: datetime) ->
                 raise _LostLease()
             return 0
         lines = _lines(session, row.requisition_id)
-        while row.next_index <= row.releases and release_at(row.first_release, row.period, row.next_index) <= now:
+        zone = site_zone(directory, req.site)
+        while row.next_index <= row.releases and release_at(row.first_release, row.period, row.next_index, zone) <= now:
             index, ref = row.next_index, release_ref(number, row.next_index)
             after = {"release": ref, "index": index, "of": row.releases}
             if row.state == PAUSED:
@@ -280,7 +292,8 @@ def release_due(engine: Any, queue: JobQueue, job: ClaimedJob, now: datetime) ->
             row.state = FINISHED if row.state == ACTIVE else row.state
             ok = queue.complete(job, session=session)
         else:
-            ok = queue.release(job, due_at=release_at(row.first_release, row.period, row.next_index), session=session)
+            due = release_at(row.first_release, row.period, row.next_index, zone)
+            ok = queue.release(job, due_at=due, session=session)
         if not ok:
             raise _LostLease()
         session.add(row)

@@ -455,7 +455,7 @@ class Scheduler:
     # ------------------------------------------------------------------ SLA risk
     def _recurring_release(self, job: ClaimedJob, report: TickReport) -> None:
         """A recurring requisition's releases that came due: their PO jobs written, the row due at the next."""
-        recurring.release_due(self.engine, self.queue, job, self.clock())
+        recurring.release_due(self.engine, self.queue, job, self.clock(), self.directory)
         report.done += 1
 
     def _sla_risk(self, job: ClaimedJob, report: TickReport) -> None:

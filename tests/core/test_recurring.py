@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import submit
@@ -264,3 +265,29 @@ def test_a_release_the_erp_refuses_is_parked_and_a_buyer_retries_it_alone(servic
     assert said == f"{number}-R01 will be sent to the ERP again now."
     _run(service, engine, directory, clock)
     assert _pos(engine) == [f"{number}-R01"]
+
+
+def test_a_release_comes_due_at_midnight_in_the_sites_time_zone_not_utc(service, engine, directory, clock):
+    """A Seattle schedule's first release is not made a minute before midnight in Los Angeles, and is a minute
+    after it, though UTC midnight passed hours before."""
+    recurring.install(service)
+    first = clock().date() + timedelta(days=3)
+    result = service.submit(
+        submit(
+            "jake.miller",
+            site="SEA",
+            cost_center="SEA-OPS",
+            lines=[ROLLS],
+            schedule={"period": "month", "releases": 12, "first_release": first.isoformat()},
+        )
+    )
+    assert result.outcome == "auto_approved", result.message
+    assert directory.site_by_code["SEA"].timezone == "America/Los_Angeles"
+    midnight = datetime.combine(first, time(0), tzinfo=ZoneInfo("America/Los_Angeles")).astimezone(timezone.utc)
+    clock.now = midnight - timedelta(minutes=1)
+    assert clock.now.date() == first  # UTC's day has begun
+    _run(service, engine, directory, clock)
+    assert _pos(engine) == []
+    clock.now = midnight + timedelta(minutes=1)
+    _run(service, engine, directory, clock)
+    assert _pos(engine) == [f"{result.number}-R01"]
