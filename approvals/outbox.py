@@ -28,7 +28,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import Engine, Index, bindparam, exists, insert, update
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -118,6 +118,20 @@ def _dead_text(number: str, reason: str, attempts: int) -> str:
     )
 
 
+def _files_missing_text(number: str, po_number: str, left_out: Sequence[tuple[str, str]]) -> str:
+    if len(left_out) == 1:
+        filename, reason = left_out[0]
+        return (
+            f"{po_number} ({number}) was created, but {filename} did not reach the ERP: {reason.rstrip('.')}. "
+            "Attach it in the ERP by hand or send it to the supplier with the purchase order."
+        )
+    files = "; ".join(f"{filename} ({reason.rstrip('.')})" for filename, reason in left_out)
+    return (
+        f"{po_number} ({number}) was created, but {len(left_out)} files did not reach the ERP: {files}. "
+        "Attach them in the ERP by hand or send them to the supplier with the purchase order."
+    )
+
+
 # ---------------------------------------------------------------------------------- writing the job
 
 
@@ -197,9 +211,18 @@ class Outbox:
         return self.record_batch([(job, erp_id, po_number, status)], claim_notice=claim_notice)[0]
 
     def record_batch(
-        self, created: list[tuple[ClaimedJob, str, str, str]], *, claim_notice: bool = False
+        self,
+        created: list[tuple[ClaimedJob, str, str, str]],
+        *,
+        claim_notice: bool = False,
+        files_left_out: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     ) -> list[tuple[bool, ClaimedJob | None]]:
         """Record several created POs, (job, erp_id, po_number, status) each; results in the same order.
+
+        `files_left_out`: per requisition number, (filename, reason) for each file the PO was made without (the
+        ERP refused it, or the store no longer had it). In the same plan: a `po_files_missing` audit event naming
+        them, and a notice to every buyer and the requester, keyed per requisition and round, so it is said once.
+        The reasons are for people: the caller has already cut them to the sentence we wrote, no ERP body.
 
         One transaction for the batch (inside the queue's batch, on its held connection; on PostgreSQL in two
         round trips). First each job is completed, fenced by its claim, the requisitions are locked (in number
@@ -264,6 +287,9 @@ class Outbox:
                         claimed_by=self.queue.worker_id if claim_notice else None,
                         lease_until=lease,
                     )
+                    left_out = list((files_left_out or {}).get(number, ()))
+                    if left_out:
+                        self._files_missing(plan, job, number, po_number, left_out, now)
                 plans.append(plan)
                 results.append(plan)
             if plans:
@@ -283,6 +309,38 @@ class Outbox:
                     notice_job = ClaimedJob(notice_id, NOTIFY, key, job_row["payload"], 1, self.queue.worker_id, lease)
             out.append((True, notice_job))
         return out
+
+    def _files_missing(
+        self,
+        plan: Plan,
+        job: ClaimedJob,
+        number: str,
+        po_number: str,
+        left_out: list[tuple[str, str]],
+        now: datetime,
+    ) -> None:
+        """The PO stands without some files: say so on the requisition's timeline and to the buyers and requester."""
+        text = _files_missing_text(number, po_number, left_out)
+        plan.audit(
+            "po_files_missing",
+            "erp",
+            None,
+            {
+                "explanation": text,
+                "po_number": po_number,
+                "connector": self.connector_name,
+                "files": [{"filename": f, "reason": r} for f, r in left_out],
+            },
+        )
+        notice = Notice("po_files_missing", text, f"po_files_missing:{number}:{job.payload.get('round', 0)}", number)
+        buyers = [p.id for p in self.directory.people_with_role(BUYER_ROLE, None)]
+        for person in dict.fromkeys([*buyers, plan.req.requester]):
+            plan.enqueue(
+                kind=NOTIFY,
+                key=f"{NOTIFY}:{notice.key}:{person}",
+                due_at=now,
+                payload={"to": person, **notice.payload()},
+            )
 
     def retry_later(self, job: ClaimedJob, reason: str, *, retry_after: float | None = None) -> str | None:
         """A transient failure: due again after backoff with jitter, or dead after the last attempt."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -73,6 +74,33 @@ def with_attachments(engine: Engine, order: PurchaseOrderRequest) -> PurchaseOrd
         for a in rows
     )
     return replace(order, attachments=files) if files else order
+
+
+# a refusal's status code ends what people are told: what an ERP said after it (its body) stays in the log
+_AFTER_STATUS = re.compile(r"^(.*?\(\d{3}\))\s*:.*$", re.S)
+_REASON_LIMIT = 200
+
+
+def files_left_out(order: PurchaseOrderRequest, problems: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(filename, reason) for each file a connector reported left off the PO, the reason said for people: the
+    sentence we wrote up to the ERP's status code, never the ERP's own text after it (which may echo the request or a
+    token), at most 200 characters."""
+    names = sorted((a.filename for a in order.attachments), key=len, reverse=True)
+    out = []
+    for problem in problems:
+        filename = next((n for n in names if problem.startswith(f"{n}: ")), None)
+        if filename is None:
+            filename, _, reason = problem.partition(": ")
+        else:
+            reason = problem[len(filename) + 2 :]
+        reason = " ".join(reason.split())
+        said = _AFTER_STATUS.match(reason)
+        if said:
+            reason = said.group(1)
+        if len(reason) > _REASON_LIMIT:
+            reason = reason[: _REASON_LIMIT - 1].rstrip() + "…"
+        out.append((filename, reason or "the ERP gave no reason"))
+    return out
 
 
 def attachment_reader(engine: Engine, store: AttachmentStore) -> AttachmentContent:
@@ -145,6 +173,7 @@ class ErpDispatcher:
         self.engine, self.connector, self.notifier, self.batch = engine, connector, notifier, batch
         self.settings = s
         self.clock = clock
+        self._left_out: dict[int, list[tuple[str, str]]] = {}  # by job id: files the PO was made without
         self.queue = JobQueue(engine, clock=clock, worker_id=worker_id, lease=lease, max_attempts=s.erp_max_attempts)
         self.outbox = Outbox(
             engine,
@@ -234,6 +263,8 @@ class ErpDispatcher:
             po = self.connector.create_po(order, _JobProgress(self.queue, job))
             for problem in po.attachment_problems:  # the PO stands; the file is for a buyer to add in the ERP
                 log.warning("ERP PO %s for %s was made without a file: %s", po.number, job.key, problem)
+            if po.attachment_problems:  # recorded with the PO: an audit event, and the buyers and requester told
+                self._left_out[job.id] = files_left_out(order, po.attachment_problems)
         except PermanentError as exc:
             log.warning("ERP refused %s for good: %s", job.key, exc.reason)
             if self.outbox.dead_letter(job, exc.reason):
@@ -297,8 +328,12 @@ class ErpDispatcher:
         if not created:
             return 0
         delivered = 0
+        left_out = {job.payload["order"]["reference"]: self._left_out.pop(job.id, []) for job, _po in created}
+        self._left_out.clear()
         results = self.outbox.record_batch(
-            [(job, po.erp_id, po.number, po.status) for job, po in created], claim_notice=True
+            [(job, po.erp_id, po.number, po.status) for job, po in created],
+            claim_notice=True,
+            files_left_out={number: files for number, files in left_out.items() if files},
         )
         for (job, po), (recorded, notice) in zip(created, results):
             if not recorded:
