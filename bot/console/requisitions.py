@@ -44,6 +44,7 @@ EVENT_WORDS = {
     "po_requested": "Sent to the ERP",
     "po_created": "Purchase order created",
     "po_failed": "ERP refused the PO",
+    "po_files_missing": "A file did not reach the ERP",
     "po_retry": "ERP retry",
     "po_status": "PO status changed",
     "sla_at_risk": "Likely late: approver reminded, requester told",

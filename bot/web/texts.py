@@ -35,6 +35,7 @@ UNREAD_KINDS = {
     "po_created": "Purchase order",
     "po_received": "Goods received",
     "erp_failed": "ERP problem",
+    "po_files_missing": "File not in the ERP",
     "mention": "Mention",
     "comment": "Comment",
 }
