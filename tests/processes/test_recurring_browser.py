@@ -3,6 +3,8 @@ paused and resumed from the requester's card, and ended from the console's requi
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.tokens import create_token
@@ -53,7 +55,7 @@ def _asked_and_approved(server, browser):  # type: ignore[no-untyped-def]  # noq
     card.wait_for()
     number = card.get_attribute("data-number")
     assert number and number.startswith("PR-")
-    approvers: dict[str, object] = {}
+    approvers: dict[str, Any] = {}
     for _ in range(6):  # each stage's approver, in turn
         waiting = service.view(number).waiting_on
         if not waiting:
@@ -61,12 +63,12 @@ def _asked_and_approved(server, browser):  # type: ignore[no-untyped-def]  # noq
         person = waiting[0]
         page = approvers.get(person) or open_as(browser, base, person)
         approvers[person] = page
-        request = page.locator(f".kind-approval_request[data-number='{number}']").last  # type: ignore[attr-defined]
+        request = page.locator(f".kind-approval_request[data-number='{number}']").last
         request.locator("button[data-action='approve']").click()
         for _ in range(100):  # until the approval is committed (the card's answer follows it)
             if service.view(number).waiting_on != waiting:
                 break
-            page.wait_for_timeout(100)  # type: ignore[attr-defined]
+            page.wait_for_timeout(100)
         request.locator("button[data-action='approve']").wait_for(state="detached")
     assert service.view(number).waiting_on == []
     return jake, number
