@@ -115,19 +115,20 @@ def save(session: Session, req: Requisition, schedule: ScheduleDraft, now: datet
     return row
 
 
-def dated(draft: RequisitionDraft, now: datetime) -> RequisitionDraft:
-    """The draft with its schedule's first release filled in (today, when not said), so validation, routing and
-    the stored schedule count the same releases; a first release in the past is refused."""
+def dated(draft: RequisitionDraft, now: datetime, directory: Any = None) -> RequisitionDraft:
+    """The draft with its schedule's first release filled in (today at the site, when not said), so validation,
+    routing and the stored schedule count the same releases; a first release before today at the site is refused."""
     schedule = draft.schedule
     if schedule is None:
         return draft
-    if schedule.first_release is not None and schedule.first_release < now.date():
+    today = now.astimezone(site_zone(directory, draft.site)).date()
+    if schedule.first_release is not None and schedule.first_release < today:
         raise ValidationFailed(
             [FieldError("schedule.first_release", f"the first release {schedule.first_release} is in the past")]
         )
     if schedule.first_release is not None:
         return draft
-    return draft.model_copy(update={"schedule": schedule.model_copy(update={"first_release": now.date()})})
+    return draft.model_copy(update={"schedule": schedule.model_copy(update={"first_release": today})})
 
 
 def stored_draft(session: Session, requisition_id: int | None) -> ScheduleDraft | None:

@@ -57,7 +57,7 @@ class IntakeActions(ServiceBase):
             raise NotAllowed("A requisition is submitted by its requester; ask them to submit it.")
         with Session(self.engine) as session:
             _, policy = active_policy(session)
-        draft = recurring.dated(cmd.draft, self.clock())  # a schedule's first release: today unless said
+        draft = recurring.dated(cmd.draft, self.clock(), self.directory)  # first release: today unless said
         self._check_draft(draft, policy)
 
         def body(session: Session, now: datetime) -> tuple[Requisition, str, str]:

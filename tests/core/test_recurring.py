@@ -291,3 +291,24 @@ def test_a_release_comes_due_at_midnight_in_the_sites_time_zone_not_utc(service,
     clock.now = midnight + timedelta(minutes=1)
     _run(service, engine, directory, clock)
     assert _pos(engine) == [f"{result.number}-R01"]
+
+
+def test_a_first_release_of_today_means_today_at_the_site_not_in_utc(service, engine, directory, clock):
+    """At 7 pm in Seattle (already tomorrow in UTC) a schedule starting today is taken, and one with no first
+    release starts today there, made at once."""
+    recurring.install(service)
+    seattle = ZoneInfo("America/Los_Angeles")
+    today = clock().astimezone(seattle).date() + timedelta(days=1)
+    clock.now = datetime.combine(today, time(19), tzinfo=seattle).astimezone(timezone.utc)
+    assert clock.now.date() > today  # UTC is on the next day
+    numbers = []
+    for first in ({"first_release": today.isoformat()}, {}):
+        schedule = {"period": "month", "releases": 12, **first}
+        result = service.submit(
+            submit("jake.miller", site="SEA", cost_center="SEA-OPS", lines=[ROLLS], schedule=schedule)
+        )
+        assert result.outcome == "auto_approved", result.message
+        numbers.append(result.number)
+    _run(service, engine, directory, clock)
+    assert _pos(engine) == sorted(f"{n}-R01" for n in numbers)
+    assert all(service.schedule(n).first_release == today for n in numbers)
