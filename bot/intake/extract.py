@@ -678,6 +678,15 @@ _NOT_SELLERS = {
     "quote",
     "the quote",
 }
+# "pk of 12 = $45", "case of 6 is $80": a pack's own price follows what it holds
+_PACK_EQUALS = re.compile(
+    r"\b(?P<u>pk|pks|pack|packs|box|bx|case|cs|bag|bundle|carton)\s+of\s+\d+\s*(?:=|is|for|costs?|@)\s*$"
+)
+# a price of one, said as money beyond doubt: "$4.50 each", "42,50 EUR each", "@ 3.20 ea"
+_MARKED_PRICE = re.compile(
+    r"(?:[$\u20ac\u00a3@]\s?\d[\d.,]*|\d[\d.,]*\s?(?:usd|eur|gbp|cad|\u20ac|\u00a3)(?!\w)|\b(?:usd|eur|gbp)\s?\d[\d.,]*)"
+    r"\s*(?:each|ea|apiece|a piece|per (?:piece|unit|item))\b"
+)
 # words around "4K" that make it a screen's resolution
 _PICTURE = re.compile(
     r"\b(?:tv|tvs|display|monitor|screen|camera|uhd|hdr|video|projector|television)s?\b|\d\s*(?:\"|in\b|inch)"
@@ -1123,8 +1132,8 @@ class Extractor:
                 sign = sign_after.group(1)  # "@ 412,80 €": the currency comes after the amount
             currency = _CURRENCY.get(sign.replace("us$", "$"), None) if sign else None
             k = next((m.group(g) for g in ("k1", "k2", "k3", "k9", "k4", "k7") if m.group(g)), "").lower()
-            if m.group("g") == "grand":
-                k = "k"
+            if m.group("g") == "grand" or (m.group("n7") and re.match(r"\s*grand\b", w.rest[m.end() :])):
+                k = "k"  # "2 grand", "quoted 2 grand": thousands
             packed = (
                 re.match(r"\s*(?:/|per\b)\s*([a-z]+)", w.rest[m.end("n4") :])
                 if m.group("n4") and raw.isdigit()
@@ -1142,7 +1151,8 @@ class Extractor:
             ):
                 # "3 cs, 24/cs, $71.50 cs", "100 per box ... at $41.30 per box": how many a container holds, said
                 # before the container's own price; neither a price nor a count
-                w.take(m.start(), m.end("n4") + packed.end())
+                if re.match(r"\s*[x×]\s*\d", w.rest[m.end("n4") + packed.end() :]):
+                    w.take(m.start(), m.end("n4") + packed.end())  # "100/bx x 5 bx": never "a box of 5 boxes"
                 continue
             replaced = re.search(
                 r"\b(?:not|instead of|rather than|was|were)\s*$", w.rest[max(0, m.start() - 14) : m.start()]
@@ -1169,6 +1179,13 @@ class Extractor:
             ):
                 w.take(m.start(), m.end())  # 'Dell 75" 4K monitor': how sharp the picture is, not $4,000 nor 4 of it
                 continue
+            if (
+                m.group("n4")
+                and raw.isdigit()
+                and re.match(r"\s*(?:ea|each|pcs?)\b", w.rest[m.end("n4") :])
+                and _MARKED_PRICE.search(w.rest[: m.start()] + " " * (m.end() - m.start()) + w.rest[m.end() :])
+            ):
+                continue  # "15 ea, ... quoted 42,50 EUR each": with a price marked as money elsewhere, a count
             if m.group("n4") and re.search(r"\b(?:need|needs|needed|qty|order|want|get)\s*$", w.rest[: m.start()]):
                 continue  # "need 6 ea": how many, each; the price comes elsewhere
             if m.group("n7") and m.group("lead7") == "quote" and re.fullmatch(r"\d{4,}", m.group("n7")):
@@ -1222,6 +1239,9 @@ class Extractor:
                     unit = per.group("unit")
                     end += per.end()
                     pack = per.group("pack")
+            elif _PACK_EQUALS.search(before):
+                # "pk of 12 = $45": the price of one pack of 12, not of everything
+                kind, unit = "unit", _PACK_EQUALS.search(before).group("u")  # type: ignore[union-attr]
             elif _PRICED_UNIT_BEFORE.search(before):
                 kind, unit = "unit", _PRICED_UNIT_BEFORE.search(before).group("u")  # type: ignore[union-attr]
             elif _TOTAL_AFTER.match(after):

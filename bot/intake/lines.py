@@ -101,9 +101,11 @@ def canonical_unit(word: str | None) -> str | None:
 
 # sizes, specs and identifiers: blanked before quantities are looked for
 SIZE = re.compile(
+    r"\bm\d+(?:\.\d+)?\s*[x×]\s*\d+(?:\.\d+)?(?:\s*mm)?\b|"  # "M12 x 40 bolts": a thread and its length
     r"\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch(?:es)?\b|mm\b|cm\b|ga\b|gauge\b|hp\b|v\b|volts?\b|amps?\b|w\b|oz\b|"
     r"mil\b|psi\b|cfm\b|btu\b|ton\b|tb\b|gb\b|mb\b|ghz\b|mp\b|kw\b|kva\b|w\b|m\b(?!\s*[a-z])|k\b(?=\s*(?:lb|capacity)))"
     r"|(?!\d+\s+[x×]\s+\d+(?:\.\d+)?\s*(?:\"|''|in\b|inch|ft\b|')(?!\s*[x×*]))"  # "5 x 24\" monitor" counts
+    r"(?!\d+(?:\.\d+)?\s+[x×]\d)"  # "Latitude 5450 x2": a model, then how many
     # "4x6 x 20 rolls": a size, then how many rolls of it
     r"\d+(?:\.\d+)?\s*(?:\"|in|ft|')?\s*[x×*]\s*\d+(?:\.\d+)?(?:\s*(?:\"|in|ft|'))?"
     r"(?:[x×*]\d+(?:\.\d+)?|\s*[x×*]\s*\d+(?:\.\d+)?(?![\d.]|\s*(?:" + _UNIT + r")\b))?"
@@ -111,13 +113,13 @@ SIZE = re.compile(
     r"|\b\d+/\d+(?:-\d+)?\"?"
     r"|\b\d+(?:\.\d+)?\s+by\s+\d+(?:\.\d+)?(?:\s+by\s+\d+(?:\.\d+)?)?\b"  # "20 by 12 by 12" said aloud: a size
     r"|\b\d+(?:\.\d+)?'(?!\w)"  # "53' dry van": feet
-    r"|\b\d+(?:\.\d+)?\s*(?:dia|diam|diameter|od|id)\b"  # "1.9 dia rollers": a size
+    r"|\b\d+(?:\.\d+)?\s*(?:dia|diam|diameter|od|id|btf|oal)\b"  # "1.9 dia rollers", "24 btf": a size
     r"|\b\d+-?(?:ct|count)\b(?!\s+of\b)(?<!\d\scount)|\b\d+\s(?:ct|count)\b(?=\s+[a-z])"  # "500ct": what a pack holds
     r"|#\s?\d+"
     r"|\b(?:door|dock|aisle|line|truck|forklift|lift|lane|zone|building|bldg|row|gate|model|part|sku|po|pr|"
     r"rack|station|room|suite|conveyor|belt|motor|no\.?|number|size|grade|class|type|schedule|sch|series|gen|rev|"
     r"version|mk|level|phase|tier|cat|revision|step|floor|store|route|shift|site)"
-    r"\s*#?\s*[a-z]?\d+[a-z]?\b(?!\s*(?:x\b|" + _UNIT + r"))"
+    r"\s*#?\s*(?!x\d)[a-z]?\d+[a-z]?\b(?!\s*(?:x\b|" + _UNIT + r"))"
     r"|\b(?:ticket|quote|ref|order|invoice|unit)\s*(?:#|no\.?)\s*\d+\b"
     r"|\b\d+(?:\.\d+)?(?:lb|lbs|gal|kg|ft|oz|l)\b(?!\s+of\b)"  # "50lb bags", "5gal pails": a size
     r"|\b\d+[a-z]+\d+[a-z\d-]*\b"  # model numbers: 2rs1, 3m8210
@@ -126,6 +128,10 @@ SIZE = re.compile(
     r"|\b\d{3,}-\d+[a-z\d-]*\b"
     r"|(?<!\d,)\b\d+(?:\.\d+)?\s*(?:gal|gallon|lb|lbs|kg|ft|foot|feet)\b(?=\s+(?!of\b)[a-z])"
     r"|\b\d+(?:st|nd|rd|th)\b"
+    # "10% off": a discount
+    r"|\b\d+(?:\.\d+)?\s*(?:%|percent\b|pct\b)"
+    # "3 lines:", "2 items below": how a quote is laid out, not a count of anything bought
+    r"|\b\d+\s+(?:lines|items|rows|positions)(?=\s*(?::|below|as follows))"
     # "4K TVs": a screen's resolution
     r"|\b[48]k\b(?=\s*(?:uhd|ultra|hdr|smart|tvs?|televisions?|monitors?|displays?|screens?|cameras?|projectors?)\b)"
     # "3 phase motor", "2-drawer cabinet", "48-port switch": how the thing is built, never how many

@@ -49,6 +49,12 @@ def nests(text: str) -> dict[tuple[str, str], Decimal]:
     return found
 
 
+# units that hold other units: a count in one of them is never "of what a case holds"
+_PACKINGS = frozenset(
+    {"case", "box", "pack", "bag", "carton", "bundle", "pallet", "skid", "drum", "tote", "kit", "set"}
+)
+
+
 def _unit_or_each(word: str | None) -> str:
     if not word:
         return "each"
@@ -70,6 +76,12 @@ def convert(quantity: Decimal, unit: str | None, to_unit: str, known: dict[tuple
         if outer == target and inner == start:
             packs = quantity / n
             return packs if packs == packs.to_integral_value() else None
+    if start not in _PACKINGS:
+        for (outer, inner), n in known.items():
+            if outer == target and inner == "each":
+                # "48 rolls of tape, sold in cases of 12 at $54/case": a case of 12 of what is counted
+                packs = quantity / n
+                return packs if packs == packs.to_integral_value() else None
     for (outer, inner), n in known.items():  # two steps: pallets of cases of rolls
         if outer == start:
             through = convert(quantity * n, inner, target, {k: v for k, v in known.items() if k != (outer, inner)})
