@@ -13,9 +13,9 @@ import approvals.directory_store  # noqa: F401  (directory versions)
 import approvals.inbox  # noqa: F401  (notices kept for people no chat platform reaches)
 import approvals.jobqueue  # noqa: F401
 import approvals.master_data  # noqa: F401  (suppliers, items, budgets pulled from the ERP)
-import approvals.new_suppliers  # noqa: F401  (requests to add a supplier)
 import approvals.metrics.indexes  # noqa: F401  (the dashboard's indexes on existing tables)
 import approvals.models  # noqa: F401
+import approvals.new_suppliers  # noqa: F401  (requests to add a supplier)
 import approvals.outbox  # noqa: F401
 import approvals.recurring  # noqa: F401  (recurring requisitions' schedules)
 import approvals.scheduling.models  # noqa: F401
