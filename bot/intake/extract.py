@@ -1907,6 +1907,8 @@ class Extractor:
             named = [ln for ln in lines if lead and named_again(ln.description, lead.group("name"))]
             if len(named) == 1:
                 mon.start = named[0].start
+                if mon.kind == "unsure" and named[0].quantity_source == "said":
+                    mon.kind = "unit"  # "5 hard hats and 5 vests ... hats $18.50": a thing named, then what one costs
         prices = [m for m in money if m.kind != "total"]
         if len(lines) > 1 and len(prices) == len(lines) and all(m.start > lines[-1].start for m in prices):
             # "5 scanners and 2 label printers, $450 and $620": prices listed after the items, in order
