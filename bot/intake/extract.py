@@ -264,12 +264,16 @@ _SINGULAR = {
     "wks": "week",
 }
 _NUM = r"\d[\d,]*(?:\.\d+)?"
+# "412 each drum", "31 dollars every roll": the price of one drum, one roll
+_PRICE_EACH_UNIT = re.compile(
+    rf"(?P<n>\d(?:\s*(?:dollars?|bucks))?)\s+(?:each|every)\s+(?=(?:{_UNIT_RE})\b)(?!each\b)", re.IGNORECASE
+)
 _AMT = r"(?:\d(?:[\d.,]*\d)?|\.\d\d?\b)"  # an amount in any local format; numbers.money_amount reads its separators
 _CUR_WORD = r"usd|eur|gbp|cad|mxn|dollars?|bucks|euros?|pounds?"
 _PRICE_UNIT = r"(?:each|ea|apiece|a piece|per\b|/\s?[a-z]|an?\s+(?:{u})\b)"
 _AFTER_BARE_EACH = (
     r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x|need|want|qty|deliver|"
-    r"delivered|to|asap|thanks|thx|"
+    r"delivered|to|asap|thanks|thx|charge|charged|bill|billed|on|under|account|acct|cost|but|or|if|ok|okay|cheers|"
     r"i need|we need|please|pls)\b))"
 )
 MONEY = re.compile(
@@ -290,7 +294,7 @@ MONEY = re.compile(
     rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?|cap|max|nte|"
     rf"exceed)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
-    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?![\d,.]*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|"
+    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?!(?:\d|[,.]\d)*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|"
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|flat|firm|"
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
@@ -997,9 +1001,8 @@ class Extractor:
 
     def _extract(self, text: str, *, now: datetime, timezone: str) -> Extraction:
         out = Extraction()
-        w = _Work(
-            _PARTS_AND_LABOR.sub(_job_price, _spanish_dates(written_forms(words_to_digits(rows_as_sentences(text)))))
-        )
+        said = _spanish_dates(written_forms(words_to_digits(rows_as_sentences(text))))
+        w = _Work(_PRICE_EACH_UNIT.sub(r"\g<n> per ", _PARTS_AND_LABOR.sub(_job_price, said)))
         for m in _LIST_MARKER.finditer(w.low):
             w.take(m.start("m"), m.end("m"))  # "1." or "-" starting a listed line is not a quantity
         for m in re.finditer(r"\bpos\.?\s*\d{1,3}\b\s*[:.)]?", w.low):
@@ -1583,6 +1586,10 @@ class Extractor:
                 out.lines.append(ExtractedLine("", t.quantity, t.unit, start=t.start, quantity_source="said"))
                 continue
             head = re.split(_HEAD_ENDS, t.description, flags=re.IGNORECASE)[0].strip()
+            if _WHO_DOES_IT.fullmatch(head) and len(described) > 1:
+                # "dock seal, contractor quoted 2.5k": who quoted is no item; the price is the thing's before it
+                out.unread.append(t.description)
+                continue
             if _NOT_A_THING.fullmatch(head) or (
                 _THE_ORDER.fullmatch(head) and not (t.quantity_said and t.quantity_said[0].isdigit())
             ):
@@ -1669,7 +1676,7 @@ class Extractor:
             out.unread = [u for u in out.unread if u != subject.description]
             read = [t for t in read if t is not subject]
         self._prefer_named_things(read, out)
-        _same_item_counted_later(out)
+        _same_item_counted_later(out, w.low)
         items = [ln for ln in out.lines if ln.description]
         if service_message and len(items) > 1 and not any(ln.quantity for ln in items) and len(money) <= 1:
             # "forklift repair - mast chain + hydraulic leak on #7, 2.5k": one job, described in parts
@@ -1968,13 +1975,23 @@ class Extractor:
                 counted_in = line.unit  # what the quantity counted before the price's unit is known
                 line.unit_price, line.price_source = mon.amount, "said"
                 _price_unit_follows_conversion(line, mon)
-                if not _count_in_price_unit(line, mon, nested):
+                counted_apart = _counted_in(out, mon)
+                if counted_apart is not None and line.quantity_source == "said" and line.unit != counted_apart.unit:
+                    # "Trash bags 55 gal, 10 cases, 39.95 each case": the gallons are the bag's size; the cases,
+                    # counted apart in the unit the price is for, are how many
+                    line.description = f"{line.description} {_plain(line.quantity or Decimal(0))} {line.unit}"
+                    line.quantity, line.unit = counted_apart.quantity, counted_apart.unit
+                    out.lines.remove(counted_apart)
+                elif not _count_in_price_unit(line, mon, nested):
                     # "10 bundles at $1.20/box" and nothing says how many boxes make a bundle: asked, never
                     # multiplied
                     out.problems.append(_other_unit(line, mon))
                     line.unit_price, line.price_source = None, "asked"
                 if mon.unit and not line.unit:
                     line.unit = canonical_unit(_SINGULAR.get(mon.unit, mon.unit))
+                elif not mon.unit and line.unit == "dozen" and _priced_each(mon, w_low):
+                    # "3 dozen mop heads at $4.25 each": 36 mop heads, the dozens kept as information
+                    _count_in_price_unit(line, Money(mon.amount, mon.currency, "unit", mon.start, "each"), nested)
                 if mon.period:
                     line.period = mon.period
                     if mon.term is None:
@@ -2089,6 +2106,28 @@ def _count_in_price_unit(line: ExtractedLine, mon: Money, nested: dict[tuple[str
     line.conversion = f"{line.quantity.normalize():f} {line.unit or 'pieces'}"
     line.quantity, line.unit = converted, priced_in
     return True
+
+
+def _counted_in(out: Extraction, mon: Money) -> ExtractedLine | None:
+    """A count said on its own ("10 cases") in the unit a price is for ("39.95 per case")."""
+    priced_in = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit)) if mon.unit else None
+    if priced_in is None:
+        return None
+    return next(
+        (
+            ln
+            for ln in out.lines
+            if not ln.description and ln.quantity and ln.unit_price is None and canonical_unit(ln.unit) == priced_in
+        ),
+        None,
+    )
+
+
+def _priced_each(mon: Money, low: str) -> bool:
+    """The price was said to be for one piece ("$4.25 each", "24.50 apiece")."""
+    said = mon.text.strip().lower()
+    each = r"(?:each|ea|apiece|a piece|per piece)\b"
+    return bool(said) and bool(re.search(each, said) or re.search(re.escape(said) + r"\s*" + each, low))
 
 
 def _other_unit(line: ExtractedLine, mon: Money) -> str:
@@ -2219,7 +2258,7 @@ def _two_prices(line: ExtractedLine, mon: Money) -> str:
     )
 
 
-def _same_item_counted_later(out: Extraction) -> None:
+def _same_item_counted_later(out: Extraction, low: str = "") -> None:
     """ "nitrile gloves $11 per box of 100, need 2000 gloves": the count said later is for the item named
     first, not a second line."""
     lines = [ln for ln in out.lines if ln.description]
@@ -2244,8 +2283,26 @@ def _same_item_counted_later(out: Extraction) -> None:
             earlier.quantity, earlier.quantity_source = later.quantity, later.quantity_source
             earlier.unit = earlier.unit or later.unit
             out.lines.remove(later)
+            continue
+        before = lines[lines.index(later) - 1]
+        head = _one(re.findall(r"[a-z]+", later.description.lower())[-1]) if words else ""
+        if (
+            before in out.lines
+            and before.quantity is None
+            and before.unit_price is None
+            and before.total is None
+            and head
+            and head in {_one(w) for w in re.findall(r"[a-z]+", before.description.lower())}
+            and before.start < later.start
+            and _SPLIT_MARK.search(low[before.start : later.start]) is None
+        ):
+            # "New tires for box truck 14 - 6 steer/drive tires": the thing named, then counted more closely
+            later.description = f"{before.description} - {later.description}"
+            later.sku = later.sku or before.sku
+            out.lines.remove(before)
 
 
+_SPLIT_MARK = re.compile(r"\b(?:and|also|plus)\b|[&+;\n]|,\s*\d")
 _PLACE_UNITS = {
     "site",
     "sites",
@@ -2511,6 +2568,10 @@ _POINTER = re.compile(
     r"(?:a\s+|the\s+)?(?:replacement|new one|another one|another|spare|replacement one)", re.IGNORECASE
 )
 # "need a price from someone": asking for a price is not an item
+_WHO_DOES_IT = re.compile(
+    r"(?:the\s+|our\s+|a\s+)?(?:contractor|vendor|supplier|company|tech|technician|guy|rep|sales ?rep|installer)s?",
+    re.IGNORECASE,
+)
 _NOT_A_THING = re.compile(r"(?:a\s+|the\s+)?(?:price|quote|pricing|estimate|number|cost)s?", re.IGNORECASE)
 # "Raise a PO: 5 forklift tires": the order itself is no item (its "a" counts nothing)
 _THE_ORDER = re.compile(r"(?:a\s+|the\s+)?(?:po|pr|purchase order|requisition|req)s?", re.IGNORECASE)

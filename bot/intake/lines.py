@@ -204,7 +204,7 @@ VAGUE = re.compile(
 A_DOZEN = re.compile(r"\b(?:a|one)\s+dozen\b", re.IGNORECASE)
 ARTICLE = re.compile(r"\b(?:a|an|one|another)(?:\s+(?:new|replacement|spare|single))?\s+$", re.IGNORECASE)
 CLAUSE = re.compile(
-    r"<[^>]{0,200}>|\n|;|,(?!\d{3}\b)|\.(?=\s|$)|!|\?|\s[-–—]+\s|:\s|\s\+\s|\+|&|\band\b|\bplus\b|\balso\b|"
+    r"<[^>]{0,200}>|\n|;|,(?!\d{3}\b)|\.(?=\s|$)|!|\?|\s[-–—]+\s|:\s|\s\+\s|\+|&|\band\b(?!\s+(?:rear|back|front|left|right|top|bottom|inside|outside|sides?)\b)|\bplus\b|\balso\b|"
     r"\((?=\s*(?:that'?s|thats|which|=|i\.?e|about|approx|~|or\b|\d))|(?<=\d)\s*\)|"
     + "|".join(rf"(?<=\d [a-z]{{{n}}})\)" for n in range(2, 9))  # "(thats 98 bags)" ends its clause
     + r"|"

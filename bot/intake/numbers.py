@@ -57,7 +57,8 @@ SMALL = {
 }
 # "a pair of gloves" is two gloves; "a couple" two; "a dozen" stays a unit word ("2 dozen gloves").
 PAIRS = re.compile(
-    r"\b(?:a\s+)?(?:pair|couple)\s+of\b|\b(?:a\s+)?couple\b(?=\s+(?:more\s+)?(?!of\b|days?\b|weeks?\b|hours?\b)[a-z0-9])",
+    r"(?<!\d )(?<!\d)\b(?:a\s+)?(?:pair|couple)\s+of\b"
+    r"|\b(?:a\s+)?couple\b(?=\s+(?:more\s+)?(?!of\b|days?\b|weeks?\b|hours?\b)[a-z0-9])",
     re.IGNORECASE,
 )
 HALF_DOZEN = re.compile(r"\b(?:a\s+)?half\s+(?:a\s+)?dozen\b", re.IGNORECASE)
@@ -233,9 +234,16 @@ def _ordinal(m: re.Match[str]) -> str:
     return f"the {n}{suffix}"
 
 
+# "48 dolars", "2300 each one": money words as people type them, in the words the money reader knows
+_DOLLARS_MISSPELLED = re.compile(r"\b(?:dolars?|dollers?|dolar|dolares|dólares|dolllars?|dlrs)\b", re.IGNORECASE)
+_EACH_ONE = re.compile(r"(?<=\d)(\s*(?:dollars?|bucks|usd|eur|euros?)?\s+each)\s+one\b(?!\s+of\b)", re.IGNORECASE)
+
+
 def written_forms(text: str) -> str:
     """ "9 cents each" -> "$0.09 each", "between 200 and 250 for a chair" -> "about 250 for a chair",
     "310 each comma urgent" (dictated) -> "310 each, urgent", "3 kits à 412,80 € pièce" -> "@ 412,80 € each"."""
+    text = _DOLLARS_MISSPELLED.sub("dollars", text)
+    text = _EACH_ONE.sub(r"\1", text)
     text = _CENTS.sub(lambda m: f"$0.{int(m.group(1)):02d}", text)
     text = _ORDINAL.sub(_ordinal, text)  # "by the fifteenth": the 15th
 

@@ -62,6 +62,10 @@ def _unit_or_each(word: str | None) -> str:
     return unit if unit and word.lower() in UNIT_WORDS else "each"
 
 
+# Units whose size is in the word itself: "3 dozen mop heads at $4.25 each" is 36 mop heads.
+_FIXED = {("dozen", "each"): Decimal(12), ("pair", "each"): Decimal(2)}
+
+
 def convert(quantity: Decimal, unit: str | None, to_unit: str, known: dict[tuple[str, str], Decimal]) -> Decimal | None:
     """`quantity` of `unit` counted in `to_unit`, through what the message says (one or two steps), or None
     when it does not say or the count is not whole."""
@@ -70,6 +74,7 @@ def convert(quantity: Decimal, unit: str | None, to_unit: str, known: dict[tuple
     start, target = ("each" if u in ("piece", "unit") else u for u in (start, target))  # "1,500 pcs": pieces
     if start == target:
         return quantity
+    known = {**_FIXED, **known}  # what the message says wins over the word's own size
     for (outer, inner), n in known.items():
         if outer == start and inner == target:
             return quantity * n
