@@ -171,7 +171,8 @@ _REAL_WORDS = frozenset(
 _PAD_START = re.compile(
     r"^(?:(?:hi|hey|hello|yo|hiya|heya|morning|good (?:morning|afternoon|evening)|sorry|quick (?:question|q)|"
     r"question|q|um+|uh+|so|ok|okay|hmm+|btw|bot|procurebot|@procurebot|please|hey there|hi there|excuse me|"
-    r"just|also|and|but|oh|ah|well|team|folks|all)\b[\s,:;!.-]*)+"
+    r"just|also|and|but|oh|ah|well|team|folks|all|(?:it'?s|this is)\s+[a-z]+(?=\s+(?:uh+|um+|here)\b|\s*[,.!-])|"
+    r"[a-z]+\s+here(?=\s*[,.!-]|\s+(?:uh+|um+)\b))\b[\s,:;!.-]*)+"
 )
 _PAD_END = re.compile(
     r"(?:[\s,;:!.?-]*\b(?:please|thanks|thank you|thanks a lot|many thanks|cheers|asap|lol|haha|again|"
@@ -258,6 +259,11 @@ _STATUS_ASKS = [
     ),
     re.compile(r"^did (?:you|anyone|someone) (?:get|see|receive|approve) (?P<what>(?:my|our)\b.+)$"),
     re.compile(
+        r"^(?P<what>(?:the|my|our)\s+[a-z][a-z -]*?)\s+(?:that\s+)?(?:i|we)\s+(?:ordered|requested|asked for|"
+        r"put in(?: for)?|submitted|bought)(?:\s+(?:last|this|on|yesterday|earlier|a|few|couple|of|days?|weeks?|"
+        r"months?|ago|(?:mon|tues|wednes|thurs|fri|satur|sun)day))*$"
+    ),
+    re.compile(
         r"^(?P<what>(?:my|our)\b.+?)\s+(?:was|were|has been|have been|is|are|got|went|has gone|have gone)\s+"
         rf"{_AUX}{_DONE}{_TAIL}$"
     ),
@@ -322,7 +328,9 @@ DELEGATIONS = re.compile(
 # ---------------------------------------------------------------------------------- out of office
 OUT_OF_OFFICE = re.compile(
     r"\b(?:ooo|out of (?:the )?office|out of town|away|on (?:leave|vacation|holiday|holidays|pto|sick leave|"
-    r"parental leave|a trip|business travel|annual leave)|pto|vacation|off (?:work|sick)|taking (?:leave|time off|"
+    r"parental leave|a trip|business travel|annual leave)|pto|vacation|"
+    r"(?:i'm|i am|i'll be|ill be|i will be)\s+at\s+(?:a|an|the)\s+(?:[a-z-]+\s+){0,3}(?:meeting|conference|training|"
+    r"offsite|off-site|summit|trade ?show|expo|seminar|workshop|course|retreat)s?|off (?:work|sick)|taking (?:leave|time off|"
     r"a few days|the week)|(?:i'm|i am|i'll be|ill be|i will be|we're) (?:off|out|travell?ing|not in|offline)"
     r"(?! of (?!(?:the )?office|town))|won't be (?:in|around|available)|"
     r"out (?:from|until|till|til|next|tomorrow|this|on|for|all|between|"
@@ -337,7 +345,12 @@ COVER = re.compile(
 
 def digest_switch(said: str) -> bool | None:
     """True for "turn digest back on", False for "digest off" / "stop the daily digest", None otherwise."""
-    if not DIGEST.search(said) or len(said.split()) > 12 or re.search(r"\d", said):
+    named = DIGEST.search(said)
+    if not named:
+        return None
+    # "turn off the daily summary e-mails for me, I get the same from the WMS": the clause that names it
+    said = next(c for c in re.split(r"[,;.!?]|\s+(?:i|we)\s+(?:get|have|already|use|see)\b", said) if DIGEST.search(c))
+    if len(said.split()) > 12 or re.search(r"\d", said):
         return None
     if DIGEST_OFF_WORDS.search(said):
         return False

@@ -54,6 +54,8 @@ def confirm(card):  # type: ignore[no-untyped-def]
         ("Hi! can you tell me where my order is? thanks", Route("open")),
         ("how's my order going?", Route("open")),
         ("what happened to my boxes?", Route("where_is", "boxes")),
+        ("hey it's Rosa uh did the order for the scanners go through yet", Route("where_is", "scanners")),
+        ("Morning! Can you check on the scanners I ordered last week? Thanks!", Route("where_is", "scanners")),
         ("any news on my tape?", Route("where_is", "tape")),
         ("did my laptop order go through", Route("where_is", "laptop")),
         ("whats the staus of my gloves order", Route("where_is", "gloves")),
@@ -77,6 +79,7 @@ def test_status_questions_are_read_however_they_are_written(text, expected):
     "text, handler",
     [
         ("my delegations", "delegations"),
+        ("Hi, please turn off the daily summary e-mails for me, I get the same from the WMS. Thanks!", "digest_off"),
         ("show my delegations", "delegations"),
         ("list my delegations please", "delegations"),
         ("who covers for me", "delegations"),
@@ -108,6 +111,7 @@ def test_delegations_digest_and_help_in_plain_words(text, handler):
     "text, handler",
     [
         ("I'm away from the 2nd to the 9th, Sam covers my approvals", "out_of_office"),
+        ("I'm at the regional meeting Dec 14-16, Zoe approves for me.", "out_of_office"),
         ("ooo dec 21-jan 3, priya will approve for me", "out_of_office"),
         ("on leave next week; delegate to zoe", "out_of_office"),
         ("Out of office until Friday, Zoe approves for me", "out_of_office"),
