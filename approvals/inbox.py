@@ -48,6 +48,7 @@ class InboxNoticeBase(SQLModel):
     number: str | None = Field(default=None, max_length=20)
     numbers: list[str] = Field(default_factory=list, sa_type=JSON)
     actions: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    card: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # a card an edge drew for it (Notice.card)
 
 
 class InboxNotice(InboxNoticeBase, table=True):
@@ -82,6 +83,7 @@ def row(*, person_id: str, notice: Notice, now: datetime) -> dict[str, Any]:
         "number": notice.number,
         "numbers": list(notice.numbers),
         "actions": [dict(a) for a in notice.actions],
+        "card": notice.card,
         "created_at": now,
         "shown_at": None,
         "read_at": None,
@@ -117,7 +119,14 @@ _TAKE = (
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.shown_at.is_(None))
     .values(shown_at=bindparam("now"))
     .returning(
-        _TABLE.c.id, _TABLE.c.kind, _TABLE.c.text, _TABLE.c.key, _TABLE.c.number, _TABLE.c.numbers, _TABLE.c.actions
+        _TABLE.c.id,
+        _TABLE.c.kind,
+        _TABLE.c.text,
+        _TABLE.c.key,
+        _TABLE.c.number,
+        _TABLE.c.numbers,
+        _TABLE.c.actions,
+        _TABLE.c.card,
     )
 )
 
@@ -154,7 +163,7 @@ def unread(engine: Engine, *, person_id: str, limit: int = 50) -> tuple[int, lis
 
 
 def _notice(r: Any) -> Notice:
-    return Notice(r.kind, r.text, r.key, r.number, tuple(r.numbers or ()), tuple(r.actions or ()))
+    return Notice(r.kind, r.text, r.key, r.number, tuple(r.numbers or ()), tuple(r.actions or ()), card=r.card)
 
 
 def mark_read(engine: Engine, *, person_id: str, ids: list[int] | None, now: datetime) -> int:

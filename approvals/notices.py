@@ -26,6 +26,11 @@ class Notice:
     numbers: tuple[str, ...] = field(default=())  # several (a digest, a delegation)
     # buttons, e.g. {"id": "erp.retry", "label": "Retry", "value": "PR-1042"}
     actions: tuple[dict[str, str], ...] = field(default=())
+    # the one surface it is for (a reply to what the person did there, e.g. their draft's "web"); None: every surface
+    # that reaches them
+    surface: str | None = None
+    # a card an edge drew for it (bot/cards/model.Card as JSON): opaque here, the core never makes or reads one
+    card: dict[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
         """The notice as a job's JSON payload (`from_payload` reads it back)."""
@@ -38,6 +43,10 @@ class Notice:
         }
         if self.numbers:
             out["numbers"] = list(self.numbers)
+        if self.surface:
+            out["surface"] = self.surface
+        if self.card:
+            out["card"] = self.card
         return out
 
     @classmethod
@@ -50,6 +59,8 @@ class Notice:
             p.get("number"),
             tuple(p.get("numbers") or ()),
             tuple(p.get("actions") or ()),
+            p.get("surface"),
+            p.get("card"),
         )
 
 

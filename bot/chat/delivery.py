@@ -457,19 +457,26 @@ class ChatNotifier:
         person = self.delivery.directory.person(person_id)
         refs = []
         number = notice.number
-        threads = {surface.name: self._thread(surface.name, person_id, number) for surface in self.delivery.surfaces}
+        # a notice for one surface (a request continued where it was written) goes there or, when that is no chat
+        # platform here (the web chat), to the fallback
+        surfaces = [s for s in self.delivery.surfaces if notice.surface in (None, s.name)]
+        threads = {surface.name: self._thread(surface.name, person_id, number) for surface in surfaces}
         if number and any(threads.values()):
             # "PR-1042 is now purchase order PO-…" must not come before "… is fully approved" in the thread
             self.delivery.wait_for_lines(number, self.settle_seconds)
-        for surface in self.delivery.surfaces:
+        for surface in surfaces:
             thread = threads[surface.name]
             try:
                 if thread is not None:
                     refs.append(f"{surface.name}:" + surface.post(thread.address, None, notice.text, thread=thread.ref))
                     continue
                 address = surface.reach(person) if person else None
-                if address is not None:
-                    refs.append(f"{surface.name}:" + surface.post(address, notice_card(notice), notice.text))
+                card = notice_card(notice)
+                if address is not None and notice.card is not None and card is not None:
+                    surface.post(address, None, notice.text)  # the words, then the card they are about
+                    refs.append(f"{surface.name}:" + surface.post(address, card, headline(card)))
+                elif address is not None:
+                    refs.append(f"{surface.name}:" + surface.post(address, card, notice.text))
             except Unreachable as exc:
                 log.info("%s notice for %s not sent: %s", surface.name, person_id, exc)
         if notice.kind in ("po_created", "po_received", "erp_failed") and notice.number:
@@ -493,8 +500,10 @@ class ChatNotifier:
 
 
 def notice_card(notice: Notice) -> Card | None:
-    """A notice with buttons (the ERP's Retry, the suggested-delegation card's choices) as a card; None for a
-    notice that is only words."""
+    """A notice with buttons (the ERP's Retry, the suggested-delegation card's choices) as a card, or the card an
+    edge drew for it (a continued request's summary); None for a notice that is only words."""
+    if notice.card is not None:
+        return Card.model_validate(notice.card)
     actions = notice.actions
     if not actions:
         return None

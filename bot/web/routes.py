@@ -56,7 +56,9 @@ class WebChat:
         for notice in taken:
             card = notice_card(notice)
             html = render_card(card) if card else None
-            out.append({"text": None if html else notice.text, "html": html, "number": notice.number})
+            # a notice's own card (a continued request's summary) comes under its words; buttons alone carry them
+            text = notice.text if notice.card is not None or not html else None
+            out.append({"text": text, "html": html, "number": notice.number})
         return out
 
     def unread(self, person: str) -> dict[str, Any]:
