@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -34,6 +34,7 @@ from approvals.notices import Notice, Notifier
 from approvals.outbox import CREATE_PO, NOTIFY, SYNC_STATUS, Outbox, open_purchase_orders
 from approvals.workflow import ApprovalService
 from bot.chat.delivery import ChatDelivery, ChatNotifier
+from bot.intake.new_suppliers import ContinueWaiting
 from bot.notify import InboxNotifier
 from bot.settings import Settings
 from connectors.erp.base import (
@@ -49,6 +50,9 @@ from connectors.erp.base import (
 )
 from connectors.erp.config import ErpSettings
 from connectors.erp.factory import build_connector
+
+if TYPE_CHECKING:
+    from bot.intake.assistant import Assistant
 
 log = logging.getLogger("procurebot.erp")
 
@@ -435,6 +439,8 @@ class ServerRuntime(Protocol):
     chat: ChatDelivery
     erp_listeners: list[ErpListener]
 
+    def assistant(self, surface: str) -> Assistant: ...
+
 
 class MasterDataRefresher:
     """Keeps the approval service's directory = company directory + the ERP's stored master data.
@@ -547,10 +553,20 @@ class LiveNotifier:
         return ref
 
 
-def durable_notifier(chat: ChatDelivery, engine: Engine, clock: Clock = utcnow) -> Notifier:
+def durable_notifier(
+    chat: ChatDelivery,
+    engine: Engine,
+    clock: Clock = utcnow,
+    *,
+    assistants: Callable[[str], Assistant] | None = None,
+) -> Notifier:
     """Where ERP notices go: the person's Slack or Teams thread, else the database's inbox the web chat shows
-    (never a file of one host: every replica and worker writes, and every replica shows, the same rows)."""
-    return ChatNotifier(chat, fallback=InboxNotifier(engine, clock))
+    (never a file of one host: every replica and worker writes, and every replica shows, the same rows).
+
+    With `assistants` (a runtime's, by surface name), a new supplier's creation continues the requests that waited
+    for it, each on its own surface (bot/intake/new_suppliers.py, `ContinueWaiting`)."""
+    notifier: Notifier = ChatNotifier(chat, fallback=InboxNotifier(engine, clock))
+    return ContinueWaiting(notifier, engine, assistants) if assistants is not None else notifier
 
 
 def fan_out(listeners: list[ErpListener]) -> ErpListener:
@@ -585,7 +601,7 @@ def start_in_server(runtime: ServerRuntime) -> threading.Event | None:
         return keep_fresh(refresher, threading.Event())
     tell = fan_out(runtime.erp_listeners)
     clock = runtime.service.clock  # the runtime's one clock: its POs, notices, syncs and master data carry its time
-    notifier = LiveNotifier(durable_notifier(runtime.chat, runtime.engine, clock), tell)
+    notifier = LiveNotifier(durable_notifier(runtime.chat, runtime.engine, clock, assistants=runtime.assistant), tell)
     base = jobqueue.default_worker_id()
     stop = threading.Event()
     files = attachment_reader(runtime.engine, runtime.service.attachment_store)

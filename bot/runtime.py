@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, cast
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -44,6 +45,9 @@ from bot.settings.private import private_database, tighten
 from bot.tokens import create_token, find_token, revoke_bootstrap_except
 from connectors.s3 import S3Store
 
+if TYPE_CHECKING:
+    from bot.intake.assistant import Assistant
+
 log = logging.getLogger("procurebot")
 
 
@@ -68,6 +72,27 @@ class Runtime:
     summary_listeners: list[Callable[[str], None]] = field(default_factory=list)
     # ...and after the in-server ERP dispatcher commits (POs are recorded outside the service: no Change fires)
     erp_listeners: list[ErpListener] = field(default_factory=list)
+    _assistants: dict[str, Assistant] = field(default_factory=dict, repr=False)
+
+    def assistant(self, surface: str) -> Assistant:
+        """The conversation on `surface` ("web", "slack", "teams") with this runtime's parts, for work that answers
+        no message of the person's: their waiting request continued when its new supplier is added
+        (bot/intake/new_suppliers.py, `ContinueWaiting`). Made once per surface."""
+        found = self._assistants.get(surface)
+        if found is None:
+            from bot.intake.assistant import Assistant
+
+            found = self._assistants[surface] = Assistant(
+                self.service,
+                self.directory,
+                surface=surface,
+                draft_ttl=timedelta(hours=self.settings.chat_draft_ttl_hours),
+                calendars=self.scheduler.calendars,
+                classifier=self.llm.categories.classifier if self.llm.categories else None,
+                suggester=self.llm.suggester,
+                summaries=self.llm.summaries,
+            )
+        return found
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:

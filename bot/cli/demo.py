@@ -77,7 +77,7 @@ def seed(
         runtime.engine,
         runtime.directory,
         sandbox,
-        durable_notifier(runtime.chat, runtime.engine, clock),
+        durable_notifier(runtime.chat, runtime.engine, clock, assistants=runtime.assistant),
         # receipts are recorded as they happen (demo_history._close_day), not by asking about every open PO
         settings=settings.erp.model_copy(update={"erp_status_sync_minutes": 10.0**9}),
         clock=clock,

@@ -152,7 +152,9 @@ def dispatch(workers: int = typer.Option(1, min=1, max=64, help="worker threads 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     typer.echo(f"ERP dispatcher: {workers} worker(s), connector {erp_settings.erp_connector}")
-    notifier = durable_notifier(runtime.chat, runtime.engine, runtime.service.clock)  # as the server's dispatchers
+    notifier = durable_notifier(  # as the server's dispatchers
+        runtime.chat, runtime.engine, runtime.service.clock, assistants=runtime.assistant
+    )
     main_loop(
         runtime.engine,
         runtime.directory,

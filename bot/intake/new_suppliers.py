@@ -9,20 +9,25 @@ replies; the waiting draft is this surface's chat draft, kept on the request and
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy import Engine
 
 from approvals import new_suppliers
 from approvals.attachments import megabytes
 from approvals.directory_store import LiveDirectory
 from approvals.errors import ProcurebotError, ValidationFailed
 from approvals.new_suppliers import SupplierRequest
+from approvals.notices import Notice, Notifier
 from bot.cards.model import Card, CardAction, Fact
+from bot.intake import texts
 from bot.intake.context import Chat
 from bot.intake.draft import DraftState
 from bot.intake.reply import Reply
 
 if TYPE_CHECKING:
     from approvals.directory import Person
+    from bot.intake.assistant import Assistant
     from bot.intake.dialogue import Dialogue
 
 ACTIONS = ("supplier.request", "supplier.approve", "supplier.reject", "supplier.ask", "supplier.answer")
@@ -137,7 +142,12 @@ class NewSuppliers:
         return [Reply(f"Thanks: the buyers have your answer about {row.name} ({row.number}).")]
 
     def resume(self, person: Person, number: str) -> list[Reply]:
-        """The supplier exists now: the waiting draft takes it and shows its summary (Submit routes it)."""
+        """The supplier exists now: the waiting draft takes it and shows its summary (Submit routes it).
+
+        The one way a waiting request goes on, whether the requester taps Continue or the supplier's creation
+        continues it (`ContinueWaiting`): a second time shows the summary again and changes nothing. Only the draft
+        the person still has open goes on; one they sent, cancelled or let time out, or moved to another supplier,
+        is never brought back from the copy kept on the request: they are told so instead."""
         directory = self.chat.directory
         if isinstance(directory, LiveDirectory):
             directory.refresh(force=True)  # the new directory version the dispatcher just installed
@@ -152,30 +162,29 @@ class NewSuppliers:
             return [Reply(f"{req.name} ({req.number}) is {STATE_WORDS.get(req.state, req.state)}, not added yet.")]
         if req.supplier_id not in self.chat.directory.supplier_by_id:
             return [Reply(f"{req.name} is added but not in this server's supplier list yet; press Continue again.")]
-        row = self.chat.load(person.id)
-        current = DraftState.model_validate(row.draft) if row.state != "idle" else None
-        if current is not None and current.draft_id != waiting.get("draft_id"):
-            return [
-                Reply(
-                    f"{req.name} is added, but you have another request open; finish or cancel it, then press "
-                    "Continue again."
-                )
-            ]
-        draft = current or DraftState.model_validate(waiting.get("draft") or {})
-        if not draft.lines:
+        if not waiting.get("draft_id"):  # asked without a chat draft (the HTTP API)
             return [Reply(f"{req.name} is added as a supplier; name it in a new request.")]
-        draft.supplier, draft.new_supplier, draft.unknown_supplier, draft.supplier_request = (
-            req.supplier_id,
-            None,
-            None,
-            None,
-        )
-        draft.supplier_choices = []
-        draft.duplicate_checked = False
-        row.state = "collecting"
-        return [Reply(f"{req.name} is added; your request goes on with it.")] + self.dialogue.prompt(
-            row, draft, person, save=True
-        )
+        row = self.chat.load(person.id)
+        draft = DraftState.model_validate(row.draft) if row.state != "idle" else None
+        if draft is None:
+            return [Reply(texts.supplier_added_draft_gone(req.name))]
+        if draft.draft_id != waiting.get("draft_id"):
+            return [Reply(texts.supplier_added_other_open(req.name))]
+        if draft.supplier != req.supplier_id:  # not continued yet
+            asked_for = draft.supplier is None and new_suppliers.fold(draft.new_supplier or "") == req.name_key
+            if draft.supplier_request != req.number and not asked_for:
+                return [Reply(texts.supplier_added_draft_changed(req.name))] + self.dialogue.prompt(row, draft, person)
+            draft.supplier, draft.new_supplier, draft.unknown_supplier, draft.supplier_request = (
+                req.supplier_id,
+                None,
+                None,
+                None,
+            )
+            draft.supplier_choices = []
+            draft.duplicate_checked = False
+            row.state = "collecting"
+        # the summary is drawn anew: the supplier's facts (new, not contracted) and the policy's check as they are now
+        return [Reply(texts.supplier_added_going_on(req.name))] + self.dialogue.prompt(row, draft, person, save=True)
 
     # ------------------------------------------------------------------ the buyer
     def decide(self, person: Person, number: str, decision: new_suppliers.Decision, text: str | None) -> list[Reply]:
@@ -200,6 +209,46 @@ class NewSuppliers:
             "ask": "Asked: the requester will answer here.",
         }[decision]
         return [Reply(said, card=review_card(row, self.chat))]
+
+
+class ContinueWaiting:
+    """A `Notifier` in front of another (approvals.notices): a requester's "the supplier is added" notice first
+    continues the request that waited for it (`NewSuppliers.resume`, the same code as their Continue, on the surface
+    the draft was written on), then carries what that says, with the request's summary ready to submit, to that
+    surface alone. A notice delivered again (a retry) continues nothing twice: `resume` shows the same summary.
+    Every other notice goes through unchanged. `assistants` gives the assistant of a surface by its name."""
+
+    def __init__(self, inner: Notifier, engine: Engine, assistants: Callable[[str], Assistant]) -> None:
+        self.inner = inner
+        self.engine = engine
+        self.assistants = assistants
+
+    def send(self, person_id: str, notice: Notice) -> str:
+        return self.inner.send(person_id, self.continued(person_id, notice))
+
+    def continued(self, person_id: str, notice: Notice) -> Notice:
+        """`notice` as the requester should get it: their continued request when it is the supplier's creation."""
+        number = next((a.get("value", "") for a in notice.actions if a.get("id") == CONTINUE), None)
+        if notice.kind != "supplier_created" or not number:
+            return notice
+        try:
+            waiting = new_suppliers.waiting_draft(new_suppliers.get(self.engine, number), person_id)
+        except ProcurebotError:
+            return notice
+        if waiting is None or not waiting.get("draft_id") or not waiting.get("surface"):
+            return notice  # asked without a chat draft (the HTTP API): the notice and its Continue, as they are
+        surface = str(waiting["surface"])
+        chat = self.assistants(surface).suppliers
+        person = chat.chat.directory.person(person_id)
+        if person is None:
+            return notice
+        replies = chat.resume(person, number)
+        card = next((r.card for r in reversed(replies) if r.card is not None), None)
+        words = " ".join(r.text for r in replies if r.text)
+        if card is None:  # nothing to submit: Continue stays for later while another request of theirs is open
+            later = notice.actions if chat.chat.load(person_id).state != "idle" else ()
+            return Notice(notice.kind, words, notice.key, actions=later, surface=surface)
+        return Notice("supplier_continued", words, notice.key, surface=surface, card=card.model_dump(mode="json"))
 
 
 def review_card(row: SupplierRequest, chat: Chat) -> Card:

@@ -186,6 +186,31 @@ SUPPLIER_TAX_ID = "Tax id (optional)"
 SUPPLIER_TAX_DOCUMENT = "Tax document, e.g. a W-9 (optional)"
 
 
+def supplier_added_going_on(name: str) -> str:
+    return f"{name} is added as a supplier; your request goes on with it. Check it and tap Submit."
+
+
+def supplier_added_draft_gone(name: str) -> str:
+    return (
+        f"{name} is added as a supplier, but the request that waited for it is no longer open (it was sent, "
+        f"cancelled or timed out), so nothing was brought back. Name {name} in a new request to buy from it."
+    )
+
+
+def supplier_added_other_open(name: str) -> str:
+    return (
+        f"{name} is added as a supplier, but you have another request open; finish or cancel it, then tap "
+        "Continue my request."
+    )
+
+
+def supplier_added_draft_changed(name: str) -> str:
+    return (
+        f"{name} is added as a supplier, but your request no longer waits for it (you changed its supplier), so it "
+        "stays as you left it."
+    )
+
+
 def new_supplier_fact(name: str) -> str:
     return f"{name} \u2014 new: procurement must add it before this can be submitted"
 

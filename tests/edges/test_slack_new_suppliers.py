@@ -27,7 +27,7 @@ def dispatch(slack) -> None:  # type: ignore[no-untyped-def]
     """One ERP dispatcher pass: its notices reach people in their Slack DM."""
     rt = slack.runtime
     settings = ErpSettings(_env_file=None, erp_max_attempts=3, erp_backoff_base_seconds=2, erp_backoff_max_seconds=60)
-    notifier = durable_notifier(rt.chat, rt.engine, slack.clock)
+    notifier = durable_notifier(rt.chat, rt.engine, slack.clock, assistants=rt.assistant)
     ErpDispatcher(
         rt.engine, rt.directory, SandboxErp(rt.engine, rt.directory), notifier, settings=settings, clock=slack.clock
     ).drain()
@@ -77,7 +77,8 @@ def test_the_modal_asks_for_what_a_buyer_needs_and_names_what_is_wrong(slack):  
 
 def test_a_buyer_approves_from_the_card_in_slack_and_the_request_goes_on(slack):  # type: ignore[no-untyped-def]
     """Jake asks through the modal; Ben's DM gets the review card with Approve, Reject and Ask for info; Jake cannot
-    approve it; Ben's approval creates the vendor once; Jake's Continue brings back his request and Submit routes it."""
+    approve it; Ben's approval creates the vendor once; Jake's request comes back to his DM by itself, ready to submit
+    with the new supplier, and Submit routes it."""
     slack.submit_view("jake.miller", open_the_form(slack), fields())
     slack.settle()
     assert "I asked procurement to add Zoro Tools (SUP-1)" in said_to(slack, "jake.miller")
@@ -93,10 +94,9 @@ def test_a_buyer_approves_from_the_card_in_slack_and_the_request_goes_on(slack):
     assert "already approved by Ben Turner" in said_to(slack, "ben.turner")
     dispatch(slack)
     assert new_suppliers.get(slack.runtime.engine, "SUP-1").state == "created"
-    going_on = slack.card_to("jake.miller", "supplier.continue")
-    slack.tap("jake.miller", going_on, "supplier.continue")
+    assert "Zoro Tools is added as a supplier; your request goes on with it" in said_to(slack, "jake.miller")
     summary = slack.card_to("jake.miller", "submit")
-    assert "Zoro Tools" in text_of(summary)
+    assert "Zoro Tools" in text_of(summary) and "has no active contract" in json.dumps(blocks_of(summary))
     slack.tap("jake.miller", summary, "submit")
     [submitted] = slack.runtime.service.list(requester="jake.miller")
     assert submitted.supplier == new_suppliers.get(slack.runtime.engine, "SUP-1").supplier_id

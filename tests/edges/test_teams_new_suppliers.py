@@ -24,7 +24,7 @@ def dispatch(teams: Harness) -> None:
     """One ERP dispatcher pass: its notices reach people in their Teams chat."""
     rt = teams.runtime
     settings = ErpSettings(_env_file=None, erp_max_attempts=3, erp_backoff_base_seconds=2, erp_backoff_max_seconds=60)
-    notifier = durable_notifier(rt.chat, rt.engine, rt.service.clock)
+    notifier = durable_notifier(rt.chat, rt.engine, rt.service.clock, assistants=rt.assistant)
     erp = SandboxErp(rt.engine, rt.directory)
     ErpDispatcher(rt.engine, rt.directory, erp, notifier, settings=settings, clock=rt.service.clock).drain()
 
@@ -57,7 +57,7 @@ def test_the_form_has_the_fields_a_buyer_needs_and_says_what_is_wrong(teams):  #
 
 def test_a_buyer_approves_in_teams_and_the_request_goes_on(teams):  # type: ignore[no-untyped-def]
     """Jake sends the form; Ben's chat gets the review card; a forged field cannot change the signed draft; Ben
-    approves, the vendor is made once, and Jake's Continue gives him the summary with Submit."""
+    approves, the vendor is made once, and Jake's request comes back to his Teams chat by itself, ready to submit."""
     teams.install("ben.turner")
     answer = send_form(
         teams,
@@ -81,6 +81,9 @@ def test_a_buyer_approves_in_teams_and_the_request_goes_on(teams):  # type: igno
     dispatch(teams)
     assert new_suppliers.get(teams.runtime.engine, "SUP-1").state == "created"
     jake = teams.user("jake.miller")
-    [going_on] = [c["card"] for c in teams.fake.bf.cards_to(jake) if "supplier.continue" in execute_actions(c["card"])]
-    summary = teams.tap("jake.miller", going_on, "supplier.continue").json()["value"]
-    assert "Zoro Tools" in texts_of(summary) and "submit" in execute_actions(summary)
+    [summary] = [c["card"] for c in teams.fake.bf.cards_to(jake) if "submit" in execute_actions(c["card"])]
+    assert "Zoro Tools" in texts_of(summary) and "has no active contract" in texts_of(summary)
+    assert not any("supplier.continue" in execute_actions(c["card"]) for c in teams.fake.bf.cards_to(jake))
+    teams.tap("jake.miller", summary, "submit")
+    [submitted] = teams.runtime.service.list(requester="jake.miller")
+    assert submitted.supplier == new_suppliers.get(teams.runtime.engine, "SUP-1").supplier_id

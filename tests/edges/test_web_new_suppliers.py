@@ -38,7 +38,7 @@ def dispatch(client) -> None:  # type: ignore[no-untyped-def]
     """One ERP dispatcher pass, as the server's own thread would make it: notices go to the web chat's inbox."""
     rt = client.runtime
     settings = ErpSettings(_env_file=None, erp_max_attempts=3, erp_backoff_base_seconds=2, erp_backoff_max_seconds=60)
-    notifier = durable_notifier(rt.chat, rt.engine, rt.service.clock)
+    notifier = durable_notifier(rt.chat, rt.engine, rt.service.clock, assistants=rt.assistant)
     erp = SandboxErp(rt.engine, rt.directory)
     ErpDispatcher(rt.engine, rt.directory, erp, notifier, settings=settings, clock=rt.service.clock).drain()
 
@@ -82,9 +82,22 @@ def ask_from_summary(client, person="jake.miller"):  # type: ignore[no-untyped-d
     return summary
 
 
+def approve_and_create(client) -> None:  # type: ignore[no-untyped-def]
+    """Ben approves SUP-1 from his card; the dispatcher makes the vendor in the sandbox ERP and tells the requesters."""
+    dispatch(client)  # the buyers' notices
+    approved = tap(client, "ben.turner", unread_html(client, "ben.turner"), "supplier.approve")
+    assert "Approved: Zoro Tools is being created in the ERP" in words(approved)
+    dispatch(client)  # the vendor in the ERP, the directory version, the requesters' notices
+
+
+def requisitions(client, person: str = "jake.miller") -> list:  # type: ignore[type-arg, no-untyped-def]
+    return client.runtime.service.list(requester=person)
+
+
 def test_a_requester_asks_a_buyer_approves_and_the_waiting_request_goes_on(web):
     """Jake names an unknown supplier, asks procurement from the summary's form; Ben's card approves it; the sandbox
-    ERP makes the vendor; Jake's Continue gives him a summary with the new supplier and Submit routes it."""
+    ERP makes the vendor; without Jake pressing anything his request comes back as a summary with the new supplier,
+    and Submit routes it with Zoro Tools (not contracted: no touchless approval)."""
     summary = ask_from_summary(web)
     missing = tap(web, "jake.miller", summary, "supplier.request", name="Zoro Tools", email="", website="zoro")
     assert "contact e-mail address" in words(missing) and "is not a website address" in words(missing)
@@ -103,18 +116,60 @@ def test_a_requester_asks_a_buyer_approves_and_the_waiting_request_goes_on(web):
     again = tap(web, "ben.turner", ben, "supplier.approve")
     assert "already approved by Ben Turner; nothing changed" in words(again)
 
-    dispatch(web)  # the vendor in the ERP, the directory version, Jake's notice
+    dispatch(web)  # the vendor in the ERP, the directory version, Jake's request continued
     dispatch(web)  # a second pass makes nothing twice
     with Session(web.runtime.engine) as s:
         jobs = s.exec(select(Job).where(Job.kind == new_suppliers.CREATE_SUPPLIER)).all()
     assert [j.state for j in jobs] == ["done"]
-    jake = unread_html(web, "jake.miller")
-    assert "Zoro Tools is now a supplier (new, not contracted)" in jake
-    going_on = tap(web, "jake.miller", jake, "supplier.continue")
-    summary = going_on[-1]["html"]
-    assert "Zoro Tools is added" in words(going_on) and 'data-action="submit"' in summary
+    supplier_id = new_suppliers.get(web.runtime.engine, "SUP-1").supplier_id
+    res = web.get("/chat/api/unread", params={"person": "jake.miller"}).json()
+    [going_on] = [i for i in res["items"] if i["kind"] == "supplier_continued"]
+    assert "Zoro Tools is added as a supplier; your request goes on with it" in going_on["text"]
+    summary = going_on["html"]
+    assert 'data-action="submit"' in summary and "Zoro Tools" in summary and "has no active contract" in summary
+    assert "supplier.continue" not in summary and "Procurement was asked" not in summary
     submitted = tap(web, "jake.miller", summary, "submit")
     assert re.search(r"PR-\d+", words(submitted)) and "auto-approved" not in words(submitted).lower()
+    [pr] = requisitions(web)
+    assert pr.supplier == supplier_id and pr.state == "pending_approval"
+
+
+def test_continue_after_the_request_went_on_by_itself_makes_nothing_twice(web):
+    """Jake's request came back by itself; he still taps the older Continue button, before and after Submit: the same
+    draft is shown again, then he is told it is no longer open; one requisition, and his conversation stays idle."""
+    tap(web, "jake.miller", ask_from_summary(web), "supplier.request", **GOOD)
+    approve_and_create(web)
+    conversation = web.runtime.assistant("web").chat
+    draft_id = conversation.load("jake.miller").draft["draft_id"]
+    again = web.post(
+        "/chat/api/actions",
+        json={"person": "jake.miller", "action": "supplier.continue", "value": {"request": "SUP-1"}},
+    ).json()["replies"]
+    assert "your request goes on with it" in words(again) and 'data-action="submit"' in again[-1]["html"]
+    assert conversation.load("jake.miller").draft["draft_id"] == draft_id  # the same draft, not a second one
+    tap(web, "jake.miller", again[-1]["html"], "submit")
+    after = web.post(
+        "/chat/api/actions",
+        json={"person": "jake.miller", "action": "supplier.continue", "value": {"request": "SUP-1"}},
+    ).json()["replies"]
+    assert "is no longer open" in words(after) and 'data-action="submit"' not in words(after)
+    assert conversation.load("jake.miller").state == "idle"
+    assert len(requisitions(web)) == 1
+
+
+def test_a_request_dropped_while_the_supplier_was_reviewed_is_not_brought_back(web):
+    """Jake asks for Zoro Tools, then cancels his request before Ben approves: when the supplier is added he is told
+    his request is no longer open, and no draft or requisition comes back from the copy kept with SUP-1."""
+    tap(web, "jake.miller", ask_from_summary(web), "supplier.request", **GOOD)
+    cancelled = say(web, "jake.miller", "cancel")
+    assert "cancel" in words(cancelled).lower()
+    approve_and_create(web)
+    res = web.get("/chat/api/unread", params={"person": "jake.miller"}).json()
+    [told] = [i for i in res["items"] if "Zoro Tools is added as a supplier" in i["text"]]
+    assert "no longer open" in told["text"] and told["kind"] == "supplier_created"
+    assert told["html"] is None  # no button: there is nothing left to continue
+    assert web.runtime.assistant("web").chat.load("jake.miller").state == "idle"
+    assert requisitions(web) == []
 
 
 def test_a_second_requester_joins_the_open_request(web):
