@@ -32,8 +32,8 @@ def live_server(tmp_path):  # type: ignore[no-untyped-def]
 
 def test_a_requester_asks_procurement_a_buyer_approves_and_the_request_goes_on(live_server, browser):  # noqa: F811
     """Jake names an unknown supplier and fills the "Ask procurement to add it" form; Ben's review card arrives in
-    his open chat and he approves; the ERP makes the vendor; Jake's Continue brings back his request with Zoro Tools
-    and Submit routes it."""
+    his open chat and he approves; the ERP makes the vendor; Jake's request comes back into his open chat by itself
+    with Zoro Tools, and Submit routes it."""
     ben = open_as(browser, live_server, "ben.turner")
     jake = open_as(browser, live_server, "jake.miller")
     jake.fill("#text", ZORO)
@@ -52,12 +52,10 @@ def test_a_requester_asks_procurement_a_buyer_approves_and_the_request_goes_on(l
     review.locator("button[data-action='supplier.approve']").click()
     ben.wait_for_function("document.body.innerText.includes('Approved: Zoro Tools is being created in the ERP')")
 
-    going_on = jake.locator("button[data-action='supplier.continue']").last
-    going_on.wait_for(timeout=15_000)
-    going_on.click()
     summary = jake.locator(".kind-requisition_summary", has=jake.locator("button[data-action='submit']")).last
-    summary.wait_for()
+    summary.wait_for(timeout=15_000)
     assert "Zoro Tools" in summary.inner_text()
+    assert "Zoro Tools is added as a supplier; your request goes on with it" in jake.inner_text("body")
     summary.locator("button[data-action='submit']").click()
     card = jake.locator(".card[data-number]").last
     card.wait_for()
