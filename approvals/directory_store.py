@@ -14,12 +14,13 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import JSON, Column, Engine, Text
+from sqlalchemy import JSON, Column, Engine, Text, bindparam, select as core_select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals import audit
 from approvals.audit import append_event
-from approvals.columns import timestamp_field
+from approvals.columns import table_of, timestamp_field
 from approvals.directory import Directory, load_directory_text
 
 _cache: dict[str, Directory] = {}
@@ -127,6 +128,49 @@ def install_directory(
     )
     _cache[digest] = directory.model_copy(update={"version_id": row.id})
     return row, True
+
+
+_VERSIONS = table_of(DirectoryVersion)
+# the active version as a wire reads it (approvals.wire): id, content hash, file name, text
+ACTIVE_SOURCE = core_select(_VERSIONS.c.id, _VERSIONS.c.content_hash, _VERSIONS.c.filename, _VERSIONS.c.source).where(
+    _VERSIONS.c.active.is_(True)
+)
+_DEACTIVATE = update(_VERSIONS).where(_VERSIONS.c.active.is_(True)).values(active=False)
+_STORE_COLUMNS = ("content_hash", "origin", "filename", "source", "people", "note", "loaded_at")
+_STORE: dict[str, Any] = {}
+
+
+def _store_statement(dialect: str) -> Any:
+    """INSERT a version, active; a text stored before is made active again instead (one row per content hash)."""
+    stmt = _STORE.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _STORE[dialect] = (
+            insert(_VERSIONS)
+            .values({c: bindparam(c) for c in _STORE_COLUMNS})
+            .values(active=True)
+            .on_conflict_do_update(index_elements=["content_hash"], set_={"active": True})
+            .inline()
+        )
+    return stmt
+
+
+def activation_writes(
+    dialect: str, source: str, *, at: datetime, origin: str, filename: str, note: str
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The writes that make the directory `source` the active version (`install_directory`'s, for a caller that
+    carries its transaction on a wire and holds the audit chain's lock). `source` must be a valid directory."""
+    directory = load_directory_text(source, filename or "directory")
+    row = {
+        "content_hash": content_hash(source),
+        "origin": origin,
+        "filename": filename.rsplit("/", 1)[-1][:300],
+        "source": source,
+        "people": len(directory.people),
+        "note": note,
+        "loaded_at": at,
+    }
+    return [(_DEACTIVATE, {}), (_store_statement(dialect), row)]
 
 
 def directory_for(row: DirectoryVersion) -> Directory:

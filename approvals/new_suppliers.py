@@ -17,7 +17,11 @@ The life of a supplier request (`SUP-<n>`)::
   idempotent on the same reference too).
 * `record_created` (the dispatcher, after the ERP made the vendor) adds the supplier to a new directory version
   (marked `new`, not contracted, so the policy can test `supplier.new`), completes the job fenced by its claim,
-  writes the audit event and tells the requesters, all in one transaction.
+  writes the audit event and tells the requesters, all in one transaction. The chat edge delivers a requester's
+  notice as their waiting request continued, ready to submit (bot/intake/new_suppliers.py, `ContinueWaiting`).
+* A supplier stays `new` until its first purchase order exists in the ERP: then it has history with us. `first_orders`
+  is called where a created PO is recorded (approvals/outbox.py, and a recurring release's in approvals/recurring.py),
+  in that transaction: a directory version without the mark and a `supplier_no_longer_new` audit event.
 
 Every change is one transaction with its audit event (approvals/audit.py); notices to people are `erp.notify`
 jobs, delivered by the dispatcher like the PO notices. Pure core: no connector, no chat surface.
@@ -29,7 +33,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, Column, Engine, Text
@@ -41,10 +45,19 @@ from approvals.attachments import AttachmentLimits, check_file, megabytes
 from approvals.columns import timestamp_field
 from approvals.db import transaction
 from approvals.directory import Directory, Supplier, dump_directory
-from approvals.directory_store import active_directory, install_directory
+from approvals.directory_store import (
+    ACTIVE_SOURCE,
+    DirectoryVersion,
+    activation_writes,
+    active_directory,
+    content_hash,
+    directory_for,
+    install_directory,
+)
 from approvals.errors import FieldError, NotAllowed, NotFound, StaleAction, ValidationFailed
 from approvals.jobqueue import ClaimedJob, JobQueue
 from approvals.notices import Notice
+from approvals.wire import Wire
 
 CREATE_SUPPLIER = "erp.create_supplier"
 NOTIFY = "erp.notify"  # the outbox's notice kind (approvals.outbox.NOTIFY), delivered by the dispatcher
@@ -564,6 +577,64 @@ def record_failed(engine: Engine, queue: JobQueue, job: ClaimedJob, reason: str,
             now,
         )
     return True
+
+
+@dataclass(frozen=True)
+class FirstOrders:
+    """What first purchase orders change: the writes of a directory version in which their suppliers are no longer
+    `new`, and for each such supplier the index (in the orders given) of its first order with its audit event's
+    before and after."""
+
+    writes: list[tuple[Any, dict[str, Any]]]
+    events: list[tuple[int, dict[str, Any], dict[str, Any]]]
+
+
+NO_LONGER_NEW = "supplier_no_longer_new"  # the audit event's kind
+
+
+def first_orders(wire: Wire, orders: Sequence[tuple[str | None, str, str]], *, now: datetime) -> FirstOrders:
+    """`orders` (supplier id, requisition number, PO number) now exist in the ERP: a supplier still marked `new` has
+    history with us and loses the mark, so the policy's `supplier.new` reads false from the next request on.
+
+    Where created POs are recorded (approvals/outbox.py, approvals/recurring.py), in their transaction, which holds
+    the audit chain's lock, as every directory activation does: the active version read here is the one replaced.
+    The caller sends the writes and chains each event (kind `NO_LONGER_NEW`, actor "erp") with the order it names.
+    Nothing (and no write) when no supplier among them is new."""
+    found = wire.send(ACTIVE_SOURCE).first()
+    if found is None:
+        return FirstOrders([], [])
+    version_id, digest, filename, source = found
+    directory = directory_for(DirectoryVersion(id=version_id, content_hash=digest, filename=filename, source=source))
+    first: dict[str, int] = {}
+    for i, (sid, _, _) in enumerate(orders):
+        supplier = directory.supplier_by_id.get(sid or "")
+        if supplier is not None and supplier.new and supplier.id not in first:
+            first[supplier.id] = i
+    if not first:
+        return FirstOrders([], [])
+    suppliers = tuple(s.model_copy(update={"new": False}) if s.id in first else s for s in directory.suppliers)
+    text = dump_directory(directory.model_copy(update={"suppliers": suppliers}))
+    said = [
+        f"{directory.supplier_by_id[sid].name} ({sid}) is no longer new: {orders[i][2]} for {orders[i][1]}"
+        for sid, i in first.items()
+    ]
+    writes = activation_writes(wire.dialect, text, at=now, origin="supplier", filename=filename, note="; ".join(said))
+    events = [
+        (
+            i,
+            {"supplier": sid, "new": True},
+            {
+                "supplier": sid,
+                "name": directory.supplier_by_id[sid].name,
+                "new": False,
+                "po_number": orders[i][2],
+                "requisition": orders[i][1],
+                "directory": content_hash(text),
+            },
+        )
+        for sid, i in first.items()
+    ]
+    return FirstOrders(writes, events)
 
 
 def _slug(name: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import Engine, Index, bindparam, exists, insert, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from approvals import audit, correlation, jobqueue, snapshot
+from approvals import audit, correlation, jobqueue, new_suppliers, snapshot
 from approvals.clock import Clock, utcnow
 from approvals.columns import table_of
 from approvals.db import transaction
@@ -44,6 +44,7 @@ from approvals.models import Money, Requisition, _ts
 from approvals.notices import Notice
 from approvals.plan import Plan, flush
 from approvals.states import State
+from approvals.wire import Wire
 
 CREATE_PO, NOTIFY, SYNC_STATUS = "erp.create_po", "erp.notify", "erp.sync_status"
 FINAL_APPROVALS = ("approved", "auto_approved", "reapproval_auto_approved")
@@ -245,6 +246,7 @@ class Outbox:
             locked = dict(zip(ordered, w.send_each(_LOCK_WITH_PO, [{"number": n, "key": None} for n in ordered])))
             head = audit.lock_head(w)  # once for the batch, in the same round trip
             plans: list[Plan] = []
+            orders: list[tuple[Plan, str | None, str]] = []  # (plan, supplier, PO number) of each PO recorded here
             results: list[Plan | None] = []  # None: another claim finished this job first
             for (job, erp_id, po_number, status), number, fence in zip(created, numbers, fenced):
                 if fence.first() is None:
@@ -291,8 +293,10 @@ class Outbox:
                     if left_out:
                         self._files_missing(plan, job, number, po_number, left_out, now)
                 plans.append(plan)
+                orders.append((plan, job.payload["order"].get("supplier"), po_number))
                 results.append(plan)
             if plans:
+                self._first_orders(w, orders, now)
                 flush(w, plans, head=head)
                 w.commit()
         out: list[tuple[bool, ClaimedJob | None]] = []
@@ -309,6 +313,20 @@ class Outbox:
                     notice_job = ClaimedJob(notice_id, NOTIFY, key, job_row["payload"], 1, self.queue.worker_id, lease)
             out.append((True, notice_job))
         return out
+
+    def _first_orders(self, wire: Wire, orders: list[tuple[Plan, str | None, str]], now: datetime) -> None:
+        """A supplier still marked new whose first PO this is loses the mark with it (approvals/new_suppliers.py):
+        the directory version and the audit event go with that PO's plan. Only suppliers this process's directory
+        does not know as established are looked up, so a batch of known suppliers reads nothing more."""
+        maybe = [(plan, sid, po) for plan, sid, po in orders if sid and _maybe_new(self.directory, sid)]
+        if not maybe:
+            return
+        change = new_suppliers.first_orders(wire, [(sid, plan.req.number, po) for plan, sid, po in maybe], now=now)
+        for n, (i, before, after) in enumerate(change.events):
+            plan = maybe[i][0]
+            if n == 0:
+                plan.rows.extend(change.writes)
+            plan.audit(new_suppliers.NO_LONGER_NEW, "erp", before, after)
 
     def _files_missing(
         self,
@@ -510,6 +528,12 @@ def retry_dead(
             after={"state": "due"},
         )
     return f"{number} will be sent to the ERP again now."
+
+
+def _maybe_new(directory: Directory, supplier_id: str) -> bool:
+    """Whether the supplier may still be marked new: it is, or this process does not know it yet."""
+    supplier = directory.supplier_by_id.get(supplier_id)
+    return supplier is None or supplier.new
 
 
 def _buyer_names(directory: Directory) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select as sa_select, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from approvals import audit, correlation, jobqueue, outbox
+from approvals import audit, correlation, jobqueue, new_suppliers, outbox
 from approvals.columns import table_of, timestamp_field
 from approvals.db import transaction
 from approvals.directory import time_zone
@@ -40,6 +40,7 @@ from approvals.notices import Notice
 from approvals.outbox import CREATE_PO, NOTIFY, ErpPurchaseOrder, create_key
 from approvals.requisition import RequisitionDraft, ScheduleDraft, nth_release, release_count
 from approvals.states import State, next_state
+from approvals.wire import CoreWire
 
 KIND = "recurring_release"
 ACTIVE, PAUSED, ENDED, FINISHED, WAITING = "active", "paused", "ended", "finished", "waiting"
@@ -347,6 +348,22 @@ def record_release(engine: Any, queue: JobQueue, job: ClaimedJob, *, erp_id: str
                 before={"state": before},
                 after={"state": req.state, "po_number": po_number, "connector": connector, "release": ref},
             )
+            # a supplier still marked new has its first purchase order (approvals/new_suppliers.py); the chain's lock
+            # is held since the event above
+            wire = CoreWire(session.connection())
+            change = new_suppliers.first_orders(wire, [(req.supplier, number, po_number)], now=now)
+            wire.send_together(change.writes)
+            for _, was, becomes in change.events:
+                audit.append_event(
+                    session,
+                    kind=new_suppliers.NO_LONGER_NEW,
+                    actor="erp",
+                    at=now,
+                    surface="erp",
+                    requisition_number=number,
+                    before=was,
+                    after=becomes,
+                )
             text = (
                 f"Release {release['index']} of {release['count']} of {number} is now purchase order {po_number} "
                 f"in the ERP ({ref}).{nxt}"

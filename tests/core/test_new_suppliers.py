@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from factories import submit
+from factories import draft, submit
 from sqlmodel import Session, select
 
-from approvals import audit, new_suppliers
+from approvals import audit, new_suppliers, outbox
 from approvals.attachment_store import DatabaseStore
+from approvals.commands import Approve
 from approvals.db import transaction
 from approvals.directory_store import LiveDirectory, active_directory, install_directory
 from approvals.errors import NotAllowed, NotFound, StaleAction, ValidationFailed
@@ -17,6 +18,7 @@ from approvals.jobqueue import Job
 from approvals.new_suppliers import SupplierRequest
 from approvals.policy.loader import load_policy_text
 from approvals.policy_store import install_policy
+from approvals.requisition import build_facts
 from approvals.workflow import ApprovalService
 from bot.erp_dispatcher import ErpDispatcher
 from connectors.erp.base import PermanentError
@@ -194,10 +196,6 @@ def test_an_approved_supplier_is_created_once_in_the_erp_and_the_directory_and_r
 
 def test_the_facts_say_whether_a_supplier_is_new(directory, policy):
     """Uline is not new; the policy loader accepts a rule on supplier.new."""
-    from factories import draft
-
-    from approvals.requisition import build_facts
-
     facts = build_facts(draft(lines=[WRAP]), directory, policy)
     assert facts["supplier.new"] is False
     text = (EXAMPLES / "policy.yaml").read_text(encoding="utf-8").replace("rules:\n", "rules:" + NEW_SUPPLIER_RULE, 1)
@@ -275,3 +273,47 @@ def test_a_vendor_the_erp_refuses_tells_the_buyer_and_adds_nothing(engine, store
         found = active_directory(s)
     assert job.state == "dead" and "supplier_create_failed" in kinds
     assert found is not None and "Lone Star Safety Supply" not in {x.name for x in found[1].suppliers}
+
+
+def test_the_first_purchase_order_ends_new_audited_and_routing_sees_it(engine, stored, policy, clock):
+    """Lone Star Safety Supply is added as new; Jake's request for it goes to the new-supplier review, Ben approves and
+    the ERP makes its first PO: from then on it is not new (a new directory version, one audit event with the PO), and
+    Jake's next request for it skips the new-supplier review; a second PO changes nothing more."""
+    number = ask(engine, stored, clock).request.number
+    new_suppliers.decide(engine, stored, number, actor="ben.turner", decision="approve", now=clock())
+    worker = dispatcher(engine, stored, clock, Inbox())
+    worker.drain()
+    supplier_id = new_suppliers.get(engine, number).supplier_id
+    text = (EXAMPLES / "policy.yaml").read_text(encoding="utf-8").replace("rules:\n", "rules:" + NEW_SUPPLIER_RULE, 1)
+    with transaction(engine) as session:
+        install_policy(session, load_policy_text(text, "policy.yaml"), at=clock())
+    stored.refresh(force=True)
+    service = ApprovalService(engine, stored, clock=clock)
+    outbox.install(service)
+    first = service.submit(submit("jake.miller", supplier=supplier_id, lines=[WRAP]))
+    assert {s.rule_id for s in first.requisition.steps} == {"new-supplier"}
+    service.approve(Approve(actor="ben.turner", number=first.number))
+    worker.drain()
+    assert service.view(first.number).state == "po_created"
+
+    stored.refresh(force=True)
+    assert stored.supplier_by_id[supplier_id].new is False
+    with Session(engine) as s:
+        found = active_directory(s)
+        assert found is not None and found[1].supplier_by_id[supplier_id].new is False
+        events = [e for e in audit.iter_events(s) if e.kind == new_suppliers.NO_LONGER_NEW]
+        report = audit.verify_chain(s)
+    [event] = events
+    assert event.requisition_number == first.number and event.actor == "erp"
+    assert event.before == {"supplier": supplier_id, "new": True}
+    assert event.after["new"] is False and event.after["po_number"].startswith("PO-")
+    assert not report.problems
+    assert build_facts(draft(supplier=supplier_id, lines=[WRAP]), stored, policy)["supplier.new"] is False
+
+    again = service.submit(submit("jake.miller", supplier=supplier_id, lines=[WRAP], key="second"))
+    assert "new-supplier" not in {s.rule_id for s in again.requisition.steps}
+    for step in again.requisition.steps:
+        service.approve(Approve(actor=step.acting, number=again.number))
+    worker.drain()
+    with Session(engine) as s:
+        assert len([e for e in audit.iter_events(s) if e.kind == new_suppliers.NO_LONGER_NEW]) == 1
