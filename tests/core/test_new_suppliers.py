@@ -8,7 +8,7 @@ import pytest
 from factories import draft, submit
 from sqlmodel import Session, select
 
-from approvals import audit, new_suppliers, outbox
+from approvals import audit, new_suppliers, outbox, recurring
 from approvals.attachment_store import DatabaseStore
 from approvals.commands import Approve
 from approvals.db import transaction
@@ -19,6 +19,7 @@ from approvals.new_suppliers import SupplierRequest
 from approvals.policy.loader import load_policy_text
 from approvals.policy_store import install_policy
 from approvals.requisition import build_facts
+from approvals.scheduling.runner import Scheduler
 from approvals.workflow import ApprovalService
 from bot.erp_dispatcher import ErpDispatcher
 from connectors.erp.base import PermanentError
@@ -317,3 +318,32 @@ def test_the_first_purchase_order_ends_new_audited_and_routing_sees_it(engine, s
     worker.drain()
     with Session(engine) as s:
         assert len([e for e in audit.iter_events(s) if e.kind == new_suppliers.NO_LONGER_NEW]) == 1
+
+
+def test_a_recurring_requests_first_release_ends_new_too(engine, stored, policy, clock):
+    """Jake buys stretch wrap from the new Lone Star Safety Supply every month: its first release's PO ends `new`,
+    with the audit event on his recurring requisition, exactly as a one-off PO does."""
+    number = ask(engine, stored, clock).request.number
+    new_suppliers.decide(engine, stored, number, actor="ben.turner", decision="approve", now=clock())
+    worker = dispatcher(engine, stored, clock, Inbox())
+    worker.drain()
+    supplier_id = new_suppliers.get(engine, number).supplier_id
+    with transaction(engine) as session:
+        install_policy(session, policy, at=clock())
+    stored.refresh(force=True)
+    service = ApprovalService(engine, stored, clock=clock)
+    recurring.install(service)
+    schedule = {"period": "month", "releases": 12}
+    rolls = {**WRAP, "quantity": 12}
+    result = service.submit(submit("jake.miller", supplier=supplier_id, lines=[rolls], schedule=schedule))
+    while service.view(result.number).waiting_on:
+        service.approve(Approve(actor=service.view(result.number).waiting_on[0], number=result.number))
+    Scheduler(service, Inbox(), clock=clock).run_until_idle()  # the first release comes due
+    worker.drain()
+    assert service.view(result.number).state == "po_created"
+    stored.refresh(force=True)
+    assert stored.supplier_by_id[supplier_id].new is False
+    with Session(engine) as s:
+        [event] = [e for e in audit.iter_events(s) if e.kind == new_suppliers.NO_LONGER_NEW]
+        assert not audit.verify_chain(s).problems
+    assert event.requisition_number == result.number and event.after["supplier"] == supplier_id
