@@ -36,6 +36,7 @@ UNREAD_KINDS = {
     "po_received": "Goods received",
     "erp_failed": "ERP problem",
     "po_files_missing": "File not in the ERP",
+    "supplier_continued": "Ready to submit",
     "mention": "Mention",
     "comment": "Comment",
 }
