@@ -274,6 +274,7 @@ _PRICE_UNIT = r"(?:each|ea|apiece|a piece|per\b|/\s?[a-z]|an?\s+(?:{u})\b)"
 _AFTER_BARE_EACH = (
     r"(?=\s*(?:$|[,;.)!?]|\s(?:and|plus|from|for|by|at|with|total|from|thru|through|via|ship|so|x|need|want|qty|deliver|"
     r"delivered|to|asap|thanks|thx|charge|charged|bill|billed|on|under|account|acct|cost|but|or|if|ok|okay|cheers|"
+    r"actually|sorry|wait|oops|correction|make|"
     r"i need|we need|please|pls)\b))"
 )
 MONEY = re.compile(
@@ -298,7 +299,8 @@ MONEY = re.compile(
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|flat|firm|"
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
-    rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*(?:(?P<g>grand|quoted|all in|all-in|out the door)\b"
+    rf"|\b(?P<n8>\d[\d,]*(?:\.\d+)?)(?P<k8>k)?\s*"
+    rf"(?:(?P<g>grand|quoted|all in|all-in|out the door|total|in total|all told)\b"
     rf"|(?=for\s+the\s+(?:lot|job|work|week|day|month|year|box|case|pack|set|kit|batch|whole\s+thing)\b)))"
 )
 # Instruction-like words in a request: to the approver or the system, not about the purchase. The clause they
@@ -1135,6 +1137,8 @@ class Extractor:
                 sign = sign_after.group(1)  # "@ 412,80 €": the currency comes after the amount
             currency = _CURRENCY.get(sign.replace("us$", "$"), None) if sign else None
             k = next((m.group(g) for g in ("k1", "k2", "k3", "k9", "k4", "k7") if m.group(g)), "").lower()
+            if m.group("g") in ("total", "in total", "all told") and not (m.group("k8") or re.search(r"[.,]", raw)):
+                continue  # "need 24 total": a count; "3,100 total" and "2.5k total" are money
             if m.group("g") == "grand" or (m.group("n7") and re.match(r"\s*grand\b", w.rest[m.end() :])):
                 k = "k"  # "2 grand", "quoted 2 grand": thousands
             packed = (
@@ -1256,6 +1260,9 @@ class Extractor:
                 "all in",
                 "all-in",
                 "out the door",
+                "total",
+                "in total",
+                "all told",
             ):
                 kind = "total"
             if kind == "unsure":
@@ -1912,6 +1919,8 @@ class Extractor:
             # that line's, wherever the line was named
             lead = _NAME_BEFORE_PRICE.search(w_low[: mon.start]) if w_low and mon.kind != "total" else None
             named = [ln for ln in lines if lead and named_again(ln.description, lead.group("name"))]
+            if len(named) > 1:  # "hard hats" and "vests for the crew hats": the one it heads
+                named = [ln for ln in named if named_again(_head(ln.description), lead.group("name"))] or named
             if len(named) == 1:
                 mon.start = named[0].start
                 if mon.kind == "unsure" and named[0].quantity_source == "said":
@@ -1975,6 +1984,8 @@ class Extractor:
                 counted_in = line.unit  # what the quantity counted before the price's unit is known
                 line.unit_price, line.price_source = mon.amount, "said"
                 _price_unit_follows_conversion(line, mon)
+                if line.quantity is None and mon.unit:
+                    _count_in_description(line, mon)
                 counted_apart = _counted_in(out, mon)
                 if counted_apart is not None and line.quantity_source == "said" and line.unit != counted_apart.unit:
                     # "Trash bags 55 gal, 10 cases, 39.95 each case": the gallons are the bag's size; the cases,
@@ -2108,6 +2119,20 @@ def _count_in_price_unit(line: ExtractedLine, mon: Money, nested: dict[tuple[str
     return True
 
 
+def _count_in_description(line: ExtractedLine, mon: Money) -> None:
+    """ "fuel for the yard truck 200 gal diesel at 3.89 a gallon": the gallons inside the words, in the unit the
+    price is for, are how many (when nothing else counted the line)."""
+    priced_in = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit))
+    for m in re.finditer(rf"(?<![\w.,])(\d[\d,]*(?:\.\d+)?)\s*({_UNIT_RE})\b", line.description, re.IGNORECASE):
+        unit = m.group(2).lower()
+        count = _number(m.group(1))
+        if count and canonical_unit(_SINGULAR.get(unit, unit)) == priced_in:
+            line.quantity, line.quantity_source, line.unit = count, "said", priced_in
+            rest = f"{line.description[: m.start()]} {line.description[m.end() :]}"
+            line.description = re.sub(r"\s{2,}", " ", rest).strip(" ,-")
+            return
+
+
 def _counted_in(out: Extraction, mon: Money) -> ExtractedLine | None:
     """A count said on its own ("10 cases") in the unit a price is for ("39.95 per case")."""
     priced_in = canonical_unit(_SINGULAR.get(mon.unit or "", mon.unit)) if mon.unit else None
@@ -2172,7 +2197,10 @@ _TERMS_OF_THE_LINE = re.compile(
 
 
 # the words of a clause before its price: "cradle" in ", cradle 189"
-_NAME_BEFORE_PRICE = re.compile(r"(?:^|[,;.:\n]\s*)(?P<name>[a-z][a-z \-]{1,30}?)\s*(?:[$\u20ac\u00a3]\s*)?$")
+_NAME_BEFORE_PRICE = re.compile(
+    r"(?:^|[,;.:\n]\s*|\s[-\u2013\u2014]+\s*)(?P<name>[a-z][a-z \-]{1,30}?)\s*"
+    r"(?:\b(?:are|is|were|was|cost|costs|run)\s+)?(?:[$\u20ac\u00a3]\s*)?$"
+)
 
 
 def _one_thing_said_in_two_clauses(out: Extraction) -> None:
@@ -2421,6 +2449,11 @@ def _pieces_to_packs(line: ExtractedLine, mon: Money) -> None:
     if packs == packs.to_integral_value() and packs > 0:
         line.conversion = f"{line.quantity.normalize():f} {line.unit or 'pieces'}".strip()
         line.quantity, line.unit = packs, unit
+
+
+def _head(description: str) -> str:
+    """A description's words before what it is for or where from ("vests" in "vests for the crew")."""
+    return re.split(_HEAD_ENDS, description, flags=re.IGNORECASE)[0]
 
 
 def _singular(description: str) -> bool:

@@ -245,7 +245,8 @@ FILLER_START = re.compile(
     r"please raise|raise it|raise a pr|raise a requisition|raise|"
     r"put that in|put that|put it in|put it through|log|book|could i get|can i get|"
     r"is it possible to|is it ok to|would it be possible to|possible to|could we|can we|could you|can you|"
-    r"nothing fancy|good morning|please order|putting in|requesting|would like|approx\.?|somewhere|"
+    r"nothing fancy|good morning|good afternoon|good evening|good day|happy (?:mon|tues|wednes|thurs|fri)day|"
+    r"hope (?:you're|you are|all is) well|please order|putting in|requesting|would like|approx\.?|somewhere|"
     r"thank you|actually|an order|go ahead|ordering|purchase|quantity|shipping|urgently|whatever|'d like|"
     r"another|between|instead|looking|more of|morning|ordered|pasting|placing|quickly|request|roughly|running|"
     r"sending|almost|around|change|charge|kindly|let me|needed|please|put in|rather|spares|switch|thanks|"
@@ -258,7 +259,7 @@ FILLER_START = re.compile(
     r"these|those|total|we'll|we're|also|asap|both|came|each|flat|from|grab|have|here|i'll|just|lets|like|"
     r"make|more|need|okay|ones|pcs?|said|send|ship|some|team|that|then|they|this|want|we'd|were|with|add|and|"
     r"are|bot|buy|can|for|get|got|has|hey|i'd|i'm|low|new|one|our|out|per|pls|plz|qty|ran|the|thx|use|you|an|"
-    r"at|by|ea|go|hi|id|im|is|it|me|my|no|of|ok|on|re|so|to|ty|up|us|we|yo|a|i|u|x|~)\b\s*)+",
+    r"at|by|ea|go|hi|id|im|is|it|me|my|no|of|ok|on|re|so|to|ty|up|us|we|yo|a|i|u|x|~)\b(?!-\w)\s*)+",
     re.IGNORECASE,
 )
 FILLER_END = re.compile(
@@ -273,7 +274,7 @@ CHATTER = re.compile(
     r"\b(?:is|are|was|were|has|have|had|died|broke|broken|snapped|stuck|shot|leaking|dead|down|went|going|"
     r"gone|ran|run|said|says|quoted|can|could|will|would|should|think|thinks|sent|send|told|called|"
     r"asked|needs?|fixed|fine|ok|okay|thanks|thank|hi|hello|hey|please|burnt|burned|blew|blown|cracked|bent|torn|"
-    r"busted|failed|quit|misread)\b",
+    r"busted|failed|quit|misread)\b(?!-\w)",
     re.IGNORECASE,
 )
 # a model year before a make ("2019 Toyota", "2016 Crown") or a model number after a brand written with a digit
