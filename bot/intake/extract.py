@@ -295,7 +295,7 @@ MONEY = re.compile(
     rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?|cap|max|nte|"
     rf"exceed)\s+"
     rf"(?:of\s+|is\s+|about\s+|"
-    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?!(?:\d|[,.]\d)*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|"
+    rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?!(?:\d|[,.]\d)*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|(?:{_CUR_WORD})\b|"
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|flat|firm|"
     rf"including|incl|with|before|after|tax|shipping|delivered|installed|if|which|that|though|then|thanks)\b)"
     rf"(?:[a-z]{{3,}}|(?!(?:to|in|on|at|by|or|if|so|we|it|is|as|up|ok|me|us|my)\b)[a-z]{{2}}\s+[a-z]{{3,}})))(?!\w)"
@@ -1056,6 +1056,7 @@ class Extractor:
         self._drop_leftovers(out)
         _one_thing_said_in_two_clauses(out)
         _two_counts(out)
+        _no_catalog_price_over_words(out, money)
         self._categorize(out)
         return out
 
@@ -2117,6 +2118,28 @@ def _count_in_price_unit(line: ExtractedLine, mon: Money, nested: dict[tuple[str
     line.conversion = f"{line.quantity.normalize():f} {line.unit or 'pieces'}"
     line.quantity, line.unit = converted, priced_in
     return True
+
+
+def _no_catalog_price_over_words(out: Extraction, money: list[Money]) -> None:
+    """What the person said wins: a line the catalog would price is asked its price instead when the message has
+    an amount no line took, since that amount may be its price. The person is asked, never given the catalog's
+    figure over their own."""
+    taken: set[Decimal] = set()
+    for ln in out.lines:
+        for amount in (ln.unit_price, ln.total):
+            if amount is not None:
+                taken.add(amount)
+        if ln.unit_price is not None and ln.quantity:
+            taken.add(ln.quantity * ln.unit_price)
+    for amount in (out.total, out.unsure_price.amount if out.unsure_price else None):
+        if amount is not None:
+            taken.add(amount)
+    left = [m for m in money if m.amount not in taken and not any(abs(m.amount - t) <= Decimal("0.01") for t in taken)]
+    for ln in out.lines:
+        if ln.unit_price is not None or ln.total is not None or ln.price_source is not None or not ln.sku:
+            continue
+        if left:
+            ln.price_source = "asked"
 
 
 def _count_in_description(line: ExtractedLine, mon: Money) -> None:
