@@ -187,11 +187,38 @@ NESTING = re.compile(
     rf"|(?<=[a-z])(?<!gal)(?<!lb)(?<!lbs)(?<!oz)(?<!kg)(?<!ft)(?<!ml)\s*(?:=|x)\s*\d[\d,]*\s*(?:{_UNIT})\b",
     re.IGNORECASE,
 )
+# "van 22", "box truck 14", "door 3", "aisle 14": a number naming one of the company's things, never a count
+_NAMED_BY_NUMBER = (
+    "van",
+    "truck",
+    "door",
+    "dock",
+    "aisle",
+    "bay",
+    "lane",
+    "zone",
+    "room",
+    "building",
+    "bldg",
+    "rack",
+    "row",
+    "trailer",
+    "tractor",
+    "forklift",
+    "store",
+    "no.",
+    "line",
+    "press",
+    "shift",
+    "unit",
+)
+_NOT_AFTER_A_NAME = "".join(f"(?<!{re.escape(w)} )" for w in _NAMED_BY_NUMBER)
 QTY = re.compile(
     rf"\b(?:qty|quantity|count)\s*[:=.]?\s*(?P<a>\d[\d,]*)\b(?:\s*(?P<ua>{_UNIT})\b)?"
     rf"|(?<![\w.])[x×]\s?(?P<b>\d[\d,]*)\b(?:\s*(?P<ub>{_UNIT})\b)?"
     rf"|(?<![\w.$€£])(?P<c>\d[\d,]*)\s?[x×](?![\w\d])"
-    rf"|(?<![\w.,$€£/#-])(?P<neg>-\s?)?(?P<d>\d[\d,]*(?:\.\d+)?)(?![\d/]|,\d{{1,2}}\b)(?:\s*(?P<dz>dozen|dz)\b)?"
+    rf"|(?<![\w.,$€£/#-]){_NOT_AFTER_A_NAME}(?P<neg>-\s?)?(?P<d>\d[\d,]*(?:\.\d+)?)(?![\d/]|,\d{{1,2}}\b)"
+    rf"(?:\s*(?P<dz>dozen|dz)\b)?"
     rf"(?:\s*(?P<ud>{_UNIT})\b(?:\.|s\b)?)?",
     re.IGNORECASE,
 )
