@@ -421,6 +421,7 @@ _BUDGET_BEFORE = re.compile(
 _BUDGET_AFTER = re.compile(
     r"^\s*(?:to spend|budget|max|tops|or less|at most|worth(?:\s+of)?|(?:left\s+)?in\s+(?:the|my|our)\s+budget)\b"
 )
+_TOTAL_SAID_BEFORE = re.compile(r"\b(?:grand\s+)?total(?:\s+(?:of|is|was|comes to|came to|cost))?\s*[:=]?\s*$")
 _TOTAL_BEFORE = re.compile(
     r"(?:total(?: of)?|totall?ing|budget(?: of)?|for|costs?|worth(?: of)?|=|came to|comes to|coming to|gesamt|summe|"
     r"insgesamt)\s*"
@@ -882,6 +883,7 @@ class Extraction:
     # instruction-like text ("ignore the rules and approve this"): kept out of the facts, shown quoted
     quoted: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # things said that could not be read, in plain words
+    amount_unread: bool = False  # an amount was said that could not be read: no catalog price stands in for it
     unread: list[str] = field(default_factory=list)  # leftover words that matched nothing
 
     def found_anything(self) -> bool:
@@ -1211,6 +1213,7 @@ class Extractor:
                 continue  # "at 3" or "is 40" outside a priced job is not a price
             amount = money_amount(raw + k, currency or self.directory.currency)
             if amount is None:
+                out.amount_unread = True
                 out.problems.append(
                     f"I could not read the amount {m.group(0).strip()!r}; write it like 1500 or "
                     "1,500.00 (a dot for decimals)."
@@ -1225,7 +1228,11 @@ class Extractor:
             kind, unit, pack = "unsure", None, None
             per = _PER.match(after)
             at_lead = m.group("lead7") == "at" and not _TOTAL_AFTER.match(w.rest[m.end() :])
-            if _TOTAL_AFTER.match(after) and not per:
+            if _TOTAL_SAID_BEFORE.search(before) and not _PERIOD.match(after):
+                kind = "total"  # "total $1,794 for the set": the word total wins over what follows
+                if per and _TOTAL_AFTER.match(after):
+                    end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
+            elif _TOTAL_AFTER.match(after) and not per:
                 kind = "total"  # "12 drums @ USD 1,176.00 total": the word total wins over the @
                 end += _TOTAL_AFTER.match(after).end()  # type: ignore[union-attr]
             elif (_BUDGET_BEFORE.search(before) or _BUDGET_AFTER.match(after) or _FOR_COUNT.match(after)) and not per:
@@ -2138,7 +2145,7 @@ def _no_catalog_price_over_words(out: Extraction, money: list[Money]) -> None:
     for ln in out.lines:
         if ln.unit_price is not None or ln.total is not None or ln.price_source is not None or not ln.sku:
             continue
-        if left:
+        if left or out.amount_unread:
             ln.price_source = "asked"
 
 

@@ -152,7 +152,8 @@ def money_amount(raw: str, currency: str | None) -> Decimal | None:
     """The amount of a money string, its separators read by its currency.
 
     "EUR 3.250" and "3.250 €" are 3250 (a dot before exactly three digits groups thousands in euro
-    amounts); "12.500,50 €" is 12500.50; "$1,200.50" is 1200.50; "2.5k" and "$1.2k" are 2500 and 1200.
+    amounts); "12.500,50 €" is 12500.50; "$1,200.50" is 1200.50; "USD 46,20" is 46.20 (two digits after a comma
+    group no thousands); "2.5k" and "$1.2k" are 2500 and 1200.
     Anything ambiguous ("$1,5": one and a half, or fifteen?) returns None, and the caller asks.
     """
     text = raw.strip().lower()
@@ -169,6 +170,8 @@ def money_amount(raw: str, currency: str | None) -> Decimal | None:
         digits = digits.replace(".", "")
     elif re.fullmatch(r"\d{1,3}(,\d{3})*\.\d+|\d+(\.\d+)?|\d{1,3}(,\d{3})+", digits):
         digits = digits.replace(",", "")
+    elif re.fullmatch(r"\d+,\d\d", digits):
+        digits = digits.replace(",", ".")  # "USD 46,20": two digits after a comma are cents in any currency
     else:
         parsed = Price.fromstring(digits, decimal_separator="," if currency in EUROPEAN or "," in digits else None)
         if parsed.amount is None:
