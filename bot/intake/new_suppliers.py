@@ -9,7 +9,7 @@ replies; the waiting draft is this surface's chat draft, kept on the request and
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from sqlalchemy import Engine
 
@@ -27,7 +27,6 @@ from bot.intake.reply import Reply
 
 if TYPE_CHECKING:
     from approvals.directory import Person
-    from bot.intake.assistant import Assistant
     from bot.intake.dialogue import Dialogue
 
 ACTIONS = ("supplier.request", "supplier.approve", "supplier.reject", "supplier.ask", "supplier.answer")
@@ -211,6 +210,13 @@ class NewSuppliers:
         return [Reply(said, card=review_card(row, self.chat))]
 
 
+class HasSuppliers(Protocol):
+    """What `ContinueWaiting` needs of a surface's assistant (bot/intake/assistant.py): its supplier requests."""
+
+    @property
+    def suppliers(self) -> NewSuppliers: ...
+
+
 class ContinueWaiting:
     """A `Notifier` in front of another (approvals.notices): a requester's "the supplier is added" notice first
     continues the request that waited for it (`NewSuppliers.resume`, the same code as their Continue, on the surface
@@ -218,7 +224,7 @@ class ContinueWaiting:
     surface alone. A notice delivered again (a retry) continues nothing twice: `resume` shows the same summary.
     Every other notice goes through unchanged. `assistants` gives the assistant of a surface by its name."""
 
-    def __init__(self, inner: Notifier, engine: Engine, assistants: Callable[[str], Assistant]) -> None:
+    def __init__(self, inner: Notifier, engine: Engine, assistants: Callable[[str], HasSuppliers]) -> None:
         self.inner = inner
         self.engine = engine
         self.assistants = assistants
