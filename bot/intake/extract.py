@@ -287,7 +287,8 @@ MONEY = re.compile(
     rf"|\s*(?:per\s|/\s?|an?\s+|la\s+|el\s+|por\s+)(?:{_UNIT_RE})\b)"
     rf"|(?<![\w.,/-])(?P<n5>\d+(?:\.\d+)?k)\b"
     rf"(?!\s*(?!(?:total|budget|all|in total|max|or so|for all|for everything|for the lot|to spend|installed|"
-    rf"delivered|shipped|including|incl|with|plus|each|ea|apiece|per|for|tops|max|or less)\b)[a-z]{{2,}})"
+    rf"delivered|shipped|including|incl|with|plus|each|ea|apiece|per|for|tops|max|or less|from|via|through|thru|"
+    rf"quoted|labor|labour|parts)\b)[a-z]{{2,}})"
     rf"|(?<![\w.,/-])(?P<n6>\d{{1,3}}(?:,\d{{3}})*\.\d\d)\b(?![\w\"'/-]|\s*(?:in|inch|ft|mm|cm|lb|kg|gal|x)\b)"
     # a bare number where people put a price: "quoted 485", "for 212", "flat 425", "1,150 quoted", "2 grand"
     rf"|\b(?P<lead7>(?:it'?s|it is|they'?re|costs?|runs?|prob(?:ably)?|maybe)\s+like|"
@@ -350,6 +351,7 @@ _PRICE_LEAD = re.compile(
     r"(?:\b(?:at|for|about|around|approx\.?|roughly|priced at|costs?|came to|comes to|coming to)|@|=|~)\s*$"
 )
 _PRICED_UNIT_BEFORE = re.compile(
+    rf"(?<!\bcu )(?<!\bcu\. )(?<!\bsq )(?<!\bsq\. )(?<!\bcubic )(?<!\bsquare )"  # "18 cu ft for $699": a size
     rf"\b(?:\d+-)?(?P<u>{_UNIT_RE})(?:\s+of\s+\d[\d,]*(?:\s+[a-z]+)?)?"
     rf"\s+(?:is|are|for|at|costs?|runs?|go for|goes for)\s*$"
 )
@@ -1595,6 +1597,9 @@ class Extractor:
                     elif last is not None and last.quantity is None and t.quantity == t.quantity.to_integral_value():
                         # "fastenal wants 320 for the hose assembly, need 2": its number was its price; this counts it
                         last.quantity, last.quantity_source = t.quantity, "said"
+                    elif counted and last is not None and _named_by_its_number(last, read, w):
+                        # "Fluke 117 multimeter, need 1": the number inside the name is the model; this counts it
+                        last.quantity, last.quantity_source = t.quantity, "said"
                     else:
                         out.unread.append(str(t.quantity))
                     continue
@@ -1669,7 +1674,8 @@ class Extractor:
                 money.append(Money(t.quantity, self.directory.currency, "unsure", t.start, text=str(t.quantity)))
             known = item is not None or self._knows(t.description)
             is_service = bool(SERVICE.search(t.description))
-            if t.quantity is None and not is_service and len(described) > 1:
+            listed = sum(1 for x in read if x is not t and x.description and x.quantity is not None)
+            if t.quantity is None and (not is_service or (t.heading and listed > 1)) and len(described) > 1:
                 others = [x for x in read if x is not t and x.description and x.quantity is not None]
                 catalog_item = item is not None and strong
                 if (
@@ -2147,6 +2153,19 @@ def _no_catalog_price_over_words(out: Extraction, money: list[Money]) -> None:
             continue
         if left or out.amount_unread:
             ln.price_source = "asked"
+
+
+def _named_by_its_number(line: ExtractedLine, read: list[LineText], w: _Work) -> bool:
+    """Whether `line`'s count was a bare number between the words of its name ("Fluke 117 multimeter"); if so,
+    the number goes back into the description, as part of the name, and the caller takes the count said apart."""
+    said = next((t for t in read if t.start == line.start and t.description), None)
+    if said is None or not said.bare or line.quantity_source != "said" or line.unit:
+        return False
+    if not (said.start < said.quantity_at < said.end) or not re.search(r"[a-z]", w.low[said.quantity_at : said.end]):
+        return False
+    words = "".join(w.text[i] if w.rest[i] != " " else " " for i in range(said.start, said.end))
+    line.description = re.sub(r"\s+", " ", words).strip(" ,.;:-")
+    return True
 
 
 def _count_in_description(line: ExtractedLine, mon: Money) -> None:

@@ -114,6 +114,8 @@ SIZE = re.compile(
     r"|\b\d+(?:\.\d+)?\s+by\s+\d+(?:\.\d+)?(?:\s+by\s+\d+(?:\.\d+)?)?\b"  # "20 by 12 by 12" said aloud: a size
     r"|\b\d+(?:\.\d+)?'(?!\w)"  # "53' dry van": feet
     r"|\b\d+(?:\.\d+)?\s*(?:dia|diam|diameter|od|id|btf|oal)\b"  # "1.9 dia rollers", "24 btf": a size
+    # "18 cu ft", "400 sq ft": a volume or an area
+    r"|\b\d+(?:\.\d+)?\s*(?:cu\.?\s*ft\.?|cubic\s+f(?:ee|oo)t|cu\.?\s*in\.?|sq\.?\s*ft\.?|square\s+f(?:ee|oo)t)(?!\w)"
     r"|\b\d+-?(?:ct|count)\b(?!\s+of\b)(?<!\d\scount)|\b\d+\s(?:ct|count)\b(?=\s+[a-z])"  # "500ct": what a pack holds
     r"|#\s?\d+"
     r"|\b(?:door|dock|aisle|line|truck|forklift|lift|lane|zone|building|bldg|row|gate|model|part|sku|po|pr|"
