@@ -1757,6 +1757,17 @@ class Extractor:
         ):
             # "order a standing desk ... for $429", "a dock fan, came to $1,615": one thing named with "a"
             items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
+        elif (
+            len(items) == 1
+            and items[0].quantity is None
+            and not money
+            and _one_named(items[0].description, w.low, replacement=True)
+            and not _MASS_NOUN.search(_head(items[0].description))
+            and not re.search(r"\b(?:some|more|any|several|few|couple|bunch|lots?)\b", w.low)
+        ):
+            # "need a new battery for the scissor lift", "replacement conveyor motor for line 3": one thing, named
+            # as one; shown as "assumed 1"
+            items[0].quantity, items[0].quantity_source = Decimal(1), "implied"
 
     def _one_shipment(self, out: Extraction, low: str) -> None:
         """A carrier moves loads: "XPO, Atlanta to Edison shipment, 2 pallets, $380" is one shipment; the pallets,
@@ -2808,12 +2819,23 @@ def _model_words(item: Item) -> set[str]:
     }
 
 
-def _one_named(description: str, low: str) -> bool:
-    """Whether the message names the item as one: "a standing desk", "an air compressor", "one printer"."""
+# things bought by amount, not one by one: "need new tape" is not one tape
+_MASS_NOUN = re.compile(
+    r"\b(?:tape|wrap|film|paper|oil|grease|fuel|diesel|gas|toner|ink|paint|soap|water|coffee|ice|salt|sand|gravel|"
+    r"lumber|wire|cable|chain|rope|twine|foam|fabric|plastic|cardboard|tissue|lubricant|degreaser|cleaner|"
+    r"coolant|antifreeze|def|propane|stock|supplies|material|materials|labor|help|stuff)\b",
+    re.IGNORECASE,
+)
+
+
+def _one_named(description: str, low: str, *, replacement: bool = False) -> bool:
+    """Whether the message names the item as one: "a standing desk", "an air compressor", "one printer" (with
+    `replacement`, also "new battery", "replacement motor", "another ladder")."""
     if not _singular(description):
         return False
     head = re.split(_HEAD_ENDS + r"|\bof\b", description.lower())[0]
     words = [x for x in re.findall(r"[a-z]+", head) if x not in _NOT_HEAD]
     if not words:
         return False
-    return bool(re.search(rf"\b(?:a|an|one|single)\s+(?:[a-z0-9-]+\s+){{0,3}}{re.escape(words[-1])}\b", low))
+    article = r"a|an|one|single|new|replacement|another" if replacement else r"a|an|one|single"
+    return bool(re.search(rf"\b(?:{article})\s+(?:[a-z0-9-]+\s+){{0,3}}{re.escape(words[-1])}\b", low))
