@@ -474,7 +474,9 @@ _STOP += r"here|there|this|us|you|me|someone|somebody|anyone|anybody|whoever|the
 # the name runs until the next preposition, so "from u-line for CHI" leaves "for CHI" to the site
 SUPPLIER_LEAD = re.compile(
     rf"\b(?:from|via|through|thru|(?:supplier|vendor|company)(?:\s+(?:is|was|will be|name is))?:?|order from|"
-    rf"buy from)\s+"
+    rf"buy from|(?:billed|invoiced|supplied|provided|sold|installed|serviced|done|fixed|repaired) by|"
+    rf"(?P<role>(?:contractor|provider|carrier|installer|roofer|plumber|electrician|(?:[a-z]+\s+)?guys?)"
+    rf"(?:\s+(?:is|was|will be|are|name is))?:?))\s+"
     rf"(?P<x>{_STOP}[a-z0-9][a-z0-9&.'\-]*(?:\s+{_STOP}[a-z0-9&.'\-]+){{0,3}})"
 )
 _PER_PLACE = re.compile(
@@ -640,8 +642,13 @@ _ABBREVIATIONS = {
 }
 _ABBREVIATION = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")\b", re.IGNORECASE)
 # "zoro has them", "mcmaster sells it", "amazon.com": a seller named without "from"
+_TIME_WORD = re.compile(
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
+    r"today|tomorrow|tonight|next|end|the|this|week|month|year|noon|eod|eow|eom"
+)
 _SELLER = re.compile(
-    r"(?:^|[.,;:!?(]\s*|\b(?:and|but|because|since|cuz)\s+)(?P<x>[a-z][a-z0-9&'\-]{2,}(?:\.com)?"
+    r"(?:^|[.,;:!?(]\s*|\b(?:and|but|because|since|cuz)\s+)(?!(?:and|but|because|since|cuz|so|then)\s)"
+    r"(?P<x>[a-z][a-z0-9&'\-]{2,}(?:\.com)?"
     r"(?:\s+(?!(?:usually|normally|always|also|still|typically|just)\b)[a-z][a-z0-9&'\-]{2,})?)"
     r"\s+(?:(?:usually|normally|always|also|still|typically|just)\s+)?"
     r"(?:has|have|had|sells|carries|carry|stocks|quoted|can get|can do|"
@@ -715,7 +722,8 @@ _FIRM_WORDS = frozenset(
 # a capitalised name followed by its price or by what the seller did: "Goettl is doing it", "Pacific Air 650"
 _NAME_THEN_PRICE = re.compile(
     r"(?P<name>[A-Z][A-Za-z'&.\-]*(?:\s+(?:[A-Z][A-Za-z'&.\-]*|&|of|and)){0,4})\s+"
-    r"(?:[$\u00a3\u20ac]?\d|(?:says|said|quoted|quotes|charges|is doing|will do|can do|can come|came out)\b)"
+    r"(?:[$\u00a3\u20ac]?\d|(?:says|said|quoted|quotes|charges|is doing|will do|can do|can come|came out)\b|"
+    r"(?:at|@)\s*[$\u00a3\u20ac]?\d)"
 )
 # "Pacific Pride", "ABC Roofing", "Shred-it", "ADT", "Desert Fence Co.": every word capitalised, no digits
 _PROPER_NAME = re.compile(r"(?:[A-Z][A-Za-z'&.\-]*|&)(?:\s+(?:[A-Z][A-Za-z'&.\-]*|&|of|and))" r"{0,3}")
@@ -1406,9 +1414,16 @@ class Extractor:
                     w.take(m.start(), end - 1 if w.text[end - 1] == "." else end)
                     break
             else:
+                if m.group("role") and not w.text[m.start("x") : m.start("x") + 1].isupper():
+                    continue  # "the guy is coming tomorrow": a role names a seller only by a capitalised name
+                if words and (_TIME_WORD.fullmatch(words[0].strip(".,;:!?")) or words[0] in _NOT_SELLERS):
+                    continue  # "April through September": a span of time, not a seller
                 if words and not self.match_site(words[0]) and not out.supplier:
                     span = _span_of_words(m.group("x"), min(3, len(words)))
                     phrase = w.text[m.start("x") : m.start("x") + span].strip(" .")  # named back as written
+                    phrase = re.sub(
+                        r"\s+(?:directly|direct|themselves|itself|again|please|thanks)$", "", phrase, flags=re.I
+                    )
                     if phrase and not re.match(r"^\d", phrase):
                         out.unknown_supplier = phrase
                         w.take(m.start(), m.end())

@@ -117,6 +117,13 @@ def test_keyword_classifier_refuses_ties(directory):
         ("sprinkler inspection, 3200, vendor is SafeGuard Fire", None, "SafeGuard Fire"),
         ("new scale for shipping, Fairbanks quoted twenty-eight hundred", None, "Fairbanks"),
         ("Can you order 40 pallets for Phoenix? Acme usually has them, $14 each.", "acme-pallets", None),
+        ("We need 3 cartridges, and Staples has them for $119.49 apiece.", "staples", None),
+        ("Landscaping for Atlanta, BrightView, $450/month, April through September.", None, "BrightView"),
+        ("WMS subscription for Phoenix, $1,150/month, 12 months, billed by Fishbowl directly.", None, "Fishbowl"),
+        ("DOT inspections for the Dallas box trucks, Penske at $185 each, 6 trucks.", None, "Penske"),
+        ("roof over dock 2 patched. Contractor is Midwest Roofing Inc., quote $3,400.", None, "Midwest Roofing Inc"),
+        ("need 200 ft of fence repaired, fence guy is Desert Fence Co", None, "Desert Fence Co"),
+        ("the guy is coming tomorrow to fix the door, 300", None, None),
     ],
 )
 def test_a_supplier_named_without_from_is_read_or_named_back_as_written(extractor, text, supplier, unknown):  # type: ignore[no-untyped-def]
