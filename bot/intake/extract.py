@@ -294,7 +294,7 @@ MONEY = re.compile(
     rf"|\b(?P<lead7>(?:it'?s|it is|they'?re|costs?|runs?|prob(?:ably)?|maybe)\s+like|"
     rf"for|quoted|quote|quotes|quoting|price|priced|cost|costs|charges?|flat|paid|runs?|budget|"
     rf"came to|comes to|total(?:ing)?|totall?ing|at|is|of|was|around|about|roughly|approx\.?|cap|max|nte|"
-    rf"exceed)\s+"
+    rf"exceed)[ \t]+"
     rf"(?:of\s+|is\s+|about\s+|"
     rf"around\s+|~\s?)?(?P<n7>\d[\d,]*(?:\.\d+)?)(?P<k7>k)?(?!(?:\d|[,.]\d)*\s*(?:[x×%/]|-(?=\s*\d)|(?<!\s)-|(?:{_UNIT_RE})\b|(?:{_CUR_WORD})\b|"
     rf"(?!(?:total|quoted|grand|bucks|all|in total|each|ea|apiece|per|for|but|and|so|because|plus|please|pls|flat|firm|"
