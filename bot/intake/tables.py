@@ -92,6 +92,26 @@ def _row(cells: list[str], roles: list[str]) -> str | None:
     return sentence
 
 
+_MONEY_CELL = re.compile(r"^[$€£]?\s?\d[\d,]*(?:\.\d+)?$")
+_COUNT_CELL = re.compile(r"^(?P<n>\d[\d,]*)(?:\s+(?P<unit>[a-z]+\.?))?$", re.IGNORECASE)
+
+
+def _headless_row(line: str) -> str | None:
+    """ "S-4127 Carton 20x12x12, bdl of 25 | 30 bundles | $46.25 | $1,387.50": a row pasted without its header,
+    read by its shape (a description, a count, a price and maybe its extension), or None when it has another."""
+    if "|" not in line:
+        return None
+    cells = _cells(line)
+    if len(cells) not in (3, 4) or not re.search(r"[A-Za-z]{2,}", cells[0]):
+        return None
+    count = _COUNT_CELL.match(cells[1])
+    if count is None or not all(_MONEY_CELL.match(c) for c in cells[2:]):
+        return None
+    roles = ["desc", "qty", "price", "total"][: len(cells)]
+    unit = count.group("unit") or ""
+    return _row([cells[0], count.group("n"), *cells[2:], unit], [*roles, "unit"])
+
+
 def rows_as_sentences(text: str) -> str:
     """The message with each quote-table row written as one line the reader understands, and the header
     dropped; a message without a table comes back unchanged."""
@@ -112,6 +132,10 @@ def rows_as_sentences(text: str) -> str:
                     out.append(sentence)
                     continue
             roles = None
+        headless = _headless_row(line) if roles is None else None
+        if headless is not None:
+            out.append(headless)
+            continue
         found = _roles(cells) if cells else None
         if found is not None:
             roles = found

@@ -44,6 +44,18 @@ def test_a_message_without_a_table_is_unchanged():
     assert rows_as_sentences(text) == text
 
 
+def test_a_row_pasted_without_its_header_is_read_by_its_shape():
+    """'Carton 20x12x12, bdl of 25 | 30 bundles | $46.25 | $1,387.50' is 30 bundles at $46.25, no header needed."""
+    text = "Uline quote below\nS-4127 Carton 20x12x12, bdl of 25 | 30 bundles | $46.25 | $1,387.50"
+    assert rows_as_sentences(text).endswith("30 bundles S-4127 Carton 20x12x12 bdl of 25 @ $46.25 = $1,387.50")
+
+
+def test_a_bar_row_of_another_shape_is_left_as_written():
+    """A bar row whose second cell is no count ('Delivery | Tuesday | am') is not made into a purchase line."""
+    text = "notes\nDelivery | Tuesday | am"
+    assert rows_as_sentences(text) == text
+
+
 def test_a_table_row_without_a_count_is_left_as_written():
     """A row whose quantity cell is not a number ("TBD") is kept as it came, so the quantity is asked."""
     text = "Item | Qty | Price\nHex bolt | TBD | 0.42"
