@@ -36,7 +36,10 @@ class ConversationStore:
 
     def save(self, row: ChatConversation, *, now: datetime, ttl: timedelta) -> None:
         """Write the row if nobody changed it since it was loaded; raise Crossed otherwise."""
-        expires = now + ttl if row.state != "idle" else None
+        # a draft waiting on procurement to add its supplier waits as long as that takes: its requester is
+        # brought back to it when the supplier is created (bot/intake/new_suppliers.py), never told it expired
+        waiting = bool((row.draft or {}).get("supplier_request"))
+        expires = now + ttl if row.state != "idle" and not waiting else None
         values = {
             "state": row.state,
             "draft": row.draft,

@@ -172,6 +172,18 @@ def test_a_request_dropped_while_the_supplier_was_reviewed_is_not_brought_back(w
     assert requisitions(web) == []
 
 
+def test_a_request_waiting_on_procurement_does_not_expire(web, clock):  # type: ignore[no-untyped-def]
+    """Jake asks for Zoro Tools and Ben takes three days to approve: the draft does not expire meanwhile, and the
+    summary comes back ready to submit when the supplier is added."""
+    tap(web, "jake.miller", ask_from_summary(web), "supplier.request", **GOOD)
+    clock.advance(hours=72)
+    assert web.runtime.assistant("web").expire_drafts() == []
+    approve_and_create(web)
+    assert web.runtime.assistant("web").chat.load("jake.miller").state != "idle"
+    res = web.get("/chat/api/unread", params={"person": "jake.miller"}).json()
+    assert any(i["kind"] == "supplier_continued" for i in res["items"])
+
+
 def test_a_second_requester_joins_the_open_request(web):
     """Maria asks for Zoro Tools after Jake did: she is told she waits on SUP-1 too, and there is one request."""
     tap(web, "jake.miller", ask_from_summary(web), "supplier.request", **GOOD)
