@@ -119,7 +119,7 @@ def _dead_text(number: str, reason: str, attempts: int) -> str:
     )
 
 
-def _files_missing_text(number: str, po_number: str, left_out: Sequence[tuple[str, str]]) -> str:
+def files_missing_text(number: str, po_number: str, left_out: Sequence[tuple[str, str]]) -> str:
     if len(left_out) == 1:
         filename, reason = left_out[0]
         return (
@@ -338,7 +338,7 @@ class Outbox:
         now: datetime,
     ) -> None:
         """The PO stands without some files: say so on the requisition's timeline and to the buyers and requester."""
-        text = _files_missing_text(number, po_number, left_out)
+        text = files_missing_text(number, po_number, left_out)
         plan.audit(
             "po_files_missing",
             "erp",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import bindparam, func, select as sa_select, update
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -306,10 +306,23 @@ class _LostLease(Exception):
     """This claim no longer holds the row: nothing is written; its new holder does the work."""
 
 
-def record_release(engine: Any, queue: JobQueue, job: ClaimedJob, *, erp_id: str, po_number: str, status: str,
-                   connector: str) -> bool:  # fmt: skip
+def record_release(
+    engine: Any,
+    queue: JobQueue,
+    job: ClaimedJob,
+    *,
+    erp_id: str,
+    po_number: str,
+    status: str,
+    connector: str,
+    left_out: Sequence[tuple[str, str]] = (),
+    buyers: Sequence[str] = (),
+) -> bool:
     """A release's PO exists in the ERP: its row, the audit event, the requester's notice, the job done, and (the
-    first time) the requisition po_created; one transaction fenced by the claim. False when the claim was lost."""
+    first time) the requisition po_created; one transaction fenced by the claim. False when the claim was lost.
+
+    `left_out`: (filename, reason) for each file the ERP took the PO without; then, as for any PO
+    (approvals/outbox.py), a `po_files_missing` event on the timeline and a notice to `buyers` and the requester."""
     release = job.payload["release"]
     number, ref = release["of"], job.payload["order"]["reference"]
     now = queue.clock()
@@ -377,6 +390,34 @@ def record_release(engine: Any, queue: JobQueue, job: ClaimedJob, *, erp_id: str
                 now=now,
                 payload={"to": req.requester, **notice.payload()},
             )
+            if left_out:
+                missing = outbox.files_missing_text(number, po_number, left_out)
+                audit.append_event(
+                    session,
+                    kind="po_files_missing",
+                    actor="erp",
+                    at=now,
+                    surface="erp",
+                    requisition_number=number,
+                    before=None,
+                    after={
+                        "explanation": missing,
+                        "po_number": po_number,
+                        "connector": connector,
+                        "release": ref,
+                        "files": [{"filename": f, "reason": r} for f, r in left_out],
+                    },
+                )
+                told = Notice("po_files_missing", missing, f"po_files_missing:{ref}", number)
+                for person in dict.fromkeys([*buyers, req.requester]):
+                    jobqueue.enqueue(
+                        session,
+                        kind=NOTIFY,
+                        key=f"{NOTIFY}:{told.key}:{person}",
+                        due_at=now,
+                        now=now,
+                        payload={"to": person, **told.payload()},
+                    )
     return True
 
 

@@ -31,7 +31,7 @@ from approvals.directory_store import LiveDirectory
 from approvals.jobqueue import ClaimedJob, JobQueue
 from approvals.models import Requisition
 from approvals.notices import Notice, Notifier
-from approvals.outbox import CREATE_PO, NOTIFY, SYNC_STATUS, Outbox, open_purchase_orders
+from approvals.outbox import BUYER_ROLE, CREATE_PO, NOTIFY, SYNC_STATUS, Outbox, open_purchase_orders
 from approvals.workflow import ApprovalService
 from bot.chat.delivery import ChatDelivery, ChatNotifier
 from bot.intake.new_suppliers import ContinueWaiting
@@ -189,6 +189,10 @@ class ErpDispatcher:
             clock=clock,
         )
 
+    def _buyers(self) -> list[str]:
+        """Who is told when a file did not reach the ERP: the buyers, as the outbox tells them for any PO."""
+        return [p.id for p in self.outbox.directory.people_with_role(BUYER_ROLE, None)]
+
     # ------------------------------------------------------------------ one pass
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Send due POs, then due notices, then the status sync when it is due. Returns jobs handled.
@@ -326,7 +330,7 @@ class ErpDispatcher:
         for job, po in releases:  # a recurring requisition's release: its own PO row, under its parent
             if recurring.record_release(
                 self.engine, self.queue, job, erp_id=po.erp_id, po_number=po.number, status=po.status,
-                connector=self.connector.name,
+                connector=self.connector.name, left_out=self._left_out.pop(job.id, []), buyers=self._buyers(),
             ):  # fmt: skip
                 self._tell(ErpChange(job.payload["release"]["of"], "po_created"))
         if not created:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,9 +12,11 @@ from factories import submit
 from sqlmodel import Session, select
 
 from approvals import recurring
+from approvals.audit import verify_chain
 from approvals.commands import ChangeSchedule
 from approvals.errors import NotAllowed, NotFound, StaleAction, ValidationFailed
 from approvals.jobqueue import Job
+from approvals.models import AuditEvent
 from approvals.outbox import CREATE_PO, ErpPurchaseOrder
 from approvals.recurring import RecurringSchedule
 from approvals.requisition import ScheduleDraft, nth_release, release_count
@@ -312,3 +315,40 @@ def test_a_first_release_of_today_means_today_at_the_site_not_in_utc(service, en
     _run(service, engine, directory, clock)
     assert _pos(engine) == sorted(f"{n}-R01" for n in numbers)
     assert all(service.schedule(n).first_release == today for n in numbers)
+
+
+class _RefusesTheQuote:
+    """The sandbox ERP, except that it takes each release's PO without the supplier's quote (as a real ERP may)."""
+
+    def __init__(self, inner: SandboxErp) -> None:
+        self.inner, self.name = inner, inner.name
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def create_po(self, order, progress=None):  # type: ignore[no-untyped-def]
+        po = self.inner.create_po(order, progress)
+        return replace(po, attachment_problems=("Service quote.pdf: the ERP refused the file (422)",))
+
+
+def test_a_release_made_without_a_file_is_on_the_timeline_and_told(service, engine, directory, clock):
+    """The ERP takes release 1 of Jake's monthly order without its quote: the PO stands, the requisition's timeline
+    says which file did not reach the ERP and why, and the buyers and Jake are told once."""
+    number = _monthly(service)
+    Scheduler(service, Inbox(), clock=clock).run_until_idle()
+    inbox = Inbox()
+    settings = ErpSettings(_env_file=None, erp_max_attempts=4, erp_backoff_base_seconds=2, erp_backoff_max_seconds=60)
+    erp = _RefusesTheQuote(SandboxErp(engine, directory))
+    ErpDispatcher(engine, directory, erp, inbox, settings=settings, clock=clock, worker_id="w1").drain()  # type: ignore[arg-type]
+    assert _pos(engine) == [f"{number}-R01"]
+    with Session(engine) as s:
+        [event] = [
+            e
+            for e in s.exec(select(AuditEvent).where(AuditEvent.requisition_number == number))
+            if e.kind == "po_files_missing"
+        ]
+        assert verify_chain(s).ok
+    assert event.after is not None and event.after["release"] == f"{number}-R01"
+    assert event.after["files"] == [{"filename": "Service quote.pdf", "reason": "the ERP refused the file (422)"}]
+    told = sorted(p for p, n in inbox.sent if getattr(n, "kind", "") == "po_files_missing")
+    assert told == ["ben.turner", "grace.kim", "jake.miller"]
