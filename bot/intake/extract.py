@@ -492,6 +492,10 @@ _LEAD_TIME = re.compile(
     r"\b(?:delivery|lead ?time|ships?|shipping|eta|turnaround|valid(?: for)?)\s*(?:time\s*)?(?:is\s+|in\s+|of\s+|:\s*)?"
     r"(?:about\s+|approx\.?\s*|~\s*)?\d+(?:\s*-\s*\d+)?\s*(?:business\s+|working\s+)?(?:days?|weeks?|wks?)\b"
     r"|\b\d+(?:\s*-\s*\d+)?\s*(?:days?|weeks?|wks?)\s+(?:delivery|lead ?time|aro|turnaround)\b"
+    # "can come in 2 hrs", "within 4 hours": when someone comes, never how many are bought
+    r"|\b(?:in|within)\s+(?:about\s+|approx\.?\s*|~\s*)?\d+(?:\.\d+)?\s*(?:hrs?|hours?|mins?|minutes?)\b"
+    r"|\bdelivery\s+(?:in\s+)?(?:calendar\s+)?(?:week|wk|kw)\s*\d+\b"  # "delivery week 2": a week of the year
+    r"|\b(?:lieferzeit|liefertermin)\s*:?\s*(?:ca\.?\s*)?\d+(?:\s*-\s*\d+)?\s*(?:wochen|tage|arbeitstage|kw)\b"
 )
 # "ship to reno", "deliver to the Boise warehouse": where it goes, named as a site
 _SHIP_TO = re.compile(
@@ -1858,6 +1862,17 @@ class Extractor:
         "short for peak") are not a line of their own; they are reported back as unread instead."""
         items = [ln for ln in out.lines if ln.description]
         for before, ln in zip(items, items[1:]):
+            if (
+                ln.unit in PERIOD_UNITS
+                and ln.unit_price is None
+                and ln.total is None
+                and not ln.sku
+                and any(x.period == ln.unit for x in items if x is not ln)
+            ):
+                # "12 seats at $36/user/month, annual commitment (12 months)": the term said again, never a line
+                out.lines.remove(ln)
+                out.unread.append(ln.description)
+                continue
             if (
                 ln.quantity is None
                 and ln.price_source != "said"
