@@ -1636,6 +1636,19 @@ class Extractor:
                 continue
             if t.trailing is not None and not money and t.trailing > 0:
                 money.append(Money(t.trailing, self.directory.currency, "unsure", t.start, text=_plain(t.trailing)))
+            previous = next((x for x in reversed(out.lines) if x.description), None)
+            if (
+                previous is not None
+                and t.bare
+                and t.quantity is not None
+                and re.fullmatch(r"[A-Z][\w-]+", t.description)
+                and re.fullmatch(rf"{re.escape(t.description.lower())}\s+\d[\w-]*", w.low[t.start : t.end].strip())
+                and not self.match_supplier(t.description)
+                and not self.match_site(t.description)
+            ):
+                # "a multimeter, Fluke 117, from Grainger": the make and model of the thing just named, not a count
+                previous.description = f"{previous.description}, {w.text[t.start : t.end].strip()}"
+                continue
             item, strong = self._catalog_match(t.description)
             line = ExtractedLine(t.description, t.quantity, t.unit, start=t.start, conversion=t.conversion)
             line.quantity_source = "said" if t.quantity is not None else None
