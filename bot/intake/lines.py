@@ -293,7 +293,7 @@ FILLER_START = re.compile(
 )
 FILLER_END = re.compile(
     r"(?:\s*\b(?:for|from|at|by|to|of|the|please|pls|plz|thanks|thx|ty|about|around|each|ea|a|an|and|with|on|"
-    r"in|total|roughly|approx|quoted|quote|asap|needed|need|is|are|it|them|those|these|more|too|as well|"
+    r"in|total|roughly|approx|quoted|quote|asap|needed|need|is|are|it|them|em|'em|those|these|more|too|as well|"
     r"again|please order|thank you|so|per|x|qty|each one|apiece|also|warehouse|dc|site|branch|location|"
     r"facility|building|bldg|region|office|plant|de|del|para|por|porfa|y|con|charge|charged|bill|"
     r"ordered|installed)\b)+\s*$",

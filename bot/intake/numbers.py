@@ -64,7 +64,8 @@ PAIRS = re.compile(
 HALF_DOZEN = re.compile(r"\b(?:a\s+)?half\s+(?:a\s+)?dozen\b", re.IGNORECASE)
 _MISSPELLED = re.compile(r"\b(" + "|".join(re.escape(w) for w in MISSPELLED) + r")\b", re.IGNORECASE)
 _SMALL = re.compile(
-    r"\b(" + "|".join(SMALL) + r")\b(?=[\s-]+(?:x\s+)?(?!(?:of|or|and|to|in|at|for|more|on|is|was)\b)[a-z$])",
+    r"\b(" + "|".join(SMALL) + r")\b(?=[\s-]+(?:x\s+)?(?!(?:of|or|and|to|in|at|for|more|on|is|was)\b)[a-z$]"
+    r"|\s+\d+(?:\.\d+)?\s*(?:in|inch|\"|ft|mm|cm|gal|lb|oz)\b)",  # "two 20in x 1000ft rolls": two of that size
     re.IGNORECASE,
 )
 # a number word glued to another ("thirty-five", "twenty five", "two hundred"): text2num reads these
