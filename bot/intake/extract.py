@@ -264,6 +264,13 @@ _SINGULAR = {
     "wks": "week",
 }
 _NUM = r"\d[\d,]*(?:\.\d+)?"
+# a price said aloud in two numbers ("twelve fifty a box"), which the number words become ("12 50 a box")
+_SPOKEN_TEENS = re.compile(
+    r"\b(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)[\s-]+"
+    r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b",
+    re.IGNORECASE,
+)
+_SPOKEN_PAIR = re.compile(r"(?<![\d.,$])\b(1\d)\s([2-9]\d)\b(?=\s+(?:a|an|per|each|ea|apiece|bucks|dollars)\b)")
 # "412 each drum", "31 dollars every roll": the price of one drum, one roll
 _PRICE_EACH_UNIT = re.compile(
     rf"(?P<n>\d(?:\s*(?:dollars?|bucks))?)\s+(?:each|every)\s+(?=(?:{_UNIT_RE})\b)(?!each\b)", re.IGNORECASE
@@ -1041,6 +1048,15 @@ class Extractor:
                 w.take(m.start(), m.end())  # "5 each for Dallas and Chicago": how the count is split, not a price
         for m in _LEAD_TIME.finditer(w.low):
             w.take(m.start(), m.end())  # "delivery 6 weeks", "valid 30 days": when, not what or how many
+        spoken = _SPOKEN_TEENS.search(text)
+        for m in _SPOKEN_PAIR.finditer(w.low) if spoken else ():
+            # "twelve fifty a box": 12.50 or 1,250? said aloud, the two are one; asked, never guessed
+            out.amount_unread = True
+            out.problems.append(
+                f"I could not tell whether \u201c{spoken.group(0)}\u201d is {m.group(1)}.{m.group(2)} or "
+                f"{int(m.group(1)) * 100 + int(m.group(2)):,}; write the price in digits, like 12.50."
+            )
+            w.take(m.start(), m.end())
         self._cost_center(w, out)
         money = self._money(w, out)
         self._dates(w, out, now, timezone)
