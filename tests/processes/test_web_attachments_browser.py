@@ -60,15 +60,28 @@ def test_a_renamed_file_attached_from_a_card_is_refused_with_why(live_server, br
     jake.click("#send")
     jake.wait_for_selector(".kind-requisition_summary button[data-action='submit']").click()
     jake.wait_for_selector(".card[data-number] form.attach")
-    # locators, not element handles: a live update may re-render the card in between (it keeps the picked file)
+    # locators, not element handles: a live update may re-render the card in between (it keeps the picked file);
+    # a card drawn anew between the pick and the tap (the PO on its way, then made) is picked on again, at most thrice
     form = jake.locator(".card[data-number] form.attach").last
-    form.locator("input[type=file]").set_input_files(
-        {"name": "quote.pdf", "mimeType": "application/pdf", "buffer": files.HTML}
-    )
-    form.locator("button").click()
+    for _ in range(3):
+        form.locator("input[type=file]").set_input_files(
+            {"name": "quote.pdf", "mimeType": "application/pdf", "buffer": files.HTML}
+        )
+        form.locator("button").click()
+        if jake.locator(".msg.refused").count() or _refused_soon(jake):
+            break
     refused = jake.wait_for_selector(".msg.refused")
     assert "is not a real PDF" in refused.inner_text()
     assert jake.query_selector(".card[data-number] .files") is None
+
+
+def _refused_soon(page) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a refusal shows within ten seconds of a tap."""
+    try:
+        page.wait_for_selector(".msg.refused", timeout=10_000)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: the tap went to a card drawn anew
+        return False
+    return True
 
 
 def test_a_card_updated_live_keeps_the_file_picked_and_the_comment_typed_on_it(live_server, browser):  # noqa: F811
