@@ -119,6 +119,18 @@ def _dead_text(number: str, reason: str, attempts: int) -> str:
     )
 
 
+def files_missing_event(
+    text: str, po_number: str, connector: str, left_out: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """The `after` of a `po_files_missing` audit event, for any PO (a release's adds the release it was)."""
+    return {
+        "explanation": text,
+        "po_number": po_number,
+        "connector": connector,
+        "files": [{"filename": f, "reason": r} for f, r in left_out],
+    }
+
+
 def files_missing_text(number: str, po_number: str, left_out: Sequence[tuple[str, str]]) -> str:
     if len(left_out) == 1:
         filename, reason = left_out[0]
@@ -339,17 +351,7 @@ class Outbox:
     ) -> None:
         """The PO stands without some files: say so on the requisition's timeline and to the buyers and requester."""
         text = files_missing_text(number, po_number, left_out)
-        plan.audit(
-            "po_files_missing",
-            "erp",
-            None,
-            {
-                "explanation": text,
-                "po_number": po_number,
-                "connector": self.connector_name,
-                "files": [{"filename": f, "reason": r} for f, r in left_out],
-            },
-        )
+        plan.audit("po_files_missing", "erp", None, files_missing_event(text, po_number, self.connector_name, left_out))
         notice = Notice("po_files_missing", text, f"po_files_missing:{number}:{job.payload.get('round', 0)}", number)
         buyers = [p.id for p in self.directory.people_with_role(BUYER_ROLE, None)]
         for person in dict.fromkeys([*buyers, plan.req.requester]):

@@ -400,13 +400,7 @@ def record_release(
                     surface="erp",
                     requisition_number=number,
                     before=None,
-                    after={
-                        "explanation": missing,
-                        "po_number": po_number,
-                        "connector": connector,
-                        "release": ref,
-                        "files": [{"filename": f, "reason": r} for f, r in left_out],
-                    },
+                    after={**outbox.files_missing_event(missing, po_number, connector, left_out), "release": ref},
                 )
                 told = Notice("po_files_missing", missing, f"po_files_missing:{ref}", number)
                 for person in dict.fromkeys([*buyers, req.requester]):
